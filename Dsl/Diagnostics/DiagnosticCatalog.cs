@@ -1,0 +1,88 @@
+using System.Collections.Generic;
+
+namespace ModelDsl.Diagnostics
+{
+    /// <summary>
+    /// Every diagnostic ModelDsl can report, one descriptor per ID. IDs are stable: never renumber or reuse one.
+    /// Ranges: MDL00xx text and syntax, MDL01xx names and arguments, MDL02xx model structure, MDL03xx shapes and types.
+    /// docs/diagnostics.md lists each with an example; a test checks that the two agree.
+    /// </summary>
+    public static class DiagnosticCatalog
+    {
+        private const string Syntax = "ModelDsl.Syntax";
+        private const string Names = "ModelDsl.Names";
+        private const string Structure = "ModelDsl.Structure";
+        private const string Shapes = "ModelDsl.Shapes";
+
+        private static DiagnosticDescriptor Error(string id, string category, string title) => new DiagnosticDescriptor(id, DiagnosticSeverity.Error, title, category);
+        private static DiagnosticDescriptor Warning(string id, string category, string title) => new DiagnosticDescriptor(id, DiagnosticSeverity.Warning, title, category);
+
+        // MDL00xx: the text could not be read as a .model file.
+        public static readonly DiagnosticDescriptor SyntaxError = Error("MDL0001", Syntax, "Syntax error");
+        public static readonly DiagnosticDescriptor InvalidNumber = Error("MDL0002", Syntax, "Number literal out of range");
+        public static readonly DiagnosticDescriptor NestingTooDeep = Error("MDL0003", Syntax, "Nesting too deep");
+        public static readonly DiagnosticDescriptor InvalidText = Error("MDL0004", Syntax, "File is not text");
+        public static readonly DiagnosticDescriptor FileTooLarge = Error("MDL0005", Syntax, "File too large");
+        public static readonly DiagnosticDescriptor NoModel = Warning("MDL0006", Syntax, "File declares no model");
+
+        // MDL01xx: names, calls and arguments.
+        public static readonly DiagnosticDescriptor UndefinedName = Error("MDL0100", Names, "Undefined name");
+        public static readonly DiagnosticDescriptor DuplicateName = Error("MDL0101", Names, "Name defined twice");
+        public static readonly DiagnosticDescriptor UnknownLayer = Error("MDL0102", Names, "Unknown layer or block");
+        public static readonly DiagnosticDescriptor UnknownArgument = Error("MDL0103", Names, "Unknown named argument");
+        public static readonly DiagnosticDescriptor MissingArgument = Error("MDL0104", Names, "Missing argument");
+        public static readonly DiagnosticDescriptor TooManyArguments = Error("MDL0105", Names, "Too many arguments");
+        public static readonly DiagnosticDescriptor DuplicateArgument = Error("MDL0106", Names, "Argument given twice");
+        public static readonly DiagnosticDescriptor ArgumentType = Error("MDL0107", Names, "Argument of the wrong kind");
+        public static readonly DiagnosticDescriptor ArgumentOutOfRange = Error("MDL0108", Names, "Argument out of range");
+        public static readonly DiagnosticDescriptor RecursiveBlock = Error("MDL0109", Names, "Block uses itself");
+        public static readonly DiagnosticDescriptor InvalidRepeatCount = Error("MDL0110", Names, "Invalid repeat count");
+        public static readonly DiagnosticDescriptor UnusedValue = Warning("MDL0111", Names, "Value never used");
+        public static readonly DiagnosticDescriptor ModelTooLarge = Error("MDL0112", Names, "Model too large");
+        public static readonly DiagnosticDescriptor SuspiciousSymbolicDimension = Warning("MDL0113", Names, "Symbolic dimension looks like a typo");
+        public static readonly DiagnosticDescriptor NotConstant = Error("MDL0114", Names, "Value must be a constant");
+        public static readonly DiagnosticDescriptor UnknownParameter = Error("MDL0115", Names, "Unknown layer parameter");
+        public static readonly DiagnosticDescriptor DivisionByZero = Error("MDL0116", Names, "Division by zero");
+
+        // MDL02xx: the shape of a model declaration.
+        public static readonly DiagnosticDescriptor MissingInput = Error("MDL0200", Structure, "Model has no input");
+        public static readonly DiagnosticDescriptor MissingOutput = Error("MDL0201", Structure, "Model has no output");
+        public static readonly DiagnosticDescriptor MissingLoss = Warning("MDL0202", Structure, "Model has no loss");
+        public static readonly DiagnosticDescriptor MissingOptimizer = Warning("MDL0203", Structure, "Model has no optimizer");
+        public static readonly DiagnosticDescriptor DuplicateDeclaration = Error("MDL0204", Structure, "Declaration given twice");
+        public static readonly DiagnosticDescriptor UnknownLoss = Error("MDL0205", Structure, "Unknown loss");
+        public static readonly DiagnosticDescriptor UnknownOptimizer = Error("MDL0206", Structure, "Unknown optimizer");
+        public static readonly DiagnosticDescriptor UnknownDType = Error("MDL0207", Structure, "Unknown element type");
+        public static readonly DiagnosticDescriptor LabelOutsideLoss = Error("MDL0208", Structure, "Label used outside the loss");
+        public static readonly DiagnosticDescriptor InvalidDimension = Error("MDL0209", Structure, "Invalid dimension");
+        public static readonly DiagnosticDescriptor StatementNotAllowed = Error("MDL0210", Structure, "Statement not allowed here");
+        public static readonly DiagnosticDescriptor MissingReturn = Error("MDL0211", Structure, "Block has no return");
+        public static readonly DiagnosticDescriptor DuplicateModel = Error("MDL0212", Structure, "Model or block defined twice");
+
+        // MDL03xx: tensor shapes and element types.
+        public static readonly DiagnosticDescriptor ShapeMismatch = Error("MDL0300", Shapes, "Shape mismatch");
+        public static readonly DiagnosticDescriptor RankMismatch = Error("MDL0301", Shapes, "Wrong rank");
+        public static readonly DiagnosticDescriptor NotDivisible = Error("MDL0302", Shapes, "Dimension not divisible");
+        public static readonly DiagnosticDescriptor DTypeMismatch = Error("MDL0303", Shapes, "Wrong element type");
+        public static readonly DiagnosticDescriptor KernelTooLarge = Error("MDL0304", Shapes, "Kernel larger than padded input");
+        public static readonly DiagnosticDescriptor SequenceTooLong = Error("MDL0305", Shapes, "Sequence longer than positional table");
+        public static readonly DiagnosticDescriptor TiedShapeMismatch = Error("MDL0306", Shapes, "Tied parameters differ in shape");
+        public static readonly DiagnosticDescriptor ReshapeMismatch = Error("MDL0307", Shapes, "Reshape changes the element count");
+        public static readonly DiagnosticDescriptor SymbolicNotAllowed = Error("MDL0308", Shapes, "Dimension must be known at compile time");
+        public static readonly DiagnosticDescriptor AxisOutOfRange = Error("MDL0309", Shapes, "Axis out of range");
+
+        /// <summary>All descriptors, in ID order.</summary>
+        public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
+        {
+            SyntaxError, InvalidNumber, NestingTooDeep, InvalidText, FileTooLarge, NoModel,
+            UndefinedName, DuplicateName, UnknownLayer, UnknownArgument, MissingArgument, TooManyArguments,
+            DuplicateArgument, ArgumentType, ArgumentOutOfRange, RecursiveBlock, InvalidRepeatCount, UnusedValue,
+            ModelTooLarge, SuspiciousSymbolicDimension, NotConstant, UnknownParameter, DivisionByZero,
+            MissingInput, MissingOutput, MissingLoss, MissingOptimizer, DuplicateDeclaration, UnknownLoss,
+            UnknownOptimizer, UnknownDType, LabelOutsideLoss, InvalidDimension, StatementNotAllowed, MissingReturn,
+            DuplicateModel,
+            ShapeMismatch, RankMismatch, NotDivisible, DTypeMismatch, KernelTooLarge, SequenceTooLong,
+            TiedShapeMismatch, ReshapeMismatch, SymbolicNotAllowed, AxisOutOfRange,
+        };
+    }
+}

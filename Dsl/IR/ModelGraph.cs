@@ -1,0 +1,205 @@
+using System.Collections.Generic;
+using ModelDsl.Shapes;
+using ModelDsl.Text;
+
+namespace ModelDsl.IR
+{
+    /// <summary>
+    /// A checked model: the dataflow graph after names are resolved, blocks and repeats are expanded,
+    /// and every shape is inferred. Later stages (autodiff, fusion, emit) read only this, never syntax.
+    /// </summary>
+    public sealed class ModelGraph
+    {
+        public ModelGraph(
+            string name,
+            TextSpan nameSpan,
+            IReadOnlyList<TensorValue> inputs,
+            IReadOnlyList<TensorValue> labels,
+            IReadOnlyList<OpNode> nodes,
+            IReadOnlyList<ParameterInfo> parameters,
+            TensorValue output,
+            LossInfo? loss,
+            OptimizerInfo? optimizer,
+            IReadOnlyList<string> symbolicDimensions)
+        {
+            Name = name;
+            NameSpan = nameSpan;
+            Inputs = inputs;
+            Labels = labels;
+            Nodes = nodes;
+            Parameters = parameters;
+            Output = output;
+            Loss = loss;
+            Optimizer = optimizer;
+            SymbolicDimensions = symbolicDimensions;
+        }
+
+        public string Name { get; }
+        public TextSpan NameSpan { get; }
+
+        /// <summary>Values the caller provides for Forward/Predict, in declaration order.</summary>
+        public IReadOnlyList<TensorValue> Inputs { get; }
+
+        /// <summary>Values only the loss reads, in declaration order.</summary>
+        public IReadOnlyList<TensorValue> Labels { get; }
+
+        /// <summary>Operations in a topological order (every input defined before use); source order where possible.</summary>
+        public IReadOnlyList<OpNode> Nodes { get; }
+
+        /// <summary>Trainable parameters in definition order; a tied parameter appears once, at its owner.</summary>
+        public IReadOnlyList<ParameterInfo> Parameters { get; }
+
+        public TensorValue Output { get; }
+        public LossInfo? Loss { get; }
+        public OptimizerInfo? Optimizer { get; }
+
+        /// <summary>Symbolic dimension names (B, T) in order of first appearance.</summary>
+        public IReadOnlyList<string> SymbolicDimensions { get; }
+    }
+
+    /// <summary>A tensor flowing through the graph: an input, a label, or the output of one <see cref="OpNode"/>.</summary>
+    public sealed class TensorValue
+    {
+        public TensorValue(int id, string name, Shape shape, DType dtype, TextSpan span)
+        {
+            Id = id;
+            Name = name;
+            Shape = shape;
+            DType = dtype;
+            Span = span;
+        }
+
+        /// <summary>Unique within the graph; stable for the same source.</summary>
+        public int Id { get; }
+
+        /// <summary>The binding or input name when there is one (<c>h</c>), else a derived name (<c>h.1</c>).</summary>
+        public string Name { get; }
+
+        public Shape Shape { get; }
+        public DType DType { get; }
+
+        /// <summary>Where the value is defined in the source (in a block: the instantiation site's statement inside the block).</summary>
+        public TextSpan Span { get; }
+
+        public override string ToString() => $"{Name}: {DType.ToSource()}{Shape.ToExpression()}";
+    }
+
+    /// <summary>One operation: its kind, inputs, attributes, parameters and the output it defines.</summary>
+    public sealed class OpNode
+    {
+        public OpNode(
+            int id,
+            OpKind kind,
+            IReadOnlyList<TensorValue> inputs,
+            TensorValue output,
+            IReadOnlyList<KeyValuePair<string, AttributeValue>> attributes,
+            IReadOnlyList<ParameterInfo> parameters,
+            string layerPath,
+            TextSpan span)
+        {
+            Id = id;
+            Kind = kind;
+            Inputs = inputs;
+            Output = output;
+            Attributes = attributes;
+            Parameters = parameters;
+            LayerPath = layerPath;
+            Span = span;
+        }
+
+        public int Id { get; }
+        public OpKind Kind { get; }
+        public IReadOnlyList<TensorValue> Inputs { get; }
+        public TensorValue Output { get; }
+
+        /// <summary>Resolved hyperparameters (units, stride, causal, ...) in a fixed order, defaults filled in.</summary>
+        public IReadOnlyList<KeyValuePair<string, AttributeValue>> Attributes { get; }
+
+        /// <summary>The parameters this op reads (including ones tied from another layer).</summary>
+        public IReadOnlyList<ParameterInfo> Parameters { get; }
+
+        /// <summary>The PyTorch-style module path naming this layer's parameters: <c>fc1</c>, <c>h.0</c>, <c>blocks.2.attn</c>.</summary>
+        public string LayerPath { get; }
+
+        /// <summary>The call in the source this op comes from.</summary>
+        public TextSpan Span { get; }
+
+        public AttributeValue? Attribute(string name)
+        {
+            foreach (var pair in Attributes)
+            {
+                if (pair.Key == name) return pair.Value;
+            }
+            return null;
+        }
+    }
+
+    /// <summary>A trainable tensor: <c>fc1.weight</c> [256, 784] (PyTorch's [out, in] layout for dense weights).</summary>
+    public sealed class ParameterInfo
+    {
+        public ParameterInfo(string name, string layerPath, string role, Shape shape, InitKind init, long fanIn, long fanOut, TextSpan span)
+        {
+            Name = name;
+            LayerPath = layerPath;
+            Role = role;
+            Shape = shape;
+            Init = init;
+            FanIn = fanIn;
+            FanOut = fanOut;
+            Span = span;
+        }
+
+        /// <summary>Full name, <c>{LayerPath}.{Role}</c>.</summary>
+        public string Name { get; }
+        public string LayerPath { get; }
+
+        /// <summary><c>weight</c>, <c>bias</c>, <c>weight_ih</c>, <c>in_proj_weight</c>, ...</summary>
+        public string Role { get; }
+
+        /// <summary>Always fully known: parameters never depend on symbolic dimensions.</summary>
+        public Shape Shape { get; }
+
+        public InitKind Init { get; }
+        public long FanIn { get; }
+        public long FanOut { get; }
+        public TextSpan Span { get; }
+        public long Count => Shape.KnownElementCount();
+
+        public override string ToString() => $"{Name} {Shape.ToExpression()}";
+    }
+
+    /// <summary><c>loss cross_entropy(logits, y)</c>, resolved.</summary>
+    public sealed class LossInfo
+    {
+        public LossInfo(LossKind kind, TensorValue prediction, TensorValue target, TextSpan span)
+        {
+            Kind = kind;
+            Prediction = prediction;
+            Target = target;
+            Span = span;
+        }
+
+        public LossKind Kind { get; }
+        public TensorValue Prediction { get; }
+        public TensorValue Target { get; }
+        public TextSpan Span { get; }
+    }
+
+    /// <summary><c>optimizer adamw(lr=1e-3, ...)</c>, with every hyperparameter resolved (defaults filled in).</summary>
+    public sealed class OptimizerInfo
+    {
+        public OptimizerInfo(OptimizerKind kind, IReadOnlyList<KeyValuePair<string, double>> hyperparameters, TextSpan span)
+        {
+            Kind = kind;
+            Hyperparameters = hyperparameters;
+            Span = span;
+        }
+
+        public OptimizerKind Kind { get; }
+
+        /// <summary>lr, momentum, beta1, beta2, eps, weight_decay, nesterov (0/1): whichever the optimizer takes, in a fixed order.</summary>
+        public IReadOnlyList<KeyValuePair<string, double>> Hyperparameters { get; }
+
+        public TextSpan Span { get; }
+    }
+}

@@ -1,0 +1,71 @@
+namespace ModelDsl.IR
+{
+    /// <summary>
+    /// Every tensor operation the language knows, grouped the way later stages treat them
+    /// (tinygrad's op enum): elementwise ops fuse into loops, the rest are kernels of their own.
+    /// </summary>
+    public enum OpKind
+    {
+        // Elementwise, one input: fuse into the producer's loop.
+        Relu,
+        Gelu,
+        Sigmoid,
+        Tanh,
+        Silu,
+        Dropout,
+
+        // Elementwise, two inputs of the same shape.
+        Add,
+        Mul,
+
+        // Matrix products and layers with parameters.
+        Dense,
+        Conv2d,
+        Embedding,
+        PositionalEmbedding,
+        Lstm,
+        Attention,
+
+        // Normalisations and reductions over the last axis.
+        LayerNorm,
+        Softmax,
+
+        // Pooling.
+        MaxPool2d,
+        AvgPool2d,
+
+        // Movement: no arithmetic, only layout.
+        Flatten,
+        Reshape,
+        Concat,
+    }
+
+    public enum LossKind
+    {
+        Mse,
+        BceWithLogits,
+        CrossEntropy,
+    }
+
+    public enum OptimizerKind
+    {
+        Sgd,
+        Adam,
+        AdamW,
+    }
+
+    /// <summary>How a parameter is initialised (the generator emits seeded code for each).</summary>
+    public enum InitKind
+    {
+        /// <summary>He/Kaiming uniform over fan-in: dense and conv weights followed by ReLU-like activations.</summary>
+        KaimingUniform,
+        /// <summary>Glorot/Xavier uniform: weights followed by tanh/sigmoid or none.</summary>
+        XavierUniform,
+        /// <summary>N(0, 0.02): embeddings and positional tables (GPT-2 style).</summary>
+        Normal002,
+        /// <summary>U(-1/sqrt(hidden), 1/sqrt(hidden)): PyTorch's LSTM initialisation.</summary>
+        UniformInvSqrtHidden,
+        Zeros,
+        Ones,
+    }
+}

@@ -1,0 +1,31 @@
+using System.Collections.Generic;
+using ModelDsl.Text;
+
+namespace ModelDsl.Syntax
+{
+    public abstract record StatementSyntax(TextSpan Span) : SyntaxNode(Span);
+
+    /// <summary><c>input x: f32[B, 784]</c> or, with <see cref="IsLabel"/>, <c>label y: i32[B]</c>.</summary>
+    public sealed record InputSyntax(bool IsLabel, Identifier Name, TensorTypeSyntax Type, TextSpan Span) : StatementSyntax(Span);
+
+    /// <summary><c>f32[B, 784]</c>: an element type and dimensions (integers, symbols, or arithmetic on config constants).</summary>
+    public sealed record TensorTypeSyntax(Identifier DType, IReadOnlyList<ExpressionSyntax> Dimensions, TextSpan Span) : SyntaxNode(Span);
+
+    /// <summary><c>h = x -> dense(256) -> relu</c></summary>
+    public sealed record BindingSyntax(Identifier Name, ExpressionSyntax Value, TextSpan Span) : StatementSyntax(Span);
+
+    /// <summary><c>output logits</c>: what <c>Forward</c>/<c>Predict</c> return.</summary>
+    public sealed record OutputSyntax(ExpressionSyntax Value, TextSpan Span) : StatementSyntax(Span);
+
+    /// <summary><c>loss cross_entropy(logits, y)</c></summary>
+    public sealed record LossSyntax(CallSyntax Call, TextSpan Span) : StatementSyntax(Span);
+
+    /// <summary><c>optimizer adamw(lr=1e-3, weight_decay=0.01)</c></summary>
+    public sealed record OptimizerSyntax(CallSyntax Call, TextSpan Span) : StatementSyntax(Span);
+
+    /// <summary><c>return x + m</c>: the value a block produces.</summary>
+    public sealed record ReturnSyntax(ExpressionSyntax Value, TextSpan Span) : StatementSyntax(Span);
+
+    /// <summary>A statement that failed to parse; the parser reported why and skipped to the next line.</summary>
+    public sealed record ErrorStatementSyntax(TextSpan Span) : StatementSyntax(Span);
+}
