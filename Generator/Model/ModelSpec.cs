@@ -1,0 +1,36 @@
+using ModelDsl.Generator.Helpers;
+
+namespace ModelDsl.Generator.Model
+{
+    /// <summary>One checked model: what becomes <c>public sealed partial class {Name}</c>.</summary>
+    public sealed record ModelSpec
+    {
+        /// <summary>The model's name as declared; also the C# class name.</summary>
+        public required string Name { get; init; }
+
+        /// <summary>The <c>.model</c> file name, e.g. <c>fashion_mlp.model</c>.</summary>
+        public required string SourceFileName { get; init; }
+
+        /// <summary>One-based line of the <c>model Name</c> declaration.</summary>
+        public required int Line { get; init; }
+
+        public required EquatableArray<TensorSpec> Inputs { get; init; }
+
+        public required EquatableArray<TensorSpec> Labels { get; init; }
+
+        public required TensorSpec Output { get; init; }
+
+        public required EquatableArray<string> SymbolicDimensions { get; init; }
+
+        public required EquatableArray<LayerSpec> Layers { get; init; }
+
+        public required EquatableArray<ParameterSpec> Parameters { get; init; }
+
+        /// <summary>The loss as written in the language (<c>cross_entropy</c>), or null when the model declares none.</summary>
+        public required LossSpec? Loss { get; init; }
+
+        public required OptimizerSpec? Optimizer { get; init; }
+
+        public required long ParameterCount { get; init; }
+    }
+}
