@@ -24,13 +24,21 @@ namespace ModelDsl.Generator
         public static readonly DiagnosticDescriptor InternalError = new DiagnosticDescriptor(
             id: "MDL9999",
             title: "Internal compiler error",
-            messageFormat: "Internal compiler error in the ModelDsl generator: {0}: {1}. Please report this with the .model file.",
+            messageFormat: "{0}",
             category: "ModelDsl.Internal",
             defaultSeverity: DiagnosticSeverity.Error,
             isEnabledByDefault: true,
             description: null,
             helpLinkUri: HelpLink("MDL9999"),
             customTags: WellKnownDiagnosticTags.NotConfigurable);
+
+        /// <summary>The text of an MDL9999: the exception's type and message.</summary>
+        public static string InternalErrorMessage(System.Exception exception) =>
+            string.Format(
+                CultureInfo.InvariantCulture,
+                "Internal compiler error in the ModelDsl generator: {0}: {1} Please report this with the .model file.",
+                exception.GetType().FullName,
+                exception.Message);
 
         /// <summary>Every catalogue descriptor, by ID.</summary>
         public static ImmutableDictionary<string, DiagnosticDescriptor> ById { get; } = CreateAll();

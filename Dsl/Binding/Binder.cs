@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using ModelDsl.Diagnostics;
 using ModelDsl.IR;
 using ModelDsl.Syntax;
@@ -6,9 +7,94 @@ using ModelDsl.Text;
 
 namespace ModelDsl.Binding
 {
-    // PLACEHOLDER until the binder lands.
+    /// <summary>
+    /// The checker's entry point: evaluates the config constants, collects the blocks, then binds each model
+    /// (<see cref="ModelBinder"/>). A model with any error is left out of the result; the others still return.
+    /// </summary>
     public static class Binder
     {
-        public static IReadOnlyList<ModelGraph> Bind(ModelFileSyntax syntax, SourceText text, DiagnosticBag diagnostics) => new ModelGraph[0];
+        public static IReadOnlyList<ModelGraph> Bind(ModelFileSyntax syntax, SourceText text, DiagnosticBag diagnostics)
+        {
+            var declarations = syntax?.Declarations?.Where(d => d is not null).ToList() ?? new List<DeclarationSyntax>();
+            var constants = new Scope(null);
+            var blocks = new Dictionary<string, BlockSyntax>();
+            var file = new FileContext(text, constants, blocks);
+            var models = new List<ModelSyntax>();
+            var topNames = new Dictionary<string, TextSpan>();
+
+            foreach (var declaration in declarations)
+            {
+                var name = declaration switch
+                {
+                    BlockSyntax b => b.Name,
+                    ModelSyntax m => m.Name,
+                    _ => null,
+                };
+                if (name is null || string.IsNullOrEmpty(name.Text)) continue;
+                if (topNames.TryGetValue(name.Text, out var first))
+                {
+                    diagnostics.ReportDuplicateModel(name.Span, name.Text, file.Line(first));
+                    continue;
+                }
+                topNames[name.Text] = name.Span;
+                if (declaration is BlockSyntax block)
+                {
+                    blocks[name.Text] = block;
+                    CheckBlockStructure(block, diagnostics, file);
+                }
+                else models.Add((ModelSyntax)declaration);
+            }
+
+            var evaluator = new ModelBinder(file, diagnostics, null);
+            foreach (var config in declarations.OfType<ConfigSyntax>())
+            {
+                foreach (var entry in config.Entries ?? new ConfigEntrySyntax[0])
+                {
+                    if (entry?.Name is null || string.IsNullOrEmpty(entry.Name.Text) || entry.Value is null) continue;
+                    var value = evaluator.EvaluateConstant(entry.Value, constants);
+                    if (value is IntValue i) value = new IntValue(i.Integer, entry.Name.Text);
+                    if (!constants.TryDeclare(new Symbol(entry.Name.Text, SymbolKind.Constant, value, entry.Name.Span), out var existing))
+                    {
+                        diagnostics.ReportDuplicateName(entry.Name.Span, entry.Name.Text, file.Line(existing.Span));
+                    }
+                }
+            }
+
+            var result = new List<ModelGraph>();
+            foreach (var model in models)
+            {
+                var graph = new ModelBinder(file, diagnostics, model).BindModel();
+                if (graph is not null) result.Add(graph);
+            }
+            return result;
+        }
+
+        /// <summary>Checked once per block, not per use: statements a block may not hold, and exactly one return.</summary>
+        private static void CheckBlockStructure(BlockSyntax block, DiagnosticBag diagnostics, FileContext file)
+        {
+            var parameterNames = new Dictionary<string, TextSpan>();
+            foreach (var p in block.Parameters ?? new BlockParameterSyntax[0])
+            {
+                if (p?.Name is null || string.IsNullOrEmpty(p.Name.Text)) continue;
+                if (parameterNames.TryGetValue(p.Name.Text, out var first)) diagnostics.ReportDuplicateName(p.Name.Span, p.Name.Text, file.Line(first));
+                else parameterNames[p.Name.Text] = p.Name.Span;
+            }
+            TextSpan? firstReturn = null;
+            foreach (var statement in block.Body ?? new StatementSyntax[0])
+            {
+                switch (statement)
+                {
+                    case InputSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, s.IsLabel ? "label" : "input", "a block (a block's input is its first parameter)"); break;
+                    case OutputSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, "output", "a block (use 'return')"); break;
+                    case LossSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, "loss", "a block"); break;
+                    case OptimizerSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, "optimizer", "a block"); break;
+                    case ReturnSyntax r:
+                        if (firstReturn is TextSpan f) diagnostics.ReportDuplicateDeclaration(r.Span, "return", file.Line(f));
+                        else firstReturn = r.Span;
+                        break;
+                }
+            }
+            if (firstReturn is null) diagnostics.ReportMissingReturn(block.Name.Span, block.Name.Text);
+        }
     }
 }

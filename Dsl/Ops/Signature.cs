@@ -20,6 +20,8 @@ namespace ModelDsl.Ops
         RealTuple,
         /// <summary><c>layer.param</c> (weight tying).</summary>
         ParamRef,
+        /// <summary>Anything: a block's constant parameters.</summary>
+        Any,
     }
 
     /// <summary>One parameter of an op: name, kind, default (null: required) and an inclusive/exclusive range.</summary>

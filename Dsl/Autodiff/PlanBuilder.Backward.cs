@@ -1,0 +1,143 @@
+using System.Collections.Generic;
+using System.Linq;
+using ModelDsl.IR;
+using ModelDsl.Plan;
+using static ModelDsl.Plan.E;
+
+namespace ModelDsl.Autodiff
+{
+    public sealed partial class PlanBuilder
+    {
+        /// <summary>Gradient buffers already written this step: the first contribution assigns, later ones add.</summary>
+        private readonly HashSet<PlanBuffer> _written = new HashSet<PlanBuffer>();
+
+        private HashSet<int> _requiresGradient = new HashSet<int>();
+
+        /// <summary>The fused loss: loss value and d loss / d prediction in one pass.</summary>
+        private LossKernel LossKernelFor(LossInfo loss)
+        {
+            var prediction = Value(loss.Prediction);
+            var gradient = Gradient(loss.Prediction);
+            _written.Add(gradient);
+            var (rows, cols) = Matrix(loss.Prediction.Shape);
+            var origin = new Origin(loss.Span, $"loss {loss.Kind.ToSource()}({loss.Prediction.Name}, {loss.Target.Name})  {loss.Prediction.Shape.ToExpression()}, {loss.Target.Shape.ToExpression()}");
+            return new LossKernel(KernelName("loss", loss.Kind.ToSource()), new[] { origin }, loss.Kind, prediction, Value(loss.Target), gradient, rows, cols);
+        }
+
+        /// <summary>
+        /// Reverse-mode differentiation at build time: walk the groups backwards from the loss, applying each op's
+        /// rule. Within a group the chain's gradients stay in registers and come out as one fused loop (writing the
+        /// gradient the dense layer needs and summing its bias gradient on the way); dense layers add two GEMMs:
+        /// dW (+)= dYᵀ·X and dX (+)= dY·W.
+        /// </summary>
+        private List<Kernel> Backward(LossInfo loss)
+        {
+            _requiresGradient = RequiresGradient(loss.Prediction);
+            var kernels = new List<Kernel>();
+
+            foreach (var group in _groups.Reverse())
+            {
+                if (!_requiresGradient.Contains(group.Output.Id) || !_gradients.ContainsKey(group.Output.Id)) continue;
+
+                var origins = group.Ops.Select(OriginOf).ToList();
+                var outputs = new List<ElementwiseOutput>();
+                var sums = new List<ColumnSumOutput>();
+                Expr g = Load(Gradient(group.Output));
+
+                for (int index = group.Chain.Count - 1; index >= 0; index--)
+                {
+                    var op = group.Chain[index];
+                    var rule = GradientRules.Elementwise[op.Kind];
+                    var context = new RuleContext(op, i => Load(Value(op.Inputs[i])), Load(Value(op.Output)), DropoutMaskOf(op));
+                    var inputGradients = rule.Backward(g, context);
+                    var link = ChainInput(group, op);
+
+                    Expr? next = null;
+                    for (int i = 0; i < op.Inputs.Count; i++)
+                    {
+                        var input = op.Inputs[i];
+                        if (link is not null && input.Id == link.Id)
+                        {
+                            next = next is null ? inputGradients[i] : Add(next, inputGradients[i]);
+                        }
+                        else if (_requiresGradient.Contains(input.Id))
+                        {
+                            outputs.Add(Contribute(Gradient(input), inputGradients[i]));
+                        }
+                    }
+                    if (next is null) break; // first op of a group without dense: its input was handled above
+                    g = next;
+                }
+
+                if (group.Dense is { } dense)
+                {
+                    var dy = Gradient(dense.Output);
+                    if (!(g is LoadExpr load && load.Buffer == dy))
+                    {
+                        outputs.Add(new ElementwiseOutput(dy, g, accumulate: false));
+                        _written.Add(dy);
+                    }
+                    var (m, _) = Matrix(dense.Inputs[0].Shape);
+                    var units = dense.Output.Shape.Last;
+                    var bias = Bias(dense);
+                    if (bias is not null) sums.Add(ContributeSum(_parameterGradients[bias], g)); // db (+)= Σ_rows dY
+
+                    if (outputs.Count > 0 || sums.Count > 0)
+                    {
+                        var (rows, cols) = Matrix(dense.Output.Shape);
+                        kernels.Add(NewElementwise(KernelName("bwd", string.Join("_", group.Ops.Reverse().Select(o => o.Kind.ToSource()))), origins, rows, cols, outputs, sums));
+                    }
+
+                    var x = Value(dense.Inputs[0]);
+                    var weight = Weight(dense);
+                    var dw = _parameterGradients[weight];
+                    var inFeatures = dense.Inputs[0].Shape.Last;
+                    // dW[out, in] (+)= dY[M, out]ᵀ · X[M, in]
+                    kernels.Add(new GemmKernel(KernelName("bwd", "dense_dW"), new[] { OriginOf(dense) }, true, false, units, inFeatures, m, dy, x, dw, accumulate: !_written.Add(dw)));
+                    if (_requiresGradient.Contains(dense.Inputs[0].Id))
+                    {
+                        // dX[M, in] (+)= dY[M, out] · W[out, in]
+                        var dx = Gradient(dense.Inputs[0]);
+                        kernels.Add(new GemmKernel(KernelName("bwd", "dense_dX"), new[] { OriginOf(dense) }, false, false, m, inFeatures, units, dy, _parameters[weight], dx, accumulate: !_written.Add(dx)));
+                    }
+                }
+                else if (outputs.Count > 0)
+                {
+                    var (rows, cols) = Matrix(group.Output.Shape);
+                    kernels.Add(NewElementwise(KernelName("bwd", string.Join("_", group.Ops.Reverse().Select(o => o.Kind.ToSource()))), origins, rows, cols, outputs, sums));
+                }
+            }
+
+            // Parameters the loss does not depend on still get a defined (zero) gradient every step.
+            foreach (var p in _model.Parameters)
+            {
+                var dp = _parameterGradients[p];
+                if (_written.Contains(dp)) continue;
+                var origin = new Origin(p.Span, $"{p.Name}: not used by the loss; its gradient is zero");
+                kernels.Add(NewElementwise(KernelName("bwd", "zero"), new[] { origin }, Shapes.Dim.Known(1), Shapes.Dim.Known(p.Count), new[] { new ElementwiseOutput(dp, Const(0f), false) }, new ColumnSumOutput[0]));
+                _written.Add(dp);
+            }
+            return kernels;
+        }
+
+        private ElementwiseOutput Contribute(PlanBuffer target, Expr value) => new ElementwiseOutput(target, value, accumulate: !_written.Add(target));
+
+        private ColumnSumOutput ContributeSum(PlanBuffer target, Expr value) => new ColumnSumOutput(target, value, accumulate: !_written.Add(target));
+
+        /// <summary>Values the loss depends on that can carry a gradient: f32 results of ops (inputs and labels excluded).</summary>
+        private HashSet<int> RequiresGradient(TensorValue prediction)
+        {
+            var producers = _model.Nodes.ToDictionary(n => n.Output.Id);
+            var result = new HashSet<int>();
+            var stack = new Stack<TensorValue>();
+            stack.Push(prediction);
+            while (stack.Count > 0)
+            {
+                var v = stack.Pop();
+                if (!producers.TryGetValue(v.Id, out var node) || v.DType != Shapes.DType.F32 || !result.Add(v.Id)) continue;
+                foreach (var input in node.Inputs) stack.Push(input);
+            }
+            return result;
+        }
+    }
+}

@@ -1,0 +1,121 @@
+using System.Collections.Generic;
+using System.Linq;
+using ModelDsl.IR;
+using ModelDsl.Ops;
+using ModelDsl.Shapes;
+using ModelDsl.Syntax;
+
+namespace ModelDsl.Binding
+{
+    // loss and optimizer statements.
+    internal sealed partial class ModelBinder
+    {
+        private LossInfo? BindLoss(LossSyntax s, Scope scope)
+        {
+            var call = s.Call;
+            if (call?.Callee is null) return null;
+            _inLoss = true;
+            var args = EvaluateArguments(call, scope, new LayerNamer("loss", 0));
+            _inLoss = false;
+            if (!Losses.Table.TryGetValue(call.Callee.Text, out var kind))
+            {
+                Diagnostics.ReportUnknownLoss(call.Callee.Span, call.Callee.Text, Suggest.Closest(call.Callee.Text, Losses.Table.Keys));
+                return null;
+            }
+            var matched = ArgumentMatcher.Match(call.Callee.Text, Losses.Signature, null, args, call.Span, Diagnostics);
+            if (!matched.Ok || matched.Tensors.Count != 2) return null;
+            var pred = matched.Tensors[0];
+            var target = matched.Tensors[1];
+            var p = ((TensorRef)pred.Value).Tensor;
+            var t = ((TensorRef)target.Value).Tensor;
+            string name = call.Callee.Text;
+
+            bool ok = true;
+            if (p.DType != DType.F32)
+            {
+                Diagnostics.ReportDTypeMismatch(pred.Span, name, pred.Description, DType.F32, p.DType, p.Shape);
+                ok = false;
+            }
+            Shape expected;
+            DType targetType;
+            if (kind == LossKind.CrossEntropy)
+            {
+                if (p.Shape.Rank < 1)
+                {
+                    Diagnostics.ReportRankMismatch(pred.Span, name, pred.Description, "at least 1", "[..., C]", p.Shape);
+                    return null;
+                }
+                expected = new Shape(p.Shape.Dims.Take(p.Shape.Rank - 1).ToArray());
+                targetType = DType.I32;
+            }
+            else
+            {
+                expected = p.Shape;
+                targetType = DType.F32;
+            }
+            if (t.DType != targetType)
+            {
+                Diagnostics.ReportDTypeMismatch(target.Span, name, target.Description, targetType, t.DType, t.Shape);
+                ok = false;
+            }
+            else if (!t.Shape.Equals(expected))
+            {
+                Diagnostics.ReportLossShapeMismatch(target.Span, name, target.Description, expected, t.Shape);
+                ok = false;
+            }
+            return ok ? new LossInfo(kind, p, t, call.Span) : null;
+        }
+
+        private OptimizerInfo? BindOptimizer(OptimizerSyntax s, Scope scope)
+        {
+            var call = s.Call;
+            if (call?.Callee is null) return null;
+            var args = EvaluateArguments(call, scope, new LayerNamer("optimizer", 0));
+            if (!Optimizers.Table.TryGetValue(call.Callee.Text, out var entry))
+            {
+                Diagnostics.ReportUnknownOptimizer(call.Callee.Span, call.Callee.Text, Suggest.Closest(call.Callee.Text, Optimizers.Table.Keys));
+                return null;
+            }
+            var matched = ArgumentMatcher.Match(call.Callee.Text, entry.Value, null, args, call.Span, Diagnostics);
+            if (!matched.Ok) return null;
+            var values = new List<KeyValuePair<string, double>>();
+            double Real(string n) => matched.Values.TryGetValue(n, out var v) ? v is RealValue r ? r.Real : v is IntValue i ? i.Integer : 0 : 0;
+            void Add(string n, double v) => values.Add(new KeyValuePair<string, double>(n, v));
+
+            Add("lr", Real("lr"));
+            if (entry.Key == OptimizerKind.Sgd)
+            {
+                Add("momentum", Real("momentum"));
+                Add("weight_decay", Real("weight_decay"));
+                Add("nesterov", matched.Values.TryGetValue("nesterov", out var n) && n is BoolValue b && b.Boolean ? 1 : 0);
+                return new OptimizerInfo(entry.Key, values, call.Span);
+            }
+            double beta1 = 0.9, beta2 = 0.999;
+            if (matched.Values.TryGetValue("betas", out var betas) && betas is TupleValue tuple)
+            {
+                var span = matched.Spans["betas"];
+                if (tuple.Elements.Count != 2)
+                {
+                    Diagnostics.ReportArgumentType(span, call.Callee.Text, "betas", "a tuple of two numbers like (0.9, 0.999)", $"{tuple.Elements.Count} element(s)");
+                    return null;
+                }
+                double[] b = tuple.Elements.Select(e => e is RealValue r ? r.Real : ((IntValue)e).Integer).ToArray();
+                for (int i = 0; i < 2; i++)
+                {
+                    if (b[i] < 0 || b[i] >= 1)
+                    {
+                        Diagnostics.ReportArgumentOutOfRange(tuple.Spans[i], call.Callee.Text, "beta" + (i + 1), b[i], "in [0, 1)");
+                        return null;
+                    }
+                }
+                beta1 = b[0];
+                beta2 = b[1];
+            }
+            Add("beta1", beta1);
+            Add("beta2", beta2);
+            Add("eps", Real("eps"));
+            Add("weight_decay", Real("weight_decay"));
+            return new OptimizerInfo(entry.Key, values, call.Span);
+        }
+    }
+}

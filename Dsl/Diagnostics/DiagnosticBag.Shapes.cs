@@ -1,0 +1,52 @@
+using ModelDsl.Shapes;
+using ModelDsl.Text;
+
+namespace ModelDsl.Diagnostics
+{
+    // MDL03xx: tensor shapes and element types. Message text for these IDs lives only here.
+    public sealed partial class DiagnosticBag
+    {
+        private static string T(DType dtype, Shape shape) => dtype.ToSource() + shape;
+
+        public void ReportElementwiseShapeMismatch(TextSpan span, string op, string left, Shape leftShape, string right, Shape rightShape) =>
+            Report(DiagnosticCatalog.ShapeMismatch, span, $"{op} expects two tensors of the same shape, but {left} is {leftShape} and {right} is {rightShape}");
+
+        public void ReportConcatMismatch(TextSpan span, string name, DType dtype, Shape shape, string first, DType firstType, Shape firstShape, int axis) =>
+            Report(DiagnosticCatalog.ShapeMismatch, span, $"concat expects tensors equal except along axis {axis}, but {name} is {T(dtype, shape)} and {first} is {T(firstType, firstShape)}");
+
+        public void ReportLossShapeMismatch(TextSpan span, string loss, string target, Shape expected, Shape actual) =>
+            Report(DiagnosticCatalog.ShapeMismatch, span, $"{loss} expects the target {target} to have shape {expected}, but it is {actual}");
+
+        public void ReportRankMismatch(TextSpan span, string op, string input, string rank, string layout, Shape actual) =>
+            Report(DiagnosticCatalog.RankMismatch, span, $"{op} expects {input} to have rank {rank} {layout}, but it is {actual}");
+
+        public void ReportNotDivisible(TextSpan span, string op, string input, Dim divisor, Dim dim) =>
+            Report(DiagnosticCatalog.NotDivisible, span, $"{op} expects the last dimension of {input} to be divisible by heads={divisor.ToExpression()}, but it is {dim}");
+
+        public void ReportInexactDivision(TextSpan span, string expression, string dividend, string divisor) =>
+            Report(DiagnosticCatalog.NotDivisible, span, $"'{expression}' is not a whole number: {dividend} is not divisible by {divisor}");
+
+        public void ReportDTypeMismatch(TextSpan span, string op, string input, DType expected, DType actual, Shape shape) =>
+            Report(DiagnosticCatalog.DTypeMismatch, span, $"{op} expects {input} to be {expected.ToSource()}, but it is {T(actual, shape)}");
+
+        public void ReportKernelTooLarge(TextSpan span, string op, long kernel, string axis, Dim size, long padding, string input) =>
+            Report(DiagnosticCatalog.KernelTooLarge, span, $"{op} kernel {kernel} is larger than the {axis} of {input} ({size}) plus padding 2*{padding}");
+
+        public void ReportSequenceTooLong(TextSpan span, string input, Dim length, Dim maxLen, Shape shape) =>
+            Report(DiagnosticCatalog.SequenceTooLong, span, $"positional table has max_len {maxLen}, but {input} {shape} has {length} positions");
+
+        public void ReportTiedShapeMismatch(TextSpan span, string op, string parameter, Shape tied, Shape expected) =>
+            Report(DiagnosticCatalog.TiedShapeMismatch, span, $"{op} needs a weight of shape {expected}, but the tied parameter {parameter} is {tied}");
+
+        public void ReportReshapeMismatch(TextSpan span, string input, Shape shape, Dim count, string target, Dim targetCount, bool inferred) =>
+            Report(DiagnosticCatalog.ReshapeMismatch, span, inferred
+                ? $"reshape cannot infer -1: {input} {shape} has {count.ToExpression()} elements, which is not a multiple of {targetCount.ToExpression()} in {target}"
+                : $"reshape must keep the element count: {input} {shape} has {count.ToExpression()} elements but {target} has {targetCount.ToExpression()}");
+
+        public void ReportSymbolicNotAllowed(TextSpan span, string op, string input, string what, Dim dim, Shape shape) =>
+            Report(DiagnosticCatalog.SymbolicNotAllowed, span, $"{op} needs {what} of {input} to be known at compile time, but it is {dim.ToExpression()} in {shape}");
+
+        public void ReportAxisOutOfRange(TextSpan span, string op, string name, long axis, int rank, string input) =>
+            Report(DiagnosticCatalog.AxisOutOfRange, span, $"{op}: {name}={axis} is out of range for {input} of rank {rank} (valid: {-rank}..{rank - 1})");
+    }
+}

@@ -1,0 +1,47 @@
+using ModelDsl.Text;
+
+namespace ModelDsl.Diagnostics
+{
+    // MDL02xx: the structure of models and blocks. Message text for these IDs lives only here.
+    public sealed partial class DiagnosticBag
+    {
+        public void ReportMissingInput(TextSpan span, string model) =>
+            Report(DiagnosticCatalog.MissingInput, span, $"model '{model}' has no input; declare one, e.g. 'input x: f32[B, 784]'");
+
+        public void ReportMissingOutput(TextSpan span, string model) =>
+            Report(DiagnosticCatalog.MissingOutput, span, $"model '{model}' has no output; add 'output <name>'");
+
+        public void ReportMissingLoss(TextSpan span, string model) =>
+            Report(DiagnosticCatalog.MissingLoss, span, $"model '{model}' has no loss, so it can predict but not train");
+
+        public void ReportMissingOptimizer(TextSpan span, string model) =>
+            Report(DiagnosticCatalog.MissingOptimizer, span, $"model '{model}' has no optimizer, so it can predict but not train");
+
+        public void ReportDuplicateDeclaration(TextSpan span, string what, int firstLine) =>
+            Report(DiagnosticCatalog.DuplicateDeclaration, span, $"only one {what} is allowed; the first is on line {firstLine}");
+
+        public void ReportUnknownLoss(TextSpan span, string name, string? suggestion) =>
+            Report(DiagnosticCatalog.UnknownLoss, span, $"'{name}' is not a loss{DidYouMean(suggestion)} (losses: mse, bce_with_logits, cross_entropy)");
+
+        public void ReportUnknownOptimizer(TextSpan span, string name, string? suggestion) =>
+            Report(DiagnosticCatalog.UnknownOptimizer, span, $"'{name}' is not an optimizer{DidYouMean(suggestion)} (optimizers: sgd, adam, adamw)");
+
+        public void ReportUnknownDType(TextSpan span, string name) =>
+            Report(DiagnosticCatalog.UnknownDType, span, $"'{name}' is not an element type; use f32 (real values) or i32 (class or token ids)");
+
+        public void ReportLabelOutsideLoss(TextSpan span, string name) =>
+            Report(DiagnosticCatalog.LabelOutsideLoss, span, $"'{name}' is a label and can only be read by the loss; declare it with 'input' to use it in the network");
+
+        public void ReportInvalidDimension(TextSpan span, string reason) =>
+            Report(DiagnosticCatalog.InvalidDimension, span, reason);
+
+        public void ReportStatementNotAllowed(TextSpan span, string statement, string where) =>
+            Report(DiagnosticCatalog.StatementNotAllowed, span, $"'{statement}' is not allowed in {where}");
+
+        public void ReportMissingReturn(TextSpan span, string block) =>
+            Report(DiagnosticCatalog.MissingReturn, span, $"block '{block}' has no return; end it with 'return <value>'");
+
+        public void ReportDuplicateModel(TextSpan span, string name, int firstLine) =>
+            Report(DiagnosticCatalog.DuplicateModel, span, $"a model or block named '{name}' is already defined on line {firstLine}");
+    }
+}

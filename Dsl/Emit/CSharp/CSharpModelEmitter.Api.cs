@@ -1,0 +1,165 @@
+using System.Collections.Generic;
+using System.Linq;
+using ModelDsl.IR;
+using ModelDsl.Plan;
+using ModelDsl.Shapes;
+
+namespace ModelDsl.Emit.CSharp
+{
+    public sealed partial class CSharpModelEmitter
+    {
+        private static string TensorType(DType dtype) => dtype == DType.I32 ? "IntTensor" : "Tensor";
+
+        private static string ElementType(DType dtype) => dtype == DType.I32 ? "int" : "float";
+
+        private IEnumerable<TensorValue> CallerValues(bool withLabels) => withLabels ? Model.Inputs.Concat(Model.Labels) : Model.Inputs;
+
+        private string Parameters(bool withLabels) => string.Join(", ", CallerValues(withLabels).Select(v => $"{TensorType(v.DType)} {Identifier(v)}"));
+
+        private string Arguments(bool withLabels, string caller) =>
+            string.Join(", ", new[] { Quote($"{Model.Name}.{caller}") }.Concat(Model.Inputs.Select(Identifier)).Concat(Model.Labels.Select(v => withLabels ? Identifier(v) : "null")));
+
+        private string Identifier(TensorValue value) => _plan.Buffers.First(b => b.Value == value && (b.Kind == BufferKind.Input || b.Kind == BufferKind.Label)).Name;
+
+        private void EmitPublicApi()
+        {
+            Section("Inference and training");
+            var output = Model.Output;
+            string inputDocs = string.Join(", ", Model.Inputs.Select(v => $"<paramref name=\"{Identifier(v)}\"/> {v.DType.ToSource()}{v.Shape.ToExpression()}"));
+            _w.Line($"/// <summary>");
+            _w.Line($"/// Runs the model (dropout off) on {inputDocs} and returns <c>{output.Name}</c> {output.DType.ToSource()}{output.Shape.ToExpression()}.");
+            _w.Line("/// The returned tensor belongs to the model and is overwritten by the next call.");
+            _w.Line($"/// </summary>");
+            _w.Open($"public Tensor Forward({Parameters(false)})");
+            _w.Line($"var w = Prepare({Arguments(false, "Forward")});");
+            _w.Line("RunForward(w, training: false);");
+            _w.Line("return w.Output;");
+            _w.Close();
+
+            if (Model.Loss is null) return;
+            string labels = string.Join(", ", Model.Labels.Select(v => $"<paramref name=\"{Identifier(v)}\"/> {v.DType.ToSource()}{v.Shape.ToExpression()}"));
+            _w.Line();
+            _w.Line("/// <summary>");
+            _w.Line($"/// One training step on a batch: forward (dropout on), {Model.Loss.Kind.ToSource()} loss against {labels}, backward, then the");
+            _w.Line("/// optimizer. Returns the batch's mean loss (before the update). Allocates nothing once the batch size has been seen.");
+            _w.Line("/// </summary>");
+            _w.Open($"public float TrainStep({Parameters(true)})");
+            _w.Line($"var w = Prepare({Arguments(true, "TrainStep")});");
+            _w.Line("float loss = Gradients(w);");
+            if (Model.Optimizer is not null) _w.Line("ApplyGradients();");
+            _w.Line("return loss;");
+            _w.Close();
+            _w.Line();
+            _w.Line("/// <summary>");
+            _w.Line("/// Forward (dropout on), loss and backward without updating: each parameter's <c>Gradient</c> then holds d loss / d parameter,");
+            _w.Line("/// for callers with their own optimizer. Returns the batch's mean loss.");
+            _w.Line("/// </summary>");
+            _w.Open($"public float ComputeGradients({Parameters(true)})");
+            _w.Line($"return Gradients(Prepare({Arguments(true, "ComputeGradients")}));");
+            _w.Close();
+            _w.Line();
+            _w.Line("/// <summary>The batch's mean loss with dropout off and no gradients: for validation and test sets.</summary>");
+            _w.Open($"public float Evaluate({Parameters(true)})");
+            _w.Line($"var w = Prepare({Arguments(true, "Evaluate")});");
+            _w.Line("RunForward(w, training: false);");
+            _w.Line("return RunLoss(w, withGradient: false);");
+            _w.Close();
+            _w.Line();
+            _w.Open("private float Gradients(Workspace w)");
+            _w.Line("RunForward(w, training: true);");
+            _w.Line("float loss = RunLoss(w, withGradient: true);");
+            _w.Line("RunBackward(w);");
+            _w.Line("return loss;");
+            _w.Close();
+            _w.Line();
+            _w.Line("/// <summary>Writes parameters, optimizer state and step to <paramref name=\"path\"/> (atomically: a temporary file, then a rename).</summary>");
+            _w.Line("public void Save(string path) => Checkpoint.Save(path, ModelName, Parameters, Step);");
+            _w.Line();
+            _w.Line("/// <summary>Reads a checkpoint written by <see cref=\"Save\"/>; every name and shape is validated before anything is changed.</summary>");
+            _w.Line("public void Load(string path) => Step = Checkpoint.Load(path, ModelName, Parameters);");
+        }
+
+        private void EmitWorkspace()
+        {
+            Section("Buffers, planned once per binding of the symbolic dimensions");
+            var planned = _plan.Buffers.Where(b => b.IsPlanned).ToList();
+            _w.Line($"/// <summary>Activations and gradients for one binding of {(_symbols.Count == 0 ? "the shapes" : string.Join(", ", _symbols))}; reused by every call with that binding.</summary>");
+            _w.Open("private sealed class Workspace");
+            foreach (var symbol in _symbols) _w.Line($"public readonly int {SymbolLocal(symbol)};");
+            foreach (var b in _plan.Buffers.Where(b => b.Kind == BufferKind.Input || b.Kind == BufferKind.Label))
+            {
+                _w.Line($"public {ElementType(b.DType)}[] {b.Name} = Array.Empty<{ElementType(b.DType)}>(); // {b.Kind.ToString().ToLowerInvariant()} {b.DType.ToSource()}{ShapeText(b.Shape)}, bound per call");
+            }
+            foreach (var b in planned)
+            {
+                _w.Line($"public readonly {ElementType(b.DType)}[] {b.Name}; // {b.DType.ToSource()}{ShapeText(b.Shape)}");
+            }
+            _w.Line("public readonly Tensor Output;");
+            _w.Line();
+            string ctorParams = string.Join(", ", _symbols.Select(s => $"int {SymbolLocal(s)}"));
+            _w.Open($"public Workspace({ctorParams})");
+            foreach (var symbol in _symbols) _w.Line($"this.{SymbolLocal(symbol)} = {SymbolLocal(symbol)};");
+            foreach (var b in planned) _w.Line($"{b.Name} = new {ElementType(b.DType)}[checked({Size(b.Shape.ElementCount())})];");
+            var output = _plan.Output;
+            string outputShape = string.Join(", ", output.Shape.Dims.Select(Size));
+            _w.Line(output.IsPlanned ? $"Output = new Tensor({output.Name}, {outputShape});" : $"Output = new Tensor(new float[checked({Size(output.Shape.ElementCount())})], {outputShape});");
+            _w.Close();
+            _w.Close();
+            _w.Line();
+
+            _w.Line("/// <summary>The last few workspaces, most recent first: a training loop alternates between at most two batch sizes.</summary>");
+            _w.Line("private readonly Workspace?[] _workspaces = new Workspace?[4];");
+            _w.Line();
+            string symbolArgs = string.Join(", ", _symbols.Select(SymbolLocal));
+            _w.Open($"private Workspace WorkspaceFor({ctorParams})");
+            _w.Line("for (int i = 0; i < _workspaces.Length; i++)");
+            _w.Open("");
+            string match = _symbols.Count == 0 ? "" : " && " + string.Join(" && ", _symbols.Select(s => $"found.{SymbolLocal(s)} == {SymbolLocal(s)}"));
+            _w.Line($"if (_workspaces[i] is {{ }} found{match}) return found;");
+            _w.Close();
+            _w.Line($"var planned = new Workspace({symbolArgs});");
+            _w.Line("Array.Copy(_workspaces, 0, _workspaces, 1, _workspaces.Length - 1);");
+            _w.Line("_workspaces[0] = planned;");
+            _w.Line("return planned;");
+            _w.Close();
+            _w.Line();
+
+            // Prepare: the runtime shape checks (only what the compiler could not know) and binding the symbols.
+            string prepareParams = string.Join(", ", new[] { "string caller" }
+                .Concat(Model.Inputs.Select(v => $"{TensorType(v.DType)} {Identifier(v)}"))
+                .Concat(Model.Labels.Select(v => $"{TensorType(v.DType)}? {Identifier(v)}")));
+            _w.Line("/// <summary>Checks every tensor against its declared shape, binds the symbolic dimensions and returns their workspace.</summary>");
+            _w.Open($"private Workspace Prepare({prepareParams})");
+            _w.Line($"Span<int> bound = stackalloc int[{System.Math.Max(1, _symbols.Count)}];");
+            foreach (var v in Model.Inputs.Concat(Model.Labels))
+            {
+                bool label = Model.Labels.Contains(v);
+                string name = Identifier(v);
+                string check = $"ShapeCheck.Input(caller, {Quote(v.Name)}, {Quote(v.Shape.ToExpression())}, {name}.Shape, [{string.Join(", ", v.Shape.Dims.Select(ExpectedDim))}], bound, SymbolNames);";
+                if (label)
+                {
+                    _w.Line($"if ({name} is not null) {check}");
+                }
+                else
+                {
+                    _w.Line($"ArgumentNullException.ThrowIfNull({name});");
+                    _w.Line(check);
+                }
+            }
+            _w.Line($"var w = WorkspaceFor({string.Join(", ", _symbols.Select((s, i) => $"bound[{i}]"))});");
+            foreach (var v in Model.Inputs) _w.Line($"w.{Identifier(v)} = {Identifier(v)}.Data;");
+            foreach (var v in Model.Labels) _w.Line($"if ({Identifier(v)} is not null) w.{Identifier(v)} = {Identifier(v)}.Data;");
+            if (!_plan.Output.IsPlanned && _plan.Output.Kind == BufferKind.Input) _w.Line($"{_plan.Output.Name}.Span.CopyTo(w.Output.Span);");
+            _w.Line("return w;");
+            _w.Close();
+        }
+
+        /// <summary>ShapeCheck's encoding: a fixed size, or -(slot+1) for a symbolic dimension.</summary>
+        private string ExpectedDim(Dim dim)
+        {
+            if (dim.IsKnown) return dim.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (dim.Coefficient == 1 && dim.Symbols.Count == 1) return (-(_symbols.ToList().IndexOf(dim.Symbols[0]) + 1)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            throw new System.NotSupportedException($"input dimension {dim} must be a number or a single symbol");
+        }
+    }
+}

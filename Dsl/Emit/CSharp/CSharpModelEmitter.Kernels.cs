@@ -1,0 +1,245 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using ModelDsl.IR;
+using ModelDsl.Plan;
+
+namespace ModelDsl.Emit.CSharp
+{
+    public sealed partial class CSharpModelEmitter
+    {
+        private void EmitForward()
+        {
+            Section("Forward pass");
+            _w.Line("/// <summary>Computes every value the output and the loss need; in training mode dropout draws this step's masks.</summary>");
+            _w.Open("private void RunForward(Workspace w, bool training)");
+            BindSymbols();
+            foreach (var kernel in _plan.Forward) EmitKernel(kernel, forward: true);
+            _w.Close();
+        }
+
+        private void EmitBackward()
+        {
+            if (_plan.Loss is null) return;
+            Section("Backward pass (reverse-mode, derived at build time)");
+            _w.Line("/// <summary>Gradients of the loss, from d_prediction (written by RunLoss) back to every parameter.</summary>");
+            _w.Open("private void RunBackward(Workspace w)");
+            BindSymbols();
+            _w.Line("const bool training = true;");
+            foreach (var kernel in _plan.Backward) EmitKernel(kernel, forward: false);
+            _w.Close();
+        }
+
+        private void EmitLoss()
+        {
+            var loss = _plan.Loss;
+            if (loss is null) return;
+            Section("Loss");
+            var origin = loss.Origins[0];
+            _w.Line($"/// <summary>{Escape(origin.Description)} ({_fileName}:{Line(origin.Span)}): the mean loss, and with <paramref name=\"withGradient\"/> d loss / d {loss.Prediction.Name} in the same pass.</summary>");
+            _w.Open("private float RunLoss(Workspace w, bool withGradient)");
+            BindSymbols();
+            LineDirective(origin.Span);
+            string rows = Size(loss.Rows), cols = Size(loss.Cols);
+            string prediction = $"w.{loss.Prediction.Name}.AsSpan(0, {rows} * {cols})";
+            string gradient = loss.PredictionGradient is null ? "default" : $"w.{loss.PredictionGradient.Name}.AsSpan(0, {rows} * {cols})";
+            switch (loss.Kind)
+            {
+                case LossKind.CrossEntropy:
+                    _w.Line($"// softmax + cross-entropy over {rows} rows of {cols} classes: one pass per row, the softmax never stored");
+                    _w.Line($"return withGradient");
+                    _w.Line($"    ? Reductions.SoftmaxCrossEntropy({prediction}, w.{loss.Target.Name}.AsSpan(0, {rows}), {rows}, {cols}, {gradient})");
+                    _w.Line($"    : Reductions.SoftmaxCrossEntropyLoss({prediction}, w.{loss.Target.Name}.AsSpan(0, {rows}), {rows}, {cols});");
+                    break;
+                case LossKind.BceWithLogits:
+                    _w.Line($"return Losses.BceWithLogits({prediction}, w.{loss.Target.Name}.AsSpan(0, {rows} * {cols}), withGradient ? {gradient} : default, withGradient);");
+                    break;
+                default:
+                    _w.Line($"return Losses.Mse({prediction}, w.{loss.Target.Name}.AsSpan(0, {rows} * {cols}), withGradient ? {gradient} : default, withGradient);");
+                    break;
+            }
+            _w.Directive("#line default");
+            _w.Close();
+        }
+
+        private void EmitOptimizer()
+        {
+            var optimizer = Model.Optimizer;
+            if (optimizer is null) return;
+            Section("Optimizer");
+            string hyper = string.Join(", ", optimizer.Hyperparameters.Select(h => $"{h.Key}={h.Value.ToString("R", CultureInfo.InvariantCulture)}"));
+            _w.Line($"/// <summary>One {optimizer.Kind.ToSource()} step over every parameter ({_fileName}:{Line(optimizer.Span)}: {hyper}) using their current gradients.</summary>");
+            _w.Open("public void ApplyGradients()");
+            _w.Line("Step++;");
+            LineDirective(optimizer.Span);
+            foreach (var p in _plan.Parameters)
+            {
+                string name = _parameterProperties[p];
+                switch (optimizer.Kind)
+                {
+                    case OptimizerKind.Sgd:
+                        _w.Line($"Optimizers.Sgd({name}.Value, {name}.Gradient, {name}.State1, LearningRate, {Literal(Hyper(optimizer, "momentum", 0))}, {Literal(Hyper(optimizer, "weight_decay", 0))}, nesterov: {(Hyper(optimizer, "nesterov", 0) != 0 ? "true" : "false")});");
+                        break;
+                    default:
+                        string method = optimizer.Kind == OptimizerKind.Adam ? "Adam" : "AdamW";
+                        _w.Line($"Optimizers.{method}({name}.Value, {name}.Gradient, {name}.State1, {name}.State2, LearningRate, {Literal(Hyper(optimizer, "beta1", 0.9))}, {Literal(Hyper(optimizer, "beta2", 0.999))}, {Literal(Hyper(optimizer, "eps", 1e-8))}, {Literal(Hyper(optimizer, "weight_decay", 0))}, Step);");
+                        break;
+                }
+            }
+            _w.Directive("#line default");
+            _w.Close();
+        }
+
+        private void BindSymbols()
+        {
+            foreach (var symbol in _symbols) _w.Line($"int {SymbolLocal(symbol)} = w.{SymbolLocal(symbol)};");
+        }
+
+        private void EmitKernel(Kernel kernel, bool forward)
+        {
+            _w.Line();
+            _w.Line($"// {kernel.Name}");
+            foreach (var origin in kernel.Origins) _w.Line($"//   {_fileName}:{Line(origin.Span)}  {origin.Description}");
+            LineDirective(kernel.Origins[0].Span);
+            switch (kernel)
+            {
+                case GemmKernel gemm: EmitGemm(gemm); break;
+                case ElementwiseKernel elementwise: EmitElementwise(elementwise); break;
+            }
+            _w.Directive("#line default");
+        }
+
+        private void EmitGemm(GemmKernel g)
+        {
+            string m = Size(g.M), n = Size(g.N), k = Size(g.K);
+            string lda = g.TransA ? m : k, ldb = g.TransB ? k : n;
+            string a = g.TransA ? $"{g.A.Name}ᵀ" : g.A.Name, b = g.TransB ? $"{g.B.Name}ᵀ" : g.B.Name;
+            _w.Line($"// {g.C.Name}[{m}, {n}] {(g.Accumulate ? "+=" : "=")} {a} · {b}   (k = {k})");
+            _w.Line($"Sgemm.Multiply({Bool(g.TransA)}, {Bool(g.TransB)}, {m}, {n}, {k}, 1f, {Ref(g.A)}, {lda}, {Ref(g.B)}, {ldb}, {(g.Accumulate ? "1f" : "0f")}, {Ref(g.C)}, {n});");
+        }
+
+        private void EmitElementwise(ElementwiseKernel kernel)
+        {
+            string rows = Size(kernel.Rows), cols = Size(kernel.Cols);
+            var buffers = kernel.Outputs.Select(o => o.Target).Concat(kernel.ColumnSums.Select(s => s.Target))
+                .Concat(kernel.Outputs.SelectMany(o => Loads(o.Value))).Concat(kernel.ColumnSums.SelectMany(s => Loads(s.Value)))
+                .Distinct().ToList();
+            var dropouts = kernel.Outputs.SelectMany(o => Masks(o.Value)).Concat(kernel.ColumnSums.SelectMany(s => Masks(s.Value)))
+                .GroupBy(m => m.Slot).Select(g => g.First()).ToList();
+
+            _w.Line($"// one pass over [{rows}, {cols}]: " + string.Join(", ", kernel.Outputs.Select(o => $"{o.Target.Name} {(o.Accumulate ? "+=" : "=")} …").Concat(kernel.ColumnSums.Select(s => $"{s.Target.Name} {(s.Accumulate ? "+=" : "=")} Σ_rows …"))));
+            _w.Open("");
+            _w.Line($"int rows = {rows}, cols = {cols};");
+            foreach (var b in buffers) _w.Line($"ref {ElementType(b.DType)} {b.Name} = ref MemoryMarshal.GetArrayDataReference({Ref(b)});");
+            foreach (var mask in dropouts)
+            {
+                string s = mask.Slot.ToString(CultureInfo.InvariantCulture);
+                float scale = 1f / (1f - mask.Probability);
+                _w.Line($"uint seed{s} = Dropout.Seed(Seed, Step, {s});");
+                _w.Line($"float p{s} = training ? {ExpressionRenderer.Literal(mask.Probability)} : 0f, scale{s} = training ? {ExpressionRenderer.Literal(scale)} : 1f;");
+                _w.Line($"var vp{s} = Vector256.Create(p{s});");
+                _w.Line($"var vscale{s} = Vector256.Create(scale{s});");
+            }
+            foreach (var sum in kernel.ColumnSums.Where(s => !s.Accumulate)) _w.Line($"MemoryMarshal.CreateSpan(ref {sum.Target.Name}, cols).Clear();");
+
+            _w.Open("for (int r = 0; r < rows; r++)");
+            _w.Line("int c = 0;");
+            _w.Open("for (; c <= cols - Vector256<float>.Count; c += Vector256<float>.Count)");
+            _w.Line("nuint i = (nuint)(r * cols + c);");
+            EmitBody(kernel, vector: true);
+            _w.Close();
+            _w.Open("for (; c < cols; c++)");
+            _w.Line("int i = r * cols + c;");
+            EmitBody(kernel, vector: false);
+            _w.Close();
+            _w.Close();
+            _w.Close();
+        }
+
+        private void EmitBody(ElementwiseKernel kernel, bool vector)
+        {
+            var renderer = new ExpressionRenderer(vector, m =>
+            {
+                string s = m.Slot.ToString(CultureInfo.InvariantCulture);
+                return ("seed" + s, "p" + s, "scale" + s);
+            });
+            var results = kernel.Outputs.Select(o => renderer.Render(o.Value)).ToList();
+            var sums = kernel.ColumnSums.Select(s => renderer.Render(s.Value)).ToList();
+            foreach (var line in renderer.Lines) _w.Line(line);
+            for (int k = 0; k < kernel.Outputs.Count; k++)
+            {
+                var o = kernel.Outputs[k];
+                string target = o.Target.Name;
+                if (vector)
+                {
+                    _w.Line(o.Accumulate
+                        ? $"(Vector256.LoadUnsafe(ref {target}, i) + {results[k]}).StoreUnsafe(ref {target}, i);"
+                        : $"{Vectorised(results[k])}.StoreUnsafe(ref {target}, i);");
+                }
+                else
+                {
+                    _w.Line($"Unsafe.Add(ref {target}, i) {(o.Accumulate ? "+=" : "=")} {results[k]};");
+                }
+            }
+            for (int k = 0; k < kernel.ColumnSums.Count; k++)
+            {
+                string target = kernel.ColumnSums[k].Target.Name;
+                _w.Line(vector
+                    ? $"(Vector256.LoadUnsafe(ref {target}, (nuint)c) + {sums[k]}).StoreUnsafe(ref {target}, (nuint)c);"
+                    : $"Unsafe.Add(ref {target}, c) += {sums[k]};");
+            }
+        }
+
+        /// <summary>A literal vector constant needs parentheses before a member call.</summary>
+        private static string Vectorised(string value) => value.StartsWith("Vector256.Create(", System.StringComparison.Ordinal) ? $"({value})" : value;
+
+        private static IEnumerable<PlanBuffer> Loads(Expr expr)
+        {
+            var stack = new Stack<Expr>();
+            stack.Push(expr);
+            var seen = new HashSet<Expr>();
+            while (stack.Count > 0)
+            {
+                var e = stack.Pop();
+                if (!seen.Add(e)) continue;
+                switch (e)
+                {
+                    case LoadExpr l: yield return l.Buffer; break;
+                    case UnaryExpr u: stack.Push(u.Operand); break;
+                    case BinaryExpr b: stack.Push(b.Right); stack.Push(b.Left); break;
+                }
+            }
+        }
+
+        private static IEnumerable<DropoutMaskExpr> Masks(Expr expr)
+        {
+            var stack = new Stack<Expr>();
+            stack.Push(expr);
+            while (stack.Count > 0)
+            {
+                var e = stack.Pop();
+                switch (e)
+                {
+                    case DropoutMaskExpr m: yield return m; break;
+                    case UnaryExpr u: stack.Push(u.Operand); break;
+                    case BinaryExpr b: stack.Push(b.Right); stack.Push(b.Left); break;
+                }
+            }
+        }
+
+        /// <summary>The array behind a buffer as the generated code names it.</summary>
+        private string Ref(PlanBuffer b) => b.Kind switch
+        {
+            BufferKind.Parameter => _parameterProperties[_plan.Parameters.First(p => p.Parameter == b.Parameter)] + ".Value",
+            BufferKind.ParameterGradient => _parameterProperties[_plan.Parameters.First(p => p.Parameter == b.Parameter)] + ".Gradient",
+            _ => "w." + b.Name,
+        };
+
+        private void LineDirective(ModelDsl.Text.TextSpan span) =>
+            _w.Directive($"#line {Line(span)} {Quote(_source.Path)}");
+
+        private static string Bool(bool value) => value ? "true" : "false";
+
+        private static string Escape(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+    }
+}

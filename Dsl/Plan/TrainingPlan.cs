@@ -1,0 +1,56 @@
+using System.Collections.Generic;
+using ModelDsl.IR;
+
+namespace ModelDsl.Plan
+{
+    /// <summary>
+    /// Everything a backend needs to generate a model's code: the buffers, the forward pass, the loss, and the backward pass written out kernel by
+    /// kernel. Built by <see cref="Autodiff.PlanBuilder"/>; rendered by the C# emitter (and the CUDA emitter).
+    /// </summary>
+    public sealed class TrainingPlan
+    {
+        public TrainingPlan(
+            ModelGraph model,
+            IReadOnlyList<PlanBuffer> buffers,
+            IReadOnlyList<Kernel> forward,
+            PlanBuffer output,
+            LossKernel? loss,
+            IReadOnlyList<Kernel> backward,
+            IReadOnlyList<PlanBuffer> parameters,
+            IReadOnlyList<PlanBuffer> parameterGradients,
+            int dropoutSlots)
+        {
+            Model = model;
+            Buffers = buffers;
+            Forward = forward;
+            Output = output;
+            Loss = loss;
+            Backward = backward;
+            Parameters = parameters;
+            ParameterGradients = parameterGradients;
+            DropoutSlots = dropoutSlots;
+        }
+
+        public ModelGraph Model { get; }
+
+        /// <summary>Every buffer, in a stable order: inputs, labels, parameters, then activations and gradients by first use.</summary>
+        public IReadOnlyList<PlanBuffer> Buffers { get; }
+
+        /// <summary>
+        /// The forward pass: computes the model output and the loss's prediction and keeps what backward reads.
+        /// Kernels with <see cref="ElementwiseKernel.UsesDropout"/> apply their masks only in training mode.
+        /// </summary>
+        public IReadOnlyList<Kernel> Forward { get; }
+
+        /// <summary>The buffer holding the model's declared output after <see cref="Forward"/>.</summary>
+        public PlanBuffer Output { get; }
+        public LossKernel? Loss { get; }
+        public IReadOnlyList<Kernel> Backward { get; }
+
+        /// <summary>Parameter buffers in <see cref="ModelGraph.Parameters"/> order, and their gradients in the same order.</summary>
+        public IReadOnlyList<PlanBuffer> Parameters { get; }
+        public IReadOnlyList<PlanBuffer> ParameterGradients { get; }
+
+        public int DropoutSlots { get; }
+    }
+}

@@ -1,0 +1,217 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using ModelDsl.Text;
+using Sprache;
+
+namespace ModelDsl.Syntax
+{
+    /// <summary>
+    /// Tokens: trivia (whitespace and comments), names, keywords, numbers and punctuation.
+    /// Conventions the other grammar files rely on:
+    /// <list type="bullet">
+    /// <item>A token skips the trivia <em>before</em> it, never after, so a node's span ends at its last token.</item>
+    /// <item>A token that fails consumes nothing, even the trivia it skipped, so <c>XOr</c>/<c>XMany</c>/<c>XOptional</c>
+    /// treat "not this token" as "nothing consumed" and may try the next branch. The error reporter skips the
+    /// trivia again to point at the offending token.</item>
+    /// <item>Tokens return their <see cref="TextSpan"/>; productions build node spans from their first and last token.</item>
+    /// </list>
+    /// Trivia, words and numbers are scanned by hand over the string (a 1 MiB file goes through them a million
+    /// times); everything above them is ordinary Sprache.
+    /// </summary>
+    internal static class Lexical
+    {
+        public static readonly HashSet<string> Keywords = new HashSet<string>(StringComparer.Ordinal)
+        {
+            "config", "block", "model", "input", "label", "output", "loss", "optimizer", "return", "repeat", "true", "false",
+        };
+
+        /// <summary>The current position, consuming nothing.</summary>
+        public static readonly Parser<int> Position = i => Result.Success(i.Position, i);
+
+        /// <summary>Whitespace, <c>// line</c> and <c>/* block */</c> comments. An unterminated <c>/*</c> is not trivia: the next token fails on it.</summary>
+        public static readonly Parser<int> Trivia = i => Result.Success(i.Position, ParserInput.MoveTo(i, SkipTrivia(i.Source, i.Position)));
+
+        /// <summary>
+        /// The lexeme <paramref name="parser"/> after optional trivia. Shadows Sprache's <c>Token()</c> (which knows only
+        /// whitespace) for the grammar files in this namespace. On failure nothing is consumed.
+        /// </summary>
+        public static Parser<T> Token<T>(this Parser<T> parser) =>
+            (from trivia in Trivia
+             from item in parser
+             select item).Atomic();
+
+        /// <summary>Runs <paramref name="parser"/>; if it fails, reports the failure where it started, as if nothing had been consumed (a bounded backtrack).</summary>
+        public static Parser<T> Atomic<T>(this Parser<T> parser) => i =>
+        {
+            var result = parser(i);
+            return result.WasSuccessful ? result : Result.Failure<T>(i, result.Message, result.Expectations);
+        };
+
+        /// <summary>A name or keyword as written, with its span (no trivia).</summary>
+        public static readonly Parser<Identifier> Word = Scan(ScanWord, "name");
+
+        /// <summary>A name that is not a keyword: <c>hidden</c>, <c>dense</c>, <c>f32</c>.</summary>
+        public static readonly Parser<Identifier> Identifier =
+            Word.Where(word => !Keywords.Contains(word.Text)).Named("name").Token();
+
+        // Keyword and Symbol are called inside LINQ queries, whose later `from` clauses run on every parse:
+        // the parsers are built once per keyword/character and reused.
+        private static readonly Dictionary<string, Parser<TextSpan>> KeywordParsers = new Dictionary<string, Parser<TextSpan>>();
+        private static readonly Dictionary<char, Parser<TextSpan>> SymbolParsers = new Dictionary<char, Parser<TextSpan>>();
+
+        /// <summary>A keyword token, returning its span.</summary>
+        public static Parser<TextSpan> Keyword(string keyword)
+        {
+            lock (KeywordParsers)
+            {
+                if (!KeywordParsers.TryGetValue(keyword, out var parser))
+                {
+                    parser = Word.Where(word => word.Text == keyword).Select(word => word.Span).Named("'" + keyword + "'").Token();
+                    KeywordParsers.Add(keyword, parser);
+                }
+                return parser;
+            }
+        }
+
+        /// <summary>A one-character punctuation token such as <c>(</c> or <c>=</c>, returning its span.</summary>
+        public static Parser<TextSpan> Symbol(char symbol)
+        {
+            lock (SymbolParsers)
+            {
+                if (!SymbolParsers.TryGetValue(symbol, out var parser))
+                {
+                    parser = (from start in Position
+                              from c in Parse.Char(symbol)
+                              select new TextSpan(start, 1)).Named("'" + symbol + "'").Token();
+                    SymbolParsers.Add(symbol, parser);
+                }
+                return parser;
+            }
+        }
+
+        /// <summary>The chain arrow <c>-&gt;</c>.</summary>
+        public static readonly Parser<TextSpan> Arrow =
+            (from start in Position
+             from arrow in Parse.String("->")
+             select new TextSpan(start, 2)).Named("'->'").Token();
+
+        /// <summary><c>-</c> that does not begin <c>-&gt;</c>.</summary>
+        public static readonly Parser<TextSpan> Minus =
+            (from start in Position
+             from minus in Parse.Char('-')
+             from notArrow in Parse.Char('>').Not()
+             select new TextSpan(start, 1)).Named("'-'").Token();
+
+        /// <summary><c>/</c> that does not begin a comment (a complete comment is trivia already; this leaves an unterminated <c>/*</c> to the error reporter).</summary>
+        public static readonly Parser<TextSpan> Slash =
+            (from start in Position
+             from slash in Parse.Char('/')
+             from notComment in Parse.Char('*').Not()
+             select new TextSpan(start, 1)).Named("'/'").Token();
+
+        /// <summary><c>256</c>, <c>0.1</c>, <c>1e-3</c>, <c>3.0E+2</c>. Out-of-range values are kept (as infinity if need be) and reported by <see cref="SyntaxLimits"/>.</summary>
+        public static readonly Parser<NumberSyntax> Number =
+            (from lexeme in Scan(ScanNumber, "number")
+             select MakeNumber(lexeme.Text, lexeme.Span)).Named("number").Token();
+
+        // ---- hand scanners ---------------------------------------------------------------------------------
+
+        /// <summary>A parser that matches the text <paramref name="scan"/> accepts at the current position (length 0 = no match).</summary>
+        private static Parser<Identifier> Scan(Func<string, int, int> scan, string description) => i =>
+        {
+            int length = i.AtEnd ? 0 : scan(i.Source, i.Position);
+            if (length == 0)
+            {
+                return Result.Failure<Identifier>(i, i.AtEnd ? "unexpected end of input" : $"unexpected '{i.Current}'", new[] { description });
+            }
+            var span = new TextSpan(i.Position, length);
+            return Result.Success(new Identifier(i.Source.Substring(i.Position, length), span), ParserInput.MoveTo(i, span.End));
+        };
+
+        public static bool IsWordStart(char c) => c == '_' || char.IsLetter(c);
+        public static bool IsWordPart(char c) => c == '_' || char.IsLetterOrDigit(c);
+        private static bool IsDigit(char c) => c >= '0' && c <= '9';
+
+        public static int ScanWord(string s, int start)
+        {
+            if (start >= s.Length || !IsWordStart(s[start])) return 0;
+            int p = start + 1;
+            while (p < s.Length && IsWordPart(s[p])) p++;
+            return p - start;
+        }
+
+        public static int ScanNumber(string s, int start)
+        {
+            int p = start;
+            while (p < s.Length && IsDigit(s[p])) p++;
+            if (p == start) return 0;
+            if (p + 1 < s.Length && s[p] == '.' && IsDigit(s[p + 1]))
+            {
+                p += 2;
+                while (p < s.Length && IsDigit(s[p])) p++;
+            }
+            if (p < s.Length && (s[p] == 'e' || s[p] == 'E'))
+            {
+                int q = p + 1;
+                if (q < s.Length && (s[q] == '+' || s[q] == '-')) q++;
+                if (q < s.Length && IsDigit(s[q]))
+                {
+                    while (q < s.Length && IsDigit(s[q])) q++;
+                    p = q;
+                }
+            }
+            return p - start;
+        }
+
+        /// <summary>True at a <c>/*</c> that has no <c>*/</c>: the rest of the file is a comment, and one error says so.</summary>
+        public static bool IsUnterminatedComment(string s, int position) =>
+            position + 1 < s.Length && s[position] == '/' && s[position + 1] == '*' && s.IndexOf("*/", position + 2, StringComparison.Ordinal) < 0;
+
+        /// <summary>The position after any whitespace and complete comments from <paramref name="position"/>.</summary>
+        public static int SkipTrivia(string s, int position)
+        {
+            int p = position;
+            while (p < s.Length)
+            {
+                char c = s[p];
+                if (char.IsWhiteSpace(c) || (c == '\uFEFF' && p == 0)) p++;
+                else if (c == '/' && p + 1 < s.Length && s[p + 1] == '/')
+                {
+                    while (p < s.Length && s[p] != '\n' && s[p] != '\r') p++;
+                }
+                else if (c == '/' && p + 1 < s.Length && s[p + 1] == '*')
+                {
+                    int close = s.IndexOf("*/", p + 2, StringComparison.Ordinal);
+                    if (close < 0) break; // unterminated: leave it for the error reporter
+                    p = close + 2;
+                }
+                else break;
+            }
+            return p;
+        }
+
+        private static NumberSyntax MakeNumber(string text, TextSpan span)
+        {
+            bool isInteger = text.All(c => c >= '0' && c <= '9');
+            double value;
+            if (isInteger && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long integer))
+            {
+                value = integer;
+            }
+            else
+            {
+                try
+                {
+                    value = double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
+                }
+                catch (OverflowException)
+                {
+                    value = double.PositiveInfinity; // .NET Framework throws where .NET Core returns infinity
+                }
+            }
+            return new NumberSyntax(text, value, isInteger, span);
+        }
+    }
+}

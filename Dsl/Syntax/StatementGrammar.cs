@@ -1,0 +1,77 @@
+using System.Linq;
+using ModelDsl.Text;
+using Sprache;
+
+namespace ModelDsl.Syntax
+{
+    /// <summary>
+    /// Statements of model and block bodies. Each keyword statement commits once its keyword is read (<c>XOr</c>),
+    /// so an error inside it is reported at the bad token rather than as "expected statement". Whether a statement
+    /// is allowed in a model or a block is the binder's business (MDL0210), so both bodies use <see cref="Statement"/>.
+    /// </summary>
+    internal static class StatementGrammar
+    {
+        /// <summary><c>f32[B, 784]</c></summary>
+        public static readonly Parser<TensorTypeSyntax> TensorType =
+            from dtype in Lexical.Identifier.Named("element type")
+            from open in Lexical.Symbol('[')
+            from dimensions in ExpressionGrammar.OptionalExpressionList
+            from close in Lexical.Symbol(']')
+            select new TensorTypeSyntax(dtype, dimensions.GetOrElse(new ExpressionSyntax[0]), dtype.Span.Cover(close));
+
+        /// <summary><c>input x: f32[B, 784]</c> and <c>label y: i32[B]</c></summary>
+        private static readonly Parser<StatementSyntax> Input =
+            from keyword in Lexical.Keyword("input").Select(span => (IsLabel: false, Span: span))
+                .XOr(Lexical.Keyword("label").Select(span => (IsLabel: true, Span: span)))
+            from name in Lexical.Identifier
+            from colon in Lexical.Symbol(':')
+            from type in TensorType
+            select (StatementSyntax)new InputSyntax(keyword.IsLabel, name, type, keyword.Span.Cover(type.Span));
+
+        /// <summary><c>output logits</c></summary>
+        private static readonly Parser<StatementSyntax> Output =
+            from keyword in Lexical.Keyword("output")
+            from value in ExpressionGrammar.Expression
+            select (StatementSyntax)new OutputSyntax(value, keyword.Cover(value.Span));
+
+        private static readonly Parser<CallSyntax> LossCall = ExpressionGrammar.Call.Named("loss call");
+        private static readonly Parser<CallSyntax> OptimizerCall = ExpressionGrammar.Call.Named("optimizer call");
+
+        /// <summary><c>loss cross_entropy(logits, y)</c></summary>
+        private static readonly Parser<StatementSyntax> Loss =
+            from keyword in Lexical.Keyword("loss")
+            from call in LossCall
+            select (StatementSyntax)new LossSyntax(call, keyword.Cover(call.Span));
+
+        /// <summary><c>optimizer adamw(lr=1e-3)</c></summary>
+        private static readonly Parser<StatementSyntax> Optimizer =
+            from keyword in Lexical.Keyword("optimizer")
+            from call in OptimizerCall
+            select (StatementSyntax)new OptimizerSyntax(call, keyword.Cover(call.Span));
+
+        /// <summary><c>return r + m</c></summary>
+        private static readonly Parser<StatementSyntax> Return =
+            from keyword in Lexical.Keyword("return")
+            from value in ExpressionGrammar.Expression
+            select (StatementSyntax)new ReturnSyntax(value, keyword.Cover(value.Span));
+
+        /// <summary><c>name = expression</c>. <c>name =</c> is read atomically, so a stray word fails as "expected statement" at the word.</summary>
+        private static readonly Parser<Identifier> BindingName =
+            (from id in Lexical.Identifier
+             from eq in Lexical.Symbol('=')
+             select id).Atomic();
+
+        private static readonly Parser<StatementSyntax> Binding =
+            from name in BindingName
+            from value in ExpressionGrammar.Expression
+            select (StatementSyntax)new BindingSyntax(name, value, name.Span.Cover(value.Span));
+
+        public static readonly Parser<StatementSyntax> Statement =
+            Input.XOr(Output).XOr(Loss).XOr(Optimizer).XOr(Return).XOr(Binding).Named("statement");
+
+        /// <summary>The words that begin a statement; recovery resumes at a line starting with one of them.</summary>
+        public static readonly string[] StatementKeywords = { "input", "label", "output", "loss", "optimizer", "return" };
+
+        internal static bool StartsStatement(string word) => StatementKeywords.Contains(word);
+    }
+}

@@ -1,0 +1,130 @@
+using System;
+
+namespace ModelDsl.Runtime.Data;
+
+/// <summary>
+/// Mini-batch iteration for a training loop. Each <see cref="MoveNext"/> copies the next batch's rows into the same
+/// preallocated <see cref="Features"/> / <see cref="Labels"/> / <see cref="Targets"/> arrays, so iterating allocates
+/// nothing on the managed heap after construction.
+/// <code>
+/// var batches = new MiniBatches(train, batchSize: 64, seed: 42);
+/// for (int epoch = 0; epoch &lt; epochs; epoch++)
+/// {
+///     batches.StartEpoch(epoch);
+///     while (batches.MoveNext())
+///         model.TrainStep(batches.CurrentFeatures, batches.CurrentLabels);
+/// }
+/// </code>
+/// The order of epoch e is a Fisher–Yates shuffle that depends only on (seed, e): reproducible, and resumable mid-run.
+/// </summary>
+public sealed class MiniBatches
+{
+    private readonly Dataset _data;
+    private readonly int[] _order;
+    private readonly bool _shuffle;
+    private int _position;
+
+    public MiniBatches(Dataset data, int batchSize, int seed, bool dropLast = false, bool shuffle = true)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        _data = data;
+        BatchSize = batchSize;
+        Seed = seed;
+        DropLast = dropLast;
+        _shuffle = shuffle;
+        _order = new int[data.Count];
+        Features = new float[checked(batchSize * data.FeatureCount)];
+        Labels = new int[data.Labels is null ? 0 : batchSize];
+        Targets = new float[checked(batchSize * data.TargetCount)];
+        Epoch = -1;
+    }
+
+    /// <summary>Capacity of the buffers: rows in a full batch.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>Rows in the current batch: <see cref="BatchSize"/>, or fewer for the last batch unless <see cref="DropLast"/>.</summary>
+    public int CurrentBatchSize { get; private set; }
+
+    public int FeatureCount => _data.FeatureCount;
+
+    public int TargetCount => _data.TargetCount;
+
+    public int Seed { get; }
+
+    /// <summary>Whether a last batch smaller than <see cref="BatchSize"/> is skipped.</summary>
+    public bool DropLast { get; }
+
+    /// <summary>The epoch last started; -1 before the first <see cref="StartEpoch"/>.</summary>
+    public int Epoch { get; private set; }
+
+    public int BatchesPerEpoch => DropLast ? _data.Count / BatchSize : (_data.Count + BatchSize - 1) / BatchSize;
+
+    /// <summary>Batch features, row-major; only the first CurrentBatchSize × FeatureCount values are the current batch.</summary>
+    public float[] Features { get; }
+
+    /// <summary>Batch class labels (empty when the data set has none); only the first CurrentBatchSize are current.</summary>
+    public int[] Labels { get; }
+
+    /// <summary>Batch float targets, row-major (empty when the data set has none).</summary>
+    public float[] Targets { get; }
+
+    public ReadOnlySpan<float> CurrentFeatures => Features.AsSpan(0, CurrentBatchSize * FeatureCount);
+
+    public ReadOnlySpan<int> CurrentLabels => Labels.AsSpan(0, Labels.Length == 0 ? 0 : CurrentBatchSize);
+
+    public ReadOnlySpan<float> CurrentTargets => Targets.AsSpan(0, CurrentBatchSize * TargetCount);
+
+    /// <summary>Data set row indices of the current batch, in batch order.</summary>
+    public ReadOnlySpan<int> CurrentIndices => _order.AsSpan(_position - CurrentBatchSize, CurrentBatchSize);
+
+    /// <summary>Orders the rows for <paramref name="epoch"/> and rewinds to its first batch.</summary>
+    public void StartEpoch(int epoch)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        Epoch = epoch;
+        for (int i = 0; i < _order.Length; i++) _order[i] = i;
+        if (_shuffle)
+        {
+            // Seed and epoch are mixed through SplitMix64's own output so that neighbouring seeds/epochs are unrelated.
+            var rng = new SplitMix64(new SplitMix64(((ulong)(uint)Seed << 32) | (uint)epoch).Next());
+            for (int i = _order.Length - 1; i > 0; i--)
+            {
+                int j = rng.NextBelow(i + 1);
+                (_order[i], _order[j]) = (_order[j], _order[i]);
+            }
+        }
+        _position = 0;
+        CurrentBatchSize = 0;
+    }
+
+    /// <summary>Fills the buffers with the next batch; false when the epoch is done (start the next with <see cref="StartEpoch"/>).</summary>
+    public bool MoveNext()
+    {
+        if (Epoch < 0)
+            throw new InvalidOperationException("call StartEpoch(epoch) before MoveNext()");
+        int remaining = _order.Length - _position;
+        int rows = Math.Min(BatchSize, remaining);
+        if (rows == 0 || (DropLast && rows < BatchSize))
+        {
+            _position = _order.Length;
+            CurrentBatchSize = 0;
+            return false;
+        }
+
+        int f = _data.FeatureCount, t = _data.TargetCount;
+        float[] features = _data.Features;
+        int[]? labels = _data.Labels;
+        float[]? targets = _data.Targets;
+        for (int r = 0; r < rows; r++)
+        {
+            int index = _order[_position + r];
+            features.AsSpan(index * f, f).CopyTo(Features.AsSpan(r * f, f));
+            if (labels is not null) Labels[r] = labels[index];
+            if (targets is not null) targets.AsSpan(index * t, t).CopyTo(Targets.AsSpan(r * t, t));
+        }
+        _position += rows;
+        CurrentBatchSize = rows;
+        return true;
+    }
+}

@@ -1,0 +1,51 @@
+using System;
+using System.Diagnostics;
+using ModelDsl.Runtime.Cpu;
+
+// Usage: SgemmBench [seconds-per-case (default 0.6)]
+double seconds = args.Length > 0 ? double.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 0.6;
+Console.WriteLine($"ProcessorCount={Environment.ProcessorCount} Avx2={System.Runtime.Intrinsics.X86.Avx2.IsSupported} Fma={System.Runtime.Intrinsics.X86.Fma.IsSupported} Avx512F={System.Runtime.Intrinsics.X86.Avx512F.IsSupported}");
+
+var cases = new (string Name, bool TA, bool TB, int M, int N, int K)[]
+{
+    ("1024^3 NN", false, false, 1024, 1024, 1024),
+    ("1024^3 NT", false, true, 1024, 1024, 1024),
+    ("fwd  Y=X.W^T   128x256x784 (NT)", false, true, 128, 256, 784),
+    ("bwd dX=dY.W    128x784x256 (NN)", false, false, 128, 784, 256),
+    ("bwd dW=dY^T.X  256x784x128 (TN)", true, false, 256, 784, 128),
+    ("fwd  Y=X.W^T   128x256x256 (NT)", false, true, 128, 256, 256),
+    ("fwd  Y=X.W^T   128x10x256  (NT)", false, true, 128, 10, 256),
+};
+
+foreach (int threads in new[] { 1, 2 })
+{
+    foreach (var (name, ta, tb, m, n, k) in cases)
+    {
+        var a = Fill(m * k, 1); var b = Fill(k * n, 2); var c = new float[m * n];
+        int lda = ta ? m : k, ldb = tb ? k : n;
+        for (int i = 0; i < 3; i++) Sgemm.Multiply(ta, tb, m, n, k, 1f, a, lda, b, ldb, 0f, c, n, threads);
+        double flops = 2.0 * m * n * k;
+        int reps = 1;
+        var sw = Stopwatch.StartNew();
+        double best = double.MaxValue;
+        long total = 0;
+        while (sw.Elapsed.TotalSeconds < seconds)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            for (int i = 0; i < reps; i++) Sgemm.Multiply(ta, tb, m, n, k, 1f, a, lda, b, ldb, 0f, c, n, threads);
+            double dt = (Stopwatch.GetTimestamp() - t0) / (double)Stopwatch.Frequency / reps;
+            best = Math.Min(best, dt);
+            total += reps;
+            if (dt * reps < 0.01) reps *= 2;
+        }
+        Console.WriteLine($"threads={threads}  {name,-34} best {best * 1e3,8:F3} ms  {flops / best / 1e9,7:F1} GFLOP/s  ({total} runs)");
+    }
+}
+
+static float[] Fill(int n, int seed)
+{
+    var r = new Random(seed);
+    var x = new float[n];
+    for (int i = 0; i < n; i++) x[i] = (float)(r.NextDouble() - 0.5);
+    return x;
+}

@@ -1,0 +1,97 @@
+using ModelDsl.Dsl.Tests.Support;
+using static ModelDsl.Dsl.Tests.Binding.NameDiagnosticTests;
+
+namespace ModelDsl.Dsl.Tests.Binding
+{
+    /// <summary>One test per MDL03xx diagnostic.</summary>
+    public class ShapeDiagnosticTests
+    {
+        [Fact]
+        public void MDL0300_elementwise_shapes_differ()
+        {
+            var d = AnnotatedText.AssertDiagnostics(Model("    h = x -> dense(hidden)\n    logits = ⟦h + x⟧ -> dense(classes)"), "MDL0300");
+            Assert.Contains("add expects two tensors of the same shape, but h is [B, hidden=64] and x is [B, 784]", d[0].Message);
+        }
+
+        [Fact]
+        public void MDL0300_loss_target_shape()
+        {
+            var d = AnnotatedText.AssertDiagnostics(
+                Head + "model M {\n    input x: f32[B, 784]\n    label y: i32[B, 2]\n    logits = x -> dense(classes)\n    output logits\n    loss cross_entropy(logits, ⟦y⟧)\n    optimizer adam()\n}", "MDL0300");
+            Assert.Contains("cross_entropy expects the target y to have shape [B], but it is [B, 2]", d[0].Message);
+        }
+
+        [Fact]
+        public void MDL0301_wrong_rank()
+        {
+            var d = AnnotatedText.AssertDiagnostics(Model("    logits = ⟦x⟧ -> conv2d(8, kernel=3) -> flatten -> dense(classes)"), "MDL0301");
+            Assert.Contains("conv2d expects x to have rank 4 [N, C, H, W], but it is [B, 784]", d[0].Message);
+        }
+
+        [Fact]
+        public void MDL0302_not_divisible()
+        {
+            var d = AnnotatedText.AssertDiagnostics(
+                "config { d = 128  heads = 6 }\nmodel ⟦⟦M⟧⟧ {\n    input x: f32[B, T, d]\n    a = x -> attention(⟦heads⟧)\n    output a\n}", "MDL0202", "MDL0203", "MDL0302");
+            Assert.Contains("attention expects the last dimension of x to be divisible by heads=6, but it is d=128", d[2].Message);
+        }
+
+        [Fact]
+        public void MDL0302_inexact_config_division()
+        {
+            var d = AnnotatedText.AssertDiagnostics("config { d = 128  heads = 6  head_dim = ⟦d/heads⟧ }\n" + Model("    logits = x -> dense(classes)"), "MDL0302");
+            Assert.Contains("'d/heads' is not a whole number: 128 is not divisible by 6", d[0].Message);
+        }
+
+        [Fact]
+        public void MDL0303_wrong_element_type()
+        {
+            var d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> dense(classes)\n    e = ⟦x⟧ -> embedding(10, 4)\n    output e").Replace("    output logits\n", ""), "MDL0303");
+            Assert.Contains("embedding expects x to be i32, but it is f32[B, 784]", d[0].Message);
+        }
+
+        [Fact]
+        public void MDL0304_kernel_larger_than_input()
+        {
+            var d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> reshape([B, 1, 28, 28]) -> conv2d(4, kernel=⟦31⟧) -> flatten -> dense(classes)"), "MDL0304");
+            Assert.Contains("conv2d kernel 31 is larger than the height", d[0].Message);
+        }
+
+        [Fact]
+        public void MDL0305_sequence_longer_than_positional_table()
+        {
+            var d = AnnotatedText.AssertDiagnostics(
+                "model M {\n    input idx: i32[B, 100]\n    label y: i32[B, 100]\n    e = idx -> embedding(50, 16)\n    p = ⟦e⟧ -> positional(64) -> dense(50)\n" +
+                "    output p\n    loss cross_entropy(p, y)\n    optimizer adam()\n}", "MDL0305");
+            Assert.Contains("positional table has max_len 64, but e [B, 100, 16] has 100 positions", d[0].Message);
+        }
+
+        [Fact]
+        public void MDL0306_tied_parameter_shape_differs()
+        {
+            var d = AnnotatedText.AssertDiagnostics(Model("    h = x -> dense(hidden)\n    logits = h -> dense(classes, tie=⟦h.weight⟧)"), "MDL0306");
+            Assert.Contains("dense needs a weight of shape [classes=10, hidden=64], but the tied parameter h.weight is [hidden=64, 784]", d[0].Message);
+        }
+
+        [Fact]
+        public void MDL0307_reshape_changes_element_count()
+        {
+            var d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> reshape(⟦[B, 27, 28]⟧) -> flatten -> dense(classes)"), "MDL0307");
+            Assert.Contains("reshape must keep the element count: x [B, 784] has 784*B elements but [B, 27, 28] has 756*B", d[0].Message);
+        }
+
+        [Fact]
+        public void MDL0308_symbolic_dimension_sizes_a_parameter()
+        {
+            var d = AnnotatedText.AssertDiagnostics(Model("    logits = ⟦x2⟧ -> dense(classes)").Replace("label y", "input x2: f32[B, F]\n    label y"), "MDL0308");
+            Assert.Contains("dense needs the last dimension (it sizes the weight) of x2 to be known at compile time, but it is F", d[0].Message);
+        }
+
+        [Fact]
+        public void MDL0309_axis_out_of_range()
+        {
+            var d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> dense(classes) -> softmax(axis=⟦2⟧)"), "MDL0309");
+            Assert.Contains("softmax: axis=2 is out of range for the output of dense of rank 2 (valid: -2..1)", d[0].Message);
+        }
+    }
+}

@@ -1,0 +1,139 @@
+using System.Linq;
+using ModelDsl.IR;
+
+namespace ModelDsl.Dsl.Tests.Binding
+{
+    /// <summary>Shape rules per op, checked through source text: the output shape and the parameters declared.</summary>
+    public class ShapeInferenceTests
+    {
+        internal static ModelGraph Check(string source)
+        {
+            var result = Compilation.Compile("test.model", source);
+            Assert.True(!result.HasErrors, string.Join("\n", result.Diagnostics.Select(d => d.Format(result.Text))));
+            return Assert.Single(result.Models);
+        }
+
+        /// <summary>A model with one input and the given body; returns the shape of <c>out</c>.</summary>
+        private static ModelGraph Run(string input, string body, string config = "") =>
+            Check(config + "model M {\n    input x: " + input + "\n" + body + "\n    output out\n}");
+
+        private static string Shape(ModelGraph g) => g.Output.DType.ToString().ToLowerInvariant() + g.Output.Shape.ToExpression();
+
+        [Fact]
+        public void Dense_maps_the_last_axis()
+        {
+            var g = Run("f32[B, 784]", "    out = x -> dense(10)");
+            Assert.Equal("f32[B, 10]", Shape(g));
+            Assert.Equal(new[] { "out.weight [10, 784]", "out.bias [10]" }, g.Parameters.Select(p => p.ToString()));
+            Assert.Equal(784, g.Parameters[0].FanIn);
+            Assert.Equal(InitKind.KaimingUniform, g.Parameters[0].Init);
+        }
+
+        [Fact]
+        public void Linear_is_an_alias_and_bias_can_be_dropped()
+        {
+            var g = Run("f32[B, T, 16]", "    out = linear(x, 4, bias=false)");
+            Assert.Equal("f32[B, T, 4]", Shape(g));
+            Assert.Equal(OpKind.Dense, g.Nodes.Single().Kind);
+            Assert.Equal("out.weight [4, 16]", g.Parameters.Single().ToString());
+        }
+
+        [Fact]
+        public void Conv_and_pool_arithmetic()
+        {
+            var g = Run("f32[B, 3, 32, 32]", "    out = x -> conv2d(16, kernel=5, stride=2, padding=1) -> max_pool2d(3, stride=2) -> avg_pool2d((2, 2))");
+            // conv: (32 + 2 - 5)/2 + 1 = 15; max pool: (15 - 3)/2 + 1 = 7; avg pool: (7 - 2)/2 + 1 = 3
+            Assert.Equal("f32[B, 16, 3, 3]", Shape(g));
+            Assert.Equal("out.0.weight [16, 3, 5, 5]", g.Parameters[0].ToString());
+            Assert.Equal(75, g.Parameters[0].FanIn);
+            Assert.Equal(new[] { 15L, 15L }, new[] { g.Nodes[0].Output.Shape[2].Value, g.Nodes[0].Output.Shape[3].Value });
+        }
+
+        [Fact]
+        public void Flatten_merges_trailing_axes_including_symbolic_ones()
+        {
+            Assert.Equal("f32[B, 3136]", Shape(Run("f32[B, 64, 7, 7]", "    out = x -> flatten")));
+            Assert.Equal("f32[B, 4*T]", Shape(Run("f32[B, T, 4]", "    out = x -> flatten")));
+        }
+
+        [Fact]
+        public void Reshape_infers_minus_one_and_uses_config_and_symbols()
+        {
+            var g = Run("f32[B, T, d]", "    out = x -> reshape([B, T, heads, -1])", "config { d = 128  heads = 4 }\n");
+            Assert.Equal("f32[B, T, 4, 32]", Shape(g));
+        }
+
+        [Fact]
+        public void Embedding_and_positional()
+        {
+            var g = Run("i32[B, T]", "    e = embedding(x, 100, 32)\n    out = e -> positional(64)");
+            Assert.Equal("f32[B, T, 32]", Shape(g));
+            Assert.Equal(new[] { "e.weight [100, 32]", "out.weight [64, 32]" }, g.Parameters.Select(p => p.ToString()));
+        }
+
+        [Fact]
+        public void Lstm_last_state_or_sequences()
+        {
+            var g = Run("f32[B, T, 64]", "    out = x -> lstm(128)");
+            Assert.Equal("f32[B, 128]", Shape(g));
+            Assert.Equal(new[] { "out.weight_ih [512, 64]", "out.weight_hh [512, 128]", "out.bias_ih [512]", "out.bias_hh [512]" }, g.Parameters.Select(p => p.ToString()));
+            Assert.Equal("f32[B, T, 8]", Shape(Run("f32[B, T, 64]", "    out = x -> lstm(8, return_sequences=true)")));
+        }
+
+        [Fact]
+        public void Attention_keeps_the_shape_and_declares_pytorch_parameters()
+        {
+            var g = Run("f32[B, T, 64]", "    out = x -> attention(8, causal=true)");
+            Assert.Equal("f32[B, T, 64]", Shape(g));
+            Assert.Equal(new[] { "out.in_proj_weight [192, 64]", "out.in_proj_bias [192]", "out.out_proj.weight [64, 64]", "out.out_proj.bias [64]" },
+                g.Parameters.Select(p => p.ToString()));
+            Assert.True(g.Nodes[0].Attribute("causal")!.AsBoolean);
+            Assert.Equal(8, g.Nodes[0].Attribute("heads")!.AsInteger);
+        }
+
+        [Fact]
+        public void Layer_norm_softmax_dropout_keep_the_shape()
+        {
+            var g = Run("f32[B, 10]", "    out = x -> layer_norm -> softmax -> dropout(0.5)");
+            Assert.Equal("f32[B, 10]", Shape(g));
+            Assert.Equal(new[] { "out.0.weight [10]", "out.0.bias [10]" }, g.Parameters.Select(p => p.ToString()));
+            Assert.Equal(-1 + 2, g.Nodes[1].Attribute("axis")!.AsInteger);
+        }
+
+        [Fact]
+        public void Add_mul_and_concat()
+        {
+            var g = Run("f32[B, 4]", "    a = x + x\n    m = a * x\n    out = concat(m, x, axis=1)");
+            Assert.Equal("f32[B, 8]", Shape(g));
+            Assert.Equal(new[] { OpKind.Add, OpKind.Mul, OpKind.Concat }, g.Nodes.Select(n => n.Kind));
+        }
+
+        [Fact]
+        public void Per_token_cross_entropy_over_B_T_V()
+        {
+            var g = Check("model M {\n    input idx: i32[B, T]\n    label y: i32[B, T]\n    out = embedding(idx, 50, 8) -> dense(50)\n    output out\n    loss cross_entropy(out, y)\n    optimizer sgd(lr=0.1)\n}");
+            Assert.Equal(LossKind.CrossEntropy, g.Loss!.Kind);
+            Assert.Equal("[B, T, 50]", g.Loss.Prediction.Shape.ToExpression());
+            Assert.Equal("[B, T]", g.Loss.Target.Shape.ToExpression());
+            Assert.Equal(new[] { "lr", "momentum", "weight_decay", "nesterov" }, g.Optimizer!.Hyperparameters.Select(h => h.Key));
+        }
+
+        [Fact]
+        public void Chain_layer_paths_number_stages_and_single_calls_take_the_binding_name()
+        {
+            var g = Run("f32[B, 8]", "    fc1 = dense(x, 16)\n    h = fc1 -> dense(16) -> relu -> dense(4)\n    out = h");
+            Assert.Equal(new[] { "fc1.weight", "fc1.bias", "h.0.weight", "h.0.bias", "h.2.weight", "h.2.bias" }, g.Parameters.Select(p => p.Name));
+            Assert.Equal("h", g.Nodes.Last().Output.Name);
+        }
+
+        [Fact]
+        public void Blocks_expand_with_arguments_and_defaults()
+        {
+            var g = Check("block Mlp(x, width, act = true) {\n    y = x -> dense(width)\n    return y -> dense(4)\n}\n" +
+                          "model M {\n    input x: f32[B, 8]\n    out = x -> repeat 2 Mlp(16)\n    output out\n}");
+            Assert.Equal(new[] { "out.0.y.weight", "out.0.y.bias", "out.0.weight", "out.0.bias", "out.1.y.weight", "out.1.y.bias", "out.1.weight", "out.1.bias" },
+                g.Parameters.Select(p => p.Name));
+            Assert.Equal("[B, 4]", g.Output.Shape.ToExpression());
+        }
+    }
+}

@@ -1,0 +1,77 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using ModelDsl.Generator.Tests.Support;
+
+namespace ModelDsl.Generator.Tests;
+
+/// <summary>
+/// Full-text baselines of the generated code for every example model (dotnet/runtime's RegexGeneratorOutputTests):
+/// to notice any break in formatting or readability. Baselines: tests/Generator.Tests/Snapshots/{Model}.verified.cs;
+/// accept changes with MODELDSL_ACCEPT_SNAPSHOTS=1.
+/// </summary>
+public sealed class SnapshotTests
+{
+    public static TheoryData<string> Examples()
+    {
+        var data = new TheoryData<string>();
+        foreach (string path in RepoPaths.ExampleModels())
+        {
+            data.Add(Path.GetRelativePath(RepoPaths.Root, path).Replace('\\', '/'));
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Examples))]
+    public void GeneratedCode_MatchesBaseline(string example)
+    {
+        string path = RepoPaths.Combine(example.Split('/'));
+
+        // Rooted at a fixed fake path, so baselines do not depend on where the repository is checked out.
+        var file = new TestAdditionalText("/src/" + example, File.ReadAllText(path));
+        var (_, result) = GeneratorHarness.Run(GeneratorHarness.CreateCompilation(GeneratorHarness.DefaultProgram), file);
+
+        Assert.DoesNotContain(result.Diagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        Assert.NotEmpty(result.GeneratedSources);
+        foreach (GeneratedSourceResult source in result.GeneratedSources.OrderBy(s => s.HintName, StringComparer.Ordinal))
+        {
+            Snapshot.Verify(source.SourceText.ToString(), Path.GetFileNameWithoutExtension(Path.GetFileNameWithoutExtension(source.HintName)));
+        }
+    }
+
+    [Fact]
+    public void GeneratedCode_IsDeterministic()
+    {
+        IReadOnlyList<string> examples = RepoPaths.ExampleModels();
+        string Run() => string.Join("\n", GeneratorHarness.RunOnFiles([.. examples]).Result.GeneratedSources
+            .OrderBy(s => s.HintName, StringComparer.Ordinal)
+            .Select(s => s.HintName + "\n" + s.SourceText));
+
+        string first = Run();
+        var culture = System.Globalization.CultureInfo.CurrentCulture;
+        try
+        {
+            System.Globalization.CultureInfo.CurrentCulture = new System.Globalization.CultureInfo("de-DE");
+            Assert.Equal(first, Run());
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = culture;
+        }
+    }
+
+    [Fact]
+    public void Diff_ShowsChangedLinesWithContext()
+    {
+        string diff = Snapshot.Diff("a\nb\nc\nd\ne\nf\n", "a\nb\nC\nd\ne\nf\n");
+
+        Assert.Contains("- ", diff, StringComparison.Ordinal);
+        Assert.Contains("+ ", diff, StringComparison.Ordinal);
+        Assert.Contains("C", diff, StringComparison.Ordinal);
+        Assert.DoesNotContain("f", diff, StringComparison.Ordinal);
+    }
+}

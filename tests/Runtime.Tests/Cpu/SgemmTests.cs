@@ -1,0 +1,149 @@
+using System;
+using ModelDsl.Runtime.Cpu;
+
+namespace ModelDsl.Runtime.Tests.Cpu;
+
+public class SgemmTests
+{
+    /// <summary>Builds op(A) (m×k) and op(B) (k×n) storage with the given leading-dimension padding.</summary>
+    private static (float[] A, int Lda, float[] B, int Ldb, float[] C, int Ldc) Make(
+        bool transA, bool transB, int m, int n, int k, int pad, int seed, float cFill = float.NaN)
+    {
+        var rng = new Random(seed);
+        int aRows = transA ? k : m, aCols = transA ? m : k;
+        int bRows = transB ? n : k, bCols = transB ? k : n;
+        int lda = aCols + pad, ldb = bCols + pad, ldc = n + pad;
+        var a = new float[Math.Max(1, aRows * lda)];
+        var b = new float[Math.Max(1, bRows * ldb)];
+        var c = new float[Math.Max(1, m * ldc)];
+        for (int i = 0; i < a.Length; i++) a[i] = (float)(rng.NextDouble() * 2 - 1);
+        for (int i = 0; i < b.Length; i++) b[i] = (float)(rng.NextDouble() * 2 - 1);
+        for (int i = 0; i < c.Length; i++) c[i] = float.IsNaN(cFill) ? (float)(rng.NextDouble() * 2 - 1) : cFill;
+        return (a, lda, b, ldb, c, ldc);
+    }
+
+    private static double[] Reference(bool transA, bool transB, int m, int n, int k, float alpha,
+        float[] a, int lda, float[] b, int ldb, float beta, float[] c, int ldc)
+    {
+        var r = new double[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double s = 0;
+                for (int p = 0; p < k; p++)
+                {
+                    double av = transA ? a[p * lda + i] : a[i * lda + p];
+                    double bv = transB ? b[j * ldb + p] : b[p * ldb + j];
+                    s += av * bv;
+                }
+                r[i * n + j] = alpha * s + (beta == 0f ? 0 : beta * (double)c[i * ldc + j]);
+            }
+        return r;
+    }
+
+    private static void Check(bool transA, bool transB, int m, int n, int k, float alpha, float beta, int pad, int threads, int seed = 1)
+    {
+        var (a, lda, b, ldb, c, ldc) = Make(transA, transB, m, n, k, pad, seed);
+        var expected = Reference(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        var padding = (float[])c.Clone();
+        Sgemm.Multiply(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+        double tol = 1e-5 * (k + 4) * (Math.Abs(alpha) + Math.Abs(beta) + 1);
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                double diff = Math.Abs(c[i * ldc + j] - expected[i * n + j]);
+                Assert.True(diff <= tol, $"({transA},{transB}) {m}x{n}x{k} alpha={alpha} beta={beta} pad={pad} threads={threads}: C[{i},{j}]={c[i * ldc + j]} expected {expected[i * n + j]} (tol {tol})");
+            }
+            for (int j = n; j < ldc; j++)
+                Assert.Equal(padding[i * ldc + j], c[i * ldc + j]); // padding columns untouched
+        }
+    }
+
+    public static TheoryData<bool, bool> Transposes => new() { { false, false }, { false, true }, { true, false }, { true, true } };
+
+    [Theory]
+    [MemberData(nameof(Transposes))]
+    public void SmallAndOddSizes(bool transA, bool transB)
+    {
+        int[][] shapes = { new[] { 1, 1, 1 }, new[] { 7, 13, 5 }, new[] { 6, 16, 8 }, new[] { 5, 17, 9 }, new[] { 13, 31, 257 }, new[] { 2, 3, 600 } };
+        foreach (var s in shapes)
+            foreach (int threads in new[] { 1, 2 })
+                Check(transA, transB, s[0], s[1], s[2], 1f, 0f, 0, threads);
+    }
+
+    [Theory]
+    [MemberData(nameof(Transposes))]
+    public void MediumPrimeSizesWithLeadingDimensions(bool transA, bool transB)
+    {
+        foreach (int threads in new[] { 1, 2 })
+        {
+            Check(transA, transB, 129, 67, 255, 1f, 0f, 3, threads);
+            Check(transA, transB, 129, 67, 255, 0.5f, 1f, 5, threads);
+            Check(transA, transB, 67, 129, 97, -1.5f, 0.25f, 1, threads, seed: 7);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Transposes))]
+    public void LargeSizes(bool transA, bool transB)
+    {
+        foreach (int threads in new[] { 1, 2 })
+            Check(transA, transB, 300, 500, 700, 1f, 1f, 0, threads, seed: 3);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void BlocksLargerThanOnePackingPanel(int threads)
+    {
+        // m > MC and n > NC exercise the outer blocking loops.
+        Check(false, true, 1600, 2100, 20, 1f, 0f, 0, threads, seed: 11);
+    }
+
+    [Theory]
+    [MemberData(nameof(Transposes))]
+    public void BetaZeroIgnoresNaNInC(bool transA, bool transB)
+    {
+        foreach (var (m, n, k) in new[] { (7, 13, 5), (64, 64, 64), (129, 67, 255) })
+        {
+            var (a, lda, b, ldb, c, ldc) = Make(transA, transB, m, n, k, 0, 5, cFill: float.NaN);
+            Array.Fill(c, float.NaN);
+            Sgemm.Multiply(transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, c, ldc);
+            Assert.DoesNotContain(c, float.IsNaN);
+        }
+    }
+
+    [Fact]
+    public void ZeroKScalesC()
+    {
+        var c = new float[] { 1, 2, 3, 4, float.NaN, 6 };
+        Sgemm.Multiply(false, false, 2, 3, 0, 1f, ReadOnlySpan<float>.Empty, 1, ReadOnlySpan<float>.Empty, 3, 0f, c, 3);
+        Assert.All(c, v => Assert.Equal(0f, v));
+        var d = new float[] { 1, 2, 3, 4, 5, 6 };
+        Sgemm.Multiply(false, false, 2, 3, 0, 1f, ReadOnlySpan<float>.Empty, 1, ReadOnlySpan<float>.Empty, 3, 2f, d, 3);
+        Assert.Equal(new float[] { 2, 4, 6, 8, 10, 12 }, d);
+    }
+
+    [Fact]
+    public void SpanOverloadHonoursOffsets()
+    {
+        int m = 9, n = 11, k = 10;
+        var (a, lda, b, ldb, c, ldc) = Make(false, true, m, n, k, 0, 9);
+        var expected = Reference(false, true, m, n, k, 1f, a, lda, b, ldb, 0f, c, ldc);
+        var aOff = new float[a.Length + 5]; Array.Copy(a, 0, aOff, 5, a.Length);
+        var cOff = new float[c.Length + 3];
+        Sgemm.Multiply(false, true, m, n, k, 1f, aOff.AsSpan(5), lda, b, ldb, 0f, cOff.AsSpan(3), ldc);
+        for (int i = 0; i < m * n; i++) Assert.True(Math.Abs(cOff[3 + i] - expected[i]) < 1e-4);
+    }
+
+    [Fact]
+    public void RejectsBadArguments()
+    {
+        var buf = new float[100];
+        Assert.Throws<ArgumentOutOfRangeException>(() => Sgemm.Multiply(false, false, 4, 4, 4, 1f, buf, 3, buf, 4, 0f, buf, 4));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Sgemm.Multiply(false, true, 4, 4, 4, 1f, buf, 4, buf, 3, 0f, buf, 4));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Sgemm.Multiply(false, false, -1, 4, 4, 1f, buf, 4, buf, 4, 0f, buf, 4));
+        Assert.Throws<ArgumentException>(() => Sgemm.Multiply(false, false, 8, 8, 8, 1f, new float[63], 8, buf, 8, 0f, buf, 8));
+    }
+}

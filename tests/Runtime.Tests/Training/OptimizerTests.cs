@@ -1,0 +1,139 @@
+using System;
+
+namespace ModelDsl.Runtime.Tests.Training;
+
+/// <summary>
+/// Each optimizer against a literal, double-precision transcription of PyTorch's update rule, over several steps
+/// with changing gradients, at lengths that leave a scalar tail after the vector loop.
+/// </summary>
+public class OptimizerTests
+{
+    private static readonly int[] Lengths = [1, 7, 8, 17, 33, 1027];
+    private const int Steps = 6;
+
+    private static float[] Random(int n, uint seed, float scale) =>
+        Array.ConvertAll(Sample(n, seed), u => (2 * u - 1) * scale);
+
+    private static float[] Sample(int n, uint seed)
+    {
+        var x = new float[n];
+        CounterRng.Fill(x, seed, 0);
+        return x;
+    }
+
+    private static void AssertClose(double[] expected, float[] actual, double tolerance)
+    {
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double err = Math.Abs(expected[i] - actual[i]);
+            Assert.True(err <= tolerance * (1 + Math.Abs(expected[i])), $"element {i}: expected {expected[i]}, got {actual[i]}");
+        }
+    }
+
+    [Theory]
+    [InlineData(0f, 0f, false)]
+    [InlineData(0f, 0.01f, false)]
+    [InlineData(0.9f, 0f, false)]
+    [InlineData(0.9f, 0.05f, false)]
+    [InlineData(0.9f, 0.05f, true)]
+    public void Sgd_matches_pytorch(float momentum, float weightDecay, bool nesterov)
+    {
+        const float lr = 0.1f;
+        foreach (int n in Lengths)
+        {
+            float[] p = Random(n, 1, 1f);
+            double[] rp = Array.ConvertAll(p, x => (double)x);
+            float[] buf = new float[momentum != 0 ? n : 0];
+            double[]? rbuf = null;
+            for (int step = 1; step <= Steps; step++)
+            {
+                float[] g = Random(n, (uint)(100 + step), 0.5f);
+                Optimizers.Sgd(p, g, buf, lr, momentum, weightDecay, nesterov);
+
+                // torch/optim/sgd.py, _single_tensor_sgd (dampening = 0).
+                var d = new double[n];
+                for (int i = 0; i < n; i++) d[i] = g[i] + weightDecay * rp[i];
+                if (momentum != 0)
+                {
+                    if (rbuf is null) rbuf = (double[])d.Clone();          // first step: buf = clone(grad)
+                    else for (int i = 0; i < n; i++) rbuf[i] = momentum * rbuf[i] + d[i];
+                    for (int i = 0; i < n; i++) d[i] = nesterov ? d[i] + momentum * rbuf[i] : rbuf[i];
+                }
+                for (int i = 0; i < n; i++) rp[i] -= lr * d[i];
+            }
+            AssertClose(rp, p, 1e-5);
+            if (rbuf is not null) AssertClose(rbuf, buf, 1e-5);
+        }
+    }
+
+    [Theory]
+    [InlineData(false, 0f)]
+    [InlineData(false, 0.01f)]
+    [InlineData(true, 0f)]
+    [InlineData(true, 0.1f)]
+    public void Adam_and_AdamW_match_pytorch(bool decoupled, float weightDecay)
+    {
+        const float lr = 0.01f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
+        foreach (int n in Lengths)
+        {
+            float[] p = Random(n, 2, 1f);
+            float[] m = new float[n], v = new float[n];
+            double[] rp = Array.ConvertAll(p, x => (double)x);
+            double[] rm = new double[n], rv = new double[n];
+            for (int step = 1; step <= Steps; step++)
+            {
+                float[] g = Random(n, (uint)(200 + step), 0.5f);
+                if (decoupled) Optimizers.AdamW(p, g, m, v, lr, beta1, beta2, eps, weightDecay, step);
+                else Optimizers.Adam(p, g, m, v, lr, beta1, beta2, eps, weightDecay, step);
+
+                // torch/optim/adam.py, _single_tensor_adam (amsgrad off); AdamW decays the parameter first.
+                double bc1 = 1 - Math.Pow(beta1, step), bc2 = 1 - Math.Pow(beta2, step);
+                for (int i = 0; i < n; i++)
+                {
+                    double grad = g[i];
+                    if (decoupled) rp[i] *= 1 - lr * weightDecay;
+                    else grad += weightDecay * rp[i];
+                    rm[i] = beta1 * rm[i] + (1 - beta1) * grad;
+                    rv[i] = beta2 * rv[i] + (1 - beta2) * grad * grad;
+                    double denom = Math.Sqrt(rv[i]) / Math.Sqrt(bc2) + eps;
+                    rp[i] -= lr / bc1 * rm[i] / denom;
+                }
+            }
+            AssertClose(rp, p, 2e-5);
+            AssertClose(rm, m, 1e-5);
+            AssertClose(rv, v, 1e-5);
+        }
+    }
+
+    [Fact]
+    public void Vector_body_and_scalar_tail_give_identical_bits()
+    {
+        // The same (p, g, m, v) at index 0 of a long span (vector loop) and of a length-1 span (scalar tail).
+        float[] p = Random(64, 3, 1f), g = Random(64, 4, 1f), m = Random(64, 5, 0.1f), v = Sample(64, 6);
+        float[] p1 = [p[0]], m1 = [m[0]], v1 = [v[0]];
+        Optimizers.AdamW(p, g, m, v, 0.01f, 0.9f, 0.999f, 1e-8f, 0.01f, 3);
+        Optimizers.AdamW(p1, g.AsSpan(0, 1), m1, v1, 0.01f, 0.9f, 0.999f, 1e-8f, 0.01f, 3);
+        Assert.Equal(p[0], p1[0]);
+        Assert.Equal(m[0], m1[0]);
+        Assert.Equal(v[0], v1[0]);
+    }
+
+    [Fact]
+    public void Sgd_without_momentum_accepts_an_empty_velocity()
+    {
+        float[] p = [1f, 2f];
+        Optimizers.Sgd(p, [1f, 1f], Span<float>.Empty, 0.5f, 0f, 0f, false);
+        Assert.Equal([0.5f, 1.5f], p);
+    }
+
+    [Fact]
+    public void Bad_arguments_are_rejected()
+    {
+        float[] p = new float[4];
+        Assert.Throws<ArgumentException>(() => Optimizers.Sgd(p, new float[3], new float[4], 0.1f, 0.9f, 0, false));
+        Assert.Throws<ArgumentException>(() => Optimizers.Sgd(p, new float[4], new float[2], 0.1f, 0.9f, 0, false));
+        Assert.Throws<ArgumentException>(() => Optimizers.Sgd(p, new float[4], new float[4], 0.1f, 0f, 0, true));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Optimizers.Adam(p, new float[4], new float[4], new float[4], 0.1f, 0.9f, 0.999f, 1e-8f, 0, 0));
+        Assert.Throws<ArgumentException>(() => Optimizers.AdamW(p, new float[4], new float[4], new float[3], 0.1f, 0.9f, 0.999f, 1e-8f, 0, 1));
+    }
+}
