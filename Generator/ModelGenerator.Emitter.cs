@@ -41,12 +41,18 @@ namespace ModelDsl.Generator
                 try
                 {
                     context.AddSource(model.Name + ".g.cs", source);
+                    if (model.TrainingSource is { } training) context.AddSource(model.Name + ".Training.g.cs", TrainingSource(model, rootNamespace)!);
                 }
                 catch (ArgumentException)
                 {
                     context.AddSource(model.Name + "." + SanitizeHintName(model.SourceFileName) + ".g.cs", source);
+                    if (model.TrainingSource is { } training) context.AddSource(model.Name + "." + SanitizeHintName(model.SourceFileName) + ".Training.g.cs", TrainingSource(model, rootNamespace)!);
                 }
             }
+
+            /// <summary>The generated training file's text, or null when the model has none yet (also used by the snapshot tests).</summary>
+            internal static string? TrainingSource(ModelSpec model, string rootNamespace) =>
+                model.TrainingSource?.Replace(Parser.NamespacePlaceholder, rootNamespace);
 
             /// <summary>The generated file's text (also used by the snapshot tests).</summary>
             internal static string EmitSource(ModelSpec model, string rootNamespace)

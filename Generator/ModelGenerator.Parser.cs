@@ -28,6 +28,9 @@ namespace ModelDsl.Generator
         /// </summary>
         internal static class Parser
         {
+            /// <summary>Stands for the consumer's root namespace, which is combined in after this (cached) step.</summary>
+            internal const string NamespacePlaceholder = "__ModelDslRootNamespace__";
+
             public static ModelFileSpec Parse(AdditionalText file, CancellationToken cancellationToken)
             {
                 string path = file.Path ?? "";
@@ -153,7 +156,18 @@ namespace ModelDsl.Generator
                         }
                         : null,
                     ParameterCount = model.Parameters.Sum(parameter => parameter.Count),
+                    TrainingSource = TrainingSource(model, source),
                 };
+            }
+
+            /// <summary>
+            /// The generated forward/backward/optimizer code (a second part of the partial class), or null while the
+            /// model uses an op whose kernels do not exist yet. The namespace is filled in at emission.
+            /// </summary>
+            private static string? TrainingSource(ModelGraph model, DslSourceText source)
+            {
+                var plan = ModelDsl.Autodiff.PlanBuilder.TryBuild(model, out _);
+                return plan is null ? null : ModelDsl.Emit.CSharp.CSharpModelEmitter.Emit(plan, source, NamespacePlaceholder);
             }
 
             /// <summary>

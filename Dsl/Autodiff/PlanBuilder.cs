@@ -26,10 +26,31 @@ namespace ModelDsl.Autodiff
         private readonly HashSet<string> _names = new HashSet<string>(System.StringComparer.Ordinal);
         private int _kernelCount;
 
+        /// <summary>
+        /// Names generated code uses for its own locals, parameters and members; a buffer whose .model name is one of
+        /// these gets a suffix (<c>r</c> → <c>r_2</c>) so every target can use buffer names as identifiers unchanged.
+        /// </summary>
+        private static readonly string[] ReservedNames =
+        {
+            "i", "c", "r", "w", "p", "rows", "cols", "row", "loss", "training", "planned", "found", "bound", "caller", "seed",
+            "Seed", "Step", "Parameters", "Output", "LearningRate", "ModelName", "SymbolNames", "Workspace",
+            "int", "float", "double", "in", "out", "ref", "var", "new", "return", "if", "for", "do", "is", "as", "base", "this",
+            "default", "const", "params", "object", "string", "event", "fixed", "lock", "checked", "unchecked", "operator",
+            "class", "struct", "void", "true", "false", "null", "using", "namespace", "case", "switch", "while", "break",
+            "continue", "goto", "try", "catch", "finally", "throw", "typeof", "sizeof", "static", "public", "private",
+            "bool", "char", "byte", "long", "short", "uint", "ulong", "nint", "nuint", "decimal", "delegate", "explicit",
+            "implicit", "extern", "internal", "interface", "abstract", "sealed", "override", "virtual", "readonly",
+            "volatile", "unsafe", "stackalloc", "enum", "foreach", "else", "sbyte", "ushort",
+            // CUDA C
+            "float4", "blockIdx", "threadIdx", "blockDim", "gridDim", "n",
+        };
+
         private PlanBuilder(ModelGraph model)
         {
             _model = model;
             _groups = FusionGrouping.Build(model);
+            foreach (var name in ReservedNames) _names.Add(name);
+            foreach (var symbol in model.SymbolicDimensions) _names.Add(symbol);
         }
 
         /// <summary>
@@ -114,6 +135,8 @@ namespace ModelDsl.Autodiff
         private PlanBuffer NewBuffer(string sourceName, BufferKind kind, Shape shape, DType dtype, TensorValue? value, ParameterInfo? parameter)
         {
             string name = Identifier(sourceName);
+            // Generated kernels name their own temporaries v0, s1, seed0, p0, scale0, vp0, vscale0.
+            if (System.Text.RegularExpressions.Regex.IsMatch(name, "^(v|s|seed|p|scale|vp|vscale|dim_)[0-9]*$")) name = "t_" + name;
             string unique = name;
             for (int i = 2; !_names.Add(unique); i++) unique = name + "_" + i.ToString(CultureInfo.InvariantCulture);
             var buffer = new PlanBuffer(unique, kind, shape, dtype, value, parameter);

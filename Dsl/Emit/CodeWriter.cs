@@ -30,9 +30,10 @@ namespace ModelDsl.Emit
             return this;
         }
 
+        /// <summary>Writes <paramref name="line"/> (if any), then an opening brace, and indents.</summary>
         public CodeWriter Open(string line)
         {
-            Line(line);
+            if (line.Length > 0) Line(line);
             Line("{");
             Indent++;
             return this;

@@ -53,8 +53,11 @@ namespace ModelDsl.Syntax
         public static readonly Parser<Identifier> Word = Scan(ScanWord, "name");
 
         /// <summary>A name that is not a keyword: <c>hidden</c>, <c>dense</c>, <c>f32</c>.</summary>
-        public static readonly Parser<Identifier> Identifier =
-            Word.Where(word => !Keywords.Contains(word.Text)).Named("name").Token();
+        public static readonly Parser<Identifier> Identifier = Lexeme((s, p) =>
+        {
+            int length = ScanWord(s, p);
+            return length > 0 && !Keywords.Contains(s.Substring(p, length)) ? length : 0;
+        }, "name", (s, span) => new Identifier(s.Substring(span.Start, span.Length), span));
 
         // Keyword and Symbol are called inside LINQ queries, whose later `from` clauses run on every parse:
         // the parsers are built once per keyword/character and reused.
@@ -68,7 +71,11 @@ namespace ModelDsl.Syntax
             {
                 if (!KeywordParsers.TryGetValue(keyword, out var parser))
                 {
-                    parser = Word.Where(word => word.Text == keyword).Select(word => word.Span).Named("'" + keyword + "'").Token();
+                    parser = Lexeme((s, p) =>
+                    {
+                        int length = ScanWord(s, p);
+                        return length == keyword.Length && string.CompareOrdinal(s, p, keyword, 0, length) == 0 ? length : 0;
+                    }, "'" + keyword + "'");
                     KeywordParsers.Add(keyword, parser);
                 }
                 return parser;
@@ -82,9 +89,7 @@ namespace ModelDsl.Syntax
             {
                 if (!SymbolParsers.TryGetValue(symbol, out var parser))
                 {
-                    parser = (from start in Position
-                              from c in Parse.Char(symbol)
-                              select new TextSpan(start, 1)).Named("'" + symbol + "'").Token();
+                    parser = Lexeme((s, p) => p < s.Length && s[p] == symbol ? 1 : 0, "'" + symbol + "'");
                     SymbolParsers.Add(symbol, parser);
                 }
                 return parser;
@@ -93,28 +98,41 @@ namespace ModelDsl.Syntax
 
         /// <summary>The chain arrow <c>-&gt;</c>.</summary>
         public static readonly Parser<TextSpan> Arrow =
-            (from start in Position
-             from arrow in Parse.String("->")
-             select new TextSpan(start, 2)).Named("'->'").Token();
+            Lexeme((s, p) => p + 1 < s.Length && s[p] == '-' && s[p + 1] == '>' ? 2 : 0, "'->'");
 
         /// <summary><c>-</c> that does not begin <c>-&gt;</c>.</summary>
         public static readonly Parser<TextSpan> Minus =
-            (from start in Position
-             from minus in Parse.Char('-')
-             from notArrow in Parse.Char('>').Not()
-             select new TextSpan(start, 1)).Named("'-'").Token();
+            Lexeme((s, p) => p < s.Length && s[p] == '-' && !(p + 1 < s.Length && s[p + 1] == '>') ? 1 : 0, "'-'");
 
         /// <summary><c>/</c> that does not begin a comment (a complete comment is trivia already; this leaves an unterminated <c>/*</c> to the error reporter).</summary>
         public static readonly Parser<TextSpan> Slash =
-            (from start in Position
-             from slash in Parse.Char('/')
-             from notComment in Parse.Char('*').Not()
-             select new TextSpan(start, 1)).Named("'/'").Token();
+            Lexeme((s, p) => p < s.Length && s[p] == '/' && !(p + 1 < s.Length && s[p + 1] == '*') ? 1 : 0, "'/'");
+
+        /// <summary>
+        /// A punctuation or keyword token matched by <paramref name="scan"/> after trivia. Hand-written rather than
+        /// composed: these are tried (and fail) several times per expression, and a composed token costs a dozen
+        /// allocations and a formatted message per failure. Behaves like <c>Parse.Char(c).Named(name).Token()</c>.
+        /// </summary>
+        private static Parser<TextSpan> Lexeme(Func<string, int, int> scan, string expected) =>
+            Lexeme(scan, expected, (s, span) => span);
+
+        private static Parser<T> Lexeme<T>(Func<string, int, int> scan, string expected, Func<string, TextSpan, T> make)
+        {
+            var expectations = new[] { expected };
+            return i =>
+            {
+                string s = i.Source;
+                int start = SkipTrivia(s, i.Position);
+                int length = start < s.Length ? scan(s, start) : 0;
+                return length > 0
+                    ? Result.Success(make(s, new TextSpan(start, length)), ParserInput.MoveTo(i, start + length))
+                    : Result.Failure<T>(i, "unexpected token", expectations);
+            };
+        }
 
         /// <summary><c>256</c>, <c>0.1</c>, <c>1e-3</c>, <c>3.0E+2</c>. Out-of-range values are kept (as infinity if need be) and reported by <see cref="SyntaxLimits"/>.</summary>
         public static readonly Parser<NumberSyntax> Number =
-            (from lexeme in Scan(ScanNumber, "number")
-             select MakeNumber(lexeme.Text, lexeme.Span)).Named("number").Token();
+            Lexeme(ScanNumber, "number", (s, span) => MakeNumber(s.Substring(span.Start, span.Length), span));
 
         // ---- hand scanners ---------------------------------------------------------------------------------
 

@@ -32,5 +32,11 @@ namespace ModelDsl.Generator.Model
         public required OptimizerSpec? Optimizer { get; init; }
 
         public required long ParameterCount { get; init; }
+
+        /// <summary>
+        /// The training half of the class (parameters, forward, loss, backward, optimizer) with the namespace left as
+        /// <c>ModelGenerator.Parser.NamespacePlaceholder</c>; null while the model uses an op without generated kernels.
+        /// </summary>
+        public required string? TrainingSource { get; init; }
     }
 }
