@@ -90,11 +90,12 @@ public static class CpuWorkers
         ArgumentOutOfRangeException.ThrowIfLessThan(threadCount, 1);
         lock (StartLock)
         {
-            if (_threadCount == threadCount) return;
-            if (_threadCount != 0)
-                throw new InvalidOperationException($"CpuWorkers thread count is already set to {_threadCount}.");
-            if (_started != 0)
-                throw new InvalidOperationException("CpuWorkers already started with the default thread count.");
+            if (_threadCount != 0 || _started != 0)
+            {
+                if (ThreadCount == threadCount) return;
+                throw new InvalidOperationException(
+                    $"CpuWorkers thread count is already fixed at {ThreadCount}; Configure must be called once, before the first dispatch.");
+            }
             Volatile.Write(ref _threadCount, threadCount);
         }
     }

@@ -102,9 +102,15 @@ public class CpuWorkersTests
     }
 
     [Fact]
-    public void ConfigureRejectsInvalidCounts()
+    public void ConfigureIsSetOnce()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => CpuWorkers.Configure(0));
-        Assert.True(CpuWorkers.ThreadCount >= 1);
+        var job = new MarkJob { Hits = new int[8] };
+        CpuWorkers.Run(in job, 8); // the pool is now fixed (started, or inline when ThreadCount is 1)
+        int count = CpuWorkers.ThreadCount;
+        Assert.True(count >= 1);
+        CpuWorkers.Configure(count); // the same value again is fine
+        if (count > 1)
+            Assert.Throws<InvalidOperationException>(() => CpuWorkers.Configure(count + 1));
     }
 }

@@ -1,0 +1,31 @@
+using System.Globalization;
+
+namespace FashionMnistExample;
+
+internal sealed record Options(string? DataFolder, int? Epochs, int BatchSize, ulong Seed, string? SavePath)
+{
+    public static Options? Parse(string[] args)
+    {
+        string? folder = null, save = null;
+        int? epochs = null;
+        int batch = 128;
+        ulong seed = 42;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string? Next() => i + 1 < args.Length ? args[++i] : null;
+            switch (args[i])
+            {
+                case "--epochs" when int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out int e) && e > 0: epochs = e; break;
+                case "--batch" when int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out int b) && b > 0: batch = b; break;
+                case "--seed" when ulong.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out ulong s): seed = s; break;
+                case "--save" when Next() is { } path: save = path; break;
+                case var a when !a.StartsWith('-') && folder is null: folder = a; break;
+                default:
+                    Console.Error.WriteLine($"unknown or incomplete option '{args[i]}'");
+                    Console.Error.WriteLine("usage: FashionMnist [data-folder] [--epochs N] [--batch N] [--seed N] [--save file]");
+                    return null;
+            }
+        }
+        return new Options(folder, epochs, batch, seed, save);
+    }
+}
