@@ -49,9 +49,6 @@ namespace ModelDsl.Syntax
             return result.WasSuccessful ? result : Result.Failure<T>(i, result.Message, result.Expectations);
         };
 
-        /// <summary>A name or keyword as written, with its span (no trivia).</summary>
-        public static readonly Parser<Identifier> Word = Scan(ScanWord, "name");
-
         /// <summary>A name that is not a keyword: <c>hidden</c>, <c>dense</c>, <c>f32</c>.</summary>
         public static readonly Parser<Identifier> Identifier = Lexeme((s, p) =>
         {
@@ -135,18 +132,6 @@ namespace ModelDsl.Syntax
             Lexeme(ScanNumber, "number", (s, span) => MakeNumber(s.Substring(span.Start, span.Length), span));
 
         // ---- hand scanners ---------------------------------------------------------------------------------
-
-        /// <summary>A parser that matches the text <paramref name="scan"/> accepts at the current position (length 0 = no match).</summary>
-        private static Parser<Identifier> Scan(Func<string, int, int> scan, string description) => i =>
-        {
-            int length = i.AtEnd ? 0 : scan(i.Source, i.Position);
-            if (length == 0)
-            {
-                return Result.Failure<Identifier>(i, i.AtEnd ? "unexpected end of input" : $"unexpected '{i.Current}'", new[] { description });
-            }
-            var span = new TextSpan(i.Position, length);
-            return Result.Success(new Identifier(i.Source.Substring(i.Position, length), span), ParserInput.MoveTo(i, span.End));
-        };
 
         public static bool IsWordStart(char c) => c == '_' || char.IsLetter(c);
         public static bool IsWordPart(char c) => c == '_' || char.IsLetterOrDigit(c);

@@ -2,8 +2,10 @@ using System;
 using System.Diagnostics;
 using ModelDsl.Runtime.Cpu;
 
-// Usage: SgemmBench [seconds-per-case (default 0.6)]
+// Usage: SgemmBench [seconds-per-case (default 0.6)] [thread counts, e.g. 1,2 (default)] [case-name filter]
 double seconds = args.Length > 0 ? double.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 0.6;
+int[] threadCounts = args.Length > 1 ? Array.ConvertAll(args[1].Split(','), int.Parse) : new[] { 1, 2 };
+string filter = args.Length > 2 ? args[2] : "";
 Console.WriteLine($"ProcessorCount={Environment.ProcessorCount} Avx2={System.Runtime.Intrinsics.X86.Avx2.IsSupported} Fma={System.Runtime.Intrinsics.X86.Fma.IsSupported} Avx512F={System.Runtime.Intrinsics.X86.Avx512F.IsSupported}");
 
 var cases = new (string Name, bool TA, bool TB, int M, int N, int K)[]
@@ -17,10 +19,11 @@ var cases = new (string Name, bool TA, bool TB, int M, int N, int K)[]
     ("fwd  Y=X.W^T   128x10x256  (NT)", false, true, 128, 10, 256),
 };
 
-foreach (int threads in new[] { 1, 2 })
+foreach (int threads in threadCounts)
 {
     foreach (var (name, ta, tb, m, n, k) in cases)
     {
+        if (!name.Contains(filter, StringComparison.Ordinal)) continue;
         var a = Fill(m * k, 1); var b = Fill(k * n, 2); var c = new float[m * n];
         int lda = ta ? m : k, ldb = tb ? k : n;
         for (int i = 0; i < 3; i++) Sgemm.Multiply(ta, tb, m, n, k, 1f, a, lda, b, ldb, 0f, c, n, threads);

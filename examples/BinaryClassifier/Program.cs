@@ -9,13 +9,32 @@ using BinaryClassifierExample;
 using ModelDsl.Runtime;
 using ModelDsl.Runtime.Data;
 
-string? csv = args.FirstOrDefault(a => !a.StartsWith('-'));
-int epochs = args.SkipWhile(a => a != "--epochs").Skip(1).Select(int.Parse).FirstOrDefault(20);
+string? csv = null;
+int epochs = 20;
+for (int i = 0; i < args.Length; i++)
+{
+    if (args[i] == "--epochs" && i + 1 < args.Length && int.TryParse(args[i + 1], out int e) && e > 0) { epochs = e; i++; }
+    else if (!args[i].StartsWith('-') && csv is null) csv = args[i];
+    else
+    {
+        Console.Error.WriteLine("usage: BinaryClassifier [data.csv] [--epochs N]");
+        return 2;
+    }
+}
 
-Dataset all = csv is null
-    ? SyntheticData.Create(count: 5000, seed: 7)
-    : CsvDataset.Load(csv, new CsvOptions { LabelColumns = ["label"], LabelKind = CsvLabelKind.Value });
-if (all.FeatureCount != 10) throw new InvalidDataException($"{all.Source}: the model takes 10 features but the data has {all.FeatureCount}");
+Dataset all;
+try
+{
+    all = csv is null
+        ? SyntheticData.Create(count: 5000, seed: 7)
+        : CsvDataset.Load(csv, new CsvOptions { LabelColumns = ["label"], LabelKind = CsvLabelKind.Value });
+    if (all.FeatureCount != 10) throw new InvalidDataException($"{all.Source}: the model takes 10 features but the data has {all.FeatureCount}");
+}
+catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+{
+    Console.Error.WriteLine($"error: {ex.Message}");
+    return 1;
+}
 var (train, test) = SyntheticData.Split(all, testFraction: 0.2);
 Console.WriteLine($"data: {all.Source}: {train.Count:N0} training and {test.Count:N0} test rows");
 

@@ -12,7 +12,16 @@ using ModelDsl.Runtime.Data;
 var options = Options.Parse(args);
 if (options is null) return 2;
 
-var data = FashionMnist.Load(options.DataFolder);
+FashionMnistData data;
+try
+{
+    data = FashionMnist.Load(options.DataFolder);
+}
+catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+{
+    Console.Error.WriteLine($"error: {ex.Message}");
+    return 1;
+}
 Console.WriteLine($"data: {data.Folder}");
 Console.WriteLine($"      {data.Train.Count:N0} training and {data.Test.Count:N0} test images of {data.Train.Height}x{data.Train.Width}");
 
