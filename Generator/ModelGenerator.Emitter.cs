@@ -52,7 +52,7 @@ namespace ModelDsl.Generator
 
             /// <summary>The generated training file's text, or null when the model has none yet (also used by the snapshot tests).</summary>
             internal static string? TrainingSource(ModelSpec model, string rootNamespace) =>
-                model.TrainingSource?.Replace(Parser.NamespacePlaceholder, rootNamespace);
+                model.TrainingSource?.Replace(Parser.NamespacePlaceholder, Namespace(rootNamespace));
 
             /// <summary>The generated file's text (also used by the snapshot tests).</summary>
             internal static string EmitSource(ModelSpec model, string rootNamespace)

@@ -157,6 +157,10 @@ public static class CpuWorkers
         lock (StartLock)
         {
             if (_started != 0) return;
+            // ManualResetEventSlim creates its lock object on the first wait that blocks, which would put a
+            // one-time 24-byte allocation on whichever later dispatch first waits. A timed wait here (the event is
+            // unset, so it blocks and times out) creates it now, as part of starting the pool.
+            Done.Wait(1);
             int workers = ThreadCount - 1;
             _workerAllocated = new long[workers + 1];
             for (int w = 0; w < workers; w++)

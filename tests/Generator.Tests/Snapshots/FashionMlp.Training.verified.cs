@@ -202,6 +202,8 @@ partial class FashionMlp
         var w = WorkspaceFor(bound[0]);
         w.x = x.Data;
         if (y is not null) w.y = y.Data;
+        int B = w.B;
+        if (y is not null) ShapeCheck.Labels(caller, "y", y.Data.AsSpan(0, B), 10);
         return w;
     }
 

@@ -19,17 +19,14 @@ internal static class GeneratorHarness
 {
     public const string DefaultProgram = "namespace Consumer { public static class Program { public static void Main() { } } }";
 
+    /// <summary>The framework as the running tests see it (every System.* assembly) and ModelDsl.Runtime.</summary>
     private static readonly Lazy<ImmutableArray<MetadataReference>> s_references = new(() =>
-    {
-        string frameworkDirectory = Path.GetDirectoryName(typeof(object).Assembly.Location)!;
-        string[] framework = ["System.Runtime.dll", "System.Private.CoreLib.dll", "System.Collections.dll", "System.Linq.dll", "netstandard.dll"];
-        return framework
-            .Select(name => Path.Combine(frameworkDirectory, name))
-            .Where(File.Exists)
+        ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
+            .Where(path => Path.GetFileName(path).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(path) is "netstandard.dll" or "mscorlib.dll")
             .Append(typeof(ModelDescription).Assembly.Location)
+            .Distinct()
             .Select(path => (MetadataReference)MetadataReference.CreateFromFile(path))
-            .ToImmutableArray();
-    });
+            .ToImmutableArray());
 
     public static CSharpCompilation CreateCompilation(params string[] sources) =>
         CSharpCompilation.Create(

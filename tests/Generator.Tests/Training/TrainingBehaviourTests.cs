@@ -57,6 +57,7 @@ public sealed class TrainingBehaviourTests
         var y = GradientChecker.RandomClasses(random, 10, 128);
         var xPartial = new Tensor(x.Data, 37, 784);
         var yPartial = new IntTensor(y.Data, 37);
+        WarmUpBlockingDispatch();
         for (int i = 0; i < 3; i++)
         {
             model.TrainStep(x, y);
@@ -82,6 +83,7 @@ public sealed class TrainingBehaviourTests
         var evaluate = model.Evaluate;
 
         // Warm-up: plans the workspace, runs every static constructor, starts the CPU workers and JITs everything.
+        WarmUpBlockingDispatch();
         for (int i = 0; i < 5; i++)
         {
             trainStep(x, y);
@@ -116,12 +118,35 @@ public sealed class TrainingBehaviourTests
         Assert.True(workersAllocated == 0, $"the CPU worker threads allocated {workersAllocated} bytes");
     }
 
+    /// <summary>
+    /// Makes one CPU dispatch whose caller finishes first and has to block for the workers. The first such wait in a
+    /// process allocates 24 bytes: <c>CpuWorkers.Done</c> (Runtime/Cpu/CpuWorkers.cs:65) is a ManualResetEventSlim,
+    /// which creates its lock object lazily on its first blocking <c>Wait()</c> (CpuWorkers.cs:205). Whether a
+    /// training step is the first to block depends on scheduling (a worker preempted for 200 µs), so without this the
+    /// tests above fail now and then with exactly 24 bytes. A one-time, process-wide cost, reported to the runtime's
+    /// owners; the tests here measure the generated code's steady state.
+    /// </summary>
+    private static void WarmUpBlockingDispatch()
+    {
+        if (CpuWorkers.ThreadCount < 2) return;
+        var job = new SlowWorkersJob { Caller = Environment.CurrentManagedThreadId };
+        CpuWorkers.Run(job, 2 * CpuWorkers.ThreadCount);
+    }
+
+    /// <summary>Every index sleeps, the caller's briefly and the workers' longer, so the caller ends up waiting.</summary>
+    private sealed class SlowWorkersJob : ParallelJob
+    {
+        public int Caller;
+
+        public override void Run(int index) => Thread.Sleep(Environment.CurrentManagedThreadId == Caller ? 1 : 5);
+    }
+
     // ───── 2. Training learns ─────────────────────────────────────────────────────────────────────
 
     [Fact]
     public void BinaryClassifier_learns_a_nonlinear_rule_to_90_percent_held_out_accuracy()
     {
-        const int Features = 10, Count = 2000, TrainCount = 1600, Batch = 32;
+        const int Features = 10, Count = 5000, TrainCount = 4000, Batch = 32;
         var random = new Random(2024);
         var xs = new float[Count * Features];
         var ys = new float[Count];
@@ -129,16 +154,18 @@ public sealed class TrainingBehaviourTests
         {
             var row = xs.AsSpan(i * Features, Features);
             for (int f = 0; f < Features; f++) row[f] = (float)(random.NextDouble() * 2 - 1);
-            ys[i] = row[0] * row[1] + MathF.Sin(3 * row[2]) * 0.5f + row[3] > 0 ? 1f : 0f;
+            // An interaction, a curve and a linear term (not linearly separable); features 4..9 are noise.
+            ys[i] = row[0] * row[1] + 0.5f * MathF.Sin(3 * row[2]) + row[3] > 0 ? 1f : 0f;
         }
 
+        Assert.InRange(ys.Sum(), 0.3f * Count, 0.7f * Count);
         var model = BinaryClassifier(seed: 3);
         var testX = new Tensor(xs.AsSpan(TrainCount * Features).ToArray(), Count - TrainCount, Features);
         var testY = new Tensor(ys.AsSpan(TrainCount).ToArray(), Count - TrainCount, 1);
         float initialAccuracy = (float)Metrics.CountCorrectBinary(model.Forward(testX).Span, testY.Span, 0.5f) / testY.Length;
         float initialTestLoss = model.Evaluate(testX, testY);
 
-        var epochLosses = TrainEpochs(model, xs, ys, Features, 1, TrainCount, Batch, epochs: 12, (data, shape) => new Tensor(data, shape));
+        var epochLosses = TrainEpochs(model, xs, ys, Features, 1, TrainCount, Batch, epochs: 20, (data, shape) => new Tensor(data, shape));
 
         int correct = Metrics.CountCorrectBinary(model.Forward(testX).Span, testY.Span, 0.5f);
         float accuracy = (float)correct / testY.Length;
@@ -146,7 +173,7 @@ public sealed class TrainingBehaviourTests
         Assert.True(accuracy >= 0.9f, $"held-out accuracy {accuracy:P1} (from {initialAccuracy:P1}); epoch losses {string.Join(", ", epochLosses.Select(l => l.ToString("F4")))}");
         Assert.True(epochLosses[^1] < 0.5f * epochLosses[0], $"training loss went {epochLosses[0]} -> {epochLosses[^1]}");
         Assert.True(testLoss < 0.5f * initialTestLoss, $"held-out loss went {initialTestLoss} -> {testLoss}");
-        Assert.Equal(12 * (TrainCount / Batch), model.Step);
+        Assert.Equal(20 * (TrainCount / Batch), model.Step);
     }
 
     [Fact]
@@ -228,7 +255,7 @@ public sealed class TrainingBehaviourTests
         TrainEpochs(model, xs, ys, 4, 1, Count, Batch, epochs: 25, (data, shape) => new Tensor(data, shape));
 
         float final = model.Evaluate(allX, allY);
-        Assert.True(final < 0.25f * initial, $"{optimizer}: full-data loss went {initial} -> {final}");
+        Assert.True(final < 0.05f * initial, $"{optimizer}: full-data loss went {initial} -> {final}");
         // The optimizer's state was really used (momentum velocity, Adam moments), not just allocated.
         Assert.All(model.Parameters, p => Assert.Contains(p.State1, v => v != 0f));
     }
@@ -535,7 +562,7 @@ public sealed class TrainingBehaviourTests
     [InlineData(5, 10)]
     [InlineData(0, -1)]
     [InlineData(7, 1000)]
-    public void A_class_id_out_of_range_names_the_row_and_the_label_and_changes_nothing(int row, int label)
+    public void A_class_id_out_of_range_names_the_model_the_label_and_the_position_and_changes_nothing(int row, int label)
     {
         var model = FashionMlp();
         var random = new Random(43);
@@ -550,7 +577,8 @@ public sealed class TrainingBehaviourTests
         {
             var e = Assert.ThrowsAny<ArgumentException>(() => call(x, y));
             Assert.Contains(label.ToString(System.Globalization.CultureInfo.InvariantCulture), e.Message, StringComparison.Ordinal);
-            Assert.Contains($"row {row}", e.Message, StringComparison.Ordinal);
+            Assert.Contains($"label 'y' holds {label.ToString(System.Globalization.CultureInfo.InvariantCulture)} at position {row}", e.Message, StringComparison.Ordinal);
+            Assert.StartsWith("FashionMlp.", e.Message, StringComparison.Ordinal);
         }
 
         Assert.True(model.Snapshot().BitEquals(before), "a rejected batch changed the model: " + model.Snapshot().FirstDifference(before));
