@@ -43,7 +43,7 @@ namespace ModelDsl.Syntax
         private static readonly Parser<IEnumerable<BlockParameterSyntax>> MoreParameters =
             (from comma in Lexical.Symbol(',')
              from parameter in BlockParameter
-             select parameter).XMany();
+             select parameter).Repeated();
 
         private static readonly Parser<IOption<List<BlockParameterSyntax>>> OptionalParameters =
             (from first in BlockParameter

@@ -20,11 +20,11 @@ namespace ModelDsl.Syntax
 
         /// <summary><c>1, x, d/heads</c>: one or more expressions separated by commas.</summary>
         // Sub-parsers used after the first `from` of a query are fields: a query's later clauses are evaluated on
-        // every parse, so an inline `(from ...).XMany()` there would rebuild its parser each time.
+        // every parse, so an inline `(from ...).Repeated()` there would rebuild its parser each time.
         private static readonly Parser<IEnumerable<ExpressionSyntax>> MoreExpressions =
             (from comma in Comma
              from item in Expression
-             select item).XMany();
+             select item).Repeated();
 
         public static readonly Parser<IReadOnlyList<ExpressionSyntax>> ExpressionList =
             from first in Expression
@@ -59,7 +59,7 @@ namespace ModelDsl.Syntax
         private static readonly Parser<IEnumerable<ArgumentSyntax>> MoreArguments =
             (from comma in Comma
              from item in Argument
-             select item).XMany();
+             select item).Repeated();
 
         private static readonly Parser<IOption<List<ArgumentSyntax>>> OptionalArguments =
             (from first in Argument
@@ -121,7 +121,7 @@ namespace ModelDsl.Syntax
         private static readonly Parser<IEnumerable<Identifier>> Members =
             (from dot in Lexical.Symbol('.')
              from member in Lexical.Identifier
-             select member).XMany();
+             select member).Repeated();
 
         private static readonly Parser<ExpressionSyntax> Postfix =
             from primary in Primary
@@ -165,7 +165,7 @@ namespace ModelDsl.Syntax
         private static readonly Parser<IEnumerable<ExpressionSyntax>> Stages =
             (from arrow in Lexical.Arrow
              from stage in Stage
-             select stage).XMany();
+             select stage).Repeated();
 
         /// <summary><c>x -&gt; dense(256) -&gt; relu</c>; a source without arrows is returned as is.</summary>
         private static readonly Parser<ExpressionSyntax> Chain =

@@ -26,6 +26,18 @@ public static class Metrics
         return correct;
     }
 
+    /// <summary>The argmax of each row of <paramref name="logits"/> [rows, classes] (ties to the lowest index), into <paramref name="classesOut"/>.</summary>
+    public static void ArgMax(ReadOnlySpan<float> logits, int rows, int classes, Span<int> classesOut)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(classes);
+        if (logits.Length < (long)rows * classes)
+            throw new ArgumentException($"logits has {logits.Length} elements; [{rows}, {classes}] needs {(long)rows * classes}.", nameof(logits));
+        if (classesOut.Length < rows)
+            throw new ArgumentException($"the output has {classesOut.Length} elements; {rows} rows need {rows}.", nameof(classesOut));
+        for (int r = 0; r < rows; r++) classesOut[r] = TensorPrimitives.IndexOfMax(logits.Slice(r * classes, classes));
+    }
+
     /// <summary>
     /// Binary predictions: <c>value &gt; threshold</c> is class 1 (use 0.5 for probabilities, 0 for logits);
     /// a target counts as class 1 when it is at least 0.5 (so soft 0/1 targets work).

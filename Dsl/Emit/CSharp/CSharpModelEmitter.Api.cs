@@ -8,6 +8,12 @@ namespace ModelDsl.Emit.CSharp
 {
     public sealed partial class CSharpModelEmitter
     {
+        /// <summary>The class count when the output is the logits a cross-entropy loss reads (so <c>Predict</c> makes sense).</summary>
+        private string? ClassifierOutput =>
+            Model.Loss is { Kind: LossKind.CrossEntropy } loss && loss.Prediction.Id == Model.Output.Id && Model.Output.Shape.Rank >= 2
+                ? Size(Model.Output.Shape.Last)
+                : null;
+
         private static string TensorType(DType dtype) => dtype == DType.I32 ? "IntTensor" : "Tensor";
 
         private static string ElementType(DType dtype) => dtype == DType.I32 ? "int" : "float";
@@ -35,6 +41,18 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("RunForward(w, training: false);");
             _w.Line("return w.Output;");
             _w.Close();
+
+            if (ClassifierOutput is { } classes)
+            {
+                _w.Line();
+                _w.Line($"/// <summary>The most likely class of each row (argmax of <c>{output.Name}</c> over its {classes} classes); the tensor belongs to the model and is reused.</summary>");
+                _w.Open($"public IntTensor Predict({Parameters(false)})");
+                _w.Line($"var w = Prepare({Arguments(false, "Predict")});");
+                _w.Line("RunForward(w, training: false);");
+                _w.Line($"Metrics.ArgMax(w.Output.Span, w.Predicted.Length, {classes}, w.Predicted.Data);");
+                _w.Line("return w.Predicted;");
+                _w.Close();
+            }
 
             if (Model.Loss is null) return;
             string labels = string.Join(", ", Model.Labels.Select(v => $"<paramref name=\"{Identifier(v)}\"/> {v.DType.ToSource()}{v.Shape.ToExpression()}"));
@@ -95,6 +113,7 @@ namespace ModelDsl.Emit.CSharp
                 _w.Line($"public readonly {ElementType(b.DType)}[] {b.Name}; // {b.DType.ToSource()}{ShapeText(b.Shape)}");
             }
             _w.Line("public readonly Tensor Output;");
+            if (ClassifierOutput is not null) _w.Line("public readonly IntTensor Predicted;");
             _w.Line();
             string ctorParams = string.Join(", ", _symbols.Select(s => $"int {SymbolLocal(s)}"));
             _w.Open($"public Workspace({ctorParams})");
@@ -103,6 +122,12 @@ namespace ModelDsl.Emit.CSharp
             var output = _plan.Output;
             string outputShape = string.Join(", ", output.Shape.Dims.Select(Size));
             _w.Line(output.IsPlanned ? $"Output = new Tensor({output.Name}, {outputShape});" : $"Output = new Tensor(new float[checked({Size(output.Shape.ElementCount())})], {outputShape});");
+            if (ClassifierOutput is not null)
+            {
+                var leading = output.Shape.Dims.Take(output.Shape.Rank - 1).ToList();
+                string count = Size(new Shape(leading.ToArray()).ElementCount());
+                _w.Line($"Predicted = new IntTensor(new int[checked({count})], {string.Join(", ", leading.Select(Size))});");
+            }
             _w.Close();
             _w.Close();
             _w.Line();

@@ -93,6 +93,15 @@ partial class FashionMlp
         return w.Output;
     }
 
+    /// <summary>The most likely class of each row (argmax of <c>logits</c> over its 10 classes); the tensor belongs to the model and is reused.</summary>
+    public IntTensor Predict(Tensor x)
+    {
+        var w = Prepare("FashionMlp.Predict", x, null);
+        RunForward(w, training: false);
+        Metrics.ArgMax(w.Output.Span, w.Predicted.Length, 10, w.Predicted.Data);
+        return w.Predicted;
+    }
+
     /// <summary>
     /// One training step on a batch: forward (dropout on), cross_entropy loss against <paramref name="y"/> i32[B], backward, then the
     /// optimizer. Returns the batch's mean loss (before the update). Allocates nothing once the batch size has been seen.
@@ -157,6 +166,7 @@ partial class FashionMlp
         public readonly float[] d_logits_2; // f32[B, 256]
         public readonly float[] d_logits_0; // f32[B, 256]
         public readonly Tensor Output;
+        public readonly IntTensor Predicted;
 
         public Workspace(int B)
         {
@@ -174,6 +184,7 @@ partial class FashionMlp
             d_logits_2 = new float[checked(256 * B)];
             d_logits_0 = new float[checked(256 * B)];
             Output = new Tensor(logits, B, 10);
+            Predicted = new IntTensor(new int[checked(B)], B);
         }
     }
 
