@@ -21,7 +21,7 @@ namespace ModelDsl.Dsl.Tests.Syntax
         [Fact]
         public void Three_broken_statements_give_three_errors()
         {
-            var d = AnnotatedText.AssertDiagnostics(ThreeErrors, "MDL0001", "MDL0001", "MDL0001");
+            var d = AssertSyntaxDiagnostics(ThreeErrors, "MDL0001", "MDL0001", "MDL0001");
             Assert.Equal("unexpected ')'; expected expression", d[0].Message);
             Assert.Equal("unexpected '*'; expected expression", d[1].Message);
             Assert.Equal("unexpected '3'; expected ')'", d[2].Message);
@@ -43,7 +43,7 @@ namespace ModelDsl.Dsl.Tests.Syntax
         [Fact]
         public void A_broken_multi_line_call_is_one_error()
         {
-            AnnotatedText.AssertDiagnostics(
+            AssertSyntaxDiagnostics(
                 "model M {\n" +
                 "    a = dense(x ⟦10⟧,\n" +
                 "              bias=false,\n" +
@@ -71,7 +71,7 @@ namespace ModelDsl.Dsl.Tests.Syntax
         [Fact]
         public void Errors_in_several_declarations_are_all_reported()
         {
-            AnnotatedText.AssertDiagnostics(
+            AssertSyntaxDiagnostics(
                 "config {\n    d = ⟦=⟧ 4\n    e = 2\n}\n" +
                 "block B(x, ⟦1⟧) {\n    return x\n}\n" +
                 "model M {\n    a = x + ⟦+⟧ 1\n    output a\n}\n",
@@ -89,7 +89,7 @@ namespace ModelDsl.Dsl.Tests.Syntax
         [Fact]
         public void A_missing_closing_brace_is_reported_where_the_next_declaration_starts()
         {
-            var d = AnnotatedText.AssertDiagnostics("model A {\n    output x\n⟦model⟧ B {\n    output y\n}\n", "MDL0001");
+            var d = AssertSyntaxDiagnostics("model A {\n    output x\n⟦model⟧ B {\n    output y\n}\n", "MDL0001");
             Assert.Equal("unexpected 'model'; expected '}'", d[0].Message);
             var (file, _, _) = ParseFile(AnnotatedText.Parse("model A {\n    output x\nmodel B {\n    output y\n}\n").Text);
             Assert.Equal(new[] { "A", "B" }, file.Declarations.OfType<ModelSyntax>().Select(m => m.Name.Text));
@@ -98,21 +98,21 @@ namespace ModelDsl.Dsl.Tests.Syntax
         [Fact]
         public void An_error_at_end_of_file_is_reported_once()
         {
-            var d = AnnotatedText.AssertDiagnostics("model M {\n    a = dense(x,\n⟦⟧", "MDL0001");
+            var d = AssertSyntaxDiagnostics("model M {\n    a = dense(x,\n⟦⟧", "MDL0001");
             Assert.Equal("unexpected end of file; expected expression", d[0].Message);
         }
 
         [Fact]
         public void A_stray_closing_brace_at_top_level()
         {
-            var d = AnnotatedText.AssertDiagnostics("model M {\n    output x\n}\n⟦}⟧\n", "MDL0001");
+            var d = AssertSyntaxDiagnostics("model M {\n    output x\n}\n⟦}⟧\n", "MDL0001");
             Assert.Equal("unexpected '}'; expected 'config', 'block' or 'model'", d[0].Message);
         }
 
         [Fact]
         public void An_unterminated_comment_is_named()
         {
-            var d = AnnotatedText.AssertDiagnostics("model M {\n    output x\n⟦/*⟧ never closed\n", "MDL0001");
+            var d = AssertSyntaxDiagnostics("model M {\n    output x\n⟦/*⟧ never closed\n", "MDL0001");
             Assert.Equal("unexpected '/*' (a comment that is never closed); expected '}'", d[0].Message);
         }
 

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using ModelDsl.Diagnostics;
 using ModelDsl.Syntax;
@@ -9,6 +10,34 @@ namespace ModelDsl.Dsl.Tests.Syntax
     /// <summary>Parses snippets and reads spans back as text, so tests state spans as the source they cover.</summary>
     internal static class SyntaxTestHelpers
     {
+        /// <summary>True for MDL0001-MDL0099, the IDs the text checks and the parser own.</summary>
+        public static bool IsSyntaxDiagnostic(Diagnostic d) => d.Id.StartsWith("MDL00", StringComparison.Ordinal);
+
+        /// <summary>The syntax-stage diagnostics of a full compile, in source order; the binder's (MDL01xx and up) are left out.</summary>
+        public static IReadOnlyList<Diagnostic> SyntaxDiagnostics(CompilationResult result) => result.Diagnostics.Where(IsSyntaxDiagnostic).ToList();
+
+        /// <summary>
+        /// <see cref="Support.AnnotatedText.AssertDiagnostics"/> restricted to the syntax range, so these tests state only
+        /// what the parser reports and keep passing whatever the binder adds for the same (often incomplete) snippet.
+        /// </summary>
+        public static IReadOnlyList<Diagnostic> AssertSyntaxDiagnostics(string annotated, params string[] expectedIds)
+        {
+            var parsed = Support.AnnotatedText.Parse(annotated);
+            var result = Compilation.Compile("test.model", parsed.Text);
+            var actual = SyntaxDiagnostics(result);
+            string Describe() => string.Join(Environment.NewLine, actual.Select(d => d.Format(result.Text) + " span " + d.Span + " '" + result.Text.ToString(d.Span) + "'"));
+
+            Assert.True(parsed.Spans.Count == expectedIds.Length, "test is malformed: the number of marked spans must equal the number of expected IDs");
+            Assert.True(actual.Count == expectedIds.Length, $"expected {expectedIds.Length} diagnostic(s) [{string.Join(", ", expectedIds)}], got {actual.Count}:{Environment.NewLine}{Describe()}");
+            for (int i = 0; i < expectedIds.Length; i++)
+            {
+                Assert.True(expectedIds[i] == actual[i].Id, $"diagnostic {i}: expected {expectedIds[i]}, got:{Environment.NewLine}{Describe()}");
+                Assert.True(parsed.Spans[i] == actual[i].Span,
+                    $"diagnostic {i} ({actual[i].Id}): expected span '{result.Text.ToString(parsed.Spans[i])}' {parsed.Spans[i]}, got '{result.Text.ToString(actual[i].Span)}' {actual[i].Span}:{Environment.NewLine}{Describe()}");
+            }
+            return actual;
+        }
+
         public static (ModelFileSyntax File, DiagnosticBag Diagnostics, SourceText Text) ParseFile(string source)
         {
             var text = new SourceText("test.model", source);
