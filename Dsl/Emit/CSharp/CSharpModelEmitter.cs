@@ -75,6 +75,7 @@ namespace ModelDsl.Emit.CSharp
             EmitLoss();
             EmitBackward();
             EmitOptimizer();
+            EmitOnnx();
             _w.Close();
         }
 

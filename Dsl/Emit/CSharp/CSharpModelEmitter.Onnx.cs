@@ -1,0 +1,30 @@
+using ModelDsl.Emit.Onnx;
+
+namespace ModelDsl.Emit.CSharp
+{
+    public sealed partial class CSharpModelEmitter
+    {
+        /// <summary>
+        /// <c>ExportOnnx(path)</c>: the inference graph (<see cref="OnnxLowering"/>) as a constant description plus
+        /// a call into <c>ModelDsl.Runtime.Onnx.OnnxExport</c>, which writes it with the current parameter values.
+        /// </summary>
+        private void EmitOnnx()
+        {
+            var graph = OnnxLowering.TryLower(Model, out string? error);
+            Section("ONNX export");
+            if (graph is null)
+            {
+                _w.Line($"// No ExportOnnx: {error}");
+                return;
+            }
+            _w.Line($"/// <summary>The inference graph for ONNX export (opset {graph.Opset}; dropout is omitted, as at inference); see docs/onnx.md.</summary>");
+            _w.Line($"private const string OnnxGraph = {Quote(graph.Serialize())};");
+            _w.Line();
+            _w.Line("/// <summary>");
+            _w.Line($"/// Writes the inference graph of {Model.Name} with the current parameter values to <paramref name=\"path\"/> as an ONNX model");
+            _w.Line($"/// (opset {graph.Opset}, the batch dimension symbolic, dropout omitted), atomically: a temporary file is renamed over it.");
+            _w.Line("/// </summary>");
+            _w.Line("public void ExportOnnx(string path) => global::ModelDsl.Runtime.Onnx.OnnxExport.Write(path, OnnxGraph, Parameters);");
+        }
+    }
+}
