@@ -34,6 +34,8 @@ static int Dispatch(string[] args, TextWriter stdout, TextWriter stderr)
     {
         case "check": return CheckCommand.Run(rest, stdout, stderr);
         case "summary": return SummaryCommand.Run(rest, stdout, stderr);
+        case "emit": return EmitCommand.Run(rest, stdout, stderr);
+        case "export-onnx": return ExportOnnxCommand.Run(rest, stdout, stderr);
         default:
             stderr.WriteLine($"modeldsl: unknown command '{args[0]}'");
             Usage.Print(stderr);

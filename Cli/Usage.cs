@@ -12,7 +12,12 @@ internal static class Usage
         writer.WriteLine("  check <files or folders...>    parse and check .model files; prints diagnostics as");
         writer.WriteLine("                                 file(line,col): severity ID: message; exit 1 on any error");
         writer.WriteLine("  summary <file> [--bind B=32]   each layer with its output shape and parameter count, and totals;");
-        writer.WriteLine("                                 --bind shows symbolic dimensions at the given sizes");
+        writer.WriteLine("                                 --bind sizes the symbolic dimensions and adds FLOPs per step and");
+        writer.WriteLine("                                 activation memory");
+        writer.WriteLine("  emit <file> --out <folder> [--namespace N]");
+        writer.WriteLine("                                 writes the generated C# (what a build compiles) for review");
+        writer.WriteLine("  export-onnx <file> --weights <checkpoint> --out <file.onnx> [--model Name]");
+        writer.WriteLine("                                 the inference graph as ONNX (opset 20) with a checkpoint's weights");
         writer.WriteLine();
         writer.WriteLine("options: -h, --help    --version");
         writer.WriteLine("docs: docs/language.md (the language), docs/diagnostics.md (every diagnostic ID)");

@@ -57,6 +57,7 @@ public sealed class TrainingHistory
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 200);
         ArgumentOutOfRangeException.ThrowIfLessThan(height, 200);
         CreateFolderFor(pngPath);
+        PlotFonts.EnsureAvailable();
         double[] epochs = _epochs.Select(e => (double)e.Epoch).ToArray();
 
         var loss = new Plot();

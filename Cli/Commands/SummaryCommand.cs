@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using ModelDsl.Analysis;
 using ModelDsl.IR;
 using ModelDsl.Shapes;
 
@@ -57,14 +58,22 @@ internal static class SummaryCommand
     {
         string ShapeText(Shape shape) => Bind(shape, bindings);
 
-        var rows = new List<string[]> { new[] { "layer", "op", "output shape", "params" } };
+        // FLOPs and memory need sizes for every symbolic dimension.
+        bool bound = model.SymbolicDimensions.All(bindings.ContainsKey);
+        var cost = bound ? CostModel.Estimate(model, bindings) : null;
+
+        var header = new List<string> { "layer", "op", "output shape", "params" };
+        if (cost is not null) header.Add("forward FLOPs");
+        var rows = new List<string[]> { header.ToArray() };
         foreach (var input in model.Inputs)
-            rows.Add(new[] { input.Name, "input", input.DType.ToSource() + ShapeText(input.Shape), "0" });
-        foreach (var node in model.Nodes)
+            rows.Add(Row(input.Name, "input", input.DType.ToSource() + ShapeText(input.Shape), "0", cost is null ? null : "0"));
+        for (int i = 0; i < model.Nodes.Count; i++)
         {
+            var node = model.Nodes[i];
             // A tied parameter is counted at its owner only, as in ModelGraph.Parameters.
             long owned = node.Parameters.Where(p => p.LayerPath == node.LayerPath).Sum(p => p.Count);
-            rows.Add(new[] { node.LayerPath, node.Kind.ToSource(), ShapeText(node.Output.Shape), owned.ToString("N0", CultureInfo.InvariantCulture) });
+            rows.Add(Row(node.LayerPath, node.Kind.ToSource(), ShapeText(node.Output.Shape), owned.ToString("N0", CultureInfo.InvariantCulture),
+                cost is null ? null : Flops(cost.Layers[i].ForwardFlops)));
         }
 
         stdout.WriteLine($"model {model.Name}");
@@ -74,6 +83,19 @@ internal static class SummaryCommand
         stdout.WriteLine($"parameters: {total.ToString("N0", CultureInfo.InvariantCulture)} ({model.Parameters.Count} tensors, {(total * 4 / 1024.0).ToString("N1", CultureInfo.InvariantCulture)} KiB as f32)");
         if (model.SymbolicDimensions.Count > 0)
             stdout.WriteLine("symbolic dimensions: " + string.Join(", ", model.SymbolicDimensions.Select(s => bindings.TryGetValue(s, out long v) ? $"{s}={v}" : s)));
+        if (cost is not null)
+        {
+            string at = string.Join(", ", model.SymbolicDimensions.Select(s => $"{s}={bindings[s]}"));
+            at = at.Length == 0 ? "" : $" at {at}";
+            string optimizerName = model.Optimizer is { } o ? " + " + o.Kind.ToSource() : "";
+            stdout.WriteLine($"FLOPs{at}: forward {Flops(cost.ForwardFlops)}, training step {Flops(cost.TrainingStepFlops)} (forward + backward{optimizerName})");
+            string how = cost.ActivationBytesArePlanned ? "the generated code's planned buffers" : "estimate: every op output and its gradient";
+            stdout.WriteLine($"activation memory{at}: {Bytes(cost.ActivationBytes)} ({how})");
+        }
+        else if (model.SymbolicDimensions.Count > 0)
+        {
+            stdout.WriteLine($"FLOPs and activation memory: bind the symbolic dimensions, e.g. --bind {string.Join(",", model.SymbolicDimensions.Select(s => s + "=32"))}");
+        }
         if (model.Loss is { } loss) stdout.WriteLine($"loss: {loss.Kind.ToSource()}({loss.Prediction.Name}, {loss.Target.Name})");
         if (model.Optimizer is { } optimizer)
             stdout.WriteLine($"optimizer: {optimizer.Kind.ToSource()}(" + string.Join(", ", optimizer.Hyperparameters.Select(h => $"{h.Key}={h.Value.ToString("R", CultureInfo.InvariantCulture)}")) + ")");
@@ -107,13 +129,29 @@ internal static class SummaryCommand
         return true;
     }
 
+    private static string[] Row(string layer, string op, string shape, string parameters, string? flops) =>
+        flops is null ? new[] { layer, op, shape, parameters } : new[] { layer, op, shape, parameters, flops };
+
+    /// <summary>1.23 GFLOP, 456.0 MFLOP, 789 FLOP.</summary>
+    private static string Flops(long flops) => flops switch
+    {
+        >= 1_000_000_000 => (flops / 1e9).ToString("F2", CultureInfo.InvariantCulture) + " GFLOP",
+        >= 1_000_000 => (flops / 1e6).ToString("F1", CultureInfo.InvariantCulture) + " MFLOP",
+        >= 1_000 => (flops / 1e3).ToString("F1", CultureInfo.InvariantCulture) + " kFLOP",
+        _ => flops.ToString(CultureInfo.InvariantCulture) + " FLOP",
+    };
+
+    private static string Bytes(long bytes) => bytes >= 1 << 20
+        ? (bytes / 1048576.0).ToString("F1", CultureInfo.InvariantCulture) + " MiB"
+        : (bytes / 1024.0).ToString("F1", CultureInfo.InvariantCulture) + " KiB";
+
     private static void WriteTable(List<string[]> rows, TextWriter stdout)
     {
         int columns = rows[0].Length;
         var widths = Enumerable.Range(0, columns).Select(c => rows.Max(r => r[c].Length)).ToArray();
         for (int r = 0; r < rows.Count; r++)
         {
-            var cells = rows[r].Select((cell, c) => c == columns - 1 ? cell.PadLeft(widths[c]) : cell.PadRight(widths[c]));
+            var cells = rows[r].Select((cell, c) => c >= 3 ? cell.PadLeft(widths[c]) : cell.PadRight(widths[c]));
             stdout.WriteLine("  " + string.Join("  ", cells).TrimEnd());
             if (r == 0) stdout.WriteLine("  " + new string('-', widths.Sum() + 2 * (columns - 1)));
         }

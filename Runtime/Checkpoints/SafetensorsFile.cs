@@ -1,9 +1,11 @@
 using System;
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 
 namespace ModelDsl.Runtime;
@@ -134,6 +136,13 @@ public sealed class SafetensorsFile : IDisposable
         if (header[0] != (byte)'{')
             throw Fail(path, $"the header does not start with '{{' (byte 0x{header[0]:X2}): not a safetensors file, or a corrupt one");
 
+        for (int at = 0; at < header.Length;)
+        {
+            if (Rune.DecodeFromUtf8(header.AsSpan(at), out _, out int used) != OperationStatus.Done)
+                throw Fail(path, $"the header is not valid UTF-8 (at header byte {at})");
+            at += used;
+        }
+
         JsonDocument document;
         try
         {
@@ -225,16 +234,16 @@ public sealed class SafetensorsFile : IDisposable
         int d = 0;
         foreach (JsonElement dim in sh.EnumerateArray())
         {
-            if (dim.ValueKind != JsonValueKind.Number || !dim.TryGetInt64(out long value))
+            if (dim.ValueKind != JsonValueKind.Number || !dim.TryGetInt64(out long size))
                 throw Fail(path, $"tensor '{name}': shape dimension {d} is {dim.GetRawText()}, not an integer");
-            if (value < 0)
-                throw Fail(path, $"tensor '{name}': shape dimension {d} is {value}, negative");
-            if (value > int.MaxValue)
-                throw Fail(path, $"tensor '{name}': shape dimension {d} is {value}, larger than ModelDsl supports");
-            shape[d++] = (int)value;
-            count = count > 0 && value > long.MaxValue / count
+            if (size < 0)
+                throw Fail(path, $"tensor '{name}': shape dimension {d} is {size}, negative");
+            if (size > int.MaxValue)
+                throw Fail(path, $"tensor '{name}': shape dimension {d} is {size}, larger than ModelDsl supports");
+            shape[d++] = (int)size;
+            count = count > 0 && size > long.MaxValue / count
                 ? throw Fail(path, $"tensor '{name}': shape {sh.GetRawText()} has too many elements")
-                : count * value;
+                : count * size;
         }
 
         if (of.ValueKind != JsonValueKind.Array || of.GetArrayLength() != 2)

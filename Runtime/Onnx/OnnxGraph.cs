@@ -134,7 +134,7 @@ internal sealed class OnnxGraph
         var bytes = new List<byte>(text.Length);
         for (int i = 0; i < text.Length; i++)
         {
-            if (text[i] == '%' && i + 2 < text.Length + 0 && byte.TryParse(text.AsSpan(i + 1, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out byte b))
+            if (text[i] == '%' && i + 2 < text.Length && byte.TryParse(text.AsSpan(i + 1, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out byte b))
             {
                 bytes.Add(b);
                 i += 2;

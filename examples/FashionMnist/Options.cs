@@ -2,12 +2,13 @@ using System.Globalization;
 
 namespace FashionMnistExample;
 
-internal sealed record Options(string? DataFolder, int? Epochs, int BatchSize, ulong Seed, string? SavePath)
+internal sealed record Options(string? DataFolder, int? Epochs, int BatchSize, ulong Seed, string? SavePath, int? Patience, string PlotPath)
 {
     public static Options? Parse(string[] args)
     {
         string? folder = null, save = null;
-        int? epochs = null;
+        string plot = Path.Combine("runs", "fashion_mlp_curves.png");
+        int? epochs = null, patience = null;
         int batch = 128;
         ulong seed = 42;
         for (int i = 0; i < args.Length; i++)
@@ -18,14 +19,16 @@ internal sealed record Options(string? DataFolder, int? Epochs, int BatchSize, u
                 case "--epochs" when int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out int e) && e > 0: epochs = e; break;
                 case "--batch" when int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out int b) && b > 0: batch = b; break;
                 case "--seed" when ulong.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out ulong s): seed = s; break;
+                case "--patience" when int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out int p) && p > 0: patience = p; break;
                 case "--save" when Next() is { } path: save = path; break;
+                case "--plot" when Next() is { } path: plot = path; break;
                 case var a when !a.StartsWith('-') && folder is null: folder = a; break;
                 default:
                     Console.Error.WriteLine($"unknown or incomplete option '{args[i]}'");
-                    Console.Error.WriteLine("usage: FashionMnist [data-folder] [--epochs N] [--batch N] [--seed N] [--save file]");
+                    Console.Error.WriteLine("usage: FashionMnist [data-folder] [--epochs N] [--batch N] [--seed N] [--patience N] [--save file] [--plot file.png]");
                     return null;
             }
         }
-        return new Options(folder, epochs, batch, seed, save);
+        return new Options(folder, epochs, batch, seed, save, patience, plot);
     }
 }

@@ -1,0 +1,171 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+
+namespace ModelDsl.Runtime;
+
+/// <summary>
+/// Model checkpoints as safetensors files, readable by <c>safetensors.torch.load_file</c> (see docs/checkpoints.md).
+/// <list type="bullet">
+/// <item>every parameter is an F32 tensor under its own name (<c>logits.0.weight</c>), in its own shape (dense weights
+/// [out, in], as nn.Linear);</item>
+/// <item>optimizer state, for parameters that have it, is <c>optimizer.state1.&lt;name&gt;</c> (SGD: the momentum
+/// buffer; Adam/AdamW: exp_avg) and <c>optimizer.state2.&lt;name&gt;</c> (Adam/AdamW: exp_avg_sq);</item>
+/// <item><c>__metadata__</c> holds <c>format</c> = <c>pt</c>, <c>modeldsl.model</c> (the model class) and
+/// <c>modeldsl.step</c> (the optimizer step, decimal).</item>
+/// </list>
+/// Tensors are written parameters first (model order), then every state1, then every state2.
+/// </summary>
+public static class Safetensors
+{
+    public const string StatePrefix1 = "optimizer.state1.";
+    public const string StatePrefix2 = "optimizer.state2.";
+    public const string ModelKey = "modeldsl.model";
+    public const string StepKey = "modeldsl.step";
+
+    /// <summary>
+    /// Writes the parameters, their optimizer state and <paramref name="optimizerStep"/> atomically (temporary file
+    /// in the same folder, flushed, renamed over <paramref name="path"/>; on error the old file is left intact and
+    /// the temporary file is deleted).
+    /// </summary>
+    public static void Save(string path, string modelName, IReadOnlyList<Parameter> parameters, int optimizerStep)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(modelName);
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentOutOfRangeException.ThrowIfNegative(optimizerStep);
+        Build(modelName, parameters, optimizerStep).Save(path);
+    }
+
+    /// <summary>The writer <see cref="Save"/> uses; the tests write through it with a failing stream.</summary>
+    internal static SafetensorsWriter Build(string modelName, IReadOnlyList<Parameter> parameters, int optimizerStep)
+    {
+        CheckNames(parameters);
+        var writer = new SafetensorsWriter();
+        writer.SetMetadata("format", "pt");
+        writer.SetMetadata(ModelKey, modelName);
+        writer.SetMetadata(StepKey, optimizerStep.ToString(CultureInfo.InvariantCulture));
+        // A parameter named like another's state collides here and is refused (ArgumentException) before writing.
+        foreach (Parameter p in parameters) writer.AddSingles(p.Name, p.Shape, p.Value);
+        foreach (Parameter p in parameters)
+            if (p.StateCount >= 1) writer.AddSingles(StatePrefix1 + p.Name, p.Shape, p.State1.AsMemory(0, (int)p.Length));
+        foreach (Parameter p in parameters)
+            if (p.StateCount >= 2) writer.AddSingles(StatePrefix2 + p.Name, p.Shape, p.State2.AsMemory(0, (int)p.Length));
+        return writer;
+    }
+
+    /// <summary>
+    /// Loads values (and optimizer state, where the file has it) into <paramref name="parameters"/> and returns the
+    /// optimizer step (0 when the file has no <c>modeldsl.step</c>, e.g. one saved from PyTorch's state_dict).
+    /// Tensors are matched by name; header order does not matter. Everything is validated first — the file's
+    /// structure, the model name (when the file records one), then every parameter's presence, dtype (F32) and
+    /// shape, the state tensors likewise, and that the file has nothing else — and read into scratch buffers; the
+    /// parameters change only once all of that has passed. A parameter without state in the file gets its state
+    /// zeroed, as a fresh optimizer would have it.
+    /// </summary>
+    /// <exception cref="InvalidDataException">
+    /// Any mismatch or corruption; the message starts with <paramref name="path"/> and names the first problem:
+    /// <c>fashion.safetensors: tensor 'logits.0.weight' has shape [128, 784] in the file but [256, 784] in FashionMlp</c>.
+    /// </exception>
+    public static int Load(string path, string modelName, IReadOnlyList<Parameter> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(modelName);
+        ArgumentNullException.ThrowIfNull(parameters);
+        CheckNames(parameters);
+        using SafetensorsFile file = SafetensorsFile.Open(path);
+
+        if (file.Metadata.TryGetValue(ModelKey, out string? fileModel) && fileModel != modelName)
+            throw Fail(path, $"the checkpoint is of model '{fileModel}', not {modelName}");
+        int step = 0;
+        if (file.Metadata.TryGetValue(StepKey, out string? stepText) &&
+            !int.TryParse(stepText, NumberStyles.None, CultureInfo.InvariantCulture, out step))
+            throw Fail(path, $"__metadata__ '{StepKey}' is \"{stepText}\", not an optimizer step (a non-negative integer)");
+
+        // What the model accounts for; anything else in the file is an error (reported after the model's own checks).
+        var expected = new HashSet<string>(StringComparer.Ordinal);
+        foreach (Parameter p in parameters)
+        {
+            expected.Add(p.Name);
+            expected.Add(StatePrefix1 + p.Name);
+            expected.Add(StatePrefix2 + p.Name);
+        }
+        SafetensorsTensor? firstExtra = null;
+        foreach (SafetensorsTensor t in file.Tensors)
+            if (!expected.Contains(t.Name)) { firstExtra = t; break; }
+
+        var plan = new SafetensorsTensor?[parameters.Count, 3];
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            Parameter p = parameters[i];
+            if (!file.TryGetTensor(p.Name, out SafetensorsTensor value))
+                throw Fail(path, $"tensor '{p.Name}' of {modelName} is missing from the file" +
+                    (firstExtra is null ? "" : $" (the file has '{firstExtra.Name}', which {modelName} does not have)"));
+            plan[i, 0] = Check(path, modelName, value, p);
+            if (file.TryGetTensor(StatePrefix1 + p.Name, out SafetensorsTensor s1)) plan[i, 1] = Check(path, modelName, s1, p);
+            if (file.TryGetTensor(StatePrefix2 + p.Name, out SafetensorsTensor s2))
+            {
+                if (plan[i, 1] is null)
+                    throw Fail(path, $"the file has '{s2.Name}' but not '{StatePrefix1 + p.Name}' (state2 needs state1)");
+                plan[i, 2] = Check(path, modelName, s2, p);
+            }
+        }
+        if (firstExtra is not null)
+            throw Fail(path, $"the file has tensor '{firstExtra.Name}', which {modelName} does not have");
+
+        // Read into scratch so a failure here (I/O error, the file shrinking) still leaves the parameters untouched.
+        var scratch = new float[parameters.Count][][];
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            int states = plan[i, 2] is not null ? 2 : plan[i, 1] is not null ? 1 : 0;
+            scratch[i] = new float[1 + states][];
+            for (int s = 0; s <= states; s++)
+            {
+                scratch[i][s] = new float[parameters[i].Length];
+                file.ReadSingles(plan[i, s]!, scratch[i][s]);
+            }
+        }
+
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            Parameter p = parameters[i];
+            float[][] data = scratch[i];
+            data[0].CopyTo(p.Value, 0);
+            p.EnsureState(data.Length - 1);
+            if (p.StateCount >= 1) CopyOrClear(data, 1, p.State1);
+            if (p.StateCount >= 2) CopyOrClear(data, 2, p.State2);
+        }
+        return step;
+    }
+
+    private static SafetensorsTensor Check(string path, string modelName, SafetensorsTensor t, Parameter p)
+    {
+        if (t.DType != SafetensorsDType.F32)
+            throw Fail(path, $"tensor '{t.Name}' has dtype {t.DType.Name()} in the file but F32 in {modelName}" +
+                (t.DType is SafetensorsDType.F16 or SafetensorsDType.BF16 or SafetensorsDType.F64
+                    ? $" (unsupported dtype {t.DType.Name()}: convert it to float32 first)" : ""));
+        if (!t.Shape.AsSpan().SequenceEqual(p.Shape))
+            throw Fail(path, $"tensor '{t.Name}' has shape {Shapes.Format(t.Shape)} in the file but {Shapes.Format(p.Shape)} in {modelName}");
+        return t;
+    }
+
+    private static void CopyOrClear(float[][] data, int index, float[] state)
+    {
+        if (index < data.Length) data[index].CopyTo(state, 0);
+        else Array.Clear(state);
+    }
+
+    private static void CheckNames(IReadOnlyList<Parameter> parameters)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (Parameter p in parameters)
+        {
+            ArgumentNullException.ThrowIfNull(p, nameof(parameters));
+            if (!names.Add(p.Name))
+                throw new ArgumentException($"Parameter '{p.Name}' appears twice; checkpoints match parameters by name.", nameof(parameters));
+        }
+    }
+
+    private static InvalidDataException Fail(string path, string problem) => Checkpoint.Fail(path, problem);
+}
