@@ -20,18 +20,11 @@ internal static class PlotFonts
         {
             if (_checked) return;
             _checked = true;
-            if (SKFontManager.Default.FontFamilyCount > 0) return;
+            // The font manager of a machine without fonts still lists one empty family: ask for a glyph instead.
+            using (var system = SKFontManager.Default.MatchCharacter('0'))
+                if (system is { GlyphCount: > 0 }) return;
             Fonts.FontResolvers.Add(new EmbeddedFontResolver());
-        }
-    }
-
-    /// <summary>Whether plot text comes from the embedded font (no system fonts were found).</summary>
-    public static bool UsingEmbeddedFont
-    {
-        get
-        {
-            EnsureAvailable();
-            return SKFontManager.Default.FontFamilyCount == 0;
+            Fonts.Default = Fonts.Sans = Fonts.Serif = Fonts.Monospace = "DejaVu Sans";
         }
     }
 

@@ -78,7 +78,7 @@ internal sealed class LiveReporter(IAnsiConsole console, int epochs, int batches
             .HideCompleted(false)
             .Columns(
                 new TaskDescriptionColumn { Alignment = Justify.Left },
-                new ProgressBarColumn(),
+                new ProgressBarColumn { Width = 24 },
                 new PercentageColumn(),
                 new RemainingTimeColumn(),
                 new SpinnerColumn())
@@ -110,14 +110,14 @@ internal sealed class LiveReporter(IAnsiConsole console, int epochs, int batches
             if (_sinceUpdate.ElapsedMilliseconds < 200) return;
             _sinceUpdate.Restart();
             _task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                $"{Text.Epoch(_epoch, epochs)}  loss {meanLoss:F4}  {samplesPerSecond,7:N0} samples/s"));
+                $"{Text.Epoch(_epoch, epochs)}  loss {meanLoss:F4}  {samplesPerSecond:N0} samples/s"));
         }
 
         public void EpochDone(EpochRecord r)
         {
             if (_task is null) return;
             string text = string.Create(CultureInfo.InvariantCulture,
-                $"{Text.Epoch(r.Epoch, epochs)}  loss {r.TrainLoss:F4}  val {r.ValLoss:F4}  {metric} {r.Metric:F4}  {r.SamplesPerSecond,7:N0}/s");
+                $"{Text.Epoch(r.Epoch, epochs)}  loss {r.TrainLoss:F4}  val {r.ValLoss:F4}  {metric} {r.Metric:F4}");
             _task.Description = r.IsBest ? $"[green]{Markup.Escape(text)}  best[/]" : Markup.Escape(text);
             _task.Value = _task.MaxValue;
             _task.StopTask();

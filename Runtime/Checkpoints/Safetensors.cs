@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Runtime.InteropServices;
 
 namespace ModelDsl.Runtime;
 
@@ -25,6 +26,13 @@ public static class Safetensors
     public const string StepKey = "modeldsl.step";
 
     /// <summary>
+    /// CRC-32C of the data section, as 8 hex digits. Safetensors itself has no checksum, so a flipped bit in the
+    /// weights would load silently; ModelDsl records one in <c>__metadata__</c> (other readers ignore it) and checks it
+    /// when present. Files from elsewhere have none and load unchecked.
+    /// </summary>
+    public const string ChecksumKey = "modeldsl.crc32c";
+
+    /// <summary>
     /// Writes the parameters, their optimizer state and <paramref name="optimizerStep"/> atomically (temporary file
     /// in the same folder, flushed, renamed over <paramref name="path"/>; on error the old file is left intact and
     /// the temporary file is deleted).
@@ -46,6 +54,8 @@ public static class Safetensors
         writer.SetMetadata("format", "pt");
         writer.SetMetadata(ModelKey, modelName);
         writer.SetMetadata(StepKey, optimizerStep.ToString(CultureInfo.InvariantCulture));
+        if (BitConverter.IsLittleEndian)
+            writer.SetMetadata(ChecksumKey, DataChecksum(parameters).ToString("x8", CultureInfo.InvariantCulture));
         // A parameter named like another's state collides here and is refused (ArgumentException) before writing.
         foreach (Parameter p in parameters) writer.AddSingles(p.Name, p.Shape, p.Value);
         foreach (Parameter p in parameters)
@@ -82,6 +92,8 @@ public static class Safetensors
         if (file.Metadata.TryGetValue(StepKey, out string? stepText) &&
             !int.TryParse(stepText, NumberStyles.None, CultureInfo.InvariantCulture, out step))
             throw Fail(path, $"__metadata__ '{StepKey}' is \"{stepText}\", not an optimizer step (a non-negative integer)");
+
+        if (file.Metadata.TryGetValue(ChecksumKey, out string? checksumText)) VerifyChecksum(path, file, checksumText);
 
         // What the model accounts for; anything else in the file is an error (reported after the model's own checks).
         var expected = new HashSet<string>(StringComparer.Ordinal);
@@ -168,4 +180,30 @@ public static class Safetensors
     }
 
     private static InvalidDataException Fail(string path, string problem) => Checkpoint.Fail(path, problem);
+
+    /// <summary>CRC-32C over the bytes <see cref="Build"/> writes as the data section: values, then state1, then state2.</summary>
+    private static uint DataChecksum(IReadOnlyList<Parameter> parameters)
+    {
+        uint crc = ~0u;
+        foreach (Parameter p in parameters) crc = Crc32C.Update(crc, MemoryMarshal.AsBytes(p.Value.AsSpan(0, (int)p.Length)));
+        foreach (Parameter p in parameters)
+            if (p.StateCount >= 1) crc = Crc32C.Update(crc, MemoryMarshal.AsBytes(p.State1.AsSpan(0, (int)p.Length)));
+        foreach (Parameter p in parameters)
+            if (p.StateCount >= 2) crc = Crc32C.Update(crc, MemoryMarshal.AsBytes(p.State2.AsSpan(0, (int)p.Length)));
+        return ~crc;
+    }
+
+    private static void VerifyChecksum(string path, SafetensorsFile file, string expectedText)
+    {
+        if (!uint.TryParse(expectedText, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out uint expected) || expectedText.Length != 8)
+            throw Fail(path, $"__metadata__ '{ChecksumKey}' is \"{expectedText}\", not 8 hex digits");
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+        stream.Position = file.DataStart;
+        byte[] buffer = new byte[1 << 16];
+        uint crc = ~0u;
+        int read;
+        while ((read = stream.Read(buffer, 0, buffer.Length)) > 0) crc = Crc32C.Update(crc, buffer.AsSpan(0, read));
+        if (~crc != expected)
+            throw Fail(path, $"the tensor data does not match its checksum ({ChecksumKey} {expectedText}, computed {~crc:x8}): the file is corrupt");
+    }
 }

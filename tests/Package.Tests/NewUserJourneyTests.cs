@@ -58,7 +58,7 @@ public sealed partial class NewUserJourneyTests : IDisposable
         Run(root, "pack", Path.Combine(root, "Packaging", "ModelDsl", "ModelDsl.csproj"), "-c", Configuration, "--no-build", "--no-restore", "-nologo", "-nodeReuse:false", "-o", feed, "-p:PackageVersion=" + version);
         string package = Assert.Single(Directory.GetFiles(feed, "*.nupkg"));
         Assert.Equal($"ModelDsl.{version}.nupkg", Path.GetFileName(package));
-        AssertPackageLayout(package);
+        AssertPackageLayout(root, package);
 
         // The user's machine: a folder feed with ModelDsl next to the usual sources, and a fresh package folder.
         string machineCache = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured
@@ -129,7 +129,8 @@ public sealed partial class NewUserJourneyTests : IDisposable
         var (brokenExit, brokenOutput) = DotNet.Run(app, Timeout, environment, build);
         Assert.True(brokenExit != 0, "the build of a broken model should have failed:" + Environment.NewLine + brokenOutput);
         Assert.Contains($"binary_classifier.model({line},{column}): error MDL0100: 'hiden' is not defined", brokenOutput, StringComparison.Ordinal);
-        Assert.DoesNotContain("error CS", brokenOutput, StringComparison.Ordinal);
+        // (Program.cs then misses the class a broken model does not generate: its CS0246 errors are expected, and a
+        // generator crash, AD0001, is not.)
         Assert.DoesNotContain("AD0001", brokenOutput, StringComparison.Ordinal);
 
         // 5. Fixed again, with EmitCompilerGeneratedFiles=true: the generated C# is written under obj/.
@@ -174,7 +175,7 @@ public sealed partial class NewUserJourneyTests : IDisposable
     [GeneratedRegex(@"^step \d+ loss (\S+)\r?$", RegexOptions.Multiline)]
     private static partial Regex LossLine();
 
-    private static void AssertPackageLayout(string package)
+    private static void AssertPackageLayout(string root, string package)
     {
         using ZipArchive zip = ZipFile.OpenRead(package);
         string[] entries = zip.Entries.Select(entry => entry.FullName).ToArray();
@@ -204,7 +205,9 @@ public sealed partial class NewUserJourneyTests : IDisposable
         var dependencies = nuspec.Descendants().Where(element => element.Name.LocalName == "dependency").ToArray();
         var dependency = Assert.Single(dependencies);
         Assert.Equal("System.Numerics.Tensors", (string?)dependency.Attribute("id"));
-        Assert.Equal(".NETCoreApp10.0", (string?)dependency.Parent!.Attribute("targetFramework"));
+        Assert.Equal("net10.0", (string?)dependency.Parent!.Attribute("targetFramework"));
+        string runtimeProject = File.ReadAllText(Path.Combine(root, "Runtime", "Runtime.csproj"));
+        Assert.Contains($"Include=\"System.Numerics.Tensors\" Version=\"{(string?)dependency.Attribute("version")}\"", runtimeProject, StringComparison.Ordinal);
     }
 
     private static (int ExitCode, string Output) Run(string directory, params string[] arguments) => Run(directory, null, arguments);

@@ -192,3 +192,15 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(0x89, File.ReadAllBytes(path)[0]);
     }
 }
+
+public sealed class PlotFontTests
+{
+    [Fact]
+    public void The_fallback_font_for_machines_without_fonts_is_embedded()
+    {
+        // PlotFonts answers every font request with it when SkiaSharp finds no system font (bare CI images).
+        using var stream = typeof(Trainer).Assembly.GetManifestResourceStream("ModelDsl.Training.Fonts.DejaVuSans.ttf");
+        Assert.NotNull(stream);
+        Assert.True(stream.Length > 100_000);
+    }
+}

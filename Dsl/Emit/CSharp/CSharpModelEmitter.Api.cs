@@ -90,11 +90,17 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("return loss;");
             _w.Close();
             _w.Line();
-            _w.Line("/// <summary>Writes parameters, optimizer state and step to <paramref name=\"path\"/> (atomically: a temporary file, then a rename).</summary>");
-            _w.Line("public void Save(string path) => Checkpoint.Save(path, ModelName, Parameters, Step);");
+            _w.Line("/// <summary>");
+            _w.Line("/// Writes parameters, optimizer state and step to <paramref name=\"path\"/> as safetensors, with PyTorch-style names");
+            _w.Line("/// (<c>fc1.weight</c>, dense weights [out, in]); atomically: a temporary file, then a rename. See docs/checkpoints.md.");
+            _w.Line("/// </summary>");
+            _w.Line("public void Save(string path) => Safetensors.Save(path, ModelName, Parameters, Step);");
             _w.Line();
-            _w.Line("/// <summary>Reads a checkpoint written by <see cref=\"Save\"/>; every name and shape is validated before anything is changed.</summary>");
-            _w.Line("public void Load(string path) => Step = Checkpoint.Load(path, ModelName, Parameters);");
+            _w.Line("/// <summary>");
+            _w.Line("/// Reads a safetensors file written by <see cref=\"Save\"/> or by PyTorch (parameters only: the optimizer state then");
+            _w.Line("/// starts from zero); every name, dtype and shape is validated before anything is changed.");
+            _w.Line("/// </summary>");
+            _w.Line("public void Load(string path) => Step = Safetensors.Load(path, ModelName, Parameters);");
         }
 
         private void EmitWorkspace()

@@ -130,11 +130,17 @@ partial class BinaryClassifier
         return loss;
     }
 
-    /// <summary>Writes parameters, optimizer state and step to <paramref name="path"/> (atomically: a temporary file, then a rename).</summary>
-    public void Save(string path) => Checkpoint.Save(path, ModelName, Parameters, Step);
+    /// <summary>
+    /// Writes parameters, optimizer state and step to <paramref name="path"/> as safetensors, with PyTorch-style names
+    /// (<c>fc1.weight</c>, dense weights [out, in]); atomically: a temporary file, then a rename. See docs/checkpoints.md.
+    /// </summary>
+    public void Save(string path) => Safetensors.Save(path, ModelName, Parameters, Step);
 
-    /// <summary>Reads a checkpoint written by <see cref="Save"/>; every name and shape is validated before anything is changed.</summary>
-    public void Load(string path) => Step = Checkpoint.Load(path, ModelName, Parameters);
+    /// <summary>
+    /// Reads a safetensors file written by <see cref="Save"/> or by PyTorch (parameters only: the optimizer state then
+    /// starts from zero); every name, dtype and shape is validated before anything is changed.
+    /// </summary>
+    public void Load(string path) => Step = Safetensors.Load(path, ModelName, Parameters);
 
     // ───── Buffers, planned once per binding of the symbolic dimensions ──────────────────────────────
 
@@ -537,4 +543,15 @@ partial class BinaryClassifier
         Optimizers.Adam(Logit4Bias.Value, Logit4Bias.Gradient, Logit4Bias.State1, Logit4Bias.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, Step);
 #line default
     }
+
+    // ───── ONNX export ───────────────────────────────────────────────────────────────────────────────
+
+    /// <summary>The inference graph for ONNX export (opset 20; dropout is omitted, as at inference); see docs/onnx.md.</summary>
+    private const string OnnxGraph = "modeldsl-onnx 1;opset 20;graph BinaryClassifier;input x f32 B,10;output probability f32 B,1;initializer logit.0.weight 64,10;initializer logit.0.bias 64;initializer logit.2.weight 64,64;initializer logit.2.bias 64;initializer logit.4.weight 1,64;initializer logit.4.bias 1;node Gemm x,logit.0.weight,logit.0.bias logit.0 i:transB=1;node Relu logit.0 logit.1;node Gemm logit.1,logit.2.weight,logit.2.bias logit.2 i:transB=1;node Relu logit.2 logit.3;node Gemm logit.3,logit.4.weight,logit.4.bias logit i:transB=1;node Sigmoid logit probability";
+
+    /// <summary>
+    /// Writes the inference graph of BinaryClassifier with the current parameter values to <paramref name="path"/> as an ONNX model
+    /// (opset 20, the batch dimension symbolic, dropout omitted), atomically: a temporary file is renamed over it.
+    /// </summary>
+    public void ExportOnnx(string path) => global::ModelDsl.Runtime.Onnx.OnnxExport.Write(path, OnnxGraph, Parameters);
 }

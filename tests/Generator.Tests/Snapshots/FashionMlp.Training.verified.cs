@@ -139,11 +139,17 @@ partial class FashionMlp
         return loss;
     }
 
-    /// <summary>Writes parameters, optimizer state and step to <paramref name="path"/> (atomically: a temporary file, then a rename).</summary>
-    public void Save(string path) => Checkpoint.Save(path, ModelName, Parameters, Step);
+    /// <summary>
+    /// Writes parameters, optimizer state and step to <paramref name="path"/> as safetensors, with PyTorch-style names
+    /// (<c>fc1.weight</c>, dense weights [out, in]); atomically: a temporary file, then a rename. See docs/checkpoints.md.
+    /// </summary>
+    public void Save(string path) => Safetensors.Save(path, ModelName, Parameters, Step);
 
-    /// <summary>Reads a checkpoint written by <see cref="Save"/>; every name and shape is validated before anything is changed.</summary>
-    public void Load(string path) => Step = Checkpoint.Load(path, ModelName, Parameters);
+    /// <summary>
+    /// Reads a safetensors file written by <see cref="Save"/> or by PyTorch (parameters only: the optimizer state then
+    /// starts from zero); every name, dtype and shape is validated before anything is changed.
+    /// </summary>
+    public void Load(string path) => Step = Safetensors.Load(path, ModelName, Parameters);
 
     // ───── Buffers, planned once per binding of the symbolic dimensions ──────────────────────────────
 
@@ -569,4 +575,15 @@ partial class FashionMlp
         Optimizers.AdamW(Logits6Bias.Value, Logits6Bias.Gradient, Logits6Bias.State1, Logits6Bias.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0001f, Step);
 #line default
     }
+
+    // ───── ONNX export ───────────────────────────────────────────────────────────────────────────────
+
+    /// <summary>The inference graph for ONNX export (opset 20; dropout is omitted, as at inference); see docs/onnx.md.</summary>
+    private const string OnnxGraph = "modeldsl-onnx 1;opset 20;graph FashionMlp;input x f32 B,784;output logits f32 B,10;initializer logits.0.weight 256,784;initializer logits.0.bias 256;initializer logits.3.weight 256,256;initializer logits.3.bias 256;initializer logits.6.weight 10,256;initializer logits.6.bias 10;node Gemm x,logits.0.weight,logits.0.bias logits.0 i:transB=1;node Relu logits.0 logits.1;node Gemm logits.1,logits.3.weight,logits.3.bias logits.3 i:transB=1;node Relu logits.3 logits.4;node Gemm logits.4,logits.6.weight,logits.6.bias logits i:transB=1";
+
+    /// <summary>
+    /// Writes the inference graph of FashionMlp with the current parameter values to <paramref name="path"/> as an ONNX model
+    /// (opset 20, the batch dimension symbolic, dropout omitted), atomically: a temporary file is renamed over it.
+    /// </summary>
+    public void ExportOnnx(string path) => global::ModelDsl.Runtime.Onnx.OnnxExport.Write(path, OnnxGraph, Parameters);
 }

@@ -1,0 +1,116 @@
+using System.Linq;
+using ModelDsl.Dsl.Tests.Binding;
+using ModelDsl.Emit.Onnx;
+using ModelDsl.IR;
+
+namespace ModelDsl.Dsl.Tests.Emit
+{
+    public class OnnxLoweringTests
+    {
+        private static ModelGraph Check(string text)
+        {
+            var result = Compilation.Compile("test.model", text);
+            Assert.True(!result.HasErrors, string.Join("\n", result.Diagnostics.Select(d => d.Format(result.Text))));
+            return Assert.Single(result.Models);
+        }
+
+        [Fact]
+        public void FashionMlp_lowers_to_gemm_and_relu_with_dropout_omitted()
+        {
+            var graph = OnnxLowering.Lower(ExampleModelTests.CheckExample("examples/FashionMnist/fashion_mlp.model"));
+            Assert.Equal(20, graph.Opset);
+            Assert.Equal(new[] { "Gemm", "Relu", "Gemm", "Relu", "Gemm" }, graph.Nodes.Select(n => n.OpType));
+            Assert.All(graph.Nodes.Where(n => n.OpType == "Gemm"), n => Assert.Equal(1, n.Attributes.Single(a => a.Name == "transB").Integer));
+            // The second Gemm reads the first Relu's output directly: the dropout between them is gone.
+            Assert.Equal(graph.Nodes[1].Outputs[0], graph.Nodes[2].Inputs[0]);
+            Assert.Equal(new[] { "logits.0.weight", "logits.0.bias", "logits.3.weight", "logits.3.bias", "logits.6.weight", "logits.6.bias" }.OrderBy(n => n),
+                graph.Initializers.Select(i => i.Name).OrderBy(n => n));
+            Assert.Equal(new long[] { 256, 784 }, graph.Initializers.Single(i => i.Name == "logits.0.weight").Shape);
+
+            string text = graph.Serialize();
+            Assert.StartsWith("modeldsl-onnx 1;opset 20;graph FashionMlp;input x f32 B,784;output logits f32 B,10;", text);
+            Assert.Contains(";node Gemm x,logits.0.weight,logits.0.bias ", text);
+            Assert.DoesNotContain("\n", text);
+            Assert.Equal(text, OnnxLowering.Lower(ExampleModelTests.CheckExample("examples/FashionMnist/fashion_mlp.model")).Serialize());
+        }
+
+        [Fact]
+        public void Activations_map_to_their_onnx_ops()
+        {
+            var graph = OnnxLowering.Lower(Check(@"
+model M {
+    input x: f32[B, 4]
+    a = x -> dense(4) -> gelu
+    b = a -> silu -> tanh -> sigmoid
+    c = a + b
+    d = a * c
+    output d
+}"));
+            Assert.Equal(new[] { "Gemm", "Gelu", "Sigmoid", "Mul", "Tanh", "Sigmoid", "Add", "Mul" }, graph.Nodes.Select(n => n.OpType));
+            var gelu = graph.Nodes[1];
+            Assert.Equal("tanh", gelu.Attributes.Single(a => a.Name == "approximate").Text);
+            // silu(x) = x · sigmoid(x)
+            var silu = graph.Nodes[3];
+            Assert.Equal(new[] { graph.Nodes[1].Outputs[0], graph.Nodes[2].Outputs[0] }, silu.Inputs);
+            Assert.StartsWith("d", graph.Outputs.Single().Name);
+            Assert.Equal(graph.Nodes.Last().Outputs[0], graph.Outputs.Single().Name);
+        }
+
+        [Fact]
+        public void Structure_ops_lower_with_symbolic_dims_kept()
+        {
+            var graph = OnnxLowering.Lower(Check(@"
+model M {
+    input x: f32[B, T, 8]
+    h = x -> layer_norm -> dense(8, bias=false)
+    g = concat(h, x, axis=-1) -> softmax
+    f = g -> flatten
+    r = f -> reshape([B, T, 16]) -> dense(3)
+    output r
+}"));
+            Assert.Equal(new[] { "B", "T", "8" }, graph.Inputs.Single().Dims);
+            Assert.Equal(new[] { "B", "T", "3" }, graph.Outputs.Single().Dims);
+            var ops = graph.Nodes.Select(n => n.OpType).ToList();
+            Assert.Equal(new[] { "LayerNormalization", "Transpose", "MatMul", "Concat", "Softmax", "Constant", "Reshape", "Constant", "Reshape", "Transpose", "MatMul", "Add" }, ops);
+            var norm = graph.Nodes[0];
+            Assert.Equal(-1, norm.Attributes.Single(a => a.Name == "axis").Integer);
+            Assert.Equal(1e-5f, norm.Attributes.Single(a => a.Name == "epsilon").Real);
+            Assert.Equal(new long[] { 1, 0 }, graph.Nodes[1].Attributes.Single().Integers);
+            Assert.Equal(2, graph.Nodes[3].Attributes.Single().Integer);   // concat axis, normalised
+            Assert.Equal(2, graph.Nodes[4].Attributes.Single().Integer);   // softmax axis
+            Assert.Equal(new long[] { 0, -1 }, graph.Nodes[5].Attributes.Single().Integers);        // flatten(start=1)
+            Assert.Equal(new long[] { 0, -1, 16 }, graph.Nodes[7].Attributes.Single().Integers);    // reshape([B, T*16] → [B, T, 16]): B kept, T inferred
+        }
+
+        [Fact]
+        public void A_model_outputting_its_input_through_dropout_gets_an_identity()
+        {
+            var graph = OnnxLowering.Lower(Check(@"
+model M {
+    input x: f32[B, 4]
+    y = x -> dropout(0.5)
+    output y
+}"));
+            var node = Assert.Single(graph.Nodes);
+            Assert.Equal("Identity", node.OpType);
+            Assert.Equal(new[] { "x" }, node.Inputs);
+            Assert.NotEqual("x", graph.Outputs.Single().Name);
+        }
+
+        [Fact]
+        public void Ops_without_a_lowering_are_reported()
+        {
+            var graph = OnnxLowering.TryLower(ExampleModelTests.CheckExample("examples/FashionMnist/fashion_cnn.model"), out string? error);
+            Assert.Null(graph);
+            Assert.Contains("conv2d", error);
+        }
+
+        [Fact]
+        public void Names_are_escaped_so_they_never_contain_a_separator()
+        {
+            Assert.Equal("a%20b%3Bc%2Cd%25e%2D", OnnxGraphDescription.Escape("a b;c,d%e-"));
+            Assert.Equal("logits.0.weight", OnnxGraphDescription.Escape("logits.0.weight"));
+            Assert.Equal("%C3%A9", OnnxGraphDescription.Escape("é"));
+        }
+    }
+}
