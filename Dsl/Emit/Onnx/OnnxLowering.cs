@@ -76,7 +76,7 @@ namespace ModelDsl.Emit.Onnx
 
                 var output = _model.Output;
                 if (!_names.TryGetValue(output.Id, out string? outputName))
-                    throw new NotSupportedException($"ONNX export: the output '{output.Name}' of {_model.Name} is not computed from its inputs.");
+                    throw new NotSupportedException($"the output '{output.Name}' of {_model.Name} is not computed from its inputs.");
                 if (_inputNames.Contains(outputName))
                 {
                     // The output is an input (through dropout only): ONNX wants a distinct produced value.
@@ -185,7 +185,7 @@ namespace ModelDsl.Emit.Onnx
                         Emit("Concat", node.Inputs.Select(v => _names[v.Id]).ToArray(), output, OnnxAttribute.Int("axis", Int(node, "axis")));
                         break;
                     default:
-                        throw new NotSupportedException($"ONNX export: {node.Kind.ToSource()} ('{node.LayerPath}') has no ONNX lowering yet.");
+                        throw new NotSupportedException($"{node.Kind.ToSource()} ('{node.LayerPath}') has no ONNX lowering yet.");
                 }
                 _names[node.Output.Id] = output;
             }
@@ -194,7 +194,7 @@ namespace ModelDsl.Emit.Onnx
             {
                 var bias = node.Parameters.FirstOrDefault(p => p.Role == "bias" && p.LayerPath == node.LayerPath && p.Shape.Rank == 1);
                 var weight = node.Parameters.FirstOrDefault(p => p != bias && p.Shape.Rank == 2)
-                    ?? throw new NotSupportedException($"ONNX export: dense '{node.LayerPath}' has no weight.");
+                    ?? throw new NotSupportedException($"dense '{node.LayerPath}' has no weight.");
                 string w = Use(weight);
                 if (node.Inputs[0].Shape.Rank == 2)
                 {
@@ -236,7 +236,7 @@ namespace ModelDsl.Emit.Onnx
                         inferred = true;
                         target.Add(-1);
                     }
-                    else throw new NotSupportedException($"ONNX export: reshape '{node.LayerPath}' to {node.Output.Shape.ToExpression()} needs more than one inferred dimension.");
+                    else throw new NotSupportedException($"reshape '{node.LayerPath}' to {node.Output.Shape.ToExpression()} needs more than one inferred dimension.");
                 }
                 return target;
             }
@@ -250,7 +250,7 @@ namespace ModelDsl.Emit.Onnx
 
             private ParameterInfo Owned(OpNode node, string role) =>
                 node.Parameters.FirstOrDefault(p => p.Role == role)
-                ?? throw new NotSupportedException($"ONNX export: {node.Kind.ToSource()} '{node.LayerPath}' has no {role}.");
+                ?? throw new NotSupportedException($"{node.Kind.ToSource()} '{node.LayerPath}' has no {role}.");
 
             private string Use(ParameterInfo parameter)
             {
@@ -259,7 +259,7 @@ namespace ModelDsl.Emit.Onnx
             }
 
             private static long Int(OpNode node, string name) =>
-                node.Attribute(name)?.AsInteger ?? throw new NotSupportedException($"ONNX export: {node.Kind.ToSource()} '{node.LayerPath}' lacks its '{name}' attribute.");
+                node.Attribute(name)?.AsInteger ?? throw new NotSupportedException($"{node.Kind.ToSource()} '{node.LayerPath}' lacks its '{name}' attribute.");
 
             private void Emit(string opType, IReadOnlyList<string> inputs, string output, params OnnxAttribute[] attributes) =>
                 _nodes.Add(new OnnxNode(opType, inputs, new[] { output }, attributes));

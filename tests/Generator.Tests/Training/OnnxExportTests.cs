@@ -118,6 +118,41 @@ public sealed class OnnxExportTests : IDisposable
     }
 
     [Fact]
+    public void Structure_ops_without_training_kernels_load_and_run()
+    {
+        // No training class yet for these ops: the description comes from the lowering, weights from the test.
+        var result = Compilation.Compile("structure.model", """
+            model Structure {
+                input x: f32[B, T, 8]
+                h = x -> layer_norm -> dense(8, bias=false)
+                g = concat(h, x, axis=-1) -> softmax
+                r = g -> flatten -> reshape([B, T, 16]) -> dense(3) -> softmax
+                output r
+            }
+            """);
+        var graph = ModelDsl.Emit.Onnx.OnnxLowering.Lower(Assert.Single(result.Models));
+        var random = new Random(8);
+        var parameters = Assert.Single(result.Models).Parameters.Select(p =>
+        {
+            var parameter = new Parameter(p.Name, p.Shape.Dims.Select(d => (int)d.Value).ToArray(), "test");
+            for (int i = 0; i < parameter.Value.Length; i++) parameter.Value[i] = (float)(random.NextDouble() - 0.5);
+            return parameter;
+        }).ToList();
+        string path = Path.Combine(_folder, "structure.onnx");
+        ModelDsl.Runtime.Onnx.OnnxExport.Write(path, graph.Serialize(), parameters);
+
+        using var session = new InferenceSession(path);
+        Assert.Equal(["B", "T", ""], session.InputMetadata["x"].SymbolicDimensions);
+        foreach (var (b, t) in new[] { (1, 2), (3, 4) })
+        {
+            var x = GradientChecker.RandomTensor(random, b, t, 8);
+            var y = Run(session, "x", x.Data, [b, t, 8]);
+            Assert.Equal(b * t * 3, y.Length);
+            for (int row = 0; row < b * t; row++) Assert.Equal(1.0, y.Skip(row * 3).Take(3).Sum(), 4);
+        }
+    }
+
+    [Fact]
     public void Export_is_atomic_and_overwrites()
     {
         var model = GeneratedModel.CompileExample("examples/BinaryClassifier/binary_classifier.model", "BinaryClassifier");
