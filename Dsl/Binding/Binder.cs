@@ -13,6 +13,19 @@ namespace ModelDsl.Binding
     /// </summary>
     public static class Binder
     {
+        /// <summary>
+        /// Types the generated class refers to by their simple names (ModelDsl.Runtime and System): a model class of the
+        /// same name would hide them inside its own body, so the generated code would not compile.
+        /// </summary>
+        private static readonly HashSet<string> ReservedModelNames = new HashSet<string>(System.StringComparer.Ordinal)
+        {
+            "Activations", "Dropout", "Sgemm", "Reductions", "Losses", "Optimizers", "Init", "Metrics", "ShapeCheck",
+            "Safetensors", "Checkpoint", "OnnxExport", "Tensor", "IntTensor", "Parameter", "ModelDescription",
+            "TensorDescription", "LayerDescription", "ParameterDescription", "Workspace",
+            "Array", "Span", "MemoryMarshal", "Unsafe", "Vector256", "ArgumentNullException", "IReadOnlyList", "System",
+            "ModelDsl", "Math", "MathF", "Console",
+        };
+
         public static IReadOnlyList<ModelGraph> Bind(ModelFileSyntax syntax, SourceText text, DiagnosticBag diagnostics)
         {
             var declarations = syntax?.Declarations?.Where(d => d is not null).ToList() ?? new List<DeclarationSyntax>();
@@ -41,6 +54,10 @@ namespace ModelDsl.Binding
                 {
                     blocks[name.Text] = block;
                     CheckBlockStructure(block, diagnostics, file);
+                }
+                else if (ReservedModelNames.Contains(name.Text))
+                {
+                    diagnostics.ReportReservedModelName(name.Span, name.Text);
                 }
                 else models.Add((ModelSyntax)declaration);
             }

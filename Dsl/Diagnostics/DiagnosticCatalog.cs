@@ -58,6 +58,7 @@ namespace ModelDsl.Diagnostics
         public static readonly DiagnosticDescriptor StatementNotAllowed = Error("MDL0210", Structure, "Statement not allowed here");
         public static readonly DiagnosticDescriptor MissingReturn = Error("MDL0211", Structure, "Block has no return");
         public static readonly DiagnosticDescriptor DuplicateModel = Error("MDL0212", Structure, "Model or block defined twice");
+        public static readonly DiagnosticDescriptor ReservedModelName = Error("MDL0213", Structure, "Model name reserved");
 
         // MDL03xx: tensor shapes and element types.
         public static readonly DiagnosticDescriptor ShapeMismatch = Error("MDL0300", Shapes, "Shape mismatch");
@@ -80,7 +81,7 @@ namespace ModelDsl.Diagnostics
             ModelTooLarge, SuspiciousSymbolicDimension, NotConstant, UnknownParameter, DivisionByZero,
             MissingInput, MissingOutput, MissingLoss, MissingOptimizer, DuplicateDeclaration, UnknownLoss,
             UnknownOptimizer, UnknownDType, LabelOutsideLoss, InvalidDimension, StatementNotAllowed, MissingReturn,
-            DuplicateModel,
+            DuplicateModel, ReservedModelName,
             ShapeMismatch, RankMismatch, NotDivisible, DTypeMismatch, KernelTooLarge, SequenceTooLong,
             TiedShapeMismatch, ReshapeMismatch, SymbolicNotAllowed, AxisOutOfRange,
         };

@@ -99,5 +99,12 @@ namespace ModelDsl.Dsl.Tests.Binding
             var d = AnnotatedText.AssertDiagnostics("block M(x) { return x }\n" + Model("    logits = x -> dense(classes)").Replace("model M", "model ⟦M⟧"), "MDL0212");
             Assert.Contains("a model or block named 'M' is already defined on line 1", d[0].Message);
         }
+
+        [Fact]
+        public void MDL0213_model_named_like_a_runtime_type()
+        {
+            var d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> dense(classes)").Replace("model M", "model ⟦Activations⟧"), "MDL0213");
+            Assert.Contains("cannot be named 'Activations'", d[0].Message);
+        }
     }
 }
