@@ -61,6 +61,10 @@ namespace ModelDsl.Autodiff
         {
             unsupported = model.Nodes.FirstOrDefault(n => !GradientRules.IsSupported(n.Kind));
             if (unsupported is not null) return null;
+            // Inputs bind their symbols from the tensors passed in, so each dimension must be a number or a single
+            // symbol; a product such as [B, 2*T] cannot be bound from a shape yet.
+            bool bindable = model.Inputs.Concat(model.Labels).All(v => v.Shape.Dims.All(d => d.IsKnown || (d.Coefficient == 1 && d.Symbols.Count == 1)));
+            if (!bindable) return null;
             return new PlanBuilder(model).Build();
         }
 

@@ -29,6 +29,8 @@ public sealed class GradientCheckTests
     [InlineData("a = x -> dense(4)\n    b = x -> dense(4) -> sigmoid\n    h = a * b")]
     [InlineData("a = x -> dense(4) -> tanh\n    h = a * a")]
     [InlineData("a = x -> dense(4) -> relu\n    r = a -> dense(4) -> tanh\n    h = a + r")]
+    [InlineData("h0 = x -> dense(3)\n    a1 = h0 -> dense(3) -> sigmoid\n    r1 = a1 + h0\n    a2 = r1 -> dense(3) -> gelu\n    r2 = a2 -> tanh\n    a3 = r2 -> dense(3) -> silu\n    r3 = a3 + r2\n    h = r3 -> dense(4)")]
+    [InlineData("h0 = x -> dense(3)\n    a1 = h0 -> dense(3) -> sigmoid\n    r1 = a1 + h0\n    a2 = r1 -> dense(3) -> relu\n    r2 = a2 -> tanh\n    a3 = r2 -> dense(3) -> relu\n    r3 = a3 + r2\n    h = r3 -> dense(4)")]
     public void Elementwise_ops_and_dense_match_finite_differences(string body)
     {
         var model = GeneratedModel.Compile(Mlp(body), "M");
