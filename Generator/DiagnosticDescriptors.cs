@@ -15,7 +15,11 @@ namespace ModelDsl.Generator
     /// </summary>
     internal static class DiagnosticDescriptors
     {
-        private const string HelpLinkBase = "https://github.com/modeldsl/modeldsl/blob/main/docs/diagnostics.md#";
+        /// <summary>
+        /// Where each ID is explained, relative to the repository root: the project has no published home yet, so no
+        /// absolute address is invented here. Replace with the published docs URL when there is one.
+        /// </summary>
+        private const string HelpLinkBase = "docs/diagnostics.md#";
 
         /// <summary>
         /// MDL9999: the generator itself failed on a file. A defect, never the user's fault: reported instead of
