@@ -1,9 +1,16 @@
 // Median time per generated TrainStep (forward, loss, backward, Adam) after warm-up, over several repetitions.
 //   dotnet run -c Release --project bench/TrainStepBench -- [threads]
+//   dotnet run -c Release --project bench/TrainStepBench -- --compare [threads]   (machine-readable; used by bench/compare.sh)
 using System.Diagnostics;
 using ModelDsl.Runtime;
 using ModelDsl.Runtime.Cpu;
 using TrainStepBench;
+
+if (args.Length > 0 && args[0] == "--compare")
+{
+    CompareMode.Run(args.Length > 1 ? int.Parse(args[1]) : 1);
+    return;
+}
 
 if (args.Length > 0 && int.TryParse(args[0], out int threads)) CpuWorkers.Configure(threads);
 Console.WriteLine($"threads: {CpuWorkers.ThreadCount}, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");

@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using ModelDsl.Runtime;
+using ModelDsl.Runtime.Cpu;
+
+namespace TrainStepBench;
+
+/// <summary>
+/// The ModelDsl half of bench/compare.sh. Prints one line per measurement:
+/// <c>BENCH&lt;TAB&gt;modeldsl&lt;TAB&gt;name&lt;TAB&gt;unit&lt;TAB&gt;median&lt;TAB&gt;min&lt;TAB&gt;max</c>, unit <c>us</c> (per call,
+/// lower is better) or <c>gflops</c> (higher is better); bench/pytorch/compare.py prints the same lines.
+/// Method (both sides): warm-up, then 7 repetitions of a block of calls sized to ~0.25 s; the median block.
+/// </summary>
+internal static class CompareMode
+{
+    private const int Repetitions = 7;
+    private const double BlockSeconds = 0.25;
+
+    public static void Run(int threads)
+    {
+        CpuWorkers.Configure(threads);
+        Console.WriteLine($"INFO\tmodeldsl\tthreads={CpuWorkers.ThreadCount} cores={Environment.ProcessorCount} runtime={System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}");
+
+        var random = new Random(1);
+        Tensor Rand(params int[] shape) => new(Enumerable.Range(0, shape.Aggregate(1, (a, b) => a * b)).Select(_ => (float)random.NextDouble()).ToArray(), shape);
+
+        // MLP 784-256-256-10, batch 128, cross-entropy, Adam(lr 1e-3).
+        var mlp = new BenchMlp(seed: 1);
+        var mx = Rand(128, 784);
+        var my = new IntTensor(Enumerable.Range(0, 128).Select(i => i % 10).ToArray(), 128);
+        Emit("mlp", "us", Time(() => mlp.TrainStep(mx, my)));
+        // Breakdown: forward alone (no gradients), forward+loss+backward, the Adam update, the 8 GEMMs of one step.
+        Emit("mlp.forward", "us", Time(() => mlp.Forward(mx)));
+        Emit("mlp.fwd+bwd", "us", Time(() => mlp.ComputeGradients(mx, my)));
+        Emit("mlp.adam", "us", Time(() => mlp.ApplyGradients()));
+        var gemms = MlpGemms();
+        Emit("mlp.gemms", "us", Time(() => { foreach (var g in gemms) g(); }));
+
+        // 10-64-64-1, batch 32, BCE with logits, Adam(lr 1e-3).
+        var small = new BenchSmall(seed: 1);
+        var sx = Rand(32, 10);
+        var sy = new Tensor(Enumerable.Range(0, 32).Select(i => (float)(i % 2)).ToArray(), 32, 1);
+        Emit("small", "us", Time(() => small.TrainStep(sx, sy)));
+        Emit("small.fwd+bwd", "us", Time(() => small.ComputeGradients(sx, sy)));
+        Emit("small.adam", "us", Time(() => small.ApplyGradients()));
+
+        // SGEMM 1024x1024x1024 (NN), C = A·B.
+        const int n = 1024;
+        var a = Fill(n * n, 1); var b = Fill(n * n, 2); var c = new float[n * n];
+        var t = Time(() => Sgemm.Multiply(false, false, n, n, n, 1f, a, n, b, n, 0f, c, n));
+        Emit("sgemm-1024", "gflops", ToGflops(2.0 * n * n * n, t));
+
+        // The ceiling: peak FP32 FMA rate of one core (always single-threaded).
+        if (Fma.IsSupported)
+        {
+            const long iterations = 4_000_000;
+            var p = Time(() => FmaLoop(iterations));
+            Emit("peak-fma-per-core", "gflops", ToGflops(iterations * 12.0 * 8 * 2, p));
+        }
+    }
+
+    /// <summary>The GEMMs of one MLP step as the generated code issues them (dense: Y = X·Wᵀ, dX = dY·W, dW = dYᵀ·X).</summary>
+    private static List<Action> MlpGemms()
+    {
+        const int batch = 128;
+        int[] widths = { 784, 256, 256, 10 };
+        var list = new List<Action>();
+        for (int l = 0; l < 3; l++)
+        {
+            int inF = widths[l], outF = widths[l + 1];
+            var x = Fill(batch * inF, 3); var w = Fill(outF * inF, 4); var y = new float[batch * outF];
+            var dy = Fill(batch * outF, 5); var dx = new float[batch * inF]; var dw = new float[outF * inF];
+            list.Add(() => Sgemm.Multiply(false, true, batch, outF, inF, 1f, x, inF, w, inF, 0f, y, outF));
+            list.Add(() => Sgemm.Multiply(true, false, outF, inF, batch, 1f, dy, outF, x, inF, 0f, dw, inF));
+            if (l > 0) list.Add(() => Sgemm.Multiply(false, false, batch, inF, outF, 1f, dy, outF, w, inF, 0f, dx, inF));
+        }
+        return list;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static float FmaLoop(long iterations)
+    {
+        // 12 independent accumulators: enough to cover FMA latency (4-5 cycles) x 2 FMA pipes.
+        var m = Vector256.Create(0.9999999f);
+        var k = Vector256.Create(1e-7f);
+        Vector256<float> a0 = Vector256.Create(1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0,
+            a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+        for (long i = 0; i < iterations; i++)
+        {
+            a0 = Fma.MultiplyAdd(a0, m, k); a1 = Fma.MultiplyAdd(a1, m, k); a2 = Fma.MultiplyAdd(a2, m, k);
+            a3 = Fma.MultiplyAdd(a3, m, k); a4 = Fma.MultiplyAdd(a4, m, k); a5 = Fma.MultiplyAdd(a5, m, k);
+            a6 = Fma.MultiplyAdd(a6, m, k); a7 = Fma.MultiplyAdd(a7, m, k); a8 = Fma.MultiplyAdd(a8, m, k);
+            a9 = Fma.MultiplyAdd(a9, m, k); a10 = Fma.MultiplyAdd(a10, m, k); a11 = Fma.MultiplyAdd(a11, m, k);
+        }
+        var s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
+        return Vector256.Sum(s);
+    }
+
+    /// <summary>Per-call seconds of 7 blocks (sorted), each block sized to about <see cref="BlockSeconds"/>.</summary>
+    private static double[] Time(Action call)
+    {
+        // Warm-up: at least 0.3 s and 10 calls (tiering, packing buffers, worker threads).
+        var warm = Stopwatch.StartNew();
+        int calls = 0;
+        while (calls < 10 || warm.Elapsed.TotalSeconds < 0.3) { call(); calls++; }
+        double estimate = warm.Elapsed.TotalSeconds / calls;
+        int block = Math.Max(1, (int)(BlockSeconds / estimate));
+        var times = new double[Repetitions];
+        for (int rep = 0; rep < Repetitions; rep++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            for (int i = 0; i < block; i++) call();
+            times[rep] = (Stopwatch.GetTimestamp() - t0) / (double)Stopwatch.Frequency / block;
+        }
+        Array.Sort(times);
+        return times;
+    }
+
+    private static double[] Time(Func<float> call) => Time(() => { call(); });
+    private static double[] Time(Func<Tensor> call) => Time(() => { call(); });
+
+    private static double[] ToGflops(double flops, double[] seconds)
+    {
+        var g = seconds.Select(s => flops / s / 1e9).ToArray();
+        Array.Sort(g);
+        return g;
+    }
+
+    private static void Emit(string name, string unit, double[] sorted)
+    {
+        double scale = unit == "us" ? 1e6 : 1;
+        string F(double v) => (v * scale).ToString("F3", CultureInfo.InvariantCulture);
+        Console.WriteLine($"BENCH\tmodeldsl\t{name}\t{unit}\t{F(sorted[sorted.Length / 2])}\t{F(sorted[0])}\t{F(sorted[^1])}");
+        Console.Out.Flush();
+    }
+
+    private static float[] Fill(int n, int seed)
+    {
+        var r = new Random(seed);
+        var x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float)(r.NextDouble() - 0.5);
+        return x;
+    }
+}
