@@ -9,9 +9,12 @@ internal static class CliRunner
 {
     public static string RepoRoot { get; } = FindRepoRoot();
 
-    public static (int ExitCode, string Stdout, string Stderr) Run(params string[] args)
+    public static (int ExitCode, string Stdout, string Stderr) Run(params string[] args) =>
+        RunDll(Path.Combine(AppContext.BaseDirectory, "modeldsl.dll"), TimeSpan.FromSeconds(60), args);
+
+    /// <summary>Runs <c>dotnet &lt;dll&gt; args</c> from the repository root, stdin closed, with a deadline.</summary>
+    public static (int ExitCode, string Stdout, string Stderr) RunDll(string dll, TimeSpan timeout, params string[] args)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "modeldsl.dll");
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -28,10 +31,10 @@ internal static class CliRunner
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(60_000))
+        if (!process.WaitForExit(timeout))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"modeldsl {string.Join(" ", args)} did not finish in 60 s");
+            throw new TimeoutException($"{Path.GetFileName(dll)} {string.Join(" ", args)} did not finish in {timeout.TotalSeconds:0} s");
         }
         return (process.ExitCode, stdout.Result, stderr.Result);
     }

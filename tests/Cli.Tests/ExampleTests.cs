@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
@@ -57,18 +56,8 @@ public sealed class ExampleTests
         string configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
         string dll = Path.Combine(CliRunner.RepoRoot, "examples", name, "bin", configuration, "net10.0", name + ".dll");
         Assert.True(File.Exists(dll), $"{dll} is missing: the examples build with ModelDsl.sln (dotnet build ModelDsl.sln -c {configuration})");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = CliRunner.RepoRoot };
-        start.ArgumentList.Add(dll);
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(180_000))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{name} did not finish in 180 s");
-        }
-        Assert.True(process.ExitCode == 0, $"{name} exited {process.ExitCode}: {stdout.Result}{stderr.Result}");
-        return stdout.Result;
+        var (exit, stdout, stderr) = CliRunner.RunDll(dll, TimeSpan.FromSeconds(180), args);
+        Assert.True(exit == 0, $"{name} exited {exit}: {stdout}{stderr}");
+        return stdout;
     }
 }

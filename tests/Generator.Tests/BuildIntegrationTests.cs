@@ -3,6 +3,7 @@ using System.IO;
 using System.IO.Compression;
 using System.Linq;
 using ModelDsl.Generator.Tests.Support;
+using ModelDsl.Tests.Shared;
 
 namespace ModelDsl.Generator.Tests;
 

@@ -6,6 +6,7 @@ using System.IO.Compression;
 using System.Linq;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
+using ModelDsl.Tests.Shared;
 
 namespace ModelDsl.Package.Tests;
 

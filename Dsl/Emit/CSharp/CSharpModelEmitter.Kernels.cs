@@ -74,7 +74,7 @@ namespace ModelDsl.Emit.CSharp
             LineDirective(optimizer.Span);
             foreach (var p in _plan.Parameters)
             {
-                string name = _parameterProperties[p];
+                string name = _parameterProperties[p.Parameter!];
                 switch (optimizer.Kind)
                 {
                     case OptimizerKind.Sgd:
@@ -193,45 +193,15 @@ namespace ModelDsl.Emit.CSharp
         /// <summary>A literal vector constant needs parentheses before a member call.</summary>
         private static string Vectorised(string value) => value.StartsWith("Vector256.Create(", System.StringComparison.Ordinal) ? $"({value})" : value;
 
-        private static IEnumerable<PlanBuffer> Loads(Expr expr)
-        {
-            var stack = new Stack<Expr>();
-            stack.Push(expr);
-            var seen = new HashSet<Expr>();
-            while (stack.Count > 0)
-            {
-                var e = stack.Pop();
-                if (!seen.Add(e)) continue;
-                switch (e)
-                {
-                    case LoadExpr l: yield return l.Buffer; break;
-                    case UnaryExpr u: stack.Push(u.Operand); break;
-                    case BinaryExpr b: stack.Push(b.Right); stack.Push(b.Left); break;
-                }
-            }
-        }
+        private static IEnumerable<PlanBuffer> Loads(Expr expr) => ExprWalker.Nodes(expr).OfType<LoadExpr>().Select(l => l.Buffer);
 
-        private static IEnumerable<DropoutMaskExpr> Masks(Expr expr)
-        {
-            var stack = new Stack<Expr>();
-            stack.Push(expr);
-            while (stack.Count > 0)
-            {
-                var e = stack.Pop();
-                switch (e)
-                {
-                    case DropoutMaskExpr m: yield return m; break;
-                    case UnaryExpr u: stack.Push(u.Operand); break;
-                    case BinaryExpr b: stack.Push(b.Right); stack.Push(b.Left); break;
-                }
-            }
-        }
+        private static IEnumerable<DropoutMaskExpr> Masks(Expr expr) => ExprWalker.Nodes(expr).OfType<DropoutMaskExpr>();
 
         /// <summary>The array behind a buffer as the generated code names it.</summary>
         private string Ref(PlanBuffer b) => b.Kind switch
         {
-            BufferKind.Parameter => _parameterProperties[_plan.Parameters.First(p => p.Parameter == b.Parameter)] + ".Value",
-            BufferKind.ParameterGradient => _parameterProperties[_plan.Parameters.First(p => p.Parameter == b.Parameter)] + ".Gradient",
+            BufferKind.Parameter => _parameterProperties[b.Parameter!] + ".Value",
+            BufferKind.ParameterGradient => _parameterProperties[b.Parameter!] + ".Gradient",
             _ => "w." + b.Name,
         };
 

@@ -20,7 +20,8 @@ namespace ModelDsl.Emit.CSharp
         private readonly SourceText _source;
         private readonly string _fileName;
         private readonly CodeWriter _w = new CodeWriter();
-        private readonly Dictionary<PlanBuffer, string> _parameterProperties = new Dictionary<PlanBuffer, string>();
+        /// <summary>The C# property of each parameter (<c>logits.0.weight</c> → <c>Logits0Weight</c>), for its value and gradient buffers alike.</summary>
+        private readonly Dictionary<ParameterInfo, string> _parameterProperties = new Dictionary<ParameterInfo, string>();
         private readonly IReadOnlyList<string> _symbols;
         private ModelGraph Model => _plan.Model;
 
@@ -36,7 +37,7 @@ namespace ModelDsl.Emit.CSharp
                 string name = PascalCase(p.Parameter!.Name);
                 string unique = name;
                 for (int i = 2; !used.Add(unique); i++) unique = name + i.ToString(CultureInfo.InvariantCulture);
-                _parameterProperties[p] = unique;
+                _parameterProperties[p.Parameter] = unique;
             }
         }
 
@@ -95,7 +96,7 @@ namespace ModelDsl.Emit.CSharp
             {
                 var info = p.Parameter!;
                 _w.Line($"/// <summary><c>{info.Name}</c> f32{info.Shape.ToExpression()} from {_fileName}:{Line(info.Span)}; initialised {InitText(info)}.</summary>");
-                _w.Line($"public Parameter {_parameterProperties[p]} {{ get; }} = new Parameter({Quote(info.Name)}, new[] {{ {string.Join(", ", info.Shape.Dims.Select(d => d.ToExpression()))} }}, {Quote(_fileName + ":" + Line(info.Span))});");
+                _w.Line($"public Parameter {_parameterProperties[p.Parameter!]} {{ get; }} = new Parameter({Quote(info.Name)}, new[] {{ {string.Join(", ", info.Shape.Dims.Select(d => d.ToExpression()))} }}, {Quote(_fileName + ":" + Line(info.Span))});");
                 _w.Line();
             }
             _w.Line("/// <summary>Every parameter, in checkpoint order; their <c>Gradient</c> arrays hold the last computed gradients.</summary>");
@@ -121,7 +122,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Line($"/// <summary>Creates the model with deterministic initial weights drawn from <paramref name=\"seed\"/>.</summary>");
             _w.Open($"public {Model.Name}(ulong seed = 0)");
             _w.Line("Seed = seed;");
-            _w.Line($"Parameters = new Parameter[] {{ {string.Join(", ", _plan.Parameters.Select(p => _parameterProperties[p]))} }};");
+            _w.Line($"Parameters = new Parameter[] {{ {string.Join(", ", _plan.Parameters.Select(p => _parameterProperties[p.Parameter!]))} }};");
             int states = StateCount();
             if (states > 0) _w.Line($"foreach (var p in Parameters) p.EnsureState({states});");
             _w.Line("Initialize();");
@@ -133,7 +134,7 @@ namespace ModelDsl.Emit.CSharp
             {
                 var p = _plan.Parameters[k];
                 var info = p.Parameter!;
-                string target = _parameterProperties[p] + ".Value";
+                string target = _parameterProperties[p.Parameter!] + ".Value";
                 string seed = $"unchecked(Seed * 0x9E3779B97F4A7C15UL + {k}UL)";
                 string call = info.Init switch
                 {

@@ -12,7 +12,7 @@ namespace ModelDsl.Emit.CSharp
     internal sealed class ExpressionRenderer
     {
         private readonly bool _vector;
-        private readonly Dictionary<Expr, string> _locals = new Dictionary<Expr, string>(ReferenceComparer.Instance);
+        private readonly Dictionary<Expr, string> _locals = new Dictionary<Expr, string>(); // by reference: Expr has no value equality
         private readonly Dictionary<string, string> _loads = new Dictionary<string, string>(System.StringComparer.Ordinal);
         private readonly List<string> _lines = new List<string>();
         private readonly System.Func<DropoutMaskExpr, (string Seed, string P, string Scale)> _dropout;
@@ -100,13 +100,6 @@ namespace ModelDsl.Emit.CSharp
             string text = value.ToString("R", CultureInfo.InvariantCulture);
             if (text.IndexOf('.') < 0 && text.IndexOf('E') < 0) text += ".0";
             return text.Replace("E", "e") + "f";
-        }
-
-        private sealed class ReferenceComparer : IEqualityComparer<Expr>
-        {
-            public static readonly ReferenceComparer Instance = new ReferenceComparer();
-            public bool Equals(Expr? x, Expr? y) => ReferenceEquals(x, y);
-            public int GetHashCode(Expr obj) => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(obj);
         }
     }
 }

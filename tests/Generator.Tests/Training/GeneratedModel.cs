@@ -17,14 +17,6 @@ namespace ModelDsl.Generator.Tests.Training;
 /// </summary>
 internal sealed class GeneratedModel
 {
-    private static readonly Lazy<MetadataReference[]> s_references = new(() =>
-        ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
-            .Where(path => Path.GetFileName(path).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(path) is "netstandard.dll" or "mscorlib.dll")
-            .Append(typeof(Tensor).Assembly.Location)
-            .Distinct()
-            .Select(path => (MetadataReference)MetadataReference.CreateFromFile(path))
-            .ToArray());
-
     private readonly Type _type;
 
     private GeneratedModel(Type type, object instance, string source)
@@ -48,7 +40,7 @@ internal sealed class GeneratedModel
         var compilation = CSharpCompilation.Create(
             "Generated" + Guid.NewGuid().ToString("N"),
             [CSharpSyntaxTree.ParseText(GeneratorHarness.DefaultProgram, CSharpParseOptions.Default.WithLanguageVersion(LanguageVersion.Latest))],
-            s_references.Value,
+            GeneratorHarness.References,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable, optimizationLevel: OptimizationLevel.Release, allowUnsafe: true));
         var driver = GeneratorHarness.CreateDriver([new TestAdditionalText(path, modelText)]);
         driver.RunGeneratorsAndUpdateCompilation(compilation, out var output, out var generatorDiagnostics);

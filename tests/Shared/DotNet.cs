@@ -5,11 +5,17 @@ using System.Diagnostics;
 using System.IO;
 using System.Text;
 
-namespace ModelDsl.Package.Tests;
+namespace ModelDsl.Tests.Shared;
 
-/// <summary>Runs the <c>dotnet</c> CLI as a child process with a timeout, stdout and stderr captured together.</summary>
+/// <summary>
+/// Runs the <c>dotnet</c> CLI as a child process with a timeout, stdout and stderr captured together.
+/// One source file, linked into every test project that spawns builds (tests/Shared).
+/// </summary>
 internal static class DotNet
 {
+    public static (int ExitCode, string Output) Run(string workingDirectory, TimeSpan timeout, params string[] arguments) =>
+        Run(workingDirectory, timeout, environment: null, arguments);
+
     public static (int ExitCode, string Output) Run(string workingDirectory, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment, params string[] arguments)
     {
         var start = new ProcessStartInfo(Executable())
