@@ -1,0 +1,105 @@
+using System;
+
+namespace ModelDsl.Cuda;
+
+/// <summary>
+/// A device the generated CUDA code runs on: a real NVIDIA GPU (<see cref="CudaContext"/>, through the driver API, NVRTC
+/// and cuBLAS) or the CPU emulator (<see cref="Emulation.EmulatedContext"/>, which compiles the same generated CUDA C with
+/// g++). Generated model code only talks to this class, <see cref="GpuKernel"/> and <see cref="DeviceVariable"/>, so both
+/// run every kernel through one launch path.
+/// </summary>
+/// <remarks>
+/// The surface follows ManagedCuda's concepts on purpose (ManagedCuda is the binding the design names, but no version of
+/// it is served by the package registry this project builds from): <c>CudaContext</c> ↔ this class, <c>CudaKernel</c> ↔
+/// <see cref="GpuKernel"/>, <c>CudaDeviceVariable&lt;T&gt;</c> ↔ <see cref="DeviceVariable"/>, <c>CudaBlas.Gemm</c> ↔
+/// <see cref="Sgemm"/>. Replacing <see cref="CudaContext"/>'s internals with ManagedCuda calls is mechanical.
+/// Not thread-safe: one context is driven by one thread at a time, like a CUDA stream.
+/// </remarks>
+public abstract class GpuContext : IDisposable
+{
+    /// <summary>What runs the kernels, for logs and benchmark tables: <c>NVIDIA H100 80GB HBM3 (sm_90)</c>, <c>CPU emulation (g++ 12.2.0)</c>.</summary>
+    public abstract string DeviceName { get; }
+
+    /// <summary>True for the CPU emulator.</summary>
+    public abstract bool IsEmulated { get; }
+
+    /// <summary>
+    /// The first CUDA device (or <paramref name="ordinal"/>). Throws <see cref="CudaUnavailableException"/> with the reason
+    /// (no driver, no device, no NVRTC or cuBLAS) when there is none; callers that can fall back to the CPU catch it.
+    /// </summary>
+    public static GpuContext OpenCuda(int ordinal = 0) => CudaContext.Create(ordinal);
+
+    /// <summary>The CPU emulator: generated CUDA C compiled with g++ against the project's emulation header.</summary>
+    public static GpuContext OpenEmulated() => new Emulation.EmulatedContext();
+
+    /// <summary>
+    /// Compiles <paramref name="cudaSource"/> (NVRTC to PTX on a GPU, cached on disk by source hash, NVRTC version and
+    /// architecture; g++ in the emulator) and loads it. <paramref name="moduleName"/> names the module in errors.
+    /// </summary>
+    public abstract GpuModule LoadModule(string moduleName, string cudaSource);
+
+    /// <summary>Device memory of <paramref name="bytes"/> bytes, zeroed.</summary>
+    public abstract DeviceVariable Allocate(long bytes);
+
+    /// <summary>
+    /// Row-major <c>C = alpha·op(A)·op(B) + beta·C</c> with the same argument meaning as the CPU
+    /// <c>ModelDsl.Runtime.Cpu.Sgemm.Multiply</c> (A is [M, K], or [K, M] when transposed; leading dimensions are row
+    /// strides). On a GPU this is cuBLAS (the row-major product is the column-major product of the transposes).
+    /// </summary>
+    public abstract void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
+        DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc);
+
+    /// <summary>Waits for all queued work; errors of earlier asynchronous launches surface here.</summary>
+    public abstract void Synchronize();
+
+    internal abstract void CopyToDevice(DevicePointer destination, ReadOnlySpan<byte> source);
+    internal abstract void CopyToHost(Span<byte> destination, DevicePointer source);
+    internal abstract void Clear(DevicePointer destination, long bytes);
+    internal abstract void Free(DevicePointer pointer);
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected abstract void Dispose(bool disposing);
+}
+
+/// <summary>A loaded module of generated kernels.</summary>
+public abstract class GpuModule : IDisposable
+{
+    /// <summary>The kernel <paramref name="name"/> (an <c>extern "C" __global__</c> function of the source); throws naming the module when missing.</summary>
+    public abstract GpuKernel GetKernel(string name);
+
+    public abstract void Dispose();
+}
+
+/// <summary>One <c>__global__</c> function, launched with a grid, a block and its arguments in declaration order.</summary>
+public abstract class GpuKernel
+{
+    protected GpuKernel(string name) => Name = name;
+
+    public string Name { get; }
+
+    /// <summary>
+    /// Queues the kernel. Launch errors throw <see cref="CudaException"/> naming the kernel; errors inside the kernel
+    /// surface at the next synchronising call (set <c>MODELDSL_CUDA_SYNC=1</c> to synchronise after every launch and so
+    /// name the failing kernel).
+    /// </summary>
+    public abstract void Launch(Dim3 grid, Dim3 block, ref KernelArguments arguments);
+}
+
+/// <summary>A grid or block size.</summary>
+public readonly record struct Dim3(uint X, uint Y = 1, uint Z = 1)
+{
+    /// <summary>Blocks of <paramref name="blockSize"/> threads enough to cover <paramref name="count"/> elements (at least one).</summary>
+    public static Dim3 Cover(long count, uint blockSize)
+    {
+        long blocks = Math.Max(1, (count + blockSize - 1) / blockSize);
+        if (blocks > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(count), $"{count} elements need more than 2^31 blocks");
+        return new Dim3((uint)blocks);
+    }
+
+    public override string ToString() => $"({X}, {Y}, {Z})";
+}
