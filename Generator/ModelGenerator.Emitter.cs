@@ -22,7 +22,7 @@ namespace ModelDsl.Generator
             private const string Runtime = "global::ModelDsl.Runtime.";
             private static readonly string GeneratorVersion = typeof(ModelGenerator).Assembly.GetName().Version?.ToString() ?? "1.0.0.0";
 
-            public static void Emit(SourceProductionContext context, ModelSpec model, string rootNamespace)
+            public static void Emit(SourceProductionContext context, ModelSpec model, string rootNamespace, bool cuda)
             {
                 string source;
                 try
@@ -40,19 +40,28 @@ namespace ModelDsl.Generator
                 // reports the duplicate class, which names both, instead of the generator failing.
                 try
                 {
-                    context.AddSource(model.Name + ".g.cs", source);
-                    if (model.TrainingSource is { } training) context.AddSource(model.Name + ".Training.g.cs", TrainingSource(model, rootNamespace)!);
+                    AddSources(context, model, model.Name, source, rootNamespace, cuda);
                 }
                 catch (ArgumentException)
                 {
-                    context.AddSource(model.Name + "." + SanitizeHintName(model.SourceFileName) + ".g.cs", source);
-                    if (model.TrainingSource is { } training) context.AddSource(model.Name + "." + SanitizeHintName(model.SourceFileName) + ".Training.g.cs", TrainingSource(model, rootNamespace)!);
+                    AddSources(context, model, model.Name + "." + SanitizeHintName(model.SourceFileName), source, rootNamespace, cuda);
                 }
+            }
+
+            private static void AddSources(SourceProductionContext context, ModelSpec model, string hint, string source, string rootNamespace, bool cuda)
+            {
+                context.AddSource(hint + ".g.cs", source);
+                if (TrainingSource(model, rootNamespace) is { } training) context.AddSource(hint + ".Training.g.cs", training);
+                if (cuda && GpuSource(model, rootNamespace) is { } gpu) context.AddSource(hint + ".Gpu.g.cs", gpu);
             }
 
             /// <summary>The generated training file's text, or null when the model has none yet (also used by the snapshot tests).</summary>
             internal static string? TrainingSource(ModelSpec model, string rootNamespace) =>
                 model.TrainingSource?.Replace(Parser.NamespacePlaceholder, Namespace(rootNamespace));
+
+            /// <summary>The generated GPU file's text, or null when the model has no training code yet.</summary>
+            internal static string? GpuSource(ModelSpec model, string rootNamespace) =>
+                model.GpuSource?.Replace(Parser.NamespacePlaceholder, Namespace(rootNamespace));
 
             /// <summary>The generated file's text (also used by the snapshot tests).</summary>
             internal static string EmitSource(ModelSpec model, string rootNamespace)

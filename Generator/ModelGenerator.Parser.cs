@@ -115,6 +115,7 @@ namespace ModelDsl.Generator
                 };
 
                 Dictionary<OpNode, long> ownedCounts = CountOwnedParameters(model);
+                var training = TrainingSources(model, source);
 
                 return new ModelSpec
                 {
@@ -156,7 +157,8 @@ namespace ModelDsl.Generator
                         }
                         : null,
                     ParameterCount = model.Parameters.Sum(parameter => parameter.Count),
-                    TrainingSource = TrainingSource(model, source),
+                    TrainingSource = training?.CSharp,
+                    GpuSource = training?.Gpu,
                 };
             }
 
@@ -164,10 +166,13 @@ namespace ModelDsl.Generator
             /// The generated forward/backward/optimizer code (a second part of the partial class), or null while the
             /// model uses an op whose kernels do not exist yet. The namespace is filled in at emission.
             /// </summary>
-            private static string? TrainingSource(ModelGraph model, DslSourceText source)
+            private static (string CSharp, string Gpu)? TrainingSources(ModelGraph model, DslSourceText source)
             {
                 var plan = ModelDsl.Autodiff.PlanBuilder.TryBuild(model, out _);
-                return plan is null ? null : ModelDsl.Emit.CSharp.CSharpModelEmitter.Emit(plan, source, NamespacePlaceholder);
+                if (plan is null) return null;
+                var cuda = ModelDsl.Emit.Cuda.CudaEmitter.Emit(plan, source);
+                return (ModelDsl.Emit.CSharp.CSharpModelEmitter.Emit(plan, source, NamespacePlaceholder),
+                        ModelDsl.Emit.CSharp.CSharpModelEmitter.EmitGpu(plan, source, NamespacePlaceholder, cuda));
             }
 
             /// <summary>

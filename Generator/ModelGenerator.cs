@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
 using ModelDsl.Generator.Helpers;
@@ -27,6 +28,7 @@ namespace ModelDsl.Generator
             public const string Models = nameof(Models);
             public const string RootNamespace = nameof(RootNamespace);
             public const string ModelsWithNamespace = nameof(ModelsWithNamespace);
+            public const string ReferencesCuda = nameof(ReferencesCuda);
         }
 
         public void Initialize(IncrementalGeneratorInitializationContext context)
@@ -55,16 +57,25 @@ namespace ModelDsl.Generator
                 }
             });
 
-            IncrementalValuesProvider<(ModelSpec Model, string Namespace)> models = files
+            // The GPU half ({Model}.Gpu.g.cs) is generated when the project references ModelDsl.Cuda (the ModelDsl package
+            // does). A C# edit re-evaluates this bool, which stays equal, so the models downstream stay cached.
+            IncrementalValueProvider<bool> referencesCuda = context.CompilationProvider
+                .Select(static (compilation, _) => compilation.ReferencedAssemblyNames.Any(static name => name.Name == CudaAssemblyName))
+                .WithTrackingName(TrackingNames.ReferencesCuda);
+
+            IncrementalValuesProvider<(ModelSpec Model, (string Namespace, bool Cuda) Target)> models = files
                 .SelectMany(static (file, _) => file.Models.AsImmutableArray())
                 .WithTrackingName(TrackingNames.Models)
-                .Combine(rootNamespace)
+                .Combine(rootNamespace.Combine(referencesCuda))
                 .WithTrackingName(TrackingNames.ModelsWithNamespace);
 
-            context.RegisterSourceOutput(models, static (context, pair) => Emitter.Emit(context, pair.Model, pair.Namespace));
+            context.RegisterSourceOutput(models, static (context, pair) => Emitter.Emit(context, pair.Model, pair.Target.Namespace, pair.Target.Cuda));
         }
 
         private const string ModelFileExtension = ".model";
+
+        /// <summary>The assembly whose reference turns on the GPU half of every model class.</summary>
+        public const string CudaAssemblyName = "ModelDsl.Cuda";
 
         private static string GetRootNamespace(AnalyzerConfigOptions options) =>
             options.TryGetValue("build_property.RootNamespace", out string? value) && !string.IsNullOrWhiteSpace(value)

@@ -51,7 +51,8 @@ internal static class EmitCommand
             [new FileText(path, source.Text)],
             CSharpParseOptions.Default,
             new Options(ns));
-        var compilation = CSharpCompilation.Create("ModelDslEmit");
+        // Referencing ModelDsl.Cuda turns on the GPU half ({Model}.Gpu.g.cs), as it does in a project using the package.
+        var compilation = CSharpCompilation.Create("ModelDslEmit", references: [MetadataReference.CreateFromFile(typeof(ModelDsl.Cuda.GpuContext).Assembly.Location)]);
         var result = driver.RunGenerators(compilation).GetRunResult().Results.Single();
 
         bool errors = false;
@@ -71,8 +72,27 @@ internal static class EmitCommand
             File.WriteAllText(file, generated.SourceText.ToString());
             stdout.WriteLine($"wrote {file}");
         }
+        WriteCudaSources(path, source.Text, outDir, stdout);
         if (result.GeneratedSources.IsEmpty) stdout.WriteLine("no model in the file: nothing written");
         return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// <c>{Model}.cu</c> for each model with training code: the same text as the generated <c>CudaSource</c> constant
+    /// (both come from <see cref="ModelDsl.Emit.Cuda.CudaEmitter"/> on the same plan), as a file a reviewer's editor
+    /// highlights as CUDA.
+    /// </summary>
+    private static void WriteCudaSources(string path, string text, string outDir, TextWriter stdout)
+    {
+        var checkedFile = ModelDsl.Compilation.Compile(path, text);
+        foreach (var model in checkedFile.Models)
+        {
+            var plan = ModelDsl.Autodiff.PlanBuilder.TryBuild(model, out _);
+            if (plan is null) continue;
+            string file = Path.Combine(outDir, model.Name + ".cu");
+            File.WriteAllText(file, ModelDsl.Emit.Cuda.CudaEmitter.Emit(plan, checkedFile.Text).Source);
+            stdout.WriteLine($"wrote {file}");
+        }
     }
 
     private sealed class FileText(string path, string text) : AdditionalText

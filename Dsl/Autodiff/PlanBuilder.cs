@@ -42,7 +42,10 @@ namespace ModelDsl.Autodiff
             "implicit", "extern", "internal", "interface", "abstract", "sealed", "override", "virtual", "readonly",
             "volatile", "unsafe", "stackalloc", "enum", "foreach", "else", "sbyte", "ushort",
             // CUDA C
-            "float4", "blockIdx", "threadIdx", "blockDim", "gridDim", "n",
+            "float4", "blockIdx", "threadIdx", "blockDim", "gridDim", "n", "lane", "row_max", "row_sum", "class_id", "in_row",
+            "grad_row", "inv_rows", "inv_sum", "k", "part", "gradient", "loss_terms", "unsigned", "signed", "auto", "register",
+            "union", "template", "typename", "nullptr", "inline", "restrict", "INFINITY", "NAN", "z_i", "t_i", "err_i", "inv_n",
+            "two_over_n",
         };
 
         private PlanBuilder(ModelGraph model)
@@ -139,8 +142,8 @@ namespace ModelDsl.Autodiff
         private PlanBuffer NewBuffer(string sourceName, BufferKind kind, Shape shape, DType dtype, TensorValue? value, ParameterInfo? parameter)
         {
             string name = Identifier(sourceName);
-            // Generated kernels name their own temporaries v0, s1, seed0, p0, scale0, vp0, vscale0.
-            if (System.Text.RegularExpressions.Regex.IsMatch(name, "^(v|s|seed|p|scale|vp|vscale|dim_)[0-9]*$")) name = "t_" + name;
+            // Generated kernels name their own temporaries v0, s1, seed0, p0, scale0, vp0, vscale0, sum0, total0, partial0.
+            if (System.Text.RegularExpressions.Regex.IsMatch(name, "^(v|s|seed|p|scale|vp|vscale|dim_|sum|total|partial)[0-9]*$")) name = "t_" + name;
             string unique = name;
             for (int i = 2; !_names.Add(unique); i++) unique = name + "_" + i.ToString(CultureInfo.InvariantCulture);
             var buffer = new PlanBuffer(unique, kind, shape, dtype, value, parameter);

@@ -38,5 +38,8 @@ namespace ModelDsl.Generator.Model
         /// <c>ModelGenerator.Parser.NamespacePlaceholder</c>; null while the model uses an op without generated kernels.
         /// </summary>
         public required string? TrainingSource { get; init; }
+
+        /// <summary>The GPU half (<c>{Model}.Gpu.g.cs</c>, with the CUDA C inside), emitted when the project references ModelDsl.Cuda; null like <see cref="TrainingSource"/>.</summary>
+        public required string? GpuSource { get; init; }
     }
 }

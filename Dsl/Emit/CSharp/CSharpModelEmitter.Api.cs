@@ -155,7 +155,21 @@ namespace ModelDsl.Emit.CSharp
             _w.Close();
             _w.Line();
 
-            // Prepare: the runtime shape checks (only what the compiler could not know) and binding the symbols.
+            EmitPrepareHeader();
+            foreach (var v in Model.Inputs) _w.Line($"w.{Identifier(v)} = {Identifier(v)}.Data;");
+            foreach (var v in Model.Labels) _w.Line($"if ({Identifier(v)} is not null) w.{Identifier(v)} = {Identifier(v)}.Data;");
+            if (!_plan.Output.IsPlanned && _plan.Output.Kind == BufferKind.Input) _w.Line($"{_plan.Output.Name}.Span.CopyTo(w.Output.Span);");
+            _w.Line("return w;");
+            _w.Close();
+        }
+
+        /// <summary>
+        /// Opens <c>Prepare</c>: the runtime shape checks (only what the compiler could not know), binding the symbols,
+        /// finding the workspace, and checking class ids before any work so a bad label names the model, the method and the
+        /// label. The CPU and GPU halves then bind their inputs their own way and close it.
+        /// </summary>
+        private void EmitPrepareHeader()
+        {
             string prepareParams = string.Join(", ", new[] { "string caller" }
                 .Concat(Model.Inputs.Select(v => $"{TensorType(v.DType)} {Identifier(v)}"))
                 .Concat(Model.Labels.Select(v => $"{TensorType(v.DType)}? {Identifier(v)}")));
@@ -178,18 +192,12 @@ namespace ModelDsl.Emit.CSharp
                 }
             }
             _w.Line($"var w = WorkspaceFor({string.Join(", ", _symbols.Select((s, i) => $"bound[{i}]"))});");
-            foreach (var v in Model.Inputs) _w.Line($"w.{Identifier(v)} = {Identifier(v)}.Data;");
-            foreach (var v in Model.Labels) _w.Line($"if ({Identifier(v)} is not null) w.{Identifier(v)} = {Identifier(v)}.Data;");
             if (Model.Loss is { Kind: LossKind.CrossEntropy } crossEntropy)
             {
-                // Class ids are checked before any work, so a bad label names the model, the method and the label.
                 string label = Identifier(crossEntropy.Target);
                 foreach (var symbol in _symbols) _w.Line($"int {SymbolLocal(symbol)} = w.{SymbolLocal(symbol)};");
                 _w.Line($"if ({label} is not null) ShapeCheck.Labels(caller, {Quote(crossEntropy.Target.Name)}, {label}.Data.AsSpan(0, {Size(crossEntropy.Target.Shape.ElementCount())}), {Size(crossEntropy.Prediction.Shape.Last)});");
             }
-            if (!_plan.Output.IsPlanned && _plan.Output.Kind == BufferKind.Input) _w.Line($"{_plan.Output.Name}.Span.CopyTo(w.Output.Span);");
-            _w.Line("return w;");
-            _w.Close();
         }
 
         /// <summary>ShapeCheck's encoding: a fixed size, or -(slot+1) for a symbolic dimension.</summary>

@@ -1,0 +1,113 @@
+using System.Collections.Generic;
+using ModelDsl.IR;
+using ModelDsl.Plan;
+using ModelDsl.Shapes;
+
+namespace ModelDsl.Emit.Cuda
+{
+    public sealed partial class CudaEmitter
+    {
+        /// <summary>
+        /// The loss in one kernel. Cross-entropy: one warp per row computes the row's max and Σexp with warp shuffles,
+        /// writes the row's loss term and, in the same pass, the gradient (softmax − onehot)/rows; the softmax itself is
+        /// never stored. BCE and MSE: one thread per element writes its loss term and gradient. The terms are averaged by
+        /// <c>loss_mean</c>, so the sum is deterministic.
+        /// </summary>
+        private CudaLaunch EmitLoss(LossKernel loss)
+        {
+            var arguments = new List<CudaArgument>
+            {
+                CudaArgument.SizeOf("rows", loss.Rows),
+                CudaArgument.SizeOf("cols", loss.Cols),
+                CudaArgument.Pointer(loss.Prediction, writable: false),
+                CudaArgument.Pointer(loss.Target, writable: false),
+                CudaArgument.Special("float* __restrict__", "gradient"),
+                CudaArgument.Special("float* __restrict__", "loss_terms"),
+            };
+            string shape = ShapeText(loss.Rows, loss.Cols);
+            string gradientName = loss.PredictionGradient?.Name ?? "d_" + loss.Prediction.Name;
+            switch (loss.Kind)
+            {
+                case LossKind.CrossEntropy:
+                    KernelHeader("loss_cross_entropy", loss.Origins, $"softmax + cross-entropy, one warp per row of {shape}; loss_terms[row] and (when gradient is not null) {gradientName} = (softmax − onehot) / rows");
+                    Signature("loss_cross_entropy", arguments);
+                    _w.Open("");
+                    _w.Line("int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;");
+                    _w.Line("int lane = threadIdx.x % 32;");
+                    _w.Line("if (row >= rows) return; // whole warps leave together: the shuffles below stay converged");
+                    _w.Line($"const float* in_row = {loss.Prediction.Name} + (long)row * cols;");
+                    _w.Line("float row_max = -INFINITY;");
+                    _w.Line("for (int k = lane; k < cols; k += 32) row_max = fmaxf(row_max, in_row[k]);");
+                    _w.Line("row_max = md_warp_max(row_max);");
+                    _w.Line("float row_sum = 0.0f;");
+                    _w.Line("for (int k = lane; k < cols; k += 32) row_sum += expf(in_row[k] - row_max);");
+                    _w.Line("row_sum = md_warp_sum(row_sum);");
+                    _w.Line($"int class_id = {loss.Target.Name}[row];");
+                    _w.Line("if (lane == 0) loss_terms[row] = row_max + logf(row_sum) - in_row[class_id]; // log Σ exp − logit of the class");
+                    _w.Open("if (gradient != nullptr)");
+                    _w.Line("float inv_rows = 1.0f / (float)rows;");
+                    _w.Line("float inv_sum = 1.0f / row_sum;");
+                    _w.Line("float* grad_row = gradient + (long)row * cols;");
+                    _w.Line("for (int k = lane; k < cols; k += 32) grad_row[k] = (expf(in_row[k] - row_max) * inv_sum - (k == class_id ? 1.0f : 0.0f)) * inv_rows;");
+                    _w.Close();
+                    _w.Close();
+                    return new CudaLaunch("loss_cross_entropy", LaunchShape.WarpPerRow, loss.Rows, arguments);
+
+                case LossKind.BceWithLogits:
+                    KernelHeader("loss_bce_with_logits", loss.Origins, $"binary cross-entropy on logits, one thread per element of {shape}: max(z, 0) − z·t + log(1 + e^−|z|); gradient (σ(z) − t) / n");
+                    Signature("loss_bce_with_logits", arguments);
+                    _w.Open("");
+                    _w.Line("long n = (long)rows * cols;");
+                    _w.Line("float inv_n = 1.0f / (float)n;");
+                    _w.Open("for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)");
+                    _w.Line($"float z_i = {loss.Prediction.Name}[i], t_i = {loss.Target.Name}[i]; // logit, target");
+                    _w.Line("loss_terms[i] = fmaxf(z_i, 0.0f) - z_i * t_i + logf(1.0f + expf(-fabsf(z_i)));");
+                    _w.Line("if (gradient != nullptr) gradient[i] = (md_sigmoid(z_i) - t_i) * inv_n;");
+                    _w.Close();
+                    _w.Close();
+                    return new CudaLaunch("loss_bce_with_logits", LaunchShape.Elements, loss.Rows.Multiply(loss.Cols), arguments);
+
+                default:
+                    KernelHeader("loss_mse", loss.Origins, $"mean squared error, one thread per element of {shape}: (p − t)²; gradient 2(p − t) / n");
+                    Signature("loss_mse", arguments);
+                    _w.Open("");
+                    _w.Line("long n = (long)rows * cols;");
+                    _w.Line("float two_over_n = 2.0f / (float)n;");
+                    _w.Open("for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)");
+                    _w.Line($"float err_i = {loss.Prediction.Name}[i] - {loss.Target.Name}[i];");
+                    _w.Line("loss_terms[i] = err_i * err_i;");
+                    _w.Line("if (gradient != nullptr) gradient[i] = err_i * two_over_n;");
+                    _w.Close();
+                    _w.Close();
+                    return new CudaLaunch("loss_mse", LaunchShape.Elements, loss.Rows.Multiply(loss.Cols), arguments);
+            }
+        }
+
+        /// <summary>The mean of the loss terms in one block: strided partial sums, then a tree in shared memory.</summary>
+        private CudaLaunch EmitLossMean()
+        {
+            var arguments = new List<CudaArgument>
+            {
+                CudaArgument.Special("int", "count"),
+                CudaArgument.Special("const float* __restrict__", "terms"),
+                CudaArgument.Special("float* __restrict__", "mean"),
+            };
+            _w.Line();
+            _w.Line($"// loss_mean: mean[0] = Σ terms / count, one block of {BlockSize} threads (deterministic: no atomics)");
+            Signature("loss_mean", arguments);
+            _w.Open("");
+            _w.Line($"__shared__ float partial[{BlockSize}];");
+            _w.Line("float s = 0.0f;");
+            _w.Line("for (int i = threadIdx.x; i < count; i += blockDim.x) s += terms[i];");
+            _w.Line("partial[threadIdx.x] = s;");
+            _w.Line("__syncthreads();");
+            _w.Open("for (int stride = blockDim.x / 2; stride > 0; stride >>= 1)");
+            _w.Line("if (threadIdx.x < stride) partial[threadIdx.x] += partial[threadIdx.x + stride];");
+            _w.Line("__syncthreads();");
+            _w.Close();
+            _w.Line("if (threadIdx.x == 0) mean[0] = partial[0] / (float)count;");
+            _w.Close();
+            return new CudaLaunch("loss_mean", LaunchShape.SingleBlock, Dim.Known(1), arguments);
+        }
+    }
+}

@@ -1,0 +1,89 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using ModelDsl.IR;
+
+namespace ModelDsl.Emit.Cuda
+{
+    public sealed partial class CudaEmitter
+    {
+        /// <summary>
+        /// The optimizer as one launch over every parameter: the generated C# keeps all parameters in one contiguous
+        /// device arena (and their gradients and optimizer state in three more), so "all tensors" is one flat range.
+        /// The step-dependent scalars (learning rate, Adam's bias corrections) are computed on the host exactly as
+        /// ModelDsl.Runtime's Optimizers computes them and passed in; the hyperparameters of the .model are literals.
+        /// </summary>
+        private CudaLaunch EmitOptimizer(OptimizerInfo optimizer)
+        {
+            string hyper = string.Join(", ", optimizer.Hyperparameters.Select(h => $"{h.Key}={h.Value.ToString("R", CultureInfo.InvariantCulture)}"));
+            var origins = new[] { new Plan.Origin(optimizer.Span, $"optimizer {optimizer.Kind.ToSource()}({hyper})") };
+            var arguments = new List<CudaArgument>
+            {
+                CudaArgument.Special("int", "count"),
+                CudaArgument.Special("float* __restrict__", "p"),
+                CudaArgument.Special("const float* __restrict__", "g"),
+            };
+            if (optimizer.Kind == OptimizerKind.Sgd)
+            {
+                float momentum = (float)Hyper(optimizer, "momentum", 0), decay = (float)Hyper(optimizer, "weight_decay", 0);
+                bool nesterov = Hyper(optimizer, "nesterov", 0) != 0;
+                arguments.Add(CudaArgument.Special("float* __restrict__", "velocity"));
+                arguments.Add(CudaArgument.Special("float", "lr"));
+                KernelHeader("optimizer_sgd", origins, "torch.optim.SGD over every parameter element: d = g + wd·p; buf = μ·buf + d; d = nesterov ? d + μ·buf : buf; p −= lr·d");
+                Signature("optimizer_sgd", arguments);
+                _w.Open("");
+                _w.Open("for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (long)gridDim.x * blockDim.x)");
+                _w.Line("float pv = p[i];");
+                _w.Line($"float d = g[i] + {CudaExpressionRenderer.Literal(decay)} * pv;");
+                if (momentum != 0)
+                {
+                    _w.Line($"float b = {CudaExpressionRenderer.Literal(momentum)} * velocity[i] + d;");
+                    _w.Line("velocity[i] = b;");
+                    _w.Line(nesterov ? $"d = d + {CudaExpressionRenderer.Literal(momentum)} * b;" : "d = b;");
+                }
+                _w.Line("p[i] = pv - lr * d;");
+                _w.Close();
+                _w.Close();
+                return new CudaLaunch("optimizer_sgd", LaunchShape.Elements, Shapes.Dim.Known(1), arguments);
+            }
+
+            bool adamW = optimizer.Kind == OptimizerKind.AdamW;
+            string name = adamW ? "optimizer_adamw" : "optimizer_adam";
+            float beta1 = (float)Hyper(optimizer, "beta1", 0.9), beta2 = (float)Hyper(optimizer, "beta2", 0.999), eps = (float)Hyper(optimizer, "eps", 1e-8);
+            float l2 = adamW ? 0f : (float)Hyper(optimizer, "weight_decay", 0);
+            arguments.Add(CudaArgument.Special("float* __restrict__", "m"));
+            arguments.Add(CudaArgument.Special("float* __restrict__", "v"));
+            arguments.Add(CudaArgument.Special("float", "step_size"));
+            arguments.Add(CudaArgument.Special("float", "bc2_sqrt"));
+            arguments.Add(CudaArgument.Special("float", "decay"));
+            KernelHeader(name, origins, (adamW ? "torch.optim.AdamW" : "torch.optim.Adam") +
+                " over every parameter element: d = g + l2·p; m += (1 − β1)(d − m); v = β2·v + (1 − β2)·d²; p = p·decay − step_size · m / (√v / bc2_sqrt + eps)");
+            _w.Line("// step_size = lr / (1 − β1^step) and bc2_sqrt = √(1 − β2^step) come from the host (computed in double, as PyTorch");
+            _w.Line(adamW ? "// does); decay = 1 − lr·weight_decay is AdamW's decoupled weight decay." : "// does); Adam's weight decay is L2 (l2 below), so decay is 1.");
+            Signature(name, arguments);
+            _w.Open("");
+            _w.Open("for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (long)gridDim.x * blockDim.x)");
+            _w.Line("float pv = p[i];");
+            _w.Line($"float d = g[i] + {CudaExpressionRenderer.Literal(l2)} * pv;");
+            _w.Line("float mv = m[i];");
+            _w.Line($"mv += {CudaExpressionRenderer.Literal(1f - beta1)} * (d - mv);");
+            _w.Line($"float vv = {CudaExpressionRenderer.Literal(beta2)} * v[i] + {CudaExpressionRenderer.Literal(1f - beta2)} * (d * d);");
+            _w.Line("m[i] = mv;");
+            _w.Line("v[i] = vv;");
+            _w.Line($"float denom = sqrtf(vv) / bc2_sqrt + {CudaExpressionRenderer.Literal(eps)};");
+            _w.Line("p[i] = pv * decay - step_size * (mv / denom);");
+            _w.Close();
+            _w.Close();
+            return new CudaLaunch(name, LaunchShape.Elements, Shapes.Dim.Known(1), arguments);
+        }
+
+        private static double Hyper(OptimizerInfo optimizer, string name, double fallback)
+        {
+            foreach (var pair in optimizer.Hyperparameters)
+            {
+                if (pair.Key == name) return pair.Value;
+            }
+            return fallback;
+        }
+    }
+}

@@ -1,0 +1,222 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Reflection;
+using ModelDsl.Cuda;
+using ModelDsl.Runtime;
+
+namespace ModelDsl.CudaParity;
+
+/// <summary>|gpu − cpu| ≤ Absolute + Relative·|cpu|, element by element.</summary>
+public readonly record struct Tolerance(double Absolute, double Relative)
+{
+    /// <summary>One kernel's outputs: the same formulas, differing only in summation order, FMA contraction and expf's last bits.</summary>
+    public static Tolerance Kernel => new Tolerance(2e-5, 1e-3);
+
+    /// <summary>Per-step losses over a short training run, where those differences compound through the optimizer.</summary>
+    public static Tolerance Training => new Tolerance(1e-4, 2e-3);
+}
+
+/// <summary>What was compared and how far apart the backends were; <see cref="Passed"/> when every line is within tolerance.</summary>
+public sealed class ParityReport
+{
+    private readonly List<string> _lines = new();
+
+    public IReadOnlyList<string> Lines => _lines;
+    public List<string> Failures { get; } = new();
+    public bool Passed => Failures.Count == 0;
+
+    internal void Compare(string what, ReadOnlySpan<float> cpu, ReadOnlySpan<float> gpu, Tolerance tolerance)
+    {
+        if (cpu.Length != gpu.Length)
+        {
+            Fail($"{what}: {cpu.Length} elements on the CPU but {gpu.Length} on the GPU");
+            return;
+        }
+        double maxAbs = 0, maxRel = 0;
+        int worst = -1;
+        double worstExcess = 0;
+        for (int i = 0; i < cpu.Length; i++)
+        {
+            double c = cpu[i], g = gpu[i];
+            double diff = Math.Abs(g - c);
+            if (double.IsNaN(g) != double.IsNaN(c)) diff = double.PositiveInfinity;
+            maxAbs = Math.Max(maxAbs, diff);
+            if (Math.Abs(c) > 1e-6) maxRel = Math.Max(maxRel, diff / Math.Abs(c));
+            double excess = diff - (tolerance.Absolute + tolerance.Relative * Math.Abs(c));
+            if (excess > worstExcess)
+            {
+                worstExcess = excess;
+                worst = i;
+            }
+        }
+        string line = $"{what,-44} {cpu.Length,9} elements  max |Δ| {maxAbs:0.0e+00}  max rel {maxRel:0.0e+00}";
+        if (worst >= 0)
+        {
+            Fail(line + $"  FAILED at [{worst}]: cpu {cpu[worst].ToString("R", CultureInfo.InvariantCulture)} gpu {gpu[worst].ToString("R", CultureInfo.InvariantCulture)}");
+        }
+        else
+        {
+            _lines.Add(line + "  ok");
+        }
+    }
+
+    internal void Info(string line) => _lines.Add(line);
+
+    internal void Fail(string line)
+    {
+        _lines.Add(line);
+        Failures.Add(line);
+    }
+}
+
+/// <summary>
+/// Compares a generated model's GPU session (on a real GPU or the CPU emulator) with its CPU code: every buffer each
+/// kernel writes, every parameter gradient, then the losses of several training steps and the parameters and optimizer
+/// state after them. The generated classes are reached through reflection (their workspaces are private), so the same
+/// check runs on models compiled into this program and on models the tests compile at run time.
+/// </summary>
+public static class ParityCheck
+{
+    /// <summary>
+    /// Inputs then labels for <paramref name="modelType"/>'s TrainStep: normal inputs, class ids below the output's last
+    /// dimension for integer labels, 0/1 targets for binary cross-entropy, normal targets otherwise. Every symbolic
+    /// dimension is bound to <paramref name="batch"/> for B and <paramref name="sequence"/> for any other.
+    /// </summary>
+    public static object[] RandomBatch(Type modelType, int batch, int sequence, int seed)
+    {
+        var description = (ModelDescription)modelType.GetProperty("Description", BindingFlags.Public | BindingFlags.Static)!.GetValue(null)!;
+        var random = new Random(seed);
+        int classes = int.Parse(description.Output.Dims[^1], CultureInfo.InvariantCulture);
+        int[] Shape(TensorDescription t) => t.Dims.Select(d => int.TryParse(d, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v : d == "B" ? batch : sequence).ToArray();
+        object Make(TensorDescription t, bool label)
+        {
+            int[] shape = Shape(t);
+            int count = shape.Aggregate(1, (a, b) => a * b);
+            if (t.DType == "i32") return new IntTensor(Enumerable.Range(0, count).Select(_ => random.Next(classes)).ToArray(), shape);
+            bool binary = label && description.Loss == "bce_with_logits";
+            return new Tensor(Enumerable.Range(0, count).Select(_ => binary ? random.Next(2) : (float)Normal(random)).ToArray(), shape);
+        }
+        return description.Inputs.Select(t => Make(t, false)).Concat(description.Labels.Select(t => Make(t, true))).ToArray();
+    }
+
+    /// <summary>
+    /// One <c>ComputeGradients</c> on each backend from identical parameters (same seed, same step, so the same dropout
+    /// masks), then every planned buffer (activations, gradients) and every parameter gradient, compared.
+    /// </summary>
+    public static void CompareKernels(object cpuModel, object gpuModel, object gpuSession, object[] batch, ParityReport report)
+    {
+        string name = cpuModel.GetType().Name;
+        float cpuLoss = (float)Invoke(cpuModel, "ComputeGradients", batch);
+        float gpuLoss = (float)Invoke(gpuSession, "ComputeGradients", batch);
+        report.Compare($"{name} loss", new[] { cpuLoss }, new[] { gpuLoss }, Tolerance.Kernel);
+
+        object cpuWorkspace = LatestWorkspace(cpuModel);
+        object gpuWorkspace = LatestWorkspace(gpuSession);
+        foreach (var field in gpuWorkspace.GetType().GetFields().Where(f => f.FieldType == typeof(DeviceVariable)))
+        {
+            if (field.Name is "LossTerms" or "LossValue") continue;
+            var cpuField = cpuWorkspace.GetType().GetField(field.Name) ?? throw new InvalidOperationException($"{name}: the CPU workspace has no buffer {field.Name}");
+            var device = (DeviceVariable)field.GetValue(gpuWorkspace)!;
+            switch (cpuField.GetValue(cpuWorkspace))
+            {
+                case float[] cpu:
+                {
+                    var gpu = new float[device.Length];
+                    device.CopyTo<float>(gpu);
+                    report.Compare($"{name} {field.Name}", cpu.AsSpan(0, gpu.Length), gpu, Tolerance.Kernel);
+                    break;
+                }
+                case int[] cpuInts:
+                {
+                    var gpu = new int[device.Length];
+                    device.CopyTo<int>(gpu);
+                    if (!cpuInts.AsSpan(0, gpu.Length).SequenceEqual(gpu)) report.Fail($"{name} {field.Name}: class ids differ");
+                    break;
+                }
+            }
+        }
+
+        Invoke(gpuSession, "CopyToHost");
+        var cpuParameters = Parameters(cpuModel);
+        var gpuParameters = Parameters(gpuModel);
+        for (int k = 0; k < cpuParameters.Count; k++)
+        {
+            report.Compare($"{name} d {cpuParameters[k].Name}", cpuParameters[k].Gradient, gpuParameters[k].Gradient, Tolerance.Kernel);
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="steps"/> TrainSteps on each backend with the same batches; compares the loss of every step, then
+    /// the parameters and the optimizer state at the end. Returns the two loss curves.
+    /// </summary>
+    public static (float[] Cpu, float[] Gpu) CompareTraining(object cpuModel, object gpuModel, object gpuSession, Func<int, object[]> batches, int steps, ParityReport report)
+    {
+        string name = cpuModel.GetType().Name;
+        var cpuLosses = new float[steps];
+        var gpuLosses = new float[steps];
+        for (int step = 0; step < steps; step++)
+        {
+            var batch = batches(step);
+            cpuLosses[step] = (float)Invoke(cpuModel, "TrainStep", batch);
+            gpuLosses[step] = (float)Invoke(gpuSession, "TrainStep", batch);
+        }
+        report.Compare($"{name} loss of steps 1..{steps}", cpuLosses, gpuLosses, Tolerance.Training);
+        Invoke(gpuSession, "CopyToHost");
+        var cpuParameters = Parameters(cpuModel);
+        var gpuParameters = Parameters(gpuModel);
+        for (int k = 0; k < cpuParameters.Count; k++)
+        {
+            report.Compare($"{name} {cpuParameters[k].Name} after {steps} steps", cpuParameters[k].Value, gpuParameters[k].Value, Tolerance.Training);
+            if (cpuParameters[k].State1.Length > 0) report.Compare($"{name} {cpuParameters[k].Name} state 1", cpuParameters[k].State1, gpuParameters[k].State1, Tolerance.Training);
+            if (cpuParameters[k].State2.Length > 0) report.Compare($"{name} {cpuParameters[k].Name} state 2", cpuParameters[k].State2, gpuParameters[k].State2, Tolerance.Training);
+        }
+        return (cpuLosses, gpuLosses);
+    }
+
+    /// <summary>Median milliseconds of one TrainStep on <paramref name="target"/> (a model or a GPU session) after warm-up.</summary>
+    public static double TimeTrainStep(object target, object[] batch, int warmup, int repetitions, Action? synchronize = null)
+    {
+        for (int i = 0; i < warmup; i++) Invoke(target, "TrainStep", batch);
+        var times = new double[repetitions];
+        for (int i = 0; i < repetitions; i++)
+        {
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            Invoke(target, "TrainStep", batch);
+            synchronize?.Invoke();
+            times[i] = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+        Array.Sort(times);
+        return times[repetitions / 2];
+    }
+
+    public static object Invoke(object target, string method, params object[] arguments)
+    {
+        var info = target.GetType().GetMethod(method, BindingFlags.Public | BindingFlags.Instance)
+            ?? throw new InvalidOperationException($"{target.GetType().Name} has no method {method}");
+        try
+        {
+            return info.Invoke(target, arguments)!;
+        }
+        catch (TargetInvocationException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+            throw;
+        }
+    }
+
+    private static IReadOnlyList<Parameter> Parameters(object model) =>
+        (IReadOnlyList<Parameter>)model.GetType().GetProperty("Parameters")!.GetValue(model)!;
+
+    /// <summary>The most recently used workspace of a generated model or GPU session (its private <c>_workspaces[0]</c>).</summary>
+    private static object LatestWorkspace(object owner)
+    {
+        var field = owner.GetType().GetField("_workspaces", BindingFlags.NonPublic | BindingFlags.Instance)
+            ?? throw new InvalidOperationException($"{owner.GetType().Name} has no _workspaces field");
+        return ((Array)field.GetValue(owner)!).GetValue(0) ?? throw new InvalidOperationException($"{owner.GetType().Name} has not run yet");
+    }
+
+    private static double Normal(Random random) =>
+        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+}
