@@ -1,0 +1,168 @@
+using System;
+using System.Numerics.Tensors;
+
+namespace ModelDsl.Runtime.Cpu.Layers;
+
+// The core of attention(heads, causal): scaled dot-product attention on already-projected q, k, v.
+//   q, k, v [B, T, heads·dh] with row stride `stride` ≥ heads·dh: element (b, t, head, e) at (b·T + t)·stride + head·dh + e.
+//     stride = d for separate tensors; for in_proj's fused output qkv [B, T, 3d] pass qkv, qkv[d..], qkv[2d..] and stride 3d.
+//   out [B, T, heads·dh] (contiguous): head h's output in columns [h·dh, (h+1)·dh), ready for out_proj.
+// Per (b, head), with Q, K, V the head's [T, dh] slices:
+//   S = Q·Kᵀ/√dh  (one GEMM);  causal: S[i, j>i] = −∞;  P = softmax_rows(S)  (fused in one pass per row);  out = P·V
+//   P [B, heads, T, T] is saved in the workspace for the backward.
+// Backward, per (b, head):
+//   dP = dOut·Vᵀ;  dV (+)= Pᵀ·dOut;  dS = P ⊙ (dP − rowsum(dP ⊙ P));  dQ (+)= dS·K/√dh;  dK (+)= dSᵀ·Q/√dh
+// Parallel over the B·heads pairs, single-threaded GEMMs inside; the backward's dP scratch is one [T, T] slot per
+// parallel slot, after P in the workspace.
+public static unsafe class Attention
+{
+    /// <summary>
+    /// Floats of workspace <see cref="Forward"/> and <see cref="Backward"/> need: P [B, heads, T, T], then one [T, T]
+    /// scratch slot per parallel slot (as many as <see cref="CpuWorkers.ThreadCount"/>, at most B·heads). The forward
+    /// alone needs only P; a backward with less room than this runs with fewer slots (at least one).
+    /// </summary>
+    public static int WorkspaceSize(int batch, int steps, int heads)
+    {
+        LayerArgs.Positive(batch, nameof(batch));
+        LayerArgs.Positive(steps, nameof(steps));
+        LayerArgs.Positive(heads, nameof(heads));
+        long pairs = (long)batch * heads, tt = (long)steps * steps;
+        return LayerArgs.Size((pairs + Math.Min(pairs, CpuWorkers.ThreadCount)) * tt, "The attention workspace");
+    }
+
+    /// <summary><c>out = softmax(q·kᵀ/√dh (+ causal mask))·v</c> per batch element and head; saves P for <see cref="Backward"/>.</summary>
+    public static void Forward(int batch, int steps, int heads, int headDim, bool causal,
+        ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int stride, Span<float> output, Span<float> workspace)
+    {
+        Check(batch, steps, heads, headDim, stride, q, k, v, workspace, minSlots: 0);
+        LayerArgs.Length(output.Length, nameof(output), "[B, T, heads·dh]", batch, steps, heads * headDim);
+        fixed (float* pq = q)
+        fixed (float* pk = k)
+        fixed (float* pv = v)
+        fixed (float* po = output)
+        fixed (float* pws = workspace)
+        {
+            int pairs = batch * heads;
+            var job = new ForwardJob
+            {
+                T = steps, Heads = heads, Dh = headDim, Stride = stride, Causal = causal,
+                Q = pq, K = pk, V = pv, Out = po, P = pws, GemmThreads = pairs == 1 ? 0 : 1,
+            };
+            CpuWorkers.Run(in job, pairs);
+        }
+    }
+
+    private struct ForwardJob : IParallelJob
+    {
+        public int T, Heads, Dh, Stride, GemmThreads;
+        public bool Causal;
+        public float* Q, K, V, Out, P;
+
+        public void Run(int pair)
+        {
+            int b = pair / Heads, head = pair - b * Heads, t = T, d = Heads * Dh;
+            long first = (long)b * t * Stride + (long)head * Dh; // (b, 0, head, 0) in q, k, v
+            float* p = P + (long)pair * t * t;
+            Sgemm.Multiply(false, true, t, t, Dh, 1f / MathF.Sqrt(Dh), Q + first, Stride, K + first, Stride, 0f, p, t, GemmThreads);
+            for (int i = 0; i < t; i++)
+            {
+                int valid = Causal ? i + 1 : t; // causal: row i sees columns 0..i
+                var row = new Span<float>(p + (long)i * t, t);
+                Softmax.Row(row.Slice(0, valid), row.Slice(0, valid));
+                row.Slice(valid).Clear();
+            }
+            float* o = Out + (long)b * t * d + (long)head * Dh;
+            Sgemm.Multiply(false, false, t, Dh, t, 1f, p, t, V + first, Stride, 0f, o, d, GemmThreads);
+        }
+    }
+
+    /// <summary>
+    /// Gradients of <see cref="Forward"/> from the P it saved in <paramref name="workspace"/>: <paramref name="dq"/>,
+    /// <paramref name="dk"/>, <paramref name="dv"/> share q's layout and <paramref name="stride"/> (slices of one
+    /// dqkv [B, T, 3d] buffer for a fused projection). With <paramref name="accumulate"/> they are added to.
+    /// </summary>
+    public static void Backward(int batch, int steps, int heads, int headDim, bool causal,
+        ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int stride, ReadOnlySpan<float> dOutput,
+        Span<float> workspace, Span<float> dq, Span<float> dk, Span<float> dv, bool accumulate = false)
+    {
+        int slots = Check(batch, steps, heads, headDim, stride, q, k, v, workspace, minSlots: 1);
+        LayerArgs.Length(dOutput.Length, nameof(dOutput), "[B, T, heads·dh]", batch, steps, heads * headDim);
+        long strided = (long)(batch * steps - 1) * stride + heads * headDim;
+        LayerArgs.Length(dq.Length, strided, nameof(dq), "[B, T, heads·dh] with its row stride");
+        LayerArgs.Length(dk.Length, strided, nameof(dk), "[B, T, heads·dh] with its row stride");
+        LayerArgs.Length(dv.Length, strided, nameof(dv), "[B, T, heads·dh] with its row stride");
+        fixed (float* pq = q)
+        fixed (float* pk = k)
+        fixed (float* pv = v)
+        fixed (float* pdo = dOutput)
+        fixed (float* pws = workspace)
+        fixed (float* pdq = dq)
+        fixed (float* pdk = dk)
+        fixed (float* pdv = dv)
+        {
+            int pairs = batch * heads;
+            var job = new BackwardJob
+            {
+                T = steps, Heads = heads, Dh = headDim, Stride = stride, Pairs = pairs, Slots = slots,
+                Q = pq, K = pk, V = pv, DOut = pdo, P = pws, Scratch = pws + (long)pairs * steps * steps,
+                DQ = pdq, DK = pdk, DV = pdv, Beta = accumulate ? 1f : 0f, GemmThreads = slots == 1 ? 0 : 1,
+            };
+            CpuWorkers.Run(in job, slots);
+        }
+    }
+
+    private struct BackwardJob : IParallelJob
+    {
+        public int T, Heads, Dh, Stride, Pairs, Slots, GemmThreads;
+        public float Beta;
+        public float* Q, K, V, DOut, P, Scratch, DQ, DK, DV;
+
+        public void Run(int slot)
+        {
+            int t = T, d = Heads * Dh;
+            float scale = 1f / MathF.Sqrt(Dh);
+            float* dp = Scratch + (long)slot * t * t;
+            for (int pair = slot; pair < Pairs; pair += Slots)
+            {
+                int b = pair / Heads, head = pair - b * Heads;
+                long first = (long)b * t * Stride + (long)head * Dh;
+                float* p = P + (long)pair * t * t;
+                float* dOut = DOut + (long)b * t * d + (long)head * Dh;
+                Sgemm.Multiply(false, true, t, t, Dh, 1f, dOut, d, V + first, Stride, 0f, dp, t, GemmThreads);
+                Sgemm.Multiply(true, false, t, Dh, t, 1f, p, t, dOut, d, Beta, DV + first, Stride, GemmThreads);
+                for (int i = 0; i < t; i++)
+                {
+                    var pr = new ReadOnlySpan<float>(p + (long)i * t, t);
+                    var dr = new Span<float>(dp + (long)i * t, t);
+                    float dot = TensorPrimitives.Dot(pr, dr);
+                    TensorPrimitives.Subtract(dr, dot, dr);
+                    TensorPrimitives.Multiply(dr, pr, dr); // masked entries have P = 0, so dS = 0 there
+                }
+                Sgemm.Multiply(false, false, t, Dh, t, scale, dp, t, K + first, Stride, Beta, DQ + first, Stride, GemmThreads);
+                Sgemm.Multiply(true, false, t, Dh, t, scale, dp, t, Q + first, Stride, Beta, DK + first, Stride, GemmThreads);
+            }
+        }
+    }
+
+    /// <summary>Checks the shared arguments; returns how many backward scratch slots fit after P (at least <paramref name="minSlots"/>).</summary>
+    private static int Check(int batch, int steps, int heads, int headDim, int stride,
+        ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> workspace, int minSlots)
+    {
+        LayerArgs.Positive(headDim, nameof(headDim));
+        WorkspaceSize(batch, steps, heads); // checks batch, steps, heads and the workspace fits a span
+        int d = LayerArgs.Size((long)heads * headDim, "The attention model dimension (heads·dh)");
+        if (stride < d)
+            throw new ArgumentOutOfRangeException(nameof(stride), stride, $"The q/k/v row stride {stride} is less than heads·dh = {d}.");
+        long strided = (long)batch * steps * stride;
+        LayerArgs.Size(strided, "The attention q/k/v rows (B·T·stride)");
+        strided += d - stride; // the last row needs only d elements
+        LayerArgs.Length(q.Length, strided, nameof(q), "[B, T, heads·dh] with its row stride");
+        LayerArgs.Length(k.Length, strided, nameof(k), "[B, T, heads·dh] with its row stride");
+        LayerArgs.Length(v.Length, strided, nameof(v), "[B, T, heads·dh] with its row stride");
+        long pairs = (long)batch * heads, tt = (long)steps * steps;
+        LayerArgs.Length(workspace.Length, (pairs + minSlots) * tt, nameof(workspace),
+            minSlots == 0 ? "P [B, heads, T, T]" : "P [B, heads, T, T] and one [T, T] scratch slot");
+        long slots = (workspace.Length - pairs * tt) / tt;
+        return (int)Math.Min(Math.Min(slots, pairs), CpuWorkers.ThreadCount);
+    }
+}
