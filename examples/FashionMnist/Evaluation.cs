@@ -19,7 +19,10 @@ internal sealed class Evaluation
         _y = new IntTensor(new int[_batchSize], _batchSize);
     }
 
-    public (double Loss, double Accuracy) Run(FashionMlp model)
+    public (double Loss, double Accuracy) Run(FashionMlp model) => Run(model.Evaluate, model.Forward);
+
+    /// <summary>The same over any backend: <paramref name="evaluate"/> gives a batch's mean loss, <paramref name="forward"/> its logits.</summary>
+    public (double Loss, double Accuracy) Run(Func<Tensor, IntTensor, float> evaluate, Func<Tensor, Tensor> forward)
     {
         double lossSum = 0;
         int correct = 0;
@@ -30,8 +33,8 @@ internal sealed class Evaluation
             _y.SetBatch(rows);
             _data.Features.AsSpan(start * _data.FeatureCount, rows * _data.FeatureCount).CopyTo(_x.Data);
             _data.Labels.AsSpan(start, rows).CopyTo(_y.Data);
-            lossSum += model.Evaluate(_x, _y) * rows;
-            var logits = model.Forward(_x);
+            lossSum += evaluate(_x, _y) * rows;
+            var logits = forward(_x);
             correct += Metrics.CountCorrect(logits.Span, rows, FashionMnist.ClassCount, _y.Data.AsSpan(0, rows));
         }
         return (lossSum / _data.Count, (double)correct / _data.Count);

@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace FashionMnistExample;
 
-internal sealed record Options(string? DataFolder, int? Epochs, int BatchSize, ulong Seed, string? SavePath, int? Patience, string PlotPath)
+internal sealed record Options(string? DataFolder, int? Epochs, int BatchSize, ulong Seed, string? SavePath, int? Patience, string PlotPath, string Device)
 {
     public static Options? Parse(string[] args)
     {
@@ -11,6 +11,7 @@ internal sealed record Options(string? DataFolder, int? Epochs, int BatchSize, u
         int? epochs = null, patience = null;
         int batch = 128;
         ulong seed = 42;
+        string device = "cpu";
         for (int i = 0; i < args.Length; i++)
         {
             string? Next() => i + 1 < args.Length ? args[++i] : null;
@@ -22,13 +23,14 @@ internal sealed record Options(string? DataFolder, int? Epochs, int BatchSize, u
                 case "--patience" when int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out int p) && p > 0: patience = p; break;
                 case "--save" when Next() is { } path: save = path; break;
                 case "--plot" when Next() is { } path: plot = path; break;
+                case "--device" when Next() is "cpu" or "cuda" or "emulated": device = args[i]; break;
                 case var a when !a.StartsWith('-') && folder is null: folder = a; break;
                 default:
                     Console.Error.WriteLine($"unknown or incomplete option '{args[i]}'");
-                    Console.Error.WriteLine("usage: FashionMnist [data-folder] [--epochs N] [--batch N] [--seed N] [--patience N] [--save file] [--plot file.png]");
+                    Console.Error.WriteLine("usage: FashionMnist [data-folder] [--epochs N] [--batch N] [--seed N] [--patience N] [--save file] [--plot file.png] [--device cpu|cuda|emulated]");
                     return null;
             }
         }
-        return new Options(folder, epochs, batch, seed, save, patience, plot);
+        return new Options(folder, epochs, batch, seed, save, patience, plot, device);
     }
 }

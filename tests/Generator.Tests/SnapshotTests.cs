@@ -44,25 +44,27 @@ public sealed class SnapshotTests
     }
 
     /// <summary>
-    /// The training half ({Model}.Training.g.cs) is baselined by <see cref="GeneratedCode_MatchesBaseline"/> like the
+    /// The training half ({Model}.Training.g.cs) and the GPU half ({Model}.Gpu.g.cs, with the CUDA C) are baselined by <see cref="GeneratedCode_MatchesBaseline"/> like the
     /// rest; this pins which models have one, so a model silently losing its training code (or a stale baseline) fails.
     /// </summary>
-    [Fact]
-    public void TrainingCode_HasABaselineForExactlyTheModelsThatGenerateIt()
+    [Theory]
+    [InlineData("Training")]
+    [InlineData("Gpu")]
+    public void TrainingCode_HasABaselineForExactlyTheModelsThatGenerateIt(string half)
     {
         List<string> generated = GeneratorHarness.RunOnFiles([.. RepoPaths.ExampleModels()]).Result.GeneratedSources
             .Select(s => s.HintName)
-            .Where(hint => hint.EndsWith(".Training.g.cs", StringComparison.Ordinal))
+            .Where(hint => hint.EndsWith($".{half}.g.cs", StringComparison.Ordinal))
             .Select(hint => hint[..^".g.cs".Length])
             .OrderBy(name => name, StringComparer.Ordinal)
             .ToList();
-        List<string> baselines = Directory.EnumerateFiles(Snapshot.Directory, "*.Training.verified.cs")
+        List<string> baselines = Directory.EnumerateFiles(Snapshot.Directory, $"*.{half}.verified.cs")
             .Select(path => Path.GetFileName(path)[..^".verified.cs".Length])
             .OrderBy(name => name, StringComparer.Ordinal)
             .ToList();
 
-        Assert.Contains("BinaryClassifier.Training", generated);
-        Assert.Contains("FashionMlp.Training", generated);
+        Assert.Contains($"BinaryClassifier.{half}", generated);
+        Assert.Contains($"FashionMlp.{half}", generated);
         Assert.Equal(generated, baselines);
     }
 

@@ -217,10 +217,10 @@ partial class FashionMlp
         ShapeCheck.Input(caller, "x", "[B, 784]", x.Shape, [-1, 784], bound, SymbolNames);
         if (y is not null) ShapeCheck.Input(caller, "y", "[B]", y.Shape, [-1], bound, SymbolNames);
         var w = WorkspaceFor(bound[0]);
-        w.x = x.Data;
-        if (y is not null) w.y = y.Data;
         int B = w.B;
         if (y is not null) ShapeCheck.Labels(caller, "y", y.Data.AsSpan(0, B), 10);
+        w.x = x.Data;
+        if (y is not null) w.y = y.Data;
         return w;
     }
 

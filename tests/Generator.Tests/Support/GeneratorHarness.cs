@@ -19,13 +19,17 @@ internal static class GeneratorHarness
 {
     public const string DefaultProgram = "namespace Consumer { public static class Program { public static void Main() { } } }";
 
-    /// <summary>The framework as the running tests see it (every System.* assembly) and ModelDsl.Runtime.</summary>
+    /// <summary>
+    /// The framework as the running tests see it (every System.* assembly), ModelDsl.Runtime and ModelDsl.Cuda (whose
+    /// reference turns on the GPU half, as the ModelDsl package does).
+    /// </summary>
     public static ImmutableArray<MetadataReference> References => s_references.Value;
 
     private static readonly Lazy<ImmutableArray<MetadataReference>> s_references = new(() =>
         ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
             .Where(path => Path.GetFileName(path).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(path) is "netstandard.dll" or "mscorlib.dll")
             .Append(typeof(ModelDescription).Assembly.Location)
+            .Append(typeof(ModelDsl.Cuda.GpuContext).Assembly.Location)
             .Distinct()
             .Select(path => (MetadataReference)MetadataReference.CreateFromFile(path))
             .ToImmutableArray());

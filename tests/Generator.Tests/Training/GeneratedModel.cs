@@ -28,6 +28,12 @@ internal sealed class GeneratedModel
 
     public object Instance { get; }
 
+    /// <summary>The generated class.</summary>
+    public Type Type => _type;
+
+    /// <summary>Another instance of the generated class (same seed, same initial weights as a fresh <see cref="Instance"/>).</summary>
+    public object NewInstance(ulong seed) => Activator.CreateInstance(_type, seed)!;
+
     /// <summary>The generated training code, for messages.</summary>
     public string Source { get; }
 

@@ -32,36 +32,7 @@ public sealed class RandomModelTests
     public void Random_models_compile_train_and_match_finite_differences(int seed)
     {
         var random = new Random(seed);
-        bool sequence = random.Next(2) == 0;
-        int features = random.Next(2, 7), width = random.Next(2, 9), outputs = random.Next(1, 5);
-        string shape = sequence ? "B, T, " : "B, ";
-        var lossKind = random.Next(3);
-        var body = new StringBuilder();
-        body.Append($"    h0 = x -> dense({width})");
-        for (int k = 0, n = random.Next(0, 3); k < n; k++) body.Append($" -> {Activations[random.Next(Activations.Length)]}");
-        body.Append('\n');
-        string previous = "h0";
-        for (int layer = 1, layers = random.Next(1, 4); layer <= layers; layer++)
-        {
-            body.Append($"    a{layer} = {previous} -> dense({width}) -> {Activations[random.Next(Activations.Length)]}\n");
-            body.Append(random.Next(3) switch
-            {
-                0 => $"    r{layer} = a{layer} + {previous}\n",     // residual
-                1 => $"    r{layer} = a{layer} * {previous}\n",     // gating
-                _ => $"    r{layer} = a{layer} -> tanh\n",
-            });
-            previous = $"r{layer}";
-        }
-        string final = previous;
-        string label, loss;
-        switch (lossKind)
-        {
-            case 0: label = $"label y: f32[{shape}{outputs}]"; loss = "mse(out, y)"; break;
-            case 1: label = $"label y: f32[{shape}{outputs}]"; loss = "bce_with_logits(out, y)"; break;
-            default: label = $"label y: i32[{shape.TrimEnd(',', ' ')}]"; loss = "cross_entropy(out, y)"; break;
-        }
-        string optimizer = random.Next(3) switch { 0 => "sgd(lr=0.05, momentum=0.9)", 1 => "adam(lr=1e-3)", _ => "adamw(lr=1e-3)" };
-        string text = $"model R{seed} {{\n    input x: f32[{shape}{features}]\n    {label}\n{body}    out = {final} -> dense({outputs})\n    output out\n    loss {loss}\n    optimizer {optimizer}\n}}\n";
+        var (text, sequence, features, outputs, lossKind) = RandomModel(random, seed);
 
         GeneratedModel model;
         try
@@ -93,5 +64,42 @@ public sealed class RandomModelTests
         {
             throw new Xunit.Sdk.XunitException($"model:\n{text}\n{e.Message}");
         }
+    }
+
+    /// <summary>The text of random model <c>R{seed}</c> (also trained on the emulated GPU by CudaParityTests), drawn from <paramref name="random"/>.</summary>
+    internal static (string Text, bool Sequence, int Features, int Outputs, int LossKind) RandomModel(Random random, int seed)
+    {
+        bool sequence = random.Next(2) == 0;
+        int features = random.Next(2, 7), width = random.Next(2, 9), outputs = random.Next(1, 5);
+        string shape = sequence ? "B, T, " : "B, ";
+        var lossKind = random.Next(3);
+        var body = new StringBuilder();
+        body.Append($"    h0 = x -> dense({width})");
+        for (int k = 0, n = random.Next(0, 3); k < n; k++) body.Append($" -> {Activations[random.Next(Activations.Length)]}");
+        body.Append('\n');
+        string previous = "h0";
+        for (int layer = 1, layers = random.Next(1, 4); layer <= layers; layer++)
+        {
+            body.Append($"    a{layer} = {previous} -> dense({width}) -> {Activations[random.Next(Activations.Length)]}\n");
+            body.Append(random.Next(3) switch
+            {
+                0 => $"    r{layer} = a{layer} + {previous}\n",     // residual
+                1 => $"    r{layer} = a{layer} * {previous}\n",     // gating
+                _ => $"    r{layer} = a{layer} -> tanh\n",
+            });
+            previous = $"r{layer}";
+        }
+        string final = previous;
+        string label, loss;
+        switch (lossKind)
+        {
+            case 0: label = $"label y: f32[{shape}{outputs}]"; loss = "mse(out, y)"; break;
+            case 1: label = $"label y: f32[{shape}{outputs}]"; loss = "bce_with_logits(out, y)"; break;
+            default: label = $"label y: i32[{shape.TrimEnd(',', ' ')}]"; loss = "cross_entropy(out, y)"; break;
+        }
+        string optimizer = random.Next(3) switch { 0 => "sgd(lr=0.05, momentum=0.9)", 1 => "adam(lr=1e-3)", _ => "adamw(lr=1e-3)" };
+        string text = $"model R{seed} {{\n    input x: f32[{shape}{features}]\n    {label}\n{body}    out = {final} -> dense({outputs})\n    output out\n    loss {loss}\n    optimizer {optimizer}\n}}\n";
+
+        return (text, sequence, features, outputs, lossKind);
     }
 }

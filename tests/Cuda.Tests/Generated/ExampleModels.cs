@@ -1,0 +1,44 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using ModelDsl.Emit.Cuda;
+
+namespace ModelDsl.Cuda.Tests.Generated;
+
+/// <summary>The CUDA C the generator writes for every .model file in examples/ and tests/CudaParity/models/.</summary>
+internal static class ExampleModels
+{
+    public static string RepositoryRoot
+    {
+        get
+        {
+            var folder = new DirectoryInfo(AppContext.BaseDirectory);
+            while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "ModelDsl.sln"))) folder = folder.Parent;
+            return folder?.FullName ?? throw new InvalidOperationException("ModelDsl.sln not found above " + AppContext.BaseDirectory);
+        }
+    }
+
+    /// <summary>(model name, generated CUDA C) for each model that has training code; models without it yet are listed in <paramref name="without"/>.</summary>
+    public static IReadOnlyList<(string Model, CudaModule Module)> CudaModules(out IReadOnlyList<string> without)
+    {
+        var modules = new List<(string, CudaModule)>();
+        var missing = new List<string>();
+        var files = new[] { "examples", Path.Combine("tests", "CudaParity", "models") }
+            .SelectMany(folder => Directory.EnumerateFiles(Path.Combine(RepositoryRoot, folder), "*.model", SearchOption.AllDirectories))
+            .OrderBy(f => f, StringComparer.Ordinal);
+        foreach (var file in files)
+        {
+            var result = ModelDsl.Compilation.Compile(file, File.ReadAllText(file));
+            if (result.HasErrors) throw new InvalidOperationException($"{file} does not check: {result.Diagnostics.First(d => d.IsError)}");
+            foreach (var model in result.Models)
+            {
+                var plan = ModelDsl.Autodiff.PlanBuilder.TryBuild(model, out _);
+                if (plan is null) missing.Add(model.Name);
+                else modules.Add((model.Name, CudaEmitter.Emit(plan, result.Text)));
+            }
+        }
+        without = missing;
+        return modules;
+    }
+}
