@@ -120,6 +120,16 @@ public sealed partial class NewUserJourneyTests : IDisposable
 
         Assert.True(losses[^1] < 0.8 * losses[0], "the loss barely moved:" + Environment.NewLine + runOutput);
 
+        // The package's GPU half: the same model trained through its generated CUDA C (on the CPU emulator here, as no
+        // GPU is assumed) gives the CPU's losses.
+        var gpuLines = GpuLossLine().Matches(runOutput);
+        Assert.True(gpuLines.Count == 5, "expected five GPU loss lines:" + Environment.NewLine + runOutput);
+        foreach (Match match in gpuLines)
+        {
+            double cpu = double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture), gpu = double.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture);
+            Assert.True(Math.Abs(cpu - gpu) <= 1e-4 + 1e-3 * Math.Abs(cpu), runOutput);
+        }
+
         // 4. A mistake in the model: the build fails with the diagnostic at its line and column in the .model file.
         string broken = modelText.Replace("dense(hidden)", "dense(hiden)", StringComparison.Ordinal);
         Assert.NotEqual(modelText, broken);
@@ -146,7 +156,7 @@ public sealed partial class NewUserJourneyTests : IDisposable
 
     /// <summary>
     /// A user's Program.cs: a fixed, learnable synthetic batch (the label is whether x0 + x1 &gt; 0), 60 Adam steps,
-    /// the loss printed every 20th step.
+    /// the loss printed every 20th step; then 5 steps on the CPU and on the emulated GPU side by side.
     /// </summary>
     private const string ProgramText = """
         using System.Globalization;
@@ -171,10 +181,23 @@ public sealed partial class NewUserJourneyTests : IDisposable
             float loss = model.TrainStep(x, y);
             if (step % 20 == 0) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {step} loss {loss:R}"));
         }
+
+        // The same steps on the GPU half: the CPU emulator of the generated CUDA C (GpuContext.OpenCuda() on a GPU).
+        using var device = ModelDsl.Cuda.GpuContext.OpenEmulated();
+        var cpuModel = new BinaryClassifier(seed: 2);
+        using var gpu = new BinaryClassifier(seed: 2).ToGpu(device);
+        for (int step = 0; step < 5; step++)
+        {
+            float cpuLoss = cpuModel.TrainStep(x, y), gpuLoss = gpu.TrainStep(x, y);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"gpu step {step} cpu {cpuLoss:R} gpu {gpuLoss:R}"));
+        }
         """;
 
     [GeneratedRegex(@"^step \d+ loss (\S+)\r?$", RegexOptions.Multiline)]
     private static partial Regex LossLine();
+
+    [GeneratedRegex(@"^gpu step \d+ cpu (\S+) gpu (\S+)\r?$", RegexOptions.Multiline)]
+    private static partial Regex GpuLossLine();
 
     private static void AssertPackageLayout(string root, string package)
     {
@@ -184,6 +207,7 @@ public sealed partial class NewUserJourneyTests : IDisposable
         foreach (string expected in new[]
         {
             "lib/net10.0/ModelDsl.Runtime.dll",
+            "lib/net10.0/ModelDsl.Cuda.dll",
             "analyzers/dotnet/cs/ModelDsl.Generator.dll",
             "analyzers/dotnet/cs/ModelDsl.Dsl.dll",
             "analyzers/dotnet/cs/Sprache.dll",
@@ -198,7 +222,8 @@ public sealed partial class NewUserJourneyTests : IDisposable
 
         // Nothing of the packaging project itself, and no generator or its dependencies as a library of the user's.
         Assert.DoesNotContain(entries, entry => entry.Contains("ModelDsl.Package", StringComparison.Ordinal));
-        Assert.DoesNotContain(entries, entry => entry.StartsWith("lib/", StringComparison.Ordinal) && !entry.StartsWith("lib/net10.0/ModelDsl.Runtime.", StringComparison.Ordinal));
+        Assert.DoesNotContain(entries, entry => entry.StartsWith("lib/", StringComparison.Ordinal)
+            && !entry.StartsWith("lib/net10.0/ModelDsl.Runtime.", StringComparison.Ordinal) && !entry.StartsWith("lib/net10.0/ModelDsl.Cuda.", StringComparison.Ordinal));
 
         // The runtime's dependency is declared; nothing else is (the generator's travel inside analyzers/).
         using Stream nuspecStream = zip.Entries.Single(entry => entry.FullName == "ModelDsl.nuspec").Open();
