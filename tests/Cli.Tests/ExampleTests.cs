@@ -37,6 +37,18 @@ public sealed class ExampleTests
     }
 
     [Fact]
+    public void Fashion_mlp_trains_on_the_emulated_cuda_path_like_on_the_cpu()
+    {
+        // The generated CUDA C on the CPU emulator: the same data, seed and batches as the CPU run, so the same result.
+        string sample = Path.Combine(CliRunner.RepoRoot, "examples", "FashionMnist", "sample");
+        var gpu = RunExample("FashionMnist", sample, "--epochs", "3", "--device", "emulated", "--plot", Path.Combine(Path.GetTempPath(), "modeldsl-emulated.png"));
+        var cpu = RunExample("FashionMnist", sample, "--epochs", "3", "--plot", Path.Combine(Path.GetTempPath(), "modeldsl-cpu.png"));
+        Assert.Contains("device: CPU emulation", gpu);
+        Assert.True(FinalAccuracy(gpu) >= 0.7, gpu);
+        Assert.True(Math.Abs(FinalAccuracy(gpu) - FinalAccuracy(cpu)) <= 0.004, $"emulated CUDA:\n{gpu}\nCPU:\n{cpu}");
+    }
+
+    [Fact]
     public void Binary_classifier_learns_its_synthetic_problem()
     {
         var output = RunExample("BinaryClassifier", "--epochs", "10");
