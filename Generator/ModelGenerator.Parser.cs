@@ -166,13 +166,13 @@ namespace ModelDsl.Generator
             /// The generated forward/backward/optimizer code (a second part of the partial class), or null while the
             /// model uses an op whose kernels do not exist yet. The namespace is filled in at emission.
             /// </summary>
-            private static (string CSharp, string Gpu)? TrainingSources(ModelGraph model, DslSourceText source)
+            private static (string CSharp, string? Gpu)? TrainingSources(ModelGraph model, DslSourceText source)
             {
                 var plan = ModelDsl.Autodiff.PlanBuilder.TryBuild(model, out _);
                 if (plan is null) return null;
-                var cuda = ModelDsl.Emit.Cuda.CudaEmitter.Emit(plan, source);
+                var cuda = ModelDsl.Emit.Cuda.CudaEmitter.TryEmit(plan, source);
                 return (ModelDsl.Emit.CSharp.CSharpModelEmitter.Emit(plan, source, NamespacePlaceholder),
-                        ModelDsl.Emit.CSharp.CSharpModelEmitter.EmitGpu(plan, source, NamespacePlaceholder, cuda));
+                        cuda is null ? null : ModelDsl.Emit.CSharp.CSharpModelEmitter.EmitGpu(plan, source, NamespacePlaceholder, cuda));
             }
 
             /// <summary>

@@ -88,9 +88,9 @@ internal static class EmitCommand
         foreach (var model in checkedFile.Models)
         {
             var plan = ModelDsl.Autodiff.PlanBuilder.TryBuild(model, out _);
-            if (plan is null) continue;
+            if (plan is null || ModelDsl.Emit.Cuda.CudaEmitter.TryEmit(plan, checkedFile.Text) is not { } cuda) continue;
             string file = Path.Combine(outDir, model.Name + ".cu");
-            File.WriteAllText(file, ModelDsl.Emit.Cuda.CudaEmitter.Emit(plan, checkedFile.Text).Source);
+            File.WriteAllText(file, cuda.Source);
             stdout.WriteLine($"wrote {file}");
         }
     }

@@ -60,8 +60,13 @@ namespace ModelDsl.Emit.Cuda
             _fileName = System.IO.Path.GetFileName(source.Path);
         }
 
-        public static CudaModule Emit(TrainingPlan plan, SourceText source)
+        public static CudaModule Emit(TrainingPlan plan, SourceText source) =>
+            TryEmit(plan, source) ?? throw new System.NotSupportedException($"{plan.Model.Name} uses a kernel the CUDA emitter does not render yet");
+
+        /// <summary>The CUDA C of <paramref name="plan"/>, or null when it holds a kind of kernel with no CUDA rendering yet (the model then trains on the CPU only).</summary>
+        public static CudaModule? TryEmit(TrainingPlan plan, SourceText source)
         {
+            if (!plan.Forward.Concat(plan.Backward).All(k => k is GemmKernel || k is ElementwiseKernel)) return null;
             var emitter = new CudaEmitter(plan, source);
             return emitter.EmitModule();
         }

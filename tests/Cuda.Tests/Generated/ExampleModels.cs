@@ -19,7 +19,7 @@ internal static class ExampleModels
         }
     }
 
-    /// <summary>(model name, generated CUDA C) for each model that has training code; models without it yet are listed in <paramref name="without"/>.</summary>
+    /// <summary>(model name, generated CUDA C) for each model that has CUDA code; models without it yet are listed in <paramref name="without"/>.</summary>
     public static IReadOnlyList<(string Model, CudaModule Module)> CudaModules(out IReadOnlyList<string> without)
     {
         var modules = new List<(string, CudaModule)>();
@@ -34,8 +34,8 @@ internal static class ExampleModels
             foreach (var model in result.Models)
             {
                 var plan = ModelDsl.Autodiff.PlanBuilder.TryBuild(model, out _);
-                if (plan is null) missing.Add(model.Name);
-                else modules.Add((model.Name, CudaEmitter.Emit(plan, result.Text)));
+                if (plan is not null && CudaEmitter.TryEmit(plan, result.Text) is { } module) modules.Add((model.Name, module));
+                else missing.Add(model.Name);
             }
         }
         without = missing;
