@@ -1,21 +1,162 @@
 using System;
-
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
 
 namespace ModelDsl.Cuda.Emulation;
 
-/// <summary>The CPU emulator of generated CUDA C. (Being written.)</summary>
-public sealed class EmulatedContext : GpuContext
+/// <summary>
+/// The CPU emulator of generated CUDA C: each module is compiled by g++ together with <c>cuda_emulation.h</c> into a
+/// shared library (cached on disk, see <see cref="CacheDirectory"/>) whose kernels run blocks one after another and a
+/// block's threads as fibers. Device memory is 256-byte aligned, zeroed host memory: a device pointer is its host
+/// address. Every copy, clear, free, GEMM operand and kernel pointer argument is checked against the live allocations.
+/// Launches run synchronously on the calling thread, so errors name the failing kernel at once.
+/// </summary>
+public sealed unsafe class EmulatedContext : GpuContext
 {
+    private const nuint Alignment = 256;
 
-    public override string DeviceName => throw new NotImplementedException();
+    private readonly EmulationCompiler _compiler;
+    private readonly AllocationTable _allocations = new();
+    private readonly List<EmulatedModule> _modules = [];
+    private bool _disposed;
+
+    /// <summary>
+    /// An emulator compiling with <paramref name="compiler"/> (a name looked up on PATH, or a path), else <c>$CXX</c>,
+    /// else <c>g++</c>. Throws <see cref="CudaUnavailableException"/> when that compiler is not installed.
+    /// </summary>
+    public EmulatedContext(string? compiler = null)
+    {
+        _compiler = EmulationCompiler.Find(compiler);
+    }
+
+    ~EmulatedContext() => Dispose(false);
+
+    public override string DeviceName => $"CPU emulation ({_compiler.DisplayName})";
+
     public override bool IsEmulated => true;
-    public override GpuModule LoadModule(string moduleName, string cudaSource) => throw new NotImplementedException();
-    public override DeviceVariable Allocate(long bytes) => throw new NotImplementedException();
-    public override void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha, DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc) => throw new NotImplementedException();
-    public override void Synchronize() => throw new NotImplementedException();
-    internal override void CopyToDevice(DevicePointer destination, ReadOnlySpan<byte> source) => throw new NotImplementedException();
-    internal override void CopyToHost(Span<byte> destination, DevicePointer source) => throw new NotImplementedException();
-    internal override void Clear(DevicePointer destination, long bytes) => throw new NotImplementedException();
-    internal override void Free(DevicePointer pointer) => throw new NotImplementedException();
-    protected override void Dispose(bool disposing) { }
+
+    /// <summary>Where compiled modules are kept: <c>$MODELDSL_CACHE_DIR/emulated</c>, else <c>$XDG_CACHE_HOME/modeldsl/emulated</c>, else <c>~/.cache/modeldsl/emulated</c>.</summary>
+    public static string CacheDirectory => EmulationCompiler.CacheDirectory;
+
+    public override GpuModule LoadModule(string moduleName, string cudaSource)
+    {
+        ArgumentNullException.ThrowIfNull(moduleName);
+        ArgumentNullException.ThrowIfNull(cudaSource);
+        ThrowIfDisposed();
+        IReadOnlyList<KernelDeclaration> kernels = KernelDeclarations.Find(cudaSource);
+        string library = _compiler.Build(moduleName, cudaSource, kernels);
+        nint handle;
+        try
+        {
+            handle = NativeLibrary.Load(library);
+        }
+        catch (DllNotFoundException e)
+        {
+            throw new CudaException($"CUDA module '{moduleName}': the emulator could not load {library}: {e.Message}", e);
+        }
+        var module = new EmulatedModule(this, moduleName, handle, kernels);
+        _modules.Add(module);
+        return module;
+    }
+
+    public override DeviceVariable Allocate(long bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        ThrowIfDisposed();
+        void* memory;
+        try
+        {
+            memory = NativeMemory.AlignedAlloc((nuint)Math.Max(bytes, 1), Alignment);
+        }
+        catch (OutOfMemoryException e)
+        {
+            throw new CudaException($"out of emulated device memory: {bytes} bytes could not be allocated", e);
+        }
+        NativeMemory.Clear(memory, (nuint)bytes);
+        _allocations.Add((ulong)memory, bytes);
+        return new DeviceVariable(this, new DevicePointer((ulong)memory), bytes);
+    }
+
+    /// <summary>The CPU's <c>ModelDsl.Runtime.Cpu.Sgemm.Multiply</c> on the operands' host memory, after checking each lies in one allocation.</summary>
+    public override void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
+        DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc)
+    {
+        ThrowIfDisposed();
+        if (m > 0 && n > 0)
+        {
+            CheckMatrix(c, m, n, ldc, "C");
+            if (k > 0 && alpha != 0f)
+            {
+                CheckMatrix(a, transA ? k : m, transA ? m : k, lda, "A");
+                CheckMatrix(b, transB ? n : k, transB ? k : n, ldb, "B");
+            }
+        }
+        Runtime.Cpu.Sgemm.Multiply(transA, transB, m, n, k, alpha, (float*)a.Address, lda, (float*)b.Address, ldb, beta, (float*)c.Address, ldc);
+    }
+
+    /// <summary>Nothing to wait for: emulated launches finish before <see cref="GpuKernel.Launch"/> returns.</summary>
+    public override void Synchronize() => ThrowIfDisposed();
+
+    internal override void CopyToDevice(DevicePointer destination, ReadOnlySpan<byte> source)
+    {
+        CheckRange(destination, source.Length, "copy to the device");
+        source.CopyTo(new Span<byte>((void*)destination.Address, source.Length));
+    }
+
+    internal override void CopyToHost(Span<byte> destination, DevicePointer source)
+    {
+        CheckRange(source, destination.Length, "copy from the device");
+        new ReadOnlySpan<byte>((void*)source.Address, destination.Length).CopyTo(destination);
+    }
+
+    internal override void Clear(DevicePointer destination, long bytes)
+    {
+        CheckRange(destination, bytes, "clear");
+        NativeMemory.Clear((void*)destination.Address, (nuint)bytes);
+    }
+
+    internal override void Free(DevicePointer pointer)
+    {
+        if (_disposed) return;  // freed with the context already
+        if (!_allocations.Remove(pointer.Address))
+            throw new CudaException($"free of {pointer}: not the start of a live emulated device allocation (freed twice?)");
+        NativeMemory.AlignedFree((void*)pointer.Address);
+    }
+
+    /// <summary>True when <paramref name="pointer"/> lies in (or just past the end of) a live allocation: what kernel pointer arguments must satisfy.</summary>
+    internal bool IsDeviceAddress(ulong pointer) => _allocations.Contains(pointer, 0);
+
+    internal string DescribeAddress(ulong pointer) => _allocations.Describe(pointer, 0);
+
+    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    internal void Forget(EmulatedModule module) => _modules.Remove(module);
+
+    protected override void Dispose(bool disposing)
+    {
+        if (_disposed) return;
+        _disposed = true;
+        if (disposing)
+        {
+            foreach (EmulatedModule module in _modules.ToArray()) module.Dispose();
+        }
+        foreach (ulong start in _allocations.Starts()) NativeMemory.AlignedFree((void*)start);
+        _allocations.Clear();
+    }
+
+    private void CheckRange(DevicePointer pointer, long bytes, string what)
+    {
+        ThrowIfDisposed();
+        if (!_allocations.Contains(pointer.Address, bytes))
+            throw new CudaException($"{what} of {bytes} bytes at {pointer}: {_allocations.Describe(pointer.Address, bytes)}");
+    }
+
+    // A row-major matrix of rows × cols floats with row stride ld must lie in one allocation.
+    private void CheckMatrix(DevicePointer pointer, int rows, int cols, int ld, string name)
+    {
+        if (rows <= 0 || cols <= 0) return;
+        long bytes = ((long)(rows - 1) * Math.Max(ld, cols) + cols) * sizeof(float);
+        if (!_allocations.Contains(pointer.Address, bytes))
+            throw new CudaException($"Sgemm operand {name} ({rows}×{cols}, leading dimension {ld}, {bytes} bytes at {pointer}): {_allocations.Describe(pointer.Address, bytes)}");
+    }
 }
