@@ -1,0 +1,133 @@
+using System;
+using System.Collections.Generic;
+
+namespace ModelDsl.Cuda.Interop;
+
+/// <summary><c>cublasStatus_t</c> under its C names.</summary>
+internal enum cublasStatus_t
+{
+    CUBLAS_STATUS_SUCCESS = 0,
+    CUBLAS_STATUS_NOT_INITIALIZED = 1,
+    CUBLAS_STATUS_ALLOC_FAILED = 3,
+    CUBLAS_STATUS_INVALID_VALUE = 7,
+    CUBLAS_STATUS_ARCH_MISMATCH = 8,
+    CUBLAS_STATUS_MAPPING_ERROR = 11,
+    CUBLAS_STATUS_EXECUTION_FAILED = 13,
+    CUBLAS_STATUS_INTERNAL_ERROR = 14,
+    CUBLAS_STATUS_NOT_SUPPORTED = 15,
+    CUBLAS_STATUS_LICENSE_ERROR = 16,
+}
+
+/// <summary><c>cublasOperation_t</c>.</summary>
+internal enum cublasOperation_t
+{
+    CUBLAS_OP_N = 0,
+    CUBLAS_OP_T = 1,
+}
+
+/// <summary><c>cublasMath_t</c> values this binding sets.</summary>
+internal enum cublasMath_t
+{
+    /// <summary>FP32 GEMMs compute in FP32: no TF32 tensor-core rounding (that would be <c>CUBLAS_TF32_TENSOR_OP_MATH</c>).</summary>
+    CUBLAS_DEFAULT_MATH = 0,
+}
+
+/// <summary>
+/// cuBLAS (<c>libcublas.so.13/.12/.11</c>), bound as unmanaged function pointers with the signatures of
+/// <c>cublas_v2.h</c>: a handle and the FP32 GEMM. Pointer mode stays the default (host), so alpha and beta are host
+/// pointers; the matrices are device addresses (<c>CUdeviceptr</c>). ManagedCuda's counterpart is <c>CudaBlas</c>.
+/// </summary>
+/// <remarks>
+/// The math mode is set to <c>CUBLAS_DEFAULT_MATH</c> explicitly and never to a TF32 mode: the CPU backend is the
+/// parity reference, and TF32's 10-bit mantissa would make GPU and CPU results differ by ~1e-3 relative.
+/// </remarks>
+internal sealed unsafe class Cublas
+{
+    public static readonly IReadOnlyList<string> LibraryNames = ["libcublas.so.13", "libcublas.so.12", "libcublas.so.11"];
+
+    private static readonly Lazy<(Cublas? Cublas, string Reason)> s_shared = new(() => TryLoad(LibraryNames));
+
+    /// <summary>The cuBLAS found on this machine, loaded once per process, or null (see <see cref="UnavailableReason"/>).</summary>
+    public static Cublas? Shared => s_shared.Value.Cublas;
+
+    public static string UnavailableReason => s_shared.Value.Reason;
+
+    /// <summary>A cuBLAS library at an explicit path (tests load a stand-in built with g++).</summary>
+    public static Cublas Load(string path) => new(System.Runtime.InteropServices.NativeLibrary.Load(path), path);
+
+    public string Library { get; }
+
+    public readonly delegate* unmanaged<nint*, cublasStatus_t> cublasCreate_v2;
+    public readonly delegate* unmanaged<nint, cublasStatus_t> cublasDestroy_v2;
+    public readonly delegate* unmanaged<nint, cublasMath_t, cublasStatus_t> cublasSetMathMode;
+
+    /// <summary>
+    /// <c>cublasSgemm_v2(handle, transa, transb, m, n, k, const float* alpha, const float* A, lda, const float* B, ldb,
+    /// const float* beta, float* C, ldc)</c>, column-major.
+    /// </summary>
+    public readonly delegate* unmanaged<nint, cublasOperation_t, cublasOperation_t, int, int, int, float*, ulong, int, ulong, int, float*, ulong, int, cublasStatus_t> cublasSgemm_v2;
+
+    // cuBLAS 11.4.2+ names its statuses; older libraries (and the tests' stand-in) fall back to the table below.
+    private readonly delegate* unmanaged<cublasStatus_t, byte*> cublasGetStatusName;
+    private readonly delegate* unmanaged<cublasStatus_t, byte*> cublasGetStatusString;
+
+    private Cublas(nint library, string name)
+    {
+        Library = name;
+        cublasCreate_v2 = (delegate* unmanaged<nint*, cublasStatus_t>)NativeLibraries.Export(library, name, "cublasCreate_v2");
+        cublasDestroy_v2 = (delegate* unmanaged<nint, cublasStatus_t>)NativeLibraries.Export(library, name, "cublasDestroy_v2");
+        cublasSetMathMode = (delegate* unmanaged<nint, cublasMath_t, cublasStatus_t>)NativeLibraries.Export(library, name, "cublasSetMathMode");
+        cublasSgemm_v2 = (delegate* unmanaged<nint, cublasOperation_t, cublasOperation_t, int, int, int, float*, ulong, int, ulong, int, float*, ulong, int, cublasStatus_t>)
+            NativeLibraries.Export(library, name, "cublasSgemm_v2");
+        cublasGetStatusName = (delegate* unmanaged<cublasStatus_t, byte*>)NativeLibraries.OptionalExport(library, "cublasGetStatusName");
+        cublasGetStatusString = (delegate* unmanaged<cublasStatus_t, byte*>)NativeLibraries.OptionalExport(library, "cublasGetStatusString");
+    }
+
+    internal static (Cublas? Cublas, string Reason) TryLoad(IReadOnlyList<string> names)
+    {
+        if (!NativeLibraries.TryLoadFirst(names, out nint library, out string name)) return (null, NotFoundMessage(names));
+        try
+        {
+            return (new Cublas(library, name), name);
+        }
+        catch (CudaException e)
+        {
+            return (null, e.Message);
+        }
+    }
+
+    internal static string NotFoundMessage(IReadOnlyList<string> names) =>
+        $"cuBLAS not found: tried {string.Join(", ", names)} (on Debian: add the non-free component and apt-get install libcublas11)";
+
+    public void Check(cublasStatus_t status, string call)
+    {
+        if (status != cublasStatus_t.CUBLAS_STATUS_SUCCESS) throw Error(call, status);
+    }
+
+    /// <summary><c>cublasSgemm_v2(...) failed: CUBLAS_STATUS_INVALID_VALUE (7): an invalid numeric value was used as an argument</c>.</summary>
+    public CudaException Error(string call, cublasStatus_t status)
+    {
+        string? name = cublasGetStatusName != null ? NativeLibraries.FromUtf8(cublasGetStatusName(status)) : null;
+        string? description = cublasGetStatusString != null ? NativeLibraries.FromUtf8(cublasGetStatusString(status)) : null;
+        return new CudaException($"{call} failed: {name ?? FallbackName(status)} ({(int)status}): {description ?? FallbackDescription(status)}");
+    }
+
+    internal static string FallbackName(cublasStatus_t status) =>
+        Enum.IsDefined(status) ? status.ToString() : "unrecognised cublasStatus_t";
+
+    /// <summary>The descriptions of the cuBLAS documentation, for libraries without <c>cublasGetStatusString</c>.</summary>
+    internal static string FallbackDescription(cublasStatus_t status) => status switch
+    {
+        cublasStatus_t.CUBLAS_STATUS_SUCCESS => "the operation completed successfully",
+        cublasStatus_t.CUBLAS_STATUS_NOT_INITIALIZED => "the library was not initialized",
+        cublasStatus_t.CUBLAS_STATUS_ALLOC_FAILED => "the resource allocation failed",
+        cublasStatus_t.CUBLAS_STATUS_INVALID_VALUE => "an invalid numeric value was used as an argument",
+        cublasStatus_t.CUBLAS_STATUS_ARCH_MISMATCH => "an absent device architectural feature is required",
+        cublasStatus_t.CUBLAS_STATUS_MAPPING_ERROR => "an access to GPU memory space failed",
+        cublasStatus_t.CUBLAS_STATUS_EXECUTION_FAILED => "the GPU program failed to execute",
+        cublasStatus_t.CUBLAS_STATUS_INTERNAL_ERROR => "an internal operation failed",
+        cublasStatus_t.CUBLAS_STATUS_NOT_SUPPORTED => "the functionality requested is not supported",
+        cublasStatus_t.CUBLAS_STATUS_LICENSE_ERROR => "an error was detected when checking the current licensing",
+        _ => "unknown cuBLAS status",
+    };
+}

@@ -1,0 +1,32 @@
+using System.Reflection;
+using Microsoft.CodeAnalysis;
+using ModelDsl.Generator;
+using ModelDsl.Generator.Model;
+
+namespace GeneratorBench;
+
+/// <summary>
+/// The generator's own stages, which are internal (<c>ModelGenerator.Parser.Parse</c>: front end + copy into the
+/// equatable <see cref="ModelFileSpec"/> + training code; <c>ModelGenerator.Emitter.EmitSource</c>: the description
+/// class). Reached by reflection so the bench times exactly the code a build runs, without changing the generator.
+/// </summary>
+internal static class GeneratorInternals
+{
+    private const BindingFlags Static = BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic;
+
+    public static readonly Func<AdditionalText, CancellationToken, ModelFileSpec> ParseToSpec =
+        Nested("Parser").GetMethod("Parse", Static, [typeof(AdditionalText), typeof(CancellationToken)])!
+            .CreateDelegate<Func<AdditionalText, CancellationToken, ModelFileSpec>>();
+
+    public static readonly Func<ModelSpec, string, string> EmitDescription =
+        Nested("Emitter").GetMethod("EmitSource", Static, [typeof(ModelSpec), typeof(string)])!
+            .CreateDelegate<Func<ModelSpec, string, string>>();
+
+    public static readonly Func<ModelSpec, string, string?> TrainingSource =
+        Nested("Emitter").GetMethod("TrainingSource", Static, [typeof(ModelSpec), typeof(string)])!
+            .CreateDelegate<Func<ModelSpec, string, string?>>();
+
+    private static Type Nested(string name) =>
+        typeof(ModelGenerator).GetNestedType(name, BindingFlags.NonPublic)
+        ?? throw new InvalidOperationException($"ModelGenerator.{name} not found: the generator's internals changed; update bench/GeneratorBench.");
+}

@@ -1,0 +1,367 @@
+// A stand-in for libcuda.so.1 and libcublas.so for the tests: the exports CudaDriver and Cublas bind, with the C
+// signatures of cuda.h and cublas_v2.h, over host memory. It lets CudaContext's real code run on machines without a GPU:
+// argument marshalling (kernelParams, JIT options, GEMM operands), error formatting through cuGetErrorName/String,
+// context handling (calls that need a current context fail without one, as the real driver's do), and the order of
+// releases. Test controls: fake_set/fake_get (named integers) and fake_log (one line per call that matters).
+//
+// Device "memory" is malloc'd host memory, filled with 0xCD so a missing clear shows. Kernels: cuModuleGetFunction
+// finds `.entry NAME` in the loaded PTX; cuLaunchKernel runs a C++ version of the kernels it knows ("axpy",
+// "record_args"). cublasSgemm_v2 is the reference column-major BLAS GEMM. cublasGetStatusName/String are left out on
+// purpose, so the binding's own status table is exercised.
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#define EXPORT extern "C" __attribute__((visibility("default")))
+
+typedef int CUresult;
+typedef void* CUcontext;
+typedef unsigned long long CUdeviceptr;
+
+namespace {
+
+struct Module { std::string ptx; std::map<std::string, std::string*> functions; };
+
+std::mutex g_mutex;
+std::map<std::string, long long> g_settings;
+std::string g_log;
+std::string g_error_name, g_error_string;
+std::set<CUdeviceptr> g_allocations;
+std::set<Module*> g_modules;
+int g_primary_refcount = 0;
+int g_cublas_handles = 0;
+bool g_initialized = false;
+thread_local std::vector<CUcontext> t_stack(1, nullptr); // back() is the thread's current context
+char g_record[32 * 8];
+
+CUcontext const kContext = reinterpret_cast<CUcontext>(0xC0DE0000);
+
+long long setting(const char* key, long long fallback) {
+    auto it = g_settings.find(key);
+    return it == g_settings.end() ? fallback : it->second;
+}
+
+void log(const std::string& line) {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    g_log += line;
+    g_log += '\n';
+}
+
+bool current() { return t_stack.back() == kContext && g_primary_refcount > 0; }
+
+const char* name_of(CUresult r) {
+    switch (r) {
+        case 0: return "CUDA_SUCCESS";
+        case 1: return "CUDA_ERROR_INVALID_VALUE";
+        case 2: return "CUDA_ERROR_OUT_OF_MEMORY";
+        case 3: return "CUDA_ERROR_NOT_INITIALIZED";
+        case 100: return "CUDA_ERROR_NO_DEVICE";
+        case 101: return "CUDA_ERROR_INVALID_DEVICE";
+        case 201: return "CUDA_ERROR_INVALID_CONTEXT";
+        case 218: return "CUDA_ERROR_INVALID_PTX";
+        case 222: return "CUDA_ERROR_UNSUPPORTED_PTX_VERSION";
+        case 500: return "CUDA_ERROR_NOT_FOUND";
+        case 700: return "CUDA_ERROR_ILLEGAL_ADDRESS";
+        case 701: return "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES";
+        default: return nullptr;
+    }
+}
+
+const char* string_of(CUresult r) {
+    switch (r) {
+        case 0: return "no error";
+        case 1: return "invalid argument";
+        case 2: return "out of memory";
+        case 3: return "initialization error";
+        case 100: return "no CUDA-capable device is detected";
+        case 101: return "invalid device ordinal";
+        case 201: return "invalid device context";
+        case 218: return "a PTX JIT compilation failed";
+        case 222: return "the provided PTX was compiled with an unsupported toolchain.";
+        case 500: return "named symbol not found";
+        case 700: return "an illegal memory access was encountered";
+        case 701: return "too many resources requested for launch";
+        default: return nullptr;
+    }
+}
+
+} // namespace
+
+// ---- test controls ----------------------------------------------------------------------------------------------
+
+EXPORT void fake_reset() {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    g_settings.clear();
+    g_log.clear();
+}
+
+EXPORT void fake_set(const char* key, long long value) {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    g_settings[key] = value;
+}
+
+EXPORT long long fake_get(const char* key) {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    std::string k = key;
+    if (k == "allocations") return (long long)g_allocations.size();
+    if (k == "modules") return (long long)g_modules.size();
+    if (k == "primary_refcount") return g_primary_refcount;
+    if (k == "cublas_handles") return g_cublas_handles;
+    if (k == "current") return t_stack.back() == kContext ? 1 : 0;
+    return setting(key, -1);
+}
+
+EXPORT const char* fake_log() { return g_log.c_str(); }
+
+// The raw 8-byte argument slots the last "record_args" launch received.
+EXPORT const void* fake_recorded_args() { return g_record; }
+
+// ---- driver API --------------------------------------------------------------------------------------------------
+
+EXPORT CUresult cuInit(unsigned int flags) {
+    log("cuInit");
+    if (flags != 0) return 1;
+    CUresult r = (CUresult)setting("init_result", 0);
+    g_initialized = r == 0;
+    return r;
+}
+
+EXPORT CUresult cuDriverGetVersion(int* version) { *version = (int)setting("driver_version", 12040); return 0; }
+
+EXPORT CUresult cuDeviceGetCount(int* count) {
+    if (!g_initialized) return 3;
+    *count = (int)setting("device_count", 1);
+    return 0;
+}
+
+EXPORT CUresult cuDeviceGet(int* device, int ordinal) {
+    if (!g_initialized) return 3;
+    if (ordinal < 0 || ordinal >= setting("device_count", 1)) return 101;
+    *device = ordinal;
+    return 0;
+}
+
+EXPORT CUresult cuDeviceGetName(char* name, int length, int device) {
+    if (device < 0 || device >= setting("device_count", 1)) return 101;
+    snprintf(name, (size_t)length, "Fake GPU %d", device);
+    return 0;
+}
+
+EXPORT CUresult cuDeviceGetAttribute(int* value, int attribute, int device) {
+    if (device < 0 || device >= setting("device_count", 1)) return 101;
+    if (attribute == 75) { *value = (int)setting("cc_major", 9); return 0; }
+    if (attribute == 76) { *value = (int)setting("cc_minor", 0); return 0; }
+    return 1;
+}
+
+EXPORT CUresult cuDevicePrimaryCtxRetain(CUcontext* context, int device) {
+    if (!g_initialized) return 3;
+    if (device < 0 || device >= setting("device_count", 1)) return 101;
+    g_primary_refcount++;
+    *context = kContext;
+    log("cuDevicePrimaryCtxRetain");
+    return 0;
+}
+
+EXPORT CUresult cuDevicePrimaryCtxRelease_v2(int) {
+    if (g_primary_refcount == 0) return 201;
+    g_primary_refcount--;
+    log("cuDevicePrimaryCtxRelease_v2");
+    return 0;
+}
+
+EXPORT CUresult cuCtxSetCurrent(CUcontext context) {
+    if (context != nullptr && context != kContext) return 201;
+    t_stack.back() = context;
+    return 0;
+}
+
+EXPORT CUresult cuCtxPushCurrent_v2(CUcontext context) {
+    if (context != kContext) return 201;
+    t_stack.push_back(context);
+    return 0;
+}
+
+EXPORT CUresult cuCtxPopCurrent_v2(CUcontext* context) {
+    if (t_stack.size() < 2) return 201;
+    if (context) *context = t_stack.back();
+    t_stack.pop_back();
+    return 0;
+}
+
+EXPORT CUresult cuCtxSynchronize() {
+    if (!current()) return 201;
+    log("cuCtxSynchronize");
+    return (CUresult)setting("sync_result", 0);
+}
+
+EXPORT CUresult cuModuleLoadDataEx(void** module, const void* image, unsigned int count, const int* options, void** values) {
+    if (!current()) return 201;
+    std::string ptx = static_cast<const char*>(image);
+    char* error_log = nullptr;
+    size_t error_size = 0;
+    for (unsigned i = 0; i < count; i++) {
+        if (options[i] == 5) error_log = static_cast<char*>(values[i]);
+        if (options[i] == 6) error_size = (size_t)(uintptr_t)values[i];
+    }
+    if (ptx.find("FAKE_JIT_ERROR") != std::string::npos) {
+        if (error_log && error_size > 0) snprintf(error_log, error_size, "ptxas application ptx input, line 7; fatal   : fake JIT error");
+        return 218;
+    }
+    if (ptx.find("FAKE_OLD_DRIVER") != std::string::npos) return 222;
+    Module* m = new Module{ptx, {}};
+    g_modules.insert(m);
+    *module = m;
+    log("cuModuleLoadDataEx");
+    return 0;
+}
+
+EXPORT CUresult cuModuleUnload(void* module) {
+    if (!current()) return 201;
+    Module* m = static_cast<Module*>(module);
+    if (!g_modules.erase(m)) return 400;
+    for (auto& f : m->functions) delete f.second;
+    delete m;
+    log("cuModuleUnload");
+    return 0;
+}
+
+EXPORT CUresult cuModuleGetFunction(void** function, void* module, const char* name) {
+    if (!current()) return 201;
+    Module* m = static_cast<Module*>(module);
+    if (!g_modules.count(m)) return 400;
+    std::string entry = std::string(".entry ") + name;
+    size_t at = m->ptx.find(entry);
+    char next = at == std::string::npos ? 0 : m->ptx[at + entry.size()];
+    if (at == std::string::npos || !(next == '(' || next == ' ' || next == '\n' || next == '\r')) return 500;
+    auto& slot = m->functions[name];
+    if (!slot) slot = new std::string(name);
+    *function = slot;
+    return 0;
+}
+
+EXPORT CUresult cuLaunchKernel(void* function, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                               unsigned shared, void* stream, void** params, void** extra) {
+    if (!current()) return 201;
+    if (shared != 0 || stream != nullptr || extra != nullptr) return 1;
+    CUresult forced = (CUresult)setting("launch_result", 0);
+    if (forced != 0) return forced;
+    const std::string& name = *static_cast<std::string*>(function);
+    unsigned long long threads = (unsigned long long)gx * gy * gz * bx * by * bz;
+    if (name == "axpy") {
+        // axpy(int n, float a, const float* x, float* y): y[i] += a * x[i] for the threads of the grid
+        int n = *static_cast<int*>(params[0]);
+        float a = *static_cast<float*>(params[1]);
+        const float* x = *static_cast<float**>(params[2]);
+        float* y = *static_cast<float**>(params[3]);
+        for (long long i = 0; i < n && (unsigned long long)i < threads; i++) y[i] += a * x[i];
+    } else if (name == "record_args") {
+        int count = (int)setting("record_count", 0);
+        for (int i = 0; i < count && i < 32; i++) memcpy(g_record + 8 * i, params[i], 8);
+    }
+    if (setting("log_launches", 1)) log("cuLaunchKernel " + name);
+    return 0;
+}
+
+EXPORT CUresult cuMemAlloc_v2(CUdeviceptr* pointer, size_t bytes) {
+    if (!current()) return 201;
+    if (bytes == 0) return 1;
+    if ((long long)bytes >= setting("oom_at", 1LL << 40)) return 2;
+    void* memory = malloc(bytes);
+    memset(memory, 0xCD, bytes);
+    *pointer = (CUdeviceptr)(uintptr_t)memory;
+    g_allocations.insert(*pointer);
+    return 0;
+}
+
+EXPORT CUresult cuMemFree_v2(CUdeviceptr pointer) {
+    if (!current()) return 201;
+    if (!g_allocations.erase(pointer)) return 1;
+    free((void*)(uintptr_t)pointer);
+    log("cuMemFree_v2");
+    return 0;
+}
+
+EXPORT CUresult cuMemcpyHtoD_v2(CUdeviceptr destination, const void* source, size_t bytes) {
+    if (!current()) return 201;
+    memcpy((void*)(uintptr_t)destination, source, bytes);
+    return 0;
+}
+
+EXPORT CUresult cuMemcpyDtoH_v2(void* destination, CUdeviceptr source, size_t bytes) {
+    if (!current()) return 201;
+    memcpy(destination, (const void*)(uintptr_t)source, bytes);
+    return 0;
+}
+
+EXPORT CUresult cuMemsetD8_v2(CUdeviceptr destination, unsigned char value, size_t bytes) {
+    if (!current()) return 201;
+    memset((void*)(uintptr_t)destination, value, bytes);
+    return 0;
+}
+
+EXPORT CUresult cuGetErrorName(CUresult error, const char** text) {
+    *text = name_of(error);
+    return *text ? 0 : 1;
+}
+
+EXPORT CUresult cuGetErrorString(CUresult error, const char** text) {
+    *text = string_of(error);
+    return *text ? 0 : 1;
+}
+
+// ---- cuBLAS ------------------------------------------------------------------------------------------------------
+
+EXPORT int cublasCreate_v2(void** handle) {
+    if (!current()) return 1; // CUBLAS_STATUS_NOT_INITIALIZED
+    int forced = (int)setting("cublas_create_status", 0);
+    if (forced != 0) return forced;
+    g_cublas_handles++;
+    *handle = reinterpret_cast<void*>(0xB1A5);
+    log("cublasCreate_v2");
+    return 0;
+}
+
+EXPORT int cublasDestroy_v2(void* handle) {
+    if (handle != reinterpret_cast<void*>(0xB1A5) || g_cublas_handles == 0) return 1;
+    if (!current()) return 1;
+    g_cublas_handles--;
+    log("cublasDestroy_v2");
+    return 0;
+}
+
+EXPORT int cublasSetMathMode(void*, int mode) {
+    log("cublasSetMathMode " + std::to_string(mode));
+    return 0;
+}
+
+// Column-major BLAS: C = alpha op(A) op(B) + beta C, op(A) m x k, op(B) k x n; with beta == 0, C is not read.
+EXPORT int cublasSgemm_v2(void* handle, int transa, int transb, int m, int n, int k, const float* alpha,
+                          const float* A, int lda, const float* B, int ldb, const float* beta, float* C, int ldc) {
+    if (handle != reinterpret_cast<void*>(0xB1A5)) return 1;
+    if (!current()) return 13;
+    int forced = (int)setting("sgemm_status", 0);
+    if (forced != 0) return forced;
+    if (m < 0 || n < 0 || k < 0 || ldc < (m > 1 ? m : 1)) return 7;
+    if (lda < ((transa ? k : m) > 1 ? (transa ? k : m) : 1) || ldb < ((transb ? n : k) > 1 ? (transb ? n : k) : 1)) return 7;
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < m; i++) {
+            double sum = 0;
+            for (int l = 0; l < k; l++) {
+                float a = transa ? A[l + (size_t)i * lda] : A[i + (size_t)l * lda];
+                float b = transb ? B[j + (size_t)l * ldb] : B[l + (size_t)j * ldb];
+                sum += (double)a * b;
+            }
+            float* c = &C[i + (size_t)j * ldc];
+            *c = (float)(*alpha * sum + (*beta == 0.0f ? 0.0 : *beta * (double)*c));
+        }
+    log("cublasSgemm_v2 " + std::string(transa ? "T" : "N") + std::string(transb ? "T" : "N") + " m=" + std::to_string(m) +
+        " n=" + std::to_string(n) + " k=" + std::to_string(k));
+    return 0;
+}
