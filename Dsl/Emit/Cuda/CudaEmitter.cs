@@ -127,6 +127,9 @@ namespace ModelDsl.Emit.Cuda
             foreach (var line in Prelude) _w.Line(line);
         }
 
+        /// <summary>The device functions every generated module starts with (activations, dropout hash, warp reductions).</summary>
+        public static string PreludeText => string.Join("\n", Prelude) + "\n";
+
         private static readonly string[] Prelude =
         {
             "#ifndef INFINITY",
