@@ -128,10 +128,11 @@ public sealed class EmulatedErrorTests(EmulatorFixture emulator, ITestOutputHelp
     [Fact]
     public void PointerArgumentOutsideDeviceMemory_IsRefused()
     {
+        // live first: allocated after the free, it could be handed the freed address, and the stale pointer would be live again.
+        using DeviceVariable live = emulator.Context.Allocate(64 * 4);
         DeviceVariable freed = emulator.Context.Allocate(64 * 4);
         DevicePointer stale = freed.Pointer;
         freed.Dispose();
-        using DeviceVariable live = emulator.Context.Allocate(64 * 4);
 
         var arguments = new KernelArguments();
         arguments.Add(stale);

@@ -1,0 +1,156 @@
+using System;
+using ModelDsl.Emit.Cuda;
+using ModelDsl.Runtime.Cpu.Layers;
+using Xunit.Abstractions;
+
+namespace ModelDsl.Cuda.Tests.Layers;
+
+/// <summary>
+/// md_attention_* against Runtime.Cpu.Layers.Attention on the emulator: the fused forward (out and the row
+/// log-sum-exp), then the two backward kernels (query rows: D and dq; key rows: dk and dv).
+/// </summary>
+public sealed class AttentionKernelTests(LayerKernelFixture gpu, ITestOutputHelper output) : IClassFixture<LayerKernelFixture>
+{
+    // T not a multiple of 8 or 32 (partial query blocks and key tiles, several tiles), dh below, between and at the
+    // multiples of 32 up to the 128 limit, causal and not, separate q/k/v and a fused qkv buffer (stride 3d).
+    [Theory]
+    [InlineData(2, 37, 3, 20, false, false, false)]
+    [InlineData(2, 37, 3, 20, true, false, false)]
+    [InlineData(2, 37, 3, 20, true, true, true)]
+    [InlineData(1, 70, 2, 40, true, true, false)]
+    [InlineData(1, 70, 2, 40, false, false, true)]
+    [InlineData(2, 5, 1, 128, true, false, false)]
+    [InlineData(1, 100, 1, 72, false, true, false)]
+    [InlineData(3, 1, 2, 8, true, true, true)]
+    [InlineData(1, 33, 4, 1, true, false, true)]
+    public void Forward_and_backward_match_the_cpu(int batch, int steps, int heads, int headDim, bool causal, bool fused, bool accumulate)
+    {
+        var random = new Random(batch * 10000 + steps * 100 + headDim + (causal ? 1 : 0));
+        int d = heads * headDim, stride = fused ? 3 * d : d;
+        long rows = (long)batch * steps, strided = rows * stride;
+        // q and k in ±1.5 give scores of a few units: peaked rows, not uniform ones.
+        float[] q, k, v;
+        float[] qkv = LayerAssert.Uniform(random, rows * 3 * d, -1.5f, 1.5f);
+        if (fused)
+        {
+            q = qkv;
+            k = qkv[d..];
+            v = qkv[(2 * d)..];
+        }
+        else
+        {
+            q = qkv[..(int)(rows * d)];
+            k = qkv[(int)(rows * d)..(int)(2 * rows * d)];
+            v = qkv[(int)(2 * rows * d)..];
+        }
+        float[] dout = LayerAssert.Uniform(random, rows * d);
+        float[] grads0 = LayerAssert.Uniform(random, fused ? rows * 3 * d : 3 * rows * d); // dq, dk, dv (or dqkv)
+
+        // The CPU reference.
+        float[] workspace = new float[Attention.WorkspaceSize(batch, steps, heads)];
+        float[] output0 = new float[rows * d];
+        Attention.Forward(batch, steps, heads, headDim, causal, q, k, v, stride, output0, workspace);
+        float[] cpuGrads = (float[])grads0.Clone();
+        Span<float> cdq, cdk, cdv;
+        if (fused)
+        {
+            cdq = cpuGrads;
+            cdk = cpuGrads.AsSpan(d);
+            cdv = cpuGrads.AsSpan(2 * d);
+        }
+        else
+        {
+            cdq = cpuGrads.AsSpan(0, (int)(rows * d));
+            cdk = cpuGrads.AsSpan((int)(rows * d), (int)(rows * d));
+            cdv = cpuGrads.AsSpan((int)(2 * rows * d));
+        }
+        Attention.Backward(batch, steps, heads, headDim, causal, q, k, v, stride, dout, workspace, cdq, cdk, cdv, accumulate);
+
+        // The device: one buffer for q, k, v (fused or three back-to-back tensors) and one for their gradients.
+        using DeviceVariable dQkv = gpu.Upload(qkv), dOut = gpu.Zeros(rows * d), lse = gpu.Zeros((long)batch * heads * steps);
+        using DeviceVariable delta = gpu.Zeros((long)batch * heads * steps), dDout = gpu.Upload(dout), dGrads = gpu.Upload(grads0);
+        long kOffset = fused ? d : rows * d, vOffset = 2 * kOffset;
+        var grid = new Dim3((uint)((steps + 7) / 8), (uint)heads, (uint)batch);
+
+        var args = Shape(batch, steps, heads, headDim, stride, causal);
+        args.Add(dQkv.Pointer); args.Add(dQkv.Pointer.Plus(kOffset)); args.Add(dQkv.Pointer.Plus(vOffset)); args.Add(dOut); args.Add(lse);
+        gpu.Launch(LayerFamily.Attention, "md_attention_forward", grid, Grid.Block, ref args);
+        LayerAssert.Close(output, "attention out", output0, gpu.Download(dOut));
+        LayerAssert.Close(output, "attention lse", LogSumExp(batch, steps, heads, headDim, causal, q, k, stride), gpu.Download(lse));
+
+        args = Shape(batch, steps, heads, headDim, stride, causal);
+        args.Add(dQkv.Pointer); args.Add(dQkv.Pointer.Plus(kOffset)); args.Add(dQkv.Pointer.Plus(vOffset));
+        args.Add(dDout); args.Add(lse); args.Add(delta); args.Add(dGrads.Pointer); args.Add(accumulate ? 1 : 0);
+        gpu.Launch(LayerFamily.Attention, "md_attention_backward_query", grid, Grid.Block, ref args);
+        args = Shape(batch, steps, heads, headDim, stride, causal);
+        args.Add(dQkv.Pointer); args.Add(dQkv.Pointer.Plus(kOffset)); args.Add(dQkv.Pointer.Plus(vOffset));
+        args.Add(dDout); args.Add(lse); args.Add(delta); args.Add(dGrads.Pointer.Plus(kOffset)); args.Add(dGrads.Pointer.Plus(vOffset)); args.Add(accumulate ? 1 : 0);
+        gpu.Launch(LayerFamily.Attention, "md_attention_backward_key", grid, Grid.Block, ref args);
+        // dq, dk and dv interleaved (fused) or back to back; either way every element is compared, including the
+        // untouched columns of other tensors' slots, which must keep their starting values.
+        LayerAssert.Close(output, "attention dq|dk|dv", cpuGrads, gpu.Download(dGrads));
+    }
+
+    [Fact]
+    public void Backward_is_bitwise_repeatable()
+    {
+        const int batch = 1, steps = 45, heads = 2, headDim = 24, d = heads * headDim;
+        var random = new Random(11);
+        float[] qkv = LayerAssert.Uniform(random, 3L * steps * d), dout = LayerAssert.Uniform(random, (long)steps * d);
+        using DeviceVariable dQkv = gpu.Upload(qkv), dOut = gpu.Zeros(steps * d), lse = gpu.Zeros(heads * steps), delta = gpu.Zeros(heads * steps);
+        using DeviceVariable dDout = gpu.Upload(dout), dGrads = gpu.Zeros(3L * steps * d);
+        var grid = new Dim3((steps + 7) / 8, heads, batch);
+        float[]? first = null;
+        for (int run = 0; run < 2; run++)
+        {
+            var args = Shape(batch, steps, heads, headDim, 3 * d, true);
+            args.Add(dQkv.Pointer); args.Add(dQkv.Pointer.Plus(d)); args.Add(dQkv.Pointer.Plus(2 * d)); args.Add(dOut); args.Add(lse);
+            gpu.Launch(LayerFamily.Attention, "md_attention_forward", grid, Grid.Block, ref args);
+            args = Shape(batch, steps, heads, headDim, 3 * d, true);
+            args.Add(dQkv.Pointer); args.Add(dQkv.Pointer.Plus(d)); args.Add(dQkv.Pointer.Plus(2 * d));
+            args.Add(dDout); args.Add(lse); args.Add(delta); args.Add(dGrads.Pointer); args.Add(0);
+            gpu.Launch(LayerFamily.Attention, "md_attention_backward_query", grid, Grid.Block, ref args);
+            args = Shape(batch, steps, heads, headDim, 3 * d, true);
+            args.Add(dQkv.Pointer); args.Add(dQkv.Pointer.Plus(d)); args.Add(dQkv.Pointer.Plus(2 * d));
+            args.Add(dDout); args.Add(lse); args.Add(delta); args.Add(dGrads.Pointer.Plus(d)); args.Add(dGrads.Pointer.Plus(2 * d)); args.Add(0);
+            gpu.Launch(LayerFamily.Attention, "md_attention_backward_key", grid, Grid.Block, ref args);
+            float[] grads = gpu.Download(dGrads);
+            if (first is null) first = grads;
+            else Assert.Equal(first, grads);
+        }
+    }
+
+    private static KernelArguments Shape(int batch, int steps, int heads, int headDim, int stride, bool causal)
+    {
+        var args = new KernelArguments();
+        args.Add(batch); args.Add(steps); args.Add(heads); args.Add(headDim); args.Add(stride); args.Add(causal ? 1 : 0);
+        return args;
+    }
+
+    /// <summary>lse (B, heads, T) in double: log Σ_j exp(q_i·k_j/√dh) over the keys row i sees.</summary>
+    private static float[] LogSumExp(int batch, int steps, int heads, int headDim, bool causal, float[] q, float[] k, int stride)
+    {
+        var lse = new float[batch * heads * steps];
+        double scale = 1 / Math.Sqrt(headDim);
+        for (int b = 0; b < batch; b++)
+            for (int h = 0; h < heads; h++)
+                for (int i = 0; i < steps; i++)
+                {
+                    int end = causal ? i + 1 : steps;
+                    var scores = new double[end];
+                    double max = double.NegativeInfinity;
+                    for (int j = 0; j < end; j++)
+                    {
+                        double dot = 0;
+                        for (int e = 0; e < headDim; e++)
+                            dot += (double)q[(b * steps + i) * stride + h * headDim + e] * k[(b * steps + j) * stride + h * headDim + e];
+                        scores[j] = dot * scale;
+                        max = Math.Max(max, scores[j]);
+                    }
+                    double sum = 0;
+                    foreach (double s in scores) sum += Math.Exp(s - max);
+                    lse[(b * heads + h) * steps + i] = (float)(max + Math.Log(sum));
+                }
+        return lse;
+    }
+}
