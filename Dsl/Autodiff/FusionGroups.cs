@@ -5,34 +5,42 @@ using ModelDsl.IR;
 namespace ModelDsl.Autodiff
 {
     /// <summary>
-    /// A run of ops executed as one unit: an optional dense layer (a GEMM) followed by a chain of elementwise ops,
-    /// each consuming the previous one's output, which nothing else reads. Forward, the chain (including the dense
-    /// bias) is one loop; backward, the chain's gradients and the bias gradient are one loop too.
+    /// A run of ops executed as one unit: an optional head (a dense layer, or attention, whose result is a matrix
+    /// product plus a bias) followed by a chain of elementwise ops, each consuming the previous one's output, which
+    /// nothing else reads. Forward, the chain (including the head's bias) is one loop; backward, the chain's gradients
+    /// and the bias gradient are one loop too. A layer with kernels of its own (conv2d, pooling, layer_norm, lstm, ...)
+    /// is a group by itself.
     /// </summary>
     internal sealed class FusionGroup
     {
-        public FusionGroup(OpNode? dense, IReadOnlyList<OpNode> chain)
+        public FusionGroup(OpNode? head, IReadOnlyList<OpNode> chain, OpNode? layer = null)
         {
-            Dense = dense;
+            Head = head;
             Chain = chain;
+            Layer = layer;
         }
 
-        public OpNode? Dense { get; }
+        /// <summary>Dense or attention: the GEMM whose bias add the chain's loop performs.</summary>
+        public OpNode? Head { get; }
 
-        /// <summary>Elementwise ops in order; input 0 of the first is the dense output when there is a dense op.</summary>
+        /// <summary>Elementwise ops in order; the first reads the head's output when there is a head.</summary>
         public IReadOnlyList<OpNode> Chain { get; }
 
-        public IEnumerable<OpNode> Ops => Dense is null ? Chain : new[] { Dense }.Concat(Chain);
+        /// <summary>A layer planned as kernels of its own (then <see cref="Head"/> is null and <see cref="Chain"/> empty).</summary>
+        public OpNode? Layer { get; }
 
-        public TensorValue Output => Chain.Count > 0 ? Chain[Chain.Count - 1].Output : Dense!.Output;
+        public IEnumerable<OpNode> Ops => Layer is not null ? new[] { Layer } : Head is null ? Chain : new[] { Head }.Concat(Chain);
+
+        public TensorValue Output => Layer is not null ? Layer.Output : Chain.Count > 0 ? Chain[Chain.Count - 1].Output : Head!.Output;
     }
 
     internal static class FusionGrouping
     {
         /// <summary>
         /// Splits the graph (in topological order) into groups. An op joins the current group when it is elementwise,
-        /// its chain input is the group's current output, and that output has no other reader — fusing past a value
-        /// that something else reads would compute it twice or force a store anyway.
+        /// one of its inputs is the group's current output (a residual add continues the chain of either operand), and
+        /// that output has no other reader — fusing past a value that something else reads would compute it twice or
+        /// force a store anyway. Dense and attention start a group; any other layer is a group of its own.
         /// </summary>
         public static IReadOnlyList<FusionGroup> Build(ModelGraph model)
         {
@@ -48,14 +56,14 @@ namespace ModelDsl.Autodiff
             readers[model.Output.Id] = readers.TryGetValue(model.Output.Id, out int o) ? o + 1 : 1;
 
             var groups = new List<FusionGroup>();
-            OpNode? dense = null;
+            OpNode? head = null;
             var chain = new List<OpNode>();
             TensorValue? current = null;
 
             void Close()
             {
-                if (dense is not null || chain.Count > 0) groups.Add(new FusionGroup(dense, chain.ToList()));
-                dense = null;
+                if (head is not null || chain.Count > 0) groups.Add(new FusionGroup(head, chain.ToList()));
+                head = null;
                 chain.Clear();
                 current = null;
             }
@@ -64,16 +72,30 @@ namespace ModelDsl.Autodiff
             {
                 bool extends = current is not null
                     && GradientRules.IsElementwise(node.Kind)
-                    && node.Inputs.Count > 0 && node.Inputs[0] == current
+                    && node.Inputs.Contains(current)
                     && readers.TryGetValue(current.Id, out int r) && r == 1;
                 if (!extends) Close();
 
-                if (node.Kind == OpKind.Dense) dense = node;
-                else chain.Add(node);
+                if (IsHead(node.Kind))
+                {
+                    head = node;
+                }
+                else if (GradientRules.IsElementwise(node.Kind))
+                {
+                    chain.Add(node);
+                }
+                else
+                {
+                    groups.Add(new FusionGroup(null, new OpNode[0], node));
+                    continue; // current stays null: an elementwise op after a layer starts a group of its own
+                }
                 current = node.Output;
             }
             Close();
             return groups;
         }
+
+        /// <summary>Ops whose result is a matrix product plus an optional bias: the bias add fuses into the chain after them.</summary>
+        public static bool IsHead(OpKind kind) => kind == OpKind.Dense || kind == OpKind.Attention;
     }
 }

@@ -94,8 +94,5 @@ namespace ModelDsl.Autodiff
         };
 
         public static bool IsElementwise(OpKind kind) => Elementwise.ContainsKey(kind);
-
-        /// <summary>Ops the plan builder can lower today; the others (conv2d, lstm, attention, ...) come with the layers issue.</summary>
-        public static bool IsSupported(OpKind kind) => kind == OpKind.Dense || IsElementwise(kind);
     }
 }

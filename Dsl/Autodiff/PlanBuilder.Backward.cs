@@ -18,7 +18,7 @@ namespace ModelDsl.Autodiff
         {
             var prediction = Value(loss.Prediction);
             var gradient = Gradient(loss.Prediction);
-            _written.Add(gradient);
+            FirstWrite(gradient);
             var (rows, cols) = Matrix(loss.Prediction.Shape);
             var origin = new Origin(loss.Span, $"loss {loss.Kind.ToSource()}({loss.Prediction.Name}, {loss.Target.Name})  {loss.Prediction.Shape.ToExpression()}, {loss.Target.Shape.ToExpression()}");
             return new LossKernel(KernelName("loss", loss.Kind.ToSource()), new[] { origin }, loss.Kind, prediction, Value(loss.Target), gradient, rows, cols);
@@ -27,8 +27,9 @@ namespace ModelDsl.Autodiff
         /// <summary>
         /// Reverse-mode differentiation at build time: walk the groups backwards from the loss, applying each op's
         /// rule. Within a group the chain's gradients stay in registers and come out as one fused loop (writing the
-        /// gradient the dense layer needs and summing its bias gradient on the way); dense layers add two GEMMs:
-        /// dW (+)= dYᵀ·X and dX (+)= dY·W.
+        /// gradient the head needs and summing its bias gradient on the way); dense layers add two GEMMs:
+        /// dW (+)= dYᵀ·X and dX (+)= dY·W; attention the same for out_proj, then its core and in_proj backward.
+        /// A layer group is its layer's backward kernel.
         /// </summary>
         private List<Kernel> Backward(LossInfo loss)
         {
@@ -38,6 +39,11 @@ namespace ModelDsl.Autodiff
             foreach (var group in _groups.Reverse())
             {
                 if (!_requiresGradient.Contains(group.Output.Id) || !_gradients.ContainsKey(group.Output.Id)) continue;
+                if (group.Layer is { } layer)
+                {
+                    kernels.AddRange(LayerBackward(layer));
+                    continue;
+                }
 
                 var origins = group.Ops.Select(OriginOf).ToList();
                 var outputs = new List<ElementwiseOutput>();
@@ -48,7 +54,7 @@ namespace ModelDsl.Autodiff
                 {
                     var op = group.Chain[index];
                     var rule = GradientRules.Elementwise[op.Kind];
-                    var context = new RuleContext(op, i => Load(Value(op.Inputs[i])), Load(Value(op.Output)), DropoutMaskOf(op));
+                    var context = new RuleContext(op, i => Load(Value(op.Inputs[i])), () => Load(Value(op.Output)), DropoutMaskOf(op));
                     var inputGradients = rule.Backward(g, context);
                     var link = ChainInput(group, op);
 
@@ -69,41 +75,43 @@ namespace ModelDsl.Autodiff
                     g = next;
                 }
 
-                if (group.Dense is { } dense)
+                if (group.Head is { } head)
                 {
-                    var dy = Gradient(dense.Output);
+                    var dy = Gradient(head.Output);
                     if (!(g is LoadExpr load && load.Buffer == dy))
                     {
                         outputs.Add(new ElementwiseOutput(dy, g, accumulate: false));
-                        _written.Add(dy);
+                        FirstWrite(dy);
                     }
-                    var (m, _) = Matrix(dense.Inputs[0].Shape);
-                    var units = dense.Output.Shape.Last;
-                    var bias = Bias(dense);
+                    var bias = Bias(head);
                     if (bias is not null) sums.Add(ContributeSum(_parameterGradients[bias], g)); // db (+)= Σ_rows dY
 
                     if (outputs.Count > 0 || sums.Count > 0)
                     {
-                        var (rows, cols) = Matrix(dense.Output.Shape);
+                        var (rows, cols) = Matrix(head.Output.Shape);
                         kernels.Add(NewElementwise(KernelName("bwd", string.Join("_", group.Ops.Reverse().Select(o => o.Kind.ToSource()))), origins, rows, cols, outputs, sums));
                     }
 
-                    var x = Value(dense.Inputs[0]);
-                    var weight = Weight(dense);
+                    bool attention = head.Kind == OpKind.Attention;
+                    var x = attention ? _attentionContext[head] : Value(head.Inputs[0]);
+                    var (m, inFeatures) = Matrix(x.Shape);
+                    var units = head.Output.Shape.Last;
+                    var weight = Weight(head);
                     var dw = _parameterGradients[weight];
-                    var inFeatures = dense.Inputs[0].Shape.Last;
+                    string what = attention ? "attention_out_proj" : "dense";
                     // dW[out, in] (+)= dY[M, out]ᵀ · X[M, in]
-                    kernels.Add(new GemmKernel(KernelName("bwd", "dense_dW"), new[] { OriginOf(dense) }, true, false, units, inFeatures, m, dy, x, dw, accumulate: !_written.Add(dw)));
-                    if (_requiresGradient.Contains(dense.Inputs[0].Id))
+                    kernels.Add(new GemmKernel(KernelName("bwd", what + "_dW"), new[] { OriginOf(head) }, true, false, units, inFeatures, m, dy, x, dw, accumulate: !FirstWrite(dw)));
+                    if (attention || _requiresGradient.Contains(head.Inputs[0].Id))
                     {
                         // dX[M, in] (+)= dY[M, out] · W[out, in]
-                        var dx = Gradient(dense.Inputs[0]);
-                        kernels.Add(new GemmKernel(KernelName("bwd", "dense_dX"), new[] { OriginOf(dense) }, false, false, m, inFeatures, units, dy, _parameters[weight], dx, accumulate: !_written.Add(dx)));
+                        var dx = attention ? AttentionContextGradient(head) : Gradient(head.Inputs[0]);
+                        kernels.Add(new GemmKernel(KernelName("bwd", what + "_dX"), new[] { OriginOf(head) }, false, false, m, inFeatures, units, dy, _parameters[weight], dx, accumulate: !FirstWrite(dx)));
                     }
+                    if (attention) kernels.AddRange(AttentionBackward(head));
                 }
                 else if (outputs.Count > 0)
                 {
-                    var (rows, cols) = Matrix(group.Output.Shape);
+                    var (rows, cols) = Domain(group);
                     kernels.Add(NewElementwise(KernelName("bwd", string.Join("_", group.Ops.Reverse().Select(o => o.Kind.ToSource()))), origins, rows, cols, outputs, sums));
                 }
             }
@@ -112,7 +120,7 @@ namespace ModelDsl.Autodiff
             foreach (var p in _model.Parameters)
             {
                 var dp = _parameterGradients[p];
-                if (_written.Contains(dp)) continue;
+                if (_written.Contains(dp.Root)) continue;
                 var origin = new Origin(p.Span, $"{p.Name}: not used by the loss; its gradient is zero");
                 kernels.Add(NewElementwise(KernelName("bwd", "zero"), new[] { origin }, Shapes.Dim.Known(1), Shapes.Dim.Known(p.Count), new[] { new ElementwiseOutput(dp, Const(0f), false) }, new ColumnSumOutput[0]));
                 _written.Add(dp);
@@ -120,13 +128,29 @@ namespace ModelDsl.Autodiff
             return kernels;
         }
 
-        private ElementwiseOutput Contribute(PlanBuffer target, Expr value) => new ElementwiseOutput(target, value, accumulate: !_written.Add(target));
+        /// <summary>
+        /// Records a write to <paramref name="target"/>'s memory; true for the first of the step (it assigns), false after
+        /// that (it adds). Keyed by the memory, so a reshape's gradient and its input's gradient count as one.
+        /// </summary>
+        private bool FirstWrite(PlanBuffer target) => _written.Add(target.Root);
 
-        private ColumnSumOutput ContributeSum(PlanBuffer target, Expr value) => new ColumnSumOutput(target, value, accumulate: !_written.Add(target));
+        private GradientOutput ContributeGradient(PlanBuffer target) => new GradientOutput(target, accumulate: !FirstWrite(target));
 
-        /// <summary>Values the loss depends on that can carry a gradient: f32 results of ops (inputs and labels excluded).</summary>
+        private ElementwiseOutput Contribute(PlanBuffer target, Expr value) => new ElementwiseOutput(target, value, accumulate: !FirstWrite(target));
+
+        private ColumnSumOutput ContributeSum(PlanBuffer target, Expr value) => new ColumnSumOutput(target, value, accumulate: !FirstWrite(target));
+
+        /// <summary>
+        /// Values that carry a gradient: f32 results of ops that the loss depends on and that depend on a parameter
+        /// (inputs and labels excluded, and so is anything computed from inputs alone, such as a reshaped input).
+        /// </summary>
         private HashSet<int> RequiresGradient(TensorValue prediction)
         {
+            var trainable = new HashSet<int>();
+            foreach (var node in _model.Nodes)
+            {
+                if (node.Parameters.Count > 0 || node.Inputs.Any(i => trainable.Contains(i.Id))) trainable.Add(node.Output.Id);
+            }
             var producers = _model.Nodes.ToDictionary(n => n.Output.Id);
             var result = new HashSet<int>();
             var stack = new Stack<TensorValue>();
@@ -134,7 +158,7 @@ namespace ModelDsl.Autodiff
             while (stack.Count > 0)
             {
                 var v = stack.Pop();
-                if (!producers.TryGetValue(v.Id, out var node) || v.DType != Shapes.DType.F32 || !result.Add(v.Id)) continue;
+                if (!producers.TryGetValue(v.Id, out var node) || v.DType != Shapes.DType.F32 || !trainable.Contains(v.Id) || !result.Add(v.Id)) continue;
                 foreach (var input in node.Inputs) stack.Push(input);
             }
             return result;

@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using ModelDsl.IR;
 using ModelDsl.Plan;
+using ModelDsl.Shapes;
 using static ModelDsl.Plan.E;
 
 namespace ModelDsl.Autodiff
@@ -9,32 +10,41 @@ namespace ModelDsl.Autodiff
     public sealed partial class PlanBuilder
     {
         /// <summary>
-        /// Forward kernels for the given groups: per group at most one GEMM (dense: Y = X·Wᵀ) and one fused loop
-        /// (bias + the elementwise chain). Inside the loop a value is stored only when something outside needs it:
-        /// the group's result always, and in training whatever the backward rules read.
+        /// Forward kernels for the given groups: per group at most one GEMM (dense: Y = X·Wᵀ; attention: its projections
+        /// around the attention core) and one fused loop (bias + the elementwise chain); a layer group is its layer's
+        /// kernel. Inside the loop a value is stored only when something outside needs it: the group's result always,
+        /// and in training whatever the backward rules read.
         /// </summary>
         private List<Kernel> Forward(IReadOnlyList<FusionGroup> groups, bool training)
         {
             var kernels = new List<Kernel>();
             foreach (var group in groups)
             {
+                if (group.Layer is { } layer)
+                {
+                    kernels.AddRange(LayerForward(layer));
+                    continue;
+                }
+
                 var origins = group.Ops.Select(OriginOf).ToList();
                 var stored = StoredValues(group, training);
                 var outputs = new List<ElementwiseOutput>();
                 Expr? current = null;
 
-                if (group.Dense is { } dense)
+                if (group.Head is { } head)
                 {
-                    // dense: Y[M, out] = X[M, in] · W[out, in]ᵀ (+ bias, added in the fused loop below)
-                    var x = Value(dense.Inputs[0]);
-                    var y = Value(dense.Output);
+                    // dense: Y[M, out] = X[M, in] · W[out, in]ᵀ (+ bias, added in the fused loop below);
+                    // attention: the same for out_proj, after in_proj and the attention core
+                    var x = head.Kind == OpKind.Attention ? AttentionForward(head, kernels) : Value(head.Inputs[0]);
+                    var y = Value(head.Output);
                     var (m, inFeatures) = Matrix(x.Shape);
-                    var units = dense.Output.Shape.Last;
-                    kernels.Add(new GemmKernel(KernelName("fwd", "dense"), new[] { OriginOf(dense) }, false, true, m, units, inFeatures, x, _parameters[Weight(dense)], y, accumulate: false));
+                    var units = head.Output.Shape.Last;
+                    string what = head.Kind == OpKind.Attention ? "attention_out_proj" : "dense";
+                    kernels.Add(new GemmKernel(KernelName("fwd", what), new[] { OriginOf(head) }, false, true, m, units, inFeatures, x, _parameters[Weight(head)], y, accumulate: false));
 
-                    var bias = Bias(dense);
+                    var bias = Bias(head);
                     current = bias is null ? Load(y) : Add(Load(y), Column(_parameters[bias]));
-                    if (bias is not null && (stored.Contains(dense.Output.Id) || group.Chain.Count == 0)) outputs.Add(new ElementwiseOutput(y, current, accumulate: false));
+                    if (bias is not null && (stored.Contains(head.Output.Id) || group.Chain.Count == 0)) outputs.Add(new ElementwiseOutput(y, current, accumulate: false));
                 }
 
                 foreach (var op in group.Chain)
@@ -49,7 +59,7 @@ namespace ModelDsl.Autodiff
                     }
                     else
                     {
-                        current = rule.Forward(new RuleContext(op, InputExpr, Load(Value(op.Output)), DropoutMaskOf(op)));
+                        current = rule.Forward(new RuleContext(op, InputExpr, () => Load(Value(op.Output)), DropoutMaskOf(op)));
                     }
 
                     if (stored.Contains(op.Output.Id)) outputs.Add(new ElementwiseOutput(Value(op.Output), current, accumulate: false));
@@ -57,12 +67,24 @@ namespace ModelDsl.Autodiff
 
                 if (outputs.Count > 0)
                 {
-                    var (rows, cols) = Matrix(group.Output.Shape);
+                    var (rows, cols) = Domain(group);
                     var what = string.Join("_", group.Ops.Select(o => o.Kind.ToSource()));
                     kernels.Add(NewElementwise(KernelName("fwd", what), origins, rows, cols, outputs, new ColumnSumOutput[0]));
                 }
             }
             return kernels;
+        }
+
+        /// <summary>
+        /// The [rows, cols] a group's loop runs over: with a head, the head's rows against its units (the bias is indexed by
+        /// column); without one, nothing is indexed by column, so a higher-rank value ([B, 32, 28, 28] after a conv2d) runs
+        /// as [B, 25088]: long rows keep the vector loop busy where its last axis (28) would leave a scalar tail in every row.
+        /// </summary>
+        private static (Dim Rows, Dim Cols) Domain(FusionGroup group)
+        {
+            var shape = group.Output.Shape;
+            if (group.Head is not null || shape.Rank <= 2) return Matrix(shape);
+            return (shape[0], new Shape(shape.Dims.Skip(1).ToArray()).ElementCount());
         }
 
         /// <summary>The value an op in the chain receives from the previous op (null for the first op of a group without dense).</summary>
@@ -74,7 +96,7 @@ namespace ModelDsl.Autodiff
                 if (group.Chain[i] == op) index = i;
             }
             if (index > 0) return group.Chain[index - 1].Output;
-            return group.Dense?.Output;
+            return group.Head?.Output;
         }
 
         /// <summary>Values of the group kept in memory: its result, and (training) what backward rules read.</summary>
@@ -97,9 +119,19 @@ namespace ModelDsl.Autodiff
         private Expr DropoutMaskOf(OpNode op) =>
             op.Kind == OpKind.Dropout ? new DropoutMaskExpr(_dropoutSlots[op], (float)op.Attribute("p")!.AsReal) : Const(1f);
 
-        private static ParameterInfo Weight(OpNode dense) => dense.Parameters.First(p => p.Role == "weight");
+        /// <summary>The weight of a head's final matrix product: dense's own or tied weight, attention's out_proj.weight.</summary>
+        private static ParameterInfo Weight(OpNode head) => head.Kind == OpKind.Attention ? Owned(head, "out_proj.weight") : head.Parameters.First(p => p.Role == "weight");
 
-        private static ParameterInfo? Bias(OpNode dense) => dense.Parameters.FirstOrDefault(p => p.Role == "bias" && p.LayerPath == dense.LayerPath);
+        /// <summary>The bias the head's fused loop adds: dense's bias, attention's out_proj.bias (null with bias=false).</summary>
+        private static ParameterInfo? Bias(OpNode head) => head.Kind == OpKind.Attention
+            ? head.Parameters.FirstOrDefault(p => p.Role == "out_proj.bias" && p.LayerPath == head.LayerPath)
+            : head.Parameters.FirstOrDefault(p => p.Role == "bias" && p.LayerPath == head.LayerPath);
+
+        /// <summary>A parameter the op defines itself, by role (<c>weight_ih</c>, <c>in_proj_bias</c>); null when absent.</summary>
+        private static ParameterInfo? OwnedOrNull(OpNode op, string role) => op.Parameters.FirstOrDefault(p => p.Role == role && p.LayerPath == op.LayerPath);
+
+        private static ParameterInfo Owned(OpNode op, string role) =>
+            OwnedOrNull(op, role) ?? throw new System.InvalidOperationException($"{op.Kind.ToSource()} '{op.LayerPath}' has no {role}");
 
         private static ElementwiseKernel NewElementwise(string name, IReadOnlyList<Origin> origins, ModelDsl.Shapes.Dim rows, ModelDsl.Shapes.Dim cols, IReadOnlyList<ElementwiseOutput> outputs, IReadOnlyList<ColumnSumOutput> sums)
         {
@@ -108,20 +140,23 @@ namespace ModelDsl.Autodiff
             return kernel;
         }
 
+        /// <summary>What a rule sees; the output's load is made on first use, so no buffer is planned for a value only the loop holds.</summary>
         private sealed class RuleContext : IRuleContext
         {
             private readonly System.Func<int, Expr> _input;
+            private readonly System.Func<Expr> _output;
+            private Expr? _outputLoad;
 
-            public RuleContext(OpNode node, System.Func<int, Expr> input, Expr output, Expr dropoutMask)
+            public RuleContext(OpNode node, System.Func<int, Expr> input, System.Func<Expr> output, Expr dropoutMask)
             {
                 Node = node;
                 _input = input;
-                Output = output;
+                _output = output;
                 DropoutMask = dropoutMask;
             }
 
             public OpNode Node { get; }
-            public Expr Output { get; }
+            public Expr Output => _outputLoad ??= _output();
             public Expr DropoutMask { get; }
             public Expr Input(int index) => _input(index);
         }

@@ -22,6 +22,9 @@ namespace ModelDsl.Autodiff
         private readonly Dictionary<ParameterInfo, PlanBuffer> _parameters = new Dictionary<ParameterInfo, PlanBuffer>();
         private readonly Dictionary<ParameterInfo, PlanBuffer> _parameterGradients = new Dictionary<ParameterInfo, PlanBuffer>();
         private readonly Dictionary<OpNode, int> _dropoutSlots = new Dictionary<OpNode, int>();
+
+        /// <summary>flatten/reshape outputs by id → the value they view: their buffers (and gradients) alias the source's.</summary>
+        private readonly Dictionary<int, TensorValue> _viewOf = new Dictionary<int, TensorValue>();
         private readonly List<PlanBuffer> _buffers = new List<PlanBuffer>();
         private readonly HashSet<string> _names = new HashSet<string>(System.StringComparer.Ordinal);
         private int _kernelCount;
@@ -32,7 +35,7 @@ namespace ModelDsl.Autodiff
         /// </summary>
         private static readonly string[] ReservedNames =
         {
-            "i", "c", "r", "w", "p", "rows", "cols", "row", "loss", "training", "planned", "found", "bound", "caller", "seed",
+            "i", "c", "r", "w", "p", "rows", "cols", "row", "loss", "training", "planned", "found", "bound", "caller", "seed", "geometry",
             "Seed", "Step", "Parameters", "Output", "LearningRate", "ModelName", "SymbolNames", "Workspace",
             "int", "float", "double", "in", "out", "ref", "var", "new", "return", "if", "for", "do", "is", "as", "base", "this",
             "default", "const", "params", "object", "string", "event", "fixed", "lock", "checked", "unchecked", "operator",
@@ -54,15 +57,16 @@ namespace ModelDsl.Autodiff
             _groups = FusionGrouping.Build(model);
             foreach (var name in ReservedNames) _names.Add(name);
             foreach (var symbol in model.SymbolicDimensions) _names.Add(symbol);
+            foreach (var node in model.Nodes.Where(n => n.Kind == OpKind.Flatten || n.Kind == OpKind.Reshape)) _viewOf[node.Output.Id] = node.Inputs[0];
         }
 
         /// <summary>
-        /// Builds the plan, or returns null with the first op that has no generated code yet
-        /// (the convolution, recurrent and attention layers come with the layers issue).
+        /// Builds the plan, or returns null with the first op that has no generated code yet (concat, and softmax over
+        /// an axis other than the last).
         /// </summary>
         public static TrainingPlan? TryBuild(ModelGraph model, out OpNode? unsupported)
         {
-            unsupported = model.Nodes.FirstOrDefault(n => !GradientRules.IsSupported(n.Kind));
+            unsupported = model.Nodes.FirstOrDefault(n => !IsSupported(n));
             if (unsupported is not null) return null;
             // Inputs bind their symbols from the tensors passed in, so each dimension must be a number or a single
             // symbol; a product such as [B, 2*T] cannot be bound from a shape yet.
@@ -97,7 +101,8 @@ namespace ModelDsl.Autodiff
                 _model, _buffers, forward, Value(_model.Output), loss, backward,
                 _model.Parameters.Select(p => _parameters[p]).ToList(),
                 _model.Parameters.Select(p => _parameterGradients[p]).ToList(),
-                _dropoutSlots.Count);
+                _dropoutSlots.Count,
+                new EntryChecks(_sizeLimits, _idRanges));
         }
 
         /// <summary>The groups whose results the targets depend on, in order.</summary>
@@ -119,34 +124,38 @@ namespace ModelDsl.Autodiff
             return result;
         }
 
+        /// <summary>The buffer holding <paramref name="value"/>; a view (flatten, reshape) aliases its source's buffer.</summary>
         private PlanBuffer Value(TensorValue value)
         {
             if (!_values.TryGetValue(value.Id, out var buffer))
             {
-                buffer = NewBuffer(value.Name, BufferKind.Activation, value.Shape, value.DType, value, null);
+                var source = _viewOf.TryGetValue(value.Id, out var viewed) ? Value(viewed) : null;
+                buffer = NewBuffer(value.Name, BufferKind.Activation, value.Shape, value.DType, value, null, source);
                 _values[value.Id] = buffer;
             }
             return buffer;
         }
 
+        /// <summary>The buffer holding d loss / d <paramref name="value"/>; a view's gradient aliases its source's gradient.</summary>
         private PlanBuffer Gradient(TensorValue value)
         {
             if (!_gradients.TryGetValue(value.Id, out var buffer))
             {
-                buffer = NewBuffer("d_" + value.Name, BufferKind.Gradient, value.Shape, DType.F32, value, null);
+                var source = _viewOf.TryGetValue(value.Id, out var viewed) ? Gradient(viewed) : null;
+                buffer = NewBuffer("d_" + value.Name, BufferKind.Gradient, value.Shape, DType.F32, value, null, source);
                 _gradients[value.Id] = buffer;
             }
             return buffer;
         }
 
-        private PlanBuffer NewBuffer(string sourceName, BufferKind kind, Shape shape, DType dtype, TensorValue? value, ParameterInfo? parameter)
+        private PlanBuffer NewBuffer(string sourceName, BufferKind kind, Shape shape, DType dtype, TensorValue? value, ParameterInfo? parameter, PlanBuffer? aliasOf = null)
         {
             string name = Identifier(sourceName);
             // Generated kernels name their own temporaries v0, s1, seed0, p0, scale0, vp0, vscale0, sum0, total0, partial0.
             if (System.Text.RegularExpressions.Regex.IsMatch(name, "^(v|s|seed|p|scale|vp|vscale|dim_|sum|total|partial)[0-9]*$")) name = "t_" + name;
             string unique = name;
             for (int i = 2; !_names.Add(unique); i++) unique = name + "_" + i.ToString(CultureInfo.InvariantCulture);
-            var buffer = new PlanBuffer(unique, kind, shape, dtype, value, parameter);
+            var buffer = new PlanBuffer(unique, kind, shape, dtype, value, parameter, aliasOf);
             _buffers.Add(buffer);
             return buffer;
         }

@@ -17,6 +17,17 @@ namespace ModelDsl.Plan
         Parameter,
         /// <summary>The gradient of the loss with respect to a parameter.</summary>
         ParameterGradient,
+        /// <summary>
+        /// State a forward layer kernel keeps for its backward: max-pool winners, layer-norm mean and 1/σ, an LSTM's
+        /// hidden states when its output is the last one only. Planned like an activation.
+        /// </summary>
+        Saved,
+        /// <summary>
+        /// Working memory of a layer kernel whose size the target's runtime decides (it may depend on the thread count):
+        /// conv2d column matrices, LSTM gates and cells, attention probabilities. What the forward leaves there is read by
+        /// the backward. <see cref="PlanBuffer.Shape"/> is the part the plan fixes, a lower bound.
+        /// </summary>
+        Workspace,
     }
 
     /// <summary>
@@ -25,8 +36,9 @@ namespace ModelDsl.Plan
     /// </summary>
     public sealed class PlanBuffer
     {
-        public PlanBuffer(string name, BufferKind kind, Shape shape, DType dtype, TensorValue? value, ParameterInfo? parameter)
+        public PlanBuffer(string name, BufferKind kind, Shape shape, DType dtype, TensorValue? value, ParameterInfo? parameter, PlanBuffer? aliasOf = null)
         {
+            AliasOf = aliasOf;
             Name = name;
             Kind = kind;
             Shape = shape;
@@ -40,13 +52,24 @@ namespace ModelDsl.Plan
         public Shape Shape { get; }
         public DType DType { get; }
 
-        /// <summary>The graph value this buffer holds (or holds the gradient of); null for parameters.</summary>
+        /// <summary>The graph value this buffer holds (or holds the gradient of); null for parameters and for a layer's internal buffers.</summary>
         public TensorValue? Value { get; }
 
         /// <summary>The parameter this buffer holds (or holds the gradient of).</summary>
         public ParameterInfo? Parameter { get; }
 
-        public bool IsPlanned => Kind == BufferKind.Activation || Kind == BufferKind.Gradient;
+        /// <summary>
+        /// Another buffer whose memory this one is (flatten and reshape: the same elements in the same order, viewed
+        /// with this buffer's shape); null for a buffer with memory of its own. Targets render an alias as its
+        /// <see cref="Root"/> and plan no memory for it.
+        /// </summary>
+        public PlanBuffer? AliasOf { get; }
+
+        /// <summary>The buffer that owns the memory: this one, or the end of the <see cref="AliasOf"/> chain.</summary>
+        public PlanBuffer Root => AliasOf is null ? this : AliasOf.Root;
+
+        /// <summary>True for buffers a target allocates once per binding of the symbolic dimensions (aliases excluded).</summary>
+        public bool IsPlanned => AliasOf is null && (Kind == BufferKind.Activation || Kind == BufferKind.Gradient || Kind == BufferKind.Saved || Kind == BufferKind.Workspace);
 
         public override string ToString() => $"{Name}{Shape.ToExpression()}";
     }

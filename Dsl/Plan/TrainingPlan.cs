@@ -18,8 +18,10 @@ namespace ModelDsl.Plan
             IReadOnlyList<Kernel> backward,
             IReadOnlyList<PlanBuffer> parameters,
             IReadOnlyList<PlanBuffer> parameterGradients,
-            int dropoutSlots)
+            int dropoutSlots,
+            EntryChecks? entryChecks = null)
         {
+            EntryChecks = entryChecks ?? EntryChecks.None;
             Model = model;
             Buffers = buffers;
             Forward = forward;
@@ -52,5 +54,8 @@ namespace ModelDsl.Plan
         public IReadOnlyList<PlanBuffer> ParameterGradients { get; }
 
         public int DropoutSlots { get; }
+
+        /// <summary>Checks at entry the input shapes do not cover: sequence lengths a positional table limits, embedding ids.</summary>
+        public EntryChecks EntryChecks { get; }
     }
 }

@@ -78,6 +78,35 @@ public static class ShapeCheck
         }
     }
 
+    /// <summary>
+    /// Checks every id is in [0, <paramref name="count"/>) before an embedding reads them:
+    /// <c>CharGpt.TrainStep: input 'idx' holds 120 at position 7; embedding 'tok' has ids 0..95</c>.
+    /// </summary>
+    /// <param name="layer">How the message names the table, used verbatim: <c>embedding 'tok'</c>.</param>
+    public static void Ids(string model, string input, ReadOnlySpan<int> values, int count, string layer)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        if (values.IsEmpty) return;
+        if (TensorPrimitives.Min(values) >= 0 && TensorPrimitives.Max(values) < count) return;
+        for (int i = 0; i < values.Length; i++)
+        {
+            if ((uint)values[i] >= (uint)count)
+                throw new ArgumentException($"{model}: input '{input}' holds {values[i]} at position {i}; {layer} has ids 0..{count - 1}");
+        }
+    }
+
+    /// <summary>
+    /// Checks a size bound at the call against a layer's limit:
+    /// <c>CharGpt.TrainStep: input 'idx' has T = 80, but positional(max_len=64) 'pos' at char_gpt.model:25 allows at most 64</c>.
+    /// </summary>
+    /// <param name="dimension">The symbolic dimension as declared (<c>T</c>).</param>
+    /// <param name="layer">How the message names the limiting layer, used verbatim.</param>
+    public static void AtMost(string model, string input, string dimension, int value, int limit, string layer)
+    {
+        if (value > limit)
+            throw new ArgumentException($"{model}: input '{input}' has {dimension} = {value}, but {layer} allows at most {limit}");
+    }
+
     [DoesNotReturn]
     private static void ThrowRank(string model, string input, string expectedText, int[] actual, int rank) =>
         throw new ArgumentException(

@@ -11,17 +11,16 @@ internal sealed class Evaluation
     private readonly Tensor _x;
     private readonly IntTensor _y;
 
-    public Evaluation(LabeledImages data, int batchSize)
+    public Evaluation(LabeledImages data, int batchSize, Func<float[], int, Tensor>? batch = null)
     {
         _data = data;
         _batchSize = Math.Min(batchSize, data.Count);
-        _x = new Tensor(new float[_batchSize * data.FeatureCount], _batchSize, data.FeatureCount);
+        var features = new float[_batchSize * data.FeatureCount];
+        _x = batch?.Invoke(features, _batchSize) ?? new Tensor(features, _batchSize, data.FeatureCount);
         _y = new IntTensor(new int[_batchSize], _batchSize);
     }
 
-    public (double Loss, double Accuracy) Run(FashionMlp model) => Run(model.Evaluate, model.Forward);
-
-    /// <summary>The same over any backend: <paramref name="evaluate"/> gives a batch's mean loss, <paramref name="forward"/> its logits.</summary>
+    /// <summary>Over any model and backend: <paramref name="evaluate"/> gives a batch's mean loss, <paramref name="forward"/> its logits.</summary>
     public (double Loss, double Accuracy) Run(Func<Tensor, IntTensor, float> evaluate, Func<Tensor, Tensor> forward)
     {
         double lossSum = 0;

@@ -2,16 +2,16 @@ using System.Globalization;
 
 namespace FashionMnistExample;
 
-internal sealed record Options(string? DataFolder, int? Epochs, int BatchSize, ulong Seed, string? SavePath, int? Patience, string PlotPath, string Device)
+internal sealed record Options(string? DataFolder, int? Epochs, int BatchSize, ulong Seed, string? SavePath, int? Patience, string PlotPath, string Device, string Model)
 {
     public static Options? Parse(string[] args)
     {
         string? folder = null, save = null;
-        string plot = Path.Combine("runs", "fashion_mlp_curves.png");
+        string? plot = null;
         int? epochs = null, patience = null;
         int batch = 128;
         ulong seed = 42;
-        string device = "cpu";
+        string device = "cpu", model = "mlp";
         for (int i = 0; i < args.Length; i++)
         {
             string? Next() => i + 1 < args.Length ? args[++i] : null;
@@ -24,13 +24,14 @@ internal sealed record Options(string? DataFolder, int? Epochs, int BatchSize, u
                 case "--save" when Next() is { } path: save = path; break;
                 case "--plot" when Next() is { } path: plot = path; break;
                 case "--device" when Next() is "cpu" or "cuda" or "emulated": device = args[i]; break;
+                case "--model" when Next() is "mlp" or "cnn": model = args[i]; break;
                 case var a when !a.StartsWith('-') && folder is null: folder = a; break;
                 default:
                     Console.Error.WriteLine($"unknown or incomplete option '{args[i]}'");
-                    Console.Error.WriteLine("usage: FashionMnist [data-folder] [--epochs N] [--batch N] [--seed N] [--patience N] [--save file] [--plot file.png] [--device cpu|cuda|emulated]");
+                    Console.Error.WriteLine("usage: FashionMnist [data-folder] [--epochs N] [--batch N] [--seed N] [--patience N] [--save file] [--plot file.png] [--device cpu|cuda|emulated] [--model mlp|cnn]");
                     return null;
             }
         }
-        return new Options(folder, epochs, batch, seed, save, patience, plot, device);
+        return new Options(folder, epochs, batch, seed, save, patience, plot ?? Path.Combine("runs", $"fashion_{model}_curves.png"), device, model);
     }
 }

@@ -1,12 +1,13 @@
-// Trains FashionMlp (fashion_mlp.model) on Fashion-MNIST with the optimizer the .model file declares (AdamW).
+// Trains FashionMlp (fashion_mlp.model, AdamW) or, with --model cnn, FashionCnn (fashion_cnn.model: 2 conv + pooling,
+// Adam) on Fashion-MNIST with the optimizer the .model file declares.
 //
 //   dotnet run --project examples/FashionMnist -c Release -- [data-folder] [--epochs N] [--batch N] [--seed N]
 //                                                            [--patience N] [--save file] [--plot file.png]
-//                                                            [--device cpu|cuda|emulated]
+//                                                            [--device cpu|cuda|emulated] [--model mlp|cnn]
 //
 // Data: the folder given, else /usr/share/datasets/fashion-mnist (Debian package dataset-fashion-mnist), else the
 // small sample shipped in examples/FashionMnist/sample. Progress: a live bar per epoch on a terminal, one line per
-// epoch in logs. Writes the loss/accuracy curves to --plot (default runs/fashion_mlp_curves.png); with --save, keeps
+// epoch in logs. Writes the loss/accuracy curves to --plot (default runs/fashion_<model>_curves.png); with --save, keeps
 // the best epoch's checkpoint there and ends with it loaded. Ends with the line "test accuracy: 0.XXXX".
 // --device cuda trains on the first NVIDIA GPU (the generated CUDA kernels, cuBLAS); --device emulated runs the same
 // CUDA C on the CPU emulator (slow: it exists to check the kernels without a GPU). docs/cuda.md.
@@ -34,44 +35,43 @@ Console.WriteLine($"      {data.Train.Count:N0} training and {data.Test.Count:N0
 
 // The sample is small: more passes over it, so the run still shows learning.
 int epochs = options.Epochs ?? (data.Train.Count >= 50_000 ? 12 : 30);
-var model = new FashionMlp(options.Seed);
-Console.WriteLine($"model: FashionMlp, {FashionMlp.ParameterCount:N0} parameters; {epochs} epochs of batch {options.BatchSize}");
-
-// The CUDA path: the same model class, its parameters copied to the device; the CPU copy is refreshed before saving.
 GpuContext? gpu;
+FashionNet net;
 try
 {
     gpu = options.Device switch { "cuda" => GpuContext.OpenCuda(), "emulated" => GpuContext.OpenEmulated(), _ => null };
+    net = FashionNet.Create(options.Model, options.Seed, gpu);
 }
-catch (CudaUnavailableException ex)
+catch (Exception ex) when (ex is CudaUnavailableException or NotSupportedException)
 {
     Console.Error.WriteLine($"error: {ex.Message}");
     return 1;
 }
 using var device = gpu;
-using var session = gpu is null ? null : model.ToGpu(gpu);
+using var _ = net;
+Console.WriteLine($"model: {net.Name}, {net.ParameterCount:N0} parameters; {epochs} epochs of batch {options.BatchSize}");
 Console.WriteLine($"device: {gpu?.DeviceName ?? "CPU"}");
 
 var batches = new MiniBatches(data.Train, options.BatchSize, seed: (int)options.Seed);
-var x = new Tensor(batches.Features, options.BatchSize, data.Train.FeatureCount);
+var x = net.Batch(batches.Features, options.BatchSize);
 var y = new IntTensor(batches.Labels, options.BatchSize);
 // The test set doubles as the validation set here: Fashion-MNIST ships no separate one.
-var evaluation = new Evaluation(data.Test, batchSize: 1000);
+var evaluation = new Evaluation(data.Test, batchSize: 1000, net.Batch);
 
 var trainer = new Trainer
 {
     Epochs = epochs,
     Patience = options.Patience,
     // Cosine decay from the .model file's learning rate to a tenth of it over the run.
-    Schedule = LearningRateSchedule.Cosine(model.LearningRate, epochs, rate => model.LearningRate = rate),
-    Checkpoint = options.SavePath is { } path ? new BestCheckpoint(path, Save, Restore: Restore) : null,
+    Schedule = LearningRateSchedule.Cosine(net.GetLearningRate(), epochs, net.SetLearningRate),
+    Checkpoint = options.SavePath is { } path ? new BestCheckpoint(path, net.Save, Restore: net.Load) : null,
 };
 var history = trainer.Run(batches,
     trainStep: b =>
     {
         x.SetBatch(b.CurrentBatchSize);
         y.SetBatch(b.CurrentBatchSize);
-        return session?.TrainStep(x, y) ?? model.TrainStep(x, y);
+        return net.TrainStep(x, y);
     },
     evaluate: Evaluate);
 
@@ -83,16 +83,4 @@ var (_, accuracy) = Evaluate();
 Console.WriteLine($"test accuracy: {accuracy:F4}");
 return 0;
 
-(double Loss, double Accuracy) Evaluate() => session is null ? evaluation.Run(model) : evaluation.Run(session.Evaluate, session.Forward);
-
-void Save(string file)
-{
-    session?.CopyToHost();
-    model.Save(file);
-}
-
-void Restore(string file)
-{
-    model.Load(file);
-    session?.CopyFromHost();
-}
+(double Loss, double Accuracy) Evaluate() => evaluation.Run(net.Evaluate, net.Forward);

@@ -116,7 +116,7 @@ namespace ModelDsl.Emit.CSharp
             }
             foreach (var b in planned)
             {
-                _w.Line($"public readonly {ElementType(b.DType)}[] {b.Name}; // {b.DType.ToSource()}{ShapeText(b.Shape)}");
+                _w.Line($"public readonly {ElementType(b.DType)}[] {b.Name}; // {BufferComment(b)}");
             }
             _w.Line("public readonly Tensor Output;");
             if (ClassifierOutput is not null) _w.Line("public readonly IntTensor Predicted;");
@@ -124,10 +124,10 @@ namespace ModelDsl.Emit.CSharp
             string ctorParams = string.Join(", ", _symbols.Select(s => $"int {SymbolLocal(s)}"));
             _w.Open($"public Workspace({ctorParams})");
             foreach (var symbol in _symbols) _w.Line($"this.{SymbolLocal(symbol)} = {SymbolLocal(symbol)};");
-            foreach (var b in planned) _w.Line($"{b.Name} = new {ElementType(b.DType)}[checked({Size(b.Shape.ElementCount())})];");
+            foreach (var b in planned) _w.Line($"{b.Name} = new {ElementType(b.DType)}[{AllocationLength(b)}];");
             var output = _plan.Output;
             string outputShape = string.Join(", ", output.Shape.Dims.Select(Size));
-            _w.Line(output.IsPlanned ? $"Output = new Tensor({output.Name}, {outputShape});" : $"Output = new Tensor(new float[checked({Size(output.Shape.ElementCount())})], {outputShape});");
+            _w.Line(output.Root.IsPlanned ? $"Output = new Tensor({output.Root.Name}, {outputShape});" : $"Output = new Tensor(new float[checked({Size(output.Shape.ElementCount())})], {outputShape});");
             if (ClassifierOutput is not null)
             {
                 var leading = output.Shape.Dims.Take(output.Shape.Rank - 1).ToList();
@@ -158,7 +158,7 @@ namespace ModelDsl.Emit.CSharp
             EmitPrepareHeader();
             foreach (var v in Model.Inputs) _w.Line($"w.{Identifier(v)} = {Identifier(v)}.Data;");
             foreach (var v in Model.Labels) _w.Line($"if ({Identifier(v)} is not null) w.{Identifier(v)} = {Identifier(v)}.Data;");
-            if (!_plan.Output.IsPlanned && _plan.Output.Kind == BufferKind.Input) _w.Line($"{_plan.Output.Name}.Span.CopyTo(w.Output.Span);");
+            if (_plan.Output.Root.Kind == BufferKind.Input) _w.Line($"{_plan.Output.Root.Name}.Span.CopyTo(w.Output.Span);");
             _w.Line("return w;");
             _w.Close();
         }
@@ -191,13 +191,33 @@ namespace ModelDsl.Emit.CSharp
                     _w.Line(check);
                 }
             }
+            foreach (var limit in _plan.EntryChecks.SizeLimits)
+            {
+                string layer = $"{limit.Layer} at {_fileName}:{Line(limit.Origin.Span)}";
+                _w.Line($"ShapeCheck.AtMost(caller, {Quote(limit.Input.Value!.Name)}, {Quote(limit.Dimension)}, {BoundSize(limit.Size)}, {limit.Maximum.ToString(System.Globalization.CultureInfo.InvariantCulture)}, {Quote(layer)});");
+            }
             _w.Line($"var w = WorkspaceFor({string.Join(", ", _symbols.Select((s, i) => $"bound[{i}]"))});");
-            if (Model.Loss is { Kind: LossKind.CrossEntropy } crossEntropy)
+            var crossEntropy = Model.Loss is { Kind: LossKind.CrossEntropy } loss ? loss : null;
+            if (crossEntropy is null && _plan.EntryChecks.IdRanges.Count == 0) return;
+            foreach (var symbol in _symbols) _w.Line($"int {SymbolLocal(symbol)} = w.{SymbolLocal(symbol)};");
+            foreach (var ids in _plan.EntryChecks.IdRanges)
+            {
+                _w.Line($"ShapeCheck.Ids(caller, {Quote(ids.Input.Value!.Name)}, {ids.Input.Name}.Data.AsSpan(0, {Size(ids.Length)}), {ids.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)}, {Quote(ids.Layer)});");
+            }
+            if (crossEntropy is not null)
             {
                 string label = Identifier(crossEntropy.Target);
-                foreach (var symbol in _symbols) _w.Line($"int {SymbolLocal(symbol)} = w.{SymbolLocal(symbol)};");
                 _w.Line($"if ({label} is not null) ShapeCheck.Labels(caller, {Quote(crossEntropy.Target.Name)}, {label}.Data.AsSpan(0, {Size(crossEntropy.Target.Shape.ElementCount())}), {Size(crossEntropy.Prediction.Shape.Last)});");
             }
+        }
+
+        /// <summary>A size over the symbols as bound so far in <c>Prepare</c> (<c>bound[1]</c> for T), before the workspace exists.</summary>
+        private string BoundSize(Dim dim)
+        {
+            var parts = new List<string>();
+            if (dim.Coefficient != 1 || dim.Symbols.Count == 0) parts.Add(dim.Coefficient.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            parts.AddRange(dim.Symbols.Select(s => $"bound[{_symbols.ToList().IndexOf(s)}]"));
+            return string.Join(" * ", parts);
         }
 
         /// <summary>ShapeCheck's encoding: a fixed size, or -(slot+1) for a symbolic dimension.</summary>

@@ -41,21 +41,21 @@ namespace ModelDsl.Emit.CSharp
             BindSymbols();
             LineDirective(origin.Span);
             string rows = Size(loss.Rows), cols = Size(loss.Cols);
-            string prediction = $"w.{loss.Prediction.Name}.AsSpan(0, {rows} * {cols})";
-            string gradient = loss.PredictionGradient is null ? "default" : $"w.{loss.PredictionGradient.Name}.AsSpan(0, {rows} * {cols})";
+            string prediction = $"{Ref(loss.Prediction)}.AsSpan(0, {rows} * {cols})";
+            string gradient = loss.PredictionGradient is null ? "default" : $"{Ref(loss.PredictionGradient)}.AsSpan(0, {rows} * {cols})";
             switch (loss.Kind)
             {
                 case LossKind.CrossEntropy:
                     _w.Line($"// softmax + cross-entropy over {rows} rows of {cols} classes: one pass per row, the softmax never stored");
                     _w.Line($"return withGradient");
-                    _w.Line($"    ? Reductions.SoftmaxCrossEntropy({prediction}, w.{loss.Target.Name}.AsSpan(0, {rows}), {rows}, {cols}, {gradient})");
-                    _w.Line($"    : Reductions.SoftmaxCrossEntropyLoss({prediction}, w.{loss.Target.Name}.AsSpan(0, {rows}), {rows}, {cols});");
+                    _w.Line($"    ? Reductions.SoftmaxCrossEntropy({prediction}, {Ref(loss.Target)}.AsSpan(0, {rows}), {rows}, {cols}, {gradient})");
+                    _w.Line($"    : Reductions.SoftmaxCrossEntropyLoss({prediction}, {Ref(loss.Target)}.AsSpan(0, {rows}), {rows}, {cols});");
                     break;
                 case LossKind.BceWithLogits:
-                    _w.Line($"return Losses.BceWithLogits({prediction}, w.{loss.Target.Name}.AsSpan(0, {rows} * {cols}), withGradient ? {gradient} : default, withGradient);");
+                    _w.Line($"return Losses.BceWithLogits({prediction}, {Ref(loss.Target)}.AsSpan(0, {rows} * {cols}), withGradient ? {gradient} : default, withGradient);");
                     break;
                 default:
-                    _w.Line($"return Losses.Mse({prediction}, w.{loss.Target.Name}.AsSpan(0, {rows} * {cols}), withGradient ? {gradient} : default, withGradient);");
+                    _w.Line($"return Losses.Mse({prediction}, {Ref(loss.Target)}.AsSpan(0, {rows} * {cols}), withGradient ? {gradient} : default, withGradient);");
                     break;
             }
             _w.Directive("#line default");
@@ -105,6 +105,9 @@ namespace ModelDsl.Emit.CSharp
             {
                 case GemmKernel gemm: EmitGemm(gemm); break;
                 case ElementwiseKernel elementwise: EmitElementwise(elementwise); break;
+                default:
+                    if (!EmitLayerKernel(kernel)) throw new System.NotSupportedException($"{kernel.Name}: the C# emitter does not render {kernel.GetType().Name}");
+                    break;
             }
             _w.Directive("#line default");
         }
@@ -197,13 +200,17 @@ namespace ModelDsl.Emit.CSharp
 
         private static IEnumerable<DropoutMaskExpr> Masks(Expr expr) => ExprWalker.Nodes(expr).OfType<DropoutMaskExpr>();
 
-        /// <summary>The array behind a buffer as the generated code names it.</summary>
-        private string Ref(PlanBuffer b) => b.Kind switch
+        /// <summary>The array behind a buffer as the generated code names it (an alias is its root's array).</summary>
+        private string Ref(PlanBuffer b)
         {
-            BufferKind.Parameter => _parameterProperties[b.Parameter!] + ".Value",
-            BufferKind.ParameterGradient => _parameterProperties[b.Parameter!] + ".Gradient",
-            _ => "w." + b.Name,
-        };
+            var root = b.Root;
+            return root.Kind switch
+            {
+                BufferKind.Parameter => _parameterProperties[root.Parameter!] + ".Value",
+                BufferKind.ParameterGradient => _parameterProperties[root.Parameter!] + ".Gradient",
+                _ => "w." + root.Name,
+            };
+        }
 
         private void LineDirective(ModelDsl.Text.TextSpan span) =>
             _w.Directive($"#line {Line(span)} {Quote(_source.Path)}");

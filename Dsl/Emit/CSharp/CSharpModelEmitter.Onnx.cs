@@ -1,4 +1,5 @@
 using ModelDsl.Emit.Onnx;
+using ModelDsl.IR;
 
 namespace ModelDsl.Emit.CSharp
 {
@@ -10,11 +11,17 @@ namespace ModelDsl.Emit.CSharp
         /// </summary>
         private void EmitOnnx()
         {
-            var graph = OnnxLowering.TryLower(Model, out string? error);
+            var graph = OnnxLowering.TryLower(Model, out string? error, out var unsupported);
             Section("ONNX export");
             if (graph is null)
             {
-                _w.Line($"// No ExportOnnx: {error}");
+                // The method exists for every model, so code written against one model compiles against another;
+                // it says at once which op stands in the way.
+                string reason = unsupported is null
+                    ? $"{Model.Name} cannot be exported to ONNX: {error}"
+                    : $"{Model.Name} cannot be exported to ONNX: {unsupported.Kind.ToSource()} ('{unsupported.LayerPath}') at {_fileName}:{Line(unsupported.Span)} has no ONNX lowering yet.";
+                _w.Line($"/// <summary>Always throws <see cref=\"NotSupportedException\"/>: {Escape(reason)} See docs/onnx.md.</summary>");
+                _w.Line($"public void ExportOnnx(string path) => throw new NotSupportedException({Quote(reason)});");
                 return;
             }
             _w.Line($"/// <summary>The inference graph for ONNX export (opset {graph.Opset}; dropout is omitted, as at inference); see docs/onnx.md.</summary>");

@@ -23,18 +23,37 @@ namespace ModelDsl.Emit.Onnx
         public const int Opset = 20;
 
         /// <summary>The graph for <paramref name="model"/>, or null with a one-line reason when some op on the path has no lowering.</summary>
-        public static OnnxGraphDescription? TryLower(ModelGraph model, out string? error)
+        public static OnnxGraphDescription? TryLower(ModelGraph model, out string? error) => TryLower(model, out error, out _);
+
+        /// <summary>As <see cref="TryLower(ModelGraph, out string?)"/>, also giving the op without a lowering (null when the failure is not one op's).</summary>
+        public static OnnxGraphDescription? TryLower(ModelGraph model, out string? error, out OpNode? unsupported)
         {
+            unsupported = null;
             try
             {
                 error = null;
                 return Lower(model);
+            }
+            catch (NotLoweredException e)
+            {
+                error = e.Message;
+                unsupported = e.Node;
+                return null;
             }
             catch (NotSupportedException e)
             {
                 error = e.Message;
                 return null;
             }
+        }
+
+        /// <summary>An op on the inference path with no ONNX lowering.</summary>
+        private sealed class NotLoweredException : NotSupportedException
+        {
+            public NotLoweredException(OpNode node)
+                : base($"{node.Kind.ToSource()} ('{node.LayerPath}') has no ONNX lowering yet.") => Node = node;
+
+            public OpNode Node { get; }
         }
 
         /// <exception cref="NotSupportedException">An op on the inference path has no ONNX lowering (the message names it).</exception>
@@ -184,8 +203,36 @@ namespace ModelDsl.Emit.Onnx
                     case OpKind.Concat:
                         Emit("Concat", node.Inputs.Select(v => _names[v.Id]).ToArray(), output, OnnxAttribute.Int("axis", Int(node, "axis")));
                         break;
+                    case OpKind.Conv2d:
+                    {
+                        var inputs = new List<string> { In(0), Use(Owned(node, "weight")) };
+                        if (node.Parameters.FirstOrDefault(p => p.Role == "bias") is { } bias) inputs.Add(Use(bias));
+                        Emit("Conv", inputs, output, Window(node));
+                        break;
+                    }
+                    case OpKind.MaxPool2d:
+                        Emit("MaxPool", new[] { In(0) }, output, Window(node));
+                        break;
+                    case OpKind.AvgPool2d:
+                        // PyTorch's default count_include_pad=True: padding counts in the k² divisor.
+                        Emit("AveragePool", new[] { In(0) }, output, Window(node).Concat(new[] { OnnxAttribute.Int("count_include_pad", 1) }).ToArray());
+                        break;
+                    case OpKind.Embedding:
+                        // Rows of the table picked by the ids: Gather along axis 0 takes int32 indices of any shape.
+                        Emit("Gather", new[] { Use(Owned(node, "weight")), In(0) }, output, OnnxAttribute.Int("axis", 0));
+                        break;
+                    case OpKind.PositionalEmbedding:
+                    {
+                        // x + table[:T]: T read from x's shape at run time, so any sequence length up to max_len works.
+                        string steps = Fresh(node.Output.Name + "/T");
+                        Emit("Shape", new[] { In(0) }, steps, OnnxAttribute.Int("start", 1), OnnxAttribute.Int("end", 2));
+                        string rows = Fresh(node.Output.Name + "/rows");
+                        Emit("Slice", new[] { Use(Owned(node, "weight")), Constant(node.Output.Name + "/start", new long[] { 0 }), steps, Constant(node.Output.Name + "/axis", new long[] { 0 }) }, rows);
+                        Emit("Add", new[] { In(0), rows }, output);
+                        break;
+                    }
                     default:
-                        throw new NotSupportedException($"{node.Kind.ToSource()} ('{node.LayerPath}') has no ONNX lowering yet.");
+                        throw new NotLoweredException(node);
                 }
                 _names[node.Output.Id] = output;
             }
@@ -239,6 +286,18 @@ namespace ModelDsl.Emit.Onnx
                     else throw new NotSupportedException($"reshape '{node.LayerPath}' to {node.Output.Shape.ToExpression()} needs more than one inferred dimension.");
                 }
                 return target;
+            }
+
+            /// <summary>kernel_shape, pads and strides of a square window (conv2d, pooling), from the op's attributes.</summary>
+            private static OnnxAttribute[] Window(OpNode node)
+            {
+                long k = Int(node, "kernel"), s = Int(node, "stride"), p = Int(node, "padding");
+                return new[]
+                {
+                    OnnxAttribute.Ints("kernel_shape", new[] { k, k }),
+                    OnnxAttribute.Ints("pads", new[] { p, p, p, p }),
+                    OnnxAttribute.Ints("strides", new[] { s, s }),
+                };
             }
 
             private string Constant(string hint, IReadOnlyList<long> values)

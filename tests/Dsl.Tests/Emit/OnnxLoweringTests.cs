@@ -98,11 +98,28 @@ model M {
         }
 
         [Fact]
+        public void FashionCnn_lowers_to_conv_pooling_and_a_reshape()
+        {
+            var graph = OnnxLowering.Lower(ExampleModelTests.CheckExample("examples/FashionMnist/fashion_cnn.model"));
+            Assert.Equal(new[] { "Conv", "Relu", "MaxPool", "Conv", "Relu", "MaxPool", "Constant", "Reshape", "Gemm", "Relu", "Gemm" }, graph.Nodes.Select(n => n.OpType));
+            var conv = graph.Nodes[3];
+            Assert.Equal(new[] { "features.2", "features.3.weight", "features.3.bias" }, conv.Inputs);
+            Assert.Equal(new long[] { 3, 3 }, conv.Attributes.Single(a => a.Name == "kernel_shape").Integers);
+            Assert.Equal(new long[] { 1, 1, 1, 1 }, conv.Attributes.Single(a => a.Name == "pads").Integers);
+            Assert.Equal(new long[] { 2, 2 }, graph.Nodes[2].Attributes.Single(a => a.Name == "strides").Integers);
+            Assert.Equal(new long[] { 64, 32, 3, 3 }, graph.Initializers.Single(i => i.Name == "features.3.weight").Shape);
+        }
+
+        [Fact]
         public void Ops_without_a_lowering_are_reported()
         {
-            var graph = OnnxLowering.TryLower(ExampleModelTests.CheckExample("examples/FashionMnist/fashion_cnn.model"), out string? error);
+            var model = ExampleModelTests.CheckExample("examples/TextLstm/fortune_lstm.model");
+            var graph = OnnxLowering.TryLower(model, out string? error, out var unsupported);
             Assert.Null(graph);
-            Assert.Contains("conv2d", error);
+            Assert.Equal("lstm ('encoder') has no ONNX lowering yet.", error);
+            Assert.Equal("encoder", unsupported!.LayerPath);
+            Assert.Null(OnnxLowering.TryLower(ExampleModelTests.CheckExample("examples/CharGpt/char_gpt.model"), out error));
+            Assert.Equal("attention ('h.1.0.a.1') has no ONNX lowering yet.", error);
         }
 
         [Fact]

@@ -118,9 +118,89 @@ public sealed class OnnxExportTests : IDisposable
     }
 
     [Fact]
+    public void FashionCnn_exports_conv_and_pooling_and_matches_forward()
+    {
+        var model = GeneratedModel.CompileExample("examples/FashionMnist/fashion_cnn.model", "FashionCnn");
+        var random = new Random(9);
+        for (int step = 0; step < 2; step++)
+            model.Call("TrainStep", GradientChecker.RandomTensor(random, 8, 1, 28, 28), GradientChecker.RandomClasses(random, 10, 8));
+        string path = Path.Combine(_folder, "fashion_cnn.onnx");
+        model.Call("ExportOnnx", path);
+        var ops = OpTypes(File.ReadAllBytes(path));
+        Assert.Equal(2, ops.Count(o => o == "Conv"));
+        Assert.Equal(2, ops.Count(o => o == "MaxPool"));
+        Assert.Contains("Reshape", ops); // flatten
+
+        using var session = new InferenceSession(path);
+        Assert.Equal(["B", "", "", ""], session.InputMetadata["x"].SymbolicDimensions);
+        foreach (int batch in new[] { 1, 5 })
+        {
+            var x = GradientChecker.RandomTensor(random, batch, 1, 28, 28);
+            var expected = ((Tensor)model.Call("Forward", x)).Span.ToArray();
+            AssertClose(expected, Run(session, "x", x.Data, [batch, 1, 28, 28]), "FashionCnn", batch);
+        }
+    }
+
+    [Fact]
+    public void Strided_padded_conv_and_average_pooling_match_forward()
+    {
+        var model = GeneratedModel.Compile("""
+            model Pools {
+                input x: f32[B, 2, 7, 7]
+                label y: f32[B, 4]
+                h = x -> conv2d(3, kernel=3, stride=2, padding=1, bias=false) -> tanh -> avg_pool2d(3, stride=2, padding=1) -> flatten -> dense(4)
+                output h
+                loss mse(h, y)
+                optimizer sgd(lr=0.1)
+            }
+            """, "Pools", seed: 4);
+        string path = Path.Combine(_folder, "pools.onnx");
+        model.Call("ExportOnnx", path);
+        Assert.Contains("AveragePool", OpTypes(File.ReadAllBytes(path)));
+        using var session = new InferenceSession(path);
+        var random = new Random(10);
+        foreach (int batch in new[] { 1, 3 })
+        {
+            var x = GradientChecker.RandomTensor(random, batch, 2, 7, 7);
+            var expected = ((Tensor)model.Call("Forward", x)).Span.ToArray();
+            AssertClose(expected, Run(session, "x", x.Data, [batch, 2, 7, 7]), "Pools", batch);
+        }
+    }
+
+    [Fact]
+    public void Embedding_positional_layer_norm_and_softmax_match_forward_at_any_sequence_length()
+    {
+        var model = GeneratedModel.Compile("""
+            model Tokens {
+                input idx: i32[B, T]
+                label y: f32[B, T, 5]
+                h = embedding(idx, 11, 8) -> positional(10) -> layer_norm -> dense(5) -> softmax
+                output h
+                loss mse(h, y)
+                optimizer sgd(lr=0.1)
+            }
+            """, "Tokens", seed: 6);
+        var random = new Random(11);
+        for (int step = 0; step < 3; step++)
+            model.Call("TrainStep", GradientChecker.RandomClasses(random, 11, 2, 4), GradientChecker.RandomTensor(random, 2, 4, 5));
+        string path = Path.Combine(_folder, "tokens.onnx");
+        model.Call("ExportOnnx", path);
+        Assert.Contains("Gather", OpTypes(File.ReadAllBytes(path)));
+        using var session = new InferenceSession(path);
+        Assert.Equal(["B", "T"], session.InputMetadata["idx"].SymbolicDimensions);
+        foreach (var (b, t) in new[] { (2, 3), (1, 10) })
+        {
+            var idx = GradientChecker.RandomClasses(random, 11, b, t);
+            var expected = ((Tensor)model.Call("Forward", idx)).Span.ToArray();
+            using var results = session.Run([NamedOnnxValue.CreateFromTensor("idx", new DenseTensor<int>(idx.Data, [b, t]))]);
+            AssertClose(expected, results.Single().AsTensor<float>().ToArray(), "Tokens", b);
+        }
+    }
+
+    [Fact]
     public void Structure_ops_without_training_kernels_load_and_run()
     {
-        // No training class yet for these ops: the description comes from the lowering, weights from the test.
+        // No training class for concat yet: the description comes from the lowering, weights from the test.
         var result = Compilation.Compile("structure.model", """
             model Structure {
                 input x: f32[B, T, 8]

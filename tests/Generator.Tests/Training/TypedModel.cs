@@ -13,7 +13,18 @@ namespace ModelDsl.Generator.Tests.Training;
 /// themselves: the allocation tests measure the generated code and the runtime only.
 /// </summary>
 /// <typeparam name="TLabel"><see cref="Tensor"/> (f32 labels) or <see cref="IntTensor"/> (class ids).</typeparam>
-internal sealed class TypedModel<TLabel>
+internal sealed class TypedModel<TLabel> : TypedModel<Tensor, TLabel>
+    where TLabel : class
+{
+    public TypedModel(GeneratedModel compiled, ulong seed)
+        : base(compiled, seed)
+    {
+    }
+}
+
+/// <summary>As <see cref="TypedModel{TLabel}"/>, for a model whose one input is <typeparamref name="TInput"/> (<see cref="IntTensor"/> token ids).</summary>
+internal class TypedModel<TInput, TLabel>
+    where TInput : class
     where TLabel : class
 {
     private readonly PropertyInfo _step;
@@ -28,10 +39,10 @@ internal sealed class TypedModel<TLabel>
     {
         Type = type;
         Instance = Activator.CreateInstance(type, seed)!;
-        Forward = type.GetMethod("Forward")!.CreateDelegate<Func<Tensor, Tensor>>(Instance);
-        TrainStep = type.GetMethod("TrainStep")!.CreateDelegate<Func<Tensor, TLabel, float>>(Instance);
-        ComputeGradients = type.GetMethod("ComputeGradients")!.CreateDelegate<Func<Tensor, TLabel, float>>(Instance);
-        Evaluate = type.GetMethod("Evaluate")!.CreateDelegate<Func<Tensor, TLabel, float>>(Instance);
+        Forward = type.GetMethod("Forward")!.CreateDelegate<Func<TInput, Tensor>>(Instance);
+        TrainStep = type.GetMethod("TrainStep")!.CreateDelegate<Func<TInput, TLabel, float>>(Instance);
+        ComputeGradients = type.GetMethod("ComputeGradients")!.CreateDelegate<Func<TInput, TLabel, float>>(Instance);
+        Evaluate = type.GetMethod("Evaluate")!.CreateDelegate<Func<TInput, TLabel, float>>(Instance);
         Save = type.GetMethod("Save")!.CreateDelegate<Action<string>>(Instance);
         Load = type.GetMethod("Load")!.CreateDelegate<Action<string>>(Instance);
         Initialize = type.GetMethod("Initialize")!.CreateDelegate<Action>(Instance);
@@ -44,13 +55,13 @@ internal sealed class TypedModel<TLabel>
 
     public object Instance { get; }
 
-    public Func<Tensor, Tensor> Forward { get; }
+    public Func<TInput, Tensor> Forward { get; }
 
-    public Func<Tensor, TLabel, float> TrainStep { get; }
+    public Func<TInput, TLabel, float> TrainStep { get; }
 
-    public Func<Tensor, TLabel, float> ComputeGradients { get; }
+    public Func<TInput, TLabel, float> ComputeGradients { get; }
 
-    public Func<Tensor, TLabel, float> Evaluate { get; }
+    public Func<TInput, TLabel, float> Evaluate { get; }
 
     public Action<string> Save { get; }
 
@@ -69,7 +80,7 @@ internal sealed class TypedModel<TLabel>
     }
 
     /// <summary>A copy of <see cref="Forward"/>'s output (which the model overwrites on its next call).</summary>
-    public float[] ForwardCopy(Tensor x) => Forward(x).Span.ToArray();
+    public float[] ForwardCopy(TInput x) => Forward(x).Span.ToArray();
 
     /// <summary>Every parameter's value and optimizer state, copied: to compare bit for bit later.</summary>
     public ParameterSnapshot Snapshot() => new(Parameters.Select(p => (p.Name, p.Value.ToArray(), p.State1.ToArray(), p.State2.ToArray())).ToList(), Step);

@@ -87,7 +87,7 @@ public class LayerAllocationTests
     }
 
     [Fact]
-    public void PoolingEmbeddingLayerNormAndSoftmax()
+    public void PoolingEmbeddingPositionalLayerNormAndSoftmax()
     {
         var g = new Pool2dGeometry(8, 32, 28, 28, 2, 2);
         var x = GradCheck.Random(new Random(4), g.InputLength);
@@ -111,6 +111,8 @@ public class LayerAllocationTests
             AvgPool2d.Forward(g, x, y);
             AvgPool2d.Backward(g, y, dx);
             Embedding.Forward(rows, num, dim, ids, table, e);
+            Positional.Forward(4, rows / 4, num, dim, e, table, e);
+            Positional.Backward(4, rows / 4, num, dim, e, de, dtable);
             LayerNorm.Forward(rows, dim, e, lw, lb, de, mean, rstd);
             Softmax.Forward(rows, dim, de, de);
             Softmax.Backward(rows, dim, de, e, de);

@@ -71,4 +71,23 @@ public class ShapeCheckTests
         Assert.Equal("FashionMlp.TrainStep: label 'y' holds -1 at position 1; classes are 0..9",
             Fails(() => ShapeCheck.Labels(Model, "y", [0, -1], 10)));
     }
+
+    [Fact]
+    public void Ids_out_of_range()
+    {
+        ShapeCheck.Ids("CharGpt.Forward", "idx", [0, 95, 7], 96, "embedding 'tok'");
+        ShapeCheck.Ids("CharGpt.Forward", "idx", [], 96, "embedding 'tok'");
+        Assert.Equal("CharGpt.Forward: input 'idx' holds 96 at position 2; embedding 'tok' has ids 0..95",
+            Fails(() => ShapeCheck.Ids("CharGpt.Forward", "idx", [0, 1, 96, -3], 96, "embedding 'tok'")));
+        Assert.Equal("CharGpt.Forward: input 'idx' holds -3 at position 1; embedding 'tok' has ids 0..95",
+            Fails(() => ShapeCheck.Ids("CharGpt.Forward", "idx", [0, -3], 96, "embedding 'tok'")));
+    }
+
+    [Fact]
+    public void A_size_over_a_layer_limit()
+    {
+        ShapeCheck.AtMost("CharGpt.TrainStep", "idx", "T", 64, 64, "positional(max_len=64) 'pos'");
+        Assert.Equal("CharGpt.TrainStep: input 'idx' has T = 65, but positional(max_len=64) 'pos' allows at most 64",
+            Fails(() => ShapeCheck.AtMost("CharGpt.TrainStep", "idx", "T", 65, 64, "positional(max_len=64) 'pos'")));
+    }
 }

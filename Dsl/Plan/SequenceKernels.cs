@@ -1,0 +1,265 @@
+using System.Collections.Generic;
+using ModelDsl.Shapes;
+
+namespace ModelDsl.Plan
+{
+    // Layer kernels of the sequence layers: embedding, positional, lstm and the core of attention (the conventions are
+    // those of LayerKernels.cs). attention's projections are not here: in_proj and out_proj are GemmKernels, their
+    // biases elementwise loops, so out_proj's bias fuses with the dropout and residual add after it.
+
+    /// <summary><c>y[i, :] = table[ids[i], :]</c> for the <see cref="Count"/> ids of an i32 input of any shape.</summary>
+    public sealed class EmbeddingKernel : Kernel
+    {
+        public EmbeddingKernel(string name, IReadOnlyList<Origin> origins, Dim count, long num, long dim, PlanBuffer ids, PlanBuffer table, PlanBuffer output)
+            : base(name, origins)
+        {
+            Count = count;
+            Num = num;
+            Dim = dim;
+            Ids = ids;
+            Table = table;
+            Output = output;
+        }
+
+        public Dim Count { get; }
+        public long Num { get; }
+        public long Dim { get; }
+        public PlanBuffer Ids { get; }
+        public PlanBuffer Table { get; }
+        public PlanBuffer Output { get; }
+    }
+
+    /// <summary>
+    /// <c>dTable[ids[i], :] += dy[i, :]</c> (scatter-add). Assigning clears the table gradient first; a table tied to a
+    /// dense layer accumulates onto what that layer's backward wrote.
+    /// </summary>
+    public sealed class EmbeddingBackwardKernel : Kernel
+    {
+        public EmbeddingBackwardKernel(string name, IReadOnlyList<Origin> origins, Dim count, long num, long dim, PlanBuffer ids, PlanBuffer outputGradient, GradientOutput tableGradient)
+            : base(name, origins)
+        {
+            Count = count;
+            Num = num;
+            Dim = dim;
+            Ids = ids;
+            OutputGradient = outputGradient;
+            TableGradient = tableGradient;
+        }
+
+        public Dim Count { get; }
+        public long Num { get; }
+        public long Dim { get; }
+        public PlanBuffer Ids { get; }
+        public PlanBuffer OutputGradient { get; }
+        public GradientOutput TableGradient { get; }
+    }
+
+    /// <summary>
+    /// <c>y[b, t] = x[b, t] + table[t]</c> on [Batch, Steps, Dim] with a [MaxLength, Dim] table; Steps ≤ MaxLength is
+    /// checked at entry (<see cref="SizeLimit"/>).
+    /// </summary>
+    public sealed class PositionalKernel : Kernel
+    {
+        public PositionalKernel(string name, IReadOnlyList<Origin> origins, Dim batch, Dim steps, long maxLength, long dim, PlanBuffer input, PlanBuffer table, PlanBuffer output)
+            : base(name, origins)
+        {
+            Batch = batch;
+            Steps = steps;
+            MaxLength = maxLength;
+            Dim = dim;
+            Input = input;
+            Table = table;
+            Output = output;
+        }
+
+        public Dim Batch { get; }
+        public Dim Steps { get; }
+        public long MaxLength { get; }
+        public long Dim { get; }
+        public PlanBuffer Input { get; }
+        public PlanBuffer Table { get; }
+        public PlanBuffer Output { get; }
+    }
+
+    /// <summary><c>dx (+)= dy</c> and <c>dTable[t] (+)= Σ_b dy[b, t]</c> (rows past Steps get zero).</summary>
+    public sealed class PositionalBackwardKernel : Kernel
+    {
+        public PositionalBackwardKernel(string name, IReadOnlyList<Origin> origins, Dim batch, Dim steps, long maxLength, long dim, PlanBuffer outputGradient, GradientOutput? inputGradient, GradientOutput tableGradient)
+            : base(name, origins)
+        {
+            Batch = batch;
+            Steps = steps;
+            MaxLength = maxLength;
+            Dim = dim;
+            OutputGradient = outputGradient;
+            InputGradient = inputGradient;
+            TableGradient = tableGradient;
+        }
+
+        public Dim Batch { get; }
+        public Dim Steps { get; }
+        public long MaxLength { get; }
+        public long Dim { get; }
+        public PlanBuffer OutputGradient { get; }
+        public GradientOutput? InputGradient { get; }
+        public GradientOutput TableGradient { get; }
+    }
+
+    /// <summary>
+    /// An LSTM over [Batch, Steps, InputSize] (PyTorch's gate order i, f, g, o; zero initial state). Writes every step's
+    /// hidden state to <see cref="HiddenStates"/> [B, T, H] (the output with return_sequences, saved state otherwise) and,
+    /// when the output is the last state, <see cref="LastHidden"/> [B, H]. The workspace keeps the activated gates and
+    /// the cells for the backward.
+    /// </summary>
+    public sealed class LstmKernel : Kernel
+    {
+        public LstmKernel(string name, IReadOnlyList<Origin> origins, Dim batch, Dim steps, long inputSize, long hidden,
+            PlanBuffer input, PlanBuffer weightIh, PlanBuffer weightHh, PlanBuffer biasIh, PlanBuffer biasHh,
+            PlanBuffer hiddenStates, PlanBuffer? lastHidden, PlanBuffer workspace)
+            : base(name, origins)
+        {
+            Batch = batch;
+            Steps = steps;
+            InputSize = inputSize;
+            Hidden = hidden;
+            Input = input;
+            WeightIh = weightIh;
+            WeightHh = weightHh;
+            BiasIh = biasIh;
+            BiasHh = biasHh;
+            HiddenStates = hiddenStates;
+            LastHidden = lastHidden;
+            Workspace = workspace;
+        }
+
+        public Dim Batch { get; }
+        public Dim Steps { get; }
+        public long InputSize { get; }
+        public long Hidden { get; }
+        public PlanBuffer Input { get; }
+        public PlanBuffer WeightIh { get; }
+        public PlanBuffer WeightHh { get; }
+        public PlanBuffer BiasIh { get; }
+        public PlanBuffer BiasHh { get; }
+        public PlanBuffer HiddenStates { get; }
+        public PlanBuffer? LastHidden { get; }
+        public PlanBuffer Workspace { get; }
+    }
+
+    /// <summary>
+    /// Backpropagation through time from the forward's input, hidden states and workspace (gates and cells, which it
+    /// overwrites with their gradients). The output gradient is <see cref="HiddenStatesGradient"/> (return_sequences)
+    /// or <see cref="LastHiddenGradient"/>. The two bias gradients are equal.
+    /// </summary>
+    public sealed class LstmBackwardKernel : Kernel
+    {
+        public LstmBackwardKernel(string name, IReadOnlyList<Origin> origins, Dim batch, Dim steps, long inputSize, long hidden,
+            PlanBuffer input, PlanBuffer weightIh, PlanBuffer weightHh, PlanBuffer hiddenStates, PlanBuffer workspace,
+            PlanBuffer? hiddenStatesGradient, PlanBuffer? lastHiddenGradient,
+            GradientOutput? inputGradient, GradientOutput weightIhGradient, GradientOutput weightHhGradient, GradientOutput biasIhGradient, GradientOutput biasHhGradient)
+            : base(name, origins)
+        {
+            Batch = batch;
+            Steps = steps;
+            InputSize = inputSize;
+            Hidden = hidden;
+            Input = input;
+            WeightIh = weightIh;
+            WeightHh = weightHh;
+            HiddenStates = hiddenStates;
+            Workspace = workspace;
+            HiddenStatesGradient = hiddenStatesGradient;
+            LastHiddenGradient = lastHiddenGradient;
+            InputGradient = inputGradient;
+            WeightIhGradient = weightIhGradient;
+            WeightHhGradient = weightHhGradient;
+            BiasIhGradient = biasIhGradient;
+            BiasHhGradient = biasHhGradient;
+        }
+
+        public Dim Batch { get; }
+        public Dim Steps { get; }
+        public long InputSize { get; }
+        public long Hidden { get; }
+        public PlanBuffer Input { get; }
+        public PlanBuffer WeightIh { get; }
+        public PlanBuffer WeightHh { get; }
+        public PlanBuffer HiddenStates { get; }
+        public PlanBuffer Workspace { get; }
+        public PlanBuffer? HiddenStatesGradient { get; }
+        public PlanBuffer? LastHiddenGradient { get; }
+        public GradientOutput? InputGradient { get; }
+        public GradientOutput WeightIhGradient { get; }
+        public GradientOutput WeightHhGradient { get; }
+        public GradientOutput BiasIhGradient { get; }
+        public GradientOutput BiasHhGradient { get; }
+    }
+
+    /// <summary>
+    /// Scaled dot-product attention on already projected q, k, v, read in place from in_proj's fused output
+    /// <see cref="Qkv"/> [B, T, 3d] (q at column 0, k at d, v at 2d; row stride 3d). Per batch element and head:
+    /// <c>P = softmax(QKᵀ/√dh, causal mask)</c>, saved in the workspace for the backward, and <c>out = P·V</c> into
+    /// <see cref="Output"/> [B, T, d] (heads side by side, ready for out_proj).
+    /// </summary>
+    public sealed class AttentionKernel : Kernel
+    {
+        public AttentionKernel(string name, IReadOnlyList<Origin> origins, Dim batch, Dim steps, long heads, long headDim, bool causal, PlanBuffer qkv, PlanBuffer output, PlanBuffer workspace)
+            : base(name, origins)
+        {
+            Batch = batch;
+            Steps = steps;
+            Heads = heads;
+            HeadDim = headDim;
+            Causal = causal;
+            Qkv = qkv;
+            Output = output;
+            Workspace = workspace;
+        }
+
+        public Dim Batch { get; }
+        public Dim Steps { get; }
+        public long Heads { get; }
+        public long HeadDim { get; }
+        public bool Causal { get; }
+
+        /// <summary>d = Heads·HeadDim: the model dimension, and the column offset of k (v at 2d) in <see cref="Qkv"/>.</summary>
+        public long ModelDim => Heads * HeadDim;
+
+        public PlanBuffer Qkv { get; }
+        public PlanBuffer Output { get; }
+        public PlanBuffer Workspace { get; }
+    }
+
+    /// <summary>
+    /// From the saved P (in the workspace) and q, k, v: <c>dV = Pᵀ·dOut</c>, <c>dS = P ⊙ (dP − rowsum(dP ⊙ P))</c> with
+    /// <c>dP = dOut·Vᵀ</c>, <c>dQ = dS·K/√dh</c>, <c>dK = dSᵀ·Q/√dh</c>, written to <see cref="QkvGradient"/> in qkv's layout.
+    /// </summary>
+    public sealed class AttentionBackwardKernel : Kernel
+    {
+        public AttentionBackwardKernel(string name, IReadOnlyList<Origin> origins, Dim batch, Dim steps, long heads, long headDim, bool causal,
+            PlanBuffer qkv, PlanBuffer workspace, PlanBuffer outputGradient, GradientOutput qkvGradient)
+            : base(name, origins)
+        {
+            Batch = batch;
+            Steps = steps;
+            Heads = heads;
+            HeadDim = headDim;
+            Causal = causal;
+            Qkv = qkv;
+            Workspace = workspace;
+            OutputGradient = outputGradient;
+            QkvGradient = qkvGradient;
+        }
+
+        public Dim Batch { get; }
+        public Dim Steps { get; }
+        public long Heads { get; }
+        public long HeadDim { get; }
+        public bool Causal { get; }
+        public long ModelDim => Heads * HeadDim;
+        public PlanBuffer Qkv { get; }
+        public PlanBuffer Workspace { get; }
+        public PlanBuffer OutputGradient { get; }
+        public GradientOutput QkvGradient { get; }
+    }
+}

@@ -1,0 +1,88 @@
+using ModelDsl.Cuda;
+using ModelDsl.Runtime;
+
+namespace FashionMnistExample;
+
+/// <summary>
+/// The two Fashion-MNIST models behind one face, so the training loop is written once: FashionMlp (fashion_mlp.model,
+/// on the CPU or a GPU) and FashionCnn (fashion_cnn.model). Each member forwards to the generated class.
+/// </summary>
+internal sealed class FashionNet : IDisposable
+{
+    private readonly IDisposable? _session;
+
+    private FashionNet(string name, long parameterCount, int[] sampleShape, IDisposable? session)
+    {
+        Name = name;
+        ParameterCount = parameterCount;
+        SampleShape = sampleShape;
+        _session = session;
+    }
+
+    public string Name { get; }
+    public long ParameterCount { get; }
+
+    /// <summary>One image as the model's input wants it: [784] for the MLP, [1, 28, 28] for the CNN.</summary>
+    public int[] SampleShape { get; }
+
+    public required Func<Tensor, IntTensor, float> TrainStep { get; init; }
+    public required Func<Tensor, IntTensor, float> Evaluate { get; init; }
+    public required Func<Tensor, Tensor> Forward { get; init; }
+    public required Func<float> GetLearningRate { get; init; }
+    public required Action<float> SetLearningRate { get; init; }
+    public required Action<string> Save { get; init; }
+    public required Action<string> Load { get; init; }
+
+    /// <summary>A tensor over <paramref name="data"/> holding <paramref name="rows"/> images in <see cref="SampleShape"/>.</summary>
+    public Tensor Batch(float[] data, int rows) => new Tensor(data, [rows, .. SampleShape]);
+
+    public static FashionNet Create(string model, ulong seed, GpuContext? gpu) => model switch
+    {
+        "cnn" => Cnn(seed, gpu),
+        _ => Mlp(seed, gpu),
+    };
+
+    private static FashionNet Mlp(ulong seed, GpuContext? gpu)
+    {
+        var model = new FashionMlp(seed);
+        // The CUDA path: the same model class, its parameters copied to the device; the CPU copy is refreshed before saving.
+        var session = gpu is null ? null : model.ToGpu(gpu);
+        return new FashionNet(nameof(FashionMlp), FashionMlp.ParameterCount, [784], session)
+        {
+            TrainStep = session is null ? model.TrainStep : session.TrainStep,
+            Evaluate = session is null ? model.Evaluate : session.Evaluate,
+            Forward = session is null ? model.Forward : session.Forward,
+            GetLearningRate = () => model.LearningRate,
+            SetLearningRate = rate => model.LearningRate = rate,
+            Save = path =>
+            {
+                session?.CopyToHost();
+                model.Save(path);
+            },
+            Load = path =>
+            {
+                model.Load(path);
+                session?.CopyFromHost();
+            },
+        };
+    }
+
+    private static FashionNet Cnn(ulong seed, GpuContext? gpu)
+    {
+        if (gpu is not null)
+            throw new NotSupportedException("FashionCnn trains on the CPU only for now: its convolution and pooling kernels have no CUDA rendering in the generated code yet (docs/cuda.md)");
+        var model = new FashionCnn(seed);
+        return new FashionNet(nameof(FashionCnn), FashionCnn.ParameterCount, [1, 28, 28], null)
+        {
+            TrainStep = model.TrainStep,
+            Evaluate = model.Evaluate,
+            Forward = model.Forward,
+            GetLearningRate = () => model.LearningRate,
+            SetLearningRate = rate => model.LearningRate = rate,
+            Save = model.Save,
+            Load = model.Load,
+        };
+    }
+
+    public void Dispose() => _session?.Dispose();
+}
