@@ -62,13 +62,14 @@ var idx = new IntTensor(batches.Inputs, batchSize, Context);
 var targets = new IntTensor(batches.Targets, batchSize, Context);
 var validation = new LanguageModelLoss(held, batchSize, Context, windows: 64);
 
+float baseRate = model.LearningRate;
 var clock = System.Diagnostics.Stopwatch.StartNew();
 double recent = 0;
 int every = Math.Max(1, steps / 10);
 for (int step = 1; step <= steps; step++)
 {
     // AdamW with the .model's learning rate, cosine-decayed to a tenth over the run.
-    model.LearningRate = 3e-4f * (0.55f + 0.45f * MathF.Cos(MathF.PI * (step - 1) / steps));
+    model.LearningRate = baseRate * (0.55f + 0.45f * MathF.Cos(MathF.PI * (step - 1) / steps));
     batches.Next();
     recent += model.TrainStep(idx, targets);
     if (step % every == 0 || step == steps)

@@ -82,7 +82,7 @@ namespace ModelDsl.Dsl.Tests.Binding
             var gpt = CheckExample("examples/CharGpt/char_gpt.model").Optimizer!;
             Assert.Equal(OptimizerKind.AdamW, gpt.Kind);
             Assert.Equal(new[] { "lr", "beta1", "beta2", "eps", "weight_decay" }, gpt.Hyperparameters.Select(h => h.Key));
-            Assert.Equal(new[] { 3e-4, 0.9, 0.95, 1e-8, 0.1 }, gpt.Hyperparameters.Select(h => h.Value));
+            Assert.Equal(new[] { 1e-3, 0.9, 0.95, 1e-8, 0.1 }, gpt.Hyperparameters.Select(h => h.Value));
 
             var mlp = CheckExample("examples/FashionMnist/fashion_mlp.model").Optimizer!;
             Assert.Equal(new[] { 1e-3, 0.9, 0.999, 1e-8, 1e-4 }, mlp.Hyperparameters.Select(h => h.Value));

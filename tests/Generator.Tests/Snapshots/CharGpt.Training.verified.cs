@@ -188,8 +188,8 @@ partial class CharGpt
     /// <summary>Optimizer steps taken (Adam's bias correction and the dropout masks depend on it).</summary>
     public int Step { get; private set; }
 
-    /// <summary>The learning rate, 0.0003f in char_gpt.model:32; set it to follow a schedule.</summary>
-    public float LearningRate { get; set; } = 0.0003f;
+    /// <summary>The learning rate, 0.001f in char_gpt.model:32; set it to follow a schedule.</summary>
+    public float LearningRate { get; set; } = 0.001f;
 
     /// <summary>Creates the model with deterministic initial weights drawn from <paramref name="seed"/>.</summary>
     public CharGpt(ulong seed = 0)
@@ -2554,7 +2554,7 @@ partial class CharGpt
 
     // ───── Optimizer ─────────────────────────────────────────────────────────────────────────────────
 
-    /// <summary>One adamw step over every parameter (char_gpt.model:32: lr=0.0003, beta1=0.9, beta2=0.95, eps=1E-08, weight_decay=0.1) using their current gradients.</summary>
+    /// <summary>One adamw step over every parameter (char_gpt.model:32: lr=0.001, beta1=0.9, beta2=0.95, eps=1E-08, weight_decay=0.1) using their current gradients.</summary>
     public void ApplyGradients()
     {
         Step++;

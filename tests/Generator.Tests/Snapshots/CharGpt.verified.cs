@@ -236,11 +236,11 @@ namespace Consumer
             },
             // char_gpt.model:31  loss cross_entropy(logits, targets)
             loss: "cross_entropy",
-            // char_gpt.model:32  optimizer adamw(lr=0.0003, beta1=0.9, beta2=0.95, eps=1E-08, weight_decay=0.1)
+            // char_gpt.model:32  optimizer adamw(lr=0.001, beta1=0.9, beta2=0.95, eps=1E-08, weight_decay=0.1)
             optimizer: "adamw",
             optimizerHyperparameters: new global::System.Collections.Generic.KeyValuePair<string, double>[]
             {
-                new global::System.Collections.Generic.KeyValuePair<string, double>("lr", 0.0003),
+                new global::System.Collections.Generic.KeyValuePair<string, double>("lr", 0.001),
                 new global::System.Collections.Generic.KeyValuePair<string, double>("beta1", 0.9),
                 new global::System.Collections.Generic.KeyValuePair<string, double>("beta2", 0.95),
                 new global::System.Collections.Generic.KeyValuePair<string, double>("eps", 1E-08),
