@@ -85,7 +85,7 @@ namespace ModelDsl.Emit.CSharp
 
         public void Statement(string line) => _lines.Add(line);
 
-        private static string Operator(BinaryOp op) => op switch
+        internal static string Operator(BinaryOp op) => op switch
         {
             BinaryOp.Add => "+",
             BinaryOp.Subtract => "-",

@@ -85,7 +85,6 @@ namespace ModelDsl.Emit.Cuda
             _w.Line();
             EmitPrelude();
 
-            var elementwise = _plan.Forward.Concat(_plan.Backward).OfType<ElementwiseKernel>().ToList();
             if (_plan.Forward.OfType<ElementwiseKernel>().Any())
             {
                 Section("Forward pass");
@@ -132,8 +131,9 @@ namespace ModelDsl.Emit.Cuda
 
         private static readonly string[] Prelude =
         {
-            "#ifndef INFINITY",
+            "#ifndef INFINITY // NVRTC has no <math.h>",
             "#define INFINITY __uint_as_float(0x7f800000u)",
+            "#define NAN __uint_as_float(0x7fc00000u)",
             "#endif",
             "",
             "__device__ __forceinline__ float md_relu(float x) { return x > 0.0f ? x : 0.0f; }",

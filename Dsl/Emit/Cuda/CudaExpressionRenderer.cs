@@ -81,21 +81,14 @@ namespace ModelDsl.Emit.Cuda
             _ => throw new System.InvalidOperationException("no CUDA function for " + op),
         };
 
-        private static string Operator(BinaryOp op) => op switch
-        {
-            BinaryOp.Add => "+",
-            BinaryOp.Subtract => "-",
-            _ => "*",
-        };
+        private static string Operator(BinaryOp op) => CSharp.ExpressionRenderer.Operator(op); // + - * read the same in C# and CUDA C
 
         public static string Literal(float value)
         {
             if (float.IsPositiveInfinity(value)) return "INFINITY";
             if (float.IsNegativeInfinity(value)) return "(-INFINITY)";
             if (float.IsNaN(value)) return "NAN";
-            string text = value.ToString("R", CultureInfo.InvariantCulture);
-            if (text.IndexOf('.') < 0 && text.IndexOf('E') < 0) text += ".0";
-            return text.Replace("E", "e") + "f";
+            return CSharp.ExpressionRenderer.Literal(value); // a finite float reads the same in both: 1.5f, 1e-08f
         }
     }
 }

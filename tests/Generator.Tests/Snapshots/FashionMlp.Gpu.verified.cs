@@ -24,8 +24,9 @@ partial class FashionMlp
 // r*cols + c. Sizes are arguments, so one compiled module serves every batch size. Compiled by NVRTC on a GPU
 // and by g++ against ModelDsl's emulation header in CI (docs/cuda.md).
 
-#ifndef INFINITY
+#ifndef INFINITY // NVRTC has no <math.h>
 #define INFINITY __uint_as_float(0x7f800000u)
+#define NAN __uint_as_float(0x7fc00000u)
 #endif
 
 __device__ __forceinline__ float md_relu(float x) { return x > 0.0f ? x : 0.0f; }
