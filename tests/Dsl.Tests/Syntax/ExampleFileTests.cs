@@ -45,7 +45,7 @@ namespace ModelDsl.Dsl.Tests.Syntax
             var h = model.Body.OfType<BindingSyntax>().Single(b => b.Name.Text == "h");
             Assert.Equal("chain(pos -> dropout(dropout_p) -> repeat(layers, TransformerBlock(d, heads)) -> layer_norm)", Show(h.Value));
             var optimizer = model.Body.OfType<OptimizerSyntax>().Single();
-            Assert.Equal("adamw(lr=3e-4, betas=(0.9, 0.95), weight_decay=0.1)", text.ToString(optimizer.Call.Span));
+            Assert.Equal("adamw(lr=1e-3, betas=(0.9, 0.95), weight_decay=0.1)", text.ToString(optimizer.Call.Span));
         }
     }
 }
