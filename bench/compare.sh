@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Side-by-side: the same models in PyTorch and in ModelDsl, in one run, on the same thread count.
+# Side-by-side: the same models in PyTorch, ModelDsl and (inference) ONNX Runtime, in one run, on the same thread count.
 #   bench/compare.sh [--threads N]      (default 1)
 # Prints a table, then LAST one line per model: "ratio vs pytorch <model>: X.XX"
-# (PyTorch time / ModelDsl time, or ModelDsl GFLOP/s / PyTorch GFLOP/s; above 1 = ModelDsl faster).
+# (PyTorch time / ModelDsl time, or ModelDsl GFLOP/s / PyTorch GFLOP/s; above 1 = ModelDsl faster),
+# then "ratio vs onnxruntime mlp.predict-b1" and, last, "ratio vs onnxruntime mlp.predict: X.XX" (ONNX Runtime / ModelDsl).
 # Builds and timings run under flock /tmp/modeldsl.lock so concurrent builds do not disturb them.
 set -euo pipefail
 
@@ -11,7 +12,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --threads) threads="$2"; shift 2 ;;
     --threads=*) threads="${1#*=}"; shift ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -41,6 +42,7 @@ echo "running with $threads thread(s)..." >&2
 flock "$lock" bash -c '
   set -e
   dotnet "$1/bench/TrainStepBench/bin/Release/net10.0/TrainStepBench.dll" --compare "$2"
+  dotnet "$1/bench/TrainStepBench/bin/Release/net10.0/TrainStepBench.dll" --onnxruntime "$2"
   "$3" "$1/bench/pytorch/compare.py" --threads "$2"
 ' _ "$root" "$threads" "$py" > "$out"
 
@@ -69,20 +71,23 @@ def cell(key):
         f = lambda v: f"{v:.1f} GFLOP/s"
     return f"{f(med)} ({f(lo).split()[0]}–{f(hi)})"
 
-def ratio(name):
-    p, m = rows.get(("pytorch", name)), rows.get(("modeldsl", name))
+def ratio(name, other="pytorch"):
+    p, m = rows.get((other, name)), rows.get(("modeldsl", name))
     if not p or not m:
         return None
     return p[1] / m[1] if p[0] == "us" else m[1] / p[1]
 
+def fmt(r):
+    return "" if r is None else f"{r:.2f}"
+
 print(f"machine: {cpu}; threads: {threads}; " + "; ".join(info))
-print("medians of 7 repetitions after warm-up (min–max in brackets)")
+print("medians of 7 repetitions after warm-up (min–max in brackets); ratio = other's time / ModelDsl's (above 1 = ModelDsl faster)")
 print()
-print(f"| benchmark | PyTorch | ModelDsl | ratio |")
-print(f"|---|---|---|---|")
+print(f"| benchmark | PyTorch | ModelDsl | ONNX Runtime | ratio vs PyTorch | ratio vs ONNX Runtime |")
+print(f"|---|---|---|---|---|---|")
 for name in order:
-    r = ratio(name)
-    print(f"| {name} | {cell(('pytorch', name))} | {cell(('modeldsl', name))} | {'' if r is None else f'{r:.2f}'} |")
+    print(f"| {name} | {cell(('pytorch', name))} | {cell(('modeldsl', name))} | {cell(('onnxruntime', name))} "
+          f"| {fmt(ratio(name))} | {fmt(ratio(name, 'onnxruntime'))} |")
 peak = rows.get(("modeldsl", "peak-fma-per-core"))
 if peak:
     ceiling = peak[1] * threads
@@ -97,4 +102,8 @@ for name in ("mlp", "small", "sgemm-1024"):
     r = ratio(name)
     if r is not None:
         print(f"ratio vs pytorch {name}: {r:.2f}")
+for name in ("mlp.predict-b1", "mlp.predict"):
+    r = ratio(name, "onnxruntime")
+    if r is not None:
+        print(f"ratio vs onnxruntime {name}: {r:.2f}")
 PY

@@ -22,7 +22,8 @@ namespace ModelDsl.Runtime.Cpu;
 /// it will use (and <see cref="CpuWorkers"/> has started), calls allocate nothing on the managed heap.</para>
 /// <para>Blocking: op(B) is packed in KC×NC panels of 16 columns, op(A) in MC×KC panels of 6 rows, and a
 /// 6×16 register-blocked AVX2/FMA micro-kernel computes tiles of C; packing and tiles run in parallel on
-/// <see cref="CpuWorkers"/>.</para>
+/// <see cref="CpuWorkers"/>, one thread per <see cref="MinMacsPerThread"/> multiply-adds at most (so the small
+/// multiplies of a small network run on the caller alone).</para>
 /// </remarks>
 public static unsafe partial class Sgemm
 {
@@ -32,7 +33,20 @@ public static unsafe partial class Sgemm
     internal const int MC = 1536;   // rows of op(A) packed per outer block (multiple of MR)
     internal const int NC = 2048;   // columns of op(B) packed per outer block (multiple of NR)
     private const int PackChunk = 4; // micro-panels per packing work item
-    private const long ParallelThreshold = 48L * 48 * 48;
+
+    /// <summary>
+    /// The least work, in multiply-adds (m·n·k), worth giving a thread of its own: a multiply runs on at most
+    /// m·n·k / MinMacsPerThread threads, so one below 2·2²⁰ = 2,097,152 multiply-adds runs on the caller alone.
+    /// </summary>
+    /// <remarks>
+    /// From <c>SgemmBench --sweep</c> on a 2-core AVX2 machine, four runs (docs/benchmarks.md, "SGEMM: when to split
+    /// across threads"). A parallel-for itself costs 0.1–0.4 µs, but between 110K and 1.6M multiply-adds splitting
+    /// across 2 threads gained 0.70–1.36× (median of the four runs per shape; single runs 0.30–1.56×), nothing for the
+    /// 131K-multiply-add GEMMs of a 10-64-64-1 step, and a run could be 2× slower whenever the second core was busy
+    /// with anything else (the caller then waits for the tiles a preempted worker holds). From 2M multiply-adds up the
+    /// medians were 0.95–1.59×, mostly above 1.2×. The earlier rule split everything from 48³ = 110,592 multiply-adds.
+    /// </remarks>
+    internal const long MinMacsPerThread = 1L << 20;
 
     /// <summary>
     /// <c>C = alpha·op(A)·op(B) + beta·C</c> over raw pointers (see the type remarks for shapes).
@@ -206,9 +220,7 @@ public static unsafe partial class Sgemm
     private static void Run(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int maxThreads)
     {
-        int threads = CpuWorkers.ThreadCount;
-        if (maxThreads > 0 && maxThreads < threads) threads = maxThreads;
-        if ((long)m * n * k < ParallelThreshold) threads = 1;
+        int threads = ThreadsFor(m, n, k, maxThreads);
 
         int kBlocks = (k + KC - 1) / KC;
         int kcMax = (k + kBlocks - 1) / kBlocks;
@@ -244,6 +256,18 @@ public static unsafe partial class Sgemm
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The threads a multiply of this size runs on: <see cref="CpuWorkers.ThreadCount"/> (or <paramref name="maxThreads"/>
+    /// when it is smaller and positive), but no more than one per <see cref="MinMacsPerThread"/> multiply-adds.
+    /// </summary>
+    internal static int ThreadsFor(int m, int n, int k, int maxThreads)
+    {
+        int threads = CpuWorkers.ThreadCount;
+        if (maxThreads > 0 && maxThreads < threads) threads = maxThreads;
+        long byWork = (long)m * n * k / MinMacsPerThread;
+        return (int)Math.Max(1, Math.Min(threads, byWork));
     }
 
     /// <summary>Chooses tile sizes (in micro-panels) for the compute phase; returns the number of tile rows.</summary>

@@ -13,13 +13,17 @@ public static class Program
     public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 }
 
-/// <summary>Sgemm at the shapes of the MLP 784-256-256-10, batch 128 (dense: Y = X·Wᵀ, dX = dY·W, dW = dYᵀ·X).</summary>
+/// <summary>
+/// Sgemm at the shapes of the MLP 784-256-256-10, batch 128 (dense: Y = X·Wᵀ, dX = dY·W, dW = dYᵀ·X), of its batch-1
+/// forward, and of the 10-64-64-1 network at batch 32 (below Sgemm's size for splitting work: the same on 1 and 2 threads).
+/// </summary>
 [MemoryDiagnoser]
 public class SgemmMlpShapes
 {
     private float[] _a = [], _b = [], _c = [];
 
-    [Params("fwd 128x256x784 NT", "bwd-dX 128x784x256 NN", "bwd-dW 256x784x128 TN", "fwd 128x256x256 NT", "fwd 128x10x256 NT")]
+    [Params("fwd 128x256x784 NT", "bwd-dX 128x784x256 NN", "bwd-dW 256x784x128 TN", "fwd 128x256x256 NT", "fwd 128x10x256 NT",
+        "fwd-b1 1x256x784 NT", "small-fwd 32x64x64 NT", "small-dW 64x64x32 TN")]
     public string Shape { get; set; } = "";
 
     [Params(1, 2)]
@@ -78,4 +82,26 @@ public class TrainStep
 
     [Benchmark(Description = "10-64-64-1, batch 32, BCE, Adam")]
     public float Small() => _small.TrainStep(_sx, _sy);
+}
+
+/// <summary>Generated Predict (forward and row argmax) of the MLP at batch 128 and 1 (threads as for <see cref="TrainStep"/>).</summary>
+[MemoryDiagnoser]
+public class Predict
+{
+    private readonly BenchMlp _mlp = new(seed: 1);
+    private Tensor _x128 = null!, _x1 = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        if (int.TryParse(Environment.GetEnvironmentVariable("MODELDSL_BENCH_THREADS"), out int threads)) CpuWorkers.Configure(threads);
+        _x128 = new Tensor(SgemmMlpShapes.Fill(128 * 784, 3), 128, 784);
+        _x1 = new Tensor(SgemmMlpShapes.Fill(784, 3), 1, 784);
+    }
+
+    [Benchmark(Description = "MLP Predict, batch 128")]
+    public IntTensor Batch128() => _mlp.Predict(_x128);
+
+    [Benchmark(Description = "MLP Predict, batch 1")]
+    public IntTensor Batch1() => _mlp.Predict(_x1);
 }

@@ -3,6 +3,13 @@ using System.Diagnostics;
 using ModelDsl.Runtime.Cpu;
 
 // Usage: SgemmBench [seconds-per-case (default 0.6)] [thread counts, e.g. 1,2 (default)] [case-name filter]
+//        SgemmBench --sweep [threads (default 2)] [ms per block (default 15)]   (see ThreadSweep.cs)
+if (args.Length > 0 && args[0] == "--sweep")
+{
+    ThreadSweep.Run(args.Length > 1 ? int.Parse(args[1]) : 2,
+        args.Length > 2 ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 15);
+    return;
+}
 double seconds = args.Length > 0 ? double.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 0.6;
 int[] threadCounts = args.Length > 1 ? Array.ConvertAll(args[1].Split(','), int.Parse) : new[] { 1, 2 };
 string filter = args.Length > 2 ? args[2] : "";

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -12,17 +10,14 @@ namespace TrainStepBench;
 /// The ModelDsl half of bench/compare.sh. Prints one line per measurement:
 /// <c>BENCH&lt;TAB&gt;modeldsl&lt;TAB&gt;name&lt;TAB&gt;unit&lt;TAB&gt;median&lt;TAB&gt;min&lt;TAB&gt;max</c>, unit <c>us</c> (per call,
 /// lower is better) or <c>gflops</c> (higher is better); bench/pytorch/compare.py prints the same lines.
-/// Method (both sides): warm-up, then 7 repetitions of a block of calls sized to ~0.25 s; the median block.
+/// Method (every side): warm-up, then 7 repetitions of a block of calls sized to ~0.25 s; the median block (<see cref="Timing"/>).
 /// </summary>
 internal static class CompareMode
 {
-    private const int Repetitions = 7;
-    private const double BlockSeconds = 0.25;
-
     public static void Run(int threads)
     {
         CpuWorkers.Configure(threads);
-        Console.WriteLine($"INFO\tmodeldsl\tthreads={CpuWorkers.ThreadCount} cores={Environment.ProcessorCount} runtime={System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}");
+        Timing.Info("modeldsl", $"threads={CpuWorkers.ThreadCount} cores={Environment.ProcessorCount} runtime={System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}");
 
         var random = new Random(1);
         Tensor Rand(params int[] shape) => new(Enumerable.Range(0, shape.Aggregate(1, (a, b) => a * b)).Select(_ => (float)random.NextDouble()).ToArray(), shape);
@@ -34,6 +29,11 @@ internal static class CompareMode
         Emit("mlp", "us", Time(() => mlp.TrainStep(mx, my)));
         // Breakdown: forward alone (no gradients), forward+loss+backward, the Adam update, the 8 GEMMs of one step.
         Emit("mlp.forward", "us", Time(() => mlp.Forward(mx)));
+        // Inference, also against ONNX Runtime (OnnxRuntimeMode): Predict is Forward plus the argmax of each row.
+        var mx1 = new Tensor(mx.Data.AsSpan(0, 784).ToArray(), 1, 784);
+        Emit("mlp.predict", "us", Time(() => mlp.Predict(mx)));
+        Emit("mlp.forward-b1", "us", Time(() => mlp.Forward(mx1)));
+        Emit("mlp.predict-b1", "us", Time(() => mlp.Predict(mx1)));
         Emit("mlp.fwd+bwd", "us", Time(() => mlp.ComputeGradients(mx, my)));
         Emit("mlp.adam", "us", Time(() => mlp.ApplyGradients()));
         var gemms = MlpGemms();
@@ -99,43 +99,12 @@ internal static class CompareMode
         return Vector256.Sum(s);
     }
 
-    /// <summary>Per-call seconds of 7 blocks (sorted), each block sized to about <see cref="BlockSeconds"/>.</summary>
-    private static double[] Time(Action call)
-    {
-        // Warm-up: at least 0.3 s and 10 calls (tiering, packing buffers, worker threads).
-        var warm = Stopwatch.StartNew();
-        int calls = 0;
-        while (calls < 10 || warm.Elapsed.TotalSeconds < 0.3) { call(); calls++; }
-        double estimate = warm.Elapsed.TotalSeconds / calls;
-        int block = Math.Max(1, (int)(BlockSeconds / estimate));
-        var times = new double[Repetitions];
-        for (int rep = 0; rep < Repetitions; rep++)
-        {
-            long t0 = Stopwatch.GetTimestamp();
-            for (int i = 0; i < block; i++) call();
-            times[rep] = (Stopwatch.GetTimestamp() - t0) / (double)Stopwatch.Frequency / block;
-        }
-        Array.Sort(times);
-        return times;
-    }
-
-    private static double[] Time(Func<float> call) => Time(() => { call(); });
-    private static double[] Time(Func<Tensor> call) => Time(() => { call(); });
-
-    private static double[] ToGflops(double flops, double[] seconds)
-    {
-        var g = seconds.Select(s => flops / s / 1e9).ToArray();
-        Array.Sort(g);
-        return g;
-    }
-
-    private static void Emit(string name, string unit, double[] sorted)
-    {
-        double scale = unit == "us" ? 1e6 : 1;
-        string F(double v) => (v * scale).ToString("F3", CultureInfo.InvariantCulture);
-        Console.WriteLine($"BENCH\tmodeldsl\t{name}\t{unit}\t{F(sorted[sorted.Length / 2])}\t{F(sorted[0])}\t{F(sorted[^1])}");
-        Console.Out.Flush();
-    }
+    private static double[] Time(Action call) => Timing.Time(call);
+    private static double[] Time(Func<float> call) => Timing.Time(() => { call(); });
+    private static double[] Time(Func<Tensor> call) => Timing.Time(() => { call(); });
+    private static double[] Time(Func<IntTensor> call) => Timing.Time(() => { call(); });
+    private static double[] ToGflops(double flops, double[] seconds) => Timing.ToGflops(flops, seconds);
+    private static void Emit(string name, string unit, double[] sorted) => Timing.Emit("modeldsl", name, unit, sorted);
 
     private static float[] Fill(int n, int seed)
     {

@@ -1,6 +1,8 @@
 // Median time per generated TrainStep (forward, loss, backward, Adam) after warm-up, over several repetitions.
 //   dotnet run -c Release --project bench/TrainStepBench -- [threads]
 //   dotnet run -c Release --project bench/TrainStepBench -- --compare [threads]   (machine-readable; used by bench/compare.sh)
+//   dotnet run -c Release --project bench/TrainStepBench -- --onnxruntime [threads]   (the exported MLP in ONNX Runtime; same format)
+//   dotnet run -c Release --project bench/TrainStepBench -- --predict-loop [batch] [seconds] [threads]   (for a profiler)
 using System.Diagnostics;
 using ModelDsl.Runtime;
 using ModelDsl.Runtime.Cpu;
@@ -9,6 +11,24 @@ using TrainStepBench;
 if (args.Length > 0 && args[0] == "--compare")
 {
     CompareMode.Run(args.Length > 1 ? int.Parse(args[1]) : 1);
+    return;
+}
+if (args.Length > 0 && args[0] == "--onnxruntime")
+{
+    OnnxRuntimeMode.Run(args.Length > 1 ? int.Parse(args[1]) : 1);
+    return;
+}
+if (args.Length > 0 && args[0] == "--predict-loop")
+{
+    // For a profiler: Predict on the MLP at batch args[1] for args[2] seconds on args[3] threads (docs/benchmarks.md).
+    CpuWorkers.Configure(args.Length > 3 ? int.Parse(args[3]) : 1);
+    var model = new BenchMlp(seed: 1);
+    var input = Timing.MlpInput(args.Length > 1 ? int.Parse(args[1]) : 128);
+    var until = Stopwatch.StartNew();
+    long calls = 0;
+    double seconds = args.Length > 2 ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10;
+    while (until.Elapsed.TotalSeconds < seconds) { model.Predict(input); calls++; }
+    Console.WriteLine($"{calls} calls, {until.Elapsed.TotalMilliseconds * 1000 / calls:F1} µs each");
     return;
 }
 

@@ -88,6 +88,20 @@ def bench_model(name, widths, batch, x, y, loss_fn):
     emit(name, "us", timed(step))
     if name == "mlp":
         emit(name + ".forward", "us", timed(forward))
+        # Inference as ModelDsl's Predict and ONNX Runtime are timed: the argmax of each row, at batch 128 and 1.
+        x1 = x[:1].clone()
+
+        def predict(inputs):
+            with torch.no_grad():
+                model(inputs).argmax(1)
+
+        def forward1():
+            with torch.no_grad():
+                model(x1)
+
+        emit(name + ".predict", "us", timed(lambda: predict(x)))
+        emit(name + ".forward-b1", "us", timed(forward1))
+        emit(name + ".predict-b1", "us", timed(lambda: predict(x1)))
     emit(name + ".fwd+bwd", "us", timed(fwd_bwd))
     emit(name + ".adam", "us", timed(opt.step))
 

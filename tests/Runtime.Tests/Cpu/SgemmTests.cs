@@ -101,6 +101,24 @@ public class SgemmTests
         Check(false, true, 1600, 2100, 20, 1f, 0f, 0, threads, seed: 11);
     }
 
+    [Fact]
+    public void SmallMultipliesRunOnTheCallerAlone()
+    {
+        // The GEMMs of a 10-64-64-1 step at batch 32 and of the MLP forward at batch 1 and 8: below 2 × MinMacsPerThread.
+        Assert.Equal(1, Sgemm.ThreadsFor(32, 64, 64, maxThreads: 2));
+        Assert.Equal(1, Sgemm.ThreadsFor(64, 64, 32, maxThreads: 2));
+        Assert.Equal(1, Sgemm.ThreadsFor(1, 256, 784, maxThreads: 2));
+        Assert.Equal(1, Sgemm.ThreadsFor(8, 256, 784, maxThreads: 0));
+        Assert.Equal(1, Sgemm.ThreadsFor(127, 128, 128, maxThreads: 0));
+        // One thread per MinMacsPerThread at most, and never more than allowed.
+        int pool = CpuWorkers.ThreadCount;
+        Assert.Equal(Math.Min(2, pool), Sgemm.ThreadsFor(128, 128, 128, maxThreads: 16)); // exactly 2 × 2²⁰
+        Assert.Equal(Math.Min(3, pool), Sgemm.ThreadsFor(128, 256, 100, maxThreads: 0)); // 3.1 × 2²⁰
+        Assert.Equal(Math.Min(2, pool), Sgemm.ThreadsFor(128, 256, 256, maxThreads: 2));
+        Assert.Equal(pool, Sgemm.ThreadsFor(1024, 1024, 1024, maxThreads: 0));
+        Assert.Equal(1, Sgemm.ThreadsFor(1024, 1024, 1024, maxThreads: 1));
+    }
+
     [Theory]
     [MemberData(nameof(Transposes))]
     public void BetaZeroIgnoresNaNInC(bool transA, bool transB)

@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using System.Globalization;
+using ModelDsl.Runtime;
+
+namespace TrainStepBench;
+
+/// <summary>
+/// The timing method and output format shared by the halves of bench/compare.sh (bench/pytorch/compare.py does the
+/// same): warm-up (at least 0.3 s and 10 calls), then 7 blocks of calls of about 0.25 s each; the median block, with the
+/// fastest and slowest. One line per measurement:
+/// <c>BENCH&lt;TAB&gt;impl&lt;TAB&gt;name&lt;TAB&gt;unit&lt;TAB&gt;median&lt;TAB&gt;min&lt;TAB&gt;max</c>, unit <c>us</c> (per call,
+/// lower is better) or <c>gflops</c> (higher is better).
+/// </summary>
+internal static class Timing
+{
+    private const int Repetitions = 7;
+    private const double BlockSeconds = 0.25;
+
+    /// <summary>Per-call seconds of 7 blocks (sorted), each block sized to about <see cref="BlockSeconds"/>.</summary>
+    public static double[] Time(Action call)
+    {
+        // Warm-up: at least 0.3 s and 10 calls (tiering, packing buffers, worker threads).
+        var warm = Stopwatch.StartNew();
+        int calls = 0;
+        while (calls < 10 || warm.Elapsed.TotalSeconds < 0.3) { call(); calls++; }
+        double estimate = warm.Elapsed.TotalSeconds / calls;
+        int block = Math.Max(1, (int)(BlockSeconds / estimate));
+        var times = new double[Repetitions];
+        for (int rep = 0; rep < Repetitions; rep++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            for (int i = 0; i < block; i++) call();
+            times[rep] = (Stopwatch.GetTimestamp() - t0) / (double)Stopwatch.Frequency / block;
+        }
+        Array.Sort(times);
+        return times;
+    }
+
+    public static double[] ToGflops(double flops, double[] seconds)
+    {
+        var g = seconds.Select(s => flops / s / 1e9).ToArray();
+        Array.Sort(g);
+        return g;
+    }
+
+    public static void Emit(string impl, string name, string unit, double[] sorted)
+    {
+        double scale = unit == "us" ? 1e6 : 1;
+        string F(double v) => (v * scale).ToString("F3", CultureInfo.InvariantCulture);
+        Console.WriteLine($"BENCH\t{impl}\t{name}\t{unit}\t{F(sorted[sorted.Length / 2])}\t{F(sorted[0])}\t{F(sorted[^1])}");
+        Console.Out.Flush();
+    }
+
+    public static void Info(string impl, string text)
+    {
+        Console.WriteLine($"INFO\t{impl}\t{text}");
+        Console.Out.Flush();
+    }
+
+    /// <summary>The benchmark inputs, the same in every mode: uniform [0, 1) from <c>new Random(1)</c>, MLP input first.</summary>
+    public static Tensor MlpInput(int batch)
+    {
+        var random = new Random(1);
+        var all = new float[128 * 784];
+        for (int i = 0; i < all.Length; i++) all[i] = (float)random.NextDouble();
+        return new Tensor(all.AsSpan(0, batch * 784).ToArray(), batch, 784);
+    }
+}
