@@ -138,22 +138,9 @@ namespace ModelDsl.Emit.CSharp
             _w.Close();
             _w.Line();
 
-            _w.Line("/// <summary>The last few workspaces, most recent first: a training loop alternates between at most two batch sizes.</summary>");
-            _w.Line("private readonly Workspace?[] _workspaces = new Workspace?[4];");
-            _w.Line();
-            string symbolArgs = string.Join(", ", _symbols.Select(SymbolLocal));
-            _w.Open($"private Workspace WorkspaceFor({ctorParams})");
-            _w.Line("for (int i = 0; i < _workspaces.Length; i++)");
-            _w.Open("");
-            string match = _symbols.Count == 0 ? "" : " && " + string.Join(" && ", _symbols.Select(s => $"found.{SymbolLocal(s)} == {SymbolLocal(s)}"));
-            _w.Line($"if (_workspaces[i] is {{ }} found{match}) return found;");
-            _w.Close();
-            _w.Line($"var planned = new Workspace({symbolArgs});");
-            _w.Line("Array.Copy(_workspaces, 0, _workspaces, 1, _workspaces.Length - 1);");
-            _w.Line("_workspaces[0] = planned;");
-            _w.Line("return planned;");
-            _w.Close();
-            _w.Line();
+            EmitWorkspaceCache(
+                "The last few workspaces, most recent first: a training loop alternates between at most two batch sizes.",
+                $"new Workspace({string.Join(", ", _symbols.Select(SymbolLocal))})", disposeEvicted: false);
 
             EmitPrepareHeader();
             foreach (var v in Model.Inputs) _w.Line($"w.{Identifier(v)} = {Identifier(v)}.Data;");
@@ -161,6 +148,30 @@ namespace ModelDsl.Emit.CSharp
             if (_plan.Output.Root.Kind == BufferKind.Input) _w.Line($"{_plan.Output.Root.Name}.Span.CopyTo(w.Output.Span);");
             _w.Line("return w;");
             _w.Close();
+        }
+
+        /// <summary>
+        /// <c>_workspaces</c> and <c>WorkspaceFor</c>: the last four workspaces by binding of the symbols, most recent first
+        /// (the CPU and GPU halves alike; a GPU workspace pushed out frees its device memory).
+        /// </summary>
+        private void EmitWorkspaceCache(string summary, string create, bool disposeEvicted)
+        {
+            _w.Line($"/// <summary>{summary}</summary>");
+            _w.Line("private readonly Workspace?[] _workspaces = new Workspace?[4];");
+            _w.Line();
+            _w.Open($"private Workspace WorkspaceFor({string.Join(", ", _symbols.Select(s => $"int {SymbolLocal(s)}"))})");
+            _w.Line("for (int i = 0; i < _workspaces.Length; i++)");
+            _w.Open("");
+            string match = _symbols.Count == 0 ? "" : " && " + string.Join(" && ", _symbols.Select(s => $"found.{SymbolLocal(s)} == {SymbolLocal(s)}"));
+            _w.Line($"if (_workspaces[i] is {{ }} found{match}) return found;");
+            _w.Close();
+            _w.Line($"var planned = {create};");
+            if (disposeEvicted) _w.Line("_workspaces[^1]?.Dispose();");
+            _w.Line("Array.Copy(_workspaces, 0, _workspaces, 1, _workspaces.Length - 1);");
+            _w.Line("_workspaces[0] = planned;");
+            _w.Line("return planned;");
+            _w.Close();
+            _w.Line();
         }
 
         /// <summary>

@@ -267,22 +267,9 @@ namespace ModelDsl.Emit.CSharp
             _w.Close();
             _w.Line();
 
-            _w.Line("/// <summary>The last few workspaces, most recent first; the one pushed out frees its device memory.</summary>");
-            _w.Line("private readonly Workspace?[] _workspaces = new Workspace?[4];");
-            _w.Line();
-            _w.Open($"private Workspace WorkspaceFor({ctorParams})");
-            _w.Line("for (int i = 0; i < _workspaces.Length; i++)");
-            _w.Open("");
-            string match = _symbols.Count == 0 ? "" : " && " + string.Join(" && ", _symbols.Select(s => $"found.{SymbolLocal(s)} == {SymbolLocal(s)}"));
-            _w.Line($"if (_workspaces[i] is {{ }} found{match}) return found;");
-            _w.Close();
-            _w.Line($"var planned = new Workspace(_context{string.Concat(_symbols.Select(s => ", " + SymbolLocal(s)))});");
-            _w.Line("_workspaces[^1]?.Dispose();");
-            _w.Line("Array.Copy(_workspaces, 0, _workspaces, 1, _workspaces.Length - 1);");
-            _w.Line("_workspaces[0] = planned;");
-            _w.Line("return planned;");
-            _w.Close();
-            _w.Line();
+            EmitWorkspaceCache(
+                "The last few workspaces, most recent first; the one pushed out frees its device memory.",
+                $"new Workspace(_context{string.Concat(_symbols.Select(s => ", " + SymbolLocal(s)))})", disposeEvicted: true);
 
             EmitPrepareHeader();
             foreach (var v in Model.Inputs) _w.Line($"w.{Identifier(v)}.CopyFrom<{ElementType(v.DType)}>({Identifier(v)}.Span);");

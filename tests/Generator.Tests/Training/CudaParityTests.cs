@@ -16,16 +16,7 @@ public sealed class CudaParityTests : IClassFixture<CudaParityTests.Emulator>
     public CudaParityTests(Emulator emulator) => _emulator = emulator;
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    [InlineData(4)]
-    [InlineData(5)]
-    [InlineData(6)]
-    [InlineData(7)]
-    [InlineData(8)]
-    [InlineData(9)]
-    [InlineData(10)]
+    [MemberData(nameof(RandomModelTests.Seeds), MemberType = typeof(RandomModelTests))]
     public void Random_models_match_the_cpu_backend_on_the_emulated_gpu(int seed)
     {
         var (text, _, _, _, _) = RandomModelTests.RandomModel(new Random(seed), seed);

@@ -18,17 +18,11 @@ public sealed class RandomModelTests
     /// </summary>
     private static readonly string[] Activations = ["gelu", "sigmoid", "tanh", "silu", "dropout(0.2)"];
 
+    /// <summary>The seeds of the random models (CudaParityTests trains the same ones on the emulated GPU).</summary>
+    public static TheoryData<int> Seeds => new() { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    [InlineData(4)]
-    [InlineData(5)]
-    [InlineData(6)]
-    [InlineData(7)]
-    [InlineData(8)]
-    [InlineData(9)]
-    [InlineData(10)]
+    [MemberData(nameof(Seeds))]
     public void Random_models_compile_train_and_match_finite_differences(int seed)
     {
         var random = new Random(seed);
