@@ -321,7 +321,9 @@ namespace ModelDsl.Emit.CSharp
         }
 
         /// <summary>Fills the kernel's arguments in declaration order and launches it with its shape's grid.</summary>
-        private void EmitLaunch(CudaLaunch launch, System.Func<CudaArgument, string>? special)
+        /// <param name="elements">The element count of an <see cref="LaunchShape.Elements"/> launch when only the C# side
+        /// knows it (the optimizer's arena length); otherwise the launch's own count.</param>
+        private void EmitLaunch(CudaLaunch launch, System.Func<CudaArgument, string>? special, string? elements = null)
         {
             _w.Open("");
             _w.Line("var a = new KernelArguments();");
@@ -340,7 +342,7 @@ namespace ModelDsl.Emit.CSharp
             }
             string grid = launch.Shape switch
             {
-                LaunchShape.Elements => $"Grid.Elements({Size(launch.Count)})",
+                LaunchShape.Elements => $"Grid.Elements({elements ?? Size(launch.Count)})",
                 LaunchShape.ColumnBlocks => $"Grid.Columns({Size(launch.Count)})",
                 LaunchShape.WarpPerRow => $"Grid.WarpRows({Size(launch.Count)})",
                 _ => "new Dim3(1)",
@@ -402,7 +404,7 @@ namespace ModelDsl.Emit.CSharp
                 "step_size" => "stepSize",
                 "bc2_sqrt" => "bc2Sqrt",
                 _ => "decay",
-            });
+            }, elements: "ArenaLength");
             _w.Close();
         }
 

@@ -44,7 +44,7 @@ namespace ModelDsl.Emit.Cuda
                 _w.Line("p[i] = pv - lr * d;");
                 _w.Close();
                 _w.Close();
-                return new CudaLaunch("optimizer_sgd", LaunchShape.Elements, Shapes.Dim.Known(1), arguments);
+                return new CudaLaunch("optimizer_sgd", LaunchShape.Elements, ArenaPlaceholder, arguments);
             }
 
             bool adamW = optimizer.Kind == OptimizerKind.AdamW;
@@ -74,8 +74,14 @@ namespace ModelDsl.Emit.Cuda
             _w.Line("p[i] = pv * decay - step_size * (mv / denom);");
             _w.Close();
             _w.Close();
-            return new CudaLaunch(name, LaunchShape.Elements, Shapes.Dim.Known(1), arguments);
+            return new CudaLaunch(name, LaunchShape.Elements, ArenaPlaceholder, arguments);
         }
+
+        /// <summary>
+        /// The optimizer's element count is the parameter arena's length, which the C# half lays out (with alignment
+        /// padding), so its launcher sizes the grid from <c>ArenaLength</c> and this count is not used.
+        /// </summary>
+        private static readonly Shapes.Dim ArenaPlaceholder = Shapes.Dim.Known(1);
 
         private static double Hyper(OptimizerInfo optimizer, string name, double fallback)
         {

@@ -769,7 +769,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
                 a.Add(stepSize); // step_size
                 a.Add(bc2Sqrt); // bc2_sqrt
                 a.Add(decay); // decay
-                _optimizer_adam.Launch(Grid.Elements(1), Grid.Block, ref a);
+                _optimizer_adam.Launch(Grid.Elements(ArenaLength), Grid.Block, ref a);
             }
         }
     }

@@ -813,7 +813,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
                 a.Add(stepSize); // step_size
                 a.Add(bc2Sqrt); // bc2_sqrt
                 a.Add(decay); // decay
-                _optimizer_adamw.Launch(Grid.Elements(1), Grid.Block, ref a);
+                _optimizer_adamw.Launch(Grid.Elements(ArenaLength), Grid.Block, ref a);
             }
         }
     }

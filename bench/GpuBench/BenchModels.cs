@@ -1,0 +1,54 @@
+using ModelDsl.Cuda;
+using ModelDsl.Runtime;
+using TrainStepBench;
+
+namespace GpuBench;
+
+/// <summary>
+/// One benchmark model: its name in the BENCH lines, and how to time its rows on a context. The shapes, batches, data
+/// and optimizers are those of bench/pytorch/compare.py (and of bench/TrainStepBench on the CPU).
+/// </summary>
+internal sealed record BenchModel(string Name, Action<GpuContext> Run);
+
+internal static class BenchModels
+{
+    public static IReadOnlyList<BenchModel> All { get; } = new[]
+    {
+        // MLP 784-256-256-10, batch 128, cross-entropy, Adam(lr 1e-3).
+        new BenchModel("mlp", context =>
+        {
+            using var gpu = new BenchMlp(seed: 1).ToGpu(context);
+            var x = Uniform(1, 128, 784);
+            var y = Classes(128, 10);
+            Rows(context, "mlp", () => gpu.TrainStep(x, y), () => gpu.ComputeGradients(x, y), gpu.ApplyGradients, () => gpu.Forward(x));
+        }),
+        // 10-64-64-1, batch 32, BCE with logits, Adam(lr 1e-3).
+        new BenchModel("small", context =>
+        {
+            using var gpu = new BenchSmall(seed: 1).ToGpu(context);
+            var x = Uniform(1, 32, 10);
+            var y = new Tensor(Enumerable.Range(0, 32).Select(i => (float)(i % 2)).ToArray(), 32, 1);
+            Rows(context, "small", () => gpu.TrainStep(x, y), () => gpu.ComputeGradients(x, y), gpu.ApplyGradients, () => gpu.Forward(x));
+        }),
+    };
+
+    private static void Rows(GpuContext context, string name, Func<float> trainStep, Func<float> gradients, Action optimizer, Func<Tensor> forward)
+    {
+        Timing.Emit("modeldsl", name, "us", GpuTiming.Time(context, () => trainStep()));
+        Timing.Emit("modeldsl", name + ".fwd+bwd", "us", GpuTiming.Time(context, () => gradients()));
+        Timing.Emit("modeldsl", name + ".opt", "us", GpuTiming.Time(context, optimizer));
+        Timing.Emit("modeldsl", name + ".forward", "us", GpuTiming.Time(context, () => forward()));
+    }
+
+    /// <summary>Uniform [0, 1) from <c>new Random(seed)</c>.</summary>
+    private static Tensor Uniform(int seed, params int[] shape)
+    {
+        var random = new Random(seed);
+        var data = new float[shape.Aggregate(1, (a, b) => a * b)];
+        for (int i = 0; i < data.Length; i++) data[i] = (float)random.NextDouble();
+        return new Tensor(data, shape);
+    }
+
+    /// <summary>Row i is class i mod <paramref name="classes"/>.</summary>
+    private static IntTensor Classes(int rows, int classes) => new(Enumerable.Range(0, rows).Select(i => i % classes).ToArray(), rows);
+}

@@ -1,0 +1,52 @@
+// The ModelDsl half of bench/gpu_compare.sh: the benchmark models' generated TrainStep (and its parts) on a CUDA
+// device, in the BENCH line format of bench/TrainStepBench --compare and bench/pytorch/compare.py.
+//   GpuBench [--device cuda|emulated] [--models mlp,small,cnn,gpt]
+// Rows per model m (the PyTorch half prints the same names):
+//   m           TrainStep from host tensors: copies the batch in, runs forward, loss, backward and the optimizer, and
+//               returns the loss (one device-to-host read per step, as a training loop that logs its loss)
+//   m.fwd+bwd   ComputeGradients (the same, without the optimizer)
+//   m.opt       ApplyGradients alone (queued; the block drains the queue)
+//   m.forward   Forward: batch in, forward with dropout off, output back to the host
+// and device rows: sgemm-1024 (cuBLAS FP32, GFLOP/s), launch (one empty kernel), sync (an idle round trip).
+using System.Globalization;
+using GpuBench;
+using ModelDsl.Cuda;
+using ModelDsl.Runtime;
+using TrainStepBench;
+
+string device = "cuda";
+var only = new HashSet<string>();
+for (int i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--device" when i + 1 < args.Length: device = args[++i]; break;
+        case "--models" when i + 1 < args.Length: only.UnionWith(args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries)); break;
+        default:
+            Console.Error.WriteLine("usage: GpuBench [--device cuda|emulated] [--models mlp,small,cnn,gpt]");
+            return 2;
+    }
+}
+
+GpuContext context;
+try
+{
+    context = device == "emulated" ? GpuContext.OpenEmulated() : GpuContext.OpenCuda();
+}
+catch (CudaUnavailableException e)
+{
+    Console.Error.WriteLine("GpuBench: " + e.Message);
+    return 3;
+}
+
+using (context)
+{
+    Timing.Info("modeldsl", $"device={context.DeviceName} runtime={System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}");
+    foreach (var model in BenchModels.All)
+    {
+        if (only.Count > 0 && !only.Contains(model.Name)) continue;
+        model.Run(context);
+    }
+    if (only.Count == 0) DeviceRows.Run(context);
+}
+return 0;
