@@ -220,6 +220,11 @@ public static unsafe partial class Sgemm
     private static void Run(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int maxThreads)
     {
+        if (!transA && transB && m <= RowDotMaxRows)
+        {
+            RowDot(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
         int threads = ThreadsFor(m, n, k, maxThreads);
 
         int kBlocks = (k + KC - 1) / KC;

@@ -84,6 +84,23 @@ public class SgemmTests
         }
     }
 
+    /// <summary>
+    /// One or two rows of A against Bᵀ take the dot-product path (a dense forward at batch 1 or 2): n not a multiple of
+    /// its 4-row blocks, k not a multiple of 8, padded leading dimensions, alpha and beta, and 3 rows for the blocked
+    /// path beside it.
+    /// </summary>
+    [Fact]
+    public void FewRowsAgainstTransposedB()
+    {
+        foreach (int m in new[] { 1, 2, 3 })
+        {
+            Check(false, true, m, 256, 784, 1f, 0f, 0, threads: 1);
+            Check(false, true, m, 10, 256, 1f, 0f, 0, threads: 1);
+            Check(false, true, m, 7, 13, -0.5f, 0.75f, 3, threads: 2, seed: 5);
+            Check(false, true, m, 1, 1, 2f, 1f, 1, threads: 1, seed: 6);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Transposes))]
     public void LargeSizes(bool transA, bool transB)

@@ -1,0 +1,79 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace ModelDsl.Runtime.Cpu;
+
+public static unsafe partial class Sgemm
+{
+    /// <summary>The most rows of op(A) the dot-product path takes (<see cref="RowDot"/>).</summary>
+    internal const int RowDotMaxRows = 2;
+
+    /// <summary>
+    /// <c>C = alpha·A·Bᵀ + beta·C</c> for one or two rows of A (a dense layer's forward at batch 1 or 2) as dot products
+    /// of contiguous rows, without packing.
+    /// </summary>
+    /// <remarks>
+    /// The blocked path packs all of B (the weights, n×k) for every call and pads the rows of A to the micro-kernel's 6,
+    /// so at batch 1 it spends most of its time packing and 5/6 of its multiply-adds on padding (profile in
+    /// docs/benchmarks.md, "Predict against ONNX Runtime"). Here each B row is read once, straight from where it lies,
+    /// against the A rows held in L1: a matrix-vector product, bound by reading B. Four B rows at a time give the FMAs
+    /// independent accumulators (one accumulator would wait out the FMA latency on every step).
+    /// </remarks>
+    private static void RowDot(int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
+    {
+        for (int i = 0; i < m; i++)
+        {
+            float* ai = a + (long)i * lda;
+            float* ci = c + (long)i * ldc;
+            int j = 0;
+            for (; j + 4 <= n; j += 4)
+            {
+                float* b0 = b + (long)j * ldb;
+                Dot4(ai, b0, b0 + ldb, b0 + 2L * ldb, b0 + 3L * ldb, k, out float d0, out float d1, out float d2, out float d3);
+                Store(ci + j, alpha * d0, beta);
+                Store(ci + j + 1, alpha * d1, beta);
+                Store(ci + j + 2, alpha * d2, beta);
+                Store(ci + j + 3, alpha * d3, beta);
+            }
+            for (; j < n; j++)
+            {
+                float* bj = b + (long)j * ldb;
+                Dot4(ai, bj, bj, bj, bj, k, out float d, out _, out _, out _);
+                Store(ci + j, alpha * d, beta);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* c, float value, float beta) => *c = beta == 0f ? value : value + beta * *c;
+
+    /// <summary>The dot products of <paramref name="x"/> with four rows (which may repeat), 8 lanes at a time.</summary>
+    private static void Dot4(float* x, float* r0, float* r1, float* r2, float* r3, int k, out float d0, out float d1, out float d2, out float d3)
+    {
+        var s0 = Vector256<float>.Zero;
+        var s1 = Vector256<float>.Zero;
+        var s2 = Vector256<float>.Zero;
+        var s3 = Vector256<float>.Zero;
+        int p = 0;
+        for (; p + 8 <= k; p += 8)
+        {
+            var xv = Vector256.Load(x + p);
+            s0 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(r0 + p), s0);
+            s1 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(r1 + p), s1);
+            s2 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(r2 + p), s2);
+            s3 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(r3 + p), s3);
+        }
+        d0 = Vector256.Sum(s0);
+        d1 = Vector256.Sum(s1);
+        d2 = Vector256.Sum(s2);
+        d3 = Vector256.Sum(s3);
+        for (; p < k; p++)
+        {
+            float xp = x[p];
+            d0 += xp * r0[p];
+            d1 += xp * r1[p];
+            d2 += xp * r2[p];
+            d3 += xp * r3[p];
+        }
+    }
+}
