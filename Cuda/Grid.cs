@@ -31,4 +31,22 @@ public static class Grid
 
     /// <summary>One warp per row, 8 rows per 256-thread block.</summary>
     public static Dim3 WarpRows(int rows) => new Dim3((uint)Math.Max(1, (rows + 7) / 8));
+
+    /// <summary>One 256-thread block per item: conv2d's bias gradient, one block per output channel.</summary>
+    public static Dim3 Blocks(int count)
+    {
+        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, "a launch needs at least one block");
+        return new Dim3((uint)count);
+    }
+
+    /// <summary>
+    /// The attention kernels' grid: one warp per sequence row, 8 rows per block (x), one grid row per head (y), one
+    /// layer per batch item (z). CUDA limits y and z to 65,535, so a larger batch is refused here, by name.
+    /// </summary>
+    public static Dim3 HeadRows(int steps, int heads, int batch)
+    {
+        if (heads is < 1 or > (int)MaxBlocks) throw new ArgumentOutOfRangeException(nameof(heads), heads, $"attention runs 1 to {MaxBlocks} heads in one launch");
+        if (batch is < 1 or > (int)MaxBlocks) throw new ArgumentOutOfRangeException(nameof(batch), batch, $"attention on the GPU takes batches of 1 to {MaxBlocks} sequences");
+        return new Dim3((uint)Math.Max(1, (steps + 7) / 8), (uint)heads, (uint)batch);
+    }
 }

@@ -3,7 +3,7 @@ using ModelDsl.Runtime.Data;
 
 namespace CharGptExample;
 
-/// <summary>The mean next-character loss of CharGpt over a fixed set of windows of a held-out text (dropout off).</summary>
+/// <summary>The mean next-character loss of CharGpt (on the CPU or its GPU session) over a fixed set of windows of a held-out text (dropout off).</summary>
 internal sealed class LanguageModelLoss
 {
     private readonly LanguageModelBatches _batches;
@@ -19,14 +19,14 @@ internal sealed class LanguageModelLoss
         _rounds = Math.Max(1, windows / batchSize);
     }
 
-    public double Run(CharGpt model)
+    public double Run(Func<IntTensor, IntTensor, float> evaluate)
     {
         _batches.Reset(); // the same windows every time, so the numbers are comparable
         double sum = 0;
         for (int i = 0; i < _rounds; i++)
         {
             _batches.Next();
-            sum += model.Evaluate(_idx, _targets);
+            sum += evaluate(_idx, _targets);
         }
         return sum / _rounds;
     }

@@ -4,8 +4,9 @@ using ModelDsl.Runtime;
 namespace FashionMnistExample;
 
 /// <summary>
-/// The two Fashion-MNIST models behind one face, so the training loop is written once: FashionMlp (fashion_mlp.model,
-/// on the CPU or a GPU) and FashionCnn (fashion_cnn.model). Each member forwards to the generated class.
+/// The two Fashion-MNIST models behind one face, so the training loop is written once: FashionMlp (fashion_mlp.model)
+/// and FashionCnn (fashion_cnn.model), each on the CPU or a GPU. Each member forwards to the generated class or its
+/// GPU session.
 /// </summary>
 internal sealed class FashionNet : IDisposable
 {
@@ -69,18 +70,26 @@ internal sealed class FashionNet : IDisposable
 
     private static FashionNet Cnn(ulong seed, GpuContext? gpu)
     {
-        if (gpu is not null)
-            throw new NotSupportedException("FashionCnn trains on the CPU only for now: its convolution and pooling kernels have no CUDA rendering in the generated code yet (docs/cuda.md)");
         var model = new FashionCnn(seed);
-        return new FashionNet(nameof(FashionCnn), FashionCnn.ParameterCount, [1, 28, 28], null)
+        // The same as the MLP's: convolution, pooling and flatten run as the layer library's CUDA kernels and cuBLAS.
+        var session = gpu is null ? null : model.ToGpu(gpu);
+        return new FashionNet(nameof(FashionCnn), FashionCnn.ParameterCount, [1, 28, 28], session)
         {
-            TrainStep = model.TrainStep,
-            Evaluate = model.Evaluate,
-            Forward = model.Forward,
+            TrainStep = session is null ? model.TrainStep : session.TrainStep,
+            Evaluate = session is null ? model.Evaluate : session.Evaluate,
+            Forward = session is null ? model.Forward : session.Forward,
             GetLearningRate = () => model.LearningRate,
             SetLearningRate = rate => model.LearningRate = rate,
-            Save = model.Save,
-            Load = model.Load,
+            Save = path =>
+            {
+                session?.CopyToHost();
+                model.Save(path);
+            },
+            Load = path =>
+            {
+                model.Load(path);
+                session?.CopyFromHost();
+            },
         };
     }
 

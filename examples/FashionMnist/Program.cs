@@ -42,7 +42,7 @@ try
     gpu = options.Device switch { "cuda" => GpuContext.OpenCuda(), "emulated" => GpuContext.OpenEmulated(), _ => null };
     net = FashionNet.Create(options.Model, options.Seed, gpu);
 }
-catch (Exception ex) when (ex is CudaUnavailableException or NotSupportedException)
+catch (CudaUnavailableException ex)
 {
     Console.Error.WriteLine($"error: {ex.Message}");
     return 1;

@@ -3,7 +3,7 @@ using ModelDsl.Runtime.Data;
 
 namespace TextLstmExample;
 
-/// <summary>Mean loss and accuracy of FortuneLstm over a whole split, in fixed batches (buffers made once).</summary>
+/// <summary>Mean loss and accuracy of FortuneLstm (on the CPU or its GPU session) over a whole split, in fixed batches (buffers made once).</summary>
 internal sealed class TextEvaluation
 {
     private readonly TokenizedTexts _data;
@@ -19,7 +19,7 @@ internal sealed class TextEvaluation
         _labels = new IntTensor(new int[_batchSize], _batchSize);
     }
 
-    public (double Loss, double Accuracy) Run(FortuneLstm model)
+    public (double Loss, double Accuracy) Run(Func<IntTensor, IntTensor, float> evaluate, Func<IntTensor, IntTensor> predict)
     {
         double lossSum = 0;
         int correct = 0;
@@ -30,8 +30,8 @@ internal sealed class TextEvaluation
             _labels.SetBatch(rows);
             _data.Tokens.AsSpan(start * _data.Length, rows * _data.Length).CopyTo(_tokens.Data);
             _data.Labels.AsSpan(start, rows).CopyTo(_labels.Data);
-            lossSum += model.Evaluate(_tokens, _labels) * rows;
-            var predicted = model.Predict(_tokens);
+            lossSum += evaluate(_tokens, _labels) * rows;
+            var predicted = predict(_tokens);
             for (int r = 0; r < rows; r++) correct += predicted.Data[r] == _labels.Data[r] ? 1 : 0;
         }
         return (lossSum / _data.Count, (double)correct / _data.Count);

@@ -71,6 +71,20 @@ public sealed class ExampleTests
     }
 
     [Fact]
+    public void Fortune_lstm_trains_on_the_emulated_cuda_path_like_on_the_cpu()
+    {
+        // The embedding and LSTM kernels of the layer library on the CPU emulator, then the best epoch restored into the
+        // session from its checkpoint (CopyToHost, Save, Load, CopyFromHost) and tested there: the CPU run's result.
+        string sample = Path.Combine(CliRunner.RepoRoot, "examples", "TextLstm", "sample");
+        var gpu = RunExample("TextLstm", sample, "--epochs", "2", "--device", "emulated");
+        var cpu = RunExample("TextLstm", sample, "--epochs", "2");
+        Assert.Contains("device: CPU emulation", gpu);
+        var accuracy = new System.Text.RegularExpressions.Regex(@"test accuracy: (\d\.\d+)");
+        double Accuracy(string output) => double.Parse(accuracy.Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.True(Math.Abs(Accuracy(gpu) - Accuracy(cpu)) <= 0.02, $"emulated CUDA:\n{gpu}\nCPU:\n{cpu}");
+    }
+
+    [Fact]
     public void Char_gpt_lowers_its_validation_loss_and_samples_text()
     {
         var output = RunExample("CharGpt", Path.Combine(CliRunner.RepoRoot, "examples", "TextLstm", "sample"), "--steps", "40", "--length", "80");

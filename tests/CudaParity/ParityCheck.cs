@@ -79,31 +79,43 @@ public sealed class ParityReport
 /// </summary>
 public static class ParityCheck
 {
+    /// <summary>How the plan names a layer's working memory (<c>features_0_workspace</c>): its layout is the backend's.</summary>
+    private const string WorkingMemorySuffix = "_workspace";
+
     /// <summary>
-    /// Inputs then labels for <paramref name="modelType"/>'s TrainStep: normal inputs, class ids below the output's last
-    /// dimension for integer labels, 0/1 targets for binary cross-entropy, normal targets otherwise. Every symbolic
-    /// dimension is bound to <paramref name="batch"/> for B and <paramref name="sequence"/> for any other.
+    /// Inputs then labels for <paramref name="modelType"/>'s TrainStep: normal inputs, token ids below the smallest
+    /// embedding table for integer inputs (class ids when the model has no embedding), class ids below the output's last
+    /// dimension for integer labels (one per position for [B, T] targets), 0/1 targets for binary cross-entropy, normal
+    /// targets otherwise. Every symbolic dimension is bound to <paramref name="batch"/> for B and
+    /// <paramref name="sequence"/> for any other.
     /// </summary>
     public static object[] RandomBatch(Type modelType, int batch, int sequence, int seed)
     {
         var description = (ModelDescription)modelType.GetProperty("Description", BindingFlags.Public | BindingFlags.Static)!.GetValue(null)!;
         var random = new Random(seed);
         int classes = int.Parse(description.Output.Dims[^1], CultureInfo.InvariantCulture);
+        int tokens = description.Layers.Where(l => l.Op == "embedding").Select(l => EmbeddingRows(l.Attributes)).DefaultIfEmpty(classes).Min();
         int[] Shape(TensorDescription t) => t.Dims.Select(d => int.TryParse(d, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v : d == "B" ? batch : sequence).ToArray();
         object Make(TensorDescription t, bool label)
         {
             int[] shape = Shape(t);
             int count = shape.Aggregate(1, (a, b) => a * b);
-            if (t.DType == "i32") return new IntTensor(Enumerable.Range(0, count).Select(_ => random.Next(classes)).ToArray(), shape);
+            if (t.DType == "i32") return new IntTensor(Enumerable.Range(0, count).Select(_ => random.Next(label ? classes : tokens)).ToArray(), shape);
             bool binary = label && description.Loss == "bce_with_logits";
             return new Tensor(Enumerable.Range(0, count).Select(_ => binary ? random.Next(2) : (float)Normal(random)).ToArray(), shape);
         }
         return description.Inputs.Select(t => Make(t, false)).Concat(description.Labels.Select(t => Make(t, true))).ToArray();
     }
 
+    /// <summary>The table size of an embedding layer, from its description's attributes (<c>num=8192, dim=64</c>).</summary>
+    private static int EmbeddingRows(string attributes) =>
+        int.Parse(attributes.Split(',').Select(a => a.Trim()).First(a => a.StartsWith("num=", StringComparison.Ordinal))["num=".Length..], CultureInfo.InvariantCulture);
+
     /// <summary>
     /// One <c>ComputeGradients</c> on each backend from identical parameters (same seed, same step, so the same dropout
-    /// masks), then every planned buffer (activations, gradients) and every parameter gradient, compared.
+    /// masks), then every planned buffer (activations, gradients, what a layer saves for its backward) and every
+    /// parameter gradient, compared. A layer's working memory (<c>*_workspace</c>: conv2d columns, LSTM gates, attention
+    /// statistics) is each backend's own layout and is not compared; what the backward computes from it is.
     /// </summary>
     public static void CompareKernels(object cpuModel, object gpuModel, object gpuSession, object[] batch, ParityReport report)
     {
@@ -117,6 +129,11 @@ public static class ParityCheck
         foreach (var field in gpuWorkspace.GetType().GetFields().Where(f => f.FieldType == typeof(DeviceVariable)))
         {
             if (field.Name is "LossTerms" or "LossValue") continue;
+            if (field.Name.EndsWith(WorkingMemorySuffix, StringComparison.Ordinal))
+            {
+                report.Info($"{name} {field.Name}: working memory, each backend's own layout (not compared)");
+                continue;
+            }
             var cpuField = cpuWorkspace.GetType().GetField(field.Name) ?? throw new InvalidOperationException($"{name}: the CPU workspace has no buffer {field.Name}");
             var device = (DeviceVariable)field.GetValue(gpuWorkspace)!;
             switch (cpuField.GetValue(cpuWorkspace))
@@ -166,13 +183,57 @@ public static class ParityCheck
         Invoke(gpuSession, "CopyToHost");
         var cpuParameters = Parameters(cpuModel);
         var gpuParameters = Parameters(gpuModel);
+        var adam = AdamNoiseBound(cpuModel.GetType(), steps);
         for (int k = 0; k < cpuParameters.Count; k++)
         {
-            report.Compare($"{name} {cpuParameters[k].Name} after {steps} steps", cpuParameters[k].Value, gpuParameters[k].Value, Tolerance.Training);
+            CompareValues($"{name} {cpuParameters[k].Name} after {steps} steps", cpuParameters[k], gpuParameters[k], adam, report);
             if (cpuParameters[k].State1.Length > 0) report.Compare($"{name} {cpuParameters[k].Name} state 1", cpuParameters[k].State1, gpuParameters[k].State1, Tolerance.Training);
             if (cpuParameters[k].State2.Length > 0) report.Compare($"{name} {cpuParameters[k].Name} state 2", cpuParameters[k].State2, gpuParameters[k].State2, Tolerance.Training);
         }
         return (cpuLosses, gpuLosses);
+    }
+
+    /// <summary>
+    /// Parameter values after training, held to <see cref="Tolerance.Training"/> with one exception. Adam's step is
+    /// lr·m̂/(√v̂ + ε), so where a gradient is far below ε the step is lr·g/ε: the gradient's rounding noise times lr/ε
+    /// (10⁵ at lr = 1e-3). Some gradients are exactly zero in exact arithmetic and rounding noise in floats: the key part
+    /// of attention's in_proj bias (softmax ignores a constant added to every key, so Σ_j dS_ij = 0 for every query).
+    /// An element beyond the tolerance whose last gradient is below ε on both backends is held instead to the most Adam
+    /// can move a parameter, 2·lr per step, and listed on a line of its own with the elements' index range.
+    /// </summary>
+    private static void CompareValues(string what, Parameter cpu, Parameter gpu, (float Epsilon, double Bound)? adam, ParityReport report)
+    {
+        var excused = new List<int>();
+        if (adam is { } noise)
+        {
+            var tolerance = Tolerance.Training;
+            for (int i = 0; i < cpu.Value.Length; i++)
+            {
+                double diff = Math.Abs((double)gpu.Value[i] - cpu.Value[i]);
+                bool beyond = diff > tolerance.Absolute + tolerance.Relative * Math.Abs(cpu.Value[i]);
+                bool atNoise = Math.Abs(cpu.Gradient[i]) < noise.Epsilon && Math.Abs(gpu.Gradient[i]) < noise.Epsilon;
+                if (beyond && atNoise && diff <= noise.Bound) excused.Add(i);
+            }
+        }
+        if (excused.Count == 0)
+        {
+            report.Compare(what, cpu.Value, gpu.Value, Tolerance.Training);
+            return;
+        }
+        var rest = Enumerable.Range(0, cpu.Value.Length).Except(excused).ToArray();
+        report.Compare(what, rest.Select(i => cpu.Value[i]).ToArray(), rest.Select(i => gpu.Value[i]).ToArray(), Tolerance.Training);
+        double worst = excused.Max(i => Math.Abs((double)gpu.Value[i] - cpu.Value[i]));
+        report.Info($"{what}: {excused.Count} elements (indices {excused[0]}..{excused[^1]}) with |gradient| < Adam's ε on both backends, "
+            + $"moved by rounding noise: max |Δ| {worst:0.0e+00} ≤ 2·lr·steps = {adam!.Value.Bound:0.0e+00}");
+    }
+
+    /// <summary>For an Adam-family model: its ε, and 2·lr·steps, the most Adam moves a parameter in that many steps.</summary>
+    private static (float Epsilon, double Bound)? AdamNoiseBound(Type modelType, int steps)
+    {
+        var description = (ModelDescription)modelType.GetProperty("Description", BindingFlags.Public | BindingFlags.Static)!.GetValue(null)!;
+        if (description.Optimizer is not ("adam" or "adamw")) return null;
+        double Hyper(string key) => description.OptimizerHyperparameters.First(p => p.Key == key).Value;
+        return ((float)Hyper("eps"), 2 * Hyper("lr") * steps);
     }
 
     /// <summary>Median milliseconds of one TrainStep on <paramref name="target"/> (a model or a GPU session) after warm-up.</summary>

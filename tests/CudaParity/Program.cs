@@ -13,13 +13,19 @@ namespace ModelDsl.CudaParity;
 /// </summary>
 public static class Program
 {
-    /// <summary>The models compiled into this program, with the batch and sequence sizes the checks bind.</summary>
+    /// <summary>
+    /// The models compiled into this program, with the batch and sequence sizes the checks bind: small for the layer
+    /// models (the emulator runs every thread of every block on the CPU), odd where a size can be (3 images, 5 words).
+    /// </summary>
     public static IReadOnlyList<(Type Type, int Batch, int Sequence)> Models { get; } = new[]
     {
         (typeof(BinaryClassifier), 37, 1),
         (typeof(FashionMlp), 45, 1),
         (typeof(ParityOps), 6, 7),
         (typeof(ParityBce), 29, 1),
+        (typeof(FashionCnn), 3, 1),
+        (typeof(FortuneLstm), 3, 5),
+        (typeof(CharGpt), 2, 8),
     };
 
     public static int Main(string[] args)
@@ -99,10 +105,11 @@ public static class Program
     private static void Time(GpuContext context)
     {
         Console.WriteLine();
-        Console.WriteLine($"{"model",-18} {"batch",6} {"CPU ms",10} {"device ms",10}   device: {context.DeviceName}");
-        foreach (var (type, batch) in new[] { (typeof(FashionMlp), 128), (typeof(BinaryClassifier), 32) })
+        Console.WriteLine($"{"model",-18} {"batch",6} {"T",4} {"CPU ms",10} {"device ms",10}   device: {context.DeviceName}");
+        var timed = new[] { (typeof(FashionMlp), 128, 1), (typeof(BinaryClassifier), 32, 1), (typeof(FashionCnn), 64, 1), (typeof(CharGpt), 16, 64) };
+        foreach (var (type, batch, sequence) in timed)
         {
-            var data = ParityCheck.RandomBatch(type, batch, 1, seed: 5);
+            var data = ParityCheck.RandomBatch(type, batch, sequence, seed: 5);
             var cpu = Activator.CreateInstance(type, 7UL)!;
             var gpuModel = Activator.CreateInstance(type, 7UL)!;
             using var session = (IDisposable)ParityCheck.Invoke(gpuModel, "ToGpu", context);
@@ -110,7 +117,7 @@ public static class Program
             double cpuMs = ParityCheck.TimeTrainStep(cpu, data, warmup: 20, repetitions: 50);
             // TrainStep already waits for the loss, so the device's queue is empty when it returns.
             double gpuMs = ParityCheck.TimeTrainStep(session, data, warmup: context.IsEmulated ? 1 : 50, repetitions);
-            Console.WriteLine($"{type.Name,-18} {batch,6} {cpuMs,10:0.000} {gpuMs,10:0.000}");
+            Console.WriteLine($"{type.Name,-18} {batch,6} {(sequence > 1 ? sequence.ToString(CultureInfo.InvariantCulture) : "-"),4} {cpuMs,10:0.000} {gpuMs,10:0.000}");
         }
     }
 }

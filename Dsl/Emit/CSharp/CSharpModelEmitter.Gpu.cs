@@ -63,9 +63,15 @@ namespace ModelDsl.Emit.CSharp
             _w.Close();
         }
 
+        /// <summary>Every kernel the session launches, each once, in order of first use (a layer library kernel may serve several layers).</summary>
         private IReadOnlyList<CudaLaunch> AllLaunches()
         {
-            var launches = _plan.Forward.Concat(_plan.Backward).Where(k => Cuda.Launches.ContainsKey(k)).Select(k => Cuda.Launches[k]).ToList();
+            var launches = new List<CudaLaunch>();
+            foreach (var kernel in _plan.Forward.Concat(_plan.Backward))
+            {
+                if (Cuda.Launches.TryGetValue(kernel, out var launch)) launches.Add(launch);
+                else if (Cuda.LayerLaunches.TryGetValue(kernel, out var layer)) launches.AddRange(layer.Where(l => !launches.Any(seen => seen.Name == l.Name)));
+            }
             if (Cuda.Loss is { } loss) launches.Add(loss);
             if (_plan.Loss is not null) launches.Add(Cuda.LossMean);
             if (Cuda.Optimizer is { } optimizer) launches.Add(optimizer);
@@ -149,7 +155,7 @@ namespace ModelDsl.Emit.CSharp
             }
             _w.Line();
             _w.Open("private Tensor DownloadOutput(Workspace w)");
-            var output = _plan.Output;
+            var output = _plan.Output.Root;
             if (output.IsPlanned || output.Kind == BufferKind.Input) _w.Line($"w.{output.Name}.CopyTo<float>(w.Output.Span);");
             else _w.Line($"_values.CopyTo<float>(w.Output.Span, Offsets[{_plan.Parameters.ToList().IndexOf(output)}]);");
             _w.Line("return w.Output;");
@@ -229,7 +235,7 @@ namespace ModelDsl.Emit.CSharp
             string ctorParams = string.Join(", ", _symbols.Select(s => $"int {SymbolLocal(s)}"));
             _w.Open("private sealed class Workspace : IDisposable");
             foreach (var symbol in _symbols) _w.Line($"public readonly int {SymbolLocal(symbol)};");
-            foreach (var b in deviceBuffers) _w.Line($"public readonly DeviceVariable {b.Name}; // {b.Kind.ToString().ToLowerInvariant()} {b.DType.ToSource()}{ShapeText(b.Shape)}");
+            foreach (var b in deviceBuffers) _w.Line($"public readonly DeviceVariable {b.Name}; // {DeviceBufferComment(b)}");
             if (_plan.Loss is { } loss)
             {
                 _w.Line($"public readonly DeviceVariable LossTerms; // one loss term per {(loss.Kind == LossKind.CrossEntropy ? "row" : "element")}, averaged by loss_mean");
@@ -240,7 +246,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Line();
             _w.Open($"public Workspace(GpuContext context{(_symbols.Count > 0 ? ", " + ctorParams : "")})");
             foreach (var symbol in _symbols) _w.Line($"this.{SymbolLocal(symbol)} = {SymbolLocal(symbol)};");
-            foreach (var b in deviceBuffers) _w.Line($"{b.Name} = context.Allocate(4L * checked({Size(b.Shape.ElementCount())}));");
+            foreach (var b in deviceBuffers) _w.Line($"{b.Name} = context.Allocate(4L * checked({DeviceLength(b)}));");
             if (_plan.Loss is { } l)
             {
                 var terms = l.Kind == LossKind.CrossEntropy ? l.Rows : l.Rows.Multiply(l.Cols);
@@ -317,39 +323,60 @@ namespace ModelDsl.Emit.CSharp
                 case ElementwiseKernel:
                     EmitLaunch(Cuda.Launches[kernel], special: null);
                     break;
+                default:
+                    EmitGpuLayerKernel(kernel, Cuda.LayerLaunches[kernel]);
+                    break;
             }
         }
 
-        /// <summary>Fills the kernel's arguments in declaration order and launches it with its shape's grid.</summary>
+        /// <summary>
+        /// Fills the kernel's arguments in declaration order and launches it with its shape's grid, in a block of its own
+        /// unless <paramref name="scoped"/> is false (the caller's loop body is the block).
+        /// </summary>
         /// <param name="elements">The element count of an <see cref="LaunchShape.Elements"/> launch when only the C# side
         /// knows it (the optimizer's arena length); otherwise the launch's own count.</param>
-        private void EmitLaunch(CudaLaunch launch, System.Func<CudaArgument, string>? special, string? elements = null)
+        /// <param name="index">The host loop variable an <see cref="ArgumentKind.Index"/> argument takes (an LSTM's step).</param>
+        private void EmitLaunch(CudaLaunch launch, System.Func<CudaArgument, string>? special, string? elements = null, bool scoped = true, string? index = null)
         {
-            _w.Open("");
+            if (scoped) _w.Open("");
             _w.Line("var a = new KernelArguments();");
             foreach (var argument in launch.Arguments)
             {
                 string value = argument.Kind switch
                 {
                     ArgumentKind.Size => Size(argument.Size!),
-                    ArgumentKind.Buffer => DeviceRef(argument.Buffer!),
+                    ArgumentKind.Buffer => DeviceRef(argument),
                     ArgumentKind.DropoutSeed => $"Dropout.Seed(_model.Seed, _model.Step, {argument.Slot})",
                     ArgumentKind.DropoutProbability => $"training ? {ExpressionRenderer.Literal(DropoutProbability(argument.Slot))} : 0f",
                     ArgumentKind.DropoutScale => $"training ? {ExpressionRenderer.Literal(1f / (1f - DropoutProbability(argument.Slot)))} : 1f",
+                    ArgumentKind.Constant => argument.CType == "float" ? ExpressionRenderer.Literal(argument.FloatValue) : Int(argument.IntValue),
+                    ArgumentKind.Null => "default(DevicePointer)",
+                    ArgumentKind.Index => index ?? throw new System.InvalidOperationException($"{launch.Name} takes a loop index but sits in no loop"),
                     _ => special!(argument),
                 };
-                _w.Line($"a.Add({value}); // {argument.Name}");
+                _w.Line($"a.Add({value}); // {ArgumentComment(argument)}");
             }
             string grid = launch.Shape switch
             {
                 LaunchShape.Elements => $"Grid.Elements({elements ?? Size(launch.Count)})",
                 LaunchShape.ColumnBlocks => $"Grid.Columns({Size(launch.Count)})",
                 LaunchShape.WarpPerRow => $"Grid.WarpRows({Size(launch.Count)})",
+                LaunchShape.BlockPerItem => $"Grid.Blocks({Size(launch.Count)})",
+                LaunchShape.HeadRows => $"Grid.HeadRows({Size(launch.Count)}, {Size(launch.CountY!)}, {Size(launch.CountZ!)})",
                 _ => "new Dim3(1)",
             };
             string block = launch.Shape == LaunchShape.ColumnBlocks ? "Grid.ColumnBlock" : "Grid.Block";
             _w.Line($"_{launch.Name}.Launch({grid}, {block}, ref a);");
-            _w.Close();
+            if (scoped) _w.Close();
+        }
+
+        /// <summary>The parameter's name, and for a library kernel's parameter or a view, the buffer behind the pointer.</summary>
+        private static string ArgumentComment(CudaArgument argument)
+        {
+            if (argument.Buffer is not { } b) return argument.Name;
+            string name = argument.Name == b.Name ? argument.Name : $"{argument.Name}: {b.Name}";
+            if (b.AliasOf is not null) name += $", a view of {b.Root.Name}";
+            return name;
         }
 
         private float DropoutProbability(int slot) =>
@@ -408,13 +435,33 @@ namespace ModelDsl.Emit.CSharp
             _w.Close();
         }
 
-        /// <summary>The device address of a buffer: a workspace allocation, or a parameter's slice of an arena.</summary>
-        private string DeviceRef(PlanBuffer b) => b.Kind switch
+        /// <summary>The device address of a buffer: a workspace allocation (a view's is its root's), or a parameter's slice of an arena.</summary>
+        private string DeviceRef(PlanBuffer buffer)
         {
-            BufferKind.Parameter => $"_values.Pointer.Plus(Offsets[{ParameterIndex(b)}])",
-            BufferKind.ParameterGradient => $"_gradients.Pointer.Plus(Offsets[{ParameterIndex(b)}])",
-            _ => $"w.{b.Name}.Pointer",
+            var b = buffer.Root;
+            return b.Kind switch
+            {
+                BufferKind.Parameter => $"_values.Pointer.Plus(Offsets[{ParameterIndex(b)}])",
+                BufferKind.ParameterGradient => $"_gradients.Pointer.Plus(Offsets[{ParameterIndex(b)}])",
+                _ => $"w.{b.Name}.Pointer",
+            };
+        }
+
+        /// <summary>A kernel argument's device address: its buffer's, moved by its offset.</summary>
+        private string DeviceRef(CudaArgument argument) =>
+            argument.Offset.Count == 0 ? DeviceRef(argument.Buffer!) : $"{DeviceRef(argument.Buffer!)}.Plus({string.Join(" + ", argument.Offset.Select(Size))})";
+
+        /// <summary>What the workspace field's comment says a device buffer is.</summary>
+        private string DeviceBufferComment(PlanBuffer b) => b.Kind switch
+        {
+            BufferKind.Saved => $"saved {b.DType.ToSource()}{ShapeText(b.Shape)}, kept by the forward for the backward",
+            BufferKind.Workspace => $"working memory, f32: {Cuda.Workspaces[b].Layout}",
+            _ => $"{b.Kind.ToString().ToLowerInvariant()} {b.DType.ToSource()}{ShapeText(b.Shape)}",
         };
+
+        /// <summary>Elements of a device buffer: the library's size for working memory, the shape's element count otherwise.</summary>
+        private string DeviceLength(PlanBuffer b) =>
+            b.Kind == BufferKind.Workspace ? string.Join(" + ", Cuda.Workspaces[b].Length.Select(Size)) : Size(b.Shape.ElementCount());
 
         private int ParameterIndex(PlanBuffer b)
         {

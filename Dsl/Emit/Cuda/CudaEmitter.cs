@@ -11,13 +11,16 @@ namespace ModelDsl.Emit.Cuda
     /// <summary>The generated CUDA C of one model and how the C# side launches each kernel.</summary>
     public sealed class CudaModule
     {
-        internal CudaModule(string source, IReadOnlyDictionary<Kernel, CudaLaunch> launches, CudaLaunch? loss, CudaLaunch lossMean, CudaLaunch? optimizer)
+        internal CudaModule(string source, IReadOnlyDictionary<Kernel, CudaLaunch> launches, CudaLaunch? loss, CudaLaunch lossMean, CudaLaunch? optimizer,
+            IReadOnlyDictionary<Kernel, IReadOnlyList<CudaLaunch>> layerLaunches, IReadOnlyDictionary<PlanBuffer, CudaWorkspace> workspaces)
         {
             Source = source;
             Launches = launches;
             Loss = loss;
             LossMean = lossMean;
             Optimizer = optimizer;
+            LayerLaunches = layerLaunches;
+            Workspaces = workspaces;
         }
 
         /// <summary>One CUDA C translation unit: NVRTC compiles it for the GPU, g++ (with the emulation header) for CI.</summary>
@@ -34,13 +37,26 @@ namespace ModelDsl.Emit.Cuda
 
         /// <summary>The optimizer: one launch over every parameter (they live in one contiguous arena).</summary>
         public CudaLaunch? Optimizer { get; }
+
+        /// <summary>
+        /// The layer library launches of each layer kernel of the plan (conv2d, lstm, attention, …), in the order the host
+        /// issues them; the matrix products between them are the host's (cuBLAS), as each library block's header describes.
+        /// A view (flatten, reshape) launches nothing and has an empty list.
+        /// </summary>
+        public IReadOnlyDictionary<Kernel, IReadOnlyList<CudaLaunch>> LayerLaunches { get; }
+
+        /// <summary>The size and layout of each layer kernel's working memory on the device.</summary>
+        public IReadOnlyDictionary<PlanBuffer, CudaWorkspace> Workspaces { get; }
     }
 
     /// <summary>
     /// Renders a <see cref="TrainingPlan"/> as CUDA C: the same fusion groups the C# emitter renders as loops become
     /// kernels here. Each kernel starts with a comment naming the .model lines and ops it covers, with shapes; sizes
     /// arrive as arguments, so one compiled module serves every batch size. GEMMs are not generated: the C# launcher
-    /// sends them to cuBLAS. See docs/cuda.md for the fusion decisions.
+    /// sends them to cuBLAS. The layer kernels (conv2d, pooling, embedding, positional, layer_norm, softmax, lstm,
+    /// attention) are not generated either: the module includes the hand-written <see cref="CudaLayerLibrary"/> block of
+    /// each family the plan uses, and <see cref="CudaModule.LayerLaunches"/> says how each is launched. See docs/cuda.md
+    /// for the fusion decisions.
     /// </summary>
     public sealed partial class CudaEmitter
     {
@@ -63,10 +79,13 @@ namespace ModelDsl.Emit.Cuda
         public static CudaModule Emit(TrainingPlan plan, SourceText source) =>
             TryEmit(plan, source) ?? throw new System.NotSupportedException($"{plan.Model.Name} uses a kernel the CUDA emitter does not render yet");
 
-        /// <summary>The CUDA C of <paramref name="plan"/>, or null when it holds a kind of kernel with no CUDA rendering yet (the model then trains on the CPU only).</summary>
+        /// <summary>
+        /// The CUDA C of <paramref name="plan"/>, or null when a kernel has no CUDA rendering (attention heads wider than the
+        /// layer library's 128, or a kernel kind this emitter does not know): the model then trains on the CPU only.
+        /// </summary>
         public static CudaModule? TryEmit(TrainingPlan plan, SourceText source)
         {
-            if (!plan.Forward.Concat(plan.Backward).All(k => k is GemmKernel || k is ElementwiseKernel)) return null;
+            if (!plan.Forward.Concat(plan.Backward).All(Renders)) return null;
             var emitter = new CudaEmitter(plan, source);
             return emitter.EmitModule();
         }
@@ -82,8 +101,18 @@ namespace ModelDsl.Emit.Cuda
             _w.Line("// Layout: every tensor is row-major float (class ids: int); a kernel over [rows, cols] reads element (r, c) at");
             _w.Line("// r*cols + c. Sizes are arguments, so one compiled module serves every batch size. Compiled by NVRTC on a GPU");
             _w.Line("// and by g++ against ModelDsl's emulation header in CI (docs/cuda.md).");
+            if (_plan.Forward.Concat(_plan.Backward).Any(k => FamilyOf(k) is not null))
+            {
+                _w.Line("// The layer kernels (conv2d, lstm, attention, …) are ModelDsl's hand-written library, one block per layer family");
+                _w.Line("// the model uses, after the device functions they share.");
+            }
             _w.Line();
             EmitPrelude();
+            EmitLayerLibrary();
+            foreach (var kernel in _plan.Forward.Concat(_plan.Backward))
+            {
+                if (kernel is not GemmKernel && kernel is not ElementwiseKernel) DescribeLayerKernel(kernel);
+            }
 
             if (_plan.Forward.OfType<ElementwiseKernel>().Any())
             {
@@ -108,7 +137,7 @@ namespace ModelDsl.Emit.Cuda
                 Section("Optimizer");
                 optimizer = EmitOptimizer(info);
             }
-            return new CudaModule(_w.ToString(), _launches, loss, lossMean, optimizer);
+            return new CudaModule(_w.ToString(), _launches, loss, lossMean, optimizer, _layerLaunches, _workspaces);
         }
 
         private void Section(string title)

@@ -635,12 +635,22 @@ public sealed class TrainingBehaviourTests
         Assert.True(Bits.Equal(full.AsSpan(0, 370), partial.Span), "Forward on 37 rows differs from the first 37 rows of Forward on 128");
         Assert.True(Bits.Equal(full.AsSpan(0, 370), model.ForwardCopy(xCopy)));
 
-        // Every row on its own, and more batch sizes than the model keeps workspaces for, then back to 128.
+        // Every row on its own, and more batch sizes than the model keeps workspaces for, then back to 128. From 3 rows
+        // up every row is bit-identical to the same row of the full batch. One or two rows take Sgemm's dot-product
+        // path (no packing: the batch-1 Predict), which sums each product in a different order, so they agree to
+        // rounding only.
         foreach (int b in new[] { 1, 2, 3, 5, 64, 127, 37 })
         {
             var slice = new Tensor(x.Data, 128, 784);
             slice.SetBatch(b);
-            Assert.True(Bits.Equal(full.AsSpan(0, b * 10), model.Forward(slice).Span), $"Forward on the first {b} rows differs");
+            var rows = model.Forward(slice).Span;
+            if (b > 2)
+            {
+                Assert.True(Bits.Equal(full.AsSpan(0, b * 10), rows), $"Forward on the first {b} rows differs");
+                continue;
+            }
+            for (int i = 0; i < b * 10; i++)
+                Assert.True(Math.Abs(rows[i] - full[i]) <= 1e-5f * (1 + Math.Abs(full[i])), $"Forward on the first {b} rows: element {i} is {rows[i]}, {full[i]} in the full batch");
         }
 
         Assert.True(Bits.Equal(full, model.ForwardCopy(x)), "Forward on 128 rows changed after other batch sizes");
