@@ -3,19 +3,22 @@
 # PyTorch eager with CUDA, in one run. A GPU machine may have no .NET SDK, so the ModelDsl half is a self-contained
 # published program:
 #   dotnet publish bench/GpuBench -c Release -p:GpuMachine=true -o out/gpubench      (anywhere with the SDK)
-#   bench/gpu_compare.sh [--gpubench out/gpubench/GpuBench] [--models mlp,small,cnn,gpt]   (on the GPU machine)
+#   bench/gpu_compare.sh [--gpubench out/gpubench/GpuBench] [--models mlp,small,cnn,gpt] [--tf32]   (on the GPU machine)
 # Prints a table, then LAST one line per model: "ratio vs pytorch <model>: X.XX" (PyTorch time / ModelDsl time; above
-# 1 = ModelDsl faster). Needs python3 with a CUDA build of torch.
+# 1 = ModelDsl faster). Needs python3 with a CUDA build of torch. Both sides multiply in FP32: PyTorch runs with TF32 off
+# (its default already for matmul, not for cuDNN's convolutions); --tf32 leaves PyTorch's defaults.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 gpubench="$root/out/gpubench/GpuBench"
 models=""
+precision=(--no-tf32)
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --gpubench) gpubench="$2"; shift 2 ;;
     --models) models="$2"; shift 2 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --tf32) precision=(); shift ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -35,6 +38,6 @@ out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
 model_args=(); [[ -n "$models" ]] && model_args=(--models "$models")
 "$gpubench" --device cuda "${model_args[@]}" | tee -a "$out" >&2
-python3 "$root/bench/pytorch/compare.py" --device cuda "${model_args[@]}" | tee -a "$out" >&2
+python3 "$root/bench/pytorch/compare.py" --device cuda "${precision[@]}" "${model_args[@]}" | tee -a "$out" >&2
 
 python3 "$root/bench/pytorch/table.py" "$out" --title "GPU: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)" --ratios mlp,small,cnn,gpt,sgemm-1024

@@ -30,6 +30,22 @@ internal static class BenchModels
             var y = new Tensor(Enumerable.Range(0, 32).Select(i => (float)(i % 2)).ToArray(), 32, 1);
             Rows(context, "small", () => gpu.TrainStep(x, y), () => gpu.ComputeGradients(x, y), gpu.ApplyGradients, () => gpu.Forward(x));
         }),
+        // The Fashion-MNIST CNN of examples/FashionMnist/fashion_cnn.model, batch 64, Adam.
+        new BenchModel("cnn", context =>
+        {
+            using var gpu = new FashionCnn(seed: 1).ToGpu(context);
+            var x = Uniform(1, 64, 1, 28, 28);
+            var y = Classes(64, 10);
+            Rows(context, "cnn", () => gpu.TrainStep(x, y), () => gpu.ComputeGradients(x, y), gpu.ApplyGradients, () => gpu.Forward(x));
+        }),
+        // The character-level GPT of examples/CharGpt/char_gpt.model, batch 16 × 64 tokens, AdamW.
+        new BenchModel("gpt", context =>
+        {
+            using var gpu = new CharGpt(seed: 1).ToGpu(context);
+            var idx = Tokens(2, 16, 64, 96);
+            var targets = Tokens(3, 16, 64, 96);
+            Rows(context, "gpt", () => gpu.TrainStep(idx, targets), () => gpu.ComputeGradients(idx, targets), gpu.ApplyGradients, () => gpu.Forward(idx));
+        }),
     };
 
     private static void Rows(GpuContext context, string name, Func<float> trainStep, Func<float> gradients, Action optimizer, Func<Tensor> forward)
@@ -47,6 +63,15 @@ internal static class BenchModels
         var data = new float[shape.Aggregate(1, (a, b) => a * b)];
         for (int i = 0; i < data.Length; i++) data[i] = (float)random.NextDouble();
         return new Tensor(data, shape);
+    }
+
+    /// <summary>Token ids uniform in [0, <paramref name="vocabulary"/>) from <c>new Random(seed)</c>.</summary>
+    private static IntTensor Tokens(int seed, int batch, int length, int vocabulary)
+    {
+        var random = new Random(seed);
+        var ids = new int[batch * length];
+        for (int i = 0; i < ids.Length; i++) ids[i] = random.Next(vocabulary);
+        return new IntTensor(ids, batch, length);
     }
 
     /// <summary>Row i is class i mod <paramref name="classes"/>.</summary>
