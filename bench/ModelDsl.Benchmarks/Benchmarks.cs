@@ -56,7 +56,8 @@ public class SgemmMlpShapes
 }
 
 /// <summary>
-/// Generated TrainStep (forward, loss, backward, Adam). CpuWorkers' thread count is fixed once per process, and
+/// Generated TrainStep (forward, loss, backward, optimizer) of the benchmark MLPs and of the examples' CNN and GPT (the
+/// models bench/compare.sh times against PyTorch). CpuWorkers' thread count is fixed once per process, and
 /// BenchmarkDotNet runs each case in its own process: pass the count with --envVars MODELDSL_BENCH_THREADS:N.
 /// </summary>
 [MemoryDiagnoser]
@@ -64,8 +65,10 @@ public class TrainStep
 {
     private readonly BenchMlp _mlp = new(seed: 1);
     private readonly BenchSmall _small = new(seed: 1);
-    private Tensor _mx = null!, _sx = null!, _sy = null!;
-    private IntTensor _my = null!;
+    private readonly FashionCnn _cnn = new(seed: 1);
+    private readonly CharGpt _gpt = new(seed: 1);
+    private Tensor _mx = null!, _sx = null!, _sy = null!, _cx = null!;
+    private IntTensor _my = null!, _cy = null!, _idx = null!, _targets = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -75,6 +78,11 @@ public class TrainStep
         _my = new IntTensor(Enumerable.Range(0, 128).Select(i => i % 10).ToArray(), 128);
         _sx = new Tensor(SgemmMlpShapes.Fill(32 * 10, 4), 32, 10);
         _sy = new Tensor(Enumerable.Range(0, 32).Select(i => (float)(i % 2)).ToArray(), 32, 1);
+        _cx = new Tensor(SgemmMlpShapes.Fill(64 * 784, 5), 64, 1, 28, 28);
+        _cy = new IntTensor(Enumerable.Range(0, 64).Select(i => i % 10).ToArray(), 64);
+        var random = new Random(6);
+        _idx = new IntTensor(Enumerable.Range(0, 16 * 64).Select(_ => random.Next(96)).ToArray(), 16, 64);
+        _targets = new IntTensor(Enumerable.Range(0, 16 * 64).Select(_ => random.Next(96)).ToArray(), 16, 64);
     }
 
     [Benchmark(Description = "MLP 784-256-256-10, batch 128, Adam")]
@@ -82,6 +90,12 @@ public class TrainStep
 
     [Benchmark(Description = "10-64-64-1, batch 32, BCE, Adam")]
     public float Small() => _small.TrainStep(_sx, _sy);
+
+    [Benchmark(Description = "Fashion CNN (examples/FashionMnist), batch 64, Adam")]
+    public float Cnn() => _cnn.TrainStep(_cx, _cy);
+
+    [Benchmark(Description = "char GPT (examples/CharGpt), batch 16, T 64, AdamW")]
+    public float Gpt() => _gpt.TrainStep(_idx, _targets);
 }
 
 /// <summary>Generated Predict (forward and row argmax) of the MLP at batch 128 and 1 (threads as for <see cref="TrainStep"/>).</summary>

@@ -14,20 +14,36 @@ namespace TrainStepBench;
 /// </summary>
 internal static class CompareMode
 {
-    public static void Run(int threads)
+    /// <summary>The model names <c>--models</c> accepts, in the order they run (bench/pytorch/compare.py takes the same).</summary>
+    public static readonly string[] Models = { "mlp", "small", "cnn", "gpt", "sgemm" };
+
+    /// <summary>Runs every model, or those in <paramref name="only"/> when it is not empty.</summary>
+    public static void Run(int threads, IReadOnlySet<string> only)
     {
+        foreach (var name in only)
+        {
+            if (Array.IndexOf(Models, name) < 0) throw new ArgumentException($"unknown model '{name}' (expected {string.Join(", ", Models)})");
+        }
         CpuWorkers.Configure(threads);
         Timing.Info("modeldsl", $"threads={CpuWorkers.ThreadCount} cores={Environment.ProcessorCount} runtime={System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}");
+        bool Selected(string name) => only.Count == 0 || only.Contains(name);
+        if (Selected("mlp")) Mlp();
+        if (Selected("small")) Small();
+        if (Selected("cnn")) Cnn();
+        if (Selected("gpt")) Gpt();
+        if (Selected("sgemm")) SgemmAndPeak();
+    }
 
-        var random = new Random(1);
-        Tensor Rand(params int[] shape) => new(Enumerable.Range(0, shape.Aggregate(1, (a, b) => a * b)).Select(_ => (float)random.NextDouble()).ToArray(), shape);
+    // Rows of every model m: m (TrainStep: forward with dropout, loss, backward, optimizer), m.forward (no gradients,
+    // dropout off), m.fwd+bwd (forward, loss, backward) and m.opt (the optimizer step alone); bench/GpuBench uses the same.
 
-        // MLP 784-256-256-10, batch 128, cross-entropy, Adam(lr 1e-3).
+    /// <summary>MLP 784-256-256-10, batch 128, cross-entropy, Adam(lr 1e-3); with inference rows and its 8 GEMMs.</summary>
+    private static void Mlp()
+    {
         var mlp = new BenchMlp(seed: 1);
-        var mx = Rand(128, 784);
-        var my = new IntTensor(Enumerable.Range(0, 128).Select(i => i % 10).ToArray(), 128);
+        var mx = Uniform(1, 128, 784);
+        var my = Classes(128, 10);
         Emit("mlp", "us", Time(() => mlp.TrainStep(mx, my)));
-        // Breakdown: forward alone (no gradients), forward+loss+backward, the Adam update, the 8 GEMMs of one step.
         Emit("mlp.forward", "us", Time(() => mlp.Forward(mx)));
         // Inference, also against ONNX Runtime (OnnxRuntimeMode): Predict is Forward plus the argmax of each row.
         var mx1 = new Tensor(mx.Data.AsSpan(0, 784).ToArray(), 1, 784);
@@ -35,25 +51,74 @@ internal static class CompareMode
         Emit("mlp.forward-b1", "us", Time(() => mlp.Forward(mx1)));
         Emit("mlp.predict-b1", "us", Time(() => mlp.Predict(mx1)));
         Emit("mlp.fwd+bwd", "us", Time(() => mlp.ComputeGradients(mx, my)));
-        Emit("mlp.adam", "us", Time(() => mlp.ApplyGradients()));
+        Emit("mlp.opt", "us", Time(mlp.ApplyGradients));
         var gemms = MlpGemms();
         Emit("mlp.gemms", "us", Time(() => { foreach (var g in gemms) g(); }));
+    }
 
-        // 10-64-64-1, batch 32, BCE with logits, Adam(lr 1e-3).
+    /// <summary>10-64-64-1, batch 32, BCE with logits, Adam(lr 1e-3).</summary>
+    private static void Small()
+    {
         var small = new BenchSmall(seed: 1);
-        var sx = Rand(32, 10);
+        var sx = Uniform(1, 32, 10);
         var sy = new Tensor(Enumerable.Range(0, 32).Select(i => (float)(i % 2)).ToArray(), 32, 1);
         Emit("small", "us", Time(() => small.TrainStep(sx, sy)));
+        Emit("small.forward", "us", Time(() => small.Forward(sx)));
         Emit("small.fwd+bwd", "us", Time(() => small.ComputeGradients(sx, sy)));
-        Emit("small.adam", "us", Time(() => small.ApplyGradients()));
+        Emit("small.opt", "us", Time(small.ApplyGradients));
+    }
 
-        // SGEMM 1024x1024x1024 (NN), C = A·B.
+    /// <summary>examples/FashionMnist/fashion_cnn.model at batch 64: two conv2d+relu+max_pool2d, dense(128), dropout(0.25), dense(10); Adam(lr 1e-3).</summary>
+    private static void Cnn()
+    {
+        var (cnn, x, y) = CnnSetup();
+        Emit("cnn", "us", Time(() => cnn.TrainStep(x, y)));
+        Emit("cnn.forward", "us", Time(() => cnn.Forward(x)));
+        Emit("cnn.fwd+bwd", "us", Time(() => cnn.ComputeGradients(x, y)));
+        Emit("cnn.opt", "us", Time(cnn.ApplyGradients));
+    }
+
+    /// <summary>examples/CharGpt/char_gpt.model at batch 16, T = 64: 4 pre-norm blocks, d 128, 4 heads; AdamW(lr 1e-3, betas (0.9, 0.95), weight decay 0.1).</summary>
+    private static void Gpt()
+    {
+        var (gpt, idx, targets) = GptSetup();
+        Emit("gpt", "us", Time(() => gpt.TrainStep(idx, targets)));
+        Emit("gpt.forward", "us", Time(() => gpt.Forward(idx)));
+        Emit("gpt.fwd+bwd", "us", Time(() => gpt.ComputeGradients(idx, targets)));
+        Emit("gpt.opt", "us", Time(gpt.ApplyGradients));
+    }
+
+    /// <summary>One training step (or forward pass) of the CNN as <see cref="Cnn"/> times it (for <c>--train-loop</c> under a profiler).</summary>
+    public static Action CnnStep(bool forwardOnly)
+    {
+        var (cnn, x, y) = CnnSetup();
+        return forwardOnly ? () => cnn.Forward(x) : () => cnn.TrainStep(x, y);
+    }
+
+    /// <summary>One training step (or forward pass) of the GPT as <see cref="Gpt"/> times it (for <c>--train-loop</c> under a profiler).</summary>
+    public static Action GptStep(bool forwardOnly)
+    {
+        var (gpt, idx, targets) = GptSetup();
+        return forwardOnly ? () => gpt.Forward(idx) : () => gpt.TrainStep(idx, targets);
+    }
+
+    private static (FashionCnn, Tensor, IntTensor) CnnSetup() => (new FashionCnn(seed: 1), Uniform(1, 64, 1, 28, 28), Classes(64, 10));
+
+    private static (CharGpt, IntTensor, IntTensor) GptSetup()
+    {
+        var random = new Random(4);
+        var idx = new IntTensor(Enumerable.Range(0, 16 * 64).Select(_ => random.Next(96)).ToArray(), 16, 64);
+        var targets = new IntTensor(Enumerable.Range(0, 16 * 64).Select(_ => random.Next(96)).ToArray(), 16, 64);
+        return (new CharGpt(seed: 1), idx, targets);
+    }
+
+    /// <summary>SGEMM 1024³ (NN), C = A·B, and the ceiling: the peak FP32 FMA rate of one core (always single-threaded).</summary>
+    private static void SgemmAndPeak()
+    {
         const int n = 1024;
         var a = Fill(n * n, 1); var b = Fill(n * n, 2); var c = new float[n * n];
         var t = Time(() => Sgemm.Multiply(false, false, n, n, n, 1f, a, n, b, n, 0f, c, n));
         Emit("sgemm-1024", "gflops", ToGflops(2.0 * n * n * n, t));
-
-        // The ceiling: peak FP32 FMA rate of one core (always single-threaded).
         if (Fma.IsSupported)
         {
             const long iterations = 4_000_000;
@@ -105,6 +170,18 @@ internal static class CompareMode
     private static double[] Time(Func<IntTensor> call) => Timing.Time(() => { call(); });
     private static double[] ToGflops(double flops, double[] seconds) => Timing.ToGflops(flops, seconds);
     private static void Emit(string name, string unit, double[] sorted) => Timing.Emit("modeldsl", name, unit, sorted);
+
+    /// <summary>Uniform [0, 1) from <c>new Random(seed)</c>.</summary>
+    private static Tensor Uniform(int seed, params int[] shape)
+    {
+        var random = new Random(seed);
+        var data = new float[shape.Aggregate(1, (a, b) => a * b)];
+        for (int i = 0; i < data.Length; i++) data[i] = (float)random.NextDouble();
+        return new Tensor(data, shape);
+    }
+
+    /// <summary>Row i is class i mod <paramref name="classes"/>.</summary>
+    private static IntTensor Classes(int rows, int classes) => new(Enumerable.Range(0, rows).Select(i => i % classes).ToArray(), rows);
 
     private static float[] Fill(int n, int seed)
     {

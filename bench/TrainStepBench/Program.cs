@@ -1,8 +1,11 @@
 // Median time per generated TrainStep (forward, loss, backward, Adam) after warm-up, over several repetitions.
 //   dotnet run -c Release --project bench/TrainStepBench -- [threads]
-//   dotnet run -c Release --project bench/TrainStepBench -- --compare [threads]   (machine-readable; used by bench/compare.sh)
+//   dotnet run -c Release --project bench/TrainStepBench -- --compare [threads] [--models mlp,small,cnn,gpt,sgemm]
+//       (machine-readable; used by bench/compare.sh)
+//   dotnet run -c Release --project bench/TrainStepBench -- --kernels [threads]   (the CNN's and GPT's kernels alone; same format)
 //   dotnet run -c Release --project bench/TrainStepBench -- --onnxruntime [threads]   (the exported MLP in ONNX Runtime; same format)
 //   dotnet run -c Release --project bench/TrainStepBench -- --predict-loop [batch] [seconds] [threads]   (for a profiler)
+//   dotnet run -c Release --project bench/TrainStepBench -- --train-loop cnn|gpt[.forward] [seconds] [threads]   (for a profiler)
 using System.Diagnostics;
 using ModelDsl.Runtime;
 using ModelDsl.Runtime.Cpu;
@@ -10,12 +13,41 @@ using TrainStepBench;
 
 if (args.Length > 0 && args[0] == "--compare")
 {
-    CompareMode.Run(args.Length > 1 ? int.Parse(args[1]) : 1);
+    int compareThreads = args.Length > 1 && int.TryParse(args[1], out int n) ? n : 1;
+    int modelsAt = Array.IndexOf(args, "--models");
+    var only = modelsAt > 0 && modelsAt + 1 < args.Length
+        ? args[modelsAt + 1].Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet()
+        : new HashSet<string>();
+    CompareMode.Run(compareThreads, only);
+    return;
+}
+if (args.Length > 0 && args[0] == "--kernels")
+{
+    KernelsMode.Run(args.Length > 1 ? int.Parse(args[1]) : 1);
     return;
 }
 if (args.Length > 0 && args[0] == "--onnxruntime")
 {
     OnnxRuntimeMode.Run(args.Length > 1 ? int.Parse(args[1]) : 1);
+    return;
+}
+if (args.Length > 0 && args[0] == "--train-loop")
+{
+    // For a profiler: TrainStep (or, with .forward, Forward) of the CNN (batch 64) or the GPT (batch 16, T 64), as CompareMode times them.
+    CpuWorkers.Configure(args.Length > 3 ? int.Parse(args[3]) : 1);
+    double seconds = args.Length > 2 ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10;
+    Action step = (args.Length > 1 ? args[1] : "gpt") switch
+    {
+        "cnn" => CompareMode.CnnStep(forwardOnly: false),
+        "cnn.forward" => CompareMode.CnnStep(forwardOnly: true),
+        "gpt" => CompareMode.GptStep(forwardOnly: false),
+        "gpt.forward" => CompareMode.GptStep(forwardOnly: true),
+        var other => throw new ArgumentException($"--train-loop: unknown model '{other}' (cnn, cnn.forward, gpt, gpt.forward)"),
+    };
+    var until = Stopwatch.StartNew();
+    long calls = 0;
+    while (until.Elapsed.TotalSeconds < seconds) { step(); calls++; }
+    Console.WriteLine($"{calls} calls, {until.Elapsed.TotalMilliseconds / calls:F2} ms each");
     return;
 }
 if (args.Length > 0 && args[0] == "--predict-loop")

@@ -1,29 +1,57 @@
-"""The PyTorch half of bench/compare.sh: the same models, shapes, optimizer and timing method as
-bench/TrainStepBench --compare, printing the same machine-readable lines:
+"""The PyTorch half of bench/compare.sh (CPU) and bench/gpu_compare.sh (CUDA): the same models, shapes, optimizers and
+timing method as bench/TrainStepBench --compare and bench/GpuBench, printing the same machine-readable lines:
     BENCH<TAB>pytorch<TAB>name<TAB>unit<TAB>median<TAB>min<TAB>max
+    INFO<TAB>pytorch<TAB>text
 unit "us" (per call, lower is better) or "gflops" (higher is better).
 Method: warm-up (>= 0.3 s and 10 calls), then 7 repetitions of a block of calls sized to ~0.25 s; the median block.
+On cuda every timed block (and the warm-up) ends with torch.cuda.synchronize(), so queued kernels are counted.
 
-    python3 bench/pytorch/compare.py [--threads N]
+    python3 bench/pytorch/compare.py [--threads N] [--device cpu|cuda] [--models mlp,small,cnn,gpt,sgemm] [--no-tf32]
+
+Rows of every model m: m (training step: zero_grad, forward, loss, backward, optimizer step; no .item()), on cuda
+m.host (the same step with the batch copied from host memory and the loss read back, as ModelDsl's TrainStep),
+m.forward (no_grad, eval mode: dropout off), m.fwd+bwd (zero_grad, forward, loss, backward) and m.opt (the
+optimizer step alone). The mlp adds inference rows (predict = forward + argmax; -b1 = batch 1) and its 8 GEMMs.
+Models: eager nn modules as a user writes them (no torch.compile); the CNN and GPT are examples/FashionMnist/
+fashion_cnn.model and examples/CharGpt/char_gpt.model, layer for layer. Works with PyTorch 1.13 (Debian) and 2.x.
 """
 import argparse
+import math
 import os
 import sys
 import time
 
+MODELS = ("mlp", "small", "cnn", "gpt", "sgemm")
+
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=1)
+parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+parser.add_argument("--models", default="", help="comma list of " + ",".join(MODELS) + " (default: all)")
+parser.add_argument("--no-tf32", action="store_true",
+                    help="cuda: turn TF32 off for matmul and cuDNN (PyTorch's defaults: off for matmul, on for cuDNN)")
 args = parser.parse_args()
+only = {m for m in args.models.split(",") if m}
+unknown = only - set(MODELS)
+if unknown:
+    parser.error(f"unknown model(s) {','.join(sorted(unknown))}; expected {','.join(MODELS)}")
 # Pin every pool (ATen/OpenMP and the BLAS) to the same count before torch loads.
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(args.threads)
 
 import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 torch.set_num_threads(args.threads)
 torch.set_num_interop_threads(1)
 torch.manual_seed(1)
+device = torch.device(args.device)
+if device.type == "cuda" and not torch.cuda.is_available():
+    sys.exit("compare.py: --device cuda, but torch.cuda.is_available() is False")
+sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+if args.no_tf32:
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
 
 REPETITIONS = 7
 BLOCK_SECONDS = 0.25
@@ -36,6 +64,7 @@ def timed(call):
     while calls < 10 or time.perf_counter() - start < 0.3:
         call()
         calls += 1
+    sync()
     estimate = (time.perf_counter() - start) / calls
     block = max(1, int(BLOCK_SECONDS / estimate))
     times = []
@@ -43,6 +72,7 @@ def timed(call):
         t0 = time.perf_counter()
         for _ in range(block):
             call()
+        sync()
         times.append((time.perf_counter() - t0) / block)
     return sorted(times)
 
@@ -58,6 +88,53 @@ def gflops(flops, seconds):
     return [flops / s / 1e9 for s in seconds]
 
 
+def uniform(*shape):
+    return torch.rand(*shape, device=device)
+
+
+def classes(rows, count):
+    """Row i is class i mod count."""
+    return torch.arange(rows, device=device) % count
+
+
+def training_rows(name, model, opt, inputs, targets, loss_fn):
+    """The four rows of a model: step, forward (eval, no_grad), fwd+bwd, optimizer step alone."""
+    model.to(device).train()
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        loss.backward()
+        opt.step()
+
+    def fwd_bwd():
+        opt.zero_grad()
+        loss_fn(model(inputs), targets).backward()
+
+    def forward():
+        with torch.no_grad():
+            model(inputs)
+
+    emit(name, "us", timed(step))
+    if device.type == "cuda":
+        # As ModelDsl's GPU TrainStep is timed (bench/GpuBench): the batch comes from host memory, the loss goes back.
+        host_inputs, host_targets = inputs.cpu(), targets.cpu()
+
+        def step_host():
+            opt.zero_grad()
+            loss = loss_fn(model(host_inputs.to(device)), host_targets.to(device))
+            loss.backward()
+            opt.step()
+            return loss.item()
+
+        emit(name + ".host", "us", timed(step_host))
+    model.eval()
+    emit(name + ".forward", "us", timed(forward))
+    model.train()
+    emit(name + ".fwd+bwd", "us", timed(fwd_bwd))
+    emit(name + ".opt", "us", timed(opt.step))
+
+
 def mlp(widths):
     layers = []
     for i in range(len(widths) - 1):
@@ -67,78 +144,160 @@ def mlp(widths):
     return nn.Sequential(*layers)
 
 
-def bench_model(name, widths, batch, x, y, loss_fn):
-    model = mlp(widths)
+def bench_mlp():
+    """MLP 784-256-256-10, batch 128, ReLU, cross-entropy, Adam(lr 1e-3); inference rows; its 8 GEMMs."""
+    model = mlp([784, 256, 256, 10]).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = uniform(128, 784)
+    y = classes(128, 10)
+    training_rows("mlp", model, opt, x, y, nn.CrossEntropyLoss())
+    # Inference as ModelDsl's Predict and ONNX Runtime are timed: the argmax of each row, at batch 128 and 1.
+    x1 = x[:1].clone()
 
-    def step():
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-
-    def fwd_bwd():
-        opt.zero_grad()
-        loss_fn(model(x), y).backward()
-
-    def forward():
+    def predict(inputs):
         with torch.no_grad():
-            model(x)
+            model(inputs).argmax(1)
 
-    emit(name, "us", timed(step))
-    if name == "mlp":
-        emit(name + ".forward", "us", timed(forward))
-        # Inference as ModelDsl's Predict and ONNX Runtime are timed: the argmax of each row, at batch 128 and 1.
-        x1 = x[:1].clone()
+    def forward1():
+        with torch.no_grad():
+            model(x1)
 
-        def predict(inputs):
-            with torch.no_grad():
-                model(inputs).argmax(1)
+    emit("mlp.predict", "us", timed(lambda: predict(x)))
+    emit("mlp.forward-b1", "us", timed(forward1))
+    emit("mlp.predict-b1", "us", timed(lambda: predict(x1)))
 
-        def forward1():
-            with torch.no_grad():
-                model(x1)
+    # The 8 GEMMs of one MLP step (Y = X·Wᵀ, dW = dYᵀ·X, dX = dY·W), as nn.Linear issues them.
+    gemms = []
+    widths = [784, 256, 256, 10]
+    for l in range(3):
+        i, o = widths[l], widths[l + 1]
+        X, W, dY = uniform(128, i), uniform(o, i), uniform(128, o)
+        Y, dW, dX = (torch.empty(*s, device=device) for s in ((128, o), (o, i), (128, i)))
+        gemms.append(lambda X=X, W=W, Y=Y: torch.matmul(X, W.t(), out=Y))
+        gemms.append(lambda X=X, dY=dY, dW=dW: torch.matmul(dY.t(), X, out=dW))
+        if l > 0:
+            gemms.append(lambda W=W, dY=dY, dX=dX: torch.matmul(dY, W, out=dX))
 
-        emit(name + ".predict", "us", timed(lambda: predict(x)))
-        emit(name + ".forward-b1", "us", timed(forward1))
-        emit(name + ".predict-b1", "us", timed(lambda: predict(x1)))
-    emit(name + ".fwd+bwd", "us", timed(fwd_bwd))
-    emit(name + ".adam", "us", timed(opt.step))
+    def all_gemms():
+        for g in gemms:
+            g()
 
-
-print(f"INFO\tpytorch\tthreads={torch.get_num_threads()} torch={torch.__version__} python={sys.version.split()[0]}", flush=True)
-
-# MLP 784-256-256-10, batch 128, ReLU, cross-entropy, Adam(lr 1e-3).
-x = torch.rand(128, 784)
-y = torch.arange(128) % 10
-bench_model("mlp", [784, 256, 256, 10], 128, x, y, nn.CrossEntropyLoss())
-
-# The 8 GEMMs of one MLP step (Y = X·Wᵀ, dW = dYᵀ·X, dX = dY·W), as nn.Linear issues them.
-gemms = []
-widths = [784, 256, 256, 10]
-for l in range(3):
-    i, o = widths[l], widths[l + 1]
-    X, W, dY = torch.rand(128, i), torch.rand(o, i), torch.rand(128, o)
-    Y, dW, dX = torch.empty(128, o), torch.empty(o, i), torch.empty(128, i)
-    gemms.append(lambda X=X, W=W, Y=Y: torch.matmul(X, W.t(), out=Y))
-    gemms.append(lambda X=X, dY=dY, dW=dW: torch.matmul(dY.t(), X, out=dW))
-    if l > 0:
-        gemms.append(lambda W=W, dY=dY, dX=dX: torch.matmul(dY, W, out=dX))
+    emit("mlp.gemms", "us", timed(all_gemms))
 
 
-def all_gemms():
-    for g in gemms:
-        g()
+def bench_small():
+    """10-64-64-1, batch 32, BCE with logits, Adam(lr 1e-3)."""
+    model = mlp([10, 64, 64, 1]).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = uniform(32, 10)
+    y = (torch.arange(32, device=device) % 2).float().reshape(32, 1)
+    training_rows("small", model, opt, x, y, nn.BCEWithLogitsLoss())
 
 
-emit("mlp.gemms", "us", timed(all_gemms))
+def bench_cnn():
+    """examples/FashionMnist/fashion_cnn.model at batch 64, cross-entropy, Adam(lr 1e-3)."""
+    model = nn.Sequential(
+        nn.Conv2d(1, 32, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),   # [B, 32, 14, 14]
+        nn.Conv2d(32, 64, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # [B, 64, 7, 7]
+        nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.25), nn.Linear(128, 10),
+    ).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    training_rows("cnn", model, opt, uniform(64, 1, 28, 28), classes(64, 10), nn.CrossEntropyLoss())
 
-# 10-64-64-1, batch 32, BCE with logits, Adam(lr 1e-3).
-sx = torch.rand(32, 10)
-sy = (torch.arange(32) % 2).float().reshape(32, 1)
-bench_model("small", [10, 64, 64, 1], 32, sx, sy, nn.BCEWithLogitsLoss())
 
-# SGEMM 1024x1024x1024, C = A·B.
-n = 1024
-a, b, c = torch.rand(n, n) - 0.5, torch.rand(n, n) - 0.5, torch.empty(n, n)
-emit("sgemm-1024", "gflops", gflops(2.0 * n ** 3, timed(lambda: torch.matmul(a, b, out=c))))
+class CausalSelfAttention(nn.Module):
+    """attention(heads, causal=true) as ModelDsl lowers it: one fused in_proj [3d, d] with bias, softmax(q·kᵀ/√dh)
+    with a causal mask, out_proj [d, d] with bias; no dropout on the attention weights."""
+
+    def __init__(self, d, heads, context):
+        super().__init__()
+        self.heads = heads
+        self.in_proj = nn.Linear(d, 3 * d)
+        self.out_proj = nn.Linear(d, d)
+        self.register_buffer("mask", torch.tril(torch.ones(context, context, dtype=torch.bool)))
+
+    def forward(self, x):
+        b, t, d = x.shape
+        q, k, v = self.in_proj(x).split(d, dim=2)
+        q, k, v = (z.view(b, t, self.heads, d // self.heads).transpose(1, 2) for z in (q, k, v))  # [B, heads, T, dh]
+        scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d // self.heads))
+        scores = scores.masked_fill(~self.mask[:t, :t], float("-inf"))
+        out = scores.softmax(dim=-1) @ v
+        return self.out_proj(out.transpose(1, 2).contiguous().view(b, t, d))
+
+
+class TransformerBlock(nn.Module):
+    """char_gpt.model's block: r = x + dropout(attention(layer_norm(x))); r + dropout(mlp(layer_norm(r)))."""
+
+    def __init__(self, d, heads, context, p):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(d)
+        self.attn = CausalSelfAttention(d, heads, context)
+        self.drop1 = nn.Dropout(p)
+        self.ln2 = nn.LayerNorm(d)
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(approximate="tanh"), nn.Linear(4 * d, d), nn.Dropout(p))
+
+    def forward(self, x):
+        r = x + self.drop1(self.attn(self.ln1(x)))
+        return r + self.mlp(self.ln2(r))
+
+
+class CharGpt(nn.Module):
+    """examples/CharGpt/char_gpt.model: token embedding + learned positions, dropout, 4 blocks, layer_norm, and an
+    output projection tied to the token embedding (no bias)."""
+
+    def __init__(self, vocab=96, context=64, d=128, heads=4, layers=4, p=0.1):
+        super().__init__()
+        self.tok = nn.Embedding(vocab, d)
+        self.pos = nn.Parameter(torch.randn(context, d) * 0.02)
+        self.drop = nn.Dropout(p)
+        self.blocks = nn.Sequential(*(TransformerBlock(d, heads, context, p) for _ in range(layers)))
+        self.ln = nn.LayerNorm(d)
+        self.head = nn.Linear(d, vocab, bias=False)
+        self.head.weight = self.tok.weight  # tied
+        # The generated Initialize(): embeddings N(0, 0.02), attention projections Xavier-uniform, biases zero (the
+        # MLP weights keep nn.Linear's Kaiming-uniform). Same starting loss (ln 96), so both sides train alike.
+        nn.init.normal_(self.tok.weight, std=0.02)
+        for block in self.blocks:
+            nn.init.xavier_uniform_(block.attn.in_proj.weight)
+            nn.init.xavier_uniform_(block.attn.out_proj.weight)
+            for linear in (block.attn.in_proj, block.attn.out_proj, block.mlp[0], block.mlp[2]):
+                nn.init.zeros_(linear.bias)
+
+    def forward(self, idx):
+        t = idx.shape[1]
+        h = self.drop(self.tok(idx) + self.pos[:t])
+        return self.head(self.ln(self.blocks(h)))  # [B, T, vocab]
+
+
+def bench_gpt():
+    """CharGpt at batch 16, T = 64, per-token cross-entropy, AdamW(lr 1e-3, betas (0.9, 0.95), weight decay 0.1 on
+    every parameter, as the generated ApplyGradients does)."""
+    model = CharGpt().to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.1)
+    idx = torch.randint(0, 96, (16, 64), device=device)
+    targets = torch.randint(0, 96, (16, 64), device=device)
+
+    def loss_fn(logits, y):
+        return F.cross_entropy(logits.view(-1, logits.shape[-1]), y.view(-1))
+
+    training_rows("gpt", model, opt, idx, targets, loss_fn)
+
+
+def bench_sgemm():
+    """SGEMM 1024x1024x1024, C = A·B (on cuda: FP32, TF32 as PyTorch's default leaves it)."""
+    n = 1024
+    a, b, c = uniform(n, n) - 0.5, uniform(n, n) - 0.5, torch.empty(n, n, device=device)
+    emit("sgemm-1024", "gflops", gflops(2.0 * n ** 3, timed(lambda: torch.matmul(a, b, out=c))))
+
+
+info = f"threads={torch.get_num_threads()} torch={torch.__version__} python={sys.version.split()[0]} device={device.type}"
+if device.type == "cuda":
+    info += (f" gpu={torch.cuda.get_device_name(0)} cuda={torch.version.cuda}"
+             f" tf32_matmul={torch.backends.cuda.matmul.allow_tf32} tf32_cudnn={torch.backends.cudnn.allow_tf32}")
+print(f"INFO\tpytorch\t{info}", flush=True)
+
+for name, bench in (("mlp", bench_mlp), ("small", bench_small), ("cnn", bench_cnn), ("gpt", bench_gpt),
+                    ("sgemm", bench_sgemm)):
+    if not only or name in only:
+        bench()

@@ -1,10 +1,14 @@
-"""Merges the BENCH lines of ModelDsl and its peers into one table and the ratio lines (bench/gpu_compare.sh).
+"""Merges the BENCH lines of ModelDsl and its peers into one table and the ratio lines (bench/compare.sh on the CPU,
+bench/gpu_compare.sh on a GPU).
 
-    python3 bench/pytorch/table.py RESULTS [--title TEXT] [--ratios name,name,...]
+    python3 bench/pytorch/table.py RESULTS [--title TEXT] [--ratios name,...] [--onnx-ratios name,...]
+                                           [--ceiling-threads N]
 
 RESULTS holds lines `BENCH<TAB>impl<TAB>name<TAB>unit<TAB>median<TAB>min<TAB>max` (unit "us": per call, lower is better;
 "gflops": higher is better) and `INFO<TAB>impl<TAB>text`. A ratio is the peer's time / ModelDsl's (or ModelDsl's
-GFLOP/s / the peer's): above 1 means ModelDsl is faster. The ratio lines come last, one per --ratios name.
+GFLOP/s / the peer's): above 1 means ModelDsl is faster. The ratio lines come last: one per --ratios name against
+PyTorch, then one per --onnx-ratios name against ONNX Runtime. With --ceiling-threads, the row peak-fma-per-core
+(GFLOP/s of one core) times N is printed as the ceiling, with sgemm-1024's share of it.
 """
 import argparse
 
@@ -12,7 +16,10 @@ parser = argparse.ArgumentParser()
 parser.add_argument("results")
 parser.add_argument("--title", default="")
 parser.add_argument("--ratios", default="")
+parser.add_argument("--onnx-ratios", default="")
+parser.add_argument("--ceiling-threads", type=int, default=0)
 args = parser.parse_args()
+NAMES = {"pytorch": "PyTorch", "modeldsl": "ModelDsl", "onnxruntime": "ONNX Runtime"}
 
 rows, order, info, impls = {}, [], [], ["pytorch", "modeldsl"]
 for line in open(args.results):
@@ -53,14 +60,25 @@ for line in info:
     print(line)
 print("medians of 7 repetitions after warm-up (min–max in brackets); ratio = peer's time / ModelDsl's (above 1 = ModelDsl faster)")
 print()
-print("| benchmark | " + " | ".join(impls) + " | " + " | ".join(f"ratio vs {p}" for p in peers) + " |")
+print("| benchmark | " + " | ".join(NAMES.get(i, i) for i in impls) + " | "
+      + " | ".join(f"ratio vs {NAMES.get(p, p)}" for p in peers) + " |")
 print("|---" * (1 + len(impls) + len(peers)) + "|")
 for name in order:
     ratios = [ratio(name, p) for p in peers]
     print(f"| {name} | " + " | ".join(cell((i, name)) for i in impls) + " | "
           + " | ".join("" if r is None else f"{r:.2f}" for r in ratios) + " |")
+peak = rows.get(("modeldsl", "peak-fma-per-core"))
+if args.ceiling_threads and peak:
+    ceiling = peak[1] * args.ceiling_threads
+    print()
+    print(f"ceiling on {args.ceiling_threads} thread(s): {ceiling:.1f} GFLOP/s (measured peak FMA per core × threads)")
+    for impl in ("pytorch", "modeldsl"):
+        s = rows.get((impl, "sgemm-1024"))
+        if s:
+            print(f"sgemm-1024 {impl}: {100 * s[1] / ceiling:.0f}% of ceiling")
 print()
-for name in filter(None, args.ratios.split(",")):
-    r = ratio(name, "pytorch")
-    if r is not None:
-        print(f"ratio vs pytorch {name}: {r:.2f}")
+for peer, names in (("pytorch", args.ratios), ("onnxruntime", args.onnx_ratios)):
+    for name in filter(None, names.split(",")):
+        r = ratio(name, peer)
+        if r is not None:
+            print(f"ratio vs {peer} {name}: {r:.2f}")
