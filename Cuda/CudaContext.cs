@@ -296,6 +296,28 @@ public sealed unsafe class CudaContext : GpuContext
             throw _cublas.Error($"cublasSgemm_v2(row-major transA={transA}, transB={transB}, m={m}, n={n}, k={k}, lda={lda}, ldb={ldb}, ldc={ldc})", status);
     }
 
+    /// <summary>
+    /// A strided batch of row-major GEMMs (<see cref="GpuContext.SgemmStridedBatched"/>) as one
+    /// <c>cublasSgemmStridedBatched</c> on the transposes (<see cref="ColumnMajorGemm"/>), checked like <see cref="Sgemm"/>
+    /// and for strides that would make the C matrices overlap. FP32 math mode; when beta is 0, C is not read.
+    /// </summary>
+    public override void SgemmStridedBatched(bool transA, bool transB, int m, int n, int k, float alpha,
+        DevicePointer a, int lda, long strideA, DevicePointer b, int ldb, long strideB, float beta,
+        DevicePointer c, int ldc, long strideC, int batchCount)
+    {
+        if (!CheckStridedBatched(transA, transB, m, n, k, lda, strideA, ldb, strideB, ldc, strideC, batchCount)) return;
+        if (c.IsNull) throw new ArgumentNullException(nameof(c));
+        if (k != 0 && alpha != 0f && (a.IsNull || b.IsNull)) throw new ArgumentNullException(a.IsNull ? nameof(a) : nameof(b));
+
+        MakeCurrent();
+        var g = ColumnMajorGemm.FromRowMajor(transA, transB, m, n, k, a, lda, strideA, b, ldb, strideB, c, ldc, strideC);
+        cublasStatus_t status = _cublas.cublasSgemmStridedBatched(_cublasHandle.DangerousGetHandle(), g.TransA, g.TransB, g.M, g.N, g.K,
+            &alpha, g.A.Address, g.Lda, g.StrideA, g.B.Address, g.Ldb, g.StrideB, &beta, g.C.Address, g.Ldc, g.StrideC, batchCount);
+        if (status != cublasStatus_t.CUBLAS_STATUS_SUCCESS)
+            throw _cublas.Error($"cublasSgemmStridedBatched(row-major transA={transA}, transB={transB}, m={m}, n={n}, k={k}, lda={lda}, strideA={strideA}, "
+                + $"ldb={ldb}, strideB={strideB}, ldc={ldc}, strideC={strideC}, batchCount={batchCount})", status);
+    }
+
     public override void Synchronize()
     {
         MakeCurrent();

@@ -12,7 +12,8 @@ namespace ModelDsl.Cuda;
 /// The surface follows ManagedCuda's concepts on purpose (ManagedCuda is the binding the design names, but no version of
 /// it is served by the package registry this project builds from): <c>CudaContext</c> ↔ this class, <c>CudaKernel</c> ↔
 /// <see cref="GpuKernel"/>, <c>CudaDeviceVariable&lt;T&gt;</c> ↔ <see cref="DeviceVariable"/>, <c>CudaBlas.Gemm</c> ↔
-/// <see cref="Sgemm"/>. Replacing <see cref="CudaContext"/>'s internals with ManagedCuda calls is mechanical.
+/// <see cref="Sgemm"/>, <c>CudaBlas.GemmStridedBatched</c> ↔ <see cref="SgemmStridedBatched"/>. Replacing
+/// <see cref="CudaContext"/>'s internals with ManagedCuda calls is mechanical.
 /// Not thread-safe: one context is driven by one thread at a time, like a CUDA stream.
 /// </remarks>
 public abstract class GpuContext : IDisposable
@@ -49,8 +50,45 @@ public abstract class GpuContext : IDisposable
     public abstract void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
         DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc);
 
+    /// <summary>
+    /// <paramref name="batchCount"/> products of one shape in one call: for i in 0..batchCount,
+    /// <c>C_i = alpha·op(A_i)·op(B_i) + beta·C_i</c>, where <c>A_i = a + i·strideA</c> (strides in elements, B and C likewise),
+    /// each with <see cref="Sgemm"/>'s row-major argument rules. A stride of 0 shares one matrix across the batch (a weight);
+    /// the C matrices must not overlap (their order is unspecified on a GPU). On a GPU this is one
+    /// <c>cublasSgemmStridedBatched</c> (ManagedCuda's <c>CudaBlas.GemmStridedBatched</c>).
+    /// </summary>
+    public abstract void SgemmStridedBatched(bool transA, bool transB, int m, int n, int k, float alpha,
+        DevicePointer a, int lda, long strideA, DevicePointer b, int ldb, long strideB, float beta,
+        DevicePointer c, int ldc, long strideC, int batchCount);
+
     /// <summary>Waits for all queued work; errors of earlier asynchronous launches surface here.</summary>
     public abstract void Synchronize();
+
+    /// <summary>
+    /// The argument checks of <see cref="SgemmStridedBatched"/> in both implementations: <see cref="Sgemm"/>'s (sizes not
+    /// negative, leading dimensions at least the row lengths), a batch count and strides that are not negative, and C
+    /// matrices that do not overlap (one C's last row ends before the next C begins). True when there is work to do.
+    /// </summary>
+    private protected static bool CheckStridedBatched(bool transA, bool transB, int m, int n, int k,
+        int lda, long strideA, int ldb, long strideB, int ldc, long strideC, int batchCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(m);
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        ArgumentOutOfRangeException.ThrowIfLessThan(lda, Math.Max(1, transA ? m : k));
+        ArgumentOutOfRangeException.ThrowIfLessThan(ldb, Math.Max(1, transB ? k : n));
+        ArgumentOutOfRangeException.ThrowIfLessThan(ldc, Math.Max(1, n));
+        ArgumentOutOfRangeException.ThrowIfNegative(batchCount);
+        ArgumentOutOfRangeException.ThrowIfNegative(strideA);
+        ArgumentOutOfRangeException.ThrowIfNegative(strideB);
+        ArgumentOutOfRangeException.ThrowIfNegative(strideC);
+        if (m <= 0 || n <= 0 || batchCount == 0) return false;
+        long matrixC = (long)(m - 1) * ldc + n;
+        if (batchCount > 1 && strideC < matrixC)
+            throw new ArgumentOutOfRangeException(nameof(strideC), strideC,
+                $"the batch's C matrices overlap: each spans {matrixC} elements ({m}×{n}, leading dimension {ldc}), so strideC must be at least that");
+        return true;
+    }
 
     internal abstract void CopyToDevice(DevicePointer destination, ReadOnlySpan<byte> source);
     internal abstract void CopyToHost(Span<byte> destination, DevicePointer source);

@@ -94,6 +94,20 @@ public sealed unsafe class EmulatedContext : GpuContext
         Runtime.Cpu.Sgemm.Multiply(transA, transB, m, n, k, alpha, (float*)a.Address, lda, (float*)b.Address, ldb, beta, (float*)c.Address, ldc);
     }
 
+    /// <summary>
+    /// <see cref="Sgemm"/> once per matrix of the batch, in order; each matrix is checked against the live allocations, so
+    /// a stride that walks off a buffer names the operand.
+    /// </summary>
+    public override void SgemmStridedBatched(bool transA, bool transB, int m, int n, int k, float alpha,
+        DevicePointer a, int lda, long strideA, DevicePointer b, int ldb, long strideB, float beta,
+        DevicePointer c, int ldc, long strideC, int batchCount)
+    {
+        ThrowIfDisposed();
+        if (!CheckStridedBatched(transA, transB, m, n, k, lda, strideA, ldb, strideB, ldc, strideC, batchCount)) return;
+        for (int i = 0; i < batchCount; i++)
+            Sgemm(transA, transB, m, n, k, alpha, a.Plus(i * strideA), lda, b.Plus(i * strideB), ldb, beta, c.Plus(i * strideC), ldc);
+    }
+
     /// <summary>Nothing to wait for: emulated launches finish before <see cref="GpuKernel.Launch"/> returns.</summary>
     public override void Synchronize() => ThrowIfDisposed();
 

@@ -34,8 +34,9 @@ internal enum cublasMath_t
 
 /// <summary>
 /// cuBLAS (<c>libcublas.so.13/.12/.11</c>), bound as unmanaged function pointers with the signatures of
-/// <c>cublas_v2.h</c>: a handle and the FP32 GEMM. Pointer mode stays the default (host), so alpha and beta are host
-/// pointers; the matrices are device addresses (<c>CUdeviceptr</c>). ManagedCuda's counterpart is <c>CudaBlas</c>.
+/// <c>cublas_v2.h</c>: a handle and the FP32 GEMMs (one product, and a strided batch of them). Pointer mode stays the
+/// default (host), so alpha and beta are host pointers; the matrices are device addresses (<c>CUdeviceptr</c>).
+/// ManagedCuda's counterpart is <c>CudaBlas</c>.
 /// </summary>
 /// <remarks>
 /// The math mode is set to <c>CUBLAS_DEFAULT_MATH</c> explicitly and never to a TF32 mode: the CPU backend is the
@@ -67,6 +68,13 @@ internal sealed unsafe class Cublas
     /// </summary>
     public readonly delegate* unmanaged<nint, cublasOperation_t, cublasOperation_t, int, int, int, float*, ulong, int, ulong, int, float*, ulong, int, cublasStatus_t> cublasSgemm_v2;
 
+    /// <summary>
+    /// <c>cublasSgemmStridedBatched(handle, transa, transb, m, n, k, const float* alpha, const float* A, lda, long long strideA,
+    /// const float* B, ldb, long long strideB, const float* beta, float* C, ldc, long long strideC, batchCount)</c>,
+    /// column-major; matrix i of each operand starts i·stride elements after the first (cuBLAS 8.0+).
+    /// </summary>
+    public readonly delegate* unmanaged<nint, cublasOperation_t, cublasOperation_t, int, int, int, float*, ulong, int, long, ulong, int, long, float*, ulong, int, long, int, cublasStatus_t> cublasSgemmStridedBatched;
+
     // cuBLAS 11.4.2+ names its statuses; older libraries (and the tests' stand-in) fall back to the table below.
     private readonly delegate* unmanaged<cublasStatus_t, byte*> cublasGetStatusName;
     private readonly delegate* unmanaged<cublasStatus_t, byte*> cublasGetStatusString;
@@ -79,6 +87,8 @@ internal sealed unsafe class Cublas
         cublasSetMathMode = (delegate* unmanaged<nint, cublasMath_t, cublasStatus_t>)NativeLibraries.Export(library, name, "cublasSetMathMode");
         cublasSgemm_v2 = (delegate* unmanaged<nint, cublasOperation_t, cublasOperation_t, int, int, int, float*, ulong, int, ulong, int, float*, ulong, int, cublasStatus_t>)
             NativeLibraries.Export(library, name, "cublasSgemm_v2");
+        cublasSgemmStridedBatched = (delegate* unmanaged<nint, cublasOperation_t, cublasOperation_t, int, int, int, float*, ulong, int, long, ulong, int, long, float*, ulong, int, long, int, cublasStatus_t>)
+            NativeLibraries.Export(library, name, "cublasSgemmStridedBatched");
         cublasGetStatusName = (delegate* unmanaged<cublasStatus_t, byte*>)NativeLibraries.OptionalExport(library, "cublasGetStatusName");
         cublasGetStatusString = (delegate* unmanaged<cublasStatus_t, byte*>)NativeLibraries.OptionalExport(library, "cublasGetStatusString");
     }

@@ -247,6 +247,12 @@ namespace ModelDsl.Emit.CSharp
             _w.Open($"public Workspace(GpuContext context{(_symbols.Count > 0 ? ", " + ctorParams : "")})");
             foreach (var symbol in _symbols) _w.Line($"this.{SymbolLocal(symbol)} = {SymbolLocal(symbol)};");
             foreach (var b in deviceBuffers) _w.Line($"{b.Name} = context.Allocate(4L * checked({DeviceLength(b)}));");
+            var withOnes = deviceBuffers.Where(b => b.Kind == BufferKind.Workspace && Cuda.Workspaces[b].EndsWithOnes).ToList();
+            foreach (var b in withOnes)
+            {
+                var terms = Cuda.Workspaces[b].Length;
+                _w.Line($"{b.Name}.CopyFrom<float>(Ones({Size(terms[terms.Count - 1])}), offset: {string.Join(" + ", terms.Take(terms.Count - 1).Select(Size))}); // the ones at its end, written once");
+            }
             if (_plan.Loss is { } l)
             {
                 var terms = l.Kind == LossKind.CrossEntropy ? l.Rows : l.Rows.Multiply(l.Cols);
@@ -262,6 +268,16 @@ namespace ModelDsl.Emit.CSharp
             }
             _w.Close();
             _w.Line();
+            if (withOnes.Count > 0)
+            {
+                _w.Line("/// <summary><paramref name=\"count\"/> ones on the host, copied once into working memory that ends with ones.</summary>");
+                _w.Open("private static float[] Ones(int count)");
+                _w.Line("var ones = new float[count];");
+                _w.Line("Array.Fill(ones, 1f);");
+                _w.Line("return ones;");
+                _w.Close();
+                _w.Line();
+            }
             _w.Open("public void Dispose()");
             foreach (var b in deviceBuffers) _w.Line($"{b.Name}.Dispose();");
             if (_plan.Loss is not null)

@@ -24,32 +24,39 @@ namespace ModelDsl.Emit.CSharp
                 {
                     var s = k.Sizes;
                     string patch = Size(Patch(s)), plane = Size(Plane(s)), channels = Int(s.OutChannels);
+                    string columnStride = Stride(Patch(s).Multiply(Plane(s))), outputStride = Stride(Plane(s).Multiply(Dim.Known(s.OutChannels)));
                     _w.Line($"// {k.Output.Name}{ShapeText(k.Output.Shape)} = conv2d({k.Input.Name}, {k.Weight.Name}){(k.Bias is null ? "" : " + " + k.Bias.Name)}: every image's columns (im2col) "
-                        + $"into {k.Workspace.Name} in one launch, one GEMM per image (cuBLAS){(k.Bias is null ? "" : ", then the bias")}");
+                        + $"into {k.Workspace.Name} in one launch, then y[n] = W·col[n] for every image n in one strided-batched GEMM (cuBLAS){(k.Bias is null ? "" : ", then the bias")}");
                     EmitLaunch(Launch("md_conv2d_im2col"), special: null);
-                    _w.Open($"for (int image = 0; image < {Size(s.Batch)}; image++)");
-                    _w.Line($"_context.Sgemm(false, false, {channels}, {plane}, {patch}, 1f, {DeviceRef(k.Weight)}, {patch}, {PerImage(k.Workspace, Patch(s).Multiply(Plane(s)))}, {plane}, "
-                        + $"0f, {PerImage(k.Output, Plane(s).Multiply(Dim.Known(s.OutChannels)))}, {plane});");
-                    _w.Close();
+                    _w.Line($"_context.SgemmStridedBatched(false, false, {channels}, {plane}, {patch}, 1f, {DeviceRef(k.Weight)}, {patch}, 0L, "
+                        + $"{DeviceRef(k.Workspace)}, {plane}, {columnStride}, 0f, {DeviceRef(k.Output)}, {plane}, {outputStride}, {Size(s.Batch)});");
                     if (Optional("md_conv2d_bias_forward") is { } bias) EmitLaunch(bias, special: null);
                     return;
                 }
                 case Conv2dBackwardKernel k:
                 {
                     var s = k.Sizes;
-                    string patch = Size(Patch(s)), plane = Size(Plane(s)), channels = Int(s.OutChannels);
+                    string patch = Size(Patch(s)), plane = Size(Plane(s)), channels = Int(s.OutChannels), images = Size(s.Batch);
+                    string columnStride = Stride(Patch(s).Multiply(Plane(s))), outputStride = Stride(Plane(s).Multiply(Dim.Known(s.OutChannels)));
+                    var weightElements = Patch(s).Multiply(Dim.Known(s.OutChannels));
+                    string weights = Size(weightElements), perImage = Stride(weightElements);
                     var dw = k.WeightGradient;
+                    // The working memory after the columns: each image's dW product, then the ones (CudaEmitter.Conv2dWeightProducts).
+                    string columns = DeviceRef(k.Workspace), dy = DeviceRef(k.OutputGradient);
+                    string products = $"{columns}.Plus({Size(CudaEmitter.Conv2dColumns(s))})";
+                    string ones = $"{columns}.Plus({Size(CudaEmitter.Conv2dColumns(s))} + {Size(CudaEmitter.Conv2dWeightProducts(s))})";
                     _w.Line($"// {Writes(dw)} Σ_images {k.OutputGradient.Name}·colᵀ{(k.BiasGradient is null ? "" : $", {Writes(k.BiasGradient)} Σ {k.OutputGradient.Name}")}"
                         + (k.InputGradient is null ? $" ({k.Input.Name} needs no gradient)" : $", {Writes(k.InputGradient)} col2im({k.Weight.Name}ᵀ·{k.OutputGradient.Name})")
-                        + $": per image, GEMMs (cuBLAS) on the columns the forward left in {k.Workspace.Name}"
-                        + (k.InputGradient is null ? "" : " (dcol then replaces them), then col2im over the whole batch"));
-                    var dyImage = PerImage(k.OutputGradient, Plane(s).Multiply(Dim.Known(s.OutChannels)));
-                    var columns = PerImage(k.Workspace, Patch(s).Multiply(Plane(s)));
-                    _w.Open($"for (int image = 0; image < {Size(s.Batch)}; image++)");
-                    _w.Line($"_context.Sgemm(false, true, {channels}, {patch}, {plane}, 1f, {dyImage}, {plane}, {columns}, {plane}, {(dw.Accumulate ? "1f" : "image == 0 ? 0f : 1f")}, {DeviceRef(dw.Buffer)}, {patch});");
+                        + $": strided-batched GEMMs (cuBLAS) over the images on the columns the forward left in {k.Workspace.Name}: each image's dy·colᵀ, "
+                        + "then their sum over the images as one GEMM by a row of ones"
+                        + (k.InputGradient is null ? "" : ", then dcol (over the columns) and col2im over the whole batch"));
+                    _w.Line($"_context.SgemmStridedBatched(false, true, {channels}, {patch}, {plane}, 1f, {dy}, {plane}, {outputStride}, "
+                        + $"{columns}, {plane}, {columnStride}, 0f, {products}, {patch}, {perImage}, {images}); // P[n] = dy[n]·col[n]ᵀ");
+                    _w.Line($"_context.Sgemm(false, false, 1, {weights}, {images}, 1f, {ones}, {images}, {products}, {weights}, {Beta(dw)}, {DeviceRef(dw.Buffer)}, {weights}); "
+                        + $"// dW {(dw.Accumulate ? "+=" : "=")} onesᵀ·P");
                     if (k.InputGradient is not null)
-                        _w.Line($"_context.Sgemm(true, false, {patch}, {plane}, {channels}, 1f, {DeviceRef(k.Weight)}, {patch}, {dyImage}, {plane}, 0f, {columns}, {plane});");
-                    _w.Close();
+                        _w.Line($"_context.SgemmStridedBatched(true, false, {patch}, {plane}, {channels}, 1f, {DeviceRef(k.Weight)}, {patch}, 0L, "
+                            + $"{dy}, {plane}, {outputStride}, 0f, {columns}, {plane}, {columnStride}, {images}); // dcol[n] = Wᵀ·dy[n]");
                     if (Optional("md_conv2d_col2im") is { } col2im) EmitLaunch(col2im, special: null);
                     if (Optional("md_conv2d_bias_backward") is { } bias) EmitLaunch(bias, special: null);
                     return;
@@ -147,9 +154,8 @@ namespace ModelDsl.Emit.CSharp
             foreach (var launch in launches) EmitLaunch(launch, special: null);
         }
 
-        /// <summary>Image <c>image</c>'s part of a [N, …] buffer, <paramref name="perImage"/> elements each.</summary>
-        private string PerImage(PlanBuffer b, Dim perImage) =>
-            $"{DeviceRef(b)}.Plus(image * {(perImage.IsKnown ? Int(perImage.Value) + "L" : $"(long)({Size(perImage)})")})";
+        /// <summary>A strided batch's stride, in elements (a long, as cuBLAS takes it).</summary>
+        private static string Stride(Dim elements) => elements.IsKnown ? Int(elements.Value) + "L" : $"(long)({Size(elements)})";
 
         /// <summary>cuBLAS's beta for a gradient GEMM: 1 to add to what earlier kernels wrote, 0 to overwrite.</summary>
         private static string Beta(GradientOutput g) => g.Accumulate ? "1f" : "0f";

@@ -11,10 +11,11 @@ namespace ModelDsl.Emit.Cuda
     /// </summary>
     public sealed class CudaWorkspace
     {
-        public CudaWorkspace(IReadOnlyList<Dim> length, string layout)
+        public CudaWorkspace(IReadOnlyList<Dim> length, string layout, bool endsWithOnes = false)
         {
             Length = length;
             Layout = layout;
+            EndsWithOnes = endsWithOnes;
         }
 
         /// <summary>Floats, as a sum of terms (an LSTM's is 6·B·T·H + 2·B·H).</summary>
@@ -22,6 +23,12 @@ namespace ModelDsl.Emit.Cuda
 
         /// <summary>What lies where, for the comment on the device buffer: <c>gates [B, T, 512] | cells [B, T, 128] | …</c>.</summary>
         public string Layout { get; }
+
+        /// <summary>
+        /// The last term of <see cref="Length"/> holds ones, written once when the memory is allocated (conv2d's weight
+        /// gradient sums its per-image products with them); the rest starts zeroed.
+        /// </summary>
+        public bool EndsWithOnes { get; }
     }
 
     public sealed partial class CudaEmitter
@@ -101,11 +108,10 @@ namespace ModelDsl.Emit.Cuda
             {
                 case Conv2dKernel k:
                 {
-                    // The GEMMs (one per image) are the host's: W[K, patch] · columns[n][patch, plane] → y[n].
+                    // The GEMM is the host's, one strided batch over the images: W[K, patch] · columns[n][patch, plane] → y[n].
                     var s = k.Sizes;
-                    _workspaces[k.Workspace] = new CudaWorkspace(new[] { s.Batch.Multiply(Patch(s)).Multiply(Plane(s)) },
-                        $"every image's im2col columns [{Text(s.Batch)}, {Text(Patch(s))}, {Text(Plane(s))}]; the backward reads them, then overwrites each image's with its dcol");
-                    launches.Add(Launch("md_conv2d_im2col", LaunchShape.Elements, s.Batch.Multiply(Patch(s)).Multiply(Plane(s)),
+                    _workspaces[k.Workspace] = new CudaWorkspace(new[] { Conv2dColumns(s) }, Conv2dColumnsLayout(s));
+                    launches.Add(Launch("md_conv2d_im2col", LaunchShape.Elements, Conv2dColumns(s),
                         ConvGeometry(s).Concat(new[] { CudaArgument.Bound("x", k.Input, false), CudaArgument.Bound("col", k.Workspace, true) })));
                     if (k.Bias is not null)
                     {
@@ -117,8 +123,12 @@ namespace ModelDsl.Emit.Cuda
                 }
                 case Conv2dBackwardKernel k:
                 {
-                    // The host's GEMMs per image: dW (+)= dy[n]·columns[n]ᵀ, then dcol[n] = Wᵀ·dy[n] over columns[n].
+                    // The host's GEMMs, each one call over the images: P[n] = dy[n]·columns[n]ᵀ, then dW (+)= Σ_n P[n] as
+                    // onesᵀ·P, then dcol[n] = Wᵀ·dy[n] over columns[n]. P and the ones follow the columns in the working memory.
                     var s = k.Sizes;
+                    _workspaces[k.Workspace] = new CudaWorkspace(new[] { Conv2dColumns(s), Conv2dWeightProducts(s), s.Batch },
+                        $"{Conv2dColumnsLayout(s)} | each image's dW product [{Text(s.Batch)}, {Int(s.OutChannels)}, {Text(Patch(s))}] | "
+                        + $"ones [{Text(s.Batch)}], by which one GEMM sums those products", endsWithOnes: true);
                     if (k.InputGradient is { } dx)
                     {
                         launches.Add(Launch("md_conv2d_col2im", LaunchShape.Elements, s.Batch.Multiply(s.Channels).Multiply(s.Height).Multiply(s.Width),
@@ -287,6 +297,15 @@ namespace ModelDsl.Emit.Cuda
 
         private static CudaLaunch Launch(string name, LaunchShape shape, Dim count, IEnumerable<CudaArgument> arguments, Dim? countY = null, Dim? countZ = null) =>
             new CudaLaunch(name, shape, count, arguments.ToList(), countY, countZ);
+
+        /// <summary>conv2d's working memory starts with every image's im2col columns, [B, patch, plane].</summary>
+        internal static Dim Conv2dColumns(Conv2dSizes s) => s.Batch.Multiply(Patch(s)).Multiply(Plane(s));
+
+        /// <summary>With a backward, the columns are followed by each image's weight-gradient product [B, K, patch] (then B ones).</summary>
+        internal static Dim Conv2dWeightProducts(Conv2dSizes s) => s.Batch.Multiply(Dim.Known(s.OutChannels)).Multiply(Patch(s));
+
+        private static string Conv2dColumnsLayout(Conv2dSizes s) =>
+            $"every image's im2col columns [{Text(s.Batch)}, {Text(Patch(s))}, {Text(Plane(s))}]; the backward reads them, then overwrites them with dcol";
 
         private static Dim Patch(Conv2dSizes s) => s.Channels.Multiply(Dim.Known(s.Kernel * s.Kernel));
 

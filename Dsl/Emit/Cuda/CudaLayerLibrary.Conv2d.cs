@@ -11,20 +11,24 @@ namespace ModelDsl.Emit.Cuda
             //   H' = ⌊(H + 2p − k)/s⌋ + 1 (W' likewise);   patch = C·k·k;   plane = H'·W'
             //   col (patch, plane) per image:  col[(c·k + ki)·k + kj, oy·W' + ox] = x[c, oy·s − p + ki, ox·s − p + kj]
             //   (0 outside the image), so W (K, patch) · col (patch, plane) is the image's output (K, plane).
-            // The matrix products are GpuContext.Sgemm (cuBLAS) calls made by the host, in this sequence:
-            //   forward, per image n (col may hold one image, or all N with image n at col + n·patch·plane):
-            //     md_conv2d_im2col(images = 1, x + n·C·H·W, col)
-            //     Sgemm(false, false, K, plane, patch, 1, W, patch, col, plane, 0, y + n·K·plane, plane)
-            //   then once: md_conv2d_bias_forward(N, K, plane, bias, y)                      (skipped without a bias)
-            //   backward, per image n:
-            //     md_conv2d_im2col(images = 1, x + n·C·H·W, col)                              (or reuse the forward's)
-            //     Sgemm(false, true, K, patch, plane, 1, dy + n·K·plane, plane, col, plane, β, dW, patch)
-            //         β = 0 for n = 0 unless accumulating the parameter gradients, else 1
-            //     Sgemm(true, false, patch, plane, K, 1, W, patch, dy + n·K·plane, plane, 0, dcol, plane)   (dx wanted)
-            //     md_conv2d_col2im(images = 1, dcol, dx + n·C·H·W, accumulate_input)          (dcol may be col)
-            //   then once: md_conv2d_bias_backward(N, K, plane, dy, dbias, accumulate_parameters)
-            // im2col and col2im take an image count, so a caller with room for N column matrices can unfold the whole
-            // batch in one launch (and fold dcol back in one launch) and run only the GEMMs per image.
+            // The matrix products are GpuContext (cuBLAS) calls made by the host. col holds every image's columns (image n at
+            // col + n·patch·plane), so each product is one strided batch over the N images, W shared (stride 0):
+            //   forward:
+            //     md_conv2d_im2col(N, x, col)
+            //     SgemmStridedBatched(false, false, K, plane, patch, 1, W, patch, 0, col, plane, patch·plane,
+            //                         0, y, plane, K·plane, N)                              y[n] = W·col[n]
+            //     md_conv2d_bias_forward(N, K, plane, bias, y)                              (skipped without a bias)
+            //   backward, on the forward's col; P (N, K, patch) and ones (N) are working memory too:
+            //     SgemmStridedBatched(false, true, K, patch, plane, 1, dy, plane, K·plane, col, plane, patch·plane,
+            //                         0, P, patch, K·patch, N)                              P[n] = dy[n]·col[n]ᵀ
+            //     Sgemm(false, false, 1, K·patch, N, 1, ones, N, P, K·patch, β, dW, K·patch)   dW (+)= Σ_n P[n]
+            //         β = 0 unless accumulating the parameter gradients, else 1
+            //     SgemmStridedBatched(true, false, patch, plane, K, 1, W, patch, 0, dy, plane, K·plane,
+            //                         0, col, plane, patch·plane, N)                        dcol[n] = Wᵀ·dy[n] (dx wanted)
+            //     md_conv2d_col2im(N, col, dx, accumulate_input)                            (dx wanted)
+            //     md_conv2d_bias_backward(N, K, plane, dy, dbias, accumulate_parameters)
+            // dW sums the images' products by a GEMM with ones, not by β = 1 from image to image, so that it too is one call
+            // per step; a GEMM's sum order is fixed, so dW stays deterministic. dcol overwrites col once P has been read.
 
             // md_conv2d_im2col: col (images, patch, plane) from x (images, C, H, W).
             //   launch: grid (min(⌈images·patch·plane/256⌉, 65535)), block (256): one thread per col element, grid-stride.
@@ -88,7 +92,7 @@ namespace ModelDsl.Emit.Cuda
 
             // md_conv2d_bias_forward: y (images, K, plane) += bias[k].
             //   launch: grid (min(⌈images·K·plane/256⌉, 65535)), block (256): one thread per element, grid-stride.
-            //   why: one pass over y after the per-image GEMMs (a GEMM with β = 1 over a broadcast bias would need the
+            //   why: one pass over y after the batched GEMM (a GEMM with β = 1 over a broadcast bias would need the
             //   bias written into y first, which is the same pass).
             extern "C" __global__ void __launch_bounds__(256) md_conv2d_bias_forward(
                 int images, int channels, int plane, const float* __restrict__ bias, float* __restrict__ y)

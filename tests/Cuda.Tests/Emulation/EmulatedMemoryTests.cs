@@ -3,7 +3,7 @@ using System.Linq;
 
 namespace ModelDsl.Cuda.Tests.Emulation;
 
-/// <summary>Emulated device memory: copies, clears, range checks, and Sgemm against a naive product.</summary>
+/// <summary>Emulated device memory: copies, clears, range checks, Sgemm against a naive product, and the strided batch against Sgemm.</summary>
 public sealed class EmulatedMemoryTests
 {
     [Fact]
@@ -99,6 +99,37 @@ public sealed class EmulatedMemoryTests
         var error = Assert.Throws<CudaException>(() => context.Sgemm(false, false, 4, 4, 4, 1f, a.Pointer, 4, b.Pointer, 4, 0f, c.Pointer, 4));
         Assert.Contains("Sgemm operand C (4×4, leading dimension 4, 64 bytes", error.Message);
         Assert.Contains("outside the device allocation", error.Message);
+    }
+
+    [Fact]
+    public void SgemmStridedBatched_EqualsOneSgemmPerMatrix_WithASharedA()
+    {
+        const int m = 4, n = 6, k = 5, batch = 3;
+        const long strideB = k * n + 2, strideC = m * n + 1;
+        var random = new Random(12);
+        float[] Values(long count) => Enumerable.Range(0, (int)count).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        float[] a = Values(m * k), b = Values(strideB * batch), c = Values(strideC * batch);
+
+        using GpuContext context = GpuContext.OpenEmulated();
+        using DeviceVariable da = Upload(context, a), db = Upload(context, b), batched = Upload(context, c), single = Upload(context, c);
+        context.SgemmStridedBatched(false, false, m, n, k, 1.5f, da.Pointer, k, 0, db.Pointer, n, strideB, 0.5f, batched.Pointer, n, strideC, batch);
+        for (int i = 0; i < batch; i++)
+            context.Sgemm(false, false, m, n, k, 1.5f, da.Pointer, k, db.Pointer.Plus(i * strideB), n, 0.5f, single.Pointer.Plus(i * strideC), n);
+
+        Assert.Equal(Download(single), Download(batched));
+        Assert.NotEqual(c, Download(batched));
+    }
+
+    [Fact]
+    public void SgemmStridedBatched_StrideBeyondItsAllocation_NamesTheOperand_AndOverlappingOutputsAreRefused()
+    {
+        using GpuContext context = GpuContext.OpenEmulated();
+        using DeviceVariable a = context.Allocate(4 * 4 * 4), b = context.Allocate(2 * 16 * 4), c = context.Allocate(2 * 16 * 4);
+
+        var error = Assert.Throws<CudaException>(() => context.SgemmStridedBatched(false, false, 4, 4, 4, 1f, a.Pointer, 4, 16, b.Pointer, 4, 16, 0f, c.Pointer, 4, 16, 2));
+        Assert.Contains("Sgemm operand A (4×4, leading dimension 4, 64 bytes", error.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => context.SgemmStridedBatched(false, false, 4, 4, 4, 1f, a.Pointer, 4, 0, b.Pointer, 4, 16, 0f, c.Pointer, 4, 15, 2));
+        context.SgemmStridedBatched(false, false, 4, 4, 4, 1f, a.Pointer, 4, 0, b.Pointer, 4, 16, 0f, c.Pointer, 4, 16, 2);
     }
 
     private static DeviceVariable Upload(GpuContext context, float[] values)

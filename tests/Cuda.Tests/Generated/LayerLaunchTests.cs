@@ -76,8 +76,11 @@ public sealed class LayerLaunchTests
     public void The_layer_models_get_working_memory_sized_by_the_library()
     {
         var modules = ExampleModels.CudaModules(out _).ToDictionary(m => m.Model, m => m.Module);
-        // conv2d: every image's columns, B·C·k·k·H'·W'; lstm: the CPU layout, 6·B·T·H + 2·B·H; attention: lse and delta.
-        Assert.Equal(new[] { "7056*B" }, Lengths(modules["FashionCnn"]).First());
+        // conv2d: every image's columns, B·C·k·k·H'·W', then (trained) each image's weight gradient B·K·C·k·k and B ones;
+        // lstm: the CPU layout, 6·B·T·H + 2·B·H; attention: lse and delta.
+        Assert.Equal(new[] { "7056*B", "288*B", "B" }, Lengths(modules["FashionCnn"]).First());
+        Assert.Equal(new[] { "56448*B", "18432*B", "B" }, Lengths(modules["FashionCnn"]).Last());
+        Assert.All(modules["FashionCnn"].Workspaces.Values, w => Assert.True(w.EndsWithOnes));
         Assert.Equal(new[] { "768*B*T", "256*B" }, Lengths(modules["FortuneLstm"]).Single());
         Assert.All(Lengths(modules["CharGpt"]), l => Assert.Equal(new[] { "8*B*T" }, l));
     }

@@ -8,8 +8,8 @@ namespace ModelDsl.Cuda.Tests.Interop;
 /// <summary>
 /// <see cref="CudaContext"/>'s real code against the stand-in driver and cuBLAS (Interop/FakeCuda/fake_cuda.cpp): device
 /// discovery, memory, module loading, launches (the stand-in runs a C++ axpy on the argument slots it is given), the
-/// GEMM mapping through the actual cublasSgemm_v2 call, every error message, and the release order. The stand-in's
-/// state is process-wide, so these tests are one class (xunit runs them one at a time).
+/// GEMM mapping through the actual cublasSgemm_v2 and cublasSgemmStridedBatched calls, every error message, and the
+/// release order. The stand-in's state is process-wide, so these tests are one class (xunit runs them one at a time).
 /// </summary>
 public sealed unsafe class FakeDriverTests : IDisposable
 {
@@ -355,6 +355,75 @@ public sealed unsafe class FakeDriverTests : IDisposable
 
         Assert.Equal("cublasSgemm_v2(row-major transA=True, transB=False, m=2, n=2, k=2, lda=2, ldb=2, ldc=2) failed: "
             + "CUBLAS_STATUS_INVALID_VALUE (7): an invalid numeric value was used as an argument", error.Message);
+    }
+
+    [FakeCudaFact]
+    public void SgemmStridedBatched_AllTransposes_MatchTheCpuSgemmPerMatrix_InOneCublasCall()
+    {
+        using CudaContext context = Fake.Open();
+        foreach (bool transA in new[] { false, true })
+            foreach (bool transB in new[] { false, true })
+            {
+                // A is shared (stride 0) when not transposed, as conv2d's weight is; B and C are padded per matrix.
+                const int m = 6, n = 5, k = 4, batch = 3;
+                int lda = (transA ? m : k) + 1, ldb = (transB ? k : n) + 2, ldc = n + 1;
+                int sizeA = (transA ? k : m) * lda, sizeB = (transB ? n : k) * ldb, sizeC = m * ldc;
+                long strideA = transA ? sizeA + 3 : 0, strideB = sizeB + 1, strideC = sizeC + 2;
+                float[] a = Values(1, (int)(strideA * (batch - 1)) + sizeA), b = Values(2, (int)strideB * batch), c = Values(3, (int)strideC * batch);
+                float[] expected = (float[])c.Clone();
+                for (int i = 0; i < batch; i++)
+                    ModelDsl.Runtime.Cpu.Sgemm.Multiply(transA, transB, m, n, k, 0.75f, a.AsSpan((int)(i * strideA)), lda, b.AsSpan((int)(i * strideB)), ldb,
+                        1.25f, expected.AsSpan((int)(i * strideC)), ldc, maxThreads: 1);
+
+                using DeviceVariable da = Upload(context, a), db = Upload(context, b), dc = Upload(context, c);
+                string before = Fake.Log;
+                context.SgemmStridedBatched(transA, transB, m, n, k, 0.75f, da.Pointer, lda, strideA, db.Pointer, ldb, strideB, 1.25f, dc.Pointer, ldc, strideC, batch);
+
+                float[] actual = new float[c.Length];
+                dc.CopyTo<float>(actual);
+                for (int i = 0; i < actual.Length; i++) Assert.Equal(expected[i], actual[i], 1e-4f);
+                // The operands and their strides swap together (ColumnMajorGemm); the whole batch is one call.
+                Assert.Equal($"cublasSgemmStridedBatched {(transB ? 'T' : 'N')}{(transA ? 'T' : 'N')} m={n} n={m} k={k} "
+                    + $"strideA={strideB} strideB={strideA} strideC={strideC} batch={batch}\n", Fake.Log[before.Length..]);
+            }
+    }
+
+    [FakeCudaFact]
+    public void SgemmStridedBatched_ChecksItsArguments_AndAnEmptyBatchCallsNothing()
+    {
+        using CudaContext context = Fake.Open();
+        using DeviceVariable d = context.Allocate(64 * sizeof(float));
+        string log = Fake.Log;
+
+        context.SgemmStridedBatched(false, false, 2, 2, 2, 1f, d.Pointer, 2, 4, d.Pointer, 2, 4, 0f, d.Pointer, 2, 4, batchCount: 0);
+        context.SgemmStridedBatched(false, false, 0, 2, 2, 1f, d.Pointer, 2, 4, d.Pointer, 2, 4, 0f, d.Pointer, 2, 4, batchCount: 3);
+        Assert.Equal(log, Fake.Log);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => context.SgemmStridedBatched(false, false, 2, 2, 3, 1f, d.Pointer, 2, 6, d.Pointer, 2, 6, 0f, d.Pointer, 2, 4, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => context.SgemmStridedBatched(false, false, 2, 2, 2, 1f, d.Pointer, 2, 4, d.Pointer, 2, 4, 0f, d.Pointer, 2, 4, -1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => context.SgemmStridedBatched(false, false, 2, 2, 2, 1f, d.Pointer, 2, -4, d.Pointer, 2, 4, 0f, d.Pointer, 2, 4, 2));
+        Assert.Throws<ArgumentNullException>(() => context.SgemmStridedBatched(false, false, 2, 2, 2, 1f, d.Pointer, 2, 4, d.Pointer, 2, 4, 0f, default, 2, 4, 2));
+        // C matrices of 2×3 with ldc 4 span 7 elements: a stride of 6 would have two matrices write element 6.
+        var overlap = Assert.Throws<ArgumentOutOfRangeException>(() => context.SgemmStridedBatched(false, false, 2, 3, 2, 1f, d.Pointer, 2, 4, d.Pointer, 3, 6, 0f, d.Pointer, 4, 6, 2));
+        Assert.Equal("strideC", overlap.ParamName);
+        Assert.Contains("the batch's C matrices overlap: each spans 7 elements (2×3, leading dimension 4)", overlap.Message);
+        context.SgemmStridedBatched(false, false, 2, 3, 2, 1f, d.Pointer, 2, 0, d.Pointer, 3, 6, 0f, d.Pointer, 4, 7, 2);  // 7 is enough; A shared
+        context.SgemmStridedBatched(false, false, 2, 3, 2, 1f, d.Pointer, 2, 0, d.Pointer, 3, 6, 0f, d.Pointer, 4, 0, 1);  // one matrix: any stride
+        Assert.Equal(log + "cublasSgemmStridedBatched NN m=3 n=2 k=2 strideA=6 strideB=0 strideC=7 batch=2\n"
+            + "cublasSgemmStridedBatched NN m=3 n=2 k=2 strideA=6 strideB=0 strideC=0 batch=1\n", Fake.Log);
+    }
+
+    [FakeCudaFact]
+    public void SgemmStridedBatched_CublasError_NamesTheCallTheShapeTheStridesAndTheStatus()
+    {
+        using CudaContext context = Fake.Open();
+        using DeviceVariable d = context.Allocate(64 * sizeof(float));
+        Fake.Set("sgemm_batched_status", 7);
+
+        var error = Assert.Throws<CudaException>(() => context.SgemmStridedBatched(false, true, 2, 2, 2, 1f, d.Pointer, 2, 0, d.Pointer, 2, 4, 0f, d.Pointer, 2, 4, 8));
+
+        Assert.Equal("cublasSgemmStridedBatched(row-major transA=False, transB=True, m=2, n=2, k=2, lda=2, strideA=0, ldb=2, strideB=4, "
+            + "ldc=2, strideC=4, batchCount=8) failed: CUBLAS_STATUS_INVALID_VALUE (7): an invalid numeric value was used as an argument", error.Message);
     }
 
     [FakeCudaFact]

@@ -43,6 +43,15 @@ public class SgemmMappingTests
             new DevicePointer(0xB), 3, new DevicePointer(0xA), 2, new DevicePointer(0xC), 3), g);
     }
 
+    [Fact]
+    public void FromRowMajor_StridedBatch_MovesEachStrideWithItsOperand()
+    {
+        var g = ColumnMajorGemm.FromRowMajor(false, true, 2, 3, 4, new DevicePointer(0xA), 4, 0, new DevicePointer(0xB), 4, 12, new DevicePointer(0xC), 3, 6);
+
+        Assert.Equal(new ColumnMajorGemm(cublasOperation_t.CUBLAS_OP_T, cublasOperation_t.CUBLAS_OP_N, 3, 2, 4,
+            new DevicePointer(0xB), 4, new DevicePointer(0xA), 4, new DevicePointer(0xC), 3, StrideA: 12, StrideB: 0, StrideC: 6), g);
+    }
+
     // The BLAS definition cuBLAS implements: column-major, op(A) m×k, op(B) k×n, C m×n.
     private static void ColumnMajorSgemm(cublasOperation_t transA, cublasOperation_t transB, int m, int n, int k, float alpha,
         float[] a, int lda, float[] b, int ldb, float beta, float[] c, int ldc)

@@ -7,7 +7,8 @@ namespace ModelDsl.Cuda.Tests.Layers;
 
 /// <summary>
 /// md_conv2d_* against Runtime.Cpu.Layers.Conv2d on the emulator. The forward and backward run the host-side sequence
-/// CudaLayerLibrary documents (im2col, GpuContext.Sgemm, col2im, the bias kernels), so the sequence is checked too.
+/// CudaLayerLibrary documents (im2col, GpuContext.SgemmStridedBatched and Sgemm, col2im, the bias kernels), so the
+/// sequence is checked too.
 /// </summary>
 public sealed class Conv2dKernelTests(LayerKernelFixture gpu, ITestOutputHelper output) : IClassFixture<LayerKernelFixture>
 {
@@ -37,32 +38,31 @@ public sealed class Conv2dKernelTests(LayerKernelFixture gpu, ITestOutputHelper 
         Conv2d.Forward(g, x, weight, bias, y, workspace);
         Conv2d.Backward(g, x, weight, dy, dx, dw, db, workspace, accumulate, accumulate);
 
-        int patch = g.PatchSize, plane = g.OutPlane, image = c * h * w, outImage = k * plane;
+        int patch = g.PatchSize, plane = g.OutPlane, outImage = k * plane;
         using DeviceVariable dX = gpu.Upload(x), dW = gpu.Upload(weight), dB = gpu.Upload(bias), dY = gpu.Zeros(g.OutputLength);
-        using DeviceVariable col = gpu.Zeros(g.ColumnLength);
+        using DeviceVariable col = gpu.Zeros((long)n * g.ColumnLength);
 
-        // Forward, per image: im2col → Sgemm(W · col); then the bias over the batch.
-        for (int i = 0; i < n; i++)
-        {
-            Im2Col(g, 1, dX.Pointer.Plus((long)i * image), col.Pointer);
-            gpu.Context.Sgemm(false, false, k, plane, patch, 1f, dW.Pointer, patch, col.Pointer, plane, 0f, dY.Pointer.Plus((long)i * outImage), plane);
-        }
+        // Forward: im2col of the whole batch → one strided batch of y[i] = W · col[i] (W shared); then the bias.
+        Im2Col(g, n, dX.Pointer, col.Pointer);
+        gpu.Context.SgemmStridedBatched(false, false, k, plane, patch, 1f, dW.Pointer, patch, 0, col.Pointer, plane, g.ColumnLength,
+            0f, dY.Pointer, plane, outImage, n);
         var args = new KernelArguments();
         args.Add(n); args.Add(k); args.Add(plane); args.Add(dB); args.Add(dY);
         gpu.Launch(LayerFamily.Conv2d, "md_conv2d_bias_forward", Grid.Elements(g.OutputLength), Grid.Block, ref args);
         LayerAssert.Close(output, $"conv y {g}", y, gpu.Download(dY));
 
-        // Backward, per image: im2col → dW += dy·colᵀ → dcol = Wᵀ·dy → col2im; then the bias gradient over the batch.
+        // Backward on the forward's columns: P[i] = dy[i]·col[i]ᵀ → dW (+)= onesᵀ·P → dcol[i] = Wᵀ·dy[i] over col → col2im
+        // of the whole batch; then the bias gradient.
+        float[] ones = new float[n];
+        Array.Fill(ones, 1f);
         using DeviceVariable dDy = gpu.Upload(dy), dDx = gpu.Upload(dx0), dDw = gpu.Upload(dw0), dDb = gpu.Upload(db0);
-        for (int i = 0; i < n; i++)
-        {
-            DevicePointer dyImage = dDy.Pointer.Plus((long)i * outImage);
-            Im2Col(g, 1, dX.Pointer.Plus((long)i * image), col.Pointer);
-            float beta = i == 0 && !accumulate ? 0f : 1f;
-            gpu.Context.Sgemm(false, true, k, patch, plane, 1f, dyImage, plane, col.Pointer, plane, beta, dDw.Pointer, patch);
-            gpu.Context.Sgemm(true, false, patch, plane, k, 1f, dW.Pointer, patch, dyImage, plane, 0f, col.Pointer, plane);
-            Col2Im(g, 1, col.Pointer, dDx.Pointer.Plus((long)i * image), accumulate);
-        }
+        using DeviceVariable products = gpu.Zeros((long)n * g.WeightLength), dOnes = gpu.Upload(ones);
+        gpu.Context.SgemmStridedBatched(false, true, k, patch, plane, 1f, dDy.Pointer, plane, outImage, col.Pointer, plane, g.ColumnLength,
+            0f, products.Pointer, patch, g.WeightLength, n);
+        gpu.Context.Sgemm(false, false, 1, g.WeightLength, n, 1f, dOnes.Pointer, n, products.Pointer, g.WeightLength, accumulate ? 1f : 0f, dDw.Pointer, g.WeightLength);
+        gpu.Context.SgemmStridedBatched(true, false, patch, plane, k, 1f, dW.Pointer, patch, 0, dDy.Pointer, plane, outImage,
+            0f, col.Pointer, plane, g.ColumnLength, n);
+        Col2Im(g, n, col.Pointer, dDx.Pointer, accumulate);
         args = new KernelArguments();
         args.Add(n); args.Add(k); args.Add(plane); args.Add(dDy); args.Add(dDb); args.Add(accumulate ? 1 : 0);
         gpu.Launch(LayerFamily.Conv2d, "md_conv2d_bias_backward", new Dim3((uint)k), Grid.Block, ref args);

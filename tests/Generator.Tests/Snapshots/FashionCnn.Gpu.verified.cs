@@ -97,20 +97,24 @@ __device__ __forceinline__ float md_warp_max(float v)
 //   H' = ⌊(H + 2p − k)/s⌋ + 1 (W' likewise);   patch = C·k·k;   plane = H'·W'
 //   col (patch, plane) per image:  col[(c·k + ki)·k + kj, oy·W' + ox] = x[c, oy·s − p + ki, ox·s − p + kj]
 //   (0 outside the image), so W (K, patch) · col (patch, plane) is the image's output (K, plane).
-// The matrix products are GpuContext.Sgemm (cuBLAS) calls made by the host, in this sequence:
-//   forward, per image n (col may hold one image, or all N with image n at col + n·patch·plane):
-//     md_conv2d_im2col(images = 1, x + n·C·H·W, col)
-//     Sgemm(false, false, K, plane, patch, 1, W, patch, col, plane, 0, y + n·K·plane, plane)
-//   then once: md_conv2d_bias_forward(N, K, plane, bias, y)                      (skipped without a bias)
-//   backward, per image n:
-//     md_conv2d_im2col(images = 1, x + n·C·H·W, col)                              (or reuse the forward's)
-//     Sgemm(false, true, K, patch, plane, 1, dy + n·K·plane, plane, col, plane, β, dW, patch)
-//         β = 0 for n = 0 unless accumulating the parameter gradients, else 1
-//     Sgemm(true, false, patch, plane, K, 1, W, patch, dy + n·K·plane, plane, 0, dcol, plane)   (dx wanted)
-//     md_conv2d_col2im(images = 1, dcol, dx + n·C·H·W, accumulate_input)          (dcol may be col)
-//   then once: md_conv2d_bias_backward(N, K, plane, dy, dbias, accumulate_parameters)
-// im2col and col2im take an image count, so a caller with room for N column matrices can unfold the whole
-// batch in one launch (and fold dcol back in one launch) and run only the GEMMs per image.
+// The matrix products are GpuContext (cuBLAS) calls made by the host. col holds every image's columns (image n at
+// col + n·patch·plane), so each product is one strided batch over the N images, W shared (stride 0):
+//   forward:
+//     md_conv2d_im2col(N, x, col)
+//     SgemmStridedBatched(false, false, K, plane, patch, 1, W, patch, 0, col, plane, patch·plane,
+//                         0, y, plane, K·plane, N)                              y[n] = W·col[n]
+//     md_conv2d_bias_forward(N, K, plane, bias, y)                              (skipped without a bias)
+//   backward, on the forward's col; P (N, K, patch) and ones (N) are working memory too:
+//     SgemmStridedBatched(false, true, K, patch, plane, 1, dy, plane, K·plane, col, plane, patch·plane,
+//                         0, P, patch, K·patch, N)                              P[n] = dy[n]·col[n]ᵀ
+//     Sgemm(false, false, 1, K·patch, N, 1, ones, N, P, K·patch, β, dW, K·patch)   dW (+)= Σ_n P[n]
+//         β = 0 unless accumulating the parameter gradients, else 1
+//     SgemmStridedBatched(true, false, patch, plane, K, 1, W, patch, 0, dy, plane, K·plane,
+//                         0, col, plane, patch·plane, N)                        dcol[n] = Wᵀ·dy[n] (dx wanted)
+//     md_conv2d_col2im(N, col, dx, accumulate_input)                            (dx wanted)
+//     md_conv2d_bias_backward(N, K, plane, dy, dbias, accumulate_parameters)
+// dW sums the images' products by a GEMM with ones, not by β = 1 from image to image, so that it too is one call
+// per step; a GEMM's sum order is fixed, so dW stays deterministic. dcol overwrites col once P has been read.
 
 // md_conv2d_im2col: col (images, patch, plane) from x (images, C, H, W).
 //   launch: grid (min(⌈images·patch·plane/256⌉, 65535)), block (256): one thread per col element, grid-stride.
@@ -174,7 +178,7 @@ extern "C" __global__ void __launch_bounds__(256) md_conv2d_col2im(
 
 // md_conv2d_bias_forward: y (images, K, plane) += bias[k].
 //   launch: grid (min(⌈images·K·plane/256⌉, 65535)), block (256): one thread per element, grid-stride.
-//   why: one pass over y after the per-image GEMMs (a GEMM with β = 1 over a broadcast bias would need the
+//   why: one pass over y after the batched GEMM (a GEMM with β = 1 over a broadcast bias would need the
 //   bias written into y first, which is the same pass).
 extern "C" __global__ void __launch_bounds__(256) md_conv2d_bias_forward(
     int images, int channels, int plane, const float* __restrict__ bias, float* __restrict__ y)
@@ -815,12 +819,12 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
             public readonly DeviceVariable x; // input f32[B, 1, 28, 28]
             public readonly DeviceVariable y; // label i32[B]
             public readonly DeviceVariable features_0; // activation f32[B, 32, 28, 28]
-            public readonly DeviceVariable features_0_workspace; // working memory, f32: every image's im2col columns [B, 9, 784]; the backward reads them, then overwrites each image's with its dcol
+            public readonly DeviceVariable features_0_workspace; // working memory, f32: every image's im2col columns [B, 9, 784]; the backward reads them, then overwrites them with dcol | each image's dW product [B, 32, 9] | ones [B], by which one GEMM sums those products
             public readonly DeviceVariable features_1; // activation f32[B, 32, 28, 28]
             public readonly DeviceVariable features_2; // activation f32[B, 32, 14, 14]
             public readonly DeviceVariable features_2_indices; // saved i32[B, 32, 14, 14], kept by the forward for the backward
             public readonly DeviceVariable features_3; // activation f32[B, 64, 14, 14]
-            public readonly DeviceVariable features_3_workspace; // working memory, f32: every image's im2col columns [B, 288, 196]; the backward reads them, then overwrites each image's with its dcol
+            public readonly DeviceVariable features_3_workspace; // working memory, f32: every image's im2col columns [B, 288, 196]; the backward reads them, then overwrites them with dcol | each image's dW product [B, 64, 288] | ones [B], by which one GEMM sums those products
             public readonly DeviceVariable features_4; // activation f32[B, 64, 14, 14]
             public readonly DeviceVariable features; // activation f32[B, 64, 7, 7]
             public readonly DeviceVariable features_indices; // saved i32[B, 64, 7, 7], kept by the forward for the backward
@@ -848,12 +852,12 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
                 x = context.Allocate(4L * checked(784 * B));
                 y = context.Allocate(4L * checked(B));
                 features_0 = context.Allocate(4L * checked(25088 * B));
-                features_0_workspace = context.Allocate(4L * checked(7056 * B));
+                features_0_workspace = context.Allocate(4L * checked(7056 * B + 288 * B + B));
                 features_1 = context.Allocate(4L * checked(25088 * B));
                 features_2 = context.Allocate(4L * checked(6272 * B));
                 features_2_indices = context.Allocate(4L * checked(6272 * B));
                 features_3 = context.Allocate(4L * checked(12544 * B));
-                features_3_workspace = context.Allocate(4L * checked(56448 * B));
+                features_3_workspace = context.Allocate(4L * checked(56448 * B + 18432 * B + B));
                 features_4 = context.Allocate(4L * checked(12544 * B));
                 features = context.Allocate(4L * checked(3136 * B));
                 features_indices = context.Allocate(4L * checked(3136 * B));
@@ -870,10 +874,20 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
                 d_features_2 = context.Allocate(4L * checked(6272 * B));
                 d_features_1 = context.Allocate(4L * checked(25088 * B));
                 d_features_0 = context.Allocate(4L * checked(25088 * B));
+                features_0_workspace.CopyFrom<float>(Ones(B), offset: 7056 * B + 288 * B); // the ones at its end, written once
+                features_3_workspace.CopyFrom<float>(Ones(B), offset: 56448 * B + 18432 * B); // the ones at its end, written once
                 LossTerms = context.Allocate(4L * checked(B));
                 LossValue = context.Allocate(4);
                 Output = new Tensor(new float[checked(10 * B)], B, 10);
                 Predicted = new IntTensor(new int[checked(B)], B);
+            }
+
+            /// <summary><paramref name="count"/> ones on the host, copied once into working memory that ends with ones.</summary>
+            private static float[] Ones(int count)
+            {
+                var ones = new float[count];
+                Array.Fill(ones, 1f);
+                return ones;
             }
 
             public void Dispose()
@@ -947,7 +961,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
 
             // fwd_0_conv2d
             //   fashion_cnn.model:11  features.0 = conv2d(channels=32, kernel=3, stride=1, padding=1, bias=true)  [B, 1, 28, 28] -> [B, 32, 28, 28]
-            // features_0[B, 32, 28, 28] = conv2d(x, features_0_weight) + features_0_bias: every image's columns (im2col) into features_0_workspace in one launch, one GEMM per image (cuBLAS), then the bias
+            // features_0[B, 32, 28, 28] = conv2d(x, features_0_weight) + features_0_bias: every image's columns (im2col) into features_0_workspace in one launch, then y[n] = W·col[n] for every image n in one strided-batched GEMM (cuBLAS), then the bias
             {
                 var a = new KernelArguments();
                 a.Add(B); // images
@@ -963,10 +977,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
                 a.Add(w.features_0_workspace.Pointer); // col: features_0_workspace
                 _md_conv2d_im2col.Launch(Grid.Elements(7056 * B), Grid.Block, ref a);
             }
-            for (int image = 0; image < B; image++)
-            {
-                _context.Sgemm(false, false, 32, 784, 9, 1f, _values.Pointer.Plus(Offsets[0]), 9, w.features_0_workspace.Pointer.Plus(image * 7056L), 784, 0f, w.features_0.Pointer.Plus(image * 25088L), 784);
-            }
+            _context.SgemmStridedBatched(false, false, 32, 784, 9, 1f, _values.Pointer.Plus(Offsets[0]), 9, 0L, w.features_0_workspace.Pointer, 784, 7056L, 0f, w.features_0.Pointer, 784, 25088L, B);
             {
                 var a = new KernelArguments();
                 a.Add(B); // images
@@ -1009,7 +1020,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
 
             // fwd_3_conv2d
             //   fashion_cnn.model:12  features.3 = conv2d(channels=64, kernel=3, stride=1, padding=1, bias=true)  [B, 32, 14, 14] -> [B, 64, 14, 14]
-            // features_3[B, 64, 14, 14] = conv2d(features_2, features_3_weight) + features_3_bias: every image's columns (im2col) into features_3_workspace in one launch, one GEMM per image (cuBLAS), then the bias
+            // features_3[B, 64, 14, 14] = conv2d(features_2, features_3_weight) + features_3_bias: every image's columns (im2col) into features_3_workspace in one launch, then y[n] = W·col[n] for every image n in one strided-batched GEMM (cuBLAS), then the bias
             {
                 var a = new KernelArguments();
                 a.Add(B); // images
@@ -1025,10 +1036,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
                 a.Add(w.features_3_workspace.Pointer); // col: features_3_workspace
                 _md_conv2d_im2col.Launch(Grid.Elements(56448 * B), Grid.Block, ref a);
             }
-            for (int image = 0; image < B; image++)
-            {
-                _context.Sgemm(false, false, 64, 196, 288, 1f, _values.Pointer.Plus(Offsets[2]), 288, w.features_3_workspace.Pointer.Plus(image * 56448L), 196, 0f, w.features_3.Pointer.Plus(image * 12544L), 196);
-            }
+            _context.SgemmStridedBatched(false, false, 64, 196, 288, 1f, _values.Pointer.Plus(Offsets[2]), 288, 0L, w.features_3_workspace.Pointer, 196, 56448L, 0f, w.features_3.Pointer, 196, 12544L, B);
             {
                 var a = new KernelArguments();
                 a.Add(B); // images
@@ -1235,12 +1243,10 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
 
             // bwd_21_conv2d
             //   fashion_cnn.model:12  features.3 = conv2d(channels=64, kernel=3, stride=1, padding=1, bias=true)  [B, 32, 14, 14] -> [B, 64, 14, 14]
-            // d_features_3_weight = Σ_images d_features_3·colᵀ, d_features_3_bias = Σ d_features_3, d_features_2 = col2im(features_3_weightᵀ·d_features_3): per image, GEMMs (cuBLAS) on the columns the forward left in features_3_workspace (dcol then replaces them), then col2im over the whole batch
-            for (int image = 0; image < B; image++)
-            {
-                _context.Sgemm(false, true, 64, 288, 196, 1f, w.d_features_3.Pointer.Plus(image * 12544L), 196, w.features_3_workspace.Pointer.Plus(image * 56448L), 196, image == 0 ? 0f : 1f, _gradients.Pointer.Plus(Offsets[2]), 288);
-                _context.Sgemm(true, false, 288, 196, 64, 1f, _values.Pointer.Plus(Offsets[2]), 288, w.d_features_3.Pointer.Plus(image * 12544L), 196, 0f, w.features_3_workspace.Pointer.Plus(image * 56448L), 196);
-            }
+            // d_features_3_weight = Σ_images d_features_3·colᵀ, d_features_3_bias = Σ d_features_3, d_features_2 = col2im(features_3_weightᵀ·d_features_3): strided-batched GEMMs (cuBLAS) over the images on the columns the forward left in features_3_workspace: each image's dy·colᵀ, then their sum over the images as one GEMM by a row of ones, then dcol (over the columns) and col2im over the whole batch
+            _context.SgemmStridedBatched(false, true, 64, 288, 196, 1f, w.d_features_3.Pointer, 196, 12544L, w.features_3_workspace.Pointer, 196, 56448L, 0f, w.features_3_workspace.Pointer.Plus(56448 * B), 288, 18432L, B); // P[n] = dy[n]·col[n]ᵀ
+            _context.Sgemm(false, false, 1, 18432, B, 1f, w.features_3_workspace.Pointer.Plus(56448 * B + 18432 * B), B, w.features_3_workspace.Pointer.Plus(56448 * B), 18432, 0f, _gradients.Pointer.Plus(Offsets[2]), 18432); // dW = onesᵀ·P
+            _context.SgemmStridedBatched(true, false, 288, 196, 64, 1f, _values.Pointer.Plus(Offsets[2]), 288, 0L, w.d_features_3.Pointer, 196, 12544L, 0f, w.features_3_workspace.Pointer, 196, 56448L, B); // dcol[n] = Wᵀ·dy[n]
             {
                 var a = new KernelArguments();
                 a.Add(B); // images
@@ -1302,11 +1308,9 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
 
             // bwd_24_conv2d
             //   fashion_cnn.model:11  features.0 = conv2d(channels=32, kernel=3, stride=1, padding=1, bias=true)  [B, 1, 28, 28] -> [B, 32, 28, 28]
-            // d_features_0_weight = Σ_images d_features_0·colᵀ, d_features_0_bias = Σ d_features_0 (x needs no gradient): per image, GEMMs (cuBLAS) on the columns the forward left in features_0_workspace
-            for (int image = 0; image < B; image++)
-            {
-                _context.Sgemm(false, true, 32, 9, 784, 1f, w.d_features_0.Pointer.Plus(image * 25088L), 784, w.features_0_workspace.Pointer.Plus(image * 7056L), 784, image == 0 ? 0f : 1f, _gradients.Pointer.Plus(Offsets[0]), 9);
-            }
+            // d_features_0_weight = Σ_images d_features_0·colᵀ, d_features_0_bias = Σ d_features_0 (x needs no gradient): strided-batched GEMMs (cuBLAS) over the images on the columns the forward left in features_0_workspace: each image's dy·colᵀ, then their sum over the images as one GEMM by a row of ones
+            _context.SgemmStridedBatched(false, true, 32, 9, 784, 1f, w.d_features_0.Pointer, 784, 25088L, w.features_0_workspace.Pointer, 784, 7056L, 0f, w.features_0_workspace.Pointer.Plus(7056 * B), 9, 288L, B); // P[n] = dy[n]·col[n]ᵀ
+            _context.Sgemm(false, false, 1, 288, B, 1f, w.features_0_workspace.Pointer.Plus(7056 * B + 288 * B), B, w.features_0_workspace.Pointer.Plus(7056 * B), 288, 0f, _gradients.Pointer.Plus(Offsets[0]), 288); // dW = onesᵀ·P
             {
                 var a = new KernelArguments();
                 a.Add(B); // images

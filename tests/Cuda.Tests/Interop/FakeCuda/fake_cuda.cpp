@@ -6,8 +6,8 @@
 //
 // Device "memory" is malloc'd host memory, filled with 0xCD so a missing clear shows. Kernels: cuModuleGetFunction
 // finds `.entry NAME` in the loaded PTX; cuLaunchKernel runs a C++ version of the kernels it knows ("axpy",
-// "record_args"). cublasSgemm_v2 is the reference column-major BLAS GEMM. cublasGetStatusName/String are left out on
-// purpose, so the binding's own status table is exercised.
+// "record_args"). cublasSgemm_v2 is the reference column-major BLAS GEMM, cublasSgemmStridedBatched a loop of it.
+// cublasGetStatusName/String are left out on purpose, so the binding's own status table is exercised.
 
 #include <cstdint>
 #include <cstdlib>
@@ -342,12 +342,9 @@ EXPORT int cublasSetMathMode(void*, int mode) {
 }
 
 // Column-major BLAS: C = alpha op(A) op(B) + beta C, op(A) m x k, op(B) k x n; with beta == 0, C is not read.
-EXPORT int cublasSgemm_v2(void* handle, int transa, int transb, int m, int n, int k, const float* alpha,
-                          const float* A, int lda, const float* B, int ldb, const float* beta, float* C, int ldc) {
-    if (handle != reinterpret_cast<void*>(0xB1A5)) return 1;
-    if (!current()) return 13;
-    int forced = (int)setting("sgemm_status", 0);
-    if (forced != 0) return forced;
+// Returns cuBLAS's status for the arguments (7: CUBLAS_STATUS_INVALID_VALUE), after computing nothing when not 0.
+static int column_major_sgemm(int transa, int transb, int m, int n, int k, const float* alpha, const float* A, int lda,
+                              const float* B, int ldb, const float* beta, float* C, int ldc) {
     if (m < 0 || n < 0 || k < 0 || ldc < (m > 1 ? m : 1)) return 7;
     if (lda < ((transa ? k : m) > 1 ? (transa ? k : m) : 1) || ldb < ((transb ? n : k) > 1 ? (transb ? n : k) : 1)) return 7;
     for (int j = 0; j < n; j++)
@@ -361,7 +358,41 @@ EXPORT int cublasSgemm_v2(void* handle, int transa, int transb, int m, int n, in
             float* c = &C[i + (size_t)j * ldc];
             *c = (float)(*alpha * sum + (*beta == 0.0f ? 0.0 : *beta * (double)*c));
         }
-    log("cublasSgemm_v2 " + std::string(transa ? "T" : "N") + std::string(transb ? "T" : "N") + " m=" + std::to_string(m) +
-        " n=" + std::to_string(n) + " k=" + std::to_string(k));
+    return 0;
+}
+
+static std::string gemm_shape(int transa, int transb, int m, int n, int k) {
+    return std::string(transa ? "T" : "N") + std::string(transb ? "T" : "N") + " m=" + std::to_string(m) +
+        " n=" + std::to_string(n) + " k=" + std::to_string(k);
+}
+
+EXPORT int cublasSgemm_v2(void* handle, int transa, int transb, int m, int n, int k, const float* alpha,
+                          const float* A, int lda, const float* B, int ldb, const float* beta, float* C, int ldc) {
+    if (handle != reinterpret_cast<void*>(0xB1A5)) return 1;
+    if (!current()) return 13;
+    int forced = (int)setting("sgemm_status", 0);
+    if (forced != 0) return forced;
+    int status = column_major_sgemm(transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (status != 0) return status;
+    log("cublasSgemm_v2 " + gemm_shape(transa, transb, m, n, k));
+    return 0;
+}
+
+// Matrix i of A, B and C starts i * stride elements after the first; one log line for the whole batch.
+EXPORT int cublasSgemmStridedBatched(void* handle, int transa, int transb, int m, int n, int k, const float* alpha,
+                                     const float* A, int lda, long long strideA, const float* B, int ldb, long long strideB,
+                                     const float* beta, float* C, int ldc, long long strideC, int batchCount) {
+    if (handle != reinterpret_cast<void*>(0xB1A5)) return 1;
+    if (!current()) return 13;
+    int forced = (int)setting("sgemm_batched_status", 0);
+    if (forced != 0) return forced;
+    if (batchCount < 0) return 7;
+    for (int i = 0; i < batchCount; i++) {
+        int status = column_major_sgemm(transa, transb, m, n, k, alpha, A + i * strideA, lda, B + i * strideB, ldb, beta,
+                                        C + i * strideC, ldc);
+        if (status != 0) return status;
+    }
+    log("cublasSgemmStridedBatched " + gemm_shape(transa, transb, m, n, k) + " strideA=" + std::to_string(strideA) +
+        " strideB=" + std::to_string(strideB) + " strideC=" + std::to_string(strideC) + " batch=" + std::to_string(batchCount));
     return 0;
 }
