@@ -104,6 +104,28 @@ public sealed class ExampleTests
         Assert.True(FinalAccuracy(output) >= 0.85, output);
     }
 
+    [Fact]
+    public void Binary_classifier_trains_on_the_emulated_cuda_path_like_on_the_cpu()
+    {
+        // The same seeded data and batches on the emulated CUDA path; the best epoch is saved from the device
+        // (CopyToHost) and restored into it (CopyFromHost) before the final test.
+        string checkpoint = Path.Combine(Path.GetTempPath(), $"modeldsl-binary-{Environment.ProcessId}.safetensors");
+        string plot = Path.Combine(Path.GetTempPath(), "modeldsl-binary.png");
+        try
+        {
+            var gpu = RunExample("BinaryClassifier", "--epochs", "3", "--device", "emulated", "--save", checkpoint, "--plot", plot);
+            var cpu = RunExample("BinaryClassifier", "--epochs", "3", "--plot", plot);
+            Assert.Contains("device: CPU emulation", gpu);
+            Assert.True(File.Exists(checkpoint), gpu);
+            Assert.True(FinalAccuracy(gpu) >= 0.8, gpu);
+            Assert.True(Math.Abs(FinalAccuracy(gpu) - FinalAccuracy(cpu)) <= 0.004, $"emulated CUDA:\n{gpu}\nCPU:\n{cpu}");
+        }
+        finally
+        {
+            File.Delete(checkpoint);
+        }
+    }
+
     private static double FinalAccuracy(string output)
     {
         var last = output.Split('\n').Select(l => l.Trim()).Last(l => l.Length > 0);
