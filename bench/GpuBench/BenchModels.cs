@@ -50,10 +50,10 @@ internal static class BenchModels
 
     private static void Rows(GpuContext context, string name, Func<float> trainStep, Func<float> gradients, Action optimizer, Func<Tensor> forward)
     {
-        Timing.Emit("modeldsl", name, "us", GpuTiming.Time(context, () => trainStep()));
-        Timing.Emit("modeldsl", name + ".fwd+bwd", "us", GpuTiming.Time(context, () => gradients()));
-        Timing.Emit("modeldsl", name + ".opt", "us", GpuTiming.Time(context, optimizer));
-        Timing.Emit("modeldsl", name + ".forward", "us", GpuTiming.Time(context, () => forward()));
+        Timing.Emit("modeldsl", name, "us", Timing.Time(() => trainStep(), context.Synchronize));
+        Timing.Emit("modeldsl", name + ".fwd+bwd", "us", Timing.Time(() => gradients(), context.Synchronize));
+        Timing.Emit("modeldsl", name + ".opt", "us", Timing.Time(optimizer, context.Synchronize));
+        Timing.Emit("modeldsl", name + ".forward", "us", Timing.Time(() => forward(), context.Synchronize));
     }
 
     /// <summary>Uniform [0, 1) from <c>new Random(seed)</c>.</summary>

@@ -16,19 +16,19 @@ internal static class DeviceRows
         using (var b = Filled(context, n * n, 2))
         using (var c = context.Allocate(4L * n * n))
         {
-            var t = GpuTiming.Time(context, () => context.Sgemm(false, false, n, n, n, 1f, a.Pointer, n, b.Pointer, n, 0f, c.Pointer, n));
+            var t = Timing.Time(() => context.Sgemm(false, false, n, n, n, 1f, a.Pointer, n, b.Pointer, n, 0f, c.Pointer, n), context.Synchronize);
             Timing.Emit("modeldsl", "sgemm-1024", "gflops", Timing.ToGflops(2.0 * n * n * n, t));
         }
 
         using var module = context.LoadModule("bench", EmptyKernel);
         var kernel = module.GetKernel("md_bench_empty");
-        Timing.Emit("modeldsl", "launch", "us", GpuTiming.Time(context, () =>
+        Timing.Emit("modeldsl", "launch", "us", Timing.Time(() =>
         {
             var arguments = new KernelArguments();
             arguments.Add(0);
             kernel.Launch(new Dim3(1), new Dim3(32), ref arguments);
-        }));
-        Timing.Emit("modeldsl", "sync", "us", GpuTiming.Time(context, context.Synchronize));
+        }, context.Synchronize));
+        Timing.Emit("modeldsl", "sync", "us", Timing.Time(context.Synchronize, context.Synchronize));
     }
 
     private static DeviceVariable Filled(GpuContext context, int count, int seed)

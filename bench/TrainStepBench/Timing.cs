@@ -16,13 +16,18 @@ internal static class Timing
     private const int Repetitions = 7;
     private const double BlockSeconds = 0.25;
 
-    /// <summary>Per-call seconds of 7 blocks (sorted), each block sized to about <see cref="BlockSeconds"/>.</summary>
-    public static double[] Time(Action call)
+    /// <summary>
+    /// Per-call seconds of 7 blocks (sorted), each block sized to about <see cref="BlockSeconds"/>. For work queued on a
+    /// device (bench/GpuBench), <paramref name="drain"/> waits for it after the warm-up and at the end of every block, so
+    /// a block's time covers the work and not just its launches (compare.py --device cuda synchronises the same way).
+    /// </summary>
+    public static double[] Time(Action call, Action? drain = null)
     {
         // Warm-up: at least 0.3 s and 10 calls (tiering, packing buffers, worker threads).
         var warm = Stopwatch.StartNew();
         int calls = 0;
         while (calls < 10 || warm.Elapsed.TotalSeconds < 0.3) { call(); calls++; }
+        drain?.Invoke();
         double estimate = warm.Elapsed.TotalSeconds / calls;
         int block = Math.Max(1, (int)(BlockSeconds / estimate));
         var times = new double[Repetitions];
@@ -30,6 +35,7 @@ internal static class Timing
         {
             long t0 = Stopwatch.GetTimestamp();
             for (int i = 0; i < block; i++) call();
+            drain?.Invoke();
             times[rep] = (Stopwatch.GetTimestamp() - t0) / (double)Stopwatch.Frequency / block;
         }
         Array.Sort(times);
