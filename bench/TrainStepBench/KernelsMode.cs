@@ -15,13 +15,15 @@ namespace TrainStepBench;
 /// </summary>
 internal static class KernelsMode
 {
-    public static void Run(int threads)
+    /// <param name="filter">When given, only the rows whose name contains it (e.g. <c>pool</c>).</param>
+    public static void Run(int threads, string? filter = null)
     {
         CpuWorkers.Configure(threads);
         Timing.Info("modeldsl", $"threads={CpuWorkers.ThreadCount} kernels");
         var rows = new List<(string Name, Action Call)>();
         Gpt(rows);
         Cnn(rows);
+        if (filter is not null) rows.RemoveAll(row => !row.Name.Contains(filter, StringComparison.Ordinal));
         // Warm every kernel up together first (tiered JIT), then time each as CompareMode does.
         var warm = Stopwatch.StartNew();
         while (warm.Elapsed.TotalSeconds < 3) foreach (var (_, call) in rows) call();

@@ -2,7 +2,7 @@
 //   dotnet run -c Release --project bench/TrainStepBench -- [threads]
 //   dotnet run -c Release --project bench/TrainStepBench -- --compare [threads] [--models mlp,small,cnn,gpt,sgemm]
 //       (machine-readable; used by bench/compare.sh)
-//   dotnet run -c Release --project bench/TrainStepBench -- --kernels [threads]   (the CNN's and GPT's kernels alone; same format)
+//   dotnet run -c Release --project bench/TrainStepBench -- --kernels [threads] [filter]   (the CNN's and GPT's kernels alone; same format)
 //   dotnet run -c Release --project bench/TrainStepBench -- --onnxruntime [threads]   (the exported MLP in ONNX Runtime; same format)
 //   dotnet run -c Release --project bench/TrainStepBench -- --predict-loop [batch] [seconds] [threads]   (for a profiler)
 //   dotnet run -c Release --project bench/TrainStepBench -- --train-loop cnn|gpt[.forward] [seconds] [threads]   (for a profiler)
@@ -23,7 +23,7 @@ if (args.Length > 0 && args[0] == "--compare")
 }
 if (args.Length > 0 && args[0] == "--kernels")
 {
-    KernelsMode.Run(args.Length > 1 ? int.Parse(args[1]) : 1);
+    KernelsMode.Run(args.Length > 1 ? int.Parse(args[1]) : 1, args.Length > 2 ? args[2] : null);
     return;
 }
 if (args.Length > 0 && args[0] == "--onnxruntime")

@@ -1,4 +1,7 @@
 using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace ModelDsl.Runtime.Cpu.Layers;
 
@@ -43,6 +46,11 @@ public static unsafe class MaxPool2d
                 float* x = X + (long)plane * h * w;
                 float* y = Y + (long)plane * oh * ow;
                 int* index = Indices + (long)plane * oh * ow;
+                if (k == 2 && s == 2 && p == 0 && Sse.IsSupported)
+                {
+                    Plane2x2(x, y, index, w, oh, ow);
+                    continue;
+                }
                 for (int oy = 0; oy < oh; oy++)
                 {
                     int y0 = Math.Max(oy * s - p, 0), y1 = Math.Min(oy * s - p + k, h);
@@ -55,12 +63,8 @@ public static unsafe class MaxPool2d
                         {
                             for (int ix = x0; ix < x1; ix++)
                             {
-                                float v = x[iy * w + ix];
-                                if (v > max || (float.IsNaN(v) && !float.IsNaN(max)))
-                                {
-                                    max = v;
-                                    best = iy * w + ix;
-                                }
+                                int at = iy * w + ix;
+                                Take(ref max, ref best, x[at], at);
                             }
                         }
                         y[oy * ow + ox] = max;
@@ -69,6 +73,71 @@ public static unsafe class MaxPool2d
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The common 2×2 window with stride 2 and no padding (every window inside the plane), four outputs at a time: each
+    /// input row pair is split into its even and odd columns, and the four window elements are compared in row-major
+    /// order with the scalar loop's rule (larger wins, NaN wins over a number, ties keep the first), as masks.
+    /// </summary>
+    private static void Plane2x2(float* x, float* y, int* index, int w, int oh, int ow)
+    {
+        for (int oy = 0; oy < oh; oy++)
+        {
+            float* r0 = x + (long)(2 * oy) * w;
+            float* r1 = r0 + w;
+            int ox = 0;
+            for (; ox + 4 <= ow; ox += 4)
+            {
+                var a0 = Vector128.Load(r0 + 2 * ox);
+                var a1 = Vector128.Load(r0 + 2 * ox + 4);
+                var b0 = Vector128.Load(r1 + 2 * ox);
+                var b1 = Vector128.Load(r1 + 2 * ox + 4);
+                var first = 2 * oy * w + 2 * ox;
+                var at = Vector128.Create(first, first + 2, first + 4, first + 6);
+                var max = Sse.Shuffle(a0, a1, 0b10_00_10_00); // (2oy, 2ox + 2j)
+                var best = at;
+                Take(ref max, ref best, Sse.Shuffle(a0, a1, 0b11_01_11_01), at + Vector128<int>.One);
+                Take(ref max, ref best, Sse.Shuffle(b0, b1, 0b10_00_10_00), at + Vector128.Create(w));
+                Take(ref max, ref best, Sse.Shuffle(b0, b1, 0b11_01_11_01), at + Vector128.Create(w + 1));
+                max.Store(y + oy * ow + ox);
+                best.Store(index + oy * ow + ox);
+            }
+            for (; ox < ow; ox++)
+            {
+                int first = 2 * oy * w + 2 * ox, best = first;
+                float max = x[first];
+                Take(ref max, ref best, x[first + 1], first + 1);
+                Take(ref max, ref best, x[first + w], first + w);
+                Take(ref max, ref best, x[first + w + 1], first + w + 1);
+                y[oy * ow + ox] = max;
+                index[oy * ow + ox] = best;
+            }
+        }
+    }
+
+    /// <summary>
+    /// One window element against the best so far: a larger value wins, a NaN wins over a number, ties keep the first.
+    /// Which element wins depends on the data (after a ReLU, close to a coin toss), so a branch here mispredicts about
+    /// half the time; this selects with masks instead (the non-short-circuit &amp; and | keep each comparison a flag).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Take(ref float max, ref int best, float v, int at)
+    {
+        bool take = (v > max) | (float.IsNaN(v) & !float.IsNaN(max));
+        int mask = -(int)Unsafe.BitCast<bool, byte>(take);
+        max = BitConverter.Int32BitsToSingle((BitConverter.SingleToInt32Bits(v) & mask) | (BitConverter.SingleToInt32Bits(max) & ~mask));
+        best = (at & mask) | (best & ~mask);
+    }
+
+    /// <summary>The same rule as the scalar <see cref="Take(ref float, ref int, float, int)"/>, four windows at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Take(ref Vector128<float> max, ref Vector128<int> best, Vector128<float> v, Vector128<int> at)
+    {
+        // x == x is false only for NaN.
+        var take = Vector128.GreaterThan(v, max) | (~Vector128.Equals(v, v) & Vector128.Equals(max, max));
+        max = Vector128.ConditionalSelect(take, v, max);
+        best = Vector128.ConditionalSelect(take.AsInt32(), at, best);
     }
 
     /// <summary>

@@ -69,7 +69,55 @@ public class PoolingTests
         { 2, 2, 7, 5, 3, 2, 1 },   // overlapping windows with padding, odd sizes
         { 1, 3, 5, 6, 3, 1, 1 },   // stride 1: every input is in up to 9 windows
         { 3, 2, 9, 9, 4, 3, 2 },
+        { 2, 3, 21, 19, 2, 2, 0 }, // the 2×2 fast path: 9 outputs a row (two groups of four and a tail), odd sizes
     };
+
+    /// <summary>
+    /// The 2×2/stride-2 fast path and the general loop against the rule written out: window elements in row-major
+    /// order, a larger value wins, a NaN wins over a number, ties keep the first. Values from {0, 1, 2, NaN} make ties
+    /// and NaNs common; 3×3/stride-2 windows run the general loop on the same data.
+    /// </summary>
+    [Theory]
+    [InlineData(2, 2, 0)]
+    [InlineData(3, 2, 0)]
+    [InlineData(2, 2, 1)]
+    public void MaxPoolKeepsTheFirstTieAndLetsNaNWin(int k, int s, int p)
+    {
+        var g = new Pool2dGeometry(2, 3, 23, 22, k, s, p);
+        var rng = new Random(17 + k + p);
+        float[] values = { 0f, 1f, 2f, float.NaN };
+        var x = Enumerable.Range(0, g.InputLength).Select(_ => values[rng.Next(values.Length)]).ToArray();
+        var y = new float[g.OutputLength];
+        var idx = new int[g.OutputLength];
+        MaxPool2d.Forward(g, x, y, idx);
+        int o = 0;
+        for (int plane = 0; plane < g.Planes; plane++)
+        {
+            for (int oy = 0; oy < g.OutHeight; oy++)
+            {
+                for (int ox = 0; ox < g.OutWidth; ox++, o++)
+                {
+                    int best = -1;
+                    float max = 0;
+                    for (int iy = oy * s - p; iy < oy * s - p + k; iy++)
+                    {
+                        for (int ix = ox * s - p; ix < ox * s - p + k; ix++)
+                        {
+                            if (iy < 0 || iy >= g.Height || ix < 0 || ix >= g.Width) continue;
+                            float v = x[plane * g.Height * g.Width + iy * g.Width + ix];
+                            if (best < 0 || v > max || (float.IsNaN(v) && !float.IsNaN(max)))
+                            {
+                                max = v;
+                                best = iy * g.Width + ix;
+                            }
+                        }
+                    }
+                    Assert.True(best == idx[o], $"window {o} (plane {plane}, {oy}, {ox}): index {idx[o]}, expected {best}");
+                    Assert.Equal(max, y[o]);
+                }
+            }
+        }
+    }
 
     [Theory]
     [MemberData(nameof(Shapes))]
