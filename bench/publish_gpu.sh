@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Publishes everything a GPU machine without the .NET SDK needs into one folder, self-contained for linux-x64:
 # tests/CudaParity (CPU-vs-CUDA parity and step timings), bench/GpuBench (the ModelDsl half of bench/gpu_compare.sh) and
-# the examples (FashionMnist, TextLstm, CharGpt). The programs share one copy of the .NET runtime in that folder.
+# the examples (BinaryClassifier, FashionMnist, TextLstm, CharGpt). The programs share one copy of the .NET runtime in that folder.
 #   bench/publish_gpu.sh [OUT]            (default out/gpu; OUT.tar.xz beside it with --archive)
 # Then on the GPU machine, from a checkout (for the scripts and the shipped samples):
 #   OUT/CudaParity --device cuda --time
@@ -21,7 +21,7 @@ for arg in "$@"; do
 done
 
 rm -rf "$out"
-for project in tests/CudaParity bench/GpuBench examples/FashionMnist examples/TextLstm examples/CharGpt; do
+for project in tests/CudaParity bench/GpuBench examples/BinaryClassifier examples/FashionMnist examples/TextLstm examples/CharGpt; do
   echo "publishing $project..." >&2
   if ! log="$(dotnet publish "$root/$project" -c Release -p:GpuMachine=true -o "$out" -nologo -v q 2>&1)"; then
     echo "$log" >&2
