@@ -17,9 +17,6 @@ namespace ModelDsl.Emit.CSharp
     /// </summary>
     public sealed partial class CSharpModelEmitter
     {
-        /// <summary>Parameter offsets in the device arena are multiples of this many floats (256 bytes: cuBLAS's preferred alignment).</summary>
-        private const int ArenaAlignment = 64;
-
         private CudaModule? _cuda;
 
         /// <summary>The generated file for the GPU members of <paramref name="plan"/>'s model class.</summary>
@@ -81,14 +78,7 @@ namespace ModelDsl.Emit.CSharp
         private void EmitGpuClass()
         {
             var launches = AllLaunches();
-            var offsets = new List<long>();
-            long arena = 0;
-            foreach (var p in _plan.Parameters)
-            {
-                offsets.Add(arena);
-                long count = p.Shape.KnownElementCount();
-                arena += (count + ArenaAlignment - 1) / ArenaAlignment * ArenaAlignment;
-            }
+            var arena = ParameterArena.For(_plan);
 
             _w.Line("/// <summary>");
             _w.Line($"/// {Model.Name} on a GPU: the same forward pass, loss, backward pass and optimizer as the CPU code, as launches of");
@@ -103,8 +93,8 @@ namespace ModelDsl.Emit.CSharp
             _w.Line();
             _w.Line("// Every parameter lives in one device arena at the offsets below (multiples of 64 floats, for cuBLAS); its gradient");
             _w.Line("// and optimizer state sit at the same offsets of three more, so the optimizer is one launch over all parameters.");
-            _w.Line($"private const int ArenaLength = {arena};");
-            _w.Line($"private static readonly int[] Offsets = {{ {string.Join(", ", offsets)} }};");
+            _w.Line($"private const int ArenaLength = {arena.Length};");
+            _w.Line($"private static readonly int[] Offsets = {{ {string.Join(", ", arena.Offsets)} }};");
             _w.Line("private readonly DeviceVariable _values, _gradients, _state1, _state2;");
             _w.Line();
             _w.Open($"internal Gpu({Model.Name} model, GpuContext context)");
@@ -349,8 +339,8 @@ namespace ModelDsl.Emit.CSharp
         /// Fills the kernel's arguments in declaration order and launches it with its shape's grid, in a block of its own
         /// unless <paramref name="scoped"/> is false (the caller's loop body is the block).
         /// </summary>
-        /// <param name="elements">The element count of an <see cref="LaunchShape.Elements"/> launch when only the C# side
-        /// knows it (the optimizer's arena length); otherwise the launch's own count.</param>
+        /// <param name="elements">How to render the element count of an <see cref="LaunchShape.Elements"/> launch instead
+        /// of the launch's own count: the optimizer's is the class's <c>ArenaLength</c> constant.</param>
         /// <param name="index">The host loop variable an <see cref="ArgumentKind.Index"/> argument takes (an LSTM's step).</param>
         private void EmitLaunch(CudaLaunch launch, System.Func<CudaArgument, string>? special, string? elements = null, bool scoped = true, string? index = null)
         {

@@ -44,7 +44,7 @@ namespace ModelDsl.Emit.Cuda
                 _w.Line("p[i] = pv - lr * d;");
                 _w.Close();
                 _w.Close();
-                return new CudaLaunch("optimizer_sgd", LaunchShape.Elements, ArenaPlaceholder, arguments);
+                return new CudaLaunch("optimizer_sgd", LaunchShape.Elements, ArenaLength(), arguments);
             }
 
             bool adamW = optimizer.Kind == OptimizerKind.AdamW;
@@ -74,14 +74,11 @@ namespace ModelDsl.Emit.Cuda
             _w.Line("p[i] = pv * decay - step_size * (mv / denom);");
             _w.Close();
             _w.Close();
-            return new CudaLaunch(name, LaunchShape.Elements, ArenaPlaceholder, arguments);
+            return new CudaLaunch(name, LaunchShape.Elements, ArenaLength(), arguments);
         }
 
-        /// <summary>
-        /// The optimizer's element count is the parameter arena's length, which the C# half lays out (with alignment
-        /// padding), so its launcher sizes the grid from <c>ArenaLength</c> and this count is not used.
-        /// </summary>
-        private static readonly Shapes.Dim ArenaPlaceholder = Shapes.Dim.Known(1);
+        /// <summary>The optimizer runs over the whole parameter arena, alignment padding included.</summary>
+        private Shapes.Dim ArenaLength() => Shapes.Dim.Known(ParameterArena.For(_plan).Length);
 
         private static double Hyper(OptimizerInfo optimizer, string name, double fallback)
         {
