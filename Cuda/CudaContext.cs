@@ -278,15 +278,9 @@ public sealed unsafe class CudaContext : GpuContext
     public override void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
         DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(m);
-        ArgumentOutOfRangeException.ThrowIfNegative(n);
-        ArgumentOutOfRangeException.ThrowIfNegative(k);
-        ArgumentOutOfRangeException.ThrowIfLessThan(lda, Math.Max(1, transA ? m : k));
-        ArgumentOutOfRangeException.ThrowIfLessThan(ldb, Math.Max(1, transB ? k : n));
-        ArgumentOutOfRangeException.ThrowIfLessThan(ldc, Math.Max(1, n));
+        CheckSgemm(transA, transB, m, n, k, lda, ldb, ldc);
         if (m == 0 || n == 0) return;
-        if (c.IsNull) throw new ArgumentNullException(nameof(c));
-        if (k != 0 && alpha != 0f && (a.IsNull || b.IsNull)) throw new ArgumentNullException(a.IsNull ? nameof(a) : nameof(b));
+        CheckOperands(k, alpha, a, b, c);
 
         MakeCurrent();
         var g = ColumnMajorGemm.FromRowMajor(transA, transB, m, n, k, a, lda, b, ldb, c, ldc);
@@ -306,8 +300,7 @@ public sealed unsafe class CudaContext : GpuContext
         DevicePointer c, int ldc, long strideC, int batchCount)
     {
         if (!CheckStridedBatched(transA, transB, m, n, k, lda, strideA, ldb, strideB, ldc, strideC, batchCount)) return;
-        if (c.IsNull) throw new ArgumentNullException(nameof(c));
-        if (k != 0 && alpha != 0f && (a.IsNull || b.IsNull)) throw new ArgumentNullException(a.IsNull ? nameof(a) : nameof(b));
+        CheckOperands(k, alpha, a, b, c);
 
         MakeCurrent();
         var g = ColumnMajorGemm.FromRowMajor(transA, transB, m, n, k, a, lda, strideA, b, ldb, strideB, c, ldc, strideC);
@@ -316,6 +309,13 @@ public sealed unsafe class CudaContext : GpuContext
         if (status != cublasStatus_t.CUBLAS_STATUS_SUCCESS)
             throw _cublas.Error($"cublasSgemmStridedBatched(row-major transA={transA}, transB={transB}, m={m}, n={n}, k={k}, lda={lda}, strideA={strideA}, "
                 + $"ldb={ldb}, strideB={strideB}, ldc={ldc}, strideC={strideC}, batchCount={batchCount})", status);
+    }
+
+    /// <summary>C is always written; A and B are read unless k or alpha is 0 (then cuBLAS only scales C).</summary>
+    private static void CheckOperands(int k, float alpha, DevicePointer a, DevicePointer b, DevicePointer c)
+    {
+        if (c.IsNull) throw new ArgumentNullException(nameof(c));
+        if (k != 0 && alpha != 0f && (a.IsNull || b.IsNull)) throw new ArgumentNullException(a.IsNull ? nameof(a) : nameof(b));
     }
 
     public override void Synchronize()

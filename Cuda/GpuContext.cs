@@ -34,6 +34,18 @@ public abstract class GpuContext : IDisposable
     public static GpuContext OpenEmulated() => new Emulation.EmulatedContext();
 
     /// <summary>
+    /// The context a <c>--device</c> option names: <c>cpu</c> → null (train on the CPU backend), <c>cuda</c> →
+    /// <see cref="OpenCuda"/>, <c>emulated</c> → <see cref="OpenEmulated"/>. The examples' one way to pick a device.
+    /// </summary>
+    public static GpuContext? ForDevice(string device) => device switch
+    {
+        "cpu" => null,
+        "cuda" => OpenCuda(),
+        "emulated" => OpenEmulated(),
+        _ => throw new ArgumentException($"unknown device '{device}': expected cpu, cuda or emulated", nameof(device)),
+    };
+
+    /// <summary>
     /// Compiles <paramref name="cudaSource"/> (NVRTC to PTX on a GPU, cached on disk by source hash, NVRTC version and
     /// architecture; g++ in the emulator) and loads it. <paramref name="moduleName"/> names the module in errors.
     /// </summary>
@@ -65,12 +77,10 @@ public abstract class GpuContext : IDisposable
     public abstract void Synchronize();
 
     /// <summary>
-    /// The argument checks of <see cref="SgemmStridedBatched"/> in both implementations: <see cref="Sgemm"/>'s (sizes not
-    /// negative, leading dimensions at least the row lengths), a batch count and strides that are not negative, and C
-    /// matrices that do not overlap (one C's last row ends before the next C begins). True when there is work to do.
+    /// <see cref="Sgemm"/>'s argument rules, those of the CPU <c>Sgemm.Multiply</c>: sizes not negative, leading
+    /// dimensions at least the row lengths of the operands as stored.
     /// </summary>
-    private protected static bool CheckStridedBatched(bool transA, bool transB, int m, int n, int k,
-        int lda, long strideA, int ldb, long strideB, int ldc, long strideC, int batchCount)
+    private protected static void CheckSgemm(bool transA, bool transB, int m, int n, int k, int lda, int ldb, int ldc)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(m);
         ArgumentOutOfRangeException.ThrowIfNegative(n);
@@ -78,6 +88,17 @@ public abstract class GpuContext : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(lda, Math.Max(1, transA ? m : k));
         ArgumentOutOfRangeException.ThrowIfLessThan(ldb, Math.Max(1, transB ? k : n));
         ArgumentOutOfRangeException.ThrowIfLessThan(ldc, Math.Max(1, n));
+    }
+
+    /// <summary>
+    /// The argument checks of <see cref="SgemmStridedBatched"/> in both implementations: <see cref="Sgemm"/>'s (sizes not
+    /// negative, leading dimensions at least the row lengths), a batch count and strides that are not negative, and C
+    /// matrices that do not overlap (one C's last row ends before the next C begins). True when there is work to do.
+    /// </summary>
+    private protected static bool CheckStridedBatched(bool transA, bool transB, int m, int n, int k,
+        int lda, long strideA, int ldb, long strideB, int ldc, long strideC, int batchCount)
+    {
+        CheckSgemm(transA, transB, m, n, k, lda, ldb, ldc);
         ArgumentOutOfRangeException.ThrowIfNegative(batchCount);
         ArgumentOutOfRangeException.ThrowIfNegative(strideA);
         ArgumentOutOfRangeException.ThrowIfNegative(strideB);

@@ -52,7 +52,7 @@ Console.WriteLine($"data: {all.Source}: {train.Count:N0} training and {test.Coun
 GpuContext? gpu;
 try
 {
-    gpu = device switch { "cuda" => GpuContext.OpenCuda(), "emulated" => GpuContext.OpenEmulated(), _ => null };
+    gpu = GpuContext.ForDevice(device);
 }
 catch (CudaUnavailableException ex)
 {

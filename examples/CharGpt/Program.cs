@@ -65,7 +65,7 @@ Console.WriteLine($"      {train.Length:N0} training and {held.Length:N0} valida
 GpuContext? gpu;
 try
 {
-    gpu = device switch { "cuda" => GpuContext.OpenCuda(), "emulated" => GpuContext.OpenEmulated(), _ => null };
+    gpu = GpuContext.ForDevice(device);
 }
 catch (CudaUnavailableException ex)
 {

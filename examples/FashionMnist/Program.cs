@@ -39,7 +39,7 @@ GpuContext? gpu;
 FashionNet net;
 try
 {
-    gpu = options.Device switch { "cuda" => GpuContext.OpenCuda(), "emulated" => GpuContext.OpenEmulated(), _ => null };
+    gpu = GpuContext.ForDevice(options.Device);
     net = FashionNet.Create(options.Model, options.Seed, gpu);
 }
 catch (CudaUnavailableException ex)

@@ -59,7 +59,7 @@ Console.WriteLine($"bag of words (logistic regression): test accuracy {baselineA
 GpuContext? gpu;
 try
 {
-    gpu = device switch { "cuda" => GpuContext.OpenCuda(), "emulated" => GpuContext.OpenEmulated(), _ => null };
+    gpu = GpuContext.ForDevice(device);
 }
 catch (CudaUnavailableException ex)
 {

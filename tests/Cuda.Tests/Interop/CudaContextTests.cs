@@ -31,6 +31,16 @@ public class CudaContextTests
     }
 
     [Fact]
+    public void ForDevice_MapsTheDeviceOptionAndRejectsOthersByName()
+    {
+        Assert.Null(GpuContext.ForDevice("cpu"));
+        using (var emulated = GpuContext.ForDevice("emulated"))
+            Assert.True(emulated!.IsEmulated);
+        var error = Assert.Throws<ArgumentException>(() => GpuContext.ForDevice("gpu"));
+        Assert.Contains("unknown device 'gpu': expected cpu, cuda or emulated", error.Message);
+    }
+
+    [Fact]
     public void OpenCuda_WithoutDriver_ReportsTheDriverBeforeTheOrdinal()
     {
         if (CudaDriver.Shared is not null) return; // only meaningful without a driver
