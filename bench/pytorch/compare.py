@@ -19,7 +19,6 @@ import argparse
 import math
 import os
 import sys
-import time
 
 MODELS = ("mlp", "small", "cnn", "gpt", "sgemm")
 
@@ -41,6 +40,8 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
+import timing  # noqa: E402  (bench/pytorch/timing.py, beside this file)
+from timing import emit  # noqa: E402
 
 torch.set_num_threads(args.threads)
 torch.set_num_interop_threads(1)
@@ -53,35 +54,11 @@ if args.no_tf32:
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
 
-REPETITIONS = 7
-BLOCK_SECONDS = 0.25
 
 
 def timed(call):
-    """Per-call seconds of 7 blocks, sorted."""
-    start = time.perf_counter()
-    calls = 0
-    while calls < 10 or time.perf_counter() - start < 0.3:
-        call()
-        calls += 1
-    sync()
-    estimate = (time.perf_counter() - start) / calls
-    block = max(1, int(BLOCK_SECONDS / estimate))
-    times = []
-    for _ in range(REPETITIONS):
-        t0 = time.perf_counter()
-        for _ in range(block):
-            call()
-        sync()
-        times.append((time.perf_counter() - t0) / block)
-    return sorted(times)
-
-
-def emit(name, unit, values):
-    values = sorted(values)
-    scale = 1e6 if unit == "us" else 1.0
-    med, lo, hi = values[len(values) // 2] * scale, values[0] * scale, values[-1] * scale
-    print(f"BENCH\tpytorch\t{name}\t{unit}\t{med:.3f}\t{lo:.3f}\t{hi:.3f}", flush=True)
+    """timing.timed, draining the device on cuda."""
+    return timing.timed(call, sync)
 
 
 def gflops(flops, seconds):

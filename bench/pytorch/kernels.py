@@ -10,7 +10,6 @@ GEMM rows use torch.matmul(..., out=) at the shapes nn.Linear's forward and back
 import argparse
 import math
 import os
-import time
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=1)
@@ -20,32 +19,15 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+import timing  # noqa: E402  (bench/pytorch/timing.py, beside this file)
 
 torch.set_num_threads(args.threads)
 torch.set_num_interop_threads(1)
 torch.manual_seed(1)
 
 
-def timed(call):
-    """Per-call seconds of 7 blocks of ~0.25 s after a warm-up (>= 0.3 s and 10 calls), sorted."""
-    start = time.perf_counter()
-    calls = 0
-    while calls < 10 or time.perf_counter() - start < 0.3:
-        call()
-        calls += 1
-    block = max(1, int(0.25 / ((time.perf_counter() - start) / calls)))
-    times = []
-    for _ in range(7):
-        t0 = time.perf_counter()
-        for _ in range(block):
-            call()
-        times.append((time.perf_counter() - t0) / block)
-    return sorted(times)
-
-
 def emit(name, call):
-    values = [t * 1e6 for t in timed(call)]
-    print(f"BENCH\tpytorch\t{name}\tus\t{values[3]:.3f}\t{values[0]:.3f}\t{values[-1]:.3f}", flush=True)
+    timing.emit(name, "us", timing.timed(call))
 
 
 def rand(*shape, grad=False):

@@ -1,0 +1,38 @@
+"""The timing method and output line shared by compare.py and kernels.py (and, in C#, bench/TrainStepBench/Timing.cs):
+warm-up (>= 0.3 s and 10 calls), then 7 blocks of calls sized to ~0.25 s each; the median block, with the fastest and
+slowest. One line per measurement: BENCH<TAB>pytorch<TAB>name<TAB>unit<TAB>median<TAB>min<TAB>max, unit "us" (per call,
+lower is better) or "gflops" (higher is better).
+"""
+import time
+
+REPETITIONS = 7
+BLOCK_SECONDS = 0.25
+
+
+def timed(call, sync=lambda: None):
+    """Per-call seconds of 7 blocks, sorted. sync waits for queued device work (torch.cuda.synchronize): it runs after
+    the warm-up and at the end of every block, so a block's time covers the work and not just its launches."""
+    start = time.perf_counter()
+    calls = 0
+    while calls < 10 or time.perf_counter() - start < 0.3:
+        call()
+        calls += 1
+    sync()
+    estimate = (time.perf_counter() - start) / calls
+    block = max(1, int(BLOCK_SECONDS / estimate))
+    times = []
+    for _ in range(REPETITIONS):
+        t0 = time.perf_counter()
+        for _ in range(block):
+            call()
+        sync()
+        times.append((time.perf_counter() - t0) / block)
+    return sorted(times)
+
+
+def emit(name, unit, values):
+    """One BENCH line: values are seconds per call ("us") or GFLOP/s ("gflops")."""
+    values = sorted(values)
+    scale = 1e6 if unit == "us" else 1.0
+    med, lo, hi = values[len(values) // 2] * scale, values[0] * scale, values[-1] * scale
+    print(f"BENCH\tpytorch\t{name}\t{unit}\t{med:.3f}\t{lo:.3f}\t{hi:.3f}", flush=True)
