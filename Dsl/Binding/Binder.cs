@@ -26,12 +26,16 @@ namespace ModelDsl.Binding
             "ModelDsl", "Math", "MathF", "Console",
         };
 
-        public static IReadOnlyList<ModelGraph> Bind(ModelFileSyntax syntax, SourceText text, DiagnosticBag diagnostics)
+        public static IReadOnlyList<ModelGraph> Bind(ModelFileSyntax syntax, SourceText text, DiagnosticBag diagnostics) =>
+            Bind(syntax, text, diagnostics, new SuggestionBudget());
+
+        /// <summary>Binds with a given "did you mean" budget (tests measure the work through it).</summary>
+        internal static IReadOnlyList<ModelGraph> Bind(ModelFileSyntax syntax, SourceText text, DiagnosticBag diagnostics, SuggestionBudget suggestions)
         {
             var declarations = syntax?.Declarations?.Where(d => d is not null).ToList() ?? new List<DeclarationSyntax>();
             var constants = new Scope(null);
             var blocks = new Dictionary<string, BlockSyntax>();
-            var file = new FileContext(text, constants, blocks);
+            var file = new FileContext(text, constants, blocks, suggestions);
             var models = new List<ModelSyntax>();
             var topNames = new Dictionary<string, TextSpan>();
 

@@ -7,8 +7,9 @@ namespace ModelDsl.Binding
     /// <summary>What every model in a file shares: the text, the config constants and the block definitions.</summary>
     internal sealed class FileContext
     {
-        public FileContext(SourceText text, Scope constants, IReadOnlyDictionary<string, BlockSyntax> blocks)
+        public FileContext(SourceText text, Scope constants, IReadOnlyDictionary<string, BlockSyntax> blocks, SuggestionBudget? suggestions = null)
         {
+            Suggestions = suggestions ?? new SuggestionBudget();
             Text = text;
             Constants = constants;
             Blocks = blocks;
@@ -17,6 +18,9 @@ namespace ModelDsl.Binding
         public SourceText Text { get; }
         public Scope Constants { get; }
         public IReadOnlyDictionary<string, BlockSyntax> Blocks { get; }
+
+        /// <summary>The "did you mean" work this file may still do (shared by every model in it).</summary>
+        public SuggestionBudget Suggestions { get; }
 
         public int Line(TextSpan span) => Text.GetLinePosition(span.Start).Line + 1;
 

@@ -16,7 +16,7 @@ namespace ModelDsl.Binding
         private void ReportUnknownCallee(Identifier callee)
         {
             var candidates = OpCatalog.Names.Concat(_file.Blocks.Keys);
-            Diagnostics.ReportUnknownLayer(callee.Span, callee.Text, Suggest.Closest(callee.Text, candidates));
+            Diagnostics.ReportUnknownLayer(callee.Span, callee.Text, Suggest.Closest(callee.Text, candidates, _file.Suggestions));
         }
 
         /// <summary>A call, with <paramref name="piped"/> as its first argument when it is a chain stage.</summary>

@@ -209,7 +209,7 @@ namespace ModelDsl.Binding
                 {
                     Diagnostics.ReportLayerUsedAsValue(name.Span, name.Text);
                 }
-                else Diagnostics.ReportUndefinedName(name.Span, name.Text, Suggest.Closest(name.Text, scope.AllNames()));
+                else Diagnostics.ReportUndefinedName(name.Span, name.Text, Suggest.Closest(name.Text, scope.AllNames(), _file.Suggestions));
                 _failed = true;
                 return ErrorValue.Instance;
             }
@@ -251,7 +251,7 @@ namespace ModelDsl.Binding
             var symbol = scope.Lookup(root.Name.Text);
             if (symbol is null || symbol.Kind != SymbolKind.Binding || symbol.LayerPath is null)
             {
-                if (symbol is null) Diagnostics.ReportUndefinedName(root.Span, root.Name.Text, Suggest.Closest(root.Name.Text, scope.AllNames()));
+                if (symbol is null) Diagnostics.ReportUndefinedName(root.Span, root.Name.Text, Suggest.Closest(root.Name.Text, scope.AllNames(), _file.Suggestions));
                 else Diagnostics.ReportNotALayerValue(root.Span, root.Name.Text);
                 return ErrorValue.Instance;
             }

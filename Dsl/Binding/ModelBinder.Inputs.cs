@@ -76,7 +76,7 @@ namespace ModelDsl.Binding
                     string name = n.Name.Text;
                     scope.TryDeclare(new Symbol(name, SymbolKind.SymbolicDimension, new DimValue(Dim.Symbol(name)), n.Span), out _);
                     _symbolicDimensions.Add(name);
-                    var constant = _file.Constants.Declared.Select(c => c.Name).FirstOrDefault(c => c.Length >= 3 && name.Length >= 3 && Suggest.Distance(c, name) == 1);
+                    var constant = name.Length < 3 ? null : Suggest.Closest(name, _file.Constants.Declared.Select(c => c.Name).Where(c => c.Length >= 3), _file.Suggestions, maxDistance: 1);
                     if (constant is not null) Diagnostics.ReportSuspiciousSymbolicDimension(n.Span, name, constant);
                     return;
                 case BinarySyntax b:

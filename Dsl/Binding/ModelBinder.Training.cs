@@ -19,7 +19,7 @@ namespace ModelDsl.Binding
             _inLoss = false;
             if (!Losses.Table.TryGetValue(call.Callee.Text, out var kind))
             {
-                Diagnostics.ReportUnknownLoss(call.Callee.Span, call.Callee.Text, Suggest.Closest(call.Callee.Text, Losses.Table.Keys));
+                Diagnostics.ReportUnknownLoss(call.Callee.Span, call.Callee.Text, Suggest.Closest(call.Callee.Text, Losses.Table.Keys, _file.Suggestions));
                 return null;
             }
             var matched = ArgumentMatcher.Match(call.Callee.Text, Losses.Signature, null, args, call.Span, Diagnostics);
@@ -73,7 +73,7 @@ namespace ModelDsl.Binding
             var args = EvaluateArguments(call, scope, new LayerNamer("optimizer", 0));
             if (!Optimizers.Table.TryGetValue(call.Callee.Text, out var entry))
             {
-                Diagnostics.ReportUnknownOptimizer(call.Callee.Span, call.Callee.Text, Suggest.Closest(call.Callee.Text, Optimizers.Table.Keys));
+                Diagnostics.ReportUnknownOptimizer(call.Callee.Span, call.Callee.Text, Suggest.Closest(call.Callee.Text, Optimizers.Table.Keys, _file.Suggestions));
                 return null;
             }
             var matched = ArgumentMatcher.Match(call.Callee.Text, entry.Value, null, args, call.Span, Diagnostics);
