@@ -23,7 +23,12 @@ internal static class ModelSource
                 var files = Directory.EnumerateFiles(argument, "*.model", SearchOption.AllDirectories)
                     .OrderBy(f => f, StringComparer.Ordinal)
                     .ToList();
-                if (files.Count == 0) stderr.WriteLine($"modeldsl: warning: no .model files under '{argument}'");
+                if (files.Count == 0)
+                {
+                    // Checking nothing is not a pass: a wrong folder (or a misspelt extension) must not look green.
+                    stderr.WriteLine($"modeldsl: error: no .model files under '{argument}'");
+                    onMissing();
+                }
                 foreach (var file in files) yield return file;
             }
             else if (File.Exists(argument))

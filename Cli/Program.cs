@@ -3,11 +3,18 @@ using System.IO;
 using ModelDsl.Cli;
 using ModelDsl.Cli.Commands;
 
-// modeldsl: the command-line front end. Exit codes: 0 success, 1 the input has errors, 2 bad usage,
-// 3 an internal error (a bug: reported in one line, never as a stack trace unless MODELDSL_DEBUG=1).
+// modeldsl: the command-line front end. Exit codes: 0 success, 1 the input has errors (or a file cannot be read or
+// written), 2 bad usage (including a bad --bind), 3 an internal error (a bug: reported in one line, never as a stack trace unless MODELDSL_DEBUG=1).
 try
 {
     return Dispatch(args, Console.Out, Console.Error);
+}
+catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+{
+    // The file system refused (permissions, a folder given for a file, a full disk): the user's to fix, not a bug.
+    // .NET's message names the path.
+    Console.Error.WriteLine($"modeldsl: error: {ex.Message.ReplaceLineEndings(" ")}");
+    return ExitCodes.Errors;
 }
 catch (Exception ex) when (Environment.GetEnvironmentVariable("MODELDSL_DEBUG") != "1")
 {

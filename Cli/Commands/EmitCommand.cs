@@ -44,6 +44,11 @@ internal static class EmitCommand
             stderr.WriteLine($"modeldsl: error: file not found: {path}");
             return ExitCodes.Errors;
         }
+        if (File.Exists(outDir))
+        {
+            stderr.WriteLine($"modeldsl: error: --out {outDir} is a file; give a folder (it is created if missing)");
+            return ExitCodes.Errors;
+        }
 
         var source = ModelSource.Read(path);
         var driver = CSharpGeneratorDriver.Create(
@@ -55,24 +60,36 @@ internal static class EmitCommand
         var compilation = CSharpCompilation.Create("ModelDslEmit", references: [MetadataReference.CreateFromFile(typeof(ModelDsl.Cuda.GpuContext).Assembly.Location)]);
         var result = driver.RunGenerators(compilation).GetRunResult().Results.Single();
 
-        bool errors = false;
+        bool errors = false, internalError = false;
         foreach (var d in result.Diagnostics)
         {
             var span = d.Location.GetLineSpan();
             string severity = d.Severity == DiagnosticSeverity.Error ? "error" : "warning";
             stdout.WriteLine($"{span.Path}({span.StartLinePosition.Line + 1},{span.StartLinePosition.Character + 1}): {severity} {d.Id}: {d.GetMessage(System.Globalization.CultureInfo.InvariantCulture)}");
             errors |= d.Severity == DiagnosticSeverity.Error;
+            internalError |= d.Id == "MDL9999";
         }
+        // MDL9999 is a generator bug, not a mistake in the file: exit 3 like any other internal error.
+        if (internalError) return ExitCodes.InternalError;
         if (errors) return ExitCodes.Errors;
 
-        Directory.CreateDirectory(outDir);
-        foreach (var generated in result.GeneratedSources.OrderBy(g => g.HintName, System.StringComparer.Ordinal))
+        try
         {
-            string file = Path.Combine(outDir, generated.HintName);
-            File.WriteAllText(file, generated.SourceText.ToString());
-            stdout.WriteLine($"wrote {file}");
+            Directory.CreateDirectory(outDir);
+            foreach (var generated in result.GeneratedSources.OrderBy(g => g.HintName, System.StringComparer.Ordinal))
+            {
+                string file = Path.Combine(outDir, generated.HintName);
+                File.WriteAllText(file, generated.SourceText.ToString());
+                stdout.WriteLine($"wrote {file}");
+            }
+            WriteCudaSources(path, source.Text, outDir, stdout);
         }
-        WriteCudaSources(path, source.Text, outDir, stdout);
+        catch (System.Exception e) when (e is IOException or System.UnauthorizedAccessException or System.NotSupportedException or System.ArgumentException)
+        {
+            // A folder that cannot be created or written (read-only, under /proc, a path through a file): the user's to fix.
+            stderr.WriteLine($"modeldsl: error: cannot write the generated files to {outDir}: {e.Message.ReplaceLineEndings(" ")}");
+            return ExitCodes.Errors;
+        }
         if (result.GeneratedSources.IsEmpty) stdout.WriteLine("no model in the file: nothing written");
         return ExitCodes.Success;
     }

@@ -19,9 +19,13 @@ internal static class SummaryCommand
         var bindings = new Dictionary<string, long>(System.StringComparer.Ordinal);
         for (int i = 0; i < args.Count; i++)
         {
-            if (args[i] == "--bind" && i + 1 < args.Count && TryParseBindings(args[i + 1], bindings))
+            if (args[i] == "--bind" && i + 1 < args.Count)
             {
-                i++;
+                if (!DimensionBindings.TryParse(args[++i], bindings, out string error))
+                {
+                    stderr.WriteLine($"modeldsl: error: {error}");
+                    return ExitCodes.Usage;
+                }
             }
             else if (!args[i].StartsWith('-') && path is null)
             {
@@ -50,7 +54,29 @@ internal static class SummaryCommand
         foreach (var diagnostic in result.Diagnostics) stdout.WriteLine(diagnostic.Format(result.Text));
         if (result.HasErrors) return ExitCodes.Errors;
 
-        foreach (var model in result.Models) Write(model, bindings, stdout);
+        if (!DimensionBindings.TryValidate(bindings, result.Models, path, out string invalid))
+        {
+            stderr.WriteLine($"modeldsl: error: {invalid}");
+            return ExitCodes.Usage;
+        }
+
+        foreach (var model in result.Models)
+        {
+            try
+            {
+                // Rendered whole before printing, so an overflow leaves no half table behind.
+                var text = new StringWriter();
+                Write(model, bindings, text);
+                stdout.Write(text.ToString());
+            }
+            catch (System.OverflowException)
+            {
+                // The counts are checked (CostModel): at these sizes one passes 2^63, so no figure would be true.
+                string at = string.Join(",", model.SymbolicDimensions.Where(bindings.ContainsKey).Select(s => $"{s}={bindings[s]}"));
+                stderr.WriteLine($"modeldsl: error: --bind {at}: model {model.Name}'s tensor sizes, FLOPs or memory at these sizes do not fit in 64 bits; bind smaller sizes");
+                return ExitCodes.Usage;
+            }
+        }
         return ExitCodes.Success;
     }
 
@@ -114,19 +140,6 @@ internal static class SummaryCommand
             return bound.ToExpression();
         });
         return "[" + string.Join(", ", dims) + "]";
-    }
-
-    private static bool TryParseBindings(string text, Dictionary<string, long> bindings)
-    {
-        foreach (var part in text.Split(','))
-        {
-            var pieces = part.Split('=');
-            if (pieces.Length != 2 || pieces[0].Trim().Length == 0 ||
-                !long.TryParse(pieces[1].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out long value) || value <= 0 || value > int.MaxValue)
-                return false;
-            bindings[pieces[0].Trim()] = value;
-        }
-        return true;
     }
 
     private static string[] Row(string layer, string op, string shape, string parameters, string? flops) =>

@@ -56,118 +56,122 @@ namespace ModelDsl.Analysis
     {
         public static ModelCost Estimate(ModelGraph model, IReadOnlyDictionary<string, long> bindings)
         {
-            long Size(Dim d)
+            // Every count is checked: at huge bound sizes a silent wrap would print a wrong figure; the caller reports the overflow.
+            checked
             {
-                long v = d.Coefficient;
-                foreach (var s in d.Symbols) v = checked(v * (bindings.TryGetValue(s, out long b) ? b : 1));
-                return v;
-            }
-            long Count(Shape s) => s.Dims.Aggregate(1L, (acc, d) => checked(acc * Size(d)));
-
-            var layers = new List<LayerCost>();
-            foreach (var node in model.Nodes)
-            {
-                long output = Count(node.Output.Shape);
-                long input = node.Inputs.Count > 0 ? Count(node.Inputs[0].Shape) : 0;
-                long forward, backward;
-                switch (node.Kind)
+                long Size(Dim d)
                 {
-                    case OpKind.Dense:
-                    {
-                        long inFeatures = Size(node.Inputs[0].Shape.Last);
-                        forward = 2 * output * inFeatures + output;
-                        // dW always; dX only when the input is not a model input (the generated code skips it).
-                        bool inputGradient = !model.Inputs.Any(v => v.Id == node.Inputs[0].Id);
-                        backward = (inputGradient ? 2 : 1) * (2 * output * inFeatures) + output;
-                        break;
-                    }
-                    case OpKind.Conv2d:
-                    {
-                        var x = node.Inputs[0].Shape;
-                        long k = Kernel(node);
-                        forward = 2 * output * Size(x[1]) * k * k + output;
-                        backward = 2 * (2 * output * Size(x[1]) * k * k) + output;
-                        break;
-                    }
-                    case OpKind.Lstm:
-                    {
-                        var x = node.Inputs[0].Shape;
-                        long batch = Size(x[0]), steps = Size(x[1]), inFeatures = Size(x[2]);
-                        long hidden = node.Attribute("hidden")!.AsInteger;
-                        forward = steps * batch * (2 * 4 * hidden * (inFeatures + hidden) + 12 * hidden);
-                        backward = 2 * forward;
-                        break;
-                    }
-                    case OpKind.Attention:
-                    {
-                        var x = node.Inputs[0].Shape;
-                        long batch = Size(x[0]), steps = Size(x[1]), d = Size(x[2]);
-                        long projections = 2 * batch * steps * d * 4 * d;
-                        long scores = 2 * 2 * batch * steps * steps * d;
-                        long softmax = 5 * batch * (node.Attribute("heads")!.AsInteger) * steps * steps;
-                        forward = projections + scores + softmax;
-                        backward = 2 * (projections + scores) + softmax;
-                        break;
-                    }
-                    case OpKind.Embedding:
-                    case OpKind.Flatten:
-                    case OpKind.Reshape:
-                    case OpKind.Concat:
-                        forward = 0;
-                        backward = node.Kind == OpKind.Embedding ? output : 0;
-                        break;
-                    case OpKind.LayerNorm:
-                        forward = 8 * output;
-                        backward = 12 * output;
-                        break;
-                    case OpKind.Softmax:
-                        forward = 5 * output;
-                        backward = 4 * output;
-                        break;
-                    case OpKind.MaxPool2d:
-                    case OpKind.AvgPool2d:
-                        forward = input;
-                        backward = input;
-                        break;
-                    case OpKind.Gelu:
-                    case OpKind.Silu:
-                    case OpKind.Sigmoid:
-                    case OpKind.Tanh:
-                        forward = 8 * output;
-                        backward = 10 * output;
-                        break;
-                    case OpKind.PositionalEmbedding:
-                    default:
-                        forward = output;
-                        backward = output;
-                        break;
+                    long v = d.Coefficient;
+                    foreach (var s in d.Symbols) v = checked(v * (bindings.TryGetValue(s, out long b) ? b : 1));
+                    return v;
                 }
-                layers.Add(new LayerCost(node, forward, backward));
-            }
+                long Count(Shape s) => s.Dims.Aggregate(1L, (acc, d) => checked(acc * Size(d)));
 
-            long parameterCount = model.Parameters.Sum(p => p.Count);
-            long optimizerFlops = model.Optimizer?.Kind switch
-            {
-                OptimizerKind.Sgd => 4 * parameterCount,
-                null => 0,
-                _ => 12 * parameterCount,
-            };
+                var layers = new List<LayerCost>();
+                foreach (var node in model.Nodes)
+                {
+                    long output = Count(node.Output.Shape);
+                    long input = node.Inputs.Count > 0 ? Count(node.Inputs[0].Shape) : 0;
+                    long forward, backward;
+                    switch (node.Kind)
+                    {
+                        case OpKind.Dense:
+                        {
+                            long inFeatures = Size(node.Inputs[0].Shape.Last);
+                            forward = 2 * output * inFeatures + output;
+                            // dW always; dX only when the input is not a model input (the generated code skips it).
+                            bool inputGradient = !model.Inputs.Any(v => v.Id == node.Inputs[0].Id);
+                            backward = (inputGradient ? 2 : 1) * (2 * output * inFeatures) + output;
+                            break;
+                        }
+                        case OpKind.Conv2d:
+                        {
+                            var x = node.Inputs[0].Shape;
+                            long k = Kernel(node);
+                            forward = 2 * output * Size(x[1]) * k * k + output;
+                            backward = 2 * (2 * output * Size(x[1]) * k * k) + output;
+                            break;
+                        }
+                        case OpKind.Lstm:
+                        {
+                            var x = node.Inputs[0].Shape;
+                            long batch = Size(x[0]), steps = Size(x[1]), inFeatures = Size(x[2]);
+                            long hidden = node.Attribute("hidden")!.AsInteger;
+                            forward = steps * batch * (2 * 4 * hidden * (inFeatures + hidden) + 12 * hidden);
+                            backward = 2 * forward;
+                            break;
+                        }
+                        case OpKind.Attention:
+                        {
+                            var x = node.Inputs[0].Shape;
+                            long batch = Size(x[0]), steps = Size(x[1]), d = Size(x[2]);
+                            long projections = 2 * batch * steps * d * 4 * d;
+                            long scores = 2 * 2 * batch * steps * steps * d;
+                            long softmax = 5 * batch * (node.Attribute("heads")!.AsInteger) * steps * steps;
+                            forward = projections + scores + softmax;
+                            backward = 2 * (projections + scores) + softmax;
+                            break;
+                        }
+                        case OpKind.Embedding:
+                        case OpKind.Flatten:
+                        case OpKind.Reshape:
+                        case OpKind.Concat:
+                            forward = 0;
+                            backward = node.Kind == OpKind.Embedding ? output : 0;
+                            break;
+                        case OpKind.LayerNorm:
+                            forward = 8 * output;
+                            backward = 12 * output;
+                            break;
+                        case OpKind.Softmax:
+                            forward = 5 * output;
+                            backward = 4 * output;
+                            break;
+                        case OpKind.MaxPool2d:
+                        case OpKind.AvgPool2d:
+                            forward = input;
+                            backward = input;
+                            break;
+                        case OpKind.Gelu:
+                        case OpKind.Silu:
+                        case OpKind.Sigmoid:
+                        case OpKind.Tanh:
+                            forward = 8 * output;
+                            backward = 10 * output;
+                            break;
+                        case OpKind.PositionalEmbedding:
+                        default:
+                            forward = output;
+                            backward = output;
+                            break;
+                    }
+                    layers.Add(new LayerCost(node, forward, backward));
+                }
 
-            long bytes;
-            bool planned;
-            var plan = Autodiff.PlanBuilder.TryBuild(model, out _);
-            if (plan is not null)
-            {
-                bytes = plan.Buffers.Where(b => b.IsPlanned).Sum(b => 4 * Count(b.Shape));
-                planned = true;
-            }
-            else
-            {
-                bytes = model.Nodes.Sum(n => 2 * 4 * Count(n.Output.Shape));
-                planned = false;
-            }
+                long parameterCount = model.Parameters.Sum(p => p.Count);
+                long optimizerFlops = model.Optimizer?.Kind switch
+                {
+                    OptimizerKind.Sgd => 4 * parameterCount,
+                    null => 0,
+                    _ => 12 * parameterCount,
+                };
 
-            return new ModelCost(layers, bytes, planned) { OptimizerFlops = optimizerFlops };
+                long bytes;
+                bool planned;
+                var plan = Autodiff.PlanBuilder.TryBuild(model, out _);
+                if (plan is not null)
+                {
+                    bytes = plan.Buffers.Where(b => b.IsPlanned).Sum(b => 4 * Count(b.Shape));
+                    planned = true;
+                }
+                else
+                {
+                    bytes = model.Nodes.Sum(n => 2 * 4 * Count(n.Output.Shape));
+                    planned = false;
+                }
+
+                return new ModelCost(layers, bytes, planned) { OptimizerFlops = optimizerFlops };
+                    }
         }
 
         private static long Kernel(OpNode node)
