@@ -50,7 +50,7 @@ public sealed unsafe class EmulatedContext : GpuContext
         {
             handle = NativeLibrary.Load(library);
         }
-        catch (DllNotFoundException e)
+        catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
         {
             throw new CudaException($"CUDA module '{moduleName}': the emulator could not load {library}: {e.Message}", e);
         }

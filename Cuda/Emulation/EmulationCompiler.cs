@@ -14,7 +14,9 @@ namespace ModelDsl.Cuda.Emulation;
 /// libraries. A module lives in <c>{CacheDirectory}/{hash}/</c> (the hash covers the source, the emulation header, the
 /// thunks, the flags and the compiler's identity) beside the sources it was built from, so compiler messages point
 /// at files that stay. Concurrent compiles of one module (two test processes) each write whole files under temporary
-/// names and rename them into place, so neither ever sees a half-written source or library.
+/// names and rename them into place, so neither ever sees a half-written source or library. A cached library is
+/// loaded only after its bytes match the SHA-256 recorded beside it (<see cref="ModuleCacheEntry"/>): a truncated,
+/// emptied or bit-flipped <c>module.so</c> is rebuilt, never handed to dlopen.
 /// </summary>
 internal sealed partial class EmulationCompiler
 {
@@ -97,7 +99,7 @@ internal sealed partial class EmulationCompiler
         string thunks = KernelDeclarations.Thunks(moduleName, sourceFileName, kernels);
         string directory = Path.Combine(CacheDirectory, Key(sourceFileName, cudaSource, thunks));
         string library = Path.Combine(directory, LibraryFileName);
-        if (File.Exists(library)) return library;
+        if (ModuleCacheEntry.Verify(library) is null) return library;
 
         try
         {
@@ -120,9 +122,23 @@ internal sealed partial class EmulationCompiler
             throw new CudaException(
                 $"CUDA module '{moduleName}' does not compile for the CPU emulator ({DisplayName}, {Path.Combine(directory, sourceFileName)}):{Environment.NewLine}{Truncate(output)}");
         }
-        File.Move(temporary, library, overwrite: true);
+        try
+        {
+            ModuleCacheEntry.Publish(temporary, library);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(temporary);
+            throw new CudaException($"CUDA module '{moduleName}': cannot write the emulator's cache folder {directory} (set MODELDSL_CACHE_DIR to a writable folder): {e.Message}", e);
+        }
         return library;
     }
+
+    /// <summary>
+    /// Why the cached library of a module cannot be used (null when it can); <see cref="Build"/> rebuilds in that case.
+    /// For tests and diagnostics.
+    /// </summary>
+    internal static string? CacheProblem(string library) => ModuleCacheEntry.Verify(library);
 
     private string Key(string sourceFileName, string cudaSource, string thunks)
     {

@@ -39,10 +39,73 @@ public sealed class EmulationCacheTests(ITestOutputHelper output)
         output.WriteLine($"compile {compile.TotalMilliseconds:0} ms, cached load {cached.TotalMilliseconds:0.0} ms, in {folder}");
 
         Assert.Equal(built, File.GetLastWriteTimeUtc(library));
-        Assert.Equal(new[] { "cache_test.cu", "cuda_emulation.h", "module.so", "thunks.cpp" }, Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(new[] { "cache_test.cu", "cuda_emulation.h", "module.so", "module.so.sha256", "thunks.cpp" }, Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.Contains("modeldsl_launch_add_one", File.ReadAllText(Path.Combine(folder, "thunks.cpp")));
         Run(context, again, 100);
         Directory.Delete(folder, recursive: true);  // a one-off module: do not leave it in the cache
+    }
+
+    public enum Damage { Truncated, Empty, BitFlipped, RecordMissing, RecordOfAnotherBuild }
+
+    /// <summary>
+    /// A damaged <c>module.so</c> (or its checksum record) is rebuilt on the next load and runs correctly: before the
+    /// check, dlopen mapped whatever was there (SIGBUS for a truncated file, SIGILL/SIGSEGV or wrong results for a
+    /// flipped bit, a CudaException on every run for an empty file).
+    /// </summary>
+    [Theory]
+    [InlineData(Damage.Truncated)]
+    [InlineData(Damage.Empty)]
+    [InlineData(Damage.BitFlipped)]
+    [InlineData(Damage.RecordMissing)]
+    [InlineData(Damage.RecordOfAnotherBuild)]
+    public void DamagedCacheEntry_IsRebuiltAndRunsCorrectly(Damage damage)
+    {
+        string source = FreshSource();
+        using (GpuContext first = GpuContext.OpenEmulated())
+        using (GpuModule module = first.LoadModule("damaged_cache_test", source)) Run(first, module, 100);
+        // Both disposed: the library is unloaded, so changing the file in place cannot fault this process.
+        string folder = FolderOf(source);
+        string library = Path.Combine(folder, "module.so");
+        string record = library + ".sha256";
+        byte[] good = File.ReadAllBytes(library);
+        Assert.Null(Cuda.Emulation.EmulationCompiler.CacheProblem(library));
+
+        switch (damage)
+        {
+            case Damage.Truncated:
+                using (var stream = new FileStream(library, FileMode.Open, FileAccess.Write)) stream.SetLength(good.Length / 2);
+                break;
+            case Damage.Empty:
+                using (var stream = new FileStream(library, FileMode.Open, FileAccess.Write)) stream.SetLength(0);
+                break;
+            case Damage.BitFlipped:
+                // A byte in the middle of the file: the code or data of the module, not just its ELF header.
+                using (var stream = new FileStream(library, FileMode.Open, FileAccess.ReadWrite))
+                {
+                    stream.Position = good.Length / 2;
+                    int b = stream.ReadByte();
+                    stream.Position = good.Length / 2;
+                    stream.WriteByte((byte)(b ^ 0x10));
+                }
+                break;
+            case Damage.RecordMissing:
+                File.Delete(record);
+                break;
+            case Damage.RecordOfAnotherBuild:
+                File.WriteAllText(record, "modeldsl-emulated-module v1 bytes=1 sha256=" + new string('0', 64) + "\n");
+                break;
+        }
+        string? problem = Cuda.Emulation.EmulationCompiler.CacheProblem(library);
+        output.WriteLine($"{damage}: {problem}");
+        Assert.NotNull(problem);
+
+        using (GpuContext second = GpuContext.OpenEmulated())
+        using (GpuModule module = second.LoadModule("damaged_cache_test", source)) Run(second, module, 1000);
+
+        Assert.Null(Cuda.Emulation.EmulationCompiler.CacheProblem(library));
+        Assert.Equal(good.Length, new FileInfo(library).Length);
+        Assert.DoesNotContain(Directory.GetFiles(folder), f => f.Contains(".tmp-", StringComparison.Ordinal));
+        Directory.Delete(folder, recursive: true);
     }
 
     [Fact]
