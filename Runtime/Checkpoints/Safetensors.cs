@@ -13,8 +13,9 @@ namespace ModelDsl.Runtime;
 /// [out, in], as nn.Linear);</item>
 /// <item>optimizer state, for parameters that have it, is <c>optimizer.state1.&lt;name&gt;</c> (SGD: the momentum
 /// buffer; Adam/AdamW: exp_avg) and <c>optimizer.state2.&lt;name&gt;</c> (Adam/AdamW: exp_avg_sq);</item>
-/// <item><c>__metadata__</c> holds <c>format</c> = <c>pt</c>, <c>modeldsl.model</c> (the model class) and
-/// <c>modeldsl.step</c> (the optimizer step, decimal).</item>
+/// <item><c>__metadata__</c> holds <c>format</c> = <c>pt</c>, <c>modeldsl.model</c> (the model class),
+/// <c>modeldsl.step</c> (the optimizer step, decimal), <c>modeldsl.format</c> = <c>2</c> and <c>modeldsl.crc32c</c>
+/// (the checksum of the header's content and the data; <see cref="SafetensorsChecksum"/>).</item>
 /// </list>
 /// Tensors are written parameters first (model order), then every state1, then every state2.
 /// </summary>
@@ -26,11 +27,15 @@ public static class Safetensors
     public const string StepKey = "modeldsl.step";
 
     /// <summary>
-    /// CRC-32C of the data section, as 8 hex digits. Safetensors itself has no checksum, so a flipped bit in the
-    /// weights would load silently; ModelDsl records one in <c>__metadata__</c> (other readers ignore it) and checks it
-    /// when present. Files from elsewhere have none and load unchecked.
+    /// CRC-32C of the header's content and the data section, as 8 hex digits (<see cref="SafetensorsChecksum"/>).
+    /// Safetensors itself has no checksum, so a flipped bit would load silently; ModelDsl records one in
+    /// <c>__metadata__</c> (other readers ignore it) and requires it in every file that has ModelDsl metadata.
+    /// Files from elsewhere have no <c>modeldsl.</c> keys and load unchecked.
     /// </summary>
     public const string ChecksumKey = "modeldsl.crc32c";
+
+    /// <summary>The first bytes of the runtime's own <see cref="Checkpoint"/> format, which <see cref="Load"/> also reads.</summary>
+    private static ReadOnlySpan<byte> CheckpointMagic => "MDLCKPT1"u8;
 
     /// <summary>
     /// Writes the parameters, their optimizer state and <paramref name="optimizerStep"/> atomically (temporary file
@@ -43,6 +48,7 @@ public static class Safetensors
         ArgumentNullException.ThrowIfNull(modelName);
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentOutOfRangeException.ThrowIfNegative(optimizerStep);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(optimizerStep, Checkpoint.MaxStep);
         Build(modelName, parameters, optimizerStep).Save(path);
     }
 
@@ -54,14 +60,16 @@ public static class Safetensors
         writer.SetMetadata("format", "pt");
         writer.SetMetadata(ModelKey, modelName);
         writer.SetMetadata(StepKey, optimizerStep.ToString(CultureInfo.InvariantCulture));
-        if (BitConverter.IsLittleEndian)
-            writer.SetMetadata(ChecksumKey, DataChecksum(parameters).ToString("x8", CultureInfo.InvariantCulture));
+        writer.SetMetadata(SafetensorsChecksum.FormatKey, SafetensorsChecksum.CurrentFormat);
         // A parameter named like another's state collides here and is refused (ArgumentException) before writing.
         foreach (Parameter p in parameters) writer.AddSingles(p.Name, p.Shape, p.Value);
         foreach (Parameter p in parameters)
             if (p.StateCount >= 1) writer.AddSingles(StatePrefix1 + p.Name, p.Shape, p.State1.AsMemory(0, (int)p.Length));
         foreach (Parameter p in parameters)
             if (p.StateCount >= 2) writer.AddSingles(StatePrefix2 + p.Name, p.Shape, p.State2.AsMemory(0, (int)p.Length));
+        // Last: the checksum covers every other metadata entry and every tensor (the data is referenced, not copied,
+        // and must not change until the file is written).
+        writer.SetMetadata(ChecksumKey, SafetensorsChecksum.Of(writer).ToString("x8", CultureInfo.InvariantCulture));
         return writer;
     }
 
@@ -69,11 +77,15 @@ public static class Safetensors
     /// Loads values (and optimizer state, where the file has it) into <paramref name="parameters"/> and returns the
     /// optimizer step (0 when the file has no <c>modeldsl.step</c>, e.g. one saved from PyTorch's state_dict).
     /// Tensors are matched by name; header order does not matter. Everything is validated first — the file's
-    /// structure, the model name (when the file records one), then every parameter's presence, dtype (F32) and
+    /// structure, the checksum (required when the file has ModelDsl metadata; it covers the header's content and the
+    /// data), the model name (when the file records one), the step (0 to <see cref="Checkpoint.MaxStep"/>), then
+    /// every parameter's presence, dtype (F32) and
     /// shape, the state tensors likewise, and that the file has nothing else — and read into scratch buffers; the
     /// parameters change only once all of that has passed. A parameter without state in the file gets its state
-    /// zeroed, as a fresh optimizer would have it.
+    /// zeroed, as a fresh optimizer would have it. A file in the runtime's older MDLCKPT1 format is read with
+    /// <see cref="Checkpoint.Load"/>.
     /// </summary>
+    /// <exception cref="IOException"><paramref name="path"/> is a folder (or cannot be read).</exception>
     /// <exception cref="InvalidDataException">
     /// Any mismatch or corruption; the message starts with <paramref name="path"/> and names the first problem:
     /// <c>fashion.safetensors: tensor 'logits.0.weight' has shape [128, 784] in the file but [256, 784] in FashionMlp</c>.
@@ -84,16 +96,23 @@ public static class Safetensors
         ArgumentNullException.ThrowIfNull(modelName);
         ArgumentNullException.ThrowIfNull(parameters);
         CheckNames(parameters);
+        Checkpoint.ThrowIfFolder(path);
+        // The runtime's own older format has a magic and a version: read it rather than call it a corrupt safetensors file.
+        if (StartsWith(path, CheckpointMagic)) return Checkpoint.Load(path, modelName, parameters);
         using SafetensorsFile file = SafetensorsFile.Open(path);
 
+        // Checked first: the model name and step below are only meaningful once the header is known to be intact.
+        SafetensorsChecksum.Verify(path, file);
         if (file.Metadata.TryGetValue(ModelKey, out string? fileModel) && fileModel != modelName)
             throw Fail(path, $"the checkpoint is of model '{fileModel}', not {modelName}");
         int step = 0;
-        if (file.Metadata.TryGetValue(StepKey, out string? stepText) &&
-            !int.TryParse(stepText, NumberStyles.None, CultureInfo.InvariantCulture, out step))
-            throw Fail(path, $"__metadata__ '{StepKey}' is \"{stepText}\", not an optimizer step (a non-negative integer)");
-
-        if (file.Metadata.TryGetValue(ChecksumKey, out string? checksumText)) VerifyChecksum(path, file, checksumText);
+        if (file.Metadata.TryGetValue(StepKey, out string? stepText))
+        {
+            if (!int.TryParse(stepText, NumberStyles.None, CultureInfo.InvariantCulture, out step))
+                throw Fail(path, $"__metadata__ '{StepKey}' is \"{stepText}\", not an optimizer step (a non-negative integer)");
+            if (step > Checkpoint.MaxStep)
+                throw Fail(path, $"__metadata__ '{StepKey}' is {step}, out of range (0 to {Checkpoint.MaxStep}: a model at step {int.MaxValue} could not take another step)");
+        }
 
         // What the model accounts for; anything else in the file is an error (reported after the model's own checks).
         var expected = new HashSet<string>(StringComparer.Ordinal);
@@ -181,29 +200,10 @@ public static class Safetensors
 
     private static InvalidDataException Fail(string path, string problem) => Checkpoint.Fail(path, problem);
 
-    /// <summary>CRC-32C over the bytes <see cref="Build"/> writes as the data section: values, then state1, then state2.</summary>
-    private static uint DataChecksum(IReadOnlyList<Parameter> parameters)
+    private static bool StartsWith(string path, ReadOnlySpan<byte> magic)
     {
-        uint crc = ~0u;
-        foreach (Parameter p in parameters) crc = Crc32C.Update(crc, MemoryMarshal.AsBytes(p.Value.AsSpan(0, (int)p.Length)));
-        foreach (Parameter p in parameters)
-            if (p.StateCount >= 1) crc = Crc32C.Update(crc, MemoryMarshal.AsBytes(p.State1.AsSpan(0, (int)p.Length)));
-        foreach (Parameter p in parameters)
-            if (p.StateCount >= 2) crc = Crc32C.Update(crc, MemoryMarshal.AsBytes(p.State2.AsSpan(0, (int)p.Length)));
-        return ~crc;
-    }
-
-    private static void VerifyChecksum(string path, SafetensorsFile file, string expectedText)
-    {
-        if (!uint.TryParse(expectedText, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out uint expected) || expectedText.Length != 8)
-            throw Fail(path, $"__metadata__ '{ChecksumKey}' is \"{expectedText}\", not 8 hex digits");
+        Span<byte> first = stackalloc byte[magic.Length];
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
-        stream.Position = file.DataStart;
-        byte[] buffer = new byte[1 << 16];
-        uint crc = ~0u;
-        int read;
-        while ((read = stream.Read(buffer, 0, buffer.Length)) > 0) crc = Crc32C.Update(crc, buffer.AsSpan(0, read));
-        if (~crc != expected)
-            throw Fail(path, $"the tensor data does not match its checksum ({ChecksumKey} {expectedText}, computed {~crc:x8}): the file is corrupt");
+        return stream.ReadAtLeast(first, first.Length, throwOnEndOfStream: false) == first.Length && first.SequenceEqual(magic);
     }
 }

@@ -102,6 +102,7 @@ public sealed class SafetensorsFile : IDisposable
     public static SafetensorsFile Open(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
+        Checkpoint.ThrowIfFolder(path);
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
         try
         {
@@ -114,6 +115,14 @@ public sealed class SafetensorsFile : IDisposable
         }
     }
 
+    /// <summary>Bytes as text where printable (<c>"MDLCKPT1"</c>), else as hex.</summary>
+    private static string Describe(ReadOnlySpan<byte> bytes)
+    {
+        foreach (byte b in bytes)
+            if (b is < 0x20 or >= 0x7F || b == (byte)'"') return "0x" + Convert.ToHexString(bytes);
+        return "\"" + Encoding.ASCII.GetString(bytes) + "\"";
+    }
+
     private static SafetensorsFile Parse(string path, FileStream stream)
     {
         long fileLength = stream.Length;
@@ -122,9 +131,14 @@ public sealed class SafetensorsFile : IDisposable
         if (got < 8)
             throw Fail(path, $"truncated: the file has {fileLength} bytes, fewer than the 8-byte header length");
         ulong declared = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+        if (prefix.SequenceEqual("MDLCKPT1"u8))
+            throw Fail(path, "not a safetensors file: it is a ModelDsl checkpoint in the older MDLCKPT1 format " +
+                "(Safetensors.Load and a model's Load read it; Checkpoint.Load reads it directly)");
         if (declared > MaxHeaderLength)
-            throw Fail(path, $"the header length is {declared} bytes, more than the {MaxHeaderLength}-byte limit " +
-                "(not a safetensors file, or a corrupt one)");
+            throw Fail(path, $"not a safetensors file, or a corrupt one: its first 8 bytes ({Describe(prefix)}) give a header length of " +
+                $"{declared} bytes, " + (declared > (ulong)fileLength
+                    ? $"more than the whole file ({fileLength} bytes)"
+                    : $"more than the {MaxHeaderLength}-byte limit"));
         long headerLength = (long)declared;
         if (headerLength > fileLength - 8)
             throw Fail(path, $"truncated: the header length says {headerLength} bytes but only {fileLength - 8} follow it");

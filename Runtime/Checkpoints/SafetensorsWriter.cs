@@ -100,6 +100,21 @@ public sealed class SafetensorsWriter
         return header;
     }
 
+    /// <summary>The metadata set so far, in the order it is written (ordinal by key).</summary>
+    internal IEnumerable<KeyValuePair<string, string>> Metadata => _metadata;
+
+    /// <summary>Each tensor's header entry as <see cref="BuildHeader"/> writes it: offsets relative to the data section.</summary>
+    internal IEnumerable<(string Name, SafetensorsDType DType, int[] Shape, long Begin, long End)> Entries()
+    {
+        long offset = 0;
+        foreach (Pending t in _tensors)
+        {
+            long bytes = (long)t.DType.Size() * (t.DType == SafetensorsDType.F32 ? t.Singles.Length : t.Int32s.Length);
+            yield return (t.Name, t.DType, t.Shape, offset, offset + bytes);
+            offset += bytes;
+        }
+    }
+
     /// <summary>Writes the whole file to <paramref name="stream"/>; returns the number of bytes written.</summary>
     public long WriteTo(Stream stream)
     {
@@ -109,7 +124,13 @@ public sealed class SafetensorsWriter
         BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)header.Length);
         stream.Write(prefix);
         stream.Write(header);
-        long written = 8 + header.Length;
+        return 8 + header.Length + WriteData(stream);
+    }
+
+    /// <summary>The data section alone (every tensor's little-endian bytes, in order); returns its length.</summary>
+    internal long WriteData(Stream stream)
+    {
+        long written = 0;
         byte[]? scratch = null;
         foreach (Pending t in _tensors)
         {
@@ -139,7 +160,8 @@ public sealed class SafetensorsWriter
     /// <summary>
     /// Writes the file atomically: a temporary file in the same folder is written, flushed to disk and renamed over
     /// <paramref name="path"/>, so an error or crash mid-write leaves the previous file intact (the temporary file
-    /// is deleted on error).
+    /// is deleted on error). A symbolic link is written through to its target, an existing file keeps its
+    /// permissions, and a folder, device or pipe at the path is refused (see <see cref="AtomicFile"/>).
     /// </summary>
     public void Save(string path) => Save(path, wrap: null);
 
@@ -147,27 +169,11 @@ public sealed class SafetensorsWriter
     internal void Save(string path, Func<Stream, Stream>? wrap)
     {
         ArgumentNullException.ThrowIfNull(path);
-        string full = System.IO.Path.GetFullPath(path);
-        string folder = System.IO.Path.GetDirectoryName(full) ?? ".";
-        // Same folder, so the final rename never crosses file systems (and is therefore atomic).
-        string temp = System.IO.Path.Combine(folder, $".{System.IO.Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
+        AtomicFile.Write(path, file =>
         {
-            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
-            {
-                Stream target = wrap is null ? file : wrap(file);
-                WriteTo(target);
-                target.Flush();
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); }
-            catch (IOException) { /* best effort: the original error matters more */ }
-            catch (UnauthorizedAccessException) { }
-            throw;
-        }
+            Stream target = wrap is null ? file : wrap(file);
+            WriteTo(target);
+            target.Flush();
+        });
     }
 }

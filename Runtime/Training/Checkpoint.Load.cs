@@ -25,6 +25,7 @@ public static partial class Checkpoint
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(modelName);
         ArgumentNullException.ThrowIfNull(parameters);
+        ThrowIfFolder(path);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
         var reader = new CheckpointReader(stream, path);
 
@@ -37,8 +38,8 @@ public static partial class Checkpoint
         if (fileModel != modelName)
             throw Fail(path, $"the checkpoint is of model '{fileModel}', not {modelName}");
         long step = reader.ReadInt64();
-        if (step is < 0 or > int.MaxValue)
-            throw Fail(path, $"malformed: optimizer step {step} is out of range");
+        if (step is < 0 or > MaxStep)
+            throw Fail(path, $"optimizer step {step} is out of range (0 to {MaxStep}: a model at step {int.MaxValue} could not take another step)");
         int count = reader.ReadInt32();
         if (count < 0)
             throw Fail(path, $"malformed: parameter count {count}");
@@ -189,6 +190,13 @@ public static partial class Checkpoint
     }
 
     internal static InvalidDataException Fail(string path, string problem) => new($"{path}: {problem}");
+
+    /// <summary>A folder given as a checkpoint: .NET would say "access denied", which sends the user after permissions.</summary>
+    internal static void ThrowIfFolder(string path)
+    {
+        if (Directory.Exists(path))
+            throw new IOException($"{path}: is a folder, not a checkpoint file");
+    }
 }
 
 /// <summary>Little-endian reads with bounds checks that turn into <see cref="InvalidDataException"/>s naming the file.</summary>

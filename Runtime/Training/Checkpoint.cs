@@ -27,9 +27,16 @@ public static partial class Checkpoint
     private const int MaxStringBytes = 1 << 20;
 
     /// <summary>
+    /// The largest optimizer step a checkpoint may hold: a model at <see cref="int.MaxValue"/> could not take another
+    /// step (the counter would wrap), so a file claiming it is refused on load rather than failing at the next step.
+    /// </summary>
+    public const int MaxStep = int.MaxValue - 1;
+
+    /// <summary>
     /// Writes the checkpoint atomically: a temporary file in the same folder is written, flushed to disk and then
     /// renamed over <paramref name="path"/>, so a crash or error mid-write leaves the previous checkpoint intact
-    /// (and the temporary file is deleted on error). Optimizer state is saved for parameters that have it.
+    /// (and the temporary file is deleted on error); links, permissions and non-files at the path are handled as
+    /// <see cref="AtomicFile"/> says. Optimizer state is saved for parameters that have it.
     /// </summary>
     public static void Save(string path, string modelName, IReadOnlyList<Parameter> parameters, int optimizerStep)
     {
@@ -37,6 +44,7 @@ public static partial class Checkpoint
         ArgumentNullException.ThrowIfNull(modelName);
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentOutOfRangeException.ThrowIfNegative(optimizerStep);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(optimizerStep, MaxStep);
         var names = new HashSet<string>(StringComparer.Ordinal);
         long total = HeaderSize + StringSize(modelName) + 8 + 4 + 4;
         foreach (Parameter p in parameters)
@@ -47,52 +55,31 @@ public static partial class Checkpoint
             total += StringSize(p.Name) + 4 + 4L * p.Shape.Length + 4 + 4L * p.Length * (1 + p.StateCount);
         }
 
-        string full = Path.GetFullPath(path);
-        string folder = Path.GetDirectoryName(full) ?? ".";
-        // Same folder, so the final rename never crosses file systems (and is therefore atomic).
-        string temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
+        AtomicFile.Write(path, stream =>
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
+            var writer = new CheckpointWriter(stream);
+            writer.WriteBytes(Magic);
+            writer.WriteUInt32(Version);
+            writer.WriteInt64(total);
+            writer.WriteString(modelName);
+            writer.WriteInt64(optimizerStep);
+            writer.WriteInt32(parameters.Count);
+            foreach (Parameter p in parameters)
             {
-                var writer = new CheckpointWriter(stream);
-                writer.WriteBytes(Magic);
-                writer.WriteUInt32(Version);
-                writer.WriteInt64(total);
-                writer.WriteString(modelName);
-                writer.WriteInt64(optimizerStep);
-                writer.WriteInt32(parameters.Count);
-                foreach (Parameter p in parameters)
-                {
-                    writer.WriteString(p.Name);
-                    writer.WriteInt32(p.Shape.Length);
-                    foreach (int dim in p.Shape) writer.WriteInt32(dim);
-                    int states = p.StateCount;
-                    writer.WriteInt32(states);
-                    writer.WriteFloats(p.Value);
-                    if (states >= 1) writer.WriteFloats(p.State1.AsSpan(0, (int)p.Length));
-                    if (states >= 2) writer.WriteFloats(p.State2.AsSpan(0, (int)p.Length));
-                }
-                writer.WriteChecksum();
-                if (writer.Position != total)
-                    throw new InvalidOperationException($"Checkpoint writer bug: wrote {writer.Position} bytes, expected {total}.");
-                stream.Flush(flushToDisk: true);
+                writer.WriteString(p.Name);
+                writer.WriteInt32(p.Shape.Length);
+                foreach (int dim in p.Shape) writer.WriteInt32(dim);
+                int states = p.StateCount;
+                writer.WriteInt32(states);
+                writer.WriteFloats(p.Value);
+                if (states >= 1) writer.WriteFloats(p.State1.AsSpan(0, (int)p.Length));
+                if (states >= 2) writer.WriteFloats(p.State2.AsSpan(0, (int)p.Length));
             }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(temp);
-            throw;
-        }
+            writer.WriteChecksum();
+            if (writer.Position != total)
+                throw new InvalidOperationException($"Checkpoint writer bug: wrote {writer.Position} bytes, expected {total}.");
+        });
     }
 
     private static long StringSize(string text) => 4L + Encoding.UTF8.GetByteCount(text);
-
-    private static void TryDelete(string temp)
-    {
-        try { File.Delete(temp); }
-        catch (IOException) { /* best effort: the original error matters more */ }
-        catch (UnauthorizedAccessException) { }
-    }
 }

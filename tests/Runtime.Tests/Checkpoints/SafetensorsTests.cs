@@ -90,6 +90,9 @@ public sealed class SafetensorsTests : IDisposable
 
     private static byte[] TorchFile() => Build(TorchHeader, Concat(F32(Bias), F32(Weight)));
 
+    /// <summary>A hand-built file with ModelDsl metadata: format 2 and its checksum added (<see cref="HandBuiltChecksum"/>).</summary>
+    private static byte[] Signed(string header, byte[] data) => Build(HandBuiltChecksum.Sign(header, data), data);
+
     private string Write(byte[] bytes, string name = "fashion.safetensors")
     {
         string path = PathOf(name);
@@ -123,7 +126,8 @@ public sealed class SafetensorsTests : IDisposable
             J("'optimizer.state1.logits.0.weight':{'dtype':'F32','shape':[2,3],'data_offsets':[32,56]},") +
             J("'__metadata__':{'modeldsl.step':'77','modeldsl.model':'FashionMlp','format':'pt'}}");
         float[] m = [0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f], v = [1e-3f, 2e-3f, 3e-3f, 4e-3f, 5e-3f, 6e-3f], mb = [-7f, 8f];
-        byte[] bytes = Build(header, Concat(F32(Bias), F32(Weight), F32(m), F32(v), F32(mb)), pad: false);
+        byte[] data = Concat(F32(Bias), F32(Weight), F32(m), F32(v), F32(mb));
+        byte[] bytes = Build(HandBuiltChecksum.Sign(header, data), data, pad: false);
         var model = Tiny(3f);
         Assert.Equal(77, Safetensors.Load(Write(bytes), Model, model));
         Assert.Equal(Weight, model[0].Value);
@@ -221,15 +225,23 @@ public sealed class SafetensorsTests : IDisposable
         byte[] bytes = File.ReadAllBytes(path);
 
         long headerLength = (long)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        string crc = BitwiseCrc32C(bytes.AsSpan(8 + (int)headerLength)).ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
+        // The documented canonical header text, written out: the checksum covers it, then the data section.
+        string canonical =
+            "modeldsl-checkpoint-header 2\n" +
+            "metadata 4\n6:format=2:pt\n15:modeldsl.format=1:2\n14:modeldsl.model=10:FashionMlp\n13:modeldsl.step=4:1234\n" +
+            "tensors 4\n15:logits.0.weight F32 [2,3] 0 24\n13:logits.0.bias F32 [2] 24 32\n" +
+            "32:optimizer.state1.logits.0.weight F32 [2,3] 32 56\n32:optimizer.state2.logits.0.weight F32 [2,3] 56 80\n";
+        string crc = HandBuiltChecksum.BitwiseCrc32C([.. Encoding.UTF8.GetBytes(canonical), .. bytes.AsSpan(8 + (int)headerLength)])
+            .ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
         string expected =
-            J("{'__metadata__':{'format':'pt','modeldsl.crc32c':'" + crc + "','modeldsl.model':'FashionMlp','modeldsl.step':'1234'},") +
+            J("{'__metadata__':{'format':'pt','modeldsl.crc32c':'" + crc + "','modeldsl.format':'2','modeldsl.model':'FashionMlp','modeldsl.step':'1234'},") +
             J("'logits.0.weight':{'dtype':'F32','shape':[2,3],'data_offsets':[0,24]},") +
             J("'logits.0.bias':{'dtype':'F32','shape':[2],'data_offsets':[24,32]},") +
             J("'optimizer.state1.logits.0.weight':{'dtype':'F32','shape':[2,3],'data_offsets':[32,56]},") +
             J("'optimizer.state2.logits.0.weight':{'dtype':'F32','shape':[2,3],'data_offsets':[56,80]}}");
         long n = (long)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
         Assert.Equal(expected, Encoding.UTF8.GetString(bytes, 8, (int)n).TrimEnd(' '));
+        Assert.Equal(canonical, HandBuiltChecksum.Canonical(expected));
 
         var (meta, tensors) = MiniParser(bytes);
         Assert.Equal("pt", meta["format"]);
@@ -260,18 +272,6 @@ public sealed class SafetensorsTests : IDisposable
         Assert.Contains("does not match its checksum", e.Message, StringComparison.Ordinal);
         Assert.StartsWith(path, e.Message, StringComparison.Ordinal);
         Assert.All(target.Zip(before), pair => Assert.Equal(pair.Second, pair.First.Value));
-    }
-
-    /// <summary>CRC-32C (Castagnoli, reflected 0x82F63B78) bit by bit: an independent check of the writer's checksum.</summary>
-    private static uint BitwiseCrc32C(ReadOnlySpan<byte> data)
-    {
-        uint crc = ~0u;
-        foreach (byte b in data)
-        {
-            crc ^= b;
-            for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0x82F63B78u : crc >> 1;
-        }
-        return ~crc;
     }
 
     [Fact]
@@ -366,9 +366,15 @@ public sealed class SafetensorsTests : IDisposable
     {
         byte[] bytes = TorchFile();
         BinaryPrimitives.WriteUInt64LittleEndian(bytes, 1UL << 40);
-        LoadFails(Write(bytes), "the header length is 1099511627776 bytes, more than the 100000000-byte limit (not a safetensors file, or a corrupt one)");
+        LoadFails(Write(bytes), "not a safetensors file, or a corrupt one: its first 8 bytes (0x0000000000010000) give a header length of " +
+            $"1099511627776 bytes, more than the whole file ({bytes.Length} bytes)");
         BinaryPrimitives.WriteUInt64LittleEndian(bytes, ulong.MaxValue);
-        LoadFails(Write(bytes), $"the header length is {ulong.MaxValue} bytes, more than the 100000000-byte limit (not a safetensors file, or a corrupt one)");
+        LoadFails(Write(bytes), "not a safetensors file, or a corrupt one: its first 8 bytes (0xFFFFFFFFFFFFFFFF) give a header length of " +
+            $"{ulong.MaxValue} bytes, more than the whole file ({bytes.Length} bytes)");
+        // Text where a binary length belongs reads as text: what the file starts with says what it is.
+        LoadFails(Write([.. "PK\u0003\u0004zip!"u8, .. new byte[16]]),
+            "not a safetensors file, or a corrupt one: its first 8 bytes (0x504B03047A697021) give a header length of " +
+            "2409541773417466704 bytes, more than the whole file (24 bytes)");
     }
 
     [Fact]
@@ -463,11 +469,11 @@ public sealed class SafetensorsTests : IDisposable
             "tensor 'logits.0.weight' has shape [3, 2] in the file but [2, 3] in FashionMlp");
         LoadFails(Write(Build(TorchHeader.Replace("[2,3]", "[6]"), data)),
             "tensor 'logits.0.weight' has shape [6] in the file but [2, 3] in FashionMlp");
-        LoadFails(Write(Build(TorchHeader.Replace("\"pt\"", "\"pt\",\"modeldsl.model\":\"OtherNet\""), data)),
+        LoadFails(Write(Signed(TorchHeader.Replace("\"pt\"", "\"pt\",\"modeldsl.model\":\"OtherNet\""), data)),
             "the checkpoint is of model 'OtherNet', not FashionMlp");
-        LoadFails(Write(Build(TorchHeader.Replace("\"pt\"", "\"pt\",\"modeldsl.step\":\"-1\""), data)),
+        LoadFails(Write(Signed(TorchHeader.Replace("\"pt\"", "\"pt\",\"modeldsl.step\":\"-1\""), data)),
             "__metadata__ 'modeldsl.step' is \"-1\", not an optimizer step (a non-negative integer)");
-        LoadFails(Write(Build(TorchHeader.Replace("\"pt\"", "\"pt\",\"modeldsl.step\":\"99999999999\""), data)),
+        LoadFails(Write(Signed(TorchHeader.Replace("\"pt\"", "\"pt\",\"modeldsl.step\":\"99999999999\""), data)),
             "__metadata__ 'modeldsl.step' is \"99999999999\", not an optimizer step (a non-negative integer)");
     }
 
@@ -532,7 +538,7 @@ public sealed class SafetensorsTests : IDisposable
         byte[] old = File.ReadAllBytes(path);
         SafetensorsWriter writer = Safetensors.Build(Model, Tiny(99f, 2), 11);
         var e = Assert.Throws<IOException>(() => writer.Save(path, s => new FailingStream(s, failAfter)));
-        Assert.Equal("simulated: no space left on device", e.Message);
+        Assert.Equal($"{path}: cannot save: simulated: no space left on device", e.Message);   // the target, not the temporary file
         Assert.Equal(old, File.ReadAllBytes(path));
         Assert.Equal([path], Directory.GetFiles(_folder.FullName));
     }
