@@ -7,19 +7,54 @@ namespace ModelDsl.Runtime.Cpu;
 public static unsafe partial class Sgemm
 {
     /// <summary>
-    /// C[0..6, 0..16] = alpha·(Apanel·Bpanel) + beta·C over packed panels: A holds 6 values per k step,
-    /// B 16 values per k step. beta = 0 never reads C.
+    /// A register-blocked micro-kernel and the blocking it is tuned with: <c>C[0..MR, 0..NR] = alpha·(Apanel·Bpanel) + beta·C</c>
+    /// over packed panels (A: MR values per k step, B: NR values per k step); beta = 0 never reads C.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta)
+    /// <remarks>Implemented by structs so the blocked loop and the packing are compiled once per kernel with MR, NR and
+    /// the block sizes as constants.</remarks>
+    internal interface IMicroKernel
     {
-        if (Fma.IsSupported) KernelFma(kc, a, b, c, ldc, alpha, beta);
-        else KernelPortable(kc, a, b, c, ldc, alpha, beta);
+        static abstract int MR { get; }
+        static abstract int NR { get; }
+        /// <summary>Depth of a packed panel (k values per block).</summary>
+        static abstract int KC { get; }
+        /// <summary>Rows of op(A) packed per outer block (multiple of MR).</summary>
+        static abstract int MC { get; }
+        /// <summary>Columns of op(B) packed per outer block (multiple of NR).</summary>
+        static abstract int NC { get; }
+        static abstract void Compute(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta);
+    }
+
+    /// <summary>The AVX2/FMA path: a 6×16 tile in 12 ymm accumulators.</summary>
+    internal struct Avx2Kernel : IMicroKernel
+    {
+        public static int MR => 6;
+        public static int NR => 16;
+        public static int KC => 256;
+        public static int MC => 1536;
+        public static int NC => 2048;
+
+        public static void Compute(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta) =>
+            KernelFma(kc, a, b, c, ldc, alpha, beta);
+    }
+
+    /// <summary>The path for CPUs without AVX2/FMA (for example Arm64): the same 6×16 blocking, plain scalar code.</summary>
+    internal struct PortableKernel : IMicroKernel
+    {
+        public static int MR => 6;
+        public static int NR => 16;
+        public static int KC => 256;
+        public static int MC => 1536;
+        public static int NC => 2048;
+
+        public static void Compute(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta) =>
+            KernelPortable(kc, a, b, c, ldc, alpha, beta);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void KernelFma(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta)
     {
+        const int MR = 6, NR = 16;
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
         Vector256<float> c40 = default, c41 = default, c50 = default, c51 = default;
@@ -78,9 +113,9 @@ public static unsafe partial class Sgemm
         Avx.Store(c + 8, Fma.MultiplyAdd(Avx.LoadVector256(c + 8), vb, Avx.Multiply(x1, va)));
     }
 
-    /// <summary>Fallback for CPUs without AVX2/FMA (for example Arm64): plain scalar code.</summary>
     private static void KernelPortable(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta)
     {
+        const int MR = 6, NR = 16;
         float* acc = stackalloc float[MR * NR];
         for (int i = 0; i < MR * NR; i++) acc[i] = 0f;
         for (int p = 0; p < kc; p++)

@@ -1,3 +1,4 @@
+using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -10,8 +11,9 @@ public static unsafe partial class Sgemm
     /// Packs rows [row, row+mr) (relative to the block's first row) of op(A), columns [Pc, Pc+Kc), into one
     /// micro-panel: MR values per k step, rows past mr zero-filled.
     /// </summary>
-    private static void PackA(GemmArgs* g, int row, int mr, float* dst)
+    private static void PackA<TK>(GemmArgs* g, int row, int mr, float* dst) where TK : struct, IMicroKernel
     {
+        int MR = TK.MR;
         int kc = g->Kc, lda = g->Lda;
         int i0 = g->Ic + row;
         if (g->TransA)
@@ -20,11 +22,7 @@ public static unsafe partial class Sgemm
             float* src = g->A + (long)g->Pc * lda + i0;
             if (mr == MR)
             {
-                for (int p = 0; p < kc; p++, src += lda, dst += MR)
-                {
-                    dst[0] = src[0]; dst[1] = src[1]; dst[2] = src[2];
-                    dst[3] = src[3]; dst[4] = src[4]; dst[5] = src[5];
-                }
+                for (int p = 0; p < kc; p++, src += lda, dst += MR) CopyShort(src, dst, MR);
             }
             else
             {
@@ -38,36 +36,41 @@ public static unsafe partial class Sgemm
             return;
         }
 
-        // op(A)[i, p] = A[i, p]: rows are contiguous along k; transpose 8×8 blocks (rows 6 and 7 are dummies).
+        // op(A)[i, p] = A[i, p]: rows are contiguous along k; transpose 8×8 blocks, 8 rows at a time (a last group of
+        // fewer rows repeats its last row; the repeats are not stored).
         float* s = g->A + (long)i0 * lda + g->Pc;
         int pStart = 0;
         if (mr == MR && Avx.IsSupported)
         {
-            float* r0 = s, r1 = s + lda, r2 = s + 2L * lda, r3 = s + 3L * lda, r4 = s + 4L * lda, r5 = s + 5L * lda;
             for (; pStart + 8 <= kc; pStart += 8)
             {
-                var v0 = Avx.LoadVector256(r0 + pStart);
-                var v1 = Avx.LoadVector256(r1 + pStart);
-                var v2 = Avx.LoadVector256(r2 + pStart);
-                var v3 = Avx.LoadVector256(r3 + pStart);
-                var v4 = Avx.LoadVector256(r4 + pStart);
-                var v5 = Avx.LoadVector256(r5 + pStart);
-                var v6 = v5;
-                var v7 = v5;
-                Transpose8x8(ref v0, ref v1, ref v2, ref v3, ref v4, ref v5, ref v6, ref v7);
-                float* d = dst + pStart * MR;
-                // Each 8-wide store spills 2 values into the next k step, which the next store overwrites.
-                Avx.Store(d, v0);
-                Avx.Store(d + 6, v1);
-                Avx.Store(d + 12, v2);
-                Avx.Store(d + 18, v3);
-                Avx.Store(d + 24, v4);
-                Avx.Store(d + 30, v5);
-                Avx.Store(d + 36, v6);
-                // The last store must stay inside the panel (another thread may be packing the next one).
-                Sse.Store(d + 42, v7.GetLower());
-                d[46] = v7.GetElement(4);
-                d[47] = v7.GetElement(5);
+                for (int r0 = 0; r0 < MR; r0 += 8)
+                {
+                    int rows = Math.Min(8, MR - r0);
+                    float* q = s + (long)r0 * lda + pStart;
+                    long l1 = Math.Min(1, rows - 1) * (long)lda, l2 = Math.Min(2, rows - 1) * (long)lda;
+                    long l3 = Math.Min(3, rows - 1) * (long)lda, l4 = Math.Min(4, rows - 1) * (long)lda;
+                    long l5 = Math.Min(5, rows - 1) * (long)lda, l6 = Math.Min(6, rows - 1) * (long)lda;
+                    long l7 = Math.Min(7, rows - 1) * (long)lda;
+                    var v0 = Avx.LoadVector256(q);
+                    var v1 = Avx.LoadVector256(q + l1);
+                    var v2 = Avx.LoadVector256(q + l2);
+                    var v3 = Avx.LoadVector256(q + l3);
+                    var v4 = Avx.LoadVector256(q + l4);
+                    var v5 = Avx.LoadVector256(q + l5);
+                    var v6 = Avx.LoadVector256(q + l6);
+                    var v7 = Avx.LoadVector256(q + l7);
+                    Transpose8x8(ref v0, ref v1, ref v2, ref v3, ref v4, ref v5, ref v6, ref v7);
+                    float* d = dst + pStart * MR + r0;
+                    StoreRows(d, v0, rows);
+                    StoreRows(d + MR, v1, rows);
+                    StoreRows(d + 2 * MR, v2, rows);
+                    StoreRows(d + 3 * MR, v3, rows);
+                    StoreRows(d + 4 * MR, v4, rows);
+                    StoreRows(d + 5 * MR, v5, rows);
+                    StoreRows(d + 6 * MR, v6, rows);
+                    StoreRows(d + 7 * MR, v7, rows);
+                }
             }
         }
         for (int p = pStart; p < kc; p++)
@@ -79,25 +82,56 @@ public static unsafe partial class Sgemm
         }
     }
 
-    /// <summary>
-    /// Packs columns [col, col+nr) (relative to the block's first column) of op(B), rows [Pc, Pc+Kc), into one
-    /// micro-panel: NR values per k step, columns past nr zero-filled.
-    /// </summary>
-    private static void PackB(GemmArgs* g, int col, int nr, float* dst)
+    /// <summary>Stores the first <paramref name="count"/> (1..8) lanes of <paramref name="v"/>, nothing past them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRows(float* d, Vector256<float> v, int count)
     {
-        int kc = g->Kc, ldb = g->Ldb;
-        int j0 = g->Jc + col;
-        if (!g->TransB)
+        if (count == 8)
+        {
+            Avx.Store(d, v);
+            return;
+        }
+        int j = 0;
+        if (count >= 4)
+        {
+            Sse.Store(d, v.GetLower());
+            v = Vector256.Create(v.GetUpper(), v.GetUpper());
+            j = 4;
+        }
+        for (int t = 0; j < count; j++, t++) d[j] = v.GetElement(t);
+    }
+
+    /// <summary>Copies <paramref name="count"/> floats (a micro-panel's width; a constant where it is inlined).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyShort(float* src, float* dst, int count)
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; j + 16 <= count; j += 16) Vector512.Store(Vector512.Load(src + j), dst + j);
+        for (; j + 8 <= count; j += 8) Vector256.Store(Vector256.Load(src + j), dst + j);
+        if (j + 4 <= count)
+        {
+            Vector128.Store(Vector128.Load(src + j), dst + j);
+            j += 4;
+        }
+        for (; j < count; j++) dst[j] = src[j];
+    }
+
+    /// <summary>
+    /// Packs columns [j0, j0+nr) of op(B), rows [pc, pc+kc), into one micro-panel: NR values per k step, columns past
+    /// nr zero-filled. B is the whole matrix as stored (n×k when <paramref name="transB"/>, else k×n).
+    /// </summary>
+    private static void PackB<TK>(float* b, int ldb, bool transB, int j0, int pc, int kc, int nr, float* dst)
+        where TK : struct, IMicroKernel
+    {
+        int NR = TK.NR;
+        if (!transB)
         {
             // op(B)[p, j] = B[p, j]: each k step copies nr contiguous values.
-            float* src = g->B + (long)g->Pc * ldb + j0;
+            float* src = b + (long)pc * ldb + j0;
             if (nr == NR)
             {
-                for (int p = 0; p < kc; p++, src += ldb, dst += NR)
-                {
-                    Vector256.Store(Vector256.Load(src), dst);
-                    Vector256.Store(Vector256.Load(src + 8), dst + 8);
-                }
+                for (int p = 0; p < kc; p++, src += ldb, dst += NR) CopyShort(src, dst, NR);
             }
             else
             {
@@ -111,16 +145,16 @@ public static unsafe partial class Sgemm
             return;
         }
 
-        // op(B)[p, j] = B[j, p]: rows of B are contiguous along k; transpose two 8×8 blocks per 8 k steps.
-        float* s = g->B + (long)j0 * ldb + g->Pc;
+        // op(B)[p, j] = B[j, p]: rows of B are contiguous along k; transpose NR/8 blocks of 8×8 per 8 k steps.
+        float* s = b + (long)j0 * ldb + pc;
         int pStart = 0;
         if (nr == NR && Avx.IsSupported)
         {
             for (; pStart + 8 <= kc; pStart += 8)
             {
-                for (int half = 0; half < 2; half++)
+                for (int c0 = 0; c0 < NR; c0 += 8)
                 {
-                    float* r = s + (long)(half * 8) * ldb + pStart;
+                    float* r = s + (long)c0 * ldb + pStart;
                     var v0 = Avx.LoadVector256(r);
                     var v1 = Avx.LoadVector256(r + ldb);
                     var v2 = Avx.LoadVector256(r + 2L * ldb);
@@ -130,7 +164,7 @@ public static unsafe partial class Sgemm
                     var v6 = Avx.LoadVector256(r + 6L * ldb);
                     var v7 = Avx.LoadVector256(r + 7L * ldb);
                     Transpose8x8(ref v0, ref v1, ref v2, ref v3, ref v4, ref v5, ref v6, ref v7);
-                    float* d = dst + pStart * NR + half * 8;
+                    float* d = dst + pStart * NR + c0;
                     Avx.Store(d, v0);
                     Avx.Store(d + NR, v1);
                     Avx.Store(d + 2 * NR, v2);

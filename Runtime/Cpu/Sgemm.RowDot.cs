@@ -22,7 +22,7 @@ public static unsafe partial class Sgemm
     /// the same row computed in a larger batch by rounding (about 1e-7 relative); from 3 rows up, a row's result does
     /// not depend on the batch at all (tests/Generator.Tests TrainingBehaviourTests, partial batches).</para>
     /// </remarks>
-    private static void RowDot(int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
+    private static void RowDot(SgemmPath path, int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
     {
         for (int i = 0; i < m; i++)
         {
@@ -32,7 +32,7 @@ public static unsafe partial class Sgemm
             for (; j + 4 <= n; j += 4)
             {
                 float* b0 = b + (long)j * ldb;
-                Dot4(ai, b0, b0 + ldb, b0 + 2L * ldb, b0 + 3L * ldb, k, out float d0, out float d1, out float d2, out float d3);
+                Dot4(path, ai, b0, b0 + ldb, b0 + 2L * ldb, b0 + 3L * ldb, k, out float d0, out float d1, out float d2, out float d3);
                 Store(ci + j, alpha * d0, beta);
                 Store(ci + j + 1, alpha * d1, beta);
                 Store(ci + j + 2, alpha * d2, beta);
@@ -41,7 +41,7 @@ public static unsafe partial class Sgemm
             for (; j < n; j++)
             {
                 float* bj = b + (long)j * ldb;
-                Dot4(ai, bj, bj, bj, bj, k, out float d, out _, out _, out _);
+                Dot4(path, ai, bj, bj, bj, bj, k, out float d, out _, out _, out _);
                 Store(ci + j, alpha * d, beta);
             }
         }
@@ -50,8 +50,44 @@ public static unsafe partial class Sgemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(float* c, float value, float beta) => *c = beta == 0f ? value : value + beta * *c;
 
-    /// <summary>The dot products of <paramref name="x"/> with four rows (which may repeat), 8 lanes at a time.</summary>
-    private static void Dot4(float* x, float* r0, float* r1, float* r2, float* r3, int k, out float d0, out float d1, out float d2, out float d3)
+    /// <summary>The dot products of <paramref name="x"/> with four rows (which may repeat), 16 or 8 lanes at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Dot4(SgemmPath path, float* x, float* r0, float* r1, float* r2, float* r3, int k, out float d0, out float d1, out float d2, out float d3)
+    {
+        if (path == SgemmPath.Avx512) Dot4x16(x, r0, r1, r2, r3, k, out d0, out d1, out d2, out d3);
+        else Dot4x8(x, r0, r1, r2, r3, k, out d0, out d1, out d2, out d3);
+    }
+
+    private static void Dot4x16(float* x, float* r0, float* r1, float* r2, float* r3, int k, out float d0, out float d1, out float d2, out float d3)
+    {
+        var s0 = Vector512<float>.Zero;
+        var s1 = Vector512<float>.Zero;
+        var s2 = Vector512<float>.Zero;
+        var s3 = Vector512<float>.Zero;
+        int p = 0;
+        for (; p + 16 <= k; p += 16)
+        {
+            var xv = Vector512.Load(x + p);
+            s0 = Vector512.FusedMultiplyAdd(xv, Vector512.Load(r0 + p), s0);
+            s1 = Vector512.FusedMultiplyAdd(xv, Vector512.Load(r1 + p), s1);
+            s2 = Vector512.FusedMultiplyAdd(xv, Vector512.Load(r2 + p), s2);
+            s3 = Vector512.FusedMultiplyAdd(xv, Vector512.Load(r3 + p), s3);
+        }
+        d0 = Vector512.Sum(s0);
+        d1 = Vector512.Sum(s1);
+        d2 = Vector512.Sum(s2);
+        d3 = Vector512.Sum(s3);
+        for (; p < k; p++)
+        {
+            float xp = x[p];
+            d0 += xp * r0[p];
+            d1 += xp * r1[p];
+            d2 += xp * r2[p];
+            d3 += xp * r3[p];
+        }
+    }
+
+    private static void Dot4x8(float* x, float* r0, float* r1, float* r2, float* r3, int k, out float d0, out float d1, out float d2, out float d3)
     {
         var s0 = Vector256<float>.Zero;
         var s1 = Vector256<float>.Zero;

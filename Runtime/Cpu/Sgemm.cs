@@ -20,18 +20,14 @@ namespace ModelDsl.Runtime.Cpu;
 /// <para><b>No-allocation contract.</b> Packing buffers are native memory, allocated per calling thread on
 /// first use and grown when a larger problem needs it, then reused. Once a thread has run the largest shape
 /// it will use (and <see cref="CpuWorkers"/> has started), calls allocate nothing on the managed heap.</para>
-/// <para>Blocking: op(B) is packed in KC×NC panels of 16 columns, op(A) in MC×KC panels of 6 rows, and a
-/// 6×16 register-blocked AVX2/FMA micro-kernel computes tiles of C; packing and tiles run in parallel on
+/// <para>Blocking: op(B) is packed in KC×NC panels of NR columns, op(A) in MC×KC panels of MR rows, and an
+/// MR×NR register-blocked micro-kernel computes tiles of C: 8×32 with AVX-512, 6×16 with AVX2/FMA, chosen once per
+/// process (<see cref="ActivePath"/>; <c>MODELDSL_CPU_ISA=avx2</c> forces AVX2). Packing and tiles run in parallel on
 /// <see cref="CpuWorkers"/>, one thread per <see cref="MinMacsPerThread"/> multiply-adds at most (so the small
 /// multiplies of a small network run on the caller alone).</para>
 /// </remarks>
 public static unsafe partial class Sgemm
 {
-    internal const int MR = 6;
-    internal const int NR = 16;
-    internal const int KC = 256;
-    internal const int MC = 1536;   // rows of op(A) packed per outer block (multiple of MR)
-    internal const int NC = 2048;   // columns of op(B) packed per outer block (multiple of NR)
     private const int PackChunk = 4; // micro-panels per packing work item
 
     /// <summary>
@@ -65,7 +61,7 @@ public static unsafe partial class Sgemm
         }
         if (a == null) throw new ArgumentNullException(nameof(a));
         if (b == null) throw new ArgumentNullException(nameof(b));
-        Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, maxThreads);
+        Run(ActivePath, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, maxThreads);
     }
 
     /// <summary>
@@ -75,7 +71,17 @@ public static unsafe partial class Sgemm
     public static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,
         int maxThreads = 0)
+        => Multiply(ActivePath, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, maxThreads);
+
+    /// <summary>
+    /// The span overload on a given kernel path (the tests run every path the machine supports through it);
+    /// <paramref name="path"/> must be supported here (<see cref="IsSupported"/>).
+    /// </summary>
+    internal static void Multiply(SgemmPath path, bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,
+        int maxThreads = 0)
     {
+        if (!IsSupported(path)) throw new PlatformNotSupportedException($"The {path} SGEMM path needs instructions this CPU lacks.");
         ValidateShape(transA, transB, m, n, k, lda, ldb, ldc);
         if (m == 0 || n == 0) return;
         CheckLength(c.Length, m, n, ldc, nameof(c));
@@ -90,7 +96,7 @@ public static unsafe partial class Sgemm
         fixed (float* pc = c)
         {
             if (!readsAB) ScaleC(m, n, beta, pc, ldc);
-            else Run(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, maxThreads);
+            else Run(path, transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, maxThreads);
         }
     }
 
@@ -135,50 +141,53 @@ public static unsafe partial class Sgemm
         public int TileM, TileN, TilesN; // tile sizes in micro-panels, tiles along n
     }
 
-    private struct PackJob : IParallelJob
+    private struct PackJob<TK> : IParallelJob where TK : struct, IMicroKernel
     {
         public GemmArgs* Args;
 
         public void Run(int index)
         {
             GemmArgs* g = Args;
+            int mr = TK.MR, nr = TK.NR;
             if (index < g->AChunks)
             {
                 int first = index * PackChunk;
-                int last = Math.Min(first + PackChunk, (g->Mb + MR - 1) / MR);
+                int last = Math.Min(first + PackChunk, (g->Mb + mr - 1) / mr);
                 for (int p = first; p < last; p++)
                 {
-                    int row = p * MR;
-                    PackA(g, row, Math.Min(MR, g->Mb - row), g->PackA + (long)p * MR * g->Kc);
+                    int row = p * mr;
+                    PackA<TK>(g, row, Math.Min(mr, g->Mb - row), g->PackA + (long)p * mr * g->Kc);
                 }
             }
             else
             {
                 int first = (index - g->AChunks) * PackChunk;
-                int last = Math.Min(first + PackChunk, (g->Nb + NR - 1) / NR);
+                int last = Math.Min(first + PackChunk, (g->Nb + nr - 1) / nr);
                 for (int p = first; p < last; p++)
                 {
-                    int col = p * NR;
-                    PackB(g, col, Math.Min(NR, g->Nb - col), g->PackB + (long)p * NR * g->Kc);
+                    int col = p * nr;
+                    PackB<TK>(g->B, g->Ldb, g->TransB, g->Jc + col, g->Pc, g->Kc, Math.Min(nr, g->Nb - col),
+                        g->PackB + (long)p * nr * g->Kc);
                 }
             }
         }
     }
 
-    private struct ComputeJob : IParallelJob
+    private struct ComputeJob<TK> : IParallelJob where TK : struct, IMicroKernel
     {
         public GemmArgs* Args;
 
         public void Run(int index)
         {
             GemmArgs* g = Args;
+            int MR = TK.MR, NR = TK.NR;
             int ti = index / g->TilesN, tj = index - ti * g->TilesN;
             int rowPanels = (g->Mb + MR - 1) / MR, colPanels = (g->Nb + NR - 1) / NR;
             int ip0 = ti * g->TileM, ip1 = Math.Min(ip0 + g->TileM, rowPanels);
             int jp0 = tj * g->TileN, jp1 = Math.Min(jp0 + g->TileN, colPanels);
             int kc = g->Kc, ldc = g->Ldc;
             float alpha = g->Alpha, beta = g->Beta;
-            float* edge = stackalloc float[MR * NR];
+            float* edge = stackalloc float[MaxTile];
             for (int jp = jp0; jp < jp1; jp++)
             {
                 int col = jp * NR;
@@ -192,23 +201,26 @@ public static unsafe partial class Sgemm
                     float* cp = g->C + (long)(g->Ic + row) * ldc + g->Jc + col;
                     if (mr == MR && nr == NR)
                     {
-                        Kernel(kc, ap, bp, cp, ldc, alpha, beta);
+                        TK.Compute(kc, ap, bp, cp, ldc, alpha, beta);
                     }
                     else
                     {
-                        Kernel(kc, ap, bp, edge, NR, 1f, 0f);
-                        StoreEdge(edge, cp, ldc, mr, nr, alpha, beta);
+                        TK.Compute(kc, ap, bp, edge, NR, 1f, 0f);
+                        StoreEdge(edge, NR, cp, ldc, mr, nr, alpha, beta);
                     }
                 }
             }
         }
     }
 
-    private static void StoreEdge(float* edge, float* c, int ldc, int mr, int nr, float alpha, float beta)
+    /// <summary>The largest MR·NR of any micro-kernel (the edge tile buffer's size).</summary>
+    private const int MaxTile = 16 * 64;
+
+    private static void StoreEdge(float* edge, int ldEdge, float* c, int ldc, int mr, int nr, float alpha, float beta)
     {
         for (int r = 0; r < mr; r++)
         {
-            float* src = edge + r * NR;
+            float* src = edge + r * ldEdge;
             float* dst = c + (long)r * ldc;
             if (beta == 0f)
                 for (int j = 0; j < nr; j++) dst[j] = alpha * src[j];
@@ -217,14 +229,33 @@ public static unsafe partial class Sgemm
         }
     }
 
-    private static void Run(bool transA, bool transB, int m, int n, int k, float alpha,
+    private static void Run(SgemmPath path, bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int maxThreads)
     {
         if (!transA && transB && m <= RowDotMaxRows)
         {
-            RowDot(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            RowDot(path, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
             return;
         }
+        switch (path)
+        {
+            case SgemmPath.Avx512:
+                Blocked<Avx512Kernel>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, maxThreads);
+                break;
+            case SgemmPath.Avx2:
+                Blocked<Avx2Kernel>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, maxThreads);
+                break;
+            default:
+                Blocked<PortableKernel>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, maxThreads);
+                break;
+        }
+    }
+
+    /// <summary>The blocked multiply (Goto/BLIS loop order jc → pc → ic, then tiles of micro-panels) on micro-kernel TK.</summary>
+    private static void Blocked<TK>(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int maxThreads) where TK : struct, IMicroKernel
+    {
+        int MR = TK.MR, NR = TK.NR, KC = TK.KC, MC = TK.MC, NC = TK.NC;
         int threads = ThreadsFor(m, n, k, maxThreads);
 
         int kBlocks = (k + KC - 1) / KC;
@@ -237,8 +268,8 @@ public static unsafe partial class Sgemm
         g.A = a; g.B = b; g.C = c; g.Lda = lda; g.Ldb = ldb; g.Ldc = ldc;
         g.TransA = transA; g.TransB = transB; g.Alpha = alpha;
         g.PackA = packA; g.PackB = packB;
-        var pack = new PackJob { Args = &g };
-        var compute = new ComputeJob { Args = &g };
+        var pack = new PackJob<TK> { Args = &g };
+        var compute = new ComputeJob<TK> { Args = &g };
 
         for (int jc = 0; jc < n; jc += NC)
         {
@@ -255,7 +286,7 @@ public static unsafe partial class Sgemm
                     g.Mb = Math.Min(MC, m - ic);
                     g.AChunks = ((g.Mb + MR - 1) / MR + PackChunk - 1) / PackChunk;
                     g.BChunks = ic == 0 ? ((g.Nb + NR - 1) / NR + PackChunk - 1) / PackChunk : 0;
-                    int tilesM = ChooseTiles(ref g, threads);
+                    int tilesM = ChooseTiles(ref g, threads, MR, NR);
                     CpuWorkers.Run(in pack, g.AChunks + g.BChunks, threads);
                     CpuWorkers.Run(in compute, tilesM * g.TilesN, threads);
                 }
@@ -276,7 +307,7 @@ public static unsafe partial class Sgemm
     }
 
     /// <summary>Chooses tile sizes (in micro-panels) for the compute phase; returns the number of tile rows.</summary>
-    private static int ChooseTiles(ref GemmArgs g, int threads)
+    private static int ChooseTiles(ref GemmArgs g, int threads, int MR, int NR)
     {
         int rowPanels = (g.Mb + MR - 1) / MR, colPanels = (g.Nb + NR - 1) / NR;
         int tileM = Math.Min(rowPanels, 16), tileN = Math.Min(colPanels, 16);

@@ -13,7 +13,7 @@ if (args.Length > 0 && args[0] == "--sweep")
 double seconds = args.Length > 0 ? double.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 0.6;
 int[] threadCounts = args.Length > 1 ? Array.ConvertAll(args[1].Split(','), int.Parse) : new[] { 1, 2 };
 string filter = args.Length > 2 ? args[2] : "";
-Console.WriteLine($"ProcessorCount={Environment.ProcessorCount} Avx2={System.Runtime.Intrinsics.X86.Avx2.IsSupported} Fma={System.Runtime.Intrinsics.X86.Fma.IsSupported} Avx512F={System.Runtime.Intrinsics.X86.Avx512F.IsSupported}");
+Console.WriteLine($"kernel path={Sgemm.ActivePath} (MODELDSL_CPU_ISA={Environment.GetEnvironmentVariable(Sgemm.IsaVariable) ?? "unset"}) ProcessorCount={Environment.ProcessorCount} Avx2={System.Runtime.Intrinsics.X86.Avx2.IsSupported} Fma={System.Runtime.Intrinsics.X86.Fma.IsSupported} Avx512F={System.Runtime.Intrinsics.X86.Avx512F.IsSupported}");
 
 var cases = new (string Name, bool TA, bool TB, int M, int N, int K)[]
 {

@@ -1,4 +1,8 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using ModelDsl.Runtime.Cpu;
 
 namespace ModelDsl.Runtime.Tests.Cpu;
@@ -42,18 +46,21 @@ public class SgemmTests
     }
 
     private static void Check(bool transA, bool transB, int m, int n, int k, float alpha, float beta, int pad, int threads, int seed = 1)
+        => Check(Sgemm.ActivePath, transA, transB, m, n, k, alpha, beta, pad, threads, seed);
+
+    private static void Check(SgemmPath path, bool transA, bool transB, int m, int n, int k, float alpha, float beta, int pad, int threads, int seed = 1)
     {
         var (a, lda, b, ldb, c, ldc) = Make(transA, transB, m, n, k, pad, seed);
         var expected = Reference(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         var padding = (float[])c.Clone();
-        Sgemm.Multiply(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+        Sgemm.Multiply(path, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
         double tol = 1e-5 * (k + 4) * (Math.Abs(alpha) + Math.Abs(beta) + 1);
         for (int i = 0; i < m; i++)
         {
             for (int j = 0; j < n; j++)
             {
                 double diff = Math.Abs(c[i * ldc + j] - expected[i * n + j]);
-                Assert.True(diff <= tol, $"({transA},{transB}) {m}x{n}x{k} alpha={alpha} beta={beta} pad={pad} threads={threads}: C[{i},{j}]={c[i * ldc + j]} expected {expected[i * n + j]} (tol {tol})");
+                Assert.True(diff <= tol, $"{path} ({transA},{transB}) {m}x{n}x{k} alpha={alpha} beta={beta} pad={pad} threads={threads}: C[{i},{j}]={c[i * ldc + j]} expected {expected[i * n + j]} (tol {tol})");
             }
             for (int j = n; j < ldc; j++)
                 Assert.Equal(padding[i * ldc + j], c[i * ldc + j]); // padding columns untouched
@@ -62,25 +69,87 @@ public class SgemmTests
 
     public static TheoryData<bool, bool> Transposes => new() { { false, false }, { false, true }, { true, false }, { true, true } };
 
-    [Theory]
-    [MemberData(nameof(Transposes))]
-    public void SmallAndOddSizes(bool transA, bool transB)
+    /// <summary>
+    /// Every kernel path this machine runs: AVX-512 where it is accelerated, AVX2 where AVX2 and FMA are (so an AVX-512
+    /// machine tests both, and CI on a machine without AVX-512 still tests AVX2), and the portable one always.
+    /// </summary>
+    public static IEnumerable<SgemmPath> SupportedPaths =>
+        Enum.GetValues<SgemmPath>().Where(Sgemm.IsSupported);
+
+    /// <summary>Every supported path with every combination of transposes.</summary>
+    public static TheoryData<SgemmPath, bool, bool> PathsAndTransposes
     {
-        int[][] shapes = { new[] { 1, 1, 1 }, new[] { 7, 13, 5 }, new[] { 6, 16, 8 }, new[] { 5, 17, 9 }, new[] { 13, 31, 257 }, new[] { 2, 3, 600 } };
-        foreach (var s in shapes)
-            foreach (int threads in new[] { 1, 2 })
-                Check(transA, transB, s[0], s[1], s[2], 1f, 0f, 0, threads);
+        get
+        {
+            var data = new TheoryData<SgemmPath, bool, bool>();
+            foreach (var path in SupportedPaths)
+                foreach (bool ta in new[] { false, true })
+                    foreach (bool tb in new[] { false, true })
+                        data.Add(path, ta, tb);
+            return data;
+        }
+    }
+
+    [Fact]
+    public void EveryPathThisCpuHasIsTested()
+    {
+        // Guards the theories above against silently running fewer paths than the machine has.
+        var paths = SupportedPaths.ToList();
+        Assert.Contains(SgemmPath.Portable, paths);
+        Assert.Equal(Avx2.IsSupported && Fma.IsSupported, paths.Contains(SgemmPath.Avx2));
+        Assert.Equal(Avx512F.IsSupported && Vector512.IsHardwareAccelerated, paths.Contains(SgemmPath.Avx512));
+        Assert.Contains(Sgemm.ActivePath, paths);
+    }
+
+    [Fact]
+    public void IsaVariableCapsThePath()
+    {
+        var widest = Sgemm.SelectPath(null);
+        Assert.Equal(widest, Sgemm.SelectPath(""));
+        Assert.Equal(widest, Sgemm.SelectPath("AVX512"));
+        Assert.Equal(SupportedPaths.Max(), widest);
+        Assert.Equal(Sgemm.IsSupported(SgemmPath.Avx2) ? SgemmPath.Avx2 : SgemmPath.Portable, Sgemm.SelectPath("avx2"));
+        Assert.Equal(SgemmPath.Portable, Sgemm.SelectPath("portable"));
+        var error = Assert.Throws<InvalidOperationException>(() => Sgemm.SelectPath("avx1024"));
+        Assert.Contains("MODELDSL_CPU_ISA='avx1024'", error.Message);
+        // The process's path is what the variable (if any) selects.
+        Assert.Equal(Sgemm.SelectPath(Environment.GetEnvironmentVariable(Sgemm.IsaVariable)), Sgemm.ActivePath);
+    }
+
+    [Fact]
+    public void UnsupportedPathIsRefused()
+    {
+        foreach (var path in Enum.GetValues<SgemmPath>().Where(p => !Sgemm.IsSupported(p)))
+        {
+            var buf = new float[16];
+            Assert.Throws<PlatformNotSupportedException>(() => Sgemm.Multiply(path, false, false, 4, 4, 1, 1f, buf, 1, buf, 4, 0f, buf, 4));
+        }
     }
 
     [Theory]
-    [MemberData(nameof(Transposes))]
-    public void MediumPrimeSizesWithLeadingDimensions(bool transA, bool transB)
+    [MemberData(nameof(PathsAndTransposes))]
+    public void SmallAndOddSizes(SgemmPath path, bool transA, bool transB)
+    {
+        // Around both kernels' tiles (6×16, 8×32) and panel depths (256, 384): full tiles, one row or column over, edges.
+        int[][] shapes =
+        {
+            new[] { 1, 1, 1 }, new[] { 7, 13, 5 }, new[] { 6, 16, 8 }, new[] { 5, 17, 9 }, new[] { 13, 31, 257 }, new[] { 2, 3, 600 },
+            new[] { 8, 32, 384 }, new[] { 9, 33, 385 }, new[] { 16, 64, 17 }, new[] { 17, 65, 769 }, new[] { 3, 40, 31 },
+        };
+        foreach (var s in shapes)
+            foreach (int threads in new[] { 1, 2 })
+                Check(path, transA, transB, s[0], s[1], s[2], 1f, 0f, 0, threads);
+    }
+
+    [Theory]
+    [MemberData(nameof(PathsAndTransposes))]
+    public void MediumPrimeSizesWithLeadingDimensions(SgemmPath path, bool transA, bool transB)
     {
         foreach (int threads in new[] { 1, 2 })
         {
-            Check(transA, transB, 129, 67, 255, 1f, 0f, 3, threads);
-            Check(transA, transB, 129, 67, 255, 0.5f, 1f, 5, threads);
-            Check(transA, transB, 67, 129, 97, -1.5f, 0.25f, 1, threads, seed: 7);
+            Check(path, transA, transB, 129, 67, 255, 1f, 0f, 3, threads);
+            Check(path, transA, transB, 129, 67, 255, 0.5f, 1f, 5, threads);
+            Check(path, transA, transB, 67, 129, 97, -1.5f, 0.25f, 1, threads, seed: 7);
         }
     }
 
@@ -89,33 +158,37 @@ public class SgemmTests
     /// its 4-row blocks, k not a multiple of 8, padded leading dimensions, alpha and beta, and 3 rows for the blocked
     /// path beside it.
     /// </summary>
-    [Fact]
-    public void FewRowsAgainstTransposedB()
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void FewRowsAgainstTransposedB(SgemmPath path)
     {
         foreach (int m in new[] { 1, 2, 3 })
         {
-            Check(false, true, m, 256, 784, 1f, 0f, 0, threads: 1);
-            Check(false, true, m, 10, 256, 1f, 0f, 0, threads: 1);
-            Check(false, true, m, 7, 13, -0.5f, 0.75f, 3, threads: 2, seed: 5);
-            Check(false, true, m, 1, 1, 2f, 1f, 1, threads: 1, seed: 6);
+            Check(path, false, true, m, 256, 784, 1f, 0f, 0, threads: 1);
+            Check(path, false, true, m, 10, 256, 1f, 0f, 0, threads: 1);
+            Check(path, false, true, m, 7, 13, -0.5f, 0.75f, 3, threads: 2, seed: 5);
+            Check(path, false, true, m, 1, 1, 2f, 1f, 1, threads: 1, seed: 6);
+            Check(path, false, true, m, 5, 33, 1f, 0f, 2, threads: 1, seed: 8); // k: two 16-lane blocks and a tail
         }
     }
 
+    public static TheoryData<SgemmPath> Paths => new(SupportedPaths);
+
     [Theory]
-    [MemberData(nameof(Transposes))]
-    public void LargeSizes(bool transA, bool transB)
+    [MemberData(nameof(PathsAndTransposes))]
+    public void LargeSizes(SgemmPath path, bool transA, bool transB)
     {
         foreach (int threads in new[] { 1, 2 })
-            Check(transA, transB, 300, 500, 700, 1f, 1f, 0, threads, seed: 3);
+            Check(path, transA, transB, 300, 500, 700, 1f, 1f, 0, threads, seed: 3);
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    public void BlocksLargerThanOnePackingPanel(int threads)
+    [MemberData(nameof(Paths))]
+    public void BlocksLargerThanOnePackingPanel(SgemmPath path)
     {
         // m > MC and n > NC exercise the outer blocking loops.
-        Check(false, true, 1600, 2100, 20, 1f, 0f, 0, threads, seed: 11);
+        foreach (int threads in new[] { 1, 2 })
+            Check(path, false, true, 1600, 2100, 20, 1f, 0f, 0, threads, seed: 11);
     }
 
     [Fact]
@@ -137,14 +210,14 @@ public class SgemmTests
     }
 
     [Theory]
-    [MemberData(nameof(Transposes))]
-    public void BetaZeroIgnoresNaNInC(bool transA, bool transB)
+    [MemberData(nameof(PathsAndTransposes))]
+    public void BetaZeroIgnoresNaNInC(SgemmPath path, bool transA, bool transB)
     {
         foreach (var (m, n, k) in new[] { (7, 13, 5), (64, 64, 64), (129, 67, 255) })
         {
             var (a, lda, b, ldb, c, ldc) = Make(transA, transB, m, n, k, 0, 5, cFill: float.NaN);
             Array.Fill(c, float.NaN);
-            Sgemm.Multiply(transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, c, ldc);
+            Sgemm.Multiply(path, transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, c, ldc);
             Assert.DoesNotContain(c, float.IsNaN);
         }
     }
