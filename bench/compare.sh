@@ -6,6 +6,10 @@
 # (PyTorch time / ModelDsl time, or ModelDsl GFLOP/s / PyTorch GFLOP/s; above 1 = ModelDsl faster),
 # then "ratio vs onnxruntime mlp.predict-b1" and, last, "ratio vs onnxruntime mlp.predict: X.XX" (ONNX Runtime / ModelDsl).
 # Builds and timings run under flock /tmp/modeldsl.lock so concurrent builds do not disturb them.
+# Every peer runs at its strongest correct configuration: the PyTorch process alone runs without OPENBLAS_CORETYPE and
+# OPENBLAS_L2_SIZE (this machine's environment pins OpenBLAS to its AVX2 "Haswell" kernels; unset, OpenBLAS picks the
+# widest the CPU has), the BLAS core each side used is printed, and every side's outputs are checked against a float64
+# reference (a side that fails the check stops the run instead of reporting a speed).
 set -euo pipefail
 
 threads=1
@@ -49,7 +53,7 @@ if [[ $kernels == 1 ]]; then
   flock "$lock" bash -c '
     set -e
     dotnet "$1/bench/TrainStepBench/bin/Release/net10.0/TrainStepBench.dll" --kernels "$2"
-    "$3" "$1/bench/pytorch/kernels.py" --threads "$2"
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$3" "$1/bench/pytorch/kernels.py" --threads "$2"
   ' _ "$root" "$threads" "$py" > "$out"
 else
   echo "running with $threads thread(s)${models:+, models $models}..." >&2
@@ -61,7 +65,7 @@ else
     model_args=(); [[ -n "$5" ]] && model_args=(--models "$5")
     dotnet "$1/bench/TrainStepBench/bin/Release/net10.0/TrainStepBench.dll" --compare "$2" "${model_args[@]}"
     if [[ "$4" == 1 ]]; then dotnet "$1/bench/TrainStepBench/bin/Release/net10.0/TrainStepBench.dll" --onnxruntime "$2"; fi
-    "$3" "$1/bench/pytorch/compare.py" --threads "$2" "${model_args[@]}"
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$3" "$1/bench/pytorch/compare.py" --threads "$2" "${model_args[@]}"
   ' _ "$root" "$threads" "$py" "$onnx" "$models" > "$out"
 fi
 

@@ -253,7 +253,8 @@ public static unsafe partial class Sgemm
 
     /// <summary>The blocked multiply (Goto/BLIS loop order jc → pc → ic, then tiles of micro-panels) on micro-kernel TK.</summary>
     private static void Blocked<TK>(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int maxThreads) where TK : struct, IMicroKernel
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int maxThreads, float* prepackedB = null)
+        where TK : struct, IMicroKernel
     {
         int MR = TK.MR, NR = TK.NR, KC = TK.KC, MC = TK.MC, NC = TK.NC;
         int threads = ThreadsFor(m, n, k, maxThreads);
@@ -262,7 +263,7 @@ public static unsafe partial class Sgemm
         int kcMax = (k + kBlocks - 1) / kBlocks;
         int mcMax = RoundUp(Math.Min(m, MC), MR);
         int ncMax = RoundUp(Math.Min(n, NC), NR);
-        PackBuffers.ForCurrentThread((long)mcMax * kcMax, (long)ncMax * kcMax, out float* packA, out float* packB);
+        PackBuffers.ForCurrentThread((long)mcMax * kcMax, prepackedB == null ? (long)ncMax * kcMax : 0, out float* packA, out float* packB);
 
         GemmArgs g = default;
         g.A = a; g.B = b; g.C = c; g.Lda = lda; g.Ldb = ldb; g.Ldc = ldc;
@@ -280,12 +281,13 @@ public static unsafe partial class Sgemm
                 g.Pc = pc;
                 g.Kc = Math.Min(kcMax, k - pc);
                 g.Beta = pc == 0 ? beta : 1f;
+                if (prepackedB != null) g.PackB = prepackedB + PackedOffset(jc, pc, n, k, NR, NC);
                 for (int ic = 0; ic < m; ic += MC)
                 {
                     g.Ic = ic;
                     g.Mb = Math.Min(MC, m - ic);
                     g.AChunks = ((g.Mb + MR - 1) / MR + PackChunk - 1) / PackChunk;
-                    g.BChunks = ic == 0 ? ((g.Nb + NR - 1) / NR + PackChunk - 1) / PackChunk : 0;
+                    g.BChunks = ic == 0 && prepackedB == null ? ((g.Nb + NR - 1) / NR + PackChunk - 1) / PackChunk : 0;
                     int tilesM = ChooseTiles(ref g, threads, MR, NR);
                     CpuWorkers.Run(in pack, g.AChunks + g.BChunks, threads);
                     CpuWorkers.Run(in compute, tilesM * g.TilesN, threads);

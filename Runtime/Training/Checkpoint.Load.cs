@@ -90,6 +90,7 @@ public static partial class Checkpoint
             Parameter p = parameters[i];
             float[][] data = scratch[i];
             data[0].CopyTo(p.Value, 0);
+            p.MarkChanged();
             p.EnsureState(data.Length - 1);
             if (p.StateCount >= 1) CopyOrClear(data, 1, p.State1);
             if (p.StateCount >= 2) CopyOrClear(data, 2, p.State2);

@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 
 namespace ModelDsl.Runtime;
 
@@ -41,7 +42,31 @@ public sealed class Parameter
     public string Source { get; }
 
     /// <summary>The weights.</summary>
+    /// <remarks>
+    /// Code that writes these values itself (not through the generated <c>Initialize</c>, <c>ApplyGradients</c>,
+    /// <c>TrainStep</c>, <c>Load</c> or the GPU model's <c>CopyToHost</c>, which do it for you) must call
+    /// <see cref="MarkChanged"/> afterwards: the CPU forward multiplies by a copy of the weights packed for its matrix
+    /// kernel (<see cref="Cpu.Sgemm"/>), made once per <see cref="Version"/>, and would go on using the old values.
+    /// </remarks>
     public float[] Value { get; }
+
+    private long _version;
+
+    /// <summary>
+    /// Counts changes of <see cref="Value"/>: bumped by <see cref="MarkChanged"/>. Copies derived from the weights
+    /// (the packed matrix the CPU forward multiplies by) are valid for one version.
+    /// </summary>
+    public long Version => Volatile.Read(ref _version);
+
+    /// <summary>
+    /// Records that <see cref="Value"/> changed, so copies derived from it (the packed weights of the CPU forward) are
+    /// rebuilt before their next use. The optimizer step, <c>Initialize</c>, <c>Load</c> and <c>CopyToHost</c> call it;
+    /// call it after writing <see cref="Value"/> from your own code.
+    /// </summary>
+    public void MarkChanged() => Interlocked.Increment(ref _version);
+
+    /// <summary>The packed copy of <see cref="Value"/> the CPU forward multiplies by (owned by <see cref="Cpu.Sgemm"/>).</summary>
+    internal Cpu.Sgemm.PackedMatrix? Packed;
 
     /// <summary>Same length as <see cref="Value"/>; written (or accumulated) by backward.</summary>
     public float[] Gradient { get; }

@@ -112,19 +112,58 @@ internal static class CompareMode
         return (new CharGpt(seed: 1), idx, targets);
     }
 
-    /// <summary>SGEMM 1024³ (NN), C = A·B, and the ceiling: the peak FP32 FMA rate of one core (always single-threaded).</summary>
+    /// <summary>
+    /// SGEMM 1024³ (NN), C = A·B, checked against a float64 reference (so a wrong fast kernel cannot win), and the
+    /// ceiling: the peak FP32 FMA rate of one core with the widest vectors the machine has (<c>peak-fma-per-core</c>),
+    /// and with 256-bit and 512-bit FMAs each (always single-threaded).
+    /// </summary>
     private static void SgemmAndPeak()
     {
         const int n = 1024;
         var a = Fill(n * n, 1); var b = Fill(n * n, 2); var c = new float[n * n];
+        Timing.Info("modeldsl", $"sgemm kernel path={Sgemm.ActivePath} ({Sgemm.IsaVariable}={Environment.GetEnvironmentVariable(Sgemm.IsaVariable) ?? "unset"}; Avx512F={Avx512F.IsSupported} Vector512.IsHardwareAccelerated={Vector512.IsHardwareAccelerated})");
         var t = Time(() => Sgemm.Multiply(false, false, n, n, n, 1f, a, n, b, n, 0f, c, n));
+        double error = ReferenceError(a, b, c, n);
+        Timing.Info("modeldsl", $"sgemm-1024 max |C - C_float64| / max |C_float64| over 64 rows = {error:G3}");
+        if (!(error <= 1e-5)) throw new InvalidOperationException($"sgemm-1024: result differs from the float64 reference by {error:G3} (relative); not reporting its speed.");
         Emit("sgemm-1024", "gflops", ToGflops(2.0 * n * n * n, t));
+        const long iterations = 4_000_000;
+        double[]? widest = null;
         if (Fma.IsSupported)
         {
-            const long iterations = 4_000_000;
-            var p = Time(() => FmaLoop(iterations));
-            Emit("peak-fma-per-core", "gflops", ToGflops(iterations * 12.0 * 8 * 2, p));
+            var p = ToGflops(iterations * 12.0 * 8 * 2, Time(() => FmaLoop256(iterations)));
+            Emit("peak-fma-avx2-per-core", "gflops", p);
+            widest = p;
         }
+        if (Avx512F.IsSupported)
+        {
+            var p = ToGflops(iterations * 12.0 * 16 * 2, Time(() => FmaLoop512(iterations)));
+            Emit("peak-fma-avx512-per-core", "gflops", p);
+            widest = p;
+        }
+        if (widest != null) Emit("peak-fma-per-core", "gflops", widest);
+    }
+
+    /// <summary>Largest |C − A·B| over 64 spread rows, computed in float64, relative to the largest |A·B| there.</summary>
+    private static double ReferenceError(float[] a, float[] b, float[] c, int n)
+    {
+        double worst = 0, scale = 0;
+        var row = new double[n];
+        for (int i = 0; i < n; i += n / 64)
+        {
+            Array.Clear(row);
+            for (int p = 0; p < n; p++)
+            {
+                double av = a[i * n + p];
+                for (int j = 0; j < n; j++) row[j] += av * b[p * n + j];
+            }
+            for (int j = 0; j < n; j++)
+            {
+                worst = Math.Max(worst, Math.Abs(c[i * n + j] - row[j]));
+                scale = Math.Max(scale, Math.Abs(row[j]));
+            }
+        }
+        return worst / scale;
     }
 
     /// <summary>The GEMMs of one MLP step as the generated code issues them (dense: Y = X·Wᵀ, dX = dY·W, dW = dYᵀ·X).</summary>
@@ -145,10 +184,11 @@ internal static class CompareMode
         return list;
     }
 
+    // 12 independent accumulators: enough to cover the FMA latency (4 cycles) of 2 FMA pipes (8 in flight) with room.
+
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static float FmaLoop(long iterations)
+    private static float FmaLoop256(long iterations)
     {
-        // 12 independent accumulators: enough to cover FMA latency (4-5 cycles) x 2 FMA pipes.
         var m = Vector256.Create(0.9999999f);
         var k = Vector256.Create(1e-7f);
         Vector256<float> a0 = Vector256.Create(1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0,
@@ -162,6 +202,24 @@ internal static class CompareMode
         }
         var s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
         return Vector256.Sum(s);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static float FmaLoop512(long iterations)
+    {
+        var m = Vector512.Create(0.9999999f);
+        var k = Vector512.Create(1e-7f);
+        Vector512<float> a0 = Vector512.Create(1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0,
+            a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+        for (long i = 0; i < iterations; i++)
+        {
+            a0 = Avx512F.FusedMultiplyAdd(a0, m, k); a1 = Avx512F.FusedMultiplyAdd(a1, m, k); a2 = Avx512F.FusedMultiplyAdd(a2, m, k);
+            a3 = Avx512F.FusedMultiplyAdd(a3, m, k); a4 = Avx512F.FusedMultiplyAdd(a4, m, k); a5 = Avx512F.FusedMultiplyAdd(a5, m, k);
+            a6 = Avx512F.FusedMultiplyAdd(a6, m, k); a7 = Avx512F.FusedMultiplyAdd(a7, m, k); a8 = Avx512F.FusedMultiplyAdd(a8, m, k);
+            a9 = Avx512F.FusedMultiplyAdd(a9, m, k); a10 = Avx512F.FusedMultiplyAdd(a10, m, k); a11 = Avx512F.FusedMultiplyAdd(a11, m, k);
+        }
+        var s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
+        return Vector512.Sum(s);
     }
 
     private static double[] Time(Action call) => Timing.Time(call);

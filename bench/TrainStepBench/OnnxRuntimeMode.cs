@@ -53,11 +53,17 @@ internal static class OnnxRuntimeMode
                 binding.BindInput("x", input);
                 binding.BindOutput("logits", output);
 
-                // Same weights and input as ModelDsl's Forward: report the largest difference once.
+                // Same weights and input as ModelDsl's Forward: report the largest difference once, and check both against
+                // a float64 reference so a wrong fast kernel cannot win.
                 session.RunWithBinding(runOptions, binding);
                 var expected = model.Forward(x).Span;
                 double worst = 0;
                 for (int i = 0; i < logits.Length; i++) worst = Math.Max(worst, Math.Abs(logits[i] - expected[i]));
+                var reference = MlpReference.Logits(model.Parameters, x.Data, batch);
+                double ortError = MlpReference.RelativeError(logits, reference), dslError = MlpReference.RelativeError(expected, reference);
+                Timing.Info("onnxruntime", $"batch {batch}: max |logits - float64 reference| / max |reference|: ORT {ortError:G3}, ModelDsl {dslError:G3}");
+                if (!(ortError <= 1e-4) || !(dslError <= 1e-4))
+                    throw new InvalidOperationException($"mlp batch {batch}: logits differ from the float64 reference (ORT {ortError:G3}, ModelDsl {dslError:G3}); not reporting speed.");
                 long before = GC.GetAllocatedBytesForCurrentThread();
                 for (int i = 0; i < 100; i++) session.RunWithBinding(runOptions, binding);
                 long perCall = (GC.GetAllocatedBytesForCurrentThread() - before) / 100;

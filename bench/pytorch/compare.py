@@ -37,6 +37,7 @@ if unknown:
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(args.threads)
 
+import copy  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
@@ -74,9 +75,26 @@ def classes(rows, count):
     return torch.arange(rows, device=device) % count
 
 
+def check_forward(name, model, inputs):
+    """The eval-mode forward against the same model in float64 on the CPU: a wrong fast kernel must not win. Exits on
+    a relative error (max |y - y64| / max |y64|) above 1e-4."""
+    model.eval()
+    with torch.no_grad():
+        y = model(inputs).double().cpu()
+        ref = copy.deepcopy(model).cpu().double()
+        x64 = inputs.cpu().double() if inputs.is_floating_point() else inputs.cpu()
+        y64 = ref(x64)
+    error = ((y - y64).abs().max() / y64.abs().max()).item()
+    timing.info(f"{name}: eval forward max |y - y_float64| / max |y_float64| = {error:.3g}")
+    if not error <= 1e-4:
+        sys.exit(f"compare.py: {name}'s forward differs from the float64 reference by {error:.3g}; not reporting its speed")
+    model.train()
+
+
 def training_rows(name, model, opt, inputs, targets, loss_fn):
     """The four rows of a model: step, forward (eval, no_grad), fwd+bwd, optimizer step alone."""
     model.to(device).train()
+    check_forward(name, model, inputs)
 
     def step():
         opt.zero_grad()
@@ -265,7 +283,13 @@ def bench_sgemm():
     """SGEMM 1024x1024x1024, C = A·B (on cuda: FP32, TF32 as PyTorch's default leaves it)."""
     n = 1024
     a, b, c = uniform(n, n) - 0.5, uniform(n, n) - 0.5, torch.empty(n, n, device=device)
-    emit("sgemm-1024", "gflops", gflops(2.0 * n ** 3, timed(lambda: torch.matmul(a, b, out=c))))
+    seconds = timed(lambda: torch.matmul(a, b, out=c))
+    c64 = a.double().cpu() @ b.double().cpu()
+    error = ((c.double().cpu() - c64).abs().max() / c64.abs().max()).item()
+    timing.info(f"sgemm-1024: max |C - C_float64| / max |C_float64| = {error:.3g}")
+    if not error <= 1e-5:
+        sys.exit(f"compare.py: sgemm-1024 differs from the float64 reference by {error:.3g}; not reporting its speed")
+    emit("sgemm-1024", "gflops", gflops(2.0 * n ** 3, seconds))
 
 
 info = f"threads={torch.get_num_threads()} torch={torch.__version__} python={sys.version.split()[0]} device={device.type}"
@@ -273,6 +297,8 @@ if device.type == "cuda":
     info += (f" gpu={torch.cuda.get_device_name(0)} cuda={torch.version.cuda}"
              f" tf32_matmul={torch.backends.cuda.matmul.allow_tf32} tf32_cudnn={torch.backends.cudnn.allow_tf32}")
 print(f"INFO\tpytorch\t{info}", flush=True)
+if device.type == "cpu":
+    timing.info(timing.blas_info())
 
 for name, bench in (("mlp", bench_mlp), ("small", bench_small), ("cnn", bench_cnn), ("gpt", bench_gpt),
                     ("sgemm", bench_sgemm)):

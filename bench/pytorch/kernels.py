@@ -41,6 +41,7 @@ def backward_of(output, inputs):
 
 
 print(f"INFO\tpytorch\tthreads={torch.get_num_threads()} torch={torch.__version__} kernels", flush=True)
+timing.info(timing.blas_info())
 
 # ── GPT: one block at B·T = 1024, d 128 ──────────────────────────────────────────────────────────────────────────────
 n, d, ff = 1024, 128, 512

@@ -71,7 +71,10 @@ peak = rows.get(("modeldsl", "peak-fma-per-core"))
 if args.ceiling_threads and peak:
     ceiling = peak[1] * args.ceiling_threads
     print()
-    print(f"ceiling on {args.ceiling_threads} thread(s): {ceiling:.1f} GFLOP/s (measured peak FMA per core × threads)")
+    widths = "; ".join(f"{w}: {rows[('modeldsl', f'peak-fma-{w}-per-core')][1] * args.ceiling_threads:.1f}"
+                       for w in ("avx2", "avx512") if ("modeldsl", f"peak-fma-{w}-per-core") in rows)
+    print(f"ceiling on {args.ceiling_threads} thread(s): {ceiling:.1f} GFLOP/s (measured peak FMA per core with the widest "
+          f"vectors × threads{'; ' + widths if widths else ''})")
     for impl in ("pytorch", "modeldsl"):
         s = rows.get((impl, "sgemm-1024"))
         if s:

@@ -36,3 +36,33 @@ def emit(name, unit, values):
     scale = 1e6 if unit == "us" else 1.0
     med, lo, hi = values[len(values) // 2] * scale, values[0] * scale, values[-1] * scale
     print(f"BENCH\tpytorch\t{name}\t{unit}\t{med:.3f}\t{lo:.3f}\t{hi:.3f}", flush=True)
+
+
+def info(text):
+    """One INFO line."""
+    print(f"INFO\tpytorch\t{text}", flush=True)
+
+
+def blas_info():
+    """Which BLAS this process loaded (torch links it) and, for OpenBLAS, the core its dispatcher chose
+    (openblas_get_corename through ctypes), with the environment that can pin it."""
+    import ctypes
+    import os
+    libs = []
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.split()
+            if len(fields) >= 6 and ("blas" in fields[5] or "lapack" in fields[5]) and fields[5] not in libs:
+                libs.append(fields[5])
+    env = " ".join(f"{v}={os.environ.get(v, 'unset')}" for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"))
+    for path in libs:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        if hasattr(lib, "openblas_get_corename"):
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            lib.openblas_get_config.restype = ctypes.c_char_p
+            return (f"blas core={lib.openblas_get_corename().decode()} config={lib.openblas_get_config().decode().strip()}"
+                    f" lib={os.path.realpath(path)} {env}")
+    return f"blas: no OpenBLAS among the loaded libraries ({', '.join(libs) or 'none found'}) {env}"

@@ -189,6 +189,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("var parameters = _model.Parameters;");
             _w.Open("for (int k = 0; k < parameters.Count; k++)");
             _w.Line("_values.CopyTo<float>(parameters[k].Value, Offsets[k]);");
+            _w.Line("parameters[k].MarkChanged();");
             _w.Line("_gradients.CopyTo<float>(parameters[k].Gradient, Offsets[k]);");
             if (StateCount() >= 1) _w.Line("_state1.CopyTo<float>(parameters[k].State1, Offsets[k]);");
             if (StateCount() >= 2) _w.Line("_state2.CopyTo<float>(parameters[k].State2, Offsets[k]);");

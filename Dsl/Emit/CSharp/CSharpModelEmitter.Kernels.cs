@@ -85,6 +85,7 @@ namespace ModelDsl.Emit.CSharp
                         _w.Line($"Optimizers.{method}({name}.Value, {name}.Gradient, {name}.State1, {name}.State2, LearningRate, {Literal(Hyper(optimizer, "beta1", 0.9))}, {Literal(Hyper(optimizer, "beta2", 0.999))}, {Literal(Hyper(optimizer, "eps", 1e-8))}, {Literal(Hyper(optimizer, "weight_decay", 0))}, Step);");
                         break;
                 }
+                _w.Line($"{name}.MarkChanged();");
             }
             _w.Directive("#line default");
             _w.Close();
@@ -118,7 +119,10 @@ namespace ModelDsl.Emit.CSharp
             string lda = g.TransA ? m : k, ldb = g.TransB ? k : n;
             string a = g.TransA ? $"{g.A.Name}ᵀ" : g.A.Name, b = g.TransB ? $"{g.B.Name}ᵀ" : g.B.Name;
             _w.Line($"// {g.C.Name}[{m}, {n}] {(g.Accumulate ? "+=" : "=")} {a} · {b}   (k = {k})");
-            _w.Line($"Sgemm.Multiply({Bool(g.TransA)}, {Bool(g.TransB)}, {m}, {n}, {k}, 1f, {Ref(g.A)}, {lda}, {Ref(g.B)}, {ldb}, {(g.Accumulate ? "1f" : "0f")}, {Ref(g.C)}, {n});");
+            // B = a parameter's weights, transposed (the dense forward Y = X·Wᵀ): pass the Parameter itself, so the
+            // runtime multiplies by a copy packed once per weight version instead of packing W on every call.
+            string bArg = g.TransB && g.B.Root.Kind == BufferKind.Parameter ? _parameterProperties[g.B.Root.Parameter!] : Ref(g.B);
+            _w.Line($"Sgemm.Multiply({Bool(g.TransA)}, {Bool(g.TransB)}, {m}, {n}, {k}, 1f, {Ref(g.A)}, {lda}, {bArg}, {ldb}, {(g.Accumulate ? "1f" : "0f")}, {Ref(g.C)}, {n});");
         }
 
         private void EmitElementwise(ElementwiseKernel kernel)

@@ -149,6 +149,7 @@ namespace ModelDsl.Emit.CSharp
             }
             _w.Line("foreach (var p in Parameters)");
             _w.Open("");
+            _w.Line("p.MarkChanged();");
             _w.Line("Array.Clear(p.State1);");
             _w.Line("Array.Clear(p.State2);");
             _w.Line("Array.Clear(p.Gradient);");

@@ -32,11 +32,16 @@ internal static class GradientChecker
             {
                 int i = random.Next((int)p.Length);
                 float original = p.Value[i];
+                // Writes to Value from outside the model are announced (Parameter.MarkChanged): the forward
+                // multiplies by a packed copy of the weights made once per version.
                 p.Value[i] = original + epsilon;
+                p.MarkChanged();
                 double plus = Loss();
                 p.Value[i] = original - epsilon;
+                p.MarkChanged();
                 double minus = Loss();
                 p.Value[i] = original;
+                p.MarkChanged();
                 double numeric = (plus - minus) / (2 * epsilon);
                 double exact = analytic[k][i];
                 double allowed = absoluteTolerance + relativeTolerance * Math.Max(Math.Abs(numeric), Math.Abs(exact));
@@ -59,7 +64,10 @@ internal static class GradientChecker
         void Shift(float t)
         {
             for (int k = 0; k < parameters.Count; k++)
+            {
                 for (int i = 0; i < parameters[k].Length; i++) parameters[k].Value[i] = originals[k][i] + t * direction[k][i];
+                parameters[k].MarkChanged();
+            }
         }
         Shift(epsilon);
         double up = Loss();

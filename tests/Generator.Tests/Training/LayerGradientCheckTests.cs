@@ -119,7 +119,10 @@ public sealed class LayerGradientCheckTests
         // loss curve so sharply that a finite-difference step of 3e-3 is no longer small (errors of 30%, measured).
         // Checked at embeddings of σ ≈ 0.5 instead, where central differences agree with the backward to ~1%.
         foreach (var p in model.Parameters.Where(p => p.Name is "tok.weight" or "pos.weight"))
+        {
             for (int i = 0; i < p.Length; i++) p.Value[i] *= 25;
+            p.MarkChanged();
+        }
         var random = new Random(37);
         GradientChecker.Check(model, [GradientChecker.RandomClasses(random, 11, 2, 6), GradientChecker.RandomClasses(random, 11, 2, 6)], samplesPerParameter: 4);
     }
