@@ -73,6 +73,7 @@ partial class BinaryClassifier
         Init.Constant(Logit4Bias.Value, 0f);
         foreach (var p in Parameters)
         {
+            p.MarkChanged();
             Array.Clear(p.State1);
             Array.Clear(p.State2);
             Array.Clear(p.Gradient);
@@ -220,7 +221,7 @@ partial class BinaryClassifier
         //   binary_classifier.model:13  logit.0 = dense(units=64, bias=true)  [B, 10] -> [B, 64]
 #line 13 "/src/examples/BinaryClassifier/binary_classifier.model"
         // logit_0[B, 64] = x · logit_0_weightᵀ   (k = 10)
-        Sgemm.Multiply(false, true, B, 64, 10, 1f, w.x, 10, Logit0Weight.Value, 10, 0f, w.logit_0, 64);
+        Sgemm.Multiply(false, true, B, 64, 10, 1f, w.x, 10, Logit0Weight, 10, 0f, w.logit_0, 64);
 #line default
 
         // fwd_1_dense_relu
@@ -262,7 +263,7 @@ partial class BinaryClassifier
         //   binary_classifier.model:14  logit.2 = dense(units=64, bias=true)  [B, 64] -> [B, 64]
 #line 14 "/src/examples/BinaryClassifier/binary_classifier.model"
         // logit_2[B, 64] = logit_1 · logit_2_weightᵀ   (k = 64)
-        Sgemm.Multiply(false, true, B, 64, 64, 1f, w.logit_1, 64, Logit2Weight.Value, 64, 0f, w.logit_2, 64);
+        Sgemm.Multiply(false, true, B, 64, 64, 1f, w.logit_1, 64, Logit2Weight, 64, 0f, w.logit_2, 64);
 #line default
 
         // fwd_3_dense_relu
@@ -304,7 +305,7 @@ partial class BinaryClassifier
         //   binary_classifier.model:15  logit.4 = dense(units=1, bias=true)  [B, 64] -> [B, 1]
 #line 15 "/src/examples/BinaryClassifier/binary_classifier.model"
         // logit[B, 1] = logit_3 · logit_4_weightᵀ   (k = 64)
-        Sgemm.Multiply(false, true, B, 1, 64, 1f, w.logit_3, 64, Logit4Weight.Value, 64, 0f, w.logit, 1);
+        Sgemm.Multiply(false, true, B, 1, 64, 1f, w.logit_3, 64, Logit4Weight, 64, 0f, w.logit, 1);
 #line default
 
         // fwd_5_dense
@@ -536,11 +537,17 @@ partial class BinaryClassifier
         Step++;
 #line 20 "/src/examples/BinaryClassifier/binary_classifier.model"
         Optimizers.Adam(Logit0Weight.Value, Logit0Weight.Gradient, Logit0Weight.State1, Logit0Weight.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, Step);
+        Logit0Weight.MarkChanged();
         Optimizers.Adam(Logit0Bias.Value, Logit0Bias.Gradient, Logit0Bias.State1, Logit0Bias.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, Step);
+        Logit0Bias.MarkChanged();
         Optimizers.Adam(Logit2Weight.Value, Logit2Weight.Gradient, Logit2Weight.State1, Logit2Weight.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, Step);
+        Logit2Weight.MarkChanged();
         Optimizers.Adam(Logit2Bias.Value, Logit2Bias.Gradient, Logit2Bias.State1, Logit2Bias.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, Step);
+        Logit2Bias.MarkChanged();
         Optimizers.Adam(Logit4Weight.Value, Logit4Weight.Gradient, Logit4Weight.State1, Logit4Weight.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, Step);
+        Logit4Weight.MarkChanged();
         Optimizers.Adam(Logit4Bias.Value, Logit4Bias.Gradient, Logit4Bias.State1, Logit4Bias.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, Step);
+        Logit4Bias.MarkChanged();
 #line default
     }
 

@@ -257,6 +257,7 @@ partial class CharGpt
         Init.Constant(H2Bias.Value, 0f);
         foreach (var p in Parameters)
         {
+            p.MarkChanged();
             Array.Clear(p.State1);
             Array.Clear(p.State2);
             Array.Clear(p.Gradient);
@@ -681,7 +682,7 @@ partial class CharGpt
         //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
         // h_1_0_a_1_qkv[B * T, 384] = h_1_0_a_0 · h_1_0_a_1_in_proj_weightᵀ   (k = 128)
-        Sgemm.Multiply(false, true, B * T, 384, 128, 1f, w.h_1_0_a_0, 128, H10A1InProjWeight.Value, 128, 0f, w.h_1_0_a_1_qkv, 384);
+        Sgemm.Multiply(false, true, B * T, 384, 128, 1f, w.h_1_0_a_0, 128, H10A1InProjWeight, 128, 0f, w.h_1_0_a_1_qkv, 384);
 #line default
 
         // fwd_5_attention_in_proj_bias
@@ -726,7 +727,7 @@ partial class CharGpt
         //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
         // h_1_0_a_1[B * T, 128] = h_1_0_a_1_context · h_1_0_a_1_out_proj_weightᵀ   (k = 128)
-        Sgemm.Multiply(false, true, B * T, 128, 128, 1f, w.h_1_0_a_1_context, 128, H10A1OutProjWeight.Value, 128, 0f, w.h_1_0_a_1, 128);
+        Sgemm.Multiply(false, true, B * T, 128, 128, 1f, w.h_1_0_a_1_context, 128, H10A1OutProjWeight, 128, 0f, w.h_1_0_a_1, 128);
 #line default
 
         // fwd_8_attention_dropout_add
@@ -787,7 +788,7 @@ partial class CharGpt
         //   char_gpt.model:15  h.1.0.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
 #line 15 "/src/examples/CharGpt/char_gpt.model"
         // h_1_0_m_1[B * T, 512] = h_1_0_m_0 · h_1_0_m_1_weightᵀ   (k = 128)
-        Sgemm.Multiply(false, true, B * T, 512, 128, 1f, w.h_1_0_m_0, 128, H10M1Weight.Value, 128, 0f, w.h_1_0_m_1, 512);
+        Sgemm.Multiply(false, true, B * T, 512, 128, 1f, w.h_1_0_m_0, 128, H10M1Weight, 128, 0f, w.h_1_0_m_1, 512);
 #line default
 
         // fwd_11_dense_gelu
@@ -831,7 +832,7 @@ partial class CharGpt
         //   char_gpt.model:15  h.1.0.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
 #line 15 "/src/examples/CharGpt/char_gpt.model"
         // h_1_0_m_3[B * T, 128] = h_1_0_m_2 · h_1_0_m_3_weightᵀ   (k = 512)
-        Sgemm.Multiply(false, true, B * T, 128, 512, 1f, w.h_1_0_m_2, 512, H10M3Weight.Value, 512, 0f, w.h_1_0_m_3, 128);
+        Sgemm.Multiply(false, true, B * T, 128, 512, 1f, w.h_1_0_m_2, 512, H10M3Weight, 512, 0f, w.h_1_0_m_3, 128);
 #line default
 
         // fwd_13_dense_dropout_add
@@ -892,7 +893,7 @@ partial class CharGpt
         //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
         // h_1_1_a_1_qkv[B * T, 384] = h_1_1_a_0 · h_1_1_a_1_in_proj_weightᵀ   (k = 128)
-        Sgemm.Multiply(false, true, B * T, 384, 128, 1f, w.h_1_1_a_0, 128, H11A1InProjWeight.Value, 128, 0f, w.h_1_1_a_1_qkv, 384);
+        Sgemm.Multiply(false, true, B * T, 384, 128, 1f, w.h_1_1_a_0, 128, H11A1InProjWeight, 128, 0f, w.h_1_1_a_1_qkv, 384);
 #line default
 
         // fwd_16_attention_in_proj_bias
@@ -937,7 +938,7 @@ partial class CharGpt
         //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
         // h_1_1_a_1[B * T, 128] = h_1_1_a_1_context · h_1_1_a_1_out_proj_weightᵀ   (k = 128)
-        Sgemm.Multiply(false, true, B * T, 128, 128, 1f, w.h_1_1_a_1_context, 128, H11A1OutProjWeight.Value, 128, 0f, w.h_1_1_a_1, 128);
+        Sgemm.Multiply(false, true, B * T, 128, 128, 1f, w.h_1_1_a_1_context, 128, H11A1OutProjWeight, 128, 0f, w.h_1_1_a_1, 128);
 #line default
 
         // fwd_19_attention_dropout_add
@@ -998,7 +999,7 @@ partial class CharGpt
         //   char_gpt.model:15  h.1.1.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
 #line 15 "/src/examples/CharGpt/char_gpt.model"
         // h_1_1_m_1[B * T, 512] = h_1_1_m_0 · h_1_1_m_1_weightᵀ   (k = 128)
-        Sgemm.Multiply(false, true, B * T, 512, 128, 1f, w.h_1_1_m_0, 128, H11M1Weight.Value, 128, 0f, w.h_1_1_m_1, 512);
+        Sgemm.Multiply(false, true, B * T, 512, 128, 1f, w.h_1_1_m_0, 128, H11M1Weight, 128, 0f, w.h_1_1_m_1, 512);
 #line default
 
         // fwd_22_dense_gelu
@@ -1042,7 +1043,7 @@ partial class CharGpt
         //   char_gpt.model:15  h.1.1.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
 #line 15 "/src/examples/CharGpt/char_gpt.model"
         // h_1_1_m_3[B * T, 128] = h_1_1_m_2 · h_1_1_m_3_weightᵀ   (k = 512)
-        Sgemm.Multiply(false, true, B * T, 128, 512, 1f, w.h_1_1_m_2, 512, H11M3Weight.Value, 512, 0f, w.h_1_1_m_3, 128);
+        Sgemm.Multiply(false, true, B * T, 128, 512, 1f, w.h_1_1_m_2, 512, H11M3Weight, 512, 0f, w.h_1_1_m_3, 128);
 #line default
 
         // fwd_24_dense_dropout_add
@@ -1103,7 +1104,7 @@ partial class CharGpt
         //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
         // h_1_2_a_1_qkv[B * T, 384] = h_1_2_a_0 · h_1_2_a_1_in_proj_weightᵀ   (k = 128)
-        Sgemm.Multiply(false, true, B * T, 384, 128, 1f, w.h_1_2_a_0, 128, H12A1InProjWeight.Value, 128, 0f, w.h_1_2_a_1_qkv, 384);
+        Sgemm.Multiply(false, true, B * T, 384, 128, 1f, w.h_1_2_a_0, 128, H12A1InProjWeight, 128, 0f, w.h_1_2_a_1_qkv, 384);
 #line default
 
         // fwd_27_attention_in_proj_bias
@@ -1148,7 +1149,7 @@ partial class CharGpt
         //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
         // h_1_2_a_1[B * T, 128] = h_1_2_a_1_context · h_1_2_a_1_out_proj_weightᵀ   (k = 128)
-        Sgemm.Multiply(false, true, B * T, 128, 128, 1f, w.h_1_2_a_1_context, 128, H12A1OutProjWeight.Value, 128, 0f, w.h_1_2_a_1, 128);
+        Sgemm.Multiply(false, true, B * T, 128, 128, 1f, w.h_1_2_a_1_context, 128, H12A1OutProjWeight, 128, 0f, w.h_1_2_a_1, 128);
 #line default
 
         // fwd_30_attention_dropout_add
@@ -1209,7 +1210,7 @@ partial class CharGpt
         //   char_gpt.model:15  h.1.2.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
 #line 15 "/src/examples/CharGpt/char_gpt.model"
         // h_1_2_m_1[B * T, 512] = h_1_2_m_0 · h_1_2_m_1_weightᵀ   (k = 128)
-        Sgemm.Multiply(false, true, B * T, 512, 128, 1f, w.h_1_2_m_0, 128, H12M1Weight.Value, 128, 0f, w.h_1_2_m_1, 512);
+        Sgemm.Multiply(false, true, B * T, 512, 128, 1f, w.h_1_2_m_0, 128, H12M1Weight, 128, 0f, w.h_1_2_m_1, 512);
 #line default
 
         // fwd_33_dense_gelu
@@ -1253,7 +1254,7 @@ partial class CharGpt
         //   char_gpt.model:15  h.1.2.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
 #line 15 "/src/examples/CharGpt/char_gpt.model"
         // h_1_2_m_3[B * T, 128] = h_1_2_m_2 · h_1_2_m_3_weightᵀ   (k = 512)
-        Sgemm.Multiply(false, true, B * T, 128, 512, 1f, w.h_1_2_m_2, 512, H12M3Weight.Value, 512, 0f, w.h_1_2_m_3, 128);
+        Sgemm.Multiply(false, true, B * T, 128, 512, 1f, w.h_1_2_m_2, 512, H12M3Weight, 512, 0f, w.h_1_2_m_3, 128);
 #line default
 
         // fwd_35_dense_dropout_add
@@ -1314,7 +1315,7 @@ partial class CharGpt
         //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
         // h_1_3_a_1_qkv[B * T, 384] = h_1_3_a_0 · h_1_3_a_1_in_proj_weightᵀ   (k = 128)
-        Sgemm.Multiply(false, true, B * T, 384, 128, 1f, w.h_1_3_a_0, 128, H13A1InProjWeight.Value, 128, 0f, w.h_1_3_a_1_qkv, 384);
+        Sgemm.Multiply(false, true, B * T, 384, 128, 1f, w.h_1_3_a_0, 128, H13A1InProjWeight, 128, 0f, w.h_1_3_a_1_qkv, 384);
 #line default
 
         // fwd_38_attention_in_proj_bias
@@ -1359,7 +1360,7 @@ partial class CharGpt
         //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
         // h_1_3_a_1[B * T, 128] = h_1_3_a_1_context · h_1_3_a_1_out_proj_weightᵀ   (k = 128)
-        Sgemm.Multiply(false, true, B * T, 128, 128, 1f, w.h_1_3_a_1_context, 128, H13A1OutProjWeight.Value, 128, 0f, w.h_1_3_a_1, 128);
+        Sgemm.Multiply(false, true, B * T, 128, 128, 1f, w.h_1_3_a_1_context, 128, H13A1OutProjWeight, 128, 0f, w.h_1_3_a_1, 128);
 #line default
 
         // fwd_41_attention_dropout_add
@@ -1420,7 +1421,7 @@ partial class CharGpt
         //   char_gpt.model:15  h.1.3.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
 #line 15 "/src/examples/CharGpt/char_gpt.model"
         // h_1_3_m_1[B * T, 512] = h_1_3_m_0 · h_1_3_m_1_weightᵀ   (k = 128)
-        Sgemm.Multiply(false, true, B * T, 512, 128, 1f, w.h_1_3_m_0, 128, H13M1Weight.Value, 128, 0f, w.h_1_3_m_1, 512);
+        Sgemm.Multiply(false, true, B * T, 512, 128, 1f, w.h_1_3_m_0, 128, H13M1Weight, 128, 0f, w.h_1_3_m_1, 512);
 #line default
 
         // fwd_44_dense_gelu
@@ -1464,7 +1465,7 @@ partial class CharGpt
         //   char_gpt.model:15  h.1.3.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
 #line 15 "/src/examples/CharGpt/char_gpt.model"
         // h_1_3_m_3[B * T, 128] = h_1_3_m_2 · h_1_3_m_3_weightᵀ   (k = 512)
-        Sgemm.Multiply(false, true, B * T, 128, 512, 1f, w.h_1_3_m_2, 512, H13M3Weight.Value, 512, 0f, w.h_1_3_m_3, 128);
+        Sgemm.Multiply(false, true, B * T, 128, 512, 1f, w.h_1_3_m_2, 512, H13M3Weight, 512, 0f, w.h_1_3_m_3, 128);
 #line default
 
         // fwd_46_dense_dropout_add
@@ -1525,7 +1526,7 @@ partial class CharGpt
         //   char_gpt.model:28  logits = dense(units=96, bias=false)  [B, T, 128] -> [B, T, 96]
 #line 28 "/src/examples/CharGpt/char_gpt.model"
         // logits[B * T, 96] = h · tok_weightᵀ   (k = 128)
-        Sgemm.Multiply(false, true, B * T, 96, 128, 1f, w.h, 128, TokWeight.Value, 128, 0f, w.logits, 96);
+        Sgemm.Multiply(false, true, B * T, 96, 128, 1f, w.h, 128, TokWeight, 128, 0f, w.logits, 96);
 #line default
     }
 
@@ -2560,57 +2561,109 @@ partial class CharGpt
         Step++;
 #line 32 "/src/examples/CharGpt/char_gpt.model"
         Optimizers.AdamW(TokWeight.Value, TokWeight.Gradient, TokWeight.State1, TokWeight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        TokWeight.MarkChanged();
         Optimizers.AdamW(PosWeight.Value, PosWeight.Gradient, PosWeight.State1, PosWeight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        PosWeight.MarkChanged();
         Optimizers.AdamW(H10A0Weight.Value, H10A0Weight.Gradient, H10A0Weight.State1, H10A0Weight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H10A0Weight.MarkChanged();
         Optimizers.AdamW(H10A0Bias.Value, H10A0Bias.Gradient, H10A0Bias.State1, H10A0Bias.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H10A0Bias.MarkChanged();
         Optimizers.AdamW(H10A1InProjWeight.Value, H10A1InProjWeight.Gradient, H10A1InProjWeight.State1, H10A1InProjWeight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H10A1InProjWeight.MarkChanged();
         Optimizers.AdamW(H10A1InProjBias.Value, H10A1InProjBias.Gradient, H10A1InProjBias.State1, H10A1InProjBias.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H10A1InProjBias.MarkChanged();
         Optimizers.AdamW(H10A1OutProjWeight.Value, H10A1OutProjWeight.Gradient, H10A1OutProjWeight.State1, H10A1OutProjWeight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H10A1OutProjWeight.MarkChanged();
         Optimizers.AdamW(H10A1OutProjBias.Value, H10A1OutProjBias.Gradient, H10A1OutProjBias.State1, H10A1OutProjBias.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H10A1OutProjBias.MarkChanged();
         Optimizers.AdamW(H10M0Weight.Value, H10M0Weight.Gradient, H10M0Weight.State1, H10M0Weight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H10M0Weight.MarkChanged();
         Optimizers.AdamW(H10M0Bias.Value, H10M0Bias.Gradient, H10M0Bias.State1, H10M0Bias.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H10M0Bias.MarkChanged();
         Optimizers.AdamW(H10M1Weight.Value, H10M1Weight.Gradient, H10M1Weight.State1, H10M1Weight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H10M1Weight.MarkChanged();
         Optimizers.AdamW(H10M1Bias.Value, H10M1Bias.Gradient, H10M1Bias.State1, H10M1Bias.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H10M1Bias.MarkChanged();
         Optimizers.AdamW(H10M3Weight.Value, H10M3Weight.Gradient, H10M3Weight.State1, H10M3Weight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H10M3Weight.MarkChanged();
         Optimizers.AdamW(H10M3Bias.Value, H10M3Bias.Gradient, H10M3Bias.State1, H10M3Bias.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H10M3Bias.MarkChanged();
         Optimizers.AdamW(H11A0Weight.Value, H11A0Weight.Gradient, H11A0Weight.State1, H11A0Weight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H11A0Weight.MarkChanged();
         Optimizers.AdamW(H11A0Bias.Value, H11A0Bias.Gradient, H11A0Bias.State1, H11A0Bias.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H11A0Bias.MarkChanged();
         Optimizers.AdamW(H11A1InProjWeight.Value, H11A1InProjWeight.Gradient, H11A1InProjWeight.State1, H11A1InProjWeight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H11A1InProjWeight.MarkChanged();
         Optimizers.AdamW(H11A1InProjBias.Value, H11A1InProjBias.Gradient, H11A1InProjBias.State1, H11A1InProjBias.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H11A1InProjBias.MarkChanged();
         Optimizers.AdamW(H11A1OutProjWeight.Value, H11A1OutProjWeight.Gradient, H11A1OutProjWeight.State1, H11A1OutProjWeight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H11A1OutProjWeight.MarkChanged();
         Optimizers.AdamW(H11A1OutProjBias.Value, H11A1OutProjBias.Gradient, H11A1OutProjBias.State1, H11A1OutProjBias.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H11A1OutProjBias.MarkChanged();
         Optimizers.AdamW(H11M0Weight.Value, H11M0Weight.Gradient, H11M0Weight.State1, H11M0Weight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H11M0Weight.MarkChanged();
         Optimizers.AdamW(H11M0Bias.Value, H11M0Bias.Gradient, H11M0Bias.State1, H11M0Bias.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H11M0Bias.MarkChanged();
         Optimizers.AdamW(H11M1Weight.Value, H11M1Weight.Gradient, H11M1Weight.State1, H11M1Weight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H11M1Weight.MarkChanged();
         Optimizers.AdamW(H11M1Bias.Value, H11M1Bias.Gradient, H11M1Bias.State1, H11M1Bias.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H11M1Bias.MarkChanged();
         Optimizers.AdamW(H11M3Weight.Value, H11M3Weight.Gradient, H11M3Weight.State1, H11M3Weight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H11M3Weight.MarkChanged();
         Optimizers.AdamW(H11M3Bias.Value, H11M3Bias.Gradient, H11M3Bias.State1, H11M3Bias.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H11M3Bias.MarkChanged();
         Optimizers.AdamW(H12A0Weight.Value, H12A0Weight.Gradient, H12A0Weight.State1, H12A0Weight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H12A0Weight.MarkChanged();
         Optimizers.AdamW(H12A0Bias.Value, H12A0Bias.Gradient, H12A0Bias.State1, H12A0Bias.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H12A0Bias.MarkChanged();
         Optimizers.AdamW(H12A1InProjWeight.Value, H12A1InProjWeight.Gradient, H12A1InProjWeight.State1, H12A1InProjWeight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H12A1InProjWeight.MarkChanged();
         Optimizers.AdamW(H12A1InProjBias.Value, H12A1InProjBias.Gradient, H12A1InProjBias.State1, H12A1InProjBias.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H12A1InProjBias.MarkChanged();
         Optimizers.AdamW(H12A1OutProjWeight.Value, H12A1OutProjWeight.Gradient, H12A1OutProjWeight.State1, H12A1OutProjWeight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H12A1OutProjWeight.MarkChanged();
         Optimizers.AdamW(H12A1OutProjBias.Value, H12A1OutProjBias.Gradient, H12A1OutProjBias.State1, H12A1OutProjBias.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H12A1OutProjBias.MarkChanged();
         Optimizers.AdamW(H12M0Weight.Value, H12M0Weight.Gradient, H12M0Weight.State1, H12M0Weight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H12M0Weight.MarkChanged();
         Optimizers.AdamW(H12M0Bias.Value, H12M0Bias.Gradient, H12M0Bias.State1, H12M0Bias.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H12M0Bias.MarkChanged();
         Optimizers.AdamW(H12M1Weight.Value, H12M1Weight.Gradient, H12M1Weight.State1, H12M1Weight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H12M1Weight.MarkChanged();
         Optimizers.AdamW(H12M1Bias.Value, H12M1Bias.Gradient, H12M1Bias.State1, H12M1Bias.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H12M1Bias.MarkChanged();
         Optimizers.AdamW(H12M3Weight.Value, H12M3Weight.Gradient, H12M3Weight.State1, H12M3Weight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H12M3Weight.MarkChanged();
         Optimizers.AdamW(H12M3Bias.Value, H12M3Bias.Gradient, H12M3Bias.State1, H12M3Bias.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H12M3Bias.MarkChanged();
         Optimizers.AdamW(H13A0Weight.Value, H13A0Weight.Gradient, H13A0Weight.State1, H13A0Weight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H13A0Weight.MarkChanged();
         Optimizers.AdamW(H13A0Bias.Value, H13A0Bias.Gradient, H13A0Bias.State1, H13A0Bias.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H13A0Bias.MarkChanged();
         Optimizers.AdamW(H13A1InProjWeight.Value, H13A1InProjWeight.Gradient, H13A1InProjWeight.State1, H13A1InProjWeight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H13A1InProjWeight.MarkChanged();
         Optimizers.AdamW(H13A1InProjBias.Value, H13A1InProjBias.Gradient, H13A1InProjBias.State1, H13A1InProjBias.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H13A1InProjBias.MarkChanged();
         Optimizers.AdamW(H13A1OutProjWeight.Value, H13A1OutProjWeight.Gradient, H13A1OutProjWeight.State1, H13A1OutProjWeight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H13A1OutProjWeight.MarkChanged();
         Optimizers.AdamW(H13A1OutProjBias.Value, H13A1OutProjBias.Gradient, H13A1OutProjBias.State1, H13A1OutProjBias.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H13A1OutProjBias.MarkChanged();
         Optimizers.AdamW(H13M0Weight.Value, H13M0Weight.Gradient, H13M0Weight.State1, H13M0Weight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H13M0Weight.MarkChanged();
         Optimizers.AdamW(H13M0Bias.Value, H13M0Bias.Gradient, H13M0Bias.State1, H13M0Bias.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H13M0Bias.MarkChanged();
         Optimizers.AdamW(H13M1Weight.Value, H13M1Weight.Gradient, H13M1Weight.State1, H13M1Weight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H13M1Weight.MarkChanged();
         Optimizers.AdamW(H13M1Bias.Value, H13M1Bias.Gradient, H13M1Bias.State1, H13M1Bias.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H13M1Bias.MarkChanged();
         Optimizers.AdamW(H13M3Weight.Value, H13M3Weight.Gradient, H13M3Weight.State1, H13M3Weight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H13M3Weight.MarkChanged();
         Optimizers.AdamW(H13M3Bias.Value, H13M3Bias.Gradient, H13M3Bias.State1, H13M3Bias.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H13M3Bias.MarkChanged();
         Optimizers.AdamW(H2Weight.Value, H2Weight.Gradient, H2Weight.State1, H2Weight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H2Weight.MarkChanged();
         Optimizers.AdamW(H2Bias.Value, H2Bias.Gradient, H2Bias.State1, H2Bias.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);
+        H2Bias.MarkChanged();
 #line default
     }
 

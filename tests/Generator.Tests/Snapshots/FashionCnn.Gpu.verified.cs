@@ -780,6 +780,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
             for (int k = 0; k < parameters.Count; k++)
             {
                 _values.CopyTo<float>(parameters[k].Value, Offsets[k]);
+                parameters[k].MarkChanged();
                 _gradients.CopyTo<float>(parameters[k].Gradient, Offsets[k]);
                 _state1.CopyTo<float>(parameters[k].State1, Offsets[k]);
                 _state2.CopyTo<float>(parameters[k].State2, Offsets[k]);

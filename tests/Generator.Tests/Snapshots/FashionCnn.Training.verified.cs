@@ -81,6 +81,7 @@ partial class FashionCnn
         Init.Constant(Logits4Bias.Value, 0f);
         foreach (var p in Parameters)
         {
+            p.MarkChanged();
             Array.Clear(p.State1);
             Array.Clear(p.State2);
             Array.Clear(p.Gradient);
@@ -369,7 +370,7 @@ partial class FashionCnn
         //   fashion_cnn.model:13  logits.1 = dense(units=128, bias=true)  [B, 3136] -> [B, 128]
 #line 13 "/src/examples/FashionMnist/fashion_cnn.model"
         // logits_1[B, 128] = logits_0 · logits_1_weightᵀ   (k = 3136)
-        Sgemm.Multiply(false, true, B, 128, 3136, 1f, w.features, 3136, Logits1Weight.Value, 3136, 0f, w.logits_1, 128);
+        Sgemm.Multiply(false, true, B, 128, 3136, 1f, w.features, 3136, Logits1Weight, 3136, 0f, w.logits_1, 128);
 #line default
 
         // fwd_8_dense_relu_dropout
@@ -423,7 +424,7 @@ partial class FashionCnn
         //   fashion_cnn.model:13  logits.4 = dense(units=10, bias=true)  [B, 128] -> [B, 10]
 #line 13 "/src/examples/FashionMnist/fashion_cnn.model"
         // logits[B, 10] = logits_3 · logits_4_weightᵀ   (k = 128)
-        Sgemm.Multiply(false, true, B, 10, 128, 1f, w.logits_3, 128, Logits4Weight.Value, 128, 0f, w.logits, 10);
+        Sgemm.Multiply(false, true, B, 10, 128, 1f, w.logits_3, 128, Logits4Weight, 128, 0f, w.logits, 10);
 #line default
 
         // fwd_10_dense
@@ -707,13 +708,21 @@ partial class FashionCnn
         Step++;
 #line 17 "/src/examples/FashionMnist/fashion_cnn.model"
         Optimizers.Adam(Features0Weight.Value, Features0Weight.Gradient, Features0Weight.State1, Features0Weight.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, Step);
+        Features0Weight.MarkChanged();
         Optimizers.Adam(Features0Bias.Value, Features0Bias.Gradient, Features0Bias.State1, Features0Bias.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, Step);
+        Features0Bias.MarkChanged();
         Optimizers.Adam(Features3Weight.Value, Features3Weight.Gradient, Features3Weight.State1, Features3Weight.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, Step);
+        Features3Weight.MarkChanged();
         Optimizers.Adam(Features3Bias.Value, Features3Bias.Gradient, Features3Bias.State1, Features3Bias.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, Step);
+        Features3Bias.MarkChanged();
         Optimizers.Adam(Logits1Weight.Value, Logits1Weight.Gradient, Logits1Weight.State1, Logits1Weight.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, Step);
+        Logits1Weight.MarkChanged();
         Optimizers.Adam(Logits1Bias.Value, Logits1Bias.Gradient, Logits1Bias.State1, Logits1Bias.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, Step);
+        Logits1Bias.MarkChanged();
         Optimizers.Adam(Logits4Weight.Value, Logits4Weight.Gradient, Logits4Weight.State1, Logits4Weight.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, Step);
+        Logits4Weight.MarkChanged();
         Optimizers.Adam(Logits4Bias.Value, Logits4Bias.Gradient, Logits4Bias.State1, Logits4Bias.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, Step);
+        Logits4Bias.MarkChanged();
 #line default
     }
 

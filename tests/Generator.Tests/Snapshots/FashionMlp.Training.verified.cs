@@ -73,6 +73,7 @@ partial class FashionMlp
         Init.Constant(Logits6Bias.Value, 0f);
         foreach (var p in Parameters)
         {
+            p.MarkChanged();
             Array.Clear(p.State1);
             Array.Clear(p.State2);
             Array.Clear(p.Gradient);
@@ -235,7 +236,7 @@ partial class FashionMlp
         //   fashion_mlp.model:12  logits.0 = dense(units=256, bias=true)  [B, 784] -> [B, 256]
 #line 12 "/src/examples/FashionMnist/fashion_mlp.model"
         // logits_0[B, 256] = x · logits_0_weightᵀ   (k = 784)
-        Sgemm.Multiply(false, true, B, 256, 784, 1f, w.x, 784, Logits0Weight.Value, 784, 0f, w.logits_0, 256);
+        Sgemm.Multiply(false, true, B, 256, 784, 1f, w.x, 784, Logits0Weight, 784, 0f, w.logits_0, 256);
 #line default
 
         // fwd_1_dense_relu_dropout
@@ -289,7 +290,7 @@ partial class FashionMlp
         //   fashion_mlp.model:13  logits.3 = dense(units=256, bias=true)  [B, 256] -> [B, 256]
 #line 13 "/src/examples/FashionMnist/fashion_mlp.model"
         // logits_3[B, 256] = logits_2 · logits_3_weightᵀ   (k = 256)
-        Sgemm.Multiply(false, true, B, 256, 256, 1f, w.logits_2, 256, Logits3Weight.Value, 256, 0f, w.logits_3, 256);
+        Sgemm.Multiply(false, true, B, 256, 256, 1f, w.logits_2, 256, Logits3Weight, 256, 0f, w.logits_3, 256);
 #line default
 
         // fwd_3_dense_relu_dropout
@@ -343,7 +344,7 @@ partial class FashionMlp
         //   fashion_mlp.model:14  logits.6 = dense(units=10, bias=true)  [B, 256] -> [B, 10]
 #line 14 "/src/examples/FashionMnist/fashion_mlp.model"
         // logits[B, 10] = logits_5 · logits_6_weightᵀ   (k = 256)
-        Sgemm.Multiply(false, true, B, 10, 256, 1f, w.logits_5, 256, Logits6Weight.Value, 256, 0f, w.logits, 10);
+        Sgemm.Multiply(false, true, B, 10, 256, 1f, w.logits_5, 256, Logits6Weight, 256, 0f, w.logits, 10);
 #line default
 
         // fwd_5_dense
@@ -568,11 +569,17 @@ partial class FashionMlp
         Step++;
 #line 18 "/src/examples/FashionMnist/fashion_mlp.model"
         Optimizers.AdamW(Logits0Weight.Value, Logits0Weight.Gradient, Logits0Weight.State1, Logits0Weight.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0001f, Step);
+        Logits0Weight.MarkChanged();
         Optimizers.AdamW(Logits0Bias.Value, Logits0Bias.Gradient, Logits0Bias.State1, Logits0Bias.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0001f, Step);
+        Logits0Bias.MarkChanged();
         Optimizers.AdamW(Logits3Weight.Value, Logits3Weight.Gradient, Logits3Weight.State1, Logits3Weight.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0001f, Step);
+        Logits3Weight.MarkChanged();
         Optimizers.AdamW(Logits3Bias.Value, Logits3Bias.Gradient, Logits3Bias.State1, Logits3Bias.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0001f, Step);
+        Logits3Bias.MarkChanged();
         Optimizers.AdamW(Logits6Weight.Value, Logits6Weight.Gradient, Logits6Weight.State1, Logits6Weight.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0001f, Step);
+        Logits6Weight.MarkChanged();
         Optimizers.AdamW(Logits6Bias.Value, Logits6Bias.Gradient, Logits6Bias.State1, Logits6Bias.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0001f, Step);
+        Logits6Bias.MarkChanged();
 #line default
     }
 

@@ -77,6 +77,7 @@ partial class FortuneLstm
         Init.Constant(Logits1Bias.Value, 0f);
         foreach (var p in Parameters)
         {
+            p.MarkChanged();
             Array.Clear(p.State1);
             Array.Clear(p.State2);
             Array.Clear(p.Gradient);
@@ -289,7 +290,7 @@ partial class FortuneLstm
         //   fortune_lstm.model:16  logits.1 = dense(units=4, bias=true)  [B, 128] -> [B, 4]
 #line 16 "/src/examples/TextLstm/fortune_lstm.model"
         // logits[B, 4] = logits_0 · logits_1_weightᵀ   (k = 128)
-        Sgemm.Multiply(false, true, B, 4, 128, 1f, w.logits_0, 128, Logits1Weight.Value, 128, 0f, w.logits, 4);
+        Sgemm.Multiply(false, true, B, 4, 128, 1f, w.logits_0, 128, Logits1Weight, 128, 0f, w.logits, 4);
 #line default
 
         // fwd_4_dense
@@ -448,12 +449,19 @@ partial class FortuneLstm
         Step++;
 #line 20 "/src/examples/TextLstm/fortune_lstm.model"
         Optimizers.Adam(EmbeddedWeight.Value, EmbeddedWeight.Gradient, EmbeddedWeight.State1, EmbeddedWeight.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, Step);
+        EmbeddedWeight.MarkChanged();
         Optimizers.Adam(EncoderWeightIh.Value, EncoderWeightIh.Gradient, EncoderWeightIh.State1, EncoderWeightIh.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, Step);
+        EncoderWeightIh.MarkChanged();
         Optimizers.Adam(EncoderWeightHh.Value, EncoderWeightHh.Gradient, EncoderWeightHh.State1, EncoderWeightHh.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, Step);
+        EncoderWeightHh.MarkChanged();
         Optimizers.Adam(EncoderBiasIh.Value, EncoderBiasIh.Gradient, EncoderBiasIh.State1, EncoderBiasIh.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, Step);
+        EncoderBiasIh.MarkChanged();
         Optimizers.Adam(EncoderBiasHh.Value, EncoderBiasHh.Gradient, EncoderBiasHh.State1, EncoderBiasHh.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, Step);
+        EncoderBiasHh.MarkChanged();
         Optimizers.Adam(Logits1Weight.Value, Logits1Weight.Gradient, Logits1Weight.State1, Logits1Weight.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, Step);
+        Logits1Weight.MarkChanged();
         Optimizers.Adam(Logits1Bias.Value, Logits1Bias.Gradient, Logits1Bias.State1, Logits1Bias.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, Step);
+        Logits1Bias.MarkChanged();
 #line default
     }
 
