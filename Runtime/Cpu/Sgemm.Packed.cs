@@ -35,7 +35,7 @@ public static unsafe partial class Sgemm
         if (readsAB)
         {
             CheckLength(a.Length, transA ? k : m, transA ? m : k, lda, nameof(a));
-            CheckLength(b.Value.Length, transB ? n : k, transB ? k : n, ldb, $"{nameof(b)} ({b.Name})");
+            CheckLength(b.Value.Length, transB ? n : k, transB ? k : n, ldb, nameof(b));
         }
         fixed (float* pa = a)
         fixed (float* pb = b.Value)
