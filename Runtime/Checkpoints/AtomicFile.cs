@@ -24,17 +24,7 @@ internal static class AtomicFile
     /// <summary>Writes <paramref name="path"/> through <paramref name="write"/>, which gets the temporary file's stream.</summary>
     public static void Write(string path, Action<FileStream> write)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        string full = Path.GetFullPath(path);
-        string target = ResolveTarget(full);
-        string shown = target == full ? full : $"{full} (a link to {target})";
-
-        FileKind kind = FileKind.Of(target);
-        if (kind.Type is not (FileKindType.Missing or FileKindType.Regular))
-            throw new IOException($"{shown}: cannot save a checkpoint there: it is {kind.Describe()}, not a regular file (refusing to replace it)");
-        string folder = Path.GetDirectoryName(target) ?? ".";
-        if (!Directory.Exists(folder))
-            throw new DirectoryNotFoundException($"{shown}: cannot save: the folder {folder} does not exist");
+        var (target, shown, folder, kind) = Check(path);
 
         // Same folder as the final file, so the rename never crosses file systems (and is therefore atomic).
         string temp = Path.Combine(folder, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
@@ -61,6 +51,27 @@ internal static class AtomicFile
             TryDelete(temp);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Everything <see cref="Write"/> checks before it writes — the link resolved, the target a regular file or
+    /// nothing, its folder present — with the same exceptions; returns the resolved target, the path as messages
+    /// show it, its folder and what is there now.
+    /// </summary>
+    public static (string Target, string Shown, string Folder, FileKind Kind) Check(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string full = Path.GetFullPath(path);
+        string target = ResolveTarget(full);
+        string shown = target == full ? full : $"{full} (a link to {target})";
+
+        FileKind kind = FileKind.Of(target);
+        if (kind.Type is not (FileKindType.Missing or FileKindType.Regular))
+            throw new IOException($"{shown}: cannot save a checkpoint there: it is {kind.Describe()}, not a regular file (refusing to replace it)");
+        string folder = Path.GetDirectoryName(target) ?? ".";
+        if (!Directory.Exists(folder))
+            throw new DirectoryNotFoundException($"{shown}: cannot save: the folder {folder} does not exist");
+        return (target, shown, folder, kind);
     }
 
     /// <summary>The file a chain of symbolic links ends at (the path itself when it is not a link).</summary>

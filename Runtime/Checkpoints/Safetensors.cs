@@ -52,6 +52,15 @@ public static class Safetensors
         Build(modelName, parameters, optimizerStep).Save(path);
     }
 
+    /// <summary>
+    /// Throws what <see cref="Save"/> would throw for <paramref name="path"/> itself, without writing anything: a
+    /// folder, device node or pipe there (<see cref="IOException"/>), a missing folder
+    /// (<see cref="DirectoryNotFoundException"/>), a symbolic link loop. Lets a program check its output path before
+    /// a long training run instead of failing at the first checkpoint. (<see cref="Checkpoint.Save"/> applies the
+    /// same rules.)
+    /// </summary>
+    public static void CheckSavePath(string path) => AtomicFile.Check(path);
+
     /// <summary>The writer <see cref="Save"/> uses; the tests write through it with a failing stream.</summary>
     internal static SafetensorsWriter Build(string modelName, IReadOnlyList<Parameter> parameters, int optimizerStep)
     {

@@ -11,10 +11,12 @@
 // --device emulated runs the same CUDA C on the CPU emulator (docs/cuda.md).
 using BinaryClassifierExample;
 using ModelDsl.Cuda;
+using ModelDsl.Examples;
 using ModelDsl.Runtime;
 using ModelDsl.Runtime.Data;
 using ModelDsl.Training;
 
+ExampleErrors.Install();
 string? csv = null, save = null;
 string plot = Path.Combine("runs", "binary_classifier_curves.png");
 int epochs = 20;
@@ -32,6 +34,10 @@ for (int i = 0; i < args.Length; i++)
         return 2;
     }
 }
+
+// Output paths first: a bad one should cost a second, not an epoch of training.
+if (((save is null ? null : ExampleErrors.CheckCheckpointPath("--save", save)) ?? ExampleErrors.CheckOutputFile("--plot", plot)) is { } badPath)
+    return ExampleErrors.Fail(badPath);
 
 Dataset all;
 try

@@ -14,10 +14,12 @@
 using System.Globalization;
 using CharGptExample;
 using ModelDsl.Cuda;
+using ModelDsl.Examples;
 using ModelDsl.Runtime;
 using ModelDsl.Runtime.Data;
 using ModelDsl.Runtime.Sampling;
 
+ExampleErrors.Install();
 string? folder = null;
 int steps = 1500, batchSize = 16, length = 400, topK = 20;
 float temperature = 0.8f;

@@ -13,12 +13,18 @@
 // CUDA C on the CPU emulator (slow: it exists to check the kernels without a GPU). docs/cuda.md.
 using FashionMnistExample;
 using ModelDsl.Cuda;
+using ModelDsl.Examples;
 using ModelDsl.Runtime;
 using ModelDsl.Runtime.Data;
 using ModelDsl.Training;
 
+ExampleErrors.Install();
 var options = Options.Parse(args);
 if (options is null) return 2;
+// Output paths first: a bad one should cost a second, not an epoch of training.
+if (((options.SavePath is { } savePath ? ExampleErrors.CheckCheckpointPath("--save", savePath) : null)
+    ?? ExampleErrors.CheckOutputFile("--plot", options.PlotPath)) is { } badPath)
+    return ExampleErrors.Fail(badPath);
 
 FashionMnistData data;
 try

@@ -11,11 +11,13 @@
 // --device emulated runs the same CUDA C on the CPU emulator (slow: it checks the kernels without a GPU). docs/cuda.md.
 using System.Globalization;
 using ModelDsl.Cuda;
+using ModelDsl.Examples;
 using ModelDsl.Runtime;
 using ModelDsl.Runtime.Data;
 using ModelDsl.Training;
 using TextLstmExample;
 
+ExampleErrors.Install();
 string? folder = null;
 int epochs = 12, batchSize = 32;
 ulong seed = 7;

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 
@@ -13,7 +14,12 @@ internal static class CliRunner
         RunDll(Path.Combine(AppContext.BaseDirectory, "modeldsl.dll"), TimeSpan.FromSeconds(60), args);
 
     /// <summary>Runs <c>dotnet &lt;dll&gt; args</c> from the repository root, stdin closed, with a deadline.</summary>
-    public static (int ExitCode, string Stdout, string Stderr) RunDll(string dll, TimeSpan timeout, params string[] args)
+    public static (int ExitCode, string Stdout, string Stderr) RunDll(string dll, TimeSpan timeout, params string[] args) =>
+        RunDll(dll, timeout, environment: null, args);
+
+    /// <summary>As above, with <paramref name="environment"/> set for the child process.</summary>
+    public static (int ExitCode, string Stdout, string Stderr) RunDll(string dll, TimeSpan timeout,
+        IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -26,6 +32,8 @@ internal static class CliRunner
         start.ArgumentList.Add(dll);
         foreach (var arg in args) start.ArgumentList.Add(arg);
         start.Environment.Remove("MODELDSL_DEBUG");
+        if (environment is not null)
+            foreach (var (name, value) in environment) start.Environment[name] = value;
 
         using var process = Process.Start(start)!;
         process.StandardInput.Close();

@@ -162,4 +162,20 @@ public sealed class AtomicSaveTests : IDisposable
         Assert.Equal(2f, Load(format, path));
         Assert.Equal(1f, Load(format, other));
     }
+
+    [Fact]
+    public void CheckSavePath_refuses_what_Save_refuses_without_writing()
+    {
+        string folder = PathOf("a-folder");
+        Directory.CreateDirectory(folder);
+        string missing = PathOf(Path.Combine("missing", "x.safetensors"));
+        Assert.Equal(Assert.Throws<IOException>(() => Save("safetensors", folder, 1f)).Message,
+            Assert.Throws<IOException>(() => Safetensors.CheckSavePath(folder)).Message);
+        Assert.Equal(Assert.Throws<DirectoryNotFoundException>(() => Save("safetensors", missing, 1f)).Message,
+            Assert.Throws<DirectoryNotFoundException>(() => Safetensors.CheckSavePath(missing)).Message);
+        string fine = PathOf("fine.safetensors");
+        Safetensors.CheckSavePath(fine);
+        Assert.False(File.Exists(fine));
+        Assert.Equal([folder], Directory.GetFileSystemEntries(_folder.FullName));
+    }
 }
