@@ -118,6 +118,32 @@ public class OptimizerTests
         Assert.Equal(v[0], v1[0]);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Large_parameters_split_across_threads_give_the_bits_of_small_pieces(bool decoupled)
+    {
+        // Over 2 × ParallelChunk elements, an odd length: the update is split across the worker threads (when there
+        // are two) in 512-bit vectors; pieces of 23 elements go through 512-bit, Vector<T> and scalar code instead.
+        int n = 2 * Optimizers.ParallelChunk + 12345;
+        float[] p = Random(n, 13, 1f), g = Random(n, 14, 1f), m = Random(n, 15, 0.1f), v = Sample(n, 16);
+        float[] p2 = (float[])p.Clone(), m2 = (float[])m.Clone(), v2 = (float[])v.Clone();
+        void Update(Span<float> pp, ReadOnlySpan<float> gg, Span<float> mm, Span<float> vv)
+        {
+            if (decoupled) Optimizers.AdamW(pp, gg, mm, vv, 0.01f, 0.9f, 0.999f, 1e-8f, 0.01f, 4);
+            else Optimizers.Adam(pp, gg, mm, vv, 0.01f, 0.9f, 0.999f, 1e-8f, 0.01f, 4);
+        }
+        Update(p, g, m, v);
+        for (int start = 0; start < n; start += 23)
+        {
+            int len = Math.Min(23, n - start);
+            Update(p2.AsSpan(start, len), g.AsSpan(start, len), m2.AsSpan(start, len), v2.AsSpan(start, len));
+        }
+        Assert.Equal(p2, p);
+        Assert.Equal(m2, m);
+        Assert.Equal(v2, v);
+    }
+
     [Fact]
     public void Sgd_without_momentum_accepts_an_empty_velocity()
     {
