@@ -88,6 +88,15 @@ internal static class CompareMode
         Emit("gpt.opt", "us", Time(gpt.ApplyGradients));
     }
 
+    /// <summary>One training step (or forward pass) of the MLP as <see cref="Mlp"/> times it (for <c>--train-loop</c> under a profiler).</summary>
+    public static Action MlpStep(bool forwardOnly)
+    {
+        var mlp = new BenchMlp(seed: 1);
+        var x = Uniform(1, 128, 784);
+        var y = Classes(128, 10);
+        return forwardOnly ? () => mlp.Forward(x) : () => mlp.TrainStep(x, y);
+    }
+
     /// <summary>One training step (or forward pass) of the CNN as <see cref="Cnn"/> times it (for <c>--train-loop</c> under a profiler).</summary>
     public static Action CnnStep(bool forwardOnly)
     {

@@ -5,7 +5,7 @@
 //   dotnet run -c Release --project bench/TrainStepBench -- --kernels [threads] [filter]   (the CNN's and GPT's kernels alone; same format)
 //   dotnet run -c Release --project bench/TrainStepBench -- --onnxruntime [threads]   (the exported MLP in ONNX Runtime; same format)
 //   dotnet run -c Release --project bench/TrainStepBench -- --predict-loop [batch] [seconds] [threads]   (for a profiler)
-//   dotnet run -c Release --project bench/TrainStepBench -- --train-loop cnn|gpt[.forward] [seconds] [threads]   (for a profiler)
+//   dotnet run -c Release --project bench/TrainStepBench -- --train-loop mlp|cnn|gpt[.forward] [seconds] [threads]   (for a profiler)
 using System.Diagnostics;
 using ModelDsl.Runtime;
 using ModelDsl.Runtime.Cpu;
@@ -33,16 +33,18 @@ if (args.Length > 0 && args[0] == "--onnxruntime")
 }
 if (args.Length > 0 && args[0] == "--train-loop")
 {
-    // For a profiler: TrainStep (or, with .forward, Forward) of the CNN (batch 64) or the GPT (batch 16, T 64), as CompareMode times them.
+    // For a profiler: TrainStep (or, with .forward, Forward) of the MLP (batch 128), the CNN (batch 64) or the GPT (batch 16, T 64), as CompareMode times them.
     CpuWorkers.Configure(args.Length > 3 ? int.Parse(args[3]) : 1);
     double seconds = args.Length > 2 ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10;
     Action step = (args.Length > 1 ? args[1] : "gpt") switch
     {
+        "mlp" => CompareMode.MlpStep(forwardOnly: false),
+        "mlp.forward" => CompareMode.MlpStep(forwardOnly: true),
         "cnn" => CompareMode.CnnStep(forwardOnly: false),
         "cnn.forward" => CompareMode.CnnStep(forwardOnly: true),
         "gpt" => CompareMode.GptStep(forwardOnly: false),
         "gpt.forward" => CompareMode.GptStep(forwardOnly: true),
-        var other => throw new ArgumentException($"--train-loop: unknown model '{other}' (cnn, cnn.forward, gpt, gpt.forward)"),
+        var other => throw new ArgumentException($"--train-loop: unknown model '{other}' (mlp, mlp.forward, cnn, cnn.forward, gpt, gpt.forward)"),
     };
     var until = Stopwatch.StartNew();
     long calls = 0;
