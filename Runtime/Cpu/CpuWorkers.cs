@@ -107,12 +107,15 @@ public static class CpuWorkers
     public static void Run<TJob>(in TJob job, int count, int maxThreads = 0) where TJob : struct, IParallelJob
     {
         if (count <= 0) return;
+        // Read before TryBegin: the runner (one per job type) is created on the first call whether or not it runs in
+        // parallel, so a job type whose first parallel dispatch comes late (the pool was busy until then) does not
+        // allocate in the middle of a warm loop.
+        var runner = StructRunner<TJob>.Instance;
         if (count == 1 || !TryBegin(maxThreads))
         {
             for (int i = 0; i < count; i++) job.Run(i);
             return;
         }
-        var runner = StructRunner<TJob>.Instance;
         runner.Job = job;
         try { Dispatch(runner, count); }
         finally { runner.Job = default; }
