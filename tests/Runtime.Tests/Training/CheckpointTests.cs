@@ -74,6 +74,22 @@ public sealed class CheckpointTests : IDisposable
         Assert.Single(Directory.GetFiles(_folder.FullName));
     }
 
+    /// <summary>Issue 17 item 8: a step at which the model could not train on is refused on load (it used to load, and the next TrainStep wrapped the counter).</summary>
+    [Fact]
+    public void A_step_of_int_MaxValue_is_refused()
+    {
+        string path = Saved();
+        string other = Variant(path, bytes =>
+        {
+            int at = Checkpoint.HeaderSize + 4 + Encoding.UTF8.GetByteCount(Model);   // after the model name
+            Assert.Equal(1234L, BitConverter.ToInt64(bytes, at));
+            BitConverter.TryWriteBytes(bytes.AsSpan(at), (long)int.MaxValue);
+            BitConverter.TryWriteBytes(bytes.AsSpan(bytes.Length - 4), Crc32C.Compute(bytes.AsSpan(0, bytes.Length - 4)));   // a valid file otherwise
+            return bytes;
+        });
+        LoadFails(other, "optimizer step 2147483647 is out of range (0 to 2147483646: a model at step 2147483647 could not take another step)");
+    }
+
     [Fact]
     public void State_missing_from_the_file_is_zeroed()
     {
