@@ -25,6 +25,16 @@ public static class Dropout
     }
 
     /// <summary>The seed of dropout layer <paramref name="slot"/> at optimizer step <paramref name="step"/>: fresh masks every step.</summary>
-    public static uint Seed(ulong modelSeed, int step, int slot) =>
+    public static uint Seed(ulong modelSeed, int step, int slot) => Seed(modelSeed, step, slot, stream: 0);
+
+    /// <summary>
+    /// The seed of dropout layer <paramref name="slot"/> at <paramref name="step"/> in replica stream <paramref name="stream"/>:
+    /// data-parallel ranks share the model seed (the same initial weights) but must not draw the same masks for their
+    /// different rows, so each rank draws its own stream. Stream 0 is the single-process seed, unchanged.
+    /// </summary>
+    public static uint Seed(ulong modelSeed, int step, int slot, int stream) =>
+        stream == 0 ? SingleSeed(modelSeed, step, slot) : CounterRng.Hash(SingleSeed(modelSeed, step, slot) ^ CounterRng.Hash((uint)stream * 0x27D4EB2Fu + 0x165667B1u));
+
+    private static uint SingleSeed(ulong modelSeed, int step, int slot) =>
         CounterRng.Hash(CounterRng.Hash((uint)modelSeed ^ (uint)(modelSeed >> 32) * 0x85EBCA6Bu) ^ CounterRng.Hash((uint)step * 0x9E3779B9u + (uint)slot));
 }

@@ -16,6 +16,13 @@ namespace ModelDsl.Runtime.Data;
 /// }
 /// </code>
 /// The order of epoch e is a Fisher–Yates shuffle that depends only on (seed, e): reproducible, and resumable mid-run.
+/// <para>
+/// Data-parallel training (docs/distributed.md) gives each rank a shard, like PyTorch's <c>DistributedSampler</c>:
+/// with <c>rank</c>/<c>ranks</c>, <see cref="BatchSize"/> is the global batch; every rank orders the epoch the same way
+/// (same seed) and takes its contiguous part of each global batch, rows <c>[n·rank/ranks, n·(rank+1)/ranks)</c> of
+/// its n rows. So 2 ranks × B/2 train on exactly the rows 1 rank × B would, step for step. A last global batch with
+/// fewer rows than ranks is skipped (some rank would get none).
+/// </para>
 /// </summary>
 public sealed class MiniBatches
 {
@@ -23,28 +30,48 @@ public sealed class MiniBatches
     private readonly int[] _order;
     private readonly bool _shuffle;
     private int _position;
+    private int _shardStart;
 
-    public MiniBatches(Dataset data, int batchSize, int seed, bool dropLast = false, bool shuffle = true)
+    /// <param name="rank">This process's shard, 0 ≤ rank &lt; ranks (data-parallel training); 0 alone.</param>
+    /// <param name="ranks">How many shards each global batch of <paramref name="batchSize"/> rows is split into.</param>
+    public MiniBatches(Dataset data, int batchSize, int seed, bool dropLast = false, bool shuffle = true, int rank = 0, int ranks = 1)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ranks);
+        ArgumentOutOfRangeException.ThrowIfNegative(rank);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(rank, ranks);
+        if (batchSize < ranks)
+            throw new ArgumentException($"a global batch of {batchSize} rows cannot be split over {ranks} ranks: each rank needs at least one row.", nameof(batchSize));
         _data = data;
         BatchSize = batchSize;
         Seed = seed;
         DropLast = dropLast;
         _shuffle = shuffle;
+        Rank = rank;
+        Ranks = ranks;
         _order = new int[data.Count];
-        Features = new float[checked(batchSize * data.FeatureCount)];
-        Labels = new int[data.Labels is null ? 0 : batchSize];
-        Targets = new float[checked(batchSize * data.TargetCount)];
+        int capacity = (batchSize + ranks - 1) / ranks;
+        Features = new float[checked(capacity * data.FeatureCount)];
+        Labels = new int[data.Labels is null ? 0 : capacity];
+        Targets = new float[checked(capacity * data.TargetCount)];
         Epoch = -1;
     }
 
-    /// <summary>Capacity of the buffers: rows in a full batch.</summary>
+    /// <summary>Rows in a full batch: the global batch when sharded (this rank's buffers hold its part of it).</summary>
     public int BatchSize { get; }
 
-    /// <summary>Rows in the current batch: <see cref="BatchSize"/>, or fewer for the last batch unless <see cref="DropLast"/>.</summary>
+    /// <summary>This process's shard of every batch (0 unsharded).</summary>
+    public int Rank { get; }
+
+    /// <summary>How many shards every batch is split into (1 unsharded).</summary>
+    public int Ranks { get; }
+
+    /// <summary>Rows this rank holds now: its part of <see cref="GlobalBatchSize"/> (all of it unsharded).</summary>
     public int CurrentBatchSize { get; private set; }
+
+    /// <summary>Rows in the current batch over all ranks: <see cref="BatchSize"/>, or fewer for the last batch unless <see cref="DropLast"/>.</summary>
+    public int GlobalBatchSize { get; private set; }
 
     public int FeatureCount => _data.FeatureCount;
 
@@ -58,7 +85,7 @@ public sealed class MiniBatches
     /// <summary>The epoch last started; -1 before the first <see cref="StartEpoch"/>.</summary>
     public int Epoch { get; private set; }
 
-    public int BatchesPerEpoch => DropLast ? _data.Count / BatchSize : (_data.Count + BatchSize - 1) / BatchSize;
+    public int BatchesPerEpoch => _data.Count / BatchSize + (!DropLast && _data.Count % BatchSize >= Ranks ? 1 : 0);
 
     /// <summary>Batch features, row-major; only the first CurrentBatchSize × FeatureCount values are the current batch.</summary>
     public float[] Features { get; }
@@ -76,7 +103,7 @@ public sealed class MiniBatches
     public ReadOnlySpan<float> CurrentTargets => Targets.AsSpan(0, CurrentBatchSize * TargetCount);
 
     /// <summary>Data set row indices of the current batch, in batch order.</summary>
-    public ReadOnlySpan<int> CurrentIndices => _order.AsSpan(_position - CurrentBatchSize, CurrentBatchSize);
+    public ReadOnlySpan<int> CurrentIndices => _order.AsSpan(_position - GlobalBatchSize + _shardStart, CurrentBatchSize);
 
     /// <summary>Orders the rows for <paramref name="epoch"/> and rewinds to its first batch.</summary>
     public void StartEpoch(int epoch)
@@ -96,6 +123,18 @@ public sealed class MiniBatches
         }
         _position = 0;
         CurrentBatchSize = 0;
+        GlobalBatchSize = 0;
+    }
+
+    /// <summary>Skips the next <paramref name="count"/> batches without copying them: resuming mid-epoch from a checkpoint's step.</summary>
+    public void Skip(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (Epoch < 0)
+            throw new InvalidOperationException("call StartEpoch(epoch) before Skip(count)");
+        _position = (int)Math.Min(_order.Length, _position + (long)count * BatchSize);
+        CurrentBatchSize = 0;
+        GlobalBatchSize = 0;
     }
 
     /// <summary>Fills the buffers with the next batch; false when the epoch is done (start the next with <see cref="StartEpoch"/>).</summary>
@@ -105,12 +144,19 @@ public sealed class MiniBatches
             throw new InvalidOperationException("call StartEpoch(epoch) before MoveNext()");
         int remaining = _order.Length - _position;
         int rows = Math.Min(BatchSize, remaining);
-        if (rows == 0 || (DropLast && rows < BatchSize))
+        if (rows == 0 || (DropLast && rows < BatchSize) || rows < Ranks)
         {
             _position = _order.Length;
             CurrentBatchSize = 0;
+            GlobalBatchSize = 0;
             return false;
         }
+        GlobalBatchSize = rows;
+        // This rank's contiguous part of the global batch; the parts of all ranks tile it exactly.
+        _shardStart = (int)((long)rows * Rank / Ranks);
+        int shardEnd = (int)((long)rows * (Rank + 1) / Ranks);
+        int global = rows;
+        rows = shardEnd - _shardStart;
 
         int f = _data.FeatureCount, t = _data.TargetCount;
         float[] features = _data.Features;
@@ -118,12 +164,12 @@ public sealed class MiniBatches
         float[]? targets = _data.Targets;
         for (int r = 0; r < rows; r++)
         {
-            int index = _order[_position + r];
+            int index = _order[_position + _shardStart + r];
             features.AsSpan(index * f, f).CopyTo(Features.AsSpan(r * f, f));
             if (labels is not null) Labels[r] = labels[index];
             if (targets is not null) targets.AsSpan(index * t, t).CopyTo(Targets.AsSpan(r * t, t));
         }
-        _position += rows;
+        _position += global;
         CurrentBatchSize = rows;
         return true;
     }

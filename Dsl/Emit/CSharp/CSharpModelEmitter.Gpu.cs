@@ -353,7 +353,7 @@ namespace ModelDsl.Emit.CSharp
                 {
                     ArgumentKind.Size => Size(argument.Size!),
                     ArgumentKind.Buffer => DeviceRef(argument),
-                    ArgumentKind.DropoutSeed => $"Dropout.Seed(_model.Seed, _model.Step, {argument.Slot})",
+                    ArgumentKind.DropoutSeed => $"Dropout.Seed(_model.Seed, _model.Step, {argument.Slot}, _model.DropoutStream)",
                     ArgumentKind.DropoutProbability => $"training ? {ExpressionRenderer.Literal(DropoutProbability(argument.Slot))} : 0f",
                     ArgumentKind.DropoutScale => $"training ? {ExpressionRenderer.Literal(1f / (1f - DropoutProbability(argument.Slot)))} : 1f",
                     ArgumentKind.Constant => argument.CType == "float" ? ExpressionRenderer.Literal(argument.FloatValue) : Int(argument.IntValue),

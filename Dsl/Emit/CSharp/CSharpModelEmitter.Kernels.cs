@@ -142,7 +142,7 @@ namespace ModelDsl.Emit.CSharp
             {
                 string s = mask.Slot.ToString(CultureInfo.InvariantCulture);
                 float scale = 1f / (1f - mask.Probability);
-                _w.Line($"uint seed{s} = Dropout.Seed(Seed, Step, {s});");
+                _w.Line($"uint seed{s} = Dropout.Seed(Seed, Step, {s}, DropoutStream);");
                 _w.Line($"float p{s} = training ? {ExpressionRenderer.Literal(mask.Probability)} : 0f, scale{s} = training ? {ExpressionRenderer.Literal(scale)} : 1f;");
                 _w.Line($"var vp{s} = Vector256.Create(p{s});");
                 _w.Line($"var vscale{s} = Vector256.Create(scale{s});");

@@ -67,7 +67,8 @@ namespace ModelDsl.Emit.CSharp
             _w.Line();
             _w.Line($"namespace {@namespace};");
             _w.Line();
-            _w.Open($"partial class {Model.Name}");
+            // With an optimizer the class is an ITrainableModel: what the data-parallel trainer (docs/distributed.md) needs.
+            _w.Open(Model.Optimizer is null ? $"partial class {Model.Name}" : $"partial class {Model.Name} : ITrainableModel");
             EmitParameters();
             EmitConstruction();
             EmitPublicApi();
@@ -112,6 +113,9 @@ namespace ModelDsl.Emit.CSharp
             _w.Line();
             _w.Line("/// <summary>Optimizer steps taken (Adam's bias correction and the dropout masks depend on it).</summary>");
             _w.Line("public int Step { get; private set; }");
+            _w.Line();
+            _w.Line("/// <summary>Which dropout stream this replica draws: 0 alone; each data-parallel rank its own (docs/distributed.md).</summary>");
+            _w.Line("public int DropoutStream { get; set; }");
             if (optimizer is not null)
             {
                 _w.Line();

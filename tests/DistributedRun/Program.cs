@@ -1,0 +1,38 @@
+// The program tests/Distributed.Tests runs under mpirun (and alone, for the single-process reference). It trains one
+// of the small models in dist_models.model on a synthetic classification problem and writes rank 0's final
+// parameters, so the tests can compare runs; it can also kill or stall one rank on purpose.
+//
+//   DistributedRun train --model adam|sgd --steps N --batch B --out params.bin [--distributed] [--seed N]
+//                        [--checkpoint file --save-every K [--resume]] [--timeout seconds]
+//                        [--die-rank R --die-step S] [--stall-rank R --stall-step S] [--bucket-bytes N]
+//   DistributedRun dropout --out masks.txt [--distributed]     each rank's gradient checksum for the same batch
+//   DistributedRun bad-root                                    a broadcast from a rank that does not exist
+//
+// Batch B is the global batch: with --distributed each of the ranks trains on its B/ranks rows of it.
+using System.Diagnostics;
+using System.Globalization;
+using ModelDsl.DistributedRun;
+using ModelDsl.Runtime;
+using ModelDsl.Runtime.Distributed;
+
+var options = RunOptions.Parse(args);
+MpiCommunicator? world = null;
+try
+{
+    if (options.Distributed) world = MpiCommunicator.Initialize(options.Timeout is { } t ? TimeSpan.FromSeconds(t) : null);
+    int code = options.Mode switch
+    {
+        "train" => Runs.Train(options, world),
+        "dropout" => Runs.DropoutStreams(options, world),
+        "bad-root" => Runs.BadRoot(world ?? throw new ArgumentException("bad-root needs --distributed")),
+        _ => throw new ArgumentException($"unknown mode '{options.Mode}'"),
+    };
+    world?.Dispose();
+    return code;
+}
+catch (DistributedException ex)
+{
+    Console.Error.WriteLine($"error: {ex.Message}");
+    world?.Dispose(); // aborts the job: the other ranks may be waiting in a collective
+    return 1;
+}

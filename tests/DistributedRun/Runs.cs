@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Globalization;
+using ModelDsl.Runtime;
+using ModelDsl.Runtime.Data;
+using ModelDsl.Runtime.Distributed;
+
+namespace ModelDsl.DistributedRun;
+
+internal static class Runs
+{
+    private const int Features = 16, Classes = 4;
+
+    /// <summary>Trains to <c>--steps</c> optimizer steps (resuming from the checkpoint with --resume) and writes rank 0's parameters.</summary>
+    public static int Train(RunOptions o, MpiCommunicator? world)
+    {
+        int rank = world?.Rank ?? 0, ranks = world?.Size ?? 1;
+        (ITrainableModel model, Func<Tensor, IntTensor, float> computeGradients) = o.Model switch
+        {
+            "adam" => Pair(new DistAdam(o.Seed)),
+            "sgd" => Pair(new DistSgd(o.Seed)),
+            "dropout" => Pair(new DistDropout(o.Seed)),
+            _ => throw new ArgumentException($"unknown model '{o.Model}'"),
+        };
+        var parallel = world is null ? null : new DataParallel(model, world, o.BucketBytes);
+        if (o.Resume && o.Checkpoint is { } resumeFrom && File.Exists(resumeFrom))
+        {
+            if (parallel is null) model.Load(resumeFrom);
+            else parallel.Load(resumeFrom);
+            if (rank == 0) Console.WriteLine($"resumed from {resumeFrom} at step {model.Step}");
+        }
+
+        var data = Problem(rows: 512, seed: 7);
+        var batches = new MiniBatches(data, o.Batch, seed: (int)o.Seed, rank: rank, ranks: ranks);
+        var x = new Tensor(batches.Features, batches.Features.Length / Features, Features);
+        var y = new IntTensor(batches.Labels, batches.Labels.Length);
+        // Resume exactly where the checkpoint's step left the data order: epoch and batch within it.
+        int epoch = model.Step / batches.BatchesPerEpoch, skip = model.Step % batches.BatchesPerEpoch;
+        var clock = Stopwatch.StartNew();
+        long samples = 0;
+        while (model.Step < o.Steps)
+        {
+            batches.StartEpoch(epoch++);
+            batches.Skip(skip);
+            skip = 0;
+            while (model.Step < o.Steps && batches.MoveNext())
+            {
+                int next = model.Step + 1;
+                if (rank == o.DieRank && next == o.DieStep)
+                {
+                    Console.Error.WriteLine($"rank {rank}: killing itself with SIGKILL before step {next} (test)");
+                    Process.GetCurrentProcess().Kill();
+                }
+                if (rank == o.StallRank && next == o.StallStep)
+                {
+                    Console.Error.WriteLine($"rank {rank}: stalling before step {next} (test)");
+                    Thread.Sleep(TimeSpan.FromMinutes(10));
+                }
+                int rows = batches.CurrentBatchSize;
+                x.SetBatch(rows);
+                y.SetBatch(rows);
+                float loss = computeGradients(x, y);
+                if (parallel is null) model.ApplyGradients();
+                else loss = parallel.Step(loss, rows);
+                samples += batches.GlobalBatchSize;
+                if (rank == 0) Console.WriteLine(FormattableString.Invariant($"step {model.Step} loss {loss:F6}"));
+                if (o.Checkpoint is { } path && o.SaveEvery > 0 && model.Step % o.SaveEvery == 0)
+                {
+                    if (parallel is null) model.Save(path);
+                    else parallel.Save(path);
+                    if (rank == 0) Console.WriteLine($"checkpoint at step {model.Step}");
+                }
+            }
+        }
+        if (rank == 0)
+        {
+            Console.WriteLine(FormattableString.Invariant($"{ranks} rank(s): {samples / clock.Elapsed.TotalSeconds:F0} samples/s"));
+            if (o.Out is { } output) WriteParameters(output, model);
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// Every rank computes the dropout model's gradient on the same batch at the same step: with per-rank dropout
+    /// streams the masks, hence the gradients, differ. Writes one line per rank: rank and gradient checksum.
+    /// </summary>
+    public static int DropoutStreams(RunOptions o, MpiCommunicator? world)
+    {
+        int rank = world?.Rank ?? 0, ranks = world?.Size ?? 1;
+        var model = new DistDropout(o.Seed);
+        if (world is not null) _ = new DataParallel(model, world);
+        var data = Problem(rows: 64, seed: 7);
+        var x = new Tensor(data.Features, 64, Features);
+        var y = new IntTensor(data.Labels!, 64);
+        model.ComputeGradients(x, y);
+        var sums = new double[ranks];
+        foreach (var p in model.Parameters)
+            foreach (float g in p.Gradient) sums[rank] += g * (double)g;
+        world?.AllreduceSum(sums, "dropout checksums");
+        if (rank == 0 && o.Out is { } output)
+            File.WriteAllLines(output, Enumerable.Range(0, ranks).Select(r => FormattableString.Invariant($"{r} {sums[r]:R}")));
+        return 0;
+    }
+
+    /// <summary>A broadcast whose root is no rank: MPI returns MPI_ERR_ROOT, which must surface as an exception.</summary>
+    public static int BadRoot(MpiCommunicator world)
+    {
+        Span<float> buffer = stackalloc float[4];
+        world.Broadcast(buffer, root: world.Size + 5, "a buffer from a rank that does not exist");
+        Console.WriteLine("the broadcast returned without an error");
+        return 0;
+    }
+
+    private static (ITrainableModel, Func<Tensor, IntTensor, float>) Pair(DistAdam m) => (m, m.ComputeGradients);
+    private static (ITrainableModel, Func<Tensor, IntTensor, float>) Pair(DistSgd m) => (m, m.ComputeGradients);
+    private static (ITrainableModel, Func<Tensor, IntTensor, float>) Pair(DistDropout m) => (m, m.ComputeGradients);
+
+    /// <summary>Gaussian-ish features and the argmax of a fixed random linear teacher as the label: learnable, deterministic.</summary>
+    private static Dataset Problem(int rows, int seed)
+    {
+        var rng = new Random(seed);
+        var teacher = new float[Features * Classes];
+        for (int i = 0; i < teacher.Length; i++) teacher[i] = (float)(rng.NextDouble() * 2 - 1);
+        var features = new float[rows * Features];
+        var labels = new int[rows];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int f = 0; f < Features; f++) features[r * Features + f] = (float)(rng.NextDouble() + rng.NextDouble() - 1);
+            float best = float.NegativeInfinity;
+            for (int c = 0; c < Classes; c++)
+            {
+                float score = 0;
+                for (int f = 0; f < Features; f++) score += features[r * Features + f] * teacher[f * Classes + c];
+                if (score > best) (best, labels[r]) = (score, c);
+            }
+        }
+        return new Dataset(features, Features, labels, source: "synthetic");
+    }
+
+    /// <summary>Every parameter's values, in checkpoint order, as little-endian float32.</summary>
+    private static void WriteParameters(string path, ITrainableModel model)
+    {
+        using var file = new BinaryWriter(File.Create(path));
+        file.Write(model.Step);
+        foreach (var p in model.Parameters)
+            foreach (float v in p.Value) file.Write(v);
+    }
+}
