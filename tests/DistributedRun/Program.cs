@@ -30,6 +30,11 @@ try
     world?.Dispose();
     return code;
 }
+catch (DistributedUnavailableException ex)
+{
+    Console.Error.WriteLine($"error: {ex.Message}");
+    return 1;
+}
 catch (DistributedException ex)
 {
     Console.Error.WriteLine($"error: {ex.Message}");

@@ -14,7 +14,7 @@ using ModelDsl.Runtime.Cpu;
 
 namespace Consumer;
 
-partial class BinaryClassifier
+partial class BinaryClassifier : ITrainableModel
 {
     private const string ModelName = "BinaryClassifier";
     private static readonly string[] SymbolNames = { "B" };
@@ -49,6 +49,9 @@ partial class BinaryClassifier
 
     /// <summary>Optimizer steps taken (Adam's bias correction and the dropout masks depend on it).</summary>
     public int Step { get; private set; }
+
+    /// <summary>Which dropout stream this replica draws: 0 alone; each data-parallel rank its own (docs/distributed.md).</summary>
+    public int DropoutStream { get; set; }
 
     /// <summary>The learning rate, 0.001f in binary_classifier.model:20; set it to follow a schedule.</summary>
     public float LearningRate { get; set; } = 0.001f;

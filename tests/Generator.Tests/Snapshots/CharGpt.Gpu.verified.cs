@@ -2449,7 +2449,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
                 a.Add(128 * T); // cols
                 a.Add(w.pos.Pointer); // pos
                 a.Add(w.h_0.Pointer); // h_0
-                a.Add(Dropout.Seed(_model.Seed, _model.Step, 0)); // seed0
+                a.Add(Dropout.Seed(_model.Seed, _model.Step, 0, _model.DropoutStream)); // seed0
                 a.Add(training ? 0.1f : 0f); // p0
                 a.Add(training ? 1.1111112f : 1f); // scale0
                 _fwd_2_dropout.Launch(Grid.Elements(128 * B * T), Grid.Block, ref a);
@@ -2524,7 +2524,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
                 a.Add(w.h_1_0_a_1.Pointer); // h_1_0_a_1
                 a.Add(_values.Pointer.Plus(Offsets[7])); // h_1_0_a_1_out_proj_bias
                 a.Add(w.h_1_0_r_0.Pointer); // h_1_0_r_0
-                a.Add(Dropout.Seed(_model.Seed, _model.Step, 1)); // seed1
+                a.Add(Dropout.Seed(_model.Seed, _model.Step, 1, _model.DropoutStream)); // seed1
                 a.Add(training ? 0.1f : 0f); // p1
                 a.Add(training ? 1.1111112f : 1f); // scale1
                 _fwd_8_attention_dropout_add.Launch(Grid.Elements(128 * B * T), Grid.Block, ref a);
@@ -2582,7 +2582,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
                 a.Add(w.h_1_0_m_3.Pointer); // h_1_0_m_3
                 a.Add(_values.Pointer.Plus(Offsets[13])); // h_1_0_m_3_bias
                 a.Add(w.h_1_0_0.Pointer); // h_1_0_0
-                a.Add(Dropout.Seed(_model.Seed, _model.Step, 2)); // seed2
+                a.Add(Dropout.Seed(_model.Seed, _model.Step, 2, _model.DropoutStream)); // seed2
                 a.Add(training ? 0.1f : 0f); // p2
                 a.Add(training ? 1.1111112f : 1f); // scale2
                 _fwd_13_dense_dropout_add.Launch(Grid.Elements(128 * B * T), Grid.Block, ref a);
@@ -2657,7 +2657,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
                 a.Add(w.h_1_1_a_1.Pointer); // h_1_1_a_1
                 a.Add(_values.Pointer.Plus(Offsets[19])); // h_1_1_a_1_out_proj_bias
                 a.Add(w.h_1_1_r_0.Pointer); // h_1_1_r_0
-                a.Add(Dropout.Seed(_model.Seed, _model.Step, 3)); // seed3
+                a.Add(Dropout.Seed(_model.Seed, _model.Step, 3, _model.DropoutStream)); // seed3
                 a.Add(training ? 0.1f : 0f); // p3
                 a.Add(training ? 1.1111112f : 1f); // scale3
                 _fwd_19_attention_dropout_add.Launch(Grid.Elements(128 * B * T), Grid.Block, ref a);
@@ -2715,7 +2715,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
                 a.Add(w.h_1_1_m_3.Pointer); // h_1_1_m_3
                 a.Add(_values.Pointer.Plus(Offsets[25])); // h_1_1_m_3_bias
                 a.Add(w.h_1_1_0.Pointer); // h_1_1_0
-                a.Add(Dropout.Seed(_model.Seed, _model.Step, 4)); // seed4
+                a.Add(Dropout.Seed(_model.Seed, _model.Step, 4, _model.DropoutStream)); // seed4
                 a.Add(training ? 0.1f : 0f); // p4
                 a.Add(training ? 1.1111112f : 1f); // scale4
                 _fwd_24_dense_dropout_add.Launch(Grid.Elements(128 * B * T), Grid.Block, ref a);
@@ -2790,7 +2790,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
                 a.Add(w.h_1_2_a_1.Pointer); // h_1_2_a_1
                 a.Add(_values.Pointer.Plus(Offsets[31])); // h_1_2_a_1_out_proj_bias
                 a.Add(w.h_1_2_r_0.Pointer); // h_1_2_r_0
-                a.Add(Dropout.Seed(_model.Seed, _model.Step, 5)); // seed5
+                a.Add(Dropout.Seed(_model.Seed, _model.Step, 5, _model.DropoutStream)); // seed5
                 a.Add(training ? 0.1f : 0f); // p5
                 a.Add(training ? 1.1111112f : 1f); // scale5
                 _fwd_30_attention_dropout_add.Launch(Grid.Elements(128 * B * T), Grid.Block, ref a);
@@ -2848,7 +2848,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
                 a.Add(w.h_1_2_m_3.Pointer); // h_1_2_m_3
                 a.Add(_values.Pointer.Plus(Offsets[37])); // h_1_2_m_3_bias
                 a.Add(w.h_1_2_0.Pointer); // h_1_2_0
-                a.Add(Dropout.Seed(_model.Seed, _model.Step, 6)); // seed6
+                a.Add(Dropout.Seed(_model.Seed, _model.Step, 6, _model.DropoutStream)); // seed6
                 a.Add(training ? 0.1f : 0f); // p6
                 a.Add(training ? 1.1111112f : 1f); // scale6
                 _fwd_35_dense_dropout_add.Launch(Grid.Elements(128 * B * T), Grid.Block, ref a);
@@ -2923,7 +2923,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
                 a.Add(w.h_1_3_a_1.Pointer); // h_1_3_a_1
                 a.Add(_values.Pointer.Plus(Offsets[43])); // h_1_3_a_1_out_proj_bias
                 a.Add(w.h_1_3_r_0.Pointer); // h_1_3_r_0
-                a.Add(Dropout.Seed(_model.Seed, _model.Step, 7)); // seed7
+                a.Add(Dropout.Seed(_model.Seed, _model.Step, 7, _model.DropoutStream)); // seed7
                 a.Add(training ? 0.1f : 0f); // p7
                 a.Add(training ? 1.1111112f : 1f); // scale7
                 _fwd_41_attention_dropout_add.Launch(Grid.Elements(128 * B * T), Grid.Block, ref a);
@@ -2981,7 +2981,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
                 a.Add(w.h_1_3_m_3.Pointer); // h_1_3_m_3
                 a.Add(_values.Pointer.Plus(Offsets[49])); // h_1_3_m_3_bias
                 a.Add(w.h_1_3_0.Pointer); // h_1_3_0
-                a.Add(Dropout.Seed(_model.Seed, _model.Step, 8)); // seed8
+                a.Add(Dropout.Seed(_model.Seed, _model.Step, 8, _model.DropoutStream)); // seed8
                 a.Add(training ? 0.1f : 0f); // p8
                 a.Add(training ? 1.1111112f : 1f); // scale8
                 _fwd_46_dense_dropout_add.Launch(Grid.Elements(128 * B * T), Grid.Block, ref a);
@@ -3099,7 +3099,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
                 a.Add(w.d_h_1_3_r_0.Pointer); // d_h_1_3_r_0
                 a.Add(w.d_h_1_3_m_3.Pointer); // d_h_1_3_m_3
                 a.Add(_gradients.Pointer.Plus(Offsets[49])); // d_h_1_3_m_3_bias
-                a.Add(Dropout.Seed(_model.Seed, _model.Step, 8)); // seed8
+                a.Add(Dropout.Seed(_model.Seed, _model.Step, 8, _model.DropoutStream)); // seed8
                 a.Add(training ? 0.1f : 0f); // p8
                 a.Add(training ? 1.1111112f : 1f); // scale8
                 _bwd_53_add_dropout_dense.Launch(Grid.Columns(128), Grid.ColumnBlock, ref a);
@@ -3181,7 +3181,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
                 a.Add(w.d_h_1_2_0.Pointer); // d_h_1_2_0
                 a.Add(w.d_h_1_3_a_1.Pointer); // d_h_1_3_a_1
                 a.Add(_gradients.Pointer.Plus(Offsets[43])); // d_h_1_3_a_1_out_proj_bias
-                a.Add(Dropout.Seed(_model.Seed, _model.Step, 7)); // seed7
+                a.Add(Dropout.Seed(_model.Seed, _model.Step, 7, _model.DropoutStream)); // seed7
                 a.Add(training ? 0.1f : 0f); // p7
                 a.Add(training ? 1.1111112f : 1f); // scale7
                 _bwd_60_add_dropout_attention.Launch(Grid.Columns(128), Grid.ColumnBlock, ref a);
@@ -3301,7 +3301,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
                 a.Add(w.d_h_1_2_r_0.Pointer); // d_h_1_2_r_0
                 a.Add(w.d_h_1_2_m_3.Pointer); // d_h_1_2_m_3
                 a.Add(_gradients.Pointer.Plus(Offsets[37])); // d_h_1_2_m_3_bias
-                a.Add(Dropout.Seed(_model.Seed, _model.Step, 6)); // seed6
+                a.Add(Dropout.Seed(_model.Seed, _model.Step, 6, _model.DropoutStream)); // seed6
                 a.Add(training ? 0.1f : 0f); // p6
                 a.Add(training ? 1.1111112f : 1f); // scale6
                 _bwd_68_add_dropout_dense.Launch(Grid.Columns(128), Grid.ColumnBlock, ref a);
@@ -3383,7 +3383,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
                 a.Add(w.d_h_1_1_0.Pointer); // d_h_1_1_0
                 a.Add(w.d_h_1_2_a_1.Pointer); // d_h_1_2_a_1
                 a.Add(_gradients.Pointer.Plus(Offsets[31])); // d_h_1_2_a_1_out_proj_bias
-                a.Add(Dropout.Seed(_model.Seed, _model.Step, 5)); // seed5
+                a.Add(Dropout.Seed(_model.Seed, _model.Step, 5, _model.DropoutStream)); // seed5
                 a.Add(training ? 0.1f : 0f); // p5
                 a.Add(training ? 1.1111112f : 1f); // scale5
                 _bwd_75_add_dropout_attention.Launch(Grid.Columns(128), Grid.ColumnBlock, ref a);
@@ -3503,7 +3503,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
                 a.Add(w.d_h_1_1_r_0.Pointer); // d_h_1_1_r_0
                 a.Add(w.d_h_1_1_m_3.Pointer); // d_h_1_1_m_3
                 a.Add(_gradients.Pointer.Plus(Offsets[25])); // d_h_1_1_m_3_bias
-                a.Add(Dropout.Seed(_model.Seed, _model.Step, 4)); // seed4
+                a.Add(Dropout.Seed(_model.Seed, _model.Step, 4, _model.DropoutStream)); // seed4
                 a.Add(training ? 0.1f : 0f); // p4
                 a.Add(training ? 1.1111112f : 1f); // scale4
                 _bwd_83_add_dropout_dense.Launch(Grid.Columns(128), Grid.ColumnBlock, ref a);
@@ -3585,7 +3585,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
                 a.Add(w.d_h_1_0_0.Pointer); // d_h_1_0_0
                 a.Add(w.d_h_1_1_a_1.Pointer); // d_h_1_1_a_1
                 a.Add(_gradients.Pointer.Plus(Offsets[19])); // d_h_1_1_a_1_out_proj_bias
-                a.Add(Dropout.Seed(_model.Seed, _model.Step, 3)); // seed3
+                a.Add(Dropout.Seed(_model.Seed, _model.Step, 3, _model.DropoutStream)); // seed3
                 a.Add(training ? 0.1f : 0f); // p3
                 a.Add(training ? 1.1111112f : 1f); // scale3
                 _bwd_90_add_dropout_attention.Launch(Grid.Columns(128), Grid.ColumnBlock, ref a);
@@ -3705,7 +3705,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
                 a.Add(w.d_h_1_0_r_0.Pointer); // d_h_1_0_r_0
                 a.Add(w.d_h_1_0_m_3.Pointer); // d_h_1_0_m_3
                 a.Add(_gradients.Pointer.Plus(Offsets[13])); // d_h_1_0_m_3_bias
-                a.Add(Dropout.Seed(_model.Seed, _model.Step, 2)); // seed2
+                a.Add(Dropout.Seed(_model.Seed, _model.Step, 2, _model.DropoutStream)); // seed2
                 a.Add(training ? 0.1f : 0f); // p2
                 a.Add(training ? 1.1111112f : 1f); // scale2
                 _bwd_98_add_dropout_dense.Launch(Grid.Columns(128), Grid.ColumnBlock, ref a);
@@ -3787,7 +3787,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
                 a.Add(w.d_h_0.Pointer); // d_h_0
                 a.Add(w.d_h_1_0_a_1.Pointer); // d_h_1_0_a_1
                 a.Add(_gradients.Pointer.Plus(Offsets[7])); // d_h_1_0_a_1_out_proj_bias
-                a.Add(Dropout.Seed(_model.Seed, _model.Step, 1)); // seed1
+                a.Add(Dropout.Seed(_model.Seed, _model.Step, 1, _model.DropoutStream)); // seed1
                 a.Add(training ? 0.1f : 0f); // p1
                 a.Add(training ? 1.1111112f : 1f); // scale1
                 _bwd_105_add_dropout_attention.Launch(Grid.Columns(128), Grid.ColumnBlock, ref a);
@@ -3903,7 +3903,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
                 a.Add(128 * T); // cols
                 a.Add(w.d_h_0.Pointer); // d_h_0
                 a.Add(w.d_pos.Pointer); // d_pos
-                a.Add(Dropout.Seed(_model.Seed, _model.Step, 0)); // seed0
+                a.Add(Dropout.Seed(_model.Seed, _model.Step, 0, _model.DropoutStream)); // seed0
                 a.Add(training ? 0.1f : 0f); // p0
                 a.Add(training ? 1.1111112f : 1f); // scale0
                 _bwd_113_dropout.Launch(Grid.Elements(128 * B * T), Grid.Block, ref a);

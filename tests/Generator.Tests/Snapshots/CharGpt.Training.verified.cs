@@ -14,7 +14,7 @@ using ModelDsl.Runtime.Cpu;
 
 namespace Consumer;
 
-partial class CharGpt
+partial class CharGpt : ITrainableModel
 {
     private const string ModelName = "CharGpt";
     private static readonly string[] SymbolNames = { "B", "T" };
@@ -187,6 +187,9 @@ partial class CharGpt
 
     /// <summary>Optimizer steps taken (Adam's bias correction and the dropout masks depend on it).</summary>
     public int Step { get; private set; }
+
+    /// <summary>Which dropout stream this replica draws: 0 alone; each data-parallel rank its own (docs/distributed.md).</summary>
+    public int DropoutStream { get; set; }
 
     /// <summary>The learning rate, 0.001f in char_gpt.model:32; set it to follow a schedule.</summary>
     public float LearningRate { get; set; } = 0.001f;
@@ -644,7 +647,7 @@ partial class CharGpt
             int rows = B, cols = 128 * T;
             ref float h_0 = ref MemoryMarshal.GetArrayDataReference(w.h_0);
             ref float pos = ref MemoryMarshal.GetArrayDataReference(w.pos);
-            uint seed0 = Dropout.Seed(Seed, Step, 0);
+            uint seed0 = Dropout.Seed(Seed, Step, 0, DropoutStream);
             float p0 = training ? 0.1f : 0f, scale0 = training ? 1.1111112f : 1f;
             var vp0 = Vector256.Create(p0);
             var vscale0 = Vector256.Create(scale0);
@@ -742,7 +745,7 @@ partial class CharGpt
             ref float h_0 = ref MemoryMarshal.GetArrayDataReference(w.h_0);
             ref float h_1_0_a_1 = ref MemoryMarshal.GetArrayDataReference(w.h_1_0_a_1);
             ref float h_1_0_a_1_out_proj_bias = ref MemoryMarshal.GetArrayDataReference(H10A1OutProjBias.Value);
-            uint seed1 = Dropout.Seed(Seed, Step, 1);
+            uint seed1 = Dropout.Seed(Seed, Step, 1, DropoutStream);
             float p1 = training ? 0.1f : 0f, scale1 = training ? 1.1111112f : 1f;
             var vp1 = Vector256.Create(p1);
             var vscale1 = Vector256.Create(scale1);
@@ -847,7 +850,7 @@ partial class CharGpt
             ref float h_1_0_r_0 = ref MemoryMarshal.GetArrayDataReference(w.h_1_0_r_0);
             ref float h_1_0_m_3 = ref MemoryMarshal.GetArrayDataReference(w.h_1_0_m_3);
             ref float h_1_0_m_3_bias = ref MemoryMarshal.GetArrayDataReference(H10M3Bias.Value);
-            uint seed2 = Dropout.Seed(Seed, Step, 2);
+            uint seed2 = Dropout.Seed(Seed, Step, 2, DropoutStream);
             float p2 = training ? 0.1f : 0f, scale2 = training ? 1.1111112f : 1f;
             var vp2 = Vector256.Create(p2);
             var vscale2 = Vector256.Create(scale2);
@@ -953,7 +956,7 @@ partial class CharGpt
             ref float h_1_0_0 = ref MemoryMarshal.GetArrayDataReference(w.h_1_0_0);
             ref float h_1_1_a_1 = ref MemoryMarshal.GetArrayDataReference(w.h_1_1_a_1);
             ref float h_1_1_a_1_out_proj_bias = ref MemoryMarshal.GetArrayDataReference(H11A1OutProjBias.Value);
-            uint seed3 = Dropout.Seed(Seed, Step, 3);
+            uint seed3 = Dropout.Seed(Seed, Step, 3, DropoutStream);
             float p3 = training ? 0.1f : 0f, scale3 = training ? 1.1111112f : 1f;
             var vp3 = Vector256.Create(p3);
             var vscale3 = Vector256.Create(scale3);
@@ -1058,7 +1061,7 @@ partial class CharGpt
             ref float h_1_1_r_0 = ref MemoryMarshal.GetArrayDataReference(w.h_1_1_r_0);
             ref float h_1_1_m_3 = ref MemoryMarshal.GetArrayDataReference(w.h_1_1_m_3);
             ref float h_1_1_m_3_bias = ref MemoryMarshal.GetArrayDataReference(H11M3Bias.Value);
-            uint seed4 = Dropout.Seed(Seed, Step, 4);
+            uint seed4 = Dropout.Seed(Seed, Step, 4, DropoutStream);
             float p4 = training ? 0.1f : 0f, scale4 = training ? 1.1111112f : 1f;
             var vp4 = Vector256.Create(p4);
             var vscale4 = Vector256.Create(scale4);
@@ -1164,7 +1167,7 @@ partial class CharGpt
             ref float h_1_1_0 = ref MemoryMarshal.GetArrayDataReference(w.h_1_1_0);
             ref float h_1_2_a_1 = ref MemoryMarshal.GetArrayDataReference(w.h_1_2_a_1);
             ref float h_1_2_a_1_out_proj_bias = ref MemoryMarshal.GetArrayDataReference(H12A1OutProjBias.Value);
-            uint seed5 = Dropout.Seed(Seed, Step, 5);
+            uint seed5 = Dropout.Seed(Seed, Step, 5, DropoutStream);
             float p5 = training ? 0.1f : 0f, scale5 = training ? 1.1111112f : 1f;
             var vp5 = Vector256.Create(p5);
             var vscale5 = Vector256.Create(scale5);
@@ -1269,7 +1272,7 @@ partial class CharGpt
             ref float h_1_2_r_0 = ref MemoryMarshal.GetArrayDataReference(w.h_1_2_r_0);
             ref float h_1_2_m_3 = ref MemoryMarshal.GetArrayDataReference(w.h_1_2_m_3);
             ref float h_1_2_m_3_bias = ref MemoryMarshal.GetArrayDataReference(H12M3Bias.Value);
-            uint seed6 = Dropout.Seed(Seed, Step, 6);
+            uint seed6 = Dropout.Seed(Seed, Step, 6, DropoutStream);
             float p6 = training ? 0.1f : 0f, scale6 = training ? 1.1111112f : 1f;
             var vp6 = Vector256.Create(p6);
             var vscale6 = Vector256.Create(scale6);
@@ -1375,7 +1378,7 @@ partial class CharGpt
             ref float h_1_2_0 = ref MemoryMarshal.GetArrayDataReference(w.h_1_2_0);
             ref float h_1_3_a_1 = ref MemoryMarshal.GetArrayDataReference(w.h_1_3_a_1);
             ref float h_1_3_a_1_out_proj_bias = ref MemoryMarshal.GetArrayDataReference(H13A1OutProjBias.Value);
-            uint seed7 = Dropout.Seed(Seed, Step, 7);
+            uint seed7 = Dropout.Seed(Seed, Step, 7, DropoutStream);
             float p7 = training ? 0.1f : 0f, scale7 = training ? 1.1111112f : 1f;
             var vp7 = Vector256.Create(p7);
             var vscale7 = Vector256.Create(scale7);
@@ -1480,7 +1483,7 @@ partial class CharGpt
             ref float h_1_3_r_0 = ref MemoryMarshal.GetArrayDataReference(w.h_1_3_r_0);
             ref float h_1_3_m_3 = ref MemoryMarshal.GetArrayDataReference(w.h_1_3_m_3);
             ref float h_1_3_m_3_bias = ref MemoryMarshal.GetArrayDataReference(H13M3Bias.Value);
-            uint seed8 = Dropout.Seed(Seed, Step, 8);
+            uint seed8 = Dropout.Seed(Seed, Step, 8, DropoutStream);
             float p8 = training ? 0.1f : 0f, scale8 = training ? 1.1111112f : 1f;
             var vp8 = Vector256.Create(p8);
             var vscale8 = Vector256.Create(scale8);
@@ -1587,7 +1590,7 @@ partial class CharGpt
             ref float d_h_1_3_m_3 = ref MemoryMarshal.GetArrayDataReference(w.d_h_1_3_m_3);
             ref float d_h_1_3_m_3_bias = ref MemoryMarshal.GetArrayDataReference(H13M3Bias.Gradient);
             ref float d_h_1_3_0 = ref MemoryMarshal.GetArrayDataReference(w.d_h_1_3_0);
-            uint seed8 = Dropout.Seed(Seed, Step, 8);
+            uint seed8 = Dropout.Seed(Seed, Step, 8, DropoutStream);
             float p8 = training ? 0.1f : 0f, scale8 = training ? 1.1111112f : 1f;
             var vp8 = Vector256.Create(p8);
             var vscale8 = Vector256.Create(scale8);
@@ -1705,7 +1708,7 @@ partial class CharGpt
             ref float d_h_1_3_a_1 = ref MemoryMarshal.GetArrayDataReference(w.d_h_1_3_a_1);
             ref float d_h_1_3_a_1_out_proj_bias = ref MemoryMarshal.GetArrayDataReference(H13A1OutProjBias.Gradient);
             ref float d_h_1_3_r_0 = ref MemoryMarshal.GetArrayDataReference(w.d_h_1_3_r_0);
-            uint seed7 = Dropout.Seed(Seed, Step, 7);
+            uint seed7 = Dropout.Seed(Seed, Step, 7, DropoutStream);
             float p7 = training ? 0.1f : 0f, scale7 = training ? 1.1111112f : 1f;
             var vp7 = Vector256.Create(p7);
             var vscale7 = Vector256.Create(scale7);
@@ -1819,7 +1822,7 @@ partial class CharGpt
             ref float d_h_1_2_m_3 = ref MemoryMarshal.GetArrayDataReference(w.d_h_1_2_m_3);
             ref float d_h_1_2_m_3_bias = ref MemoryMarshal.GetArrayDataReference(H12M3Bias.Gradient);
             ref float d_h_1_2_0 = ref MemoryMarshal.GetArrayDataReference(w.d_h_1_2_0);
-            uint seed6 = Dropout.Seed(Seed, Step, 6);
+            uint seed6 = Dropout.Seed(Seed, Step, 6, DropoutStream);
             float p6 = training ? 0.1f : 0f, scale6 = training ? 1.1111112f : 1f;
             var vp6 = Vector256.Create(p6);
             var vscale6 = Vector256.Create(scale6);
@@ -1937,7 +1940,7 @@ partial class CharGpt
             ref float d_h_1_2_a_1 = ref MemoryMarshal.GetArrayDataReference(w.d_h_1_2_a_1);
             ref float d_h_1_2_a_1_out_proj_bias = ref MemoryMarshal.GetArrayDataReference(H12A1OutProjBias.Gradient);
             ref float d_h_1_2_r_0 = ref MemoryMarshal.GetArrayDataReference(w.d_h_1_2_r_0);
-            uint seed5 = Dropout.Seed(Seed, Step, 5);
+            uint seed5 = Dropout.Seed(Seed, Step, 5, DropoutStream);
             float p5 = training ? 0.1f : 0f, scale5 = training ? 1.1111112f : 1f;
             var vp5 = Vector256.Create(p5);
             var vscale5 = Vector256.Create(scale5);
@@ -2051,7 +2054,7 @@ partial class CharGpt
             ref float d_h_1_1_m_3 = ref MemoryMarshal.GetArrayDataReference(w.d_h_1_1_m_3);
             ref float d_h_1_1_m_3_bias = ref MemoryMarshal.GetArrayDataReference(H11M3Bias.Gradient);
             ref float d_h_1_1_0 = ref MemoryMarshal.GetArrayDataReference(w.d_h_1_1_0);
-            uint seed4 = Dropout.Seed(Seed, Step, 4);
+            uint seed4 = Dropout.Seed(Seed, Step, 4, DropoutStream);
             float p4 = training ? 0.1f : 0f, scale4 = training ? 1.1111112f : 1f;
             var vp4 = Vector256.Create(p4);
             var vscale4 = Vector256.Create(scale4);
@@ -2169,7 +2172,7 @@ partial class CharGpt
             ref float d_h_1_1_a_1 = ref MemoryMarshal.GetArrayDataReference(w.d_h_1_1_a_1);
             ref float d_h_1_1_a_1_out_proj_bias = ref MemoryMarshal.GetArrayDataReference(H11A1OutProjBias.Gradient);
             ref float d_h_1_1_r_0 = ref MemoryMarshal.GetArrayDataReference(w.d_h_1_1_r_0);
-            uint seed3 = Dropout.Seed(Seed, Step, 3);
+            uint seed3 = Dropout.Seed(Seed, Step, 3, DropoutStream);
             float p3 = training ? 0.1f : 0f, scale3 = training ? 1.1111112f : 1f;
             var vp3 = Vector256.Create(p3);
             var vscale3 = Vector256.Create(scale3);
@@ -2283,7 +2286,7 @@ partial class CharGpt
             ref float d_h_1_0_m_3 = ref MemoryMarshal.GetArrayDataReference(w.d_h_1_0_m_3);
             ref float d_h_1_0_m_3_bias = ref MemoryMarshal.GetArrayDataReference(H10M3Bias.Gradient);
             ref float d_h_1_0_0 = ref MemoryMarshal.GetArrayDataReference(w.d_h_1_0_0);
-            uint seed2 = Dropout.Seed(Seed, Step, 2);
+            uint seed2 = Dropout.Seed(Seed, Step, 2, DropoutStream);
             float p2 = training ? 0.1f : 0f, scale2 = training ? 1.1111112f : 1f;
             var vp2 = Vector256.Create(p2);
             var vscale2 = Vector256.Create(scale2);
@@ -2401,7 +2404,7 @@ partial class CharGpt
             ref float d_h_1_0_a_1 = ref MemoryMarshal.GetArrayDataReference(w.d_h_1_0_a_1);
             ref float d_h_1_0_a_1_out_proj_bias = ref MemoryMarshal.GetArrayDataReference(H10A1OutProjBias.Gradient);
             ref float d_h_1_0_r_0 = ref MemoryMarshal.GetArrayDataReference(w.d_h_1_0_r_0);
-            uint seed1 = Dropout.Seed(Seed, Step, 1);
+            uint seed1 = Dropout.Seed(Seed, Step, 1, DropoutStream);
             float p1 = training ? 0.1f : 0f, scale1 = training ? 1.1111112f : 1f;
             var vp1 = Vector256.Create(p1);
             var vscale1 = Vector256.Create(scale1);
@@ -2511,7 +2514,7 @@ partial class CharGpt
             int rows = B, cols = 128 * T;
             ref float d_pos = ref MemoryMarshal.GetArrayDataReference(w.d_pos);
             ref float d_h_0 = ref MemoryMarshal.GetArrayDataReference(w.d_h_0);
-            uint seed0 = Dropout.Seed(Seed, Step, 0);
+            uint seed0 = Dropout.Seed(Seed, Step, 0, DropoutStream);
             float p0 = training ? 0.1f : 0f, scale0 = training ? 1.1111112f : 1f;
             var vp0 = Vector256.Create(p0);
             var vscale0 = Vector256.Create(scale0);

@@ -1099,7 +1099,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
                 a.Add(_values.Pointer.Plus(Offsets[5])); // logits_1_bias
                 a.Add(w.logits_2.Pointer); // logits_2
                 a.Add(w.logits_3.Pointer); // logits_3
-                a.Add(Dropout.Seed(_model.Seed, _model.Step, 0)); // seed0
+                a.Add(Dropout.Seed(_model.Seed, _model.Step, 0, _model.DropoutStream)); // seed0
                 a.Add(training ? 0.25f : 0f); // p0
                 a.Add(training ? 1.3333334f : 1f); // scale0
                 _fwd_8_dense_relu_dropout.Launch(Grid.Elements(128 * B), Grid.Block, ref a);
@@ -1190,7 +1190,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
                 a.Add(w.logits_2.Pointer); // logits_2
                 a.Add(w.d_logits_1.Pointer); // d_logits_1
                 a.Add(_gradients.Pointer.Plus(Offsets[5])); // d_logits_1_bias
-                a.Add(Dropout.Seed(_model.Seed, _model.Step, 0)); // seed0
+                a.Add(Dropout.Seed(_model.Seed, _model.Step, 0, _model.DropoutStream)); // seed0
                 a.Add(training ? 0.25f : 0f); // p0
                 a.Add(training ? 1.3333334f : 1f); // scale0
                 _bwd_15_dropout_relu_dense.Launch(Grid.Columns(128), Grid.ColumnBlock, ref a);

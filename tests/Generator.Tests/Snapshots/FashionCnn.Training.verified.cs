@@ -14,7 +14,7 @@ using ModelDsl.Runtime.Cpu;
 
 namespace Consumer;
 
-partial class FashionCnn
+partial class FashionCnn : ITrainableModel
 {
     private const string ModelName = "FashionCnn";
     private static readonly string[] SymbolNames = { "B" };
@@ -55,6 +55,9 @@ partial class FashionCnn
 
     /// <summary>Optimizer steps taken (Adam's bias correction and the dropout masks depend on it).</summary>
     public int Step { get; private set; }
+
+    /// <summary>Which dropout stream this replica draws: 0 alone; each data-parallel rank its own (docs/distributed.md).</summary>
+    public int DropoutStream { get; set; }
 
     /// <summary>The learning rate, 0.001f in fashion_cnn.model:17; set it to follow a schedule.</summary>
     public float LearningRate { get; set; } = 0.001f;
@@ -385,7 +388,7 @@ partial class FashionCnn
             ref float logits_3 = ref MemoryMarshal.GetArrayDataReference(w.logits_3);
             ref float logits_1 = ref MemoryMarshal.GetArrayDataReference(w.logits_1);
             ref float logits_1_bias = ref MemoryMarshal.GetArrayDataReference(Logits1Bias.Value);
-            uint seed0 = Dropout.Seed(Seed, Step, 0);
+            uint seed0 = Dropout.Seed(Seed, Step, 0, DropoutStream);
             float p0 = training ? 0.25f : 0f, scale0 = training ? 1.3333334f : 1f;
             var vp0 = Vector256.Create(p0);
             var vscale0 = Vector256.Create(scale0);
@@ -535,7 +538,7 @@ partial class FashionCnn
             ref float d_logits_1_bias = ref MemoryMarshal.GetArrayDataReference(Logits1Bias.Gradient);
             ref float d_logits_3 = ref MemoryMarshal.GetArrayDataReference(w.d_logits_3);
             ref float logits_2 = ref MemoryMarshal.GetArrayDataReference(w.logits_2);
-            uint seed0 = Dropout.Seed(Seed, Step, 0);
+            uint seed0 = Dropout.Seed(Seed, Step, 0, DropoutStream);
             float p0 = training ? 0.25f : 0f, scale0 = training ? 1.3333334f : 1f;
             var vp0 = Vector256.Create(p0);
             var vscale0 = Vector256.Create(scale0);

@@ -639,7 +639,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
                 a.Add(_values.Pointer.Plus(Offsets[1])); // logits_0_bias
                 a.Add(w.logits_1.Pointer); // logits_1
                 a.Add(w.logits_2.Pointer); // logits_2
-                a.Add(Dropout.Seed(_model.Seed, _model.Step, 0)); // seed0
+                a.Add(Dropout.Seed(_model.Seed, _model.Step, 0, _model.DropoutStream)); // seed0
                 a.Add(training ? 0.1f : 0f); // p0
                 a.Add(training ? 1.1111112f : 1f); // scale0
                 _fwd_1_dense_relu_dropout.Launch(Grid.Elements(256 * B), Grid.Block, ref a);
@@ -662,7 +662,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
                 a.Add(_values.Pointer.Plus(Offsets[3])); // logits_3_bias
                 a.Add(w.logits_4.Pointer); // logits_4
                 a.Add(w.logits_5.Pointer); // logits_5
-                a.Add(Dropout.Seed(_model.Seed, _model.Step, 1)); // seed1
+                a.Add(Dropout.Seed(_model.Seed, _model.Step, 1, _model.DropoutStream)); // seed1
                 a.Add(training ? 0.1f : 0f); // p1
                 a.Add(training ? 1.1111112f : 1f); // scale1
                 _fwd_3_dense_relu_dropout.Launch(Grid.Elements(256 * B), Grid.Block, ref a);
@@ -753,7 +753,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
                 a.Add(w.logits_4.Pointer); // logits_4
                 a.Add(w.d_logits_3.Pointer); // d_logits_3
                 a.Add(_gradients.Pointer.Plus(Offsets[3])); // d_logits_3_bias
-                a.Add(Dropout.Seed(_model.Seed, _model.Step, 1)); // seed1
+                a.Add(Dropout.Seed(_model.Seed, _model.Step, 1, _model.DropoutStream)); // seed1
                 a.Add(training ? 0.1f : 0f); // p1
                 a.Add(training ? 1.1111112f : 1f); // scale1
                 _bwd_10_dropout_relu_dense.Launch(Grid.Columns(256), Grid.ColumnBlock, ref a);
@@ -781,7 +781,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
                 a.Add(w.logits_1.Pointer); // logits_1
                 a.Add(w.d_logits_0.Pointer); // d_logits_0
                 a.Add(_gradients.Pointer.Plus(Offsets[1])); // d_logits_0_bias
-                a.Add(Dropout.Seed(_model.Seed, _model.Step, 0)); // seed0
+                a.Add(Dropout.Seed(_model.Seed, _model.Step, 0, _model.DropoutStream)); // seed0
                 a.Add(training ? 0.1f : 0f); // p0
                 a.Add(training ? 1.1111112f : 1f); // scale0
                 _bwd_13_dropout_relu_dense.Launch(Grid.Columns(256), Grid.ColumnBlock, ref a);

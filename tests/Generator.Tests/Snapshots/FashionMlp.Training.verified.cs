@@ -14,7 +14,7 @@ using ModelDsl.Runtime.Cpu;
 
 namespace Consumer;
 
-partial class FashionMlp
+partial class FashionMlp : ITrainableModel
 {
     private const string ModelName = "FashionMlp";
     private static readonly string[] SymbolNames = { "B" };
@@ -49,6 +49,9 @@ partial class FashionMlp
 
     /// <summary>Optimizer steps taken (Adam's bias correction and the dropout masks depend on it).</summary>
     public int Step { get; private set; }
+
+    /// <summary>Which dropout stream this replica draws: 0 alone; each data-parallel rank its own (docs/distributed.md).</summary>
+    public int DropoutStream { get; set; }
 
     /// <summary>The learning rate, 0.001f in fashion_mlp.model:18; set it to follow a schedule.</summary>
     public float LearningRate { get; set; } = 0.001f;
@@ -251,7 +254,7 @@ partial class FashionMlp
             ref float logits_2 = ref MemoryMarshal.GetArrayDataReference(w.logits_2);
             ref float logits_0 = ref MemoryMarshal.GetArrayDataReference(w.logits_0);
             ref float logits_0_bias = ref MemoryMarshal.GetArrayDataReference(Logits0Bias.Value);
-            uint seed0 = Dropout.Seed(Seed, Step, 0);
+            uint seed0 = Dropout.Seed(Seed, Step, 0, DropoutStream);
             float p0 = training ? 0.1f : 0f, scale0 = training ? 1.1111112f : 1f;
             var vp0 = Vector256.Create(p0);
             var vscale0 = Vector256.Create(scale0);
@@ -305,7 +308,7 @@ partial class FashionMlp
             ref float logits_5 = ref MemoryMarshal.GetArrayDataReference(w.logits_5);
             ref float logits_3 = ref MemoryMarshal.GetArrayDataReference(w.logits_3);
             ref float logits_3_bias = ref MemoryMarshal.GetArrayDataReference(Logits3Bias.Value);
-            uint seed1 = Dropout.Seed(Seed, Step, 1);
+            uint seed1 = Dropout.Seed(Seed, Step, 1, DropoutStream);
             float p1 = training ? 0.1f : 0f, scale1 = training ? 1.1111112f : 1f;
             var vp1 = Vector256.Create(p1);
             var vscale1 = Vector256.Create(scale1);
@@ -455,7 +458,7 @@ partial class FashionMlp
             ref float d_logits_3_bias = ref MemoryMarshal.GetArrayDataReference(Logits3Bias.Gradient);
             ref float d_logits_5 = ref MemoryMarshal.GetArrayDataReference(w.d_logits_5);
             ref float logits_4 = ref MemoryMarshal.GetArrayDataReference(w.logits_4);
-            uint seed1 = Dropout.Seed(Seed, Step, 1);
+            uint seed1 = Dropout.Seed(Seed, Step, 1, DropoutStream);
             float p1 = training ? 0.1f : 0f, scale1 = training ? 1.1111112f : 1f;
             var vp1 = Vector256.Create(p1);
             var vscale1 = Vector256.Create(scale1);
@@ -517,7 +520,7 @@ partial class FashionMlp
             ref float d_logits_0_bias = ref MemoryMarshal.GetArrayDataReference(Logits0Bias.Gradient);
             ref float d_logits_2 = ref MemoryMarshal.GetArrayDataReference(w.d_logits_2);
             ref float logits_1 = ref MemoryMarshal.GetArrayDataReference(w.logits_1);
-            uint seed0 = Dropout.Seed(Seed, Step, 0);
+            uint seed0 = Dropout.Seed(Seed, Step, 0, DropoutStream);
             float p0 = training ? 0.1f : 0f, scale0 = training ? 1.1111112f : 1f;
             var vp0 = Vector256.Create(p0);
             var vscale0 = Vector256.Create(scale0);

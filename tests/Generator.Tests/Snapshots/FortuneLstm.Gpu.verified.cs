@@ -782,7 +782,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
                 a.Add(128); // cols
                 a.Add(w.encoder.Pointer); // encoder
                 a.Add(w.logits_0.Pointer); // logits_0
-                a.Add(Dropout.Seed(_model.Seed, _model.Step, 0)); // seed0
+                a.Add(Dropout.Seed(_model.Seed, _model.Step, 0, _model.DropoutStream)); // seed0
                 a.Add(training ? 0.2f : 0f); // p0
                 a.Add(training ? 1.25f : 1f); // scale0
                 _fwd_2_dropout.Launch(Grid.Elements(128 * B), Grid.Block, ref a);
@@ -871,7 +871,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
                 a.Add(128); // cols
                 a.Add(w.d_logits_0.Pointer); // d_logits_0
                 a.Add(w.d_encoder.Pointer); // d_encoder
-                a.Add(Dropout.Seed(_model.Seed, _model.Step, 0)); // seed0
+                a.Add(Dropout.Seed(_model.Seed, _model.Step, 0, _model.DropoutStream)); // seed0
                 a.Add(training ? 0.2f : 0f); // p0
                 a.Add(training ? 1.25f : 1f); // scale0
                 _bwd_9_dropout.Launch(Grid.Elements(128 * B), Grid.Block, ref a);

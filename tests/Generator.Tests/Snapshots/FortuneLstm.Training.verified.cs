@@ -14,7 +14,7 @@ using ModelDsl.Runtime.Cpu;
 
 namespace Consumer;
 
-partial class FortuneLstm
+partial class FortuneLstm : ITrainableModel
 {
     private const string ModelName = "FortuneLstm";
     private static readonly string[] SymbolNames = { "B", "T" };
@@ -52,6 +52,9 @@ partial class FortuneLstm
 
     /// <summary>Optimizer steps taken (Adam's bias correction and the dropout masks depend on it).</summary>
     public int Step { get; private set; }
+
+    /// <summary>Which dropout stream this replica draws: 0 alone; each data-parallel rank its own (docs/distributed.md).</summary>
+    public int DropoutStream { get; set; }
 
     /// <summary>The learning rate, 0.002f in fortune_lstm.model:20; set it to follow a schedule.</summary>
     public float LearningRate { get; set; } = 0.002f;
@@ -259,7 +262,7 @@ partial class FortuneLstm
             int rows = B, cols = 128;
             ref float logits_0 = ref MemoryMarshal.GetArrayDataReference(w.logits_0);
             ref float encoder = ref MemoryMarshal.GetArrayDataReference(w.encoder);
-            uint seed0 = Dropout.Seed(Seed, Step, 0);
+            uint seed0 = Dropout.Seed(Seed, Step, 0, DropoutStream);
             float p0 = training ? 0.2f : 0f, scale0 = training ? 1.25f : 1f;
             var vp0 = Vector256.Create(p0);
             var vscale0 = Vector256.Create(scale0);
@@ -399,7 +402,7 @@ partial class FortuneLstm
             int rows = B, cols = 128;
             ref float d_encoder = ref MemoryMarshal.GetArrayDataReference(w.d_encoder);
             ref float d_logits_0 = ref MemoryMarshal.GetArrayDataReference(w.d_logits_0);
-            uint seed0 = Dropout.Seed(Seed, Step, 0);
+            uint seed0 = Dropout.Seed(Seed, Step, 0, DropoutStream);
             float p0 = training ? 0.2f : 0f, scale0 = training ? 1.25f : 1f;
             var vp0 = Vector256.Create(p0);
             var vscale0 = Vector256.Create(scale0);
