@@ -106,7 +106,8 @@ public sealed class Trainer
             batches.StartEpoch(epoch);
             while (batches.MoveNext())
             {
-                int rows = batches.CurrentBatchSize;
+                // The global batch: sharded for data-parallel training, trainStep returns the mean over all ranks' rows.
+                int rows = batches.GlobalBatchSize;
                 lossSum += (double)trainStep(batches) * rows;
                 seen += rows;
                 report.BatchDone(++steps, lossSum / seen, seen / Math.Max(clock.Elapsed.TotalSeconds, 1e-9));

@@ -97,6 +97,10 @@ public sealed unsafe class MpiCommunicator : IDisposable
     /// <summary>True when this process was started by Open MPI's mpirun (it sets <c>OMPI_COMM_WORLD_SIZE</c>).</summary>
     public static bool LaunchedByMpirun => Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_SIZE") is { Length: > 0 };
 
+    /// <summary>Ranks of this job on this machine (<c>OMPI_COMM_WORLD_LOCAL_SIZE</c>; 1 outside mpirun): they share its cores.</summary>
+    public static int RanksOnThisMachine =>
+        int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE"), NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : 1;
+
     private static TimeSpan TimeoutFromEnvironment() =>
         Environment.GetEnvironmentVariable(TimeoutVariable) is { Length: > 0 } text
             ? double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) && seconds > 0

@@ -137,7 +137,8 @@ internal sealed unsafe class MpiLibrary
         byte* text = stackalloc byte[4096];
         int length = 0;
         if (Get_library_version(text, &length) != MPI_SUCCESS || length <= 0) return "unknown MPI version";
-        return Marshal.PtrToStringUTF8((nint)text, length).Split('\n')[0].Trim();
+        // "Open MPI v4.1.4, package: Debian OpenMPI, ident: 4.1.4, ...": the length counts the terminating NUL.
+        return Marshal.PtrToStringUTF8((nint)text, length).TrimEnd('\0').Split('\n')[0].Split(',')[0].Trim();
     }
 
     private const int RTLD_NOW = 2, RTLD_GLOBAL = 0x100;

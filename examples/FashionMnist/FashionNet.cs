@@ -27,6 +27,12 @@ internal sealed class FashionNet : IDisposable
     public int[] SampleShape { get; }
 
     public required Func<Tensor, IntTensor, float> TrainStep { get; init; }
+
+    /// <summary>Forward, loss and backward without the optimizer step (data-parallel training averages in between); CPU only.</summary>
+    public required Func<Tensor, IntTensor, float> ComputeGradients { get; init; }
+
+    /// <summary>The generated class itself: parameters, optimizer step, checkpoints.</summary>
+    public required ITrainableModel Model { get; init; }
     public required Func<Tensor, IntTensor, float> Evaluate { get; init; }
     public required Func<Tensor, Tensor> Forward { get; init; }
     public required Func<float> GetLearningRate { get; init; }
@@ -51,6 +57,8 @@ internal sealed class FashionNet : IDisposable
         return new FashionNet(nameof(FashionMlp), FashionMlp.ParameterCount, [784], session)
         {
             TrainStep = session is null ? model.TrainStep : session.TrainStep,
+            ComputeGradients = session is null ? model.ComputeGradients : session.ComputeGradients,
+            Model = model,
             Evaluate = session is null ? model.Evaluate : session.Evaluate,
             Forward = session is null ? model.Forward : session.Forward,
             GetLearningRate = () => model.LearningRate,
@@ -76,6 +84,8 @@ internal sealed class FashionNet : IDisposable
         return new FashionNet(nameof(FashionCnn), FashionCnn.ParameterCount, [1, 28, 28], session)
         {
             TrainStep = session is null ? model.TrainStep : session.TrainStep,
+            ComputeGradients = session is null ? model.ComputeGradients : session.ComputeGradients,
+            Model = model,
             Evaluate = session is null ? model.Evaluate : session.Evaluate,
             Forward = session is null ? model.Forward : session.Forward,
             GetLearningRate = () => model.LearningRate,

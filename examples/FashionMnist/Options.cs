@@ -2,7 +2,8 @@ using System.Globalization;
 
 namespace FashionMnistExample;
 
-internal sealed record Options(string? DataFolder, int? Epochs, int BatchSize, ulong Seed, string? SavePath, int? Patience, string PlotPath, string Device, string Model)
+internal sealed record Options(string? DataFolder, int? Epochs, int BatchSize, ulong Seed, string? SavePath, int? Patience, string PlotPath, string Device, string Model,
+    bool Distributed = false, int? Threads = null)
 {
     public static Options? Parse(string[] args)
     {
@@ -12,6 +13,8 @@ internal sealed record Options(string? DataFolder, int? Epochs, int BatchSize, u
         int batch = 128;
         ulong seed = 42;
         string device = "cpu", model = "mlp";
+        bool distributed = false;
+        int? threads = null;
         for (int i = 0; i < args.Length; i++)
         {
             string? Next() => i + 1 < args.Length ? args[++i] : null;
@@ -25,13 +28,15 @@ internal sealed record Options(string? DataFolder, int? Epochs, int BatchSize, u
                 case "--plot" when Next() is { } path: plot = path; break;
                 case "--device" when Next() is "cpu" or "cuda" or "emulated": device = args[i]; break;
                 case "--model" when Next() is "mlp" or "cnn": model = args[i]; break;
+                case "--distributed": distributed = true; break;
+                case "--threads" when int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out int t) && t > 0: threads = t; break;
                 case var a when !a.StartsWith('-') && folder is null: folder = a; break;
                 default:
                     Console.Error.WriteLine($"unknown or incomplete option '{args[i]}'");
-                    Console.Error.WriteLine("usage: FashionMnist [data-folder] [--epochs N] [--batch N] [--seed N] [--patience N] [--save file] [--plot file.png] [--device cpu|cuda|emulated] [--model mlp|cnn]");
+                    Console.Error.WriteLine("usage: FashionMnist [data-folder] [--epochs N] [--batch N] [--seed N] [--patience N] [--save file] [--plot file.png] [--device cpu|cuda|emulated] [--model mlp|cnn] [--distributed] [--threads N]");
                     return null;
             }
         }
-        return new Options(folder, epochs, batch, seed, save, patience, plot ?? Path.Combine("runs", $"fashion_{model}_curves.png"), device, model);
+        return new Options(folder, epochs, batch, seed, save, patience, plot ?? Path.Combine("runs", $"fashion_{model}_curves.png"), device, model, distributed, threads);
     }
 }

@@ -11,11 +11,17 @@
 // the best epoch's checkpoint there and ends with it loaded. Ends with the line "test accuracy: 0.XXXX".
 // --device cuda trains on the first NVIDIA GPU (the generated CUDA kernels, cuBLAS); --device emulated runs the same
 // CUDA C on the CPU emulator (slow: it exists to check the kernels without a GPU). docs/cuda.md.
+// --distributed trains data-parallel on the CPU, one replica per MPI rank (docs/distributed.md):
+//   mpirun -np 2 dotnet run --project examples/FashionMnist -c Release -- --distributed
+// --batch is then the global batch, split over the ranks; rank 0 prints, plots and writes the checkpoint.
+// --threads N: CPU threads per process (default: every core, or the cores shared out among the ranks on a machine).
 using FashionMnistExample;
 using ModelDsl.Cuda;
 using ModelDsl.Examples;
 using ModelDsl.Runtime;
+using ModelDsl.Runtime.Cpu;
 using ModelDsl.Runtime.Data;
+using ModelDsl.Runtime.Distributed;
 using ModelDsl.Training;
 
 ExampleErrors.Install();
@@ -26,67 +32,120 @@ if (((options.SavePath is { } savePath ? ExampleErrors.CheckCheckpointPath("--sa
     ?? ExampleErrors.CheckOutputFile("--plot", options.PlotPath)) is { } badPath)
     return ExampleErrors.Fail(badPath);
 
-FashionMnistData data;
-try
+MpiCommunicator? world = null;
+if (options.Distributed)
 {
-    data = FashionMnist.Load(options.DataFolder);
-}
-catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
-{
-    Console.Error.WriteLine($"error: {ex.Message}");
-    return 1;
-}
-Console.WriteLine($"data: {data.Folder}");
-Console.WriteLine($"      {data.Train.Count:N0} training and {data.Test.Count:N0} test images of {data.Train.Height}x{data.Train.Width}");
-
-// The sample is small: more passes over it, so the run still shows learning.
-int epochs = options.Epochs ?? (data.Train.Count >= 50_000 ? 12 : 30);
-GpuContext? gpu;
-FashionNet net;
-try
-{
-    gpu = GpuContext.ForDevice(options.Device);
-    net = FashionNet.Create(options.Model, options.Seed, gpu);
-}
-catch (CudaUnavailableException ex)
-{
-    Console.Error.WriteLine($"error: {ex.Message}");
-    return 1;
-}
-using var device = gpu;
-using var _ = net;
-Console.WriteLine($"model: {net.Name}, {net.ParameterCount:N0} parameters; {epochs} epochs of batch {options.BatchSize}");
-Console.WriteLine($"device: {gpu?.DeviceName ?? "CPU"}");
-
-var batches = new MiniBatches(data.Train, options.BatchSize, seed: (int)options.Seed);
-var x = net.Batch(batches.Features, options.BatchSize);
-var y = new IntTensor(batches.Labels, options.BatchSize);
-// The test set doubles as the validation set here: Fashion-MNIST ships no separate one.
-var evaluation = new Evaluation(data.Test, batchSize: 1000, net.Batch);
-
-var trainer = new Trainer
-{
-    Epochs = epochs,
-    Patience = options.Patience,
-    // Cosine decay from the .model file's learning rate to a tenth of it over the run.
-    Schedule = LearningRateSchedule.Cosine(net.GetLearningRate(), epochs, net.SetLearningRate),
-    Checkpoint = options.SavePath is { } path ? new BestCheckpoint(path, net.Save, Restore: net.Load) : null,
-};
-var history = trainer.Run(batches,
-    trainStep: b =>
+    if (options.Device != "cpu")
     {
-        x.SetBatch(b.CurrentBatchSize);
-        y.SetBatch(b.CurrentBatchSize);
-        return net.TrainStep(x, y);
-    },
-    evaluate: Evaluate);
+        Console.Error.WriteLine("error: --distributed trains on the CPU over MPI; multi-GPU training (NCCL) is not available in this example yet (docs/distributed.md)");
+        return 2;
+    }
+    try
+    {
+        world = MpiCommunicator.Initialize();
+    }
+    catch (DistributedUnavailableException ex)
+    {
+        Console.Error.WriteLine($"error: {ex.Message}");
+        return 1;
+    }
+}
+try
+{
+    return Train(options, world);
+}
+catch (DistributedException ex)
+{
+    Console.Error.WriteLine($"error: {ex.Message}");
+    world?.Dispose(); // MPI_Abort: the other ranks may be waiting in a collective
+    return 1;
+}
+finally
+{
+    world?.Dispose();
+}
 
-history.SavePlot(options.PlotPath);
-Console.WriteLine($"trained in {history.TotalSeconds:F1} s; curves in {options.PlotPath}");
-if (options.SavePath is not null)
-    Console.WriteLine($"saved the best epoch ({history.BestEpoch?.Epoch}) to {options.SavePath}");
-var (_, accuracy) = Evaluate();
-Console.WriteLine($"test accuracy: {accuracy:F4}");
-return 0;
+static int Train(Options options, MpiCommunicator? world)
+{
+    int rank = world?.Rank ?? 0, ranks = world?.Size ?? 1;
+    // Ranks sharing a machine share its cores: one rank per core and a thread each would be PyTorch's layout.
+    int? threads = options.Threads ?? (world is null ? null : Math.Max(1, Environment.ProcessorCount / MpiCommunicator.RanksOnThisMachine));
+    if (threads is { } n) CpuWorkers.Configure(n);
+    // Rank 0 speaks for the job; the others train silently.
+    var log = rank == 0 ? Console.Out : TextWriter.Null;
 
-(double Loss, double Accuracy) Evaluate() => evaluation.Run(net.Evaluate, net.Forward);
+    FashionMnistData data;
+    try
+    {
+        data = FashionMnist.Load(options.DataFolder);
+    }
+    catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+    {
+        Console.Error.WriteLine($"error: {ex.Message}");
+        return 1;
+    }
+    log.WriteLine($"data: {data.Folder}");
+    log.WriteLine($"      {data.Train.Count:N0} training and {data.Test.Count:N0} test images of {data.Train.Height}x{data.Train.Width}");
+
+    // The sample is small: more passes over it, so the run still shows learning.
+    int epochs = options.Epochs ?? (data.Train.Count >= 50_000 ? 12 : 30);
+    GpuContext? gpu;
+    FashionNet net;
+    try
+    {
+        gpu = GpuContext.ForDevice(options.Device);
+        net = FashionNet.Create(options.Model, options.Seed, gpu);
+    }
+    catch (CudaUnavailableException ex)
+    {
+        Console.Error.WriteLine($"error: {ex.Message}");
+        return 1;
+    }
+    using var device = gpu;
+    using var _ = net;
+    // Data-parallel: rank 0's initial weights on every rank, gradients averaged before each optimizer step.
+    var parallel = world is null ? null : new DataParallel(net.Model, world);
+    if (world is not null) log.WriteLine($"distributed: {ranks} ranks over {world.Library}, {CpuWorkers.ThreadCount} thread(s) each; global batch {options.BatchSize}");
+    log.WriteLine($"model: {net.Name}, {net.ParameterCount:N0} parameters; {epochs} epochs of batch {options.BatchSize}");
+    log.WriteLine($"device: {gpu?.DeviceName ?? "CPU"}");
+
+    // Each rank takes its share of every global batch (the same shuffled order on every rank).
+    var batches = new MiniBatches(data.Train, options.BatchSize, seed: (int)options.Seed, rank: rank, ranks: ranks);
+    var x = net.Batch(batches.Features, batches.Labels.Length);
+    var y = new IntTensor(batches.Labels, batches.Labels.Length);
+    // The test set doubles as the validation set here: Fashion-MNIST ships no separate one. Each rank evaluates its share.
+    var evaluation = new Evaluation(data.Test, batchSize: 1000, net.Batch, rank, ranks,
+        parallel is null ? null : totals => parallel.ReduceSums(totals, "evaluation totals"));
+
+    var trainer = new Trainer
+    {
+        Epochs = epochs,
+        Patience = options.Patience,
+        // Cosine decay from the .model file's learning rate to a tenth of it over the run.
+        Schedule = LearningRateSchedule.Cosine(net.GetLearningRate(), epochs, net.SetLearningRate),
+        // Data-parallel: rank 0 writes (atomically), every rank waits for it; a restore loads on every rank.
+        Checkpoint = options.SavePath is { } path
+            ? new BestCheckpoint(path, parallel is null ? net.Save : parallel.Save, Restore: parallel is null ? net.Load : parallel.Load)
+            : null,
+        // mpirun forwards output through pipes, never a terminal: plain lines from rank 0 only.
+        Display = world is null ? TrainerDisplay.Auto : rank == 0 ? TrainerDisplay.Plain : TrainerDisplay.None,
+    };
+    var history = trainer.Run(batches,
+        trainStep: b =>
+        {
+            x.SetBatch(b.CurrentBatchSize);
+            y.SetBatch(b.CurrentBatchSize);
+            return parallel is null ? net.TrainStep(x, y) : parallel.Step(net.ComputeGradients(x, y), b.CurrentBatchSize);
+        },
+        evaluate: Evaluate);
+
+    if (rank == 0) history.SavePlot(options.PlotPath);
+    log.WriteLine($"trained in {history.TotalSeconds:F1} s; curves in {options.PlotPath}");
+    if (options.SavePath is not null)
+        log.WriteLine($"saved the best epoch ({history.BestEpoch?.Epoch}) to {options.SavePath}");
+    var (_, accuracy) = Evaluate();
+    log.WriteLine($"test accuracy: {accuracy:F4}");
+    return 0;
+
+    (double Loss, double Accuracy) Evaluate() => evaluation.Run(net.Evaluate, net.Forward);
+}

@@ -19,9 +19,20 @@ internal static class CliRunner
 
     /// <summary>As above, with <paramref name="environment"/> set for the child process.</summary>
     public static (int ExitCode, string Stdout, string Stderr) RunDll(string dll, TimeSpan timeout,
-        IReadOnlyDictionary<string, string>? environment, params string[] args)
+        IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        Run("dotnet", [dll, .. args], timeout, environment);
+
+    /// <summary>
+    /// <c>mpirun -np <paramref name="ranks"/> dotnet &lt;dll&gt; args</c> (Open MPI; root needs --allow-run-as-root, and
+    /// --oversubscribe lets the ranks start on a machine with fewer free slots). mpirun gives each rank a pseudo-terminal
+    /// for stdout, on which .NET writes terminal set-up codes into the output: TERM=dumb (-x exports it) keeps it plain.
+    /// </summary>
+    public static (int ExitCode, string Stdout, string Stderr) RunDllUnderMpirun(int ranks, string dll, TimeSpan timeout, params string[] args) =>
+        Run("mpirun", ["--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-x", "TERM=dumb", "-np", ranks.ToString(System.Globalization.CultureInfo.InvariantCulture), "dotnet", dll, .. args], timeout, environment: null);
+
+    private static (int ExitCode, string Stdout, string Stderr) Run(string program, string[] args, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(program)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -29,7 +40,6 @@ internal static class CliRunner
             UseShellExecute = false,
             WorkingDirectory = RepoRoot,
         };
-        start.ArgumentList.Add(dll);
         foreach (var arg in args) start.ArgumentList.Add(arg);
         start.Environment.Remove("MODELDSL_DEBUG");
         if (environment is not null)
@@ -42,7 +52,7 @@ internal static class CliRunner
         if (!process.WaitForExit(timeout))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{Path.GetFileName(dll)} {string.Join(" ", args)} did not finish in {timeout.TotalSeconds:0} s");
+            throw new TimeoutException($"{program} {string.Join(" ", args)} did not finish in {timeout.TotalSeconds:0} s");
         }
         return (process.ExitCode, stdout.Result, stderr.Result);
     }

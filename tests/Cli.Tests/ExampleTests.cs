@@ -49,6 +49,30 @@ public sealed class ExampleTests
     }
 
     [Fact]
+    public void Fashion_mlp_trains_data_parallel_on_two_mpi_ranks_to_the_accuracy_of_one()
+    {
+        if (!File.Exists("/usr/bin/mpirun"))
+        {
+            // CI installs Open MPI (.ci/run), so there this always runs.
+            Assert.True(Environment.GetEnvironmentVariable("CI") != "true", "CI must install Open MPI (openmpi-bin): /usr/bin/mpirun is missing");
+            return;
+        }
+        // The same seed and global batch (128) on 2 ranks of 64 rows each as on one process of 128. Dropout draws
+        // different masks on rank 1, so the runs are not identical, only equally good.
+        string sample = Path.Combine(CliRunner.RepoRoot, "examples", "FashionMnist", "sample");
+        string plot = Path.Combine(Path.GetTempPath(), $"modeldsl-dp-{Environment.ProcessId}.png");
+        var two = RunExample("FashionMnist", ranks: 2, sample, "--epochs", "8", "--distributed", "--plot", plot);
+        var one = RunExample("FashionMnist", sample, "--epochs", "8", "--threads", "1", "--plot", plot);
+        Assert.Contains("distributed: 2 ranks over libmpi.so.40", two);
+        Assert.Contains("1 thread(s) each; global batch 128", two);
+        // Only rank 0 prints: one line per epoch, one final accuracy.
+        Assert.Single(two.Split('\n'), l => l.StartsWith("test accuracy: "));
+        Assert.Equal(8, two.Split('\n').Count(l => l.StartsWith("epoch ")));
+        Assert.True(FinalAccuracy(two) >= 0.75, two);
+        Assert.True(Math.Abs(FinalAccuracy(two) - FinalAccuracy(one)) <= 0.03, $"2 ranks:\n{two}\n1 rank:\n{one}");
+    }
+
+    [Fact]
     public void Fashion_cnn_learns_on_the_shipped_sample()
     {
         var output = RunExample("FashionMnist", Path.Combine(CliRunner.RepoRoot, "examples", "FashionMnist", "sample"), "--model", "cnn", "--epochs", "2",
@@ -133,12 +157,17 @@ public sealed class ExampleTests
         return double.Parse(last["test accuracy: ".Length..], CultureInfo.InvariantCulture);
     }
 
-    private static string RunExample(string name, params string[] args)
+    private static string RunExample(string name, params string[] args) => RunExample(name, ranks: 0, args);
+
+    /// <summary>Runs an example alone (<paramref name="ranks"/> 0) or under mpirun with that many ranks.</summary>
+    private static string RunExample(string name, int ranks, params string[] args)
     {
         string configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
         string dll = Path.Combine(CliRunner.RepoRoot, "examples", name, "bin", configuration, "net10.0", name + ".dll");
         Assert.True(File.Exists(dll), $"{dll} is missing: the examples build with ModelDsl.sln (dotnet build ModelDsl.sln -c {configuration})");
-        var (exit, stdout, stderr) = CliRunner.RunDll(dll, TimeSpan.FromSeconds(180), args);
+        var (exit, stdout, stderr) = ranks == 0
+            ? CliRunner.RunDll(dll, TimeSpan.FromSeconds(180), args)
+            : CliRunner.RunDllUnderMpirun(ranks, dll, TimeSpan.FromSeconds(180), args);
         Assert.True(exit == 0, $"{name} exited {exit}: {stdout}{stderr}");
         return stdout;
     }

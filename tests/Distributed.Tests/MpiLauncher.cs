@@ -23,8 +23,9 @@ internal static class MpiLauncher
     public static Result Mpi(int ranks, params string[] args)
     {
         // Root needs --allow-run-as-root (CI containers run as root); --oversubscribe lets 2 ranks start on a machine
-        // with fewer free slots; --bind-to none leaves the cores to the OS, since other tests run beside these.
-        var arguments = new List<string> { "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", ranks.ToString(), Dotnet(), RunDll };
+        // with fewer free slots; --bind-to none leaves the cores to the OS, since other tests run beside these. mpirun
+        // gives each rank a pseudo-terminal for stdout, on which .NET writes terminal set-up codes: TERM=dumb avoids them.
+        var arguments = new List<string> { "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-x", "TERM=dumb", "-np", ranks.ToString(), Dotnet(), RunDll };
         arguments.AddRange(args);
         return Run(Mpirun!, arguments, environment: null);
     }

@@ -6,6 +6,7 @@
 //                        [--checkpoint file --save-every K [--resume]] [--timeout seconds]
 //                        [--die-rank R --die-step S] [--stall-rank R --stall-step S] [--bucket-bytes N]
 //   DistributedRun dropout --out masks.txt [--distributed]     each rank's gradient checksum for the same batch
+//   DistributedRun allreduce --distributed [--floats N] [--buckets K] [--steps N]   times the gradient all-reduce
 //   DistributedRun bad-root                                    a broadcast from a rank that does not exist
 //
 // Batch B is the global batch: with --distributed each of the ranks trains on its B/ranks rows of it.
@@ -24,6 +25,7 @@ try
     {
         "train" => Runs.Train(options, world),
         "dropout" => Runs.DropoutStreams(options, world),
+        "allreduce" => Runs.AllreduceTiming(o: options, world ?? throw new ArgumentException("allreduce needs --distributed")),
         "bad-root" => Runs.BadRoot(world ?? throw new ArgumentException("bad-root needs --distributed")),
         _ => throw new ArgumentException($"unknown mode '{options.Mode}'"),
     };

@@ -18,6 +18,8 @@ internal sealed record RunOptions(string Mode)
     public int DieStep { get; private set; }
     public int StallRank { get; private set; } = -1;
     public int StallStep { get; private set; }
+    public int Floats { get; private set; } = 269_322;
+    public int Buckets { get; private set; } = 1;
     public int BucketBytes { get; private set; } = Runtime.Distributed.DataParallel.DefaultBucketBytes;
 
     public static RunOptions Parse(string[] args)
@@ -45,6 +47,8 @@ internal sealed record RunOptions(string Mode)
                 case "--stall-rank": o.StallRank = Int(); break;
                 case "--stall-step": o.StallStep = Int(); break;
                 case "--bucket-bytes": o.BucketBytes = Int(); break;
+                case "--floats": o.Floats = Int(); break;
+                case "--buckets": o.Buckets = Int(); break;
                 default: throw new ArgumentException($"unknown option '{args[i]}'");
             }
         }
