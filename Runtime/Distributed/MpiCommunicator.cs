@@ -34,6 +34,12 @@ public sealed unsafe class MpiCommunicator : IDisposable
     /// <summary><c>MODELDSL_DISTRIBUTED_TIMEOUT</c>: the default timeout in seconds, for every program at once.</summary>
     public const string TimeoutVariable = "MODELDSL_DISTRIBUTED_TIMEOUT";
 
+    /// <summary>A collective polls back to back this long (a peer a few microseconds behind), then yields between polls.</summary>
+    private static readonly TimeSpan SpinTime = TimeSpan.FromTicks(TimeSpan.TicksPerMillisecond / 10);
+
+    /// <summary>After this long the wait is for a straggler, not a round trip: 1 ms sleeps between polls.</summary>
+    private static readonly TimeSpan YieldTime = TimeSpan.FromMilliseconds(200);
+
     private const int AlarmTag = 0x4D44; // "MD": point-to-point alarms of the watchdog; below every MPI_TAG_UB (>= 32767)
     private const int MPI_ANY_SOURCE = -1;
 
@@ -246,7 +252,11 @@ public sealed unsafe class MpiCommunicator : IDisposable
             if (remaining == 0) return;
 
             var waited = Stopwatch.GetElapsedTime(start);
-            if (waited < TimeSpan.FromMilliseconds(1)) continue; // the common case: a peer a few microseconds behind
+            // A non-blocking collective advances only inside MPI calls (one round per MPI_Test on each side), so the
+            // wait polls without sleeping, as Open MPI's own blocking collectives do. Between polls it yields the core
+            // (sched_yield: free on a core of its own, a time slice for the partner rank on an oversubscribed
+            // machine, like Open MPI's mpi_yield_when_idle); only a straggler's wait sleeps 1 ms between polls.
+            if (waited < SpinTime) continue;
             if (waited >= Timeout) Fail(call, what, sequence, $"did not complete within {Timeout.TotalSeconds:0.#} s");
             if (waited.Ticks >= nextProbe)
             {
@@ -254,7 +264,7 @@ public sealed unsafe class MpiCommunicator : IDisposable
                 nextProbe = waited.Ticks + TimeSpan.TicksPerMillisecond * 10;
                 if (AlarmPending(out int from)) Fail(call, what, sequence, $"was abandoned: rank {from} timed out waiting for it");
             }
-            if (waited < TimeSpan.FromMilliseconds(20)) Thread.Yield();
+            if (waited < YieldTime) Thread.Yield();
             else Thread.Sleep(1);
         }
     }

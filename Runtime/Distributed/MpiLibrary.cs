@@ -49,7 +49,6 @@ internal sealed unsafe class MpiLibrary
 
     public readonly delegate* unmanaged<int*, byte***, int, int*, int> Init_thread;
     public readonly delegate* unmanaged<int*, int> Initialized;
-    public readonly delegate* unmanaged<int*, int> Finalized;
     public readonly delegate* unmanaged<int> Finalize;
     public readonly delegate* unmanaged<nint, int, int> Abort;
     public readonly delegate* unmanaged<nint, int*, int> Comm_rank;
@@ -62,7 +61,6 @@ internal sealed unsafe class MpiLibrary
     public readonly delegate* unmanaged<void*, int, nint, int, int, nint, nint*, int> Irecv;
     public readonly delegate* unmanaged<nint*, int*, void*, int> Test;
     public readonly delegate* unmanaged<int, int, nint, int*, void*, int> Iprobe;
-    public readonly delegate* unmanaged<nint*, int> Cancel;
     public readonly delegate* unmanaged<nint*, int> Request_free;
     public readonly delegate* unmanaged<int, byte*, int*, int> Error_string;
     public readonly delegate* unmanaged<byte*, int*, int> Get_library_version;
@@ -86,7 +84,6 @@ internal sealed unsafe class MpiLibrary
 
         Init_thread = (delegate* unmanaged<int*, byte***, int, int*, int>)Export("MPI_Init_thread");
         Initialized = (delegate* unmanaged<int*, int>)Export("MPI_Initialized");
-        Finalized = (delegate* unmanaged<int*, int>)Export("MPI_Finalized");
         Finalize = (delegate* unmanaged<int>)Export("MPI_Finalize");
         Abort = (delegate* unmanaged<nint, int, int>)Export("MPI_Abort");
         Comm_rank = (delegate* unmanaged<nint, int*, int>)Export("MPI_Comm_rank");
@@ -99,7 +96,6 @@ internal sealed unsafe class MpiLibrary
         Irecv = (delegate* unmanaged<void*, int, nint, int, int, nint, nint*, int>)Export("MPI_Irecv");
         Test = (delegate* unmanaged<nint*, int*, void*, int>)Export("MPI_Test");
         Iprobe = (delegate* unmanaged<int, int, nint, int*, void*, int>)Export("MPI_Iprobe");
-        Cancel = (delegate* unmanaged<nint*, int>)Export("MPI_Cancel");
         Request_free = (delegate* unmanaged<nint*, int>)Export("MPI_Request_free");
         Error_string = (delegate* unmanaged<int, byte*, int*, int>)Export("MPI_Error_string");
         Get_library_version = (delegate* unmanaged<byte*, int*, int>)Export("MPI_Get_library_version");
