@@ -127,7 +127,7 @@ static int Train(Options options, MpiCommunicator? world)
         Checkpoint = options.SavePath is { } path
             ? new BestCheckpoint(path, parallel is null ? net.Save : parallel.Save, Restore: parallel is null ? net.Load : parallel.Load)
             : null,
-        // mpirun forwards output through pipes, never a terminal: plain lines from rank 0 only.
+        // Under mpirun plain lines from rank 0 only (mpirun relays every rank's output, through a pseudo-terminal).
         Display = world is null ? TrainerDisplay.Auto : rank == 0 ? TrainerDisplay.Plain : TrainerDisplay.None,
     };
     var history = trainer.Run(batches,
