@@ -57,6 +57,12 @@ public sealed class DataParallel
 
     public ITrainableModel Model => _model;
 
+    /// <summary>Wall time spent in the gradient all-reduce (waiting for the slowest rank included), over <see cref="AllreduceCount"/> steps.</summary>
+    public TimeSpan AllreduceTime { get; private set; }
+
+    /// <summary>Gradient all-reduces done by <see cref="AverageGradients"/>.</summary>
+    public int AllreduceCount { get; private set; }
+
     /// <summary>The gradient buckets' sizes in floats (the last carries two extra: rows and loss sum).</summary>
     public IReadOnlyList<int> BucketLengths => Array.ConvertAll(_buckets, b => b.Length);
 
@@ -117,7 +123,10 @@ public sealed class DataParallel
         last[^2] = localRows;
         last[^1] = localLoss * localRows;
 
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
         World.AllreduceSum(_buckets, $"gradients of step {_model.Step + 1}");
+        AllreduceTime += System.Diagnostics.Stopwatch.GetElapsedTime(start);
+        AllreduceCount++;
 
         float rows = last[^2];
         if (!(rows > 0))
@@ -145,8 +154,9 @@ public sealed class DataParallel
         Exception? failure = null;
         if (World.IsRoot)
         {
+            // Any failure, not only I/O: a rank 0 that threw here would leave the others waiting in the reduce below.
             try { _model.Save(path); }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { failure = ex; }
+            catch (Exception ex) { failure = ex; }
         }
         // Every rank learns whether rank 0's write failed, so all stop together instead of waiting in the next step.
         Span<double> failed = [failure is null ? 0 : 1];

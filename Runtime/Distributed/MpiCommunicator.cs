@@ -143,7 +143,8 @@ public sealed unsafe class MpiCommunicator : IDisposable
     {
         ThrowIfUnusable();
         int count = buffers.Length;
-        var pins = new GCHandle[count];
+        // Nothing allocated per step: the handles and requests live on the stack (a model has a handful of buckets).
+        Span<GCHandle> pins = count <= 64 ? stackalloc GCHandle[count] : new GCHandle[count];
         nint* requests = stackalloc nint[count];
         int posted = 0;
         try

@@ -141,6 +141,8 @@ static int Train(Options options, MpiCommunicator? world)
 
     if (rank == 0) history.SavePlot(options.PlotPath);
     log.WriteLine($"trained in {history.TotalSeconds:F1} s; curves in {options.PlotPath}");
+    if (parallel is { AllreduceCount: > 0 })
+        log.WriteLine($"gradient all-reduce on rank 0: {parallel.AllreduceTime.TotalMilliseconds / parallel.AllreduceCount:F2} ms per step ({parallel.BucketLengths.Count} bucket(s), slowest rank's wait included)");
     if (options.SavePath is not null)
         log.WriteLine($"saved the best epoch ({history.BestEpoch?.Epoch}) to {options.SavePath}");
     var (_, accuracy) = Evaluate();

@@ -65,6 +65,7 @@ public sealed class ExampleTests
         var one = RunExample("FashionMnist", sample, "--epochs", "8", "--threads", "1", "--plot", plot);
         Assert.Contains("distributed: 2 ranks over libmpi.so.40", two);
         Assert.Contains("1 thread(s) each; global batch 128", two);
+        Assert.Contains("gradient all-reduce on rank 0: ", two);
         // Only rank 0 prints: one line per epoch, one final accuracy.
         Assert.Single(two.Split('\n'), l => l.StartsWith("test accuracy: "));
         Assert.Equal(8, two.Split('\n').Count(l => l.StartsWith("epoch ")));
