@@ -38,6 +38,9 @@ public sealed class DataParallelTests : IDisposable
         var (stepTwo, distributed) = Read(two);
         Assert.Equal(20, stepOne);
         Assert.Equal(20, stepTwo);
+        // Evaluation: each rank its half of the 512 rows, the sums reduced: the whole set's loss on every rank.
+        Assert.Contains(" over 512 rows", parallel.Output);
+        Assert.True(Math.Abs(EvalLoss(alone.Output) - EvalLoss(parallel.Output)) <= 1e-4, $"{alone.Output}\n{parallel.Output}");
         float difference = MaxDifference(reference, distributed);
         Assert.True(difference <= Tolerance, $"{model}: 2 ranks x 16 and 1 rank x 32 differ by {difference} after 20 steps (tolerance {Tolerance})\n{parallel.Output}");
 
@@ -105,6 +108,9 @@ public sealed class DataParallelTests : IDisposable
         for (int i = 0; i < a.Length; i++) max = Math.Max(max, Math.Abs(a[i] - b[i]));
         return max;
     }
+
+    private static double EvalLoss(string output) =>
+        double.Parse(System.Text.RegularExpressions.Regex.Match(output, @"eval loss (\d+\.\d+) over").Groups[1].Value, CultureInfo.InvariantCulture);
 
     private static double[] Checksums(string path) =>
         File.ReadAllLines(path).Select(l => double.Parse(l.Split(' ')[1], CultureInfo.InvariantCulture)).ToArray();

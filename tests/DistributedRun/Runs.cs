@@ -14,7 +14,7 @@ internal static class Runs
     public static int Train(RunOptions o, MpiCommunicator? world)
     {
         int rank = world?.Rank ?? 0, ranks = world?.Size ?? 1;
-        (ITrainableModel model, Func<Tensor, IntTensor, float> computeGradients) = o.Model switch
+        (ITrainableModel model, Func<Tensor, IntTensor, float> computeGradients, Func<Tensor, IntTensor, float> evaluate) = o.Model switch
         {
             "adam" => Pair(new DistAdam(o.Seed)),
             "sgd" => Pair(new DistSgd(o.Seed)),
@@ -71,8 +71,15 @@ internal static class Runs
                 }
             }
         }
+        // Evaluation over the whole data set, each rank its contiguous share, the sums reduced over the ranks.
+        int from = (int)((long)data.Count * rank / ranks), to = (int)((long)data.Count * (rank + 1) / ranks);
+        var evalX = new Tensor(data.Features.AsSpan(from * Features, (to - from) * Features).ToArray(), to - from, Features);
+        var evalY = new IntTensor(data.Labels.AsSpan(from, to - from).ToArray(), to - from);
+        Span<double> totals = [evaluate(evalX, evalY) * (double)(to - from), to - from];
+        parallel?.ReduceSums(totals, "evaluation totals");
         if (rank == 0)
         {
+            Console.WriteLine(FormattableString.Invariant($"eval loss {totals[0] / totals[1]:F6} over {totals[1]} rows"));
             Console.WriteLine(FormattableString.Invariant($"{ranks} rank(s): {samples / clock.Elapsed.TotalSeconds:F0} samples/s"));
             if (o.Out is { } output) WriteParameters(output, model);
         }
@@ -127,9 +134,9 @@ internal static class Runs
         return 0;
     }
 
-    private static (ITrainableModel, Func<Tensor, IntTensor, float>) Pair(DistAdam m) => (m, m.ComputeGradients);
-    private static (ITrainableModel, Func<Tensor, IntTensor, float>) Pair(DistSgd m) => (m, m.ComputeGradients);
-    private static (ITrainableModel, Func<Tensor, IntTensor, float>) Pair(DistDropout m) => (m, m.ComputeGradients);
+    private static (ITrainableModel, Func<Tensor, IntTensor, float>, Func<Tensor, IntTensor, float>) Pair(DistAdam m) => (m, m.ComputeGradients, m.Evaluate);
+    private static (ITrainableModel, Func<Tensor, IntTensor, float>, Func<Tensor, IntTensor, float>) Pair(DistSgd m) => (m, m.ComputeGradients, m.Evaluate);
+    private static (ITrainableModel, Func<Tensor, IntTensor, float>, Func<Tensor, IntTensor, float>) Pair(DistDropout m) => (m, m.ComputeGradients, m.Evaluate);
 
     /// <summary>Gaussian-ish features and the argmax of a fixed random linear teacher as the label: learnable, deterministic.</summary>
     private static Dataset Problem(int rows, int seed)
