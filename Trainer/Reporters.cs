@@ -12,6 +12,8 @@ internal interface IEpochReport
     void EpochStarted(int epoch);
     void BatchDone(int steps, double meanLoss, double samplesPerSecond);
     void EpochDone(EpochRecord record);
+    /// <summary>A step threw <c>NonFiniteException</c>: one line saying where, before the exception ends the run.</summary>
+    void Stopped(string line);
 }
 
 internal interface IProgressReporter
@@ -26,7 +28,10 @@ internal static class Text
         string.Create(CultureInfo.InvariantCulture, $"epoch {epoch.ToString(CultureInfo.InvariantCulture).PadLeft(epochs.ToString(CultureInfo.InvariantCulture).Length)}/{epochs}");
 
     public static string Finished(EpochRecord r, int epochs, string metric) => string.Create(CultureInfo.InvariantCulture,
-        $"{Epoch(r.Epoch, epochs)}  train loss {r.TrainLoss:F4}  val loss {r.ValLoss:F4}  val {metric} {r.Metric:F4}  {r.SamplesPerSecond,7:N0} samples/s  {r.Seconds,5:F1} s{(r.IsBest ? "  best" : "")}");
+        $"{Epoch(r.Epoch, epochs)}  train loss {r.TrainLoss:F4}  val loss {r.ValLoss:F4}  val {metric} {r.Metric:F4}  {r.SamplesPerSecond,7:N0} samples/s  {r.Seconds,5:F1} s{(r.IsBest ? "  best" : "")}{NonFinite(r)}");
+
+    /// <summary>What a non-finite epoch's line ends with.</summary>
+    public static string NonFinite(EpochRecord r) => r.NonFinite ? "  NON-FINITE (NaN or infinity): not kept as best" : "";
 
     public static string? Ending(TrainingHistory h)
     {
@@ -53,6 +58,12 @@ internal sealed class PlainReporter(TextWriter output, int epochs, string metric
         output.Flush();
     }
 
+    public void Stopped(string line)
+    {
+        output.WriteLine(line);
+        output.Flush();
+    }
+
     public void Summary(TrainingHistory history)
     {
         if (Text.Ending(history) is { } line) output.WriteLine(line);
@@ -67,6 +78,7 @@ internal sealed class SilentReporter : IProgressReporter, IEpochReport
     public void EpochStarted(int epoch) { }
     public void BatchDone(int steps, double meanLoss, double samplesPerSecond) { }
     public void EpochDone(EpochRecord record) { }
+    public void Stopped(string line) { }
 }
 
 /// <summary>A Spectre.Console progress bar per epoch: running loss, samples/s, ETA; finished epochs stay on screen.</summary>
@@ -118,8 +130,17 @@ internal sealed class LiveReporter(IAnsiConsole console, int epochs, int batches
             if (_task is null) return;
             string text = string.Create(CultureInfo.InvariantCulture,
                 $"{Text.Epoch(r.Epoch, epochs)}  loss {r.TrainLoss:F4}  val {r.ValLoss:F4}  {metric} {r.Metric:F4}");
-            _task.Description = r.IsBest ? $"[green]{Markup.Escape(text)}  best[/]" : Markup.Escape(text);
+            _task.Description = r.IsBest ? $"[green]{Markup.Escape(text)}  best[/]"
+                : r.NonFinite ? $"[red]{Markup.Escape(text + Text.NonFinite(r))}[/]"
+                : Markup.Escape(text);
             _task.Value = _task.MaxValue;
+            _task.StopTask();
+        }
+
+        public void Stopped(string line)
+        {
+            if (_task is null) return;
+            _task.Description = $"[red]{Markup.Escape(line)}[/]";
             _task.StopTask();
         }
     }

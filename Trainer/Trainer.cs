@@ -1,6 +1,8 @@
 using System;
 using System.Diagnostics;
+using System.Globalization;
 using System.IO;
+using ModelDsl.Runtime;
 using ModelDsl.Runtime.Data;
 using Spectre.Console;
 
@@ -108,14 +110,30 @@ public sealed class Trainer
             {
                 // The global batch: sharded for data-parallel training, trainStep returns the mean over all ranks' rows.
                 int rows = batches.GlobalBatchSize;
-                lossSum += (double)trainStep(batches) * rows;
+                float batchLoss;
+                try
+                {
+                    batchLoss = trainStep(batches);
+                }
+                catch (NonFiniteException e)
+                {
+                    // The model refused the step and changed nothing; say which epoch and batch before the exception ends the run.
+                    report.Stopped(string.Create(CultureInfo.InvariantCulture, $"epoch {epoch + 1}, batch {steps + 1}: stopped, non-finite values: {e.Message}"));
+                    throw;
+                }
+                lossSum += (double)batchLoss * rows;
                 seen += rows;
                 report.BatchDone(++steps, lossSum / seen, seen / Math.Max(clock.Elapsed.TotalSeconds, 1e-9));
             }
             double seconds = clock.Elapsed.TotalSeconds;
             var (valLoss, metric) = evaluate();
 
-            bool improved = double.IsNaN(best) || (HigherIsBetter ? metric > best + MinDelta : metric < best - MinDelta);
+            // A NaN or ∞ training loss, validation loss or metric (models with CheckFinite off, or a custom evaluate) is never
+            // "best": NaN compares false with everything, so without this check a NaN first epoch made every later epoch
+            // "better" than it and each one overwrote the best checkpoint.
+            double trainLoss = seen == 0 ? double.NaN : lossSum / seen;
+            bool nonFinite = (seen > 0 && !double.IsFinite(trainLoss)) || !double.IsFinite(valLoss) || !double.IsFinite(metric);
+            bool improved = !nonFinite && (double.IsNaN(best) || (HigherIsBetter ? metric > best + MinDelta : metric < best - MinDelta));
             if (improved)
             {
                 best = metric;
@@ -124,8 +142,8 @@ public sealed class Trainer
             }
             else sinceBest++;
 
-            var record = new EpochRecord(epoch + 1, seen == 0 ? double.NaN : lossSum / seen, valLoss, metric, seconds,
-                seen / Math.Max(seconds, 1e-9), rate, improved);
+            var record = new EpochRecord(epoch + 1, trainLoss, valLoss, metric, seconds,
+                seen / Math.Max(seconds, 1e-9), rate, improved) { NonFinite = nonFinite };
             history.Add(record);
             report.EpochDone(record);
 

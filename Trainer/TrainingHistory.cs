@@ -10,7 +10,11 @@ namespace ModelDsl.Training;
 
 /// <summary>One finished epoch. <see cref="Epoch"/> counts from 1; <see cref="LearningRate"/> is NaN without a schedule.</summary>
 public sealed record EpochRecord(
-    int Epoch, double TrainLoss, double ValLoss, double Metric, double Seconds, double SamplesPerSecond, double LearningRate, bool IsBest);
+    int Epoch, double TrainLoss, double ValLoss, double Metric, double Seconds, double SamplesPerSecond, double LearningRate, bool IsBest)
+{
+    /// <summary>The training loss, validation loss or metric was NaN or ±∞: the epoch is reported as such and never counts as best.</summary>
+    public bool NonFinite { get; init; }
+}
 
 /// <summary>What a <see cref="Trainer"/> run did, epoch by epoch; saves as CSV and as a PNG of the curves.</summary>
 public sealed class TrainingHistory

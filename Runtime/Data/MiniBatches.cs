@@ -52,9 +52,9 @@ public sealed class MiniBatches
         Ranks = ranks;
         _order = new int[data.Count];
         int capacity = (batchSize + ranks - 1) / ranks;
-        Features = new float[checked(capacity * data.FeatureCount)];
+        Features = new float[BufferSize.Elements("MiniBatches", $"batch size {batchSize}", $"'Features' ({data.FeatureCount} per row)", (double)capacity * data.FeatureCount)];
         Labels = new int[data.Labels is null ? 0 : capacity];
-        Targets = new float[checked(capacity * data.TargetCount)];
+        Targets = new float[BufferSize.Elements("MiniBatches", $"batch size {batchSize}", $"'Targets' ({data.TargetCount} per row)", (double)capacity * data.TargetCount)];
         Epoch = -1;
     }
 

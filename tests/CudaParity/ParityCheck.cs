@@ -176,8 +176,20 @@ public static class ParityCheck
         for (int step = 0; step < steps; step++)
         {
             var batch = batches(step);
-            cpuLosses[step] = (float)Invoke(cpuModel, "TrainStep", batch);
-            gpuLosses[step] = (float)Invoke(gpuSession, "TrainStep", batch);
+            var cpuRefused = TryTrainStep(cpuModel, batch, out cpuLosses[step]);
+            var gpuRefused = TryTrainStep(gpuSession, batch, out gpuLosses[step]);
+            if (cpuRefused is null && gpuRefused is null) continue;
+            // A model that diverges (the random models may) must be stopped by the non-finite check at the same step and
+            // for the same reason on both backends, with nothing changed: the parameters are then compared as they were.
+            if (cpuRefused is null || gpuRefused is null || cpuRefused.Step != gpuRefused.Step || cpuRefused.Source != gpuRefused.Source)
+            {
+                report.Fail($"{name} step {step + 1}: the non-finite check disagrees: cpu {Describe(cpuRefused, cpuLosses[step])}, gpu {Describe(gpuRefused, gpuLosses[step])}");
+            }
+            report.Info($"{name} step {step + 1}: both backends refused the step ({cpuRefused?.Source}): {cpuRefused?.Message}");
+            steps = step;
+            Array.Resize(ref cpuLosses, steps);
+            Array.Resize(ref gpuLosses, steps);
+            break;
         }
         report.Compare($"{name} loss of steps 1..{steps}", cpuLosses, gpuLosses, Tolerance.Training);
         Invoke(gpuSession, "CopyToHost");
@@ -192,6 +204,23 @@ public static class ParityCheck
         }
         return (cpuLosses, gpuLosses);
     }
+
+    private static ModelDsl.Runtime.NonFiniteException? TryTrainStep(object target, object[] batch, out float loss)
+    {
+        try
+        {
+            loss = (float)Invoke(target, "TrainStep", batch);
+            return null;
+        }
+        catch (ModelDsl.Runtime.NonFiniteException e)
+        {
+            loss = float.NaN;
+            return e;
+        }
+    }
+
+    private static string Describe(ModelDsl.Runtime.NonFiniteException? refused, float loss) =>
+        refused is null ? $"trained on (loss {loss.ToString("R", CultureInfo.InvariantCulture)})" : $"refused at step {refused.Step} ({refused.Source})";
 
     /// <summary>
     /// Parameter values after training, held to <see cref="Tolerance.Training"/> with one exception. Adam's step is

@@ -80,6 +80,47 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void A_non_finite_epoch_is_never_best_and_is_reported_as_such()
+    {
+        // Issue 17: a NaN first epoch made every later epoch "best" (NaN compares false) and each overwrote the checkpoint.
+        var saves = new List<int>();
+        int steps = 0, evaluations = 0;
+        var output = new StringWriter();
+        var trainer = new Trainer
+        {
+            Epochs = 5,
+            Output = output,
+            Checkpoint = new BestCheckpoint(Path.Combine(_folder, "best"), _ => saves.Add(evaluations)),
+        };
+        // 3 steps per epoch. Epoch 1: NaN metric; epoch 3 (steps 7-9): a finite metric but a NaN training loss.
+        var scripted = Scripted(double.NaN, 0.5, 0.9, 0.4, 0.6);
+        var history = trainer.Run(Batches(), _ => ++steps is >= 7 and <= 9 ? float.NaN : 0.5f, () => { evaluations++; return scripted(); });
+
+        Assert.Equal([2, 5], saves); // saved after epochs 2 and 5 only
+        Assert.Equal(5, history.BestEpoch!.Epoch);
+        Assert.Equal([true, false, true, false, false], history.Epochs.Select(e => e.NonFinite));
+        Assert.Equal([false, true, false, false, true], history.Epochs.Select(e => e.IsBest));
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains("NON-FINITE (NaN or infinity): not kept as best", lines[0]);
+        Assert.Contains("NON-FINITE", lines[2]);
+        Assert.DoesNotContain("NON-FINITE", lines[1]);
+    }
+
+    [Fact]
+    public void A_step_that_throws_NonFiniteException_is_reported_with_its_epoch_and_batch()
+    {
+        var output = new StringWriter();
+        var trainer = new Trainer { Epochs = 3, Output = output };
+        int steps = 0;
+        var e = Assert.Throws<ModelDsl.Runtime.NonFiniteException>(() => trainer.Run(Batches(), _ =>
+        {
+            if (++steps == 5) throw new ModelDsl.Runtime.NonFiniteException("M.TrainStep (step 5): the loss is NaN", ModelDsl.Runtime.NonFiniteSource.Loss, "loss", -1, 5, float.NaN);
+            return 0.5f;
+        }, Scripted(0.5, 0.6, 0.7)));
+        Assert.Contains("epoch 2, batch 2: stopped, non-finite values: M.TrainStep (step 5): the loss is NaN", output.ToString());
+    }
+
+    [Fact]
     public void No_restore_when_the_last_epoch_is_the_best()
     {
         int restores = 0;

@@ -22,8 +22,18 @@ namespace ModelDsl.Emit.CSharp
 
         private string Parameters(bool withLabels) => string.Join(", ", CallerValues(withLabels).Select(v => $"{TensorType(v.DType)} {Identifier(v)}"));
 
-        private string Arguments(bool withLabels, string caller) =>
-            string.Join(", ", new[] { Quote($"{Model.Name}.{caller}") }.Concat(Model.Inputs.Select(Identifier)).Concat(Model.Labels.Select(v => withLabels ? Identifier(v) : "null")));
+        /// <summary>
+        /// Prepare's arguments: the caller's name for messages, the step messages report (<c>Step + 1</c> for the calls that
+        /// train, the current <c>Step</c> otherwise), then the inputs and labels.
+        /// </summary>
+        private string Arguments(bool withLabels, string caller, string step = "Step") =>
+            string.Join(", ", new[] { CallerName(caller), step }.Concat(Model.Inputs.Select(Identifier)).Concat(Model.Labels.Select(v => withLabels ? Identifier(v) : "null")));
+
+        /// <summary>The quoted method name messages use: <c>"FashionMlp.TrainStep"</c>.</summary>
+        private string CallerName(string method) => Quote($"{Model.Name}.{method}");
+
+        /// <summary>The first line of every public method: one caller at a time per instance (docs/training.md, "Threads").</summary>
+        private void EnterGuard(string method) => _w.Line($"using var call = _guard.Enter({CallerName(method)});");
 
         private string Identifier(TensorValue value) => _plan.Buffers.First(b => b.Value == value && (b.Kind == BufferKind.Input || b.Kind == BufferKind.Label)).Name;
 
@@ -37,6 +47,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("/// The returned tensor belongs to the model and is overwritten by the next call.");
             _w.Line($"/// </summary>");
             _w.Open($"public Tensor Forward({Parameters(false)})");
+            EnterGuard("Forward");
             _w.Line($"var w = Prepare({Arguments(false, "Forward")});");
             _w.Line("RunForward(w, training: false);");
             _w.Line("return w.Output;");
@@ -47,6 +58,7 @@ namespace ModelDsl.Emit.CSharp
                 _w.Line();
                 _w.Line($"/// <summary>The most likely class of each row (argmax of <c>{output.Name}</c> over its {classes} classes); the tensor belongs to the model and is reused.</summary>");
                 _w.Open($"public IntTensor Predict({Parameters(false)})");
+                EnterGuard("Predict");
                 _w.Line($"var w = Prepare({Arguments(false, "Predict")});");
                 _w.Line("RunForward(w, training: false);");
                 _w.Line($"Metrics.ArgMax(w.Output.Span, w.Predicted.Length, {classes}, w.Predicted.Data);");
@@ -60,47 +72,109 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("/// <summary>");
             _w.Line($"/// One training step on a batch: forward (dropout on), {Model.Loss.Kind.ToSource()} loss against {labels}, backward, then the");
             _w.Line("/// optimizer. Returns the batch's mean loss (before the update). Allocates nothing once the batch size has been seen.");
+            _w.Line("/// Throws <see cref=\"NonFiniteException\"/> (and changes nothing) when an input, the loss, a gradient or the update is NaN or ±∞.");
             _w.Line("/// </summary>");
             _w.Open($"public float TrainStep({Parameters(true)})");
-            _w.Line($"var w = Prepare({Arguments(true, "TrainStep")});");
-            _w.Line("float loss = Gradients(w);");
-            if (Model.Optimizer is not null) _w.Line("ApplyGradients();");
+            EnterGuard("TrainStep");
+            _w.Line($"var w = Prepare({Arguments(true, "TrainStep", "Step + 1")});");
+            _w.Line($"float loss = Gradients(w, {CallerName("TrainStep")});");
+            if (Model.Optimizer is not null) _w.Line($"Update({CallerName("TrainStep")});");
             _w.Line("return loss;");
             _w.Close();
             _w.Line();
             _w.Line("/// <summary>");
             _w.Line("/// Forward (dropout on), loss and backward without updating: each parameter's <c>Gradient</c> then holds d loss / d parameter,");
-            _w.Line("/// for callers with their own optimizer. Returns the batch's mean loss.");
+            _w.Line("/// for callers with their own optimizer. Returns the batch's mean loss; the loss and gradients are checked as in <c>TrainStep</c>.");
             _w.Line("/// </summary>");
             _w.Open($"public float ComputeGradients({Parameters(true)})");
-            _w.Line($"return Gradients(Prepare({Arguments(true, "ComputeGradients")}));");
+            EnterGuard("ComputeGradients");
+            _w.Line($"return Gradients(Prepare({Arguments(true, "ComputeGradients", "Step + 1")}), {CallerName("ComputeGradients")});");
             _w.Close();
             _w.Line();
-            _w.Line("/// <summary>The batch's mean loss with dropout off and no gradients: for validation and test sets.</summary>");
+            _w.Line("/// <summary>The batch's mean loss with dropout off and no gradients: for validation and test sets. A non-finite loss throws.</summary>");
             _w.Open($"public float Evaluate({Parameters(true)})");
+            EnterGuard("Evaluate");
             _w.Line($"var w = Prepare({Arguments(true, "Evaluate")});");
             _w.Line("RunForward(w, training: false);");
-            _w.Line("return RunLoss(w, withGradient: false);");
-            _w.Close();
-            _w.Line();
-            _w.Open("private float Gradients(Workspace w)");
-            _w.Line("RunForward(w, training: true);");
-            _w.Line("float loss = RunLoss(w, withGradient: true);");
-            _w.Line("RunBackward(w);");
+            _w.Line("float loss = RunLoss(w, withGradient: false);");
+            _w.Line($"_guard.Loss({CallerName("Evaluate")}, loss, Step);");
             _w.Line("return loss;");
             _w.Close();
             _w.Line();
             _w.Line("/// <summary>");
+            _w.Line("/// Forward, loss and backward, then the non-finite guard (docs/training.md, \"Non-finite values\"): the loss and every");
+            _w.Line("/// gradient are checked before any optimizer runs, so a step that throws leaves parameters, optimizer state and Step");
+            _w.Line("/// as they were. On a failure the step is run again with a check after every kernel, to name where the first");
+            _w.Line("/// non-finite value appeared (the dropout masks depend only on Seed and Step, so the re-run computes the same values).");
+            _w.Line("/// </summary>");
+            _w.Open("private float Gradients(Workspace w, string caller)");
+            _w.Line("RunForward(w, training: true);");
+            _w.Line("float loss = RunLoss(w, withGradient: true);");
+            _w.Line("RunBackward(w);");
+            _w.Line("if (_guard.CheckFinite && !_guard.StepIsFinite(loss))");
+            _w.Open("");
+            _w.Line("string found = TraceKernels(w);");
+            _w.Line("_guard.Loss(caller, loss, Step + 1, found);");
+            _w.Line("_guard.Gradients(caller, Step + 1, found);");
+            _w.Close();
+            _w.Line("return loss;");
+            _w.Close();
+            EmitTraceKernels();
+            EmitSaveLoad();
+        }
+
+        /// <summary>
+        /// <c>TraceKernels</c>: the debug re-run behind a non-finite loss or gradient. Every planned buffer and gradient is
+        /// cleared, then forward, loss and backward run again with a scan of all of them after each kernel; the first kernel
+        /// after which a NaN or ±∞ shows up is the one that produced it. Costly (kernels × buffers), so only on failure.
+        /// </summary>
+        private void EmitTraceKernels()
+        {
+            _w.Line();
+            _w.Line("/// <summary>Runs the failed step again, checking every buffer after each kernel; returns where the first non-finite value appeared.</summary>");
+            _w.Open("private string TraceKernels(Workspace w)");
+            var floats = _plan.Buffers.Where(b => b.IsPlanned && b.DType != DType.I32).Select(b => $"({Quote(b.Name)}, w.{b.Name})")
+                .Concat(_plan.Parameters.Select(p => $"({Quote("gradient of " + p.Parameter!.Name)}, {_parameterProperties[p.Parameter!]}.Gradient)"));
+            _w.Line($"var trace = new KernelTrace(Parameters, new (string, float[])[] {{ {string.Join(", ", floats)} }});");
+            _w.Line("w.Trace = trace;");
+            _w.Line("try");
+            _w.Open("");
+            _w.Line("RunForward(w, training: true);");
+            _w.Line("RunLoss(w, withGradient: true);");
+            _w.Line($"trace.After(\"loss\", {Quote($"{_fileName}:{Line(_plan.Loss!.Origins[0].Span)}")});");
+            _w.Line("RunBackward(w);");
+            _w.Close();
+            _w.Line("finally");
+            _w.Open("");
+            _w.Line("w.Trace = null;");
+            _w.Close();
+            _w.Line("return trace.Result;");
+            _w.Close();
+        }
+
+        private void EmitSaveLoad()
+        {
+            _w.Line();
+            _w.Line("/// <summary>");
             _w.Line("/// Writes parameters, optimizer state and step to <paramref name=\"path\"/> as safetensors, with PyTorch-style names");
             _w.Line("/// (<c>fc1.weight</c>, dense weights [out, in]); atomically: a temporary file, then a rename. See docs/checkpoints.md.");
+            _w.Line("/// Refuses (<see cref=\"NonFiniteException\"/>) to write a NaN or ±∞ parameter unless <c>CheckFinite</c> is off.");
             _w.Line("/// </summary>");
-            _w.Line("public void Save(string path) => Safetensors.Save(path, ModelName, Parameters, Step);");
+            _w.Open("public void Save(string path)");
+            EnterGuard("Save");
+            _w.Line($"_guard.ParametersForWrite({CallerName("Save")}, \"save\", Step);");
+            _w.Line("Safetensors.Save(path, ModelName, Parameters, Step);");
+            _w.Close();
             _w.Line();
             _w.Line("/// <summary>");
             _w.Line("/// Reads a safetensors file written by <see cref=\"Save\"/> or by PyTorch (parameters only: the optimizer state then");
             _w.Line("/// starts from zero); every name, dtype and shape is validated before anything is changed.");
             _w.Line("/// </summary>");
-            _w.Line("public void Load(string path) => Step = Safetensors.Load(path, ModelName, Parameters);");
+            _w.Open("public void Load(string path)");
+            EnterGuard("Load");
+            _w.Line("Step = Safetensors.Load(path, ModelName, Parameters);");
+            _w.Line("_guard.ParametersChanged();");
+            _w.Close();
         }
 
         private void EmitWorkspace()
@@ -120,19 +194,21 @@ namespace ModelDsl.Emit.CSharp
             }
             _w.Line("public readonly Tensor Output;");
             if (ClassifierOutput is not null) _w.Line("public readonly IntTensor Predicted;");
+            if (Model.Loss is not null) _w.Line("public KernelTrace? Trace; // set only while a failed step is re-run with a check after every kernel");
             _w.Line();
             string ctorParams = string.Join(", ", _symbols.Select(s => $"int {SymbolLocal(s)}"));
             _w.Open($"public Workspace({ctorParams})");
             foreach (var symbol in _symbols) _w.Line($"this.{SymbolLocal(symbol)} = {SymbolLocal(symbol)};");
+            EmitBindingText();
             foreach (var b in planned) _w.Line($"{b.Name} = new {ElementType(b.DType)}[{AllocationLength(b)}];");
             var output = _plan.Output;
             string outputShape = string.Join(", ", output.Shape.Dims.Select(Size));
-            _w.Line(output.Root.IsPlanned ? $"Output = new Tensor({output.Root.Name}, {outputShape});" : $"Output = new Tensor(new float[checked({Size(output.Shape.ElementCount())})], {outputShape});");
+            _w.Line(output.Root.IsPlanned ? $"Output = new Tensor({output.Root.Name}, {outputShape});" : $"Output = new Tensor(new float[{Elements("Output", output.Shape)}], {outputShape});");
             if (ClassifierOutput is not null)
             {
                 var leading = output.Shape.Dims.Take(output.Shape.Rank - 1).ToList();
                 string count = Size(new Shape(leading.ToArray()).ElementCount());
-                _w.Line($"Predicted = new IntTensor(new int[checked({count})], {string.Join(", ", leading.Select(Size))});");
+                _w.Line($"Predicted = new IntTensor(new int[{Elements("Predicted", new Shape(leading.ToArray()))}], {string.Join(", ", leading.Select(Size))});");
             }
             _w.Close();
             _w.Close();
@@ -148,6 +224,34 @@ namespace ModelDsl.Emit.CSharp
             if (_plan.Output.Root.Kind == BufferKind.Input) _w.Line($"{_plan.Output.Root.Name}.Span.CopyTo(w.Output.Span);");
             _w.Line("return w;");
             _w.Close();
+        }
+
+        /// <summary>
+        /// <c>string binding = $"B = {B}";</c> at the top of a workspace constructor: what a buffer-size message reports (once
+        /// per binding, so the allocation does not matter).
+        /// </summary>
+        private void EmitBindingText()
+        {
+            string text = _symbols.Count == 0 ? "the declared shapes" : string.Join(", ", _symbols.Select(s => $"{s} = {{{SymbolLocal(s)}}}"));
+            _w.Line($"string binding = $\"{text}\"; // for BufferSize's message when a buffer would not fit in an array");
+        }
+
+        /// <summary>
+        /// A buffer's element count as an array length, through <c>BufferSize.Elements</c>: the product in double, so a batch
+        /// too large gives a message naming the binding and the buffer rather than an OverflowException.
+        /// </summary>
+        private string Elements(string buffer, Shape shape) => Elements(buffer, new[] { shape.ElementCount() }, shape.ToExpression());
+
+        /// <summary>As above for a sum of terms (a library kernel's working memory), described by <paramref name="layout"/>.</summary>
+        private string Elements(string buffer, IEnumerable<Dim> terms, string layout)
+        {
+            string Term(Dim count)
+            {
+                var parts = new List<string> { count.Coefficient.ToString(System.Globalization.CultureInfo.InvariantCulture) + "d" };
+                parts.AddRange(count.Symbols.Select(SymbolLocal));
+                return string.Join(" * ", parts);
+            }
+            return $"BufferSize.Elements(ModelName, binding, {Quote($"'{buffer}' {layout}")}, {string.Join(" + ", terms.Select(Term))})";
         }
 
         /// <summary>
@@ -181,10 +285,13 @@ namespace ModelDsl.Emit.CSharp
         /// </summary>
         private void EmitPrepareHeader()
         {
-            string prepareParams = string.Join(", ", new[] { "string caller" }
+            string prepareParams = string.Join(", ", new[] { "string caller", "int step" }
                 .Concat(Model.Inputs.Select(v => $"{TensorType(v.DType)} {Identifier(v)}"))
                 .Concat(Model.Labels.Select(v => $"{TensorType(v.DType)}? {Identifier(v)}")));
-            _w.Line("/// <summary>Checks every tensor against its declared shape, binds the symbolic dimensions and returns their workspace.</summary>");
+            _w.Line("/// <summary>");
+            _w.Line("/// Checks every tensor against its declared shape and every float one for NaN and ±∞ (<paramref name=\"step\"/> is the step");
+            _w.Line("/// messages report), binds the symbolic dimensions and returns their workspace.");
+            _w.Line("/// </summary>");
             _w.Open($"private Workspace Prepare({prepareParams})");
             _w.Line($"Span<int> bound = stackalloc int[{System.Math.Max(1, _symbols.Count)}];");
             foreach (var v in Model.Inputs.Concat(Model.Labels))
@@ -201,6 +308,12 @@ namespace ModelDsl.Emit.CSharp
                     _w.Line($"ArgumentNullException.ThrowIfNull({name});");
                     _w.Line(check);
                 }
+            }
+            var floats = Model.Inputs.Concat(Model.Labels).Where(v => v.DType != DType.I32).ToList();
+            if (floats.Count > 0) _w.Line("// Non-finite inputs and targets are refused here, before any kernel reads them (one vectorised pass each).");
+            foreach (var v in floats)
+            {
+                _w.Line($"_guard.{(Model.Labels.Contains(v) ? "Target" : "Input")}(caller, {Quote(v.Name)}, {Identifier(v)}, step);");
             }
             foreach (var limit in _plan.EntryChecks.SizeLimits)
             {

@@ -72,6 +72,7 @@ namespace ModelDsl.Emit.CSharp
             if (Cuda.Loss is { } loss) launches.Add(loss);
             if (_plan.Loss is not null) launches.Add(Cuda.LossMean);
             if (Cuda.Optimizer is { } optimizer) launches.Add(optimizer);
+            if (Cuda.GradientSumOfSquares is { } norm) launches.Add(norm);
             return launches;
         }
 
@@ -97,6 +98,12 @@ namespace ModelDsl.Emit.CSharp
             _w.Line($"private static readonly int[] Offsets = {{ {string.Join(", ", arena.Offsets)} }};");
             _w.Line("private readonly DeviceVariable _values, _gradients, _state1, _state2;");
             _w.Line();
+            _w.Line("// One caller at a time, and the non-finite checks (docs/training.md). _syncHost copies the device state into the");
+            _w.Line("// model's Parameters when a check needs the values themselves (to name a bad gradient, or to measure before an update).");
+            _w.Line("private readonly ModelGuard _guard;");
+            _w.Line("private readonly Action _syncHost;");
+            if (Cuda.GradientSumOfSquares is not null) _w.Line("private readonly DeviceVariable _gradientSumOfSquares; // one float");
+            _w.Line();
             _w.Open($"internal Gpu({Model.Name} model, GpuContext context)");
             _w.Line("ArgumentNullException.ThrowIfNull(model);");
             _w.Line("ArgumentNullException.ThrowIfNull(context);");
@@ -108,11 +115,23 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("_gradients = context.Allocate(ArenaLength * 4L);");
             _w.Line($"_state1 = context.Allocate({(StateCount() >= 1 ? "ArenaLength * 4L" : "4")});");
             _w.Line($"_state2 = context.Allocate({(StateCount() >= 2 ? "ArenaLength * 4L" : "4")});");
+            if (Cuda.GradientSumOfSquares is not null) _w.Line("_gradientSumOfSquares = context.Allocate(4);");
+            _w.Line("_guard = new ModelGuard(ModelName + \".Gpu\", model.Parameters);");
+            _w.Line("_syncHost = DownloadAll;");
             _w.Line("CopyFromHost();");
             _w.Close();
             _w.Line();
             _w.Line("/// <summary>The device this session runs on.</summary>");
             _w.Line("public GpuContext Context => _context;");
+            _w.Line();
+            _w.Line("/// <summary>Whether inputs, targets, the loss, the gradients and the update are checked for NaN and ±∞ on this session (default true; docs/training.md).</summary>");
+            _w.Line("public bool CheckFinite { get => _guard.CheckFinite; set => _guard.CheckFinite = value; }");
+            if (Model.Loss is not null)
+            {
+                _w.Line();
+                _w.Line("/// <summary>The global L2 norm of the gradients at the last checked step, from the device reduction (NaN before the first).</summary>");
+                _w.Line("public double LastGradientNorm => _guard.LastGradientNorm;");
+            }
             EmitGpuApi();
             EmitGpuTransfers();
             EmitGpuWorkspace();
@@ -128,7 +147,8 @@ namespace ModelDsl.Emit.CSharp
             Section("Inference and training");
             _w.Line($"/// <summary>Runs the model (dropout off) on the device; the returned host tensor belongs to the session and is overwritten by the next call.</summary>");
             _w.Open($"public Tensor Forward({Parameters(false)})");
-            _w.Line($"var w = Prepare({Arguments(false, "Gpu.Forward")});");
+            EnterGuard("Gpu.Forward");
+            _w.Line($"var w = Prepare({Arguments(false, "Gpu.Forward", "_model.Step")});");
             _w.Line("RunForward(w, training: false);");
             _w.Line("return DownloadOutput(w);");
             _w.Close();
@@ -137,7 +157,8 @@ namespace ModelDsl.Emit.CSharp
                 _w.Line();
                 _w.Line("/// <summary>The most likely class of each row; the tensor belongs to the session and is reused.</summary>");
                 _w.Open($"public IntTensor Predict({Parameters(false)})");
-                _w.Line($"var w = Prepare({Arguments(false, "Gpu.Predict")});");
+                EnterGuard("Gpu.Predict");
+                _w.Line($"var w = Prepare({Arguments(false, "Gpu.Predict", "_model.Step")});");
                 _w.Line("RunForward(w, training: false);");
                 _w.Line($"Metrics.ArgMax(DownloadOutput(w).Span, w.Predicted.Length, {classes}, w.Predicted.Data);");
                 _w.Line("return w.Predicted;");
@@ -153,31 +174,54 @@ namespace ModelDsl.Emit.CSharp
 
             if (Model.Loss is null) return;
             _w.Line();
-            _w.Line("/// <summary>One training step on the device (forward with dropout, loss, backward, optimizer); returns the batch's mean loss before the update.</summary>");
+            _w.Line("/// <summary>");
+            _w.Line("/// One training step on the device (forward with dropout, loss, backward, optimizer); returns the batch's mean loss before the update.");
+            _w.Line("/// Throws <see cref=\"NonFiniteException\"/> (and changes nothing) when an input, the loss, a gradient or the update is NaN or ±∞.");
+            _w.Line("/// </summary>");
             _w.Open($"public float TrainStep({Parameters(true)})");
-            _w.Line($"var w = Prepare({Arguments(true, "Gpu.TrainStep")});");
-            _w.Line("float loss = Gradients(w);");
-            if (Model.Optimizer is not null) _w.Line("ApplyGradients();");
+            EnterGuard("Gpu.TrainStep");
+            _w.Line($"var w = Prepare({Arguments(true, "Gpu.TrainStep", "_model.Step + 1")});");
+            _w.Line($"float loss = Gradients(w, {CallerName("Gpu.TrainStep")});");
+            if (Model.Optimizer is not null) _w.Line($"Update({CallerName("Gpu.TrainStep")});");
             _w.Line("return loss;");
             _w.Close();
             _w.Line();
             _w.Line("/// <summary>Forward (dropout on), loss and backward without updating; the gradients stay on the device (<see cref=\"CopyToHost\"/> copies them).</summary>");
             _w.Open($"public float ComputeGradients({Parameters(true)})");
-            _w.Line($"return Gradients(Prepare({Arguments(true, "Gpu.ComputeGradients")}));");
+            EnterGuard("Gpu.ComputeGradients");
+            _w.Line($"return Gradients(Prepare({Arguments(true, "Gpu.ComputeGradients", "_model.Step + 1")}), {CallerName("Gpu.ComputeGradients")});");
             _w.Close();
             _w.Line();
-            _w.Line("/// <summary>The batch's mean loss with dropout off and no gradients.</summary>");
+            _w.Line("/// <summary>The batch's mean loss with dropout off and no gradients. A non-finite loss throws.</summary>");
             _w.Open($"public float Evaluate({Parameters(true)})");
-            _w.Line($"var w = Prepare({Arguments(true, "Gpu.Evaluate")});");
+            EnterGuard("Gpu.Evaluate");
+            _w.Line($"var w = Prepare({Arguments(true, "Gpu.Evaluate", "_model.Step")});");
             _w.Line("RunForward(w, training: false);");
-            _w.Line("return RunLoss(w, withGradient: false);");
+            _w.Line("float loss = RunLoss(w, withGradient: false);");
+            _w.Line($"_guard.Loss({CallerName("Gpu.Evaluate")}, loss, _model.Step);");
+            _w.Line("return loss;");
             _w.Close();
             _w.Line();
-            _w.Open("private float Gradients(Workspace w)");
+            _w.Line("/// <summary>");
+            _w.Line("/// Forward, loss and backward, then the non-finite guard: the loss (already on the host) and Σ g² over every gradient");
+            _w.Line("/// (one device reduction, one float back) are checked before any optimizer runs.");
+            _w.Line("/// </summary>");
+            _w.Open("private float Gradients(Workspace w, string caller)");
             _w.Line("RunForward(w, training: true);");
             _w.Line("float loss = RunLoss(w, withGradient: true);");
             _w.Line("RunBackward(w);");
+            _w.Line("_guard.Loss(caller, loss, _model.Step + 1);");
+            _w.Line("CheckGradients(caller);");
             _w.Line("return loss;");
+            _w.Close();
+            _w.Line();
+            _w.Line("/// <summary>Σ g² on the device, read back as one float and checked; a non-finite sum copies the gradients to the host to name the first bad one.</summary>");
+            _w.Open("private void CheckGradients(string caller)");
+            _w.Line("if (!_guard.CheckFinite) return;");
+            EmitLaunch(Cuda.GradientSumOfSquares!, a => a.Name switch { "count" => "ArenaLength", "g" => "_gradients", _ => "_gradientSumOfSquares" });
+            _w.Line("Span<float> sumOfSquares = stackalloc float[1];");
+            _w.Line("_gradientSumOfSquares.CopyTo(sumOfSquares); // waits for the backward pass");
+            _w.Line("_guard.GradientNorm(caller, _model.Step + 1, sumOfSquares[0], _syncHost);");
             _w.Close();
         }
 
@@ -186,6 +230,11 @@ namespace ModelDsl.Emit.CSharp
             Section("Host copies");
             _w.Line("/// <summary>Copies parameters, their gradients and the optimizer state from the device into the model's <c>Parameters</c> (before <c>Save</c>).</summary>");
             _w.Open("public void CopyToHost()");
+            EnterGuard("Gpu.CopyToHost");
+            _w.Line("DownloadAll();");
+            _w.Close();
+            _w.Line();
+            _w.Open("private void DownloadAll()");
             _w.Line("var parameters = _model.Parameters;");
             _w.Open("for (int k = 0; k < parameters.Count; k++)");
             _w.Line("_values.CopyTo<float>(parameters[k].Value, Offsets[k]);");
@@ -198,6 +247,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Line();
             _w.Line("/// <summary>Copies the model's parameters and optimizer state to the device (after <c>Load</c> or <c>Initialize</c>).</summary>");
             _w.Open("public void CopyFromHost()");
+            EnterGuard("Gpu.CopyFromHost");
             _w.Line("var parameters = _model.Parameters;");
             _w.Open("for (int k = 0; k < parameters.Count; k++)");
             _w.Line("_values.CopyFrom<float>(parameters[k].Value, Offsets[k]);");
@@ -205,6 +255,7 @@ namespace ModelDsl.Emit.CSharp
             if (StateCount() >= 1) _w.Line("_state1.CopyFrom<float>(parameters[k].State1, Offsets[k]);");
             if (StateCount() >= 2) _w.Line("_state2.CopyFrom<float>(parameters[k].State2, Offsets[k]);");
             _w.Close();
+            _w.Line("_guard.ParametersChanged();");
             _w.Close();
             _w.Line();
             _w.Line("/// <summary>Frees every device allocation and the module (the context stays open).</summary>");
@@ -215,6 +266,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("_gradients.Dispose();");
             _w.Line("_state1.Dispose();");
             _w.Line("_state2.Dispose();");
+            if (Cuda.GradientSumOfSquares is not null) _w.Line("_gradientSumOfSquares.Dispose();");
             _w.Line("_module.Dispose();");
             _w.Close();
         }
@@ -237,7 +289,8 @@ namespace ModelDsl.Emit.CSharp
             _w.Line();
             _w.Open($"public Workspace(GpuContext context{(_symbols.Count > 0 ? ", " + ctorParams : "")})");
             foreach (var symbol in _symbols) _w.Line($"this.{SymbolLocal(symbol)} = {SymbolLocal(symbol)};");
-            foreach (var b in deviceBuffers) _w.Line($"{b.Name} = context.Allocate(4L * checked({DeviceLength(b)}));");
+            EmitBindingText();
+            foreach (var b in deviceBuffers) _w.Line($"{b.Name} = context.Allocate(4L * {DeviceLength(b)});");
             var withOnes = deviceBuffers.Where(b => b.Kind == BufferKind.Workspace && Cuda.Workspaces[b].EndsWithOnes).ToList();
             foreach (var b in withOnes)
             {
@@ -247,15 +300,15 @@ namespace ModelDsl.Emit.CSharp
             if (_plan.Loss is { } l)
             {
                 var terms = l.Kind == LossKind.CrossEntropy ? l.Rows : l.Rows.Multiply(l.Cols);
-                _w.Line($"LossTerms = context.Allocate(4L * checked({Size(terms)}));");
+                _w.Line($"LossTerms = context.Allocate(4L * {Elements("LossTerms", new Shape(terms))});");
                 _w.Line("LossValue = context.Allocate(4);");
             }
             var output = _plan.Output;
-            _w.Line($"Output = new Tensor(new float[checked({Size(output.Shape.ElementCount())})], {string.Join(", ", output.Shape.Dims.Select(Size))});");
+            _w.Line($"Output = new Tensor(new float[{Elements("Output", output.Shape)}], {string.Join(", ", output.Shape.Dims.Select(Size))});");
             if (ClassifierOutput is not null)
             {
                 var leading = output.Shape.Dims.Take(output.Shape.Rank - 1).ToList();
-                _w.Line($"Predicted = new IntTensor(new int[checked({Size(new Shape(leading.ToArray()).ElementCount())})], {string.Join(", ", leading.Select(Size))});");
+                _w.Line($"Predicted = new IntTensor(new int[{Elements("Predicted", new Shape(leading.ToArray()))}], {string.Join(", ", leading.Select(Size))});");
             }
             _w.Close();
             _w.Line();
@@ -416,6 +469,20 @@ namespace ModelDsl.Emit.CSharp
             Section("Optimizer");
             _w.Line($"/// <summary>One {optimizer.Kind.ToSource()} step over every parameter ({_fileName}:{Line(optimizer.Span)}) in one launch, with the model's current learning rate.</summary>");
             _w.Open("public void ApplyGradients()");
+            EnterGuard("Gpu.ApplyGradients");
+            _w.Line($"CheckGradients({CallerName("Gpu.ApplyGradients")});");
+            _w.Line($"Update({CallerName("Gpu.ApplyGradients")});");
+            _w.Close();
+            _w.Line();
+            _w.Line("/// <summary>The update itself, after the guard has ruled out a non-finite result (from bounds it tracks; on doubt it copies the state to the host and checks there).</summary>");
+            _w.Open("private void Update(string caller)");
+            string b1 = Literal(Hyper(optimizer, "beta1", 0.9)), b2 = Literal(Hyper(optimizer, "beta2", 0.999)), eps = Literal(Hyper(optimizer, "eps", 1e-8)), wd = Literal(Hyper(optimizer, "weight_decay", 0));
+            _w.Line(optimizer.Kind switch
+            {
+                OptimizerKind.Sgd => $"_guard.Sgd(caller, _model.Step + 1, _model.LearningRate, {Literal(Hyper(optimizer, "momentum", 0))}, {wd}, nesterov: {(Hyper(optimizer, "nesterov", 0) != 0 ? "true" : "false")}, _syncHost);",
+                OptimizerKind.Adam => $"_guard.Adam(caller, _model.Step + 1, _model.LearningRate, {b1}, {b2}, {eps}, {wd}, _syncHost);",
+                _ => $"_guard.AdamW(caller, _model.Step + 1, _model.LearningRate, {b1}, {b2}, {eps}, {wd}, _syncHost);",
+            });
             _w.Line("int step = ++_model.Step;");
             _w.Line("float lr = _model.LearningRate;");
             if (optimizer.Kind != OptimizerKind.Sgd)
@@ -468,7 +535,7 @@ namespace ModelDsl.Emit.CSharp
 
         /// <summary>Elements of a device buffer: the library's size for working memory, the shape's element count otherwise.</summary>
         private string DeviceLength(PlanBuffer b) =>
-            b.Kind == BufferKind.Workspace ? string.Join(" + ", Cuda.Workspaces[b].Length.Select(Size)) : Size(b.Shape.ElementCount());
+            b.Kind == BufferKind.Workspace ? Elements(b.Name, Cuda.Workspaces[b].Length, "(working memory)") : Elements(b.Name, b.Shape);
 
         private int ParameterIndex(PlanBuffer b)
         {

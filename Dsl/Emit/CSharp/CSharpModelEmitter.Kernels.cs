@@ -70,21 +70,32 @@ namespace ModelDsl.Emit.CSharp
             string hyper = string.Join(", ", optimizer.Hyperparameters.Select(h => $"{h.Key}={h.Value.ToString("R", CultureInfo.InvariantCulture)}"));
             _w.Line($"/// <summary>One {optimizer.Kind.ToSource()} step over every parameter ({_fileName}:{Line(optimizer.Span)}: {hyper}) using their current gradients.</summary>");
             _w.Open("public void ApplyGradients()");
+            EnterGuard("ApplyGradients");
+            _w.Line("// The gradients may have been changed by the caller since ComputeGradients: checked again, like in TrainStep.");
+            _w.Line($"_guard.Gradients({CallerName("ApplyGradients")}, Step + 1);");
+            _w.Line($"Update({CallerName("ApplyGradients")});");
+            _w.Close();
+            _w.Line();
+            _w.Line("/// <summary>");
+            _w.Line("/// The update itself, after the guard has ruled out a non-finite result (docs/training.md, \"Non-finite values\"): a");
+            _w.Line("/// learning rate so large that a parameter or optimizer state would overflow is refused before anything is written.");
+            _w.Line("/// </summary>");
+            _w.Open("private void Update(string caller)");
+            string lr = "LearningRate", mom = Literal(Hyper(optimizer, "momentum", 0)), wd = Literal(Hyper(optimizer, "weight_decay", 0));
+            string nesterov = Hyper(optimizer, "nesterov", 0) != 0 ? "true" : "false";
+            string b1 = Literal(Hyper(optimizer, "beta1", 0.9)), b2 = Literal(Hyper(optimizer, "beta2", 0.999)), eps = Literal(Hyper(optimizer, "eps", 1e-8));
+            string method = optimizer.Kind switch { OptimizerKind.Sgd => "Sgd", OptimizerKind.Adam => "Adam", _ => "AdamW" };
+            _w.Line(optimizer.Kind == OptimizerKind.Sgd
+                ? $"_guard.Sgd(caller, Step + 1, {lr}, {mom}, {wd}, nesterov: {nesterov});"
+                : $"_guard.{method}(caller, Step + 1, {lr}, {b1}, {b2}, {eps}, {wd});");
             _w.Line("Step++;");
             LineDirective(optimizer.Span);
             foreach (var p in _plan.Parameters)
             {
                 string name = _parameterProperties[p.Parameter!];
-                switch (optimizer.Kind)
-                {
-                    case OptimizerKind.Sgd:
-                        _w.Line($"Optimizers.Sgd({name}.Value, {name}.Gradient, {name}.State1, LearningRate, {Literal(Hyper(optimizer, "momentum", 0))}, {Literal(Hyper(optimizer, "weight_decay", 0))}, nesterov: {(Hyper(optimizer, "nesterov", 0) != 0 ? "true" : "false")});");
-                        break;
-                    default:
-                        string method = optimizer.Kind == OptimizerKind.Adam ? "Adam" : "AdamW";
-                        _w.Line($"Optimizers.{method}({name}.Value, {name}.Gradient, {name}.State1, {name}.State2, LearningRate, {Literal(Hyper(optimizer, "beta1", 0.9))}, {Literal(Hyper(optimizer, "beta2", 0.999))}, {Literal(Hyper(optimizer, "eps", 1e-8))}, {Literal(Hyper(optimizer, "weight_decay", 0))}, Step);");
-                        break;
-                }
+                _w.Line(optimizer.Kind == OptimizerKind.Sgd
+                    ? $"Optimizers.Sgd({name}.Value, {name}.Gradient, {name}.State1, {lr}, {mom}, {wd}, nesterov: {nesterov});"
+                    : $"Optimizers.{method}({name}.Value, {name}.Gradient, {name}.State1, {name}.State2, {lr}, {b1}, {b2}, {eps}, {wd}, Step);");
                 _w.Line($"{name}.MarkChanged();");
             }
             _w.Directive("#line default");
@@ -111,6 +122,8 @@ namespace ModelDsl.Emit.CSharp
                     break;
             }
             _w.Directive("#line default");
+            // The debug re-run's hook (TraceKernels): a null check per kernel, nothing more, on the normal path.
+            if (_plan.Loss is not null) _w.Line($"w.Trace?.After({Quote(kernel.Name)}, {Quote($"{_fileName}:{Line(kernel.Origins[0].Span)}  {kernel.Origins[0].Description}")});");
         }
 
         private void EmitGemm(GemmKernel g)

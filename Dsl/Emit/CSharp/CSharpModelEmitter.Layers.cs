@@ -151,7 +151,7 @@ namespace ModelDsl.Emit.CSharp
                     }
                 }
             }
-            return $"checked({Size(b.Shape.ElementCount())})";
+            return Elements(b.Name, b.Shape);
         }
 
         /// <summary>What the workspace field's comment says a buffer is.</summary>

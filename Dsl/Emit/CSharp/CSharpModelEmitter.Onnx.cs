@@ -30,8 +30,13 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("/// <summary>");
             _w.Line($"/// Writes the inference graph of {Model.Name} with the current parameter values to <paramref name=\"path\"/> as an ONNX model");
             _w.Line($"/// (opset {graph.Opset}, the batch dimension symbolic, dropout omitted), atomically: a temporary file is renamed over it.");
+            _w.Line("/// Refuses (<see cref=\"NonFiniteException\"/>) to export a NaN or ±∞ parameter unless <c>CheckFinite</c> is off.");
             _w.Line("/// </summary>");
-            _w.Line("public void ExportOnnx(string path) => global::ModelDsl.Runtime.Onnx.OnnxExport.Write(path, OnnxGraph, Parameters);");
+            _w.Open("public void ExportOnnx(string path)");
+            EnterGuard("ExportOnnx");
+            _w.Line($"_guard.ParametersForWrite({CallerName("ExportOnnx")}, \"export\", Step);");
+            _w.Line("global::ModelDsl.Runtime.Onnx.OnnxExport.Write(path, OnnxGraph, Parameters);");
+            _w.Close();
         }
     }
 }

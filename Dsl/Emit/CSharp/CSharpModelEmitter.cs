@@ -102,6 +102,9 @@ namespace ModelDsl.Emit.CSharp
             }
             _w.Line("/// <summary>Every parameter, in checkpoint order; their <c>Gradient</c> arrays hold the last computed gradients.</summary>");
             _w.Line("public IReadOnlyList<Parameter> Parameters { get; }");
+            _w.Line();
+            _w.Line("/// <summary>One caller at a time, and the non-finite checks (docs/training.md, \"Threads\" and \"Non-finite values\").</summary>");
+            _w.Line("private readonly ModelGuard _guard;");
         }
 
         private void EmitConstruction()
@@ -120,13 +123,29 @@ namespace ModelDsl.Emit.CSharp
             {
                 _w.Line();
                 _w.Line($"/// <summary>The learning rate, {Literal(Hyper(optimizer, "lr", 1e-3))} in {_fileName}:{Line(optimizer.Span)}; set it to follow a schedule.</summary>");
-                _w.Line($"public float LearningRate {{ get; set; }} = {Literal(Hyper(optimizer, "lr", 1e-3))};");
+                _w.Line("/// <exception cref=\"ArgumentOutOfRangeException\">The value is NaN, infinite or negative.</exception>");
+                _w.Line($"public float LearningRate {{ get => _learningRate; set => _learningRate = Hyperparameters.LearningRate(ModelName, value); }}");
+                _w.Line($"private float _learningRate = {Literal(Hyper(optimizer, "lr", 1e-3))};");
+            }
+            _w.Line();
+            _w.Line("/// <summary>");
+            _w.Line("/// Whether inputs, targets, the loss, the gradients and the optimizer update are checked for NaN and ±∞ (default true,");
+            _w.Line("/// a few percent of a step at most; docs/training.md, \"Non-finite values\"). Set it false to handle non-finite values");
+            _w.Line("/// yourself: nothing is scanned, and Save and ExportOnnx write whatever the parameters hold.");
+            _w.Line("/// </summary>");
+            _w.Line("public bool CheckFinite { get => _guard.CheckFinite; set => _guard.CheckFinite = value; }");
+            if (Model.Loss is not null)
+            {
+                _w.Line();
+                _w.Line("/// <summary>The global L2 norm of all gradients at the last checked step (NaN before the first, or with CheckFinite off).</summary>");
+                _w.Line("public double LastGradientNorm => _guard.LastGradientNorm;");
             }
             _w.Line();
             _w.Line($"/// <summary>Creates the model with deterministic initial weights drawn from <paramref name=\"seed\"/>.</summary>");
             _w.Open($"public {Model.Name}(ulong seed = 0)");
             _w.Line("Seed = seed;");
             _w.Line($"Parameters = new Parameter[] {{ {string.Join(", ", _plan.Parameters.Select(p => _parameterProperties[p.Parameter!]))} }};");
+            _w.Line("_guard = new ModelGuard(ModelName, Parameters);");
             int states = StateCount();
             if (states > 0) _w.Line($"foreach (var p in Parameters) p.EnsureState({states});");
             _w.Line("Initialize();");
@@ -134,6 +153,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Line();
             _w.Line("/// <summary>Draws every parameter again from its initializer (deterministic in <see cref=\"Seed\"/>) and resets the optimizer.</summary>");
             _w.Open("public void Initialize()");
+            EnterGuard("Initialize");
             for (int k = 0; k < _plan.Parameters.Count; k++)
             {
                 var p = _plan.Parameters[k];
@@ -159,6 +179,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("Array.Clear(p.Gradient);");
             _w.Close();
             _w.Line("Step = 0;");
+            _w.Line("_guard.ParametersChanged();");
             _w.Close();
         }
 

@@ -77,6 +77,37 @@ namespace ModelDsl.Emit.Cuda
             return new CudaLaunch(name, LaunchShape.Elements, ArenaLength(), arguments);
         }
 
+        /// <summary>
+        /// <c>gradient_sum_of_squares</c>: Σ g² over the whole gradient arena (its padding is zero) into one float, so the host
+        /// checks every gradient for NaN and ±∞ by reading back a single value, like the loss. One block, a fixed order of
+        /// additions: the same sum every run. The host needs the exact element only on failure, and then copies the gradients.
+        /// </summary>
+        private CudaLaunch EmitGradientSumOfSquares()
+        {
+            var arguments = new List<CudaArgument>
+            {
+                CudaArgument.Special("int", "count"),
+                CudaArgument.Special("const float* __restrict__", "g"),
+                CudaArgument.Special("float* __restrict__", "sum_sq"),
+            };
+            _w.Line($"// gradient_sum_of_squares: sum_sq[0] = Σ g² over every gradient element, one block of {BlockSize} threads (deterministic: no atomics).");
+            _w.Line("// A NaN or ±∞ gradient makes the sum non-finite: the host reads this one float back before the optimizer runs.");
+            Signature("gradient_sum_of_squares", arguments);
+            _w.Open("");
+            _w.Line($"__shared__ float partial[{BlockSize}];");
+            _w.Line("float s = 0.0f;");
+            _w.Line("for (long i = threadIdx.x; i < count; i += blockDim.x) s += g[i] * g[i];");
+            _w.Line("partial[threadIdx.x] = s;");
+            _w.Line("__syncthreads();");
+            _w.Open("for (int stride = blockDim.x / 2; stride > 0; stride >>= 1)");
+            _w.Line("if (threadIdx.x < stride) partial[threadIdx.x] += partial[threadIdx.x + stride];");
+            _w.Line("__syncthreads();");
+            _w.Close();
+            _w.Line("if (threadIdx.x == 0) sum_sq[0] = partial[0];");
+            _w.Close();
+            return new CudaLaunch("gradient_sum_of_squares", LaunchShape.SingleBlock, Shapes.Dim.Known(1), arguments);
+        }
+
         /// <summary>The optimizer runs over the whole parameter arena, alignment padding included.</summary>
         private Shapes.Dim ArenaLength() => Shapes.Dim.Known(ParameterArena.For(_plan).Length);
 

@@ -12,8 +12,10 @@ namespace ModelDsl.Emit.Cuda
     public sealed class CudaModule
     {
         internal CudaModule(string source, IReadOnlyDictionary<Kernel, CudaLaunch> launches, CudaLaunch? loss, CudaLaunch lossMean, CudaLaunch? optimizer,
-            IReadOnlyDictionary<Kernel, IReadOnlyList<CudaLaunch>> layerLaunches, IReadOnlyDictionary<PlanBuffer, CudaWorkspace> workspaces)
+            IReadOnlyDictionary<Kernel, IReadOnlyList<CudaLaunch>> layerLaunches, IReadOnlyDictionary<PlanBuffer, CudaWorkspace> workspaces,
+            CudaLaunch? gradientSumOfSquares = null)
         {
+            GradientSumOfSquares = gradientSumOfSquares;
             Source = source;
             Launches = launches;
             Loss = loss;
@@ -37,6 +39,9 @@ namespace ModelDsl.Emit.Cuda
 
         /// <summary>The optimizer: one launch over every parameter (they live in one contiguous arena).</summary>
         public CudaLaunch? Optimizer { get; }
+
+        /// <summary>Σ g² over the whole gradient arena into one float: the non-finite check before the optimizer (models with a loss).</summary>
+        public CudaLaunch? GradientSumOfSquares { get; }
 
         /// <summary>
         /// The layer library launches of each layer kernel of the plan (conv2d, lstm, attention, …), in the order the host
@@ -132,12 +137,18 @@ namespace ModelDsl.Emit.Cuda
                 foreach (var kernel in _plan.Backward.OfType<ElementwiseKernel>()) EmitElementwise(kernel);
             }
             CudaLaunch? optimizer = null;
+            CudaLaunch? gradientSumOfSquares = null;
             if (model.Optimizer is { } info)
             {
                 Section("Optimizer");
                 optimizer = EmitOptimizer(info);
             }
-            return new CudaModule(_w.ToString(), _launches, loss, lossMean, optimizer, _layerLaunches, _workspaces);
+            if (_plan.Loss is not null && _plan.Parameters.Count > 0)
+            {
+                Section("Non-finite check");
+                gradientSumOfSquares = EmitGradientSumOfSquares();
+            }
+            return new CudaModule(_w.ToString(), _launches, loss, lossMean, optimizer, _layerLaunches, _workspaces, gradientSumOfSquares);
         }
 
         private void Section(string title)

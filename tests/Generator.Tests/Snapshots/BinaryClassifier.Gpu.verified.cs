@@ -338,6 +338,27 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
         p[i] = pv * decay - step_size * (mv / denom);
     }
 }
+
+// ───── Non-finite check ──────────────────────────────────────────────────────────────────────────
+// gradient_sum_of_squares: sum_sq[0] = Σ g² over every gradient element, one block of 256 threads (deterministic: no atomics).
+// A NaN or ±∞ gradient makes the sum non-finite: the host reads this one float back before the optimizer runs.
+extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
+    int count,
+    const float* __restrict__ g,
+    float* __restrict__ sum_sq)
+{
+    __shared__ float partial[256];
+    float s = 0.0f;
+    for (long i = threadIdx.x; i < count; i += blockDim.x) s += g[i] * g[i];
+    partial[threadIdx.x] = s;
+    __syncthreads();
+    for (int stride = blockDim.x / 2; stride > 0; stride >>= 1)
+    {
+        if (threadIdx.x < stride) partial[threadIdx.x] += partial[threadIdx.x + stride];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) sum_sq[0] = partial[0];
+}
 """;
 
     /// <summary>
@@ -366,12 +387,19 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
         private readonly GpuKernel _loss_bce_with_logits;
         private readonly GpuKernel _loss_mean;
         private readonly GpuKernel _optimizer_adam;
+        private readonly GpuKernel _gradient_sum_of_squares;
 
         // Every parameter lives in one device arena at the offsets below (multiples of 64 floats, for cuBLAS); its gradient
         // and optimizer state sit at the same offsets of three more, so the optimizer is one launch over all parameters.
         private const int ArenaLength = 4992;
         private static readonly int[] Offsets = { 0, 640, 704, 4800, 4864, 4928 };
         private readonly DeviceVariable _values, _gradients, _state1, _state2;
+
+        // One caller at a time, and the non-finite checks (docs/training.md). _syncHost copies the device state into the
+        // model's Parameters when a check needs the values themselves (to name a bad gradient, or to measure before an update).
+        private readonly ModelGuard _guard;
+        private readonly Action _syncHost;
+        private readonly DeviceVariable _gradientSumOfSquares; // one float
 
         internal Gpu(BinaryClassifier model, GpuContext context)
         {
@@ -390,22 +418,33 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
             _loss_bce_with_logits = _module.GetKernel("loss_bce_with_logits");
             _loss_mean = _module.GetKernel("loss_mean");
             _optimizer_adam = _module.GetKernel("optimizer_adam");
+            _gradient_sum_of_squares = _module.GetKernel("gradient_sum_of_squares");
             _values = context.Allocate(ArenaLength * 4L);
             _gradients = context.Allocate(ArenaLength * 4L);
             _state1 = context.Allocate(ArenaLength * 4L);
             _state2 = context.Allocate(ArenaLength * 4L);
+            _gradientSumOfSquares = context.Allocate(4);
+            _guard = new ModelGuard(ModelName + ".Gpu", model.Parameters);
+            _syncHost = DownloadAll;
             CopyFromHost();
         }
 
         /// <summary>The device this session runs on.</summary>
         public GpuContext Context => _context;
 
+        /// <summary>Whether inputs, targets, the loss, the gradients and the update are checked for NaN and ±∞ on this session (default true; docs/training.md).</summary>
+        public bool CheckFinite { get => _guard.CheckFinite; set => _guard.CheckFinite = value; }
+
+        /// <summary>The global L2 norm of the gradients at the last checked step, from the device reduction (NaN before the first).</summary>
+        public double LastGradientNorm => _guard.LastGradientNorm;
+
         // ───── Inference and training ────────────────────────────────────────────────────────────────────
 
         /// <summary>Runs the model (dropout off) on the device; the returned host tensor belongs to the session and is overwritten by the next call.</summary>
         public Tensor Forward(Tensor x)
         {
-            var w = Prepare("BinaryClassifier.Gpu.Forward", x, null);
+            using var call = _guard.Enter("BinaryClassifier.Gpu.Forward");
+            var w = Prepare("BinaryClassifier.Gpu.Forward", _model.Step, x, null);
             RunForward(w, training: false);
             return DownloadOutput(w);
         }
@@ -416,41 +455,77 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
             return w.Output;
         }
 
-        /// <summary>One training step on the device (forward with dropout, loss, backward, optimizer); returns the batch's mean loss before the update.</summary>
+        /// <summary>
+        /// One training step on the device (forward with dropout, loss, backward, optimizer); returns the batch's mean loss before the update.
+        /// Throws <see cref="NonFiniteException"/> (and changes nothing) when an input, the loss, a gradient or the update is NaN or ±∞.
+        /// </summary>
         public float TrainStep(Tensor x, Tensor y)
         {
-            var w = Prepare("BinaryClassifier.Gpu.TrainStep", x, y);
-            float loss = Gradients(w);
-            ApplyGradients();
+            using var call = _guard.Enter("BinaryClassifier.Gpu.TrainStep");
+            var w = Prepare("BinaryClassifier.Gpu.TrainStep", _model.Step + 1, x, y);
+            float loss = Gradients(w, "BinaryClassifier.Gpu.TrainStep");
+            Update("BinaryClassifier.Gpu.TrainStep");
             return loss;
         }
 
         /// <summary>Forward (dropout on), loss and backward without updating; the gradients stay on the device (<see cref="CopyToHost"/> copies them).</summary>
         public float ComputeGradients(Tensor x, Tensor y)
         {
-            return Gradients(Prepare("BinaryClassifier.Gpu.ComputeGradients", x, y));
+            using var call = _guard.Enter("BinaryClassifier.Gpu.ComputeGradients");
+            return Gradients(Prepare("BinaryClassifier.Gpu.ComputeGradients", _model.Step + 1, x, y), "BinaryClassifier.Gpu.ComputeGradients");
         }
 
-        /// <summary>The batch's mean loss with dropout off and no gradients.</summary>
+        /// <summary>The batch's mean loss with dropout off and no gradients. A non-finite loss throws.</summary>
         public float Evaluate(Tensor x, Tensor y)
         {
-            var w = Prepare("BinaryClassifier.Gpu.Evaluate", x, y);
+            using var call = _guard.Enter("BinaryClassifier.Gpu.Evaluate");
+            var w = Prepare("BinaryClassifier.Gpu.Evaluate", _model.Step, x, y);
             RunForward(w, training: false);
-            return RunLoss(w, withGradient: false);
+            float loss = RunLoss(w, withGradient: false);
+            _guard.Loss("BinaryClassifier.Gpu.Evaluate", loss, _model.Step);
+            return loss;
         }
 
-        private float Gradients(Workspace w)
+        /// <summary>
+        /// Forward, loss and backward, then the non-finite guard: the loss (already on the host) and Σ g² over every gradient
+        /// (one device reduction, one float back) are checked before any optimizer runs.
+        /// </summary>
+        private float Gradients(Workspace w, string caller)
         {
             RunForward(w, training: true);
             float loss = RunLoss(w, withGradient: true);
             RunBackward(w);
+            _guard.Loss(caller, loss, _model.Step + 1);
+            CheckGradients(caller);
             return loss;
+        }
+
+        /// <summary>Σ g² on the device, read back as one float and checked; a non-finite sum copies the gradients to the host to name the first bad one.</summary>
+        private void CheckGradients(string caller)
+        {
+            if (!_guard.CheckFinite) return;
+            {
+                var a = new KernelArguments();
+                a.Add(ArenaLength); // count
+                a.Add(_gradients); // g
+                a.Add(_gradientSumOfSquares); // sum_sq
+                _gradient_sum_of_squares.Launch(new Dim3(1), Grid.Block, ref a);
+            }
+            Span<float> sumOfSquares = stackalloc float[1];
+            _gradientSumOfSquares.CopyTo(sumOfSquares); // waits for the backward pass
+            _guard.GradientNorm(caller, _model.Step + 1, sumOfSquares[0], _syncHost);
         }
 
         // ───── Host copies ───────────────────────────────────────────────────────────────────────────────
 
         /// <summary>Copies parameters, their gradients and the optimizer state from the device into the model's <c>Parameters</c> (before <c>Save</c>).</summary>
         public void CopyToHost()
+        {
+            using var call = _guard.Enter("BinaryClassifier.Gpu.CopyToHost");
+            DownloadAll();
+        }
+
+        private void DownloadAll()
         {
             var parameters = _model.Parameters;
             for (int k = 0; k < parameters.Count; k++)
@@ -466,6 +541,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
         /// <summary>Copies the model's parameters and optimizer state to the device (after <c>Load</c> or <c>Initialize</c>).</summary>
         public void CopyFromHost()
         {
+            using var call = _guard.Enter("BinaryClassifier.Gpu.CopyFromHost");
             var parameters = _model.Parameters;
             for (int k = 0; k < parameters.Count; k++)
             {
@@ -474,6 +550,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
                 _state1.CopyFrom<float>(parameters[k].State1, Offsets[k]);
                 _state2.CopyFrom<float>(parameters[k].State2, Offsets[k]);
             }
+            _guard.ParametersChanged();
         }
 
         /// <summary>Frees every device allocation and the module (the context stays open).</summary>
@@ -485,6 +562,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
             _gradients.Dispose();
             _state1.Dispose();
             _state2.Dispose();
+            _gradientSumOfSquares.Dispose();
             _module.Dispose();
         }
 
@@ -513,22 +591,23 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
             public Workspace(GpuContext context, int B)
             {
                 this.B = B;
-                x = context.Allocate(4L * checked(10 * B));
-                y = context.Allocate(4L * checked(B));
-                logit_0 = context.Allocate(4L * checked(64 * B));
-                logit_1 = context.Allocate(4L * checked(64 * B));
-                logit_2 = context.Allocate(4L * checked(64 * B));
-                logit_3 = context.Allocate(4L * checked(64 * B));
-                logit = context.Allocate(4L * checked(B));
-                probability = context.Allocate(4L * checked(B));
-                d_logit = context.Allocate(4L * checked(B));
-                d_logit_3 = context.Allocate(4L * checked(64 * B));
-                d_logit_2 = context.Allocate(4L * checked(64 * B));
-                d_logit_1 = context.Allocate(4L * checked(64 * B));
-                d_logit_0 = context.Allocate(4L * checked(64 * B));
-                LossTerms = context.Allocate(4L * checked(B));
+                string binding = $"B = {B}"; // for BufferSize's message when a buffer would not fit in an array
+                x = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'x' [B, 10]", 10d * B));
+                y = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'y' [B, 1]", 1d * B));
+                logit_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'logit_0' [B, 64]", 64d * B));
+                logit_1 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'logit_1' [B, 64]", 64d * B));
+                logit_2 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'logit_2' [B, 64]", 64d * B));
+                logit_3 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'logit_3' [B, 64]", 64d * B));
+                logit = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'logit' [B, 1]", 1d * B));
+                probability = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'probability' [B, 1]", 1d * B));
+                d_logit = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_logit' [B, 1]", 1d * B));
+                d_logit_3 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_logit_3' [B, 64]", 64d * B));
+                d_logit_2 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_logit_2' [B, 64]", 64d * B));
+                d_logit_1 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_logit_1' [B, 64]", 64d * B));
+                d_logit_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_logit_0' [B, 64]", 64d * B));
+                LossTerms = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'LossTerms' [B]", 1d * B));
                 LossValue = context.Allocate(4);
-                Output = new Tensor(new float[checked(B)], B, 1);
+                Output = new Tensor(new float[BufferSize.Elements(ModelName, binding, "'Output' [B, 1]", 1d * B)], B, 1);
             }
 
             public void Dispose()
@@ -567,13 +646,19 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
             return planned;
         }
 
-        /// <summary>Checks every tensor against its declared shape, binds the symbolic dimensions and returns their workspace.</summary>
-        private Workspace Prepare(string caller, Tensor x, Tensor? y)
+        /// <summary>
+        /// Checks every tensor against its declared shape and every float one for NaN and ±∞ (<paramref name="step"/> is the step
+        /// messages report), binds the symbolic dimensions and returns their workspace.
+        /// </summary>
+        private Workspace Prepare(string caller, int step, Tensor x, Tensor? y)
         {
             Span<int> bound = stackalloc int[1];
             ArgumentNullException.ThrowIfNull(x);
             ShapeCheck.Input(caller, "x", "[B, 10]", x.Shape, [-1, 10], bound, SymbolNames);
             if (y is not null) ShapeCheck.Input(caller, "y", "[B, 1]", y.Shape, [-1, 1], bound, SymbolNames);
+            // Non-finite inputs and targets are refused here, before any kernel reads them (one vectorised pass each).
+            _guard.Input(caller, "x", x, step);
+            _guard.Target(caller, "y", y, step);
             var w = WorkspaceFor(bound[0]);
             w.x.CopyFrom<float>(x.Span);
             if (y is not null) w.y.CopyFrom<float>(y.Span);
@@ -754,6 +839,15 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
         /// <summary>One adam step over every parameter (binary_classifier.model:20) in one launch, with the model's current learning rate.</summary>
         public void ApplyGradients()
         {
+            using var call = _guard.Enter("BinaryClassifier.Gpu.ApplyGradients");
+            CheckGradients("BinaryClassifier.Gpu.ApplyGradients");
+            Update("BinaryClassifier.Gpu.ApplyGradients");
+        }
+
+        /// <summary>The update itself, after the guard has ruled out a non-finite result (from bounds it tracks; on doubt it copies the state to the host and checks there).</summary>
+        private void Update(string caller)
+        {
+            _guard.Adam(caller, _model.Step + 1, _model.LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, _syncHost);
             int step = ++_model.Step;
             float lr = _model.LearningRate;
             // The bias corrections in double, rounded once, exactly as Optimizers.Adam/AdamW on the CPU.

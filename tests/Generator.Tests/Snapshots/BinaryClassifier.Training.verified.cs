@@ -42,6 +42,9 @@ partial class BinaryClassifier : ITrainableModel
     /// <summary>Every parameter, in checkpoint order; their <c>Gradient</c> arrays hold the last computed gradients.</summary>
     public IReadOnlyList<Parameter> Parameters { get; }
 
+    /// <summary>One caller at a time, and the non-finite checks (docs/training.md, "Threads" and "Non-finite values").</summary>
+    private readonly ModelGuard _guard;
+
     // ───── Construction and initialisation ───────────────────────────────────────────────────────────
 
     /// <summary>The seed of the initial weights and of the dropout masks.</summary>
@@ -54,13 +57,26 @@ partial class BinaryClassifier : ITrainableModel
     public int DropoutStream { get; set; }
 
     /// <summary>The learning rate, 0.001f in binary_classifier.model:20; set it to follow a schedule.</summary>
-    public float LearningRate { get; set; } = 0.001f;
+    /// <exception cref="ArgumentOutOfRangeException">The value is NaN, infinite or negative.</exception>
+    public float LearningRate { get => _learningRate; set => _learningRate = Hyperparameters.LearningRate(ModelName, value); }
+    private float _learningRate = 0.001f;
+
+    /// <summary>
+    /// Whether inputs, targets, the loss, the gradients and the optimizer update are checked for NaN and ±∞ (default true,
+    /// a few percent of a step at most; docs/training.md, "Non-finite values"). Set it false to handle non-finite values
+    /// yourself: nothing is scanned, and Save and ExportOnnx write whatever the parameters hold.
+    /// </summary>
+    public bool CheckFinite { get => _guard.CheckFinite; set => _guard.CheckFinite = value; }
+
+    /// <summary>The global L2 norm of all gradients at the last checked step (NaN before the first, or with CheckFinite off).</summary>
+    public double LastGradientNorm => _guard.LastGradientNorm;
 
     /// <summary>Creates the model with deterministic initial weights drawn from <paramref name="seed"/>.</summary>
     public BinaryClassifier(ulong seed = 0)
     {
         Seed = seed;
         Parameters = new Parameter[] { Logit0Weight, Logit0Bias, Logit2Weight, Logit2Bias, Logit4Weight, Logit4Bias };
+        _guard = new ModelGuard(ModelName, Parameters);
         foreach (var p in Parameters) p.EnsureState(2);
         Initialize();
     }
@@ -68,6 +84,7 @@ partial class BinaryClassifier : ITrainableModel
     /// <summary>Draws every parameter again from its initializer (deterministic in <see cref="Seed"/>) and resets the optimizer.</summary>
     public void Initialize()
     {
+        using var call = _guard.Enter("BinaryClassifier.Initialize");
         Init.KaimingUniform(Logit0Weight.Value, fanIn: 10, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 0UL));
         Init.Constant(Logit0Bias.Value, 0f);
         Init.KaimingUniform(Logit2Weight.Value, fanIn: 64, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 2UL));
@@ -82,6 +99,7 @@ partial class BinaryClassifier : ITrainableModel
             Array.Clear(p.Gradient);
         }
         Step = 0;
+        _guard.ParametersChanged();
     }
 
     // ───── Inference and training ────────────────────────────────────────────────────────────────────
@@ -92,7 +110,8 @@ partial class BinaryClassifier : ITrainableModel
     /// </summary>
     public Tensor Forward(Tensor x)
     {
-        var w = Prepare("BinaryClassifier.Forward", x, null);
+        using var call = _guard.Enter("BinaryClassifier.Forward");
+        var w = Prepare("BinaryClassifier.Forward", Step, x, null);
         RunForward(w, training: false);
         return w.Output;
     }
@@ -100,51 +119,99 @@ partial class BinaryClassifier : ITrainableModel
     /// <summary>
     /// One training step on a batch: forward (dropout on), bce_with_logits loss against <paramref name="y"/> f32[B, 1], backward, then the
     /// optimizer. Returns the batch's mean loss (before the update). Allocates nothing once the batch size has been seen.
+    /// Throws <see cref="NonFiniteException"/> (and changes nothing) when an input, the loss, a gradient or the update is NaN or ±∞.
     /// </summary>
     public float TrainStep(Tensor x, Tensor y)
     {
-        var w = Prepare("BinaryClassifier.TrainStep", x, y);
-        float loss = Gradients(w);
-        ApplyGradients();
+        using var call = _guard.Enter("BinaryClassifier.TrainStep");
+        var w = Prepare("BinaryClassifier.TrainStep", Step + 1, x, y);
+        float loss = Gradients(w, "BinaryClassifier.TrainStep");
+        Update("BinaryClassifier.TrainStep");
         return loss;
     }
 
     /// <summary>
     /// Forward (dropout on), loss and backward without updating: each parameter's <c>Gradient</c> then holds d loss / d parameter,
-    /// for callers with their own optimizer. Returns the batch's mean loss.
+    /// for callers with their own optimizer. Returns the batch's mean loss; the loss and gradients are checked as in <c>TrainStep</c>.
     /// </summary>
     public float ComputeGradients(Tensor x, Tensor y)
     {
-        return Gradients(Prepare("BinaryClassifier.ComputeGradients", x, y));
+        using var call = _guard.Enter("BinaryClassifier.ComputeGradients");
+        return Gradients(Prepare("BinaryClassifier.ComputeGradients", Step + 1, x, y), "BinaryClassifier.ComputeGradients");
     }
 
-    /// <summary>The batch's mean loss with dropout off and no gradients: for validation and test sets.</summary>
+    /// <summary>The batch's mean loss with dropout off and no gradients: for validation and test sets. A non-finite loss throws.</summary>
     public float Evaluate(Tensor x, Tensor y)
     {
-        var w = Prepare("BinaryClassifier.Evaluate", x, y);
+        using var call = _guard.Enter("BinaryClassifier.Evaluate");
+        var w = Prepare("BinaryClassifier.Evaluate", Step, x, y);
         RunForward(w, training: false);
-        return RunLoss(w, withGradient: false);
+        float loss = RunLoss(w, withGradient: false);
+        _guard.Loss("BinaryClassifier.Evaluate", loss, Step);
+        return loss;
     }
 
-    private float Gradients(Workspace w)
+    /// <summary>
+    /// Forward, loss and backward, then the non-finite guard (docs/training.md, "Non-finite values"): the loss and every
+    /// gradient are checked before any optimizer runs, so a step that throws leaves parameters, optimizer state and Step
+    /// as they were. On a failure the step is run again with a check after every kernel, to name where the first
+    /// non-finite value appeared (the dropout masks depend only on Seed and Step, so the re-run computes the same values).
+    /// </summary>
+    private float Gradients(Workspace w, string caller)
     {
         RunForward(w, training: true);
         float loss = RunLoss(w, withGradient: true);
         RunBackward(w);
+        if (_guard.CheckFinite && !_guard.StepIsFinite(loss))
+        {
+            string found = TraceKernels(w);
+            _guard.Loss(caller, loss, Step + 1, found);
+            _guard.Gradients(caller, Step + 1, found);
+        }
         return loss;
+    }
+
+    /// <summary>Runs the failed step again, checking every buffer after each kernel; returns where the first non-finite value appeared.</summary>
+    private string TraceKernels(Workspace w)
+    {
+        var trace = new KernelTrace(Parameters, new (string, float[])[] { ("logit_0", w.logit_0), ("logit_1", w.logit_1), ("logit_2", w.logit_2), ("logit_3", w.logit_3), ("logit", w.logit), ("probability", w.probability), ("d_logit", w.d_logit), ("d_logit_3", w.d_logit_3), ("d_logit_2", w.d_logit_2), ("d_logit_1", w.d_logit_1), ("d_logit_0", w.d_logit_0), ("gradient of logit.0.weight", Logit0Weight.Gradient), ("gradient of logit.0.bias", Logit0Bias.Gradient), ("gradient of logit.2.weight", Logit2Weight.Gradient), ("gradient of logit.2.bias", Logit2Bias.Gradient), ("gradient of logit.4.weight", Logit4Weight.Gradient), ("gradient of logit.4.bias", Logit4Bias.Gradient) });
+        w.Trace = trace;
+        try
+        {
+            RunForward(w, training: true);
+            RunLoss(w, withGradient: true);
+            trace.After("loss", "binary_classifier.model:19");
+            RunBackward(w);
+        }
+        finally
+        {
+            w.Trace = null;
+        }
+        return trace.Result;
     }
 
     /// <summary>
     /// Writes parameters, optimizer state and step to <paramref name="path"/> as safetensors, with PyTorch-style names
     /// (<c>fc1.weight</c>, dense weights [out, in]); atomically: a temporary file, then a rename. See docs/checkpoints.md.
+    /// Refuses (<see cref="NonFiniteException"/>) to write a NaN or ±∞ parameter unless <c>CheckFinite</c> is off.
     /// </summary>
-    public void Save(string path) => Safetensors.Save(path, ModelName, Parameters, Step);
+    public void Save(string path)
+    {
+        using var call = _guard.Enter("BinaryClassifier.Save");
+        _guard.ParametersForWrite("BinaryClassifier.Save", "save", Step);
+        Safetensors.Save(path, ModelName, Parameters, Step);
+    }
 
     /// <summary>
     /// Reads a safetensors file written by <see cref="Save"/> or by PyTorch (parameters only: the optimizer state then
     /// starts from zero); every name, dtype and shape is validated before anything is changed.
     /// </summary>
-    public void Load(string path) => Step = Safetensors.Load(path, ModelName, Parameters);
+    public void Load(string path)
+    {
+        using var call = _guard.Enter("BinaryClassifier.Load");
+        Step = Safetensors.Load(path, ModelName, Parameters);
+        _guard.ParametersChanged();
+    }
 
     // ───── Buffers, planned once per binding of the symbolic dimensions ──────────────────────────────
 
@@ -166,21 +233,23 @@ partial class BinaryClassifier : ITrainableModel
         public readonly float[] d_logit_1; // f32[B, 64]
         public readonly float[] d_logit_0; // f32[B, 64]
         public readonly Tensor Output;
+        public KernelTrace? Trace; // set only while a failed step is re-run with a check after every kernel
 
         public Workspace(int B)
         {
             this.B = B;
-            logit_0 = new float[checked(64 * B)];
-            logit_1 = new float[checked(64 * B)];
-            logit_2 = new float[checked(64 * B)];
-            logit_3 = new float[checked(64 * B)];
-            logit = new float[checked(B)];
-            probability = new float[checked(B)];
-            d_logit = new float[checked(B)];
-            d_logit_3 = new float[checked(64 * B)];
-            d_logit_2 = new float[checked(64 * B)];
-            d_logit_1 = new float[checked(64 * B)];
-            d_logit_0 = new float[checked(64 * B)];
+            string binding = $"B = {B}"; // for BufferSize's message when a buffer would not fit in an array
+            logit_0 = new float[BufferSize.Elements(ModelName, binding, "'logit_0' [B, 64]", 64d * B)];
+            logit_1 = new float[BufferSize.Elements(ModelName, binding, "'logit_1' [B, 64]", 64d * B)];
+            logit_2 = new float[BufferSize.Elements(ModelName, binding, "'logit_2' [B, 64]", 64d * B)];
+            logit_3 = new float[BufferSize.Elements(ModelName, binding, "'logit_3' [B, 64]", 64d * B)];
+            logit = new float[BufferSize.Elements(ModelName, binding, "'logit' [B, 1]", 1d * B)];
+            probability = new float[BufferSize.Elements(ModelName, binding, "'probability' [B, 1]", 1d * B)];
+            d_logit = new float[BufferSize.Elements(ModelName, binding, "'d_logit' [B, 1]", 1d * B)];
+            d_logit_3 = new float[BufferSize.Elements(ModelName, binding, "'d_logit_3' [B, 64]", 64d * B)];
+            d_logit_2 = new float[BufferSize.Elements(ModelName, binding, "'d_logit_2' [B, 64]", 64d * B)];
+            d_logit_1 = new float[BufferSize.Elements(ModelName, binding, "'d_logit_1' [B, 64]", 64d * B)];
+            d_logit_0 = new float[BufferSize.Elements(ModelName, binding, "'d_logit_0' [B, 64]", 64d * B)];
             Output = new Tensor(probability, B, 1);
         }
     }
@@ -200,13 +269,19 @@ partial class BinaryClassifier : ITrainableModel
         return planned;
     }
 
-    /// <summary>Checks every tensor against its declared shape, binds the symbolic dimensions and returns their workspace.</summary>
-    private Workspace Prepare(string caller, Tensor x, Tensor? y)
+    /// <summary>
+    /// Checks every tensor against its declared shape and every float one for NaN and ±∞ (<paramref name="step"/> is the step
+    /// messages report), binds the symbolic dimensions and returns their workspace.
+    /// </summary>
+    private Workspace Prepare(string caller, int step, Tensor x, Tensor? y)
     {
         Span<int> bound = stackalloc int[1];
         ArgumentNullException.ThrowIfNull(x);
         ShapeCheck.Input(caller, "x", "[B, 10]", x.Shape, [-1, 10], bound, SymbolNames);
         if (y is not null) ShapeCheck.Input(caller, "y", "[B, 1]", y.Shape, [-1, 1], bound, SymbolNames);
+        // Non-finite inputs and targets are refused here, before any kernel reads them (one vectorised pass each).
+        _guard.Input(caller, "x", x, step);
+        _guard.Target(caller, "y", y, step);
         var w = WorkspaceFor(bound[0]);
         w.x = x.Data;
         if (y is not null) w.y = y.Data;
@@ -226,6 +301,7 @@ partial class BinaryClassifier : ITrainableModel
         // logit_0[B, 64] = x · logit_0_weightᵀ   (k = 10)
         Sgemm.Multiply(false, true, B, 64, 10, 1f, w.x, 10, Logit0Weight, 10, 0f, w.logit_0, 64);
 #line default
+        w.Trace?.After("fwd_0_dense", "binary_classifier.model:13  logit.0 = dense(units=64, bias=true)  [B, 10] -> [B, 64]");
 
         // fwd_1_dense_relu
         //   binary_classifier.model:13  logit.0 = dense(units=64, bias=true)  [B, 10] -> [B, 64]
@@ -261,6 +337,7 @@ partial class BinaryClassifier : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_1_dense_relu", "binary_classifier.model:13  logit.0 = dense(units=64, bias=true)  [B, 10] -> [B, 64]");
 
         // fwd_2_dense
         //   binary_classifier.model:14  logit.2 = dense(units=64, bias=true)  [B, 64] -> [B, 64]
@@ -268,6 +345,7 @@ partial class BinaryClassifier : ITrainableModel
         // logit_2[B, 64] = logit_1 · logit_2_weightᵀ   (k = 64)
         Sgemm.Multiply(false, true, B, 64, 64, 1f, w.logit_1, 64, Logit2Weight, 64, 0f, w.logit_2, 64);
 #line default
+        w.Trace?.After("fwd_2_dense", "binary_classifier.model:14  logit.2 = dense(units=64, bias=true)  [B, 64] -> [B, 64]");
 
         // fwd_3_dense_relu
         //   binary_classifier.model:14  logit.2 = dense(units=64, bias=true)  [B, 64] -> [B, 64]
@@ -303,6 +381,7 @@ partial class BinaryClassifier : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_3_dense_relu", "binary_classifier.model:14  logit.2 = dense(units=64, bias=true)  [B, 64] -> [B, 64]");
 
         // fwd_4_dense
         //   binary_classifier.model:15  logit.4 = dense(units=1, bias=true)  [B, 64] -> [B, 1]
@@ -310,6 +389,7 @@ partial class BinaryClassifier : ITrainableModel
         // logit[B, 1] = logit_3 · logit_4_weightᵀ   (k = 64)
         Sgemm.Multiply(false, true, B, 1, 64, 1f, w.logit_3, 64, Logit4Weight, 64, 0f, w.logit, 1);
 #line default
+        w.Trace?.After("fwd_4_dense", "binary_classifier.model:15  logit.4 = dense(units=1, bias=true)  [B, 64] -> [B, 1]");
 
         // fwd_5_dense
         //   binary_classifier.model:15  logit.4 = dense(units=1, bias=true)  [B, 64] -> [B, 1]
@@ -341,6 +421,7 @@ partial class BinaryClassifier : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_5_dense", "binary_classifier.model:15  logit.4 = dense(units=1, bias=true)  [B, 64] -> [B, 1]");
 
         // fwd_6_sigmoid
         //   binary_classifier.model:16  probability = sigmoid()  [B, 1] -> [B, 1]
@@ -370,6 +451,7 @@ partial class BinaryClassifier : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_6_sigmoid", "binary_classifier.model:16  probability = sigmoid()  [B, 1] -> [B, 1]");
     }
 
     // ───── Loss ──────────────────────────────────────────────────────────────────────────────────────
@@ -417,6 +499,7 @@ partial class BinaryClassifier : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_8_dense", "binary_classifier.model:15  logit.4 = dense(units=1, bias=true)  [B, 64] -> [B, 1]");
 
         // bwd_9_dense_dW
         //   binary_classifier.model:15  logit.4 = dense(units=1, bias=true)  [B, 64] -> [B, 1]
@@ -424,6 +507,7 @@ partial class BinaryClassifier : ITrainableModel
         // d_logit_4_weight[1, 64] = d_logitᵀ · logit_3   (k = B)
         Sgemm.Multiply(true, false, 1, 64, B, 1f, w.d_logit, 1, w.logit_3, 64, 0f, Logit4Weight.Gradient, 64);
 #line default
+        w.Trace?.After("bwd_9_dense_dW", "binary_classifier.model:15  logit.4 = dense(units=1, bias=true)  [B, 64] -> [B, 1]");
 
         // bwd_10_dense_dX
         //   binary_classifier.model:15  logit.4 = dense(units=1, bias=true)  [B, 64] -> [B, 1]
@@ -431,6 +515,7 @@ partial class BinaryClassifier : ITrainableModel
         // d_logit_3[B, 64] = d_logit · logit_4_weight   (k = 1)
         Sgemm.Multiply(false, false, B, 64, 1, 1f, w.d_logit, 1, Logit4Weight.Value, 64, 0f, w.d_logit_3, 64);
 #line default
+        w.Trace?.After("bwd_10_dense_dX", "binary_classifier.model:15  logit.4 = dense(units=1, bias=true)  [B, 64] -> [B, 1]");
 
         // bwd_11_relu_dense
         //   binary_classifier.model:14  logit.2 = dense(units=64, bias=true)  [B, 64] -> [B, 64]
@@ -470,6 +555,7 @@ partial class BinaryClassifier : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_11_relu_dense", "binary_classifier.model:14  logit.2 = dense(units=64, bias=true)  [B, 64] -> [B, 64]");
 
         // bwd_12_dense_dW
         //   binary_classifier.model:14  logit.2 = dense(units=64, bias=true)  [B, 64] -> [B, 64]
@@ -477,6 +563,7 @@ partial class BinaryClassifier : ITrainableModel
         // d_logit_2_weight[64, 64] = d_logit_2ᵀ · logit_1   (k = B)
         Sgemm.Multiply(true, false, 64, 64, B, 1f, w.d_logit_2, 64, w.logit_1, 64, 0f, Logit2Weight.Gradient, 64);
 #line default
+        w.Trace?.After("bwd_12_dense_dW", "binary_classifier.model:14  logit.2 = dense(units=64, bias=true)  [B, 64] -> [B, 64]");
 
         // bwd_13_dense_dX
         //   binary_classifier.model:14  logit.2 = dense(units=64, bias=true)  [B, 64] -> [B, 64]
@@ -484,6 +571,7 @@ partial class BinaryClassifier : ITrainableModel
         // d_logit_1[B, 64] = d_logit_2 · logit_2_weight   (k = 64)
         Sgemm.Multiply(false, false, B, 64, 64, 1f, w.d_logit_2, 64, Logit2Weight.Value, 64, 0f, w.d_logit_1, 64);
 #line default
+        w.Trace?.After("bwd_13_dense_dX", "binary_classifier.model:14  logit.2 = dense(units=64, bias=true)  [B, 64] -> [B, 64]");
 
         // bwd_14_relu_dense
         //   binary_classifier.model:13  logit.0 = dense(units=64, bias=true)  [B, 10] -> [B, 64]
@@ -523,6 +611,7 @@ partial class BinaryClassifier : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_14_relu_dense", "binary_classifier.model:13  logit.0 = dense(units=64, bias=true)  [B, 10] -> [B, 64]");
 
         // bwd_15_dense_dW
         //   binary_classifier.model:13  logit.0 = dense(units=64, bias=true)  [B, 10] -> [B, 64]
@@ -530,6 +619,7 @@ partial class BinaryClassifier : ITrainableModel
         // d_logit_0_weight[64, 10] = d_logit_0ᵀ · x   (k = B)
         Sgemm.Multiply(true, false, 64, 10, B, 1f, w.d_logit_0, 64, w.x, 10, 0f, Logit0Weight.Gradient, 10);
 #line default
+        w.Trace?.After("bwd_15_dense_dW", "binary_classifier.model:13  logit.0 = dense(units=64, bias=true)  [B, 10] -> [B, 64]");
     }
 
     // ───── Optimizer ─────────────────────────────────────────────────────────────────────────────────
@@ -537,6 +627,19 @@ partial class BinaryClassifier : ITrainableModel
     /// <summary>One adam step over every parameter (binary_classifier.model:20: lr=0.001, beta1=0.9, beta2=0.999, eps=1E-08, weight_decay=0) using their current gradients.</summary>
     public void ApplyGradients()
     {
+        using var call = _guard.Enter("BinaryClassifier.ApplyGradients");
+        // The gradients may have been changed by the caller since ComputeGradients: checked again, like in TrainStep.
+        _guard.Gradients("BinaryClassifier.ApplyGradients", Step + 1);
+        Update("BinaryClassifier.ApplyGradients");
+    }
+
+    /// <summary>
+    /// The update itself, after the guard has ruled out a non-finite result (docs/training.md, "Non-finite values"): a
+    /// learning rate so large that a parameter or optimizer state would overflow is refused before anything is written.
+    /// </summary>
+    private void Update(string caller)
+    {
+        _guard.Adam(caller, Step + 1, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f);
         Step++;
 #line 20 "/src/examples/BinaryClassifier/binary_classifier.model"
         Optimizers.Adam(Logit0Weight.Value, Logit0Weight.Gradient, Logit0Weight.State1, Logit0Weight.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, Step);
@@ -562,6 +665,12 @@ partial class BinaryClassifier : ITrainableModel
     /// <summary>
     /// Writes the inference graph of BinaryClassifier with the current parameter values to <paramref name="path"/> as an ONNX model
     /// (opset 20, the batch dimension symbolic, dropout omitted), atomically: a temporary file is renamed over it.
+    /// Refuses (<see cref="NonFiniteException"/>) to export a NaN or ±∞ parameter unless <c>CheckFinite</c> is off.
     /// </summary>
-    public void ExportOnnx(string path) => global::ModelDsl.Runtime.Onnx.OnnxExport.Write(path, OnnxGraph, Parameters);
+    public void ExportOnnx(string path)
+    {
+        using var call = _guard.Enter("BinaryClassifier.ExportOnnx");
+        _guard.ParametersForWrite("BinaryClassifier.ExportOnnx", "export", Step);
+        global::ModelDsl.Runtime.Onnx.OnnxExport.Write(path, OnnxGraph, Parameters);
+    }
 }

@@ -1769,6 +1769,27 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
         p[i] = pv * decay - step_size * (mv / denom);
     }
 }
+
+// ───── Non-finite check ──────────────────────────────────────────────────────────────────────────
+// gradient_sum_of_squares: sum_sq[0] = Σ g² over every gradient element, one block of 256 threads (deterministic: no atomics).
+// A NaN or ±∞ gradient makes the sum non-finite: the host reads this one float back before the optimizer runs.
+extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
+    int count,
+    const float* __restrict__ g,
+    float* __restrict__ sum_sq)
+{
+    __shared__ float partial[256];
+    float s = 0.0f;
+    for (long i = threadIdx.x; i < count; i += blockDim.x) s += g[i] * g[i];
+    partial[threadIdx.x] = s;
+    __syncthreads();
+    for (int stride = blockDim.x / 2; stride > 0; stride >>= 1)
+    {
+        if (threadIdx.x < stride) partial[threadIdx.x] += partial[threadIdx.x + stride];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) sum_sq[0] = partial[0];
+}
 """;
 
     /// <summary>
@@ -1834,12 +1855,19 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
         private readonly GpuKernel _loss_cross_entropy;
         private readonly GpuKernel _loss_mean;
         private readonly GpuKernel _optimizer_adamw;
+        private readonly GpuKernel _gradient_sum_of_squares;
 
         // Every parameter lives in one device arena at the offsets below (multiples of 64 floats, for cuBLAS); its gradient
         // and optimizer state sit at the same offsets of three more, so the optimizer is one launch over all parameters.
         private const int ArenaLength = 813824;
         private static readonly int[] Offsets = { 0, 12288, 20480, 20608, 20736, 69888, 70272, 86656, 86784, 86912, 87040, 152576, 153088, 218624, 218752, 218880, 219008, 268160, 268544, 284928, 285056, 285184, 285312, 350848, 351360, 416896, 417024, 417152, 417280, 466432, 466816, 483200, 483328, 483456, 483584, 549120, 549632, 615168, 615296, 615424, 615552, 664704, 665088, 681472, 681600, 681728, 681856, 747392, 747904, 813440, 813568, 813696 };
         private readonly DeviceVariable _values, _gradients, _state1, _state2;
+
+        // One caller at a time, and the non-finite checks (docs/training.md). _syncHost copies the device state into the
+        // model's Parameters when a check needs the values themselves (to name a bad gradient, or to measure before an update).
+        private readonly ModelGuard _guard;
+        private readonly Action _syncHost;
+        private readonly DeviceVariable _gradientSumOfSquares; // one float
 
         internal Gpu(CharGpt model, GpuContext context)
         {
@@ -1895,22 +1923,33 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
             _loss_cross_entropy = _module.GetKernel("loss_cross_entropy");
             _loss_mean = _module.GetKernel("loss_mean");
             _optimizer_adamw = _module.GetKernel("optimizer_adamw");
+            _gradient_sum_of_squares = _module.GetKernel("gradient_sum_of_squares");
             _values = context.Allocate(ArenaLength * 4L);
             _gradients = context.Allocate(ArenaLength * 4L);
             _state1 = context.Allocate(ArenaLength * 4L);
             _state2 = context.Allocate(ArenaLength * 4L);
+            _gradientSumOfSquares = context.Allocate(4);
+            _guard = new ModelGuard(ModelName + ".Gpu", model.Parameters);
+            _syncHost = DownloadAll;
             CopyFromHost();
         }
 
         /// <summary>The device this session runs on.</summary>
         public GpuContext Context => _context;
 
+        /// <summary>Whether inputs, targets, the loss, the gradients and the update are checked for NaN and ±∞ on this session (default true; docs/training.md).</summary>
+        public bool CheckFinite { get => _guard.CheckFinite; set => _guard.CheckFinite = value; }
+
+        /// <summary>The global L2 norm of the gradients at the last checked step, from the device reduction (NaN before the first).</summary>
+        public double LastGradientNorm => _guard.LastGradientNorm;
+
         // ───── Inference and training ────────────────────────────────────────────────────────────────────
 
         /// <summary>Runs the model (dropout off) on the device; the returned host tensor belongs to the session and is overwritten by the next call.</summary>
         public Tensor Forward(IntTensor idx)
         {
-            var w = Prepare("CharGpt.Gpu.Forward", idx, null);
+            using var call = _guard.Enter("CharGpt.Gpu.Forward");
+            var w = Prepare("CharGpt.Gpu.Forward", _model.Step, idx, null);
             RunForward(w, training: false);
             return DownloadOutput(w);
         }
@@ -1918,7 +1957,8 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
         /// <summary>The most likely class of each row; the tensor belongs to the session and is reused.</summary>
         public IntTensor Predict(IntTensor idx)
         {
-            var w = Prepare("CharGpt.Gpu.Predict", idx, null);
+            using var call = _guard.Enter("CharGpt.Gpu.Predict");
+            var w = Prepare("CharGpt.Gpu.Predict", _model.Step, idx, null);
             RunForward(w, training: false);
             Metrics.ArgMax(DownloadOutput(w).Span, w.Predicted.Length, 96, w.Predicted.Data);
             return w.Predicted;
@@ -1930,41 +1970,77 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
             return w.Output;
         }
 
-        /// <summary>One training step on the device (forward with dropout, loss, backward, optimizer); returns the batch's mean loss before the update.</summary>
+        /// <summary>
+        /// One training step on the device (forward with dropout, loss, backward, optimizer); returns the batch's mean loss before the update.
+        /// Throws <see cref="NonFiniteException"/> (and changes nothing) when an input, the loss, a gradient or the update is NaN or ±∞.
+        /// </summary>
         public float TrainStep(IntTensor idx, IntTensor targets)
         {
-            var w = Prepare("CharGpt.Gpu.TrainStep", idx, targets);
-            float loss = Gradients(w);
-            ApplyGradients();
+            using var call = _guard.Enter("CharGpt.Gpu.TrainStep");
+            var w = Prepare("CharGpt.Gpu.TrainStep", _model.Step + 1, idx, targets);
+            float loss = Gradients(w, "CharGpt.Gpu.TrainStep");
+            Update("CharGpt.Gpu.TrainStep");
             return loss;
         }
 
         /// <summary>Forward (dropout on), loss and backward without updating; the gradients stay on the device (<see cref="CopyToHost"/> copies them).</summary>
         public float ComputeGradients(IntTensor idx, IntTensor targets)
         {
-            return Gradients(Prepare("CharGpt.Gpu.ComputeGradients", idx, targets));
+            using var call = _guard.Enter("CharGpt.Gpu.ComputeGradients");
+            return Gradients(Prepare("CharGpt.Gpu.ComputeGradients", _model.Step + 1, idx, targets), "CharGpt.Gpu.ComputeGradients");
         }
 
-        /// <summary>The batch's mean loss with dropout off and no gradients.</summary>
+        /// <summary>The batch's mean loss with dropout off and no gradients. A non-finite loss throws.</summary>
         public float Evaluate(IntTensor idx, IntTensor targets)
         {
-            var w = Prepare("CharGpt.Gpu.Evaluate", idx, targets);
+            using var call = _guard.Enter("CharGpt.Gpu.Evaluate");
+            var w = Prepare("CharGpt.Gpu.Evaluate", _model.Step, idx, targets);
             RunForward(w, training: false);
-            return RunLoss(w, withGradient: false);
+            float loss = RunLoss(w, withGradient: false);
+            _guard.Loss("CharGpt.Gpu.Evaluate", loss, _model.Step);
+            return loss;
         }
 
-        private float Gradients(Workspace w)
+        /// <summary>
+        /// Forward, loss and backward, then the non-finite guard: the loss (already on the host) and Σ g² over every gradient
+        /// (one device reduction, one float back) are checked before any optimizer runs.
+        /// </summary>
+        private float Gradients(Workspace w, string caller)
         {
             RunForward(w, training: true);
             float loss = RunLoss(w, withGradient: true);
             RunBackward(w);
+            _guard.Loss(caller, loss, _model.Step + 1);
+            CheckGradients(caller);
             return loss;
+        }
+
+        /// <summary>Σ g² on the device, read back as one float and checked; a non-finite sum copies the gradients to the host to name the first bad one.</summary>
+        private void CheckGradients(string caller)
+        {
+            if (!_guard.CheckFinite) return;
+            {
+                var a = new KernelArguments();
+                a.Add(ArenaLength); // count
+                a.Add(_gradients); // g
+                a.Add(_gradientSumOfSquares); // sum_sq
+                _gradient_sum_of_squares.Launch(new Dim3(1), Grid.Block, ref a);
+            }
+            Span<float> sumOfSquares = stackalloc float[1];
+            _gradientSumOfSquares.CopyTo(sumOfSquares); // waits for the backward pass
+            _guard.GradientNorm(caller, _model.Step + 1, sumOfSquares[0], _syncHost);
         }
 
         // ───── Host copies ───────────────────────────────────────────────────────────────────────────────
 
         /// <summary>Copies parameters, their gradients and the optimizer state from the device into the model's <c>Parameters</c> (before <c>Save</c>).</summary>
         public void CopyToHost()
+        {
+            using var call = _guard.Enter("CharGpt.Gpu.CopyToHost");
+            DownloadAll();
+        }
+
+        private void DownloadAll()
         {
             var parameters = _model.Parameters;
             for (int k = 0; k < parameters.Count; k++)
@@ -1980,6 +2056,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
         /// <summary>Copies the model's parameters and optimizer state to the device (after <c>Load</c> or <c>Initialize</c>).</summary>
         public void CopyFromHost()
         {
+            using var call = _guard.Enter("CharGpt.Gpu.CopyFromHost");
             var parameters = _model.Parameters;
             for (int k = 0; k < parameters.Count; k++)
             {
@@ -1988,6 +2065,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
                 _state1.CopyFrom<float>(parameters[k].State1, Offsets[k]);
                 _state2.CopyFrom<float>(parameters[k].State2, Offsets[k]);
             }
+            _guard.ParametersChanged();
         }
 
         /// <summary>Frees every device allocation and the module (the context stays open).</summary>
@@ -1999,6 +2077,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
             _gradients.Dispose();
             _state1.Dispose();
             _state2.Dispose();
+            _gradientSumOfSquares.Dispose();
             _module.Dispose();
         }
 
@@ -2131,124 +2210,125 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
             {
                 this.B = B;
                 this.T = T;
-                idx = context.Allocate(4L * checked(B * T));
-                targets = context.Allocate(4L * checked(B * T));
-                tok = context.Allocate(4L * checked(128 * B * T));
-                pos = context.Allocate(4L * checked(128 * B * T));
-                h_0 = context.Allocate(4L * checked(128 * B * T));
-                h_1_0_a_0 = context.Allocate(4L * checked(128 * B * T));
-                h_1_0_a_0_mean = context.Allocate(4L * checked(B * T));
-                h_1_0_a_0_rstd = context.Allocate(4L * checked(B * T));
-                h_1_0_a_1_qkv = context.Allocate(4L * checked(384 * B * T));
-                h_1_0_a_1_context = context.Allocate(4L * checked(128 * B * T));
-                h_1_0_a_1_workspace = context.Allocate(4L * checked(8 * B * T));
-                h_1_0_a_1 = context.Allocate(4L * checked(128 * B * T));
-                h_1_0_r_0 = context.Allocate(4L * checked(128 * B * T));
-                h_1_0_m_0 = context.Allocate(4L * checked(128 * B * T));
-                h_1_0_m_0_mean = context.Allocate(4L * checked(B * T));
-                h_1_0_m_0_rstd = context.Allocate(4L * checked(B * T));
-                h_1_0_m_1 = context.Allocate(4L * checked(512 * B * T));
-                h_1_0_m_2 = context.Allocate(4L * checked(512 * B * T));
-                h_1_0_m_3 = context.Allocate(4L * checked(128 * B * T));
-                h_1_0_0 = context.Allocate(4L * checked(128 * B * T));
-                h_1_1_a_0 = context.Allocate(4L * checked(128 * B * T));
-                h_1_1_a_0_mean = context.Allocate(4L * checked(B * T));
-                h_1_1_a_0_rstd = context.Allocate(4L * checked(B * T));
-                h_1_1_a_1_qkv = context.Allocate(4L * checked(384 * B * T));
-                h_1_1_a_1_context = context.Allocate(4L * checked(128 * B * T));
-                h_1_1_a_1_workspace = context.Allocate(4L * checked(8 * B * T));
-                h_1_1_a_1 = context.Allocate(4L * checked(128 * B * T));
-                h_1_1_r_0 = context.Allocate(4L * checked(128 * B * T));
-                h_1_1_m_0 = context.Allocate(4L * checked(128 * B * T));
-                h_1_1_m_0_mean = context.Allocate(4L * checked(B * T));
-                h_1_1_m_0_rstd = context.Allocate(4L * checked(B * T));
-                h_1_1_m_1 = context.Allocate(4L * checked(512 * B * T));
-                h_1_1_m_2 = context.Allocate(4L * checked(512 * B * T));
-                h_1_1_m_3 = context.Allocate(4L * checked(128 * B * T));
-                h_1_1_0 = context.Allocate(4L * checked(128 * B * T));
-                h_1_2_a_0 = context.Allocate(4L * checked(128 * B * T));
-                h_1_2_a_0_mean = context.Allocate(4L * checked(B * T));
-                h_1_2_a_0_rstd = context.Allocate(4L * checked(B * T));
-                h_1_2_a_1_qkv = context.Allocate(4L * checked(384 * B * T));
-                h_1_2_a_1_context = context.Allocate(4L * checked(128 * B * T));
-                h_1_2_a_1_workspace = context.Allocate(4L * checked(8 * B * T));
-                h_1_2_a_1 = context.Allocate(4L * checked(128 * B * T));
-                h_1_2_r_0 = context.Allocate(4L * checked(128 * B * T));
-                h_1_2_m_0 = context.Allocate(4L * checked(128 * B * T));
-                h_1_2_m_0_mean = context.Allocate(4L * checked(B * T));
-                h_1_2_m_0_rstd = context.Allocate(4L * checked(B * T));
-                h_1_2_m_1 = context.Allocate(4L * checked(512 * B * T));
-                h_1_2_m_2 = context.Allocate(4L * checked(512 * B * T));
-                h_1_2_m_3 = context.Allocate(4L * checked(128 * B * T));
-                h_1_2_0 = context.Allocate(4L * checked(128 * B * T));
-                h_1_3_a_0 = context.Allocate(4L * checked(128 * B * T));
-                h_1_3_a_0_mean = context.Allocate(4L * checked(B * T));
-                h_1_3_a_0_rstd = context.Allocate(4L * checked(B * T));
-                h_1_3_a_1_qkv = context.Allocate(4L * checked(384 * B * T));
-                h_1_3_a_1_context = context.Allocate(4L * checked(128 * B * T));
-                h_1_3_a_1_workspace = context.Allocate(4L * checked(8 * B * T));
-                h_1_3_a_1 = context.Allocate(4L * checked(128 * B * T));
-                h_1_3_r_0 = context.Allocate(4L * checked(128 * B * T));
-                h_1_3_m_0 = context.Allocate(4L * checked(128 * B * T));
-                h_1_3_m_0_mean = context.Allocate(4L * checked(B * T));
-                h_1_3_m_0_rstd = context.Allocate(4L * checked(B * T));
-                h_1_3_m_1 = context.Allocate(4L * checked(512 * B * T));
-                h_1_3_m_2 = context.Allocate(4L * checked(512 * B * T));
-                h_1_3_m_3 = context.Allocate(4L * checked(128 * B * T));
-                h_1_3_0 = context.Allocate(4L * checked(128 * B * T));
-                h = context.Allocate(4L * checked(128 * B * T));
-                h_mean = context.Allocate(4L * checked(B * T));
-                h_rstd = context.Allocate(4L * checked(B * T));
-                logits = context.Allocate(4L * checked(96 * B * T));
-                d_logits = context.Allocate(4L * checked(96 * B * T));
-                d_h = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_3_0 = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_3_r_0 = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_3_m_3 = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_3_m_2 = context.Allocate(4L * checked(512 * B * T));
-                d_h_1_3_m_1 = context.Allocate(4L * checked(512 * B * T));
-                d_h_1_3_m_0 = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_2_0 = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_3_a_1 = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_3_a_1_context = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_3_a_1_qkv = context.Allocate(4L * checked(384 * B * T));
-                d_h_1_3_a_0 = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_2_r_0 = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_2_m_3 = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_2_m_2 = context.Allocate(4L * checked(512 * B * T));
-                d_h_1_2_m_1 = context.Allocate(4L * checked(512 * B * T));
-                d_h_1_2_m_0 = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_1_0 = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_2_a_1 = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_2_a_1_context = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_2_a_1_qkv = context.Allocate(4L * checked(384 * B * T));
-                d_h_1_2_a_0 = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_1_r_0 = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_1_m_3 = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_1_m_2 = context.Allocate(4L * checked(512 * B * T));
-                d_h_1_1_m_1 = context.Allocate(4L * checked(512 * B * T));
-                d_h_1_1_m_0 = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_0_0 = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_1_a_1 = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_1_a_1_context = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_1_a_1_qkv = context.Allocate(4L * checked(384 * B * T));
-                d_h_1_1_a_0 = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_0_r_0 = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_0_m_3 = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_0_m_2 = context.Allocate(4L * checked(512 * B * T));
-                d_h_1_0_m_1 = context.Allocate(4L * checked(512 * B * T));
-                d_h_1_0_m_0 = context.Allocate(4L * checked(128 * B * T));
-                d_h_0 = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_0_a_1 = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_0_a_1_context = context.Allocate(4L * checked(128 * B * T));
-                d_h_1_0_a_1_qkv = context.Allocate(4L * checked(384 * B * T));
-                d_h_1_0_a_0 = context.Allocate(4L * checked(128 * B * T));
-                d_pos = context.Allocate(4L * checked(128 * B * T));
-                d_tok = context.Allocate(4L * checked(128 * B * T));
-                LossTerms = context.Allocate(4L * checked(B * T));
+                string binding = $"B = {B}, T = {T}"; // for BufferSize's message when a buffer would not fit in an array
+                idx = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'idx' [B, T]", 1d * B * T));
+                targets = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'targets' [B, T]", 1d * B * T));
+                tok = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'tok' [B, T, 128]", 128d * B * T));
+                pos = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'pos' [B, T, 128]", 128d * B * T));
+                h_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_0' [B, T, 128]", 128d * B * T));
+                h_1_0_a_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_0_a_0' [B, T, 128]", 128d * B * T));
+                h_1_0_a_0_mean = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_0_a_0_mean' [B, T]", 1d * B * T));
+                h_1_0_a_0_rstd = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_0_a_0_rstd' [B, T]", 1d * B * T));
+                h_1_0_a_1_qkv = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_0_a_1_qkv' [B, T, 384]", 384d * B * T));
+                h_1_0_a_1_context = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_0_a_1_context' [B, T, 128]", 128d * B * T));
+                h_1_0_a_1_workspace = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_0_a_1_workspace' (working memory)", 8d * B * T));
+                h_1_0_a_1 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_0_a_1' [B, T, 128]", 128d * B * T));
+                h_1_0_r_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_0_r_0' [B, T, 128]", 128d * B * T));
+                h_1_0_m_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_0_m_0' [B, T, 128]", 128d * B * T));
+                h_1_0_m_0_mean = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_0_m_0_mean' [B, T]", 1d * B * T));
+                h_1_0_m_0_rstd = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_0_m_0_rstd' [B, T]", 1d * B * T));
+                h_1_0_m_1 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_0_m_1' [B, T, 512]", 512d * B * T));
+                h_1_0_m_2 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_0_m_2' [B, T, 512]", 512d * B * T));
+                h_1_0_m_3 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_0_m_3' [B, T, 128]", 128d * B * T));
+                h_1_0_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_0_0' [B, T, 128]", 128d * B * T));
+                h_1_1_a_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_1_a_0' [B, T, 128]", 128d * B * T));
+                h_1_1_a_0_mean = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_1_a_0_mean' [B, T]", 1d * B * T));
+                h_1_1_a_0_rstd = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_1_a_0_rstd' [B, T]", 1d * B * T));
+                h_1_1_a_1_qkv = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_1_a_1_qkv' [B, T, 384]", 384d * B * T));
+                h_1_1_a_1_context = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_1_a_1_context' [B, T, 128]", 128d * B * T));
+                h_1_1_a_1_workspace = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_1_a_1_workspace' (working memory)", 8d * B * T));
+                h_1_1_a_1 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_1_a_1' [B, T, 128]", 128d * B * T));
+                h_1_1_r_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_1_r_0' [B, T, 128]", 128d * B * T));
+                h_1_1_m_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_1_m_0' [B, T, 128]", 128d * B * T));
+                h_1_1_m_0_mean = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_1_m_0_mean' [B, T]", 1d * B * T));
+                h_1_1_m_0_rstd = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_1_m_0_rstd' [B, T]", 1d * B * T));
+                h_1_1_m_1 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_1_m_1' [B, T, 512]", 512d * B * T));
+                h_1_1_m_2 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_1_m_2' [B, T, 512]", 512d * B * T));
+                h_1_1_m_3 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_1_m_3' [B, T, 128]", 128d * B * T));
+                h_1_1_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_1_0' [B, T, 128]", 128d * B * T));
+                h_1_2_a_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_2_a_0' [B, T, 128]", 128d * B * T));
+                h_1_2_a_0_mean = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_2_a_0_mean' [B, T]", 1d * B * T));
+                h_1_2_a_0_rstd = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_2_a_0_rstd' [B, T]", 1d * B * T));
+                h_1_2_a_1_qkv = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_2_a_1_qkv' [B, T, 384]", 384d * B * T));
+                h_1_2_a_1_context = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_2_a_1_context' [B, T, 128]", 128d * B * T));
+                h_1_2_a_1_workspace = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_2_a_1_workspace' (working memory)", 8d * B * T));
+                h_1_2_a_1 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_2_a_1' [B, T, 128]", 128d * B * T));
+                h_1_2_r_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_2_r_0' [B, T, 128]", 128d * B * T));
+                h_1_2_m_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_2_m_0' [B, T, 128]", 128d * B * T));
+                h_1_2_m_0_mean = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_2_m_0_mean' [B, T]", 1d * B * T));
+                h_1_2_m_0_rstd = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_2_m_0_rstd' [B, T]", 1d * B * T));
+                h_1_2_m_1 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_2_m_1' [B, T, 512]", 512d * B * T));
+                h_1_2_m_2 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_2_m_2' [B, T, 512]", 512d * B * T));
+                h_1_2_m_3 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_2_m_3' [B, T, 128]", 128d * B * T));
+                h_1_2_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_2_0' [B, T, 128]", 128d * B * T));
+                h_1_3_a_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_3_a_0' [B, T, 128]", 128d * B * T));
+                h_1_3_a_0_mean = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_3_a_0_mean' [B, T]", 1d * B * T));
+                h_1_3_a_0_rstd = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_3_a_0_rstd' [B, T]", 1d * B * T));
+                h_1_3_a_1_qkv = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_3_a_1_qkv' [B, T, 384]", 384d * B * T));
+                h_1_3_a_1_context = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_3_a_1_context' [B, T, 128]", 128d * B * T));
+                h_1_3_a_1_workspace = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_3_a_1_workspace' (working memory)", 8d * B * T));
+                h_1_3_a_1 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_3_a_1' [B, T, 128]", 128d * B * T));
+                h_1_3_r_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_3_r_0' [B, T, 128]", 128d * B * T));
+                h_1_3_m_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_3_m_0' [B, T, 128]", 128d * B * T));
+                h_1_3_m_0_mean = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_3_m_0_mean' [B, T]", 1d * B * T));
+                h_1_3_m_0_rstd = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_3_m_0_rstd' [B, T]", 1d * B * T));
+                h_1_3_m_1 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_3_m_1' [B, T, 512]", 512d * B * T));
+                h_1_3_m_2 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_3_m_2' [B, T, 512]", 512d * B * T));
+                h_1_3_m_3 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_3_m_3' [B, T, 128]", 128d * B * T));
+                h_1_3_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_1_3_0' [B, T, 128]", 128d * B * T));
+                h = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h' [B, T, 128]", 128d * B * T));
+                h_mean = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_mean' [B, T]", 1d * B * T));
+                h_rstd = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'h_rstd' [B, T]", 1d * B * T));
+                logits = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'logits' [B, T, 96]", 96d * B * T));
+                d_logits = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_logits' [B, T, 96]", 96d * B * T));
+                d_h = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h' [B, T, 128]", 128d * B * T));
+                d_h_1_3_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_3_0' [B, T, 128]", 128d * B * T));
+                d_h_1_3_r_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_3_r_0' [B, T, 128]", 128d * B * T));
+                d_h_1_3_m_3 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_3_m_3' [B, T, 128]", 128d * B * T));
+                d_h_1_3_m_2 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_3_m_2' [B, T, 512]", 512d * B * T));
+                d_h_1_3_m_1 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_3_m_1' [B, T, 512]", 512d * B * T));
+                d_h_1_3_m_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_3_m_0' [B, T, 128]", 128d * B * T));
+                d_h_1_2_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_2_0' [B, T, 128]", 128d * B * T));
+                d_h_1_3_a_1 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_3_a_1' [B, T, 128]", 128d * B * T));
+                d_h_1_3_a_1_context = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_3_a_1_context' [B, T, 128]", 128d * B * T));
+                d_h_1_3_a_1_qkv = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_3_a_1_qkv' [B, T, 384]", 384d * B * T));
+                d_h_1_3_a_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_3_a_0' [B, T, 128]", 128d * B * T));
+                d_h_1_2_r_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_2_r_0' [B, T, 128]", 128d * B * T));
+                d_h_1_2_m_3 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_2_m_3' [B, T, 128]", 128d * B * T));
+                d_h_1_2_m_2 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_2_m_2' [B, T, 512]", 512d * B * T));
+                d_h_1_2_m_1 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_2_m_1' [B, T, 512]", 512d * B * T));
+                d_h_1_2_m_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_2_m_0' [B, T, 128]", 128d * B * T));
+                d_h_1_1_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_1_0' [B, T, 128]", 128d * B * T));
+                d_h_1_2_a_1 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_2_a_1' [B, T, 128]", 128d * B * T));
+                d_h_1_2_a_1_context = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_2_a_1_context' [B, T, 128]", 128d * B * T));
+                d_h_1_2_a_1_qkv = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_2_a_1_qkv' [B, T, 384]", 384d * B * T));
+                d_h_1_2_a_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_2_a_0' [B, T, 128]", 128d * B * T));
+                d_h_1_1_r_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_1_r_0' [B, T, 128]", 128d * B * T));
+                d_h_1_1_m_3 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_1_m_3' [B, T, 128]", 128d * B * T));
+                d_h_1_1_m_2 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_1_m_2' [B, T, 512]", 512d * B * T));
+                d_h_1_1_m_1 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_1_m_1' [B, T, 512]", 512d * B * T));
+                d_h_1_1_m_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_1_m_0' [B, T, 128]", 128d * B * T));
+                d_h_1_0_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_0_0' [B, T, 128]", 128d * B * T));
+                d_h_1_1_a_1 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_1_a_1' [B, T, 128]", 128d * B * T));
+                d_h_1_1_a_1_context = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_1_a_1_context' [B, T, 128]", 128d * B * T));
+                d_h_1_1_a_1_qkv = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_1_a_1_qkv' [B, T, 384]", 384d * B * T));
+                d_h_1_1_a_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_1_a_0' [B, T, 128]", 128d * B * T));
+                d_h_1_0_r_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_0_r_0' [B, T, 128]", 128d * B * T));
+                d_h_1_0_m_3 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_0_m_3' [B, T, 128]", 128d * B * T));
+                d_h_1_0_m_2 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_0_m_2' [B, T, 512]", 512d * B * T));
+                d_h_1_0_m_1 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_0_m_1' [B, T, 512]", 512d * B * T));
+                d_h_1_0_m_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_0_m_0' [B, T, 128]", 128d * B * T));
+                d_h_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_0' [B, T, 128]", 128d * B * T));
+                d_h_1_0_a_1 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_0_a_1' [B, T, 128]", 128d * B * T));
+                d_h_1_0_a_1_context = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_0_a_1_context' [B, T, 128]", 128d * B * T));
+                d_h_1_0_a_1_qkv = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_0_a_1_qkv' [B, T, 384]", 384d * B * T));
+                d_h_1_0_a_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_h_1_0_a_0' [B, T, 128]", 128d * B * T));
+                d_pos = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_pos' [B, T, 128]", 128d * B * T));
+                d_tok = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_tok' [B, T, 128]", 128d * B * T));
+                LossTerms = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'LossTerms' [B*T]", 1d * B * T));
                 LossValue = context.Allocate(4);
-                Output = new Tensor(new float[checked(96 * B * T)], B, T, 96);
-                Predicted = new IntTensor(new int[checked(B * T)], B, T);
+                Output = new Tensor(new float[BufferSize.Elements(ModelName, binding, "'Output' [B, T, 96]", 96d * B * T)], B, T, 96);
+                Predicted = new IntTensor(new int[BufferSize.Elements(ModelName, binding, "'Predicted' [B, T]", 1d * B * T)], B, T);
             }
 
             public void Dispose()
@@ -2388,8 +2468,11 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
             return planned;
         }
 
-        /// <summary>Checks every tensor against its declared shape, binds the symbolic dimensions and returns their workspace.</summary>
-        private Workspace Prepare(string caller, IntTensor idx, IntTensor? targets)
+        /// <summary>
+        /// Checks every tensor against its declared shape and every float one for NaN and ±∞ (<paramref name="step"/> is the step
+        /// messages report), binds the symbolic dimensions and returns their workspace.
+        /// </summary>
+        private Workspace Prepare(string caller, int step, IntTensor idx, IntTensor? targets)
         {
             Span<int> bound = stackalloc int[2];
             ArgumentNullException.ThrowIfNull(idx);
@@ -3946,6 +4029,15 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
         /// <summary>One adamw step over every parameter (char_gpt.model:32) in one launch, with the model's current learning rate.</summary>
         public void ApplyGradients()
         {
+            using var call = _guard.Enter("CharGpt.Gpu.ApplyGradients");
+            CheckGradients("CharGpt.Gpu.ApplyGradients");
+            Update("CharGpt.Gpu.ApplyGradients");
+        }
+
+        /// <summary>The update itself, after the guard has ruled out a non-finite result (from bounds it tracks; on doubt it copies the state to the host and checks there).</summary>
+        private void Update(string caller)
+        {
+            _guard.AdamW(caller, _model.Step + 1, _model.LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, _syncHost);
             int step = ++_model.Step;
             float lr = _model.LearningRate;
             // The bias corrections in double, rounded once, exactly as Optimizers.Adam/AdamW on the CPU.

@@ -180,6 +180,9 @@ partial class CharGpt : ITrainableModel
     /// <summary>Every parameter, in checkpoint order; their <c>Gradient</c> arrays hold the last computed gradients.</summary>
     public IReadOnlyList<Parameter> Parameters { get; }
 
+    /// <summary>One caller at a time, and the non-finite checks (docs/training.md, "Threads" and "Non-finite values").</summary>
+    private readonly ModelGuard _guard;
+
     // ───── Construction and initialisation ───────────────────────────────────────────────────────────
 
     /// <summary>The seed of the initial weights and of the dropout masks.</summary>
@@ -192,13 +195,26 @@ partial class CharGpt : ITrainableModel
     public int DropoutStream { get; set; }
 
     /// <summary>The learning rate, 0.001f in char_gpt.model:32; set it to follow a schedule.</summary>
-    public float LearningRate { get; set; } = 0.001f;
+    /// <exception cref="ArgumentOutOfRangeException">The value is NaN, infinite or negative.</exception>
+    public float LearningRate { get => _learningRate; set => _learningRate = Hyperparameters.LearningRate(ModelName, value); }
+    private float _learningRate = 0.001f;
+
+    /// <summary>
+    /// Whether inputs, targets, the loss, the gradients and the optimizer update are checked for NaN and ±∞ (default true,
+    /// a few percent of a step at most; docs/training.md, "Non-finite values"). Set it false to handle non-finite values
+    /// yourself: nothing is scanned, and Save and ExportOnnx write whatever the parameters hold.
+    /// </summary>
+    public bool CheckFinite { get => _guard.CheckFinite; set => _guard.CheckFinite = value; }
+
+    /// <summary>The global L2 norm of all gradients at the last checked step (NaN before the first, or with CheckFinite off).</summary>
+    public double LastGradientNorm => _guard.LastGradientNorm;
 
     /// <summary>Creates the model with deterministic initial weights drawn from <paramref name="seed"/>.</summary>
     public CharGpt(ulong seed = 0)
     {
         Seed = seed;
         Parameters = new Parameter[] { TokWeight, PosWeight, H10A0Weight, H10A0Bias, H10A1InProjWeight, H10A1InProjBias, H10A1OutProjWeight, H10A1OutProjBias, H10M0Weight, H10M0Bias, H10M1Weight, H10M1Bias, H10M3Weight, H10M3Bias, H11A0Weight, H11A0Bias, H11A1InProjWeight, H11A1InProjBias, H11A1OutProjWeight, H11A1OutProjBias, H11M0Weight, H11M0Bias, H11M1Weight, H11M1Bias, H11M3Weight, H11M3Bias, H12A0Weight, H12A0Bias, H12A1InProjWeight, H12A1InProjBias, H12A1OutProjWeight, H12A1OutProjBias, H12M0Weight, H12M0Bias, H12M1Weight, H12M1Bias, H12M3Weight, H12M3Bias, H13A0Weight, H13A0Bias, H13A1InProjWeight, H13A1InProjBias, H13A1OutProjWeight, H13A1OutProjBias, H13M0Weight, H13M0Bias, H13M1Weight, H13M1Bias, H13M3Weight, H13M3Bias, H2Weight, H2Bias };
+        _guard = new ModelGuard(ModelName, Parameters);
         foreach (var p in Parameters) p.EnsureState(2);
         Initialize();
     }
@@ -206,6 +222,7 @@ partial class CharGpt : ITrainableModel
     /// <summary>Draws every parameter again from its initializer (deterministic in <see cref="Seed"/>) and resets the optimizer.</summary>
     public void Initialize()
     {
+        using var call = _guard.Enter("CharGpt.Initialize");
         Init.Normal(TokWeight.Value, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 0UL));
         Init.Normal(PosWeight.Value, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 1UL));
         Init.Constant(H10A0Weight.Value, 1f);
@@ -266,6 +283,7 @@ partial class CharGpt : ITrainableModel
             Array.Clear(p.Gradient);
         }
         Step = 0;
+        _guard.ParametersChanged();
     }
 
     // ───── Inference and training ────────────────────────────────────────────────────────────────────
@@ -276,7 +294,8 @@ partial class CharGpt : ITrainableModel
     /// </summary>
     public Tensor Forward(IntTensor idx)
     {
-        var w = Prepare("CharGpt.Forward", idx, null);
+        using var call = _guard.Enter("CharGpt.Forward");
+        var w = Prepare("CharGpt.Forward", Step, idx, null);
         RunForward(w, training: false);
         return w.Output;
     }
@@ -284,7 +303,8 @@ partial class CharGpt : ITrainableModel
     /// <summary>The most likely class of each row (argmax of <c>logits</c> over its 96 classes); the tensor belongs to the model and is reused.</summary>
     public IntTensor Predict(IntTensor idx)
     {
-        var w = Prepare("CharGpt.Predict", idx, null);
+        using var call = _guard.Enter("CharGpt.Predict");
+        var w = Prepare("CharGpt.Predict", Step, idx, null);
         RunForward(w, training: false);
         Metrics.ArgMax(w.Output.Span, w.Predicted.Length, 96, w.Predicted.Data);
         return w.Predicted;
@@ -293,51 +313,99 @@ partial class CharGpt : ITrainableModel
     /// <summary>
     /// One training step on a batch: forward (dropout on), cross_entropy loss against <paramref name="targets"/> i32[B, T], backward, then the
     /// optimizer. Returns the batch's mean loss (before the update). Allocates nothing once the batch size has been seen.
+    /// Throws <see cref="NonFiniteException"/> (and changes nothing) when an input, the loss, a gradient or the update is NaN or ±∞.
     /// </summary>
     public float TrainStep(IntTensor idx, IntTensor targets)
     {
-        var w = Prepare("CharGpt.TrainStep", idx, targets);
-        float loss = Gradients(w);
-        ApplyGradients();
+        using var call = _guard.Enter("CharGpt.TrainStep");
+        var w = Prepare("CharGpt.TrainStep", Step + 1, idx, targets);
+        float loss = Gradients(w, "CharGpt.TrainStep");
+        Update("CharGpt.TrainStep");
         return loss;
     }
 
     /// <summary>
     /// Forward (dropout on), loss and backward without updating: each parameter's <c>Gradient</c> then holds d loss / d parameter,
-    /// for callers with their own optimizer. Returns the batch's mean loss.
+    /// for callers with their own optimizer. Returns the batch's mean loss; the loss and gradients are checked as in <c>TrainStep</c>.
     /// </summary>
     public float ComputeGradients(IntTensor idx, IntTensor targets)
     {
-        return Gradients(Prepare("CharGpt.ComputeGradients", idx, targets));
+        using var call = _guard.Enter("CharGpt.ComputeGradients");
+        return Gradients(Prepare("CharGpt.ComputeGradients", Step + 1, idx, targets), "CharGpt.ComputeGradients");
     }
 
-    /// <summary>The batch's mean loss with dropout off and no gradients: for validation and test sets.</summary>
+    /// <summary>The batch's mean loss with dropout off and no gradients: for validation and test sets. A non-finite loss throws.</summary>
     public float Evaluate(IntTensor idx, IntTensor targets)
     {
-        var w = Prepare("CharGpt.Evaluate", idx, targets);
+        using var call = _guard.Enter("CharGpt.Evaluate");
+        var w = Prepare("CharGpt.Evaluate", Step, idx, targets);
         RunForward(w, training: false);
-        return RunLoss(w, withGradient: false);
+        float loss = RunLoss(w, withGradient: false);
+        _guard.Loss("CharGpt.Evaluate", loss, Step);
+        return loss;
     }
 
-    private float Gradients(Workspace w)
+    /// <summary>
+    /// Forward, loss and backward, then the non-finite guard (docs/training.md, "Non-finite values"): the loss and every
+    /// gradient are checked before any optimizer runs, so a step that throws leaves parameters, optimizer state and Step
+    /// as they were. On a failure the step is run again with a check after every kernel, to name where the first
+    /// non-finite value appeared (the dropout masks depend only on Seed and Step, so the re-run computes the same values).
+    /// </summary>
+    private float Gradients(Workspace w, string caller)
     {
         RunForward(w, training: true);
         float loss = RunLoss(w, withGradient: true);
         RunBackward(w);
+        if (_guard.CheckFinite && !_guard.StepIsFinite(loss))
+        {
+            string found = TraceKernels(w);
+            _guard.Loss(caller, loss, Step + 1, found);
+            _guard.Gradients(caller, Step + 1, found);
+        }
         return loss;
+    }
+
+    /// <summary>Runs the failed step again, checking every buffer after each kernel; returns where the first non-finite value appeared.</summary>
+    private string TraceKernels(Workspace w)
+    {
+        var trace = new KernelTrace(Parameters, new (string, float[])[] { ("tok", w.tok), ("pos", w.pos), ("h_0", w.h_0), ("h_1_0_a_0", w.h_1_0_a_0), ("h_1_0_a_0_mean", w.h_1_0_a_0_mean), ("h_1_0_a_0_rstd", w.h_1_0_a_0_rstd), ("h_1_0_a_1_qkv", w.h_1_0_a_1_qkv), ("h_1_0_a_1_context", w.h_1_0_a_1_context), ("h_1_0_a_1_workspace", w.h_1_0_a_1_workspace), ("h_1_0_a_1", w.h_1_0_a_1), ("h_1_0_r_0", w.h_1_0_r_0), ("h_1_0_m_0", w.h_1_0_m_0), ("h_1_0_m_0_mean", w.h_1_0_m_0_mean), ("h_1_0_m_0_rstd", w.h_1_0_m_0_rstd), ("h_1_0_m_1", w.h_1_0_m_1), ("h_1_0_m_2", w.h_1_0_m_2), ("h_1_0_m_3", w.h_1_0_m_3), ("h_1_0_0", w.h_1_0_0), ("h_1_1_a_0", w.h_1_1_a_0), ("h_1_1_a_0_mean", w.h_1_1_a_0_mean), ("h_1_1_a_0_rstd", w.h_1_1_a_0_rstd), ("h_1_1_a_1_qkv", w.h_1_1_a_1_qkv), ("h_1_1_a_1_context", w.h_1_1_a_1_context), ("h_1_1_a_1_workspace", w.h_1_1_a_1_workspace), ("h_1_1_a_1", w.h_1_1_a_1), ("h_1_1_r_0", w.h_1_1_r_0), ("h_1_1_m_0", w.h_1_1_m_0), ("h_1_1_m_0_mean", w.h_1_1_m_0_mean), ("h_1_1_m_0_rstd", w.h_1_1_m_0_rstd), ("h_1_1_m_1", w.h_1_1_m_1), ("h_1_1_m_2", w.h_1_1_m_2), ("h_1_1_m_3", w.h_1_1_m_3), ("h_1_1_0", w.h_1_1_0), ("h_1_2_a_0", w.h_1_2_a_0), ("h_1_2_a_0_mean", w.h_1_2_a_0_mean), ("h_1_2_a_0_rstd", w.h_1_2_a_0_rstd), ("h_1_2_a_1_qkv", w.h_1_2_a_1_qkv), ("h_1_2_a_1_context", w.h_1_2_a_1_context), ("h_1_2_a_1_workspace", w.h_1_2_a_1_workspace), ("h_1_2_a_1", w.h_1_2_a_1), ("h_1_2_r_0", w.h_1_2_r_0), ("h_1_2_m_0", w.h_1_2_m_0), ("h_1_2_m_0_mean", w.h_1_2_m_0_mean), ("h_1_2_m_0_rstd", w.h_1_2_m_0_rstd), ("h_1_2_m_1", w.h_1_2_m_1), ("h_1_2_m_2", w.h_1_2_m_2), ("h_1_2_m_3", w.h_1_2_m_3), ("h_1_2_0", w.h_1_2_0), ("h_1_3_a_0", w.h_1_3_a_0), ("h_1_3_a_0_mean", w.h_1_3_a_0_mean), ("h_1_3_a_0_rstd", w.h_1_3_a_0_rstd), ("h_1_3_a_1_qkv", w.h_1_3_a_1_qkv), ("h_1_3_a_1_context", w.h_1_3_a_1_context), ("h_1_3_a_1_workspace", w.h_1_3_a_1_workspace), ("h_1_3_a_1", w.h_1_3_a_1), ("h_1_3_r_0", w.h_1_3_r_0), ("h_1_3_m_0", w.h_1_3_m_0), ("h_1_3_m_0_mean", w.h_1_3_m_0_mean), ("h_1_3_m_0_rstd", w.h_1_3_m_0_rstd), ("h_1_3_m_1", w.h_1_3_m_1), ("h_1_3_m_2", w.h_1_3_m_2), ("h_1_3_m_3", w.h_1_3_m_3), ("h_1_3_0", w.h_1_3_0), ("h", w.h), ("h_mean", w.h_mean), ("h_rstd", w.h_rstd), ("logits", w.logits), ("d_logits", w.d_logits), ("d_h", w.d_h), ("d_h_1_3_0", w.d_h_1_3_0), ("d_h_1_3_r_0", w.d_h_1_3_r_0), ("d_h_1_3_m_3", w.d_h_1_3_m_3), ("d_h_1_3_m_2", w.d_h_1_3_m_2), ("d_h_1_3_m_1", w.d_h_1_3_m_1), ("d_h_1_3_m_0", w.d_h_1_3_m_0), ("d_h_1_2_0", w.d_h_1_2_0), ("d_h_1_3_a_1", w.d_h_1_3_a_1), ("d_h_1_3_a_1_context", w.d_h_1_3_a_1_context), ("d_h_1_3_a_1_qkv", w.d_h_1_3_a_1_qkv), ("d_h_1_3_a_0", w.d_h_1_3_a_0), ("d_h_1_2_r_0", w.d_h_1_2_r_0), ("d_h_1_2_m_3", w.d_h_1_2_m_3), ("d_h_1_2_m_2", w.d_h_1_2_m_2), ("d_h_1_2_m_1", w.d_h_1_2_m_1), ("d_h_1_2_m_0", w.d_h_1_2_m_0), ("d_h_1_1_0", w.d_h_1_1_0), ("d_h_1_2_a_1", w.d_h_1_2_a_1), ("d_h_1_2_a_1_context", w.d_h_1_2_a_1_context), ("d_h_1_2_a_1_qkv", w.d_h_1_2_a_1_qkv), ("d_h_1_2_a_0", w.d_h_1_2_a_0), ("d_h_1_1_r_0", w.d_h_1_1_r_0), ("d_h_1_1_m_3", w.d_h_1_1_m_3), ("d_h_1_1_m_2", w.d_h_1_1_m_2), ("d_h_1_1_m_1", w.d_h_1_1_m_1), ("d_h_1_1_m_0", w.d_h_1_1_m_0), ("d_h_1_0_0", w.d_h_1_0_0), ("d_h_1_1_a_1", w.d_h_1_1_a_1), ("d_h_1_1_a_1_context", w.d_h_1_1_a_1_context), ("d_h_1_1_a_1_qkv", w.d_h_1_1_a_1_qkv), ("d_h_1_1_a_0", w.d_h_1_1_a_0), ("d_h_1_0_r_0", w.d_h_1_0_r_0), ("d_h_1_0_m_3", w.d_h_1_0_m_3), ("d_h_1_0_m_2", w.d_h_1_0_m_2), ("d_h_1_0_m_1", w.d_h_1_0_m_1), ("d_h_1_0_m_0", w.d_h_1_0_m_0), ("d_h_0", w.d_h_0), ("d_h_1_0_a_1", w.d_h_1_0_a_1), ("d_h_1_0_a_1_context", w.d_h_1_0_a_1_context), ("d_h_1_0_a_1_qkv", w.d_h_1_0_a_1_qkv), ("d_h_1_0_a_0", w.d_h_1_0_a_0), ("d_pos", w.d_pos), ("d_tok", w.d_tok), ("gradient of tok.weight", TokWeight.Gradient), ("gradient of pos.weight", PosWeight.Gradient), ("gradient of h.1.0.a.0.weight", H10A0Weight.Gradient), ("gradient of h.1.0.a.0.bias", H10A0Bias.Gradient), ("gradient of h.1.0.a.1.in_proj_weight", H10A1InProjWeight.Gradient), ("gradient of h.1.0.a.1.in_proj_bias", H10A1InProjBias.Gradient), ("gradient of h.1.0.a.1.out_proj.weight", H10A1OutProjWeight.Gradient), ("gradient of h.1.0.a.1.out_proj.bias", H10A1OutProjBias.Gradient), ("gradient of h.1.0.m.0.weight", H10M0Weight.Gradient), ("gradient of h.1.0.m.0.bias", H10M0Bias.Gradient), ("gradient of h.1.0.m.1.weight", H10M1Weight.Gradient), ("gradient of h.1.0.m.1.bias", H10M1Bias.Gradient), ("gradient of h.1.0.m.3.weight", H10M3Weight.Gradient), ("gradient of h.1.0.m.3.bias", H10M3Bias.Gradient), ("gradient of h.1.1.a.0.weight", H11A0Weight.Gradient), ("gradient of h.1.1.a.0.bias", H11A0Bias.Gradient), ("gradient of h.1.1.a.1.in_proj_weight", H11A1InProjWeight.Gradient), ("gradient of h.1.1.a.1.in_proj_bias", H11A1InProjBias.Gradient), ("gradient of h.1.1.a.1.out_proj.weight", H11A1OutProjWeight.Gradient), ("gradient of h.1.1.a.1.out_proj.bias", H11A1OutProjBias.Gradient), ("gradient of h.1.1.m.0.weight", H11M0Weight.Gradient), ("gradient of h.1.1.m.0.bias", H11M0Bias.Gradient), ("gradient of h.1.1.m.1.weight", H11M1Weight.Gradient), ("gradient of h.1.1.m.1.bias", H11M1Bias.Gradient), ("gradient of h.1.1.m.3.weight", H11M3Weight.Gradient), ("gradient of h.1.1.m.3.bias", H11M3Bias.Gradient), ("gradient of h.1.2.a.0.weight", H12A0Weight.Gradient), ("gradient of h.1.2.a.0.bias", H12A0Bias.Gradient), ("gradient of h.1.2.a.1.in_proj_weight", H12A1InProjWeight.Gradient), ("gradient of h.1.2.a.1.in_proj_bias", H12A1InProjBias.Gradient), ("gradient of h.1.2.a.1.out_proj.weight", H12A1OutProjWeight.Gradient), ("gradient of h.1.2.a.1.out_proj.bias", H12A1OutProjBias.Gradient), ("gradient of h.1.2.m.0.weight", H12M0Weight.Gradient), ("gradient of h.1.2.m.0.bias", H12M0Bias.Gradient), ("gradient of h.1.2.m.1.weight", H12M1Weight.Gradient), ("gradient of h.1.2.m.1.bias", H12M1Bias.Gradient), ("gradient of h.1.2.m.3.weight", H12M3Weight.Gradient), ("gradient of h.1.2.m.3.bias", H12M3Bias.Gradient), ("gradient of h.1.3.a.0.weight", H13A0Weight.Gradient), ("gradient of h.1.3.a.0.bias", H13A0Bias.Gradient), ("gradient of h.1.3.a.1.in_proj_weight", H13A1InProjWeight.Gradient), ("gradient of h.1.3.a.1.in_proj_bias", H13A1InProjBias.Gradient), ("gradient of h.1.3.a.1.out_proj.weight", H13A1OutProjWeight.Gradient), ("gradient of h.1.3.a.1.out_proj.bias", H13A1OutProjBias.Gradient), ("gradient of h.1.3.m.0.weight", H13M0Weight.Gradient), ("gradient of h.1.3.m.0.bias", H13M0Bias.Gradient), ("gradient of h.1.3.m.1.weight", H13M1Weight.Gradient), ("gradient of h.1.3.m.1.bias", H13M1Bias.Gradient), ("gradient of h.1.3.m.3.weight", H13M3Weight.Gradient), ("gradient of h.1.3.m.3.bias", H13M3Bias.Gradient), ("gradient of h.2.weight", H2Weight.Gradient), ("gradient of h.2.bias", H2Bias.Gradient) });
+        w.Trace = trace;
+        try
+        {
+            RunForward(w, training: true);
+            RunLoss(w, withGradient: true);
+            trace.After("loss", "char_gpt.model:31");
+            RunBackward(w);
+        }
+        finally
+        {
+            w.Trace = null;
+        }
+        return trace.Result;
     }
 
     /// <summary>
     /// Writes parameters, optimizer state and step to <paramref name="path"/> as safetensors, with PyTorch-style names
     /// (<c>fc1.weight</c>, dense weights [out, in]); atomically: a temporary file, then a rename. See docs/checkpoints.md.
+    /// Refuses (<see cref="NonFiniteException"/>) to write a NaN or ±∞ parameter unless <c>CheckFinite</c> is off.
     /// </summary>
-    public void Save(string path) => Safetensors.Save(path, ModelName, Parameters, Step);
+    public void Save(string path)
+    {
+        using var call = _guard.Enter("CharGpt.Save");
+        _guard.ParametersForWrite("CharGpt.Save", "save", Step);
+        Safetensors.Save(path, ModelName, Parameters, Step);
+    }
 
     /// <summary>
     /// Reads a safetensors file written by <see cref="Save"/> or by PyTorch (parameters only: the optimizer state then
     /// starts from zero); every name, dtype and shape is validated before anything is changed.
     /// </summary>
-    public void Load(string path) => Step = Safetensors.Load(path, ModelName, Parameters);
+    public void Load(string path)
+    {
+        using var call = _guard.Enter("CharGpt.Load");
+        Step = Safetensors.Load(path, ModelName, Parameters);
+        _guard.ParametersChanged();
+    }
 
     // ───── Buffers, planned once per binding of the symbolic dimensions ──────────────────────────────
 
@@ -462,125 +530,127 @@ partial class CharGpt : ITrainableModel
         public readonly float[] d_tok; // f32[B, T, 128]
         public readonly Tensor Output;
         public readonly IntTensor Predicted;
+        public KernelTrace? Trace; // set only while a failed step is re-run with a check after every kernel
 
         public Workspace(int B, int T)
         {
             this.B = B;
             this.T = T;
-            tok = new float[checked(128 * B * T)];
-            pos = new float[checked(128 * B * T)];
-            h_0 = new float[checked(128 * B * T)];
-            h_1_0_a_0 = new float[checked(128 * B * T)];
-            h_1_0_a_0_mean = new float[checked(B * T)];
-            h_1_0_a_0_rstd = new float[checked(B * T)];
-            h_1_0_a_1_qkv = new float[checked(384 * B * T)];
-            h_1_0_a_1_context = new float[checked(128 * B * T)];
+            string binding = $"B = {B}, T = {T}"; // for BufferSize's message when a buffer would not fit in an array
+            tok = new float[BufferSize.Elements(ModelName, binding, "'tok' [B, T, 128]", 128d * B * T)];
+            pos = new float[BufferSize.Elements(ModelName, binding, "'pos' [B, T, 128]", 128d * B * T)];
+            h_0 = new float[BufferSize.Elements(ModelName, binding, "'h_0' [B, T, 128]", 128d * B * T)];
+            h_1_0_a_0 = new float[BufferSize.Elements(ModelName, binding, "'h_1_0_a_0' [B, T, 128]", 128d * B * T)];
+            h_1_0_a_0_mean = new float[BufferSize.Elements(ModelName, binding, "'h_1_0_a_0_mean' [B, T]", 1d * B * T)];
+            h_1_0_a_0_rstd = new float[BufferSize.Elements(ModelName, binding, "'h_1_0_a_0_rstd' [B, T]", 1d * B * T)];
+            h_1_0_a_1_qkv = new float[BufferSize.Elements(ModelName, binding, "'h_1_0_a_1_qkv' [B, T, 384]", 384d * B * T)];
+            h_1_0_a_1_context = new float[BufferSize.Elements(ModelName, binding, "'h_1_0_a_1_context' [B, T, 128]", 128d * B * T)];
             h_1_0_a_1_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 4)];
-            h_1_0_a_1 = new float[checked(128 * B * T)];
-            h_1_0_r_0 = new float[checked(128 * B * T)];
-            h_1_0_m_0 = new float[checked(128 * B * T)];
-            h_1_0_m_0_mean = new float[checked(B * T)];
-            h_1_0_m_0_rstd = new float[checked(B * T)];
-            h_1_0_m_1 = new float[checked(512 * B * T)];
-            h_1_0_m_2 = new float[checked(512 * B * T)];
-            h_1_0_m_3 = new float[checked(128 * B * T)];
-            h_1_0_0 = new float[checked(128 * B * T)];
-            h_1_1_a_0 = new float[checked(128 * B * T)];
-            h_1_1_a_0_mean = new float[checked(B * T)];
-            h_1_1_a_0_rstd = new float[checked(B * T)];
-            h_1_1_a_1_qkv = new float[checked(384 * B * T)];
-            h_1_1_a_1_context = new float[checked(128 * B * T)];
+            h_1_0_a_1 = new float[BufferSize.Elements(ModelName, binding, "'h_1_0_a_1' [B, T, 128]", 128d * B * T)];
+            h_1_0_r_0 = new float[BufferSize.Elements(ModelName, binding, "'h_1_0_r_0' [B, T, 128]", 128d * B * T)];
+            h_1_0_m_0 = new float[BufferSize.Elements(ModelName, binding, "'h_1_0_m_0' [B, T, 128]", 128d * B * T)];
+            h_1_0_m_0_mean = new float[BufferSize.Elements(ModelName, binding, "'h_1_0_m_0_mean' [B, T]", 1d * B * T)];
+            h_1_0_m_0_rstd = new float[BufferSize.Elements(ModelName, binding, "'h_1_0_m_0_rstd' [B, T]", 1d * B * T)];
+            h_1_0_m_1 = new float[BufferSize.Elements(ModelName, binding, "'h_1_0_m_1' [B, T, 512]", 512d * B * T)];
+            h_1_0_m_2 = new float[BufferSize.Elements(ModelName, binding, "'h_1_0_m_2' [B, T, 512]", 512d * B * T)];
+            h_1_0_m_3 = new float[BufferSize.Elements(ModelName, binding, "'h_1_0_m_3' [B, T, 128]", 128d * B * T)];
+            h_1_0_0 = new float[BufferSize.Elements(ModelName, binding, "'h_1_0_0' [B, T, 128]", 128d * B * T)];
+            h_1_1_a_0 = new float[BufferSize.Elements(ModelName, binding, "'h_1_1_a_0' [B, T, 128]", 128d * B * T)];
+            h_1_1_a_0_mean = new float[BufferSize.Elements(ModelName, binding, "'h_1_1_a_0_mean' [B, T]", 1d * B * T)];
+            h_1_1_a_0_rstd = new float[BufferSize.Elements(ModelName, binding, "'h_1_1_a_0_rstd' [B, T]", 1d * B * T)];
+            h_1_1_a_1_qkv = new float[BufferSize.Elements(ModelName, binding, "'h_1_1_a_1_qkv' [B, T, 384]", 384d * B * T)];
+            h_1_1_a_1_context = new float[BufferSize.Elements(ModelName, binding, "'h_1_1_a_1_context' [B, T, 128]", 128d * B * T)];
             h_1_1_a_1_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 4)];
-            h_1_1_a_1 = new float[checked(128 * B * T)];
-            h_1_1_r_0 = new float[checked(128 * B * T)];
-            h_1_1_m_0 = new float[checked(128 * B * T)];
-            h_1_1_m_0_mean = new float[checked(B * T)];
-            h_1_1_m_0_rstd = new float[checked(B * T)];
-            h_1_1_m_1 = new float[checked(512 * B * T)];
-            h_1_1_m_2 = new float[checked(512 * B * T)];
-            h_1_1_m_3 = new float[checked(128 * B * T)];
-            h_1_1_0 = new float[checked(128 * B * T)];
-            h_1_2_a_0 = new float[checked(128 * B * T)];
-            h_1_2_a_0_mean = new float[checked(B * T)];
-            h_1_2_a_0_rstd = new float[checked(B * T)];
-            h_1_2_a_1_qkv = new float[checked(384 * B * T)];
-            h_1_2_a_1_context = new float[checked(128 * B * T)];
+            h_1_1_a_1 = new float[BufferSize.Elements(ModelName, binding, "'h_1_1_a_1' [B, T, 128]", 128d * B * T)];
+            h_1_1_r_0 = new float[BufferSize.Elements(ModelName, binding, "'h_1_1_r_0' [B, T, 128]", 128d * B * T)];
+            h_1_1_m_0 = new float[BufferSize.Elements(ModelName, binding, "'h_1_1_m_0' [B, T, 128]", 128d * B * T)];
+            h_1_1_m_0_mean = new float[BufferSize.Elements(ModelName, binding, "'h_1_1_m_0_mean' [B, T]", 1d * B * T)];
+            h_1_1_m_0_rstd = new float[BufferSize.Elements(ModelName, binding, "'h_1_1_m_0_rstd' [B, T]", 1d * B * T)];
+            h_1_1_m_1 = new float[BufferSize.Elements(ModelName, binding, "'h_1_1_m_1' [B, T, 512]", 512d * B * T)];
+            h_1_1_m_2 = new float[BufferSize.Elements(ModelName, binding, "'h_1_1_m_2' [B, T, 512]", 512d * B * T)];
+            h_1_1_m_3 = new float[BufferSize.Elements(ModelName, binding, "'h_1_1_m_3' [B, T, 128]", 128d * B * T)];
+            h_1_1_0 = new float[BufferSize.Elements(ModelName, binding, "'h_1_1_0' [B, T, 128]", 128d * B * T)];
+            h_1_2_a_0 = new float[BufferSize.Elements(ModelName, binding, "'h_1_2_a_0' [B, T, 128]", 128d * B * T)];
+            h_1_2_a_0_mean = new float[BufferSize.Elements(ModelName, binding, "'h_1_2_a_0_mean' [B, T]", 1d * B * T)];
+            h_1_2_a_0_rstd = new float[BufferSize.Elements(ModelName, binding, "'h_1_2_a_0_rstd' [B, T]", 1d * B * T)];
+            h_1_2_a_1_qkv = new float[BufferSize.Elements(ModelName, binding, "'h_1_2_a_1_qkv' [B, T, 384]", 384d * B * T)];
+            h_1_2_a_1_context = new float[BufferSize.Elements(ModelName, binding, "'h_1_2_a_1_context' [B, T, 128]", 128d * B * T)];
             h_1_2_a_1_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 4)];
-            h_1_2_a_1 = new float[checked(128 * B * T)];
-            h_1_2_r_0 = new float[checked(128 * B * T)];
-            h_1_2_m_0 = new float[checked(128 * B * T)];
-            h_1_2_m_0_mean = new float[checked(B * T)];
-            h_1_2_m_0_rstd = new float[checked(B * T)];
-            h_1_2_m_1 = new float[checked(512 * B * T)];
-            h_1_2_m_2 = new float[checked(512 * B * T)];
-            h_1_2_m_3 = new float[checked(128 * B * T)];
-            h_1_2_0 = new float[checked(128 * B * T)];
-            h_1_3_a_0 = new float[checked(128 * B * T)];
-            h_1_3_a_0_mean = new float[checked(B * T)];
-            h_1_3_a_0_rstd = new float[checked(B * T)];
-            h_1_3_a_1_qkv = new float[checked(384 * B * T)];
-            h_1_3_a_1_context = new float[checked(128 * B * T)];
+            h_1_2_a_1 = new float[BufferSize.Elements(ModelName, binding, "'h_1_2_a_1' [B, T, 128]", 128d * B * T)];
+            h_1_2_r_0 = new float[BufferSize.Elements(ModelName, binding, "'h_1_2_r_0' [B, T, 128]", 128d * B * T)];
+            h_1_2_m_0 = new float[BufferSize.Elements(ModelName, binding, "'h_1_2_m_0' [B, T, 128]", 128d * B * T)];
+            h_1_2_m_0_mean = new float[BufferSize.Elements(ModelName, binding, "'h_1_2_m_0_mean' [B, T]", 1d * B * T)];
+            h_1_2_m_0_rstd = new float[BufferSize.Elements(ModelName, binding, "'h_1_2_m_0_rstd' [B, T]", 1d * B * T)];
+            h_1_2_m_1 = new float[BufferSize.Elements(ModelName, binding, "'h_1_2_m_1' [B, T, 512]", 512d * B * T)];
+            h_1_2_m_2 = new float[BufferSize.Elements(ModelName, binding, "'h_1_2_m_2' [B, T, 512]", 512d * B * T)];
+            h_1_2_m_3 = new float[BufferSize.Elements(ModelName, binding, "'h_1_2_m_3' [B, T, 128]", 128d * B * T)];
+            h_1_2_0 = new float[BufferSize.Elements(ModelName, binding, "'h_1_2_0' [B, T, 128]", 128d * B * T)];
+            h_1_3_a_0 = new float[BufferSize.Elements(ModelName, binding, "'h_1_3_a_0' [B, T, 128]", 128d * B * T)];
+            h_1_3_a_0_mean = new float[BufferSize.Elements(ModelName, binding, "'h_1_3_a_0_mean' [B, T]", 1d * B * T)];
+            h_1_3_a_0_rstd = new float[BufferSize.Elements(ModelName, binding, "'h_1_3_a_0_rstd' [B, T]", 1d * B * T)];
+            h_1_3_a_1_qkv = new float[BufferSize.Elements(ModelName, binding, "'h_1_3_a_1_qkv' [B, T, 384]", 384d * B * T)];
+            h_1_3_a_1_context = new float[BufferSize.Elements(ModelName, binding, "'h_1_3_a_1_context' [B, T, 128]", 128d * B * T)];
             h_1_3_a_1_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 4)];
-            h_1_3_a_1 = new float[checked(128 * B * T)];
-            h_1_3_r_0 = new float[checked(128 * B * T)];
-            h_1_3_m_0 = new float[checked(128 * B * T)];
-            h_1_3_m_0_mean = new float[checked(B * T)];
-            h_1_3_m_0_rstd = new float[checked(B * T)];
-            h_1_3_m_1 = new float[checked(512 * B * T)];
-            h_1_3_m_2 = new float[checked(512 * B * T)];
-            h_1_3_m_3 = new float[checked(128 * B * T)];
-            h_1_3_0 = new float[checked(128 * B * T)];
-            h = new float[checked(128 * B * T)];
-            h_mean = new float[checked(B * T)];
-            h_rstd = new float[checked(B * T)];
-            logits = new float[checked(96 * B * T)];
-            d_logits = new float[checked(96 * B * T)];
-            d_h = new float[checked(128 * B * T)];
-            d_h_1_3_0 = new float[checked(128 * B * T)];
-            d_h_1_3_r_0 = new float[checked(128 * B * T)];
-            d_h_1_3_m_3 = new float[checked(128 * B * T)];
-            d_h_1_3_m_2 = new float[checked(512 * B * T)];
-            d_h_1_3_m_1 = new float[checked(512 * B * T)];
-            d_h_1_3_m_0 = new float[checked(128 * B * T)];
-            d_h_1_2_0 = new float[checked(128 * B * T)];
-            d_h_1_3_a_1 = new float[checked(128 * B * T)];
-            d_h_1_3_a_1_context = new float[checked(128 * B * T)];
-            d_h_1_3_a_1_qkv = new float[checked(384 * B * T)];
-            d_h_1_3_a_0 = new float[checked(128 * B * T)];
-            d_h_1_2_r_0 = new float[checked(128 * B * T)];
-            d_h_1_2_m_3 = new float[checked(128 * B * T)];
-            d_h_1_2_m_2 = new float[checked(512 * B * T)];
-            d_h_1_2_m_1 = new float[checked(512 * B * T)];
-            d_h_1_2_m_0 = new float[checked(128 * B * T)];
-            d_h_1_1_0 = new float[checked(128 * B * T)];
-            d_h_1_2_a_1 = new float[checked(128 * B * T)];
-            d_h_1_2_a_1_context = new float[checked(128 * B * T)];
-            d_h_1_2_a_1_qkv = new float[checked(384 * B * T)];
-            d_h_1_2_a_0 = new float[checked(128 * B * T)];
-            d_h_1_1_r_0 = new float[checked(128 * B * T)];
-            d_h_1_1_m_3 = new float[checked(128 * B * T)];
-            d_h_1_1_m_2 = new float[checked(512 * B * T)];
-            d_h_1_1_m_1 = new float[checked(512 * B * T)];
-            d_h_1_1_m_0 = new float[checked(128 * B * T)];
-            d_h_1_0_0 = new float[checked(128 * B * T)];
-            d_h_1_1_a_1 = new float[checked(128 * B * T)];
-            d_h_1_1_a_1_context = new float[checked(128 * B * T)];
-            d_h_1_1_a_1_qkv = new float[checked(384 * B * T)];
-            d_h_1_1_a_0 = new float[checked(128 * B * T)];
-            d_h_1_0_r_0 = new float[checked(128 * B * T)];
-            d_h_1_0_m_3 = new float[checked(128 * B * T)];
-            d_h_1_0_m_2 = new float[checked(512 * B * T)];
-            d_h_1_0_m_1 = new float[checked(512 * B * T)];
-            d_h_1_0_m_0 = new float[checked(128 * B * T)];
-            d_h_0 = new float[checked(128 * B * T)];
-            d_h_1_0_a_1 = new float[checked(128 * B * T)];
-            d_h_1_0_a_1_context = new float[checked(128 * B * T)];
-            d_h_1_0_a_1_qkv = new float[checked(384 * B * T)];
-            d_h_1_0_a_0 = new float[checked(128 * B * T)];
-            d_pos = new float[checked(128 * B * T)];
-            d_tok = new float[checked(128 * B * T)];
+            h_1_3_a_1 = new float[BufferSize.Elements(ModelName, binding, "'h_1_3_a_1' [B, T, 128]", 128d * B * T)];
+            h_1_3_r_0 = new float[BufferSize.Elements(ModelName, binding, "'h_1_3_r_0' [B, T, 128]", 128d * B * T)];
+            h_1_3_m_0 = new float[BufferSize.Elements(ModelName, binding, "'h_1_3_m_0' [B, T, 128]", 128d * B * T)];
+            h_1_3_m_0_mean = new float[BufferSize.Elements(ModelName, binding, "'h_1_3_m_0_mean' [B, T]", 1d * B * T)];
+            h_1_3_m_0_rstd = new float[BufferSize.Elements(ModelName, binding, "'h_1_3_m_0_rstd' [B, T]", 1d * B * T)];
+            h_1_3_m_1 = new float[BufferSize.Elements(ModelName, binding, "'h_1_3_m_1' [B, T, 512]", 512d * B * T)];
+            h_1_3_m_2 = new float[BufferSize.Elements(ModelName, binding, "'h_1_3_m_2' [B, T, 512]", 512d * B * T)];
+            h_1_3_m_3 = new float[BufferSize.Elements(ModelName, binding, "'h_1_3_m_3' [B, T, 128]", 128d * B * T)];
+            h_1_3_0 = new float[BufferSize.Elements(ModelName, binding, "'h_1_3_0' [B, T, 128]", 128d * B * T)];
+            h = new float[BufferSize.Elements(ModelName, binding, "'h' [B, T, 128]", 128d * B * T)];
+            h_mean = new float[BufferSize.Elements(ModelName, binding, "'h_mean' [B, T]", 1d * B * T)];
+            h_rstd = new float[BufferSize.Elements(ModelName, binding, "'h_rstd' [B, T]", 1d * B * T)];
+            logits = new float[BufferSize.Elements(ModelName, binding, "'logits' [B, T, 96]", 96d * B * T)];
+            d_logits = new float[BufferSize.Elements(ModelName, binding, "'d_logits' [B, T, 96]", 96d * B * T)];
+            d_h = new float[BufferSize.Elements(ModelName, binding, "'d_h' [B, T, 128]", 128d * B * T)];
+            d_h_1_3_0 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_3_0' [B, T, 128]", 128d * B * T)];
+            d_h_1_3_r_0 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_3_r_0' [B, T, 128]", 128d * B * T)];
+            d_h_1_3_m_3 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_3_m_3' [B, T, 128]", 128d * B * T)];
+            d_h_1_3_m_2 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_3_m_2' [B, T, 512]", 512d * B * T)];
+            d_h_1_3_m_1 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_3_m_1' [B, T, 512]", 512d * B * T)];
+            d_h_1_3_m_0 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_3_m_0' [B, T, 128]", 128d * B * T)];
+            d_h_1_2_0 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_2_0' [B, T, 128]", 128d * B * T)];
+            d_h_1_3_a_1 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_3_a_1' [B, T, 128]", 128d * B * T)];
+            d_h_1_3_a_1_context = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_3_a_1_context' [B, T, 128]", 128d * B * T)];
+            d_h_1_3_a_1_qkv = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_3_a_1_qkv' [B, T, 384]", 384d * B * T)];
+            d_h_1_3_a_0 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_3_a_0' [B, T, 128]", 128d * B * T)];
+            d_h_1_2_r_0 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_2_r_0' [B, T, 128]", 128d * B * T)];
+            d_h_1_2_m_3 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_2_m_3' [B, T, 128]", 128d * B * T)];
+            d_h_1_2_m_2 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_2_m_2' [B, T, 512]", 512d * B * T)];
+            d_h_1_2_m_1 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_2_m_1' [B, T, 512]", 512d * B * T)];
+            d_h_1_2_m_0 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_2_m_0' [B, T, 128]", 128d * B * T)];
+            d_h_1_1_0 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_1_0' [B, T, 128]", 128d * B * T)];
+            d_h_1_2_a_1 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_2_a_1' [B, T, 128]", 128d * B * T)];
+            d_h_1_2_a_1_context = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_2_a_1_context' [B, T, 128]", 128d * B * T)];
+            d_h_1_2_a_1_qkv = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_2_a_1_qkv' [B, T, 384]", 384d * B * T)];
+            d_h_1_2_a_0 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_2_a_0' [B, T, 128]", 128d * B * T)];
+            d_h_1_1_r_0 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_1_r_0' [B, T, 128]", 128d * B * T)];
+            d_h_1_1_m_3 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_1_m_3' [B, T, 128]", 128d * B * T)];
+            d_h_1_1_m_2 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_1_m_2' [B, T, 512]", 512d * B * T)];
+            d_h_1_1_m_1 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_1_m_1' [B, T, 512]", 512d * B * T)];
+            d_h_1_1_m_0 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_1_m_0' [B, T, 128]", 128d * B * T)];
+            d_h_1_0_0 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_0_0' [B, T, 128]", 128d * B * T)];
+            d_h_1_1_a_1 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_1_a_1' [B, T, 128]", 128d * B * T)];
+            d_h_1_1_a_1_context = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_1_a_1_context' [B, T, 128]", 128d * B * T)];
+            d_h_1_1_a_1_qkv = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_1_a_1_qkv' [B, T, 384]", 384d * B * T)];
+            d_h_1_1_a_0 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_1_a_0' [B, T, 128]", 128d * B * T)];
+            d_h_1_0_r_0 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_0_r_0' [B, T, 128]", 128d * B * T)];
+            d_h_1_0_m_3 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_0_m_3' [B, T, 128]", 128d * B * T)];
+            d_h_1_0_m_2 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_0_m_2' [B, T, 512]", 512d * B * T)];
+            d_h_1_0_m_1 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_0_m_1' [B, T, 512]", 512d * B * T)];
+            d_h_1_0_m_0 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_0_m_0' [B, T, 128]", 128d * B * T)];
+            d_h_0 = new float[BufferSize.Elements(ModelName, binding, "'d_h_0' [B, T, 128]", 128d * B * T)];
+            d_h_1_0_a_1 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_0_a_1' [B, T, 128]", 128d * B * T)];
+            d_h_1_0_a_1_context = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_0_a_1_context' [B, T, 128]", 128d * B * T)];
+            d_h_1_0_a_1_qkv = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_0_a_1_qkv' [B, T, 384]", 384d * B * T)];
+            d_h_1_0_a_0 = new float[BufferSize.Elements(ModelName, binding, "'d_h_1_0_a_0' [B, T, 128]", 128d * B * T)];
+            d_pos = new float[BufferSize.Elements(ModelName, binding, "'d_pos' [B, T, 128]", 128d * B * T)];
+            d_tok = new float[BufferSize.Elements(ModelName, binding, "'d_tok' [B, T, 128]", 128d * B * T)];
             Output = new Tensor(logits, B, T, 96);
-            Predicted = new IntTensor(new int[checked(B * T)], B, T);
+            Predicted = new IntTensor(new int[BufferSize.Elements(ModelName, binding, "'Predicted' [B, T]", 1d * B * T)], B, T);
         }
     }
 
@@ -599,8 +669,11 @@ partial class CharGpt : ITrainableModel
         return planned;
     }
 
-    /// <summary>Checks every tensor against its declared shape, binds the symbolic dimensions and returns their workspace.</summary>
-    private Workspace Prepare(string caller, IntTensor idx, IntTensor? targets)
+    /// <summary>
+    /// Checks every tensor against its declared shape and every float one for NaN and ±∞ (<paramref name="step"/> is the step
+    /// messages report), binds the symbolic dimensions and returns their workspace.
+    /// </summary>
+    private Workspace Prepare(string caller, int step, IntTensor idx, IntTensor? targets)
     {
         Span<int> bound = stackalloc int[2];
         ArgumentNullException.ThrowIfNull(idx);
@@ -631,6 +704,7 @@ partial class CharGpt : ITrainableModel
         // tok[B, T, 128] = rows of tok_weight picked by the ids in idx
         global::ModelDsl.Runtime.Cpu.Layers.Embedding.Forward(B * T, 96, 128, w.idx, TokWeight.Value, w.tok);
 #line default
+        w.Trace?.After("fwd_0_embedding", "char_gpt.model:23  tok = embedding(num=96, dim=128)  [B, T] -> [B, T, 128]");
 
         // fwd_1_positional
         //   char_gpt.model:24  pos = positional(max_len=64)  [B, T, 128] -> [B, T, 128]
@@ -638,6 +712,7 @@ partial class CharGpt : ITrainableModel
         // pos[b, t] = tok[b, t] + pos_weight[t]   (T ≤ 64, checked on entry)
         global::ModelDsl.Runtime.Cpu.Layers.Positional.Forward(B, T, 64, 128, w.tok, PosWeight.Value, w.pos);
 #line default
+        w.Trace?.After("fwd_1_positional", "char_gpt.model:24  pos = positional(max_len=64)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_2_dropout
         //   char_gpt.model:25  h.0 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
@@ -673,6 +748,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_2_dropout", "char_gpt.model:25  h.0 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_3_layer_norm
         //   char_gpt.model:13  h.1.0.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
@@ -680,6 +756,7 @@ partial class CharGpt : ITrainableModel
         // h_1_0_a_0 = (h_0 − mean)·rstd·h_1_0_a_0_weight + h_1_0_a_0_bias over rows of 128; h_1_0_a_0_mean and h_1_0_a_0_rstd kept for the backward
         global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 128, w.h_0, H10A0Weight.Value, H10A0Bias.Value, w.h_1_0_a_0, w.h_1_0_a_0_mean, w.h_1_0_a_0_rstd, 1e-05f);
 #line default
+        w.Trace?.After("fwd_3_layer_norm", "char_gpt.model:13  h.1.0.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_4_attention_in_proj
         //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -687,6 +764,7 @@ partial class CharGpt : ITrainableModel
         // h_1_0_a_1_qkv[B * T, 384] = h_1_0_a_0 · h_1_0_a_1_in_proj_weightᵀ   (k = 128)
         Sgemm.Multiply(false, true, B * T, 384, 128, 1f, w.h_1_0_a_0, 128, H10A1InProjWeight, 128, 0f, w.h_1_0_a_1_qkv, 384);
 #line default
+        w.Trace?.After("fwd_4_attention_in_proj", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_5_attention_in_proj_bias
         //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -718,6 +796,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_5_attention_in_proj_bias", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_6_attention
         //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -725,6 +804,7 @@ partial class CharGpt : ITrainableModel
         // h_1_0_a_1_context[B, T, 128] = softmax(q·kᵀ/√32, causal)·v per head (4 heads), q, k, v read in place from h_1_0_a_1_qkv (columns 0, 128, 2·128); P kept in h_1_0_a_1_workspace
         global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 4, 32, causal: true, w.h_1_0_a_1_qkv, w.h_1_0_a_1_qkv.AsSpan(128), w.h_1_0_a_1_qkv.AsSpan(2 * 128), 3 * 128, w.h_1_0_a_1_context, w.h_1_0_a_1_workspace);
 #line default
+        w.Trace?.After("fwd_6_attention", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_7_attention_out_proj
         //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -732,6 +812,7 @@ partial class CharGpt : ITrainableModel
         // h_1_0_a_1[B * T, 128] = h_1_0_a_1_context · h_1_0_a_1_out_proj_weightᵀ   (k = 128)
         Sgemm.Multiply(false, true, B * T, 128, 128, 1f, w.h_1_0_a_1_context, 128, H10A1OutProjWeight, 128, 0f, w.h_1_0_a_1, 128);
 #line default
+        w.Trace?.After("fwd_7_attention_out_proj", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_8_attention_dropout_add
         //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -779,6 +860,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_8_attention_dropout_add", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_9_layer_norm
         //   char_gpt.model:15  h.1.0.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
@@ -786,6 +868,7 @@ partial class CharGpt : ITrainableModel
         // h_1_0_m_0 = (h_1_0_r_0 − mean)·rstd·h_1_0_m_0_weight + h_1_0_m_0_bias over rows of 128; h_1_0_m_0_mean and h_1_0_m_0_rstd kept for the backward
         global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 128, w.h_1_0_r_0, H10M0Weight.Value, H10M0Bias.Value, w.h_1_0_m_0, w.h_1_0_m_0_mean, w.h_1_0_m_0_rstd, 1e-05f);
 #line default
+        w.Trace?.After("fwd_9_layer_norm", "char_gpt.model:15  h.1.0.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_10_dense
         //   char_gpt.model:15  h.1.0.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -793,6 +876,7 @@ partial class CharGpt : ITrainableModel
         // h_1_0_m_1[B * T, 512] = h_1_0_m_0 · h_1_0_m_1_weightᵀ   (k = 128)
         Sgemm.Multiply(false, true, B * T, 512, 128, 1f, w.h_1_0_m_0, 128, H10M1Weight, 128, 0f, w.h_1_0_m_1, 512);
 #line default
+        w.Trace?.After("fwd_10_dense", "char_gpt.model:15  h.1.0.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]");
 
         // fwd_11_dense_gelu
         //   char_gpt.model:15  h.1.0.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -830,6 +914,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_11_dense_gelu", "char_gpt.model:15  h.1.0.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]");
 
         // fwd_12_dense
         //   char_gpt.model:15  h.1.0.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
@@ -837,6 +922,7 @@ partial class CharGpt : ITrainableModel
         // h_1_0_m_3[B * T, 128] = h_1_0_m_2 · h_1_0_m_3_weightᵀ   (k = 512)
         Sgemm.Multiply(false, true, B * T, 128, 512, 1f, w.h_1_0_m_2, 512, H10M3Weight, 512, 0f, w.h_1_0_m_3, 128);
 #line default
+        w.Trace?.After("fwd_12_dense", "char_gpt.model:15  h.1.0.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]");
 
         // fwd_13_dense_dropout_add
         //   char_gpt.model:15  h.1.0.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
@@ -884,6 +970,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_13_dense_dropout_add", "char_gpt.model:15  h.1.0.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]");
 
         // fwd_14_layer_norm
         //   char_gpt.model:13  h.1.1.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
@@ -891,6 +978,7 @@ partial class CharGpt : ITrainableModel
         // h_1_1_a_0 = (h_1_0_0 − mean)·rstd·h_1_1_a_0_weight + h_1_1_a_0_bias over rows of 128; h_1_1_a_0_mean and h_1_1_a_0_rstd kept for the backward
         global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 128, w.h_1_0_0, H11A0Weight.Value, H11A0Bias.Value, w.h_1_1_a_0, w.h_1_1_a_0_mean, w.h_1_1_a_0_rstd, 1e-05f);
 #line default
+        w.Trace?.After("fwd_14_layer_norm", "char_gpt.model:13  h.1.1.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_15_attention_in_proj
         //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -898,6 +986,7 @@ partial class CharGpt : ITrainableModel
         // h_1_1_a_1_qkv[B * T, 384] = h_1_1_a_0 · h_1_1_a_1_in_proj_weightᵀ   (k = 128)
         Sgemm.Multiply(false, true, B * T, 384, 128, 1f, w.h_1_1_a_0, 128, H11A1InProjWeight, 128, 0f, w.h_1_1_a_1_qkv, 384);
 #line default
+        w.Trace?.After("fwd_15_attention_in_proj", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_16_attention_in_proj_bias
         //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -929,6 +1018,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_16_attention_in_proj_bias", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_17_attention
         //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -936,6 +1026,7 @@ partial class CharGpt : ITrainableModel
         // h_1_1_a_1_context[B, T, 128] = softmax(q·kᵀ/√32, causal)·v per head (4 heads), q, k, v read in place from h_1_1_a_1_qkv (columns 0, 128, 2·128); P kept in h_1_1_a_1_workspace
         global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 4, 32, causal: true, w.h_1_1_a_1_qkv, w.h_1_1_a_1_qkv.AsSpan(128), w.h_1_1_a_1_qkv.AsSpan(2 * 128), 3 * 128, w.h_1_1_a_1_context, w.h_1_1_a_1_workspace);
 #line default
+        w.Trace?.After("fwd_17_attention", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_18_attention_out_proj
         //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -943,6 +1034,7 @@ partial class CharGpt : ITrainableModel
         // h_1_1_a_1[B * T, 128] = h_1_1_a_1_context · h_1_1_a_1_out_proj_weightᵀ   (k = 128)
         Sgemm.Multiply(false, true, B * T, 128, 128, 1f, w.h_1_1_a_1_context, 128, H11A1OutProjWeight, 128, 0f, w.h_1_1_a_1, 128);
 #line default
+        w.Trace?.After("fwd_18_attention_out_proj", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_19_attention_dropout_add
         //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -990,6 +1082,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_19_attention_dropout_add", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_20_layer_norm
         //   char_gpt.model:15  h.1.1.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
@@ -997,6 +1090,7 @@ partial class CharGpt : ITrainableModel
         // h_1_1_m_0 = (h_1_1_r_0 − mean)·rstd·h_1_1_m_0_weight + h_1_1_m_0_bias over rows of 128; h_1_1_m_0_mean and h_1_1_m_0_rstd kept for the backward
         global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 128, w.h_1_1_r_0, H11M0Weight.Value, H11M0Bias.Value, w.h_1_1_m_0, w.h_1_1_m_0_mean, w.h_1_1_m_0_rstd, 1e-05f);
 #line default
+        w.Trace?.After("fwd_20_layer_norm", "char_gpt.model:15  h.1.1.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_21_dense
         //   char_gpt.model:15  h.1.1.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -1004,6 +1098,7 @@ partial class CharGpt : ITrainableModel
         // h_1_1_m_1[B * T, 512] = h_1_1_m_0 · h_1_1_m_1_weightᵀ   (k = 128)
         Sgemm.Multiply(false, true, B * T, 512, 128, 1f, w.h_1_1_m_0, 128, H11M1Weight, 128, 0f, w.h_1_1_m_1, 512);
 #line default
+        w.Trace?.After("fwd_21_dense", "char_gpt.model:15  h.1.1.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]");
 
         // fwd_22_dense_gelu
         //   char_gpt.model:15  h.1.1.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -1041,6 +1136,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_22_dense_gelu", "char_gpt.model:15  h.1.1.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]");
 
         // fwd_23_dense
         //   char_gpt.model:15  h.1.1.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
@@ -1048,6 +1144,7 @@ partial class CharGpt : ITrainableModel
         // h_1_1_m_3[B * T, 128] = h_1_1_m_2 · h_1_1_m_3_weightᵀ   (k = 512)
         Sgemm.Multiply(false, true, B * T, 128, 512, 1f, w.h_1_1_m_2, 512, H11M3Weight, 512, 0f, w.h_1_1_m_3, 128);
 #line default
+        w.Trace?.After("fwd_23_dense", "char_gpt.model:15  h.1.1.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]");
 
         // fwd_24_dense_dropout_add
         //   char_gpt.model:15  h.1.1.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
@@ -1095,6 +1192,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_24_dense_dropout_add", "char_gpt.model:15  h.1.1.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]");
 
         // fwd_25_layer_norm
         //   char_gpt.model:13  h.1.2.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
@@ -1102,6 +1200,7 @@ partial class CharGpt : ITrainableModel
         // h_1_2_a_0 = (h_1_1_0 − mean)·rstd·h_1_2_a_0_weight + h_1_2_a_0_bias over rows of 128; h_1_2_a_0_mean and h_1_2_a_0_rstd kept for the backward
         global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 128, w.h_1_1_0, H12A0Weight.Value, H12A0Bias.Value, w.h_1_2_a_0, w.h_1_2_a_0_mean, w.h_1_2_a_0_rstd, 1e-05f);
 #line default
+        w.Trace?.After("fwd_25_layer_norm", "char_gpt.model:13  h.1.2.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_26_attention_in_proj
         //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -1109,6 +1208,7 @@ partial class CharGpt : ITrainableModel
         // h_1_2_a_1_qkv[B * T, 384] = h_1_2_a_0 · h_1_2_a_1_in_proj_weightᵀ   (k = 128)
         Sgemm.Multiply(false, true, B * T, 384, 128, 1f, w.h_1_2_a_0, 128, H12A1InProjWeight, 128, 0f, w.h_1_2_a_1_qkv, 384);
 #line default
+        w.Trace?.After("fwd_26_attention_in_proj", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_27_attention_in_proj_bias
         //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -1140,6 +1240,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_27_attention_in_proj_bias", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_28_attention
         //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -1147,6 +1248,7 @@ partial class CharGpt : ITrainableModel
         // h_1_2_a_1_context[B, T, 128] = softmax(q·kᵀ/√32, causal)·v per head (4 heads), q, k, v read in place from h_1_2_a_1_qkv (columns 0, 128, 2·128); P kept in h_1_2_a_1_workspace
         global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 4, 32, causal: true, w.h_1_2_a_1_qkv, w.h_1_2_a_1_qkv.AsSpan(128), w.h_1_2_a_1_qkv.AsSpan(2 * 128), 3 * 128, w.h_1_2_a_1_context, w.h_1_2_a_1_workspace);
 #line default
+        w.Trace?.After("fwd_28_attention", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_29_attention_out_proj
         //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -1154,6 +1256,7 @@ partial class CharGpt : ITrainableModel
         // h_1_2_a_1[B * T, 128] = h_1_2_a_1_context · h_1_2_a_1_out_proj_weightᵀ   (k = 128)
         Sgemm.Multiply(false, true, B * T, 128, 128, 1f, w.h_1_2_a_1_context, 128, H12A1OutProjWeight, 128, 0f, w.h_1_2_a_1, 128);
 #line default
+        w.Trace?.After("fwd_29_attention_out_proj", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_30_attention_dropout_add
         //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -1201,6 +1304,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_30_attention_dropout_add", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_31_layer_norm
         //   char_gpt.model:15  h.1.2.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
@@ -1208,6 +1312,7 @@ partial class CharGpt : ITrainableModel
         // h_1_2_m_0 = (h_1_2_r_0 − mean)·rstd·h_1_2_m_0_weight + h_1_2_m_0_bias over rows of 128; h_1_2_m_0_mean and h_1_2_m_0_rstd kept for the backward
         global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 128, w.h_1_2_r_0, H12M0Weight.Value, H12M0Bias.Value, w.h_1_2_m_0, w.h_1_2_m_0_mean, w.h_1_2_m_0_rstd, 1e-05f);
 #line default
+        w.Trace?.After("fwd_31_layer_norm", "char_gpt.model:15  h.1.2.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_32_dense
         //   char_gpt.model:15  h.1.2.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -1215,6 +1320,7 @@ partial class CharGpt : ITrainableModel
         // h_1_2_m_1[B * T, 512] = h_1_2_m_0 · h_1_2_m_1_weightᵀ   (k = 128)
         Sgemm.Multiply(false, true, B * T, 512, 128, 1f, w.h_1_2_m_0, 128, H12M1Weight, 128, 0f, w.h_1_2_m_1, 512);
 #line default
+        w.Trace?.After("fwd_32_dense", "char_gpt.model:15  h.1.2.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]");
 
         // fwd_33_dense_gelu
         //   char_gpt.model:15  h.1.2.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -1252,6 +1358,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_33_dense_gelu", "char_gpt.model:15  h.1.2.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]");
 
         // fwd_34_dense
         //   char_gpt.model:15  h.1.2.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
@@ -1259,6 +1366,7 @@ partial class CharGpt : ITrainableModel
         // h_1_2_m_3[B * T, 128] = h_1_2_m_2 · h_1_2_m_3_weightᵀ   (k = 512)
         Sgemm.Multiply(false, true, B * T, 128, 512, 1f, w.h_1_2_m_2, 512, H12M3Weight, 512, 0f, w.h_1_2_m_3, 128);
 #line default
+        w.Trace?.After("fwd_34_dense", "char_gpt.model:15  h.1.2.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]");
 
         // fwd_35_dense_dropout_add
         //   char_gpt.model:15  h.1.2.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
@@ -1306,6 +1414,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_35_dense_dropout_add", "char_gpt.model:15  h.1.2.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]");
 
         // fwd_36_layer_norm
         //   char_gpt.model:13  h.1.3.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
@@ -1313,6 +1422,7 @@ partial class CharGpt : ITrainableModel
         // h_1_3_a_0 = (h_1_2_0 − mean)·rstd·h_1_3_a_0_weight + h_1_3_a_0_bias over rows of 128; h_1_3_a_0_mean and h_1_3_a_0_rstd kept for the backward
         global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 128, w.h_1_2_0, H13A0Weight.Value, H13A0Bias.Value, w.h_1_3_a_0, w.h_1_3_a_0_mean, w.h_1_3_a_0_rstd, 1e-05f);
 #line default
+        w.Trace?.After("fwd_36_layer_norm", "char_gpt.model:13  h.1.3.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_37_attention_in_proj
         //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -1320,6 +1430,7 @@ partial class CharGpt : ITrainableModel
         // h_1_3_a_1_qkv[B * T, 384] = h_1_3_a_0 · h_1_3_a_1_in_proj_weightᵀ   (k = 128)
         Sgemm.Multiply(false, true, B * T, 384, 128, 1f, w.h_1_3_a_0, 128, H13A1InProjWeight, 128, 0f, w.h_1_3_a_1_qkv, 384);
 #line default
+        w.Trace?.After("fwd_37_attention_in_proj", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_38_attention_in_proj_bias
         //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -1351,6 +1462,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_38_attention_in_proj_bias", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_39_attention
         //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -1358,6 +1470,7 @@ partial class CharGpt : ITrainableModel
         // h_1_3_a_1_context[B, T, 128] = softmax(q·kᵀ/√32, causal)·v per head (4 heads), q, k, v read in place from h_1_3_a_1_qkv (columns 0, 128, 2·128); P kept in h_1_3_a_1_workspace
         global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 4, 32, causal: true, w.h_1_3_a_1_qkv, w.h_1_3_a_1_qkv.AsSpan(128), w.h_1_3_a_1_qkv.AsSpan(2 * 128), 3 * 128, w.h_1_3_a_1_context, w.h_1_3_a_1_workspace);
 #line default
+        w.Trace?.After("fwd_39_attention", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_40_attention_out_proj
         //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -1365,6 +1478,7 @@ partial class CharGpt : ITrainableModel
         // h_1_3_a_1[B * T, 128] = h_1_3_a_1_context · h_1_3_a_1_out_proj_weightᵀ   (k = 128)
         Sgemm.Multiply(false, true, B * T, 128, 128, 1f, w.h_1_3_a_1_context, 128, H13A1OutProjWeight, 128, 0f, w.h_1_3_a_1, 128);
 #line default
+        w.Trace?.After("fwd_40_attention_out_proj", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_41_attention_dropout_add
         //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -1412,6 +1526,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_41_attention_dropout_add", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_42_layer_norm
         //   char_gpt.model:15  h.1.3.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
@@ -1419,6 +1534,7 @@ partial class CharGpt : ITrainableModel
         // h_1_3_m_0 = (h_1_3_r_0 − mean)·rstd·h_1_3_m_0_weight + h_1_3_m_0_bias over rows of 128; h_1_3_m_0_mean and h_1_3_m_0_rstd kept for the backward
         global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 128, w.h_1_3_r_0, H13M0Weight.Value, H13M0Bias.Value, w.h_1_3_m_0, w.h_1_3_m_0_mean, w.h_1_3_m_0_rstd, 1e-05f);
 #line default
+        w.Trace?.After("fwd_42_layer_norm", "char_gpt.model:15  h.1.3.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_43_dense
         //   char_gpt.model:15  h.1.3.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -1426,6 +1542,7 @@ partial class CharGpt : ITrainableModel
         // h_1_3_m_1[B * T, 512] = h_1_3_m_0 · h_1_3_m_1_weightᵀ   (k = 128)
         Sgemm.Multiply(false, true, B * T, 512, 128, 1f, w.h_1_3_m_0, 128, H13M1Weight, 128, 0f, w.h_1_3_m_1, 512);
 #line default
+        w.Trace?.After("fwd_43_dense", "char_gpt.model:15  h.1.3.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]");
 
         // fwd_44_dense_gelu
         //   char_gpt.model:15  h.1.3.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -1463,6 +1580,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_44_dense_gelu", "char_gpt.model:15  h.1.3.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]");
 
         // fwd_45_dense
         //   char_gpt.model:15  h.1.3.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
@@ -1470,6 +1588,7 @@ partial class CharGpt : ITrainableModel
         // h_1_3_m_3[B * T, 128] = h_1_3_m_2 · h_1_3_m_3_weightᵀ   (k = 512)
         Sgemm.Multiply(false, true, B * T, 128, 512, 1f, w.h_1_3_m_2, 512, H13M3Weight, 512, 0f, w.h_1_3_m_3, 128);
 #line default
+        w.Trace?.After("fwd_45_dense", "char_gpt.model:15  h.1.3.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]");
 
         // fwd_46_dense_dropout_add
         //   char_gpt.model:15  h.1.3.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
@@ -1517,6 +1636,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_46_dense_dropout_add", "char_gpt.model:15  h.1.3.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]");
 
         // fwd_47_layer_norm
         //   char_gpt.model:27  h.2 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
@@ -1524,6 +1644,7 @@ partial class CharGpt : ITrainableModel
         // h = (h_1_3_0 − mean)·rstd·h_2_weight + h_2_bias over rows of 128; h_mean and h_rstd kept for the backward
         global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 128, w.h_1_3_0, H2Weight.Value, H2Bias.Value, w.h, w.h_mean, w.h_rstd, 1e-05f);
 #line default
+        w.Trace?.After("fwd_47_layer_norm", "char_gpt.model:27  h.2 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]");
 
         // fwd_48_dense
         //   char_gpt.model:28  logits = dense(units=96, bias=false)  [B, T, 128] -> [B, T, 96]
@@ -1531,6 +1652,7 @@ partial class CharGpt : ITrainableModel
         // logits[B * T, 96] = h · tok_weightᵀ   (k = 128)
         Sgemm.Multiply(false, true, B * T, 96, 128, 1f, w.h, 128, TokWeight, 128, 0f, w.logits, 96);
 #line default
+        w.Trace?.After("fwd_48_dense", "char_gpt.model:28  logits = dense(units=96, bias=false)  [B, T, 128] -> [B, T, 96]");
     }
 
     // ───── Loss ──────────────────────────────────────────────────────────────────────────────────────
@@ -1563,6 +1685,7 @@ partial class CharGpt : ITrainableModel
         // d_tok_weight[96, 128] = d_logitsᵀ · h   (k = B * T)
         Sgemm.Multiply(true, false, 96, 128, B * T, 1f, w.d_logits, 96, w.h, 128, 0f, TokWeight.Gradient, 128);
 #line default
+        w.Trace?.After("bwd_50_dense_dW", "char_gpt.model:28  logits = dense(units=96, bias=false)  [B, T, 128] -> [B, T, 96]");
 
         // bwd_51_dense_dX
         //   char_gpt.model:28  logits = dense(units=96, bias=false)  [B, T, 128] -> [B, T, 96]
@@ -1570,6 +1693,7 @@ partial class CharGpt : ITrainableModel
         // d_h[B * T, 128] = d_logits · tok_weight   (k = 96)
         Sgemm.Multiply(false, false, B * T, 128, 96, 1f, w.d_logits, 96, TokWeight.Value, 128, 0f, w.d_h, 128);
 #line default
+        w.Trace?.After("bwd_51_dense_dX", "char_gpt.model:28  logits = dense(units=96, bias=false)  [B, T, 128] -> [B, T, 96]");
 
         // bwd_52_layer_norm
         //   char_gpt.model:27  h.2 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
@@ -1577,6 +1701,7 @@ partial class CharGpt : ITrainableModel
         // d_h_2_weight = Σ d_h·x̂, d_h_2_bias = Σ d_h, d_h_1_3_0 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_h·h_2_weight
         global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 128, w.h_1_3_0, H2Weight.Value, w.h_mean, w.h_rstd, w.d_h, w.d_h_1_3_0, H2Weight.Gradient, H2Bias.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
 #line default
+        w.Trace?.After("bwd_52_layer_norm", "char_gpt.model:27  h.2 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_53_add_dropout_dense
         //   char_gpt.model:15  h.1.3.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
@@ -1621,6 +1746,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_53_add_dropout_dense", "char_gpt.model:15  h.1.3.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]");
 
         // bwd_54_dense_dW
         //   char_gpt.model:15  h.1.3.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
@@ -1628,6 +1754,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_3_m_3_weight[128, 512] = d_h_1_3_m_3ᵀ · h_1_3_m_2   (k = B * T)
         Sgemm.Multiply(true, false, 128, 512, B * T, 1f, w.d_h_1_3_m_3, 128, w.h_1_3_m_2, 512, 0f, H13M3Weight.Gradient, 512);
 #line default
+        w.Trace?.After("bwd_54_dense_dW", "char_gpt.model:15  h.1.3.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]");
 
         // bwd_55_dense_dX
         //   char_gpt.model:15  h.1.3.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
@@ -1635,6 +1762,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_3_m_2[B * T, 512] = d_h_1_3_m_3 · h_1_3_m_3_weight   (k = 128)
         Sgemm.Multiply(false, false, B * T, 512, 128, 1f, w.d_h_1_3_m_3, 128, H13M3Weight.Value, 512, 0f, w.d_h_1_3_m_2, 512);
 #line default
+        w.Trace?.After("bwd_55_dense_dX", "char_gpt.model:15  h.1.3.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]");
 
         // bwd_56_gelu_dense
         //   char_gpt.model:15  h.1.3.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -1674,6 +1802,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_56_gelu_dense", "char_gpt.model:15  h.1.3.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]");
 
         // bwd_57_dense_dW
         //   char_gpt.model:15  h.1.3.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -1681,6 +1810,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_3_m_1_weight[512, 128] = d_h_1_3_m_1ᵀ · h_1_3_m_0   (k = B * T)
         Sgemm.Multiply(true, false, 512, 128, B * T, 1f, w.d_h_1_3_m_1, 512, w.h_1_3_m_0, 128, 0f, H13M1Weight.Gradient, 128);
 #line default
+        w.Trace?.After("bwd_57_dense_dW", "char_gpt.model:15  h.1.3.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]");
 
         // bwd_58_dense_dX
         //   char_gpt.model:15  h.1.3.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -1688,6 +1818,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_3_m_0[B * T, 128] = d_h_1_3_m_1 · h_1_3_m_1_weight   (k = 512)
         Sgemm.Multiply(false, false, B * T, 128, 512, 1f, w.d_h_1_3_m_1, 512, H13M1Weight.Value, 128, 0f, w.d_h_1_3_m_0, 128);
 #line default
+        w.Trace?.After("bwd_58_dense_dX", "char_gpt.model:15  h.1.3.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]");
 
         // bwd_59_layer_norm
         //   char_gpt.model:15  h.1.3.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
@@ -1695,6 +1826,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_3_m_0_weight = Σ d_h_1_3_m_0·x̂, d_h_1_3_m_0_bias = Σ d_h_1_3_m_0, d_h_1_3_r_0 += rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_h_1_3_m_0·h_1_3_m_0_weight
         global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 128, w.h_1_3_r_0, H13M0Weight.Value, w.h_1_3_m_0_mean, w.h_1_3_m_0_rstd, w.d_h_1_3_m_0, w.d_h_1_3_r_0, H13M0Weight.Gradient, H13M0Bias.Gradient, accumulateInputGradient: true, accumulateParameterGradients: false);
 #line default
+        w.Trace?.After("bwd_59_layer_norm", "char_gpt.model:15  h.1.3.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_60_add_dropout_attention
         //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -1739,6 +1871,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_60_add_dropout_attention", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_61_attention_out_proj_dW
         //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -1746,6 +1879,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_3_a_1_out_proj_weight[128, 128] = d_h_1_3_a_1ᵀ · h_1_3_a_1_context   (k = B * T)
         Sgemm.Multiply(true, false, 128, 128, B * T, 1f, w.d_h_1_3_a_1, 128, w.h_1_3_a_1_context, 128, 0f, H13A1OutProjWeight.Gradient, 128);
 #line default
+        w.Trace?.After("bwd_61_attention_out_proj_dW", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_62_attention_out_proj_dX
         //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -1753,6 +1887,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_3_a_1_context[B * T, 128] = d_h_1_3_a_1 · h_1_3_a_1_out_proj_weight   (k = 128)
         Sgemm.Multiply(false, false, B * T, 128, 128, 1f, w.d_h_1_3_a_1, 128, H13A1OutProjWeight.Value, 128, 0f, w.d_h_1_3_a_1_context, 128);
 #line default
+        w.Trace?.After("bwd_62_attention_out_proj_dX", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_63_attention
         //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -1760,6 +1895,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_3_a_1_qkv = (dq, dk, dv) from d_h_1_3_a_1_context and the P saved in h_1_3_a_1_workspace
         global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 4, 32, causal: true, w.h_1_3_a_1_qkv, w.h_1_3_a_1_qkv.AsSpan(128), w.h_1_3_a_1_qkv.AsSpan(2 * 128), 3 * 128, w.d_h_1_3_a_1_context, w.h_1_3_a_1_workspace, w.d_h_1_3_a_1_qkv, w.d_h_1_3_a_1_qkv.AsSpan(128), w.d_h_1_3_a_1_qkv.AsSpan(2 * 128), accumulate: false);
 #line default
+        w.Trace?.After("bwd_63_attention", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_64_attention_in_proj_bias
         //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -1788,6 +1924,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_64_attention_in_proj_bias", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_65_attention_in_proj_dW
         //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -1795,6 +1932,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_3_a_1_in_proj_weight[384, 128] = d_h_1_3_a_1_qkvᵀ · h_1_3_a_0   (k = B * T)
         Sgemm.Multiply(true, false, 384, 128, B * T, 1f, w.d_h_1_3_a_1_qkv, 384, w.h_1_3_a_0, 128, 0f, H13A1InProjWeight.Gradient, 128);
 #line default
+        w.Trace?.After("bwd_65_attention_in_proj_dW", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_66_attention_in_proj_dX
         //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -1802,6 +1940,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_3_a_0[B * T, 128] = d_h_1_3_a_1_qkv · h_1_3_a_1_in_proj_weight   (k = 384)
         Sgemm.Multiply(false, false, B * T, 128, 384, 1f, w.d_h_1_3_a_1_qkv, 384, H13A1InProjWeight.Value, 128, 0f, w.d_h_1_3_a_0, 128);
 #line default
+        w.Trace?.After("bwd_66_attention_in_proj_dX", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_67_layer_norm
         //   char_gpt.model:13  h.1.3.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
@@ -1809,6 +1948,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_3_a_0_weight = Σ d_h_1_3_a_0·x̂, d_h_1_3_a_0_bias = Σ d_h_1_3_a_0, d_h_1_2_0 += rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_h_1_3_a_0·h_1_3_a_0_weight
         global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 128, w.h_1_2_0, H13A0Weight.Value, w.h_1_3_a_0_mean, w.h_1_3_a_0_rstd, w.d_h_1_3_a_0, w.d_h_1_2_0, H13A0Weight.Gradient, H13A0Bias.Gradient, accumulateInputGradient: true, accumulateParameterGradients: false);
 #line default
+        w.Trace?.After("bwd_67_layer_norm", "char_gpt.model:13  h.1.3.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_68_add_dropout_dense
         //   char_gpt.model:15  h.1.2.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
@@ -1853,6 +1993,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_68_add_dropout_dense", "char_gpt.model:15  h.1.2.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]");
 
         // bwd_69_dense_dW
         //   char_gpt.model:15  h.1.2.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
@@ -1860,6 +2001,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_2_m_3_weight[128, 512] = d_h_1_2_m_3ᵀ · h_1_2_m_2   (k = B * T)
         Sgemm.Multiply(true, false, 128, 512, B * T, 1f, w.d_h_1_2_m_3, 128, w.h_1_2_m_2, 512, 0f, H12M3Weight.Gradient, 512);
 #line default
+        w.Trace?.After("bwd_69_dense_dW", "char_gpt.model:15  h.1.2.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]");
 
         // bwd_70_dense_dX
         //   char_gpt.model:15  h.1.2.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
@@ -1867,6 +2009,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_2_m_2[B * T, 512] = d_h_1_2_m_3 · h_1_2_m_3_weight   (k = 128)
         Sgemm.Multiply(false, false, B * T, 512, 128, 1f, w.d_h_1_2_m_3, 128, H12M3Weight.Value, 512, 0f, w.d_h_1_2_m_2, 512);
 #line default
+        w.Trace?.After("bwd_70_dense_dX", "char_gpt.model:15  h.1.2.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]");
 
         // bwd_71_gelu_dense
         //   char_gpt.model:15  h.1.2.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -1906,6 +2049,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_71_gelu_dense", "char_gpt.model:15  h.1.2.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]");
 
         // bwd_72_dense_dW
         //   char_gpt.model:15  h.1.2.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -1913,6 +2057,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_2_m_1_weight[512, 128] = d_h_1_2_m_1ᵀ · h_1_2_m_0   (k = B * T)
         Sgemm.Multiply(true, false, 512, 128, B * T, 1f, w.d_h_1_2_m_1, 512, w.h_1_2_m_0, 128, 0f, H12M1Weight.Gradient, 128);
 #line default
+        w.Trace?.After("bwd_72_dense_dW", "char_gpt.model:15  h.1.2.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]");
 
         // bwd_73_dense_dX
         //   char_gpt.model:15  h.1.2.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -1920,6 +2065,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_2_m_0[B * T, 128] = d_h_1_2_m_1 · h_1_2_m_1_weight   (k = 512)
         Sgemm.Multiply(false, false, B * T, 128, 512, 1f, w.d_h_1_2_m_1, 512, H12M1Weight.Value, 128, 0f, w.d_h_1_2_m_0, 128);
 #line default
+        w.Trace?.After("bwd_73_dense_dX", "char_gpt.model:15  h.1.2.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]");
 
         // bwd_74_layer_norm
         //   char_gpt.model:15  h.1.2.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
@@ -1927,6 +2073,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_2_m_0_weight = Σ d_h_1_2_m_0·x̂, d_h_1_2_m_0_bias = Σ d_h_1_2_m_0, d_h_1_2_r_0 += rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_h_1_2_m_0·h_1_2_m_0_weight
         global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 128, w.h_1_2_r_0, H12M0Weight.Value, w.h_1_2_m_0_mean, w.h_1_2_m_0_rstd, w.d_h_1_2_m_0, w.d_h_1_2_r_0, H12M0Weight.Gradient, H12M0Bias.Gradient, accumulateInputGradient: true, accumulateParameterGradients: false);
 #line default
+        w.Trace?.After("bwd_74_layer_norm", "char_gpt.model:15  h.1.2.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_75_add_dropout_attention
         //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -1971,6 +2118,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_75_add_dropout_attention", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_76_attention_out_proj_dW
         //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -1978,6 +2126,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_2_a_1_out_proj_weight[128, 128] = d_h_1_2_a_1ᵀ · h_1_2_a_1_context   (k = B * T)
         Sgemm.Multiply(true, false, 128, 128, B * T, 1f, w.d_h_1_2_a_1, 128, w.h_1_2_a_1_context, 128, 0f, H12A1OutProjWeight.Gradient, 128);
 #line default
+        w.Trace?.After("bwd_76_attention_out_proj_dW", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_77_attention_out_proj_dX
         //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -1985,6 +2134,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_2_a_1_context[B * T, 128] = d_h_1_2_a_1 · h_1_2_a_1_out_proj_weight   (k = 128)
         Sgemm.Multiply(false, false, B * T, 128, 128, 1f, w.d_h_1_2_a_1, 128, H12A1OutProjWeight.Value, 128, 0f, w.d_h_1_2_a_1_context, 128);
 #line default
+        w.Trace?.After("bwd_77_attention_out_proj_dX", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_78_attention
         //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -1992,6 +2142,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_2_a_1_qkv = (dq, dk, dv) from d_h_1_2_a_1_context and the P saved in h_1_2_a_1_workspace
         global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 4, 32, causal: true, w.h_1_2_a_1_qkv, w.h_1_2_a_1_qkv.AsSpan(128), w.h_1_2_a_1_qkv.AsSpan(2 * 128), 3 * 128, w.d_h_1_2_a_1_context, w.h_1_2_a_1_workspace, w.d_h_1_2_a_1_qkv, w.d_h_1_2_a_1_qkv.AsSpan(128), w.d_h_1_2_a_1_qkv.AsSpan(2 * 128), accumulate: false);
 #line default
+        w.Trace?.After("bwd_78_attention", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_79_attention_in_proj_bias
         //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -2020,6 +2171,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_79_attention_in_proj_bias", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_80_attention_in_proj_dW
         //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -2027,6 +2179,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_2_a_1_in_proj_weight[384, 128] = d_h_1_2_a_1_qkvᵀ · h_1_2_a_0   (k = B * T)
         Sgemm.Multiply(true, false, 384, 128, B * T, 1f, w.d_h_1_2_a_1_qkv, 384, w.h_1_2_a_0, 128, 0f, H12A1InProjWeight.Gradient, 128);
 #line default
+        w.Trace?.After("bwd_80_attention_in_proj_dW", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_81_attention_in_proj_dX
         //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -2034,6 +2187,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_2_a_0[B * T, 128] = d_h_1_2_a_1_qkv · h_1_2_a_1_in_proj_weight   (k = 384)
         Sgemm.Multiply(false, false, B * T, 128, 384, 1f, w.d_h_1_2_a_1_qkv, 384, H12A1InProjWeight.Value, 128, 0f, w.d_h_1_2_a_0, 128);
 #line default
+        w.Trace?.After("bwd_81_attention_in_proj_dX", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_82_layer_norm
         //   char_gpt.model:13  h.1.2.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
@@ -2041,6 +2195,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_2_a_0_weight = Σ d_h_1_2_a_0·x̂, d_h_1_2_a_0_bias = Σ d_h_1_2_a_0, d_h_1_1_0 += rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_h_1_2_a_0·h_1_2_a_0_weight
         global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 128, w.h_1_1_0, H12A0Weight.Value, w.h_1_2_a_0_mean, w.h_1_2_a_0_rstd, w.d_h_1_2_a_0, w.d_h_1_1_0, H12A0Weight.Gradient, H12A0Bias.Gradient, accumulateInputGradient: true, accumulateParameterGradients: false);
 #line default
+        w.Trace?.After("bwd_82_layer_norm", "char_gpt.model:13  h.1.2.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_83_add_dropout_dense
         //   char_gpt.model:15  h.1.1.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
@@ -2085,6 +2240,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_83_add_dropout_dense", "char_gpt.model:15  h.1.1.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]");
 
         // bwd_84_dense_dW
         //   char_gpt.model:15  h.1.1.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
@@ -2092,6 +2248,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_1_m_3_weight[128, 512] = d_h_1_1_m_3ᵀ · h_1_1_m_2   (k = B * T)
         Sgemm.Multiply(true, false, 128, 512, B * T, 1f, w.d_h_1_1_m_3, 128, w.h_1_1_m_2, 512, 0f, H11M3Weight.Gradient, 512);
 #line default
+        w.Trace?.After("bwd_84_dense_dW", "char_gpt.model:15  h.1.1.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]");
 
         // bwd_85_dense_dX
         //   char_gpt.model:15  h.1.1.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
@@ -2099,6 +2256,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_1_m_2[B * T, 512] = d_h_1_1_m_3 · h_1_1_m_3_weight   (k = 128)
         Sgemm.Multiply(false, false, B * T, 512, 128, 1f, w.d_h_1_1_m_3, 128, H11M3Weight.Value, 512, 0f, w.d_h_1_1_m_2, 512);
 #line default
+        w.Trace?.After("bwd_85_dense_dX", "char_gpt.model:15  h.1.1.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]");
 
         // bwd_86_gelu_dense
         //   char_gpt.model:15  h.1.1.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -2138,6 +2296,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_86_gelu_dense", "char_gpt.model:15  h.1.1.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]");
 
         // bwd_87_dense_dW
         //   char_gpt.model:15  h.1.1.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -2145,6 +2304,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_1_m_1_weight[512, 128] = d_h_1_1_m_1ᵀ · h_1_1_m_0   (k = B * T)
         Sgemm.Multiply(true, false, 512, 128, B * T, 1f, w.d_h_1_1_m_1, 512, w.h_1_1_m_0, 128, 0f, H11M1Weight.Gradient, 128);
 #line default
+        w.Trace?.After("bwd_87_dense_dW", "char_gpt.model:15  h.1.1.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]");
 
         // bwd_88_dense_dX
         //   char_gpt.model:15  h.1.1.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -2152,6 +2312,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_1_m_0[B * T, 128] = d_h_1_1_m_1 · h_1_1_m_1_weight   (k = 512)
         Sgemm.Multiply(false, false, B * T, 128, 512, 1f, w.d_h_1_1_m_1, 512, H11M1Weight.Value, 128, 0f, w.d_h_1_1_m_0, 128);
 #line default
+        w.Trace?.After("bwd_88_dense_dX", "char_gpt.model:15  h.1.1.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]");
 
         // bwd_89_layer_norm
         //   char_gpt.model:15  h.1.1.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
@@ -2159,6 +2320,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_1_m_0_weight = Σ d_h_1_1_m_0·x̂, d_h_1_1_m_0_bias = Σ d_h_1_1_m_0, d_h_1_1_r_0 += rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_h_1_1_m_0·h_1_1_m_0_weight
         global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 128, w.h_1_1_r_0, H11M0Weight.Value, w.h_1_1_m_0_mean, w.h_1_1_m_0_rstd, w.d_h_1_1_m_0, w.d_h_1_1_r_0, H11M0Weight.Gradient, H11M0Bias.Gradient, accumulateInputGradient: true, accumulateParameterGradients: false);
 #line default
+        w.Trace?.After("bwd_89_layer_norm", "char_gpt.model:15  h.1.1.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_90_add_dropout_attention
         //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -2203,6 +2365,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_90_add_dropout_attention", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_91_attention_out_proj_dW
         //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -2210,6 +2373,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_1_a_1_out_proj_weight[128, 128] = d_h_1_1_a_1ᵀ · h_1_1_a_1_context   (k = B * T)
         Sgemm.Multiply(true, false, 128, 128, B * T, 1f, w.d_h_1_1_a_1, 128, w.h_1_1_a_1_context, 128, 0f, H11A1OutProjWeight.Gradient, 128);
 #line default
+        w.Trace?.After("bwd_91_attention_out_proj_dW", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_92_attention_out_proj_dX
         //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -2217,6 +2381,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_1_a_1_context[B * T, 128] = d_h_1_1_a_1 · h_1_1_a_1_out_proj_weight   (k = 128)
         Sgemm.Multiply(false, false, B * T, 128, 128, 1f, w.d_h_1_1_a_1, 128, H11A1OutProjWeight.Value, 128, 0f, w.d_h_1_1_a_1_context, 128);
 #line default
+        w.Trace?.After("bwd_92_attention_out_proj_dX", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_93_attention
         //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -2224,6 +2389,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_1_a_1_qkv = (dq, dk, dv) from d_h_1_1_a_1_context and the P saved in h_1_1_a_1_workspace
         global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 4, 32, causal: true, w.h_1_1_a_1_qkv, w.h_1_1_a_1_qkv.AsSpan(128), w.h_1_1_a_1_qkv.AsSpan(2 * 128), 3 * 128, w.d_h_1_1_a_1_context, w.h_1_1_a_1_workspace, w.d_h_1_1_a_1_qkv, w.d_h_1_1_a_1_qkv.AsSpan(128), w.d_h_1_1_a_1_qkv.AsSpan(2 * 128), accumulate: false);
 #line default
+        w.Trace?.After("bwd_93_attention", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_94_attention_in_proj_bias
         //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -2252,6 +2418,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_94_attention_in_proj_bias", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_95_attention_in_proj_dW
         //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -2259,6 +2426,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_1_a_1_in_proj_weight[384, 128] = d_h_1_1_a_1_qkvᵀ · h_1_1_a_0   (k = B * T)
         Sgemm.Multiply(true, false, 384, 128, B * T, 1f, w.d_h_1_1_a_1_qkv, 384, w.h_1_1_a_0, 128, 0f, H11A1InProjWeight.Gradient, 128);
 #line default
+        w.Trace?.After("bwd_95_attention_in_proj_dW", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_96_attention_in_proj_dX
         //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -2266,6 +2434,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_1_a_0[B * T, 128] = d_h_1_1_a_1_qkv · h_1_1_a_1_in_proj_weight   (k = 384)
         Sgemm.Multiply(false, false, B * T, 128, 384, 1f, w.d_h_1_1_a_1_qkv, 384, H11A1InProjWeight.Value, 128, 0f, w.d_h_1_1_a_0, 128);
 #line default
+        w.Trace?.After("bwd_96_attention_in_proj_dX", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_97_layer_norm
         //   char_gpt.model:13  h.1.1.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
@@ -2273,6 +2442,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_1_a_0_weight = Σ d_h_1_1_a_0·x̂, d_h_1_1_a_0_bias = Σ d_h_1_1_a_0, d_h_1_0_0 += rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_h_1_1_a_0·h_1_1_a_0_weight
         global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 128, w.h_1_0_0, H11A0Weight.Value, w.h_1_1_a_0_mean, w.h_1_1_a_0_rstd, w.d_h_1_1_a_0, w.d_h_1_0_0, H11A0Weight.Gradient, H11A0Bias.Gradient, accumulateInputGradient: true, accumulateParameterGradients: false);
 #line default
+        w.Trace?.After("bwd_97_layer_norm", "char_gpt.model:13  h.1.1.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_98_add_dropout_dense
         //   char_gpt.model:15  h.1.0.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
@@ -2317,6 +2487,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_98_add_dropout_dense", "char_gpt.model:15  h.1.0.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]");
 
         // bwd_99_dense_dW
         //   char_gpt.model:15  h.1.0.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
@@ -2324,6 +2495,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_0_m_3_weight[128, 512] = d_h_1_0_m_3ᵀ · h_1_0_m_2   (k = B * T)
         Sgemm.Multiply(true, false, 128, 512, B * T, 1f, w.d_h_1_0_m_3, 128, w.h_1_0_m_2, 512, 0f, H10M3Weight.Gradient, 512);
 #line default
+        w.Trace?.After("bwd_99_dense_dW", "char_gpt.model:15  h.1.0.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]");
 
         // bwd_100_dense_dX
         //   char_gpt.model:15  h.1.0.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
@@ -2331,6 +2503,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_0_m_2[B * T, 512] = d_h_1_0_m_3 · h_1_0_m_3_weight   (k = 128)
         Sgemm.Multiply(false, false, B * T, 512, 128, 1f, w.d_h_1_0_m_3, 128, H10M3Weight.Value, 512, 0f, w.d_h_1_0_m_2, 512);
 #line default
+        w.Trace?.After("bwd_100_dense_dX", "char_gpt.model:15  h.1.0.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]");
 
         // bwd_101_gelu_dense
         //   char_gpt.model:15  h.1.0.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -2370,6 +2543,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_101_gelu_dense", "char_gpt.model:15  h.1.0.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]");
 
         // bwd_102_dense_dW
         //   char_gpt.model:15  h.1.0.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -2377,6 +2551,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_0_m_1_weight[512, 128] = d_h_1_0_m_1ᵀ · h_1_0_m_0   (k = B * T)
         Sgemm.Multiply(true, false, 512, 128, B * T, 1f, w.d_h_1_0_m_1, 512, w.h_1_0_m_0, 128, 0f, H10M1Weight.Gradient, 128);
 #line default
+        w.Trace?.After("bwd_102_dense_dW", "char_gpt.model:15  h.1.0.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]");
 
         // bwd_103_dense_dX
         //   char_gpt.model:15  h.1.0.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -2384,6 +2559,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_0_m_0[B * T, 128] = d_h_1_0_m_1 · h_1_0_m_1_weight   (k = 512)
         Sgemm.Multiply(false, false, B * T, 128, 512, 1f, w.d_h_1_0_m_1, 512, H10M1Weight.Value, 128, 0f, w.d_h_1_0_m_0, 128);
 #line default
+        w.Trace?.After("bwd_103_dense_dX", "char_gpt.model:15  h.1.0.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]");
 
         // bwd_104_layer_norm
         //   char_gpt.model:15  h.1.0.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
@@ -2391,6 +2567,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_0_m_0_weight = Σ d_h_1_0_m_0·x̂, d_h_1_0_m_0_bias = Σ d_h_1_0_m_0, d_h_1_0_r_0 += rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_h_1_0_m_0·h_1_0_m_0_weight
         global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 128, w.h_1_0_r_0, H10M0Weight.Value, w.h_1_0_m_0_mean, w.h_1_0_m_0_rstd, w.d_h_1_0_m_0, w.d_h_1_0_r_0, H10M0Weight.Gradient, H10M0Bias.Gradient, accumulateInputGradient: true, accumulateParameterGradients: false);
 #line default
+        w.Trace?.After("bwd_104_layer_norm", "char_gpt.model:15  h.1.0.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_105_add_dropout_attention
         //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -2435,6 +2612,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_105_add_dropout_attention", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_106_attention_out_proj_dW
         //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -2442,6 +2620,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_0_a_1_out_proj_weight[128, 128] = d_h_1_0_a_1ᵀ · h_1_0_a_1_context   (k = B * T)
         Sgemm.Multiply(true, false, 128, 128, B * T, 1f, w.d_h_1_0_a_1, 128, w.h_1_0_a_1_context, 128, 0f, H10A1OutProjWeight.Gradient, 128);
 #line default
+        w.Trace?.After("bwd_106_attention_out_proj_dW", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_107_attention_out_proj_dX
         //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -2449,6 +2628,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_0_a_1_context[B * T, 128] = d_h_1_0_a_1 · h_1_0_a_1_out_proj_weight   (k = 128)
         Sgemm.Multiply(false, false, B * T, 128, 128, 1f, w.d_h_1_0_a_1, 128, H10A1OutProjWeight.Value, 128, 0f, w.d_h_1_0_a_1_context, 128);
 #line default
+        w.Trace?.After("bwd_107_attention_out_proj_dX", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_108_attention
         //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -2456,6 +2636,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_0_a_1_qkv = (dq, dk, dv) from d_h_1_0_a_1_context and the P saved in h_1_0_a_1_workspace
         global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 4, 32, causal: true, w.h_1_0_a_1_qkv, w.h_1_0_a_1_qkv.AsSpan(128), w.h_1_0_a_1_qkv.AsSpan(2 * 128), 3 * 128, w.d_h_1_0_a_1_context, w.h_1_0_a_1_workspace, w.d_h_1_0_a_1_qkv, w.d_h_1_0_a_1_qkv.AsSpan(128), w.d_h_1_0_a_1_qkv.AsSpan(2 * 128), accumulate: false);
 #line default
+        w.Trace?.After("bwd_108_attention", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_109_attention_in_proj_bias
         //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -2484,6 +2665,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_109_attention_in_proj_bias", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_110_attention_in_proj_dW
         //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -2491,6 +2673,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_0_a_1_in_proj_weight[384, 128] = d_h_1_0_a_1_qkvᵀ · h_1_0_a_0   (k = B * T)
         Sgemm.Multiply(true, false, 384, 128, B * T, 1f, w.d_h_1_0_a_1_qkv, 384, w.h_1_0_a_0, 128, 0f, H10A1InProjWeight.Gradient, 128);
 #line default
+        w.Trace?.After("bwd_110_attention_in_proj_dW", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_111_attention_in_proj_dX
         //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -2498,6 +2681,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_0_a_0[B * T, 128] = d_h_1_0_a_1_qkv · h_1_0_a_1_in_proj_weight   (k = 384)
         Sgemm.Multiply(false, false, B * T, 128, 384, 1f, w.d_h_1_0_a_1_qkv, 384, H10A1InProjWeight.Value, 128, 0f, w.d_h_1_0_a_0, 128);
 #line default
+        w.Trace?.After("bwd_111_attention_in_proj_dX", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_112_layer_norm
         //   char_gpt.model:13  h.1.0.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
@@ -2505,6 +2689,7 @@ partial class CharGpt : ITrainableModel
         // d_h_1_0_a_0_weight = Σ d_h_1_0_a_0·x̂, d_h_1_0_a_0_bias = Σ d_h_1_0_a_0, d_h_0 += rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_h_1_0_a_0·h_1_0_a_0_weight
         global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 128, w.h_0, H10A0Weight.Value, w.h_1_0_a_0_mean, w.h_1_0_a_0_rstd, w.d_h_1_0_a_0, w.d_h_0, H10A0Weight.Gradient, H10A0Bias.Gradient, accumulateInputGradient: true, accumulateParameterGradients: false);
 #line default
+        w.Trace?.After("bwd_112_layer_norm", "char_gpt.model:13  h.1.0.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_113_dropout
         //   char_gpt.model:25  h.0 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
@@ -2540,6 +2725,7 @@ partial class CharGpt : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_113_dropout", "char_gpt.model:25  h.0 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_114_positional
         //   char_gpt.model:24  pos = positional(max_len=64)  [B, T, 128] -> [B, T, 128]
@@ -2547,6 +2733,7 @@ partial class CharGpt : ITrainableModel
         // d_pos_weight[t] = Σ_b d_pos[b, t], d_tok = d_pos
         global::ModelDsl.Runtime.Cpu.Layers.Positional.Backward(B, T, 64, 128, w.d_pos, w.d_tok, PosWeight.Gradient, accumulateInputGradient: false, accumulateTableGradient: false);
 #line default
+        w.Trace?.After("bwd_114_positional", "char_gpt.model:24  pos = positional(max_len=64)  [B, T, 128] -> [B, T, 128]");
 
         // bwd_115_embedding
         //   char_gpt.model:23  tok = embedding(num=96, dim=128)  [B, T] -> [B, T, 128]
@@ -2554,6 +2741,7 @@ partial class CharGpt : ITrainableModel
         // d_tok_weight[id] += the rows of d_tok, for each id in idx
         global::ModelDsl.Runtime.Cpu.Layers.Embedding.Backward(B * T, 96, 128, w.idx, w.d_tok, TokWeight.Gradient, accumulate: true);
 #line default
+        w.Trace?.After("bwd_115_embedding", "char_gpt.model:23  tok = embedding(num=96, dim=128)  [B, T] -> [B, T, 128]");
     }
 
     // ───── Optimizer ─────────────────────────────────────────────────────────────────────────────────
@@ -2561,6 +2749,19 @@ partial class CharGpt : ITrainableModel
     /// <summary>One adamw step over every parameter (char_gpt.model:32: lr=0.001, beta1=0.9, beta2=0.95, eps=1E-08, weight_decay=0.1) using their current gradients.</summary>
     public void ApplyGradients()
     {
+        using var call = _guard.Enter("CharGpt.ApplyGradients");
+        // The gradients may have been changed by the caller since ComputeGradients: checked again, like in TrainStep.
+        _guard.Gradients("CharGpt.ApplyGradients", Step + 1);
+        Update("CharGpt.ApplyGradients");
+    }
+
+    /// <summary>
+    /// The update itself, after the guard has ruled out a non-finite result (docs/training.md, "Non-finite values"): a
+    /// learning rate so large that a parameter or optimizer state would overflow is refused before anything is written.
+    /// </summary>
+    private void Update(string caller)
+    {
+        _guard.AdamW(caller, Step + 1, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f);
         Step++;
 #line 32 "/src/examples/CharGpt/char_gpt.model"
         Optimizers.AdamW(TokWeight.Value, TokWeight.Gradient, TokWeight.State1, TokWeight.State2, LearningRate, 0.9f, 0.95f, 1e-08f, 0.1f, Step);

@@ -48,6 +48,9 @@ partial class FashionCnn : ITrainableModel
     /// <summary>Every parameter, in checkpoint order; their <c>Gradient</c> arrays hold the last computed gradients.</summary>
     public IReadOnlyList<Parameter> Parameters { get; }
 
+    /// <summary>One caller at a time, and the non-finite checks (docs/training.md, "Threads" and "Non-finite values").</summary>
+    private readonly ModelGuard _guard;
+
     // ───── Construction and initialisation ───────────────────────────────────────────────────────────
 
     /// <summary>The seed of the initial weights and of the dropout masks.</summary>
@@ -60,13 +63,26 @@ partial class FashionCnn : ITrainableModel
     public int DropoutStream { get; set; }
 
     /// <summary>The learning rate, 0.001f in fashion_cnn.model:17; set it to follow a schedule.</summary>
-    public float LearningRate { get; set; } = 0.001f;
+    /// <exception cref="ArgumentOutOfRangeException">The value is NaN, infinite or negative.</exception>
+    public float LearningRate { get => _learningRate; set => _learningRate = Hyperparameters.LearningRate(ModelName, value); }
+    private float _learningRate = 0.001f;
+
+    /// <summary>
+    /// Whether inputs, targets, the loss, the gradients and the optimizer update are checked for NaN and ±∞ (default true,
+    /// a few percent of a step at most; docs/training.md, "Non-finite values"). Set it false to handle non-finite values
+    /// yourself: nothing is scanned, and Save and ExportOnnx write whatever the parameters hold.
+    /// </summary>
+    public bool CheckFinite { get => _guard.CheckFinite; set => _guard.CheckFinite = value; }
+
+    /// <summary>The global L2 norm of all gradients at the last checked step (NaN before the first, or with CheckFinite off).</summary>
+    public double LastGradientNorm => _guard.LastGradientNorm;
 
     /// <summary>Creates the model with deterministic initial weights drawn from <paramref name="seed"/>.</summary>
     public FashionCnn(ulong seed = 0)
     {
         Seed = seed;
         Parameters = new Parameter[] { Features0Weight, Features0Bias, Features3Weight, Features3Bias, Logits1Weight, Logits1Bias, Logits4Weight, Logits4Bias };
+        _guard = new ModelGuard(ModelName, Parameters);
         foreach (var p in Parameters) p.EnsureState(2);
         Initialize();
     }
@@ -74,6 +90,7 @@ partial class FashionCnn : ITrainableModel
     /// <summary>Draws every parameter again from its initializer (deterministic in <see cref="Seed"/>) and resets the optimizer.</summary>
     public void Initialize()
     {
+        using var call = _guard.Enter("FashionCnn.Initialize");
         Init.KaimingUniform(Features0Weight.Value, fanIn: 9, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 0UL));
         Init.Constant(Features0Bias.Value, 0f);
         Init.KaimingUniform(Features3Weight.Value, fanIn: 288, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 2UL));
@@ -90,6 +107,7 @@ partial class FashionCnn : ITrainableModel
             Array.Clear(p.Gradient);
         }
         Step = 0;
+        _guard.ParametersChanged();
     }
 
     // ───── Inference and training ────────────────────────────────────────────────────────────────────
@@ -100,7 +118,8 @@ partial class FashionCnn : ITrainableModel
     /// </summary>
     public Tensor Forward(Tensor x)
     {
-        var w = Prepare("FashionCnn.Forward", x, null);
+        using var call = _guard.Enter("FashionCnn.Forward");
+        var w = Prepare("FashionCnn.Forward", Step, x, null);
         RunForward(w, training: false);
         return w.Output;
     }
@@ -108,7 +127,8 @@ partial class FashionCnn : ITrainableModel
     /// <summary>The most likely class of each row (argmax of <c>logits</c> over its 10 classes); the tensor belongs to the model and is reused.</summary>
     public IntTensor Predict(Tensor x)
     {
-        var w = Prepare("FashionCnn.Predict", x, null);
+        using var call = _guard.Enter("FashionCnn.Predict");
+        var w = Prepare("FashionCnn.Predict", Step, x, null);
         RunForward(w, training: false);
         Metrics.ArgMax(w.Output.Span, w.Predicted.Length, 10, w.Predicted.Data);
         return w.Predicted;
@@ -117,51 +137,99 @@ partial class FashionCnn : ITrainableModel
     /// <summary>
     /// One training step on a batch: forward (dropout on), cross_entropy loss against <paramref name="y"/> i32[B], backward, then the
     /// optimizer. Returns the batch's mean loss (before the update). Allocates nothing once the batch size has been seen.
+    /// Throws <see cref="NonFiniteException"/> (and changes nothing) when an input, the loss, a gradient or the update is NaN or ±∞.
     /// </summary>
     public float TrainStep(Tensor x, IntTensor y)
     {
-        var w = Prepare("FashionCnn.TrainStep", x, y);
-        float loss = Gradients(w);
-        ApplyGradients();
+        using var call = _guard.Enter("FashionCnn.TrainStep");
+        var w = Prepare("FashionCnn.TrainStep", Step + 1, x, y);
+        float loss = Gradients(w, "FashionCnn.TrainStep");
+        Update("FashionCnn.TrainStep");
         return loss;
     }
 
     /// <summary>
     /// Forward (dropout on), loss and backward without updating: each parameter's <c>Gradient</c> then holds d loss / d parameter,
-    /// for callers with their own optimizer. Returns the batch's mean loss.
+    /// for callers with their own optimizer. Returns the batch's mean loss; the loss and gradients are checked as in <c>TrainStep</c>.
     /// </summary>
     public float ComputeGradients(Tensor x, IntTensor y)
     {
-        return Gradients(Prepare("FashionCnn.ComputeGradients", x, y));
+        using var call = _guard.Enter("FashionCnn.ComputeGradients");
+        return Gradients(Prepare("FashionCnn.ComputeGradients", Step + 1, x, y), "FashionCnn.ComputeGradients");
     }
 
-    /// <summary>The batch's mean loss with dropout off and no gradients: for validation and test sets.</summary>
+    /// <summary>The batch's mean loss with dropout off and no gradients: for validation and test sets. A non-finite loss throws.</summary>
     public float Evaluate(Tensor x, IntTensor y)
     {
-        var w = Prepare("FashionCnn.Evaluate", x, y);
+        using var call = _guard.Enter("FashionCnn.Evaluate");
+        var w = Prepare("FashionCnn.Evaluate", Step, x, y);
         RunForward(w, training: false);
-        return RunLoss(w, withGradient: false);
+        float loss = RunLoss(w, withGradient: false);
+        _guard.Loss("FashionCnn.Evaluate", loss, Step);
+        return loss;
     }
 
-    private float Gradients(Workspace w)
+    /// <summary>
+    /// Forward, loss and backward, then the non-finite guard (docs/training.md, "Non-finite values"): the loss and every
+    /// gradient are checked before any optimizer runs, so a step that throws leaves parameters, optimizer state and Step
+    /// as they were. On a failure the step is run again with a check after every kernel, to name where the first
+    /// non-finite value appeared (the dropout masks depend only on Seed and Step, so the re-run computes the same values).
+    /// </summary>
+    private float Gradients(Workspace w, string caller)
     {
         RunForward(w, training: true);
         float loss = RunLoss(w, withGradient: true);
         RunBackward(w);
+        if (_guard.CheckFinite && !_guard.StepIsFinite(loss))
+        {
+            string found = TraceKernels(w);
+            _guard.Loss(caller, loss, Step + 1, found);
+            _guard.Gradients(caller, Step + 1, found);
+        }
         return loss;
+    }
+
+    /// <summary>Runs the failed step again, checking every buffer after each kernel; returns where the first non-finite value appeared.</summary>
+    private string TraceKernels(Workspace w)
+    {
+        var trace = new KernelTrace(Parameters, new (string, float[])[] { ("features_0", w.features_0), ("features_0_workspace", w.features_0_workspace), ("features_1", w.features_1), ("features_2", w.features_2), ("features_3", w.features_3), ("features_3_workspace", w.features_3_workspace), ("features_4", w.features_4), ("features", w.features), ("logits_1", w.logits_1), ("logits_2", w.logits_2), ("logits_3", w.logits_3), ("logits", w.logits), ("d_logits", w.d_logits), ("d_logits_3", w.d_logits_3), ("d_logits_1", w.d_logits_1), ("d_features", w.d_features), ("d_features_4", w.d_features_4), ("d_features_3", w.d_features_3), ("d_features_2", w.d_features_2), ("d_features_1", w.d_features_1), ("d_features_0", w.d_features_0), ("gradient of features.0.weight", Features0Weight.Gradient), ("gradient of features.0.bias", Features0Bias.Gradient), ("gradient of features.3.weight", Features3Weight.Gradient), ("gradient of features.3.bias", Features3Bias.Gradient), ("gradient of logits.1.weight", Logits1Weight.Gradient), ("gradient of logits.1.bias", Logits1Bias.Gradient), ("gradient of logits.4.weight", Logits4Weight.Gradient), ("gradient of logits.4.bias", Logits4Bias.Gradient) });
+        w.Trace = trace;
+        try
+        {
+            RunForward(w, training: true);
+            RunLoss(w, withGradient: true);
+            trace.After("loss", "fashion_cnn.model:16");
+            RunBackward(w);
+        }
+        finally
+        {
+            w.Trace = null;
+        }
+        return trace.Result;
     }
 
     /// <summary>
     /// Writes parameters, optimizer state and step to <paramref name="path"/> as safetensors, with PyTorch-style names
     /// (<c>fc1.weight</c>, dense weights [out, in]); atomically: a temporary file, then a rename. See docs/checkpoints.md.
+    /// Refuses (<see cref="NonFiniteException"/>) to write a NaN or ±∞ parameter unless <c>CheckFinite</c> is off.
     /// </summary>
-    public void Save(string path) => Safetensors.Save(path, ModelName, Parameters, Step);
+    public void Save(string path)
+    {
+        using var call = _guard.Enter("FashionCnn.Save");
+        _guard.ParametersForWrite("FashionCnn.Save", "save", Step);
+        Safetensors.Save(path, ModelName, Parameters, Step);
+    }
 
     /// <summary>
     /// Reads a safetensors file written by <see cref="Save"/> or by PyTorch (parameters only: the optimizer state then
     /// starts from zero); every name, dtype and shape is validated before anything is changed.
     /// </summary>
-    public void Load(string path) => Step = Safetensors.Load(path, ModelName, Parameters);
+    public void Load(string path)
+    {
+        using var call = _guard.Enter("FashionCnn.Load");
+        Step = Safetensors.Load(path, ModelName, Parameters);
+        _guard.ParametersChanged();
+    }
 
     // ───── Buffers, planned once per binding of the symbolic dimensions ──────────────────────────────
 
@@ -196,35 +264,37 @@ partial class FashionCnn : ITrainableModel
         public readonly float[] d_features_0; // f32[B, 32, 28, 28]
         public readonly Tensor Output;
         public readonly IntTensor Predicted;
+        public KernelTrace? Trace; // set only while a failed step is re-run with a check after every kernel
 
         public Workspace(int B)
         {
             this.B = B;
-            features_0 = new float[checked(25088 * B)];
+            string binding = $"B = {B}"; // for BufferSize's message when a buffer would not fit in an array
+            features_0 = new float[BufferSize.Elements(ModelName, binding, "'features_0' [B, 32, 28, 28]", 25088d * B)];
             features_0_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Conv2d.WorkspaceSize(new global::ModelDsl.Runtime.Cpu.Layers.Conv2dGeometry(B, 1, 28, 28, 32, 3, 1, 1))];
-            features_1 = new float[checked(25088 * B)];
-            features_2 = new float[checked(6272 * B)];
-            features_2_indices = new int[checked(6272 * B)];
-            features_3 = new float[checked(12544 * B)];
+            features_1 = new float[BufferSize.Elements(ModelName, binding, "'features_1' [B, 32, 28, 28]", 25088d * B)];
+            features_2 = new float[BufferSize.Elements(ModelName, binding, "'features_2' [B, 32, 14, 14]", 6272d * B)];
+            features_2_indices = new int[BufferSize.Elements(ModelName, binding, "'features_2_indices' [B, 32, 14, 14]", 6272d * B)];
+            features_3 = new float[BufferSize.Elements(ModelName, binding, "'features_3' [B, 64, 14, 14]", 12544d * B)];
             features_3_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Conv2d.WorkspaceSize(new global::ModelDsl.Runtime.Cpu.Layers.Conv2dGeometry(B, 32, 14, 14, 64, 3, 1, 1))];
-            features_4 = new float[checked(12544 * B)];
-            features = new float[checked(3136 * B)];
-            features_indices = new int[checked(3136 * B)];
-            logits_1 = new float[checked(128 * B)];
-            logits_2 = new float[checked(128 * B)];
-            logits_3 = new float[checked(128 * B)];
-            logits = new float[checked(10 * B)];
-            d_logits = new float[checked(10 * B)];
-            d_logits_3 = new float[checked(128 * B)];
-            d_logits_1 = new float[checked(128 * B)];
-            d_features = new float[checked(3136 * B)];
-            d_features_4 = new float[checked(12544 * B)];
-            d_features_3 = new float[checked(12544 * B)];
-            d_features_2 = new float[checked(6272 * B)];
-            d_features_1 = new float[checked(25088 * B)];
-            d_features_0 = new float[checked(25088 * B)];
+            features_4 = new float[BufferSize.Elements(ModelName, binding, "'features_4' [B, 64, 14, 14]", 12544d * B)];
+            features = new float[BufferSize.Elements(ModelName, binding, "'features' [B, 64, 7, 7]", 3136d * B)];
+            features_indices = new int[BufferSize.Elements(ModelName, binding, "'features_indices' [B, 64, 7, 7]", 3136d * B)];
+            logits_1 = new float[BufferSize.Elements(ModelName, binding, "'logits_1' [B, 128]", 128d * B)];
+            logits_2 = new float[BufferSize.Elements(ModelName, binding, "'logits_2' [B, 128]", 128d * B)];
+            logits_3 = new float[BufferSize.Elements(ModelName, binding, "'logits_3' [B, 128]", 128d * B)];
+            logits = new float[BufferSize.Elements(ModelName, binding, "'logits' [B, 10]", 10d * B)];
+            d_logits = new float[BufferSize.Elements(ModelName, binding, "'d_logits' [B, 10]", 10d * B)];
+            d_logits_3 = new float[BufferSize.Elements(ModelName, binding, "'d_logits_3' [B, 128]", 128d * B)];
+            d_logits_1 = new float[BufferSize.Elements(ModelName, binding, "'d_logits_1' [B, 128]", 128d * B)];
+            d_features = new float[BufferSize.Elements(ModelName, binding, "'d_features' [B, 64, 7, 7]", 3136d * B)];
+            d_features_4 = new float[BufferSize.Elements(ModelName, binding, "'d_features_4' [B, 64, 14, 14]", 12544d * B)];
+            d_features_3 = new float[BufferSize.Elements(ModelName, binding, "'d_features_3' [B, 64, 14, 14]", 12544d * B)];
+            d_features_2 = new float[BufferSize.Elements(ModelName, binding, "'d_features_2' [B, 32, 14, 14]", 6272d * B)];
+            d_features_1 = new float[BufferSize.Elements(ModelName, binding, "'d_features_1' [B, 32, 28, 28]", 25088d * B)];
+            d_features_0 = new float[BufferSize.Elements(ModelName, binding, "'d_features_0' [B, 32, 28, 28]", 25088d * B)];
             Output = new Tensor(logits, B, 10);
-            Predicted = new IntTensor(new int[checked(B)], B);
+            Predicted = new IntTensor(new int[BufferSize.Elements(ModelName, binding, "'Predicted' [B]", 1d * B)], B);
         }
     }
 
@@ -243,13 +313,18 @@ partial class FashionCnn : ITrainableModel
         return planned;
     }
 
-    /// <summary>Checks every tensor against its declared shape, binds the symbolic dimensions and returns their workspace.</summary>
-    private Workspace Prepare(string caller, Tensor x, IntTensor? y)
+    /// <summary>
+    /// Checks every tensor against its declared shape and every float one for NaN and ±∞ (<paramref name="step"/> is the step
+    /// messages report), binds the symbolic dimensions and returns their workspace.
+    /// </summary>
+    private Workspace Prepare(string caller, int step, Tensor x, IntTensor? y)
     {
         Span<int> bound = stackalloc int[1];
         ArgumentNullException.ThrowIfNull(x);
         ShapeCheck.Input(caller, "x", "[B, 1, 28, 28]", x.Shape, [-1, 1, 28, 28], bound, SymbolNames);
         if (y is not null) ShapeCheck.Input(caller, "y", "[B]", y.Shape, [-1], bound, SymbolNames);
+        // Non-finite inputs and targets are refused here, before any kernel reads them (one vectorised pass each).
+        _guard.Input(caller, "x", x, step);
         var w = WorkspaceFor(bound[0]);
         int B = w.B;
         if (y is not null) ShapeCheck.Labels(caller, "y", y.Data.AsSpan(0, B), 10);
@@ -274,6 +349,7 @@ partial class FashionCnn : ITrainableModel
             global::ModelDsl.Runtime.Cpu.Layers.Conv2d.Forward(in geometry, w.x, Features0Weight.Value, Features0Bias.Value, w.features_0, w.features_0_workspace);
         }
 #line default
+        w.Trace?.After("fwd_0_conv2d", "fashion_cnn.model:11  features.0 = conv2d(channels=32, kernel=3, stride=1, padding=1, bias=true)  [B, 1, 28, 28] -> [B, 32, 28, 28]");
 
         // fwd_1_relu
         //   fashion_cnn.model:11  features.1 = relu()  [B, 32, 28, 28] -> [B, 32, 28, 28]
@@ -303,6 +379,7 @@ partial class FashionCnn : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_1_relu", "fashion_cnn.model:11  features.1 = relu()  [B, 32, 28, 28] -> [B, 32, 28, 28]");
 
         // fwd_2_max_pool2d
         //   fashion_cnn.model:11  features.2 = max_pool2d(kernel=2, stride=2, padding=0)  [B, 32, 28, 28] -> [B, 32, 14, 14]
@@ -313,6 +390,7 @@ partial class FashionCnn : ITrainableModel
             global::ModelDsl.Runtime.Cpu.Layers.MaxPool2d.Forward(in geometry, w.features_1, w.features_2, w.features_2_indices);
         }
 #line default
+        w.Trace?.After("fwd_2_max_pool2d", "fashion_cnn.model:11  features.2 = max_pool2d(kernel=2, stride=2, padding=0)  [B, 32, 28, 28] -> [B, 32, 14, 14]");
 
         // fwd_3_conv2d
         //   fashion_cnn.model:12  features.3 = conv2d(channels=64, kernel=3, stride=1, padding=1, bias=true)  [B, 32, 14, 14] -> [B, 64, 14, 14]
@@ -323,6 +401,7 @@ partial class FashionCnn : ITrainableModel
             global::ModelDsl.Runtime.Cpu.Layers.Conv2d.Forward(in geometry, w.features_2, Features3Weight.Value, Features3Bias.Value, w.features_3, w.features_3_workspace);
         }
 #line default
+        w.Trace?.After("fwd_3_conv2d", "fashion_cnn.model:12  features.3 = conv2d(channels=64, kernel=3, stride=1, padding=1, bias=true)  [B, 32, 14, 14] -> [B, 64, 14, 14]");
 
         // fwd_4_relu
         //   fashion_cnn.model:12  features.4 = relu()  [B, 64, 14, 14] -> [B, 64, 14, 14]
@@ -352,6 +431,7 @@ partial class FashionCnn : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_4_relu", "fashion_cnn.model:12  features.4 = relu()  [B, 64, 14, 14] -> [B, 64, 14, 14]");
 
         // fwd_5_max_pool2d
         //   fashion_cnn.model:12  features.5 = max_pool2d(kernel=2, stride=2, padding=0)  [B, 64, 14, 14] -> [B, 64, 7, 7]
@@ -362,12 +442,14 @@ partial class FashionCnn : ITrainableModel
             global::ModelDsl.Runtime.Cpu.Layers.MaxPool2d.Forward(in geometry, w.features_4, w.features, w.features_indices);
         }
 #line default
+        w.Trace?.After("fwd_5_max_pool2d", "fashion_cnn.model:12  features.5 = max_pool2d(kernel=2, stride=2, padding=0)  [B, 64, 14, 14] -> [B, 64, 7, 7]");
 
         // fwd_6_flatten
         //   fashion_cnn.model:13  logits.0 = flatten(start=1)  [B, 64, 7, 7] -> [B, 3136]
 #line 13 "/src/examples/FashionMnist/fashion_cnn.model"
         // logits_0[B, 3136] is features[B, 64, 7, 7] viewed with another shape: the same array (w.features), nothing to do
 #line default
+        w.Trace?.After("fwd_6_flatten", "fashion_cnn.model:13  logits.0 = flatten(start=1)  [B, 64, 7, 7] -> [B, 3136]");
 
         // fwd_7_dense
         //   fashion_cnn.model:13  logits.1 = dense(units=128, bias=true)  [B, 3136] -> [B, 128]
@@ -375,6 +457,7 @@ partial class FashionCnn : ITrainableModel
         // logits_1[B, 128] = logits_0 · logits_1_weightᵀ   (k = 3136)
         Sgemm.Multiply(false, true, B, 128, 3136, 1f, w.features, 3136, Logits1Weight, 3136, 0f, w.logits_1, 128);
 #line default
+        w.Trace?.After("fwd_7_dense", "fashion_cnn.model:13  logits.1 = dense(units=128, bias=true)  [B, 3136] -> [B, 128]");
 
         // fwd_8_dense_relu_dropout
         //   fashion_cnn.model:13  logits.1 = dense(units=128, bias=true)  [B, 3136] -> [B, 128]
@@ -422,6 +505,7 @@ partial class FashionCnn : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_8_dense_relu_dropout", "fashion_cnn.model:13  logits.1 = dense(units=128, bias=true)  [B, 3136] -> [B, 128]");
 
         // fwd_9_dense
         //   fashion_cnn.model:13  logits.4 = dense(units=10, bias=true)  [B, 128] -> [B, 10]
@@ -429,6 +513,7 @@ partial class FashionCnn : ITrainableModel
         // logits[B, 10] = logits_3 · logits_4_weightᵀ   (k = 128)
         Sgemm.Multiply(false, true, B, 10, 128, 1f, w.logits_3, 128, Logits4Weight, 128, 0f, w.logits, 10);
 #line default
+        w.Trace?.After("fwd_9_dense", "fashion_cnn.model:13  logits.4 = dense(units=10, bias=true)  [B, 128] -> [B, 10]");
 
         // fwd_10_dense
         //   fashion_cnn.model:13  logits.4 = dense(units=10, bias=true)  [B, 128] -> [B, 10]
@@ -460,6 +545,7 @@ partial class FashionCnn : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_10_dense", "fashion_cnn.model:13  logits.4 = dense(units=10, bias=true)  [B, 128] -> [B, 10]");
     }
 
     // ───── Loss ──────────────────────────────────────────────────────────────────────────────────────
@@ -511,6 +597,7 @@ partial class FashionCnn : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_12_dense", "fashion_cnn.model:13  logits.4 = dense(units=10, bias=true)  [B, 128] -> [B, 10]");
 
         // bwd_13_dense_dW
         //   fashion_cnn.model:13  logits.4 = dense(units=10, bias=true)  [B, 128] -> [B, 10]
@@ -518,6 +605,7 @@ partial class FashionCnn : ITrainableModel
         // d_logits_4_weight[10, 128] = d_logitsᵀ · logits_3   (k = B)
         Sgemm.Multiply(true, false, 10, 128, B, 1f, w.d_logits, 10, w.logits_3, 128, 0f, Logits4Weight.Gradient, 128);
 #line default
+        w.Trace?.After("bwd_13_dense_dW", "fashion_cnn.model:13  logits.4 = dense(units=10, bias=true)  [B, 128] -> [B, 10]");
 
         // bwd_14_dense_dX
         //   fashion_cnn.model:13  logits.4 = dense(units=10, bias=true)  [B, 128] -> [B, 10]
@@ -525,6 +613,7 @@ partial class FashionCnn : ITrainableModel
         // d_logits_3[B, 128] = d_logits · logits_4_weight   (k = 10)
         Sgemm.Multiply(false, false, B, 128, 10, 1f, w.d_logits, 10, Logits4Weight.Value, 128, 0f, w.d_logits_3, 128);
 #line default
+        w.Trace?.After("bwd_14_dense_dX", "fashion_cnn.model:13  logits.4 = dense(units=10, bias=true)  [B, 128] -> [B, 10]");
 
         // bwd_15_dropout_relu_dense
         //   fashion_cnn.model:13  logits.1 = dense(units=128, bias=true)  [B, 3136] -> [B, 128]
@@ -573,6 +662,7 @@ partial class FashionCnn : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_15_dropout_relu_dense", "fashion_cnn.model:13  logits.1 = dense(units=128, bias=true)  [B, 3136] -> [B, 128]");
 
         // bwd_16_dense_dW
         //   fashion_cnn.model:13  logits.1 = dense(units=128, bias=true)  [B, 3136] -> [B, 128]
@@ -580,6 +670,7 @@ partial class FashionCnn : ITrainableModel
         // d_logits_1_weight[128, 3136] = d_logits_1ᵀ · logits_0   (k = B)
         Sgemm.Multiply(true, false, 128, 3136, B, 1f, w.d_logits_1, 128, w.features, 3136, 0f, Logits1Weight.Gradient, 3136);
 #line default
+        w.Trace?.After("bwd_16_dense_dW", "fashion_cnn.model:13  logits.1 = dense(units=128, bias=true)  [B, 3136] -> [B, 128]");
 
         // bwd_17_dense_dX
         //   fashion_cnn.model:13  logits.1 = dense(units=128, bias=true)  [B, 3136] -> [B, 128]
@@ -587,12 +678,14 @@ partial class FashionCnn : ITrainableModel
         // d_logits_0[B, 3136] = d_logits_1 · logits_1_weight   (k = 128)
         Sgemm.Multiply(false, false, B, 3136, 128, 1f, w.d_logits_1, 128, Logits1Weight.Value, 3136, 0f, w.d_features, 3136);
 #line default
+        w.Trace?.After("bwd_17_dense_dX", "fashion_cnn.model:13  logits.1 = dense(units=128, bias=true)  [B, 3136] -> [B, 128]");
 
         // bwd_18_flatten
         //   fashion_cnn.model:13  logits.0 = flatten(start=1)  [B, 64, 7, 7] -> [B, 3136]
 #line 13 "/src/examples/FashionMnist/fashion_cnn.model"
         // d_logits_0[B, 3136] is d_features[B, 64, 7, 7] viewed with another shape: the same array (w.d_features), nothing to do
 #line default
+        w.Trace?.After("bwd_18_flatten", "fashion_cnn.model:13  logits.0 = flatten(start=1)  [B, 64, 7, 7] -> [B, 3136]");
 
         // bwd_19_max_pool2d
         //   fashion_cnn.model:12  features.5 = max_pool2d(kernel=2, stride=2, padding=0)  [B, 64, 14, 14] -> [B, 64, 7, 7]
@@ -603,6 +696,7 @@ partial class FashionCnn : ITrainableModel
             global::ModelDsl.Runtime.Cpu.Layers.MaxPool2d.Backward(in geometry, w.d_features, w.features_indices, w.d_features_4, accumulate: false);
         }
 #line default
+        w.Trace?.After("bwd_19_max_pool2d", "fashion_cnn.model:12  features.5 = max_pool2d(kernel=2, stride=2, padding=0)  [B, 64, 14, 14] -> [B, 64, 7, 7]");
 
         // bwd_20_relu
         //   fashion_cnn.model:12  features.4 = relu()  [B, 64, 14, 14] -> [B, 64, 14, 14]
@@ -637,6 +731,7 @@ partial class FashionCnn : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_20_relu", "fashion_cnn.model:12  features.4 = relu()  [B, 64, 14, 14] -> [B, 64, 14, 14]");
 
         // bwd_21_conv2d
         //   fashion_cnn.model:12  features.3 = conv2d(channels=64, kernel=3, stride=1, padding=1, bias=true)  [B, 32, 14, 14] -> [B, 64, 14, 14]
@@ -647,6 +742,7 @@ partial class FashionCnn : ITrainableModel
             global::ModelDsl.Runtime.Cpu.Layers.Conv2d.Backward(in geometry, w.features_2, Features3Weight.Value, w.d_features_3, w.d_features_2, Features3Weight.Gradient, Features3Bias.Gradient, w.features_3_workspace, accumulateInputGradient: false, accumulateParameterGradients: false);
         }
 #line default
+        w.Trace?.After("bwd_21_conv2d", "fashion_cnn.model:12  features.3 = conv2d(channels=64, kernel=3, stride=1, padding=1, bias=true)  [B, 32, 14, 14] -> [B, 64, 14, 14]");
 
         // bwd_22_max_pool2d
         //   fashion_cnn.model:11  features.2 = max_pool2d(kernel=2, stride=2, padding=0)  [B, 32, 28, 28] -> [B, 32, 14, 14]
@@ -657,6 +753,7 @@ partial class FashionCnn : ITrainableModel
             global::ModelDsl.Runtime.Cpu.Layers.MaxPool2d.Backward(in geometry, w.d_features_2, w.features_2_indices, w.d_features_1, accumulate: false);
         }
 #line default
+        w.Trace?.After("bwd_22_max_pool2d", "fashion_cnn.model:11  features.2 = max_pool2d(kernel=2, stride=2, padding=0)  [B, 32, 28, 28] -> [B, 32, 14, 14]");
 
         // bwd_23_relu
         //   fashion_cnn.model:11  features.1 = relu()  [B, 32, 28, 28] -> [B, 32, 28, 28]
@@ -691,6 +788,7 @@ partial class FashionCnn : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_23_relu", "fashion_cnn.model:11  features.1 = relu()  [B, 32, 28, 28] -> [B, 32, 28, 28]");
 
         // bwd_24_conv2d
         //   fashion_cnn.model:11  features.0 = conv2d(channels=32, kernel=3, stride=1, padding=1, bias=true)  [B, 1, 28, 28] -> [B, 32, 28, 28]
@@ -701,6 +799,7 @@ partial class FashionCnn : ITrainableModel
             global::ModelDsl.Runtime.Cpu.Layers.Conv2d.Backward(in geometry, w.x, Features0Weight.Value, w.d_features_0, default, Features0Weight.Gradient, Features0Bias.Gradient, w.features_0_workspace, accumulateInputGradient: false, accumulateParameterGradients: false);
         }
 #line default
+        w.Trace?.After("bwd_24_conv2d", "fashion_cnn.model:11  features.0 = conv2d(channels=32, kernel=3, stride=1, padding=1, bias=true)  [B, 1, 28, 28] -> [B, 32, 28, 28]");
     }
 
     // ───── Optimizer ─────────────────────────────────────────────────────────────────────────────────
@@ -708,6 +807,19 @@ partial class FashionCnn : ITrainableModel
     /// <summary>One adam step over every parameter (fashion_cnn.model:17: lr=0.001, beta1=0.9, beta2=0.999, eps=1E-08, weight_decay=0) using their current gradients.</summary>
     public void ApplyGradients()
     {
+        using var call = _guard.Enter("FashionCnn.ApplyGradients");
+        // The gradients may have been changed by the caller since ComputeGradients: checked again, like in TrainStep.
+        _guard.Gradients("FashionCnn.ApplyGradients", Step + 1);
+        Update("FashionCnn.ApplyGradients");
+    }
+
+    /// <summary>
+    /// The update itself, after the guard has ruled out a non-finite result (docs/training.md, "Non-finite values"): a
+    /// learning rate so large that a parameter or optimizer state would overflow is refused before anything is written.
+    /// </summary>
+    private void Update(string caller)
+    {
+        _guard.Adam(caller, Step + 1, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f);
         Step++;
 #line 17 "/src/examples/FashionMnist/fashion_cnn.model"
         Optimizers.Adam(Features0Weight.Value, Features0Weight.Gradient, Features0Weight.State1, Features0Weight.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, Step);
@@ -737,6 +849,12 @@ partial class FashionCnn : ITrainableModel
     /// <summary>
     /// Writes the inference graph of FashionCnn with the current parameter values to <paramref name="path"/> as an ONNX model
     /// (opset 20, the batch dimension symbolic, dropout omitted), atomically: a temporary file is renamed over it.
+    /// Refuses (<see cref="NonFiniteException"/>) to export a NaN or ±∞ parameter unless <c>CheckFinite</c> is off.
     /// </summary>
-    public void ExportOnnx(string path) => global::ModelDsl.Runtime.Onnx.OnnxExport.Write(path, OnnxGraph, Parameters);
+    public void ExportOnnx(string path)
+    {
+        using var call = _guard.Enter("FashionCnn.ExportOnnx");
+        _guard.ParametersForWrite("FashionCnn.ExportOnnx", "export", Step);
+        global::ModelDsl.Runtime.Onnx.OnnxExport.Write(path, OnnxGraph, Parameters);
+    }
 }

@@ -360,6 +360,27 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
         p[i] = pv * decay - step_size * (mv / denom);
     }
 }
+
+// ───── Non-finite check ──────────────────────────────────────────────────────────────────────────
+// gradient_sum_of_squares: sum_sq[0] = Σ g² over every gradient element, one block of 256 threads (deterministic: no atomics).
+// A NaN or ±∞ gradient makes the sum non-finite: the host reads this one float back before the optimizer runs.
+extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
+    int count,
+    const float* __restrict__ g,
+    float* __restrict__ sum_sq)
+{
+    __shared__ float partial[256];
+    float s = 0.0f;
+    for (long i = threadIdx.x; i < count; i += blockDim.x) s += g[i] * g[i];
+    partial[threadIdx.x] = s;
+    __syncthreads();
+    for (int stride = blockDim.x / 2; stride > 0; stride >>= 1)
+    {
+        if (threadIdx.x < stride) partial[threadIdx.x] += partial[threadIdx.x + stride];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) sum_sq[0] = partial[0];
+}
 """;
 
     /// <summary>
@@ -387,12 +408,19 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
         private readonly GpuKernel _loss_cross_entropy;
         private readonly GpuKernel _loss_mean;
         private readonly GpuKernel _optimizer_adamw;
+        private readonly GpuKernel _gradient_sum_of_squares;
 
         // Every parameter lives in one device arena at the offsets below (multiples of 64 floats, for cuBLAS); its gradient
         // and optimizer state sit at the same offsets of three more, so the optimizer is one launch over all parameters.
         private const int ArenaLength = 269376;
         private static readonly int[] Offsets = { 0, 200704, 200960, 266496, 266752, 269312 };
         private readonly DeviceVariable _values, _gradients, _state1, _state2;
+
+        // One caller at a time, and the non-finite checks (docs/training.md). _syncHost copies the device state into the
+        // model's Parameters when a check needs the values themselves (to name a bad gradient, or to measure before an update).
+        private readonly ModelGuard _guard;
+        private readonly Action _syncHost;
+        private readonly DeviceVariable _gradientSumOfSquares; // one float
 
         internal Gpu(FashionMlp model, GpuContext context)
         {
@@ -410,22 +438,33 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
             _loss_cross_entropy = _module.GetKernel("loss_cross_entropy");
             _loss_mean = _module.GetKernel("loss_mean");
             _optimizer_adamw = _module.GetKernel("optimizer_adamw");
+            _gradient_sum_of_squares = _module.GetKernel("gradient_sum_of_squares");
             _values = context.Allocate(ArenaLength * 4L);
             _gradients = context.Allocate(ArenaLength * 4L);
             _state1 = context.Allocate(ArenaLength * 4L);
             _state2 = context.Allocate(ArenaLength * 4L);
+            _gradientSumOfSquares = context.Allocate(4);
+            _guard = new ModelGuard(ModelName + ".Gpu", model.Parameters);
+            _syncHost = DownloadAll;
             CopyFromHost();
         }
 
         /// <summary>The device this session runs on.</summary>
         public GpuContext Context => _context;
 
+        /// <summary>Whether inputs, targets, the loss, the gradients and the update are checked for NaN and ±∞ on this session (default true; docs/training.md).</summary>
+        public bool CheckFinite { get => _guard.CheckFinite; set => _guard.CheckFinite = value; }
+
+        /// <summary>The global L2 norm of the gradients at the last checked step, from the device reduction (NaN before the first).</summary>
+        public double LastGradientNorm => _guard.LastGradientNorm;
+
         // ───── Inference and training ────────────────────────────────────────────────────────────────────
 
         /// <summary>Runs the model (dropout off) on the device; the returned host tensor belongs to the session and is overwritten by the next call.</summary>
         public Tensor Forward(Tensor x)
         {
-            var w = Prepare("FashionMlp.Gpu.Forward", x, null);
+            using var call = _guard.Enter("FashionMlp.Gpu.Forward");
+            var w = Prepare("FashionMlp.Gpu.Forward", _model.Step, x, null);
             RunForward(w, training: false);
             return DownloadOutput(w);
         }
@@ -433,7 +472,8 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
         /// <summary>The most likely class of each row; the tensor belongs to the session and is reused.</summary>
         public IntTensor Predict(Tensor x)
         {
-            var w = Prepare("FashionMlp.Gpu.Predict", x, null);
+            using var call = _guard.Enter("FashionMlp.Gpu.Predict");
+            var w = Prepare("FashionMlp.Gpu.Predict", _model.Step, x, null);
             RunForward(w, training: false);
             Metrics.ArgMax(DownloadOutput(w).Span, w.Predicted.Length, 10, w.Predicted.Data);
             return w.Predicted;
@@ -445,41 +485,77 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
             return w.Output;
         }
 
-        /// <summary>One training step on the device (forward with dropout, loss, backward, optimizer); returns the batch's mean loss before the update.</summary>
+        /// <summary>
+        /// One training step on the device (forward with dropout, loss, backward, optimizer); returns the batch's mean loss before the update.
+        /// Throws <see cref="NonFiniteException"/> (and changes nothing) when an input, the loss, a gradient or the update is NaN or ±∞.
+        /// </summary>
         public float TrainStep(Tensor x, IntTensor y)
         {
-            var w = Prepare("FashionMlp.Gpu.TrainStep", x, y);
-            float loss = Gradients(w);
-            ApplyGradients();
+            using var call = _guard.Enter("FashionMlp.Gpu.TrainStep");
+            var w = Prepare("FashionMlp.Gpu.TrainStep", _model.Step + 1, x, y);
+            float loss = Gradients(w, "FashionMlp.Gpu.TrainStep");
+            Update("FashionMlp.Gpu.TrainStep");
             return loss;
         }
 
         /// <summary>Forward (dropout on), loss and backward without updating; the gradients stay on the device (<see cref="CopyToHost"/> copies them).</summary>
         public float ComputeGradients(Tensor x, IntTensor y)
         {
-            return Gradients(Prepare("FashionMlp.Gpu.ComputeGradients", x, y));
+            using var call = _guard.Enter("FashionMlp.Gpu.ComputeGradients");
+            return Gradients(Prepare("FashionMlp.Gpu.ComputeGradients", _model.Step + 1, x, y), "FashionMlp.Gpu.ComputeGradients");
         }
 
-        /// <summary>The batch's mean loss with dropout off and no gradients.</summary>
+        /// <summary>The batch's mean loss with dropout off and no gradients. A non-finite loss throws.</summary>
         public float Evaluate(Tensor x, IntTensor y)
         {
-            var w = Prepare("FashionMlp.Gpu.Evaluate", x, y);
+            using var call = _guard.Enter("FashionMlp.Gpu.Evaluate");
+            var w = Prepare("FashionMlp.Gpu.Evaluate", _model.Step, x, y);
             RunForward(w, training: false);
-            return RunLoss(w, withGradient: false);
+            float loss = RunLoss(w, withGradient: false);
+            _guard.Loss("FashionMlp.Gpu.Evaluate", loss, _model.Step);
+            return loss;
         }
 
-        private float Gradients(Workspace w)
+        /// <summary>
+        /// Forward, loss and backward, then the non-finite guard: the loss (already on the host) and Σ g² over every gradient
+        /// (one device reduction, one float back) are checked before any optimizer runs.
+        /// </summary>
+        private float Gradients(Workspace w, string caller)
         {
             RunForward(w, training: true);
             float loss = RunLoss(w, withGradient: true);
             RunBackward(w);
+            _guard.Loss(caller, loss, _model.Step + 1);
+            CheckGradients(caller);
             return loss;
+        }
+
+        /// <summary>Σ g² on the device, read back as one float and checked; a non-finite sum copies the gradients to the host to name the first bad one.</summary>
+        private void CheckGradients(string caller)
+        {
+            if (!_guard.CheckFinite) return;
+            {
+                var a = new KernelArguments();
+                a.Add(ArenaLength); // count
+                a.Add(_gradients); // g
+                a.Add(_gradientSumOfSquares); // sum_sq
+                _gradient_sum_of_squares.Launch(new Dim3(1), Grid.Block, ref a);
+            }
+            Span<float> sumOfSquares = stackalloc float[1];
+            _gradientSumOfSquares.CopyTo(sumOfSquares); // waits for the backward pass
+            _guard.GradientNorm(caller, _model.Step + 1, sumOfSquares[0], _syncHost);
         }
 
         // ───── Host copies ───────────────────────────────────────────────────────────────────────────────
 
         /// <summary>Copies parameters, their gradients and the optimizer state from the device into the model's <c>Parameters</c> (before <c>Save</c>).</summary>
         public void CopyToHost()
+        {
+            using var call = _guard.Enter("FashionMlp.Gpu.CopyToHost");
+            DownloadAll();
+        }
+
+        private void DownloadAll()
         {
             var parameters = _model.Parameters;
             for (int k = 0; k < parameters.Count; k++)
@@ -495,6 +571,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
         /// <summary>Copies the model's parameters and optimizer state to the device (after <c>Load</c> or <c>Initialize</c>).</summary>
         public void CopyFromHost()
         {
+            using var call = _guard.Enter("FashionMlp.Gpu.CopyFromHost");
             var parameters = _model.Parameters;
             for (int k = 0; k < parameters.Count; k++)
             {
@@ -503,6 +580,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
                 _state1.CopyFrom<float>(parameters[k].State1, Offsets[k]);
                 _state2.CopyFrom<float>(parameters[k].State2, Offsets[k]);
             }
+            _guard.ParametersChanged();
         }
 
         /// <summary>Frees every device allocation and the module (the context stays open).</summary>
@@ -514,6 +592,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
             _gradients.Dispose();
             _state1.Dispose();
             _state2.Dispose();
+            _gradientSumOfSquares.Dispose();
             _module.Dispose();
         }
 
@@ -544,24 +623,25 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
             public Workspace(GpuContext context, int B)
             {
                 this.B = B;
-                x = context.Allocate(4L * checked(784 * B));
-                y = context.Allocate(4L * checked(B));
-                logits_0 = context.Allocate(4L * checked(256 * B));
-                logits_1 = context.Allocate(4L * checked(256 * B));
-                logits_2 = context.Allocate(4L * checked(256 * B));
-                logits_3 = context.Allocate(4L * checked(256 * B));
-                logits_4 = context.Allocate(4L * checked(256 * B));
-                logits_5 = context.Allocate(4L * checked(256 * B));
-                logits = context.Allocate(4L * checked(10 * B));
-                d_logits = context.Allocate(4L * checked(10 * B));
-                d_logits_5 = context.Allocate(4L * checked(256 * B));
-                d_logits_3 = context.Allocate(4L * checked(256 * B));
-                d_logits_2 = context.Allocate(4L * checked(256 * B));
-                d_logits_0 = context.Allocate(4L * checked(256 * B));
-                LossTerms = context.Allocate(4L * checked(B));
+                string binding = $"B = {B}"; // for BufferSize's message when a buffer would not fit in an array
+                x = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'x' [B, 784]", 784d * B));
+                y = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'y' [B]", 1d * B));
+                logits_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'logits_0' [B, 256]", 256d * B));
+                logits_1 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'logits_1' [B, 256]", 256d * B));
+                logits_2 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'logits_2' [B, 256]", 256d * B));
+                logits_3 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'logits_3' [B, 256]", 256d * B));
+                logits_4 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'logits_4' [B, 256]", 256d * B));
+                logits_5 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'logits_5' [B, 256]", 256d * B));
+                logits = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'logits' [B, 10]", 10d * B));
+                d_logits = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_logits' [B, 10]", 10d * B));
+                d_logits_5 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_logits_5' [B, 256]", 256d * B));
+                d_logits_3 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_logits_3' [B, 256]", 256d * B));
+                d_logits_2 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_logits_2' [B, 256]", 256d * B));
+                d_logits_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_logits_0' [B, 256]", 256d * B));
+                LossTerms = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'LossTerms' [B]", 1d * B));
                 LossValue = context.Allocate(4);
-                Output = new Tensor(new float[checked(10 * B)], B, 10);
-                Predicted = new IntTensor(new int[checked(B)], B);
+                Output = new Tensor(new float[BufferSize.Elements(ModelName, binding, "'Output' [B, 10]", 10d * B)], B, 10);
+                Predicted = new IntTensor(new int[BufferSize.Elements(ModelName, binding, "'Predicted' [B]", 1d * B)], B);
             }
 
             public void Dispose()
@@ -601,13 +681,18 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
             return planned;
         }
 
-        /// <summary>Checks every tensor against its declared shape, binds the symbolic dimensions and returns their workspace.</summary>
-        private Workspace Prepare(string caller, Tensor x, IntTensor? y)
+        /// <summary>
+        /// Checks every tensor against its declared shape and every float one for NaN and ±∞ (<paramref name="step"/> is the step
+        /// messages report), binds the symbolic dimensions and returns their workspace.
+        /// </summary>
+        private Workspace Prepare(string caller, int step, Tensor x, IntTensor? y)
         {
             Span<int> bound = stackalloc int[1];
             ArgumentNullException.ThrowIfNull(x);
             ShapeCheck.Input(caller, "x", "[B, 784]", x.Shape, [-1, 784], bound, SymbolNames);
             if (y is not null) ShapeCheck.Input(caller, "y", "[B]", y.Shape, [-1], bound, SymbolNames);
+            // Non-finite inputs and targets are refused here, before any kernel reads them (one vectorised pass each).
+            _guard.Input(caller, "x", x, step);
             var w = WorkspaceFor(bound[0]);
             int B = w.B;
             if (y is not null) ShapeCheck.Labels(caller, "y", y.Data.AsSpan(0, B), 10);
@@ -798,6 +883,15 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
         /// <summary>One adamw step over every parameter (fashion_mlp.model:18) in one launch, with the model's current learning rate.</summary>
         public void ApplyGradients()
         {
+            using var call = _guard.Enter("FashionMlp.Gpu.ApplyGradients");
+            CheckGradients("FashionMlp.Gpu.ApplyGradients");
+            Update("FashionMlp.Gpu.ApplyGradients");
+        }
+
+        /// <summary>The update itself, after the guard has ruled out a non-finite result (from bounds it tracks; on doubt it copies the state to the host and checks there).</summary>
+        private void Update(string caller)
+        {
+            _guard.AdamW(caller, _model.Step + 1, _model.LearningRate, 0.9f, 0.999f, 1e-08f, 0.0001f, _syncHost);
             int step = ++_model.Step;
             float lr = _model.LearningRate;
             // The bias corrections in double, rounded once, exactly as Optimizers.Adam/AdamW on the CPU.

@@ -42,6 +42,9 @@ partial class FashionMlp : ITrainableModel
     /// <summary>Every parameter, in checkpoint order; their <c>Gradient</c> arrays hold the last computed gradients.</summary>
     public IReadOnlyList<Parameter> Parameters { get; }
 
+    /// <summary>One caller at a time, and the non-finite checks (docs/training.md, "Threads" and "Non-finite values").</summary>
+    private readonly ModelGuard _guard;
+
     // ───── Construction and initialisation ───────────────────────────────────────────────────────────
 
     /// <summary>The seed of the initial weights and of the dropout masks.</summary>
@@ -54,13 +57,26 @@ partial class FashionMlp : ITrainableModel
     public int DropoutStream { get; set; }
 
     /// <summary>The learning rate, 0.001f in fashion_mlp.model:18; set it to follow a schedule.</summary>
-    public float LearningRate { get; set; } = 0.001f;
+    /// <exception cref="ArgumentOutOfRangeException">The value is NaN, infinite or negative.</exception>
+    public float LearningRate { get => _learningRate; set => _learningRate = Hyperparameters.LearningRate(ModelName, value); }
+    private float _learningRate = 0.001f;
+
+    /// <summary>
+    /// Whether inputs, targets, the loss, the gradients and the optimizer update are checked for NaN and ±∞ (default true,
+    /// a few percent of a step at most; docs/training.md, "Non-finite values"). Set it false to handle non-finite values
+    /// yourself: nothing is scanned, and Save and ExportOnnx write whatever the parameters hold.
+    /// </summary>
+    public bool CheckFinite { get => _guard.CheckFinite; set => _guard.CheckFinite = value; }
+
+    /// <summary>The global L2 norm of all gradients at the last checked step (NaN before the first, or with CheckFinite off).</summary>
+    public double LastGradientNorm => _guard.LastGradientNorm;
 
     /// <summary>Creates the model with deterministic initial weights drawn from <paramref name="seed"/>.</summary>
     public FashionMlp(ulong seed = 0)
     {
         Seed = seed;
         Parameters = new Parameter[] { Logits0Weight, Logits0Bias, Logits3Weight, Logits3Bias, Logits6Weight, Logits6Bias };
+        _guard = new ModelGuard(ModelName, Parameters);
         foreach (var p in Parameters) p.EnsureState(2);
         Initialize();
     }
@@ -68,6 +84,7 @@ partial class FashionMlp : ITrainableModel
     /// <summary>Draws every parameter again from its initializer (deterministic in <see cref="Seed"/>) and resets the optimizer.</summary>
     public void Initialize()
     {
+        using var call = _guard.Enter("FashionMlp.Initialize");
         Init.KaimingUniform(Logits0Weight.Value, fanIn: 784, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 0UL));
         Init.Constant(Logits0Bias.Value, 0f);
         Init.KaimingUniform(Logits3Weight.Value, fanIn: 256, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 2UL));
@@ -82,6 +99,7 @@ partial class FashionMlp : ITrainableModel
             Array.Clear(p.Gradient);
         }
         Step = 0;
+        _guard.ParametersChanged();
     }
 
     // ───── Inference and training ────────────────────────────────────────────────────────────────────
@@ -92,7 +110,8 @@ partial class FashionMlp : ITrainableModel
     /// </summary>
     public Tensor Forward(Tensor x)
     {
-        var w = Prepare("FashionMlp.Forward", x, null);
+        using var call = _guard.Enter("FashionMlp.Forward");
+        var w = Prepare("FashionMlp.Forward", Step, x, null);
         RunForward(w, training: false);
         return w.Output;
     }
@@ -100,7 +119,8 @@ partial class FashionMlp : ITrainableModel
     /// <summary>The most likely class of each row (argmax of <c>logits</c> over its 10 classes); the tensor belongs to the model and is reused.</summary>
     public IntTensor Predict(Tensor x)
     {
-        var w = Prepare("FashionMlp.Predict", x, null);
+        using var call = _guard.Enter("FashionMlp.Predict");
+        var w = Prepare("FashionMlp.Predict", Step, x, null);
         RunForward(w, training: false);
         Metrics.ArgMax(w.Output.Span, w.Predicted.Length, 10, w.Predicted.Data);
         return w.Predicted;
@@ -109,51 +129,99 @@ partial class FashionMlp : ITrainableModel
     /// <summary>
     /// One training step on a batch: forward (dropout on), cross_entropy loss against <paramref name="y"/> i32[B], backward, then the
     /// optimizer. Returns the batch's mean loss (before the update). Allocates nothing once the batch size has been seen.
+    /// Throws <see cref="NonFiniteException"/> (and changes nothing) when an input, the loss, a gradient or the update is NaN or ±∞.
     /// </summary>
     public float TrainStep(Tensor x, IntTensor y)
     {
-        var w = Prepare("FashionMlp.TrainStep", x, y);
-        float loss = Gradients(w);
-        ApplyGradients();
+        using var call = _guard.Enter("FashionMlp.TrainStep");
+        var w = Prepare("FashionMlp.TrainStep", Step + 1, x, y);
+        float loss = Gradients(w, "FashionMlp.TrainStep");
+        Update("FashionMlp.TrainStep");
         return loss;
     }
 
     /// <summary>
     /// Forward (dropout on), loss and backward without updating: each parameter's <c>Gradient</c> then holds d loss / d parameter,
-    /// for callers with their own optimizer. Returns the batch's mean loss.
+    /// for callers with their own optimizer. Returns the batch's mean loss; the loss and gradients are checked as in <c>TrainStep</c>.
     /// </summary>
     public float ComputeGradients(Tensor x, IntTensor y)
     {
-        return Gradients(Prepare("FashionMlp.ComputeGradients", x, y));
+        using var call = _guard.Enter("FashionMlp.ComputeGradients");
+        return Gradients(Prepare("FashionMlp.ComputeGradients", Step + 1, x, y), "FashionMlp.ComputeGradients");
     }
 
-    /// <summary>The batch's mean loss with dropout off and no gradients: for validation and test sets.</summary>
+    /// <summary>The batch's mean loss with dropout off and no gradients: for validation and test sets. A non-finite loss throws.</summary>
     public float Evaluate(Tensor x, IntTensor y)
     {
-        var w = Prepare("FashionMlp.Evaluate", x, y);
+        using var call = _guard.Enter("FashionMlp.Evaluate");
+        var w = Prepare("FashionMlp.Evaluate", Step, x, y);
         RunForward(w, training: false);
-        return RunLoss(w, withGradient: false);
+        float loss = RunLoss(w, withGradient: false);
+        _guard.Loss("FashionMlp.Evaluate", loss, Step);
+        return loss;
     }
 
-    private float Gradients(Workspace w)
+    /// <summary>
+    /// Forward, loss and backward, then the non-finite guard (docs/training.md, "Non-finite values"): the loss and every
+    /// gradient are checked before any optimizer runs, so a step that throws leaves parameters, optimizer state and Step
+    /// as they were. On a failure the step is run again with a check after every kernel, to name where the first
+    /// non-finite value appeared (the dropout masks depend only on Seed and Step, so the re-run computes the same values).
+    /// </summary>
+    private float Gradients(Workspace w, string caller)
     {
         RunForward(w, training: true);
         float loss = RunLoss(w, withGradient: true);
         RunBackward(w);
+        if (_guard.CheckFinite && !_guard.StepIsFinite(loss))
+        {
+            string found = TraceKernels(w);
+            _guard.Loss(caller, loss, Step + 1, found);
+            _guard.Gradients(caller, Step + 1, found);
+        }
         return loss;
+    }
+
+    /// <summary>Runs the failed step again, checking every buffer after each kernel; returns where the first non-finite value appeared.</summary>
+    private string TraceKernels(Workspace w)
+    {
+        var trace = new KernelTrace(Parameters, new (string, float[])[] { ("logits_0", w.logits_0), ("logits_1", w.logits_1), ("logits_2", w.logits_2), ("logits_3", w.logits_3), ("logits_4", w.logits_4), ("logits_5", w.logits_5), ("logits", w.logits), ("d_logits", w.d_logits), ("d_logits_5", w.d_logits_5), ("d_logits_3", w.d_logits_3), ("d_logits_2", w.d_logits_2), ("d_logits_0", w.d_logits_0), ("gradient of logits.0.weight", Logits0Weight.Gradient), ("gradient of logits.0.bias", Logits0Bias.Gradient), ("gradient of logits.3.weight", Logits3Weight.Gradient), ("gradient of logits.3.bias", Logits3Bias.Gradient), ("gradient of logits.6.weight", Logits6Weight.Gradient), ("gradient of logits.6.bias", Logits6Bias.Gradient) });
+        w.Trace = trace;
+        try
+        {
+            RunForward(w, training: true);
+            RunLoss(w, withGradient: true);
+            trace.After("loss", "fashion_mlp.model:17");
+            RunBackward(w);
+        }
+        finally
+        {
+            w.Trace = null;
+        }
+        return trace.Result;
     }
 
     /// <summary>
     /// Writes parameters, optimizer state and step to <paramref name="path"/> as safetensors, with PyTorch-style names
     /// (<c>fc1.weight</c>, dense weights [out, in]); atomically: a temporary file, then a rename. See docs/checkpoints.md.
+    /// Refuses (<see cref="NonFiniteException"/>) to write a NaN or ±∞ parameter unless <c>CheckFinite</c> is off.
     /// </summary>
-    public void Save(string path) => Safetensors.Save(path, ModelName, Parameters, Step);
+    public void Save(string path)
+    {
+        using var call = _guard.Enter("FashionMlp.Save");
+        _guard.ParametersForWrite("FashionMlp.Save", "save", Step);
+        Safetensors.Save(path, ModelName, Parameters, Step);
+    }
 
     /// <summary>
     /// Reads a safetensors file written by <see cref="Save"/> or by PyTorch (parameters only: the optimizer state then
     /// starts from zero); every name, dtype and shape is validated before anything is changed.
     /// </summary>
-    public void Load(string path) => Step = Safetensors.Load(path, ModelName, Parameters);
+    public void Load(string path)
+    {
+        using var call = _guard.Enter("FashionMlp.Load");
+        Step = Safetensors.Load(path, ModelName, Parameters);
+        _guard.ParametersChanged();
+    }
 
     // ───── Buffers, planned once per binding of the symbolic dimensions ──────────────────────────────
 
@@ -177,24 +245,26 @@ partial class FashionMlp : ITrainableModel
         public readonly float[] d_logits_0; // f32[B, 256]
         public readonly Tensor Output;
         public readonly IntTensor Predicted;
+        public KernelTrace? Trace; // set only while a failed step is re-run with a check after every kernel
 
         public Workspace(int B)
         {
             this.B = B;
-            logits_0 = new float[checked(256 * B)];
-            logits_1 = new float[checked(256 * B)];
-            logits_2 = new float[checked(256 * B)];
-            logits_3 = new float[checked(256 * B)];
-            logits_4 = new float[checked(256 * B)];
-            logits_5 = new float[checked(256 * B)];
-            logits = new float[checked(10 * B)];
-            d_logits = new float[checked(10 * B)];
-            d_logits_5 = new float[checked(256 * B)];
-            d_logits_3 = new float[checked(256 * B)];
-            d_logits_2 = new float[checked(256 * B)];
-            d_logits_0 = new float[checked(256 * B)];
+            string binding = $"B = {B}"; // for BufferSize's message when a buffer would not fit in an array
+            logits_0 = new float[BufferSize.Elements(ModelName, binding, "'logits_0' [B, 256]", 256d * B)];
+            logits_1 = new float[BufferSize.Elements(ModelName, binding, "'logits_1' [B, 256]", 256d * B)];
+            logits_2 = new float[BufferSize.Elements(ModelName, binding, "'logits_2' [B, 256]", 256d * B)];
+            logits_3 = new float[BufferSize.Elements(ModelName, binding, "'logits_3' [B, 256]", 256d * B)];
+            logits_4 = new float[BufferSize.Elements(ModelName, binding, "'logits_4' [B, 256]", 256d * B)];
+            logits_5 = new float[BufferSize.Elements(ModelName, binding, "'logits_5' [B, 256]", 256d * B)];
+            logits = new float[BufferSize.Elements(ModelName, binding, "'logits' [B, 10]", 10d * B)];
+            d_logits = new float[BufferSize.Elements(ModelName, binding, "'d_logits' [B, 10]", 10d * B)];
+            d_logits_5 = new float[BufferSize.Elements(ModelName, binding, "'d_logits_5' [B, 256]", 256d * B)];
+            d_logits_3 = new float[BufferSize.Elements(ModelName, binding, "'d_logits_3' [B, 256]", 256d * B)];
+            d_logits_2 = new float[BufferSize.Elements(ModelName, binding, "'d_logits_2' [B, 256]", 256d * B)];
+            d_logits_0 = new float[BufferSize.Elements(ModelName, binding, "'d_logits_0' [B, 256]", 256d * B)];
             Output = new Tensor(logits, B, 10);
-            Predicted = new IntTensor(new int[checked(B)], B);
+            Predicted = new IntTensor(new int[BufferSize.Elements(ModelName, binding, "'Predicted' [B]", 1d * B)], B);
         }
     }
 
@@ -213,13 +283,18 @@ partial class FashionMlp : ITrainableModel
         return planned;
     }
 
-    /// <summary>Checks every tensor against its declared shape, binds the symbolic dimensions and returns their workspace.</summary>
-    private Workspace Prepare(string caller, Tensor x, IntTensor? y)
+    /// <summary>
+    /// Checks every tensor against its declared shape and every float one for NaN and ±∞ (<paramref name="step"/> is the step
+    /// messages report), binds the symbolic dimensions and returns their workspace.
+    /// </summary>
+    private Workspace Prepare(string caller, int step, Tensor x, IntTensor? y)
     {
         Span<int> bound = stackalloc int[1];
         ArgumentNullException.ThrowIfNull(x);
         ShapeCheck.Input(caller, "x", "[B, 784]", x.Shape, [-1, 784], bound, SymbolNames);
         if (y is not null) ShapeCheck.Input(caller, "y", "[B]", y.Shape, [-1], bound, SymbolNames);
+        // Non-finite inputs and targets are refused here, before any kernel reads them (one vectorised pass each).
+        _guard.Input(caller, "x", x, step);
         var w = WorkspaceFor(bound[0]);
         int B = w.B;
         if (y is not null) ShapeCheck.Labels(caller, "y", y.Data.AsSpan(0, B), 10);
@@ -241,6 +316,7 @@ partial class FashionMlp : ITrainableModel
         // logits_0[B, 256] = x · logits_0_weightᵀ   (k = 784)
         Sgemm.Multiply(false, true, B, 256, 784, 1f, w.x, 784, Logits0Weight, 784, 0f, w.logits_0, 256);
 #line default
+        w.Trace?.After("fwd_0_dense", "fashion_mlp.model:12  logits.0 = dense(units=256, bias=true)  [B, 784] -> [B, 256]");
 
         // fwd_1_dense_relu_dropout
         //   fashion_mlp.model:12  logits.0 = dense(units=256, bias=true)  [B, 784] -> [B, 256]
@@ -288,6 +364,7 @@ partial class FashionMlp : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_1_dense_relu_dropout", "fashion_mlp.model:12  logits.0 = dense(units=256, bias=true)  [B, 784] -> [B, 256]");
 
         // fwd_2_dense
         //   fashion_mlp.model:13  logits.3 = dense(units=256, bias=true)  [B, 256] -> [B, 256]
@@ -295,6 +372,7 @@ partial class FashionMlp : ITrainableModel
         // logits_3[B, 256] = logits_2 · logits_3_weightᵀ   (k = 256)
         Sgemm.Multiply(false, true, B, 256, 256, 1f, w.logits_2, 256, Logits3Weight, 256, 0f, w.logits_3, 256);
 #line default
+        w.Trace?.After("fwd_2_dense", "fashion_mlp.model:13  logits.3 = dense(units=256, bias=true)  [B, 256] -> [B, 256]");
 
         // fwd_3_dense_relu_dropout
         //   fashion_mlp.model:13  logits.3 = dense(units=256, bias=true)  [B, 256] -> [B, 256]
@@ -342,6 +420,7 @@ partial class FashionMlp : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_3_dense_relu_dropout", "fashion_mlp.model:13  logits.3 = dense(units=256, bias=true)  [B, 256] -> [B, 256]");
 
         // fwd_4_dense
         //   fashion_mlp.model:14  logits.6 = dense(units=10, bias=true)  [B, 256] -> [B, 10]
@@ -349,6 +428,7 @@ partial class FashionMlp : ITrainableModel
         // logits[B, 10] = logits_5 · logits_6_weightᵀ   (k = 256)
         Sgemm.Multiply(false, true, B, 10, 256, 1f, w.logits_5, 256, Logits6Weight, 256, 0f, w.logits, 10);
 #line default
+        w.Trace?.After("fwd_4_dense", "fashion_mlp.model:14  logits.6 = dense(units=10, bias=true)  [B, 256] -> [B, 10]");
 
         // fwd_5_dense
         //   fashion_mlp.model:14  logits.6 = dense(units=10, bias=true)  [B, 256] -> [B, 10]
@@ -380,6 +460,7 @@ partial class FashionMlp : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_5_dense", "fashion_mlp.model:14  logits.6 = dense(units=10, bias=true)  [B, 256] -> [B, 10]");
     }
 
     // ───── Loss ──────────────────────────────────────────────────────────────────────────────────────
@@ -431,6 +512,7 @@ partial class FashionMlp : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_7_dense", "fashion_mlp.model:14  logits.6 = dense(units=10, bias=true)  [B, 256] -> [B, 10]");
 
         // bwd_8_dense_dW
         //   fashion_mlp.model:14  logits.6 = dense(units=10, bias=true)  [B, 256] -> [B, 10]
@@ -438,6 +520,7 @@ partial class FashionMlp : ITrainableModel
         // d_logits_6_weight[10, 256] = d_logitsᵀ · logits_5   (k = B)
         Sgemm.Multiply(true, false, 10, 256, B, 1f, w.d_logits, 10, w.logits_5, 256, 0f, Logits6Weight.Gradient, 256);
 #line default
+        w.Trace?.After("bwd_8_dense_dW", "fashion_mlp.model:14  logits.6 = dense(units=10, bias=true)  [B, 256] -> [B, 10]");
 
         // bwd_9_dense_dX
         //   fashion_mlp.model:14  logits.6 = dense(units=10, bias=true)  [B, 256] -> [B, 10]
@@ -445,6 +528,7 @@ partial class FashionMlp : ITrainableModel
         // d_logits_5[B, 256] = d_logits · logits_6_weight   (k = 10)
         Sgemm.Multiply(false, false, B, 256, 10, 1f, w.d_logits, 10, Logits6Weight.Value, 256, 0f, w.d_logits_5, 256);
 #line default
+        w.Trace?.After("bwd_9_dense_dX", "fashion_mlp.model:14  logits.6 = dense(units=10, bias=true)  [B, 256] -> [B, 10]");
 
         // bwd_10_dropout_relu_dense
         //   fashion_mlp.model:13  logits.3 = dense(units=256, bias=true)  [B, 256] -> [B, 256]
@@ -493,6 +577,7 @@ partial class FashionMlp : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_10_dropout_relu_dense", "fashion_mlp.model:13  logits.3 = dense(units=256, bias=true)  [B, 256] -> [B, 256]");
 
         // bwd_11_dense_dW
         //   fashion_mlp.model:13  logits.3 = dense(units=256, bias=true)  [B, 256] -> [B, 256]
@@ -500,6 +585,7 @@ partial class FashionMlp : ITrainableModel
         // d_logits_3_weight[256, 256] = d_logits_3ᵀ · logits_2   (k = B)
         Sgemm.Multiply(true, false, 256, 256, B, 1f, w.d_logits_3, 256, w.logits_2, 256, 0f, Logits3Weight.Gradient, 256);
 #line default
+        w.Trace?.After("bwd_11_dense_dW", "fashion_mlp.model:13  logits.3 = dense(units=256, bias=true)  [B, 256] -> [B, 256]");
 
         // bwd_12_dense_dX
         //   fashion_mlp.model:13  logits.3 = dense(units=256, bias=true)  [B, 256] -> [B, 256]
@@ -507,6 +593,7 @@ partial class FashionMlp : ITrainableModel
         // d_logits_2[B, 256] = d_logits_3 · logits_3_weight   (k = 256)
         Sgemm.Multiply(false, false, B, 256, 256, 1f, w.d_logits_3, 256, Logits3Weight.Value, 256, 0f, w.d_logits_2, 256);
 #line default
+        w.Trace?.After("bwd_12_dense_dX", "fashion_mlp.model:13  logits.3 = dense(units=256, bias=true)  [B, 256] -> [B, 256]");
 
         // bwd_13_dropout_relu_dense
         //   fashion_mlp.model:12  logits.0 = dense(units=256, bias=true)  [B, 784] -> [B, 256]
@@ -555,6 +642,7 @@ partial class FashionMlp : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_13_dropout_relu_dense", "fashion_mlp.model:12  logits.0 = dense(units=256, bias=true)  [B, 784] -> [B, 256]");
 
         // bwd_14_dense_dW
         //   fashion_mlp.model:12  logits.0 = dense(units=256, bias=true)  [B, 784] -> [B, 256]
@@ -562,6 +650,7 @@ partial class FashionMlp : ITrainableModel
         // d_logits_0_weight[256, 784] = d_logits_0ᵀ · x   (k = B)
         Sgemm.Multiply(true, false, 256, 784, B, 1f, w.d_logits_0, 256, w.x, 784, 0f, Logits0Weight.Gradient, 784);
 #line default
+        w.Trace?.After("bwd_14_dense_dW", "fashion_mlp.model:12  logits.0 = dense(units=256, bias=true)  [B, 784] -> [B, 256]");
     }
 
     // ───── Optimizer ─────────────────────────────────────────────────────────────────────────────────
@@ -569,6 +658,19 @@ partial class FashionMlp : ITrainableModel
     /// <summary>One adamw step over every parameter (fashion_mlp.model:18: lr=0.001, beta1=0.9, beta2=0.999, eps=1E-08, weight_decay=0.0001) using their current gradients.</summary>
     public void ApplyGradients()
     {
+        using var call = _guard.Enter("FashionMlp.ApplyGradients");
+        // The gradients may have been changed by the caller since ComputeGradients: checked again, like in TrainStep.
+        _guard.Gradients("FashionMlp.ApplyGradients", Step + 1);
+        Update("FashionMlp.ApplyGradients");
+    }
+
+    /// <summary>
+    /// The update itself, after the guard has ruled out a non-finite result (docs/training.md, "Non-finite values"): a
+    /// learning rate so large that a parameter or optimizer state would overflow is refused before anything is written.
+    /// </summary>
+    private void Update(string caller)
+    {
+        _guard.AdamW(caller, Step + 1, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0001f);
         Step++;
 #line 18 "/src/examples/FashionMnist/fashion_mlp.model"
         Optimizers.AdamW(Logits0Weight.Value, Logits0Weight.Gradient, Logits0Weight.State1, Logits0Weight.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0001f, Step);
@@ -594,6 +696,12 @@ partial class FashionMlp : ITrainableModel
     /// <summary>
     /// Writes the inference graph of FashionMlp with the current parameter values to <paramref name="path"/> as an ONNX model
     /// (opset 20, the batch dimension symbolic, dropout omitted), atomically: a temporary file is renamed over it.
+    /// Refuses (<see cref="NonFiniteException"/>) to export a NaN or ±∞ parameter unless <c>CheckFinite</c> is off.
     /// </summary>
-    public void ExportOnnx(string path) => global::ModelDsl.Runtime.Onnx.OnnxExport.Write(path, OnnxGraph, Parameters);
+    public void ExportOnnx(string path)
+    {
+        using var call = _guard.Enter("FashionMlp.ExportOnnx");
+        _guard.ParametersForWrite("FashionMlp.ExportOnnx", "export", Step);
+        global::ModelDsl.Runtime.Onnx.OnnxExport.Write(path, OnnxGraph, Parameters);
+    }
 }

@@ -466,6 +466,27 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
         p[i] = pv * decay - step_size * (mv / denom);
     }
 }
+
+// ───── Non-finite check ──────────────────────────────────────────────────────────────────────────
+// gradient_sum_of_squares: sum_sq[0] = Σ g² over every gradient element, one block of 256 threads (deterministic: no atomics).
+// A NaN or ±∞ gradient makes the sum non-finite: the host reads this one float back before the optimizer runs.
+extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
+    int count,
+    const float* __restrict__ g,
+    float* __restrict__ sum_sq)
+{
+    __shared__ float partial[256];
+    float s = 0.0f;
+    for (long i = threadIdx.x; i < count; i += blockDim.x) s += g[i] * g[i];
+    partial[threadIdx.x] = s;
+    __syncthreads();
+    for (int stride = blockDim.x / 2; stride > 0; stride >>= 1)
+    {
+        if (threadIdx.x < stride) partial[threadIdx.x] += partial[threadIdx.x + stride];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) sum_sq[0] = partial[0];
+}
 """;
 
     /// <summary>
@@ -498,12 +519,19 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
         private readonly GpuKernel _loss_cross_entropy;
         private readonly GpuKernel _loss_mean;
         private readonly GpuKernel _optimizer_adam;
+        private readonly GpuKernel _gradient_sum_of_squares;
 
         // Every parameter lives in one device arena at the offsets below (multiples of 64 floats, for cuBLAS); its gradient
         // and optimizer state sit at the same offsets of three more, so the optimizer is one launch over all parameters.
         private const int ArenaLength = 624192;
         private static readonly int[] Offsets = { 0, 524288, 557056, 622592, 623104, 623616, 624128 };
         private readonly DeviceVariable _values, _gradients, _state1, _state2;
+
+        // One caller at a time, and the non-finite checks (docs/training.md). _syncHost copies the device state into the
+        // model's Parameters when a check needs the values themselves (to name a bad gradient, or to measure before an update).
+        private readonly ModelGuard _guard;
+        private readonly Action _syncHost;
+        private readonly DeviceVariable _gradientSumOfSquares; // one float
 
         internal Gpu(FortuneLstm model, GpuContext context)
         {
@@ -526,22 +554,33 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
             _loss_cross_entropy = _module.GetKernel("loss_cross_entropy");
             _loss_mean = _module.GetKernel("loss_mean");
             _optimizer_adam = _module.GetKernel("optimizer_adam");
+            _gradient_sum_of_squares = _module.GetKernel("gradient_sum_of_squares");
             _values = context.Allocate(ArenaLength * 4L);
             _gradients = context.Allocate(ArenaLength * 4L);
             _state1 = context.Allocate(ArenaLength * 4L);
             _state2 = context.Allocate(ArenaLength * 4L);
+            _gradientSumOfSquares = context.Allocate(4);
+            _guard = new ModelGuard(ModelName + ".Gpu", model.Parameters);
+            _syncHost = DownloadAll;
             CopyFromHost();
         }
 
         /// <summary>The device this session runs on.</summary>
         public GpuContext Context => _context;
 
+        /// <summary>Whether inputs, targets, the loss, the gradients and the update are checked for NaN and ±∞ on this session (default true; docs/training.md).</summary>
+        public bool CheckFinite { get => _guard.CheckFinite; set => _guard.CheckFinite = value; }
+
+        /// <summary>The global L2 norm of the gradients at the last checked step, from the device reduction (NaN before the first).</summary>
+        public double LastGradientNorm => _guard.LastGradientNorm;
+
         // ───── Inference and training ────────────────────────────────────────────────────────────────────
 
         /// <summary>Runs the model (dropout off) on the device; the returned host tensor belongs to the session and is overwritten by the next call.</summary>
         public Tensor Forward(IntTensor tokens)
         {
-            var w = Prepare("FortuneLstm.Gpu.Forward", tokens, null);
+            using var call = _guard.Enter("FortuneLstm.Gpu.Forward");
+            var w = Prepare("FortuneLstm.Gpu.Forward", _model.Step, tokens, null);
             RunForward(w, training: false);
             return DownloadOutput(w);
         }
@@ -549,7 +588,8 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
         /// <summary>The most likely class of each row; the tensor belongs to the session and is reused.</summary>
         public IntTensor Predict(IntTensor tokens)
         {
-            var w = Prepare("FortuneLstm.Gpu.Predict", tokens, null);
+            using var call = _guard.Enter("FortuneLstm.Gpu.Predict");
+            var w = Prepare("FortuneLstm.Gpu.Predict", _model.Step, tokens, null);
             RunForward(w, training: false);
             Metrics.ArgMax(DownloadOutput(w).Span, w.Predicted.Length, 4, w.Predicted.Data);
             return w.Predicted;
@@ -561,41 +601,77 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
             return w.Output;
         }
 
-        /// <summary>One training step on the device (forward with dropout, loss, backward, optimizer); returns the batch's mean loss before the update.</summary>
+        /// <summary>
+        /// One training step on the device (forward with dropout, loss, backward, optimizer); returns the batch's mean loss before the update.
+        /// Throws <see cref="NonFiniteException"/> (and changes nothing) when an input, the loss, a gradient or the update is NaN or ±∞.
+        /// </summary>
         public float TrainStep(IntTensor tokens, IntTensor y)
         {
-            var w = Prepare("FortuneLstm.Gpu.TrainStep", tokens, y);
-            float loss = Gradients(w);
-            ApplyGradients();
+            using var call = _guard.Enter("FortuneLstm.Gpu.TrainStep");
+            var w = Prepare("FortuneLstm.Gpu.TrainStep", _model.Step + 1, tokens, y);
+            float loss = Gradients(w, "FortuneLstm.Gpu.TrainStep");
+            Update("FortuneLstm.Gpu.TrainStep");
             return loss;
         }
 
         /// <summary>Forward (dropout on), loss and backward without updating; the gradients stay on the device (<see cref="CopyToHost"/> copies them).</summary>
         public float ComputeGradients(IntTensor tokens, IntTensor y)
         {
-            return Gradients(Prepare("FortuneLstm.Gpu.ComputeGradients", tokens, y));
+            using var call = _guard.Enter("FortuneLstm.Gpu.ComputeGradients");
+            return Gradients(Prepare("FortuneLstm.Gpu.ComputeGradients", _model.Step + 1, tokens, y), "FortuneLstm.Gpu.ComputeGradients");
         }
 
-        /// <summary>The batch's mean loss with dropout off and no gradients.</summary>
+        /// <summary>The batch's mean loss with dropout off and no gradients. A non-finite loss throws.</summary>
         public float Evaluate(IntTensor tokens, IntTensor y)
         {
-            var w = Prepare("FortuneLstm.Gpu.Evaluate", tokens, y);
+            using var call = _guard.Enter("FortuneLstm.Gpu.Evaluate");
+            var w = Prepare("FortuneLstm.Gpu.Evaluate", _model.Step, tokens, y);
             RunForward(w, training: false);
-            return RunLoss(w, withGradient: false);
+            float loss = RunLoss(w, withGradient: false);
+            _guard.Loss("FortuneLstm.Gpu.Evaluate", loss, _model.Step);
+            return loss;
         }
 
-        private float Gradients(Workspace w)
+        /// <summary>
+        /// Forward, loss and backward, then the non-finite guard: the loss (already on the host) and Σ g² over every gradient
+        /// (one device reduction, one float back) are checked before any optimizer runs.
+        /// </summary>
+        private float Gradients(Workspace w, string caller)
         {
             RunForward(w, training: true);
             float loss = RunLoss(w, withGradient: true);
             RunBackward(w);
+            _guard.Loss(caller, loss, _model.Step + 1);
+            CheckGradients(caller);
             return loss;
+        }
+
+        /// <summary>Σ g² on the device, read back as one float and checked; a non-finite sum copies the gradients to the host to name the first bad one.</summary>
+        private void CheckGradients(string caller)
+        {
+            if (!_guard.CheckFinite) return;
+            {
+                var a = new KernelArguments();
+                a.Add(ArenaLength); // count
+                a.Add(_gradients); // g
+                a.Add(_gradientSumOfSquares); // sum_sq
+                _gradient_sum_of_squares.Launch(new Dim3(1), Grid.Block, ref a);
+            }
+            Span<float> sumOfSquares = stackalloc float[1];
+            _gradientSumOfSquares.CopyTo(sumOfSquares); // waits for the backward pass
+            _guard.GradientNorm(caller, _model.Step + 1, sumOfSquares[0], _syncHost);
         }
 
         // ───── Host copies ───────────────────────────────────────────────────────────────────────────────
 
         /// <summary>Copies parameters, their gradients and the optimizer state from the device into the model's <c>Parameters</c> (before <c>Save</c>).</summary>
         public void CopyToHost()
+        {
+            using var call = _guard.Enter("FortuneLstm.Gpu.CopyToHost");
+            DownloadAll();
+        }
+
+        private void DownloadAll()
         {
             var parameters = _model.Parameters;
             for (int k = 0; k < parameters.Count; k++)
@@ -611,6 +687,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
         /// <summary>Copies the model's parameters and optimizer state to the device (after <c>Load</c> or <c>Initialize</c>).</summary>
         public void CopyFromHost()
         {
+            using var call = _guard.Enter("FortuneLstm.Gpu.CopyFromHost");
             var parameters = _model.Parameters;
             for (int k = 0; k < parameters.Count; k++)
             {
@@ -619,6 +696,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
                 _state1.CopyFrom<float>(parameters[k].State1, Offsets[k]);
                 _state2.CopyFrom<float>(parameters[k].State2, Offsets[k]);
             }
+            _guard.ParametersChanged();
         }
 
         /// <summary>Frees every device allocation and the module (the context stays open).</summary>
@@ -630,6 +708,7 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
             _gradients.Dispose();
             _state1.Dispose();
             _state2.Dispose();
+            _gradientSumOfSquares.Dispose();
             _module.Dispose();
         }
 
@@ -660,22 +739,23 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
             {
                 this.B = B;
                 this.T = T;
-                tokens = context.Allocate(4L * checked(B * T));
-                y = context.Allocate(4L * checked(B));
-                embedded = context.Allocate(4L * checked(64 * B * T));
-                encoder = context.Allocate(4L * checked(128 * B));
-                encoder_states = context.Allocate(4L * checked(128 * B * T));
-                encoder_workspace = context.Allocate(4L * checked(768 * B * T + 256 * B));
-                logits_0 = context.Allocate(4L * checked(128 * B));
-                logits = context.Allocate(4L * checked(4 * B));
-                d_logits = context.Allocate(4L * checked(4 * B));
-                d_logits_0 = context.Allocate(4L * checked(128 * B));
-                d_encoder = context.Allocate(4L * checked(128 * B));
-                d_embedded = context.Allocate(4L * checked(64 * B * T));
-                LossTerms = context.Allocate(4L * checked(B));
+                string binding = $"B = {B}, T = {T}"; // for BufferSize's message when a buffer would not fit in an array
+                tokens = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'tokens' [B, T]", 1d * B * T));
+                y = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'y' [B]", 1d * B));
+                embedded = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'embedded' [B, T, 64]", 64d * B * T));
+                encoder = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'encoder' [B, 128]", 128d * B));
+                encoder_states = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'encoder_states' [B, T, 128]", 128d * B * T));
+                encoder_workspace = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'encoder_workspace' (working memory)", 768d * B * T + 256d * B));
+                logits_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'logits_0' [B, 128]", 128d * B));
+                logits = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'logits' [B, 4]", 4d * B));
+                d_logits = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_logits' [B, 4]", 4d * B));
+                d_logits_0 = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_logits_0' [B, 128]", 128d * B));
+                d_encoder = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_encoder' [B, 128]", 128d * B));
+                d_embedded = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'d_embedded' [B, T, 64]", 64d * B * T));
+                LossTerms = context.Allocate(4L * BufferSize.Elements(ModelName, binding, "'LossTerms' [B]", 1d * B));
                 LossValue = context.Allocate(4);
-                Output = new Tensor(new float[checked(4 * B)], B, 4);
-                Predicted = new IntTensor(new int[checked(B)], B);
+                Output = new Tensor(new float[BufferSize.Elements(ModelName, binding, "'Output' [B, 4]", 4d * B)], B, 4);
+                Predicted = new IntTensor(new int[BufferSize.Elements(ModelName, binding, "'Predicted' [B]", 1d * B)], B);
             }
 
             public void Dispose()
@@ -713,8 +793,11 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
             return planned;
         }
 
-        /// <summary>Checks every tensor against its declared shape, binds the symbolic dimensions and returns their workspace.</summary>
-        private Workspace Prepare(string caller, IntTensor tokens, IntTensor? y)
+        /// <summary>
+        /// Checks every tensor against its declared shape and every float one for NaN and ±∞ (<paramref name="step"/> is the step
+        /// messages report), binds the symbolic dimensions and returns their workspace.
+        /// </summary>
+        private Workspace Prepare(string caller, int step, IntTensor tokens, IntTensor? y)
         {
             Span<int> bound = stackalloc int[2];
             ArgumentNullException.ThrowIfNull(tokens);
@@ -947,6 +1030,15 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
         /// <summary>One adam step over every parameter (fortune_lstm.model:20) in one launch, with the model's current learning rate.</summary>
         public void ApplyGradients()
         {
+            using var call = _guard.Enter("FortuneLstm.Gpu.ApplyGradients");
+            CheckGradients("FortuneLstm.Gpu.ApplyGradients");
+            Update("FortuneLstm.Gpu.ApplyGradients");
+        }
+
+        /// <summary>The update itself, after the guard has ruled out a non-finite result (from bounds it tracks; on doubt it copies the state to the host and checks there).</summary>
+        private void Update(string caller)
+        {
+            _guard.Adam(caller, _model.Step + 1, _model.LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, _syncHost);
             int step = ++_model.Step;
             float lr = _model.LearningRate;
             // The bias corrections in double, rounded once, exactly as Optimizers.Adam/AdamW on the CPU.

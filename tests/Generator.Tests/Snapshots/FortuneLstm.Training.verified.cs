@@ -45,6 +45,9 @@ partial class FortuneLstm : ITrainableModel
     /// <summary>Every parameter, in checkpoint order; their <c>Gradient</c> arrays hold the last computed gradients.</summary>
     public IReadOnlyList<Parameter> Parameters { get; }
 
+    /// <summary>One caller at a time, and the non-finite checks (docs/training.md, "Threads" and "Non-finite values").</summary>
+    private readonly ModelGuard _guard;
+
     // ───── Construction and initialisation ───────────────────────────────────────────────────────────
 
     /// <summary>The seed of the initial weights and of the dropout masks.</summary>
@@ -57,13 +60,26 @@ partial class FortuneLstm : ITrainableModel
     public int DropoutStream { get; set; }
 
     /// <summary>The learning rate, 0.002f in fortune_lstm.model:20; set it to follow a schedule.</summary>
-    public float LearningRate { get; set; } = 0.002f;
+    /// <exception cref="ArgumentOutOfRangeException">The value is NaN, infinite or negative.</exception>
+    public float LearningRate { get => _learningRate; set => _learningRate = Hyperparameters.LearningRate(ModelName, value); }
+    private float _learningRate = 0.002f;
+
+    /// <summary>
+    /// Whether inputs, targets, the loss, the gradients and the optimizer update are checked for NaN and ±∞ (default true,
+    /// a few percent of a step at most; docs/training.md, "Non-finite values"). Set it false to handle non-finite values
+    /// yourself: nothing is scanned, and Save and ExportOnnx write whatever the parameters hold.
+    /// </summary>
+    public bool CheckFinite { get => _guard.CheckFinite; set => _guard.CheckFinite = value; }
+
+    /// <summary>The global L2 norm of all gradients at the last checked step (NaN before the first, or with CheckFinite off).</summary>
+    public double LastGradientNorm => _guard.LastGradientNorm;
 
     /// <summary>Creates the model with deterministic initial weights drawn from <paramref name="seed"/>.</summary>
     public FortuneLstm(ulong seed = 0)
     {
         Seed = seed;
         Parameters = new Parameter[] { EmbeddedWeight, EncoderWeightIh, EncoderWeightHh, EncoderBiasIh, EncoderBiasHh, Logits1Weight, Logits1Bias };
+        _guard = new ModelGuard(ModelName, Parameters);
         foreach (var p in Parameters) p.EnsureState(2);
         Initialize();
     }
@@ -71,6 +87,7 @@ partial class FortuneLstm : ITrainableModel
     /// <summary>Draws every parameter again from its initializer (deterministic in <see cref="Seed"/>) and resets the optimizer.</summary>
     public void Initialize()
     {
+        using var call = _guard.Enter("FortuneLstm.Initialize");
         Init.Normal(EmbeddedWeight.Value, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 0UL));
         Init.Uniform(EncoderWeightIh.Value, bound: 0.044194173f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 1UL));
         Init.Uniform(EncoderWeightHh.Value, bound: 0.044194173f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 2UL));
@@ -86,6 +103,7 @@ partial class FortuneLstm : ITrainableModel
             Array.Clear(p.Gradient);
         }
         Step = 0;
+        _guard.ParametersChanged();
     }
 
     // ───── Inference and training ────────────────────────────────────────────────────────────────────
@@ -96,7 +114,8 @@ partial class FortuneLstm : ITrainableModel
     /// </summary>
     public Tensor Forward(IntTensor tokens)
     {
-        var w = Prepare("FortuneLstm.Forward", tokens, null);
+        using var call = _guard.Enter("FortuneLstm.Forward");
+        var w = Prepare("FortuneLstm.Forward", Step, tokens, null);
         RunForward(w, training: false);
         return w.Output;
     }
@@ -104,7 +123,8 @@ partial class FortuneLstm : ITrainableModel
     /// <summary>The most likely class of each row (argmax of <c>logits</c> over its 4 classes); the tensor belongs to the model and is reused.</summary>
     public IntTensor Predict(IntTensor tokens)
     {
-        var w = Prepare("FortuneLstm.Predict", tokens, null);
+        using var call = _guard.Enter("FortuneLstm.Predict");
+        var w = Prepare("FortuneLstm.Predict", Step, tokens, null);
         RunForward(w, training: false);
         Metrics.ArgMax(w.Output.Span, w.Predicted.Length, 4, w.Predicted.Data);
         return w.Predicted;
@@ -113,51 +133,99 @@ partial class FortuneLstm : ITrainableModel
     /// <summary>
     /// One training step on a batch: forward (dropout on), cross_entropy loss against <paramref name="y"/> i32[B], backward, then the
     /// optimizer. Returns the batch's mean loss (before the update). Allocates nothing once the batch size has been seen.
+    /// Throws <see cref="NonFiniteException"/> (and changes nothing) when an input, the loss, a gradient or the update is NaN or ±∞.
     /// </summary>
     public float TrainStep(IntTensor tokens, IntTensor y)
     {
-        var w = Prepare("FortuneLstm.TrainStep", tokens, y);
-        float loss = Gradients(w);
-        ApplyGradients();
+        using var call = _guard.Enter("FortuneLstm.TrainStep");
+        var w = Prepare("FortuneLstm.TrainStep", Step + 1, tokens, y);
+        float loss = Gradients(w, "FortuneLstm.TrainStep");
+        Update("FortuneLstm.TrainStep");
         return loss;
     }
 
     /// <summary>
     /// Forward (dropout on), loss and backward without updating: each parameter's <c>Gradient</c> then holds d loss / d parameter,
-    /// for callers with their own optimizer. Returns the batch's mean loss.
+    /// for callers with their own optimizer. Returns the batch's mean loss; the loss and gradients are checked as in <c>TrainStep</c>.
     /// </summary>
     public float ComputeGradients(IntTensor tokens, IntTensor y)
     {
-        return Gradients(Prepare("FortuneLstm.ComputeGradients", tokens, y));
+        using var call = _guard.Enter("FortuneLstm.ComputeGradients");
+        return Gradients(Prepare("FortuneLstm.ComputeGradients", Step + 1, tokens, y), "FortuneLstm.ComputeGradients");
     }
 
-    /// <summary>The batch's mean loss with dropout off and no gradients: for validation and test sets.</summary>
+    /// <summary>The batch's mean loss with dropout off and no gradients: for validation and test sets. A non-finite loss throws.</summary>
     public float Evaluate(IntTensor tokens, IntTensor y)
     {
-        var w = Prepare("FortuneLstm.Evaluate", tokens, y);
+        using var call = _guard.Enter("FortuneLstm.Evaluate");
+        var w = Prepare("FortuneLstm.Evaluate", Step, tokens, y);
         RunForward(w, training: false);
-        return RunLoss(w, withGradient: false);
+        float loss = RunLoss(w, withGradient: false);
+        _guard.Loss("FortuneLstm.Evaluate", loss, Step);
+        return loss;
     }
 
-    private float Gradients(Workspace w)
+    /// <summary>
+    /// Forward, loss and backward, then the non-finite guard (docs/training.md, "Non-finite values"): the loss and every
+    /// gradient are checked before any optimizer runs, so a step that throws leaves parameters, optimizer state and Step
+    /// as they were. On a failure the step is run again with a check after every kernel, to name where the first
+    /// non-finite value appeared (the dropout masks depend only on Seed and Step, so the re-run computes the same values).
+    /// </summary>
+    private float Gradients(Workspace w, string caller)
     {
         RunForward(w, training: true);
         float loss = RunLoss(w, withGradient: true);
         RunBackward(w);
+        if (_guard.CheckFinite && !_guard.StepIsFinite(loss))
+        {
+            string found = TraceKernels(w);
+            _guard.Loss(caller, loss, Step + 1, found);
+            _guard.Gradients(caller, Step + 1, found);
+        }
         return loss;
+    }
+
+    /// <summary>Runs the failed step again, checking every buffer after each kernel; returns where the first non-finite value appeared.</summary>
+    private string TraceKernels(Workspace w)
+    {
+        var trace = new KernelTrace(Parameters, new (string, float[])[] { ("embedded", w.embedded), ("encoder", w.encoder), ("encoder_states", w.encoder_states), ("encoder_workspace", w.encoder_workspace), ("logits_0", w.logits_0), ("logits", w.logits), ("d_logits", w.d_logits), ("d_logits_0", w.d_logits_0), ("d_encoder", w.d_encoder), ("d_embedded", w.d_embedded), ("gradient of embedded.weight", EmbeddedWeight.Gradient), ("gradient of encoder.weight_ih", EncoderWeightIh.Gradient), ("gradient of encoder.weight_hh", EncoderWeightHh.Gradient), ("gradient of encoder.bias_ih", EncoderBiasIh.Gradient), ("gradient of encoder.bias_hh", EncoderBiasHh.Gradient), ("gradient of logits.1.weight", Logits1Weight.Gradient), ("gradient of logits.1.bias", Logits1Bias.Gradient) });
+        w.Trace = trace;
+        try
+        {
+            RunForward(w, training: true);
+            RunLoss(w, withGradient: true);
+            trace.After("loss", "fortune_lstm.model:19");
+            RunBackward(w);
+        }
+        finally
+        {
+            w.Trace = null;
+        }
+        return trace.Result;
     }
 
     /// <summary>
     /// Writes parameters, optimizer state and step to <paramref name="path"/> as safetensors, with PyTorch-style names
     /// (<c>fc1.weight</c>, dense weights [out, in]); atomically: a temporary file, then a rename. See docs/checkpoints.md.
+    /// Refuses (<see cref="NonFiniteException"/>) to write a NaN or ±∞ parameter unless <c>CheckFinite</c> is off.
     /// </summary>
-    public void Save(string path) => Safetensors.Save(path, ModelName, Parameters, Step);
+    public void Save(string path)
+    {
+        using var call = _guard.Enter("FortuneLstm.Save");
+        _guard.ParametersForWrite("FortuneLstm.Save", "save", Step);
+        Safetensors.Save(path, ModelName, Parameters, Step);
+    }
 
     /// <summary>
     /// Reads a safetensors file written by <see cref="Save"/> or by PyTorch (parameters only: the optimizer state then
     /// starts from zero); every name, dtype and shape is validated before anything is changed.
     /// </summary>
-    public void Load(string path) => Step = Safetensors.Load(path, ModelName, Parameters);
+    public void Load(string path)
+    {
+        using var call = _guard.Enter("FortuneLstm.Load");
+        Step = Safetensors.Load(path, ModelName, Parameters);
+        _guard.ParametersChanged();
+    }
 
     // ───── Buffers, planned once per binding of the symbolic dimensions ──────────────────────────────
 
@@ -180,23 +248,25 @@ partial class FortuneLstm : ITrainableModel
         public readonly float[] d_embedded; // f32[B, T, 64]
         public readonly Tensor Output;
         public readonly IntTensor Predicted;
+        public KernelTrace? Trace; // set only while a failed step is re-run with a check after every kernel
 
         public Workspace(int B, int T)
         {
             this.B = B;
             this.T = T;
-            embedded = new float[checked(64 * B * T)];
-            encoder = new float[checked(128 * B)];
-            encoder_states = new float[checked(128 * B * T)];
+            string binding = $"B = {B}, T = {T}"; // for BufferSize's message when a buffer would not fit in an array
+            embedded = new float[BufferSize.Elements(ModelName, binding, "'embedded' [B, T, 64]", 64d * B * T)];
+            encoder = new float[BufferSize.Elements(ModelName, binding, "'encoder' [B, 128]", 128d * B)];
+            encoder_states = new float[BufferSize.Elements(ModelName, binding, "'encoder_states' [B, T, 128]", 128d * B * T)];
             encoder_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Lstm.WorkspaceSize(B, T, 128)];
-            logits_0 = new float[checked(128 * B)];
-            logits = new float[checked(4 * B)];
-            d_logits = new float[checked(4 * B)];
-            d_logits_0 = new float[checked(128 * B)];
-            d_encoder = new float[checked(128 * B)];
-            d_embedded = new float[checked(64 * B * T)];
+            logits_0 = new float[BufferSize.Elements(ModelName, binding, "'logits_0' [B, 128]", 128d * B)];
+            logits = new float[BufferSize.Elements(ModelName, binding, "'logits' [B, 4]", 4d * B)];
+            d_logits = new float[BufferSize.Elements(ModelName, binding, "'d_logits' [B, 4]", 4d * B)];
+            d_logits_0 = new float[BufferSize.Elements(ModelName, binding, "'d_logits_0' [B, 128]", 128d * B)];
+            d_encoder = new float[BufferSize.Elements(ModelName, binding, "'d_encoder' [B, 128]", 128d * B)];
+            d_embedded = new float[BufferSize.Elements(ModelName, binding, "'d_embedded' [B, T, 64]", 64d * B * T)];
             Output = new Tensor(logits, B, 4);
-            Predicted = new IntTensor(new int[checked(B)], B);
+            Predicted = new IntTensor(new int[BufferSize.Elements(ModelName, binding, "'Predicted' [B]", 1d * B)], B);
         }
     }
 
@@ -215,8 +285,11 @@ partial class FortuneLstm : ITrainableModel
         return planned;
     }
 
-    /// <summary>Checks every tensor against its declared shape, binds the symbolic dimensions and returns their workspace.</summary>
-    private Workspace Prepare(string caller, IntTensor tokens, IntTensor? y)
+    /// <summary>
+    /// Checks every tensor against its declared shape and every float one for NaN and ±∞ (<paramref name="step"/> is the step
+    /// messages report), binds the symbolic dimensions and returns their workspace.
+    /// </summary>
+    private Workspace Prepare(string caller, int step, IntTensor tokens, IntTensor? y)
     {
         Span<int> bound = stackalloc int[2];
         ArgumentNullException.ThrowIfNull(tokens);
@@ -246,6 +319,7 @@ partial class FortuneLstm : ITrainableModel
         // embedded[B, T, 64] = rows of embedded_weight picked by the ids in tokens
         global::ModelDsl.Runtime.Cpu.Layers.Embedding.Forward(B * T, 8192, 64, w.tokens, EmbeddedWeight.Value, w.embedded);
 #line default
+        w.Trace?.After("fwd_0_embedding", "fortune_lstm.model:14  embedded = embedding(num=8192, dim=64)  [B, T] -> [B, T, 64]");
 
         // fwd_1_lstm
         //   fortune_lstm.model:15  encoder = lstm(hidden=128, return_sequences=false)  [B, T, 64] -> [B, 128]
@@ -253,6 +327,7 @@ partial class FortuneLstm : ITrainableModel
         // encoder_states[B, T, 128] = every step's hidden state of the LSTM over embedded; encoder = the last one; encoder_workspace keeps the gates and cells for the backward
         global::ModelDsl.Runtime.Cpu.Layers.Lstm.Forward(B, T, 64, 128, w.embedded, EncoderWeightIh.Value, EncoderWeightHh.Value, EncoderBiasIh.Value, EncoderBiasHh.Value, w.encoder_states, w.encoder, default, w.encoder_workspace);
 #line default
+        w.Trace?.After("fwd_1_lstm", "fortune_lstm.model:15  encoder = lstm(hidden=128, return_sequences=false)  [B, T, 64] -> [B, 128]");
 
         // fwd_2_dropout
         //   fortune_lstm.model:16  logits.0 = dropout(p=0.2)  [B, 128] -> [B, 128]
@@ -288,6 +363,7 @@ partial class FortuneLstm : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_2_dropout", "fortune_lstm.model:16  logits.0 = dropout(p=0.2)  [B, 128] -> [B, 128]");
 
         // fwd_3_dense
         //   fortune_lstm.model:16  logits.1 = dense(units=4, bias=true)  [B, 128] -> [B, 4]
@@ -295,6 +371,7 @@ partial class FortuneLstm : ITrainableModel
         // logits[B, 4] = logits_0 · logits_1_weightᵀ   (k = 128)
         Sgemm.Multiply(false, true, B, 4, 128, 1f, w.logits_0, 128, Logits1Weight, 128, 0f, w.logits, 4);
 #line default
+        w.Trace?.After("fwd_3_dense", "fortune_lstm.model:16  logits.1 = dense(units=4, bias=true)  [B, 128] -> [B, 4]");
 
         // fwd_4_dense
         //   fortune_lstm.model:16  logits.1 = dense(units=4, bias=true)  [B, 128] -> [B, 4]
@@ -326,6 +403,7 @@ partial class FortuneLstm : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("fwd_4_dense", "fortune_lstm.model:16  logits.1 = dense(units=4, bias=true)  [B, 128] -> [B, 4]");
     }
 
     // ───── Loss ──────────────────────────────────────────────────────────────────────────────────────
@@ -379,6 +457,7 @@ partial class FortuneLstm : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_6_dense", "fortune_lstm.model:16  logits.1 = dense(units=4, bias=true)  [B, 128] -> [B, 4]");
 
         // bwd_7_dense_dW
         //   fortune_lstm.model:16  logits.1 = dense(units=4, bias=true)  [B, 128] -> [B, 4]
@@ -386,6 +465,7 @@ partial class FortuneLstm : ITrainableModel
         // d_logits_1_weight[4, 128] = d_logitsᵀ · logits_0   (k = B)
         Sgemm.Multiply(true, false, 4, 128, B, 1f, w.d_logits, 4, w.logits_0, 128, 0f, Logits1Weight.Gradient, 128);
 #line default
+        w.Trace?.After("bwd_7_dense_dW", "fortune_lstm.model:16  logits.1 = dense(units=4, bias=true)  [B, 128] -> [B, 4]");
 
         // bwd_8_dense_dX
         //   fortune_lstm.model:16  logits.1 = dense(units=4, bias=true)  [B, 128] -> [B, 4]
@@ -393,6 +473,7 @@ partial class FortuneLstm : ITrainableModel
         // d_logits_0[B, 128] = d_logits · logits_1_weight   (k = 4)
         Sgemm.Multiply(false, false, B, 128, 4, 1f, w.d_logits, 4, Logits1Weight.Value, 128, 0f, w.d_logits_0, 128);
 #line default
+        w.Trace?.After("bwd_8_dense_dX", "fortune_lstm.model:16  logits.1 = dense(units=4, bias=true)  [B, 128] -> [B, 4]");
 
         // bwd_9_dropout
         //   fortune_lstm.model:16  logits.0 = dropout(p=0.2)  [B, 128] -> [B, 128]
@@ -428,6 +509,7 @@ partial class FortuneLstm : ITrainableModel
             }
         }
 #line default
+        w.Trace?.After("bwd_9_dropout", "fortune_lstm.model:16  logits.0 = dropout(p=0.2)  [B, 128] -> [B, 128]");
 
         // bwd_10_lstm
         //   fortune_lstm.model:15  encoder = lstm(hidden=128, return_sequences=false)  [B, T, 64] -> [B, 128]
@@ -435,6 +517,7 @@ partial class FortuneLstm : ITrainableModel
         // backpropagation through time from d_encoder: d_encoder_weight_ih = …, d_encoder_weight_hh = …, d_encoder_bias_ih = …, d_encoder_bias_hh = …, d_embedded = … (the gates in encoder_workspace become their gradients)
         global::ModelDsl.Runtime.Cpu.Layers.Lstm.Backward(B, T, 64, 128, w.embedded, EncoderWeightIh.Value, EncoderWeightHh.Value, w.encoder_states, default, w.d_encoder, w.encoder_workspace, w.d_embedded, EncoderWeightIh.Gradient, EncoderWeightHh.Gradient, EncoderBiasIh.Gradient, EncoderBiasHh.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
 #line default
+        w.Trace?.After("bwd_10_lstm", "fortune_lstm.model:15  encoder = lstm(hidden=128, return_sequences=false)  [B, T, 64] -> [B, 128]");
 
         // bwd_11_embedding
         //   fortune_lstm.model:14  embedded = embedding(num=8192, dim=64)  [B, T] -> [B, T, 64]
@@ -442,6 +525,7 @@ partial class FortuneLstm : ITrainableModel
         // d_embedded_weight[id] = (zeroed, then) += the rows of d_embedded, for each id in tokens
         global::ModelDsl.Runtime.Cpu.Layers.Embedding.Backward(B * T, 8192, 64, w.tokens, w.d_embedded, EmbeddedWeight.Gradient, accumulate: false);
 #line default
+        w.Trace?.After("bwd_11_embedding", "fortune_lstm.model:14  embedded = embedding(num=8192, dim=64)  [B, T] -> [B, T, 64]");
     }
 
     // ───── Optimizer ─────────────────────────────────────────────────────────────────────────────────
@@ -449,6 +533,19 @@ partial class FortuneLstm : ITrainableModel
     /// <summary>One adam step over every parameter (fortune_lstm.model:20: lr=0.002, beta1=0.9, beta2=0.999, eps=1E-08, weight_decay=0) using their current gradients.</summary>
     public void ApplyGradients()
     {
+        using var call = _guard.Enter("FortuneLstm.ApplyGradients");
+        // The gradients may have been changed by the caller since ComputeGradients: checked again, like in TrainStep.
+        _guard.Gradients("FortuneLstm.ApplyGradients", Step + 1);
+        Update("FortuneLstm.ApplyGradients");
+    }
+
+    /// <summary>
+    /// The update itself, after the guard has ruled out a non-finite result (docs/training.md, "Non-finite values"): a
+    /// learning rate so large that a parameter or optimizer state would overflow is refused before anything is written.
+    /// </summary>
+    private void Update(string caller)
+    {
+        _guard.Adam(caller, Step + 1, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f);
         Step++;
 #line 20 "/src/examples/TextLstm/fortune_lstm.model"
         Optimizers.Adam(EmbeddedWeight.Value, EmbeddedWeight.Gradient, EmbeddedWeight.State1, EmbeddedWeight.State2, LearningRate, 0.9f, 0.999f, 1e-08f, 0.0f, Step);
