@@ -10,7 +10,7 @@ namespace ModelDsl.Runtime;
 /// magnitude" over a span. One read of the data, no allocation; the exact position is looked for only on failure.
 /// </summary>
 /// <remarks>
-/// Finiteness is tested as <c>acc += x · 0</c>: a finite x adds ±0, while NaN·0 and ±∞·0 are NaN and stay NaN, so one
+/// Finiteness is tested as <c>acc = x · 0 + acc</c> (one fused multiply-add): a finite x adds ±0, while NaN·0 and ±∞·0 are NaN and stay NaN, so one
 /// multiply-add per element decides it (IEEE forbids folding <c>x · 0</c> to 0, so the JIT keeps it). Vector512 where the
 /// machine has it, else Vector256, else a scalar loop; four independent accumulators hide the add latency. Measured on the
 /// MLP step (bench/TrainStepBench --nonfinite), the pass over all 269,322 gradients costs tens of microseconds; splitting
@@ -42,10 +42,10 @@ public static class FiniteScan
             int step = Vector512<float>.Count;
             for (; i <= n - 4 * step; i += 4 * step)
             {
-                a0 += Vector512.LoadUnsafe(ref x, (nuint)i) * Vector512<float>.Zero;
-                a1 += Vector512.LoadUnsafe(ref x, (nuint)(i + step)) * Vector512<float>.Zero;
-                a2 += Vector512.LoadUnsafe(ref x, (nuint)(i + 2 * step)) * Vector512<float>.Zero;
-                a3 += Vector512.LoadUnsafe(ref x, (nuint)(i + 3 * step)) * Vector512<float>.Zero;
+                a0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref x, (nuint)i), Vector512<float>.Zero, a0);
+                a1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref x, (nuint)(i + step)), Vector512<float>.Zero, a1);
+                a2 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref x, (nuint)(i + 2 * step)), Vector512<float>.Zero, a2);
+                a3 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref x, (nuint)(i + 3 * step)), Vector512<float>.Zero, a3);
             }
             if (!Vector512.EqualsAll((a0 + a1) + (a2 + a3), Vector512<float>.Zero)) return false;
         }
@@ -55,10 +55,10 @@ public static class FiniteScan
             int step = Vector256<float>.Count;
             for (; i <= n - 4 * step; i += 4 * step)
             {
-                a0 += Vector256.LoadUnsafe(ref x, (nuint)i) * Vector256<float>.Zero;
-                a1 += Vector256.LoadUnsafe(ref x, (nuint)(i + step)) * Vector256<float>.Zero;
-                a2 += Vector256.LoadUnsafe(ref x, (nuint)(i + 2 * step)) * Vector256<float>.Zero;
-                a3 += Vector256.LoadUnsafe(ref x, (nuint)(i + 3 * step)) * Vector256<float>.Zero;
+                a0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref x, (nuint)i), Vector256<float>.Zero, a0);
+                a1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref x, (nuint)(i + step)), Vector256<float>.Zero, a1);
+                a2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref x, (nuint)(i + 2 * step)), Vector256<float>.Zero, a2);
+                a3 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref x, (nuint)(i + 3 * step)), Vector256<float>.Zero, a3);
             }
             if (!Vector256.EqualsAll((a0 + a1) + (a2 + a3), Vector256<float>.Zero)) return false;
         }
@@ -67,59 +67,56 @@ public static class FiniteScan
     }
 
     /// <summary>
-    /// Σ x² (accumulated in float lanes, summed in double) and max |x| in one pass. A NaN or ±∞ element makes the sum
-    /// non-finite; the sum can also overflow to +∞ from finite elements above about 1.8e19, so callers that see a
-    /// non-finite sum look for the element with <see cref="IndexOfNonFinite"/> before blaming one.
+    /// Σ x², accumulated in float lanes (four independent vector accumulators, a fused multiply-add where the machine has
+    /// one) and summed in double. A NaN or ±∞ element makes the sum non-finite; the sum can also overflow to +∞ from finite
+    /// elements above about 1.8e19, so callers that see a non-finite sum look for the element with
+    /// <see cref="IndexOfNonFinite"/> before blaming one. √sum bounds every |x|, which is all the update check needs.
     /// </summary>
-    public static double SumOfSquares(ReadOnlySpan<float> values, out float maxAbs)
+    public static double SumOfSquares(ReadOnlySpan<float> values)
     {
         ref float x = ref MemoryMarshal.GetReference(values);
         int n = values.Length;
         int i = 0;
         double sum = 0;
-        float max = 0f;
-        if (Vector512.IsHardwareAccelerated && n >= 2 * Vector512<float>.Count)
+        if (Vector512.IsHardwareAccelerated && n >= 4 * Vector512<float>.Count)
         {
-            var s0 = Vector512<float>.Zero; var s1 = s0; var m0 = s0; var m1 = s0;
+            var s0 = Vector512<float>.Zero; var s1 = s0; var s2 = s0; var s3 = s0;
             int step = Vector512<float>.Count;
-            for (; i <= n - 2 * step; i += 2 * step)
+            for (; i <= n - 4 * step; i += 4 * step)
             {
                 var v0 = Vector512.LoadUnsafe(ref x, (nuint)i);
                 var v1 = Vector512.LoadUnsafe(ref x, (nuint)(i + step));
-                s0 += v0 * v0;
-                s1 += v1 * v1;
-                // MaxNative may drop a NaN; that is fine: a NaN already makes the sum NaN.
-                m0 = Vector512.MaxNative(m0, Vector512.Abs(v0));
-                m1 = Vector512.MaxNative(m1, Vector512.Abs(v1));
+                var v2 = Vector512.LoadUnsafe(ref x, (nuint)(i + 2 * step));
+                var v3 = Vector512.LoadUnsafe(ref x, (nuint)(i + 3 * step));
+                s0 = Vector512.MultiplyAddEstimate(v0, v0, s0);
+                s1 = Vector512.MultiplyAddEstimate(v1, v1, s1);
+                s2 = Vector512.MultiplyAddEstimate(v2, v2, s2);
+                s3 = Vector512.MultiplyAddEstimate(v3, v3, s3);
             }
-            sum = Vector512.Sum(s0 + s1);
-            var m = Vector512.MaxNative(m0, m1);
-            for (int k = 0; k < Vector512<float>.Count; k++) max = Math.Max(max, m.GetElement(k));
+            sum = Vector512.Sum((s0 + s1) + (s2 + s3));
         }
-        else if (Vector256.IsHardwareAccelerated && n >= 2 * Vector256<float>.Count)
+        else if (Vector256.IsHardwareAccelerated && n >= 4 * Vector256<float>.Count)
         {
-            var s0 = Vector256<float>.Zero; var s1 = s0; var m0 = s0; var m1 = s0;
+            var s0 = Vector256<float>.Zero; var s1 = s0; var s2 = s0; var s3 = s0;
             int step = Vector256<float>.Count;
-            for (; i <= n - 2 * step; i += 2 * step)
+            for (; i <= n - 4 * step; i += 4 * step)
             {
                 var v0 = Vector256.LoadUnsafe(ref x, (nuint)i);
                 var v1 = Vector256.LoadUnsafe(ref x, (nuint)(i + step));
-                s0 += v0 * v0;
-                s1 += v1 * v1;
-                m0 = Vector256.MaxNative(m0, Vector256.Abs(v0));
-                m1 = Vector256.MaxNative(m1, Vector256.Abs(v1));
+                var v2 = Vector256.LoadUnsafe(ref x, (nuint)(i + 2 * step));
+                var v3 = Vector256.LoadUnsafe(ref x, (nuint)(i + 3 * step));
+                s0 = Vector256.MultiplyAddEstimate(v0, v0, s0);
+                s1 = Vector256.MultiplyAddEstimate(v1, v1, s1);
+                s2 = Vector256.MultiplyAddEstimate(v2, v2, s2);
+                s3 = Vector256.MultiplyAddEstimate(v3, v3, s3);
             }
-            sum = Vector256.Sum(s0 + s1);
-            var m = Vector256.MaxNative(m0, m1);
-            for (int k = 0; k < Vector256<float>.Count; k++) max = Math.Max(max, m.GetElement(k));
+            sum = Vector256.Sum((s0 + s1) + (s2 + s3));
         }
         for (; i < n; i++)
         {
             float v = Unsafe.Add(ref x, i);
             sum += v * v;
-            max = Math.Max(max, Math.Abs(v));
         }
-        maxAbs = max;
         return sum;
     }
 

@@ -11,7 +11,7 @@ namespace ModelDsl.Runtime;
 /// <para>
 /// Evaluating the update twice (once to check, once to write) would cost as much as the optimizer itself, and undoing
 /// it needs a copy of every parameter and state. Instead the guard keeps, per parameter, an upper bound on |p|, |state1|
-/// and |state2| and, from the step's max |g|, bounds the new values in double: for Adam
+/// and |state2| and, from a bound on the step's |g| (the parameter's gradient norm, which the gradient check computes anyway), bounds the new values in double: for Adam
 /// <c>|d| ≤ G + l2·P</c>, <c>|m'| ≤ β1·M + (1 − β1)·|d|</c>, <c>v' ≤ β2·V + (1 − β2)·d²</c>, and since the denominator is at
 /// least eps, <c>|p'| ≤ |decay|·P + step_size·|m'| / eps</c>; for SGD <c>|buf'| ≤ μ·B + |d|</c> and
 /// <c>|p'| ≤ P + lr·(|d| + μ·|buf'|)</c>. When every bound is below half of float's range the step is safe, and the
@@ -30,10 +30,11 @@ public sealed partial class ModelGuard
     /// <summary>How often (in steps) the CPU re-measures the real maxima instead of trusting the derived bounds.</summary>
     public const int RemeasureInterval = 128;
 
-    // Upper bounds of |value|, |state1|, |state2| (measured, or derived from the last update) and this step's max |g|.
+    // Upper bounds of |value|, |state1|, |state2| (measured, or derived from the last update) and this step's bound on |g| (its gradient norm).
     private readonly double[] _maxValue, _maxState1, _maxState2, _maxGradient;
     private bool _boundsKnown;
     private int _stepsSinceMeasure;
+    private long[]? _versions; // CPU: each Parameter.Version expected at the next check (ours bump it once per update)
 
     // Half of float's range: room for the rounding of the float arithmetic the double bounds stand for.
     private const double Limit = float.MaxValue / 2.0;
@@ -49,7 +50,9 @@ public sealed partial class ModelGuard
     public void Sgd(string caller, int step, float lr, float momentum, float weightDecay, bool nesterov, Action? syncHost = null)
     {
         if (!CheckFinite) return;
-        if (SgdBounded(lr, momentum, weightDecay, nesterov, commit: false) && !Remeasure(syncHost))
+        bool remeasure = Remeasure(syncHost);
+        ExpectOwnUpdate(syncHost); // if this throws instead, the versions simply mismatch next time: one extra measure
+        if (!remeasure && SgdBounded(lr, momentum, weightDecay, nesterov, commit: false))
         {
             SgdBounded(lr, momentum, weightDecay, nesterov, commit: true);
             return;
@@ -77,7 +80,9 @@ public sealed partial class ModelGuard
     {
         int optimizerStep = step;
         if (!CheckFinite) return;
-        if (AdamBounded(lr, beta1, beta2, eps, l2, decay, optimizerStep, commit: false) && !Remeasure(syncHost))
+        bool remeasure = Remeasure(syncHost);
+        ExpectOwnUpdate(syncHost);
+        if (!remeasure && AdamBounded(lr, beta1, beta2, eps, l2, decay, optimizerStep, commit: false))
         {
             AdamBounded(lr, beta1, beta2, eps, l2, decay, optimizerStep, commit: true);
             return;
@@ -93,11 +98,28 @@ public sealed partial class ModelGuard
         _boundsKnown = false;
     }
 
-    // CPU only (no syncHost): every RemeasureInterval steps, or whenever nothing is tracked yet.
+    // CPU only (no syncHost): when a parameter's Version moved other than by our own updates (code that wrote Value and
+    // called MarkChanged), and every RemeasureInterval steps in case it wrote without calling it; always when nothing is tracked.
     private bool Remeasure(Action? syncHost)
     {
         if (!_boundsKnown) return true;
-        return syncHost is null && ++_stepsSinceMeasure >= RemeasureInterval;
+        if (syncHost is not null) return false;
+        if (_versions is { } versions)
+        {
+            for (int k = 0; k < _parameters.Count; k++)
+            {
+                if (_parameters[k].Version != versions[k]) return true;
+            }
+        }
+        return ++_stepsSinceMeasure >= RemeasureInterval;
+    }
+
+    // The update about to run bumps each Version once (MarkChanged after the optimizer): expect exactly that next time.
+    private void ExpectOwnUpdate(Action? syncHost)
+    {
+        if (syncHost is not null) return;
+        _versions ??= new long[_parameters.Count];
+        for (int k = 0; k < _parameters.Count; k++) _versions[k] = _parameters[k].Version + 1;
     }
 
     private bool SgdBounded(float lr, float momentum, float weightDecay, bool nesterov, bool commit)

@@ -113,7 +113,7 @@ public sealed partial class ModelGuard
 
     /// <summary>
     /// The fast test after a backward pass: a finite loss and a finite Σ g² per parameter (one vectorised pass over the
-    /// gradients, which also records <see cref="LastGradientNorm"/> and the per-parameter max |g| the update check uses).
+    /// gradients, which also records <see cref="LastGradientNorm"/> and the per-parameter norm that bounds |g| for the update check).
     /// False means <see cref="Loss"/> or <see cref="Gradients"/> will throw, after the caller has had the chance to re-run
     /// the step with a check after every kernel (<see cref="KernelTrace"/>). A Σ g² that only overflowed from finite
     /// elements counts as finite here.
@@ -125,8 +125,8 @@ public sealed partial class ModelGuard
         for (int k = 0; k < _parameters.Count; k++)
         {
             var p = _parameters[k];
-            double sum = FiniteScan.SumOfSquares(p.Gradient, out float max);
-            _maxGradient[k] = max;
+            double sum = FiniteScan.SumOfSquares(p.Gradient);
+            _maxGradient[k] = Math.Sqrt(sum); // ‖g‖ bounds every |g|: all the update check needs
             total += sum;
             if (!double.IsFinite(sum) && FiniteScan.IndexOfNonFinite(p.Gradient) >= 0) return false;
         }
@@ -135,7 +135,7 @@ public sealed partial class ModelGuard
     }
 
     /// <summary>
-    /// Checks every gradient with one vectorised pass (Σ g² and max |g| per parameter), records
+    /// Checks every gradient with one vectorised pass (Σ g² per parameter), records
     /// <see cref="LastGradientNorm"/> and the per-parameter bound the update check uses. On a non-finite sum, finds the first
     /// parameter and element that is NaN or ±∞ and throws; a sum that only overflowed (elements above about 1.8e19, all
     /// finite) is not an error, and the update check then decides.
@@ -147,8 +147,8 @@ public sealed partial class ModelGuard
         for (int k = 0; k < _parameters.Count; k++)
         {
             var p = _parameters[k];
-            double sum = FiniteScan.SumOfSquares(p.Gradient, out float max);
-            _maxGradient[k] = max;
+            double sum = FiniteScan.SumOfSquares(p.Gradient);
+            _maxGradient[k] = Math.Sqrt(sum);
             total += sum;
             if (!double.IsFinite(sum)) ThrowIfGradientNonFinite(caller, step, k, firstBad);
         }

@@ -44,6 +44,7 @@ internal static class CompareMode
         var mx = Uniform(1, 128, 784);
         var my = Classes(128, 10);
         Emit("mlp", "us", Time(() => mlp.TrainStep(mx, my)));
+        NonFiniteOverhead();
         Emit("mlp.forward", "us", Time(() => mlp.Forward(mx)));
         // Inference, also against ONNX Runtime (OnnxRuntimeMode): Predict is Forward plus the argmax of each row.
         var mx1 = new Tensor(mx.Data.AsSpan(0, 784).ToArray(), 1, 784);
@@ -54,6 +55,25 @@ internal static class CompareMode
         Emit("mlp.opt", "us", Time(mlp.ApplyGradients));
         var gemms = MlpGemms();
         Emit("mlp.gemms", "us", Time(() => { foreach (var g in gemms) g(); }));
+    }
+
+    /// <summary>
+    /// The cost of the non-finite checks (docs/training.md, "Non-finite values") on the MLP step: two instances, one with
+    /// <c>CheckFinite = false</c>, timed in interleaved blocks. Rows <c>mlp.checked</c> and <c>mlp.unchecked</c>, and an INFO
+    /// line with the overhead of the medians (goal of issue 17: at most 3%).
+    /// </summary>
+    public static void NonFiniteOverhead()
+    {
+        var on = new BenchMlp(seed: 1);
+        var off = new BenchMlp(seed: 1) { CheckFinite = false };
+        var mx = Uniform(1, 128, 784);
+        var my = Classes(128, 10);
+        var (a, b) = Timing.TimePair(() => on.TrainStep(mx, my), () => off.TrainStep(mx, my));
+        Emit("mlp.checked", "us", a);
+        Emit("mlp.unchecked", "us", b);
+        double overhead = a[a.Length / 2] / b[b.Length / 2] - 1;
+        Timing.Info("modeldsl", string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"non-finite checks on the mlp step: {overhead * 100:+0.0;-0.0}% (median {a[a.Length / 2] * 1e6:F1} µs checked vs {b[b.Length / 2] * 1e6:F1} µs unchecked, interleaved blocks)"));
     }
 
     /// <summary>10-64-64-1, batch 32, BCE with logits, Adam(lr 1e-3).</summary>

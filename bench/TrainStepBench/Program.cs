@@ -2,6 +2,7 @@
 //   dotnet run -c Release --project bench/TrainStepBench -- [threads]
 //   dotnet run -c Release --project bench/TrainStepBench -- --compare [threads] [--models mlp,small,cnn,gpt,sgemm]
 //       (machine-readable; used by bench/compare.sh)
+//   dotnet run -c Release --project bench/TrainStepBench -- --nonfinite [threads]   (the MLP step with and without the non-finite checks)
 //   dotnet run -c Release --project bench/TrainStepBench -- --kernels [threads] [filter]   (the CNN's and GPT's kernels alone; same format)
 //   dotnet run -c Release --project bench/TrainStepBench -- --onnxruntime [threads]   (the exported MLP in ONNX Runtime; same format)
 //   dotnet run -c Release --project bench/TrainStepBench -- --predict-loop [batch] [seconds] [threads]   (for a profiler)
@@ -19,6 +20,13 @@ if (args.Length > 0 && args[0] == "--compare")
         ? args[modelsAt + 1].Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet()
         : new HashSet<string>();
     CompareMode.Run(compareThreads, only);
+    return;
+}
+if (args.Length > 0 && args[0] == "--nonfinite")
+{
+    // The non-finite checks' cost on the MLP step alone (the same rows and INFO line as --compare prints).
+    CpuWorkers.Configure(args.Length > 1 ? int.Parse(args[1]) : 1);
+    CompareMode.NonFiniteOverhead();
     return;
 }
 if (args.Length > 0 && args[0] == "--kernels")

@@ -42,6 +42,34 @@ internal static class Timing
         return times;
     }
 
+    /// <summary>
+    /// Two variants of one call timed in the same run with their blocks interleaved (a, b, a, b, …), so drift on a busy
+    /// machine (frequency, other processes) lands on both alike: for a small difference such as the non-finite checks.
+    /// </summary>
+    public static (double[] A, double[] B) TimePair(Action a, Action b)
+    {
+        var warm = Stopwatch.StartNew();
+        int calls = 0;
+        while (calls < 10 || warm.Elapsed.TotalSeconds < 0.3) { a(); b(); calls++; }
+        double estimate = warm.Elapsed.TotalSeconds / (2 * calls);
+        int block = Math.Max(1, (int)(BlockSeconds / estimate));
+        var ta = new double[Repetitions];
+        var tb = new double[Repetitions];
+        for (int rep = 0; rep < Repetitions; rep++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            for (int i = 0; i < block; i++) a();
+            long t1 = Stopwatch.GetTimestamp();
+            for (int i = 0; i < block; i++) b();
+            long t2 = Stopwatch.GetTimestamp();
+            ta[rep] = (t1 - t0) / (double)Stopwatch.Frequency / block;
+            tb[rep] = (t2 - t1) / (double)Stopwatch.Frequency / block;
+        }
+        Array.Sort(ta);
+        Array.Sort(tb);
+        return (ta, tb);
+    }
+
     public static double[] ToGflops(double flops, double[] seconds)
     {
         var g = seconds.Select(s => flops / s / 1e9).ToArray();
