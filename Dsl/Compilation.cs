@@ -23,7 +23,11 @@ namespace ModelDsl
             }
 
             ModelFileSyntax syntax = ModelParser.Parse(text, diagnostics);
-            IReadOnlyList<ModelGraph> models = Binder.Bind(syntax, text, diagnostics);
+            // A model the back end could not build (sizes past 32-bit indexing, too many kernels) is reported here, at
+            // its .model line, and left out, so `check` and the build agree.
+            IReadOnlyList<ModelGraph> models = Binder.Bind(syntax, text, diagnostics)
+                .Where(model => Analysis.BuildLimits.Check(model, diagnostics))
+                .ToList();
             return new CompilationResult(text, syntax, models, diagnostics.ToSortedList());
         }
 

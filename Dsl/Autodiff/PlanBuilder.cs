@@ -37,6 +37,8 @@ namespace ModelDsl.Autodiff
         {
             "i", "c", "r", "w", "p", "rows", "cols", "row", "loss", "training", "planned", "found", "bound", "caller", "seed", "geometry",
             "Seed", "Step", "Parameters", "Output", "LearningRate", "ModelName", "SymbolNames", "Workspace",
+            // Members of the generated Workspace classes (CPU and GPU), whose fields are named after buffers.
+            "Predicted", "Dispose", "GetType", "ToString", "Equals", "GetHashCode", "MemberwiseClone", "Finalize",
             "int", "float", "double", "in", "out", "ref", "var", "new", "return", "if", "for", "do", "is", "as", "base", "this",
             "default", "const", "params", "object", "string", "event", "fixed", "lock", "checked", "unchecked", "operator",
             "class", "struct", "void", "true", "false", "null", "using", "namespace", "case", "switch", "while", "break",

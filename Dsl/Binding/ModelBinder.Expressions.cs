@@ -101,11 +101,15 @@ namespace ModelDsl.Binding
                 return Error(repeat.Span);
             }
             var current = input;
+            int opsBefore = _nodes.Count;
             for (long i = 0; i < n.Integer; i++)
             {
                 if (_tooLarge || current.Value is ErrorValue) return Error(repeat.Span);
                 current = BindStage(repeat.Stage, current, scope, path + "." + i.ToString(CultureInfo.InvariantCulture), namer);
             }
+            // Only repeats written in the model itself: a repeat inside a block is reported at the block's use.
+            if (_model is not null && repeat.Span.Start >= _model.Span.Start && repeat.Span.End <= _model.Span.End)
+                _repeats.Add(new RepeatInfo(repeat.Span, n.Integer, _nodes.Count - opsBefore));
             return current;
         }
 

@@ -26,6 +26,7 @@ namespace ModelDsl.Binding
         private readonly List<TensorValue> _inputs = new List<TensorValue>();
         private readonly List<TensorValue> _labels = new List<TensorValue>();
         private readonly List<string> _symbolicDimensions = new List<string>();
+        private readonly List<RepeatInfo> _repeats = new List<RepeatInfo>();
         private int _nextValueId;
         private bool _failed;
         private bool _tooLarge;
@@ -91,7 +92,7 @@ namespace ModelDsl.Binding
 
             bool failed = _failed || Diagnostics.Count(d => d.IsError) > errorsBefore || outputValue is null || (loss is not null && lossInfo is null) || (optimizer is not null && optimizerInfo is null);
             if (failed) return null;
-            return new ModelGraph(model.Name.Text, model.Name.Span, _inputs, _labels, _nodes, _parameters, outputValue!, lossInfo, optimizerInfo, _symbolicDimensions);
+            return new ModelGraph(model.Name.Text, model.Name.Span, _inputs, _labels, _nodes, _parameters, outputValue!, lossInfo, optimizerInfo, _symbolicDimensions) { Repeats = _repeats };
         }
 
         private void Once<T>(ref T? slot, T statement, string what) where T : StatementSyntax

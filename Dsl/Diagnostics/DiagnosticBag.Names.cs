@@ -8,6 +8,7 @@ namespace ModelDsl.Diagnostics
     public sealed partial class DiagnosticBag
     {
         private static string Num(long v) => v.ToString(CultureInfo.InvariantCulture);
+        private static string Grouped(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
         private static string Num(double v) => v.ToString("R", CultureInfo.InvariantCulture);
         private static string DidYouMean(string? suggestion) => suggestion is null ? "" : $"; did you mean '{suggestion}'?";
 
@@ -70,6 +71,11 @@ namespace ModelDsl.Diagnostics
 
         public void ReportExpansionTooDeep(TextSpan span, int limit) =>
             Report(DiagnosticCatalog.ModelTooLarge, span, $"blocks or expressions nest deeper than {Num(limit)} levels");
+
+        public void ReportBuildTooLarge(TextSpan span, string model, int ops, int limit, long repeatCount) =>
+            Report(DiagnosticCatalog.BuildTooLarge, span,
+                $"model '{model}' unrolls to {Grouped(ops)} ops, more than the {Grouped(limit)} that code generation takes: its generated code would be about " +
+                $"{Grouped(ops * 58L / 10000)} MB and take the C# compiler minutes{(repeatCount > 0 ? $"; this repeat ({Num(repeatCount)}×) is the largest part" : "")}; reduce repeat counts or depth");
 
         public void ReportSuspiciousSymbolicDimension(TextSpan span, string name, string constant) =>
             Report(DiagnosticCatalog.SuspiciousSymbolicDimension, span, $"'{name}' is treated as a symbolic dimension; did you mean the config constant '{constant}'?");

@@ -48,5 +48,9 @@ namespace ModelDsl.Diagnostics
 
         public void ReportAxisOutOfRange(TextSpan span, string op, string name, long axis, int rank, string input) =>
             Report(DiagnosticCatalog.AxisOutOfRange, span, $"{op}: {name}={axis} is out of range for {input} of rank {rank} (valid: {-rank}..{rank - 1})");
+
+        public void ReportTooManyElements(TextSpan span, string what, string count, string per) =>
+            Report(DiagnosticCatalog.TooManyElements, span,
+                $"{what} holds {count} elements{per}; generated code indexes tensors with 32-bit integers and keeps each in one array, so the limit is 2,147,483,591; use smaller sizes");
     }
 }

@@ -43,6 +43,7 @@ namespace ModelDsl.Diagnostics
         public static readonly DiagnosticDescriptor NotConstant = Error("MDL0114", Names, "Value must be a constant");
         public static readonly DiagnosticDescriptor UnknownParameter = Error("MDL0115", Names, "Unknown layer parameter");
         public static readonly DiagnosticDescriptor DivisionByZero = Error("MDL0116", Names, "Division by zero");
+        public static readonly DiagnosticDescriptor BuildTooLarge = Error("MDL0117", Names, "Generated code too large");
 
         // MDL02xx: the shape of a model declaration.
         public static readonly DiagnosticDescriptor MissingInput = Error("MDL0200", Structure, "Model has no input");
@@ -71,6 +72,7 @@ namespace ModelDsl.Diagnostics
         public static readonly DiagnosticDescriptor ReshapeMismatch = Error("MDL0307", Shapes, "Reshape changes the element count");
         public static readonly DiagnosticDescriptor SymbolicNotAllowed = Error("MDL0308", Shapes, "Dimension must be known at compile time");
         public static readonly DiagnosticDescriptor AxisOutOfRange = Error("MDL0309", Shapes, "Axis out of range");
+        public static readonly DiagnosticDescriptor TooManyElements = Error("MDL0310", Shapes, "Tensor too large");
 
         /// <summary>All descriptors, in ID order.</summary>
         public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
@@ -78,12 +80,12 @@ namespace ModelDsl.Diagnostics
             SyntaxError, InvalidNumber, NestingTooDeep, InvalidText, FileTooLarge, NoModel,
             UndefinedName, DuplicateName, UnknownLayer, UnknownArgument, MissingArgument, TooManyArguments,
             DuplicateArgument, ArgumentType, ArgumentOutOfRange, RecursiveBlock, InvalidRepeatCount, UnusedValue,
-            ModelTooLarge, SuspiciousSymbolicDimension, NotConstant, UnknownParameter, DivisionByZero,
+            ModelTooLarge, SuspiciousSymbolicDimension, NotConstant, UnknownParameter, DivisionByZero, BuildTooLarge,
             MissingInput, MissingOutput, MissingLoss, MissingOptimizer, DuplicateDeclaration, UnknownLoss,
             UnknownOptimizer, UnknownDType, LabelOutsideLoss, InvalidDimension, StatementNotAllowed, MissingReturn,
             DuplicateModel, ReservedModelName,
             ShapeMismatch, RankMismatch, NotDivisible, DTypeMismatch, KernelTooLarge, SequenceTooLong,
-            TiedShapeMismatch, ReshapeMismatch, SymbolicNotAllowed, AxisOutOfRange,
+            TiedShapeMismatch, ReshapeMismatch, SymbolicNotAllowed, AxisOutOfRange, TooManyElements,
         };
     }
 }

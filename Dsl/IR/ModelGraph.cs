@@ -55,6 +55,24 @@ namespace ModelDsl.IR
 
         /// <summary>Symbolic dimension names (B, T) in order of first appearance.</summary>
         public IReadOnlyList<string> SymbolicDimensions { get; }
+
+        /// <summary>Each <c>repeat</c> the model expanded: where, how many times, and how many ops it added (for MDL0117).</summary>
+        public IReadOnlyList<RepeatInfo> Repeats { get; set; } = new RepeatInfo[0];
+    }
+
+    /// <summary>One expanded <c>repeat N Stage</c>: its span, N, and the ops its repetitions added (nested ones included).</summary>
+    public sealed class RepeatInfo
+    {
+        public RepeatInfo(TextSpan span, long count, int ops)
+        {
+            Span = span;
+            Count = count;
+            Ops = ops;
+        }
+
+        public TextSpan Span { get; }
+        public long Count { get; }
+        public int Ops { get; }
     }
 
     /// <summary>A tensor flowing through the graph: an input, a label, or the output of one <see cref="OpNode"/>.</summary>

@@ -106,5 +106,20 @@ namespace ModelDsl.Dsl.Tests.Binding
             var d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> dense(classes)").Replace("model M", "model ⟦Activations⟧"), "MDL0213");
             Assert.Contains("cannot be named 'Activations'", d[0].Message);
         }
+
+        [Theory]
+        [InlineData("class", "a C# keyword")]
+        [InlineData("checked", "a C# keyword")]
+        [InlineData("namespace", "a C# keyword")]
+        [InlineData("record", "a C# keyword")]
+        [InlineData("Forward", "a member of every generated class")]
+        [InlineData("Step", "a member of every generated class")]
+        public void MDL0213_model_named_like_a_csharp_keyword_or_a_generated_member(string name, string reason)
+        {
+            // These once passed the checker and failed the build with hundreds of C# errors in the generated files.
+            var d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> dense(classes)").Replace("model M", $"model ⟦{name}⟧"), "MDL0213");
+            Assert.Contains($"a model cannot be named '{name}'", d[0].Message);
+            Assert.Contains(reason, d[0].Message);
+        }
     }
 }

@@ -22,6 +22,10 @@ namespace ModelDsl.Dsl.Tests.Fuzz
             "cross_entropy", "adamw", "sgd", "tie", "tok.weight", "causal", "\u0000", "\uFFFD", "é", "\t",
         };
 
+        /// <summary>The repository root (the folder holding ModelDsl.sln above the test output).</summary>
+        public static string RepoRoot { get; } = FindRepoRoot();
+
+        // Declared after RepoRoot: static initialisers run in text order.
         public static IReadOnlyList<string> ExampleTexts { get; } = LoadExamples();
 
         public static IEnumerable<(string Name, string Text)> Mutations(int seed, int count)
@@ -138,12 +142,16 @@ namespace ModelDsl.Dsl.Tests.Fuzz
             }
         }
 
-        private static IReadOnlyList<string> LoadExamples()
+        private static string FindRepoRoot()
         {
             var dir = new DirectoryInfo(AppContext.BaseDirectory);
             while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "ModelDsl.sln"))) dir = dir.Parent;
-            if (dir is null) throw new InvalidOperationException("ModelDsl.sln not found above the test output folder.");
-            var files = Directory.GetFiles(Path.Combine(dir.FullName, "examples"), "*.model", SearchOption.AllDirectories);
+            return dir?.FullName ?? throw new InvalidOperationException("ModelDsl.sln not found above the test output folder.");
+        }
+
+        private static IReadOnlyList<string> LoadExamples()
+        {
+            var files = Directory.GetFiles(Path.Combine(RepoRoot, "examples"), "*.model", SearchOption.AllDirectories);
             Array.Sort(files, StringComparer.Ordinal);
             if (files.Length < 5) throw new InvalidOperationException("expected the five example models under examples/");
             return files.Select(File.ReadAllText).ToList();

@@ -31,6 +31,9 @@ namespace ModelDsl.Dsl.Tests.Fuzz
         [Fact]
         public void Pathological_inputs_only_produce_diagnostics() => RunAll(FuzzInputs.Pathological());
 
+        [Fact]
+        public void Random_well_formed_models_only_produce_diagnostics() => RunAll(RandomModels.Generate(seed: 17, count: 1000));
+
         [Theory]
         [InlineData("deep parens", "MDL0003")]
         [InlineData("deep braces", "MDL0003")]
