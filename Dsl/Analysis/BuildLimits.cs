@@ -20,8 +20,8 @@ namespace ModelDsl.Analysis
     /// <see cref="MaxElements"/> elements; for a tensor with symbolic dimensions, its fixed part (the product of
     /// the constant dimensions) does, and the rest is checked when the sizes bind at run time.</item>
     /// <item>MDL0117: build cost. Blocks and repeats unroll into straight-line code, a few kernels per op for the
-    /// forward and backward pass, about 5.8 KB of generated C# and CUDA C per op; past <see cref="MaxOps"/> ops the
-    /// generated code would pass 10 MB and the compiler minutes and gigabytes (1.2 KB of CharGpt with
+    /// forward and backward pass, about 8.5 KB of generated C# and CUDA C per op; past <see cref="MaxOps"/> ops the
+    /// generated code would pass 8.5 MB and the compiler minutes and gigabytes (1.2 KB of CharGpt with
     /// <c>repeat 1024</c> once gave 80 MB).</item>
     /// </list>
     /// </summary>
@@ -31,10 +31,10 @@ namespace ModelDsl.Analysis
         public const long MaxElements = 2_147_483_591;
 
         /// <summary>
-        /// Ops one model may unroll to for code generation: 100 transformer blocks of CharGpt's kind (15 ops each), about
-        /// 8.7 MB of generated code. GPT-2 small (12 blocks) has 186 ops, GPT-2 XL (48 blocks) about 726.
+        /// Ops one model may unroll to for code generation: 99 transformer blocks of CharGpt's kind (10 ops each), about
+        /// 8.5 MB of generated code. GPT-2 small (12 blocks) has 125 ops, GPT-2 XL (48 blocks) about 485.
         /// </summary>
-        public const int MaxOps = 1_500;
+        public const int MaxOps = 1_000;
 
         /// <summary>Checks a bound model; false (with diagnostics) when the back end could not build it.</summary>
         public static bool Check(ModelGraph model, DiagnosticBag diagnostics)
@@ -55,7 +55,7 @@ namespace ModelDsl.Analysis
             if (arena > MaxElements)
             {
                 var largest = model.Parameters.OrderByDescending(p => p.Count).First();
-                diagnostics.ReportTooManyElements(model.NameSpan, $"the parameters of model '{model.Name}' together, as the GPU arena lays them out (the largest is '{largest.Name}' {largest.Shape}),", Count(arena), "");
+                diagnostics.ReportTooManyElements(model.NameSpan, $"the parameter arena of model '{model.Name}' (all its parameters, as the GPU lays them out; the largest is '{largest.Name}' {largest.Shape})", Count(arena), "");
                 return false;
             }
 
@@ -83,7 +83,11 @@ namespace ModelDsl.Analysis
             // Buffers the plan adds (im2col and attention workspaces, saved states), located at the op they serve.
             foreach (var buffer in plan.Buffers.Where(b => b.AliasOf is null && b.Value is null && b.Parameter is null))
             {
-                var owner = model.Nodes.FirstOrDefault(n => buffer.Name.StartsWith(n.Output.Name + ".", StringComparison.Ordinal));
+                // Plan buffers are named after the op's output (h.0 -> h_0_workspace); the longest such prefix is the owner.
+                var owner = model.Nodes
+                    .Where(n => buffer.Name.StartsWith(PlanBuilder.Identifier(n.Output.Name + "."), StringComparison.Ordinal))
+                    .OrderByDescending(n => n.Output.Name.Length)
+                    .FirstOrDefault();
                 ok &= CheckSize(buffer.Shape, owner?.Span ?? model.NameSpan, $"the {buffer.Kind.ToString().ToLowerInvariant()} buffer {buffer.Shape} of {(owner is null ? "model '" + model.Name + "'" : owner.Kind.ToSource() + " '" + owner.LayerPath + "'")}", diagnostics);
             }
             return ok;

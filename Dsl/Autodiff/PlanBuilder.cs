@@ -163,7 +163,7 @@ namespace ModelDsl.Autodiff
         }
 
         /// <summary><c>logits.0.weight</c> → <c>logits_0_weight</c>: a valid identifier in C# and CUDA C.</summary>
-        private static string Identifier(string name)
+        internal static string Identifier(string name)
         {
             var chars = name.Select(c => char.IsLetterOrDigit(c) || c == '_' ? c : '_').ToArray();
             string id = new string(chars);

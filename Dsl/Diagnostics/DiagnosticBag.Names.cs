@@ -75,7 +75,7 @@ namespace ModelDsl.Diagnostics
         public void ReportBuildTooLarge(TextSpan span, string model, int ops, int limit, long repeatCount) =>
             Report(DiagnosticCatalog.BuildTooLarge, span,
                 $"model '{model}' unrolls to {Grouped(ops)} ops, more than the {Grouped(limit)} that code generation takes: its generated code would be about " +
-                $"{Grouped(ops * 58L / 10000)} MB and take the C# compiler minutes{(repeatCount > 0 ? $"; this repeat ({Num(repeatCount)}×) is the largest part" : "")}; reduce repeat counts or depth");
+                $"{Grouped(ops * 85L / 10000)} MB and take the C# compiler minutes{(repeatCount > 0 ? $"; this repeat ({Num(repeatCount)}×) is the largest part" : "")}; reduce repeat counts or depth");
 
         public void ReportSuspiciousSymbolicDimension(TextSpan span, string name, string constant) =>
             Report(DiagnosticCatalog.SuspiciousSymbolicDimension, span, $"'{name}' is treated as a symbolic dimension; did you mean the config constant '{constant}'?");

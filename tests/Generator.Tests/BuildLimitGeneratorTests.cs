@@ -53,12 +53,12 @@ public sealed class BuildLimitGeneratorTests
     [Fact]
     public void At_the_op_limit_the_generated_code_stays_within_its_documented_size()
     {
-        // The deepest CharGpt the limit admits (99 blocks, 1,490 ops): docs/language.md promises about 5.8 KB per op.
+        // The deepest CharGpt the limit admits (99 blocks, 995 ops): docs/language.md promises about 8.5 KB per op.
         var (_, result) = GeneratorHarness.Run(GeneratorHarness.CreateCompilation(GeneratorHarness.DefaultProgram), new TestAdditionalText("/p/char_gpt.model", CharGpt(99)));
 
         Assert.Empty(result.Diagnostics);
         long characters = result.GeneratedSources.Sum(source => (long)source.SourceText.Length);
-        Assert.True(characters < 10_000_000, $"{characters:N0} characters generated at the op limit");
-        Assert.True(characters > 5_000_000, $"{characters:N0} characters: the per-op estimate in the docs is stale");
+        Assert.True(characters < 9_500_000, $"{characters:N0} characters generated at the op limit");
+        Assert.True(characters > 7_000_000, $"{characters:N0} characters: the per-op estimate in the docs is stale");
     }
 }

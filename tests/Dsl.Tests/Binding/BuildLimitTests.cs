@@ -59,12 +59,27 @@ namespace ModelDsl.Dsl.Tests.Binding
         }
 
         [Fact]
+        public void MDL0310_marks_the_layer_whose_table_is_too_large()
+        {
+            var d = Support.AnnotatedText.AssertDiagnostics("config { vocab = 3000000000 }\nmodel M {\n    input idx: i32[B, T]\n    label y: i32[B, T]\n    tok = ⟦embedding(idx, vocab, 16)⟧\n    logits = tok -> dense(10)\n" + Tail, "MDL0310");
+            Assert.Contains("parameter 'tok.weight' [vocab=3000000000, 16] holds 48,000,000,000 elements", d[0].Message);
+        }
+
+        [Fact]
+        public void MDL0117_marks_the_largest_repeat()
+        {
+            var d = Support.AnnotatedText.AssertDiagnostics("model M {\n    input x: f32[B, 4]\n    label y: i32[B]\n    logits = x -> dense(4) -> ⟦repeat 1001 relu⟧\n" + Tail, "MDL0117");
+            Assert.Contains("model 'M' unrolls to 1,002 ops, more than the 1,000", d[0].Message);
+            Assert.Contains("this repeat (1001×) is the largest part", d[0].Message);
+        }
+
+        [Fact]
         public void Parameters_each_in_range_but_together_past_the_gpu_arena_are_MDL0310_at_the_model()
         {
-            // 1.5e9 + 0.75e9 elements: each fits an array, the one arena the GPU keeps them in does not.
+            // 1.5e9 + 0.75e9 + 0.75e9 elements (and padding): each fits an array, the one arena the GPU keeps them in does not.
             var result = Compile("model Big {\n    input x: f32[B, 2]\n    label y: i32[B]\n    h = x -> dense(750000000)\n    logits = h -> dense(1)\n" + Tail);
             Assert.Equal(
-                ["1: Big: the parameters of model 'Big' together, as the GPU arena lays them out (the largest is 'h.weight' [750000000, 2]), holds 2,250,000,192 elements; generated code indexes tensors with 32-bit integers and keeps each in one array, so the limit is 2,147,483,591; use smaller sizes"],
+                ["1: Big: the parameter arena of model 'Big' (all its parameters, as the GPU lays them out; the largest is 'h.weight' [750000000, 2]) holds 3,000,000,064 elements; generated code indexes tensors with 32-bit integers and keeps each in one array, so the limit is 2,147,483,591; use smaller sizes"],
                 Located(result, "MDL0310"));
         }
 
@@ -99,19 +114,19 @@ namespace ModelDsl.Dsl.Tests.Binding
             var result = Compile(CharGpt(1024));
             Assert.Empty(result.Models);
             Assert.Equal(
-                ["26: repeat layers TransformerBlock(d, heads): model 'CharGpt' unrolls to 10,245 ops, more than the 1,500 that code generation takes: its generated code would be about 59 MB and take the C# compiler minutes; this repeat (1024×) is the largest part; reduce repeat counts or depth"],
+                ["26: repeat layers TransformerBlock(d, heads): model 'CharGpt' unrolls to 10,245 ops, more than the 1,000 that code generation takes: its generated code would be about 87 MB and take the C# compiler minutes; this repeat (1024×) is the largest part; reduce repeat counts or depth"],
                 Located(result, "MDL0117"));
         }
 
         [Fact]
         public void The_deepest_char_gpt_under_the_limit_checks_clean()
         {
-            // 15 ops per block and 5 around them: 99 blocks are 1,490 ops; 100 are 1,505.
+            // 10 ops per block and 5 around them: 99 blocks are 995 ops; 100 are 1,005.
             var deepest = Compile(CharGpt(99));
             Assert.DoesNotContain(deepest.Diagnostics, d => d.IsError);
-            Assert.Equal(1490, deepest.Models.Single().Nodes.Count);
+            Assert.Equal(995, deepest.Models.Single().Nodes.Count);
             Assert.Single(Located(Compile(CharGpt(100)), "MDL0117"));
-            Assert.True(BuildLimits.MaxOps == 1500);
+            Assert.Equal(1000, BuildLimits.MaxOps);
         }
     }
 }
