@@ -67,8 +67,11 @@ namespace ModelDsl.Emit.CSharp
             _w.Line();
             _w.Line($"namespace {@namespace};");
             _w.Line();
-            // With an optimizer the class is an ITrainableModel: what the data-parallel trainer (docs/distributed.md) needs.
-            _w.Open(Model.Optimizer is null ? $"partial class {Model.Name}" : $"partial class {Model.Name} : ITrainableModel");
+            // With a loss and an optimizer the class is an ITrainableModel: what the data-parallel trainer
+            // (docs/distributed.md) needs. Without a loss the training API (Save, ApplyGradients, ...) is not emitted, so
+            // an optimizer alone must not declare the interface (it did, and such a model's build failed with CS0535).
+            bool trainable = Model.Optimizer is not null && Model.Loss is not null;
+            _w.Open(trainable ? $"partial class {Model.Name} : ITrainableModel" : $"partial class {Model.Name}");
             EmitParameters();
             EmitConstruction();
             EmitPublicApi();
