@@ -24,6 +24,13 @@ var cases = new (string Name, bool TA, bool TB, int M, int N, int K)[]
     ("bwd dW=dY^T.X  256x784x128 (TN)", true, false, 256, 784, 128),
     ("fwd  Y=X.W^T   128x256x256 (NT)", false, true, 128, 256, 256),
     ("fwd  Y=X.W^T   128x10x256  (NT)", false, true, 128, 10, 256),
+    // CharGpt's block at B·T = 1024, d 128 (bench/compare.sh --kernels gpt.k.dense-*): qkv and fc1 forward, fc1 and fc2 backward.
+    ("gpt fwd qkv    1024x384x128 (NT)", false, true, 1024, 384, 128),
+    ("gpt fwd fc1    1024x512x128 (NT)", false, true, 1024, 512, 128),
+    ("gpt dW fc1     512x128x1024 (TN)", true, false, 512, 128, 1024),
+    ("gpt dW fc2     128x512x1024 (TN)", true, false, 128, 512, 1024),
+    ("gpt dX fc1     1024x128x512 (NN)", false, false, 1024, 128, 512),
+    ("gpt dX fc2     1024x512x128 (NN)", false, false, 1024, 512, 128),
 };
 
 foreach (int threads in threadCounts)
