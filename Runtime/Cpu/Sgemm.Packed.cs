@@ -48,6 +48,9 @@ public static unsafe partial class Sgemm
                 float* packed = PackedFor(b, pb, path, transB, n, k, ldb, maxThreads);
                 switch (path)
                 {
+                    case SgemmPath.Avx512 when n <= NarrowColumns:
+                        Blocked<Avx512NarrowKernel>(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, maxThreads, packed);
+                        break;
                     case SgemmPath.Avx512:
                         Blocked<Avx512Kernel>(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, maxThreads, packed);
                         break;
@@ -79,6 +82,8 @@ public static unsafe partial class Sgemm
             {
                 switch (path)
                 {
+                    // The same kernel choice as the multiply (n is part of the cache key, so it cannot change under it).
+                    case SgemmPath.Avx512 when n <= NarrowColumns: cache.Pack<Avx512NarrowKernel>(b, ldb, transB, n, k, maxThreads); break;
                     case SgemmPath.Avx512: cache.Pack<Avx512Kernel>(b, ldb, transB, n, k, maxThreads); break;
                     case SgemmPath.Avx2: cache.Pack<Avx2Kernel>(b, ldb, transB, n, k, maxThreads); break;
                     default: cache.Pack<PortableKernel>(b, ldb, transB, n, k, maxThreads); break;

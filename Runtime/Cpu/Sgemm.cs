@@ -30,6 +30,9 @@ public static unsafe partial class Sgemm
 {
     private const int PackChunk = 4; // micro-panels per packing work item
 
+    /// <summary>Multiplies at most this many columns wide take the AVX-512 path's 8×16 kernel instead of its 8×32 one.</summary>
+    internal const int NarrowColumns = 16;
+
     /// <summary>
     /// The least work, in multiply-adds (m·n·k), worth giving a thread of its own: a multiply runs on at most
     /// m·n·k / MinMacsPerThread threads, so one below 2·2²⁰ = 2,097,152 multiply-adds runs on the caller alone.
@@ -239,6 +242,9 @@ public static unsafe partial class Sgemm
         }
         switch (path)
         {
+            case SgemmPath.Avx512 when n <= NarrowColumns:
+                Blocked<Avx512NarrowKernel>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, maxThreads);
+                break;
             case SgemmPath.Avx512:
                 Blocked<Avx512Kernel>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, maxThreads);
                 break;

@@ -52,7 +52,7 @@ public class SgemmPackedTests
     {
         // Edges of every tile and panel: n not a multiple of 16/32, k over one and two panel depths, n over one block
         // of columns (NC = 2048), m of 1-2 rows (read in place) and more (packed), both transposes of A and B.
-        foreach (var (m, n, k) in new[] { (1, 37, 70), (2, 10, 256), (3, 37, 70), (128, 256, 784), (9, 33, 769), (40, 2100, 19) })
+        foreach (var (m, n, k) in new[] { (1, 37, 70), (2, 10, 256), (3, 37, 70), (40, 10, 256), (9, 16, 385), (17, 17, 33), (128, 256, 784), (9, 33, 769), (40, 2100, 19) })
             foreach (bool transA in new[] { false, true })
                 foreach (bool transB in new[] { true, false })
                     foreach (int threads in new[] { 1, 2 })

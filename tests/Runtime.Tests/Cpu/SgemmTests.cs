@@ -130,11 +130,13 @@ public class SgemmTests
     [MemberData(nameof(PathsAndTransposes))]
     public void SmallAndOddSizes(SgemmPath path, bool transA, bool transB)
     {
-        // Around both kernels' tiles (6×16, 8×32) and panel depths (256, 384): full tiles, one row or column over, edges.
+        // Around the kernels' tiles (6×16, 8×32, 8×16 up to 16 columns) and panel depths (256, 384): full tiles, one row or
+        // column over, edges.
         int[][] shapes =
         {
             new[] { 1, 1, 1 }, new[] { 7, 13, 5 }, new[] { 6, 16, 8 }, new[] { 5, 17, 9 }, new[] { 13, 31, 257 }, new[] { 2, 3, 600 },
             new[] { 8, 32, 384 }, new[] { 9, 33, 385 }, new[] { 16, 64, 17 }, new[] { 17, 65, 769 }, new[] { 3, 40, 31 },
+            new[] { 128, 10, 256 }, new[] { 9, 16, 385 }, new[] { 17, 15, 40 },
         };
         foreach (var s in shapes)
             foreach (int threads in new[] { 1, 2 })
