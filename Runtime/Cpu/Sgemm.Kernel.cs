@@ -23,6 +23,10 @@ public static unsafe partial class Sgemm
         /// <summary>Columns of op(B) packed per outer block (multiple of NR).</summary>
         static abstract int NC { get; }
         static abstract void Compute(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta);
+        /// <summary>Whether <see cref="ComputeDirect"/> exists: the kernel can read an untransposed A in place, unpacked.</summary>
+        static abstract bool DirectA { get; }
+        /// <summary>As <see cref="Compute"/>, A read in place (row-major, <paramref name="lda"/> apart; <paramref name="rows"/> real rows).</summary>
+        static abstract void ComputeDirect(int kc, float* a, long lda, int rows, float* b, float* c, int ldc, float alpha, float beta);
     }
 
     /// <summary>The AVX2/FMA path: a 6×16 tile in 12 ymm accumulators.</summary>
@@ -33,6 +37,9 @@ public static unsafe partial class Sgemm
         public static int KC => 256;
         public static int MC => 1536;
         public static int NC => 2048;
+        public static bool DirectA => false;
+        public static void ComputeDirect(int kc, float* a, long lda, int rows, float* b, float* c, int ldc, float alpha, float beta) =>
+            throw new System.NotSupportedException();
 
         public static void Compute(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta) =>
             KernelFma(kc, a, b, c, ldc, alpha, beta);
@@ -46,6 +53,9 @@ public static unsafe partial class Sgemm
         public static int KC => 256;
         public static int MC => 1536;
         public static int NC => 2048;
+        public static bool DirectA => false;
+        public static void ComputeDirect(int kc, float* a, long lda, int rows, float* b, float* c, int ldc, float alpha, float beta) =>
+            throw new System.NotSupportedException();
 
         public static void Compute(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta) =>
             KernelPortable(kc, a, b, c, ldc, alpha, beta);

@@ -26,6 +26,7 @@ public static unsafe partial class Sgemm
         public static int KC => 384;
         public static int MC => 1536;
         public static int NC => 2048;
+        public static bool DirectA => true;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Compute(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta)
@@ -124,6 +125,117 @@ public static unsafe partial class Sgemm
                 Vector512.Store(Avx512F.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c7_1 * va), c + 16);
             }
         }
+
+        /// <summary>
+        /// As <see cref="Compute"/>, with A read where it lies (row-major, rows <paramref name="lda"/> apart) instead of
+        /// from a packed panel: each k step broadcasts A[r, p] from row r's own pointer. Rows from <paramref name="rows"/>
+        /// up repeat the last real row (their results are not stored by the caller).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void ComputeDirect(int kc, float* a, long lda, int rows, float* b, float* c, int ldc, float alpha, float beta)
+        {
+            float* a0 = a;
+            float* a1 = rows > 1 ? a0 + lda : a0;
+            float* a2 = rows > 2 ? a1 + lda : a1;
+            float* a3 = rows > 3 ? a2 + lda : a2;
+            float* a4 = rows > 4 ? a3 + lda : a3;
+            float* a5 = rows > 5 ? a4 + lda : a4;
+            float* a6 = rows > 6 ? a5 + lda : a5;
+            float* a7 = rows > 7 ? a6 + lda : a6;
+            Vector512<float> c0_0 = default, c0_1 = default;
+            Vector512<float> c1_0 = default, c1_1 = default;
+            Vector512<float> c2_0 = default, c2_1 = default;
+            Vector512<float> c3_0 = default, c3_1 = default;
+            Vector512<float> c4_0 = default, c4_1 = default;
+            Vector512<float> c5_0 = default, c5_1 = default;
+            Vector512<float> c6_0 = default, c6_1 = default;
+            Vector512<float> c7_0 = default, c7_1 = default;
+            for (int p = 0; p < kc; p++)
+            {
+                var b0 = Vector512.Load(b + 0);
+                var b1 = Vector512.Load(b + 16);
+                var x0 = Vector512.Create(a0[p]);
+                c0_0 = Avx512F.FusedMultiplyAdd(x0, b0, c0_0);
+                c0_1 = Avx512F.FusedMultiplyAdd(x0, b1, c0_1);
+                var x1 = Vector512.Create(a1[p]);
+                c1_0 = Avx512F.FusedMultiplyAdd(x1, b0, c1_0);
+                c1_1 = Avx512F.FusedMultiplyAdd(x1, b1, c1_1);
+                var x2 = Vector512.Create(a2[p]);
+                c2_0 = Avx512F.FusedMultiplyAdd(x2, b0, c2_0);
+                c2_1 = Avx512F.FusedMultiplyAdd(x2, b1, c2_1);
+                var x3 = Vector512.Create(a3[p]);
+                c3_0 = Avx512F.FusedMultiplyAdd(x3, b0, c3_0);
+                c3_1 = Avx512F.FusedMultiplyAdd(x3, b1, c3_1);
+                var x4 = Vector512.Create(a4[p]);
+                c4_0 = Avx512F.FusedMultiplyAdd(x4, b0, c4_0);
+                c4_1 = Avx512F.FusedMultiplyAdd(x4, b1, c4_1);
+                var x5 = Vector512.Create(a5[p]);
+                c5_0 = Avx512F.FusedMultiplyAdd(x5, b0, c5_0);
+                c5_1 = Avx512F.FusedMultiplyAdd(x5, b1, c5_1);
+                var x6 = Vector512.Create(a6[p]);
+                c6_0 = Avx512F.FusedMultiplyAdd(x6, b0, c6_0);
+                c6_1 = Avx512F.FusedMultiplyAdd(x6, b1, c6_1);
+                var x7 = Vector512.Create(a7[p]);
+                c7_0 = Avx512F.FusedMultiplyAdd(x7, b0, c7_0);
+                c7_1 = Avx512F.FusedMultiplyAdd(x7, b1, c7_1);
+                b += 32;
+            }
+            var va = Vector512.Create(alpha);
+            if (beta == 0f)
+            {
+                Vector512.Store(c0_0 * va, c + 0);
+                Vector512.Store(c0_1 * va, c + 16);
+                c += ldc;
+                Vector512.Store(c1_0 * va, c + 0);
+                Vector512.Store(c1_1 * va, c + 16);
+                c += ldc;
+                Vector512.Store(c2_0 * va, c + 0);
+                Vector512.Store(c2_1 * va, c + 16);
+                c += ldc;
+                Vector512.Store(c3_0 * va, c + 0);
+                Vector512.Store(c3_1 * va, c + 16);
+                c += ldc;
+                Vector512.Store(c4_0 * va, c + 0);
+                Vector512.Store(c4_1 * va, c + 16);
+                c += ldc;
+                Vector512.Store(c5_0 * va, c + 0);
+                Vector512.Store(c5_1 * va, c + 16);
+                c += ldc;
+                Vector512.Store(c6_0 * va, c + 0);
+                Vector512.Store(c6_1 * va, c + 16);
+                c += ldc;
+                Vector512.Store(c7_0 * va, c + 0);
+                Vector512.Store(c7_1 * va, c + 16);
+            }
+            else
+            {
+                var vb = Vector512.Create(beta);
+                Vector512.Store(Avx512F.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c0_0 * va), c + 0);
+                Vector512.Store(Avx512F.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c0_1 * va), c + 16);
+                c += ldc;
+                Vector512.Store(Avx512F.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c1_0 * va), c + 0);
+                Vector512.Store(Avx512F.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c1_1 * va), c + 16);
+                c += ldc;
+                Vector512.Store(Avx512F.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c2_0 * va), c + 0);
+                Vector512.Store(Avx512F.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c2_1 * va), c + 16);
+                c += ldc;
+                Vector512.Store(Avx512F.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c3_0 * va), c + 0);
+                Vector512.Store(Avx512F.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c3_1 * va), c + 16);
+                c += ldc;
+                Vector512.Store(Avx512F.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c4_0 * va), c + 0);
+                Vector512.Store(Avx512F.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c4_1 * va), c + 16);
+                c += ldc;
+                Vector512.Store(Avx512F.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c5_0 * va), c + 0);
+                Vector512.Store(Avx512F.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c5_1 * va), c + 16);
+                c += ldc;
+                Vector512.Store(Avx512F.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c6_0 * va), c + 0);
+                Vector512.Store(Avx512F.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c6_1 * va), c + 16);
+                c += ldc;
+                Vector512.Store(Avx512F.FusedMultiplyAdd(Vector512.Load(c + 0), vb, c7_0 * va), c + 0);
+                Vector512.Store(Avx512F.FusedMultiplyAdd(Vector512.Load(c + 16), vb, c7_1 * va), c + 16);
+            }
+        }
+
     }
 
     /// <summary>
@@ -138,6 +250,9 @@ public static unsafe partial class Sgemm
         public static int KC => 384;
         public static int MC => 1536;
         public static int NC => 2048;
+        public static bool DirectA => false;
+        public static void ComputeDirect(int kc, float* a, long lda, int rows, float* b, float* c, int ldc, float alpha, float beta) =>
+            throw new System.NotSupportedException();
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Compute(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta)
