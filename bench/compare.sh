@@ -2,6 +2,7 @@
 # Side-by-side: the same models in PyTorch, ModelDsl and (inference) ONNX Runtime, in one run, on the same thread count.
 #   bench/compare.sh [--threads N] [--models mlp,small,cnn,gpt,sgemm]      (default: 1 thread, every model)
 #   bench/compare.sh --kernels [--threads N]     (the CNN's and GPT's kernels alone, ModelDsl against PyTorch ops)
+#   --clock cpu: time blocks in the calling thread's CPU seconds instead of wall seconds (1 thread on a shared machine)
 # Prints a table, then LAST one line per model: "ratio vs pytorch <model>: X.XX"
 # (PyTorch time / ModelDsl time, or ModelDsl GFLOP/s / PyTorch GFLOP/s; above 1 = ModelDsl faster),
 # then "ratio vs onnxruntime mlp.predict-b1" and, last, "ratio vs onnxruntime mlp.predict: X.XX" (ONNX Runtime / ModelDsl).
@@ -22,7 +23,8 @@ while [[ $# -gt 0 ]]; do
     --models) models="$2"; shift 2 ;;
     --models=*) models="${1#*=}"; shift ;;
     --kernels) kernels=1; shift ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --clock) export MODELDSL_BENCH_CLOCK="$2"; shift 2 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -70,5 +72,5 @@ else
 fi
 
 cpu="$(lscpu | sed -n 's/^Model name: *//p' | head -1)"
-"$py" "$root/bench/pytorch/table.py" "$out" --title "machine: $cpu; threads: $threads" \
+"$py" "$root/bench/pytorch/table.py" "$out" --title "machine: $cpu; threads: $threads; clock: ${MODELDSL_BENCH_CLOCK:-wall}; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" \
   --ratios mlp,small,cnn,gpt,sgemm-1024 --onnx-ratios mlp.predict-b1,mlp.predict --ceiling-threads "$threads"

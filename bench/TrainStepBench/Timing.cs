@@ -33,10 +33,10 @@ internal static class Timing
         var times = new double[Repetitions];
         for (int rep = 0; rep < Repetitions; rep++)
         {
-            long t0 = Stopwatch.GetTimestamp();
+            double t0 = Now();
             for (int i = 0; i < block; i++) call();
             drain?.Invoke();
-            times[rep] = (Stopwatch.GetTimestamp() - t0) / (double)Stopwatch.Frequency / block;
+            times[rep] = (Now() - t0) / block;
         }
         Array.Sort(times);
         return times;
@@ -57,18 +57,46 @@ internal static class Timing
         var tb = new double[Repetitions];
         for (int rep = 0; rep < Repetitions; rep++)
         {
-            long t0 = Stopwatch.GetTimestamp();
+            double t0 = Now();
             for (int i = 0; i < block; i++) a();
-            long t1 = Stopwatch.GetTimestamp();
+            double t1 = Now();
             for (int i = 0; i < block; i++) b();
-            long t2 = Stopwatch.GetTimestamp();
-            ta[rep] = (t1 - t0) / (double)Stopwatch.Frequency / block;
-            tb[rep] = (t2 - t1) / (double)Stopwatch.Frequency / block;
+            double t2 = Now();
+            ta[rep] = (t1 - t0) / block;
+            tb[rep] = (t2 - t1) / block;
         }
         Array.Sort(ta);
         Array.Sort(tb);
         return (ta, tb);
     }
+
+    /// <summary>
+    /// <c>MODELDSL_BENCH_CLOCK=cpu</c> (bench/compare.sh --clock cpu): time the blocks in CPU seconds of the calling
+    /// thread (<c>CLOCK_THREAD_CPUTIME_ID</c>, as Python's <c>time.thread_time</c> on the PyTorch side) instead of wall
+    /// seconds. On a machine shared with other work, a single-threaded call's CPU time is close to its wall time on a
+    /// quiet machine (what it loses is cache contents at each preemption), and the runtime's own threads (tiered JIT,
+    /// GC) are not counted. With several threads the workers' time is missing, so it only means something on 1 thread
+    /// (every side then runs on its calling thread: ModelDsl, OpenBLAS and ATen at 1 thread, ONNX Runtime at 1 intra-op).
+    /// </summary>
+    public static readonly bool CpuClock = Environment.GetEnvironmentVariable("MODELDSL_BENCH_CLOCK") == "cpu";
+
+    /// <summary>Seconds on the chosen clock (see <see cref="CpuClock"/>).</summary>
+    public static double Now()
+    {
+        if (!CpuClock) return Stopwatch.GetTimestamp() / (double)Stopwatch.Frequency;
+        if (ClockGetTime(3 /* CLOCK_THREAD_CPUTIME_ID */, out var ts) != 0) throw new InvalidOperationException("clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+        return ts.Seconds + ts.Nanoseconds * 1e-9;
+    }
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out TimeSpec time);
 
     public static double[] ToGflops(double flops, double[] seconds)
     {

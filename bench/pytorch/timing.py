@@ -3,7 +3,12 @@ warm-up (>= 0.3 s and 10 calls), then 7 blocks of calls sized to ~0.25 s each; t
 slowest. One line per measurement: BENCH<TAB>pytorch<TAB>name<TAB>unit<TAB>median<TAB>min<TAB>max, unit "us" (per call,
 lower is better) or "gflops" (higher is better).
 """
+import os
 import time
+
+# MODELDSL_BENCH_CLOCK=cpu (bench/compare.sh --clock cpu): blocks timed in CPU seconds of the calling thread, as
+# bench/TrainStepBench/Timing.cs does (CLOCK_THREAD_CPUTIME_ID); meaningful on 1 thread only.
+_now = time.thread_time if os.environ.get("MODELDSL_BENCH_CLOCK") == "cpu" else time.perf_counter
 
 REPETITIONS = 7
 BLOCK_SECONDS = 0.25
@@ -22,11 +27,11 @@ def timed(call, sync=lambda: None):
     block = max(1, int(BLOCK_SECONDS / estimate))
     times = []
     for _ in range(REPETITIONS):
-        t0 = time.perf_counter()
+        t0 = _now()
         for _ in range(block):
             call()
         sync()
-        times.append((time.perf_counter() - t0) / block)
+        times.append((_now() - t0) / block)
     return sorted(times)
 
 
