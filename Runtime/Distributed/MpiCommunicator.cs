@@ -1,6 +1,7 @@
 using System;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
 
@@ -48,6 +49,7 @@ public sealed unsafe class MpiCommunicator : IDisposable
 
     private readonly MpiLibrary _mpi;
     private long _sequence;
+    private int[]? _alarmBuffers;
     private bool _faulted, _disposed;
 
     private MpiCommunicator(MpiLibrary mpi, int rank, int size, TimeSpan timeout)
@@ -288,8 +290,12 @@ public sealed unsafe class MpiCommunicator : IDisposable
     {
         _faulted = true;
         int others = Size - 1;
-        int* outgoing = stackalloc int[1] { (int)sequence };
-        int* incoming = stackalloc int[Math.Max(1, Size)];
+        // The alarm's buffers outlive this call (the receives from ranks that never answer stay posted until
+        // MPI_Abort): pinned arrays held by the communicator, not the stack.
+        _alarmBuffers = GC.AllocateArray<int>(1 + Size, pinned: true);
+        _alarmBuffers[0] = (int)sequence;
+        int* outgoing = (int*)Unsafe.AsPointer(ref _alarmBuffers[0]);
+        int* incoming = outgoing + 1;
         nint* receives = stackalloc nint[Math.Max(1, Size)];
         bool* answered = stackalloc bool[Math.Max(1, Size)];
         for (int r = 0; r < Size; r++)
