@@ -87,6 +87,7 @@ public sealed class DataParallel
         foreach (var p in _model.Parameters)
         {
             World.Broadcast(p.Value, root: 0, $"initial {p.Name}");
+            p.MarkChanged(); // the values were written behind the model's back: its packed copies must be rebuilt
             if (p.StateCount >= 1) World.Broadcast(p.State1, root: 0, $"optimizer state of {p.Name}");
             if (p.StateCount >= 2) World.Broadcast(p.State2, root: 0, $"optimizer state of {p.Name}");
         }

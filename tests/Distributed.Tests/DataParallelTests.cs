@@ -30,7 +30,8 @@ public sealed class DataParallelTests : IDisposable
         string one = Path.Combine(_dir, "one.bin"), two = Path.Combine(_dir, "two.bin"), half = Path.Combine(_dir, "half.bin");
         var alone = MpiLauncher.Alone(null, "train", "--model", model, "--steps", "20", "--batch", "32", "--out", one);
         Assert.True(alone.ExitCode == 0, alone.Output);
-        var parallel = MpiLauncher.Mpi(2, "train", "--distributed", "--model", model, "--steps", "20", "--batch", "32", "--out", two);
+        // Rank 1 starts from other weights (seed + 1, already used once): the broadcast from rank 0 must replace them.
+        var parallel = MpiLauncher.Mpi(2, "train", "--distributed", "--distinct-seeds", "--model", model, "--steps", "20", "--batch", "32", "--out", two);
         Assert.True(parallel.ExitCode == 0, parallel.Output);
         Assert.Contains("2 rank(s)", parallel.Output);
 

@@ -4,7 +4,7 @@
 //
 //   DistributedRun train --model adam|sgd --steps N --batch B --out params.bin [--distributed] [--seed N]
 //                        [--checkpoint file --save-every K [--resume]] [--timeout seconds]
-//                        [--die-rank R --die-step S] [--stall-rank R --stall-step S] [--bucket-bytes N]
+//                        [--distinct-seeds] [--die-rank R --die-step S] [--stall-rank R --stall-step S] [--bucket-bytes N]
 //   DistributedRun dropout --out masks.txt [--distributed]     each rank's gradient checksum for the same batch
 //   DistributedRun allreduce --distributed [--floats N] [--buckets K] [--steps N]   times the gradient all-reduce
 //   DistributedRun bad-root                                    a broadcast from a rank that does not exist

@@ -13,6 +13,7 @@ internal sealed record RunOptions(string Mode)
     public string? Checkpoint { get; private set; }
     public int SaveEvery { get; private set; }
     public bool Resume { get; private set; }
+    public bool DistinctSeeds { get; private set; }
     public double? Timeout { get; private set; }
     public int DieRank { get; private set; } = -1;
     public int DieStep { get; private set; }
@@ -41,6 +42,7 @@ internal sealed record RunOptions(string Mode)
                 case "--checkpoint": o.Checkpoint = Next(); break;
                 case "--save-every": o.SaveEvery = Int(); break;
                 case "--resume": o.Resume = true; break;
+                case "--distinct-seeds": o.DistinctSeeds = true; break;
                 case "--timeout": o.Timeout = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--die-rank": o.DieRank = Int(); break;
                 case "--die-step": o.DieStep = Int(); break;

@@ -14,13 +14,18 @@ internal static class Runs
     public static int Train(RunOptions o, MpiCommunicator? world)
     {
         int rank = world?.Rank ?? 0, ranks = world?.Size ?? 1;
+        // --distinct-seeds: every rank starts from other weights (and has already run them once, so the CPU kernels
+        // hold packed copies of them); DataParallel's broadcast must make rank 0's the weights of all.
+        ulong seed = o.DistinctSeeds ? o.Seed + (ulong)rank : o.Seed;
         (ITrainableModel model, Func<Tensor, IntTensor, float> computeGradients, Func<Tensor, IntTensor, float> evaluate) = o.Model switch
         {
-            "adam" => Pair(new DistAdam(o.Seed)),
-            "sgd" => Pair(new DistSgd(o.Seed)),
-            "dropout" => Pair(new DistDropout(o.Seed)),
+            "adam" => Pair(new DistAdam(seed)),
+            "sgd" => Pair(new DistSgd(seed)),
+            "dropout" => Pair(new DistDropout(seed)),
             _ => throw new ArgumentException($"unknown model '{o.Model}'"),
         };
+        var data = Problem(rows: 512, seed: 7);
+        if (o.DistinctSeeds) evaluate(new Tensor(data.Features, data.Count, Features), new IntTensor(data.Labels!, data.Count));
         var parallel = world is null ? null : new DataParallel(model, world, o.BucketBytes);
         if (o.Resume && o.Checkpoint is { } resumeFrom && File.Exists(resumeFrom))
         {
@@ -29,7 +34,6 @@ internal static class Runs
             if (rank == 0) Console.WriteLine($"resumed from {resumeFrom} at step {model.Step}");
         }
 
-        var data = Problem(rows: 512, seed: 7);
         var batches = new MiniBatches(data, o.Batch, seed: (int)o.Seed, rank: rank, ranks: ranks);
         var x = new Tensor(batches.Features, batches.Features.Length / Features, Features);
         var y = new IntTensor(batches.Labels, batches.Labels.Length);
