@@ -35,7 +35,7 @@ namespace ModelDsl.Autodiff
         /// </summary>
         private static readonly string[] ReservedNames =
         {
-            "i", "c", "r", "w", "p", "rows", "cols", "row", "loss", "training", "planned", "found", "bound", "caller", "seed", "geometry",
+            "i", "c", "r", "w", "p", "rows", "cols", "row", "loss", "training", "planned", "found", "bound", "caller", "seed", "geometry", "step",
             "Seed", "Step", "Parameters", "Output", "LearningRate", "ModelName", "SymbolNames", "Workspace",
             // Members of the generated Workspace classes (CPU and GPU), whose fields are named after buffers.
             "Predicted", "Dispose", "GetType", "ToString", "Equals", "GetHashCode", "MemberwiseClone", "Finalize",

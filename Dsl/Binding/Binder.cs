@@ -48,7 +48,7 @@ namespace ModelDsl.Binding
             "Description", "ParameterCount", "Parameters", "Gradients", "Seed", "Step", "LearningRate", "ModelName", "SymbolNames",
             "Forward", "Predict", "Evaluate", "TrainStep", "ComputeGradients", "ApplyGradients", "Initialize", "Prepare",
             "RunForward", "RunBackward", "RunLoss", "Save", "Load", "ExportOnnx", "ToGpu", "Gpu", "CudaSource", "WorkspaceFor",
-            "Dispose", "Output", "Predicted",
+            "Dispose", "Output", "Predicted", "CheckFinite", "LastGradientNorm", "DropoutStream", "OnnxGraph", "TraceKernels", "Update",
         };
 
         public static IReadOnlyList<ModelGraph> Bind(ModelFileSyntax syntax, SourceText text, DiagnosticBag diagnostics) =>

@@ -49,6 +49,20 @@ public sealed class CheckBuildAgreementTests(ITestOutputHelper output)
         output.WriteLine($"generated and compiled in {clock.Elapsed.TotalSeconds:F1} s (generate {CheckBuildAgreement.GenerateSeconds:F1} s, compile {CheckBuildAgreement.CompileSeconds:F1} s, {CheckBuildAgreement.Lines:N0} generated lines); process CPU {Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:F1} s");
         Assert.True(failures.Count == 0, CheckBuildAgreement.Describe(Seed, failures));
     }
+
+    /// <summary>Cases the fuzz test found (or that sit next to them), kept as named regressions.</summary>
+    [Theory]
+    [InlineData("optimizer without a loss (ITrainableModel, Gpu CheckGradients)", "model A {\n    input x: f32[B, 4]\n    h = x -> dense(3)\n    output h\n    optimizer adam()\n}\n")]
+    [InlineData("a loss and no parameters (the GPU gradient check had no kernel: MDL9999)", "model P {\n    input x: f32[B, 4]\n    label y: f32[B, 4]\n    h = x -> relu\n    output h\n    loss mse(h, y)\n    optimizer adam()\n}\n")]
+    [InlineData("an input named step (a generated parameter's name)", "model S {\n    input step: f32[B, 4]\n    label y: i32[B]\n    logits = step -> dense(2)\n    output logits\n    loss cross_entropy(logits, y)\n    optimizer adam()\n}\n")]
+    [InlineData("a binding named Dispose (a Workspace member)", "model D {\n    input x: f32[B, 4]\n    label y: i32[B]\n    Dispose = x -> dense(3)\n    logits = Dispose -> dense(2)\n    output logits\n    loss cross_entropy(logits, y)\n    optimizer sgd(lr=0.1)\n}\n")]
+    public void Regression_models_generate_csharp_that_compiles(string name, string text)
+    {
+        var accepted = CheckBuildAgreement.Accepted([(name, text)]);
+        Assert.Single(accepted);
+        var failures = CheckBuildAgreement.GenerateAndCompile(accepted, BatchSize);
+        Assert.True(failures.Count == 0, CheckBuildAgreement.Describe(0, failures));
+    }
 }
 
 /// <summary>Filters fuzzed files through the checker, then runs the generator and a Roslyn compile over batches of them.</summary>

@@ -217,11 +217,18 @@ namespace ModelDsl.Emit.CSharp
             _w.Line();
             _w.Line("/// <summary>Σ g² on the device, read back as one float and checked; a non-finite sum copies the gradients to the host to name the first bad one.</summary>");
             _w.Open("private void CheckGradients(string caller)");
-            _w.Line("if (!_guard.CheckFinite) return;");
-            EmitLaunch(Cuda.GradientSumOfSquares!, a => a.Name switch { "count" => "ArenaLength", "g" => "_gradients", _ => "_gradientSumOfSquares" });
-            _w.Line("Span<float> sumOfSquares = stackalloc float[1];");
-            _w.Line("_gradientSumOfSquares.CopyTo(sumOfSquares); // waits for the backward pass");
-            _w.Line("_guard.GradientNorm(caller, _model.Step + 1, sumOfSquares[0], _syncHost);");
+            if (Cuda.GradientSumOfSquares is { } sumOfSquaresLaunch)
+            {
+                _w.Line("if (!_guard.CheckFinite) return;");
+                EmitLaunch(sumOfSquaresLaunch, a => a.Name switch { "count" => "ArenaLength", "g" => "_gradients", _ => "_gradientSumOfSquares" });
+                _w.Line("Span<float> sumOfSquares = stackalloc float[1];");
+                _w.Line("_gradientSumOfSquares.CopyTo(sumOfSquares); // waits for the backward pass");
+                _w.Line("_guard.GradientNorm(caller, _model.Step + 1, sumOfSquares[0], _syncHost);");
+            }
+            else
+            {
+                _w.Line("// The model has no parameters, so there are no gradients to check.");
+            }
             _w.Close();
         }
 
@@ -470,7 +477,8 @@ namespace ModelDsl.Emit.CSharp
             _w.Line($"/// <summary>One {optimizer.Kind.ToSource()} step over every parameter ({_fileName}:{Line(optimizer.Span)}) in one launch, with the model's current learning rate.</summary>");
             _w.Open("public void ApplyGradients()");
             EnterGuard("Gpu.ApplyGradients");
-            _w.Line($"CheckGradients({CallerName("Gpu.ApplyGradients")});");
+            // CheckGradients exists with a loss (the model computes gradients); without one there is no backward pass here.
+            if (Model.Loss is not null) _w.Line($"CheckGradients({CallerName("Gpu.ApplyGradients")});");
             _w.Line($"Update({CallerName("Gpu.ApplyGradients")});");
             _w.Close();
             _w.Line();
