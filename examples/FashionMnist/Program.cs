@@ -60,6 +60,14 @@ catch (DistributedException ex)
     world?.Dispose(); // MPI_Abort: the other ranks may be waiting in a collective
     return 1;
 }
+catch (Exception ex) when (world is not null)
+{
+    // Any other failure on one rank (a non-finite loss, an I/O error) would leave the others waiting in their next
+    // collective until the watchdog's timeout, and MPI_Finalize would wait for them: end the whole job now.
+    Console.Error.WriteLine($"error: rank {world.Rank} of {world.Size}: {ex.Message}");
+    world.Abort(1);
+    return 1;
+}
 finally
 {
     world?.Dispose();
