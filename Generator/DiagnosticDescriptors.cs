@@ -16,10 +16,12 @@ namespace ModelDsl.Generator
     internal static class DiagnosticDescriptors
     {
         /// <summary>
-        /// Where each ID is explained, relative to the repository root: the project has no published home yet, so no
-        /// absolute address is invented here. Replace with the published docs URL when there is one.
+        /// No help link: the project has no published documentation address, and a repository path
+        /// (<c>docs/diagnostics.md#mdl0100</c>) means nothing inside a user's project, where MSBuild would print it
+        /// after every message. The ID is the stable key: docs/diagnostics.md has one heading per ID (search for it).
+        /// Set a URL here once the docs are published at a fixed address.
         /// </summary>
-        private const string HelpLinkBase = "docs/diagnostics.md#";
+        private const string? HelpLinkUri = null;
 
         /// <summary>
         /// MDL9999: the generator itself failed on a file. A defect, never the user's fault: reported instead of
@@ -33,7 +35,7 @@ namespace ModelDsl.Generator
             defaultSeverity: DiagnosticSeverity.Error,
             isEnabledByDefault: true,
             description: null,
-            helpLinkUri: HelpLink("MDL9999"),
+            helpLinkUri: HelpLinkUri,
             customTags: WellKnownDiagnosticTags.NotConfigurable);
 
         /// <summary>The text of an MDL9999: the exception's type and message.</summary>
@@ -73,11 +75,9 @@ namespace ModelDsl.Generator
                 defaultSeverity: isError ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning,
                 isEnabledByDefault: true,
                 description: null,
-                helpLinkUri: HelpLink(descriptor.Id),
+                helpLinkUri: HelpLinkUri,
                 customTags: isError ? new[] { WellKnownDiagnosticTags.NotConfigurable } : new string[0]);
         }
-
-        private static string HelpLink(string id) => HelpLinkBase + id.ToLower(CultureInfo.InvariantCulture);
 
         /// <summary>All descriptors, catalogue order then MDL9999 (for tests and documentation checks).</summary>
         public static IEnumerable<DiagnosticDescriptor> All

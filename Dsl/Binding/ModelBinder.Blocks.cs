@@ -27,12 +27,13 @@ namespace ModelDsl.Binding
                 Diagnostics.ReportExpansionTooDeep(call.Callee.Span, MaxDepth);
                 return Error(call.Span);
             }
-            if (_tooLarge || piped?.Value is ErrorValue) return Error(call.Span);
+            if (_tooLarge) return Error(call.Span);
 
             var parameters = (block.Parameters ?? new BlockParameterSyntax[0]).Where(p => p?.Name is not null).ToList();
             var specs = parameters.Select((p, i) => new ParamSpec(p.Name.Text, i == 0 ? ParamKind.Tensor : ParamKind.Any, optional: p.Default is not null)).ToArray();
+            // Matched before giving up on a failed piped value, so a misnamed block argument is still reported.
             var matched = ArgumentMatcher.Match(name, new Signature(specs), piped, args, call.Span, Diagnostics);
-            if (!matched.Ok) return Error(call.Span);
+            if (!matched.Ok || piped?.Value is ErrorValue) return Error(call.Span);
 
             var scope = new Scope(_file.Constants);
             foreach (var p in parameters)

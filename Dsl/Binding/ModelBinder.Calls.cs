@@ -31,9 +31,11 @@ namespace ModelDsl.Binding
                 ReportUnknownCallee(callee);
                 return Error(call.Span);
             }
-            if (piped?.Value is ErrorValue) return Error(call.Span);
+            // The arguments are matched even when the piped value failed: argument names, counts and constant
+            // values need nothing from it, so their mistakes are reported in the same pass (an error value
+            // fails its own conversion silently). Only the shape rule, which needs the input, is skipped.
             var matched = ArgumentMatcher.Match(callee.Text, op.Signature, piped, args, call.Span, Diagnostics);
-            if (!matched.Ok) return Error(call.Span);
+            if (!matched.Ok || piped?.Value is ErrorValue) return Error(call.Span);
             return ApplyOp(op, call.Span, path, matched.Tensors, matched);
         }
 

@@ -23,47 +23,46 @@ namespace ModelDsl.Binding
                 return null;
             }
             var matched = ArgumentMatcher.Match(call.Callee.Text, Losses.Signature, null, args, call.Span, Diagnostics);
-            if (!matched.Ok || matched.Tensors.Count != 2) return null;
-            var pred = matched.Tensors[0];
-            var target = matched.Tensors[1];
-            var p = ((TensorRef)pred.Value).Tensor;
-            var t = ((TensorRef)target.Value).Tensor;
+            // Each side is checked on its own when the other failed: a label of the wrong dtype is reported even
+            // while the logits have an error. Only the shape comparison needs both.
+            var pred = matched.Tensors.FirstOrDefault(o => matched.Spans.TryGetValue("prediction", out var ps) && o.Span == ps);
+            var target = matched.Tensors.FirstOrDefault(o => matched.Spans.TryGetValue("target", out var ts) && o.Span == ts);
+            var p = (pred?.Value as TensorRef)?.Tensor;
+            var t = (target?.Value as TensorRef)?.Tensor;
             string name = call.Callee.Text;
 
-            bool ok = true;
-            if (p.DType != DType.F32)
+            bool ok = matched.Ok && p is not null && t is not null;
+            if (p is not null && p.DType != DType.F32)
             {
-                Diagnostics.ReportDTypeMismatch(pred.Span, name, pred.Description, DType.F32, p.DType, p.Shape);
+                Diagnostics.ReportDTypeMismatch(pred!.Span, name, pred.Description, DType.F32, p.DType, p.Shape);
                 ok = false;
             }
-            Shape expected;
-            DType targetType;
-            if (kind == LossKind.CrossEntropy)
+            Shape? expected = null;
+            DType targetType = kind == LossKind.CrossEntropy ? DType.I32 : DType.F32;
+            if (p is not null)
             {
-                if (p.Shape.Rank < 1)
+                if (kind == LossKind.CrossEntropy)
                 {
-                    Diagnostics.ReportRankMismatch(pred.Span, name, pred.Description, "at least 1", "[..., C]", p.Shape);
-                    return null;
+                    if (p.Shape.Rank < 1)
+                    {
+                        Diagnostics.ReportRankMismatch(pred!.Span, name, pred.Description, "at least 1", "[..., C]", p.Shape);
+                        ok = false;
+                    }
+                    else expected = new Shape(p.Shape.Dims.Take(p.Shape.Rank - 1).ToArray());
                 }
-                expected = new Shape(p.Shape.Dims.Take(p.Shape.Rank - 1).ToArray());
-                targetType = DType.I32;
+                else expected = p.Shape;
             }
-            else
+            if (t is not null && t.DType != targetType)
             {
-                expected = p.Shape;
-                targetType = DType.F32;
-            }
-            if (t.DType != targetType)
-            {
-                Diagnostics.ReportDTypeMismatch(target.Span, name, target.Description, targetType, t.DType, t.Shape);
+                Diagnostics.ReportDTypeMismatch(target!.Span, name, target.Description, targetType, t.DType, t.Shape);
                 ok = false;
             }
-            else if (!t.Shape.Equals(expected))
+            else if (t is not null && expected is not null && !t.Shape.Equals(expected))
             {
-                Diagnostics.ReportLossShapeMismatch(target.Span, name, target.Description, expected, t.Shape);
+                Diagnostics.ReportLossShapeMismatch(target!.Span, name, target.Description, expected, t.Shape);
                 ok = false;
             }
-            return ok ? new LossInfo(kind, p, t, call.Span) : null;
+            return ok && expected is not null ? new LossInfo(kind, p!, t!, call.Span) : null;
         }
 
         private OptimizerInfo? BindOptimizer(OptimizerSyntax s, Scope scope)

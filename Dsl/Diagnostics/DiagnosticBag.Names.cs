@@ -30,8 +30,14 @@ namespace ModelDsl.Diagnostics
         public void ReportNotALayer(TextSpan span, string name, string kind) =>
             Report(DiagnosticCatalog.UnknownLayer, span, $"'{name}' is {kind}, not a layer or block, so it cannot be a chain stage");
 
-        public void ReportUnknownArgument(TextSpan span, string callee, string name, IEnumerable<string> valid) =>
-            Report(DiagnosticCatalog.UnknownArgument, span, $"{callee} has no argument named '{name}'; it takes: {string.Join(", ", valid)}");
+        public void ReportUnknownArgument(TextSpan span, string callee, string name, IEnumerable<string> valid)
+        {
+            // An op whose only parameters are its tensor inputs (relu, the losses) has nothing to list: say so
+            // rather than end the message with an empty "it takes:".
+            string list = string.Join(", ", valid);
+            string takes = list.Length == 0 ? $"{callee} takes no named arguments" : "it takes: " + list;
+            Report(DiagnosticCatalog.UnknownArgument, span, $"{callee} has no argument named '{name}'; {takes}");
+        }
 
         public void ReportMissingArgument(TextSpan span, string callee, string name) =>
             Report(DiagnosticCatalog.MissingArgument, span, $"{callee} requires the argument '{name}'");

@@ -234,12 +234,14 @@ public sealed class GeneratorTests
             Assert.Equal(entry.Title, descriptor.Title.ToString());
             Assert.Equal(entry.Category, descriptor.Category);
             Assert.Equal("{0}", descriptor.MessageFormat.ToString());
-            Assert.EndsWith("docs/diagnostics.md#" + entry.Id.ToLowerInvariant(), descriptor.HelpLinkUri, StringComparison.Ordinal);
+            // No repository path as a help link (MSBuild prints it after every message, where it means nothing).
+            Assert.Equal("", descriptor.HelpLinkUri);
             bool isError = entry.Severity == ModelDsl.Diagnostics.DiagnosticSeverity.Error;
             Assert.Equal(isError ? RoslynDiagnosticSeverity.Error : RoslynDiagnosticSeverity.Warning, descriptor.DefaultSeverity);
             Assert.Equal(isError, descriptor.CustomTags.Contains(WellKnownDiagnosticTags.NotConfigurable));
         }
 
         Assert.Contains(WellKnownDiagnosticTags.NotConfigurable, DiagnosticDescriptors.InternalError.CustomTags);
+        Assert.Equal("", DiagnosticDescriptors.InternalError.HelpLinkUri);
     }
 }
