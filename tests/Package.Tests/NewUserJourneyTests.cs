@@ -60,6 +60,9 @@ public sealed partial class NewUserJourneyTests : IDisposable
         string package = Assert.Single(Directory.GetFiles(feed, "*.nupkg"));
         Assert.Equal($"ModelDsl.{version}.nupkg", Path.GetFileName(package));
         AssertPackageLayout(root, package);
+        // The trainer's package, beside it (docs/training.md): ModelDsl.Training at the same version.
+        Run(root, "pack", Path.Combine(root, "Packaging", "ModelDsl.Training", "ModelDsl.Training.csproj"), "-c", Configuration, "--no-build", "--no-restore", "-nologo", "-nodeReuse:false", "-o", feed, "-p:PackageVersion=" + version);
+        AssertTrainingPackageLayout(root, Path.Combine(feed, $"ModelDsl.Training.{version}.nupkg"), version);
 
         // The user's machine: a folder feed with ModelDsl next to the usual sources, and a fresh package folder.
         string machineCache = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured
@@ -84,6 +87,7 @@ public sealed partial class NewUserJourneyTests : IDisposable
         // 1. dotnet new console; dotnet add package ModelDsl.
         Run(_directory, environment, "new", "console", "-n", "Journey", "-o", app, "--framework", "net10.0", "--no-restore");
         Run(app, environment, "add", "package", "ModelDsl", "--version", version);
+        Run(app, environment, "add", "package", "ModelDsl.Training", "--version", version);
         Assert.True(Directory.Exists(Path.Combine(packages, "modeldsl", version)), "ModelDsl was not restored into the private package folder");
 
         // 2. A .model file (in a subfolder, as users keep them) and a program that trains the generated class.
@@ -120,6 +124,14 @@ public sealed partial class NewUserJourneyTests : IDisposable
 
         Assert.True(losses[^1] < 0.8 * losses[0], "the loss barely moved:" + Environment.NewLine + runOutput);
 
+        // The trainer from its package: Fit with a validation split held out of the training rows.
+        Match fit = FitLine().Match(runOutput);
+        Assert.True(fit.Success, "no fit line:" + Environment.NewLine + runOutput);
+        Assert.Equal("8", fit.Groups[1].Value);
+        double firstValLoss = double.Parse(fit.Groups[2].Value, CultureInfo.InvariantCulture), lastValLoss = double.Parse(fit.Groups[3].Value, CultureInfo.InvariantCulture);
+        Assert.True(lastValLoss < firstValLoss, "the validation loss did not decrease under Fit:" + Environment.NewLine + runOutput);
+        Assert.Contains("epoch 8/8", runOutput, StringComparison.Ordinal);
+
         // The package's GPU half: the same model trained through its generated CUDA C (on the CPU emulator here, as no
         // GPU is assumed) gives the CPU's losses.
         var gpuLines = GpuLossLine().Matches(runOutput);
@@ -140,12 +152,18 @@ public sealed partial class NewUserJourneyTests : IDisposable
         var (brokenExit, brokenOutput) = DotNet.Run(app, Timeout, environment, build);
         Assert.True(brokenExit != 0, "the build of a broken model should have failed:" + Environment.NewLine + brokenOutput);
         Assert.Contains($"binary_classifier.model({line},{column}): error MDL0100: 'hiden' is not defined", brokenOutput, StringComparison.Ordinal);
+        // No repository path as a help link after the message: it means nothing in the user's project.
+        Assert.DoesNotContain("docs/diagnostics.md", brokenOutput, StringComparison.Ordinal);
         // (Program.cs then misses the class a broken model does not generate: its CS0246 errors are expected, and a
         // generator crash, AD0001, is not.)
         Assert.DoesNotContain("AD0001", brokenOutput, StringComparison.Ordinal);
 
-        // 5. Fixed again, with EmitCompilerGeneratedFiles=true: the generated C# is written under obj/.
+        // 5. Fixed again and built; then, with nothing changed, EmitCompilerGeneratedFiles=true still writes the
+        // generated C# under obj/ (the option alone makes the compile run once).
         File.WriteAllText(model, modelText);
+        Run(app, environment, build);
+        string generatedFolder = Path.Combine(app, "obj", "Debug", "net10.0", "generated");
+        Assert.False(Directory.Exists(generatedFolder), "generated files were written without EmitCompilerGeneratedFiles");
         Run(app, environment, [.. build, "-p:EmitCompilerGeneratedFiles=true"]);
         string generatedRoot = Path.Combine(app, "obj", "Debug", "net10.0", "generated");
         Assert.True(Directory.Exists(generatedRoot), "no generated files under " + generatedRoot);
@@ -162,6 +180,8 @@ public sealed partial class NewUserJourneyTests : IDisposable
         using System.Globalization;
         using Journey;
         using ModelDsl.Runtime;
+        using ModelDsl.Runtime.Data;
+        using ModelDsl.Training;
 
         const int batch = 64;
         var random = new Random(7);
@@ -182,6 +202,13 @@ public sealed partial class NewUserJourneyTests : IDisposable
             if (step % 20 == 0) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {step} loss {loss:R}"));
         }
 
+        // The trainer package's one call: 16 of the 64 rows held out for validation, 8 epochs of batch 16.
+        var fitted = new BinaryClassifier(seed: 3);
+        var history = fitted.Fit(fitted.TrainStep, fitted.Evaluate, new Dataset(features, 10, targets: labels, targetCount: 1),
+            epochs: 8, batchSize: 16, validationSplit: 0.25, display: TrainerDisplay.Plain);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"fit epochs {history.Epochs.Count} val_loss {history.Epochs[0].ValLoss:R} -> {history.Epochs[^1].ValLoss:R}"));
+
         // The same steps on the GPU half: the CPU emulator of the generated CUDA C (GpuContext.OpenCuda() on a GPU).
         using var device = ModelDsl.Cuda.GpuContext.OpenEmulated();
         var cpuModel = new BinaryClassifier(seed: 2);
@@ -195,6 +222,9 @@ public sealed partial class NewUserJourneyTests : IDisposable
 
     [GeneratedRegex(@"^step \d+ loss (\S+)\r?$", RegexOptions.Multiline)]
     private static partial Regex LossLine();
+
+    [GeneratedRegex(@"^fit epochs (\d+) val_loss (\S+) -> (\S+)\r?$", RegexOptions.Multiline)]
+    private static partial Regex FitLine();
 
     [GeneratedRegex(@"^gpu step \d+ cpu (\S+) gpu (\S+)\r?$", RegexOptions.Multiline)]
     private static partial Regex GpuLossLine();
@@ -234,6 +264,26 @@ public sealed partial class NewUserJourneyTests : IDisposable
         Assert.Equal("net10.0", (string?)dependency.Parent!.Attribute("targetFramework"));
         string runtimeProject = File.ReadAllText(Path.Combine(root, "Runtime", "Runtime.csproj"));
         Assert.Contains($"Include=\"System.Numerics.Tensors\" Version=\"{(string?)dependency.Attribute("version")}\"", runtimeProject, StringComparison.Ordinal);
+    }
+
+    private static void AssertTrainingPackageLayout(string root, string package, string version)
+    {
+        using ZipArchive zip = ZipFile.OpenRead(package);
+        string[] entries = zip.Entries.Select(entry => entry.FullName).ToArray();
+        Assert.Contains("lib/net10.0/ModelDsl.Trainer.dll", entries);
+        Assert.DoesNotContain(entries, entry => entry.StartsWith("lib/", StringComparison.Ordinal) && !entry.StartsWith("lib/net10.0/ModelDsl.Trainer.", StringComparison.Ordinal));
+
+        // ModelDsl at the same version with all its assets (the generator and build props flow through), and the
+        // trainer's own packages as Trainer/Trainer.Dependencies.props lists them.
+        using Stream nuspecStream = zip.Entries.Single(entry => entry.FullName == "ModelDsl.Training.nuspec").Open();
+        var dependencies = XDocument.Load(nuspecStream).Descendants().Where(element => element.Name.LocalName == "dependency")
+            .ToDictionary(element => (string)element.Attribute("id")!, element => element);
+        Assert.Equal(version, (string?)dependencies["ModelDsl"].Attribute("version"));
+        Assert.Null(dependencies["ModelDsl"].Attribute("exclude"));
+        var listed = XDocument.Load(Path.Combine(root, "Trainer", "Trainer.Dependencies.props")).Descendants("PackageReference")
+            .ToDictionary(element => (string)element.Attribute("Include")!, element => (string)element.Attribute("Version")!);
+        Assert.Equal(listed.Keys.Append("ModelDsl").Order(), dependencies.Keys.Order());
+        foreach (var (id, dependencyVersion) in listed) Assert.Equal(dependencyVersion, (string?)dependencies[id].Attribute("version"));
     }
 
     private static (int ExitCode, string Output) Run(string directory, params string[] arguments) => Run(directory, null, arguments);
