@@ -16,7 +16,10 @@ namespace ModelDsl.Training;
 /// var trainer = new Trainer { Epochs = 12, Patience = 3 };
 /// var history = trainer.Run(batches,
 ///     trainStep: b => { x.SetBatch(b.CurrentBatchSize); y.SetBatch(b.CurrentBatchSize); return model.TrainStep(x, y); },
-///     evaluate: () => evaluation.Run(model));
+///     evaluate: () => Validate(model, validation)); // yours: (loss, metric) on rows held out of training
+/// </code>
+/// The one-call form for the common case is <see cref="Fitting"/>.Fit.
+/// <code>
 /// history.SavePlot("runs/curves.png");
 /// </code>
 /// The trainer knows nothing about models: generated classes have typed methods, so it takes delegates.

@@ -13,7 +13,8 @@ namespace ModelDsl.Runtime;
 /// <item>optimizer state, for parameters that have it, is <c>optimizer.state1.&lt;name&gt;</c> (SGD: the momentum
 /// buffer; Adam/AdamW: exp_avg) and <c>optimizer.state2.&lt;name&gt;</c> (Adam/AdamW: exp_avg_sq);</item>
 /// <item><c>__metadata__</c> holds <c>format</c> = <c>pt</c>, <c>modeldsl.model</c> (the model class),
-/// <c>modeldsl.step</c> (the optimizer step, decimal), <c>modeldsl.format</c> = <c>2</c> and <c>modeldsl.crc32c</c>
+/// <c>modeldsl.step</c> (the optimizer step, decimal), <c>modeldsl.learning_rate</c> (the learning rate at the time
+/// of saving, round-trip decimal; written by the generated <c>Save</c>, restored by its <c>Load</c>), <c>modeldsl.format</c> = <c>2</c> and <c>modeldsl.crc32c</c>
 /// (the checksum of the header's content and the data; <see cref="SafetensorsChecksum"/>).</item>
 /// </list>
 /// Tensors are written parameters first (model order), then every state1, then every state2.
@@ -24,6 +25,7 @@ public static class Safetensors
     public const string StatePrefix2 = "optimizer.state2.";
     public const string ModelKey = "modeldsl.model";
     public const string StepKey = "modeldsl.step";
+    public const string LearningRateKey = "modeldsl.learning_rate";
 
     /// <summary>
     /// CRC-32C of the header's content and the data section, as 8 hex digits (<see cref="SafetensorsChecksum"/>).
@@ -41,14 +43,24 @@ public static class Safetensors
     /// in the same folder, flushed, renamed over <paramref name="path"/>; on error the old file is left intact and
     /// the temporary file is deleted).
     /// </summary>
-    public static void Save(string path, string modelName, IReadOnlyList<Parameter> parameters, int optimizerStep)
+    public static void Save(string path, string modelName, IReadOnlyList<Parameter> parameters, int optimizerStep) =>
+        Save(path, modelName, parameters, optimizerStep, learningRate: null);
+
+    /// <summary>
+    /// <see cref="Save(string, string, IReadOnlyList{Parameter}, int)"/> that also records the learning rate (a schedule's
+    /// current value), so that a resumed run continues where it stopped; <see cref="Load(string, string, IReadOnlyList{Parameter}, out float?)"/>
+    /// gives it back. It must be finite and positive.
+    /// </summary>
+    public static void Save(string path, string modelName, IReadOnlyList<Parameter> parameters, int optimizerStep, float? learningRate)
     {
+        if (learningRate is float rate && !(float.IsFinite(rate) && rate > 0))
+            throw new ArgumentOutOfRangeException(nameof(learningRate), rate, "the learning rate to record must be finite and positive");
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(modelName);
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentOutOfRangeException.ThrowIfNegative(optimizerStep);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(optimizerStep, Checkpoint.MaxStep);
-        Build(modelName, parameters, optimizerStep).Save(path);
+        Build(modelName, parameters, optimizerStep, learningRate).Save(path);
     }
 
     /// <summary>
@@ -61,13 +73,14 @@ public static class Safetensors
     public static void CheckSavePath(string path) => AtomicFile.Check(path);
 
     /// <summary>The writer <see cref="Save"/> uses; the tests write through it with a failing stream.</summary>
-    internal static SafetensorsWriter Build(string modelName, IReadOnlyList<Parameter> parameters, int optimizerStep)
+    internal static SafetensorsWriter Build(string modelName, IReadOnlyList<Parameter> parameters, int optimizerStep, float? learningRate = null)
     {
         CheckNames(parameters);
         var writer = new SafetensorsWriter();
         writer.SetMetadata("format", "pt");
         writer.SetMetadata(ModelKey, modelName);
         writer.SetMetadata(StepKey, optimizerStep.ToString(CultureInfo.InvariantCulture));
+        if (learningRate is float rate) writer.SetMetadata(LearningRateKey, rate.ToString("R", CultureInfo.InvariantCulture));
         writer.SetMetadata(SafetensorsChecksum.FormatKey, SafetensorsChecksum.CurrentFormat);
         // A parameter named like another's state collides here and is refused (ArgumentException) before writing.
         foreach (Parameter p in parameters) writer.AddSingles(p.Name, p.Shape, p.Value);
@@ -98,8 +111,17 @@ public static class Safetensors
     /// Any mismatch or corruption; the message starts with <paramref name="path"/> and names the first problem:
     /// <c>fashion.safetensors: tensor 'logits.0.weight' has shape [128, 784] in the file but [256, 784] in FashionMlp</c>.
     /// </exception>
-    public static int Load(string path, string modelName, IReadOnlyList<Parameter> parameters)
+    public static int Load(string path, string modelName, IReadOnlyList<Parameter> parameters) =>
+        Load(path, modelName, parameters, out _);
+
+    /// <summary>
+    /// <see cref="Load(string, string, IReadOnlyList{Parameter})"/>, also giving the learning rate the file records
+    /// (<c>modeldsl.learning_rate</c>), or null when it records none (files from PyTorch, or saved before it was
+    /// recorded). A recorded rate that is not a finite positive number fails the load before anything changes.
+    /// </summary>
+    public static int Load(string path, string modelName, IReadOnlyList<Parameter> parameters, out float? learningRate)
     {
+        learningRate = null;
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(modelName);
         ArgumentNullException.ThrowIfNull(parameters);
@@ -120,6 +142,13 @@ public static class Safetensors
                 throw Fail(path, $"__metadata__ '{StepKey}' is \"{stepText}\", not an optimizer step (a non-negative integer)");
             if (step > Checkpoint.MaxStep)
                 throw Fail(path, $"__metadata__ '{StepKey}' is {step}, out of range (0 to {Checkpoint.MaxStep}: a model at step {int.MaxValue} could not take another step)");
+        }
+        float? rate = null;
+        if (file.Metadata.TryGetValue(LearningRateKey, out string? rateText))
+        {
+            if (!float.TryParse(rateText, NumberStyles.Float, CultureInfo.InvariantCulture, out float parsed) || !float.IsFinite(parsed) || parsed <= 0)
+                throw Fail(path, $"__metadata__ '{LearningRateKey}' is \"{rateText}\", not a learning rate (a finite positive number)");
+            rate = parsed;
         }
 
         // What the model accounts for; anything else in the file is an error (reported after the model's own checks).
@@ -176,6 +205,7 @@ public static class Safetensors
             if (p.StateCount >= 1) CopyOrClear(data, 1, p.State1);
             if (p.StateCount >= 2) CopyOrClear(data, 2, p.State2);
         }
+        learningRate = rate;
         return step;
     }
 

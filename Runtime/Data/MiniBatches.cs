@@ -8,11 +8,17 @@ namespace ModelDsl.Runtime.Data;
 /// nothing on the managed heap after construction.
 /// <code>
 /// var batches = new MiniBatches(train, batchSize: 64, seed: 42);
+/// var x = new Tensor(batches.Features, 64, train.FeatureCount);
+/// var y = new IntTensor(batches.Labels, 64);
 /// for (int epoch = 0; epoch &lt; epochs; epoch++)
 /// {
 ///     batches.StartEpoch(epoch);
 ///     while (batches.MoveNext())
-///         model.TrainStep(batches.CurrentFeatures, batches.CurrentLabels);
+///     {
+///         x.SetBatch(batches.CurrentBatchSize);
+///         y.SetBatch(batches.CurrentBatchSize);
+///         model.TrainStep(x, y);
+///     }
 /// }
 /// </code>
 /// The order of epoch e is a Fisher–Yates shuffle that depends only on (seed, e): reproducible, and resumable mid-run.

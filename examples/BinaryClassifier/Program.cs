@@ -7,7 +7,8 @@
 // data set whose label is a nonlinear function of the features (a linear model cannot fit it; the MLP can).
 // Prints a line per epoch (a live bar on a terminal), writes the curves to --plot (default
 // runs/binary_classifier_curves.png), keeps the best epoch in --save when given, and ends with "test accuracy: 0.XXXX"
-// on a held-out fifth of the data. --device cuda trains on the first NVIDIA GPU (the generated GPU session);
+// on a held-out fifth of the data, measured once after training. A tenth of the training rows is held out as the
+// validation set that the curves and the best epoch use (the test rows are never looked at before the end). --device cuda trains on the first NVIDIA GPU (the generated GPU session);
 // --device emulated runs the same CUDA C on the CPU emulator (docs/cuda.md).
 using BinaryClassifierExample;
 using ModelDsl.Cuda;
@@ -52,8 +53,9 @@ catch (Exception ex) when (ex is IOException or InvalidDataException or Unauthor
     Console.Error.WriteLine($"error: {ex.Message}");
     return 1;
 }
-var (train, test) = SyntheticData.Split(all, testFraction: 0.2);
-Console.WriteLine($"data: {all.Source}: {train.Count:N0} training and {test.Count:N0} test rows");
+var (trainAll, test) = SyntheticData.Split(all, testFraction: 0.2);
+var (train, validation) = ValidationSplit.Split(trainAll, fraction: 0.1, seed: 1);
+Console.WriteLine($"data: {all.Source}: {train.Count:N0} training, {validation.Count:N0} validation and {test.Count:N0} test rows");
 
 GpuContext? gpu;
 try
@@ -76,8 +78,8 @@ Console.WriteLine($"device: {gpu?.DeviceName ?? "CPU"}");
 var batches = new MiniBatches(train, batchSize: 32, seed: 1);
 var x = new Tensor(batches.Features, 32, 10);
 var y = new Tensor(batches.Targets, 32, 1);
-var testX = new Tensor(test.Features, test.Count, 10);
-var testY = new Tensor(test.Targets!, test.Count, 1);
+var validationX = new Tensor(validation.Features, validation.Count, 10);
+var validationY = new Tensor(validation.Targets!, validation.Count, 1);
 
 var trainer = new Trainer
 {
@@ -101,7 +103,7 @@ var history = trainer.Run(batches,
         y.SetBatch(b.CurrentBatchSize);
         return trainStep(x, y);
     },
-    evaluate: () => (evaluate(testX, testY), Accuracy(forward, test)));
+    evaluate: () => (evaluate(validationX, validationY), Accuracy(forward, validation)));
 
 history.SavePlot(plot);
 Console.WriteLine($"curves in {plot}");

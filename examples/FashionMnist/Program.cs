@@ -4,11 +4,14 @@
 //   dotnet run --project examples/FashionMnist -c Release -- [data-folder] [--epochs N] [--batch N] [--seed N]
 //                                                            [--patience N] [--save file] [--plot file.png]
 //                                                            [--device cpu|cuda|emulated] [--model mlp|cnn]
+//                                                            [--validation F]
 //
 // Data: the folder given, else /usr/share/datasets/fashion-mnist (Debian package dataset-fashion-mnist), else the
 // small sample shipped in examples/FashionMnist/sample. Progress: a live bar per epoch on a terminal, one line per
-// epoch in logs. Writes the loss/accuracy curves to --plot (default runs/fashion_<model>_curves.png); with --save, keeps
-// the best epoch's checkpoint there and ends with it loaded. Ends with the line "test accuracy: 0.XXXX".
+// epoch in logs. --validation (default 0.1) of the training images are held out (a seeded random choice): early
+// stopping, the best epoch and the curves' validation columns use them, never the test set. Writes the loss/accuracy curves to --plot (default runs/fashion_<model>_curves.png); with --save, keeps
+// the best epoch's checkpoint there and ends with it loaded. Ends with the line "test accuracy: 0.XXXX", measured once
+// on the test set after training and selection.
 // --device cuda trains on the first NVIDIA GPU (the generated CUDA kernels, cuBLAS); --device emulated runs the same
 // CUDA C on the CPU emulator (slow: it exists to check the kernels without a GPU). docs/cuda.md.
 // --distributed trains data-parallel on the CPU, one replica per MPI rank (docs/distributed.md):
@@ -94,6 +97,10 @@ static int Train(Options options, MpiCommunicator? world)
     }
     log.WriteLine($"data: {data.Folder}");
     log.WriteLine($"      {data.Train.Count:N0} training and {data.Test.Count:N0} test images of {data.Train.Height}x{data.Train.Width}");
+    // Selection (early stopping, best epoch) on rows held out of the training set, like Keras' validation_split;
+    // the test set is measured once, at the end. The same split on every rank (it depends only on the seed).
+    var (train, validation) = ValidationSplit.Split(data.Train, options.Validation, seed: (int)options.Seed);
+    log.WriteLine($"      {train.Count:N0} to train on, {validation.Count:N0} held out for validation");
 
     // The sample is small: more passes over it, so the run still shows learning.
     int epochs = options.Epochs ?? (data.Train.Count >= 50_000 ? 12 : 30);
@@ -118,12 +125,12 @@ static int Train(Options options, MpiCommunicator? world)
     log.WriteLine($"device: {gpu?.DeviceName ?? "CPU"}");
 
     // Each rank takes its share of every global batch (the same shuffled order on every rank).
-    var batches = new MiniBatches(data.Train, options.BatchSize, seed: (int)options.Seed, rank: rank, ranks: ranks);
+    var batches = new MiniBatches(train, options.BatchSize, seed: (int)options.Seed, rank: rank, ranks: ranks);
     var x = net.Batch(batches.Features, batches.Labels.Length);
     var y = new IntTensor(batches.Labels, batches.Labels.Length);
-    // The test set doubles as the validation set here: Fashion-MNIST ships no separate one. Each rank evaluates its share.
-    var evaluation = new Evaluation(data.Test, batchSize: 1000, net.Batch, rank, ranks,
-        parallel is null ? null : totals => parallel.ReduceSums(totals, "evaluation totals"));
+    // Each rank evaluates its share of the validation rows (and, at the end, of the test set).
+    Action<Span<double>>? reduce = parallel is null ? null : totals => parallel.ReduceSums(totals, "evaluation totals");
+    var evaluation = new Evaluation(validation, batchSize: 1000, net.Batch, rank, ranks, reduce);
 
     var trainer = new Trainer
     {
@@ -145,7 +152,7 @@ static int Train(Options options, MpiCommunicator? world)
             y.SetBatch(b.CurrentBatchSize);
             return parallel is null ? net.TrainStep(x, y) : parallel.Step(net.ComputeGradients(x, y), b.CurrentBatchSize);
         },
-        evaluate: Evaluate);
+        evaluate: () => evaluation.Run(net.Evaluate, net.Forward));
 
     if (rank == 0) history.SavePlot(options.PlotPath);
     log.WriteLine($"trained in {history.TotalSeconds:F1} s; curves in {options.PlotPath}");
@@ -153,9 +160,10 @@ static int Train(Options options, MpiCommunicator? world)
         log.WriteLine($"gradient all-reduce on rank 0: {parallel.AllreduceTime.TotalMilliseconds / parallel.AllreduceCount:F2} ms per step ({parallel.BucketLengths.Count} bucket(s), slowest rank's wait included)");
     if (options.SavePath is not null)
         log.WriteLine($"saved the best epoch ({history.BestEpoch?.Epoch}) to {options.SavePath}");
-    var (_, accuracy) = Evaluate();
+    if (history.BestEpoch is { } best)
+        log.WriteLine($"validation accuracy: {best.Metric:F4} (best epoch {best.Epoch}{(history.Restored ? ", restored" : "")})");
+    // The test set, once, after selection.
+    var (_, accuracy) = new Evaluation(data.Test, batchSize: 1000, net.Batch, rank, ranks, reduce).Run(net.Evaluate, net.Forward);
     log.WriteLine($"test accuracy: {accuracy:F4}");
     return 0;
-
-    (double Loss, double Accuracy) Evaluate() => evaluation.Run(net.Evaluate, net.Forward);
 }

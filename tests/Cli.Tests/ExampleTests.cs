@@ -16,7 +16,10 @@ public sealed class ExampleTests
     {
         var output = RunExample("FashionMnist", Path.Combine(CliRunner.RepoRoot, "examples", "FashionMnist", "sample"), "--epochs", "8");
         Assert.Contains("2,000 training and 500 test images", output);
-        // Eight epochs over 2,000 images reach about 0.83; a broken backward pass stays near 0.10.
+        // Selection on rows held out of the training set, never on the test set (issue 15).
+        Assert.Contains("1,800 to train on, 200 held out for validation", output);
+        Assert.Matches(@"validation accuracy: 0\.\d{4} \(best epoch \d+", output);
+        // Eight epochs over 1,800 images reach about 0.8; a broken backward pass stays near 0.10.
         Assert.True(FinalAccuracy(output) >= 0.75, output);
     }
 
@@ -125,6 +128,8 @@ public sealed class ExampleTests
     public void Binary_classifier_learns_its_synthetic_problem()
     {
         var output = RunExample("BinaryClassifier", "--epochs", "10");
+        // The curves and the best epoch use a validation part of the training rows; the test fifth is measured once.
+        Assert.Matches(@"training, \d[\d,]* validation and \d[\d,]* test rows", output);
         // A linear model reaches about 0.6 on this problem; the 10-64-64-1 MLP about 0.9.
         Assert.True(FinalAccuracy(output) >= 0.85, output);
     }

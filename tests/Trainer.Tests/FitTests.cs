@@ -8,7 +8,7 @@ using ModelDsl.Runtime.Data;
 namespace ModelDsl.Training.Tests;
 
 /// <summary>
-/// <see cref="Fitting.Fit(ITrainableModel, Func{Tensor, IntTensor, float}, Func{Tensor, IntTensor, float}, Func{Tensor, Tensor}, Dataset, int, int, double, int?, string?, int, int[], TrainerDisplay, TextWriter)"/>:
+/// <c>Fitting.Fit</c>:
 /// the held-out rows are never trained on, every row is used once per epoch, accuracy is measured on the held-out
 /// rows, early stopping and the best checkpoint work as in <see cref="Trainer"/>.
 /// </summary>

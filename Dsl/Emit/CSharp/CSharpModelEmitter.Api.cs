@@ -156,23 +156,26 @@ namespace ModelDsl.Emit.CSharp
         {
             _w.Line();
             _w.Line("/// <summary>");
-            _w.Line("/// Writes parameters, optimizer state and step to <paramref name=\"path\"/> as safetensors, with PyTorch-style names");
-            _w.Line("/// (<c>fc1.weight</c>, dense weights [out, in]); atomically: a temporary file, then a rename. See docs/checkpoints.md.");
+            _w.Line("/// Writes parameters, optimizer state, step and learning rate to <paramref name=\"path\"/> as safetensors, with");
+            _w.Line("/// PyTorch-style names (<c>fc1.weight</c>, dense weights [out, in]); atomically: a temporary file, then a rename.");
+            _w.Line("/// See docs/checkpoints.md.");
             _w.Line("/// Refuses (<see cref=\"NonFiniteException\"/>) to write a NaN or ±∞ parameter unless <c>CheckFinite</c> is off.");
             _w.Line("/// </summary>");
             _w.Open("public void Save(string path)");
             EnterGuard("Save");
             _w.Line($"_guard.ParametersForWrite({CallerName("Save")}, \"save\", Step);");
-            _w.Line("Safetensors.Save(path, ModelName, Parameters, Step);");
+            _w.Line("Safetensors.Save(path, ModelName, Parameters, Step, LearningRate);");
             _w.Close();
             _w.Line();
             _w.Line("/// <summary>");
             _w.Line("/// Reads a safetensors file written by <see cref=\"Save\"/> or by PyTorch (parameters only: the optimizer state then");
-            _w.Line("/// starts from zero); every name, dtype and shape is validated before anything is changed.");
+            _w.Line("/// starts from zero); every name, dtype and shape is validated before anything is changed. The learning rate is");
+            _w.Line("/// restored when the file records one (a file from PyTorch does not: the current rate is kept).");
             _w.Line("/// </summary>");
             _w.Open("public void Load(string path)");
             EnterGuard("Load");
-            _w.Line("Step = Safetensors.Load(path, ModelName, Parameters);");
+            _w.Line("Step = Safetensors.Load(path, ModelName, Parameters, out float? learningRate);");
+            _w.Line("if (learningRate is float rate) LearningRate = rate;");
             _w.Line("_guard.ParametersChanged();");
             _w.Close();
         }

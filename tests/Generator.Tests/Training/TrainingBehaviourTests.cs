@@ -408,12 +408,14 @@ public sealed class TrainingBehaviourTests
     // ───── 4. Checkpoints ─────────────────────────────────────────────────────────────────────────
 
     [Fact]
-    public void Save_then_Load_restores_weights_optimizer_state_and_step()
+    public void Save_then_Load_restores_weights_optimizer_state_step_and_learning_rate()
     {
         var random = new Random(31);
         var x = GradientChecker.RandomTensor(random, 32, 784);
         var y = GradientChecker.RandomClasses(random, 10, 32);
         var trained = FashionMlp(seed: 6);
+        // A schedule's current rate, not the .model file's: a resumed run continues from it.
+        trained.LearningRate = 3.7e-4f;
         for (int i = 0; i < 4; i++) trained.TrainStep(x, y);
         string path = Path.Combine(Path.GetTempPath(), $"modeldsl-{Guid.NewGuid():N}.ckpt");
         try
@@ -427,6 +429,7 @@ public sealed class TrainingBehaviourTests
             restored.Load(path);
             Assert.True(restored.Snapshot().BitEquals(trained.Snapshot()), "after Load: " + restored.Snapshot().FirstDifference(trained.Snapshot()));
             Assert.Equal(4, restored.Step);
+            Assert.Equal(3.7e-4f, restored.LearningRate);
             Assert.True(Bits.Equal(trained.ForwardCopy(x), restored.ForwardCopy(x)), "Forward differs after Load");
             Assert.Equal(trained.Evaluate(x, y), restored.Evaluate(x, y));
 

@@ -583,4 +583,34 @@ public sealed class SafetensorsTests : IDisposable
     {
         Assert.Throws<FileNotFoundException>(() => Safetensors.Load(PathOf("nope.safetensors"), Model, Tiny(0f)));
     }
+
+    [Fact]
+    public void The_learning_rate_is_recorded_and_given_back_and_a_bad_one_is_refused_before_anything_changes()
+    {
+        string path = PathOf("lr.safetensors");
+        Safetensors.Save(path, Model, Tiny(1), optimizerStep: 7, learningRate: 2.5e-4f);
+        var loaded = Tiny(50);
+        Assert.Equal(7, Safetensors.Load(path, Model, loaded, out float? rate));
+        Assert.Equal(2.5e-4f, rate);
+
+        // A file without the key (PyTorch's, or saved without a rate) gives null: the caller keeps its rate.
+        string plain = PathOf("plain.safetensors");
+        Safetensors.Save(plain, Model, Tiny(1), optimizerStep: 3);
+        Safetensors.Load(plain, Model, Tiny(50), out float? none);
+        Assert.Null(none);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => Safetensors.Save(path, Model, Tiny(1), 1, float.NaN));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Safetensors.Save(path, Model, Tiny(1), 1, -1f));
+
+        // A recorded rate that is not a positive finite number (written with a valid checksum) fails the load untouched.
+        string bad = PathOf("bad.safetensors");
+        var writer = Safetensors.Build(Model, Tiny(1), 2);
+        writer.SetMetadata(Safetensors.LearningRateKey, "-0.5");
+        writer.SetMetadata(Safetensors.ChecksumKey, SafetensorsChecksum.Of(writer).ToString("x8", System.Globalization.CultureInfo.InvariantCulture));
+        writer.Save(bad);
+        var untouched = Tiny(50);
+        var error = Assert.Throws<InvalidDataException>(() => Safetensors.Load(bad, Model, untouched, out _));
+        Assert.Contains("modeldsl.learning_rate", error.Message);
+        Assert.Equal(50f, untouched[0].Value[0]);
+    }
 }
