@@ -209,25 +209,28 @@ partial class FashionCnn : ITrainableModel
     }
 
     /// <summary>
-    /// Writes parameters, optimizer state and step to <paramref name="path"/> as safetensors, with PyTorch-style names
-    /// (<c>fc1.weight</c>, dense weights [out, in]); atomically: a temporary file, then a rename. See docs/checkpoints.md.
+    /// Writes parameters, optimizer state, step and learning rate to <paramref name="path"/> as safetensors, with
+    /// PyTorch-style names (<c>fc1.weight</c>, dense weights [out, in]); atomically: a temporary file, then a rename.
+    /// See docs/checkpoints.md.
     /// Refuses (<see cref="NonFiniteException"/>) to write a NaN or ±∞ parameter unless <c>CheckFinite</c> is off.
     /// </summary>
     public void Save(string path)
     {
         using var call = _guard.Enter("FashionCnn.Save");
         _guard.ParametersForWrite("FashionCnn.Save", "save", Step);
-        Safetensors.Save(path, ModelName, Parameters, Step);
+        Safetensors.Save(path, ModelName, Parameters, Step, LearningRate);
     }
 
     /// <summary>
     /// Reads a safetensors file written by <see cref="Save"/> or by PyTorch (parameters only: the optimizer state then
-    /// starts from zero); every name, dtype and shape is validated before anything is changed.
+    /// starts from zero); every name, dtype and shape is validated before anything is changed. The learning rate is
+    /// restored when the file records one (a file from PyTorch does not: the current rate is kept).
     /// </summary>
     public void Load(string path)
     {
         using var call = _guard.Enter("FashionCnn.Load");
-        Step = Safetensors.Load(path, ModelName, Parameters);
+        Step = Safetensors.Load(path, ModelName, Parameters, out float? learningRate);
+        if (learningRate is float rate) LearningRate = rate;
         _guard.ParametersChanged();
     }
 
