@@ -164,7 +164,9 @@ namespace ModelDsl.Emit.CSharp
             _w.Open("public void Save(string path)");
             EnterGuard("Save");
             _w.Line($"_guard.ParametersForWrite({CallerName("Save")}, \"save\", Step);");
-            _w.Line("Safetensors.Save(path, ModelName, Parameters, Step, LearningRate);");
+            // A model without an optimizer has no LearningRate to record or restore.
+            bool hasRate = Model.Optimizer is not null;
+            _w.Line($"Safetensors.Save(path, ModelName, Parameters, Step{(hasRate ? ", LearningRate" : "")});");
             _w.Close();
             _w.Line();
             _w.Line("/// <summary>");
@@ -174,8 +176,12 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("/// </summary>");
             _w.Open("public void Load(string path)");
             EnterGuard("Load");
-            _w.Line("Step = Safetensors.Load(path, ModelName, Parameters, out float? learningRate);");
-            _w.Line("if (learningRate is float rate) LearningRate = rate;");
+            if (hasRate)
+            {
+                _w.Line("Step = Safetensors.Load(path, ModelName, Parameters, out float? learningRate);");
+                _w.Line("if (learningRate is float rate) LearningRate = rate;");
+            }
+            else _w.Line("Step = Safetensors.Load(path, ModelName, Parameters);");
             _w.Line("_guard.ParametersChanged();");
             _w.Close();
         }
