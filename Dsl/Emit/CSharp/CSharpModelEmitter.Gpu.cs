@@ -472,8 +472,7 @@ namespace ModelDsl.Emit.CSharp
         private void EmitGpuOptimizer()
         {
             var optimizer = Model.Optimizer;
-            // Without a loss there are no gradients (nor CheckGradients) and the CPU class has no training API either.
-            if (optimizer is null || Model.Loss is null || Cuda.Optimizer is not { } launch) return;
+            if (optimizer is null || Cuda.Optimizer is not { } launch) return;
             Section("Optimizer");
             _w.Line($"/// <summary>One {optimizer.Kind.ToSource()} step over every parameter ({_fileName}:{Line(optimizer.Span)}) in one launch, with the model's current learning rate.</summary>");
             _w.Open("public void ApplyGradients()");
