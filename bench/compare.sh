@@ -6,6 +6,8 @@
 # Prints a table, then LAST one line per model: "ratio vs pytorch <model>: X.XX"
 # (PyTorch time / ModelDsl time, or ModelDsl GFLOP/s / PyTorch GFLOP/s; above 1 = ModelDsl faster),
 # then "ratio vs onnxruntime mlp.predict-b1" and, last, "ratio vs onnxruntime mlp.predict: X.XX" (ONNX Runtime / ModelDsl).
+# The mlp.checked / mlp.unchecked rows time the MLP step with and without the non-finite checks in interleaved blocks;
+# an INFO line above the table gives the overhead (docs/training.md, "Non-finite values").
 # Builds and timings run under flock /tmp/modeldsl.lock so concurrent builds do not disturb them.
 # Every peer runs at its strongest correct configuration: the PyTorch process alone runs without OPENBLAS_CORETYPE and
 # OPENBLAS_L2_SIZE (this machine's environment pins OpenBLAS to its AVX2 "Haswell" kernels; unset, OpenBLAS picks the
@@ -24,7 +26,7 @@ while [[ $# -gt 0 ]]; do
     --models=*) models="${1#*=}"; shift ;;
     --kernels) kernels=1; shift ;;
     --clock) export MODELDSL_BENCH_CLOCK="$2"; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
