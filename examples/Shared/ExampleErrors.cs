@@ -16,8 +16,8 @@ internal static class ExampleErrors
 {
     /// <summary>
     /// Makes an ordinary failure anywhere in the program — I/O (<see cref="IOException"/>, permissions), bad data
-    /// (<see cref="InvalidDataException"/>) or CUDA (<see cref="CudaException"/>, compile and launch errors included)
-    /// — print <c>error: &lt;message&gt;</c> and exit 1. Anything else is a bug and keeps .NET's stack trace.
+    /// (<see cref="InvalidDataException"/>), CUDA (<see cref="CudaException"/>, compile and launch errors included) or
+    /// training that diverged (<see cref="NonFiniteException"/>: NaN or ∞ in the data, or a learning rate too large) — print <c>error: &lt;message&gt;</c> and exit 1. Anything else is a bug and keeps .NET's stack trace.
     /// </summary>
     /// <remarks>
     /// A last-chance handler rather than a try/catch around each program: the examples are top-level programs whose
@@ -36,7 +36,7 @@ internal static class ExampleErrors
 
     /// <summary>The failures a user causes or can fix (a path, a file, the data, the machine), as opposed to bugs.</summary>
     public static bool IsOrdinary(Exception ex) =>
-        ex is IOException or UnauthorizedAccessException or InvalidDataException or CudaException;
+        ex is IOException or UnauthorizedAccessException or InvalidDataException or CudaException or NonFiniteException;
 
     /// <summary>
     /// Checks a checkpoint path before training, by the rules <see cref="Safetensors.Save"/> applies (its folder
