@@ -37,6 +37,9 @@ namespace ModelDsl.Autodiff
         {
             "i", "c", "r", "w", "p", "rows", "cols", "row", "loss", "training", "planned", "found", "bound", "caller", "seed", "geometry", "step",
             "Seed", "Step", "Parameters", "Output", "LearningRate", "ModelName", "SymbolNames", "Workspace",
+            // The non-finite checks and thread guard: Prepare's step, the public methods' `using var call`, the workspace
+            // constructor's binding text, the per-kernel trace (a Workspace field and a local).
+            "call", "binding", "trace", "Trace", "sumOfSquares",
             // Members of the generated Workspace classes (CPU and GPU), whose fields are named after buffers.
             "Predicted", "Dispose", "GetType", "ToString", "Equals", "GetHashCode", "MemberwiseClone", "Finalize",
             "int", "float", "double", "in", "out", "ref", "var", "new", "return", "if", "for", "do", "is", "as", "base", "this",

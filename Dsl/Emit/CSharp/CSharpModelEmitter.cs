@@ -249,7 +249,7 @@ namespace ModelDsl.Emit.CSharp
 
         private static readonly HashSet<string> Reserved = new HashSet<string>(System.StringComparer.Ordinal)
         {
-            "i", "c", "r", "w", "p", "a", "rows", "cols", "row", "loss", "training", "planned", "bound", "caller", "seed", "geometry", "image", "step",
+            "i", "c", "r", "w", "p", "a", "rows", "cols", "row", "loss", "training", "planned", "bound", "caller", "seed", "geometry", "image", "step", "call", "binding", "trace", "found",
             "abstract", "as", "base", "bool", "break", "byte", "case", "catch", "char", "checked", "class", "const", "continue",
             "decimal", "default", "delegate", "do", "double", "else", "enum", "event", "explicit", "extern", "false", "finally",
             "fixed", "float", "for", "foreach", "goto", "if", "implicit", "in", "int", "interface", "internal", "is", "lock",

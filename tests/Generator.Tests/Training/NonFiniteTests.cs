@@ -252,6 +252,31 @@ public sealed class NonFiniteTests
     }
 
     [Fact]
+    public void Names_the_checks_use_in_generated_code_stay_free_for_model_values_and_symbols()
+    {
+        // Prepare's `step`, the public methods' `call`, the workspace constructor's `binding`, the trace's `trace` local
+        // and `Trace` field: a model using these names builds, trains and is still checked.
+        const string text = """
+            model Names {
+                input step: f32[call, 3]
+                label trace: f32[call, 2]
+                binding = step -> dense(4) -> relu
+                Trace = binding -> dense(2)
+                output Trace
+                loss mse(Trace, trace)
+                optimizer sgd(lr=0.1)
+            }
+            """;
+        var model = new TypedModel<Tensor>(GeneratedModel.Compile(text, "Names"), 1);
+        var random = new Random(9);
+        var x = GradientChecker.RandomTensor(random, 5, 3);
+        var y = GradientChecker.RandomTensor(random, 5, 2);
+        Assert.True(float.IsFinite(model.TrainStep(x, y)));
+        y.Data[3] = float.NaN;
+        Assert.Contains("label 'trace' holds NaN at row 1, column 1", Assert.Throws<NonFiniteException>(() => model.TrainStep(x, y)).Message);
+    }
+
+    [Fact]
     public void A_batch_too_large_for_an_array_names_the_batch_size_and_the_buffer()
     {
         // Wide's hidden buffer is [B, 1024]: B = 2^22 needs 2^32 elements, more than an array holds.
