@@ -132,8 +132,8 @@ namespace ModelDsl.Emit.CSharp
             }
             _w.Line();
             _w.Line("/// <summary>");
-            _w.Line("/// Whether inputs, targets, the loss, the gradients and the optimizer update are checked for NaN and ±∞ (default true,");
-            _w.Line("/// a few percent of a step at most; docs/training.md, \"Non-finite values\"). Set it false to handle non-finite values");
+            _w.Line("/// Whether inputs, targets, the loss, the gradients and the optimizer update are checked for NaN and ±∞ (default true:");
+            _w.Line("/// one pass over the inputs and one over the gradients per step; docs/training.md, \"Non-finite values\"). Set it false to handle non-finite values");
             _w.Line("/// yourself: nothing is scanned, and Save and ExportOnnx write whatever the parameters hold.");
             _w.Line("/// </summary>");
             _w.Line("public bool CheckFinite { get => _guard.CheckFinite; set => _guard.CheckFinite = value; }");

@@ -62,8 +62,8 @@ partial class BinaryClassifier : ITrainableModel
     private float _learningRate = 0.001f;
 
     /// <summary>
-    /// Whether inputs, targets, the loss, the gradients and the optimizer update are checked for NaN and ±∞ (default true,
-    /// a few percent of a step at most; docs/training.md, "Non-finite values"). Set it false to handle non-finite values
+    /// Whether inputs, targets, the loss, the gradients and the optimizer update are checked for NaN and ±∞ (default true:
+    /// one pass over the inputs and one over the gradients per step; docs/training.md, "Non-finite values"). Set it false to handle non-finite values
     /// yourself: nothing is scanned, and Save and ExportOnnx write whatever the parameters hold.
     /// </summary>
     public bool CheckFinite { get => _guard.CheckFinite; set => _guard.CheckFinite = value; }
