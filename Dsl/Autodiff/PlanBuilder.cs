@@ -42,13 +42,6 @@ namespace ModelDsl.Autodiff
             "call", "binding", "trace", "Trace", "sumOfSquares",
             // Members of the generated Workspace classes (CPU and GPU), whose fields are named after buffers.
             "Predicted", "Dispose", "GetType", "ToString", "Equals", "GetHashCode", "MemberwiseClone", "Finalize",
-            "int", "float", "double", "in", "out", "ref", "var", "new", "return", "if", "for", "do", "is", "as", "base", "this",
-            "default", "const", "params", "object", "string", "event", "fixed", "lock", "checked", "unchecked", "operator",
-            "class", "struct", "void", "true", "false", "null", "using", "namespace", "case", "switch", "while", "break",
-            "continue", "goto", "try", "catch", "finally", "throw", "typeof", "sizeof", "static", "public", "private",
-            "bool", "char", "byte", "long", "short", "uint", "ulong", "nint", "nuint", "decimal", "delegate", "explicit",
-            "implicit", "extern", "internal", "interface", "abstract", "sealed", "override", "virtual", "readonly",
-            "volatile", "unsafe", "stackalloc", "enum", "foreach", "else", "sbyte", "ushort",
             // CUDA C
             "float4", "blockIdx", "threadIdx", "blockDim", "gridDim", "n", "lane", "row_max", "row_sum", "class_id", "in_row",
             "grad_row", "inv_rows", "inv_sum", "k", "part", "gradient", "loss_terms", "unsigned", "signed", "auto", "register",
@@ -61,6 +54,7 @@ namespace ModelDsl.Autodiff
             _model = model;
             _groups = FusionGrouping.Build(model);
             foreach (var name in ReservedNames) _names.Add(name);
+            foreach (var name in ModelDsl.Text.CSharpKeywords.All) _names.Add(name);
             foreach (var symbol in model.SymbolicDimensions) _names.Add(symbol);
             foreach (var node in model.Nodes.Where(n => n.Kind == OpKind.Flatten || n.Kind == OpKind.Reshape)) _viewOf[node.Output.Id] = node.Inputs[0];
         }

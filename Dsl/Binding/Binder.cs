@@ -26,21 +26,6 @@ namespace ModelDsl.Binding
             "ModelDsl", "Math", "MathF", "Console",
         };
 
-        /// <summary>
-        /// C# keywords, and the contextual ones C# refuses or reserves as type names (<c>record</c>, <c>var</c>, ...): a class
-        /// of that name does not compile.
-        /// </summary>
-        private static readonly HashSet<string> CSharpKeywords = new HashSet<string>(System.StringComparer.Ordinal)
-        {
-            "abstract", "as", "base", "bool", "break", "byte", "case", "catch", "char", "checked", "class", "const", "continue",
-            "decimal", "default", "delegate", "do", "double", "else", "enum", "event", "explicit", "extern", "false", "finally",
-            "fixed", "float", "for", "foreach", "goto", "if", "implicit", "in", "int", "interface", "internal", "is", "lock",
-            "long", "namespace", "new", "null", "object", "operator", "out", "override", "params", "private", "protected",
-            "public", "readonly", "ref", "return", "sbyte", "sealed", "short", "sizeof", "stackalloc", "static", "string",
-            "struct", "switch", "this", "throw", "true", "try", "typeof", "uint", "ulong", "unchecked", "unsafe", "ushort",
-            "using", "virtual", "void", "volatile", "while",
-            "var", "dynamic", "record", "file", "required", "scoped", "field", "_", "nint", "nuint", "global", "partial", "yield", "await",
-        };
 
         /// <summary>Members every generated class has: a member may not share its enclosing class's name (CS0542).</summary>
         private static readonly HashSet<string> GeneratedMembers = new HashSet<string>(System.StringComparer.Ordinal)
@@ -88,7 +73,7 @@ namespace ModelDsl.Binding
                 {
                     diagnostics.ReportReservedModelName(name.Span, name.Text, "a ModelDsl runtime type the generated class uses");
                 }
-                else if (CSharpKeywords.Contains(name.Text))
+                else if (ModelDsl.Text.CSharpKeywords.Contains(name.Text))
                 {
                     diagnostics.ReportReservedModelName(name.Span, name.Text, "a C# keyword");
                 }

@@ -247,16 +247,9 @@ namespace ModelDsl.Emit.CSharp
             return string.Join(" * ", parts);
         }
 
-        private static readonly HashSet<string> Reserved = new HashSet<string>(System.StringComparer.Ordinal)
+        private static readonly HashSet<string> Reserved = new HashSet<string>(ModelDsl.Text.CSharpKeywords.All, System.StringComparer.Ordinal)
         {
             "i", "c", "r", "w", "p", "a", "rows", "cols", "row", "loss", "training", "planned", "bound", "caller", "seed", "geometry", "image", "step", "call", "binding", "trace", "found",
-            "abstract", "as", "base", "bool", "break", "byte", "case", "catch", "char", "checked", "class", "const", "continue",
-            "decimal", "default", "delegate", "do", "double", "else", "enum", "event", "explicit", "extern", "false", "finally",
-            "fixed", "float", "for", "foreach", "goto", "if", "implicit", "in", "int", "interface", "internal", "is", "lock",
-            "long", "namespace", "new", "null", "object", "operator", "out", "override", "params", "private", "protected",
-            "public", "readonly", "ref", "return", "sbyte", "sealed", "short", "sizeof", "stackalloc", "static", "string",
-            "struct", "switch", "this", "throw", "true", "try", "typeof", "uint", "ulong", "unchecked", "unsafe", "ushort",
-            "using", "virtual", "void", "volatile", "while", "var", "nint", "nuint",
         };
 
         /// <summary>The C# local holding a symbolic dimension: its own name (<c>B</c>) unless that would clash.</summary>
