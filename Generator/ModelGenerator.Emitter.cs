@@ -57,11 +57,11 @@ namespace ModelDsl.Generator
 
             /// <summary>The generated training file's text, or null when the model has none yet (also used by the snapshot tests).</summary>
             internal static string? TrainingSource(ModelSpec model, string rootNamespace) =>
-                model.TrainingSource?.Replace(Parser.NamespacePlaceholder, Namespace(rootNamespace));
+                model.TrainingSource?.Replace(SpecBuilder.NamespacePlaceholder, Namespace(rootNamespace));
 
             /// <summary>The generated GPU file's text, or null when the model has no training code yet.</summary>
             internal static string? GpuSource(ModelSpec model, string rootNamespace) =>
-                model.GpuSource?.Replace(Parser.NamespacePlaceholder, Namespace(rootNamespace));
+                model.GpuSource?.Replace(SpecBuilder.NamespacePlaceholder, Namespace(rootNamespace));
 
             /// <summary>The generated file's text (also used by the snapshot tests).</summary>
             internal static string EmitSource(ModelSpec model, string rootNamespace)

@@ -10,7 +10,7 @@ namespace ModelDsl.Generator
     /// <summary>
     /// Compiles every <c>.model</c> additional file into C#: one <c>public sealed partial class</c> per model,
     /// and the front end's diagnostics reported at their place in the <c>.model</c> file.
-    /// This file only wires the pipeline; <c>ModelGenerator.Parser.cs</c> turns a file into a
+    /// This file only wires the pipeline; <c>ModelGenerator.SpecBuilder.cs</c> compiles a file (front and back end) into a
     /// <see cref="ModelFileSpec"/> and <c>ModelGenerator.Emitter.cs</c> writes the source.
     /// </summary>
     [Generator(LanguageNames.CSharp)]
@@ -41,7 +41,7 @@ namespace ModelDsl.Generator
             IncrementalValuesProvider<ModelFileSpec> files = context.AdditionalTextsProvider
                 .Where(static text => text.Path.EndsWith(ModelFileExtension, StringComparison.OrdinalIgnoreCase))
                 .WithTrackingName(TrackingNames.ModelFiles)
-                .Select(static (text, cancellationToken) => Parser.Parse(text, cancellationToken))
+                .Select(static (text, cancellationToken) => SpecBuilder.Build(text, cancellationToken))
                 .WithTrackingName(TrackingNames.ModelFileSpecs);
 
             // Diagnostics travel separately, so a diagnostic that only moved does not regenerate code.

@@ -95,18 +95,15 @@ internal static class EmitCommand
     }
 
     /// <summary>
-    /// <c>{Model}.cu</c> for each model with training code: the same text as the generated <c>CudaSource</c> constant
-    /// (both come from <see cref="ModelDsl.Emit.Cuda.CudaEmitter"/> on the same plan), as a file a reviewer's editor
-    /// highlights as CUDA.
+    /// <c>{Model}.cu</c> for each model with training code: the CUDA C of the same <see cref="ModelDsl.CompiledModel"/>
+    /// the generator embeds as the <c>CudaSource</c> constant, as a file a reviewer's editor highlights as CUDA.
     /// </summary>
     private static void WriteCudaSources(string path, string text, string outDir, TextWriter stdout)
     {
-        var checkedFile = ModelDsl.Compilation.Compile(path, text);
-        foreach (var model in checkedFile.Models)
+        foreach (var model in ModelDsl.Compilation.Compile(path, text).Compiled)
         {
-            var plan = ModelDsl.Autodiff.PlanBuilder.TryBuild(model, out _);
-            if (plan is null || ModelDsl.Emit.Cuda.CudaEmitter.TryEmit(plan, checkedFile.Text) is not { } cuda) continue;
-            string file = Path.Combine(outDir, model.Name + ".cu");
+            if (model.Cuda is not { } cuda) continue;
+            string file = Path.Combine(outDir, model.Graph.Name + ".cu");
             File.WriteAllText(file, cuda.Source);
             stdout.WriteLine($"wrote {file}");
         }

@@ -60,13 +60,14 @@ internal static class SummaryCommand
             return ExitCodes.Usage;
         }
 
-        foreach (var model in result.Models)
+        foreach (var compiled in result.Compiled)
         {
+            var model = compiled.Graph;
             try
             {
                 // Rendered whole before printing, so an overflow leaves no half table behind.
                 var text = new StringWriter();
-                Write(model, bindings, text);
+                Write(compiled, bindings, text);
                 stdout.Write(text.ToString());
             }
             catch (System.OverflowException)
@@ -80,13 +81,14 @@ internal static class SummaryCommand
         return ExitCodes.Success;
     }
 
-    private static void Write(ModelGraph model, IReadOnlyDictionary<string, long> bindings, TextWriter stdout)
+    private static void Write(CompiledModel compiled, IReadOnlyDictionary<string, long> bindings, TextWriter stdout)
     {
+        var model = compiled.Graph;
         string ShapeText(Shape shape) => Bind(shape, bindings);
 
         // FLOPs and memory need sizes for every symbolic dimension.
         bool bound = model.SymbolicDimensions.All(bindings.ContainsKey);
-        var cost = bound ? CostModel.Estimate(model, bindings) : null;
+        var cost = bound ? CostModel.Estimate(compiled, bindings) : null;
 
         var header = new List<string> { "layer", "op", "output shape", "params" };
         if (cost is not null) header.Add("forward FLOPs");

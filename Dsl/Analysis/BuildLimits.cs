@@ -36,9 +36,13 @@ namespace ModelDsl.Analysis
         /// </summary>
         public const int MaxOps = 1_000;
 
-        /// <summary>Checks a bound model; false (with diagnostics) when the back end could not build it.</summary>
-        public static bool Check(ModelGraph model, DiagnosticBag diagnostics)
+        /// <summary>
+        /// Checks a bound model; false (with diagnostics) when the back end could not build it. <paramref name="plan"/>
+        /// is the training plan the checks ran on (null when the back end has no kernels for the model, or it failed).
+        /// </summary>
+        public static bool Check(ModelGraph model, DiagnosticBag diagnostics, out TrainingPlan? plan)
         {
+            plan = null;
             bool ok = true;
             foreach (var input in model.Inputs.Concat(model.Labels))
                 ok &= CheckSize(input.Shape, input.Span, $"{(model.Labels.Contains(input) ? "label" : "input")} '{input.Name}' {input.DType.ToSource()}{input.Shape}", diagnostics);
@@ -67,7 +71,6 @@ namespace ModelDsl.Analysis
                 return false;
             }
 
-            TrainingPlan? plan;
             try
             {
                 plan = PlanBuilder.TryBuild(model, out _);

@@ -54,8 +54,13 @@ namespace ModelDsl.Analysis
     /// </summary>
     public static class CostModel
     {
-        public static ModelCost Estimate(ModelGraph model, IReadOnlyDictionary<string, long> bindings)
+        /// <summary>
+        /// The cost of <paramref name="compiled"/> at <paramref name="bindings"/>: FLOPs from its graph, activation memory
+        /// from its training plan (the buffers the generated code allocates) or, without one, an estimate.
+        /// </summary>
+        public static ModelCost Estimate(CompiledModel compiled, IReadOnlyDictionary<string, long> bindings)
         {
+            ModelGraph model = compiled.Graph;
             // Every count is checked: at huge bound sizes a silent wrap would print a wrong figure; the caller reports the overflow.
             checked
             {
@@ -158,8 +163,7 @@ namespace ModelDsl.Analysis
 
                 long bytes;
                 bool planned;
-                var plan = Autodiff.PlanBuilder.TryBuild(model, out _);
-                if (plan is not null)
+                if (compiled.Plan is { } plan)
                 {
                     bytes = plan.Buffers.Where(b => b.IsPlanned).Sum(b => 4 * Count(b.Shape));
                     planned = true;

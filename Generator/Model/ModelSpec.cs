@@ -35,7 +35,7 @@ namespace ModelDsl.Generator.Model
 
         /// <summary>
         /// The training half of the class (parameters, forward, loss, backward, optimizer) with the namespace left as
-        /// <c>ModelGenerator.Parser.NamespacePlaceholder</c>; null while the model uses an op without generated kernels.
+        /// <c>ModelGenerator.SpecBuilder.NamespacePlaceholder</c>; null while the model uses an op without generated kernels.
         /// </summary>
         public required string? TrainingSource { get; init; }
 

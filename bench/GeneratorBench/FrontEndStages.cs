@@ -16,7 +16,7 @@ internal sealed record Row(string Model, string Stage, Stats? Time, string Note 
 
 /// <summary>
 /// Each front-end and emission stage on its own, in the order the generator runs them
-/// (<c>ModelDsl.Compilation.Compile</c>, then <c>ModelGenerator.Parser</c>, then <c>ModelGenerator.Emitter</c>).
+/// (<c>ModelDsl.Compilation.Compile</c>, then <c>ModelGenerator.SpecBuilder</c>, then <c>ModelGenerator.Emitter</c>).
 /// </summary>
 internal static class FrontEndStages
 {
@@ -62,7 +62,7 @@ internal static class FrontEndStages
         }
 
         ModelFileSpec spec = GeneratorInternals.ParseToSpec(file, CancellationToken.None);
-        yield return new Row(name, "generator Parser.Parse (compile + spec + training code)", Measure.Time(() => GeneratorInternals.ParseToSpec(file, CancellationToken.None)),
+        yield return new Row(name, "generator SpecBuilder.Build (compile + spec + training code)", Measure.Time(() => GeneratorInternals.ParseToSpec(file, CancellationToken.None)),
             "what the cached ModelFileSpecs step runs");
         foreach (ModelSpec model in spec.Models)
         {

@@ -6,7 +6,7 @@ using ModelDsl.Generator.Model;
 namespace GeneratorBench;
 
 /// <summary>
-/// The generator's own stages, which are internal (<c>ModelGenerator.Parser.Parse</c>: front end + copy into the
+/// The generator's own stages, which are internal (<c>ModelGenerator.SpecBuilder.Build</c>: front and back end + copy into the
 /// equatable <see cref="ModelFileSpec"/> + training code; <c>ModelGenerator.Emitter.EmitSource</c>: the description
 /// class). Reached by reflection so the bench times exactly the code a build runs, without changing the generator.
 /// </summary>
@@ -15,7 +15,7 @@ internal static class GeneratorInternals
     private const BindingFlags Static = BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic;
 
     public static readonly Func<AdditionalText, CancellationToken, ModelFileSpec> ParseToSpec =
-        Nested("Parser").GetMethod("Parse", Static, [typeof(AdditionalText), typeof(CancellationToken)])!
+        Nested("SpecBuilder").GetMethod("Build", Static, [typeof(AdditionalText), typeof(CancellationToken)])!
             .CreateDelegate<Func<AdditionalText, CancellationToken, ModelFileSpec>>();
 
     public static readonly Func<ModelSpec, string, string> EmitDescription =

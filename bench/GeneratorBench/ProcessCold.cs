@@ -56,7 +56,7 @@ internal static class ProcessCold
             {
                 "parse" => "process-cold split: first parse",
                 "bind" => "process-cold split: first bind + check",
-                "spec" => "process-cold split: first Parser.Parse (spec)",
+                "spec" => "process-cold split: first SpecBuilder.Build (spec)",
                 "description" => "process-cold split: first description emission",
                 _ => "process-cold split: then first generator run",
             };

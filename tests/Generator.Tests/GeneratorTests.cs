@@ -31,6 +31,27 @@ public sealed class GeneratorTests
     internal const int BrokenColumn = 25;
     internal const string BrokenId = "MDL0100";
 
+    /// <summary>
+    /// The generator adds no back end of its own: its training and GPU files are <see cref="ModelDsl.Compilation"/>'s
+    /// texts for the same file, in the project's namespace (the one entry <c>modeldsl emit</c> and <c>summary</c> use too).
+    /// </summary>
+    [Theory]
+    [InlineData("FashionMnist", "fashion_mlp.model", "FashionMlp")]
+    [InlineData("TextLstm", "fortune_lstm.model", "FortuneLstm")]
+    public void Generated_training_and_gpu_files_are_the_compilations_texts(string folder, string file, string model)
+    {
+        string path = RepoPaths.Combine("examples", folder, file);
+        var (_, result) = GeneratorHarness.RunOnFiles(path);
+        CompiledModel compiled = Assert.Single(ModelDsl.Compilation.Compile(path, File.ReadAllText(path)).Compiled);
+
+        Assert.Equal(model, compiled.Graph.Name);
+        Assert.NotNull(compiled.Plan);
+        Assert.NotNull(compiled.Cuda);
+        Assert.Equal(compiled.CSharpSource("Consumer"), result.GeneratedSources.Single(s => s.HintName == model + ".Training.g.cs").SourceText.ToString());
+        Assert.Equal(compiled.GpuSource("Consumer"), result.GeneratedSources.Single(s => s.HintName == model + ".Gpu.g.cs").SourceText.ToString());
+        Assert.Contains(compiled.Cuda!.Source.TrimEnd('\n'), compiled.GpuSource("Consumer"), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void CorrectModel_GeneratesCodeThatCompilesAndDescribesTheModel()
     {

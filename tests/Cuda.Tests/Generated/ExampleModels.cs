@@ -31,11 +31,10 @@ internal static class ExampleModels
         {
             var result = ModelDsl.Compilation.Compile(file, File.ReadAllText(file));
             if (result.HasErrors) throw new InvalidOperationException($"{file} does not check: {result.Diagnostics.First(d => d.IsError)}");
-            foreach (var model in result.Models)
+            foreach (var model in result.Compiled)
             {
-                var plan = ModelDsl.Autodiff.PlanBuilder.TryBuild(model, out _);
-                if (plan is not null && CudaEmitter.TryEmit(plan, result.Text) is { } module) modules.Add((model.Name, module));
-                else missing.Add(model.Name);
+                if (model.Cuda is { } module) modules.Add((model.Graph.Name, module));
+                else missing.Add(model.Graph.Name);
             }
         }
         without = missing;

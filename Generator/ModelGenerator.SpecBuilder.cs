@@ -9,6 +9,7 @@ using ModelDsl.Generator.Helpers;
 using ModelDsl.Generator.Model;
 using ModelDsl.IR;
 using ModelDsl.Shapes;
+using CompiledModel = ModelDsl.CompiledModel;
 using DslCatalog = ModelDsl.Diagnostics.DiagnosticCatalog;
 using DslCompilation = ModelDsl.Compilation;
 using DslCompilationResult = ModelDsl.CompilationResult;
@@ -21,17 +22,19 @@ namespace ModelDsl.Generator
     public sealed partial class ModelGenerator
     {
         /// <summary>
-        /// The front end's side of the pipeline: one <c>.model</c> file in, one <see cref="ModelFileSpec"/> out.
-        /// Runs <see cref="DslCompilation.Compile(DslSourceText)"/> and copies what the emitter needs out of the
-        /// <see cref="ModelGraph"/> into plain equatable records. Never throws: an unreadable file is MDL0004, and any
-        /// unexpected exception becomes one MDL9999 diagnostic located at the start of the file.
+        /// The cached step of the pipeline: one <c>.model</c> file in, one <see cref="ModelFileSpec"/> out. Runs
+        /// <see cref="DslCompilation.Compile(DslSourceText)"/> (front end and back end) and copies what the emitter needs
+        /// out of each <see cref="CompiledModel"/> into plain equatable records: the description, the diagnostics and the
+        /// generated training and GPU text (so an unrelated C# edit re-emits nothing). Never throws: an unreadable file is
+        /// MDL0004; an unexpected exception is one MDL9999, located at the model whose back end failed (that model is
+        /// left out, the others stay), or at the start of the file when the front end failed.
         /// </summary>
-        internal static class Parser
+        internal static class SpecBuilder
         {
             /// <summary>Stands for the consumer's root namespace, which is combined in after this (cached) step.</summary>
             internal const string NamespacePlaceholder = "__ModelDslRootNamespace__";
 
-            public static ModelFileSpec Parse(AdditionalText file, CancellationToken cancellationToken)
+            public static ModelFileSpec Build(AdditionalText file, CancellationToken cancellationToken)
             {
                 string path = file.Path ?? "";
                 string fileName = GetFileName(path);
@@ -48,11 +51,26 @@ namespace ModelDsl.Generator
                     DslCompilationResult result = DslCompilation.Compile(source);
                     cancellationToken.ThrowIfCancellationRequested();
 
+                    var models = new List<ModelSpec>();
+                    var diagnostics = result.Diagnostics.Select(diagnostic => ToInfo(diagnostic, source)).ToList();
+                    foreach (CompiledModel model in result.Compiled)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        try
+                        {
+                            models.Add(ToSpec(model, fileName));
+                        }
+                        catch (Exception exception) when (exception is not OperationCanceledException)
+                        {
+                            diagnostics.Add(ToInfo(DiagnosticDescriptors.InternalError, DiagnosticDescriptors.InternalErrorMessage(exception), source, model.Graph.NameSpan));
+                        }
+                    }
+
                     return new ModelFileSpec
                     {
                         FileName = fileName,
-                        Models = result.Models.Select(model => ToSpec(model, source, fileName)).ToEquatableArray(),
-                        Diagnostics = result.Diagnostics.Select(diagnostic => ToInfo(diagnostic, source)).ToEquatableArray(),
+                        Models = models.ToEquatableArray(),
+                        Diagnostics = diagnostics.ToEquatableArray(),
                     };
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -82,14 +100,17 @@ namespace ModelDsl.Generator
                 }.ToEquatableArray(),
             };
 
-            private static DiagnosticInfo ToInfo(DslDiagnostic diagnostic, DslSourceText source)
+            private static DiagnosticInfo ToInfo(DslDiagnostic diagnostic, DslSourceText source) =>
+                ToInfo(DiagnosticDescriptors.For(diagnostic.Descriptor), diagnostic.Message, source, diagnostic.Span);
+
+            private static DiagnosticInfo ToInfo(DiagnosticDescriptor descriptor, string message, DslSourceText source, DslTextSpan span)
             {
-                int start = Math.Max(0, Math.Min(diagnostic.Span.Start, source.Length));
-                int end = Math.Max(start, Math.Min(diagnostic.Span.End, source.Length));
+                int start = Math.Max(0, Math.Min(span.Start, source.Length));
+                int end = Math.Max(start, Math.Min(span.End, source.Length));
                 return new DiagnosticInfo
                 {
-                    Descriptor = DiagnosticDescriptors.For(diagnostic.Descriptor),
-                    Message = diagnostic.Message,
+                    Descriptor = descriptor,
+                    Message = message,
                     FilePath = source.Path,
                     Span = TextSpan.FromBounds(start, end),
                     LineSpan = new LinePositionSpan(ToLinePosition(source, start), ToLinePosition(source, end)),
@@ -102,8 +123,10 @@ namespace ModelDsl.Generator
                 return new LinePosition(linePosition.Line, linePosition.Character);
             }
 
-            private static ModelSpec ToSpec(ModelGraph model, DslSourceText source, string fileName)
+            private static ModelSpec ToSpec(CompiledModel compiled, string fileName)
             {
+                ModelGraph model = compiled.Graph;
+                DslSourceText source = compiled.Text;
                 int LineOf(DslTextSpan span) => source.GetLinePosition(span.Start).Line + 1;
 
                 TensorSpec Tensor(TensorValue value) => new TensorSpec
@@ -115,7 +138,6 @@ namespace ModelDsl.Generator
                 };
 
                 Dictionary<OpNode, long> ownedCounts = CountOwnedParameters(model);
-                var training = TrainingSources(model, source);
 
                 return new ModelSpec
                 {
@@ -157,22 +179,9 @@ namespace ModelDsl.Generator
                         }
                         : null,
                     ParameterCount = model.Parameters.Sum(parameter => parameter.Count),
-                    TrainingSource = training?.CSharp,
-                    GpuSource = training?.Gpu,
+                    TrainingSource = compiled.CSharpSource(NamespacePlaceholder),
+                    GpuSource = compiled.GpuSource(NamespacePlaceholder),
                 };
-            }
-
-            /// <summary>
-            /// The generated forward/backward/optimizer code (a second part of the partial class), or null while the
-            /// model uses an op whose kernels do not exist yet. The namespace is filled in at emission.
-            /// </summary>
-            private static (string CSharp, string? Gpu)? TrainingSources(ModelGraph model, DslSourceText source)
-            {
-                var plan = ModelDsl.Autodiff.PlanBuilder.TryBuild(model, out _);
-                if (plan is null) return null;
-                var cuda = ModelDsl.Emit.Cuda.CudaEmitter.TryEmit(plan, source);
-                return (ModelDsl.Emit.CSharp.CSharpModelEmitter.Emit(plan, source, NamespacePlaceholder),
-                        cuda is null ? null : ModelDsl.Emit.CSharp.CSharpModelEmitter.EmitGpu(plan, source, NamespacePlaceholder, cuda));
             }
 
             /// <summary>
