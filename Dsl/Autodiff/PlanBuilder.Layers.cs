@@ -19,10 +19,10 @@ namespace ModelDsl.Autodiff
         private readonly List<SizeLimit> _sizeLimits = new List<SizeLimit>();
         private readonly List<IdRange> _idRanges = new List<IdRange>();
 
-        /// <summary>Whether the plan has kernels for <paramref name="node"/>: every op but concat, softmax over the last axis only.</summary>
+        /// <summary>Whether the plan has kernels for <paramref name="node"/>: every op; concat of f32 tensors, softmax over the last axis only.</summary>
         private static bool IsSupported(OpNode node) => node.Kind switch
         {
-            OpKind.Concat => false,
+            OpKind.Concat => node.Output.DType == DType.F32,
             OpKind.Softmax => node.Attribute("axis")?.AsInteger == node.Output.Shape.Rank - 1,
             _ => true,
         };
@@ -106,6 +106,9 @@ namespace ModelDsl.Autodiff
                         states, sequences ? null : y, workspace);
                     break;
                 }
+                case OpKind.Concat:
+                    kernel = ConcatForward(op, origins);
+                    break;
                 default:
                     throw new System.InvalidOperationException($"{op.Kind.ToSource()} has no layer kernel");
             }
@@ -173,6 +176,9 @@ namespace ModelDsl.Autodiff
                         sequences ? dy : null, sequences ? null : dy, dx, dwih, dwhh, dbih, dbhh);
                     break;
                 }
+                case ConcatKernel concat:
+                    foreach (var kernel in ConcatBackward(op, concat, origins)) yield return kernel;
+                    break;
                 default:
                     throw new System.InvalidOperationException($"{op.Kind.ToSource()} has no layer backward");
             }

@@ -23,6 +23,7 @@ public static class Program
         (typeof(FashionMlp), 45, 1),
         (typeof(ParityOps), 6, 7),
         (typeof(ParityBce), 29, 1),
+        (typeof(ParityConcat), 5, 7),
         (typeof(FashionCnn), 3, 1),
         (typeof(FortuneLstm), 3, 5),
         (typeof(CharGpt), 2, 8),

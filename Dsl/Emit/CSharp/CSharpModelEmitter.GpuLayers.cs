@@ -95,6 +95,13 @@ namespace ModelDsl.Emit.CSharp
                     _w.Line($"// {Writes(k.WeightGradient)} Σ {k.OutputGradient.Name}·x̂, {Writes(k.BiasGradient)} Σ {k.OutputGradient.Name}"
                         + (k.InputGradient is null ? "" : $", {Writes(k.InputGradient)} rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = {k.OutputGradient.Name}·{k.Weight.Name}"));
                     break;
+                case ConcatKernel k:
+                    _w.Line($"// {k.Output.Name}{ShapeText(k.Output.Shape)} = concat({string.Join(", ", k.Parts.Select(p => p.Input.Name))}) along axis {Int(k.Axis)}: "
+                        + $"one launch per input, copying it into its columns of the [{Size(k.Rows)}, {Size(k.OutputWidth)}] rows");
+                    break;
+                case ConcatBackwardKernel k:
+                    _w.Line("// " + string.Join(", ", k.Parts.Select(p => $"{Writes(p.Gradient)} {k.OutputGradient.Name}[:, {Columns(p.Offset, p.Width)}]")) + ": one launch per input");
+                    break;
                 case SoftmaxKernel k:
                     _w.Line($"// {k.Output.Name} = softmax({k.Input.Name}) over rows of {Size(k.Cols)}");
                     break;

@@ -85,6 +85,17 @@ namespace ModelDsl.Emit.CSharp
                         + $"{Optional(k.InputGradient?.Buffer)}, {Ref(k.WeightGradient.Buffer)}, {Ref(k.BiasGradient.Buffer)}, accumulateInputGradient: {Bool(k.InputGradient?.Accumulate ?? false)}, accumulateParameterGradients: {Bool(accumulate)});");
                     return true;
                 }
+                case ConcatKernel k:
+                    _w.Line($"// {k.Output.Name}{ShapeText(k.Output.Shape)} = concat({string.Join(", ", k.Parts.Select(p => p.Input.Name))}) along axis {Int(k.Axis)}: "
+                        + $"each input copied into its columns of the [{Size(k.Rows)}, {Size(k.OutputWidth)}] rows");
+                    foreach (var part in k.Parts)
+                        _w.Line($"{Layers}Concat.Forward({Size(k.Rows)}, {Size(part.Width)}, {Size(k.OutputWidth)}, {Size(part.Offset)}, {Ref(part.Input)}, {Ref(k.Output)});");
+                    return true;
+                case ConcatBackwardKernel k:
+                    _w.Line("// " + string.Join(", ", k.Parts.Select(p => $"{Writes(p.Gradient)} {k.OutputGradient.Name}[:, {Columns(p.Offset, p.Width)}]")));
+                    foreach (var part in k.Parts)
+                        _w.Line($"{Layers}Concat.Backward({Size(k.Rows)}, {Size(part.Width)}, {Size(k.OutputWidth)}, {Size(part.Offset)}, {Ref(k.OutputGradient)}, {Ref(part.Gradient.Buffer)}, accumulate: {Bool(part.Gradient.Accumulate)});");
+                    return true;
                 case SoftmaxKernel k:
                     _w.Line($"// {k.Output.Name} = softmax({k.Input.Name}) over rows of {Size(k.Cols)}");
                     _w.Line($"{Layers}Softmax.Forward({Size(k.Rows)}, {Size(k.Cols)}, {Ref(k.Input)}, {Ref(k.Output)});");
@@ -177,6 +188,10 @@ namespace ModelDsl.Emit.CSharp
 
         /// <summary>A buffer argument a runtime kernel may go without: <c>default</c> (an empty span) when absent.</summary>
         private string Optional(PlanBuffer? b) => b is null ? "default" : Ref(b);
+
+        /// <summary>A column range for comments: <c>3:15</c>, or <c>3*T : 3*T + 12*T</c> with symbols.</summary>
+        private static string Columns(Dim offset, Dim width) =>
+            offset.IsKnown && width.IsKnown ? $"{Int(offset.Value)}:{Int(offset.Value + width.Value)}" : $"{Size(offset)} : {Size(offset)} + {Size(width)}";
 
         private static string Writes(GradientOutput g) => $"{g.Buffer.Name} {(g.Accumulate ? "+=" : "=")}";
 

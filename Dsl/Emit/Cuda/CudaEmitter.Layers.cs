@@ -47,6 +47,7 @@ namespace ModelDsl.Emit.Cuda
             SoftmaxKernel or SoftmaxBackwardKernel => LayerFamily.Softmax,
             LstmKernel or LstmBackwardKernel => LayerFamily.Lstm,
             AttentionKernel or AttentionBackwardKernel => LayerFamily.Attention,
+            ConcatKernel or ConcatBackwardKernel => LayerFamily.Concat,
             _ => null,
         };
 
@@ -213,6 +214,23 @@ namespace ModelDsl.Emit.Cuda
                         CudaArgument.Bound("mean", k.Mean, false), CudaArgument.Bound("rstd", k.Rstd, false), CudaArgument.Bound("dy", k.OutputGradient, false),
                         CudaArgument.Bound("dweight", k.WeightGradient.Buffer, true), CudaArgument.Bound("dbias", k.BiasGradient.Buffer, true),
                         CudaArgument.Flag("accumulate", SameFlag(k, k.WeightGradient, k.BiasGradient))));
+                    break;
+                case ConcatKernel k:
+                    foreach (var part in k.Parts)
+                    {
+                        launches.Add(Launch("md_concat_forward", LaunchShape.Elements, k.Rows.Multiply(part.Width),
+                            CudaArgument.SizeOf("rows", k.Rows), CudaArgument.SizeOf("width", part.Width), CudaArgument.SizeOf("output_width", k.OutputWidth),
+                            CudaArgument.SizeOf("offset", part.Offset), CudaArgument.Bound("x", part.Input, false), CudaArgument.Bound("y", k.Output, true)));
+                    }
+                    break;
+                case ConcatBackwardKernel k:
+                    foreach (var part in k.Parts)
+                    {
+                        launches.Add(Launch("md_concat_backward", LaunchShape.Elements, k.Rows.Multiply(part.Width),
+                            CudaArgument.SizeOf("rows", k.Rows), CudaArgument.SizeOf("width", part.Width), CudaArgument.SizeOf("output_width", k.OutputWidth),
+                            CudaArgument.SizeOf("offset", part.Offset), CudaArgument.Bound("dy", k.OutputGradient, false),
+                            CudaArgument.Bound("dx", part.Gradient.Buffer, true), CudaArgument.Flag("accumulate", part.Gradient.Accumulate)));
+                    }
                     break;
                 case SoftmaxKernel k:
                     launches.Add(Launch("md_softmax_forward", LaunchShape.WarpPerRow, k.Rows,

@@ -13,6 +13,7 @@ namespace ModelDsl.Emit.Cuda
         Conv2d,
         Lstm,
         Attention,
+        Concat,
     }
 
     /// <summary>
@@ -54,6 +55,7 @@ namespace ModelDsl.Emit.Cuda
                 case LayerFamily.Conv2d: return Conv2dSource;
                 case LayerFamily.Lstm: return LstmSource;
                 case LayerFamily.Attention: return AttentionSource;
+                case LayerFamily.Concat: return ConcatSource;
                 default: throw new ArgumentOutOfRangeException(nameof(family), family, "unknown layer family");
             }
         }

@@ -130,7 +130,6 @@ namespace ModelDsl.Dsl.Tests.Autodiff
         }
 
         [Theory]
-        [InlineData("h = concat(x, x, axis=-1) -> dense(4)", "concat")]
         [InlineData("h = x -> reshape([B, 2, 3]) -> softmax(axis=1) -> flatten -> dense(4)", "softmax")]
         public void Ops_without_kernels_leave_the_model_without_a_plan(string body, string op)
         {

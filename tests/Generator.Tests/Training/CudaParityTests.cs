@@ -31,6 +31,25 @@ public sealed class CudaParityTests : IClassFixture<CudaParityTests.Emulator>
         Assert.True(report.Passed, $"model:\n{text}\n" + string.Join(Environment.NewLine, report.Failures));
     }
 
+    /// <summary>concat on the emulated GPU (md_concat_*): the last axis, a middle axis, an input used twice and a model input, B·T rows.</summary>
+    [Theory]
+    [InlineData("x: f32[B, 12]", "y: f32[B, 4]", "a = x -> dense(3) -> sigmoid\n    b = x -> dense(5) -> tanh\n    h = concat(a, x, b, a, axis=1) -> dense(4)")]
+    [InlineData("x: f32[B, 12]", "y: f32[B, 4]", "a = x -> dense(6) -> reshape([B, 2, 3])\n    b = x -> dense(3) -> tanh -> reshape([B, 1, 3])\n    h = concat(a, b, axis=1) -> flatten -> dense(4)")]
+    [InlineData("x: i32[B, T]", "y: i32[B, T]", "e = embedding(x, 7, 5)\n    h = concat(e -> dense(3) -> gelu, e) -> dense(4)")]
+    public void Concat_matches_the_cpu_backend_on_the_emulated_gpu(string input, string label, string body)
+    {
+        string text = $"model Cat {{\n    input {input}\n    label {label}\n    {body}\n    output h\n    loss {(label.Contains("i32") ? "cross_entropy" : "mse")}(h, y)\n    optimizer adam(lr=0.01)\n}}\n";
+        var compiled = GeneratedModel.Compile(text, "Cat", seed: 5);
+        var cpu = compiled.NewInstance(5);
+        var gpuModel = compiled.NewInstance(5);
+        using var session = (IDisposable)ParityCheck.Invoke(gpuModel, "ToGpu", _emulator.Context);
+        var report = new ParityReport();
+        ParityCheck.CompareKernels(cpu, gpuModel, session, ParityCheck.RandomBatch(compiled.Type, 11, 3, seed: 2), report);
+        ParityCheck.CompareTraining(cpu, gpuModel, session, step => ParityCheck.RandomBatch(compiled.Type, 11, 3, seed: 20 + step), 3, report);
+        Assert.True(report.Passed, $"model:\n{text}\n" + string.Join(Environment.NewLine, report.Failures));
+        Assert.Contains(report.Lines, line => line.Contains("h_0", StringComparison.Ordinal));
+    }
+
     /// <summary>One emulator for the class: its compiled modules are cached on disk, so later runs skip g++.</summary>
     public sealed class Emulator : IDisposable
     {

@@ -6,7 +6,7 @@ namespace ModelDsl.Generator.Tests.Training;
 
 /// <summary>
 /// Finite-difference checks of the generated backward code through every layer kernel (conv2d, pooling, flatten and
-/// reshape views, layer_norm, softmax, embedding, positional, lstm, attention, weight tying), and of small variants of
+/// reshape views, layer_norm, softmax, concat, embedding, positional, lstm, attention, weight tying), and of small variants of
 /// the three layer example architectures. Each model puts a trainable layer before the one under test wherever that
 /// layer has an input gradient, so the input gradient is checked too, not only the parameter gradients.
 /// </summary>
@@ -67,6 +67,22 @@ public sealed class LayerGradientCheckTests
     }
 
     [Theory]
+    // Two trainable branches side by side, the last axis.
+    [InlineData("a = x -> dense(3)\n    b = x -> dense(5) -> tanh\n    h = concat(a, b) -> dense(4)")]
+    // A model input between them (no gradient for it), one branch twice (its gradient assigned, then added).
+    [InlineData("a = x -> dense(3) -> sigmoid\n    h = concat(a, x, a, axis=1) -> dense(4)")]
+    // A middle axis: rows are B, each input's columns 2·3 and 1·3 of the 3·3.
+    [InlineData("a = x -> dense(6) -> reshape([B, 2, 3])\n    b = x -> dense(3) -> tanh -> reshape([B, 1, 3])\n    h = concat(a, b, axis=1) -> tanh -> flatten -> dense(4)")]
+    // The last axis of a rank-3 value (rows B·4), and a concat read by a residual add.
+    [InlineData("a = x -> dense(12) -> reshape([B, 4, 3])\n    c = concat(a, a -> tanh, axis=2) -> flatten\n    h = (c + (x -> dense(24))) -> dense(4)")]
+    public void Concat_matches_finite_differences(string body)
+    {
+        var model = GeneratedModel.Compile(Model("f32[B, 12]", "f32[B, 4]", body), "M");
+        var random = new Random(39);
+        GradientChecker.Check(model, [GradientChecker.RandomTensor(random, 5, 12), GradientChecker.RandomTensor(random, 5, 4)]);
+    }
+
+    [Theory]
     [InlineData("h = embedding(x, 7, 5) -> dense(4)", "f32[B, T, 4]")]
     [InlineData("h = embedding(x, 7, 5) -> positional(6) -> tanh -> dense(4)", "f32[B, T, 4]")]
     [InlineData("e = embedding(x, 7, 5)\n    p = e -> positional(6)\n    h = (e + p) -> dense(4)", "f32[B, T, 4]")]
@@ -74,6 +90,8 @@ public sealed class LayerGradientCheckTests
     [InlineData("h = embedding(x, 7, 5) -> lstm(6, return_sequences=true) -> dense(4)", "f32[B, T, 4]")]
     [InlineData("h = embedding(x, 7, 5) -> lstm(5, return_sequences=true) -> lstm(4)", "f32[B, 4]")]
     [InlineData("h = embedding(x, 7, 8) -> attention(2) -> dense(4)", "f32[B, T, 4]")]
+    // concat over a symbolic number of rows (B·T), an embedding and a dense layer on it.
+    [InlineData("e = embedding(x, 7, 5)\n    h = concat(e -> dense(3), e) -> dense(4)", "f32[B, T, 4]")]
     [InlineData("h = embedding(x, 7, 8) -> attention(2, causal=true) -> dense(4)", "f32[B, T, 4]")]
     [InlineData("h = embedding(x, 7, 8) -> attention(4, causal=true, bias=false) -> dropout(0.2) -> dense(4)", "f32[B, T, 4]")]
     [InlineData("e = embedding(x, 7, 8)\n    a = e -> layer_norm -> attention(2, causal=true)\n    r = e + a\n    h = r -> dense(4)", "f32[B, T, 4]")]

@@ -198,9 +198,30 @@ public sealed class OnnxExportTests : IDisposable
     }
 
     [Fact]
-    public void Structure_ops_without_training_kernels_load_and_run()
+    public void Concat_exports_and_matches_forward()
     {
-        // No training class for concat yet: the description comes from the lowering, weights from the test.
+        var model = GeneratedModel.Compile("""
+            model Joined {
+                input x: f32[B, 6]
+                label y: f32[B, 3]
+                a = x -> dense(4) -> tanh
+                h = concat(a, x, a -> sigmoid, axis=1) -> dense(3)
+                output h
+                loss mse(h, y)
+                optimizer adam(lr=0.01)
+            }
+            """, "Joined", seed: 9);
+        var random = new Random(10);
+        for (int step = 0; step < 3; step++)
+            model.Call("TrainStep", GradientChecker.RandomTensor(random, 8, 6), GradientChecker.RandomTensor(random, 8, 3));
+        string path = CheckAgainstForward(model, "x", 6, "h", outputWidth: 3);
+        Assert.Single(OpTypes(File.ReadAllBytes(path)), op => op == "Concat");
+    }
+
+    [Fact]
+    public void Structure_ops_lowered_without_a_generated_class_load_and_run()
+    {
+        // The lowering on its own, without a generated class: the graph from OnnxLowering, weights from the test.
         var result = Compilation.Compile("structure.model", """
             model Structure {
                 input x: f32[B, T, 8]
