@@ -152,7 +152,7 @@ namespace ModelDsl.Generator
                     {
                         Path = node.LayerPath,
                         Op = node.Kind.ToSource(),
-                        Attributes = string.Join(", ", node.Attributes.Select(pair => pair.Key + "=" + pair.Value.ToString())),
+                        Attributes = string.Join(", ", node.Attributes.Describe().Select(pair => pair.Key + "=" + pair.Value.ToString())),
                         OutputShape = node.Output.Shape.ToExpression(),
                         ParameterCount = ownedCounts[node],
                         Line = LineOf(node.Span),

@@ -47,10 +47,10 @@ namespace ModelDsl.Analysis
     }
 
     /// <summary>
-    /// Counts FLOPs from the checked graph with the textbook formulas (dense: 2·M·in·out; conv: 2·N·out·H'·W'·C·k²;
-    /// attention: the three projections, QKᵀ, AV and the output projection; LSTM: the two gate GEMMs per step).
-    /// Backward is counted as twice the forward for ops with weights (the input and weight gradients) and equal to
-    /// the forward for elementwise ops.
+    /// Counts FLOPs from the checked graph with the textbook formulas each op's rule states (<c>OpRule.Cost</c>; dense:
+    /// 2·M·in·out; conv: 2·N·out·H'·W'·C·k²; attention: the projections, QKᵀ, AV; LSTM: the two gate GEMMs per step).
+    /// Backward is counted as about twice the forward for ops with weights (the input and weight gradients) and equal
+    /// to the forward for elementwise ops.
     /// </summary>
     public static class CostModel
     {
@@ -64,93 +64,15 @@ namespace ModelDsl.Analysis
             // Every count is checked: at huge bound sizes a silent wrap would print a wrong figure; the caller reports the overflow.
             checked
             {
-                long Size(Dim d)
-                {
-                    long v = d.Coefficient;
-                    foreach (var s in d.Symbols) v = checked(v * (bindings.TryGetValue(s, out long b) ? b : 1));
-                    return v;
-                }
-                long Count(Shape s) => s.Dims.Aggregate(1L, (acc, d) => checked(acc * Size(d)));
+                var context = new Ops.CostContext(model, bindings);
+                long Count(Shape s) => context.Count(s);
 
+                // Each op's formulas are in its rule (Dsl/Ops): forward and backward FLOPs at the bound sizes.
                 var layers = new List<LayerCost>();
                 foreach (var node in model.Nodes)
                 {
-                    long output = Count(node.Output.Shape);
-                    long input = node.Inputs.Count > 0 ? Count(node.Inputs[0].Shape) : 0;
-                    long forward, backward;
-                    switch (node.Kind)
-                    {
-                        case OpKind.Dense:
-                        {
-                            long inFeatures = Size(node.Inputs[0].Shape.Last);
-                            forward = 2 * output * inFeatures + output;
-                            // dW always; dX only when the input is not a model input (the generated code skips it).
-                            bool inputGradient = !model.Inputs.Any(v => v.Id == node.Inputs[0].Id);
-                            backward = (inputGradient ? 2 : 1) * (2 * output * inFeatures) + output;
-                            break;
-                        }
-                        case OpKind.Conv2d:
-                        {
-                            var x = node.Inputs[0].Shape;
-                            long k = Kernel(node);
-                            forward = 2 * output * Size(x[1]) * k * k + output;
-                            backward = 2 * (2 * output * Size(x[1]) * k * k) + output;
-                            break;
-                        }
-                        case OpKind.Lstm:
-                        {
-                            var x = node.Inputs[0].Shape;
-                            long batch = Size(x[0]), steps = Size(x[1]), inFeatures = Size(x[2]);
-                            long hidden = node.Attribute("hidden")!.AsInteger;
-                            forward = steps * batch * (2 * 4 * hidden * (inFeatures + hidden) + 12 * hidden);
-                            backward = 2 * forward;
-                            break;
-                        }
-                        case OpKind.Attention:
-                        {
-                            var x = node.Inputs[0].Shape;
-                            long batch = Size(x[0]), steps = Size(x[1]), d = Size(x[2]);
-                            long projections = 2 * batch * steps * d * 4 * d;
-                            long scores = 2 * 2 * batch * steps * steps * d;
-                            long softmax = 5 * batch * (node.Attribute("heads")!.AsInteger) * steps * steps;
-                            forward = projections + scores + softmax;
-                            backward = 2 * (projections + scores) + softmax;
-                            break;
-                        }
-                        case OpKind.Embedding:
-                        case OpKind.Flatten:
-                        case OpKind.Reshape:
-                        case OpKind.Concat:
-                            forward = 0;
-                            backward = node.Kind == OpKind.Embedding ? output : 0;
-                            break;
-                        case OpKind.LayerNorm:
-                            forward = 8 * output;
-                            backward = 12 * output;
-                            break;
-                        case OpKind.Softmax:
-                            forward = 5 * output;
-                            backward = 4 * output;
-                            break;
-                        case OpKind.MaxPool2d:
-                        case OpKind.AvgPool2d:
-                            forward = input;
-                            backward = input;
-                            break;
-                        case OpKind.Gelu:
-                        case OpKind.Silu:
-                        case OpKind.Sigmoid:
-                        case OpKind.Tanh:
-                            forward = 8 * output;
-                            backward = 10 * output;
-                            break;
-                        case OpKind.PositionalEmbedding:
-                        default:
-                            forward = output;
-                            backward = output;
-                            break;
-                    }
-                    layers.Add(new LayerCost(node, forward, backward));
+                    var cost = Ops.OpCatalog.Of(node).Cost(node, context);
+                    layers.Add(new LayerCost(node, cost.Forward, cost.Backward));
                 }
 
                 long parameterCount = model.Parameters.Sum(p => p.Count);
@@ -175,15 +97,7 @@ namespace ModelDsl.Analysis
                 }
 
                 return new ModelCost(layers, bytes, planned) { OptimizerFlops = optimizerFlops };
-                    }
-        }
-
-        private static long Kernel(OpNode node)
-        {
-            var kernel = node.Attribute("kernel");
-            if (kernel is null) return 1;
-            if (kernel.Integer is long k) return k;
-            return kernel.Integers is { Count: > 0 } list ? list[0] : 1;
+            }
         }
     }
 }

@@ -71,7 +71,7 @@ namespace ModelDsl.Autodiff
             foreach (var node in model.Nodes)
             {
                 bool extends = current is not null
-                    && GradientRules.IsElementwise(node.Kind)
+                    && IsElementwise(node.Kind)
                     && node.Inputs.Contains(current)
                     && readers.TryGetValue(current.Id, out int r) && r == 1;
                 if (!extends) Close();
@@ -80,7 +80,7 @@ namespace ModelDsl.Autodiff
                 {
                     head = node;
                 }
-                else if (GradientRules.IsElementwise(node.Kind))
+                else if (IsElementwise(node.Kind))
                 {
                     chain.Add(node);
                 }
@@ -96,6 +96,9 @@ namespace ModelDsl.Autodiff
         }
 
         /// <summary>Ops whose result is a matrix product plus an optional bias: the bias add fuses into the chain after them.</summary>
-        public static bool IsHead(OpKind kind) => kind == OpKind.Dense || kind == OpKind.Attention;
+        public static bool IsHead(OpKind kind) => Ops.OpCatalog.Of(kind).Planning == Ops.Planning.Head;
+
+        /// <summary>Ops that fuse into the loop of the op before them.</summary>
+        public static bool IsElementwise(OpKind kind) => Ops.OpCatalog.Of(kind).Planning == Ops.Planning.Elementwise;
     }
 }

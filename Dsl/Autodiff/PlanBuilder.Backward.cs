@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using ModelDsl.IR;
+using ModelDsl.Ops;
 using ModelDsl.Plan;
 using static ModelDsl.Plan.E;
 
@@ -53,7 +54,7 @@ namespace ModelDsl.Autodiff
                 for (int index = group.Chain.Count - 1; index >= 0; index--)
                 {
                     var op = group.Chain[index];
-                    var rule = GradientRules.Elementwise[op.Kind];
+                    var rule = OpCatalog.Of(op).Elementwise!;
                     var context = new RuleContext(op, i => Load(Value(op.Inputs[i])), () => Load(Value(op.Output)), DropoutMaskOf(op));
                     var inputGradients = rule.Backward(g, context);
                     var link = ChainInput(group, op);
@@ -77,13 +78,14 @@ namespace ModelDsl.Autodiff
 
                 if (group.Head is { } head)
                 {
+                    var rule = (IHeadRule)OpCatalog.Of(head);
                     var dy = Gradient(head.Output);
                     if (!(g is LoadExpr load && load.Buffer == dy))
                     {
                         outputs.Add(new ElementwiseOutput(dy, g, accumulate: false));
                         FirstWrite(dy);
                     }
-                    var bias = Bias(head);
+                    var bias = rule.Bias(head);
                     if (bias is not null) sums.Add(ContributeSum(_parameterGradients[bias], g)); // db (+)= Σ_rows dY
 
                     if (outputs.Count > 0 || sums.Count > 0)
@@ -92,22 +94,19 @@ namespace ModelDsl.Autodiff
                         kernels.Add(NewElementwise(KernelName("bwd", string.Join("_", group.Ops.Reverse().Select(o => o.Kind.ToSource()))), origins, rows, cols, outputs, sums));
                     }
 
-                    bool attention = head.Kind == OpKind.Attention;
-                    var x = attention ? _attentionContext[head] : Value(head.Inputs[0]);
+                    var x = _productInput[head];
                     var (m, inFeatures) = Matrix(x.Shape);
                     var units = head.Output.Shape.Last;
-                    var weight = Weight(head);
+                    var weight = rule.Weight(head);
                     var dw = _parameterGradients[weight];
-                    string what = attention ? "attention_out_proj" : "dense";
                     // dW[out, in] (+)= dY[M, out]ᵀ · X[M, in]
-                    kernels.Add(new GemmKernel(KernelName("bwd", what + "_dW"), new[] { OriginOf(head) }, true, false, units, inFeatures, m, dy, x, dw, accumulate: !FirstWrite(dw)));
-                    if (attention || _requiresGradient.Contains(head.Inputs[0].Id))
+                    kernels.Add(new GemmKernel(KernelName("bwd", rule.ProductName + "_dW"), new[] { OriginOf(head) }, true, false, units, inFeatures, m, dy, x, dw, accumulate: !FirstWrite(dw)));
+                    if (rule.ProductInputGradient(this, head) is { } dx)
                     {
                         // dX[M, in] (+)= dY[M, out] · W[out, in]
-                        var dx = attention ? AttentionContextGradient(head) : Gradient(head.Inputs[0]);
-                        kernels.Add(new GemmKernel(KernelName("bwd", what + "_dX"), new[] { OriginOf(head) }, false, false, m, inFeatures, units, dy, _parameters[weight], dx, accumulate: !FirstWrite(dx)));
+                        kernels.Add(new GemmKernel(KernelName("bwd", rule.ProductName + "_dX"), new[] { OriginOf(head) }, false, false, m, inFeatures, units, dy, _parameters[weight], dx, accumulate: !FirstWrite(dx)));
                     }
-                    if (attention) kernels.AddRange(AttentionBackward(head));
+                    kernels.AddRange(rule.PlanBackwardBelowProduct(this, head));
                 }
                 else if (outputs.Count > 0)
                 {

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using ModelDsl.IR;
+using ModelDsl.Ops;
 using ModelDsl.Plan;
 using ModelDsl.Shapes;
 using static ModelDsl.Plan.E;
@@ -35,21 +36,22 @@ namespace ModelDsl.Autodiff
                 {
                     // dense: Y[M, out] = X[M, in] · W[out, in]ᵀ (+ bias, added in the fused loop below);
                     // attention: the same for out_proj, after in_proj and the attention core
-                    var x = head.Kind == OpKind.Attention ? AttentionForward(head, kernels) : Value(head.Inputs[0]);
+                    var rule = (IHeadRule)OpCatalog.Of(head);
+                    var x = rule.PlanProductInput(this, head, kernels);
+                    _productInput[head] = x;
                     var y = Value(head.Output);
                     var (m, inFeatures) = Matrix(x.Shape);
                     var units = head.Output.Shape.Last;
-                    string what = head.Kind == OpKind.Attention ? "attention_out_proj" : "dense";
-                    kernels.Add(new GemmKernel(KernelName("fwd", what), new[] { OriginOf(head) }, false, true, m, units, inFeatures, x, _parameters[Weight(head)], y, accumulate: false));
+                    kernels.Add(new GemmKernel(KernelName("fwd", rule.ProductName), new[] { OriginOf(head) }, false, true, m, units, inFeatures, x, _parameters[rule.Weight(head)], y, accumulate: false));
 
-                    var bias = Bias(head);
+                    var bias = rule.Bias(head);
                     current = bias is null ? Load(y) : Add(Load(y), Column(_parameters[bias]));
                     if (bias is not null && (stored.Contains(head.Output.Id) || group.Chain.Count == 0)) outputs.Add(new ElementwiseOutput(y, current, accumulate: false));
                 }
 
                 foreach (var op in group.Chain)
                 {
-                    var rule = GradientRules.Elementwise[op.Kind];
+                    var rule = OpCatalog.Of(op).Elementwise!;
                     var chainValue = current;
                     Expr InputExpr(int i) => chainValue is not null && i < op.Inputs.Count && op.Inputs[i].Id == ChainInput(group, op)?.Id ? chainValue : Load(Value(op.Inputs[i]));
 
@@ -106,7 +108,7 @@ namespace ModelDsl.Autodiff
             if (!training) return stored;
             foreach (var op in group.Chain)
             {
-                var rule = GradientRules.Elementwise[op.Kind];
+                var rule = OpCatalog.Of(op).Elementwise!;
                 if (rule.BackwardReadsOutput) stored.Add(op.Output.Id);
                 if (rule.BackwardReadsInput)
                 {
@@ -117,21 +119,7 @@ namespace ModelDsl.Autodiff
         }
 
         private Expr DropoutMaskOf(OpNode op) =>
-            op.Kind == OpKind.Dropout ? new DropoutMaskExpr(_dropoutSlots[op], (float)op.Attribute("p")!.AsReal) : Const(1f);
-
-        /// <summary>The weight of a head's final matrix product: dense's own or tied weight, attention's out_proj.weight.</summary>
-        private static ParameterInfo Weight(OpNode head) => head.Kind == OpKind.Attention ? Owned(head, "out_proj.weight") : head.Parameters.First(p => p.Role == "weight");
-
-        /// <summary>The bias the head's fused loop adds: dense's bias, attention's out_proj.bias (null with bias=false).</summary>
-        private static ParameterInfo? Bias(OpNode head) => head.Kind == OpKind.Attention
-            ? head.Parameters.FirstOrDefault(p => p.Role == "out_proj.bias" && p.LayerPath == head.LayerPath)
-            : head.Parameters.FirstOrDefault(p => p.Role == "bias" && p.LayerPath == head.LayerPath);
-
-        /// <summary>A parameter the op defines itself, by role (<c>weight_ih</c>, <c>in_proj_bias</c>); null when absent.</summary>
-        private static ParameterInfo? OwnedOrNull(OpNode op, string role) => op.Parameters.FirstOrDefault(p => p.Role == role && p.LayerPath == op.LayerPath);
-
-        private static ParameterInfo Owned(OpNode op, string role) =>
-            OwnedOrNull(op, role) ?? throw new System.InvalidOperationException($"{op.Kind.ToSource()} '{op.LayerPath}' has no {role}");
+            op.Kind == OpKind.Dropout ? new DropoutMaskExpr(_dropoutSlots[op], Ops.Dropout.Probability(op)) : Const(1f);
 
         private static ElementwiseKernel NewElementwise(string name, IReadOnlyList<Origin> origins, ModelDsl.Shapes.Dim rows, ModelDsl.Shapes.Dim cols, IReadOnlyList<ElementwiseOutput> outputs, IReadOnlyList<ColumnSumOutput> sums)
         {

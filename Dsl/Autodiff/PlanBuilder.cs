@@ -11,7 +11,7 @@ namespace ModelDsl.Autodiff
     /// <summary>
     /// Turns a checked <see cref="ModelGraph"/> into a <see cref="TrainingPlan"/>: buffers, the fused forward
     /// kernels (inference and training), the fused loss, and the reverse-mode backward pass derived at build time
-    /// from <see cref="GradientRules"/>. There is no tape: the backward pass is a fixed list of kernels.
+    /// from each op's rule (<c>Dsl/Ops</c>, registered in <c>OpCatalog</c>). There is no tape: the backward pass is a fixed list of kernels.
     /// </summary>
     public sealed partial class PlanBuilder
     {
@@ -170,7 +170,7 @@ namespace ModelDsl.Autodiff
         private string KernelName(string phase, string what) => $"{phase}_{_kernelCount++}_{what}";
 
         /// <summary>Rows × cols view of a shape for loops and GEMMs: the last dimension against everything before it.</summary>
-        private static (Dim Rows, Dim Cols) Matrix(Shape shape)
+        internal static (Dim Rows, Dim Cols) Matrix(Shape shape)
         {
             Dim rows = Dim.Known(1);
             for (int i = 0; i < shape.Rank - 1; i++) rows = rows.Multiply(shape[i]);
@@ -179,7 +179,7 @@ namespace ModelDsl.Autodiff
 
         private static Origin OriginOf(OpNode op)
         {
-            string attributes = string.Join(", ", op.Attributes.Where(a => a.Key != "tied").Select(a => $"{a.Key}={a.Value}"));
+            string attributes = string.Join(", ", op.Attributes.Describe().Where(a => a.Key != "tied").Select(a => $"{a.Key}={a.Value}"));
             string inputs = string.Join(", ", op.Inputs.Select(i => i.Shape.ToExpression()));
             return new Origin(op.Span, $"{op.LayerPath} = {op.Kind.ToSource()}({attributes})  {inputs} -> {op.Output.Shape.ToExpression()}");
         }

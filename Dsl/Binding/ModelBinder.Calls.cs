@@ -51,7 +51,7 @@ namespace ModelDsl.Binding
         }
 
         /// <summary>Runs the op's shape rule and, when it succeeds, appends the node and its parameters.</summary>
-        private Operand ApplyOp(OpDefinition op, TextSpan span, string path, IReadOnlyList<Operand> inputs, MatchedArguments matched)
+        private Operand ApplyOp(OpRule op, TextSpan span, string path, IReadOnlyList<Operand> inputs, MatchedArguments matched)
         {
             if (inputs.Any(i => !(i.Value is TensorRef))) return Error(span);
             if (_tooLarge) return Error(span);
@@ -67,7 +67,7 @@ namespace ModelDsl.Binding
             Shapes.Shape? shape;
             try
             {
-                shape = op.Rule(context);
+                shape = op.Check(context);
             }
             catch (OverflowException)
             {
@@ -77,7 +77,7 @@ namespace ModelDsl.Binding
             if (shape is null) return Error(span);
 
             var output = NewTensor(path, shape, op.OutputType ?? tensors[0].DType, span);
-            _nodes.Add(new OpNode(_nodes.Count, op.Kind, tensors, output, context.Attributes.ToList(), context.Parameters.ToList(), path, span));
+            _nodes.Add(new OpNode(_nodes.Count, op.Kind, tensors, output, context.Attributes, context.Parameters.ToList(), path, span));
             foreach (var p in context.Owned)
             {
                 _parameters.Add(p);

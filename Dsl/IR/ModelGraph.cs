@@ -110,7 +110,7 @@ namespace ModelDsl.IR
             OpKind kind,
             IReadOnlyList<TensorValue> inputs,
             TensorValue output,
-            IReadOnlyList<KeyValuePair<string, AttributeValue>> attributes,
+            Ops.OpAttributes attributes,
             IReadOnlyList<ParameterInfo> parameters,
             string layerPath,
             TextSpan span)
@@ -130,8 +130,11 @@ namespace ModelDsl.IR
         public IReadOnlyList<TensorValue> Inputs { get; }
         public TensorValue Output { get; }
 
-        /// <summary>Resolved hyperparameters (units, stride, causal, ...) in a fixed order, defaults filled in.</summary>
-        public IReadOnlyList<KeyValuePair<string, AttributeValue>> Attributes { get; }
+        /// <summary>
+        /// The op's typed attributes (units, stride, causal, ...), defaults filled in: the record its rule declares
+        /// (<c>Ops.LayerNormAttributes</c>); <c>Attributes.Describe()</c> lists them as <c>.model</c> source would.
+        /// </summary>
+        public Ops.OpAttributes Attributes { get; }
 
         /// <summary>The parameters this op reads (including ones tied from another layer).</summary>
         public IReadOnlyList<ParameterInfo> Parameters { get; }
@@ -141,15 +144,6 @@ namespace ModelDsl.IR
 
         /// <summary>The call in the source this op comes from.</summary>
         public TextSpan Span { get; }
-
-        public AttributeValue? Attribute(string name)
-        {
-            foreach (var pair in Attributes)
-            {
-                if (pair.Key == name) return pair.Value;
-            }
-            return null;
-        }
     }
 
     /// <summary>A trainable tensor: <c>fc1.weight</c> [256, 784] (PyTorch's [out, in] layout for dense weights).</summary>

@@ -3,17 +3,8 @@ namespace ModelDsl.IR
     /// <summary>The names ops, losses and optimizers have in <c>.model</c> source (used in summaries, comments and messages).</summary>
     public static class OpKindNames
     {
-        public static string ToSource(this OpKind kind)
-        {
-            switch (kind)
-            {
-                case OpKind.LayerNorm: return "layer_norm";
-                case OpKind.MaxPool2d: return "max_pool2d";
-                case OpKind.AvgPool2d: return "avg_pool2d";
-                case OpKind.PositionalEmbedding: return "positional";
-                default: return kind.ToString().ToLowerInvariant();
-            }
-        }
+        /// <summary>The op's source name, as its rule in the op catalogue states it.</summary>
+        public static string ToSource(this OpKind kind) => Ops.OpCatalog.Of(kind).Name;
 
         public static string ToSource(this LossKind kind)
         {

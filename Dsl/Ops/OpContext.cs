@@ -15,11 +15,10 @@ namespace ModelDsl.Ops
     {
         private readonly Dictionary<string, Value> _values;
         private readonly Dictionary<string, TextSpan> _spans;
-        private readonly List<KeyValuePair<string, AttributeValue>> _attributes = new List<KeyValuePair<string, AttributeValue>>();
-        private readonly List<ParameterInfo> _parameters = new List<ParameterInfo>();
+                private readonly List<ParameterInfo> _parameters = new List<ParameterInfo>();
         private readonly List<ParameterInfo> _owned = new List<ParameterInfo>();
 
-        public OpContext(OpDefinition op, TextSpan callSpan, string layerPath, DiagnosticBag diagnostics,
+        public OpContext(OpRule op, TextSpan callSpan, string layerPath, DiagnosticBag diagnostics,
             IReadOnlyList<TensorValue> inputs, IReadOnlyList<TextSpan> inputSpans, IReadOnlyList<string> inputNames,
             Dictionary<string, Value> values, Dictionary<string, TextSpan> spans)
         {
@@ -34,7 +33,7 @@ namespace ModelDsl.Ops
             _spans = spans;
         }
 
-        public OpDefinition Op { get; }
+        public OpRule Op { get; }
         public string Name => Op.Name;
         public TextSpan CallSpan { get; }
         public string LayerPath { get; }
@@ -50,7 +49,8 @@ namespace ModelDsl.Ops
         public TextSpan InputSpan => InputSpans[0];
         public string InputName => InputNames[0];
 
-        public IReadOnlyList<KeyValuePair<string, AttributeValue>> Attributes => _attributes;
+        /// <summary>The typed attributes the rule parsed (<see cref="SetAttributes"/>); none until it does.</summary>
+        public OpAttributes Attributes { get; private set; } = NoAttributes.Instance;
 
         /// <summary>Every parameter the op reads, tied ones included.</summary>
         public IReadOnlyList<ParameterInfo> Parameters => _parameters;
@@ -83,10 +83,13 @@ namespace ModelDsl.Ops
 
         public ListValue? List(string name) => _values.TryGetValue(name, out var v) ? v as ListValue : null;
 
-        public void Attr(string name, long value) => _attributes.Add(new KeyValuePair<string, AttributeValue>(name, AttributeValue.Of(value)));
-        public void Attr(string name, double value) => _attributes.Add(new KeyValuePair<string, AttributeValue>(name, AttributeValue.Of(value)));
-        public void Attr(string name, bool value) => _attributes.Add(new KeyValuePair<string, AttributeValue>(name, AttributeValue.Of(value)));
-        public void Attr(string name, IReadOnlyList<long> value) => _attributes.Add(new KeyValuePair<string, AttributeValue>(name, AttributeValue.Of(value)));
+        /// <summary>Records the op's typed attributes, parsed once from the bound arguments (defaults already filled in).</summary>
+        public void SetAttributes(OpAttributes attributes)
+        {
+            if (attributes.GetType() != Op.AttributesType)
+                throw new System.InvalidOperationException($"{Name}: attributes {attributes.GetType().Name}, expected {Op.AttributesType.Name}");
+            Attributes = attributes;
+        }
 
         /// <summary>Declares a parameter owned by this layer: <c>{LayerPath}.{role}</c>.</summary>
         public ParameterInfo AddParameter(string role, Shape shape, InitKind init, long fanIn, long fanOut)

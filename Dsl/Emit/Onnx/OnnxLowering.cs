@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using ModelDsl.IR;
+using ModelDsl.Ops;
 using ModelDsl.Shapes;
 
 namespace ModelDsl.Emit.Onnx
@@ -136,168 +137,58 @@ namespace ModelDsl.Emit.Onnx
                 return live;
             }
 
+            /// <summary>Lowers one node through its op rule (<c>Dsl/Ops</c>), or throws when the rule says it cannot be exported.</summary>
             private void Lower(OpNode node)
             {
-                string In(int i) => _names[node.Inputs[i].Id];
-                if (node.Kind == OpKind.Dropout)
-                {
-                    // Inference: dropout is the identity, so the value keeps its producer's name and no node is written.
-                    _names[node.Output.Id] = In(0);
-                    return;
-                }
-
-                string output = Fresh(node.Output.Name);
-                switch (node.Kind)
-                {
-                    case OpKind.Relu:
-                        Emit("Relu", new[] { In(0) }, output);
-                        break;
-                    case OpKind.Sigmoid:
-                        Emit("Sigmoid", new[] { In(0) }, output);
-                        break;
-                    case OpKind.Tanh:
-                        Emit("Tanh", new[] { In(0) }, output);
-                        break;
-                    case OpKind.Gelu:
-                        // The DSL's gelu is the tanh approximation; opset 20 Gelu computes exactly that with approximate="tanh".
-                        Emit("Gelu", new[] { In(0) }, output, OnnxAttribute.String("approximate", "tanh"));
-                        break;
-                    case OpKind.Silu:
-                    {
-                        string sigmoid = Fresh(node.Output.Name + "/sigmoid");
-                        Emit("Sigmoid", new[] { In(0) }, sigmoid);
-                        Emit("Mul", new[] { In(0), sigmoid }, output);
-                        break;
-                    }
-                    case OpKind.Add:
-                        Emit("Add", new[] { In(0), In(1) }, output);
-                        break;
-                    case OpKind.Mul:
-                        Emit("Mul", new[] { In(0), In(1) }, output);
-                        break;
-                    case OpKind.Dense:
-                        LowerDense(node, In(0), output);
-                        break;
-                    case OpKind.Softmax:
-                        Emit("Softmax", new[] { In(0) }, output, OnnxAttribute.Int("axis", Int(node, "axis")));
-                        break;
-                    case OpKind.LayerNorm:
-                    {
-                        string weight = Use(Owned(node, "weight"));
-                        string bias = Use(Owned(node, "bias"));
-                        float eps = (float)(node.Attribute("eps")?.AsReal ?? 1e-5);
-                        Emit("LayerNormalization", new[] { In(0), weight, bias }, output, OnnxAttribute.Int("axis", -1), OnnxAttribute.Float("epsilon", eps));
-                        break;
-                    }
-                    case OpKind.Flatten:
-                    {
-                        // Reshape with 0 (copy the input's dim) for the kept axes and -1 for the rest: works with symbolic dims.
-                        int start = (int)Int(node, "start");
-                        var shape = Enumerable.Repeat(0L, start).Concat(new[] { -1L }).ToList();
-                        Emit("Reshape", new[] { In(0), Constant(node.Output.Name + "/shape", shape) }, output);
-                        break;
-                    }
-                    case OpKind.Reshape:
-                        Emit("Reshape", new[] { In(0), Constant(node.Output.Name + "/shape", ReshapeTarget(node)) }, output);
-                        break;
-                    case OpKind.Concat:
-                        Emit("Concat", node.Inputs.Select(v => _names[v.Id]).ToArray(), output, OnnxAttribute.Int("axis", Int(node, "axis")));
-                        break;
-                    case OpKind.Conv2d:
-                    {
-                        var inputs = new List<string> { In(0), Use(Owned(node, "weight")) };
-                        if (node.Parameters.FirstOrDefault(p => p.Role == "bias") is { } bias) inputs.Add(Use(bias));
-                        Emit("Conv", inputs, output, Window(node));
-                        break;
-                    }
-                    case OpKind.MaxPool2d:
-                        Emit("MaxPool", new[] { In(0) }, output, Window(node));
-                        break;
-                    case OpKind.AvgPool2d:
-                        // PyTorch's default count_include_pad=True: padding counts in the k² divisor.
-                        Emit("AveragePool", new[] { In(0) }, output, Window(node).Concat(new[] { OnnxAttribute.Int("count_include_pad", 1) }).ToArray());
-                        break;
-                    case OpKind.Embedding:
-                        // Rows of the table picked by the ids: Gather along axis 0 takes int32 indices of any shape.
-                        Emit("Gather", new[] { Use(Owned(node, "weight")), In(0) }, output, OnnxAttribute.Int("axis", 0));
-                        break;
-                    case OpKind.PositionalEmbedding:
-                    {
-                        // x + table[:T]: T read from x's shape at run time, so any sequence length up to max_len works.
-                        string steps = Fresh(node.Output.Name + "/T");
-                        Emit("Shape", new[] { In(0) }, steps, OnnxAttribute.Int("start", 1), OnnxAttribute.Int("end", 2));
-                        string rows = Fresh(node.Output.Name + "/rows");
-                        Emit("Slice", new[] { Use(Owned(node, "weight")), Constant(node.Output.Name + "/start", new long[] { 0 }), steps, Constant(node.Output.Name + "/axis", new long[] { 0 }) }, rows);
-                        Emit("Add", new[] { In(0), rows }, output);
-                        break;
-                    }
-                    default:
-                        throw new NotLoweredException(node);
-                }
-                _names[node.Output.Id] = output;
+                var rule = OpCatalog.Of(node);
+                if (rule.NotExportable is not null) throw new NotLoweredException(node);
+                var context = new NodeContext(this, node);
+                rule.LowerOnnx(context, node);
+                _names[node.Output.Id] = context.OutputName ?? throw new InvalidOperationException($"{rule.Name}'s ONNX lowering named no output");
             }
 
-            private void LowerDense(OpNode node, string input, string output)
+            /// <summary>What one op's lowering sees (<see cref="IOnnxContext"/>).</summary>
+            private sealed class NodeContext : IOnnxContext
             {
-                var bias = node.Parameters.FirstOrDefault(p => p.Role == "bias" && p.LayerPath == node.LayerPath && p.Shape.Rank == 1);
-                var weight = node.Parameters.FirstOrDefault(p => p != bias && p.Shape.Rank == 2)
-                    ?? throw new NotSupportedException($"dense '{node.LayerPath}' has no weight.");
-                string w = Use(weight);
-                if (node.Inputs[0].Shape.Rank == 2)
+                private readonly Lowerer _lowerer;
+                private readonly OpNode _node;
+
+                public NodeContext(Lowerer lowerer, OpNode node)
                 {
-                    var inputs = bias is null ? new[] { input, w } : new[] { input, w, Use(bias) };
-                    Emit("Gemm", inputs, output, OnnxAttribute.Int("transB", 1));
-                    return;
+                    _lowerer = lowerer;
+                    _node = node;
                 }
 
-                // [..., in] · Wᵀ: MatMul broadcasts over the leading axes but has no transpose flag.
+                public string? OutputName { get; private set; }
+
+                public string Input(int index) => _lowerer._names[_node.Inputs[index].Id];
+
+                public string Output => OutputName ??= _lowerer.Fresh(_node.Output.Name);
+
+                public string Fresh(string hint) => _lowerer.Fresh(hint);
+
+                public void Emit(string opType, IReadOnlyList<string> inputs, string output, params OnnxAttribute[] attributes) => _lowerer.Emit(opType, inputs, output, attributes);
+
+                public string Use(ParameterInfo parameter) => _lowerer.Use(parameter);
+
+                public string Constant(string hint, IReadOnlyList<long> values) => _lowerer.Constant(hint, values);
+
+                public string Transposed(ParameterInfo weight) => _lowerer.Transposed(weight);
+
+                public void PassThrough(int input) => OutputName = Input(input);
+            }
+
+            /// <summary>A weight [out, in] as [in, out] for MatMul: one Transpose node per weight, however many layers read it.</summary>
+            private string Transposed(ParameterInfo weight)
+            {
+                string w = Use(weight);
                 if (!_transposed.TryGetValue(w, out string? wt))
                 {
                     wt = Fresh(weight.Name + "/T");
                     Emit("Transpose", new[] { w }, wt, OnnxAttribute.Ints("perm", new long[] { 1, 0 }));
                     _transposed[w] = wt;
                 }
-                if (bias is null)
-                {
-                    Emit("MatMul", new[] { input, wt }, output);
-                    return;
-                }
-                string product = Fresh(node.Output.Name + "/matmul");
-                Emit("MatMul", new[] { input, wt }, product);
-                Emit("Add", new[] { product, Use(bias) }, output);
-            }
-
-            /// <summary>The ONNX Reshape target: fixed sizes as is, a symbolic dim equal to the input's at that axis as 0, at most one other as -1.</summary>
-            private static List<long> ReshapeTarget(OpNode node)
-            {
-                var input = node.Inputs[0].Shape;
-                var target = new List<long>();
-                bool inferred = false;
-                for (int i = 0; i < node.Output.Shape.Rank; i++)
-                {
-                    Dim d = node.Output.Shape[i];
-                    if (d.IsKnown) target.Add(d.Value);
-                    else if (i < input.Rank && input[i].Equals(d)) target.Add(0);
-                    else if (!inferred)
-                    {
-                        inferred = true;
-                        target.Add(-1);
-                    }
-                    else throw new NotSupportedException($"reshape '{node.LayerPath}' to {node.Output.Shape.ToExpression()} needs more than one inferred dimension.");
-                }
-                return target;
-            }
-
-            /// <summary>kernel_shape, pads and strides of a square window (conv2d, pooling), from the op's attributes.</summary>
-            private static OnnxAttribute[] Window(OpNode node)
-            {
-                long k = Int(node, "kernel"), s = Int(node, "stride"), p = Int(node, "padding");
-                return new[]
-                {
-                    OnnxAttribute.Ints("kernel_shape", new[] { k, k }),
-                    OnnxAttribute.Ints("pads", new[] { p, p, p, p }),
-                    OnnxAttribute.Ints("strides", new[] { s, s }),
-                };
+                return wt;
             }
 
             private string Constant(string hint, IReadOnlyList<long> values)
@@ -307,18 +198,11 @@ namespace ModelDsl.Emit.Onnx
                 return name;
             }
 
-            private ParameterInfo Owned(OpNode node, string role) =>
-                node.Parameters.FirstOrDefault(p => p.Role == role)
-                ?? throw new NotSupportedException($"{node.Kind.ToSource()} '{node.LayerPath}' has no {role}.");
-
             private string Use(ParameterInfo parameter)
             {
                 _usedParameters.Add(parameter.Name);
                 return parameter.Name;
             }
-
-            private static long Int(OpNode node, string name) =>
-                node.Attribute(name)?.AsInteger ?? throw new NotSupportedException($"{node.Kind.ToSource()} '{node.LayerPath}' lacks its '{name}' attribute.");
 
             private void Emit(string opType, IReadOnlyList<string> inputs, string output, params OnnxAttribute[] attributes) =>
                 _nodes.Add(new OnnxNode(opType, inputs, new[] { output }, attributes));

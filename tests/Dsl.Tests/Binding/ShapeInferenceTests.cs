@@ -87,8 +87,7 @@ namespace ModelDsl.Dsl.Tests.Binding
             Assert.Equal("f32[B, T, 64]", Shape(g));
             Assert.Equal(new[] { "out.in_proj_weight [192, 64]", "out.in_proj_bias [192]", "out.out_proj.weight [64, 64]", "out.out_proj.bias [64]" },
                 g.Parameters.Select(p => p.ToString()));
-            Assert.True(g.Nodes[0].Attribute("causal")!.AsBoolean);
-            Assert.Equal(8, g.Nodes[0].Attribute("heads")!.AsInteger);
+            Assert.Equal(new ModelDsl.Ops.AttentionAttributes(Heads: 8, Causal: true, Bias: true), g.Nodes[0].Attributes);
         }
 
         [Fact]
@@ -97,7 +96,9 @@ namespace ModelDsl.Dsl.Tests.Binding
             var g = Run("f32[B, 10]", "    out = x -> layer_norm -> softmax -> dropout(0.5)");
             Assert.Equal("f32[B, 10]", Shape(g));
             Assert.Equal(new[] { "out.0.weight [10]", "out.0.bias [10]" }, g.Parameters.Select(p => p.ToString()));
-            Assert.Equal(-1 + 2, g.Nodes[1].Attribute("axis")!.AsInteger);
+            Assert.Equal(new ModelDsl.Ops.SoftmaxAttributes(Axis: -1 + 2), g.Nodes[1].Attributes);
+            Assert.Equal(new ModelDsl.Ops.LayerNormAttributes(Eps: 1e-5), g.Nodes[0].Attributes);
+            Assert.Equal(new ModelDsl.Ops.DropoutAttributes(P: 0.5), g.Nodes[2].Attributes);
         }
 
         [Fact]

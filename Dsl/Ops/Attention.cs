@@ -1,0 +1,149 @@
+using System.Collections.Generic;
+using ModelDsl.IR;
+using ModelDsl.Plan;
+using ModelDsl.Shapes;
+using static ModelDsl.Plan.E;
+
+namespace ModelDsl.Ops
+{
+    /// <summary><c>attention(heads, causal=false, bias=true)</c>.</summary>
+    public sealed record AttentionAttributes(long Heads, bool Causal, bool Bias) : OpAttributes
+    {
+        public override IReadOnlyList<KeyValuePair<string, AttributeValue>> Describe() => new[] { Pair("heads", Heads), Pair("causal", Causal), Pair("bias", Bias) };
+    }
+
+    /// <summary>
+    /// <c>attention(heads, causal=false, bias=true)</c>: multi-head self-attention, [B, T, d] → [B, T, d], d divisible by
+    /// heads. nn.MultiheadAttention's layout: in_proj_weight [3d, d], in_proj_bias [3d], out_proj.weight [d, d],
+    /// out_proj.bias [d]. Planned as a head whose product is out_proj; below it in_proj (a GEMM and a bias loop) and the
+    /// attention core. Kernels: <c>Runtime/Cpu/Layers/Attention.cs</c>, <c>md_attention_*</c> in the CUDA layer library.
+    /// </summary>
+    internal sealed class Attention : HeadRule<AttentionAttributes>
+    {
+        public static readonly Attention Rule = new Attention();
+
+        private Attention()
+            : base("attention", OpKind.Attention, new Signature(
+                Signature.Tensor(),
+                Signature.Int("heads"),
+                Signature.Bool("causal", false),
+                Signature.Bool("bias", true)))
+        {
+        }
+
+        public override Shape? Check(OpContext c)
+        {
+            if (!c.RequireDType(0, DType.F32) | !c.RequireRank(0, 3, "[B, T, d]")) return null;
+            if (!c.RequireKnown(0, 2, "the model dimension (it sizes the weights)")) return null;
+            Dim d = c.InputShape[2], heads = c.IntDim("heads");
+            if (d.Value % heads.Value != 0)
+            {
+                c.Diagnostics.ReportNotDivisible(c.SpanOf("heads"), c.Name, c.InputName, heads, d);
+                return null;
+            }
+            bool bias = c.Bool("bias");
+            c.SetAttributes(new AttentionAttributes(heads.Value, c.Bool("causal"), bias));
+            Dim d3 = Dim.Known(checked(3 * d.Value), "3*" + (d.Label ?? d.ToExpression()));
+            c.AddParameter("in_proj_weight", new Shape(d3, d), InitKind.XavierUniform, d.Value, d3.Value);
+            if (bias) c.AddParameter("in_proj_bias", new Shape(d3), InitKind.Zeros, d.Value, d3.Value);
+            c.AddParameter("out_proj.weight", new Shape(d, d), InitKind.XavierUniform, d.Value, d.Value);
+            if (bias) c.AddParameter("out_proj.bias", new Shape(d), InitKind.Zeros, d.Value, d.Value);
+            return c.InputShape;
+        }
+
+        public override string ProductName => "attention_out_proj";
+
+        public override ParameterInfo Weight(OpNode op) => Owned(op, "out_proj.weight");
+
+        public override ParameterInfo? Bias(OpNode op) => OwnedOrNull(op, "out_proj.bias");
+
+        /// <summary>
+        /// Forward up to out_proj: <c>qkv = x·in_proj_weightᵀ + in_proj_bias</c> (a GEMM and a bias loop), then the
+        /// attention core on q, k, v read in place from qkv. Returns the core's output (the context), which out_proj multiplies.
+        /// </summary>
+        public override PlanBuffer PlanProductInput(IPlanContext p, OpNode op, List<Kernel> kernels)
+        {
+            var origins = new[] { p.Origin(op) };
+            var x = p.Value(op.Inputs[0]);
+            var shape = op.Inputs[0].Shape;
+            var (m, d) = Matrix(shape);
+            var d3 = Dim.Known(3 * d.Value);
+            var qkv = p.NewBuffer(op.Output.Name + ".qkv", BufferKind.Activation, new Shape(shape[0], shape[1], d3), DType.F32);
+            // qkv[M, 3d] = x[M, d] · in_proj_weight[3d, d]ᵀ
+            kernels.Add(new GemmKernel(p.KernelName("fwd", "attention_in_proj"), origins, false, true, m, d3, d, x, p.Parameter(Owned(op, "in_proj_weight")), qkv, accumulate: false));
+            if (OwnedOrNull(op, "in_proj_bias") is { } bias)
+            {
+                var add = new ElementwiseOutput(qkv, Add(Load(qkv), Column(p.Parameter(bias))), accumulate: false);
+                kernels.Add(p.Elementwise(p.KernelName("fwd", "attention_in_proj_bias"), op, m, d3, new[] { add }, new ColumnSumOutput[0]));
+            }
+
+            var a = Attributes(op);
+            var context = p.NewBuffer(op.Output.Name + ".context", BufferKind.Activation, shape, DType.F32);
+            // The part of the workspace the plan fixes: the probabilities P [B, heads, T, T]; the runtime adds the backward's per-thread scratch.
+            var workspace = p.NewBuffer(op.Output.Name + ".workspace", BufferKind.Workspace, new Shape(shape[0], Dim.Known(a.Heads), shape[1], shape[1]), DType.F32);
+            var core = new AttentionKernel(p.KernelName("fwd", "attention"), origins, shape[0], shape[1], a.Heads, d.Value / a.Heads, a.Causal, qkv, context, workspace);
+            kernels.Add(core);
+            p.Memo(op, "core", () => core);
+            return context;
+        }
+
+        /// <summary>The context's gradient, written by out_proj's dX GEMM: always needed (in_proj's weight needs it).</summary>
+        public override PlanBuffer ProductInputGradient(IPlanContext p, OpNode op) => ContextGradient(p, op);
+
+        private static PlanBuffer ContextGradient(IPlanContext p, OpNode op) => p.Memo(op, "context gradient", () =>
+        {
+            var core = p.Memo<AttentionKernel>(op, "core", () => throw new System.InvalidOperationException("attention backward before its forward"));
+            return p.NewBuffer("d_" + op.Output.Name + ".context", BufferKind.Gradient, core.Output.Shape, DType.F32);
+        });
+
+        /// <summary>
+        /// Backward below out_proj: the core's backward into dqkv, then in_proj's:
+        /// <c>d_in_proj_bias (+)= Σ_rows dqkv</c>, <c>d_in_proj_weight (+)= dqkvᵀ·x</c>, <c>dx (+)= dqkv·in_proj_weight</c>.
+        /// </summary>
+        public override IEnumerable<Kernel> PlanBackwardBelowProduct(IPlanContext p, OpNode op)
+        {
+            var origins = new[] { p.Origin(op) };
+            var core = p.Memo<AttentionKernel>(op, "core", () => throw new System.InvalidOperationException("attention backward before its forward"));
+            var qkv = core.Qkv;
+            var dqkv = p.NewBuffer("d_" + op.Output.Name + ".qkv", BufferKind.Gradient, qkv.Shape, DType.F32);
+            yield return new AttentionBackwardKernel(p.KernelName("bwd", "attention"), origins, core.Batch, core.Steps, core.Heads, core.HeadDim, core.Causal,
+                qkv, core.Workspace, ContextGradient(p, op), p.Contribute(dqkv));
+
+            var x = p.Value(op.Inputs[0]);
+            var (m, d) = Matrix(op.Inputs[0].Shape);
+            var d3 = qkv.Shape.Last;
+            if (OwnedOrNull(op, "in_proj_bias") is { } bias)
+            {
+                var sum = p.ContributeSum(p.ParameterGradient(bias), Load(dqkv));
+                yield return p.Elementwise(p.KernelName("bwd", "attention_in_proj_bias"), op, m, d3, new ElementwiseOutput[0], new[] { sum });
+            }
+            var weight = Owned(op, "in_proj_weight");
+            var dw = p.ParameterGradient(weight);
+            // d_in_proj_weight[3d, d] (+)= dqkv[M, 3d]ᵀ · x[M, d]
+            yield return new GemmKernel(p.KernelName("bwd", "attention_in_proj_dW"), origins, true, false, d3, d, m, dqkv, x, dw, accumulate: !p.FirstWrite(dw));
+            if (p.NeedsGradient(op.Inputs[0]))
+            {
+                // dx[M, d] (+)= dqkv[M, 3d] · in_proj_weight[3d, d]
+                var dx = p.Gradient(op.Inputs[0]);
+                yield return new GemmKernel(p.KernelName("bwd", "attention_in_proj_dX"), origins, false, false, m, d, d3, dqkv, p.Parameter(weight), dx, accumulate: !p.FirstWrite(dx));
+            }
+        }
+
+        // the three in projections and out_proj (2·B·T·d·4d), QKᵀ and AV (2·2·B·T²·d), the softmax (~5 per score);
+        // backward twice the products and the softmax once
+        public override OpCost Cost(OpNode op, CostContext c)
+        {
+            checked
+            {
+                var x = op.Inputs[0].Shape;
+                long batch = c.Size(x[0]), steps = c.Size(x[1]), d = c.Size(x[2]);
+                long projections = 2 * batch * steps * d * 4 * d;
+                long scores = 2 * 2 * batch * steps * steps * d;
+                long softmax = 5 * batch * Attributes(op).Heads * steps * steps;
+                return new OpCost(projections + scores + softmax, 2 * (projections + scores) + softmax);
+            }
+        }
+
+        public override string NotExportable => "opset 20 has no attention operator; it would be written out as MatMul, Softmax and Transpose nodes per head, not done yet";
+    }
+}

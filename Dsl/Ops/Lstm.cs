@@ -1,0 +1,94 @@
+using System.Collections.Generic;
+using ModelDsl.IR;
+using ModelDsl.Plan;
+using ModelDsl.Shapes;
+
+namespace ModelDsl.Ops
+{
+    /// <summary><c>lstm(hidden, return_sequences=false)</c>.</summary>
+    public sealed record LstmAttributes(long Hidden, bool ReturnSequences) : OpAttributes
+    {
+        public override IReadOnlyList<KeyValuePair<string, AttributeValue>> Describe() => new[] { Pair("hidden", Hidden), Pair("return_sequences", ReturnSequences) };
+    }
+
+    /// <summary>
+    /// <c>lstm(hidden, return_sequences=false)</c>: [B, T, in] → [B, hidden] (or [B, T, hidden]); zero initial state.
+    /// PyTorch's layout, gates stacked i, f, g, o: weight_ih [4h, in], weight_hh [4h, h], bias_ih [4h], bias_hh [4h].
+    /// Kernels: <c>Runtime/Cpu/Layers/Lstm.cs</c>, <c>md_lstm_*</c> in the CUDA layer library with cuBLAS GEMMs.
+    /// </summary>
+    internal sealed class Lstm : OpRule<LstmAttributes>
+    {
+        public static readonly Lstm Rule = new Lstm();
+
+        private Lstm()
+            : base("lstm", OpKind.Lstm, new Signature(Signature.Tensor(), Signature.Int("hidden"), Signature.Bool("return_sequences", false)))
+        {
+        }
+
+        public override Shape? Check(OpContext c)
+        {
+            if (!c.RequireDType(0, DType.F32) | !c.RequireRank(0, 3, "[B, T, in]")) return null;
+            if (!c.RequireKnown(0, 2, "the feature dimension (it sizes the weights)")) return null;
+            Dim h = c.IntDim("hidden"), input = c.InputShape[2];
+            bool sequences = c.Bool("return_sequences");
+            c.SetAttributes(new LstmAttributes(h.Value, sequences));
+            Dim gates = Dim.Known(checked(4 * h.Value), "4*" + (h.Label ?? h.ToExpression()));
+            c.AddParameter("weight_ih", new Shape(gates, input), InitKind.UniformInvSqrtHidden, input.Value, gates.Value);
+            c.AddParameter("weight_hh", new Shape(gates, h), InitKind.UniformInvSqrtHidden, h.Value, gates.Value);
+            c.AddParameter("bias_ih", new Shape(gates), InitKind.UniformInvSqrtHidden, h.Value, gates.Value);
+            c.AddParameter("bias_hh", new Shape(gates), InitKind.UniformInvSqrtHidden, h.Value, gates.Value);
+            return sequences ? new Shape(c.InputShape[0], c.InputShape[1], h) : new Shape(c.InputShape[0], h);
+        }
+
+        public override Planning Planning => Planning.Layer;
+
+        // per step t: gates = x[t]·weight_ihᵀ + h[t-1]·weight_hhᵀ + bias_ih + bias_hh; i, f, o = σ(·), g = tanh(·);
+        // c[t] = f·c[t-1] + i·g; h[t] = o·tanh(c[t]). Every h[t] is kept (the output, or saved state); the workspace keeps
+        // the activated gates and the cells for the backward.
+        public override Kernel PlanForward(IPlanContext p, OpNode op)
+        {
+            var shape = op.Inputs[0].Shape;
+            var a = Attributes(op);
+            long hidden = a.Hidden;
+            var y = p.Value(op.Output);
+            var states = a.ReturnSequences ? y : p.NewBuffer(op.Output.Name + ".states", BufferKind.Saved, new Shape(shape[0], shape[1], Dim.Known(hidden)), DType.F32);
+            // The part the plan fixes: the activated gates and the cells, [B, T, 4H + H], plus the step inputs h_prev [B, T, H];
+            // the runtime adds dh and dc [B, H] each (Lstm.WorkspaceSize).
+            var workspace = p.NewBuffer(op.Output.Name + ".workspace", BufferKind.Workspace, new Shape(shape[0], shape[1], Dim.Known(6 * hidden)), DType.F32);
+            return new LstmKernel(p.KernelName("fwd", "lstm"), new[] { p.Origin(op) }, shape[0], shape[1], shape.Last.Value, hidden, p.Value(op.Inputs[0]),
+                p.Parameter(Owned(op, "weight_ih")), p.Parameter(Owned(op, "weight_hh")), p.Parameter(Owned(op, "bias_ih")), p.Parameter(Owned(op, "bias_hh")),
+                states, a.ReturnSequences ? null : y, workspace);
+        }
+
+        // backpropagation through time, last step to first: the gates in the workspace become their gradients dpre;
+        // dweight_ih (+)= dpreᵀ·x, dweight_hh (+)= dpreᵀ·h_prev, dbias_* (+)= Σ dpre, dx (+)= dpre·weight_ih
+        public override IEnumerable<Kernel> PlanBackward(IPlanContext p, OpNode op, Kernel forward)
+        {
+            var lstm = (LstmKernel)forward;
+            bool sequences = lstm.LastHidden is null;
+            var dy = p.Gradient(op.Output);
+            var dx = InputGradient(p, op);
+            var dwih = ParameterGradient(p, op, "weight_ih");
+            var dwhh = ParameterGradient(p, op, "weight_hh");
+            var dbih = ParameterGradient(p, op, "bias_ih");
+            var dbhh = ParameterGradient(p, op, "bias_hh");
+            yield return new LstmBackwardKernel(p.KernelName("bwd", "lstm"), new[] { p.Origin(op) }, lstm.Batch, lstm.Steps, lstm.InputSize, lstm.Hidden,
+                lstm.Input, lstm.WeightIh, lstm.WeightHh, lstm.HiddenStates, lstm.Workspace,
+                sequences ? dy : null, sequences ? null : dy, dx, dwih, dwhh, dbih, dbhh);
+        }
+
+        // per step and row: the two gate GEMMs (2·4h·(in + h)) and ~12 per hidden unit of gate arithmetic; backward twice that
+        public override OpCost Cost(OpNode op, CostContext c)
+        {
+            checked
+            {
+                var x = op.Inputs[0].Shape;
+                long batch = c.Size(x[0]), steps = c.Size(x[1]), inFeatures = c.Size(x[2]), hidden = Attributes(op).Hidden;
+                long forward = steps * batch * (2 * 4 * hidden * (inFeatures + hidden) + 12 * hidden);
+                return new OpCost(forward, 2 * forward);
+            }
+        }
+
+        public override string NotExportable => "ONNX's LSTM takes the gates in i, o, f, c order with W and R stacked per direction, so the exporter would have to reorder and restack the weights; not written yet";
+    }
+}
