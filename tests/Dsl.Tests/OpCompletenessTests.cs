@@ -5,7 +5,6 @@ using System.Reflection;
 using System.Runtime.Intrinsics;
 using System.Text.RegularExpressions;
 using ModelDsl.Autodiff;
-using ModelDsl.Emit.CSharp;
 using ModelDsl.Emit.Cuda;
 using ModelDsl.Emit.Onnx;
 using ModelDsl.IR;
@@ -122,6 +121,7 @@ namespace ModelDsl.Dsl.Tests
             Assert.Null(unsupported);
             Assert.NotNull(plan);
             Assert.NotEmpty(KernelsOf(plan!.Forward, node));
+            Assert.NotNull(Compile(name).Compiled.Plan); // and the back-end entry plans it too
             Assert.NotEmpty(KernelsOf(plan.Backward, node));
         }
 
@@ -129,12 +129,12 @@ namespace ModelDsl.Dsl.Tests
         [MemberData(nameof(Ops))]
         public void Cost_is_counted(string name)
         {
-            var (rule, graph, node) = Sample(name);
-            var cost = rule.Cost(node, new CostContext(graph, new Dictionary<string, long> { ["B"] = 2 }));
+            var (rule, compiled, node) = Compile(name);
+            var cost = rule.Cost(node, new CostContext(compiled.Graph, new Dictionary<string, long> { ["B"] = 2 }));
             Assert.True(cost.Forward >= 0 && cost.Backward >= 0, $"{name}: negative cost");
             // Anything with parameters has gradients to compute.
             if (node.Parameters.Count > 0) Assert.True(cost.Backward > 0, $"{name}: a layer with parameters and no backward FLOPs");
-            var total = Analysis.CostModel.Estimate(graph, new Dictionary<string, long> { ["B"] = 2 });
+            var total = Analysis.CostModel.Estimate(compiled, new Dictionary<string, long> { ["B"] = 2 });
             Assert.Contains(total.Layers, l => l.Node == node && l.ForwardFlops == cost.Forward && l.BackwardFlops == cost.Backward);
         }
 
@@ -163,9 +163,9 @@ namespace ModelDsl.Dsl.Tests
         public void Cpu_kernels_exist_for_what_the_plan_asks(string name)
         {
             if (KnownPlanningGaps.ContainsKey(name)) return;
-            var (_, graph, node) = Sample(name);
-            var plan = PlanBuilder.TryBuild(graph, out _)!;
-            string code = CSharpModelEmitter.Emit(plan, new Text.SourceText("m.model", Samples[name]), "Test");
+            var (_, compiled, node) = Compile(name);
+            var plan = compiled.Plan!;
+            string code = compiled.CSharpSource("Test")!;
             var runtime = typeof(Runtime.Cpu.Activations).Assembly;
             foreach (var kernel in KernelsOf(plan.Forward.Concat(plan.Backward), node))
             {
@@ -206,11 +206,10 @@ namespace ModelDsl.Dsl.Tests
         public void Cuda_kernels_exist_for_what_the_plan_asks(string name)
         {
             if (KnownPlanningGaps.ContainsKey(name)) return;
-            var (_, graph, node) = Sample(name);
-            var plan = PlanBuilder.TryBuild(graph, out _)!;
-            var source = new Text.SourceText("m.model", Samples[name]);
-            var module = CudaEmitter.Emit(plan, source);
-            Assert.NotEmpty(CSharpModelEmitter.EmitGpu(plan, source, "Test", module));
+            var (_, compiled, node) = Compile(name);
+            var plan = compiled.Plan!;
+            var module = compiled.Cuda!;
+            Assert.NotEmpty(compiled.GpuSource("Test")!);
             foreach (var kernel in KernelsOf(plan.Forward.Concat(plan.Backward), node))
             {
                 switch (kernel)
@@ -238,13 +237,18 @@ namespace ModelDsl.Dsl.Tests
 
         private static (OpRule Rule, ModelGraph Graph, OpNode Node) Sample(string name)
         {
+            var (rule, compiled, node) = Compile(name);
+            return (rule, compiled.Graph, node);
+        }
+
+        /// <summary>The sample through the back-end entry; its op is the last of its kind (dense's sample has two: the second has an input gradient).</summary>
+        private static (OpRule Rule, CompiledModel Compiled, OpNode Node) Compile(string name)
+        {
             Assert.True(OpCatalog.TryGet(name, out var rule));
             var result = Compilation.Compile("m.model", Samples[name]);
             Assert.False(result.HasErrors, name + ": " + string.Join("\n", result.Diagnostics.Select(d => d.Format(result.Text))));
-            var graph = Assert.Single(result.Models);
-            // The sample's op is the last of its kind (dense's sample has two; the second has an input gradient).
-            var node = graph.Nodes.Last(n => n.Kind == rule.Kind);
-            return (rule, graph, node);
+            var compiled = Assert.Single(result.Compiled);
+            return (rule, compiled, compiled.Graph.Nodes.Last(n => n.Kind == rule.Kind));
         }
 
         private static bool Overrides(OpRule rule, string method) =>
