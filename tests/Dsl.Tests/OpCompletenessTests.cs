@@ -48,15 +48,6 @@ namespace ModelDsl.Dsl.Tests
             ["concat"] = Model("f32[B, 4]", "concat(x -> dense(3), x -> dense(2))", "f32[B, 5]"),
         };
 
-        /// <summary>
-        /// Ops the plan has no kernels for yet, each with the reason its rule gives. Planning concat is issue 12 item 6
-        /// (helper "entry"); <see cref="Known_gaps_are_still_gaps"/> fails once it plans, so the entry must go then.
-        /// </summary>
-        private static readonly IReadOnlyDictionary<string, string> KnownPlanningGaps = new Dictionary<string, string>
-        {
-            ["concat"] = "concat has no generated code yet",
-        };
-
         private static string Model(string input, string expression, string label) =>
             $"model M {{\n    input x: {input}\n    label y: {label}\n    out = {expression}\n    output out\n    loss mse(out, y)\n    optimizer sgd(lr=0.1)\n}}\n";
 
@@ -68,18 +59,6 @@ namespace ModelDsl.Dsl.Tests
             Assert.Equal(OpCatalog.All.Select(o => o.Name).OrderBy(n => n, StringComparer.Ordinal), Samples.Keys.OrderBy(n => n, StringComparer.Ordinal));
             Assert.Equal(OpCatalog.All.Count, OpCatalog.All.Select(o => o.Kind).Distinct().Count());
             Assert.Equal(Enum.GetValues(typeof(OpKind)).Length, OpCatalog.All.Count);
-        }
-
-        [Fact]
-        public void Known_gaps_are_still_gaps()
-        {
-            foreach (var (name, reason) in KnownPlanningGaps)
-            {
-                var (rule, graph, node) = Sample(name);
-                Assert.Equal(reason, rule.NotPlannable(node));
-                Assert.Null(PlanBuilder.TryBuild(graph, out var unsupported));
-                Assert.Same(node, unsupported);
-            }
         }
 
         [Theory]
@@ -101,7 +80,6 @@ namespace ModelDsl.Dsl.Tests
         public void Forward_and_backward_are_planned(string name)
         {
             var (rule, graph, node) = Sample(name);
-            if (KnownPlanningGaps.ContainsKey(name)) return;
             switch (rule.Planning)
             {
                 case Planning.Elementwise:
@@ -162,7 +140,6 @@ namespace ModelDsl.Dsl.Tests
         [MemberData(nameof(Ops))]
         public void Cpu_kernels_exist_for_what_the_plan_asks(string name)
         {
-            if (KnownPlanningGaps.ContainsKey(name)) return;
             var (_, compiled, node) = Compile(name);
             var plan = compiled.Plan!;
             string code = compiled.CSharpSource("Test")!;
@@ -205,7 +182,6 @@ namespace ModelDsl.Dsl.Tests
         [MemberData(nameof(Ops))]
         public void Cuda_kernels_exist_for_what_the_plan_asks(string name)
         {
-            if (KnownPlanningGaps.ContainsKey(name)) return;
             var (_, compiled, node) = Compile(name);
             var plan = compiled.Plan!;
             var module = compiled.Cuda!;
