@@ -329,6 +329,24 @@ public sealed unsafe class CudaContext : GpuContext
             : message + " (an earlier asynchronous launch or copy failed; set MODELDSL_CUDA_SYNC=1 to name the kernel)");
     }
 
+    /// <summary><c>cuStreamQuery</c> on the default stream, where every launch, copy and NCCL collective of this context goes.</summary>
+    public override bool IsIdle()
+    {
+        MakeCurrent();
+        if (Driver.cuStreamQuery == null)
+        {
+            Synchronize(); // a driver without cuStreamQuery (the tests' stand-in): wait instead
+            return true;
+        }
+        CUresult result = Driver.cuStreamQuery(0);
+        if (result == CUresult.CUDA_ERROR_NOT_READY) return false;
+        if (result == CUresult.CUDA_SUCCESS) return true;
+        string message = Driver.Error("cuStreamQuery(default stream)", result).Message;
+        throw new CudaException(SynchronizeAfterLaunch
+            ? message
+            : message + " (an earlier asynchronous launch or copy failed; set MODELDSL_CUDA_SYNC=1 to name the kernel)");
+    }
+
     protected override void Dispose(bool disposing)
     {
         if (_disposed || !disposing) return; // no finalizer: the handles release themselves if the context is dropped

@@ -77,6 +77,14 @@ public abstract class GpuContext : IDisposable
     public abstract void Synchronize();
 
     /// <summary>
+    /// True when all queued work has finished, without waiting (on a GPU, <c>cuStreamQuery</c> of the default stream).
+    /// For a caller that waits with a deadline of its own, where <see cref="Synchronize"/> would wait forever for work
+    /// that cannot finish: an NCCL collective whose peer rank died (<c>GpuDataParallel</c>). Errors of earlier
+    /// asynchronous launches surface here, as in Synchronize.
+    /// </summary>
+    public abstract bool IsIdle();
+
+    /// <summary>
     /// <see cref="Sgemm"/>'s argument rules, those of the CPU <c>Sgemm.Multiply</c>: sizes not negative, leading
     /// dimensions at least the row lengths of the operands as stored.
     /// </summary>

@@ -111,6 +111,13 @@ public sealed unsafe class EmulatedContext : GpuContext
     /// <summary>Nothing to wait for: emulated launches finish before <see cref="GpuKernel.Launch"/> returns.</summary>
     public override void Synchronize() => ThrowIfDisposed();
 
+    /// <summary>Always true: emulated launches finish before <see cref="GpuKernel.Launch"/> returns.</summary>
+    public override bool IsIdle()
+    {
+        ThrowIfDisposed();
+        return true;
+    }
+
     internal override void CopyToDevice(DevicePointer destination, ReadOnlySpan<byte> source)
     {
         CheckRange(destination, source.Length, "copy to the device");

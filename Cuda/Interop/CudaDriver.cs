@@ -46,6 +46,12 @@ internal sealed unsafe class CudaDriver
     public readonly delegate* unmanaged<nint*, CUresult> cuCtxPopCurrent_v2;
     public readonly delegate* unmanaged<CUresult> cuCtxSynchronize;
 
+    /// <summary>
+    /// <c>cuStreamQuery(hStream)</c>: CUDA_SUCCESS when the stream's work is done, CUDA_ERROR_NOT_READY while it runs;
+    /// null in a library without it (the tests' stand-in driver).
+    /// </summary>
+    public readonly delegate* unmanaged<nint, CUresult> cuStreamQuery;
+
     // Modules and launches
     public readonly delegate* unmanaged<nint*, void*, uint, CUjit_option*, void**, CUresult> cuModuleLoadDataEx;
     public readonly delegate* unmanaged<nint, CUresult> cuModuleUnload;
@@ -84,6 +90,7 @@ internal sealed unsafe class CudaDriver
         cuCtxPushCurrent_v2 = (delegate* unmanaged<nint, CUresult>)Export(library, "cuCtxPushCurrent_v2");
         cuCtxPopCurrent_v2 = (delegate* unmanaged<nint*, CUresult>)Export(library, "cuCtxPopCurrent_v2");
         cuCtxSynchronize = (delegate* unmanaged<CUresult>)Export(library, "cuCtxSynchronize");
+        cuStreamQuery = (delegate* unmanaged<nint, CUresult>)NativeLibraries.OptionalExport(library, "cuStreamQuery");
         cuModuleLoadDataEx = (delegate* unmanaged<nint*, void*, uint, CUjit_option*, void**, CUresult>)Export(library, "cuModuleLoadDataEx");
         cuModuleUnload = (delegate* unmanaged<nint, CUresult>)Export(library, "cuModuleUnload");
         cuModuleGetFunction = (delegate* unmanaged<nint*, nint, byte*, CUresult>)Export(library, "cuModuleGetFunction");

@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.IO;
+using System.Linq;
 
 namespace ModelDsl.Runtime.Distributed;
 
@@ -28,7 +30,7 @@ namespace ModelDsl.Runtime.Distributed;
 /// overlap with the backward pass: the generated <c>RunBackward</c> is one method with no per-parameter hook, so the
 /// all-reduce starts when all gradients are done (docs/distributed.md has the measurement).</para>
 /// </remarks>
-public sealed class DataParallel
+public sealed class DataParallel : IDataParallel
 {
     /// <summary>Bucket size: PyTorch DDP's default of 25 MiB; a model smaller than that travels in one all-reduce.</summary>
     public const int DefaultBucketBytes = 25 << 20;
@@ -65,6 +67,10 @@ public sealed class DataParallel
 
     /// <summary>The gradient buckets' sizes in floats (the last carries two extra: rows and loss sum).</summary>
     public IReadOnlyList<int> BucketLengths => Array.ConvertAll(_buckets, b => b.Length);
+
+    /// <inheritdoc/>
+    public string Description =>
+        $"MPI all-reduce, {_buckets.Length} bucket{(_buckets.Length == 1 ? "" : "s")} of {string.Join(" + ", BucketLengths.Select(n => n.ToString("N0", CultureInfo.InvariantCulture)))} floats";
 
     /// <summary>
     /// Broadcasts parameters and optimizer state from rank 0 and checks that every rank holds the same architecture and
@@ -150,20 +156,27 @@ public sealed class DataParallel
     /// mid-write leaves the previous one intact); every rank then waits for it, so no rank runs ahead of a checkpoint
     /// that might not exist.
     /// </summary>
-    public void Save(string path)
+    public void Save(string path) => SaveOnRoot(World, path, _model.Save);
+
+    /// <summary>
+    /// Rank 0 runs <paramref name="save"/> (which must write atomically); every rank then learns whether it worked, so
+    /// all stop together instead of waiting for rank 0 in the next step. Both data-parallel kinds save through this.
+    /// </summary>
+    public static void SaveOnRoot(MpiCommunicator world, string path, Action<string> save)
     {
+        ArgumentNullException.ThrowIfNull(world);
+        ArgumentNullException.ThrowIfNull(save);
         Exception? failure = null;
-        if (World.IsRoot)
+        if (world.IsRoot)
         {
             // Any failure, not only I/O: a rank 0 that threw here would leave the others waiting in the reduce below.
-            try { _model.Save(path); }
+            try { save(path); }
             catch (Exception ex) { failure = ex; }
         }
-        // Every rank learns whether rank 0's write failed, so all stop together instead of waiting in the next step.
         Span<double> failed = [failure is null ? 0 : 1];
-        World.AllreduceSum(failed, $"checkpoint {path}");
+        world.AllreduceSum(failed, $"checkpoint {path}");
         if (failure is not null) throw new IOException($"rank 0 could not write the checkpoint {path}: {failure.Message}", failure);
-        if (failed[0] != 0) throw new IOException($"rank {World.Rank}: rank 0 could not write the checkpoint {path}; stopping with it.");
+        if (failed[0] != 0) throw new IOException($"rank {world.Rank}: rank 0 could not write the checkpoint {path}; stopping with it.");
     }
 
     /// <summary>

@@ -105,6 +105,13 @@ public sealed unsafe class MpiCommunicator : IDisposable
     /// <summary>True when this process was started by Open MPI's mpirun (it sets <c>OMPI_COMM_WORLD_SIZE</c>).</summary>
     public static bool LaunchedByMpirun => Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_SIZE") is { Length: > 0 };
 
+    /// <summary>
+    /// This process's rank among the job's ranks on this machine (<c>OMPI_COMM_WORLD_LOCAL_RANK</c>; 0 outside mpirun):
+    /// the GPU it trains on, one rank per GPU.
+    /// </summary>
+    public static int LocalRank =>
+        int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_RANK"), NumberStyles.None, CultureInfo.InvariantCulture, out int n) ? n : 0;
+
     /// <summary>Ranks of this job on this machine (<c>OMPI_COMM_WORLD_LOCAL_SIZE</c>; 1 outside mpirun): they share its cores.</summary>
     public static int RanksOnThisMachine =>
         int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE"), NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : 1;
@@ -190,6 +197,37 @@ public sealed unsafe class MpiCommunicator : IDisposable
         Check(_mpi.Ibarrier(_mpi.CommWorld, &request), "MPI_Ibarrier", what);
         Wait(&request, 1, "MPI_Ibarrier", what);
     }
+
+    /// <summary>
+    /// For a wait outside MPI that polls (an NCCL collective on the GPU): throws, as a waiting MPI collective would, when
+    /// another rank's watchdog has raised the alarm, so that this rank answers it (it is alive) and stops too.
+    /// </summary>
+    public void ThrowIfAlarmRaised(string call, string what)
+    {
+        ThrowIfUnusable();
+        if (AlarmPending(out int from)) Fail(call, what, ++_sequence, $"was abandoned: rank {from} timed out waiting for it");
+    }
+
+    /// <summary>
+    /// The watchdog's verdict for a wait outside MPI that failed or ran past <see cref="Timeout"/> (an NCCL collective):
+    /// raises the alarm, hears within <see cref="AlarmGrace"/> which ranks are alive, and throws a
+    /// <see cref="DistributedException"/> naming those that are not: "rank 0 of 2: ncclAllReduce (gradients of step 8,
+    /// collective #31) did not complete within 10 s; rank 1 did not arrive ...". Never returns; the job must then be
+    /// aborted (<see cref="Dispose"/> does).
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    public void FailWaiting(string call, string what, string problem)
+    {
+        // Not ThrowIfUnusable: the caller may already have marked the job failed (it aborted its NCCL communicator).
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        Fail(call, what, ++_sequence, problem);
+    }
+
+    /// <summary>
+    /// Records that the job failed outside MPI (an NCCL call on this rank returned an error): <see cref="Dispose"/> then
+    /// aborts the job instead of finalizing, since the other ranks may be waiting for this one in a collective.
+    /// </summary>
+    public void MarkFailed() => _faulted = true;
 
     /// <summary>Ends every process of the job with <paramref name="errorCode"/> (<c>MPI_Abort</c>); does not return normally.</summary>
     public void Abort(int errorCode)
@@ -286,6 +324,7 @@ public sealed unsafe class MpiCommunicator : IDisposable
     /// The watchdog's verdict: tell every rank this one is alive and stuck, hear who else is, and throw naming the
     /// ranks that did not answer. Errors sending to a dead rank are expected here and ignored.
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private void Fail(string call, string what, long sequence, string problem)
     {
         _faulted = true;

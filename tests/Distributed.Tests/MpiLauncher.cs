@@ -20,12 +20,18 @@ internal static class MpiLauncher
     public sealed record Result(int ExitCode, string Output, TimeSpan Elapsed);
 
     /// <summary><c>mpirun -np <paramref name="ranks"/> dotnet DistributedRun.dll args</c>.</summary>
-    public static Result Mpi(int ranks, params string[] args)
+    public static Result Mpi(int ranks, params string[] args) => Mpi(null, ranks, args);
+
+    /// <summary><c>mpirun -np <paramref name="ranks"/> -x NAME=value ... dotnet DistributedRun.dll args</c>: <paramref name="environment"/> reaches every rank.</summary>
+    public static Result Mpi(IReadOnlyDictionary<string, string>? environment, int ranks, params string[] args)
     {
         // Root needs --allow-run-as-root (CI containers run as root); --oversubscribe lets 2 ranks start on a machine
         // with fewer free slots; --bind-to none leaves the cores to the OS, since other tests run beside these. mpirun
         // gives each rank a pseudo-terminal for stdout, on which .NET writes terminal set-up codes: TERM=dumb avoids them.
-        var arguments = new List<string> { "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-x", "TERM=dumb", "-np", ranks.ToString(), Dotnet(), RunDll };
+        var arguments = new List<string> { "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-x", "TERM=dumb" };
+        if (environment is not null)
+            foreach (var (name, value) in environment) arguments.AddRange(["-x", $"{name}={value}"]);
+        arguments.AddRange(["-np", ranks.ToString(), Dotnet(), RunDll]);
         arguments.AddRange(args);
         return Run(Mpirun!, arguments, environment: null);
     }

@@ -22,6 +22,7 @@ internal sealed record RunOptions(string Mode)
     public int Floats { get; private set; } = 269_322;
     public int Buckets { get; private set; } = 1;
     public int BucketBytes { get; private set; } = Runtime.Distributed.DataParallel.DefaultBucketBytes;
+    public string Device { get; private set; } = "cpu";
 
     public static RunOptions Parse(string[] args)
     {
@@ -51,6 +52,10 @@ internal sealed record RunOptions(string Mode)
                 case "--bucket-bytes": o.BucketBytes = Int(); break;
                 case "--floats": o.Floats = Int(); break;
                 case "--buckets": o.Buckets = Int(); break;
+                case "--device":
+                    o.Device = Next();
+                    if (o.Device is not ("cpu" or "emulated" or "cuda")) throw new ArgumentException("--device takes cpu, emulated or cuda");
+                    break;
                 default: throw new ArgumentException($"unknown option '{args[i]}'");
             }
         }

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using ModelDsl.Cuda;
+using ModelDsl.Cuda.Distributed;
 using ModelDsl.Runtime;
 using ModelDsl.Runtime.Data;
 using ModelDsl.Runtime.Distributed;
@@ -15,21 +17,20 @@ internal static class Runs
     {
         int rank = world?.Rank ?? 0, ranks = world?.Size ?? 1;
         // --distinct-seeds: every rank starts from other weights (and has already run them once, so the CPU kernels
-        // hold packed copies of them); DataParallel's broadcast must make rank 0's the weights of all.
+        // hold packed copies of them); the data-parallel broadcast must make rank 0's the weights of all.
         ulong seed = o.DistinctSeeds ? o.Seed + (ulong)rank : o.Seed;
-        (ITrainableModel model, Func<Tensor, IntTensor, float> computeGradients, Func<Tensor, IntTensor, float> evaluate) = o.Model switch
-        {
-            "adam" => Pair(new DistAdam(seed)),
-            "sgd" => Pair(new DistSgd(seed)),
-            "dropout" => Pair(new DistDropout(seed)),
-            _ => throw new ArgumentException($"unknown model '{o.Model}'"),
-        };
+        // --device emulated|cuda: the GPU session of the same model; one GPU per rank (device = local rank).
+        using var gpu = OpenDevice(o.Device);
+        using var replica = Replica.Create(o.Model, seed, gpu);
+        var model = replica.Model;
         var data = Problem(rows: 512, seed: 7);
-        if (o.DistinctSeeds) evaluate(new Tensor(data.Features, data.Count, Features), new IntTensor(data.Labels!, data.Count));
-        var parallel = world is null ? null : new DataParallel(model, world, o.BucketBytes);
+        if (o.DistinctSeeds) replica.Evaluate(new Tensor(data.Features, data.Count, Features), new IntTensor(data.Labels!, data.Count));
+        var parallel = world is null ? null : replica.Parallel(world, o.BucketBytes);
+        using var _ = parallel as IDisposable;
+        if (rank == 0 && parallel is not null) Console.WriteLine($"gradients: {parallel.Description}");
         if (o.Resume && o.Checkpoint is { } resumeFrom && File.Exists(resumeFrom))
         {
-            if (parallel is null) model.Load(resumeFrom);
+            if (parallel is null) replica.Load(resumeFrom);
             else parallel.Load(resumeFrom);
             if (rank == 0) Console.WriteLine($"resumed from {resumeFrom} at step {model.Step}");
         }
@@ -62,14 +63,14 @@ internal static class Runs
                 int rows = batches.CurrentBatchSize;
                 x.SetBatch(rows);
                 y.SetBatch(rows);
-                float loss = computeGradients(x, y);
-                if (parallel is null) model.ApplyGradients();
+                float loss = replica.ComputeGradients(x, y);
+                if (parallel is null) replica.ApplyGradients();
                 else loss = parallel.Step(loss, rows);
                 samples += batches.GlobalBatchSize;
                 if (rank == 0) Console.WriteLine(FormattableString.Invariant($"step {model.Step} loss {loss:F6}"));
                 if (o.Checkpoint is { } path && o.SaveEvery > 0 && model.Step % o.SaveEvery == 0)
                 {
-                    if (parallel is null) model.Save(path);
+                    if (parallel is null) replica.Save(path);
                     else parallel.Save(path);
                     if (rank == 0) Console.WriteLine($"checkpoint at step {model.Step}");
                 }
@@ -79,13 +80,13 @@ internal static class Runs
         int from = (int)((long)data.Count * rank / ranks), to = (int)((long)data.Count * (rank + 1) / ranks);
         var evalX = new Tensor(data.Features.AsSpan(from * Features, (to - from) * Features).ToArray(), to - from, Features);
         var evalY = new IntTensor(data.Labels.AsSpan(from, to - from).ToArray(), to - from);
-        Span<double> totals = [evaluate(evalX, evalY) * (double)(to - from), to - from];
+        Span<double> totals = [replica.Evaluate(evalX, evalY) * (double)(to - from), to - from];
         parallel?.ReduceSums(totals, "evaluation totals");
         if (rank == 0)
         {
             Console.WriteLine(FormattableString.Invariant($"eval loss {totals[0] / totals[1]:F6} over {totals[1]} rows"));
             Console.WriteLine(FormattableString.Invariant($"{ranks} rank(s): {samples / clock.Elapsed.TotalSeconds:F0} samples/s"));
-            if (o.Out is { } output) WriteParameters(output, model);
+            if (o.Out is { } output) WriteParameters(output, model.Step, replica.HostParameters());
         }
         return 0;
     }
@@ -129,6 +130,41 @@ internal static class Runs
         return 0;
     }
 
+    /// <summary>
+    /// The NCCL communicator alone on this rank's device: a broadcast from rank 0, then an all-reduce of
+    /// <c>--floats</c> values that are rank + 1 on each rank, checked on every rank (every element must be the sum
+    /// 1 + 2 + ... + ranks). With --stall-rank that rank sleeps instead of joining the all-reduce.
+    /// </summary>
+    public static int NcclCollectives(RunOptions o, MpiCommunicator world)
+    {
+        using var gpu = OpenDevice(o.Device) ?? throw new ArgumentException("nccl needs --device emulated or cuda");
+        using var nccl = NcclCommunicator.Create(world, gpu);
+        if (world.IsRoot) Console.WriteLine($"nccl: {nccl.Library}, {nccl.Size} rank(s)");
+        using var buffer = gpu.Allocate(4L * o.Floats);
+        var host = new float[o.Floats];
+        Array.Fill(host, world.IsRoot ? 42f : -1f);
+        buffer.CopyFrom<float>(host);
+        nccl.Broadcast(buffer.Pointer, o.Floats, root: 0, "rank 0's values");
+        buffer.CopyTo<float>(host);
+        if (host.Any(v => v != 42f)) throw new InvalidOperationException($"rank {world.Rank}: the broadcast left other values than rank 0's");
+
+        Array.Fill(host, world.Rank + 1f);
+        buffer.CopyFrom<float>(host);
+        if (world.Rank == o.StallRank)
+        {
+            Console.Error.WriteLine($"rank {world.Rank}: stalling before the all-reduce (test)");
+            Thread.Sleep(TimeSpan.FromMinutes(10));
+        }
+        nccl.AllReduceSum(buffer.Pointer, o.Floats, "rank + 1 everywhere");
+        buffer.CopyTo<float>(host);
+        float expected = world.Size * (world.Size + 1) / 2f;
+        int wrong = host.Count(v => v != expected);
+        if (wrong > 0) throw new InvalidOperationException($"rank {world.Rank}: {wrong} of {o.Floats} elements are not {expected} after the all-reduce");
+        world.Barrier("results checked");
+        if (world.IsRoot) Console.WriteLine(FormattableString.Invariant($"all-reduce of {o.Floats} floats over {world.Size} rank(s): every element {expected} on every rank"));
+        return 0;
+    }
+
     /// <summary>A broadcast whose root is no rank: MPI returns MPI_ERR_ROOT, which must surface as an exception.</summary>
     public static int BadRoot(MpiCommunicator world)
     {
@@ -138,9 +174,13 @@ internal static class Runs
         return 0;
     }
 
-    private static (ITrainableModel, Func<Tensor, IntTensor, float>, Func<Tensor, IntTensor, float>) Pair(DistAdam m) => (m, m.ComputeGradients, m.Evaluate);
-    private static (ITrainableModel, Func<Tensor, IntTensor, float>, Func<Tensor, IntTensor, float>) Pair(DistSgd m) => (m, m.ComputeGradients, m.Evaluate);
-    private static (ITrainableModel, Func<Tensor, IntTensor, float>, Func<Tensor, IntTensor, float>) Pair(DistDropout m) => (m, m.ComputeGradients, m.Evaluate);
+    /// <summary>The device a <c>--device</c> names: none for the CPU, the emulator, or the GPU of this rank's local rank.</summary>
+    private static GpuContext? OpenDevice(string device) => device switch
+    {
+        "emulated" => GpuContext.OpenEmulated(),
+        "cuda" => GpuContext.OpenCuda(MpiCommunicator.LocalRank),
+        _ => null,
+    };
 
     /// <summary>Gaussian-ish features and the argmax of a fixed random linear teacher as the label: learnable, deterministic.</summary>
     private static Dataset Problem(int rows, int seed)
@@ -164,12 +204,12 @@ internal static class Runs
         return new Dataset(features, Features, labels, source: "synthetic");
     }
 
-    /// <summary>Every parameter's values, in checkpoint order, as little-endian float32.</summary>
-    private static void WriteParameters(string path, ITrainableModel model)
+    /// <summary>The step and every parameter's values, in checkpoint order, as little-endian int32 and float32.</summary>
+    private static void WriteParameters(string path, int step, IReadOnlyList<Parameter> parameters)
     {
         using var file = new BinaryWriter(File.Create(path));
-        file.Write(model.Step);
-        foreach (var p in model.Parameters)
+        file.Write(step);
+        foreach (var p in parameters)
             foreach (float v in p.Value) file.Write(v);
     }
 }

@@ -86,7 +86,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("/// the kernels in <see cref=\"CudaSource\"/>. Parameters, gradients and optimizer state stay on the device between steps;");
             _w.Line("/// activations are planned once per binding of the symbolic dimensions. Dispose it to free the device memory.");
             _w.Line("/// </summary>");
-            _w.Open("public sealed class Gpu : IDisposable");
+            _w.Open(GpuTrainable ? "public sealed class Gpu : IDisposable, IGpuTrainingSession" : "public sealed class Gpu : IDisposable");
             _w.Line($"private readonly {Model.Name} _model;");
             _w.Line("private readonly GpuContext _context;");
             _w.Line("private readonly GpuModule _module;");
@@ -139,7 +139,33 @@ namespace ModelDsl.Emit.CSharp
             EmitGpuLoss();
             EmitGpuBackward();
             EmitGpuOptimizer();
+            EmitGpuDataParallelHooks();
             _w.Close();
+        }
+
+        /// <summary>A session that trains (a loss, an optimizer and its launch): the GPU side of <c>ITrainableModel</c>.</summary>
+        private bool GpuTrainable => Model.Loss is not null && Model.Optimizer is not null && Cuda.Optimizer is not null;
+
+        /// <summary>
+        /// The members <c>ModelDsl.Cuda.Distributed.GpuDataParallel</c> reaches through <c>IGpuTrainingSession</c>, explicit so the
+        /// session's own surface stays as it was: the arenas it broadcasts from rank 0 and whose gradients it all-reduces.
+        /// </summary>
+        private void EmitGpuDataParallelHooks()
+        {
+            if (!GpuTrainable) return;
+            Section("Data-parallel training on several GPUs (docs/distributed.md)");
+            _w.Line("// GpuDataParallel broadcasts rank 0's arenas at the start and all-reduces the gradient arena (one flat buffer of");
+            _w.Line("// ArenaLength floats, padding included) between ComputeGradients and ApplyGradients.");
+            _w.Line("ITrainableModel IGpuTrainingSession.Model => _model;");
+            _w.Line("DeviceVariable IGpuTrainingSession.ParameterValues => _values;");
+            _w.Line("DeviceVariable IGpuTrainingSession.ParameterGradients => _gradients;");
+            _w.Line(StateCount() switch
+            {
+                0 => "System.Collections.Generic.IReadOnlyList<DeviceVariable> IGpuTrainingSession.OptimizerState => [];",
+                1 => "System.Collections.Generic.IReadOnlyList<DeviceVariable> IGpuTrainingSession.OptimizerState => [_state1];",
+                _ => "System.Collections.Generic.IReadOnlyList<DeviceVariable> IGpuTrainingSession.OptimizerState => [_state1, _state2];",
+            });
+            _w.Line("void IGpuTrainingSession.ParametersChanged() => _guard.ParametersChanged(); // the device values were written behind the guard's back");
         }
 
         private void EmitGpuApi()

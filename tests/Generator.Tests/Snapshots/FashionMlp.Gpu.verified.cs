@@ -394,7 +394,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
     /// the kernels in <see cref="CudaSource"/>. Parameters, gradients and optimizer state stay on the device between steps;
     /// activations are planned once per binding of the symbolic dimensions. Dispose it to free the device memory.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : IDisposable, IGpuTrainingSession
     {
         private readonly FashionMlp _model;
         private readonly GpuContext _context;
@@ -911,5 +911,15 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 _optimizer_adamw.Launch(Grid.Elements(ArenaLength), Grid.Block, ref a);
             }
         }
+
+        // ───── Data-parallel training on several GPUs (docs/distributed.md) ──────────────────────────────
+
+        // GpuDataParallel broadcasts rank 0's arenas at the start and all-reduces the gradient arena (one flat buffer of
+        // ArenaLength floats, padding included) between ComputeGradients and ApplyGradients.
+        ITrainableModel IGpuTrainingSession.Model => _model;
+        DeviceVariable IGpuTrainingSession.ParameterValues => _values;
+        DeviceVariable IGpuTrainingSession.ParameterGradients => _gradients;
+        System.Collections.Generic.IReadOnlyList<DeviceVariable> IGpuTrainingSession.OptimizerState => [_state1, _state2];
+        void IGpuTrainingSession.ParametersChanged() => _guard.ParametersChanged(); // the device values were written behind the guard's back
     }
 }
