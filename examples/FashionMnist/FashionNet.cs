@@ -10,15 +10,16 @@ namespace FashionMnistExample;
 /// </summary>
 internal sealed class FashionNet : IDisposable
 {
-    private readonly IDisposable? _session;
-
-    private FashionNet(string name, long parameterCount, int[] sampleShape, IDisposable? session)
+    private FashionNet(string name, long parameterCount, int[] sampleShape, IGpuTrainingSession? session)
     {
         Name = name;
         ParameterCount = parameterCount;
         SampleShape = sampleShape;
-        _session = session;
+        Session = session;
     }
+
+    /// <summary>The GPU session (null on the CPU): what GPU data-parallel training all-reduces.</summary>
+    public IGpuTrainingSession? Session { get; }
 
     public string Name { get; }
     public long ParameterCount { get; }
@@ -28,7 +29,7 @@ internal sealed class FashionNet : IDisposable
 
     public required Func<Tensor, IntTensor, float> TrainStep { get; init; }
 
-    /// <summary>Forward, loss and backward without the optimizer step (data-parallel training averages in between); CPU only.</summary>
+    /// <summary>Forward, loss and backward without the optimizer step (data-parallel training averages in between).</summary>
     public required Func<Tensor, IntTensor, float> ComputeGradients { get; init; }
 
     /// <summary>The generated class itself: parameters, optimizer step, checkpoints.</summary>
@@ -103,5 +104,5 @@ internal sealed class FashionNet : IDisposable
         };
     }
 
-    public void Dispose() => _session?.Dispose();
+    public void Dispose() => Session?.Dispose();
 }

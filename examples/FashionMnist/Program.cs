@@ -14,12 +14,15 @@
 // on the test set after training and selection.
 // --device cuda trains on the first NVIDIA GPU (the generated CUDA kernels, cuBLAS); --device emulated runs the same
 // CUDA C on the CPU emulator (slow: it exists to check the kernels without a GPU). docs/cuda.md.
-// --distributed trains data-parallel on the CPU, one replica per MPI rank (docs/distributed.md):
+// --distributed trains data-parallel, one replica per MPI rank (docs/distributed.md): on the CPU, the gradients
+// averaged over MPI; with --device cuda, one GPU per rank (device = the rank's local rank), over NCCL:
 //   mpirun -np 2 dotnet run --project examples/FashionMnist -c Release -- --distributed
+//   mpirun -np 4 dotnet run --project examples/FashionMnist -c Release -- --distributed --device cuda
 // --batch is then the global batch, split over the ranks; rank 0 prints, plots and writes the checkpoint.
 // --threads N: CPU threads per process (default: every core, or the cores shared out among the ranks on a machine).
 using FashionMnistExample;
 using ModelDsl.Cuda;
+using ModelDsl.Cuda.Distributed;
 using ModelDsl.Examples;
 using ModelDsl.Runtime;
 using ModelDsl.Runtime.Cpu;
@@ -38,11 +41,6 @@ if (((options.SavePath is { } savePath ? ExampleErrors.CheckCheckpointPath("--sa
 MpiCommunicator? world = null;
 if (options.Distributed)
 {
-    if (options.Device != "cpu")
-    {
-        Console.Error.WriteLine("error: --distributed trains on the CPU over MPI; multi-GPU training (NCCL) is not available in this example yet (docs/distributed.md)");
-        return 2;
-    }
     try
     {
         world = MpiCommunicator.Initialize();
@@ -108,7 +106,8 @@ static int Train(Options options, MpiCommunicator? world)
     FashionNet net;
     try
     {
-        gpu = GpuContext.ForDevice(options.Device);
+        // One GPU per rank: each rank of a machine takes the GPU of its local rank.
+        gpu = world is not null && options.Device == "cuda" ? GpuContext.OpenCuda(MpiCommunicator.LocalRank) : GpuContext.ForDevice(options.Device);
         net = FashionNet.Create(options.Model, options.Seed, gpu);
     }
     catch (CudaUnavailableException ex)
@@ -118,9 +117,24 @@ static int Train(Options options, MpiCommunicator? world)
     }
     using var device = gpu;
     using var _ = net;
-    // Data-parallel: rank 0's initial weights on every rank, gradients averaged before each optimizer step.
-    var parallel = world is null ? null : new DataParallel(net.Model, world);
-    if (world is not null) log.WriteLine($"distributed: {ranks} ranks over {world.Library}, {CpuWorkers.ThreadCount} thread(s) each; global batch {options.BatchSize}");
+    // Data-parallel: rank 0's initial weights on every rank, gradients averaged before each optimizer step; on GPUs
+    // over NCCL (GpuDataParallel), on the CPU over MPI (DataParallel).
+    IDataParallel? parallel;
+    try
+    {
+        parallel = world is null ? null : net.Session is { } session ? new GpuDataParallel(session, world) : new DataParallel(net.Model, world);
+    }
+    catch (DistributedUnavailableException ex)
+    {
+        Console.Error.WriteLine($"error: {ex.Message}");
+        return 1;
+    }
+    using var __ = parallel as IDisposable;
+    if (world is not null)
+    {
+        log.WriteLine($"distributed: {ranks} ranks over {world.Library}, {(gpu is null ? $"{CpuWorkers.ThreadCount} thread(s)" : "one GPU")} each; global batch {options.BatchSize}");
+        log.WriteLine($"gradients: {parallel!.Description}");
+    }
     log.WriteLine($"model: {net.Name}, {net.ParameterCount:N0} parameters; {epochs} epochs of batch {options.BatchSize}");
     log.WriteLine($"device: {gpu?.DeviceName ?? "CPU"}");
 
@@ -157,7 +171,7 @@ static int Train(Options options, MpiCommunicator? world)
     if (rank == 0) history.SavePlot(options.PlotPath);
     log.WriteLine($"trained in {history.TotalSeconds:F1} s; curves in {options.PlotPath}");
     if (parallel is { AllreduceCount: > 0 })
-        log.WriteLine($"gradient all-reduce on rank 0: {parallel.AllreduceTime.TotalMilliseconds / parallel.AllreduceCount:F2} ms per step ({parallel.BucketLengths.Count} bucket(s), slowest rank's wait included)");
+        log.WriteLine($"gradient all-reduce on rank 0: {parallel.AllreduceTime.TotalMilliseconds / parallel.AllreduceCount:F2} ms per step (slowest rank's wait included)");
     if (options.SavePath is not null)
         log.WriteLine($"saved the best epoch ({history.BestEpoch?.Epoch}) to {options.SavePath}");
     if (history.BestEpoch is { } best)

@@ -8,6 +8,7 @@
 //   DistributedRun dropout --out masks.txt [--distributed]     each rank's gradient checksum for the same batch
 //   DistributedRun allreduce --distributed [--floats N] [--buckets K] [--steps N]   times the gradient all-reduce
 //   DistributedRun bad-root                                    a broadcast from a rank that does not exist
+//   DistributedRun overlap --distributed [--batch rows-per-rank] [--steps N] [--rounds N]   overlap's best case, timed
 //   DistributedRun nccl --distributed --device emulated|cuda [--floats N] [--stall-rank R]   NCCL broadcast and all-reduce
 //
 // Batch B is the global batch: with --distributed each of the ranks trains on its B/ranks rows of it.
@@ -32,6 +33,7 @@ try
         "allreduce" => Runs.AllreduceTiming(o: options, world ?? throw new ArgumentException("allreduce needs --distributed")),
         "bad-root" => Runs.BadRoot(world ?? throw new ArgumentException("bad-root needs --distributed")),
         "nccl" => Runs.NcclCollectives(options, world ?? throw new ArgumentException("nccl needs --distributed")),
+        "overlap" => Runs.Overlap(options, world ?? throw new ArgumentException("overlap needs --distributed")),
         _ => throw new ArgumentException($"unknown mode '{options.Mode}'"),
     };
     world?.Dispose();

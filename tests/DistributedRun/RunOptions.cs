@@ -23,6 +23,7 @@ internal sealed record RunOptions(string Mode)
     public int Buckets { get; private set; } = 1;
     public int BucketBytes { get; private set; } = Runtime.Distributed.DataParallel.DefaultBucketBytes;
     public string Device { get; private set; } = "cpu";
+    public int Rounds { get; private set; } = 5;
 
     public static RunOptions Parse(string[] args)
     {
@@ -52,6 +53,7 @@ internal sealed record RunOptions(string Mode)
                 case "--bucket-bytes": o.BucketBytes = Int(); break;
                 case "--floats": o.Floats = Int(); break;
                 case "--buckets": o.Buckets = Int(); break;
+                case "--rounds": o.Rounds = Int(); break;
                 case "--device":
                     o.Device = Next();
                     if (o.Device is not ("cpu" or "emulated" or "cuda")) throw new ArgumentException("--device takes cpu, emulated or cuda");

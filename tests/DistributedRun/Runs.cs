@@ -165,6 +165,70 @@ internal static class Runs
         return 0;
     }
 
+    /// <summary>
+    /// Whether overlapping the gradient all-reduce with the backward pass could pay here, measured on DistWide
+    /// (FashionMlp's shape) with <c>--batch</c> rows per rank, 1 compute thread. Rounds alternate two step loops:
+    /// <list type="bullet">
+    /// <item>sequential: ComputeGradients, then the all-reduce of the gradients (what DataParallel does);</item>
+    /// <item>overlapped, the best case: a gradient-sized all-reduce runs on a background thread (Horovod's design:
+    /// a communication thread polling MPI) during the whole of ComputeGradients. Real overlap can only hide the
+    /// buckets finished before the backward pass ends, so it cannot beat this.</item>
+    /// </list>
+    /// Rank 0 prints each round's ms per step and the medians; compute alone and all-reduce alone are timed as well.
+    /// </summary>
+    public static int Overlap(RunOptions o, MpiCommunicator world)
+    {
+        ModelDsl.Runtime.Cpu.CpuWorkers.Configure(1); // one compute thread per rank, as the samples/s figures
+        var model = new DistWide(o.Seed);
+        var parallel = new DataParallel(model, world, o.BucketBytes);
+        int rows = o.Batch, steps = o.Steps, rounds = o.Rounds;
+        var rng = new Random(3 + world.Rank);
+        var x = new Tensor(Enumerable.Range(0, rows * 784).Select(_ => (float)rng.NextDouble()).ToArray(), rows, 784);
+        var y = new IntTensor(Enumerable.Range(0, rows).Select(_ => rng.Next(10)).ToArray(), rows);
+        var spare = new[] { new float[model.Parameters.Sum(p => (int)p.Length)] };
+
+        double Time(Action step)
+        {
+            for (int i = 0; i < 10; i++) step(); // warm-up
+            world.Barrier("timing start");
+            var clock = Stopwatch.StartNew();
+            for (int i = 0; i < steps; i++) step();
+            double ms = clock.Elapsed.TotalMilliseconds / steps;
+            Span<double> slowest = [ms];
+            world.AllreduceSum(slowest, "timing");
+            return slowest[0] / world.Size; // the ranks' mean
+        }
+
+        var sequential = new List<double>();
+        var overlapped = new List<double>();
+        var compute = new List<double>();
+        var allreduce = new List<double>();
+        for (int round = 0; round < rounds; round++)
+        {
+            compute.Add(Time(() => model.ComputeGradients(x, y)));
+            allreduce.Add(Time(() => world.AllreduceSum(spare, "all-reduce alone")));
+            sequential.Add(Time(() =>
+            {
+                float loss = model.ComputeGradients(x, y);
+                parallel.AverageGradients(loss, rows);
+            }));
+            overlapped.Add(Time(() =>
+            {
+                var communication = Task.Run(() => world.AllreduceSum(spare, "overlapped all-reduce"));
+                model.ComputeGradients(x, y);
+                communication.Wait();
+            }));
+            if (world.IsRoot)
+                Console.WriteLine(FormattableString.Invariant(
+                    $"round {round + 1}: compute {compute[^1]:F2} ms, all-reduce {allreduce[^1]:F2} ms, sequential {sequential[^1]:F2} ms/step, overlapped (best case) {overlapped[^1]:F2} ms/step"));
+        }
+        static double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
+        if (world.IsRoot)
+            Console.WriteLine(FormattableString.Invariant(
+                $"medians over {rounds} rounds of {steps} steps, {world.Size} ranks x {rows} rows: compute {Median(compute):F2} ms, all-reduce {Median(allreduce):F2} ms, sequential {Median(sequential):F2} ms/step, overlapped (best case) {Median(overlapped):F2} ms/step ({100 * (1 - Median(overlapped) / Median(sequential)):F0}% saved)"));
+        return 0;
+    }
+
     /// <summary>A broadcast whose root is no rank: MPI returns MPI_ERR_ROOT, which must surface as an exception.</summary>
     public static int BadRoot(MpiCommunicator world)
     {
