@@ -270,6 +270,23 @@ public sealed unsafe class FakeDriverTests : IDisposable
     }
 
     [FakeCudaFact]
+    public void IsIdle_QueriesTheDefaultStreamWithoutWaiting_AndReportsAnEarlierFault()
+    {
+        // What NcclCommunicator polls against its deadline, where cuCtxSynchronize would wait forever for a stuck kernel.
+        using CudaContext context = Fake.Open();
+        Fake.Set("stream_query_result", 600); // CUDA_ERROR_NOT_READY: still running
+        Assert.False(context.IsIdle());
+        Fake.Set("stream_query_result", 0);
+        Assert.True(context.IsIdle());
+        Fake.Set("stream_query_result", 700);
+        var error = Assert.Throws<CudaException>(() => context.IsIdle());
+        Assert.Equal("cuStreamQuery(default stream) failed: CUDA_ERROR_ILLEGAL_ADDRESS (700): an illegal memory access was encountered "
+            + "(an earlier asynchronous launch or copy failed; set MODELDSL_CUDA_SYNC=1 to name the kernel)", error.Message);
+        Fake.Set("stream_query_result", 0);
+        Assert.DoesNotContain("cuCtxSynchronize", Fake.Log);
+    }
+
+    [FakeCudaFact]
     public void LoadModule_JitError_IncludesTheJitLog()
     {
         using CudaContext context = Fake.Open();

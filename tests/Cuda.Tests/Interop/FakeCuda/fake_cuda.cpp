@@ -201,6 +201,14 @@ EXPORT CUresult cuCtxSynchronize() {
     return (CUresult)setting("sync_result", 0);
 }
 
+// The default stream (0) only; "stream_query_result" 600 (CUDA_ERROR_NOT_READY) plays a kernel still running.
+EXPORT CUresult cuStreamQuery(void* stream) {
+    if (!current()) return 201;
+    if (stream != nullptr) return 400;
+    log("cuStreamQuery");
+    return (CUresult)setting("stream_query_result", 0);
+}
+
 EXPORT CUresult cuModuleLoadDataEx(void** module, const void* image, unsigned int count, const int* options, void** values) {
     if (!current()) return 201;
     std::string ptx = static_cast<const char*>(image);
