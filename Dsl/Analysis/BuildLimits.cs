@@ -71,6 +71,10 @@ namespace ModelDsl.Analysis
                 return false;
             }
 
+            // What the generated code has no kernels for, at the op or input: without a plan there is no training class,
+            // and the consumer's calls to it (TrainStep, Forward) would fail to compile in their own code.
+            if (!CheckTrainable(model, diagnostics)) return false;
+
             try
             {
                 plan = PlanBuilder.TryBuild(model, out _);
@@ -81,7 +85,19 @@ namespace ModelDsl.Analysis
                 diagnostics.ReportTooManyElements(model.NameSpan, $"a buffer derived inside model '{model.Name}'", "more than 2^63", "");
                 return false;
             }
-            if (plan is null) return true;   // no training code is generated for it: nothing more to build
+            if (plan is null) throw new InvalidOperationException($"model '{model.Name}' passed the trainability checks but has no plan");
+
+            // A kernel without a CUDA rendering: the model trains on the CPU, with no GPU half.
+            if (Emit.Cuda.CudaEmitter.FirstWithoutRendering(plan) is { } cpuOnly)
+            {
+                if (cpuOnly is AttentionKernel or AttentionBackwardKernel)
+                {
+                    var node = model.Nodes.First(n => n.Kind == OpKind.Attention && n.Span.Equals(cpuOnly.Origins[0].Span));
+                    long width = node.Output.Shape.Last.Value / node.Attribute("heads")!.AsInteger;
+                    diagnostics.ReportAttentionTooWideForGpu(node.Span, node.LayerPath, width, Emit.Cuda.CudaLayerLibrary.AttentionMaxHeadDim);
+                }
+                else throw new InvalidOperationException($"{cpuOnly.Name} has no CUDA rendering and no diagnostic says why");
+            }
 
             // Buffers the plan adds (im2col and attention workspaces, saved states), located at the op they serve.
             foreach (var buffer in plan.Buffers.Where(b => b.AliasOf is null && b.Value is null && b.Parameter is null))
@@ -92,6 +108,26 @@ namespace ModelDsl.Analysis
                     .OrderByDescending(n => n.Output.Name.Length)
                     .FirstOrDefault();
                 ok &= CheckSize(buffer.Shape, owner?.Span ?? model.NameSpan, $"the {buffer.Kind.ToString().ToLowerInvariant()} buffer {buffer.Shape} of {(owner is null ? "model '" + model.Name + "'" : owner.Kind.ToSource() + " '" + owner.LayerPath + "'")}", diagnostics);
+            }
+            return ok;
+        }
+
+        /// <summary>MDL0311 for every op and input the generated code has no kernels for; true when there is none.</summary>
+        private static bool CheckTrainable(ModelGraph model, DiagnosticBag diagnostics)
+        {
+            bool ok = true;
+            foreach (var input in model.Inputs.Concat(model.Labels))
+            {
+                if (input.Shape.Dims.FirstOrDefault(d => !PlanBuilder.IsBindable(d)) is not { } product) continue;
+                string kind = model.Labels.Contains(input) ? "label" : "input";
+                diagnostics.ReportInputNotBindable(input.Span, $"{kind} '{input.Name}'", input.DType, input.Shape, product);
+                ok = false;
+            }
+            foreach (var node in model.Nodes)
+            {
+                if (Ops.OpCatalog.Of(node).NotPlannable(node) is not { } reason) continue;
+                diagnostics.ReportNotPlannable(node.Span, node.Kind.ToSource(), node.LayerPath, reason);
+                ok = false;
             }
             return ok;
         }

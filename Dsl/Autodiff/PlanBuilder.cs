@@ -67,12 +67,16 @@ namespace ModelDsl.Autodiff
         {
             unsupported = model.Nodes.FirstOrDefault(n => !IsSupported(n));
             if (unsupported is not null) return null;
-            // Inputs bind their symbols from the tensors passed in, so each dimension must be a number or a single
-            // symbol; a product such as [B, 2*T] cannot be bound from a shape yet.
-            bool bindable = model.Inputs.Concat(model.Labels).All(v => v.Shape.Dims.All(d => d.IsKnown || (d.Coefficient == 1 && d.Symbols.Count == 1)));
+            bool bindable = model.Inputs.Concat(model.Labels).All(v => v.Shape.Dims.All(IsBindable));
             if (!bindable) return null;
             return new PlanBuilder(model).Build();
         }
+
+        /// <summary>
+        /// Inputs bind their symbols from the tensors passed in, so each dimension must be a number or a single
+        /// symbol; a product such as [B, 2*T] cannot be bound from a shape yet.
+        /// </summary>
+        internal static bool IsBindable(Dim dim) => dim.IsKnown || (dim.Coefficient == 1 && dim.Symbols.Count == 1);
 
         private TrainingPlan Build()
         {

@@ -49,6 +49,18 @@ namespace ModelDsl.Diagnostics
         public void ReportAxisOutOfRange(TextSpan span, string op, string name, long axis, int rank, string input) =>
             Report(DiagnosticCatalog.AxisOutOfRange, span, $"{op}: {name}={axis} is out of range for {input} of rank {rank} (valid: {-rank}..{rank - 1})");
 
+        /// <summary>An op the plan has no kernels for in this use; <paramref name="reason"/> is its rule's (<c>OpRule.NotPlannable</c>).</summary>
+        public void ReportNotPlannable(TextSpan span, string op, string layer, string reason) =>
+            Report(DiagnosticCatalog.NotTrainable, span, $"{op} '{layer}': {reason}");
+
+        public void ReportInputNotBindable(TextSpan span, string what, DType dtype, Shape shape, Dim dim) =>
+            Report(DiagnosticCatalog.NotTrainable, span,
+                $"{what} {T(dtype, shape)} has dimension {dim.ToExpression()}; each dimension of an input or label must be a number or one symbol, so the generated code can read the sizes from the tensor passed in");
+
+        public void ReportAttentionTooWideForGpu(TextSpan span, string layer, long headDim, int maximum) =>
+            Report(DiagnosticCatalog.NoGpuCode, span,
+                $"attention '{layer}' has heads {headDim} wide (d/heads); the GPU kernels hold a head in shared memory, at most {maximum} wide, so the model gets no GPU half (no ToGpu) and trains on the CPU only; use more heads");
+
         public void ReportTooManyElements(TextSpan span, string what, string count, string per) =>
             Report(DiagnosticCatalog.TooManyElements, span,
                 $"{what} holds {count} elements{per}; generated code indexes tensors with 32-bit integers and keeps each in one array, so the limit is 2,147,483,591; use smaller sizes");

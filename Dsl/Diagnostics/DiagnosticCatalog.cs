@@ -73,6 +73,8 @@ namespace ModelDsl.Diagnostics
         public static readonly DiagnosticDescriptor SymbolicNotAllowed = Error("MDL0308", Shapes, "Dimension must be known at compile time");
         public static readonly DiagnosticDescriptor AxisOutOfRange = Error("MDL0309", Shapes, "Axis out of range");
         public static readonly DiagnosticDescriptor TooManyElements = Error("MDL0310", Shapes, "Tensor too large");
+        public static readonly DiagnosticDescriptor NotTrainable = Error("MDL0311", Shapes, "No generated kernel for this use");
+        public static readonly DiagnosticDescriptor NoGpuCode = Warning("MDL0312", Shapes, "No GPU code for this model");
 
         /// <summary>All descriptors, in ID order.</summary>
         public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
@@ -85,7 +87,8 @@ namespace ModelDsl.Diagnostics
             UnknownOptimizer, UnknownDType, LabelOutsideLoss, InvalidDimension, StatementNotAllowed, MissingReturn,
             DuplicateModel, ReservedModelName,
             ShapeMismatch, RankMismatch, NotDivisible, DTypeMismatch, KernelTooLarge, SequenceTooLong,
-            TiedShapeMismatch, ReshapeMismatch, SymbolicNotAllowed, AxisOutOfRange, TooManyElements,
+            TiedShapeMismatch, ReshapeMismatch, SymbolicNotAllowed, AxisOutOfRange, TooManyElements, NotTrainable,
+            NoGpuCode,
         };
     }
 }

@@ -55,7 +55,8 @@ namespace ModelDsl.Ops
 
         public override Planning Planning => Planning.Layer;
 
-        public override string? NotPlannable(OpNode op) => op.Output.DType == DType.F32 ? null : "concat of i32 tensors has no generated code yet";
+        public override string? NotPlannable(OpNode op) => op.Output.DType == DType.F32 ? null
+            : "its inputs are i32, but the generated code concatenates f32 tensors only; concatenate the embeddings instead of the ids";
 
         // y = the inputs side by side along axis. Seen as matrices whose rows are the dims before axis: xᵢ [rows, dᵢ·inner]
         // fills y [rows, D·inner] from column offsetᵢ = (d₀ + … + dᵢ₋₁)·inner (inner: the dims after axis; D = Σ dᵢ).

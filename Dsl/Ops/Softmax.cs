@@ -36,7 +36,8 @@ namespace ModelDsl.Ops
         public override Planning Planning => Planning.Layer;
 
         public override string? NotPlannable(OpNode op) =>
-            Attributes(op).Axis == op.Output.Shape.Rank - 1 ? null : "softmax is planned over the last axis only";
+            Attributes(op).Axis == op.Output.Shape.Rank - 1 ? null
+                : $"over axis {Attributes(op).Axis} of {op.Inputs[0].Shape}, but the generated code computes softmax over the last axis only; lay the tensor out with that axis last";
 
         // y = softmax(x) per row of a [rows, cols] view
         public override Kernel PlanForward(IPlanContext p, OpNode op)

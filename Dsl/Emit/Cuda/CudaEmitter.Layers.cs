@@ -56,6 +56,9 @@ namespace ModelDsl.Emit.Cuda
         /// within its library kernel's limits (attention: head_dim ≤ <see cref="CudaLayerLibrary.AttentionMaxHeadDim"/>,
         /// a compile-time size, so a model beyond it gets no GPU half rather than a launch that fails).
         /// </summary>
+        /// <summary>The first kernel of <paramref name="plan"/> without a CUDA rendering (the model then gets no GPU half), or null.</summary>
+        internal static Kernel? FirstWithoutRendering(TrainingPlan plan) => plan.Forward.Concat(plan.Backward).FirstOrDefault(k => !Renders(k));
+
         private static bool Renders(Kernel kernel) => kernel switch
         {
             GemmKernel or ElementwiseKernel or ReshapeKernel => true,

@@ -129,21 +129,18 @@ namespace ModelDsl.Dsl.Tests.Autodiff
             Assert.Equal("d_encoder", backward.LastHiddenGradient!.Name);
         }
 
-        [Theory]
-        [InlineData("h = x -> reshape([B, 2, 3]) -> softmax(axis=1) -> flatten -> dense(4)", "softmax")]
-        public void Ops_without_kernels_leave_the_model_without_a_plan(string body, string op)
+        [Fact]
+        public void Concat_copies_each_input_into_its_columns_and_back()
         {
-            var result = Compilation.Compile("test.model", $@"
-                model M {{
-                    input x: f32[B, 6]
-                    label y: f32[B, 4]
-                    {body}
-                    output h
-                    loss mse(h, y)
-                }}");
-            Assert.False(result.HasErrors);
-            Assert.Null(PlanBuilder.TryBuild(Assert.Single(result.Models), out var unsupported));
-            Assert.Equal(op, unsupported!.Kind.ToSource());
+            var plan = Plan("model M {\n    input x: f32[B, 12]\n    label y: f32[B, 4]\n    a = x -> dense(6) -> reshape([B, 2, 3])\n    b = x -> dense(3) -> reshape([B, 1, 3])\n"
+                + "    c = concat(a, b, a, axis=1) -> flatten\n    h = c -> dense(4)\n    output h\n    loss mse(h, y)\n}\n");
+            var concat = plan.Forward.OfType<ConcatKernel>().Single();
+            Assert.Equal("B", concat.Rows.ToExpression());
+            Assert.Equal("15", concat.OutputWidth.ToExpression());
+            Assert.Equal(["a:6@0", "b:3@6", "a:6@9"], concat.Parts.Select(p => $"{p.Input.Name}:{p.Width.ToExpression()}@{p.Offset.ToExpression()}"));
+            var backward = plan.Backward.OfType<ConcatBackwardKernel>().Single();
+            // a's gradient: assigned by its first part, added by its second.
+            Assert.Equal(["d_a=0", "d_b=6", "d_a+=9"], backward.Parts.Select(p => $"{p.Gradient.Buffer.Name}{(p.Gradient.Accumulate ? "+=" : "=")}{p.Offset.ToExpression()}"));
         }
     }
 }
