@@ -93,7 +93,7 @@ namespace ModelDsl.Analysis
                 if (cpuOnly is AttentionKernel or AttentionBackwardKernel)
                 {
                     var node = model.Nodes.First(n => n.Kind == OpKind.Attention && n.Span.Equals(cpuOnly.Origins[0].Span));
-                    long width = node.Output.Shape.Last.Value / node.Attribute("heads")!.AsInteger;
+                    long width = node.Output.Shape.Last.Value / ((Ops.AttentionAttributes)node.Attributes).Heads;
                     diagnostics.ReportAttentionTooWideForGpu(node.Span, node.LayerPath, width, Emit.Cuda.CudaLayerLibrary.AttentionMaxHeadDim);
                 }
                 else throw new InvalidOperationException($"{cpuOnly.Name} has no CUDA rendering and no diagnostic says why");
