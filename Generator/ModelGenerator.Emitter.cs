@@ -267,7 +267,7 @@ namespace ModelDsl.Generator
 
             /// <summary>A model name as a C# identifier: <c>@class</c> for a keyword.</summary>
             private static string Identifier(string name) =>
-                SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
+                SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None || SyntaxFacts.GetContextualKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
 
             /// <summary>The root namespace with each part a valid identifier; the default when it cannot be one.</summary>
             internal static string Namespace(string rootNamespace)

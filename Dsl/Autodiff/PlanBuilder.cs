@@ -26,36 +26,17 @@ namespace ModelDsl.Autodiff
         /// <summary>flatten/reshape outputs by id → the value they view: their buffers (and gradients) alias the source's.</summary>
         private readonly Dictionary<int, TensorValue> _viewOf = new Dictionary<int, TensorValue>();
         private readonly List<PlanBuffer> _buffers = new List<PlanBuffer>();
+        /// <summary>
+        /// Buffer names given so far: each buffer's name is its .model name made an identifier, with a suffix where two would
+        /// meet (<c>h</c>, <c>h_2</c>). What a target language or an emitter reserves is the emitter's business (NameScope).
+        /// </summary>
         private readonly HashSet<string> _names = new HashSet<string>(System.StringComparer.Ordinal);
         private int _kernelCount;
-
-        /// <summary>
-        /// Names generated code uses for its own locals, parameters and members; a buffer whose .model name is one of
-        /// these gets a suffix (<c>r</c> → <c>r_2</c>) so every target can use buffer names as identifiers unchanged.
-        /// </summary>
-        private static readonly string[] ReservedNames =
-        {
-            "i", "c", "r", "w", "p", "rows", "cols", "row", "loss", "training", "planned", "found", "bound", "caller", "seed", "geometry", "step",
-            "Seed", "Step", "Parameters", "Output", "LearningRate", "ModelName", "SymbolNames", "Workspace",
-            // The non-finite checks and thread guard: Prepare's step, the public methods' `using var call`, the workspace
-            // constructor's binding text, the per-kernel trace (a Workspace field and a local).
-            "call", "binding", "trace", "Trace", "sumOfSquares",
-            // Members of the generated Workspace classes (CPU and GPU), whose fields are named after buffers.
-            "Predicted", "Dispose", "GetType", "ToString", "Equals", "GetHashCode", "MemberwiseClone", "Finalize",
-            // CUDA C
-            "float4", "blockIdx", "threadIdx", "blockDim", "gridDim", "n", "lane", "row_max", "row_sum", "class_id", "in_row",
-            "grad_row", "inv_rows", "inv_sum", "k", "part", "gradient", "loss_terms", "unsigned", "signed", "auto", "register",
-            "union", "template", "typename", "nullptr", "inline", "restrict", "INFINITY", "NAN", "z_i", "t_i", "err_i", "inv_n",
-            "two_over_n",
-        };
 
         private PlanBuilder(ModelGraph model)
         {
             _model = model;
             _groups = FusionGrouping.Build(model);
-            foreach (var name in ReservedNames) _names.Add(name);
-            foreach (var name in ModelDsl.Text.CSharpKeywords.All) _names.Add(name);
-            foreach (var symbol in model.SymbolicDimensions) _names.Add(symbol);
             foreach (var node in model.Nodes.Where(n => n.Kind == OpKind.Flatten || n.Kind == OpKind.Reshape)) _viewOf[node.Output.Id] = node.Inputs[0];
         }
 
@@ -154,8 +135,6 @@ namespace ModelDsl.Autodiff
         private PlanBuffer NewBuffer(string sourceName, BufferKind kind, Shape shape, DType dtype, TensorValue? value, ParameterInfo? parameter, PlanBuffer? aliasOf = null)
         {
             string name = Identifier(sourceName);
-            // Generated kernels name their own temporaries v0, s1, seed0, p0, scale0, vp0, vscale0, sum0, total0, partial0.
-            if (System.Text.RegularExpressions.Regex.IsMatch(name, "^(v|s|seed|p|scale|vp|vscale|dim_|sum|total|partial)[0-9]*$")) name = "t_" + name;
             string unique = name;
             for (int i = 2; !_names.Add(unique); i++) unique = name + "_" + i.ToString(CultureInfo.InvariantCulture);
             var buffer = new PlanBuffer(unique, kind, shape, dtype, value, parameter, aliasOf);

@@ -14,27 +14,22 @@ namespace ModelDsl.Binding
     public static class Binder
     {
         /// <summary>
-        /// Types the generated class refers to by their simple names (ModelDsl.Runtime and System): a model class of the
-        /// same name would hide them inside its own body, so the generated code would not compile.
+        /// Members every generated class has (its API, and the private members and nested types the generated code calls by
+        /// name): a member may not share its enclosing class's name (CS0542), so a model cannot be named like one (MDL0214).
+        /// Everything else in generated code is the emitters' to name: runtime types are <c>global::</c> names, a C# keyword
+        /// becomes a verbatim identifier, and the emitters rename what would clash with their own locals (NameScope).
         /// </summary>
-        private static readonly HashSet<string> ReservedModelNames = new HashSet<string>(System.StringComparer.Ordinal)
-        {
-            "Activations", "Dropout", "Sgemm", "Reductions", "Losses", "Optimizers", "Init", "Metrics", "ShapeCheck",
-            "Safetensors", "Checkpoint", "OnnxExport", "Tensor", "IntTensor", "Parameter", "ModelDescription",
-            "TensorDescription", "LayerDescription", "ParameterDescription", "Workspace",
-            "Array", "Span", "MemoryMarshal", "Unsafe", "Vector256", "ArgumentNullException", "IReadOnlyList", "System",
-            "ModelDsl", "Math", "MathF", "Console",
-        };
-
-
-        /// <summary>Members every generated class has: a member may not share its enclosing class's name (CS0542).</summary>
         private static readonly HashSet<string> GeneratedMembers = new HashSet<string>(System.StringComparer.Ordinal)
         {
             "Description", "ParameterCount", "Parameters", "Gradients", "Seed", "Step", "LearningRate", "ModelName", "SymbolNames",
             "Forward", "Predict", "Evaluate", "TrainStep", "ComputeGradients", "ApplyGradients", "Initialize", "Prepare",
             "RunForward", "RunBackward", "RunLoss", "Save", "Load", "ExportOnnx", "ToGpu", "Gpu", "CudaSource", "WorkspaceFor",
             "Dispose", "Output", "Predicted", "CheckFinite", "LastGradientNorm", "DropoutStream", "OnnxGraph", "TraceKernels", "Update",
+            "Workspace", // the nested class of the CPU half and of Gpu
         };
+
+        /// <summary>Contextual keywords generated code uses as types (<c>var w = ...</c>, <c>nuint i</c>): a class of that name would take their place.</summary>
+        private static readonly HashSet<string> TypeKeywords = new HashSet<string>(System.StringComparer.Ordinal) { "var", "nint", "nuint", "dynamic" };
 
         public static IReadOnlyList<ModelGraph> Bind(ModelFileSyntax syntax, SourceText text, DiagnosticBag diagnostics) =>
             Bind(syntax, text, diagnostics, new SuggestionBudget());
@@ -69,17 +64,13 @@ namespace ModelDsl.Binding
                     blocks[name.Text] = block;
                     CheckBlockStructure(block, diagnostics, file);
                 }
-                else if (ReservedModelNames.Contains(name.Text))
-                {
-                    diagnostics.ReportReservedModelName(name.Span, name.Text, "a ModelDsl runtime type the generated class uses");
-                }
-                else if (ModelDsl.Text.CSharpKeywords.Contains(name.Text))
-                {
-                    diagnostics.ReportReservedModelName(name.Span, name.Text, "a C# keyword");
-                }
                 else if (GeneratedMembers.Contains(name.Text))
                 {
-                    diagnostics.ReportReservedModelName(name.Span, name.Text, "a member of every generated class (a member cannot share its class's name)");
+                    diagnostics.ReportModelNameTaken(name.Span, name.Text, $"every generated class has a member '{name.Text}' (a member cannot share its class's name)");
+                }
+                else if (TypeKeywords.Contains(name.Text))
+                {
+                    diagnostics.ReportModelNameTaken(name.Span, name.Text, $"generated code writes '{name.Text}' as a type keyword, which a class of that name would replace");
                 }
                 else models.Add((ModelSyntax)declaration);
             }

@@ -41,9 +41,9 @@ namespace ModelDsl.Diagnostics
         public void ReportMissingReturn(TextSpan span, string block) =>
             Report(DiagnosticCatalog.MissingReturn, span, $"block '{block}' has no return; end it with 'return <value>'");
 
-        /// <param name="reason">What the name is in the generated C#: "the ModelDsl runtime type of that name", "a C# keyword", "a member of every generated class".</param>
-        public void ReportReservedModelName(TextSpan span, string name, string reason) =>
-            Report(DiagnosticCatalog.ReservedModelName, span, $"a model cannot be named '{name}': the model's name is the generated class's name, and '{name}' is {reason}; choose another name");
+        /// <param name="reason">Why generated code needs the name: "every generated class has a member 'Step' (...)", "generated code declares its locals with 'var' (...)".</param>
+        public void ReportModelNameTaken(TextSpan span, string name, string reason) =>
+            Report(DiagnosticCatalog.ModelNameTaken, span, $"a model cannot be named '{name}': the model's name is the generated class's name, and {reason}; choose another name");
 
         public void ReportDuplicateModel(TextSpan span, string name, int firstLine) =>
             Report(DiagnosticCatalog.DuplicateModel, span, $"a model or block named '{name}' is already defined on line {firstLine}");

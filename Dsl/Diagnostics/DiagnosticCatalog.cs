@@ -59,7 +59,9 @@ namespace ModelDsl.Diagnostics
         public static readonly DiagnosticDescriptor StatementNotAllowed = Error("MDL0210", Structure, "Statement not allowed here");
         public static readonly DiagnosticDescriptor MissingReturn = Error("MDL0211", Structure, "Block has no return");
         public static readonly DiagnosticDescriptor DuplicateModel = Error("MDL0212", Structure, "Model or block defined twice");
-        public static readonly DiagnosticDescriptor ReservedModelName = Error("MDL0213", Structure, "Model name reserved");
+        // MDL0213 ("Model name reserved") is retired: runtime types are global:: names in generated code and a C# keyword
+        // becomes a verbatim identifier, so neither constrains model names any more. The ID is never reused.
+        public static readonly DiagnosticDescriptor ModelNameTaken = Error("MDL0214", Structure, "Model name taken by generated code");
 
         // MDL03xx: tensor shapes and element types.
         public static readonly DiagnosticDescriptor ShapeMismatch = Error("MDL0300", Shapes, "Shape mismatch");
@@ -85,7 +87,7 @@ namespace ModelDsl.Diagnostics
             ModelTooLarge, SuspiciousSymbolicDimension, NotConstant, UnknownParameter, DivisionByZero, BuildTooLarge,
             MissingInput, MissingOutput, MissingLoss, MissingOptimizer, DuplicateDeclaration, UnknownLoss,
             UnknownOptimizer, UnknownDType, LabelOutsideLoss, InvalidDimension, StatementNotAllowed, MissingReturn,
-            DuplicateModel, ReservedModelName,
+            DuplicateModel, ModelNameTaken,
             ShapeMismatch, RankMismatch, NotDivisible, DTypeMismatch, KernelTooLarge, SequenceTooLong,
             TiedShapeMismatch, ReshapeMismatch, SymbolicNotAllowed, AxisOutOfRange, TooManyElements, NotTrainable,
             NoGpuCode,

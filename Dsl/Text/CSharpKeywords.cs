@@ -4,8 +4,8 @@ namespace ModelDsl.Text
 {
     /// <summary>
     /// The names C# refuses as an identifier or a type name: its keywords, and the contextual keywords that cannot name
-    /// a class or that generated code would have to escape (<c>var</c>, <c>record</c>, <c>file</c>, ...). One list for the
-    /// checker (model names, MDL0213), the plan's buffer names and the emitter's locals.
+    /// a class or that generated code would have to escape (<c>var</c>, <c>record</c>, <c>file</c>, ...). The C# emitters'
+    /// reserved names (<see cref="ModelDsl.Emit.CSharp.CSharpNames"/>) and the verbatim class name of a model named like one.
     /// </summary>
     internal static class CSharpKeywords
     {

@@ -22,8 +22,8 @@ public sealed class BuildLimitGeneratorTests
     [InlineData("config { features = 2147483647 }\nmodel M {\n    input x: f32[B, features]\n    label y: i32[B]\n    logits = x -> dense(10)\n" + Tail, "MDL0310", 3)]
     [InlineData("config { vocab = 3000000000 }\nmodel M {\n    input idx: i32[B, T]\n    label y: i32[B, T]\n    tok = embedding(idx, vocab, 16)\n    logits = tok -> dense(10)\n" + Tail, "MDL0310", 5)]
     [InlineData("model M {\n    input x: f32[B, 536870911]\n    label y: i32[B]\n    logits = x -> dense(4)\n" + Tail, "MDL0310", 4)]
-    [InlineData("model class {\n    input x: f32[B, 8]\n    label y: i32[B]\n    logits = x -> dense(10)\n" + Tail, "MDL0213", 1)]
-    [InlineData("model namespace {\n    input x: f32[B, 8]\n    label y: i32[B]\n    logits = x -> dense(10)\n" + Tail, "MDL0213", 1)]
+    [InlineData("model Forward {\n    input x: f32[B, 8]\n    label y: i32[B]\n    logits = x -> dense(10)\n" + Tail, "MDL0214", 1)]
+    [InlineData("model var {\n    input x: f32[B, 8]\n    label y: i32[B]\n    logits = x -> dense(10)\n" + Tail, "MDL0214", 1)]
     public void Each_probe_case_is_a_located_diagnostic_and_the_build_has_no_csharp_error(string text, string id, int line)
     {
         var (output, result) = GeneratorHarness.Run(GeneratorHarness.CreateCompilation(GeneratorHarness.DefaultProgram), new TestAdditionalText("/p/probe.model", text));
@@ -53,12 +53,13 @@ public sealed class BuildLimitGeneratorTests
     [Fact]
     public void At_the_op_limit_the_generated_code_stays_within_its_documented_size()
     {
-        // The deepest CharGpt the limit admits (99 blocks, 995 ops): docs/language.md promises about 8.5 KB per op.
+        // The deepest CharGpt the limit admits (99 blocks, 995 ops): docs/language.md promises about 10 KB per op
+        // (global:: names for every runtime type and a block-scoped namespace: 9.9 MB here, 8.5 MB with usings).
         var (_, result) = GeneratorHarness.Run(GeneratorHarness.CreateCompilation(GeneratorHarness.DefaultProgram), new TestAdditionalText("/p/char_gpt.model", CharGpt(99)));
 
         Assert.Empty(result.Diagnostics);
         long characters = result.GeneratedSources.Sum(source => (long)source.SourceText.Length);
-        Assert.True(characters < 9_500_000, $"{characters:N0} characters generated at the op limit");
-        Assert.True(characters > 7_000_000, $"{characters:N0} characters: the per-op estimate in the docs is stale");
+        Assert.True(characters < 11_000_000, $"{characters:N0} characters generated at the op limit");
+        Assert.True(characters > 8_500_000, $"{characters:N0} characters: the per-op estimate in the docs is stale");
     }
 }

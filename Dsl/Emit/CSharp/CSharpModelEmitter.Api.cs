@@ -14,7 +14,7 @@ namespace ModelDsl.Emit.CSharp
                 ? Size(Model.Output.Shape.Last)
                 : null;
 
-        private static string TensorType(DType dtype) => dtype == DType.I32 ? "IntTensor" : "Tensor";
+        private static string TensorType(DType dtype) => dtype == DType.I32 ? "global::ModelDsl.Runtime.IntTensor" : "global::ModelDsl.Runtime.Tensor";
 
         private static string ElementType(DType dtype) => dtype == DType.I32 ? "int" : "float";
 
@@ -35,7 +35,7 @@ namespace ModelDsl.Emit.CSharp
         /// <summary>The first line of every public method: one caller at a time per instance (docs/training.md, "Threads").</summary>
         private void EnterGuard(string method) => _w.Line($"using var call = _guard.Enter({CallerName(method)});");
 
-        private string Identifier(TensorValue value) => _plan.Buffers.First(b => b.Value == value && (b.Kind == BufferKind.Input || b.Kind == BufferKind.Label)).Name;
+        private string Identifier(TensorValue value) => Name(_plan.Buffers.First(b => b.Value == value && (b.Kind == BufferKind.Input || b.Kind == BufferKind.Label)));
 
         private void EmitPublicApi()
         {
@@ -46,7 +46,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Line($"/// Runs the model (dropout off) on {inputDocs} and returns <c>{output.Name}</c> {output.DType.ToSource()}{output.Shape.ToExpression()}.");
             _w.Line("/// The returned tensor belongs to the model and is overwritten by the next call.");
             _w.Line($"/// </summary>");
-            _w.Open($"public Tensor Forward({Parameters(false)})");
+            _w.Open($"public global::ModelDsl.Runtime.Tensor Forward({Parameters(false)})");
             EnterGuard("Forward");
             _w.Line($"var w = Prepare({Arguments(false, "Forward")});");
             _w.Line("RunForward(w, training: false);");
@@ -57,11 +57,11 @@ namespace ModelDsl.Emit.CSharp
             {
                 _w.Line();
                 _w.Line($"/// <summary>The most likely class of each row (argmax of <c>{output.Name}</c> over its {classes} classes); the tensor belongs to the model and is reused.</summary>");
-                _w.Open($"public IntTensor Predict({Parameters(false)})");
+                _w.Open($"public global::ModelDsl.Runtime.IntTensor Predict({Parameters(false)})");
                 EnterGuard("Predict");
                 _w.Line($"var w = Prepare({Arguments(false, "Predict")});");
                 _w.Line("RunForward(w, training: false);");
-                _w.Line($"Metrics.ArgMax(w.Output.Span, w.Predicted.Length, {classes}, w.Predicted.Data);");
+                _w.Line($"global::ModelDsl.Runtime.Metrics.ArgMax(w.Output.Span, w.Predicted.Length, {classes}, w.Predicted.Data);");
                 _w.Line("return w.Predicted;");
                 _w.Close();
             }
@@ -72,7 +72,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("/// <summary>");
             _w.Line($"/// One training step on a batch: forward (dropout on), {Model.Loss.Kind.ToSource()} loss against {labels}, backward, then the");
             _w.Line("/// optimizer. Returns the batch's mean loss (before the update). Allocates nothing once the batch size has been seen.");
-            _w.Line("/// Throws <see cref=\"NonFiniteException\"/> (and changes nothing) when an input, the loss, a gradient or the update is NaN or ±∞.");
+            _w.Line("/// Throws <see cref=\"global::ModelDsl.Runtime.NonFiniteException\"/> (and changes nothing) when an input, the loss, a gradient or the update is NaN or ±∞.");
             _w.Line("/// </summary>");
             _w.Open($"public float TrainStep({Parameters(true)})");
             EnterGuard("TrainStep");
@@ -133,9 +133,9 @@ namespace ModelDsl.Emit.CSharp
             _w.Line();
             _w.Line("/// <summary>Runs the failed step again, checking every buffer after each kernel; returns where the first non-finite value appeared.</summary>");
             _w.Open("private string TraceKernels(Workspace w)");
-            var floats = _plan.Buffers.Where(b => b.IsPlanned && b.DType != DType.I32).Select(b => $"({Quote(b.Name)}, w.{b.Name})")
+            var floats = _plan.Buffers.Where(b => b.IsPlanned && b.DType != DType.I32).Select(b => $"({Quote(b.Name)}, w.{Name(b)})")
                 .Concat(_plan.Parameters.Select(p => $"({Quote("gradient of " + p.Parameter!.Name)}, {_parameterProperties[p.Parameter!]}.Gradient)"));
-            _w.Line($"var trace = new KernelTrace(Parameters, new (string, float[])[] {{ {string.Join(", ", floats)} }});");
+            _w.Line($"var trace = new global::ModelDsl.Runtime.KernelTrace(Parameters, new (string, float[])[] {{ {string.Join(", ", floats)} }});");
             _w.Line("w.Trace = trace;");
             _w.Line("try");
             _w.Open("");
@@ -159,14 +159,14 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("/// Writes parameters, optimizer state, step and learning rate to <paramref name=\"path\"/> as safetensors, with");
             _w.Line("/// PyTorch-style names (<c>fc1.weight</c>, dense weights [out, in]); atomically: a temporary file, then a rename.");
             _w.Line("/// See docs/checkpoints.md.");
-            _w.Line("/// Refuses (<see cref=\"NonFiniteException\"/>) to write a NaN or ±∞ parameter unless <c>CheckFinite</c> is off.");
+            _w.Line("/// Refuses (<see cref=\"global::ModelDsl.Runtime.NonFiniteException\"/>) to write a NaN or ±∞ parameter unless <c>CheckFinite</c> is off.");
             _w.Line("/// </summary>");
             _w.Open("public void Save(string path)");
             EnterGuard("Save");
             _w.Line($"_guard.ParametersForWrite({CallerName("Save")}, \"save\", Step);");
             // A model without an optimizer has no LearningRate to record or restore.
             bool hasRate = Model.Optimizer is not null;
-            _w.Line($"Safetensors.Save(path, ModelName, Parameters, Step{(hasRate ? ", LearningRate" : "")});");
+            _w.Line($"global::ModelDsl.Runtime.Safetensors.Save(path, ModelName, Parameters, Step{(hasRate ? ", LearningRate" : "")});");
             _w.Close();
             _w.Line();
             _w.Line("/// <summary>");
@@ -178,10 +178,10 @@ namespace ModelDsl.Emit.CSharp
             EnterGuard("Load");
             if (hasRate)
             {
-                _w.Line("Step = Safetensors.Load(path, ModelName, Parameters, out float? learningRate);");
+                _w.Line("Step = global::ModelDsl.Runtime.Safetensors.Load(path, ModelName, Parameters, out float? learningRate);");
                 _w.Line("if (learningRate is float rate) LearningRate = rate;");
             }
-            else _w.Line("Step = Safetensors.Load(path, ModelName, Parameters);");
+            else _w.Line("Step = global::ModelDsl.Runtime.Safetensors.Load(path, ModelName, Parameters);");
             _w.Line("_guard.ParametersChanged();");
             _w.Close();
         }
@@ -191,33 +191,34 @@ namespace ModelDsl.Emit.CSharp
             Section("Buffers, planned once per binding of the symbolic dimensions");
             var planned = _plan.Buffers.Where(b => b.IsPlanned).ToList();
             _w.Line($"/// <summary>Activations and gradients for one binding of {(_symbols.Count == 0 ? "the shapes" : string.Join(", ", _symbols))}; reused by every call with that binding.</summary>");
+            _w.Line(GeneratedFile.GeneratedCode);
             _w.Open("private sealed class Workspace");
             foreach (var symbol in _symbols) _w.Line($"public readonly int {SymbolLocal(symbol)};");
             foreach (var b in _plan.Buffers.Where(b => b.Kind == BufferKind.Input || b.Kind == BufferKind.Label))
             {
-                _w.Line($"public {ElementType(b.DType)}[] {b.Name} = Array.Empty<{ElementType(b.DType)}>(); // {b.Kind.ToString().ToLowerInvariant()} {b.DType.ToSource()}{ShapeText(b.Shape)}, bound per call");
+                _w.Line($"public {ElementType(b.DType)}[] {Name(b)} = global::System.Array.Empty<{ElementType(b.DType)}>(); // {b.Kind.ToString().ToLowerInvariant()} {b.DType.ToSource()}{ShapeText(b.Shape)}, bound per call");
             }
             foreach (var b in planned)
             {
-                _w.Line($"public readonly {ElementType(b.DType)}[] {b.Name}; // {BufferComment(b)}");
+                _w.Line($"public readonly {ElementType(b.DType)}[] {Name(b)}; // {BufferComment(b)}");
             }
-            _w.Line("public readonly Tensor Output;");
-            if (ClassifierOutput is not null) _w.Line("public readonly IntTensor Predicted;");
-            if (Model.Loss is not null) _w.Line("public KernelTrace? Trace; // set only while a failed step is re-run with a check after every kernel");
+            _w.Line("public readonly global::ModelDsl.Runtime.Tensor Output;");
+            if (ClassifierOutput is not null) _w.Line("public readonly global::ModelDsl.Runtime.IntTensor Predicted;");
+            if (Model.Loss is not null) _w.Line("public global::ModelDsl.Runtime.KernelTrace? Trace; // set only while a failed step is re-run with a check after every kernel");
             _w.Line();
             string ctorParams = string.Join(", ", _symbols.Select(s => $"int {SymbolLocal(s)}"));
             _w.Open($"public Workspace({ctorParams})");
             foreach (var symbol in _symbols) _w.Line($"this.{SymbolLocal(symbol)} = {SymbolLocal(symbol)};");
             EmitBindingText();
-            foreach (var b in planned) _w.Line($"{b.Name} = new {ElementType(b.DType)}[{AllocationLength(b)}];");
+            foreach (var b in planned) _w.Line($"{Name(b)} = new {ElementType(b.DType)}[{AllocationLength(b)}];");
             var output = _plan.Output;
             string outputShape = string.Join(", ", output.Shape.Dims.Select(Size));
-            _w.Line(output.Root.IsPlanned ? $"Output = new Tensor({output.Root.Name}, {outputShape});" : $"Output = new Tensor(new float[{Elements("Output", output.Shape)}], {outputShape});");
+            _w.Line(output.Root.IsPlanned ? $"Output = new global::ModelDsl.Runtime.Tensor({Name(output.Root)}, {outputShape});" : $"Output = new global::ModelDsl.Runtime.Tensor(new float[{Elements("Output", output.Shape)}], {outputShape});");
             if (ClassifierOutput is not null)
             {
                 var leading = output.Shape.Dims.Take(output.Shape.Rank - 1).ToList();
                 string count = Size(new Shape(leading.ToArray()).ElementCount());
-                _w.Line($"Predicted = new IntTensor(new int[{Elements("Predicted", new Shape(leading.ToArray()))}], {string.Join(", ", leading.Select(Size))});");
+                _w.Line($"Predicted = new global::ModelDsl.Runtime.IntTensor(new int[{Elements("Predicted", new Shape(leading.ToArray()))}], {string.Join(", ", leading.Select(Size))});");
             }
             _w.Close();
             _w.Close();
@@ -230,7 +231,7 @@ namespace ModelDsl.Emit.CSharp
             EmitPrepareHeader();
             foreach (var v in Model.Inputs) _w.Line($"w.{Identifier(v)} = {Identifier(v)}.Data;");
             foreach (var v in Model.Labels) _w.Line($"if ({Identifier(v)} is not null) w.{Identifier(v)} = {Identifier(v)}.Data;");
-            if (_plan.Output.Root.Kind == BufferKind.Input) _w.Line($"{_plan.Output.Root.Name}.Span.CopyTo(w.Output.Span);");
+            if (_plan.Output.Root.Kind == BufferKind.Input) _w.Line($"{Name(_plan.Output.Root)}.Span.CopyTo(w.Output.Span);");
             _w.Line("return w;");
             _w.Close();
         }
@@ -260,7 +261,7 @@ namespace ModelDsl.Emit.CSharp
                 parts.AddRange(count.Symbols.Select(SymbolLocal));
                 return string.Join(" * ", parts);
             }
-            return $"BufferSize.Elements(ModelName, binding, {Quote($"'{buffer}' {layout}")}, {string.Join(" + ", terms.Select(Term))})";
+            return $"global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, {Quote($"'{buffer}' {layout}")}, {string.Join(" + ", terms.Select(Term))})";
         }
 
         /// <summary>
@@ -280,7 +281,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Close();
             _w.Line($"var planned = {create};");
             if (disposeEvicted) _w.Line("_workspaces[^1]?.Dispose();");
-            _w.Line("Array.Copy(_workspaces, 0, _workspaces, 1, _workspaces.Length - 1);");
+            _w.Line("global::System.Array.Copy(_workspaces, 0, _workspaces, 1, _workspaces.Length - 1);");
             _w.Line("_workspaces[0] = planned;");
             _w.Line("return planned;");
             _w.Close();
@@ -302,19 +303,19 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("/// messages report), binds the symbolic dimensions and returns their workspace.");
             _w.Line("/// </summary>");
             _w.Open($"private Workspace Prepare({prepareParams})");
-            _w.Line($"Span<int> bound = stackalloc int[{System.Math.Max(1, _symbols.Count)}];");
+            _w.Line($"global::System.Span<int> bound = stackalloc int[{System.Math.Max(1, _symbols.Count)}];");
             foreach (var v in Model.Inputs.Concat(Model.Labels))
             {
                 bool label = Model.Labels.Contains(v);
                 string name = Identifier(v);
-                string check = $"ShapeCheck.Input(caller, {Quote(v.Name)}, {Quote(v.Shape.ToExpression())}, {name}.Shape, [{string.Join(", ", v.Shape.Dims.Select(ExpectedDim))}], bound, SymbolNames);";
+                string check = $"global::ModelDsl.Runtime.ShapeCheck.Input(caller, {Quote(v.Name)}, {Quote(v.Shape.ToExpression())}, {name}.Shape, [{string.Join(", ", v.Shape.Dims.Select(ExpectedDim))}], bound, SymbolNames);";
                 if (label)
                 {
                     _w.Line($"if ({name} is not null) {check}");
                 }
                 else
                 {
-                    _w.Line($"ArgumentNullException.ThrowIfNull({name});");
+                    _w.Line($"global::System.ArgumentNullException.ThrowIfNull({name});");
                     _w.Line(check);
                 }
             }
@@ -327,7 +328,7 @@ namespace ModelDsl.Emit.CSharp
             foreach (var limit in _plan.EntryChecks.SizeLimits)
             {
                 string layer = $"{limit.Layer} at {_fileName}:{Line(limit.Origin.Span)}";
-                _w.Line($"ShapeCheck.AtMost(caller, {Quote(limit.Input.Value!.Name)}, {Quote(limit.Dimension)}, {BoundSize(limit.Size)}, {limit.Maximum.ToString(System.Globalization.CultureInfo.InvariantCulture)}, {Quote(layer)});");
+                _w.Line($"global::ModelDsl.Runtime.ShapeCheck.AtMost(caller, {Quote(limit.Input.Value!.Name)}, {Quote(limit.Dimension)}, {BoundSize(limit.Size)}, {limit.Maximum.ToString(System.Globalization.CultureInfo.InvariantCulture)}, {Quote(layer)});");
             }
             _w.Line($"var w = WorkspaceFor({string.Join(", ", _symbols.Select((s, i) => $"bound[{i}]"))});");
             var crossEntropy = Model.Loss is { Kind: LossKind.CrossEntropy } loss ? loss : null;
@@ -335,12 +336,12 @@ namespace ModelDsl.Emit.CSharp
             foreach (var symbol in _symbols) _w.Line($"int {SymbolLocal(symbol)} = w.{SymbolLocal(symbol)};");
             foreach (var ids in _plan.EntryChecks.IdRanges)
             {
-                _w.Line($"ShapeCheck.Ids(caller, {Quote(ids.Input.Value!.Name)}, {ids.Input.Name}.Data.AsSpan(0, {Size(ids.Length)}), {ids.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)}, {Quote(ids.Layer)});");
+                _w.Line($"global::ModelDsl.Runtime.ShapeCheck.Ids(caller, {Quote(ids.Input.Value!.Name)}, global::System.MemoryExtensions.AsSpan({Name(ids.Input)}.Data, 0, {Size(ids.Length)}), {ids.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)}, {Quote(ids.Layer)});");
             }
             if (crossEntropy is not null)
             {
                 string label = Identifier(crossEntropy.Target);
-                _w.Line($"if ({label} is not null) ShapeCheck.Labels(caller, {Quote(crossEntropy.Target.Name)}, {label}.Data.AsSpan(0, {Size(crossEntropy.Target.Shape.ElementCount())}), {Size(crossEntropy.Prediction.Shape.Last)});");
+                _w.Line($"if ({label} is not null) global::ModelDsl.Runtime.ShapeCheck.Labels(caller, {Quote(crossEntropy.Target.Name)}, global::System.MemoryExtensions.AsSpan({label}.Data, 0, {Size(crossEntropy.Target.Shape.ElementCount())}), {Size(crossEntropy.Prediction.Shape.Last)});");
             }
         }
 

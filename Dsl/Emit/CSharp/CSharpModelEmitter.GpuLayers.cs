@@ -162,7 +162,7 @@ namespace ModelDsl.Emit.CSharp
         }
 
         /// <summary>A strided batch's stride, in elements (a long, as cuBLAS takes it).</summary>
-        private static string Stride(Dim elements) => elements.IsKnown ? Int(elements.Value) + "L" : $"(long)({Size(elements)})";
+        private string Stride(Dim elements) => elements.IsKnown ? Int(elements.Value) + "L" : $"(long)({Size(elements)})";
 
         /// <summary>cuBLAS's beta for a gradient GEMM: 1 to add to what earlier kernels wrote, 0 to overwrite.</summary>
         private static string Beta(GradientOutput g) => g.Accumulate ? "1f" : "0f";

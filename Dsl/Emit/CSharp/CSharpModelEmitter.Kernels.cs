@@ -41,21 +41,21 @@ namespace ModelDsl.Emit.CSharp
             BindSymbols();
             LineDirective(origin.Span);
             string rows = Size(loss.Rows), cols = Size(loss.Cols);
-            string prediction = $"{Ref(loss.Prediction)}.AsSpan(0, {rows} * {cols})";
-            string gradient = loss.PredictionGradient is null ? "default" : $"{Ref(loss.PredictionGradient)}.AsSpan(0, {rows} * {cols})";
+            string prediction = $"global::System.MemoryExtensions.AsSpan({Ref(loss.Prediction)}, 0, {rows} * {cols})";
+            string gradient = loss.PredictionGradient is null ? "default" : $"global::System.MemoryExtensions.AsSpan({Ref(loss.PredictionGradient)}, 0, {rows} * {cols})";
             switch (loss.Kind)
             {
                 case LossKind.CrossEntropy:
                     _w.Line($"// softmax + cross-entropy over {rows} rows of {cols} classes: one pass per row, the softmax never stored");
                     _w.Line($"return withGradient");
-                    _w.Line($"    ? Reductions.SoftmaxCrossEntropy({prediction}, {Ref(loss.Target)}.AsSpan(0, {rows}), {rows}, {cols}, {gradient})");
-                    _w.Line($"    : Reductions.SoftmaxCrossEntropyLoss({prediction}, {Ref(loss.Target)}.AsSpan(0, {rows}), {rows}, {cols});");
+                    _w.Line($"    ? global::ModelDsl.Runtime.Cpu.Reductions.SoftmaxCrossEntropy({prediction}, global::System.MemoryExtensions.AsSpan({Ref(loss.Target)}, 0, {rows}), {rows}, {cols}, {gradient})");
+                    _w.Line($"    : global::ModelDsl.Runtime.Cpu.Reductions.SoftmaxCrossEntropyLoss({prediction}, global::System.MemoryExtensions.AsSpan({Ref(loss.Target)}, 0, {rows}), {rows}, {cols});");
                     break;
                 case LossKind.BceWithLogits:
-                    _w.Line($"return Losses.BceWithLogits({prediction}, {Ref(loss.Target)}.AsSpan(0, {rows} * {cols}), withGradient ? {gradient} : default, withGradient);");
+                    _w.Line($"return global::ModelDsl.Runtime.Cpu.Losses.BceWithLogits({prediction}, global::System.MemoryExtensions.AsSpan({Ref(loss.Target)}, 0, {rows} * {cols}), withGradient ? {gradient} : default, withGradient);");
                     break;
                 default:
-                    _w.Line($"return Losses.Mse({prediction}, {Ref(loss.Target)}.AsSpan(0, {rows} * {cols}), withGradient ? {gradient} : default, withGradient);");
+                    _w.Line($"return global::ModelDsl.Runtime.Cpu.Losses.Mse({prediction}, global::System.MemoryExtensions.AsSpan({Ref(loss.Target)}, 0, {rows} * {cols}), withGradient ? {gradient} : default, withGradient);");
                     break;
             }
             _w.Directive("#line default");
@@ -94,8 +94,8 @@ namespace ModelDsl.Emit.CSharp
             {
                 string name = _parameterProperties[p.Parameter!];
                 _w.Line(optimizer.Kind == OptimizerKind.Sgd
-                    ? $"Optimizers.Sgd({name}.Value, {name}.Gradient, {name}.State1, {lr}, {mom}, {wd}, nesterov: {nesterov});"
-                    : $"Optimizers.{method}({name}.Value, {name}.Gradient, {name}.State1, {name}.State2, {lr}, {b1}, {b2}, {eps}, {wd}, Step);");
+                    ? $"global::ModelDsl.Runtime.Optimizers.Sgd({name}.Value, {name}.Gradient, {name}.State1, {lr}, {mom}, {wd}, nesterov: {nesterov});"
+                    : $"global::ModelDsl.Runtime.Optimizers.{method}({name}.Value, {name}.Gradient, {name}.State1, {name}.State2, {lr}, {b1}, {b2}, {eps}, {wd}, Step);");
                 _w.Line($"{name}.MarkChanged();");
             }
             _w.Directive("#line default");
@@ -135,7 +135,7 @@ namespace ModelDsl.Emit.CSharp
             // B = a parameter's weights, transposed (the dense forward Y = X·Wᵀ): pass the Parameter itself, so the
             // runtime multiplies by a copy packed once per weight version instead of packing W on every call.
             string bArg = g.TransB && g.B.Root.Kind == BufferKind.Parameter ? _parameterProperties[g.B.Root.Parameter!] : Ref(g.B);
-            _w.Line($"Sgemm.Multiply({Bool(g.TransA)}, {Bool(g.TransB)}, {m}, {n}, {k}, 1f, {Ref(g.A)}, {lda}, {bArg}, {ldb}, {(g.Accumulate ? "1f" : "0f")}, {Ref(g.C)}, {n});");
+            _w.Line($"global::ModelDsl.Runtime.Cpu.Sgemm.Multiply({Bool(g.TransA)}, {Bool(g.TransB)}, {m}, {n}, {k}, 1f, {Ref(g.A)}, {lda}, {bArg}, {ldb}, {(g.Accumulate ? "1f" : "0f")}, {Ref(g.C)}, {n});");
         }
 
         private void EmitElementwise(ElementwiseKernel kernel)
@@ -150,21 +150,21 @@ namespace ModelDsl.Emit.CSharp
             _w.Line($"// one pass over [{rows}, {cols}]: " + string.Join(", ", kernel.Outputs.Select(o => $"{o.Target.Name} {(o.Accumulate ? "+=" : "=")} …").Concat(kernel.ColumnSums.Select(s => $"{s.Target.Name} {(s.Accumulate ? "+=" : "=")} Σ_rows …"))));
             _w.Open("");
             _w.Line($"int rows = {rows}, cols = {cols};");
-            foreach (var b in buffers) _w.Line($"ref {ElementType(b.DType)} {b.Name} = ref MemoryMarshal.GetArrayDataReference({Ref(b)});");
+            foreach (var b in buffers) _w.Line($"ref {ElementType(b.DType)} {Name(b)} = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference({Ref(b)});");
             foreach (var mask in dropouts)
             {
                 string s = mask.Slot.ToString(CultureInfo.InvariantCulture);
                 float scale = 1f / (1f - mask.Probability);
-                _w.Line($"uint seed{s} = Dropout.Seed(Seed, Step, {s}, DropoutStream);");
+                _w.Line($"uint seed{s} = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, {s}, DropoutStream);");
                 _w.Line($"float p{s} = training ? {ExpressionRenderer.Literal(mask.Probability)} : 0f, scale{s} = training ? {ExpressionRenderer.Literal(scale)} : 1f;");
-                _w.Line($"var vp{s} = Vector256.Create(p{s});");
-                _w.Line($"var vscale{s} = Vector256.Create(scale{s});");
+                _w.Line($"var vp{s} = global::System.Runtime.Intrinsics.Vector256.Create(p{s});");
+                _w.Line($"var vscale{s} = global::System.Runtime.Intrinsics.Vector256.Create(scale{s});");
             }
-            foreach (var sum in kernel.ColumnSums.Where(s => !s.Accumulate)) _w.Line($"MemoryMarshal.CreateSpan(ref {sum.Target.Name}, cols).Clear();");
+            foreach (var sum in kernel.ColumnSums.Where(s => !s.Accumulate)) _w.Line($"global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref {Name(sum.Target)}, cols).Clear();");
 
             _w.Open("for (int r = 0; r < rows; r++)");
             _w.Line("int c = 0;");
-            _w.Open("for (; c <= cols - Vector256<float>.Count; c += Vector256<float>.Count)");
+            _w.Open("for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)");
             _w.Line("nuint i = (nuint)(r * cols + c);");
             EmitBody(kernel, vector: true);
             _w.Close();
@@ -178,7 +178,7 @@ namespace ModelDsl.Emit.CSharp
 
         private void EmitBody(ElementwiseKernel kernel, bool vector)
         {
-            var renderer = new ExpressionRenderer(vector, m =>
+            var renderer = new ExpressionRenderer(vector, Name, m =>
             {
                 string s = m.Slot.ToString(CultureInfo.InvariantCulture);
                 return ("seed" + s, "p" + s, "scale" + s);
@@ -189,29 +189,26 @@ namespace ModelDsl.Emit.CSharp
             for (int k = 0; k < kernel.Outputs.Count; k++)
             {
                 var o = kernel.Outputs[k];
-                string target = o.Target.Name;
+                string target = Name(o.Target);
                 if (vector)
                 {
                     _w.Line(o.Accumulate
-                        ? $"(Vector256.LoadUnsafe(ref {target}, i) + {results[k]}).StoreUnsafe(ref {target}, i);"
-                        : $"{Vectorised(results[k])}.StoreUnsafe(ref {target}, i);");
+                        ? $"global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref {target}, i) + {results[k]}, ref {target}, i);"
+                        : $"global::System.Runtime.Intrinsics.Vector256.StoreUnsafe({results[k]}, ref {target}, i);");
                 }
                 else
                 {
-                    _w.Line($"Unsafe.Add(ref {target}, i) {(o.Accumulate ? "+=" : "=")} {results[k]};");
+                    _w.Line($"global::System.Runtime.CompilerServices.Unsafe.Add(ref {target}, i) {(o.Accumulate ? "+=" : "=")} {results[k]};");
                 }
             }
             for (int k = 0; k < kernel.ColumnSums.Count; k++)
             {
-                string target = kernel.ColumnSums[k].Target.Name;
+                string target = Name(kernel.ColumnSums[k].Target);
                 _w.Line(vector
-                    ? $"(Vector256.LoadUnsafe(ref {target}, (nuint)c) + {sums[k]}).StoreUnsafe(ref {target}, (nuint)c);"
-                    : $"Unsafe.Add(ref {target}, c) += {sums[k]};");
+                    ? $"global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref {target}, (nuint)c) + {sums[k]}, ref {target}, (nuint)c);"
+                    : $"global::System.Runtime.CompilerServices.Unsafe.Add(ref {target}, c) += {sums[k]};");
             }
         }
-
-        /// <summary>A literal vector constant needs parentheses before a member call.</summary>
-        private static string Vectorised(string value) => value.StartsWith("Vector256.Create(", System.StringComparison.Ordinal) ? $"({value})" : value;
 
         private static IEnumerable<PlanBuffer> Loads(Expr expr) => ExprWalker.Nodes(expr).OfType<LoadExpr>().Select(l => l.Buffer);
 
@@ -225,7 +222,7 @@ namespace ModelDsl.Emit.CSharp
             {
                 BufferKind.Parameter => _parameterProperties[root.Parameter!] + ".Value",
                 BufferKind.ParameterGradient => _parameterProperties[root.Parameter!] + ".Gradient",
-                _ => "w." + root.Name,
+                _ => "w." + Name(root),
             };
         }
 

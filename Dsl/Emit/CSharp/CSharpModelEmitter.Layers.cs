@@ -127,7 +127,7 @@ namespace ModelDsl.Emit.CSharp
                     string d = Int(k.ModelDim);
                     _w.Line($"// {k.Output.Name}{ShapeText(k.Output.Shape)} = softmax(q·kᵀ/√{Int(k.HeadDim)}{(k.Causal ? ", causal" : "")})·v per head ({Int(k.Heads)} heads), q, k, v read in place from {k.Qkv.Name} (columns 0, {d}, 2·{d}); P kept in {k.Workspace.Name}");
                     _w.Line($"{Layers}Attention.Forward({Size(k.Batch)}, {Size(k.Steps)}, {Int(k.Heads)}, {Int(k.HeadDim)}, causal: {Bool(k.Causal)}, "
-                        + $"{Ref(k.Qkv)}, {Ref(k.Qkv)}.AsSpan({d}), {Ref(k.Qkv)}.AsSpan(2 * {d}), 3 * {d}, {Ref(k.Output)}, {Ref(k.Workspace)});");
+                        + $"{Ref(k.Qkv)}, global::System.MemoryExtensions.AsSpan({Ref(k.Qkv)}, {d}), global::System.MemoryExtensions.AsSpan({Ref(k.Qkv)}, 2 * {d}), 3 * {d}, {Ref(k.Output)}, {Ref(k.Workspace)});");
                     return true;
                 }
                 case AttentionBackwardKernel k:
@@ -135,8 +135,8 @@ namespace ModelDsl.Emit.CSharp
                     string d = Int(k.ModelDim), dqkv = Ref(k.QkvGradient.Buffer);
                     _w.Line($"// {Writes(k.QkvGradient)} (dq, dk, dv) from {k.OutputGradient.Name} and the P saved in {k.Workspace.Name}");
                     _w.Line($"{Layers}Attention.Backward({Size(k.Batch)}, {Size(k.Steps)}, {Int(k.Heads)}, {Int(k.HeadDim)}, causal: {Bool(k.Causal)}, "
-                        + $"{Ref(k.Qkv)}, {Ref(k.Qkv)}.AsSpan({d}), {Ref(k.Qkv)}.AsSpan(2 * {d}), 3 * {d}, {Ref(k.OutputGradient)}, {Ref(k.Workspace)}, "
-                        + $"{dqkv}, {dqkv}.AsSpan({d}), {dqkv}.AsSpan(2 * {d}), accumulate: {Bool(k.QkvGradient.Accumulate)});");
+                        + $"{Ref(k.Qkv)}, global::System.MemoryExtensions.AsSpan({Ref(k.Qkv)}, {d}), global::System.MemoryExtensions.AsSpan({Ref(k.Qkv)}, 2 * {d}), 3 * {d}, {Ref(k.OutputGradient)}, {Ref(k.Workspace)}, "
+                        + $"{dqkv}, global::System.MemoryExtensions.AsSpan({dqkv}, {d}), global::System.MemoryExtensions.AsSpan({dqkv}, 2 * {d}), accumulate: {Bool(k.QkvGradient.Accumulate)});");
                     return true;
                 }
                 default:
@@ -183,7 +183,7 @@ namespace ModelDsl.Emit.CSharp
         private string ConvGeometry(Conv2dSizes s) =>
             $"new {Layers}Conv2dGeometry({Size(s.Batch)}, {Size(s.Channels)}, {Size(s.Height)}, {Size(s.Width)}, {Int(s.OutChannels)}, {Int(s.Kernel)}, {Int(s.Stride)}, {Int(s.Padding)})";
 
-        private static string PoolGeometry(Pool2dSizes s) =>
+        private string PoolGeometry(Pool2dSizes s) =>
             $"new {Layers}Pool2dGeometry({Size(s.Batch)}, {Size(s.Channels)}, {Size(s.Height)}, {Size(s.Width)}, {Int(s.Kernel)}, {Int(s.Stride)}, {Int(s.Padding)})";
 
         /// <summary>A buffer argument a runtime kernel may go without: <c>default</c> (an empty span) when absent.</summary>

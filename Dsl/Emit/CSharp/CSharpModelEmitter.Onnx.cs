@@ -20,8 +20,8 @@ namespace ModelDsl.Emit.CSharp
                 string reason = unsupported is null
                     ? $"{Model.Name} cannot be exported to ONNX: {error}"
                     : $"{Model.Name} cannot be exported to ONNX: {unsupported.Kind.ToSource()} ('{unsupported.LayerPath}') at {_fileName}:{Line(unsupported.Span)} has no ONNX lowering yet.";
-                _w.Line($"/// <summary>Always throws <see cref=\"NotSupportedException\"/>: {Escape(reason)} See docs/onnx.md.</summary>");
-                _w.Line($"public void ExportOnnx(string path) => throw new NotSupportedException({Quote(reason)});");
+                _w.Line($"/// <summary>Always throws <see cref=\"global::System.NotSupportedException\"/>: {Escape(reason)} See docs/onnx.md.</summary>");
+                _w.Line($"public void ExportOnnx(string path) => throw new global::System.NotSupportedException({Quote(reason)});");
                 return;
             }
             _w.Line($"/// <summary>The inference graph for ONNX export (opset {graph.Opset}; dropout is omitted, as at inference); see docs/onnx.md.</summary>");
@@ -30,7 +30,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("/// <summary>");
             _w.Line($"/// Writes the inference graph of {Model.Name} with the current parameter values to <paramref name=\"path\"/> as an ONNX model");
             _w.Line($"/// (opset {graph.Opset}, the batch dimension symbolic, dropout omitted), atomically: a temporary file is renamed over it.");
-            _w.Line("/// Refuses (<see cref=\"NonFiniteException\"/>) to export a NaN or ±∞ parameter unless <c>CheckFinite</c> is off.");
+            _w.Line("/// Refuses (<see cref=\"global::ModelDsl.Runtime.NonFiniteException\"/>) to export a NaN or ±∞ parameter unless <c>CheckFinite</c> is off.");
             _w.Line("/// </summary>");
             _w.Open("public void ExportOnnx(string path)");
             EnterGuard("ExportOnnx");

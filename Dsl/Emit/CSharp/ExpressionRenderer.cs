@@ -16,10 +16,12 @@ namespace ModelDsl.Emit.CSharp
         private readonly Dictionary<string, string> _loads = new Dictionary<string, string>(System.StringComparer.Ordinal);
         private readonly List<string> _lines = new List<string>();
         private readonly System.Func<DropoutMaskExpr, (string Seed, string P, string Scale)> _dropout;
+        private readonly System.Func<PlanBuffer, string> _name;
 
-        public ExpressionRenderer(bool vector, System.Func<DropoutMaskExpr, (string Seed, string P, string Scale)> dropout)
+        public ExpressionRenderer(bool vector, System.Func<PlanBuffer, string> name, System.Func<DropoutMaskExpr, (string Seed, string P, string Scale)> dropout)
         {
             _vector = vector;
+            _name = name;
             _dropout = dropout;
         }
 
@@ -31,7 +33,7 @@ namespace ModelDsl.Emit.CSharp
             if (expr is ConstExpr constant)
             {
                 string literal = Literal(constant.Value);
-                return _vector ? $"Vector256.Create({literal})" : literal;
+                return _vector ? $"global::System.Runtime.Intrinsics.Vector256.Create({literal})" : literal;
             }
             if (_locals.TryGetValue(expr, out var existing)) return existing;
 
@@ -48,15 +50,15 @@ namespace ModelDsl.Emit.CSharp
                         return loaded;
                     }
                     value = _vector
-                        ? $"Vector256.LoadUnsafe(ref {load.Buffer.Name}, {index})"
-                        : $"Unsafe.Add(ref {load.Buffer.Name}, {(load.Broadcast == Broadcast.Column ? "c" : "(nint)i")})";
+                        ? $"global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref {_name(load.Buffer)}, {index})"
+                        : $"global::System.Runtime.CompilerServices.Unsafe.Add(ref {_name(load.Buffer)}, {(load.Broadcast == Broadcast.Column ? "c" : "(nint)i")})";
                     string local = Declare(value);
                     _loads[key] = local;
                     _locals[expr] = local;
                     return local;
                 }
                 case UnaryExpr unary:
-                    value = $"Activations.{unary.Op}({Render(unary.Operand)})";
+                    value = $"global::ModelDsl.Runtime.Cpu.Activations.{unary.Op}({Render(unary.Operand)})";
                     break;
                 case BinaryExpr binary:
                     value = $"{Render(binary.Left)} {Operator(binary.Op)} {Render(binary.Right)}";
@@ -64,7 +66,7 @@ namespace ModelDsl.Emit.CSharp
                 case DropoutMaskExpr mask:
                 {
                     var (seed, p, scale) = _dropout(mask);
-                    value = _vector ? $"Dropout.Mask({seed}, (int)i, v{p}, v{scale})" : $"Dropout.Mask({seed}, (int)i, {p}, {scale})";
+                    value = _vector ? $"global::ModelDsl.Runtime.Cpu.Dropout.Mask({seed}, (int)i, v{p}, v{scale})" : $"global::ModelDsl.Runtime.Cpu.Dropout.Mask({seed}, (int)i, {p}, {scale})";
                     break;
                 }
                 default:

@@ -24,8 +24,8 @@ namespace ModelDsl.Emit.Cuda
                 .SelectMany(e => ExprWalker.Nodes(e).OfType<DropoutMaskExpr>()).Select(m => m.Slot).Distinct().OrderBy(s => s).ToList();
 
             var arguments = new List<CudaArgument> { CudaArgument.SizeOf("rows", kernel.Rows), CudaArgument.SizeOf("cols", kernel.Cols) };
-            arguments.AddRange(loads.Select(b => CudaArgument.Pointer(b, writable: false)));
-            arguments.AddRange(targets.Select(b => CudaArgument.Pointer(b, writable: true)));
+            arguments.AddRange(loads.Select(b => Pointer(b, writable: false)));
+            arguments.AddRange(targets.Select(b => Pointer(b, writable: true)));
             foreach (int slot in slots)
             {
                 arguments.Add(CudaArgument.Dropout(ArgumentKind.DropoutSeed, slot));
@@ -40,7 +40,7 @@ namespace ModelDsl.Emit.Cuda
             KernelHeader(kernel.Name, kernel.Origins, (columnSums ? "one 32×8 block per 32 columns of " : "one thread per element of ") + shape + ": " + writes);
             Signature(kernel.Name, arguments);
             _w.Open("");
-            var renderer = new CudaExpressionRenderer();
+            var renderer = new CudaExpressionRenderer(Name);
             var results = kernel.Outputs.Select(o => renderer.Render(o.Value)).ToList();
             var sums = kernel.ColumnSums.Select(s => renderer.Render(s.Value)).ToList();
 
@@ -74,7 +74,7 @@ namespace ModelDsl.Emit.Cuda
                     var sum = kernel.ColumnSums[k];
                     _w.Line($"float total{k} = 0.0f;");
                     _w.Line($"for (int part = 0; part < {ColumnBlockRows}; part++) total{k} += partial{k}[part][threadIdx.x];");
-                    _w.Line($"{sum.Target.Name}[c] {(sum.Accumulate ? "+=" : "=")} total{k};");
+                    _w.Line($"{Name(sum.Target)}[c] {(sum.Accumulate ? "+=" : "=")} total{k};");
                 }
                 _w.Close();
             }
@@ -89,7 +89,7 @@ namespace ModelDsl.Emit.Cuda
             for (int k = 0; k < kernel.Outputs.Count; k++)
             {
                 var o = kernel.Outputs[k];
-                _w.Line($"{o.Target.Name}[i] {(o.Accumulate ? "+=" : "=")} {results[k]};");
+                _w.Line($"{Name(o.Target)}[i] {(o.Accumulate ? "+=" : "=")} {results[k]};");
             }
         }
 

@@ -19,8 +19,8 @@ namespace ModelDsl.Emit.Cuda
             {
                 CudaArgument.SizeOf("rows", loss.Rows),
                 CudaArgument.SizeOf("cols", loss.Cols),
-                CudaArgument.Pointer(loss.Prediction, writable: false),
-                CudaArgument.Pointer(loss.Target, writable: false),
+                Pointer(loss.Prediction, writable: false),
+                Pointer(loss.Target, writable: false),
                 CudaArgument.Special("float* __restrict__", "gradient"),
                 CudaArgument.Special("float* __restrict__", "loss_terms"),
             };
@@ -35,14 +35,14 @@ namespace ModelDsl.Emit.Cuda
                     _w.Line("int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;");
                     _w.Line("int lane = threadIdx.x % 32;");
                     _w.Line("if (row >= rows) return; // whole warps leave together: the shuffles below stay converged");
-                    _w.Line($"const float* in_row = {loss.Prediction.Name} + (long)row * cols;");
+                    _w.Line($"const float* in_row = {Name(loss.Prediction)} + (long)row * cols;");
                     _w.Line("float row_max = -INFINITY;");
                     _w.Line("for (int k = lane; k < cols; k += 32) row_max = fmaxf(row_max, in_row[k]);");
                     _w.Line("row_max = md_warp_max(row_max);");
                     _w.Line("float row_sum = 0.0f;");
                     _w.Line("for (int k = lane; k < cols; k += 32) row_sum += expf(in_row[k] - row_max);");
                     _w.Line("row_sum = md_warp_sum(row_sum);");
-                    _w.Line($"int class_id = {loss.Target.Name}[row];");
+                    _w.Line($"int class_id = {Name(loss.Target)}[row];");
                     _w.Line("if (lane == 0) loss_terms[row] = row_max + logf(row_sum) - in_row[class_id]; // log Σ exp − logit of the class");
                     _w.Open("if (gradient != nullptr)");
                     _w.Line("float inv_rows = 1.0f / (float)rows;");
@@ -60,7 +60,7 @@ namespace ModelDsl.Emit.Cuda
                     _w.Line("long n = (long)rows * cols;");
                     _w.Line("float inv_n = 1.0f / (float)n;");
                     _w.Open("for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)");
-                    _w.Line($"float z_i = {loss.Prediction.Name}[i], t_i = {loss.Target.Name}[i]; // logit, target");
+                    _w.Line($"float z_i = {Name(loss.Prediction)}[i], t_i = {Name(loss.Target)}[i]; // logit, target");
                     _w.Line("loss_terms[i] = fmaxf(z_i, 0.0f) - z_i * t_i + logf(1.0f + expf(-fabsf(z_i)));");
                     _w.Line("if (gradient != nullptr) gradient[i] = (md_sigmoid(z_i) - t_i) * inv_n;");
                     _w.Close();
@@ -74,7 +74,7 @@ namespace ModelDsl.Emit.Cuda
                     _w.Line("long n = (long)rows * cols;");
                     _w.Line("float two_over_n = 2.0f / (float)n;");
                     _w.Open("for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)");
-                    _w.Line($"float err_i = {loss.Prediction.Name}[i] - {loss.Target.Name}[i];");
+                    _w.Line($"float err_i = {Name(loss.Prediction)}[i] - {Name(loss.Target)}[i];");
                     _w.Line("loss_terms[i] = err_i * err_i;");
                     _w.Line("if (gradient != nullptr) gradient[i] = err_i * two_over_n;");
                     _w.Close();

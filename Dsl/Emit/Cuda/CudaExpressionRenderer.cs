@@ -14,6 +14,9 @@ namespace ModelDsl.Emit.Cuda
         private readonly Dictionary<Expr, string> _locals = new Dictionary<Expr, string>(); // by reference, like ExprWalker
         private readonly Dictionary<string, string> _loads = new Dictionary<string, string>(System.StringComparer.Ordinal);
         private readonly List<string> _lines = new List<string>();
+        private readonly System.Func<PlanBuffer, string> _name;
+
+        public CudaExpressionRenderer(System.Func<PlanBuffer, string> name) => _name = name;
 
         public IReadOnlyList<string> Lines => _lines;
 
@@ -34,7 +37,7 @@ namespace ModelDsl.Emit.Cuda
                         _locals[expr] = loaded;
                         return loaded;
                     }
-                    string local = Declare($"{load.Buffer.Name}[{index}]");
+                    string local = Declare($"{_name(load.Buffer)}[{index}]");
                     _loads[key] = local;
                     _locals[expr] = local;
                     return local;

@@ -81,10 +81,11 @@ namespace ModelDsl.Emit.Cuda
 
         public static CudaArgument SizeOf(string name, Dim size) => new CudaArgument(ArgumentKind.Size, "int", name, size);
 
-        public static CudaArgument Pointer(PlanBuffer buffer, bool writable)
+        /// <summary>A generated kernel's parameter for <paramref name="buffer"/>, named <paramref name="name"/> (the CUDA emitter's identifier for it).</summary>
+        public static CudaArgument Pointer(PlanBuffer buffer, string name, bool writable)
         {
             string element = buffer.DType == DType.I32 ? "int" : "float";
-            return new CudaArgument(ArgumentKind.Buffer, (writable ? "" : "const ") + element + "* __restrict__", buffer.Name, buffer: buffer);
+            return new CudaArgument(ArgumentKind.Buffer, (writable ? "" : "const ") + element + "* __restrict__", name, buffer: buffer);
         }
 
         public static CudaArgument Dropout(ArgumentKind kind, int slot)

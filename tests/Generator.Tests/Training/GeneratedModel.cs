@@ -37,18 +37,26 @@ internal sealed class GeneratedModel
     /// <summary>The generated training code, for messages.</summary>
     public string Source { get; }
 
+    /// <summary>The generated GPU half (its <c>CudaSource</c> included).</summary>
+    public string GpuSource { get; private init; } = "";
+
+    /// <summary>The compiler's warnings on the whole compilation (generated files included).</summary>
+    public IReadOnlyList<string> Warnings { get; private init; } = [];
+
     public IReadOnlyList<Parameter> Parameters => (IReadOnlyList<Parameter>)Get("Parameters");
 
     public int Step => (int)Get("Step");
 
-    public static GeneratedModel Compile(string modelText, string modelName, ulong seed = 1, string path = "test.model")
+    /// <param name="rootNamespace">The consumer project's root namespace (the generated classes' namespace).</param>
+    /// <param name="consumerSource">Code of the consumer project besides the generated files (default: an empty program).</param>
+    public static GeneratedModel Compile(string modelText, string modelName, ulong seed = 1, string path = "test.model", string rootNamespace = "Consumer", string? consumerSource = null)
     {
         var compilation = CSharpCompilation.Create(
             "Generated" + Guid.NewGuid().ToString("N"),
-            [CSharpSyntaxTree.ParseText(GeneratorHarness.DefaultProgram, CSharpParseOptions.Default.WithLanguageVersion(LanguageVersion.Latest))],
+            [CSharpSyntaxTree.ParseText(consumerSource ?? GeneratorHarness.DefaultProgram, CSharpParseOptions.Default.WithLanguageVersion(LanguageVersion.Latest))],
             GeneratorHarness.References,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable, optimizationLevel: OptimizationLevel.Release, allowUnsafe: true));
-        var driver = GeneratorHarness.CreateDriver([new TestAdditionalText(path, modelText)]);
+        var driver = GeneratorHarness.CreateDriver([new TestAdditionalText(path, modelText)], rootNamespace);
         driver.RunGeneratorsAndUpdateCompilation(compilation, out var output, out var generatorDiagnostics);
         Assert.Empty(generatorDiagnostics.Where(d => d.Severity == DiagnosticSeverity.Error));
         string source = string.Join("\n", output.SyntaxTrees.Where(t => t.FilePath.EndsWith(".Training.g.cs", StringComparison.Ordinal)).Select(t => t.ToString()));
@@ -59,8 +67,12 @@ internal sealed class GeneratedModel
         Assert.True(emit.Success, string.Join(Environment.NewLine, emit.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Take(20)));
         stream.Position = 0;
         var assembly = new AssemblyLoadContext("generated-" + modelName, isCollectible: true).LoadFromStream(stream);
-        var type = assembly.GetType("Consumer." + modelName, throwOnError: true)!;
-        return new GeneratedModel(type, Activator.CreateInstance(type, seed)!, source);
+        var type = assembly.GetType(rootNamespace + "." + modelName, throwOnError: true)!;
+        return new GeneratedModel(type, Activator.CreateInstance(type, seed)!, source)
+        {
+            Warnings = emit.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Warning).Select(d => d.ToString()).ToList(),
+            GpuSource = string.Join("\n", output.SyntaxTrees.Where(t => t.FilePath.EndsWith(".Gpu.g.cs", StringComparison.Ordinal)).Select(t => t.ToString())),
+        };
     }
 
     public static GeneratedModel CompileExample(string relativePath, string modelName, ulong seed = 1) =>

@@ -1,0 +1,46 @@
+using System.Collections.Generic;
+using System.Linq;
+
+namespace ModelDsl.Emit.CSharp
+{
+    /// <summary>
+    /// The names the C# emitters write themselves: what a .model name (a buffer, symbol, input or parameter) must not
+    /// become in a generated C# file. Runtime types are written with <c>global::</c> names, so no model or binding name
+    /// can hide them; what remains are the members of the generated class and of its nested types, the locals and
+    /// parameters of the generated methods, the temporaries the loop bodies number, and C#'s keywords.
+    /// </summary>
+    internal static class CSharpNames
+    {
+        /// <summary>Members of the model class (both halves), of its <c>Workspace</c>, <c>Gpu</c> and <c>Gpu.Workspace</c>, and of <c>object</c>.</summary>
+        private static readonly string[] Members =
+        {
+            "Description", "ParameterCount", "Parameters", "Seed", "Step", "DropoutStream", "LearningRate", "CheckFinite", "LastGradientNorm",
+            "ModelName", "SymbolNames", "Initialize", "Forward", "Predict", "TrainStep", "ComputeGradients", "Evaluate", "Gradients",
+            "TraceKernels", "Save", "Load", "ApplyGradients", "Update", "Prepare", "WorkspaceFor", "RunForward", "RunLoss", "RunBackward",
+            "ExportOnnx", "OnnxGraph", "CudaSource", "ToGpu", "Gpu", "Workspace", "Output", "Predicted", "Trace", "LossTerms", "LossValue",
+            "Context", "CheckGradients", "DownloadOutput", "CopyToHost", "CopyFromHost", "DownloadAll", "Dispose", "Ones", "ArenaLength", "Offsets",
+            "GetType", "ToString", "Equals", "GetHashCode", "MemberwiseClone", "Finalize", "ReferenceEquals",
+        };
+
+        /// <summary>Locals and parameters of the generated methods (the loop bodies' own included).</summary>
+        private static readonly string[] Locals =
+        {
+            "a", "c", "i", "k", "p", "r", "w", "rows", "cols", "training", "withGradient", "caller", "step", "bound", "call", "binding",
+            "found", "planned", "trace", "loss", "model", "context", "parameters", "path", "learningRate", "rate", "lr", "stepSize",
+            "bc2Sqrt", "decay", "sumOfSquares", "mean", "ones", "count", "geometry", "value",
+        };
+
+        /// <summary>The reserved names of a C# file for a model class named <paramref name="className"/>.</summary>
+        public static IEnumerable<string> Reserved(string className) =>
+            ModelDsl.Text.CSharpKeywords.All.Concat(Members).Concat(Locals).Append(className);
+
+        /// <summary>Temporaries the loop bodies number: <c>v3</c>, <c>s3</c>, and each dropout slot's <c>seed0</c>, <c>p0</c>, <c>scale0</c>, <c>vp0</c>, <c>vscale0</c>.</summary>
+        public static readonly IReadOnlyList<string> Numbered = new[] { "v", "s", "seed", "p", "scale", "vp", "vscale" };
+
+        /// <summary>The private fields all start with an underscore (<c>_guard</c>, <c>_values</c>, a kernel's <c>_fwd_1_relu</c>): a .model name never does here.</summary>
+        public static readonly IReadOnlyList<string> Prefixes = new[] { "_" };
+
+        /// <summary>The class name for a model: a C# keyword (<c>class</c>, <c>record</c>) as a verbatim identifier.</summary>
+        public static string ClassName(string modelName) => ModelDsl.Text.CSharpKeywords.Contains(modelName) ? "@" + modelName : modelName;
+    }
+}
