@@ -190,7 +190,7 @@ namespace ModelDsl.Emit.CSharp
         private string Optional(PlanBuffer? b) => b is null ? "default" : Ref(b);
 
         /// <summary>A column range for comments: <c>3:15</c>, or <c>3*T : 3*T + 12*T</c> with symbols.</summary>
-        private static string Columns(Dim offset, Dim width) =>
+        private string Columns(Dim offset, Dim width) =>
             offset.IsKnown && width.IsKnown ? $"{Int(offset.Value)}:{Int(offset.Value + width.Value)}" : $"{Size(offset)} : {Size(offset)} + {Size(width)}";
 
         private static string Writes(GradientOutput g) => $"{g.Buffer.Name} {(g.Accumulate ? "+=" : "=")}";

@@ -367,7 +367,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
         /// the kernels in <see cref="CudaSource"/>. Parameters, gradients and optimizer state stay on the device between steps;
         /// activations are planned once per binding of the symbolic dimensions. Dispose it to free the device memory.
         /// </summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("ModelDsl.Generator", "0.1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("ModelDsl.Generator", "1.0.0.0")]
         public sealed class Gpu : global::System.IDisposable
         {
             private readonly BinaryClassifier _model;
@@ -564,7 +564,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
 
             // ───── Device buffers, planned once per binding of the symbolic dimensions ───────────────────────
 
-            [global::System.CodeDom.Compiler.GeneratedCode("ModelDsl.Generator", "0.1.0.0")]
+            [global::System.CodeDom.Compiler.GeneratedCode("ModelDsl.Generator", "1.0.0.0")]
             private sealed class Workspace : global::System.IDisposable
             {
                 public readonly int B;

@@ -229,7 +229,7 @@ namespace Consumer
         // ───── Buffers, planned once per binding of the symbolic dimensions ──────────────────────────────
 
         /// <summary>Activations and gradients for one binding of B; reused by every call with that binding.</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("ModelDsl.Generator", "0.1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("ModelDsl.Generator", "1.0.0.0")]
         private sealed class Workspace
         {
             public readonly int B;
