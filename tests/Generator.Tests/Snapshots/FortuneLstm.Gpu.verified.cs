@@ -496,7 +496,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
         /// activations are planned once per binding of the symbolic dimensions. Dispose it to free the device memory.
         /// </summary>
         [global::System.CodeDom.Compiler.GeneratedCode("ModelDsl.Generator", "1.0.0.0")]
-        public sealed class Gpu : global::System.IDisposable
+        public sealed class Gpu : global::System.IDisposable, global::ModelDsl.Cuda.IGpuTrainingSession
         {
             private readonly FortuneLstm _model;
             private readonly global::ModelDsl.Cuda.GpuContext _context;
@@ -1055,6 +1055,16 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     _optimizer_adam.Launch(global::ModelDsl.Cuda.Grid.Elements(ArenaLength), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
             }
+
+            // ───── Data-parallel training on several GPUs (docs/distributed.md) ──────────────────────────────
+
+            // GpuDataParallel broadcasts rank 0's arenas at the start and all-reduces the gradient arena (one flat buffer of
+            // ArenaLength floats, padding included) between ComputeGradients and ApplyGradients.
+            global::ModelDsl.Runtime.ITrainableModel global::ModelDsl.Cuda.IGpuTrainingSession.Model => _model;
+            global::ModelDsl.Cuda.DeviceVariable global::ModelDsl.Cuda.IGpuTrainingSession.ParameterValues => _values;
+            global::ModelDsl.Cuda.DeviceVariable global::ModelDsl.Cuda.IGpuTrainingSession.ParameterGradients => _gradients;
+            global::System.Collections.Generic.IReadOnlyList<global::ModelDsl.Cuda.DeviceVariable> global::ModelDsl.Cuda.IGpuTrainingSession.OptimizerState => [_state1, _state2];
+            void global::ModelDsl.Cuda.IGpuTrainingSession.ParametersChanged() => _guard.ParametersChanged(); // the device values were written behind the guard's back
         }
     }
 }
