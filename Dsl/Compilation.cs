@@ -71,7 +71,7 @@ namespace ModelDsl
     /// <summary>
     /// One checked model and what the back end makes of it. The plan is built while checking (the build limits need
     /// its buffers); the CUDA module is emitted once, on first use; the C# texts are rendered on each call, for the
-    /// namespace asked for. Stages: <see cref="PlanBuilder"/> → <see cref="CudaEmitter"/> → <see cref="CSharpModelEmitter"/>.
+    /// namespace asked for. Stages: <see cref="PlanBuilder"/> → <see cref="CudaEmitter"/> → <see cref="CpuModelEmitter"/> and <see cref="GpuHostEmitter"/>.
     /// </summary>
     public sealed class CompiledModel
     {
@@ -112,9 +112,9 @@ namespace ModelDsl
         }
 
         /// <summary>The CPU training half of the class (<c>{Model}.Training.g.cs</c>) in <paramref name="namespace"/>, or null without a plan.</summary>
-        public string? CSharpSource(string @namespace) => Plan is null ? null : CSharpModelEmitter.Emit(Plan, Text, @namespace);
+        public string? CSharpSource(string @namespace) => Plan is null ? null : CpuModelEmitter.Emit(Plan, Text, @namespace);
 
         /// <summary>The GPU half of the class (<c>{Model}.Gpu.g.cs</c>, host code with the CUDA C inside), or null without <see cref="Cuda"/>.</summary>
-        public string? GpuSource(string @namespace) => Cuda is { } cuda ? CSharpModelEmitter.EmitGpu(Plan!, Text, @namespace, cuda) : null;
+        public string? GpuSource(string @namespace) => Cuda is { } cuda ? GpuHostEmitter.Emit(Plan!, Text, @namespace, cuda) : null;
     }
 }

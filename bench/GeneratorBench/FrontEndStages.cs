@@ -50,14 +50,14 @@ internal static class FrontEndStages
                     ? "an input shape cannot be bound from a tensor yet"
                     : $"'{unsupported.Kind.ToSource()}' (line {source.GetLinePosition(unsupported.Span.Start).Line + 1}) has no training code yet";
                 yield return new Row(name, "plan (PlanBuilder)", null, $"not built: {why}");
-                yield return new Row(name, "emit training C# (CSharpModelEmitter)", null, "not emitted (no plan)");
+                yield return new Row(name, "emit training C# (CpuModelEmitter)", null, "not emitted (no plan)");
                 continue;
             }
 
             yield return new Row(name, "plan (PlanBuilder)", Measure.Time(() => PlanBuilder.TryBuild(model, out _)),
                 $"{plan.Forward.Count} forward + {plan.Backward.Count} backward kernels");
-            string training = CSharpModelEmitter.Emit(plan, source, BenchInputs.RootNamespace);
-            yield return new Row(name, "emit training C# (CSharpModelEmitter)", Measure.Time(() => CSharpModelEmitter.Emit(plan, source, BenchInputs.RootNamespace)),
+            string training = CpuModelEmitter.Emit(plan, source, BenchInputs.RootNamespace);
+            yield return new Row(name, "emit training C# (CpuModelEmitter)", Measure.Time(() => CpuModelEmitter.Emit(plan, source, BenchInputs.RootNamespace)),
                 $"{training.Length:N0} chars");
         }
 

@@ -6,7 +6,7 @@ using ModelDsl.Plan;
 
 namespace ModelDsl.Emit.CSharp
 {
-    public sealed partial class CSharpModelEmitter
+    public sealed partial class CpuModelEmitter : CSharpEmitter
     {
         private void EmitForward()
         {
@@ -100,11 +100,6 @@ namespace ModelDsl.Emit.CSharp
             }
             _w.Directive("#line default");
             _w.Close();
-        }
-
-        private void BindSymbols()
-        {
-            foreach (var symbol in _symbols) _w.Line($"int {SymbolLocal(symbol)} = w.{SymbolLocal(symbol)};");
         }
 
         private void EmitKernel(Kernel kernel, bool forward)
@@ -229,8 +224,5 @@ namespace ModelDsl.Emit.CSharp
         private void LineDirective(ModelDsl.Text.TextSpan span) =>
             _w.Directive($"#line {Line(span)} {Quote(_source.Path)}");
 
-        private static string Bool(bool value) => value ? "true" : "false";
-
-        private static string Escape(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
     }
 }

@@ -14,45 +14,16 @@ namespace ModelDsl.Emit.CSharp
     /// Every kernel is preceded by a comment naming the .model line and op with its shapes and by a <c>#line</c>
     /// directive, so a reviewer can map code to source and a debugger can step through the .model file.
     /// </summary>
-    public sealed partial class CSharpModelEmitter
+    public sealed partial class CpuModelEmitter : CSharpEmitter
     {
-        private readonly TrainingPlan _plan;
-        private readonly SourceText _source;
-        private readonly string _fileName;
-        private readonly CodeWriter _w = new CodeWriter();
-        /// <summary>The C# property of each parameter (<c>logits.0.weight</c> → <c>Logits0Weight</c>), for its value and gradient buffers alike.</summary>
-        private readonly Dictionary<ParameterInfo, string> _parameterProperties = new Dictionary<ParameterInfo, string>();
-        private readonly IReadOnlyList<string> _symbols;
-        private ModelGraph Model => _plan.Model;
-
-        /// <summary>The identifiers this file gives the .model's names (buffers, symbols, inputs, parameters).</summary>
-        private readonly NameScope _names;
-
-        private CSharpModelEmitter(TrainingPlan plan, SourceText source)
+        private CpuModelEmitter(TrainingPlan plan, SourceText source) : base(plan, source)
         {
-            _plan = plan;
-            _source = source;
-            _fileName = System.IO.Path.GetFileName(source.Path);
-            _symbols = plan.Model.SymbolicDimensions;
-            _className = CSharpNames.ClassName(plan.Model.Name);
-            _names = new NameScope(CSharpNames.Reserved(plan.Model.Name), CSharpNames.Numbered, CSharpNames.Prefixes);
-            // Claimed in a fixed order (symbols, then buffers in plan order, then parameter properties), so the
-            // identifiers and any suffix they need are deterministic.
-            foreach (var symbol in _symbols) SymbolLocal(symbol);
-            foreach (var b in plan.Buffers) Name(b);
-            foreach (var p in plan.Parameters) _parameterProperties[p.Parameter!] = _names.Claim(p.Parameter!, PascalCase(p.Parameter!.Name));
         }
-
-        /// <summary>The model class's name in C#: the model's name, as a verbatim identifier where it is a C# keyword.</summary>
-        private readonly string _className;
-
-        /// <summary>The C# identifier of a buffer (a workspace field, and the local of a loop body that reads or writes it).</summary>
-        private string Name(PlanBuffer b) => _names.Claim(b, b.Name);
 
         /// <summary>The generated file for the training members of <paramref name="plan"/>'s model class.</summary>
         public static string Emit(TrainingPlan plan, SourceText source, string @namespace)
         {
-            var emitter = new CSharpModelEmitter(plan, source);
+            var emitter = new CpuModelEmitter(plan, source);
             emitter.EmitFile(@namespace);
             return emitter._w.ToString();
         }
@@ -76,13 +47,6 @@ namespace ModelDsl.Emit.CSharp
             EmitOnnx();
             _w.Close();
             _w.Close();
-        }
-
-        private void Section(string title)
-        {
-            _w.Line();
-            _w.Line($"// ───── {title} " + new string('─', System.Math.Max(3, 90 - title.Length)));
-            _w.Line();
         }
 
         private void EmitParameters()
@@ -180,23 +144,6 @@ namespace ModelDsl.Emit.CSharp
             _w.Close();
         }
 
-        private int StateCount() => Model.Optimizer?.Kind switch
-        {
-            OptimizerKind.Adam => 2,
-            OptimizerKind.AdamW => 2,
-            OptimizerKind.Sgd => 1,
-            _ => 0,
-        };
-
-        private static double Hyper(OptimizerInfo optimizer, string name, double fallback)
-        {
-            foreach (var pair in optimizer.Hyperparameters)
-            {
-                if (pair.Key == name) return pair.Value;
-            }
-            return fallback;
-        }
-
         private string InitText(ParameterInfo p) => p.Init switch
         {
             InitKind.KaimingUniform => $"Kaiming-uniform (fan-in {p.FanIn})",
@@ -207,43 +154,5 @@ namespace ModelDsl.Emit.CSharp
             _ => "to zeros",
         };
 
-        private int Line(TextSpan span) => _source.GetLinePosition(span.Start).Line + 1;
-
-        private static string Literal(double value) => ExpressionRenderer.Literal((float)value);
-
-        internal static string Quote(string text) => "\"" + text.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
-
-        /// <summary><c>logits.0.weight</c> → <c>Logits0Weight</c>.</summary>
-        private static string PascalCase(string name)
-        {
-            var sb = new System.Text.StringBuilder();
-            bool upper = true;
-            foreach (char ch in name)
-            {
-                if (!char.IsLetterOrDigit(ch))
-                {
-                    upper = true;
-                    continue;
-                }
-                sb.Append(upper ? char.ToUpperInvariant(ch) : ch);
-                upper = false;
-            }
-            string result = sb.ToString();
-            return result.Length == 0 || char.IsDigit(result[0]) ? "P" + result : result;
-        }
-
-        /// <summary>A dimension as a C# expression over the bound symbol locals (<c>B*T</c>, <c>256</c>).</summary>
-        private string Size(Dim dim)
-        {
-            var parts = new List<string>();
-            if (dim.Coefficient != 1 || dim.Symbols.Count == 0) parts.Add(dim.Coefficient.ToString(CultureInfo.InvariantCulture));
-            parts.AddRange(dim.Symbols.Select(SymbolLocal));
-            return string.Join(" * ", parts);
-        }
-
-        /// <summary>The C# local (and workspace field) holding a symbolic dimension: its own name (<c>B</c>) unless that is taken.</summary>
-        private string SymbolLocal(string symbol) => _names.Claim("symbol " + symbol, symbol);
-
-        private static string ShapeText(Shape shape) => shape.ToExpression();
     }
 }

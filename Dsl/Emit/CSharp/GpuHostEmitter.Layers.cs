@@ -9,10 +9,10 @@ namespace ModelDsl.Emit.CSharp
     /// <summary>
     /// The layer kernels in the GPU half: launches of the layer library's kernels (<see cref="CudaModule.LayerLaunches"/>,
     /// arguments as the CUDA emitter bound them) and, between them, the cuBLAS products and host loops each library
-    /// block's header describes. Like the CPU half's <c>CSharpModelEmitter.Layers.cs</c>: one comment saying what the
+    /// block's header describes. Like the CPU half's <c>CpuModelEmitter.Layers.cs</c>: one comment saying what the
     /// kernel computes, in the plan's buffer names, then its launches.
     /// </summary>
-    public sealed partial class CSharpModelEmitter
+    public sealed partial class GpuHostEmitter : CSharpEmitter
     {
         private void EmitGpuLayerKernel(Kernel kernel, IReadOnlyList<CudaLaunch> launches)
         {

@@ -15,19 +15,22 @@ namespace ModelDsl.Emit.CSharp
     /// real device or on the CPU emulator of the same source. Reads like the CPU half: one block per kernel, each
     /// with the .model line it comes from.
     /// </summary>
-    public sealed partial class CSharpModelEmitter
+    public sealed partial class GpuHostEmitter : CSharpEmitter
     {
-        private CudaModule? _cuda;
+        /// <summary>The CUDA C this session launches and how (<see cref="CudaEmitter"/>'s output for the same plan).</summary>
+        private readonly CudaModule _cuda;
+
+        private GpuHostEmitter(TrainingPlan plan, SourceText source, CudaModule cuda) : base(plan, source) => _cuda = cuda;
 
         /// <summary>The generated file for the GPU members of <paramref name="plan"/>'s model class.</summary>
-        public static string EmitGpu(TrainingPlan plan, SourceText source, string @namespace, CudaModule cuda)
+        public static string Emit(TrainingPlan plan, SourceText source, string @namespace, CudaModule cuda)
         {
-            var emitter = new CSharpModelEmitter(plan, source) { _cuda = cuda };
+            var emitter = new GpuHostEmitter(plan, source, cuda);
             emitter.EmitGpuFile(@namespace);
             return emitter._w.ToString();
         }
 
-        private CudaModule Cuda => _cuda!;
+        private CudaModule Cuda => _cuda;
 
         private void EmitGpuFile(string @namespace)
         {

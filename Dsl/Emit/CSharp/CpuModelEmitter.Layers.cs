@@ -10,7 +10,7 @@ namespace ModelDsl.Emit.CSharp
     /// <c>Attention</c> or <c>Lstm</c>): each is one line after a comment saying what it computes, in the plan's buffer
     /// names, with <c>=</c> or <c>+=</c> for every gradient it writes.
     /// </summary>
-    public sealed partial class CSharpModelEmitter
+    public sealed partial class CpuModelEmitter : CSharpEmitter
     {
         private const string Layers = "global::ModelDsl.Runtime.Cpu.Layers.";
 
@@ -188,14 +188,6 @@ namespace ModelDsl.Emit.CSharp
 
         /// <summary>A buffer argument a runtime kernel may go without: <c>default</c> (an empty span) when absent.</summary>
         private string Optional(PlanBuffer? b) => b is null ? "default" : Ref(b);
-
-        /// <summary>A column range for comments: <c>3:15</c>, or <c>3*T : 3*T + 12*T</c> with symbols.</summary>
-        private string Columns(Dim offset, Dim width) =>
-            offset.IsKnown && width.IsKnown ? $"{Int(offset.Value)}:{Int(offset.Value + width.Value)}" : $"{Size(offset)} : {Size(offset)} + {Size(width)}";
-
-        private static string Writes(GradientOutput g) => $"{g.Buffer.Name} {(g.Accumulate ? "+=" : "=")}";
-
-        private static string Int(long value) => value.ToString(CultureInfo.InvariantCulture);
 
         /// <summary>The runtime takes one accumulate flag for a layer's parameter gradients; the plan sets them alike (only dense weights are tied).</summary>
         private static bool SameFlag(Kernel kernel, params GradientOutput?[] gradients)

@@ -3,7 +3,7 @@ using ModelDsl.IR;
 
 namespace ModelDsl.Emit.CSharp
 {
-    public sealed partial class CSharpModelEmitter
+    public sealed partial class CpuModelEmitter : CSharpEmitter
     {
         /// <summary>
         /// <c>ExportOnnx(path)</c>: the inference graph (<see cref="OnnxLowering"/>) as a constant description plus

@@ -1,0 +1,294 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using ModelDsl.IR;
+using ModelDsl.Plan;
+using ModelDsl.Shapes;
+using ModelDsl.Text;
+
+namespace ModelDsl.Emit.CSharp
+{
+    /// <summary>
+    /// What the two C# emitters of a model class share: the plan and its source, the writer, the identifiers the class's
+    /// files give .model names (one <see cref="NameScope"/> rule for both halves, so a buffer's workspace field has the same
+    /// name on the CPU and the GPU, which the parity checks rely on), and the pieces both halves write alike (sizes over
+    /// the symbols, the workspace cache, <c>Prepare</c>'s checks, the public methods' guard). <see cref="CpuModelEmitter"/>
+    /// writes the CPU half (<c>{Model}.Training.g.cs</c>), <see cref="GpuHostEmitter"/> the GPU half (<c>{Model}.Gpu.g.cs</c>).
+    /// </summary>
+    public abstract class CSharpEmitter
+    {
+        private protected readonly TrainingPlan _plan;
+
+        private protected readonly SourceText _source;
+
+        private protected readonly string _fileName;
+
+        private protected readonly CodeWriter _w = new CodeWriter();
+
+        /// <summary>The C# property of each parameter (<c>logits.0.weight</c> → <c>Logits0Weight</c>), for its value and gradient buffers alike.</summary>
+        private protected readonly Dictionary<ParameterInfo, string> _parameterProperties = new Dictionary<ParameterInfo, string>();
+
+        private protected readonly IReadOnlyList<string> _symbols;
+
+        private protected ModelGraph Model => _plan.Model;
+
+        /// <summary>The identifiers this file gives the .model's names (buffers, symbols, inputs, parameters).</summary>
+        private protected readonly NameScope _names;
+
+        private protected CSharpEmitter(TrainingPlan plan, SourceText source)
+        {
+            _plan = plan;
+            _source = source;
+            _fileName = System.IO.Path.GetFileName(source.Path);
+            _symbols = plan.Model.SymbolicDimensions;
+            _className = CSharpNames.ClassName(plan.Model.Name);
+            _names = new NameScope(CSharpNames.Reserved(plan.Model.Name), CSharpNames.Numbered, CSharpNames.Prefixes);
+            // Claimed in a fixed order (symbols, then buffers in plan order, then parameter properties), so the
+            // identifiers and any suffix they need are deterministic.
+            foreach (var symbol in _symbols) SymbolLocal(symbol);
+            foreach (var b in plan.Buffers) Name(b);
+            foreach (var p in plan.Parameters) _parameterProperties[p.Parameter!] = _names.Claim(p.Parameter!, PascalCase(p.Parameter!.Name));
+        }
+
+        /// <summary>The model class's name in C#: the model's name, as a verbatim identifier where it is a C# keyword.</summary>
+        private protected readonly string _className;
+
+        /// <summary>The C# identifier of a buffer (a workspace field, and the local of a loop body that reads or writes it).</summary>
+        private protected string Name(PlanBuffer b) => _names.Claim(b, b.Name);
+
+        private protected void Section(string title)
+        {
+            _w.Line();
+            _w.Line($"// ───── {title} " + new string('─', System.Math.Max(3, 90 - title.Length)));
+            _w.Line();
+        }
+
+        private protected int StateCount() => Model.Optimizer?.Kind switch
+        {
+            OptimizerKind.Adam => 2,
+            OptimizerKind.AdamW => 2,
+            OptimizerKind.Sgd => 1,
+            _ => 0,
+        };
+
+        private protected static double Hyper(OptimizerInfo optimizer, string name, double fallback)
+        {
+            foreach (var pair in optimizer.Hyperparameters)
+            {
+                if (pair.Key == name) return pair.Value;
+            }
+            return fallback;
+        }
+
+        private protected int Line(TextSpan span) => _source.GetLinePosition(span.Start).Line + 1;
+
+        private protected static string Literal(double value) => ExpressionRenderer.Literal((float)value);
+
+        internal static string Quote(string text) => "\"" + text.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+
+        /// <summary><c>logits.0.weight</c> → <c>Logits0Weight</c>.</summary>
+        private protected static string PascalCase(string name)
+        {
+            var sb = new System.Text.StringBuilder();
+            bool upper = true;
+            foreach (char ch in name)
+            {
+                if (!char.IsLetterOrDigit(ch))
+                {
+                    upper = true;
+                    continue;
+                }
+                sb.Append(upper ? char.ToUpperInvariant(ch) : ch);
+                upper = false;
+            }
+            string result = sb.ToString();
+            return result.Length == 0 || char.IsDigit(result[0]) ? "P" + result : result;
+        }
+
+        /// <summary>A dimension as a C# expression over the bound symbol locals (<c>B*T</c>, <c>256</c>).</summary>
+        private protected string Size(Dim dim)
+        {
+            var parts = new List<string>();
+            if (dim.Coefficient != 1 || dim.Symbols.Count == 0) parts.Add(dim.Coefficient.ToString(CultureInfo.InvariantCulture));
+            parts.AddRange(dim.Symbols.Select(SymbolLocal));
+            return string.Join(" * ", parts);
+        }
+
+        /// <summary>The C# local (and workspace field) holding a symbolic dimension: its own name (<c>B</c>) unless that is taken.</summary>
+        private protected string SymbolLocal(string symbol) => _names.Claim("symbol " + symbol, symbol);
+
+        private protected static string ShapeText(Shape shape) => shape.ToExpression();
+
+        /// <summary>The class count when the output is the logits a cross-entropy loss reads (so <c>Predict</c> makes sense).</summary>
+        private protected string? ClassifierOutput =>
+            Model.Loss is { Kind: LossKind.CrossEntropy } loss && loss.Prediction.Id == Model.Output.Id && Model.Output.Shape.Rank >= 2
+                ? Size(Model.Output.Shape.Last)
+                : null;
+
+        private protected static string TensorType(DType dtype) => dtype == DType.I32 ? "global::ModelDsl.Runtime.IntTensor" : "global::ModelDsl.Runtime.Tensor";
+
+        private protected static string ElementType(DType dtype) => dtype == DType.I32 ? "int" : "float";
+
+        private protected IEnumerable<TensorValue> CallerValues(bool withLabels) => withLabels ? Model.Inputs.Concat(Model.Labels) : Model.Inputs;
+
+        private protected string Parameters(bool withLabels) => string.Join(", ", CallerValues(withLabels).Select(v => $"{TensorType(v.DType)} {Identifier(v)}"));
+
+        /// <summary>
+        /// Prepare's arguments: the caller's name for messages, the step messages report (<c>Step + 1</c> for the calls that
+        /// train, the current <c>Step</c> otherwise), then the inputs and labels.
+        /// </summary>
+        private protected string Arguments(bool withLabels, string caller, string step = "Step") =>
+            string.Join(", ", new[] { CallerName(caller), step }.Concat(Model.Inputs.Select(Identifier)).Concat(Model.Labels.Select(v => withLabels ? Identifier(v) : "null")));
+
+        /// <summary>The quoted method name messages use: <c>"FashionMlp.TrainStep"</c>.</summary>
+        private protected string CallerName(string method) => Quote($"{Model.Name}.{method}");
+
+        /// <summary>The first line of every public method: one caller at a time per instance (docs/training.md, "Threads").</summary>
+        private protected void EnterGuard(string method) => _w.Line($"using var call = _guard.Enter({CallerName(method)});");
+
+        private protected string Identifier(TensorValue value) => Name(_plan.Buffers.First(b => b.Value == value && (b.Kind == BufferKind.Input || b.Kind == BufferKind.Label)));
+
+        /// <summary>
+        /// <c>string binding = $"B = {B}";</c> at the top of a workspace constructor: what a buffer-size message reports (once
+        /// per binding, so the allocation does not matter).
+        /// </summary>
+        private protected void EmitBindingText()
+        {
+            string text = _symbols.Count == 0 ? "the declared shapes" : string.Join(", ", _symbols.Select(s => $"{s} = {{{SymbolLocal(s)}}}"));
+            _w.Line($"string binding = $\"{text}\"; // for BufferSize's message when a buffer would not fit in an array");
+        }
+
+        /// <summary>
+        /// A buffer's element count as an array length, through <c>BufferSize.Elements</c>: the product in double, so a batch
+        /// too large gives a message naming the binding and the buffer rather than an OverflowException.
+        /// </summary>
+        private protected string Elements(string buffer, Shape shape) => Elements(buffer, new[] { shape.ElementCount() }, shape.ToExpression());
+
+        /// <summary>As above for a sum of terms (a library kernel's working memory), described by <paramref name="layout"/>.</summary>
+        private protected string Elements(string buffer, IEnumerable<Dim> terms, string layout)
+        {
+            string Term(Dim count)
+            {
+                var parts = new List<string> { count.Coefficient.ToString(System.Globalization.CultureInfo.InvariantCulture) + "d" };
+                parts.AddRange(count.Symbols.Select(SymbolLocal));
+                return string.Join(" * ", parts);
+            }
+            return $"global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, {Quote($"'{buffer}' {layout}")}, {string.Join(" + ", terms.Select(Term))})";
+        }
+
+        /// <summary>
+        /// <c>_workspaces</c> and <c>WorkspaceFor</c>: the last four workspaces by binding of the symbols, most recent first
+        /// (the CPU and GPU halves alike; a GPU workspace pushed out frees its device memory).
+        /// </summary>
+        private protected void EmitWorkspaceCache(string summary, string create, bool disposeEvicted)
+        {
+            _w.Line($"/// <summary>{summary}</summary>");
+            _w.Line("private readonly Workspace?[] _workspaces = new Workspace?[4];");
+            _w.Line();
+            _w.Open($"private Workspace WorkspaceFor({string.Join(", ", _symbols.Select(s => $"int {SymbolLocal(s)}"))})");
+            _w.Line("for (int i = 0; i < _workspaces.Length; i++)");
+            _w.Open("");
+            string match = _symbols.Count == 0 ? "" : " && " + string.Join(" && ", _symbols.Select(s => $"found.{SymbolLocal(s)} == {SymbolLocal(s)}"));
+            _w.Line($"if (_workspaces[i] is {{ }} found{match}) return found;");
+            _w.Close();
+            _w.Line($"var planned = {create};");
+            if (disposeEvicted) _w.Line("_workspaces[^1]?.Dispose();");
+            _w.Line("global::System.Array.Copy(_workspaces, 0, _workspaces, 1, _workspaces.Length - 1);");
+            _w.Line("_workspaces[0] = planned;");
+            _w.Line("return planned;");
+            _w.Close();
+            _w.Line();
+        }
+
+        /// <summary>
+        /// Opens <c>Prepare</c>: the runtime shape checks (only what the compiler could not know), binding the symbols,
+        /// finding the workspace, and checking class ids before any work so a bad label names the model, the method and the
+        /// label. The CPU and GPU halves then bind their inputs their own way and close it.
+        /// </summary>
+        private protected void EmitPrepareHeader()
+        {
+            string prepareParams = string.Join(", ", new[] { "string caller", "int step" }
+                .Concat(Model.Inputs.Select(v => $"{TensorType(v.DType)} {Identifier(v)}"))
+                .Concat(Model.Labels.Select(v => $"{TensorType(v.DType)}? {Identifier(v)}")));
+            _w.Line("/// <summary>");
+            _w.Line("/// Checks every tensor against its declared shape and every float one for NaN and ±∞ (<paramref name=\"step\"/> is the step");
+            _w.Line("/// messages report), binds the symbolic dimensions and returns their workspace.");
+            _w.Line("/// </summary>");
+            _w.Open($"private Workspace Prepare({prepareParams})");
+            _w.Line($"global::System.Span<int> bound = stackalloc int[{System.Math.Max(1, _symbols.Count)}];");
+            foreach (var v in Model.Inputs.Concat(Model.Labels))
+            {
+                bool label = Model.Labels.Contains(v);
+                string name = Identifier(v);
+                string check = $"global::ModelDsl.Runtime.ShapeCheck.Input(caller, {Quote(v.Name)}, {Quote(v.Shape.ToExpression())}, {name}.Shape, [{string.Join(", ", v.Shape.Dims.Select(ExpectedDim))}], bound, SymbolNames);";
+                if (label)
+                {
+                    _w.Line($"if ({name} is not null) {check}");
+                }
+                else
+                {
+                    _w.Line($"global::System.ArgumentNullException.ThrowIfNull({name});");
+                    _w.Line(check);
+                }
+            }
+            var floats = Model.Inputs.Concat(Model.Labels).Where(v => v.DType != DType.I32).ToList();
+            if (floats.Count > 0) _w.Line("// Non-finite inputs and targets are refused here, before any kernel reads them (one vectorised pass each).");
+            foreach (var v in floats)
+            {
+                _w.Line($"_guard.{(Model.Labels.Contains(v) ? "Target" : "Input")}(caller, {Quote(v.Name)}, {Identifier(v)}, step);");
+            }
+            foreach (var limit in _plan.EntryChecks.SizeLimits)
+            {
+                string layer = $"{limit.Layer} at {_fileName}:{Line(limit.Origin.Span)}";
+                _w.Line($"global::ModelDsl.Runtime.ShapeCheck.AtMost(caller, {Quote(limit.Input.Value!.Name)}, {Quote(limit.Dimension)}, {BoundSize(limit.Size)}, {limit.Maximum.ToString(System.Globalization.CultureInfo.InvariantCulture)}, {Quote(layer)});");
+            }
+            _w.Line($"var w = WorkspaceFor({string.Join(", ", _symbols.Select((s, i) => $"bound[{i}]"))});");
+            var crossEntropy = Model.Loss is { Kind: LossKind.CrossEntropy } loss ? loss : null;
+            if (crossEntropy is null && _plan.EntryChecks.IdRanges.Count == 0) return;
+            foreach (var symbol in _symbols) _w.Line($"int {SymbolLocal(symbol)} = w.{SymbolLocal(symbol)};");
+            foreach (var ids in _plan.EntryChecks.IdRanges)
+            {
+                _w.Line($"global::ModelDsl.Runtime.ShapeCheck.Ids(caller, {Quote(ids.Input.Value!.Name)}, global::System.MemoryExtensions.AsSpan({Name(ids.Input)}.Data, 0, {Size(ids.Length)}), {ids.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)}, {Quote(ids.Layer)});");
+            }
+            if (crossEntropy is not null)
+            {
+                string label = Identifier(crossEntropy.Target);
+                _w.Line($"if ({label} is not null) global::ModelDsl.Runtime.ShapeCheck.Labels(caller, {Quote(crossEntropy.Target.Name)}, global::System.MemoryExtensions.AsSpan({label}.Data, 0, {Size(crossEntropy.Target.Shape.ElementCount())}), {Size(crossEntropy.Prediction.Shape.Last)});");
+            }
+        }
+
+        /// <summary>A size over the symbols as bound so far in <c>Prepare</c> (<c>bound[1]</c> for T), before the workspace exists.</summary>
+        private protected string BoundSize(Dim dim)
+        {
+            var parts = new List<string>();
+            if (dim.Coefficient != 1 || dim.Symbols.Count == 0) parts.Add(dim.Coefficient.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            parts.AddRange(dim.Symbols.Select(s => $"bound[{_symbols.ToList().IndexOf(s)}]"));
+            return string.Join(" * ", parts);
+        }
+
+        /// <summary>ShapeCheck's encoding: a fixed size, or -(slot+1) for a symbolic dimension.</summary>
+        private protected string ExpectedDim(Dim dim)
+        {
+            if (dim.IsKnown) return dim.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (dim.Coefficient == 1 && dim.Symbols.Count == 1) return (-(_symbols.ToList().IndexOf(dim.Symbols[0]) + 1)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            throw new System.NotSupportedException($"input dimension {dim} must be a number or a single symbol");
+        }
+
+        private protected static string Bool(bool value) => value ? "true" : "false";
+
+        private protected static string Escape(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+
+        private protected static string Writes(GradientOutput g) => $"{g.Buffer.Name} {(g.Accumulate ? "+=" : "=")}";
+
+        private protected static string Int(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+        private protected void BindSymbols()
+        {
+            foreach (var symbol in _symbols) _w.Line($"int {SymbolLocal(symbol)} = w.{SymbolLocal(symbol)};");
+        }
+
+        /// <summary>A column range for comments: <c>3:15</c>, or <c>3*T : 3*T + 12*T</c> with symbols.</summary>
+        private protected string Columns(Dim offset, Dim width) =>
+            offset.IsKnown && width.IsKnown ? $"{Int(offset.Value)}:{Int(offset.Value + width.Value)}" : $"{Size(offset)} : {Size(offset)} + {Size(width)}";
+    }
+}
