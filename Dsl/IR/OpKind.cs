@@ -12,6 +12,8 @@ namespace ModelDsl.IR
         Sigmoid,
         Tanh,
         Silu,
+        LeakyRelu,
+        Elu,
         Dropout,
 
         // Elementwise, two inputs of the same shape.

@@ -20,6 +20,8 @@ namespace ModelDsl.Ops
             Activation.Sigmoid,
             Activation.Tanh,
             Activation.Silu,
+            LeakyRelu.Rule,
+            Elu.Rule,
             Softmax.Rule,
             Dropout.Rule,
             LayerNorm.Rule,

@@ -55,6 +55,8 @@ namespace ModelDsl.Plan
         GeluGrad,
         /// <summary>d silu(x) / dx.</summary>
         SiluGrad,
+        /// <summary>e^min(x, 0) − 1: elu's negative branch, 0 for x &gt; 0 and finite for any x.</summary>
+        NegativeExpM1,
     }
 
     public sealed class UnaryExpr : Expr

@@ -97,4 +97,11 @@ public static class Activations
         var s = Sigmoid(x);
         return s * (Vector256<float>.One + x * (Vector256<float>.One - s));
     }
+
+    /// <summary>e^min(x, 0) − 1: ELU's negative branch (0 for x &gt; 0, so a large x cannot overflow a masked-off branch).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float NegativeExpM1(float x) => MathF.Exp(MathF.Min(x, 0f)) - 1f;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> NegativeExpM1(Vector256<float> x) => Vector256.Exp(Vector256.Min(x, Vector256<float>.Zero)) - Vector256<float>.One;
 }

@@ -31,6 +31,8 @@ namespace ModelDsl.Dsl.Tests
             ["sigmoid"] = Model("f32[B, 4]", "x -> dense(3) -> sigmoid", "f32[B, 3]"),
             ["tanh"] = Model("f32[B, 4]", "x -> dense(3) -> tanh", "f32[B, 3]"),
             ["silu"] = Model("f32[B, 4]", "x -> dense(3) -> silu", "f32[B, 3]"),
+            ["leaky_relu"] = Model("f32[B, 4]", "x -> dense(3) -> leaky_relu(0.2)", "f32[B, 3]"),
+            ["elu"] = Model("f32[B, 4]", "x -> dense(3) -> elu", "f32[B, 3]"),
             ["softmax"] = Model("f32[B, 4]", "x -> dense(3) -> softmax", "f32[B, 3]"),
             ["dropout"] = Model("f32[B, 4]", "x -> dense(3) -> dropout(0.5)", "f32[B, 3]"),
             ["layer_norm"] = Model("f32[B, 4]", "x -> dense(3) -> layer_norm", "f32[B, 3]"),

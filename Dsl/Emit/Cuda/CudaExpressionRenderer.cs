@@ -81,6 +81,7 @@ namespace ModelDsl.Emit.Cuda
             UnaryOp.PositiveMask => "md_positive_mask",
             UnaryOp.GeluGrad => "md_gelu_grad",
             UnaryOp.SiluGrad => "md_silu_grad",
+            UnaryOp.NegativeExpM1 => "md_negative_exp_m1",
             _ => throw new System.InvalidOperationException("no CUDA function for " + op),
         };
 

@@ -91,6 +91,18 @@ namespace ModelDsl.Dsl.Tests.Binding
         }
 
         [Fact]
+        public void Leaky_relu_and_elu_keep_the_shape_with_pytorch_defaults()
+        {
+            var g = Run("f32[B, 10]", "    out = x -> leaky_relu -> elu -> leaky_relu(negative_slope=0.2) -> elu(alpha=0.5)");
+            Assert.Equal("f32[B, 10]", Shape(g));
+            Assert.Empty(g.Parameters);
+            Assert.Equal(new ModelDsl.Ops.LeakyReluAttributes(NegativeSlope: 0.01), g.Nodes[0].Attributes);
+            Assert.Equal(new ModelDsl.Ops.EluAttributes(Alpha: 1.0), g.Nodes[1].Attributes);
+            Assert.Equal(new ModelDsl.Ops.LeakyReluAttributes(NegativeSlope: 0.2), g.Nodes[2].Attributes);
+            Assert.Equal(new ModelDsl.Ops.EluAttributes(Alpha: 0.5), g.Nodes[3].Attributes);
+        }
+
+        [Fact]
         public void Layer_norm_softmax_dropout_keep_the_shape()
         {
             var g = Run("f32[B, 10]", "    out = x -> layer_norm -> softmax -> dropout(0.5)");

@@ -46,6 +46,8 @@ __device__ __forceinline__ float md_silu_grad(float x)
     float s = md_sigmoid(x);
     return s * (1.0f + x * (1.0f - s));
 }
+// e^min(x, 0) - 1: elu's negative branch (0 for x > 0; finite for any x).
+__device__ __forceinline__ float md_negative_exp_m1(float x) { return expf(fminf(x, 0.0f)) - 1.0f; }
 
 // Dropout: a counter-based generator (lowbias32 hash), the same function of (seed, element) as the CPU
 // backend's CounterRng, so backward regenerates the forward mask instead of storing it and both backends

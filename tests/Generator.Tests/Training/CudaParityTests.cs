@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using ModelDsl.Cuda;
 using ModelDsl.CudaParity;
 
@@ -48,6 +49,25 @@ public sealed class CudaParityTests : IClassFixture<CudaParityTests.Emulator>
         ParityCheck.CompareTraining(cpu, gpuModel, session, step => ParityCheck.RandomBatch(compiled.Type, 11, 3, seed: 20 + step), 3, report);
         Assert.True(report.Passed, $"model:\n{text}\n" + string.Join(Environment.NewLine, report.Failures));
         Assert.Contains(report.Lines, line => line.Contains("h_0", StringComparison.Ordinal));
+    }
+
+    /// <summary>leaky_relu and elu on the emulated GPU: their fused loops (elu's md_negative_exp_m1) forward and backward, default and given constants.</summary>
+    [Theory]
+    [InlineData("h = x -> dense(9) -> leaky_relu -> dense(9) -> elu -> dense(4)")]
+    [InlineData("a = x -> dense(9) -> elu(alpha=0.6)\n    b = a -> dense(9) -> leaky_relu(negative_slope=0.25)\n    s = a + b\n    h = s -> dense(4)")]
+    public void Leaky_relu_and_elu_match_the_cpu_backend_on_the_emulated_gpu(string body)
+    {
+        string text = $"model Act {{\n    input x: f32[B, T, 12]\n    label y: f32[B, T, 4]\n    {body}\n    output h\n    loss mse(h, y)\n    optimizer adam(lr=0.01)\n}}\n";
+        var compiled = GeneratedModel.Compile(text, "Act", seed: 6);
+        var cpu = compiled.NewInstance(6);
+        var gpuModel = compiled.NewInstance(6);
+        using var session = (IDisposable)ParityCheck.Invoke(gpuModel, "ToGpu", _emulator.Context);
+        var report = new ParityReport();
+        ParityCheck.CompareKernels(cpu, gpuModel, session, ParityCheck.RandomBatch(compiled.Type, 11, 3, seed: 4), report);
+        ParityCheck.CompareTraining(cpu, gpuModel, session, step => ParityCheck.RandomBatch(compiled.Type, 11, 3, seed: 40 + step), 3, report);
+        Assert.True(report.Passed, $"model:\n{text}\n" + string.Join(Environment.NewLine, report.Failures));
+        // Not a vacuous pass: every parameter gradient (each one through the leaky_relu and elu backward) was compared.
+        Assert.Equal(6, report.Lines.Count(line => line.StartsWith("Act d ", StringComparison.Ordinal) && line.EndsWith("ok", StringComparison.Ordinal)));
     }
 
     /// <summary>One emulator for the class: its compiled modules are cached on disk, so later runs skip g++.</summary>

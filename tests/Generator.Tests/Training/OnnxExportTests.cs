@@ -85,6 +85,36 @@ public sealed class OnnxExportTests : IDisposable
         Assert.Equal(2, ops.Count(o => o == "Sigmoid")); // silu's and the output's
     }
 
+    private const string LeakyEluModel = """
+        model LeakyElu {
+            input x: f32[B, 6]
+            label y: f32[B, 3]
+
+            h = x -> dense(8) -> leaky_relu(negative_slope=0.2)
+            g = h -> dense(8) -> elu(alpha=0.7)
+            s = g + h
+            out = s -> leaky_relu -> dense(3) -> elu
+            output out
+
+            loss mse(out, y)
+            optimizer sgd(lr=0.05)
+        }
+        """;
+
+    [Fact]
+    public void Leaky_relu_and_elu_match_forward()
+    {
+        var model = GeneratedModel.Compile(LeakyEluModel, "LeakyElu", seed: 8);
+        var random = new Random(6);
+        for (int step = 0; step < 3; step++)
+            model.Call("TrainStep", GradientChecker.RandomTensor(random, 8, 6), GradientChecker.RandomTensor(random, 8, 3));
+        string path = CheckAgainstForward(model, "x", 6, "out", outputWidth: 3, scale: 3f);
+
+        var ops = OpTypes(File.ReadAllBytes(path));
+        Assert.Equal(2, ops.Count(o => o == "LeakyRelu"));
+        Assert.Equal(2, ops.Count(o => o == "Elu"));
+    }
+
     private const string SequenceModel = """
         model Sequence {
             input x: f32[B, T, 5]
