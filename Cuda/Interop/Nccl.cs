@@ -150,12 +150,16 @@ internal sealed unsafe class Nccl
         if (modeldsl_nccl_standin != null && NativeLibraries.FromUtf8(modeldsl_nccl_standin()) is { } standIn) return $"{Library} ({standIn})";
         int version = 0;
         if (ncclGetVersion(&version) != ncclResult_t.ncclSuccess || version <= 0) return $"{Library} (version unknown)";
-        // NCCL_VERSION(X,Y,Z): X*1000 + Y*100 + Z before 2.9, X*10000 + Y*100 + Z since.
-        (int major, int minor, int patch) = version >= 10000
-            ? (version / 10000, version % 10000 / 100, version % 100)
-            : (version / 1000, version % 1000 / 100, version % 100);
-        return $"{Library} (NCCL {major}.{minor}.{patch})";
+        return $"{Library} (NCCL {FormatVersion(version)})";
     }
+
+    /// <summary>
+    /// <c>ncclGetVersion</c>'s code as text: NCCL_VERSION(X,Y,Z) is X·1000 + Y·100 + Z before 2.9 (<c>2708</c> → 2.7.8) and
+    /// X·10000 + Y·100 + Z since (<c>21903</c> → 2.19.3).
+    /// </summary>
+    internal static string FormatVersion(int code) => code >= 10000
+        ? $"{code / 10000}.{code % 10000 / 100}.{code % 100}"
+        : $"{code / 1000}.{code % 1000 / 100}.{code % 100}";
 
     /// <summary><c>ncclRemoteError (6): remote process exited or there was a network error; rank 1 exited</c>.</summary>
     public string ErrorText(ncclResult_t result, nint comm)

@@ -94,6 +94,20 @@ public sealed class GpuDataParallelTests : IDisposable
     }
 
     [Fact]
+    public void A_rank_that_dies_during_the_all_reduce_is_reported_by_nccl_and_named()
+    {
+        // mpirun would kill the job itself when rank 1 dies (the test below); told not to, the survivor sees what NCCL
+        // reports: the stand-in notices the dead peer (ncclRemoteError, as NCCL's transports do), the communicator is
+        // aborted, and the watchdog confirms which rank is gone.
+        if (!MpiLauncher.Available()) return;
+        var died = MpiLauncher.Mpi(StandInNccl.Environment(), ["--mca", "orte_abort_on_non_zero_status", "0"], 2,
+            "nccl", "--distributed", "--device", "emulated", "--die-rank", "1", "--timeout", "30");
+        Assert.NotEqual(0, died.ExitCode);
+        Assert.True(died.Elapsed < Bound, $"the job took {died.Elapsed} to end after a rank died\n{died.Output}");
+        Assert.Matches(@"error: rank 0 of 2: ncclAllReduce \(rank \+ 1 everywhere, collective #\d+\) failed: ncclRemoteError \(6\): remote process exited or there was a network error; NCCL stand-in \(test double\): rank 1 \(pid \d+\) has exited; rank 1 did not arrive", died.Output);
+    }
+
+    [Fact]
     public void A_killed_rank_ends_the_gpu_job_naming_it()
     {
         if (!MpiLauncher.Available()) return;

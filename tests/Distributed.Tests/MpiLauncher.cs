@@ -23,7 +23,11 @@ internal static class MpiLauncher
     public static Result Mpi(int ranks, params string[] args) => Mpi(null, ranks, args);
 
     /// <summary><c>mpirun -np <paramref name="ranks"/> -x NAME=value ... dotnet DistributedRun.dll args</c>: <paramref name="environment"/> reaches every rank.</summary>
-    public static Result Mpi(IReadOnlyDictionary<string, string>? environment, int ranks, params string[] args)
+    public static Result Mpi(IReadOnlyDictionary<string, string>? environment, int ranks, params string[] args) =>
+        Mpi(environment, [], ranks, args);
+
+    /// <summary>As above, with <paramref name="mpirunOptions"/> for mpirun itself (<c>--mca name value</c>).</summary>
+    public static Result Mpi(IReadOnlyDictionary<string, string>? environment, IReadOnlyList<string> mpirunOptions, int ranks, params string[] args)
     {
         // Root needs --allow-run-as-root (CI containers run as root); --oversubscribe lets 2 ranks start on a machine
         // with fewer free slots; --bind-to none leaves the cores to the OS, since other tests run beside these. mpirun
@@ -31,6 +35,7 @@ internal static class MpiLauncher
         var arguments = new List<string> { "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-x", "TERM=dumb" };
         if (environment is not null)
             foreach (var (name, value) in environment) arguments.AddRange(["-x", $"{name}={value}"]);
+        arguments.AddRange(mpirunOptions);
         arguments.AddRange(["-np", ranks.ToString(), Dotnet(), RunDll]);
         arguments.AddRange(args);
         return Run(Mpirun!, arguments, environment: null);

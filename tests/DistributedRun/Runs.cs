@@ -155,6 +155,11 @@ internal static class Runs
             Console.Error.WriteLine($"rank {world.Rank}: stalling before the all-reduce (test)");
             Thread.Sleep(TimeSpan.FromMinutes(10));
         }
+        if (world.Rank == o.DieRank)
+        {
+            Console.Error.WriteLine($"rank {world.Rank}: killing itself with SIGKILL before the all-reduce (test)");
+            Process.GetCurrentProcess().Kill();
+        }
         nccl.AllReduceSum(buffer.Pointer, o.Floats, "rank + 1 everywhere");
         buffer.CopyTo<float>(host);
         float expected = world.Size * (world.Size + 1) / 2f;
