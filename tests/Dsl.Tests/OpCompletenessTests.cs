@@ -198,7 +198,7 @@ namespace ModelDsl.Dsl.Tests
                         Assert.True(module.Launches.ContainsKey(loop), $"{name}: {loop.Name} has no CUDA kernel");
                         AssertDefines(module, module.Launches[loop].Name);
                         foreach (var op in UnaryOps(loop))
-                            Assert.Contains($"float {CudaExpressionRenderer.Function(op)}(float", module.Source);
+                            Assert.Contains($"float {CudaExpressions.Function(op)}(float", module.Source);
                         break;
                     case ReshapeKernel:
                         break;

@@ -82,7 +82,7 @@ namespace ModelDsl.Emit.CSharp
 
         private protected int Line(TextSpan span) => _source.GetLinePosition(span.Start).Line + 1;
 
-        private protected static string Literal(double value) => ExpressionRenderer.Literal((float)value);
+        private protected static string Literal(double value) => Literals.CSharp((float)value);
 
         internal static string Quote(string text) => "\"" + text.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 

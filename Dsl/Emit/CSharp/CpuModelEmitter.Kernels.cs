@@ -151,7 +151,7 @@ namespace ModelDsl.Emit.CSharp
                 string s = mask.Slot.ToString(CultureInfo.InvariantCulture);
                 float scale = 1f / (1f - mask.Probability);
                 _w.Line($"uint seed{s} = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, {s}, DropoutStream);");
-                _w.Line($"float p{s} = training ? {ExpressionRenderer.Literal(mask.Probability)} : 0f, scale{s} = training ? {ExpressionRenderer.Literal(scale)} : 1f;");
+                _w.Line($"float p{s} = training ? {Literals.CSharp(mask.Probability)} : 0f, scale{s} = training ? {Literals.CSharp(scale)} : 1f;");
                 _w.Line($"var vp{s} = global::System.Runtime.Intrinsics.Vector256.Create(p{s});");
                 _w.Line($"var vscale{s} = global::System.Runtime.Intrinsics.Vector256.Create(scale{s});");
             }
@@ -173,11 +173,12 @@ namespace ModelDsl.Emit.CSharp
 
         private void EmitBody(ElementwiseKernel kernel, bool vector)
         {
-            var renderer = new ExpressionRenderer(vector, Name, m =>
+            (string, string, string) Dropout(DropoutMaskExpr m)
             {
                 string s = m.Slot.ToString(CultureInfo.InvariantCulture);
                 return ("seed" + s, "p" + s, "scale" + s);
-            });
+            }
+            var renderer = new ExpressionRenderer(vector ? CSharpExpressions.VectorBody(Name, Dropout) : CSharpExpressions.ScalarTail(Name, Dropout));
             var results = kernel.Outputs.Select(o => renderer.Render(o.Value)).ToList();
             var sums = kernel.ColumnSums.Select(s => renderer.Render(s.Value)).ToList();
             foreach (var line in renderer.Lines) _w.Line(line);

@@ -74,7 +74,7 @@ namespace ModelDsl.Emit.CSharp
                     return true;
                 case LayerNormKernel k:
                     _w.Line($"// {k.Output.Name} = ({k.Input.Name} − mean)·rstd·{k.Weight.Name} + {k.Bias.Name} over rows of {Int(k.Dim)}; {k.Mean.Name} and {k.Rstd.Name} kept for the backward");
-                    _w.Line($"{Layers}LayerNorm.Forward({Size(k.Rows)}, {Int(k.Dim)}, {Ref(k.Input)}, {Ref(k.Weight)}, {Ref(k.Bias)}, {Ref(k.Output)}, {Ref(k.Mean)}, {Ref(k.Rstd)}, {ExpressionRenderer.Literal(k.Epsilon)});");
+                    _w.Line($"{Layers}LayerNorm.Forward({Size(k.Rows)}, {Int(k.Dim)}, {Ref(k.Input)}, {Ref(k.Weight)}, {Ref(k.Bias)}, {Ref(k.Output)}, {Ref(k.Mean)}, {Ref(k.Rstd)}, {Literals.CSharp(k.Epsilon)});");
                     return true;
                 case LayerNormBackwardKernel k:
                 {

@@ -40,7 +40,7 @@ namespace ModelDsl.Emit.Cuda
             KernelHeader(kernel.Name, kernel.Origins, (columnSums ? "one 32×8 block per 32 columns of " : "one thread per element of ") + shape + ": " + writes);
             Signature(kernel.Name, arguments);
             _w.Open("");
-            var renderer = new CudaExpressionRenderer(Name);
+            var renderer = new ExpressionRenderer(CudaExpressions.Kernel(Name));
             var results = kernel.Outputs.Select(o => renderer.Render(o.Value)).ToList();
             var sums = kernel.ColumnSums.Select(s => renderer.Render(s.Value)).ToList();
 

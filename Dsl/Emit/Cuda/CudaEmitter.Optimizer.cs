@@ -34,12 +34,12 @@ namespace ModelDsl.Emit.Cuda
                 _w.Open("");
                 _w.Open("for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (long)gridDim.x * blockDim.x)");
                 _w.Line("float pv = p[i];");
-                _w.Line($"float d = g[i] + {CudaExpressionRenderer.Literal(decay)} * pv;");
+                _w.Line($"float d = g[i] + {Literals.Cuda(decay)} * pv;");
                 if (momentum != 0)
                 {
-                    _w.Line($"float b = {CudaExpressionRenderer.Literal(momentum)} * velocity[i] + d;");
+                    _w.Line($"float b = {Literals.Cuda(momentum)} * velocity[i] + d;");
                     _w.Line("velocity[i] = b;");
-                    _w.Line(nesterov ? $"d = d + {CudaExpressionRenderer.Literal(momentum)} * b;" : "d = b;");
+                    _w.Line(nesterov ? $"d = d + {Literals.Cuda(momentum)} * b;" : "d = b;");
                 }
                 _w.Line("p[i] = pv - lr * d;");
                 _w.Close();
@@ -64,13 +64,13 @@ namespace ModelDsl.Emit.Cuda
             _w.Open("");
             _w.Open("for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (long)gridDim.x * blockDim.x)");
             _w.Line("float pv = p[i];");
-            _w.Line($"float d = g[i] + {CudaExpressionRenderer.Literal(l2)} * pv;");
+            _w.Line($"float d = g[i] + {Literals.Cuda(l2)} * pv;");
             _w.Line("float mv = m[i];");
-            _w.Line($"mv += {CudaExpressionRenderer.Literal(1f - beta1)} * (d - mv);");
-            _w.Line($"float vv = {CudaExpressionRenderer.Literal(beta2)} * v[i] + {CudaExpressionRenderer.Literal(1f - beta2)} * (d * d);");
+            _w.Line($"mv += {Literals.Cuda(1f - beta1)} * (d - mv);");
+            _w.Line($"float vv = {Literals.Cuda(beta2)} * v[i] + {Literals.Cuda(1f - beta2)} * (d * d);");
             _w.Line("m[i] = mv;");
             _w.Line("v[i] = vv;");
-            _w.Line($"float denom = sqrtf(vv) / bc2_sqrt + {CudaExpressionRenderer.Literal(eps)};");
+            _w.Line($"float denom = sqrtf(vv) / bc2_sqrt + {Literals.Cuda(eps)};");
             _w.Line("p[i] = pv * decay - step_size * (mv / denom);");
             _w.Close();
             _w.Close();
