@@ -77,19 +77,14 @@ namespace ModelDsl.Binding
             }
             var matched = ArgumentMatcher.Match(call.Callee.Text, entry.Value, null, args, call.Span, Diagnostics);
             if (!matched.Ok) return null;
-            var values = new List<KeyValuePair<string, double>>();
             double Real(string n) => matched.Values.TryGetValue(n, out var v) ? v is RealValue r ? r.Real : v is IntValue i ? i.Integer : 0 : 0;
-            void Add(string n, double v) => values.Add(new KeyValuePair<string, double>(n, v));
 
-            Add("lr", Real("lr"));
             if (entry.Key == OptimizerKind.Sgd)
             {
-                Add("momentum", Real("momentum"));
-                Add("weight_decay", Real("weight_decay"));
-                Add("nesterov", matched.Values.TryGetValue("nesterov", out var n) && n is BoolValue b && b.Boolean ? 1 : 0);
-                return new OptimizerInfo(entry.Key, values, call.Span);
+                bool nesterov = matched.Values.TryGetValue("nesterov", out var n) && n is BoolValue b && b.Boolean;
+                return new OptimizerInfo(entry.Key, new SgdSettings(Real("lr"), Real("momentum"), Real("weight_decay"), nesterov), call.Span);
             }
-            double beta1 = 0.9, beta2 = 0.999;
+            double beta1 = Optimizers.DefaultBeta1, beta2 = Optimizers.DefaultBeta2;
             if (matched.Values.TryGetValue("betas", out var betas) && betas is TupleValue tuple)
             {
                 var span = matched.Spans["betas"];
@@ -98,23 +93,19 @@ namespace ModelDsl.Binding
                     Diagnostics.ReportArgumentType(span, call.Callee.Text, "betas", "a tuple of two numbers like (0.9, 0.999)", $"{tuple.Elements.Count} element(s)");
                     return null;
                 }
-                double[] b = tuple.Elements.Select(e => e is RealValue r ? r.Real : ((IntValue)e).Integer).ToArray();
+                double[] values = tuple.Elements.Select(e => e is RealValue r ? r.Real : ((IntValue)e).Integer).ToArray();
                 for (int i = 0; i < 2; i++)
                 {
-                    if (b[i] < 0 || b[i] >= 1)
+                    if (values[i] < 0 || values[i] >= 1)
                     {
-                        Diagnostics.ReportArgumentOutOfRange(tuple.Spans[i], call.Callee.Text, "beta" + (i + 1), b[i], "in [0, 1)");
+                        Diagnostics.ReportArgumentOutOfRange(tuple.Spans[i], call.Callee.Text, "beta" + (i + 1), values[i], "in [0, 1)");
                         return null;
                     }
                 }
-                beta1 = b[0];
-                beta2 = b[1];
+                beta1 = values[0];
+                beta2 = values[1];
             }
-            Add("beta1", beta1);
-            Add("beta2", beta2);
-            Add("eps", Real("eps"));
-            Add("weight_decay", Real("weight_decay"));
-            return new OptimizerInfo(entry.Key, values, call.Span);
+            return new OptimizerInfo(entry.Key, new AdamSettings(Real("lr"), beta1, beta2, Real("eps"), Real("weight_decay")), call.Span);
         }
     }
 }

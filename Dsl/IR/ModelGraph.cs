@@ -200,17 +200,20 @@ namespace ModelDsl.IR
     /// <summary><c>optimizer adamw(lr=1e-3, ...)</c>, with every hyperparameter resolved (defaults filled in).</summary>
     public sealed class OptimizerInfo
     {
-        public OptimizerInfo(OptimizerKind kind, IReadOnlyList<KeyValuePair<string, double>> hyperparameters, TextSpan span)
+        public OptimizerInfo(OptimizerKind kind, Ops.OptimizerSettings settings, TextSpan span)
         {
             Kind = kind;
-            Hyperparameters = hyperparameters;
+            Settings = settings;
             Span = span;
         }
 
         public OptimizerKind Kind { get; }
 
-        /// <summary>lr, momentum, beta1, beta2, eps, weight_decay, nesterov (0/1): whichever the optimizer takes, in a fixed order.</summary>
-        public IReadOnlyList<KeyValuePair<string, double>> Hyperparameters { get; }
+        /// <summary>The typed hyperparameters: <c>Ops.SgdSettings</c> for sgd, <c>Ops.AdamSettings</c> for adam and adamw.</summary>
+        public Ops.OptimizerSettings Settings { get; }
+
+        /// <summary>lr, momentum, beta1, beta2, eps, weight_decay, nesterov (0/1): whichever the optimizer takes, in a fixed order (for comments).</summary>
+        public IReadOnlyList<KeyValuePair<string, double>> Hyperparameters => Settings.Describe();
 
         public TextSpan Span { get; }
     }

@@ -3,10 +3,13 @@ using ModelDsl.IR;
 
 namespace ModelDsl.Ops
 {
-    /// <summary>The optimizers with their hyperparameters and defaults (docs/language.md "Optimizers").</summary>
+    /// <summary>The optimizers with their hyperparameters and defaults (docs/language.md "Optimizers"), each stated once here.</summary>
     internal static class Optimizers
     {
         private static readonly ParamSpec Betas = new ParamSpec("betas", ParamKind.RealTuple, optional: true);
+
+        /// <summary><c>betas</c> when not given (PyTorch's Adam and AdamW).</summary>
+        public const double DefaultBeta1 = 0.9, DefaultBeta2 = 0.999;
 
         public static readonly Signature Sgd = new Signature(
             new ParamSpec("lr", ParamKind.Real, min: 0),
@@ -33,5 +36,31 @@ namespace ModelDsl.Ops
                 ["adam"] = new KeyValuePair<OptimizerKind, Signature>(OptimizerKind.Adam, Adam),
                 ["adamw"] = new KeyValuePair<OptimizerKind, Signature>(OptimizerKind.AdamW, AdamW),
             };
+    }
+
+    /// <summary>
+    /// An optimizer's hyperparameters, typed and resolved once by the binder (defaults from the signatures in
+    /// <see cref="Optimizers"/>). Emitters read the fields; <see cref="Describe"/> lists them for comments.
+    /// </summary>
+    public abstract record OptimizerSettings(double LearningRate, double WeightDecay)
+    {
+        /// <summary>The hyperparameters as <c>name=value</c> pairs in a fixed order (<c>lr, momentum, weight_decay, nesterov</c>).</summary>
+        public abstract IReadOnlyList<KeyValuePair<string, double>> Describe();
+
+        protected static KeyValuePair<string, double> Pair(string name, double value) => new KeyValuePair<string, double>(name, value);
+    }
+
+    /// <summary><c>sgd(lr, momentum=0, weight_decay=0, nesterov=false)</c> (torch.optim.SGD).</summary>
+    public sealed record SgdSettings(double LearningRate, double Momentum, double WeightDecay, bool Nesterov) : OptimizerSettings(LearningRate, WeightDecay)
+    {
+        public override IReadOnlyList<KeyValuePair<string, double>> Describe() =>
+            new[] { Pair("lr", LearningRate), Pair("momentum", Momentum), Pair("weight_decay", WeightDecay), Pair("nesterov", Nesterov ? 1 : 0) };
+    }
+
+    /// <summary><c>adam</c>/<c>adamw(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay)</c>: L2 for adam, decoupled decay for adamw.</summary>
+    public sealed record AdamSettings(double LearningRate, double Beta1, double Beta2, double Eps, double WeightDecay) : OptimizerSettings(LearningRate, WeightDecay)
+    {
+        public override IReadOnlyList<KeyValuePair<string, double>> Describe() =>
+            new[] { Pair("lr", LearningRate), Pair("beta1", Beta1), Pair("beta2", Beta2), Pair("eps", Eps), Pair("weight_decay", WeightDecay) };
     }
 }

@@ -71,14 +71,16 @@ namespace ModelDsl.Emit.CSharp
             _ => 0,
         };
 
-        private protected static double Hyper(OptimizerInfo optimizer, string name, double fallback)
+        /// <summary>
+        /// An optimizer's hyperparameters after the learning rate, as <c>Optimizers.Sgd/Adam/AdamW</c> and the guard take
+        /// them: <c>momentum, weight_decay, nesterov: …</c> or <c>beta1, beta2, eps, weight_decay</c>.
+        /// </summary>
+        private protected static string HyperArguments(OptimizerInfo optimizer) => optimizer.Settings switch
         {
-            foreach (var pair in optimizer.Hyperparameters)
-            {
-                if (pair.Key == name) return pair.Value;
-            }
-            return fallback;
-        }
+            Ops.SgdSettings sgd => $"{Literal(sgd.Momentum)}, {Literal(sgd.WeightDecay)}, nesterov: {(sgd.Nesterov ? "true" : "false")}",
+            Ops.AdamSettings adam => $"{Literal(adam.Beta1)}, {Literal(adam.Beta2)}, {Literal(adam.Eps)}, {Literal(adam.WeightDecay)}",
+            _ => throw new System.InvalidOperationException($"no hyperparameters for {optimizer.Kind.ToSource()}"),
+        };
 
         private protected int Line(TextSpan span) => _source.GetLinePosition(span.Start).Line + 1;
 

@@ -81,21 +81,19 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("/// learning rate so large that a parameter or optimizer state would overflow is refused before anything is written.");
             _w.Line("/// </summary>");
             _w.Open("private void Update(string caller)");
-            string lr = "LearningRate", mom = Literal(Hyper(optimizer, "momentum", 0)), wd = Literal(Hyper(optimizer, "weight_decay", 0));
-            string nesterov = Hyper(optimizer, "nesterov", 0) != 0 ? "true" : "false";
-            string b1 = Literal(Hyper(optimizer, "beta1", 0.9)), b2 = Literal(Hyper(optimizer, "beta2", 0.999)), eps = Literal(Hyper(optimizer, "eps", 1e-8));
+            string lr = "LearningRate";
+            // The hyperparameters after the learning rate, as the guard and the runtime's Optimizers take them.
+            string arguments = HyperArguments(optimizer);
             string method = optimizer.Kind switch { OptimizerKind.Sgd => "Sgd", OptimizerKind.Adam => "Adam", _ => "AdamW" };
-            _w.Line(optimizer.Kind == OptimizerKind.Sgd
-                ? $"_guard.Sgd(caller, Step + 1, {lr}, {mom}, {wd}, nesterov: {nesterov});"
-                : $"_guard.{method}(caller, Step + 1, {lr}, {b1}, {b2}, {eps}, {wd});");
+            _w.Line($"_guard.{method}(caller, Step + 1, {lr}, {arguments});");
             _w.Line("Step++;");
             LineDirective(optimizer.Span);
             foreach (var p in _plan.Parameters)
             {
                 string name = _parameterProperties[p.Parameter!];
                 _w.Line(optimizer.Kind == OptimizerKind.Sgd
-                    ? $"global::ModelDsl.Runtime.Optimizers.Sgd({name}.Value, {name}.Gradient, {name}.State1, {lr}, {mom}, {wd}, nesterov: {nesterov});"
-                    : $"global::ModelDsl.Runtime.Optimizers.{method}({name}.Value, {name}.Gradient, {name}.State1, {name}.State2, {lr}, {b1}, {b2}, {eps}, {wd}, Step);");
+                    ? $"global::ModelDsl.Runtime.Optimizers.Sgd({name}.Value, {name}.Gradient, {name}.State1, {lr}, {arguments});"
+                    : $"global::ModelDsl.Runtime.Optimizers.{method}({name}.Value, {name}.Gradient, {name}.State1, {name}.State2, {lr}, {arguments}, Step);");
                 _w.Line($"{name}.MarkChanged();");
             }
             _w.Directive("#line default");

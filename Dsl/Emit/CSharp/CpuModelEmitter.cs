@@ -83,10 +83,10 @@ namespace ModelDsl.Emit.CSharp
             if (optimizer is not null)
             {
                 _w.Line();
-                _w.Line($"/// <summary>The learning rate, {Literal(Hyper(optimizer, "lr", 1e-3))} in {_fileName}:{Line(optimizer.Span)}; set it to follow a schedule.</summary>");
+                _w.Line($"/// <summary>The learning rate, {Literal(optimizer.Settings.LearningRate)} in {_fileName}:{Line(optimizer.Span)}; set it to follow a schedule.</summary>");
                 _w.Line("/// <exception cref=\"global::System.ArgumentOutOfRangeException\">The value is NaN, infinite or negative.</exception>");
                 _w.Line($"public float LearningRate {{ get => _learningRate; set => _learningRate = global::ModelDsl.Runtime.Hyperparameters.LearningRate(ModelName, value); }}");
-                _w.Line($"private float _learningRate = {Literal(Hyper(optimizer, "lr", 1e-3))};");
+                _w.Line($"private float _learningRate = {Literal(optimizer.Settings.LearningRate)};");
             }
             _w.Line();
             _w.Line("/// <summary>");

@@ -501,22 +501,18 @@ namespace ModelDsl.Emit.CSharp
             _w.Line();
             _w.Line("/// <summary>The update itself, after the guard has ruled out a non-finite result (from bounds it tracks; on doubt it copies the state to the host and checks there).</summary>");
             _w.Open("private void Update(string caller)");
-            string b1 = Literal(Hyper(optimizer, "beta1", 0.9)), b2 = Literal(Hyper(optimizer, "beta2", 0.999)), eps = Literal(Hyper(optimizer, "eps", 1e-8)), wd = Literal(Hyper(optimizer, "weight_decay", 0));
-            _w.Line(optimizer.Kind switch
-            {
-                OptimizerKind.Sgd => $"_guard.Sgd(caller, _model.Step + 1, _model.LearningRate, {Literal(Hyper(optimizer, "momentum", 0))}, {wd}, nesterov: {(Hyper(optimizer, "nesterov", 0) != 0 ? "true" : "false")}, _syncHost);",
-                OptimizerKind.Adam => $"_guard.Adam(caller, _model.Step + 1, _model.LearningRate, {b1}, {b2}, {eps}, {wd}, _syncHost);",
-                _ => $"_guard.AdamW(caller, _model.Step + 1, _model.LearningRate, {b1}, {b2}, {eps}, {wd}, _syncHost);",
-            });
+            string method = optimizer.Kind switch { OptimizerKind.Sgd => "Sgd", OptimizerKind.Adam => "Adam", _ => "AdamW" };
+            _w.Line($"_guard.{method}(caller, _model.Step + 1, _model.LearningRate, {HyperArguments(optimizer)}, _syncHost);");
             _w.Line("int step = ++_model.Step;");
             _w.Line("float lr = _model.LearningRate;");
             if (optimizer.Kind != OptimizerKind.Sgd)
             {
                 _w.Line("// The bias corrections in double, rounded once, exactly as Optimizers.Adam/AdamW on the CPU.");
-                _w.Line($"float stepSize = (float)(lr / (1.0 - global::System.Math.Pow({Literal(Hyper(optimizer, "beta1", 0.9))}, step)));");
-                _w.Line($"float bc2Sqrt = (float)global::System.Math.Sqrt(1.0 - global::System.Math.Pow({Literal(Hyper(optimizer, "beta2", 0.999))}, step));");
+                var adam = (Ops.AdamSettings)optimizer.Settings;
+                _w.Line($"float stepSize = (float)(lr / (1.0 - global::System.Math.Pow({Literal(adam.Beta1)}, step)));");
+                _w.Line($"float bc2Sqrt = (float)global::System.Math.Sqrt(1.0 - global::System.Math.Pow({Literal(adam.Beta2)}, step));");
                 _w.Line(optimizer.Kind == OptimizerKind.AdamW
-                    ? $"float decay = (float)(1.0 - (double)lr * {Literal(Hyper(optimizer, "weight_decay", 0))});"
+                    ? $"float decay = (float)(1.0 - (double)lr * {Literal(adam.WeightDecay)});"
                     : "float decay = 1f;");
             }
             EmitLaunch(launch, a => a.Name switch

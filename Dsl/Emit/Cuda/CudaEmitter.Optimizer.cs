@@ -25,8 +25,9 @@ namespace ModelDsl.Emit.Cuda
             };
             if (optimizer.Kind == OptimizerKind.Sgd)
             {
-                float momentum = (float)Hyper(optimizer, "momentum", 0), decay = (float)Hyper(optimizer, "weight_decay", 0);
-                bool nesterov = Hyper(optimizer, "nesterov", 0) != 0;
+                var sgd = (Ops.SgdSettings)optimizer.Settings;
+                float momentum = (float)sgd.Momentum, decay = (float)sgd.WeightDecay;
+                bool nesterov = sgd.Nesterov;
                 arguments.Add(CudaArgument.Special("float* __restrict__", "velocity"));
                 arguments.Add(CudaArgument.Special("float", "lr"));
                 KernelHeader("optimizer_sgd", origins, "torch.optim.SGD over every parameter element: d = g + wd·p; buf = μ·buf + d; d = nesterov ? d + μ·buf : buf; p −= lr·d");
@@ -49,8 +50,9 @@ namespace ModelDsl.Emit.Cuda
 
             bool adamW = optimizer.Kind == OptimizerKind.AdamW;
             string name = adamW ? "optimizer_adamw" : "optimizer_adam";
-            float beta1 = (float)Hyper(optimizer, "beta1", 0.9), beta2 = (float)Hyper(optimizer, "beta2", 0.999), eps = (float)Hyper(optimizer, "eps", 1e-8);
-            float l2 = adamW ? 0f : (float)Hyper(optimizer, "weight_decay", 0);
+            var adam = (Ops.AdamSettings)optimizer.Settings;
+            float beta1 = (float)adam.Beta1, beta2 = (float)adam.Beta2, eps = (float)adam.Eps;
+            float l2 = adamW ? 0f : (float)adam.WeightDecay;
             arguments.Add(CudaArgument.Special("float* __restrict__", "m"));
             arguments.Add(CudaArgument.Special("float* __restrict__", "v"));
             arguments.Add(CudaArgument.Special("float", "step_size"));
@@ -110,14 +112,5 @@ namespace ModelDsl.Emit.Cuda
 
         /// <summary>The optimizer runs over the whole parameter arena, alignment padding included.</summary>
         private Shapes.Dim ArenaLength() => Shapes.Dim.Known(ParameterArena.For(_plan).Length);
-
-        private static double Hyper(OptimizerInfo optimizer, string name, double fallback)
-        {
-            foreach (var pair in optimizer.Hyperparameters)
-            {
-                if (pair.Key == name) return pair.Value;
-            }
-            return fallback;
-        }
     }
 }
