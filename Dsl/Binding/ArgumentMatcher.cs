@@ -169,6 +169,7 @@ namespace ModelDsl.Binding
                 ParamKind.Real => value is IntValue i ? new RealValue(i.Integer) : value as RealValue,
                 ParamKind.Bool => value as BoolValue,
                 ParamKind.IntOrTuple => value is TupleValue t && t.Elements.Count == 2 && t.Elements[0] is IntValue a && t.Elements[1] is IntValue b && a.Integer == b.Integer ? a : value as IntValue,
+                ParamKind.IntOrWord => value is StringValue word ? (spec.Words.Contains(word.Text) ? word : null) : value as IntValue,
                 ParamKind.List => value as ListValue,
                 ParamKind.RealTuple => value is TupleValue t2 && t2.Elements.All(e => e is IntValue || e is RealValue) ? value : null,
                 ParamKind.ParamRef => value as ParamRefValue,
@@ -176,7 +177,7 @@ namespace ModelDsl.Binding
             };
             if (converted is null)
             {
-                bag.ReportArgumentType(operand.Span, callee, spec.Name, Expected(spec.Kind), value.KindName);
+                bag.ReportArgumentType(operand.Span, callee, spec.Name, Expected(spec), value.KindName);
                 return null;
             }
             double? number = converted is IntValue iv ? iv.Integer : converted is RealValue rv ? rv.Real : (double?)null;
@@ -188,8 +189,9 @@ namespace ModelDsl.Binding
             return converted;
         }
 
-        private static string Expected(ParamKind kind) => kind switch
+        private static string Expected(ParamSpec spec) => spec.Kind switch
         {
+            ParamKind.IntOrWord => "an integer or " + string.Join(" or ", spec.Words.Select(w => "\"" + w + "\"")),
             ParamKind.Int => "an integer",
             ParamKind.Real => "a number",
             ParamKind.Bool => "true or false",

@@ -140,6 +140,8 @@ namespace ModelDsl.Binding
             {
                 case NumberSyntax n:
                     return new Operand(BindNumber(n), span, n.Text ?? "");
+                case StringSyntax str:
+                    return new Operand(new StringValue(str.Value), span, "\"" + str.Value + "\"");
                 case BooleanSyntax b:
                     return new Operand(new BoolValue(b.Value), span, b.Value ? "true" : "false");
                 case NameSyntax n:

@@ -46,6 +46,14 @@ namespace ModelDsl.Binding
         public override string KindName => "a boolean";
     }
 
+    /// <summary><c>"same"</c>: a string constant, for arguments that take one of a few words.</summary>
+    internal sealed class StringValue : Value
+    {
+        public StringValue(string value) => Text = value;
+        public string Text { get; }
+        public override string KindName => "the string \"" + Text + "\"";
+    }
+
     /// <summary>A dimension expression over symbolic dimensions (<c>B</c>, <c>B*T</c>), usable in lists.</summary>
     internal sealed class DimValue : Value
     {

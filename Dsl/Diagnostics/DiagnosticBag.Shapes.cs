@@ -32,6 +32,9 @@ namespace ModelDsl.Diagnostics
         public void ReportKernelTooLarge(TextSpan span, string op, long kernel, string axis, Dim size, long padding, string input) =>
             Report(DiagnosticCatalog.KernelTooLarge, span, $"{op} kernel {kernel} is larger than the {axis} of {input} ({size}) plus padding 2*{padding}");
 
+        public void ReportUnsupportedOption(TextSpan span, string op, string option, string why, string instead) =>
+            Report(DiagnosticCatalog.UnsupportedOption, span, $"{op} {option}: {why}; {instead}");
+
         public void ReportSequenceTooLong(TextSpan span, string input, Dim length, Dim maxLen, Shape shape) =>
             Report(DiagnosticCatalog.SequenceTooLong, span, $"positional table has max_len {maxLen}, but {input} {shape} has {length} positions");
 

@@ -5,7 +5,10 @@ using ModelDsl.Shapes;
 
 namespace ModelDsl.Ops
 {
-    /// <summary><c>conv2d(channels, kernel, stride=1, padding=0, bias=true)</c>, square kernels.</summary>
+    /// <summary>
+    /// <c>conv2d(channels, kernel, stride=1, padding=0, bias=true)</c>, square kernels. <see cref="Padding"/> is the
+    /// padding the kernels apply on each side: <c>padding="same"</c> is (kernel − 1)/2, <c>"valid"</c> 0.
+    /// </summary>
     public sealed record Conv2dAttributes(long Channels, long Kernel, long Stride, long Padding, bool Bias) : OpAttributes
     {
         public override IReadOnlyList<KeyValuePair<string, AttributeValue>> Describe() =>
@@ -27,7 +30,7 @@ namespace ModelDsl.Ops
                 Signature.Int("channels"),
                 new ParamSpec("kernel", ParamKind.IntOrTuple, min: 1),
                 Signature.Int("stride", 1),
-                Signature.Int("padding", 0, min: 0),
+                Signature.IntOrWord("padding", 0, 0, "same", "valid"),
                 Signature.Bool("bias", true)))
         {
         }
@@ -36,7 +39,8 @@ namespace ModelDsl.Ops
         {
             if (!c.RequireDType(0, DType.F32) | !c.RequireRank(0, 4, "[N, C, H, W]")) return null;
             if (!c.RequireKnown(0, 1, "the channel dimension (it sizes the weight)")) return null;
-            long k = c.Int("kernel"), s = c.Int("stride"), p = c.Int("padding");
+            long k = c.Int("kernel"), s = c.Int("stride");
+            if (!TryPadding(c, k, s, out long p)) return null;
             Dim channels = c.IntDim("channels");
             Dim inChannels = c.InputShape[1];
             if (!Spatial.TryOutput(c, 2, k, s, p, out Dim h) || !Spatial.TryOutput(c, 3, k, s, p, out Dim w)) return null;
@@ -46,6 +50,38 @@ namespace ModelDsl.Ops
             c.AddParameter("weight", new Shape(channels, inChannels, Dim.Known(k), Dim.Known(k)), InitKind.KaimingUniform, fanIn, fanOut);
             if (bias) c.AddParameter("bias", new Shape(channels), InitKind.Zeros, fanIn, fanOut);
             return new Shape(c.InputShape[0], channels, h, w);
+        }
+
+        /// <summary>
+        /// An integer padding, or PyTorch's words: "valid" is 0; "same" keeps H and W, which with stride 1 and an odd
+        /// kernel is (kernel − 1)/2 on each side. PyTorch refuses "same" with a stride above 1 (the output would not be
+        /// the input's size), and pads an even kernel unevenly (one more after than before), which these kernels do
+        /// not take: both are MDL0313 at the argument.
+        /// </summary>
+        private static bool TryPadding(OpContext c, long k, long s, out long padding)
+        {
+            padding = c.Int("padding");
+            string? word = c.Word("padding");
+            if (word is null) return true;
+            padding = 0;
+            if (word == "valid") return true;
+            string F(long v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (s != 1)
+            {
+                c.Diagnostics.ReportUnsupportedOption(c.SpanOf("padding"), c.Name, "padding=\"same\" with stride " + F(s),
+                    "\"same\" keeps the input's height and width, which a stride above 1 cannot (PyTorch refuses it too)",
+                    "give the padding as an integer (padding=" + F(k / 2) + " pads kernel/2 on each side)");
+                return false;
+            }
+            if (k % 2 == 0)
+            {
+                c.Diagnostics.ReportUnsupportedOption(c.SpanOf("padding"), c.Name, "padding=\"same\" with kernel " + F(k),
+                    "an even kernel needs one more row and column of padding after than before, and the kernels pad both sides equally",
+                    "use an odd kernel, or an integer padding");
+                return false;
+            }
+            padding = (k - 1) / 2;
+            return true;
         }
 
         public override Planning Planning => Planning.Layer;

@@ -77,6 +77,9 @@ namespace ModelDsl.Ops
             _ => 0,
         } : 0;
 
+        /// <summary>The word an <see cref="ParamKind.IntOrWord"/> argument was given as (<c>"same"</c>), or null for an integer.</summary>
+        public string? Word(string name) => _values.TryGetValue(name, out var v) && v is StringValue w ? w.Text : null;
+
         public bool Bool(string name) => _values.TryGetValue(name, out var v) && v is BoolValue b && b.Boolean;
 
         public ParameterInfo? Tie(string name) => _values.TryGetValue(name, out var v) && v is ParamRefValue p ? p.Parameter : null;

@@ -14,6 +14,8 @@ namespace ModelDsl.Ops
         Bool,
         /// <summary>An integer or a tuple of two equal integers (kernel sizes).</summary>
         IntOrTuple,
+        /// <summary>An integer, or one of <see cref="ParamSpec.Words"/> written as a string (<c>padding="same"</c>).</summary>
+        IntOrWord,
         /// <summary>A list of dimensions (<c>[B, T, -1]</c>).</summary>
         List,
         /// <summary>A tuple of reals (<c>betas=(0.9, 0.999)</c>).</summary>
@@ -27,8 +29,10 @@ namespace ModelDsl.Ops
     /// <summary>One parameter of an op: name, kind, default (null: required) and an inclusive/exclusive range.</summary>
     public sealed class ParamSpec
     {
-        public ParamSpec(string name, ParamKind kind, object? defaultValue = null, double? min = null, double? max = null, bool maxExclusive = false, bool optional = false)
+        public ParamSpec(string name, ParamKind kind, object? defaultValue = null, double? min = null, double? max = null, bool maxExclusive = false, bool optional = false,
+            IReadOnlyList<string>? words = null)
         {
+            Words = words ?? new string[0];
             Name = name;
             Kind = kind;
             Default = defaultValue;
@@ -50,6 +54,9 @@ namespace ModelDsl.Ops
 
         /// <summary>May be left out (it has a default, or "none" like <c>tie</c>).</summary>
         public bool Optional { get; }
+
+        /// <summary>The strings an <see cref="ParamKind.IntOrWord"/> parameter accepts besides integers.</summary>
+        public IReadOnlyList<string> Words { get; }
 
         public bool IsConstant => Kind != ParamKind.Tensor && Kind != ParamKind.Tensors;
 
@@ -85,6 +92,8 @@ namespace ModelDsl.Ops
             new ParamSpec(name, ParamKind.Int, defaultValue, min, max);
         public static ParamSpec Real(string name, double? defaultValue = null, double? min = null, double? max = null, bool maxExclusive = false) =>
             new ParamSpec(name, ParamKind.Real, defaultValue, min, max, maxExclusive);
+        public static ParamSpec IntOrWord(string name, long defaultValue, long min, params string[] words) =>
+            new ParamSpec(name, ParamKind.IntOrWord, defaultValue, min, words: words);
         public static ParamSpec Bool(string name, bool defaultValue) => new ParamSpec(name, ParamKind.Bool, defaultValue);
     }
 }

@@ -37,6 +37,8 @@ namespace ModelDsl.Syntax
             Lexical.Keyword("true").Select(span => (ExpressionSyntax)new BooleanSyntax(true, span))
                 .XOr(Lexical.Keyword("false").Select(span => (ExpressionSyntax)new BooleanSyntax(false, span)));
 
+        private static readonly Parser<ExpressionSyntax> String = Lexical.String;
+
         public static readonly Parser<NameSyntax> Name =
             from name in Lexical.Identifier
             select new NameSyntax(name, name.Span);
@@ -115,7 +117,7 @@ namespace ModelDsl.Syntax
                 select (ExpressionSyntax)new ListSyntax(items.GetOrElse(new ExpressionSyntax[0]), open.Cover(close)));
 
         private static readonly Parser<ExpressionSyntax> Primary =
-            Number.XOr(Boolean).XOr(CallOrName).XOr(ParenthesizedOrTuple).XOr(List).Named("expression");
+            Number.XOr(String).XOr(Boolean).XOr(CallOrName).XOr(ParenthesizedOrTuple).XOr(List).Named("expression");
 
         /// <summary><c>tok.weight</c>: member access, looped.</summary>
         private static readonly Parser<IEnumerable<Identifier>> Members =

@@ -12,6 +12,9 @@ namespace ModelDsl.Syntax
     /// <summary>An integer (<c>256</c>) or real (<c>1e-3</c>, <c>0.9</c>) literal as written.</summary>
     public sealed record NumberSyntax(string Text, double Value, bool IsInteger, TextSpan Span) : ExpressionSyntax(Span);
 
+    /// <summary><c>"same"</c>: a string argument value; <see cref="Value"/> is the text between the quotes.</summary>
+    public sealed record StringSyntax(string Value, TextSpan Span) : ExpressionSyntax(Span);
+
     /// <summary><c>true</c> or <c>false</c>.</summary>
     public sealed record BooleanSyntax(bool Value, TextSpan Span) : ExpressionSyntax(Span);
 

@@ -155,6 +155,13 @@ namespace ModelDsl.Syntax
         public static readonly Parser<NumberSyntax> Number =
             Lexeme(ScanNumber, "number", (s, span) => MakeNumber(s.Substring(span.Start, span.Length), span));
 
+        /// <summary>
+        /// <c>"same"</c>: a string argument value, closed on its line, no escapes (the values ops take are plain words).
+        /// An unclosed <c>"</c> is not a string: the error lands on it.
+        /// </summary>
+        public static readonly Parser<StringSyntax> String =
+            Lexeme(ScanString, "string", (s, span) => new StringSyntax(s.Substring(span.Start + 1, span.Length - 2), span));
+
         // ---- hand scanners ---------------------------------------------------------------------------------
 
         public static bool IsWordStart(char c) => c == '_' || char.IsLetter(c);
@@ -167,6 +174,14 @@ namespace ModelDsl.Syntax
             int p = start + 1;
             while (p < s.Length && IsWordPart(s[p])) p++;
             return p - start;
+        }
+
+        public static int ScanString(string s, int start)
+        {
+            if (start >= s.Length || s[start] != '"') return 0;
+            int p = start + 1;
+            while (p < s.Length && s[p] != '"' && s[p] != '\n' && s[p] != '\r') p++;
+            return p < s.Length && s[p] == '"' ? p + 1 - start : 0;
         }
 
         public static int ScanNumber(string s, int start)

@@ -93,5 +93,23 @@ namespace ModelDsl.Dsl.Tests.Binding
             var d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> dense(classes) -> softmax(axis=⟦2⟧)"), "MDL0309");
             Assert.Contains("softmax: axis=2 is out of range for the output of dense of rank 2 (valid: -2..1)", d[0].Message);
         }
+
+        [Fact]
+        public void MDL0313_padding_same_with_a_stride_or_an_even_kernel()
+        {
+            var d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> reshape([B, 1, 28, 28]) -> conv2d(4, 3, stride=2, padding=⟦\"same\"⟧) -> flatten -> dense(classes)"), "MDL0313");
+            Assert.Contains("conv2d padding=\"same\" with stride 2: \"same\" keeps the input's height and width, which a stride above 1 cannot", d[0].Message);
+            d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> reshape([B, 1, 28, 28]) -> conv2d(4, kernel=4, padding=⟦\"same\"⟧) -> flatten -> dense(classes)"), "MDL0313");
+            Assert.Contains("conv2d padding=\"same\" with kernel 4: an even kernel needs one more row and column", d[0].Message);
+        }
+
+        [Fact]
+        public void Padding_words_other_than_same_and_valid_and_pooling_padding_words_are_MDL0107()
+        {
+            var d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> reshape([B, 1, 28, 28]) -> conv2d(4, 3, padding=⟦\"full\"⟧) -> flatten -> dense(classes)"), "MDL0107");
+            Assert.Contains("conv2d expects an integer or \"same\" or \"valid\" for 'padding', but got the string \"full\"", d[0].Message);
+            d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> reshape([B, 1, 28, 28]) -> max_pool2d(2, padding=⟦\"same\"⟧) -> flatten -> dense(classes)"), "MDL0107");
+            Assert.Contains("max_pool2d expects an integer for 'padding', but got the string \"same\"", d[0].Message);
+        }
     }
 }

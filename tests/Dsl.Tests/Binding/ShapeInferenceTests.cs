@@ -50,6 +50,16 @@ namespace ModelDsl.Dsl.Tests.Binding
         }
 
         [Fact]
+        public void Conv_padding_same_keeps_height_and_width_even_symbolic_ones()
+        {
+            var g = Run("f32[B, 3, 28, 28]", "    out = x -> conv2d(8, 5, padding=\"same\") -> conv2d(4, 3, padding=\"valid\")");
+            Assert.Equal("f32[B, 4, 26, 26]", Shape(g));
+            Assert.Equal(new ModelDsl.Ops.Conv2dAttributes(8, 5, 1, 2, true), g.Nodes[0].Attributes);
+            Assert.Equal(new ModelDsl.Ops.Conv2dAttributes(4, 3, 1, 0, true), g.Nodes[1].Attributes);
+            Assert.Equal("f32[B, 8, H, W]", Shape(Run("f32[B, 3, H, W]", "    out = x -> conv2d(8, (3, 3), stride=1, padding=\"same\")")));
+        }
+
+        [Fact]
         public void Flatten_merges_trailing_axes_including_symbolic_ones()
         {
             Assert.Equal("f32[B, 3136]", Shape(Run("f32[B, 64, 7, 7]", "    out = x -> flatten")));

@@ -31,6 +31,7 @@ public sealed class LayerGradientCheckTests
     [InlineData("h = x -> conv2d(3, kernel=3, padding=1) -> avg_pool2d(2) -> conv2d(2, kernel=1) -> flatten -> dense(4)")]
     [InlineData("h = x -> conv2d(3, kernel=3, padding=1) -> relu -> avg_pool2d(3, stride=2, padding=1) -> flatten -> dense(4)")]
     [InlineData("a = x -> conv2d(2, kernel=3, padding=1)\n    b = a -> sigmoid\n    h = (a + b) -> flatten -> dense(4)")]
+    [InlineData("h = x -> conv2d(3, kernel=3, padding=\"same\") -> tanh -> conv2d(2, kernel=5, padding=\"same\", bias=false) -> flatten -> dense(4)")]
     public void Image_layers_match_finite_differences(string body)
     {
         var model = GeneratedModel.Compile(Model("f32[B, 2, 6, 6]", "f32[B, 4]", body), "M");

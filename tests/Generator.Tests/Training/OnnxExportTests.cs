@@ -172,6 +172,31 @@ public sealed class OnnxExportTests : IDisposable
     }
 
     [Fact]
+    public void Conv_with_padding_same_matches_forward()
+    {
+        var model = GeneratedModel.Compile("""
+            model Same {
+                input x: f32[B, 2, 7, 7]
+                label y: f32[B, 4]
+                h = x -> conv2d(3, kernel=3, padding="same") -> tanh -> conv2d(2, kernel=5, padding="same") -> flatten -> dense(4)
+                output h
+                loss mse(h, y)
+                optimizer sgd(lr=0.1)
+            }
+            """, "Same", seed: 4);
+        string path = Path.Combine(_folder, "same.onnx");
+        model.Call("ExportOnnx", path);
+        using var session = new InferenceSession(path);
+        var random = new Random(12);
+        foreach (int batch in new[] { 1, 3 })
+        {
+            var x = GradientChecker.RandomTensor(random, batch, 2, 7, 7);
+            var expected = ((Tensor)model.Call("Forward", x)).Span.ToArray();
+            AssertClose(expected, Run(session, "x", x.Data, [batch, 2, 7, 7]), "Same", batch);
+        }
+    }
+
+    [Fact]
     public void Strided_padded_conv_and_average_pooling_match_forward()
     {
         var model = GeneratedModel.Compile("""
