@@ -13,8 +13,9 @@ namespace ModelDsl.Generator.Tests;
 
 /// <summary>
 /// `modeldsl check` and the build must agree: every file the checker accepts (no error) must go through the real
-/// generator without a diagnostic error (MDL9999 above all) and give C# that compiles with 0 errors; anything the back
-/// end cannot build must be a located MDL diagnostic in the checker instead. Thousands of fuzzed files (random
+/// generator without a diagnostic error (MDL9999 above all) and give C# that compiles with 0 errors, with a training
+/// class (and a GPU half, unless MDL0312 said why not) for every model; anything the back end cannot build must be a
+/// located MDL diagnostic in the checker instead. EveryOpTrainingTests trains a sample of the same models. Thousands of fuzzed files (random
 /// well-formed models with hostile names and sizes at the 32-bit edges, and mutated examples) are filtered through the
 /// checker, generated and compiled with Roslyn, many models per compilation. Seeded: a failure prints the seed, the
 /// input's name and its text.
@@ -72,7 +73,8 @@ internal static class CheckBuildAgreement
     public static double GenerateSeconds, CompileSeconds;
     public static long Lines;
 
-    public sealed record Input(string Name, string Text, IReadOnlyList<string> Models);
+    /// <summary>A file the checker accepted: its models, and whether the checker said they get no GPU half (MDL0312).</summary>
+    public sealed record Input(string Name, string Text, IReadOnlyList<string> Models, bool CpuOnly = false);
 
     public sealed record Failure(Input Input, string Problem);
 
@@ -83,7 +85,8 @@ internal static class CheckBuildAgreement
         foreach (var (name, text) in inputs)
         {
             var result = ModelDsl.Compilation.Compile("fuzz.model", text);
-            if (!result.HasErrors && result.Models.Count > 0) accepted.Add(new Input(name, text, result.Models.Select(m => m.Name).ToList()));
+            if (!result.HasErrors && result.Models.Count > 0)
+                accepted.Add(new Input(name, text, result.Models.Select(m => m.Name).ToList(), result.Diagnostics.Any(d => d.Id == "MDL0312")));
         }
         return accepted;
     }
@@ -149,6 +152,18 @@ internal static class CheckBuildAgreement
         {
             var input = FileOf(batch, d.Location.GetLineSpan().Path);
             failures.Add(new Failure(input ?? batch[0], $"generator {d.Id}: {d.GetMessage(System.Globalization.CultureInfo.InvariantCulture)}"));
+        }
+
+        // Every model that checks gets its training class, and its GPU half unless the checker said why not (MDL0312):
+        // a model without them would build, and the consumer's TrainStep or ToGpu would not.
+        var hints = generated.SyntaxTrees.Select(t => System.IO.Path.GetFileName(t.FilePath)).ToHashSet(StringComparer.Ordinal);
+        foreach (var input in batch)
+        {
+            foreach (var model in input.Models)
+            {
+                if (!hints.Contains(model + ".Training.g.cs")) failures.Add(new Failure(input, $"model {model} checks but has no training class ({model}.Training.g.cs)"));
+                if (!input.CpuOnly && !hints.Contains(model + ".Gpu.g.cs")) failures.Add(new Failure(input, $"model {model} checks without MDL0312 but has no GPU half ({model}.Gpu.g.cs)"));
+            }
         }
 
         // Errors in generated C#, attributed to the model whose file the tree is (the hint name is the class name).

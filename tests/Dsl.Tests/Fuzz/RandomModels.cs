@@ -36,7 +36,7 @@ namespace ModelDsl.Dsl.Tests.Fuzz
             1L << 31, 3_000_000_000, 1L << 32, 123_456_789_012, 1L << 40, 1L << 62, long.MaxValue,
         };
 
-        private static readonly string[] Activations = { "relu", "gelu", "sigmoid", "tanh", "silu", "dropout(0.1)", "softmax", "layer_norm" };
+        private static readonly string[] Activations = { "relu", "gelu", "sigmoid", "tanh", "silu", "dropout(0.1)", "softmax", "layer_norm", "leaky_relu(negative_slope=0.2)", "elu" };
 
         public static IEnumerable<(string Name, string Text)> Generate(int seed, int count)
         {
@@ -239,8 +239,9 @@ namespace ModelDsl.Dsl.Tests.Fuzz
                         expression = $"{current} -> layer_norm -> dropout(0.2)";
                         break;
                     case 8:
-                        // [B, F] -> [B, F, 1] sequence, or attention / lstm when the input is a sequence.
-                        expression = $"{current} -> reshape([B, {feature}, 1]) -> flatten";
+                        // A reshape to the same [B, T, F] (a view of the sequence, T symbolic or not); attention or an
+                        // LSTM may replace it below.
+                        expression = $"{current} -> reshape([B, {dims[0]}, {feature}]) -> {Pick(Activations)}";
                         break;
                     case 9:
                         expression = $"{current} -> softmax(axis=-1)";
