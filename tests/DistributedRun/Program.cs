@@ -9,7 +9,7 @@
 //   DistributedRun allreduce --distributed [--floats N] [--buckets K] [--steps N]   times the gradient all-reduce
 //   DistributedRun bad-root                                    a broadcast from a rank that does not exist
 //   DistributedRun overlap --distributed [--batch rows-per-rank] [--steps N] [--rounds N]   overlap's best case, timed
-//   DistributedRun nccl --distributed --device emulated|cuda [--floats N] [--stall-rank R]   NCCL broadcast and all-reduce
+//   DistributedRun nccl --distributed --device emulated|cuda [--floats N] [--stall-rank R | --die-rank R]   NCCL broadcast and all-reduce
 //
 // Batch B is the global batch: with --distributed each of the ranks trains on its B/ranks rows of it.
 // --device emulated|cuda trains the models' GPU sessions (data-parallel over NCCL: GpuDataParallel); the tests run

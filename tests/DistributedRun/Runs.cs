@@ -133,7 +133,8 @@ internal static class Runs
     /// <summary>
     /// The NCCL communicator alone on this rank's device: a broadcast from rank 0, then an all-reduce of
     /// <c>--floats</c> values that are rank + 1 on each rank, checked on every rank (every element must be the sum
-    /// 1 + 2 + ... + ranks). With --stall-rank that rank sleeps instead of joining the all-reduce.
+    /// 1 + 2 + ... + ranks). With --stall-rank that rank sleeps instead of joining the all-reduce; with --die-rank it
+    /// kills itself (SIGKILL) instead.
     /// </summary>
     public static int NcclCollectives(RunOptions o, MpiCommunicator world)
     {
