@@ -92,13 +92,13 @@ namespace ModelDsl.Emit.Cuda
             if (users.Count == 0) return;
 
             Section("Layer kernels");
-            _w.Line("// ModelDsl's hand-written layer library (Dsl/Emit/Cuda/CudaLayerLibrary*.cs), one block per layer family the model uses.");
+            _w.Line("// ModelDsl's hand-written layer library (Cuda/Kernels/*.cuh), one file per layer family the model uses.");
             _w.Line("// The generated C# launches these kernels, with cuBLAS for the matrix products, in the sequence each block's header");
             _w.Line("// describes; every launch site there names its .model line.");
             foreach (var (family, origins) in users)
             {
                 _w.Line();
-                _w.Line($"// {family}, used by:");
+                _w.Line($"// Cuda/Kernels/{CudaLayerLibrary.FileName(family)}, used by:");
                 foreach (var origin in origins) _w.Line($"//   {_fileName}:{Line(origin.Span)}  {origin.Description}");
                 foreach (var line in CudaLayerLibrary.Source(family).TrimEnd('\n').Split('\n')) _w.Line(line);
             }

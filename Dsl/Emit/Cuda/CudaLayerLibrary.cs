@@ -1,8 +1,10 @@
 using System;
+using System.IO;
+using System.Text;
 
 namespace ModelDsl.Emit.Cuda
 {
-    /// <summary>The layer kernel families of <see cref="CudaLayerLibrary"/>.</summary>
+    /// <summary>The layer kernel families of <see cref="CudaLayerLibrary"/>, one <c>.cuh</c> file each.</summary>
     public enum LayerFamily
     {
         LayerNorm,
@@ -17,15 +19,18 @@ namespace ModelDsl.Emit.Cuda
     }
 
     /// <summary>
-    /// Hand-written CUDA C for the layer ops, one block of source text per family, to be pasted after
-    /// <see cref="CudaEmitter.PreludeText"/> into a model's .cu (the kernels use the prelude's <c>md_sigmoid</c>,
-    /// <c>md_tanh</c>, <c>md_warp_sum</c>, <c>md_warp_max</c> and <c>INFINITY</c>). Each family's text stands alone, and
-    /// any set of families can share one translation unit (every name carries its family's prefix).
+    /// Hand-written CUDA C for the layer ops: the files <c>Cuda/Kernels/&lt;family&gt;.cuh</c>, embedded in this assembly
+    /// (so the generator reads them inside the compiler and from the package), each pasted after
+    /// <see cref="CudaEmitter.PreludeText"/> into the .cu of a model that uses the family (the kernels use the prelude's
+    /// <c>md_sigmoid</c>, <c>md_tanh</c>, <c>md_warp_sum</c>, <c>md_warp_max</c> and <c>INFINITY</c>). Each family's text
+    /// stands alone, and any set of families can share one translation unit (every name carries its family's prefix).
+    /// The same files are embedded in ModelDsl.Cuda, whose launchers (<c>ModelDsl.Cuda.Layers</c>) check every launch
+    /// against the kernel signatures parsed from them.
     /// </summary>
     /// <remarks>
     /// <para>
     /// The reference semantics and layouts are the CPU kernels in <c>ModelDsl.Runtime.Cpu.Layers</c>; the tests in
-    /// tests/Cuda.Tests/Layers compare every kernel with them on the CPU emulator. Conventions:
+    /// tests/Cuda.Tests/Layers compare every kernel with them on the CPU emulator. Conventions (docs/cuda.md):
     /// </para>
     /// <list type="bullet">
     /// <item>Every kernel is <c>extern "C" __global__ void __launch_bounds__(256) md_&lt;family&gt;_&lt;what&gt;</c>, with
@@ -40,27 +45,33 @@ namespace ModelDsl.Emit.Cuda
     /// static shared memory stays under the 48 KiB a kernel may declare.</item>
     /// </list>
     /// </remarks>
-    public static partial class CudaLayerLibrary
+    public static class CudaLayerLibrary
     {
-        /// <summary>The CUDA C of <paramref name="family"/>'s kernels (device helpers, then kernels).</summary>
+        private static readonly string?[] Sources = new string?[Enum.GetValues(typeof(LayerFamily)).Length];
+
+        /// <summary>The CUDA C of <paramref name="family"/>'s kernels (device helpers, then kernels), as its .cuh file holds it.</summary>
         public static string Source(LayerFamily family)
         {
-            switch (family)
-            {
-                case LayerFamily.LayerNorm: return LayerNormSource;
-                case LayerFamily.Softmax: return SoftmaxSource;
-                case LayerFamily.Embedding: return EmbeddingSource;
-                case LayerFamily.Positional: return PositionalSource;
-                case LayerFamily.Pool2d: return Pool2dSource;
-                case LayerFamily.Conv2d: return Conv2dSource;
-                case LayerFamily.Lstm: return LstmSource;
-                case LayerFamily.Attention: return AttentionSource;
-                case LayerFamily.Concat: return ConcatSource;
-                default: throw new ArgumentOutOfRangeException(nameof(family), family, "unknown layer family");
-            }
+            if ((int)family < 0 || (int)family >= Sources.Length)
+                throw new ArgumentOutOfRangeException(nameof(family), family, "unknown layer family");
+            // A race loads the same text twice; either copy is the answer.
+            return Sources[(int)family] ??= Load(FileName(family));
         }
 
-        /// <summary>The largest head dimension <c>md_attention_*</c> accepts (its launcher must check dh ≤ this).</summary>
+        /// <summary>The file that holds <paramref name="family"/>'s kernels: <c>Cuda/Kernels/conv2d.cuh</c> is <c>conv2d.cuh</c>.</summary>
+        public static string FileName(LayerFamily family) => family.ToString().ToLowerInvariant() + ".cuh";
+
+        /// <summary>The largest head dimension <c>md_attention_*</c> accepts: attention.cuh's <c>MD_ATTENTION_MAX_HEAD_DIM</c> (a test holds them equal).</summary>
         public const int AttentionMaxHeadDim = 128;
+
+        /// <summary>An embedded .cuh (Dsl.csproj names them <c>ModelDsl.Kernels.&lt;file&gt;</c>), with \n line ends whatever the checkout's.</summary>
+        private static string Load(string file)
+        {
+            string resource = "ModelDsl.Kernels." + file;
+            using Stream stream = typeof(CudaLayerLibrary).Assembly.GetManifestResourceStream(resource)
+                ?? throw new InvalidOperationException($"the layer library file {file} is not embedded in {typeof(CudaLayerLibrary).Assembly.GetName().Name} (resource {resource})");
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            return reader.ReadToEnd().Replace("\r\n", "\n");
+        }
     }
 }

@@ -8,41 +8,35 @@ using ModelDsl.Plan;
 namespace ModelDsl.Cuda.Tests.Generated;
 
 /// <summary>
-/// The CUDA emitter binds every layer library kernel's arguments itself (CudaEmitter.Layers.cs), by the library's
-/// parameter names; these tests hold those bindings to the library's declarations, and the modules to the families
-/// their plans use, for every example model.
+/// Every launch the CUDA emitter describes (generated kernels, the loss, the optimizer, and the layer library's kernels
+/// it binds in CudaEmitter.Layers.cs) passes its kernel's parameters, by the signatures <see cref="KernelSignature"/>
+/// parses from the module's own source: names, count and types, in order. And the modules hold the families their plans use.
 /// </summary>
 public sealed class LayerLaunchTests
 {
-    private static readonly Regex Kernel = new(@"extern ""C"" __global__ void __launch_bounds__\(256\) (\w+)\(([^)]*)\)", RegexOptions.Compiled);
-
     [Fact]
-    public void Every_layer_launch_passes_the_library_kernels_parameters_in_order_with_their_types()
+    public void Every_launch_passes_its_kernels_parsed_parameters_in_order_with_their_types()
     {
-        var declared = new Dictionary<string, (string Type, string Name)[]>();
-        foreach (LayerFamily family in Enum.GetValues<LayerFamily>())
-        {
-            foreach (Match m in Kernel.Matches(CudaLayerLibrary.Source(family)))
-            {
-                declared[m.Groups[1].Value] = m.Groups[2].Value.Split(',').Select(p => Parameter(p)).ToArray();
-            }
-        }
-
-        int checkedLaunches = 0;
+        int checkedLaunches = 0, layerLaunches = 0;
         foreach (var (model, module) in ExampleModels.CudaModules(out _))
         {
-            foreach (var (kernel, launches) in module.LayerLaunches)
+            var declared = KernelSignature.ParseAll(module.Source, model + ".cu").ToDictionary(k => k.Name);
+            var launches = module.Launches.Values.Concat(module.LayerLaunches.Values.SelectMany(l => l)).Append(module.LossMean);
+            if (module.Loss is { } loss) launches = launches.Append(loss);
+            if (module.Optimizer is { } optimizer) launches = launches.Append(optimizer);
+            if (module.GradientSumOfSquares is { } norm) launches = launches.Append(norm);
+            foreach (CudaLaunch launch in launches)
             {
-                foreach (CudaLaunch launch in launches)
-                {
-                    Assert.True(declared.TryGetValue(launch.Name, out var parameters), $"{model} {kernel.Name}: {launch.Name} is not a library kernel");
-                    var bound = launch.Arguments.Select(a => (Normalize(a.CType), a.Name)).ToArray();
-                    Assert.Equal(parameters!.Select(p => (Normalize(p.Type), p.Name)).ToArray(), bound);
-                    checkedLaunches++;
-                }
+                Assert.True(declared.TryGetValue(launch.Name, out var kernel), $"{model}: {launch.Name} is launched but not declared in the module");
+                // The launch's arguments as a declaration, through the same parser: its types normalise the same way.
+                var bound = KernelSignature.Parse($"extern \"C\" __global__ void {launch.Name}({string.Join(", ", launch.Arguments.Select(a => a.Declaration))})");
+                Assert.Equal(kernel!.Parameters, bound.Parameters);
+                checkedLaunches++;
+                if (launch.Name.StartsWith("md_", StringComparison.Ordinal)) layerLaunches++;
             }
         }
-        Assert.True(checkedLaunches > 40, $"only {checkedLaunches} layer launches were checked");
+        Assert.True(layerLaunches > 40, $"only {layerLaunches} layer launches were checked");
+        Assert.True(checkedLaunches > 100, $"only {checkedLaunches} launches were checked");
     }
 
     [Fact]
@@ -63,9 +57,9 @@ public sealed class LayerLaunchTests
                     int at = module.Source.IndexOf(first, StringComparison.Ordinal);
                     Assert.True(at > prelude, $"{model}: {family} comes before the prelude");
                     // Right before it, the .model lines that use it, like every generated kernel.
-                    string header = $"// {family}, used by:\n", before = module.Source[..at];
+                    string header = $"// Cuda/Kernels/{CudaLayerLibrary.FileName(family)}, used by:\n", before = module.Source[..at];
                     int usedBy = before.LastIndexOf(header, StringComparison.Ordinal);
-                    Assert.True(usedBy >= 0, $"{model}: {family} has no 'used by' comment");
+                    Assert.True(usedBy >= 0, $"{model}: {family} has no 'used by' comment naming its file");
                     Assert.Matches(@"^(//   \w+\.model:\d+  .+\n)+$", before[(usedBy + header.Length)..]);
                 }
             }
@@ -110,13 +104,4 @@ public sealed class LayerLaunchTests
 
     private static IEnumerable<string[]> Lengths(CudaModule module) =>
         module.Workspaces.Values.Select(w => w.Length.Select(d => d.ToExpression().Replace(" ", "")).ToArray());
-
-    private static (string Type, string Name) Parameter(string declaration)
-    {
-        string text = declaration.Trim();
-        int split = text.LastIndexOfAny([' ', '*']);
-        return (text[..(split + 1)], text[(split + 1)..]);
-    }
-
-    private static string Normalize(string type) => Regex.Replace(type.Replace("__restrict__", ""), @"\s+", "");
 }

@@ -80,8 +80,7 @@ public sealed class LayerLibraryCompileTests(ITestOutputHelper output)
         Assert.Throws<ArgumentOutOfRangeException>(() => CudaLayerLibrary.Source((LayerFamily)99));
     }
 
-    internal static IReadOnlyList<string> KernelNames(string source) =>
-        Regex.Matches(source, @"extern ""C"" __global__ void __launch_bounds__\(256\) (\w+)\(").Select(m => m.Groups[1].Value).ToList();
+    internal static IReadOnlyList<string> KernelNames(string source) => KernelSignature.ParseAll(source).Select(k => k.Name).ToList();
 
     /// <summary>The bytes of the <c>.shared</c> arrays NVRTC declares for <paramref name="kernel"/> (function-scope __shared__ variables are module-scope PTX symbols whose mangled names contain the kernel's).</summary>
     private static int StaticSharedBytes(string ptx, string kernel)

@@ -80,11 +80,11 @@ __device__ __forceinline__ float md_warp_max(float v)
 }
 
 // ───── Layer kernels ─────────────────────────────────────────────────────────────────────────────
-// ModelDsl's hand-written layer library (Dsl/Emit/Cuda/CudaLayerLibrary*.cs), one block per layer family the model uses.
+// ModelDsl's hand-written layer library (Cuda/Kernels/*.cuh), one file per layer family the model uses.
 // The generated C# launches these kernels, with cuBLAS for the matrix products, in the sequence each block's header
 // describes; every launch site there names its .model line.
 
-// Embedding, used by:
+// Cuda/Kernels/embedding.cuh, used by:
 //   char_gpt.model:23  tok = embedding(num=96, dim=128)  [B, T] -> [B, T, 128]
 // ───── Embedding ─────────────────────────────────────────────────────────────────────────────────────
 // embedding(num, dim) on int ids, as ModelDsl.Runtime.Cpu.Layers.Embedding:
@@ -145,7 +145,7 @@ extern "C" __global__ void __launch_bounds__(256) md_embedding_backward(
     }
 }
 
-// Positional, used by:
+// Cuda/Kernels/positional.cuh, used by:
 //   char_gpt.model:24  pos = positional(max_len=64)  [B, T, 128] -> [B, T, 128]
 // ───── Positional ────────────────────────────────────────────────────────────────────────────────────
 // positional(context): a learned table row added per position (GPT-2's wpe), T ≤ context, as
@@ -202,7 +202,7 @@ extern "C" __global__ void __launch_bounds__(256) md_positional_backward(
     }
 }
 
-// LayerNorm, used by:
+// Cuda/Kernels/layernorm.cuh, used by:
 //   char_gpt.model:13  h.1.0.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:15  h.1.0.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:13  h.1.1.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
@@ -329,7 +329,7 @@ extern "C" __global__ void __launch_bounds__(256) md_layernorm_backward_params(
     }
 }
 
-// Attention, used by:
+// Cuda/Kernels/attention.cuh, used by:
 //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]

@@ -80,11 +80,11 @@ __device__ __forceinline__ float md_warp_max(float v)
 }
 
 // ───── Layer kernels ─────────────────────────────────────────────────────────────────────────────
-// ModelDsl's hand-written layer library (Dsl/Emit/Cuda/CudaLayerLibrary*.cs), one block per layer family the model uses.
+// ModelDsl's hand-written layer library (Cuda/Kernels/*.cuh), one file per layer family the model uses.
 // The generated C# launches these kernels, with cuBLAS for the matrix products, in the sequence each block's header
 // describes; every launch site there names its .model line.
 
-// Conv2d, used by:
+// Cuda/Kernels/conv2d.cuh, used by:
 //   fashion_cnn.model:11  features.0 = conv2d(channels=32, kernel=3, stride=1, padding=1, bias=true)  [B, 1, 28, 28] -> [B, 32, 28, 28]
 //   fashion_cnn.model:12  features.3 = conv2d(channels=64, kernel=3, stride=1, padding=1, bias=true)  [B, 32, 14, 14] -> [B, 64, 14, 14]
 // ───── Conv2d ────────────────────────────────────────────────────────────────────────────────────────
@@ -212,7 +212,7 @@ extern "C" __global__ void __launch_bounds__(256) md_conv2d_bias_backward(
     if (threadIdx.x == 0) dbias[channel] = accumulate ? dbias[channel] + partial[0] : partial[0];
 }
 
-// Pool2d, used by:
+// Cuda/Kernels/pool2d.cuh, used by:
 //   fashion_cnn.model:11  features.2 = max_pool2d(kernel=2, stride=2, padding=0)  [B, 32, 28, 28] -> [B, 32, 14, 14]
 //   fashion_cnn.model:12  features.5 = max_pool2d(kernel=2, stride=2, padding=0)  [B, 64, 14, 14] -> [B, 64, 7, 7]
 // ───── Pool2d ────────────────────────────────────────────────────────────────────────────────────────

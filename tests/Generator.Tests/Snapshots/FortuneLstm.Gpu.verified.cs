@@ -80,11 +80,11 @@ __device__ __forceinline__ float md_warp_max(float v)
 }
 
 // ───── Layer kernels ─────────────────────────────────────────────────────────────────────────────
-// ModelDsl's hand-written layer library (Dsl/Emit/Cuda/CudaLayerLibrary*.cs), one block per layer family the model uses.
+// ModelDsl's hand-written layer library (Cuda/Kernels/*.cuh), one file per layer family the model uses.
 // The generated C# launches these kernels, with cuBLAS for the matrix products, in the sequence each block's header
 // describes; every launch site there names its .model line.
 
-// Embedding, used by:
+// Cuda/Kernels/embedding.cuh, used by:
 //   fortune_lstm.model:14  embedded = embedding(num=8192, dim=64)  [B, T] -> [B, T, 64]
 // ───── Embedding ─────────────────────────────────────────────────────────────────────────────────────
 // embedding(num, dim) on int ids, as ModelDsl.Runtime.Cpu.Layers.Embedding:
@@ -145,7 +145,7 @@ extern "C" __global__ void __launch_bounds__(256) md_embedding_backward(
     }
 }
 
-// Lstm, used by:
+// Cuda/Kernels/lstm.cuh, used by:
 //   fortune_lstm.model:15  encoder = lstm(hidden=128, return_sequences=false)  [B, T, 64] -> [B, 128]
 // ───── Lstm ──────────────────────────────────────────────────────────────────────────────────────────
 // lstm(hidden = H), PyTorch layout (gates stacked i, f, g, o), zero initial h and c, as
