@@ -203,11 +203,24 @@ namespace ModelDsl.Dsl.Tests
                     case ReshapeKernel:
                         break;
                     default:
-                        Assert.True(module.LayerLaunches.TryGetValue(kernel, out var launches) && launches.Count > 0, $"{name}: {kernel.Name} launches no CUDA kernel");
-                        foreach (var launch in launches!) AssertDefines(module, launch.Name);
+                        // A layer kernel: its family's library file is in the module, and the GPU host calls its launcher
+                        // in ModelDsl.Cuda.Layers (which checks each launch against the file's kernel signatures).
+                        Assert.True(CudaEmitter.FamilyOf(kernel) is not null, $"{name}: {kernel.Name} has no CUDA layer family");
+                        Assert.Contains(CudaLayerLibrary.Source(CudaEmitter.FamilyOf(kernel)!.Value), module.Source);
+                        AssertCallsLauncher(compiled.GpuSource("Test")!, kernel.Name);
                         break;
                 }
             }
+        }
+
+        /// <summary>The GPU host's block for <paramref name="kernel"/> (from its header comment to the blank line after it) calls a launcher.</summary>
+        private static void AssertCallsLauncher(string gpuSource, string kernel)
+        {
+            int start = gpuSource.IndexOf($"// {kernel}\n", System.StringComparison.Ordinal);
+            Assert.True(start >= 0, $"the GPU host has no block for {kernel}");
+            int end = gpuSource.IndexOf("\n\n", start, System.StringComparison.Ordinal);
+            string block = end < 0 ? gpuSource.Substring(start) : gpuSource.Substring(start, end - start);
+            Assert.Matches(@"global::ModelDsl\.Cuda\.Layers\.\w+\.(Forward|Backward)\(_layers, ", block);
         }
 
         private static void AssertDefines(CudaModule module, string kernel) =>

@@ -52,14 +52,13 @@ namespace ModelDsl.Emit.CSharp
             _w.Close();
         }
 
-        /// <summary>Every kernel the session launches, each once, in order of first use (a layer library kernel may serve several layers).</summary>
+        /// <summary>Every generated kernel the session launches, in order of first use (the layer library's are launched by ModelDsl.Cuda.Layers).</summary>
         private IReadOnlyList<CudaLaunch> AllLaunches()
         {
             var launches = new List<CudaLaunch>();
             foreach (var kernel in _plan.Forward.Concat(_plan.Backward))
             {
                 if (Cuda.Launches.TryGetValue(kernel, out var launch)) launches.Add(launch);
-                else if (Cuda.LayerLaunches.TryGetValue(kernel, out var layer)) launches.AddRange(layer.Where(l => !launches.Any(seen => seen.Name == l.Name)));
             }
             if (Cuda.Loss is { } loss) launches.Add(loss);
             if (_plan.Loss is not null) launches.Add(Cuda.LossMean);
@@ -83,6 +82,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Line($"private readonly {_className} _model;");
             _w.Line("private readonly global::ModelDsl.Cuda.GpuContext _context;");
             _w.Line("private readonly global::ModelDsl.Cuda.GpuModule _module;");
+            if (UsesLayerLibrary) _w.Line($"private readonly {GpuLayers}LayerContext {LayerContextField}; // the layer library's kernels in _module, launched by ModelDsl.Cuda.Layers");
             foreach (var launch in launches) _w.Line($"private readonly global::ModelDsl.Cuda.GpuKernel _{launch.Name};");
             _w.Line();
             _w.Line("// Every parameter lives in one device arena at the offsets below (multiples of 64 floats, for cuBLAS); its gradient");
@@ -103,6 +103,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("_model = model;");
             _w.Line("_context = context;");
             _w.Line("_module = context.LoadModule(ModelName, CudaSource);");
+            if (UsesLayerLibrary) _w.Line($"{LayerContextField} = new {GpuLayers}LayerContext(context, _module);");
             foreach (var launch in launches) _w.Line($"_{launch.Name} = _module.GetKernel({Quote(launch.Name)});");
             _w.Line("_values = context.Allocate(ArenaLength * 4L);");
             _w.Line("_gradients = context.Allocate(ArenaLength * 4L);");
@@ -408,7 +409,7 @@ namespace ModelDsl.Emit.CSharp
                     EmitLaunch(Cuda.Launches[kernel], special: null);
                     break;
                 default:
-                    EmitGpuLayerKernel(kernel, Cuda.LayerLaunches[kernel]);
+                    EmitGpuLayerKernel(kernel);
                     break;
             }
         }

@@ -12,7 +12,7 @@ namespace ModelDsl.Emit.Cuda
     public sealed class CudaModule
     {
         internal CudaModule(string source, IReadOnlyDictionary<Kernel, CudaLaunch> launches, CudaLaunch? loss, CudaLaunch lossMean, CudaLaunch? optimizer,
-            IReadOnlyDictionary<Kernel, IReadOnlyList<CudaLaunch>> layerLaunches, IReadOnlyDictionary<PlanBuffer, CudaWorkspace> workspaces,
+            IReadOnlyDictionary<PlanBuffer, CudaWorkspace> workspaces,
             CudaLaunch? gradientSumOfSquares = null)
         {
             GradientSumOfSquares = gradientSumOfSquares;
@@ -21,7 +21,6 @@ namespace ModelDsl.Emit.Cuda
             Loss = loss;
             LossMean = lossMean;
             Optimizer = optimizer;
-            LayerLaunches = layerLaunches;
             Workspaces = workspaces;
         }
 
@@ -44,13 +43,9 @@ namespace ModelDsl.Emit.Cuda
         public CudaLaunch? GradientSumOfSquares { get; }
 
         /// <summary>
-        /// The layer library launches of each layer kernel of the plan (conv2d, lstm, attention, …), in the order the host
-        /// issues them; the matrix products between them are the host's (cuBLAS), as each library block's header describes.
-        /// A view (flatten, reshape) launches nothing and has an empty list.
+        /// The size and layout of each layer kernel's working memory on the device, as its launcher in
+        /// <c>ModelDsl.Cuda.Layers</c> uses it (the layer kernels themselves are launched there, not described here).
         /// </summary>
-        public IReadOnlyDictionary<Kernel, IReadOnlyList<CudaLaunch>> LayerLaunches { get; }
-
-        /// <summary>The size and layout of each layer kernel's working memory on the device.</summary>
         public IReadOnlyDictionary<PlanBuffer, CudaWorkspace> Workspaces { get; }
     }
 
@@ -59,8 +54,8 @@ namespace ModelDsl.Emit.Cuda
     /// kernels here. Each kernel starts with a comment naming the .model lines and ops it covers, with shapes; sizes
     /// arrive as arguments, so one compiled module serves every batch size. GEMMs are not generated: the C# launcher
     /// sends them to cuBLAS. The layer kernels (conv2d, pooling, embedding, positional, layer_norm, softmax, lstm,
-    /// attention) are not generated either: the module includes the hand-written <see cref="CudaLayerLibrary"/> block of
-    /// each family the plan uses, and <see cref="CudaModule.LayerLaunches"/> says how each is launched. See docs/cuda.md
+    /// attention) are not generated either: the module includes the hand-written <see cref="CudaLayerLibrary"/> file of
+    /// each family the plan uses, and the generated C# calls the launchers in <c>ModelDsl.Cuda.Layers</c> for them. See docs/cuda.md
     /// for the fusion decisions.
     /// </summary>
     public sealed partial class CudaEmitter
@@ -124,7 +119,7 @@ namespace ModelDsl.Emit.Cuda
             EmitLayerLibrary();
             foreach (var kernel in _plan.Forward.Concat(_plan.Backward))
             {
-                if (kernel is not GemmKernel && kernel is not ElementwiseKernel) DescribeLayerKernel(kernel);
+                if (kernel is not GemmKernel && kernel is not ElementwiseKernel) DescribeLayerWorkspace(kernel);
             }
 
             if (_plan.Forward.OfType<ElementwiseKernel>().Any())
@@ -156,7 +151,7 @@ namespace ModelDsl.Emit.Cuda
                 Section("Non-finite check");
                 gradientSumOfSquares = EmitGradientSumOfSquares();
             }
-            return new CudaModule(_w.ToString(), _launches, loss, lossMean, optimizer, _layerLaunches, _workspaces, gradientSumOfSquares);
+            return new CudaModule(_w.ToString(), _launches, loss, lossMean, optimizer, _workspaces, gradientSumOfSquares);
         }
 
         private void Section(string title)

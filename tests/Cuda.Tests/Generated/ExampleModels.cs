@@ -20,9 +20,13 @@ internal static class ExampleModels
     }
 
     /// <summary>(model name, generated CUDA C) for each model that has CUDA code; models without it yet are listed in <paramref name="without"/>.</summary>
-    public static IReadOnlyList<(string Model, CudaModule Module)> CudaModules(out IReadOnlyList<string> without)
+    public static IReadOnlyList<(string Model, CudaModule Module)> CudaModules(out IReadOnlyList<string> without) =>
+        CudaPlans(out without).Select(m => (m.Model, m.Module)).ToList();
+
+    /// <summary>As <see cref="CudaModules"/>, with each model's plan.</summary>
+    public static IReadOnlyList<(string Model, ModelDsl.Plan.TrainingPlan Plan, CudaModule Module)> CudaPlans(out IReadOnlyList<string> without)
     {
-        var modules = new List<(string, CudaModule)>();
+        var modules = new List<(string, ModelDsl.Plan.TrainingPlan, CudaModule)>();
         var missing = new List<string>();
         var files = new[] { "examples", Path.Combine("tests", "CudaParity", "models") }
             .SelectMany(folder => Directory.EnumerateFiles(Path.Combine(RepositoryRoot, folder), "*.model", SearchOption.AllDirectories))
@@ -33,7 +37,7 @@ internal static class ExampleModels
             if (result.HasErrors) throw new InvalidOperationException($"{file} does not check: {result.Diagnostics.First(d => d.IsError)}");
             foreach (var model in result.Compiled)
             {
-                if (model.Cuda is { } module) modules.Add((model.Graph.Name, module));
+                if (model.Cuda is { } module && model.Plan is { } plan) modules.Add((model.Graph.Name, plan, module));
                 else missing.Add(model.Graph.Name);
             }
         }

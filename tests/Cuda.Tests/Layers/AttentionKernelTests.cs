@@ -2,12 +2,14 @@ using System;
 using ModelDsl.Emit.Cuda;
 using ModelDsl.Runtime.Cpu.Layers;
 using Xunit.Abstractions;
+using GpuLayers = ModelDsl.Cuda.Layers;
 
 namespace ModelDsl.Cuda.Tests.Layers;
 
 /// <summary>
-/// md_attention_* against Runtime.Cpu.Layers.Attention on the emulator: the fused forward (out and the row
-/// log-sum-exp), then the two backward kernels (query rows: D and dq; key rows: dk and dv).
+/// ModelDsl.Cuda.Layers.Attention against Runtime.Cpu.Layers.Attention on the emulator (the same calls, device pointers
+/// for spans): the fused forward (out and the row log-sum-exp), then the two backward kernels (query rows: D and dq;
+/// key rows: dk and dv).
 /// </summary>
 public sealed class AttentionKernelTests(LayerKernelFixture gpu, ITestOutputHelper output) : IClassFixture<LayerKernelFixture>
 {
@@ -66,29 +68,32 @@ public sealed class AttentionKernelTests(LayerKernelFixture gpu, ITestOutputHelp
         }
         Attention.Backward(batch, steps, heads, headDim, causal, q, k, v, stride, dout, workspace, cdq, cdk, cdv, accumulate);
 
-        // The device: one buffer for q, k, v (fused or three back-to-back tensors) and one for their gradients.
-        using DeviceVariable dQkv = gpu.Upload(qkv), dOut = gpu.Zeros(rows * d), lse = gpu.Zeros((long)batch * heads * steps);
-        using DeviceVariable delta = gpu.Zeros((long)batch * heads * steps), dDout = gpu.Upload(dout), dGrads = gpu.Upload(grads0);
+        // The device: one buffer for q, k, v (fused or three back-to-back tensors) and one for their gradients; the
+        // working memory is lse then delta, [B, heads, T] each.
+        using DeviceVariable dQkv = gpu.Upload(qkv), dOut = gpu.Zeros(rows * d), work = gpu.Zeros(GpuLayers.Attention.WorkspaceLength(batch, steps, heads));
+        using DeviceVariable dDout = gpu.Upload(dout), dGrads = gpu.Upload(grads0);
         long kOffset = fused ? d : rows * d, vOffset = 2 * kOffset;
-        var grid = new Dim3((uint)((steps + 7) / 8), (uint)heads, (uint)batch);
-
-        var args = Shape(batch, steps, heads, headDim, stride, causal);
-        args.Add(dQkv.Pointer); args.Add(dQkv.Pointer.Plus(kOffset)); args.Add(dQkv.Pointer.Plus(vOffset)); args.Add(dOut); args.Add(lse);
-        gpu.Launch(LayerFamily.Attention, "md_attention_forward", grid, Grid.Block, ref args);
+        var layers = gpu.Layers(LayerFamily.Attention);
+        GpuLayers.Attention.Forward(layers, batch, steps, heads, headDim, causal, dQkv.Pointer, dQkv.Pointer.Plus(kOffset), dQkv.Pointer.Plus(vOffset), stride,
+            dOut.Pointer, work.Pointer);
         LayerAssert.Close(output, "attention out", output0, gpu.Download(dOut));
-        LayerAssert.Close(output, "attention lse", LogSumExp(batch, steps, heads, headDim, causal, q, k, stride), gpu.Download(lse));
+        LayerAssert.Close(output, "attention lse", LogSumExp(batch, steps, heads, headDim, causal, q, k, stride), gpu.Download(work, (long)batch * heads * steps));
 
-        args = Shape(batch, steps, heads, headDim, stride, causal);
-        args.Add(dQkv.Pointer); args.Add(dQkv.Pointer.Plus(kOffset)); args.Add(dQkv.Pointer.Plus(vOffset));
-        args.Add(dDout); args.Add(lse); args.Add(delta); args.Add(dGrads.Pointer); args.Add(accumulate ? 1 : 0);
-        gpu.Launch(LayerFamily.Attention, "md_attention_backward_query", grid, Grid.Block, ref args);
-        args = Shape(batch, steps, heads, headDim, stride, causal);
-        args.Add(dQkv.Pointer); args.Add(dQkv.Pointer.Plus(kOffset)); args.Add(dQkv.Pointer.Plus(vOffset));
-        args.Add(dDout); args.Add(lse); args.Add(delta); args.Add(dGrads.Pointer.Plus(kOffset)); args.Add(dGrads.Pointer.Plus(vOffset)); args.Add(accumulate ? 1 : 0);
-        gpu.Launch(LayerFamily.Attention, "md_attention_backward_key", grid, Grid.Block, ref args);
+        GpuLayers.Attention.Backward(layers, batch, steps, heads, headDim, causal, dQkv.Pointer, dQkv.Pointer.Plus(kOffset), dQkv.Pointer.Plus(vOffset), stride,
+            dDout.Pointer, work.Pointer, dGrads.Pointer, dGrads.Pointer.Plus(kOffset), dGrads.Pointer.Plus(vOffset), accumulate);
         // dq, dk and dv interleaved (fused) or back to back; either way every element is compared, including the
         // untouched columns of other tensors' slots, which must keep their starting values.
         LayerAssert.Close(output, "attention dq|dk|dv", cpuGrads, gpu.Download(dGrads));
+    }
+
+    [Fact]
+    public void A_head_wider_than_the_kernels_take_is_refused_by_name()
+    {
+        using DeviceVariable buffer = gpu.Zeros(3 * 2 * 129 * 3);
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => GpuLayers.Attention.Forward(gpu.Layers(LayerFamily.Attention), 1, 2, 1, 129, false,
+            buffer.Pointer, buffer.Pointer, buffer.Pointer, 129, buffer.Pointer, buffer.Pointer));
+        Assert.Equal("headDim", error.ParamName);
+        Assert.Equal(CudaLayerLibrary.AttentionMaxHeadDim, GpuLayers.Attention.MaxHeadDim);
     }
 
     [Fact]
@@ -97,34 +102,19 @@ public sealed class AttentionKernelTests(LayerKernelFixture gpu, ITestOutputHelp
         const int batch = 1, steps = 45, heads = 2, headDim = 24, d = heads * headDim;
         var random = new Random(11);
         float[] qkv = LayerAssert.Uniform(random, 3L * steps * d), dout = LayerAssert.Uniform(random, (long)steps * d);
-        using DeviceVariable dQkv = gpu.Upload(qkv), dOut = gpu.Zeros(steps * d), lse = gpu.Zeros(heads * steps), delta = gpu.Zeros(heads * steps);
+        using DeviceVariable dQkv = gpu.Upload(qkv), dOut = gpu.Zeros(steps * d), work = gpu.Zeros(GpuLayers.Attention.WorkspaceLength(batch, steps, heads));
         using DeviceVariable dDout = gpu.Upload(dout), dGrads = gpu.Zeros(3L * steps * d);
-        var grid = new Dim3((steps + 7) / 8, heads, batch);
+        var layers = gpu.Layers(LayerFamily.Attention);
         float[]? first = null;
         for (int run = 0; run < 2; run++)
         {
-            var args = Shape(batch, steps, heads, headDim, 3 * d, true);
-            args.Add(dQkv.Pointer); args.Add(dQkv.Pointer.Plus(d)); args.Add(dQkv.Pointer.Plus(2 * d)); args.Add(dOut); args.Add(lse);
-            gpu.Launch(LayerFamily.Attention, "md_attention_forward", grid, Grid.Block, ref args);
-            args = Shape(batch, steps, heads, headDim, 3 * d, true);
-            args.Add(dQkv.Pointer); args.Add(dQkv.Pointer.Plus(d)); args.Add(dQkv.Pointer.Plus(2 * d));
-            args.Add(dDout); args.Add(lse); args.Add(delta); args.Add(dGrads.Pointer); args.Add(0);
-            gpu.Launch(LayerFamily.Attention, "md_attention_backward_query", grid, Grid.Block, ref args);
-            args = Shape(batch, steps, heads, headDim, 3 * d, true);
-            args.Add(dQkv.Pointer); args.Add(dQkv.Pointer.Plus(d)); args.Add(dQkv.Pointer.Plus(2 * d));
-            args.Add(dDout); args.Add(lse); args.Add(delta); args.Add(dGrads.Pointer.Plus(d)); args.Add(dGrads.Pointer.Plus(2 * d)); args.Add(0);
-            gpu.Launch(LayerFamily.Attention, "md_attention_backward_key", grid, Grid.Block, ref args);
+            GpuLayers.Attention.Forward(layers, batch, steps, heads, headDim, true, dQkv.Pointer, dQkv.Pointer.Plus(d), dQkv.Pointer.Plus(2 * d), 3 * d, dOut.Pointer, work.Pointer);
+            GpuLayers.Attention.Backward(layers, batch, steps, heads, headDim, true, dQkv.Pointer, dQkv.Pointer.Plus(d), dQkv.Pointer.Plus(2 * d), 3 * d,
+                dDout.Pointer, work.Pointer, dGrads.Pointer, dGrads.Pointer.Plus(d), dGrads.Pointer.Plus(2 * d));
             float[] grads = gpu.Download(dGrads);
             if (first is null) first = grads;
             else Assert.Equal(first, grads);
         }
-    }
-
-    private static KernelArguments Shape(int batch, int steps, int heads, int headDim, int stride, bool causal)
-    {
-        var args = new KernelArguments();
-        args.Add(batch); args.Add(steps); args.Add(heads); args.Add(headDim); args.Add(stride); args.Add(causal ? 1 : 0);
-        return args;
     }
 
     /// <summary>lse (B, heads, T) in double: log Σ_j exp(q_i·k_j/√dh) over the keys row i sees.</summary>

@@ -2,10 +2,14 @@ using System;
 using ModelDsl.Emit.Cuda;
 using ModelDsl.Runtime.Cpu.Layers;
 using Xunit.Abstractions;
+using GpuLayers = ModelDsl.Cuda.Layers;
 
 namespace ModelDsl.Cuda.Tests.Layers;
 
-/// <summary>md_concat_* against Runtime.Cpu.Layers.Concat, on the emulator: every part of a concat, forward and backward.</summary>
+/// <summary>
+/// ModelDsl.Cuda.Layers.Concat (md_concat_*) against Runtime.Cpu.Layers.Concat, on the emulator: every part of a concat,
+/// forward and backward, through the same calls with the same arguments.
+/// </summary>
 public sealed class ConcatKernelTests(LayerKernelFixture gpu, ITestOutputHelper output) : IClassFixture<LayerKernelFixture>
 {
     // Parts narrower and wider than a warp, rows·width past one block; one part alone (offset 0, the whole row).
@@ -31,12 +35,9 @@ public sealed class ConcatKernelTests(LayerKernelFixture gpu, ITestOutputHelper 
             Concat.Backward(rows, width, outputWidth, offset, dy, dx, accumulate);
 
             using DeviceVariable dX = gpu.Upload(x), dDx = gpu.Upload(dx0);
-            var args = new KernelArguments();
-            args.Add(rows); args.Add(width); args.Add(outputWidth); args.Add(offset); args.Add(dX); args.Add(dY);
-            gpu.Launch(LayerFamily.Concat, "md_concat_forward", Grid.Elements((long)rows * width), Grid.Block, ref args);
-            args = new KernelArguments();
-            args.Add(rows); args.Add(width); args.Add(outputWidth); args.Add(offset); args.Add(dDy); args.Add(dDx); args.Add(accumulate ? 1 : 0);
-            gpu.Launch(LayerFamily.Concat, "md_concat_backward", Grid.Elements((long)rows * width), Grid.Block, ref args);
+            var layers = gpu.Layers(LayerFamily.Concat);
+            GpuLayers.Concat.Forward(layers, rows, width, outputWidth, offset, dX.Pointer, dY.Pointer);
+            GpuLayers.Concat.Backward(layers, rows, width, outputWidth, offset, dDy.Pointer, dDx.Pointer, accumulate);
             LayerAssert.Close(output, $"concat dx (columns {offset}..{offset + width})", dx, gpu.Download(dDx));
             offset += width;
         }
@@ -46,9 +47,12 @@ public sealed class ConcatKernelTests(LayerKernelFixture gpu, ITestOutputHelper 
     }
 
     [Fact]
-    public void The_cpu_kernel_rejects_a_part_outside_the_row()
+    public void The_cpu_and_gpu_kernels_reject_a_part_outside_the_row()
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => Concat.Forward(2, 3, 5, 3, new float[6], new float[10]));
+        Assert.Contains("columns [3, 6) do not fit in rows of 5", e.Message, StringComparison.Ordinal);
+        using DeviceVariable buffer = gpu.Zeros(10);
+        e = Assert.Throws<ArgumentOutOfRangeException>(() => GpuLayers.Concat.Forward(gpu.Layers(LayerFamily.Concat), 2, 3, 5, 3, buffer.Pointer, buffer.Pointer));
         Assert.Contains("columns [3, 6) do not fit in rows of 5", e.Message, StringComparison.Ordinal);
     }
 }

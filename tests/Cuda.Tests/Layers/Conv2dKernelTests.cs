@@ -2,13 +2,14 @@ using System;
 using ModelDsl.Emit.Cuda;
 using ModelDsl.Runtime.Cpu.Layers;
 using Xunit.Abstractions;
+using GpuLayers = ModelDsl.Cuda.Layers;
 
 namespace ModelDsl.Cuda.Tests.Layers;
 
 /// <summary>
-/// md_conv2d_* against Runtime.Cpu.Layers.Conv2d on the emulator. The forward and backward run the host-side sequence
-/// CudaLayerLibrary documents (im2col, GpuContext.SgemmStridedBatched and Sgemm, col2im, the bias kernels), so the
-/// sequence is checked too.
+/// ModelDsl.Cuda.Layers.Conv2d against Runtime.Cpu.Layers.Conv2d on the emulator: the same calls with the same geometry,
+/// device pointers for spans. The launcher runs the host-side sequence conv2d.cuh documents (im2col,
+/// GpuContext.SgemmStridedBatched and Sgemm, col2im, the bias kernels), so the sequence is checked with the kernels.
 /// </summary>
 public sealed class Conv2dKernelTests(LayerKernelFixture gpu, ITestOutputHelper output) : IClassFixture<LayerKernelFixture>
 {
@@ -38,37 +39,44 @@ public sealed class Conv2dKernelTests(LayerKernelFixture gpu, ITestOutputHelper 
         Conv2d.Forward(g, x, weight, bias, y, workspace);
         Conv2d.Backward(g, x, weight, dy, dx, dw, db, workspace, accumulate, accumulate);
 
-        int patch = g.PatchSize, plane = g.OutPlane, outImage = k * plane;
+        // The working memory: the columns, each image's weight-gradient product, then the ones the caller writes once.
         using DeviceVariable dX = gpu.Upload(x), dW = gpu.Upload(weight), dB = gpu.Upload(bias), dY = gpu.Zeros(g.OutputLength);
-        using DeviceVariable col = gpu.Zeros((long)n * g.ColumnLength);
-
-        // Forward: im2col of the whole batch → one strided batch of y[i] = W · col[i] (W shared); then the bias.
-        Im2Col(g, n, dX.Pointer, col.Pointer);
-        gpu.Context.SgemmStridedBatched(false, false, k, plane, patch, 1f, dW.Pointer, patch, 0, col.Pointer, plane, g.ColumnLength,
-            0f, dY.Pointer, plane, outImage, n);
-        var args = new KernelArguments();
-        args.Add(n); args.Add(k); args.Add(plane); args.Add(dB); args.Add(dY);
-        gpu.Launch(LayerFamily.Conv2d, "md_conv2d_bias_forward", Grid.Elements(g.OutputLength), Grid.Block, ref args);
-        LayerAssert.Close(output, $"conv y {g}", y, gpu.Download(dY));
-
-        // Backward on the forward's columns: P[i] = dy[i]·col[i]ᵀ → dW (+)= onesᵀ·P → dcol[i] = Wᵀ·dy[i] over col → col2im
-        // of the whole batch; then the bias gradient.
+        using DeviceVariable work = gpu.Zeros(GpuLayers.Conv2d.WorkspaceLength(g));
         float[] ones = new float[n];
         Array.Fill(ones, 1f);
+        work.CopyFrom<float>(ones, GpuLayers.Conv2d.OnesOffset(g));
+        var layers = gpu.Layers(LayerFamily.Conv2d);
+        GpuLayers.Conv2d.Forward(layers, g, dX.Pointer, dW.Pointer, dB.Pointer, dY.Pointer, work.Pointer);
+        LayerAssert.Close(output, $"conv y {g}", y, gpu.Download(dY));
+
+        // Backward on the forward's columns.
         using DeviceVariable dDy = gpu.Upload(dy), dDx = gpu.Upload(dx0), dDw = gpu.Upload(dw0), dDb = gpu.Upload(db0);
-        using DeviceVariable products = gpu.Zeros((long)n * g.WeightLength), dOnes = gpu.Upload(ones);
-        gpu.Context.SgemmStridedBatched(false, true, k, patch, plane, 1f, dDy.Pointer, plane, outImage, col.Pointer, plane, g.ColumnLength,
-            0f, products.Pointer, patch, g.WeightLength, n);
-        gpu.Context.Sgemm(false, false, 1, g.WeightLength, n, 1f, dOnes.Pointer, n, products.Pointer, g.WeightLength, accumulate ? 1f : 0f, dDw.Pointer, g.WeightLength);
-        gpu.Context.SgemmStridedBatched(true, false, patch, plane, k, 1f, dW.Pointer, patch, 0, dDy.Pointer, plane, outImage,
-            0f, col.Pointer, plane, g.ColumnLength, n);
-        Col2Im(g, n, col.Pointer, dDx.Pointer, accumulate);
-        args = new KernelArguments();
-        args.Add(n); args.Add(k); args.Add(plane); args.Add(dDy); args.Add(dDb); args.Add(accumulate ? 1 : 0);
-        gpu.Launch(LayerFamily.Conv2d, "md_conv2d_bias_backward", new Dim3((uint)k), Grid.Block, ref args);
+        GpuLayers.Conv2d.Backward(layers, g, dX.Pointer, dW.Pointer, dDy.Pointer, dDx.Pointer, dDw.Pointer, dDb.Pointer, work.Pointer, accumulate, accumulate);
         LayerAssert.Close(output, "conv dx", dx, gpu.Download(dDx));
         LayerAssert.Close(output, "conv dweight", dw, gpu.Download(dDw));
         LayerAssert.Close(output, "conv dbias", db, gpu.Download(dDb));
+    }
+
+    [Fact]
+    public void Without_a_bias_or_an_input_gradient_neither_is_touched()
+    {
+        var g = new Conv2dGeometry(2, 3, 6, 5, 4, 3, 1, 1);
+        var random = new Random(21);
+        float[] x = LayerAssert.Uniform(random, g.InputLength), weight = LayerAssert.Uniform(random, g.WeightLength), dy = LayerAssert.Uniform(random, g.OutputLength);
+        float[] y = new float[g.OutputLength], dw = new float[g.WeightLength], workspace = new float[Conv2d.WorkspaceSize(g)];
+        Conv2d.Forward(g, x, weight, Span<float>.Empty, y, workspace);
+        Conv2d.Backward(g, x, weight, dy, Span<float>.Empty, dw, Span<float>.Empty, workspace);
+
+        float[] ones = new float[g.Batch];
+        Array.Fill(ones, 1f);
+        using DeviceVariable dX = gpu.Upload(x), dW = gpu.Upload(weight), dY = gpu.Zeros(g.OutputLength), work = gpu.Zeros(GpuLayers.Conv2d.WorkspaceLength(g));
+        using DeviceVariable dDy = gpu.Upload(dy), dDw = gpu.Zeros(g.WeightLength);
+        work.CopyFrom<float>(ones, GpuLayers.Conv2d.OnesOffset(g));
+        var layers = gpu.Layers(LayerFamily.Conv2d);
+        GpuLayers.Conv2d.Forward(layers, g, dX.Pointer, dW.Pointer, default, dY.Pointer, work.Pointer);
+        GpuLayers.Conv2d.Backward(layers, g, dX.Pointer, dW.Pointer, dDy.Pointer, default, dDw.Pointer, default, work.Pointer);
+        LayerAssert.Close(output, "conv y (no bias)", y, gpu.Download(dY));
+        LayerAssert.Close(output, "conv dweight (no dx, no bias)", dw, gpu.Download(dDw));
     }
 
     // The whole batch in one launch: image i's column matrix at col + i·patch·plane, exactly Conv2d.Im2Col's per image;
@@ -91,32 +99,10 @@ public sealed class Conv2dKernelTests(LayerKernelFixture gpu, ITestOutputHelper 
         }
 
         using DeviceVariable dX = gpu.Upload(x), col = gpu.Zeros((long)n * g.ColumnLength), dCols = gpu.Upload(cols), dDx = gpu.Upload(dx0);
-        Im2Col(g, n, dX.Pointer, col.Pointer);
-        Col2Im(g, n, dCols.Pointer, dDx.Pointer, accumulate);
+        var layers = gpu.Layers(LayerFamily.Conv2d);
+        GpuLayers.Conv2d.Im2Col(layers, g, dX.Pointer, col.Pointer);
+        GpuLayers.Conv2d.Col2Im(layers, g, dCols.Pointer, dDx.Pointer, accumulate);
         LayerAssert.Close(output, $"im2col {g}", expectedCol, gpu.Download(col), 0f, 0f);
         LayerAssert.Close(output, "col2im", expectedDx, gpu.Download(dDx), 0f, 0f);
-    }
-
-    private void Im2Col(in Conv2dGeometry g, int images, DevicePointer x, DevicePointer col)
-    {
-        var args = Geometry(g, images);
-        args.Add(x); args.Add(col);
-        gpu.Launch(LayerFamily.Conv2d, "md_conv2d_im2col", Grid.Elements((long)images * g.ColumnLength), Grid.Block, ref args);
-    }
-
-    private void Col2Im(in Conv2dGeometry g, int images, DevicePointer col, DevicePointer dx, bool accumulate)
-    {
-        var args = Geometry(g, images);
-        args.Add(col); args.Add(dx); args.Add(accumulate ? 1 : 0);
-        gpu.Launch(LayerFamily.Conv2d, "md_conv2d_col2im", Grid.Elements((long)images * g.InChannels * g.Height * g.Width), Grid.Block, ref args);
-    }
-
-    /// <summary>The leading arguments of md_conv2d_im2col and md_conv2d_col2im.</summary>
-    private static KernelArguments Geometry(in Conv2dGeometry g, int images)
-    {
-        var args = new KernelArguments();
-        args.Add(images); args.Add(g.InChannels); args.Add(g.Height); args.Add(g.Width); args.Add(g.OutHeight); args.Add(g.OutWidth);
-        args.Add(g.Kernel); args.Add(g.Stride); args.Add(g.Padding);
-        return args;
     }
 }

@@ -1,17 +1,19 @@
 using System;
 using System.Collections.Generic;
+using ModelDsl.Cuda.Layers;
 using ModelDsl.Emit.Cuda;
 
 namespace ModelDsl.Cuda.Tests.Layers;
 
 /// <summary>
 /// One emulated context per test class, with each layer family's module (<see cref="CudaEmitter.PreludeText"/> +
-/// <see cref="CudaLayerLibrary.Source"/>) loaded on first use; g++ builds each module once and caches it on disk by
-/// source hash.
+/// <see cref="CudaLayerLibrary.Source"/>) loaded on first use and a <see cref="LayerContext"/> for the launchers; g++
+/// builds each module once and caches it on disk by source hash.
 /// </summary>
 public sealed class LayerKernelFixture : IDisposable
 {
-    private readonly Dictionary<LayerFamily, GpuModule> _modules = new();
+    private readonly List<GpuModule> _modules = new();
+    private readonly Dictionary<LayerFamily, LayerContext> _layers = new();
 
     public LayerKernelFixture() => Context = GpuContext.OpenEmulated();
 
@@ -20,24 +22,23 @@ public sealed class LayerKernelFixture : IDisposable
     /// <summary>The source a model's .cu would hold for <paramref name="family"/>: the shared prelude, then the family's kernels.</summary>
     public static string ModuleSource(LayerFamily family) => CudaEmitter.PreludeText + CudaLayerLibrary.Source(family);
 
-    public GpuKernel Kernel(LayerFamily family, string name)
+    /// <summary>
+    /// The launchers' context for <paramref name="family"/>'s module (compiled on first use), as a model's GPU session
+    /// makes one for its module: the tests call the same <c>ModelDsl.Cuda.Layers</c> launchers as the generated code.
+    /// </summary>
+    public LayerContext Layers(LayerFamily family)
     {
         lock (_modules)
         {
-            if (!_modules.TryGetValue(family, out GpuModule? module))
+            if (!_layers.TryGetValue(family, out LayerContext? layers))
             {
-                module = Context.LoadModule("layers_" + family.ToString().ToLowerInvariant(), ModuleSource(family));
-                _modules.Add(family, module);
+                GpuModule module = Context.LoadModule("layers_" + family.ToString().ToLowerInvariant(), ModuleSource(family));
+                _modules.Add(module);
+                layers = new LayerContext(Context, module);
+                _layers.Add(family, layers);
             }
-            return module.GetKernel(name);
+            return layers;
         }
-    }
-
-    /// <summary>Launches and waits, so a fault names this launch.</summary>
-    public void Launch(LayerFamily family, string name, Dim3 grid, Dim3 block, ref KernelArguments arguments)
-    {
-        Kernel(family, name).Launch(grid, block, ref arguments);
-        Context.Synchronize();
     }
 
     /// <summary>A device copy of <paramref name="values"/>.</summary>
@@ -62,7 +63,7 @@ public sealed class LayerKernelFixture : IDisposable
 
     public void Dispose()
     {
-        foreach (GpuModule module in _modules.Values) module.Dispose();
+        foreach (GpuModule module in _modules) module.Dispose();
         Context.Dispose();
     }
 }

@@ -2,13 +2,15 @@ using System;
 using ModelDsl.Emit.Cuda;
 using ModelDsl.Runtime.Cpu.Layers;
 using Xunit.Abstractions;
+using GpuLayers = ModelDsl.Cuda.Layers;
 
 namespace ModelDsl.Cuda.Tests.Layers;
 
 /// <summary>
-/// md_lstm_* against Runtime.Cpu.Layers.Lstm on the emulator, driven through the per-step host sequence
-/// CudaLayerLibrary documents (the input GEMM, then per step the recurrent GEMM and the gate kernel; backward through
-/// time, then the weight GEMMs), so the sequence is checked as well as the kernels.
+/// ModelDsl.Cuda.Layers.Lstm against Runtime.Cpu.Layers.Lstm on the emulator: the same calls, device pointers for spans.
+/// The launcher runs the per-step host sequence lstm.cuh documents (the input GEMM, then per step the recurrent GEMM and
+/// the gate kernel; backward through time, then the weight GEMMs), so the sequence is checked as well as the kernels,
+/// and the working memory (the CPU's layout) is compared too.
 /// </summary>
 public sealed class LstmKernelTests(LayerKernelFixture gpu, ITestOutputHelper output) : IClassFixture<LayerKernelFixture>
 {
@@ -44,55 +46,27 @@ public sealed class LstmKernelTests(LayerKernelFixture gpu, ITestOutputHelper ou
             dx, dwIh, dwHh, dbIh, dbHh, accumulate, accumulate);
         float[] dpre = workspace[..(rows * g4)];
 
-        // Forward on the device: the workspace has the CPU's layout.
+        // Forward on the device: the workspace has the CPU's layout and length.
         using DeviceVariable dX = gpu.Upload(x), dWih = gpu.Upload(wIh), dWhh = gpu.Upload(wHh), dBih = gpu.Upload(bIh), dBhh = gpu.Upload(bHh);
-        using DeviceVariable gates = gpu.Zeros((long)rows * g4), cells = gpu.Zeros((long)rows * hidden), hPrev = gpu.Zeros((long)rows * hidden);
-        using DeviceVariable dh = gpu.Zeros((long)batch * hidden), dc = gpu.Zeros((long)batch * hidden);
+        using DeviceVariable work = gpu.Zeros(workspace.Length);
         using DeviceVariable dH = gpu.Zeros((long)rows * hidden), dLastH = gpu.Zeros((long)batch * hidden), dLastC = gpu.Zeros((long)batch * hidden);
-        GpuContext context = gpu.Context;
-        context.Sgemm(false, true, rows, g4, inputSize, 1f, dX.Pointer, inputSize, dWih.Pointer, inputSize, 0f, gates.Pointer, g4);
-        for (int t = 0; t < steps; t++)
-        {
-            if (t > 0)
-                context.Sgemm(false, true, batch, g4, hidden, 1f, dH.Pointer.Plus((long)(t - 1) * hidden), steps * hidden,
-                    dWhh.Pointer, hidden, 1f, gates.Pointer.Plus((long)t * g4), steps * g4);
-            var args = new KernelArguments();
-            args.Add(batch); args.Add(steps); args.Add(hidden); args.Add(t); args.Add(dBih); args.Add(dBhh);
-            args.Add(gates); args.Add(cells); args.Add(dH); args.Add(dLastH); args.Add(dLastC);
-            gpu.Launch(LayerFamily.Lstm, "md_lstm_forward_step", Grid.Elements((long)batch * hidden), Grid.Block, ref args);
-        }
+        var layers = gpu.Layers(LayerFamily.Lstm);
+        GpuLayers.Lstm.Forward(layers, batch, steps, inputSize, hidden, dX.Pointer, dWih.Pointer, dWhh.Pointer, dBih.Pointer, dBhh.Pointer,
+            dH.Pointer, dLastH.Pointer, dLastC.Pointer, work.Pointer);
         LayerAssert.Close(output, "lstm h", h, gpu.Download(dH));
         LayerAssert.Close(output, "lstm last hidden", lastH, gpu.Download(dLastH));
         LayerAssert.Close(output, "lstm last cell", lastC, gpu.Download(dLastC));
-        LayerAssert.Close(output, "lstm activated gates", forwardGates, gpu.Download(gates));
-        LayerAssert.Close(output, "lstm cells", forwardCells, gpu.Download(cells));
+        LayerAssert.Close(output, "lstm activated gates", forwardGates, gpu.Download(work, rows * g4));
+        LayerAssert.Close(output, "lstm cells", forwardCells, gpu.Download(work, rows * g4 + rows * hidden)[(rows * g4)..]);
 
         // Backward through time, then the weight products over all steps.
         using DeviceVariable dDhOut = gpu.Upload(dhOut), dDLast = gpu.Upload(dLast), dDx = gpu.Upload(dx0);
         using DeviceVariable dDwIh = gpu.Upload(dwIh0), dDwHh = gpu.Upload(dwHh0), dDbIh = gpu.Upload(dbIh0), dDbHh = gpu.Upload(dbHh0);
-        for (int t = steps - 1; t >= 0; t--)
-        {
-            var args = new KernelArguments();
-            args.Add(batch); args.Add(steps); args.Add(hidden); args.Add(t); args.Add(cells);
-            args.Add(withSequenceGradient ? dDhOut.Pointer : default);
-            args.Add(withLastGradient ? dDLast.Pointer : default);
-            args.Add(gates); args.Add(dh); args.Add(dc);
-            gpu.Launch(LayerFamily.Lstm, "md_lstm_backward_step", Grid.Elements((long)batch * hidden), Grid.Block, ref args);
-            if (t > 0)
-                context.Sgemm(false, false, batch, hidden, g4, 1f, gates.Pointer.Plus((long)t * g4), steps * g4, dWhh.Pointer, hidden, 0f, dh.Pointer, hidden);
-        }
-        var shift = new KernelArguments();
-        shift.Add(batch); shift.Add(steps); shift.Add(hidden); shift.Add(dH); shift.Add(hPrev);
-        gpu.Launch(LayerFamily.Lstm, "md_lstm_shift_hidden", Grid.Elements((long)rows * hidden), Grid.Block, ref shift);
-        float beta = accumulate ? 1f : 0f;
-        context.Sgemm(true, false, g4, inputSize, rows, 1f, gates.Pointer, g4, dX.Pointer, inputSize, beta, dDwIh.Pointer, inputSize);
-        context.Sgemm(true, false, g4, hidden, rows, 1f, gates.Pointer, g4, hPrev.Pointer, hidden, beta, dDwHh.Pointer, hidden);
-        var biasArgs = new KernelArguments();
-        biasArgs.Add(rows); biasArgs.Add(g4); biasArgs.Add(gates); biasArgs.Add(dDbIh); biasArgs.Add(dDbHh); biasArgs.Add(accumulate ? 1 : 0);
-        gpu.Launch(LayerFamily.Lstm, "md_lstm_bias_backward", Grid.Columns(g4), Grid.ColumnBlock, ref biasArgs);
-        context.Sgemm(false, false, rows, inputSize, g4, 1f, gates.Pointer, g4, dWih.Pointer, inputSize, beta, dDx.Pointer, inputSize);
+        GpuLayers.Lstm.Backward(layers, batch, steps, inputSize, hidden, dX.Pointer, dWih.Pointer, dWhh.Pointer, dH.Pointer,
+            withSequenceGradient ? dDhOut.Pointer : default, withLastGradient ? dDLast.Pointer : default, work.Pointer,
+            dDx.Pointer, dDwIh.Pointer, dDwHh.Pointer, dDbIh.Pointer, dDbHh.Pointer, accumulate, accumulate);
 
-        LayerAssert.Close(output, "lstm dpre", dpre, gpu.Download(gates));
+        LayerAssert.Close(output, "lstm dpre", dpre, gpu.Download(work, rows * g4));
         LayerAssert.Close(output, "lstm dx", dx, gpu.Download(dDx));
         LayerAssert.Close(output, "lstm dweight_ih", dwIh, gpu.Download(dDwIh));
         LayerAssert.Close(output, "lstm dweight_hh", dwHh, gpu.Download(dDwHh));

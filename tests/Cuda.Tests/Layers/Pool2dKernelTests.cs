@@ -2,10 +2,14 @@ using System;
 using ModelDsl.Emit.Cuda;
 using ModelDsl.Runtime.Cpu.Layers;
 using Xunit.Abstractions;
+using GpuLayers = ModelDsl.Cuda.Layers;
 
 namespace ModelDsl.Cuda.Tests.Layers;
 
-/// <summary>md_pool2d_* against Runtime.Cpu.Layers.MaxPool2d and AvgPool2d, on the emulator.</summary>
+/// <summary>
+/// ModelDsl.Cuda.Layers.MaxPool2d and AvgPool2d (md_pool2d_*) against Runtime.Cpu.Layers.MaxPool2d and AvgPool2d, on
+/// the emulator: the same calls with the same geometry, device pointers for spans.
+/// </summary>
 public sealed class Pool2dKernelTests(LayerKernelFixture gpu, ITestOutputHelper output) : IClassFixture<LayerKernelFixture>
 {
     // (N, C, H, W, k, s, p): stride 2 with padding, non-overlapping, overlapping (s < k), padding k/2 with an even
@@ -38,16 +42,13 @@ public sealed class Pool2dKernelTests(LayerKernelFixture gpu, ITestOutputHelper 
         MaxPool2d.Backward(g, dy, indices, dx, accumulate);
 
         using DeviceVariable dX = gpu.Upload(x), dY = gpu.Zeros(g.OutputLength), dIndices = gpu.Zeros(g.OutputLength);
-        var args = Geometry(g);
-        args.Add(dX); args.Add(dY); args.Add(dIndices);
-        gpu.Launch(LayerFamily.Pool2d, "md_pool2d_max_forward", Grid.Elements(g.OutputLength), Grid.Block, ref args);
+        var layers = gpu.Layers(LayerFamily.Pool2d);
+        GpuLayers.MaxPool2d.Forward(layers, g, dX.Pointer, dY.Pointer, dIndices.Pointer);
         LayerAssert.Close(output, $"max pool y {g}", y, gpu.Download(dY), 0f, 0f);
         LayerAssert.Equal(output, "max pool indices", indices, gpu.Download<int>(dIndices));
 
         using DeviceVariable dDy = gpu.Upload(dy), dDx = gpu.Upload(dx0);
-        args = Geometry(g);
-        args.Add(dDy); args.Add(dIndices); args.Add(dDx); args.Add(accumulate ? 1 : 0);
-        gpu.Launch(LayerFamily.Pool2d, "md_pool2d_max_backward", Grid.Elements(g.InputLength), Grid.Block, ref args);
+        GpuLayers.MaxPool2d.Backward(layers, g, dDy.Pointer, dIndices.Pointer, dDx.Pointer, accumulate);
         LayerAssert.Close(output, "max pool dx", dx, gpu.Download(dDx));
     }
 
@@ -58,9 +59,7 @@ public sealed class Pool2dKernelTests(LayerKernelFixture gpu, ITestOutputHelper 
         float[] x = LayerAssert.Uniform(new Random(3), g.InputLength), y = new float[g.OutputLength];
         MaxPool2d.Forward(g, x, y, new int[g.OutputLength]);
         using DeviceVariable dX = gpu.Upload(x), dY = gpu.Zeros(g.OutputLength);
-        var args = Geometry(g);
-        args.Add(dX); args.Add(dY); args.Add(default(DevicePointer));
-        gpu.Launch(LayerFamily.Pool2d, "md_pool2d_max_forward", Grid.Elements(g.OutputLength), Grid.Block, ref args);
+        GpuLayers.MaxPool2d.Forward(gpu.Layers(LayerFamily.Pool2d), g, dX.Pointer, dY.Pointer, default);
         LayerAssert.Close(output, "max pool y (no indices)", y, gpu.Download(dY), 0f, 0f);
     }
 
@@ -77,24 +76,12 @@ public sealed class Pool2dKernelTests(LayerKernelFixture gpu, ITestOutputHelper 
         AvgPool2d.Backward(g, dy, dx, accumulate);
 
         using DeviceVariable dX = gpu.Upload(x), dY = gpu.Zeros(g.OutputLength);
-        var args = Geometry(g);
-        args.Add(dX); args.Add(dY);
-        gpu.Launch(LayerFamily.Pool2d, "md_pool2d_avg_forward", Grid.Elements(g.OutputLength), Grid.Block, ref args);
+        var layers = gpu.Layers(LayerFamily.Pool2d);
+        GpuLayers.AvgPool2d.Forward(layers, g, dX.Pointer, dY.Pointer);
         LayerAssert.Close(output, $"avg pool y {g}", y, gpu.Download(dY));
 
         using DeviceVariable dDy = gpu.Upload(dy), dDx = gpu.Upload(dx0);
-        args = Geometry(g);
-        args.Add(dDy); args.Add(dDx); args.Add(accumulate ? 1 : 0);
-        gpu.Launch(LayerFamily.Pool2d, "md_pool2d_avg_backward", Grid.Elements(g.InputLength), Grid.Block, ref args);
+        GpuLayers.AvgPool2d.Backward(layers, g, dDy.Pointer, dDx.Pointer, accumulate);
         LayerAssert.Close(output, "avg pool dx", dx, gpu.Download(dDx));
-    }
-
-    /// <summary>The geometry arguments every md_pool2d_* kernel starts with.</summary>
-    private static KernelArguments Geometry(in Pool2dGeometry g)
-    {
-        var args = new KernelArguments();
-        args.Add(g.Planes); args.Add(g.Height); args.Add(g.Width); args.Add(g.OutHeight); args.Add(g.OutWidth);
-        args.Add(g.Kernel); args.Add(g.Stride); args.Add(g.Padding);
-        return args;
     }
 }

@@ -2,10 +2,14 @@ using System;
 using ModelDsl.Emit.Cuda;
 using ModelDsl.Runtime.Cpu.Layers;
 using Xunit.Abstractions;
+using GpuLayers = ModelDsl.Cuda.Layers;
 
 namespace ModelDsl.Cuda.Tests.Layers;
 
-/// <summary>md_layernorm_* and md_softmax_* against Runtime.Cpu.Layers.LayerNorm and Softmax, on the emulator.</summary>
+/// <summary>
+/// ModelDsl.Cuda.Layers.LayerNorm and Softmax (md_layernorm_*, md_softmax_*) against Runtime.Cpu.Layers.LayerNorm and
+/// Softmax, on the emulator: the same calls with the same arguments, device pointers for spans.
+/// </summary>
 public sealed class RowKernelTests(LayerKernelFixture gpu, ITestOutputHelper output) : IClassFixture<LayerKernelFixture>
 {
     // Rows not a multiple of 8 (a partly empty last block), columns below, between and above multiples of 32.
@@ -30,22 +34,17 @@ public sealed class RowKernelTests(LayerKernelFixture gpu, ITestOutputHelper out
 
         using DeviceVariable dX = gpu.Upload(x), dW = gpu.Upload(weight), dB = gpu.Upload(bias), dY = gpu.Zeros(rows * dim);
         using DeviceVariable dMean = gpu.Zeros(rows), dRstd = gpu.Zeros(rows);
-        var args = new KernelArguments();
-        args.Add(rows); args.Add(dim); args.Add(1e-5f); args.Add(dX); args.Add(dW); args.Add(dB); args.Add(dY); args.Add(dMean); args.Add(dRstd);
-        gpu.Launch(LayerFamily.LayerNorm, "md_layernorm_forward", Grid.WarpRows(rows), Grid.Block, ref args);
+        var layers = gpu.Layers(LayerFamily.LayerNorm);
+        GpuLayers.LayerNorm.Forward(layers, rows, dim, dX.Pointer, dW.Pointer, dB.Pointer, dY.Pointer, dMean.Pointer, dRstd.Pointer);
         LayerAssert.Close(output, "layernorm y", y, gpu.Download(dY));
         LayerAssert.Close(output, "layernorm mean", mean, gpu.Download(dMean));
         LayerAssert.Close(output, "layernorm rstd", rstd, gpu.Download(dRstd));
 
-        // The backward from the CPU's saved statistics, so each kernel is checked on its own.
+        // The backward from the CPU's saved statistics, so the backward is checked on its own.
         using DeviceVariable dMeanCpu = gpu.Upload(mean), dRstdCpu = gpu.Upload(rstd), dDy = gpu.Upload(dy);
         using DeviceVariable dDx = gpu.Upload(dx0), dDw = gpu.Upload(dw0), dDb = gpu.Upload(db0);
-        args = new KernelArguments();
-        args.Add(rows); args.Add(dim); args.Add(dX); args.Add(dW); args.Add(dMeanCpu); args.Add(dRstdCpu); args.Add(dDy); args.Add(dDx); args.Add(accumulate ? 1 : 0);
-        gpu.Launch(LayerFamily.LayerNorm, "md_layernorm_backward_dx", Grid.WarpRows(rows), Grid.Block, ref args);
-        args = new KernelArguments();
-        args.Add(rows); args.Add(dim); args.Add(dX); args.Add(dMeanCpu); args.Add(dRstdCpu); args.Add(dDy); args.Add(dDw); args.Add(dDb); args.Add(accumulate ? 1 : 0);
-        gpu.Launch(LayerFamily.LayerNorm, "md_layernorm_backward_params", Grid.Columns(dim), Grid.ColumnBlock, ref args);
+        GpuLayers.LayerNorm.Backward(layers, rows, dim, dX.Pointer, dW.Pointer, dMeanCpu.Pointer, dRstdCpu.Pointer, dDy.Pointer,
+            dDx.Pointer, dDw.Pointer, dDb.Pointer, accumulate, accumulate);
         LayerAssert.Close(output, "layernorm dx", dx, gpu.Download(dDx));
         LayerAssert.Close(output, "layernorm dweight", dw, gpu.Download(dDw));
         LayerAssert.Close(output, "layernorm dbias", db, gpu.Download(dDb));
@@ -60,10 +59,25 @@ public sealed class RowKernelTests(LayerKernelFixture gpu, ITestOutputHelper out
         float[] y = new float[rows * dim];
         LayerNorm.Forward(rows, dim, x, weight, bias, y, new float[rows], new float[rows]);
         using DeviceVariable dX = gpu.Upload(x), dW = gpu.Upload(weight), dB = gpu.Upload(bias), dY = gpu.Zeros(rows * dim);
-        var args = new KernelArguments();
-        args.Add(rows); args.Add(dim); args.Add(1e-5f); args.Add(dX); args.Add(dW); args.Add(dB); args.Add(dY); args.Add(default(DevicePointer)); args.Add(default(DevicePointer));
-        gpu.Launch(LayerFamily.LayerNorm, "md_layernorm_forward", Grid.WarpRows(rows), Grid.Block, ref args);
+        GpuLayers.LayerNorm.Forward(gpu.Layers(LayerFamily.LayerNorm), rows, dim, dX.Pointer, dW.Pointer, dB.Pointer, dY.Pointer, default, default);
         LayerAssert.Close(output, "layernorm y (no statistics)", y, gpu.Download(dY));
+    }
+
+    [Fact]
+    public void LayerNorm_backward_without_an_input_gradient_leaves_dx_alone_and_still_writes_the_parameter_gradients()
+    {
+        const int rows = 9, dim = 21;
+        var random = new Random(8);
+        float[] x = LayerAssert.Uniform(random, rows * dim), weight = LayerAssert.Uniform(random, dim), dy = LayerAssert.Uniform(random, rows * dim);
+        float[] mean = new float[rows], rstd = new float[rows], dw = new float[dim], db = new float[dim];
+        LayerNorm.Forward(rows, dim, x, weight, new float[dim], new float[rows * dim], mean, rstd);
+        LayerNorm.Backward(rows, dim, x, weight, mean, rstd, dy, Span<float>.Empty, dw, db);
+        using DeviceVariable dX = gpu.Upload(x), dW = gpu.Upload(weight), dMean = gpu.Upload(mean), dRstd = gpu.Upload(rstd), dDy = gpu.Upload(dy);
+        using DeviceVariable dDw = gpu.Zeros(dim), dDb = gpu.Zeros(dim);
+        GpuLayers.LayerNorm.Backward(gpu.Layers(LayerFamily.LayerNorm), rows, dim, dX.Pointer, dW.Pointer, dMean.Pointer, dRstd.Pointer, dDy.Pointer,
+            default, dDw.Pointer, dDb.Pointer);
+        LayerAssert.Close(output, "layernorm dweight (no dx)", dw, gpu.Download(dDw));
+        LayerAssert.Close(output, "layernorm dbias (no dx)", db, gpu.Download(dDb));
     }
 
     [Theory]
@@ -83,15 +97,12 @@ public sealed class RowKernelTests(LayerKernelFixture gpu, ITestOutputHelper out
         Softmax.Backward(rows, cols, y, dy, dx, accumulate);
 
         using DeviceVariable dX = gpu.Upload(x), dY = gpu.Zeros(rows * cols);
-        var args = new KernelArguments();
-        args.Add(rows); args.Add(cols); args.Add(dX); args.Add(dY);
-        gpu.Launch(LayerFamily.Softmax, "md_softmax_forward", Grid.WarpRows(rows), Grid.Block, ref args);
+        var layers = gpu.Layers(LayerFamily.Softmax);
+        GpuLayers.Softmax.Forward(layers, rows, cols, dX.Pointer, dY.Pointer);
         LayerAssert.Close(output, "softmax y", y, gpu.Download(dY));
 
         using DeviceVariable dYCpu = gpu.Upload(y), dDy = gpu.Upload(dy), dDx = gpu.Upload(dx0);
-        args = new KernelArguments();
-        args.Add(rows); args.Add(cols); args.Add(dYCpu); args.Add(dDy); args.Add(dDx); args.Add(accumulate ? 1 : 0);
-        gpu.Launch(LayerFamily.Softmax, "md_softmax_backward", Grid.WarpRows(rows), Grid.Block, ref args);
+        GpuLayers.Softmax.Backward(layers, rows, cols, dYCpu.Pointer, dDy.Pointer, dDx.Pointer, accumulate);
         LayerAssert.Close(output, "softmax dx", dx, gpu.Download(dDx));
     }
 }

@@ -3,10 +3,14 @@ using System.Linq;
 using ModelDsl.Emit.Cuda;
 using ModelDsl.Runtime.Cpu.Layers;
 using Xunit.Abstractions;
+using GpuLayers = ModelDsl.Cuda.Layers;
 
 namespace ModelDsl.Cuda.Tests.Layers;
 
-/// <summary>md_embedding_* and md_positional_* against Runtime.Cpu.Layers.Embedding and Positional, on the emulator.</summary>
+/// <summary>
+/// ModelDsl.Cuda.Layers.Embedding and Positional (md_embedding_*, md_positional_*) against Runtime.Cpu.Layers.Embedding
+/// and Positional, on the emulator: the same calls with the same arguments, device pointers for spans.
+/// </summary>
 public sealed class TableKernelTests(LayerKernelFixture gpu, ITestOutputHelper output) : IClassFixture<LayerKernelFixture>
 {
     // Repeated ids (13 rows for 45 positions), dim not a multiple of 32. The scatter uses float atomics: on a GPU their
@@ -29,21 +33,12 @@ public sealed class TableKernelTests(LayerKernelFixture gpu, ITestOutputHelper o
         Embedding.Backward(count, num, dim, ids, dy, dw, accumulate);
 
         using DeviceVariable dIds = gpu.Upload(ids), dW = gpu.Upload(weight), dY = gpu.Zeros(count * dim);
-        var args = new KernelArguments();
-        args.Add(count); args.Add(num); args.Add(dim); args.Add(dIds); args.Add(dW); args.Add(dY);
-        gpu.Launch(LayerFamily.Embedding, "md_embedding_forward", Grid.Elements((long)count * dim), Grid.Block, ref args);
+        var layers = gpu.Layers(LayerFamily.Embedding);
+        GpuLayers.Embedding.Forward(layers, count, num, dim, dIds.Pointer, dW.Pointer, dY.Pointer);
         LayerAssert.Close(output, "embedding y", y, gpu.Download(dY));
 
         using DeviceVariable dDy = gpu.Upload(dy), dDw = gpu.Upload(dw0);
-        if (!accumulate)
-        {
-            args = new KernelArguments();
-            args.Add(num); args.Add(dim); args.Add(dDw);
-            gpu.Launch(LayerFamily.Embedding, "md_embedding_backward_clear", Grid.Elements((long)num * dim), Grid.Block, ref args);
-        }
-        args = new KernelArguments();
-        args.Add(count); args.Add(num); args.Add(dim); args.Add(dIds); args.Add(dDy); args.Add(dDw);
-        gpu.Launch(LayerFamily.Embedding, "md_embedding_backward", Grid.Elements((long)count * dim), Grid.Block, ref args);
+        GpuLayers.Embedding.Backward(layers, count, num, dim, dIds.Pointer, dDy.Pointer, dDw.Pointer, accumulate);
         LayerAssert.Close(output, "embedding dweight", dw, gpu.Download(dDw));
     }
 
@@ -55,13 +50,10 @@ public sealed class TableKernelTests(LayerKernelFixture gpu, ITestOutputHelper o
         float[] weight = Enumerable.Range(0, num * dim).Select(i => (float)i + 1).ToArray();
         float[] dy = Enumerable.Repeat(1f, ids.Length * dim).ToArray();
         using DeviceVariable dIds = gpu.Upload(ids), dW = gpu.Upload(weight), dY = gpu.Zeros(ids.Length * dim), dDy = gpu.Upload(dy), dDw = gpu.Zeros(num * dim);
-        var args = new KernelArguments();
-        args.Add(ids.Length); args.Add(num); args.Add(dim); args.Add(dIds); args.Add(dW); args.Add(dY);
-        gpu.Launch(LayerFamily.Embedding, "md_embedding_forward", Grid.Elements(ids.Length * dim), Grid.Block, ref args);
+        var layers = gpu.Layers(LayerFamily.Embedding);
+        GpuLayers.Embedding.Forward(layers, ids.Length, num, dim, dIds.Pointer, dW.Pointer, dY.Pointer);
         Assert.Equal([4f, 5f, 6f, 0f, 0f, 0f, 0f, 0f, 0f, 10f, 11f, 12f], gpu.Download(dY));
-        args = new KernelArguments();
-        args.Add(ids.Length); args.Add(num); args.Add(dim); args.Add(dIds); args.Add(dDy); args.Add(dDw);
-        gpu.Launch(LayerFamily.Embedding, "md_embedding_backward", Grid.Elements(ids.Length * dim), Grid.Block, ref args);
+        GpuLayers.Embedding.Backward(layers, ids.Length, num, dim, dIds.Pointer, dDy.Pointer, dDw.Pointer);
         Assert.Equal([0f, 0f, 0f, 1f, 1f, 1f, 0f, 0f, 0f, 1f, 1f, 1f], gpu.Download(dDw));
     }
 
@@ -83,19 +75,23 @@ public sealed class TableKernelTests(LayerKernelFixture gpu, ITestOutputHelper o
         Positional.Backward(batch, steps, context, dim, dy, withDx ? dx : Span<float>.Empty, dt, accumulateInput, accumulateTable);
 
         using DeviceVariable dX = gpu.Upload(x), dT = gpu.Upload(table), dY = gpu.Zeros(y.Length);
-        var args = new KernelArguments();
-        args.Add(batch); args.Add(steps); args.Add(dim); args.Add(dX); args.Add(dT); args.Add(dY);
-        gpu.Launch(LayerFamily.Positional, "md_positional_forward", Grid.Elements(y.Length), Grid.Block, ref args);
+        var layers = gpu.Layers(LayerFamily.Positional);
+        GpuLayers.Positional.Forward(layers, batch, steps, context, dim, dX.Pointer, dT.Pointer, dY.Pointer);
         LayerAssert.Close(output, "positional y", y, gpu.Download(dY));
 
         using DeviceVariable dDy = gpu.Upload(dy), dDx = gpu.Upload(dx0), dDt = gpu.Upload(dt0);
-        args = new KernelArguments();
-        args.Add(batch); args.Add(steps); args.Add(context); args.Add(dim); args.Add(dDy);
-        if (withDx) args.Add(dDx);
-        else args.Add(default(DevicePointer));
-        args.Add(dDt); args.Add(accumulateInput ? 1 : 0); args.Add(accumulateTable ? 1 : 0);
-        gpu.Launch(LayerFamily.Positional, "md_positional_backward", Grid.Elements((long)context * dim), Grid.Block, ref args);
+        GpuLayers.Positional.Backward(layers, batch, steps, context, dim, dDy.Pointer, withDx ? dDx.Pointer : default, dDt.Pointer, accumulateInput, accumulateTable);
         LayerAssert.Close(output, "positional dtable", dt, gpu.Download(dDt));
         LayerAssert.Close(output, "positional dx", withDx ? dx : dx0, gpu.Download(dDx)); // untouched without dx
+    }
+
+    [Fact]
+    public void Positional_refuses_more_steps_than_the_table_holds_as_the_cpu_does()
+    {
+        using DeviceVariable x = gpu.Zeros(2 * 5 * 3), table = gpu.Zeros(4 * 3), y = gpu.Zeros(2 * 5 * 3);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Positional.Forward(2, 5, 4, 3, new float[30], new float[12], new float[30]));
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            GpuLayers.Positional.Forward(gpu.Layers(LayerFamily.Positional), 2, 5, 4, 3, x.Pointer, table.Pointer, y.Pointer));
+        Assert.Equal("steps", error.ParamName);
     }
 }

@@ -81,8 +81,8 @@ __device__ __forceinline__ float md_warp_max(float v)
 
 // ───── Layer kernels ─────────────────────────────────────────────────────────────────────────────
 // ModelDsl's hand-written layer library (Cuda/Kernels/*.cuh), one file per layer family the model uses.
-// The generated C# launches these kernels, with cuBLAS for the matrix products, in the sequence each block's header
-// describes; every launch site there names its .model line.
+// The generated C# calls ModelDsl.Cuda.Layers, whose launchers run these kernels, with cuBLAS for the matrix products,
+// in the sequence each file's header describes; every call site there names its .model line.
 
 // Cuda/Kernels/embedding.cuh, used by:
 //   char_gpt.model:23  tok = embedding(num=96, dim=128)  [B, T] -> [B, T, 128]
@@ -1806,12 +1806,9 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             private readonly CharGpt _model;
             private readonly global::ModelDsl.Cuda.GpuContext _context;
             private readonly global::ModelDsl.Cuda.GpuModule _module;
-            private readonly global::ModelDsl.Cuda.GpuKernel _md_embedding_forward;
-            private readonly global::ModelDsl.Cuda.GpuKernel _md_positional_forward;
+            private readonly global::ModelDsl.Cuda.Layers.LayerContext _layers; // the layer library's kernels in _module, launched by ModelDsl.Cuda.Layers
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_2_dropout;
-            private readonly global::ModelDsl.Cuda.GpuKernel _md_layernorm_forward;
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_5_attention_in_proj_bias;
-            private readonly global::ModelDsl.Cuda.GpuKernel _md_attention_forward;
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_8_attention_dropout_add;
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_11_dense_gelu;
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_13_dense_dropout_add;
@@ -1827,13 +1824,9 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_41_attention_dropout_add;
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_44_dense_gelu;
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_46_dense_dropout_add;
-            private readonly global::ModelDsl.Cuda.GpuKernel _md_layernorm_backward_dx;
-            private readonly global::ModelDsl.Cuda.GpuKernel _md_layernorm_backward_params;
             private readonly global::ModelDsl.Cuda.GpuKernel _bwd_53_add_dropout_dense;
             private readonly global::ModelDsl.Cuda.GpuKernel _bwd_56_gelu_dense;
             private readonly global::ModelDsl.Cuda.GpuKernel _bwd_60_add_dropout_attention;
-            private readonly global::ModelDsl.Cuda.GpuKernel _md_attention_backward_query;
-            private readonly global::ModelDsl.Cuda.GpuKernel _md_attention_backward_key;
             private readonly global::ModelDsl.Cuda.GpuKernel _bwd_64_attention_in_proj_bias;
             private readonly global::ModelDsl.Cuda.GpuKernel _bwd_68_add_dropout_dense;
             private readonly global::ModelDsl.Cuda.GpuKernel _bwd_71_gelu_dense;
@@ -1848,8 +1841,6 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             private readonly global::ModelDsl.Cuda.GpuKernel _bwd_105_add_dropout_attention;
             private readonly global::ModelDsl.Cuda.GpuKernel _bwd_109_attention_in_proj_bias;
             private readonly global::ModelDsl.Cuda.GpuKernel _bwd_113_dropout;
-            private readonly global::ModelDsl.Cuda.GpuKernel _md_positional_backward;
-            private readonly global::ModelDsl.Cuda.GpuKernel _md_embedding_backward;
             private readonly global::ModelDsl.Cuda.GpuKernel _loss_cross_entropy;
             private readonly global::ModelDsl.Cuda.GpuKernel _loss_mean;
             private readonly global::ModelDsl.Cuda.GpuKernel _optimizer_adamw;
@@ -1874,12 +1865,9 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 _model = model;
                 _context = context;
                 _module = context.LoadModule(ModelName, CudaSource);
-                _md_embedding_forward = _module.GetKernel("md_embedding_forward");
-                _md_positional_forward = _module.GetKernel("md_positional_forward");
+                _layers = new global::ModelDsl.Cuda.Layers.LayerContext(context, _module);
                 _fwd_2_dropout = _module.GetKernel("fwd_2_dropout");
-                _md_layernorm_forward = _module.GetKernel("md_layernorm_forward");
                 _fwd_5_attention_in_proj_bias = _module.GetKernel("fwd_5_attention_in_proj_bias");
-                _md_attention_forward = _module.GetKernel("md_attention_forward");
                 _fwd_8_attention_dropout_add = _module.GetKernel("fwd_8_attention_dropout_add");
                 _fwd_11_dense_gelu = _module.GetKernel("fwd_11_dense_gelu");
                 _fwd_13_dense_dropout_add = _module.GetKernel("fwd_13_dense_dropout_add");
@@ -1895,13 +1883,9 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 _fwd_41_attention_dropout_add = _module.GetKernel("fwd_41_attention_dropout_add");
                 _fwd_44_dense_gelu = _module.GetKernel("fwd_44_dense_gelu");
                 _fwd_46_dense_dropout_add = _module.GetKernel("fwd_46_dense_dropout_add");
-                _md_layernorm_backward_dx = _module.GetKernel("md_layernorm_backward_dx");
-                _md_layernorm_backward_params = _module.GetKernel("md_layernorm_backward_params");
                 _bwd_53_add_dropout_dense = _module.GetKernel("bwd_53_add_dropout_dense");
                 _bwd_56_gelu_dense = _module.GetKernel("bwd_56_gelu_dense");
                 _bwd_60_add_dropout_attention = _module.GetKernel("bwd_60_add_dropout_attention");
-                _md_attention_backward_query = _module.GetKernel("md_attention_backward_query");
-                _md_attention_backward_key = _module.GetKernel("md_attention_backward_key");
                 _bwd_64_attention_in_proj_bias = _module.GetKernel("bwd_64_attention_in_proj_bias");
                 _bwd_68_add_dropout_dense = _module.GetKernel("bwd_68_add_dropout_dense");
                 _bwd_71_gelu_dense = _module.GetKernel("bwd_71_gelu_dense");
@@ -1916,8 +1900,6 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 _bwd_105_add_dropout_attention = _module.GetKernel("bwd_105_add_dropout_attention");
                 _bwd_109_attention_in_proj_bias = _module.GetKernel("bwd_109_attention_in_proj_bias");
                 _bwd_113_dropout = _module.GetKernel("bwd_113_dropout");
-                _md_positional_backward = _module.GetKernel("md_positional_backward");
-                _md_embedding_backward = _module.GetKernel("md_embedding_backward");
                 _loss_cross_entropy = _module.GetKernel("loss_cross_entropy");
                 _loss_mean = _module.GetKernel("loss_mean");
                 _optimizer_adamw = _module.GetKernel("optimizer_adamw");
@@ -2498,30 +2480,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // fwd_0_embedding
                 //   char_gpt.model:23  tok = embedding(num=96, dim=128)  [B, T] -> [B, T, 128]
                 // tok[B, T, 128] = rows of tok_weight picked by the ids in idx (checked on entry)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // count
-                    a.Add(96); // num
-                    a.Add(128); // dim
-                    a.Add(w.idx.Pointer); // ids: idx
-                    a.Add(_values.Pointer.Plus(Offsets[0])); // weight: tok_weight
-                    a.Add(w.tok.Pointer); // y: tok
-                    _md_embedding_forward.Launch(global::ModelDsl.Cuda.Grid.Elements(128 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.Embedding.Forward(_layers, B * T, 96, 128, w.idx.Pointer, _values.Pointer.Plus(Offsets[0]), w.tok.Pointer);
 
                 // fwd_1_positional
                 //   char_gpt.model:24  pos = positional(max_len=64)  [B, T, 128] -> [B, T, 128]
                 // pos[b, t] = tok[b, t] + pos_weight[t]   (T ≤ 64, checked on entry)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B); // batch
-                    a.Add(T); // steps
-                    a.Add(128); // dim
-                    a.Add(w.tok.Pointer); // x: tok
-                    a.Add(_values.Pointer.Plus(Offsets[1])); // table: pos_weight
-                    a.Add(w.pos.Pointer); // y: pos
-                    _md_positional_forward.Launch(global::ModelDsl.Cuda.Grid.Elements(128 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.Positional.Forward(_layers, B, T, 64, 128, w.tok.Pointer, _values.Pointer.Plus(Offsets[1]), w.pos.Pointer);
 
                 // fwd_2_dropout
                 //   char_gpt.model:25  h.0 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
@@ -2540,19 +2504,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // fwd_3_layer_norm
                 //   char_gpt.model:13  h.1.0.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
                 // h_1_0_a_0 = (h_0 − mean)·rstd·h_1_0_a_0_weight + h_1_0_a_0_bias over rows of 128; h_1_0_a_0_mean and h_1_0_a_0_rstd kept for the backward
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(1e-05f); // eps
-                    a.Add(w.h_0.Pointer); // x: h_0
-                    a.Add(_values.Pointer.Plus(Offsets[2])); // weight: h_1_0_a_0_weight
-                    a.Add(_values.Pointer.Plus(Offsets[3])); // bias: h_1_0_a_0_bias
-                    a.Add(w.h_1_0_a_0.Pointer); // y: h_1_0_a_0
-                    a.Add(w.h_1_0_a_0_mean.Pointer); // mean: h_1_0_a_0_mean
-                    a.Add(w.h_1_0_a_0_rstd.Pointer); // rstd: h_1_0_a_0_rstd
-                    _md_layernorm_forward.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 128, w.h_0.Pointer, _values.Pointer.Plus(Offsets[2]), _values.Pointer.Plus(Offsets[3]), w.h_1_0_a_0.Pointer, w.h_1_0_a_0_mean.Pointer, w.h_1_0_a_0_rstd.Pointer, 1e-05f);
 
                 // fwd_4_attention_in_proj
                 //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -2573,21 +2525,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // fwd_6_attention
                 //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
                 // h_1_0_a_1_context[B, T, 128] = softmax(q·kᵀ/√32, causal)·v per head (4 heads), q, k, v read in place from h_1_0_a_1_qkv (columns 0, 128, 2·128); fused (flash-style): P is never stored, h_1_0_a_1_workspace keeps each row's log-sum-exp
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B); // batch
-                    a.Add(T); // steps
-                    a.Add(4); // heads
-                    a.Add(32); // head_dim
-                    a.Add(384); // stride
-                    a.Add(1); // causal
-                    a.Add(w.h_1_0_a_1_qkv.Pointer); // q: h_1_0_a_1_qkv
-                    a.Add(w.h_1_0_a_1_qkv.Pointer.Plus(128)); // k: h_1_0_a_1_qkv
-                    a.Add(w.h_1_0_a_1_qkv.Pointer.Plus(256)); // v: h_1_0_a_1_qkv
-                    a.Add(w.h_1_0_a_1_context.Pointer); // out: h_1_0_a_1_context
-                    a.Add(w.h_1_0_a_1_workspace.Pointer); // lse: h_1_0_a_1_workspace
-                    _md_attention_forward.Launch(global::ModelDsl.Cuda.Grid.HeadRows(T, 4, B), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 4, 32, causal: true, w.h_1_0_a_1_qkv.Pointer, w.h_1_0_a_1_qkv.Pointer.Plus(128), w.h_1_0_a_1_qkv.Pointer.Plus(2 * 128), 3 * 128, w.h_1_0_a_1_context.Pointer, w.h_1_0_a_1_workspace.Pointer);
 
                 // fwd_7_attention_out_proj
                 //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -2615,19 +2553,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // fwd_9_layer_norm
                 //   char_gpt.model:15  h.1.0.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
                 // h_1_0_m_0 = (h_1_0_r_0 − mean)·rstd·h_1_0_m_0_weight + h_1_0_m_0_bias over rows of 128; h_1_0_m_0_mean and h_1_0_m_0_rstd kept for the backward
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(1e-05f); // eps
-                    a.Add(w.h_1_0_r_0.Pointer); // x: h_1_0_r_0
-                    a.Add(_values.Pointer.Plus(Offsets[8])); // weight: h_1_0_m_0_weight
-                    a.Add(_values.Pointer.Plus(Offsets[9])); // bias: h_1_0_m_0_bias
-                    a.Add(w.h_1_0_m_0.Pointer); // y: h_1_0_m_0
-                    a.Add(w.h_1_0_m_0_mean.Pointer); // mean: h_1_0_m_0_mean
-                    a.Add(w.h_1_0_m_0_rstd.Pointer); // rstd: h_1_0_m_0_rstd
-                    _md_layernorm_forward.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 128, w.h_1_0_r_0.Pointer, _values.Pointer.Plus(Offsets[8]), _values.Pointer.Plus(Offsets[9]), w.h_1_0_m_0.Pointer, w.h_1_0_m_0_mean.Pointer, w.h_1_0_m_0_rstd.Pointer, 1e-05f);
 
                 // fwd_10_dense
                 //   char_gpt.model:15  h.1.0.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -2673,19 +2599,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // fwd_14_layer_norm
                 //   char_gpt.model:13  h.1.1.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
                 // h_1_1_a_0 = (h_1_0_0 − mean)·rstd·h_1_1_a_0_weight + h_1_1_a_0_bias over rows of 128; h_1_1_a_0_mean and h_1_1_a_0_rstd kept for the backward
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(1e-05f); // eps
-                    a.Add(w.h_1_0_0.Pointer); // x: h_1_0_0
-                    a.Add(_values.Pointer.Plus(Offsets[14])); // weight: h_1_1_a_0_weight
-                    a.Add(_values.Pointer.Plus(Offsets[15])); // bias: h_1_1_a_0_bias
-                    a.Add(w.h_1_1_a_0.Pointer); // y: h_1_1_a_0
-                    a.Add(w.h_1_1_a_0_mean.Pointer); // mean: h_1_1_a_0_mean
-                    a.Add(w.h_1_1_a_0_rstd.Pointer); // rstd: h_1_1_a_0_rstd
-                    _md_layernorm_forward.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 128, w.h_1_0_0.Pointer, _values.Pointer.Plus(Offsets[14]), _values.Pointer.Plus(Offsets[15]), w.h_1_1_a_0.Pointer, w.h_1_1_a_0_mean.Pointer, w.h_1_1_a_0_rstd.Pointer, 1e-05f);
 
                 // fwd_15_attention_in_proj
                 //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -2706,21 +2620,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // fwd_17_attention
                 //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
                 // h_1_1_a_1_context[B, T, 128] = softmax(q·kᵀ/√32, causal)·v per head (4 heads), q, k, v read in place from h_1_1_a_1_qkv (columns 0, 128, 2·128); fused (flash-style): P is never stored, h_1_1_a_1_workspace keeps each row's log-sum-exp
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B); // batch
-                    a.Add(T); // steps
-                    a.Add(4); // heads
-                    a.Add(32); // head_dim
-                    a.Add(384); // stride
-                    a.Add(1); // causal
-                    a.Add(w.h_1_1_a_1_qkv.Pointer); // q: h_1_1_a_1_qkv
-                    a.Add(w.h_1_1_a_1_qkv.Pointer.Plus(128)); // k: h_1_1_a_1_qkv
-                    a.Add(w.h_1_1_a_1_qkv.Pointer.Plus(256)); // v: h_1_1_a_1_qkv
-                    a.Add(w.h_1_1_a_1_context.Pointer); // out: h_1_1_a_1_context
-                    a.Add(w.h_1_1_a_1_workspace.Pointer); // lse: h_1_1_a_1_workspace
-                    _md_attention_forward.Launch(global::ModelDsl.Cuda.Grid.HeadRows(T, 4, B), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 4, 32, causal: true, w.h_1_1_a_1_qkv.Pointer, w.h_1_1_a_1_qkv.Pointer.Plus(128), w.h_1_1_a_1_qkv.Pointer.Plus(2 * 128), 3 * 128, w.h_1_1_a_1_context.Pointer, w.h_1_1_a_1_workspace.Pointer);
 
                 // fwd_18_attention_out_proj
                 //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -2748,19 +2648,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // fwd_20_layer_norm
                 //   char_gpt.model:15  h.1.1.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
                 // h_1_1_m_0 = (h_1_1_r_0 − mean)·rstd·h_1_1_m_0_weight + h_1_1_m_0_bias over rows of 128; h_1_1_m_0_mean and h_1_1_m_0_rstd kept for the backward
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(1e-05f); // eps
-                    a.Add(w.h_1_1_r_0.Pointer); // x: h_1_1_r_0
-                    a.Add(_values.Pointer.Plus(Offsets[20])); // weight: h_1_1_m_0_weight
-                    a.Add(_values.Pointer.Plus(Offsets[21])); // bias: h_1_1_m_0_bias
-                    a.Add(w.h_1_1_m_0.Pointer); // y: h_1_1_m_0
-                    a.Add(w.h_1_1_m_0_mean.Pointer); // mean: h_1_1_m_0_mean
-                    a.Add(w.h_1_1_m_0_rstd.Pointer); // rstd: h_1_1_m_0_rstd
-                    _md_layernorm_forward.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 128, w.h_1_1_r_0.Pointer, _values.Pointer.Plus(Offsets[20]), _values.Pointer.Plus(Offsets[21]), w.h_1_1_m_0.Pointer, w.h_1_1_m_0_mean.Pointer, w.h_1_1_m_0_rstd.Pointer, 1e-05f);
 
                 // fwd_21_dense
                 //   char_gpt.model:15  h.1.1.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -2806,19 +2694,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // fwd_25_layer_norm
                 //   char_gpt.model:13  h.1.2.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
                 // h_1_2_a_0 = (h_1_1_0 − mean)·rstd·h_1_2_a_0_weight + h_1_2_a_0_bias over rows of 128; h_1_2_a_0_mean and h_1_2_a_0_rstd kept for the backward
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(1e-05f); // eps
-                    a.Add(w.h_1_1_0.Pointer); // x: h_1_1_0
-                    a.Add(_values.Pointer.Plus(Offsets[26])); // weight: h_1_2_a_0_weight
-                    a.Add(_values.Pointer.Plus(Offsets[27])); // bias: h_1_2_a_0_bias
-                    a.Add(w.h_1_2_a_0.Pointer); // y: h_1_2_a_0
-                    a.Add(w.h_1_2_a_0_mean.Pointer); // mean: h_1_2_a_0_mean
-                    a.Add(w.h_1_2_a_0_rstd.Pointer); // rstd: h_1_2_a_0_rstd
-                    _md_layernorm_forward.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 128, w.h_1_1_0.Pointer, _values.Pointer.Plus(Offsets[26]), _values.Pointer.Plus(Offsets[27]), w.h_1_2_a_0.Pointer, w.h_1_2_a_0_mean.Pointer, w.h_1_2_a_0_rstd.Pointer, 1e-05f);
 
                 // fwd_26_attention_in_proj
                 //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -2839,21 +2715,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // fwd_28_attention
                 //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
                 // h_1_2_a_1_context[B, T, 128] = softmax(q·kᵀ/√32, causal)·v per head (4 heads), q, k, v read in place from h_1_2_a_1_qkv (columns 0, 128, 2·128); fused (flash-style): P is never stored, h_1_2_a_1_workspace keeps each row's log-sum-exp
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B); // batch
-                    a.Add(T); // steps
-                    a.Add(4); // heads
-                    a.Add(32); // head_dim
-                    a.Add(384); // stride
-                    a.Add(1); // causal
-                    a.Add(w.h_1_2_a_1_qkv.Pointer); // q: h_1_2_a_1_qkv
-                    a.Add(w.h_1_2_a_1_qkv.Pointer.Plus(128)); // k: h_1_2_a_1_qkv
-                    a.Add(w.h_1_2_a_1_qkv.Pointer.Plus(256)); // v: h_1_2_a_1_qkv
-                    a.Add(w.h_1_2_a_1_context.Pointer); // out: h_1_2_a_1_context
-                    a.Add(w.h_1_2_a_1_workspace.Pointer); // lse: h_1_2_a_1_workspace
-                    _md_attention_forward.Launch(global::ModelDsl.Cuda.Grid.HeadRows(T, 4, B), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 4, 32, causal: true, w.h_1_2_a_1_qkv.Pointer, w.h_1_2_a_1_qkv.Pointer.Plus(128), w.h_1_2_a_1_qkv.Pointer.Plus(2 * 128), 3 * 128, w.h_1_2_a_1_context.Pointer, w.h_1_2_a_1_workspace.Pointer);
 
                 // fwd_29_attention_out_proj
                 //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -2881,19 +2743,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // fwd_31_layer_norm
                 //   char_gpt.model:15  h.1.2.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
                 // h_1_2_m_0 = (h_1_2_r_0 − mean)·rstd·h_1_2_m_0_weight + h_1_2_m_0_bias over rows of 128; h_1_2_m_0_mean and h_1_2_m_0_rstd kept for the backward
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(1e-05f); // eps
-                    a.Add(w.h_1_2_r_0.Pointer); // x: h_1_2_r_0
-                    a.Add(_values.Pointer.Plus(Offsets[32])); // weight: h_1_2_m_0_weight
-                    a.Add(_values.Pointer.Plus(Offsets[33])); // bias: h_1_2_m_0_bias
-                    a.Add(w.h_1_2_m_0.Pointer); // y: h_1_2_m_0
-                    a.Add(w.h_1_2_m_0_mean.Pointer); // mean: h_1_2_m_0_mean
-                    a.Add(w.h_1_2_m_0_rstd.Pointer); // rstd: h_1_2_m_0_rstd
-                    _md_layernorm_forward.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 128, w.h_1_2_r_0.Pointer, _values.Pointer.Plus(Offsets[32]), _values.Pointer.Plus(Offsets[33]), w.h_1_2_m_0.Pointer, w.h_1_2_m_0_mean.Pointer, w.h_1_2_m_0_rstd.Pointer, 1e-05f);
 
                 // fwd_32_dense
                 //   char_gpt.model:15  h.1.2.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -2939,19 +2789,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // fwd_36_layer_norm
                 //   char_gpt.model:13  h.1.3.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
                 // h_1_3_a_0 = (h_1_2_0 − mean)·rstd·h_1_3_a_0_weight + h_1_3_a_0_bias over rows of 128; h_1_3_a_0_mean and h_1_3_a_0_rstd kept for the backward
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(1e-05f); // eps
-                    a.Add(w.h_1_2_0.Pointer); // x: h_1_2_0
-                    a.Add(_values.Pointer.Plus(Offsets[38])); // weight: h_1_3_a_0_weight
-                    a.Add(_values.Pointer.Plus(Offsets[39])); // bias: h_1_3_a_0_bias
-                    a.Add(w.h_1_3_a_0.Pointer); // y: h_1_3_a_0
-                    a.Add(w.h_1_3_a_0_mean.Pointer); // mean: h_1_3_a_0_mean
-                    a.Add(w.h_1_3_a_0_rstd.Pointer); // rstd: h_1_3_a_0_rstd
-                    _md_layernorm_forward.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 128, w.h_1_2_0.Pointer, _values.Pointer.Plus(Offsets[38]), _values.Pointer.Plus(Offsets[39]), w.h_1_3_a_0.Pointer, w.h_1_3_a_0_mean.Pointer, w.h_1_3_a_0_rstd.Pointer, 1e-05f);
 
                 // fwd_37_attention_in_proj
                 //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -2972,21 +2810,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // fwd_39_attention
                 //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
                 // h_1_3_a_1_context[B, T, 128] = softmax(q·kᵀ/√32, causal)·v per head (4 heads), q, k, v read in place from h_1_3_a_1_qkv (columns 0, 128, 2·128); fused (flash-style): P is never stored, h_1_3_a_1_workspace keeps each row's log-sum-exp
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B); // batch
-                    a.Add(T); // steps
-                    a.Add(4); // heads
-                    a.Add(32); // head_dim
-                    a.Add(384); // stride
-                    a.Add(1); // causal
-                    a.Add(w.h_1_3_a_1_qkv.Pointer); // q: h_1_3_a_1_qkv
-                    a.Add(w.h_1_3_a_1_qkv.Pointer.Plus(128)); // k: h_1_3_a_1_qkv
-                    a.Add(w.h_1_3_a_1_qkv.Pointer.Plus(256)); // v: h_1_3_a_1_qkv
-                    a.Add(w.h_1_3_a_1_context.Pointer); // out: h_1_3_a_1_context
-                    a.Add(w.h_1_3_a_1_workspace.Pointer); // lse: h_1_3_a_1_workspace
-                    _md_attention_forward.Launch(global::ModelDsl.Cuda.Grid.HeadRows(T, 4, B), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 4, 32, causal: true, w.h_1_3_a_1_qkv.Pointer, w.h_1_3_a_1_qkv.Pointer.Plus(128), w.h_1_3_a_1_qkv.Pointer.Plus(2 * 128), 3 * 128, w.h_1_3_a_1_context.Pointer, w.h_1_3_a_1_workspace.Pointer);
 
                 // fwd_40_attention_out_proj
                 //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -3014,19 +2838,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // fwd_42_layer_norm
                 //   char_gpt.model:15  h.1.3.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
                 // h_1_3_m_0 = (h_1_3_r_0 − mean)·rstd·h_1_3_m_0_weight + h_1_3_m_0_bias over rows of 128; h_1_3_m_0_mean and h_1_3_m_0_rstd kept for the backward
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(1e-05f); // eps
-                    a.Add(w.h_1_3_r_0.Pointer); // x: h_1_3_r_0
-                    a.Add(_values.Pointer.Plus(Offsets[44])); // weight: h_1_3_m_0_weight
-                    a.Add(_values.Pointer.Plus(Offsets[45])); // bias: h_1_3_m_0_bias
-                    a.Add(w.h_1_3_m_0.Pointer); // y: h_1_3_m_0
-                    a.Add(w.h_1_3_m_0_mean.Pointer); // mean: h_1_3_m_0_mean
-                    a.Add(w.h_1_3_m_0_rstd.Pointer); // rstd: h_1_3_m_0_rstd
-                    _md_layernorm_forward.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 128, w.h_1_3_r_0.Pointer, _values.Pointer.Plus(Offsets[44]), _values.Pointer.Plus(Offsets[45]), w.h_1_3_m_0.Pointer, w.h_1_3_m_0_mean.Pointer, w.h_1_3_m_0_rstd.Pointer, 1e-05f);
 
                 // fwd_43_dense
                 //   char_gpt.model:15  h.1.3.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -3072,19 +2884,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // fwd_47_layer_norm
                 //   char_gpt.model:27  h.2 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
                 // h = (h_1_3_0 − mean)·rstd·h_2_weight + h_2_bias over rows of 128; h_mean and h_rstd kept for the backward
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(1e-05f); // eps
-                    a.Add(w.h_1_3_0.Pointer); // x: h_1_3_0
-                    a.Add(_values.Pointer.Plus(Offsets[50])); // weight: h_2_weight
-                    a.Add(_values.Pointer.Plus(Offsets[51])); // bias: h_2_bias
-                    a.Add(w.h.Pointer); // y: h
-                    a.Add(w.h_mean.Pointer); // mean: h_mean
-                    a.Add(w.h_rstd.Pointer); // rstd: h_rstd
-                    _md_layernorm_forward.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 128, w.h_1_3_0.Pointer, _values.Pointer.Plus(Offsets[50]), _values.Pointer.Plus(Offsets[51]), w.h.Pointer, w.h_mean.Pointer, w.h_rstd.Pointer, 1e-05f);
 
                 // fwd_48_dense
                 //   char_gpt.model:28  logits = dense(units=96, bias=false)  [B, T, 128] -> [B, T, 96]
@@ -3142,32 +2942,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // bwd_52_layer_norm
                 //   char_gpt.model:27  h.2 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
                 // d_h_2_weight = Σ d_h·x̂, d_h_2_bias = Σ d_h, d_h_1_3_0 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_h·h_2_weight
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(w.h_1_3_0.Pointer); // x: h_1_3_0
-                    a.Add(_values.Pointer.Plus(Offsets[50])); // weight: h_2_weight
-                    a.Add(w.h_mean.Pointer); // mean: h_mean
-                    a.Add(w.h_rstd.Pointer); // rstd: h_rstd
-                    a.Add(w.d_h.Pointer); // dy: d_h
-                    a.Add(w.d_h_1_3_0.Pointer); // dx: d_h_1_3_0
-                    a.Add(0); // accumulate
-                    _md_layernorm_backward_dx.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(w.h_1_3_0.Pointer); // x: h_1_3_0
-                    a.Add(w.h_mean.Pointer); // mean: h_mean
-                    a.Add(w.h_rstd.Pointer); // rstd: h_rstd
-                    a.Add(w.d_h.Pointer); // dy: d_h
-                    a.Add(_gradients.Pointer.Plus(Offsets[50])); // dweight: d_h_2_weight
-                    a.Add(_gradients.Pointer.Plus(Offsets[51])); // dbias: d_h_2_bias
-                    a.Add(0); // accumulate
-                    _md_layernorm_backward_params.Launch(global::ModelDsl.Cuda.Grid.Columns(128), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 128, w.h_1_3_0.Pointer, _values.Pointer.Plus(Offsets[50]), w.h_mean.Pointer, w.h_rstd.Pointer, w.d_h.Pointer, w.d_h_1_3_0.Pointer, _gradients.Pointer.Plus(Offsets[50]), _gradients.Pointer.Plus(Offsets[51]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_53_add_dropout_dense
                 //   char_gpt.model:15  h.1.3.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
@@ -3224,32 +2999,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // bwd_59_layer_norm
                 //   char_gpt.model:15  h.1.3.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_3_m_0_weight = Σ d_h_1_3_m_0·x̂, d_h_1_3_m_0_bias = Σ d_h_1_3_m_0, d_h_1_3_r_0 += rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_h_1_3_m_0·h_1_3_m_0_weight
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(w.h_1_3_r_0.Pointer); // x: h_1_3_r_0
-                    a.Add(_values.Pointer.Plus(Offsets[44])); // weight: h_1_3_m_0_weight
-                    a.Add(w.h_1_3_m_0_mean.Pointer); // mean: h_1_3_m_0_mean
-                    a.Add(w.h_1_3_m_0_rstd.Pointer); // rstd: h_1_3_m_0_rstd
-                    a.Add(w.d_h_1_3_m_0.Pointer); // dy: d_h_1_3_m_0
-                    a.Add(w.d_h_1_3_r_0.Pointer); // dx: d_h_1_3_r_0
-                    a.Add(1); // accumulate
-                    _md_layernorm_backward_dx.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(w.h_1_3_r_0.Pointer); // x: h_1_3_r_0
-                    a.Add(w.h_1_3_m_0_mean.Pointer); // mean: h_1_3_m_0_mean
-                    a.Add(w.h_1_3_m_0_rstd.Pointer); // rstd: h_1_3_m_0_rstd
-                    a.Add(w.d_h_1_3_m_0.Pointer); // dy: d_h_1_3_m_0
-                    a.Add(_gradients.Pointer.Plus(Offsets[44])); // dweight: d_h_1_3_m_0_weight
-                    a.Add(_gradients.Pointer.Plus(Offsets[45])); // dbias: d_h_1_3_m_0_bias
-                    a.Add(0); // accumulate
-                    _md_layernorm_backward_params.Launch(global::ModelDsl.Cuda.Grid.Columns(128), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 128, w.h_1_3_r_0.Pointer, _values.Pointer.Plus(Offsets[44]), w.h_1_3_m_0_mean.Pointer, w.h_1_3_m_0_rstd.Pointer, w.d_h_1_3_m_0.Pointer, w.d_h_1_3_r_0.Pointer, _gradients.Pointer.Plus(Offsets[44]), _gradients.Pointer.Plus(Offsets[45]), accumulateInputGradient: true, accumulateParameterGradients: false);
 
                 // bwd_60_add_dropout_attention
                 //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -3282,43 +3032,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // bwd_63_attention
                 //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_3_a_1_qkv = (dq, dk, dv) from d_h_1_3_a_1_context, recomputing P from q, k and the log-sum-exp in h_1_3_a_1_workspace: dq and each row's D first, then dk and dv
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B); // batch
-                    a.Add(T); // steps
-                    a.Add(4); // heads
-                    a.Add(32); // head_dim
-                    a.Add(384); // stride
-                    a.Add(1); // causal
-                    a.Add(w.h_1_3_a_1_qkv.Pointer); // q: h_1_3_a_1_qkv
-                    a.Add(w.h_1_3_a_1_qkv.Pointer.Plus(128)); // k: h_1_3_a_1_qkv
-                    a.Add(w.h_1_3_a_1_qkv.Pointer.Plus(256)); // v: h_1_3_a_1_qkv
-                    a.Add(w.d_h_1_3_a_1_context.Pointer); // dout: d_h_1_3_a_1_context
-                    a.Add(w.h_1_3_a_1_workspace.Pointer); // lse: h_1_3_a_1_workspace
-                    a.Add(w.h_1_3_a_1_workspace.Pointer.Plus(4 * B * T)); // delta: h_1_3_a_1_workspace
-                    a.Add(w.d_h_1_3_a_1_qkv.Pointer); // dq: d_h_1_3_a_1_qkv
-                    a.Add(0); // accumulate
-                    _md_attention_backward_query.Launch(global::ModelDsl.Cuda.Grid.HeadRows(T, 4, B), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B); // batch
-                    a.Add(T); // steps
-                    a.Add(4); // heads
-                    a.Add(32); // head_dim
-                    a.Add(384); // stride
-                    a.Add(1); // causal
-                    a.Add(w.h_1_3_a_1_qkv.Pointer); // q: h_1_3_a_1_qkv
-                    a.Add(w.h_1_3_a_1_qkv.Pointer.Plus(128)); // k: h_1_3_a_1_qkv
-                    a.Add(w.h_1_3_a_1_qkv.Pointer.Plus(256)); // v: h_1_3_a_1_qkv
-                    a.Add(w.d_h_1_3_a_1_context.Pointer); // dout: d_h_1_3_a_1_context
-                    a.Add(w.h_1_3_a_1_workspace.Pointer); // lse: h_1_3_a_1_workspace
-                    a.Add(w.h_1_3_a_1_workspace.Pointer.Plus(4 * B * T)); // delta: h_1_3_a_1_workspace
-                    a.Add(w.d_h_1_3_a_1_qkv.Pointer.Plus(128)); // dk: d_h_1_3_a_1_qkv
-                    a.Add(w.d_h_1_3_a_1_qkv.Pointer.Plus(256)); // dv: d_h_1_3_a_1_qkv
-                    a.Add(0); // accumulate
-                    _md_attention_backward_key.Launch(global::ModelDsl.Cuda.Grid.HeadRows(T, 4, B), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 4, 32, causal: true, w.h_1_3_a_1_qkv.Pointer, w.h_1_3_a_1_qkv.Pointer.Plus(128), w.h_1_3_a_1_qkv.Pointer.Plus(2 * 128), 3 * 128, w.d_h_1_3_a_1_context.Pointer, w.h_1_3_a_1_workspace.Pointer, w.d_h_1_3_a_1_qkv.Pointer, w.d_h_1_3_a_1_qkv.Pointer.Plus(128), w.d_h_1_3_a_1_qkv.Pointer.Plus(2 * 128), accumulate: false);
 
                 // bwd_64_attention_in_proj_bias
                 //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -3344,32 +3058,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // bwd_67_layer_norm
                 //   char_gpt.model:13  h.1.3.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_3_a_0_weight = Σ d_h_1_3_a_0·x̂, d_h_1_3_a_0_bias = Σ d_h_1_3_a_0, d_h_1_2_0 += rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_h_1_3_a_0·h_1_3_a_0_weight
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(w.h_1_2_0.Pointer); // x: h_1_2_0
-                    a.Add(_values.Pointer.Plus(Offsets[38])); // weight: h_1_3_a_0_weight
-                    a.Add(w.h_1_3_a_0_mean.Pointer); // mean: h_1_3_a_0_mean
-                    a.Add(w.h_1_3_a_0_rstd.Pointer); // rstd: h_1_3_a_0_rstd
-                    a.Add(w.d_h_1_3_a_0.Pointer); // dy: d_h_1_3_a_0
-                    a.Add(w.d_h_1_2_0.Pointer); // dx: d_h_1_2_0
-                    a.Add(1); // accumulate
-                    _md_layernorm_backward_dx.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(w.h_1_2_0.Pointer); // x: h_1_2_0
-                    a.Add(w.h_1_3_a_0_mean.Pointer); // mean: h_1_3_a_0_mean
-                    a.Add(w.h_1_3_a_0_rstd.Pointer); // rstd: h_1_3_a_0_rstd
-                    a.Add(w.d_h_1_3_a_0.Pointer); // dy: d_h_1_3_a_0
-                    a.Add(_gradients.Pointer.Plus(Offsets[38])); // dweight: d_h_1_3_a_0_weight
-                    a.Add(_gradients.Pointer.Plus(Offsets[39])); // dbias: d_h_1_3_a_0_bias
-                    a.Add(0); // accumulate
-                    _md_layernorm_backward_params.Launch(global::ModelDsl.Cuda.Grid.Columns(128), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 128, w.h_1_2_0.Pointer, _values.Pointer.Plus(Offsets[38]), w.h_1_3_a_0_mean.Pointer, w.h_1_3_a_0_rstd.Pointer, w.d_h_1_3_a_0.Pointer, w.d_h_1_2_0.Pointer, _gradients.Pointer.Plus(Offsets[38]), _gradients.Pointer.Plus(Offsets[39]), accumulateInputGradient: true, accumulateParameterGradients: false);
 
                 // bwd_68_add_dropout_dense
                 //   char_gpt.model:15  h.1.2.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
@@ -3426,32 +3115,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // bwd_74_layer_norm
                 //   char_gpt.model:15  h.1.2.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_2_m_0_weight = Σ d_h_1_2_m_0·x̂, d_h_1_2_m_0_bias = Σ d_h_1_2_m_0, d_h_1_2_r_0 += rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_h_1_2_m_0·h_1_2_m_0_weight
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(w.h_1_2_r_0.Pointer); // x: h_1_2_r_0
-                    a.Add(_values.Pointer.Plus(Offsets[32])); // weight: h_1_2_m_0_weight
-                    a.Add(w.h_1_2_m_0_mean.Pointer); // mean: h_1_2_m_0_mean
-                    a.Add(w.h_1_2_m_0_rstd.Pointer); // rstd: h_1_2_m_0_rstd
-                    a.Add(w.d_h_1_2_m_0.Pointer); // dy: d_h_1_2_m_0
-                    a.Add(w.d_h_1_2_r_0.Pointer); // dx: d_h_1_2_r_0
-                    a.Add(1); // accumulate
-                    _md_layernorm_backward_dx.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(w.h_1_2_r_0.Pointer); // x: h_1_2_r_0
-                    a.Add(w.h_1_2_m_0_mean.Pointer); // mean: h_1_2_m_0_mean
-                    a.Add(w.h_1_2_m_0_rstd.Pointer); // rstd: h_1_2_m_0_rstd
-                    a.Add(w.d_h_1_2_m_0.Pointer); // dy: d_h_1_2_m_0
-                    a.Add(_gradients.Pointer.Plus(Offsets[32])); // dweight: d_h_1_2_m_0_weight
-                    a.Add(_gradients.Pointer.Plus(Offsets[33])); // dbias: d_h_1_2_m_0_bias
-                    a.Add(0); // accumulate
-                    _md_layernorm_backward_params.Launch(global::ModelDsl.Cuda.Grid.Columns(128), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 128, w.h_1_2_r_0.Pointer, _values.Pointer.Plus(Offsets[32]), w.h_1_2_m_0_mean.Pointer, w.h_1_2_m_0_rstd.Pointer, w.d_h_1_2_m_0.Pointer, w.d_h_1_2_r_0.Pointer, _gradients.Pointer.Plus(Offsets[32]), _gradients.Pointer.Plus(Offsets[33]), accumulateInputGradient: true, accumulateParameterGradients: false);
 
                 // bwd_75_add_dropout_attention
                 //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -3484,43 +3148,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // bwd_78_attention
                 //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_2_a_1_qkv = (dq, dk, dv) from d_h_1_2_a_1_context, recomputing P from q, k and the log-sum-exp in h_1_2_a_1_workspace: dq and each row's D first, then dk and dv
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B); // batch
-                    a.Add(T); // steps
-                    a.Add(4); // heads
-                    a.Add(32); // head_dim
-                    a.Add(384); // stride
-                    a.Add(1); // causal
-                    a.Add(w.h_1_2_a_1_qkv.Pointer); // q: h_1_2_a_1_qkv
-                    a.Add(w.h_1_2_a_1_qkv.Pointer.Plus(128)); // k: h_1_2_a_1_qkv
-                    a.Add(w.h_1_2_a_1_qkv.Pointer.Plus(256)); // v: h_1_2_a_1_qkv
-                    a.Add(w.d_h_1_2_a_1_context.Pointer); // dout: d_h_1_2_a_1_context
-                    a.Add(w.h_1_2_a_1_workspace.Pointer); // lse: h_1_2_a_1_workspace
-                    a.Add(w.h_1_2_a_1_workspace.Pointer.Plus(4 * B * T)); // delta: h_1_2_a_1_workspace
-                    a.Add(w.d_h_1_2_a_1_qkv.Pointer); // dq: d_h_1_2_a_1_qkv
-                    a.Add(0); // accumulate
-                    _md_attention_backward_query.Launch(global::ModelDsl.Cuda.Grid.HeadRows(T, 4, B), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B); // batch
-                    a.Add(T); // steps
-                    a.Add(4); // heads
-                    a.Add(32); // head_dim
-                    a.Add(384); // stride
-                    a.Add(1); // causal
-                    a.Add(w.h_1_2_a_1_qkv.Pointer); // q: h_1_2_a_1_qkv
-                    a.Add(w.h_1_2_a_1_qkv.Pointer.Plus(128)); // k: h_1_2_a_1_qkv
-                    a.Add(w.h_1_2_a_1_qkv.Pointer.Plus(256)); // v: h_1_2_a_1_qkv
-                    a.Add(w.d_h_1_2_a_1_context.Pointer); // dout: d_h_1_2_a_1_context
-                    a.Add(w.h_1_2_a_1_workspace.Pointer); // lse: h_1_2_a_1_workspace
-                    a.Add(w.h_1_2_a_1_workspace.Pointer.Plus(4 * B * T)); // delta: h_1_2_a_1_workspace
-                    a.Add(w.d_h_1_2_a_1_qkv.Pointer.Plus(128)); // dk: d_h_1_2_a_1_qkv
-                    a.Add(w.d_h_1_2_a_1_qkv.Pointer.Plus(256)); // dv: d_h_1_2_a_1_qkv
-                    a.Add(0); // accumulate
-                    _md_attention_backward_key.Launch(global::ModelDsl.Cuda.Grid.HeadRows(T, 4, B), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 4, 32, causal: true, w.h_1_2_a_1_qkv.Pointer, w.h_1_2_a_1_qkv.Pointer.Plus(128), w.h_1_2_a_1_qkv.Pointer.Plus(2 * 128), 3 * 128, w.d_h_1_2_a_1_context.Pointer, w.h_1_2_a_1_workspace.Pointer, w.d_h_1_2_a_1_qkv.Pointer, w.d_h_1_2_a_1_qkv.Pointer.Plus(128), w.d_h_1_2_a_1_qkv.Pointer.Plus(2 * 128), accumulate: false);
 
                 // bwd_79_attention_in_proj_bias
                 //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -3546,32 +3174,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // bwd_82_layer_norm
                 //   char_gpt.model:13  h.1.2.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_2_a_0_weight = Σ d_h_1_2_a_0·x̂, d_h_1_2_a_0_bias = Σ d_h_1_2_a_0, d_h_1_1_0 += rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_h_1_2_a_0·h_1_2_a_0_weight
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(w.h_1_1_0.Pointer); // x: h_1_1_0
-                    a.Add(_values.Pointer.Plus(Offsets[26])); // weight: h_1_2_a_0_weight
-                    a.Add(w.h_1_2_a_0_mean.Pointer); // mean: h_1_2_a_0_mean
-                    a.Add(w.h_1_2_a_0_rstd.Pointer); // rstd: h_1_2_a_0_rstd
-                    a.Add(w.d_h_1_2_a_0.Pointer); // dy: d_h_1_2_a_0
-                    a.Add(w.d_h_1_1_0.Pointer); // dx: d_h_1_1_0
-                    a.Add(1); // accumulate
-                    _md_layernorm_backward_dx.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(w.h_1_1_0.Pointer); // x: h_1_1_0
-                    a.Add(w.h_1_2_a_0_mean.Pointer); // mean: h_1_2_a_0_mean
-                    a.Add(w.h_1_2_a_0_rstd.Pointer); // rstd: h_1_2_a_0_rstd
-                    a.Add(w.d_h_1_2_a_0.Pointer); // dy: d_h_1_2_a_0
-                    a.Add(_gradients.Pointer.Plus(Offsets[26])); // dweight: d_h_1_2_a_0_weight
-                    a.Add(_gradients.Pointer.Plus(Offsets[27])); // dbias: d_h_1_2_a_0_bias
-                    a.Add(0); // accumulate
-                    _md_layernorm_backward_params.Launch(global::ModelDsl.Cuda.Grid.Columns(128), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 128, w.h_1_1_0.Pointer, _values.Pointer.Plus(Offsets[26]), w.h_1_2_a_0_mean.Pointer, w.h_1_2_a_0_rstd.Pointer, w.d_h_1_2_a_0.Pointer, w.d_h_1_1_0.Pointer, _gradients.Pointer.Plus(Offsets[26]), _gradients.Pointer.Plus(Offsets[27]), accumulateInputGradient: true, accumulateParameterGradients: false);
 
                 // bwd_83_add_dropout_dense
                 //   char_gpt.model:15  h.1.1.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
@@ -3628,32 +3231,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // bwd_89_layer_norm
                 //   char_gpt.model:15  h.1.1.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_1_m_0_weight = Σ d_h_1_1_m_0·x̂, d_h_1_1_m_0_bias = Σ d_h_1_1_m_0, d_h_1_1_r_0 += rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_h_1_1_m_0·h_1_1_m_0_weight
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(w.h_1_1_r_0.Pointer); // x: h_1_1_r_0
-                    a.Add(_values.Pointer.Plus(Offsets[20])); // weight: h_1_1_m_0_weight
-                    a.Add(w.h_1_1_m_0_mean.Pointer); // mean: h_1_1_m_0_mean
-                    a.Add(w.h_1_1_m_0_rstd.Pointer); // rstd: h_1_1_m_0_rstd
-                    a.Add(w.d_h_1_1_m_0.Pointer); // dy: d_h_1_1_m_0
-                    a.Add(w.d_h_1_1_r_0.Pointer); // dx: d_h_1_1_r_0
-                    a.Add(1); // accumulate
-                    _md_layernorm_backward_dx.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(w.h_1_1_r_0.Pointer); // x: h_1_1_r_0
-                    a.Add(w.h_1_1_m_0_mean.Pointer); // mean: h_1_1_m_0_mean
-                    a.Add(w.h_1_1_m_0_rstd.Pointer); // rstd: h_1_1_m_0_rstd
-                    a.Add(w.d_h_1_1_m_0.Pointer); // dy: d_h_1_1_m_0
-                    a.Add(_gradients.Pointer.Plus(Offsets[20])); // dweight: d_h_1_1_m_0_weight
-                    a.Add(_gradients.Pointer.Plus(Offsets[21])); // dbias: d_h_1_1_m_0_bias
-                    a.Add(0); // accumulate
-                    _md_layernorm_backward_params.Launch(global::ModelDsl.Cuda.Grid.Columns(128), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 128, w.h_1_1_r_0.Pointer, _values.Pointer.Plus(Offsets[20]), w.h_1_1_m_0_mean.Pointer, w.h_1_1_m_0_rstd.Pointer, w.d_h_1_1_m_0.Pointer, w.d_h_1_1_r_0.Pointer, _gradients.Pointer.Plus(Offsets[20]), _gradients.Pointer.Plus(Offsets[21]), accumulateInputGradient: true, accumulateParameterGradients: false);
 
                 // bwd_90_add_dropout_attention
                 //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -3686,43 +3264,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // bwd_93_attention
                 //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_1_a_1_qkv = (dq, dk, dv) from d_h_1_1_a_1_context, recomputing P from q, k and the log-sum-exp in h_1_1_a_1_workspace: dq and each row's D first, then dk and dv
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B); // batch
-                    a.Add(T); // steps
-                    a.Add(4); // heads
-                    a.Add(32); // head_dim
-                    a.Add(384); // stride
-                    a.Add(1); // causal
-                    a.Add(w.h_1_1_a_1_qkv.Pointer); // q: h_1_1_a_1_qkv
-                    a.Add(w.h_1_1_a_1_qkv.Pointer.Plus(128)); // k: h_1_1_a_1_qkv
-                    a.Add(w.h_1_1_a_1_qkv.Pointer.Plus(256)); // v: h_1_1_a_1_qkv
-                    a.Add(w.d_h_1_1_a_1_context.Pointer); // dout: d_h_1_1_a_1_context
-                    a.Add(w.h_1_1_a_1_workspace.Pointer); // lse: h_1_1_a_1_workspace
-                    a.Add(w.h_1_1_a_1_workspace.Pointer.Plus(4 * B * T)); // delta: h_1_1_a_1_workspace
-                    a.Add(w.d_h_1_1_a_1_qkv.Pointer); // dq: d_h_1_1_a_1_qkv
-                    a.Add(0); // accumulate
-                    _md_attention_backward_query.Launch(global::ModelDsl.Cuda.Grid.HeadRows(T, 4, B), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B); // batch
-                    a.Add(T); // steps
-                    a.Add(4); // heads
-                    a.Add(32); // head_dim
-                    a.Add(384); // stride
-                    a.Add(1); // causal
-                    a.Add(w.h_1_1_a_1_qkv.Pointer); // q: h_1_1_a_1_qkv
-                    a.Add(w.h_1_1_a_1_qkv.Pointer.Plus(128)); // k: h_1_1_a_1_qkv
-                    a.Add(w.h_1_1_a_1_qkv.Pointer.Plus(256)); // v: h_1_1_a_1_qkv
-                    a.Add(w.d_h_1_1_a_1_context.Pointer); // dout: d_h_1_1_a_1_context
-                    a.Add(w.h_1_1_a_1_workspace.Pointer); // lse: h_1_1_a_1_workspace
-                    a.Add(w.h_1_1_a_1_workspace.Pointer.Plus(4 * B * T)); // delta: h_1_1_a_1_workspace
-                    a.Add(w.d_h_1_1_a_1_qkv.Pointer.Plus(128)); // dk: d_h_1_1_a_1_qkv
-                    a.Add(w.d_h_1_1_a_1_qkv.Pointer.Plus(256)); // dv: d_h_1_1_a_1_qkv
-                    a.Add(0); // accumulate
-                    _md_attention_backward_key.Launch(global::ModelDsl.Cuda.Grid.HeadRows(T, 4, B), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 4, 32, causal: true, w.h_1_1_a_1_qkv.Pointer, w.h_1_1_a_1_qkv.Pointer.Plus(128), w.h_1_1_a_1_qkv.Pointer.Plus(2 * 128), 3 * 128, w.d_h_1_1_a_1_context.Pointer, w.h_1_1_a_1_workspace.Pointer, w.d_h_1_1_a_1_qkv.Pointer, w.d_h_1_1_a_1_qkv.Pointer.Plus(128), w.d_h_1_1_a_1_qkv.Pointer.Plus(2 * 128), accumulate: false);
 
                 // bwd_94_attention_in_proj_bias
                 //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -3748,32 +3290,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // bwd_97_layer_norm
                 //   char_gpt.model:13  h.1.1.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_1_a_0_weight = Σ d_h_1_1_a_0·x̂, d_h_1_1_a_0_bias = Σ d_h_1_1_a_0, d_h_1_0_0 += rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_h_1_1_a_0·h_1_1_a_0_weight
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(w.h_1_0_0.Pointer); // x: h_1_0_0
-                    a.Add(_values.Pointer.Plus(Offsets[14])); // weight: h_1_1_a_0_weight
-                    a.Add(w.h_1_1_a_0_mean.Pointer); // mean: h_1_1_a_0_mean
-                    a.Add(w.h_1_1_a_0_rstd.Pointer); // rstd: h_1_1_a_0_rstd
-                    a.Add(w.d_h_1_1_a_0.Pointer); // dy: d_h_1_1_a_0
-                    a.Add(w.d_h_1_0_0.Pointer); // dx: d_h_1_0_0
-                    a.Add(1); // accumulate
-                    _md_layernorm_backward_dx.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(w.h_1_0_0.Pointer); // x: h_1_0_0
-                    a.Add(w.h_1_1_a_0_mean.Pointer); // mean: h_1_1_a_0_mean
-                    a.Add(w.h_1_1_a_0_rstd.Pointer); // rstd: h_1_1_a_0_rstd
-                    a.Add(w.d_h_1_1_a_0.Pointer); // dy: d_h_1_1_a_0
-                    a.Add(_gradients.Pointer.Plus(Offsets[14])); // dweight: d_h_1_1_a_0_weight
-                    a.Add(_gradients.Pointer.Plus(Offsets[15])); // dbias: d_h_1_1_a_0_bias
-                    a.Add(0); // accumulate
-                    _md_layernorm_backward_params.Launch(global::ModelDsl.Cuda.Grid.Columns(128), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 128, w.h_1_0_0.Pointer, _values.Pointer.Plus(Offsets[14]), w.h_1_1_a_0_mean.Pointer, w.h_1_1_a_0_rstd.Pointer, w.d_h_1_1_a_0.Pointer, w.d_h_1_0_0.Pointer, _gradients.Pointer.Plus(Offsets[14]), _gradients.Pointer.Plus(Offsets[15]), accumulateInputGradient: true, accumulateParameterGradients: false);
 
                 // bwd_98_add_dropout_dense
                 //   char_gpt.model:15  h.1.0.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
@@ -3830,32 +3347,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // bwd_104_layer_norm
                 //   char_gpt.model:15  h.1.0.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_0_m_0_weight = Σ d_h_1_0_m_0·x̂, d_h_1_0_m_0_bias = Σ d_h_1_0_m_0, d_h_1_0_r_0 += rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_h_1_0_m_0·h_1_0_m_0_weight
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(w.h_1_0_r_0.Pointer); // x: h_1_0_r_0
-                    a.Add(_values.Pointer.Plus(Offsets[8])); // weight: h_1_0_m_0_weight
-                    a.Add(w.h_1_0_m_0_mean.Pointer); // mean: h_1_0_m_0_mean
-                    a.Add(w.h_1_0_m_0_rstd.Pointer); // rstd: h_1_0_m_0_rstd
-                    a.Add(w.d_h_1_0_m_0.Pointer); // dy: d_h_1_0_m_0
-                    a.Add(w.d_h_1_0_r_0.Pointer); // dx: d_h_1_0_r_0
-                    a.Add(1); // accumulate
-                    _md_layernorm_backward_dx.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(w.h_1_0_r_0.Pointer); // x: h_1_0_r_0
-                    a.Add(w.h_1_0_m_0_mean.Pointer); // mean: h_1_0_m_0_mean
-                    a.Add(w.h_1_0_m_0_rstd.Pointer); // rstd: h_1_0_m_0_rstd
-                    a.Add(w.d_h_1_0_m_0.Pointer); // dy: d_h_1_0_m_0
-                    a.Add(_gradients.Pointer.Plus(Offsets[8])); // dweight: d_h_1_0_m_0_weight
-                    a.Add(_gradients.Pointer.Plus(Offsets[9])); // dbias: d_h_1_0_m_0_bias
-                    a.Add(0); // accumulate
-                    _md_layernorm_backward_params.Launch(global::ModelDsl.Cuda.Grid.Columns(128), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 128, w.h_1_0_r_0.Pointer, _values.Pointer.Plus(Offsets[8]), w.h_1_0_m_0_mean.Pointer, w.h_1_0_m_0_rstd.Pointer, w.d_h_1_0_m_0.Pointer, w.d_h_1_0_r_0.Pointer, _gradients.Pointer.Plus(Offsets[8]), _gradients.Pointer.Plus(Offsets[9]), accumulateInputGradient: true, accumulateParameterGradients: false);
 
                 // bwd_105_add_dropout_attention
                 //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -3888,43 +3380,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // bwd_108_attention
                 //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_0_a_1_qkv = (dq, dk, dv) from d_h_1_0_a_1_context, recomputing P from q, k and the log-sum-exp in h_1_0_a_1_workspace: dq and each row's D first, then dk and dv
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B); // batch
-                    a.Add(T); // steps
-                    a.Add(4); // heads
-                    a.Add(32); // head_dim
-                    a.Add(384); // stride
-                    a.Add(1); // causal
-                    a.Add(w.h_1_0_a_1_qkv.Pointer); // q: h_1_0_a_1_qkv
-                    a.Add(w.h_1_0_a_1_qkv.Pointer.Plus(128)); // k: h_1_0_a_1_qkv
-                    a.Add(w.h_1_0_a_1_qkv.Pointer.Plus(256)); // v: h_1_0_a_1_qkv
-                    a.Add(w.d_h_1_0_a_1_context.Pointer); // dout: d_h_1_0_a_1_context
-                    a.Add(w.h_1_0_a_1_workspace.Pointer); // lse: h_1_0_a_1_workspace
-                    a.Add(w.h_1_0_a_1_workspace.Pointer.Plus(4 * B * T)); // delta: h_1_0_a_1_workspace
-                    a.Add(w.d_h_1_0_a_1_qkv.Pointer); // dq: d_h_1_0_a_1_qkv
-                    a.Add(0); // accumulate
-                    _md_attention_backward_query.Launch(global::ModelDsl.Cuda.Grid.HeadRows(T, 4, B), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B); // batch
-                    a.Add(T); // steps
-                    a.Add(4); // heads
-                    a.Add(32); // head_dim
-                    a.Add(384); // stride
-                    a.Add(1); // causal
-                    a.Add(w.h_1_0_a_1_qkv.Pointer); // q: h_1_0_a_1_qkv
-                    a.Add(w.h_1_0_a_1_qkv.Pointer.Plus(128)); // k: h_1_0_a_1_qkv
-                    a.Add(w.h_1_0_a_1_qkv.Pointer.Plus(256)); // v: h_1_0_a_1_qkv
-                    a.Add(w.d_h_1_0_a_1_context.Pointer); // dout: d_h_1_0_a_1_context
-                    a.Add(w.h_1_0_a_1_workspace.Pointer); // lse: h_1_0_a_1_workspace
-                    a.Add(w.h_1_0_a_1_workspace.Pointer.Plus(4 * B * T)); // delta: h_1_0_a_1_workspace
-                    a.Add(w.d_h_1_0_a_1_qkv.Pointer.Plus(128)); // dk: d_h_1_0_a_1_qkv
-                    a.Add(w.d_h_1_0_a_1_qkv.Pointer.Plus(256)); // dv: d_h_1_0_a_1_qkv
-                    a.Add(0); // accumulate
-                    _md_attention_backward_key.Launch(global::ModelDsl.Cuda.Grid.HeadRows(T, 4, B), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 4, 32, causal: true, w.h_1_0_a_1_qkv.Pointer, w.h_1_0_a_1_qkv.Pointer.Plus(128), w.h_1_0_a_1_qkv.Pointer.Plus(2 * 128), 3 * 128, w.d_h_1_0_a_1_context.Pointer, w.h_1_0_a_1_workspace.Pointer, w.d_h_1_0_a_1_qkv.Pointer, w.d_h_1_0_a_1_qkv.Pointer.Plus(128), w.d_h_1_0_a_1_qkv.Pointer.Plus(2 * 128), accumulate: false);
 
                 // bwd_109_attention_in_proj_bias
                 //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
@@ -3950,32 +3406,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // bwd_112_layer_norm
                 //   char_gpt.model:13  h.1.0.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_0_a_0_weight = Σ d_h_1_0_a_0·x̂, d_h_1_0_a_0_bias = Σ d_h_1_0_a_0, d_h_0 += rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_h_1_0_a_0·h_1_0_a_0_weight
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(w.h_0.Pointer); // x: h_0
-                    a.Add(_values.Pointer.Plus(Offsets[2])); // weight: h_1_0_a_0_weight
-                    a.Add(w.h_1_0_a_0_mean.Pointer); // mean: h_1_0_a_0_mean
-                    a.Add(w.h_1_0_a_0_rstd.Pointer); // rstd: h_1_0_a_0_rstd
-                    a.Add(w.d_h_1_0_a_0.Pointer); // dy: d_h_1_0_a_0
-                    a.Add(w.d_h_0.Pointer); // dx: d_h_0
-                    a.Add(1); // accumulate
-                    _md_layernorm_backward_dx.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(128); // dim
-                    a.Add(w.h_0.Pointer); // x: h_0
-                    a.Add(w.h_1_0_a_0_mean.Pointer); // mean: h_1_0_a_0_mean
-                    a.Add(w.h_1_0_a_0_rstd.Pointer); // rstd: h_1_0_a_0_rstd
-                    a.Add(w.d_h_1_0_a_0.Pointer); // dy: d_h_1_0_a_0
-                    a.Add(_gradients.Pointer.Plus(Offsets[2])); // dweight: d_h_1_0_a_0_weight
-                    a.Add(_gradients.Pointer.Plus(Offsets[3])); // dbias: d_h_1_0_a_0_bias
-                    a.Add(0); // accumulate
-                    _md_layernorm_backward_params.Launch(global::ModelDsl.Cuda.Grid.Columns(128), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 128, w.h_0.Pointer, _values.Pointer.Plus(Offsets[2]), w.h_1_0_a_0_mean.Pointer, w.h_1_0_a_0_rstd.Pointer, w.d_h_1_0_a_0.Pointer, w.d_h_0.Pointer, _gradients.Pointer.Plus(Offsets[2]), _gradients.Pointer.Plus(Offsets[3]), accumulateInputGradient: true, accumulateParameterGradients: false);
 
                 // bwd_113_dropout
                 //   char_gpt.model:25  h.0 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
@@ -3994,33 +3425,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // bwd_114_positional
                 //   char_gpt.model:24  pos = positional(max_len=64)  [B, T, 128] -> [B, T, 128]
                 // d_pos_weight[t] = Σ_b d_pos[b, t], d_tok = d_pos
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B); // batch
-                    a.Add(T); // steps
-                    a.Add(64); // context
-                    a.Add(128); // dim
-                    a.Add(w.d_pos.Pointer); // dy: d_pos
-                    a.Add(w.d_tok.Pointer); // dx: d_tok
-                    a.Add(_gradients.Pointer.Plus(Offsets[1])); // dtable: d_pos_weight
-                    a.Add(0); // accumulate_input
-                    a.Add(0); // accumulate_table
-                    _md_positional_backward.Launch(global::ModelDsl.Cuda.Grid.Elements(8192), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.Positional.Backward(_layers, B, T, 64, 128, w.d_pos.Pointer, w.d_tok.Pointer, _gradients.Pointer.Plus(Offsets[1]), accumulateInputGradient: false, accumulateTableGradient: false);
 
                 // bwd_115_embedding
                 //   char_gpt.model:23  tok = embedding(num=96, dim=128)  [B, T] -> [B, T, 128]
                 // d_tok_weight[id] += the rows of d_tok, for each id in idx (float atomics: the order of a repeated id's adds varies on a GPU)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // count
-                    a.Add(96); // num
-                    a.Add(128); // dim
-                    a.Add(w.idx.Pointer); // ids: idx
-                    a.Add(w.d_tok.Pointer); // dy: d_tok
-                    a.Add(_gradients.Pointer.Plus(Offsets[0])); // dweight: d_tok_weight
-                    _md_embedding_backward.Launch(global::ModelDsl.Cuda.Grid.Elements(128 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.Embedding.Backward(_layers, B * T, 96, 128, w.idx.Pointer, w.d_tok.Pointer, _gradients.Pointer.Plus(Offsets[0]), accumulate: true);
             }
 
             // ───── Optimizer ─────────────────────────────────────────────────────────────────────────────────

@@ -81,8 +81,8 @@ __device__ __forceinline__ float md_warp_max(float v)
 
 // ───── Layer kernels ─────────────────────────────────────────────────────────────────────────────
 // ModelDsl's hand-written layer library (Cuda/Kernels/*.cuh), one file per layer family the model uses.
-// The generated C# launches these kernels, with cuBLAS for the matrix products, in the sequence each block's header
-// describes; every launch site there names its .model line.
+// The generated C# calls ModelDsl.Cuda.Layers, whose launchers run these kernels, with cuBLAS for the matrix products,
+// in the sequence each file's header describes; every call site there names its .model line.
 
 // Cuda/Kernels/conv2d.cuh, used by:
 //   fashion_cnn.model:11  features.0 = conv2d(channels=32, kernel=3, stride=1, padding=1, bias=true)  [B, 1, 28, 28] -> [B, 32, 28, 28]
@@ -676,19 +676,14 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             private readonly FashionCnn _model;
             private readonly global::ModelDsl.Cuda.GpuContext _context;
             private readonly global::ModelDsl.Cuda.GpuModule _module;
-            private readonly global::ModelDsl.Cuda.GpuKernel _md_conv2d_im2col;
-            private readonly global::ModelDsl.Cuda.GpuKernel _md_conv2d_bias_forward;
+            private readonly global::ModelDsl.Cuda.Layers.LayerContext _layers; // the layer library's kernels in _module, launched by ModelDsl.Cuda.Layers
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_1_relu;
-            private readonly global::ModelDsl.Cuda.GpuKernel _md_pool2d_max_forward;
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_4_relu;
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_8_dense_relu_dropout;
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_10_dense;
             private readonly global::ModelDsl.Cuda.GpuKernel _bwd_12_dense;
             private readonly global::ModelDsl.Cuda.GpuKernel _bwd_15_dropout_relu_dense;
-            private readonly global::ModelDsl.Cuda.GpuKernel _md_pool2d_max_backward;
             private readonly global::ModelDsl.Cuda.GpuKernel _bwd_20_relu;
-            private readonly global::ModelDsl.Cuda.GpuKernel _md_conv2d_col2im;
-            private readonly global::ModelDsl.Cuda.GpuKernel _md_conv2d_bias_backward;
             private readonly global::ModelDsl.Cuda.GpuKernel _bwd_23_relu;
             private readonly global::ModelDsl.Cuda.GpuKernel _loss_cross_entropy;
             private readonly global::ModelDsl.Cuda.GpuKernel _loss_mean;
@@ -714,19 +709,14 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 _model = model;
                 _context = context;
                 _module = context.LoadModule(ModelName, CudaSource);
-                _md_conv2d_im2col = _module.GetKernel("md_conv2d_im2col");
-                _md_conv2d_bias_forward = _module.GetKernel("md_conv2d_bias_forward");
+                _layers = new global::ModelDsl.Cuda.Layers.LayerContext(context, _module);
                 _fwd_1_relu = _module.GetKernel("fwd_1_relu");
-                _md_pool2d_max_forward = _module.GetKernel("md_pool2d_max_forward");
                 _fwd_4_relu = _module.GetKernel("fwd_4_relu");
                 _fwd_8_dense_relu_dropout = _module.GetKernel("fwd_8_dense_relu_dropout");
                 _fwd_10_dense = _module.GetKernel("fwd_10_dense");
                 _bwd_12_dense = _module.GetKernel("bwd_12_dense");
                 _bwd_15_dropout_relu_dense = _module.GetKernel("bwd_15_dropout_relu_dense");
-                _md_pool2d_max_backward = _module.GetKernel("md_pool2d_max_backward");
                 _bwd_20_relu = _module.GetKernel("bwd_20_relu");
-                _md_conv2d_col2im = _module.GetKernel("md_conv2d_col2im");
-                _md_conv2d_bias_backward = _module.GetKernel("md_conv2d_bias_backward");
                 _bwd_23_relu = _module.GetKernel("bwd_23_relu");
                 _loss_cross_entropy = _module.GetKernel("loss_cross_entropy");
                 _loss_mean = _module.GetKernel("loss_mean");
@@ -1048,29 +1038,8 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 //   fashion_cnn.model:11  features.0 = conv2d(channels=32, kernel=3, stride=1, padding=1, bias=true)  [B, 1, 28, 28] -> [B, 32, 28, 28]
                 // features_0[B, 32, 28, 28] = conv2d(x, features_0_weight) + features_0_bias: every image's columns (im2col) into features_0_workspace in one launch, then y[n] = W·col[n] for every image n in one strided-batched GEMM (cuBLAS), then the bias
                 {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B); // images
-                    a.Add(1); // channels
-                    a.Add(28); // height
-                    a.Add(28); // width
-                    a.Add(28); // out_height
-                    a.Add(28); // out_width
-                    a.Add(3); // kernel
-                    a.Add(1); // stride
-                    a.Add(1); // padding
-                    a.Add(w.x.Pointer); // x
-                    a.Add(w.features_0_workspace.Pointer); // col: features_0_workspace
-                    _md_conv2d_im2col.Launch(global::ModelDsl.Cuda.Grid.Elements(7056 * B), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                _context.SgemmStridedBatched(false, false, 32, 784, 9, 1f, _values.Pointer.Plus(Offsets[0]), 9, 0L, w.features_0_workspace.Pointer, 784, 7056L, 0f, w.features_0.Pointer, 784, 25088L, B);
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B); // images
-                    a.Add(32); // channels
-                    a.Add(784); // plane
-                    a.Add(_values.Pointer.Plus(Offsets[1])); // bias: features_0_bias
-                    a.Add(w.features_0.Pointer); // y: features_0
-                    _md_conv2d_bias_forward.Launch(global::ModelDsl.Cuda.Grid.Elements(25088 * B), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    var geometry = new global::ModelDsl.Runtime.Cpu.Layers.Conv2dGeometry(B, 1, 28, 28, 32, 3, 1, 1);
+                    global::ModelDsl.Cuda.Layers.Conv2d.Forward(_layers, in geometry, w.x.Pointer, _values.Pointer.Plus(Offsets[0]), _values.Pointer.Plus(Offsets[1]), w.features_0.Pointer, w.features_0_workspace.Pointer);
                 }
 
                 // fwd_1_relu
@@ -1088,48 +1057,16 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 //   fashion_cnn.model:11  features.2 = max_pool2d(kernel=2, stride=2, padding=0)  [B, 32, 28, 28] -> [B, 32, 14, 14]
                 // features_2[B, 32, 14, 14] = max over each 2×2 window of features_1; features_2_indices keeps the winners for the backward
                 {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(32 * B); // planes
-                    a.Add(28); // height
-                    a.Add(28); // width
-                    a.Add(14); // out_height
-                    a.Add(14); // out_width
-                    a.Add(2); // kernel
-                    a.Add(2); // stride
-                    a.Add(0); // padding
-                    a.Add(w.features_1.Pointer); // x: features_1
-                    a.Add(w.features_2.Pointer); // y: features_2
-                    a.Add(w.features_2_indices.Pointer); // indices: features_2_indices
-                    _md_pool2d_max_forward.Launch(global::ModelDsl.Cuda.Grid.Elements(6272 * B), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    var geometry = new global::ModelDsl.Runtime.Cpu.Layers.Pool2dGeometry(B, 32, 28, 28, 2, 2, 0);
+                    global::ModelDsl.Cuda.Layers.MaxPool2d.Forward(_layers, in geometry, w.features_1.Pointer, w.features_2.Pointer, w.features_2_indices.Pointer);
                 }
 
                 // fwd_3_conv2d
                 //   fashion_cnn.model:12  features.3 = conv2d(channels=64, kernel=3, stride=1, padding=1, bias=true)  [B, 32, 14, 14] -> [B, 64, 14, 14]
                 // features_3[B, 64, 14, 14] = conv2d(features_2, features_3_weight) + features_3_bias: every image's columns (im2col) into features_3_workspace in one launch, then y[n] = W·col[n] for every image n in one strided-batched GEMM (cuBLAS), then the bias
                 {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B); // images
-                    a.Add(32); // channels
-                    a.Add(14); // height
-                    a.Add(14); // width
-                    a.Add(14); // out_height
-                    a.Add(14); // out_width
-                    a.Add(3); // kernel
-                    a.Add(1); // stride
-                    a.Add(1); // padding
-                    a.Add(w.features_2.Pointer); // x: features_2
-                    a.Add(w.features_3_workspace.Pointer); // col: features_3_workspace
-                    _md_conv2d_im2col.Launch(global::ModelDsl.Cuda.Grid.Elements(56448 * B), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                _context.SgemmStridedBatched(false, false, 64, 196, 288, 1f, _values.Pointer.Plus(Offsets[2]), 288, 0L, w.features_3_workspace.Pointer, 196, 56448L, 0f, w.features_3.Pointer, 196, 12544L, B);
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B); // images
-                    a.Add(64); // channels
-                    a.Add(196); // plane
-                    a.Add(_values.Pointer.Plus(Offsets[3])); // bias: features_3_bias
-                    a.Add(w.features_3.Pointer); // y: features_3
-                    _md_conv2d_bias_forward.Launch(global::ModelDsl.Cuda.Grid.Elements(12544 * B), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    var geometry = new global::ModelDsl.Runtime.Cpu.Layers.Conv2dGeometry(B, 32, 14, 14, 64, 3, 1, 1);
+                    global::ModelDsl.Cuda.Layers.Conv2d.Forward(_layers, in geometry, w.features_2.Pointer, _values.Pointer.Plus(Offsets[2]), _values.Pointer.Plus(Offsets[3]), w.features_3.Pointer, w.features_3_workspace.Pointer);
                 }
 
                 // fwd_4_relu
@@ -1147,19 +1084,8 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 //   fashion_cnn.model:12  features.5 = max_pool2d(kernel=2, stride=2, padding=0)  [B, 64, 14, 14] -> [B, 64, 7, 7]
                 // features[B, 64, 7, 7] = max over each 2×2 window of features_4; features_indices keeps the winners for the backward
                 {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(64 * B); // planes
-                    a.Add(14); // height
-                    a.Add(14); // width
-                    a.Add(7); // out_height
-                    a.Add(7); // out_width
-                    a.Add(2); // kernel
-                    a.Add(2); // stride
-                    a.Add(0); // padding
-                    a.Add(w.features_4.Pointer); // x: features_4
-                    a.Add(w.features.Pointer); // y: features
-                    a.Add(w.features_indices.Pointer); // indices: features_indices
-                    _md_pool2d_max_forward.Launch(global::ModelDsl.Cuda.Grid.Elements(3136 * B), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    var geometry = new global::ModelDsl.Runtime.Cpu.Layers.Pool2dGeometry(B, 64, 14, 14, 2, 2, 0);
+                    global::ModelDsl.Cuda.Layers.MaxPool2d.Forward(_layers, in geometry, w.features_4.Pointer, w.features.Pointer, w.features_indices.Pointer);
                 }
 
                 // fwd_6_flatten
@@ -1298,20 +1224,8 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 //   fashion_cnn.model:12  features.5 = max_pool2d(kernel=2, stride=2, padding=0)  [B, 64, 14, 14] -> [B, 64, 7, 7]
                 // d_features_4 = d_features gathered from the outputs whose winner in features_indices is the element
                 {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(64 * B); // planes
-                    a.Add(14); // height
-                    a.Add(14); // width
-                    a.Add(7); // out_height
-                    a.Add(7); // out_width
-                    a.Add(2); // kernel
-                    a.Add(2); // stride
-                    a.Add(0); // padding
-                    a.Add(w.d_features.Pointer); // dy: d_features
-                    a.Add(w.features_indices.Pointer); // indices: features_indices
-                    a.Add(w.d_features_4.Pointer); // dx: d_features_4
-                    a.Add(0); // accumulate
-                    _md_pool2d_max_backward.Launch(global::ModelDsl.Cuda.Grid.Elements(12544 * B), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    var geometry = new global::ModelDsl.Runtime.Cpu.Layers.Pool2dGeometry(B, 64, 14, 14, 2, 2, 0);
+                    global::ModelDsl.Cuda.Layers.MaxPool2d.Backward(_layers, in geometry, w.d_features.Pointer, w.features_indices.Pointer, w.d_features_4.Pointer, accumulate: false);
                 }
 
                 // bwd_20_relu
@@ -1329,54 +1243,17 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // bwd_21_conv2d
                 //   fashion_cnn.model:12  features.3 = conv2d(channels=64, kernel=3, stride=1, padding=1, bias=true)  [B, 32, 14, 14] -> [B, 64, 14, 14]
                 // d_features_3_weight = Σ_images d_features_3·colᵀ, d_features_3_bias = Σ d_features_3, d_features_2 = col2im(features_3_weightᵀ·d_features_3): strided-batched GEMMs (cuBLAS) over the images on the columns the forward left in features_3_workspace: each image's dy·colᵀ, then their sum over the images as one GEMM by a row of ones, then dcol (over the columns) and col2im over the whole batch
-                _context.SgemmStridedBatched(false, true, 64, 288, 196, 1f, w.d_features_3.Pointer, 196, 12544L, w.features_3_workspace.Pointer, 196, 56448L, 0f, w.features_3_workspace.Pointer.Plus(56448 * B), 288, 18432L, B); // P[n] = dy[n]·col[n]ᵀ
-                _context.Sgemm(false, false, 1, 18432, B, 1f, w.features_3_workspace.Pointer.Plus(56448 * B + 18432 * B), B, w.features_3_workspace.Pointer.Plus(56448 * B), 18432, 0f, _gradients.Pointer.Plus(Offsets[2]), 18432); // dW = onesᵀ·P
-                _context.SgemmStridedBatched(true, false, 288, 196, 64, 1f, _values.Pointer.Plus(Offsets[2]), 288, 0L, w.d_features_3.Pointer, 196, 12544L, 0f, w.features_3_workspace.Pointer, 196, 56448L, B); // dcol[n] = Wᵀ·dy[n]
                 {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B); // images
-                    a.Add(32); // channels
-                    a.Add(14); // height
-                    a.Add(14); // width
-                    a.Add(14); // out_height
-                    a.Add(14); // out_width
-                    a.Add(3); // kernel
-                    a.Add(1); // stride
-                    a.Add(1); // padding
-                    a.Add(w.features_3_workspace.Pointer); // col: features_3_workspace
-                    a.Add(w.d_features_2.Pointer); // dx: d_features_2
-                    a.Add(0); // accumulate
-                    _md_conv2d_col2im.Launch(global::ModelDsl.Cuda.Grid.Elements(6272 * B), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B); // images
-                    a.Add(64); // channels
-                    a.Add(196); // plane
-                    a.Add(w.d_features_3.Pointer); // dy: d_features_3
-                    a.Add(_gradients.Pointer.Plus(Offsets[3])); // dbias: d_features_3_bias
-                    a.Add(0); // accumulate
-                    _md_conv2d_bias_backward.Launch(global::ModelDsl.Cuda.Grid.Blocks(64), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    var geometry = new global::ModelDsl.Runtime.Cpu.Layers.Conv2dGeometry(B, 32, 14, 14, 64, 3, 1, 1);
+                    global::ModelDsl.Cuda.Layers.Conv2d.Backward(_layers, in geometry, w.features_2.Pointer, _values.Pointer.Plus(Offsets[2]), w.d_features_3.Pointer, w.d_features_2.Pointer, _gradients.Pointer.Plus(Offsets[2]), _gradients.Pointer.Plus(Offsets[3]), w.features_3_workspace.Pointer, accumulateInputGradient: false, accumulateParameterGradients: false);
                 }
 
                 // bwd_22_max_pool2d
                 //   fashion_cnn.model:11  features.2 = max_pool2d(kernel=2, stride=2, padding=0)  [B, 32, 28, 28] -> [B, 32, 14, 14]
                 // d_features_1 = d_features_2 gathered from the outputs whose winner in features_2_indices is the element
                 {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(32 * B); // planes
-                    a.Add(28); // height
-                    a.Add(28); // width
-                    a.Add(14); // out_height
-                    a.Add(14); // out_width
-                    a.Add(2); // kernel
-                    a.Add(2); // stride
-                    a.Add(0); // padding
-                    a.Add(w.d_features_2.Pointer); // dy: d_features_2
-                    a.Add(w.features_2_indices.Pointer); // indices: features_2_indices
-                    a.Add(w.d_features_1.Pointer); // dx: d_features_1
-                    a.Add(0); // accumulate
-                    _md_pool2d_max_backward.Launch(global::ModelDsl.Cuda.Grid.Elements(25088 * B), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    var geometry = new global::ModelDsl.Runtime.Cpu.Layers.Pool2dGeometry(B, 32, 28, 28, 2, 2, 0);
+                    global::ModelDsl.Cuda.Layers.MaxPool2d.Backward(_layers, in geometry, w.d_features_2.Pointer, w.features_2_indices.Pointer, w.d_features_1.Pointer, accumulate: false);
                 }
 
                 // bwd_23_relu
@@ -1394,17 +1271,9 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // bwd_24_conv2d
                 //   fashion_cnn.model:11  features.0 = conv2d(channels=32, kernel=3, stride=1, padding=1, bias=true)  [B, 1, 28, 28] -> [B, 32, 28, 28]
                 // d_features_0_weight = Σ_images d_features_0·colᵀ, d_features_0_bias = Σ d_features_0 (x needs no gradient): strided-batched GEMMs (cuBLAS) over the images on the columns the forward left in features_0_workspace: each image's dy·colᵀ, then their sum over the images as one GEMM by a row of ones
-                _context.SgemmStridedBatched(false, true, 32, 9, 784, 1f, w.d_features_0.Pointer, 784, 25088L, w.features_0_workspace.Pointer, 784, 7056L, 0f, w.features_0_workspace.Pointer.Plus(7056 * B), 9, 288L, B); // P[n] = dy[n]·col[n]ᵀ
-                _context.Sgemm(false, false, 1, 288, B, 1f, w.features_0_workspace.Pointer.Plus(7056 * B + 288 * B), B, w.features_0_workspace.Pointer.Plus(7056 * B), 288, 0f, _gradients.Pointer.Plus(Offsets[0]), 288); // dW = onesᵀ·P
                 {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B); // images
-                    a.Add(32); // channels
-                    a.Add(784); // plane
-                    a.Add(w.d_features_0.Pointer); // dy: d_features_0
-                    a.Add(_gradients.Pointer.Plus(Offsets[1])); // dbias: d_features_0_bias
-                    a.Add(0); // accumulate
-                    _md_conv2d_bias_backward.Launch(global::ModelDsl.Cuda.Grid.Blocks(32), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    var geometry = new global::ModelDsl.Runtime.Cpu.Layers.Conv2dGeometry(B, 1, 28, 28, 32, 3, 1, 1);
+                    global::ModelDsl.Cuda.Layers.Conv2d.Backward(_layers, in geometry, w.x.Pointer, _values.Pointer.Plus(Offsets[0]), w.d_features_0.Pointer, default, _gradients.Pointer.Plus(Offsets[0]), _gradients.Pointer.Plus(Offsets[1]), w.features_0_workspace.Pointer, accumulateInputGradient: false, accumulateParameterGradients: false);
                 }
             }
 

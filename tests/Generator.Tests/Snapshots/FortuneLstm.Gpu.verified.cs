@@ -81,8 +81,8 @@ __device__ __forceinline__ float md_warp_max(float v)
 
 // ───── Layer kernels ─────────────────────────────────────────────────────────────────────────────
 // ModelDsl's hand-written layer library (Cuda/Kernels/*.cuh), one file per layer family the model uses.
-// The generated C# launches these kernels, with cuBLAS for the matrix products, in the sequence each block's header
-// describes; every launch site there names its .model line.
+// The generated C# calls ModelDsl.Cuda.Layers, whose launchers run these kernels, with cuBLAS for the matrix products,
+// in the sequence each file's header describes; every call site there names its .model line.
 
 // Cuda/Kernels/embedding.cuh, used by:
 //   fortune_lstm.model:14  embedded = embedding(num=8192, dim=64)  [B, T] -> [B, T, 64]
@@ -503,17 +503,11 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             private readonly FortuneLstm _model;
             private readonly global::ModelDsl.Cuda.GpuContext _context;
             private readonly global::ModelDsl.Cuda.GpuModule _module;
-            private readonly global::ModelDsl.Cuda.GpuKernel _md_embedding_forward;
-            private readonly global::ModelDsl.Cuda.GpuKernel _md_lstm_forward_step;
+            private readonly global::ModelDsl.Cuda.Layers.LayerContext _layers; // the layer library's kernels in _module, launched by ModelDsl.Cuda.Layers
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_2_dropout;
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_4_dense;
             private readonly global::ModelDsl.Cuda.GpuKernel _bwd_6_dense;
             private readonly global::ModelDsl.Cuda.GpuKernel _bwd_9_dropout;
-            private readonly global::ModelDsl.Cuda.GpuKernel _md_lstm_backward_step;
-            private readonly global::ModelDsl.Cuda.GpuKernel _md_lstm_shift_hidden;
-            private readonly global::ModelDsl.Cuda.GpuKernel _md_lstm_bias_backward;
-            private readonly global::ModelDsl.Cuda.GpuKernel _md_embedding_backward_clear;
-            private readonly global::ModelDsl.Cuda.GpuKernel _md_embedding_backward;
             private readonly global::ModelDsl.Cuda.GpuKernel _loss_cross_entropy;
             private readonly global::ModelDsl.Cuda.GpuKernel _loss_mean;
             private readonly global::ModelDsl.Cuda.GpuKernel _optimizer_adam;
@@ -538,17 +532,11 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 _model = model;
                 _context = context;
                 _module = context.LoadModule(ModelName, CudaSource);
-                _md_embedding_forward = _module.GetKernel("md_embedding_forward");
-                _md_lstm_forward_step = _module.GetKernel("md_lstm_forward_step");
+                _layers = new global::ModelDsl.Cuda.Layers.LayerContext(context, _module);
                 _fwd_2_dropout = _module.GetKernel("fwd_2_dropout");
                 _fwd_4_dense = _module.GetKernel("fwd_4_dense");
                 _bwd_6_dense = _module.GetKernel("bwd_6_dense");
                 _bwd_9_dropout = _module.GetKernel("bwd_9_dropout");
-                _md_lstm_backward_step = _module.GetKernel("md_lstm_backward_step");
-                _md_lstm_shift_hidden = _module.GetKernel("md_lstm_shift_hidden");
-                _md_lstm_bias_backward = _module.GetKernel("md_lstm_bias_backward");
-                _md_embedding_backward_clear = _module.GetKernel("md_embedding_backward_clear");
-                _md_embedding_backward = _module.GetKernel("md_embedding_backward");
                 _loss_cross_entropy = _module.GetKernel("loss_cross_entropy");
                 _loss_mean = _module.GetKernel("loss_mean");
                 _optimizer_adam = _module.GetKernel("optimizer_adam");
@@ -822,39 +810,13 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // fwd_0_embedding
                 //   fortune_lstm.model:14  embedded = embedding(num=8192, dim=64)  [B, T] -> [B, T, 64]
                 // embedded[B, T, 64] = rows of embedded_weight picked by the ids in tokens (checked on entry)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // count
-                    a.Add(8192); // num
-                    a.Add(64); // dim
-                    a.Add(w.tokens.Pointer); // ids: tokens
-                    a.Add(_values.Pointer.Plus(Offsets[0])); // weight: embedded_weight
-                    a.Add(w.embedded.Pointer); // y: embedded
-                    _md_embedding_forward.Launch(global::ModelDsl.Cuda.Grid.Elements(64 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.Embedding.Forward(_layers, B * T, 8192, 64, w.tokens.Pointer, _values.Pointer.Plus(Offsets[0]), w.embedded.Pointer);
 
                 // fwd_1_lstm
                 //   fortune_lstm.model:15  encoder = lstm(hidden=128, return_sequences=false)  [B, T, 64] -> [B, 128]
                 // encoder_states[B, T, 128] = every step's hidden state of the LSTM over embedded; encoder = the last one; encoder_workspace keeps the gates and cells for the backward.
                 // The input GEMM for all steps at once, then per step the recurrent GEMM into the step's gate rows (cuBLAS) and the gate kernel.
-                _context.Sgemm(false, true, B * T, 512, 64, 1f, w.embedded.Pointer, 64, _values.Pointer.Plus(Offsets[1]), 64, 0f, w.encoder_workspace.Pointer, 512);
-                for (int step = 0; step < T; step++)
-                {
-                    if (step > 0) _context.Sgemm(false, true, B, 512, 128, 1f, w.encoder_states.Pointer.Plus((step - 1) * 128), 128 * T, _values.Pointer.Plus(Offsets[2]), 128, 1f, w.encoder_workspace.Pointer.Plus(step * 512), 512 * T);
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B); // batch
-                    a.Add(T); // steps
-                    a.Add(128); // hidden
-                    a.Add(step); // t
-                    a.Add(_values.Pointer.Plus(Offsets[3])); // bias_ih: encoder_bias_ih
-                    a.Add(_values.Pointer.Plus(Offsets[4])); // bias_hh: encoder_bias_hh
-                    a.Add(w.encoder_workspace.Pointer); // gates: encoder_workspace
-                    a.Add(w.encoder_workspace.Pointer.Plus(512 * B * T)); // cells: encoder_workspace
-                    a.Add(w.encoder_states.Pointer); // h: encoder_states
-                    a.Add(w.encoder.Pointer); // last_hidden: encoder
-                    a.Add(default(global::ModelDsl.Cuda.DevicePointer)); // last_cell
-                    _md_lstm_forward_step.Launch(global::ModelDsl.Cuda.Grid.Elements(128 * B), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.Lstm.Forward(_layers, B, T, 64, 128, w.embedded.Pointer, _values.Pointer.Plus(Offsets[1]), _values.Pointer.Plus(Offsets[2]), _values.Pointer.Plus(Offsets[3]), _values.Pointer.Plus(Offsets[4]), w.encoder_states.Pointer, w.encoder.Pointer, default, w.encoder_workspace.Pointer);
 
                 // fwd_2_dropout
                 //   fortune_lstm.model:16  logits.0 = dropout(p=0.2)  [B, 128] -> [B, 128]
@@ -963,65 +925,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 //   fortune_lstm.model:15  encoder = lstm(hidden=128, return_sequences=false)  [B, T, 64] -> [B, 128]
                 // backpropagation through time from d_encoder: d_encoder_weight_ih = …, d_encoder_weight_hh = …, d_encoder_bias_ih = …, d_encoder_bias_hh = …, d_embedded = … (the gates in encoder_workspace become their gradients dpre).
                 // Per step, last to first, the gate kernel, then dh for the step before (cuBLAS); then each weight gradient is one GEMM over all B·T rows.
-                for (int step = T - 1; step >= 0; step--)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B); // batch
-                    a.Add(T); // steps
-                    a.Add(128); // hidden
-                    a.Add(step); // t
-                    a.Add(w.encoder_workspace.Pointer.Plus(512 * B * T)); // cells: encoder_workspace
-                    a.Add(default(global::ModelDsl.Cuda.DevicePointer)); // dh_out
-                    a.Add(w.d_encoder.Pointer); // d_last_hidden: d_encoder
-                    a.Add(w.encoder_workspace.Pointer); // gates: encoder_workspace
-                    a.Add(w.encoder_workspace.Pointer.Plus(768 * B * T)); // dh: encoder_workspace
-                    a.Add(w.encoder_workspace.Pointer.Plus(768 * B * T + 128 * B)); // dc: encoder_workspace
-                    _md_lstm_backward_step.Launch(global::ModelDsl.Cuda.Grid.Elements(128 * B), global::ModelDsl.Cuda.Grid.Block, ref a);
-                    if (step > 0) _context.Sgemm(false, false, B, 128, 512, 1f, w.encoder_workspace.Pointer.Plus(step * 512), 512 * T, _values.Pointer.Plus(Offsets[2]), 128, 0f, w.encoder_workspace.Pointer.Plus(768 * B * T), 128);
-                }
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B); // batch
-                    a.Add(T); // steps
-                    a.Add(128); // hidden
-                    a.Add(w.encoder_states.Pointer); // h: encoder_states
-                    a.Add(w.encoder_workspace.Pointer.Plus(640 * B * T)); // h_prev: encoder_workspace
-                    _md_lstm_shift_hidden.Launch(global::ModelDsl.Cuda.Grid.Elements(128 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                _context.Sgemm(true, false, 512, 64, B * T, 1f, w.encoder_workspace.Pointer, 512, w.embedded.Pointer, 64, 0f, _gradients.Pointer.Plus(Offsets[1]), 64);
-                _context.Sgemm(true, false, 512, 128, B * T, 1f, w.encoder_workspace.Pointer, 512, w.encoder_workspace.Pointer.Plus(640 * B * T), 128, 0f, _gradients.Pointer.Plus(Offsets[2]), 128);
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // rows
-                    a.Add(512); // cols
-                    a.Add(w.encoder_workspace.Pointer); // dpre: encoder_workspace
-                    a.Add(_gradients.Pointer.Plus(Offsets[3])); // dbias_ih: d_encoder_bias_ih
-                    a.Add(_gradients.Pointer.Plus(Offsets[4])); // dbias_hh: d_encoder_bias_hh
-                    a.Add(0); // accumulate
-                    _md_lstm_bias_backward.Launch(global::ModelDsl.Cuda.Grid.Columns(512), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
-                }
-                _context.Sgemm(false, false, B * T, 64, 512, 1f, w.encoder_workspace.Pointer, 512, _values.Pointer.Plus(Offsets[1]), 64, 0f, w.d_embedded.Pointer, 64);
+                global::ModelDsl.Cuda.Layers.Lstm.Backward(_layers, B, T, 64, 128, w.embedded.Pointer, _values.Pointer.Plus(Offsets[1]), _values.Pointer.Plus(Offsets[2]), w.encoder_states.Pointer, default, w.d_encoder.Pointer, w.encoder_workspace.Pointer, w.d_embedded.Pointer, _gradients.Pointer.Plus(Offsets[1]), _gradients.Pointer.Plus(Offsets[2]), _gradients.Pointer.Plus(Offsets[3]), _gradients.Pointer.Plus(Offsets[4]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_11_embedding
                 //   fortune_lstm.model:14  embedded = embedding(num=8192, dim=64)  [B, T] -> [B, T, 64]
                 // d_embedded_weight[id] = (zeroed, then) += the rows of d_embedded, for each id in tokens (float atomics: the order of a repeated id's adds varies on a GPU)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(8192); // num
-                    a.Add(64); // dim
-                    a.Add(_gradients.Pointer.Plus(Offsets[0])); // dweight: d_embedded_weight
-                    _md_embedding_backward_clear.Launch(global::ModelDsl.Cuda.Grid.Elements(524288), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(B * T); // count
-                    a.Add(8192); // num
-                    a.Add(64); // dim
-                    a.Add(w.tokens.Pointer); // ids: tokens
-                    a.Add(w.d_embedded.Pointer); // dy: d_embedded
-                    a.Add(_gradients.Pointer.Plus(Offsets[0])); // dweight: d_embedded_weight
-                    _md_embedding_backward.Launch(global::ModelDsl.Cuda.Grid.Elements(64 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
+                global::ModelDsl.Cuda.Layers.Embedding.Backward(_layers, B * T, 8192, 64, w.tokens.Pointer, w.d_embedded.Pointer, _gradients.Pointer.Plus(Offsets[0]), accumulate: false);
             }
 
             // ───── Optimizer ─────────────────────────────────────────────────────────────────────────────────
