@@ -29,18 +29,18 @@ namespace ModelDsl.Emit.CSharp
                 case Conv2dKernel k:
                     _w.Line($"// {k.Output.Name}{ShapeText(k.Output.Shape)} = conv2d({k.Input.Name}, {k.Weight.Name}){(k.Bias is null ? "" : " + " + k.Bias.Name)}: every image's columns (im2col) "
                         + $"into {k.Workspace.Name} in one launch, then y[n] = W·col[n] for every image n in one strided-batched GEMM (cuBLAS){(k.Bias is null ? "" : ", then the bias")}");
-                    GpuScoped($"var geometry = {Conv2dGeometryOf(k.Sizes)};",
+                    Scoped($"var geometry = {Conv2dGeometryOf(k.Sizes)};",
                         $"{GpuLayers}Conv2d.Forward({gpu}, in geometry, {DeviceRef(k.Input)}, {DeviceRef(k.Weight)}, {DeviceOptional(k.Bias)}, {DeviceRef(k.Output)}, {DeviceRef(k.Workspace)});");
                     return;
                 case Conv2dBackwardKernel k:
                 {
-                    bool accumulate = OneFlag(k, k.WeightGradient, k.BiasGradient);
+                    bool accumulate = SameFlag(k, k.WeightGradient, k.BiasGradient);
                     _w.Line($"// {Writes(k.WeightGradient)} Σ_images {k.OutputGradient.Name}·colᵀ{(k.BiasGradient is null ? "" : $", {Writes(k.BiasGradient)} Σ {k.OutputGradient.Name}")}"
                         + (k.InputGradient is null ? $" ({k.Input.Name} needs no gradient)" : $", {Writes(k.InputGradient)} col2im({k.Weight.Name}ᵀ·{k.OutputGradient.Name})")
                         + $": strided-batched GEMMs (cuBLAS) over the images on the columns the forward left in {k.Workspace.Name}: each image's dy·colᵀ, "
                         + "then their sum over the images as one GEMM by a row of ones"
                         + (k.InputGradient is null ? "" : ", then dcol (over the columns) and col2im over the whole batch"));
-                    GpuScoped($"var geometry = {Conv2dGeometryOf(k.Sizes)};",
+                    Scoped($"var geometry = {Conv2dGeometryOf(k.Sizes)};",
                         $"{GpuLayers}Conv2d.Backward({gpu}, in geometry, {DeviceRef(k.Input)}, {DeviceRef(k.Weight)}, {DeviceRef(k.OutputGradient)}, {DeviceOptional(k.InputGradient?.Buffer)}, "
                         + $"{DeviceRef(k.WeightGradient.Buffer)}, {DeviceOptional(k.BiasGradient?.Buffer)}, {DeviceRef(k.Workspace)}, "
                         + $"accumulateInputGradient: {Bool(k.InputGradient?.Accumulate ?? false)}, accumulateParameterGradients: {Bool(accumulate)});");
@@ -48,22 +48,22 @@ namespace ModelDsl.Emit.CSharp
                 }
                 case Pool2dKernel k when k.Kind == PoolKind.Max:
                     _w.Line($"// {k.Output.Name}{ShapeText(k.Output.Shape)} = max over each {k.Sizes.Kernel}×{k.Sizes.Kernel} window of {k.Input.Name}; {k.Indices!.Name} keeps the winners for the backward");
-                    GpuScoped($"var geometry = {Pool2dGeometryOf(k.Sizes)};",
+                    Scoped($"var geometry = {Pool2dGeometryOf(k.Sizes)};",
                         $"{GpuLayers}MaxPool2d.Forward({gpu}, in geometry, {DeviceRef(k.Input)}, {DeviceRef(k.Output)}, {DeviceRef(k.Indices)});");
                     return;
                 case Pool2dKernel k:
                     _w.Line($"// {k.Output.Name}{ShapeText(k.Output.Shape)} = mean over each {k.Sizes.Kernel}×{k.Sizes.Kernel} window of {k.Input.Name}");
-                    GpuScoped($"var geometry = {Pool2dGeometryOf(k.Sizes)};",
+                    Scoped($"var geometry = {Pool2dGeometryOf(k.Sizes)};",
                         $"{GpuLayers}AvgPool2d.Forward({gpu}, in geometry, {DeviceRef(k.Input)}, {DeviceRef(k.Output)});");
                     return;
                 case Pool2dBackwardKernel k when k.Kind == PoolKind.Max:
                     _w.Line($"// {Writes(k.InputGradient)} {k.OutputGradient.Name} gathered from the outputs whose winner in {k.Indices!.Name} is the element");
-                    GpuScoped($"var geometry = {Pool2dGeometryOf(k.Sizes)};",
+                    Scoped($"var geometry = {Pool2dGeometryOf(k.Sizes)};",
                         $"{GpuLayers}MaxPool2d.Backward({gpu}, in geometry, {DeviceRef(k.OutputGradient)}, {DeviceRef(k.Indices)}, {DeviceRef(k.InputGradient.Buffer)}, accumulate: {Bool(k.InputGradient.Accumulate)});");
                     return;
                 case Pool2dBackwardKernel k:
                     _w.Line($"// {Writes(k.InputGradient)} {k.OutputGradient.Name} spread evenly over each window (gathered per input element)");
-                    GpuScoped($"var geometry = {Pool2dGeometryOf(k.Sizes)};",
+                    Scoped($"var geometry = {Pool2dGeometryOf(k.Sizes)};",
                         $"{GpuLayers}AvgPool2d.Backward({gpu}, in geometry, {DeviceRef(k.OutputGradient)}, {DeviceRef(k.InputGradient.Buffer)}, accumulate: {Bool(k.InputGradient.Accumulate)});");
                     return;
                 case ReshapeKernel k:
@@ -92,7 +92,7 @@ namespace ModelDsl.Emit.CSharp
                     return;
                 case LayerNormBackwardKernel k:
                 {
-                    bool accumulate = OneFlag(k, k.WeightGradient, k.BiasGradient);
+                    bool accumulate = SameFlag(k, k.WeightGradient, k.BiasGradient);
                     _w.Line($"// {Writes(k.WeightGradient)} Σ {k.OutputGradient.Name}·x̂, {Writes(k.BiasGradient)} Σ {k.OutputGradient.Name}"
                         + (k.InputGradient is null ? "" : $", {Writes(k.InputGradient)} rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = {k.OutputGradient.Name}·{k.Weight.Name}"));
                     _w.Line($"{GpuLayers}LayerNorm.Backward({gpu}, {Size(k.Rows)}, {Int(k.Dim)}, {DeviceRef(k.Input)}, {DeviceRef(k.Weight)}, {DeviceRef(k.Mean)}, {DeviceRef(k.Rstd)}, {DeviceRef(k.OutputGradient)}, "
@@ -128,7 +128,7 @@ namespace ModelDsl.Emit.CSharp
                     return;
                 case LstmBackwardKernel k:
                 {
-                    bool accumulate = OneFlag(k, k.WeightIhGradient, k.WeightHhGradient, k.BiasIhGradient, k.BiasHhGradient);
+                    bool accumulate = SameFlag(k, k.WeightIhGradient, k.WeightHhGradient, k.BiasIhGradient, k.BiasHhGradient);
                     string from = (k.HiddenStatesGradient ?? k.LastHiddenGradient)!.Name;
                     _w.Line($"// backpropagation through time from {from}: {Writes(k.WeightIhGradient)} …, {Writes(k.WeightHhGradient)} …, {Writes(k.BiasIhGradient)} …, {Writes(k.BiasHhGradient)} …"
                         + (k.InputGradient is null ? "" : $", {Writes(k.InputGradient)} …") + $" (the gates in {k.Workspace.Name} become their gradients dpre).");
@@ -166,7 +166,7 @@ namespace ModelDsl.Emit.CSharp
         /// <summary>A device pointer the launcher may go without: <c>default</c> (null) when absent, as the CPU call's empty span.</summary>
         private string DeviceOptional(PlanBuffer? b) => b is null ? "default" : DeviceRef(b);
 
-        private void GpuScoped(params string[] lines)
+        private void Scoped(params string[] lines)
         {
             _w.Open("");
             foreach (var line in lines) _w.Line(line);
@@ -180,7 +180,7 @@ namespace ModelDsl.Emit.CSharp
             $"new global::ModelDsl.Runtime.Cpu.Layers.Pool2dGeometry({Size(s.Batch)}, {Size(s.Channels)}, {Size(s.Height)}, {Size(s.Width)}, {Int(s.Kernel)}, {Int(s.Stride)}, {Int(s.Padding)})";
 
         /// <summary>A launcher takes one accumulate flag for a layer's parameter gradients, as the CPU kernel does; the plan sets them alike (only dense weights are tied).</summary>
-        private static bool OneFlag(Kernel kernel, params GradientOutput?[] gradients)
+        private static bool SameFlag(Kernel kernel, params GradientOutput?[] gradients)
         {
             var flags = gradients.Where(g => g is not null).Select(g => g!.Accumulate).Distinct().ToList();
             if (flags.Count > 1) throw new System.InvalidOperationException($"{kernel.Name}: its parameter gradients are not all assigned or all accumulated");
