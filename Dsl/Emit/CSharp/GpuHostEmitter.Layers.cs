@@ -88,7 +88,7 @@ namespace ModelDsl.Emit.CSharp
                     return;
                 case LayerNormKernel k:
                     _w.Line($"// {k.Output.Name} = ({k.Input.Name} − mean)·rstd·{k.Weight.Name} + {k.Bias.Name} over rows of {Int(k.Dim)}; {k.Mean.Name} and {k.Rstd.Name} kept for the backward");
-                    _w.Line($"{GpuLayers}LayerNorm.Forward({gpu}, {Size(k.Rows)}, {Int(k.Dim)}, {DeviceRef(k.Input)}, {DeviceRef(k.Weight)}, {DeviceRef(k.Bias)}, {DeviceRef(k.Output)}, {DeviceRef(k.Mean)}, {DeviceRef(k.Rstd)}, {ExpressionRenderer.Literal(k.Epsilon)});");
+                    _w.Line($"{GpuLayers}LayerNorm.Forward({gpu}, {Size(k.Rows)}, {Int(k.Dim)}, {DeviceRef(k.Input)}, {DeviceRef(k.Weight)}, {DeviceRef(k.Bias)}, {DeviceRef(k.Output)}, {DeviceRef(k.Mean)}, {DeviceRef(k.Rstd)}, {Literals.CSharp(k.Epsilon)});");
                     return;
                 case LayerNormBackwardKernel k:
                 {
