@@ -114,4 +114,61 @@ namespace ModelDsl.Emit
             return CSharp(value); // a finite float reads the same in both: 1.5f, 1e-08f
         }
     }
+
+    /// <summary>
+    /// An expression as the formula a fused loop's header comment shows, in the plan's buffer names:
+    /// <c>logits_2 = dropout(relu(logits_0 + logits_0_bias))</c>. A value multiplied by a dropout mask reads
+    /// <c>dropout(…)</c> (forward, and backward, which scales the gradient by the same mask).
+    /// </summary>
+    internal static class ExpressionFormula
+    {
+        /// <summary>Past this length a formula ends in … (a long backward chain stays one readable line).</summary>
+        private const int MaxLength = 160;
+
+        /// <summary>Each output of a fused kernel as <c>target = formula</c> (<c>+=</c> where it accumulates), then each column sum as <c>target = Σ_rows formula</c>.</summary>
+        public static IEnumerable<string> Formulas(this ElementwiseKernel kernel)
+        {
+            foreach (var o in kernel.Outputs) yield return $"{o.Target.Name} {(o.Accumulate ? "+=" : "=")} {Of(o.Value)}";
+            foreach (var sum in kernel.ColumnSums) yield return $"{sum.Target.Name} {(sum.Accumulate ? "+=" : "=")} Σ_rows {Of(sum.Value)}";
+        }
+
+        public static string Of(Expr expr)
+        {
+            string text = Write(expr, 0);
+            return text.Length <= MaxLength ? text : text.Substring(0, MaxLength - 1) + "…";
+        }
+
+        /// <param name="context">The precedence around it: 0 anywhere, 1 an operand of + or −'s right side, 2 an operand of ×.</param>
+        private static string Write(Expr expr, int context)
+        {
+            switch (expr)
+            {
+                case LoadExpr load: return load.Buffer.Name;
+                case ConstExpr constant: return constant.Value.ToString("G7", CultureInfo.InvariantCulture);
+                case DropoutMaskExpr mask: return $"dropout_mask{mask.Slot.ToString(CultureInfo.InvariantCulture)}";
+                case UnaryExpr unary: return $"{Snake(unary.Op.ToString())}({Write(unary.Operand, 0)})";
+                case BinaryExpr { Op: BinaryOp.Multiply } dropout when dropout.Right is DropoutMaskExpr || dropout.Left is DropoutMaskExpr:
+                    return $"dropout({Write(dropout.Right is DropoutMaskExpr ? dropout.Left : dropout.Right, 0)})";
+                case BinaryExpr binary:
+                {
+                    int own = binary.Op == BinaryOp.Multiply ? 2 : 1;
+                    string text = $"{Write(binary.Left, own == 2 ? 2 : 0)} {(binary.Op == BinaryOp.Multiply ? "·" : ExpressionDialect.Operators[binary.Op])} {Write(binary.Right, own)}";
+                    return context > own || (context == own && own == 1) ? $"({text})" : text;
+                }
+                default: return "?";
+            }
+        }
+
+        /// <summary><c>PositiveMask</c> → <c>positive_mask</c>.</summary>
+        private static string Snake(string name)
+        {
+            var sb = new System.Text.StringBuilder();
+            for (int i = 0; i < name.Length; i++)
+            {
+                if (char.IsUpper(name[i]) && i > 0 && !char.IsDigit(name[i - 1])) sb.Append('_');
+                sb.Append(char.ToLowerInvariant(name[i]));
+            }
+            return sb.ToString();
+        }
+    }
 }

@@ -140,7 +140,8 @@ namespace ModelDsl.Emit.CSharp
             var dropouts = kernel.Outputs.SelectMany(o => Masks(o.Value)).Concat(kernel.ColumnSums.SelectMany(s => Masks(s.Value)))
                 .GroupBy(m => m.Slot).Select(g => g.First()).ToList();
 
-            _w.Line($"// one pass over [{rows}, {cols}]: " + string.Join(", ", kernel.Outputs.Select(o => $"{o.Target.Name} {(o.Accumulate ? "+=" : "=")} …").Concat(kernel.ColumnSums.Select(s => $"{s.Target.Name} {(s.Accumulate ? "+=" : "=")} Σ_rows …"))));
+            _w.Line($"// one pass over [{rows}, {cols}]:");
+            foreach (var formula in kernel.Formulas()) _w.Line("//   " + formula);
             _w.Open("");
             _w.Line($"int rows = {rows}, cols = {cols};");
             foreach (var b in buffers) _w.Line($"ref {ElementType(b.DType)} {Name(b)} = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference({Ref(b)});");

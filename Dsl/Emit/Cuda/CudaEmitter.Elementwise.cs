@@ -35,9 +35,7 @@ namespace ModelDsl.Emit.Cuda
 
             bool columnSums = kernel.ColumnSums.Count > 0;
             string shape = ShapeText(kernel.Rows, kernel.Cols);
-            string writes = string.Join(", ", kernel.Outputs.Select(o => $"{o.Target.Name}{shape} {(o.Accumulate ? "+=" : "=")} …")
-                .Concat(kernel.ColumnSums.Select(s => $"{s.Target.Name}[{kernel.Cols.ToExpression()}] {(s.Accumulate ? "+=" : "=")} Σ_rows …")));
-            KernelHeader(kernel.Name, kernel.Origins, (columnSums ? "one 32×8 block per 32 columns of " : "one thread per element of ") + shape + ": " + writes);
+            KernelHeader(kernel.Name, kernel.Origins, (columnSums ? "one 32×8 block per 32 columns of " : "one thread per element of ") + shape + ":", kernel.Formulas());
             Signature(kernel.Name, arguments);
             _w.Open("");
             var renderer = new ExpressionRenderer(CudaExpressions.Kernel(Name));

@@ -235,10 +235,12 @@ namespace ModelDsl.Emit.Cuda
 
         private int Line(TextSpan span) => _source.GetLinePosition(span.Start).Line + 1;
 
-        private void KernelHeader(string name, IEnumerable<Origin> origins, string what)
+        /// <param name="formulas">What a fused kernel writes (<see cref="ExpressionFormula"/>), under the line saying how it runs.</param>
+        private void KernelHeader(string name, IEnumerable<Origin> origins, string what, IEnumerable<string>? formulas = null)
         {
             _w.Line();
             _w.Line($"// {name}: {what}");
+            foreach (var formula in formulas ?? Enumerable.Empty<string>()) _w.Line("//     " + formula);
             foreach (var origin in origins) _w.Line($"//   {_fileName}:{Line(origin.Span)}  {origin.Description}");
         }
 

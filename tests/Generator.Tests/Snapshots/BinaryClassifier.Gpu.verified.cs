@@ -79,7 +79,8 @@ __device__ __forceinline__ float md_warp_max(float v)
 
 // ───── Forward pass ──────────────────────────────────────────────────────────────────────────────
 
-// fwd_1_dense_relu: one thread per element of [B, 64]: logit_1[B, 64] = …
+// fwd_1_dense_relu: one thread per element of [B, 64]:
+//     logit_1 = relu(logit_0 + logit_0_bias)
 //   binary_classifier.model:13  logit.0 = dense(units=64, bias=true)  [B, 10] -> [B, 64]
 //   binary_classifier.model:13  logit.1 = relu()  [B, 64] -> [B, 64]
 extern "C" __global__ void __launch_bounds__(256) fwd_1_dense_relu(
@@ -101,7 +102,8 @@ extern "C" __global__ void __launch_bounds__(256) fwd_1_dense_relu(
     }
 }
 
-// fwd_3_dense_relu: one thread per element of [B, 64]: logit_3[B, 64] = …
+// fwd_3_dense_relu: one thread per element of [B, 64]:
+//     logit_3 = relu(logit_2 + logit_2_bias)
 //   binary_classifier.model:14  logit.2 = dense(units=64, bias=true)  [B, 64] -> [B, 64]
 //   binary_classifier.model:14  logit.3 = relu()  [B, 64] -> [B, 64]
 extern "C" __global__ void __launch_bounds__(256) fwd_3_dense_relu(
@@ -123,7 +125,8 @@ extern "C" __global__ void __launch_bounds__(256) fwd_3_dense_relu(
     }
 }
 
-// fwd_5_dense: one thread per element of [B, 1]: logit[B, 1] = …
+// fwd_5_dense: one thread per element of [B, 1]:
+//     logit = logit + logit_4_bias
 //   binary_classifier.model:15  logit.4 = dense(units=1, bias=true)  [B, 64] -> [B, 1]
 extern "C" __global__ void __launch_bounds__(256) fwd_5_dense(
     int rows,
@@ -142,7 +145,8 @@ extern "C" __global__ void __launch_bounds__(256) fwd_5_dense(
     }
 }
 
-// fwd_6_sigmoid: one thread per element of [B, 1]: probability[B, 1] = …
+// fwd_6_sigmoid: one thread per element of [B, 1]:
+//     probability = sigmoid(logit)
 //   binary_classifier.model:16  probability = sigmoid()  [B, 1] -> [B, 1]
 extern "C" __global__ void __launch_bounds__(256) fwd_6_sigmoid(
     int rows,
@@ -202,7 +206,8 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
 
 // ───── Backward pass ─────────────────────────────────────────────────────────────────────────────
 
-// bwd_8_dense: one 32×8 block per 32 columns of [B, 1]: d_logit_4_bias[1] = Σ_rows …
+// bwd_8_dense: one 32×8 block per 32 columns of [B, 1]:
+//     d_logit_4_bias = Σ_rows d_logit
 //   binary_classifier.model:15  logit.4 = dense(units=1, bias=true)  [B, 64] -> [B, 1]
 extern "C" __global__ void __launch_bounds__(256) bwd_8_dense(
     int rows,
@@ -232,7 +237,9 @@ extern "C" __global__ void __launch_bounds__(256) bwd_8_dense(
     }
 }
 
-// bwd_11_relu_dense: one 32×8 block per 32 columns of [B, 64]: d_logit_2[B, 64] = …, d_logit_2_bias[64] = Σ_rows …
+// bwd_11_relu_dense: one 32×8 block per 32 columns of [B, 64]:
+//     d_logit_2 = d_logit_3 · positive_mask(logit_3)
+//     d_logit_2_bias = Σ_rows d_logit_3 · positive_mask(logit_3)
 //   binary_classifier.model:14  logit.2 = dense(units=64, bias=true)  [B, 64] -> [B, 64]
 //   binary_classifier.model:14  logit.3 = relu()  [B, 64] -> [B, 64]
 extern "C" __global__ void __launch_bounds__(256) bwd_11_relu_dense(
@@ -269,7 +276,9 @@ extern "C" __global__ void __launch_bounds__(256) bwd_11_relu_dense(
     }
 }
 
-// bwd_14_relu_dense: one 32×8 block per 32 columns of [B, 64]: d_logit_0[B, 64] = …, d_logit_0_bias[64] = Σ_rows …
+// bwd_14_relu_dense: one 32×8 block per 32 columns of [B, 64]:
+//     d_logit_0 = d_logit_1 · positive_mask(logit_1)
+//     d_logit_0_bias = Σ_rows d_logit_1 · positive_mask(logit_1)
 //   binary_classifier.model:13  logit.0 = dense(units=64, bias=true)  [B, 10] -> [B, 64]
 //   binary_classifier.model:13  logit.1 = relu()  [B, 64] -> [B, 64]
 extern "C" __global__ void __launch_bounds__(256) bwd_14_relu_dense(

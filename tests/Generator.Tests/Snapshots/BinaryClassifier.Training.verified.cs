@@ -303,7 +303,8 @@ namespace Consumer
             //   binary_classifier.model:13  logit.0 = dense(units=64, bias=true)  [B, 10] -> [B, 64]
             //   binary_classifier.model:13  logit.1 = relu()  [B, 64] -> [B, 64]
 #line 13 "/src/examples/BinaryClassifier/binary_classifier.model"
-            // one pass over [B, 64]: logit_1 = …
+            // one pass over [B, 64]:
+            //   logit_1 = relu(logit_0 + logit_0_bias)
             {
                 int rows = B, cols = 64;
                 ref float logit_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.logit_1);
@@ -347,7 +348,8 @@ namespace Consumer
             //   binary_classifier.model:14  logit.2 = dense(units=64, bias=true)  [B, 64] -> [B, 64]
             //   binary_classifier.model:14  logit.3 = relu()  [B, 64] -> [B, 64]
 #line 14 "/src/examples/BinaryClassifier/binary_classifier.model"
-            // one pass over [B, 64]: logit_3 = …
+            // one pass over [B, 64]:
+            //   logit_3 = relu(logit_2 + logit_2_bias)
             {
                 int rows = B, cols = 64;
                 ref float logit_3 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.logit_3);
@@ -390,7 +392,8 @@ namespace Consumer
             // fwd_5_dense
             //   binary_classifier.model:15  logit.4 = dense(units=1, bias=true)  [B, 64] -> [B, 1]
 #line 15 "/src/examples/BinaryClassifier/binary_classifier.model"
-            // one pass over [B, 1]: logit = …
+            // one pass over [B, 1]:
+            //   logit = logit + logit_4_bias
             {
                 int rows = B, cols = 1;
                 ref float logit = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.logit);
@@ -422,7 +425,8 @@ namespace Consumer
             // fwd_6_sigmoid
             //   binary_classifier.model:16  probability = sigmoid()  [B, 1] -> [B, 1]
 #line 16 "/src/examples/BinaryClassifier/binary_classifier.model"
-            // one pass over [B, 1]: probability = …
+            // one pass over [B, 1]:
+            //   probability = sigmoid(logit)
             {
                 int rows = B, cols = 1;
                 ref float probability = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.probability);
@@ -471,7 +475,8 @@ namespace Consumer
             // bwd_8_dense
             //   binary_classifier.model:15  logit.4 = dense(units=1, bias=true)  [B, 64] -> [B, 1]
 #line 15 "/src/examples/BinaryClassifier/binary_classifier.model"
-            // one pass over [B, 1]: d_logit_4_bias = Σ_rows …
+            // one pass over [B, 1]:
+            //   d_logit_4_bias = Σ_rows d_logit
             {
                 int rows = B, cols = 1;
                 ref float d_logit_4_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Logit4Bias.Gradient);
@@ -517,7 +522,9 @@ namespace Consumer
             //   binary_classifier.model:14  logit.2 = dense(units=64, bias=true)  [B, 64] -> [B, 64]
             //   binary_classifier.model:14  logit.3 = relu()  [B, 64] -> [B, 64]
 #line 14 "/src/examples/BinaryClassifier/binary_classifier.model"
-            // one pass over [B, 64]: d_logit_2 = …, d_logit_2_bias = Σ_rows …
+            // one pass over [B, 64]:
+            //   d_logit_2 = d_logit_3 · positive_mask(logit_3)
+            //   d_logit_2_bias = Σ_rows d_logit_3 · positive_mask(logit_3)
             {
                 int rows = B, cols = 64;
                 ref float d_logit_2 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_logit_2);
@@ -573,7 +580,9 @@ namespace Consumer
             //   binary_classifier.model:13  logit.0 = dense(units=64, bias=true)  [B, 10] -> [B, 64]
             //   binary_classifier.model:13  logit.1 = relu()  [B, 64] -> [B, 64]
 #line 13 "/src/examples/BinaryClassifier/binary_classifier.model"
-            // one pass over [B, 64]: d_logit_0 = …, d_logit_0_bias = Σ_rows …
+            // one pass over [B, 64]:
+            //   d_logit_0 = d_logit_1 · positive_mask(logit_1)
+            //   d_logit_0_bias = Σ_rows d_logit_1 · positive_mask(logit_1)
             {
                 int rows = B, cols = 64;
                 ref float d_logit_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_logit_0);

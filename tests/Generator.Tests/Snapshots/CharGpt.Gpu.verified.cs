@@ -637,7 +637,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
 
 // ───── Forward pass ──────────────────────────────────────────────────────────────────────────────
 
-// fwd_2_dropout: one thread per element of [B, 128*T]: h_0[B, 128*T] = …
+// fwd_2_dropout: one thread per element of [B, 128*T]:
+//     h_0 = dropout(pos)
 //   char_gpt.model:25  h.0 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 extern "C" __global__ void __launch_bounds__(256) fwd_2_dropout(
     int rows,
@@ -658,7 +659,8 @@ extern "C" __global__ void __launch_bounds__(256) fwd_2_dropout(
     }
 }
 
-// fwd_5_attention_in_proj_bias: one thread per element of [B*T, 384]: h_1_0_a_1_qkv[B*T, 384] = …
+// fwd_5_attention_in_proj_bias: one thread per element of [B*T, 384]:
+//     h_1_0_a_1_qkv = h_1_0_a_1_qkv + h_1_0_a_1_in_proj_bias
 //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 extern "C" __global__ void __launch_bounds__(256) fwd_5_attention_in_proj_bias(
     int rows,
@@ -677,7 +679,8 @@ extern "C" __global__ void __launch_bounds__(256) fwd_5_attention_in_proj_bias(
     }
 }
 
-// fwd_8_attention_dropout_add: one thread per element of [B*T, 128]: h_1_0_r_0[B*T, 128] = …
+// fwd_8_attention_dropout_add: one thread per element of [B*T, 128]:
+//     h_1_0_r_0 = h_0 + dropout(h_1_0_a_1 + h_1_0_a_1_out_proj_bias)
 //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:13  h.1.0.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:14  h.1.0.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
@@ -707,7 +710,9 @@ extern "C" __global__ void __launch_bounds__(256) fwd_8_attention_dropout_add(
     }
 }
 
-// fwd_11_dense_gelu: one thread per element of [B*T, 512]: h_1_0_m_1[B*T, 512] = …, h_1_0_m_2[B*T, 512] = …
+// fwd_11_dense_gelu: one thread per element of [B*T, 512]:
+//     h_1_0_m_1 = h_1_0_m_1 + h_1_0_m_1_bias
+//     h_1_0_m_2 = gelu(h_1_0_m_1 + h_1_0_m_1_bias)
 //   char_gpt.model:15  h.1.0.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
 //   char_gpt.model:15  h.1.0.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
 extern "C" __global__ void __launch_bounds__(256) fwd_11_dense_gelu(
@@ -730,7 +735,8 @@ extern "C" __global__ void __launch_bounds__(256) fwd_11_dense_gelu(
     }
 }
 
-// fwd_13_dense_dropout_add: one thread per element of [B*T, 128]: h_1_0_0[B*T, 128] = …
+// fwd_13_dense_dropout_add: one thread per element of [B*T, 128]:
+//     h_1_0_0 = h_1_0_r_0 + dropout(h_1_0_m_3 + h_1_0_m_3_bias)
 //   char_gpt.model:15  h.1.0.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
 //   char_gpt.model:15  h.1.0.m.4 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:16  h.1.0.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
@@ -760,7 +766,8 @@ extern "C" __global__ void __launch_bounds__(256) fwd_13_dense_dropout_add(
     }
 }
 
-// fwd_16_attention_in_proj_bias: one thread per element of [B*T, 384]: h_1_1_a_1_qkv[B*T, 384] = …
+// fwd_16_attention_in_proj_bias: one thread per element of [B*T, 384]:
+//     h_1_1_a_1_qkv = h_1_1_a_1_qkv + h_1_1_a_1_in_proj_bias
 //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 extern "C" __global__ void __launch_bounds__(256) fwd_16_attention_in_proj_bias(
     int rows,
@@ -779,7 +786,8 @@ extern "C" __global__ void __launch_bounds__(256) fwd_16_attention_in_proj_bias(
     }
 }
 
-// fwd_19_attention_dropout_add: one thread per element of [B*T, 128]: h_1_1_r_0[B*T, 128] = …
+// fwd_19_attention_dropout_add: one thread per element of [B*T, 128]:
+//     h_1_1_r_0 = h_1_0_0 + dropout(h_1_1_a_1 + h_1_1_a_1_out_proj_bias)
 //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:13  h.1.1.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:14  h.1.1.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
@@ -809,7 +817,9 @@ extern "C" __global__ void __launch_bounds__(256) fwd_19_attention_dropout_add(
     }
 }
 
-// fwd_22_dense_gelu: one thread per element of [B*T, 512]: h_1_1_m_1[B*T, 512] = …, h_1_1_m_2[B*T, 512] = …
+// fwd_22_dense_gelu: one thread per element of [B*T, 512]:
+//     h_1_1_m_1 = h_1_1_m_1 + h_1_1_m_1_bias
+//     h_1_1_m_2 = gelu(h_1_1_m_1 + h_1_1_m_1_bias)
 //   char_gpt.model:15  h.1.1.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
 //   char_gpt.model:15  h.1.1.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
 extern "C" __global__ void __launch_bounds__(256) fwd_22_dense_gelu(
@@ -832,7 +842,8 @@ extern "C" __global__ void __launch_bounds__(256) fwd_22_dense_gelu(
     }
 }
 
-// fwd_24_dense_dropout_add: one thread per element of [B*T, 128]: h_1_1_0[B*T, 128] = …
+// fwd_24_dense_dropout_add: one thread per element of [B*T, 128]:
+//     h_1_1_0 = h_1_1_r_0 + dropout(h_1_1_m_3 + h_1_1_m_3_bias)
 //   char_gpt.model:15  h.1.1.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
 //   char_gpt.model:15  h.1.1.m.4 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:16  h.1.1.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
@@ -862,7 +873,8 @@ extern "C" __global__ void __launch_bounds__(256) fwd_24_dense_dropout_add(
     }
 }
 
-// fwd_27_attention_in_proj_bias: one thread per element of [B*T, 384]: h_1_2_a_1_qkv[B*T, 384] = …
+// fwd_27_attention_in_proj_bias: one thread per element of [B*T, 384]:
+//     h_1_2_a_1_qkv = h_1_2_a_1_qkv + h_1_2_a_1_in_proj_bias
 //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 extern "C" __global__ void __launch_bounds__(256) fwd_27_attention_in_proj_bias(
     int rows,
@@ -881,7 +893,8 @@ extern "C" __global__ void __launch_bounds__(256) fwd_27_attention_in_proj_bias(
     }
 }
 
-// fwd_30_attention_dropout_add: one thread per element of [B*T, 128]: h_1_2_r_0[B*T, 128] = …
+// fwd_30_attention_dropout_add: one thread per element of [B*T, 128]:
+//     h_1_2_r_0 = h_1_1_0 + dropout(h_1_2_a_1 + h_1_2_a_1_out_proj_bias)
 //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:13  h.1.2.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:14  h.1.2.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
@@ -911,7 +924,9 @@ extern "C" __global__ void __launch_bounds__(256) fwd_30_attention_dropout_add(
     }
 }
 
-// fwd_33_dense_gelu: one thread per element of [B*T, 512]: h_1_2_m_1[B*T, 512] = …, h_1_2_m_2[B*T, 512] = …
+// fwd_33_dense_gelu: one thread per element of [B*T, 512]:
+//     h_1_2_m_1 = h_1_2_m_1 + h_1_2_m_1_bias
+//     h_1_2_m_2 = gelu(h_1_2_m_1 + h_1_2_m_1_bias)
 //   char_gpt.model:15  h.1.2.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
 //   char_gpt.model:15  h.1.2.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
 extern "C" __global__ void __launch_bounds__(256) fwd_33_dense_gelu(
@@ -934,7 +949,8 @@ extern "C" __global__ void __launch_bounds__(256) fwd_33_dense_gelu(
     }
 }
 
-// fwd_35_dense_dropout_add: one thread per element of [B*T, 128]: h_1_2_0[B*T, 128] = …
+// fwd_35_dense_dropout_add: one thread per element of [B*T, 128]:
+//     h_1_2_0 = h_1_2_r_0 + dropout(h_1_2_m_3 + h_1_2_m_3_bias)
 //   char_gpt.model:15  h.1.2.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
 //   char_gpt.model:15  h.1.2.m.4 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:16  h.1.2.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
@@ -964,7 +980,8 @@ extern "C" __global__ void __launch_bounds__(256) fwd_35_dense_dropout_add(
     }
 }
 
-// fwd_38_attention_in_proj_bias: one thread per element of [B*T, 384]: h_1_3_a_1_qkv[B*T, 384] = …
+// fwd_38_attention_in_proj_bias: one thread per element of [B*T, 384]:
+//     h_1_3_a_1_qkv = h_1_3_a_1_qkv + h_1_3_a_1_in_proj_bias
 //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 extern "C" __global__ void __launch_bounds__(256) fwd_38_attention_in_proj_bias(
     int rows,
@@ -983,7 +1000,8 @@ extern "C" __global__ void __launch_bounds__(256) fwd_38_attention_in_proj_bias(
     }
 }
 
-// fwd_41_attention_dropout_add: one thread per element of [B*T, 128]: h_1_3_r_0[B*T, 128] = …
+// fwd_41_attention_dropout_add: one thread per element of [B*T, 128]:
+//     h_1_3_r_0 = h_1_2_0 + dropout(h_1_3_a_1 + h_1_3_a_1_out_proj_bias)
 //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:13  h.1.3.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:14  h.1.3.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
@@ -1013,7 +1031,9 @@ extern "C" __global__ void __launch_bounds__(256) fwd_41_attention_dropout_add(
     }
 }
 
-// fwd_44_dense_gelu: one thread per element of [B*T, 512]: h_1_3_m_1[B*T, 512] = …, h_1_3_m_2[B*T, 512] = …
+// fwd_44_dense_gelu: one thread per element of [B*T, 512]:
+//     h_1_3_m_1 = h_1_3_m_1 + h_1_3_m_1_bias
+//     h_1_3_m_2 = gelu(h_1_3_m_1 + h_1_3_m_1_bias)
 //   char_gpt.model:15  h.1.3.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
 //   char_gpt.model:15  h.1.3.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
 extern "C" __global__ void __launch_bounds__(256) fwd_44_dense_gelu(
@@ -1036,7 +1056,8 @@ extern "C" __global__ void __launch_bounds__(256) fwd_44_dense_gelu(
     }
 }
 
-// fwd_46_dense_dropout_add: one thread per element of [B*T, 128]: h_1_3_0[B*T, 128] = …
+// fwd_46_dense_dropout_add: one thread per element of [B*T, 128]:
+//     h_1_3_0 = h_1_3_r_0 + dropout(h_1_3_m_3 + h_1_3_m_3_bias)
 //   char_gpt.model:15  h.1.3.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
 //   char_gpt.model:15  h.1.3.m.4 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:16  h.1.3.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
@@ -1120,7 +1141,10 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
 
 // ───── Backward pass ─────────────────────────────────────────────────────────────────────────────
 
-// bwd_53_add_dropout_dense: one 32×8 block per 32 columns of [B*T, 128]: d_h_1_3_r_0[B*T, 128] = …, d_h_1_3_m_3[B*T, 128] = …, d_h_1_3_m_3_bias[128] = Σ_rows …
+// bwd_53_add_dropout_dense: one 32×8 block per 32 columns of [B*T, 128]:
+//     d_h_1_3_r_0 = d_h_1_3_0
+//     d_h_1_3_m_3 = dropout(d_h_1_3_0)
+//     d_h_1_3_m_3_bias = Σ_rows dropout(d_h_1_3_0)
 //   char_gpt.model:15  h.1.3.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
 //   char_gpt.model:15  h.1.3.m.4 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:16  h.1.3.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
@@ -1161,7 +1185,9 @@ extern "C" __global__ void __launch_bounds__(256) bwd_53_add_dropout_dense(
     }
 }
 
-// bwd_56_gelu_dense: one 32×8 block per 32 columns of [B*T, 512]: d_h_1_3_m_1[B*T, 512] = …, d_h_1_3_m_1_bias[512] = Σ_rows …
+// bwd_56_gelu_dense: one 32×8 block per 32 columns of [B*T, 512]:
+//     d_h_1_3_m_1 = d_h_1_3_m_2 · gelu_grad(h_1_3_m_1)
+//     d_h_1_3_m_1_bias = Σ_rows d_h_1_3_m_2 · gelu_grad(h_1_3_m_1)
 //   char_gpt.model:15  h.1.3.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
 //   char_gpt.model:15  h.1.3.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
 extern "C" __global__ void __launch_bounds__(256) bwd_56_gelu_dense(
@@ -1198,7 +1224,10 @@ extern "C" __global__ void __launch_bounds__(256) bwd_56_gelu_dense(
     }
 }
 
-// bwd_60_add_dropout_attention: one 32×8 block per 32 columns of [B*T, 128]: d_h_1_2_0[B*T, 128] = …, d_h_1_3_a_1[B*T, 128] = …, d_h_1_3_a_1_out_proj_bias[128] = Σ_rows …
+// bwd_60_add_dropout_attention: one 32×8 block per 32 columns of [B*T, 128]:
+//     d_h_1_2_0 = d_h_1_3_r_0
+//     d_h_1_3_a_1 = dropout(d_h_1_3_r_0)
+//     d_h_1_3_a_1_out_proj_bias = Σ_rows dropout(d_h_1_3_r_0)
 //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:13  h.1.3.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:14  h.1.3.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
@@ -1239,7 +1268,8 @@ extern "C" __global__ void __launch_bounds__(256) bwd_60_add_dropout_attention(
     }
 }
 
-// bwd_64_attention_in_proj_bias: one 32×8 block per 32 columns of [B*T, 384]: d_h_1_3_a_1_in_proj_bias[384] = Σ_rows …
+// bwd_64_attention_in_proj_bias: one 32×8 block per 32 columns of [B*T, 384]:
+//     d_h_1_3_a_1_in_proj_bias = Σ_rows d_h_1_3_a_1_qkv
 //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 extern "C" __global__ void __launch_bounds__(256) bwd_64_attention_in_proj_bias(
     int rows,
@@ -1269,7 +1299,10 @@ extern "C" __global__ void __launch_bounds__(256) bwd_64_attention_in_proj_bias(
     }
 }
 
-// bwd_68_add_dropout_dense: one 32×8 block per 32 columns of [B*T, 128]: d_h_1_2_r_0[B*T, 128] = …, d_h_1_2_m_3[B*T, 128] = …, d_h_1_2_m_3_bias[128] = Σ_rows …
+// bwd_68_add_dropout_dense: one 32×8 block per 32 columns of [B*T, 128]:
+//     d_h_1_2_r_0 = d_h_1_2_0
+//     d_h_1_2_m_3 = dropout(d_h_1_2_0)
+//     d_h_1_2_m_3_bias = Σ_rows dropout(d_h_1_2_0)
 //   char_gpt.model:15  h.1.2.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
 //   char_gpt.model:15  h.1.2.m.4 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:16  h.1.2.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
@@ -1310,7 +1343,9 @@ extern "C" __global__ void __launch_bounds__(256) bwd_68_add_dropout_dense(
     }
 }
 
-// bwd_71_gelu_dense: one 32×8 block per 32 columns of [B*T, 512]: d_h_1_2_m_1[B*T, 512] = …, d_h_1_2_m_1_bias[512] = Σ_rows …
+// bwd_71_gelu_dense: one 32×8 block per 32 columns of [B*T, 512]:
+//     d_h_1_2_m_1 = d_h_1_2_m_2 · gelu_grad(h_1_2_m_1)
+//     d_h_1_2_m_1_bias = Σ_rows d_h_1_2_m_2 · gelu_grad(h_1_2_m_1)
 //   char_gpt.model:15  h.1.2.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
 //   char_gpt.model:15  h.1.2.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
 extern "C" __global__ void __launch_bounds__(256) bwd_71_gelu_dense(
@@ -1347,7 +1382,10 @@ extern "C" __global__ void __launch_bounds__(256) bwd_71_gelu_dense(
     }
 }
 
-// bwd_75_add_dropout_attention: one 32×8 block per 32 columns of [B*T, 128]: d_h_1_1_0[B*T, 128] = …, d_h_1_2_a_1[B*T, 128] = …, d_h_1_2_a_1_out_proj_bias[128] = Σ_rows …
+// bwd_75_add_dropout_attention: one 32×8 block per 32 columns of [B*T, 128]:
+//     d_h_1_1_0 = d_h_1_2_r_0
+//     d_h_1_2_a_1 = dropout(d_h_1_2_r_0)
+//     d_h_1_2_a_1_out_proj_bias = Σ_rows dropout(d_h_1_2_r_0)
 //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:13  h.1.2.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:14  h.1.2.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
@@ -1388,7 +1426,8 @@ extern "C" __global__ void __launch_bounds__(256) bwd_75_add_dropout_attention(
     }
 }
 
-// bwd_79_attention_in_proj_bias: one 32×8 block per 32 columns of [B*T, 384]: d_h_1_2_a_1_in_proj_bias[384] = Σ_rows …
+// bwd_79_attention_in_proj_bias: one 32×8 block per 32 columns of [B*T, 384]:
+//     d_h_1_2_a_1_in_proj_bias = Σ_rows d_h_1_2_a_1_qkv
 //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 extern "C" __global__ void __launch_bounds__(256) bwd_79_attention_in_proj_bias(
     int rows,
@@ -1418,7 +1457,10 @@ extern "C" __global__ void __launch_bounds__(256) bwd_79_attention_in_proj_bias(
     }
 }
 
-// bwd_83_add_dropout_dense: one 32×8 block per 32 columns of [B*T, 128]: d_h_1_1_r_0[B*T, 128] = …, d_h_1_1_m_3[B*T, 128] = …, d_h_1_1_m_3_bias[128] = Σ_rows …
+// bwd_83_add_dropout_dense: one 32×8 block per 32 columns of [B*T, 128]:
+//     d_h_1_1_r_0 = d_h_1_1_0
+//     d_h_1_1_m_3 = dropout(d_h_1_1_0)
+//     d_h_1_1_m_3_bias = Σ_rows dropout(d_h_1_1_0)
 //   char_gpt.model:15  h.1.1.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
 //   char_gpt.model:15  h.1.1.m.4 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:16  h.1.1.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
@@ -1459,7 +1501,9 @@ extern "C" __global__ void __launch_bounds__(256) bwd_83_add_dropout_dense(
     }
 }
 
-// bwd_86_gelu_dense: one 32×8 block per 32 columns of [B*T, 512]: d_h_1_1_m_1[B*T, 512] = …, d_h_1_1_m_1_bias[512] = Σ_rows …
+// bwd_86_gelu_dense: one 32×8 block per 32 columns of [B*T, 512]:
+//     d_h_1_1_m_1 = d_h_1_1_m_2 · gelu_grad(h_1_1_m_1)
+//     d_h_1_1_m_1_bias = Σ_rows d_h_1_1_m_2 · gelu_grad(h_1_1_m_1)
 //   char_gpt.model:15  h.1.1.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
 //   char_gpt.model:15  h.1.1.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
 extern "C" __global__ void __launch_bounds__(256) bwd_86_gelu_dense(
@@ -1496,7 +1540,10 @@ extern "C" __global__ void __launch_bounds__(256) bwd_86_gelu_dense(
     }
 }
 
-// bwd_90_add_dropout_attention: one 32×8 block per 32 columns of [B*T, 128]: d_h_1_0_0[B*T, 128] = …, d_h_1_1_a_1[B*T, 128] = …, d_h_1_1_a_1_out_proj_bias[128] = Σ_rows …
+// bwd_90_add_dropout_attention: one 32×8 block per 32 columns of [B*T, 128]:
+//     d_h_1_0_0 = d_h_1_1_r_0
+//     d_h_1_1_a_1 = dropout(d_h_1_1_r_0)
+//     d_h_1_1_a_1_out_proj_bias = Σ_rows dropout(d_h_1_1_r_0)
 //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:13  h.1.1.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:14  h.1.1.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
@@ -1537,7 +1584,8 @@ extern "C" __global__ void __launch_bounds__(256) bwd_90_add_dropout_attention(
     }
 }
 
-// bwd_94_attention_in_proj_bias: one 32×8 block per 32 columns of [B*T, 384]: d_h_1_1_a_1_in_proj_bias[384] = Σ_rows …
+// bwd_94_attention_in_proj_bias: one 32×8 block per 32 columns of [B*T, 384]:
+//     d_h_1_1_a_1_in_proj_bias = Σ_rows d_h_1_1_a_1_qkv
 //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 extern "C" __global__ void __launch_bounds__(256) bwd_94_attention_in_proj_bias(
     int rows,
@@ -1567,7 +1615,10 @@ extern "C" __global__ void __launch_bounds__(256) bwd_94_attention_in_proj_bias(
     }
 }
 
-// bwd_98_add_dropout_dense: one 32×8 block per 32 columns of [B*T, 128]: d_h_1_0_r_0[B*T, 128] = …, d_h_1_0_m_3[B*T, 128] = …, d_h_1_0_m_3_bias[128] = Σ_rows …
+// bwd_98_add_dropout_dense: one 32×8 block per 32 columns of [B*T, 128]:
+//     d_h_1_0_r_0 = d_h_1_0_0
+//     d_h_1_0_m_3 = dropout(d_h_1_0_0)
+//     d_h_1_0_m_3_bias = Σ_rows dropout(d_h_1_0_0)
 //   char_gpt.model:15  h.1.0.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
 //   char_gpt.model:15  h.1.0.m.4 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:16  h.1.0.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
@@ -1608,7 +1659,9 @@ extern "C" __global__ void __launch_bounds__(256) bwd_98_add_dropout_dense(
     }
 }
 
-// bwd_101_gelu_dense: one 32×8 block per 32 columns of [B*T, 512]: d_h_1_0_m_1[B*T, 512] = …, d_h_1_0_m_1_bias[512] = Σ_rows …
+// bwd_101_gelu_dense: one 32×8 block per 32 columns of [B*T, 512]:
+//     d_h_1_0_m_1 = d_h_1_0_m_2 · gelu_grad(h_1_0_m_1)
+//     d_h_1_0_m_1_bias = Σ_rows d_h_1_0_m_2 · gelu_grad(h_1_0_m_1)
 //   char_gpt.model:15  h.1.0.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
 //   char_gpt.model:15  h.1.0.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
 extern "C" __global__ void __launch_bounds__(256) bwd_101_gelu_dense(
@@ -1645,7 +1698,10 @@ extern "C" __global__ void __launch_bounds__(256) bwd_101_gelu_dense(
     }
 }
 
-// bwd_105_add_dropout_attention: one 32×8 block per 32 columns of [B*T, 128]: d_h_0[B*T, 128] = …, d_h_1_0_a_1[B*T, 128] = …, d_h_1_0_a_1_out_proj_bias[128] = Σ_rows …
+// bwd_105_add_dropout_attention: one 32×8 block per 32 columns of [B*T, 128]:
+//     d_h_0 = d_h_1_0_r_0
+//     d_h_1_0_a_1 = dropout(d_h_1_0_r_0)
+//     d_h_1_0_a_1_out_proj_bias = Σ_rows dropout(d_h_1_0_r_0)
 //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:13  h.1.0.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:14  h.1.0.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
@@ -1686,7 +1742,8 @@ extern "C" __global__ void __launch_bounds__(256) bwd_105_add_dropout_attention(
     }
 }
 
-// bwd_109_attention_in_proj_bias: one 32×8 block per 32 columns of [B*T, 384]: d_h_1_0_a_1_in_proj_bias[384] = Σ_rows …
+// bwd_109_attention_in_proj_bias: one 32×8 block per 32 columns of [B*T, 384]:
+//     d_h_1_0_a_1_in_proj_bias = Σ_rows d_h_1_0_a_1_qkv
 //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 extern "C" __global__ void __launch_bounds__(256) bwd_109_attention_in_proj_bias(
     int rows,
@@ -1716,7 +1773,8 @@ extern "C" __global__ void __launch_bounds__(256) bwd_109_attention_in_proj_bias
     }
 }
 
-// bwd_113_dropout: one thread per element of [B, 128*T]: d_pos[B, 128*T] = …
+// bwd_113_dropout: one thread per element of [B, 128*T]:
+//     d_pos = dropout(d_h_0)
 //   char_gpt.model:25  h.0 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 extern "C" __global__ void __launch_bounds__(256) bwd_113_dropout(
     int rows,

@@ -713,7 +713,8 @@ namespace Consumer
             // fwd_2_dropout
             //   char_gpt.model:25  h.0 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 #line 25 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B, 128 * T]: h_0 = …
+            // one pass over [B, 128 * T]:
+            //   h_0 = dropout(pos)
             {
                 int rows = B, cols = 128 * T;
                 ref float h_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.h_0);
@@ -765,7 +766,8 @@ namespace Consumer
             // fwd_5_attention_in_proj_bias
             //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 384]: h_1_0_a_1_qkv = …
+            // one pass over [B * T, 384]:
+            //   h_1_0_a_1_qkv = h_1_0_a_1_qkv + h_1_0_a_1_in_proj_bias
             {
                 int rows = B * T, cols = 384;
                 ref float h_1_0_a_1_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.h_1_0_a_1_qkv);
@@ -815,7 +817,8 @@ namespace Consumer
             //   char_gpt.model:13  h.1.0.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:14  h.1.0.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 128]: h_1_0_r_0 = …
+            // one pass over [B * T, 128]:
+            //   h_1_0_r_0 = h_0 + dropout(h_1_0_a_1 + h_1_0_a_1_out_proj_bias)
             {
                 int rows = B * T, cols = 128;
                 ref float h_1_0_r_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.h_1_0_r_0);
@@ -878,7 +881,9 @@ namespace Consumer
             //   char_gpt.model:15  h.1.0.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
             //   char_gpt.model:15  h.1.0.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
 #line 15 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 512]: h_1_0_m_1 = …, h_1_0_m_2 = …
+            // one pass over [B * T, 512]:
+            //   h_1_0_m_1 = h_1_0_m_1 + h_1_0_m_1_bias
+            //   h_1_0_m_2 = gelu(h_1_0_m_1 + h_1_0_m_1_bias)
             {
                 int rows = B * T, cols = 512;
                 ref float h_1_0_m_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.h_1_0_m_1);
@@ -925,7 +930,8 @@ namespace Consumer
             //   char_gpt.model:15  h.1.0.m.4 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:16  h.1.0.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 #line 15 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 128]: h_1_0_0 = …
+            // one pass over [B * T, 128]:
+            //   h_1_0_0 = h_1_0_r_0 + dropout(h_1_0_m_3 + h_1_0_m_3_bias)
             {
                 int rows = B * T, cols = 128;
                 ref float h_1_0_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.h_1_0_0);
@@ -987,7 +993,8 @@ namespace Consumer
             // fwd_16_attention_in_proj_bias
             //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 384]: h_1_1_a_1_qkv = …
+            // one pass over [B * T, 384]:
+            //   h_1_1_a_1_qkv = h_1_1_a_1_qkv + h_1_1_a_1_in_proj_bias
             {
                 int rows = B * T, cols = 384;
                 ref float h_1_1_a_1_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.h_1_1_a_1_qkv);
@@ -1037,7 +1044,8 @@ namespace Consumer
             //   char_gpt.model:13  h.1.1.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:14  h.1.1.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 128]: h_1_1_r_0 = …
+            // one pass over [B * T, 128]:
+            //   h_1_1_r_0 = h_1_0_0 + dropout(h_1_1_a_1 + h_1_1_a_1_out_proj_bias)
             {
                 int rows = B * T, cols = 128;
                 ref float h_1_1_r_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.h_1_1_r_0);
@@ -1100,7 +1108,9 @@ namespace Consumer
             //   char_gpt.model:15  h.1.1.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
             //   char_gpt.model:15  h.1.1.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
 #line 15 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 512]: h_1_1_m_1 = …, h_1_1_m_2 = …
+            // one pass over [B * T, 512]:
+            //   h_1_1_m_1 = h_1_1_m_1 + h_1_1_m_1_bias
+            //   h_1_1_m_2 = gelu(h_1_1_m_1 + h_1_1_m_1_bias)
             {
                 int rows = B * T, cols = 512;
                 ref float h_1_1_m_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.h_1_1_m_1);
@@ -1147,7 +1157,8 @@ namespace Consumer
             //   char_gpt.model:15  h.1.1.m.4 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:16  h.1.1.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 #line 15 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 128]: h_1_1_0 = …
+            // one pass over [B * T, 128]:
+            //   h_1_1_0 = h_1_1_r_0 + dropout(h_1_1_m_3 + h_1_1_m_3_bias)
             {
                 int rows = B * T, cols = 128;
                 ref float h_1_1_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.h_1_1_0);
@@ -1209,7 +1220,8 @@ namespace Consumer
             // fwd_27_attention_in_proj_bias
             //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 384]: h_1_2_a_1_qkv = …
+            // one pass over [B * T, 384]:
+            //   h_1_2_a_1_qkv = h_1_2_a_1_qkv + h_1_2_a_1_in_proj_bias
             {
                 int rows = B * T, cols = 384;
                 ref float h_1_2_a_1_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.h_1_2_a_1_qkv);
@@ -1259,7 +1271,8 @@ namespace Consumer
             //   char_gpt.model:13  h.1.2.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:14  h.1.2.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 128]: h_1_2_r_0 = …
+            // one pass over [B * T, 128]:
+            //   h_1_2_r_0 = h_1_1_0 + dropout(h_1_2_a_1 + h_1_2_a_1_out_proj_bias)
             {
                 int rows = B * T, cols = 128;
                 ref float h_1_2_r_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.h_1_2_r_0);
@@ -1322,7 +1335,9 @@ namespace Consumer
             //   char_gpt.model:15  h.1.2.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
             //   char_gpt.model:15  h.1.2.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
 #line 15 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 512]: h_1_2_m_1 = …, h_1_2_m_2 = …
+            // one pass over [B * T, 512]:
+            //   h_1_2_m_1 = h_1_2_m_1 + h_1_2_m_1_bias
+            //   h_1_2_m_2 = gelu(h_1_2_m_1 + h_1_2_m_1_bias)
             {
                 int rows = B * T, cols = 512;
                 ref float h_1_2_m_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.h_1_2_m_1);
@@ -1369,7 +1384,8 @@ namespace Consumer
             //   char_gpt.model:15  h.1.2.m.4 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:16  h.1.2.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 #line 15 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 128]: h_1_2_0 = …
+            // one pass over [B * T, 128]:
+            //   h_1_2_0 = h_1_2_r_0 + dropout(h_1_2_m_3 + h_1_2_m_3_bias)
             {
                 int rows = B * T, cols = 128;
                 ref float h_1_2_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.h_1_2_0);
@@ -1431,7 +1447,8 @@ namespace Consumer
             // fwd_38_attention_in_proj_bias
             //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 384]: h_1_3_a_1_qkv = …
+            // one pass over [B * T, 384]:
+            //   h_1_3_a_1_qkv = h_1_3_a_1_qkv + h_1_3_a_1_in_proj_bias
             {
                 int rows = B * T, cols = 384;
                 ref float h_1_3_a_1_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.h_1_3_a_1_qkv);
@@ -1481,7 +1498,8 @@ namespace Consumer
             //   char_gpt.model:13  h.1.3.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:14  h.1.3.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 128]: h_1_3_r_0 = …
+            // one pass over [B * T, 128]:
+            //   h_1_3_r_0 = h_1_2_0 + dropout(h_1_3_a_1 + h_1_3_a_1_out_proj_bias)
             {
                 int rows = B * T, cols = 128;
                 ref float h_1_3_r_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.h_1_3_r_0);
@@ -1544,7 +1562,9 @@ namespace Consumer
             //   char_gpt.model:15  h.1.3.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
             //   char_gpt.model:15  h.1.3.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
 #line 15 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 512]: h_1_3_m_1 = …, h_1_3_m_2 = …
+            // one pass over [B * T, 512]:
+            //   h_1_3_m_1 = h_1_3_m_1 + h_1_3_m_1_bias
+            //   h_1_3_m_2 = gelu(h_1_3_m_1 + h_1_3_m_1_bias)
             {
                 int rows = B * T, cols = 512;
                 ref float h_1_3_m_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.h_1_3_m_1);
@@ -1591,7 +1611,8 @@ namespace Consumer
             //   char_gpt.model:15  h.1.3.m.4 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:16  h.1.3.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 #line 15 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 128]: h_1_3_0 = …
+            // one pass over [B * T, 128]:
+            //   h_1_3_0 = h_1_3_r_0 + dropout(h_1_3_m_3 + h_1_3_m_3_bias)
             {
                 int rows = B * T, cols = 128;
                 ref float h_1_3_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.h_1_3_0);
@@ -1704,7 +1725,10 @@ namespace Consumer
             //   char_gpt.model:15  h.1.3.m.4 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:16  h.1.3.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 #line 15 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 128]: d_h_1_3_r_0 = …, d_h_1_3_m_3 = …, d_h_1_3_m_3_bias = Σ_rows …
+            // one pass over [B * T, 128]:
+            //   d_h_1_3_r_0 = d_h_1_3_0
+            //   d_h_1_3_m_3 = dropout(d_h_1_3_0)
+            //   d_h_1_3_m_3_bias = Σ_rows dropout(d_h_1_3_0)
             {
                 int rows = B * T, cols = 128;
                 ref float d_h_1_3_r_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_h_1_3_r_0);
@@ -1764,7 +1788,9 @@ namespace Consumer
             //   char_gpt.model:15  h.1.3.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
             //   char_gpt.model:15  h.1.3.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
 #line 15 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 512]: d_h_1_3_m_1 = …, d_h_1_3_m_1_bias = Σ_rows …
+            // one pass over [B * T, 512]:
+            //   d_h_1_3_m_1 = d_h_1_3_m_2 · gelu_grad(h_1_3_m_1)
+            //   d_h_1_3_m_1_bias = Σ_rows d_h_1_3_m_2 · gelu_grad(h_1_3_m_1)
             {
                 int rows = B * T, cols = 512;
                 ref float d_h_1_3_m_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_h_1_3_m_1);
@@ -1829,7 +1855,10 @@ namespace Consumer
             //   char_gpt.model:13  h.1.3.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:14  h.1.3.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 128]: d_h_1_2_0 = …, d_h_1_3_a_1 = …, d_h_1_3_a_1_out_proj_bias = Σ_rows …
+            // one pass over [B * T, 128]:
+            //   d_h_1_2_0 = d_h_1_3_r_0
+            //   d_h_1_3_a_1 = dropout(d_h_1_3_r_0)
+            //   d_h_1_3_a_1_out_proj_bias = Σ_rows dropout(d_h_1_3_r_0)
             {
                 int rows = B * T, cols = 128;
                 ref float d_h_1_2_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_h_1_2_0);
@@ -1896,7 +1925,8 @@ namespace Consumer
             // bwd_64_attention_in_proj_bias
             //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 384]: d_h_1_3_a_1_in_proj_bias = Σ_rows …
+            // one pass over [B * T, 384]:
+            //   d_h_1_3_a_1_in_proj_bias = Σ_rows d_h_1_3_a_1_qkv
             {
                 int rows = B * T, cols = 384;
                 ref float d_h_1_3_a_1_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(H13A1InProjBias.Gradient);
@@ -1951,7 +1981,10 @@ namespace Consumer
             //   char_gpt.model:15  h.1.2.m.4 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:16  h.1.2.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 #line 15 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 128]: d_h_1_2_r_0 = …, d_h_1_2_m_3 = …, d_h_1_2_m_3_bias = Σ_rows …
+            // one pass over [B * T, 128]:
+            //   d_h_1_2_r_0 = d_h_1_2_0
+            //   d_h_1_2_m_3 = dropout(d_h_1_2_0)
+            //   d_h_1_2_m_3_bias = Σ_rows dropout(d_h_1_2_0)
             {
                 int rows = B * T, cols = 128;
                 ref float d_h_1_2_r_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_h_1_2_r_0);
@@ -2011,7 +2044,9 @@ namespace Consumer
             //   char_gpt.model:15  h.1.2.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
             //   char_gpt.model:15  h.1.2.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
 #line 15 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 512]: d_h_1_2_m_1 = …, d_h_1_2_m_1_bias = Σ_rows …
+            // one pass over [B * T, 512]:
+            //   d_h_1_2_m_1 = d_h_1_2_m_2 · gelu_grad(h_1_2_m_1)
+            //   d_h_1_2_m_1_bias = Σ_rows d_h_1_2_m_2 · gelu_grad(h_1_2_m_1)
             {
                 int rows = B * T, cols = 512;
                 ref float d_h_1_2_m_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_h_1_2_m_1);
@@ -2076,7 +2111,10 @@ namespace Consumer
             //   char_gpt.model:13  h.1.2.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:14  h.1.2.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 128]: d_h_1_1_0 = …, d_h_1_2_a_1 = …, d_h_1_2_a_1_out_proj_bias = Σ_rows …
+            // one pass over [B * T, 128]:
+            //   d_h_1_1_0 = d_h_1_2_r_0
+            //   d_h_1_2_a_1 = dropout(d_h_1_2_r_0)
+            //   d_h_1_2_a_1_out_proj_bias = Σ_rows dropout(d_h_1_2_r_0)
             {
                 int rows = B * T, cols = 128;
                 ref float d_h_1_1_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_h_1_1_0);
@@ -2143,7 +2181,8 @@ namespace Consumer
             // bwd_79_attention_in_proj_bias
             //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 384]: d_h_1_2_a_1_in_proj_bias = Σ_rows …
+            // one pass over [B * T, 384]:
+            //   d_h_1_2_a_1_in_proj_bias = Σ_rows d_h_1_2_a_1_qkv
             {
                 int rows = B * T, cols = 384;
                 ref float d_h_1_2_a_1_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(H12A1InProjBias.Gradient);
@@ -2198,7 +2237,10 @@ namespace Consumer
             //   char_gpt.model:15  h.1.1.m.4 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:16  h.1.1.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 #line 15 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 128]: d_h_1_1_r_0 = …, d_h_1_1_m_3 = …, d_h_1_1_m_3_bias = Σ_rows …
+            // one pass over [B * T, 128]:
+            //   d_h_1_1_r_0 = d_h_1_1_0
+            //   d_h_1_1_m_3 = dropout(d_h_1_1_0)
+            //   d_h_1_1_m_3_bias = Σ_rows dropout(d_h_1_1_0)
             {
                 int rows = B * T, cols = 128;
                 ref float d_h_1_1_r_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_h_1_1_r_0);
@@ -2258,7 +2300,9 @@ namespace Consumer
             //   char_gpt.model:15  h.1.1.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
             //   char_gpt.model:15  h.1.1.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
 #line 15 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 512]: d_h_1_1_m_1 = …, d_h_1_1_m_1_bias = Σ_rows …
+            // one pass over [B * T, 512]:
+            //   d_h_1_1_m_1 = d_h_1_1_m_2 · gelu_grad(h_1_1_m_1)
+            //   d_h_1_1_m_1_bias = Σ_rows d_h_1_1_m_2 · gelu_grad(h_1_1_m_1)
             {
                 int rows = B * T, cols = 512;
                 ref float d_h_1_1_m_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_h_1_1_m_1);
@@ -2323,7 +2367,10 @@ namespace Consumer
             //   char_gpt.model:13  h.1.1.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:14  h.1.1.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 128]: d_h_1_0_0 = …, d_h_1_1_a_1 = …, d_h_1_1_a_1_out_proj_bias = Σ_rows …
+            // one pass over [B * T, 128]:
+            //   d_h_1_0_0 = d_h_1_1_r_0
+            //   d_h_1_1_a_1 = dropout(d_h_1_1_r_0)
+            //   d_h_1_1_a_1_out_proj_bias = Σ_rows dropout(d_h_1_1_r_0)
             {
                 int rows = B * T, cols = 128;
                 ref float d_h_1_0_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_h_1_0_0);
@@ -2390,7 +2437,8 @@ namespace Consumer
             // bwd_94_attention_in_proj_bias
             //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 384]: d_h_1_1_a_1_in_proj_bias = Σ_rows …
+            // one pass over [B * T, 384]:
+            //   d_h_1_1_a_1_in_proj_bias = Σ_rows d_h_1_1_a_1_qkv
             {
                 int rows = B * T, cols = 384;
                 ref float d_h_1_1_a_1_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(H11A1InProjBias.Gradient);
@@ -2445,7 +2493,10 @@ namespace Consumer
             //   char_gpt.model:15  h.1.0.m.4 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:16  h.1.0.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 #line 15 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 128]: d_h_1_0_r_0 = …, d_h_1_0_m_3 = …, d_h_1_0_m_3_bias = Σ_rows …
+            // one pass over [B * T, 128]:
+            //   d_h_1_0_r_0 = d_h_1_0_0
+            //   d_h_1_0_m_3 = dropout(d_h_1_0_0)
+            //   d_h_1_0_m_3_bias = Σ_rows dropout(d_h_1_0_0)
             {
                 int rows = B * T, cols = 128;
                 ref float d_h_1_0_r_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_h_1_0_r_0);
@@ -2505,7 +2556,9 @@ namespace Consumer
             //   char_gpt.model:15  h.1.0.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
             //   char_gpt.model:15  h.1.0.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
 #line 15 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 512]: d_h_1_0_m_1 = …, d_h_1_0_m_1_bias = Σ_rows …
+            // one pass over [B * T, 512]:
+            //   d_h_1_0_m_1 = d_h_1_0_m_2 · gelu_grad(h_1_0_m_1)
+            //   d_h_1_0_m_1_bias = Σ_rows d_h_1_0_m_2 · gelu_grad(h_1_0_m_1)
             {
                 int rows = B * T, cols = 512;
                 ref float d_h_1_0_m_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_h_1_0_m_1);
@@ -2570,7 +2623,10 @@ namespace Consumer
             //   char_gpt.model:13  h.1.0.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:14  h.1.0.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 128]: d_h_0 = …, d_h_1_0_a_1 = …, d_h_1_0_a_1_out_proj_bias = Σ_rows …
+            // one pass over [B * T, 128]:
+            //   d_h_0 = d_h_1_0_r_0
+            //   d_h_1_0_a_1 = dropout(d_h_1_0_r_0)
+            //   d_h_1_0_a_1_out_proj_bias = Σ_rows dropout(d_h_1_0_r_0)
             {
                 int rows = B * T, cols = 128;
                 ref float d_h_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_h_0);
@@ -2637,7 +2693,8 @@ namespace Consumer
             // bwd_109_attention_in_proj_bias
             //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B * T, 384]: d_h_1_0_a_1_in_proj_bias = Σ_rows …
+            // one pass over [B * T, 384]:
+            //   d_h_1_0_a_1_in_proj_bias = Σ_rows d_h_1_0_a_1_qkv
             {
                 int rows = B * T, cols = 384;
                 ref float d_h_1_0_a_1_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(H10A1InProjBias.Gradient);
@@ -2690,7 +2747,8 @@ namespace Consumer
             // bwd_113_dropout
             //   char_gpt.model:25  h.0 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 #line 25 "/src/examples/CharGpt/char_gpt.model"
-            // one pass over [B, 128 * T]: d_pos = …
+            // one pass over [B, 128 * T]:
+            //   d_pos = dropout(d_h_0)
             {
                 int rows = B, cols = 128 * T;
                 ref float d_pos = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_pos);

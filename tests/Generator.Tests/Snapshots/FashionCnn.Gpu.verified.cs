@@ -357,7 +357,8 @@ extern "C" __global__ void __launch_bounds__(256) md_pool2d_avg_backward(
 
 // ───── Forward pass ──────────────────────────────────────────────────────────────────────────────
 
-// fwd_1_relu: one thread per element of [B, 25088]: features_1[B, 25088] = …
+// fwd_1_relu: one thread per element of [B, 25088]:
+//     features_1 = relu(features_0)
 //   fashion_cnn.model:11  features.1 = relu()  [B, 32, 28, 28] -> [B, 32, 28, 28]
 extern "C" __global__ void __launch_bounds__(256) fwd_1_relu(
     int rows,
@@ -374,7 +375,8 @@ extern "C" __global__ void __launch_bounds__(256) fwd_1_relu(
     }
 }
 
-// fwd_4_relu: one thread per element of [B, 12544]: features_4[B, 12544] = …
+// fwd_4_relu: one thread per element of [B, 12544]:
+//     features_4 = relu(features_3)
 //   fashion_cnn.model:12  features.4 = relu()  [B, 64, 14, 14] -> [B, 64, 14, 14]
 extern "C" __global__ void __launch_bounds__(256) fwd_4_relu(
     int rows,
@@ -391,7 +393,9 @@ extern "C" __global__ void __launch_bounds__(256) fwd_4_relu(
     }
 }
 
-// fwd_8_dense_relu_dropout: one thread per element of [B, 128]: logits_2[B, 128] = …, logits_3[B, 128] = …
+// fwd_8_dense_relu_dropout: one thread per element of [B, 128]:
+//     logits_2 = relu(logits_1 + logits_1_bias)
+//     logits_3 = dropout(relu(logits_1 + logits_1_bias))
 //   fashion_cnn.model:13  logits.1 = dense(units=128, bias=true)  [B, 3136] -> [B, 128]
 //   fashion_cnn.model:13  logits.2 = relu()  [B, 128] -> [B, 128]
 //   fashion_cnn.model:13  logits.3 = dropout(p=0.25)  [B, 128] -> [B, 128]
@@ -421,7 +425,8 @@ extern "C" __global__ void __launch_bounds__(256) fwd_8_dense_relu_dropout(
     }
 }
 
-// fwd_10_dense: one thread per element of [B, 10]: logits[B, 10] = …
+// fwd_10_dense: one thread per element of [B, 10]:
+//     logits = logits + logits_4_bias
 //   fashion_cnn.model:13  logits.4 = dense(units=10, bias=true)  [B, 128] -> [B, 10]
 extern "C" __global__ void __launch_bounds__(256) fwd_10_dense(
     int rows,
@@ -494,7 +499,8 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
 
 // ───── Backward pass ─────────────────────────────────────────────────────────────────────────────
 
-// bwd_12_dense: one 32×8 block per 32 columns of [B, 10]: d_logits_4_bias[10] = Σ_rows …
+// bwd_12_dense: one 32×8 block per 32 columns of [B, 10]:
+//     d_logits_4_bias = Σ_rows d_logits
 //   fashion_cnn.model:13  logits.4 = dense(units=10, bias=true)  [B, 128] -> [B, 10]
 extern "C" __global__ void __launch_bounds__(256) bwd_12_dense(
     int rows,
@@ -524,7 +530,9 @@ extern "C" __global__ void __launch_bounds__(256) bwd_12_dense(
     }
 }
 
-// bwd_15_dropout_relu_dense: one 32×8 block per 32 columns of [B, 128]: d_logits_1[B, 128] = …, d_logits_1_bias[128] = Σ_rows …
+// bwd_15_dropout_relu_dense: one 32×8 block per 32 columns of [B, 128]:
+//     d_logits_1 = dropout(d_logits_3) · positive_mask(logits_2)
+//     d_logits_1_bias = Σ_rows dropout(d_logits_3) · positive_mask(logits_2)
 //   fashion_cnn.model:13  logits.1 = dense(units=128, bias=true)  [B, 3136] -> [B, 128]
 //   fashion_cnn.model:13  logits.2 = relu()  [B, 128] -> [B, 128]
 //   fashion_cnn.model:13  logits.3 = dropout(p=0.25)  [B, 128] -> [B, 128]
@@ -567,7 +575,8 @@ extern "C" __global__ void __launch_bounds__(256) bwd_15_dropout_relu_dense(
     }
 }
 
-// bwd_20_relu: one thread per element of [B, 12544]: d_features_3[B, 12544] = …
+// bwd_20_relu: one thread per element of [B, 12544]:
+//     d_features_3 = d_features_4 · positive_mask(features_4)
 //   fashion_cnn.model:12  features.4 = relu()  [B, 64, 14, 14] -> [B, 64, 14, 14]
 extern "C" __global__ void __launch_bounds__(256) bwd_20_relu(
     int rows,
@@ -587,7 +596,8 @@ extern "C" __global__ void __launch_bounds__(256) bwd_20_relu(
     }
 }
 
-// bwd_23_relu: one thread per element of [B, 25088]: d_features_0[B, 25088] = …
+// bwd_23_relu: one thread per element of [B, 25088]:
+//     d_features_0 = d_features_1 · positive_mask(features_1)
 //   fashion_cnn.model:11  features.1 = relu()  [B, 32, 28, 28] -> [B, 32, 28, 28]
 extern "C" __global__ void __launch_bounds__(256) bwd_23_relu(
     int rows,

@@ -350,7 +350,8 @@ namespace Consumer
             // fwd_1_relu
             //   fashion_cnn.model:11  features.1 = relu()  [B, 32, 28, 28] -> [B, 32, 28, 28]
 #line 11 "/src/examples/FashionMnist/fashion_cnn.model"
-            // one pass over [B, 25088]: features_1 = …
+            // one pass over [B, 25088]:
+            //   features_1 = relu(features_0)
             {
                 int rows = B, cols = 25088;
                 ref float features_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.features_1);
@@ -402,7 +403,8 @@ namespace Consumer
             // fwd_4_relu
             //   fashion_cnn.model:12  features.4 = relu()  [B, 64, 14, 14] -> [B, 64, 14, 14]
 #line 12 "/src/examples/FashionMnist/fashion_cnn.model"
-            // one pass over [B, 12544]: features_4 = …
+            // one pass over [B, 12544]:
+            //   features_4 = relu(features_3)
             {
                 int rows = B, cols = 12544;
                 ref float features_4 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.features_4);
@@ -460,7 +462,9 @@ namespace Consumer
             //   fashion_cnn.model:13  logits.2 = relu()  [B, 128] -> [B, 128]
             //   fashion_cnn.model:13  logits.3 = dropout(p=0.25)  [B, 128] -> [B, 128]
 #line 13 "/src/examples/FashionMnist/fashion_cnn.model"
-            // one pass over [B, 128]: logits_2 = …, logits_3 = …
+            // one pass over [B, 128]:
+            //   logits_2 = relu(logits_1 + logits_1_bias)
+            //   logits_3 = dropout(relu(logits_1 + logits_1_bias))
             {
                 int rows = B, cols = 128;
                 ref float logits_2 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.logits_2);
@@ -514,7 +518,8 @@ namespace Consumer
             // fwd_10_dense
             //   fashion_cnn.model:13  logits.4 = dense(units=10, bias=true)  [B, 128] -> [B, 10]
 #line 13 "/src/examples/FashionMnist/fashion_cnn.model"
-            // one pass over [B, 10]: logits = …
+            // one pass over [B, 10]:
+            //   logits = logits + logits_4_bias
             {
                 int rows = B, cols = 10;
                 ref float logits = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.logits);
@@ -569,7 +574,8 @@ namespace Consumer
             // bwd_12_dense
             //   fashion_cnn.model:13  logits.4 = dense(units=10, bias=true)  [B, 128] -> [B, 10]
 #line 13 "/src/examples/FashionMnist/fashion_cnn.model"
-            // one pass over [B, 10]: d_logits_4_bias = Σ_rows …
+            // one pass over [B, 10]:
+            //   d_logits_4_bias = Σ_rows d_logits
             {
                 int rows = B, cols = 10;
                 ref float d_logits_4_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Logits4Bias.Gradient);
@@ -616,7 +622,9 @@ namespace Consumer
             //   fashion_cnn.model:13  logits.2 = relu()  [B, 128] -> [B, 128]
             //   fashion_cnn.model:13  logits.3 = dropout(p=0.25)  [B, 128] -> [B, 128]
 #line 13 "/src/examples/FashionMnist/fashion_cnn.model"
-            // one pass over [B, 128]: d_logits_1 = …, d_logits_1_bias = Σ_rows …
+            // one pass over [B, 128]:
+            //   d_logits_1 = dropout(d_logits_3) · positive_mask(logits_2)
+            //   d_logits_1_bias = Σ_rows dropout(d_logits_3) · positive_mask(logits_2)
             {
                 int rows = B, cols = 128;
                 ref float d_logits_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_logits_1);
@@ -697,7 +705,8 @@ namespace Consumer
             // bwd_20_relu
             //   fashion_cnn.model:12  features.4 = relu()  [B, 64, 14, 14] -> [B, 64, 14, 14]
 #line 12 "/src/examples/FashionMnist/fashion_cnn.model"
-            // one pass over [B, 12544]: d_features_3 = …
+            // one pass over [B, 12544]:
+            //   d_features_3 = d_features_4 · positive_mask(features_4)
             {
                 int rows = B, cols = 12544;
                 ref float d_features_3 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_features_3);
@@ -754,7 +763,8 @@ namespace Consumer
             // bwd_23_relu
             //   fashion_cnn.model:11  features.1 = relu()  [B, 32, 28, 28] -> [B, 32, 28, 28]
 #line 11 "/src/examples/FashionMnist/fashion_cnn.model"
-            // one pass over [B, 25088]: d_features_0 = …
+            // one pass over [B, 25088]:
+            //   d_features_0 = d_features_1 · positive_mask(features_1)
             {
                 int rows = B, cols = 25088;
                 ref float d_features_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_features_0);

@@ -79,7 +79,9 @@ __device__ __forceinline__ float md_warp_max(float v)
 
 // ───── Forward pass ──────────────────────────────────────────────────────────────────────────────
 
-// fwd_1_dense_relu_dropout: one thread per element of [B, 256]: logits_1[B, 256] = …, logits_2[B, 256] = …
+// fwd_1_dense_relu_dropout: one thread per element of [B, 256]:
+//     logits_1 = relu(logits_0 + logits_0_bias)
+//     logits_2 = dropout(relu(logits_0 + logits_0_bias))
 //   fashion_mlp.model:12  logits.0 = dense(units=256, bias=true)  [B, 784] -> [B, 256]
 //   fashion_mlp.model:12  logits.1 = relu()  [B, 256] -> [B, 256]
 //   fashion_mlp.model:12  logits.2 = dropout(p=0.1)  [B, 256] -> [B, 256]
@@ -109,7 +111,9 @@ extern "C" __global__ void __launch_bounds__(256) fwd_1_dense_relu_dropout(
     }
 }
 
-// fwd_3_dense_relu_dropout: one thread per element of [B, 256]: logits_4[B, 256] = …, logits_5[B, 256] = …
+// fwd_3_dense_relu_dropout: one thread per element of [B, 256]:
+//     logits_4 = relu(logits_3 + logits_3_bias)
+//     logits_5 = dropout(relu(logits_3 + logits_3_bias))
 //   fashion_mlp.model:13  logits.3 = dense(units=256, bias=true)  [B, 256] -> [B, 256]
 //   fashion_mlp.model:13  logits.4 = relu()  [B, 256] -> [B, 256]
 //   fashion_mlp.model:13  logits.5 = dropout(p=0.1)  [B, 256] -> [B, 256]
@@ -139,7 +143,8 @@ extern "C" __global__ void __launch_bounds__(256) fwd_3_dense_relu_dropout(
     }
 }
 
-// fwd_5_dense: one thread per element of [B, 10]: logits[B, 10] = …
+// fwd_5_dense: one thread per element of [B, 10]:
+//     logits = logits + logits_6_bias
 //   fashion_mlp.model:14  logits.6 = dense(units=10, bias=true)  [B, 256] -> [B, 10]
 extern "C" __global__ void __launch_bounds__(256) fwd_5_dense(
     int rows,
@@ -212,7 +217,8 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
 
 // ───── Backward pass ─────────────────────────────────────────────────────────────────────────────
 
-// bwd_7_dense: one 32×8 block per 32 columns of [B, 10]: d_logits_6_bias[10] = Σ_rows …
+// bwd_7_dense: one 32×8 block per 32 columns of [B, 10]:
+//     d_logits_6_bias = Σ_rows d_logits
 //   fashion_mlp.model:14  logits.6 = dense(units=10, bias=true)  [B, 256] -> [B, 10]
 extern "C" __global__ void __launch_bounds__(256) bwd_7_dense(
     int rows,
@@ -242,7 +248,9 @@ extern "C" __global__ void __launch_bounds__(256) bwd_7_dense(
     }
 }
 
-// bwd_10_dropout_relu_dense: one 32×8 block per 32 columns of [B, 256]: d_logits_3[B, 256] = …, d_logits_3_bias[256] = Σ_rows …
+// bwd_10_dropout_relu_dense: one 32×8 block per 32 columns of [B, 256]:
+//     d_logits_3 = dropout(d_logits_5) · positive_mask(logits_4)
+//     d_logits_3_bias = Σ_rows dropout(d_logits_5) · positive_mask(logits_4)
 //   fashion_mlp.model:13  logits.3 = dense(units=256, bias=true)  [B, 256] -> [B, 256]
 //   fashion_mlp.model:13  logits.4 = relu()  [B, 256] -> [B, 256]
 //   fashion_mlp.model:13  logits.5 = dropout(p=0.1)  [B, 256] -> [B, 256]
@@ -285,7 +293,9 @@ extern "C" __global__ void __launch_bounds__(256) bwd_10_dropout_relu_dense(
     }
 }
 
-// bwd_13_dropout_relu_dense: one 32×8 block per 32 columns of [B, 256]: d_logits_0[B, 256] = …, d_logits_0_bias[256] = Σ_rows …
+// bwd_13_dropout_relu_dense: one 32×8 block per 32 columns of [B, 256]:
+//     d_logits_0 = dropout(d_logits_2) · positive_mask(logits_1)
+//     d_logits_0_bias = Σ_rows dropout(d_logits_2) · positive_mask(logits_1)
 //   fashion_mlp.model:12  logits.0 = dense(units=256, bias=true)  [B, 784] -> [B, 256]
 //   fashion_mlp.model:12  logits.1 = relu()  [B, 256] -> [B, 256]
 //   fashion_mlp.model:12  logits.2 = dropout(p=0.1)  [B, 256] -> [B, 256]

@@ -319,7 +319,9 @@ namespace Consumer
             //   fashion_mlp.model:12  logits.1 = relu()  [B, 256] -> [B, 256]
             //   fashion_mlp.model:12  logits.2 = dropout(p=0.1)  [B, 256] -> [B, 256]
 #line 12 "/src/examples/FashionMnist/fashion_mlp.model"
-            // one pass over [B, 256]: logits_1 = …, logits_2 = …
+            // one pass over [B, 256]:
+            //   logits_1 = relu(logits_0 + logits_0_bias)
+            //   logits_2 = dropout(relu(logits_0 + logits_0_bias))
             {
                 int rows = B, cols = 256;
                 ref float logits_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.logits_1);
@@ -375,7 +377,9 @@ namespace Consumer
             //   fashion_mlp.model:13  logits.4 = relu()  [B, 256] -> [B, 256]
             //   fashion_mlp.model:13  logits.5 = dropout(p=0.1)  [B, 256] -> [B, 256]
 #line 13 "/src/examples/FashionMnist/fashion_mlp.model"
-            // one pass over [B, 256]: logits_4 = …, logits_5 = …
+            // one pass over [B, 256]:
+            //   logits_4 = relu(logits_3 + logits_3_bias)
+            //   logits_5 = dropout(relu(logits_3 + logits_3_bias))
             {
                 int rows = B, cols = 256;
                 ref float logits_4 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.logits_4);
@@ -429,7 +433,8 @@ namespace Consumer
             // fwd_5_dense
             //   fashion_mlp.model:14  logits.6 = dense(units=10, bias=true)  [B, 256] -> [B, 10]
 #line 14 "/src/examples/FashionMnist/fashion_mlp.model"
-            // one pass over [B, 10]: logits = …
+            // one pass over [B, 10]:
+            //   logits = logits + logits_6_bias
             {
                 int rows = B, cols = 10;
                 ref float logits = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.logits);
@@ -484,7 +489,8 @@ namespace Consumer
             // bwd_7_dense
             //   fashion_mlp.model:14  logits.6 = dense(units=10, bias=true)  [B, 256] -> [B, 10]
 #line 14 "/src/examples/FashionMnist/fashion_mlp.model"
-            // one pass over [B, 10]: d_logits_6_bias = Σ_rows …
+            // one pass over [B, 10]:
+            //   d_logits_6_bias = Σ_rows d_logits
             {
                 int rows = B, cols = 10;
                 ref float d_logits_6_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Logits6Bias.Gradient);
@@ -531,7 +537,9 @@ namespace Consumer
             //   fashion_mlp.model:13  logits.4 = relu()  [B, 256] -> [B, 256]
             //   fashion_mlp.model:13  logits.5 = dropout(p=0.1)  [B, 256] -> [B, 256]
 #line 13 "/src/examples/FashionMnist/fashion_mlp.model"
-            // one pass over [B, 256]: d_logits_3 = …, d_logits_3_bias = Σ_rows …
+            // one pass over [B, 256]:
+            //   d_logits_3 = dropout(d_logits_5) · positive_mask(logits_4)
+            //   d_logits_3_bias = Σ_rows dropout(d_logits_5) · positive_mask(logits_4)
             {
                 int rows = B, cols = 256;
                 ref float d_logits_3 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_logits_3);
@@ -596,7 +604,9 @@ namespace Consumer
             //   fashion_mlp.model:12  logits.1 = relu()  [B, 256] -> [B, 256]
             //   fashion_mlp.model:12  logits.2 = dropout(p=0.1)  [B, 256] -> [B, 256]
 #line 12 "/src/examples/FashionMnist/fashion_mlp.model"
-            // one pass over [B, 256]: d_logits_0 = …, d_logits_0_bias = Σ_rows …
+            // one pass over [B, 256]:
+            //   d_logits_0 = dropout(d_logits_2) · positive_mask(logits_1)
+            //   d_logits_0_bias = Σ_rows dropout(d_logits_2) · positive_mask(logits_1)
             {
                 int rows = B, cols = 256;
                 ref float d_logits_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_logits_0);

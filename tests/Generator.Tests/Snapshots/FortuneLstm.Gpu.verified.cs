@@ -289,7 +289,8 @@ extern "C" __global__ void __launch_bounds__(256) md_lstm_bias_backward(
 
 // ───── Forward pass ──────────────────────────────────────────────────────────────────────────────
 
-// fwd_2_dropout: one thread per element of [B, 128]: logits_0[B, 128] = …
+// fwd_2_dropout: one thread per element of [B, 128]:
+//     logits_0 = dropout(encoder)
 //   fortune_lstm.model:16  logits.0 = dropout(p=0.2)  [B, 128] -> [B, 128]
 extern "C" __global__ void __launch_bounds__(256) fwd_2_dropout(
     int rows,
@@ -310,7 +311,8 @@ extern "C" __global__ void __launch_bounds__(256) fwd_2_dropout(
     }
 }
 
-// fwd_4_dense: one thread per element of [B, 4]: logits[B, 4] = …
+// fwd_4_dense: one thread per element of [B, 4]:
+//     logits = logits + logits_1_bias
 //   fortune_lstm.model:16  logits.1 = dense(units=4, bias=true)  [B, 128] -> [B, 4]
 extern "C" __global__ void __launch_bounds__(256) fwd_4_dense(
     int rows,
@@ -383,7 +385,8 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
 
 // ───── Backward pass ─────────────────────────────────────────────────────────────────────────────
 
-// bwd_6_dense: one 32×8 block per 32 columns of [B, 4]: d_logits_1_bias[4] = Σ_rows …
+// bwd_6_dense: one 32×8 block per 32 columns of [B, 4]:
+//     d_logits_1_bias = Σ_rows d_logits
 //   fortune_lstm.model:16  logits.1 = dense(units=4, bias=true)  [B, 128] -> [B, 4]
 extern "C" __global__ void __launch_bounds__(256) bwd_6_dense(
     int rows,
@@ -413,7 +416,8 @@ extern "C" __global__ void __launch_bounds__(256) bwd_6_dense(
     }
 }
 
-// bwd_9_dropout: one thread per element of [B, 128]: d_encoder[B, 128] = …
+// bwd_9_dropout: one thread per element of [B, 128]:
+//     d_encoder = dropout(d_logits_0)
 //   fortune_lstm.model:16  logits.0 = dropout(p=0.2)  [B, 128] -> [B, 128]
 extern "C" __global__ void __launch_bounds__(256) bwd_9_dropout(
     int rows,

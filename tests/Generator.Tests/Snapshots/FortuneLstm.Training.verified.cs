@@ -328,7 +328,8 @@ namespace Consumer
             // fwd_2_dropout
             //   fortune_lstm.model:16  logits.0 = dropout(p=0.2)  [B, 128] -> [B, 128]
 #line 16 "/src/examples/TextLstm/fortune_lstm.model"
-            // one pass over [B, 128]: logits_0 = …
+            // one pass over [B, 128]:
+            //   logits_0 = dropout(encoder)
             {
                 int rows = B, cols = 128;
                 ref float logits_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.logits_0);
@@ -372,7 +373,8 @@ namespace Consumer
             // fwd_4_dense
             //   fortune_lstm.model:16  logits.1 = dense(units=4, bias=true)  [B, 128] -> [B, 4]
 #line 16 "/src/examples/TextLstm/fortune_lstm.model"
-            // one pass over [B, 4]: logits = …
+            // one pass over [B, 4]:
+            //   logits = logits + logits_1_bias
             {
                 int rows = B, cols = 4;
                 ref float logits = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.logits);
@@ -429,7 +431,8 @@ namespace Consumer
             // bwd_6_dense
             //   fortune_lstm.model:16  logits.1 = dense(units=4, bias=true)  [B, 128] -> [B, 4]
 #line 16 "/src/examples/TextLstm/fortune_lstm.model"
-            // one pass over [B, 4]: d_logits_1_bias = Σ_rows …
+            // one pass over [B, 4]:
+            //   d_logits_1_bias = Σ_rows d_logits
             {
                 int rows = B, cols = 4;
                 ref float d_logits_1_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Logits1Bias.Gradient);
@@ -474,7 +477,8 @@ namespace Consumer
             // bwd_9_dropout
             //   fortune_lstm.model:16  logits.0 = dropout(p=0.2)  [B, 128] -> [B, 128]
 #line 16 "/src/examples/TextLstm/fortune_lstm.model"
-            // one pass over [B, 128]: d_encoder = …
+            // one pass over [B, 128]:
+            //   d_encoder = dropout(d_logits_0)
             {
                 int rows = B, cols = 128;
                 ref float d_encoder = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_encoder);
