@@ -20,9 +20,12 @@ public sealed class NamingTests : IClassFixture<CudaParityTests.Emulator>
 
     /// <summary>
     /// The consumer's own code: types in its root namespace named like everything the generated files call. Any simple
-    /// (not <c>global::</c>) name in generated code would bind to one of these and fail to compile.
+    /// (not <c>global::</c>) name in generated code would bind to one of these and fail to compile. The model's own name is
+    /// left out: the model is that type.
     /// </summary>
-    private static string Consumer(string rootNamespace) => $$"""
+    private static string Consumer(string rootNamespace, string model) => ConsumerTypes(rootNamespace).Replace($"internal sealed class {model} {{ }}", "");
+
+    private static string ConsumerTypes(string rootNamespace) => $$"""
         namespace {{rootNamespace}}
         {
             internal sealed class Tensor { } internal sealed class IntTensor { } internal sealed class Parameter { }
@@ -84,13 +87,28 @@ public sealed class NamingTests : IClassFixture<CudaParityTests.Emulator>
         }
         """;
 
+    /// <summary>Layer kernels (conv2d, pooling, layer_norm) with names their launch blocks use (<c>geometry</c>, <c>context</c>).</summary>
+    private const string LayerModel = """
+        model Activations {
+            input image: f32[B, 1, 6, 6]
+            label y: i32[B]
+            geometry = image -> conv2d(4, kernel=3, padding=1) -> relu -> max_pool2d(2)
+            Layers = geometry -> flatten -> dense(16) -> layer_norm -> gelu
+            context = Layers -> dense(4)
+            output context
+            loss cross_entropy(context, y)
+            optimizer adamw(lr=0.01)
+        }
+        """;
+
     [Theory]
     [InlineData("Metrics", "Metrics", new[] { "w.v0_2", "w.seed", "w.Sgemm", "w.Workspace_2", "w.rows_2" }, new[] { "v0_2[i]", "threadIdx_2[i]", "u_md_relu[i]", "rows_2[i]" })]
     [InlineData("class", "Keywords", new[] { "partial class @class", "w.int_2", "w.float_2", "w.new_2", "w.namespace_2", "caller_2", "step_2", "int i_2" }, new[] { "int_2[i]", "float_2[i]", "new_2[i]", "namespace_2[i]" })]
+    [InlineData("Activations", "Activations", new[] { "w.geometry_2", "w.Layers", "w.context_2" }, new string[0])]
     public void A_model_named_like_what_generated_code_uses_builds_trains_and_matches_on_the_emulated_gpu(string model, string rootNamespace, string[] csharpNames, string[] cudaNames)
     {
-        string text = model == "Metrics" ? MetricsModel : KeywordModel;
-        var compiled = GeneratedModel.Compile(text, model, seed: 3, rootNamespace: rootNamespace, consumerSource: Consumer(rootNamespace));
+        string text = model switch { "Metrics" => MetricsModel, "class" => KeywordModel, _ => LayerModel };
+        var compiled = GeneratedModel.Compile(text, model, seed: 3, rootNamespace: rootNamespace, consumerSource: Consumer(rootNamespace, model));
 
         Assert.Empty(compiled.Warnings);
         // The names really reached generated code, kept where free (seed, Sgemm) and renamed where they met the emitter's
