@@ -106,7 +106,7 @@ namespace ModelDsl.Autodiff
                         // dX[M, in] (+)= dY[M, out] · W[out, in]
                         kernels.Add(new GemmKernel(KernelName("bwd", rule.ProductName + "_dX"), new[] { OriginOf(head) }, false, false, m, inFeatures, units, dy, _parameters[weight], dx, accumulate: !FirstWrite(dx)));
                     }
-                    kernels.AddRange(rule.PlanBackwardBelowProduct(this, head));
+                    kernels.AddRange(Attach(OpCatalog.Of(head), rule.PlanBackwardBelowProduct(this, head)));
                 }
                 else if (outputs.Count > 0)
                 {

@@ -37,7 +37,9 @@ namespace ModelDsl.Autodiff
                     // dense: Y[M, out] = X[M, in] · W[out, in]ᵀ (+ bias, added in the fused loop below);
                     // attention: the same for out_proj, after in_proj and the attention core
                     var rule = (IHeadRule)OpCatalog.Of(head);
+                    int before = kernels.Count;
                     var x = rule.PlanProductInput(this, head, kernels);
+                    Attach(OpCatalog.Of(head), kernels.Skip(before));
                     _productInput[head] = x;
                     var y = Value(head.Output);
                     var (m, inFeatures) = Matrix(x.Shape);

@@ -32,13 +32,22 @@ namespace ModelDsl.Autodiff
             // The input's and the output's buffers first, so they come before the layer's own in the plan.
             Value(op.Inputs[0]);
             Value(op.Output);
-            var kernel = OpCatalog.Of(op).PlanForward(this, op);
+            var rule = OpCatalog.Of(op);
+            var kernel = rule.PlanForward(this, op);
             _layerForward[op] = kernel;
-            return new[] { kernel };
+            return Attach(rule, new[] { kernel });
         }
 
         /// <summary>The backward kernels of a layer group; run once the gradient of its output is complete.</summary>
-        private IEnumerable<Kernel> LayerBackward(OpNode op) => OpCatalog.Of(op).PlanBackward(this, op, _layerForward[op]).ToList();
+        private IEnumerable<Kernel> LayerBackward(OpNode op) => Attach(OpCatalog.Of(op), OpCatalog.Of(op).PlanBackward(this, op, _layerForward[op]));
+
+        /// <summary>Each kernel's runtime calls, as its op's rule states them (<see cref="Kernel.Calls"/>).</summary>
+        private static List<Kernel> Attach(OpRule rule, IEnumerable<Kernel> kernels)
+        {
+            var list = kernels.ToList();
+            foreach (var kernel in list) kernel.Calls = rule.Calls(kernel);
+            return list;
+        }
 
         // ---- IPlanContext ----
 

@@ -4,6 +4,8 @@ using ModelDsl.Plan;
 using ModelDsl.Shapes;
 using static ModelDsl.Plan.E;
 
+using static ModelDsl.Plan.L;
+
 namespace ModelDsl.Ops
 {
     /// <summary><c>attention(heads, causal=false, bias=true)</c>.</summary>
@@ -128,6 +130,21 @@ namespace ModelDsl.Ops
                 yield return new GemmKernel(p.KernelName("bwd", "attention_in_proj_dX"), origins, false, false, m, d, d3, dqkv, p.Parameter(weight), dx, accumulate: !p.FirstWrite(dx));
             }
         }
+
+        public override LayerCalls? Calls(Kernel kernel) => kernel switch
+        {
+            AttentionKernel k => Does(
+                $"{k.Output}{k.Output.Shape} = softmax(q·kᵀ/√{k.HeadDim}{(k.Causal ? ", causal" : "")})·v per head ({k.Heads} heads), q, k, v read in place from {k.Qkv} (columns 0, {k.ModelDim}, 2·{k.ModelDim}); P kept in {k.Workspace}",
+                Call("Attention", "Forward", Size(k.Batch), Size(k.Steps), Int(k.Heads), Int(k.HeadDim), Flag("causal", k.Causal),
+                    Buffer(k.Qkv), Buffer(k.Qkv, 1, k.ModelDim), Buffer(k.Qkv, 2, k.ModelDim), Int(3, k.ModelDim), Buffer(k.Output), Buffer(k.Workspace)))
+                .WithWorkspace(k.Workspace, Call("Attention", "WorkspaceSize", Size(k.Batch), Size(k.Steps), Int(k.Heads))),
+            AttentionBackwardKernel k => Does(
+                $"{k.QkvGradient} (dq, dk, dv) from {k.OutputGradient} and the P saved in {k.Workspace}",
+                Call("Attention", "Backward", Size(k.Batch), Size(k.Steps), Int(k.Heads), Int(k.HeadDim), Flag("causal", k.Causal),
+                    Buffer(k.Qkv), Buffer(k.Qkv, 1, k.ModelDim), Buffer(k.Qkv, 2, k.ModelDim), Int(3, k.ModelDim), Buffer(k.OutputGradient), Buffer(k.Workspace),
+                    Gradient(k.QkvGradient), Buffer(k.QkvGradient.Buffer, 1, k.ModelDim), Buffer(k.QkvGradient.Buffer, 2, k.ModelDim), Flag("accumulate", k.QkvGradient.Accumulate))),
+            _ => null,
+        };
 
         // the three in projections and out_proj (2·B·T·d·4d), QKᵀ and AV (2·2·B·T²·d), the softmax (~5 per score);
         // backward twice the products and the softmax once

@@ -5,6 +5,8 @@ using ModelDsl.IR;
 using ModelDsl.Plan;
 using ModelDsl.Shapes;
 
+using static ModelDsl.Plan.L;
+
 namespace ModelDsl.Ops
 {
     /// <summary><c>concat(..., axis=-1)</c>: the axis normalised against the inputs' rank.</summary>
@@ -87,6 +89,18 @@ namespace ModelDsl.Ops
             }
             if (parts.Count > 0) yield return new ConcatBackwardKernel(p.KernelName("bwd", "concat"), new[] { p.Origin(op) }, concat.Rows, concat.OutputWidth, p.Gradient(op.Output), parts);
         }
+
+        public override LayerCalls? Calls(Kernel kernel) => kernel switch
+        {
+            ConcatKernel k => new LayerCalls(
+                $"{k.Output}{k.Output.Shape} = concat({string.Join(", ", k.Parts.Select(p => p.Input.Name))}) along axis {k.Axis}: each input copied into its columns of the [{k.Rows}, {k.OutputWidth}] rows",
+                k.Parts.Select(part => Call("Concat", "Forward", Size(k.Rows), Size(part.Width), Size(k.OutputWidth), Size(part.Offset), Buffer(part.Input), Buffer(k.Output))).ToList()),
+            ConcatBackwardKernel k => new LayerCalls(
+                Join(k.Parts.Select((p, i) => (System.FormattableString)$"{(i == 0 ? "" : ", ")}{p.Gradient} {k.OutputGradient}[:, {new ColumnRange(p.Offset, p.Width)}]").ToArray()),
+                k.Parts.Select(part => Call("Concat", "Backward", Size(k.Rows), Size(part.Width), Size(k.OutputWidth), Size(part.Offset), Buffer(k.OutputGradient), Gradient(part.Gradient),
+                    Flag("accumulate", part.Gradient.Accumulate))).ToList()),
+            _ => null,
+        };
 
         private static (int Axis, Dim Rows, Dim Inner) Geometry(OpNode op)
         {

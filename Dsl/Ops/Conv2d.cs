@@ -3,6 +3,8 @@ using ModelDsl.IR;
 using ModelDsl.Plan;
 using ModelDsl.Shapes;
 
+using static ModelDsl.Plan.L;
+
 namespace ModelDsl.Ops
 {
     /// <summary>
@@ -117,6 +119,25 @@ namespace ModelDsl.Ops
             var db = conv.Bias is null ? null : ParameterGradient(p, op, "bias");
             yield return new Conv2dBackwardKernel(p.KernelName("bwd", "conv2d"), new[] { p.Origin(op) }, conv.Sizes, conv.Input, conv.Weight, p.Gradient(op.Output), dx, dw, db, conv.Workspace);
         }
+
+        public override LayerCalls? Calls(Kernel kernel) => kernel switch
+        {
+            Conv2dKernel k => Does(
+                Join($"{k.Output}{k.Output.Shape} = conv2d({k.Input}, {k.Weight})", k.Bias is null ? null : F($" + {k.Bias}"), $": im2col and one GEMM per image, images across threads"),
+                Call("Conv2d", "Forward", Geometry(k.Sizes), Buffer(k.Input), Buffer(k.Weight), Buffer(k.Bias), Buffer(k.Output), Buffer(k.Workspace)))
+                .WithWorkspace(k.Workspace, Call("Conv2d", "WorkspaceSize", Geometry(k.Sizes))),
+            Conv2dBackwardKernel k => Does(
+                Join($"{k.WeightGradient} Σ_images {k.OutputGradient}·colᵀ", k.BiasGradient is null ? null : F($", {k.BiasGradient} Σ {k.OutputGradient}"),
+                    k.InputGradient is null ? F($" ({k.Input} needs no gradient)") : F($", {k.InputGradient} col2im({k.Weight}ᵀ·{k.OutputGradient})")),
+                Call("Conv2d", "Backward", Geometry(k.Sizes), Buffer(k.Input), Buffer(k.Weight), Buffer(k.OutputGradient), Gradient(k.InputGradient), Gradient(k.WeightGradient),
+                    Gradient(k.BiasGradient), Buffer(k.Workspace),
+                    Flag("accumulateInputGradient", k.InputGradient?.Accumulate ?? false), Flag("accumulateParameterGradients", SameFlag(k, k.WeightGradient, k.BiasGradient)))),
+            _ => null,
+        };
+
+        /// <summary>The runtime's <c>Conv2dGeometry</c>.</summary>
+        private static LayerArgument Geometry(Conv2dSizes s) => L.Geometry("Conv2dGeometry",
+            Size(s.Batch), Size(s.Channels), Size(s.Height), Size(s.Width), Int(s.OutChannels), Int(s.Kernel), Int(s.Stride), Int(s.Padding));
 
         // 2·C·k² per output element (+ the bias); the backward twice that (dx and dW)
         public override OpCost Cost(OpNode op, CostContext c)

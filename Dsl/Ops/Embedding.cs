@@ -4,6 +4,8 @@ using ModelDsl.IR;
 using ModelDsl.Plan;
 using ModelDsl.Shapes;
 
+using static ModelDsl.Plan.L;
+
 namespace ModelDsl.Ops
 {
     /// <summary><c>embedding(num, dim)</c>: the table's rows and columns.</summary>
@@ -57,6 +59,16 @@ namespace ModelDsl.Ops
             yield return new EmbeddingBackwardKernel(p.KernelName("bwd", "embedding"), new[] { p.Origin(op) }, embedding.Count, embedding.Num, embedding.Dim, embedding.Ids,
                 p.Gradient(op.Output), ParameterGradient(p, op, "weight"));
         }
+
+        public override LayerCalls? Calls(Kernel kernel) => kernel switch
+        {
+            EmbeddingKernel k => Does($"{k.Output}{k.Output.Shape} = rows of {k.Table} picked by the ids in {k.Ids}",
+                Call("Embedding", "Forward", Size(k.Count), Int(k.Num), Int(k.Dim), Buffer(k.Ids), Buffer(k.Table), Buffer(k.Output))),
+            EmbeddingBackwardKernel k => Does(
+                $"{k.TableGradient.Buffer}[id] {(k.TableGradient.Accumulate ? "+=" : "= (zeroed, then) +=")} the rows of {k.OutputGradient}, for each id in {k.Ids}",
+                Call("Embedding", "Backward", Size(k.Count), Int(k.Num), Int(k.Dim), Buffer(k.Ids), Buffer(k.OutputGradient), Gradient(k.TableGradient), Flag("accumulate", k.TableGradient.Accumulate))),
+            _ => null,
+        };
 
         // a copy forward; one add per output element backward
         public override OpCost Cost(OpNode op, CostContext c) => new OpCost(0, c.Output(op));
@@ -124,6 +136,17 @@ namespace ModelDsl.Ops
             yield return new PositionalBackwardKernel(p.KernelName("bwd", "positional"), new[] { p.Origin(op) }, positional.Batch, positional.Steps, positional.MaxLength, positional.Dim,
                 p.Gradient(op.Output), dx, ParameterGradient(p, op, "weight"));
         }
+
+        public override LayerCalls? Calls(Kernel kernel) => kernel switch
+        {
+            PositionalKernel k => Does($"{k.Output}[b, t] = {k.Input}[b, t] + {k.Table}[t]   ({k.Steps} ≤ {k.MaxLength}, checked on entry)",
+                Call("Positional", "Forward", Size(k.Batch), Size(k.Steps), Int(k.MaxLength), Int(k.Dim), Buffer(k.Input), Buffer(k.Table), Buffer(k.Output))),
+            PositionalBackwardKernel k => Does(
+                Join($"{k.TableGradient.Buffer}[t] {(k.TableGradient.Accumulate ? "+=" : "=")} Σ_b {k.OutputGradient}[b, t]", k.InputGradient is null ? null : F($", {k.InputGradient} {k.OutputGradient}")),
+                Call("Positional", "Backward", Size(k.Batch), Size(k.Steps), Int(k.MaxLength), Int(k.Dim), Buffer(k.OutputGradient), Gradient(k.InputGradient), Gradient(k.TableGradient),
+                    Flag("accumulateInputGradient", k.InputGradient?.Accumulate ?? false), Flag("accumulateTableGradient", k.TableGradient.Accumulate))),
+            _ => null,
+        };
 
         // one add per element, either way
         public override OpCost Cost(OpNode op, CostContext c) => OpCost.PerElement(c.Output(op), 1, 1);

@@ -5,6 +5,8 @@ using ModelDsl.IR;
 using ModelDsl.Plan;
 using ModelDsl.Shapes;
 
+using static ModelDsl.Plan.L;
+
 namespace ModelDsl.Ops
 {
     /// <summary><c>layer_norm(eps=1e-5)</c>: the ε added to the variance.</summary>
@@ -62,6 +64,20 @@ namespace ModelDsl.Ops
             yield return new LayerNormBackwardKernel(p.KernelName("bwd", "layer_norm"), new[] { p.Origin(op) }, norm.Rows, norm.Dim, norm.Input, norm.Weight, norm.Mean, norm.Rstd,
                 p.Gradient(op.Output), dx, dw, db);
         }
+
+        public override LayerCalls? Calls(Kernel kernel) => kernel switch
+        {
+            LayerNormKernel k => Does(
+                $"{k.Output} = ({k.Input} − mean)·rstd·{k.Weight} + {k.Bias} over rows of {k.Dim}; {k.Mean} and {k.Rstd} kept for the backward",
+                Call("LayerNorm", "Forward", Size(k.Rows), Int(k.Dim), Buffer(k.Input), Buffer(k.Weight), Buffer(k.Bias), Buffer(k.Output), Buffer(k.Mean), Buffer(k.Rstd), Float(k.Epsilon))),
+            LayerNormBackwardKernel k => Does(
+                Join($"{k.WeightGradient} Σ {k.OutputGradient}·x̂, {k.BiasGradient} Σ {k.OutputGradient}",
+                    k.InputGradient is null ? null : F($", {k.InputGradient} rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = {k.OutputGradient}·{k.Weight}")),
+                Call("LayerNorm", "Backward", Size(k.Rows), Int(k.Dim), Buffer(k.Input), Buffer(k.Weight), Buffer(k.Mean), Buffer(k.Rstd), Buffer(k.OutputGradient),
+                    Gradient(k.InputGradient), Gradient(k.WeightGradient), Gradient(k.BiasGradient),
+                    Flag("accumulateInputGradient", k.InputGradient?.Accumulate ?? false), Flag("accumulateParameterGradients", SameFlag(k, k.WeightGradient, k.BiasGradient)))),
+            _ => null,
+        };
 
         // mean, variance, normalise, scale and shift: ~8 per element; the backward's three row sums and the dx formula ~12
         public override OpCost Cost(OpNode op, CostContext c) => OpCost.PerElement(c.Output(op), 8, 12);

@@ -3,6 +3,8 @@ using ModelDsl.IR;
 using ModelDsl.Plan;
 using ModelDsl.Shapes;
 
+using static ModelDsl.Plan.L;
+
 namespace ModelDsl.Ops
 {
     /// <summary><c>lstm(hidden, return_sequences=false)</c>.</summary>
@@ -76,6 +78,25 @@ namespace ModelDsl.Ops
                 lstm.Input, lstm.WeightIh, lstm.WeightHh, lstm.HiddenStates, lstm.Workspace,
                 sequences ? dy : null, sequences ? null : dy, dx, dwih, dwhh, dbih, dbhh);
         }
+
+        public override LayerCalls? Calls(Kernel kernel) => kernel switch
+        {
+            LstmKernel k => Does(
+                Join($"{k.HiddenStates}{k.HiddenStates.Shape} = every step's hidden state of the LSTM over {k.Input}", k.LastHidden is null ? null : F($"; {k.LastHidden} = the last one"),
+                    $"; {k.Workspace} keeps the gates and cells for the backward"),
+                Call("Lstm", "Forward", Size(k.Batch), Size(k.Steps), Int(k.InputSize), Int(k.Hidden), Buffer(k.Input), Buffer(k.WeightIh), Buffer(k.WeightHh), Buffer(k.BiasIh), Buffer(k.BiasHh),
+                    Buffer(k.HiddenStates), Buffer(k.LastHidden), Buffer(null), Buffer(k.Workspace)))
+                .WithWorkspace(k.Workspace, Call("Lstm", "WorkspaceSize", Size(k.Batch), Size(k.Steps), Int(k.Hidden))),
+            LstmBackwardKernel k => Does(
+                Join($"backpropagation through time from {(k.HiddenStatesGradient ?? k.LastHiddenGradient)!}: {k.WeightIhGradient} …, {k.WeightHhGradient} …, {k.BiasIhGradient} …, {k.BiasHhGradient} …",
+                    k.InputGradient is null ? null : F($", {k.InputGradient} …"), $" (the gates in {k.Workspace} become their gradients)"),
+                Call("Lstm", "Backward", Size(k.Batch), Size(k.Steps), Int(k.InputSize), Int(k.Hidden), Buffer(k.Input), Buffer(k.WeightIh), Buffer(k.WeightHh), Buffer(k.HiddenStates),
+                    Buffer(k.HiddenStatesGradient), Buffer(k.LastHiddenGradient), Buffer(k.Workspace), Gradient(k.InputGradient),
+                    Gradient(k.WeightIhGradient), Gradient(k.WeightHhGradient), Gradient(k.BiasIhGradient), Gradient(k.BiasHhGradient),
+                    Flag("accumulateInputGradient", k.InputGradient?.Accumulate ?? false),
+                    Flag("accumulateParameterGradients", SameFlag(k, k.WeightIhGradient, k.WeightHhGradient, k.BiasIhGradient, k.BiasHhGradient)))),
+            _ => null,
+        };
 
         // per step and row: the two gate GEMMs (2·4h·(in + h)) and ~12 per hidden unit of gate arithmetic; backward twice that
         public override OpCost Cost(OpNode op, CostContext c)

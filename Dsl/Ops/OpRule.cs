@@ -76,6 +76,12 @@ namespace ModelDsl.Ops
         /// <summary>The backward kernels of a <see cref="Planning.Layer"/> op, run once the gradient of its output is complete.</summary>
         public virtual IEnumerable<Kernel> PlanBackward(IPlanContext p, OpNode op, Kernel forward) => throw new NotSupportedException($"{Name} is not planned as a layer");
 
+        /// <summary>
+        /// The runtime calls one of this op's layer kernels is (class, method, typed arguments) and the comment above them;
+        /// null for a kernel that is no call (a view, a GEMM, a fused loop). Both emitters render these.
+        /// </summary>
+        public virtual LayerCalls? Calls(Kernel kernel) => null;
+
         // ---- 3. cost -------------------------------------------------------------------------------------------
 
         /// <summary>FLOPs of one forward and one backward pass at the bound sizes (<c>modeldsl summary</c>).</summary>

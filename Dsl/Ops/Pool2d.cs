@@ -5,6 +5,8 @@ using ModelDsl.IR;
 using ModelDsl.Plan;
 using ModelDsl.Shapes;
 
+using static ModelDsl.Plan.L;
+
 namespace ModelDsl.Ops
 {
     /// <summary><c>max_pool2d</c>, <c>avg_pool2d</c>(kernel, stride=kernel, padding=0), square windows.</summary>
@@ -74,6 +76,27 @@ namespace ModelDsl.Ops
             if (p.NeedsGradient(op.Inputs[0]))
                 yield return new Pool2dBackwardKernel(p.KernelName("bwd", Name), new[] { p.Origin(op) }, pool.Kind, pool.Sizes, p.Gradient(op.Output), pool.Indices, InputGradient(p, op)!);
         }
+
+        public override LayerCalls? Calls(Kernel kernel) => kernel switch
+        {
+            Pool2dKernel k when k.Kind == PoolKind.Max => Does(
+                $"{k.Output}{k.Output.Shape} = max over each {k.Sizes.Kernel}×{k.Sizes.Kernel} window of {k.Input}; {k.Indices!} keeps the winners for the backward",
+                Call("MaxPool2d", "Forward", Geometry(k.Sizes), Buffer(k.Input), Buffer(k.Output), Buffer(k.Indices))),
+            Pool2dKernel k => Does(
+                $"{k.Output}{k.Output.Shape} = mean over each {k.Sizes.Kernel}×{k.Sizes.Kernel} window of {k.Input}",
+                Call("AvgPool2d", "Forward", Geometry(k.Sizes), Buffer(k.Input), Buffer(k.Output))),
+            Pool2dBackwardKernel k when k.Kind == PoolKind.Max => Does(
+                $"{k.InputGradient} {k.OutputGradient} scattered to the winners in {k.Indices!}",
+                Call("MaxPool2d", "Backward", Geometry(k.Sizes), Buffer(k.OutputGradient), Buffer(k.Indices), Gradient(k.InputGradient), Flag("accumulate", k.InputGradient.Accumulate))),
+            Pool2dBackwardKernel k => Does(
+                $"{k.InputGradient} {k.OutputGradient} spread evenly over each window",
+                Call("AvgPool2d", "Backward", Geometry(k.Sizes), Buffer(k.OutputGradient), Gradient(k.InputGradient), Flag("accumulate", k.InputGradient.Accumulate))),
+            _ => null,
+        };
+
+        /// <summary>The runtime's <c>Pool2dGeometry</c>.</summary>
+        private static LayerArgument Geometry(Pool2dSizes s) => L.Geometry("Pool2dGeometry",
+            Size(s.Batch), Size(s.Channels), Size(s.Height), Size(s.Width), Int(s.Kernel), Int(s.Stride), Int(s.Padding));
 
         // one compare or add per input element, either way
         public override OpCost Cost(OpNode op, CostContext c) => new OpCost(c.Input(op), c.Input(op));

@@ -4,6 +4,8 @@ using ModelDsl.IR;
 using ModelDsl.Plan;
 using ModelDsl.Shapes;
 
+using static ModelDsl.Plan.L;
+
 namespace ModelDsl.Ops
 {
     /// <summary><c>softmax(axis=-1)</c>: the axis normalised against the input's rank.</summary>
@@ -53,6 +55,15 @@ namespace ModelDsl.Ops
             if (p.NeedsGradient(op.Inputs[0]))
                 yield return new SoftmaxBackwardKernel(p.KernelName("bwd", "softmax"), new[] { p.Origin(op) }, softmax.Rows, softmax.Cols, softmax.Output, p.Gradient(op.Output), InputGradient(p, op)!);
         }
+
+        public override LayerCalls? Calls(Kernel kernel) => kernel switch
+        {
+            SoftmaxKernel k => Does($"{k.Output} = softmax({k.Input}) over rows of {k.Cols}",
+                Call("Softmax", "Forward", Size(k.Rows), Size(k.Cols), Buffer(k.Input), Buffer(k.Output))),
+            SoftmaxBackwardKernel k => Does($"{k.InputGradient} {k.Output} ⊙ ({k.OutputGradient} − Σ_row {k.OutputGradient}·{k.Output})",
+                Call("Softmax", "Backward", Size(k.Rows), Size(k.Cols), Buffer(k.Output), Buffer(k.OutputGradient), Gradient(k.InputGradient), Flag("accumulate", k.InputGradient.Accumulate))),
+            _ => null,
+        };
 
         // exp, sum, divide, max and subtract per element; the backward a dot product per row and a multiply-subtract
         public override OpCost Cost(OpNode op, CostContext c) => OpCost.PerElement(c.Output(op), 5, 4);

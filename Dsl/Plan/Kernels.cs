@@ -36,6 +36,12 @@ namespace ModelDsl.Plan
         public string Name { get; }
 
         public IReadOnlyList<Origin> Origins { get; }
+
+        /// <summary>
+        /// For a layer kernel: the runtime calls it is, as its op's rule states them (<c>OpRule.Calls</c>); the emitters
+        /// render these without code of their own for the op. Null for GEMMs, fused loops and views.
+        /// </summary>
+        public LayerCalls? Calls { get; internal set; }
     }
 
     /// <summary>

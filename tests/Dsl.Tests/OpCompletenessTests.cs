@@ -165,6 +165,14 @@ namespace ModelDsl.Dsl.Tests
                         break;
                     default:
                     {
+                        // The rule states the calls (OpRule.Calls); each names a runtime method with that many parameters.
+                        Assert.True(kernel.Calls is not null, $"{name}: {kernel.Name} is a layer kernel whose rule states no runtime calls");
+                        foreach (var call in kernel.Calls!.Calls.Concat(kernel.Calls.WorkspaceSize is { } size ? new[] { size } : new LayerCall[0]))
+                        {
+                            var type = runtime.GetType("ModelDsl.Runtime.Cpu.Layers." + call.Class);
+                            Assert.True(type?.GetMethods(BindingFlags.Public | BindingFlags.Static).Any(m => m.Name == call.Method && m.GetParameters().Length == call.Arguments.Count) == true,
+                                $"{name}: {kernel.Name} calls {call.Class}.{call.Method} with {call.Arguments.Count} arguments, which the runtime lacks");
+                        }
                         string block = Block(code, kernel.Name);
                         var calls = Regex.Matches(block, @"global::ModelDsl\.Runtime\.Cpu\.Layers\.(\w+)\.(\w+)\(").Cast<Match>().ToList();
                         Assert.True(calls.Count > 0, $"{name}: {kernel.Name} renders no runtime call:\n{block}");
