@@ -137,12 +137,14 @@ namespace ModelDsl.Ops
                 $"{k.Output}{k.Output.Shape} = softmax(q·kᵀ/√{k.HeadDim}{(k.Causal ? ", causal" : "")})·v per head ({k.Heads} heads), q, k, v read in place from {k.Qkv} (columns 0, {k.ModelDim}, 2·{k.ModelDim}); P kept in {k.Workspace}",
                 Call("Attention", "Forward", Size(k.Batch), Size(k.Steps), Int(k.Heads), Int(k.HeadDim), Flag("causal", k.Causal),
                     Buffer(k.Qkv), Buffer(k.Qkv, 1, k.ModelDim), Buffer(k.Qkv, 2, k.ModelDim), Int(3, k.ModelDim), Buffer(k.Output), Buffer(k.Workspace)))
-                .WithWorkspace(k.Workspace, Call("Attention", "WorkspaceSize", Size(k.Batch), Size(k.Steps), Int(k.Heads))),
+                .WithWorkspace(k.Workspace, Call("Attention", "WorkspaceSize", Size(k.Batch), Size(k.Steps), Int(k.Heads)))
+                .OnGpu($"{k.Output}{k.Output.Shape} = softmax(q·kᵀ/√{k.HeadDim}{(k.Causal ? ", causal" : "")})·v per head ({k.Heads} heads), q, k, v read in place from {k.Qkv} (columns 0, {k.ModelDim}, 2·{k.ModelDim}); fused (flash-style): P is never stored, {k.Workspace} keeps each row's log-sum-exp"),
             AttentionBackwardKernel k => Does(
                 $"{k.QkvGradient} (dq, dk, dv) from {k.OutputGradient} and the P saved in {k.Workspace}",
                 Call("Attention", "Backward", Size(k.Batch), Size(k.Steps), Int(k.Heads), Int(k.HeadDim), Flag("causal", k.Causal),
                     Buffer(k.Qkv), Buffer(k.Qkv, 1, k.ModelDim), Buffer(k.Qkv, 2, k.ModelDim), Int(3, k.ModelDim), Buffer(k.OutputGradient), Buffer(k.Workspace),
-                    Gradient(k.QkvGradient), Buffer(k.QkvGradient.Buffer, 1, k.ModelDim), Buffer(k.QkvGradient.Buffer, 2, k.ModelDim), Flag("accumulate", k.QkvGradient.Accumulate))),
+                    Gradient(k.QkvGradient), Buffer(k.QkvGradient.Buffer, 1, k.ModelDim), Buffer(k.QkvGradient.Buffer, 2, k.ModelDim), Flag("accumulate", k.QkvGradient.Accumulate)))
+                .OnGpu($"{k.QkvGradient} (dq, dk, dv) from {k.OutputGradient}, recomputing P from q, k and the log-sum-exp in {k.Workspace}: dq and each row's D first, then dk and dv"),
             _ => null,
         };
 

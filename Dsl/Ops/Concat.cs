@@ -94,11 +94,14 @@ namespace ModelDsl.Ops
         {
             ConcatKernel k => new LayerCalls(
                 $"{k.Output}{k.Output.Shape} = concat({string.Join(", ", k.Parts.Select(p => p.Input.Name))}) along axis {k.Axis}: each input copied into its columns of the [{k.Rows}, {k.OutputWidth}] rows",
-                k.Parts.Select(part => Call("Concat", "Forward", Size(k.Rows), Size(part.Width), Size(k.OutputWidth), Size(part.Offset), Buffer(part.Input), Buffer(k.Output))).ToList()),
+                k.Parts.Select(part => Call("Concat", "Forward", Size(k.Rows), Size(part.Width), Size(k.OutputWidth), Size(part.Offset), Buffer(part.Input), Buffer(k.Output))).ToList())
+                .OnGpu($"{k.Output}{k.Output.Shape} = concat({string.Join(", ", k.Parts.Select(p => p.Input.Name))}) along axis {k.Axis}: one launch per input, copying it into its columns of the [{k.Rows}, {k.OutputWidth}] rows"),
             ConcatBackwardKernel k => new LayerCalls(
                 Join(k.Parts.Select((p, i) => (System.FormattableString)$"{(i == 0 ? "" : ", ")}{p.Gradient} {k.OutputGradient}[:, {new ColumnRange(p.Offset, p.Width)}]").ToArray()),
                 k.Parts.Select(part => Call("Concat", "Backward", Size(k.Rows), Size(part.Width), Size(k.OutputWidth), Size(part.Offset), Buffer(k.OutputGradient), Gradient(part.Gradient),
-                    Flag("accumulate", part.Gradient.Accumulate))).ToList()),
+                    Flag("accumulate", part.Gradient.Accumulate))).ToList())
+                .OnGpu(Join(k.Parts.Select((p, i) => (System.FormattableString)$"{(i == 0 ? "" : ", ")}{p.Gradient} {k.OutputGradient}[:, {new ColumnRange(p.Offset, p.Width)}]")
+                    .Concat(new[] { (System.FormattableString)$": one launch per input" }).ToArray())),
             _ => null,
         };
 

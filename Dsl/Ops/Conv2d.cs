@@ -125,13 +125,20 @@ namespace ModelDsl.Ops
             Conv2dKernel k => Does(
                 Join($"{k.Output}{k.Output.Shape} = conv2d({k.Input}, {k.Weight})", k.Bias is null ? null : F($" + {k.Bias}"), $": im2col and one GEMM per image, images across threads"),
                 Call("Conv2d", "Forward", Geometry(k.Sizes), Buffer(k.Input), Buffer(k.Weight), Buffer(k.Bias), Buffer(k.Output), Buffer(k.Workspace)))
-                .WithWorkspace(k.Workspace, Call("Conv2d", "WorkspaceSize", Geometry(k.Sizes))),
+                .WithWorkspace(k.Workspace, Call("Conv2d", "WorkspaceSize", Geometry(k.Sizes)))
+                .OnGpu(Join($"{k.Output}{k.Output.Shape} = conv2d({k.Input}, {k.Weight})", k.Bias is null ? null : F($" + {k.Bias}"),
+                    $": every image's columns (im2col) into {k.Workspace} in one launch, then y[n] = W·col[n] for every image n in one strided-batched GEMM (cuBLAS)",
+                    k.Bias is null ? null : F($", then the bias"))),
             Conv2dBackwardKernel k => Does(
                 Join($"{k.WeightGradient} Σ_images {k.OutputGradient}·colᵀ", k.BiasGradient is null ? null : F($", {k.BiasGradient} Σ {k.OutputGradient}"),
                     k.InputGradient is null ? F($" ({k.Input} needs no gradient)") : F($", {k.InputGradient} col2im({k.Weight}ᵀ·{k.OutputGradient})")),
                 Call("Conv2d", "Backward", Geometry(k.Sizes), Buffer(k.Input), Buffer(k.Weight), Buffer(k.OutputGradient), Gradient(k.InputGradient), Gradient(k.WeightGradient),
                     Gradient(k.BiasGradient), Buffer(k.Workspace),
-                    Flag("accumulateInputGradient", k.InputGradient?.Accumulate ?? false), Flag("accumulateParameterGradients", SameFlag(k, k.WeightGradient, k.BiasGradient)))),
+                    Flag("accumulateInputGradient", k.InputGradient?.Accumulate ?? false), Flag("accumulateParameterGradients", SameFlag(k, k.WeightGradient, k.BiasGradient))))
+                .OnGpu(Join($"{k.WeightGradient} Σ_images {k.OutputGradient}·colᵀ", k.BiasGradient is null ? null : F($", {k.BiasGradient} Σ {k.OutputGradient}"),
+                    k.InputGradient is null ? F($" ({k.Input} needs no gradient)") : F($", {k.InputGradient} col2im({k.Weight}ᵀ·{k.OutputGradient})"),
+                    $": strided-batched GEMMs (cuBLAS) over the images on the columns the forward left in {k.Workspace}: each image's dy·colᵀ, then their sum over the images as one GEMM by a row of ones",
+                    k.InputGradient is null ? null : F($", then dcol (over the columns) and col2im over the whole batch"))),
             _ => null,
         };
 

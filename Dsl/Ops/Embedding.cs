@@ -63,10 +63,12 @@ namespace ModelDsl.Ops
         public override LayerCalls? Calls(Kernel kernel) => kernel switch
         {
             EmbeddingKernel k => Does($"{k.Output}{k.Output.Shape} = rows of {k.Table} picked by the ids in {k.Ids}",
-                Call("Embedding", "Forward", Size(k.Count), Int(k.Num), Int(k.Dim), Buffer(k.Ids), Buffer(k.Table), Buffer(k.Output))),
+                Call("Embedding", "Forward", Size(k.Count), Int(k.Num), Int(k.Dim), Buffer(k.Ids), Buffer(k.Table), Buffer(k.Output)))
+                .OnGpu($"{k.Output}{k.Output.Shape} = rows of {k.Table} picked by the ids in {k.Ids} (checked on entry)"),
             EmbeddingBackwardKernel k => Does(
                 $"{k.TableGradient.Buffer}[id] {(k.TableGradient.Accumulate ? "+=" : "= (zeroed, then) +=")} the rows of {k.OutputGradient}, for each id in {k.Ids}",
-                Call("Embedding", "Backward", Size(k.Count), Int(k.Num), Int(k.Dim), Buffer(k.Ids), Buffer(k.OutputGradient), Gradient(k.TableGradient), Flag("accumulate", k.TableGradient.Accumulate))),
+                Call("Embedding", "Backward", Size(k.Count), Int(k.Num), Int(k.Dim), Buffer(k.Ids), Buffer(k.OutputGradient), Gradient(k.TableGradient), Flag("accumulate", k.TableGradient.Accumulate)))
+                .OnGpu($"{k.TableGradient.Buffer}[id] {(k.TableGradient.Accumulate ? "+=" : "= (zeroed, then) +=")} the rows of {k.OutputGradient}, for each id in {k.Ids} (float atomics: the order of a repeated id's adds varies on a GPU)"),
             _ => null,
         };
 

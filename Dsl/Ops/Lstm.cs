@@ -86,7 +86,9 @@ namespace ModelDsl.Ops
                     $"; {k.Workspace} keeps the gates and cells for the backward"),
                 Call("Lstm", "Forward", Size(k.Batch), Size(k.Steps), Int(k.InputSize), Int(k.Hidden), Buffer(k.Input), Buffer(k.WeightIh), Buffer(k.WeightHh), Buffer(k.BiasIh), Buffer(k.BiasHh),
                     Buffer(k.HiddenStates), Buffer(k.LastHidden), Buffer(null), Buffer(k.Workspace)))
-                .WithWorkspace(k.Workspace, Call("Lstm", "WorkspaceSize", Size(k.Batch), Size(k.Steps), Int(k.Hidden))),
+                .WithWorkspace(k.Workspace, Call("Lstm", "WorkspaceSize", Size(k.Batch), Size(k.Steps), Int(k.Hidden)))
+                .OnGpu(Join($"{k.HiddenStates}{k.HiddenStates.Shape} = every step's hidden state of the LSTM over {k.Input}", k.LastHidden is null ? null : F($"; {k.LastHidden} = the last one"),
+                    $"; {k.Workspace} keeps the gates and cells for the backward.\nThe input GEMM for all steps at once, then per step the recurrent GEMM into the step's gate rows (cuBLAS) and the gate kernel.")),
             LstmBackwardKernel k => Does(
                 Join($"backpropagation through time from {(k.HiddenStatesGradient ?? k.LastHiddenGradient)!}: {k.WeightIhGradient} …, {k.WeightHhGradient} …, {k.BiasIhGradient} …, {k.BiasHhGradient} …",
                     k.InputGradient is null ? null : F($", {k.InputGradient} …"), $" (the gates in {k.Workspace} become their gradients)"),
@@ -94,7 +96,10 @@ namespace ModelDsl.Ops
                     Buffer(k.HiddenStatesGradient), Buffer(k.LastHiddenGradient), Buffer(k.Workspace), Gradient(k.InputGradient),
                     Gradient(k.WeightIhGradient), Gradient(k.WeightHhGradient), Gradient(k.BiasIhGradient), Gradient(k.BiasHhGradient),
                     Flag("accumulateInputGradient", k.InputGradient?.Accumulate ?? false),
-                    Flag("accumulateParameterGradients", SameFlag(k, k.WeightIhGradient, k.WeightHhGradient, k.BiasIhGradient, k.BiasHhGradient)))),
+                    Flag("accumulateParameterGradients", SameFlag(k, k.WeightIhGradient, k.WeightHhGradient, k.BiasIhGradient, k.BiasHhGradient))))
+                .OnGpu(Join($"backpropagation through time from {(k.HiddenStatesGradient ?? k.LastHiddenGradient)!}: {k.WeightIhGradient} …, {k.WeightHhGradient} …, {k.BiasIhGradient} …, {k.BiasHhGradient} …",
+                    k.InputGradient is null ? null : F($", {k.InputGradient} …"),
+                    $" (the gates in {k.Workspace} become their gradients dpre).\nPer step, last to first, the gate kernel, then dh for the step before (cuBLAS); then each weight gradient is one GEMM over all B·T rows.")),
             _ => null,
         };
 

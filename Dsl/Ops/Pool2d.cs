@@ -87,10 +87,12 @@ namespace ModelDsl.Ops
                 Call("AvgPool2d", "Forward", Geometry(k.Sizes), Buffer(k.Input), Buffer(k.Output))),
             Pool2dBackwardKernel k when k.Kind == PoolKind.Max => Does(
                 $"{k.InputGradient} {k.OutputGradient} scattered to the winners in {k.Indices!}",
-                Call("MaxPool2d", "Backward", Geometry(k.Sizes), Buffer(k.OutputGradient), Buffer(k.Indices), Gradient(k.InputGradient), Flag("accumulate", k.InputGradient.Accumulate))),
+                Call("MaxPool2d", "Backward", Geometry(k.Sizes), Buffer(k.OutputGradient), Buffer(k.Indices), Gradient(k.InputGradient), Flag("accumulate", k.InputGradient.Accumulate)))
+                .OnGpu($"{k.InputGradient} {k.OutputGradient} gathered from the outputs whose winner in {k.Indices!} is the element"),
             Pool2dBackwardKernel k => Does(
                 $"{k.InputGradient} {k.OutputGradient} spread evenly over each window",
-                Call("AvgPool2d", "Backward", Geometry(k.Sizes), Buffer(k.OutputGradient), Gradient(k.InputGradient), Flag("accumulate", k.InputGradient.Accumulate))),
+                Call("AvgPool2d", "Backward", Geometry(k.Sizes), Buffer(k.OutputGradient), Gradient(k.InputGradient), Flag("accumulate", k.InputGradient.Accumulate)))
+                .OnGpu($"{k.InputGradient} {k.OutputGradient} spread evenly over each window (gathered per input element)"),
             _ => null,
         };
 

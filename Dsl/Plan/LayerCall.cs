@@ -29,6 +29,19 @@ namespace ModelDsl.Plan
 
         public IReadOnlyList<LayerCall> Calls { get; }
 
+        /// <summary>
+        /// What the GPU launchers do, where it differs from the CPU kernel (attention's fused flash-style kernels, conv2d's
+        /// batched GEMMs): the GPU host's comment; lines split at <c>\n</c>. Null: the same as <see cref="Comment"/>.
+        /// </summary>
+        public FormattableString? GpuComment { get; private set; }
+
+        /// <summary>These calls, with the GPU host's own comment.</summary>
+        public LayerCalls OnGpu(FormattableString comment)
+        {
+            GpuComment = comment;
+            return this;
+        }
+
         /// <summary>The working memory the calls use (<see cref="BufferKind.Workspace"/>), whose length the runtime decides.</summary>
         public PlanBuffer? Workspace { get; private set; }
 

@@ -280,6 +280,22 @@ namespace ModelDsl.Emit.CSharp
 
         private protected static string Escape(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
 
+        /// <summary>A rule's comment template with this emitter's text for buffers, gradients, sizes and shapes.</summary>
+        private protected string Comment(System.FormattableString comment) =>
+            string.Format(System.Globalization.CultureInfo.InvariantCulture, comment.Format, comment.GetArguments().Select(CommentValue).ToArray());
+
+        private object? CommentValue(object? value) => value switch
+        {
+            PlanBuffer b => b.Name,
+            GradientOutput g => Writes(g),
+            Shapes.Dim d => Size(d),
+            Shapes.Shape s => ShapeText(s),
+            ColumnRange r => Columns(r.Offset, r.Width),
+            long l => Int(l),
+            int i => Int(i),
+            _ => value,
+        };
+
         private protected static string Writes(GradientOutput g) => $"{g.Buffer.Name} {(g.Accumulate ? "+=" : "=")}";
 
         private protected static string Int(long value) => value.ToString(CultureInfo.InvariantCulture);

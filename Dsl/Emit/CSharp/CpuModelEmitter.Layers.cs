@@ -60,22 +60,6 @@ namespace ModelDsl.Emit.CSharp
             _ => throw new System.InvalidOperationException("unknown layer argument " + argument.GetType().Name),
         };
 
-        /// <summary>A rule's comment template with this emitter's text for buffers, gradients, sizes and shapes.</summary>
-        private string Comment(System.FormattableString comment) =>
-            string.Format(CultureInfo.InvariantCulture, comment.Format, comment.GetArguments().Select(CommentValue).ToArray());
-
-        private object? CommentValue(object? value) => value switch
-        {
-            PlanBuffer b => b.Name,
-            GradientOutput g => Writes(g),
-            Dim d => Size(d),
-            Shape s => ShapeText(s),
-            ColumnRange r => Columns(r.Offset, r.Width),
-            long l => Int(l),
-            int i => Int(i),
-            _ => value,
-        };
-
         /// <summary>
         /// The length of a buffer the workspace allocates: the runtime's <c>WorkspaceSize</c> for a layer's working memory
         /// (it depends on the thread count), the element count of the shape for anything else.
