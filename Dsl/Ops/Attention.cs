@@ -163,6 +163,6 @@ namespace ModelDsl.Ops
             }
         }
 
-        public override string NotExportable => "opset 20 has no attention operator; it would be written out as MatMul, Softmax and Transpose nodes per head, not done yet";
+        public override string NotExportable => "opset 20 has no attention operator, so it needs MatMul, Softmax and Transpose nodes per head (not written yet)";
     }
 }

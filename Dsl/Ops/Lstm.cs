@@ -115,6 +115,6 @@ namespace ModelDsl.Ops
             }
         }
 
-        public override string NotExportable => "ONNX's LSTM takes the gates in i, o, f, c order with W and R stacked per direction, so the exporter would have to reorder and restack the weights; not written yet";
+        public override string NotExportable => "ONNX's LSTM orders the gates i, o, f, c where PyTorch's weights are i, f, g, o, so it needs reordered initializers (not written yet)";
     }
 }

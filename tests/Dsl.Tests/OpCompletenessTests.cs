@@ -131,6 +131,7 @@ namespace ModelDsl.Dsl.Tests
                 Assert.Null(lowered);
                 Assert.Same(node, unsupported);
                 Assert.Contains(name, error);
+                Assert.Contains(reason, error); // the user is told why
                 return;
             }
             Assert.True(Overrides(rule, nameof(OpRule.LowerOnnx)), $"{name} has neither an ONNX lowering nor a reason");

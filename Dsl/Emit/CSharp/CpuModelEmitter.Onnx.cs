@@ -19,7 +19,7 @@ namespace ModelDsl.Emit.CSharp
                 // it says at once which op stands in the way.
                 string reason = unsupported is null
                     ? $"{Model.Name} cannot be exported to ONNX: {error}"
-                    : $"{Model.Name} cannot be exported to ONNX: {unsupported.Kind.ToSource()} ('{unsupported.LayerPath}') at {_fileName}:{Line(unsupported.Span)} has no ONNX lowering yet.";
+                    : $"{Model.Name} cannot be exported to ONNX: {unsupported.Kind.ToSource()} ('{unsupported.LayerPath}') at {_fileName}:{Line(unsupported.Span)} has no ONNX lowering: {Ops.OpCatalog.Of(unsupported).NotExportable}.";
                 _w.Line($"/// <summary>Always throws <see cref=\"global::System.NotSupportedException\"/>: {Escape(reason)} See docs/onnx.md.</summary>");
                 _w.Line($"public void ExportOnnx(string path) => throw new global::System.NotSupportedException({Quote(reason)});");
                 return;

@@ -52,7 +52,7 @@ namespace ModelDsl.Emit.Onnx
         private sealed class NotLoweredException : NotSupportedException
         {
             public NotLoweredException(OpNode node)
-                : base($"{node.Kind.ToSource()} ('{node.LayerPath}') has no ONNX lowering yet.") => Node = node;
+                : base($"{node.Kind.ToSource()} ('{node.LayerPath}') has no ONNX lowering: {OpCatalog.Of(node).NotExportable}.") => Node = node;
 
             public OpNode Node { get; }
         }

@@ -2927,7 +2927,7 @@ namespace Consumer
 
         // ───── ONNX export ───────────────────────────────────────────────────────────────────────────────
 
-        /// <summary>Always throws <see cref="global::System.NotSupportedException"/>: CharGpt cannot be exported to ONNX: attention ('h.1.0.a.1') at char_gpt.model:13 has no ONNX lowering yet. See docs/onnx.md.</summary>
-        public void ExportOnnx(string path) => throw new global::System.NotSupportedException("CharGpt cannot be exported to ONNX: attention ('h.1.0.a.1') at char_gpt.model:13 has no ONNX lowering yet.");
+        /// <summary>Always throws <see cref="global::System.NotSupportedException"/>: CharGpt cannot be exported to ONNX: attention ('h.1.0.a.1') at char_gpt.model:13 has no ONNX lowering: opset 20 has no attention operator, so it needs MatMul, Softmax and Transpose nodes per head (not written yet). See docs/onnx.md.</summary>
+        public void ExportOnnx(string path) => throw new global::System.NotSupportedException("CharGpt cannot be exported to ONNX: attention ('h.1.0.a.1') at char_gpt.model:13 has no ONNX lowering: opset 20 has no attention operator, so it needs MatMul, Softmax and Transpose nodes per head (not written yet).");
     }
 }

@@ -567,7 +567,7 @@ namespace Consumer
 
         // ───── ONNX export ───────────────────────────────────────────────────────────────────────────────
 
-        /// <summary>Always throws <see cref="global::System.NotSupportedException"/>: FortuneLstm cannot be exported to ONNX: lstm ('encoder') at fortune_lstm.model:15 has no ONNX lowering yet. See docs/onnx.md.</summary>
-        public void ExportOnnx(string path) => throw new global::System.NotSupportedException("FortuneLstm cannot be exported to ONNX: lstm ('encoder') at fortune_lstm.model:15 has no ONNX lowering yet.");
+        /// <summary>Always throws <see cref="global::System.NotSupportedException"/>: FortuneLstm cannot be exported to ONNX: lstm ('encoder') at fortune_lstm.model:15 has no ONNX lowering: ONNX's LSTM orders the gates i, o, f, c where PyTorch's weights are i, f, g, o, so it needs reordered initializers (not written yet). See docs/onnx.md.</summary>
+        public void ExportOnnx(string path) => throw new global::System.NotSupportedException("FortuneLstm cannot be exported to ONNX: lstm ('encoder') at fortune_lstm.model:15 has no ONNX lowering: ONNX's LSTM orders the gates i, o, f, c where PyTorch's weights are i, f, g, o, so it needs reordered initializers (not written yet).");
     }
 }
