@@ -26,6 +26,7 @@ namespace ModelDsl.Binding
             "RunForward", "RunBackward", "RunLoss", "Save", "Load", "ExportOnnx", "ToGpu", "Gpu", "CudaSource", "WorkspaceFor",
             "Dispose", "Output", "Predicted", "CheckFinite", "LastGradientNorm", "DropoutStream", "OnnxGraph", "TraceKernels", "Update",
             "Workspace", // the nested class of the CPU half and of Gpu
+            "_guard", "_learningRate", "_workspaces", // private fields (tests/Generator.Tests/Training/ModelNameRuleTests keeps this list complete)
         };
 
         /// <summary>Contextual keywords generated code uses as types (<c>var w = ...</c>, <c>nuint i</c>): a class of that name would take their place.</summary>
