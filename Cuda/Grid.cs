@@ -3,8 +3,9 @@ using System;
 namespace ModelDsl.Cuda;
 
 /// <summary>
-/// The grid and block of each launch shape the CUDA emitter generates (Dsl/Emit/Cuda/CudaLaunch.cs, LaunchShape): the
-/// generated launchers call these, so the sizes live in one place next to the kernels' assumptions.
+/// The grid and block of each launch shape: those the CUDA emitter generates for its kernels (Dsl/Emit/Cuda/CudaLaunch.cs,
+/// LaunchShape), which the generated launchers call, and those the layer launchers (Layers/) use for the library's, so
+/// the sizes live in one place next to the kernels' assumptions.
 /// </summary>
 public static class Grid
 {

@@ -229,6 +229,17 @@ public sealed partial class NewUserJourneyTests : IDisposable
     [GeneratedRegex(@"^gpu step \d+ cpu (\S+) gpu (\S+)\r?$", RegexOptions.Multiline)]
     private static partial Regex GpuLossLine();
 
+    /// <summary>The manifest resource names of the assembly at <paramref name="entry"/> in the package.</summary>
+    private static IReadOnlyList<string> ManifestResources(ZipArchive zip, string entry)
+    {
+        using var copy = new MemoryStream();
+        using (Stream stream = zip.Entries.Single(e => e.FullName == entry).Open()) stream.CopyTo(copy);
+        copy.Position = 0;
+        using var pe = new System.Reflection.PortableExecutable.PEReader(copy);
+        var metadata = System.Reflection.Metadata.PEReaderExtensions.GetMetadataReader(pe);
+        return metadata.ManifestResources.Select(handle => metadata.GetString(metadata.GetManifestResource(handle).Name)).ToList();
+    }
+
     private static void AssertPackageLayout(string root, string package)
     {
         using ZipArchive zip = ZipFile.OpenRead(package);
@@ -248,6 +259,18 @@ public sealed partial class NewUserJourneyTests : IDisposable
         })
         {
             Assert.True(entries.Contains(expected), $"{expected} is not in the package:{Environment.NewLine}{listing}");
+        }
+
+        // The CUDA layer library (Cuda/Kernels/*.cuh) travels inside both assemblies: the generator pastes the families a
+        // model uses into its .cu from ModelDsl.Dsl, and the launchers check their launches against it in ModelDsl.Cuda.
+        string[] kernelFiles = Directory.GetFiles(Path.Combine(root, "Cuda", "Kernels"), "*.cuh").Select(Path.GetFileName).OfType<string>().ToArray();
+        Assert.NotEmpty(kernelFiles);
+        var dslResources = ManifestResources(zip, "analyzers/dotnet/cs/ModelDsl.Dsl.dll");
+        var cudaResources = ManifestResources(zip, "lib/net10.0/ModelDsl.Cuda.dll");
+        foreach (string file in kernelFiles)
+        {
+            Assert.Contains("ModelDsl.Kernels." + file, dslResources);
+            Assert.Contains("ModelDsl.Cuda.Kernels." + file, cudaResources);
         }
 
         // Nothing of the packaging project itself, and no generator or its dependencies as a library of the user's.

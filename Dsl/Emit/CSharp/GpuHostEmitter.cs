@@ -415,15 +415,14 @@ namespace ModelDsl.Emit.CSharp
         }
 
         /// <summary>
-        /// Fills the kernel's arguments in declaration order and launches it with its shape's grid, in a block of its own
-        /// unless <paramref name="scoped"/> is false (the caller's loop body is the block).
+        /// Fills a generated kernel's arguments in declaration order and launches it with its shape's grid, in a block of
+        /// its own (the layer library's kernels are launched by ModelDsl.Cuda.Layers: GpuHostEmitter.Layers.cs).
         /// </summary>
         /// <param name="elements">How to render the element count of an <see cref="LaunchShape.Elements"/> launch instead
         /// of the launch's own count: the optimizer's is the class's <c>ArenaLength</c> constant.</param>
-        /// <param name="index">The host loop variable an <see cref="ArgumentKind.Index"/> argument takes (an LSTM's step).</param>
-        private void EmitLaunch(CudaLaunch launch, System.Func<CudaArgument, string>? special, string? elements = null, bool scoped = true, string? index = null)
+        private void EmitLaunch(CudaLaunch launch, System.Func<CudaArgument, string>? special, string? elements = null)
         {
-            if (scoped) _w.Open("");
+            _w.Open("");
             _w.Line("var a = new global::ModelDsl.Cuda.KernelArguments();");
             foreach (var argument in launch.Arguments)
             {
@@ -434,9 +433,6 @@ namespace ModelDsl.Emit.CSharp
                     ArgumentKind.DropoutSeed => $"global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, {argument.Slot}, _model.DropoutStream)",
                     ArgumentKind.DropoutProbability => $"training ? {Literals.CSharp(DropoutProbability(argument.Slot))} : 0f",
                     ArgumentKind.DropoutScale => $"training ? {Literals.CSharp(1f / (1f - DropoutProbability(argument.Slot)))} : 1f",
-                    ArgumentKind.Constant => argument.CType == "float" ? Literals.CSharp(argument.FloatValue) : Int(argument.IntValue),
-                    ArgumentKind.Null => "default(global::ModelDsl.Cuda.DevicePointer)",
-                    ArgumentKind.Index => index ?? throw new System.InvalidOperationException($"{launch.Name} takes a loop index but sits in no loop"),
                     _ => special!(argument),
                 };
                 _w.Line($"a.Add({value}); // {ArgumentComment(argument)}");
@@ -446,13 +442,11 @@ namespace ModelDsl.Emit.CSharp
                 LaunchShape.Elements => $"global::ModelDsl.Cuda.Grid.Elements({elements ?? Size(launch.Count)})",
                 LaunchShape.ColumnBlocks => $"global::ModelDsl.Cuda.Grid.Columns({Size(launch.Count)})",
                 LaunchShape.WarpPerRow => $"global::ModelDsl.Cuda.Grid.WarpRows({Size(launch.Count)})",
-                LaunchShape.BlockPerItem => $"global::ModelDsl.Cuda.Grid.Blocks({Size(launch.Count)})",
-                LaunchShape.HeadRows => $"global::ModelDsl.Cuda.Grid.HeadRows({Size(launch.Count)}, {Size(launch.CountY!)}, {Size(launch.CountZ!)})",
                 _ => "new global::ModelDsl.Cuda.Dim3(1)",
             };
             string block = launch.Shape == LaunchShape.ColumnBlocks ? "global::ModelDsl.Cuda.Grid.ColumnBlock" : "global::ModelDsl.Cuda.Grid.Block";
             _w.Line($"_{launch.Name}.Launch({grid}, {block}, ref a);");
-            if (scoped) _w.Close();
+            _w.Close();
         }
 
         /// <summary>The parameter's name, and for a library kernel's parameter or a view, the buffer behind the pointer.</summary>
@@ -543,9 +537,8 @@ namespace ModelDsl.Emit.CSharp
             };
         }
 
-        /// <summary>A kernel argument's device address: its buffer's, moved by its offset.</summary>
-        private string DeviceRef(CudaArgument argument) =>
-            argument.Offset.Count == 0 ? DeviceRef(argument.Buffer!) : $"{DeviceRef(argument.Buffer!)}.Plus({string.Join(" + ", argument.Offset.Select(Size))})";
+        /// <summary>A kernel argument's device address: its buffer's (a view's is its root's).</summary>
+        private string DeviceRef(CudaArgument argument) => DeviceRef(argument.Buffer!);
 
         /// <summary>What the workspace field's comment says a device buffer is.</summary>
         private string DeviceBufferComment(PlanBuffer b) => b.Kind switch
