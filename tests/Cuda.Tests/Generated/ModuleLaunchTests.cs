@@ -14,7 +14,7 @@ namespace ModelDsl.Cuda.Tests.Generated;
 /// Layers/LayerLauncherTests). And the modules hold the families their plans use, with working memory sized for the
 /// launchers.
 /// </summary>
-public sealed class LayerLaunchTests
+public sealed class ModuleLaunchTests
 {
     [Fact]
     public void Every_launch_passes_its_kernels_parsed_parameters_in_order_with_their_types()
