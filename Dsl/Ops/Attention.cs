@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using ModelDsl.Emit.Onnx;
 using ModelDsl.IR;
 using ModelDsl.Plan;
 using ModelDsl.Shapes;
@@ -163,6 +164,63 @@ namespace ModelDsl.Ops
             }
         }
 
-        public override string NotExportable => "opset 20 has no attention operator, so it needs MatMul, Softmax and Transpose nodes per head (not written yet)";
+        // Opset 20 has no attention operator, so it is written out as the kernels compute it, all heads at once:
+        // qkv = x·in_proj_weightᵀ + in_proj_bias [B, T, 3d] → [B, T, 3, heads, hd] → [3, B, heads, T, hd]; q, k, v by Gather
+        // on axis 0; scores = (q·√hd⁻¹)·kᵀ [B, heads, T, T]; causal: Where(column > row, lowest float, scores), so the
+        // softmax gives those exactly 0 as the kernel's skipped entries; P = softmax(scores, last axis); context = P·v
+        // → [B, T, heads, hd] → [B, T, d]; out = context·out_proj.weightᵀ + out_proj.bias. T stays symbolic.
+        public override void LowerOnnx(IOnnxContext o, OpNode op)
+        {
+            string output = o.Output;
+            var a = Attributes(op);
+            long d = op.Inputs[0].Shape[2].Value, heads = a.Heads, headDim = d / a.Heads;
+            string name = op.Output.Name;
+            string Node(string opType, string hint, string[] inputs, params OnnxAttribute[] attributes)
+            {
+                string value = o.Fresh(name + "/" + hint);
+                o.Emit(opType, inputs, value, attributes);
+                return value;
+            }
+            string Scalar(string hint, OnnxAttribute value)
+            {
+                string constant = o.Fresh(name + "/" + hint);
+                o.Emit("Constant", new string[0], constant, value);
+                return constant;
+            }
+
+            string qkv = Node("MatMul", "qkv", new[] { o.Input(0), o.Transposed(Owned(op, "in_proj_weight")) });
+            if (OwnedOrNull(op, "in_proj_bias") is { } inBias) qkv = Node("Add", "qkv_biased", new[] { qkv, o.Use(inBias) });
+            string split = Node("Reshape", "qkv_heads", new[] { qkv, o.Constant(name + "/qkv_shape", new long[] { 0, 0, 3, heads, headDim }) });
+            string stacked = Node("Transpose", "qkv_stacked", new[] { split }, OnnxAttribute.Ints("perm", new long[] { 2, 0, 3, 1, 4 }));
+            string Part(long index, string hint) => Node("Gather", hint, new[] { stacked, Scalar(hint + "_index", OnnxAttribute.Int("value_int", index)) }, OnnxAttribute.Int("axis", 0));
+            string q = Part(0, "q"), k = Part(1, "k"), v = Part(2, "v");
+
+            string scaled = Node("Mul", "q_scaled", new[] { q, Scalar("scale", OnnxAttribute.Float("value_float", (float)(1.0 / System.Math.Sqrt(headDim)))) });
+            string keysT = Node("Transpose", "k_T", new[] { k }, OnnxAttribute.Ints("perm", new long[] { 0, 1, 3, 2 }));
+            string scores = Node("MatMul", "scores", new[] { scaled, keysT });
+            if (a.Causal)
+            {
+                // future[i, j] = j > i over positions 0..T-1, T read from the input
+                string steps = Node("Shape", "T", new[] { o.Input(0) }, OnnxAttribute.Int("start", 1), OnnxAttribute.Int("end", 2));
+                string count = Node("Squeeze", "T_scalar", new[] { steps });
+                string positions = Node("Range", "positions", new[] { Scalar("zero", OnnxAttribute.Int("value_int", 0)), count, Scalar("one", OnnxAttribute.Int("value_int", 1)) });
+                string rows = Node("Unsqueeze", "rows", new[] { positions, o.Constant(name + "/axis1", new long[] { 1 }) });
+                string future = Node("Greater", "future", new[] { positions, rows });
+                scores = Node("Where", "scores_causal", new[] { future, Scalar("masked", OnnxAttribute.Float("value_float", float.MinValue)), scores });
+            }
+            string probabilities = Node("Softmax", "P", new[] { scores }, OnnxAttribute.Int("axis", -1));
+            string context = Node("MatMul", "context_heads", new[] { probabilities, v });
+            string rowsFirst = Node("Transpose", "context_bthd", new[] { context }, OnnxAttribute.Ints("perm", new long[] { 0, 2, 1, 3 }));
+            string merged = Node("Reshape", "context", new[] { rowsFirst, o.Constant(name + "/context_shape", new long[] { 0, 0, d }) });
+
+            string outWeight = o.Transposed(Owned(op, "out_proj.weight"));
+            if (OwnedOrNull(op, "out_proj.bias") is not { } outBias)
+            {
+                o.Emit("MatMul", new[] { merged, outWeight }, output);
+                return;
+            }
+            string projected = Node("MatMul", "out_proj", new[] { merged, outWeight });
+            o.Emit("Add", new[] { projected, o.Use(outBias) }, output);
+        }
     }
 }

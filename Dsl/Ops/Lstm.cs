@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using ModelDsl.Emit.Onnx;
 using ModelDsl.IR;
 using ModelDsl.Plan;
 using ModelDsl.Shapes;
@@ -115,6 +116,48 @@ namespace ModelDsl.Ops
             }
         }
 
-        public override string NotExportable => "ONNX's LSTM orders the gates i, o, f, c where PyTorch's weights are i, f, g, o, so it needs reordered initializers (not written yet)";
+        // ONNX's LSTM (one forward direction, zero initial state, σ/tanh/tanh as here) reads time-major X [T, B, in] and
+        // stacks its gates i, o, f, c where PyTorch's weights are i, f, g, o: the initializers stay as trained, and the graph
+        // reorders the four gate blocks (Reshape to [4, …], Gather blocks 0, 3, 1, 2, Reshape back):
+        // W = weight_ih [1, 4h, in], R = weight_hh [1, 4h, h], B = concat(bias_ih, bias_hh) [1, 8h] (ONNX adds Wb and Rb as
+        // this kernel adds both biases). Outputs Y [T, 1, B, h] (every step; return_sequences brings it to [B, T, h]) and
+        // Y_h [1, B, h] (the last step).
+        public override void LowerOnnx(IOnnxContext o, OpNode op)
+        {
+            string output = o.Output;
+            long h = Attributes(op).Hidden;
+            string name = op.Output.Name;
+            string blocks = o.Constant(name + "/gate_blocks", new long[] { 4, -1 });
+            string iofc = o.Constant(name + "/iofc", new long[] { 0, 3, 1, 2 }); // ONNX's i, o, f, c as PyTorch's blocks
+            string Gates(string parameter)
+            {
+                string split = o.Fresh(name + "/" + parameter + "_blocks"), reordered = o.Fresh(name + "/" + parameter + "_iofc");
+                o.Emit("Reshape", new[] { o.Use(Owned(op, parameter)), blocks }, split);
+                o.Emit("Gather", new[] { split, iofc }, reordered, OnnxAttribute.Int("axis", 0));
+                return reordered;
+            }
+
+            string w = o.Fresh(name + "/W"), r = o.Fresh(name + "/R"), b = o.Fresh(name + "/B"), biases = o.Fresh(name + "/biases");
+            o.Emit("Reshape", new[] { Gates("weight_ih"), o.Constant(name + "/W_shape", new long[] { 1, 4 * h, op.Inputs[0].Shape[2].Value }) }, w);
+            o.Emit("Reshape", new[] { Gates("weight_hh"), o.Constant(name + "/R_shape", new long[] { 1, 4 * h, h }) }, r);
+            o.Emit("Concat", new[] { Gates("bias_ih"), Gates("bias_hh") }, biases, OnnxAttribute.Int("axis", 0)); // [8, h]
+            o.Emit("Reshape", new[] { biases, o.Constant(name + "/B_shape", new long[] { 1, 8 * h }) }, b);
+
+            string timeMajor = o.Fresh(name + "/x_tbi");
+            o.Emit("Transpose", new[] { o.Input(0) }, timeMajor, OnnxAttribute.Ints("perm", new long[] { 1, 0, 2 }));
+            string y = o.Fresh(name + "/Y"), last = o.Fresh(name + "/Y_h");
+            o.Emit("LSTM", new[] { timeMajor, w, r, b }, new[] { y, last }, OnnxAttribute.Int("hidden_size", h));
+            if (Attributes(op).ReturnSequences)
+            {
+                // Y [T, 1, B, h] → [T, B, h] → [B, T, h]
+                string steps = o.Fresh(name + "/Y_tbh");
+                o.Emit("Squeeze", new[] { y, o.Constant(name + "/axis1", new long[] { 1 }) }, steps);
+                o.Emit("Transpose", new[] { steps }, output, OnnxAttribute.Ints("perm", new long[] { 1, 0, 2 }));
+            }
+            else
+            {
+                o.Emit("Squeeze", new[] { last, o.Constant(name + "/axis0", new long[] { 0 }) }, output); // Y_h [1, B, h] → [B, h]
+            }
+        }
     }
 }

@@ -18,6 +18,9 @@ namespace ModelDsl.Ops
 
         void Emit(string opType, IReadOnlyList<string> inputs, string output, params OnnxAttribute[] attributes);
 
+        /// <summary>A node with several outputs (<c>LSTM</c>'s Y and Y_h), named in the op's output order.</summary>
+        void Emit(string opType, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs, params OnnxAttribute[] attributes);
+
         /// <summary>The initializer for a parameter (its name), listed in the graph.</summary>
         string Use(ParameterInfo parameter);
 

@@ -167,7 +167,9 @@ namespace ModelDsl.Emit.Onnx
 
                 public string Fresh(string hint) => _lowerer.Fresh(hint);
 
-                public void Emit(string opType, IReadOnlyList<string> inputs, string output, params OnnxAttribute[] attributes) => _lowerer.Emit(opType, inputs, output, attributes);
+                public void Emit(string opType, IReadOnlyList<string> inputs, string output, params OnnxAttribute[] attributes) => _lowerer.Emit(opType, inputs, new[] { output }, attributes);
+
+                public void Emit(string opType, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs, params OnnxAttribute[] attributes) => _lowerer.Emit(opType, inputs, outputs, attributes);
 
                 public string Use(ParameterInfo parameter) => _lowerer.Use(parameter);
 
@@ -205,7 +207,10 @@ namespace ModelDsl.Emit.Onnx
             }
 
             private void Emit(string opType, IReadOnlyList<string> inputs, string output, params OnnxAttribute[] attributes) =>
-                _nodes.Add(new OnnxNode(opType, inputs, new[] { output }, attributes));
+                Emit(opType, inputs, new[] { output }, attributes);
+
+            private void Emit(string opType, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs, params OnnxAttribute[] attributes) =>
+                _nodes.Add(new OnnxNode(opType, inputs, outputs, attributes));
 
             /// <summary>A value name no parameter, input or earlier value has: the hint itself when free.</summary>
             private string Fresh(string hint)

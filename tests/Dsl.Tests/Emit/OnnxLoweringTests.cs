@@ -1,3 +1,4 @@
+using System;
 using System.Linq;
 using ModelDsl.Dsl.Tests.Binding;
 using ModelDsl.Emit.Onnx;
@@ -111,15 +112,29 @@ model M {
         }
 
         [Fact]
-        public void Ops_without_a_lowering_are_reported()
+        public void Lstm_lowers_to_onnx_lstm_with_its_weights_reordered_in_the_graph()
         {
-            var model = ExampleModelTests.CheckExample("examples/TextLstm/fortune_lstm.model");
-            var graph = OnnxLowering.TryLower(model, out string? error, out var unsupported);
-            Assert.Null(graph);
-            Assert.Equal("lstm ('encoder') has no ONNX lowering: ONNX's LSTM orders the gates i, o, f, c where PyTorch's weights are i, f, g, o, so it needs reordered initializers (not written yet).", error);
-            Assert.Equal("encoder", unsupported!.LayerPath);
-            Assert.Null(OnnxLowering.TryLower(ExampleModelTests.CheckExample("examples/CharGpt/char_gpt.model"), out error));
-            Assert.Equal("attention ('h.1.0.a.1') has no ONNX lowering: opset 20 has no attention operator, so it needs MatMul, Softmax and Transpose nodes per head (not written yet).", error);
+            var graph = OnnxLowering.Lower(ExampleModelTests.CheckExample("examples/TextLstm/fortune_lstm.model"));
+            var lstm = Assert.Single(graph.Nodes, n => n.OpType == "LSTM");
+            Assert.Equal(128, lstm.Attributes.Single(a => a.Name == "hidden_size").Integer);
+            Assert.Equal(2, lstm.Outputs.Count); // Y and Y_h; lstm(hidden) without return_sequences reads Y_h
+            Assert.Contains(graph.Nodes, n => n.OpType == "Squeeze" && n.Inputs[0] == lstm.Outputs[1]);
+            // The initializers keep PyTorch's [4h, in] i, f, g, o layout; the graph gathers the gate blocks as ONNX's i, o, f, c.
+            Assert.Equal(new long[] { 512, 64 }, graph.Initializers.Single(i => i.Name.EndsWith("weight_ih", StringComparison.Ordinal)).Shape);
+            var order = graph.Nodes.Single(n => n.OpType == "Constant" && n.Outputs[0].EndsWith("/iofc", StringComparison.Ordinal));
+            Assert.Equal(new long[] { 0, 3, 1, 2 }, order.Attributes.Single().Integers);
+            Assert.Equal(4, graph.Nodes.Count(n => n.OpType == "Gather" && n.Inputs[1] == order.Outputs[0])); // W, R and both biases
+            Assert.Equal(new long[] { 1, 512, 64 }, graph.Nodes.Single(n => n.OpType == "Constant" && n.Outputs[0].EndsWith("/W_shape", StringComparison.Ordinal)).Attributes.Single().Integers);
+        }
+
+        [Fact]
+        public void Attention_lowers_to_matmuls_and_a_softmax_with_the_causal_mask()
+        {
+            var graph = OnnxLowering.Lower(ExampleModelTests.CheckExample("examples/CharGpt/char_gpt.model"));
+            Assert.Equal(4, graph.Nodes.Count(n => n.OpType == "Softmax"));
+            Assert.Equal(4, graph.Nodes.Count(n => n.OpType == "Where")); // causal=true in each of the 4 blocks
+            Assert.Equal(4, graph.Nodes.Count(n => n.OpType == "Range"));
+            Assert.DoesNotContain(graph.Nodes, n => n.OpType == "Attention");
         }
 
         [Fact]

@@ -567,7 +567,19 @@ namespace Consumer
 
         // ───── ONNX export ───────────────────────────────────────────────────────────────────────────────
 
-        /// <summary>Always throws <see cref="global::System.NotSupportedException"/>: FortuneLstm cannot be exported to ONNX: lstm ('encoder') at fortune_lstm.model:15 has no ONNX lowering: ONNX's LSTM orders the gates i, o, f, c where PyTorch's weights are i, f, g, o, so it needs reordered initializers (not written yet). See docs/onnx.md.</summary>
-        public void ExportOnnx(string path) => throw new global::System.NotSupportedException("FortuneLstm cannot be exported to ONNX: lstm ('encoder') at fortune_lstm.model:15 has no ONNX lowering: ONNX's LSTM orders the gates i, o, f, c where PyTorch's weights are i, f, g, o, so it needs reordered initializers (not written yet).");
+        /// <summary>The inference graph for ONNX export (opset 20; dropout is omitted, as at inference); see docs/onnx.md.</summary>
+        private const string OnnxGraph = "modeldsl-onnx 1;opset 20;graph FortuneLstm;input tokens i32 B,T;output logits f32 B,4;initializer embedded.weight 8192,64;initializer encoder.weight_ih 512,64;initializer encoder.weight_hh 512,128;initializer encoder.bias_ih 512;initializer encoder.bias_hh 512;initializer logits.1.weight 4,128;initializer logits.1.bias 4;node Gather embedded.weight,tokens embedded i:axis=0;node Constant - encoder/gate_blocks ints:value_ints=4,-1;node Constant - encoder/iofc ints:value_ints=0,3,1,2;node Reshape encoder.weight_ih,encoder/gate_blocks encoder/weight_ih_blocks;node Gather encoder/weight_ih_blocks,encoder/iofc encoder/weight_ih_iofc i:axis=0;node Constant - encoder/W_shape ints:value_ints=1,512,64;node Reshape encoder/weight_ih_iofc,encoder/W_shape encoder/W;node Reshape encoder.weight_hh,encoder/gate_blocks encoder/weight_hh_blocks;node Gather encoder/weight_hh_blocks,encoder/iofc encoder/weight_hh_iofc i:axis=0;node Constant - encoder/R_shape ints:value_ints=1,512,128;node Reshape encoder/weight_hh_iofc,encoder/R_shape encoder/R;node Reshape encoder.bias_ih,encoder/gate_blocks encoder/bias_ih_blocks;node Gather encoder/bias_ih_blocks,encoder/iofc encoder/bias_ih_iofc i:axis=0;node Reshape encoder.bias_hh,encoder/gate_blocks encoder/bias_hh_blocks;node Gather encoder/bias_hh_blocks,encoder/iofc encoder/bias_hh_iofc i:axis=0;node Concat encoder/bias_ih_iofc,encoder/bias_hh_iofc encoder/biases i:axis=0;node Constant - encoder/B_shape ints:value_ints=1,1024;node Reshape encoder/biases,encoder/B_shape encoder/B;node Transpose embedded encoder/x_tbi ints:perm=1,0,2;node LSTM encoder/x_tbi,encoder/W,encoder/R,encoder/B encoder/Y,encoder/Y_h i:hidden_size=128;node Constant - encoder/axis0 ints:value_ints=0;node Squeeze encoder/Y_h,encoder/axis0 encoder;node Gemm encoder,logits.1.weight,logits.1.bias logits i:transB=1";
+
+        /// <summary>
+        /// Writes the inference graph of FortuneLstm with the current parameter values to <paramref name="path"/> as an ONNX model
+        /// (opset 20, the batch dimension symbolic, dropout omitted), atomically: a temporary file is renamed over it.
+        /// Refuses (<see cref="global::ModelDsl.Runtime.NonFiniteException"/>) to export a NaN or ±∞ parameter unless <c>CheckFinite</c> is off.
+        /// </summary>
+        public void ExportOnnx(string path)
+        {
+            using var call = _guard.Enter("FortuneLstm.ExportOnnx");
+            _guard.ParametersForWrite("FortuneLstm.ExportOnnx", "export", Step);
+            global::ModelDsl.Runtime.Onnx.OnnxExport.Write(path, OnnxGraph, Parameters);
+        }
     }
 }

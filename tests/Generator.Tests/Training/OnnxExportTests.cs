@@ -273,6 +273,69 @@ public sealed class OnnxExportTests : IDisposable
         Assert.Single(OpTypes(File.ReadAllBytes(path)), op => op == "Concat");
     }
 
+    [Theory]
+    [InlineData("x -> lstm(6) -> dense(3)", "f32[B, 3]")]
+    [InlineData("x -> lstm(6, return_sequences=true) -> tanh -> lstm(4, return_sequences=true) -> dense(3)", "f32[B, T, 3]")]
+    [InlineData("x -> dense(8) -> attention(2) -> dense(3)", "f32[B, T, 3]")]
+    [InlineData("x -> attention(4, causal=true) -> dense(3)", "f32[B, T, 3]")]
+    [InlineData("x -> layer_norm -> attention(2, causal=true, bias=false) -> lstm(5) -> dense(3)", "f32[B, 3]")]
+    public void Lstm_and_attention_match_forward_at_any_sequence_length(string chain, string label)
+    {
+        var model = GeneratedModel.Compile($$"""
+            model Recurrent {
+                input x: f32[B, T, 8]
+                label y: {{label}}
+                h = {{chain}}
+                output h
+                loss mse(h, y)
+                optimizer adam(lr=0.01)
+            }
+            """, "Recurrent", seed: 13);
+        bool sequences = label.Contains('T');
+        var random = new Random(14);
+        // Train a little so that every bias (attention's start at zero) and weight is off its initial value.
+        for (int step = 0; step < 3; step++)
+            model.Call("TrainStep", GradientChecker.RandomTensor(random, 4, 5, 8), sequences ? GradientChecker.RandomTensor(random, 4, 5, 3) : GradientChecker.RandomTensor(random, 4, 3));
+        string path = Path.Combine(_folder, "recurrent.onnx");
+        model.Call("ExportOnnx", path);
+        var ops = OpTypes(File.ReadAllBytes(path));
+        Assert.Equal(chain.Split("lstm").Length - 1, ops.Count(o => o == "LSTM"));
+        Assert.Equal(chain.Split("attention").Length - 1, ops.Count(o => o == "Softmax"));
+        Assert.Equal(chain.Split("causal=true").Length - 1, ops.Count(o => o == "Where"));
+
+        using var session = new InferenceSession(path);
+        Assert.Equal(["B", "T", ""], session.InputMetadata["x"].SymbolicDimensions);
+        foreach (var (b, t) in new[] { (1, 1), (3, 7), (2, 12) })
+        {
+            var x = GradientChecker.RandomTensor(random, b, t, 8);
+            var expected = ((Tensor)model.Call("Forward", x)).Span.ToArray();
+            Assert.Equal(b * (sequences ? t : 1) * 3, expected.Length);
+            AssertClose(expected, Run(session, "x", x.Data.Take(b * t * 8).ToArray(), [b, t, 8]), chain, b);
+        }
+    }
+
+    [Theory]
+    [InlineData("examples/TextLstm/fortune_lstm.model", "FortuneLstm", 8192, 4)]
+    [InlineData("examples/CharGpt/char_gpt.model", "CharGpt", 96, 96)]
+    public void Lstm_and_gpt_examples_export_and_match_forward(string file, string name, int vocabulary, int classes)
+    {
+        var model = GeneratedModel.CompileExample(file, name);
+        var random = new Random(15);
+        var labels = name == "CharGpt" ? GradientChecker.RandomClasses(random, classes, 2, 6) : GradientChecker.RandomClasses(random, classes, 2);
+        model.Call("TrainStep", GradientChecker.RandomClasses(random, vocabulary, 2, 6), labels);
+        string path = Path.Combine(_folder, name + ".onnx");
+        model.Call("ExportOnnx", path);
+        using var session = new InferenceSession(path);
+        string input = session.InputMetadata.Keys.Single();
+        foreach (var (b, t) in new[] { (1, 3), (2, 9) })
+        {
+            var tokens = GradientChecker.RandomClasses(random, vocabulary, b, t);
+            var expected = ((Tensor)model.Call("Forward", tokens)).Span.ToArray();
+            using var results = session.Run([NamedOnnxValue.CreateFromTensor(input, new DenseTensor<int>(tokens.Data.Take(b * t).ToArray(), [b, t]))]);
+            AssertClose(expected, results.Single().AsTensor<float>().ToArray(), name, b);
+        }
+    }
+
     [Fact]
     public void Structure_ops_lowered_without_a_generated_class_load_and_run()
     {
