@@ -37,7 +37,7 @@ namespace ModelDsl.Autodiff
         {
             _model = model;
             _groups = FusionGrouping.Build(model);
-            foreach (var node in model.Nodes.Where(n => n.Kind == OpKind.Flatten || n.Kind == OpKind.Reshape)) _viewOf[node.Output.Id] = node.Inputs[0];
+            foreach (var node in model.Nodes.Where(n => Ops.OpCatalog.Of(n).IsView)) _viewOf[node.Output.Id] = node.Inputs[0];
         }
 
         /// <summary>

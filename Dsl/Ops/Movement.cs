@@ -37,6 +37,8 @@ namespace ModelDsl.Ops
 
         public override Planning Planning => Planning.Layer;
 
+        public override bool IsView => true;
+
         // y is x's memory (PlanBuffer.AliasOf)
         public override Kernel PlanForward(IPlanContext p, OpNode op) =>
             new ReshapeKernel(p.KernelName("fwd", Name), new[] { p.Origin(op) }, p.Value(op.Inputs[0]), p.Value(op.Output));

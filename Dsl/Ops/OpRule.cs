@@ -64,6 +64,9 @@ namespace ModelDsl.Ops
 
         public abstract Planning Planning { get; }
 
+        /// <summary>True when the output is the input viewed with another shape (flatten, reshape): the planner aliases their buffers and gradients.</summary>
+        public virtual bool IsView => false;
+
         /// <summary>Why the plan has no kernels for this call (it still checks and exports); null when it has.</summary>
         public virtual string? NotPlannable(OpNode op) => null;
 
