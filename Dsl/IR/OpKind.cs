@@ -35,6 +35,8 @@ namespace ModelDsl.IR
         // Pooling.
         MaxPool2d,
         AvgPool2d,
+        GlobalMaxPool2d,
+        GlobalAvgPool2d,
 
         // Movement: no arithmetic, only layout.
         Flatten,

@@ -28,6 +28,8 @@ namespace ModelDsl.Ops
             Conv2d.Rule,
             Pool2d.Max,
             Pool2d.Average,
+            GlobalPool2d.Max,
+            GlobalPool2d.Average,
             Flatten.Rule,
             Reshape.Rule,
             Embedding.Rule,

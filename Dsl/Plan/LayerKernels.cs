@@ -187,6 +187,55 @@ namespace ModelDsl.Plan
     }
 
     /// <summary>
+    /// global_avg_pool2d / global_max_pool2d: [N, C, H, W] viewed as [Planes = N·C, Area = H·W] → [N, C]; max saves
+    /// each plane's winner (its index in the plane) in <see cref="Indices"/>.
+    /// </summary>
+    public sealed class GlobalPool2dKernel : Kernel
+    {
+        public GlobalPool2dKernel(string name, IReadOnlyList<Origin> origins, PoolKind kind, Dim planes, Dim area, PlanBuffer input, PlanBuffer output, PlanBuffer? indices)
+            : base(name, origins)
+        {
+            Kind = kind;
+            Planes = planes;
+            Area = area;
+            Input = input;
+            Output = output;
+            Indices = indices;
+        }
+
+        public PoolKind Kind { get; }
+        public Dim Planes { get; }
+        public Dim Area { get; }
+        public PlanBuffer Input { get; }
+        public PlanBuffer Output { get; }
+
+        /// <summary>i32 [N, C], saved for the backward (max only).</summary>
+        public PlanBuffer? Indices { get; }
+    }
+
+    /// <summary>Average: <c>dx[p, :] (+)= dy[p] / Area</c>; max: <c>dx[p, indices[p]] (+)= dy[p]</c>, 0 elsewhere.</summary>
+    public sealed class GlobalPool2dBackwardKernel : Kernel
+    {
+        public GlobalPool2dBackwardKernel(string name, IReadOnlyList<Origin> origins, PoolKind kind, Dim planes, Dim area, PlanBuffer outputGradient, PlanBuffer? indices, GradientOutput inputGradient)
+            : base(name, origins)
+        {
+            Kind = kind;
+            Planes = planes;
+            Area = area;
+            OutputGradient = outputGradient;
+            Indices = indices;
+            InputGradient = inputGradient;
+        }
+
+        public PoolKind Kind { get; }
+        public Dim Planes { get; }
+        public Dim Area { get; }
+        public PlanBuffer OutputGradient { get; }
+        public PlanBuffer? Indices { get; }
+        public GradientOutput InputGradient { get; }
+    }
+
+    /// <summary>
     /// <c>y = (x − mean)·rstd·weight + bias</c> per row over the last axis ([Rows, Dim]), saving <see cref="Mean"/> and
     /// <see cref="Rstd"/> [Rows] for the backward.
     /// </summary>

@@ -12,6 +12,7 @@ namespace ModelDsl.Emit.Cuda
         Embedding,
         Positional,
         Pool2d,
+        GlobalPool2d,
         Conv2d,
         Lstm,
         Attention,

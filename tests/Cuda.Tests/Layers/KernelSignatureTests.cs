@@ -75,7 +75,7 @@ public sealed class KernelSignatureTests
             }
             total += kernels.Count;
         }
-        Assert.Equal(27, total);
+        Assert.Equal(31, total);
     }
 
     [Fact]

@@ -47,6 +47,10 @@ public sealed class LayerLauncherTests : IDisposable
         GpuLayers.MaxPool2d.Backward(_layers, pool, q, r, s);
         GpuLayers.AvgPool2d.Forward(_layers, pool, p, q);
         GpuLayers.AvgPool2d.Backward(_layers, pool, q, s);
+        GpuLayers.GlobalMaxPool2d.Forward(_layers, 6, 36, p, q, r);
+        GpuLayers.GlobalMaxPool2d.Backward(_layers, 6, 36, q, r, s);
+        GpuLayers.GlobalAvgPool2d.Forward(_layers, 6, 36, p, q);
+        GpuLayers.GlobalAvgPool2d.Backward(_layers, 6, 36, q, s);
         var conv = new Conv2dGeometry(2, 3, 6, 6, 4, 3, 1, 1);
         GpuLayers.Conv2d.Forward(_layers, conv, p, q, r, s, t);
         GpuLayers.Conv2d.Backward(_layers, conv, p, q, s, u, r, a.Pointer.Plus(100), t);
@@ -59,7 +63,7 @@ public sealed class LayerLauncherTests : IDisposable
         _context.Synchronize();
 
         var library = LayerKernels.Signatures.Keys.OrderBy(n => n, StringComparer.Ordinal).ToList();
-        Assert.Equal(27, library.Count);
+        Assert.Equal(31, library.Count);
         Assert.Equal(library, _layers.LaunchedKernels.OrderBy(n => n, StringComparer.Ordinal));
     }
 

@@ -60,6 +60,15 @@ namespace ModelDsl.Dsl.Tests.Binding
         }
 
         [Fact]
+        public void Global_pooling_reduces_any_spatial_size_to_one_value_per_channel()
+        {
+            var g = Run("f32[B, 3, H, W]", "    out = x -> conv2d(8, 3, padding=\"same\") -> global_avg_pool2d");
+            Assert.Equal("f32[B, 8]", Shape(g));
+            Assert.Equal(ModelDsl.Ops.NoAttributes.Instance, g.Nodes[1].Attributes);
+            Assert.Equal("f32[B, 3]", Shape(Run("f32[B, 3, 5, 7]", "    out = x -> global_max_pool2d")));
+        }
+
+        [Fact]
         public void Flatten_merges_trailing_axes_including_symbolic_ones()
         {
             Assert.Equal("f32[B, 3136]", Shape(Run("f32[B, 64, 7, 7]", "    out = x -> flatten")));

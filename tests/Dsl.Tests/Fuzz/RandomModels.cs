@@ -139,8 +139,8 @@ namespace ModelDsl.Dsl.Tests.Fuzz
                 string output = Fresh();
                 if (dims.Count == 3)
                 {
-                    // Images: pool or flatten first.
-                    _body.Append($"    {output} = {current} -> flatten -> dense({outputs})\n");
+                    // Images: flatten, or pool each channel to one value, first.
+                    _body.Append($"    {output} = {current} -> {Pick(new[] { "flatten", "flatten", "global_avg_pool2d", "global_max_pool2d" })} -> dense({outputs})\n");
                     dims.Clear();
                     dims.Add(outputs);
                 }

@@ -73,6 +73,8 @@ public sealed class CudaParityTests : IClassFixture<CudaParityTests.Emulator>
     /// <summary>Image layers (issue 15) on the emulated GPU: conv2d with padding="same", kernel by kernel and a few steps.</summary>
     [Theory]
     [InlineData("h = x -> conv2d(3, kernel=3, padding=\"same\") -> tanh -> conv2d(2, kernel=5, padding=\"same\") -> flatten -> dense(4)", 6)]
+    [InlineData("h = x -> conv2d(3, kernel=3, padding=\"same\") -> tanh -> global_avg_pool2d -> dense(4)", 4)]
+    [InlineData("a = x -> conv2d(4, kernel=3, padding=1)\n    h = (a -> global_max_pool2d) + (a -> global_avg_pool2d)", 2)]
     public void Image_layers_match_the_cpu_backend_on_the_emulated_gpu(string body, int gradients)
     {
         string text = $"model Img {{\n    input x: f32[B, 2, 6, 6]\n    label y: f32[B, 4]\n    {body}\n    output h\n    loss mse(h, y)\n    optimizer adam(lr=0.01)\n}}\n";

@@ -31,12 +31,27 @@ public sealed class LayerGradientCheckTests
     [InlineData("h = x -> conv2d(3, kernel=3, padding=1) -> avg_pool2d(2) -> conv2d(2, kernel=1) -> flatten -> dense(4)")]
     [InlineData("h = x -> conv2d(3, kernel=3, padding=1) -> relu -> avg_pool2d(3, stride=2, padding=1) -> flatten -> dense(4)")]
     [InlineData("a = x -> conv2d(2, kernel=3, padding=1)\n    b = a -> sigmoid\n    h = (a + b) -> flatten -> dense(4)")]
+    [InlineData("h = x -> conv2d(3, kernel=3, padding=\"same\") -> global_avg_pool2d -> dense(4)")]
+    [InlineData("h = x -> conv2d(3, kernel=3, padding=1) -> tanh -> global_max_pool2d -> dense(4)")]
+    [InlineData("a = x -> conv2d(4, kernel=3)\n    h = (a -> global_max_pool2d) + (a -> global_avg_pool2d)")]
     [InlineData("h = x -> conv2d(3, kernel=3, padding=\"same\") -> tanh -> conv2d(2, kernel=5, padding=\"same\", bias=false) -> flatten -> dense(4)")]
     public void Image_layers_match_finite_differences(string body)
     {
         var model = GeneratedModel.Compile(Model("f32[B, 2, 6, 6]", "f32[B, 4]", body), "M");
         var random = new Random(31);
         GradientChecker.Check(model, [GradientChecker.RandomTensor(random, 3, 2, 6, 6), GradientChecker.RandomTensor(random, 3, 4)]);
+    }
+
+    /// <summary>Symbolic H and W: padding="same" keeps them, global pooling takes the plane's size at run time; two image sizes, one model.</summary>
+    [Theory]
+    [InlineData("global_avg_pool2d")]
+    [InlineData("global_max_pool2d")]
+    public void Global_pooling_over_symbolic_image_sizes_matches_finite_differences(string pool)
+    {
+        var model = GeneratedModel.Compile(Model("f32[B, 2, H, W]", "f32[B, 4]", $"h = x -> conv2d(3, kernel=3, padding=\"same\") -> tanh -> {pool} -> dense(4)"), "M");
+        var random = new Random(32);
+        GradientChecker.Check(model, [GradientChecker.RandomTensor(random, 3, 2, 5, 7), GradientChecker.RandomTensor(random, 3, 4)]);
+        GradientChecker.Check(model, [GradientChecker.RandomTensor(random, 2, 2, 4, 3), GradientChecker.RandomTensor(random, 2, 4)]);
     }
 
     [Fact]

@@ -196,6 +196,34 @@ public sealed class OnnxExportTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("global_avg_pool2d", "GlobalAveragePool")]
+    [InlineData("global_max_pool2d", "GlobalMaxPool")]
+    public void Global_pooling_over_symbolic_image_sizes_matches_forward(string pool, string onnxOp)
+    {
+        var model = GeneratedModel.Compile($$"""
+            model Global {
+                input x: f32[B, 2, H, W]
+                label y: f32[B, 4]
+                h = x -> conv2d(3, kernel=3, padding="same") -> tanh -> {{pool}} -> dense(4)
+                output h
+                loss mse(h, y)
+                optimizer sgd(lr=0.1)
+            }
+            """, "Global", seed: 4);
+        string path = Path.Combine(_folder, pool + ".onnx");
+        model.Call("ExportOnnx", path);
+        Assert.Contains(onnxOp, OpTypes(File.ReadAllBytes(path)));
+        using var session = new InferenceSession(path);
+        var random = new Random(13);
+        foreach (var (batch, height, width) in new[] { (1, 5, 7), (3, 4, 4) })
+        {
+            var x = GradientChecker.RandomTensor(random, batch, 2, height, width);
+            var expected = ((Tensor)model.Call("Forward", x)).Span.ToArray();
+            AssertClose(expected, Run(session, "x", x.Data, [batch, 2, height, width]), "Global", batch);
+        }
+    }
+
     [Fact]
     public void Strided_padded_conv_and_average_pooling_match_forward()
     {
