@@ -87,6 +87,27 @@ public class LayerAllocationTests
     }
 
     [Fact]
+    public void GruForwardAndBackward()
+    {
+        const int b = 8, t = 12, input = 16, h = 32;
+        var rng = new Random(5);
+        var x = GradCheck.Random(rng, b * t * input);
+        var wih = GradCheck.Random(rng, 3 * h * input, 0.2f);
+        var whh = GradCheck.Random(rng, 3 * h * h, 0.2f);
+        var bih = GradCheck.Random(rng, 3 * h, 0.2f);
+        var bhh = GradCheck.Random(rng, 3 * h, 0.2f);
+        var hs = new float[b * t * h];
+        var last = new float[b * h];
+        var ws = new float[Gru.WorkspaceSize(b, t, h)];
+        var (dx, dwih, dwhh, dbih, dbhh) = (new float[x.Length], new float[wih.Length], new float[whh.Length], new float[3 * h], new float[3 * h]);
+        AssertNoAllocation(() =>
+        {
+            Gru.Forward(b, t, input, h, x, wih, whh, bih, bhh, hs, last, ws);
+            Gru.Backward(b, t, input, h, x, wih, whh, hs, hs, last, ws, dx, dwih, dwhh, dbih, dbhh);
+        });
+    }
+
+    [Fact]
     public void PoolingEmbeddingPositionalLayerNormAndSoftmax()
     {
         var g = new Pool2dGeometry(8, 32, 28, 28, 2, 2);
