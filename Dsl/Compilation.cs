@@ -36,6 +36,13 @@ namespace ModelDsl
             var models = new List<CompiledModel>();
             foreach (ModelGraph model in Binder.Bind(syntax, text, diagnostics))
             {
+                // The one rule the C# back end puts on a model's name: the class it becomes cannot have a member of its
+                // own name. The emitter states which names its class takes; every other name is the emitters' to handle.
+                if (CSharpNames.WhyModelNameIsTaken(model.Name) is { } taken)
+                {
+                    diagnostics.ReportModelNameTaken(model.NameSpan, model.Name, taken);
+                    continue;
+                }
                 if (Analysis.BuildLimits.Check(model, diagnostics, out TrainingPlan? plan)) models.Add(new CompiledModel(model, plan, text));
             }
             return new CompilationResult(text, syntax, models, diagnostics.ToSortedList());

@@ -13,25 +13,6 @@ namespace ModelDsl.Binding
     /// </summary>
     public static class Binder
     {
-        /// <summary>
-        /// Members every generated class has (its API, and the private members and nested types the generated code calls by
-        /// name): a member may not share its enclosing class's name (CS0542), so a model cannot be named like one (MDL0214).
-        /// Everything else in generated code is the emitters' to name: runtime types are <c>global::</c> names, a C# keyword
-        /// becomes a verbatim identifier, and the emitters rename what would clash with their own locals (NameScope).
-        /// </summary>
-        private static readonly HashSet<string> GeneratedMembers = new HashSet<string>(System.StringComparer.Ordinal)
-        {
-            "Description", "ParameterCount", "Parameters", "Gradients", "Seed", "Step", "LearningRate", "ModelName", "SymbolNames",
-            "Forward", "Predict", "Evaluate", "TrainStep", "ComputeGradients", "ApplyGradients", "Initialize", "Prepare",
-            "RunForward", "RunBackward", "RunLoss", "Save", "Load", "ExportOnnx", "ToGpu", "Gpu", "CudaSource", "WorkspaceFor",
-            "Dispose", "Output", "Predicted", "CheckFinite", "LastGradientNorm", "DropoutStream", "OnnxGraph", "TraceKernels", "Update",
-            "Workspace", // the nested class of the CPU half and of Gpu
-            "_guard", "_learningRate", "_workspaces", // private fields (tests/Generator.Tests/Training/ModelNameRuleTests keeps this list complete)
-        };
-
-        /// <summary>Contextual keywords generated code uses as types (<c>var w = ...</c>, <c>nuint i</c>): a class of that name would take their place.</summary>
-        private static readonly HashSet<string> TypeKeywords = new HashSet<string>(System.StringComparer.Ordinal) { "var", "nint", "nuint", "dynamic" };
-
         public static IReadOnlyList<ModelGraph> Bind(ModelFileSyntax syntax, SourceText text, DiagnosticBag diagnostics) =>
             Bind(syntax, text, diagnostics, new SuggestionBudget());
 
@@ -64,14 +45,6 @@ namespace ModelDsl.Binding
                 {
                     blocks[name.Text] = block;
                     CheckBlockStructure(block, diagnostics, file);
-                }
-                else if (GeneratedMembers.Contains(name.Text))
-                {
-                    diagnostics.ReportModelNameTaken(name.Span, name.Text, $"every generated class has a member '{name.Text}' (a member cannot share its class's name)");
-                }
-                else if (TypeKeywords.Contains(name.Text))
-                {
-                    diagnostics.ReportModelNameTaken(name.Span, name.Text, $"generated code writes '{name.Text}' as a type keyword, which a class of that name would replace");
                 }
                 else models.Add((ModelSyntax)declaration);
             }

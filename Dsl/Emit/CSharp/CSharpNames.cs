@@ -40,6 +40,33 @@ namespace ModelDsl.Emit.CSharp
         /// <summary>The private fields all start with an underscore (<c>_guard</c>, <c>_values</c>, a kernel's <c>_fwd_1_relu</c>): a .model name never does here.</summary>
         public static readonly IReadOnlyList<string> Prefixes = new[] { "_" };
 
+        /// <summary>
+        /// Members the model class itself declares under fixed names (its API, and the private members and nested type its
+        /// code calls by name). A member may not share its enclosing class's name (CS0542), so a model cannot be named like
+        /// one (MDL0214). Members of the nested types (<c>Workspace</c>, <c>Gpu</c>) are not the class's own and are free.
+        /// tests/Generator.Tests/Training/ModelNameRuleTests reflects over generated classes to keep this list complete.
+        /// </summary>
+        private static readonly HashSet<string> ClassMembers = new HashSet<string>(System.StringComparer.Ordinal)
+        {
+            "Description", "ParameterCount", "Parameters", "Gradients", "Seed", "Step", "LearningRate", "ModelName", "SymbolNames",
+            "Forward", "Predict", "Evaluate", "TrainStep", "ComputeGradients", "ApplyGradients", "Initialize", "Prepare",
+            "RunForward", "RunBackward", "RunLoss", "Save", "Load", "ExportOnnx", "ToGpu", "Gpu", "CudaSource", "WorkspaceFor",
+            "Dispose", "Output", "Predicted", "CheckFinite", "LastGradientNorm", "DropoutStream", "OnnxGraph", "TraceKernels", "Update",
+            "Workspace", // the nested class of the CPU half and of Gpu
+            "_guard", "_learningRate", "_workspaces", // private fields
+        };
+
+        /// <summary>Contextual keywords generated code writes as types (<c>var w = ...</c>, <c>nuint i</c>): a class of that name would take their place.</summary>
+        private static readonly HashSet<string> TypeKeywords = new HashSet<string>(System.StringComparer.Ordinal) { "var", "nint", "nuint", "dynamic" };
+
+        /// <summary>Why a model cannot be named <paramref name="modelName"/> in C# (the reason MDL0214 gives), or null when it can.</summary>
+        public static string? WhyModelNameIsTaken(string modelName)
+        {
+            if (ClassMembers.Contains(modelName)) return $"every generated class has a member '{modelName}' (a member cannot share its class's name)";
+            if (TypeKeywords.Contains(modelName)) return $"generated code writes '{modelName}' as a type keyword, which a class of that name would replace";
+            return null;
+        }
+
         /// <summary>The class name for a model: a C# keyword (<c>class</c>, <c>record</c>) as a verbatim identifier.</summary>
         public static string ClassName(string modelName) => ModelDsl.Text.CSharpKeywords.Contains(modelName) ? "@" + modelName : modelName;
     }
