@@ -15,6 +15,7 @@ namespace ModelDsl.Emit.Cuda
         GlobalPool2d,
         Conv2d,
         Lstm,
+        Gru,
         Attention,
         Concat,
     }

@@ -75,7 +75,7 @@ public sealed class KernelSignatureTests
             }
             total += kernels.Count;
         }
-        Assert.Equal(31, total);
+        Assert.Equal(35, total);
     }
 
     [Fact]

@@ -56,6 +56,8 @@ public sealed class LayerLauncherTests : IDisposable
         GpuLayers.Conv2d.Backward(_layers, conv, p, q, s, u, r, a.Pointer.Plus(100), t);
         GpuLayers.Lstm.Forward(_layers, 2, 3, 4, 5, p, q, r, s, s.Plus(20), u, default, default, t);
         GpuLayers.Lstm.Backward(_layers, 2, 3, 4, 5, p, q, r, u, default, s, t, default, p.Plus(1000), q.Plus(1000), r.Plus(1000), s.Plus(1000));
+        GpuLayers.Gru.Forward(_layers, 2, 3, 4, 5, p, q, r, s, s.Plus(20), u, default, t);
+        GpuLayers.Gru.Backward(_layers, 2, 3, 4, 5, p, q, r, u, default, s, t, default, p.Plus(1000), q.Plus(1000), r.Plus(1000), s.Plus(1000));
         GpuLayers.Attention.Forward(_layers, 2, 3, 2, 4, true, p, p.Plus(8), p.Plus(16), 24, q, r);
         GpuLayers.Attention.Backward(_layers, 2, 3, 2, 4, true, p, p.Plus(8), p.Plus(16), 24, q, r, s, s.Plus(8), s.Plus(16));
         GpuLayers.Concat.Forward(_layers, 3, 2, 5, 1, p, q);
@@ -63,7 +65,7 @@ public sealed class LayerLauncherTests : IDisposable
         _context.Synchronize();
 
         var library = LayerKernels.Signatures.Keys.OrderBy(n => n, StringComparer.Ordinal).ToList();
-        Assert.Equal(31, library.Count);
+        Assert.Equal(35, library.Count);
         Assert.Equal(library, _layers.LaunchedKernels.OrderBy(n => n, StringComparer.Ordinal));
     }
 
