@@ -43,6 +43,7 @@ static int Dispatch(string[] args, TextWriter stdout, TextWriter stderr)
         case "summary": return SummaryCommand.Run(rest, stdout, stderr);
         case "emit": return EmitCommand.Run(rest, stdout, stderr);
         case "export-onnx": return ExportOnnxCommand.Run(rest, stdout, stderr);
+        case "import-onnx": return ImportOnnxCommand.Run(rest, stdout, stderr);
         default:
             stderr.WriteLine($"modeldsl: unknown command '{args[0]}'");
             Usage.Print(stderr);

@@ -18,8 +18,13 @@ internal static class Usage
         writer.WriteLine("                                 writes the generated C# (what a build compiles) for review");
         writer.WriteLine("  export-onnx <file> --weights <checkpoint> --out <file.onnx> [--model Name]");
         writer.WriteLine("                                 the inference graph as ONNX (opset 20) with a checkpoint's weights");
+        writer.WriteLine("  import-onnx <model.onnx> --out <file.safetensors>");
+        writer.WriteLine("                                 an ONNX model's float32 weights as safetensors with Hugging Face names;");
+        writer.WriteLine("                                 Linear weights (anonymous MatMul inputs, named after their bias) are");
+        writer.WriteLine("                                 transposed from ONNX's [in, out] to PyTorch's [out, in]");
         writer.WriteLine();
         writer.WriteLine("options: -h, --help    --version");
-        writer.WriteLine("docs: docs/language.md (the language), docs/diagnostics.md (every diagnostic ID)");
+        writer.WriteLine("docs: docs/language.md (the language), docs/diagnostics.md (every diagnostic ID),");
+        writer.WriteLine("      docs/pretrained.md (import-onnx)");
     }
 }
