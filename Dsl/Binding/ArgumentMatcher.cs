@@ -47,6 +47,7 @@ namespace ModelDsl.Binding
             var parameters = signature.Parameters;
             int next = 0;
             var variadic = new List<Operand>();
+            var ints = new List<Operand>();
             bool hasVariadic = parameters.Count > 0 && parameters[0].Kind == ParamKind.Tensors;
 
             if (piped is not null)
@@ -74,6 +75,12 @@ namespace ModelDsl.Binding
                         result.Ok = false;
                         continue;
                     }
+                    if (parameters[next].Kind == ParamKind.Ints)
+                    {
+                        // The last parameter takes every remaining positional argument.
+                        ints.Add(operand);
+                        continue;
+                    }
                     given[parameters[next].Name] = operand;
                     next++;
                 }
@@ -96,6 +103,23 @@ namespace ModelDsl.Binding
                         given[name] = operand;
                     }
                 }
+            }
+
+            if (ints.Count > 0)
+            {
+                var spec = parameters[parameters.Count - 1];
+                var values = new List<Value>();
+                foreach (var operand in ints)
+                {
+                    if (operand.Value is ErrorValue) result.Ok = false;
+                    else if (operand.Value is IntValue) values.Add(operand.Value);
+                    else
+                    {
+                        bag.ReportArgumentType(operand.Span, callee, spec.Name, "integers", operand.Value.KindName);
+                        result.Ok = false;
+                    }
+                }
+                given[spec.Name] = new Operand(new ListValue(values, ints.Select(o => o.Span).ToList()), ints[0].Span.Cover(ints[ints.Count - 1].Span), "");
             }
 
             foreach (var spec in parameters)
@@ -171,6 +195,7 @@ namespace ModelDsl.Binding
                 ParamKind.IntOrTuple => value is TupleValue t && t.Elements.Count == 2 && t.Elements[0] is IntValue a && t.Elements[1] is IntValue b && a.Integer == b.Integer ? a : value as IntValue,
                 ParamKind.IntOrWord => value is StringValue word ? (spec.Words.Contains(word.Text) ? word : null) : value as IntValue,
                 ParamKind.List => value as ListValue,
+                ParamKind.Ints => value is ListValue ints && ints.Elements.All(e => e is IntValue) ? ints : null,
                 ParamKind.RealTuple => value is TupleValue t2 && t2.Elements.All(e => e is IntValue || e is RealValue) ? value : null,
                 ParamKind.ParamRef => value as ParamRefValue,
                 _ => null,
@@ -197,6 +222,7 @@ namespace ModelDsl.Binding
             ParamKind.Bool => "true or false",
             ParamKind.IntOrTuple => "an integer or a tuple of two equal integers",
             ParamKind.List => "a list of dimensions like [B, -1]",
+            ParamKind.Ints => "integers",
             ParamKind.RealTuple => "a tuple of numbers like (0.9, 0.999)",
             ParamKind.ParamRef => "a layer parameter like tok.weight",
             _ => "a value",

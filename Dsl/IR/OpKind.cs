@@ -40,6 +40,7 @@ namespace ModelDsl.IR
 
         // Movement: no arithmetic, only layout.
         Flatten,
+        Permute,
         Reshape,
         Concat,
     }

@@ -32,6 +32,7 @@ namespace ModelDsl.Ops
             GlobalPool2d.Average,
             Flatten.Rule,
             Reshape.Rule,
+            Permute.Rule,
             Embedding.Rule,
             Positional.Rule,
             Lstm.Rule,

@@ -16,6 +16,8 @@ namespace ModelDsl.Ops
         IntOrTuple,
         /// <summary>An integer, or one of <see cref="ParamSpec.Words"/> written as a string (<c>padding="same"</c>).</summary>
         IntOrWord,
+        /// <summary>The remaining positional integers, any number (<c>permute(0, 3, 1, 2)</c>); must be the last parameter.</summary>
+        Ints,
         /// <summary>A list of dimensions (<c>[B, T, -1]</c>).</summary>
         List,
         /// <summary>A tuple of reals (<c>betas=(0.9, 0.999)</c>).</summary>

@@ -186,6 +186,48 @@ namespace ModelDsl.Plan
         public GradientOutput InputGradient { get; }
     }
 
+    /// <summary>A copy of a tensor into a permutation of its axes, padded in front to rank 4: the destination's sizes and, per destination axis, the source's stride along it.</summary>
+    public sealed class PermuteCopy
+    {
+        public PermuteCopy(IReadOnlyList<Dim> sizes, IReadOnlyList<Dim> sourceStrides)
+        {
+            Sizes = sizes;
+            SourceStrides = sourceStrides;
+        }
+
+        public IReadOnlyList<Dim> Sizes { get; }
+        public IReadOnlyList<Dim> SourceStrides { get; }
+    }
+
+    /// <summary>
+    /// permute: forward <c>y = x</c> with its axes permuted (<see cref="Input"/>, <see cref="Output"/>); backward
+    /// <c>dx (+)= dy</c> permuted back (<see cref="OutputGradient"/>, <see cref="InputGradient"/>, the inverse copy).
+    /// </summary>
+    public sealed class PermuteKernel : Kernel
+    {
+        public PermuteKernel(string name, IReadOnlyList<Origin> origins, PermuteCopy copy, PlanBuffer source, PlanBuffer? output, GradientOutput? inputGradient)
+            : base(name, origins)
+        {
+            Copy = copy;
+            if (inputGradient is null)
+            {
+                Input = source;
+                Output = output;
+            }
+            else
+            {
+                OutputGradient = source;
+                InputGradient = inputGradient;
+            }
+        }
+
+        public PermuteCopy Copy { get; }
+        public PlanBuffer? Input { get; }
+        public PlanBuffer? Output { get; }
+        public PlanBuffer? OutputGradient { get; }
+        public GradientOutput? InputGradient { get; }
+    }
+
     /// <summary>
     /// global_avg_pool2d / global_max_pool2d: [N, C, H, W] viewed as [Planes = N·C, Area = H·W] → [N, C]; max saves
     /// each plane's winner (its index in the plane) in <see cref="Indices"/>.

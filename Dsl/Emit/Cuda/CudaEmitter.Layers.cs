@@ -41,6 +41,7 @@ namespace ModelDsl.Emit.Cuda
             Conv2dKernel or Conv2dBackwardKernel => LayerFamily.Conv2d,
             Pool2dKernel or Pool2dBackwardKernel => LayerFamily.Pool2d,
             GlobalPool2dKernel or GlobalPool2dBackwardKernel => LayerFamily.GlobalPool2d,
+            PermuteKernel => LayerFamily.Permute,
             EmbeddingKernel or EmbeddingBackwardKernel => LayerFamily.Embedding,
             PositionalKernel or PositionalBackwardKernel => LayerFamily.Positional,
             LayerNormKernel or LayerNormBackwardKernel => LayerFamily.LayerNorm,
@@ -138,7 +139,7 @@ namespace ModelDsl.Emit.Cuda
                 case AttentionBackwardKernel k:
                     DescribeAttentionWorkspace(k.Workspace, k.Batch, k.Steps, k.Heads);
                     break;
-                case Pool2dKernel or Pool2dBackwardKernel or GlobalPool2dKernel or GlobalPool2dBackwardKernel or ReshapeKernel or EmbeddingKernel or EmbeddingBackwardKernel
+                case Pool2dKernel or Pool2dBackwardKernel or GlobalPool2dKernel or GlobalPool2dBackwardKernel or PermuteKernel or ReshapeKernel or EmbeddingKernel or EmbeddingBackwardKernel
                     or PositionalKernel or PositionalBackwardKernel or LayerNormKernel or LayerNormBackwardKernel
                     or SoftmaxKernel or SoftmaxBackwardKernel or ConcatKernel or ConcatBackwardKernel:
                     break; // no working memory

@@ -13,6 +13,7 @@ namespace ModelDsl.Emit.Cuda
         Positional,
         Pool2d,
         GlobalPool2d,
+        Permute,
         Conv2d,
         Lstm,
         Gru,

@@ -75,7 +75,7 @@ public sealed class KernelSignatureTests
             }
             total += kernels.Count;
         }
-        Assert.Equal(35, total);
+        Assert.Equal(36, total);
     }
 
     [Fact]

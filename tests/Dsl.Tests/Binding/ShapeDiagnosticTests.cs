@@ -104,6 +104,13 @@ namespace ModelDsl.Dsl.Tests.Binding
         }
 
         [Fact]
+        public void MDL0313_permute_dims_that_are_not_a_permutation()
+        {
+            var d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> reshape([B, 1, 28, 28]) -> permute(⟦0, 2, 2, 1⟧) -> flatten -> dense(classes)"), "MDL0313");
+            Assert.Contains("permute (0, 2, 2, 1): the dims must name each axis of the output of reshape [B, 1, 28, 28] once (a permutation of 0..3)", d[0].Message);
+        }
+
+        [Fact]
         public void Padding_words_other_than_same_and_valid_and_pooling_padding_words_are_MDL0107()
         {
             var d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> reshape([B, 1, 28, 28]) -> conv2d(4, 3, padding=⟦\"full\"⟧) -> flatten -> dense(classes)"), "MDL0107");

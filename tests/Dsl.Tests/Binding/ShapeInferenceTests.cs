@@ -69,6 +69,15 @@ namespace ModelDsl.Dsl.Tests.Binding
         }
 
         [Fact]
+        public void Permute_reorders_the_axes()
+        {
+            var g = Run("f32[B, H, W, 3]", "    out = x -> permute(0, 3, 1, 2)");
+            Assert.Equal("f32[B, 3, H, W]", Shape(g));
+            Assert.Equal(new ModelDsl.Ops.PermuteAttributes(new long[] { 0, 3, 1, 2 }), g.Nodes[0].Attributes);
+            Assert.Equal("f32[B, 4, T]", Shape(Run("f32[B, T, 4]", "    out = x -> permute(0, -1, 1)")));
+        }
+
+        [Fact]
         public void Flatten_merges_trailing_axes_including_symbolic_ones()
         {
             Assert.Equal("f32[B, 3136]", Shape(Run("f32[B, 64, 7, 7]", "    out = x -> flatten")));

@@ -193,7 +193,8 @@ namespace ModelDsl.Dsl.Tests.Fuzz
                             dims[1] = "?"; dims[2] = "?";
                             break;
                         case 2:
-                            expression = $"{current} -> relu";
+                            // Through channels-last and back: the shape is unchanged.
+                            expression = Chance(50) ? $"{current} -> permute(0, 2, 3, 1) -> relu -> permute(0, 3, 1, 2)" : $"{current} -> relu";
                             break;
                         default:
                             expression = $"{current} -> flatten -> dense({Size(9)})";

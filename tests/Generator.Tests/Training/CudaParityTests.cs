@@ -75,6 +75,7 @@ public sealed class CudaParityTests : IClassFixture<CudaParityTests.Emulator>
     [InlineData("h = x -> conv2d(3, kernel=3, padding=\"same\") -> tanh -> conv2d(2, kernel=5, padding=\"same\") -> flatten -> dense(4)", 6)]
     [InlineData("h = x -> conv2d(3, kernel=3, padding=\"same\") -> tanh -> global_avg_pool2d -> dense(4)", 4)]
     [InlineData("a = x -> conv2d(4, kernel=3, padding=1)\n    h = (a -> global_max_pool2d) + (a -> global_avg_pool2d)", 2)]
+    [InlineData("a = x -> conv2d(4, kernel=3) -> permute(0, 2, 3, 1) -> dense(3)\n    h = a -> permute(0, 3, 1, 2) -> global_max_pool2d -> dense(4)", 6)]
     public void Image_layers_match_the_cpu_backend_on_the_emulated_gpu(string body, int gradients)
     {
         string text = $"model Img {{\n    input x: f32[B, 2, 6, 6]\n    label y: f32[B, 4]\n    {body}\n    output h\n    loss mse(h, y)\n    optimizer adam(lr=0.01)\n}}\n";

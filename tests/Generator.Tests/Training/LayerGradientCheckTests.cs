@@ -54,6 +54,19 @@ public sealed class LayerGradientCheckTests
         GradientChecker.Check(model, [GradientChecker.RandomTensor(random, 2, 2, 4, 3), GradientChecker.RandomTensor(random, 2, 4)]);
     }
 
+    /// <summary>permute forward and backward (the inverse copy, assigned and accumulated), channels-last images and sequences.</summary>
+    [Theory]
+    [InlineData("f32[B, 4, 5, 2]", "h = x -> permute(0, 3, 1, 2) -> conv2d(3, 3, padding=\"same\") -> tanh -> global_avg_pool2d -> dense(4)")]
+    [InlineData("f32[B, 3, 4]", "h = x -> dense(5) -> permute(0, 2, 1) -> tanh -> flatten -> dense(4)")]
+    [InlineData("f32[B, 3, 4]", "a = x -> dense(5)\n    b = a -> permute(0, 2, 1) -> permute(0, -1, 1)\n    h = (a + b) -> flatten -> dense(4)")]
+    public void Permute_matches_finite_differences(string input, string body)
+    {
+        var model = GeneratedModel.Compile(Model(input, "f32[B, 4]", body), "M");
+        var random = new Random(33);
+        int[] shape = input.Contains("5, 2") ? [3, 4, 5, 2] : [3, 3, 4];
+        GradientChecker.Check(model, [GradientChecker.RandomTensor(random, shape), GradientChecker.RandomTensor(random, 3, 4)]);
+    }
+
     [Fact]
     public void A_view_as_the_output_and_the_prediction_is_the_layer_output_itself()
     {

@@ -225,6 +225,32 @@ public sealed class OnnxExportTests : IDisposable
     }
 
     [Fact]
+    public void Permute_matches_forward()
+    {
+        var model = GeneratedModel.Compile("""
+            model Perm {
+                input x: f32[B, H, W, 2]
+                label y: f32[B, 4]
+                h = x -> permute(0, 3, 1, 2) -> conv2d(3, kernel=3, padding="same") -> permute(0, 2, 3, 1) -> dense(2) -> permute(0, 3, 1, 2) -> global_avg_pool2d -> dense(4)
+                output h
+                loss mse(h, y)
+                optimizer sgd(lr=0.1)
+            }
+            """, "Perm", seed: 4);
+        string path = Path.Combine(_folder, "perm.onnx");
+        model.Call("ExportOnnx", path);
+        Assert.Contains("Transpose", OpTypes(File.ReadAllBytes(path)));
+        using var session = new InferenceSession(path);
+        var random = new Random(14);
+        foreach (var (batch, height, width) in new[] { (1, 5, 7), (3, 4, 4) })
+        {
+            var x = GradientChecker.RandomTensor(random, batch, height, width, 2);
+            var expected = ((Tensor)model.Call("Forward", x)).Span.ToArray();
+            AssertClose(expected, Run(session, "x", x.Data, [batch, height, width, 2]), "Perm", batch);
+        }
+    }
+
+    [Fact]
     public void Strided_padded_conv_and_average_pooling_match_forward()
     {
         var model = GeneratedModel.Compile("""
