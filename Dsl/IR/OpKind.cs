@@ -26,6 +26,7 @@ namespace ModelDsl.IR
         Embedding,
         PositionalEmbedding,
         Lstm,
+        Gru,
         Attention,
 
         // Normalisations and reductions over the last axis.

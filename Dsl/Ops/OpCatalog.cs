@@ -36,6 +36,7 @@ namespace ModelDsl.Ops
             Embedding.Rule,
             Positional.Rule,
             Lstm.Rule,
+            Gru.Rule,
             Attention.Rule,
             AddMul.Add,
             AddMul.Mul,

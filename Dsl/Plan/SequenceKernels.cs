@@ -196,6 +196,96 @@ namespace ModelDsl.Plan
     }
 
     /// <summary>
+    /// A GRU over [Batch, Steps, InputSize] (PyTorch's gate order r, z, n; zero initial state). Writes every step's
+    /// hidden state to <see cref="HiddenStates"/> [B, T, H] (the output with return_sequences, saved state otherwise) and,
+    /// when the output is the last state, <see cref="LastHidden"/> [B, H]. The workspace keeps the activated gates and
+    /// the recurrent n pre-activation for the backward.
+    /// </summary>
+    public sealed class GruKernel : Kernel
+    {
+        public GruKernel(string name, IReadOnlyList<Origin> origins, Dim batch, Dim steps, long inputSize, long hidden,
+            PlanBuffer input, PlanBuffer weightIh, PlanBuffer weightHh, PlanBuffer biasIh, PlanBuffer biasHh,
+            PlanBuffer hiddenStates, PlanBuffer? lastHidden, PlanBuffer workspace)
+            : base(name, origins)
+        {
+            Batch = batch;
+            Steps = steps;
+            InputSize = inputSize;
+            Hidden = hidden;
+            Input = input;
+            WeightIh = weightIh;
+            WeightHh = weightHh;
+            BiasIh = biasIh;
+            BiasHh = biasHh;
+            HiddenStates = hiddenStates;
+            LastHidden = lastHidden;
+            Workspace = workspace;
+        }
+
+        public Dim Batch { get; }
+        public Dim Steps { get; }
+        public long InputSize { get; }
+        public long Hidden { get; }
+        public PlanBuffer Input { get; }
+        public PlanBuffer WeightIh { get; }
+        public PlanBuffer WeightHh { get; }
+        public PlanBuffer BiasIh { get; }
+        public PlanBuffer BiasHh { get; }
+        public PlanBuffer HiddenStates { get; }
+        public PlanBuffer? LastHidden { get; }
+        public PlanBuffer Workspace { get; }
+    }
+
+    /// <summary>
+    /// Backpropagation through time from the forward's input, hidden states and workspace (the gates, which it
+    /// overwrites with their gradients). The output gradient is <see cref="HiddenStatesGradient"/> (return_sequences)
+    /// or <see cref="LastHiddenGradient"/>.
+    /// </summary>
+    public sealed class GruBackwardKernel : Kernel
+    {
+        public GruBackwardKernel(string name, IReadOnlyList<Origin> origins, Dim batch, Dim steps, long inputSize, long hidden,
+            PlanBuffer input, PlanBuffer weightIh, PlanBuffer weightHh, PlanBuffer hiddenStates, PlanBuffer workspace,
+            PlanBuffer? hiddenStatesGradient, PlanBuffer? lastHiddenGradient,
+            GradientOutput? inputGradient, GradientOutput weightIhGradient, GradientOutput weightHhGradient, GradientOutput biasIhGradient, GradientOutput biasHhGradient)
+            : base(name, origins)
+        {
+            Batch = batch;
+            Steps = steps;
+            InputSize = inputSize;
+            Hidden = hidden;
+            Input = input;
+            WeightIh = weightIh;
+            WeightHh = weightHh;
+            HiddenStates = hiddenStates;
+            Workspace = workspace;
+            HiddenStatesGradient = hiddenStatesGradient;
+            LastHiddenGradient = lastHiddenGradient;
+            InputGradient = inputGradient;
+            WeightIhGradient = weightIhGradient;
+            WeightHhGradient = weightHhGradient;
+            BiasIhGradient = biasIhGradient;
+            BiasHhGradient = biasHhGradient;
+        }
+
+        public Dim Batch { get; }
+        public Dim Steps { get; }
+        public long InputSize { get; }
+        public long Hidden { get; }
+        public PlanBuffer Input { get; }
+        public PlanBuffer WeightIh { get; }
+        public PlanBuffer WeightHh { get; }
+        public PlanBuffer HiddenStates { get; }
+        public PlanBuffer Workspace { get; }
+        public PlanBuffer? HiddenStatesGradient { get; }
+        public PlanBuffer? LastHiddenGradient { get; }
+        public GradientOutput? InputGradient { get; }
+        public GradientOutput WeightIhGradient { get; }
+        public GradientOutput WeightHhGradient { get; }
+        public GradientOutput BiasIhGradient { get; }
+        public GradientOutput BiasHhGradient { get; }
+    }
+
+    /// <summary>
     /// Scaled dot-product attention on already projected q, k, v, read in place from in_proj's fused output
     /// <see cref="Qkv"/> [B, T, 3d] (q at column 0, k at d, v at 2d; row stride 3d). Per batch element and head:
     /// <c>P = softmax(QKᵀ/√dh, causal mask)</c>, saved in the workspace for the backward, and <c>out = P·V</c> into

@@ -47,6 +47,7 @@ namespace ModelDsl.Dsl.Tests
             ["embedding"] = Model("i32[B, 5]", "x -> embedding(10, 4)", "f32[B, 5, 4]"),
             ["positional"] = Model("f32[B, 5, 4]", "x -> dense(4) -> positional(8)", "f32[B, 5, 4]"),
             ["lstm"] = Model("f32[B, 5, 4]", "x -> dense(4) -> lstm(3)", "f32[B, 3]"),
+            ["gru"] = Model("f32[B, 5, 4]", "x -> dense(4) -> gru(3)", "f32[B, 3]"),
             ["attention"] = Model("f32[B, 5, 4]", "x -> dense(4) -> attention(2, causal=true)", "f32[B, 5, 4]"),
             ["add"] = Model("f32[B, 4]", "add(x -> dense(3), x -> dense(3))", "f32[B, 3]"),
             ["mul"] = Model("f32[B, 4]", "mul(x -> dense(3), x -> dense(3))", "f32[B, 3]"),

@@ -47,6 +47,7 @@ namespace ModelDsl.Emit.Cuda
             LayerNormKernel or LayerNormBackwardKernel => LayerFamily.LayerNorm,
             SoftmaxKernel or SoftmaxBackwardKernel => LayerFamily.Softmax,
             LstmKernel or LstmBackwardKernel => LayerFamily.Lstm,
+            GruKernel or GruBackwardKernel => LayerFamily.Gru,
             AttentionKernel or AttentionBackwardKernel => LayerFamily.Attention,
             ConcatKernel or ConcatBackwardKernel => LayerFamily.Concat,
             _ => null,
@@ -133,6 +134,12 @@ namespace ModelDsl.Emit.Cuda
                 case LstmBackwardKernel k:
                     DescribeLstmWorkspace(k.Workspace, k.Batch, k.Steps, k.Hidden);
                     break;
+                case GruKernel k:
+                    DescribeGruWorkspace(k.Workspace, k.Batch, k.Steps, k.Hidden);
+                    break;
+                case GruBackwardKernel k:
+                    DescribeGruWorkspace(k.Workspace, k.Batch, k.Steps, k.Hidden);
+                    break;
                 case AttentionKernel k:
                     DescribeAttentionWorkspace(k.Workspace, k.Batch, k.Steps, k.Heads);
                     break;
@@ -168,6 +175,15 @@ namespace ModelDsl.Emit.Cuda
             string h = Int(hidden), g = Int(4 * hidden), b = Text(batch), t = Text(steps);
             _workspaces[workspace] = new CudaWorkspace(new[] { rows.Multiply(Dim.Known(6 * hidden)), batch.Multiply(Dim.Known(2 * hidden)) },
                 $"gates [{b}, {t}, {g}] | cells [{b}, {t}, {h}] | h_prev [{b}, {t}, {h}] | dh [{b}, {h}] | dc [{b}, {h}]");
+        }
+
+        /// <summary>A GRU's working memory: the CPU runtime's layout, which ModelDsl.Cuda.Layers.Gru uses too.</summary>
+        private void DescribeGruWorkspace(PlanBuffer workspace, Dim batch, Dim steps, long hidden)
+        {
+            var rows = batch.Multiply(steps);
+            string h = Int(hidden), g = Int(3 * hidden), b = Text(batch), t = Text(steps);
+            _workspaces[workspace] = new CudaWorkspace(new[] { rows.Multiply(Dim.Known(7 * hidden)), batch.Multiply(Dim.Known(hidden)) },
+                $"gi [{b}, {t}, {g}] | gh [{b}, {t}, {g}] | h_prev [{b}, {t}, {h}] | dh [{b}, {h}]");
         }
 
         /// <summary>attention keeps only each row's log-sum-exp (lse) and the backward's D (delta), [B, heads, T] each.</summary>

@@ -100,6 +100,15 @@ namespace ModelDsl.Dsl.Tests.Binding
         }
 
         [Fact]
+        public void Gru_last_state_or_sequences()
+        {
+            var g = Run("f32[B, T, 64]", "    out = x -> gru(128)");
+            Assert.Equal("f32[B, 128]", Shape(g));
+            Assert.Equal(new[] { "out.weight_ih [384, 64]", "out.weight_hh [384, 128]", "out.bias_ih [384]", "out.bias_hh [384]" }, g.Parameters.Select(p => p.ToString()));
+            Assert.Equal("f32[B, T, 8]", Shape(Run("f32[B, T, 64]", "    out = x -> gru(8, return_sequences=true)")));
+        }
+
+        [Fact]
         public void Lstm_last_state_or_sequences()
         {
             var g = Run("f32[B, T, 64]", "    out = x -> lstm(128)");

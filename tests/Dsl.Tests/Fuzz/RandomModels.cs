@@ -253,7 +253,7 @@ namespace ModelDsl.Dsl.Tests.Fuzz
                 }
                 if (dims.Count == 2 && Chance(40))
                 {
-                    // Sequences: attention (width divisible by heads) or an LSTM.
+                    // Sequences: attention (width divisible by heads), an LSTM or a GRU.
                     if (Chance(50))
                     {
                         string width = (4 * (1 + _r.Next(3))).ToString();
@@ -264,7 +264,8 @@ namespace ModelDsl.Dsl.Tests.Fuzz
                     {
                         string hidden = Size(6);
                         bool sequences = Chance(60);
-                        expression = $"{current} -> lstm({hidden}, return_sequences={(sequences ? "true" : "false")})";
+                        string recurrent = Chance(50) ? "lstm" : "gru";
+                        expression = $"{current} -> {recurrent}({hidden}, return_sequences={(sequences ? "true" : "false")})";
                         if (sequences) dims[1] = hidden;
                         else
                         {

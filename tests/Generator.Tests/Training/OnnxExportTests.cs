@@ -333,7 +333,9 @@ public sealed class OnnxExportTests : IDisposable
     [InlineData("x -> dense(8) -> attention(2) -> dense(3)", "f32[B, T, 3]")]
     [InlineData("x -> attention(4, causal=true) -> dense(3)", "f32[B, T, 3]")]
     [InlineData("x -> layer_norm -> attention(2, causal=true, bias=false) -> lstm(5) -> dense(3)", "f32[B, 3]")]
-    public void Lstm_and_attention_match_forward_at_any_sequence_length(string chain, string label)
+    [InlineData("x -> gru(6) -> dense(3)", "f32[B, 3]")]
+    [InlineData("x -> gru(6, return_sequences=true) -> tanh -> gru(4, return_sequences=true) -> dense(3)", "f32[B, T, 3]")]
+    public void Lstm_gru_and_attention_match_forward_at_any_sequence_length(string chain, string label)
     {
         var model = GeneratedModel.Compile($$"""
             model Recurrent {
@@ -354,6 +356,7 @@ public sealed class OnnxExportTests : IDisposable
         model.Call("ExportOnnx", path);
         var ops = OpTypes(File.ReadAllBytes(path));
         Assert.Equal(chain.Split("lstm").Length - 1, ops.Count(o => o == "LSTM"));
+        Assert.Equal(chain.Split("gru").Length - 1, ops.Count(o => o == "GRU"));
         Assert.Equal(chain.Split("attention").Length - 1, ops.Count(o => o == "Softmax"));
         Assert.Equal(chain.Split("causal=true").Length - 1, ops.Count(o => o == "Where"));
 
