@@ -1,7 +1,8 @@
 // ───── Embedding ─────────────────────────────────────────────────────────────────────────────────────
 // embedding(num, dim) on int ids, as ModelDsl.Runtime.Cpu.Layers.Embedding:
 //   ids (count) (the input's elements, any shape flattened)   weight (num, dim)   ->   y (count, dim)
-// Forward: y[i] = weight[ids[i]] (gather).   Backward: dweight[ids[i]] += dy[i] for every i (scatter-add).
+// Forward: y[i] = weight[ids[i]] (gather).   Backward: dweight[ids[i]] += dy[i] for every i (scatter-add),
+// except ids equal to padding_idx (PyTorch's: that row gets no gradient; -1 for none).
 // The host checks the ids before launching (the CPU kernel's message names the bad id and its position); here
 // an id outside [0, num) reads as a zero row and contributes no gradient, instead of reading out of bounds.
 
@@ -35,7 +36,8 @@ extern "C" __global__ void __launch_bounds__(256) md_embedding_backward_clear(
         dweight[i] = 0.0f;
 }
 
-// md_embedding_backward: dweight[ids[i], c] += dy[i, c] for every element of dy (count, dim).
+// md_embedding_backward: dweight[ids[i], c] += dy[i, c] for every element of dy (count, dim) whose id is not
+// padding_idx (-1: none).
 //   launch: grid (min(⌈count·dim/256⌉, 65535)), block (256): one thread per element of dy, grid-stride.
 //   why: a scatter-add whose destination rows collide whenever an id repeats (every common token), so the adds
 //   are float atomicAdd: the one place in this library with float atomics. NOT DETERMINISTIC on a GPU: the
@@ -44,7 +46,7 @@ extern "C" __global__ void __launch_bounds__(256) md_embedding_backward_clear(
 //   deterministic alternatives (sorting ids, or one thread per (row, column) scanning every id) cost a sort
 //   or O(num·count) reads; the emulator runs blocks in order, so there it adds in position order like the CPU.
 extern "C" __global__ void __launch_bounds__(256) md_embedding_backward(
-    int count, int num, int dim, const int* __restrict__ ids, const float* __restrict__ dy,
+    int count, int num, int dim, int padding_idx, const int* __restrict__ ids, const float* __restrict__ dy,
     float* __restrict__ dweight)
 {
     long n = (long)count * dim;
@@ -53,6 +55,6 @@ extern "C" __global__ void __launch_bounds__(256) md_embedding_backward(
         long position = i / dim;
         int c = (int)(i - position * dim);
         int id = ids[position];
-        if ((unsigned)id < (unsigned)num) atomicAdd(&dweight[(long)id * dim + c], dy[i]);
+        if ((unsigned)id < (unsigned)num && id != padding_idx) atomicAdd(&dweight[(long)id * dim + c], dy[i]);
     }
 }

@@ -31,9 +31,10 @@ public static class Embedding
     /// <summary>
     /// dWeight[ids[i]] += dy[i]: <c>md_embedding_backward_clear</c> first unless <paramref name="accumulate"/>, then
     /// <c>md_embedding_backward</c>'s float atomics (the order of a repeated id's adds varies on a GPU, so the sum is not
-    /// bitwise repeatable there; the emulator runs blocks in order).
+    /// bitwise repeatable there; the emulator runs blocks in order). Ids equal to <paramref name="paddingIdx"/> (-1: none)
+    /// add nothing.
     /// </summary>
-    public static void Backward(LayerContext gpu, int count, int num, int dim, DevicePointer ids, DevicePointer dy, DevicePointer dWeight,
+    public static void Backward(LayerContext gpu, int count, int num, int dim, int paddingIdx, DevicePointer ids, DevicePointer dy, DevicePointer dWeight,
         bool accumulate = false)
     {
         ArgumentNullException.ThrowIfNull(gpu);
@@ -51,6 +52,7 @@ public static class Embedding
         a.Int("count", count);
         a.Int("num", num);
         a.Int("dim", dim);
+        a.Int("padding_idx", paddingIdx);
         a.ReadsInts("ids", ids);
         a.Reads("dy", dy);
         a.Writes("dweight", dWeight);

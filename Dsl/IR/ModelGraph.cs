@@ -175,6 +175,10 @@ namespace ModelDsl.IR
         public long FanIn { get; }
         public long FanOut { get; }
         public TextSpan Span { get; }
+
+        /// <summary>A row of a [rows, cols] parameter set to zero after <see cref="Init"/> (embedding's <c>padding_idx</c>), or -1.</summary>
+        public long ZeroRow { get; internal set; } = -1;
+
         public long Count => Shape.KnownElementCount();
 
         public override string ToString() => $"{Name} {Shape.ToExpression()}";

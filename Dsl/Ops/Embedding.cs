@@ -8,22 +8,32 @@ using static ModelDsl.Plan.L;
 
 namespace ModelDsl.Ops
 {
-    /// <summary><c>embedding(num, dim)</c>: the table's rows and columns.</summary>
-    public sealed record EmbeddingAttributes(long Num, long Dim) : OpAttributes
+    /// <summary>
+    /// <c>embedding(num, dim, padding_idx=k)</c>: the table's rows and columns, and the padding row (in [0, num), negative
+    /// written values already counted from the end), or null for none.
+    /// </summary>
+    public sealed record EmbeddingAttributes(long Num, long Dim, long? PaddingIndex) : OpAttributes
     {
-        public override IReadOnlyList<KeyValuePair<string, AttributeValue>> Describe() => new[] { Pair("num", Num), Pair("dim", Dim) };
+        public override IReadOnlyList<KeyValuePair<string, AttributeValue>> Describe() => PaddingIndex is long k
+            ? new[] { Pair("num", Num), Pair("dim", Dim), Pair("padding_idx", k) }
+            : new[] { Pair("num", Num), Pair("dim", Dim) };
+
+        /// <summary>The padding row as the runtime takes it: -1 for none.</summary>
+        public long PaddingRow => PaddingIndex ?? -1;
     }
 
     /// <summary>
-    /// <c>embedding(num, dim)</c> on i32 ids: [...] → [..., dim]; weight [num, dim]. Ids of a model input are checked to
-    /// lie in [0, num) on entry. Kernels: <c>Runtime/Cpu/Layers/Embedding.cs</c>, <c>md_embedding_*</c> (CUDA tables).
+    /// <c>embedding(num, dim, padding_idx=none)</c> on i32 ids: [...] → [..., dim]; weight [num, dim]. Ids of a model input
+    /// are checked to lie in [0, num) on entry. With <c>padding_idx=k</c> (PyTorch's): row k starts at zero and never
+    /// receives a gradient (k negative counts from the end). Kernels: <c>Runtime/Cpu/Layers/Embedding.cs</c>, <c>md_embedding_*</c> (CUDA tables).
     /// </summary>
     internal sealed class Embedding : OpRule<EmbeddingAttributes>
     {
         public static readonly Embedding Rule = new Embedding();
 
         private Embedding()
-            : base("embedding", OpKind.Embedding, new Signature(Signature.Tensor(), Signature.Int("num"), Signature.Int("dim")))
+            : base("embedding", OpKind.Embedding, new Signature(Signature.Tensor(), Signature.Int("num"), Signature.Int("dim"),
+                new ParamSpec("padding_idx", ParamKind.Int, min: null, optional: true)))
         {
         }
 
@@ -31,8 +41,20 @@ namespace ModelDsl.Ops
         {
             if (!c.RequireDType(0, DType.I32)) return null;
             Dim num = c.IntDim("num"), dim = c.IntDim("dim");
-            c.SetAttributes(new EmbeddingAttributes(num.Value, dim.Value));
-            c.AddParameter("weight", new Shape(num, dim), InitKind.Normal002, num.Value, dim.Value);
+            long? padding = null;
+            if (c.IsGiven("padding_idx"))
+            {
+                long k = c.Int("padding_idx");
+                if (k < -num.Value || k >= num.Value)
+                {
+                    c.Diagnostics.ReportArgumentOutOfRange(c.SpanOf("padding_idx"), "embedding", "padding_idx", k, $"in [{-num.Value}, {num.Value - 1}]");
+                    return null;
+                }
+                padding = k < 0 ? k + num.Value : k;
+            }
+            c.SetAttributes(new EmbeddingAttributes(num.Value, dim.Value, padding));
+            var weight = c.AddParameter("weight", new Shape(num, dim), InitKind.Normal002, num.Value, dim.Value);
+            if (padding is long row) weight.ZeroRow = row;
             var dims = new Dim[c.InputShape.Rank + 1];
             for (int i = 0; i < c.InputShape.Rank; i++) dims[i] = c.InputShape[i];
             dims[dims.Length - 1] = dim;
@@ -52,11 +74,12 @@ namespace ModelDsl.Ops
             return new EmbeddingKernel(p.KernelName("fwd", "embedding"), new[] { origin }, count, a.Num, a.Dim, x, p.Parameter(Owned(op, "weight")), p.Value(op.Output));
         }
 
-        // dweight[ids[i], :] += dy[i, :] (scatter-add; assigning clears the table gradient first). The ids have no gradient.
+        // dweight[ids[i], :] += dy[i, :] (scatter-add; assigning clears the table gradient first), skipping ids equal to
+        // padding_idx (PyTorch's: that row's gradient stays zero). The ids have no gradient.
         public override IEnumerable<Kernel> PlanBackward(IPlanContext p, OpNode op, Kernel forward)
         {
             var embedding = (EmbeddingKernel)forward;
-            yield return new EmbeddingBackwardKernel(p.KernelName("bwd", "embedding"), new[] { p.Origin(op) }, embedding.Count, embedding.Num, embedding.Dim, embedding.Ids,
+            yield return new EmbeddingBackwardKernel(p.KernelName("bwd", "embedding"), new[] { p.Origin(op) }, embedding.Count, embedding.Num, embedding.Dim, Attributes(op).PaddingRow, embedding.Ids,
                 p.Gradient(op.Output), ParameterGradient(p, op, "weight"));
         }
 
@@ -66,16 +89,19 @@ namespace ModelDsl.Ops
                 Call("Embedding", "Forward", Size(k.Count), Int(k.Num), Int(k.Dim), Buffer(k.Ids), Buffer(k.Table), Buffer(k.Output)))
                 .OnGpu($"{k.Output}{k.Output.Shape} = rows of {k.Table} picked by the ids in {k.Ids} (checked on entry)"),
             EmbeddingBackwardKernel k => Does(
-                $"{k.TableGradient.Buffer}[id] {(k.TableGradient.Accumulate ? "+=" : "= (zeroed, then) +=")} the rows of {k.OutputGradient}, for each id in {k.Ids}",
-                Call("Embedding", "Backward", Size(k.Count), Int(k.Num), Int(k.Dim), Buffer(k.Ids), Buffer(k.OutputGradient), Gradient(k.TableGradient), Flag("accumulate", k.TableGradient.Accumulate)))
-                .OnGpu($"{k.TableGradient.Buffer}[id] {(k.TableGradient.Accumulate ? "+=" : "= (zeroed, then) +=")} the rows of {k.OutputGradient}, for each id in {k.Ids} (float atomics: the order of a repeated id's adds varies on a GPU)"),
+                $"{k.TableGradient.Buffer}[id] {(k.TableGradient.Accumulate ? "+=" : "= (zeroed, then) +=")} the rows of {k.OutputGradient}, for each id in {k.Ids}{Padding(k)}",
+                Call("Embedding", "Backward", Size(k.Count), Int(k.Num), Int(k.Dim), Int(k.PaddingIndex), Buffer(k.Ids), Buffer(k.OutputGradient), Gradient(k.TableGradient), Flag("accumulate", k.TableGradient.Accumulate)))
+                .OnGpu($"{k.TableGradient.Buffer}[id] {(k.TableGradient.Accumulate ? "+=" : "= (zeroed, then) +=")} the rows of {k.OutputGradient}, for each id in {k.Ids}{Padding(k)} (float atomics: the order of a repeated id's adds varies on a GPU)"),
             _ => null,
         };
+
+        private static string Padding(EmbeddingBackwardKernel k) => k.PaddingIndex >= 0 ? $" but {k.PaddingIndex} (padding_idx)" : "";
 
         // a copy forward; one add per output element backward
         public override OpCost Cost(OpNode op, CostContext c) => new OpCost(0, c.Output(op));
 
-        // Rows of the table picked by the ids: Gather along axis 0 takes int32 indices of any shape.
+        // Rows of the table picked by the ids: Gather along axis 0 takes int32 indices of any shape. padding_idx only
+        // changes training (the row's initial zero lives in the exported weight), so inference is the same Gather.
         public override void LowerOnnx(IOnnxContext o, OpNode op)
         {
             string output = o.Output;

@@ -31,16 +31,17 @@ namespace ModelDsl.Plan
 
     /// <summary>
     /// <c>dTable[ids[i], :] += dy[i, :]</c> (scatter-add). Assigning clears the table gradient first; a table tied to a
-    /// dense layer accumulates onto what that layer's backward wrote.
+    /// dense layer accumulates onto what that layer's backward wrote. Ids equal to <see cref="PaddingIndex"/> add nothing.
     /// </summary>
     public sealed class EmbeddingBackwardKernel : Kernel
     {
-        public EmbeddingBackwardKernel(string name, IReadOnlyList<Origin> origins, Dim count, long num, long dim, PlanBuffer ids, PlanBuffer outputGradient, GradientOutput tableGradient)
+        public EmbeddingBackwardKernel(string name, IReadOnlyList<Origin> origins, Dim count, long num, long dim, long paddingIndex, PlanBuffer ids, PlanBuffer outputGradient, GradientOutput tableGradient)
             : base(name, origins)
         {
             Count = count;
             Num = num;
             Dim = dim;
+            PaddingIndex = paddingIndex;
             Ids = ids;
             OutputGradient = outputGradient;
             TableGradient = tableGradient;
@@ -49,6 +50,9 @@ namespace ModelDsl.Plan
         public Dim Count { get; }
         public long Num { get; }
         public long Dim { get; }
+
+        /// <summary><c>padding_idx</c> in [0, Num), or -1 for none.</summary>
+        public long PaddingIndex { get; }
         public PlanBuffer Ids { get; }
         public PlanBuffer OutputGradient { get; }
         public GradientOutput TableGradient { get; }

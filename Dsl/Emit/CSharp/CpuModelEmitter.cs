@@ -131,6 +131,11 @@ namespace ModelDsl.Emit.CSharp
                     _ => $"global::ModelDsl.Runtime.Init.Constant({target}, 0f);",
                 };
                 _w.Line(call);
+                if (info.ZeroRow >= 0)
+                {
+                    long cols = info.Shape.Last.Value;
+                    _w.Line($"global::ModelDsl.Runtime.Init.Constant(global::System.MemoryExtensions.AsSpan({target}, {info.ZeroRow * cols}, {cols}), 0f); // row {info.ZeroRow} (padding_idx) starts at zero");
+                }
             }
             _w.Line("foreach (var p in Parameters)");
             _w.Open("");

@@ -39,7 +39,7 @@ public sealed class LayerLauncherTests : IDisposable
         GpuLayers.Softmax.Forward(_layers, 3, 5, p, q);
         GpuLayers.Softmax.Backward(_layers, 3, 5, p, q, r);
         GpuLayers.Embedding.Forward(_layers, 4, 3, 2, p, q, r); // ids: zeros
-        GpuLayers.Embedding.Backward(_layers, 4, 3, 2, p, q, r);
+        GpuLayers.Embedding.Backward(_layers, 4, 3, 2, -1, p, q, r);
         GpuLayers.Positional.Forward(_layers, 2, 3, 4, 5, p, q, r);
         GpuLayers.Positional.Backward(_layers, 2, 3, 4, 5, p, q, r);
         var pool = new Pool2dGeometry(2, 3, 6, 6, 2, 2);

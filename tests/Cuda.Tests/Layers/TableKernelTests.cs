@@ -17,12 +17,15 @@ public sealed class TableKernelTests(LayerKernelFixture gpu, ITestOutputHelper o
     // order varies, so a repeated id's gradient may differ from the CPU's position-order sum by a few ulps of the sum;
     // the default tolerance (1e-5 + 1e-4·|cpu|) covers that for these sizes. The emulator runs blocks in order, so here
     // the sums happen in position order and match exactly.
+    // paddingIdx (padding_idx; -1 none): ids equal to it add nothing, on both sides.
     [Theory]
-    [InlineData(45, 13, 70, false)]
-    [InlineData(45, 13, 70, true)]
-    [InlineData(300, 7, 33, false)]
-    [InlineData(1, 1, 1, false)]
-    public void Embedding_forward_and_backward_match_the_cpu(int count, int num, int dim, bool accumulate)
+    [InlineData(45, 13, 70, false, -1)]
+    [InlineData(45, 13, 70, true, -1)]
+    [InlineData(300, 7, 33, false, -1)]
+    [InlineData(1, 1, 1, false, -1)]
+    [InlineData(45, 13, 70, false, 0)]
+    [InlineData(300, 7, 33, true, 6)]
+    public void Embedding_forward_and_backward_match_the_cpu(int count, int num, int dim, bool accumulate, int paddingIdx)
     {
         var random = new Random(count * 100 + dim);
         int[] ids = Enumerable.Range(0, count).Select(_ => random.Next(num)).ToArray();
@@ -30,7 +33,12 @@ public sealed class TableKernelTests(LayerKernelFixture gpu, ITestOutputHelper o
         float[] dw0 = LayerAssert.Uniform(random, (long)num * dim);
         float[] y = new float[count * dim], dw = (float[])dw0.Clone();
         Embedding.Forward(count, num, dim, ids, weight, y);
-        Embedding.Backward(count, num, dim, ids, dy, dw, accumulate);
+        Embedding.Backward(count, num, dim, paddingIdx, ids, dy, dw, accumulate);
+        if (paddingIdx >= 0)
+        {
+            Assert.Contains(paddingIdx, ids); // the skip is exercised
+            Assert.Equal(dw0.AsSpan(paddingIdx * dim, dim).ToArray().Select(v => accumulate ? v : 0f), dw.AsSpan(paddingIdx * dim, dim).ToArray());
+        }
 
         using DeviceVariable dIds = gpu.Upload(ids), dW = gpu.Upload(weight), dY = gpu.Zeros(count * dim);
         var layers = gpu.Layers(LayerFamily.Embedding);
@@ -38,7 +46,7 @@ public sealed class TableKernelTests(LayerKernelFixture gpu, ITestOutputHelper o
         LayerAssert.Close(output, "embedding y", y, gpu.Download(dY));
 
         using DeviceVariable dDy = gpu.Upload(dy), dDw = gpu.Upload(dw0);
-        GpuLayers.Embedding.Backward(layers, count, num, dim, dIds.Pointer, dDy.Pointer, dDw.Pointer, accumulate);
+        GpuLayers.Embedding.Backward(layers, count, num, dim, paddingIdx, dIds.Pointer, dDy.Pointer, dDw.Pointer, accumulate);
         LayerAssert.Close(output, "embedding dweight", dw, gpu.Download(dDw));
     }
 
@@ -53,7 +61,7 @@ public sealed class TableKernelTests(LayerKernelFixture gpu, ITestOutputHelper o
         var layers = gpu.Layers(LayerFamily.Embedding);
         GpuLayers.Embedding.Forward(layers, ids.Length, num, dim, dIds.Pointer, dW.Pointer, dY.Pointer);
         Assert.Equal([4f, 5f, 6f, 0f, 0f, 0f, 0f, 0f, 0f, 10f, 11f, 12f], gpu.Download(dY));
-        GpuLayers.Embedding.Backward(layers, ids.Length, num, dim, dIds.Pointer, dDy.Pointer, dDw.Pointer);
+        GpuLayers.Embedding.Backward(layers, ids.Length, num, dim, -1, dIds.Pointer, dDy.Pointer, dDw.Pointer);
         Assert.Equal([0f, 0f, 0f, 1f, 1f, 1f, 0f, 0f, 0f, 1f, 1f, 1f], gpu.Download(dDw));
     }
 

@@ -111,6 +111,17 @@ namespace ModelDsl.Dsl.Tests.Binding
         }
 
         [Fact]
+        public void MDL0108_embedding_padding_idx_outside_the_table()
+        {
+            const string Head = "model M {\n    input idx: i32[B, 4]\n    label y: i32[B]\n    tok = embedding(idx, 10, 4, padding_idx=";
+            const string Tail = ")\n    logits = tok -> flatten -> dense(3)\n    output logits\n    loss cross_entropy(logits, y)\n    optimizer adam()\n}\n";
+            var d = AnnotatedText.AssertDiagnostics(Head + "⟦10⟧" + Tail, "MDL0108");
+            Assert.Contains("embedding expects 'padding_idx' in [-10, 9], but it is 10", d[0].Message);
+            d = AnnotatedText.AssertDiagnostics(Head + "⟦-11⟧" + Tail, "MDL0108");
+            Assert.Contains("but it is -11", d[0].Message);
+        }
+
+        [Fact]
         public void Padding_words_other_than_same_and_valid_and_pooling_padding_words_are_MDL0107()
         {
             var d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> reshape([B, 1, 28, 28]) -> conv2d(4, 3, padding=⟦\"full\"⟧) -> flatten -> dense(classes)"), "MDL0107");

@@ -2793,7 +2793,7 @@ namespace Consumer
             //   char_gpt.model:23  tok = embedding(num=96, dim=128)  [B, T] -> [B, T, 128]
 #line 23 "/src/examples/CharGpt/char_gpt.model"
             // d_tok_weight[id] += the rows of d_tok, for each id in idx
-            global::ModelDsl.Runtime.Cpu.Layers.Embedding.Backward(B * T, 96, 128, w.idx, w.d_tok, TokWeight.Gradient, accumulate: true);
+            global::ModelDsl.Runtime.Cpu.Layers.Embedding.Backward(B * T, 96, 128, -1, w.idx, w.d_tok, TokWeight.Gradient, accumulate: true);
 #line default
             w.Trace?.After("bwd_115_embedding", "char_gpt.model:23  tok = embedding(num=96, dim=128)  [B, T] -> [B, T, 128]");
         }

@@ -523,7 +523,7 @@ namespace Consumer
             //   fortune_lstm.model:14  embedded = embedding(num=8192, dim=64)  [B, T] -> [B, T, 64]
 #line 14 "/src/examples/TextLstm/fortune_lstm.model"
             // d_embedded_weight[id] = (zeroed, then) += the rows of d_embedded, for each id in tokens
-            global::ModelDsl.Runtime.Cpu.Layers.Embedding.Backward(B * T, 8192, 64, w.tokens, w.d_embedded, EmbeddedWeight.Gradient, accumulate: false);
+            global::ModelDsl.Runtime.Cpu.Layers.Embedding.Backward(B * T, 8192, 64, -1, w.tokens, w.d_embedded, EmbeddedWeight.Gradient, accumulate: false);
 #line default
             w.Trace?.After("bwd_11_embedding", "fortune_lstm.model:14  embedded = embedding(num=8192, dim=64)  [B, T] -> [B, T, 64]");
         }

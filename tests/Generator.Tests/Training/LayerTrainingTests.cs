@@ -109,6 +109,34 @@ public sealed class LayerTrainingTests
         Assert.Equal(0, model.Step);
     }
 
+    // padding_idx=-8 is row 0 of 8 (counted from the end, as PyTorch): it starts at zero and stays zero through Adam
+    // steps on ids that use it, while the other rows the ids pick move.
+    [Fact]
+    public void Embedding_padding_row_starts_at_zero_and_stays_zero_while_training()
+    {
+        const string Text = """
+            model Padded {
+                input tokens: i32[B, 4]
+                label y: i32[B]
+                embedded = embedding(tokens, 8, 5, padding_idx=-8)
+                logits = embedded -> flatten -> dense(3)
+                output logits
+                loss cross_entropy(logits, y)
+                optimizer adam(lr=1e-2)
+            }
+            """;
+        var model = new TypedModel<IntTensor, IntTensor>(GeneratedModel.Compile(Text, "Padded"), 5);
+        var table = model.Parameters.Single(p => p.Name == "embedded.weight");
+        Assert.All(table.Value.AsSpan(0, 5).ToArray(), v => Assert.Equal(0f, v));
+        float[] rowOne = table.Value.AsSpan(5, 5).ToArray();
+        Assert.Contains(rowOne, v => v != 0f);
+        var tokens = new IntTensor([0, 1, 0, 2, 1, 0, 3, 0], 2, 4);
+        var labels = new IntTensor([1, 2], 2);
+        for (int step = 0; step < 5; step++) Assert.True(float.IsFinite(model.TrainStep(tokens, labels)));
+        Assert.All(table.Value.AsSpan(0, 5).ToArray(), v => Assert.Equal(0f, v));
+        Assert.NotEqual(rowOne, table.Value.AsSpan(5, 5).ToArray());
+    }
+
     [Fact]
     public void Layer_models_save_and_load_their_parameters_under_pytorch_names()
     {

@@ -21,10 +21,24 @@ public class EmbeddingTests
         int[] ids = { 2, 0, 2 };
         float[] dy = { 1, 2, 3, 4, 5, 6 };
         var dw = new float[] { 9, 9, 9, 9, 9, 9, 9, 9 }; // [4, 2]: overwritten, row 1 and 3 get zero
-        Embedding.Backward(3, 4, 2, ids, dy, dw);
+        Embedding.Backward(3, 4, 2, -1, ids, dy, dw);
         Assert.Equal(new float[] { 3, 4, 0, 0, 6, 8, 0, 0 }, dw);
-        Embedding.Backward(3, 4, 2, ids, dy, dw, accumulate: true); // a tied weight: adds to what is there
+        Embedding.Backward(3, 4, 2, -1, ids, dy, dw, accumulate: true); // a tied weight: adds to what is there
         Assert.Equal(new float[] { 6, 8, 0, 0, 12, 16, 0, 0 }, dw);
+    }
+
+    [Fact]
+    public void BackwardGivesThePaddingRowNoGradient()
+    {
+        int[] ids = { 2, 1, 2, 1 }; // 1 is padding_idx
+        float[] dy = { 1, 2, 3, 4, 5, 6, 7, 8 };
+        var dw = new float[] { 9, 9, 9, 9, 9, 9, 9, 9 }; // [4, 2]
+        Embedding.Backward(4, 4, 2, 1, ids, dy, dw);
+        Assert.Equal(new float[] { 0, 0, 0, 0, 6, 8, 0, 0 }, dw);
+        Embedding.Backward(4, 4, 2, 1, ids, dy, dw, accumulate: true); // accumulating leaves the padding row as it is
+        Assert.Equal(new float[] { 0, 0, 0, 0, 12, 16, 0, 0 }, dw);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Embedding.Backward(4, 4, 2, 4, ids, dy, dw));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Embedding.Backward(4, 4, 2, -2, ids, dy, dw));
     }
 
     [Fact]
@@ -38,7 +52,7 @@ public class EmbeddingTests
         var r = GradCheck.Random(rng, count * dim);
         var y = new float[count * dim];
         var dw = new float[table.Length];
-        Embedding.Backward(count, num, dim, ids, r, dw);
+        Embedding.Backward(count, num, dim, -1, ids, r, dw);
         double error = GradCheck.MaxError(table, dw, () =>
         {
             Embedding.Forward(count, num, dim, ids, table, y);
@@ -62,7 +76,7 @@ public class EmbeddingTests
         Assert.All(y, v => Assert.Equal(7f, v));
         var dw = new float[10];
         Array.Fill(dw, 7f);
-        e = Assert.Throws<ArgumentOutOfRangeException>(() => Embedding.Backward(5, 5, 2, ids, new float[10], dw));
+        e = Assert.Throws<ArgumentOutOfRangeException>(() => Embedding.Backward(5, 5, 2, -1, ids, new float[10], dw));
         Assert.StartsWith($"Embedding id {bad} at position 3", e.Message);
         Assert.All(dw, v => Assert.Equal(7f, v));
     }
@@ -74,7 +88,7 @@ public class EmbeddingTests
         Assert.Equal("ids", e.ParamName);
         e = Assert.Throws<ArgumentException>(() => Embedding.Forward(3, 5, 2, new int[3], new float[9], new float[6]));
         Assert.Contains("Span 'weight' has 9 elements; [num, dim] = [5, 2] needs 10.", e.Message);
-        e = Assert.Throws<ArgumentException>(() => Embedding.Backward(3, 5, 2, new int[3], new float[5], new float[10]));
+        e = Assert.Throws<ArgumentException>(() => Embedding.Backward(3, 5, 2, -1, new int[3], new float[5], new float[10]));
         Assert.Equal("dy", e.ParamName);
     }
 }

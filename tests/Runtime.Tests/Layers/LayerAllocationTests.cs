@@ -138,7 +138,7 @@ public class LayerAllocationTests
             Softmax.Forward(rows, dim, de, de);
             Softmax.Backward(rows, dim, de, e, de);
             LayerNorm.Backward(rows, dim, e, lw, mean, rstd, de, de, dlw, dlb);
-            Embedding.Backward(rows, num, dim, ids, de, dtable);
+            Embedding.Backward(rows, num, dim, -1, ids, de, dtable);
         });
     }
 }
