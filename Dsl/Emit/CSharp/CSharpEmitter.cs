@@ -300,6 +300,26 @@ namespace ModelDsl.Emit.CSharp
 
         private protected static string Int(long value) => value.ToString(CultureInfo.InvariantCulture);
 
+        /// <summary>
+        /// One argument of a runtime layer call (<see cref="LayerCall"/>), as C#. The CPU call and the GPU launcher take the
+        /// same arguments; the halves differ only in how they write a buffer (<see cref="LayerBuffer"/>).
+        /// </summary>
+        private protected string LayerArgument(Plan.LayerArgument argument) => argument switch
+        {
+            SizeArgument s => Size(s.Size),
+            IntArgument i => i.Factor == 1 ? Int(i.Value) : $"{Int(i.Factor)} * {Int(i.Value)}",
+            FloatArgument f => Literals.CSharp(f.Value),
+            FlagArgument f => $"{f.Name}: {Bool(f.Value)}",
+            BufferArgument { Buffer: null } => "default",
+            BufferArgument b when b.Offset == 0 => LayerBuffer(b.Buffer!, null),
+            BufferArgument b => LayerBuffer(b.Buffer!, b.OffsetFactor == 1 ? Int(b.Offset) : $"{Int(b.OffsetFactor)} * {Int(b.Offset)}"),
+            GeometryArgument => "in geometry",
+            _ => throw new System.InvalidOperationException("unknown layer argument " + argument.GetType().Name),
+        };
+
+        /// <summary>A buffer passed to a runtime layer call, from <paramref name="offset"/> elements on (null: from its start).</summary>
+        private protected abstract string LayerBuffer(PlanBuffer buffer, string? offset);
+
         private protected void BindSymbols()
         {
             foreach (var symbol in _symbols) _w.Line($"int {SymbolLocal(symbol)} = w.{SymbolLocal(symbol)};");

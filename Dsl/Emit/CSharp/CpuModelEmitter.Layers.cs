@@ -26,7 +26,7 @@ namespace ModelDsl.Emit.CSharp
                 _w.Line("// " + Comment(calls.Comment));
                 foreach (var call in calls.Calls)
                 {
-                    string line = $"{Layers}{call.Class}.{call.Method}({string.Join(", ", call.Arguments.Select(Argument))});";
+                    string line = $"{Layers}{call.Class}.{call.Method}({string.Join(", ", call.Arguments.Select(LayerArgument))});";
                     if (call.Geometry is { } geometry) Scoped($"var geometry = {Geometry(geometry)};", line);
                     else _w.Line(line);
                 }
@@ -42,23 +42,13 @@ namespace ModelDsl.Emit.CSharp
 
         /// <summary>A runtime layer call as an expression (a geometry built in place): <c>Conv2d.WorkspaceSize(new Conv2dGeometry(...))</c>.</summary>
         private string Expression(LayerCall call) =>
-            $"{Layers}{call.Class}.{call.Method}({string.Join(", ", call.Arguments.Select(a => a is GeometryArgument g ? Geometry(g) : Argument(a)))})";
+            $"{Layers}{call.Class}.{call.Method}({string.Join(", ", call.Arguments.Select(a => a is GeometryArgument g ? Geometry(g) : LayerArgument(a)))})";
 
-        private string Geometry(GeometryArgument geometry) => $"new {Layers}{geometry.Type}({string.Join(", ", geometry.Fields.Select(Argument))})";
+        private string Geometry(GeometryArgument geometry) => $"new {Layers}{geometry.Type}({string.Join(", ", geometry.Fields.Select(LayerArgument))})";
 
-        /// <summary>One argument of a runtime layer call, as C#.</summary>
-        private string Argument(LayerArgument argument) => argument switch
-        {
-            SizeArgument s => Size(s.Size),
-            IntArgument i => i.Factor == 1 ? Int(i.Value) : $"{Int(i.Factor)} * {Int(i.Value)}",
-            FloatArgument f => Literals.CSharp(f.Value),
-            FlagArgument f => $"{f.Name}: {Bool(f.Value)}",
-            BufferArgument { Buffer: null } => "default",
-            BufferArgument b when b.Offset == 0 => Ref(b.Buffer!),
-            BufferArgument b => $"global::System.MemoryExtensions.AsSpan({Ref(b.Buffer!)}, {(b.OffsetFactor == 1 ? Int(b.Offset) : $"{Int(b.OffsetFactor)} * {Int(b.Offset)}")})",
-            GeometryArgument => "in geometry",
-            _ => throw new System.InvalidOperationException("unknown layer argument " + argument.GetType().Name),
-        };
+        /// <summary>A span over the buffer's array, from the offset on.</summary>
+        private protected override string LayerBuffer(PlanBuffer buffer, string? offset) =>
+            offset is null ? Ref(buffer) : $"global::System.MemoryExtensions.AsSpan({Ref(buffer)}, {offset})";
 
         /// <summary>
         /// The length of a buffer the workspace allocates: the runtime's <c>WorkspaceSize</c> for a layer's working memory

@@ -37,26 +37,16 @@ namespace ModelDsl.Emit.CSharp
             foreach (var line in Comment(calls.GpuComment ?? calls.Comment).Split('\n')) _w.Line("// " + line);
             foreach (var call in calls.Calls)
             {
-                string text = $"{GpuLayers}{call.Class}.{call.Method}({LayerContextField}, {string.Join(", ", call.Arguments.Select(Argument))});";
+                string text = $"{GpuLayers}{call.Class}.{call.Method}({LayerContextField}, {string.Join(", ", call.Arguments.Select(LayerArgument))});";
                 if (call.Geometry is { } geometry)
-                    Scoped($"var geometry = new global::ModelDsl.Runtime.Cpu.Layers.{geometry.Type}({string.Join(", ", geometry.Fields.Select(Argument))});", text);
+                    Scoped($"var geometry = new global::ModelDsl.Runtime.Cpu.Layers.{geometry.Type}({string.Join(", ", geometry.Fields.Select(LayerArgument))});", text);
                 else _w.Line(text);
             }
         }
 
-        /// <summary>One argument of a launcher call: the CPU call's, with device pointers (<c>.Plus(offset)</c>) for spans.</summary>
-        private string Argument(LayerArgument argument) => argument switch
-        {
-            SizeArgument s => Size(s.Size),
-            IntArgument i => i.Factor == 1 ? Int(i.Value) : $"{Int(i.Factor)} * {Int(i.Value)}",
-            FloatArgument f => Literals.CSharp(f.Value),
-            FlagArgument f => $"{f.Name}: {Bool(f.Value)}",
-            BufferArgument { Buffer: null } => "default",
-            BufferArgument b when b.Offset == 0 => DeviceRef(b.Buffer!),
-            BufferArgument b => $"{DeviceRef(b.Buffer!)}.Plus({(b.OffsetFactor == 1 ? Int(b.Offset) : $"{Int(b.OffsetFactor)} * {Int(b.Offset)}")})",
-            GeometryArgument => "in geometry",
-            _ => throw new System.InvalidOperationException("unknown layer argument " + argument.GetType().Name),
-        };
+        /// <summary>A device pointer, <c>.Plus(offset)</c> past the buffer's start.</summary>
+        private protected override string LayerBuffer(PlanBuffer buffer, string? offset) =>
+            offset is null ? DeviceRef(buffer) : $"{DeviceRef(buffer)}.Plus({offset})";
 
         private void Scoped(params string[] lines)
         {
