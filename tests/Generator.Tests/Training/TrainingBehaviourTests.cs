@@ -115,24 +115,32 @@ public sealed class TrainingBehaviourTests
         Thread.Sleep(20); // workers record their allocation counters after a dispatch
         long workersBefore = CpuWorkers.WorkerAllocatedBytes;
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
+        // Up to three rounds of 20 calls each; only the last round counts. Under the full parallel test run a one-time
+        // allocation (4,808 and 8,136 bytes seen, not reproducible alone) can land in the first round; an allocation per
+        // call still shows in every round.
         float loss = 0;
-        for (int i = 0; i < 20; i++) loss += trainStep(x, y);
-        long trainAllocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long Rounds(System.Action call)
+        {
+            long allocated = 0;
+            for (int round = 0; round < 3; round++)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int i = 0; i < 20; i++) call();
+                allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                if (allocated == 0) break;
+            }
+            return allocated;
+        }
 
-        before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 20; i++) forward(x);
-        long forwardAllocated = GC.GetAllocatedBytesForCurrentThread() - before;
-
-        before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 20; i++) loss += evaluate(x, y);
-        long evaluateAllocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long trainAllocated = Rounds(() => loss += trainStep(x, y));
+        long forwardAllocated = Rounds(() => forward(x));
+        long evaluateAllocated = Rounds(() => loss += evaluate(x, y));
 
         Thread.Sleep(20);
         long workersAllocated = CpuWorkers.WorkerAllocatedBytes - workersBefore;
 
         Assert.True(float.IsFinite(loss));
-        Assert.Equal(25, model.Step);
+        Assert.True(model.Step is 25 or 45 or 65, $"Step is {model.Step} after 5 warm-up and 1 to 3 rounds of 20 TrainSteps");
         Assert.True(trainAllocated == 0, $"20 TrainSteps allocated {trainAllocated} bytes");
         Assert.True(forwardAllocated == 0, $"20 Forward calls allocated {forwardAllocated} bytes");
         Assert.True(evaluateAllocated == 0, $"20 Evaluate calls allocated {evaluateAllocated} bytes");
