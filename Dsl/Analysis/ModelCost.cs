@@ -78,9 +78,12 @@ namespace ModelDsl.Analysis
                 long parameterCount = model.Parameters.Sum(p => p.Count);
                 long optimizerFlops = model.Optimizer?.Kind switch
                 {
-                    OptimizerKind.Sgd => 4 * parameterCount,
                     null => 0,
-                    _ => 12 * parameterCount,
+                    OptimizerKind.Sgd => 4 * parameterCount,
+                    OptimizerKind.Adam or OptimizerKind.AdamW => 12 * parameterCount,
+                    // d, square_avg, sqrt + eps, divide, update; 3 more for grad_avg, 2 for the momentum buffer.
+                    OptimizerKind.Rmsprop => 9 * parameterCount,
+                    var other => throw new System.InvalidOperationException($"no optimizer cost for {other}"),
                 };
 
                 long bytes;

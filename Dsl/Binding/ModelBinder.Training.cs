@@ -79,11 +79,32 @@ namespace ModelDsl.Binding
             if (!matched.Ok) return null;
             double Real(string n) => matched.Values.TryGetValue(n, out var v) ? v is RealValue r ? r.Real : v is IntValue i ? i.Integer : 0 : 0;
 
-            if (entry.Key == OptimizerKind.Sgd)
+            bool Flag(string n) => matched.Values.TryGetValue(n, out var v) && v is BoolValue b && b.Boolean;
+
+            switch (entry.Key)
             {
-                bool nesterov = matched.Values.TryGetValue("nesterov", out var n) && n is BoolValue b && b.Boolean;
-                return new OptimizerInfo(entry.Key, new SgdSettings(Real("lr"), Real("momentum"), Real("weight_decay"), nesterov), call.Span);
+                case OptimizerKind.Sgd:
+                    return new OptimizerInfo(entry.Key, new SgdSettings(Real("lr"), Real("momentum"), Real("weight_decay"), Flag("nesterov")), call.Span);
+                case OptimizerKind.Rmsprop:
+                    // Two state buffers per parameter at most: square_avg and one of momentum_buffer / grad_avg.
+                    if (Real("momentum") != 0 && Flag("centered"))
+                    {
+                        Diagnostics.ReportUnsupportedOption(matched.Spans.TryGetValue("centered", out var at) ? at : call.Span, call.Callee.Text, "centered=true with momentum",
+                            "ModelDsl keeps at most two state buffers per parameter (square_avg and one more), and both need one besides square_avg",
+                            "drop momentum or centered");
+                        return null;
+                    }
+                    return new OptimizerInfo(entry.Key, new RmspropSettings(Real("lr"), Real("alpha"), Real("eps"), Real("weight_decay"), Real("momentum"), Flag("centered")), call.Span);
+                case OptimizerKind.Adam:
+                case OptimizerKind.AdamW:
+                    return BindAdam(entry.Key, call, matched, Real);
+                default:
+                    throw new System.InvalidOperationException($"optimizer {entry.Key} has no binding");
             }
+        }
+
+        private OptimizerInfo? BindAdam(OptimizerKind kind, CallSyntax call, MatchedArguments matched, System.Func<string, double> Real)
+        {
             double beta1 = Optimizers.DefaultBeta1, beta2 = Optimizers.DefaultBeta2;
             if (matched.Values.TryGetValue("betas", out var betas) && betas is TupleValue tuple)
             {
@@ -105,7 +126,7 @@ namespace ModelDsl.Binding
                 beta1 = values[0];
                 beta2 = values[1];
             }
-            return new OptimizerInfo(entry.Key, new AdamSettings(Real("lr"), beta1, beta2, Real("eps"), Real("weight_decay")), call.Span);
+            return new OptimizerInfo(kind, new AdamSettings(Real("lr"), beta1, beta2, Real("eps"), Real("weight_decay")), call.Span);
         }
     }
 }

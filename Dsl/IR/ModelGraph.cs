@@ -213,7 +213,7 @@ namespace ModelDsl.IR
 
         public OptimizerKind Kind { get; }
 
-        /// <summary>The typed hyperparameters: <c>Ops.SgdSettings</c> for sgd, <c>Ops.AdamSettings</c> for adam and adamw.</summary>
+        /// <summary>The typed hyperparameters: <c>Ops.SgdSettings</c> for sgd, <c>Ops.AdamSettings</c> for adam and adamw, <c>Ops.RmspropSettings</c> for rmsprop.</summary>
         public Ops.OptimizerSettings Settings { get; }
 
         /// <summary>lr, momentum, beta1, beta2, eps, weight_decay, nesterov (0/1): whichever the optimizer takes, in a fixed order (for comments).</summary>

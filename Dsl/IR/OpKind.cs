@@ -58,6 +58,7 @@ namespace ModelDsl.IR
         Sgd,
         Adam,
         AdamW,
+        Rmsprop,
     }
 
     /// <summary>How a parameter is initialised (the generator emits seeded code for each).</summary>

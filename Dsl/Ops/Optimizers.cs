@@ -29,12 +29,22 @@ namespace ModelDsl.Ops
             Signature.Real("eps", 1e-8, 0),
             Signature.Real("weight_decay", 0.01, 0));
 
+        /// <summary>torch.optim.RMSprop's signature and defaults.</summary>
+        public static readonly Signature Rmsprop = new Signature(
+            Signature.Real("lr", 1e-2, 0),
+            Signature.Real("alpha", 0.99, 0, 1),
+            Signature.Real("eps", 1e-8, 0),
+            Signature.Real("weight_decay", 0.0, 0),
+            Signature.Real("momentum", 0.0, 0),
+            Signature.Bool("centered", false));
+
         public static readonly IReadOnlyDictionary<string, KeyValuePair<OptimizerKind, Signature>> Table =
             new Dictionary<string, KeyValuePair<OptimizerKind, Signature>>
             {
                 ["sgd"] = new KeyValuePair<OptimizerKind, Signature>(OptimizerKind.Sgd, Sgd),
                 ["adam"] = new KeyValuePair<OptimizerKind, Signature>(OptimizerKind.Adam, Adam),
                 ["adamw"] = new KeyValuePair<OptimizerKind, Signature>(OptimizerKind.AdamW, AdamW),
+                ["rmsprop"] = new KeyValuePair<OptimizerKind, Signature>(OptimizerKind.Rmsprop, Rmsprop),
             };
     }
 
@@ -62,5 +72,18 @@ namespace ModelDsl.Ops
     {
         public override IReadOnlyList<KeyValuePair<string, double>> Describe() =>
             new[] { Pair("lr", LearningRate), Pair("beta1", Beta1), Pair("beta2", Beta2), Pair("eps", Eps), Pair("weight_decay", WeightDecay) };
+    }
+
+    /// <summary>
+    /// <c>rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=false)</c> (torch.optim.RMSprop).
+    /// Its state: <c>square_avg</c> always (state 1); <c>momentum_buffer</c> with momentum, or <c>grad_avg</c> when centered (state 2).
+    /// </summary>
+    public sealed record RmspropSettings(double LearningRate, double Alpha, double Eps, double WeightDecay, double Momentum, bool Centered) : OptimizerSettings(LearningRate, WeightDecay)
+    {
+        public override IReadOnlyList<KeyValuePair<string, double>> Describe() =>
+            new[] { Pair("lr", LearningRate), Pair("alpha", Alpha), Pair("eps", Eps), Pair("weight_decay", WeightDecay), Pair("momentum", Momentum), Pair("centered", Centered ? 1 : 0) };
+
+        /// <summary>The optimizer state buffers per parameter: square_avg, plus momentum_buffer or grad_avg.</summary>
+        public int StateCount => Momentum != 0 || Centered ? 2 : 1;
     }
 }

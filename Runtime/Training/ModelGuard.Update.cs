@@ -98,6 +98,55 @@ public sealed partial class ModelGuard
         _boundsKnown = false;
     }
 
+    /// <summary>
+    /// Checks an RMSprop step (as <see cref="Optimizers.Rmsprop"/>) before it runs: state 1 is square_avg, state 2 the
+    /// momentum buffer (momentum ≠ 0) or grad_avg (centered). The step is at most <c>lr·|d| / eps</c> per element (with
+    /// momentum, the buffer's bound), since the denominator is at least eps.
+    /// </summary>
+    public void Rmsprop(string caller, int step, float lr, float alpha, float eps, float weightDecay, float momentum, bool centered, Action? syncHost = null)
+    {
+        if (!CheckFinite) return;
+        bool remeasure = Remeasure(syncHost);
+        ExpectOwnUpdate(syncHost);
+        if (!remeasure && RmspropBounded(lr, alpha, eps, weightDecay, momentum, centered, commit: false))
+        {
+            RmspropBounded(lr, alpha, eps, weightDecay, momentum, centered, commit: true);
+            return;
+        }
+        Measure(caller, step, syncHost);
+        if (RmspropBounded(lr, alpha, eps, weightDecay, momentum, centered, commit: true)) return;
+        for (int k = 0; k < _parameters.Count; k++)
+        {
+            var p = _parameters[k];
+            var (index, value) = UpdateCheck.Rmsprop(p.Value, p.Gradient, p.State1, p.State2, lr, alpha, eps, weightDecay, momentum, centered);
+            if (index >= 0) ThrowUpdate(caller, step, "rmsprop", lr, p, index, value);
+        }
+        _boundsKnown = false;
+    }
+
+    private bool RmspropBounded(float lr, float alpha, float eps, float weightDecay, float momentum, bool centered, bool commit)
+    {
+        if (!_boundsKnown || !(eps > 0) || alpha is not (>= 0 and <= 1)) return false;
+        double a = alpha, c = 1.0 - alpha, mu = Math.Abs((double)momentum), wd = Math.Abs((double)weightDecay), rate = Math.Abs((double)lr);
+        for (int k = 0; k < _parameters.Count; k++)
+        {
+            double d = _maxGradient[k] + wd * _maxValue[k];
+            double sq = a * _maxState1[k] + c * d * d;
+            // |ga'| ≤ α·|ga| + (1 − α)·|d| (centered); |buf'| ≤ μ·|buf| + |d| / eps (momentum); either is state 2.
+            double second = centered ? a * _maxState2[k] + c * d : momentum != 0 ? mu * _maxState2[k] + d / eps : 0;
+            double direction = momentum != 0 ? second : d / eps;
+            double value = _maxValue[k] + rate * direction;
+            if (!(d * d < Limit && sq < Limit && second * second < Limit && direction < Limit && value < Limit)) return false;
+            if (commit)
+            {
+                _maxValue[k] = value * Slack;
+                _maxState1[k] = sq * Slack;
+                _maxState2[k] = second * Slack;
+            }
+        }
+        return true;
+    }
+
     // CPU only (no syncHost): when a parameter's Version moved other than by our own updates (code that wrote Value and
     // called MarkChanged), and every RemeasureInterval steps in case it wrote without calling it; always when nothing is tracked.
     private bool Remeasure(Action? syncHost)

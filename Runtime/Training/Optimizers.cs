@@ -210,6 +210,91 @@ public static class Optimizers
         }
     }
 
+    /// <summary>
+    /// torch.optim.RMSprop: <c>d = g + wd·p</c>; <c>sq = α·sq + (1 − α)·d²</c>; centered: <c>ga += (1 − α)(d − ga)</c> and
+    /// <c>avg = √(sq − ga²) + eps</c>, else <c>avg = √sq + eps</c>; with momentum <c>buf = μ·buf + d / avg</c> and
+    /// <c>p −= lr·buf</c>, else <c>p −= lr · d / avg</c>. No bias correction, so there is no step count.
+    /// <paramref name="momentumBuffer"/> is used (and must be as long as the parameter) only when <paramref name="momentum"/>
+    /// is not 0, <paramref name="gradAvg"/> only when <paramref name="centered"/>; otherwise pass empty spans.
+    /// </summary>
+    /// <remarks>
+    /// Centered: <c>sq − ga²</c> is never negative in exact arithmetic, but float rounding can make it a hair below 0, where
+    /// PyTorch's <c>sqrt</c> would produce NaN; here it counts as 0.
+    /// </remarks>
+    public static void Rmsprop(Span<float> p, ReadOnlySpan<float> g, Span<float> squareAvg, Span<float> momentumBuffer, Span<float> gradAvg,
+        float lr, float alpha, float eps, float weightDecay, float momentum, bool centered)
+    {
+        CheckLength(p, g, nameof(g));
+        CheckLength(p, squareAvg, nameof(squareAvg));
+        bool hasMomentum = momentum != 0;
+        if (hasMomentum) CheckLength(p, momentumBuffer, nameof(momentumBuffer));
+        if (centered) CheckLength(p, gradAvg, nameof(gradAvg));
+
+        int n = p.Length;
+        ref float pr = ref MemoryMarshal.GetReference(p);
+        ref float gr = ref MemoryMarshal.GetReference(g);
+        ref float sr = ref MemoryMarshal.GetReference(squareAvg);
+        ref float br = ref MemoryMarshal.GetReference(momentumBuffer);
+        ref float ar = ref MemoryMarshal.GetReference(gradAvg);
+        float oneMinusAlpha = 1f - alpha;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var vLr = new Vector<float>(lr);
+            var vAlpha = new Vector<float>(alpha);
+            var v1mA = new Vector<float>(oneMinusAlpha);
+            var vEps = new Vector<float>(eps);
+            var vWd = new Vector<float>(weightDecay);
+            var vMu = new Vector<float>(momentum);
+            for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                var pv = Vector.LoadUnsafe(ref pr, (nuint)i);
+                var d = Vector.LoadUnsafe(ref gr, (nuint)i) + vWd * pv;
+                var sq = vAlpha * Vector.LoadUnsafe(ref sr, (nuint)i) + v1mA * (d * d);
+                sq.StoreUnsafe(ref sr, (nuint)i);
+                Vector<float> avg;
+                if (centered)
+                {
+                    var ga = Vector.LoadUnsafe(ref ar, (nuint)i);
+                    ga += v1mA * (d - ga);
+                    ga.StoreUnsafe(ref ar, (nuint)i);
+                    avg = Vector.SquareRoot(Vector.Max(sq - ga * ga, Vector<float>.Zero)) + vEps;
+                }
+                else avg = Vector.SquareRoot(sq) + vEps;
+                if (hasMomentum)
+                {
+                    var b = vMu * Vector.LoadUnsafe(ref br, (nuint)i) + d / avg;
+                    b.StoreUnsafe(ref br, (nuint)i);
+                    (pv - vLr * b).StoreUnsafe(ref pr, (nuint)i);
+                }
+                else (pv - vLr * (d / avg)).StoreUnsafe(ref pr, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            float pv = Unsafe.Add(ref pr, i);
+            float d = Unsafe.Add(ref gr, i) + weightDecay * pv;
+            float sq = alpha * Unsafe.Add(ref sr, i) + oneMinusAlpha * (d * d);
+            Unsafe.Add(ref sr, i) = sq;
+            float avg;
+            if (centered)
+            {
+                float ga = Unsafe.Add(ref ar, i);
+                ga += oneMinusAlpha * (d - ga);
+                Unsafe.Add(ref ar, i) = ga;
+                avg = MathF.Sqrt(MathF.Max(sq - ga * ga, 0f)) + eps;
+            }
+            else avg = MathF.Sqrt(sq) + eps;
+            if (hasMomentum)
+            {
+                float b = momentum * Unsafe.Add(ref br, i) + d / avg;
+                Unsafe.Add(ref br, i) = b;
+                Unsafe.Add(ref pr, i) = pv - lr * b;
+            }
+            else Unsafe.Add(ref pr, i) = pv - lr * (d / avg);
+        }
+    }
+
     private static void CheckLength(Span<float> p, ReadOnlySpan<float> other, string name)
     {
         if (other.Length < p.Length)

@@ -49,4 +49,35 @@ internal static class UpdateCheck
         }
         return (-1, 0f);
     }
+
+    public static (int Index, float Value) Rmsprop(float[] p, float[] g, float[] squareAvg, float[] second, float lr, float alpha, float eps, float weightDecay, float momentum, bool centered)
+    {
+        float oneMinusAlpha = 1f - alpha;
+        for (int i = 0; i < p.Length; i++)
+        {
+            float pv = p[i];
+            float d = g[i] + weightDecay * pv;
+            float sq = alpha * squareAvg[i] + oneMinusAlpha * (d * d);
+            if (!float.IsFinite(sq)) return (i, sq);
+            float avg;
+            if (centered)
+            {
+                float ga = second[i];
+                ga += oneMinusAlpha * (d - ga);
+                if (!float.IsFinite(ga)) return (i, ga);
+                avg = MathF.Sqrt(MathF.Max(sq - ga * ga, 0f)) + eps;
+            }
+            else avg = MathF.Sqrt(sq) + eps;
+            float next;
+            if (momentum != 0)
+            {
+                float b = momentum * second[i] + d / avg;
+                if (!float.IsFinite(b)) return (i, b);
+                next = pv - lr * b;
+            }
+            else next = pv - lr * (d / avg);
+            if (!float.IsFinite(next)) return (i, next);
+        }
+        return (-1, 0f);
+    }
 }

@@ -24,6 +24,8 @@ public static class Program
         (typeof(ParityOps), 6, 7),
         (typeof(ParityBce), 29, 1),
         (typeof(ParityConcat), 5, 7),
+        (typeof(ParityRmsprop), 13, 1),
+        (typeof(ParityRmspropCentered), 19, 1),
         (typeof(FashionCnn), 3, 1),
         (typeof(FortuneLstm), 3, 5),
         (typeof(CharGpt), 2, 8),

@@ -63,22 +63,36 @@ namespace ModelDsl.Emit.CSharp
             _w.Line();
         }
 
-        private protected int StateCount() => Model.Optimizer?.Kind switch
+        /// <summary>Optimizer state buffers per parameter (0 without an optimizer); every optimizer is named, none is defaulted.</summary>
+        private protected int StateCount() => Model.Optimizer?.Settings switch
         {
-            OptimizerKind.Adam => 2,
-            OptimizerKind.AdamW => 2,
-            OptimizerKind.Sgd => 1,
-            _ => 0,
+            null => 0,
+            Ops.SgdSettings => 1,
+            Ops.AdamSettings => 2,
+            Ops.RmspropSettings rmsprop => rmsprop.StateCount,
+            var other => throw new System.InvalidOperationException($"no state count for {other.GetType().Name}"),
+        };
+
+        /// <summary>The runtime's optimizer method (<c>Optimizers.X</c>) and the guard's check of the same name.</summary>
+        private protected static string OptimizerMethod(OptimizerInfo optimizer) => optimizer.Kind switch
+        {
+            OptimizerKind.Sgd => "Sgd",
+            OptimizerKind.Adam => "Adam",
+            OptimizerKind.AdamW => "AdamW",
+            OptimizerKind.Rmsprop => "Rmsprop",
+            _ => throw new System.InvalidOperationException($"no runtime method for optimizer {optimizer.Kind}"),
         };
 
         /// <summary>
-        /// An optimizer's hyperparameters after the learning rate, as <c>Optimizers.Sgd/Adam/AdamW</c> and the guard take
-        /// them: <c>momentum, weight_decay, nesterov: …</c> or <c>beta1, beta2, eps, weight_decay</c>.
+        /// An optimizer's hyperparameters after the learning rate, as <c>Optimizers.Sgd/Adam/AdamW/Rmsprop</c> and the guard
+        /// take them: <c>momentum, weight_decay, nesterov: …</c>, <c>beta1, beta2, eps, weight_decay</c> or
+        /// <c>alpha, eps, weight_decay, momentum, centered: …</c>.
         /// </summary>
         private protected static string HyperArguments(OptimizerInfo optimizer) => optimizer.Settings switch
         {
             Ops.SgdSettings sgd => $"{Literal(sgd.Momentum)}, {Literal(sgd.WeightDecay)}, nesterov: {(sgd.Nesterov ? "true" : "false")}",
             Ops.AdamSettings adam => $"{Literal(adam.Beta1)}, {Literal(adam.Beta2)}, {Literal(adam.Eps)}, {Literal(adam.WeightDecay)}",
+            Ops.RmspropSettings rmsprop => $"{Literal(rmsprop.Alpha)}, {Literal(rmsprop.Eps)}, {Literal(rmsprop.WeightDecay)}, {Literal(rmsprop.Momentum)}, centered: {(rmsprop.Centered ? "true" : "false")}",
             _ => throw new System.InvalidOperationException($"no hyperparameters for {optimizer.Kind.ToSource()}"),
         };
 

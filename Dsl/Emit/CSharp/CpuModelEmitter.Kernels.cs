@@ -84,16 +84,22 @@ namespace ModelDsl.Emit.CSharp
             string lr = "LearningRate";
             // The hyperparameters after the learning rate, as the guard and the runtime's Optimizers take them.
             string arguments = HyperArguments(optimizer);
-            string method = optimizer.Kind switch { OptimizerKind.Sgd => "Sgd", OptimizerKind.Adam => "Adam", _ => "AdamW" };
+            string method = OptimizerMethod(optimizer);
             _w.Line($"_guard.{method}(caller, Step + 1, {lr}, {arguments});");
             _w.Line("Step++;");
             LineDirective(optimizer.Span);
             foreach (var p in _plan.Parameters)
             {
                 string name = _parameterProperties[p.Parameter!];
-                _w.Line(optimizer.Kind == OptimizerKind.Sgd
-                    ? $"global::ModelDsl.Runtime.Optimizers.Sgd({name}.Value, {name}.Gradient, {name}.State1, {lr}, {arguments});"
-                    : $"global::ModelDsl.Runtime.Optimizers.{method}({name}.Value, {name}.Gradient, {name}.State1, {name}.State2, {lr}, {arguments}, Step);");
+                _w.Line(optimizer.Settings switch
+                {
+                    Ops.SgdSettings => $"global::ModelDsl.Runtime.Optimizers.Sgd({name}.Value, {name}.Gradient, {name}.State1, {lr}, {arguments});",
+                    Ops.AdamSettings => $"global::ModelDsl.Runtime.Optimizers.{method}({name}.Value, {name}.Gradient, {name}.State1, {name}.State2, {lr}, {arguments}, Step);",
+                    // state 1 = square_avg; state 2 = momentum_buffer (momentum > 0) or grad_avg (centered), the other span empty.
+                    Ops.RmspropSettings rmsprop => $"global::ModelDsl.Runtime.Optimizers.Rmsprop({name}.Value, {name}.Gradient, {name}.State1, "
+                        + $"{(rmsprop.Momentum != 0 ? name + ".State2" : "default")}, {(rmsprop.Centered ? name + ".State2" : "default")}, {lr}, {arguments});",
+                    var other => throw new System.InvalidOperationException($"no CPU update for {other.GetType().Name}"),
+                });
                 _w.Line($"{name}.MarkChanged();");
             }
             _w.Directive("#line default");

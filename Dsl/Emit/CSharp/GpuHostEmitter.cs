@@ -496,14 +496,12 @@ namespace ModelDsl.Emit.CSharp
             _w.Line();
             _w.Line("/// <summary>The update itself, after the guard has ruled out a non-finite result (from bounds it tracks; on doubt it copies the state to the host and checks there).</summary>");
             _w.Open("private void Update(string caller)");
-            string method = optimizer.Kind switch { OptimizerKind.Sgd => "Sgd", OptimizerKind.Adam => "Adam", _ => "AdamW" };
-            _w.Line($"_guard.{method}(caller, _model.Step + 1, _model.LearningRate, {HyperArguments(optimizer)}, _syncHost);");
+            _w.Line($"_guard.{OptimizerMethod(optimizer)}(caller, _model.Step + 1, _model.LearningRate, {HyperArguments(optimizer)}, _syncHost);");
             _w.Line("int step = ++_model.Step;");
             _w.Line("float lr = _model.LearningRate;");
-            if (optimizer.Kind != OptimizerKind.Sgd)
+            if (optimizer.Settings is Ops.AdamSettings adam)
             {
                 _w.Line("// The bias corrections in double, rounded once, exactly as Optimizers.Adam/AdamW on the CPU.");
-                var adam = (Ops.AdamSettings)optimizer.Settings;
                 _w.Line($"float stepSize = (float)(lr / (1.0 - global::System.Math.Pow({Literal(adam.Beta1)}, step)));");
                 _w.Line($"float bc2Sqrt = (float)global::System.Math.Sqrt(1.0 - global::System.Math.Pow({Literal(adam.Beta2)}, step));");
                 _w.Line(optimizer.Kind == OptimizerKind.AdamW
@@ -515,12 +513,13 @@ namespace ModelDsl.Emit.CSharp
                 "count" => "ArenaLength",
                 "p" => "_values",
                 "g" => "_gradients",
-                "velocity" or "m" => "_state1",
-                "v" => "_state2",
+                "velocity" or "m" or "square_avg" => "_state1",
+                "v" or "momentum_buffer" or "grad_avg" => "_state2",
                 "lr" => "lr",
                 "step_size" => "stepSize",
                 "bc2_sqrt" => "bc2Sqrt",
-                _ => "decay",
+                "decay" => "decay",
+                var other => throw new System.InvalidOperationException($"{launch.Name}: no host value for the optimizer argument '{other}'"),
             }, elements: "ArenaLength");
             _w.Close();
         }

@@ -48,6 +48,9 @@ namespace ModelDsl.Emit.Cuda
                 return new CudaLaunch("optimizer_sgd", LaunchShape.Elements, ArenaLength(), arguments);
             }
 
+            if (optimizer.Settings is Ops.RmspropSettings rmsprop) return EmitRmsprop(rmsprop, origins, arguments);
+            if (optimizer.Settings is not Ops.AdamSettings) throw new System.InvalidOperationException($"no CUDA kernel for optimizer {optimizer.Kind}");
+
             bool adamW = optimizer.Kind == OptimizerKind.AdamW;
             string name = adamW ? "optimizer_adamw" : "optimizer_adam";
             var adam = (Ops.AdamSettings)optimizer.Settings;
@@ -77,6 +80,49 @@ namespace ModelDsl.Emit.Cuda
             _w.Close();
             _w.Close();
             return new CudaLaunch(name, LaunchShape.Elements, ArenaLength(), arguments);
+        }
+
+        /// <summary>
+        /// torch.optim.RMSprop, element by element as <c>Optimizers.Rmsprop</c> on the CPU (the same float operations in the
+        /// same order). State 1 is square_avg; state 2 is momentum_buffer with momentum, or grad_avg when centered (the binder
+        /// refuses both at once), and is not an argument when neither is on.
+        /// </summary>
+        private CudaLaunch EmitRmsprop(Ops.RmspropSettings rmsprop, Plan.Origin[] origins, List<CudaArgument> arguments)
+        {
+            float alpha = (float)rmsprop.Alpha, eps = (float)rmsprop.Eps, decay = (float)rmsprop.WeightDecay, momentum = (float)rmsprop.Momentum;
+            arguments.Add(CudaArgument.Special("float* __restrict__", "square_avg"));
+            if (momentum != 0) arguments.Add(CudaArgument.Special("float* __restrict__", "momentum_buffer"));
+            if (rmsprop.Centered) arguments.Add(CudaArgument.Special("float* __restrict__", "grad_avg"));
+            arguments.Add(CudaArgument.Special("float", "lr"));
+            KernelHeader("optimizer_rmsprop", origins, "torch.optim.RMSprop over every parameter element: d = g + wd·p; sq = α·sq + (1 − α)·d²; "
+                + (rmsprop.Centered ? "ga += (1 − α)(d − ga); avg = √max(sq − ga², 0) + eps; " : "avg = √sq + eps; ")
+                + (momentum != 0 ? "buf = μ·buf + d / avg; p −= lr·buf" : "p −= lr · d / avg"));
+            Signature("optimizer_rmsprop", arguments);
+            _w.Open("");
+            _w.Open("for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (long)gridDim.x * blockDim.x)");
+            _w.Line("float pv = p[i];");
+            _w.Line($"float d = g[i] + {Literals.Cuda(decay)} * pv;");
+            _w.Line($"float sq = {Literals.Cuda(alpha)} * square_avg[i] + {Literals.Cuda(1f - alpha)} * (d * d);");
+            _w.Line("square_avg[i] = sq;");
+            if (rmsprop.Centered)
+            {
+                _w.Line("float ga = grad_avg[i];");
+                _w.Line($"ga += {Literals.Cuda(1f - alpha)} * (d - ga);");
+                _w.Line("grad_avg[i] = ga;");
+                _w.Line("// sq − ga² ≥ 0 in exact arithmetic; a rounding-negative difference counts as 0 (PyTorch's sqrt would give NaN).");
+                _w.Line($"float avg = sqrtf(fmaxf(sq - ga * ga, 0.0f)) + {Literals.Cuda(eps)};");
+            }
+            else _w.Line($"float avg = sqrtf(sq) + {Literals.Cuda(eps)};");
+            if (momentum != 0)
+            {
+                _w.Line($"float b = {Literals.Cuda(momentum)} * momentum_buffer[i] + d / avg;");
+                _w.Line("momentum_buffer[i] = b;");
+                _w.Line("p[i] = pv - lr * b;");
+            }
+            else _w.Line("p[i] = pv - lr * (d / avg);");
+            _w.Close();
+            _w.Close();
+            return new CudaLaunch("optimizer_rmsprop", LaunchShape.Elements, ArenaLength(), arguments);
         }
 
         /// <summary>

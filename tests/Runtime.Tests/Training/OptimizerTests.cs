@@ -105,6 +105,81 @@ public class OptimizerTests
         }
     }
 
+    [Theory]
+    [InlineData(0f, 0f, false)]
+    [InlineData(0f, 0.01f, false)]
+    [InlineData(0.9f, 0f, false)]
+    [InlineData(0.5f, 0.05f, false)]
+    [InlineData(0f, 0f, true)]
+    [InlineData(0f, 0.05f, true)]
+    public void Rmsprop_matches_pytorch(float momentum, float weightDecay, bool centered)
+    {
+        const float lr = 0.01f, alpha = 0.99f, eps = 1e-8f;
+        foreach (int n in Lengths)
+        {
+            float[] p = Random(n, 7, 1f);
+            float[] squareAvg = new float[n], second = new float[momentum != 0 || centered ? n : 0];
+            double[] rp = Array.ConvertAll(p, x => (double)x);
+            double[] rsq = new double[n], rbuf = new double[n], rga = new double[n];
+            for (int step = 1; step <= Steps; step++)
+            {
+                float[] g = Random(n, (uint)(300 + step), 0.5f);
+                Optimizers.Rmsprop(p, g, squareAvg, momentum != 0 ? second : default, centered ? second : default,
+                    lr, alpha, eps, weightDecay, momentum, centered);
+
+                // torch/optim/rmsprop.py, _single_tensor_rmsprop.
+                for (int i = 0; i < n; i++)
+                {
+                    double grad = g[i] + weightDecay * rp[i];
+                    rsq[i] = alpha * rsq[i] + (1 - alpha) * grad * grad;           // square_avg.mul_(alpha).addcmul_(grad, grad, 1 - alpha)
+                    double avg;
+                    if (centered)
+                    {
+                        rga[i] += (1 - alpha) * (grad - rga[i]);                    // grad_avg.lerp_(grad, 1 - alpha)
+                        avg = Math.Sqrt(rsq[i] - rga[i] * rga[i]) + eps;           // square_avg.addcmul(grad_avg, grad_avg, -1).sqrt_().add_(eps)
+                    }
+                    else avg = Math.Sqrt(rsq[i]) + eps;
+                    if (momentum > 0)
+                    {
+                        rbuf[i] = momentum * rbuf[i] + grad / avg;                  // buf.mul_(momentum).addcdiv_(grad, avg)
+                        rp[i] -= lr * rbuf[i];
+                    }
+                    else rp[i] -= lr * grad / avg;                                  // param.addcdiv_(grad, avg, value=-lr)
+                }
+            }
+            AssertClose(rp, p, 2e-5);
+            AssertClose(rsq, squareAvg, 1e-5);
+            if (momentum != 0) AssertClose(rbuf, second, 1e-4);
+            if (centered) AssertClose(rga, second, 1e-5);
+        }
+    }
+
+    [Fact]
+    public void Rmsprop_first_step_moves_each_element_by_lr_over_the_square_root_of_one_minus_alpha()
+    {
+        // From zero state, square_avg = (1 − α)·g², so the step is lr·g/(|g|·√(1 − α)) = lr·10·sign(g) for α = 0.99 (eps aside):
+        // PyTorch's well-known first RMSprop step, a figure independent of the transcription above.
+        float[] p = new float[9], g = Random(9, 8, 3f), sq = new float[9];
+        Optimizers.Rmsprop(p, g, sq, default, default, 0.01f, 0.99f, 1e-8f, 0f, 0f, false);
+        for (int i = 0; i < 9; i++) Assert.Equal(-0.1 * Math.Sign(g[i]), p[i], 1e-5);
+    }
+
+    [Fact]
+    public void Rmsprop_vector_body_and_scalar_tail_give_identical_bits()
+    {
+        foreach (bool centered in new[] { false, true })
+        {
+            float[] p = Random(64, 3, 1f), g = Random(64, 4, 1f), sq = Sample(64, 6), second = Random(64, 5, 0.1f);
+            float[] p1 = [p[0]], sq1 = [sq[0]], second1 = [second[0]];
+            float momentum = centered ? 0f : 0.9f;
+            Optimizers.Rmsprop(p, g, sq, centered ? default : second, centered ? second : default, 0.01f, 0.99f, 1e-8f, 0.01f, momentum, centered);
+            Optimizers.Rmsprop(p1, g.AsSpan(0, 1), sq1, centered ? default : second1, centered ? second1 : default, 0.01f, 0.99f, 1e-8f, 0.01f, momentum, centered);
+            Assert.Equal(p[0], p1[0]);
+            Assert.Equal(sq[0], sq1[0]);
+            Assert.Equal(second[0], second1[0]);
+        }
+    }
+
     [Fact]
     public void Vector_body_and_scalar_tail_give_identical_bits()
     {
