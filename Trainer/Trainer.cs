@@ -141,7 +141,12 @@ public sealed class Trainer
             {
                 best = metric;
                 sinceBest = 0;
-                Checkpoint?.Save(Checkpoint.Path);
+                if (Checkpoint is not null)
+                {
+                    // "runs/best.ckpt" as the docs write it: the folder is made, as SavePlot and SaveCsv make theirs.
+                    if (Path.GetDirectoryName(Path.GetFullPath(Checkpoint.Path)) is { Length: > 0 } folder) Directory.CreateDirectory(folder);
+                    Checkpoint.Save(Checkpoint.Path);
+                }
             }
             else sinceBest++;
 

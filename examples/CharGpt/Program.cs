@@ -117,7 +117,7 @@ int[] sample = Autoregressive.Generate([vocabulary.Id('\n')], length, Context, i
 {
     ids.CopyTo(context.Data);
     context.Reshape(1, ids.Length);
-    return Autoregressive.LastPosition(model.Forward(context));
+    return Autoregressive.LastPosition(model.Forward(context))[..vocabulary.Size];   // the sample's text has fewer than 96 ids
 }, new TokenSampler(temperature, topK, seed: (int)seed));
 Console.WriteLine($"sample (temperature {temperature.ToString(CultureInfo.InvariantCulture)}, top-k {topK}):");
 Console.WriteLine(vocabulary.Decode(sample));

@@ -44,6 +44,21 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void Best_checkpoint_folder_is_created_before_the_first_save()
+    {
+        string path = Path.Combine(_folder, "runs", "best.ckpt");
+        var folderExisted = new List<bool>();
+        var trainer = new Trainer
+        {
+            Epochs = 2,
+            Display = TrainerDisplay.None,
+            Checkpoint = new BestCheckpoint(path, saved => folderExisted.Add(Directory.Exists(Path.GetDirectoryName(saved)))),
+        };
+        trainer.Run(Batches(), _ => 1f, Scripted(0.5, 0.6));
+        Assert.Equal([true, true], folderExisted);
+    }
+
+    [Fact]
     public void Without_patience_all_epochs_run_and_a_lower_is_better_metric_works()
     {
         var trainer = new Trainer { Epochs = 4, Display = TrainerDisplay.None, HigherIsBetter = false, MetricName = "error" };
