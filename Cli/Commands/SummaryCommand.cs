@@ -124,7 +124,7 @@ internal static class SummaryCommand
         {
             stdout.WriteLine($"FLOPs and activation memory: bind the symbolic dimensions, e.g. --bind {string.Join(",", model.SymbolicDimensions.Select(s => s + "=32"))}");
         }
-        if (model.Loss is { } loss) stdout.WriteLine($"loss: {loss.Kind.ToSource()}({loss.Prediction.Name}, {loss.Target.Name})");
+        if (model.Loss is { } loss) stdout.WriteLine($"loss: {loss.ToSource()}");
         if (model.Optimizer is { } optimizer)
             stdout.WriteLine($"optimizer: {optimizer.Kind.ToSource()}(" + string.Join(", ", optimizer.Hyperparameters.Select(h => $"{h.Key}={h.Value.ToString("R", CultureInfo.InvariantCulture)}")) + ")");
         stdout.WriteLine();

@@ -21,8 +21,8 @@ namespace ModelDsl.Autodiff
             var gradient = Gradient(loss.Prediction);
             FirstWrite(gradient);
             var (rows, cols) = Matrix(loss.Prediction.Shape);
-            var origin = new Origin(loss.Span, $"loss {loss.Kind.ToSource()}({loss.Prediction.Name}, {loss.Target.Name})  {loss.Prediction.Shape.ToExpression()}, {loss.Target.Shape.ToExpression()}");
-            return new LossKernel(KernelName("loss", loss.Kind.ToSource()), new[] { origin }, loss.Kind, prediction, Value(loss.Target), gradient, rows, cols);
+            var origin = new Origin(loss.Span, $"loss {loss.ToSource()}  {loss.Prediction.Shape.ToExpression()}, {loss.Target.Shape.ToExpression()}");
+            return new LossKernel(KernelName("loss", loss.Kind.ToSource()), new[] { origin }, loss.Kind, prediction, Value(loss.Target), gradient, rows, cols, loss.LabelSmoothing);
         }
 
         /// <summary>

@@ -17,12 +17,13 @@ namespace ModelDsl.Binding
             _inLoss = true;
             var args = EvaluateArguments(call, scope, new LayerNamer("loss", 0));
             _inLoss = false;
-            if (!Losses.Table.TryGetValue(call.Callee.Text, out var kind))
+            if (!Losses.Table.TryGetValue(call.Callee.Text, out var entry))
             {
                 Diagnostics.ReportUnknownLoss(call.Callee.Span, call.Callee.Text, Suggest.Closest(call.Callee.Text, Losses.Table.Keys, _file.Suggestions));
                 return null;
             }
-            var matched = ArgumentMatcher.Match(call.Callee.Text, Losses.Signature, null, args, call.Span, Diagnostics);
+            var kind = entry.Kind;
+            var matched = ArgumentMatcher.Match(call.Callee.Text, entry.Signature, null, args, call.Span, Diagnostics);
             // Each side is checked on its own when the other failed: a label of the wrong dtype is reported even
             // while the logits have an error. Only the shape comparison needs both.
             var pred = matched.Tensors.FirstOrDefault(o => matched.Spans.TryGetValue("prediction", out var ps) && o.Span == ps);
@@ -62,7 +63,9 @@ namespace ModelDsl.Binding
                 Diagnostics.ReportLossShapeMismatch(target!.Span, name, target.Description, expected, t.Shape);
                 ok = false;
             }
-            return ok && expected is not null ? new LossInfo(kind, p!, t!, call.Span) : null;
+            // Options the loss does not take are MDL0103 in the matcher, so a value here is the loss's own.
+            double labelSmoothing = matched.Values.TryGetValue("label_smoothing", out var smoothing) && smoothing is RealValue r ? r.Real : Losses.DefaultLabelSmoothing;
+            return ok && expected is not null ? new LossInfo(kind, p!, t!, call.Span, labelSmoothing) : null;
         }
 
         private OptimizerInfo? BindOptimizer(OptimizerSyntax s, Scope scope)

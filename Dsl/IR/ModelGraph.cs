@@ -187,9 +187,10 @@ namespace ModelDsl.IR
     /// <summary><c>loss cross_entropy(logits, y)</c>, resolved.</summary>
     public sealed class LossInfo
     {
-        public LossInfo(LossKind kind, TensorValue prediction, TensorValue target, TextSpan span)
+        public LossInfo(LossKind kind, TensorValue prediction, TensorValue target, TextSpan span, double labelSmoothing = 0)
         {
             Kind = kind;
+            LabelSmoothing = labelSmoothing;
             Prediction = prediction;
             Target = target;
             Span = span;
@@ -199,6 +200,13 @@ namespace ModelDsl.IR
         public TensorValue Prediction { get; }
         public TensorValue Target { get; }
         public TextSpan Span { get; }
+
+        /// <summary>cross_entropy's <c>label_smoothing</c> ε in [0, 1] (0 for the other losses): PyTorch's target (1 − ε)·onehot + ε/C.</summary>
+        public double LabelSmoothing { get; }
+
+        /// <summary>The call as source writes it, options only when set: <c>cross_entropy(logits, y, label_smoothing=0.1)</c>.</summary>
+        public string ToSource() =>
+            $"{Kind.ToSource()}({Prediction.Name}, {Target.Name}{(LabelSmoothing == 0 ? "" : ", label_smoothing=" + LabelSmoothing.ToString("R", System.Globalization.CultureInfo.InvariantCulture))})";
     }
 
     /// <summary><c>optimizer adamw(lr=1e-3, ...)</c>, with every hyperparameter resolved (defaults filled in).</summary>

@@ -3,16 +3,25 @@ using ModelDsl.IR;
 
 namespace ModelDsl.Ops
 {
-    /// <summary>The losses: each takes (prediction, target); the binder checks shapes and types per kind.</summary>
+    /// <summary>A loss: its kind and its own signature (the tensors it compares, then its options).</summary>
+    internal sealed record LossEntry(LossKind Kind, Signature Signature);
+
+    /// <summary>
+    /// The losses: each takes (prediction, target), then its own options, stated here once with their defaults; the
+    /// binder checks shapes and types per kind. An unknown argument's message lists the loss's real options
+    /// ("it takes: label_smoothing"), or says it takes none.
+    /// </summary>
     internal static class Losses
     {
-        public static readonly Signature Signature = new Signature(Signature.Tensor("prediction"), Signature.Tensor("target"));
+        /// <summary>PyTorch's default: no smoothing. 1 is allowed (a uniform target), as torch.nn.CrossEntropyLoss allows it.</summary>
+        public const double DefaultLabelSmoothing = 0.0;
 
-        public static readonly IReadOnlyDictionary<string, LossKind> Table = new Dictionary<string, LossKind>
+        public static readonly IReadOnlyDictionary<string, LossEntry> Table = new Dictionary<string, LossEntry>
         {
-            ["mse"] = LossKind.Mse,
-            ["bce_with_logits"] = LossKind.BceWithLogits,
-            ["cross_entropy"] = LossKind.CrossEntropy,
+            ["mse"] = new LossEntry(LossKind.Mse, new Signature(Signature.Tensor("prediction"), Signature.Tensor("target"))),
+            ["bce_with_logits"] = new LossEntry(LossKind.BceWithLogits, new Signature(Signature.Tensor("prediction"), Signature.Tensor("target"))),
+            ["cross_entropy"] = new LossEntry(LossKind.CrossEntropy, new Signature(Signature.Tensor("prediction"), Signature.Tensor("target"),
+                Signature.Real("label_smoothing", DefaultLabelSmoothing, min: 0, max: 1))),
         };
     }
 }

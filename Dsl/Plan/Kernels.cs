@@ -134,13 +134,17 @@ namespace ModelDsl.Plan
     /// <summary>
     /// The loss and its gradient in one pass: mean over all rows (and positions). For cross-entropy the softmax is
     /// computed once per row and never stored: loss += logsumexp - logit[label]; dlogits = (softmax - onehot) / rows.
+    /// With label smoothing ε the target is q = (1 − ε)·onehot + ε/C: loss += logsumexp − (1 − ε)·logit[label] − ε·mean(logits),
+    /// dlogits = (softmax − q) / rows.
     /// </summary>
     public sealed class LossKernel : Kernel
     {
-        public LossKernel(string name, IReadOnlyList<Origin> origins, LossKind kind, PlanBuffer prediction, PlanBuffer target, PlanBuffer? predictionGradient, Dim rows, Dim cols)
+        public LossKernel(string name, IReadOnlyList<Origin> origins, LossKind kind, PlanBuffer prediction, PlanBuffer target, PlanBuffer? predictionGradient, Dim rows, Dim cols,
+            double labelSmoothing = 0)
             : base(name, origins)
         {
             Kind = kind;
+            LabelSmoothing = labelSmoothing;
             Prediction = prediction;
             Target = target;
             PredictionGradient = predictionGradient;
@@ -158,5 +162,8 @@ namespace ModelDsl.Plan
         /// <summary>Rows: every leading dimension; Cols: classes for cross-entropy, the last dimension otherwise.</summary>
         public Dim Rows { get; }
         public Dim Cols { get; }
+
+        /// <summary>cross_entropy's label smoothing ε in [0, 1]; 0 for none and for the other losses.</summary>
+        public double LabelSmoothing { get; }
     }
 }

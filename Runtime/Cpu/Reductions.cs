@@ -42,12 +42,15 @@ public static class Reductions
     /// <c>dLogits = (softmax(logits) − onehot(labels)) · <paramref name="gradScale"/></c>
     /// (gradScale defaults to 1/rows, the gradient of the mean loss). Numerically stable (the row max is
     /// subtracted before exponentiating). <paramref name="dLogits"/> may be the same span as <paramref name="logits"/>.
+    /// With <paramref name="labelSmoothing"/> ε (PyTorch's <c>label_smoothing</c>, in [0, 1]) the target row is
+    /// q = (1 − ε)·onehot + ε/classes: the row's loss is (1 − ε)·(lse − x[label]) + ε·mean_k(lse − x[k]) =
+    /// lse − (1 − ε)·x[label] − ε·mean(x), and <c>dLogits = (softmax − q) · gradScale</c>.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A label is outside [0, classes); the message names the row and label. Nothing is written.</exception>
     public static float SoftmaxCrossEntropy(ReadOnlySpan<float> logits, ReadOnlySpan<int> labels, int rows, int classes,
-        Span<float> dLogits, float gradScale = float.NaN)
+        Span<float> dLogits, float gradScale = float.NaN, float labelSmoothing = 0f)
     {
-        CheckArguments(logits, labels, rows, classes);
+        CheckArguments(logits, labels, rows, classes, labelSmoothing);
         if (dLogits.Length < (long)rows * classes)
             throw new ArgumentException($"dLogits has {dLogits.Length} elements; [{rows}, {classes}] needs {(long)rows * classes}.", nameof(dLogits));
         if (rows == 0) return 0f;
@@ -60,20 +63,33 @@ public static class Reductions
             int label = labels[i];
             float max = TensorPrimitives.Max(x);
             float shiftedLabel = x[label] - max; // read before d (possibly x itself) is overwritten
+            if (labelSmoothing != 0f)
+            {
+                float shiftedMean = TensorPrimitives.Sum(x) / classes - max;
+                total -= labelSmoothing * (double)(shiftedMean - shiftedLabel); // lse − (1 − ε)·x[label] − ε·mean(x), max subtracted
+            }
             TensorPrimitives.Subtract(x, max, d);
             TensorPrimitives.Exp(d, d);
             float sum = TensorPrimitives.Sum(d);
             total += Math.Log(sum) - shiftedLabel;
             TensorPrimitives.Multiply(d, scale / sum, d);
-            d[label] -= scale;
+            if (labelSmoothing != 0f)
+            {
+                TensorPrimitives.Subtract(d, scale * labelSmoothing / classes, d);
+                d[label] -= scale * (1f - labelSmoothing);
+            }
+            else d[label] -= scale;
         }
         return (float)(total / rows);
     }
 
-    /// <summary>Mean softmax cross-entropy loss only (no gradient), for evaluation. Same checks as <see cref="SoftmaxCrossEntropy"/>.</summary>
-    public static float SoftmaxCrossEntropyLoss(ReadOnlySpan<float> logits, ReadOnlySpan<int> labels, int rows, int classes)
+    /// <summary>
+    /// Mean softmax cross-entropy loss only (no gradient), for evaluation; <paramref name="labelSmoothing"/> as in
+    /// <see cref="SoftmaxCrossEntropy"/>. Same checks as <see cref="SoftmaxCrossEntropy"/>.
+    /// </summary>
+    public static float SoftmaxCrossEntropyLoss(ReadOnlySpan<float> logits, ReadOnlySpan<int> labels, int rows, int classes, float labelSmoothing = 0f)
     {
-        CheckArguments(logits, labels, rows, classes);
+        CheckArguments(logits, labels, rows, classes, labelSmoothing);
         if (rows == 0) return 0f;
         double total = 0;
         for (int i = 0; i < rows; i++)
@@ -83,13 +99,16 @@ public static class Reductions
             double sum = 0;
             for (int j = 0; j < x.Length; j++) sum += MathF.Exp(x[j] - max);
             total += Math.Log(sum) - (x[labels[i]] - max);
+            if (labelSmoothing != 0f) total -= labelSmoothing * (double)(TensorPrimitives.Sum(x) / classes - x[labels[i]]);
         }
         return (float)(total / rows);
     }
 
-    private static void CheckArguments(ReadOnlySpan<float> logits, ReadOnlySpan<int> labels, int rows, int classes)
+    private static void CheckArguments(ReadOnlySpan<float> logits, ReadOnlySpan<int> labels, int rows, int classes, float labelSmoothing)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        if (!(labelSmoothing >= 0f && labelSmoothing <= 1f))
+            throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "Label smoothing must be in [0, 1].");
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 1);
         if (logits.Length < (long)rows * classes)
             throw new ArgumentException($"Logits have {logits.Length} elements; [{rows}, {classes}] needs {(long)rows * classes}.", nameof(logits));

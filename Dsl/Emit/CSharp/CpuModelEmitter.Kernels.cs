@@ -46,10 +46,14 @@ namespace ModelDsl.Emit.CSharp
             switch (loss.Kind)
             {
                 case LossKind.CrossEntropy:
-                    _w.Line($"// softmax + cross-entropy over {rows} rows of {cols} classes: one pass per row, the softmax never stored");
+                    // label_smoothing is passed only when set, so a plain cross_entropy reads as before.
+                    string smoothing = loss.LabelSmoothing == 0 ? "" : $", labelSmoothing: {Literal(loss.LabelSmoothing)}";
+                    _w.Line(loss.LabelSmoothing == 0
+                        ? $"// softmax + cross-entropy over {rows} rows of {cols} classes: one pass per row, the softmax never stored"
+                        : $"// softmax + cross-entropy over {rows} rows of {cols} classes against (1 − ε)·onehot + ε/{cols}, ε = {Literal(loss.LabelSmoothing)}: one pass per row, the softmax never stored");
                     _w.Line($"return withGradient");
-                    _w.Line($"    ? global::ModelDsl.Runtime.Cpu.Reductions.SoftmaxCrossEntropy({prediction}, global::System.MemoryExtensions.AsSpan({Ref(loss.Target)}, 0, {rows}), {rows}, {cols}, {gradient})");
-                    _w.Line($"    : global::ModelDsl.Runtime.Cpu.Reductions.SoftmaxCrossEntropyLoss({prediction}, global::System.MemoryExtensions.AsSpan({Ref(loss.Target)}, 0, {rows}), {rows}, {cols});");
+                    _w.Line($"    ? global::ModelDsl.Runtime.Cpu.Reductions.SoftmaxCrossEntropy({prediction}, global::System.MemoryExtensions.AsSpan({Ref(loss.Target)}, 0, {rows}), {rows}, {cols}, {gradient}{smoothing})");
+                    _w.Line($"    : global::ModelDsl.Runtime.Cpu.Reductions.SoftmaxCrossEntropyLoss({prediction}, global::System.MemoryExtensions.AsSpan({Ref(loss.Target)}, 0, {rows}), {rows}, {cols}{smoothing});");
                     break;
                 case LossKind.BceWithLogits:
                     _w.Line($"return global::ModelDsl.Runtime.Cpu.Losses.BceWithLogits({prediction}, global::System.MemoryExtensions.AsSpan({Ref(loss.Target)}, 0, {rows} * {cols}), withGradient ? {gradient} : default, withGradient);");

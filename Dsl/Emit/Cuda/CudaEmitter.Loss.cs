@@ -29,7 +29,9 @@ namespace ModelDsl.Emit.Cuda
             switch (loss.Kind)
             {
                 case LossKind.CrossEntropy:
-                    KernelHeader("loss_cross_entropy", loss.Origins, $"softmax + cross-entropy, one warp per row of {shape}; loss_terms[row] and (when gradient is not null) {gradientName} = (softmax − onehot) / rows");
+                    KernelHeader("loss_cross_entropy", loss.Origins, loss.LabelSmoothing == 0
+                        ? $"softmax + cross-entropy, one warp per row of {shape}; loss_terms[row] and (when gradient is not null) {gradientName} = (softmax − onehot) / rows"
+                        : $"softmax + cross-entropy with label smoothing, one warp per row of {shape}; loss_terms[row] and (when gradient is not null) {gradientName} = (softmax − ((1 − ε)·onehot + ε/cols)) / rows");
                     Signature("loss_cross_entropy", arguments);
                     _w.Open("");
                     _w.Line("int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;");
@@ -43,13 +45,33 @@ namespace ModelDsl.Emit.Cuda
                     _w.Line("for (int k = lane; k < cols; k += 32) row_sum += expf(in_row[k] - row_max);");
                     _w.Line("row_sum = md_warp_sum(row_sum);");
                     _w.Line($"int class_id = {Name(loss.Target)}[row];");
-                    _w.Line("if (lane == 0) loss_terms[row] = row_max + logf(row_sum) - in_row[class_id]; // log Σ exp − logit of the class");
-                    _w.Open("if (gradient != nullptr)");
-                    _w.Line("float inv_rows = 1.0f / (float)rows;");
-                    _w.Line("float inv_sum = 1.0f / row_sum;");
-                    _w.Line("float* grad_row = gradient + (long)row * cols;");
-                    _w.Line("for (int k = lane; k < cols; k += 32) grad_row[k] = (expf(in_row[k] - row_max) * inv_sum - (k == class_id ? 1.0f : 0.0f)) * inv_rows;");
-                    _w.Close();
+                    if (loss.LabelSmoothing == 0)
+                    {
+                        _w.Line("if (lane == 0) loss_terms[row] = row_max + logf(row_sum) - in_row[class_id]; // log Σ exp − logit of the class");
+                        _w.Open("if (gradient != nullptr)");
+                        _w.Line("float inv_rows = 1.0f / (float)rows;");
+                        _w.Line("float inv_sum = 1.0f / row_sum;");
+                        _w.Line("float* grad_row = gradient + (long)row * cols;");
+                        _w.Line("for (int k = lane; k < cols; k += 32) grad_row[k] = (expf(in_row[k] - row_max) * inv_sum - (k == class_id ? 1.0f : 0.0f)) * inv_rows;");
+                        _w.Close();
+                    }
+                    else
+                    {
+                        // label_smoothing ε: the target is q = (1 − ε)·onehot + ε/cols, so the term needs the row's mean logit too.
+                        string epsilon = Literals.Cuda((float)loss.LabelSmoothing), keep = Literals.Cuda((float)(1 - loss.LabelSmoothing));
+                        _w.Line("float row_total = 0.0f;");
+                        _w.Line("for (int k = lane; k < cols; k += 32) row_total += in_row[k];");
+                        _w.Line("row_total = md_warp_sum(row_total);");
+                        _w.Line($"const float smoothing = {epsilon}; // label_smoothing ε");
+                        _w.Line($"if (lane == 0) loss_terms[row] = row_max + logf(row_sum) - {keep} * in_row[class_id] - smoothing * (row_total / (float)cols); // log Σ exp − (1 − ε)·logit of the class − ε·mean logit");
+                        _w.Open("if (gradient != nullptr)");
+                        _w.Line("float inv_rows = 1.0f / (float)rows;");
+                        _w.Line("float inv_sum = 1.0f / row_sum;");
+                        _w.Line("float uniform = smoothing / (float)cols;");
+                        _w.Line("float* grad_row = gradient + (long)row * cols;");
+                        _w.Line($"for (int k = lane; k < cols; k += 32) grad_row[k] = (expf(in_row[k] - row_max) * inv_sum - (k == class_id ? {keep} : 0.0f) - uniform) * inv_rows;");
+                        _w.Close();
+                    }
                     _w.Close();
                     return new CudaLaunch("loss_cross_entropy", LaunchShape.WarpPerRow, loss.Rows, arguments);
 

@@ -168,6 +168,18 @@ namespace ModelDsl.Dsl.Tests.Binding
             Assert.Equal(new[] { "lr", "momentum", "weight_decay", "nesterov" }, g.Optimizer!.Hyperparameters.Select(h => h.Key));
         }
 
+        [Theory]
+        [InlineData("cross_entropy(out, y)", 0.0)]
+        [InlineData("cross_entropy(out, y, label_smoothing=0.1)", 0.1)]
+        [InlineData("cross_entropy(out, y, 0.25)", 0.25)]
+        [InlineData("cross_entropy(out, y, label_smoothing=1)", 1.0)]
+        public void Cross_entropy_label_smoothing_is_bound_with_its_default(string loss, double smoothing)
+        {
+            var g = Check($"model M {{\n    input idx: i32[B, T]\n    label y: i32[B, T]\n    out = embedding(idx, 50, 8) -> dense(50)\n    output out\n    loss {loss}\n    optimizer sgd(lr=0.1)\n}}");
+            Assert.Equal(LossKind.CrossEntropy, g.Loss!.Kind);
+            Assert.Equal(smoothing, g.Loss.LabelSmoothing);
+        }
+
         [Fact]
         public void Chain_layer_paths_number_stages_and_single_calls_take_the_binding_name()
         {

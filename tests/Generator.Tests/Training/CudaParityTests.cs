@@ -51,6 +51,28 @@ public sealed class CudaParityTests : IClassFixture<CudaParityTests.Emulator>
         Assert.Contains(report.Lines, line => line.Contains("h_0", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// cross_entropy(label_smoothing=ε) on the emulated GPU: the generated loss kernel's terms and gradient against the
+    /// CPU's Reductions.SoftmaxCrossEntropy, rows of [B] and of [B, T], classes fewer and more than a warp's 32 lanes.
+    /// </summary>
+    [Theory]
+    [InlineData("x: f32[B, 6]", "y: i32[B]", "h = x -> dense(8) -> tanh -> dense(5)", "0.1")]
+    [InlineData("x: f32[B, T, 6]", "y: i32[B, T]", "h = x -> dense(37)", "0.3")]
+    public void Cross_entropy_with_label_smoothing_matches_the_cpu_backend_on_the_emulated_gpu(string input, string label, string body, string smoothing)
+    {
+        string text = $"model Smooth {{\n    input {input}\n    label {label}\n    {body}\n    output h\n    loss cross_entropy(h, y, label_smoothing={smoothing})\n    optimizer adam(lr=0.01)\n}}\n";
+        var compiled = GeneratedModel.Compile(text, "Smooth", seed: 9);
+        Assert.Contains($"const float smoothing = {smoothing}f;", compiled.GpuSource); // the smoothed kernel, not the plain one
+        var cpu = compiled.NewInstance(9);
+        var gpuModel = compiled.NewInstance(9);
+        using var session = (IDisposable)ParityCheck.Invoke(gpuModel, "ToGpu", _emulator.Context);
+        var report = new ParityReport();
+        ParityCheck.CompareKernels(cpu, gpuModel, session, ParityCheck.RandomBatch(compiled.Type, 11, 3, seed: 7), report);
+        ParityCheck.CompareTraining(cpu, gpuModel, session, step => ParityCheck.RandomBatch(compiled.Type, 11, 3, seed: 70 + step), 3, report);
+        Assert.True(report.Passed, $"model:\n{text}\n" + string.Join(Environment.NewLine, report.Failures));
+        Assert.Contains(report.Lines, line => line.StartsWith("Smooth loss", StringComparison.Ordinal) && line.EndsWith("ok", StringComparison.Ordinal));
+    }
+
     /// <summary>leaky_relu and elu on the emulated GPU: their fused loops (elu's md_negative_exp_m1) forward and backward, default and given constants.</summary>
     [Theory]
     [InlineData("h = x -> dense(9) -> leaky_relu -> dense(9) -> elu -> dense(4)")]

@@ -1,4 +1,6 @@
 using System;
+using ModelDsl.Runtime;
+using ModelDsl.Runtime.Cpu;
 
 namespace ModelDsl.Generator.Tests.Training;
 
@@ -48,6 +50,25 @@ public sealed class GradientCheckTests
         var model = GeneratedModel.Compile(Mlp("h = x -> dense(8) -> tanh -> dense(4)", "cross_entropy(h, y)", "label y: i32[B]"), "M");
         var random = new Random(4);
         GradientChecker.Check(model, [GradientChecker.RandomTensor(random, 7, 6), GradientChecker.RandomClasses(random, 4, 7)]);
+    }
+
+    /// <summary>
+    /// cross_entropy(label_smoothing=0.2): the backward against finite differences, and the loss itself against the
+    /// runtime's smoothed cross-entropy of the model's logits (so the option is not dropped on both sides at once).
+    /// </summary>
+    [Fact]
+    public void Cross_entropy_with_label_smoothing_matches_finite_differences()
+    {
+        var model = GeneratedModel.Compile(Mlp("h = x -> dense(8) -> tanh -> dense(4)", "cross_entropy(h, y, label_smoothing=0.2)", "label y: i32[B]"), "M");
+        var random = new Random(4);
+        var x = GradientChecker.RandomTensor(random, 7, 6);
+        var y = GradientChecker.RandomClasses(random, 4, 7);
+        GradientChecker.Check(model, [x, y]);
+
+        float loss = (float)model.Call("ComputeGradients", x, y);
+        var logits = ((Tensor)model.Call("Forward", x)).Span.ToArray();
+        Assert.Equal(Reductions.SoftmaxCrossEntropyLoss(logits, y.Span, 7, 4, labelSmoothing: 0.2f), loss, 5);
+        Assert.NotEqual(Reductions.SoftmaxCrossEntropyLoss(logits, y.Span, 7, 4), loss, 5); // near-uniform logits at the start: close, not equal
     }
 
     [Fact]

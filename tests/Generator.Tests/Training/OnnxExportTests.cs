@@ -85,6 +85,34 @@ public sealed class OnnxExportTests : IDisposable
         Assert.Equal(2, ops.Count(o => o == "Sigmoid")); // silu's and the output's
     }
 
+    /// <summary>
+    /// cross_entropy's label_smoothing changes training only: as for every loss, the export holds the inference graph
+    /// (the logits), with no label input and no loss nodes, and matches Forward.
+    /// </summary>
+    [Fact]
+    public void A_label_smoothed_loss_is_not_exported_and_the_logits_match_forward()
+    {
+        var model = GeneratedModel.Compile("""
+            model Smoothed {
+                input x: f32[B, 6]
+                label y: i32[B]
+                logits = x -> dense(8) -> tanh -> dense(4)
+                output logits
+                loss cross_entropy(logits, y, label_smoothing=0.1)
+                optimizer sgd(lr=0.1)
+            }
+            """, "Smoothed", seed: 3);
+        var random = new Random(6);
+        for (int step = 0; step < 3; step++)
+            model.Call("TrainStep", GradientChecker.RandomTensor(random, 8, 6), GradientChecker.RandomClasses(random, 4, 8));
+        string path = CheckAgainstForward(model, "x", 6, "logits", outputWidth: 4);
+        var ops = OpTypes(File.ReadAllBytes(path));
+        Assert.DoesNotContain("SoftmaxCrossEntropyLoss", ops);
+        Assert.DoesNotContain("LogSoftmax", ops);
+        using var session = new InferenceSession(path);
+        Assert.Equal(["x"], session.InputMetadata.Keys);
+    }
+
     private const string LeakyEluModel = """
         model LeakyElu {
             input x: f32[B, 6]
