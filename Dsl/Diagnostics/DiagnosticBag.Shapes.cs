@@ -49,6 +49,10 @@ namespace ModelDsl.Diagnostics
         public void ReportSymbolicNotAllowed(TextSpan span, string op, string input, string what, Dim dim, Shape shape) =>
             Report(DiagnosticCatalog.SymbolicNotAllowed, span, $"{op} needs {what} of {input} to be known at compile time, but it is {dim.ToExpression()} in {shape}");
 
+        /// <summary>A select index or slice bound that misses a known axis; <paramref name="detail"/> says what would fit.</summary>
+        public void ReportIndexOutOfRange(TextSpan span, string op, string name, long value, int axis, Dim length, string input, string detail) =>
+            Report(DiagnosticCatalog.IndexOutOfRange, span, $"{op}: {name}={value} is out of range for axis {axis} of {input}, which has {length} positions ({detail})");
+
         public void ReportAxisOutOfRange(TextSpan span, string op, string name, long axis, int rank, string input) =>
             Report(DiagnosticCatalog.AxisOutOfRange, span, $"{op}: {name}={axis} is out of range for {input} of rank {rank} (valid: {-rank}..{rank - 1})");
 

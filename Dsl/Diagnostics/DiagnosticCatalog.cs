@@ -78,6 +78,7 @@ namespace ModelDsl.Diagnostics
         public static readonly DiagnosticDescriptor NotTrainable = Error("MDL0311", Shapes, "No generated kernel for this use");
         public static readonly DiagnosticDescriptor NoGpuCode = Warning("MDL0312", Shapes, "No GPU code for this model");
         public static readonly DiagnosticDescriptor UnsupportedOption = Error("MDL0313", Shapes, "Option not supported with these arguments");
+        public static readonly DiagnosticDescriptor IndexOutOfRange = Error("MDL0324", Shapes, "Index out of range for the axis");
 
         /// <summary>All descriptors, in ID order.</summary>
         public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
@@ -91,7 +92,7 @@ namespace ModelDsl.Diagnostics
             DuplicateModel, ModelNameTaken,
             ShapeMismatch, RankMismatch, NotDivisible, DTypeMismatch, KernelTooLarge, SequenceTooLong,
             TiedShapeMismatch, ReshapeMismatch, SymbolicNotAllowed, AxisOutOfRange, TooManyElements, NotTrainable,
-            NoGpuCode, UnsupportedOption,
+            NoGpuCode, UnsupportedOption, IndexOutOfRange,
         };
     }
 }

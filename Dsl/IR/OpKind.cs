@@ -42,6 +42,8 @@ namespace ModelDsl.IR
         // Movement: no arithmetic, only layout.
         Flatten,
         Permute,
+        Select,
+        Slice,
         Reshape,
         Concat,
     }

@@ -33,6 +33,8 @@ namespace ModelDsl.Ops
             Flatten.Rule,
             Reshape.Rule,
             Permute.Rule,
+            Select.Rule,
+            Slice.Rule,
             Embedding.Rule,
             Positional.Rule,
             Lstm.Rule,

@@ -397,4 +397,48 @@ namespace ModelDsl.Plan
         public PlanBuffer Input { get; }
         public PlanBuffer Output { get; }
     }
+
+    /// <summary>
+    /// select / slice: x [Outer, Length, Inner] (the axis in the middle) → y [Outer, Count, Inner], the axis' rows from
+    /// <see cref="Start"/> (negative: counted from the end, resolved at run time where Length is symbolic).
+    /// </summary>
+    public sealed class NarrowKernel : Kernel
+    {
+        public NarrowKernel(string name, IReadOnlyList<Origin> origins, Dim outer, Dim length, Dim inner, long start, Dim count, PlanBuffer input, PlanBuffer output)
+            : base(name, origins)
+        {
+            Outer = outer;
+            Length = length;
+            Inner = inner;
+            Start = start;
+            Count = count;
+            Input = input;
+            Output = output;
+        }
+
+        public Dim Outer { get; }
+        public Dim Length { get; }
+        public Dim Inner { get; }
+        public long Start { get; }
+        public Dim Count { get; }
+        public PlanBuffer Input { get; }
+        public PlanBuffer Output { get; }
+    }
+
+    /// <summary>select / slice backward: <c>dx[:, rows, :] (+)= dy</c>, the other rows (+)= 0 (the forward's sizes).</summary>
+    public sealed class NarrowBackwardKernel : Kernel
+    {
+        public NarrowBackwardKernel(string name, IReadOnlyList<Origin> origins, NarrowKernel forward, PlanBuffer outputGradient, GradientOutput inputGradient)
+            : base(name, origins)
+        {
+            Forward = forward;
+            OutputGradient = outputGradient;
+            InputGradient = inputGradient;
+        }
+
+        /// <summary>The forward kernel, for its sizes.</summary>
+        public NarrowKernel Forward { get; }
+        public PlanBuffer OutputGradient { get; }
+        public GradientOutput InputGradient { get; }
+    }
 }

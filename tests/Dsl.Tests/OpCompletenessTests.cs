@@ -39,6 +39,8 @@ namespace ModelDsl.Dsl.Tests
             ["conv2d"] = Model("f32[B, 1, 6, 6]", "x -> conv2d(2, 3) -> conv2d(2, 3, padding=1) -> flatten", "f32[B, 32]"),
             ["max_pool2d"] = Model("f32[B, 1, 6, 6]", "x -> conv2d(2, 3) -> max_pool2d(2) -> flatten", "f32[B, 8]"),
             ["avg_pool2d"] = Model("f32[B, 1, 6, 6]", "x -> conv2d(2, 3) -> avg_pool2d(2) -> flatten", "f32[B, 8]"),
+            ["select"] = Model("f32[B, T, 4]", "x -> dense(5) -> select(axis=1, index=0)", "f32[B, 5]"),
+            ["slice"] = Model("f32[B, 6, 4]", "x -> dense(5) -> slice(axis=1, start=1, end=-1)", "f32[B, 4, 5]"),
             ["permute"] = Model("f32[B, 3, 4]", "x -> dense(5) -> permute(0, 2, 1)", "f32[B, 5, 3]"),
             ["global_max_pool2d"] = Model("f32[B, 1, H, W]", "x -> conv2d(2, 3, padding=\"same\") -> global_max_pool2d", "f32[B, 2]"),
             ["global_avg_pool2d"] = Model("f32[B, 1, H, W]", "x -> conv2d(2, 3, padding=\"same\") -> global_avg_pool2d", "f32[B, 2]"),

@@ -14,6 +14,7 @@ namespace ModelDsl.Emit.Cuda
         Pool2d,
         GlobalPool2d,
         Permute,
+        Narrow,
         Conv2d,
         Lstm,
         Gru,

@@ -122,6 +122,28 @@ namespace ModelDsl.Dsl.Tests.Binding
         }
 
         [Fact]
+        public void MDL0324_select_index_and_slice_bounds_outside_a_known_axis()
+        {
+            var d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> reshape([B, 28, 28]) -> select(axis=1, index=⟦28⟧) -> dense(classes)"), "MDL0324");
+            Assert.Contains("select: index=28 is out of range for axis 1 of the output of reshape, which has 28 positions (valid: -28..27)", d[0].Message);
+            d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> reshape([B, 28, 28]) -> slice(1, start=⟦-29⟧) -> flatten -> dense(classes)"), "MDL0324");
+            Assert.Contains("slice: start=-29 is out of range for axis 1", d[0].Message);
+            d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> reshape([B, 28, 28]) -> slice(1, 4, end=⟦30⟧) -> flatten -> dense(classes)"), "MDL0324");
+            Assert.Contains("slice: end=30 is out of range for axis 1 of the output of reshape, which has 28 positions (valid: -23..-1 or 5..28)", d[0].Message);
+            d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> reshape([B, 28, 28]) -> slice(1, 4, end=⟦-24⟧) -> flatten -> dense(classes)"), "MDL0324");
+            Assert.Contains("rows 4..3 are empty; end must come after start (4)", d[0].Message);
+        }
+
+        [Fact]
+        public void Select_and_slice_axis_out_of_range_is_MDL0309_and_a_length_that_depends_on_a_symbol_is_MDL0308()
+        {
+            var d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> select(axis=⟦3⟧, index=0) -> dense(classes)").Replace("f32[B, 784]", "f32[B, T, 784]"), "MDL0309");
+            Assert.Contains("select: axis=3 is out of range for x of rank 3", d[0].Message);
+            d = AnnotatedText.AssertDiagnostics(Model("    h = x -> ⟦slice(axis=1, start=1)⟧ -> dense(classes)\n    logits = h -> select(1, 0)").Replace("f32[B, 784]", "f32[B, T, 784]"), "MDL0308");
+            Assert.Contains("slice needs axis 1 (start=1 with no end takes a number of rows that depends on it) of x to be known at compile time, but it is T in [B, T, 784]", d[0].Message);
+        }
+
+        [Fact]
         public void Padding_words_other_than_same_and_valid_and_pooling_padding_words_are_MDL0107()
         {
             var d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> reshape([B, 1, 28, 28]) -> conv2d(4, 3, padding=⟦\"full\"⟧) -> flatten -> dense(classes)"), "MDL0107");

@@ -69,6 +69,24 @@ namespace ModelDsl.Dsl.Tests.Binding
         }
 
         [Fact]
+        public void Select_drops_the_axis_and_slice_keeps_a_range_of_it()
+        {
+            var g = Run("f32[B, T, 8]", "    out = x -> select(axis=1, index=0)");
+            Assert.Equal("f32[B, 8]", Shape(g));
+            Assert.Equal(new ModelDsl.Ops.SelectAttributes(1, 0), g.Nodes[0].Attributes);
+            Assert.Equal("f32[B, T]", Shape(Run("f32[B, T, 8]", "    out = x -> select(-1, -8)")));
+            var s = Run("f32[B, 10, 8]", "    out = x -> slice(axis=1, start=2, end=-3)");
+            Assert.Equal("f32[B, 5, 8]", Shape(s));
+            Assert.Equal(new ModelDsl.Ops.SliceAttributes(1, 2, -3), s.Nodes[0].Attributes);
+            Assert.Equal(new ModelDsl.Ops.SliceAttributes(2, -3, null), Run("f32[B, T, 8]", "    out = x -> slice(-1, -3)").Nodes[0].Attributes);
+            // A symbolic axis: bounds of one sign give a constant length (checked at run time), the whole axis keeps T.
+            Assert.Equal("f32[B, 4, 8]", Shape(Run("f32[B, T, 8]", "    out = x -> slice(axis=1, start=0, end=4)")));
+            Assert.Equal("f32[B, 2, 8]", Shape(Run("f32[B, T, 8]", "    out = x -> slice(axis=1, start=-3, end=-1)")));
+            Assert.Equal("f32[B, 3, 8]", Shape(Run("f32[B, T, 8]", "    out = x -> slice(axis=1, start=-3)")));
+            Assert.Equal("f32[B, T, 8]", Shape(Run("f32[B, T, 8]", "    out = x -> slice(axis=1)")));
+        }
+
+        [Fact]
         public void Permute_reorders_the_axes()
         {
             var g = Run("f32[B, H, W, 3]", "    out = x -> permute(0, 3, 1, 2)");

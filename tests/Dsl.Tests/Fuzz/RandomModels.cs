@@ -134,6 +134,16 @@ namespace ModelDsl.Dsl.Tests.Fuzz
                 int statements = 1 + _r.Next(4);
                 for (int s = 0; s < statements; s++) current = Statement(current, dims);
 
+                if (dims.Count == 2 && Chance(35))
+                {
+                    // A sequence [B, T, F] pooled to [B, F]: its first ([CLS]) or last position.
+                    string pooled = Fresh();
+                    string how = Pick(new[] { "select(axis=1, index=0)", "select(1, -1)", "slice(1, start=-1) -> select(1, 0)", "slice(axis=1, start=0, end=1) -> select(1, -1)" });
+                    _body.Append($"    {pooled} = {current} -> {how}\n");
+                    current = pooled;
+                    dims.RemoveAt(0);
+                }
+
                 // A final projection to the outputs, then a loss that fits.
                 string outputs = Size(5);
                 string output = Fresh();

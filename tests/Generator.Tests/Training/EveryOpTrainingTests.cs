@@ -32,7 +32,7 @@ public sealed class EveryOpTrainingTests(EveryOpTrainingTests.Models models, ITe
     private const int Candidates = 600;
 
     /// <summary>The most models trained (each costs a g++ compile of its CUDA C on the emulator the first time).</summary>
-    private const int MaxModels = 14;
+    private const int MaxModels = 18;
 
     private const int Batch = 3, Sequence = 4, Steps = 3;
 

@@ -67,6 +67,20 @@ public sealed class LayerGradientCheckTests
         GradientChecker.Check(model, [GradientChecker.RandomTensor(random, shape), GradientChecker.RandomTensor(random, 3, 4)]);
     }
 
+    /// <summary>select and slice forward and backward (assigned, accumulated, a negative index), on a known and a symbolic sequence axis.</summary>
+    [Theory]
+    [InlineData("f32[B, 5, 3]", "h = x -> dense(6) -> tanh -> select(axis=1, index=0) -> dense(4)")]
+    [InlineData("f32[B, 5, 3]", "a = x -> dense(4)\n    h = (a -> select(1, -1)) + (a -> select(1, 2) -> tanh)")]
+    [InlineData("f32[B, 5, 3]", "a = x -> dense(6) -> tanh\n    h = a -> slice(axis=1, start=1, end=-1) -> flatten -> dense(4)")]
+    [InlineData("f32[B, 5, 3]", "a = x -> dense(4)\n    b = a -> slice(axis=-1, start=-2) -> flatten\n    c = a -> slice(1, 0, 2) -> flatten\n    h = concat(b, c) -> dense(4)")]
+    [InlineData("f32[B, T, 3]", "a = x -> dense(6) -> tanh\n    h = (a -> select(1, -1)) + (a -> slice(1, 0, 2) -> select(1, 1)) -> dense(4)")]
+    public void Select_and_slice_match_finite_differences(string input, string body)
+    {
+        var model = GeneratedModel.Compile(Model(input, "f32[B, 4]", body), "M");
+        var random = new Random(35);
+        GradientChecker.Check(model, [GradientChecker.RandomTensor(random, 3, 5, 3), GradientChecker.RandomTensor(random, 3, 4)]);
+    }
+
     [Fact]
     public void A_view_as_the_output_and_the_prediction_is_the_layer_output_itself()
     {

@@ -279,6 +279,38 @@ public sealed class OnnxExportTests : IDisposable
     }
 
     [Fact]
+    public void Select_and_slice_match_forward_at_any_sequence_length()
+    {
+        var model = GeneratedModel.Compile("""
+            model Rows {
+                input x: f32[B, T, 3]
+                label y: f32[B, 4]
+                a = x -> dense(5) -> tanh
+                c = a -> select(axis=1, index=0)
+                l = a -> select(1, -1)
+                f = a -> slice(axis=1, start=-2) -> slice(2, 1, -1) -> flatten
+                h = concat(c, l, f) -> dense(4)
+                output h
+                loss mse(h, y)
+                optimizer adam(lr=0.01)
+            }
+            """, "Rows", seed: 5);
+        string path = Path.Combine(_folder, "rows.onnx");
+        model.Call("ExportOnnx", path);
+        var ops = OpTypes(File.ReadAllBytes(path));
+        Assert.Contains("Gather", ops);
+        Assert.Contains("Slice", ops);
+        using var session = new InferenceSession(path);
+        var random = new Random(15);
+        foreach (var (batch, steps) in new[] { (1, 2), (3, 7) })
+        {
+            var x = GradientChecker.RandomTensor(random, batch, steps, 3);
+            var expected = ((Tensor)model.Call("Forward", x)).Span.ToArray();
+            AssertClose(expected, Run(session, "x", x.Data, [batch, steps, 3]), "Rows", batch);
+        }
+    }
+
+    [Fact]
     public void Strided_padded_conv_and_average_pooling_match_forward()
     {
         var model = GeneratedModel.Compile("""
