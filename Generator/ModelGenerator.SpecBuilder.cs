@@ -161,7 +161,7 @@ namespace ModelDsl.Generator
                     {
                         Name = parameter.Name,
                         Shape = parameter.Shape.Dims.Select(dim => dim.Value).ToEquatableArray(),
-                        Init = parameter.Init.ToString(),
+                        Init = parameter.Declared?.Source ?? parameter.Init.ToString(),
                         Count = parameter.Count,
                         Line = LineOf(parameter.Span),
                     }).ToEquatableArray(),

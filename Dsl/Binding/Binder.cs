@@ -92,6 +92,7 @@ namespace ModelDsl.Binding
                     case OutputSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, "output", "a block (use 'return')"); break;
                     case LossSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, "loss", "a block"); break;
                     case OptimizerSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, "optimizer", "a block"); break;
+                    case InitSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, "init", "a block (write it in the model, with a pattern over the block's parameter names)"); break;
                     case ReturnSyntax r:
                         if (firstReturn is TextSpan f) diagnostics.ReportDuplicateDeclaration(r.Span, "return", file.Line(f));
                         else firstReturn = r.Span;

@@ -10,7 +10,7 @@ namespace ModelDsl.Binding
 {
     /// <summary>
     /// Binds one model: statements in source order, expressions (ModelBinder.Expressions.cs), calls and ops
-    /// (.Calls.cs), block expansion (.Blocks.cs), inputs (.Inputs.cs), loss and optimizer (.Training.cs).
+    /// (.Calls.cs), block expansion (.Blocks.cs), inputs (.Inputs.cs), loss and optimizer (.Training.cs), init (.Init.cs).
     /// Failures become <see cref="ErrorValue"/>s that propagate silently, so independent errors all show.
     /// </summary>
     internal sealed partial class ModelBinder
@@ -67,6 +67,7 @@ namespace ModelDsl.Binding
             OutputSyntax? output = null;
             LossSyntax? loss = null;
             OptimizerSyntax? optimizer = null;
+            var inits = new List<InitSyntax>();
             foreach (var statement in body)
             {
                 switch (statement)
@@ -76,6 +77,7 @@ namespace ModelDsl.Binding
                     case OutputSyntax s: Once(ref output, s, "output"); break;
                     case LossSyntax s: Once(ref loss, s, "loss"); break;
                     case OptimizerSyntax s: Once(ref optimizer, s, "optimizer"); break;
+                    case InitSyntax s: inits.Add(s); break;
                     case ReturnSyntax s: Diagnostics.ReportStatementNotAllowed(s.Span, "return", "a model (use 'output')"); break;
                 }
             }
@@ -83,6 +85,8 @@ namespace ModelDsl.Binding
             TensorValue? outputValue = output is null ? null : BindOutput(output, scope);
             LossInfo? lossInfo = loss is null ? null : BindLoss(loss, scope);
             OptimizerInfo? optimizerInfo = optimizer is null ? null : BindOptimizer(optimizer, scope);
+            // A pattern can match nothing because an erroneous layer declared no parameters: MDL0122 waits for a clean body.
+            BindInits(inits, scope, parametersComplete: !_failed && Diagnostics.Count(d => d.IsError) == errorsBefore);
 
             if (_inputs.Count == 0 && !body.OfType<InputSyntax>().Any(i => !i.IsLabel)) Diagnostics.ReportMissingInput(model.Name.Span, model.Name.Text);
             if (output is null) Diagnostics.ReportMissingOutput(model.Name.Span, model.Name.Text);

@@ -176,6 +176,9 @@ namespace ModelDsl.IR
         public long FanOut { get; }
         public TextSpan Span { get; }
 
+        /// <summary>The initialiser an <c>init</c> statement gives this parameter (the last one whose pattern matches it), replacing <see cref="Init"/>; null when none does.</summary>
+        public DeclaredInit? Declared { get; internal set; }
+
         /// <summary>A row of a [rows, cols] parameter set to zero after <see cref="Init"/> (embedding's <c>padding_idx</c>), or -1.</summary>
         public long ZeroRow { get; internal set; } = -1;
 

@@ -151,6 +151,13 @@ namespace ModelDsl.Syntax
             };
         }
 
+        /// <summary>
+        /// A parameter-name pattern: <c>h.*.weight</c>, <c>*.bias</c>, <c>fc1.weight</c> (name characters, <c>.</c> and
+        /// <c>*</c>; <c>*</c> stands for any run of characters, dots included). Used by <c>init</c>.
+        /// </summary>
+        public static readonly Parser<NamePattern> NamePattern =
+            Lexeme(ScanPattern, "parameter name pattern", (s, span) => new NamePattern(s.Substring(span.Start, span.Length), span));
+
         /// <summary><c>256</c>, <c>0.1</c>, <c>1e-3</c>, <c>3.0E+2</c>. Out-of-range values are kept (as infinity if need be) and reported by <see cref="SyntaxLimits"/>.</summary>
         public static readonly Parser<NumberSyntax> Number =
             Lexeme(ScanNumber, "number", (s, span) => MakeNumber(s.Substring(span.Start, span.Length), span));
@@ -173,6 +180,13 @@ namespace ModelDsl.Syntax
             if (start >= s.Length || !IsWordStart(s[start])) return 0;
             int p = start + 1;
             while (p < s.Length && IsWordPart(s[p])) p++;
+            return p - start;
+        }
+
+        public static int ScanPattern(string s, int start)
+        {
+            int p = start;
+            while (p < s.Length && (IsWordPart(s[p]) || s[p] == '.' || s[p] == '*')) p++;
             return p - start;
         }
 

@@ -49,6 +49,17 @@ namespace ModelDsl.Syntax
             from call in OptimizerCall
             select (StatementSyntax)new OptimizerSyntax(call, keyword.Cover(call.Span));
 
+        /// <summary>
+        /// <c>init h.*.weight normal(0, 0.02)</c>, <c>init *.bias zeros</c>. <c>init</c> is not reserved: the keyword and
+        /// the pattern are read atomically, so <c>init = x -> dense(3)</c> still binds a name <c>init</c>.
+        /// </summary>
+        private static readonly Parser<StatementSyntax> Init =
+            from head in (from keyword in Lexical.Keyword("init")
+                          from pattern in Lexical.NamePattern
+                          select (Keyword: keyword, Pattern: pattern)).Atomic()
+            from initializer in ExpressionGrammar.CallOrName.Named("initialiser")
+            select (StatementSyntax)new InitSyntax(head.Pattern, initializer, head.Keyword.Cover(initializer.Span));
+
         /// <summary><c>return r + m</c></summary>
         private static readonly Parser<StatementSyntax> Return =
             from keyword in Lexical.Keyword("return")
@@ -67,10 +78,10 @@ namespace ModelDsl.Syntax
             select (StatementSyntax)new BindingSyntax(name, value, name.Span.Cover(value.Span));
 
         public static readonly Parser<StatementSyntax> Statement =
-            Input.XOr(Output).XOr(Loss).XOr(Optimizer).XOr(Return).XOr(Binding).Named("statement");
+            Input.XOr(Output).XOr(Loss).XOr(Optimizer).XOr(Init).XOr(Return).XOr(Binding).Named("statement");
 
         /// <summary>The words that begin a statement; recovery resumes at a line starting with one of them.</summary>
-        public static readonly string[] StatementKeywords = { "input", "label", "output", "loss", "optimizer", "return" };
+        public static readonly string[] StatementKeywords = { "input", "label", "output", "loss", "optimizer", "init", "return" };
 
         internal static bool StartsStatement(string word) => StatementKeywords.Contains(word);
     }

@@ -23,6 +23,15 @@ namespace ModelDsl.Syntax
     /// <summary><c>optimizer adamw(lr=1e-3, weight_decay=0.01)</c></summary>
     public sealed record OptimizerSyntax(CallSyntax Call, TextSpan Span) : StatementSyntax(Span);
 
+    /// <summary>
+    /// <c>init h.*.weight normal(0, 0.02)</c>: every parameter whose name matches <see cref="Pattern"/> starts from
+    /// <see cref="Initializer"/> (a <see cref="CallSyntax"/>, or a <see cref="NameSyntax"/> such as <c>zeros</c>).
+    /// </summary>
+    public sealed record InitSyntax(NamePattern Pattern, ExpressionSyntax Initializer, TextSpan Span) : StatementSyntax(Span);
+
+    /// <summary><c>h.*.weight</c>: a parameter name with <c>*</c> standing for any run of characters.</summary>
+    public sealed record NamePattern(string Text, TextSpan Span) : SyntaxNode(Span);
+
     /// <summary><c>return x + m</c>: the value a block produces.</summary>
     public sealed record ReturnSyntax(ExpressionSyntax Value, TextSpan Span) : StatementSyntax(Span);
 

@@ -69,6 +69,7 @@ namespace ModelDsl.Syntax
                 case OutputSyntax output: return new[] { output.Value };
                 case LossSyntax loss: return new[] { loss.Call };
                 case OptimizerSyntax optimizer: return new[] { optimizer.Call };
+                case InitSyntax init: return new[] { init.Initializer };
                 case ReturnSyntax @return: return new[] { @return.Value };
                 case ConfigEntrySyntax entry: return new[] { entry.Value };
                 case BlockParameterSyntax parameter: return new[] { parameter.Default };

@@ -23,12 +23,51 @@ public static class Init
         Uniform(w, (float)Math.Sqrt(6.0 / fanIn), seed);
     }
 
+    /// <summary>
+    /// Kaiming (He) uniform with an explicit gain, PyTorch's <c>kaiming_uniform_(w, a, mode, nonlinearity)</c>:
+    /// U(−b, b) with <c>b = gain · sqrt(3 / fan)</c>, where <paramref name="fan"/> is fan-in or fan-out as the mode
+    /// says and <paramref name="gain"/> is <c>calculate_gain(nonlinearity, a)</c> (sqrt(2) for relu).
+    /// </summary>
+    public static void KaimingUniform(Span<float> w, long fan, double gain, ulong seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(fan);
+        Uniform(w, (float)(gain * Math.Sqrt(3.0 / fan)), seed);
+    }
+
+    /// <summary>Kaiming (He) normal, PyTorch's <c>kaiming_normal_</c>: N(0, std²) with <c>std = gain / sqrt(fan)</c>.</summary>
+    public static void KaimingNormal(Span<float> w, long fan, double gain, ulong seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(fan);
+        Normal(w, (float)(gain / Math.Sqrt(fan)), seed);
+    }
+
     /// <summary>Glorot (Xavier) uniform, gain 1: U(−b, b) with <c>b = sqrt(6 / (fanIn + fanOut))</c>.</summary>
-    public static void XavierUniform(Span<float> w, long fanIn, long fanOut, ulong seed)
+    public static void XavierUniform(Span<float> w, long fanIn, long fanOut, ulong seed) => XavierUniform(w, fanIn, fanOut, 1.0, seed);
+
+    /// <summary>Glorot (Xavier) uniform, PyTorch's <c>xavier_uniform_(w, gain)</c>: U(−b, b) with <c>b = gain · sqrt(6 / (fanIn + fanOut))</c>.</summary>
+    public static void XavierUniform(Span<float> w, long fanIn, long fanOut, double gain, ulong seed)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(fanIn);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(fanOut);
-        Uniform(w, (float)Math.Sqrt(6.0 / (fanIn + fanOut)), seed);
+        Uniform(w, (float)(gain * Math.Sqrt(6.0 / (fanIn + fanOut))), seed);
+    }
+
+    /// <summary>Glorot (Xavier) normal, PyTorch's <c>xavier_normal_(w, gain)</c>: N(0, std²) with <c>std = gain · sqrt(2 / (fanIn + fanOut))</c>.</summary>
+    public static void XavierNormal(Span<float> w, long fanIn, long fanOut, double gain, ulong seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(fanIn);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(fanOut);
+        Normal(w, (float)(gain * Math.Sqrt(2.0 / (fanIn + fanOut))), seed);
+    }
+
+    /// <summary>N(mean, std²), PyTorch's <c>normal_(w, mean, std)</c>: <see cref="Normal(Span{float}, float, ulong)"/> shifted by <paramref name="mean"/>.</summary>
+    public static void Normal(Span<float> w, float mean, float std, ulong seed)
+    {
+        Normal(w, std, seed);
+        if (mean != 0f)
+        {
+            for (int i = 0; i < w.Length; i++) w[i] += mean;
+        }
     }
 
     /// <summary>N(0, std²) by Box–Muller: elements 2k and 2k+1 share the pair of draws 2k and 2k+1.</summary>
@@ -56,6 +95,20 @@ public static class Init
             // 2u − 1 = (k − 2^23) / 2^23 is exact in float, and rounding the product by bound never exceeds bound.
             float u = (At(seed, i) >> 40) * (1f / 16777216f);
             w[i] = (2f * u - 1f) * bound;
+        }
+    }
+
+    /// <summary>
+    /// U(low, high), PyTorch's <c>uniform_(w, a, b)</c>: <c>low + (high − low) · u</c> with u the same 24-bit uniform
+    /// as <see cref="Uniform(Span{float}, float, ulong)"/>, so every value lies in [low, high].
+    /// </summary>
+    public static void Uniform(Span<float> w, float low, float high, ulong seed)
+    {
+        if (!(low <= high)) throw new ArgumentOutOfRangeException(nameof(high), high, $"high must be at least low ({low}).");
+        for (int i = 0; i < w.Length; i++)
+        {
+            double u = (At(seed, i) >> 40) * (1.0 / 16777216.0);
+            w[i] = (float)Math.Min(high, low + (high - (double)low) * u);
         }
     }
 

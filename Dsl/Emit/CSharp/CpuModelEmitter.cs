@@ -121,7 +121,7 @@ namespace ModelDsl.Emit.CSharp
                 var info = p.Parameter!;
                 string target = _parameterProperties[p.Parameter!] + ".Value";
                 string seed = $"unchecked(Seed * 0x9E3779B97F4A7C15UL + {k}UL)";
-                string call = info.Init switch
+                string call = info.Declared is { } declared ? DeclaredCall(declared, target, seed) : info.Init switch
                 {
                     InitKind.KaimingUniform => $"global::ModelDsl.Runtime.Init.KaimingUniform({target}, fanIn: {info.FanIn}, seed: {seed});",
                     InitKind.XavierUniform => $"global::ModelDsl.Runtime.Init.XavierUniform({target}, fanIn: {info.FanIn}, fanOut: {info.FanOut}, seed: {seed});",
@@ -149,7 +149,33 @@ namespace ModelDsl.Emit.CSharp
             _w.Close();
         }
 
-        private string InitText(ParameterInfo p) => p.Init switch
+        /// <summary>
+        /// The runtime call for an <c>init</c> statement's initialiser (docs/language.md, "Initialisers"): the same
+        /// per-parameter seed as the op defaults, and a trailing comment naming the statement's line.
+        /// </summary>
+        private string DeclaredCall(DeclaredInit d, string target, string seed)
+        {
+            string where = $" // {d.Source} (init at {_fileName}:{Line(d.Span)})";
+            return d.Function switch
+            {
+                InitFunction.Normal => $"global::ModelDsl.Runtime.Init.Normal({target}, mean: {Literal(d.A)}, std: {Literal(d.B)}, seed: {seed});",
+                InitFunction.Uniform => $"global::ModelDsl.Runtime.Init.Uniform({target}, low: {Literal(d.A)}, high: {Literal(d.B)}, seed: {seed});",
+                InitFunction.XavierUniform => $"global::ModelDsl.Runtime.Init.XavierUniform({target}, fanIn: {d.FanIn}, fanOut: {d.FanOut}, gain: {DoubleLiteral(d.A)}, seed: {seed});",
+                InitFunction.XavierNormal => $"global::ModelDsl.Runtime.Init.XavierNormal({target}, fanIn: {d.FanIn}, fanOut: {d.FanOut}, gain: {DoubleLiteral(d.A)}, seed: {seed});",
+                InitFunction.KaimingUniform => $"global::ModelDsl.Runtime.Init.KaimingUniform({target}, fan: {d.Fan}, gain: {DoubleLiteral(d.A)}, seed: {seed});",
+                InitFunction.KaimingNormal => $"global::ModelDsl.Runtime.Init.KaimingNormal({target}, fan: {d.Fan}, gain: {DoubleLiteral(d.A)}, seed: {seed});",
+                _ => $"global::ModelDsl.Runtime.Init.Constant({target}, {Literal(d.A)});",
+            } + where;
+        }
+
+        /// <summary>A double literal that round-trips (<c>1.4142135623730951</c>, <c>1.0</c>): gains keep double precision.</summary>
+        private static string DoubleLiteral(double value)
+        {
+            string text = value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+            return text.IndexOfAny(new[] { '.', 'E', 'e' }) < 0 ? text + ".0" : text;
+        }
+
+        private string InitText(ParameterInfo p) => p.Declared is { } d ? $"{d.Source} (init at line {Line(d.Span)})" : p.Init switch
         {
             InitKind.KaimingUniform => $"Kaiming-uniform (fan-in {p.FanIn})",
             InitKind.XavierUniform => $"Xavier-uniform (fan-in {p.FanIn}, fan-out {p.FanOut})",
