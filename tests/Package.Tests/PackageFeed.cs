@@ -72,8 +72,12 @@ public sealed class PackageFeed : IDisposable
     /// A project folder (under <see cref="Directory"/>, so the feed's nuget.config applies) with a console csproj that
     /// references both packages, as <c>dotnet new console</c> and two <c>dotnet add package</c> would leave it.
     /// </summary>
-    public string CreateConsoleProject(string name)
+    public string CreateConsoleProject(string name, params (string Id, string Version)[] otherPackages)
     {
+        string others = string.Concat(otherPackages.Select(package => $"""
+
+                <PackageReference Include="{package.Id}" Version="{package.Version}" />
+            """));
         string folder = Path.Combine(Directory, name);
         System.IO.Directory.CreateDirectory(folder);
         File.WriteAllText(Path.Combine(folder, name + ".csproj"), $"""
@@ -86,7 +90,7 @@ public sealed class PackageFeed : IDisposable
               </PropertyGroup>
               <ItemGroup>
                 <PackageReference Include="ModelDsl" Version="{Version}" />
-                <PackageReference Include="ModelDsl.Training" Version="{Version}" />
+                <PackageReference Include="ModelDsl.Training" Version="{Version}" />{others}
               </ItemGroup>
             </Project>
             """);
