@@ -167,6 +167,7 @@ namespace ModelDsl.Binding
             int i => new IntValue(i, null),
             double d => new RealValue(d),
             bool b => new BoolValue(b),
+            string w => new StringValue(w),
             _ => ErrorValue.Instance,
         };
 
@@ -194,6 +195,7 @@ namespace ModelDsl.Binding
                 ParamKind.Bool => value as BoolValue,
                 ParamKind.IntOrTuple => value is TupleValue t && t.Elements.Count == 2 && t.Elements[0] is IntValue a && t.Elements[1] is IntValue b && a.Integer == b.Integer ? a : value as IntValue,
                 ParamKind.IntOrWord => value is StringValue word ? (spec.Words.Contains(word.Text) ? word : null) : value as IntValue,
+                ParamKind.Word => value is StringValue only && spec.Words.Contains(only.Text) ? only : null,
                 ParamKind.List => value as ListValue,
                 ParamKind.Ints => value is ListValue ints && ints.Elements.All(e => e is IntValue) ? ints : null,
                 ParamKind.RealTuple => value is TupleValue t2 && t2.Elements.All(e => e is IntValue || e is RealValue) ? value : null,
@@ -217,6 +219,7 @@ namespace ModelDsl.Binding
         private static string Expected(ParamSpec spec) => spec.Kind switch
         {
             ParamKind.IntOrWord => "an integer or " + string.Join(" or ", spec.Words.Select(w => "\"" + w + "\"")),
+            ParamKind.Word => string.Join(" or ", spec.Words.Select(w => "\"" + w + "\"")),
             ParamKind.Int => "an integer",
             ParamKind.Real => "a number",
             ParamKind.Bool => "true or false",

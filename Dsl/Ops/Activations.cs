@@ -9,9 +9,10 @@ using static ModelDsl.Plan.E;
 namespace ModelDsl.Ops
 {
     /// <summary>
-    /// relu, gelu, sigmoid, tanh, silu: elementwise on an f32 tensor, same shape, no parameters. Each is one entry: its
+    /// relu, sigmoid, tanh, silu: elementwise on an f32 tensor, same shape, no parameters. Each is one entry: its
     /// forward and backward expressions (fused into the loop of the op before it), FLOPs per element, ONNX nodes. The
     /// kernels are the functions the expressions call: <c>Runtime/Cpu/Activations.cs</c> and the CUDA prelude's <c>md_*</c>.
+    /// gelu has an argument, so it has a file of its own (<c>Gelu.cs</c>).
     /// </summary>
     internal sealed class Activation : OpRule<NoAttributes>
     {
@@ -52,15 +53,6 @@ namespace ModelDsl.Ops
                 (g, c) => new[] { Mul(g, Sub(One, Mul(c.Output, c.Output))) },
                 backwardReadsOutput: true),
             8, 10, (o, op) => o.Emit("Tanh", new[] { o.Input(0) }, o.Output));
-
-        // y = gelu(x) (tanh approximation)   dx = g · gelu'(x)
-        // ONNX: opset 20's Gelu with approximate="tanh" computes exactly the DSL's gelu.
-        public static readonly Activation Gelu = new Activation("gelu", OpKind.Gelu,
-            new ElementwiseRule(
-                c => Unary(UnaryOp.Gelu, c.Input(0)),
-                (g, c) => new[] { Mul(g, Unary(UnaryOp.GeluGrad, c.Input(0))) },
-                backwardReadsInput: true),
-            8, 10, (o, op) => o.Emit("Gelu", new[] { o.Input(0) }, o.Output, OnnxAttribute.String("approximate", "tanh")));
 
         // y = x · σ(x)                       dx = g · (σ(x) + x·σ(x)·(1 - σ(x)))
         // ONNX: Sigmoid then Mul (opset 20 has no Silu).

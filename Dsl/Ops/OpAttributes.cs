@@ -16,6 +16,7 @@ namespace ModelDsl.Ops
         protected static KeyValuePair<string, AttributeValue> Pair(string name, long value) => new KeyValuePair<string, AttributeValue>(name, AttributeValue.Of(value));
         protected static KeyValuePair<string, AttributeValue> Pair(string name, double value) => new KeyValuePair<string, AttributeValue>(name, AttributeValue.Of(value));
         protected static KeyValuePair<string, AttributeValue> Pair(string name, bool value) => new KeyValuePair<string, AttributeValue>(name, AttributeValue.Of(value));
+        protected static KeyValuePair<string, AttributeValue> Word(string name, string value) => new KeyValuePair<string, AttributeValue>(name, AttributeValue.OfWord(value));
         protected static KeyValuePair<string, AttributeValue> Pair(string name, IReadOnlyList<long> value) => new KeyValuePair<string, AttributeValue>(name, AttributeValue.Of(value));
     }
 

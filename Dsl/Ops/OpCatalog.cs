@@ -16,7 +16,7 @@ namespace ModelDsl.Ops
         {
             Dense.Rule,
             Activation.Relu,
-            Activation.Gelu,
+            Gelu.Rule,
             Activation.Sigmoid,
             Activation.Tanh,
             Activation.Silu,

@@ -77,7 +77,7 @@ namespace ModelDsl.Ops
             _ => 0,
         } : 0;
 
-        /// <summary>The word an <see cref="ParamKind.IntOrWord"/> argument was given as (<c>"same"</c>), or null for an integer.</summary>
+        /// <summary>The word a <see cref="ParamKind.Word"/> or <see cref="ParamKind.IntOrWord"/> argument was given as (<c>"same"</c>), or null for an integer.</summary>
         public string? Word(string name) => _values.TryGetValue(name, out var v) && v is StringValue w ? w.Text : null;
 
         public bool Bool(string name) => _values.TryGetValue(name, out var v) && v is BoolValue b && b.Boolean;

@@ -16,6 +16,8 @@ namespace ModelDsl.Ops
         IntOrTuple,
         /// <summary>An integer, or one of <see cref="ParamSpec.Words"/> written as a string (<c>padding="same"</c>).</summary>
         IntOrWord,
+        /// <summary>One of <see cref="ParamSpec.Words"/> written as a string (<c>approximate="tanh"</c>).</summary>
+        Word,
         /// <summary>The remaining positional integers, any number (<c>permute(0, 3, 1, 2)</c>); must be the last parameter.</summary>
         Ints,
         /// <summary>A list of dimensions (<c>[B, T, -1]</c>).</summary>
@@ -47,7 +49,7 @@ namespace ModelDsl.Ops
         public string Name { get; }
         public ParamKind Kind { get; }
 
-        /// <summary>A long, double or bool; null when there is none.</summary>
+        /// <summary>A long, double, bool or string (a <see cref="ParamKind.Word"/>); null when there is none.</summary>
         public object? Default { get; }
 
         public double? Min { get; }
@@ -57,7 +59,7 @@ namespace ModelDsl.Ops
         /// <summary>May be left out (it has a default, or "none" like <c>tie</c>).</summary>
         public bool Optional { get; }
 
-        /// <summary>The strings an <see cref="ParamKind.IntOrWord"/> parameter accepts besides integers.</summary>
+        /// <summary>The strings a <see cref="ParamKind.Word"/> parameter accepts, or an <see cref="ParamKind.IntOrWord"/> one besides integers.</summary>
         public IReadOnlyList<string> Words { get; }
 
         public bool IsConstant => Kind != ParamKind.Tensor && Kind != ParamKind.Tensors;
@@ -96,6 +98,8 @@ namespace ModelDsl.Ops
             new ParamSpec(name, ParamKind.Real, defaultValue, min, max, maxExclusive);
         public static ParamSpec IntOrWord(string name, long defaultValue, long min, params string[] words) =>
             new ParamSpec(name, ParamKind.IntOrWord, defaultValue, min, words: words);
+        public static ParamSpec Word(string name, string defaultValue, params string[] words) =>
+            new ParamSpec(name, ParamKind.Word, defaultValue, words: words);
         public static ParamSpec Bool(string name, bool defaultValue) => new ParamSpec(name, ParamKind.Bool, defaultValue);
     }
 }

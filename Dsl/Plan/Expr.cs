@@ -46,13 +46,17 @@ namespace ModelDsl.Plan
         Relu,
         Sigmoid,
         Tanh,
-        /// <summary>GELU, tanh approximation (GPT-2's; PyTorch's approximate='tanh').</summary>
+        /// <summary>GELU, exact: ½x(1 + erf(x/√2)) (PyTorch's default, BERT's).</summary>
         Gelu,
+        /// <summary>GELU, tanh approximation (GPT-2's; PyTorch's approximate='tanh').</summary>
+        GeluTanh,
         Silu,
         /// <summary>1 where the argument is positive, else 0: ReLU's derivative written in terms of its output.</summary>
         PositiveMask,
-        /// <summary>d gelu(x) / dx.</summary>
+        /// <summary>d gelu(x) / dx = Φ(x) + x·φ(x).</summary>
         GeluGrad,
+        /// <summary>d gelu_tanh(x) / dx.</summary>
+        GeluTanhGrad,
         /// <summary>d silu(x) / dx.</summary>
         SiluGrad,
         /// <summary>e^min(x, 0) − 1: elu's negative branch, 0 for x &gt; 0 and finite for any x.</summary>

@@ -11,7 +11,8 @@ namespace TrainStepBench;
 /// work. Where a step's time goes, kernel by kernel (docs/benchmarks.md). Rows (µs per call):
 ///   gpt.k.*  one Transformer block at B·T = 1024, d 128 (the model has 4), plus the loss over [1024, 96]
 ///   cnn.k.*  the FashionCnn layers at batch 64
-/// The elementwise passes (gelu) are written as the generated code writes them: bias add fused, Vector256.
+/// The elementwise passes (gelu, the tanh form as bench/pytorch/kernels.py times it) are written as the generated code
+/// writes them: bias add fused, Vector256.
 /// </summary>
 internal static class KernelsMode
 {
@@ -82,7 +83,7 @@ internal static class KernelsMode
                     int i = r * ff + c;
                     var v = Vector256.Create(pre, i) + Vector256.Create(bias, c);
                     v.CopyTo(pre, i);
-                    Activations.Gelu(v).CopyTo(act, i);
+                    Activations.GeluTanh(v).CopyTo(act, i);
                 }
             }
         }));
@@ -94,7 +95,7 @@ internal static class KernelsMode
                 for (int c = 0; c < ff; c += Vector256<float>.Count)
                 {
                     int i = r * ff + c;
-                    var g = Vector256.Create(dAct, i) * Activations.GeluGrad(Vector256.Create(pre, i));
+                    var g = Vector256.Create(dAct, i) * Activations.GeluTanhGrad(Vector256.Create(pre, i));
                     g.CopyTo(dPre, i);
                     (Vector256.Create(dBias, c) + g).CopyTo(dBias, c);
                 }

@@ -230,7 +230,7 @@ class TransformerBlock(nn.Module):
         self.attn = CausalSelfAttention(d, heads, context)
         self.drop1 = nn.Dropout(p)
         self.ln2 = nn.LayerNorm(d)
-        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(approximate="tanh"), nn.Linear(4 * d, d), nn.Dropout(p))
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d), nn.Dropout(p))
 
     def forward(self, x):
         r = x + self.drop1(self.attn(self.ln1(x)))

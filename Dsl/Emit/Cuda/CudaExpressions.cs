@@ -17,9 +17,11 @@ namespace ModelDsl.Emit.Cuda
             [UnaryOp.Sigmoid] = "md_sigmoid",
             [UnaryOp.Tanh] = "md_tanh",
             [UnaryOp.Gelu] = "md_gelu",
+            [UnaryOp.GeluTanh] = "md_gelu_tanh",
             [UnaryOp.Silu] = "md_silu",
             [UnaryOp.PositiveMask] = "md_positive_mask",
             [UnaryOp.GeluGrad] = "md_gelu_grad",
+            [UnaryOp.GeluTanhGrad] = "md_gelu_tanh_grad",
             [UnaryOp.SiluGrad] = "md_silu_grad",
             [UnaryOp.NegativeExpM1] = "md_negative_exp_m1",
         };

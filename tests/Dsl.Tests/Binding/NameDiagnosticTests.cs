@@ -77,6 +77,15 @@ namespace ModelDsl.Dsl.Tests.Binding
         }
 
         [Fact]
+        public void MDL0107_a_word_argument_outside_its_words()
+        {
+            var d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> dense(classes) -> gelu(approximate=⟦\"erf\"⟧)"), "MDL0107");
+            Assert.Contains("gelu expects \"none\" or \"tanh\" for 'approximate', but got the string \"erf\"", d[0].Message);
+            d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> dense(classes) -> gelu(approximate=⟦1⟧)"), "MDL0107");
+            Assert.Contains("gelu expects \"none\" or \"tanh\" for 'approximate', but got", d[0].Message);
+        }
+
+        [Fact]
         public void MDL0108_argument_out_of_range()
         {
             var d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> dropout(⟦1.5⟧) -> dense(classes)"), "MDL0108");

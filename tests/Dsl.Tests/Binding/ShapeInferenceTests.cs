@@ -60,6 +60,17 @@ namespace ModelDsl.Dsl.Tests.Binding
         }
 
         [Fact]
+        public void Gelu_is_exact_by_default_and_takes_the_tanh_form_by_name()
+        {
+            var g = Run("f32[B, 3]", "    out = x -> gelu -> gelu(approximate=\"tanh\") -> gelu(approximate=\"none\")");
+            Assert.Equal("f32[B, 3]", Shape(g));
+            Assert.Equal(new ModelDsl.Ops.GeluAttributes("none"), g.Nodes[0].Attributes);
+            Assert.Equal(new ModelDsl.Ops.GeluAttributes("tanh"), g.Nodes[1].Attributes);
+            Assert.Equal(new ModelDsl.Ops.GeluAttributes("none"), g.Nodes[2].Attributes);
+            Assert.Equal("approximate=\"tanh\"", string.Join(", ", g.Nodes[1].Attributes.Describe().Select(p => p.Key + "=" + p.Value)));
+        }
+
+        [Fact]
         public void Global_pooling_reduces_any_spatial_size_to_one_value_per_channel()
         {
             var g = Run("f32[B, 3, H, W]", "    out = x -> conv2d(8, 3, padding=\"same\") -> global_avg_pool2d");

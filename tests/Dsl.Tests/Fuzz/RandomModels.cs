@@ -36,7 +36,7 @@ namespace ModelDsl.Dsl.Tests.Fuzz
             1L << 31, 3_000_000_000, 1L << 32, 123_456_789_012, 1L << 40, 1L << 62, long.MaxValue,
         };
 
-        private static readonly string[] Activations = { "relu", "gelu", "sigmoid", "tanh", "silu", "dropout(0.1)", "softmax", "layer_norm", "leaky_relu(negative_slope=0.2)", "elu" };
+        private static readonly string[] Activations = { "relu", "gelu", "sigmoid", "tanh", "silu", "dropout(0.1)", "softmax", "layer_norm", "leaky_relu(negative_slope=0.2)", "elu", "gelu(approximate=\"tanh\")" };
 
         public static IEnumerable<(string Name, string Text)> Generate(int seed, int count)
         {

@@ -31,11 +31,21 @@ __device__ __forceinline__ float md_positive_mask(float x) { return x > 0.0f ? 1
 __device__ __forceinline__ float md_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 __device__ __forceinline__ float md_tanh(float x) { return 1.0f - 2.0f / (expf(2.0f * x) + 1.0f); }
 
+// GELU, exact (PyTorch's default, BERT's): x*Phi(x) = 0.5*x*(1 + erf(x/sqrt(2))), and its derivative
+// Phi(x) + x*phi(x) with phi(x) = exp(-x*x/2)/sqrt(2*pi). erff is CUDA's (max 2 ulp).
+#define MD_SQRT1_2 0.7071067811865476f
+#define MD_INV_SQRT_2PI 0.3989422804014327f
+__device__ __forceinline__ float md_gelu(float x) { return 0.5f * x * (1.0f + erff(x * MD_SQRT1_2)); }
+__device__ __forceinline__ float md_gelu_grad(float x)
+{
+    return 0.5f * (1.0f + erff(x * MD_SQRT1_2)) + x * MD_INV_SQRT_2PI * expf(-0.5f * x * x);
+}
+
 // GELU, tanh approximation (GPT-2's; PyTorch approximate='tanh'), and its derivative.
 #define MD_GELU_K 0.7978845608028654f
 #define MD_GELU_C 0.044715f
-__device__ __forceinline__ float md_gelu(float x) { return 0.5f * x * (1.0f + md_tanh(MD_GELU_K * (x + MD_GELU_C * x * x * x))); }
-__device__ __forceinline__ float md_gelu_grad(float x)
+__device__ __forceinline__ float md_gelu_tanh(float x) { return 0.5f * x * (1.0f + md_tanh(MD_GELU_K * (x + MD_GELU_C * x * x * x))); }
+__device__ __forceinline__ float md_gelu_tanh_grad(float x)
 {
     float t = md_tanh(MD_GELU_K * (x + MD_GELU_C * x * x * x));
     return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * MD_GELU_K * (1.0f + 3.0f * MD_GELU_C * x * x);
@@ -716,7 +726,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_8_attention_dropout_add(
 //     h_1_0_m_1 = h_1_0_m_1 + h_1_0_m_1_bias
 //     h_1_0_m_2 = gelu(h_1_0_m_1 + h_1_0_m_1_bias)
 //   char_gpt.model:15  h.1.0.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
-//   char_gpt.model:15  h.1.0.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
+//   char_gpt.model:15  h.1.0.m.2 = gelu(approximate="none")  [B, T, 512] -> [B, T, 512]
 extern "C" __global__ void __launch_bounds__(256) fwd_11_dense_gelu(
     int rows,
     int cols,
@@ -823,7 +833,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_19_attention_dropout_add(
 //     h_1_1_m_1 = h_1_1_m_1 + h_1_1_m_1_bias
 //     h_1_1_m_2 = gelu(h_1_1_m_1 + h_1_1_m_1_bias)
 //   char_gpt.model:15  h.1.1.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
-//   char_gpt.model:15  h.1.1.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
+//   char_gpt.model:15  h.1.1.m.2 = gelu(approximate="none")  [B, T, 512] -> [B, T, 512]
 extern "C" __global__ void __launch_bounds__(256) fwd_22_dense_gelu(
     int rows,
     int cols,
@@ -930,7 +940,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_30_attention_dropout_add(
 //     h_1_2_m_1 = h_1_2_m_1 + h_1_2_m_1_bias
 //     h_1_2_m_2 = gelu(h_1_2_m_1 + h_1_2_m_1_bias)
 //   char_gpt.model:15  h.1.2.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
-//   char_gpt.model:15  h.1.2.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
+//   char_gpt.model:15  h.1.2.m.2 = gelu(approximate="none")  [B, T, 512] -> [B, T, 512]
 extern "C" __global__ void __launch_bounds__(256) fwd_33_dense_gelu(
     int rows,
     int cols,
@@ -1037,7 +1047,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_41_attention_dropout_add(
 //     h_1_3_m_1 = h_1_3_m_1 + h_1_3_m_1_bias
 //     h_1_3_m_2 = gelu(h_1_3_m_1 + h_1_3_m_1_bias)
 //   char_gpt.model:15  h.1.3.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
-//   char_gpt.model:15  h.1.3.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
+//   char_gpt.model:15  h.1.3.m.2 = gelu(approximate="none")  [B, T, 512] -> [B, T, 512]
 extern "C" __global__ void __launch_bounds__(256) fwd_44_dense_gelu(
     int rows,
     int cols,
@@ -1191,7 +1201,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_53_add_dropout_dense(
 //     d_h_1_3_m_1 = d_h_1_3_m_2 · gelu_grad(h_1_3_m_1)
 //     d_h_1_3_m_1_bias = Σ_rows d_h_1_3_m_2 · gelu_grad(h_1_3_m_1)
 //   char_gpt.model:15  h.1.3.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
-//   char_gpt.model:15  h.1.3.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
+//   char_gpt.model:15  h.1.3.m.2 = gelu(approximate="none")  [B, T, 512] -> [B, T, 512]
 extern "C" __global__ void __launch_bounds__(256) bwd_56_gelu_dense(
     int rows,
     int cols,
@@ -1349,7 +1359,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_68_add_dropout_dense(
 //     d_h_1_2_m_1 = d_h_1_2_m_2 · gelu_grad(h_1_2_m_1)
 //     d_h_1_2_m_1_bias = Σ_rows d_h_1_2_m_2 · gelu_grad(h_1_2_m_1)
 //   char_gpt.model:15  h.1.2.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
-//   char_gpt.model:15  h.1.2.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
+//   char_gpt.model:15  h.1.2.m.2 = gelu(approximate="none")  [B, T, 512] -> [B, T, 512]
 extern "C" __global__ void __launch_bounds__(256) bwd_71_gelu_dense(
     int rows,
     int cols,
@@ -1507,7 +1517,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_83_add_dropout_dense(
 //     d_h_1_1_m_1 = d_h_1_1_m_2 · gelu_grad(h_1_1_m_1)
 //     d_h_1_1_m_1_bias = Σ_rows d_h_1_1_m_2 · gelu_grad(h_1_1_m_1)
 //   char_gpt.model:15  h.1.1.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
-//   char_gpt.model:15  h.1.1.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
+//   char_gpt.model:15  h.1.1.m.2 = gelu(approximate="none")  [B, T, 512] -> [B, T, 512]
 extern "C" __global__ void __launch_bounds__(256) bwd_86_gelu_dense(
     int rows,
     int cols,
@@ -1665,7 +1675,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_98_add_dropout_dense(
 //     d_h_1_0_m_1 = d_h_1_0_m_2 · gelu_grad(h_1_0_m_1)
 //     d_h_1_0_m_1_bias = Σ_rows d_h_1_0_m_2 · gelu_grad(h_1_0_m_1)
 //   char_gpt.model:15  h.1.0.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
-//   char_gpt.model:15  h.1.0.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
+//   char_gpt.model:15  h.1.0.m.2 = gelu(approximate="none")  [B, T, 512] -> [B, T, 512]
 extern "C" __global__ void __launch_bounds__(256) bwd_101_gelu_dense(
     int rows,
     int cols,
@@ -2622,7 +2632,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
 
                 // fwd_11_dense_gelu
                 //   char_gpt.model:15  h.1.0.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
-                //   char_gpt.model:15  h.1.0.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
+                //   char_gpt.model:15  h.1.0.m.2 = gelu(approximate="none")  [B, T, 512] -> [B, T, 512]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -2717,7 +2727,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
 
                 // fwd_22_dense_gelu
                 //   char_gpt.model:15  h.1.1.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
-                //   char_gpt.model:15  h.1.1.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
+                //   char_gpt.model:15  h.1.1.m.2 = gelu(approximate="none")  [B, T, 512] -> [B, T, 512]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -2812,7 +2822,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
 
                 // fwd_33_dense_gelu
                 //   char_gpt.model:15  h.1.2.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
-                //   char_gpt.model:15  h.1.2.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
+                //   char_gpt.model:15  h.1.2.m.2 = gelu(approximate="none")  [B, T, 512] -> [B, T, 512]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -2907,7 +2917,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
 
                 // fwd_44_dense_gelu
                 //   char_gpt.model:15  h.1.3.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
-                //   char_gpt.model:15  h.1.3.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
+                //   char_gpt.model:15  h.1.3.m.2 = gelu(approximate="none")  [B, T, 512] -> [B, T, 512]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -3034,7 +3044,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
 
                 // bwd_56_gelu_dense
                 //   char_gpt.model:15  h.1.3.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
-                //   char_gpt.model:15  h.1.3.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
+                //   char_gpt.model:15  h.1.3.m.2 = gelu(approximate="none")  [B, T, 512] -> [B, T, 512]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -3150,7 +3160,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
 
                 // bwd_71_gelu_dense
                 //   char_gpt.model:15  h.1.2.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
-                //   char_gpt.model:15  h.1.2.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
+                //   char_gpt.model:15  h.1.2.m.2 = gelu(approximate="none")  [B, T, 512] -> [B, T, 512]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -3266,7 +3276,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
 
                 // bwd_86_gelu_dense
                 //   char_gpt.model:15  h.1.1.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
-                //   char_gpt.model:15  h.1.1.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
+                //   char_gpt.model:15  h.1.1.m.2 = gelu(approximate="none")  [B, T, 512] -> [B, T, 512]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -3382,7 +3392,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
 
                 // bwd_101_gelu_dense
                 //   char_gpt.model:15  h.1.0.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
-                //   char_gpt.model:15  h.1.0.m.2 = gelu()  [B, T, 512] -> [B, T, 512]
+                //   char_gpt.model:15  h.1.0.m.2 = gelu(approximate="none")  [B, T, 512] -> [B, T, 512]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows

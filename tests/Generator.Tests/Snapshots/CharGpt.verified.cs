@@ -55,8 +55,8 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("h.1.0.m.0", "layer_norm", "eps=1E-05", "[B, T, 128]", 256, 15),
                 // char_gpt.model:15  h.1.0.m.1 = dense(units=512, bias=true)  -> [B, T, 512]
                 new global::ModelDsl.Runtime.LayerDescription("h.1.0.m.1", "dense", "units=512, bias=true", "[B, T, 512]", 66048, 15),
-                // char_gpt.model:15  h.1.0.m.2 = gelu()  -> [B, T, 512]
-                new global::ModelDsl.Runtime.LayerDescription("h.1.0.m.2", "gelu", "", "[B, T, 512]", 0, 15),
+                // char_gpt.model:15  h.1.0.m.2 = gelu(approximate="none")  -> [B, T, 512]
+                new global::ModelDsl.Runtime.LayerDescription("h.1.0.m.2", "gelu", "approximate=\"none\"", "[B, T, 512]", 0, 15),
                 // char_gpt.model:15  h.1.0.m.3 = dense(units=128, bias=true)  -> [B, T, 128]
                 new global::ModelDsl.Runtime.LayerDescription("h.1.0.m.3", "dense", "units=128, bias=true", "[B, T, 128]", 65664, 15),
                 // char_gpt.model:15  h.1.0.m.4 = dropout(p=0.1)  -> [B, T, 128]
@@ -75,8 +75,8 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("h.1.1.m.0", "layer_norm", "eps=1E-05", "[B, T, 128]", 256, 15),
                 // char_gpt.model:15  h.1.1.m.1 = dense(units=512, bias=true)  -> [B, T, 512]
                 new global::ModelDsl.Runtime.LayerDescription("h.1.1.m.1", "dense", "units=512, bias=true", "[B, T, 512]", 66048, 15),
-                // char_gpt.model:15  h.1.1.m.2 = gelu()  -> [B, T, 512]
-                new global::ModelDsl.Runtime.LayerDescription("h.1.1.m.2", "gelu", "", "[B, T, 512]", 0, 15),
+                // char_gpt.model:15  h.1.1.m.2 = gelu(approximate="none")  -> [B, T, 512]
+                new global::ModelDsl.Runtime.LayerDescription("h.1.1.m.2", "gelu", "approximate=\"none\"", "[B, T, 512]", 0, 15),
                 // char_gpt.model:15  h.1.1.m.3 = dense(units=128, bias=true)  -> [B, T, 128]
                 new global::ModelDsl.Runtime.LayerDescription("h.1.1.m.3", "dense", "units=128, bias=true", "[B, T, 128]", 65664, 15),
                 // char_gpt.model:15  h.1.1.m.4 = dropout(p=0.1)  -> [B, T, 128]
@@ -95,8 +95,8 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("h.1.2.m.0", "layer_norm", "eps=1E-05", "[B, T, 128]", 256, 15),
                 // char_gpt.model:15  h.1.2.m.1 = dense(units=512, bias=true)  -> [B, T, 512]
                 new global::ModelDsl.Runtime.LayerDescription("h.1.2.m.1", "dense", "units=512, bias=true", "[B, T, 512]", 66048, 15),
-                // char_gpt.model:15  h.1.2.m.2 = gelu()  -> [B, T, 512]
-                new global::ModelDsl.Runtime.LayerDescription("h.1.2.m.2", "gelu", "", "[B, T, 512]", 0, 15),
+                // char_gpt.model:15  h.1.2.m.2 = gelu(approximate="none")  -> [B, T, 512]
+                new global::ModelDsl.Runtime.LayerDescription("h.1.2.m.2", "gelu", "approximate=\"none\"", "[B, T, 512]", 0, 15),
                 // char_gpt.model:15  h.1.2.m.3 = dense(units=128, bias=true)  -> [B, T, 128]
                 new global::ModelDsl.Runtime.LayerDescription("h.1.2.m.3", "dense", "units=128, bias=true", "[B, T, 128]", 65664, 15),
                 // char_gpt.model:15  h.1.2.m.4 = dropout(p=0.1)  -> [B, T, 128]
@@ -115,8 +115,8 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("h.1.3.m.0", "layer_norm", "eps=1E-05", "[B, T, 128]", 256, 15),
                 // char_gpt.model:15  h.1.3.m.1 = dense(units=512, bias=true)  -> [B, T, 512]
                 new global::ModelDsl.Runtime.LayerDescription("h.1.3.m.1", "dense", "units=512, bias=true", "[B, T, 512]", 66048, 15),
-                // char_gpt.model:15  h.1.3.m.2 = gelu()  -> [B, T, 512]
-                new global::ModelDsl.Runtime.LayerDescription("h.1.3.m.2", "gelu", "", "[B, T, 512]", 0, 15),
+                // char_gpt.model:15  h.1.3.m.2 = gelu(approximate="none")  -> [B, T, 512]
+                new global::ModelDsl.Runtime.LayerDescription("h.1.3.m.2", "gelu", "approximate=\"none\"", "[B, T, 512]", 0, 15),
                 // char_gpt.model:15  h.1.3.m.3 = dense(units=128, bias=true)  -> [B, T, 128]
                 new global::ModelDsl.Runtime.LayerDescription("h.1.3.m.3", "dense", "units=128, bias=true", "[B, T, 128]", 65664, 15),
                 // char_gpt.model:15  h.1.3.m.4 = dropout(p=0.1)  -> [B, T, 128]

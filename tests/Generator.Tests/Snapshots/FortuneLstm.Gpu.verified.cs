@@ -31,11 +31,21 @@ __device__ __forceinline__ float md_positive_mask(float x) { return x > 0.0f ? 1
 __device__ __forceinline__ float md_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 __device__ __forceinline__ float md_tanh(float x) { return 1.0f - 2.0f / (expf(2.0f * x) + 1.0f); }
 
+// GELU, exact (PyTorch's default, BERT's): x*Phi(x) = 0.5*x*(1 + erf(x/sqrt(2))), and its derivative
+// Phi(x) + x*phi(x) with phi(x) = exp(-x*x/2)/sqrt(2*pi). erff is CUDA's (max 2 ulp).
+#define MD_SQRT1_2 0.7071067811865476f
+#define MD_INV_SQRT_2PI 0.3989422804014327f
+__device__ __forceinline__ float md_gelu(float x) { return 0.5f * x * (1.0f + erff(x * MD_SQRT1_2)); }
+__device__ __forceinline__ float md_gelu_grad(float x)
+{
+    return 0.5f * (1.0f + erff(x * MD_SQRT1_2)) + x * MD_INV_SQRT_2PI * expf(-0.5f * x * x);
+}
+
 // GELU, tanh approximation (GPT-2's; PyTorch approximate='tanh'), and its derivative.
 #define MD_GELU_K 0.7978845608028654f
 #define MD_GELU_C 0.044715f
-__device__ __forceinline__ float md_gelu(float x) { return 0.5f * x * (1.0f + md_tanh(MD_GELU_K * (x + MD_GELU_C * x * x * x))); }
-__device__ __forceinline__ float md_gelu_grad(float x)
+__device__ __forceinline__ float md_gelu_tanh(float x) { return 0.5f * x * (1.0f + md_tanh(MD_GELU_K * (x + MD_GELU_C * x * x * x))); }
+__device__ __forceinline__ float md_gelu_tanh_grad(float x)
 {
     float t = md_tanh(MD_GELU_K * (x + MD_GELU_C * x * x * x));
     return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * MD_GELU_K * (1.0f + 3.0f * MD_GELU_C * x * x);

@@ -73,6 +73,33 @@ public sealed class CudaParityTests : IClassFixture<CudaParityTests.Emulator>
         Assert.Contains(report.Lines, line => line.StartsWith("Smooth loss", StringComparison.Ordinal) && line.EndsWith("ok", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// gelu's two forms on the emulated GPU: the exact one (md_gelu: CUDA's erff against the CPU's rational erf) and
+    /// the tanh one, forward and backward, inputs wide enough (dense outputs of scale ~3) to reach both tails.
+    /// </summary>
+    [Theory]
+    [InlineData("h = x -> dense(9) -> gelu -> dense(9) -> gelu(approximate=\"tanh\") -> dense(4)")]
+    [InlineData("a = x -> dense(9) -> gelu(approximate=\"none\")\n    b = x -> dense(9) -> gelu(approximate=\"tanh\")\n    h = (a * b) -> dense(4)")]
+    public void Gelu_exact_and_tanh_match_the_cpu_backend_on_the_emulated_gpu(string body)
+    {
+        string text = $"model Gel {{\n    input x: f32[B, T, 12]\n    label y: f32[B, T, 4]\n    {body}\n    output h\n    loss mse(h, y)\n    optimizer adam(lr=0.01)\n}}\n";
+        var compiled = GeneratedModel.Compile(text, "Gel", seed: 6);
+        var cpu = compiled.NewInstance(6);
+        var gpuModel = compiled.NewInstance(6);
+        using var session = (IDisposable)ParityCheck.Invoke(gpuModel, "ToGpu", _emulator.Context);
+        var report = new ParityReport();
+        ParityCheck.CompareKernels(cpu, gpuModel, session, ParityCheck.RandomBatch(compiled.Type, 11, 3, seed: 4), report);
+        ParityCheck.CompareTraining(cpu, gpuModel, session, step => ParityCheck.RandomBatch(compiled.Type, 11, 3, seed: 40 + step), 3, report);
+        Assert.True(report.Passed, $"model:\n{text}\n" + string.Join(Environment.NewLine, report.Failures));
+        Assert.Equal(6, report.Lines.Count(line => line.StartsWith("Gel d ", StringComparison.Ordinal) && line.EndsWith("ok", StringComparison.Ordinal)));
+        // Both forms were really generated on each side: the kernels call them beyond the prelude's definitions.
+        int Calls(string text, string name) => text.Split(name).Length - 1;
+        foreach (var name in new[] { "md_gelu(", "md_gelu_grad(", "md_gelu_tanh(", "md_gelu_tanh_grad(" })
+            Assert.True(Calls(compiled.GpuSource, name) > Calls(ModelDsl.Emit.Cuda.CudaEmitter.PreludeText, name), name);
+        Assert.Contains("Activations.Gelu(", compiled.Source);
+        Assert.Contains("Activations.GeluTanhGrad(", compiled.Source);
+    }
+
     /// <summary>leaky_relu and elu on the emulated GPU: their fused loops (elu's md_negative_exp_m1) forward and backward, default and given constants.</summary>
     [Theory]
     [InlineData("h = x -> dense(9) -> leaky_relu -> dense(9) -> elu -> dense(4)")]

@@ -23,6 +23,8 @@ public sealed class GradientCheckTests
     [InlineData("h = x -> dense(4, bias=false)")]
     [InlineData("h = x -> dense(5) -> relu -> dense(4)")]
     [InlineData("h = x -> dense(4) -> gelu")]
+    [InlineData("h = x -> dense(4) -> gelu(approximate=\"tanh\")")]
+    [InlineData("h = x -> dense(5) -> gelu(approximate=\"none\") -> dense(4)")]
     [InlineData("h = x -> dense(4) -> sigmoid")]
     [InlineData("h = x -> dense(4) -> tanh")]
     [InlineData("h = x -> dense(4) -> silu")]
