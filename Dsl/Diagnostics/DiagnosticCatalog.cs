@@ -96,6 +96,7 @@ namespace ModelDsl.Diagnostics
             DuplicateModel, ModelNameTaken,
             ShapeMismatch, RankMismatch, NotDivisible, DTypeMismatch, KernelTooLarge, SequenceTooLong,
             TiedShapeMismatch, ReshapeMismatch, SymbolicNotAllowed, AxisOutOfRange, TooManyElements, NotTrainable,
+            NoGpuCode, UnsupportedOption, InitNeedsFans, IndexOutOfRange,
         };
     }
 }
