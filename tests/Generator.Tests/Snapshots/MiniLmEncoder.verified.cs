@@ -53,8 +53,8 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("hidden.0.h", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 22),
                 // minilm_encoder.model:23  hidden.0.ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.0.ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 23),
-                // minilm_encoder.model:23  hidden.0.ff.1 = gelu()  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.0.ff.1", "gelu", "", "[B, T, 1536]", 0, 23),
+                // minilm_encoder.model:23  hidden.0.ff.1 = gelu(approximate="none")  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("hidden.0.ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 23),
                 // minilm_encoder.model:23  hidden.0.ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.0.ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 23),
                 // minilm_encoder.model:24  hidden.0.r2.0 = add()  -> [B, T, 384]
@@ -69,8 +69,8 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("hidden.1.h", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 22),
                 // minilm_encoder.model:23  hidden.1.ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.1.ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 23),
-                // minilm_encoder.model:23  hidden.1.ff.1 = gelu()  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.1.ff.1", "gelu", "", "[B, T, 1536]", 0, 23),
+                // minilm_encoder.model:23  hidden.1.ff.1 = gelu(approximate="none")  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("hidden.1.ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 23),
                 // minilm_encoder.model:23  hidden.1.ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.1.ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 23),
                 // minilm_encoder.model:24  hidden.1.r2.0 = add()  -> [B, T, 384]
@@ -85,8 +85,8 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("hidden.2.h", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 22),
                 // minilm_encoder.model:23  hidden.2.ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.2.ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 23),
-                // minilm_encoder.model:23  hidden.2.ff.1 = gelu()  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.2.ff.1", "gelu", "", "[B, T, 1536]", 0, 23),
+                // minilm_encoder.model:23  hidden.2.ff.1 = gelu(approximate="none")  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("hidden.2.ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 23),
                 // minilm_encoder.model:23  hidden.2.ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.2.ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 23),
                 // minilm_encoder.model:24  hidden.2.r2.0 = add()  -> [B, T, 384]
@@ -101,8 +101,8 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("hidden.3.h", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 22),
                 // minilm_encoder.model:23  hidden.3.ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.3.ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 23),
-                // minilm_encoder.model:23  hidden.3.ff.1 = gelu()  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.3.ff.1", "gelu", "", "[B, T, 1536]", 0, 23),
+                // minilm_encoder.model:23  hidden.3.ff.1 = gelu(approximate="none")  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("hidden.3.ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 23),
                 // minilm_encoder.model:23  hidden.3.ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.3.ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 23),
                 // minilm_encoder.model:24  hidden.3.r2.0 = add()  -> [B, T, 384]
@@ -117,8 +117,8 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("hidden.4.h", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 22),
                 // minilm_encoder.model:23  hidden.4.ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.4.ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 23),
-                // minilm_encoder.model:23  hidden.4.ff.1 = gelu()  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.4.ff.1", "gelu", "", "[B, T, 1536]", 0, 23),
+                // minilm_encoder.model:23  hidden.4.ff.1 = gelu(approximate="none")  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("hidden.4.ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 23),
                 // minilm_encoder.model:23  hidden.4.ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.4.ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 23),
                 // minilm_encoder.model:24  hidden.4.r2.0 = add()  -> [B, T, 384]
@@ -133,8 +133,8 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("hidden.5.h", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 22),
                 // minilm_encoder.model:23  hidden.5.ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.5.ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 23),
-                // minilm_encoder.model:23  hidden.5.ff.1 = gelu()  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.5.ff.1", "gelu", "", "[B, T, 1536]", 0, 23),
+                // minilm_encoder.model:23  hidden.5.ff.1 = gelu(approximate="none")  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("hidden.5.ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 23),
                 // minilm_encoder.model:23  hidden.5.ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.5.ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 23),
                 // minilm_encoder.model:24  hidden.5.r2.0 = add()  -> [B, T, 384]
