@@ -93,6 +93,7 @@ namespace ModelDsl.Binding
                     case LossSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, "loss", "a block"); break;
                     case OptimizerSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, "optimizer", "a block"); break;
                     case InitSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, "init", "a block (write it in the model, with a pattern over the block's parameter names)"); break;
+                    case ControlSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, s.Word.Text, "a block (training controls belong to the model, next to its optimizer)"); break;
                     case ReturnSyntax r:
                         if (firstReturn is TextSpan f) diagnostics.ReportDuplicateDeclaration(r.Span, "return", file.Line(f));
                         else firstReturn = r.Span;

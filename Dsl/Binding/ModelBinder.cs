@@ -68,6 +68,7 @@ namespace ModelDsl.Binding
             LossSyntax? loss = null;
             OptimizerSyntax? optimizer = null;
             var inits = new List<InitSyntax>();
+            var controls = new List<ControlSyntax>();
             foreach (var statement in body)
             {
                 switch (statement)
@@ -78,6 +79,7 @@ namespace ModelDsl.Binding
                     case LossSyntax s: Once(ref loss, s, "loss"); break;
                     case OptimizerSyntax s: Once(ref optimizer, s, "optimizer"); break;
                     case InitSyntax s: inits.Add(s); break;
+                    case ControlSyntax s: controls.Add(s); break;
                     case ReturnSyntax s: Diagnostics.ReportStatementNotAllowed(s.Span, "return", "a model (use 'output')"); break;
                 }
             }
@@ -87,6 +89,7 @@ namespace ModelDsl.Binding
             OptimizerInfo? optimizerInfo = optimizer is null ? null : BindOptimizer(optimizer, scope);
             // A pattern can match nothing because an erroneous layer declared no parameters: MDL0122 waits for a clean body.
             BindInits(inits, scope, parametersComplete: !_failed && Diagnostics.Count(d => d.IsError) == errorsBefore);
+            TrainingControls? controlInfo = controls.Count == 0 ? TrainingControls.None : BindControls(controls, scope, optimizer, loss);
 
             if (_inputs.Count == 0 && !body.OfType<InputSyntax>().Any(i => !i.IsLabel)) Diagnostics.ReportMissingInput(model.Name.Span, model.Name.Text);
             if (output is null) Diagnostics.ReportMissingOutput(model.Name.Span, model.Name.Text);
@@ -94,9 +97,9 @@ namespace ModelDsl.Binding
             if (optimizer is null) Diagnostics.ReportMissingOptimizer(model.Name.Span, model.Name.Text);
             ReportUnused(scope);
 
-            bool failed = _failed || Diagnostics.Count(d => d.IsError) > errorsBefore || outputValue is null || (loss is not null && lossInfo is null) || (optimizer is not null && optimizerInfo is null);
+            bool failed = _failed || Diagnostics.Count(d => d.IsError) > errorsBefore || outputValue is null || (loss is not null && lossInfo is null) || (optimizer is not null && optimizerInfo is null) || controlInfo is null;
             if (failed) return null;
-            return new ModelGraph(model.Name.Text, model.Name.Span, _inputs, _labels, _nodes, _parameters, outputValue!, lossInfo, optimizerInfo, _symbolicDimensions) { Repeats = _repeats };
+            return new ModelGraph(model.Name.Text, model.Name.Span, _inputs, _labels, _nodes, _parameters, outputValue!, lossInfo, optimizerInfo, _symbolicDimensions) { Repeats = _repeats, Controls = controlInfo! };
         }
 
         private void Once<T>(ref T? slot, T statement, string what) where T : StatementSyntax

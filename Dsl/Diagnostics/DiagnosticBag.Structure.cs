@@ -24,7 +24,7 @@ namespace ModelDsl.Diagnostics
             Report(DiagnosticCatalog.UnknownLoss, span, $"'{name}' is not a loss{DidYouMean(suggestion)} (losses: mse, bce_with_logits, cross_entropy)");
 
         public void ReportUnknownOptimizer(TextSpan span, string name, string? suggestion) =>
-            Report(DiagnosticCatalog.UnknownOptimizer, span, $"'{name}' is not an optimizer{DidYouMean(suggestion)} (optimizers: sgd, adam, adamw)");
+            Report(DiagnosticCatalog.UnknownOptimizer, span, $"'{name}' is not an optimizer{DidYouMean(suggestion)} (optimizers: sgd, adam, adamw, rmsprop)");
 
         public void ReportUnknownDType(TextSpan span, string name) =>
             Report(DiagnosticCatalog.UnknownDType, span, $"'{name}' is not an element type; use f32 (real values) or i32 (class or token ids)");

@@ -64,6 +64,7 @@ namespace ModelDsl.Diagnostics
         // MDL0213 ("Model name reserved") is retired: runtime types are global:: names in generated code and a C# keyword
         // becomes a verbatim identifier, so neither constrains model names any more. The ID is never reused.
         public static readonly DiagnosticDescriptor ModelNameTaken = Error("MDL0214", Structure, "Model name taken by generated code");
+        public static readonly DiagnosticDescriptor ControlConflict = Error("MDL0215", Structure, "Training control conflicts with the model");
 
         // MDL03xx: tensor shapes and element types.
         public static readonly DiagnosticDescriptor ShapeMismatch = Error("MDL0300", Shapes, "Shape mismatch");
@@ -93,7 +94,7 @@ namespace ModelDsl.Diagnostics
             UnknownInitializer, PatternMatchesNothing,
             MissingInput, MissingOutput, MissingLoss, MissingOptimizer, DuplicateDeclaration, UnknownLoss,
             UnknownOptimizer, UnknownDType, LabelOutsideLoss, InvalidDimension, StatementNotAllowed, MissingReturn,
-            DuplicateModel, ModelNameTaken,
+            DuplicateModel, ModelNameTaken, ControlConflict,
             ShapeMismatch, RankMismatch, NotDivisible, DTypeMismatch, KernelTooLarge, SequenceTooLong,
             TiedShapeMismatch, ReshapeMismatch, SymbolicNotAllowed, AxisOutOfRange, TooManyElements, NotTrainable,
             NoGpuCode, UnsupportedOption, InitNeedsFans, IndexOutOfRange,

@@ -56,6 +56,9 @@ namespace ModelDsl.IR
         /// <summary>Symbolic dimension names (B, T) in order of first appearance.</summary>
         public IReadOnlyList<string> SymbolicDimensions { get; }
 
+        /// <summary>Gradient clipping, the learning-rate schedule, frozen parameters and parameter groups (none when not declared).</summary>
+        public TrainingControls Controls { get; set; } = TrainingControls.None;
+
         /// <summary>Each <c>repeat</c> the model expanded: where, how many times, and how many ops it added (for MDL0117).</summary>
         public IReadOnlyList<RepeatInfo> Repeats { get; set; } = new RepeatInfo[0];
     }

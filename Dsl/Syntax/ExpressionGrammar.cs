@@ -70,7 +70,8 @@ namespace ModelDsl.Syntax
 
         private static readonly Parser<TextSpan> CloseParen = Lexical.Symbol(')');
 
-        private static readonly Parser<(IReadOnlyList<ArgumentSyntax> Arguments, TextSpan Close)> ArgumentList =
+        /// <summary><c>(x, 10, bias=false)</c>: the arguments and the span of <c>)</c>.</summary>
+        internal static readonly Parser<(IReadOnlyList<ArgumentSyntax> Arguments, TextSpan Close)> ArgumentList =
             StackGuard(
                 from open in Lexical.Symbol('(')
                 from arguments in OptionalArguments

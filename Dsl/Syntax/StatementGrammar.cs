@@ -60,6 +60,30 @@ namespace ModelDsl.Syntax
             from initializer in ExpressionGrammar.CallOrName.Named("initialiser")
             select (StatementSyntax)new InitSyntax(head.Pattern, initializer, head.Keyword.Cover(initializer.Span));
 
+        /// <summary>
+        /// The training controls, words that begin a statement only where they are used so (not reserved: a binding may
+        /// still be named <c>schedule</c> or <c>freeze</c>, since a binding's name is followed by <c>=</c>).
+        /// A control is a call itself (<c>clip_grad_norm(1.0)</c>), or, for <c>schedule</c>, the word followed by a call
+        /// naming the kind (<c>schedule cosine(warmup=100)</c>), like <c>optimizer</c>.
+        /// </summary>
+        public static readonly string[] ControlWords = { "clip_grad_norm" };
+
+        /// <summary>
+        /// A control statement. The head is read atomically, so anything else (a binding named <c>freeze</c>) is left to
+        /// the next alternative untouched: the word, then for <c>schedule</c> the kind's name, for the others a peek at
+        /// <c>(</c>. Then it commits, and an error inside the arguments lands on the bad token. One word scan per
+        /// statement that is not a control (the 1 MiB parse test keeps this cheap).
+        /// </summary>
+        private static readonly Parser<StatementSyntax> Control =
+            from head in (from word in Lexical.Identifier.Where(id => ControlWords.Contains(id.Text))
+                          from callee in word.Text == "schedule"
+                              ? Lexical.Identifier
+                              : Lexical.Symbol('(').Preview().Where(open => open.IsDefined).Select(_ => word)
+                          select (word, callee)).Atomic()
+            from arguments in ExpressionGrammar.ArgumentList
+            let call = new CallSyntax(head.callee, arguments.Arguments, head.callee.Span.Cover(arguments.Close))
+            select (StatementSyntax)new ControlSyntax(head.word, call, head.word.Span.Cover(arguments.Close));
+
         /// <summary><c>return r + m</c></summary>
         private static readonly Parser<StatementSyntax> Return =
             from keyword in Lexical.Keyword("return")
@@ -78,11 +102,11 @@ namespace ModelDsl.Syntax
             select (StatementSyntax)new BindingSyntax(name, value, name.Span.Cover(value.Span));
 
         public static readonly Parser<StatementSyntax> Statement =
-            Input.XOr(Output).XOr(Loss).XOr(Optimizer).XOr(Init).XOr(Return).XOr(Binding).Named("statement");
+            Input.XOr(Output).XOr(Loss).XOr(Optimizer).XOr(Init).XOr(Return).XOr(Control).XOr(Binding).Named("statement");
 
         /// <summary>The words that begin a statement; recovery resumes at a line starting with one of them.</summary>
         public static readonly string[] StatementKeywords = { "input", "label", "output", "loss", "optimizer", "init", "return" };
 
-        internal static bool StartsStatement(string word) => StatementKeywords.Contains(word);
+        internal static bool StartsStatement(string word) => StatementKeywords.Contains(word) || ControlWords.Contains(word);
     }
 }

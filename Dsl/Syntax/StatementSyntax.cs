@@ -35,6 +35,13 @@ namespace ModelDsl.Syntax
     /// <summary><c>return x + m</c>: the value a block produces.</summary>
     public sealed record ReturnSyntax(ExpressionSyntax Value, TextSpan Span) : StatementSyntax(Span);
 
+    /// <summary>
+    /// A training control (docs/training.md "Training controls"): <c>schedule cosine(warmup=100)</c> (<see cref="Word"/>
+    /// <c>schedule</c>, <see cref="Call"/> <c>cosine(...)</c>), or <c>clip_grad_norm(1.0)</c>, <c>freeze("tok")</c>,
+    /// <c>group("*.bias", weight_decay=0)</c> (the call is the whole statement, its callee the word).
+    /// </summary>
+    public sealed record ControlSyntax(Identifier Word, CallSyntax Call, TextSpan Span) : StatementSyntax(Span);
+
     /// <summary>A statement that failed to parse; the parser reported why and skipped to the next line.</summary>
     public sealed record ErrorStatementSyntax(TextSpan Span) : StatementSyntax(Span);
 }

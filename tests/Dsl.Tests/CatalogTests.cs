@@ -43,7 +43,7 @@ namespace ModelDsl.Dsl.Tests
                 .Where(f => !f.Contains(Path.DirectorySeparatorChar + "obj" + Path.DirectorySeparatorChar))
                 .Select(File.ReadAllText)
                 .ToList();
-            var asserted = new Regex("Assert(?:Syntax)?Diagnostics\\((?:[^;]|\\n)*?\"(MDL\\d{4})\"");
+            var asserted = new Regex("Assert(?:Syntax)?Diagnostics\\((?:[^;]|\\n)*?\"(MDL\\d{4})\"[^;]*");
             var covered = sources.SelectMany(s => asserted.Matches(s).Cast<Match>().SelectMany(m => Regex.Matches(m.Value, "MDL\\d{4}").Cast<Match>().Select(x => x.Value))).ToHashSet();
             var missing = DiagnosticCatalog.All.Select(d => d.Id).Where(id => !covered.Contains(id)).ToList();
             Assert.True(missing.Count == 0, "no AssertDiagnostics test for: " + string.Join(", ", missing));

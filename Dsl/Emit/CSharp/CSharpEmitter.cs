@@ -100,6 +100,9 @@ namespace ModelDsl.Emit.CSharp
 
         private protected static string Literal(double value) => Literals.CSharp((float)value);
 
+        /// <summary>A .model number as the source would write it, for comments: <c>1</c>, <c>0.5</c>, <c>1E-05</c>.</summary>
+        private protected static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
         internal static string Quote(string text) => "\"" + text.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 
         /// <summary><c>logits.0.weight</c> → <c>Logits0Weight</c>.</summary>

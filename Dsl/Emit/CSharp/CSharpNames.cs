@@ -18,7 +18,7 @@ namespace ModelDsl.Emit.CSharp
             "ModelName", "SymbolNames", "Initialize", "Forward", "Predict", "TrainStep", "ComputeGradients", "Evaluate", "Gradients",
             "TraceKernels", "Save", "Load", "ApplyGradients", "Update", "Prepare", "WorkspaceFor", "RunForward", "RunLoss", "RunBackward",
             "ExportOnnx", "OnnxGraph", "CudaSource", "ToGpu", "Gpu", "Workspace", "Output", "Predicted", "Trace", "LossTerms", "LossValue",
-            "Context", "CheckGradients", "DownloadOutput", "CopyToHost", "CopyFromHost", "DownloadAll", "Dispose", "Ones", "ArenaLength", "Offsets",
+            "Context", "CheckGradients", "GradientSumOfSquares", "DownloadOutput", "CopyToHost", "CopyFromHost", "DownloadAll", "Dispose", "Ones", "ArenaLength", "Offsets",
             "GetType", "ToString", "Equals", "GetHashCode", "MemberwiseClone", "Finalize", "ReferenceEquals",
         };
 
@@ -27,7 +27,7 @@ namespace ModelDsl.Emit.CSharp
         {
             "a", "c", "i", "k", "p", "r", "w", "rows", "cols", "training", "withGradient", "caller", "step", "bound", "call", "binding",
             "found", "planned", "trace", "loss", "model", "context", "parameters", "path", "learningRate", "rate", "lr", "stepSize",
-            "bc2Sqrt", "decay", "sumOfSquares", "mean", "ones", "count", "geometry", "value",
+            "bc2Sqrt", "decay", "sumOfSquares", "clipScale", "mean", "ones", "count", "geometry", "value",
         };
 
         /// <summary>The reserved names of a C# file for a model class named <paramref name="className"/>.</summary>

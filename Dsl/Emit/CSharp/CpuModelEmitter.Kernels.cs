@@ -89,6 +89,12 @@ namespace ModelDsl.Emit.CSharp
             // The hyperparameters after the learning rate, as the guard and the runtime's Optimizers take them.
             string arguments = HyperArguments(optimizer);
             string method = OptimizerMethod(optimizer);
+            if (Model.Controls.Clip is { } clip)
+            {
+                _w.Line($"// clip_grad_norm({Number(clip.MaxNorm)}) ({_fileName}:{Line(clip.Span)}): torch.nn.utils.clip_grad_norm_, every gradient scaled by");
+                _w.Line("// max_norm / (‖g‖ + 1e-6) when the global norm ‖g‖ exceeds max_norm, before the optimizer reads them.");
+                _w.Line($"global::ModelDsl.Runtime.GradientClipping.ClipByGlobalNorm(Parameters, {Literal(clip.MaxNorm)});");
+            }
             _w.Line($"_guard.{method}(caller, Step + 1, {lr}, {arguments});");
             _w.Line("Step++;");
             LineDirective(optimizer.Span);

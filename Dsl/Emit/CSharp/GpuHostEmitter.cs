@@ -63,7 +63,9 @@ namespace ModelDsl.Emit.CSharp
             if (Cuda.Loss is { } loss) launches.Add(loss);
             if (_plan.Loss is not null) launches.Add(Cuda.LossMean);
             if (Cuda.Optimizer is { } optimizer) launches.Add(optimizer);
+            if (Cuda.GradientSumOfSquaresPartials is { } partials) launches.Add(partials);
             if (Cuda.GradientSumOfSquares is { } norm) launches.Add(norm);
+            if (Cuda.GradientScale is { } scale) launches.Add(scale);
             return launches;
         }
 
@@ -95,7 +97,12 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("// model's Parameters when a check needs the values themselves (to name a bad gradient, or to measure before an update).");
             _w.Line("private readonly global::ModelDsl.Runtime.ModelGuard _guard;");
             _w.Line("private readonly global::System.Action _syncHost;");
-            if (Cuda.GradientSumOfSquares is not null) _w.Line("private readonly global::ModelDsl.Cuda.DeviceVariable _gradientSumOfSquares; // one float");
+            if (Cuda.GradientSumOfSquares is not null)
+            {
+                _w.Line($"private readonly global::ModelDsl.Cuda.DeviceVariable _gradientPartials; // {Cuda.GradientPartialCount} floats: the first pass of Σ g²");
+                _w.Line("private readonly global::ModelDsl.Cuda.DeviceVariable _gradientSumOfSquares; // one float");
+                if (Cuda.GradientScale is not null) _w.Line("private float _checkedSumOfSquares = float.NaN; // Σ g² the non-finite check read back this step, for clip_grad_norm");
+            }
             _w.Line();
             _w.Open($"internal Gpu({_className} model, global::ModelDsl.Cuda.GpuContext context)");
             _w.Line("global::System.ArgumentNullException.ThrowIfNull(model);");
@@ -109,7 +116,11 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("_gradients = context.Allocate(ArenaLength * 4L);");
             _w.Line($"_state1 = context.Allocate({(StateCount() >= 1 ? "ArenaLength * 4L" : "4")});");
             _w.Line($"_state2 = context.Allocate({(StateCount() >= 2 ? "ArenaLength * 4L" : "4")});");
-            if (Cuda.GradientSumOfSquares is not null) _w.Line("_gradientSumOfSquares = context.Allocate(4);");
+            if (Cuda.GradientSumOfSquares is not null)
+            {
+                _w.Line($"_gradientPartials = context.Allocate({Cuda.GradientPartialCount * 4});");
+                _w.Line("_gradientSumOfSquares = context.Allocate(4);");
+            }
             _w.Line("_guard = new global::ModelDsl.Runtime.ModelGuard(ModelName + \".Gpu\", model.Parameters);");
             _w.Line("_syncHost = DownloadAll;");
             _w.Line("CopyFromHost();");
@@ -234,19 +245,43 @@ namespace ModelDsl.Emit.CSharp
             _w.Line();
             _w.Line("/// <summary>Σ g² on the device, read back as one float and checked; a non-finite sum copies the gradients to the host to name the first bad one.</summary>");
             _w.Open("private void CheckGradients(string caller)");
-            if (Cuda.GradientSumOfSquares is { } sumOfSquaresLaunch)
+            if (Cuda.GradientSumOfSquares is not null)
             {
+                if (Cuda.GradientScale is not null) _w.Line("_checkedSumOfSquares = float.NaN;");
                 _w.Line("if (!_guard.CheckFinite) return;");
-                EmitLaunch(sumOfSquaresLaunch, a => a.Name switch { "count" => "ArenaLength", "g" => "_gradients", _ => "_gradientSumOfSquares" });
-                _w.Line("global::System.Span<float> sumOfSquares = stackalloc float[1];");
-                _w.Line("_gradientSumOfSquares.CopyTo(sumOfSquares); // waits for the backward pass");
-                _w.Line("_guard.GradientNorm(caller, _model.Step + 1, sumOfSquares[0], _syncHost);");
+                _w.Line("float sumOfSquares = GradientSumOfSquares();");
+                if (Cuda.GradientScale is not null) _w.Line("_checkedSumOfSquares = sumOfSquares; // clip_grad_norm reuses it in Update");
+                _w.Line("_guard.GradientNorm(caller, _model.Step + 1, sumOfSquares, _syncHost);");
             }
             else
             {
                 _w.Line("// The model has no parameters, so there are no gradients to check.");
             }
             _w.Close();
+            if (Cuda.GradientSumOfSquares is { } total && Cuda.GradientSumOfSquaresPartials is { } partials)
+            {
+                _w.Line();
+                _w.Line($"/// <summary>Σ g² over every gradient: {Cuda.GradientPartialCount} block partial sums, then their sum, read back as one float (waits for the backward pass).</summary>");
+                _w.Open("private float GradientSumOfSquares()");
+                EmitLaunch(partials, a => a.Name switch
+                {
+                    "count" => "ArenaLength",
+                    "g" => "_gradients",
+                    "partials" => "_gradientPartials",
+                    var other => throw new System.InvalidOperationException($"{partials.Name}: no host value for '{other}'"),
+                }); // one thread per element of the grid: exactly GradientPartialCount blocks
+                EmitLaunch(total, a => a.Name switch
+                {
+                    "parts" => Cuda.GradientPartialCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    "partials" => "_gradientPartials",
+                    "sum_sq" => "_gradientSumOfSquares",
+                    var other => throw new System.InvalidOperationException($"{total.Name}: no host value for '{other}'"),
+                });
+                _w.Line("global::System.Span<float> sumOfSquares = stackalloc float[1];");
+                _w.Line("_gradientSumOfSquares.CopyTo(sumOfSquares);");
+                _w.Line("return sumOfSquares[0];");
+                _w.Close();
+            }
         }
 
         private void EmitGpuTransfers()
@@ -290,7 +325,11 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("_gradients.Dispose();");
             _w.Line("_state1.Dispose();");
             _w.Line("_state2.Dispose();");
-            if (Cuda.GradientSumOfSquares is not null) _w.Line("_gradientSumOfSquares.Dispose();");
+            if (Cuda.GradientSumOfSquares is not null)
+            {
+                _w.Line("_gradientPartials.Dispose();");
+                _w.Line("_gradientSumOfSquares.Dispose();");
+            }
             _w.Line("_module.Dispose();");
             _w.Close();
         }
@@ -496,6 +535,24 @@ namespace ModelDsl.Emit.CSharp
             _w.Line();
             _w.Line("/// <summary>The update itself, after the guard has ruled out a non-finite result (from bounds it tracks; on doubt it copies the state to the host and checks there).</summary>");
             _w.Open("private void Update(string caller)");
+            if (Model.Controls.Clip is { } clip)
+            {
+                if (Cuda.GradientScale is not { } scale) throw new System.InvalidOperationException("clip_grad_norm without its gradient_scale kernel");
+                _w.Line($"// clip_grad_norm({Number(clip.MaxNorm)}) ({_fileName}:{Line(clip.Span)}): torch.nn.utils.clip_grad_norm_, every gradient scaled by");
+                _w.Line("// max_norm / (‖g‖ + 1e-6) when the global norm ‖g‖ exceeds max_norm; ‖g‖ from the Σ g² the check just read back, else read now.");
+                _w.Line("float sumOfSquares = float.IsNaN(_checkedSumOfSquares) ? GradientSumOfSquares() : _checkedSumOfSquares;");
+                _w.Line("_checkedSumOfSquares = float.NaN;");
+                _w.Line($"float clipScale = global::ModelDsl.Runtime.GradientClipping.Coefficient(global::System.Math.Sqrt(sumOfSquares), {Literal(clip.MaxNorm)});");
+                _w.Open("if (clipScale != 1f)");
+                EmitLaunch(scale, a => a.Name switch
+                {
+                    "count" => "ArenaLength",
+                    "g" => "_gradients",
+                    "scale" => "clipScale",
+                    var other => throw new System.InvalidOperationException($"{scale.Name}: no host value for '{other}'"),
+                });
+                _w.Close();
+            }
             _w.Line($"_guard.{OptimizerMethod(optimizer)}(caller, _model.Step + 1, _model.LearningRate, {HyperArguments(optimizer)}, _syncHost);");
             _w.Line("int step = ++_model.Step;");
             _w.Line("float lr = _model.LearningRate;");

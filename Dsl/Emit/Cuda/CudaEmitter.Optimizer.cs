@@ -126,34 +126,95 @@ namespace ModelDsl.Emit.Cuda
         }
 
         /// <summary>
-        /// <c>gradient_sum_of_squares</c>: Σ g² over the whole gradient arena (its padding is zero) into one float, so the host
-        /// checks every gradient for NaN and ±∞ by reading back a single value, like the loss. One block, a fixed order of
-        /// additions: the same sum every run. The host needs the exact element only on failure, and then copies the gradients.
+        /// Σ g² over the whole gradient arena (its padding is zero) into one float, in two deterministic passes: the host
+        /// reads that one value back to check every gradient for NaN and ±∞ (like the loss) and, with
+        /// <c>clip_grad_norm</c>, to compute the clipping factor. <c>gradient_sum_of_squares_partials</c> runs
+        /// <see cref="GradientPartialCount"/> blocks, each summing a grid-strided share into one partial;
+        /// <c>gradient_sum_of_squares</c> adds the partials in one block. The block count is fixed per model (from the
+        /// arena's length), so the order of additions, and the sum, is the same every run.
         /// </summary>
-        private CudaLaunch EmitGradientSumOfSquares()
+        private (CudaLaunch Partials, CudaLaunch Total) EmitGradientSumOfSquares()
         {
-            var arguments = new List<CudaArgument>
+            var partialArguments = new List<CudaArgument>
             {
                 CudaArgument.Special("int", "count"),
                 CudaArgument.Special("const float* __restrict__", "g"),
-                CudaArgument.Special("float* __restrict__", "sum_sq"),
+                CudaArgument.Special("float* __restrict__", "partials"),
             };
-            _w.Line($"// gradient_sum_of_squares: sum_sq[0] = Σ g² over every gradient element, one block of {BlockSize} threads (deterministic: no atomics).");
-            _w.Line("// A NaN or ±∞ gradient makes the sum non-finite: the host reads this one float back before the optimizer runs.");
-            Signature("gradient_sum_of_squares", arguments);
+            int parts = GradientPartialCount;
+            _w.Line($"// gradient_sum_of_squares_partials: partials[b] = Σ g² over block b's grid-strided share of the gradients; {parts} block(s) of {BlockSize} threads.");
+            _w.Line("// A NaN or ±∞ gradient makes its partial, and so the total, non-finite.");
+            Signature("gradient_sum_of_squares_partials", partialArguments);
             _w.Open("");
             _w.Line($"__shared__ float partial[{BlockSize}];");
             _w.Line("float s = 0.0f;");
-            _w.Line("for (long i = threadIdx.x; i < count; i += blockDim.x) s += g[i] * g[i];");
+            _w.Line("for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (long)gridDim.x * blockDim.x) s += g[i] * g[i];");
+            EmitBlockSum("partials[blockIdx.x]");
+            _w.Close();
+            _w.Line();
+
+            var totalArguments = new List<CudaArgument>
+            {
+                CudaArgument.Special("int", "parts"),
+                CudaArgument.Special("const float* __restrict__", "partials"),
+                CudaArgument.Special("float* __restrict__", "sum_sq"),
+            };
+            _w.Line("// gradient_sum_of_squares: sum_sq[0] = Σ partials, one block (a fixed order of additions: no atomics).");
+            Signature("gradient_sum_of_squares", totalArguments);
+            _w.Open("");
+            _w.Line($"__shared__ float partial[{BlockSize}];");
+            _w.Line("float s = 0.0f;");
+            _w.Line("for (int i = threadIdx.x; i < parts; i += blockDim.x) s += partials[i];");
+            EmitBlockSum("sum_sq[0]");
+            _w.Close();
+            return (new CudaLaunch("gradient_sum_of_squares_partials", LaunchShape.Elements, Shapes.Dim.Known((long)parts * BlockSize), partialArguments),
+                new CudaLaunch("gradient_sum_of_squares", LaunchShape.SingleBlock, Shapes.Dim.Known(1), totalArguments));
+        }
+
+        /// <summary>Each thread's <c>s</c> summed over the block by a shared-memory tree; thread 0 stores it in <paramref name="target"/>.</summary>
+        private void EmitBlockSum(string target)
+        {
             _w.Line("partial[threadIdx.x] = s;");
             _w.Line("__syncthreads();");
             _w.Open("for (int stride = blockDim.x / 2; stride > 0; stride >>= 1)");
             _w.Line("if (threadIdx.x < stride) partial[threadIdx.x] += partial[threadIdx.x + stride];");
             _w.Line("__syncthreads();");
             _w.Close();
-            _w.Line("if (threadIdx.x == 0) sum_sq[0] = partial[0];");
+            _w.Line($"if (threadIdx.x == 0) {target} = partial[0];");
+        }
+
+        /// <summary>
+        /// Blocks of the first Σ g² pass: about 16 elements per thread, at least 1 and at most 1,024 blocks (the second
+        /// pass's single block then adds at most 4 partials per thread).
+        /// </summary>
+        internal int GradientPartialCount
+        {
+            get
+            {
+                long perBlock = 16L * BlockSize;
+                return (int)System.Math.Max(1, System.Math.Min(1024, (ParameterArena.For(_plan).Length + perBlock - 1) / perBlock));
+            }
+        }
+
+        /// <summary>
+        /// <c>gradient_scale</c> for <c>clip_grad_norm</c>: every gradient element times the clipping factor, which the host
+        /// computes from the Σ g² it read back (<c>GradientClipping.Coefficient</c>, as on the CPU).
+        /// </summary>
+        private CudaLaunch EmitGradientScale(GradientClip clip)
+        {
+            var arguments = new List<CudaArgument>
+            {
+                CudaArgument.Special("int", "count"),
+                CudaArgument.Special("float* __restrict__", "g"),
+                CudaArgument.Special("float", "scale"),
+            };
+            var origins = new[] { new Plan.Origin(clip.Span, $"clip_grad_norm({clip.MaxNorm.ToString("R", CultureInfo.InvariantCulture)})") };
+            KernelHeader("gradient_scale", origins, "torch.nn.utils.clip_grad_norm_: g *= scale, scale = max_norm / (‖g‖ + 1e-6) from the host when ‖g‖ > max_norm");
+            Signature("gradient_scale", arguments);
+            _w.Open("");
+            _w.Line("for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (long)gridDim.x * blockDim.x) g[i] *= scale;");
             _w.Close();
-            return new CudaLaunch("gradient_sum_of_squares", LaunchShape.SingleBlock, Shapes.Dim.Known(1), arguments);
+            return new CudaLaunch("gradient_scale", LaunchShape.Elements, ArenaLength(), arguments);
         }
 
         /// <summary>The optimizer runs over the whole parameter arena, alignment padding included.</summary>

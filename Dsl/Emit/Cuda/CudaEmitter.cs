@@ -13,9 +13,12 @@ namespace ModelDsl.Emit.Cuda
     {
         internal CudaModule(string source, IReadOnlyDictionary<Kernel, CudaLaunch> launches, CudaLaunch? loss, CudaLaunch lossMean, CudaLaunch? optimizer,
             IReadOnlyDictionary<PlanBuffer, CudaWorkspace> workspaces,
-            CudaLaunch? gradientSumOfSquares = null)
+            (CudaLaunch Partials, CudaLaunch Total, int Parts)? gradientSumOfSquares = null, CudaLaunch? gradientScale = null)
         {
-            GradientSumOfSquares = gradientSumOfSquares;
+            GradientSumOfSquaresPartials = gradientSumOfSquares?.Partials;
+            GradientSumOfSquares = gradientSumOfSquares?.Total;
+            GradientPartialCount = gradientSumOfSquares?.Parts ?? 0;
+            GradientScale = gradientScale;
             Source = source;
             Launches = launches;
             Loss = loss;
@@ -39,8 +42,17 @@ namespace ModelDsl.Emit.Cuda
         /// <summary>The optimizer: one launch over every parameter (they live in one contiguous arena).</summary>
         public CudaLaunch? Optimizer { get; }
 
-        /// <summary>Σ g² over the whole gradient arena into one float: the non-finite check before the optimizer (models with a loss).</summary>
+        /// <summary>Σ g² over the whole gradient arena into one float: the non-finite check before the optimizer, and clipping's norm (models with a loss).</summary>
         public CudaLaunch? GradientSumOfSquares { get; }
+
+        /// <summary>The first pass of <see cref="GradientSumOfSquares"/>: <see cref="GradientPartialCount"/> partial sums.</summary>
+        public CudaLaunch? GradientSumOfSquaresPartials { get; }
+
+        /// <summary>How many partial sums the first pass writes (the device buffer between the passes holds that many floats).</summary>
+        public int GradientPartialCount { get; }
+
+        /// <summary><c>clip_grad_norm</c>'s scaling of every gradient by the host's factor, or null without clipping.</summary>
+        public CudaLaunch? GradientScale { get; }
 
         /// <summary>
         /// The size and layout of each layer kernel's working memory on the device, as its launcher in
@@ -140,7 +152,8 @@ namespace ModelDsl.Emit.Cuda
                 foreach (var kernel in _plan.Backward.OfType<ElementwiseKernel>()) EmitElementwise(kernel);
             }
             CudaLaunch? optimizer = null;
-            CudaLaunch? gradientSumOfSquares = null;
+            (CudaLaunch, CudaLaunch, int)? gradientSumOfSquares = null;
+            CudaLaunch? gradientScale = null;
             if (model.Optimizer is { } info)
             {
                 Section("Optimizer");
@@ -148,10 +161,16 @@ namespace ModelDsl.Emit.Cuda
             }
             if (_plan.Loss is not null && _plan.Parameters.Count > 0)
             {
-                Section("Non-finite check");
-                gradientSumOfSquares = EmitGradientSumOfSquares();
+                Section("Gradient norm (the non-finite check, and clip_grad_norm)");
+                var (partials, total) = EmitGradientSumOfSquares();
+                gradientSumOfSquares = (partials, total, GradientPartialCount);
+                if (model.Optimizer is not null && model.Controls.Clip is { } clip)
+                {
+                    _w.Line();
+                    gradientScale = EmitGradientScale(clip);
+                }
             }
-            return new CudaModule(_w.ToString(), _launches, loss, lossMean, optimizer, _workspaces, gradientSumOfSquares);
+            return new CudaModule(_w.ToString(), _launches, loss, lossMean, optimizer, _workspaces, gradientSumOfSquares, gradientScale);
         }
 
         private void Section(string title)

@@ -54,7 +54,7 @@ namespace ModelDsl.Dsl.Tests.Binding
         public void A_misspelt_rmsprop_is_suggested()
         {
             var d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> dense(classes)").Replace("optimizer adam", "optimizer ⟦rmsprob⟧"), "MDL0206");
-            Assert.Contains("'rmsprob' is not an optimizer; did you mean 'rmsprop'?", d[0].Message);
+            Assert.Contains("'rmsprob' is not an optimizer; did you mean 'rmsprop'? (optimizers: sgd, adam, adamw, rmsprop)", d[0].Message);
         }
     }
 }

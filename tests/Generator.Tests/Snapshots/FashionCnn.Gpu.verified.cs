@@ -657,17 +657,36 @@ extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
     }
 }
 
-// ───── Non-finite check ──────────────────────────────────────────────────────────────────────────
-// gradient_sum_of_squares: sum_sq[0] = Σ g² over every gradient element, one block of 256 threads (deterministic: no atomics).
-// A NaN or ±∞ gradient makes the sum non-finite: the host reads this one float back before the optimizer runs.
-extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
+// ───── Gradient norm (the non-finite check, and clip_grad_norm) ──────────────────────────────────
+// gradient_sum_of_squares_partials: partials[b] = Σ g² over block b's grid-strided share of the gradients; 103 block(s) of 256 threads.
+// A NaN or ±∞ gradient makes its partial, and so the total, non-finite.
+extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares_partials(
     int count,
     const float* __restrict__ g,
+    float* __restrict__ partials)
+{
+    __shared__ float partial[256];
+    float s = 0.0f;
+    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (long)gridDim.x * blockDim.x) s += g[i] * g[i];
+    partial[threadIdx.x] = s;
+    __syncthreads();
+    for (int stride = blockDim.x / 2; stride > 0; stride >>= 1)
+    {
+        if (threadIdx.x < stride) partial[threadIdx.x] += partial[threadIdx.x + stride];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) partials[blockIdx.x] = partial[0];
+}
+
+// gradient_sum_of_squares: sum_sq[0] = Σ partials, one block (a fixed order of additions: no atomics).
+extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
+    int parts,
+    const float* __restrict__ partials,
     float* __restrict__ sum_sq)
 {
     __shared__ float partial[256];
     float s = 0.0f;
-    for (long i = threadIdx.x; i < count; i += blockDim.x) s += g[i] * g[i];
+    for (int i = threadIdx.x; i < parts; i += blockDim.x) s += partials[i];
     partial[threadIdx.x] = s;
     __syncthreads();
     for (int stride = blockDim.x / 2; stride > 0; stride >>= 1)
@@ -708,6 +727,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             private readonly global::ModelDsl.Cuda.GpuKernel _loss_cross_entropy;
             private readonly global::ModelDsl.Cuda.GpuKernel _loss_mean;
             private readonly global::ModelDsl.Cuda.GpuKernel _optimizer_adam;
+            private readonly global::ModelDsl.Cuda.GpuKernel _gradient_sum_of_squares_partials;
             private readonly global::ModelDsl.Cuda.GpuKernel _gradient_sum_of_squares;
 
             // Every parameter lives in one device arena at the offsets below (multiples of 64 floats, for cuBLAS); its gradient
@@ -720,6 +740,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             // model's Parameters when a check needs the values themselves (to name a bad gradient, or to measure before an update).
             private readonly global::ModelDsl.Runtime.ModelGuard _guard;
             private readonly global::System.Action _syncHost;
+            private readonly global::ModelDsl.Cuda.DeviceVariable _gradientPartials; // 103 floats: the first pass of Σ g²
             private readonly global::ModelDsl.Cuda.DeviceVariable _gradientSumOfSquares; // one float
 
             internal Gpu(FashionCnn model, global::ModelDsl.Cuda.GpuContext context)
@@ -741,11 +762,13 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 _loss_cross_entropy = _module.GetKernel("loss_cross_entropy");
                 _loss_mean = _module.GetKernel("loss_mean");
                 _optimizer_adam = _module.GetKernel("optimizer_adam");
+                _gradient_sum_of_squares_partials = _module.GetKernel("gradient_sum_of_squares_partials");
                 _gradient_sum_of_squares = _module.GetKernel("gradient_sum_of_squares");
                 _values = context.Allocate(ArenaLength * 4L);
                 _gradients = context.Allocate(ArenaLength * 4L);
                 _state1 = context.Allocate(ArenaLength * 4L);
                 _state2 = context.Allocate(ArenaLength * 4L);
+                _gradientPartials = context.Allocate(412);
                 _gradientSumOfSquares = context.Allocate(4);
                 _guard = new global::ModelDsl.Runtime.ModelGuard(ModelName + ".Gpu", model.Parameters);
                 _syncHost = DownloadAll;
@@ -837,16 +860,30 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             private void CheckGradients(string caller)
             {
                 if (!_guard.CheckFinite) return;
+                float sumOfSquares = GradientSumOfSquares();
+                _guard.GradientNorm(caller, _model.Step + 1, sumOfSquares, _syncHost);
+            }
+
+            /// <summary>Σ g² over every gradient: 103 block partial sums, then their sum, read back as one float (waits for the backward pass).</summary>
+            private float GradientSumOfSquares()
+            {
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(ArenaLength); // count
                     a.Add(_gradients); // g
+                    a.Add(_gradientPartials); // partials
+                    _gradient_sum_of_squares_partials.Launch(global::ModelDsl.Cuda.Grid.Elements(26368), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(103); // parts
+                    a.Add(_gradientPartials); // partials
                     a.Add(_gradientSumOfSquares); // sum_sq
                     _gradient_sum_of_squares.Launch(new global::ModelDsl.Cuda.Dim3(1), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
                 global::System.Span<float> sumOfSquares = stackalloc float[1];
-                _gradientSumOfSquares.CopyTo(sumOfSquares); // waits for the backward pass
-                _guard.GradientNorm(caller, _model.Step + 1, sumOfSquares[0], _syncHost);
+                _gradientSumOfSquares.CopyTo(sumOfSquares);
+                return sumOfSquares[0];
             }
 
             // ───── Host copies ───────────────────────────────────────────────────────────────────────────────
@@ -895,6 +932,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 _gradients.Dispose();
                 _state1.Dispose();
                 _state2.Dispose();
+                _gradientPartials.Dispose();
                 _gradientSumOfSquares.Dispose();
                 _module.Dispose();
             }

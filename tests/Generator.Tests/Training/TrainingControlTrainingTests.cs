@@ -1,0 +1,87 @@
+using System;
+using System.Linq;
+using ModelDsl.CudaParity;
+using ModelDsl.Runtime;
+
+namespace ModelDsl.Generator.Tests.Training;
+
+/// <summary>
+/// The training controls executed by generated code (docs/training.md "Training controls"): on the CPU against their
+/// PyTorch definitions, and on the emulated GPU against the CPU code.
+/// </summary>
+public sealed class TrainingControlTrainingTests : IClassFixture<CudaParityTests.Emulator>
+{
+    private readonly CudaParityTests.Emulator _emulator;
+
+    public TrainingControlTrainingTests(CudaParityTests.Emulator emulator) => _emulator = emulator;
+
+    /// <summary>A 6-16-3 tanh MLP with <paramref name="controls"/> after the optimizer; the first layer is <c>h.0</c>, the last <c>h.2</c>.</summary>
+    internal static string Text(string optimizer, string controls, int inputs = 6) =>
+        $"model Ctl {{\n    input x: f32[B, {inputs}]\n    label y: f32[B, 3]\n    h = x -> dense(16) -> tanh -> dense(3)\n    output h\n    loss mse(h, y)\n"
+        + $"    optimizer {optimizer}\n{controls}}}\n";
+
+    private static double GlobalNorm(System.Collections.Generic.IReadOnlyList<Parameter> parameters) =>
+        Math.Sqrt(parameters.Sum(p => p.Gradient.Sum(g => (double)g * g)));
+
+    [Fact]
+    public void Clip_grad_norm_scales_the_gradients_to_the_bound_before_the_step()
+    {
+        // SGD without momentum: p' = p − lr·g·c with c = max_norm / (‖g‖ + 1e-6), torch.nn.utils.clip_grad_norm_.
+        var compiled = GeneratedModel.Compile(Text("sgd(lr=0.1)", "    clip_grad_norm(0.05)\n"), "Ctl", seed: 21);
+        var batch = ParityCheck.RandomBatch(compiled.Type, 9, 1, seed: 3);
+        compiled.Call("ComputeGradients", batch);
+        var parameters = compiled.Parameters;
+        double norm = GlobalNorm(parameters);
+        Assert.True(norm > 0.5, $"the test needs a gradient norm well above the bound; got {norm}");
+        var gradients = parameters.Select(p => (float[])p.Gradient.Clone()).ToArray();
+        var values = parameters.Select(p => (float[])p.Value.Clone()).ToArray();
+        compiled.Call("ApplyGradients");
+
+        Assert.Equal(0.05, GlobalNorm(parameters), 6); // the clipped gradients (in place, as PyTorch) have the bound's norm
+        Assert.Equal(norm, (double)compiled.Get("LastGradientNorm"), 5);
+        double c = 0.05 / (norm + 1e-6);
+        for (int k = 0; k < parameters.Count; k++)
+        {
+            for (int i = 0; i < parameters[k].Length; i++)
+            {
+                double expected = values[k][i] - 0.1 * gradients[k][i] * c;
+                Assert.True(Math.Abs(expected - parameters[k].Value[i]) <= 1e-6, $"{parameters[k].Name}[{i}]: expected {expected}, got {parameters[k].Value[i]}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Clip_grad_norm_leaves_gradients_below_the_bound_untouched()
+    {
+        var clipped = GeneratedModel.Compile(Text("adamw(lr=0.01)", "    clip_grad_norm(1000)\n"), "Ctl", seed: 22);
+        var plain = GeneratedModel.Compile(Text("adamw(lr=0.01)", ""), "Ctl", seed: 22);
+        for (int step = 0; step < 3; step++)
+        {
+            var batch = ParityCheck.RandomBatch(clipped.Type, 9, 1, seed: 30 + step);
+            Assert.Equal((float)plain.Call("TrainStep", batch), (float)clipped.Call("TrainStep", batch));
+        }
+        for (int k = 0; k < plain.Parameters.Count; k++) Assert.Equal(plain.Parameters[k].Value, clipped.Parameters[k].Value);
+    }
+
+    [Theory]
+    [InlineData(6, 0.05)]    // one block of partial sums (arena of 6·16+16+16·3+3 padded)
+    [InlineData(300, 0.05)]  // 300·16 weights: more than 16·256 gradient elements, so several blocks of partial sums
+    [InlineData(300, 1000)]  // a bound never reached: the scale kernel is skipped
+    public void Clip_grad_norm_matches_the_cpu_backend_on_the_emulated_gpu(int inputs, double maxNorm)
+    {
+        string text = Text("adam(lr=0.01)", $"    clip_grad_norm({maxNorm.ToString(System.Globalization.CultureInfo.InvariantCulture)})\n", inputs);
+        var compiled = GeneratedModel.Compile(text, "Ctl", seed: 23);
+        Assert.Contains("gradient_scale", compiled.GpuSource, StringComparison.Ordinal);
+        var cpu = compiled.NewInstance(23);
+        var gpuModel = compiled.NewInstance(23);
+        using var session = (IDisposable)ParityCheck.Invoke(gpuModel, "ToGpu", _emulator.Context);
+        var report = new ParityReport();
+        ParityCheck.CompareTraining(cpu, gpuModel, session, step => ParityCheck.RandomBatch(compiled.Type, 11, 1, seed: 40 + step), 4, report);
+        Assert.True(report.Passed, $"model:\n{text}\n" + string.Join(Environment.NewLine, report.Failures));
+        // The norm before clipping, from the device's two-pass reduction, against the CPU's double sum.
+        double cpuNorm = (double)cpu.GetType().GetProperty("LastGradientNorm")!.GetValue(cpu)!;
+        double gpuNorm = (double)session.GetType().GetProperty("LastGradientNorm")!.GetValue(session)!;
+        Assert.True(Math.Abs(cpuNorm - gpuNorm) <= 1e-4 * cpuNorm, $"gradient norm: cpu {cpuNorm}, gpu {gpuNorm}");
+        if (maxNorm < 1) Assert.True(cpuNorm > maxNorm, $"the bound {maxNorm} was never reached (norm {cpuNorm})");
+    }
+}
