@@ -93,7 +93,7 @@ string folder = args.Length > 0 ? args[0] : Directory.GetCurrentDirectory();
     Compare("KerasCnn", model.Forward(hx), session, "images", hx);
 }
 
-// 3. A BERT-style classifier: does token 7 occur? Rows end in 0 to 3 padding tokens (id 0).
+// 3. A BERT-style classifier: does token 7 occur? Rows start with [CLS] (id 1) and end in 0 to 3 padding tokens (id 0).
 {
     const int T = 12;
     (IntTensor, IntTensor) Batch(int b, int t)
@@ -103,14 +103,15 @@ string folder = args.Length > 0 ? args[0] : Directory.GetCurrentDirectory();
         for (int i = 0; i < b; i++)
         {
             int length = t - random.Next(4);
-            for (int s = 0; s < length; s++)
+            tokens[i * t] = 1;
+            for (int s = 1; s < length; s++)
             {
                 int id;
                 do id = random.Next(2, 40); while (id == 7);
                 tokens[i * t + s] = id;
             }
             y[i] = random.Next(2);
-            if (y[i] == 1) tokens[i * t + random.Next(length)] = 7;
+            if (y[i] == 1) tokens[i * t + random.Next(1, length)] = 7;
         }
         return (new IntTensor(tokens, b, t), new IntTensor(y, b));
     }
