@@ -53,6 +53,9 @@ namespace ModelDsl.Diagnostics
         public void ReportIndexOutOfRange(TextSpan span, string op, string name, long value, int axis, Dim length, string input, string detail) =>
             Report(DiagnosticCatalog.IndexOutOfRange, span, $"{op}: {name}={value} is out of range for axis {axis} of {input}, which has {length} positions ({detail})");
 
+        public void ReportMaskShapeMismatch(TextSpan span, string op, string mask, Shape expected, Shape actual, string input, int axis) =>
+            Report(DiagnosticCatalog.MaskShapeMismatch, span, $"{op} expects the mask {mask} to have shape {expected} (the axes of {input} up to and including axis {axis}), but it is {actual}");
+
         public void ReportAxisOutOfRange(TextSpan span, string op, string name, long axis, int rank, string input) =>
             Report(DiagnosticCatalog.AxisOutOfRange, span, $"{op}: {name}={axis} is out of range for {input} of rank {rank} (valid: {-rank}..{rank - 1})");
 

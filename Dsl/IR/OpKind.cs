@@ -39,6 +39,11 @@ namespace ModelDsl.IR
         GlobalMaxPool2d,
         GlobalAvgPool2d,
 
+        // Reductions over one axis (an optional mask weighs its positions).
+        ReduceMean,
+        ReduceSum,
+        ReduceMax,
+
         // Movement: no arithmetic, only layout.
         Flatten,
         Permute,

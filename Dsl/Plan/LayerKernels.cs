@@ -425,6 +425,53 @@ namespace ModelDsl.Plan
         public PlanBuffer Output { get; }
     }
 
+    /// <summary>
+    /// mean / sum / max over the middle axis of x [Outer, Length, Inner] → y [Outer, Inner]; an optional mask [Outer,
+    /// Length] (f32 or i32) weighs the positions; max saves each winner in <see cref="Indices"/> (i32, y's shape).
+    /// </summary>
+    public sealed class ReduceKernel : Kernel
+    {
+        public ReduceKernel(string name, IReadOnlyList<Origin> origins, ModelDsl.IR.OpKind kind, Dim outer, Dim length, Dim inner, PlanBuffer input, PlanBuffer? mask, PlanBuffer output, PlanBuffer? indices)
+            : base(name, origins)
+        {
+            Kind = kind;
+            Outer = outer;
+            Length = length;
+            Inner = inner;
+            Input = input;
+            Mask = mask;
+            Output = output;
+            Indices = indices;
+        }
+
+        /// <summary><c>ReduceMean</c>, <c>ReduceSum</c> or <c>ReduceMax</c>.</summary>
+        public ModelDsl.IR.OpKind Kind { get; }
+        public Dim Outer { get; }
+        public Dim Length { get; }
+        public Dim Inner { get; }
+        public PlanBuffer Input { get; }
+        public PlanBuffer? Mask { get; }
+        public PlanBuffer Output { get; }
+        public PlanBuffer? Indices { get; }
+    }
+
+    /// <summary>mean / sum: <c>dx (+)= dy·w</c> (mean: / the forward's denominator); max: <c>dx (+)= dy</c> at the saved winners, 0 elsewhere.</summary>
+    public sealed class ReduceBackwardKernel : Kernel
+    {
+        public ReduceBackwardKernel(string name, IReadOnlyList<Origin> origins, ReduceKernel forward, PlanBuffer outputGradient, GradientOutput inputGradient)
+            : base(name, origins)
+        {
+            Forward = forward;
+            OutputGradient = outputGradient;
+            InputGradient = inputGradient;
+        }
+
+        /// <summary>The forward kernel: its sizes, mask and saved winners.</summary>
+        public ReduceKernel Forward { get; }
+        public PlanBuffer OutputGradient { get; }
+        public GradientOutput InputGradient { get; }
+    }
+
     /// <summary>select / slice backward: <c>dx[:, rows, :] (+)= dy</c>, the other rows (+)= 0 (the forward's sizes).</summary>
     public sealed class NarrowBackwardKernel : Kernel
     {

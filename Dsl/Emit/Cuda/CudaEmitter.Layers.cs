@@ -43,6 +43,7 @@ namespace ModelDsl.Emit.Cuda
             GlobalPool2dKernel or GlobalPool2dBackwardKernel => LayerFamily.GlobalPool2d,
             PermuteKernel => LayerFamily.Permute,
             NarrowKernel or NarrowBackwardKernel => LayerFamily.Narrow,
+            ReduceKernel or ReduceBackwardKernel => LayerFamily.Reduce,
             EmbeddingKernel or EmbeddingBackwardKernel => LayerFamily.Embedding,
             PositionalKernel or PositionalBackwardKernel => LayerFamily.Positional,
             LayerNormKernel or LayerNormBackwardKernel => LayerFamily.LayerNorm,
@@ -147,7 +148,7 @@ namespace ModelDsl.Emit.Cuda
                 case AttentionBackwardKernel k:
                     DescribeAttentionWorkspace(k.Workspace, k.Batch, k.Steps, k.Heads);
                     break;
-                case Pool2dKernel or Pool2dBackwardKernel or GlobalPool2dKernel or GlobalPool2dBackwardKernel or PermuteKernel or NarrowKernel or NarrowBackwardKernel or ReshapeKernel or EmbeddingKernel or EmbeddingBackwardKernel
+                case Pool2dKernel or Pool2dBackwardKernel or GlobalPool2dKernel or GlobalPool2dBackwardKernel or PermuteKernel or NarrowKernel or NarrowBackwardKernel or ReduceKernel or ReduceBackwardKernel or ReshapeKernel or EmbeddingKernel or EmbeddingBackwardKernel
                     or PositionalKernel or PositionalBackwardKernel or LayerNormKernel or LayerNormBackwardKernel
                     or SoftmaxKernel or SoftmaxBackwardKernel or ConcatKernel or ConcatBackwardKernel:
                     break; // no working memory

@@ -15,6 +15,7 @@ namespace ModelDsl.Emit.Cuda
         GlobalPool2d,
         Permute,
         Narrow,
+        Reduce,
         Conv2d,
         Lstm,
         Gru,

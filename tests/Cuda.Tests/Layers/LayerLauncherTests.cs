@@ -55,6 +55,10 @@ public sealed class LayerLauncherTests : IDisposable
         GpuLayers.Permute.Backward(_layers, 1, 2, 4, 3, 0, 12, 1, 4, q, s, accumulate: true);
         GpuLayers.Narrow.Forward(_layers, 2, 5, 3, -2, 2, p, q);
         GpuLayers.Narrow.Backward(_layers, 2, 5, 3, 1, 3, q, s, accumulate: true);
+        GpuLayers.ReduceSum.Forward(_layers, 2, 5, 3, true, p, default, q, r);
+        GpuLayers.ReduceSum.Backward(_layers, 2, 5, 3, false, default, default, r, s, accumulate: true);
+        GpuLayers.ReduceMax.Forward(_layers, 2, 5, 3, default, default, q, r, t);
+        GpuLayers.ReduceMax.Backward(_layers, 2, 5, 3, r, t, s);
         var conv = new Conv2dGeometry(2, 3, 6, 6, 4, 3, 1, 1);
         GpuLayers.Conv2d.Forward(_layers, conv, p, q, r, s, t);
         GpuLayers.Conv2d.Backward(_layers, conv, p, q, s, u, r, a.Pointer.Plus(100), t);
@@ -69,7 +73,7 @@ public sealed class LayerLauncherTests : IDisposable
         _context.Synchronize();
 
         var library = LayerKernels.Signatures.Keys.OrderBy(n => n, StringComparer.Ordinal).ToList();
-        Assert.Equal(38, library.Count);
+        Assert.Equal(42, library.Count);
         Assert.Equal(library, _layers.LaunchedKernels.OrderBy(n => n, StringComparer.Ordinal));
     }
 

@@ -144,6 +144,13 @@ namespace ModelDsl.Dsl.Tests.Binding
         }
 
         [Fact]
+        public void MDL0325_a_mask_that_is_not_the_leading_axes_of_the_reduced_input()
+        {
+            var d = AnnotatedText.AssertDiagnostics("model M {\n    input x: f32[B, T, 8]\n    input m: f32[B, 8]\n    label y: f32[B, 8]\n    h = x -> mean(axis=1, mask=⟦m⟧)\n    output h\n    loss mse(h, y)\n    optimizer adam()\n}", "MDL0325");
+            Assert.Contains("mean expects the mask m to have shape [B, T] (the axes of x up to and including axis 1), but it is [B, 8]", d[0].Message);
+        }
+
+        [Fact]
         public void Padding_words_other_than_same_and_valid_and_pooling_padding_words_are_MDL0107()
         {
             var d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> reshape([B, 1, 28, 28]) -> conv2d(4, 3, padding=⟦\"full\"⟧) -> flatten -> dense(classes)"), "MDL0107");

@@ -98,6 +98,21 @@ namespace ModelDsl.Dsl.Tests.Binding
         }
 
         [Fact]
+        public void Reductions_drop_or_keep_the_axis_and_take_a_mask_of_the_leading_axes()
+        {
+            var g = Run("f32[B, T, 8]", "    out = x -> mean(axis=1)");
+            Assert.Equal("f32[B, 8]", Shape(g));
+            Assert.Equal(new ModelDsl.Ops.ReduceAttributes(1, false), g.Nodes[0].Attributes);
+            Assert.Equal("f32[B, 1, 8]", Shape(Run("f32[B, T, 8]", "    out = x -> sum(1, keepdim=true)")));
+            Assert.Equal("f32[B, T]", Shape(Run("f32[B, T, 8]", "    out = x -> max(axis=-1)")));
+            // mean pooling over real tokens: the mask is the node's second input
+            var m = Check("model M {\n    input x: f32[B, T, 8]\n    input m: i32[B, T]\n    out = x -> mean(axis=1, mask=m)\n    output out\n}");
+            Assert.Equal("f32[B, 8]", Shape(m));
+            Assert.Equal(2, m.Nodes[0].Inputs.Count);
+            Assert.Equal("m", m.Nodes[0].Inputs[1].Name);
+        }
+
+        [Fact]
         public void Permute_reorders_the_axes()
         {
             var g = Run("f32[B, H, W, 3]", "    out = x -> permute(0, 3, 1, 2)");

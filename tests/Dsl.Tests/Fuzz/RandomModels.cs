@@ -136,9 +136,10 @@ namespace ModelDsl.Dsl.Tests.Fuzz
 
                 if (dims.Count == 2 && Chance(35))
                 {
-                    // A sequence [B, T, F] pooled to [B, F]: its first ([CLS]) or last position.
+                    // A sequence [B, T, F] pooled to [B, F]: its first ([CLS]) or last position, or a reduction over T.
                     string pooled = Fresh();
-                    string how = Pick(new[] { "select(axis=1, index=0)", "select(1, -1)", "slice(1, start=-1) -> select(1, 0)", "slice(axis=1, start=0, end=1) -> select(1, -1)" });
+                    string how = Pick(new[] { "select(axis=1, index=0)", "select(1, -1)", "slice(1, start=-1) -> select(1, 0)", "slice(axis=1, start=0, end=1) -> select(1, -1)",
+                        "mean(axis=1)", "slice(1, start=-1) -> sum(1)", "max(axis=1)", "slice(axis=1, start=0, end=1) -> mean(1, keepdim=true) -> select(1, 0)" });
                     _body.Append($"    {pooled} = {current} -> {how}\n");
                     current = pooled;
                     dims.RemoveAt(0);

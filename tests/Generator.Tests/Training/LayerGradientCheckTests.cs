@@ -81,6 +81,45 @@ public sealed class LayerGradientCheckTests
         GradientChecker.Check(model, [GradientChecker.RandomTensor(random, 3, 5, 3), GradientChecker.RandomTensor(random, 3, 4)]);
     }
 
+    /// <summary>mean, sum and max over an axis (keepdim, a symbolic axis, a gradient added twice).</summary>
+    [Theory]
+    [InlineData("h = x -> dense(6) -> tanh -> mean(axis=1) -> dense(4)")]
+    [InlineData("a = x -> dense(4)\n    h = (a -> sum(1)) + (a -> tanh -> max(axis=1))")]
+    [InlineData("a = x -> dense(6) -> tanh\n    h = a -> max(axis=1, keepdim=true) -> flatten -> dense(4)")]
+    [InlineData("a = x -> dense(4) -> tanh\n    h = (a -> mean(1, keepdim=true) -> flatten) * (a -> sum(axis=1))")]
+    public void Reductions_match_finite_differences(string body)
+    {
+        var model = GeneratedModel.Compile(Model("f32[B, T, 3]", "f32[B, 4]", body), "M");
+        var random = new Random(37);
+        GradientChecker.Check(model, [GradientChecker.RandomTensor(random, 3, 5, 3), GradientChecker.RandomTensor(random, 3, 4)]);
+    }
+
+    /// <summary>Masked reductions: mean pooling over real tokens (i32 and f32 masks), masked sum and max, one row fully masked.</summary>
+    [Theory]
+    [InlineData("i32", "h = x -> dense(6) -> tanh -> mean(axis=1, mask=m) -> dense(4)")]
+    [InlineData("f32", "a = x -> dense(4) -> tanh\n    h = (a -> sum(1, mask=m)) + (a -> max(axis=1, mask=m))")]
+    [InlineData("f32", "h = x -> dense(6) -> tanh -> mean(1, mask=m, keepdim=true) -> flatten -> dense(4)")]
+    public void Masked_reductions_match_finite_differences(string maskType, string body)
+    {
+        string text = $$"""
+            model M {
+                input x: f32[B, T, 3]
+                input m: {{maskType}}[B, T]
+                label y: f32[B, 4]
+                {{body}}
+                output h
+                loss mse(h, y)
+                optimizer sgd(lr=0.1)
+            }
+            """;
+        var model = GeneratedModel.Compile(text, "M");
+        var random = new Random(41);
+        // Row 0 keeps its first 2 tokens, row 1 all 5, row 2 none (the clamped denominator; max gives 0 and no gradient).
+        int[] bits = [1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0];
+        object mask = maskType == "i32" ? new ModelDsl.Runtime.IntTensor(bits, [3, 5]) : new ModelDsl.Runtime.Tensor(bits.Select(b => (float)b).ToArray(), [3, 5]);
+        GradientChecker.Check(model, [GradientChecker.RandomTensor(random, 3, 5, 3), mask, GradientChecker.RandomTensor(random, 3, 4)]);
+    }
+
     [Fact]
     public void A_view_as_the_output_and_the_prediction_is_the_layer_output_itself()
     {

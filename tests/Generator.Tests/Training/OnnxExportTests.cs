@@ -310,6 +310,48 @@ public sealed class OnnxExportTests : IDisposable
         }
     }
 
+    /// <summary>Reductions, plain and masked (mean pooling over real tokens with an i32 and an f32 mask; masked max), at two batch/sequence sizes.</summary>
+    [Theory]
+    [InlineData("i32", "h = concat(a -> mean(axis=1), a -> sum(1), a -> max(axis=1), a -> mean(1, keepdim=true) -> flatten -> dense(3), a -> max(-1) -> sum(1, keepdim=true)) -> dense(4)")]
+    [InlineData("i32", "h = concat(a -> mean(axis=1, mask=m), a -> sum(1, mask=m), a -> max(1, mask=m)) -> dense(4)")]
+    [InlineData("f32", "h = concat(a -> mean(axis=1, mask=m), a -> max(1, mask=m, keepdim=true) -> flatten) -> dense(4)")]
+    public void Reductions_match_forward_at_any_sequence_length(string maskType, string body)
+    {
+        var model = GeneratedModel.Compile($$"""
+            model Pool {
+                input x: f32[B, T, 3]
+                input m: {{maskType}}[B, T]
+                label y: f32[B, 4]
+                a = x -> dense(5) -> tanh
+                {{body}}
+                output h
+                loss mse(h, y)
+                optimizer adam(lr=0.01)
+            }
+            """, "Pool", seed: 5);
+        string path = Path.Combine(_folder, "pool.onnx");
+        model.Call("ExportOnnx", path);
+        var ops = OpTypes(File.ReadAllBytes(path));
+        Assert.Contains(body.Contains("mask") ? "ReduceSum" : "ReduceMean", ops);
+        using var session = new InferenceSession(path);
+        var random = new Random(16);
+        foreach (var (batch, steps) in new[] { (2, 3), (3, 7) })
+        {
+            var x = GradientChecker.RandomTensor(random, batch, steps, 3);
+            // Each row keeps a prefix of its tokens (the first always); the last row of the second batch keeps none.
+            int[] bits = Enumerable.Range(0, batch * steps).Select(i => i % steps < 1 + (i / steps) * 2 && !(batch == 3 && i / steps == 2) ? 1 : 0).ToArray();
+            var expected = maskType == "i32"
+                ? ((Tensor)model.Call("Forward", x, new IntTensor(bits, [batch, steps]))).Span.ToArray()
+                : ((Tensor)model.Call("Forward", x, new Tensor(bits.Select(b => (float)b).ToArray(), [batch, steps]))).Span.ToArray();
+            var inputs = new List<NamedOnnxValue> { NamedOnnxValue.CreateFromTensor("x", new DenseTensor<float>(x.Data, [batch, steps, 3])) };
+            inputs.Add(maskType == "i32"
+                ? NamedOnnxValue.CreateFromTensor("m", new DenseTensor<int>(bits, [batch, steps]))
+                : NamedOnnxValue.CreateFromTensor("m", new DenseTensor<float>(bits.Select(b => (float)b).ToArray(), [batch, steps])));
+            using var results = session.Run(inputs);
+            AssertClose(expected, results.Single().AsTensor<float>().ToArray(), "Pool", batch);
+        }
+    }
+
     [Fact]
     public void Strided_padded_conv_and_average_pooling_match_forward()
     {
