@@ -87,6 +87,12 @@ public static partial class DocSnippets
             }
 
             bool csharp = CSharpFences.Contains(language, StringComparer.OrdinalIgnoreCase);
+            if (!csharp && info.Length == 0 && body.FindIndex(CSharpStatement().IsMatch) is int statement and >= 0)
+            {
+                // Untagged C# would escape the check: tag it csharp (and say what it needs or why it is not run).
+                throw new FormatException($"{file}:{open + 1 + 1 + statement}: a block without a language holds C# ('{body[statement].Trim()}'): open it with ```csharp");
+            }
+
             if (!csharp)
             {
                 if (pending is not null)
@@ -151,6 +157,10 @@ public static partial class DocSnippets
 
         throw new FormatException($"{file}:{start + 1}: the snippet comment is never closed with a '-->' line");
     }
+
+    /// <summary>A line that can only be a C# statement: a declaration or call on the usual types, ending in ';'.</summary>
+    [GeneratedRegex(@"^\s*(var|using|foreach|float|int|double|string|Tensor|IntTensor|model\.)\b[^;]*;\s*(//.*)?$")]
+    private static partial Regex CSharpStatement();
 
     [GeneratedRegex(@"^<!-- snippet: (?<kind>run|compile-only|fragment)(:(?<reason>[^>]*?))?\s*(?<close>-->)?$")]
     private static partial Regex MarkerHead();

@@ -57,6 +57,7 @@ public sealed class DocSnippetsParseTests
     [InlineData("```csharp\nx();\n<!-- snippet: run -->", "never closed")]
     [InlineData("text\n<!-- snippet: run -->\n", "no C# block after it")]
     [InlineData("<!-- snippet: run\nvar x = 1;\n```csharp\nx();\n```", "never closed with a '-->' line")]
+    [InlineData("text\n```\nconfig { d = 4 }\nvar model = new M(seed: 1);   // C#\n```", "docs/page.md:4: a block without a language holds C# ('var model = new M(seed: 1);   // C#')")]
     public void Misplaced_or_unexplained_comments_are_refused(string text, string message)
     {
         var error = Assert.Throws<FormatException>(() => DocSnippets.Parse("docs/page.md", text));
