@@ -39,6 +39,7 @@ public static class Fitting
         var (train, validation) = Prepare(model, data, batchSize, validationSplit, seed, sampleShape);
 
         var batches = new MiniBatches(train, batchSize, seed);
+        PlanSchedule(model, epochs, batches);
         var x = Input(batches.Features, batchSize, train.FeatureCount, sampleShape);
         var y = new IntTensor(batches.Labels, batchSize);
         var vx = Input(new float[Math.Min(batchSize, validation.Count) * validation.FeatureCount], Math.Min(batchSize, validation.Count), validation.FeatureCount, sampleShape);
@@ -85,6 +86,7 @@ public static class Fitting
         var (train, validation) = Prepare(model, data, batchSize, validationSplit, seed, sampleShape);
 
         var batches = new MiniBatches(train, batchSize, seed);
+        PlanSchedule(model, epochs, batches);
         var x = Input(batches.Features, batchSize, train.FeatureCount, sampleShape);
         var y = new Tensor(batches.Targets, batchSize, train.TargetCount);
         int size = Math.Min(batchSize, validation.Count);
@@ -134,6 +136,12 @@ public static class Fitting
         long n = 1;
         foreach (int d in shape) n *= d;
         return n;
+    }
+
+    /// <summary>A model whose declared schedule takes its total from the caller decays over this run's updates (unless already set).</summary>
+    private static void PlanSchedule(ITrainableModel model, int epochs, MiniBatches batches)
+    {
+        if (model is IScheduledModel { TotalSteps: 0 } scheduled) scheduled.TotalSteps = checked(epochs * batches.BatchesPerEpoch);
     }
 
     private static Trainer NewTrainer(ITrainableModel model, int epochs, int? patience, string? bestCheckpoint, string metric, bool higherIsBetter,

@@ -12,6 +12,14 @@ namespace ModelDsl.Binding
         /// <summary><c>clip_grad_norm(max_norm)</c>: torch.nn.utils.clip_grad_norm_'s argument (norm_type 2 only).</summary>
         private static readonly Signature ClipGradNorm = new Signature(new ParamSpec("max_norm", ParamKind.Real, min: 0));
 
+        /// <summary>The schedules by name; each takes warmup (steps, default 0), and linear/cosine steps (the total) and floor.</summary>
+        private static readonly IReadOnlyDictionary<string, (ScheduleKind Kind, Signature Signature)> Schedules = new Dictionary<string, (ScheduleKind, Signature)>
+        {
+            ["constant"] = (ScheduleKind.Constant, new Signature(Signature.Int("warmup", 0, 0))),
+            ["linear"] = (ScheduleKind.Linear, new Signature(Signature.Int("warmup", 0, 0), new ParamSpec("steps", ParamKind.Int, min: 1, optional: true), Signature.Real("floor", 0.0, 0, 1))),
+            ["cosine"] = (ScheduleKind.Cosine, new Signature(Signature.Int("warmup", 0, 0), new ParamSpec("steps", ParamKind.Int, min: 1, optional: true), Signature.Real("floor", 0.0, 0, 1))),
+        };
+
         /// <summary>
         /// Binds every control statement of the model once the parameters exist. Returns null when one had an error (the
         /// model then fails, like an optimizer with a bad argument); each statement is checked even after another failed.
@@ -20,7 +28,8 @@ namespace ModelDsl.Binding
         {
             bool ok = true;
             GradientClip? clip = null;
-            ControlSyntax? firstClip = null;
+            LearningRateSchedule? schedule = null;
+            ControlSyntax? firstClip = null, firstSchedule = null;
             foreach (var s in statements)
             {
                 string word = s.Word.Text;
@@ -43,11 +52,22 @@ namespace ModelDsl.Binding
                         clip = BindClip(s, scope);
                         ok &= clip is not null;
                         break;
+                    case "schedule":
+                        if (firstSchedule is not null)
+                        {
+                            Diagnostics.ReportDuplicateDeclaration(s.Span, "schedule", _file.Line(firstSchedule.Span));
+                            ok = false;
+                            break;
+                        }
+                        firstSchedule = s;
+                        schedule = BindSchedule(s, scope);
+                        ok &= schedule is not null;
+                        break;
                     default:
                         throw new System.InvalidOperationException($"the grammar accepted the control '{word}', which the binder does not know");
                 }
             }
-            return ok ? new TrainingControls { Clip = clip } : null;
+            return ok ? new TrainingControls { Clip = clip, Schedule = schedule } : null;
         }
 
         private GradientClip? BindClip(ControlSyntax s, Scope scope)
@@ -59,5 +79,32 @@ namespace ModelDsl.Binding
             return new GradientClip(maxNorm, s.Span);
         }
 
+        private LearningRateSchedule? BindSchedule(ControlSyntax s, Scope scope)
+        {
+            var call = s.Call;
+            var args = EvaluateArguments(call, scope, new LayerNamer("schedule", 0));
+            if (!Schedules.TryGetValue(call.Callee.Text, out var entry))
+            {
+                Diagnostics.ReportUnknownSchedule(call.Callee.Span, call.Callee.Text, Suggest.Closest(call.Callee.Text, Schedules.Keys, _file.Suggestions));
+                return null;
+            }
+            var matched = ArgumentMatcher.Match(call.Callee.Text, entry.Signature, null, args, call.Span, Diagnostics);
+            if (!matched.Ok) return null;
+            long warmup = ((IntValue)matched.Values["warmup"]).Integer;
+            long? steps = matched.Values.TryGetValue("steps", out var v) && v is IntValue total ? total.Integer : null;
+            double floor = matched.Values.TryGetValue("floor", out var f) ? f is RealValue r ? r.Real : ((IntValue)f).Integer : 0;
+            if (steps is { } t && t <= warmup)
+            {
+                Diagnostics.ReportScheduleTooShort(matched.Spans["steps"], call.Callee.Text, t, warmup);
+                return null;
+            }
+            if (warmup > int.MaxValue || steps > int.MaxValue)
+            {
+                Diagnostics.ReportArgumentOutOfRange(matched.Spans[warmup > int.MaxValue ? "warmup" : "steps"], call.Callee.Text, warmup > int.MaxValue ? "warmup" : "steps",
+                    warmup > int.MaxValue ? warmup : steps!.Value, "at most " + int.MaxValue + " (a model's Step is an int)");
+                return null;
+            }
+            return new LearningRateSchedule(entry.Kind, warmup, steps, floor, s.Span);
+        }
     }
 }

@@ -9,5 +9,12 @@ namespace ModelDsl.Diagnostics
         public void ReportControlConflict(TextSpan span, string control, string why) =>
             Report(DiagnosticCatalog.ControlConflict, span, $"{control}: {why}");
 
+        /// <summary>MDL0120: <c>schedule X(...)</c> with an X that is not a schedule.</summary>
+        public void ReportUnknownSchedule(TextSpan span, string name, string? suggestion) =>
+            Report(DiagnosticCatalog.UnknownControlName, span, $"'{name}' is not a schedule{DidYouMean(suggestion)} (schedules: constant, linear, cosine)");
+
+        /// <summary>MDL0318: a schedule whose total steps do not exceed its warm-up, so it would never decay.</summary>
+        public void ReportScheduleTooShort(TextSpan span, string schedule, long steps, long warmup) =>
+            Report(DiagnosticCatalog.ScheduleTooShort, span, $"{schedule}: steps={steps} must be larger than warmup={warmup} (the decay runs over the steps after the warm-up)");
     }
 }

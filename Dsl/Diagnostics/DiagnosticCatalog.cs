@@ -44,6 +44,7 @@ namespace ModelDsl.Diagnostics
         public static readonly DiagnosticDescriptor UnknownParameter = Error("MDL0115", Names, "Unknown layer parameter");
         public static readonly DiagnosticDescriptor DivisionByZero = Error("MDL0116", Names, "Division by zero");
         public static readonly DiagnosticDescriptor BuildTooLarge = Error("MDL0117", Names, "Generated code too large");
+        public static readonly DiagnosticDescriptor UnknownControlName = Error("MDL0120", Names, "Training control names nothing known");
         public static readonly DiagnosticDescriptor UnknownInitializer = Error("MDL0121", Names, "Unknown initialiser");
         public static readonly DiagnosticDescriptor PatternMatchesNothing = Error("MDL0122", Names, "Pattern matches no parameter");
 
@@ -81,6 +82,7 @@ namespace ModelDsl.Diagnostics
         public static readonly DiagnosticDescriptor NotTrainable = Error("MDL0311", Shapes, "No generated kernel for this use");
         public static readonly DiagnosticDescriptor NoGpuCode = Warning("MDL0312", Shapes, "No GPU code for this model");
         public static readonly DiagnosticDescriptor UnsupportedOption = Error("MDL0313", Shapes, "Option not supported with these arguments");
+        public static readonly DiagnosticDescriptor ScheduleTooShort = Error("MDL0318", Shapes, "Schedule ends before its warm-up");
         public static readonly DiagnosticDescriptor InitNeedsFans = Error("MDL0320", Shapes, "Initialiser needs a parameter of rank 2 or more");
         public static readonly DiagnosticDescriptor IndexOutOfRange = Error("MDL0324", Shapes, "Index out of range for the axis");
         public static readonly DiagnosticDescriptor MaskShapeMismatch = Error("MDL0325", Shapes, "Mask does not match the reduced axes");
@@ -92,13 +94,13 @@ namespace ModelDsl.Diagnostics
             UndefinedName, DuplicateName, UnknownLayer, UnknownArgument, MissingArgument, TooManyArguments,
             DuplicateArgument, ArgumentType, ArgumentOutOfRange, RecursiveBlock, InvalidRepeatCount, UnusedValue,
             ModelTooLarge, SuspiciousSymbolicDimension, NotConstant, UnknownParameter, DivisionByZero, BuildTooLarge,
-            UnknownInitializer, PatternMatchesNothing,
+            UnknownControlName, UnknownInitializer, PatternMatchesNothing,
             MissingInput, MissingOutput, MissingLoss, MissingOptimizer, DuplicateDeclaration, UnknownLoss,
             UnknownOptimizer, UnknownDType, LabelOutsideLoss, InvalidDimension, StatementNotAllowed, MissingReturn,
             DuplicateModel, ModelNameTaken, ControlConflict,
             ShapeMismatch, RankMismatch, NotDivisible, DTypeMismatch, KernelTooLarge, SequenceTooLong,
             TiedShapeMismatch, ReshapeMismatch, SymbolicNotAllowed, AxisOutOfRange, TooManyElements, NotTrainable,
-            NoGpuCode, UnsupportedOption, InitNeedsFans, IndexOutOfRange, MaskShapeMismatch,
+            NoGpuCode, UnsupportedOption, ScheduleTooShort, InitNeedsFans, IndexOutOfRange, MaskShapeMismatch,
         };
     }
 }

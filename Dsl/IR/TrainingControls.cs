@@ -13,6 +13,48 @@ namespace ModelDsl.IR
 
         /// <summary><c>clip_grad_norm(max_norm)</c>, or null.</summary>
         public GradientClip? Clip { get; init; }
+
+        /// <summary><c>schedule linear|cosine|constant(...)</c>, or null (the learning rate is <c>LearningRate</c> at every step).</summary>
+        public LearningRateSchedule? Schedule { get; init; }
+    }
+
+    public enum ScheduleKind
+    {
+        Constant,
+        Linear,
+        Cosine,
+    }
+
+    /// <summary>
+    /// <c>schedule cosine(warmup=100, steps=1000, floor=0.1)</c>: the learning rate of each update is LearningRate times a
+    /// factor of the step (ModelDsl.Runtime.Schedules). <see cref="TotalSteps"/> is null when the model leaves it to the caller
+    /// (the generated TotalSteps property, which Fit and Trainer set).
+    /// </summary>
+    public sealed class LearningRateSchedule
+    {
+        public LearningRateSchedule(ScheduleKind kind, long warmup, long? totalSteps, double floor, TextSpan span)
+        {
+            Kind = kind;
+            Warmup = warmup;
+            TotalSteps = totalSteps;
+            Floor = floor;
+            Span = span;
+        }
+
+        public ScheduleKind Kind { get; }
+        public long Warmup { get; }
+        public long? TotalSteps { get; }
+        public double Floor { get; }
+        public TextSpan Span { get; }
+
+        /// <summary>As written in the .model: <c>cosine(warmup=100, steps=1000, floor=0.1)</c>.</summary>
+        public string Describe()
+        {
+            var parts = new List<string> { "warmup=" + Warmup.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+            if (TotalSteps is { } steps) parts.Add("steps=" + steps.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (Kind != ScheduleKind.Constant) parts.Add("floor=" + Floor.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+            return Kind.ToString().ToLowerInvariant() + "(" + string.Join(", ", parts) + ")";
+        }
     }
 
     /// <summary>

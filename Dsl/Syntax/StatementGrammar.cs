@@ -66,7 +66,7 @@ namespace ModelDsl.Syntax
         /// A control is a call itself (<c>clip_grad_norm(1.0)</c>), or, for <c>schedule</c>, the word followed by a call
         /// naming the kind (<c>schedule cosine(warmup=100)</c>), like <c>optimizer</c>.
         /// </summary>
-        public static readonly string[] ControlWords = { "clip_grad_norm" };
+        public static readonly string[] ControlWords = { "clip_grad_norm", "schedule" };
 
         /// <summary>
         /// A control statement. The head is read atomically, so anything else (a binding named <c>freeze</c>) is left to

@@ -15,6 +15,7 @@ namespace ModelDsl.Emit.CSharp
         private static readonly string[] Members =
         {
             "Description", "ParameterCount", "Parameters", "Seed", "Step", "DropoutStream", "LearningRate", "CheckFinite", "LastGradientNorm",
+            "ScheduledLearningRate", "TotalSteps",
             "ModelName", "SymbolNames", "Initialize", "Forward", "Predict", "TrainStep", "ComputeGradients", "Evaluate", "Gradients",
             "TraceKernels", "Save", "Load", "ApplyGradients", "Update", "Prepare", "WorkspaceFor", "RunForward", "RunLoss", "RunBackward",
             "ExportOnnx", "OnnxGraph", "CudaSource", "ToGpu", "Gpu", "Workspace", "Output", "Predicted", "Trace", "LossTerms", "LossValue",
@@ -52,6 +53,7 @@ namespace ModelDsl.Emit.CSharp
             "Forward", "Predict", "Evaluate", "TrainStep", "ComputeGradients", "ApplyGradients", "Initialize", "Prepare",
             "RunForward", "RunBackward", "RunLoss", "Save", "Load", "ExportOnnx", "ToGpu", "Gpu", "CudaSource", "WorkspaceFor",
             "Dispose", "Output", "Predicted", "CheckFinite", "LastGradientNorm", "DropoutStream", "OnnxGraph", "TraceKernels", "Update",
+            "ScheduledLearningRate", "TotalSteps",
             "Workspace", // the nested class of the CPU half and of Gpu
             "_guard", "_learningRate", "_workspaces", // private fields
         };

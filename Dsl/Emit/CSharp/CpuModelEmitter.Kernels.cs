@@ -95,6 +95,12 @@ namespace ModelDsl.Emit.CSharp
                 _w.Line("// max_norm / (‖g‖ + 1e-6) when the global norm ‖g‖ exceeds max_norm, before the optimizer reads them.");
                 _w.Line($"global::ModelDsl.Runtime.GradientClipping.ClipByGlobalNorm(Parameters, {Literal(clip.MaxNorm)});");
             }
+            if (Model.Controls.Schedule is { } schedule)
+            {
+                _w.Line($"// schedule {schedule.Describe()} ({_fileName}:{Line(schedule.Span)}): this update's rate.");
+                _w.Line("float lr = ScheduledLearningRate;");
+                lr = "lr";
+            }
             _w.Line($"_guard.{method}(caller, Step + 1, {lr}, {arguments});");
             _w.Line("Step++;");
             LineDirective(optimizer.Span);

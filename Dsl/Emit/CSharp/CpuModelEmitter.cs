@@ -35,7 +35,9 @@ namespace ModelDsl.Emit.CSharp
             // (docs/distributed.md) needs. Without a loss the training API (Save, ApplyGradients, ...) is not emitted, so
             // an optimizer alone must not declare the interface (it did, and such a model's build failed with CS0535).
             bool trainable = Model.Optimizer is not null && Model.Loss is not null;
-            _w.Open(trainable ? $"partial class {_className} : global::ModelDsl.Runtime.ITrainableModel" : $"partial class {_className}");
+            // A schedule that decays over a total the .model leaves to the caller: IScheduledModel, so Fit can set it.
+            bool scheduled = trainable && Model.Controls.Schedule is { TotalSteps: null, Kind: not ScheduleKind.Constant };
+            _w.Open(trainable ? $"partial class {_className} : global::ModelDsl.Runtime.ITrainableModel{(scheduled ? ", global::ModelDsl.Runtime.IScheduledModel" : "")}" : $"partial class {_className}");
             EmitParameters();
             EmitConstruction();
             EmitPublicApi();
@@ -87,6 +89,7 @@ namespace ModelDsl.Emit.CSharp
                 _w.Line("/// <exception cref=\"global::System.ArgumentOutOfRangeException\">The value is NaN, infinite or negative.</exception>");
                 _w.Line($"public float LearningRate {{ get => _learningRate; set => _learningRate = global::ModelDsl.Runtime.Hyperparameters.LearningRate(ModelName, value); }}");
                 _w.Line($"private float _learningRate = {Literal(optimizer.Settings.LearningRate)};");
+                if (Model.Controls.Schedule is { } schedule) EmitSchedule(schedule);
             }
             _w.Line();
             _w.Line("/// <summary>");
@@ -185,5 +188,34 @@ namespace ModelDsl.Emit.CSharp
             _ => "to zeros",
         };
 
-    }
+            /// <summary>
+        /// <c>schedule kind(...)</c>: the rate each update uses, LearningRate (the peak) times the schedule's factor at Step
+        /// (ModelDsl.Runtime.Schedules), and, when the .model leaves the total to the caller, TotalSteps.
+        /// </summary>
+        private void EmitSchedule(LearningRateSchedule schedule)
+        {
+            string at = $"{_fileName}:{Line(schedule.Span)}";
+            string total = schedule.TotalSteps is { } steps ? steps.ToString(CultureInfo.InvariantCulture) : "TotalSteps";
+            if (schedule.TotalSteps is null && schedule.Kind != ScheduleKind.Constant)
+            {
+                _w.Line();
+                _w.Line($"/// <summary>The total number of updates the schedule ({at}) decays over: set it before training (Fit sets it to");
+                _w.Line("/// epochs × batches per epoch when it is 0). A step while it is 0 throws InvalidOperationException.</summary>");
+                _w.Line("public int TotalSteps { get; set; }");
+            }
+            string factor = schedule.Kind switch
+            {
+                ScheduleKind.Constant => $"global::ModelDsl.Runtime.Schedules.Constant(Step, {schedule.Warmup})",
+                ScheduleKind.Linear => $"global::ModelDsl.Runtime.Schedules.Linear(Step, {schedule.Warmup}, {total}, {Number(schedule.Floor)}, {Quote(Model.Name + " (" + at + ")")})",
+                ScheduleKind.Cosine => $"global::ModelDsl.Runtime.Schedules.Cosine(Step, {schedule.Warmup}, {total}, {Number(schedule.Floor)}, {Quote(Model.Name + " (" + at + ")")})",
+                _ => throw new System.InvalidOperationException($"no schedule {schedule.Kind}"),
+            };
+            _w.Line();
+            _w.Line("/// <summary>");
+            _w.Line($"/// The learning rate of the next update: LearningRate times the factor of schedule {schedule.Describe()} ({at}) after");
+            _w.Line("/// Step updates, rounded once (docs/training.md \"Learning-rate schedules\"). TrainStep and ApplyGradients use it.");
+            _w.Line("/// </summary>");
+            _w.Line($"public float ScheduledLearningRate => (float)(LearningRate * {factor});");
+        }
+}
 }

@@ -553,9 +553,19 @@ namespace ModelDsl.Emit.CSharp
                 });
                 _w.Close();
             }
-            _w.Line($"_guard.{OptimizerMethod(optimizer)}(caller, _model.Step + 1, _model.LearningRate, {HyperArguments(optimizer)}, _syncHost);");
-            _w.Line("int step = ++_model.Step;");
-            _w.Line("float lr = _model.LearningRate;");
+            if (Model.Controls.Schedule is { } schedule)
+            {
+                _w.Line($"// schedule {schedule.Describe()} ({_fileName}:{Line(schedule.Span)}): this update's rate, as on the CPU.");
+                _w.Line("float lr = _model.ScheduledLearningRate;");
+                _w.Line($"_guard.{OptimizerMethod(optimizer)}(caller, _model.Step + 1, lr, {HyperArguments(optimizer)}, _syncHost);");
+                _w.Line("int step = ++_model.Step;");
+            }
+            else
+            {
+                _w.Line($"_guard.{OptimizerMethod(optimizer)}(caller, _model.Step + 1, _model.LearningRate, {HyperArguments(optimizer)}, _syncHost);");
+                _w.Line("int step = ++_model.Step;");
+                _w.Line("float lr = _model.LearningRate;");
+            }
             if (optimizer.Settings is Ops.AdamSettings adam)
             {
                 _w.Line("// The bias corrections in double, rounded once, exactly as Optimizers.Adam/AdamW on the CPU.");

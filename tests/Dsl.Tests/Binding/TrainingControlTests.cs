@@ -79,5 +79,41 @@ namespace ModelDsl.Dsl.Tests.Binding
         {
             AnnotatedText.AssertDiagnostics(WithControls("    clip_grad_norm(1.0 ⟦2⟧)"), "MDL0001");
         }
+
+        [Fact]
+        public void Schedules_bind_their_kind_warmup_steps_and_floor()
+        {
+            var cosine = Check(WithControls("    schedule cosine(warmup=100, steps=1000, floor=0.1)")).Controls.Schedule!;
+            Assert.Equal(ScheduleKind.Cosine, cosine.Kind);
+            Assert.Equal(100, cosine.Warmup);
+            Assert.Equal(1000L, cosine.TotalSteps);
+            Assert.Equal(0.1, cosine.Floor);
+            Assert.Equal("cosine(warmup=100, steps=1000, floor=0.1)", cosine.Describe());
+            var linear = Check(WithControls("    schedule linear(warmup=10)")).Controls.Schedule!;
+            Assert.Equal((ScheduleKind.Linear, 10L, (long?)null, 0.0), (linear.Kind, linear.Warmup, linear.TotalSteps, linear.Floor));
+            Assert.Equal("constant(warmup=5)", Check(WithControls("    schedule constant(warmup=5)")).Controls.Schedule!.Describe());
+        }
+
+        [Fact]
+        public void MDL0120_an_unknown_schedule_suggests_the_closest()
+        {
+            var d = AnnotatedText.AssertDiagnostics(WithControls("    schedule ⟦cosin⟧(warmup=10)"), "MDL0120");
+            Assert.Contains("'cosin' is not a schedule; did you mean 'cosine'? (schedules: constant, linear, cosine)", d[0].Message);
+        }
+
+        [Fact]
+        public void MDL0318_steps_not_beyond_the_warmup()
+        {
+            var d = AnnotatedText.AssertDiagnostics(WithControls("    schedule linear(warmup=100, steps=⟦100⟧)"), "MDL0318");
+            Assert.Contains("linear: steps=100 must be larger than warmup=100", d[0].Message);
+        }
+
+        [Fact]
+        public void Schedule_arguments_are_checked()
+        {
+            AnnotatedText.AssertDiagnostics(WithControls("    schedule cosine(floor=⟦1.5⟧)"), "MDL0108");
+            AnnotatedText.AssertDiagnostics(WithControls("    schedule constant(warmup=5, ⟦floor⟧=0.1)"), "MDL0103");
+            AnnotatedText.AssertDiagnostics(WithControls("    schedule linear()\n    ⟦schedule cosine()⟧"), "MDL0204");
+        }
     }
 }

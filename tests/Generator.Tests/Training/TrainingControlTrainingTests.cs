@@ -84,4 +84,64 @@ public sealed class TrainingControlTrainingTests : IClassFixture<CudaParityTests
         Assert.True(Math.Abs(cpuNorm - gpuNorm) <= 1e-4 * cpuNorm, $"gradient norm: cpu {cpuNorm}, gpu {gpuNorm}");
         if (maxNorm < 1) Assert.True(cpuNorm > maxNorm, $"the bound {maxNorm} was never reached (norm {cpuNorm})");
     }
+
+    [Fact]
+    public void Schedule_sets_each_update_s_learning_rate_by_the_formula()
+    {
+        // SGD without momentum, so each update is p − lr_t·g and lr_t can be read back from the parameters.
+        var compiled = GeneratedModel.Compile(Text("sgd(lr=0.1)", "    schedule cosine(warmup=2, steps=6, floor=0.1)\n"), "Ctl", seed: 24);
+        var parameters = compiled.Parameters;
+        for (int step = 0; step < 8; step++)
+        {
+            // The formula, written out: warm-up s/2, then 0.1 + 0.9·½(1 + cos(π·(s − 2)/4)), the floor after step 6.
+            double factor = step < 2 ? step / 2.0 : 0.1 + 0.9 * 0.5 * (1 + Math.Cos(Math.PI * Math.Min(1.0, (step - 2) / 4.0)));
+            float expected = (float)(0.1f * factor);
+            Assert.Equal(expected, (float)compiled.Get("ScheduledLearningRate"));
+            compiled.Call("ComputeGradients", ParityCheck.RandomBatch(compiled.Type, 9, 1, seed: 50 + step));
+            var before = parameters.Select(p => (float[])p.Value.Clone()).ToArray();
+            compiled.Call("ApplyGradients");
+            for (int k = 0; k < parameters.Count; k++)
+            {
+                for (int i = 0; i < parameters[k].Length; i++)
+                {
+                    float want = before[k][i] - expected * parameters[k].Gradient[i];
+                    Assert.True(want == parameters[k].Value[i], $"step {step + 1}, {parameters[k].Name}[{i}]: expected {want}, got {parameters[k].Value[i]}");
+                }
+            }
+        }
+        Assert.Equal(8, compiled.Step);
+    }
+
+    [Fact]
+    public void A_schedule_without_steps_takes_TotalSteps_from_the_caller()
+    {
+        var compiled = GeneratedModel.Compile(Text("adamw(lr=0.01)", "    schedule linear(warmup=1)\n"), "Ctl", seed: 25);
+        var batch = ParityCheck.RandomBatch(compiled.Type, 9, 1, seed: 7);
+        Assert.IsAssignableFrom<IScheduledModel>(compiled.Instance);
+        var e = Assert.Throws<InvalidOperationException>(() => compiled.Call("TrainStep", batch));
+        Assert.Contains("Ctl (test.model:", e.Message);
+        Assert.Contains("set the model's TotalSteps", e.Message);
+        Assert.Equal(0, compiled.Step); // refused before anything changed
+        compiled.Set("TotalSteps", 5);
+        for (int step = 0; step < 5; step++) compiled.Call("TrainStep", batch);
+        Assert.Equal(0f, (float)compiled.Get("ScheduledLearningRate")); // linear decay reached 0 at TotalSteps
+        // A model that names its total in the .model is not IScheduledModel: nothing for the caller to set.
+        var fixedTotal = GeneratedModel.Compile(Text("adamw(lr=0.01)", "    schedule linear(warmup=1, steps=5)\n"), "Ctl", seed: 25);
+        Assert.False(fixedTotal.Instance is IScheduledModel);
+    }
+
+    [Fact]
+    public void Schedule_matches_the_cpu_backend_on_the_emulated_gpu()
+    {
+        string text = Text("adamw(lr=0.02)", "    schedule cosine(warmup=2, steps=5, floor=0.2)\n    clip_grad_norm(0.5)\n");
+        var compiled = GeneratedModel.Compile(text, "Ctl", seed: 26);
+        Assert.Contains("_model.ScheduledLearningRate", compiled.GpuSource, StringComparison.Ordinal);
+        var cpu = compiled.NewInstance(26);
+        var gpuModel = compiled.NewInstance(26);
+        using var session = (IDisposable)ParityCheck.Invoke(gpuModel, "ToGpu", _emulator.Context);
+        var report = new ParityReport();
+        ParityCheck.CompareTraining(cpu, gpuModel, session, step => ParityCheck.RandomBatch(compiled.Type, 11, 1, seed: 60 + step), 6, report);
+        Assert.True(report.Passed, $"model:\n{text}\n" + string.Join(Environment.NewLine, report.Failures));
+        Assert.Equal(6, (int)cpu.GetType().GetProperty("Step")!.GetValue(cpu)!);
+    }
 }
