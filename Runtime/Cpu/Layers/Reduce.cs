@@ -25,15 +25,18 @@ public static class ReduceSum
         int stride = length * inner;
         for (int o = 0; o < outer; o++)
         {
-            float scale = Scale(o, length, mean, mask, intMask);
-            var rows = x.Slice(o * stride, stride);
+            // Rows in order, each added to the whole output row: every y[o, i] still sums over t in order (the CUDA
+            // kernel's order), while x is read contiguously.
             var output = y.Slice(o * inner, inner);
-            for (int i = 0; i < inner; i++)
+            output.Clear();
+            for (int t = 0; t < length; t++)
             {
-                float sum = 0f;
-                for (int t = 0; t < length; t++) sum += rows[t * inner + i] * ReduceArgs.Weight(o, t, length, mask, intMask);
-                output[i] = sum * scale;
+                float w = ReduceArgs.Weight(o, t, length, mask, intMask);
+                var row = x.Slice(o * stride + t * inner, inner);
+                for (int i = 0; i < inner; i++) output[i] += row[i] * w;
             }
+            float scale = Scale(o, length, mean, mask, intMask);
+            for (int i = 0; i < inner; i++) output[i] *= scale;
         }
     }
 
@@ -77,23 +80,25 @@ public static class ReduceMax
         int stride = length * inner;
         for (int o = 0; o < outer; o++)
         {
-            var rows = x.Slice(o * stride, stride);
-            for (int i = 0; i < inner; i++)
+            // Rows in order, each compared with the running winners (x read contiguously); per (o, i) the scan over t
+            // is the same in-order scan as the CUDA kernel's, so ties and NaNs resolve alike.
+            var value = y.Slice(o * inner, inner);
+            var best = indices.Slice(o * inner, inner);
+            value.Clear();
+            best.Fill(-1);
+            for (int t = 0; t < length; t++)
             {
-                int best = -1;
-                float value = 0f;
-                for (int t = 0; t < length; t++)
+                if (ReduceArgs.Weight(o, t, length, mask, intMask) == 0f) continue;
+                var row = x.Slice(o * stride + t * inner, inner);
+                for (int i = 0; i < inner; i++)
                 {
-                    if (ReduceArgs.Weight(o, t, length, mask, intMask) == 0f) continue;
-                    float v = rows[t * inner + i];
-                    if (best < 0 || v > value || (float.IsNaN(v) && !float.IsNaN(value)))
+                    float v = row[i];
+                    if (best[i] < 0 || v > value[i] || (float.IsNaN(v) && !float.IsNaN(value[i])))
                     {
-                        value = v;
-                        best = t;
+                        value[i] = v;
+                        best[i] = t;
                     }
                 }
-                y[o * inner + i] = value;
-                indices[o * inner + i] = best;
             }
         }
     }
