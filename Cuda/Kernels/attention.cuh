@@ -4,12 +4,16 @@
 //     (b·T + t)·stride + head·dh + e. stride = d for separate tensors; for a fused qkv (B, T, 3d) pass qkv,
 //     qkv + d, qkv + 2d and stride 3d.
 //   out (B, T, heads·dh), contiguous: head h's output in columns h·dh … (h+1)·dh − 1.
-//   Per (b, head): S = q·kᵀ/√dh;  causal: S[i, j > i] = −∞;  P = softmax_rows(S);  out = P·v
+//   mask (B, T), optional (null for none), f32 `mask` or i32 `mask_i32`: 1 = a real key, 0 = padding.
+//   Per (b, head): S = q·kᵀ/√dh + (1 − mask[b, j])·(−10000) (BERT's key padding bias; finite, so a fully padded row
+//   is a uniform softmax, never NaN);  causal: S[i, j > i] = −∞;  P = softmax_rows(S);  out = P·v
 //   Backward: dP = dout·vᵀ;  D_i = Σ_j P_ij·dP_ij;  dS = P ⊙ (dP − D);  dq (+)= dS·k/√dh;
 //             dk (+)= dSᵀ·q/√dh;  dv (+)= Pᵀ·dout     (dq, dk, dv share q's layout and stride)
 // Fused, in the manner of flash attention: the T×T matrices S and P never reach global memory. The forward
-// keeps a running max and sum per query row (online softmax) and saves only the row's log-sum-exp
-// lse (B, heads, T); the backward recomputes P = exp(S − lse) from q, k and lse. The backward is two
+// keeps a running max and sum per query row (online softmax) and saves only the row's max m and log l of its sum
+// (B, heads, T) each; the backward recomputes P = exp((S − m) − log l) from q, k and them. Kept apart rather than as
+// one lse = m + log l: with a padding bias S is near −10000 in a fully padded row, where a float lse has lost
+// ~5e-4 of log l (its ulp), while S − m is exact, as the CPU's softmax computes it. The backward is two
 // kernels, neither with atomics: md_attention_backward_query (D and dq, one warp per query row), then
 // md_attention_backward_key (dk and dv, one warp per key row), which reads the D that the first saved in
 // delta (B, heads, T).
@@ -38,6 +42,15 @@ __device__ __forceinline__ void md_attention_stage(
     }
 }
 
+// The logit bias of key `index` (b·T + j): (1 − m)·(−10000) with m from whichever mask is given, else 0. The same
+// float operations as Runtime.Cpu.Layers.Attention (the bias is added after the scale).
+__device__ __forceinline__ float md_attention_key_bias(const float* __restrict__ mask, const int* __restrict__ mask_i32, long index)
+{
+    if (mask != 0) return (1.0f - mask[index]) * -10000.0f;
+    if (mask_i32 != 0) return (1.0f - (float)mask_i32[index]) * -10000.0f;
+    return 0.0f;
+}
+
 // Σ_e a[e]·b[e] over dh elements of two shared-memory rows.
 __device__ __forceinline__ float md_attention_dot(const float* a, const float* b, int head_dim)
 {
@@ -46,7 +59,8 @@ __device__ __forceinline__ float md_attention_dot(const float* a, const float* b
     return s;
 }
 
-// md_attention_forward: out (B, T, heads·dh) and lse (B, heads, T), lse_i = max_j S_ij + log Σ_j exp(S_ij − max).
+// md_attention_forward: out (B, T, heads·dh), row_max (B, heads, T) m_i = max_j S_ij and row_log_sum (B, heads, T)
+// log Σ_j exp(S_ij − m_i).
 //   launch: grid (⌈T/8⌉, heads, B), block (256): one warp per query row, 8 consecutive query rows per block.
 //   why: key/value tiles of 32 rows are staged in shared memory once per block and used by its 8 query rows.
 //   Lane j scores key j0 + j of the tile; the tile's max and Σ exp are warp shuffles, and the running output
@@ -55,7 +69,8 @@ __device__ __forceinline__ float md_attention_dot(const float* a, const float* b
 extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
     int batch, int steps, int heads, int head_dim, int stride, int causal,
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
-    float* __restrict__ out, float* __restrict__ lse)
+    float* __restrict__ out, float* __restrict__ row_max, float* __restrict__ row_log_sum,
+    const float* __restrict__ mask, const int* __restrict__ mask_i32)
 {
     __shared__ float k_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
     __shared__ float v_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -85,8 +100,9 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
         if (!row_valid) continue;
         int j = j0 + lane;
         float s = -INFINITY;
-        if (j < steps && (!causal || j <= i)) s = md_attention_dot(q_rows[warp], k_tile[lane], head_dim) * scale;
-        // Key 0 is in the first tile and never masked, so m_new is finite from the first tile on.
+        if (j < steps && (!causal || j <= i))
+            s = md_attention_dot(q_rows[warp], k_tile[lane], head_dim) * scale + md_attention_key_bias(mask, mask_i32, (long)b * steps + j);
+        // Key 0 is in the first tile and never causally masked (padding only biases it), so m_new is finite from the first tile on.
         float m_new = fmaxf(m, md_warp_max(s));
         float p = s == -INFINITY ? 0.0f : expf(s - m_new);
         float correction = expf(m - m_new); // 0 on the first tile (m = −∞)
@@ -112,11 +128,16 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
         int e = lane + 32 * r;
         if (e < head_dim) out_row[e] = acc[r] * inv_l;
     }
-    if (lane == 0) lse[((long)b * heads + head) * steps + i] = m + logf(l);
+    if (lane == 0)
+    {
+        long stat = ((long)b * heads + head) * steps + i;
+        row_max[stat] = m;
+        row_log_sum[stat] = logf(l);
+    }
 }
 
 // md_attention_backward_query: delta (B, heads, T), D_i = Σ_j P_ij·dP_ij, and dq (+)= dS·k/√dh, with
-// P_ij = exp(S_ij − lse_i), dP_ij = dout_i·v_j, dS_ij = P_ij·(dP_ij − D_i). Launch before md_attention_backward_key.
+// P_ij = exp((S_ij − m_i) − log l_i), dP_ij = dout_i·v_j, dS_ij = P_ij·(dP_ij − D_i). Launch before md_attention_backward_key.
 //   launch: grid (⌈T/8⌉, heads, B), block (256): one warp per query row, 8 consecutive query rows per block.
 //   why: as the forward, with k and v tiles staged once per block. D_i needs the whole row before any dS_ij,
 //   so the keys are streamed twice: the first pass sums P·dP (a warp sum per tile, added in tile order), the
@@ -124,8 +145,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
 extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
     int batch, int steps, int heads, int head_dim, int stride, int causal,
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
-    const float* __restrict__ dout, const float* __restrict__ lse, float* __restrict__ delta,
-    float* __restrict__ dq, int accumulate)
+    const float* __restrict__ dout, const float* __restrict__ row_max, const float* __restrict__ row_log_sum,
+    float* __restrict__ delta, float* __restrict__ dq, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32)
 {
     __shared__ float k_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
     __shared__ float v_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -146,8 +167,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
         q_rows[warp][e] = row_valid ? q[first + (long)i * stride + e] : 0.0f;
         dout_rows[warp][e] = row_valid ? dout_row[e] : 0.0f;
     }
-    long stat = ((long)b * heads + head) * steps + i; // this row's lse and delta
-    float lse_i = row_valid ? lse[stat] : 0.0f;
+    long stat = ((long)b * heads + head) * steps + i; // this row's statistics and delta
+    float max_i = row_valid ? row_max[stat] : 0.0f, log_sum_i = row_valid ? row_log_sum[stat] : 0.0f;
     int key_end = causal ? min(i0 + 8, steps) : steps;
 
     float d_i = 0.0f; // pass 1: D_i
@@ -162,7 +183,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
         float p_dp = 0.0f;
         if (j < steps && (!causal || j <= i))
         {
-            float p = expf(md_attention_dot(q_rows[warp], k_tile[lane], head_dim) * scale - lse_i);
+            float s = md_attention_dot(q_rows[warp], k_tile[lane], head_dim) * scale + md_attention_key_bias(mask, mask_i32, (long)b * steps + j);
+            float p = expf((s - max_i) - log_sum_i);
             p_dp = p * md_attention_dot(dout_rows[warp], v_tile[lane], head_dim);
         }
         d_i += md_warp_sum(p_dp);
@@ -181,7 +203,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
         float ds = 0.0f;
         if (j < steps && (!causal || j <= i))
         {
-            float p = expf(md_attention_dot(q_rows[warp], k_tile[lane], head_dim) * scale - lse_i);
+            float s = md_attention_dot(q_rows[warp], k_tile[lane], head_dim) * scale + md_attention_key_bias(mask, mask_i32, (long)b * steps + j);
+            float p = expf((s - max_i) - log_sum_i);
             ds = p * (md_attention_dot(dout_rows[warp], v_tile[lane], head_dim) - d_i);
         }
         ds_rows[warp][lane] = ds;
@@ -209,17 +232,17 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
 }
 
 // md_attention_backward_key: dk (+)= dSᵀ·q/√dh and dv (+)= Pᵀ·dout, recomputing P and dS from q, k, v, dout,
-// lse and the delta md_attention_backward_query saved.
+// the row statistics and the delta md_attention_backward_query saved.
 //   launch: grid (⌈T/8⌉, heads, B), block (256): one warp per key row, 8 consecutive key rows per block.
-//   why: the mirror of the query kernel: query tiles of 32 rows (q, dout, lse, delta) are staged once per block;
+//   why: the mirror of the query kernel: query tiles of 32 rows (q, dout, m, log l, delta) are staged once per block;
 //   lane i scores query i0 + i against the warp's key, and each lane accumulates its dh/32 columns of dk and
 //   dv. A key row sums over queries itself, so no two blocks write one element: no atomics. Causal blocks
 //   start at the tile holding their first key's diagonal (queries before a key never see it).
 extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
     int batch, int steps, int heads, int head_dim, int stride, int causal,
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
-    const float* __restrict__ dout, const float* __restrict__ lse, const float* __restrict__ delta,
-    float* __restrict__ dk, float* __restrict__ dv, int accumulate)
+    const float* __restrict__ dout, const float* __restrict__ row_max, const float* __restrict__ row_log_sum,
+    const float* __restrict__ delta, float* __restrict__ dk, float* __restrict__ dv, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32)
 {
     __shared__ float q_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
     __shared__ float dout_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -227,7 +250,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
     __shared__ float v_rows[8][MD_ATTENTION_MAX_HEAD_DIM];
     __shared__ float p_rows[8][MD_ATTENTION_TILE];
     __shared__ float ds_rows[8][MD_ATTENTION_TILE];
-    __shared__ float lse_tile[MD_ATTENTION_TILE];
+    __shared__ float max_tile[MD_ATTENTION_TILE];
+    __shared__ float log_sum_tile[MD_ATTENTION_TILE];
     __shared__ float delta_tile[MD_ATTENTION_TILE];
     int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     int b = blockIdx.z, head = blockIdx.y;
@@ -236,7 +260,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
     long first = (long)b * steps * stride + (long)head * head_dim;
     const float* q_head = q + first;
     const float* dout_head = dout + (long)b * steps * heads * head_dim + (long)head * head_dim;
-    const float* stats_lse = lse + ((long)b * heads + head) * steps;
+    const float* stats_max = row_max + ((long)b * heads + head) * steps;
+    const float* stats_log_sum = row_log_sum + ((long)b * heads + head) * steps;
     const float* stats_delta = delta + ((long)b * heads + head) * steps;
     float scale = 1.0f / sqrtf((float)head_dim);
     for (int e = lane; e < head_dim; e += 32)
@@ -245,6 +270,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
         v_rows[warp][e] = row_valid ? v[first + (long)j * stride + e] : 0.0f;
     }
 
+    float key_bias = row_valid ? md_attention_key_bias(mask, mask_i32, (long)b * steps + j) : 0.0f; // this warp's key
     float dk_acc[MD_ATTENTION_PER_LANE], dv_acc[MD_ATTENTION_PER_LANE];
     for (int r = 0; r < MD_ATTENTION_PER_LANE; r++) dk_acc[r] = dv_acc[r] = 0.0f;
     int query_begin = causal ? j0 / MD_ATTENTION_TILE * MD_ATTENTION_TILE : 0;
@@ -256,7 +282,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
         if (threadIdx.x < MD_ATTENTION_TILE)
         {
             int t = t0 + threadIdx.x;
-            lse_tile[threadIdx.x] = t < steps ? stats_lse[t] : 0.0f;
+            max_tile[threadIdx.x] = t < steps ? stats_max[t] : 0.0f;
+            log_sum_tile[threadIdx.x] = t < steps ? stats_log_sum[t] : 0.0f;
             delta_tile[threadIdx.x] = t < steps ? stats_delta[t] : 0.0f;
         }
         __syncthreads();
@@ -265,7 +292,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
         float p = 0.0f, ds = 0.0f;
         if (i < steps && (!causal || j <= i))
         {
-            p = expf(md_attention_dot(q_tile[lane], k_rows[warp], head_dim) * scale - lse_tile[lane]);
+            p = expf((md_attention_dot(q_tile[lane], k_rows[warp], head_dim) * scale + key_bias - max_tile[lane]) - log_sum_tile[lane]);
             ds = p * (md_attention_dot(dout_tile[lane], v_rows[warp], head_dim) - delta_tile[lane]);
         }
         p_rows[warp][lane] = p;

@@ -8,7 +8,8 @@ namespace ModelDsl.Cuda.Layers;
 /// </summary>
 /// <remarks>
 /// The working memory differs from the CPU's, which keeps the probabilities P (B·heads·T² floats): here P is never
-/// stored, and the memory holds each row's log-sum-exp, then the backward's D, <see cref="WorkspaceLength"/> floats.
+/// stored, and the memory holds each row's max and log-sum (the softmax's statistics, apart: see attention.cuh), then
+/// the backward's D, <see cref="WorkspaceLength"/> floats.
 /// Head width at most <see cref="MaxHeadDim"/>; batch and heads at most 65,535 (<see cref="Grid.HeadRows"/>).
 /// </remarks>
 public static class Attention
@@ -16,12 +17,17 @@ public static class Attention
     /// <summary>The largest head width the kernels take (attention.cuh's <c>MD_ATTENTION_MAX_HEAD_DIM</c>).</summary>
     public const int MaxHeadDim = 128;
 
-    /// <summary>Floats of working memory: lse (B, heads, T), then delta (B, heads, T).</summary>
-    public static long WorkspaceLength(int batch, int steps, int heads) => 2L * batch * heads * steps;
+    /// <summary>Floats of working memory: row max, row log-sum, then delta, (B, heads, T) each.</summary>
+    public static long WorkspaceLength(int batch, int steps, int heads) => 3L * batch * heads * steps;
 
-    /// <summary><c>md_attention_forward</c>: output (B, T, heads·dh) = softmax(q·kᵀ/√dh, causal if asked)·v per head; lse saved in the working memory.</summary>
+    /// <summary>
+    /// <c>md_attention_forward</c>: output (B, T, heads·dh) = softmax(q·kᵀ/√dh + key padding bias, causal if asked)·v
+    /// per head; the row max and log-sum saved in the working memory. The optional mask (B, T) is <paramref name="mask"/> (f32) or
+    /// <paramref name="maskIds"/> (i32), the other a null pointer.
+    /// </summary>
     public static void Forward(LayerContext gpu, int batch, int steps, int heads, int headDim, bool causal,
-        DevicePointer q, DevicePointer k, DevicePointer v, int stride, DevicePointer output, DevicePointer workspace)
+        DevicePointer q, DevicePointer k, DevicePointer v, int stride, DevicePointer output, DevicePointer workspace,
+        DevicePointer mask = default, DevicePointer maskIds = default)
     {
         ArgumentNullException.ThrowIfNull(gpu);
         CheckHeadDim(headDim);
@@ -32,22 +38,27 @@ public static class Attention
         a.Reads("k", k);
         a.Reads("v", v);
         a.Writes("out", output);
-        a.Writes("lse", workspace);
+        a.Writes("row_max", workspace);
+        a.Writes("row_log_sum", workspace.Plus((long)batch * heads * steps));
+        a.Reads("mask", mask);
+        a.ReadsInts("mask_i32", maskIds);
         kernel.Launch(Grid.HeadRows(steps, heads, batch), Grid.Block, ref a);
     }
 
     /// <summary>
-    /// dq, dk, dv (+)= the gradients from <paramref name="dOutput"/>, recomputing P from q, k and the forward's lse:
+    /// dq, dk, dv (+)= the gradients from <paramref name="dOutput"/>, recomputing P from q, k and the forward's row statistics:
     /// <c>md_attention_backward_query</c> (dq, and each row's D into the working memory), then
-    /// <c>md_attention_backward_key</c> (dk, dv). No atomics.
+    /// <c>md_attention_backward_key</c> (dk, dv). No atomics. The mask is the forward's: P is recomputed with its bias.
     /// </summary>
     public static void Backward(LayerContext gpu, int batch, int steps, int heads, int headDim, bool causal,
         DevicePointer q, DevicePointer k, DevicePointer v, int stride, DevicePointer dOutput,
-        DevicePointer workspace, DevicePointer dq, DevicePointer dk, DevicePointer dv, bool accumulate = false)
+        DevicePointer workspace, DevicePointer dq, DevicePointer dk, DevicePointer dv, bool accumulate = false,
+        DevicePointer mask = default, DevicePointer maskIds = default)
     {
         ArgumentNullException.ThrowIfNull(gpu);
         CheckHeadDim(headDim);
-        DevicePointer lse = workspace, delta = workspace.Plus((long)batch * heads * steps);
+        long stats = (long)batch * heads * steps;
+        DevicePointer rowMax = workspace, rowLogSum = workspace.Plus(stats), delta = workspace.Plus(2 * stats);
         var query = gpu.Kernel("md_attention_backward_query");
         var a = query.Arguments();
         Sizes(ref a, batch, steps, heads, headDim, stride, causal);
@@ -55,10 +66,13 @@ public static class Attention
         a.Reads("k", k);
         a.Reads("v", v);
         a.Reads("dout", dOutput);
-        a.Reads("lse", lse);
+        a.Reads("row_max", rowMax);
+        a.Reads("row_log_sum", rowLogSum);
         a.Writes("delta", delta);
         a.Writes("dq", dq);
         a.Flag("accumulate", accumulate);
+        a.Reads("mask", mask);
+        a.ReadsInts("mask_i32", maskIds);
         query.Launch(Grid.HeadRows(steps, heads, batch), Grid.Block, ref a);
         var key = gpu.Kernel("md_attention_backward_key");
         var b = key.Arguments();
@@ -67,11 +81,14 @@ public static class Attention
         b.Reads("k", k);
         b.Reads("v", v);
         b.Reads("dout", dOutput);
-        b.Reads("lse", lse);
+        b.Reads("row_max", rowMax);
+        b.Reads("row_log_sum", rowLogSum);
         b.Reads("delta", delta);
         b.Writes("dk", dk);
         b.Writes("dv", dv);
         b.Flag("accumulate", accumulate);
+        b.Reads("mask", mask);
+        b.ReadsInts("mask_i32", maskIds);
         key.Launch(Grid.HeadRows(steps, heads, batch), Grid.Block, ref b);
     }
 

@@ -141,7 +141,8 @@ namespace ModelDsl.Autodiff
 
         /// <summary>
         /// Values that carry a gradient: f32 results of ops that the loss depends on and that depend on a parameter
-        /// (inputs and labels excluded, and so is anything computed from inputs alone, such as a reshaped input).
+        /// (inputs and labels excluded, and so is anything computed from inputs alone, such as a reshaped input, or
+        /// reached only through an input an op does not differentiate: <see cref="OpRule.IsDifferentiable"/>).
         /// </summary>
         private HashSet<int> RequiresGradient(TensorValue prediction)
         {
@@ -158,7 +159,11 @@ namespace ModelDsl.Autodiff
             {
                 var v = stack.Pop();
                 if (!producers.TryGetValue(v.Id, out var node) || v.DType != Shapes.DType.F32 || !trainable.Contains(v.Id) || !result.Add(v.Id)) continue;
-                foreach (var input in node.Inputs) stack.Push(input);
+                var rule = OpCatalog.Of(node);
+                for (int i = 0; i < node.Inputs.Count; i++)
+                {
+                    if (rule.IsDifferentiable(i)) stack.Push(node.Inputs[i]);
+                }
             }
             return result;
         }

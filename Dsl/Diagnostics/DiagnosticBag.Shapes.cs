@@ -32,6 +32,9 @@ namespace ModelDsl.Diagnostics
         public void ReportKernelTooLarge(TextSpan span, string op, long kernel, string axis, Dim size, long padding, string input) =>
             Report(DiagnosticCatalog.KernelTooLarge, span, $"{op} kernel {kernel} is larger than the {axis} of {input} ({size}) plus padding 2*{padding}");
 
+        public void ReportMaskShape(TextSpan span, string op, string mask, Shape expected, string input, Shape actual) =>
+            Report(DiagnosticCatalog.MaskShape, span, $"{op} expects the mask {mask} to be {expected} (one 0/1 per key of {input}: [B, T]), but it is {actual}");
+
         public void ReportUnsupportedOption(TextSpan span, string op, string option, string why, string instead) =>
             Report(DiagnosticCatalog.UnsupportedOption, span, $"{op} {option}: {why}; {instead}");
 

@@ -84,6 +84,7 @@ namespace ModelDsl.Diagnostics
         public static readonly DiagnosticDescriptor UnsupportedOption = Error("MDL0313", Shapes, "Option not supported with these arguments");
         public static readonly DiagnosticDescriptor ScheduleTooShort = Error("MDL0318", Shapes, "Schedule ends before its warm-up");
         public static readonly DiagnosticDescriptor InitNeedsFans = Error("MDL0320", Shapes, "Initialiser needs a parameter of rank 2 or more");
+        public static readonly DiagnosticDescriptor MaskShape = Error("MDL0323", Shapes, "Mask of the wrong shape");
         public static readonly DiagnosticDescriptor IndexOutOfRange = Error("MDL0324", Shapes, "Index out of range for the axis");
         public static readonly DiagnosticDescriptor MaskShapeMismatch = Error("MDL0325", Shapes, "Mask does not match the reduced axes");
 
@@ -100,7 +101,7 @@ namespace ModelDsl.Diagnostics
             DuplicateModel, ModelNameTaken, ControlConflict,
             ShapeMismatch, RankMismatch, NotDivisible, DTypeMismatch, KernelTooLarge, SequenceTooLong,
             TiedShapeMismatch, ReshapeMismatch, SymbolicNotAllowed, AxisOutOfRange, TooManyElements, NotTrainable,
-            NoGpuCode, UnsupportedOption, ScheduleTooShort, InitNeedsFans, IndexOutOfRange, MaskShapeMismatch,
+            NoGpuCode, UnsupportedOption, ScheduleTooShort, InitNeedsFans, MaskShape, IndexOutOfRange, MaskShapeMismatch,
         };
     }
 }

@@ -9,15 +9,17 @@ using static ModelDsl.Plan.L;
 
 namespace ModelDsl.Ops
 {
-    /// <summary><c>attention(heads, causal=false, bias=true)</c>.</summary>
+    /// <summary><c>attention(heads, causal=false, bias=true, mask=m)</c> (the mask is the op's second input, not an attribute).</summary>
     public sealed record AttentionAttributes(long Heads, bool Causal, bool Bias) : OpAttributes
     {
         public override IReadOnlyList<KeyValuePair<string, AttributeValue>> Describe() => new[] { Pair("heads", Heads), Pair("causal", Causal), Pair("bias", Bias) };
     }
 
     /// <summary>
-    /// <c>attention(heads, causal=false, bias=true)</c>: multi-head self-attention, [B, T, d] → [B, T, d], d divisible by
-    /// heads. nn.MultiheadAttention's layout: in_proj_weight [3d, d], in_proj_bias [3d], out_proj.weight [d, d],
+    /// <c>attention(heads, causal=false, bias=true, mask=m)</c>: multi-head self-attention, [B, T, d] → [B, T, d], d
+    /// divisible by heads. The optional key padding mask m [B, T] (f32 or i32, 1 = real token, 0 = padding) is the op's
+    /// second input: padded keys get the logit bias (1 − m)·(−10000) after the 1/√dh scale, exactly as BERT's (and
+    /// all-MiniLM-L6-v2's) ONNX graph, so a fully padded row stays finite; it combines with causal and gets no gradient. nn.MultiheadAttention's layout: in_proj_weight [3d, d], in_proj_bias [3d], out_proj.weight [d, d],
     /// out_proj.bias [d]. Planned as a head whose product is out_proj; below it in_proj (a GEMM and a bias loop) and the
     /// attention core. Kernels: <c>Runtime/Cpu/Layers/Attention.cs</c>, <c>md_attention_*</c> in the CUDA layer library.
     /// </summary>
@@ -30,14 +32,35 @@ namespace ModelDsl.Ops
                 Signature.Tensor(),
                 Signature.Int("heads"),
                 Signature.Bool("causal", false),
-                Signature.Bool("bias", true)))
+                Signature.Bool("bias", true),
+                new ParamSpec("mask", ParamKind.Tensor, optional: true)))
         {
+        }
+
+        /// <summary>Only x: the mask selects keys and gets no gradient (as a boolean key_padding_mask in PyTorch).</summary>
+        public override bool IsDifferentiable(int input) => input == 0;
+
+        /// <summary>
+        /// m [B, T] with x's B and T (MDL0323 at the mask otherwise). Either element type is a mask (f32 and i32 are the
+        /// only ones), read as 0/1: the kernels compute (1 − m)·(−10000) for any value, as BERT's graph does.
+        /// </summary>
+        private static bool CheckMask(OpContext c)
+        {
+            if (c.Inputs.Count < 2) return true;
+            var mask = c.Inputs[1];
+            var expected = new Shape(c.InputShape[0], c.InputShape[1]);
+            if (!mask.Shape.Equals(expected))
+            {
+                c.Diagnostics.ReportMaskShape(c.InputSpans[1], c.Name, c.InputNames[1], expected, c.InputName, mask.Shape);
+                return false;
+            }
+            return true;
         }
 
         public override Shape? Check(OpContext c)
         {
             if (!c.RequireDType(0, DType.F32) | !c.RequireRank(0, 3, "[B, T, d]")) return null;
-            if (!c.RequireKnown(0, 2, "the model dimension (it sizes the weights)")) return null;
+            if (!c.RequireKnown(0, 2, "the model dimension (it sizes the weights)") | !CheckMask(c)) return null;
             Dim d = c.InputShape[2], heads = c.IntDim("heads");
             if (d.Value % heads.Value != 0)
             {
@@ -84,7 +107,8 @@ namespace ModelDsl.Ops
             var context = p.NewBuffer(op.Output.Name + ".context", BufferKind.Activation, shape, DType.F32);
             // The part of the workspace the plan fixes: the probabilities P [B, heads, T, T]; the runtime adds the backward's per-thread scratch.
             var workspace = p.NewBuffer(op.Output.Name + ".workspace", BufferKind.Workspace, new Shape(shape[0], Dim.Known(a.Heads), shape[1], shape[1]), DType.F32);
-            var core = new AttentionKernel(p.KernelName("fwd", "attention"), origins, shape[0], shape[1], a.Heads, d.Value / a.Heads, a.Causal, qkv, context, workspace);
+            var mask = op.Inputs.Count > 1 ? p.Value(op.Inputs[1]) : null;
+            var core = new AttentionKernel(p.KernelName("fwd", "attention"), origins, shape[0], shape[1], a.Heads, d.Value / a.Heads, a.Causal, qkv, context, workspace, mask);
             kernels.Add(core);
             p.Memo(op, "core", () => core);
             return context;
@@ -110,7 +134,7 @@ namespace ModelDsl.Ops
             var qkv = core.Qkv;
             var dqkv = p.NewBuffer("d_" + op.Output.Name + ".qkv", BufferKind.Gradient, qkv.Shape, DType.F32);
             yield return new AttentionBackwardKernel(p.KernelName("bwd", "attention"), origins, core.Batch, core.Steps, core.Heads, core.HeadDim, core.Causal,
-                qkv, core.Workspace, ContextGradient(p, op), p.Contribute(dqkv));
+                qkv, core.Workspace, ContextGradient(p, op), p.Contribute(dqkv), core.Mask);
 
             var x = p.Value(op.Inputs[0]);
             var (m, d) = Matrix(op.Inputs[0].Shape);
@@ -135,19 +159,33 @@ namespace ModelDsl.Ops
         public override LayerCalls? Calls(Kernel kernel) => kernel switch
         {
             AttentionKernel k => Does(
-                $"{k.Output}{k.Output.Shape} = softmax(q·kᵀ/√{k.HeadDim}{(k.Causal ? ", causal" : "")})·v per head ({k.Heads} heads), q, k, v read in place from {k.Qkv} (columns 0, {k.ModelDim}, 2·{k.ModelDim}); P kept in {k.Workspace}",
-                Call("Attention", "Forward", Size(k.Batch), Size(k.Steps), Int(k.Heads), Int(k.HeadDim), Flag("causal", k.Causal),
-                    Buffer(k.Qkv), Buffer(k.Qkv, 1, k.ModelDim), Buffer(k.Qkv, 2, k.ModelDim), Int(3, k.ModelDim), Buffer(k.Output), Buffer(k.Workspace)))
+                $"{k.Output}{k.Output.Shape} = softmax(q·kᵀ/√{k.HeadDim}{MaskText(k.Mask)}{(k.Causal ? ", causal" : "")})·v per head ({k.Heads} heads), q, k, v read in place from {k.Qkv} (columns 0, {k.ModelDim}, 2·{k.ModelDim}); P kept in {k.Workspace}",
+                Call("Attention", "Forward", WithMask(k.Mask, Size(k.Batch), Size(k.Steps), Int(k.Heads), Int(k.HeadDim), Flag("causal", k.Causal),
+                    Buffer(k.Qkv), Buffer(k.Qkv, 1, k.ModelDim), Buffer(k.Qkv, 2, k.ModelDim), Int(3, k.ModelDim), Buffer(k.Output), Buffer(k.Workspace))))
                 .WithWorkspace(k.Workspace, Call("Attention", "WorkspaceSize", Size(k.Batch), Size(k.Steps), Int(k.Heads)))
-                .OnGpu($"{k.Output}{k.Output.Shape} = softmax(q·kᵀ/√{k.HeadDim}{(k.Causal ? ", causal" : "")})·v per head ({k.Heads} heads), q, k, v read in place from {k.Qkv} (columns 0, {k.ModelDim}, 2·{k.ModelDim}); fused (flash-style): P is never stored, {k.Workspace} keeps each row's log-sum-exp"),
+                .OnGpu($"{k.Output}{k.Output.Shape} = softmax(q·kᵀ/√{k.HeadDim}{MaskText(k.Mask)}{(k.Causal ? ", causal" : "")})·v per head ({k.Heads} heads), q, k, v read in place from {k.Qkv} (columns 0, {k.ModelDim}, 2·{k.ModelDim}); fused (flash-style): P is never stored, {k.Workspace} keeps each row's max and log-sum"),
             AttentionBackwardKernel k => Does(
                 $"{k.QkvGradient} (dq, dk, dv) from {k.OutputGradient} and the P saved in {k.Workspace}",
-                Call("Attention", "Backward", Size(k.Batch), Size(k.Steps), Int(k.Heads), Int(k.HeadDim), Flag("causal", k.Causal),
+                Call("Attention", "Backward", WithMask(k.Mask, Size(k.Batch), Size(k.Steps), Int(k.Heads), Int(k.HeadDim), Flag("causal", k.Causal),
                     Buffer(k.Qkv), Buffer(k.Qkv, 1, k.ModelDim), Buffer(k.Qkv, 2, k.ModelDim), Int(3, k.ModelDim), Buffer(k.OutputGradient), Buffer(k.Workspace),
-                    Gradient(k.QkvGradient), Buffer(k.QkvGradient.Buffer, 1, k.ModelDim), Buffer(k.QkvGradient.Buffer, 2, k.ModelDim), Flag("accumulate", k.QkvGradient.Accumulate)))
-                .OnGpu($"{k.QkvGradient} (dq, dk, dv) from {k.OutputGradient}, recomputing P from q, k and the log-sum-exp in {k.Workspace}: dq and each row's D first, then dk and dv"),
+                    Gradient(k.QkvGradient), Buffer(k.QkvGradient.Buffer, 1, k.ModelDim), Buffer(k.QkvGradient.Buffer, 2, k.ModelDim), Flag("accumulate", k.QkvGradient.Accumulate))))
+                .OnGpu($"{k.QkvGradient} (dq, dk, dv) from {k.OutputGradient}, recomputing P from q, k{MaskText(k.Mask)} and the row statistics in {k.Workspace}: dq and each row's D first, then dk and dv"),
             _ => null,
         };
+
+        /// <summary>" + (1 − m)·(−10000) for m" in a kernel comment, or nothing without a mask.</summary>
+        private static string MaskText(PlanBuffer? mask) => mask is null ? "" : " + (1 − " + mask.Name + ")·(−10000)";
+
+        /// <summary>The call's arguments, then the key padding mask as f32 and as i32: the one it is, the other null (both null without one).</summary>
+        private static LayerArgument[] WithMask(PlanBuffer? mask, params LayerArgument[] arguments)
+        {
+            var all = new List<LayerArgument>(arguments)
+            {
+                Buffer(mask?.DType == DType.F32 ? mask : null),
+                Buffer(mask?.DType == DType.I32 ? mask : null),
+            };
+            return all.ToArray();
+        }
 
         // the three in projections and out_proj (2·B·T·d·4d), QKᵀ and AV (2·2·B·T²·d), the softmax (~5 per score);
         // backward twice the products and the softmax once
@@ -166,7 +204,8 @@ namespace ModelDsl.Ops
 
         // Opset 20 has no attention operator, so it is written out as the kernels compute it, all heads at once:
         // qkv = x·in_proj_weightᵀ + in_proj_bias [B, T, 3d] → [B, T, 3, heads, hd] → [3, B, heads, T, hd]; q, k, v by Gather
-        // on axis 0; scores = (q·√hd⁻¹)·kᵀ [B, heads, T, T]; causal: Where(column > row, lowest float, scores), so the
+        // on axis 0; scores = (q·√hd⁻¹)·kᵀ [B, heads, T, T]; a mask m (a second graph input) adds (1 − Cast(m))·(−10000)
+        // unsqueezed to [B, 1, 1, T], as BERT's exported graphs do; causal: Where(column > row, lowest float, scores), so the
         // softmax gives those exactly 0 as the kernel's skipped entries; P = softmax(scores, last axis); context = P·v
         // → [B, T, heads, hd] → [B, T, d]; out = context·out_proj.weightᵀ + out_proj.bias. T stays symbolic.
         public override void LowerOnnx(IOnnxContext o, OpNode op)
@@ -198,6 +237,15 @@ namespace ModelDsl.Ops
             string scaled = Node("Mul", "q_scaled", new[] { q, Scalar("scale", OnnxAttribute.Float("value_float", (float)(1.0 / System.Math.Sqrt(headDim)))) });
             string keysT = Node("Transpose", "k_T", new[] { k }, OnnxAttribute.Ints("perm", new long[] { 0, 1, 3, 2 }));
             string scores = Node("MatMul", "scores", new[] { scaled, keysT });
+            if (op.Inputs.Count > 1)
+            {
+                // BERT's padding bias: (1 − float(m))·(−10000) [B, T] → [B, 1, 1, T], added to every head's scores
+                string mask = op.Inputs[1].DType == DType.F32 ? o.Input(1) : Node("Cast", "mask_f32", new[] { o.Input(1) }, OnnxAttribute.Int("to", 1));
+                string padded = Node("Sub", "mask_inverted", new[] { Scalar("mask_one", OnnxAttribute.Float("value_float", 1f)), mask });
+                string bias = Node("Mul", "mask_bias", new[] { padded, Scalar("mask_scale", OnnxAttribute.Float("value_float", -10000f)) });
+                string keys = Node("Unsqueeze", "mask_bias_keys", new[] { bias, o.Constant(name + "/mask_axes", new long[] { 1, 2 }) });
+                scores = Node("Add", "scores_masked", new[] { scores, keys });
+            }
             if (a.Causal)
             {
                 // future[i, j] = j > i over positions 0..T-1, T read from the input

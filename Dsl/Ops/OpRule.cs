@@ -67,6 +67,13 @@ namespace ModelDsl.Ops
         /// <summary>True when the output is the input viewed with another shape (flatten, reshape): the planner aliases their buffers and gradients.</summary>
         public virtual bool IsView => false;
 
+        /// <summary>
+        /// False for an input that carries no gradient through this op (attention's key padding mask: a 0/1 selector,
+        /// as in PyTorch, where a boolean mask has no gradient): the planner then neither asks for its gradient nor
+        /// counts values computed only for it as needing one.
+        /// </summary>
+        public virtual bool IsDifferentiable(int input) => true;
+
         /// <summary>Why the plan has no kernels for this call (it still checks and exports); null when it has.</summary>
         public virtual string? NotPlannable(OpNode op) => null;
 

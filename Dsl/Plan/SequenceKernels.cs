@@ -292,14 +292,17 @@ namespace ModelDsl.Plan
     /// <summary>
     /// Scaled dot-product attention on already projected q, k, v, read in place from in_proj's fused output
     /// <see cref="Qkv"/> [B, T, 3d] (q at column 0, k at d, v at 2d; row stride 3d). Per batch element and head:
-    /// <c>P = softmax(QKᵀ/√dh, causal mask)</c>, saved in the workspace for the backward, and <c>out = P·V</c> into
-    /// <see cref="Output"/> [B, T, d] (heads side by side, ready for out_proj).
+    /// <c>P = softmax(QKᵀ/√dh + key padding bias, causal mask)</c>, saved in the workspace for the backward, and
+    /// <c>out = P·V</c> into <see cref="Output"/> [B, T, d] (heads side by side, ready for out_proj). <see cref="Mask"/>:
+    /// the key padding mask [B, T] (f32 or i32, 1 = real token), or null.
     /// </summary>
     public sealed class AttentionKernel : Kernel
     {
-        public AttentionKernel(string name, IReadOnlyList<Origin> origins, Dim batch, Dim steps, long heads, long headDim, bool causal, PlanBuffer qkv, PlanBuffer output, PlanBuffer workspace)
+        public AttentionKernel(string name, IReadOnlyList<Origin> origins, Dim batch, Dim steps, long heads, long headDim, bool causal, PlanBuffer qkv, PlanBuffer output, PlanBuffer workspace,
+            PlanBuffer? mask = null)
             : base(name, origins)
         {
+            Mask = mask;
             Batch = batch;
             Steps = steps;
             Heads = heads;
@@ -322,6 +325,7 @@ namespace ModelDsl.Plan
         public PlanBuffer Qkv { get; }
         public PlanBuffer Output { get; }
         public PlanBuffer Workspace { get; }
+        public PlanBuffer? Mask { get; }
     }
 
     /// <summary>
@@ -331,9 +335,10 @@ namespace ModelDsl.Plan
     public sealed class AttentionBackwardKernel : Kernel
     {
         public AttentionBackwardKernel(string name, IReadOnlyList<Origin> origins, Dim batch, Dim steps, long heads, long headDim, bool causal,
-            PlanBuffer qkv, PlanBuffer workspace, PlanBuffer outputGradient, GradientOutput qkvGradient)
+            PlanBuffer qkv, PlanBuffer workspace, PlanBuffer outputGradient, GradientOutput qkvGradient, PlanBuffer? mask = null)
             : base(name, origins)
         {
+            Mask = mask;
             Batch = batch;
             Steps = steps;
             Heads = heads;
@@ -355,5 +360,8 @@ namespace ModelDsl.Plan
         public PlanBuffer Workspace { get; }
         public PlanBuffer OutputGradient { get; }
         public GradientOutput QkvGradient { get; }
+
+        /// <summary>The forward's key padding mask (no gradient): the GPU's backward recomputes P with it.</summary>
+        public PlanBuffer? Mask { get; }
     }
 }

@@ -193,7 +193,7 @@ namespace ModelDsl.Emit.Cuda
         {
             var stats = batch.Multiply(Dim.Known(heads)).Multiply(steps);
             string shape = $"[{Text(batch)}, {Int(heads)}, {Text(steps)}]";
-            _workspaces[workspace] = new CudaWorkspace(new[] { stats.Multiply(Dim.Known(2)) }, $"lse {shape} | delta {shape}");
+            _workspaces[workspace] = new CudaWorkspace(new[] { stats.Multiply(Dim.Known(3)) }, $"row max {shape} | row log-sum {shape} | delta {shape}");
         }
 
         private static string Text(Dim dim) => dim.ToExpression();

@@ -8,8 +8,10 @@ namespace ModelDsl.Runtime.Cpu.Layers;
 //     stride = d for separate tensors; for in_proj's fused output qkv [B, T, 3d] pass qkv, qkv[d..], qkv[2d..] and stride 3d.
 //   out [B, T, heads·dh] (contiguous): head h's output in columns [h·dh, (h+1)·dh), ready for out_proj.
 // Per (b, head), with Q, K, V the head's [T, dh] slices:
-//   S = Q·Kᵀ/√dh  (one GEMM);  causal: S[i, j>i] = −∞;  P = softmax_rows(S)  (fused in one pass per row);  out = P·V
-//   P [B, heads, T, T] is saved in the workspace for the backward.
+//   S = Q·Kᵀ/√dh  (one GEMM);  key padding mask m [B, T] (optional, 1 = real token): S[i, j] += (1 − m[b, j])·(−10000),
+//   BERT's additive bias (a fully padded row stays finite: its softmax is uniform over the row's keys);
+//   causal: S[i, j>i] = −∞;  P = softmax_rows(S)  (fused in one pass per row);  out = P·V
+//   P [B, heads, T, T] is saved in the workspace for the backward (the mask is in it: the backward needs no mask).
 // Backward, per (b, head):
 //   dP = dOut·Vᵀ;  dV (+)= Pᵀ·dOut;  dS = P ⊙ (dP − rowsum(dP ⊙ P));  dQ (+)= dS·K/√dh;  dK (+)= dSᵀ·Q/√dh
 // Parallel over the B·heads pairs, single-threaded GEMMs inside; the backward's dP scratch is one [T, T] slot per
@@ -30,12 +32,20 @@ public static unsafe class Attention
         return LayerArgs.Size((pairs + Math.Min(pairs, CpuWorkers.ThreadCount)) * tt, "The attention workspace");
     }
 
-    /// <summary><c>out = softmax(q·kᵀ/√dh (+ causal mask))·v</c> per batch element and head; saves P for <see cref="Backward"/>.</summary>
+    /// <summary>
+    /// <c>out = softmax(q·kᵀ/√dh (+ key padding bias) (+ causal mask))·v</c> per batch element and head; saves P for
+    /// <see cref="Backward"/>. The optional key padding mask [B, T] of 0/1 is <paramref name="mask"/> (f32) or
+    /// <paramref name="maskIds"/> (i32), at most one of them; empty for none. Padded keys get (1 − m)·(−10000).
+    /// </summary>
     public static void Forward(int batch, int steps, int heads, int headDim, bool causal,
-        ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int stride, Span<float> output, Span<float> workspace)
+        ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int stride, Span<float> output, Span<float> workspace,
+        ReadOnlySpan<float> mask = default, ReadOnlySpan<int> maskIds = default)
     {
         Check(batch, steps, heads, headDim, stride, q, k, v, workspace, minSlots: 0);
         LayerArgs.Length(output.Length, nameof(output), "[B, T, heads·dh]", batch, steps, heads * headDim);
+        CheckMask(batch, steps, mask, maskIds);
+        fixed (float* pm = mask)
+        fixed (int* pmi = maskIds)
         fixed (float* pq = q)
         fixed (float* pk = k)
         fixed (float* pv = v)
@@ -47,6 +57,7 @@ public static unsafe class Attention
             {
                 T = steps, Heads = heads, Dh = headDim, Stride = stride, Causal = causal,
                 Q = pq, K = pk, V = pv, Out = po, P = pws, GemmThreads = pairs == 1 ? 0 : 1,
+                Mask = mask.IsEmpty ? null : pm, MaskIds = maskIds.IsEmpty ? null : pmi,
             };
             CpuWorkers.Run(in job, pairs);
         }
@@ -56,7 +67,8 @@ public static unsafe class Attention
     {
         public int T, Heads, Dh, Stride, GemmThreads;
         public bool Causal;
-        public float* Q, K, V, Out, P;
+        public float* Q, K, V, Out, P, Mask;
+        public int* MaskIds;
 
         public void Run(int pair)
         {
@@ -68,6 +80,16 @@ public static unsafe class Attention
             {
                 int valid = Causal ? i + 1 : t; // causal: row i sees columns 0..i
                 var row = new Span<float>(p + (long)i * t, t);
+                if (Mask != null)
+                {
+                    float* m = Mask + (long)b * t;
+                    for (int j = 0; j < valid; j++) row[j] += (1f - m[j]) * PaddingBias;
+                }
+                else if (MaskIds != null)
+                {
+                    int* m = MaskIds + (long)b * t;
+                    for (int j = 0; j < valid; j++) row[j] += (1f - m[j]) * PaddingBias;
+                }
                 Softmax.Row(row.Slice(0, valid), row.Slice(0, valid));
                 row.Slice(valid).Clear();
             }
@@ -76,16 +98,31 @@ public static unsafe class Attention
         }
     }
 
+    /// <summary>The logit bias of a padded key, times (1 − m): BERT's and all-MiniLM-L6-v2's ONNX graph use −10000.</summary>
+    public const float PaddingBias = -10000f;
+
+    private static void CheckMask(int batch, int steps, ReadOnlySpan<float> mask, ReadOnlySpan<int> maskIds)
+    {
+        if (!mask.IsEmpty && !maskIds.IsEmpty)
+            throw new ArgumentException("Give the key padding mask as f32 (mask) or i32 (maskIds), not both.", nameof(maskIds));
+        if (!mask.IsEmpty) LayerArgs.Length(mask.Length, nameof(mask), "[B, T]", batch, steps);
+        if (!maskIds.IsEmpty) LayerArgs.Length(maskIds.Length, nameof(maskIds), "[B, T]", batch, steps);
+    }
+
     /// <summary>
     /// Gradients of <see cref="Forward"/> from the P it saved in <paramref name="workspace"/>: <paramref name="dq"/>,
     /// <paramref name="dk"/>, <paramref name="dv"/> share q's layout and <paramref name="stride"/> (slices of one
-    /// dqkv [B, T, 3d] buffer for a fused projection). With <paramref name="accumulate"/> they are added to.
+    /// dqkv [B, T, 3d] buffer for a fused projection). With <paramref name="accumulate"/> they are added to. The mask
+    /// is the forward's (it gets no gradient); P already holds its effect, so here it is only checked (the GPU's
+    /// backward recomputes P and reads it).
     /// </summary>
     public static void Backward(int batch, int steps, int heads, int headDim, bool causal,
         ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int stride, ReadOnlySpan<float> dOutput,
-        Span<float> workspace, Span<float> dq, Span<float> dk, Span<float> dv, bool accumulate = false)
+        Span<float> workspace, Span<float> dq, Span<float> dk, Span<float> dv, bool accumulate = false,
+        ReadOnlySpan<float> mask = default, ReadOnlySpan<int> maskIds = default)
     {
         int slots = Check(batch, steps, heads, headDim, stride, q, k, v, workspace, minSlots: 1);
+        CheckMask(batch, steps, mask, maskIds);
         LayerArgs.Length(dOutput.Length, nameof(dOutput), "[B, T, heads·dh]", batch, steps, heads * headDim);
         long strided = (long)(batch * steps - 1) * stride + heads * headDim;
         LayerArgs.Length(dq.Length, strided, nameof(dq), "[B, T, heads·dh] with its row stride");

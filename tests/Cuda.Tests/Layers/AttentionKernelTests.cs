@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using ModelDsl.Emit.Cuda;
 using ModelDsl.Runtime.Cpu.Layers;
 using Xunit.Abstractions;
@@ -77,13 +78,62 @@ public sealed class AttentionKernelTests(LayerKernelFixture gpu, ITestOutputHelp
         GpuLayers.Attention.Forward(layers, batch, steps, heads, headDim, causal, dQkv.Pointer, dQkv.Pointer.Plus(kOffset), dQkv.Pointer.Plus(vOffset), stride,
             dOut.Pointer, work.Pointer);
         LayerAssert.Close(output, "attention out", output0, gpu.Download(dOut));
-        LayerAssert.Close(output, "attention lse", LogSumExp(batch, steps, heads, headDim, causal, q, k, stride), gpu.Download(work, (long)batch * heads * steps));
+        // the working memory's row max m and log-sum log l: together the log-sum-exp m + log l
+        float[] statistics = gpu.Download(work, 2L * batch * heads * steps);
+        int rowsStats = batch * heads * steps;
+        LayerAssert.Close(output, "attention lse", LogSumExp(batch, steps, heads, headDim, causal, q, k, stride),
+            Enumerable.Range(0, rowsStats).Select(r => (float)((double)statistics[r] + statistics[rowsStats + r])).ToArray());
 
         GpuLayers.Attention.Backward(layers, batch, steps, heads, headDim, causal, dQkv.Pointer, dQkv.Pointer.Plus(kOffset), dQkv.Pointer.Plus(vOffset), stride,
             dDout.Pointer, work.Pointer, dGrads.Pointer, dGrads.Pointer.Plus(kOffset), dGrads.Pointer.Plus(vOffset), accumulate);
         // dq, dk and dv interleaved (fused) or back to back; either way every element is compared, including the
         // untouched columns of other tensors' slots, which must keep their starting values.
         LayerAssert.Close(output, "attention dq|dk|dv", cpuGrads, gpu.Download(dGrads));
+    }
+
+    /// <summary>
+    /// A key padding mask, f32 or i32, on the forward and both backward kernels against the CPU: rows with padding in
+    /// the first and second key tile, a row with none, a fully padded row; fused qkv, causal and not.
+    /// </summary>
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void A_key_padding_mask_matches_the_cpu(bool ints, bool causal)
+    {
+        const int batch = 4, steps = 45, heads = 2, headDim = 24, d = heads * headDim, stride = 3 * d;
+        var random = new Random(ints ? 21 : 22);
+        long rows = (long)batch * steps;
+        float[] qkv = LayerAssert.Uniform(random, rows * stride, -1.5f, 1.5f), dout = LayerAssert.Uniform(random, rows * d);
+        int[] lengths = { 5, steps, 0, 38 };
+        int[] maskIds = new int[rows];
+        for (int b = 0; b < batch; b++)
+            for (int t = 0; t < lengths[b]; t++) maskIds[b * steps + t] = 1;
+        float[] maskFloats = Array.ConvertAll(maskIds, m => (float)m);
+
+        float[] workspace = new float[Attention.WorkspaceSize(batch, steps, heads)];
+        float[] output0 = new float[rows * d], cpuGrads = new float[rows * stride];
+        Attention.Forward(batch, steps, heads, headDim, causal, qkv, qkv.AsSpan(d), qkv.AsSpan(2 * d), stride, output0, workspace,
+            ints ? default : maskFloats, ints ? maskIds : default);
+        Attention.Backward(batch, steps, heads, headDim, causal, qkv, qkv.AsSpan(d), qkv.AsSpan(2 * d), stride, dout, workspace,
+            cpuGrads, cpuGrads.AsSpan(d), cpuGrads.AsSpan(2 * d), false, ints ? default : maskFloats, ints ? maskIds : default);
+
+        using DeviceVariable dQkv = gpu.Upload(qkv), dOut = gpu.Zeros(rows * d), work = gpu.Zeros(GpuLayers.Attention.WorkspaceLength(batch, steps, heads));
+        using DeviceVariable dDout = gpu.Upload(dout), dGrads = gpu.Zeros(rows * stride);
+        using DeviceVariable dMask = ints ? gpu.Upload(maskIds) : gpu.Upload(maskFloats);
+        DevicePointer mask = ints ? default : dMask.Pointer, maskInts = ints ? dMask.Pointer : default;
+        var layers = gpu.Layers(LayerFamily.Attention);
+        GpuLayers.Attention.Forward(layers, batch, steps, heads, headDim, causal, dQkv.Pointer, dQkv.Pointer.Plus(d), dQkv.Pointer.Plus(2 * d), stride,
+            dOut.Pointer, work.Pointer, mask, maskInts);
+        LayerAssert.Close(output, "masked attention out", output0, gpu.Download(dOut));
+        GpuLayers.Attention.Backward(layers, batch, steps, heads, headDim, causal, dQkv.Pointer, dQkv.Pointer.Plus(d), dQkv.Pointer.Plus(2 * d), stride,
+            dDout.Pointer, work.Pointer, dGrads.Pointer, dGrads.Pointer.Plus(d), dGrads.Pointer.Plus(2 * d), false, mask, maskInts);
+        float[] gpuGrads = gpu.Download(dGrads);
+        LayerAssert.Close(output, "masked attention dq|dk|dv", cpuGrads, gpuGrads);
+        // a padded key of a row with real tokens is never attended to: its dk and dv are exactly zero on both sides
+        for (int e = d; e < 3 * d; e++) Assert.Equal(0f, gpuGrads[(0 * steps + 10) * stride + e]);
+        Assert.All(gpu.Download(dOut), v => Assert.True(float.IsFinite(v)));
     }
 
     [Fact]

@@ -104,6 +104,17 @@ namespace ModelDsl.Dsl.Tests.Binding
         }
 
         [Fact]
+        public void MDL0323_attention_mask_of_the_wrong_shape()
+        {
+            var d = AnnotatedText.AssertDiagnostics(
+                "model M {\n    input x: f32[B, T, 8]\n    input m: i32[B, S]\n    label y: f32[B, T, 8]\n    a = x -> attention(2, causal=true, mask=⟦m⟧)\n    output a\n    loss mse(a, y)\n    optimizer adam()\n}", "MDL0323");
+            Assert.Contains("attention expects the mask m to be [B, T] (one 0/1 per key of x: [B, T]), but it is [B, S]", d[0].Message);
+            d = AnnotatedText.AssertDiagnostics(
+                "model M {\n    input x: f32[B, T, 8]\n    input m: i32[B, T]\n    label y: f32[B, T, 8]\n    e = m -> embedding(5, 2)\n    a = x -> attention(2, mask=⟦e⟧)\n    output a\n    loss mse(a, y)\n    optimizer adam()\n}", "MDL0323");
+            Assert.Contains("attention expects the mask e to be [B, T] (one 0/1 per key of x: [B, T]), but it is [B, T, 2]", d[0].Message);
+        }
+
+        [Fact]
         public void MDL0313_permute_dims_that_are_not_a_permutation()
         {
             var d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> reshape([B, 1, 28, 28]) -> permute(⟦0, 2, 2, 1⟧) -> flatten -> dense(classes)"), "MDL0313");

@@ -171,6 +171,21 @@ namespace ModelDsl.Dsl.Tests.Binding
             Assert.Equal(new ModelDsl.Ops.AttentionAttributes(Heads: 8, Causal: true, Bias: true), g.Nodes[0].Attributes);
         }
 
+        [Theory]
+        [InlineData("i32")]
+        [InlineData("f32")]
+        public void Attention_takes_a_key_padding_mask_as_its_second_input(string dtype)
+        {
+            var g = Check("model M {\n    input x: f32[B, T, 16]\n    input m: " + dtype + "[B, T]\n    out = x -> attention(4, mask=m, causal=true)\n    output out\n}");
+            Assert.Equal("f32[B, T, 16]", Shape(g));
+            var node = g.Nodes.Single();
+            Assert.Equal(new[] { "x", "m" }, node.Inputs.Select(i => i.Name));
+            Assert.Equal(new ModelDsl.Ops.AttentionAttributes(Heads: 4, Causal: true, Bias: true), node.Attributes);
+            // the mask carries no gradient through attention, only x does
+            Assert.True(ModelDsl.Ops.OpCatalog.Of(node).IsDifferentiable(0));
+            Assert.False(ModelDsl.Ops.OpCatalog.Of(node).IsDifferentiable(1));
+        }
+
         [Fact]
         public void Leaky_relu_and_elu_keep_the_shape_with_pytorch_defaults()
         {

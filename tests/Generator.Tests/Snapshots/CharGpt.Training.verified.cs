@@ -800,7 +800,7 @@ namespace Consumer
             //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // h_1_0_a_1_context[B, T, 128] = softmax(q·kᵀ/√32, causal)·v per head (4 heads), q, k, v read in place from h_1_0_a_1_qkv (columns 0, 128, 2·128); P kept in h_1_0_a_1_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 4, 32, causal: true, w.h_1_0_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.h_1_0_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.h_1_0_a_1_qkv, 2 * 128), 3 * 128, w.h_1_0_a_1_context, w.h_1_0_a_1_workspace);
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 4, 32, causal: true, w.h_1_0_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.h_1_0_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.h_1_0_a_1_qkv, 2 * 128), 3 * 128, w.h_1_0_a_1_context, w.h_1_0_a_1_workspace, default, default);
 #line default
             w.Trace?.After("fwd_6_attention", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
@@ -1027,7 +1027,7 @@ namespace Consumer
             //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // h_1_1_a_1_context[B, T, 128] = softmax(q·kᵀ/√32, causal)·v per head (4 heads), q, k, v read in place from h_1_1_a_1_qkv (columns 0, 128, 2·128); P kept in h_1_1_a_1_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 4, 32, causal: true, w.h_1_1_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.h_1_1_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.h_1_1_a_1_qkv, 2 * 128), 3 * 128, w.h_1_1_a_1_context, w.h_1_1_a_1_workspace);
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 4, 32, causal: true, w.h_1_1_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.h_1_1_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.h_1_1_a_1_qkv, 2 * 128), 3 * 128, w.h_1_1_a_1_context, w.h_1_1_a_1_workspace, default, default);
 #line default
             w.Trace?.After("fwd_17_attention", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
@@ -1254,7 +1254,7 @@ namespace Consumer
             //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // h_1_2_a_1_context[B, T, 128] = softmax(q·kᵀ/√32, causal)·v per head (4 heads), q, k, v read in place from h_1_2_a_1_qkv (columns 0, 128, 2·128); P kept in h_1_2_a_1_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 4, 32, causal: true, w.h_1_2_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.h_1_2_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.h_1_2_a_1_qkv, 2 * 128), 3 * 128, w.h_1_2_a_1_context, w.h_1_2_a_1_workspace);
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 4, 32, causal: true, w.h_1_2_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.h_1_2_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.h_1_2_a_1_qkv, 2 * 128), 3 * 128, w.h_1_2_a_1_context, w.h_1_2_a_1_workspace, default, default);
 #line default
             w.Trace?.After("fwd_28_attention", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
@@ -1481,7 +1481,7 @@ namespace Consumer
             //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // h_1_3_a_1_context[B, T, 128] = softmax(q·kᵀ/√32, causal)·v per head (4 heads), q, k, v read in place from h_1_3_a_1_qkv (columns 0, 128, 2·128); P kept in h_1_3_a_1_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 4, 32, causal: true, w.h_1_3_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.h_1_3_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.h_1_3_a_1_qkv, 2 * 128), 3 * 128, w.h_1_3_a_1_context, w.h_1_3_a_1_workspace);
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 4, 32, causal: true, w.h_1_3_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.h_1_3_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.h_1_3_a_1_qkv, 2 * 128), 3 * 128, w.h_1_3_a_1_context, w.h_1_3_a_1_workspace, default, default);
 #line default
             w.Trace?.After("fwd_39_attention", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
@@ -1918,7 +1918,7 @@ namespace Consumer
             //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // d_h_1_3_a_1_qkv = (dq, dk, dv) from d_h_1_3_a_1_context and the P saved in h_1_3_a_1_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 4, 32, causal: true, w.h_1_3_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.h_1_3_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.h_1_3_a_1_qkv, 2 * 128), 3 * 128, w.d_h_1_3_a_1_context, w.h_1_3_a_1_workspace, w.d_h_1_3_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.d_h_1_3_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.d_h_1_3_a_1_qkv, 2 * 128), accumulate: false);
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 4, 32, causal: true, w.h_1_3_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.h_1_3_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.h_1_3_a_1_qkv, 2 * 128), 3 * 128, w.d_h_1_3_a_1_context, w.h_1_3_a_1_workspace, w.d_h_1_3_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.d_h_1_3_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.d_h_1_3_a_1_qkv, 2 * 128), accumulate: false, default, default);
 #line default
             w.Trace?.After("bwd_63_attention", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
@@ -2174,7 +2174,7 @@ namespace Consumer
             //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // d_h_1_2_a_1_qkv = (dq, dk, dv) from d_h_1_2_a_1_context and the P saved in h_1_2_a_1_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 4, 32, causal: true, w.h_1_2_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.h_1_2_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.h_1_2_a_1_qkv, 2 * 128), 3 * 128, w.d_h_1_2_a_1_context, w.h_1_2_a_1_workspace, w.d_h_1_2_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.d_h_1_2_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.d_h_1_2_a_1_qkv, 2 * 128), accumulate: false);
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 4, 32, causal: true, w.h_1_2_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.h_1_2_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.h_1_2_a_1_qkv, 2 * 128), 3 * 128, w.d_h_1_2_a_1_context, w.h_1_2_a_1_workspace, w.d_h_1_2_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.d_h_1_2_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.d_h_1_2_a_1_qkv, 2 * 128), accumulate: false, default, default);
 #line default
             w.Trace?.After("bwd_78_attention", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
@@ -2430,7 +2430,7 @@ namespace Consumer
             //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // d_h_1_1_a_1_qkv = (dq, dk, dv) from d_h_1_1_a_1_context and the P saved in h_1_1_a_1_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 4, 32, causal: true, w.h_1_1_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.h_1_1_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.h_1_1_a_1_qkv, 2 * 128), 3 * 128, w.d_h_1_1_a_1_context, w.h_1_1_a_1_workspace, w.d_h_1_1_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.d_h_1_1_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.d_h_1_1_a_1_qkv, 2 * 128), accumulate: false);
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 4, 32, causal: true, w.h_1_1_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.h_1_1_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.h_1_1_a_1_qkv, 2 * 128), 3 * 128, w.d_h_1_1_a_1_context, w.h_1_1_a_1_workspace, w.d_h_1_1_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.d_h_1_1_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.d_h_1_1_a_1_qkv, 2 * 128), accumulate: false, default, default);
 #line default
             w.Trace?.After("bwd_93_attention", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 
@@ -2686,7 +2686,7 @@ namespace Consumer
             //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // d_h_1_0_a_1_qkv = (dq, dk, dv) from d_h_1_0_a_1_context and the P saved in h_1_0_a_1_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 4, 32, causal: true, w.h_1_0_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.h_1_0_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.h_1_0_a_1_qkv, 2 * 128), 3 * 128, w.d_h_1_0_a_1_context, w.h_1_0_a_1_workspace, w.d_h_1_0_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.d_h_1_0_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.d_h_1_0_a_1_qkv, 2 * 128), accumulate: false);
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 4, 32, causal: true, w.h_1_0_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.h_1_0_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.h_1_0_a_1_qkv, 2 * 128), 3 * 128, w.d_h_1_0_a_1_context, w.h_1_0_a_1_workspace, w.d_h_1_0_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.d_h_1_0_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.d_h_1_0_a_1_qkv, 2 * 128), accumulate: false, default, default);
 #line default
             w.Trace?.After("bwd_108_attention", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
 

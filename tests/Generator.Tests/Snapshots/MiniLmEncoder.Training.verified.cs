@@ -747,7 +747,7 @@ namespace Consumer
             //   minilm_encoder.model:20  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
 #line 20 "/src/examples/BertClassifier/minilm_encoder.model"
             // hidden_0_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_0_attn_qkv (columns 0, 384, 2·384); P kept in hidden_0_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.hidden_0_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_0_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_0_attn_qkv, 2 * 384), 3 * 384, w.hidden_0_attn_context, w.hidden_0_attn_workspace);
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.hidden_0_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_0_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_0_attn_qkv, 2 * 384), 3 * 384, w.hidden_0_attn_context, w.hidden_0_attn_workspace, default, default);
 #line default
 
             // fwd_8_attention_out_proj
@@ -945,7 +945,7 @@ namespace Consumer
             //   minilm_encoder.model:20  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
 #line 20 "/src/examples/BertClassifier/minilm_encoder.model"
             // hidden_1_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_1_attn_qkv (columns 0, 384, 2·384); P kept in hidden_1_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.hidden_1_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_1_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_1_attn_qkv, 2 * 384), 3 * 384, w.hidden_1_attn_context, w.hidden_1_attn_workspace);
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.hidden_1_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_1_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_1_attn_qkv, 2 * 384), 3 * 384, w.hidden_1_attn_context, w.hidden_1_attn_workspace, default, default);
 #line default
 
             // fwd_19_attention_out_proj
@@ -1143,7 +1143,7 @@ namespace Consumer
             //   minilm_encoder.model:20  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
 #line 20 "/src/examples/BertClassifier/minilm_encoder.model"
             // hidden_2_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_2_attn_qkv (columns 0, 384, 2·384); P kept in hidden_2_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.hidden_2_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_2_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_2_attn_qkv, 2 * 384), 3 * 384, w.hidden_2_attn_context, w.hidden_2_attn_workspace);
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.hidden_2_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_2_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_2_attn_qkv, 2 * 384), 3 * 384, w.hidden_2_attn_context, w.hidden_2_attn_workspace, default, default);
 #line default
 
             // fwd_30_attention_out_proj
@@ -1341,7 +1341,7 @@ namespace Consumer
             //   minilm_encoder.model:20  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
 #line 20 "/src/examples/BertClassifier/minilm_encoder.model"
             // hidden_3_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_3_attn_qkv (columns 0, 384, 2·384); P kept in hidden_3_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.hidden_3_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_3_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_3_attn_qkv, 2 * 384), 3 * 384, w.hidden_3_attn_context, w.hidden_3_attn_workspace);
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.hidden_3_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_3_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_3_attn_qkv, 2 * 384), 3 * 384, w.hidden_3_attn_context, w.hidden_3_attn_workspace, default, default);
 #line default
 
             // fwd_41_attention_out_proj
@@ -1539,7 +1539,7 @@ namespace Consumer
             //   minilm_encoder.model:20  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
 #line 20 "/src/examples/BertClassifier/minilm_encoder.model"
             // hidden_4_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_4_attn_qkv (columns 0, 384, 2·384); P kept in hidden_4_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.hidden_4_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_4_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_4_attn_qkv, 2 * 384), 3 * 384, w.hidden_4_attn_context, w.hidden_4_attn_workspace);
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.hidden_4_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_4_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_4_attn_qkv, 2 * 384), 3 * 384, w.hidden_4_attn_context, w.hidden_4_attn_workspace, default, default);
 #line default
 
             // fwd_52_attention_out_proj
@@ -1737,7 +1737,7 @@ namespace Consumer
             //   minilm_encoder.model:20  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
 #line 20 "/src/examples/BertClassifier/minilm_encoder.model"
             // hidden_5_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_5_attn_qkv (columns 0, 384, 2·384); P kept in hidden_5_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.hidden_5_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_5_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_5_attn_qkv, 2 * 384), 3 * 384, w.hidden_5_attn_context, w.hidden_5_attn_workspace);
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.hidden_5_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_5_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_5_attn_qkv, 2 * 384), 3 * 384, w.hidden_5_attn_context, w.hidden_5_attn_workspace, default, default);
 #line default
 
             // fwd_63_attention_out_proj

@@ -100,6 +100,37 @@ public sealed class CudaParityTests : IClassFixture<CudaParityTests.Emulator>
         Assert.Contains("Activations.GeluTanhGrad(", compiled.Source);
     }
 
+    /// <summary>
+    /// attention(mask=m) on the emulated GPU: the fused forward and both backward kernels read the mask (f32 or i32) and
+    /// add (1 − m)·(−10000) to the scores as the CPU does; T = 37 spans two key tiles; row 0 is fully padded.
+    /// </summary>
+    [Theory]
+    [InlineData("i32", "")]
+    [InlineData("f32", ", causal=true")]
+    public void Attention_with_a_key_padding_mask_matches_the_cpu_backend_on_the_emulated_gpu(string maskType, string causal)
+    {
+        string text = $"model Masked {{\n    input x: i32[B, T]\n    input m: {maskType}[B, T]\n    label y: i32[B, T]\n    h = embedding(x, 9, 16) -> attention(2, mask=m{causal}) -> dense(5)\n    output h\n    loss cross_entropy(h, y)\n    optimizer adam(lr=0.01)\n}}\n";
+        var compiled = GeneratedModel.Compile(text, "Masked", seed: 8);
+        var cpu = compiled.NewInstance(8);
+        var gpuModel = compiled.NewInstance(8);
+        using var session = (IDisposable)ParityCheck.Invoke(gpuModel, "ToGpu", _emulator.Context);
+        const int batch = 5, steps = 37;
+        object[] Batch(int seed)
+        {
+            var data = ParityCheck.RandomBatch(compiled.Type, batch, steps, seed);
+            // row b: its first (b·11) mod 38 tokens real, the rest padding (row 0 entirely)
+            int[] mask = Enumerable.Range(0, batch * steps).Select(i => i % steps < i / steps * 11 % (steps + 1) ? 1 : 0).ToArray();
+            data[1] = maskType == "i32" ? new ModelDsl.Runtime.IntTensor(mask, batch, steps) : new ModelDsl.Runtime.Tensor(mask.Select(v => (float)v).ToArray(), batch, steps);
+            return data;
+        }
+        var report = new ParityReport();
+        ParityCheck.CompareKernels(cpu, gpuModel, session, Batch(4), report);
+        ParityCheck.CompareTraining(cpu, gpuModel, session, step => Batch(40 + step), 3, report);
+        Assert.True(report.Passed, $"model:\n{text}\n" + string.Join(Environment.NewLine, report.Failures));
+        // every parameter gradient compared: the embedding, in_proj (weight, bias), out_proj (weight, bias), dense (weight, bias)
+        Assert.Equal(7, report.Lines.Count(line => line.StartsWith("Masked d ", StringComparison.Ordinal) && line.EndsWith("ok", StringComparison.Ordinal)));
+    }
+
     /// <summary>leaky_relu and elu on the emulated GPU: their fused loops (elu's md_negative_exp_m1) forward and backward, default and given constants.</summary>
     [Theory]
     [InlineData("h = x -> dense(9) -> leaky_relu -> dense(9) -> elu -> dense(4)")]

@@ -188,6 +188,29 @@ public sealed class LayerGradientCheckTests
         GradientChecker.Check(model, [GradientChecker.RandomClasses(random, 7, 3, 5), labels]);
     }
 
+    /// <summary>attention(mask=m): padded keys (and a fully padded row) through the generated backward; the mask gets no gradient.</summary>
+    [Theory]
+    [InlineData("i32", "")]
+    [InlineData("f32", ", causal=true")]
+    public void Attention_with_a_key_padding_mask_matches_finite_differences(string maskType, string causal)
+    {
+        var model = GeneratedModel.Compile($$"""
+            model M {
+                input x: i32[B, T]
+                input m: {{maskType}}[B, T]
+                label y: f32[B, T, 4]
+                h = embedding(x, 7, 8) -> attention(2, mask=m{{causal}}) -> dense(4)
+                output h
+                loss mse(h, y)
+                optimizer sgd(lr=0.1)
+            }
+            """, "M");
+        var random = new Random(38);
+        int[] mask = [1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0];
+        object m = maskType == "i32" ? new ModelDsl.Runtime.IntTensor(mask, 3, 5) : new ModelDsl.Runtime.Tensor(mask.Select(v => (float)v).ToArray(), 3, 5);
+        GradientChecker.Check(model, [GradientChecker.RandomClasses(random, 7, 3, 5), m, GradientChecker.RandomTensor(random, 3, 5, 4)]);
+    }
+
     [Fact]
     public void A_dense_layer_tied_to_an_embedding_adds_both_gradients_into_one()
     {

@@ -473,6 +473,58 @@ public sealed class OnnxExportTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// attention(mask=m): the mask becomes a second graph input (i32 cast to float, or f32 as it is) and the bias
+    /// (1 − m)·(−10000) is added to the scores; ONNX Runtime against Forward with padded rows, one of them fully padded.
+    /// </summary>
+    [Theory]
+    [InlineData("i32", "")]
+    [InlineData("f32", ", causal=true")]
+    public void Attention_with_a_key_padding_mask_matches_forward(string maskType, string causal)
+    {
+        var model = GeneratedModel.Compile($$"""
+            model Masked {
+                input x: f32[B, T, 8]
+                input m: {{maskType}}[B, T]
+                label y: f32[B, T, 3]
+                h = x -> layer_norm -> attention(2, mask=m{{causal}}) -> dense(3)
+                output h
+                loss mse(h, y)
+                optimizer adam(lr=0.01)
+            }
+            """, "Masked", seed: 21);
+        var random = new Random(22);
+        int[] MaskData(int b, int t) => Enumerable.Range(0, b * t).Select(i => i % t < (i / t * 3 + 2) % (t + 1) ? 1 : 0).ToArray();
+        object Mask(int b, int t) => maskType == "i32"
+            ? new IntTensor(MaskData(b, t), b, t)
+            : new Tensor(MaskData(b, t).Select(v => (float)v).ToArray(), b, t);
+        for (int step = 0; step < 3; step++)
+            model.Call("TrainStep", GradientChecker.RandomTensor(random, 4, 5, 8), Mask(4, 5), GradientChecker.RandomTensor(random, 4, 5, 3));
+        string path = Path.Combine(_folder, "masked_" + maskType + ".onnx");
+        model.Call("ExportOnnx", path);
+        var ops = OpTypes(File.ReadAllBytes(path));
+        Assert.Equal(maskType == "i32" ? 1 : 0, ops.Count(o => o == "Cast"));
+        Assert.Contains("Unsqueeze", ops);
+
+        using var session = new InferenceSession(path);
+        Assert.Equal(["x", "m"], session.InputMetadata.Keys);
+        Assert.Equal(["B", "T"], session.InputMetadata["m"].SymbolicDimensions);
+        foreach (var (b, t) in new[] { (1, 1), (3, 7), (4, 12) })
+        {
+            var x = GradientChecker.RandomTensor(random, b, t, 8);
+            int[] mask = MaskData(b, t);
+            Assert.Contains(0, mask); // padded keys in every batch (row 0 fully padded at T = 1, row 2 at T = 7)
+            var expected = ((Tensor)model.Call("Forward", x, Mask(b, t))).Span.ToArray();
+            NamedOnnxValue maskValue = maskType == "i32"
+                ? NamedOnnxValue.CreateFromTensor("m", new DenseTensor<int>(mask, [b, t]))
+                : NamedOnnxValue.CreateFromTensor("m", new DenseTensor<float>(mask.Select(v => (float)v).ToArray(), [b, t]));
+            using var results = session.Run([NamedOnnxValue.CreateFromTensor("x", new DenseTensor<float>(x.Data.Take(b * t * 8).ToArray(), [b, t, 8])), maskValue]);
+            var actual = results.Single().AsTensor<float>().ToArray();
+            Assert.All(actual, v => Assert.True(float.IsFinite(v)));
+            AssertClose(expected, actual, "masked attention " + maskType, b);
+        }
+    }
+
     [Theory]
     [InlineData("examples/TextLstm/fortune_lstm.model", "FortuneLstm", 8192, 4)]
     [InlineData("examples/CharGpt/char_gpt.model", "CharGpt", 96, 96)]

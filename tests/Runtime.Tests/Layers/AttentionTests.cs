@@ -173,4 +173,96 @@ public class AttentionTests
         Assert.Equal("dk", a.ParamName);
         Assert.Throws<ArgumentOutOfRangeException>(() => Attention.Forward(batch, steps, heads, 0, false, x, x, x, d, x, ws));
     }
+
+    /// <summary>The key padding mask's reference: attention over each row's real keys only (a padded key's weight e^(−10000) is 0 in floats and doubles alike), and over all of them when a row has none.</summary>
+    private static double[] NaiveMasked(int batch, int steps, int heads, int dh, bool causal, float[] q, float[] k, float[] v, int[] mask)
+    {
+        int d = heads * dh;
+        var y = new double[batch * steps * d];
+        for (int b = 0; b < batch; b++)
+            for (int h = 0; h < heads; h++)
+                for (int i = 0; i < steps; i++)
+                {
+                    var s = new double[steps];
+                    double max = double.NegativeInfinity;
+                    int valid = causal ? i + 1 : steps;
+                    for (int j = 0; j < valid; j++)
+                    {
+                        double dot = 0;
+                        for (int e = 0; e < dh; e++) dot += (double)q[(b * steps + i) * d + h * dh + e] * k[(b * steps + j) * d + h * dh + e];
+                        s[j] = dot / Math.Sqrt(dh) + (1 - mask[b * steps + j]) * -10000.0;
+                        max = Math.Max(max, s[j]);
+                    }
+                    double sum = 0;
+                    for (int j = 0; j < valid; j++) sum += s[j] = Math.Exp(s[j] - max);
+                    for (int e = 0; e < dh; e++)
+                    {
+                        double o = 0;
+                        for (int j = 0; j < valid; j++) o += s[j] / sum * v[(b * steps + j) * d + h * dh + e];
+                        y[(b * steps + i) * d + h * dh + e] = o;
+                    }
+                }
+        return y;
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Key_padding_mask_hides_padded_keys_as_f32_and_as_i32(bool causal)
+    {
+        const int batch = 3, steps = 6, heads = 2, dh = 4, d = heads * dh;
+        var rng = new Random(causal ? 41 : 40);
+        var q = GradCheck.Random(rng, batch * steps * d, 2f);
+        var k = GradCheck.Random(rng, batch * steps * d, 2f);
+        var v = GradCheck.Random(rng, batch * steps * d);
+        // row 0: 4 real tokens then padding; row 1: no padding; row 2: every key padded (the output stays finite)
+        int[] ids = { 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0 };
+        float[] floats = Array.ConvertAll(ids, m => (float)m);
+        var ws = new float[Attention.WorkspaceSize(batch, steps, heads)];
+        var withInts = new float[q.Length];
+        var withFloats = new float[q.Length];
+        var without = new float[q.Length];
+        Attention.Forward(batch, steps, heads, dh, causal, q, k, v, d, withInts, ws, maskIds: ids);
+        Attention.Forward(batch, steps, heads, dh, causal, q, k, v, d, withFloats, ws, mask: floats);
+        Attention.Forward(batch, steps, heads, dh, causal, q, k, v, d, without, ws);
+        Assert.Equal(withFloats, withInts);
+        var naive = NaiveMasked(batch, steps, heads, dh, causal, q, k, v, ids);
+        int firstPadded = 2 * steps * d; // row 2's outputs
+        GradCheck.Within(GradCheck.MaxDiff(withInts.AsSpan(0, firstPadded), naive.AsSpan(0, firstPadded)), 1e-5, "masked attention forward");
+        // Row 2 is all padding: its scores s − 10000 are rounded to float's step there (~1e-3), as in BERT's float graph,
+        // so its softmax is that of scores rounded to ~1e-3: close to the unmasked one, not equal.
+        GradCheck.Within(GradCheck.MaxDiff(withInts.AsSpan(firstPadded), naive.AsSpan(firstPadded)), 2e-3, "fully padded row");
+        Assert.All(withInts, value => Assert.True(float.IsFinite(value)));
+        // row 1 has no padding: as without a mask, bit for bit (1 − 1 adds 0); row 0 differs (its queries no longer see keys 4 and 5)
+        for (int i = steps * d; i < firstPadded; i++) Assert.Equal(without[i], withInts[i]);
+        if (!causal) Assert.NotEqual(without[0], withInts[0]);
+        else Assert.NotEqual(without[5 * d], withInts[5 * d]);
+    }
+
+    [Fact]
+    public void Masked_gradients_match_finite_differences_and_padded_keys_get_none()
+    {
+        const int batch = 2, steps = 5, heads = 2, dh = 3, d = heads * dh, stride = 3 * d;
+        var rng = new Random(44);
+        var qkv = GradCheck.Random(rng, batch * steps * stride, 1.5f);
+        var r = GradCheck.Random(rng, batch * steps * d);
+        int[] mask = { 1, 1, 1, 0, 0, 1, 1, 1, 1, 1 };
+        var y = new float[batch * steps * d];
+        var ws = new float[Attention.WorkspaceSize(batch, steps, heads)];
+        double Loss()
+        {
+            Attention.Forward(batch, steps, heads, dh, false, qkv, qkv.AsSpan(d), qkv.AsSpan(2 * d), stride, y, ws, maskIds: mask);
+            return GradCheck.Dot(y, r);
+        }
+        Loss();
+        var dqkv = new float[qkv.Length];
+        Attention.Backward(batch, steps, heads, dh, false, qkv, qkv.AsSpan(d), qkv.AsSpan(2 * d), stride, r, ws,
+            dqkv, dqkv.AsSpan(d), dqkv.AsSpan(2 * d), maskIds: mask);
+        double error = GradCheck.MaxError(qkv, dqkv, Loss);
+        _output.WriteLine($"masked attention: dq/dk/dv {error:E2}");
+        GradCheck.Within(error, GradCheck.Tolerance, "masked attention dq/dk/dv");
+        // the padded keys (b 0, t 3 and 4) are never attended to: their k and v get no gradient
+        for (int t = 3; t < 5; t++)
+            for (int e = d; e < 3 * d; e++) Assert.Equal(0f, dqkv[t * stride + e]);
+    }
 }
