@@ -55,8 +55,8 @@ string folder = args.Length > 0 ? args[0] : Directory.GetCurrentDirectory();
     model.ExportOnnx(path);
     using var session = new InferenceSession(path);
     var (x2, _) = Batch(5, 17);
-    Compare("SeqLstm", model.Forward(hx), session, "x", hx);
-    Compare("SeqLstm", model.Forward(x2), session, "x", x2);
+    Compare("SeqLstm", model.Forward(hx), session, ("x", hx));
+    Compare("SeqLstm", model.Forward(x2), session, ("x", x2));
 }
 
 // 2. A Keras-style conv net on channels-last images: is the bright square in the left or the right half?
@@ -90,20 +90,23 @@ string folder = args.Length > 0 ? args[0] : Directory.GetCurrentDirectory();
     string path = Path.Combine(folder, "keras_cnn.onnx");
     model.ExportOnnx(path);
     using var session = new InferenceSession(path);
-    Compare("KerasCnn", model.Forward(hx), session, "images", hx);
+    Compare("KerasCnn", model.Forward(hx), session, ("images", hx));
 }
 
-// 3. A BERT-style classifier: does token 7 occur? Rows start with [CLS] (id 1) and end in 0 to 3 padding tokens (id 0).
+// 3. A BERT-style classifier: does token 7 occur? Rows start with [CLS] (id 1) and end in 0 to 3 padding tokens (id 0),
+// which the mask leaves out of the pooled mean.
 {
     const int T = 12;
-    (IntTensor, IntTensor) Batch(int b, int t)
+    (IntTensor, Tensor, IntTensor) Batch(int b, int t)
     {
         var tokens = new int[b * t];
+        var mask = new float[b * t];
         var y = new int[b];
         for (int i = 0; i < b; i++)
         {
             int length = t - random.Next(4);
             tokens[i * t] = 1;
+            for (int s = 0; s < length; s++) mask[i * t + s] = 1f;
             for (int s = 1; s < length; s++)
             {
                 int id;
@@ -113,25 +116,25 @@ string folder = args.Length > 0 ? args[0] : Directory.GetCurrentDirectory();
             y[i] = random.Next(2);
             if (y[i] == 1) tokens[i * t + random.Next(1, length)] = 7;
         }
-        return (new IntTensor(tokens, b, t), new IntTensor(y, b));
+        return (new IntTensor(tokens, b, t), new Tensor(mask, b, t), new IntTensor(y, b));
     }
 
     var model = new TinyBert(seed: 1);
-    var (hx, hy) = Batch(128, T);
-    float before = model.Evaluate(hx, hy);
+    var (hx, hm, hy) = Batch(128, T);
+    float before = model.Evaluate(hx, hm, hy);
     var losses = new List<float>();
     for (int step = 0; step < 60; step++)
     {
-        var (x, y) = Batch(32, T);
-        losses.Add(model.TrainStep(x, y));
+        var (x, m, y) = Batch(32, T);
+        losses.Add(model.TrainStep(x, m, y));
     }
-    Report("TinyBert", before, model.Evaluate(hx, hy), losses);
+    Report("TinyBert", before, model.Evaluate(hx, hm, hy), losses);
     string path = Path.Combine(folder, "tiny_bert.onnx");
     model.ExportOnnx(path);
     using var session = new InferenceSession(path);
-    var (x2, _) = Batch(3, 7);
-    Compare("TinyBert", model.Forward(hx), session, "tokens", hx);
-    Compare("TinyBert", model.Forward(x2), session, "tokens", x2);
+    var (x2, m2, _) = Batch(3, 7);
+    Compare("TinyBert", model.Forward(hx, hm), session, ("tokens", hx), ("mask", hm));
+    Compare("TinyBert", model.Forward(x2, m2), session, ("tokens", x2), ("mask", m2));
 }
 
 // 4. A small ResNet: horizontal or vertical stripes, at a random phase, under noise.
@@ -164,7 +167,7 @@ string folder = args.Length > 0 ? args[0] : Directory.GetCurrentDirectory();
     string path = Path.Combine(folder, "small_resnet.onnx");
     model.ExportOnnx(path);
     using var session = new InferenceSession(path);
-    Compare("SmallResNet", model.Forward(hx), session, "images", hx);
+    Compare("SmallResNet", model.Forward(hx), session, ("images", hx));
 }
 
 // 5. An autoencoder: 64 features that are a smooth function of 8 hidden ones.
@@ -201,7 +204,7 @@ string folder = args.Length > 0 ? args[0] : Directory.GetCurrentDirectory();
     string path = Path.Combine(folder, "autoencoder.onnx");
     model.ExportOnnx(path);
     using var session = new InferenceSession(path);
-    Compare("AutoEncoder", model.Forward(hx), session, "x", hx);
+    Compare("AutoEncoder", model.Forward(hx), session, ("x", hx));
 }
 
 // 6. A GPT variant: arithmetic sequences modulo 24 with a step of 1, 2 or 3; the next token follows from the last two.
@@ -237,8 +240,8 @@ string folder = args.Length > 0 ? args[0] : Directory.GetCurrentDirectory();
     model.ExportOnnx(path);
     using var session = new InferenceSession(path);
     var (x2, _) = Batch(2, 9);
-    Compare("TinyGpt", model.Forward(hx), session, "idx", hx);
-    Compare("TinyGpt", model.Forward(x2), session, "idx", x2);
+    Compare("TinyGpt", model.Forward(hx), session, ("idx", hx));
+    Compare("TinyGpt", model.Forward(x2), session, ("idx", x2));
 }
 
 return 0;
@@ -250,16 +253,16 @@ static void Report(string name, float before, float after, List<float> losses) =
         $"trained {name} held-out {before:R} -> {after:R} steps {losses.Count} finite {losses.All(float.IsFinite)}"));
 
 // ONNX Runtime on the same input as Forward; the largest difference relative to the output's scale.
-static void Compare(string name, Tensor forward, InferenceSession session, string input, object x)
+static void Compare(string name, Tensor forward, InferenceSession session, params (string Input, object Value)[] inputs)
 {
     float[] expected = forward.Span.ToArray();
-    NamedOnnxValue value = x switch
+    var values = inputs.Select(input => input.Value switch
     {
-        Tensor f => NamedOnnxValue.CreateFromTensor(input, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(f.Span.ToArray(), f.Shape)),
-        IntTensor i => NamedOnnxValue.CreateFromTensor(input, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<int>(i.Span.ToArray(), i.Shape)),
-        _ => throw new ArgumentException("not a tensor", nameof(x)),
-    };
-    using var results = session.Run([value]);
+        Tensor f => NamedOnnxValue.CreateFromTensor(input.Input, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(f.Span.ToArray(), f.Shape)),
+        IntTensor i => NamedOnnxValue.CreateFromTensor(input.Input, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<int>(i.Span.ToArray(), i.Shape)),
+        _ => throw new ArgumentException("not a tensor", nameof(inputs)),
+    }).ToList();
+    using var results = session.Run(values);
     float[] actual = results[0].AsTensor<float>().ToArray();
     double scale = Math.Max(1e-6, expected.Max(Math.Abs));
     double difference = actual.Length != expected.Length ? double.PositiveInfinity
