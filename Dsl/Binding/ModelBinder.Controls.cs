@@ -24,7 +24,7 @@ namespace ModelDsl.Binding
         /// Binds every control statement of the model once the parameters exist. Returns null when one had an error (the
         /// model then fails, like an optimizer with a bad argument); each statement is checked even after another failed.
         /// </summary>
-        private TrainingControls? BindControls(IReadOnlyList<ControlSyntax> statements, Scope scope, OptimizerSyntax? optimizer, LossSyntax? loss)
+        private TrainingControls? BindControls(IReadOnlyList<ControlSyntax> statements, IReadOnlyList<FreezeSyntax> freezes, Scope scope, OptimizerSyntax? optimizer, LossSyntax? loss)
         {
             bool ok = true;
             GradientClip? clip = null;
@@ -67,7 +67,28 @@ namespace ModelDsl.Binding
                         throw new System.InvalidOperationException($"the grammar accepted the control '{word}', which the binder does not know");
                 }
             }
-            return ok ? new TrainingControls { Clip = clip, Schedule = schedule } : null;
+            var frozen = new HashSet<string>(System.StringComparer.Ordinal);
+            foreach (var s in freezes)
+            {
+                if (optimizer is null || loss is null)
+                {
+                    Diagnostics.ReportControlConflict(s.Word.Span, "freeze", $"the model has no {(optimizer is null ? "optimizer" : "loss")}, so nothing is trained; declare one or remove this line");
+                    ok = false;
+                    continue;
+                }
+                foreach (var pattern in s.Patterns)
+                {
+                    var matches = MatchingPath(pattern);
+                    if (matches is null) ok = false;
+                    else foreach (var p in matches) frozen.Add(p.Name);
+                }
+            }
+            if (ok && frozen.Count > 0 && frozen.Count == _parameters.Count)
+            {
+                Diagnostics.ReportControlConflict(freezes[0].Word.Span, "freeze", $"every parameter of model '{_model!.Name.Text}' is frozen, so a step would change nothing; freeze fewer, or drop the optimizer");
+                ok = false;
+            }
+            return ok ? new TrainingControls { Clip = clip, Schedule = schedule, Frozen = frozen, FrozenSpan = freezes.Count > 0 ? freezes[0].Span : default } : null;
         }
 
         private GradientClip? BindClip(ControlSyntax s, Scope scope)
@@ -105,6 +126,27 @@ namespace ModelDsl.Binding
                 return null;
             }
             return new LearningRateSchedule(entry.Kind, warmup, steps, floor, s.Span);
+        }
+
+        /// <summary>
+        /// The parameters a freeze pattern names: init's pattern (<c>*</c> any run of characters) over the full name, or over
+        /// a layer or block path above it (<c>h.1.0</c> names every parameter under <c>h.1.0.</c>). Null after reporting MDL0122.
+        /// </summary>
+        private List<ParameterInfo>? MatchingPath(NamePattern pattern)
+        {
+            var regex = PatternRegex(pattern.Text);
+            var matches = _parameters.Where(p => regex.IsMatch(p.Name) || Prefixes(p.Name).Any(regex.IsMatch)).ToList();
+            if (matches.Count > 0) return matches;
+            var names = _parameters.Select(p => p.Name).ToList();
+            string? suggestion = pattern.Text.Contains('*') ? null : Suggest.Closest(pattern.Text, names.Concat(names.SelectMany(Prefixes)).Distinct(), _file.Suggestions);
+            Diagnostics.ReportPatternMatchesNothing(pattern.Span, "freeze", pattern.Text, _model!.Name.Text, suggestion, names);
+            return null;
+        }
+
+        /// <summary><c>h.1.0.a.0.weight</c> → <c>h</c>, <c>h.1</c>, <c>h.1.0</c>, <c>h.1.0.a</c>, <c>h.1.0.a.0</c>.</summary>
+        private static IEnumerable<string> Prefixes(string name)
+        {
+            for (int i = name.IndexOf('.'); i > 0; i = name.IndexOf('.', i + 1)) yield return name.Substring(0, i);
         }
     }
 }

@@ -69,6 +69,7 @@ namespace ModelDsl.Binding
             OptimizerSyntax? optimizer = null;
             var inits = new List<InitSyntax>();
             var controls = new List<ControlSyntax>();
+            var freezes = new List<FreezeSyntax>();
             foreach (var statement in body)
             {
                 switch (statement)
@@ -80,6 +81,7 @@ namespace ModelDsl.Binding
                     case OptimizerSyntax s: Once(ref optimizer, s, "optimizer"); break;
                     case InitSyntax s: inits.Add(s); break;
                     case ControlSyntax s: controls.Add(s); break;
+                    case FreezeSyntax s: freezes.Add(s); break;
                     case ReturnSyntax s: Diagnostics.ReportStatementNotAllowed(s.Span, "return", "a model (use 'output')"); break;
                 }
             }
@@ -89,7 +91,7 @@ namespace ModelDsl.Binding
             OptimizerInfo? optimizerInfo = optimizer is null ? null : BindOptimizer(optimizer, scope);
             // A pattern can match nothing because an erroneous layer declared no parameters: MDL0122 waits for a clean body.
             BindInits(inits, scope, parametersComplete: !_failed && Diagnostics.Count(d => d.IsError) == errorsBefore);
-            TrainingControls? controlInfo = controls.Count == 0 ? TrainingControls.None : BindControls(controls, scope, optimizer, loss);
+            TrainingControls? controlInfo = controls.Count == 0 && freezes.Count == 0 ? TrainingControls.None : BindControls(controls, freezes, scope, optimizer, loss);
 
             if (_inputs.Count == 0 && !body.OfType<InputSyntax>().Any(i => !i.IsLabel)) Diagnostics.ReportMissingInput(model.Name.Span, model.Name.Text);
             if (output is null) Diagnostics.ReportMissingOutput(model.Name.Span, model.Name.Text);

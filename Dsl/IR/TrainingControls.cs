@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using ModelDsl.Text;
 
 namespace ModelDsl.IR
@@ -16,6 +17,14 @@ namespace ModelDsl.IR
 
         /// <summary><c>schedule linear|cosine|constant(...)</c>, or null (the learning rate is <c>LearningRate</c> at every step).</summary>
         public LearningRateSchedule? Schedule { get; init; }
+
+        /// <summary>The full names of the parameters <c>freeze</c> names: no optimizer update and no optimizer state.</summary>
+        public IReadOnlyCollection<string> Frozen { get; init; } = new string[0];
+
+        public bool IsFrozen(ParameterInfo parameter) => Frozen.Contains(parameter.Name);
+
+        /// <summary>The first <c>freeze</c> statement (for comments in generated code).</summary>
+        public TextSpan FrozenSpan { get; init; }
     }
 
     public enum ScheduleKind

@@ -68,6 +68,9 @@ namespace ModelDsl.Syntax
         /// </summary>
         public static readonly string[] ControlWords = { "clip_grad_norm", "schedule" };
 
+        /// <summary>Words that begin a training-control statement (recovery resumes at them): the controls and <c>freeze</c>.</summary>
+        private static readonly string[] ControlStatementWords = { "clip_grad_norm", "schedule", "freeze" };
+
         /// <summary>
         /// A control statement. The head is read atomically, so anything else (a binding named <c>freeze</c>) is left to
         /// the next alternative untouched: the word, then for <c>schedule</c> the kind's name, for the others a peek at
@@ -83,6 +86,20 @@ namespace ModelDsl.Syntax
             from arguments in ExpressionGrammar.ArgumentList
             let call = new CallSyntax(head.callee, arguments.Arguments, head.callee.Span.Cover(arguments.Close))
             select (StatementSyntax)new ControlSyntax(head.word, call, head.word.Span.Cover(arguments.Close));
+
+        /// <summary>
+        /// <c>freeze tok, h.1.0, *.bias</c>: the word and the first pattern read atomically (so <c>freeze = …</c> still
+        /// binds a name), then a comma-separated list of init's name patterns.
+        /// </summary>
+        private static readonly Parser<StatementSyntax> Freeze =
+            from head in (from word in Lexical.Identifier.Where(id => id.Text == "freeze")
+                          from first in Lexical.NamePattern
+                          select (word, first)).Atomic()
+            from rest in (from comma in Lexical.Symbol(',')
+                          from pattern in Lexical.NamePattern
+                          select pattern).Repeated()
+            let patterns = new[] { head.first }.Concat(rest).ToList()
+            select (StatementSyntax)new FreezeSyntax(head.word, patterns, head.word.Span.Cover(patterns[patterns.Count - 1].Span));
 
         /// <summary><c>return r + m</c></summary>
         private static readonly Parser<StatementSyntax> Return =
@@ -102,11 +119,11 @@ namespace ModelDsl.Syntax
             select (StatementSyntax)new BindingSyntax(name, value, name.Span.Cover(value.Span));
 
         public static readonly Parser<StatementSyntax> Statement =
-            Input.XOr(Output).XOr(Loss).XOr(Optimizer).XOr(Init).XOr(Return).XOr(Control).XOr(Binding).Named("statement");
+            Input.XOr(Output).XOr(Loss).XOr(Optimizer).XOr(Init).XOr(Return).XOr(Control).XOr(Freeze).XOr(Binding).Named("statement");
 
         /// <summary>The words that begin a statement; recovery resumes at a line starting with one of them.</summary>
         public static readonly string[] StatementKeywords = { "input", "label", "output", "loss", "optimizer", "init", "return" };
 
-        internal static bool StartsStatement(string word) => StatementKeywords.Contains(word) || ControlWords.Contains(word);
+        internal static bool StartsStatement(string word) => StatementKeywords.Contains(word) || ControlStatementWords.Contains(word);
     }
 }

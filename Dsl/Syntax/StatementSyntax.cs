@@ -42,6 +42,12 @@ namespace ModelDsl.Syntax
     /// </summary>
     public sealed record ControlSyntax(Identifier Word, CallSyntax Call, TextSpan Span) : StatementSyntax(Span);
 
+    /// <summary>
+    /// <c>freeze tok, h.1.0</c>: parameters that keep their values (docs/training.md "Frozen parameters"). Each pattern is
+    /// init's (<c>*</c> any run of characters) and matches a parameter's full name or a layer or block path above it.
+    /// </summary>
+    public sealed record FreezeSyntax(Identifier Word, IReadOnlyList<NamePattern> Patterns, TextSpan Span) : StatementSyntax(Span);
+
     /// <summary>A statement that failed to parse; the parser reported why and skipped to the next line.</summary>
     public sealed record ErrorStatementSyntax(TextSpan Span) : StatementSyntax(Span);
 }

@@ -71,6 +71,7 @@ namespace ModelDsl.Syntax
                 case OptimizerSyntax optimizer: return new[] { optimizer.Call };
                 case InitSyntax init: return new[] { init.Initializer };
                 case ControlSyntax control: return new[] { control.Call };
+                case FreezeSyntax freeze: return freeze.Patterns;
                 case ReturnSyntax @return: return new[] { @return.Value };
                 case ConfigEntrySyntax entry: return new[] { entry.Value };
                 case BlockParameterSyntax parameter: return new[] { parameter.Default };

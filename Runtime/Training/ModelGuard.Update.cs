@@ -43,6 +43,20 @@ public sealed partial class ModelGuard
     /// <summary>Forget the tracked maxima: call after parameters or state change outside an update (Initialize, Load, copies from a device).</summary>
     public void ParametersChanged() => _boundsKnown = false;
 
+    private bool[]? _frozen;
+
+    /// <summary>
+    /// Marks parameter <paramref name="index"/> (in the order given to the constructor) as frozen: the optimizer never
+    /// updates it, so the update check skips it (it has no optimizer state to check).
+    /// </summary>
+    public void Freeze(int index)
+    {
+        _frozen ??= new bool[_parameters.Count];
+        _frozen[index] = true;
+    }
+
+    private bool IsFrozen(int k) => _frozen is { } frozen && frozen[k];
+
     /// <summary>
     /// Checks an SGD step (torch.optim.SGD, as <see cref="Optimizers.Sgd"/>) before it runs. <paramref name="syncHost"/>
     /// (GPU sessions) copies device values, state and gradients into the host parameters before a measuring pass; null on the CPU.
@@ -61,6 +75,7 @@ public sealed partial class ModelGuard
         if (SgdBounded(lr, momentum, weightDecay, nesterov, commit: true)) return;
         for (int k = 0; k < _parameters.Count; k++)
         {
+            if (IsFrozen(k)) continue;
             var p = _parameters[k];
             var (index, value) = UpdateCheck.Sgd(p.Value, p.Gradient, p.State1, lr, momentum, weightDecay, nesterov);
             if (index >= 0) ThrowUpdate(caller, step, "sgd", lr, p, index, value);
@@ -91,6 +106,7 @@ public sealed partial class ModelGuard
         if (AdamBounded(lr, beta1, beta2, eps, l2, decay, optimizerStep, commit: true)) return;
         for (int k = 0; k < _parameters.Count; k++)
         {
+            if (IsFrozen(k)) continue;
             var p = _parameters[k];
             var (index, value) = UpdateCheck.Adam(p.Value, p.Gradient, p.State1, p.State2, lr, beta1, beta2, eps, l2, decay, optimizerStep);
             if (index >= 0) ThrowUpdate(caller, step, optimizer, lr, p, index, value);
@@ -117,6 +133,7 @@ public sealed partial class ModelGuard
         if (RmspropBounded(lr, alpha, eps, weightDecay, momentum, centered, commit: true)) return;
         for (int k = 0; k < _parameters.Count; k++)
         {
+            if (IsFrozen(k)) continue;
             var p = _parameters[k];
             var (index, value) = UpdateCheck.Rmsprop(p.Value, p.Gradient, p.State1, p.State2, lr, alpha, eps, weightDecay, momentum, centered);
             if (index >= 0) ThrowUpdate(caller, step, "rmsprop", lr, p, index, value);
@@ -130,6 +147,7 @@ public sealed partial class ModelGuard
         double a = alpha, c = 1.0 - alpha, mu = Math.Abs((double)momentum), wd = Math.Abs((double)weightDecay), rate = Math.Abs((double)lr);
         for (int k = 0; k < _parameters.Count; k++)
         {
+            if (IsFrozen(k)) continue;
             double d = _maxGradient[k] + wd * _maxValue[k];
             double sq = a * _maxState1[k] + c * d * d;
             // |ga'| ≤ α·|ga| + (1 − α)·|d| (centered); |buf'| ≤ μ·|buf| + |d| / eps (momentum); either is state 2.
@@ -157,6 +175,7 @@ public sealed partial class ModelGuard
         {
             for (int k = 0; k < _parameters.Count; k++)
             {
+                if (IsFrozen(k)) continue;
                 if (_parameters[k].Version != versions[k]) return true;
             }
         }
@@ -177,6 +196,7 @@ public sealed partial class ModelGuard
         double mu = Math.Abs((double)momentum), wd = Math.Abs((double)weightDecay), rate = Math.Abs((double)lr);
         for (int k = 0; k < _parameters.Count; k++)
         {
+            if (IsFrozen(k)) continue;
             double d = _maxGradient[k] + wd * _maxValue[k];
             double buffer = momentum != 0 ? mu * _maxState1[k] + d : 0;
             double direction = momentum == 0 ? d : nesterov ? d + mu * buffer : buffer;
@@ -199,6 +219,7 @@ public sealed partial class ModelGuard
         if (!(stepSize < Limit)) return false;
         for (int k = 0; k < _parameters.Count; k++)
         {
+            if (IsFrozen(k)) continue;
             double d = _maxGradient[k] + Math.Abs((double)l2) * _maxValue[k];
             // m' = m + (1 − β1)(d − m) = β1·m + (1 − β1)·d for β1 in [0, 1]; otherwise the looser form of the first expression.
             double m = beta1 is >= 0 and <= 1 ? b1 * _maxState1[k] + c1 * d : _maxState1[k] + c1 * (d + _maxState1[k]);
@@ -222,6 +243,7 @@ public sealed partial class ModelGuard
         syncHost?.Invoke();
         for (int k = 0; k < _parameters.Count; k++)
         {
+            if (IsFrozen(k)) continue;
             var p = _parameters[k];
             _maxValue[k] = MaxMagnitude(caller, step, p, p.Value, "value");
             _maxState1[k] = p.StateCount >= 1 ? MaxMagnitude(caller, step, p, p.State1, "optimizer state 1") : 0;

@@ -96,6 +96,16 @@ namespace ModelDsl.Emit.CSharp
             _ => throw new System.InvalidOperationException($"no hyperparameters for {optimizer.Kind.ToSource()}"),
         };
 
+        /// <summary>Tells the guard which parameters are frozen, so the update check skips them (they have no state).</summary>
+        private protected void EmitFrozenGuard(string guard)
+        {
+            for (int k = 0; k < _plan.Parameters.Count; k++)
+            {
+                var p = _plan.Parameters[k].Parameter!;
+                if (Model.Controls.IsFrozen(p)) _w.Line($"{guard}.Freeze({k}); // {p.Name} is frozen");
+            }
+        }
+
         private protected int Line(TextSpan span) => _source.GetLinePosition(span.Start).Line + 1;
 
         private protected static string Literal(double value) => Literals.CSharp((float)value);

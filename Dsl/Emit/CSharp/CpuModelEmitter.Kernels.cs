@@ -89,6 +89,13 @@ namespace ModelDsl.Emit.CSharp
             // The hyperparameters after the learning rate, as the guard and the runtime's Optimizers take them.
             string arguments = HyperArguments(optimizer);
             string method = OptimizerMethod(optimizer);
+            var frozen = _plan.Parameters.Where(p => Model.Controls.IsFrozen(p.Parameter!)).ToList();
+            if (frozen.Count > 0)
+            {
+                _w.Line($"// freeze ({_fileName}:{Line(Model.Controls.FrozenSpan)}): frozen parameters keep their values; their gradients are set to zero, as if");
+                _w.Line("// never computed (PyTorch's requires_grad=False), so clipping and the checks see only the trained ones.");
+                foreach (var p in frozen) _w.Line($"global::System.Array.Clear({_parameterProperties[p.Parameter!]}.Gradient);");
+            }
             if (Model.Controls.Clip is { } clip)
             {
                 _w.Line($"// clip_grad_norm({Number(clip.MaxNorm)}) ({_fileName}:{Line(clip.Span)}): torch.nn.utils.clip_grad_norm_, every gradient scaled by");
@@ -107,6 +114,11 @@ namespace ModelDsl.Emit.CSharp
             foreach (var p in _plan.Parameters)
             {
                 string name = _parameterProperties[p.Parameter!];
+                if (Model.Controls.IsFrozen(p.Parameter!))
+                {
+                    _w.Line($"// {p.Parameter!.Name}: frozen, not updated");
+                    continue;
+                }
                 _w.Line(optimizer.Settings switch
                 {
                     Ops.SgdSettings => $"global::ModelDsl.Runtime.Optimizers.Sgd({name}.Value, {name}.Gradient, {name}.State1, {lr}, {arguments});",

@@ -111,7 +111,14 @@ namespace ModelDsl.Emit.CSharp
             _w.Line($"Parameters = new global::ModelDsl.Runtime.Parameter[] {{ {string.Join(", ", _plan.Parameters.Select(p => _parameterProperties[p.Parameter!]))} }};");
             _w.Line("_guard = new global::ModelDsl.Runtime.ModelGuard(ModelName, Parameters);");
             int states = StateCount();
-            if (states > 0) _w.Line($"foreach (var p in Parameters) p.EnsureState({states});");
+            if (states > 0 && Model.Controls.Frozen.Count == 0) _w.Line($"foreach (var p in Parameters) p.EnsureState({states});");
+            else if (states > 0)
+            {
+                // Frozen parameters (freeze) get no optimizer state: only the trained ones are given theirs.
+                foreach (var p in _plan.Parameters.Where(p => !Model.Controls.IsFrozen(p.Parameter!)))
+                    _w.Line($"{_parameterProperties[p.Parameter!]}.EnsureState({states});");
+            }
+            EmitFrozenGuard("_guard");
             _w.Line("Initialize();");
             _w.Close();
             _w.Line();

@@ -66,6 +66,7 @@ namespace ModelDsl.Emit.CSharp
             if (Cuda.GradientSumOfSquaresPartials is { } partials) launches.Add(partials);
             if (Cuda.GradientSumOfSquares is { } norm) launches.Add(norm);
             if (Cuda.GradientScale is { } scale) launches.Add(scale);
+            if (Cuda.GradientClear is { } clear) launches.Add(clear);
             return launches;
         }
 
@@ -122,6 +123,7 @@ namespace ModelDsl.Emit.CSharp
                 _w.Line("_gradientSumOfSquares = context.Allocate(4);");
             }
             _w.Line("_guard = new global::ModelDsl.Runtime.ModelGuard(ModelName + \".Gpu\", model.Parameters);");
+            EmitFrozenGuard("_guard");
             _w.Line("_syncHost = DownloadAll;");
             _w.Line("CopyFromHost();");
             _w.Close();
@@ -535,6 +537,22 @@ namespace ModelDsl.Emit.CSharp
             _w.Line();
             _w.Line("/// <summary>The update itself, after the guard has ruled out a non-finite result (from bounds it tracks; on doubt it copies the state to the host and checks there).</summary>");
             _w.Open("private void Update(string caller)");
+            if (Model.Controls.Frozen.Count > 0)
+            {
+                if (Cuda.GradientClear is not { } clear) throw new System.InvalidOperationException("freeze without its gradient_clear kernel");
+                _w.Line($"// freeze ({_fileName}:{Line(Model.Controls.FrozenSpan)}): frozen parameters keep their values; their gradients are set to zero, as on the CPU.");
+                foreach (var (start, end, names) in ArenaRuns(frozen: true))
+                {
+                    _w.Line($"// {names}: arena elements [{start}, {end})");
+                    EmitLaunch(clear, a => a.Name switch
+                    {
+                        "count" => (end - start).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        "g" => $"_gradients.Pointer.Plus({start})",
+                        var other => throw new System.InvalidOperationException($"{clear.Name}: no host value for '{other}'"),
+                    }, elements: (end - start).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                }
+                if (Cuda.GradientScale is not null) _w.Line("_checkedSumOfSquares = float.NaN; // the sum included the frozen gradients");
+            }
             if (Model.Controls.Clip is { } clip)
             {
                 if (Cuda.GradientScale is not { } scale) throw new System.InvalidOperationException("clip_grad_norm without its gradient_scale kernel");
@@ -575,20 +593,49 @@ namespace ModelDsl.Emit.CSharp
                     ? $"float decay = (float)(1.0 - (double)lr * {Literal(adam.WeightDecay)});"
                     : "float decay = 1f;");
             }
-            EmitLaunch(launch, a => a.Name switch
+            var runs = ArenaRuns(frozen: false);
+            if (Model.Controls.Frozen.Count > 0) _w.Line($"// freeze ({_fileName}:{Line(Model.Controls.FrozenSpan)}): one launch per run of trained parameters; the frozen ones are skipped.");
+            foreach (var (start, end, names) in runs)
             {
-                "count" => "ArenaLength",
-                "p" => "_values",
-                "g" => "_gradients",
-                "velocity" or "m" or "square_avg" => "_state1",
-                "v" or "momentum_buffer" or "grad_avg" => "_state2",
-                "lr" => "lr",
-                "step_size" => "stepSize",
-                "bc2_sqrt" => "bc2Sqrt",
-                "decay" => "decay",
-                var other => throw new System.InvalidOperationException($"{launch.Name}: no host value for the optimizer argument '{other}'"),
-            }, elements: "ArenaLength");
+                bool whole = start == 0 && end == ParameterArena.For(_plan).Length;
+                if (!whole) _w.Line($"// {names}: arena elements [{start}, {end})");
+                string At(string arena) => whole ? arena : $"{arena}.Pointer.Plus({start})";
+                EmitLaunch(launch, a => a.Name switch
+                {
+                    "count" => whole ? "ArenaLength" : (end - start).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    "p" => At("_values"),
+                    "g" => At("_gradients"),
+                    "velocity" or "m" or "square_avg" => At("_state1"),
+                    "v" or "momentum_buffer" or "grad_avg" => At("_state2"),
+                    "lr" => "lr",
+                    "step_size" => "stepSize",
+                    "bc2_sqrt" => "bc2Sqrt",
+                    "decay" => "decay",
+                    var other => throw new System.InvalidOperationException($"{launch.Name}: no host value for the optimizer argument '{other}'"),
+                }, elements: whole ? "ArenaLength" : (end - start).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
             _w.Close();
+        }
+
+        /// <summary>
+        /// The runs of consecutive parameters that are frozen (<paramref name="frozen"/>) or trained, as arena ranges
+        /// [start, end) (a parameter's range runs to the next one's offset, its alignment padding included) and their names.
+        /// </summary>
+        private List<(long Start, long End, string Names)> ArenaRuns(bool frozen)
+        {
+            var arena = ParameterArena.For(_plan);
+            var runs = new List<(long, long, string)>();
+            int k = 0, n = _plan.Parameters.Count;
+            while (k < n)
+            {
+                if (Model.Controls.IsFrozen(_plan.Parameters[k].Parameter!) != frozen) { k++; continue; }
+                int first = k;
+                while (k < n && Model.Controls.IsFrozen(_plan.Parameters[k].Parameter!) == frozen) k++;
+                long end = k < n ? arena.Offsets[k] : arena.Length;
+                string names = k - first == 1 ? _plan.Parameters[first].Parameter!.Name : $"{_plan.Parameters[first].Parameter!.Name} .. {_plan.Parameters[k - 1].Parameter!.Name}";
+                runs.Add((arena.Offsets[first], end, names));
+            }
+            return runs;
         }
 
         /// <summary>The device address of a buffer: a workspace allocation (a view's is its root's), or a parameter's slice of an arena.</summary>

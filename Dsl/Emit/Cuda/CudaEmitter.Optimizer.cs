@@ -217,6 +217,22 @@ namespace ModelDsl.Emit.Cuda
             return new CudaLaunch("gradient_scale", LaunchShape.Elements, ArenaLength(), arguments);
         }
 
+        /// <summary><c>gradient_clear</c> for <c>freeze</c>: zeroes a frozen range of the gradient arena (the launch passes its start).</summary>
+        private CudaLaunch EmitGradientClear(Text.TextSpan span)
+        {
+            var arguments = new List<CudaArgument>
+            {
+                CudaArgument.Special("int", "count"),
+                CudaArgument.Special("float* __restrict__", "g"),
+            };
+            KernelHeader("gradient_clear", new[] { new Plan.Origin(span, "freeze") }, "frozen parameters: g = 0 over a range of the gradient arena, so clipping and the optimizer see no gradient there");
+            Signature("gradient_clear", arguments);
+            _w.Open("");
+            _w.Line("for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (long)gridDim.x * blockDim.x) g[i] = 0.0f;");
+            _w.Close();
+            return new CudaLaunch("gradient_clear", LaunchShape.Elements, ArenaLength(), arguments);
+        }
+
         /// <summary>The optimizer runs over the whole parameter arena, alignment padding included.</summary>
         private Shapes.Dim ArenaLength() => Shapes.Dim.Known(ParameterArena.For(_plan).Length);
     }

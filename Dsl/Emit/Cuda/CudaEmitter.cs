@@ -13,8 +13,9 @@ namespace ModelDsl.Emit.Cuda
     {
         internal CudaModule(string source, IReadOnlyDictionary<Kernel, CudaLaunch> launches, CudaLaunch? loss, CudaLaunch lossMean, CudaLaunch? optimizer,
             IReadOnlyDictionary<PlanBuffer, CudaWorkspace> workspaces,
-            (CudaLaunch Partials, CudaLaunch Total, int Parts)? gradientSumOfSquares = null, CudaLaunch? gradientScale = null)
+            (CudaLaunch Partials, CudaLaunch Total, int Parts)? gradientSumOfSquares = null, CudaLaunch? gradientScale = null, CudaLaunch? gradientClear = null)
         {
+            GradientClear = gradientClear;
             GradientSumOfSquaresPartials = gradientSumOfSquares?.Partials;
             GradientSumOfSquares = gradientSumOfSquares?.Total;
             GradientPartialCount = gradientSumOfSquares?.Parts ?? 0;
@@ -53,6 +54,9 @@ namespace ModelDsl.Emit.Cuda
 
         /// <summary><c>clip_grad_norm</c>'s scaling of every gradient by the host's factor, or null without clipping.</summary>
         public CudaLaunch? GradientScale { get; }
+
+        /// <summary><c>freeze</c>'s zeroing of a frozen range of the gradient arena, or null without frozen parameters.</summary>
+        public CudaLaunch? GradientClear { get; }
 
         /// <summary>
         /// The size and layout of each layer kernel's working memory on the device, as its launcher in
@@ -170,7 +174,13 @@ namespace ModelDsl.Emit.Cuda
                     gradientScale = EmitGradientScale(clip);
                 }
             }
-            return new CudaModule(_w.ToString(), _launches, loss, lossMean, optimizer, _workspaces, gradientSumOfSquares, gradientScale);
+            CudaLaunch? gradientClear = null;
+            if (model.Optimizer is not null && _plan.Loss is not null && model.Controls.Frozen.Count > 0)
+            {
+                _w.Line();
+                gradientClear = EmitGradientClear(model.Controls.FrozenSpan);
+            }
+            return new CudaModule(_w.ToString(), _launches, loss, lossMean, optimizer, _workspaces, gradientSumOfSquares, gradientScale, gradientClear);
         }
 
         private void Section(string title)

@@ -115,5 +115,31 @@ namespace ModelDsl.Dsl.Tests.Binding
             AnnotatedText.AssertDiagnostics(WithControls("    schedule constant(warmup=5, ⟦floor⟧=0.1)"), "MDL0103");
             AnnotatedText.AssertDiagnostics(WithControls("    schedule linear()\n    ⟦schedule cosine()⟧"), "MDL0204");
         }
+
+        [Fact]
+        public void Freeze_names_parameters_by_full_name_layer_path_or_pattern()
+        {
+            // The test model's layers are h.0 (dense), h.1 (relu) and logits (dense).
+            Assert.Equal(new[] { "h.0.bias", "h.0.weight" }, Check(WithControls("    freeze h.0")).Controls.Frozen.OrderBy(n => n, System.StringComparer.Ordinal));
+            Assert.Equal(new[] { "h.0.bias", "logits.bias" }, Check(WithControls("    freeze *.bias")).Controls.Frozen.OrderBy(n => n, System.StringComparer.Ordinal));
+            Assert.Equal(new[] { "h.0.weight", "logits.bias" }, Check(WithControls("    freeze h.0.weight, logits.bias")).Controls.Frozen.OrderBy(n => n, System.StringComparer.Ordinal));
+            // A binding may still be named freeze.
+            Check(WithControls("", "    freeze = x -> dense(hidden)\n    logits = freeze -> dense(classes)"));
+        }
+
+        [Fact]
+        public void Freeze_of_a_path_that_names_no_parameter_is_MDL0122_at_the_pattern()
+        {
+            var d = AnnotatedText.AssertDiagnostics(WithControls("    freeze h.0, ⟦h.9⟧"), "MDL0122");
+            Assert.Contains("freeze pattern 'h.9' matches no parameter of model 'M'", d[0].Message);
+        }
+
+        [Fact]
+        public void MDL0215_freezing_every_parameter()
+        {
+            var d = AnnotatedText.AssertDiagnostics(WithControls("    ⟦freeze⟧ h.0, logits"), "MDL0215");
+            Assert.Contains("freeze: every parameter of model 'M' is frozen, so a step would change nothing", d[0].Message);
+            AnnotatedText.AssertDiagnostics("block Bad(x) {\n    ⟦freeze x⟧\n    return x\n}\n" + Model("    logits = x -> Bad -> dense(classes)"), "MDL0210");
+        }
     }
 }

@@ -144,4 +144,51 @@ public sealed class TrainingControlTrainingTests : IClassFixture<CudaParityTests
         Assert.True(report.Passed, $"model:\n{text}\n" + string.Join(Environment.NewLine, report.Failures));
         Assert.Equal(6, (int)cpu.GetType().GetProperty("Step")!.GetValue(cpu)!);
     }
+
+    [Fact]
+    public void Frozen_parameters_stay_bit_identical_and_get_no_optimizer_state()
+    {
+        // AdamW with weight decay would move every trained parameter, even one whose gradient were zero.
+        var compiled = GeneratedModel.Compile(Text("adamw(lr=0.01, weight_decay=0.1)", "    freeze h.0\n    clip_grad_norm(0.1)\n"), "Ctl", seed: 27);
+        var parameters = compiled.Parameters;
+        var start = parameters.Select(p => (float[])p.Value.Clone()).ToArray();
+        for (int step = 0; step < 4; step++) compiled.Call("TrainStep", ParityCheck.RandomBatch(compiled.Type, 9, 1, seed: 70 + step));
+        foreach (var (p, k) in parameters.Select((p, k) => (p, k)))
+        {
+            if (p.Name.StartsWith("h.0.", StringComparison.Ordinal))
+            {
+                Assert.Equal(start[k], p.Value);                 // bit for bit
+                Assert.Equal(0, p.StateCount);                   // no optimizer state allocated
+                Assert.All(p.Gradient, g => Assert.Equal(0f, g)); // as if never computed
+            }
+            else
+            {
+                Assert.NotEqual(start[k], p.Value);
+                Assert.Equal(2, p.StateCount);
+            }
+        }
+        Assert.Contains(parameters, p => p.Name == "h.0.weight");
+        // Clipping saw only the trained gradients: their norm is the bound.
+        Assert.Equal(0.1, GlobalNorm(parameters), 5);
+    }
+
+    [Fact]
+    public void Freeze_matches_the_cpu_backend_on_the_emulated_gpu()
+    {
+        // h.2.weight frozen: a frozen run between two runs of trained parameters in the arena.
+        string text = Text("adamw(lr=0.02, weight_decay=0.1)", "    freeze h.2.weight\n    clip_grad_norm(0.5)\n");
+        var compiled = GeneratedModel.Compile(text, "Ctl", seed: 28);
+        Assert.Contains("gradient_clear", compiled.GpuSource, StringComparison.Ordinal);
+        var cpu = compiled.NewInstance(28);
+        var gpuModel = compiled.NewInstance(28);
+        var frozenStart = ((System.Collections.Generic.IReadOnlyList<Parameter>)gpuModel.GetType().GetProperty("Parameters")!.GetValue(gpuModel)!)
+            .First(p => p.Name == "h.2.weight").Value.ToArray();
+        using var session = (IDisposable)ParityCheck.Invoke(gpuModel, "ToGpu", _emulator.Context);
+        var report = new ParityReport();
+        ParityCheck.CompareTraining(cpu, gpuModel, session, step => ParityCheck.RandomBatch(compiled.Type, 11, 1, seed: 80 + step), 4, report);
+        Assert.True(report.Passed, $"model:\n{text}\n" + string.Join(Environment.NewLine, report.Failures));
+        var gpuParameters = (System.Collections.Generic.IReadOnlyList<Parameter>)gpuModel.GetType().GetProperty("Parameters")!.GetValue(gpuModel)!;
+        Assert.Equal(frozenStart, gpuParameters.First(p => p.Name == "h.2.weight").Value); // unchanged on the device, bit for bit
+        Assert.NotEmpty(frozenStart);
+    }
 }
