@@ -33,6 +33,36 @@ public sealed class FitTests : IDisposable
         public void Load(string path) => Step = int.Parse(File.ReadAllText(path), System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>A stand-in for a generated class whose declared schedule takes its total from the caller.</summary>
+    private sealed class ScheduledModel : ITrainableModel, IScheduledModel
+    {
+        public IReadOnlyList<Parameter> Parameters { get; } = [];
+        public ulong Seed => 0;
+        public int Step { get; set; }
+        public float LearningRate { get; set; } = 0.1f;
+        public int DropoutStream { get; set; }
+        public int TotalSteps { get; set; }
+        public int TotalStepsAtFirstStep { get; private set; } = -1;
+        public void ApplyGradients()
+        {
+            if (Step++ == 0) TotalStepsAtFirstStep = TotalSteps;
+        }
+        public void Save(string path) { }
+        public void Load(string path) { }
+    }
+
+    [Theory]
+    [InlineData(0, 15)]   // not set: epochs × batches per epoch (80 training rows in batches of 16: 5 per epoch, 3 epochs)
+    [InlineData(40, 40)]  // set by the caller: kept
+    public void Fit_gives_a_declared_schedule_its_total_steps_before_the_first_step(int given, int expected)
+    {
+        var model = new ScheduledModel { TotalSteps = given };
+        model.Fit((x, y) => { model.ApplyGradients(); return 1f; }, (x, y) => 1f, x => new Tensor(new float[x.Shape[0] * 3], x.Shape[0], 3),
+            Rows(100), epochs: 3, batchSize: 16, validationSplit: 0.2, display: TrainerDisplay.None);
+        Assert.Equal(expected, model.TotalStepsAtFirstStep);
+        Assert.Equal(15, model.Step);
+    }
+
     // Row i has features (i, 0, 0) and label i % 3: the row's index travels with it through the split and the batches.
     private static Dataset Rows(int count) =>
         new(Enumerable.Range(0, count).SelectMany(i => new float[] { i, 0, 0 }).ToArray(), 3, labels: Enumerable.Range(0, count).Select(i => i % 3).ToArray());
