@@ -53,7 +53,7 @@ namespace ModelDsl.Autodiff
             {
                 readers[loss.Prediction.Id] = readers.TryGetValue(loss.Prediction.Id, out int n) ? n + 1 : 1;
             }
-            readers[model.Output.Id] = readers.TryGetValue(model.Output.Id, out int o) ? o + 1 : 1;
+            foreach (var output in model.Outputs) readers[output.Id] = readers.TryGetValue(output.Id, out int o) ? o + 1 : 1;
 
             var groups = new List<FusionGroup>();
             OpNode? head = null;

@@ -69,7 +69,7 @@ namespace ModelDsl.Autodiff
 
             // One forward pass serves inference and training: it computes the output and the loss's prediction,
             // stores what backward reads, and draws dropout masks only when called in training mode.
-            var targets = new List<TensorValue> { _model.Output };
+            var targets = new List<TensorValue>(_model.Outputs);
             if (_model.Loss is { } lossInfo) targets.Add(lossInfo.Prediction);
             var forward = Forward(Needed(targets), training: true);
 
@@ -82,7 +82,7 @@ namespace ModelDsl.Autodiff
             }
 
             return new TrainingPlan(
-                _model, _buffers, forward, Value(_model.Output), loss, backward,
+                _model, _buffers, forward, _model.Outputs.Select(Value).ToList(), loss, backward,
                 _model.Parameters.Select(p => _parameters[p]).ToList(),
                 _model.Parameters.Select(p => _parameterGradients[p]).ToList(),
                 _dropoutSlots.Count,

@@ -64,7 +64,7 @@ namespace ModelDsl.Binding
             var body = (model.Body ?? new StatementSyntax[0]).Where(s => s is not null).ToList();
             DeclareLater(scope, body);
 
-            OutputSyntax? output = null;
+            var outputs = new List<OutputSyntax>();
             LossSyntax? loss = null;
             OptimizerSyntax? optimizer = null;
             var inits = new List<InitSyntax>();
@@ -76,7 +76,7 @@ namespace ModelDsl.Binding
                 {
                     case InputSyntax s: BindInput(s, scope); break;
                     case BindingSyntax s: BindBindingStatement(s, scope, ""); break;
-                    case OutputSyntax s: Once(ref output, s, "output"); break;
+                    case OutputSyntax s: outputs.Add(s); break;
                     case LossSyntax s: Once(ref loss, s, "loss"); break;
                     case OptimizerSyntax s: Once(ref optimizer, s, "optimizer"); break;
                     case InitSyntax s: inits.Add(s); break;
@@ -86,7 +86,7 @@ namespace ModelDsl.Binding
                 }
             }
 
-            TensorValue? outputValue = output is null ? null : BindOutput(output, scope);
+            var outputValues = BindOutputs(outputs, scope);
             LossInfo? lossInfo = loss is null ? null : BindLoss(loss, scope);
             OptimizerInfo? optimizerInfo = optimizer is null ? null : BindOptimizer(optimizer, scope);
             // A pattern can match nothing because an erroneous layer declared no parameters: MDL0122 waits for a clean body.
@@ -94,14 +94,14 @@ namespace ModelDsl.Binding
             TrainingControls? controlInfo = controls.Count == 0 && freezes.Count == 0 ? TrainingControls.None : BindControls(controls, freezes, scope, optimizer, loss);
 
             if (_inputs.Count == 0 && !body.OfType<InputSyntax>().Any(i => !i.IsLabel)) Diagnostics.ReportMissingInput(model.Name.Span, model.Name.Text);
-            if (output is null) Diagnostics.ReportMissingOutput(model.Name.Span, model.Name.Text);
+            if (outputs.Count == 0) Diagnostics.ReportMissingOutput(model.Name.Span, model.Name.Text);
             if (loss is null) Diagnostics.ReportMissingLoss(model.Name.Span, model.Name.Text);
             if (optimizer is null) Diagnostics.ReportMissingOptimizer(model.Name.Span, model.Name.Text);
             ReportUnused(scope);
 
-            bool failed = _failed || Diagnostics.Count(d => d.IsError) > errorsBefore || outputValue is null || (loss is not null && lossInfo is null) || (optimizer is not null && optimizerInfo is null) || controlInfo is null;
+            bool failed = _failed || Diagnostics.Count(d => d.IsError) > errorsBefore || outputValues is null || (loss is not null && lossInfo is null) || (optimizer is not null && optimizerInfo is null) || controlInfo is null;
             if (failed) return null;
-            return new ModelGraph(model.Name.Text, model.Name.Span, _inputs, _labels, _nodes, _parameters, outputValue!, lossInfo, optimizerInfo, _symbolicDimensions) { Repeats = _repeats, Controls = controlInfo! };
+            return new ModelGraph(model.Name.Text, model.Name.Span, _inputs, _labels, _nodes, _parameters, outputValues!, lossInfo, optimizerInfo, _symbolicDimensions) { Repeats = _repeats, Controls = controlInfo! };
         }
 
         private void Once<T>(ref T? slot, T statement, string what) where T : StatementSyntax
@@ -135,6 +135,39 @@ namespace ModelDsl.Binding
             {
                 Diagnostics.ReportDuplicateName(s.Name.Span, s.Name.Text, _file.Line(existing.Span));
             }
+        }
+
+        /// <summary>
+        /// Every <c>output</c> statement, in source order (the first is the one <c>Forward</c> returns); null when one fails.
+        /// Outputs are named by their values (<c>output logits</c> is <c>logits</c>), so each name appears once (MDL0218), and
+        /// a label is data only the loss reads, never a result (MDL0219).
+        /// </summary>
+        private IReadOnlyList<TensorValue>? BindOutputs(List<OutputSyntax> statements, Scope scope)
+        {
+            var values = new List<TensorValue>();
+            var seen = new Dictionary<string, OutputSyntax>(System.StringComparer.Ordinal);
+            bool ok = statements.Count > 0;
+            foreach (var s in statements)
+            {
+                // 'output y' with y a label: say so here rather than MDL0208's "use it in the network".
+                if (s.Value is NameSyntax n && scope.Lookup(n.Name.Text) is { Kind: SymbolKind.Label } label)
+                {
+                    label.Used = true;
+                    Diagnostics.ReportOutputIsLabel(n.Span, n.Name.Text);
+                    ok = false;
+                    continue;
+                }
+                var value = BindOutput(s, scope);
+                if (value is null) { ok = false; continue; }
+                if (seen.TryGetValue(value.Name, out var first))
+                {
+                    Diagnostics.ReportDuplicateOutput(s.Value.Span, value.Name, _file.Line(first.Span));
+                    ok = false;
+                }
+                else seen[value.Name] = s;
+                values.Add(value);
+            }
+            return ok ? values : null;
         }
 
         private TensorValue? BindOutput(OutputSyntax s, Scope scope)

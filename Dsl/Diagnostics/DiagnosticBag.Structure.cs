@@ -17,6 +17,14 @@ namespace ModelDsl.Diagnostics
         public void ReportMissingOptimizer(TextSpan span, string model) =>
             Report(DiagnosticCatalog.MissingOptimizer, span, $"model '{model}' has no optimizer, so it can predict but not train");
 
+        /// <summary>MDL0218: a second <c>output</c> of a value already declared an output (outputs are named by their values).</summary>
+        public void ReportDuplicateOutput(TextSpan span, string name, int firstLine) =>
+            Report(DiagnosticCatalog.DuplicateOutput, span, $"'{name}' is already an output (line {firstLine}); each output names a different value (bind an expression to a name first: 'pooled = ...' then 'output pooled')");
+
+        /// <summary>MDL0219: <c>output y</c> where <c>y</c> is a label.</summary>
+        public void ReportOutputIsLabel(TextSpan span, string name) =>
+            Report(DiagnosticCatalog.OutputIsLabel, span, $"'{name}' is a label: the caller provides it for the loss, so it cannot be an output; output what the network computes (the loss's prediction)");
+
         public void ReportDuplicateDeclaration(TextSpan span, string what, int firstLine) =>
             Report(DiagnosticCatalog.DuplicateDeclaration, span, $"only one {what} is allowed; the first is on line {firstLine}");
 

@@ -66,6 +66,8 @@ namespace ModelDsl.Diagnostics
         // becomes a verbatim identifier, so neither constrains model names any more. The ID is never reused.
         public static readonly DiagnosticDescriptor ModelNameTaken = Error("MDL0214", Structure, "Model name taken by generated code");
         public static readonly DiagnosticDescriptor ControlConflict = Error("MDL0215", Structure, "Training control conflicts with the model");
+        public static readonly DiagnosticDescriptor DuplicateOutput = Error("MDL0218", Structure, "Output declared twice");
+        public static readonly DiagnosticDescriptor OutputIsLabel = Error("MDL0219", Structure, "Label declared as an output");
 
         // MDL03xx: tensor shapes and element types.
         public static readonly DiagnosticDescriptor ShapeMismatch = Error("MDL0300", Shapes, "Shape mismatch");

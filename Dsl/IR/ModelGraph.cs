@@ -17,7 +17,7 @@ namespace ModelDsl.IR
             IReadOnlyList<TensorValue> labels,
             IReadOnlyList<OpNode> nodes,
             IReadOnlyList<ParameterInfo> parameters,
-            TensorValue output,
+            IReadOnlyList<TensorValue> outputs,
             LossInfo? loss,
             OptimizerInfo? optimizer,
             IReadOnlyList<string> symbolicDimensions)
@@ -28,7 +28,7 @@ namespace ModelDsl.IR
             Labels = labels;
             Nodes = nodes;
             Parameters = parameters;
-            Output = output;
+            Outputs = outputs;
             Loss = loss;
             Optimizer = optimizer;
             SymbolicDimensions = symbolicDimensions;
@@ -49,7 +49,12 @@ namespace ModelDsl.IR
         /// <summary>Trainable parameters in definition order; a tied parameter appears once, at its owner.</summary>
         public IReadOnlyList<ParameterInfo> Parameters { get; }
 
-        public TensorValue Output { get; }
+        /// <summary>The declared outputs in source order (at least one, names distinct); <c>Forward</c> returns the first.</summary>
+        public IReadOnlyList<TensorValue> Outputs { get; }
+
+        /// <summary>The first declared output: the one <c>Forward</c> returns and a one-output model's only result.</summary>
+        public TensorValue Output => Outputs[0];
+
         public LossInfo? Loss { get; }
         public OptimizerInfo? Optimizer { get; }
 

@@ -13,7 +13,7 @@ namespace ModelDsl.Plan
             ModelGraph model,
             IReadOnlyList<PlanBuffer> buffers,
             IReadOnlyList<Kernel> forward,
-            PlanBuffer output,
+            IReadOnlyList<PlanBuffer> outputs,
             LossKernel? loss,
             IReadOnlyList<Kernel> backward,
             IReadOnlyList<PlanBuffer> parameters,
@@ -25,7 +25,7 @@ namespace ModelDsl.Plan
             Model = model;
             Buffers = buffers;
             Forward = forward;
-            Output = output;
+            Outputs = outputs;
             Loss = loss;
             Backward = backward;
             Parameters = parameters;
@@ -44,8 +44,11 @@ namespace ModelDsl.Plan
         /// </summary>
         public IReadOnlyList<Kernel> Forward { get; }
 
-        /// <summary>The buffer holding the model's declared output after <see cref="Forward"/>.</summary>
-        public PlanBuffer Output { get; }
+        /// <summary>The buffers holding the model's declared outputs after <see cref="Forward"/>, in <see cref="ModelGraph.Outputs"/> order.</summary>
+        public IReadOnlyList<PlanBuffer> Outputs { get; }
+
+        /// <summary>The buffer holding the first declared output (what <c>Forward</c> returns).</summary>
+        public PlanBuffer Output => Outputs[0];
         public LossKernel? Loss { get; }
         public IReadOnlyList<Kernel> Backward { get; }
 

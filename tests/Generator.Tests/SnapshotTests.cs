@@ -44,6 +44,27 @@ public sealed class SnapshotTests
     }
 
     /// <summary>
+    /// A model with two <c>output</c> lines (no example has one): its <c>HeadsOutputs</c> class, <c>ForwardAll</c> on the CPU
+    /// and the GPU session, and Predict reading the second output. Baselines under Snapshots/Inline/, apart from the examples'.
+    /// </summary>
+    [Fact]
+    public void TwoOutputModel_MatchesBaseline()
+    {
+        const string text = "model Heads {\n    input x: f32[B, T, 4]\n    label y: i32[B]\n    h = x -> dense(6) -> tanh\n    pooled = h -> mean(axis=1)\n"
+            + "    logits = pooled -> dense(3)\n    output pooled\n    output logits\n    loss cross_entropy(logits, y)\n    optimizer adam(lr=0.01)\n}\n";
+        var (_, result) = GeneratorHarness.Run(GeneratorHarness.CreateCompilation(GeneratorHarness.DefaultProgram), new TestAdditionalText("/src/heads.model", text));
+
+        Assert.DoesNotContain(result.Diagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        Directory.CreateDirectory(Path.Combine(Snapshot.Directory, "Inline"));
+        var sources = result.GeneratedSources.OrderBy(s => s.HintName, StringComparer.Ordinal).ToList();
+        Assert.Equal(["Heads.Gpu.g.cs", "Heads.Training.g.cs", "Heads.g.cs"], sources.Select(s => s.HintName).OrderBy(n => n, StringComparer.Ordinal));
+        foreach (GeneratedSourceResult source in sources)
+        {
+            Snapshot.Verify(source.SourceText.ToString(), "Inline/" + Path.GetFileNameWithoutExtension(Path.GetFileNameWithoutExtension(source.HintName)));
+        }
+    }
+
+    /// <summary>
     /// The training half ({Model}.Training.g.cs) and the GPU half ({Model}.Gpu.g.cs, with the CUDA C) are baselined by <see cref="GeneratedCode_MatchesBaseline"/> like the
     /// rest; this pins which models have one, so a model silently losing its training code (or a stale baseline) fails.
     /// </summary>

@@ -148,11 +148,48 @@ namespace ModelDsl.Emit.CSharp
 
         private protected static string ShapeText(Shape shape) => shape.ToExpression();
 
-        /// <summary>The class count when the output is the logits a cross-entropy loss reads (so <c>Predict</c> makes sense).</summary>
+        /// <summary>The index in <see cref="ModelGraph.Outputs"/> of the loss's prediction, or -1 (no loss, or it reads a value that is no output).</summary>
+        private protected int PredictionOutput => Model.Loss is { } loss ? Model.Outputs.ToList().FindIndex(o => o.Id == loss.Prediction.Id) : -1;
+
+        /// <summary>The class count when an output is the logits a cross-entropy loss reads (so <c>Predict</c> makes sense): Predict follows the loss's prediction.</summary>
         private protected string? ClassifierOutput =>
-            Model.Loss is { Kind: LossKind.CrossEntropy } loss && loss.Prediction.Id == Model.Output.Id && Model.Output.Shape.Rank >= 2
-                ? Size(Model.Output.Shape.Last)
+            Model.Loss is { Kind: LossKind.CrossEntropy } && PredictionOutput >= 0 && Model.Outputs[PredictionOutput].Shape.Rank >= 2
+                ? Size(Model.Outputs[PredictionOutput].Shape.Last)
                 : null;
+
+        /// <summary>With several <c>output</c> lines: the nested class <c>ForwardAll</c> returns (<c>TinyOutputs</c>); one-output models have none.</summary>
+        private protected string OutputsType => Model.Name + "Outputs";
+
+        /// <summary>The property of <see cref="OutputsType"/> holding output <paramref name="index"/>: the value's own name, as the workspace names its buffer.</summary>
+        private protected string OutputProperty(int index) => Name(_plan.Outputs[index]);
+
+        /// <summary>
+        /// The workspace expression for output <paramref name="index"/>'s host tensor: <c>w.Output</c> for the first, which
+        /// <c>Forward</c> returns, else its property of <c>w.Outputs</c>.
+        /// </summary>
+        private protected string OutputTensor(int index) => index == 0 ? "w.Output" : $"w.Outputs.{OutputProperty(index)}";
+
+        /// <summary>The nested <c>{Model}Outputs</c> class of a model with several outputs: one read-only tensor property per output line.</summary>
+        private protected void EmitOutputsType()
+        {
+            _w.Line("/// <summary>");
+            _w.Line($"/// What <c>ForwardAll</c> returns: one tensor per <c>output</c> line of {_fileName}, in declaration order. The tensors");
+            _w.Line("/// belong to the model (or GPU session) and are overwritten by the next call.");
+            _w.Line("/// </summary>");
+            _w.Open($"public sealed class {OutputsType}");
+            var parameters = Model.Outputs.Select((o, i) => $"global::ModelDsl.Runtime.Tensor {OutputProperty(i)}");
+            _w.Open($"internal {OutputsType}({string.Join(", ", parameters)})");
+            for (int i = 0; i < Model.Outputs.Count; i++) _w.Line($"this.{OutputProperty(i)} = {OutputProperty(i)};");
+            _w.Close();
+            for (int i = 0; i < Model.Outputs.Count; i++)
+            {
+                var o = Model.Outputs[i];
+                _w.Line();
+                _w.Line($"/// <summary><c>{o.Name}</c> {o.DType.ToSource()}{o.Shape.ToExpression()} ({_fileName} line {Line(o.Span)}){(i == 0 ? "; also what <c>Forward</c> returns" : "")}.</summary>");
+                _w.Line($"public global::ModelDsl.Runtime.Tensor {OutputProperty(i)} {{ get; }}");
+            }
+            _w.Close();
+        }
 
         private protected static string TensorType(DType dtype) => dtype == DType.I32 ? "global::ModelDsl.Runtime.IntTensor" : "global::ModelDsl.Runtime.Tensor";
 

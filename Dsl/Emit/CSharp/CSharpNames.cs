@@ -18,7 +18,7 @@ namespace ModelDsl.Emit.CSharp
             "ScheduledLearningRate", "TotalSteps",
             "ModelName", "SymbolNames", "Initialize", "Forward", "Predict", "TrainStep", "ComputeGradients", "Evaluate", "Gradients",
             "TraceKernels", "Save", "Load", "ApplyGradients", "Update", "Prepare", "WorkspaceFor", "RunForward", "RunLoss", "RunBackward",
-            "ExportOnnx", "OnnxGraph", "CudaSource", "ToGpu", "Gpu", "Workspace", "Output", "Predicted", "Trace", "LossTerms", "LossValue",
+            "ExportOnnx", "OnnxGraph", "CudaSource", "ToGpu", "Gpu", "Workspace", "Output", "Outputs", "ForwardAll", "DownloadOutputs", "Predicted", "Trace", "LossTerms", "LossValue",
             "Context", "CheckGradients", "GradientSumOfSquares", "DownloadOutput", "CopyToHost", "CopyFromHost", "DownloadAll", "Dispose", "Ones", "ArenaLength", "Offsets",
             "GetType", "ToString", "Equals", "GetHashCode", "MemberwiseClone", "Finalize", "ReferenceEquals",
         };
@@ -53,7 +53,7 @@ namespace ModelDsl.Emit.CSharp
             "Forward", "Predict", "Evaluate", "TrainStep", "ComputeGradients", "ApplyGradients", "Initialize", "Prepare",
             "RunForward", "RunBackward", "RunLoss", "Save", "Load", "ExportOnnx", "ToGpu", "Gpu", "CudaSource", "WorkspaceFor",
             "Dispose", "Output", "Predicted", "CheckFinite", "LastGradientNorm", "DropoutStream", "OnnxGraph", "TraceKernels", "Update",
-            "ScheduledLearningRate", "TotalSteps",
+            "ScheduledLearningRate", "TotalSteps", "ForwardAll",
             "Workspace", // the nested class of the CPU half and of Gpu
             "_guard", "_learningRate", "_workspaces", // private fields
         };

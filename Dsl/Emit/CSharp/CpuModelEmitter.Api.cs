@@ -24,15 +24,32 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("return w.Output;");
             _w.Close();
 
+            if (Model.Outputs.Count > 1)
+            {
+                _w.Line();
+                _w.Line("/// <summary>");
+                _w.Line($"/// Runs the model (dropout off) like <c>Forward</c> and returns every output: {string.Join(", ", Model.Outputs.Select(o => $"<c>{o.Name}</c> {o.DType.ToSource()}{o.Shape.ToExpression()}"))}.");
+                _w.Line("/// One forward pass computes them all; the tensors belong to the model and are overwritten by the next call.");
+                _w.Line("/// </summary>");
+                _w.Open($"public {OutputsType} ForwardAll({Parameters(false)})");
+                EnterGuard("ForwardAll");
+                _w.Line($"var w = Prepare({Arguments(false, "ForwardAll")});");
+                _w.Line("RunForward(w, training: false);");
+                _w.Line("return w.Outputs;");
+                _w.Close();
+                _w.Line();
+                EmitOutputsType();
+            }
+
             if (ClassifierOutput is { } classes)
             {
                 _w.Line();
-                _w.Line($"/// <summary>The most likely class of each row (argmax of <c>{output.Name}</c> over its {classes} classes); the tensor belongs to the model and is reused.</summary>");
+                _w.Line($"/// <summary>The most likely class of each row (argmax of <c>{Model.Outputs[PredictionOutput].Name}</c> over its {classes} classes); the tensor belongs to the model and is reused.</summary>");
                 _w.Open($"public global::ModelDsl.Runtime.IntTensor Predict({Parameters(false)})");
                 EnterGuard("Predict");
                 _w.Line($"var w = Prepare({Arguments(false, "Predict")});");
                 _w.Line("RunForward(w, training: false);");
-                _w.Line($"global::ModelDsl.Runtime.Metrics.ArgMax(w.Output.Span, w.Predicted.Length, {classes}, w.Predicted.Data);");
+                _w.Line($"global::ModelDsl.Runtime.Metrics.ArgMax({OutputTensor(PredictionOutput)}.Span, w.Predicted.Length, {classes}, w.Predicted.Data);");
                 _w.Line("return w.Predicted;");
                 _w.Close();
             }
@@ -174,6 +191,7 @@ namespace ModelDsl.Emit.CSharp
                 _w.Line($"public readonly {ElementType(b.DType)}[] {Name(b)}; // {BufferComment(b)}");
             }
             _w.Line("public readonly global::ModelDsl.Runtime.Tensor Output;");
+            if (Model.Outputs.Count > 1) _w.Line($"public readonly {OutputsType} Outputs; // Output and the other outputs' tensors");
             if (ClassifierOutput is not null) _w.Line("public readonly global::ModelDsl.Runtime.IntTensor Predicted;");
             if (Model.Loss is not null) _w.Line("public global::ModelDsl.Runtime.KernelTrace? Trace; // set only while a failed step is re-run with a check after every kernel");
             _w.Line();
@@ -182,9 +200,18 @@ namespace ModelDsl.Emit.CSharp
             foreach (var symbol in _symbols) _w.Line($"this.{SymbolLocal(symbol)} = {SymbolLocal(symbol)};");
             EmitBindingText();
             foreach (var b in planned) _w.Line($"{Name(b)} = new {ElementType(b.DType)}[{AllocationLength(b)}];");
-            var output = _plan.Output;
-            string outputShape = string.Join(", ", output.Shape.Dims.Select(Size));
-            _w.Line(output.Root.IsPlanned ? $"Output = new global::ModelDsl.Runtime.Tensor({Name(output.Root)}, {outputShape});" : $"Output = new global::ModelDsl.Runtime.Tensor(new float[{Elements("Output", output.Shape)}], {outputShape});");
+            string Wrap(PlanBuffer o, string what)
+            {
+                string shape = string.Join(", ", o.Shape.Dims.Select(Size));
+                return o.Root.IsPlanned ? $"new global::ModelDsl.Runtime.Tensor({Name(o.Root)}, {shape})" : $"new global::ModelDsl.Runtime.Tensor(new float[{Elements(what, o.Shape)}], {shape})";
+            }
+            _w.Line($"Output = {Wrap(_plan.Output, "Output")};");
+            if (Model.Outputs.Count > 1)
+            {
+                var all = _plan.Outputs.Select((o, i) => i == 0 ? "Output" : Wrap(o, o.Name));
+                _w.Line($"Outputs = new {OutputsType}({string.Join(", ", all)});");
+            }
+            var output = PredictionOutput >= 0 ? _plan.Outputs[PredictionOutput] : _plan.Output;
             if (ClassifierOutput is not null)
             {
                 var leading = output.Shape.Dims.Take(output.Shape.Rank - 1).ToList();
@@ -202,7 +229,10 @@ namespace ModelDsl.Emit.CSharp
             EmitPrepareHeader();
             foreach (var v in Model.Inputs) _w.Line($"w.{Identifier(v)} = {Identifier(v)}.Data;");
             foreach (var v in Model.Labels) _w.Line($"if ({Identifier(v)} is not null) w.{Identifier(v)} = {Identifier(v)}.Data;");
-            if (_plan.Output.Root.Kind == BufferKind.Input) _w.Line($"{Name(_plan.Output.Root)}.Span.CopyTo(w.Output.Span);");
+            for (int i = 0; i < _plan.Outputs.Count; i++)
+            {
+                if (_plan.Outputs[i].Root.Kind == BufferKind.Input) _w.Line($"{Name(_plan.Outputs[i].Root)}.Span.CopyTo({OutputTensor(i)}.Span);");
+            }
             _w.Line("return w;");
             _w.Close();
         }

@@ -172,6 +172,14 @@ namespace ModelDsl.Emit.CSharp
             _w.Line($"void {session}.ParametersChanged() => _guard.ParametersChanged(); // the device values were written behind the guard's back");
         }
 
+        /// <summary>Copies output <paramref name="index"/> from the device into its host tensor.</summary>
+        private void EmitDownload(int index)
+        {
+            var output = _plan.Outputs[index].Root;
+            if (output.IsPlanned || output.Kind == BufferKind.Input) _w.Line($"w.{Name(output)}.CopyTo<float>({OutputTensor(index)}.Span);");
+            else _w.Line($"_values.CopyTo<float>({OutputTensor(index)}.Span, Offsets[{_plan.Parameters.ToList().IndexOf(output)}]);");
+        }
+
         private void EmitGpuApi()
         {
             Section("Inference and training");
@@ -182,6 +190,17 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("RunForward(w, training: false);");
             _w.Line("return DownloadOutput(w);");
             _w.Close();
+            if (Model.Outputs.Count > 1)
+            {
+                _w.Line();
+                _w.Line($"/// <summary>Runs the model (dropout off) on the device like <c>Forward</c> and downloads every output; the host tensors belong to the session and are overwritten by the next call.</summary>");
+                _w.Open($"public {OutputsType} ForwardAll({Parameters(false)})");
+                EnterGuard("Gpu.ForwardAll");
+                _w.Line($"var w = Prepare({Arguments(false, "Gpu.ForwardAll", "_model.Step")});");
+                _w.Line("RunForward(w, training: false);");
+                _w.Line("return DownloadOutputs(w);");
+                _w.Close();
+            }
             if (ClassifierOutput is { } classes)
             {
                 _w.Line();
@@ -190,17 +209,28 @@ namespace ModelDsl.Emit.CSharp
                 EnterGuard("Gpu.Predict");
                 _w.Line($"var w = Prepare({Arguments(false, "Gpu.Predict", "_model.Step")});");
                 _w.Line("RunForward(w, training: false);");
-                _w.Line($"global::ModelDsl.Runtime.Metrics.ArgMax(DownloadOutput(w).Span, w.Predicted.Length, {classes}, w.Predicted.Data);");
+                if (PredictionOutput == 0) _w.Line($"global::ModelDsl.Runtime.Metrics.ArgMax(DownloadOutput(w).Span, w.Predicted.Length, {classes}, w.Predicted.Data);");
+                else
+                {
+                    EmitDownload(PredictionOutput); // only the loss's prediction, not the other outputs
+                    _w.Line($"global::ModelDsl.Runtime.Metrics.ArgMax({OutputTensor(PredictionOutput)}.Span, w.Predicted.Length, {classes}, w.Predicted.Data);");
+                }
                 _w.Line("return w.Predicted;");
                 _w.Close();
             }
             _w.Line();
             _w.Open("private global::ModelDsl.Runtime.Tensor DownloadOutput(Workspace w)");
-            var output = _plan.Output.Root;
-            if (output.IsPlanned || output.Kind == BufferKind.Input) _w.Line($"w.{Name(output)}.CopyTo<float>(w.Output.Span);");
-            else _w.Line($"_values.CopyTo<float>(w.Output.Span, Offsets[{_plan.Parameters.ToList().IndexOf(output)}]);");
+            EmitDownload(0);
             _w.Line("return w.Output;");
             _w.Close();
+            if (Model.Outputs.Count > 1)
+            {
+                _w.Line();
+                _w.Open($"private {OutputsType} DownloadOutputs(Workspace w)");
+                for (int i = 0; i < Model.Outputs.Count; i++) EmitDownload(i);
+                _w.Line("return w.Outputs;");
+                _w.Close();
+            }
 
             if (Model.Loss is null) return;
             _w.Line();
@@ -351,6 +381,7 @@ namespace ModelDsl.Emit.CSharp
                 _w.Line("public readonly global::ModelDsl.Cuda.DeviceVariable LossValue; // the mean loss: one float");
             }
             _w.Line("public readonly global::ModelDsl.Runtime.Tensor Output;");
+            if (Model.Outputs.Count > 1) _w.Line($"public readonly {OutputsType} Outputs; // Output and the other outputs' host tensors");
             if (ClassifierOutput is not null) _w.Line("public readonly global::ModelDsl.Runtime.IntTensor Predicted;");
             _w.Line();
             _w.Open($"public Workspace(global::ModelDsl.Cuda.GpuContext context{(_symbols.Count > 0 ? ", " + ctorParams : "")})");
@@ -369,8 +400,14 @@ namespace ModelDsl.Emit.CSharp
                 _w.Line($"LossTerms = context.Allocate(4L * {Elements("LossTerms", new Shape(terms))});");
                 _w.Line("LossValue = context.Allocate(4);");
             }
-            var output = _plan.Output;
-            _w.Line($"Output = new global::ModelDsl.Runtime.Tensor(new float[{Elements("Output", output.Shape)}], {string.Join(", ", output.Shape.Dims.Select(Size))});");
+            string HostTensor(PlanBuffer o, string what) => $"new global::ModelDsl.Runtime.Tensor(new float[{Elements(what, o.Shape)}], {string.Join(", ", o.Shape.Dims.Select(Size))})";
+            _w.Line($"Output = {HostTensor(_plan.Output, "Output")};");
+            if (Model.Outputs.Count > 1)
+            {
+                var all = _plan.Outputs.Select((o, i) => i == 0 ? "Output" : HostTensor(o, o.Name));
+                _w.Line($"Outputs = new {OutputsType}({string.Join(", ", all)});");
+            }
+            var output = PredictionOutput >= 0 ? _plan.Outputs[PredictionOutput] : _plan.Output;
             if (ClassifierOutput is not null)
             {
                 var leading = output.Shape.Dims.Take(output.Shape.Rank - 1).ToList();

@@ -9,7 +9,7 @@ using ModelDsl.Shapes;
 namespace ModelDsl.Emit.Onnx
 {
     /// <summary>
-    /// Lowers a model's inference path (from its inputs to <see cref="ModelGraph.Output"/>, dropout as identity)
+    /// Lowers a model's inference path (from its inputs to every one of <see cref="ModelGraph.Outputs"/>, dropout as identity)
     /// to an <see cref="OnnxGraphDescription"/> against the default ONNX domain at <see cref="Opset"/>. Initializers
     /// carry the parameter names (<c>fc1.weight</c>), so the exporter fills them from <c>Parameter.Value</c> as is:
     /// dense weights stay [out, in] and are read with <c>Gemm(transB=1)</c> (rank-2 input) or through a
@@ -94,15 +94,20 @@ namespace ModelDsl.Emit.Onnx
                     if (live.Contains(node.Id)) Lower(node);
                 }
 
-                var output = _model.Output;
-                if (!_names.TryGetValue(output.Id, out string? outputName))
-                    throw new NotSupportedException($"the output '{output.Name}' of {_model.Name} is not computed from its inputs.");
-                if (_inputNames.Contains(outputName))
+                // Every declared output is a graph output, in declaration order (the first is what Forward returns).
+                var outputs = new List<OnnxValueInfo>();
+                foreach (var output in _model.Outputs)
                 {
-                    // The output is an input (through dropout only): ONNX wants a distinct produced value.
-                    string copy = Fresh(output.Name);
-                    Emit("Identity", new[] { outputName }, copy);
-                    outputName = copy;
+                    if (!_names.TryGetValue(output.Id, out string? outputName))
+                        throw new NotSupportedException($"the output '{output.Name}' of {_model.Name} is not computed from its inputs.");
+                    if (_inputNames.Contains(outputName))
+                    {
+                        // The output is an input (through dropout only): ONNX wants a distinct produced value.
+                        string copy = Fresh(output.Name);
+                        Emit("Identity", new[] { outputName }, copy);
+                        outputName = copy;
+                    }
+                    outputs.Add(new OnnxValueInfo(outputName, ElementType(output.DType), output.Shape.Dims.Select(DimText).ToList()));
                 }
 
                 var initializers = _model.Parameters
@@ -116,18 +121,17 @@ namespace ModelDsl.Emit.Onnx
                     initializers.Add(new OnnxInitializer(p.Name, p.Shape.Dims.Select(d => d.Value).ToList()));
                 }
 
-                var outputs = new[] { new OnnxValueInfo(outputName, ElementType(output.DType), output.Shape.Dims.Select(DimText).ToList()) };
                 return new OnnxGraphDescription(_model.Name, Opset, inputs, outputs, initializers, _nodes);
             }
 
-            /// <summary>The ids of the nodes the output depends on.</summary>
+            /// <summary>The ids of the nodes the outputs depend on.</summary>
             private HashSet<int> LiveNodes()
             {
                 var producer = new Dictionary<int, OpNode>();
                 foreach (var node in _model.Nodes) producer[node.Output.Id] = node;
                 var live = new HashSet<int>();
                 var stack = new Stack<TensorValue>();
-                stack.Push(_model.Output);
+                foreach (var output in _model.Outputs) stack.Push(output);
                 while (stack.Count > 0)
                 {
                     var value = stack.Pop();

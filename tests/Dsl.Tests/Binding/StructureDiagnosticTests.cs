@@ -45,6 +45,27 @@ namespace ModelDsl.Dsl.Tests.Binding
         }
 
         [Fact]
+        public void MDL0218_an_output_declared_twice()
+        {
+            var d = AnnotatedText.AssertDiagnostics(Model("    h = x -> dense(8)\n    logits = h -> dense(classes)\n    output h").Replace("    output logits\n", "    output logits\n    output ⟦h⟧\n"), "MDL0218");
+            Assert.Contains("'h' is already an output (line 7); each output names a different value", d[0].Message);
+        }
+
+        [Fact]
+        public void MDL0218_two_unnamed_outputs_share_the_name_output()
+        {
+            var d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> dense(classes)\n    output x -> dense(3)").Replace("    output logits\n", "    output ⟦x -> dense(4)⟧\n"), "MDL0218");
+            Assert.Contains("'output' is already an output (line 6); each output names a different value (bind an expression to a name first", d[0].Message);
+        }
+
+        [Fact]
+        public void MDL0219_a_label_declared_as_an_output()
+        {
+            var d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> dense(classes)\n    output ⟦y⟧"), "MDL0219");
+            Assert.Contains("'y' is a label: the caller provides it for the loss, so it cannot be an output", d[0].Message);
+        }
+
+        [Fact]
         public void MDL0205_unknown_loss()
         {
             var d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> dense(classes)").Replace("loss cross_entropy", "loss ⟦cross_entropi⟧"), "MDL0205");
