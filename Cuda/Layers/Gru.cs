@@ -8,7 +8,7 @@ namespace ModelDsl.Cuda.Layers;
 /// pointer where the CPU takes an empty span). The working memory has the CPU's layout and length
 /// (<c>Gru.WorkspaceSize</c>): gi (B, T, 3H) | gh (B, T, 3H) | h_prev (B, T, H) | dh (B, H).
 /// </summary>
-public static class Gru
+public static partial class Gru
 {
     /// <summary>
     /// Every step's hidden state into <paramref name="hiddenStates"/> (B, T, H), and the last step's when

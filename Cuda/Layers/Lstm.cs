@@ -8,7 +8,7 @@ namespace ModelDsl.Cuda.Layers;
 /// pointer where the CPU takes an empty span). The working memory has the CPU's layout and length
 /// (<c>Lstm.WorkspaceSize</c>): gates (B, T, 4H) | cells (B, T, H) | h_prev (B, T, H) | dh (B, H) | dc (B, H).
 /// </summary>
-public static class Lstm
+public static partial class Lstm
 {
     /// <summary>
     /// Every step's hidden state into <paramref name="hiddenStates"/> (B, T, H), and the last step's h and c when

@@ -109,6 +109,13 @@ namespace ModelDsl.Plan
         public GradientOutput TableGradient { get; }
     }
 
+    /// <summary>The reverse direction's parameters of a bidirectional lstm or gru (PyTorch's <c>*_reverse</c>).</summary>
+    public sealed record ReverseParameters(PlanBuffer WeightIh, PlanBuffer WeightHh, PlanBuffer BiasIh, PlanBuffer BiasHh);
+
+    /// <summary>The reverse direction's weights (the backward reads them) and its four parameter gradients.</summary>
+    public sealed record ReverseGradients(PlanBuffer WeightIh, PlanBuffer WeightHh,
+        GradientOutput WeightIhGradient, GradientOutput WeightHhGradient, GradientOutput BiasIhGradient, GradientOutput BiasHhGradient);
+
     /// <summary>
     /// An LSTM over [Batch, Steps, InputSize] (PyTorch's gate order i, f, g, o; zero initial state). Writes every step's
     /// hidden state to <see cref="HiddenStates"/> [B, T, H] (the output with return_sequences, saved state otherwise) and,
@@ -119,9 +126,10 @@ namespace ModelDsl.Plan
     {
         public LstmKernel(string name, IReadOnlyList<Origin> origins, Dim batch, Dim steps, long inputSize, long hidden,
             PlanBuffer input, PlanBuffer weightIh, PlanBuffer weightHh, PlanBuffer biasIh, PlanBuffer biasHh,
-            PlanBuffer hiddenStates, PlanBuffer? lastHidden, PlanBuffer workspace)
+            PlanBuffer hiddenStates, PlanBuffer? lastHidden, PlanBuffer workspace, ReverseParameters? reverse = null)
             : base(name, origins)
         {
+            Reverse = reverse;
             Batch = batch;
             Steps = steps;
             InputSize = inputSize;
@@ -148,6 +156,13 @@ namespace ModelDsl.Plan
         public PlanBuffer HiddenStates { get; }
         public PlanBuffer? LastHidden { get; }
         public PlanBuffer Workspace { get; }
+
+        /// <summary>
+        /// bidirectional=true: the reverse direction's parameters (null for one direction). <see cref="HiddenStates"/> is then
+        /// [B, T, 2H] and <see cref="LastHidden"/> [B, 2H], both directions side by side, and the workspace holds both
+        /// directions' state (Runtime/Cpu/Layers/Sequence.cs, BidirectionalLayout).
+        /// </summary>
+        public ReverseParameters? Reverse { get; }
     }
 
     /// <summary>
@@ -160,9 +175,11 @@ namespace ModelDsl.Plan
         public LstmBackwardKernel(string name, IReadOnlyList<Origin> origins, Dim batch, Dim steps, long inputSize, long hidden,
             PlanBuffer input, PlanBuffer weightIh, PlanBuffer weightHh, PlanBuffer hiddenStates, PlanBuffer workspace,
             PlanBuffer? hiddenStatesGradient, PlanBuffer? lastHiddenGradient,
-            GradientOutput? inputGradient, GradientOutput weightIhGradient, GradientOutput weightHhGradient, GradientOutput biasIhGradient, GradientOutput biasHhGradient)
+            GradientOutput? inputGradient, GradientOutput weightIhGradient, GradientOutput weightHhGradient, GradientOutput biasIhGradient, GradientOutput biasHhGradient,
+            ReverseGradients? reverse = null)
             : base(name, origins)
         {
+            Reverse = reverse;
             Batch = batch;
             Steps = steps;
             InputSize = inputSize;
@@ -197,6 +214,9 @@ namespace ModelDsl.Plan
         public GradientOutput WeightHhGradient { get; }
         public GradientOutput BiasIhGradient { get; }
         public GradientOutput BiasHhGradient { get; }
+
+        /// <summary>bidirectional=true: the reverse direction's weights and parameter gradients (null for one direction).</summary>
+        public ReverseGradients? Reverse { get; }
     }
 
     /// <summary>
@@ -209,9 +229,10 @@ namespace ModelDsl.Plan
     {
         public GruKernel(string name, IReadOnlyList<Origin> origins, Dim batch, Dim steps, long inputSize, long hidden,
             PlanBuffer input, PlanBuffer weightIh, PlanBuffer weightHh, PlanBuffer biasIh, PlanBuffer biasHh,
-            PlanBuffer hiddenStates, PlanBuffer? lastHidden, PlanBuffer workspace)
+            PlanBuffer hiddenStates, PlanBuffer? lastHidden, PlanBuffer workspace, ReverseParameters? reverse = null)
             : base(name, origins)
         {
+            Reverse = reverse;
             Batch = batch;
             Steps = steps;
             InputSize = inputSize;
@@ -238,6 +259,13 @@ namespace ModelDsl.Plan
         public PlanBuffer HiddenStates { get; }
         public PlanBuffer? LastHidden { get; }
         public PlanBuffer Workspace { get; }
+
+        /// <summary>
+        /// bidirectional=true: the reverse direction's parameters (null for one direction). <see cref="HiddenStates"/> is then
+        /// [B, T, 2H] and <see cref="LastHidden"/> [B, 2H], both directions side by side, and the workspace holds both
+        /// directions' state (Runtime/Cpu/Layers/Sequence.cs, BidirectionalLayout).
+        /// </summary>
+        public ReverseParameters? Reverse { get; }
     }
 
     /// <summary>
@@ -250,9 +278,11 @@ namespace ModelDsl.Plan
         public GruBackwardKernel(string name, IReadOnlyList<Origin> origins, Dim batch, Dim steps, long inputSize, long hidden,
             PlanBuffer input, PlanBuffer weightIh, PlanBuffer weightHh, PlanBuffer hiddenStates, PlanBuffer workspace,
             PlanBuffer? hiddenStatesGradient, PlanBuffer? lastHiddenGradient,
-            GradientOutput? inputGradient, GradientOutput weightIhGradient, GradientOutput weightHhGradient, GradientOutput biasIhGradient, GradientOutput biasHhGradient)
+            GradientOutput? inputGradient, GradientOutput weightIhGradient, GradientOutput weightHhGradient, GradientOutput biasIhGradient, GradientOutput biasHhGradient,
+            ReverseGradients? reverse = null)
             : base(name, origins)
         {
+            Reverse = reverse;
             Batch = batch;
             Steps = steps;
             InputSize = inputSize;
@@ -287,6 +317,9 @@ namespace ModelDsl.Plan
         public GradientOutput WeightHhGradient { get; }
         public GradientOutput BiasIhGradient { get; }
         public GradientOutput BiasHhGradient { get; }
+
+        /// <summary>bidirectional=true: the reverse direction's weights and parameter gradients (null for one direction).</summary>
+        public ReverseGradients? Reverse { get; }
     }
 
     /// <summary>

@@ -51,8 +51,8 @@ namespace ModelDsl.Dsl.Tests
             ["reshape"] = Model("f32[B, 4]", "x -> dense(6) -> reshape([B, 2, 3])", "f32[B, 2, 3]"),
             ["embedding"] = Model("i32[B, 5]", "x -> embedding(10, 4)", "f32[B, 5, 4]"),
             ["positional"] = Model("f32[B, 5, 4]", "x -> dense(4) -> positional(8)", "f32[B, 5, 4]"),
-            ["lstm"] = Model("f32[B, 5, 4]", "x -> dense(4) -> lstm(3)", "f32[B, 3]"),
-            ["gru"] = Model("f32[B, 5, 4]", "x -> dense(4) -> gru(3)", "f32[B, 3]"),
+            ["lstm"] = Model("f32[B, 5, 4]", "x -> dense(4) -> lstm(3, return_sequences=true, bidirectional=true) -> lstm(3)", "f32[B, 3]"),
+            ["gru"] = Model("f32[B, 5, 4]", "x -> dense(4) -> gru(3, return_sequences=true) -> gru(2, bidirectional=true)", "f32[B, 4]"),
             ["attention"] = Model("f32[B, 5, 4]", "x -> dense(4) -> attention(2, causal=true)", "f32[B, 5, 4]"),
             ["add"] = Model("f32[B, 4]", "add(x -> dense(3), x -> dense(3))", "f32[B, 3]"),
             ["mul"] = Model("f32[B, 4]", "mul(x -> dense(3), x -> dense(3))", "f32[B, 3]"),
@@ -226,7 +226,7 @@ namespace ModelDsl.Dsl.Tests
                         // A layer kernel: its family's library file is in the module, and the GPU host calls its launcher
                         // in ModelDsl.Cuda.Layers (which checks each launch against the file's kernel signatures).
                         Assert.True(CudaEmitter.FamilyOf(kernel) is not null, $"{name}: {kernel.Name} has no CUDA layer family");
-                        Assert.Contains(CudaLayerLibrary.Source(CudaEmitter.FamilyOf(kernel)!.Value), module.Source);
+                        foreach (var family in CudaEmitter.FamiliesOf(kernel)) Assert.Contains(CudaLayerLibrary.Source(family), module.Source);
                         AssertCallsLauncher(compiled.GpuSource("Test")!, kernel.Name);
                         break;
                 }
@@ -240,7 +240,7 @@ namespace ModelDsl.Dsl.Tests
             Assert.True(start >= 0, $"the GPU host has no block for {kernel}");
             int end = gpuSource.IndexOf("\n\n", start, System.StringComparison.Ordinal);
             string block = end < 0 ? gpuSource.Substring(start) : gpuSource.Substring(start, end - start);
-            Assert.Matches(@"global::ModelDsl\.Cuda\.Layers\.\w+\.(Forward|Backward)\(_layers, ", block);
+            Assert.Matches(@"global::ModelDsl\.Cuda\.Layers\.\w+\.(Forward|Backward)\w*\(_layers, ", block); // ForwardBidirectional too
         }
 
         private static void AssertDefines(CudaModule module, string kernel) =>

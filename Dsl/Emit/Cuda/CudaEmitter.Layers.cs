@@ -35,6 +35,17 @@ namespace ModelDsl.Emit.Cuda
     {
         private readonly Dictionary<PlanBuffer, CudaWorkspace> _workspaces = new Dictionary<PlanBuffer, CudaWorkspace>();
 
+        /// <summary>
+        /// Every library family a layer kernel's launchers use: its own (<see cref="FamilyOf"/>), and for a bidirectional
+        /// lstm or gru also <see cref="LayerFamily.Sequence"/> (md_sequence_copy reverses the input and joins the directions).
+        /// </summary>
+        public static IEnumerable<LayerFamily> FamiliesOf(Kernel kernel)
+        {
+            if (FamilyOf(kernel) is { } family) yield return family;
+            if (kernel is LstmKernel { Reverse: not null } or LstmBackwardKernel { Reverse: not null } or GruKernel { Reverse: not null } or GruBackwardKernel { Reverse: not null })
+                yield return LayerFamily.Sequence;
+        }
+
         /// <summary>The library family whose kernels a layer kernel launches; null for the others (a reshape view launches nothing).</summary>
         public static LayerFamily? FamilyOf(Kernel kernel) => kernel switch
         {
@@ -81,16 +92,18 @@ namespace ModelDsl.Emit.Cuda
             var users = new List<(LayerFamily Family, List<Origin> Origins)>();
             foreach (var kernel in _plan.Forward.Concat(_plan.Backward))
             {
-                if (FamilyOf(kernel) is not { } family) continue;
-                var entry = users.FirstOrDefault(u => u.Family == family);
-                if (entry.Origins is null)
+                foreach (var family in FamiliesOf(kernel))
                 {
-                    entry = (family, new List<Origin>());
-                    users.Add(entry);
-                }
-                foreach (var origin in kernel.Origins)
-                {
-                    if (!entry.Origins.Any(o => o.Span.Equals(origin.Span) && o.Description == origin.Description)) entry.Origins.Add(origin);
+                    var entry = users.FirstOrDefault(u => u.Family == family);
+                    if (entry.Origins is null)
+                    {
+                        entry = (family, new List<Origin>());
+                        users.Add(entry);
+                    }
+                    foreach (var origin in kernel.Origins)
+                    {
+                        if (!entry.Origins.Any(o => o.Span.Equals(origin.Span) && o.Description == origin.Description)) entry.Origins.Add(origin);
+                    }
                 }
             }
             if (users.Count == 0) return;
@@ -131,16 +144,16 @@ namespace ModelDsl.Emit.Cuda
                     break;
                 }
                 case LstmKernel k:
-                    DescribeLstmWorkspace(k.Workspace, k.Batch, k.Steps, k.Hidden);
+                    DescribeLstmWorkspace(k.Workspace, k.Batch, k.Steps, k.Hidden, k.Reverse is null ? null : k.InputSize);
                     break;
                 case LstmBackwardKernel k:
-                    DescribeLstmWorkspace(k.Workspace, k.Batch, k.Steps, k.Hidden);
+                    DescribeLstmWorkspace(k.Workspace, k.Batch, k.Steps, k.Hidden, k.Reverse is null ? null : k.InputSize);
                     break;
                 case GruKernel k:
-                    DescribeGruWorkspace(k.Workspace, k.Batch, k.Steps, k.Hidden);
+                    DescribeGruWorkspace(k.Workspace, k.Batch, k.Steps, k.Hidden, k.Reverse is null ? null : k.InputSize);
                     break;
                 case GruBackwardKernel k:
-                    DescribeGruWorkspace(k.Workspace, k.Batch, k.Steps, k.Hidden);
+                    DescribeGruWorkspace(k.Workspace, k.Batch, k.Steps, k.Hidden, k.Reverse is null ? null : k.InputSize);
                     break;
                 case AttentionKernel k:
                     DescribeAttentionWorkspace(k.Workspace, k.Batch, k.Steps, k.Heads);
@@ -171,21 +184,35 @@ namespace ModelDsl.Emit.Cuda
         private static Dim Plane(Conv2dSizes s) => s.OutHeight.Multiply(s.OutWidth);
 
         /// <summary>An LSTM's working memory: the CPU runtime's layout, which ModelDsl.Cuda.Layers.Lstm uses too.</summary>
-        private void DescribeLstmWorkspace(PlanBuffer workspace, Dim batch, Dim steps, long hidden)
+        private void DescribeLstmWorkspace(PlanBuffer workspace, Dim batch, Dim steps, long hidden, long? bidirectionalInput)
         {
             var rows = batch.Multiply(steps);
             string h = Int(hidden), g = Int(4 * hidden), b = Text(batch), t = Text(steps);
-            _workspaces[workspace] = new CudaWorkspace(new[] { rows.Multiply(Dim.Known(6 * hidden)), batch.Multiply(Dim.Known(2 * hidden)) },
-                $"gates [{b}, {t}, {g}] | cells [{b}, {t}, {h}] | h_prev [{b}, {t}, {h}] | dh [{b}, {h}] | dc [{b}, {h}]");
+            string one = $"gates [{b}, {t}, {g}] | cells [{b}, {t}, {h}] | h_prev [{b}, {t}, {h}] | dh [{b}, {h}] | dc [{b}, {h}]";
+            _workspaces[workspace] = bidirectionalInput is long input
+                ? Bidirectional(rows, batch, b, t, hidden, input, 6 * hidden, 2 * hidden, one)
+                : new CudaWorkspace(new[] { rows.Multiply(Dim.Known(6 * hidden)), batch.Multiply(Dim.Known(2 * hidden)) }, one);
         }
 
+        /// <summary>
+        /// A bidirectional lstm's or gru's working memory (Runtime/Cpu/Layers/Sequence.cs, BidirectionalLayout): each direction's
+        /// own (<paramref name="perRow"/>·B·T + <paramref name="perBatch"/>·B floats), then x reversed, each direction's states,
+        /// last states and state gradients, and dx reversed.
+        /// </summary>
+        private static CudaWorkspace Bidirectional(Dim rows, Dim batch, string b, string t, long hidden, long input, long perRow, long perBatch, string direction) =>
+            new CudaWorkspace(new[] { rows.Multiply(Dim.Known(2 * perRow + 2 * input + 4 * hidden)), batch.Multiply(Dim.Known(2 * perBatch + 2 * hidden)) },
+                $"forward direction ({direction}) | reverse direction (the same) | x_rev [{b}, {t}, {Int(input)}] | h_fwd, h_rev [{b}, {t}, {Int(hidden)}] | "
+                + $"last_fwd, last_rev [{b}, {Int(hidden)}] | dh_fwd, dh_rev [{b}, {t}, {Int(hidden)}] | dx_rev [{b}, {t}, {Int(input)}]");
+
         /// <summary>A GRU's working memory: the CPU runtime's layout, which ModelDsl.Cuda.Layers.Gru uses too.</summary>
-        private void DescribeGruWorkspace(PlanBuffer workspace, Dim batch, Dim steps, long hidden)
+        private void DescribeGruWorkspace(PlanBuffer workspace, Dim batch, Dim steps, long hidden, long? bidirectionalInput)
         {
             var rows = batch.Multiply(steps);
             string h = Int(hidden), g = Int(3 * hidden), b = Text(batch), t = Text(steps);
-            _workspaces[workspace] = new CudaWorkspace(new[] { rows.Multiply(Dim.Known(7 * hidden)), batch.Multiply(Dim.Known(hidden)) },
-                $"gi [{b}, {t}, {g}] | gh [{b}, {t}, {g}] | h_prev [{b}, {t}, {h}] | dh [{b}, {h}]");
+            string one = $"gi [{b}, {t}, {g}] | gh [{b}, {t}, {g}] | h_prev [{b}, {t}, {h}] | dh [{b}, {h}]";
+            _workspaces[workspace] = bidirectionalInput is long input
+                ? Bidirectional(rows, batch, b, t, hidden, input, 7 * hidden, hidden, one)
+                : new CudaWorkspace(new[] { rows.Multiply(Dim.Known(7 * hidden)), batch.Multiply(Dim.Known(hidden)) }, one);
         }
 
         /// <summary>attention keeps only each row's log-sum-exp (lse) and the backward's D (delta), [B, heads, T] each.</summary>

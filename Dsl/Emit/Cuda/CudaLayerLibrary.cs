@@ -21,6 +21,7 @@ namespace ModelDsl.Emit.Cuda
         Gru,
         Attention,
         Concat,
+        Sequence,
     }
 
     /// <summary>

@@ -17,7 +17,7 @@ namespace ModelDsl.Runtime.Cpu.Layers;
 //   dgi = (dr, dz, dn);  dgh = (dr, dz, dn·r);  dh_next = dh·z + dgh[:, t]·W_hh   (one GEMM)
 // then for all steps at once: dW_ih (+)= dgiᵀ·x;  dW_hh (+)= dghᵀ·h_prev;  db_ih (+)= Σ dgi;  db_hh (+)= Σ dgh;  dx (+)= dgi·W_ih
 // The gate loops are scalar: the GEMMs dominate at the sizes the DSL's models use.
-public static unsafe class Gru
+public static unsafe partial class Gru
 {
     /// <summary>Floats of workspace <see cref="Forward"/> and <see cref="Backward"/> need: 2·B·T·3H + B·T·H + B·H.</summary>
     public static int WorkspaceSize(int batch, int steps, int hidden)

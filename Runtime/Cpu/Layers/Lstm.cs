@@ -18,7 +18,7 @@ namespace ModelDsl.Runtime.Cpu.Layers;
 //   tc = tanh(c);  dc += dh·o·(1 − tc²);  do = dh·tc;  di = dc·g;  dg = dc·i;  df = dc·c_prev;  dc_next = dc·f
 //   dpre = (di·i(1−i), df·f(1−f), dg·(1−g²), do·o(1−o));  dh_next = dpre[:, t]·W_hh   (one GEMM)
 // then for all steps at once: dW_ih (+)= dpreᵀ·x;  dW_hh (+)= dpreᵀ·h_prev;  db_ih = db_hh (+)= Σ dpre;  dx (+)= dpre·W_ih
-public static unsafe class Lstm
+public static unsafe partial class Lstm
 {
     /// <summary>Floats of workspace <see cref="Forward"/> and <see cref="Backward"/> need: B·T·4H + 2·B·T·H + 2·B·H.</summary>
     public static int WorkspaceSize(int batch, int steps, int hidden)

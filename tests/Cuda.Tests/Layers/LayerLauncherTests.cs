@@ -70,10 +70,11 @@ public sealed class LayerLauncherTests : IDisposable
         GpuLayers.Attention.Backward(_layers, 2, 3, 2, 4, true, p, p.Plus(8), p.Plus(16), 24, q, r, s, s.Plus(8), s.Plus(16));
         GpuLayers.Concat.Forward(_layers, 3, 2, 5, 1, p, q);
         GpuLayers.Concat.Backward(_layers, 3, 2, 5, 1, q, p);
+        GpuLayers.Sequence.Copy(_layers, 2, 3, 4, 4, 0, 8, 4, p, q, reverse: true, accumulate: true);
         _context.Synchronize();
 
         var library = LayerKernels.Signatures.Keys.OrderBy(n => n, StringComparer.Ordinal).ToList();
-        Assert.Equal(42, library.Count);
+        Assert.Equal(43, library.Count);
         Assert.Equal(library, _layers.LaunchedKernels.OrderBy(n => n, StringComparer.Ordinal));
     }
 

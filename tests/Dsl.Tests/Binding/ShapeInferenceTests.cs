@@ -152,6 +152,31 @@ namespace ModelDsl.Dsl.Tests.Binding
             Assert.Equal("f32[B, T, 8]", Shape(Run("f32[B, T, 64]", "    out = x -> gru(8, return_sequences=true)")));
         }
 
+        /// <summary>
+        /// bidirectional=true (nn.LSTM/nn.GRU(bidirectional=True)): output [B, 2h] or [B, T, 2h]; a second parameter set
+        /// named as PyTorch's *_l0_reverse less the layer suffix, the forward set first (PyTorch's state_dict order).
+        /// </summary>
+        [Theory]
+        [InlineData("lstm", 4)]
+        [InlineData("gru", 3)]
+        public void Bidirectional_lstm_and_gru_double_the_width_and_add_the_reverse_parameters(string op, int gates)
+        {
+            var g = Run("f32[B, T, 64]", $"    out = x -> {op}(16, bidirectional=true)");
+            Assert.Equal("f32[B, 32]", Shape(g));
+            int g16 = gates * 16;
+            Assert.Equal(new[]
+            {
+                $"out.weight_ih [{g16}, 64]", $"out.weight_hh [{g16}, 16]", $"out.bias_ih [{g16}]", $"out.bias_hh [{g16}]",
+                $"out.weight_ih_reverse [{g16}, 64]", $"out.weight_hh_reverse [{g16}, 16]", $"out.bias_ih_reverse [{g16}]", $"out.bias_hh_reverse [{g16}]",
+            }, g.Parameters.Select(p => p.ToString()));
+            var sequences = Run("f32[B, T, 64]", $"    out = x -> {op}(hidden=8, return_sequences=true, bidirectional=true)");
+            Assert.Equal("f32[B, T, 16]", Shape(sequences));
+            var node = sequences.Nodes.Single(n => n.Kind == (op == "lstm" ? OpKind.Lstm : OpKind.Gru));
+            Assert.Equal(op == "lstm" ? new ModelDsl.Ops.LstmAttributes(8, true, true) : (ModelDsl.Ops.OpAttributes)new ModelDsl.Ops.GruAttributes(8, true, true), node.Attributes);
+            // One direction stays as it was: no reverse set.
+            Assert.DoesNotContain(Run("f32[B, T, 64]", $"    out = x -> {op}(8, bidirectional=false)").Parameters, p => p.Name.EndsWith("_reverse", System.StringComparison.Ordinal));
+        }
+
         [Fact]
         public void Lstm_last_state_or_sequences()
         {

@@ -273,15 +273,18 @@ namespace ModelDsl.Dsl.Tests.Fuzz
                     }
                     else
                     {
-                        string hidden = Size(6);
+                        // bidirectional: a literal hidden size, so the output's 2·hidden is a literal too.
+                        bool bidirectional = Chance(30);
+                        string hidden = bidirectional ? _r.Next(1, 5).ToString(System.Globalization.CultureInfo.InvariantCulture) : Size(6);
+                        string width = bidirectional ? (2 * int.Parse(hidden, System.Globalization.CultureInfo.InvariantCulture)).ToString(System.Globalization.CultureInfo.InvariantCulture) : hidden;
                         bool sequences = Chance(60);
                         string recurrent = Chance(50) ? "lstm" : "gru";
-                        expression = $"{current} -> {recurrent}({hidden}, return_sequences={(sequences ? "true" : "false")})";
-                        if (sequences) dims[1] = hidden;
+                        expression = $"{current} -> {recurrent}({hidden}, return_sequences={(sequences ? "true" : "false")}{(bidirectional ? ", bidirectional=true" : "")})";
+                        if (sequences) dims[1] = width;
                         else
                         {
                             dims.Clear();
-                            dims.Add(hidden);
+                            dims.Add(width);
                         }
                     }
                 }

@@ -158,7 +158,7 @@ extern "C" __global__ void __launch_bounds__(256) md_embedding_backward(
 }
 
 // Cuda/Kernels/lstm.cuh, used by:
-//   fortune_lstm.model:15  encoder = lstm(hidden=128, return_sequences=false)  [B, T, 64] -> [B, 128]
+//   fortune_lstm.model:15  encoder = lstm(hidden=128, return_sequences=false, bidirectional=false)  [B, T, 64] -> [B, 128]
 // ───── Lstm ──────────────────────────────────────────────────────────────────────────────────────────
 // lstm(hidden = H), PyTorch layout (gates stacked i, f, g, o), zero initial h and c, as
 // ModelDsl.Runtime.Cpu.Layers.Lstm:
@@ -867,7 +867,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 global::ModelDsl.Cuda.Layers.Embedding.Forward(_layers, B * T, 8192, 64, w.tokens.Pointer, _values.Pointer.Plus(Offsets[0]), w.embedded.Pointer);
 
                 // fwd_1_lstm
-                //   fortune_lstm.model:15  encoder = lstm(hidden=128, return_sequences=false)  [B, T, 64] -> [B, 128]
+                //   fortune_lstm.model:15  encoder = lstm(hidden=128, return_sequences=false, bidirectional=false)  [B, T, 64] -> [B, 128]
                 // encoder_states[B, T, 128] = every step's hidden state of the LSTM over embedded; encoder = the last one; encoder_workspace keeps the gates and cells for the backward.
                 // The input GEMM for all steps at once, then per step the recurrent GEMM into the step's gate rows (cuBLAS) and the gate kernel.
                 global::ModelDsl.Cuda.Layers.Lstm.Forward(_layers, B, T, 64, 128, w.embedded.Pointer, _values.Pointer.Plus(Offsets[1]), _values.Pointer.Plus(Offsets[2]), _values.Pointer.Plus(Offsets[3]), _values.Pointer.Plus(Offsets[4]), w.encoder_states.Pointer, w.encoder.Pointer, default, w.encoder_workspace.Pointer);
@@ -976,7 +976,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 }
 
                 // bwd_10_lstm
-                //   fortune_lstm.model:15  encoder = lstm(hidden=128, return_sequences=false)  [B, T, 64] -> [B, 128]
+                //   fortune_lstm.model:15  encoder = lstm(hidden=128, return_sequences=false, bidirectional=false)  [B, T, 64] -> [B, 128]
                 // backpropagation through time from d_encoder: d_encoder_weight_ih = …, d_encoder_weight_hh = …, d_encoder_bias_ih = …, d_encoder_bias_hh = …, d_embedded = … (the gates in encoder_workspace become their gradients dpre).
                 // Per step, last to first, the gate kernel, then dh for the step before (cuBLAS); then each weight gradient is one GEMM over all B·T rows.
                 global::ModelDsl.Cuda.Layers.Lstm.Backward(_layers, B, T, 64, 128, w.embedded.Pointer, _values.Pointer.Plus(Offsets[1]), _values.Pointer.Plus(Offsets[2]), w.encoder_states.Pointer, default, w.d_encoder.Pointer, w.encoder_workspace.Pointer, w.d_embedded.Pointer, _gradients.Pointer.Plus(Offsets[1]), _gradients.Pointer.Plus(Offsets[2]), _gradients.Pointer.Plus(Offsets[3]), _gradients.Pointer.Plus(Offsets[4]), accumulateInputGradient: false, accumulateParameterGradients: false);

@@ -318,12 +318,12 @@ namespace Consumer
             w.Trace?.After("fwd_0_embedding", "fortune_lstm.model:14  embedded = embedding(num=8192, dim=64)  [B, T] -> [B, T, 64]");
 
             // fwd_1_lstm
-            //   fortune_lstm.model:15  encoder = lstm(hidden=128, return_sequences=false)  [B, T, 64] -> [B, 128]
+            //   fortune_lstm.model:15  encoder = lstm(hidden=128, return_sequences=false, bidirectional=false)  [B, T, 64] -> [B, 128]
 #line 15 "/src/examples/TextLstm/fortune_lstm.model"
             // encoder_states[B, T, 128] = every step's hidden state of the LSTM over embedded; encoder = the last one; encoder_workspace keeps the gates and cells for the backward
             global::ModelDsl.Runtime.Cpu.Layers.Lstm.Forward(B, T, 64, 128, w.embedded, EncoderWeightIh.Value, EncoderWeightHh.Value, EncoderBiasIh.Value, EncoderBiasHh.Value, w.encoder_states, w.encoder, default, w.encoder_workspace);
 #line default
-            w.Trace?.After("fwd_1_lstm", "fortune_lstm.model:15  encoder = lstm(hidden=128, return_sequences=false)  [B, T, 64] -> [B, 128]");
+            w.Trace?.After("fwd_1_lstm", "fortune_lstm.model:15  encoder = lstm(hidden=128, return_sequences=false, bidirectional=false)  [B, T, 64] -> [B, 128]");
 
             // fwd_2_dropout
             //   fortune_lstm.model:16  logits.0 = dropout(p=0.2)  [B, 128] -> [B, 128]
@@ -512,12 +512,12 @@ namespace Consumer
             w.Trace?.After("bwd_9_dropout", "fortune_lstm.model:16  logits.0 = dropout(p=0.2)  [B, 128] -> [B, 128]");
 
             // bwd_10_lstm
-            //   fortune_lstm.model:15  encoder = lstm(hidden=128, return_sequences=false)  [B, T, 64] -> [B, 128]
+            //   fortune_lstm.model:15  encoder = lstm(hidden=128, return_sequences=false, bidirectional=false)  [B, T, 64] -> [B, 128]
 #line 15 "/src/examples/TextLstm/fortune_lstm.model"
             // backpropagation through time from d_encoder: d_encoder_weight_ih = …, d_encoder_weight_hh = …, d_encoder_bias_ih = …, d_encoder_bias_hh = …, d_embedded = … (the gates in encoder_workspace become their gradients)
             global::ModelDsl.Runtime.Cpu.Layers.Lstm.Backward(B, T, 64, 128, w.embedded, EncoderWeightIh.Value, EncoderWeightHh.Value, w.encoder_states, default, w.d_encoder, w.encoder_workspace, w.d_embedded, EncoderWeightIh.Gradient, EncoderWeightHh.Gradient, EncoderBiasIh.Gradient, EncoderBiasHh.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
 #line default
-            w.Trace?.After("bwd_10_lstm", "fortune_lstm.model:15  encoder = lstm(hidden=128, return_sequences=false)  [B, T, 64] -> [B, 128]");
+            w.Trace?.After("bwd_10_lstm", "fortune_lstm.model:15  encoder = lstm(hidden=128, return_sequences=false, bidirectional=false)  [B, T, 64] -> [B, 128]");
 
             // bwd_11_embedding
             //   fortune_lstm.model:14  embedded = embedding(num=8192, dim=64)  [B, T] -> [B, T, 64]
@@ -568,7 +568,7 @@ namespace Consumer
         // ───── ONNX export ───────────────────────────────────────────────────────────────────────────────
 
         /// <summary>The inference graph for ONNX export (opset 20; dropout is omitted, as at inference); see docs/onnx.md.</summary>
-        private const string OnnxGraph = "modeldsl-onnx 1;opset 20;graph FortuneLstm;input tokens i32 B,T;output logits f32 B,4;initializer embedded.weight 8192,64;initializer encoder.weight_ih 512,64;initializer encoder.weight_hh 512,128;initializer encoder.bias_ih 512;initializer encoder.bias_hh 512;initializer logits.1.weight 4,128;initializer logits.1.bias 4;node Gather embedded.weight,tokens embedded i:axis=0;node Constant - encoder/gate_blocks ints:value_ints=4,-1;node Constant - encoder/iofc ints:value_ints=0,3,1,2;node Reshape encoder.weight_ih,encoder/gate_blocks encoder/weight_ih_blocks;node Gather encoder/weight_ih_blocks,encoder/iofc encoder/weight_ih_iofc i:axis=0;node Constant - encoder/W_shape ints:value_ints=1,512,64;node Reshape encoder/weight_ih_iofc,encoder/W_shape encoder/W;node Reshape encoder.weight_hh,encoder/gate_blocks encoder/weight_hh_blocks;node Gather encoder/weight_hh_blocks,encoder/iofc encoder/weight_hh_iofc i:axis=0;node Constant - encoder/R_shape ints:value_ints=1,512,128;node Reshape encoder/weight_hh_iofc,encoder/R_shape encoder/R;node Reshape encoder.bias_ih,encoder/gate_blocks encoder/bias_ih_blocks;node Gather encoder/bias_ih_blocks,encoder/iofc encoder/bias_ih_iofc i:axis=0;node Reshape encoder.bias_hh,encoder/gate_blocks encoder/bias_hh_blocks;node Gather encoder/bias_hh_blocks,encoder/iofc encoder/bias_hh_iofc i:axis=0;node Concat encoder/bias_ih_iofc,encoder/bias_hh_iofc encoder/biases i:axis=0;node Constant - encoder/B_shape ints:value_ints=1,1024;node Reshape encoder/biases,encoder/B_shape encoder/B;node Transpose embedded encoder/x_tbi ints:perm=1,0,2;node LSTM encoder/x_tbi,encoder/W,encoder/R,encoder/B encoder/Y,encoder/Y_h i:hidden_size=128;node Constant - encoder/axis0 ints:value_ints=0;node Squeeze encoder/Y_h,encoder/axis0 encoder;node Gemm encoder,logits.1.weight,logits.1.bias logits i:transB=1";
+        private const string OnnxGraph = "modeldsl-onnx 1;opset 20;graph FortuneLstm;input tokens i32 B,T;output logits f32 B,4;initializer embedded.weight 8192,64;initializer encoder.weight_ih 512,64;initializer encoder.weight_hh 512,128;initializer encoder.bias_ih 512;initializer encoder.bias_hh 512;initializer logits.1.weight 4,128;initializer logits.1.bias 4;node Gather embedded.weight,tokens embedded i:axis=0;node Constant - encoder/gate_blocks ints:value_ints=4,-1;node Constant - encoder/iofc ints:value_ints=0,3,1,2;node Constant - encoder/W_shape ints:value_ints=1,512,64;node Constant - encoder/R_shape ints:value_ints=1,512,128;node Constant - encoder/B_shape ints:value_ints=1,1024;node Reshape encoder.weight_ih,encoder/gate_blocks encoder/weight_ih_blocks;node Gather encoder/weight_ih_blocks,encoder/iofc encoder/weight_ih_iofc i:axis=0;node Reshape encoder/weight_ih_iofc,encoder/W_shape encoder/W;node Reshape encoder.weight_hh,encoder/gate_blocks encoder/weight_hh_blocks;node Gather encoder/weight_hh_blocks,encoder/iofc encoder/weight_hh_iofc i:axis=0;node Reshape encoder/weight_hh_iofc,encoder/R_shape encoder/R;node Reshape encoder.bias_ih,encoder/gate_blocks encoder/bias_ih_blocks;node Gather encoder/bias_ih_blocks,encoder/iofc encoder/bias_ih_iofc i:axis=0;node Reshape encoder.bias_hh,encoder/gate_blocks encoder/bias_hh_blocks;node Gather encoder/bias_hh_blocks,encoder/iofc encoder/bias_hh_iofc i:axis=0;node Concat encoder/bias_ih_iofc,encoder/bias_hh_iofc encoder/biases i:axis=0;node Reshape encoder/biases,encoder/B_shape encoder/B;node Transpose embedded encoder/x_tbi ints:perm=1,0,2;node LSTM encoder/x_tbi,encoder/W,encoder/R,encoder/B encoder/Y,encoder/Y_h i:hidden_size=128;node Constant - encoder/axis0 ints:value_ints=0;node Squeeze encoder/Y_h,encoder/axis0 encoder;node Gemm encoder,logits.1.weight,logits.1.bias logits i:transB=1";
 
         /// <summary>
         /// Writes the inference graph of FortuneLstm with the current parameter values to <paramref name="path"/> as an ONNX model

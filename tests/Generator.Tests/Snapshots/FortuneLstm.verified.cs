@@ -39,8 +39,8 @@ namespace Consumer
             {
                 // fortune_lstm.model:14  embedded = embedding(num=8192, dim=64)  -> [B, T, 64]
                 new global::ModelDsl.Runtime.LayerDescription("embedded", "embedding", "num=8192, dim=64", "[B, T, 64]", 524288, 14),
-                // fortune_lstm.model:15  encoder = lstm(hidden=128, return_sequences=false)  -> [B, 128]
-                new global::ModelDsl.Runtime.LayerDescription("encoder", "lstm", "hidden=128, return_sequences=false", "[B, 128]", 99328, 15),
+                // fortune_lstm.model:15  encoder = lstm(hidden=128, return_sequences=false, bidirectional=false)  -> [B, 128]
+                new global::ModelDsl.Runtime.LayerDescription("encoder", "lstm", "hidden=128, return_sequences=false, bidirectional=false", "[B, 128]", 99328, 15),
                 // fortune_lstm.model:16  logits.0 = dropout(p=0.2)  -> [B, 128]
                 new global::ModelDsl.Runtime.LayerDescription("logits.0", "dropout", "p=0.2", "[B, 128]", 0, 16),
                 // fortune_lstm.model:16  logits.1 = dense(units=4, bias=true)  -> [B, 4]

@@ -228,6 +228,29 @@ public sealed class CudaParityTests : IClassFixture<CudaParityTests.Emulator>
         Assert.Equal(gradients, report.Lines.Count(line => line.StartsWith("Rnn d ", StringComparison.Ordinal) && line.EndsWith("ok", StringComparison.Ordinal)));
     }
 
+    /// <summary>
+    /// bidirectional lstm and gru on the emulated GPU (each direction through lstm.cuh / gru.cuh, md_sequence_copy around
+    /// them): kernel by kernel and a few training steps; every parameter gradient of both directions compared.
+    /// </summary>
+    [Theory]
+    [InlineData("h = x -> lstm(5, bidirectional=true) -> dense(4)", "y: f32[B, 4]", 10)]
+    [InlineData("h = x -> dense(6) -> gru(5, return_sequences=true, bidirectional=true) -> lstm(3, return_sequences=true, bidirectional=true) -> dense(4)", "y: f32[B, T, 4]", 20)]
+    [InlineData("h = x -> gru(3, bidirectional=true)", "y: f32[B, 6]", 8)]
+    public void Bidirectional_lstm_and_gru_match_the_cpu_backend_on_the_emulated_gpu(string body, string label, int gradients)
+    {
+        string text = $"model Bi {{\n    input x: f32[B, T, 6]\n    label {label}\n    {body}\n    output h\n    loss mse(h, y)\n    optimizer adam(lr=0.01)\n}}\n";
+        var compiled = GeneratedModel.Compile(text, "Bi", seed: 8);
+        Assert.Contains("md_sequence_copy", compiled.GpuSource);
+        var cpu = compiled.NewInstance(8);
+        var gpuModel = compiled.NewInstance(8);
+        using var session = (IDisposable)ParityCheck.Invoke(gpuModel, "ToGpu", _emulator.Context);
+        var report = new ParityReport();
+        ParityCheck.CompareKernels(cpu, gpuModel, session, ParityCheck.RandomBatch(compiled.Type, 11, 3, seed: 6), report);
+        ParityCheck.CompareTraining(cpu, gpuModel, session, step => ParityCheck.RandomBatch(compiled.Type, 11, 3, seed: 60 + step), 3, report);
+        Assert.True(report.Passed, $"model:\n{text}\n" + string.Join(Environment.NewLine, report.Failures));
+        Assert.Equal(gradients, report.Lines.Count(line => line.StartsWith("Bi d ", StringComparison.Ordinal) && line.EndsWith("ok", StringComparison.Ordinal)));
+    }
+
     /// <summary>One emulator for the class: its compiled modules are cached on disk, so later runs skip g++.</summary>
     public sealed class Emulator : IDisposable
     {

@@ -174,6 +174,11 @@ public sealed class LayerGradientCheckTests
     [InlineData("h = embedding(x, 7, 5) -> gru(6) -> dense(4)", "f32[B, 4]")]
     [InlineData("h = embedding(x, 7, 5) -> gru(6, return_sequences=true) -> dense(4)", "f32[B, T, 4]")]
     [InlineData("h = embedding(x, 7, 5) -> gru(5, return_sequences=true) -> lstm(4)", "f32[B, 4]")]
+    // bidirectional=true: both directions' BPTT, the output split per direction and dx summed from both.
+    [InlineData("h = embedding(x, 7, 5) -> lstm(2, bidirectional=true)", "f32[B, 4]")]
+    [InlineData("h = embedding(x, 7, 5) -> lstm(3, return_sequences=true, bidirectional=true) -> dense(4)", "f32[B, T, 4]")]
+    [InlineData("h = embedding(x, 7, 5) -> gru(2, bidirectional=true)", "f32[B, 4]")]
+    [InlineData("h = embedding(x, 7, 5) -> gru(2, return_sequences=true, bidirectional=true) -> lstm(4)", "f32[B, 4]")]
     [InlineData("h = embedding(x, 7, 8) -> attention(2) -> dense(4)", "f32[B, T, 4]")]
     // concat over a symbolic number of rows (B·T), an embedding and a dense layer on it.
     [InlineData("e = embedding(x, 7, 5)\n    h = concat(e -> dense(3), e) -> dense(4)", "f32[B, T, 4]")]

@@ -437,6 +437,10 @@ public sealed class OnnxExportTests : IDisposable
     [InlineData("x -> layer_norm -> attention(2, causal=true, bias=false) -> lstm(5) -> dense(3)", "f32[B, 3]")]
     [InlineData("x -> gru(6) -> dense(3)", "f32[B, 3]")]
     [InlineData("x -> gru(6, return_sequences=true) -> tanh -> gru(4, return_sequences=true) -> dense(3)", "f32[B, T, 3]")]
+    // bidirectional: direction="bidirectional", Y [T, 2, B, h] → [B, T, 2h] and Y_h [2, B, h] → [B, 2h] against the runtime's join.
+    [InlineData("x -> lstm(5, bidirectional=true) -> dense(3)", "f32[B, 3]")]
+    [InlineData("x -> lstm(4, return_sequences=true, bidirectional=true) -> tanh -> gru(3, bidirectional=true) -> dense(3)", "f32[B, 3]")]
+    [InlineData("x -> gru(5, return_sequences=true, bidirectional=true) -> dense(3)", "f32[B, T, 3]")]
     public void Lstm_gru_and_attention_match_forward_at_any_sequence_length(string chain, string label)
     {
         var model = GeneratedModel.Compile($$"""

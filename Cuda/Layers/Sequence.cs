@@ -1,0 +1,45 @@
+using System;
+
+namespace ModelDsl.Cuda.Layers;
+
+/// <summary>
+/// Column blocks of (B, T, ·) sequences on the GPU (sequence.cuh), with the parameters of
+/// <c>ModelDsl.Runtime.Cpu.Layers.Sequence</c> after the <see cref="LayerContext"/> (device pointers for spans): what a
+/// bidirectional lstm or gru runs around its two single-direction passes.
+/// </summary>
+public static class Sequence
+{
+    /// <summary><c>md_sequence_copy</c>: y[b, t', yOffset + c] (+)= x[b, t, xOffset + c] for c &lt; width, t' = reverse ? T−1−t : t.</summary>
+    public static void Copy(LayerContext gpu, int batch, int steps, int width, int xWidth, int xOffset, int yWidth, int yOffset,
+        DevicePointer x, DevicePointer y, bool reverse = false, bool accumulate = false)
+    {
+        ArgumentNullException.ThrowIfNull(gpu);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
+        Fits(width, xWidth, xOffset, nameof(xOffset));
+        Fits(width, yWidth, yOffset, nameof(yOffset));
+        var kernel = gpu.Kernel("md_sequence_copy");
+        var a = kernel.Arguments();
+        a.Int("batch", batch);
+        a.Int("steps", steps);
+        a.Int("width", width);
+        a.Int("x_width", xWidth);
+        a.Int("x_offset", xOffset);
+        a.Int("y_width", yWidth);
+        a.Int("y_offset", yOffset);
+        a.Reads("x", x);
+        a.Writes("y", y);
+        a.Flag("reverse", reverse);
+        a.Flag("accumulate", accumulate);
+        kernel.Launch(Grid.Elements((long)batch * steps * width), Grid.Block, ref a);
+    }
+
+    /// <summary>The CPU kernel's check of the columns (a block outside the row would write past it on the device).</summary>
+    private static void Fits(int width, int rowWidth, int offset, string name)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset, name);
+        if ((long)offset + width > rowWidth)
+            throw new ArgumentOutOfRangeException(name, offset, $"columns [{offset}, {(long)offset + width}) do not fit in rows of {rowWidth}.");
+    }
+}
