@@ -163,7 +163,7 @@ namespace ModelDsl.Ops
         public override void LowerOnnx(IOnnxContext o, OpNode op)
         {
             var a = Attributes(op);
-            LowerRecurrent(o, op, "GRU", 3, new long[] { 1, 0, 2 }, a.Hidden, a.ReturnSequences, a.Bidirectional, OnnxAttribute.Int("linear_before_reset", 1));
+            LowerRecurrent(o, op, "GRU", 3, "zrh", new long[] { 1, 0, 2 }, a.Hidden, a.ReturnSequences, a.Bidirectional, OnnxAttribute.Int("linear_before_reset", 1));
         }
     }
 }

@@ -161,7 +161,7 @@ namespace ModelDsl.Ops
         public override void LowerOnnx(IOnnxContext o, OpNode op)
         {
             var a = Attributes(op);
-            LowerRecurrent(o, op, "LSTM", 4, new long[] { 0, 3, 1, 2 }, a.Hidden, a.ReturnSequences, a.Bidirectional);
+            LowerRecurrent(o, op, "LSTM", 4, "iofc", new long[] { 0, 3, 1, 2 }, a.Hidden, a.ReturnSequences, a.Bidirectional);
         }
     }
 }

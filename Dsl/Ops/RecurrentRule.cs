@@ -37,23 +37,23 @@ namespace ModelDsl.Ops
 
         /// <summary>
         /// ONNX's <paramref name="opType"/> (zero initial state, time-major X [T, B, in]) with PyTorch's weights: per
-        /// direction, each parameter's gate blocks reordered to ONNX's order (Reshape to [gates, …], Gather
-        /// <paramref name="onnxOrder"/>, Reshape back): W [D, G·h, in], R [D, G·h, h], B = concat(bias_ih, bias_hh) [D, 2·G·h],
+        /// direction, each parameter's gate blocks reordered to ONNX's order <paramref name="orderName"/> (Reshape to
+        /// [gates, …], Gather <paramref name="onnxOrder"/>, Reshape back): W [D, G·h, in], R [D, G·h, h], B = concat(bias_ih, bias_hh) [D, 2·G·h],
         /// the reverse direction's stacked after the forward's (D = 2, direction="bidirectional"). Outputs Y [T, D, B, h] and
         /// Y_h [D, B, h]: return_sequences takes Y to [B, T, D·h] (each step's directions side by side, PyTorch's layout),
         /// otherwise Y_h to [B, D·h] (the forward direction's last state, then the reverse's, which is at t = 0).
         /// </summary>
-        protected static void LowerRecurrent(IOnnxContext o, OpNode op, string opType, int gates, long[] onnxOrder, long hidden, bool returnSequences, bool bidirectional,
+        protected static void LowerRecurrent(IOnnxContext o, OpNode op, string opType, int gates, string orderName, long[] onnxOrder, long hidden, bool returnSequences, bool bidirectional,
             params OnnxAttribute[] attributes)
         {
             string output = o.Output;
             long h = hidden, g = gates;
             string name = op.Output.Name;
             string blocks = o.Constant(name + "/gate_blocks", new long[] { g, -1 });
-            string order = o.Constant(name + "/" + string.Concat(opType == "LSTM" ? "iofc" : "zrh"), onnxOrder);
+            string order = o.Constant(name + "/" + orderName, onnxOrder);
             string Gates(string parameter)
             {
-                string split = o.Fresh(name + "/" + parameter + "_blocks"), reordered = o.Fresh(name + "/" + parameter + "_" + (opType == "LSTM" ? "iofc" : "zrh"));
+                string split = o.Fresh(name + "/" + parameter + "_blocks"), reordered = o.Fresh(name + "/" + parameter + "_" + orderName);
                 o.Emit("Reshape", new[] { o.Use(Owned(op, parameter)), blocks }, split);
                 o.Emit("Gather", new[] { split, order }, reordered, OnnxAttribute.Int("axis", 0));
                 return reordered;
