@@ -92,6 +92,7 @@ namespace ModelDsl.Binding
                     case OutputSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, "output", "a block (use 'return')"); break;
                     case LossSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, "loss", "a block"); break;
                     case OptimizerSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, "optimizer", "a block"); break;
+                    case PretrainedSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, "pretrained", "a block (write it in the model)"); break;
                     case InitSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, "init", "a block (write it in the model, with a pattern over the block's parameter names)"); break;
                     case ControlSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, s.Word.Text, "a block (training controls belong to the model, next to its optimizer)"); break;
                     case FreezeSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, "freeze", "a block (write it in the model, with a pattern over the block's parameter names)"); break;

@@ -10,7 +10,7 @@ namespace ModelDsl.Binding
 {
     /// <summary>
     /// Binds one model: statements in source order, expressions (ModelBinder.Expressions.cs), calls and ops
-    /// (.Calls.cs), block expansion (.Blocks.cs), inputs (.Inputs.cs), loss and optimizer (.Training.cs), init (.Init.cs).
+    /// (.Calls.cs), block expansion (.Blocks.cs), inputs (.Inputs.cs), loss and optimizer (.Training.cs), init (.Init.cs), pretrained (.Pretrained.cs).
     /// Failures become <see cref="ErrorValue"/>s that propagate silently, so independent errors all show.
     /// </summary>
     internal sealed partial class ModelBinder
@@ -70,6 +70,7 @@ namespace ModelDsl.Binding
             var inits = new List<InitSyntax>();
             var controls = new List<ControlSyntax>();
             var freezes = new List<FreezeSyntax>();
+            PretrainedSyntax? pretrained = null;
             foreach (var statement in body)
             {
                 switch (statement)
@@ -82,6 +83,7 @@ namespace ModelDsl.Binding
                     case InitSyntax s: inits.Add(s); break;
                     case ControlSyntax s: controls.Add(s); break;
                     case FreezeSyntax s: freezes.Add(s); break;
+                    case PretrainedSyntax s: Once(ref pretrained, s, "pretrained declaration"); break;
                     case ReturnSyntax s: Diagnostics.ReportStatementNotAllowed(s.Span, "return", "a model (use 'output')"); break;
                 }
             }
@@ -90,7 +92,9 @@ namespace ModelDsl.Binding
             LossInfo? lossInfo = loss is null ? null : BindLoss(loss, scope);
             OptimizerInfo? optimizerInfo = optimizer is null ? null : BindOptimizer(optimizer, scope);
             // A pattern can match nothing because an erroneous layer declared no parameters: MDL0122 waits for a clean body.
-            BindInits(inits, scope, parametersComplete: !_failed && Diagnostics.Count(d => d.IsError) == errorsBefore);
+            bool parametersComplete = !_failed && Diagnostics.Count(d => d.IsError) == errorsBefore;
+            BindInits(inits, scope, parametersComplete);
+            PretrainedInfo? pretrainedInfo = pretrained is null ? null : BindPretrained(pretrained, parametersComplete);
             TrainingControls? controlInfo = controls.Count == 0 && freezes.Count == 0 ? TrainingControls.None : BindControls(controls, freezes, scope, optimizer, loss);
 
             if (_inputs.Count == 0 && !body.OfType<InputSyntax>().Any(i => !i.IsLabel)) Diagnostics.ReportMissingInput(model.Name.Span, model.Name.Text);
@@ -101,7 +105,7 @@ namespace ModelDsl.Binding
 
             bool failed = _failed || Diagnostics.Count(d => d.IsError) > errorsBefore || outputValues is null || (loss is not null && lossInfo is null) || (optimizer is not null && optimizerInfo is null) || controlInfo is null;
             if (failed) return null;
-            return new ModelGraph(model.Name.Text, model.Name.Span, _inputs, _labels, _nodes, _parameters, outputValues!, lossInfo, optimizerInfo, _symbolicDimensions) { Repeats = _repeats, Controls = controlInfo! };
+            return new ModelGraph(model.Name.Text, model.Name.Span, _inputs, _labels, _nodes, _parameters, outputValues!, lossInfo, optimizerInfo, _symbolicDimensions) { Repeats = _repeats, Controls = controlInfo!, Pretrained = pretrainedInfo };
         }
 
         private void Once<T>(ref T? slot, T statement, string what) where T : StatementSyntax

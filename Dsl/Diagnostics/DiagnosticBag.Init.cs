@@ -4,7 +4,7 @@ using ModelDsl.Text;
 
 namespace ModelDsl.Diagnostics
 {
-    // init statements (MDL0121, MDL0122, MDL0320). Message text for these IDs lives only here.
+    // init statements and pretrained maps (MDL0121, MDL0122, MDL0216, MDL0217, MDL0320, MDL0321). Message text for these IDs lives only here.
     public sealed partial class DiagnosticBag
     {
         public void ReportUnknownInitializer(TextSpan span, string name, string? suggestion, IEnumerable<string> known) =>
@@ -23,5 +23,14 @@ namespace ModelDsl.Diagnostics
         public void ReportInitNeedsFans(TextSpan span, string initializer, string parameter, string shape) =>
             Report(DiagnosticCatalog.InitNeedsFans, span,
                 $"{initializer} computes fan-in and fan-out from a parameter of rank 2 or more, but '{parameter}' is {shape}; narrow the pattern (e.g. '*.weight') or give biases zeros");
+
+        public void ReportParameterMappedTwice(TextSpan span, string parameter, int firstLine) =>
+            Report(DiagnosticCatalog.ParameterMappedTwice, span, $"'{parameter}' already has a source (line {firstLine}); each parameter comes from one map entry");
+
+        public void ReportInvalidMapSource(TextSpan span, string problem) =>
+            Report(DiagnosticCatalog.InvalidMapSource, span, problem);
+
+        public void ReportMapRankMismatch(TextSpan span, string source, string parameter, string shape, string need) =>
+            Report(DiagnosticCatalog.MapRankMismatch, span, $"{source} {need}, but '{parameter}' is {shape}");
     }
 }

@@ -66,6 +66,8 @@ namespace ModelDsl.Diagnostics
         // becomes a verbatim identifier, so neither constrains model names any more. The ID is never reused.
         public static readonly DiagnosticDescriptor ModelNameTaken = Error("MDL0214", Structure, "Model name taken by generated code");
         public static readonly DiagnosticDescriptor ControlConflict = Error("MDL0215", Structure, "Training control conflicts with the model");
+        public static readonly DiagnosticDescriptor ParameterMappedTwice = Error("MDL0216", Structure, "Parameter mapped twice");
+        public static readonly DiagnosticDescriptor InvalidMapSource = Error("MDL0217", Structure, "Invalid pretrained map entry");
         public static readonly DiagnosticDescriptor DuplicateOutput = Error("MDL0218", Structure, "Output declared twice");
         public static readonly DiagnosticDescriptor OutputIsLabel = Error("MDL0219", Structure, "Label declared as an output");
 
@@ -86,6 +88,7 @@ namespace ModelDsl.Diagnostics
         public static readonly DiagnosticDescriptor UnsupportedOption = Error("MDL0313", Shapes, "Option not supported with these arguments");
         public static readonly DiagnosticDescriptor ScheduleTooShort = Error("MDL0318", Shapes, "Schedule ends before its warm-up");
         public static readonly DiagnosticDescriptor InitNeedsFans = Error("MDL0320", Shapes, "Initialiser needs a parameter of rank 2 or more");
+        public static readonly DiagnosticDescriptor MapRankMismatch = Error("MDL0321", Shapes, "Map source does not fit the parameter's rank");
         public static readonly DiagnosticDescriptor MaskShape = Error("MDL0323", Shapes, "Mask of the wrong shape");
         public static readonly DiagnosticDescriptor IndexOutOfRange = Error("MDL0324", Shapes, "Index out of range for the axis");
         public static readonly DiagnosticDescriptor MaskShapeMismatch = Error("MDL0325", Shapes, "Mask does not match the reduced axes");
@@ -100,10 +103,10 @@ namespace ModelDsl.Diagnostics
             UnknownControlName, UnknownInitializer, PatternMatchesNothing,
             MissingInput, MissingOutput, MissingLoss, MissingOptimizer, DuplicateDeclaration, UnknownLoss,
             UnknownOptimizer, UnknownDType, LabelOutsideLoss, InvalidDimension, StatementNotAllowed, MissingReturn,
-            DuplicateModel, ModelNameTaken, ControlConflict,
+            DuplicateModel, ModelNameTaken, ControlConflict, ParameterMappedTwice, InvalidMapSource,
             ShapeMismatch, RankMismatch, NotDivisible, DTypeMismatch, KernelTooLarge, SequenceTooLong,
             TiedShapeMismatch, ReshapeMismatch, SymbolicNotAllowed, AxisOutOfRange, TooManyElements, NotTrainable,
-            NoGpuCode, UnsupportedOption, ScheduleTooShort, InitNeedsFans, MaskShape, IndexOutOfRange, MaskShapeMismatch,
+            NoGpuCode, UnsupportedOption, ScheduleTooShort, InitNeedsFans, MapRankMismatch, MaskShape, IndexOutOfRange, MaskShapeMismatch,
         };
     }
 }

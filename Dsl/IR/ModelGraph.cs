@@ -66,6 +66,9 @@ namespace ModelDsl.IR
 
         /// <summary>Each <c>repeat</c> the model expanded: where, how many times, and how many ops it added (for MDL0117).</summary>
         public IReadOnlyList<RepeatInfo> Repeats { get; set; } = new RepeatInfo[0];
+
+        /// <summary>The <c>pretrained</c> declaration (docs/pretrained.md), or null when the model has none.</summary>
+        public PretrainedInfo? Pretrained { get; set; }
     }
 
     /// <summary>One expanded <c>repeat N Stage</c>: its span, N, and the ops its repetitions added (nested ones included).</summary>

@@ -158,6 +158,17 @@ namespace ModelDsl.Syntax
         public static readonly Parser<NamePattern> NamePattern =
             Lexeme(ScanPattern, "parameter name pattern", (s, span) => new NamePattern(s.Substring(span.Start, span.Length), span));
 
+        /// <summary>
+        /// A name in a pretrained map: <c>encoder.layer.{i}.attention.self.query.weight</c> (name characters, <c>.</c>, and
+        /// <c>{capture}</c>s). Starts with a name character or <c>{</c>, so the block's closing <c>}</c> is not one.
+        /// </summary>
+        public static readonly Parser<NamePattern> MapName =
+            Lexeme(ScanMapName, "checkpoint name", (s, span) => new NamePattern(s.Substring(span.Start, span.Length), span));
+
+        /// <summary>The arrow <c>&lt;-</c> of a pretrained map entry.</summary>
+        public static readonly Parser<TextSpan> LeftArrow =
+            Lexeme((s, p) => p + 1 < s.Length && s[p] == '<' && s[p + 1] == '-' ? 2 : 0, "'<-'");
+
         /// <summary><c>256</c>, <c>0.1</c>, <c>1e-3</c>, <c>3.0E+2</c>. Out-of-range values are kept (as infinity if need be) and reported by <see cref="SyntaxLimits"/>.</summary>
         public static readonly Parser<NumberSyntax> Number =
             Lexeme(ScanNumber, "number", (s, span) => MakeNumber(s.Substring(span.Start, span.Length), span));
@@ -187,6 +198,14 @@ namespace ModelDsl.Syntax
         {
             int p = start;
             while (p < s.Length && (IsWordPart(s[p]) || s[p] == '.' || s[p] == '*')) p++;
+            return p - start;
+        }
+
+        public static int ScanMapName(string s, int start)
+        {
+            if (start >= s.Length || !(IsWordStart(s[start]) || s[start] == '{')) return 0;
+            int p = start;
+            while (p < s.Length && (IsWordPart(s[p]) || s[p] == '.' || s[p] == '{' || s[p] == '}')) p++;
             return p - start;
         }
 

@@ -174,7 +174,7 @@ namespace ModelDsl.Syntax
         /// </summary>
         private static int SkipAfterError(string s, int start, int error, bool topLevel)
         {
-            int depth = 0;
+            int depth = 0, braces = 0;
             int p = start;
             while (p < s.Length)
             {
@@ -190,14 +190,17 @@ namespace ModelDsl.Syntax
                     p = close < 0 ? s.Length : close + 2;
                     continue;
                 }
-                if (!topLevel && c == '}' && p >= error) return p;
+                // In a body, braces the broken statement opened (a pretrained map's) are skipped whole.
+                if (!topLevel && c == '{') braces++;
+                else if (!topLevel && c == '}' && braces > 0) braces--;
+                else if (!topLevel && c == '}' && p >= error) return p;
                 if (c == '(' || c == '[') depth++;
                 else if (c == ')' || c == ']') depth--;
                 else if (c == '\n' || c == '\r')
                 {
                     int next = p + 1;
                     if (c == '\r' && next < s.Length && s[next] == '\n') next++;
-                    if (next > error && IsResumePoint(s, next, depth, topLevel)) return next;
+                    if (next > error && braces == 0 && IsResumePoint(s, next, depth, topLevel)) return next;
                     p = next;
                     continue;
                 }

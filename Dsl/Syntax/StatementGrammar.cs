@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using ModelDsl.Text;
 using Sprache;
@@ -101,6 +102,68 @@ namespace ModelDsl.Syntax
             let patterns = new[] { head.first }.Concat(rest).ToList()
             select (StatementSyntax)new FreezeSyntax(head.word, patterns, head.word.Span.Cover(patterns[patterns.Count - 1].Span));
 
+        /// <summary><c>axis=0</c> inside <c>concat(...)</c>; read atomically so a source named <c>axis...</c> still parses as a name.</summary>
+        private static readonly Parser<NumberSyntax> MapAxis =
+            (from name in Lexical.Keyword("axis")
+             from eq in Lexical.Symbol('=')
+             select 0).Atomic()
+            .Then(_ => Lexical.Number);
+
+        /// <summary><c>transpose(a)</c> or <c>concat(a, b, axis=0)</c>: a function name directly followed by <c>(</c>.</summary>
+        private static readonly Parser<MapSourceSyntax> MapCall =
+            from head in (from function in Lexical.Identifier
+                          from open in Lexical.Symbol('(')
+                          select function).Atomic()
+            from first in Parse.Ref(() => MapSource)
+            from rest in (from comma in Lexical.Symbol(',')
+                          from item in MapAxis.Select(n => (Axis: (NumberSyntax?)n, Source: (MapSourceSyntax?)null))
+                              .XOr(Parse.Ref(() => MapSource).Select(m => (Axis: (NumberSyntax?)null, Source: (MapSourceSyntax?)m)))
+                          select item).Repeated()
+            from close in Lexical.Symbol(')')
+            select (MapSourceSyntax)new MapCallSyntax(head,
+                new[] { first }.Concat(rest.Where(r => r.Source is not null).Select(r => r.Source!)).ToList(),
+                rest.Select(r => r.Axis).LastOrDefault(a => a is not null),
+                head.Span.Cover(close));
+
+        /// <summary>A checkpoint name or a call on sources.</summary>
+        private static readonly Parser<MapSourceSyntax> MapSource =
+            MapCall.XOr(Lexical.MapName.Select(n => (MapSourceSyntax)new MapTensorSyntax(n, n.Span))).Named("checkpoint name or transpose(...)/concat(...)");
+
+        /// <summary><c>target &lt;- source</c></summary>
+        private static readonly Parser<MapEntrySyntax> MapEntry =
+            from target in Lexical.MapName.Named("parameter name")
+            from arrow in Lexical.LeftArrow
+            from source in MapSource
+            select new MapEntrySyntax(target, source, target.Span.Cover(source.Span));
+
+        /// <summary>
+        /// <c>pretrained</c> followed by a file or a <c>{</c>. Not reserved: otherwise (<c>pretrained = x -> dense(3)</c>)
+        /// it fails without consuming and the line is read as a binding.
+        /// </summary>
+        private static readonly Parser<TextSpan> PretrainedKeyword = i =>
+        {
+            var keyword = Lexical.Keyword("pretrained")(i);
+            if (!keyword.WasSuccessful) return keyword;
+            int next = Lexical.SkipTrivia(i.Source, keyword.Remainder.Position);
+            return next < i.Source.Length && (i.Source[next] == '"' || i.Source[next] == '{')
+                ? keyword
+                : Result.Failure<TextSpan>(i, "unexpected token", new[] { "'pretrained'" });
+        };
+
+        /// <summary>
+        /// <c>pretrained "file.safetensors" { entries }</c>; the file and the block are each optional
+        /// (<c>pretrained "file"</c> loads by the model's own names; <c>pretrained { ... }</c> takes the file at run time).
+        /// </summary>
+        private static readonly Parser<StatementSyntax> Pretrained =
+            from keyword in PretrainedKeyword
+            from file in Lexical.String.XOptional()
+            from block in (from open in Lexical.Symbol('{')
+                           from entries in MapEntry.Repeated()
+                           from close in Lexical.Symbol('}')
+                           select (Entries: entries.ToList(), Close: close)).XOptional()
+            select (StatementSyntax)new PretrainedSyntax(file.GetOrDefault(), block.IsDefined ? block.Get().Entries : new List<MapEntrySyntax>(),
+                keyword.Cover(block.IsDefined ? block.Get().Close : file.IsDefined ? file.Get().Span : keyword));
+
         /// <summary><c>return r + m</c></summary>
         private static readonly Parser<StatementSyntax> Return =
             from keyword in Lexical.Keyword("return")
@@ -119,10 +182,10 @@ namespace ModelDsl.Syntax
             select (StatementSyntax)new BindingSyntax(name, value, name.Span.Cover(value.Span));
 
         public static readonly Parser<StatementSyntax> Statement =
-            Input.XOr(Output).XOr(Loss).XOr(Optimizer).XOr(Init).XOr(Return).XOr(Control).XOr(Freeze).XOr(Binding).Named("statement");
+            Input.XOr(Output).XOr(Loss).XOr(Optimizer).XOr(Init).XOr(Pretrained).XOr(Return).XOr(Control).XOr(Freeze).XOr(Binding).Named("statement");
 
         /// <summary>The words that begin a statement; recovery resumes at a line starting with one of them.</summary>
-        public static readonly string[] StatementKeywords = { "input", "label", "output", "loss", "optimizer", "init", "return" };
+        public static readonly string[] StatementKeywords = { "input", "label", "output", "loss", "optimizer", "init", "pretrained", "return" };
 
         internal static bool StartsStatement(string word) => StatementKeywords.Contains(word) || ControlStatementWords.Contains(word);
     }

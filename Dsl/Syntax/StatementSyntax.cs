@@ -32,6 +32,25 @@ namespace ModelDsl.Syntax
     /// <summary><c>h.*.weight</c>: a parameter name with <c>*</c> standing for any run of characters.</summary>
     public sealed record NamePattern(string Text, TextSpan Span) : SyntaxNode(Span);
 
+    /// <summary>
+    /// <c>pretrained "minilm.safetensors" { tok.weight &lt;- embeddings.word_embeddings.weight ... }</c>: where the
+    /// parameters come from (<see cref="File"/>, relative to the .model file; null: given at run time) and how the
+    /// checkpoint's names map onto the model's (<see cref="Entries"/>; a parameter no entry names reads its own name).
+    /// </summary>
+    public sealed record PretrainedSyntax(StringSyntax? File, IReadOnlyList<MapEntrySyntax> Entries, TextSpan Span) : StatementSyntax(Span);
+
+    /// <summary><c>h.{i}.attn.in_proj_weight &lt;- concat(encoder.layer.{i}.attention.self.query.weight, ...)</c>: parameters matching <see cref="Target"/> from <see cref="Source"/>.</summary>
+    public sealed record MapEntrySyntax(NamePattern Target, MapSourceSyntax Source, TextSpan Span) : SyntaxNode(Span);
+
+    /// <summary>The right side of a map entry: a checkpoint name, or <c>transpose(...)</c> / <c>concat(..., axis=0)</c> of sources.</summary>
+    public abstract record MapSourceSyntax(TextSpan Span) : SyntaxNode(Span);
+
+    /// <summary><c>encoder.layer.{i}.attention.self.query.weight</c>: a checkpoint tensor name, <c>{i}</c> filled from the target.</summary>
+    public sealed record MapTensorSyntax(NamePattern Name, TextSpan Span) : MapSourceSyntax(Span);
+
+    /// <summary><c>transpose(a)</c>, <c>concat(a, b, c, axis=0)</c>; <see cref="Axis"/> is the <c>axis=</c> value when given.</summary>
+    public sealed record MapCallSyntax(Identifier Function, IReadOnlyList<MapSourceSyntax> Arguments, NumberSyntax? Axis, TextSpan Span) : MapSourceSyntax(Span);
+
     /// <summary><c>return x + m</c>: the value a block produces.</summary>
     public sealed record ReturnSyntax(ExpressionSyntax Value, TextSpan Span) : StatementSyntax(Span);
 

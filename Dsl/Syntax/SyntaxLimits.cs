@@ -72,6 +72,9 @@ namespace ModelDsl.Syntax
                 case InitSyntax init: return new[] { init.Initializer };
                 case ControlSyntax control: return new[] { control.Call };
                 case FreezeSyntax freeze: return freeze.Patterns;
+                case PretrainedSyntax pretrained: return pretrained.Entries;
+                case MapEntrySyntax entry: return new SyntaxNode[] { entry.Target, entry.Source };
+                case MapCallSyntax mapCall: return mapCall.Arguments;
                 case ReturnSyntax @return: return new[] { @return.Value };
                 case ConfigEntrySyntax entry: return new[] { entry.Value };
                 case BlockParameterSyntax parameter: return new[] { parameter.Default };

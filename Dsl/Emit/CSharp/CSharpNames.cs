@@ -20,6 +20,7 @@ namespace ModelDsl.Emit.CSharp
             "TraceKernels", "Save", "Load", "ApplyGradients", "Update", "Prepare", "WorkspaceFor", "RunForward", "RunLoss", "RunBackward",
             "ExportOnnx", "OnnxGraph", "CudaSource", "ToGpu", "Gpu", "Workspace", "Output", "Outputs", "ForwardAll", "DownloadOutputs", "Predicted", "Trace", "LossTerms", "LossValue",
             "Context", "CheckGradients", "GradientSumOfSquares", "DownloadOutput", "CopyToHost", "CopyFromHost", "DownloadAll", "Dispose", "Ones", "ArenaLength", "Offsets",
+            "LoadPretrained", "PretrainedMap", "PretrainedFile", "ModelDirectory",
             "GetType", "ToString", "Equals", "GetHashCode", "MemberwiseClone", "Finalize", "ReferenceEquals",
         };
 
@@ -28,7 +29,7 @@ namespace ModelDsl.Emit.CSharp
         {
             "a", "c", "i", "k", "p", "r", "w", "rows", "cols", "training", "withGradient", "caller", "step", "bound", "call", "binding",
             "found", "planned", "trace", "loss", "model", "context", "parameters", "path", "learningRate", "rate", "lr", "stepSize",
-            "bc2Sqrt", "decay", "sumOfSquares", "clipScale", "mean", "ones", "count", "geometry", "value",
+            "bc2Sqrt", "decay", "sumOfSquares", "clipScale", "mean", "ones", "count", "geometry", "value", "report",
         };
 
         /// <summary>The reserved names of a C# file for a model class named <paramref name="className"/>.</summary>
@@ -54,6 +55,7 @@ namespace ModelDsl.Emit.CSharp
             "RunForward", "RunBackward", "RunLoss", "Save", "Load", "ExportOnnx", "ToGpu", "Gpu", "CudaSource", "WorkspaceFor",
             "Dispose", "Output", "Predicted", "CheckFinite", "LastGradientNorm", "DropoutStream", "OnnxGraph", "TraceKernels", "Update",
             "ScheduledLearningRate", "TotalSteps", "ForwardAll",
+            "LoadPretrained", "PretrainedMap", "PretrainedFile", "ModelDirectory", // with a pretrained declaration
             "Workspace", // the nested class of the CPU half and of Gpu
             "_guard", "_learningRate", "_workspaces", // private fields
         };

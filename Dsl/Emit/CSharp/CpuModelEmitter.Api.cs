@@ -54,6 +54,7 @@ namespace ModelDsl.Emit.CSharp
                 _w.Close();
             }
 
+            EmitPretrained();
             if (Model.Loss is null) return;
             string labels = string.Join(", ", Model.Labels.Select(v => $"<paramref name=\"{Identifier(v)}\"/> {v.DType.ToSource()}{v.Shape.ToExpression()}"));
             _w.Line();
