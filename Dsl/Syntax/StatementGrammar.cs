@@ -140,9 +140,11 @@ namespace ModelDsl.Syntax
         /// <c>pretrained</c> followed by a file or a <c>{</c>. Not reserved: otherwise (<c>pretrained = x -> dense(3)</c>)
         /// it fails without consuming and the line is read as a binding.
         /// </summary>
+        private static readonly Parser<TextSpan> PretrainedWord = Lexical.Keyword("pretrained");
+
         private static readonly Parser<TextSpan> PretrainedKeyword = i =>
         {
-            var keyword = Lexical.Keyword("pretrained")(i);
+            var keyword = PretrainedWord(i);
             if (!keyword.WasSuccessful) return keyword;
             int next = Lexical.SkipTrivia(i.Source, keyword.Remainder.Position);
             return next < i.Source.Length && (i.Source[next] == '"' || i.Source[next] == '{')
