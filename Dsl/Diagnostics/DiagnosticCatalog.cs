@@ -103,7 +103,7 @@ namespace ModelDsl.Diagnostics
             UnknownControlName, UnknownInitializer, PatternMatchesNothing,
             MissingInput, MissingOutput, MissingLoss, MissingOptimizer, DuplicateDeclaration, UnknownLoss,
             UnknownOptimizer, UnknownDType, LabelOutsideLoss, InvalidDimension, StatementNotAllowed, MissingReturn,
-            DuplicateModel, ModelNameTaken, ControlConflict, ParameterMappedTwice, InvalidMapSource,
+            DuplicateModel, ModelNameTaken, ControlConflict, ParameterMappedTwice, InvalidMapSource, DuplicateOutput, OutputIsLabel,
             ShapeMismatch, RankMismatch, NotDivisible, DTypeMismatch, KernelTooLarge, SequenceTooLong,
             TiedShapeMismatch, ReshapeMismatch, SymbolicNotAllowed, AxisOutOfRange, TooManyElements, NotTrainable,
             NoGpuCode, UnsupportedOption, ScheduleTooShort, InitNeedsFans, MapRankMismatch, MaskShape, IndexOutOfRange, MaskShapeMismatch,
