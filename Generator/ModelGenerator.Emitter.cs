@@ -119,23 +119,31 @@ namespace ModelDsl.Generator
                     writer.WriteLine("loss: null,");
                 }
 
-                WriteOptimizer(writer, model.Optimizer, file);
+                bool severalOutputs = model.Outputs.Count > 1;
+                WriteOptimizer(writer, model.Optimizer, file, severalOutputs ? ")" : ");");
                 writer.Indentation--;
+                if (severalOutputs)
+                {
+                    // Only a model with several output lines lists them: a one-output description is unchanged (Outputs is [Output]).
+                    writer.OpenBlock();
+                    WriteTensors(writer, "Outputs", "output", model.Outputs, file, " = ");
+                    writer.CloseBlock(";");
+                }
 
                 writer.CloseBlock();
                 writer.CloseBlock();
                 return writer.ToString();
             }
 
-            private static void WriteTensors(SourceWriter writer, string argument, string keyword, EquatableArray<TensorSpec> tensors, string file)
+            private static void WriteTensors(SourceWriter writer, string argument, string keyword, EquatableArray<TensorSpec> tensors, string file, string assign = ": ")
             {
                 if (tensors.Count == 0)
                 {
-                    writer.WriteLine(argument + ": global::System.Array.Empty<" + Runtime + "TensorDescription>(),");
+                    writer.WriteLine(argument + assign + "global::System.Array.Empty<" + Runtime + "TensorDescription>(),");
                     return;
                 }
 
-                writer.WriteLine(argument + ": new " + Runtime + "TensorDescription[]");
+                writer.WriteLine(argument + assign + "new " + Runtime + "TensorDescription[]");
                 writer.OpenBlock();
                 foreach (TensorSpec tensor in tensors)
                 {
@@ -189,13 +197,14 @@ namespace ModelDsl.Generator
                 writer.CloseBlock(",");
             }
 
-            private static void WriteOptimizer(SourceWriter writer, OptimizerSpec? optimizer, string file)
+            /// <summary>The last arguments of the description's constructor; <paramref name="end"/> closes the call (<c>);</c>, or <c>)</c> before an initializer).</summary>
+            private static void WriteOptimizer(SourceWriter writer, OptimizerSpec? optimizer, string file, string end)
             {
                 const string Pair = "global::System.Collections.Generic.KeyValuePair<string, double>";
                 if (optimizer is null)
                 {
                     writer.WriteLine("optimizer: null,");
-                    writer.WriteLine("optimizerHyperparameters: global::System.Array.Empty<" + Pair + ">());");
+                    writer.WriteLine("optimizerHyperparameters: global::System.Array.Empty<" + Pair + ">()" + end);
                     return;
                 }
 
@@ -204,7 +213,7 @@ namespace ModelDsl.Generator
                 writer.WriteLine("optimizer: " + Literal(optimizer.Kind) + ",");
                 if (optimizer.Hyperparameters.Count == 0)
                 {
-                    writer.WriteLine("optimizerHyperparameters: global::System.Array.Empty<" + Pair + ">());");
+                    writer.WriteLine("optimizerHyperparameters: global::System.Array.Empty<" + Pair + ">()" + end);
                     return;
                 }
 
@@ -215,7 +224,7 @@ namespace ModelDsl.Generator
                     writer.WriteLine("new " + Pair + "(" + Literal(hyperparameter.Name) + ", " + Real(hyperparameter.Value) + "),");
                 }
 
-                writer.CloseBlock(");");
+                writer.CloseBlock(end);
             }
 
             private static string NewTensor(TensorSpec tensor) =>

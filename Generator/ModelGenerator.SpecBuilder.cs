@@ -147,6 +147,7 @@ namespace ModelDsl.Generator
                     Inputs = model.Inputs.Select(Tensor).ToEquatableArray(),
                     Labels = model.Labels.Select(Tensor).ToEquatableArray(),
                     Output = Tensor(model.Output),
+                    Outputs = model.Outputs.Select(Tensor).ToEquatableArray(),
                     SymbolicDimensions = model.SymbolicDimensions.ToEquatableArray(),
                     Layers = model.Nodes.Select(node => new LayerSpec
                     {

@@ -67,7 +67,26 @@ public sealed class ModelDescription
     /// <summary>Training targets, read only by the loss.</summary>
     public IReadOnlyList<TensorDescription> Labels { get; }
 
+    /// <summary>The first output: what <c>Forward</c> returns.</summary>
     public TensorDescription Output { get; }
+
+    /// <summary>
+    /// Every <c>output</c> line in declaration order, <see cref="Output"/> first: what <c>ForwardAll</c> returns when there
+    /// are several. A one-output model's is <c>[Output]</c>. The generator sets it only for models with several outputs.
+    /// </summary>
+    public IReadOnlyList<TensorDescription> Outputs
+    {
+        get => _outputs ?? [Output];
+        init
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            if (value.Count == 0 || value[0].Name != Output.Name)
+                throw new ArgumentException($"Outputs must start with Output ({Output})", nameof(Outputs));
+            _outputs = value.ToArray();
+        }
+    }
+
+    private readonly TensorDescription[]? _outputs;
 
     /// <summary>Symbolic dimensions (<c>B</c>, <c>T</c>) in order of first appearance; they bind at each call.</summary>
     public IReadOnlyList<string> SymbolicDimensions { get; }
@@ -105,7 +124,8 @@ public sealed class ModelDescription
             builder.Append("  labels:    ").Append(string.Join(", ", Labels)).Append('\n');
         }
 
-        builder.Append("  output:    ").Append(Output).Append('\n');
+        if (Outputs.Count > 1) builder.Append("  outputs:   ").Append(string.Join(", ", Outputs)).Append('\n');
+        else builder.Append("  output:    ").Append(Output).Append('\n');
         if (SymbolicDimensions.Count > 0)
         {
             builder.Append("  symbolic:  ").Append(string.Join(", ", SymbolicDimensions)).Append('\n');

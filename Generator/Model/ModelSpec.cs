@@ -20,6 +20,9 @@ namespace ModelDsl.Generator.Model
 
         public required TensorSpec Output { get; init; }
 
+        /// <summary>Every output line in order (the first is <see cref="Output"/>).</summary>
+        public required EquatableArray<TensorSpec> Outputs { get; init; }
+
         public required EquatableArray<string> SymbolicDimensions { get; init; }
 
         public required EquatableArray<LayerSpec> Layers { get; init; }

@@ -74,6 +74,22 @@ public sealed class MultiOutputTests : IClassFixture<CudaParityTests.Emulator>
     }
 
     [Fact]
+    public void The_description_lists_every_output_and_a_one_output_model_only_its_own()
+    {
+        var model = GeneratedModel.Compile(Text, "Heads", seed: 3);
+        var description = (ModelDescription)model.Type.GetProperty("Description")!.GetValue(null)!;
+        Assert.Equal(new[] { "pooled: f32[B, 6]", "logits: f32[B, 3]" }, description.Outputs.Select(o => o.ToString()));
+        Assert.Equal("pooled", description.Output.Name);
+        Assert.Contains("  outputs:   pooled: f32[B, 6], logits: f32[B, 3]\n", description.Summary(), StringComparison.Ordinal);
+
+        var single = GeneratedModel.Compile(Text.Replace("    output pooled\n", ""), "Heads", seed: 3);
+        var one = (ModelDescription)single.Type.GetProperty("Description")!.GetValue(null)!;
+        Assert.Equal("logits", Assert.Single(one.Outputs).Name);
+        Assert.Contains("  output:    logits: f32[B, 3]\n", one.Summary(), StringComparison.Ordinal);
+        Assert.Null(single.Type.GetMethod("ForwardAll"));
+    }
+
+    [Fact]
     public void The_emulated_gpu_session_returns_the_same_outputs_as_the_cpu()
     {
         var model = GeneratedModel.Compile(Text, "Heads", seed: 5);

@@ -68,6 +68,15 @@ namespace Consumer
                 new global::System.Collections.Generic.KeyValuePair<string, double>("beta2", 0.999),
                 new global::System.Collections.Generic.KeyValuePair<string, double>("eps", 1E-08),
                 new global::System.Collections.Generic.KeyValuePair<string, double>("weight_decay", 0.0),
-            });
+            })
+        {
+            Outputs = new global::ModelDsl.Runtime.TensorDescription[]
+            {
+                // heads.model:5  output pooled: f32[B, 6]
+                new global::ModelDsl.Runtime.TensorDescription("pooled", "f32", new string[] { "B", "6" }, 5),
+                // heads.model:6  output logits: f32[B, 3]
+                new global::ModelDsl.Runtime.TensorDescription("logits", "f32", new string[] { "B", "3" }, 6),
+            },
+        };
     }
 }
