@@ -135,7 +135,7 @@ public sealed class PretrainedReport
     public IReadOnlyList<string> Unexpected { get; }
 
     /// <summary>
-    /// <c>minilm.safetensors: loaded 101 of 103 parameters; missing (kept at their initialiser): head.weight, head.bias;
+    /// <c>minilm.safetensors: loaded 77 of 79 parameters; missing (kept at their initialiser): head.weight, head.bias;
     /// unexpected (not used): pooler.dense.weight, pooler.dense.bias</c>.
     /// </summary>
     public override string ToString()
