@@ -57,6 +57,8 @@ namespace ModelDsl.Autodiff
 
         PlanBuffer IPlanContext.Parameter(ParameterInfo parameter) => _parameters[parameter];
 
+        PlanBuffer IPlanContext.State(StateInfo state) => _states[state];
+
         PlanBuffer IPlanContext.ParameterGradient(ParameterInfo parameter) => _parameterGradients[parameter];
 
         PlanBuffer IPlanContext.NewBuffer(string name, BufferKind kind, Shape shape, DType dtype) => NewBuffer(name, kind, shape, dtype, null, null);

@@ -21,6 +21,7 @@ namespace ModelDsl.Autodiff
         private readonly Dictionary<int, PlanBuffer> _gradients = new Dictionary<int, PlanBuffer>();
         private readonly Dictionary<ParameterInfo, PlanBuffer> _parameters = new Dictionary<ParameterInfo, PlanBuffer>();
         private readonly Dictionary<ParameterInfo, PlanBuffer> _parameterGradients = new Dictionary<ParameterInfo, PlanBuffer>();
+        private readonly Dictionary<StateInfo, PlanBuffer> _states = new Dictionary<StateInfo, PlanBuffer>();
         private readonly Dictionary<OpNode, int> _dropoutSlots = new Dictionary<OpNode, int>();
 
         /// <summary>flatten/reshape outputs by id → the value they view: their buffers (and gradients) alias the source's.</summary>
@@ -65,6 +66,7 @@ namespace ModelDsl.Autodiff
             foreach (var label in _model.Labels) _values[label.Id] = NewBuffer(label.Name, BufferKind.Label, label.Shape, label.DType, label, null);
             foreach (var p in _model.Parameters) _parameters[p] = NewBuffer(p.Name, BufferKind.Parameter, p.Shape, DType.F32, null, p);
             foreach (var p in _model.Parameters) _parameterGradients[p] = NewBuffer("d_" + p.Name, BufferKind.ParameterGradient, p.Shape, DType.F32, null, p);
+            foreach (var s in _model.States.Where(s => !s.IsCounter)) _states[s] = NewBuffer(s.Name, BufferKind.State, s.Shape, DType.F32, null, null, state: s);
             foreach (var node in _model.Nodes.Where(n => n.Kind == OpKind.Dropout)) _dropoutSlots[node] = _dropoutSlots.Count;
 
             // One forward pass serves inference and training: it computes the output and the loss's prediction,
@@ -86,7 +88,8 @@ namespace ModelDsl.Autodiff
                 _model.Parameters.Select(p => _parameters[p]).ToList(),
                 _model.Parameters.Select(p => _parameterGradients[p]).ToList(),
                 _dropoutSlots.Count,
-                new EntryChecks(_sizeLimits, _idRanges));
+                new EntryChecks(_sizeLimits, _idRanges),
+                _model.States.Where(s => !s.IsCounter).Select(s => _states[s]).ToList());
         }
 
         /// <summary>The groups whose results the targets depend on, in order.</summary>
@@ -132,12 +135,12 @@ namespace ModelDsl.Autodiff
             return buffer;
         }
 
-        private PlanBuffer NewBuffer(string sourceName, BufferKind kind, Shape shape, DType dtype, TensorValue? value, ParameterInfo? parameter, PlanBuffer? aliasOf = null)
+        private PlanBuffer NewBuffer(string sourceName, BufferKind kind, Shape shape, DType dtype, TensorValue? value, ParameterInfo? parameter, PlanBuffer? aliasOf = null, StateInfo? state = null)
         {
             string name = Identifier(sourceName);
             string unique = name;
             for (int i = 2; !_names.Add(unique); i++) unique = name + "_" + i.ToString(CultureInfo.InvariantCulture);
-            var buffer = new PlanBuffer(unique, kind, shape, dtype, value, parameter, aliasOf);
+            var buffer = new PlanBuffer(unique, kind, shape, dtype, value, parameter, aliasOf) { State = state };
             _buffers.Add(buffer);
             return buffer;
         }

@@ -77,7 +77,8 @@ namespace ModelDsl.Binding
             if (shape is null) return Error(span);
 
             var output = NewTensor(path, shape, op.OutputType ?? tensors[0].DType, span);
-            _nodes.Add(new OpNode(_nodes.Count, op.Kind, tensors, output, context.Attributes, context.Parameters.ToList(), path, span));
+            _nodes.Add(new OpNode(_nodes.Count, op.Kind, tensors, output, context.Attributes, context.Parameters.ToList(), path, span, context.States.Count == 0 ? null : context.States.ToList()));
+            _states.AddRange(context.States);
             foreach (var p in context.Owned)
             {
                 _parameters.Add(p);

@@ -311,7 +311,7 @@ namespace ModelDsl.Binding
             {
                 var last = _nodes[_nodes.Count - 1];
                 var renamed = new TensorValue(t.Tensor.Id, name, t.Tensor.Shape, t.Tensor.DType, t.Tensor.Span);
-                _nodes[_nodes.Count - 1] = new OpNode(last.Id, last.Kind, last.Inputs, renamed, last.Attributes, last.Parameters, last.LayerPath, last.Span);
+                _nodes[_nodes.Count - 1] = new OpNode(last.Id, last.Kind, last.Inputs, renamed, last.Attributes, last.Parameters, last.LayerPath, last.Span, last.States);
                 return new Operand(new TensorRef(renamed, false), operand.Span, operand.Description);
             }
             return operand;

@@ -23,6 +23,7 @@ namespace ModelDsl.Binding
         private readonly List<OpNode> _nodes = new List<OpNode>();
         private readonly List<ParameterInfo> _parameters = new List<ParameterInfo>();
         private readonly Dictionary<string, ParameterInfo> _parametersByName = new Dictionary<string, ParameterInfo>();
+        private readonly List<StateInfo> _states = new List<StateInfo>();
         private readonly List<TensorValue> _inputs = new List<TensorValue>();
         private readonly List<TensorValue> _labels = new List<TensorValue>();
         private readonly List<string> _symbolicDimensions = new List<string>();
@@ -105,7 +106,7 @@ namespace ModelDsl.Binding
 
             bool failed = _failed || Diagnostics.Count(d => d.IsError) > errorsBefore || outputValues is null || (loss is not null && lossInfo is null) || (optimizer is not null && optimizerInfo is null) || controlInfo is null;
             if (failed) return null;
-            return new ModelGraph(model.Name.Text, model.Name.Span, _inputs, _labels, _nodes, _parameters, outputValues!, lossInfo, optimizerInfo, _symbolicDimensions) { Repeats = _repeats, Controls = controlInfo!, Pretrained = pretrainedInfo };
+            return new ModelGraph(model.Name.Text, model.Name.Span, _inputs, _labels, _nodes, _parameters, outputValues!, lossInfo, optimizerInfo, _symbolicDimensions) { Repeats = _repeats, Controls = controlInfo!, Pretrained = pretrainedInfo, States = _states };
         }
 
         private void Once<T>(ref T? slot, T statement, string what) where T : StatementSyntax

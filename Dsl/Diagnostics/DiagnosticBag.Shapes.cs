@@ -38,6 +38,10 @@ namespace ModelDsl.Diagnostics
         public void ReportUnsupportedOption(TextSpan span, string op, string option, string why, string instead) =>
             Report(DiagnosticCatalog.UnsupportedOption, span, $"{op} {option}: {why}; {instead}");
 
+        public void ReportOneValuePerChannel(TextSpan span, string op, string input, Shape shape) =>
+            Report(DiagnosticCatalog.OneValuePerChannel, span,
+                $"{op} over {input} {shape} sees one value per channel: training cannot compute the batch variance (TrainStep throws, as PyTorch does); inference uses the running statistics");
+
         public void ReportSequenceTooLong(TextSpan span, string input, Dim length, Dim maxLen, Shape shape) =>
             Report(DiagnosticCatalog.SequenceTooLong, span, $"positional table has max_len {maxLen}, but {input} {shape} has {length} positions");
 

@@ -86,6 +86,7 @@ namespace ModelDsl.Diagnostics
         public static readonly DiagnosticDescriptor NotTrainable = Error("MDL0311", Shapes, "No generated kernel for this use");
         public static readonly DiagnosticDescriptor NoGpuCode = Warning("MDL0312", Shapes, "No GPU code for this model");
         public static readonly DiagnosticDescriptor UnsupportedOption = Error("MDL0313", Shapes, "Option not supported with these arguments");
+        public static readonly DiagnosticDescriptor OneValuePerChannel = Warning("MDL0314", Shapes, "Batch norm with one value per channel");
         public static readonly DiagnosticDescriptor ScheduleTooShort = Error("MDL0318", Shapes, "Schedule ends before its warm-up");
         public static readonly DiagnosticDescriptor InitNeedsFans = Error("MDL0320", Shapes, "Initialiser needs a parameter of rank 2 or more");
         public static readonly DiagnosticDescriptor MapRankMismatch = Error("MDL0321", Shapes, "Map source does not fit the parameter's rank");
@@ -106,7 +107,7 @@ namespace ModelDsl.Diagnostics
             DuplicateModel, ModelNameTaken, ControlConflict, ParameterMappedTwice, InvalidMapSource, DuplicateOutput, OutputIsLabel,
             ShapeMismatch, RankMismatch, NotDivisible, DTypeMismatch, KernelTooLarge, SequenceTooLong,
             TiedShapeMismatch, ReshapeMismatch, SymbolicNotAllowed, AxisOutOfRange, TooManyElements, NotTrainable,
-            NoGpuCode, UnsupportedOption, ScheduleTooShort, InitNeedsFans, MapRankMismatch, MaskShape, IndexOutOfRange, MaskShapeMismatch,
+            NoGpuCode, UnsupportedOption, OneValuePerChannel, ScheduleTooShort, InitNeedsFans, MapRankMismatch, MaskShape, IndexOutOfRange, MaskShapeMismatch,
         };
     }
 }

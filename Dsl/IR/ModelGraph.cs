@@ -64,6 +64,12 @@ namespace ModelDsl.IR
         /// <summary>Gradient clipping, the learning-rate schedule, frozen parameters and parameter groups (none when not declared).</summary>
         public TrainingControls Controls { get; set; } = TrainingControls.None;
 
+        /// <summary>
+        /// Layer state that is not trained (PyTorch's registered buffers: batch_norm's <c>running_mean</c>, <c>running_var</c>,
+        /// <c>num_batches_tracked</c>), in definition order. Checkpoints and ONNX export carry it; optimizers never see it.
+        /// </summary>
+        public IReadOnlyList<StateInfo> States { get; set; } = new StateInfo[0];
+
         /// <summary>Each <c>repeat</c> the model expanded: where, how many times, and how many ops it added (for MDL0117).</summary>
         public IReadOnlyList<RepeatInfo> Repeats { get; set; } = new RepeatInfo[0];
 
@@ -124,8 +130,10 @@ namespace ModelDsl.IR
             Ops.OpAttributes attributes,
             IReadOnlyList<ParameterInfo> parameters,
             string layerPath,
-            TextSpan span)
+            TextSpan span,
+            IReadOnlyList<StateInfo>? states = null)
         {
+            States = states ?? NoStates;
             Id = id;
             Kind = kind;
             Inputs = inputs;
@@ -149,6 +157,11 @@ namespace ModelDsl.IR
 
         /// <summary>The parameters this op reads (including ones tied from another layer).</summary>
         public IReadOnlyList<ParameterInfo> Parameters { get; }
+
+        private static readonly StateInfo[] NoStates = new StateInfo[0];
+
+        /// <summary>The state this op keeps between calls and never trains (<see cref="StateInfo"/>); empty for most ops.</summary>
+        public IReadOnlyList<StateInfo> States { get; }
 
         /// <summary>The PyTorch-style module path naming this layer's parameters: <c>fc1</c>, <c>h.0</c>, <c>blocks.2.attn</c>.</summary>
         public string LayerPath { get; }
@@ -192,6 +205,48 @@ namespace ModelDsl.IR
 
         /// <summary>A row of a [rows, cols] parameter set to zero after <see cref="Init"/> (embedding's <c>padding_idx</c>), or -1.</summary>
         public long ZeroRow { get; internal set; } = -1;
+
+        public long Count => Shape.KnownElementCount();
+
+        public override string ToString() => $"{Name} {Shape.ToExpression()}";
+    }
+
+    /// <summary>
+    /// A tensor a layer keeps between calls that is not a trainable parameter (PyTorch's registered buffers):
+    /// <c>bn.running_mean</c> f32[C]. The forward pass updates it in training mode and reads it at inference; it gets no
+    /// gradient and no optimizer update; checkpoints save and load it under <see cref="Name"/>, and ONNX export writes it
+    /// as an initializer. A <see cref="IsCounter"/> state is an int64 scalar the host counts (<c>num_batches_tracked</c>).
+    /// </summary>
+    public sealed class StateInfo
+    {
+        public StateInfo(string name, string layerPath, string role, Shape shape, bool isCounter, float initial, TextSpan span)
+        {
+            Name = name;
+            LayerPath = layerPath;
+            Role = role;
+            Shape = shape;
+            IsCounter = isCounter;
+            Initial = initial;
+            Span = span;
+        }
+
+        /// <summary>Full name, <c>{LayerPath}.{Role}</c>: PyTorch's state_dict key.</summary>
+        public string Name { get; }
+        public string LayerPath { get; }
+
+        /// <summary><c>running_mean</c>, <c>running_var</c>, <c>num_batches_tracked</c>.</summary>
+        public string Role { get; }
+
+        /// <summary>Always fully known; a counter's is the scalar shape [].</summary>
+        public Shape Shape { get; }
+
+        /// <summary>True for an int64 scalar counter kept on the host (saved as I64); false for an f32 tensor.</summary>
+        public bool IsCounter { get; }
+
+        /// <summary>The value every element starts at (and returns to on <c>Initialize</c>): 0 for a mean or a counter, 1 for a variance.</summary>
+        public float Initial { get; }
+
+        public TextSpan Span { get; }
 
         public long Count => Shape.KnownElementCount();
 

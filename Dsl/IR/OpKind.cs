@@ -33,6 +33,9 @@ namespace ModelDsl.IR
         LayerNorm,
         Softmax,
 
+        // Normalisation over the batch, per channel (axis 1): training and inference differ, layer state kept.
+        BatchNorm,
+
         // Pooling.
         MaxPool2d,
         AvgPool2d,

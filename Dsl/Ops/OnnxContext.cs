@@ -24,6 +24,12 @@ namespace ModelDsl.Ops
         /// <summary>The initializer for a parameter (its name), listed in the graph.</summary>
         string Use(ParameterInfo parameter);
 
+        /// <summary>The initializer for an f32 layer state (batch_norm's <c>running_mean</c>; its name), listed in the graph.</summary>
+        string Use(StateInfo state);
+
+        /// <summary>A float [<paramref name="count"/>] of <paramref name="value"/> everywhere (a scalar <c>Constant</c> expanded).</summary>
+        string Filled(string hint, long count, float value);
+
         /// <summary>A <c>Constant</c> node holding integers.</summary>
         string Constant(string hint, IReadOnlyList<long> values);
 

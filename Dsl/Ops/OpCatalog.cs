@@ -25,6 +25,7 @@ namespace ModelDsl.Ops
             Softmax.Rule,
             Dropout.Rule,
             LayerNorm.Rule,
+            BatchNorm.Rule,
             Conv2d.Rule,
             Pool2d.Max,
             Pool2d.Average,

@@ -17,6 +17,7 @@ namespace ModelDsl.Ops
         private readonly Dictionary<string, TextSpan> _spans;
                 private readonly List<ParameterInfo> _parameters = new List<ParameterInfo>();
         private readonly List<ParameterInfo> _owned = new List<ParameterInfo>();
+        private readonly List<StateInfo> _states = new List<StateInfo>();
 
         public OpContext(OpRule op, TextSpan callSpan, string layerPath, DiagnosticBag diagnostics,
             IReadOnlyList<TensorValue> inputs, IReadOnlyList<TextSpan> inputSpans, IReadOnlyList<string> inputNames,
@@ -101,6 +102,25 @@ namespace ModelDsl.Ops
             _parameters.Add(p);
             _owned.Add(p);
             return p;
+        }
+
+        /// <summary>The untrained state this op keeps between calls (<see cref="AddState"/>).</summary>
+        public IReadOnlyList<StateInfo> States => _states;
+
+        /// <summary>Declares f32 state owned by this layer, <c>{LayerPath}.{role}</c>, starting at <paramref name="initial"/>: saved and exported, never trained.</summary>
+        public StateInfo AddState(string role, Shape shape, float initial)
+        {
+            var s = new StateInfo(LayerPath + "." + role, LayerPath, role, shape, isCounter: false, initial, CallSpan);
+            _states.Add(s);
+            return s;
+        }
+
+        /// <summary>Declares an int64 scalar counter owned by this layer (<c>num_batches_tracked</c>), counted on the host from 0.</summary>
+        public StateInfo AddCounter(string role)
+        {
+            var s = new StateInfo(LayerPath + "." + role, LayerPath, role, new Shape(), isCounter: true, 0f, CallSpan);
+            _states.Add(s);
+            return s;
         }
 
         /// <summary>Reads another layer's parameter (weight tying): listed on this op, owned by the other.</summary>

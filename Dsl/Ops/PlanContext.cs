@@ -23,6 +23,9 @@ namespace ModelDsl.Ops
 
         PlanBuffer ParameterGradient(ParameterInfo parameter);
 
+        /// <summary>The buffer of an f32 layer state (<see cref="StateInfo"/>, not a counter): read and updated by forward kernels only.</summary>
+        PlanBuffer State(StateInfo state);
+
         /// <summary>A buffer of the op's own (saved state, working memory, an intermediate), named after <paramref name="name"/>.</summary>
         PlanBuffer NewBuffer(string name, BufferKind kind, Shape shape, DType dtype);
 

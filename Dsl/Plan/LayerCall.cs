@@ -159,6 +159,30 @@ namespace ModelDsl.Plan
         public long OffsetFactor { get; }
     }
 
+    /// <summary>
+    /// The mode of the forward pass: <c>training: training</c>, the flag <c>RunForward</c> was called with (batch_norm
+    /// normalises with batch statistics and updates its running ones in training, reads the running ones at inference).
+    /// </summary>
+    public sealed class TrainingArgument : LayerArgument
+    {
+        public static readonly TrainingArgument Instance = new TrainingArgument();
+
+        private TrainingArgument()
+        {
+        }
+    }
+
+    /// <summary>
+    /// A host-side counter of layer state (<see cref="IR.StateInfo.IsCounter"/>: <c>num_batches_tracked</c>), passed as the
+    /// model's <c>ModelDsl.Runtime.StateBuffer</c> on the CPU and the GPU alike; the runtime counts on it.
+    /// </summary>
+    public sealed class CounterArgument : LayerArgument
+    {
+        public CounterArgument(IR.StateInfo state) => State = state;
+
+        public IR.StateInfo State { get; }
+    }
+
     /// <summary>A geometry struct (<c>Conv2dGeometry</c>, <c>Pool2dGeometry</c>) passed by <c>in</c>, built from its fields.</summary>
     public sealed class GeometryArgument : LayerArgument
     {
@@ -189,6 +213,9 @@ namespace ModelDsl.Plan
         public static LayerArgument Buffer(PlanBuffer? buffer) => new BufferArgument(buffer);
         public static LayerArgument Buffer(PlanBuffer buffer, long offsetFactor, long offset) => new BufferArgument(buffer, offset, offsetFactor);
         public static LayerArgument Gradient(GradientOutput? gradient) => new BufferArgument(gradient?.Buffer);
+        /// <summary><c>training: training</c>: the forward pass's mode.</summary>
+        public static LayerArgument Training() => TrainingArgument.Instance;
+        public static LayerArgument Counter(IR.StateInfo state) => new CounterArgument(state);
         public static LayerArgument Geometry(string type, params LayerArgument[] fields) => new GeometryArgument(type, fields);
 
         /// <summary>Comment parts joined into one template (null parts, the optional ones, left out).</summary>

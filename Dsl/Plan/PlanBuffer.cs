@@ -18,6 +18,11 @@ namespace ModelDsl.Plan
         /// <summary>The gradient of the loss with respect to a parameter.</summary>
         ParameterGradient,
         /// <summary>
+        /// Layer state kept between calls and never trained (<see cref="StateInfo"/>: batch_norm's running statistics):
+        /// lives with the parameters, is saved and exported with them, gets no gradient and no optimizer update.
+        /// </summary>
+        State,
+        /// <summary>
         /// State a forward layer kernel keeps for its backward: max-pool winners, layer-norm mean and 1/σ, an LSTM's
         /// hidden states when its output is the last one only. Planned like an activation.
         /// </summary>
@@ -57,6 +62,9 @@ namespace ModelDsl.Plan
 
         /// <summary>The parameter this buffer holds (or holds the gradient of).</summary>
         public ParameterInfo? Parameter { get; }
+
+        /// <summary>The untrained layer state this buffer holds (<see cref="BufferKind.State"/>); null otherwise.</summary>
+        public StateInfo? State { get; init; }
 
         /// <summary>
         /// Another buffer whose memory this one is (flatten and reshape: the same elements in the same order, viewed

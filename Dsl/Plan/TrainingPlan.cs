@@ -19,8 +19,10 @@ namespace ModelDsl.Plan
             IReadOnlyList<PlanBuffer> parameters,
             IReadOnlyList<PlanBuffer> parameterGradients,
             int dropoutSlots,
-            EntryChecks? entryChecks = null)
+            EntryChecks? entryChecks = null,
+            IReadOnlyList<PlanBuffer>? states = null)
         {
+            States = states ?? new PlanBuffer[0];
             EntryChecks = entryChecks ?? EntryChecks.None;
             Model = model;
             Buffers = buffers;
@@ -55,6 +57,12 @@ namespace ModelDsl.Plan
         /// <summary>Parameter buffers in <see cref="ModelGraph.Parameters"/> order, and their gradients in the same order.</summary>
         public IReadOnlyList<PlanBuffer> Parameters { get; }
         public IReadOnlyList<PlanBuffer> ParameterGradients { get; }
+
+        /// <summary>
+        /// Untrained layer state (<see cref="BufferKind.State"/>) in <see cref="ModelGraph.States"/> order, counters
+        /// excluded (they live on the host and reach the kernels as <see cref="CounterArgument"/>s).
+        /// </summary>
+        public IReadOnlyList<PlanBuffer> States { get; }
 
         public int DropoutSlots { get; }
 

@@ -16,8 +16,10 @@ namespace ModelDsl.Runtime;
 /// <c>modeldsl.step</c> (the optimizer step, decimal), <c>modeldsl.learning_rate</c> (the learning rate at the time
 /// of saving, round-trip decimal; written by the generated <c>Save</c>, restored by its <c>Load</c>), <c>modeldsl.format</c> = <c>2</c> and <c>modeldsl.crc32c</c>
 /// (the checksum of the header's content and the data; <see cref="SafetensorsChecksum"/>).</item>
+/// <item>untrained layer state (<see cref="StateBuffer"/>: batch_norm's <c>bn.running_mean</c>, <c>bn.running_var</c>
+/// F32 and <c>bn.num_batches_tracked</c> an I64 scalar) under the names of PyTorch's state_dict.</item>
 /// </list>
-/// Tensors are written parameters first (model order), then every state1, then every state2.
+/// Tensors are written parameters first (model order), then every state1, then every state2, then the layer state.
 /// </summary>
 public static class Safetensors
 {
@@ -51,7 +53,15 @@ public static class Safetensors
     /// current value), so that a resumed run continues where it stopped; <see cref="Load(string, string, IReadOnlyList{Parameter}, out float?)"/>
     /// gives it back. It must be finite and positive.
     /// </summary>
-    public static void Save(string path, string modelName, IReadOnlyList<Parameter> parameters, int optimizerStep, float? learningRate)
+    public static void Save(string path, string modelName, IReadOnlyList<Parameter> parameters, int optimizerStep, float? learningRate) =>
+        Save(path, modelName, parameters, Array.Empty<StateBuffer>(), optimizerStep, learningRate);
+
+    /// <summary>
+    /// <see cref="Save(string, string, IReadOnlyList{Parameter}, int, float?)"/> with the model's untrained layer state
+    /// (<see cref="StateBuffer"/>: batch_norm's running statistics), each under its own name after the parameters, as
+    /// PyTorch's state_dict holds its buffers: f32 tensors as F32, counters as I64 scalars.
+    /// </summary>
+    public static void Save(string path, string modelName, IReadOnlyList<Parameter> parameters, IReadOnlyList<StateBuffer> states, int optimizerStep, float? learningRate = null)
     {
         if (learningRate is float rate && !(float.IsFinite(rate) && rate > 0))
             throw new ArgumentOutOfRangeException(nameof(learningRate), rate, "the learning rate to record must be finite and positive");
@@ -59,8 +69,9 @@ public static class Safetensors
         ArgumentNullException.ThrowIfNull(modelName);
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentOutOfRangeException.ThrowIfNegative(optimizerStep);
+        ArgumentNullException.ThrowIfNull(states);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(optimizerStep, Checkpoint.MaxStep);
-        Build(modelName, parameters, optimizerStep, learningRate).Save(path);
+        Build(modelName, parameters, optimizerStep, learningRate, states).Save(path);
     }
 
     /// <summary>
@@ -73,9 +84,10 @@ public static class Safetensors
     public static void CheckSavePath(string path) => AtomicFile.Check(path);
 
     /// <summary>The writer <see cref="Save"/> uses; the tests write through it with a failing stream.</summary>
-    internal static SafetensorsWriter Build(string modelName, IReadOnlyList<Parameter> parameters, int optimizerStep, float? learningRate = null)
+    internal static SafetensorsWriter Build(string modelName, IReadOnlyList<Parameter> parameters, int optimizerStep, float? learningRate = null, IReadOnlyList<StateBuffer>? states = null)
     {
-        CheckNames(parameters);
+        states ??= Array.Empty<StateBuffer>();
+        CheckNames(parameters, states);
         var writer = new SafetensorsWriter();
         writer.SetMetadata("format", "pt");
         writer.SetMetadata(ModelKey, modelName);
@@ -88,6 +100,11 @@ public static class Safetensors
             if (p.StateCount >= 1) writer.AddSingles(StatePrefix1 + p.Name, p.Shape, p.State1.AsMemory(0, (int)p.Length));
         foreach (Parameter p in parameters)
             if (p.StateCount >= 2) writer.AddSingles(StatePrefix2 + p.Name, p.Shape, p.State2.AsMemory(0, (int)p.Length));
+        foreach (StateBuffer s in states)
+        {
+            if (s.IsCounter) writer.AddInt64s(s.Name, s.Shape, [s.Count]);
+            else writer.AddSingles(s.Name, s.Shape, s.Value);
+        }
         // Last: the checksum covers every other metadata entry and every tensor (the data is referenced, not copied,
         // and must not change until the file is written).
         writer.SetMetadata(ChecksumKey, SafetensorsChecksum.Of(writer).ToString("x8", CultureInfo.InvariantCulture));
@@ -119,16 +136,35 @@ public static class Safetensors
     /// (<c>modeldsl.learning_rate</c>), or null when it records none (files from PyTorch, or saved before it was
     /// recorded). A recorded rate that is not a finite positive number fails the load before anything changes.
     /// </summary>
-    public static int Load(string path, string modelName, IReadOnlyList<Parameter> parameters, out float? learningRate)
+    public static int Load(string path, string modelName, IReadOnlyList<Parameter> parameters, out float? learningRate) =>
+        Load(path, modelName, parameters, Array.Empty<StateBuffer>(), out learningRate);
+
+    /// <summary>
+    /// <see cref="Load(string, string, IReadOnlyList{Parameter})"/> with the model's untrained layer state: every state
+    /// must be in the file under its name (F32 of its shape; a counter I64 of shape [], as PyTorch saves
+    /// <c>num_batches_tracked</c>), so a PyTorch state_dict with BatchNorm buffers loads; it is validated with the
+    /// parameters and changes only when everything has passed.
+    /// </summary>
+    public static int Load(string path, string modelName, IReadOnlyList<Parameter> parameters, IReadOnlyList<StateBuffer> states) =>
+        Load(path, modelName, parameters, states, out _);
+
+    /// <summary><see cref="Load(string, string, IReadOnlyList{Parameter}, IReadOnlyList{StateBuffer})"/>, also giving the recorded learning rate.</summary>
+    public static int Load(string path, string modelName, IReadOnlyList<Parameter> parameters, IReadOnlyList<StateBuffer> states, out float? learningRate)
     {
         learningRate = null;
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(modelName);
         ArgumentNullException.ThrowIfNull(parameters);
-        CheckNames(parameters);
+        ArgumentNullException.ThrowIfNull(states);
+        CheckNames(parameters, states);
         Checkpoint.ThrowIfFolder(path);
         // The runtime's own older format has a magic and a version: read it rather than call it a corrupt safetensors file.
-        if (StartsWith(path, CheckpointMagic)) return Checkpoint.Load(path, modelName, parameters);
+        if (StartsWith(path, CheckpointMagic))
+        {
+            if (states.Count > 0)
+                throw Fail(path, $"the file is in the older MDLCKPT1 format, which holds no layer state ('{states[0].Name}' of {modelName}); save it again as safetensors");
+            return Checkpoint.Load(path, modelName, parameters);
+        }
         using SafetensorsFile file = SafetensorsFile.Open(path);
 
         // Checked first: the model name and step below are only meaningful once the header is known to be intact.
@@ -159,6 +195,7 @@ public static class Safetensors
             expected.Add(StatePrefix1 + p.Name);
             expected.Add(StatePrefix2 + p.Name);
         }
+        foreach (StateBuffer st in states) expected.Add(st.Name);
         SafetensorsTensor? firstExtra = null;
         foreach (SafetensorsTensor t in file.Tensors)
             if (!expected.Contains(t.Name)) { firstExtra = t; break; }
@@ -179,6 +216,20 @@ public static class Safetensors
                 plan[i, 2] = Check(path, modelName, s2, p);
             }
         }
+        var statePlan = new SafetensorsTensor[states.Count];
+        for (int i = 0; i < states.Count; i++)
+        {
+            StateBuffer st = states[i];
+            if (!file.TryGetTensor(st.Name, out SafetensorsTensor t))
+                throw Fail(path, $"state '{st.Name}' of {modelName} is missing from the file" +
+                    (firstExtra is null ? "" : $" (the file has '{firstExtra.Name}', which {modelName} does not have)"));
+            var dtype = st.IsCounter ? SafetensorsDType.I64 : SafetensorsDType.F32;
+            if (t.DType != dtype)
+                throw Fail(path, $"tensor '{t.Name}' has dtype {t.DType.Name()} in the file but {dtype.Name()} in {modelName}");
+            if (!t.Shape.AsSpan().SequenceEqual(st.Shape))
+                throw Fail(path, $"tensor '{t.Name}' has shape {Shapes.Format(t.Shape)} in the file but {Shapes.Format(st.Shape)} in {modelName}");
+            statePlan[i] = t;
+        }
         if (firstExtra is not null)
             throw Fail(path, $"the file has tensor '{firstExtra.Name}', which {modelName} does not have");
 
@@ -186,15 +237,28 @@ public static class Safetensors
         var scratch = new float[parameters.Count][][];
         for (int i = 0; i < parameters.Count; i++)
         {
-            int states = plan[i, 2] is not null ? 2 : plan[i, 1] is not null ? 1 : 0;
-            scratch[i] = new float[1 + states][];
-            for (int s = 0; s <= states; s++)
+            int optimizerStates = plan[i, 2] is not null ? 2 : plan[i, 1] is not null ? 1 : 0;
+            scratch[i] = new float[1 + optimizerStates][];
+            for (int s = 0; s <= optimizerStates; s++)
             {
                 scratch[i][s] = new float[parameters[i].Length];
                 file.ReadSingles(plan[i, s]!, scratch[i][s]);
             }
         }
 
+        var stateScratch = new float[states.Count][];
+        var counts = new long[states.Count];
+        for (int i = 0; i < states.Count; i++)
+        {
+            if (states[i].IsCounter) file.ReadInt64s(statePlan[i], counts.AsSpan(i, 1));
+            else file.ReadSingles(statePlan[i], stateScratch[i] = new float[states[i].Length]);
+        }
+
+        for (int i = 0; i < states.Count; i++)
+        {
+            if (states[i].IsCounter) states[i].Count = counts[i];
+            else stateScratch[i].CopyTo(states[i].Value, 0);
+        }
         for (int i = 0; i < parameters.Count; i++)
         {
             Parameter p = parameters[i];
@@ -226,7 +290,7 @@ public static class Safetensors
         else Array.Clear(state);
     }
 
-    private static void CheckNames(IReadOnlyList<Parameter> parameters)
+    private static void CheckNames(IReadOnlyList<Parameter> parameters, IReadOnlyList<StateBuffer>? states = null)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (Parameter p in parameters)
@@ -234,6 +298,12 @@ public static class Safetensors
             ArgumentNullException.ThrowIfNull(p, nameof(parameters));
             if (!names.Add(p.Name))
                 throw new ArgumentException($"Parameter '{p.Name}' appears twice; checkpoints match parameters by name.", nameof(parameters));
+        }
+        foreach (StateBuffer st in states ?? Array.Empty<StateBuffer>())
+        {
+            ArgumentNullException.ThrowIfNull(st, nameof(states));
+            if (!names.Add(st.Name))
+                throw new ArgumentException($"State '{st.Name}' appears twice or is named like a parameter; checkpoints match tensors by name.", nameof(states));
         }
     }
 

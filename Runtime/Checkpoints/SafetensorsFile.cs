@@ -356,6 +356,14 @@ public sealed class SafetensorsFile : IDisposable
         if (!BitConverter.IsLittleEndian) BinaryPrimitives.ReverseEndianness(destination, destination);
     }
 
+    /// <summary>Reads an I64 tensor of this file into <paramref name="destination"/> (exactly its element count).</summary>
+    public void ReadInt64s(SafetensorsTensor tensor, Span<long> destination)
+    {
+        Require(tensor, SafetensorsDType.I64, destination.Length);
+        ReadRaw(tensor, MemoryMarshal.AsBytes(destination));
+        if (!BitConverter.IsLittleEndian) BinaryPrimitives.ReverseEndianness(destination, destination);
+    }
+
     private int CheckedCount(SafetensorsTensor t) =>
         t.ElementCount <= Array.MaxLength ? (int)t.ElementCount
         : throw Fail($"tensor '{t.Name}' has {t.ElementCount} elements, more than an array can hold");
@@ -366,9 +374,9 @@ public sealed class SafetensorsFile : IDisposable
         if (!_byName.TryGetValue(tensor.Name, out SafetensorsTensor? own) || !ReferenceEquals(own, tensor))
             throw new ArgumentException($"Tensor '{tensor.Name}' is not one of {Path}'s tensors.", nameof(tensor));
         if (tensor.DType != dtype)
-            throw Fail(tensor.DType is SafetensorsDType.F32 or SafetensorsDType.I32
+            throw Fail(tensor.DType is SafetensorsDType.F32 or SafetensorsDType.I32 or SafetensorsDType.I64
                 ? $"tensor '{tensor.Name}' has dtype {tensor.DType.Name()}, not {dtype.Name()}"
-                : $"tensor '{tensor.Name}' has unsupported dtype {tensor.DType.Name()} (ModelDsl reads F32 and I32)");
+                : $"tensor '{tensor.Name}' has unsupported dtype {tensor.DType.Name()} (ModelDsl reads F32, I32 and I64)");
         if (length != tensor.ElementCount)
             throw new ArgumentException($"Tensor '{tensor.Name}' has {tensor.ElementCount} elements; the destination has {length}.");
     }

@@ -42,6 +42,21 @@ public sealed class SafetensorsWriter
     public void AddInt32s(string name, ReadOnlySpan<int> shape, ReadOnlyMemory<int> data) =>
         Add(name, SafetensorsDType.I32, shape, data.Length, default, data);
 
+    /// <summary>
+    /// Adds an I64 tensor (PyTorch's <c>num_batches_tracked</c> is an int64 scalar, shape []); <paramref name="data"/>
+    /// holds exactly the shape's element count. The values are copied (as little-endian 32-bit halves).
+    /// </summary>
+    public void AddInt64s(string name, ReadOnlySpan<int> shape, ReadOnlySpan<long> data)
+    {
+        var halves = new int[2 * data.Length];
+        for (int i = 0; i < data.Length; i++)
+        {
+            halves[2 * i] = unchecked((int)data[i]);
+            halves[2 * i + 1] = (int)(data[i] >> 32);
+        }
+        Add(name, SafetensorsDType.I64, shape, data.Length, default, halves);
+    }
+
     private void Add(string name, SafetensorsDType dtype, ReadOnlySpan<int> shape, int length, ReadOnlyMemory<float> singles, ReadOnlyMemory<int> ints)
     {
         ArgumentNullException.ThrowIfNull(name);
@@ -77,7 +92,8 @@ public sealed class SafetensorsWriter
             long offset = 0;
             foreach (Pending t in _tensors)
             {
-                long bytes = (long)t.DType.Size() * (t.DType == SafetensorsDType.F32 ? t.Singles.Length : t.Int32s.Length);
+                // I64 data is held as pairs of 32-bit halves, so every tensor is a run of 4-byte words.
+                long bytes = 4L * (t.DType == SafetensorsDType.F32 ? t.Singles.Length : t.Int32s.Length);
                 w.WriteStartObject(t.Name);
                 w.WriteString("dtype", t.DType.Name());
                 w.WriteStartArray("shape");
@@ -109,7 +125,7 @@ public sealed class SafetensorsWriter
         long offset = 0;
         foreach (Pending t in _tensors)
         {
-            long bytes = (long)t.DType.Size() * (t.DType == SafetensorsDType.F32 ? t.Singles.Length : t.Int32s.Length);
+            long bytes = 4L * (t.DType == SafetensorsDType.F32 ? t.Singles.Length : t.Int32s.Length); // I64: pairs of halves
             yield return (t.Name, t.DType, t.Shape, offset, offset + bytes);
             offset += bytes;
         }

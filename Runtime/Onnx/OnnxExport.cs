@@ -22,10 +22,18 @@ public static class OnnxExport
     /// <exception cref="ArgumentException">
     /// An initializer the graph names has no parameter of that name, or its shape differs; the description is malformed.
     /// </exception>
-    public static void Write(string path, string graphDescription, IReadOnlyList<Parameter> parameters)
+    public static void Write(string path, string graphDescription, IReadOnlyList<Parameter> parameters) =>
+        Write(path, graphDescription, parameters, Array.Empty<StateBuffer>());
+
+    /// <summary>
+    /// <see cref="Write(string, string, IReadOnlyList{Parameter})"/> for a model with untrained layer state: the graph's
+    /// initializers may also name an f32 <see cref="StateBuffer"/> (batch_norm's running statistics, read by
+    /// BatchNormalization at inference).
+    /// </summary>
+    public static void Write(string path, string graphDescription, IReadOnlyList<Parameter> parameters, IReadOnlyList<StateBuffer> states)
     {
         ArgumentNullException.ThrowIfNull(path);
-        ProtoWriter model = Build(graphDescription, parameters);
+        ProtoWriter model = Build(graphDescription, parameters, states);
         string full = Path.GetFullPath(path);
         string folder = Path.GetDirectoryName(full) ?? ".";
         string temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
@@ -48,12 +56,19 @@ public static class OnnxExport
     }
 
     /// <summary>The serialised ModelProto bytes (what <see cref="Write"/> puts in the file).</summary>
-    public static byte[] Encode(string graphDescription, IReadOnlyList<Parameter> parameters) => Build(graphDescription, parameters).ToArray();
+    public static byte[] Encode(string graphDescription, IReadOnlyList<Parameter> parameters) => Build(graphDescription, parameters, Array.Empty<StateBuffer>()).ToArray();
 
-    private static ProtoWriter Build(string graphDescription, IReadOnlyList<Parameter> parameters)
+    /// <summary>The serialised ModelProto bytes of a model with layer state.</summary>
+    public static byte[] Encode(string graphDescription, IReadOnlyList<Parameter> parameters, IReadOnlyList<StateBuffer> states) => Build(graphDescription, parameters, states).ToArray();
+
+    /// <summary>An initializer's source: a parameter's or an f32 state's values.</summary>
+    private readonly record struct InitializerSource(int[] Shape, float[] Value, long Length);
+
+    private static ProtoWriter Build(string graphDescription, IReadOnlyList<Parameter> parameters, IReadOnlyList<StateBuffer> states)
     {
         ArgumentNullException.ThrowIfNull(graphDescription);
         ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(states);
         OnnxGraph graph;
         try
         {
@@ -64,14 +79,21 @@ public static class OnnxExport
             throw new ArgumentException(e.Message, nameof(graphDescription), e);
         }
 
-        var byName = new Dictionary<string, Parameter>(StringComparer.Ordinal);
+        var byName = new Dictionary<string, InitializerSource>(StringComparer.Ordinal);
         foreach (var p in parameters)
         {
             ArgumentNullException.ThrowIfNull(p, nameof(parameters));
-            if (!byName.TryAdd(p.Name, p))
+            if (!byName.TryAdd(p.Name, new InitializerSource(p.Shape, p.Value, p.Length)))
                 throw new ArgumentException($"ONNX export of {graph.Name}: parameter '{p.Name}' appears twice.", nameof(parameters));
         }
-        var values = new List<Parameter>(graph.Initializers.Count);
+        foreach (var st in states)
+        {
+            ArgumentNullException.ThrowIfNull(st, nameof(states));
+            if (st.IsCounter) continue; // host-side counters (num_batches_tracked) play no part in inference
+            if (!byName.TryAdd(st.Name, new InitializerSource(st.Shape, st.Value, st.Length)))
+                throw new ArgumentException($"ONNX export of {graph.Name}: state '{st.Name}' appears twice or is named like a parameter.", nameof(states));
+        }
+        var values = new List<InitializerSource>(graph.Initializers.Count);
         foreach (var init in graph.Initializers)
         {
             if (!byName.TryGetValue(init.Name, out var p))

@@ -36,6 +36,7 @@ namespace ModelDsl.Dsl.Tests
             ["softmax"] = Model("f32[B, 4]", "x -> dense(3) -> softmax", "f32[B, 3]"),
             ["dropout"] = Model("f32[B, 4]", "x -> dense(3) -> dropout(0.5)", "f32[B, 3]"),
             ["layer_norm"] = Model("f32[B, 4]", "x -> dense(3) -> layer_norm", "f32[B, 3]"),
+            ["batch_norm"] = Model("f32[B, 1, 6, 6]", "x -> conv2d(2, 3) -> batch_norm -> flatten", "f32[B, 32]"),
             ["conv2d"] = Model("f32[B, 1, 6, 6]", "x -> conv2d(2, 3) -> conv2d(2, 3, padding=1) -> flatten", "f32[B, 32]"),
             ["max_pool2d"] = Model("f32[B, 1, 6, 6]", "x -> conv2d(2, 3) -> max_pool2d(2) -> flatten", "f32[B, 8]"),
             ["avg_pool2d"] = Model("f32[B, 1, 6, 6]", "x -> conv2d(2, 3) -> avg_pool2d(2) -> flatten", "f32[B, 8]"),

@@ -28,6 +28,9 @@ namespace ModelDsl.Emit.CSharp
         /// <summary>The C# property of each parameter (<c>logits.0.weight</c> → <c>Logits0Weight</c>), for its value and gradient buffers alike.</summary>
         private protected readonly Dictionary<ParameterInfo, string> _parameterProperties = new Dictionary<ParameterInfo, string>();
 
+        /// <summary>The C# property of each layer state (<c>bn.running_mean</c> → <c>BnRunningMean</c>), a <c>ModelDsl.Runtime.StateBuffer</c>.</summary>
+        private protected readonly Dictionary<StateInfo, string> _stateProperties = new Dictionary<StateInfo, string>();
+
         private protected readonly IReadOnlyList<string> _symbols;
 
         private protected ModelGraph Model => _plan.Model;
@@ -48,6 +51,7 @@ namespace ModelDsl.Emit.CSharp
             foreach (var symbol in _symbols) SymbolLocal(symbol);
             foreach (var b in plan.Buffers) Name(b);
             foreach (var p in plan.Parameters) _parameterProperties[p.Parameter!] = _names.Claim(p.Parameter!, PascalCase(p.Parameter!.Name));
+            foreach (var s in plan.Model.States) _stateProperties[s] = _names.Claim(s, PascalCase(s.Name));
         }
 
         /// <summary>The model class's name in C#: the model's name, as a verbatim identifier where it is a C# keyword.</summary>
@@ -378,8 +382,13 @@ namespace ModelDsl.Emit.CSharp
             BufferArgument b when b.Offset == 0 => LayerBuffer(b.Buffer!, null),
             BufferArgument b => LayerBuffer(b.Buffer!, b.OffsetFactor == 1 ? Int(b.Offset) : $"{Int(b.OffsetFactor)} * {Int(b.Offset)}"),
             GeometryArgument => "in geometry",
+            TrainingArgument => "training: training",
+            CounterArgument c => StateObject(c.State),
             _ => throw new System.InvalidOperationException("unknown layer argument " + argument.GetType().Name),
         };
+
+        /// <summary>The model's <c>ModelDsl.Runtime.StateBuffer</c> of a layer state (a counter's, passed to the runtime that counts on it).</summary>
+        private protected abstract string StateObject(StateInfo state);
 
         /// <summary>A buffer passed to a runtime layer call, from <paramref name="offset"/> elements on (null: from its start).</summary>
         private protected abstract string LayerBuffer(PlanBuffer buffer, string? offset);

@@ -155,7 +155,8 @@ namespace ModelDsl.Emit.CSharp
             _w.Line($"_guard.ParametersForWrite({CallerName("Save")}, \"save\", Step);");
             // A model without an optimizer has no LearningRate to record or restore.
             bool hasRate = Model.Optimizer is not null;
-            _w.Line($"global::ModelDsl.Runtime.Safetensors.Save(path, ModelName, Parameters, Step{(hasRate ? ", LearningRate" : "")});");
+            string states = Model.States.Count > 0 ? ", States" : "";
+            _w.Line($"global::ModelDsl.Runtime.Safetensors.Save(path, ModelName, Parameters{states}, Step{(hasRate ? ", LearningRate" : "")});");
             _w.Close();
             _w.Line();
             _w.Line("/// <summary>");
@@ -167,10 +168,10 @@ namespace ModelDsl.Emit.CSharp
             EnterGuard("Load");
             if (hasRate)
             {
-                _w.Line("Step = global::ModelDsl.Runtime.Safetensors.Load(path, ModelName, Parameters, out float? learningRate);");
+                _w.Line($"Step = global::ModelDsl.Runtime.Safetensors.Load(path, ModelName, Parameters{states}, out float? learningRate);");
                 _w.Line("if (learningRate is float rate) LearningRate = rate;");
             }
-            else _w.Line("Step = global::ModelDsl.Runtime.Safetensors.Load(path, ModelName, Parameters);");
+            else _w.Line($"Step = global::ModelDsl.Runtime.Safetensors.Load(path, ModelName, Parameters{states});");
             _w.Line("_guard.ParametersChanged();");
             _w.Close();
         }

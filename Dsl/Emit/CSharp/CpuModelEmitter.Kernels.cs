@@ -251,6 +251,7 @@ namespace ModelDsl.Emit.CSharp
             {
                 BufferKind.Parameter => _parameterProperties[root.Parameter!] + ".Value",
                 BufferKind.ParameterGradient => _parameterProperties[root.Parameter!] + ".Gradient",
+                BufferKind.State => _stateProperties[root.State!] + ".Value",
                 _ => "w." + Name(root),
             };
         }

@@ -46,6 +46,8 @@ namespace ModelDsl.Emit.CSharp
 
         private string Geometry(GeometryArgument geometry) => $"new {Layers}{geometry.Type}({string.Join(", ", geometry.Fields.Select(LayerArgument))})";
 
+        private protected override string StateObject(IR.StateInfo state) => _stateProperties[state];
+
         /// <summary>A span over the buffer's array, from the offset on.</summary>
         private protected override string LayerBuffer(PlanBuffer buffer, string? offset) =>
             offset is null ? Ref(buffer) : $"global::System.MemoryExtensions.AsSpan({Ref(buffer)}, {offset})";

@@ -35,7 +35,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Open("public void ExportOnnx(string path)");
             EnterGuard("ExportOnnx");
             _w.Line($"_guard.ParametersForWrite({CallerName("ExportOnnx")}, \"export\", Step);");
-            _w.Line("global::ModelDsl.Runtime.Onnx.OnnxExport.Write(path, OnnxGraph, Parameters);");
+            _w.Line($"global::ModelDsl.Runtime.Onnx.OnnxExport.Write(path, OnnxGraph, Parameters{(Model.States.Count > 0 ? ", States" : "")});");
             _w.Close();
         }
     }

@@ -65,9 +65,32 @@ namespace ModelDsl.Emit.CSharp
             }
             _w.Line("/// <summary>Every parameter, in checkpoint order; their <c>Gradient</c> arrays hold the last computed gradients.</summary>");
             _w.Line("public global::System.Collections.Generic.IReadOnlyList<global::ModelDsl.Runtime.Parameter> Parameters { get; }");
+            EmitStates();
             _w.Line();
             _w.Line("/// <summary>One caller at a time, and the non-finite checks (docs/training.md, \"Threads\" and \"Non-finite values\").</summary>");
             _w.Line("private readonly global::ModelDsl.Runtime.ModelGuard _guard;");
+        }
+
+        /// <summary>
+        /// Layer state that is not trained (batch_norm's running statistics): a <c>StateBuffer</c> per tensor, kept apart from
+        /// <c>Parameters</c> so no optimizer, gradient check or clipping ever touches it; Save, Load and ExportOnnx carry it.
+        /// </summary>
+        private void EmitStates()
+        {
+            if (Model.States.Count == 0) return;
+            Section("Layer state, not trained (in checkpoint order)");
+            foreach (var s in Model.States)
+            {
+                string what = s.IsCounter ? "an i64 counter, kept on the host" : $"f32{s.Shape.ToExpression()}, starts at {Literal(s.Initial)}";
+                _w.Line($"/// <summary><c>{s.Name}</c> from {_fileName}:{Line(s.Span)}: {what}; updated by training-mode forward passes, never by the optimizer.</summary>");
+                string create = s.IsCounter
+                    ? $"global::ModelDsl.Runtime.StateBuffer.Counter({Quote(s.Name)}, {Quote(_fileName + ":" + Line(s.Span))})"
+                    : $"new global::ModelDsl.Runtime.StateBuffer({Quote(s.Name)}, new[] {{ {string.Join(", ", s.Shape.Dims.Select(d => d.ToExpression()))} }}, {Literal(s.Initial)}, {Quote(_fileName + ":" + Line(s.Span))})";
+                _w.Line($"public global::ModelDsl.Runtime.StateBuffer {_stateProperties[s]} {{ get; }} = {create};");
+                _w.Line();
+            }
+            _w.Line("/// <summary>Every layer state, in checkpoint order (after the parameters): saved, loaded and exported with them.</summary>");
+            _w.Line("public global::System.Collections.Generic.IReadOnlyList<global::ModelDsl.Runtime.StateBuffer> States { get; }");
         }
 
         private void EmitConstruction()
@@ -109,6 +132,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Open($"public {_className}(ulong seed = 0)");
             _w.Line("Seed = seed;");
             _w.Line($"Parameters = new global::ModelDsl.Runtime.Parameter[] {{ {string.Join(", ", _plan.Parameters.Select(p => _parameterProperties[p.Parameter!]))} }};");
+            if (Model.States.Count > 0) _w.Line($"States = new global::ModelDsl.Runtime.StateBuffer[] {{ {string.Join(", ", Model.States.Select(st => _stateProperties[st]))} }};");
             _w.Line("_guard = new global::ModelDsl.Runtime.ModelGuard(ModelName, Parameters);");
             int states = StateCount();
             if (states > 0 && Model.Controls.Frozen.Count == 0) _w.Line($"foreach (var p in Parameters) p.EnsureState({states});");
@@ -154,6 +178,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("global::System.Array.Clear(p.State2);");
             _w.Line("global::System.Array.Clear(p.Gradient);");
             _w.Close();
+            if (Model.States.Count > 0) _w.Line("foreach (var s in States) s.Reset(); // running statistics back to PyTorch's start: means 0, variances 1, counters 0");
             _w.Line("Step = 0;");
             _w.Line("_guard.ParametersChanged();");
             _w.Close();

@@ -45,6 +45,8 @@ namespace ModelDsl.Emit.CSharp
         }
 
         /// <summary>A device pointer, <c>.Plus(offset)</c> past the buffer's start.</summary>
+        private protected override string StateObject(IR.StateInfo state) => "_model." + _stateProperties[state];
+
         private protected override string LayerBuffer(PlanBuffer buffer, string? offset) =>
             offset is null ? DeviceRef(buffer) : $"{DeviceRef(buffer)}.Plus({offset})";
 

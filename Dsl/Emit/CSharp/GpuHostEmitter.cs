@@ -93,6 +93,16 @@ namespace ModelDsl.Emit.CSharp
             _w.Line($"private const int ArenaLength = {arena.Length};");
             _w.Line($"private static readonly int[] Offsets = {{ {string.Join(", ", arena.Offsets)} }};");
             _w.Line("private readonly global::ModelDsl.Cuda.DeviceVariable _values, _gradients, _state1, _state2;");
+            if (_plan.States.Count > 0)
+            {
+                _w.Line();
+                _w.Line("// Layer state that is not trained (batch_norm's running statistics) in its own device arena, at these offsets, in");
+                _w.Line("// the order of the model's States (f32 ones; counters stay on the host): updated by training-mode forward launches,");
+                _w.Line("// never by the optimizer; copied with the parameters by CopyToHost and CopyFromHost.");
+                _w.Line($"private const int LayerStateLength = {LayerStateOffsets().Sum(o => o.Length)};");
+                _w.Line($"private static readonly int[] LayerStateOffsets = {{ {string.Join(", ", LayerStateOffsets().Select(o => o.Offset))} }};");
+                _w.Line("private readonly global::ModelDsl.Cuda.DeviceVariable _layerState;");
+            }
             _w.Line();
             _w.Line("// One caller at a time, and the non-finite checks (docs/training.md). _syncHost copies the device state into the");
             _w.Line("// model's Parameters when a check needs the values themselves (to name a bad gradient, or to measure before an update).");
@@ -122,6 +132,7 @@ namespace ModelDsl.Emit.CSharp
                 _w.Line($"_gradientPartials = context.Allocate({Cuda.GradientPartialCount * 4});");
                 _w.Line("_gradientSumOfSquares = context.Allocate(4);");
             }
+            if (_plan.States.Count > 0) _w.Line("_layerState = context.Allocate(LayerStateLength * 4L);");
             _w.Line("_guard = new global::ModelDsl.Runtime.ModelGuard(ModelName + \".Gpu\", model.Parameters);");
             EmitFrozenGuard("_guard");
             _w.Line("_syncHost = DownloadAll;");
@@ -334,6 +345,7 @@ namespace ModelDsl.Emit.CSharp
             if (StateCount() >= 1) _w.Line("_state1.CopyTo<float>(parameters[k].State1, Offsets[k]);");
             if (StateCount() >= 2) _w.Line("_state2.CopyTo<float>(parameters[k].State2, Offsets[k]);");
             _w.Close();
+            for (int k = 0; k < _plan.States.Count; k++) _w.Line($"_layerState.CopyTo<float>(_model.{_stateProperties[_plan.States[k].State!]}.Value, LayerStateOffsets[{k}]);");
             _w.Close();
             _w.Line();
             _w.Line("/// <summary>Copies the model's parameters and optimizer state to the device (after <c>Load</c> or <c>Initialize</c>).</summary>");
@@ -346,6 +358,7 @@ namespace ModelDsl.Emit.CSharp
             if (StateCount() >= 1) _w.Line("_state1.CopyFrom<float>(parameters[k].State1, Offsets[k]);");
             if (StateCount() >= 2) _w.Line("_state2.CopyFrom<float>(parameters[k].State2, Offsets[k]);");
             _w.Close();
+            for (int k = 0; k < _plan.States.Count; k++) _w.Line($"_layerState.CopyFrom<float>(_model.{_stateProperties[_plan.States[k].State!]}.Value, LayerStateOffsets[{k}]);");
             _w.Line("_guard.ParametersChanged();");
             _w.Close();
             _w.Line();
@@ -357,6 +370,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("_gradients.Dispose();");
             _w.Line("_state1.Dispose();");
             _w.Line("_state2.Dispose();");
+            if (_plan.States.Count > 0) _w.Line("_layerState.Dispose();");
             if (Cuda.GradientSumOfSquares is not null)
             {
                 _w.Line("_gradientPartials.Dispose();");
@@ -683,6 +697,7 @@ namespace ModelDsl.Emit.CSharp
             {
                 BufferKind.Parameter => $"_values.Pointer.Plus(Offsets[{ParameterIndex(b)}])",
                 BufferKind.ParameterGradient => $"_gradients.Pointer.Plus(Offsets[{ParameterIndex(b)}])",
+                BufferKind.State => $"_layerState.Pointer.Plus(LayerStateOffsets[{StateIndex(b)}])",
                 _ => $"w.{Name(b)}.Pointer",
             };
         }
@@ -701,6 +716,29 @@ namespace ModelDsl.Emit.CSharp
         /// <summary>Elements of a device buffer: the library's size for working memory, the shape's element count otherwise.</summary>
         private string DeviceLength(PlanBuffer b) =>
             b.Kind == BufferKind.Workspace ? Elements(b.Name, Cuda.Workspaces[b].Length, "(working memory)") : Elements(b.Name, b.Shape);
+
+        private int StateIndex(PlanBuffer b)
+        {
+            for (int k = 0; k < _plan.States.Count; k++)
+            {
+                if (_plan.States[k] == b) return k;
+            }
+            throw new System.InvalidOperationException("not a layer state: " + b.Name);
+        }
+
+        /// <summary>Each f32 layer state's offset in the device's state arena (multiples of 64 floats, like the parameters') and its padded length.</summary>
+        private IReadOnlyList<(long Offset, long Length)> LayerStateOffsets()
+        {
+            var result = new List<(long, long)>();
+            long at = 0;
+            foreach (var b in _plan.States)
+            {
+                long padded = (b.Shape.KnownElementCount() + ParameterArena.Alignment - 1) / ParameterArena.Alignment * ParameterArena.Alignment;
+                result.Add((at, padded));
+                at += padded;
+            }
+            return result;
+        }
 
         private int ParameterIndex(PlanBuffer b)
         {

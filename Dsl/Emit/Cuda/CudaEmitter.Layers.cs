@@ -63,6 +63,7 @@ namespace ModelDsl.Emit.Cuda
             GruKernel or GruBackwardKernel => LayerFamily.Gru,
             AttentionKernel or AttentionBackwardKernel => LayerFamily.Attention,
             ConcatKernel or ConcatBackwardKernel => LayerFamily.Concat,
+            BatchNormKernel or BatchNormBackwardKernel => LayerFamily.BatchNorm,
             _ => null,
         };
 
@@ -163,7 +164,7 @@ namespace ModelDsl.Emit.Cuda
                     break;
                 case Pool2dKernel or Pool2dBackwardKernel or GlobalPool2dKernel or GlobalPool2dBackwardKernel or PermuteKernel or NarrowKernel or NarrowBackwardKernel or ReduceKernel or ReduceBackwardKernel or ReshapeKernel or EmbeddingKernel or EmbeddingBackwardKernel
                     or PositionalKernel or PositionalBackwardKernel or LayerNormKernel or LayerNormBackwardKernel
-                    or SoftmaxKernel or SoftmaxBackwardKernel or ConcatKernel or ConcatBackwardKernel:
+                    or SoftmaxKernel or SoftmaxBackwardKernel or ConcatKernel or ConcatBackwardKernel or BatchNormKernel or BatchNormBackwardKernel:
                     break; // no working memory
                 default:
                     throw new System.InvalidOperationException($"{kernel.Name}: the CUDA emitter does not render {kernel.GetType().Name}");

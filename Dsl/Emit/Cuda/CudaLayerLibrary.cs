@@ -22,6 +22,7 @@ namespace ModelDsl.Emit.Cuda
         Attention,
         Concat,
         Sequence,
+        BatchNorm,
     }
 
     /// <summary>

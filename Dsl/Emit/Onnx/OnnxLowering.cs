@@ -72,6 +72,7 @@ namespace ModelDsl.Emit.Onnx
             private readonly HashSet<string> _inputNames = new HashSet<string>(StringComparer.Ordinal);
             private readonly List<OnnxNode> _nodes = new List<OnnxNode>();
             private readonly HashSet<string> _usedParameters = new HashSet<string>(StringComparer.Ordinal);
+            private readonly HashSet<string> _usedStates = new HashSet<string>(StringComparer.Ordinal);
             private readonly Dictionary<string, string> _transposed = new Dictionary<string, string>(StringComparer.Ordinal);
 
             public Lowerer(ModelGraph model) => _model = model;
@@ -79,6 +80,7 @@ namespace ModelDsl.Emit.Onnx
             public OnnxGraphDescription Run()
             {
                 foreach (var p in _model.Parameters) _used.Add(p.Name);
+                foreach (var st in _model.States) _used.Add(st.Name);
                 var inputs = new List<OnnxValueInfo>();
                 foreach (var input in _model.Inputs)
                 {
@@ -120,6 +122,11 @@ namespace ModelDsl.Emit.Onnx
                     var p = _model.Nodes.SelectMany(n => n.Parameters).First(q => q.Name == name);
                     initializers.Add(new OnnxInitializer(p.Name, p.Shape.Dims.Select(d => d.Value).ToList()));
                 }
+
+                // Layer state the inference path reads (batch_norm's running statistics), after the parameters.
+                initializers.AddRange(_model.States
+                    .Where(st => _usedStates.Contains(st.Name))
+                    .Select(st => new OnnxInitializer(st.Name, st.Shape.Dims.Select(d => d.Value).ToList())));
 
                 return new OnnxGraphDescription(_model.Name, Opset, inputs, outputs, initializers, _nodes);
             }
@@ -178,6 +185,21 @@ namespace ModelDsl.Emit.Onnx
                 public string Use(ParameterInfo parameter) => _lowerer.Use(parameter);
 
                 public string Constant(string hint, IReadOnlyList<long> values) => _lowerer.Constant(hint, values);
+
+                public string Use(StateInfo state)
+                {
+                    _lowerer._usedStates.Add(state.Name);
+                    return state.Name;
+                }
+
+                public string Filled(string hint, long count, float value)
+                {
+                    string scalar = _lowerer.Fresh(hint + "/value");
+                    _lowerer.Emit("Constant", new string[0], scalar, OnnxAttribute.Float("value_float", value));
+                    string filled = _lowerer.Fresh(hint);
+                    _lowerer.Emit("Expand", new[] { scalar, _lowerer.Constant(hint + "/shape", new[] { count }) }, filled);
+                    return filled;
+                }
 
                 public string Transposed(ParameterInfo weight) => _lowerer.Transposed(weight);
 

@@ -75,7 +75,7 @@ public sealed class KernelSignatureTests
             }
             total += kernels.Count;
         }
-        Assert.Equal(43, total);
+        Assert.Equal(46, total);
     }
 
     [Fact]

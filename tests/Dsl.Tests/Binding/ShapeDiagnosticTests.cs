@@ -115,6 +115,21 @@ namespace ModelDsl.Dsl.Tests.Binding
         }
 
         [Fact]
+        public void MDL0314_batch_norm_with_one_value_per_channel()
+        {
+            var d = AnnotatedText.AssertDiagnostics(
+                Head + "model M {\n    input x: f32[1, 784]\n    label y: i32[1]\n    logits = ⟦x⟧ -> batch_norm -> dense(classes)\n    output logits\n    loss cross_entropy(logits, y)\n    optimizer adam()\n}", "MDL0314");
+            Assert.Contains("batch_norm over x [1, 784] sees one value per channel: training cannot compute the batch variance", d[0].Message);
+        }
+
+        [Fact]
+        public void MDL0301_batch_norm_rank()
+        {
+            var d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> ⟦reshape([B, 2, 2, 2, 98])⟧ -> batch_norm -> flatten -> dense(classes)"), "MDL0301");
+            Assert.Contains("batch_norm expects the output of reshape to have rank 2, 3 or 4 ([B, C], [B, C, L] or [N, C, H, W]), but it is [B, 2, 2, 2, 98]", d[0].Message);
+        }
+
+        [Fact]
         public void MDL0313_permute_dims_that_are_not_a_permutation()
         {
             var d = AnnotatedText.AssertDiagnostics(Model("    logits = x -> reshape([B, 1, 28, 28]) -> permute(⟦0, 2, 2, 1⟧) -> flatten -> dense(classes)"), "MDL0313");

@@ -234,6 +234,28 @@ namespace ModelDsl.Dsl.Tests.Binding
             Assert.Equal(new ModelDsl.Ops.DropoutAttributes(P: 0.5), g.Nodes[2].Attributes);
         }
 
+        /// <summary>batch_norm keeps the shape on [B, C], [B, C, L] and [N, C, H, W]; weight and bias are parameters, the running statistics layer state.</summary>
+        [Fact]
+        public void Batch_norm_keeps_the_shape_and_declares_its_state()
+        {
+            var g = Run("f32[B, 3, 8, 8]", "    out = x -> batch_norm(momentum=0.2)");
+            Assert.Equal("f32[B, 3, 8, 8]", Shape(g));
+            Assert.Equal(new ModelDsl.Ops.BatchNormAttributes(Momentum: 0.2, Eps: 1e-5, Affine: true), g.Nodes[0].Attributes);
+            Assert.Equal(new[] { "out.weight [3]", "out.bias [3]" }, g.Parameters.Select(p => p.ToString()));
+            Assert.Equal(new[] { "out.running_mean [3]", "out.running_var [3]", "out.num_batches_tracked []" }, g.States.Select(s => s.ToString()));
+            Assert.Equal(new[] { false, false, true }, g.States.Select(s => s.IsCounter));
+            Assert.Equal(new[] { 0f, 1f, 0f }, g.States.Select(s => s.Initial));
+
+            g = Run("f32[B, 5, T]", "    out = x -> batch_norm(affine=false, eps=1e-3)");
+            Assert.Equal("f32[B, 5, T]", Shape(g));
+            Assert.Equal(new ModelDsl.Ops.BatchNormAttributes(Momentum: 0.1, Eps: 1e-3, Affine: false), g.Nodes[0].Attributes);
+            Assert.Empty(g.Parameters);
+            Assert.Equal(3, g.States.Count);
+
+            g = Run("f32[B, 7]", "    out = x -> batch_norm");
+            Assert.Equal("f32[B, 7]", Shape(g));
+        }
+
         [Fact]
         public void Add_mul_and_concat()
         {

@@ -195,7 +195,10 @@ namespace ModelDsl.Dsl.Tests.Fuzz
                     {
                         case 0:
                             string channels = Size(4);
-                            expression = $"{current} -> conv2d({channels}, kernel={1 + _r.Next(3)}, padding=1{(Chance(30) ? ", bias=false" : "")}) -> {Pick(Activations.Take(5).ToArray())}";
+                            // batch_norm after a conv without bias, as in a ResNet (a bias before it has no gradient).
+                            expression = Chance(30)
+                                ? $"{current} -> conv2d({channels}, kernel={1 + _r.Next(3)}, padding=1, bias=false) -> batch_norm{(Chance(30) ? "(momentum=0.2, affine=false)" : "")} -> {Pick(Activations.Take(5).ToArray())}"
+                                : $"{current} -> conv2d({channels}, kernel={1 + _r.Next(3)}, padding=1{(Chance(30) ? ", bias=false" : "")}) -> {Pick(Activations.Take(5).ToArray())}";
                             dims[0] = channels;
                             dims[1] = "?"; dims[2] = "?";   // spatial sizes no longer tracked: only flatten or conv/pool follow
                             break;
@@ -248,7 +251,9 @@ namespace ModelDsl.Dsl.Tests.Fuzz
                         expression = $"{current} -> repeat {1 + _r.Next(3)} {block}({feature})";
                         break;
                     case 7:
-                        expression = $"{current} -> layer_norm -> dropout(0.2)";
+                        // [B, F]: batch_norm over the features as channels (after a tanh: a bias reaching it through linear ops
+                        // only would have a zero gradient, which Adam turns into full steps of float noise), or layer_norm.
+                        expression = dims.Count == 1 && Chance(50) ? $"{current} -> tanh -> batch_norm -> dropout(0.2)" : $"{current} -> layer_norm -> dropout(0.2)";
                         break;
                     case 8:
                         // A reshape to the same [B, T, F] (a view of the sequence, T symbolic or not); attention or an

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using ModelDsl.Cuda;
 using ModelDsl.CudaParity;
@@ -207,6 +208,48 @@ public sealed class CudaParityTests : IClassFixture<CudaParityTests.Emulator>
         Assert.True(report.Passed, $"model:\n{text}\n" + string.Join(Environment.NewLine, report.Failures));
         // Not a vacuous pass: both dense layers' weight and bias gradients (through the reduce backward) were compared.
         Assert.Equal(4, report.Lines.Count(line => line.StartsWith("Pool d ", StringComparison.Ordinal) && line.EndsWith("ok", StringComparison.Ordinal)));
+    }
+
+    /// <summary>
+    /// batch_norm on the emulated GPU (batchnorm.cuh through ModelDsl.Cuda.Layers.BatchNorm): kernel by kernel in training
+    /// mode, a few training steps, then the running statistics and the counter after them, and an inference Forward
+    /// (running statistics) on both. No bias before a batch_norm (PyTorch's ResNets have none): its gradient is zero up
+    /// to rounding, which Adam scales up to full steps, so the two backends' rounding would decide its sign.
+    /// </summary>
+    [Theory]
+    [InlineData("a = x -> conv2d(3, kernel=3, padding=1, bias=false) -> batch_norm -> relu\n    h = (a + (a -> conv2d(3, kernel=3, padding=1, bias=false) -> batch_norm)) -> relu -> global_avg_pool2d -> dense(4)", 8)]
+    [InlineData("h = x -> conv2d(3, kernel=3, padding=1, bias=false) -> batch_norm(affine=false, momentum=0.3) -> flatten -> dense(4, bias=false) -> batch_norm -> tanh", 4)]
+    public void Batch_norm_matches_the_cpu_backend_on_the_emulated_gpu(string body, int gradients)
+    {
+        string text = $"model Bn {{\n    input x: f32[B, 2, 6, 6]\n    label y: f32[B, 4]\n    {body}\n    output h\n    loss mse(h, y)\n    optimizer adam(lr=0.01)\n}}\n";
+        var compiled = GeneratedModel.Compile(text, "Bn", seed: 8);
+        var cpu = compiled.NewInstance(8);
+        var gpuModel = compiled.NewInstance(8);
+        using var session = (IDisposable)ParityCheck.Invoke(gpuModel, "ToGpu", _emulator.Context);
+        var report = new ParityReport();
+        ParityCheck.CompareKernels(cpu, gpuModel, session, ParityCheck.RandomBatch(compiled.Type, 11, 3, seed: 6), report);
+        ParityCheck.CompareTraining(cpu, gpuModel, session, step => ParityCheck.RandomBatch(compiled.Type, 11, 3, seed: 60 + step), 3, report);
+        Assert.True(report.Passed, $"model:\n{text}\n" + string.Join(Environment.NewLine, report.Failures));
+        Assert.Equal(gradients, report.Lines.Count(line => line.StartsWith("Bn d ", StringComparison.Ordinal) && line.EndsWith("ok", StringComparison.Ordinal)));
+
+        // The running statistics moved on the device as on the CPU (same batches, same number of training forwards).
+        ParityCheck.Invoke(session, "CopyToHost");
+        var cpuStates = (IReadOnlyList<ModelDsl.Runtime.StateBuffer>)compiled.Type.GetProperty("States")!.GetValue(cpu)!;
+        var gpuStates = (IReadOnlyList<ModelDsl.Runtime.StateBuffer>)compiled.Type.GetProperty("States")!.GetValue(gpuModel)!;
+        for (int k = 0; k < cpuStates.Count; k++)
+        {
+            Assert.Equal(cpuStates[k].Count, gpuStates[k].Count);
+            Assert.True(cpuStates[k].IsCounter ? cpuStates[k].Count > 0 : cpuStates[k].Value.Any(v => v != cpuStates[k].Initial), cpuStates[k].Name + " never moved");
+            for (int i = 0; i < cpuStates[k].Value.Length; i++)
+                Assert.True(Math.Abs(cpuStates[k].Value[i] - gpuStates[k].Value[i]) <= 1e-4f + 1e-4f * Math.Abs(cpuStates[k].Value[i]),
+                    $"{cpuStates[k].Name}[{i}]: CPU {cpuStates[k].Value[i]}, GPU {gpuStates[k].Value[i]}");
+        }
+        // Inference reads the running statistics on both.
+        var x = ParityCheck.RandomBatch(compiled.Type, 5, 3, seed: 61)[0];
+        var cpuOut = ((ModelDsl.Runtime.Tensor)ParityCheck.Invoke(cpu, "Forward", x)).Span.ToArray();
+        var gpuOut = ((ModelDsl.Runtime.Tensor)ParityCheck.Invoke(session, "Forward", x)).Span.ToArray();
+        for (int i = 0; i < cpuOut.Length; i++)
+            Assert.True(Math.Abs(cpuOut[i] - gpuOut[i]) <= 1e-4f + 1e-3f * Math.Abs(cpuOut[i]), $"Forward[{i}]: CPU {cpuOut[i]}, GPU {gpuOut[i]}");
     }
 
     /// <summary>gru on the emulated GPU (gru.cuh through ModelDsl.Cuda.Layers.Gru): kernel by kernel and a few training steps.</summary>

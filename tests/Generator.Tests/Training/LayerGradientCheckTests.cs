@@ -42,6 +42,24 @@ public sealed class LayerGradientCheckTests
         GradientChecker.Check(model, [GradientChecker.RandomTensor(random, 3, 2, 6, 6), GradientChecker.RandomTensor(random, 3, 4)]);
     }
 
+    /// <summary>
+    /// batch_norm in training mode (ComputeGradients normalises with the batch's statistics): the full gradient through
+    /// the mean and variance, for 2-d [N, C, H, W], 1-d [B, C, L] (after a permute) and [B, C], with and without affine.
+    /// </summary>
+    [Theory]
+    [InlineData("f32[B, 2, 6, 6]", "h = x -> conv2d(3, kernel=3, padding=1) -> batch_norm -> tanh -> flatten -> dense(4)")]
+    [InlineData("f32[B, 2, 6, 6]", "h = x -> conv2d(3, kernel=3, padding=1, bias=false) -> batch_norm(affine=false, momentum=0.3) -> tanh -> global_avg_pool2d -> dense(4)")]
+    [InlineData("f32[B, 3, 4]", "h = x -> dense(5) -> permute(0, 2, 1) -> batch_norm(eps=1e-3) -> tanh -> flatten -> dense(4)")]
+    [InlineData("f32[B, 5]", "h = x -> dense(6) -> batch_norm -> tanh -> dense(4)")]
+    [InlineData("f32[B, 5]", "a = x -> dense(6)\n    h = (a + (a -> batch_norm)) -> tanh -> dense(4)")]
+    public void Batch_norm_matches_finite_differences_in_training_mode(string input, string body)
+    {
+        var model = GeneratedModel.Compile(Model(input, "f32[B, 4]", body), "M");
+        var random = new Random(34);
+        int[] shape = input switch { "f32[B, 2, 6, 6]" => [3, 2, 6, 6], "f32[B, 3, 4]" => [3, 3, 4], _ => [6, 5] };
+        GradientChecker.Check(model, [GradientChecker.RandomTensor(random, shape), GradientChecker.RandomTensor(random, shape[0], 4)]);
+    }
+
     /// <summary>Symbolic H and W: padding="same" keeps them, global pooling takes the plane's size at run time; two image sizes, one model.</summary>
     [Theory]
     [InlineData("global_avg_pool2d")]

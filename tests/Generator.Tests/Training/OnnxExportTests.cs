@@ -252,6 +252,53 @@ public sealed class OnnxExportTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// batch_norm exports as BatchNormalization (inference mode) with running_mean and running_var as initializers under
+    /// their state_dict names; after training steps moved them (and the affine parameters), ONNX Runtime matches Forward
+    /// (which reads the running statistics), 2-d and 1-d, with and without affine.
+    /// </summary>
+    [Theory]
+    [InlineData("f32[B, 2, 5, 5]", "h = x -> conv2d(3, kernel=3, padding=1) -> batch_norm -> relu -> global_avg_pool2d -> dense(4)")]
+    [InlineData("f32[B, 2, 5, 5]", "h = x -> conv2d(3, kernel=3, padding=1) -> batch_norm(affine=false, momentum=0.5) -> flatten -> dense(4)")]
+    [InlineData("f32[B, 6]", "h = x -> dense(5) -> batch_norm(eps=1e-3) -> tanh -> dense(4)")]
+    public void Batch_norm_exports_its_running_statistics_and_matches_forward(string input, string body)
+    {
+        var model = GeneratedModel.Compile($$"""
+            model Normed {
+                input x: {{input}}
+                label y: f32[B, 4]
+                {{body}}
+                output h
+                loss mse(h, y)
+                optimizer adam(lr=0.05)
+            }
+            """, "Normed", seed: 15);
+        int[] shape = input.Contains('5') ? [6, 2, 5, 5] : [6, 6];
+        var random = new Random(16);
+        // Shifted inputs so the running statistics move well away from their start (mean 0, variance 1).
+        for (int step = 0; step < 5; step++)
+        {
+            var x = GradientChecker.RandomTensor(random, shape);
+            for (int i = 0; i < x.Length; i++) x.Data[i] = 3f * x.Data[i] + 2f;
+            model.Call("TrainStep", x, GradientChecker.RandomTensor(random, shape[0], 4));
+        }
+        var states = (IReadOnlyList<StateBuffer>)model.Get("States");
+        Assert.Contains(states, st => st.Name.EndsWith(".running_mean", StringComparison.Ordinal) && st.Value.All(v => Math.Abs(v) > 0.01f));
+        string path = Path.Combine(_folder, "normed.onnx");
+        model.Call("ExportOnnx", path);
+        var ops = OpTypes(File.ReadAllBytes(path));
+        Assert.Single(ops, op => op == "BatchNormalization");
+        using var session = new InferenceSession(path);
+        foreach (int batch in new[] { 1, 4 })
+        {
+            shape[0] = batch;
+            var x = GradientChecker.RandomTensor(random, shape);
+            for (int i = 0; i < x.Length; i++) x.Data[i] = 3f * x.Data[i] + 2f;
+            var expected = ((Tensor)model.Call("Forward", x)).Span.ToArray();
+            AssertClose(expected, Run(session, "x", x.Data, shape), "Normed", batch);
+        }
+    }
+
     [Fact]
     public void Permute_matches_forward()
     {

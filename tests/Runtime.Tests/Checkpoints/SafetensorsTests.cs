@@ -167,7 +167,7 @@ public sealed class SafetensorsTests : IDisposable
         using SafetensorsFile file = SafetensorsFile.Open(Write(Build(header, new byte[14]), "x.safetensors"));
         Assert.Equal(SafetensorsDType.BF16, file["h"].DType);
         var e = Assert.Throws<InvalidDataException>(() => file.ReadSingles("h"));
-        Assert.Equal($"{file.Path}: tensor 'h' has unsupported dtype BF16 (ModelDsl reads F32 and I32)", e.Message);
+        Assert.Equal($"{file.Path}: tensor 'h' has unsupported dtype BF16 (ModelDsl reads F32, I32 and I64)", e.Message);
     }
 
     /// <summary>Written by Fixtures/make_fixture.py (Python standard library only, laid out like safetensors.torch.save_file).</summary>
