@@ -21,8 +21,12 @@ internal sealed record Options
     public int MaxLength { get; init; } = 128;
     public int Seed { get; init; } = 13;
     public string Device { get; init; } = "cpu";
+    /// <summary>Skip the frozen-encoder probe and the from-scratch run (the short run CI makes).</summary>
+    public bool FineTuneOnly { get; init; }
+    /// <summary>The fine-tuning schedule's peak learning rate: 2e-5, bert_classifier.model's, unless given.</summary>
+    public float? LearningRate { get; init; }
 
-    public const string Usage = "usage: BertClassifier [data-folder] [--parity sentences.txt] [--train N] [--epochs N] [--batch N] [--length T] [--seed N] [--device cpu|cuda|emulated] [--write-sample folder]";
+    public const string Usage = "usage: BertClassifier [data-folder] [--parity sentences.txt] [--train N] [--epochs N] [--batch N] [--length T] [--seed N] [--device cpu] [--fine-tune-only] [--lr X] [--write-sample folder]";
 
     public static Options? Parse(string[] args)
     {
@@ -40,7 +44,9 @@ internal sealed record Options
                 case "--batch" when Count(Next(), 1, out int n): o = o with { BatchSize = n }; break;
                 case "--length" when Count(Next(), 8, out int n) && n <= 512: o = o with { MaxLength = n }; break;
                 case "--seed" when Count(Next(), 0, out int n): o = o with { Seed = n }; break;
-                case "--device" when Next() is "cpu" or "cuda" or "emulated": o = o with { Device = args[i] }; break;
+                case "--fine-tune-only": o = o with { FineTuneOnly = true }; break;
+                case "--lr" when float.TryParse(Next(), NumberStyles.Float, CultureInfo.InvariantCulture, out float lr) && lr > 0 && lr < 1: o = o with { LearningRate = lr }; break;
+                case "--device" when Next() is "cpu": o = o with { Device = args[i] }; break;
                 case var a when !a.StartsWith('-') && o.DataFolder is null: o = o with { DataFolder = a }; break;
                 default:
                     Console.Error.WriteLine($"unknown or incomplete option '{args[i]}'");

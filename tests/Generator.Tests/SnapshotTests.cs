@@ -86,8 +86,8 @@ public sealed class SnapshotTests
 
         // Every example trains on the CPU and, with its CUDA rendering, on a GPU (MiniLmEncoder, predict-only, runs there).
         string[] expected = half == "Gpu"
-            ? ["BinaryClassifier.Gpu", "CharGpt.Gpu", "FashionCnn.Gpu", "FashionMlp.Gpu", "FortuneLstm.Gpu", "MiniLmEncoder.Gpu"]
-            : ["BinaryClassifier.Training", "CharGpt.Training", "FashionCnn.Training", "FashionMlp.Training", "FortuneLstm.Training", "MiniLmEncoder.Training"];
+            ? ["BertClassifier.Gpu", "BinaryClassifier.Gpu", "CharGpt.Gpu", "FashionCnn.Gpu", "FashionMlp.Gpu", "FortuneLstm.Gpu", "MiniLmEncoder.Gpu"]
+            : ["BertClassifier.Training", "BinaryClassifier.Training", "CharGpt.Training", "FashionCnn.Training", "FashionMlp.Training", "FortuneLstm.Training", "MiniLmEncoder.Training"];
         Assert.Equal(expected, generated);
         Assert.Equal(generated, baselines);
     }

@@ -31,8 +31,8 @@ internal static class PretrainedWeights
             ("tok.weight", new[] { "embeddings.word_embeddings.weight" }),
             ("typ.weight", new[] { "embeddings.token_type_embeddings.weight" }),
             ("pos.weight", new[] { "embeddings.position_embeddings.weight" }),
-            ("emb.weight", new[] { "embeddings.LayerNorm.weight" }),
-            ("emb.bias", new[] { "embeddings.LayerNorm.bias" }),
+            ("emb_norm.weight", new[] { "embeddings.LayerNorm.weight" }),
+            ("emb_norm.bias", new[] { "embeddings.LayerNorm.bias" }),
         };
         for (int i = 0; i < layers; i++)
         {
@@ -41,20 +41,19 @@ internal static class PretrainedWeights
             {
                 map.Add(($"{ours}.attn.in_proj_{kind}", new[] { $"{theirs}.attention.self.query.{kind}", $"{theirs}.attention.self.key.{kind}", $"{theirs}.attention.self.value.{kind}" }));
                 map.Add(($"{ours}.attn.out_proj.{kind}", new[] { $"{theirs}.attention.output.dense.{kind}" }));
-                map.Add(($"{ours}.h.{kind}", new[] { $"{theirs}.attention.output.LayerNorm.{kind}" }));
+                map.Add(($"{ours}.attn_norm.{kind}", new[] { $"{theirs}.attention.output.LayerNorm.{kind}" }));
                 map.Add(($"{ours}.ff.0.{kind}", new[] { $"{theirs}.intermediate.dense.{kind}" }));
                 map.Add(($"{ours}.ff.2.{kind}", new[] { $"{theirs}.output.dense.{kind}" }));
-                map.Add(($"{ours}.{kind}", new[] { $"{theirs}.output.LayerNorm.{kind}" }));
+                map.Add(($"{ours}.ffn_norm.{kind}", new[] { $"{theirs}.output.LayerNorm.{kind}" }));
             }
         }
         return map;
     }
 
     /// <summary>
-    /// Copies the mapped tensors into <paramref name="parameters"/> (matched by name; a name prefix such as
-    /// "encoder." is added to every model name first when the encoder sits under one).
+    /// Copies the mapped tensors into <paramref name="parameters"/>, matched by name.
     /// </summary>
-    public static LoadReport Load(IReadOnlyList<Parameter> parameters, IReadOnlyList<ImportedTensor> checkpoint, int layers, string prefix = "")
+    public static LoadReport Load(IReadOnlyList<Parameter> parameters, IReadOnlyList<ImportedTensor> checkpoint, int layers)
     {
         var tensors = checkpoint.ToDictionary(t => t.Name, StringComparer.Ordinal);
         var used = new HashSet<string>(StringComparer.Ordinal);
@@ -62,7 +61,7 @@ internal static class PretrainedWeights
         var loaded = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (name, sources) in Map(layers))
         {
-            if (!byName.TryGetValue(prefix + name, out var parameter) || !sources.All(tensors.ContainsKey)) continue;
+            if (!byName.TryGetValue(name, out var parameter) || !sources.All(tensors.ContainsKey)) continue;
             var parts = sources.Select(s => tensors[s]).ToArray();
             // Stacked on axis 0: the parts share the trailing dimensions and their first ones add up.
             int[] shape = parts.Length == 1 ? parts[0].Shape

@@ -95,8 +95,8 @@ __device__ __forceinline__ float md_warp_max(float v)
 // in the sequence each file's header describes; every call site there names its .model line.
 
 // Cuda/Kernels/embedding.cuh, used by:
-//   minilm_encoder.model:32  tok = embedding(num=30522, dim=384)  [B, T] -> [B, T, 384]
-//   minilm_encoder.model:33  typ = embedding(num=2, dim=384)  [B, T] -> [B, T, 384]
+//   minilm_encoder.model:33  tok = embedding(num=30522, dim=384)  [B, T] -> [B, T, 384]
+//   minilm_encoder.model:34  typ = embedding(num=2, dim=384)  [B, T] -> [B, T, 384]
 // ───── Embedding ─────────────────────────────────────────────────────────────────────────────────────
 // embedding(num, dim) on int ids, as ModelDsl.Runtime.Cpu.Layers.Embedding:
 //   ids (count) (the input's elements, any shape flattened)   weight (num, dim)   ->   y (count, dim)
@@ -159,7 +159,7 @@ extern "C" __global__ void __launch_bounds__(256) md_embedding_backward(
 }
 
 // Cuda/Kernels/positional.cuh, used by:
-//   minilm_encoder.model:35  pos = positional(max_len=512)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:36  pos = positional(max_len=512)  [B, T, 384] -> [B, T, 384]
 // ───── Positional ────────────────────────────────────────────────────────────────────────────────────
 // positional(context): a learned table row added per position (GPT-2's wpe), T ≤ context, as
 // ModelDsl.Runtime.Cpu.Layers.Positional:
@@ -216,19 +216,19 @@ extern "C" __global__ void __launch_bounds__(256) md_positional_backward(
 }
 
 // Cuda/Kernels/layernorm.cuh, used by:
-//   minilm_encoder.model:36  emb = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:22  hidden.0.h = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:25  hidden.0 = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:22  hidden.1.h = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:25  hidden.1 = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:22  hidden.2.h = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:25  hidden.2 = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:22  hidden.3.h = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:25  hidden.3 = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:22  hidden.4.h = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:25  hidden.4 = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:22  hidden.5.h = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:25  hidden.5 = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:37  emb_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:22  hidden.0.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:25  hidden.0.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:22  hidden.1.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:25  hidden.1.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:22  hidden.2.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:25  hidden.2.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:22  hidden.3.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:25  hidden.3.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:22  hidden.4.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:25  hidden.4.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:22  hidden.5.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:25  hidden.5.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
 // ───── LayerNorm ─────────────────────────────────────────────────────────────────────────────────────
 // layer_norm(eps) over the last axis, PyTorch semantics (biased variance, eps inside the square root), as
 // ModelDsl.Runtime.Cpu.Layers.LayerNorm:
@@ -685,7 +685,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
 
 // fwd_2_add: one thread per element of [B, 384*T]:
 //     sum_0 = tok + typ
-//   minilm_encoder.model:34  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:35  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_2_add(
     int rows,
     int cols,
@@ -724,13 +724,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_6_attention_in_proj_bias(
 }
 
 // fwd_9_attention_add: one thread per element of [B*T, 384]:
-//     hidden_0_r1_0 = emb + (hidden_0_attn + hidden_0_attn_out_proj_bias)
+//     hidden_0_r1_0 = emb_norm + (hidden_0_attn + hidden_0_attn_out_proj_bias)
 //   minilm_encoder.model:20  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
 //   minilm_encoder.model:21  hidden.0.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_9_attention_add(
     int rows,
     int cols,
-    const float* __restrict__ emb,
+    const float* __restrict__ emb_norm,
     const float* __restrict__ hidden_0_attn,
     const float* __restrict__ hidden_0_attn_out_proj_bias,
     float* __restrict__ hidden_0_r1_0)
@@ -739,7 +739,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_9_attention_add(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = emb[i];
+        float v0 = emb_norm[i];
         float v1 = hidden_0_attn[i];
         float v2 = hidden_0_attn_out_proj_bias[c];
         float v3 = v1 + v2;
@@ -774,13 +774,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_12_dense_gelu(
 }
 
 // fwd_14_dense_add: one thread per element of [B*T, 384]:
-//     hidden_0_r2_0 = hidden_0_h + (hidden_0_ff + hidden_0_ff_2_bias)
+//     hidden_0_r2_0 = hidden_0_attn_norm + (hidden_0_ff + hidden_0_ff_2_bias)
 //   minilm_encoder.model:23  hidden.0.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
 //   minilm_encoder.model:24  hidden.0.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_14_dense_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_0_h,
+    const float* __restrict__ hidden_0_attn_norm,
     const float* __restrict__ hidden_0_ff,
     const float* __restrict__ hidden_0_ff_2_bias,
     float* __restrict__ hidden_0_r2_0)
@@ -789,7 +789,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_14_dense_add(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_0_h[i];
+        float v0 = hidden_0_attn_norm[i];
         float v1 = hidden_0_ff[i];
         float v2 = hidden_0_ff_2_bias[c];
         float v3 = v1 + v2;
@@ -819,13 +819,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_17_attention_in_proj_bias(
 }
 
 // fwd_20_attention_add: one thread per element of [B*T, 384]:
-//     hidden_1_r1_0 = hidden_0 + (hidden_1_attn + hidden_1_attn_out_proj_bias)
+//     hidden_1_r1_0 = hidden_0_ffn_norm + (hidden_1_attn + hidden_1_attn_out_proj_bias)
 //   minilm_encoder.model:20  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
 //   minilm_encoder.model:21  hidden.1.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_20_attention_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_0,
+    const float* __restrict__ hidden_0_ffn_norm,
     const float* __restrict__ hidden_1_attn,
     const float* __restrict__ hidden_1_attn_out_proj_bias,
     float* __restrict__ hidden_1_r1_0)
@@ -834,7 +834,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_20_attention_add(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_0[i];
+        float v0 = hidden_0_ffn_norm[i];
         float v1 = hidden_1_attn[i];
         float v2 = hidden_1_attn_out_proj_bias[c];
         float v3 = v1 + v2;
@@ -869,13 +869,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_23_dense_gelu(
 }
 
 // fwd_25_dense_add: one thread per element of [B*T, 384]:
-//     hidden_1_r2_0 = hidden_1_h + (hidden_1_ff + hidden_1_ff_2_bias)
+//     hidden_1_r2_0 = hidden_1_attn_norm + (hidden_1_ff + hidden_1_ff_2_bias)
 //   minilm_encoder.model:23  hidden.1.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
 //   minilm_encoder.model:24  hidden.1.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_25_dense_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_1_h,
+    const float* __restrict__ hidden_1_attn_norm,
     const float* __restrict__ hidden_1_ff,
     const float* __restrict__ hidden_1_ff_2_bias,
     float* __restrict__ hidden_1_r2_0)
@@ -884,7 +884,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_25_dense_add(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_1_h[i];
+        float v0 = hidden_1_attn_norm[i];
         float v1 = hidden_1_ff[i];
         float v2 = hidden_1_ff_2_bias[c];
         float v3 = v1 + v2;
@@ -914,13 +914,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_28_attention_in_proj_bias(
 }
 
 // fwd_31_attention_add: one thread per element of [B*T, 384]:
-//     hidden_2_r1_0 = hidden_1 + (hidden_2_attn + hidden_2_attn_out_proj_bias)
+//     hidden_2_r1_0 = hidden_1_ffn_norm + (hidden_2_attn + hidden_2_attn_out_proj_bias)
 //   minilm_encoder.model:20  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
 //   minilm_encoder.model:21  hidden.2.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_31_attention_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_1,
+    const float* __restrict__ hidden_1_ffn_norm,
     const float* __restrict__ hidden_2_attn,
     const float* __restrict__ hidden_2_attn_out_proj_bias,
     float* __restrict__ hidden_2_r1_0)
@@ -929,7 +929,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_31_attention_add(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_1[i];
+        float v0 = hidden_1_ffn_norm[i];
         float v1 = hidden_2_attn[i];
         float v2 = hidden_2_attn_out_proj_bias[c];
         float v3 = v1 + v2;
@@ -964,13 +964,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_34_dense_gelu(
 }
 
 // fwd_36_dense_add: one thread per element of [B*T, 384]:
-//     hidden_2_r2_0 = hidden_2_h + (hidden_2_ff + hidden_2_ff_2_bias)
+//     hidden_2_r2_0 = hidden_2_attn_norm + (hidden_2_ff + hidden_2_ff_2_bias)
 //   minilm_encoder.model:23  hidden.2.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
 //   minilm_encoder.model:24  hidden.2.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_36_dense_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_2_h,
+    const float* __restrict__ hidden_2_attn_norm,
     const float* __restrict__ hidden_2_ff,
     const float* __restrict__ hidden_2_ff_2_bias,
     float* __restrict__ hidden_2_r2_0)
@@ -979,7 +979,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_36_dense_add(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_2_h[i];
+        float v0 = hidden_2_attn_norm[i];
         float v1 = hidden_2_ff[i];
         float v2 = hidden_2_ff_2_bias[c];
         float v3 = v1 + v2;
@@ -1009,13 +1009,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_39_attention_in_proj_bias(
 }
 
 // fwd_42_attention_add: one thread per element of [B*T, 384]:
-//     hidden_3_r1_0 = hidden_2 + (hidden_3_attn + hidden_3_attn_out_proj_bias)
+//     hidden_3_r1_0 = hidden_2_ffn_norm + (hidden_3_attn + hidden_3_attn_out_proj_bias)
 //   minilm_encoder.model:20  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
 //   minilm_encoder.model:21  hidden.3.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_42_attention_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_2,
+    const float* __restrict__ hidden_2_ffn_norm,
     const float* __restrict__ hidden_3_attn,
     const float* __restrict__ hidden_3_attn_out_proj_bias,
     float* __restrict__ hidden_3_r1_0)
@@ -1024,7 +1024,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_42_attention_add(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_2[i];
+        float v0 = hidden_2_ffn_norm[i];
         float v1 = hidden_3_attn[i];
         float v2 = hidden_3_attn_out_proj_bias[c];
         float v3 = v1 + v2;
@@ -1059,13 +1059,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_45_dense_gelu(
 }
 
 // fwd_47_dense_add: one thread per element of [B*T, 384]:
-//     hidden_3_r2_0 = hidden_3_h + (hidden_3_ff + hidden_3_ff_2_bias)
+//     hidden_3_r2_0 = hidden_3_attn_norm + (hidden_3_ff + hidden_3_ff_2_bias)
 //   minilm_encoder.model:23  hidden.3.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
 //   minilm_encoder.model:24  hidden.3.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_47_dense_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_3_h,
+    const float* __restrict__ hidden_3_attn_norm,
     const float* __restrict__ hidden_3_ff,
     const float* __restrict__ hidden_3_ff_2_bias,
     float* __restrict__ hidden_3_r2_0)
@@ -1074,7 +1074,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_47_dense_add(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_3_h[i];
+        float v0 = hidden_3_attn_norm[i];
         float v1 = hidden_3_ff[i];
         float v2 = hidden_3_ff_2_bias[c];
         float v3 = v1 + v2;
@@ -1104,13 +1104,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_50_attention_in_proj_bias(
 }
 
 // fwd_53_attention_add: one thread per element of [B*T, 384]:
-//     hidden_4_r1_0 = hidden_3 + (hidden_4_attn + hidden_4_attn_out_proj_bias)
+//     hidden_4_r1_0 = hidden_3_ffn_norm + (hidden_4_attn + hidden_4_attn_out_proj_bias)
 //   minilm_encoder.model:20  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
 //   minilm_encoder.model:21  hidden.4.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_53_attention_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_3,
+    const float* __restrict__ hidden_3_ffn_norm,
     const float* __restrict__ hidden_4_attn,
     const float* __restrict__ hidden_4_attn_out_proj_bias,
     float* __restrict__ hidden_4_r1_0)
@@ -1119,7 +1119,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_53_attention_add(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_3[i];
+        float v0 = hidden_3_ffn_norm[i];
         float v1 = hidden_4_attn[i];
         float v2 = hidden_4_attn_out_proj_bias[c];
         float v3 = v1 + v2;
@@ -1154,13 +1154,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_56_dense_gelu(
 }
 
 // fwd_58_dense_add: one thread per element of [B*T, 384]:
-//     hidden_4_r2_0 = hidden_4_h + (hidden_4_ff + hidden_4_ff_2_bias)
+//     hidden_4_r2_0 = hidden_4_attn_norm + (hidden_4_ff + hidden_4_ff_2_bias)
 //   minilm_encoder.model:23  hidden.4.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
 //   minilm_encoder.model:24  hidden.4.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_58_dense_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_4_h,
+    const float* __restrict__ hidden_4_attn_norm,
     const float* __restrict__ hidden_4_ff,
     const float* __restrict__ hidden_4_ff_2_bias,
     float* __restrict__ hidden_4_r2_0)
@@ -1169,7 +1169,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_58_dense_add(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_4_h[i];
+        float v0 = hidden_4_attn_norm[i];
         float v1 = hidden_4_ff[i];
         float v2 = hidden_4_ff_2_bias[c];
         float v3 = v1 + v2;
@@ -1199,13 +1199,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_61_attention_in_proj_bias(
 }
 
 // fwd_64_attention_add: one thread per element of [B*T, 384]:
-//     hidden_5_r1_0 = hidden_4 + (hidden_5_attn + hidden_5_attn_out_proj_bias)
+//     hidden_5_r1_0 = hidden_4_ffn_norm + (hidden_5_attn + hidden_5_attn_out_proj_bias)
 //   minilm_encoder.model:20  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
 //   minilm_encoder.model:21  hidden.5.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_64_attention_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_4,
+    const float* __restrict__ hidden_4_ffn_norm,
     const float* __restrict__ hidden_5_attn,
     const float* __restrict__ hidden_5_attn_out_proj_bias,
     float* __restrict__ hidden_5_r1_0)
@@ -1214,7 +1214,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_64_attention_add(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_4[i];
+        float v0 = hidden_4_ffn_norm[i];
         float v1 = hidden_5_attn[i];
         float v2 = hidden_5_attn_out_proj_bias[c];
         float v3 = v1 + v2;
@@ -1249,13 +1249,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_67_dense_gelu(
 }
 
 // fwd_69_dense_add: one thread per element of [B*T, 384]:
-//     hidden_5_r2_0 = hidden_5_h + (hidden_5_ff + hidden_5_ff_2_bias)
+//     hidden_5_r2_0 = hidden_5_attn_norm + (hidden_5_ff + hidden_5_ff_2_bias)
 //   minilm_encoder.model:23  hidden.5.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
 //   minilm_encoder.model:24  hidden.5.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_69_dense_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_5_h,
+    const float* __restrict__ hidden_5_attn_norm,
     const float* __restrict__ hidden_5_ff,
     const float* __restrict__ hidden_5_ff_2_bias,
     float* __restrict__ hidden_5_r2_0)
@@ -1264,7 +1264,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_69_dense_add(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_5_h[i];
+        float v0 = hidden_5_attn_norm[i];
         float v1 = hidden_5_ff[i];
         float v2 = hidden_5_ff_2_bias[c];
         float v3 = v1 + v2;
@@ -1471,92 +1471,92 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 public readonly global::ModelDsl.Cuda.DeviceVariable typ; // activation f32[B, T, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable sum_0; // activation f32[B, T, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable pos; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable emb; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable emb_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable emb_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable emb_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable emb_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable emb_norm_rstd; // saved f32[B, T], kept by the forward for the backward
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_attn_qkv; // activation f32[B, T, 1152]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_attn_context; // activation f32[B, T, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_attn; // activation f32[B, T, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_r1_0; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_h; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_h_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_h_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_attn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_ff_0; // activation f32[B, T, 1536]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_ff_1; // activation f32[B, T, 1536]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_ff; // activation f32[B, T, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_r2_0; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_ffn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_attn_qkv; // activation f32[B, T, 1152]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_attn_context; // activation f32[B, T, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_attn; // activation f32[B, T, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_r1_0; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_h; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_h_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_h_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_attn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_ff_0; // activation f32[B, T, 1536]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_ff_1; // activation f32[B, T, 1536]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_ff; // activation f32[B, T, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_r2_0; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_ffn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_attn_qkv; // activation f32[B, T, 1152]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_attn_context; // activation f32[B, T, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_attn; // activation f32[B, T, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_r1_0; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_h; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_h_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_h_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_attn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_ff_0; // activation f32[B, T, 1536]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_ff_1; // activation f32[B, T, 1536]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_ff; // activation f32[B, T, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_r2_0; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_ffn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_attn_qkv; // activation f32[B, T, 1152]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_attn_context; // activation f32[B, T, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_attn; // activation f32[B, T, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_r1_0; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_h; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_h_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_h_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_attn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_ff_0; // activation f32[B, T, 1536]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_ff_1; // activation f32[B, T, 1536]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_ff; // activation f32[B, T, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_r2_0; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_ffn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_attn_qkv; // activation f32[B, T, 1152]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_attn_context; // activation f32[B, T, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_attn; // activation f32[B, T, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_r1_0; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_h; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_h_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_h_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_attn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_ff_0; // activation f32[B, T, 1536]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_ff_1; // activation f32[B, T, 1536]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_ff; // activation f32[B, T, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_r2_0; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_ffn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_attn_qkv; // activation f32[B, T, 1152]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_attn_context; // activation f32[B, T, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_attn; // activation f32[B, T, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_r1_0; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_h; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_h_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_h_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_attn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_ff_0; // activation f32[B, T, 1536]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_ff_1; // activation f32[B, T, 1536]
                 public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_ff; // activation f32[B, T, 384]
@@ -1577,92 +1577,92 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                     typ = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'typ' [B, T, 384]", 384d * B * T));
                     sum_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'sum_0' [B, T, 384]", 384d * B * T));
                     pos = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'pos' [B, T, 384]", 384d * B * T));
-                    emb = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb' [B, T, 384]", 384d * B * T));
-                    emb_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb_mean' [B, T]", 1d * B * T));
-                    emb_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb_rstd' [B, T]", 1d * B * T));
+                    emb_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb_norm' [B, T, 384]", 384d * B * T));
+                    emb_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb_norm_mean' [B, T]", 1d * B * T));
+                    emb_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb_norm_rstd' [B, T]", 1d * B * T));
                     hidden_0_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_qkv' [B, T, 1152]", 1152d * B * T));
                     hidden_0_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_context' [B, T, 384]", 384d * B * T));
                     hidden_0_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_workspace' (working memory)", 36d * B * T));
                     hidden_0_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn' [B, T, 384]", 384d * B * T));
                     hidden_0_r1_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_r1_0' [B, T, 384]", 384d * B * T));
-                    hidden_0_h = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_h' [B, T, 384]", 384d * B * T));
-                    hidden_0_h_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_h_mean' [B, T]", 1d * B * T));
-                    hidden_0_h_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_h_rstd' [B, T]", 1d * B * T));
+                    hidden_0_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_norm' [B, T, 384]", 384d * B * T));
+                    hidden_0_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_norm_mean' [B, T]", 1d * B * T));
+                    hidden_0_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_norm_rstd' [B, T]", 1d * B * T));
                     hidden_0_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ff_0' [B, T, 1536]", 1536d * B * T));
                     hidden_0_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ff_1' [B, T, 1536]", 1536d * B * T));
                     hidden_0_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ff' [B, T, 384]", 384d * B * T));
                     hidden_0_r2_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_r2_0' [B, T, 384]", 384d * B * T));
-                    hidden_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0' [B, T, 384]", 384d * B * T));
-                    hidden_0_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_mean' [B, T]", 1d * B * T));
-                    hidden_0_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_rstd' [B, T]", 1d * B * T));
+                    hidden_0_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ffn_norm' [B, T, 384]", 384d * B * T));
+                    hidden_0_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ffn_norm_mean' [B, T]", 1d * B * T));
+                    hidden_0_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ffn_norm_rstd' [B, T]", 1d * B * T));
                     hidden_1_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_qkv' [B, T, 1152]", 1152d * B * T));
                     hidden_1_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_context' [B, T, 384]", 384d * B * T));
                     hidden_1_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_workspace' (working memory)", 36d * B * T));
                     hidden_1_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn' [B, T, 384]", 384d * B * T));
                     hidden_1_r1_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_r1_0' [B, T, 384]", 384d * B * T));
-                    hidden_1_h = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_h' [B, T, 384]", 384d * B * T));
-                    hidden_1_h_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_h_mean' [B, T]", 1d * B * T));
-                    hidden_1_h_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_h_rstd' [B, T]", 1d * B * T));
+                    hidden_1_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_norm' [B, T, 384]", 384d * B * T));
+                    hidden_1_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_norm_mean' [B, T]", 1d * B * T));
+                    hidden_1_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_norm_rstd' [B, T]", 1d * B * T));
                     hidden_1_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ff_0' [B, T, 1536]", 1536d * B * T));
                     hidden_1_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ff_1' [B, T, 1536]", 1536d * B * T));
                     hidden_1_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ff' [B, T, 384]", 384d * B * T));
                     hidden_1_r2_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_r2_0' [B, T, 384]", 384d * B * T));
-                    hidden_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1' [B, T, 384]", 384d * B * T));
-                    hidden_1_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_mean' [B, T]", 1d * B * T));
-                    hidden_1_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_rstd' [B, T]", 1d * B * T));
+                    hidden_1_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ffn_norm' [B, T, 384]", 384d * B * T));
+                    hidden_1_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ffn_norm_mean' [B, T]", 1d * B * T));
+                    hidden_1_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ffn_norm_rstd' [B, T]", 1d * B * T));
                     hidden_2_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_qkv' [B, T, 1152]", 1152d * B * T));
                     hidden_2_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_context' [B, T, 384]", 384d * B * T));
                     hidden_2_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_workspace' (working memory)", 36d * B * T));
                     hidden_2_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn' [B, T, 384]", 384d * B * T));
                     hidden_2_r1_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_r1_0' [B, T, 384]", 384d * B * T));
-                    hidden_2_h = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_h' [B, T, 384]", 384d * B * T));
-                    hidden_2_h_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_h_mean' [B, T]", 1d * B * T));
-                    hidden_2_h_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_h_rstd' [B, T]", 1d * B * T));
+                    hidden_2_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_norm' [B, T, 384]", 384d * B * T));
+                    hidden_2_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_norm_mean' [B, T]", 1d * B * T));
+                    hidden_2_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_norm_rstd' [B, T]", 1d * B * T));
                     hidden_2_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ff_0' [B, T, 1536]", 1536d * B * T));
                     hidden_2_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ff_1' [B, T, 1536]", 1536d * B * T));
                     hidden_2_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ff' [B, T, 384]", 384d * B * T));
                     hidden_2_r2_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_r2_0' [B, T, 384]", 384d * B * T));
-                    hidden_2 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2' [B, T, 384]", 384d * B * T));
-                    hidden_2_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_mean' [B, T]", 1d * B * T));
-                    hidden_2_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_rstd' [B, T]", 1d * B * T));
+                    hidden_2_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ffn_norm' [B, T, 384]", 384d * B * T));
+                    hidden_2_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ffn_norm_mean' [B, T]", 1d * B * T));
+                    hidden_2_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ffn_norm_rstd' [B, T]", 1d * B * T));
                     hidden_3_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_qkv' [B, T, 1152]", 1152d * B * T));
                     hidden_3_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_context' [B, T, 384]", 384d * B * T));
                     hidden_3_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_workspace' (working memory)", 36d * B * T));
                     hidden_3_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn' [B, T, 384]", 384d * B * T));
                     hidden_3_r1_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_r1_0' [B, T, 384]", 384d * B * T));
-                    hidden_3_h = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_h' [B, T, 384]", 384d * B * T));
-                    hidden_3_h_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_h_mean' [B, T]", 1d * B * T));
-                    hidden_3_h_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_h_rstd' [B, T]", 1d * B * T));
+                    hidden_3_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_norm' [B, T, 384]", 384d * B * T));
+                    hidden_3_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_norm_mean' [B, T]", 1d * B * T));
+                    hidden_3_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_norm_rstd' [B, T]", 1d * B * T));
                     hidden_3_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ff_0' [B, T, 1536]", 1536d * B * T));
                     hidden_3_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ff_1' [B, T, 1536]", 1536d * B * T));
                     hidden_3_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ff' [B, T, 384]", 384d * B * T));
                     hidden_3_r2_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_r2_0' [B, T, 384]", 384d * B * T));
-                    hidden_3 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3' [B, T, 384]", 384d * B * T));
-                    hidden_3_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_mean' [B, T]", 1d * B * T));
-                    hidden_3_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_rstd' [B, T]", 1d * B * T));
+                    hidden_3_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ffn_norm' [B, T, 384]", 384d * B * T));
+                    hidden_3_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ffn_norm_mean' [B, T]", 1d * B * T));
+                    hidden_3_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ffn_norm_rstd' [B, T]", 1d * B * T));
                     hidden_4_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_qkv' [B, T, 1152]", 1152d * B * T));
                     hidden_4_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_context' [B, T, 384]", 384d * B * T));
                     hidden_4_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_workspace' (working memory)", 36d * B * T));
                     hidden_4_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn' [B, T, 384]", 384d * B * T));
                     hidden_4_r1_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_r1_0' [B, T, 384]", 384d * B * T));
-                    hidden_4_h = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_h' [B, T, 384]", 384d * B * T));
-                    hidden_4_h_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_h_mean' [B, T]", 1d * B * T));
-                    hidden_4_h_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_h_rstd' [B, T]", 1d * B * T));
+                    hidden_4_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_norm' [B, T, 384]", 384d * B * T));
+                    hidden_4_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_norm_mean' [B, T]", 1d * B * T));
+                    hidden_4_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_norm_rstd' [B, T]", 1d * B * T));
                     hidden_4_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ff_0' [B, T, 1536]", 1536d * B * T));
                     hidden_4_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ff_1' [B, T, 1536]", 1536d * B * T));
                     hidden_4_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ff' [B, T, 384]", 384d * B * T));
                     hidden_4_r2_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_r2_0' [B, T, 384]", 384d * B * T));
-                    hidden_4 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4' [B, T, 384]", 384d * B * T));
-                    hidden_4_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_mean' [B, T]", 1d * B * T));
-                    hidden_4_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_rstd' [B, T]", 1d * B * T));
+                    hidden_4_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ffn_norm' [B, T, 384]", 384d * B * T));
+                    hidden_4_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ffn_norm_mean' [B, T]", 1d * B * T));
+                    hidden_4_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ffn_norm_rstd' [B, T]", 1d * B * T));
                     hidden_5_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_qkv' [B, T, 1152]", 1152d * B * T));
                     hidden_5_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_context' [B, T, 384]", 384d * B * T));
                     hidden_5_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_workspace' (working memory)", 36d * B * T));
                     hidden_5_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn' [B, T, 384]", 384d * B * T));
                     hidden_5_r1_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_r1_0' [B, T, 384]", 384d * B * T));
-                    hidden_5_h = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_h' [B, T, 384]", 384d * B * T));
-                    hidden_5_h_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_h_mean' [B, T]", 1d * B * T));
-                    hidden_5_h_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_h_rstd' [B, T]", 1d * B * T));
+                    hidden_5_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_norm' [B, T, 384]", 384d * B * T));
+                    hidden_5_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_norm_mean' [B, T]", 1d * B * T));
+                    hidden_5_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_norm_rstd' [B, T]", 1d * B * T));
                     hidden_5_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_ff_0' [B, T, 1536]", 1536d * B * T));
                     hidden_5_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_ff_1' [B, T, 1536]", 1536d * B * T));
                     hidden_5_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_ff' [B, T, 384]", 384d * B * T));
@@ -1681,92 +1681,92 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                     typ.Dispose();
                     sum_0.Dispose();
                     pos.Dispose();
-                    emb.Dispose();
-                    emb_mean.Dispose();
-                    emb_rstd.Dispose();
+                    emb_norm.Dispose();
+                    emb_norm_mean.Dispose();
+                    emb_norm_rstd.Dispose();
                     hidden_0_attn_qkv.Dispose();
                     hidden_0_attn_context.Dispose();
                     hidden_0_attn_workspace.Dispose();
                     hidden_0_attn.Dispose();
                     hidden_0_r1_0.Dispose();
-                    hidden_0_h.Dispose();
-                    hidden_0_h_mean.Dispose();
-                    hidden_0_h_rstd.Dispose();
+                    hidden_0_attn_norm.Dispose();
+                    hidden_0_attn_norm_mean.Dispose();
+                    hidden_0_attn_norm_rstd.Dispose();
                     hidden_0_ff_0.Dispose();
                     hidden_0_ff_1.Dispose();
                     hidden_0_ff.Dispose();
                     hidden_0_r2_0.Dispose();
-                    hidden_0.Dispose();
-                    hidden_0_mean.Dispose();
-                    hidden_0_rstd.Dispose();
+                    hidden_0_ffn_norm.Dispose();
+                    hidden_0_ffn_norm_mean.Dispose();
+                    hidden_0_ffn_norm_rstd.Dispose();
                     hidden_1_attn_qkv.Dispose();
                     hidden_1_attn_context.Dispose();
                     hidden_1_attn_workspace.Dispose();
                     hidden_1_attn.Dispose();
                     hidden_1_r1_0.Dispose();
-                    hidden_1_h.Dispose();
-                    hidden_1_h_mean.Dispose();
-                    hidden_1_h_rstd.Dispose();
+                    hidden_1_attn_norm.Dispose();
+                    hidden_1_attn_norm_mean.Dispose();
+                    hidden_1_attn_norm_rstd.Dispose();
                     hidden_1_ff_0.Dispose();
                     hidden_1_ff_1.Dispose();
                     hidden_1_ff.Dispose();
                     hidden_1_r2_0.Dispose();
-                    hidden_1.Dispose();
-                    hidden_1_mean.Dispose();
-                    hidden_1_rstd.Dispose();
+                    hidden_1_ffn_norm.Dispose();
+                    hidden_1_ffn_norm_mean.Dispose();
+                    hidden_1_ffn_norm_rstd.Dispose();
                     hidden_2_attn_qkv.Dispose();
                     hidden_2_attn_context.Dispose();
                     hidden_2_attn_workspace.Dispose();
                     hidden_2_attn.Dispose();
                     hidden_2_r1_0.Dispose();
-                    hidden_2_h.Dispose();
-                    hidden_2_h_mean.Dispose();
-                    hidden_2_h_rstd.Dispose();
+                    hidden_2_attn_norm.Dispose();
+                    hidden_2_attn_norm_mean.Dispose();
+                    hidden_2_attn_norm_rstd.Dispose();
                     hidden_2_ff_0.Dispose();
                     hidden_2_ff_1.Dispose();
                     hidden_2_ff.Dispose();
                     hidden_2_r2_0.Dispose();
-                    hidden_2.Dispose();
-                    hidden_2_mean.Dispose();
-                    hidden_2_rstd.Dispose();
+                    hidden_2_ffn_norm.Dispose();
+                    hidden_2_ffn_norm_mean.Dispose();
+                    hidden_2_ffn_norm_rstd.Dispose();
                     hidden_3_attn_qkv.Dispose();
                     hidden_3_attn_context.Dispose();
                     hidden_3_attn_workspace.Dispose();
                     hidden_3_attn.Dispose();
                     hidden_3_r1_0.Dispose();
-                    hidden_3_h.Dispose();
-                    hidden_3_h_mean.Dispose();
-                    hidden_3_h_rstd.Dispose();
+                    hidden_3_attn_norm.Dispose();
+                    hidden_3_attn_norm_mean.Dispose();
+                    hidden_3_attn_norm_rstd.Dispose();
                     hidden_3_ff_0.Dispose();
                     hidden_3_ff_1.Dispose();
                     hidden_3_ff.Dispose();
                     hidden_3_r2_0.Dispose();
-                    hidden_3.Dispose();
-                    hidden_3_mean.Dispose();
-                    hidden_3_rstd.Dispose();
+                    hidden_3_ffn_norm.Dispose();
+                    hidden_3_ffn_norm_mean.Dispose();
+                    hidden_3_ffn_norm_rstd.Dispose();
                     hidden_4_attn_qkv.Dispose();
                     hidden_4_attn_context.Dispose();
                     hidden_4_attn_workspace.Dispose();
                     hidden_4_attn.Dispose();
                     hidden_4_r1_0.Dispose();
-                    hidden_4_h.Dispose();
-                    hidden_4_h_mean.Dispose();
-                    hidden_4_h_rstd.Dispose();
+                    hidden_4_attn_norm.Dispose();
+                    hidden_4_attn_norm_mean.Dispose();
+                    hidden_4_attn_norm_rstd.Dispose();
                     hidden_4_ff_0.Dispose();
                     hidden_4_ff_1.Dispose();
                     hidden_4_ff.Dispose();
                     hidden_4_r2_0.Dispose();
-                    hidden_4.Dispose();
-                    hidden_4_mean.Dispose();
-                    hidden_4_rstd.Dispose();
+                    hidden_4_ffn_norm.Dispose();
+                    hidden_4_ffn_norm_mean.Dispose();
+                    hidden_4_ffn_norm_rstd.Dispose();
                     hidden_5_attn_qkv.Dispose();
                     hidden_5_attn_context.Dispose();
                     hidden_5_attn_workspace.Dispose();
                     hidden_5_attn.Dispose();
                     hidden_5_r1_0.Dispose();
-                    hidden_5_h.Dispose();
-                    hidden_5_h_mean.Dispose();
-                    hidden_5_h_rstd.Dispose();
+                    hidden_5_attn_norm.Dispose();
+                    hidden_5_attn_norm_mean.Dispose();
+                    hidden_5_attn_norm_rstd.Dispose();
                     hidden_5_ff_0.Dispose();
                     hidden_5_ff_1.Dispose();
                     hidden_5_ff.Dispose();
@@ -1804,7 +1804,7 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 global::ModelDsl.Runtime.ShapeCheck.Input(caller, "ids", "[B, T]", ids.Shape, [-1, -2], bound, SymbolNames);
                 global::System.ArgumentNullException.ThrowIfNull(segment);
                 global::ModelDsl.Runtime.ShapeCheck.Input(caller, "segment", "[B, T]", segment.Shape, [-1, -2], bound, SymbolNames);
-                global::ModelDsl.Runtime.ShapeCheck.AtMost(caller, "ids", "T", bound[1], 512, "positional(max_len=512) 'pos' at minilm_encoder.model:35");
+                global::ModelDsl.Runtime.ShapeCheck.AtMost(caller, "ids", "T", bound[1], 512, "positional(max_len=512) 'pos' at minilm_encoder.model:36");
                 var w = WorkspaceFor(bound[0], bound[1]);
                 int B = w.B;
                 int T = w.T;
@@ -1823,17 +1823,17 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 int T = w.T;
 
                 // fwd_0_embedding
-                //   minilm_encoder.model:32  tok = embedding(num=30522, dim=384)  [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:33  tok = embedding(num=30522, dim=384)  [B, T] -> [B, T, 384]
                 // tok[B, T, 384] = rows of tok_weight picked by the ids in ids (checked on entry)
                 global::ModelDsl.Cuda.Layers.Embedding.Forward(_layers, B * T, 30522, 384, w.ids.Pointer, _values.Pointer.Plus(Offsets[0]), w.tok.Pointer);
 
                 // fwd_1_embedding
-                //   minilm_encoder.model:33  typ = embedding(num=2, dim=384)  [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:34  typ = embedding(num=2, dim=384)  [B, T] -> [B, T, 384]
                 // typ[B, T, 384] = rows of typ_weight picked by the ids in segment (checked on entry)
                 global::ModelDsl.Cuda.Layers.Embedding.Forward(_layers, B * T, 2, 384, w.segment.Pointer, _values.Pointer.Plus(Offsets[1]), w.typ.Pointer);
 
                 // fwd_2_add
-                //   minilm_encoder.model:34  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   minilm_encoder.model:35  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B); // rows
@@ -1845,19 +1845,19 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 }
 
                 // fwd_3_positional
-                //   minilm_encoder.model:35  pos = positional(max_len=512)  [B, T, 384] -> [B, T, 384]
+                //   minilm_encoder.model:36  pos = positional(max_len=512)  [B, T, 384] -> [B, T, 384]
                 // pos[b, t] = sum_0[b, t] + pos_weight[t]   (T ≤ 512, checked on entry)
                 global::ModelDsl.Cuda.Layers.Positional.Forward(_layers, B, T, 512, 384, w.sum_0.Pointer, _values.Pointer.Plus(Offsets[2]), w.pos.Pointer);
 
                 // fwd_4_layer_norm
-                //   minilm_encoder.model:36  emb = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // emb = (pos − mean)·rstd·emb_weight + emb_bias over rows of 384; emb_mean and emb_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.pos.Pointer, _values.Pointer.Plus(Offsets[3]), _values.Pointer.Plus(Offsets[4]), w.emb.Pointer, w.emb_mean.Pointer, w.emb_rstd.Pointer, 1e-12f);
+                //   minilm_encoder.model:37  emb_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // emb_norm = (pos − mean)·rstd·emb_norm_weight + emb_norm_bias over rows of 384; emb_norm_mean and emb_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.pos.Pointer, _values.Pointer.Plus(Offsets[3]), _values.Pointer.Plus(Offsets[4]), w.emb_norm.Pointer, w.emb_norm_mean.Pointer, w.emb_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_5_attention_in_proj
                 //   minilm_encoder.model:20  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_0_attn_qkv[B * T, 1152] = emb · hidden_0_attn_in_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.emb.Pointer, 384, _values.Pointer.Plus(Offsets[5]), 384, 0f, w.hidden_0_attn_qkv.Pointer, 1152);
+                // hidden_0_attn_qkv[B * T, 1152] = emb_norm · hidden_0_attn_in_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.emb_norm.Pointer, 384, _values.Pointer.Plus(Offsets[5]), 384, 0f, w.hidden_0_attn_qkv.Pointer, 1152);
 
                 // fwd_6_attention_in_proj_bias
                 //   minilm_encoder.model:20  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
@@ -1887,7 +1887,7 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.emb.Pointer); // emb
+                    a.Add(w.emb_norm.Pointer); // emb_norm
                     a.Add(w.hidden_0_attn.Pointer); // hidden_0_attn
                     a.Add(_values.Pointer.Plus(Offsets[8])); // hidden_0_attn_out_proj_bias
                     a.Add(w.hidden_0_r1_0.Pointer); // hidden_0_r1_0
@@ -1895,14 +1895,14 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 }
 
                 // fwd_10_layer_norm
-                //   minilm_encoder.model:22  hidden.0.h = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_0_h = (hidden_0_r1_0 − mean)·rstd·hidden_0_h_weight + hidden_0_h_bias over rows of 384; hidden_0_h_mean and hidden_0_h_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_0_r1_0.Pointer, _values.Pointer.Plus(Offsets[9]), _values.Pointer.Plus(Offsets[10]), w.hidden_0_h.Pointer, w.hidden_0_h_mean.Pointer, w.hidden_0_h_rstd.Pointer, 1e-12f);
+                //   minilm_encoder.model:22  hidden.0.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // hidden_0_attn_norm = (hidden_0_r1_0 − mean)·rstd·hidden_0_attn_norm_weight + hidden_0_attn_norm_bias over rows of 384; hidden_0_attn_norm_mean and hidden_0_attn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_0_r1_0.Pointer, _values.Pointer.Plus(Offsets[9]), _values.Pointer.Plus(Offsets[10]), w.hidden_0_attn_norm.Pointer, w.hidden_0_attn_norm_mean.Pointer, w.hidden_0_attn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_11_dense
                 //   minilm_encoder.model:23  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // hidden_0_ff_0[B * T, 1536] = hidden_0_h · hidden_0_ff_0_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.hidden_0_h.Pointer, 384, _values.Pointer.Plus(Offsets[11]), 384, 0f, w.hidden_0_ff_0.Pointer, 1536);
+                // hidden_0_ff_0[B * T, 1536] = hidden_0_attn_norm · hidden_0_ff_0_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.hidden_0_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[11]), 384, 0f, w.hidden_0_ff_0.Pointer, 1536);
 
                 // fwd_12_dense_gelu
                 //   minilm_encoder.model:23  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
@@ -1929,7 +1929,7 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_0_h.Pointer); // hidden_0_h
+                    a.Add(w.hidden_0_attn_norm.Pointer); // hidden_0_attn_norm
                     a.Add(w.hidden_0_ff.Pointer); // hidden_0_ff
                     a.Add(_values.Pointer.Plus(Offsets[14])); // hidden_0_ff_2_bias
                     a.Add(w.hidden_0_r2_0.Pointer); // hidden_0_r2_0
@@ -1937,14 +1937,14 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 }
 
                 // fwd_15_layer_norm
-                //   minilm_encoder.model:25  hidden.0 = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_0 = (hidden_0_r2_0 − mean)·rstd·hidden_0_weight + hidden_0_bias over rows of 384; hidden_0_mean and hidden_0_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_0_r2_0.Pointer, _values.Pointer.Plus(Offsets[15]), _values.Pointer.Plus(Offsets[16]), w.hidden_0.Pointer, w.hidden_0_mean.Pointer, w.hidden_0_rstd.Pointer, 1e-12f);
+                //   minilm_encoder.model:25  hidden.0.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // hidden_0_ffn_norm = (hidden_0_r2_0 − mean)·rstd·hidden_0_ffn_norm_weight + hidden_0_ffn_norm_bias over rows of 384; hidden_0_ffn_norm_mean and hidden_0_ffn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_0_r2_0.Pointer, _values.Pointer.Plus(Offsets[15]), _values.Pointer.Plus(Offsets[16]), w.hidden_0_ffn_norm.Pointer, w.hidden_0_ffn_norm_mean.Pointer, w.hidden_0_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_16_attention_in_proj
                 //   minilm_encoder.model:20  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_1_attn_qkv[B * T, 1152] = hidden_0 · hidden_1_attn_in_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.hidden_0.Pointer, 384, _values.Pointer.Plus(Offsets[17]), 384, 0f, w.hidden_1_attn_qkv.Pointer, 1152);
+                // hidden_1_attn_qkv[B * T, 1152] = hidden_0_ffn_norm · hidden_1_attn_in_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.hidden_0_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[17]), 384, 0f, w.hidden_1_attn_qkv.Pointer, 1152);
 
                 // fwd_17_attention_in_proj_bias
                 //   minilm_encoder.model:20  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
@@ -1974,7 +1974,7 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_0.Pointer); // hidden_0
+                    a.Add(w.hidden_0_ffn_norm.Pointer); // hidden_0_ffn_norm
                     a.Add(w.hidden_1_attn.Pointer); // hidden_1_attn
                     a.Add(_values.Pointer.Plus(Offsets[20])); // hidden_1_attn_out_proj_bias
                     a.Add(w.hidden_1_r1_0.Pointer); // hidden_1_r1_0
@@ -1982,14 +1982,14 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 }
 
                 // fwd_21_layer_norm
-                //   minilm_encoder.model:22  hidden.1.h = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_1_h = (hidden_1_r1_0 − mean)·rstd·hidden_1_h_weight + hidden_1_h_bias over rows of 384; hidden_1_h_mean and hidden_1_h_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_1_r1_0.Pointer, _values.Pointer.Plus(Offsets[21]), _values.Pointer.Plus(Offsets[22]), w.hidden_1_h.Pointer, w.hidden_1_h_mean.Pointer, w.hidden_1_h_rstd.Pointer, 1e-12f);
+                //   minilm_encoder.model:22  hidden.1.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // hidden_1_attn_norm = (hidden_1_r1_0 − mean)·rstd·hidden_1_attn_norm_weight + hidden_1_attn_norm_bias over rows of 384; hidden_1_attn_norm_mean and hidden_1_attn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_1_r1_0.Pointer, _values.Pointer.Plus(Offsets[21]), _values.Pointer.Plus(Offsets[22]), w.hidden_1_attn_norm.Pointer, w.hidden_1_attn_norm_mean.Pointer, w.hidden_1_attn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_22_dense
                 //   minilm_encoder.model:23  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // hidden_1_ff_0[B * T, 1536] = hidden_1_h · hidden_1_ff_0_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.hidden_1_h.Pointer, 384, _values.Pointer.Plus(Offsets[23]), 384, 0f, w.hidden_1_ff_0.Pointer, 1536);
+                // hidden_1_ff_0[B * T, 1536] = hidden_1_attn_norm · hidden_1_ff_0_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.hidden_1_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[23]), 384, 0f, w.hidden_1_ff_0.Pointer, 1536);
 
                 // fwd_23_dense_gelu
                 //   minilm_encoder.model:23  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
@@ -2016,7 +2016,7 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_1_h.Pointer); // hidden_1_h
+                    a.Add(w.hidden_1_attn_norm.Pointer); // hidden_1_attn_norm
                     a.Add(w.hidden_1_ff.Pointer); // hidden_1_ff
                     a.Add(_values.Pointer.Plus(Offsets[26])); // hidden_1_ff_2_bias
                     a.Add(w.hidden_1_r2_0.Pointer); // hidden_1_r2_0
@@ -2024,14 +2024,14 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 }
 
                 // fwd_26_layer_norm
-                //   minilm_encoder.model:25  hidden.1 = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_1 = (hidden_1_r2_0 − mean)·rstd·hidden_1_weight + hidden_1_bias over rows of 384; hidden_1_mean and hidden_1_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_1_r2_0.Pointer, _values.Pointer.Plus(Offsets[27]), _values.Pointer.Plus(Offsets[28]), w.hidden_1.Pointer, w.hidden_1_mean.Pointer, w.hidden_1_rstd.Pointer, 1e-12f);
+                //   minilm_encoder.model:25  hidden.1.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // hidden_1_ffn_norm = (hidden_1_r2_0 − mean)·rstd·hidden_1_ffn_norm_weight + hidden_1_ffn_norm_bias over rows of 384; hidden_1_ffn_norm_mean and hidden_1_ffn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_1_r2_0.Pointer, _values.Pointer.Plus(Offsets[27]), _values.Pointer.Plus(Offsets[28]), w.hidden_1_ffn_norm.Pointer, w.hidden_1_ffn_norm_mean.Pointer, w.hidden_1_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_27_attention_in_proj
                 //   minilm_encoder.model:20  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_2_attn_qkv[B * T, 1152] = hidden_1 · hidden_2_attn_in_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.hidden_1.Pointer, 384, _values.Pointer.Plus(Offsets[29]), 384, 0f, w.hidden_2_attn_qkv.Pointer, 1152);
+                // hidden_2_attn_qkv[B * T, 1152] = hidden_1_ffn_norm · hidden_2_attn_in_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.hidden_1_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[29]), 384, 0f, w.hidden_2_attn_qkv.Pointer, 1152);
 
                 // fwd_28_attention_in_proj_bias
                 //   minilm_encoder.model:20  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
@@ -2061,7 +2061,7 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_1.Pointer); // hidden_1
+                    a.Add(w.hidden_1_ffn_norm.Pointer); // hidden_1_ffn_norm
                     a.Add(w.hidden_2_attn.Pointer); // hidden_2_attn
                     a.Add(_values.Pointer.Plus(Offsets[32])); // hidden_2_attn_out_proj_bias
                     a.Add(w.hidden_2_r1_0.Pointer); // hidden_2_r1_0
@@ -2069,14 +2069,14 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 }
 
                 // fwd_32_layer_norm
-                //   minilm_encoder.model:22  hidden.2.h = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_2_h = (hidden_2_r1_0 − mean)·rstd·hidden_2_h_weight + hidden_2_h_bias over rows of 384; hidden_2_h_mean and hidden_2_h_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_2_r1_0.Pointer, _values.Pointer.Plus(Offsets[33]), _values.Pointer.Plus(Offsets[34]), w.hidden_2_h.Pointer, w.hidden_2_h_mean.Pointer, w.hidden_2_h_rstd.Pointer, 1e-12f);
+                //   minilm_encoder.model:22  hidden.2.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // hidden_2_attn_norm = (hidden_2_r1_0 − mean)·rstd·hidden_2_attn_norm_weight + hidden_2_attn_norm_bias over rows of 384; hidden_2_attn_norm_mean and hidden_2_attn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_2_r1_0.Pointer, _values.Pointer.Plus(Offsets[33]), _values.Pointer.Plus(Offsets[34]), w.hidden_2_attn_norm.Pointer, w.hidden_2_attn_norm_mean.Pointer, w.hidden_2_attn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_33_dense
                 //   minilm_encoder.model:23  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // hidden_2_ff_0[B * T, 1536] = hidden_2_h · hidden_2_ff_0_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.hidden_2_h.Pointer, 384, _values.Pointer.Plus(Offsets[35]), 384, 0f, w.hidden_2_ff_0.Pointer, 1536);
+                // hidden_2_ff_0[B * T, 1536] = hidden_2_attn_norm · hidden_2_ff_0_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.hidden_2_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[35]), 384, 0f, w.hidden_2_ff_0.Pointer, 1536);
 
                 // fwd_34_dense_gelu
                 //   minilm_encoder.model:23  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
@@ -2103,7 +2103,7 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_2_h.Pointer); // hidden_2_h
+                    a.Add(w.hidden_2_attn_norm.Pointer); // hidden_2_attn_norm
                     a.Add(w.hidden_2_ff.Pointer); // hidden_2_ff
                     a.Add(_values.Pointer.Plus(Offsets[38])); // hidden_2_ff_2_bias
                     a.Add(w.hidden_2_r2_0.Pointer); // hidden_2_r2_0
@@ -2111,14 +2111,14 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 }
 
                 // fwd_37_layer_norm
-                //   minilm_encoder.model:25  hidden.2 = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_2 = (hidden_2_r2_0 − mean)·rstd·hidden_2_weight + hidden_2_bias over rows of 384; hidden_2_mean and hidden_2_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_2_r2_0.Pointer, _values.Pointer.Plus(Offsets[39]), _values.Pointer.Plus(Offsets[40]), w.hidden_2.Pointer, w.hidden_2_mean.Pointer, w.hidden_2_rstd.Pointer, 1e-12f);
+                //   minilm_encoder.model:25  hidden.2.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // hidden_2_ffn_norm = (hidden_2_r2_0 − mean)·rstd·hidden_2_ffn_norm_weight + hidden_2_ffn_norm_bias over rows of 384; hidden_2_ffn_norm_mean and hidden_2_ffn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_2_r2_0.Pointer, _values.Pointer.Plus(Offsets[39]), _values.Pointer.Plus(Offsets[40]), w.hidden_2_ffn_norm.Pointer, w.hidden_2_ffn_norm_mean.Pointer, w.hidden_2_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_38_attention_in_proj
                 //   minilm_encoder.model:20  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_3_attn_qkv[B * T, 1152] = hidden_2 · hidden_3_attn_in_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.hidden_2.Pointer, 384, _values.Pointer.Plus(Offsets[41]), 384, 0f, w.hidden_3_attn_qkv.Pointer, 1152);
+                // hidden_3_attn_qkv[B * T, 1152] = hidden_2_ffn_norm · hidden_3_attn_in_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.hidden_2_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[41]), 384, 0f, w.hidden_3_attn_qkv.Pointer, 1152);
 
                 // fwd_39_attention_in_proj_bias
                 //   minilm_encoder.model:20  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
@@ -2148,7 +2148,7 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_2.Pointer); // hidden_2
+                    a.Add(w.hidden_2_ffn_norm.Pointer); // hidden_2_ffn_norm
                     a.Add(w.hidden_3_attn.Pointer); // hidden_3_attn
                     a.Add(_values.Pointer.Plus(Offsets[44])); // hidden_3_attn_out_proj_bias
                     a.Add(w.hidden_3_r1_0.Pointer); // hidden_3_r1_0
@@ -2156,14 +2156,14 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 }
 
                 // fwd_43_layer_norm
-                //   minilm_encoder.model:22  hidden.3.h = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_3_h = (hidden_3_r1_0 − mean)·rstd·hidden_3_h_weight + hidden_3_h_bias over rows of 384; hidden_3_h_mean and hidden_3_h_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_3_r1_0.Pointer, _values.Pointer.Plus(Offsets[45]), _values.Pointer.Plus(Offsets[46]), w.hidden_3_h.Pointer, w.hidden_3_h_mean.Pointer, w.hidden_3_h_rstd.Pointer, 1e-12f);
+                //   minilm_encoder.model:22  hidden.3.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // hidden_3_attn_norm = (hidden_3_r1_0 − mean)·rstd·hidden_3_attn_norm_weight + hidden_3_attn_norm_bias over rows of 384; hidden_3_attn_norm_mean and hidden_3_attn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_3_r1_0.Pointer, _values.Pointer.Plus(Offsets[45]), _values.Pointer.Plus(Offsets[46]), w.hidden_3_attn_norm.Pointer, w.hidden_3_attn_norm_mean.Pointer, w.hidden_3_attn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_44_dense
                 //   minilm_encoder.model:23  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // hidden_3_ff_0[B * T, 1536] = hidden_3_h · hidden_3_ff_0_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.hidden_3_h.Pointer, 384, _values.Pointer.Plus(Offsets[47]), 384, 0f, w.hidden_3_ff_0.Pointer, 1536);
+                // hidden_3_ff_0[B * T, 1536] = hidden_3_attn_norm · hidden_3_ff_0_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.hidden_3_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[47]), 384, 0f, w.hidden_3_ff_0.Pointer, 1536);
 
                 // fwd_45_dense_gelu
                 //   minilm_encoder.model:23  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
@@ -2190,7 +2190,7 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_3_h.Pointer); // hidden_3_h
+                    a.Add(w.hidden_3_attn_norm.Pointer); // hidden_3_attn_norm
                     a.Add(w.hidden_3_ff.Pointer); // hidden_3_ff
                     a.Add(_values.Pointer.Plus(Offsets[50])); // hidden_3_ff_2_bias
                     a.Add(w.hidden_3_r2_0.Pointer); // hidden_3_r2_0
@@ -2198,14 +2198,14 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 }
 
                 // fwd_48_layer_norm
-                //   minilm_encoder.model:25  hidden.3 = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_3 = (hidden_3_r2_0 − mean)·rstd·hidden_3_weight + hidden_3_bias over rows of 384; hidden_3_mean and hidden_3_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_3_r2_0.Pointer, _values.Pointer.Plus(Offsets[51]), _values.Pointer.Plus(Offsets[52]), w.hidden_3.Pointer, w.hidden_3_mean.Pointer, w.hidden_3_rstd.Pointer, 1e-12f);
+                //   minilm_encoder.model:25  hidden.3.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // hidden_3_ffn_norm = (hidden_3_r2_0 − mean)·rstd·hidden_3_ffn_norm_weight + hidden_3_ffn_norm_bias over rows of 384; hidden_3_ffn_norm_mean and hidden_3_ffn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_3_r2_0.Pointer, _values.Pointer.Plus(Offsets[51]), _values.Pointer.Plus(Offsets[52]), w.hidden_3_ffn_norm.Pointer, w.hidden_3_ffn_norm_mean.Pointer, w.hidden_3_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_49_attention_in_proj
                 //   minilm_encoder.model:20  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_4_attn_qkv[B * T, 1152] = hidden_3 · hidden_4_attn_in_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.hidden_3.Pointer, 384, _values.Pointer.Plus(Offsets[53]), 384, 0f, w.hidden_4_attn_qkv.Pointer, 1152);
+                // hidden_4_attn_qkv[B * T, 1152] = hidden_3_ffn_norm · hidden_4_attn_in_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.hidden_3_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[53]), 384, 0f, w.hidden_4_attn_qkv.Pointer, 1152);
 
                 // fwd_50_attention_in_proj_bias
                 //   minilm_encoder.model:20  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
@@ -2235,7 +2235,7 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_3.Pointer); // hidden_3
+                    a.Add(w.hidden_3_ffn_norm.Pointer); // hidden_3_ffn_norm
                     a.Add(w.hidden_4_attn.Pointer); // hidden_4_attn
                     a.Add(_values.Pointer.Plus(Offsets[56])); // hidden_4_attn_out_proj_bias
                     a.Add(w.hidden_4_r1_0.Pointer); // hidden_4_r1_0
@@ -2243,14 +2243,14 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 }
 
                 // fwd_54_layer_norm
-                //   minilm_encoder.model:22  hidden.4.h = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_4_h = (hidden_4_r1_0 − mean)·rstd·hidden_4_h_weight + hidden_4_h_bias over rows of 384; hidden_4_h_mean and hidden_4_h_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_4_r1_0.Pointer, _values.Pointer.Plus(Offsets[57]), _values.Pointer.Plus(Offsets[58]), w.hidden_4_h.Pointer, w.hidden_4_h_mean.Pointer, w.hidden_4_h_rstd.Pointer, 1e-12f);
+                //   minilm_encoder.model:22  hidden.4.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // hidden_4_attn_norm = (hidden_4_r1_0 − mean)·rstd·hidden_4_attn_norm_weight + hidden_4_attn_norm_bias over rows of 384; hidden_4_attn_norm_mean and hidden_4_attn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_4_r1_0.Pointer, _values.Pointer.Plus(Offsets[57]), _values.Pointer.Plus(Offsets[58]), w.hidden_4_attn_norm.Pointer, w.hidden_4_attn_norm_mean.Pointer, w.hidden_4_attn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_55_dense
                 //   minilm_encoder.model:23  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // hidden_4_ff_0[B * T, 1536] = hidden_4_h · hidden_4_ff_0_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.hidden_4_h.Pointer, 384, _values.Pointer.Plus(Offsets[59]), 384, 0f, w.hidden_4_ff_0.Pointer, 1536);
+                // hidden_4_ff_0[B * T, 1536] = hidden_4_attn_norm · hidden_4_ff_0_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.hidden_4_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[59]), 384, 0f, w.hidden_4_ff_0.Pointer, 1536);
 
                 // fwd_56_dense_gelu
                 //   minilm_encoder.model:23  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
@@ -2277,7 +2277,7 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_4_h.Pointer); // hidden_4_h
+                    a.Add(w.hidden_4_attn_norm.Pointer); // hidden_4_attn_norm
                     a.Add(w.hidden_4_ff.Pointer); // hidden_4_ff
                     a.Add(_values.Pointer.Plus(Offsets[62])); // hidden_4_ff_2_bias
                     a.Add(w.hidden_4_r2_0.Pointer); // hidden_4_r2_0
@@ -2285,14 +2285,14 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 }
 
                 // fwd_59_layer_norm
-                //   minilm_encoder.model:25  hidden.4 = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_4 = (hidden_4_r2_0 − mean)·rstd·hidden_4_weight + hidden_4_bias over rows of 384; hidden_4_mean and hidden_4_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_4_r2_0.Pointer, _values.Pointer.Plus(Offsets[63]), _values.Pointer.Plus(Offsets[64]), w.hidden_4.Pointer, w.hidden_4_mean.Pointer, w.hidden_4_rstd.Pointer, 1e-12f);
+                //   minilm_encoder.model:25  hidden.4.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // hidden_4_ffn_norm = (hidden_4_r2_0 − mean)·rstd·hidden_4_ffn_norm_weight + hidden_4_ffn_norm_bias over rows of 384; hidden_4_ffn_norm_mean and hidden_4_ffn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_4_r2_0.Pointer, _values.Pointer.Plus(Offsets[63]), _values.Pointer.Plus(Offsets[64]), w.hidden_4_ffn_norm.Pointer, w.hidden_4_ffn_norm_mean.Pointer, w.hidden_4_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_60_attention_in_proj
                 //   minilm_encoder.model:20  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_5_attn_qkv[B * T, 1152] = hidden_4 · hidden_5_attn_in_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.hidden_4.Pointer, 384, _values.Pointer.Plus(Offsets[65]), 384, 0f, w.hidden_5_attn_qkv.Pointer, 1152);
+                // hidden_5_attn_qkv[B * T, 1152] = hidden_4_ffn_norm · hidden_5_attn_in_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.hidden_4_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[65]), 384, 0f, w.hidden_5_attn_qkv.Pointer, 1152);
 
                 // fwd_61_attention_in_proj_bias
                 //   minilm_encoder.model:20  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
@@ -2322,7 +2322,7 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_4.Pointer); // hidden_4
+                    a.Add(w.hidden_4_ffn_norm.Pointer); // hidden_4_ffn_norm
                     a.Add(w.hidden_5_attn.Pointer); // hidden_5_attn
                     a.Add(_values.Pointer.Plus(Offsets[68])); // hidden_5_attn_out_proj_bias
                     a.Add(w.hidden_5_r1_0.Pointer); // hidden_5_r1_0
@@ -2330,14 +2330,14 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 }
 
                 // fwd_65_layer_norm
-                //   minilm_encoder.model:22  hidden.5.h = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_5_h = (hidden_5_r1_0 − mean)·rstd·hidden_5_h_weight + hidden_5_h_bias over rows of 384; hidden_5_h_mean and hidden_5_h_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_5_r1_0.Pointer, _values.Pointer.Plus(Offsets[69]), _values.Pointer.Plus(Offsets[70]), w.hidden_5_h.Pointer, w.hidden_5_h_mean.Pointer, w.hidden_5_h_rstd.Pointer, 1e-12f);
+                //   minilm_encoder.model:22  hidden.5.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // hidden_5_attn_norm = (hidden_5_r1_0 − mean)·rstd·hidden_5_attn_norm_weight + hidden_5_attn_norm_bias over rows of 384; hidden_5_attn_norm_mean and hidden_5_attn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_5_r1_0.Pointer, _values.Pointer.Plus(Offsets[69]), _values.Pointer.Plus(Offsets[70]), w.hidden_5_attn_norm.Pointer, w.hidden_5_attn_norm_mean.Pointer, w.hidden_5_attn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_66_dense
                 //   minilm_encoder.model:23  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // hidden_5_ff_0[B * T, 1536] = hidden_5_h · hidden_5_ff_0_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.hidden_5_h.Pointer, 384, _values.Pointer.Plus(Offsets[71]), 384, 0f, w.hidden_5_ff_0.Pointer, 1536);
+                // hidden_5_ff_0[B * T, 1536] = hidden_5_attn_norm · hidden_5_ff_0_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.hidden_5_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[71]), 384, 0f, w.hidden_5_ff_0.Pointer, 1536);
 
                 // fwd_67_dense_gelu
                 //   minilm_encoder.model:23  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
@@ -2364,7 +2364,7 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_5_h.Pointer); // hidden_5_h
+                    a.Add(w.hidden_5_attn_norm.Pointer); // hidden_5_attn_norm
                     a.Add(w.hidden_5_ff.Pointer); // hidden_5_ff
                     a.Add(_values.Pointer.Plus(Offsets[74])); // hidden_5_ff_2_bias
                     a.Add(w.hidden_5_r2_0.Pointer); // hidden_5_r2_0
@@ -2372,8 +2372,8 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 }
 
                 // fwd_70_layer_norm
-                //   minilm_encoder.model:25  hidden.5 = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden = (hidden_5_r2_0 − mean)·rstd·hidden_5_weight + hidden_5_bias over rows of 384; hidden_mean and hidden_rstd kept for the backward
+                //   minilm_encoder.model:25  hidden.5.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // hidden = (hidden_5_r2_0 − mean)·rstd·hidden_5_ffn_norm_weight + hidden_5_ffn_norm_bias over rows of 384; hidden_mean and hidden_rstd kept for the backward
                 global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_5_r2_0.Pointer, _values.Pointer.Plus(Offsets[75]), _values.Pointer.Plus(Offsets[76]), w.hidden.Pointer, w.hidden_mean.Pointer, w.hidden_rstd.Pointer, 1e-12f);
             }
         }

@@ -13,20 +13,20 @@ namespace Consumer
 
         // ───── Parameters (in checkpoint order) ──────────────────────────────────────────────────────────
 
-        /// <summary><c>tok.weight</c> f32[30522, 384] from minilm_encoder.model:32; initialised N(0, 0.02).</summary>
-        public global::ModelDsl.Runtime.Parameter TokWeight { get; } = new global::ModelDsl.Runtime.Parameter("tok.weight", new[] { 30522, 384 }, "minilm_encoder.model:32");
+        /// <summary><c>tok.weight</c> f32[30522, 384] from minilm_encoder.model:33; initialised N(0, 0.02).</summary>
+        public global::ModelDsl.Runtime.Parameter TokWeight { get; } = new global::ModelDsl.Runtime.Parameter("tok.weight", new[] { 30522, 384 }, "minilm_encoder.model:33");
 
-        /// <summary><c>typ.weight</c> f32[2, 384] from minilm_encoder.model:33; initialised N(0, 0.02).</summary>
-        public global::ModelDsl.Runtime.Parameter TypWeight { get; } = new global::ModelDsl.Runtime.Parameter("typ.weight", new[] { 2, 384 }, "minilm_encoder.model:33");
+        /// <summary><c>typ.weight</c> f32[2, 384] from minilm_encoder.model:34; initialised N(0, 0.02).</summary>
+        public global::ModelDsl.Runtime.Parameter TypWeight { get; } = new global::ModelDsl.Runtime.Parameter("typ.weight", new[] { 2, 384 }, "minilm_encoder.model:34");
 
-        /// <summary><c>pos.weight</c> f32[512, 384] from minilm_encoder.model:35; initialised N(0, 0.02).</summary>
-        public global::ModelDsl.Runtime.Parameter PosWeight { get; } = new global::ModelDsl.Runtime.Parameter("pos.weight", new[] { 512, 384 }, "minilm_encoder.model:35");
+        /// <summary><c>pos.weight</c> f32[512, 384] from minilm_encoder.model:36; initialised N(0, 0.02).</summary>
+        public global::ModelDsl.Runtime.Parameter PosWeight { get; } = new global::ModelDsl.Runtime.Parameter("pos.weight", new[] { 512, 384 }, "minilm_encoder.model:36");
 
-        /// <summary><c>emb.weight</c> f32[384] from minilm_encoder.model:36; initialised to ones.</summary>
-        public global::ModelDsl.Runtime.Parameter EmbWeight { get; } = new global::ModelDsl.Runtime.Parameter("emb.weight", new[] { 384 }, "minilm_encoder.model:36");
+        /// <summary><c>emb_norm.weight</c> f32[384] from minilm_encoder.model:37; initialised to ones.</summary>
+        public global::ModelDsl.Runtime.Parameter EmbNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("emb_norm.weight", new[] { 384 }, "minilm_encoder.model:37");
 
-        /// <summary><c>emb.bias</c> f32[384] from minilm_encoder.model:36; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter EmbBias { get; } = new global::ModelDsl.Runtime.Parameter("emb.bias", new[] { 384 }, "minilm_encoder.model:36");
+        /// <summary><c>emb_norm.bias</c> f32[384] from minilm_encoder.model:37; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter EmbNormBias { get; } = new global::ModelDsl.Runtime.Parameter("emb_norm.bias", new[] { 384 }, "minilm_encoder.model:37");
 
         /// <summary><c>hidden.0.attn.in_proj_weight</c> f32[1152, 384] from minilm_encoder.model:20; initialised Xavier-uniform (fan-in 384, fan-out 1152).</summary>
         public global::ModelDsl.Runtime.Parameter Hidden0AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.attn.in_proj_weight", new[] { 1152, 384 }, "minilm_encoder.model:20");
@@ -40,11 +40,11 @@ namespace Consumer
         /// <summary><c>hidden.0.attn.out_proj.bias</c> f32[384] from minilm_encoder.model:20; initialised to zeros.</summary>
         public global::ModelDsl.Runtime.Parameter Hidden0AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.attn.out_proj.bias", new[] { 384 }, "minilm_encoder.model:20");
 
-        /// <summary><c>hidden.0.h.weight</c> f32[384] from minilm_encoder.model:22; initialised to ones.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0HWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.h.weight", new[] { 384 }, "minilm_encoder.model:22");
+        /// <summary><c>hidden.0.attn_norm.weight</c> f32[384] from minilm_encoder.model:22; initialised to ones.</summary>
+        public global::ModelDsl.Runtime.Parameter Hidden0AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.attn_norm.weight", new[] { 384 }, "minilm_encoder.model:22");
 
-        /// <summary><c>hidden.0.h.bias</c> f32[384] from minilm_encoder.model:22; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0HBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.h.bias", new[] { 384 }, "minilm_encoder.model:22");
+        /// <summary><c>hidden.0.attn_norm.bias</c> f32[384] from minilm_encoder.model:22; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter Hidden0AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.attn_norm.bias", new[] { 384 }, "minilm_encoder.model:22");
 
         /// <summary><c>hidden.0.ff.0.weight</c> f32[1536, 384] from minilm_encoder.model:23; initialised Kaiming-uniform (fan-in 384).</summary>
         public global::ModelDsl.Runtime.Parameter Hidden0Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.ff.0.weight", new[] { 1536, 384 }, "minilm_encoder.model:23");
@@ -58,11 +58,11 @@ namespace Consumer
         /// <summary><c>hidden.0.ff.2.bias</c> f32[384] from minilm_encoder.model:23; initialised to zeros.</summary>
         public global::ModelDsl.Runtime.Parameter Hidden0Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.ff.2.bias", new[] { 384 }, "minilm_encoder.model:23");
 
-        /// <summary><c>hidden.0.weight</c> f32[384] from minilm_encoder.model:25; initialised to ones.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.weight", new[] { 384 }, "minilm_encoder.model:25");
+        /// <summary><c>hidden.0.ffn_norm.weight</c> f32[384] from minilm_encoder.model:25; initialised to ones.</summary>
+        public global::ModelDsl.Runtime.Parameter Hidden0FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.ffn_norm.weight", new[] { 384 }, "minilm_encoder.model:25");
 
-        /// <summary><c>hidden.0.bias</c> f32[384] from minilm_encoder.model:25; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.bias", new[] { 384 }, "minilm_encoder.model:25");
+        /// <summary><c>hidden.0.ffn_norm.bias</c> f32[384] from minilm_encoder.model:25; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter Hidden0FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.ffn_norm.bias", new[] { 384 }, "minilm_encoder.model:25");
 
         /// <summary><c>hidden.1.attn.in_proj_weight</c> f32[1152, 384] from minilm_encoder.model:20; initialised Xavier-uniform (fan-in 384, fan-out 1152).</summary>
         public global::ModelDsl.Runtime.Parameter Hidden1AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.attn.in_proj_weight", new[] { 1152, 384 }, "minilm_encoder.model:20");
@@ -76,11 +76,11 @@ namespace Consumer
         /// <summary><c>hidden.1.attn.out_proj.bias</c> f32[384] from minilm_encoder.model:20; initialised to zeros.</summary>
         public global::ModelDsl.Runtime.Parameter Hidden1AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.attn.out_proj.bias", new[] { 384 }, "minilm_encoder.model:20");
 
-        /// <summary><c>hidden.1.h.weight</c> f32[384] from minilm_encoder.model:22; initialised to ones.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1HWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.h.weight", new[] { 384 }, "minilm_encoder.model:22");
+        /// <summary><c>hidden.1.attn_norm.weight</c> f32[384] from minilm_encoder.model:22; initialised to ones.</summary>
+        public global::ModelDsl.Runtime.Parameter Hidden1AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.attn_norm.weight", new[] { 384 }, "minilm_encoder.model:22");
 
-        /// <summary><c>hidden.1.h.bias</c> f32[384] from minilm_encoder.model:22; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1HBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.h.bias", new[] { 384 }, "minilm_encoder.model:22");
+        /// <summary><c>hidden.1.attn_norm.bias</c> f32[384] from minilm_encoder.model:22; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter Hidden1AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.attn_norm.bias", new[] { 384 }, "minilm_encoder.model:22");
 
         /// <summary><c>hidden.1.ff.0.weight</c> f32[1536, 384] from minilm_encoder.model:23; initialised Kaiming-uniform (fan-in 384).</summary>
         public global::ModelDsl.Runtime.Parameter Hidden1Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.ff.0.weight", new[] { 1536, 384 }, "minilm_encoder.model:23");
@@ -94,11 +94,11 @@ namespace Consumer
         /// <summary><c>hidden.1.ff.2.bias</c> f32[384] from minilm_encoder.model:23; initialised to zeros.</summary>
         public global::ModelDsl.Runtime.Parameter Hidden1Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.ff.2.bias", new[] { 384 }, "minilm_encoder.model:23");
 
-        /// <summary><c>hidden.1.weight</c> f32[384] from minilm_encoder.model:25; initialised to ones.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.weight", new[] { 384 }, "minilm_encoder.model:25");
+        /// <summary><c>hidden.1.ffn_norm.weight</c> f32[384] from minilm_encoder.model:25; initialised to ones.</summary>
+        public global::ModelDsl.Runtime.Parameter Hidden1FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.ffn_norm.weight", new[] { 384 }, "minilm_encoder.model:25");
 
-        /// <summary><c>hidden.1.bias</c> f32[384] from minilm_encoder.model:25; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.bias", new[] { 384 }, "minilm_encoder.model:25");
+        /// <summary><c>hidden.1.ffn_norm.bias</c> f32[384] from minilm_encoder.model:25; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter Hidden1FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.ffn_norm.bias", new[] { 384 }, "minilm_encoder.model:25");
 
         /// <summary><c>hidden.2.attn.in_proj_weight</c> f32[1152, 384] from minilm_encoder.model:20; initialised Xavier-uniform (fan-in 384, fan-out 1152).</summary>
         public global::ModelDsl.Runtime.Parameter Hidden2AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.attn.in_proj_weight", new[] { 1152, 384 }, "minilm_encoder.model:20");
@@ -112,11 +112,11 @@ namespace Consumer
         /// <summary><c>hidden.2.attn.out_proj.bias</c> f32[384] from minilm_encoder.model:20; initialised to zeros.</summary>
         public global::ModelDsl.Runtime.Parameter Hidden2AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.attn.out_proj.bias", new[] { 384 }, "minilm_encoder.model:20");
 
-        /// <summary><c>hidden.2.h.weight</c> f32[384] from minilm_encoder.model:22; initialised to ones.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2HWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.h.weight", new[] { 384 }, "minilm_encoder.model:22");
+        /// <summary><c>hidden.2.attn_norm.weight</c> f32[384] from minilm_encoder.model:22; initialised to ones.</summary>
+        public global::ModelDsl.Runtime.Parameter Hidden2AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.attn_norm.weight", new[] { 384 }, "minilm_encoder.model:22");
 
-        /// <summary><c>hidden.2.h.bias</c> f32[384] from minilm_encoder.model:22; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2HBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.h.bias", new[] { 384 }, "minilm_encoder.model:22");
+        /// <summary><c>hidden.2.attn_norm.bias</c> f32[384] from minilm_encoder.model:22; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter Hidden2AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.attn_norm.bias", new[] { 384 }, "minilm_encoder.model:22");
 
         /// <summary><c>hidden.2.ff.0.weight</c> f32[1536, 384] from minilm_encoder.model:23; initialised Kaiming-uniform (fan-in 384).</summary>
         public global::ModelDsl.Runtime.Parameter Hidden2Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.ff.0.weight", new[] { 1536, 384 }, "minilm_encoder.model:23");
@@ -130,11 +130,11 @@ namespace Consumer
         /// <summary><c>hidden.2.ff.2.bias</c> f32[384] from minilm_encoder.model:23; initialised to zeros.</summary>
         public global::ModelDsl.Runtime.Parameter Hidden2Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.ff.2.bias", new[] { 384 }, "minilm_encoder.model:23");
 
-        /// <summary><c>hidden.2.weight</c> f32[384] from minilm_encoder.model:25; initialised to ones.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.weight", new[] { 384 }, "minilm_encoder.model:25");
+        /// <summary><c>hidden.2.ffn_norm.weight</c> f32[384] from minilm_encoder.model:25; initialised to ones.</summary>
+        public global::ModelDsl.Runtime.Parameter Hidden2FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.ffn_norm.weight", new[] { 384 }, "minilm_encoder.model:25");
 
-        /// <summary><c>hidden.2.bias</c> f32[384] from minilm_encoder.model:25; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.bias", new[] { 384 }, "minilm_encoder.model:25");
+        /// <summary><c>hidden.2.ffn_norm.bias</c> f32[384] from minilm_encoder.model:25; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter Hidden2FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.ffn_norm.bias", new[] { 384 }, "minilm_encoder.model:25");
 
         /// <summary><c>hidden.3.attn.in_proj_weight</c> f32[1152, 384] from minilm_encoder.model:20; initialised Xavier-uniform (fan-in 384, fan-out 1152).</summary>
         public global::ModelDsl.Runtime.Parameter Hidden3AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.attn.in_proj_weight", new[] { 1152, 384 }, "minilm_encoder.model:20");
@@ -148,11 +148,11 @@ namespace Consumer
         /// <summary><c>hidden.3.attn.out_proj.bias</c> f32[384] from minilm_encoder.model:20; initialised to zeros.</summary>
         public global::ModelDsl.Runtime.Parameter Hidden3AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.attn.out_proj.bias", new[] { 384 }, "minilm_encoder.model:20");
 
-        /// <summary><c>hidden.3.h.weight</c> f32[384] from minilm_encoder.model:22; initialised to ones.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3HWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.h.weight", new[] { 384 }, "minilm_encoder.model:22");
+        /// <summary><c>hidden.3.attn_norm.weight</c> f32[384] from minilm_encoder.model:22; initialised to ones.</summary>
+        public global::ModelDsl.Runtime.Parameter Hidden3AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.attn_norm.weight", new[] { 384 }, "minilm_encoder.model:22");
 
-        /// <summary><c>hidden.3.h.bias</c> f32[384] from minilm_encoder.model:22; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3HBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.h.bias", new[] { 384 }, "minilm_encoder.model:22");
+        /// <summary><c>hidden.3.attn_norm.bias</c> f32[384] from minilm_encoder.model:22; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter Hidden3AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.attn_norm.bias", new[] { 384 }, "minilm_encoder.model:22");
 
         /// <summary><c>hidden.3.ff.0.weight</c> f32[1536, 384] from minilm_encoder.model:23; initialised Kaiming-uniform (fan-in 384).</summary>
         public global::ModelDsl.Runtime.Parameter Hidden3Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.ff.0.weight", new[] { 1536, 384 }, "minilm_encoder.model:23");
@@ -166,11 +166,11 @@ namespace Consumer
         /// <summary><c>hidden.3.ff.2.bias</c> f32[384] from minilm_encoder.model:23; initialised to zeros.</summary>
         public global::ModelDsl.Runtime.Parameter Hidden3Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.ff.2.bias", new[] { 384 }, "minilm_encoder.model:23");
 
-        /// <summary><c>hidden.3.weight</c> f32[384] from minilm_encoder.model:25; initialised to ones.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.weight", new[] { 384 }, "minilm_encoder.model:25");
+        /// <summary><c>hidden.3.ffn_norm.weight</c> f32[384] from minilm_encoder.model:25; initialised to ones.</summary>
+        public global::ModelDsl.Runtime.Parameter Hidden3FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.ffn_norm.weight", new[] { 384 }, "minilm_encoder.model:25");
 
-        /// <summary><c>hidden.3.bias</c> f32[384] from minilm_encoder.model:25; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.bias", new[] { 384 }, "minilm_encoder.model:25");
+        /// <summary><c>hidden.3.ffn_norm.bias</c> f32[384] from minilm_encoder.model:25; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter Hidden3FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.ffn_norm.bias", new[] { 384 }, "minilm_encoder.model:25");
 
         /// <summary><c>hidden.4.attn.in_proj_weight</c> f32[1152, 384] from minilm_encoder.model:20; initialised Xavier-uniform (fan-in 384, fan-out 1152).</summary>
         public global::ModelDsl.Runtime.Parameter Hidden4AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.attn.in_proj_weight", new[] { 1152, 384 }, "minilm_encoder.model:20");
@@ -184,11 +184,11 @@ namespace Consumer
         /// <summary><c>hidden.4.attn.out_proj.bias</c> f32[384] from minilm_encoder.model:20; initialised to zeros.</summary>
         public global::ModelDsl.Runtime.Parameter Hidden4AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.attn.out_proj.bias", new[] { 384 }, "minilm_encoder.model:20");
 
-        /// <summary><c>hidden.4.h.weight</c> f32[384] from minilm_encoder.model:22; initialised to ones.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4HWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.h.weight", new[] { 384 }, "minilm_encoder.model:22");
+        /// <summary><c>hidden.4.attn_norm.weight</c> f32[384] from minilm_encoder.model:22; initialised to ones.</summary>
+        public global::ModelDsl.Runtime.Parameter Hidden4AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.attn_norm.weight", new[] { 384 }, "minilm_encoder.model:22");
 
-        /// <summary><c>hidden.4.h.bias</c> f32[384] from minilm_encoder.model:22; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4HBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.h.bias", new[] { 384 }, "minilm_encoder.model:22");
+        /// <summary><c>hidden.4.attn_norm.bias</c> f32[384] from minilm_encoder.model:22; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter Hidden4AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.attn_norm.bias", new[] { 384 }, "minilm_encoder.model:22");
 
         /// <summary><c>hidden.4.ff.0.weight</c> f32[1536, 384] from minilm_encoder.model:23; initialised Kaiming-uniform (fan-in 384).</summary>
         public global::ModelDsl.Runtime.Parameter Hidden4Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.ff.0.weight", new[] { 1536, 384 }, "minilm_encoder.model:23");
@@ -202,11 +202,11 @@ namespace Consumer
         /// <summary><c>hidden.4.ff.2.bias</c> f32[384] from minilm_encoder.model:23; initialised to zeros.</summary>
         public global::ModelDsl.Runtime.Parameter Hidden4Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.ff.2.bias", new[] { 384 }, "minilm_encoder.model:23");
 
-        /// <summary><c>hidden.4.weight</c> f32[384] from minilm_encoder.model:25; initialised to ones.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.weight", new[] { 384 }, "minilm_encoder.model:25");
+        /// <summary><c>hidden.4.ffn_norm.weight</c> f32[384] from minilm_encoder.model:25; initialised to ones.</summary>
+        public global::ModelDsl.Runtime.Parameter Hidden4FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.ffn_norm.weight", new[] { 384 }, "minilm_encoder.model:25");
 
-        /// <summary><c>hidden.4.bias</c> f32[384] from minilm_encoder.model:25; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.bias", new[] { 384 }, "minilm_encoder.model:25");
+        /// <summary><c>hidden.4.ffn_norm.bias</c> f32[384] from minilm_encoder.model:25; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter Hidden4FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.ffn_norm.bias", new[] { 384 }, "minilm_encoder.model:25");
 
         /// <summary><c>hidden.5.attn.in_proj_weight</c> f32[1152, 384] from minilm_encoder.model:20; initialised Xavier-uniform (fan-in 384, fan-out 1152).</summary>
         public global::ModelDsl.Runtime.Parameter Hidden5AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.attn.in_proj_weight", new[] { 1152, 384 }, "minilm_encoder.model:20");
@@ -220,11 +220,11 @@ namespace Consumer
         /// <summary><c>hidden.5.attn.out_proj.bias</c> f32[384] from minilm_encoder.model:20; initialised to zeros.</summary>
         public global::ModelDsl.Runtime.Parameter Hidden5AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.attn.out_proj.bias", new[] { 384 }, "minilm_encoder.model:20");
 
-        /// <summary><c>hidden.5.h.weight</c> f32[384] from minilm_encoder.model:22; initialised to ones.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5HWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.h.weight", new[] { 384 }, "minilm_encoder.model:22");
+        /// <summary><c>hidden.5.attn_norm.weight</c> f32[384] from minilm_encoder.model:22; initialised to ones.</summary>
+        public global::ModelDsl.Runtime.Parameter Hidden5AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.attn_norm.weight", new[] { 384 }, "minilm_encoder.model:22");
 
-        /// <summary><c>hidden.5.h.bias</c> f32[384] from minilm_encoder.model:22; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5HBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.h.bias", new[] { 384 }, "minilm_encoder.model:22");
+        /// <summary><c>hidden.5.attn_norm.bias</c> f32[384] from minilm_encoder.model:22; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter Hidden5AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.attn_norm.bias", new[] { 384 }, "minilm_encoder.model:22");
 
         /// <summary><c>hidden.5.ff.0.weight</c> f32[1536, 384] from minilm_encoder.model:23; initialised Kaiming-uniform (fan-in 384).</summary>
         public global::ModelDsl.Runtime.Parameter Hidden5Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.ff.0.weight", new[] { 1536, 384 }, "minilm_encoder.model:23");
@@ -238,11 +238,11 @@ namespace Consumer
         /// <summary><c>hidden.5.ff.2.bias</c> f32[384] from minilm_encoder.model:23; initialised to zeros.</summary>
         public global::ModelDsl.Runtime.Parameter Hidden5Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.ff.2.bias", new[] { 384 }, "minilm_encoder.model:23");
 
-        /// <summary><c>hidden.5.weight</c> f32[384] from minilm_encoder.model:25; initialised to ones.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.weight", new[] { 384 }, "minilm_encoder.model:25");
+        /// <summary><c>hidden.5.ffn_norm.weight</c> f32[384] from minilm_encoder.model:25; initialised to ones.</summary>
+        public global::ModelDsl.Runtime.Parameter Hidden5FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.ffn_norm.weight", new[] { 384 }, "minilm_encoder.model:25");
 
-        /// <summary><c>hidden.5.bias</c> f32[384] from minilm_encoder.model:25; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.bias", new[] { 384 }, "minilm_encoder.model:25");
+        /// <summary><c>hidden.5.ffn_norm.bias</c> f32[384] from minilm_encoder.model:25; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter Hidden5FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.ffn_norm.bias", new[] { 384 }, "minilm_encoder.model:25");
 
         /// <summary>Every parameter, in checkpoint order; their <c>Gradient</c> arrays hold the last computed gradients.</summary>
         public global::System.Collections.Generic.IReadOnlyList<global::ModelDsl.Runtime.Parameter> Parameters { get; }
@@ -272,7 +272,7 @@ namespace Consumer
         public MiniLmEncoder(ulong seed = 0)
         {
             Seed = seed;
-            Parameters = new global::ModelDsl.Runtime.Parameter[] { TokWeight, TypWeight, PosWeight, EmbWeight, EmbBias, Hidden0AttnInProjWeight, Hidden0AttnInProjBias, Hidden0AttnOutProjWeight, Hidden0AttnOutProjBias, Hidden0HWeight, Hidden0HBias, Hidden0Ff0Weight, Hidden0Ff0Bias, Hidden0Ff2Weight, Hidden0Ff2Bias, Hidden0Weight, Hidden0Bias, Hidden1AttnInProjWeight, Hidden1AttnInProjBias, Hidden1AttnOutProjWeight, Hidden1AttnOutProjBias, Hidden1HWeight, Hidden1HBias, Hidden1Ff0Weight, Hidden1Ff0Bias, Hidden1Ff2Weight, Hidden1Ff2Bias, Hidden1Weight, Hidden1Bias, Hidden2AttnInProjWeight, Hidden2AttnInProjBias, Hidden2AttnOutProjWeight, Hidden2AttnOutProjBias, Hidden2HWeight, Hidden2HBias, Hidden2Ff0Weight, Hidden2Ff0Bias, Hidden2Ff2Weight, Hidden2Ff2Bias, Hidden2Weight, Hidden2Bias, Hidden3AttnInProjWeight, Hidden3AttnInProjBias, Hidden3AttnOutProjWeight, Hidden3AttnOutProjBias, Hidden3HWeight, Hidden3HBias, Hidden3Ff0Weight, Hidden3Ff0Bias, Hidden3Ff2Weight, Hidden3Ff2Bias, Hidden3Weight, Hidden3Bias, Hidden4AttnInProjWeight, Hidden4AttnInProjBias, Hidden4AttnOutProjWeight, Hidden4AttnOutProjBias, Hidden4HWeight, Hidden4HBias, Hidden4Ff0Weight, Hidden4Ff0Bias, Hidden4Ff2Weight, Hidden4Ff2Bias, Hidden4Weight, Hidden4Bias, Hidden5AttnInProjWeight, Hidden5AttnInProjBias, Hidden5AttnOutProjWeight, Hidden5AttnOutProjBias, Hidden5HWeight, Hidden5HBias, Hidden5Ff0Weight, Hidden5Ff0Bias, Hidden5Ff2Weight, Hidden5Ff2Bias, Hidden5Weight, Hidden5Bias };
+            Parameters = new global::ModelDsl.Runtime.Parameter[] { TokWeight, TypWeight, PosWeight, EmbNormWeight, EmbNormBias, Hidden0AttnInProjWeight, Hidden0AttnInProjBias, Hidden0AttnOutProjWeight, Hidden0AttnOutProjBias, Hidden0AttnNormWeight, Hidden0AttnNormBias, Hidden0Ff0Weight, Hidden0Ff0Bias, Hidden0Ff2Weight, Hidden0Ff2Bias, Hidden0FfnNormWeight, Hidden0FfnNormBias, Hidden1AttnInProjWeight, Hidden1AttnInProjBias, Hidden1AttnOutProjWeight, Hidden1AttnOutProjBias, Hidden1AttnNormWeight, Hidden1AttnNormBias, Hidden1Ff0Weight, Hidden1Ff0Bias, Hidden1Ff2Weight, Hidden1Ff2Bias, Hidden1FfnNormWeight, Hidden1FfnNormBias, Hidden2AttnInProjWeight, Hidden2AttnInProjBias, Hidden2AttnOutProjWeight, Hidden2AttnOutProjBias, Hidden2AttnNormWeight, Hidden2AttnNormBias, Hidden2Ff0Weight, Hidden2Ff0Bias, Hidden2Ff2Weight, Hidden2Ff2Bias, Hidden2FfnNormWeight, Hidden2FfnNormBias, Hidden3AttnInProjWeight, Hidden3AttnInProjBias, Hidden3AttnOutProjWeight, Hidden3AttnOutProjBias, Hidden3AttnNormWeight, Hidden3AttnNormBias, Hidden3Ff0Weight, Hidden3Ff0Bias, Hidden3Ff2Weight, Hidden3Ff2Bias, Hidden3FfnNormWeight, Hidden3FfnNormBias, Hidden4AttnInProjWeight, Hidden4AttnInProjBias, Hidden4AttnOutProjWeight, Hidden4AttnOutProjBias, Hidden4AttnNormWeight, Hidden4AttnNormBias, Hidden4Ff0Weight, Hidden4Ff0Bias, Hidden4Ff2Weight, Hidden4Ff2Bias, Hidden4FfnNormWeight, Hidden4FfnNormBias, Hidden5AttnInProjWeight, Hidden5AttnInProjBias, Hidden5AttnOutProjWeight, Hidden5AttnOutProjBias, Hidden5AttnNormWeight, Hidden5AttnNormBias, Hidden5Ff0Weight, Hidden5Ff0Bias, Hidden5Ff2Weight, Hidden5Ff2Bias, Hidden5FfnNormWeight, Hidden5FfnNormBias };
             _guard = new global::ModelDsl.Runtime.ModelGuard(ModelName, Parameters);
             Initialize();
         }
@@ -284,80 +284,80 @@ namespace Consumer
             global::ModelDsl.Runtime.Init.Normal(TokWeight.Value, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 0UL));
             global::ModelDsl.Runtime.Init.Normal(TypWeight.Value, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 1UL));
             global::ModelDsl.Runtime.Init.Normal(PosWeight.Value, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 2UL));
-            global::ModelDsl.Runtime.Init.Constant(EmbWeight.Value, 1f);
-            global::ModelDsl.Runtime.Init.Constant(EmbBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.Constant(EmbNormWeight.Value, 1f);
+            global::ModelDsl.Runtime.Init.Constant(EmbNormBias.Value, 0f);
             global::ModelDsl.Runtime.Init.XavierUniform(Hidden0AttnInProjWeight.Value, fanIn: 384, fanOut: 1152, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 5UL));
             global::ModelDsl.Runtime.Init.Constant(Hidden0AttnInProjBias.Value, 0f);
             global::ModelDsl.Runtime.Init.XavierUniform(Hidden0AttnOutProjWeight.Value, fanIn: 384, fanOut: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 7UL));
             global::ModelDsl.Runtime.Init.Constant(Hidden0AttnOutProjBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden0HWeight.Value, 1f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden0HBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.Constant(Hidden0AttnNormWeight.Value, 1f);
+            global::ModelDsl.Runtime.Init.Constant(Hidden0AttnNormBias.Value, 0f);
             global::ModelDsl.Runtime.Init.KaimingUniform(Hidden0Ff0Weight.Value, fanIn: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 11UL));
             global::ModelDsl.Runtime.Init.Constant(Hidden0Ff0Bias.Value, 0f);
             global::ModelDsl.Runtime.Init.KaimingUniform(Hidden0Ff2Weight.Value, fanIn: 1536, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 13UL));
             global::ModelDsl.Runtime.Init.Constant(Hidden0Ff2Bias.Value, 0f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden0Weight.Value, 1f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden0Bias.Value, 0f);
+            global::ModelDsl.Runtime.Init.Constant(Hidden0FfnNormWeight.Value, 1f);
+            global::ModelDsl.Runtime.Init.Constant(Hidden0FfnNormBias.Value, 0f);
             global::ModelDsl.Runtime.Init.XavierUniform(Hidden1AttnInProjWeight.Value, fanIn: 384, fanOut: 1152, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 17UL));
             global::ModelDsl.Runtime.Init.Constant(Hidden1AttnInProjBias.Value, 0f);
             global::ModelDsl.Runtime.Init.XavierUniform(Hidden1AttnOutProjWeight.Value, fanIn: 384, fanOut: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 19UL));
             global::ModelDsl.Runtime.Init.Constant(Hidden1AttnOutProjBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden1HWeight.Value, 1f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden1HBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.Constant(Hidden1AttnNormWeight.Value, 1f);
+            global::ModelDsl.Runtime.Init.Constant(Hidden1AttnNormBias.Value, 0f);
             global::ModelDsl.Runtime.Init.KaimingUniform(Hidden1Ff0Weight.Value, fanIn: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 23UL));
             global::ModelDsl.Runtime.Init.Constant(Hidden1Ff0Bias.Value, 0f);
             global::ModelDsl.Runtime.Init.KaimingUniform(Hidden1Ff2Weight.Value, fanIn: 1536, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 25UL));
             global::ModelDsl.Runtime.Init.Constant(Hidden1Ff2Bias.Value, 0f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden1Weight.Value, 1f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden1Bias.Value, 0f);
+            global::ModelDsl.Runtime.Init.Constant(Hidden1FfnNormWeight.Value, 1f);
+            global::ModelDsl.Runtime.Init.Constant(Hidden1FfnNormBias.Value, 0f);
             global::ModelDsl.Runtime.Init.XavierUniform(Hidden2AttnInProjWeight.Value, fanIn: 384, fanOut: 1152, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 29UL));
             global::ModelDsl.Runtime.Init.Constant(Hidden2AttnInProjBias.Value, 0f);
             global::ModelDsl.Runtime.Init.XavierUniform(Hidden2AttnOutProjWeight.Value, fanIn: 384, fanOut: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 31UL));
             global::ModelDsl.Runtime.Init.Constant(Hidden2AttnOutProjBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden2HWeight.Value, 1f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden2HBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.Constant(Hidden2AttnNormWeight.Value, 1f);
+            global::ModelDsl.Runtime.Init.Constant(Hidden2AttnNormBias.Value, 0f);
             global::ModelDsl.Runtime.Init.KaimingUniform(Hidden2Ff0Weight.Value, fanIn: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 35UL));
             global::ModelDsl.Runtime.Init.Constant(Hidden2Ff0Bias.Value, 0f);
             global::ModelDsl.Runtime.Init.KaimingUniform(Hidden2Ff2Weight.Value, fanIn: 1536, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 37UL));
             global::ModelDsl.Runtime.Init.Constant(Hidden2Ff2Bias.Value, 0f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden2Weight.Value, 1f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden2Bias.Value, 0f);
+            global::ModelDsl.Runtime.Init.Constant(Hidden2FfnNormWeight.Value, 1f);
+            global::ModelDsl.Runtime.Init.Constant(Hidden2FfnNormBias.Value, 0f);
             global::ModelDsl.Runtime.Init.XavierUniform(Hidden3AttnInProjWeight.Value, fanIn: 384, fanOut: 1152, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 41UL));
             global::ModelDsl.Runtime.Init.Constant(Hidden3AttnInProjBias.Value, 0f);
             global::ModelDsl.Runtime.Init.XavierUniform(Hidden3AttnOutProjWeight.Value, fanIn: 384, fanOut: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 43UL));
             global::ModelDsl.Runtime.Init.Constant(Hidden3AttnOutProjBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden3HWeight.Value, 1f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden3HBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.Constant(Hidden3AttnNormWeight.Value, 1f);
+            global::ModelDsl.Runtime.Init.Constant(Hidden3AttnNormBias.Value, 0f);
             global::ModelDsl.Runtime.Init.KaimingUniform(Hidden3Ff0Weight.Value, fanIn: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 47UL));
             global::ModelDsl.Runtime.Init.Constant(Hidden3Ff0Bias.Value, 0f);
             global::ModelDsl.Runtime.Init.KaimingUniform(Hidden3Ff2Weight.Value, fanIn: 1536, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 49UL));
             global::ModelDsl.Runtime.Init.Constant(Hidden3Ff2Bias.Value, 0f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden3Weight.Value, 1f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden3Bias.Value, 0f);
+            global::ModelDsl.Runtime.Init.Constant(Hidden3FfnNormWeight.Value, 1f);
+            global::ModelDsl.Runtime.Init.Constant(Hidden3FfnNormBias.Value, 0f);
             global::ModelDsl.Runtime.Init.XavierUniform(Hidden4AttnInProjWeight.Value, fanIn: 384, fanOut: 1152, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 53UL));
             global::ModelDsl.Runtime.Init.Constant(Hidden4AttnInProjBias.Value, 0f);
             global::ModelDsl.Runtime.Init.XavierUniform(Hidden4AttnOutProjWeight.Value, fanIn: 384, fanOut: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 55UL));
             global::ModelDsl.Runtime.Init.Constant(Hidden4AttnOutProjBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden4HWeight.Value, 1f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden4HBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.Constant(Hidden4AttnNormWeight.Value, 1f);
+            global::ModelDsl.Runtime.Init.Constant(Hidden4AttnNormBias.Value, 0f);
             global::ModelDsl.Runtime.Init.KaimingUniform(Hidden4Ff0Weight.Value, fanIn: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 59UL));
             global::ModelDsl.Runtime.Init.Constant(Hidden4Ff0Bias.Value, 0f);
             global::ModelDsl.Runtime.Init.KaimingUniform(Hidden4Ff2Weight.Value, fanIn: 1536, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 61UL));
             global::ModelDsl.Runtime.Init.Constant(Hidden4Ff2Bias.Value, 0f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden4Weight.Value, 1f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden4Bias.Value, 0f);
+            global::ModelDsl.Runtime.Init.Constant(Hidden4FfnNormWeight.Value, 1f);
+            global::ModelDsl.Runtime.Init.Constant(Hidden4FfnNormBias.Value, 0f);
             global::ModelDsl.Runtime.Init.XavierUniform(Hidden5AttnInProjWeight.Value, fanIn: 384, fanOut: 1152, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 65UL));
             global::ModelDsl.Runtime.Init.Constant(Hidden5AttnInProjBias.Value, 0f);
             global::ModelDsl.Runtime.Init.XavierUniform(Hidden5AttnOutProjWeight.Value, fanIn: 384, fanOut: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 67UL));
             global::ModelDsl.Runtime.Init.Constant(Hidden5AttnOutProjBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden5HWeight.Value, 1f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden5HBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.Constant(Hidden5AttnNormWeight.Value, 1f);
+            global::ModelDsl.Runtime.Init.Constant(Hidden5AttnNormBias.Value, 0f);
             global::ModelDsl.Runtime.Init.KaimingUniform(Hidden5Ff0Weight.Value, fanIn: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 71UL));
             global::ModelDsl.Runtime.Init.Constant(Hidden5Ff0Bias.Value, 0f);
             global::ModelDsl.Runtime.Init.KaimingUniform(Hidden5Ff2Weight.Value, fanIn: 1536, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 73UL));
             global::ModelDsl.Runtime.Init.Constant(Hidden5Ff2Bias.Value, 0f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden5Weight.Value, 1f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden5Bias.Value, 0f);
+            global::ModelDsl.Runtime.Init.Constant(Hidden5FfnNormWeight.Value, 1f);
+            global::ModelDsl.Runtime.Init.Constant(Hidden5FfnNormBias.Value, 0f);
             foreach (var p in Parameters)
             {
                 p.MarkChanged();
@@ -397,92 +397,92 @@ namespace Consumer
             public readonly float[] typ; // f32[B, T, 384]
             public readonly float[] sum_0; // f32[B, T, 384]
             public readonly float[] pos; // f32[B, T, 384]
-            public readonly float[] emb; // f32[B, T, 384]
-            public readonly float[] emb_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] emb_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] emb_norm; // f32[B, T, 384]
+            public readonly float[] emb_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] emb_norm_rstd; // f32[B, T], kept by the forward for the backward
             public readonly float[] hidden_0_attn_qkv; // f32[B, T, 1152]
             public readonly float[] hidden_0_attn_context; // f32[B, T, 384]
             public readonly float[] hidden_0_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
             public readonly float[] hidden_0_attn; // f32[B, T, 384]
             public readonly float[] hidden_0_r1_0; // f32[B, T, 384]
-            public readonly float[] hidden_0_h; // f32[B, T, 384]
-            public readonly float[] hidden_0_h_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_0_h_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] hidden_0_attn_norm; // f32[B, T, 384]
+            public readonly float[] hidden_0_attn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] hidden_0_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
             public readonly float[] hidden_0_ff_0; // f32[B, T, 1536]
             public readonly float[] hidden_0_ff_1; // f32[B, T, 1536]
             public readonly float[] hidden_0_ff; // f32[B, T, 384]
             public readonly float[] hidden_0_r2_0; // f32[B, T, 384]
-            public readonly float[] hidden_0; // f32[B, T, 384]
-            public readonly float[] hidden_0_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_0_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] hidden_0_ffn_norm; // f32[B, T, 384]
+            public readonly float[] hidden_0_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] hidden_0_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
             public readonly float[] hidden_1_attn_qkv; // f32[B, T, 1152]
             public readonly float[] hidden_1_attn_context; // f32[B, T, 384]
             public readonly float[] hidden_1_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
             public readonly float[] hidden_1_attn; // f32[B, T, 384]
             public readonly float[] hidden_1_r1_0; // f32[B, T, 384]
-            public readonly float[] hidden_1_h; // f32[B, T, 384]
-            public readonly float[] hidden_1_h_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_1_h_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] hidden_1_attn_norm; // f32[B, T, 384]
+            public readonly float[] hidden_1_attn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] hidden_1_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
             public readonly float[] hidden_1_ff_0; // f32[B, T, 1536]
             public readonly float[] hidden_1_ff_1; // f32[B, T, 1536]
             public readonly float[] hidden_1_ff; // f32[B, T, 384]
             public readonly float[] hidden_1_r2_0; // f32[B, T, 384]
-            public readonly float[] hidden_1; // f32[B, T, 384]
-            public readonly float[] hidden_1_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_1_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] hidden_1_ffn_norm; // f32[B, T, 384]
+            public readonly float[] hidden_1_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] hidden_1_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
             public readonly float[] hidden_2_attn_qkv; // f32[B, T, 1152]
             public readonly float[] hidden_2_attn_context; // f32[B, T, 384]
             public readonly float[] hidden_2_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
             public readonly float[] hidden_2_attn; // f32[B, T, 384]
             public readonly float[] hidden_2_r1_0; // f32[B, T, 384]
-            public readonly float[] hidden_2_h; // f32[B, T, 384]
-            public readonly float[] hidden_2_h_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_2_h_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] hidden_2_attn_norm; // f32[B, T, 384]
+            public readonly float[] hidden_2_attn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] hidden_2_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
             public readonly float[] hidden_2_ff_0; // f32[B, T, 1536]
             public readonly float[] hidden_2_ff_1; // f32[B, T, 1536]
             public readonly float[] hidden_2_ff; // f32[B, T, 384]
             public readonly float[] hidden_2_r2_0; // f32[B, T, 384]
-            public readonly float[] hidden_2; // f32[B, T, 384]
-            public readonly float[] hidden_2_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_2_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] hidden_2_ffn_norm; // f32[B, T, 384]
+            public readonly float[] hidden_2_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] hidden_2_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
             public readonly float[] hidden_3_attn_qkv; // f32[B, T, 1152]
             public readonly float[] hidden_3_attn_context; // f32[B, T, 384]
             public readonly float[] hidden_3_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
             public readonly float[] hidden_3_attn; // f32[B, T, 384]
             public readonly float[] hidden_3_r1_0; // f32[B, T, 384]
-            public readonly float[] hidden_3_h; // f32[B, T, 384]
-            public readonly float[] hidden_3_h_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_3_h_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] hidden_3_attn_norm; // f32[B, T, 384]
+            public readonly float[] hidden_3_attn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] hidden_3_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
             public readonly float[] hidden_3_ff_0; // f32[B, T, 1536]
             public readonly float[] hidden_3_ff_1; // f32[B, T, 1536]
             public readonly float[] hidden_3_ff; // f32[B, T, 384]
             public readonly float[] hidden_3_r2_0; // f32[B, T, 384]
-            public readonly float[] hidden_3; // f32[B, T, 384]
-            public readonly float[] hidden_3_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_3_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] hidden_3_ffn_norm; // f32[B, T, 384]
+            public readonly float[] hidden_3_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] hidden_3_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
             public readonly float[] hidden_4_attn_qkv; // f32[B, T, 1152]
             public readonly float[] hidden_4_attn_context; // f32[B, T, 384]
             public readonly float[] hidden_4_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
             public readonly float[] hidden_4_attn; // f32[B, T, 384]
             public readonly float[] hidden_4_r1_0; // f32[B, T, 384]
-            public readonly float[] hidden_4_h; // f32[B, T, 384]
-            public readonly float[] hidden_4_h_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_4_h_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] hidden_4_attn_norm; // f32[B, T, 384]
+            public readonly float[] hidden_4_attn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] hidden_4_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
             public readonly float[] hidden_4_ff_0; // f32[B, T, 1536]
             public readonly float[] hidden_4_ff_1; // f32[B, T, 1536]
             public readonly float[] hidden_4_ff; // f32[B, T, 384]
             public readonly float[] hidden_4_r2_0; // f32[B, T, 384]
-            public readonly float[] hidden_4; // f32[B, T, 384]
-            public readonly float[] hidden_4_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_4_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] hidden_4_ffn_norm; // f32[B, T, 384]
+            public readonly float[] hidden_4_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] hidden_4_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
             public readonly float[] hidden_5_attn_qkv; // f32[B, T, 1152]
             public readonly float[] hidden_5_attn_context; // f32[B, T, 384]
             public readonly float[] hidden_5_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
             public readonly float[] hidden_5_attn; // f32[B, T, 384]
             public readonly float[] hidden_5_r1_0; // f32[B, T, 384]
-            public readonly float[] hidden_5_h; // f32[B, T, 384]
-            public readonly float[] hidden_5_h_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_5_h_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] hidden_5_attn_norm; // f32[B, T, 384]
+            public readonly float[] hidden_5_attn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] hidden_5_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
             public readonly float[] hidden_5_ff_0; // f32[B, T, 1536]
             public readonly float[] hidden_5_ff_1; // f32[B, T, 1536]
             public readonly float[] hidden_5_ff; // f32[B, T, 384]
@@ -501,92 +501,92 @@ namespace Consumer
                 typ = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'typ' [B, T, 384]", 384d * B * T)];
                 sum_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'sum_0' [B, T, 384]", 384d * B * T)];
                 pos = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'pos' [B, T, 384]", 384d * B * T)];
-                emb = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb' [B, T, 384]", 384d * B * T)];
-                emb_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb_mean' [B, T]", 1d * B * T)];
-                emb_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb_rstd' [B, T]", 1d * B * T)];
+                emb_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb_norm' [B, T, 384]", 384d * B * T)];
+                emb_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb_norm_mean' [B, T]", 1d * B * T)];
+                emb_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb_norm_rstd' [B, T]", 1d * B * T)];
                 hidden_0_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_qkv' [B, T, 1152]", 1152d * B * T)];
                 hidden_0_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_context' [B, T, 384]", 384d * B * T)];
                 hidden_0_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
                 hidden_0_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn' [B, T, 384]", 384d * B * T)];
                 hidden_0_r1_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_r1_0' [B, T, 384]", 384d * B * T)];
-                hidden_0_h = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_h' [B, T, 384]", 384d * B * T)];
-                hidden_0_h_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_h_mean' [B, T]", 1d * B * T)];
-                hidden_0_h_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_h_rstd' [B, T]", 1d * B * T)];
+                hidden_0_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_norm' [B, T, 384]", 384d * B * T)];
+                hidden_0_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_norm_mean' [B, T]", 1d * B * T)];
+                hidden_0_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_norm_rstd' [B, T]", 1d * B * T)];
                 hidden_0_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ff_0' [B, T, 1536]", 1536d * B * T)];
                 hidden_0_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ff_1' [B, T, 1536]", 1536d * B * T)];
                 hidden_0_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ff' [B, T, 384]", 384d * B * T)];
                 hidden_0_r2_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_r2_0' [B, T, 384]", 384d * B * T)];
-                hidden_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0' [B, T, 384]", 384d * B * T)];
-                hidden_0_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_mean' [B, T]", 1d * B * T)];
-                hidden_0_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_rstd' [B, T]", 1d * B * T)];
+                hidden_0_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ffn_norm' [B, T, 384]", 384d * B * T)];
+                hidden_0_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ffn_norm_mean' [B, T]", 1d * B * T)];
+                hidden_0_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ffn_norm_rstd' [B, T]", 1d * B * T)];
                 hidden_1_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_qkv' [B, T, 1152]", 1152d * B * T)];
                 hidden_1_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_context' [B, T, 384]", 384d * B * T)];
                 hidden_1_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
                 hidden_1_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn' [B, T, 384]", 384d * B * T)];
                 hidden_1_r1_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_r1_0' [B, T, 384]", 384d * B * T)];
-                hidden_1_h = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_h' [B, T, 384]", 384d * B * T)];
-                hidden_1_h_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_h_mean' [B, T]", 1d * B * T)];
-                hidden_1_h_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_h_rstd' [B, T]", 1d * B * T)];
+                hidden_1_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_norm' [B, T, 384]", 384d * B * T)];
+                hidden_1_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_norm_mean' [B, T]", 1d * B * T)];
+                hidden_1_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_norm_rstd' [B, T]", 1d * B * T)];
                 hidden_1_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ff_0' [B, T, 1536]", 1536d * B * T)];
                 hidden_1_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ff_1' [B, T, 1536]", 1536d * B * T)];
                 hidden_1_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ff' [B, T, 384]", 384d * B * T)];
                 hidden_1_r2_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_r2_0' [B, T, 384]", 384d * B * T)];
-                hidden_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1' [B, T, 384]", 384d * B * T)];
-                hidden_1_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_mean' [B, T]", 1d * B * T)];
-                hidden_1_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_rstd' [B, T]", 1d * B * T)];
+                hidden_1_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ffn_norm' [B, T, 384]", 384d * B * T)];
+                hidden_1_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ffn_norm_mean' [B, T]", 1d * B * T)];
+                hidden_1_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ffn_norm_rstd' [B, T]", 1d * B * T)];
                 hidden_2_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_qkv' [B, T, 1152]", 1152d * B * T)];
                 hidden_2_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_context' [B, T, 384]", 384d * B * T)];
                 hidden_2_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
                 hidden_2_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn' [B, T, 384]", 384d * B * T)];
                 hidden_2_r1_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_r1_0' [B, T, 384]", 384d * B * T)];
-                hidden_2_h = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_h' [B, T, 384]", 384d * B * T)];
-                hidden_2_h_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_h_mean' [B, T]", 1d * B * T)];
-                hidden_2_h_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_h_rstd' [B, T]", 1d * B * T)];
+                hidden_2_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_norm' [B, T, 384]", 384d * B * T)];
+                hidden_2_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_norm_mean' [B, T]", 1d * B * T)];
+                hidden_2_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_norm_rstd' [B, T]", 1d * B * T)];
                 hidden_2_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ff_0' [B, T, 1536]", 1536d * B * T)];
                 hidden_2_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ff_1' [B, T, 1536]", 1536d * B * T)];
                 hidden_2_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ff' [B, T, 384]", 384d * B * T)];
                 hidden_2_r2_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_r2_0' [B, T, 384]", 384d * B * T)];
-                hidden_2 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2' [B, T, 384]", 384d * B * T)];
-                hidden_2_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_mean' [B, T]", 1d * B * T)];
-                hidden_2_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_rstd' [B, T]", 1d * B * T)];
+                hidden_2_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ffn_norm' [B, T, 384]", 384d * B * T)];
+                hidden_2_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ffn_norm_mean' [B, T]", 1d * B * T)];
+                hidden_2_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ffn_norm_rstd' [B, T]", 1d * B * T)];
                 hidden_3_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_qkv' [B, T, 1152]", 1152d * B * T)];
                 hidden_3_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_context' [B, T, 384]", 384d * B * T)];
                 hidden_3_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
                 hidden_3_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn' [B, T, 384]", 384d * B * T)];
                 hidden_3_r1_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_r1_0' [B, T, 384]", 384d * B * T)];
-                hidden_3_h = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_h' [B, T, 384]", 384d * B * T)];
-                hidden_3_h_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_h_mean' [B, T]", 1d * B * T)];
-                hidden_3_h_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_h_rstd' [B, T]", 1d * B * T)];
+                hidden_3_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_norm' [B, T, 384]", 384d * B * T)];
+                hidden_3_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_norm_mean' [B, T]", 1d * B * T)];
+                hidden_3_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_norm_rstd' [B, T]", 1d * B * T)];
                 hidden_3_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ff_0' [B, T, 1536]", 1536d * B * T)];
                 hidden_3_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ff_1' [B, T, 1536]", 1536d * B * T)];
                 hidden_3_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ff' [B, T, 384]", 384d * B * T)];
                 hidden_3_r2_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_r2_0' [B, T, 384]", 384d * B * T)];
-                hidden_3 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3' [B, T, 384]", 384d * B * T)];
-                hidden_3_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_mean' [B, T]", 1d * B * T)];
-                hidden_3_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_rstd' [B, T]", 1d * B * T)];
+                hidden_3_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ffn_norm' [B, T, 384]", 384d * B * T)];
+                hidden_3_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ffn_norm_mean' [B, T]", 1d * B * T)];
+                hidden_3_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ffn_norm_rstd' [B, T]", 1d * B * T)];
                 hidden_4_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_qkv' [B, T, 1152]", 1152d * B * T)];
                 hidden_4_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_context' [B, T, 384]", 384d * B * T)];
                 hidden_4_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
                 hidden_4_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn' [B, T, 384]", 384d * B * T)];
                 hidden_4_r1_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_r1_0' [B, T, 384]", 384d * B * T)];
-                hidden_4_h = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_h' [B, T, 384]", 384d * B * T)];
-                hidden_4_h_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_h_mean' [B, T]", 1d * B * T)];
-                hidden_4_h_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_h_rstd' [B, T]", 1d * B * T)];
+                hidden_4_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_norm' [B, T, 384]", 384d * B * T)];
+                hidden_4_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_norm_mean' [B, T]", 1d * B * T)];
+                hidden_4_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_norm_rstd' [B, T]", 1d * B * T)];
                 hidden_4_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ff_0' [B, T, 1536]", 1536d * B * T)];
                 hidden_4_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ff_1' [B, T, 1536]", 1536d * B * T)];
                 hidden_4_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ff' [B, T, 384]", 384d * B * T)];
                 hidden_4_r2_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_r2_0' [B, T, 384]", 384d * B * T)];
-                hidden_4 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4' [B, T, 384]", 384d * B * T)];
-                hidden_4_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_mean' [B, T]", 1d * B * T)];
-                hidden_4_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_rstd' [B, T]", 1d * B * T)];
+                hidden_4_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ffn_norm' [B, T, 384]", 384d * B * T)];
+                hidden_4_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ffn_norm_mean' [B, T]", 1d * B * T)];
+                hidden_4_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ffn_norm_rstd' [B, T]", 1d * B * T)];
                 hidden_5_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_qkv' [B, T, 1152]", 1152d * B * T)];
                 hidden_5_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_context' [B, T, 384]", 384d * B * T)];
                 hidden_5_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
                 hidden_5_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn' [B, T, 384]", 384d * B * T)];
                 hidden_5_r1_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_r1_0' [B, T, 384]", 384d * B * T)];
-                hidden_5_h = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_h' [B, T, 384]", 384d * B * T)];
-                hidden_5_h_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_h_mean' [B, T]", 1d * B * T)];
-                hidden_5_h_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_h_rstd' [B, T]", 1d * B * T)];
+                hidden_5_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_norm' [B, T, 384]", 384d * B * T)];
+                hidden_5_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_norm_mean' [B, T]", 1d * B * T)];
+                hidden_5_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_norm_rstd' [B, T]", 1d * B * T)];
                 hidden_5_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_ff_0' [B, T, 1536]", 1536d * B * T)];
                 hidden_5_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_ff_1' [B, T, 1536]", 1536d * B * T)];
                 hidden_5_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_ff' [B, T, 384]", 384d * B * T)];
@@ -624,7 +624,7 @@ namespace Consumer
             global::ModelDsl.Runtime.ShapeCheck.Input(caller, "ids", "[B, T]", ids.Shape, [-1, -2], bound, SymbolNames);
             global::System.ArgumentNullException.ThrowIfNull(segment);
             global::ModelDsl.Runtime.ShapeCheck.Input(caller, "segment", "[B, T]", segment.Shape, [-1, -2], bound, SymbolNames);
-            global::ModelDsl.Runtime.ShapeCheck.AtMost(caller, "ids", "T", bound[1], 512, "positional(max_len=512) 'pos' at minilm_encoder.model:35");
+            global::ModelDsl.Runtime.ShapeCheck.AtMost(caller, "ids", "T", bound[1], 512, "positional(max_len=512) 'pos' at minilm_encoder.model:36");
             var w = WorkspaceFor(bound[0], bound[1]);
             int B = w.B;
             int T = w.T;
@@ -644,22 +644,22 @@ namespace Consumer
             int T = w.T;
 
             // fwd_0_embedding
-            //   minilm_encoder.model:32  tok = embedding(num=30522, dim=384)  [B, T] -> [B, T, 384]
-#line 32 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:33  tok = embedding(num=30522, dim=384)  [B, T] -> [B, T, 384]
+#line 33 "/src/examples/BertClassifier/minilm_encoder.model"
             // tok[B, T, 384] = rows of tok_weight picked by the ids in ids
             global::ModelDsl.Runtime.Cpu.Layers.Embedding.Forward(B * T, 30522, 384, w.ids, TokWeight.Value, w.tok);
 #line default
 
             // fwd_1_embedding
-            //   minilm_encoder.model:33  typ = embedding(num=2, dim=384)  [B, T] -> [B, T, 384]
-#line 33 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:34  typ = embedding(num=2, dim=384)  [B, T] -> [B, T, 384]
+#line 34 "/src/examples/BertClassifier/minilm_encoder.model"
             // typ[B, T, 384] = rows of typ_weight picked by the ids in segment
             global::ModelDsl.Runtime.Cpu.Layers.Embedding.Forward(B * T, 2, 384, w.segment, TypWeight.Value, w.typ);
 #line default
 
             // fwd_2_add
-            //   minilm_encoder.model:34  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 34 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:35  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 35 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B, 384 * T]:
             //   sum_0 = tok + typ
             {
@@ -691,24 +691,24 @@ namespace Consumer
 #line default
 
             // fwd_3_positional
-            //   minilm_encoder.model:35  pos = positional(max_len=512)  [B, T, 384] -> [B, T, 384]
-#line 35 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:36  pos = positional(max_len=512)  [B, T, 384] -> [B, T, 384]
+#line 36 "/src/examples/BertClassifier/minilm_encoder.model"
             // pos[b, t] = sum_0[b, t] + pos_weight[t]   (T ≤ 512, checked on entry)
             global::ModelDsl.Runtime.Cpu.Layers.Positional.Forward(B, T, 512, 384, w.sum_0, PosWeight.Value, w.pos);
 #line default
 
             // fwd_4_layer_norm
-            //   minilm_encoder.model:36  emb = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 36 "/src/examples/BertClassifier/minilm_encoder.model"
-            // emb = (pos − mean)·rstd·emb_weight + emb_bias over rows of 384; emb_mean and emb_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.pos, EmbWeight.Value, EmbBias.Value, w.emb, w.emb_mean, w.emb_rstd, 1e-12f);
+            //   minilm_encoder.model:37  emb_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 37 "/src/examples/BertClassifier/minilm_encoder.model"
+            // emb_norm = (pos − mean)·rstd·emb_norm_weight + emb_norm_bias over rows of 384; emb_norm_mean and emb_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.pos, EmbNormWeight.Value, EmbNormBias.Value, w.emb_norm, w.emb_norm_mean, w.emb_norm_rstd, 1e-12f);
 #line default
 
             // fwd_5_attention_in_proj
             //   minilm_encoder.model:20  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
 #line 20 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_0_attn_qkv[B * T, 1152] = emb · hidden_0_attn_in_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.emb, 384, Hidden0AttnInProjWeight, 384, 0f, w.hidden_0_attn_qkv, 1152);
+            // hidden_0_attn_qkv[B * T, 1152] = emb_norm · hidden_0_attn_in_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.emb_norm, 384, Hidden0AttnInProjWeight, 384, 0f, w.hidden_0_attn_qkv, 1152);
 #line default
 
             // fwd_6_attention_in_proj_bias
@@ -762,11 +762,11 @@ namespace Consumer
             //   minilm_encoder.model:21  hidden.0.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 20 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
-            //   hidden_0_r1_0 = emb + (hidden_0_attn + hidden_0_attn_out_proj_bias)
+            //   hidden_0_r1_0 = emb_norm + (hidden_0_attn + hidden_0_attn_out_proj_bias)
             {
                 int rows = B * T, cols = 384;
                 ref float hidden_0_r1_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0_r1_0);
-                ref float emb = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.emb);
+                ref float emb_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.emb_norm);
                 ref float hidden_0_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0_attn);
                 ref float hidden_0_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden0AttnOutProjBias.Value);
                 for (int r = 0; r < rows; r++)
@@ -775,7 +775,7 @@ namespace Consumer
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref emb, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref emb_norm, i);
                         var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_attn, i);
                         var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_attn_out_proj_bias, (nuint)c);
                         var v3 = v1 + v2;
@@ -785,7 +785,7 @@ namespace Consumer
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref emb, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref emb_norm, (nint)i);
                         var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_attn, (nint)i);
                         var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_attn_out_proj_bias, c);
                         var s3 = s1 + s2;
@@ -797,17 +797,17 @@ namespace Consumer
 #line default
 
             // fwd_10_layer_norm
-            //   minilm_encoder.model:22  hidden.0.h = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+            //   minilm_encoder.model:22  hidden.0.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
 #line 22 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_0_h = (hidden_0_r1_0 − mean)·rstd·hidden_0_h_weight + hidden_0_h_bias over rows of 384; hidden_0_h_mean and hidden_0_h_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_0_r1_0, Hidden0HWeight.Value, Hidden0HBias.Value, w.hidden_0_h, w.hidden_0_h_mean, w.hidden_0_h_rstd, 1e-12f);
+            // hidden_0_attn_norm = (hidden_0_r1_0 − mean)·rstd·hidden_0_attn_norm_weight + hidden_0_attn_norm_bias over rows of 384; hidden_0_attn_norm_mean and hidden_0_attn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_0_r1_0, Hidden0AttnNormWeight.Value, Hidden0AttnNormBias.Value, w.hidden_0_attn_norm, w.hidden_0_attn_norm_mean, w.hidden_0_attn_norm_rstd, 1e-12f);
 #line default
 
             // fwd_11_dense
             //   minilm_encoder.model:23  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
 #line 23 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_0_ff_0[B * T, 1536] = hidden_0_h · hidden_0_ff_0_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.hidden_0_h, 384, Hidden0Ff0Weight, 384, 0f, w.hidden_0_ff_0, 1536);
+            // hidden_0_ff_0[B * T, 1536] = hidden_0_attn_norm · hidden_0_ff_0_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.hidden_0_attn_norm, 384, Hidden0Ff0Weight, 384, 0f, w.hidden_0_ff_0, 1536);
 #line default
 
             // fwd_12_dense_gelu
@@ -861,11 +861,11 @@ namespace Consumer
             //   minilm_encoder.model:24  hidden.0.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 23 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
-            //   hidden_0_r2_0 = hidden_0_h + (hidden_0_ff + hidden_0_ff_2_bias)
+            //   hidden_0_r2_0 = hidden_0_attn_norm + (hidden_0_ff + hidden_0_ff_2_bias)
             {
                 int rows = B * T, cols = 384;
                 ref float hidden_0_r2_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0_r2_0);
-                ref float hidden_0_h = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0_h);
+                ref float hidden_0_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0_attn_norm);
                 ref float hidden_0_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0_ff);
                 ref float hidden_0_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden0Ff2Bias.Value);
                 for (int r = 0; r < rows; r++)
@@ -874,7 +874,7 @@ namespace Consumer
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_h, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_attn_norm, i);
                         var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_ff, i);
                         var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_ff_2_bias, (nuint)c);
                         var v3 = v1 + v2;
@@ -884,7 +884,7 @@ namespace Consumer
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_h, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_attn_norm, (nint)i);
                         var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_ff, (nint)i);
                         var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_ff_2_bias, c);
                         var s3 = s1 + s2;
@@ -896,17 +896,17 @@ namespace Consumer
 #line default
 
             // fwd_15_layer_norm
-            //   minilm_encoder.model:25  hidden.0 = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+            //   minilm_encoder.model:25  hidden.0.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
 #line 25 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_0 = (hidden_0_r2_0 − mean)·rstd·hidden_0_weight + hidden_0_bias over rows of 384; hidden_0_mean and hidden_0_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_0_r2_0, Hidden0Weight.Value, Hidden0Bias.Value, w.hidden_0, w.hidden_0_mean, w.hidden_0_rstd, 1e-12f);
+            // hidden_0_ffn_norm = (hidden_0_r2_0 − mean)·rstd·hidden_0_ffn_norm_weight + hidden_0_ffn_norm_bias over rows of 384; hidden_0_ffn_norm_mean and hidden_0_ffn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_0_r2_0, Hidden0FfnNormWeight.Value, Hidden0FfnNormBias.Value, w.hidden_0_ffn_norm, w.hidden_0_ffn_norm_mean, w.hidden_0_ffn_norm_rstd, 1e-12f);
 #line default
 
             // fwd_16_attention_in_proj
             //   minilm_encoder.model:20  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
 #line 20 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_1_attn_qkv[B * T, 1152] = hidden_0 · hidden_1_attn_in_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.hidden_0, 384, Hidden1AttnInProjWeight, 384, 0f, w.hidden_1_attn_qkv, 1152);
+            // hidden_1_attn_qkv[B * T, 1152] = hidden_0_ffn_norm · hidden_1_attn_in_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.hidden_0_ffn_norm, 384, Hidden1AttnInProjWeight, 384, 0f, w.hidden_1_attn_qkv, 1152);
 #line default
 
             // fwd_17_attention_in_proj_bias
@@ -960,11 +960,11 @@ namespace Consumer
             //   minilm_encoder.model:21  hidden.1.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 20 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
-            //   hidden_1_r1_0 = hidden_0 + (hidden_1_attn + hidden_1_attn_out_proj_bias)
+            //   hidden_1_r1_0 = hidden_0_ffn_norm + (hidden_1_attn + hidden_1_attn_out_proj_bias)
             {
                 int rows = B * T, cols = 384;
                 ref float hidden_1_r1_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1_r1_0);
-                ref float hidden_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0);
+                ref float hidden_0_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0_ffn_norm);
                 ref float hidden_1_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1_attn);
                 ref float hidden_1_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden1AttnOutProjBias.Value);
                 for (int r = 0; r < rows; r++)
@@ -973,7 +973,7 @@ namespace Consumer
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_ffn_norm, i);
                         var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_attn, i);
                         var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_attn_out_proj_bias, (nuint)c);
                         var v3 = v1 + v2;
@@ -983,7 +983,7 @@ namespace Consumer
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_ffn_norm, (nint)i);
                         var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_attn, (nint)i);
                         var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_attn_out_proj_bias, c);
                         var s3 = s1 + s2;
@@ -995,17 +995,17 @@ namespace Consumer
 #line default
 
             // fwd_21_layer_norm
-            //   minilm_encoder.model:22  hidden.1.h = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+            //   minilm_encoder.model:22  hidden.1.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
 #line 22 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_1_h = (hidden_1_r1_0 − mean)·rstd·hidden_1_h_weight + hidden_1_h_bias over rows of 384; hidden_1_h_mean and hidden_1_h_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_1_r1_0, Hidden1HWeight.Value, Hidden1HBias.Value, w.hidden_1_h, w.hidden_1_h_mean, w.hidden_1_h_rstd, 1e-12f);
+            // hidden_1_attn_norm = (hidden_1_r1_0 − mean)·rstd·hidden_1_attn_norm_weight + hidden_1_attn_norm_bias over rows of 384; hidden_1_attn_norm_mean and hidden_1_attn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_1_r1_0, Hidden1AttnNormWeight.Value, Hidden1AttnNormBias.Value, w.hidden_1_attn_norm, w.hidden_1_attn_norm_mean, w.hidden_1_attn_norm_rstd, 1e-12f);
 #line default
 
             // fwd_22_dense
             //   minilm_encoder.model:23  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
 #line 23 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_1_ff_0[B * T, 1536] = hidden_1_h · hidden_1_ff_0_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.hidden_1_h, 384, Hidden1Ff0Weight, 384, 0f, w.hidden_1_ff_0, 1536);
+            // hidden_1_ff_0[B * T, 1536] = hidden_1_attn_norm · hidden_1_ff_0_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.hidden_1_attn_norm, 384, Hidden1Ff0Weight, 384, 0f, w.hidden_1_ff_0, 1536);
 #line default
 
             // fwd_23_dense_gelu
@@ -1059,11 +1059,11 @@ namespace Consumer
             //   minilm_encoder.model:24  hidden.1.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 23 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
-            //   hidden_1_r2_0 = hidden_1_h + (hidden_1_ff + hidden_1_ff_2_bias)
+            //   hidden_1_r2_0 = hidden_1_attn_norm + (hidden_1_ff + hidden_1_ff_2_bias)
             {
                 int rows = B * T, cols = 384;
                 ref float hidden_1_r2_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1_r2_0);
-                ref float hidden_1_h = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1_h);
+                ref float hidden_1_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1_attn_norm);
                 ref float hidden_1_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1_ff);
                 ref float hidden_1_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden1Ff2Bias.Value);
                 for (int r = 0; r < rows; r++)
@@ -1072,7 +1072,7 @@ namespace Consumer
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_h, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_attn_norm, i);
                         var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_ff, i);
                         var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_ff_2_bias, (nuint)c);
                         var v3 = v1 + v2;
@@ -1082,7 +1082,7 @@ namespace Consumer
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_h, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_attn_norm, (nint)i);
                         var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_ff, (nint)i);
                         var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_ff_2_bias, c);
                         var s3 = s1 + s2;
@@ -1094,17 +1094,17 @@ namespace Consumer
 #line default
 
             // fwd_26_layer_norm
-            //   minilm_encoder.model:25  hidden.1 = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+            //   minilm_encoder.model:25  hidden.1.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
 #line 25 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_1 = (hidden_1_r2_0 − mean)·rstd·hidden_1_weight + hidden_1_bias over rows of 384; hidden_1_mean and hidden_1_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_1_r2_0, Hidden1Weight.Value, Hidden1Bias.Value, w.hidden_1, w.hidden_1_mean, w.hidden_1_rstd, 1e-12f);
+            // hidden_1_ffn_norm = (hidden_1_r2_0 − mean)·rstd·hidden_1_ffn_norm_weight + hidden_1_ffn_norm_bias over rows of 384; hidden_1_ffn_norm_mean and hidden_1_ffn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_1_r2_0, Hidden1FfnNormWeight.Value, Hidden1FfnNormBias.Value, w.hidden_1_ffn_norm, w.hidden_1_ffn_norm_mean, w.hidden_1_ffn_norm_rstd, 1e-12f);
 #line default
 
             // fwd_27_attention_in_proj
             //   minilm_encoder.model:20  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
 #line 20 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_2_attn_qkv[B * T, 1152] = hidden_1 · hidden_2_attn_in_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.hidden_1, 384, Hidden2AttnInProjWeight, 384, 0f, w.hidden_2_attn_qkv, 1152);
+            // hidden_2_attn_qkv[B * T, 1152] = hidden_1_ffn_norm · hidden_2_attn_in_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.hidden_1_ffn_norm, 384, Hidden2AttnInProjWeight, 384, 0f, w.hidden_2_attn_qkv, 1152);
 #line default
 
             // fwd_28_attention_in_proj_bias
@@ -1158,11 +1158,11 @@ namespace Consumer
             //   minilm_encoder.model:21  hidden.2.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 20 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
-            //   hidden_2_r1_0 = hidden_1 + (hidden_2_attn + hidden_2_attn_out_proj_bias)
+            //   hidden_2_r1_0 = hidden_1_ffn_norm + (hidden_2_attn + hidden_2_attn_out_proj_bias)
             {
                 int rows = B * T, cols = 384;
                 ref float hidden_2_r1_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2_r1_0);
-                ref float hidden_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1);
+                ref float hidden_1_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1_ffn_norm);
                 ref float hidden_2_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2_attn);
                 ref float hidden_2_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden2AttnOutProjBias.Value);
                 for (int r = 0; r < rows; r++)
@@ -1171,7 +1171,7 @@ namespace Consumer
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_ffn_norm, i);
                         var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_attn, i);
                         var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_attn_out_proj_bias, (nuint)c);
                         var v3 = v1 + v2;
@@ -1181,7 +1181,7 @@ namespace Consumer
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_ffn_norm, (nint)i);
                         var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_attn, (nint)i);
                         var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_attn_out_proj_bias, c);
                         var s3 = s1 + s2;
@@ -1193,17 +1193,17 @@ namespace Consumer
 #line default
 
             // fwd_32_layer_norm
-            //   minilm_encoder.model:22  hidden.2.h = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+            //   minilm_encoder.model:22  hidden.2.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
 #line 22 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_2_h = (hidden_2_r1_0 − mean)·rstd·hidden_2_h_weight + hidden_2_h_bias over rows of 384; hidden_2_h_mean and hidden_2_h_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_2_r1_0, Hidden2HWeight.Value, Hidden2HBias.Value, w.hidden_2_h, w.hidden_2_h_mean, w.hidden_2_h_rstd, 1e-12f);
+            // hidden_2_attn_norm = (hidden_2_r1_0 − mean)·rstd·hidden_2_attn_norm_weight + hidden_2_attn_norm_bias over rows of 384; hidden_2_attn_norm_mean and hidden_2_attn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_2_r1_0, Hidden2AttnNormWeight.Value, Hidden2AttnNormBias.Value, w.hidden_2_attn_norm, w.hidden_2_attn_norm_mean, w.hidden_2_attn_norm_rstd, 1e-12f);
 #line default
 
             // fwd_33_dense
             //   minilm_encoder.model:23  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
 #line 23 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_2_ff_0[B * T, 1536] = hidden_2_h · hidden_2_ff_0_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.hidden_2_h, 384, Hidden2Ff0Weight, 384, 0f, w.hidden_2_ff_0, 1536);
+            // hidden_2_ff_0[B * T, 1536] = hidden_2_attn_norm · hidden_2_ff_0_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.hidden_2_attn_norm, 384, Hidden2Ff0Weight, 384, 0f, w.hidden_2_ff_0, 1536);
 #line default
 
             // fwd_34_dense_gelu
@@ -1257,11 +1257,11 @@ namespace Consumer
             //   minilm_encoder.model:24  hidden.2.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 23 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
-            //   hidden_2_r2_0 = hidden_2_h + (hidden_2_ff + hidden_2_ff_2_bias)
+            //   hidden_2_r2_0 = hidden_2_attn_norm + (hidden_2_ff + hidden_2_ff_2_bias)
             {
                 int rows = B * T, cols = 384;
                 ref float hidden_2_r2_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2_r2_0);
-                ref float hidden_2_h = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2_h);
+                ref float hidden_2_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2_attn_norm);
                 ref float hidden_2_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2_ff);
                 ref float hidden_2_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden2Ff2Bias.Value);
                 for (int r = 0; r < rows; r++)
@@ -1270,7 +1270,7 @@ namespace Consumer
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_h, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_attn_norm, i);
                         var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_ff, i);
                         var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_ff_2_bias, (nuint)c);
                         var v3 = v1 + v2;
@@ -1280,7 +1280,7 @@ namespace Consumer
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_h, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_attn_norm, (nint)i);
                         var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_ff, (nint)i);
                         var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_ff_2_bias, c);
                         var s3 = s1 + s2;
@@ -1292,17 +1292,17 @@ namespace Consumer
 #line default
 
             // fwd_37_layer_norm
-            //   minilm_encoder.model:25  hidden.2 = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+            //   minilm_encoder.model:25  hidden.2.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
 #line 25 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_2 = (hidden_2_r2_0 − mean)·rstd·hidden_2_weight + hidden_2_bias over rows of 384; hidden_2_mean and hidden_2_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_2_r2_0, Hidden2Weight.Value, Hidden2Bias.Value, w.hidden_2, w.hidden_2_mean, w.hidden_2_rstd, 1e-12f);
+            // hidden_2_ffn_norm = (hidden_2_r2_0 − mean)·rstd·hidden_2_ffn_norm_weight + hidden_2_ffn_norm_bias over rows of 384; hidden_2_ffn_norm_mean and hidden_2_ffn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_2_r2_0, Hidden2FfnNormWeight.Value, Hidden2FfnNormBias.Value, w.hidden_2_ffn_norm, w.hidden_2_ffn_norm_mean, w.hidden_2_ffn_norm_rstd, 1e-12f);
 #line default
 
             // fwd_38_attention_in_proj
             //   minilm_encoder.model:20  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
 #line 20 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_3_attn_qkv[B * T, 1152] = hidden_2 · hidden_3_attn_in_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.hidden_2, 384, Hidden3AttnInProjWeight, 384, 0f, w.hidden_3_attn_qkv, 1152);
+            // hidden_3_attn_qkv[B * T, 1152] = hidden_2_ffn_norm · hidden_3_attn_in_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.hidden_2_ffn_norm, 384, Hidden3AttnInProjWeight, 384, 0f, w.hidden_3_attn_qkv, 1152);
 #line default
 
             // fwd_39_attention_in_proj_bias
@@ -1356,11 +1356,11 @@ namespace Consumer
             //   minilm_encoder.model:21  hidden.3.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 20 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
-            //   hidden_3_r1_0 = hidden_2 + (hidden_3_attn + hidden_3_attn_out_proj_bias)
+            //   hidden_3_r1_0 = hidden_2_ffn_norm + (hidden_3_attn + hidden_3_attn_out_proj_bias)
             {
                 int rows = B * T, cols = 384;
                 ref float hidden_3_r1_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3_r1_0);
-                ref float hidden_2 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2);
+                ref float hidden_2_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2_ffn_norm);
                 ref float hidden_3_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3_attn);
                 ref float hidden_3_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden3AttnOutProjBias.Value);
                 for (int r = 0; r < rows; r++)
@@ -1369,7 +1369,7 @@ namespace Consumer
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_ffn_norm, i);
                         var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_attn, i);
                         var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_attn_out_proj_bias, (nuint)c);
                         var v3 = v1 + v2;
@@ -1379,7 +1379,7 @@ namespace Consumer
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_ffn_norm, (nint)i);
                         var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_attn, (nint)i);
                         var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_attn_out_proj_bias, c);
                         var s3 = s1 + s2;
@@ -1391,17 +1391,17 @@ namespace Consumer
 #line default
 
             // fwd_43_layer_norm
-            //   minilm_encoder.model:22  hidden.3.h = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+            //   minilm_encoder.model:22  hidden.3.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
 #line 22 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_3_h = (hidden_3_r1_0 − mean)·rstd·hidden_3_h_weight + hidden_3_h_bias over rows of 384; hidden_3_h_mean and hidden_3_h_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_3_r1_0, Hidden3HWeight.Value, Hidden3HBias.Value, w.hidden_3_h, w.hidden_3_h_mean, w.hidden_3_h_rstd, 1e-12f);
+            // hidden_3_attn_norm = (hidden_3_r1_0 − mean)·rstd·hidden_3_attn_norm_weight + hidden_3_attn_norm_bias over rows of 384; hidden_3_attn_norm_mean and hidden_3_attn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_3_r1_0, Hidden3AttnNormWeight.Value, Hidden3AttnNormBias.Value, w.hidden_3_attn_norm, w.hidden_3_attn_norm_mean, w.hidden_3_attn_norm_rstd, 1e-12f);
 #line default
 
             // fwd_44_dense
             //   minilm_encoder.model:23  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
 #line 23 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_3_ff_0[B * T, 1536] = hidden_3_h · hidden_3_ff_0_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.hidden_3_h, 384, Hidden3Ff0Weight, 384, 0f, w.hidden_3_ff_0, 1536);
+            // hidden_3_ff_0[B * T, 1536] = hidden_3_attn_norm · hidden_3_ff_0_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.hidden_3_attn_norm, 384, Hidden3Ff0Weight, 384, 0f, w.hidden_3_ff_0, 1536);
 #line default
 
             // fwd_45_dense_gelu
@@ -1455,11 +1455,11 @@ namespace Consumer
             //   minilm_encoder.model:24  hidden.3.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 23 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
-            //   hidden_3_r2_0 = hidden_3_h + (hidden_3_ff + hidden_3_ff_2_bias)
+            //   hidden_3_r2_0 = hidden_3_attn_norm + (hidden_3_ff + hidden_3_ff_2_bias)
             {
                 int rows = B * T, cols = 384;
                 ref float hidden_3_r2_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3_r2_0);
-                ref float hidden_3_h = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3_h);
+                ref float hidden_3_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3_attn_norm);
                 ref float hidden_3_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3_ff);
                 ref float hidden_3_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden3Ff2Bias.Value);
                 for (int r = 0; r < rows; r++)
@@ -1468,7 +1468,7 @@ namespace Consumer
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_h, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_attn_norm, i);
                         var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_ff, i);
                         var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_ff_2_bias, (nuint)c);
                         var v3 = v1 + v2;
@@ -1478,7 +1478,7 @@ namespace Consumer
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_h, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_attn_norm, (nint)i);
                         var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_ff, (nint)i);
                         var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_ff_2_bias, c);
                         var s3 = s1 + s2;
@@ -1490,17 +1490,17 @@ namespace Consumer
 #line default
 
             // fwd_48_layer_norm
-            //   minilm_encoder.model:25  hidden.3 = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+            //   minilm_encoder.model:25  hidden.3.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
 #line 25 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_3 = (hidden_3_r2_0 − mean)·rstd·hidden_3_weight + hidden_3_bias over rows of 384; hidden_3_mean and hidden_3_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_3_r2_0, Hidden3Weight.Value, Hidden3Bias.Value, w.hidden_3, w.hidden_3_mean, w.hidden_3_rstd, 1e-12f);
+            // hidden_3_ffn_norm = (hidden_3_r2_0 − mean)·rstd·hidden_3_ffn_norm_weight + hidden_3_ffn_norm_bias over rows of 384; hidden_3_ffn_norm_mean and hidden_3_ffn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_3_r2_0, Hidden3FfnNormWeight.Value, Hidden3FfnNormBias.Value, w.hidden_3_ffn_norm, w.hidden_3_ffn_norm_mean, w.hidden_3_ffn_norm_rstd, 1e-12f);
 #line default
 
             // fwd_49_attention_in_proj
             //   minilm_encoder.model:20  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
 #line 20 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_4_attn_qkv[B * T, 1152] = hidden_3 · hidden_4_attn_in_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.hidden_3, 384, Hidden4AttnInProjWeight, 384, 0f, w.hidden_4_attn_qkv, 1152);
+            // hidden_4_attn_qkv[B * T, 1152] = hidden_3_ffn_norm · hidden_4_attn_in_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.hidden_3_ffn_norm, 384, Hidden4AttnInProjWeight, 384, 0f, w.hidden_4_attn_qkv, 1152);
 #line default
 
             // fwd_50_attention_in_proj_bias
@@ -1554,11 +1554,11 @@ namespace Consumer
             //   minilm_encoder.model:21  hidden.4.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 20 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
-            //   hidden_4_r1_0 = hidden_3 + (hidden_4_attn + hidden_4_attn_out_proj_bias)
+            //   hidden_4_r1_0 = hidden_3_ffn_norm + (hidden_4_attn + hidden_4_attn_out_proj_bias)
             {
                 int rows = B * T, cols = 384;
                 ref float hidden_4_r1_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4_r1_0);
-                ref float hidden_3 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3);
+                ref float hidden_3_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3_ffn_norm);
                 ref float hidden_4_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4_attn);
                 ref float hidden_4_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden4AttnOutProjBias.Value);
                 for (int r = 0; r < rows; r++)
@@ -1567,7 +1567,7 @@ namespace Consumer
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_ffn_norm, i);
                         var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_attn, i);
                         var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_attn_out_proj_bias, (nuint)c);
                         var v3 = v1 + v2;
@@ -1577,7 +1577,7 @@ namespace Consumer
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_ffn_norm, (nint)i);
                         var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_attn, (nint)i);
                         var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_attn_out_proj_bias, c);
                         var s3 = s1 + s2;
@@ -1589,17 +1589,17 @@ namespace Consumer
 #line default
 
             // fwd_54_layer_norm
-            //   minilm_encoder.model:22  hidden.4.h = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+            //   minilm_encoder.model:22  hidden.4.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
 #line 22 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_4_h = (hidden_4_r1_0 − mean)·rstd·hidden_4_h_weight + hidden_4_h_bias over rows of 384; hidden_4_h_mean and hidden_4_h_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_4_r1_0, Hidden4HWeight.Value, Hidden4HBias.Value, w.hidden_4_h, w.hidden_4_h_mean, w.hidden_4_h_rstd, 1e-12f);
+            // hidden_4_attn_norm = (hidden_4_r1_0 − mean)·rstd·hidden_4_attn_norm_weight + hidden_4_attn_norm_bias over rows of 384; hidden_4_attn_norm_mean and hidden_4_attn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_4_r1_0, Hidden4AttnNormWeight.Value, Hidden4AttnNormBias.Value, w.hidden_4_attn_norm, w.hidden_4_attn_norm_mean, w.hidden_4_attn_norm_rstd, 1e-12f);
 #line default
 
             // fwd_55_dense
             //   minilm_encoder.model:23  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
 #line 23 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_4_ff_0[B * T, 1536] = hidden_4_h · hidden_4_ff_0_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.hidden_4_h, 384, Hidden4Ff0Weight, 384, 0f, w.hidden_4_ff_0, 1536);
+            // hidden_4_ff_0[B * T, 1536] = hidden_4_attn_norm · hidden_4_ff_0_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.hidden_4_attn_norm, 384, Hidden4Ff0Weight, 384, 0f, w.hidden_4_ff_0, 1536);
 #line default
 
             // fwd_56_dense_gelu
@@ -1653,11 +1653,11 @@ namespace Consumer
             //   minilm_encoder.model:24  hidden.4.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 23 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
-            //   hidden_4_r2_0 = hidden_4_h + (hidden_4_ff + hidden_4_ff_2_bias)
+            //   hidden_4_r2_0 = hidden_4_attn_norm + (hidden_4_ff + hidden_4_ff_2_bias)
             {
                 int rows = B * T, cols = 384;
                 ref float hidden_4_r2_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4_r2_0);
-                ref float hidden_4_h = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4_h);
+                ref float hidden_4_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4_attn_norm);
                 ref float hidden_4_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4_ff);
                 ref float hidden_4_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden4Ff2Bias.Value);
                 for (int r = 0; r < rows; r++)
@@ -1666,7 +1666,7 @@ namespace Consumer
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_h, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_attn_norm, i);
                         var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_ff, i);
                         var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_ff_2_bias, (nuint)c);
                         var v3 = v1 + v2;
@@ -1676,7 +1676,7 @@ namespace Consumer
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_h, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_attn_norm, (nint)i);
                         var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_ff, (nint)i);
                         var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_ff_2_bias, c);
                         var s3 = s1 + s2;
@@ -1688,17 +1688,17 @@ namespace Consumer
 #line default
 
             // fwd_59_layer_norm
-            //   minilm_encoder.model:25  hidden.4 = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+            //   minilm_encoder.model:25  hidden.4.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
 #line 25 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_4 = (hidden_4_r2_0 − mean)·rstd·hidden_4_weight + hidden_4_bias over rows of 384; hidden_4_mean and hidden_4_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_4_r2_0, Hidden4Weight.Value, Hidden4Bias.Value, w.hidden_4, w.hidden_4_mean, w.hidden_4_rstd, 1e-12f);
+            // hidden_4_ffn_norm = (hidden_4_r2_0 − mean)·rstd·hidden_4_ffn_norm_weight + hidden_4_ffn_norm_bias over rows of 384; hidden_4_ffn_norm_mean and hidden_4_ffn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_4_r2_0, Hidden4FfnNormWeight.Value, Hidden4FfnNormBias.Value, w.hidden_4_ffn_norm, w.hidden_4_ffn_norm_mean, w.hidden_4_ffn_norm_rstd, 1e-12f);
 #line default
 
             // fwd_60_attention_in_proj
             //   minilm_encoder.model:20  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
 #line 20 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_5_attn_qkv[B * T, 1152] = hidden_4 · hidden_5_attn_in_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.hidden_4, 384, Hidden5AttnInProjWeight, 384, 0f, w.hidden_5_attn_qkv, 1152);
+            // hidden_5_attn_qkv[B * T, 1152] = hidden_4_ffn_norm · hidden_5_attn_in_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.hidden_4_ffn_norm, 384, Hidden5AttnInProjWeight, 384, 0f, w.hidden_5_attn_qkv, 1152);
 #line default
 
             // fwd_61_attention_in_proj_bias
@@ -1752,11 +1752,11 @@ namespace Consumer
             //   minilm_encoder.model:21  hidden.5.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 20 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
-            //   hidden_5_r1_0 = hidden_4 + (hidden_5_attn + hidden_5_attn_out_proj_bias)
+            //   hidden_5_r1_0 = hidden_4_ffn_norm + (hidden_5_attn + hidden_5_attn_out_proj_bias)
             {
                 int rows = B * T, cols = 384;
                 ref float hidden_5_r1_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_5_r1_0);
-                ref float hidden_4 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4);
+                ref float hidden_4_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4_ffn_norm);
                 ref float hidden_5_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_5_attn);
                 ref float hidden_5_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden5AttnOutProjBias.Value);
                 for (int r = 0; r < rows; r++)
@@ -1765,7 +1765,7 @@ namespace Consumer
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_ffn_norm, i);
                         var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_5_attn, i);
                         var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_5_attn_out_proj_bias, (nuint)c);
                         var v3 = v1 + v2;
@@ -1775,7 +1775,7 @@ namespace Consumer
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_ffn_norm, (nint)i);
                         var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_attn, (nint)i);
                         var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_attn_out_proj_bias, c);
                         var s3 = s1 + s2;
@@ -1787,17 +1787,17 @@ namespace Consumer
 #line default
 
             // fwd_65_layer_norm
-            //   minilm_encoder.model:22  hidden.5.h = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+            //   minilm_encoder.model:22  hidden.5.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
 #line 22 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_5_h = (hidden_5_r1_0 − mean)·rstd·hidden_5_h_weight + hidden_5_h_bias over rows of 384; hidden_5_h_mean and hidden_5_h_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_5_r1_0, Hidden5HWeight.Value, Hidden5HBias.Value, w.hidden_5_h, w.hidden_5_h_mean, w.hidden_5_h_rstd, 1e-12f);
+            // hidden_5_attn_norm = (hidden_5_r1_0 − mean)·rstd·hidden_5_attn_norm_weight + hidden_5_attn_norm_bias over rows of 384; hidden_5_attn_norm_mean and hidden_5_attn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_5_r1_0, Hidden5AttnNormWeight.Value, Hidden5AttnNormBias.Value, w.hidden_5_attn_norm, w.hidden_5_attn_norm_mean, w.hidden_5_attn_norm_rstd, 1e-12f);
 #line default
 
             // fwd_66_dense
             //   minilm_encoder.model:23  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
 #line 23 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_5_ff_0[B * T, 1536] = hidden_5_h · hidden_5_ff_0_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.hidden_5_h, 384, Hidden5Ff0Weight, 384, 0f, w.hidden_5_ff_0, 1536);
+            // hidden_5_ff_0[B * T, 1536] = hidden_5_attn_norm · hidden_5_ff_0_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.hidden_5_attn_norm, 384, Hidden5Ff0Weight, 384, 0f, w.hidden_5_ff_0, 1536);
 #line default
 
             // fwd_67_dense_gelu
@@ -1851,11 +1851,11 @@ namespace Consumer
             //   minilm_encoder.model:24  hidden.5.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 23 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
-            //   hidden_5_r2_0 = hidden_5_h + (hidden_5_ff + hidden_5_ff_2_bias)
+            //   hidden_5_r2_0 = hidden_5_attn_norm + (hidden_5_ff + hidden_5_ff_2_bias)
             {
                 int rows = B * T, cols = 384;
                 ref float hidden_5_r2_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_5_r2_0);
-                ref float hidden_5_h = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_5_h);
+                ref float hidden_5_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_5_attn_norm);
                 ref float hidden_5_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_5_ff);
                 ref float hidden_5_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden5Ff2Bias.Value);
                 for (int r = 0; r < rows; r++)
@@ -1864,7 +1864,7 @@ namespace Consumer
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_5_h, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_5_attn_norm, i);
                         var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_5_ff, i);
                         var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_5_ff_2_bias, (nuint)c);
                         var v3 = v1 + v2;
@@ -1874,7 +1874,7 @@ namespace Consumer
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_h, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_attn_norm, (nint)i);
                         var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_ff, (nint)i);
                         var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_ff_2_bias, c);
                         var s3 = s1 + s2;
@@ -1886,17 +1886,17 @@ namespace Consumer
 #line default
 
             // fwd_70_layer_norm
-            //   minilm_encoder.model:25  hidden.5 = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+            //   minilm_encoder.model:25  hidden.5.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
 #line 25 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden = (hidden_5_r2_0 − mean)·rstd·hidden_5_weight + hidden_5_bias over rows of 384; hidden_mean and hidden_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_5_r2_0, Hidden5Weight.Value, Hidden5Bias.Value, w.hidden, w.hidden_mean, w.hidden_rstd, 1e-12f);
+            // hidden = (hidden_5_r2_0 − mean)·rstd·hidden_5_ffn_norm_weight + hidden_5_ffn_norm_bias over rows of 384; hidden_mean and hidden_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_5_r2_0, Hidden5FfnNormWeight.Value, Hidden5FfnNormBias.Value, w.hidden, w.hidden_mean, w.hidden_rstd, 1e-12f);
 #line default
         }
 
         // ───── ONNX export ───────────────────────────────────────────────────────────────────────────────
 
         /// <summary>The inference graph for ONNX export (opset 20; dropout is omitted, as at inference); see docs/onnx.md.</summary>
-        private const string OnnxGraph = "modeldsl-onnx 1;opset 20;graph MiniLmEncoder;input ids i32 B,T;input segment i32 B,T;output hidden f32 B,T,384;initializer tok.weight 30522,384;initializer typ.weight 2,384;initializer pos.weight 512,384;initializer emb.weight 384;initializer emb.bias 384;initializer hidden.0.attn.in_proj_weight 1152,384;initializer hidden.0.attn.in_proj_bias 1152;initializer hidden.0.attn.out_proj.weight 384,384;initializer hidden.0.attn.out_proj.bias 384;initializer hidden.0.h.weight 384;initializer hidden.0.h.bias 384;initializer hidden.0.ff.0.weight 1536,384;initializer hidden.0.ff.0.bias 1536;initializer hidden.0.ff.2.weight 384,1536;initializer hidden.0.ff.2.bias 384;initializer hidden.0.weight 384;initializer hidden.0.bias 384;initializer hidden.1.attn.in_proj_weight 1152,384;initializer hidden.1.attn.in_proj_bias 1152;initializer hidden.1.attn.out_proj.weight 384,384;initializer hidden.1.attn.out_proj.bias 384;initializer hidden.1.h.weight 384;initializer hidden.1.h.bias 384;initializer hidden.1.ff.0.weight 1536,384;initializer hidden.1.ff.0.bias 1536;initializer hidden.1.ff.2.weight 384,1536;initializer hidden.1.ff.2.bias 384;initializer hidden.1.weight 384;initializer hidden.1.bias 384;initializer hidden.2.attn.in_proj_weight 1152,384;initializer hidden.2.attn.in_proj_bias 1152;initializer hidden.2.attn.out_proj.weight 384,384;initializer hidden.2.attn.out_proj.bias 384;initializer hidden.2.h.weight 384;initializer hidden.2.h.bias 384;initializer hidden.2.ff.0.weight 1536,384;initializer hidden.2.ff.0.bias 1536;initializer hidden.2.ff.2.weight 384,1536;initializer hidden.2.ff.2.bias 384;initializer hidden.2.weight 384;initializer hidden.2.bias 384;initializer hidden.3.attn.in_proj_weight 1152,384;initializer hidden.3.attn.in_proj_bias 1152;initializer hidden.3.attn.out_proj.weight 384,384;initializer hidden.3.attn.out_proj.bias 384;initializer hidden.3.h.weight 384;initializer hidden.3.h.bias 384;initializer hidden.3.ff.0.weight 1536,384;initializer hidden.3.ff.0.bias 1536;initializer hidden.3.ff.2.weight 384,1536;initializer hidden.3.ff.2.bias 384;initializer hidden.3.weight 384;initializer hidden.3.bias 384;initializer hidden.4.attn.in_proj_weight 1152,384;initializer hidden.4.attn.in_proj_bias 1152;initializer hidden.4.attn.out_proj.weight 384,384;initializer hidden.4.attn.out_proj.bias 384;initializer hidden.4.h.weight 384;initializer hidden.4.h.bias 384;initializer hidden.4.ff.0.weight 1536,384;initializer hidden.4.ff.0.bias 1536;initializer hidden.4.ff.2.weight 384,1536;initializer hidden.4.ff.2.bias 384;initializer hidden.4.weight 384;initializer hidden.4.bias 384;initializer hidden.5.attn.in_proj_weight 1152,384;initializer hidden.5.attn.in_proj_bias 1152;initializer hidden.5.attn.out_proj.weight 384,384;initializer hidden.5.attn.out_proj.bias 384;initializer hidden.5.h.weight 384;initializer hidden.5.h.bias 384;initializer hidden.5.ff.0.weight 1536,384;initializer hidden.5.ff.0.bias 1536;initializer hidden.5.ff.2.weight 384,1536;initializer hidden.5.ff.2.bias 384;initializer hidden.5.weight 384;initializer hidden.5.bias 384;node Gather tok.weight,ids tok i:axis=0;node Gather typ.weight,segment typ i:axis=0;node Add tok,typ sum.0;node Shape sum.0 pos/T i:start=1 i:end=2;node Constant - pos/start ints:value_ints=0;node Constant - pos/axis ints:value_ints=0;node Slice pos.weight,pos/start,pos/T,pos/axis pos/rows;node Add sum.0,pos/rows pos;node LayerNormalization pos,emb.weight,emb.bias emb i:axis=-1 f:epsilon=1E-12;node Transpose hidden.0.attn.in_proj_weight hidden.0.attn.in_proj_weight/T ints:perm=1,0;node MatMul emb,hidden.0.attn.in_proj_weight/T hidden.0.attn/qkv;node Add hidden.0.attn/qkv,hidden.0.attn.in_proj_bias hidden.0.attn/qkv_biased;node Constant - hidden.0.attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape hidden.0.attn/qkv_biased,hidden.0.attn/qkv_shape hidden.0.attn/qkv_heads;node Transpose hidden.0.attn/qkv_heads hidden.0.attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - hidden.0.attn/q_index i:value_int=0;node Gather hidden.0.attn/qkv_stacked,hidden.0.attn/q_index hidden.0.attn/q i:axis=0;node Constant - hidden.0.attn/k_index i:value_int=1;node Gather hidden.0.attn/qkv_stacked,hidden.0.attn/k_index hidden.0.attn/k i:axis=0;node Constant - hidden.0.attn/v_index i:value_int=2;node Gather hidden.0.attn/qkv_stacked,hidden.0.attn/v_index hidden.0.attn/v i:axis=0;node Constant - hidden.0.attn/scale f:value_float=0.17677669;node Mul hidden.0.attn/q,hidden.0.attn/scale hidden.0.attn/q_scaled;node Transpose hidden.0.attn/k hidden.0.attn/k_T ints:perm=0,1,3,2;node MatMul hidden.0.attn/q_scaled,hidden.0.attn/k_T hidden.0.attn/scores;node Softmax hidden.0.attn/scores hidden.0.attn/P i:axis=-1;node MatMul hidden.0.attn/P,hidden.0.attn/v hidden.0.attn/context_heads;node Transpose hidden.0.attn/context_heads hidden.0.attn/context_bthd ints:perm=0,2,1,3;node Constant - hidden.0.attn/context_shape ints:value_ints=0,0,384;node Reshape hidden.0.attn/context_bthd,hidden.0.attn/context_shape hidden.0.attn/context;node Transpose hidden.0.attn.out_proj.weight hidden.0.attn.out_proj.weight/T ints:perm=1,0;node MatMul hidden.0.attn/context,hidden.0.attn.out_proj.weight/T hidden.0.attn/out_proj;node Add hidden.0.attn/out_proj,hidden.0.attn.out_proj.bias hidden.0.attn;node Add emb,hidden.0.attn hidden.0.r1.0;node LayerNormalization hidden.0.r1.0,hidden.0.h.weight,hidden.0.h.bias hidden.0.h i:axis=-1 f:epsilon=1E-12;node Transpose hidden.0.ff.0.weight hidden.0.ff.0.weight/T ints:perm=1,0;node MatMul hidden.0.h,hidden.0.ff.0.weight/T hidden.0.ff.0/matmul;node Add hidden.0.ff.0/matmul,hidden.0.ff.0.bias hidden.0.ff.0;node Gelu hidden.0.ff.0 hidden.0.ff.1 s:approximate=none;node Transpose hidden.0.ff.2.weight hidden.0.ff.2.weight/T ints:perm=1,0;node MatMul hidden.0.ff.1,hidden.0.ff.2.weight/T hidden.0.ff/matmul;node Add hidden.0.ff/matmul,hidden.0.ff.2.bias hidden.0.ff;node Add hidden.0.h,hidden.0.ff hidden.0.r2.0;node LayerNormalization hidden.0.r2.0,hidden.0.weight,hidden.0.bias hidden.0 i:axis=-1 f:epsilon=1E-12;node Transpose hidden.1.attn.in_proj_weight hidden.1.attn.in_proj_weight/T ints:perm=1,0;node MatMul hidden.0,hidden.1.attn.in_proj_weight/T hidden.1.attn/qkv;node Add hidden.1.attn/qkv,hidden.1.attn.in_proj_bias hidden.1.attn/qkv_biased;node Constant - hidden.1.attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape hidden.1.attn/qkv_biased,hidden.1.attn/qkv_shape hidden.1.attn/qkv_heads;node Transpose hidden.1.attn/qkv_heads hidden.1.attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - hidden.1.attn/q_index i:value_int=0;node Gather hidden.1.attn/qkv_stacked,hidden.1.attn/q_index hidden.1.attn/q i:axis=0;node Constant - hidden.1.attn/k_index i:value_int=1;node Gather hidden.1.attn/qkv_stacked,hidden.1.attn/k_index hidden.1.attn/k i:axis=0;node Constant - hidden.1.attn/v_index i:value_int=2;node Gather hidden.1.attn/qkv_stacked,hidden.1.attn/v_index hidden.1.attn/v i:axis=0;node Constant - hidden.1.attn/scale f:value_float=0.17677669;node Mul hidden.1.attn/q,hidden.1.attn/scale hidden.1.attn/q_scaled;node Transpose hidden.1.attn/k hidden.1.attn/k_T ints:perm=0,1,3,2;node MatMul hidden.1.attn/q_scaled,hidden.1.attn/k_T hidden.1.attn/scores;node Softmax hidden.1.attn/scores hidden.1.attn/P i:axis=-1;node MatMul hidden.1.attn/P,hidden.1.attn/v hidden.1.attn/context_heads;node Transpose hidden.1.attn/context_heads hidden.1.attn/context_bthd ints:perm=0,2,1,3;node Constant - hidden.1.attn/context_shape ints:value_ints=0,0,384;node Reshape hidden.1.attn/context_bthd,hidden.1.attn/context_shape hidden.1.attn/context;node Transpose hidden.1.attn.out_proj.weight hidden.1.attn.out_proj.weight/T ints:perm=1,0;node MatMul hidden.1.attn/context,hidden.1.attn.out_proj.weight/T hidden.1.attn/out_proj;node Add hidden.1.attn/out_proj,hidden.1.attn.out_proj.bias hidden.1.attn;node Add hidden.0,hidden.1.attn hidden.1.r1.0;node LayerNormalization hidden.1.r1.0,hidden.1.h.weight,hidden.1.h.bias hidden.1.h i:axis=-1 f:epsilon=1E-12;node Transpose hidden.1.ff.0.weight hidden.1.ff.0.weight/T ints:perm=1,0;node MatMul hidden.1.h,hidden.1.ff.0.weight/T hidden.1.ff.0/matmul;node Add hidden.1.ff.0/matmul,hidden.1.ff.0.bias hidden.1.ff.0;node Gelu hidden.1.ff.0 hidden.1.ff.1 s:approximate=none;node Transpose hidden.1.ff.2.weight hidden.1.ff.2.weight/T ints:perm=1,0;node MatMul hidden.1.ff.1,hidden.1.ff.2.weight/T hidden.1.ff/matmul;node Add hidden.1.ff/matmul,hidden.1.ff.2.bias hidden.1.ff;node Add hidden.1.h,hidden.1.ff hidden.1.r2.0;node LayerNormalization hidden.1.r2.0,hidden.1.weight,hidden.1.bias hidden.1 i:axis=-1 f:epsilon=1E-12;node Transpose hidden.2.attn.in_proj_weight hidden.2.attn.in_proj_weight/T ints:perm=1,0;node MatMul hidden.1,hidden.2.attn.in_proj_weight/T hidden.2.attn/qkv;node Add hidden.2.attn/qkv,hidden.2.attn.in_proj_bias hidden.2.attn/qkv_biased;node Constant - hidden.2.attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape hidden.2.attn/qkv_biased,hidden.2.attn/qkv_shape hidden.2.attn/qkv_heads;node Transpose hidden.2.attn/qkv_heads hidden.2.attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - hidden.2.attn/q_index i:value_int=0;node Gather hidden.2.attn/qkv_stacked,hidden.2.attn/q_index hidden.2.attn/q i:axis=0;node Constant - hidden.2.attn/k_index i:value_int=1;node Gather hidden.2.attn/qkv_stacked,hidden.2.attn/k_index hidden.2.attn/k i:axis=0;node Constant - hidden.2.attn/v_index i:value_int=2;node Gather hidden.2.attn/qkv_stacked,hidden.2.attn/v_index hidden.2.attn/v i:axis=0;node Constant - hidden.2.attn/scale f:value_float=0.17677669;node Mul hidden.2.attn/q,hidden.2.attn/scale hidden.2.attn/q_scaled;node Transpose hidden.2.attn/k hidden.2.attn/k_T ints:perm=0,1,3,2;node MatMul hidden.2.attn/q_scaled,hidden.2.attn/k_T hidden.2.attn/scores;node Softmax hidden.2.attn/scores hidden.2.attn/P i:axis=-1;node MatMul hidden.2.attn/P,hidden.2.attn/v hidden.2.attn/context_heads;node Transpose hidden.2.attn/context_heads hidden.2.attn/context_bthd ints:perm=0,2,1,3;node Constant - hidden.2.attn/context_shape ints:value_ints=0,0,384;node Reshape hidden.2.attn/context_bthd,hidden.2.attn/context_shape hidden.2.attn/context;node Transpose hidden.2.attn.out_proj.weight hidden.2.attn.out_proj.weight/T ints:perm=1,0;node MatMul hidden.2.attn/context,hidden.2.attn.out_proj.weight/T hidden.2.attn/out_proj;node Add hidden.2.attn/out_proj,hidden.2.attn.out_proj.bias hidden.2.attn;node Add hidden.1,hidden.2.attn hidden.2.r1.0;node LayerNormalization hidden.2.r1.0,hidden.2.h.weight,hidden.2.h.bias hidden.2.h i:axis=-1 f:epsilon=1E-12;node Transpose hidden.2.ff.0.weight hidden.2.ff.0.weight/T ints:perm=1,0;node MatMul hidden.2.h,hidden.2.ff.0.weight/T hidden.2.ff.0/matmul;node Add hidden.2.ff.0/matmul,hidden.2.ff.0.bias hidden.2.ff.0;node Gelu hidden.2.ff.0 hidden.2.ff.1 s:approximate=none;node Transpose hidden.2.ff.2.weight hidden.2.ff.2.weight/T ints:perm=1,0;node MatMul hidden.2.ff.1,hidden.2.ff.2.weight/T hidden.2.ff/matmul;node Add hidden.2.ff/matmul,hidden.2.ff.2.bias hidden.2.ff;node Add hidden.2.h,hidden.2.ff hidden.2.r2.0;node LayerNormalization hidden.2.r2.0,hidden.2.weight,hidden.2.bias hidden.2 i:axis=-1 f:epsilon=1E-12;node Transpose hidden.3.attn.in_proj_weight hidden.3.attn.in_proj_weight/T ints:perm=1,0;node MatMul hidden.2,hidden.3.attn.in_proj_weight/T hidden.3.attn/qkv;node Add hidden.3.attn/qkv,hidden.3.attn.in_proj_bias hidden.3.attn/qkv_biased;node Constant - hidden.3.attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape hidden.3.attn/qkv_biased,hidden.3.attn/qkv_shape hidden.3.attn/qkv_heads;node Transpose hidden.3.attn/qkv_heads hidden.3.attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - hidden.3.attn/q_index i:value_int=0;node Gather hidden.3.attn/qkv_stacked,hidden.3.attn/q_index hidden.3.attn/q i:axis=0;node Constant - hidden.3.attn/k_index i:value_int=1;node Gather hidden.3.attn/qkv_stacked,hidden.3.attn/k_index hidden.3.attn/k i:axis=0;node Constant - hidden.3.attn/v_index i:value_int=2;node Gather hidden.3.attn/qkv_stacked,hidden.3.attn/v_index hidden.3.attn/v i:axis=0;node Constant - hidden.3.attn/scale f:value_float=0.17677669;node Mul hidden.3.attn/q,hidden.3.attn/scale hidden.3.attn/q_scaled;node Transpose hidden.3.attn/k hidden.3.attn/k_T ints:perm=0,1,3,2;node MatMul hidden.3.attn/q_scaled,hidden.3.attn/k_T hidden.3.attn/scores;node Softmax hidden.3.attn/scores hidden.3.attn/P i:axis=-1;node MatMul hidden.3.attn/P,hidden.3.attn/v hidden.3.attn/context_heads;node Transpose hidden.3.attn/context_heads hidden.3.attn/context_bthd ints:perm=0,2,1,3;node Constant - hidden.3.attn/context_shape ints:value_ints=0,0,384;node Reshape hidden.3.attn/context_bthd,hidden.3.attn/context_shape hidden.3.attn/context;node Transpose hidden.3.attn.out_proj.weight hidden.3.attn.out_proj.weight/T ints:perm=1,0;node MatMul hidden.3.attn/context,hidden.3.attn.out_proj.weight/T hidden.3.attn/out_proj;node Add hidden.3.attn/out_proj,hidden.3.attn.out_proj.bias hidden.3.attn;node Add hidden.2,hidden.3.attn hidden.3.r1.0;node LayerNormalization hidden.3.r1.0,hidden.3.h.weight,hidden.3.h.bias hidden.3.h i:axis=-1 f:epsilon=1E-12;node Transpose hidden.3.ff.0.weight hidden.3.ff.0.weight/T ints:perm=1,0;node MatMul hidden.3.h,hidden.3.ff.0.weight/T hidden.3.ff.0/matmul;node Add hidden.3.ff.0/matmul,hidden.3.ff.0.bias hidden.3.ff.0;node Gelu hidden.3.ff.0 hidden.3.ff.1 s:approximate=none;node Transpose hidden.3.ff.2.weight hidden.3.ff.2.weight/T ints:perm=1,0;node MatMul hidden.3.ff.1,hidden.3.ff.2.weight/T hidden.3.ff/matmul;node Add hidden.3.ff/matmul,hidden.3.ff.2.bias hidden.3.ff;node Add hidden.3.h,hidden.3.ff hidden.3.r2.0;node LayerNormalization hidden.3.r2.0,hidden.3.weight,hidden.3.bias hidden.3 i:axis=-1 f:epsilon=1E-12;node Transpose hidden.4.attn.in_proj_weight hidden.4.attn.in_proj_weight/T ints:perm=1,0;node MatMul hidden.3,hidden.4.attn.in_proj_weight/T hidden.4.attn/qkv;node Add hidden.4.attn/qkv,hidden.4.attn.in_proj_bias hidden.4.attn/qkv_biased;node Constant - hidden.4.attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape hidden.4.attn/qkv_biased,hidden.4.attn/qkv_shape hidden.4.attn/qkv_heads;node Transpose hidden.4.attn/qkv_heads hidden.4.attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - hidden.4.attn/q_index i:value_int=0;node Gather hidden.4.attn/qkv_stacked,hidden.4.attn/q_index hidden.4.attn/q i:axis=0;node Constant - hidden.4.attn/k_index i:value_int=1;node Gather hidden.4.attn/qkv_stacked,hidden.4.attn/k_index hidden.4.attn/k i:axis=0;node Constant - hidden.4.attn/v_index i:value_int=2;node Gather hidden.4.attn/qkv_stacked,hidden.4.attn/v_index hidden.4.attn/v i:axis=0;node Constant - hidden.4.attn/scale f:value_float=0.17677669;node Mul hidden.4.attn/q,hidden.4.attn/scale hidden.4.attn/q_scaled;node Transpose hidden.4.attn/k hidden.4.attn/k_T ints:perm=0,1,3,2;node MatMul hidden.4.attn/q_scaled,hidden.4.attn/k_T hidden.4.attn/scores;node Softmax hidden.4.attn/scores hidden.4.attn/P i:axis=-1;node MatMul hidden.4.attn/P,hidden.4.attn/v hidden.4.attn/context_heads;node Transpose hidden.4.attn/context_heads hidden.4.attn/context_bthd ints:perm=0,2,1,3;node Constant - hidden.4.attn/context_shape ints:value_ints=0,0,384;node Reshape hidden.4.attn/context_bthd,hidden.4.attn/context_shape hidden.4.attn/context;node Transpose hidden.4.attn.out_proj.weight hidden.4.attn.out_proj.weight/T ints:perm=1,0;node MatMul hidden.4.attn/context,hidden.4.attn.out_proj.weight/T hidden.4.attn/out_proj;node Add hidden.4.attn/out_proj,hidden.4.attn.out_proj.bias hidden.4.attn;node Add hidden.3,hidden.4.attn hidden.4.r1.0;node LayerNormalization hidden.4.r1.0,hidden.4.h.weight,hidden.4.h.bias hidden.4.h i:axis=-1 f:epsilon=1E-12;node Transpose hidden.4.ff.0.weight hidden.4.ff.0.weight/T ints:perm=1,0;node MatMul hidden.4.h,hidden.4.ff.0.weight/T hidden.4.ff.0/matmul;node Add hidden.4.ff.0/matmul,hidden.4.ff.0.bias hidden.4.ff.0;node Gelu hidden.4.ff.0 hidden.4.ff.1 s:approximate=none;node Transpose hidden.4.ff.2.weight hidden.4.ff.2.weight/T ints:perm=1,0;node MatMul hidden.4.ff.1,hidden.4.ff.2.weight/T hidden.4.ff/matmul;node Add hidden.4.ff/matmul,hidden.4.ff.2.bias hidden.4.ff;node Add hidden.4.h,hidden.4.ff hidden.4.r2.0;node LayerNormalization hidden.4.r2.0,hidden.4.weight,hidden.4.bias hidden.4 i:axis=-1 f:epsilon=1E-12;node Transpose hidden.5.attn.in_proj_weight hidden.5.attn.in_proj_weight/T ints:perm=1,0;node MatMul hidden.4,hidden.5.attn.in_proj_weight/T hidden.5.attn/qkv;node Add hidden.5.attn/qkv,hidden.5.attn.in_proj_bias hidden.5.attn/qkv_biased;node Constant - hidden.5.attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape hidden.5.attn/qkv_biased,hidden.5.attn/qkv_shape hidden.5.attn/qkv_heads;node Transpose hidden.5.attn/qkv_heads hidden.5.attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - hidden.5.attn/q_index i:value_int=0;node Gather hidden.5.attn/qkv_stacked,hidden.5.attn/q_index hidden.5.attn/q i:axis=0;node Constant - hidden.5.attn/k_index i:value_int=1;node Gather hidden.5.attn/qkv_stacked,hidden.5.attn/k_index hidden.5.attn/k i:axis=0;node Constant - hidden.5.attn/v_index i:value_int=2;node Gather hidden.5.attn/qkv_stacked,hidden.5.attn/v_index hidden.5.attn/v i:axis=0;node Constant - hidden.5.attn/scale f:value_float=0.17677669;node Mul hidden.5.attn/q,hidden.5.attn/scale hidden.5.attn/q_scaled;node Transpose hidden.5.attn/k hidden.5.attn/k_T ints:perm=0,1,3,2;node MatMul hidden.5.attn/q_scaled,hidden.5.attn/k_T hidden.5.attn/scores;node Softmax hidden.5.attn/scores hidden.5.attn/P i:axis=-1;node MatMul hidden.5.attn/P,hidden.5.attn/v hidden.5.attn/context_heads;node Transpose hidden.5.attn/context_heads hidden.5.attn/context_bthd ints:perm=0,2,1,3;node Constant - hidden.5.attn/context_shape ints:value_ints=0,0,384;node Reshape hidden.5.attn/context_bthd,hidden.5.attn/context_shape hidden.5.attn/context;node Transpose hidden.5.attn.out_proj.weight hidden.5.attn.out_proj.weight/T ints:perm=1,0;node MatMul hidden.5.attn/context,hidden.5.attn.out_proj.weight/T hidden.5.attn/out_proj;node Add hidden.5.attn/out_proj,hidden.5.attn.out_proj.bias hidden.5.attn;node Add hidden.4,hidden.5.attn hidden.5.r1.0;node LayerNormalization hidden.5.r1.0,hidden.5.h.weight,hidden.5.h.bias hidden.5.h i:axis=-1 f:epsilon=1E-12;node Transpose hidden.5.ff.0.weight hidden.5.ff.0.weight/T ints:perm=1,0;node MatMul hidden.5.h,hidden.5.ff.0.weight/T hidden.5.ff.0/matmul;node Add hidden.5.ff.0/matmul,hidden.5.ff.0.bias hidden.5.ff.0;node Gelu hidden.5.ff.0 hidden.5.ff.1 s:approximate=none;node Transpose hidden.5.ff.2.weight hidden.5.ff.2.weight/T ints:perm=1,0;node MatMul hidden.5.ff.1,hidden.5.ff.2.weight/T hidden.5.ff/matmul;node Add hidden.5.ff/matmul,hidden.5.ff.2.bias hidden.5.ff;node Add hidden.5.h,hidden.5.ff hidden.5.r2.0;node LayerNormalization hidden.5.r2.0,hidden.5.weight,hidden.5.bias hidden i:axis=-1 f:epsilon=1E-12";
+        private const string OnnxGraph = "modeldsl-onnx 1;opset 20;graph MiniLmEncoder;input ids i32 B,T;input segment i32 B,T;output hidden f32 B,T,384;initializer tok.weight 30522,384;initializer typ.weight 2,384;initializer pos.weight 512,384;initializer emb_norm.weight 384;initializer emb_norm.bias 384;initializer hidden.0.attn.in_proj_weight 1152,384;initializer hidden.0.attn.in_proj_bias 1152;initializer hidden.0.attn.out_proj.weight 384,384;initializer hidden.0.attn.out_proj.bias 384;initializer hidden.0.attn_norm.weight 384;initializer hidden.0.attn_norm.bias 384;initializer hidden.0.ff.0.weight 1536,384;initializer hidden.0.ff.0.bias 1536;initializer hidden.0.ff.2.weight 384,1536;initializer hidden.0.ff.2.bias 384;initializer hidden.0.ffn_norm.weight 384;initializer hidden.0.ffn_norm.bias 384;initializer hidden.1.attn.in_proj_weight 1152,384;initializer hidden.1.attn.in_proj_bias 1152;initializer hidden.1.attn.out_proj.weight 384,384;initializer hidden.1.attn.out_proj.bias 384;initializer hidden.1.attn_norm.weight 384;initializer hidden.1.attn_norm.bias 384;initializer hidden.1.ff.0.weight 1536,384;initializer hidden.1.ff.0.bias 1536;initializer hidden.1.ff.2.weight 384,1536;initializer hidden.1.ff.2.bias 384;initializer hidden.1.ffn_norm.weight 384;initializer hidden.1.ffn_norm.bias 384;initializer hidden.2.attn.in_proj_weight 1152,384;initializer hidden.2.attn.in_proj_bias 1152;initializer hidden.2.attn.out_proj.weight 384,384;initializer hidden.2.attn.out_proj.bias 384;initializer hidden.2.attn_norm.weight 384;initializer hidden.2.attn_norm.bias 384;initializer hidden.2.ff.0.weight 1536,384;initializer hidden.2.ff.0.bias 1536;initializer hidden.2.ff.2.weight 384,1536;initializer hidden.2.ff.2.bias 384;initializer hidden.2.ffn_norm.weight 384;initializer hidden.2.ffn_norm.bias 384;initializer hidden.3.attn.in_proj_weight 1152,384;initializer hidden.3.attn.in_proj_bias 1152;initializer hidden.3.attn.out_proj.weight 384,384;initializer hidden.3.attn.out_proj.bias 384;initializer hidden.3.attn_norm.weight 384;initializer hidden.3.attn_norm.bias 384;initializer hidden.3.ff.0.weight 1536,384;initializer hidden.3.ff.0.bias 1536;initializer hidden.3.ff.2.weight 384,1536;initializer hidden.3.ff.2.bias 384;initializer hidden.3.ffn_norm.weight 384;initializer hidden.3.ffn_norm.bias 384;initializer hidden.4.attn.in_proj_weight 1152,384;initializer hidden.4.attn.in_proj_bias 1152;initializer hidden.4.attn.out_proj.weight 384,384;initializer hidden.4.attn.out_proj.bias 384;initializer hidden.4.attn_norm.weight 384;initializer hidden.4.attn_norm.bias 384;initializer hidden.4.ff.0.weight 1536,384;initializer hidden.4.ff.0.bias 1536;initializer hidden.4.ff.2.weight 384,1536;initializer hidden.4.ff.2.bias 384;initializer hidden.4.ffn_norm.weight 384;initializer hidden.4.ffn_norm.bias 384;initializer hidden.5.attn.in_proj_weight 1152,384;initializer hidden.5.attn.in_proj_bias 1152;initializer hidden.5.attn.out_proj.weight 384,384;initializer hidden.5.attn.out_proj.bias 384;initializer hidden.5.attn_norm.weight 384;initializer hidden.5.attn_norm.bias 384;initializer hidden.5.ff.0.weight 1536,384;initializer hidden.5.ff.0.bias 1536;initializer hidden.5.ff.2.weight 384,1536;initializer hidden.5.ff.2.bias 384;initializer hidden.5.ffn_norm.weight 384;initializer hidden.5.ffn_norm.bias 384;node Gather tok.weight,ids tok i:axis=0;node Gather typ.weight,segment typ i:axis=0;node Add tok,typ sum.0;node Shape sum.0 pos/T i:start=1 i:end=2;node Constant - pos/start ints:value_ints=0;node Constant - pos/axis ints:value_ints=0;node Slice pos.weight,pos/start,pos/T,pos/axis pos/rows;node Add sum.0,pos/rows pos;node LayerNormalization pos,emb_norm.weight,emb_norm.bias emb_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.0.attn.in_proj_weight hidden.0.attn.in_proj_weight/T ints:perm=1,0;node MatMul emb_norm,hidden.0.attn.in_proj_weight/T hidden.0.attn/qkv;node Add hidden.0.attn/qkv,hidden.0.attn.in_proj_bias hidden.0.attn/qkv_biased;node Constant - hidden.0.attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape hidden.0.attn/qkv_biased,hidden.0.attn/qkv_shape hidden.0.attn/qkv_heads;node Transpose hidden.0.attn/qkv_heads hidden.0.attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - hidden.0.attn/q_index i:value_int=0;node Gather hidden.0.attn/qkv_stacked,hidden.0.attn/q_index hidden.0.attn/q i:axis=0;node Constant - hidden.0.attn/k_index i:value_int=1;node Gather hidden.0.attn/qkv_stacked,hidden.0.attn/k_index hidden.0.attn/k i:axis=0;node Constant - hidden.0.attn/v_index i:value_int=2;node Gather hidden.0.attn/qkv_stacked,hidden.0.attn/v_index hidden.0.attn/v i:axis=0;node Constant - hidden.0.attn/scale f:value_float=0.17677669;node Mul hidden.0.attn/q,hidden.0.attn/scale hidden.0.attn/q_scaled;node Transpose hidden.0.attn/k hidden.0.attn/k_T ints:perm=0,1,3,2;node MatMul hidden.0.attn/q_scaled,hidden.0.attn/k_T hidden.0.attn/scores;node Softmax hidden.0.attn/scores hidden.0.attn/P i:axis=-1;node MatMul hidden.0.attn/P,hidden.0.attn/v hidden.0.attn/context_heads;node Transpose hidden.0.attn/context_heads hidden.0.attn/context_bthd ints:perm=0,2,1,3;node Constant - hidden.0.attn/context_shape ints:value_ints=0,0,384;node Reshape hidden.0.attn/context_bthd,hidden.0.attn/context_shape hidden.0.attn/context;node Transpose hidden.0.attn.out_proj.weight hidden.0.attn.out_proj.weight/T ints:perm=1,0;node MatMul hidden.0.attn/context,hidden.0.attn.out_proj.weight/T hidden.0.attn/out_proj;node Add hidden.0.attn/out_proj,hidden.0.attn.out_proj.bias hidden.0.attn;node Add emb_norm,hidden.0.attn hidden.0.r1.0;node LayerNormalization hidden.0.r1.0,hidden.0.attn_norm.weight,hidden.0.attn_norm.bias hidden.0.attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.0.ff.0.weight hidden.0.ff.0.weight/T ints:perm=1,0;node MatMul hidden.0.attn_norm,hidden.0.ff.0.weight/T hidden.0.ff.0/matmul;node Add hidden.0.ff.0/matmul,hidden.0.ff.0.bias hidden.0.ff.0;node Gelu hidden.0.ff.0 hidden.0.ff.1 s:approximate=none;node Transpose hidden.0.ff.2.weight hidden.0.ff.2.weight/T ints:perm=1,0;node MatMul hidden.0.ff.1,hidden.0.ff.2.weight/T hidden.0.ff/matmul;node Add hidden.0.ff/matmul,hidden.0.ff.2.bias hidden.0.ff;node Add hidden.0.attn_norm,hidden.0.ff hidden.0.r2.0;node LayerNormalization hidden.0.r2.0,hidden.0.ffn_norm.weight,hidden.0.ffn_norm.bias hidden.0.ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.1.attn.in_proj_weight hidden.1.attn.in_proj_weight/T ints:perm=1,0;node MatMul hidden.0.ffn_norm,hidden.1.attn.in_proj_weight/T hidden.1.attn/qkv;node Add hidden.1.attn/qkv,hidden.1.attn.in_proj_bias hidden.1.attn/qkv_biased;node Constant - hidden.1.attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape hidden.1.attn/qkv_biased,hidden.1.attn/qkv_shape hidden.1.attn/qkv_heads;node Transpose hidden.1.attn/qkv_heads hidden.1.attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - hidden.1.attn/q_index i:value_int=0;node Gather hidden.1.attn/qkv_stacked,hidden.1.attn/q_index hidden.1.attn/q i:axis=0;node Constant - hidden.1.attn/k_index i:value_int=1;node Gather hidden.1.attn/qkv_stacked,hidden.1.attn/k_index hidden.1.attn/k i:axis=0;node Constant - hidden.1.attn/v_index i:value_int=2;node Gather hidden.1.attn/qkv_stacked,hidden.1.attn/v_index hidden.1.attn/v i:axis=0;node Constant - hidden.1.attn/scale f:value_float=0.17677669;node Mul hidden.1.attn/q,hidden.1.attn/scale hidden.1.attn/q_scaled;node Transpose hidden.1.attn/k hidden.1.attn/k_T ints:perm=0,1,3,2;node MatMul hidden.1.attn/q_scaled,hidden.1.attn/k_T hidden.1.attn/scores;node Softmax hidden.1.attn/scores hidden.1.attn/P i:axis=-1;node MatMul hidden.1.attn/P,hidden.1.attn/v hidden.1.attn/context_heads;node Transpose hidden.1.attn/context_heads hidden.1.attn/context_bthd ints:perm=0,2,1,3;node Constant - hidden.1.attn/context_shape ints:value_ints=0,0,384;node Reshape hidden.1.attn/context_bthd,hidden.1.attn/context_shape hidden.1.attn/context;node Transpose hidden.1.attn.out_proj.weight hidden.1.attn.out_proj.weight/T ints:perm=1,0;node MatMul hidden.1.attn/context,hidden.1.attn.out_proj.weight/T hidden.1.attn/out_proj;node Add hidden.1.attn/out_proj,hidden.1.attn.out_proj.bias hidden.1.attn;node Add hidden.0.ffn_norm,hidden.1.attn hidden.1.r1.0;node LayerNormalization hidden.1.r1.0,hidden.1.attn_norm.weight,hidden.1.attn_norm.bias hidden.1.attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.1.ff.0.weight hidden.1.ff.0.weight/T ints:perm=1,0;node MatMul hidden.1.attn_norm,hidden.1.ff.0.weight/T hidden.1.ff.0/matmul;node Add hidden.1.ff.0/matmul,hidden.1.ff.0.bias hidden.1.ff.0;node Gelu hidden.1.ff.0 hidden.1.ff.1 s:approximate=none;node Transpose hidden.1.ff.2.weight hidden.1.ff.2.weight/T ints:perm=1,0;node MatMul hidden.1.ff.1,hidden.1.ff.2.weight/T hidden.1.ff/matmul;node Add hidden.1.ff/matmul,hidden.1.ff.2.bias hidden.1.ff;node Add hidden.1.attn_norm,hidden.1.ff hidden.1.r2.0;node LayerNormalization hidden.1.r2.0,hidden.1.ffn_norm.weight,hidden.1.ffn_norm.bias hidden.1.ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.2.attn.in_proj_weight hidden.2.attn.in_proj_weight/T ints:perm=1,0;node MatMul hidden.1.ffn_norm,hidden.2.attn.in_proj_weight/T hidden.2.attn/qkv;node Add hidden.2.attn/qkv,hidden.2.attn.in_proj_bias hidden.2.attn/qkv_biased;node Constant - hidden.2.attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape hidden.2.attn/qkv_biased,hidden.2.attn/qkv_shape hidden.2.attn/qkv_heads;node Transpose hidden.2.attn/qkv_heads hidden.2.attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - hidden.2.attn/q_index i:value_int=0;node Gather hidden.2.attn/qkv_stacked,hidden.2.attn/q_index hidden.2.attn/q i:axis=0;node Constant - hidden.2.attn/k_index i:value_int=1;node Gather hidden.2.attn/qkv_stacked,hidden.2.attn/k_index hidden.2.attn/k i:axis=0;node Constant - hidden.2.attn/v_index i:value_int=2;node Gather hidden.2.attn/qkv_stacked,hidden.2.attn/v_index hidden.2.attn/v i:axis=0;node Constant - hidden.2.attn/scale f:value_float=0.17677669;node Mul hidden.2.attn/q,hidden.2.attn/scale hidden.2.attn/q_scaled;node Transpose hidden.2.attn/k hidden.2.attn/k_T ints:perm=0,1,3,2;node MatMul hidden.2.attn/q_scaled,hidden.2.attn/k_T hidden.2.attn/scores;node Softmax hidden.2.attn/scores hidden.2.attn/P i:axis=-1;node MatMul hidden.2.attn/P,hidden.2.attn/v hidden.2.attn/context_heads;node Transpose hidden.2.attn/context_heads hidden.2.attn/context_bthd ints:perm=0,2,1,3;node Constant - hidden.2.attn/context_shape ints:value_ints=0,0,384;node Reshape hidden.2.attn/context_bthd,hidden.2.attn/context_shape hidden.2.attn/context;node Transpose hidden.2.attn.out_proj.weight hidden.2.attn.out_proj.weight/T ints:perm=1,0;node MatMul hidden.2.attn/context,hidden.2.attn.out_proj.weight/T hidden.2.attn/out_proj;node Add hidden.2.attn/out_proj,hidden.2.attn.out_proj.bias hidden.2.attn;node Add hidden.1.ffn_norm,hidden.2.attn hidden.2.r1.0;node LayerNormalization hidden.2.r1.0,hidden.2.attn_norm.weight,hidden.2.attn_norm.bias hidden.2.attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.2.ff.0.weight hidden.2.ff.0.weight/T ints:perm=1,0;node MatMul hidden.2.attn_norm,hidden.2.ff.0.weight/T hidden.2.ff.0/matmul;node Add hidden.2.ff.0/matmul,hidden.2.ff.0.bias hidden.2.ff.0;node Gelu hidden.2.ff.0 hidden.2.ff.1 s:approximate=none;node Transpose hidden.2.ff.2.weight hidden.2.ff.2.weight/T ints:perm=1,0;node MatMul hidden.2.ff.1,hidden.2.ff.2.weight/T hidden.2.ff/matmul;node Add hidden.2.ff/matmul,hidden.2.ff.2.bias hidden.2.ff;node Add hidden.2.attn_norm,hidden.2.ff hidden.2.r2.0;node LayerNormalization hidden.2.r2.0,hidden.2.ffn_norm.weight,hidden.2.ffn_norm.bias hidden.2.ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.3.attn.in_proj_weight hidden.3.attn.in_proj_weight/T ints:perm=1,0;node MatMul hidden.2.ffn_norm,hidden.3.attn.in_proj_weight/T hidden.3.attn/qkv;node Add hidden.3.attn/qkv,hidden.3.attn.in_proj_bias hidden.3.attn/qkv_biased;node Constant - hidden.3.attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape hidden.3.attn/qkv_biased,hidden.3.attn/qkv_shape hidden.3.attn/qkv_heads;node Transpose hidden.3.attn/qkv_heads hidden.3.attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - hidden.3.attn/q_index i:value_int=0;node Gather hidden.3.attn/qkv_stacked,hidden.3.attn/q_index hidden.3.attn/q i:axis=0;node Constant - hidden.3.attn/k_index i:value_int=1;node Gather hidden.3.attn/qkv_stacked,hidden.3.attn/k_index hidden.3.attn/k i:axis=0;node Constant - hidden.3.attn/v_index i:value_int=2;node Gather hidden.3.attn/qkv_stacked,hidden.3.attn/v_index hidden.3.attn/v i:axis=0;node Constant - hidden.3.attn/scale f:value_float=0.17677669;node Mul hidden.3.attn/q,hidden.3.attn/scale hidden.3.attn/q_scaled;node Transpose hidden.3.attn/k hidden.3.attn/k_T ints:perm=0,1,3,2;node MatMul hidden.3.attn/q_scaled,hidden.3.attn/k_T hidden.3.attn/scores;node Softmax hidden.3.attn/scores hidden.3.attn/P i:axis=-1;node MatMul hidden.3.attn/P,hidden.3.attn/v hidden.3.attn/context_heads;node Transpose hidden.3.attn/context_heads hidden.3.attn/context_bthd ints:perm=0,2,1,3;node Constant - hidden.3.attn/context_shape ints:value_ints=0,0,384;node Reshape hidden.3.attn/context_bthd,hidden.3.attn/context_shape hidden.3.attn/context;node Transpose hidden.3.attn.out_proj.weight hidden.3.attn.out_proj.weight/T ints:perm=1,0;node MatMul hidden.3.attn/context,hidden.3.attn.out_proj.weight/T hidden.3.attn/out_proj;node Add hidden.3.attn/out_proj,hidden.3.attn.out_proj.bias hidden.3.attn;node Add hidden.2.ffn_norm,hidden.3.attn hidden.3.r1.0;node LayerNormalization hidden.3.r1.0,hidden.3.attn_norm.weight,hidden.3.attn_norm.bias hidden.3.attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.3.ff.0.weight hidden.3.ff.0.weight/T ints:perm=1,0;node MatMul hidden.3.attn_norm,hidden.3.ff.0.weight/T hidden.3.ff.0/matmul;node Add hidden.3.ff.0/matmul,hidden.3.ff.0.bias hidden.3.ff.0;node Gelu hidden.3.ff.0 hidden.3.ff.1 s:approximate=none;node Transpose hidden.3.ff.2.weight hidden.3.ff.2.weight/T ints:perm=1,0;node MatMul hidden.3.ff.1,hidden.3.ff.2.weight/T hidden.3.ff/matmul;node Add hidden.3.ff/matmul,hidden.3.ff.2.bias hidden.3.ff;node Add hidden.3.attn_norm,hidden.3.ff hidden.3.r2.0;node LayerNormalization hidden.3.r2.0,hidden.3.ffn_norm.weight,hidden.3.ffn_norm.bias hidden.3.ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.4.attn.in_proj_weight hidden.4.attn.in_proj_weight/T ints:perm=1,0;node MatMul hidden.3.ffn_norm,hidden.4.attn.in_proj_weight/T hidden.4.attn/qkv;node Add hidden.4.attn/qkv,hidden.4.attn.in_proj_bias hidden.4.attn/qkv_biased;node Constant - hidden.4.attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape hidden.4.attn/qkv_biased,hidden.4.attn/qkv_shape hidden.4.attn/qkv_heads;node Transpose hidden.4.attn/qkv_heads hidden.4.attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - hidden.4.attn/q_index i:value_int=0;node Gather hidden.4.attn/qkv_stacked,hidden.4.attn/q_index hidden.4.attn/q i:axis=0;node Constant - hidden.4.attn/k_index i:value_int=1;node Gather hidden.4.attn/qkv_stacked,hidden.4.attn/k_index hidden.4.attn/k i:axis=0;node Constant - hidden.4.attn/v_index i:value_int=2;node Gather hidden.4.attn/qkv_stacked,hidden.4.attn/v_index hidden.4.attn/v i:axis=0;node Constant - hidden.4.attn/scale f:value_float=0.17677669;node Mul hidden.4.attn/q,hidden.4.attn/scale hidden.4.attn/q_scaled;node Transpose hidden.4.attn/k hidden.4.attn/k_T ints:perm=0,1,3,2;node MatMul hidden.4.attn/q_scaled,hidden.4.attn/k_T hidden.4.attn/scores;node Softmax hidden.4.attn/scores hidden.4.attn/P i:axis=-1;node MatMul hidden.4.attn/P,hidden.4.attn/v hidden.4.attn/context_heads;node Transpose hidden.4.attn/context_heads hidden.4.attn/context_bthd ints:perm=0,2,1,3;node Constant - hidden.4.attn/context_shape ints:value_ints=0,0,384;node Reshape hidden.4.attn/context_bthd,hidden.4.attn/context_shape hidden.4.attn/context;node Transpose hidden.4.attn.out_proj.weight hidden.4.attn.out_proj.weight/T ints:perm=1,0;node MatMul hidden.4.attn/context,hidden.4.attn.out_proj.weight/T hidden.4.attn/out_proj;node Add hidden.4.attn/out_proj,hidden.4.attn.out_proj.bias hidden.4.attn;node Add hidden.3.ffn_norm,hidden.4.attn hidden.4.r1.0;node LayerNormalization hidden.4.r1.0,hidden.4.attn_norm.weight,hidden.4.attn_norm.bias hidden.4.attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.4.ff.0.weight hidden.4.ff.0.weight/T ints:perm=1,0;node MatMul hidden.4.attn_norm,hidden.4.ff.0.weight/T hidden.4.ff.0/matmul;node Add hidden.4.ff.0/matmul,hidden.4.ff.0.bias hidden.4.ff.0;node Gelu hidden.4.ff.0 hidden.4.ff.1 s:approximate=none;node Transpose hidden.4.ff.2.weight hidden.4.ff.2.weight/T ints:perm=1,0;node MatMul hidden.4.ff.1,hidden.4.ff.2.weight/T hidden.4.ff/matmul;node Add hidden.4.ff/matmul,hidden.4.ff.2.bias hidden.4.ff;node Add hidden.4.attn_norm,hidden.4.ff hidden.4.r2.0;node LayerNormalization hidden.4.r2.0,hidden.4.ffn_norm.weight,hidden.4.ffn_norm.bias hidden.4.ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.5.attn.in_proj_weight hidden.5.attn.in_proj_weight/T ints:perm=1,0;node MatMul hidden.4.ffn_norm,hidden.5.attn.in_proj_weight/T hidden.5.attn/qkv;node Add hidden.5.attn/qkv,hidden.5.attn.in_proj_bias hidden.5.attn/qkv_biased;node Constant - hidden.5.attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape hidden.5.attn/qkv_biased,hidden.5.attn/qkv_shape hidden.5.attn/qkv_heads;node Transpose hidden.5.attn/qkv_heads hidden.5.attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - hidden.5.attn/q_index i:value_int=0;node Gather hidden.5.attn/qkv_stacked,hidden.5.attn/q_index hidden.5.attn/q i:axis=0;node Constant - hidden.5.attn/k_index i:value_int=1;node Gather hidden.5.attn/qkv_stacked,hidden.5.attn/k_index hidden.5.attn/k i:axis=0;node Constant - hidden.5.attn/v_index i:value_int=2;node Gather hidden.5.attn/qkv_stacked,hidden.5.attn/v_index hidden.5.attn/v i:axis=0;node Constant - hidden.5.attn/scale f:value_float=0.17677669;node Mul hidden.5.attn/q,hidden.5.attn/scale hidden.5.attn/q_scaled;node Transpose hidden.5.attn/k hidden.5.attn/k_T ints:perm=0,1,3,2;node MatMul hidden.5.attn/q_scaled,hidden.5.attn/k_T hidden.5.attn/scores;node Softmax hidden.5.attn/scores hidden.5.attn/P i:axis=-1;node MatMul hidden.5.attn/P,hidden.5.attn/v hidden.5.attn/context_heads;node Transpose hidden.5.attn/context_heads hidden.5.attn/context_bthd ints:perm=0,2,1,3;node Constant - hidden.5.attn/context_shape ints:value_ints=0,0,384;node Reshape hidden.5.attn/context_bthd,hidden.5.attn/context_shape hidden.5.attn/context;node Transpose hidden.5.attn.out_proj.weight hidden.5.attn.out_proj.weight/T ints:perm=1,0;node MatMul hidden.5.attn/context,hidden.5.attn.out_proj.weight/T hidden.5.attn/out_proj;node Add hidden.5.attn/out_proj,hidden.5.attn.out_proj.bias hidden.5.attn;node Add hidden.4.ffn_norm,hidden.5.attn hidden.5.r1.0;node LayerNormalization hidden.5.r1.0,hidden.5.attn_norm.weight,hidden.5.attn_norm.bias hidden.5.attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.5.ff.0.weight hidden.5.ff.0.weight/T ints:perm=1,0;node MatMul hidden.5.attn_norm,hidden.5.ff.0.weight/T hidden.5.ff.0/matmul;node Add hidden.5.ff.0/matmul,hidden.5.ff.0.bias hidden.5.ff.0;node Gelu hidden.5.ff.0 hidden.5.ff.1 s:approximate=none;node Transpose hidden.5.ff.2.weight hidden.5.ff.2.weight/T ints:perm=1,0;node MatMul hidden.5.ff.1,hidden.5.ff.2.weight/T hidden.5.ff/matmul;node Add hidden.5.ff/matmul,hidden.5.ff.2.bias hidden.5.ff;node Add hidden.5.attn_norm,hidden.5.ff hidden.5.r2.0;node LayerNormalization hidden.5.r2.0,hidden.5.ffn_norm.weight,hidden.5.ffn_norm.bias hidden i:axis=-1 f:epsilon=1E-12";
 
         /// <summary>
         /// Writes the inference graph of MiniLmEncoder with the current parameter values to <paramref name="path"/> as an ONNX model

@@ -6,7 +6,7 @@
 namespace Consumer
 {
     /// <summary>
-    /// The <c>MiniLmEncoder</c> model, compiled from <c>minilm_encoder.model</c> (line 28).
+    /// The <c>MiniLmEncoder</c> model, compiled from <c>minilm_encoder.model</c> (line 29).
     /// </summary>
     /// <remarks>
     /// Inputs: <c>ids: i32[B, T]</c>, <c>segment: i32[B, T]</c>. Output: <c>hidden: f32[B, T, 384]</c>. 22,565,376 parameters.
@@ -21,13 +21,13 @@ namespace Consumer
         public static global::ModelDsl.Runtime.ModelDescription Description { get; } = new global::ModelDsl.Runtime.ModelDescription(
             name: "MiniLmEncoder",
             sourceFile: "minilm_encoder.model",
-            line: 28,
+            line: 29,
             inputs: new global::ModelDsl.Runtime.TensorDescription[]
             {
-                // minilm_encoder.model:29  input ids: i32[B, T]
-                new global::ModelDsl.Runtime.TensorDescription("ids", "i32", new string[] { "B", "T" }, 29),
-                // minilm_encoder.model:30  input segment: i32[B, T]
-                new global::ModelDsl.Runtime.TensorDescription("segment", "i32", new string[] { "B", "T" }, 30),
+                // minilm_encoder.model:30  input ids: i32[B, T]
+                new global::ModelDsl.Runtime.TensorDescription("ids", "i32", new string[] { "B", "T" }, 30),
+                // minilm_encoder.model:31  input segment: i32[B, T]
+                new global::ModelDsl.Runtime.TensorDescription("segment", "i32", new string[] { "B", "T" }, 31),
             },
             labels: global::System.Array.Empty<global::ModelDsl.Runtime.TensorDescription>(),
             // minilm_encoder.model:25  output hidden: f32[B, T, 384]
@@ -35,22 +35,22 @@ namespace Consumer
             symbolicDimensions: new string[] { "B", "T" },
             layers: new global::ModelDsl.Runtime.LayerDescription[]
             {
-                // minilm_encoder.model:32  tok = embedding(num=30522, dim=384)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("tok", "embedding", "num=30522, dim=384", "[B, T, 384]", 11720448, 32),
-                // minilm_encoder.model:33  typ = embedding(num=2, dim=384)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("typ", "embedding", "num=2, dim=384", "[B, T, 384]", 768, 33),
-                // minilm_encoder.model:34  sum.0 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("sum.0", "add", "", "[B, T, 384]", 0, 34),
-                // minilm_encoder.model:35  pos = positional(max_len=512)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("pos", "positional", "max_len=512", "[B, T, 384]", 196608, 35),
-                // minilm_encoder.model:36  emb = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("emb", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 36),
+                // minilm_encoder.model:33  tok = embedding(num=30522, dim=384)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("tok", "embedding", "num=30522, dim=384", "[B, T, 384]", 11720448, 33),
+                // minilm_encoder.model:34  typ = embedding(num=2, dim=384)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("typ", "embedding", "num=2, dim=384", "[B, T, 384]", 768, 34),
+                // minilm_encoder.model:35  sum.0 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("sum.0", "add", "", "[B, T, 384]", 0, 35),
+                // minilm_encoder.model:36  pos = positional(max_len=512)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("pos", "positional", "max_len=512", "[B, T, 384]", 196608, 36),
+                // minilm_encoder.model:37  emb_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("emb_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 37),
                 // minilm_encoder.model:20  hidden.0.attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.0.attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 20),
                 // minilm_encoder.model:21  hidden.0.r1.0 = add()  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.0.r1.0", "add", "", "[B, T, 384]", 0, 21),
-                // minilm_encoder.model:22  hidden.0.h = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.0.h", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 22),
+                // minilm_encoder.model:22  hidden.0.attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("hidden.0.attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 22),
                 // minilm_encoder.model:23  hidden.0.ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.0.ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 23),
                 // minilm_encoder.model:23  hidden.0.ff.1 = gelu(approximate="none")  -> [B, T, 1536]
@@ -59,14 +59,14 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("hidden.0.ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 23),
                 // minilm_encoder.model:24  hidden.0.r2.0 = add()  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.0.r2.0", "add", "", "[B, T, 384]", 0, 24),
-                // minilm_encoder.model:25  hidden.0 = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.0", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 25),
+                // minilm_encoder.model:25  hidden.0.ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("hidden.0.ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 25),
                 // minilm_encoder.model:20  hidden.1.attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.1.attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 20),
                 // minilm_encoder.model:21  hidden.1.r1.0 = add()  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.1.r1.0", "add", "", "[B, T, 384]", 0, 21),
-                // minilm_encoder.model:22  hidden.1.h = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.1.h", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 22),
+                // minilm_encoder.model:22  hidden.1.attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("hidden.1.attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 22),
                 // minilm_encoder.model:23  hidden.1.ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.1.ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 23),
                 // minilm_encoder.model:23  hidden.1.ff.1 = gelu(approximate="none")  -> [B, T, 1536]
@@ -75,14 +75,14 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("hidden.1.ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 23),
                 // minilm_encoder.model:24  hidden.1.r2.0 = add()  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.1.r2.0", "add", "", "[B, T, 384]", 0, 24),
-                // minilm_encoder.model:25  hidden.1 = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.1", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 25),
+                // minilm_encoder.model:25  hidden.1.ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("hidden.1.ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 25),
                 // minilm_encoder.model:20  hidden.2.attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.2.attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 20),
                 // minilm_encoder.model:21  hidden.2.r1.0 = add()  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.2.r1.0", "add", "", "[B, T, 384]", 0, 21),
-                // minilm_encoder.model:22  hidden.2.h = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.2.h", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 22),
+                // minilm_encoder.model:22  hidden.2.attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("hidden.2.attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 22),
                 // minilm_encoder.model:23  hidden.2.ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.2.ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 23),
                 // minilm_encoder.model:23  hidden.2.ff.1 = gelu(approximate="none")  -> [B, T, 1536]
@@ -91,14 +91,14 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("hidden.2.ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 23),
                 // minilm_encoder.model:24  hidden.2.r2.0 = add()  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.2.r2.0", "add", "", "[B, T, 384]", 0, 24),
-                // minilm_encoder.model:25  hidden.2 = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.2", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 25),
+                // minilm_encoder.model:25  hidden.2.ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("hidden.2.ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 25),
                 // minilm_encoder.model:20  hidden.3.attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.3.attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 20),
                 // minilm_encoder.model:21  hidden.3.r1.0 = add()  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.3.r1.0", "add", "", "[B, T, 384]", 0, 21),
-                // minilm_encoder.model:22  hidden.3.h = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.3.h", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 22),
+                // minilm_encoder.model:22  hidden.3.attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("hidden.3.attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 22),
                 // minilm_encoder.model:23  hidden.3.ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.3.ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 23),
                 // minilm_encoder.model:23  hidden.3.ff.1 = gelu(approximate="none")  -> [B, T, 1536]
@@ -107,14 +107,14 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("hidden.3.ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 23),
                 // minilm_encoder.model:24  hidden.3.r2.0 = add()  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.3.r2.0", "add", "", "[B, T, 384]", 0, 24),
-                // minilm_encoder.model:25  hidden.3 = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.3", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 25),
+                // minilm_encoder.model:25  hidden.3.ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("hidden.3.ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 25),
                 // minilm_encoder.model:20  hidden.4.attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.4.attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 20),
                 // minilm_encoder.model:21  hidden.4.r1.0 = add()  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.4.r1.0", "add", "", "[B, T, 384]", 0, 21),
-                // minilm_encoder.model:22  hidden.4.h = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.4.h", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 22),
+                // minilm_encoder.model:22  hidden.4.attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("hidden.4.attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 22),
                 // minilm_encoder.model:23  hidden.4.ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.4.ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 23),
                 // minilm_encoder.model:23  hidden.4.ff.1 = gelu(approximate="none")  -> [B, T, 1536]
@@ -123,14 +123,14 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("hidden.4.ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 23),
                 // minilm_encoder.model:24  hidden.4.r2.0 = add()  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.4.r2.0", "add", "", "[B, T, 384]", 0, 24),
-                // minilm_encoder.model:25  hidden.4 = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.4", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 25),
+                // minilm_encoder.model:25  hidden.4.ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("hidden.4.ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 25),
                 // minilm_encoder.model:20  hidden.5.attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.5.attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 20),
                 // minilm_encoder.model:21  hidden.5.r1.0 = add()  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.5.r1.0", "add", "", "[B, T, 384]", 0, 21),
-                // minilm_encoder.model:22  hidden.5.h = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.5.h", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 22),
+                // minilm_encoder.model:22  hidden.5.attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("hidden.5.attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 22),
                 // minilm_encoder.model:23  hidden.5.ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.5.ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 23),
                 // minilm_encoder.model:23  hidden.5.ff.1 = gelu(approximate="none")  -> [B, T, 1536]
@@ -139,21 +139,21 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("hidden.5.ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 23),
                 // minilm_encoder.model:24  hidden.5.r2.0 = add()  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("hidden.5.r2.0", "add", "", "[B, T, 384]", 0, 24),
-                // minilm_encoder.model:25  hidden.5 = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.5", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 25),
+                // minilm_encoder.model:25  hidden.5.ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("hidden.5.ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 25),
             },
             parameters: new global::ModelDsl.Runtime.ParameterDescription[]
             {
-                // minilm_encoder.model:32  tok.weight [30522, 384]  Normal002, 11,720,448
-                new global::ModelDsl.Runtime.ParameterDescription("tok.weight", new long[] { 30522L, 384L }, "Normal002", 32),
-                // minilm_encoder.model:33  typ.weight [2, 384]  Normal002, 768
-                new global::ModelDsl.Runtime.ParameterDescription("typ.weight", new long[] { 2L, 384L }, "Normal002", 33),
-                // minilm_encoder.model:35  pos.weight [512, 384]  Normal002, 196,608
-                new global::ModelDsl.Runtime.ParameterDescription("pos.weight", new long[] { 512L, 384L }, "Normal002", 35),
-                // minilm_encoder.model:36  emb.weight [384]  Ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("emb.weight", new long[] { 384L }, "Ones", 36),
-                // minilm_encoder.model:36  emb.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("emb.bias", new long[] { 384L }, "Zeros", 36),
+                // minilm_encoder.model:33  tok.weight [30522, 384]  Normal002, 11,720,448
+                new global::ModelDsl.Runtime.ParameterDescription("tok.weight", new long[] { 30522L, 384L }, "Normal002", 33),
+                // minilm_encoder.model:34  typ.weight [2, 384]  Normal002, 768
+                new global::ModelDsl.Runtime.ParameterDescription("typ.weight", new long[] { 2L, 384L }, "Normal002", 34),
+                // minilm_encoder.model:36  pos.weight [512, 384]  Normal002, 196,608
+                new global::ModelDsl.Runtime.ParameterDescription("pos.weight", new long[] { 512L, 384L }, "Normal002", 36),
+                // minilm_encoder.model:37  emb_norm.weight [384]  Ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("emb_norm.weight", new long[] { 384L }, "Ones", 37),
+                // minilm_encoder.model:37  emb_norm.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("emb_norm.bias", new long[] { 384L }, "Zeros", 37),
                 // minilm_encoder.model:20  hidden.0.attn.in_proj_weight [1152, 384]  XavierUniform, 442,368
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.0.attn.in_proj_weight", new long[] { 1152L, 384L }, "XavierUniform", 20),
                 // minilm_encoder.model:20  hidden.0.attn.in_proj_bias [1152]  Zeros, 1,152
@@ -162,10 +162,10 @@ namespace Consumer
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.0.attn.out_proj.weight", new long[] { 384L, 384L }, "XavierUniform", 20),
                 // minilm_encoder.model:20  hidden.0.attn.out_proj.bias [384]  Zeros, 384
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.0.attn.out_proj.bias", new long[] { 384L }, "Zeros", 20),
-                // minilm_encoder.model:22  hidden.0.h.weight [384]  Ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.h.weight", new long[] { 384L }, "Ones", 22),
-                // minilm_encoder.model:22  hidden.0.h.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.h.bias", new long[] { 384L }, "Zeros", 22),
+                // minilm_encoder.model:22  hidden.0.attn_norm.weight [384]  Ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.attn_norm.weight", new long[] { 384L }, "Ones", 22),
+                // minilm_encoder.model:22  hidden.0.attn_norm.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.attn_norm.bias", new long[] { 384L }, "Zeros", 22),
                 // minilm_encoder.model:23  hidden.0.ff.0.weight [1536, 384]  KaimingUniform, 589,824
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.0.ff.0.weight", new long[] { 1536L, 384L }, "KaimingUniform", 23),
                 // minilm_encoder.model:23  hidden.0.ff.0.bias [1536]  Zeros, 1,536
@@ -174,10 +174,10 @@ namespace Consumer
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.0.ff.2.weight", new long[] { 384L, 1536L }, "KaimingUniform", 23),
                 // minilm_encoder.model:23  hidden.0.ff.2.bias [384]  Zeros, 384
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.0.ff.2.bias", new long[] { 384L }, "Zeros", 23),
-                // minilm_encoder.model:25  hidden.0.weight [384]  Ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.weight", new long[] { 384L }, "Ones", 25),
-                // minilm_encoder.model:25  hidden.0.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.bias", new long[] { 384L }, "Zeros", 25),
+                // minilm_encoder.model:25  hidden.0.ffn_norm.weight [384]  Ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.ffn_norm.weight", new long[] { 384L }, "Ones", 25),
+                // minilm_encoder.model:25  hidden.0.ffn_norm.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.ffn_norm.bias", new long[] { 384L }, "Zeros", 25),
                 // minilm_encoder.model:20  hidden.1.attn.in_proj_weight [1152, 384]  XavierUniform, 442,368
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.1.attn.in_proj_weight", new long[] { 1152L, 384L }, "XavierUniform", 20),
                 // minilm_encoder.model:20  hidden.1.attn.in_proj_bias [1152]  Zeros, 1,152
@@ -186,10 +186,10 @@ namespace Consumer
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.1.attn.out_proj.weight", new long[] { 384L, 384L }, "XavierUniform", 20),
                 // minilm_encoder.model:20  hidden.1.attn.out_proj.bias [384]  Zeros, 384
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.1.attn.out_proj.bias", new long[] { 384L }, "Zeros", 20),
-                // minilm_encoder.model:22  hidden.1.h.weight [384]  Ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.h.weight", new long[] { 384L }, "Ones", 22),
-                // minilm_encoder.model:22  hidden.1.h.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.h.bias", new long[] { 384L }, "Zeros", 22),
+                // minilm_encoder.model:22  hidden.1.attn_norm.weight [384]  Ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.attn_norm.weight", new long[] { 384L }, "Ones", 22),
+                // minilm_encoder.model:22  hidden.1.attn_norm.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.attn_norm.bias", new long[] { 384L }, "Zeros", 22),
                 // minilm_encoder.model:23  hidden.1.ff.0.weight [1536, 384]  KaimingUniform, 589,824
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.1.ff.0.weight", new long[] { 1536L, 384L }, "KaimingUniform", 23),
                 // minilm_encoder.model:23  hidden.1.ff.0.bias [1536]  Zeros, 1,536
@@ -198,10 +198,10 @@ namespace Consumer
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.1.ff.2.weight", new long[] { 384L, 1536L }, "KaimingUniform", 23),
                 // minilm_encoder.model:23  hidden.1.ff.2.bias [384]  Zeros, 384
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.1.ff.2.bias", new long[] { 384L }, "Zeros", 23),
-                // minilm_encoder.model:25  hidden.1.weight [384]  Ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.weight", new long[] { 384L }, "Ones", 25),
-                // minilm_encoder.model:25  hidden.1.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.bias", new long[] { 384L }, "Zeros", 25),
+                // minilm_encoder.model:25  hidden.1.ffn_norm.weight [384]  Ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.ffn_norm.weight", new long[] { 384L }, "Ones", 25),
+                // minilm_encoder.model:25  hidden.1.ffn_norm.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.ffn_norm.bias", new long[] { 384L }, "Zeros", 25),
                 // minilm_encoder.model:20  hidden.2.attn.in_proj_weight [1152, 384]  XavierUniform, 442,368
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.2.attn.in_proj_weight", new long[] { 1152L, 384L }, "XavierUniform", 20),
                 // minilm_encoder.model:20  hidden.2.attn.in_proj_bias [1152]  Zeros, 1,152
@@ -210,10 +210,10 @@ namespace Consumer
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.2.attn.out_proj.weight", new long[] { 384L, 384L }, "XavierUniform", 20),
                 // minilm_encoder.model:20  hidden.2.attn.out_proj.bias [384]  Zeros, 384
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.2.attn.out_proj.bias", new long[] { 384L }, "Zeros", 20),
-                // minilm_encoder.model:22  hidden.2.h.weight [384]  Ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.h.weight", new long[] { 384L }, "Ones", 22),
-                // minilm_encoder.model:22  hidden.2.h.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.h.bias", new long[] { 384L }, "Zeros", 22),
+                // minilm_encoder.model:22  hidden.2.attn_norm.weight [384]  Ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.attn_norm.weight", new long[] { 384L }, "Ones", 22),
+                // minilm_encoder.model:22  hidden.2.attn_norm.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.attn_norm.bias", new long[] { 384L }, "Zeros", 22),
                 // minilm_encoder.model:23  hidden.2.ff.0.weight [1536, 384]  KaimingUniform, 589,824
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.2.ff.0.weight", new long[] { 1536L, 384L }, "KaimingUniform", 23),
                 // minilm_encoder.model:23  hidden.2.ff.0.bias [1536]  Zeros, 1,536
@@ -222,10 +222,10 @@ namespace Consumer
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.2.ff.2.weight", new long[] { 384L, 1536L }, "KaimingUniform", 23),
                 // minilm_encoder.model:23  hidden.2.ff.2.bias [384]  Zeros, 384
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.2.ff.2.bias", new long[] { 384L }, "Zeros", 23),
-                // minilm_encoder.model:25  hidden.2.weight [384]  Ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.weight", new long[] { 384L }, "Ones", 25),
-                // minilm_encoder.model:25  hidden.2.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.bias", new long[] { 384L }, "Zeros", 25),
+                // minilm_encoder.model:25  hidden.2.ffn_norm.weight [384]  Ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.ffn_norm.weight", new long[] { 384L }, "Ones", 25),
+                // minilm_encoder.model:25  hidden.2.ffn_norm.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.ffn_norm.bias", new long[] { 384L }, "Zeros", 25),
                 // minilm_encoder.model:20  hidden.3.attn.in_proj_weight [1152, 384]  XavierUniform, 442,368
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.3.attn.in_proj_weight", new long[] { 1152L, 384L }, "XavierUniform", 20),
                 // minilm_encoder.model:20  hidden.3.attn.in_proj_bias [1152]  Zeros, 1,152
@@ -234,10 +234,10 @@ namespace Consumer
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.3.attn.out_proj.weight", new long[] { 384L, 384L }, "XavierUniform", 20),
                 // minilm_encoder.model:20  hidden.3.attn.out_proj.bias [384]  Zeros, 384
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.3.attn.out_proj.bias", new long[] { 384L }, "Zeros", 20),
-                // minilm_encoder.model:22  hidden.3.h.weight [384]  Ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.h.weight", new long[] { 384L }, "Ones", 22),
-                // minilm_encoder.model:22  hidden.3.h.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.h.bias", new long[] { 384L }, "Zeros", 22),
+                // minilm_encoder.model:22  hidden.3.attn_norm.weight [384]  Ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.attn_norm.weight", new long[] { 384L }, "Ones", 22),
+                // minilm_encoder.model:22  hidden.3.attn_norm.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.attn_norm.bias", new long[] { 384L }, "Zeros", 22),
                 // minilm_encoder.model:23  hidden.3.ff.0.weight [1536, 384]  KaimingUniform, 589,824
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.3.ff.0.weight", new long[] { 1536L, 384L }, "KaimingUniform", 23),
                 // minilm_encoder.model:23  hidden.3.ff.0.bias [1536]  Zeros, 1,536
@@ -246,10 +246,10 @@ namespace Consumer
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.3.ff.2.weight", new long[] { 384L, 1536L }, "KaimingUniform", 23),
                 // minilm_encoder.model:23  hidden.3.ff.2.bias [384]  Zeros, 384
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.3.ff.2.bias", new long[] { 384L }, "Zeros", 23),
-                // minilm_encoder.model:25  hidden.3.weight [384]  Ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.weight", new long[] { 384L }, "Ones", 25),
-                // minilm_encoder.model:25  hidden.3.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.bias", new long[] { 384L }, "Zeros", 25),
+                // minilm_encoder.model:25  hidden.3.ffn_norm.weight [384]  Ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.ffn_norm.weight", new long[] { 384L }, "Ones", 25),
+                // minilm_encoder.model:25  hidden.3.ffn_norm.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.ffn_norm.bias", new long[] { 384L }, "Zeros", 25),
                 // minilm_encoder.model:20  hidden.4.attn.in_proj_weight [1152, 384]  XavierUniform, 442,368
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.4.attn.in_proj_weight", new long[] { 1152L, 384L }, "XavierUniform", 20),
                 // minilm_encoder.model:20  hidden.4.attn.in_proj_bias [1152]  Zeros, 1,152
@@ -258,10 +258,10 @@ namespace Consumer
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.4.attn.out_proj.weight", new long[] { 384L, 384L }, "XavierUniform", 20),
                 // minilm_encoder.model:20  hidden.4.attn.out_proj.bias [384]  Zeros, 384
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.4.attn.out_proj.bias", new long[] { 384L }, "Zeros", 20),
-                // minilm_encoder.model:22  hidden.4.h.weight [384]  Ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.h.weight", new long[] { 384L }, "Ones", 22),
-                // minilm_encoder.model:22  hidden.4.h.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.h.bias", new long[] { 384L }, "Zeros", 22),
+                // minilm_encoder.model:22  hidden.4.attn_norm.weight [384]  Ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.attn_norm.weight", new long[] { 384L }, "Ones", 22),
+                // minilm_encoder.model:22  hidden.4.attn_norm.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.attn_norm.bias", new long[] { 384L }, "Zeros", 22),
                 // minilm_encoder.model:23  hidden.4.ff.0.weight [1536, 384]  KaimingUniform, 589,824
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.4.ff.0.weight", new long[] { 1536L, 384L }, "KaimingUniform", 23),
                 // minilm_encoder.model:23  hidden.4.ff.0.bias [1536]  Zeros, 1,536
@@ -270,10 +270,10 @@ namespace Consumer
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.4.ff.2.weight", new long[] { 384L, 1536L }, "KaimingUniform", 23),
                 // minilm_encoder.model:23  hidden.4.ff.2.bias [384]  Zeros, 384
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.4.ff.2.bias", new long[] { 384L }, "Zeros", 23),
-                // minilm_encoder.model:25  hidden.4.weight [384]  Ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.weight", new long[] { 384L }, "Ones", 25),
-                // minilm_encoder.model:25  hidden.4.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.bias", new long[] { 384L }, "Zeros", 25),
+                // minilm_encoder.model:25  hidden.4.ffn_norm.weight [384]  Ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.ffn_norm.weight", new long[] { 384L }, "Ones", 25),
+                // minilm_encoder.model:25  hidden.4.ffn_norm.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.ffn_norm.bias", new long[] { 384L }, "Zeros", 25),
                 // minilm_encoder.model:20  hidden.5.attn.in_proj_weight [1152, 384]  XavierUniform, 442,368
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.5.attn.in_proj_weight", new long[] { 1152L, 384L }, "XavierUniform", 20),
                 // minilm_encoder.model:20  hidden.5.attn.in_proj_bias [1152]  Zeros, 1,152
@@ -282,10 +282,10 @@ namespace Consumer
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.5.attn.out_proj.weight", new long[] { 384L, 384L }, "XavierUniform", 20),
                 // minilm_encoder.model:20  hidden.5.attn.out_proj.bias [384]  Zeros, 384
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.5.attn.out_proj.bias", new long[] { 384L }, "Zeros", 20),
-                // minilm_encoder.model:22  hidden.5.h.weight [384]  Ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.h.weight", new long[] { 384L }, "Ones", 22),
-                // minilm_encoder.model:22  hidden.5.h.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.h.bias", new long[] { 384L }, "Zeros", 22),
+                // minilm_encoder.model:22  hidden.5.attn_norm.weight [384]  Ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.attn_norm.weight", new long[] { 384L }, "Ones", 22),
+                // minilm_encoder.model:22  hidden.5.attn_norm.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.attn_norm.bias", new long[] { 384L }, "Zeros", 22),
                 // minilm_encoder.model:23  hidden.5.ff.0.weight [1536, 384]  KaimingUniform, 589,824
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.5.ff.0.weight", new long[] { 1536L, 384L }, "KaimingUniform", 23),
                 // minilm_encoder.model:23  hidden.5.ff.0.bias [1536]  Zeros, 1,536
@@ -294,10 +294,10 @@ namespace Consumer
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.5.ff.2.weight", new long[] { 384L, 1536L }, "KaimingUniform", 23),
                 // minilm_encoder.model:23  hidden.5.ff.2.bias [384]  Zeros, 384
                 new global::ModelDsl.Runtime.ParameterDescription("hidden.5.ff.2.bias", new long[] { 384L }, "Zeros", 23),
-                // minilm_encoder.model:25  hidden.5.weight [384]  Ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.weight", new long[] { 384L }, "Ones", 25),
-                // minilm_encoder.model:25  hidden.5.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.bias", new long[] { 384L }, "Zeros", 25),
+                // minilm_encoder.model:25  hidden.5.ffn_norm.weight [384]  Ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.ffn_norm.weight", new long[] { 384L }, "Ones", 25),
+                // minilm_encoder.model:25  hidden.5.ffn_norm.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.ffn_norm.bias", new long[] { 384L }, "Zeros", 25),
             },
             loss: null,
             optimizer: null,
