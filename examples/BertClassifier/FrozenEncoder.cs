@@ -26,7 +26,10 @@ internal static class FrozenEncoder
             {
                 var tokens = new int[chunk.Length * length];
                 for (int r = 0; r < chunk.Length; r++) ids[chunk[r]].CopyTo(tokens, r * length);
-                var hidden = encoder.Forward(new IntTensor(tokens, chunk.Length, length), new IntTensor(new int[tokens.Length], chunk.Length, length)).Data;
+                var mask = new int[tokens.Length];
+                Array.Fill(mask, 1);
+                var hidden = encoder.Forward(new IntTensor(tokens, chunk.Length, length), new IntTensor(new int[tokens.Length], chunk.Length, length),
+                    new IntTensor(mask, chunk.Length, length)).Data;
                 int d = OnnxReference.Hidden;
                 for (int r = 0; r < chunk.Length; r++)
                 {

@@ -30,7 +30,8 @@ internal static class Parity
         {
             var chunk = sentences.Skip(start).Take(options.BatchSize).ToArray();
             var batch = wordPiece.Batch(chunk, options.MaxLength);
-            var ours = encoder.Forward(new IntTensor(batch.InputIds, batch.Count, batch.Length), new IntTensor(batch.TokenTypeIds, batch.Count, batch.Length));
+            var ours = encoder.Forward(new IntTensor(batch.InputIds, batch.Count, batch.Length), new IntTensor(batch.TokenTypeIds, batch.Count, batch.Length),
+                new IntTensor(batch.AttentionMask, batch.Count, batch.Length));
             var theirs = reference.LastHiddenState(batch);
             for (int row = 0; row < batch.Count; row++)
             {

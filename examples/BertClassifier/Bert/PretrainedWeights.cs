@@ -14,8 +14,8 @@ internal sealed record LoadReport(int Loaded, IReadOnlyList<string> Missing, IRe
 /// an error naming both sides.
 /// </summary>
 /// <remarks>
-/// The map, per layer i of <c>encoder.layer.i</c> → <c>hidden.i</c> (the <c>repeat</c> instance): attention.self.query,
-/// key and value → attn.in_proj_weight / in_proj_bias, stacked in that order (PyTorch's MultiheadAttention layout
+/// The map, per layer i of <c>encoder.layer.i</c> → the bindings <c>li_…</c>: attention.self.query,
+/// key and value → li_attn.in_proj_weight / in_proj_bias, stacked in that order (PyTorch's MultiheadAttention layout
 /// [3d, d]); attention.output.dense → attn.out_proj; attention.output.LayerNorm → h; intermediate.dense → ff.0;
 /// output.dense → ff.2; output.LayerNorm → the layer's own weight and bias. Embeddings: word_embeddings → tok,
 /// token_type_embeddings → typ, position_embeddings → pos, LayerNorm → emb. The checkpoint's pooler is not used.
@@ -36,15 +36,15 @@ internal static class PretrainedWeights
         };
         for (int i = 0; i < layers; i++)
         {
-            string ours = string.Create(CultureInfo.InvariantCulture, $"hidden.{i}"), theirs = string.Create(CultureInfo.InvariantCulture, $"encoder.layer.{i}");
+            string ours = string.Create(CultureInfo.InvariantCulture, $"l{i}"), theirs = string.Create(CultureInfo.InvariantCulture, $"encoder.layer.{i}");
             foreach (string kind in new[] { "weight", "bias" })
             {
-                map.Add(($"{ours}.attn.in_proj_{kind}", new[] { $"{theirs}.attention.self.query.{kind}", $"{theirs}.attention.self.key.{kind}", $"{theirs}.attention.self.value.{kind}" }));
-                map.Add(($"{ours}.attn.out_proj.{kind}", new[] { $"{theirs}.attention.output.dense.{kind}" }));
-                map.Add(($"{ours}.attn_norm.{kind}", new[] { $"{theirs}.attention.output.LayerNorm.{kind}" }));
-                map.Add(($"{ours}.ff.0.{kind}", new[] { $"{theirs}.intermediate.dense.{kind}" }));
-                map.Add(($"{ours}.ff.2.{kind}", new[] { $"{theirs}.output.dense.{kind}" }));
-                map.Add(($"{ours}.ffn_norm.{kind}", new[] { $"{theirs}.output.LayerNorm.{kind}" }));
+                map.Add(($"{ours}_attn.in_proj_{kind}", new[] { $"{theirs}.attention.self.query.{kind}", $"{theirs}.attention.self.key.{kind}", $"{theirs}.attention.self.value.{kind}" }));
+                map.Add(($"{ours}_attn.out_proj.{kind}", new[] { $"{theirs}.attention.output.dense.{kind}" }));
+                map.Add(($"{ours}_attn_norm.{kind}", new[] { $"{theirs}.attention.output.LayerNorm.{kind}" }));
+                map.Add(($"{ours}_ff.0.{kind}", new[] { $"{theirs}.intermediate.dense.{kind}" }));
+                map.Add(($"{ours}_ff.2.{kind}", new[] { $"{theirs}.output.dense.{kind}" }));
+                map.Add(($"{ours}_ffn_norm.{kind}", new[] { $"{theirs}.output.LayerNorm.{kind}" }));
             }
         }
         return map;

@@ -95,8 +95,8 @@ __device__ __forceinline__ float md_warp_max(float v)
 // in the sequence each file's header describes; every call site there names its .model line.
 
 // Cuda/Kernels/embedding.cuh, used by:
-//   bert_classifier.model:36  tok = embedding(num=30522, dim=384)  [B, T] -> [B, T, 384]
-//   bert_classifier.model:37  typ = embedding(num=2, dim=384)  [B, T] -> [B, T, 384]
+//   bert_classifier.model:32  tok = embedding(num=30522, dim=384)  [B, T] -> [B, T, 384]
+//   bert_classifier.model:33  typ = embedding(num=2, dim=384)  [B, T] -> [B, T, 384]
 // ───── Embedding ─────────────────────────────────────────────────────────────────────────────────────
 // embedding(num, dim) on int ids, as ModelDsl.Runtime.Cpu.Layers.Embedding:
 //   ids (count) (the input's elements, any shape flattened)   weight (num, dim)   ->   y (count, dim)
@@ -159,7 +159,7 @@ extern "C" __global__ void __launch_bounds__(256) md_embedding_backward(
 }
 
 // Cuda/Kernels/positional.cuh, used by:
-//   bert_classifier.model:39  pos = positional(max_len=512)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:35  pos = positional(max_len=512)  [B, T, 384] -> [B, T, 384]
 // ───── Positional ────────────────────────────────────────────────────────────────────────────────────
 // positional(context): a learned table row added per position (GPT-2's wpe), T ≤ context, as
 // ModelDsl.Runtime.Cpu.Layers.Positional:
@@ -216,19 +216,19 @@ extern "C" __global__ void __launch_bounds__(256) md_positional_backward(
 }
 
 // Cuda/Kernels/layernorm.cuh, used by:
-//   bert_classifier.model:40  emb_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:23  hidden.0.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:26  hidden.0.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:23  hidden.1.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:26  hidden.1.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:23  hidden.2.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:26  hidden.2.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:23  hidden.3.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:26  hidden.3.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:23  hidden.4.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:26  hidden.4.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:23  hidden.5.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:26  hidden.5.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:36  emb_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:40  l0_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:43  l0_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:46  l1_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:49  l1_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:52  l2_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:55  l2_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:58  l3_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:61  l3_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:64  l4_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:67  l4_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:70  l5_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:73  l5_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
 // ───── LayerNorm ─────────────────────────────────────────────────────────────────────────────────────
 // layer_norm(eps) over the last axis, PyTorch semantics (biased variance, eps inside the square root), as
 // ModelDsl.Runtime.Cpu.Layers.LayerNorm:
@@ -347,12 +347,12 @@ extern "C" __global__ void __launch_bounds__(256) md_layernorm_backward_params(
 }
 
 // Cuda/Kernels/attention.cuh, used by:
-//   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
 // ───── Attention ─────────────────────────────────────────────────────────────────────────────────────
 // Scaled dot-product attention on already-projected q, k, v, as ModelDsl.Runtime.Cpu.Layers.Attention:
 //   q, k, v (B, T, heads·dh) with row stride `stride` ≥ heads·dh: element (b, t, head, e) at
@@ -682,7 +682,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
 }
 
 // Cuda/Kernels/reduce.cuh, used by:
-//   bert_classifier.model:43  pooled = mean(axis=1, keepdim=false)  [B, T, 384], [B, T] -> [B, 384]
+//   bert_classifier.model:74  pooled = mean(axis=1, keepdim=false)  [B, T, 384], [B, T] -> [B, 384]
 // ───── Reduce ────────────────────────────────────────────────────────────────────────────────────────
 // mean / sum / max over one axis, as ModelDsl.Runtime.Cpu.Layers.ReduceSum / ReduceMax:
 //   x (outer, length, inner)  ->  y (outer, inner); optional mask w (outer, length), float (mask) or int (int_mask),
@@ -809,7 +809,7 @@ extern "C" __global__ void __launch_bounds__(256) md_reduce_max_backward(
 
 // fwd_2_add: one thread per element of [B, 384*T]:
 //     sum_0 = tok + typ
-//   bert_classifier.model:38  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:34  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_2_add(
     int rows,
     int cols,
@@ -829,7 +829,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_2_add(
 
 // fwd_5_dropout: one thread per element of [B, 384*T]:
 //     emb = dropout(emb_norm)
-//   bert_classifier.model:41  emb = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:37  emb = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_5_dropout(
     int rows,
     int cols,
@@ -850,37 +850,37 @@ extern "C" __global__ void __launch_bounds__(256) fwd_5_dropout(
 }
 
 // fwd_7_attention_in_proj_bias: one thread per element of [B*T, 1152]:
-//     hidden_0_attn_qkv = hidden_0_attn_qkv + hidden_0_attn_in_proj_bias
-//   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+//     l0_attn_qkv = l0_attn_qkv + l0_attn_in_proj_bias
+//   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_7_attention_in_proj_bias(
     int rows,
     int cols,
-    const float* __restrict__ hidden_0_attn_in_proj_bias,
-    float* __restrict__ hidden_0_attn_qkv)
+    const float* __restrict__ l0_attn_in_proj_bias,
+    float* __restrict__ l0_attn_qkv)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_0_attn_qkv[i];
-        float v1 = hidden_0_attn_in_proj_bias[c];
+        float v0 = l0_attn_qkv[i];
+        float v1 = l0_attn_in_proj_bias[c];
         float v2 = v0 + v1;
-        hidden_0_attn_qkv[i] = v2;
+        l0_attn_qkv[i] = v2;
     }
 }
 
 // fwd_10_attention_dropout_add: one thread per element of [B*T, 384]:
-//     hidden_0_r1_1 = emb + dropout(hidden_0_attn + hidden_0_attn_out_proj_bias)
-//   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:22  hidden.0.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:22  hidden.0.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     l0_r1_1 = emb + dropout(l0_attn + l0_attn_out_proj_bias)
+//   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:39  l0_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:39  l0_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_10_attention_dropout_add(
     int rows,
     int cols,
     const float* __restrict__ emb,
-    const float* __restrict__ hidden_0_attn,
-    const float* __restrict__ hidden_0_attn_out_proj_bias,
-    float* __restrict__ hidden_0_r1_1,
+    const float* __restrict__ l0_attn,
+    const float* __restrict__ l0_attn_out_proj_bias,
+    float* __restrict__ l0_r1_1,
     unsigned int seed1,
     float p1,
     float scale1)
@@ -890,53 +890,53 @@ extern "C" __global__ void __launch_bounds__(256) fwd_10_attention_dropout_add(
     {
         int c = (int)(i % cols);
         float v0 = emb[i];
-        float v1 = hidden_0_attn[i];
-        float v2 = hidden_0_attn_out_proj_bias[c];
+        float v1 = l0_attn[i];
+        float v2 = l0_attn_out_proj_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed1, (unsigned int)i, p1, scale1);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        hidden_0_r1_1[i] = v6;
+        l0_r1_1[i] = v6;
     }
 }
 
 // fwd_13_dense_gelu: one thread per element of [B*T, 1536]:
-//     hidden_0_ff_0 = hidden_0_ff_0 + hidden_0_ff_0_bias
-//     hidden_0_ff_1 = gelu(hidden_0_ff_0 + hidden_0_ff_0_bias)
-//   bert_classifier.model:24  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-//   bert_classifier.model:24  hidden.0.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+//     l0_ff_0 = l0_ff_0 + l0_ff_0_bias
+//     l0_ff_1 = gelu(l0_ff_0 + l0_ff_0_bias)
+//   bert_classifier.model:41  l0_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+//   bert_classifier.model:41  l0_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
 extern "C" __global__ void __launch_bounds__(256) fwd_13_dense_gelu(
     int rows,
     int cols,
-    const float* __restrict__ hidden_0_ff_0_bias,
-    float* __restrict__ hidden_0_ff_0,
-    float* __restrict__ hidden_0_ff_1)
+    const float* __restrict__ l0_ff_0_bias,
+    float* __restrict__ l0_ff_0,
+    float* __restrict__ l0_ff_1)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_0_ff_0[i];
-        float v1 = hidden_0_ff_0_bias[c];
+        float v0 = l0_ff_0[i];
+        float v1 = l0_ff_0_bias[c];
         float v2 = v0 + v1;
         float v3 = md_gelu(v2);
-        hidden_0_ff_0[i] = v2;
-        hidden_0_ff_1[i] = v3;
+        l0_ff_0[i] = v2;
+        l0_ff_1[i] = v3;
     }
 }
 
 // fwd_15_dense_dropout_add: one thread per element of [B*T, 384]:
-//     hidden_0_r2_1 = hidden_0_attn_norm + dropout(hidden_0_ff + hidden_0_ff_2_bias)
-//   bert_classifier.model:24  hidden.0.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-//   bert_classifier.model:25  hidden.0.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:25  hidden.0.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     l0_r2_1 = l0_attn_norm + dropout(l0_ff + l0_ff_2_bias)
+//   bert_classifier.model:41  l0_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+//   bert_classifier.model:42  l0_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:42  l0_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_15_dense_dropout_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_0_attn_norm,
-    const float* __restrict__ hidden_0_ff,
-    const float* __restrict__ hidden_0_ff_2_bias,
-    float* __restrict__ hidden_0_r2_1,
+    const float* __restrict__ l0_attn_norm,
+    const float* __restrict__ l0_ff,
+    const float* __restrict__ l0_ff_2_bias,
+    float* __restrict__ l0_r2_1,
     unsigned int seed2,
     float p2,
     float scale2)
@@ -945,49 +945,49 @@ extern "C" __global__ void __launch_bounds__(256) fwd_15_dense_dropout_add(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_0_attn_norm[i];
-        float v1 = hidden_0_ff[i];
-        float v2 = hidden_0_ff_2_bias[c];
+        float v0 = l0_attn_norm[i];
+        float v1 = l0_ff[i];
+        float v2 = l0_ff_2_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed2, (unsigned int)i, p2, scale2);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        hidden_0_r2_1[i] = v6;
+        l0_r2_1[i] = v6;
     }
 }
 
 // fwd_18_attention_in_proj_bias: one thread per element of [B*T, 1152]:
-//     hidden_1_attn_qkv = hidden_1_attn_qkv + hidden_1_attn_in_proj_bias
-//   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+//     l1_attn_qkv = l1_attn_qkv + l1_attn_in_proj_bias
+//   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_18_attention_in_proj_bias(
     int rows,
     int cols,
-    const float* __restrict__ hidden_1_attn_in_proj_bias,
-    float* __restrict__ hidden_1_attn_qkv)
+    const float* __restrict__ l1_attn_in_proj_bias,
+    float* __restrict__ l1_attn_qkv)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_1_attn_qkv[i];
-        float v1 = hidden_1_attn_in_proj_bias[c];
+        float v0 = l1_attn_qkv[i];
+        float v1 = l1_attn_in_proj_bias[c];
         float v2 = v0 + v1;
-        hidden_1_attn_qkv[i] = v2;
+        l1_attn_qkv[i] = v2;
     }
 }
 
 // fwd_21_attention_dropout_add: one thread per element of [B*T, 384]:
-//     hidden_1_r1_1 = hidden_0_ffn_norm + dropout(hidden_1_attn + hidden_1_attn_out_proj_bias)
-//   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:22  hidden.1.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:22  hidden.1.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     l1_r1_1 = l0_ffn_norm + dropout(l1_attn + l1_attn_out_proj_bias)
+//   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:45  l1_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:45  l1_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_21_attention_dropout_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_0_ffn_norm,
-    const float* __restrict__ hidden_1_attn,
-    const float* __restrict__ hidden_1_attn_out_proj_bias,
-    float* __restrict__ hidden_1_r1_1,
+    const float* __restrict__ l0_ffn_norm,
+    const float* __restrict__ l1_attn,
+    const float* __restrict__ l1_attn_out_proj_bias,
+    float* __restrict__ l1_r1_1,
     unsigned int seed3,
     float p3,
     float scale3)
@@ -996,54 +996,54 @@ extern "C" __global__ void __launch_bounds__(256) fwd_21_attention_dropout_add(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_0_ffn_norm[i];
-        float v1 = hidden_1_attn[i];
-        float v2 = hidden_1_attn_out_proj_bias[c];
+        float v0 = l0_ffn_norm[i];
+        float v1 = l1_attn[i];
+        float v2 = l1_attn_out_proj_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed3, (unsigned int)i, p3, scale3);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        hidden_1_r1_1[i] = v6;
+        l1_r1_1[i] = v6;
     }
 }
 
 // fwd_24_dense_gelu: one thread per element of [B*T, 1536]:
-//     hidden_1_ff_0 = hidden_1_ff_0 + hidden_1_ff_0_bias
-//     hidden_1_ff_1 = gelu(hidden_1_ff_0 + hidden_1_ff_0_bias)
-//   bert_classifier.model:24  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-//   bert_classifier.model:24  hidden.1.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+//     l1_ff_0 = l1_ff_0 + l1_ff_0_bias
+//     l1_ff_1 = gelu(l1_ff_0 + l1_ff_0_bias)
+//   bert_classifier.model:47  l1_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+//   bert_classifier.model:47  l1_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
 extern "C" __global__ void __launch_bounds__(256) fwd_24_dense_gelu(
     int rows,
     int cols,
-    const float* __restrict__ hidden_1_ff_0_bias,
-    float* __restrict__ hidden_1_ff_0,
-    float* __restrict__ hidden_1_ff_1)
+    const float* __restrict__ l1_ff_0_bias,
+    float* __restrict__ l1_ff_0,
+    float* __restrict__ l1_ff_1)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_1_ff_0[i];
-        float v1 = hidden_1_ff_0_bias[c];
+        float v0 = l1_ff_0[i];
+        float v1 = l1_ff_0_bias[c];
         float v2 = v0 + v1;
         float v3 = md_gelu(v2);
-        hidden_1_ff_0[i] = v2;
-        hidden_1_ff_1[i] = v3;
+        l1_ff_0[i] = v2;
+        l1_ff_1[i] = v3;
     }
 }
 
 // fwd_26_dense_dropout_add: one thread per element of [B*T, 384]:
-//     hidden_1_r2_1 = hidden_1_attn_norm + dropout(hidden_1_ff + hidden_1_ff_2_bias)
-//   bert_classifier.model:24  hidden.1.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-//   bert_classifier.model:25  hidden.1.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:25  hidden.1.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     l1_r2_1 = l1_attn_norm + dropout(l1_ff + l1_ff_2_bias)
+//   bert_classifier.model:47  l1_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+//   bert_classifier.model:48  l1_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:48  l1_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_26_dense_dropout_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_1_attn_norm,
-    const float* __restrict__ hidden_1_ff,
-    const float* __restrict__ hidden_1_ff_2_bias,
-    float* __restrict__ hidden_1_r2_1,
+    const float* __restrict__ l1_attn_norm,
+    const float* __restrict__ l1_ff,
+    const float* __restrict__ l1_ff_2_bias,
+    float* __restrict__ l1_r2_1,
     unsigned int seed4,
     float p4,
     float scale4)
@@ -1052,49 +1052,49 @@ extern "C" __global__ void __launch_bounds__(256) fwd_26_dense_dropout_add(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_1_attn_norm[i];
-        float v1 = hidden_1_ff[i];
-        float v2 = hidden_1_ff_2_bias[c];
+        float v0 = l1_attn_norm[i];
+        float v1 = l1_ff[i];
+        float v2 = l1_ff_2_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed4, (unsigned int)i, p4, scale4);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        hidden_1_r2_1[i] = v6;
+        l1_r2_1[i] = v6;
     }
 }
 
 // fwd_29_attention_in_proj_bias: one thread per element of [B*T, 1152]:
-//     hidden_2_attn_qkv = hidden_2_attn_qkv + hidden_2_attn_in_proj_bias
-//   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+//     l2_attn_qkv = l2_attn_qkv + l2_attn_in_proj_bias
+//   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_29_attention_in_proj_bias(
     int rows,
     int cols,
-    const float* __restrict__ hidden_2_attn_in_proj_bias,
-    float* __restrict__ hidden_2_attn_qkv)
+    const float* __restrict__ l2_attn_in_proj_bias,
+    float* __restrict__ l2_attn_qkv)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_2_attn_qkv[i];
-        float v1 = hidden_2_attn_in_proj_bias[c];
+        float v0 = l2_attn_qkv[i];
+        float v1 = l2_attn_in_proj_bias[c];
         float v2 = v0 + v1;
-        hidden_2_attn_qkv[i] = v2;
+        l2_attn_qkv[i] = v2;
     }
 }
 
 // fwd_32_attention_dropout_add: one thread per element of [B*T, 384]:
-//     hidden_2_r1_1 = hidden_1_ffn_norm + dropout(hidden_2_attn + hidden_2_attn_out_proj_bias)
-//   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:22  hidden.2.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:22  hidden.2.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     l2_r1_1 = l1_ffn_norm + dropout(l2_attn + l2_attn_out_proj_bias)
+//   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:51  l2_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:51  l2_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_32_attention_dropout_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_1_ffn_norm,
-    const float* __restrict__ hidden_2_attn,
-    const float* __restrict__ hidden_2_attn_out_proj_bias,
-    float* __restrict__ hidden_2_r1_1,
+    const float* __restrict__ l1_ffn_norm,
+    const float* __restrict__ l2_attn,
+    const float* __restrict__ l2_attn_out_proj_bias,
+    float* __restrict__ l2_r1_1,
     unsigned int seed5,
     float p5,
     float scale5)
@@ -1103,54 +1103,54 @@ extern "C" __global__ void __launch_bounds__(256) fwd_32_attention_dropout_add(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_1_ffn_norm[i];
-        float v1 = hidden_2_attn[i];
-        float v2 = hidden_2_attn_out_proj_bias[c];
+        float v0 = l1_ffn_norm[i];
+        float v1 = l2_attn[i];
+        float v2 = l2_attn_out_proj_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed5, (unsigned int)i, p5, scale5);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        hidden_2_r1_1[i] = v6;
+        l2_r1_1[i] = v6;
     }
 }
 
 // fwd_35_dense_gelu: one thread per element of [B*T, 1536]:
-//     hidden_2_ff_0 = hidden_2_ff_0 + hidden_2_ff_0_bias
-//     hidden_2_ff_1 = gelu(hidden_2_ff_0 + hidden_2_ff_0_bias)
-//   bert_classifier.model:24  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-//   bert_classifier.model:24  hidden.2.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+//     l2_ff_0 = l2_ff_0 + l2_ff_0_bias
+//     l2_ff_1 = gelu(l2_ff_0 + l2_ff_0_bias)
+//   bert_classifier.model:53  l2_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+//   bert_classifier.model:53  l2_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
 extern "C" __global__ void __launch_bounds__(256) fwd_35_dense_gelu(
     int rows,
     int cols,
-    const float* __restrict__ hidden_2_ff_0_bias,
-    float* __restrict__ hidden_2_ff_0,
-    float* __restrict__ hidden_2_ff_1)
+    const float* __restrict__ l2_ff_0_bias,
+    float* __restrict__ l2_ff_0,
+    float* __restrict__ l2_ff_1)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_2_ff_0[i];
-        float v1 = hidden_2_ff_0_bias[c];
+        float v0 = l2_ff_0[i];
+        float v1 = l2_ff_0_bias[c];
         float v2 = v0 + v1;
         float v3 = md_gelu(v2);
-        hidden_2_ff_0[i] = v2;
-        hidden_2_ff_1[i] = v3;
+        l2_ff_0[i] = v2;
+        l2_ff_1[i] = v3;
     }
 }
 
 // fwd_37_dense_dropout_add: one thread per element of [B*T, 384]:
-//     hidden_2_r2_1 = hidden_2_attn_norm + dropout(hidden_2_ff + hidden_2_ff_2_bias)
-//   bert_classifier.model:24  hidden.2.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-//   bert_classifier.model:25  hidden.2.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:25  hidden.2.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     l2_r2_1 = l2_attn_norm + dropout(l2_ff + l2_ff_2_bias)
+//   bert_classifier.model:53  l2_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+//   bert_classifier.model:54  l2_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:54  l2_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_37_dense_dropout_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_2_attn_norm,
-    const float* __restrict__ hidden_2_ff,
-    const float* __restrict__ hidden_2_ff_2_bias,
-    float* __restrict__ hidden_2_r2_1,
+    const float* __restrict__ l2_attn_norm,
+    const float* __restrict__ l2_ff,
+    const float* __restrict__ l2_ff_2_bias,
+    float* __restrict__ l2_r2_1,
     unsigned int seed6,
     float p6,
     float scale6)
@@ -1159,49 +1159,49 @@ extern "C" __global__ void __launch_bounds__(256) fwd_37_dense_dropout_add(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_2_attn_norm[i];
-        float v1 = hidden_2_ff[i];
-        float v2 = hidden_2_ff_2_bias[c];
+        float v0 = l2_attn_norm[i];
+        float v1 = l2_ff[i];
+        float v2 = l2_ff_2_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed6, (unsigned int)i, p6, scale6);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        hidden_2_r2_1[i] = v6;
+        l2_r2_1[i] = v6;
     }
 }
 
 // fwd_40_attention_in_proj_bias: one thread per element of [B*T, 1152]:
-//     hidden_3_attn_qkv = hidden_3_attn_qkv + hidden_3_attn_in_proj_bias
-//   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+//     l3_attn_qkv = l3_attn_qkv + l3_attn_in_proj_bias
+//   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_40_attention_in_proj_bias(
     int rows,
     int cols,
-    const float* __restrict__ hidden_3_attn_in_proj_bias,
-    float* __restrict__ hidden_3_attn_qkv)
+    const float* __restrict__ l3_attn_in_proj_bias,
+    float* __restrict__ l3_attn_qkv)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_3_attn_qkv[i];
-        float v1 = hidden_3_attn_in_proj_bias[c];
+        float v0 = l3_attn_qkv[i];
+        float v1 = l3_attn_in_proj_bias[c];
         float v2 = v0 + v1;
-        hidden_3_attn_qkv[i] = v2;
+        l3_attn_qkv[i] = v2;
     }
 }
 
 // fwd_43_attention_dropout_add: one thread per element of [B*T, 384]:
-//     hidden_3_r1_1 = hidden_2_ffn_norm + dropout(hidden_3_attn + hidden_3_attn_out_proj_bias)
-//   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:22  hidden.3.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:22  hidden.3.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     l3_r1_1 = l2_ffn_norm + dropout(l3_attn + l3_attn_out_proj_bias)
+//   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:57  l3_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:57  l3_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_43_attention_dropout_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_2_ffn_norm,
-    const float* __restrict__ hidden_3_attn,
-    const float* __restrict__ hidden_3_attn_out_proj_bias,
-    float* __restrict__ hidden_3_r1_1,
+    const float* __restrict__ l2_ffn_norm,
+    const float* __restrict__ l3_attn,
+    const float* __restrict__ l3_attn_out_proj_bias,
+    float* __restrict__ l3_r1_1,
     unsigned int seed7,
     float p7,
     float scale7)
@@ -1210,54 +1210,54 @@ extern "C" __global__ void __launch_bounds__(256) fwd_43_attention_dropout_add(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_2_ffn_norm[i];
-        float v1 = hidden_3_attn[i];
-        float v2 = hidden_3_attn_out_proj_bias[c];
+        float v0 = l2_ffn_norm[i];
+        float v1 = l3_attn[i];
+        float v2 = l3_attn_out_proj_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed7, (unsigned int)i, p7, scale7);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        hidden_3_r1_1[i] = v6;
+        l3_r1_1[i] = v6;
     }
 }
 
 // fwd_46_dense_gelu: one thread per element of [B*T, 1536]:
-//     hidden_3_ff_0 = hidden_3_ff_0 + hidden_3_ff_0_bias
-//     hidden_3_ff_1 = gelu(hidden_3_ff_0 + hidden_3_ff_0_bias)
-//   bert_classifier.model:24  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-//   bert_classifier.model:24  hidden.3.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+//     l3_ff_0 = l3_ff_0 + l3_ff_0_bias
+//     l3_ff_1 = gelu(l3_ff_0 + l3_ff_0_bias)
+//   bert_classifier.model:59  l3_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+//   bert_classifier.model:59  l3_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
 extern "C" __global__ void __launch_bounds__(256) fwd_46_dense_gelu(
     int rows,
     int cols,
-    const float* __restrict__ hidden_3_ff_0_bias,
-    float* __restrict__ hidden_3_ff_0,
-    float* __restrict__ hidden_3_ff_1)
+    const float* __restrict__ l3_ff_0_bias,
+    float* __restrict__ l3_ff_0,
+    float* __restrict__ l3_ff_1)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_3_ff_0[i];
-        float v1 = hidden_3_ff_0_bias[c];
+        float v0 = l3_ff_0[i];
+        float v1 = l3_ff_0_bias[c];
         float v2 = v0 + v1;
         float v3 = md_gelu(v2);
-        hidden_3_ff_0[i] = v2;
-        hidden_3_ff_1[i] = v3;
+        l3_ff_0[i] = v2;
+        l3_ff_1[i] = v3;
     }
 }
 
 // fwd_48_dense_dropout_add: one thread per element of [B*T, 384]:
-//     hidden_3_r2_1 = hidden_3_attn_norm + dropout(hidden_3_ff + hidden_3_ff_2_bias)
-//   bert_classifier.model:24  hidden.3.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-//   bert_classifier.model:25  hidden.3.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:25  hidden.3.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     l3_r2_1 = l3_attn_norm + dropout(l3_ff + l3_ff_2_bias)
+//   bert_classifier.model:59  l3_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+//   bert_classifier.model:60  l3_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:60  l3_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_48_dense_dropout_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_3_attn_norm,
-    const float* __restrict__ hidden_3_ff,
-    const float* __restrict__ hidden_3_ff_2_bias,
-    float* __restrict__ hidden_3_r2_1,
+    const float* __restrict__ l3_attn_norm,
+    const float* __restrict__ l3_ff,
+    const float* __restrict__ l3_ff_2_bias,
+    float* __restrict__ l3_r2_1,
     unsigned int seed8,
     float p8,
     float scale8)
@@ -1266,49 +1266,49 @@ extern "C" __global__ void __launch_bounds__(256) fwd_48_dense_dropout_add(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_3_attn_norm[i];
-        float v1 = hidden_3_ff[i];
-        float v2 = hidden_3_ff_2_bias[c];
+        float v0 = l3_attn_norm[i];
+        float v1 = l3_ff[i];
+        float v2 = l3_ff_2_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed8, (unsigned int)i, p8, scale8);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        hidden_3_r2_1[i] = v6;
+        l3_r2_1[i] = v6;
     }
 }
 
 // fwd_51_attention_in_proj_bias: one thread per element of [B*T, 1152]:
-//     hidden_4_attn_qkv = hidden_4_attn_qkv + hidden_4_attn_in_proj_bias
-//   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+//     l4_attn_qkv = l4_attn_qkv + l4_attn_in_proj_bias
+//   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_51_attention_in_proj_bias(
     int rows,
     int cols,
-    const float* __restrict__ hidden_4_attn_in_proj_bias,
-    float* __restrict__ hidden_4_attn_qkv)
+    const float* __restrict__ l4_attn_in_proj_bias,
+    float* __restrict__ l4_attn_qkv)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_4_attn_qkv[i];
-        float v1 = hidden_4_attn_in_proj_bias[c];
+        float v0 = l4_attn_qkv[i];
+        float v1 = l4_attn_in_proj_bias[c];
         float v2 = v0 + v1;
-        hidden_4_attn_qkv[i] = v2;
+        l4_attn_qkv[i] = v2;
     }
 }
 
 // fwd_54_attention_dropout_add: one thread per element of [B*T, 384]:
-//     hidden_4_r1_1 = hidden_3_ffn_norm + dropout(hidden_4_attn + hidden_4_attn_out_proj_bias)
-//   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:22  hidden.4.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:22  hidden.4.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     l4_r1_1 = l3_ffn_norm + dropout(l4_attn + l4_attn_out_proj_bias)
+//   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:63  l4_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:63  l4_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_54_attention_dropout_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_3_ffn_norm,
-    const float* __restrict__ hidden_4_attn,
-    const float* __restrict__ hidden_4_attn_out_proj_bias,
-    float* __restrict__ hidden_4_r1_1,
+    const float* __restrict__ l3_ffn_norm,
+    const float* __restrict__ l4_attn,
+    const float* __restrict__ l4_attn_out_proj_bias,
+    float* __restrict__ l4_r1_1,
     unsigned int seed9,
     float p9,
     float scale9)
@@ -1317,54 +1317,54 @@ extern "C" __global__ void __launch_bounds__(256) fwd_54_attention_dropout_add(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_3_ffn_norm[i];
-        float v1 = hidden_4_attn[i];
-        float v2 = hidden_4_attn_out_proj_bias[c];
+        float v0 = l3_ffn_norm[i];
+        float v1 = l4_attn[i];
+        float v2 = l4_attn_out_proj_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed9, (unsigned int)i, p9, scale9);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        hidden_4_r1_1[i] = v6;
+        l4_r1_1[i] = v6;
     }
 }
 
 // fwd_57_dense_gelu: one thread per element of [B*T, 1536]:
-//     hidden_4_ff_0 = hidden_4_ff_0 + hidden_4_ff_0_bias
-//     hidden_4_ff_1 = gelu(hidden_4_ff_0 + hidden_4_ff_0_bias)
-//   bert_classifier.model:24  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-//   bert_classifier.model:24  hidden.4.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+//     l4_ff_0 = l4_ff_0 + l4_ff_0_bias
+//     l4_ff_1 = gelu(l4_ff_0 + l4_ff_0_bias)
+//   bert_classifier.model:65  l4_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+//   bert_classifier.model:65  l4_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
 extern "C" __global__ void __launch_bounds__(256) fwd_57_dense_gelu(
     int rows,
     int cols,
-    const float* __restrict__ hidden_4_ff_0_bias,
-    float* __restrict__ hidden_4_ff_0,
-    float* __restrict__ hidden_4_ff_1)
+    const float* __restrict__ l4_ff_0_bias,
+    float* __restrict__ l4_ff_0,
+    float* __restrict__ l4_ff_1)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_4_ff_0[i];
-        float v1 = hidden_4_ff_0_bias[c];
+        float v0 = l4_ff_0[i];
+        float v1 = l4_ff_0_bias[c];
         float v2 = v0 + v1;
         float v3 = md_gelu(v2);
-        hidden_4_ff_0[i] = v2;
-        hidden_4_ff_1[i] = v3;
+        l4_ff_0[i] = v2;
+        l4_ff_1[i] = v3;
     }
 }
 
 // fwd_59_dense_dropout_add: one thread per element of [B*T, 384]:
-//     hidden_4_r2_1 = hidden_4_attn_norm + dropout(hidden_4_ff + hidden_4_ff_2_bias)
-//   bert_classifier.model:24  hidden.4.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-//   bert_classifier.model:25  hidden.4.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:25  hidden.4.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     l4_r2_1 = l4_attn_norm + dropout(l4_ff + l4_ff_2_bias)
+//   bert_classifier.model:65  l4_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+//   bert_classifier.model:66  l4_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:66  l4_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_59_dense_dropout_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_4_attn_norm,
-    const float* __restrict__ hidden_4_ff,
-    const float* __restrict__ hidden_4_ff_2_bias,
-    float* __restrict__ hidden_4_r2_1,
+    const float* __restrict__ l4_attn_norm,
+    const float* __restrict__ l4_ff,
+    const float* __restrict__ l4_ff_2_bias,
+    float* __restrict__ l4_r2_1,
     unsigned int seed10,
     float p10,
     float scale10)
@@ -1373,49 +1373,49 @@ extern "C" __global__ void __launch_bounds__(256) fwd_59_dense_dropout_add(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_4_attn_norm[i];
-        float v1 = hidden_4_ff[i];
-        float v2 = hidden_4_ff_2_bias[c];
+        float v0 = l4_attn_norm[i];
+        float v1 = l4_ff[i];
+        float v2 = l4_ff_2_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed10, (unsigned int)i, p10, scale10);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        hidden_4_r2_1[i] = v6;
+        l4_r2_1[i] = v6;
     }
 }
 
 // fwd_62_attention_in_proj_bias: one thread per element of [B*T, 1152]:
-//     hidden_5_attn_qkv = hidden_5_attn_qkv + hidden_5_attn_in_proj_bias
-//   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+//     l5_attn_qkv = l5_attn_qkv + l5_attn_in_proj_bias
+//   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_62_attention_in_proj_bias(
     int rows,
     int cols,
-    const float* __restrict__ hidden_5_attn_in_proj_bias,
-    float* __restrict__ hidden_5_attn_qkv)
+    const float* __restrict__ l5_attn_in_proj_bias,
+    float* __restrict__ l5_attn_qkv)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_5_attn_qkv[i];
-        float v1 = hidden_5_attn_in_proj_bias[c];
+        float v0 = l5_attn_qkv[i];
+        float v1 = l5_attn_in_proj_bias[c];
         float v2 = v0 + v1;
-        hidden_5_attn_qkv[i] = v2;
+        l5_attn_qkv[i] = v2;
     }
 }
 
 // fwd_65_attention_dropout_add: one thread per element of [B*T, 384]:
-//     hidden_5_r1_1 = hidden_4_ffn_norm + dropout(hidden_5_attn + hidden_5_attn_out_proj_bias)
-//   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:22  hidden.5.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:22  hidden.5.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     l5_r1_1 = l4_ffn_norm + dropout(l5_attn + l5_attn_out_proj_bias)
+//   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:69  l5_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:69  l5_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_65_attention_dropout_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_4_ffn_norm,
-    const float* __restrict__ hidden_5_attn,
-    const float* __restrict__ hidden_5_attn_out_proj_bias,
-    float* __restrict__ hidden_5_r1_1,
+    const float* __restrict__ l4_ffn_norm,
+    const float* __restrict__ l5_attn,
+    const float* __restrict__ l5_attn_out_proj_bias,
+    float* __restrict__ l5_r1_1,
     unsigned int seed11,
     float p11,
     float scale11)
@@ -1424,54 +1424,54 @@ extern "C" __global__ void __launch_bounds__(256) fwd_65_attention_dropout_add(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_4_ffn_norm[i];
-        float v1 = hidden_5_attn[i];
-        float v2 = hidden_5_attn_out_proj_bias[c];
+        float v0 = l4_ffn_norm[i];
+        float v1 = l5_attn[i];
+        float v2 = l5_attn_out_proj_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed11, (unsigned int)i, p11, scale11);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        hidden_5_r1_1[i] = v6;
+        l5_r1_1[i] = v6;
     }
 }
 
 // fwd_68_dense_gelu: one thread per element of [B*T, 1536]:
-//     hidden_5_ff_0 = hidden_5_ff_0 + hidden_5_ff_0_bias
-//     hidden_5_ff_1 = gelu(hidden_5_ff_0 + hidden_5_ff_0_bias)
-//   bert_classifier.model:24  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-//   bert_classifier.model:24  hidden.5.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+//     l5_ff_0 = l5_ff_0 + l5_ff_0_bias
+//     l5_ff_1 = gelu(l5_ff_0 + l5_ff_0_bias)
+//   bert_classifier.model:71  l5_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+//   bert_classifier.model:71  l5_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
 extern "C" __global__ void __launch_bounds__(256) fwd_68_dense_gelu(
     int rows,
     int cols,
-    const float* __restrict__ hidden_5_ff_0_bias,
-    float* __restrict__ hidden_5_ff_0,
-    float* __restrict__ hidden_5_ff_1)
+    const float* __restrict__ l5_ff_0_bias,
+    float* __restrict__ l5_ff_0,
+    float* __restrict__ l5_ff_1)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_5_ff_0[i];
-        float v1 = hidden_5_ff_0_bias[c];
+        float v0 = l5_ff_0[i];
+        float v1 = l5_ff_0_bias[c];
         float v2 = v0 + v1;
         float v3 = md_gelu(v2);
-        hidden_5_ff_0[i] = v2;
-        hidden_5_ff_1[i] = v3;
+        l5_ff_0[i] = v2;
+        l5_ff_1[i] = v3;
     }
 }
 
 // fwd_70_dense_dropout_add: one thread per element of [B*T, 384]:
-//     hidden_5_r2_1 = hidden_5_attn_norm + dropout(hidden_5_ff + hidden_5_ff_2_bias)
-//   bert_classifier.model:24  hidden.5.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-//   bert_classifier.model:25  hidden.5.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:25  hidden.5.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     l5_r2_1 = l5_attn_norm + dropout(l5_ff + l5_ff_2_bias)
+//   bert_classifier.model:71  l5_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+//   bert_classifier.model:72  l5_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:72  l5_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_70_dense_dropout_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_5_attn_norm,
-    const float* __restrict__ hidden_5_ff,
-    const float* __restrict__ hidden_5_ff_2_bias,
-    float* __restrict__ hidden_5_r2_1,
+    const float* __restrict__ l5_attn_norm,
+    const float* __restrict__ l5_ff,
+    const float* __restrict__ l5_ff_2_bias,
+    float* __restrict__ l5_r2_1,
     unsigned int seed12,
     float p12,
     float scale12)
@@ -1480,20 +1480,20 @@ extern "C" __global__ void __launch_bounds__(256) fwd_70_dense_dropout_add(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_5_attn_norm[i];
-        float v1 = hidden_5_ff[i];
-        float v2 = hidden_5_ff_2_bias[c];
+        float v0 = l5_attn_norm[i];
+        float v1 = l5_ff[i];
+        float v2 = l5_ff_2_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed12, (unsigned int)i, p12, scale12);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        hidden_5_r2_1[i] = v6;
+        l5_r2_1[i] = v6;
     }
 }
 
 // fwd_73_dropout: one thread per element of [B, 384]:
 //     logits_0 = dropout(pooled)
-//   bert_classifier.model:44  logits.0 = dropout(p=0.1)  [B, 384] -> [B, 384]
+//   bert_classifier.model:75  logits.0 = dropout(p=0.1)  [B, 384] -> [B, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_73_dropout(
     int rows,
     int cols,
@@ -1515,7 +1515,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_73_dropout(
 
 // fwd_75_dense: one thread per element of [B, 2]:
 //     logits = logits + logits_1_bias
-//   bert_classifier.model:44  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]
+//   bert_classifier.model:75  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]
 extern "C" __global__ void __launch_bounds__(256) fwd_75_dense(
     int rows,
     int cols,
@@ -1536,7 +1536,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_75_dense(
 // ───── Loss ──────────────────────────────────────────────────────────────────────────────────────
 
 // loss_cross_entropy: softmax + cross-entropy, one warp per row of [B, 2]; loss_terms[row] and (when gradient is not null) d_logits = (softmax − onehot) / rows
-//   bert_classifier.model:47  loss cross_entropy(logits, y)  [B, 2], [B]
+//   bert_classifier.model:78  loss cross_entropy(logits, y)  [B, 2], [B]
 extern "C" __global__ void __launch_bounds__(256) loss_cross_entropy(
     int rows,
     int cols,
@@ -1589,7 +1589,7 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
 
 // bwd_77_dense: one 32×8 block per 32 columns of [B, 2]:
 //     d_logits_1_bias = Σ_rows d_logits
-//   bert_classifier.model:44  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]
+//   bert_classifier.model:75  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]
 extern "C" __global__ void __launch_bounds__(256) bwd_77_dense(
     int rows,
     int cols,
@@ -1620,7 +1620,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_77_dense(
 
 // bwd_80_dropout: one thread per element of [B, 384]:
 //     d_pooled = dropout(d_logits_0)
-//   bert_classifier.model:44  logits.0 = dropout(p=0.1)  [B, 384] -> [B, 384]
+//   bert_classifier.model:75  logits.0 = dropout(p=0.1)  [B, 384] -> [B, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_80_dropout(
     int rows,
     int cols,
@@ -1641,19 +1641,19 @@ extern "C" __global__ void __launch_bounds__(256) bwd_80_dropout(
 }
 
 // bwd_83_add_dropout_dense: one 32×8 block per 32 columns of [B*T, 384]:
-//     d_hidden_5_attn_norm = d_hidden_5_r2_1
-//     d_hidden_5_ff = dropout(d_hidden_5_r2_1)
-//     d_hidden_5_ff_2_bias = Σ_rows dropout(d_hidden_5_r2_1)
-//   bert_classifier.model:24  hidden.5.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-//   bert_classifier.model:25  hidden.5.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:25  hidden.5.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     d_l5_attn_norm = d_l5_r2_1
+//     d_l5_ff = dropout(d_l5_r2_1)
+//     d_l5_ff_2_bias = Σ_rows dropout(d_l5_r2_1)
+//   bert_classifier.model:71  l5_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+//   bert_classifier.model:72  l5_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:72  l5_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_83_add_dropout_dense(
     int rows,
     int cols,
-    const float* __restrict__ d_hidden_5_r2_1,
-    float* __restrict__ d_hidden_5_attn_norm,
-    float* __restrict__ d_hidden_5_ff,
-    float* __restrict__ d_hidden_5_ff_2_bias,
+    const float* __restrict__ d_l5_r2_1,
+    float* __restrict__ d_l5_attn_norm,
+    float* __restrict__ d_l5_ff,
+    float* __restrict__ d_l5_ff_2_bias,
     unsigned int seed12,
     float p12,
     float scale12)
@@ -1666,11 +1666,11 @@ extern "C" __global__ void __launch_bounds__(256) bwd_83_add_dropout_dense(
         for (int r = threadIdx.y; r < rows; r += 8)
         {
             long i = (long)r * cols + c;
-            float v0 = d_hidden_5_r2_1[i];
+            float v0 = d_l5_r2_1[i];
             float v1 = md_dropout_mask(seed12, (unsigned int)i, p12, scale12);
             float v2 = v0 * v1;
-            d_hidden_5_attn_norm[i] = v0;
-            d_hidden_5_ff[i] = v2;
+            d_l5_attn_norm[i] = v0;
+            d_l5_ff[i] = v2;
             sum0 += v2;
         }
     }
@@ -1680,22 +1680,22 @@ extern "C" __global__ void __launch_bounds__(256) bwd_83_add_dropout_dense(
     {
         float total0 = 0.0f;
         for (int part = 0; part < 8; part++) total0 += partial0[part][threadIdx.x];
-        d_hidden_5_ff_2_bias[c] = total0;
+        d_l5_ff_2_bias[c] = total0;
     }
 }
 
 // bwd_86_gelu_dense: one 32×8 block per 32 columns of [B*T, 1536]:
-//     d_hidden_5_ff_0 = d_hidden_5_ff_1 · gelu_grad(hidden_5_ff_0)
-//     d_hidden_5_ff_0_bias = Σ_rows d_hidden_5_ff_1 · gelu_grad(hidden_5_ff_0)
-//   bert_classifier.model:24  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-//   bert_classifier.model:24  hidden.5.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+//     d_l5_ff_0 = d_l5_ff_1 · gelu_grad(l5_ff_0)
+//     d_l5_ff_0_bias = Σ_rows d_l5_ff_1 · gelu_grad(l5_ff_0)
+//   bert_classifier.model:71  l5_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+//   bert_classifier.model:71  l5_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
 extern "C" __global__ void __launch_bounds__(256) bwd_86_gelu_dense(
     int rows,
     int cols,
-    const float* __restrict__ d_hidden_5_ff_1,
-    const float* __restrict__ hidden_5_ff_0,
-    float* __restrict__ d_hidden_5_ff_0,
-    float* __restrict__ d_hidden_5_ff_0_bias)
+    const float* __restrict__ d_l5_ff_1,
+    const float* __restrict__ l5_ff_0,
+    float* __restrict__ d_l5_ff_0,
+    float* __restrict__ d_l5_ff_0_bias)
 {
     __shared__ float partial0[8][33]; // +1 column: no shared-memory bank conflicts
     int c = blockIdx.x * 32 + threadIdx.x;
@@ -1705,11 +1705,11 @@ extern "C" __global__ void __launch_bounds__(256) bwd_86_gelu_dense(
         for (int r = threadIdx.y; r < rows; r += 8)
         {
             long i = (long)r * cols + c;
-            float v0 = d_hidden_5_ff_1[i];
-            float v1 = hidden_5_ff_0[i];
+            float v0 = d_l5_ff_1[i];
+            float v1 = l5_ff_0[i];
             float v2 = md_gelu_grad(v1);
             float v3 = v0 * v2;
-            d_hidden_5_ff_0[i] = v3;
+            d_l5_ff_0[i] = v3;
             sum0 += v3;
         }
     }
@@ -1719,24 +1719,24 @@ extern "C" __global__ void __launch_bounds__(256) bwd_86_gelu_dense(
     {
         float total0 = 0.0f;
         for (int part = 0; part < 8; part++) total0 += partial0[part][threadIdx.x];
-        d_hidden_5_ff_0_bias[c] = total0;
+        d_l5_ff_0_bias[c] = total0;
     }
 }
 
 // bwd_90_add_dropout_attention: one 32×8 block per 32 columns of [B*T, 384]:
-//     d_hidden_4_ffn_norm = d_hidden_5_r1_1
-//     d_hidden_5_attn = dropout(d_hidden_5_r1_1)
-//     d_hidden_5_attn_out_proj_bias = Σ_rows dropout(d_hidden_5_r1_1)
-//   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:22  hidden.5.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:22  hidden.5.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     d_l4_ffn_norm = d_l5_r1_1
+//     d_l5_attn = dropout(d_l5_r1_1)
+//     d_l5_attn_out_proj_bias = Σ_rows dropout(d_l5_r1_1)
+//   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:69  l5_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:69  l5_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_90_add_dropout_attention(
     int rows,
     int cols,
-    const float* __restrict__ d_hidden_5_r1_1,
-    float* __restrict__ d_hidden_4_ffn_norm,
-    float* __restrict__ d_hidden_5_attn,
-    float* __restrict__ d_hidden_5_attn_out_proj_bias,
+    const float* __restrict__ d_l5_r1_1,
+    float* __restrict__ d_l4_ffn_norm,
+    float* __restrict__ d_l5_attn,
+    float* __restrict__ d_l5_attn_out_proj_bias,
     unsigned int seed11,
     float p11,
     float scale11)
@@ -1749,11 +1749,11 @@ extern "C" __global__ void __launch_bounds__(256) bwd_90_add_dropout_attention(
         for (int r = threadIdx.y; r < rows; r += 8)
         {
             long i = (long)r * cols + c;
-            float v0 = d_hidden_5_r1_1[i];
+            float v0 = d_l5_r1_1[i];
             float v1 = md_dropout_mask(seed11, (unsigned int)i, p11, scale11);
             float v2 = v0 * v1;
-            d_hidden_4_ffn_norm[i] = v0;
-            d_hidden_5_attn[i] = v2;
+            d_l4_ffn_norm[i] = v0;
+            d_l5_attn[i] = v2;
             sum0 += v2;
         }
     }
@@ -1763,18 +1763,18 @@ extern "C" __global__ void __launch_bounds__(256) bwd_90_add_dropout_attention(
     {
         float total0 = 0.0f;
         for (int part = 0; part < 8; part++) total0 += partial0[part][threadIdx.x];
-        d_hidden_5_attn_out_proj_bias[c] = total0;
+        d_l5_attn_out_proj_bias[c] = total0;
     }
 }
 
 // bwd_94_attention_in_proj_bias: one 32×8 block per 32 columns of [B*T, 1152]:
-//     d_hidden_5_attn_in_proj_bias = Σ_rows d_hidden_5_attn_qkv
-//   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+//     d_l5_attn_in_proj_bias = Σ_rows d_l5_attn_qkv
+//   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_94_attention_in_proj_bias(
     int rows,
     int cols,
-    const float* __restrict__ d_hidden_5_attn_qkv,
-    float* __restrict__ d_hidden_5_attn_in_proj_bias)
+    const float* __restrict__ d_l5_attn_qkv,
+    float* __restrict__ d_l5_attn_in_proj_bias)
 {
     __shared__ float partial0[8][33]; // +1 column: no shared-memory bank conflicts
     int c = blockIdx.x * 32 + threadIdx.x;
@@ -1784,7 +1784,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_94_attention_in_proj_bias(
         for (int r = threadIdx.y; r < rows; r += 8)
         {
             long i = (long)r * cols + c;
-            float v0 = d_hidden_5_attn_qkv[i];
+            float v0 = d_l5_attn_qkv[i];
             sum0 += v0;
         }
     }
@@ -1794,24 +1794,24 @@ extern "C" __global__ void __launch_bounds__(256) bwd_94_attention_in_proj_bias(
     {
         float total0 = 0.0f;
         for (int part = 0; part < 8; part++) total0 += partial0[part][threadIdx.x];
-        d_hidden_5_attn_in_proj_bias[c] = total0;
+        d_l5_attn_in_proj_bias[c] = total0;
     }
 }
 
 // bwd_98_add_dropout_dense: one 32×8 block per 32 columns of [B*T, 384]:
-//     d_hidden_4_attn_norm = d_hidden_4_r2_1
-//     d_hidden_4_ff = dropout(d_hidden_4_r2_1)
-//     d_hidden_4_ff_2_bias = Σ_rows dropout(d_hidden_4_r2_1)
-//   bert_classifier.model:24  hidden.4.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-//   bert_classifier.model:25  hidden.4.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:25  hidden.4.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     d_l4_attn_norm = d_l4_r2_1
+//     d_l4_ff = dropout(d_l4_r2_1)
+//     d_l4_ff_2_bias = Σ_rows dropout(d_l4_r2_1)
+//   bert_classifier.model:65  l4_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+//   bert_classifier.model:66  l4_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:66  l4_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_98_add_dropout_dense(
     int rows,
     int cols,
-    const float* __restrict__ d_hidden_4_r2_1,
-    float* __restrict__ d_hidden_4_attn_norm,
-    float* __restrict__ d_hidden_4_ff,
-    float* __restrict__ d_hidden_4_ff_2_bias,
+    const float* __restrict__ d_l4_r2_1,
+    float* __restrict__ d_l4_attn_norm,
+    float* __restrict__ d_l4_ff,
+    float* __restrict__ d_l4_ff_2_bias,
     unsigned int seed10,
     float p10,
     float scale10)
@@ -1824,11 +1824,11 @@ extern "C" __global__ void __launch_bounds__(256) bwd_98_add_dropout_dense(
         for (int r = threadIdx.y; r < rows; r += 8)
         {
             long i = (long)r * cols + c;
-            float v0 = d_hidden_4_r2_1[i];
+            float v0 = d_l4_r2_1[i];
             float v1 = md_dropout_mask(seed10, (unsigned int)i, p10, scale10);
             float v2 = v0 * v1;
-            d_hidden_4_attn_norm[i] = v0;
-            d_hidden_4_ff[i] = v2;
+            d_l4_attn_norm[i] = v0;
+            d_l4_ff[i] = v2;
             sum0 += v2;
         }
     }
@@ -1838,22 +1838,22 @@ extern "C" __global__ void __launch_bounds__(256) bwd_98_add_dropout_dense(
     {
         float total0 = 0.0f;
         for (int part = 0; part < 8; part++) total0 += partial0[part][threadIdx.x];
-        d_hidden_4_ff_2_bias[c] = total0;
+        d_l4_ff_2_bias[c] = total0;
     }
 }
 
 // bwd_101_gelu_dense: one 32×8 block per 32 columns of [B*T, 1536]:
-//     d_hidden_4_ff_0 = d_hidden_4_ff_1 · gelu_grad(hidden_4_ff_0)
-//     d_hidden_4_ff_0_bias = Σ_rows d_hidden_4_ff_1 · gelu_grad(hidden_4_ff_0)
-//   bert_classifier.model:24  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-//   bert_classifier.model:24  hidden.4.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+//     d_l4_ff_0 = d_l4_ff_1 · gelu_grad(l4_ff_0)
+//     d_l4_ff_0_bias = Σ_rows d_l4_ff_1 · gelu_grad(l4_ff_0)
+//   bert_classifier.model:65  l4_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+//   bert_classifier.model:65  l4_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
 extern "C" __global__ void __launch_bounds__(256) bwd_101_gelu_dense(
     int rows,
     int cols,
-    const float* __restrict__ d_hidden_4_ff_1,
-    const float* __restrict__ hidden_4_ff_0,
-    float* __restrict__ d_hidden_4_ff_0,
-    float* __restrict__ d_hidden_4_ff_0_bias)
+    const float* __restrict__ d_l4_ff_1,
+    const float* __restrict__ l4_ff_0,
+    float* __restrict__ d_l4_ff_0,
+    float* __restrict__ d_l4_ff_0_bias)
 {
     __shared__ float partial0[8][33]; // +1 column: no shared-memory bank conflicts
     int c = blockIdx.x * 32 + threadIdx.x;
@@ -1863,11 +1863,11 @@ extern "C" __global__ void __launch_bounds__(256) bwd_101_gelu_dense(
         for (int r = threadIdx.y; r < rows; r += 8)
         {
             long i = (long)r * cols + c;
-            float v0 = d_hidden_4_ff_1[i];
-            float v1 = hidden_4_ff_0[i];
+            float v0 = d_l4_ff_1[i];
+            float v1 = l4_ff_0[i];
             float v2 = md_gelu_grad(v1);
             float v3 = v0 * v2;
-            d_hidden_4_ff_0[i] = v3;
+            d_l4_ff_0[i] = v3;
             sum0 += v3;
         }
     }
@@ -1877,24 +1877,24 @@ extern "C" __global__ void __launch_bounds__(256) bwd_101_gelu_dense(
     {
         float total0 = 0.0f;
         for (int part = 0; part < 8; part++) total0 += partial0[part][threadIdx.x];
-        d_hidden_4_ff_0_bias[c] = total0;
+        d_l4_ff_0_bias[c] = total0;
     }
 }
 
 // bwd_105_add_dropout_attention: one 32×8 block per 32 columns of [B*T, 384]:
-//     d_hidden_3_ffn_norm = d_hidden_4_r1_1
-//     d_hidden_4_attn = dropout(d_hidden_4_r1_1)
-//     d_hidden_4_attn_out_proj_bias = Σ_rows dropout(d_hidden_4_r1_1)
-//   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:22  hidden.4.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:22  hidden.4.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     d_l3_ffn_norm = d_l4_r1_1
+//     d_l4_attn = dropout(d_l4_r1_1)
+//     d_l4_attn_out_proj_bias = Σ_rows dropout(d_l4_r1_1)
+//   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:63  l4_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:63  l4_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_105_add_dropout_attention(
     int rows,
     int cols,
-    const float* __restrict__ d_hidden_4_r1_1,
-    float* __restrict__ d_hidden_3_ffn_norm,
-    float* __restrict__ d_hidden_4_attn,
-    float* __restrict__ d_hidden_4_attn_out_proj_bias,
+    const float* __restrict__ d_l4_r1_1,
+    float* __restrict__ d_l3_ffn_norm,
+    float* __restrict__ d_l4_attn,
+    float* __restrict__ d_l4_attn_out_proj_bias,
     unsigned int seed9,
     float p9,
     float scale9)
@@ -1907,11 +1907,11 @@ extern "C" __global__ void __launch_bounds__(256) bwd_105_add_dropout_attention(
         for (int r = threadIdx.y; r < rows; r += 8)
         {
             long i = (long)r * cols + c;
-            float v0 = d_hidden_4_r1_1[i];
+            float v0 = d_l4_r1_1[i];
             float v1 = md_dropout_mask(seed9, (unsigned int)i, p9, scale9);
             float v2 = v0 * v1;
-            d_hidden_3_ffn_norm[i] = v0;
-            d_hidden_4_attn[i] = v2;
+            d_l3_ffn_norm[i] = v0;
+            d_l4_attn[i] = v2;
             sum0 += v2;
         }
     }
@@ -1921,18 +1921,18 @@ extern "C" __global__ void __launch_bounds__(256) bwd_105_add_dropout_attention(
     {
         float total0 = 0.0f;
         for (int part = 0; part < 8; part++) total0 += partial0[part][threadIdx.x];
-        d_hidden_4_attn_out_proj_bias[c] = total0;
+        d_l4_attn_out_proj_bias[c] = total0;
     }
 }
 
 // bwd_109_attention_in_proj_bias: one 32×8 block per 32 columns of [B*T, 1152]:
-//     d_hidden_4_attn_in_proj_bias = Σ_rows d_hidden_4_attn_qkv
-//   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+//     d_l4_attn_in_proj_bias = Σ_rows d_l4_attn_qkv
+//   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_109_attention_in_proj_bias(
     int rows,
     int cols,
-    const float* __restrict__ d_hidden_4_attn_qkv,
-    float* __restrict__ d_hidden_4_attn_in_proj_bias)
+    const float* __restrict__ d_l4_attn_qkv,
+    float* __restrict__ d_l4_attn_in_proj_bias)
 {
     __shared__ float partial0[8][33]; // +1 column: no shared-memory bank conflicts
     int c = blockIdx.x * 32 + threadIdx.x;
@@ -1942,7 +1942,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_109_attention_in_proj_bias
         for (int r = threadIdx.y; r < rows; r += 8)
         {
             long i = (long)r * cols + c;
-            float v0 = d_hidden_4_attn_qkv[i];
+            float v0 = d_l4_attn_qkv[i];
             sum0 += v0;
         }
     }
@@ -1952,24 +1952,24 @@ extern "C" __global__ void __launch_bounds__(256) bwd_109_attention_in_proj_bias
     {
         float total0 = 0.0f;
         for (int part = 0; part < 8; part++) total0 += partial0[part][threadIdx.x];
-        d_hidden_4_attn_in_proj_bias[c] = total0;
+        d_l4_attn_in_proj_bias[c] = total0;
     }
 }
 
 // bwd_113_add_dropout_dense: one 32×8 block per 32 columns of [B*T, 384]:
-//     d_hidden_3_attn_norm = d_hidden_3_r2_1
-//     d_hidden_3_ff = dropout(d_hidden_3_r2_1)
-//     d_hidden_3_ff_2_bias = Σ_rows dropout(d_hidden_3_r2_1)
-//   bert_classifier.model:24  hidden.3.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-//   bert_classifier.model:25  hidden.3.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:25  hidden.3.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     d_l3_attn_norm = d_l3_r2_1
+//     d_l3_ff = dropout(d_l3_r2_1)
+//     d_l3_ff_2_bias = Σ_rows dropout(d_l3_r2_1)
+//   bert_classifier.model:59  l3_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+//   bert_classifier.model:60  l3_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:60  l3_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_113_add_dropout_dense(
     int rows,
     int cols,
-    const float* __restrict__ d_hidden_3_r2_1,
-    float* __restrict__ d_hidden_3_attn_norm,
-    float* __restrict__ d_hidden_3_ff,
-    float* __restrict__ d_hidden_3_ff_2_bias,
+    const float* __restrict__ d_l3_r2_1,
+    float* __restrict__ d_l3_attn_norm,
+    float* __restrict__ d_l3_ff,
+    float* __restrict__ d_l3_ff_2_bias,
     unsigned int seed8,
     float p8,
     float scale8)
@@ -1982,11 +1982,11 @@ extern "C" __global__ void __launch_bounds__(256) bwd_113_add_dropout_dense(
         for (int r = threadIdx.y; r < rows; r += 8)
         {
             long i = (long)r * cols + c;
-            float v0 = d_hidden_3_r2_1[i];
+            float v0 = d_l3_r2_1[i];
             float v1 = md_dropout_mask(seed8, (unsigned int)i, p8, scale8);
             float v2 = v0 * v1;
-            d_hidden_3_attn_norm[i] = v0;
-            d_hidden_3_ff[i] = v2;
+            d_l3_attn_norm[i] = v0;
+            d_l3_ff[i] = v2;
             sum0 += v2;
         }
     }
@@ -1996,22 +1996,22 @@ extern "C" __global__ void __launch_bounds__(256) bwd_113_add_dropout_dense(
     {
         float total0 = 0.0f;
         for (int part = 0; part < 8; part++) total0 += partial0[part][threadIdx.x];
-        d_hidden_3_ff_2_bias[c] = total0;
+        d_l3_ff_2_bias[c] = total0;
     }
 }
 
 // bwd_116_gelu_dense: one 32×8 block per 32 columns of [B*T, 1536]:
-//     d_hidden_3_ff_0 = d_hidden_3_ff_1 · gelu_grad(hidden_3_ff_0)
-//     d_hidden_3_ff_0_bias = Σ_rows d_hidden_3_ff_1 · gelu_grad(hidden_3_ff_0)
-//   bert_classifier.model:24  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-//   bert_classifier.model:24  hidden.3.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+//     d_l3_ff_0 = d_l3_ff_1 · gelu_grad(l3_ff_0)
+//     d_l3_ff_0_bias = Σ_rows d_l3_ff_1 · gelu_grad(l3_ff_0)
+//   bert_classifier.model:59  l3_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+//   bert_classifier.model:59  l3_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
 extern "C" __global__ void __launch_bounds__(256) bwd_116_gelu_dense(
     int rows,
     int cols,
-    const float* __restrict__ d_hidden_3_ff_1,
-    const float* __restrict__ hidden_3_ff_0,
-    float* __restrict__ d_hidden_3_ff_0,
-    float* __restrict__ d_hidden_3_ff_0_bias)
+    const float* __restrict__ d_l3_ff_1,
+    const float* __restrict__ l3_ff_0,
+    float* __restrict__ d_l3_ff_0,
+    float* __restrict__ d_l3_ff_0_bias)
 {
     __shared__ float partial0[8][33]; // +1 column: no shared-memory bank conflicts
     int c = blockIdx.x * 32 + threadIdx.x;
@@ -2021,11 +2021,11 @@ extern "C" __global__ void __launch_bounds__(256) bwd_116_gelu_dense(
         for (int r = threadIdx.y; r < rows; r += 8)
         {
             long i = (long)r * cols + c;
-            float v0 = d_hidden_3_ff_1[i];
-            float v1 = hidden_3_ff_0[i];
+            float v0 = d_l3_ff_1[i];
+            float v1 = l3_ff_0[i];
             float v2 = md_gelu_grad(v1);
             float v3 = v0 * v2;
-            d_hidden_3_ff_0[i] = v3;
+            d_l3_ff_0[i] = v3;
             sum0 += v3;
         }
     }
@@ -2035,24 +2035,24 @@ extern "C" __global__ void __launch_bounds__(256) bwd_116_gelu_dense(
     {
         float total0 = 0.0f;
         for (int part = 0; part < 8; part++) total0 += partial0[part][threadIdx.x];
-        d_hidden_3_ff_0_bias[c] = total0;
+        d_l3_ff_0_bias[c] = total0;
     }
 }
 
 // bwd_120_add_dropout_attention: one 32×8 block per 32 columns of [B*T, 384]:
-//     d_hidden_2_ffn_norm = d_hidden_3_r1_1
-//     d_hidden_3_attn = dropout(d_hidden_3_r1_1)
-//     d_hidden_3_attn_out_proj_bias = Σ_rows dropout(d_hidden_3_r1_1)
-//   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:22  hidden.3.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:22  hidden.3.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     d_l2_ffn_norm = d_l3_r1_1
+//     d_l3_attn = dropout(d_l3_r1_1)
+//     d_l3_attn_out_proj_bias = Σ_rows dropout(d_l3_r1_1)
+//   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:57  l3_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:57  l3_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_120_add_dropout_attention(
     int rows,
     int cols,
-    const float* __restrict__ d_hidden_3_r1_1,
-    float* __restrict__ d_hidden_2_ffn_norm,
-    float* __restrict__ d_hidden_3_attn,
-    float* __restrict__ d_hidden_3_attn_out_proj_bias,
+    const float* __restrict__ d_l3_r1_1,
+    float* __restrict__ d_l2_ffn_norm,
+    float* __restrict__ d_l3_attn,
+    float* __restrict__ d_l3_attn_out_proj_bias,
     unsigned int seed7,
     float p7,
     float scale7)
@@ -2065,11 +2065,11 @@ extern "C" __global__ void __launch_bounds__(256) bwd_120_add_dropout_attention(
         for (int r = threadIdx.y; r < rows; r += 8)
         {
             long i = (long)r * cols + c;
-            float v0 = d_hidden_3_r1_1[i];
+            float v0 = d_l3_r1_1[i];
             float v1 = md_dropout_mask(seed7, (unsigned int)i, p7, scale7);
             float v2 = v0 * v1;
-            d_hidden_2_ffn_norm[i] = v0;
-            d_hidden_3_attn[i] = v2;
+            d_l2_ffn_norm[i] = v0;
+            d_l3_attn[i] = v2;
             sum0 += v2;
         }
     }
@@ -2079,18 +2079,18 @@ extern "C" __global__ void __launch_bounds__(256) bwd_120_add_dropout_attention(
     {
         float total0 = 0.0f;
         for (int part = 0; part < 8; part++) total0 += partial0[part][threadIdx.x];
-        d_hidden_3_attn_out_proj_bias[c] = total0;
+        d_l3_attn_out_proj_bias[c] = total0;
     }
 }
 
 // bwd_124_attention_in_proj_bias: one 32×8 block per 32 columns of [B*T, 1152]:
-//     d_hidden_3_attn_in_proj_bias = Σ_rows d_hidden_3_attn_qkv
-//   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+//     d_l3_attn_in_proj_bias = Σ_rows d_l3_attn_qkv
+//   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_124_attention_in_proj_bias(
     int rows,
     int cols,
-    const float* __restrict__ d_hidden_3_attn_qkv,
-    float* __restrict__ d_hidden_3_attn_in_proj_bias)
+    const float* __restrict__ d_l3_attn_qkv,
+    float* __restrict__ d_l3_attn_in_proj_bias)
 {
     __shared__ float partial0[8][33]; // +1 column: no shared-memory bank conflicts
     int c = blockIdx.x * 32 + threadIdx.x;
@@ -2100,7 +2100,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_124_attention_in_proj_bias
         for (int r = threadIdx.y; r < rows; r += 8)
         {
             long i = (long)r * cols + c;
-            float v0 = d_hidden_3_attn_qkv[i];
+            float v0 = d_l3_attn_qkv[i];
             sum0 += v0;
         }
     }
@@ -2110,24 +2110,24 @@ extern "C" __global__ void __launch_bounds__(256) bwd_124_attention_in_proj_bias
     {
         float total0 = 0.0f;
         for (int part = 0; part < 8; part++) total0 += partial0[part][threadIdx.x];
-        d_hidden_3_attn_in_proj_bias[c] = total0;
+        d_l3_attn_in_proj_bias[c] = total0;
     }
 }
 
 // bwd_128_add_dropout_dense: one 32×8 block per 32 columns of [B*T, 384]:
-//     d_hidden_2_attn_norm = d_hidden_2_r2_1
-//     d_hidden_2_ff = dropout(d_hidden_2_r2_1)
-//     d_hidden_2_ff_2_bias = Σ_rows dropout(d_hidden_2_r2_1)
-//   bert_classifier.model:24  hidden.2.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-//   bert_classifier.model:25  hidden.2.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:25  hidden.2.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     d_l2_attn_norm = d_l2_r2_1
+//     d_l2_ff = dropout(d_l2_r2_1)
+//     d_l2_ff_2_bias = Σ_rows dropout(d_l2_r2_1)
+//   bert_classifier.model:53  l2_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+//   bert_classifier.model:54  l2_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:54  l2_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_128_add_dropout_dense(
     int rows,
     int cols,
-    const float* __restrict__ d_hidden_2_r2_1,
-    float* __restrict__ d_hidden_2_attn_norm,
-    float* __restrict__ d_hidden_2_ff,
-    float* __restrict__ d_hidden_2_ff_2_bias,
+    const float* __restrict__ d_l2_r2_1,
+    float* __restrict__ d_l2_attn_norm,
+    float* __restrict__ d_l2_ff,
+    float* __restrict__ d_l2_ff_2_bias,
     unsigned int seed6,
     float p6,
     float scale6)
@@ -2140,11 +2140,11 @@ extern "C" __global__ void __launch_bounds__(256) bwd_128_add_dropout_dense(
         for (int r = threadIdx.y; r < rows; r += 8)
         {
             long i = (long)r * cols + c;
-            float v0 = d_hidden_2_r2_1[i];
+            float v0 = d_l2_r2_1[i];
             float v1 = md_dropout_mask(seed6, (unsigned int)i, p6, scale6);
             float v2 = v0 * v1;
-            d_hidden_2_attn_norm[i] = v0;
-            d_hidden_2_ff[i] = v2;
+            d_l2_attn_norm[i] = v0;
+            d_l2_ff[i] = v2;
             sum0 += v2;
         }
     }
@@ -2154,22 +2154,22 @@ extern "C" __global__ void __launch_bounds__(256) bwd_128_add_dropout_dense(
     {
         float total0 = 0.0f;
         for (int part = 0; part < 8; part++) total0 += partial0[part][threadIdx.x];
-        d_hidden_2_ff_2_bias[c] = total0;
+        d_l2_ff_2_bias[c] = total0;
     }
 }
 
 // bwd_131_gelu_dense: one 32×8 block per 32 columns of [B*T, 1536]:
-//     d_hidden_2_ff_0 = d_hidden_2_ff_1 · gelu_grad(hidden_2_ff_0)
-//     d_hidden_2_ff_0_bias = Σ_rows d_hidden_2_ff_1 · gelu_grad(hidden_2_ff_0)
-//   bert_classifier.model:24  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-//   bert_classifier.model:24  hidden.2.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+//     d_l2_ff_0 = d_l2_ff_1 · gelu_grad(l2_ff_0)
+//     d_l2_ff_0_bias = Σ_rows d_l2_ff_1 · gelu_grad(l2_ff_0)
+//   bert_classifier.model:53  l2_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+//   bert_classifier.model:53  l2_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
 extern "C" __global__ void __launch_bounds__(256) bwd_131_gelu_dense(
     int rows,
     int cols,
-    const float* __restrict__ d_hidden_2_ff_1,
-    const float* __restrict__ hidden_2_ff_0,
-    float* __restrict__ d_hidden_2_ff_0,
-    float* __restrict__ d_hidden_2_ff_0_bias)
+    const float* __restrict__ d_l2_ff_1,
+    const float* __restrict__ l2_ff_0,
+    float* __restrict__ d_l2_ff_0,
+    float* __restrict__ d_l2_ff_0_bias)
 {
     __shared__ float partial0[8][33]; // +1 column: no shared-memory bank conflicts
     int c = blockIdx.x * 32 + threadIdx.x;
@@ -2179,11 +2179,11 @@ extern "C" __global__ void __launch_bounds__(256) bwd_131_gelu_dense(
         for (int r = threadIdx.y; r < rows; r += 8)
         {
             long i = (long)r * cols + c;
-            float v0 = d_hidden_2_ff_1[i];
-            float v1 = hidden_2_ff_0[i];
+            float v0 = d_l2_ff_1[i];
+            float v1 = l2_ff_0[i];
             float v2 = md_gelu_grad(v1);
             float v3 = v0 * v2;
-            d_hidden_2_ff_0[i] = v3;
+            d_l2_ff_0[i] = v3;
             sum0 += v3;
         }
     }
@@ -2193,24 +2193,24 @@ extern "C" __global__ void __launch_bounds__(256) bwd_131_gelu_dense(
     {
         float total0 = 0.0f;
         for (int part = 0; part < 8; part++) total0 += partial0[part][threadIdx.x];
-        d_hidden_2_ff_0_bias[c] = total0;
+        d_l2_ff_0_bias[c] = total0;
     }
 }
 
 // bwd_135_add_dropout_attention: one 32×8 block per 32 columns of [B*T, 384]:
-//     d_hidden_1_ffn_norm = d_hidden_2_r1_1
-//     d_hidden_2_attn = dropout(d_hidden_2_r1_1)
-//     d_hidden_2_attn_out_proj_bias = Σ_rows dropout(d_hidden_2_r1_1)
-//   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:22  hidden.2.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:22  hidden.2.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     d_l1_ffn_norm = d_l2_r1_1
+//     d_l2_attn = dropout(d_l2_r1_1)
+//     d_l2_attn_out_proj_bias = Σ_rows dropout(d_l2_r1_1)
+//   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:51  l2_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:51  l2_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_135_add_dropout_attention(
     int rows,
     int cols,
-    const float* __restrict__ d_hidden_2_r1_1,
-    float* __restrict__ d_hidden_1_ffn_norm,
-    float* __restrict__ d_hidden_2_attn,
-    float* __restrict__ d_hidden_2_attn_out_proj_bias,
+    const float* __restrict__ d_l2_r1_1,
+    float* __restrict__ d_l1_ffn_norm,
+    float* __restrict__ d_l2_attn,
+    float* __restrict__ d_l2_attn_out_proj_bias,
     unsigned int seed5,
     float p5,
     float scale5)
@@ -2223,11 +2223,11 @@ extern "C" __global__ void __launch_bounds__(256) bwd_135_add_dropout_attention(
         for (int r = threadIdx.y; r < rows; r += 8)
         {
             long i = (long)r * cols + c;
-            float v0 = d_hidden_2_r1_1[i];
+            float v0 = d_l2_r1_1[i];
             float v1 = md_dropout_mask(seed5, (unsigned int)i, p5, scale5);
             float v2 = v0 * v1;
-            d_hidden_1_ffn_norm[i] = v0;
-            d_hidden_2_attn[i] = v2;
+            d_l1_ffn_norm[i] = v0;
+            d_l2_attn[i] = v2;
             sum0 += v2;
         }
     }
@@ -2237,18 +2237,18 @@ extern "C" __global__ void __launch_bounds__(256) bwd_135_add_dropout_attention(
     {
         float total0 = 0.0f;
         for (int part = 0; part < 8; part++) total0 += partial0[part][threadIdx.x];
-        d_hidden_2_attn_out_proj_bias[c] = total0;
+        d_l2_attn_out_proj_bias[c] = total0;
     }
 }
 
 // bwd_139_attention_in_proj_bias: one 32×8 block per 32 columns of [B*T, 1152]:
-//     d_hidden_2_attn_in_proj_bias = Σ_rows d_hidden_2_attn_qkv
-//   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+//     d_l2_attn_in_proj_bias = Σ_rows d_l2_attn_qkv
+//   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_139_attention_in_proj_bias(
     int rows,
     int cols,
-    const float* __restrict__ d_hidden_2_attn_qkv,
-    float* __restrict__ d_hidden_2_attn_in_proj_bias)
+    const float* __restrict__ d_l2_attn_qkv,
+    float* __restrict__ d_l2_attn_in_proj_bias)
 {
     __shared__ float partial0[8][33]; // +1 column: no shared-memory bank conflicts
     int c = blockIdx.x * 32 + threadIdx.x;
@@ -2258,7 +2258,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_139_attention_in_proj_bias
         for (int r = threadIdx.y; r < rows; r += 8)
         {
             long i = (long)r * cols + c;
-            float v0 = d_hidden_2_attn_qkv[i];
+            float v0 = d_l2_attn_qkv[i];
             sum0 += v0;
         }
     }
@@ -2268,24 +2268,24 @@ extern "C" __global__ void __launch_bounds__(256) bwd_139_attention_in_proj_bias
     {
         float total0 = 0.0f;
         for (int part = 0; part < 8; part++) total0 += partial0[part][threadIdx.x];
-        d_hidden_2_attn_in_proj_bias[c] = total0;
+        d_l2_attn_in_proj_bias[c] = total0;
     }
 }
 
 // bwd_143_add_dropout_dense: one 32×8 block per 32 columns of [B*T, 384]:
-//     d_hidden_1_attn_norm = d_hidden_1_r2_1
-//     d_hidden_1_ff = dropout(d_hidden_1_r2_1)
-//     d_hidden_1_ff_2_bias = Σ_rows dropout(d_hidden_1_r2_1)
-//   bert_classifier.model:24  hidden.1.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-//   bert_classifier.model:25  hidden.1.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:25  hidden.1.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     d_l1_attn_norm = d_l1_r2_1
+//     d_l1_ff = dropout(d_l1_r2_1)
+//     d_l1_ff_2_bias = Σ_rows dropout(d_l1_r2_1)
+//   bert_classifier.model:47  l1_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+//   bert_classifier.model:48  l1_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:48  l1_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_143_add_dropout_dense(
     int rows,
     int cols,
-    const float* __restrict__ d_hidden_1_r2_1,
-    float* __restrict__ d_hidden_1_attn_norm,
-    float* __restrict__ d_hidden_1_ff,
-    float* __restrict__ d_hidden_1_ff_2_bias,
+    const float* __restrict__ d_l1_r2_1,
+    float* __restrict__ d_l1_attn_norm,
+    float* __restrict__ d_l1_ff,
+    float* __restrict__ d_l1_ff_2_bias,
     unsigned int seed4,
     float p4,
     float scale4)
@@ -2298,11 +2298,11 @@ extern "C" __global__ void __launch_bounds__(256) bwd_143_add_dropout_dense(
         for (int r = threadIdx.y; r < rows; r += 8)
         {
             long i = (long)r * cols + c;
-            float v0 = d_hidden_1_r2_1[i];
+            float v0 = d_l1_r2_1[i];
             float v1 = md_dropout_mask(seed4, (unsigned int)i, p4, scale4);
             float v2 = v0 * v1;
-            d_hidden_1_attn_norm[i] = v0;
-            d_hidden_1_ff[i] = v2;
+            d_l1_attn_norm[i] = v0;
+            d_l1_ff[i] = v2;
             sum0 += v2;
         }
     }
@@ -2312,22 +2312,22 @@ extern "C" __global__ void __launch_bounds__(256) bwd_143_add_dropout_dense(
     {
         float total0 = 0.0f;
         for (int part = 0; part < 8; part++) total0 += partial0[part][threadIdx.x];
-        d_hidden_1_ff_2_bias[c] = total0;
+        d_l1_ff_2_bias[c] = total0;
     }
 }
 
 // bwd_146_gelu_dense: one 32×8 block per 32 columns of [B*T, 1536]:
-//     d_hidden_1_ff_0 = d_hidden_1_ff_1 · gelu_grad(hidden_1_ff_0)
-//     d_hidden_1_ff_0_bias = Σ_rows d_hidden_1_ff_1 · gelu_grad(hidden_1_ff_0)
-//   bert_classifier.model:24  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-//   bert_classifier.model:24  hidden.1.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+//     d_l1_ff_0 = d_l1_ff_1 · gelu_grad(l1_ff_0)
+//     d_l1_ff_0_bias = Σ_rows d_l1_ff_1 · gelu_grad(l1_ff_0)
+//   bert_classifier.model:47  l1_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+//   bert_classifier.model:47  l1_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
 extern "C" __global__ void __launch_bounds__(256) bwd_146_gelu_dense(
     int rows,
     int cols,
-    const float* __restrict__ d_hidden_1_ff_1,
-    const float* __restrict__ hidden_1_ff_0,
-    float* __restrict__ d_hidden_1_ff_0,
-    float* __restrict__ d_hidden_1_ff_0_bias)
+    const float* __restrict__ d_l1_ff_1,
+    const float* __restrict__ l1_ff_0,
+    float* __restrict__ d_l1_ff_0,
+    float* __restrict__ d_l1_ff_0_bias)
 {
     __shared__ float partial0[8][33]; // +1 column: no shared-memory bank conflicts
     int c = blockIdx.x * 32 + threadIdx.x;
@@ -2337,11 +2337,11 @@ extern "C" __global__ void __launch_bounds__(256) bwd_146_gelu_dense(
         for (int r = threadIdx.y; r < rows; r += 8)
         {
             long i = (long)r * cols + c;
-            float v0 = d_hidden_1_ff_1[i];
-            float v1 = hidden_1_ff_0[i];
+            float v0 = d_l1_ff_1[i];
+            float v1 = l1_ff_0[i];
             float v2 = md_gelu_grad(v1);
             float v3 = v0 * v2;
-            d_hidden_1_ff_0[i] = v3;
+            d_l1_ff_0[i] = v3;
             sum0 += v3;
         }
     }
@@ -2351,24 +2351,24 @@ extern "C" __global__ void __launch_bounds__(256) bwd_146_gelu_dense(
     {
         float total0 = 0.0f;
         for (int part = 0; part < 8; part++) total0 += partial0[part][threadIdx.x];
-        d_hidden_1_ff_0_bias[c] = total0;
+        d_l1_ff_0_bias[c] = total0;
     }
 }
 
 // bwd_150_add_dropout_attention: one 32×8 block per 32 columns of [B*T, 384]:
-//     d_hidden_0_ffn_norm = d_hidden_1_r1_1
-//     d_hidden_1_attn = dropout(d_hidden_1_r1_1)
-//     d_hidden_1_attn_out_proj_bias = Σ_rows dropout(d_hidden_1_r1_1)
-//   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:22  hidden.1.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:22  hidden.1.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     d_l0_ffn_norm = d_l1_r1_1
+//     d_l1_attn = dropout(d_l1_r1_1)
+//     d_l1_attn_out_proj_bias = Σ_rows dropout(d_l1_r1_1)
+//   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:45  l1_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:45  l1_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_150_add_dropout_attention(
     int rows,
     int cols,
-    const float* __restrict__ d_hidden_1_r1_1,
-    float* __restrict__ d_hidden_0_ffn_norm,
-    float* __restrict__ d_hidden_1_attn,
-    float* __restrict__ d_hidden_1_attn_out_proj_bias,
+    const float* __restrict__ d_l1_r1_1,
+    float* __restrict__ d_l0_ffn_norm,
+    float* __restrict__ d_l1_attn,
+    float* __restrict__ d_l1_attn_out_proj_bias,
     unsigned int seed3,
     float p3,
     float scale3)
@@ -2381,11 +2381,11 @@ extern "C" __global__ void __launch_bounds__(256) bwd_150_add_dropout_attention(
         for (int r = threadIdx.y; r < rows; r += 8)
         {
             long i = (long)r * cols + c;
-            float v0 = d_hidden_1_r1_1[i];
+            float v0 = d_l1_r1_1[i];
             float v1 = md_dropout_mask(seed3, (unsigned int)i, p3, scale3);
             float v2 = v0 * v1;
-            d_hidden_0_ffn_norm[i] = v0;
-            d_hidden_1_attn[i] = v2;
+            d_l0_ffn_norm[i] = v0;
+            d_l1_attn[i] = v2;
             sum0 += v2;
         }
     }
@@ -2395,18 +2395,18 @@ extern "C" __global__ void __launch_bounds__(256) bwd_150_add_dropout_attention(
     {
         float total0 = 0.0f;
         for (int part = 0; part < 8; part++) total0 += partial0[part][threadIdx.x];
-        d_hidden_1_attn_out_proj_bias[c] = total0;
+        d_l1_attn_out_proj_bias[c] = total0;
     }
 }
 
 // bwd_154_attention_in_proj_bias: one 32×8 block per 32 columns of [B*T, 1152]:
-//     d_hidden_1_attn_in_proj_bias = Σ_rows d_hidden_1_attn_qkv
-//   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+//     d_l1_attn_in_proj_bias = Σ_rows d_l1_attn_qkv
+//   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_154_attention_in_proj_bias(
     int rows,
     int cols,
-    const float* __restrict__ d_hidden_1_attn_qkv,
-    float* __restrict__ d_hidden_1_attn_in_proj_bias)
+    const float* __restrict__ d_l1_attn_qkv,
+    float* __restrict__ d_l1_attn_in_proj_bias)
 {
     __shared__ float partial0[8][33]; // +1 column: no shared-memory bank conflicts
     int c = blockIdx.x * 32 + threadIdx.x;
@@ -2416,7 +2416,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_154_attention_in_proj_bias
         for (int r = threadIdx.y; r < rows; r += 8)
         {
             long i = (long)r * cols + c;
-            float v0 = d_hidden_1_attn_qkv[i];
+            float v0 = d_l1_attn_qkv[i];
             sum0 += v0;
         }
     }
@@ -2426,24 +2426,24 @@ extern "C" __global__ void __launch_bounds__(256) bwd_154_attention_in_proj_bias
     {
         float total0 = 0.0f;
         for (int part = 0; part < 8; part++) total0 += partial0[part][threadIdx.x];
-        d_hidden_1_attn_in_proj_bias[c] = total0;
+        d_l1_attn_in_proj_bias[c] = total0;
     }
 }
 
 // bwd_158_add_dropout_dense: one 32×8 block per 32 columns of [B*T, 384]:
-//     d_hidden_0_attn_norm = d_hidden_0_r2_1
-//     d_hidden_0_ff = dropout(d_hidden_0_r2_1)
-//     d_hidden_0_ff_2_bias = Σ_rows dropout(d_hidden_0_r2_1)
-//   bert_classifier.model:24  hidden.0.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-//   bert_classifier.model:25  hidden.0.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:25  hidden.0.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     d_l0_attn_norm = d_l0_r2_1
+//     d_l0_ff = dropout(d_l0_r2_1)
+//     d_l0_ff_2_bias = Σ_rows dropout(d_l0_r2_1)
+//   bert_classifier.model:41  l0_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+//   bert_classifier.model:42  l0_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:42  l0_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_158_add_dropout_dense(
     int rows,
     int cols,
-    const float* __restrict__ d_hidden_0_r2_1,
-    float* __restrict__ d_hidden_0_attn_norm,
-    float* __restrict__ d_hidden_0_ff,
-    float* __restrict__ d_hidden_0_ff_2_bias,
+    const float* __restrict__ d_l0_r2_1,
+    float* __restrict__ d_l0_attn_norm,
+    float* __restrict__ d_l0_ff,
+    float* __restrict__ d_l0_ff_2_bias,
     unsigned int seed2,
     float p2,
     float scale2)
@@ -2456,11 +2456,11 @@ extern "C" __global__ void __launch_bounds__(256) bwd_158_add_dropout_dense(
         for (int r = threadIdx.y; r < rows; r += 8)
         {
             long i = (long)r * cols + c;
-            float v0 = d_hidden_0_r2_1[i];
+            float v0 = d_l0_r2_1[i];
             float v1 = md_dropout_mask(seed2, (unsigned int)i, p2, scale2);
             float v2 = v0 * v1;
-            d_hidden_0_attn_norm[i] = v0;
-            d_hidden_0_ff[i] = v2;
+            d_l0_attn_norm[i] = v0;
+            d_l0_ff[i] = v2;
             sum0 += v2;
         }
     }
@@ -2470,22 +2470,22 @@ extern "C" __global__ void __launch_bounds__(256) bwd_158_add_dropout_dense(
     {
         float total0 = 0.0f;
         for (int part = 0; part < 8; part++) total0 += partial0[part][threadIdx.x];
-        d_hidden_0_ff_2_bias[c] = total0;
+        d_l0_ff_2_bias[c] = total0;
     }
 }
 
 // bwd_161_gelu_dense: one 32×8 block per 32 columns of [B*T, 1536]:
-//     d_hidden_0_ff_0 = d_hidden_0_ff_1 · gelu_grad(hidden_0_ff_0)
-//     d_hidden_0_ff_0_bias = Σ_rows d_hidden_0_ff_1 · gelu_grad(hidden_0_ff_0)
-//   bert_classifier.model:24  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-//   bert_classifier.model:24  hidden.0.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+//     d_l0_ff_0 = d_l0_ff_1 · gelu_grad(l0_ff_0)
+//     d_l0_ff_0_bias = Σ_rows d_l0_ff_1 · gelu_grad(l0_ff_0)
+//   bert_classifier.model:41  l0_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+//   bert_classifier.model:41  l0_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
 extern "C" __global__ void __launch_bounds__(256) bwd_161_gelu_dense(
     int rows,
     int cols,
-    const float* __restrict__ d_hidden_0_ff_1,
-    const float* __restrict__ hidden_0_ff_0,
-    float* __restrict__ d_hidden_0_ff_0,
-    float* __restrict__ d_hidden_0_ff_0_bias)
+    const float* __restrict__ d_l0_ff_1,
+    const float* __restrict__ l0_ff_0,
+    float* __restrict__ d_l0_ff_0,
+    float* __restrict__ d_l0_ff_0_bias)
 {
     __shared__ float partial0[8][33]; // +1 column: no shared-memory bank conflicts
     int c = blockIdx.x * 32 + threadIdx.x;
@@ -2495,11 +2495,11 @@ extern "C" __global__ void __launch_bounds__(256) bwd_161_gelu_dense(
         for (int r = threadIdx.y; r < rows; r += 8)
         {
             long i = (long)r * cols + c;
-            float v0 = d_hidden_0_ff_1[i];
-            float v1 = hidden_0_ff_0[i];
+            float v0 = d_l0_ff_1[i];
+            float v1 = l0_ff_0[i];
             float v2 = md_gelu_grad(v1);
             float v3 = v0 * v2;
-            d_hidden_0_ff_0[i] = v3;
+            d_l0_ff_0[i] = v3;
             sum0 += v3;
         }
     }
@@ -2509,24 +2509,24 @@ extern "C" __global__ void __launch_bounds__(256) bwd_161_gelu_dense(
     {
         float total0 = 0.0f;
         for (int part = 0; part < 8; part++) total0 += partial0[part][threadIdx.x];
-        d_hidden_0_ff_0_bias[c] = total0;
+        d_l0_ff_0_bias[c] = total0;
     }
 }
 
 // bwd_165_add_dropout_attention: one 32×8 block per 32 columns of [B*T, 384]:
-//     d_emb = d_hidden_0_r1_1
-//     d_hidden_0_attn = dropout(d_hidden_0_r1_1)
-//     d_hidden_0_attn_out_proj_bias = Σ_rows dropout(d_hidden_0_r1_1)
-//   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:22  hidden.0.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-//   bert_classifier.model:22  hidden.0.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     d_emb = d_l0_r1_1
+//     d_l0_attn = dropout(d_l0_r1_1)
+//     d_l0_attn_out_proj_bias = Σ_rows dropout(d_l0_r1_1)
+//   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:39  l0_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:39  l0_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_165_add_dropout_attention(
     int rows,
     int cols,
-    const float* __restrict__ d_hidden_0_r1_1,
+    const float* __restrict__ d_l0_r1_1,
     float* __restrict__ d_emb,
-    float* __restrict__ d_hidden_0_attn,
-    float* __restrict__ d_hidden_0_attn_out_proj_bias,
+    float* __restrict__ d_l0_attn,
+    float* __restrict__ d_l0_attn_out_proj_bias,
     unsigned int seed1,
     float p1,
     float scale1)
@@ -2539,11 +2539,11 @@ extern "C" __global__ void __launch_bounds__(256) bwd_165_add_dropout_attention(
         for (int r = threadIdx.y; r < rows; r += 8)
         {
             long i = (long)r * cols + c;
-            float v0 = d_hidden_0_r1_1[i];
+            float v0 = d_l0_r1_1[i];
             float v1 = md_dropout_mask(seed1, (unsigned int)i, p1, scale1);
             float v2 = v0 * v1;
             d_emb[i] = v0;
-            d_hidden_0_attn[i] = v2;
+            d_l0_attn[i] = v2;
             sum0 += v2;
         }
     }
@@ -2553,18 +2553,18 @@ extern "C" __global__ void __launch_bounds__(256) bwd_165_add_dropout_attention(
     {
         float total0 = 0.0f;
         for (int part = 0; part < 8; part++) total0 += partial0[part][threadIdx.x];
-        d_hidden_0_attn_out_proj_bias[c] = total0;
+        d_l0_attn_out_proj_bias[c] = total0;
     }
 }
 
 // bwd_169_attention_in_proj_bias: one 32×8 block per 32 columns of [B*T, 1152]:
-//     d_hidden_0_attn_in_proj_bias = Σ_rows d_hidden_0_attn_qkv
-//   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+//     d_l0_attn_in_proj_bias = Σ_rows d_l0_attn_qkv
+//   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_169_attention_in_proj_bias(
     int rows,
     int cols,
-    const float* __restrict__ d_hidden_0_attn_qkv,
-    float* __restrict__ d_hidden_0_attn_in_proj_bias)
+    const float* __restrict__ d_l0_attn_qkv,
+    float* __restrict__ d_l0_attn_in_proj_bias)
 {
     __shared__ float partial0[8][33]; // +1 column: no shared-memory bank conflicts
     int c = blockIdx.x * 32 + threadIdx.x;
@@ -2574,7 +2574,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_169_attention_in_proj_bias
         for (int r = threadIdx.y; r < rows; r += 8)
         {
             long i = (long)r * cols + c;
-            float v0 = d_hidden_0_attn_qkv[i];
+            float v0 = d_l0_attn_qkv[i];
             sum0 += v0;
         }
     }
@@ -2584,13 +2584,13 @@ extern "C" __global__ void __launch_bounds__(256) bwd_169_attention_in_proj_bias
     {
         float total0 = 0.0f;
         for (int part = 0; part < 8; part++) total0 += partial0[part][threadIdx.x];
-        d_hidden_0_attn_in_proj_bias[c] = total0;
+        d_l0_attn_in_proj_bias[c] = total0;
     }
 }
 
 // bwd_172_dropout: one thread per element of [B, 384*T]:
 //     d_emb_norm = dropout(d_emb)
-//   bert_classifier.model:41  emb = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:37  emb = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_172_dropout(
     int rows,
     int cols,
@@ -2613,7 +2613,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_172_dropout(
 // bwd_175_add: one thread per element of [B, 384*T]:
 //     d_tok = d_sum_0
 //     d_typ = d_sum_0
-//   bert_classifier.model:38  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//   bert_classifier.model:34  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_175_add(
     int rows,
     int cols,
@@ -2633,7 +2633,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_175_add(
 // ───── Optimizer ─────────────────────────────────────────────────────────────────────────────────
 
 // optimizer_adamw: torch.optim.AdamW over every parameter element: d = g + l2·p; m += (1 − β1)(d − m); v = β2·v + (1 − β2)·d²; p = p·decay − step_size · m / (√v / bc2_sqrt + eps)
-//   bert_classifier.model:48  optimizer adamw(lr=2E-05, beta1=0.9, beta2=0.999, eps=1E-08, weight_decay=0.01)
+//   bert_classifier.model:79  optimizer adamw(lr=2E-05, beta1=0.9, beta2=0.999, eps=1E-08, weight_decay=0.01)
 // step_size = lr / (1 − β1^step) and bc2_sqrt = √(1 − β2^step) come from the host (computed in double, as PyTorch
 // does); decay = 1 − lr·weight_decay is AdamW's decoupled weight decay.
 extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
@@ -2702,7 +2702,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
 
 
 // gradient_scale: torch.nn.utils.clip_grad_norm_: g *= scale, scale = max_norm / (‖g‖ + 1e-6) from the host when ‖g‖ > max_norm
-//   bert_classifier.model:50  clip_grad_norm(1)
+//   bert_classifier.model:81  clip_grad_norm(1)
 extern "C" __global__ void __launch_bounds__(256) gradient_scale(
     int count,
     float* __restrict__ g,
@@ -3071,163 +3071,163 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 public readonly global::ModelDsl.Cuda.DeviceVariable emb_norm_mean; // saved f32[B, T], kept by the forward for the backward
                 public readonly global::ModelDsl.Cuda.DeviceVariable emb_norm_rstd; // saved f32[B, T], kept by the forward for the backward
                 public readonly global::ModelDsl.Cuda.DeviceVariable emb; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_attn_qkv; // activation f32[B, T, 1152]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_attn_context; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_attn; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_r1_1; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_attn_norm; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_ff_0; // activation f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_ff_1; // activation f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_ff; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_r2_1; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_ffn_norm; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_attn_qkv; // activation f32[B, T, 1152]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_attn_context; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_attn; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_r1_1; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_attn_norm; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_ff_0; // activation f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_ff_1; // activation f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_ff; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_r2_1; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_ffn_norm; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_attn_qkv; // activation f32[B, T, 1152]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_attn_context; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_attn; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_r1_1; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_attn_norm; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_ff_0; // activation f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_ff_1; // activation f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_ff; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_r2_1; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_ffn_norm; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_attn_qkv; // activation f32[B, T, 1152]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_attn_context; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_attn; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_r1_1; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_attn_norm; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_ff_0; // activation f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_ff_1; // activation f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_ff; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_r2_1; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_ffn_norm; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_attn_qkv; // activation f32[B, T, 1152]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_attn_context; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_attn; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_r1_1; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_attn_norm; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_ff_0; // activation f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_ff_1; // activation f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_ff; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_r2_1; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_ffn_norm; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_attn_qkv; // activation f32[B, T, 1152]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_attn_context; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_attn; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_r1_1; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_attn_norm; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_ff_0; // activation f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_ff_1; // activation f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_ff; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_r2_1; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_attn_qkv; // activation f32[B, T, 1152]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_attn_context; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_attn; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_r1_1; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_attn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_ff_0; // activation f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_ff_1; // activation f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_ff; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_r2_1; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_ffn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_attn_qkv; // activation f32[B, T, 1152]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_attn_context; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_attn; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_r1_1; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_attn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_ff_0; // activation f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_ff_1; // activation f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_ff; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_r2_1; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_ffn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_attn_qkv; // activation f32[B, T, 1152]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_attn_context; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_attn; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_r1_1; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_attn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_ff_0; // activation f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_ff_1; // activation f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_ff; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_r2_1; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_ffn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_attn_qkv; // activation f32[B, T, 1152]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_attn_context; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_attn; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_r1_1; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_attn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_ff_0; // activation f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_ff_1; // activation f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_ff; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_r2_1; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_ffn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_attn_qkv; // activation f32[B, T, 1152]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_attn_context; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_attn; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_r1_1; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_attn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_ff_0; // activation f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_ff_1; // activation f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_ff; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_r2_1; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_ffn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_attn_qkv; // activation f32[B, T, 1152]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_attn_context; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_attn; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_r1_1; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_attn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_ff_0; // activation f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_ff_1; // activation f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_ff; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_r2_1; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_ffn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
                 public readonly global::ModelDsl.Cuda.DeviceVariable pooled; // activation f32[B, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable logits_0; // activation f32[B, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable logits; // activation f32[B, 2]
                 public readonly global::ModelDsl.Cuda.DeviceVariable d_logits; // gradient f32[B, 2]
                 public readonly global::ModelDsl.Cuda.DeviceVariable d_logits_0; // gradient f32[B, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable d_pooled; // gradient f32[B, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_5_r2_1; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_5_attn_norm; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_5_ff; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_5_ff_1; // gradient f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_5_ff_0; // gradient f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_5_r1_1; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_4_ffn_norm; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_5_attn; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_5_attn_context; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_5_attn_qkv; // gradient f32[B, T, 1152]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_4_r2_1; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_4_attn_norm; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_4_ff; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_4_ff_1; // gradient f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_4_ff_0; // gradient f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_4_r1_1; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_3_ffn_norm; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_4_attn; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_4_attn_context; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_4_attn_qkv; // gradient f32[B, T, 1152]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_3_r2_1; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_3_attn_norm; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_3_ff; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_3_ff_1; // gradient f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_3_ff_0; // gradient f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_3_r1_1; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_2_ffn_norm; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_3_attn; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_3_attn_context; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_3_attn_qkv; // gradient f32[B, T, 1152]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_2_r2_1; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_2_attn_norm; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_2_ff; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_2_ff_1; // gradient f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_2_ff_0; // gradient f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_2_r1_1; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_1_ffn_norm; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_2_attn; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_2_attn_context; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_2_attn_qkv; // gradient f32[B, T, 1152]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_1_r2_1; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_1_attn_norm; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_1_ff; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_1_ff_1; // gradient f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_1_ff_0; // gradient f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_1_r1_1; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_0_ffn_norm; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_1_attn; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_1_attn_context; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_1_attn_qkv; // gradient f32[B, T, 1152]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_0_r2_1; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_0_attn_norm; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_0_ff; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_0_ff_1; // gradient f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_0_ff_0; // gradient f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_0_r1_1; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l5_ffn_norm; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l5_r2_1; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l5_attn_norm; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l5_ff; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l5_ff_1; // gradient f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l5_ff_0; // gradient f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l5_r1_1; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l4_ffn_norm; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l5_attn; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l5_attn_context; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l5_attn_qkv; // gradient f32[B, T, 1152]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l4_r2_1; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l4_attn_norm; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l4_ff; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l4_ff_1; // gradient f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l4_ff_0; // gradient f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l4_r1_1; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l3_ffn_norm; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l4_attn; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l4_attn_context; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l4_attn_qkv; // gradient f32[B, T, 1152]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l3_r2_1; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l3_attn_norm; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l3_ff; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l3_ff_1; // gradient f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l3_ff_0; // gradient f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l3_r1_1; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l2_ffn_norm; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l3_attn; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l3_attn_context; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l3_attn_qkv; // gradient f32[B, T, 1152]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l2_r2_1; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l2_attn_norm; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l2_ff; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l2_ff_1; // gradient f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l2_ff_0; // gradient f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l2_r1_1; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l1_ffn_norm; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l2_attn; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l2_attn_context; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l2_attn_qkv; // gradient f32[B, T, 1152]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l1_r2_1; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l1_attn_norm; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l1_ff; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l1_ff_1; // gradient f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l1_ff_0; // gradient f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l1_r1_1; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l0_ffn_norm; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l1_attn; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l1_attn_context; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l1_attn_qkv; // gradient f32[B, T, 1152]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l0_r2_1; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l0_attn_norm; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l0_ff; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l0_ff_1; // gradient f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l0_ff_0; // gradient f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l0_r1_1; // gradient f32[B, T, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable d_emb; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_0_attn; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_0_attn_context; // gradient f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_hidden_0_attn_qkv; // gradient f32[B, T, 1152]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l0_attn; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l0_attn_context; // gradient f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_l0_attn_qkv; // gradient f32[B, T, 1152]
                 public readonly global::ModelDsl.Cuda.DeviceVariable d_emb_norm; // gradient f32[B, T, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable d_pos; // gradient f32[B, T, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable d_sum_0; // gradient f32[B, T, 384]
@@ -3255,163 +3255,163 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     emb_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb_norm_mean' [B, T]", 1d * B * T));
                     emb_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb_norm_rstd' [B, T]", 1d * B * T));
                     emb = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb' [B, T, 384]", 384d * B * T));
-                    hidden_0_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_qkv' [B, T, 1152]", 1152d * B * T));
-                    hidden_0_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_context' [B, T, 384]", 384d * B * T));
-                    hidden_0_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_workspace' (working memory)", 36d * B * T));
-                    hidden_0_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn' [B, T, 384]", 384d * B * T));
-                    hidden_0_r1_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_r1_1' [B, T, 384]", 384d * B * T));
-                    hidden_0_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_norm' [B, T, 384]", 384d * B * T));
-                    hidden_0_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_norm_mean' [B, T]", 1d * B * T));
-                    hidden_0_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_norm_rstd' [B, T]", 1d * B * T));
-                    hidden_0_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ff_0' [B, T, 1536]", 1536d * B * T));
-                    hidden_0_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ff_1' [B, T, 1536]", 1536d * B * T));
-                    hidden_0_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ff' [B, T, 384]", 384d * B * T));
-                    hidden_0_r2_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_r2_1' [B, T, 384]", 384d * B * T));
-                    hidden_0_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ffn_norm' [B, T, 384]", 384d * B * T));
-                    hidden_0_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ffn_norm_mean' [B, T]", 1d * B * T));
-                    hidden_0_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ffn_norm_rstd' [B, T]", 1d * B * T));
-                    hidden_1_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_qkv' [B, T, 1152]", 1152d * B * T));
-                    hidden_1_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_context' [B, T, 384]", 384d * B * T));
-                    hidden_1_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_workspace' (working memory)", 36d * B * T));
-                    hidden_1_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn' [B, T, 384]", 384d * B * T));
-                    hidden_1_r1_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_r1_1' [B, T, 384]", 384d * B * T));
-                    hidden_1_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_norm' [B, T, 384]", 384d * B * T));
-                    hidden_1_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_norm_mean' [B, T]", 1d * B * T));
-                    hidden_1_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_norm_rstd' [B, T]", 1d * B * T));
-                    hidden_1_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ff_0' [B, T, 1536]", 1536d * B * T));
-                    hidden_1_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ff_1' [B, T, 1536]", 1536d * B * T));
-                    hidden_1_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ff' [B, T, 384]", 384d * B * T));
-                    hidden_1_r2_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_r2_1' [B, T, 384]", 384d * B * T));
-                    hidden_1_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ffn_norm' [B, T, 384]", 384d * B * T));
-                    hidden_1_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ffn_norm_mean' [B, T]", 1d * B * T));
-                    hidden_1_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ffn_norm_rstd' [B, T]", 1d * B * T));
-                    hidden_2_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_qkv' [B, T, 1152]", 1152d * B * T));
-                    hidden_2_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_context' [B, T, 384]", 384d * B * T));
-                    hidden_2_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_workspace' (working memory)", 36d * B * T));
-                    hidden_2_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn' [B, T, 384]", 384d * B * T));
-                    hidden_2_r1_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_r1_1' [B, T, 384]", 384d * B * T));
-                    hidden_2_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_norm' [B, T, 384]", 384d * B * T));
-                    hidden_2_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_norm_mean' [B, T]", 1d * B * T));
-                    hidden_2_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_norm_rstd' [B, T]", 1d * B * T));
-                    hidden_2_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ff_0' [B, T, 1536]", 1536d * B * T));
-                    hidden_2_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ff_1' [B, T, 1536]", 1536d * B * T));
-                    hidden_2_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ff' [B, T, 384]", 384d * B * T));
-                    hidden_2_r2_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_r2_1' [B, T, 384]", 384d * B * T));
-                    hidden_2_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ffn_norm' [B, T, 384]", 384d * B * T));
-                    hidden_2_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ffn_norm_mean' [B, T]", 1d * B * T));
-                    hidden_2_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ffn_norm_rstd' [B, T]", 1d * B * T));
-                    hidden_3_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_qkv' [B, T, 1152]", 1152d * B * T));
-                    hidden_3_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_context' [B, T, 384]", 384d * B * T));
-                    hidden_3_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_workspace' (working memory)", 36d * B * T));
-                    hidden_3_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn' [B, T, 384]", 384d * B * T));
-                    hidden_3_r1_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_r1_1' [B, T, 384]", 384d * B * T));
-                    hidden_3_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_norm' [B, T, 384]", 384d * B * T));
-                    hidden_3_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_norm_mean' [B, T]", 1d * B * T));
-                    hidden_3_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_norm_rstd' [B, T]", 1d * B * T));
-                    hidden_3_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ff_0' [B, T, 1536]", 1536d * B * T));
-                    hidden_3_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ff_1' [B, T, 1536]", 1536d * B * T));
-                    hidden_3_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ff' [B, T, 384]", 384d * B * T));
-                    hidden_3_r2_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_r2_1' [B, T, 384]", 384d * B * T));
-                    hidden_3_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ffn_norm' [B, T, 384]", 384d * B * T));
-                    hidden_3_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ffn_norm_mean' [B, T]", 1d * B * T));
-                    hidden_3_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ffn_norm_rstd' [B, T]", 1d * B * T));
-                    hidden_4_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_qkv' [B, T, 1152]", 1152d * B * T));
-                    hidden_4_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_context' [B, T, 384]", 384d * B * T));
-                    hidden_4_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_workspace' (working memory)", 36d * B * T));
-                    hidden_4_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn' [B, T, 384]", 384d * B * T));
-                    hidden_4_r1_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_r1_1' [B, T, 384]", 384d * B * T));
-                    hidden_4_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_norm' [B, T, 384]", 384d * B * T));
-                    hidden_4_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_norm_mean' [B, T]", 1d * B * T));
-                    hidden_4_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_norm_rstd' [B, T]", 1d * B * T));
-                    hidden_4_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ff_0' [B, T, 1536]", 1536d * B * T));
-                    hidden_4_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ff_1' [B, T, 1536]", 1536d * B * T));
-                    hidden_4_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ff' [B, T, 384]", 384d * B * T));
-                    hidden_4_r2_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_r2_1' [B, T, 384]", 384d * B * T));
-                    hidden_4_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ffn_norm' [B, T, 384]", 384d * B * T));
-                    hidden_4_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ffn_norm_mean' [B, T]", 1d * B * T));
-                    hidden_4_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ffn_norm_rstd' [B, T]", 1d * B * T));
-                    hidden_5_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_qkv' [B, T, 1152]", 1152d * B * T));
-                    hidden_5_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_context' [B, T, 384]", 384d * B * T));
-                    hidden_5_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_workspace' (working memory)", 36d * B * T));
-                    hidden_5_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn' [B, T, 384]", 384d * B * T));
-                    hidden_5_r1_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_r1_1' [B, T, 384]", 384d * B * T));
-                    hidden_5_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_norm' [B, T, 384]", 384d * B * T));
-                    hidden_5_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_norm_mean' [B, T]", 1d * B * T));
-                    hidden_5_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_norm_rstd' [B, T]", 1d * B * T));
-                    hidden_5_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_ff_0' [B, T, 1536]", 1536d * B * T));
-                    hidden_5_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_ff_1' [B, T, 1536]", 1536d * B * T));
-                    hidden_5_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_ff' [B, T, 384]", 384d * B * T));
-                    hidden_5_r2_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_r2_1' [B, T, 384]", 384d * B * T));
-                    hidden = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden' [B, T, 384]", 384d * B * T));
-                    hidden_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_mean' [B, T]", 1d * B * T));
-                    hidden_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_rstd' [B, T]", 1d * B * T));
+                    l0_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_qkv' [B, T, 1152]", 1152d * B * T));
+                    l0_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_context' [B, T, 384]", 384d * B * T));
+                    l0_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_workspace' (working memory)", 36d * B * T));
+                    l0_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn' [B, T, 384]", 384d * B * T));
+                    l0_r1_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_r1_1' [B, T, 384]", 384d * B * T));
+                    l0_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_norm' [B, T, 384]", 384d * B * T));
+                    l0_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_norm_mean' [B, T]", 1d * B * T));
+                    l0_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_norm_rstd' [B, T]", 1d * B * T));
+                    l0_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ff_0' [B, T, 1536]", 1536d * B * T));
+                    l0_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ff_1' [B, T, 1536]", 1536d * B * T));
+                    l0_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ff' [B, T, 384]", 384d * B * T));
+                    l0_r2_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_r2_1' [B, T, 384]", 384d * B * T));
+                    l0_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ffn_norm' [B, T, 384]", 384d * B * T));
+                    l0_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ffn_norm_mean' [B, T]", 1d * B * T));
+                    l0_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ffn_norm_rstd' [B, T]", 1d * B * T));
+                    l1_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_qkv' [B, T, 1152]", 1152d * B * T));
+                    l1_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_context' [B, T, 384]", 384d * B * T));
+                    l1_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_workspace' (working memory)", 36d * B * T));
+                    l1_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn' [B, T, 384]", 384d * B * T));
+                    l1_r1_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_r1_1' [B, T, 384]", 384d * B * T));
+                    l1_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_norm' [B, T, 384]", 384d * B * T));
+                    l1_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_norm_mean' [B, T]", 1d * B * T));
+                    l1_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_norm_rstd' [B, T]", 1d * B * T));
+                    l1_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ff_0' [B, T, 1536]", 1536d * B * T));
+                    l1_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ff_1' [B, T, 1536]", 1536d * B * T));
+                    l1_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ff' [B, T, 384]", 384d * B * T));
+                    l1_r2_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_r2_1' [B, T, 384]", 384d * B * T));
+                    l1_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ffn_norm' [B, T, 384]", 384d * B * T));
+                    l1_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ffn_norm_mean' [B, T]", 1d * B * T));
+                    l1_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ffn_norm_rstd' [B, T]", 1d * B * T));
+                    l2_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_qkv' [B, T, 1152]", 1152d * B * T));
+                    l2_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_context' [B, T, 384]", 384d * B * T));
+                    l2_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_workspace' (working memory)", 36d * B * T));
+                    l2_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn' [B, T, 384]", 384d * B * T));
+                    l2_r1_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_r1_1' [B, T, 384]", 384d * B * T));
+                    l2_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_norm' [B, T, 384]", 384d * B * T));
+                    l2_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_norm_mean' [B, T]", 1d * B * T));
+                    l2_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_norm_rstd' [B, T]", 1d * B * T));
+                    l2_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ff_0' [B, T, 1536]", 1536d * B * T));
+                    l2_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ff_1' [B, T, 1536]", 1536d * B * T));
+                    l2_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ff' [B, T, 384]", 384d * B * T));
+                    l2_r2_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_r2_1' [B, T, 384]", 384d * B * T));
+                    l2_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ffn_norm' [B, T, 384]", 384d * B * T));
+                    l2_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ffn_norm_mean' [B, T]", 1d * B * T));
+                    l2_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ffn_norm_rstd' [B, T]", 1d * B * T));
+                    l3_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_qkv' [B, T, 1152]", 1152d * B * T));
+                    l3_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_context' [B, T, 384]", 384d * B * T));
+                    l3_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_workspace' (working memory)", 36d * B * T));
+                    l3_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn' [B, T, 384]", 384d * B * T));
+                    l3_r1_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_r1_1' [B, T, 384]", 384d * B * T));
+                    l3_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_norm' [B, T, 384]", 384d * B * T));
+                    l3_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_norm_mean' [B, T]", 1d * B * T));
+                    l3_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_norm_rstd' [B, T]", 1d * B * T));
+                    l3_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ff_0' [B, T, 1536]", 1536d * B * T));
+                    l3_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ff_1' [B, T, 1536]", 1536d * B * T));
+                    l3_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ff' [B, T, 384]", 384d * B * T));
+                    l3_r2_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_r2_1' [B, T, 384]", 384d * B * T));
+                    l3_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ffn_norm' [B, T, 384]", 384d * B * T));
+                    l3_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ffn_norm_mean' [B, T]", 1d * B * T));
+                    l3_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ffn_norm_rstd' [B, T]", 1d * B * T));
+                    l4_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_qkv' [B, T, 1152]", 1152d * B * T));
+                    l4_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_context' [B, T, 384]", 384d * B * T));
+                    l4_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_workspace' (working memory)", 36d * B * T));
+                    l4_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn' [B, T, 384]", 384d * B * T));
+                    l4_r1_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_r1_1' [B, T, 384]", 384d * B * T));
+                    l4_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_norm' [B, T, 384]", 384d * B * T));
+                    l4_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_norm_mean' [B, T]", 1d * B * T));
+                    l4_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_norm_rstd' [B, T]", 1d * B * T));
+                    l4_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ff_0' [B, T, 1536]", 1536d * B * T));
+                    l4_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ff_1' [B, T, 1536]", 1536d * B * T));
+                    l4_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ff' [B, T, 384]", 384d * B * T));
+                    l4_r2_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_r2_1' [B, T, 384]", 384d * B * T));
+                    l4_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ffn_norm' [B, T, 384]", 384d * B * T));
+                    l4_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ffn_norm_mean' [B, T]", 1d * B * T));
+                    l4_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ffn_norm_rstd' [B, T]", 1d * B * T));
+                    l5_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_qkv' [B, T, 1152]", 1152d * B * T));
+                    l5_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_context' [B, T, 384]", 384d * B * T));
+                    l5_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_workspace' (working memory)", 36d * B * T));
+                    l5_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn' [B, T, 384]", 384d * B * T));
+                    l5_r1_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_r1_1' [B, T, 384]", 384d * B * T));
+                    l5_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_norm' [B, T, 384]", 384d * B * T));
+                    l5_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_norm_mean' [B, T]", 1d * B * T));
+                    l5_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_norm_rstd' [B, T]", 1d * B * T));
+                    l5_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ff_0' [B, T, 1536]", 1536d * B * T));
+                    l5_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ff_1' [B, T, 1536]", 1536d * B * T));
+                    l5_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ff' [B, T, 384]", 384d * B * T));
+                    l5_r2_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_r2_1' [B, T, 384]", 384d * B * T));
+                    l5_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ffn_norm' [B, T, 384]", 384d * B * T));
+                    l5_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ffn_norm_mean' [B, T]", 1d * B * T));
+                    l5_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ffn_norm_rstd' [B, T]", 1d * B * T));
                     pooled = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'pooled' [B, 384]", 384d * B));
                     logits_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'logits_0' [B, 384]", 384d * B));
                     logits = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'logits' [B, 2]", 2d * B));
                     d_logits = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_logits' [B, 2]", 2d * B));
                     d_logits_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_logits_0' [B, 384]", 384d * B));
                     d_pooled = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_pooled' [B, 384]", 384d * B));
-                    d_hidden = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden' [B, T, 384]", 384d * B * T));
-                    d_hidden_5_r2_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_5_r2_1' [B, T, 384]", 384d * B * T));
-                    d_hidden_5_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_5_attn_norm' [B, T, 384]", 384d * B * T));
-                    d_hidden_5_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_5_ff' [B, T, 384]", 384d * B * T));
-                    d_hidden_5_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_5_ff_1' [B, T, 1536]", 1536d * B * T));
-                    d_hidden_5_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_5_ff_0' [B, T, 1536]", 1536d * B * T));
-                    d_hidden_5_r1_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_5_r1_1' [B, T, 384]", 384d * B * T));
-                    d_hidden_4_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_4_ffn_norm' [B, T, 384]", 384d * B * T));
-                    d_hidden_5_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_5_attn' [B, T, 384]", 384d * B * T));
-                    d_hidden_5_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_5_attn_context' [B, T, 384]", 384d * B * T));
-                    d_hidden_5_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_5_attn_qkv' [B, T, 1152]", 1152d * B * T));
-                    d_hidden_4_r2_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_4_r2_1' [B, T, 384]", 384d * B * T));
-                    d_hidden_4_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_4_attn_norm' [B, T, 384]", 384d * B * T));
-                    d_hidden_4_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_4_ff' [B, T, 384]", 384d * B * T));
-                    d_hidden_4_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_4_ff_1' [B, T, 1536]", 1536d * B * T));
-                    d_hidden_4_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_4_ff_0' [B, T, 1536]", 1536d * B * T));
-                    d_hidden_4_r1_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_4_r1_1' [B, T, 384]", 384d * B * T));
-                    d_hidden_3_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_3_ffn_norm' [B, T, 384]", 384d * B * T));
-                    d_hidden_4_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_4_attn' [B, T, 384]", 384d * B * T));
-                    d_hidden_4_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_4_attn_context' [B, T, 384]", 384d * B * T));
-                    d_hidden_4_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_4_attn_qkv' [B, T, 1152]", 1152d * B * T));
-                    d_hidden_3_r2_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_3_r2_1' [B, T, 384]", 384d * B * T));
-                    d_hidden_3_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_3_attn_norm' [B, T, 384]", 384d * B * T));
-                    d_hidden_3_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_3_ff' [B, T, 384]", 384d * B * T));
-                    d_hidden_3_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_3_ff_1' [B, T, 1536]", 1536d * B * T));
-                    d_hidden_3_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_3_ff_0' [B, T, 1536]", 1536d * B * T));
-                    d_hidden_3_r1_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_3_r1_1' [B, T, 384]", 384d * B * T));
-                    d_hidden_2_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_2_ffn_norm' [B, T, 384]", 384d * B * T));
-                    d_hidden_3_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_3_attn' [B, T, 384]", 384d * B * T));
-                    d_hidden_3_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_3_attn_context' [B, T, 384]", 384d * B * T));
-                    d_hidden_3_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_3_attn_qkv' [B, T, 1152]", 1152d * B * T));
-                    d_hidden_2_r2_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_2_r2_1' [B, T, 384]", 384d * B * T));
-                    d_hidden_2_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_2_attn_norm' [B, T, 384]", 384d * B * T));
-                    d_hidden_2_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_2_ff' [B, T, 384]", 384d * B * T));
-                    d_hidden_2_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_2_ff_1' [B, T, 1536]", 1536d * B * T));
-                    d_hidden_2_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_2_ff_0' [B, T, 1536]", 1536d * B * T));
-                    d_hidden_2_r1_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_2_r1_1' [B, T, 384]", 384d * B * T));
-                    d_hidden_1_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_1_ffn_norm' [B, T, 384]", 384d * B * T));
-                    d_hidden_2_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_2_attn' [B, T, 384]", 384d * B * T));
-                    d_hidden_2_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_2_attn_context' [B, T, 384]", 384d * B * T));
-                    d_hidden_2_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_2_attn_qkv' [B, T, 1152]", 1152d * B * T));
-                    d_hidden_1_r2_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_1_r2_1' [B, T, 384]", 384d * B * T));
-                    d_hidden_1_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_1_attn_norm' [B, T, 384]", 384d * B * T));
-                    d_hidden_1_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_1_ff' [B, T, 384]", 384d * B * T));
-                    d_hidden_1_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_1_ff_1' [B, T, 1536]", 1536d * B * T));
-                    d_hidden_1_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_1_ff_0' [B, T, 1536]", 1536d * B * T));
-                    d_hidden_1_r1_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_1_r1_1' [B, T, 384]", 384d * B * T));
-                    d_hidden_0_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_0_ffn_norm' [B, T, 384]", 384d * B * T));
-                    d_hidden_1_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_1_attn' [B, T, 384]", 384d * B * T));
-                    d_hidden_1_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_1_attn_context' [B, T, 384]", 384d * B * T));
-                    d_hidden_1_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_1_attn_qkv' [B, T, 1152]", 1152d * B * T));
-                    d_hidden_0_r2_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_0_r2_1' [B, T, 384]", 384d * B * T));
-                    d_hidden_0_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_0_attn_norm' [B, T, 384]", 384d * B * T));
-                    d_hidden_0_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_0_ff' [B, T, 384]", 384d * B * T));
-                    d_hidden_0_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_0_ff_1' [B, T, 1536]", 1536d * B * T));
-                    d_hidden_0_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_0_ff_0' [B, T, 1536]", 1536d * B * T));
-                    d_hidden_0_r1_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_0_r1_1' [B, T, 384]", 384d * B * T));
+                    d_l5_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_ffn_norm' [B, T, 384]", 384d * B * T));
+                    d_l5_r2_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_r2_1' [B, T, 384]", 384d * B * T));
+                    d_l5_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_attn_norm' [B, T, 384]", 384d * B * T));
+                    d_l5_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_ff' [B, T, 384]", 384d * B * T));
+                    d_l5_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_ff_1' [B, T, 1536]", 1536d * B * T));
+                    d_l5_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_ff_0' [B, T, 1536]", 1536d * B * T));
+                    d_l5_r1_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_r1_1' [B, T, 384]", 384d * B * T));
+                    d_l4_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_ffn_norm' [B, T, 384]", 384d * B * T));
+                    d_l5_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_attn' [B, T, 384]", 384d * B * T));
+                    d_l5_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_attn_context' [B, T, 384]", 384d * B * T));
+                    d_l5_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_attn_qkv' [B, T, 1152]", 1152d * B * T));
+                    d_l4_r2_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_r2_1' [B, T, 384]", 384d * B * T));
+                    d_l4_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_attn_norm' [B, T, 384]", 384d * B * T));
+                    d_l4_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_ff' [B, T, 384]", 384d * B * T));
+                    d_l4_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_ff_1' [B, T, 1536]", 1536d * B * T));
+                    d_l4_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_ff_0' [B, T, 1536]", 1536d * B * T));
+                    d_l4_r1_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_r1_1' [B, T, 384]", 384d * B * T));
+                    d_l3_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_ffn_norm' [B, T, 384]", 384d * B * T));
+                    d_l4_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_attn' [B, T, 384]", 384d * B * T));
+                    d_l4_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_attn_context' [B, T, 384]", 384d * B * T));
+                    d_l4_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_attn_qkv' [B, T, 1152]", 1152d * B * T));
+                    d_l3_r2_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_r2_1' [B, T, 384]", 384d * B * T));
+                    d_l3_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_attn_norm' [B, T, 384]", 384d * B * T));
+                    d_l3_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_ff' [B, T, 384]", 384d * B * T));
+                    d_l3_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_ff_1' [B, T, 1536]", 1536d * B * T));
+                    d_l3_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_ff_0' [B, T, 1536]", 1536d * B * T));
+                    d_l3_r1_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_r1_1' [B, T, 384]", 384d * B * T));
+                    d_l2_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_ffn_norm' [B, T, 384]", 384d * B * T));
+                    d_l3_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_attn' [B, T, 384]", 384d * B * T));
+                    d_l3_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_attn_context' [B, T, 384]", 384d * B * T));
+                    d_l3_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_attn_qkv' [B, T, 1152]", 1152d * B * T));
+                    d_l2_r2_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_r2_1' [B, T, 384]", 384d * B * T));
+                    d_l2_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_attn_norm' [B, T, 384]", 384d * B * T));
+                    d_l2_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_ff' [B, T, 384]", 384d * B * T));
+                    d_l2_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_ff_1' [B, T, 1536]", 1536d * B * T));
+                    d_l2_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_ff_0' [B, T, 1536]", 1536d * B * T));
+                    d_l2_r1_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_r1_1' [B, T, 384]", 384d * B * T));
+                    d_l1_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_ffn_norm' [B, T, 384]", 384d * B * T));
+                    d_l2_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_attn' [B, T, 384]", 384d * B * T));
+                    d_l2_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_attn_context' [B, T, 384]", 384d * B * T));
+                    d_l2_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_attn_qkv' [B, T, 1152]", 1152d * B * T));
+                    d_l1_r2_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_r2_1' [B, T, 384]", 384d * B * T));
+                    d_l1_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_attn_norm' [B, T, 384]", 384d * B * T));
+                    d_l1_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_ff' [B, T, 384]", 384d * B * T));
+                    d_l1_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_ff_1' [B, T, 1536]", 1536d * B * T));
+                    d_l1_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_ff_0' [B, T, 1536]", 1536d * B * T));
+                    d_l1_r1_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_r1_1' [B, T, 384]", 384d * B * T));
+                    d_l0_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_ffn_norm' [B, T, 384]", 384d * B * T));
+                    d_l1_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_attn' [B, T, 384]", 384d * B * T));
+                    d_l1_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_attn_context' [B, T, 384]", 384d * B * T));
+                    d_l1_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_attn_qkv' [B, T, 1152]", 1152d * B * T));
+                    d_l0_r2_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_r2_1' [B, T, 384]", 384d * B * T));
+                    d_l0_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_attn_norm' [B, T, 384]", 384d * B * T));
+                    d_l0_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_ff' [B, T, 384]", 384d * B * T));
+                    d_l0_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_ff_1' [B, T, 1536]", 1536d * B * T));
+                    d_l0_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_ff_0' [B, T, 1536]", 1536d * B * T));
+                    d_l0_r1_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_r1_1' [B, T, 384]", 384d * B * T));
                     d_emb = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_emb' [B, T, 384]", 384d * B * T));
-                    d_hidden_0_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_0_attn' [B, T, 384]", 384d * B * T));
-                    d_hidden_0_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_0_attn_context' [B, T, 384]", 384d * B * T));
-                    d_hidden_0_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_0_attn_qkv' [B, T, 1152]", 1152d * B * T));
+                    d_l0_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_attn' [B, T, 384]", 384d * B * T));
+                    d_l0_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_attn_context' [B, T, 384]", 384d * B * T));
+                    d_l0_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_attn_qkv' [B, T, 1152]", 1152d * B * T));
                     d_emb_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_emb_norm' [B, T, 384]", 384d * B * T));
                     d_pos = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_pos' [B, T, 384]", 384d * B * T));
                     d_sum_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_sum_0' [B, T, 384]", 384d * B * T));
@@ -3437,163 +3437,163 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     emb_norm_mean.Dispose();
                     emb_norm_rstd.Dispose();
                     emb.Dispose();
-                    hidden_0_attn_qkv.Dispose();
-                    hidden_0_attn_context.Dispose();
-                    hidden_0_attn_workspace.Dispose();
-                    hidden_0_attn.Dispose();
-                    hidden_0_r1_1.Dispose();
-                    hidden_0_attn_norm.Dispose();
-                    hidden_0_attn_norm_mean.Dispose();
-                    hidden_0_attn_norm_rstd.Dispose();
-                    hidden_0_ff_0.Dispose();
-                    hidden_0_ff_1.Dispose();
-                    hidden_0_ff.Dispose();
-                    hidden_0_r2_1.Dispose();
-                    hidden_0_ffn_norm.Dispose();
-                    hidden_0_ffn_norm_mean.Dispose();
-                    hidden_0_ffn_norm_rstd.Dispose();
-                    hidden_1_attn_qkv.Dispose();
-                    hidden_1_attn_context.Dispose();
-                    hidden_1_attn_workspace.Dispose();
-                    hidden_1_attn.Dispose();
-                    hidden_1_r1_1.Dispose();
-                    hidden_1_attn_norm.Dispose();
-                    hidden_1_attn_norm_mean.Dispose();
-                    hidden_1_attn_norm_rstd.Dispose();
-                    hidden_1_ff_0.Dispose();
-                    hidden_1_ff_1.Dispose();
-                    hidden_1_ff.Dispose();
-                    hidden_1_r2_1.Dispose();
-                    hidden_1_ffn_norm.Dispose();
-                    hidden_1_ffn_norm_mean.Dispose();
-                    hidden_1_ffn_norm_rstd.Dispose();
-                    hidden_2_attn_qkv.Dispose();
-                    hidden_2_attn_context.Dispose();
-                    hidden_2_attn_workspace.Dispose();
-                    hidden_2_attn.Dispose();
-                    hidden_2_r1_1.Dispose();
-                    hidden_2_attn_norm.Dispose();
-                    hidden_2_attn_norm_mean.Dispose();
-                    hidden_2_attn_norm_rstd.Dispose();
-                    hidden_2_ff_0.Dispose();
-                    hidden_2_ff_1.Dispose();
-                    hidden_2_ff.Dispose();
-                    hidden_2_r2_1.Dispose();
-                    hidden_2_ffn_norm.Dispose();
-                    hidden_2_ffn_norm_mean.Dispose();
-                    hidden_2_ffn_norm_rstd.Dispose();
-                    hidden_3_attn_qkv.Dispose();
-                    hidden_3_attn_context.Dispose();
-                    hidden_3_attn_workspace.Dispose();
-                    hidden_3_attn.Dispose();
-                    hidden_3_r1_1.Dispose();
-                    hidden_3_attn_norm.Dispose();
-                    hidden_3_attn_norm_mean.Dispose();
-                    hidden_3_attn_norm_rstd.Dispose();
-                    hidden_3_ff_0.Dispose();
-                    hidden_3_ff_1.Dispose();
-                    hidden_3_ff.Dispose();
-                    hidden_3_r2_1.Dispose();
-                    hidden_3_ffn_norm.Dispose();
-                    hidden_3_ffn_norm_mean.Dispose();
-                    hidden_3_ffn_norm_rstd.Dispose();
-                    hidden_4_attn_qkv.Dispose();
-                    hidden_4_attn_context.Dispose();
-                    hidden_4_attn_workspace.Dispose();
-                    hidden_4_attn.Dispose();
-                    hidden_4_r1_1.Dispose();
-                    hidden_4_attn_norm.Dispose();
-                    hidden_4_attn_norm_mean.Dispose();
-                    hidden_4_attn_norm_rstd.Dispose();
-                    hidden_4_ff_0.Dispose();
-                    hidden_4_ff_1.Dispose();
-                    hidden_4_ff.Dispose();
-                    hidden_4_r2_1.Dispose();
-                    hidden_4_ffn_norm.Dispose();
-                    hidden_4_ffn_norm_mean.Dispose();
-                    hidden_4_ffn_norm_rstd.Dispose();
-                    hidden_5_attn_qkv.Dispose();
-                    hidden_5_attn_context.Dispose();
-                    hidden_5_attn_workspace.Dispose();
-                    hidden_5_attn.Dispose();
-                    hidden_5_r1_1.Dispose();
-                    hidden_5_attn_norm.Dispose();
-                    hidden_5_attn_norm_mean.Dispose();
-                    hidden_5_attn_norm_rstd.Dispose();
-                    hidden_5_ff_0.Dispose();
-                    hidden_5_ff_1.Dispose();
-                    hidden_5_ff.Dispose();
-                    hidden_5_r2_1.Dispose();
-                    hidden.Dispose();
-                    hidden_mean.Dispose();
-                    hidden_rstd.Dispose();
+                    l0_attn_qkv.Dispose();
+                    l0_attn_context.Dispose();
+                    l0_attn_workspace.Dispose();
+                    l0_attn.Dispose();
+                    l0_r1_1.Dispose();
+                    l0_attn_norm.Dispose();
+                    l0_attn_norm_mean.Dispose();
+                    l0_attn_norm_rstd.Dispose();
+                    l0_ff_0.Dispose();
+                    l0_ff_1.Dispose();
+                    l0_ff.Dispose();
+                    l0_r2_1.Dispose();
+                    l0_ffn_norm.Dispose();
+                    l0_ffn_norm_mean.Dispose();
+                    l0_ffn_norm_rstd.Dispose();
+                    l1_attn_qkv.Dispose();
+                    l1_attn_context.Dispose();
+                    l1_attn_workspace.Dispose();
+                    l1_attn.Dispose();
+                    l1_r1_1.Dispose();
+                    l1_attn_norm.Dispose();
+                    l1_attn_norm_mean.Dispose();
+                    l1_attn_norm_rstd.Dispose();
+                    l1_ff_0.Dispose();
+                    l1_ff_1.Dispose();
+                    l1_ff.Dispose();
+                    l1_r2_1.Dispose();
+                    l1_ffn_norm.Dispose();
+                    l1_ffn_norm_mean.Dispose();
+                    l1_ffn_norm_rstd.Dispose();
+                    l2_attn_qkv.Dispose();
+                    l2_attn_context.Dispose();
+                    l2_attn_workspace.Dispose();
+                    l2_attn.Dispose();
+                    l2_r1_1.Dispose();
+                    l2_attn_norm.Dispose();
+                    l2_attn_norm_mean.Dispose();
+                    l2_attn_norm_rstd.Dispose();
+                    l2_ff_0.Dispose();
+                    l2_ff_1.Dispose();
+                    l2_ff.Dispose();
+                    l2_r2_1.Dispose();
+                    l2_ffn_norm.Dispose();
+                    l2_ffn_norm_mean.Dispose();
+                    l2_ffn_norm_rstd.Dispose();
+                    l3_attn_qkv.Dispose();
+                    l3_attn_context.Dispose();
+                    l3_attn_workspace.Dispose();
+                    l3_attn.Dispose();
+                    l3_r1_1.Dispose();
+                    l3_attn_norm.Dispose();
+                    l3_attn_norm_mean.Dispose();
+                    l3_attn_norm_rstd.Dispose();
+                    l3_ff_0.Dispose();
+                    l3_ff_1.Dispose();
+                    l3_ff.Dispose();
+                    l3_r2_1.Dispose();
+                    l3_ffn_norm.Dispose();
+                    l3_ffn_norm_mean.Dispose();
+                    l3_ffn_norm_rstd.Dispose();
+                    l4_attn_qkv.Dispose();
+                    l4_attn_context.Dispose();
+                    l4_attn_workspace.Dispose();
+                    l4_attn.Dispose();
+                    l4_r1_1.Dispose();
+                    l4_attn_norm.Dispose();
+                    l4_attn_norm_mean.Dispose();
+                    l4_attn_norm_rstd.Dispose();
+                    l4_ff_0.Dispose();
+                    l4_ff_1.Dispose();
+                    l4_ff.Dispose();
+                    l4_r2_1.Dispose();
+                    l4_ffn_norm.Dispose();
+                    l4_ffn_norm_mean.Dispose();
+                    l4_ffn_norm_rstd.Dispose();
+                    l5_attn_qkv.Dispose();
+                    l5_attn_context.Dispose();
+                    l5_attn_workspace.Dispose();
+                    l5_attn.Dispose();
+                    l5_r1_1.Dispose();
+                    l5_attn_norm.Dispose();
+                    l5_attn_norm_mean.Dispose();
+                    l5_attn_norm_rstd.Dispose();
+                    l5_ff_0.Dispose();
+                    l5_ff_1.Dispose();
+                    l5_ff.Dispose();
+                    l5_r2_1.Dispose();
+                    l5_ffn_norm.Dispose();
+                    l5_ffn_norm_mean.Dispose();
+                    l5_ffn_norm_rstd.Dispose();
                     pooled.Dispose();
                     logits_0.Dispose();
                     logits.Dispose();
                     d_logits.Dispose();
                     d_logits_0.Dispose();
                     d_pooled.Dispose();
-                    d_hidden.Dispose();
-                    d_hidden_5_r2_1.Dispose();
-                    d_hidden_5_attn_norm.Dispose();
-                    d_hidden_5_ff.Dispose();
-                    d_hidden_5_ff_1.Dispose();
-                    d_hidden_5_ff_0.Dispose();
-                    d_hidden_5_r1_1.Dispose();
-                    d_hidden_4_ffn_norm.Dispose();
-                    d_hidden_5_attn.Dispose();
-                    d_hidden_5_attn_context.Dispose();
-                    d_hidden_5_attn_qkv.Dispose();
-                    d_hidden_4_r2_1.Dispose();
-                    d_hidden_4_attn_norm.Dispose();
-                    d_hidden_4_ff.Dispose();
-                    d_hidden_4_ff_1.Dispose();
-                    d_hidden_4_ff_0.Dispose();
-                    d_hidden_4_r1_1.Dispose();
-                    d_hidden_3_ffn_norm.Dispose();
-                    d_hidden_4_attn.Dispose();
-                    d_hidden_4_attn_context.Dispose();
-                    d_hidden_4_attn_qkv.Dispose();
-                    d_hidden_3_r2_1.Dispose();
-                    d_hidden_3_attn_norm.Dispose();
-                    d_hidden_3_ff.Dispose();
-                    d_hidden_3_ff_1.Dispose();
-                    d_hidden_3_ff_0.Dispose();
-                    d_hidden_3_r1_1.Dispose();
-                    d_hidden_2_ffn_norm.Dispose();
-                    d_hidden_3_attn.Dispose();
-                    d_hidden_3_attn_context.Dispose();
-                    d_hidden_3_attn_qkv.Dispose();
-                    d_hidden_2_r2_1.Dispose();
-                    d_hidden_2_attn_norm.Dispose();
-                    d_hidden_2_ff.Dispose();
-                    d_hidden_2_ff_1.Dispose();
-                    d_hidden_2_ff_0.Dispose();
-                    d_hidden_2_r1_1.Dispose();
-                    d_hidden_1_ffn_norm.Dispose();
-                    d_hidden_2_attn.Dispose();
-                    d_hidden_2_attn_context.Dispose();
-                    d_hidden_2_attn_qkv.Dispose();
-                    d_hidden_1_r2_1.Dispose();
-                    d_hidden_1_attn_norm.Dispose();
-                    d_hidden_1_ff.Dispose();
-                    d_hidden_1_ff_1.Dispose();
-                    d_hidden_1_ff_0.Dispose();
-                    d_hidden_1_r1_1.Dispose();
-                    d_hidden_0_ffn_norm.Dispose();
-                    d_hidden_1_attn.Dispose();
-                    d_hidden_1_attn_context.Dispose();
-                    d_hidden_1_attn_qkv.Dispose();
-                    d_hidden_0_r2_1.Dispose();
-                    d_hidden_0_attn_norm.Dispose();
-                    d_hidden_0_ff.Dispose();
-                    d_hidden_0_ff_1.Dispose();
-                    d_hidden_0_ff_0.Dispose();
-                    d_hidden_0_r1_1.Dispose();
+                    d_l5_ffn_norm.Dispose();
+                    d_l5_r2_1.Dispose();
+                    d_l5_attn_norm.Dispose();
+                    d_l5_ff.Dispose();
+                    d_l5_ff_1.Dispose();
+                    d_l5_ff_0.Dispose();
+                    d_l5_r1_1.Dispose();
+                    d_l4_ffn_norm.Dispose();
+                    d_l5_attn.Dispose();
+                    d_l5_attn_context.Dispose();
+                    d_l5_attn_qkv.Dispose();
+                    d_l4_r2_1.Dispose();
+                    d_l4_attn_norm.Dispose();
+                    d_l4_ff.Dispose();
+                    d_l4_ff_1.Dispose();
+                    d_l4_ff_0.Dispose();
+                    d_l4_r1_1.Dispose();
+                    d_l3_ffn_norm.Dispose();
+                    d_l4_attn.Dispose();
+                    d_l4_attn_context.Dispose();
+                    d_l4_attn_qkv.Dispose();
+                    d_l3_r2_1.Dispose();
+                    d_l3_attn_norm.Dispose();
+                    d_l3_ff.Dispose();
+                    d_l3_ff_1.Dispose();
+                    d_l3_ff_0.Dispose();
+                    d_l3_r1_1.Dispose();
+                    d_l2_ffn_norm.Dispose();
+                    d_l3_attn.Dispose();
+                    d_l3_attn_context.Dispose();
+                    d_l3_attn_qkv.Dispose();
+                    d_l2_r2_1.Dispose();
+                    d_l2_attn_norm.Dispose();
+                    d_l2_ff.Dispose();
+                    d_l2_ff_1.Dispose();
+                    d_l2_ff_0.Dispose();
+                    d_l2_r1_1.Dispose();
+                    d_l1_ffn_norm.Dispose();
+                    d_l2_attn.Dispose();
+                    d_l2_attn_context.Dispose();
+                    d_l2_attn_qkv.Dispose();
+                    d_l1_r2_1.Dispose();
+                    d_l1_attn_norm.Dispose();
+                    d_l1_ff.Dispose();
+                    d_l1_ff_1.Dispose();
+                    d_l1_ff_0.Dispose();
+                    d_l1_r1_1.Dispose();
+                    d_l0_ffn_norm.Dispose();
+                    d_l1_attn.Dispose();
+                    d_l1_attn_context.Dispose();
+                    d_l1_attn_qkv.Dispose();
+                    d_l0_r2_1.Dispose();
+                    d_l0_attn_norm.Dispose();
+                    d_l0_ff.Dispose();
+                    d_l0_ff_1.Dispose();
+                    d_l0_ff_0.Dispose();
+                    d_l0_r1_1.Dispose();
                     d_emb.Dispose();
-                    d_hidden_0_attn.Dispose();
-                    d_hidden_0_attn_context.Dispose();
-                    d_hidden_0_attn_qkv.Dispose();
+                    d_l0_attn.Dispose();
+                    d_l0_attn_context.Dispose();
+                    d_l0_attn_qkv.Dispose();
                     d_emb_norm.Dispose();
                     d_pos.Dispose();
                     d_sum_0.Dispose();
@@ -3634,7 +3634,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 global::System.ArgumentNullException.ThrowIfNull(mask);
                 global::ModelDsl.Runtime.ShapeCheck.Input(caller, "mask", "[B, T]", mask.Shape, [-1, -2], bound, SymbolNames);
                 if (y is not null) global::ModelDsl.Runtime.ShapeCheck.Input(caller, "y", "[B]", y.Shape, [-1], bound, SymbolNames);
-                global::ModelDsl.Runtime.ShapeCheck.AtMost(caller, "ids", "T", bound[1], 512, "positional(max_len=512) 'pos' at bert_classifier.model:39");
+                global::ModelDsl.Runtime.ShapeCheck.AtMost(caller, "ids", "T", bound[1], 512, "positional(max_len=512) 'pos' at bert_classifier.model:35");
                 var w = WorkspaceFor(bound[0], bound[1]);
                 int B = w.B;
                 int T = w.T;
@@ -3656,17 +3656,17 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 int T = w.T;
 
                 // fwd_0_embedding
-                //   bert_classifier.model:36  tok = embedding(num=30522, dim=384)  [B, T] -> [B, T, 384]
+                //   bert_classifier.model:32  tok = embedding(num=30522, dim=384)  [B, T] -> [B, T, 384]
                 // tok[B, T, 384] = rows of tok_weight picked by the ids in ids (checked on entry)
                 global::ModelDsl.Cuda.Layers.Embedding.Forward(_layers, B * T, 30522, 384, w.ids.Pointer, _values.Pointer.Plus(Offsets[0]), w.tok.Pointer);
 
                 // fwd_1_embedding
-                //   bert_classifier.model:37  typ = embedding(num=2, dim=384)  [B, T] -> [B, T, 384]
+                //   bert_classifier.model:33  typ = embedding(num=2, dim=384)  [B, T] -> [B, T, 384]
                 // typ[B, T, 384] = rows of typ_weight picked by the ids in segment (checked on entry)
                 global::ModelDsl.Cuda.Layers.Embedding.Forward(_layers, B * T, 2, 384, w.segment.Pointer, _values.Pointer.Plus(Offsets[1]), w.typ.Pointer);
 
                 // fwd_2_add
-                //   bert_classifier.model:38  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:34  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B); // rows
@@ -3678,17 +3678,17 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // fwd_3_positional
-                //   bert_classifier.model:39  pos = positional(max_len=512)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:35  pos = positional(max_len=512)  [B, T, 384] -> [B, T, 384]
                 // pos[b, t] = sum_0[b, t] + pos_weight[t]   (T ≤ 512, checked on entry)
                 global::ModelDsl.Cuda.Layers.Positional.Forward(_layers, B, T, 512, 384, w.sum_0.Pointer, _values.Pointer.Plus(Offsets[2]), w.pos.Pointer);
 
                 // fwd_4_layer_norm
-                //   bert_classifier.model:40  emb_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:36  emb_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
                 // emb_norm = (pos − mean)·rstd·emb_norm_weight + emb_norm_bias over rows of 384; emb_norm_mean and emb_norm_rstd kept for the backward
                 global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.pos.Pointer, _values.Pointer.Plus(Offsets[3]), _values.Pointer.Plus(Offsets[4]), w.emb_norm.Pointer, w.emb_norm_mean.Pointer, w.emb_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_5_dropout
-                //   bert_classifier.model:41  emb = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:37  emb = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B); // rows
@@ -3702,43 +3702,43 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // fwd_6_attention_in_proj
-                //   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_0_attn_qkv[B * T, 1152] = emb · hidden_0_attn_in_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.emb.Pointer, 384, _values.Pointer.Plus(Offsets[5]), 384, 0f, w.hidden_0_attn_qkv.Pointer, 1152);
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l0_attn_qkv[B * T, 1152] = emb · l0_attn_in_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.emb.Pointer, 384, _values.Pointer.Plus(Offsets[5]), 384, 0f, w.l0_attn_qkv.Pointer, 1152);
 
                 // fwd_7_attention_in_proj_bias
-                //   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1152); // cols
-                    a.Add(_values.Pointer.Plus(Offsets[6])); // hidden_0_attn_in_proj_bias
-                    a.Add(w.hidden_0_attn_qkv.Pointer); // hidden_0_attn_qkv
+                    a.Add(_values.Pointer.Plus(Offsets[6])); // l0_attn_in_proj_bias
+                    a.Add(w.l0_attn_qkv.Pointer); // l0_attn_qkv
                     _fwd_7_attention_in_proj_bias.Launch(global::ModelDsl.Cuda.Grid.Elements(1152 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_8_attention
-                //   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_0_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_0_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, hidden_0_attn_workspace keeps each row's max and log-sum
-                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.hidden_0_attn_qkv.Pointer, w.hidden_0_attn_qkv.Pointer.Plus(384), w.hidden_0_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.hidden_0_attn_context.Pointer, w.hidden_0_attn_workspace.Pointer, default, default);
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l0_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l0_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l0_attn_workspace keeps each row's max and log-sum
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l0_attn_qkv.Pointer, w.l0_attn_qkv.Pointer.Plus(384), w.l0_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l0_attn_context.Pointer, w.l0_attn_workspace.Pointer, default, w.mask.Pointer);
 
                 // fwd_9_attention_out_proj
-                //   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_0_attn[B * T, 384] = hidden_0_attn_context · hidden_0_attn_out_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 384, 384, 1f, w.hidden_0_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[7]), 384, 0f, w.hidden_0_attn.Pointer, 384);
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l0_attn[B * T, 384] = l0_attn_context · l0_attn_out_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l0_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[7]), 384, 0f, w.l0_attn.Pointer, 384);
 
                 // fwd_10_attention_dropout_add
-                //   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:22  hidden.0.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:22  hidden.0.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:39  l0_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:39  l0_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
                     a.Add(w.emb.Pointer); // emb
-                    a.Add(w.hidden_0_attn.Pointer); // hidden_0_attn
-                    a.Add(_values.Pointer.Plus(Offsets[8])); // hidden_0_attn_out_proj_bias
-                    a.Add(w.hidden_0_r1_1.Pointer); // hidden_0_r1_1
+                    a.Add(w.l0_attn.Pointer); // l0_attn
+                    a.Add(_values.Pointer.Plus(Offsets[8])); // l0_attn_out_proj_bias
+                    a.Add(w.l0_r1_1.Pointer); // l0_r1_1
                     a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 1, _model.DropoutStream)); // seed1
                     a.Add(training ? 0.1f : 0f); // p1
                     a.Add(training ? 1.1111112f : 1f); // scale1
@@ -3746,45 +3746,45 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // fwd_11_layer_norm
-                //   bert_classifier.model:23  hidden.0.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_0_attn_norm = (hidden_0_r1_1 − mean)·rstd·hidden_0_attn_norm_weight + hidden_0_attn_norm_bias over rows of 384; hidden_0_attn_norm_mean and hidden_0_attn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_0_r1_1.Pointer, _values.Pointer.Plus(Offsets[9]), _values.Pointer.Plus(Offsets[10]), w.hidden_0_attn_norm.Pointer, w.hidden_0_attn_norm_mean.Pointer, w.hidden_0_attn_norm_rstd.Pointer, 1e-12f);
+                //   bert_classifier.model:40  l0_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // l0_attn_norm = (l0_r1_1 − mean)·rstd·l0_attn_norm_weight + l0_attn_norm_bias over rows of 384; l0_attn_norm_mean and l0_attn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l0_r1_1.Pointer, _values.Pointer.Plus(Offsets[9]), _values.Pointer.Plus(Offsets[10]), w.l0_attn_norm.Pointer, w.l0_attn_norm_mean.Pointer, w.l0_attn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_12_dense
-                //   bert_classifier.model:24  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // hidden_0_ff_0[B * T, 1536] = hidden_0_attn_norm · hidden_0_ff_0_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.hidden_0_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[11]), 384, 0f, w.hidden_0_ff_0.Pointer, 1536);
+                //   bert_classifier.model:41  l0_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                // l0_ff_0[B * T, 1536] = l0_attn_norm · l0_ff_0_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.l0_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[11]), 384, 0f, w.l0_ff_0.Pointer, 1536);
 
                 // fwd_13_dense_gelu
-                //   bert_classifier.model:24  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                //   bert_classifier.model:24  hidden.0.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+                //   bert_classifier.model:41  l0_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                //   bert_classifier.model:41  l0_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1536); // cols
-                    a.Add(_values.Pointer.Plus(Offsets[12])); // hidden_0_ff_0_bias
-                    a.Add(w.hidden_0_ff_0.Pointer); // hidden_0_ff_0
-                    a.Add(w.hidden_0_ff_1.Pointer); // hidden_0_ff_1
+                    a.Add(_values.Pointer.Plus(Offsets[12])); // l0_ff_0_bias
+                    a.Add(w.l0_ff_0.Pointer); // l0_ff_0
+                    a.Add(w.l0_ff_1.Pointer); // l0_ff_1
                     _fwd_13_dense_gelu.Launch(global::ModelDsl.Cuda.Grid.Elements(1536 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_14_dense
-                //   bert_classifier.model:24  hidden.0.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                // hidden_0_ff[B * T, 384] = hidden_0_ff_1 · hidden_0_ff_2_weightᵀ   (k = 1536): cuBLAS
-                _context.Sgemm(false, true, B * T, 384, 1536, 1f, w.hidden_0_ff_1.Pointer, 1536, _values.Pointer.Plus(Offsets[13]), 1536, 0f, w.hidden_0_ff.Pointer, 384);
+                //   bert_classifier.model:41  l0_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                // l0_ff[B * T, 384] = l0_ff_1 · l0_ff_2_weightᵀ   (k = 1536): cuBLAS
+                _context.Sgemm(false, true, B * T, 384, 1536, 1f, w.l0_ff_1.Pointer, 1536, _values.Pointer.Plus(Offsets[13]), 1536, 0f, w.l0_ff.Pointer, 384);
 
                 // fwd_15_dense_dropout_add
-                //   bert_classifier.model:24  hidden.0.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                //   bert_classifier.model:25  hidden.0.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:25  hidden.0.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:41  l0_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                //   bert_classifier.model:42  l0_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:42  l0_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_0_attn_norm.Pointer); // hidden_0_attn_norm
-                    a.Add(w.hidden_0_ff.Pointer); // hidden_0_ff
-                    a.Add(_values.Pointer.Plus(Offsets[14])); // hidden_0_ff_2_bias
-                    a.Add(w.hidden_0_r2_1.Pointer); // hidden_0_r2_1
+                    a.Add(w.l0_attn_norm.Pointer); // l0_attn_norm
+                    a.Add(w.l0_ff.Pointer); // l0_ff
+                    a.Add(_values.Pointer.Plus(Offsets[14])); // l0_ff_2_bias
+                    a.Add(w.l0_r2_1.Pointer); // l0_r2_1
                     a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 2, _model.DropoutStream)); // seed2
                     a.Add(training ? 0.1f : 0f); // p2
                     a.Add(training ? 1.1111112f : 1f); // scale2
@@ -3792,48 +3792,48 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // fwd_16_layer_norm
-                //   bert_classifier.model:26  hidden.0.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_0_ffn_norm = (hidden_0_r2_1 − mean)·rstd·hidden_0_ffn_norm_weight + hidden_0_ffn_norm_bias over rows of 384; hidden_0_ffn_norm_mean and hidden_0_ffn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_0_r2_1.Pointer, _values.Pointer.Plus(Offsets[15]), _values.Pointer.Plus(Offsets[16]), w.hidden_0_ffn_norm.Pointer, w.hidden_0_ffn_norm_mean.Pointer, w.hidden_0_ffn_norm_rstd.Pointer, 1e-12f);
+                //   bert_classifier.model:43  l0_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // l0_ffn_norm = (l0_r2_1 − mean)·rstd·l0_ffn_norm_weight + l0_ffn_norm_bias over rows of 384; l0_ffn_norm_mean and l0_ffn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l0_r2_1.Pointer, _values.Pointer.Plus(Offsets[15]), _values.Pointer.Plus(Offsets[16]), w.l0_ffn_norm.Pointer, w.l0_ffn_norm_mean.Pointer, w.l0_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_17_attention_in_proj
-                //   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_1_attn_qkv[B * T, 1152] = hidden_0_ffn_norm · hidden_1_attn_in_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.hidden_0_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[17]), 384, 0f, w.hidden_1_attn_qkv.Pointer, 1152);
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l1_attn_qkv[B * T, 1152] = l0_ffn_norm · l1_attn_in_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.l0_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[17]), 384, 0f, w.l1_attn_qkv.Pointer, 1152);
 
                 // fwd_18_attention_in_proj_bias
-                //   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1152); // cols
-                    a.Add(_values.Pointer.Plus(Offsets[18])); // hidden_1_attn_in_proj_bias
-                    a.Add(w.hidden_1_attn_qkv.Pointer); // hidden_1_attn_qkv
+                    a.Add(_values.Pointer.Plus(Offsets[18])); // l1_attn_in_proj_bias
+                    a.Add(w.l1_attn_qkv.Pointer); // l1_attn_qkv
                     _fwd_18_attention_in_proj_bias.Launch(global::ModelDsl.Cuda.Grid.Elements(1152 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_19_attention
-                //   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_1_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_1_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, hidden_1_attn_workspace keeps each row's max and log-sum
-                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.hidden_1_attn_qkv.Pointer, w.hidden_1_attn_qkv.Pointer.Plus(384), w.hidden_1_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.hidden_1_attn_context.Pointer, w.hidden_1_attn_workspace.Pointer, default, default);
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l1_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l1_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l1_attn_workspace keeps each row's max and log-sum
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l1_attn_qkv.Pointer, w.l1_attn_qkv.Pointer.Plus(384), w.l1_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l1_attn_context.Pointer, w.l1_attn_workspace.Pointer, default, w.mask.Pointer);
 
                 // fwd_20_attention_out_proj
-                //   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_1_attn[B * T, 384] = hidden_1_attn_context · hidden_1_attn_out_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 384, 384, 1f, w.hidden_1_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[19]), 384, 0f, w.hidden_1_attn.Pointer, 384);
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l1_attn[B * T, 384] = l1_attn_context · l1_attn_out_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l1_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[19]), 384, 0f, w.l1_attn.Pointer, 384);
 
                 // fwd_21_attention_dropout_add
-                //   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:22  hidden.1.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:22  hidden.1.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:45  l1_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:45  l1_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_0_ffn_norm.Pointer); // hidden_0_ffn_norm
-                    a.Add(w.hidden_1_attn.Pointer); // hidden_1_attn
-                    a.Add(_values.Pointer.Plus(Offsets[20])); // hidden_1_attn_out_proj_bias
-                    a.Add(w.hidden_1_r1_1.Pointer); // hidden_1_r1_1
+                    a.Add(w.l0_ffn_norm.Pointer); // l0_ffn_norm
+                    a.Add(w.l1_attn.Pointer); // l1_attn
+                    a.Add(_values.Pointer.Plus(Offsets[20])); // l1_attn_out_proj_bias
+                    a.Add(w.l1_r1_1.Pointer); // l1_r1_1
                     a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 3, _model.DropoutStream)); // seed3
                     a.Add(training ? 0.1f : 0f); // p3
                     a.Add(training ? 1.1111112f : 1f); // scale3
@@ -3841,45 +3841,45 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // fwd_22_layer_norm
-                //   bert_classifier.model:23  hidden.1.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_1_attn_norm = (hidden_1_r1_1 − mean)·rstd·hidden_1_attn_norm_weight + hidden_1_attn_norm_bias over rows of 384; hidden_1_attn_norm_mean and hidden_1_attn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_1_r1_1.Pointer, _values.Pointer.Plus(Offsets[21]), _values.Pointer.Plus(Offsets[22]), w.hidden_1_attn_norm.Pointer, w.hidden_1_attn_norm_mean.Pointer, w.hidden_1_attn_norm_rstd.Pointer, 1e-12f);
+                //   bert_classifier.model:46  l1_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // l1_attn_norm = (l1_r1_1 − mean)·rstd·l1_attn_norm_weight + l1_attn_norm_bias over rows of 384; l1_attn_norm_mean and l1_attn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l1_r1_1.Pointer, _values.Pointer.Plus(Offsets[21]), _values.Pointer.Plus(Offsets[22]), w.l1_attn_norm.Pointer, w.l1_attn_norm_mean.Pointer, w.l1_attn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_23_dense
-                //   bert_classifier.model:24  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // hidden_1_ff_0[B * T, 1536] = hidden_1_attn_norm · hidden_1_ff_0_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.hidden_1_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[23]), 384, 0f, w.hidden_1_ff_0.Pointer, 1536);
+                //   bert_classifier.model:47  l1_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                // l1_ff_0[B * T, 1536] = l1_attn_norm · l1_ff_0_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.l1_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[23]), 384, 0f, w.l1_ff_0.Pointer, 1536);
 
                 // fwd_24_dense_gelu
-                //   bert_classifier.model:24  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                //   bert_classifier.model:24  hidden.1.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+                //   bert_classifier.model:47  l1_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                //   bert_classifier.model:47  l1_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1536); // cols
-                    a.Add(_values.Pointer.Plus(Offsets[24])); // hidden_1_ff_0_bias
-                    a.Add(w.hidden_1_ff_0.Pointer); // hidden_1_ff_0
-                    a.Add(w.hidden_1_ff_1.Pointer); // hidden_1_ff_1
+                    a.Add(_values.Pointer.Plus(Offsets[24])); // l1_ff_0_bias
+                    a.Add(w.l1_ff_0.Pointer); // l1_ff_0
+                    a.Add(w.l1_ff_1.Pointer); // l1_ff_1
                     _fwd_24_dense_gelu.Launch(global::ModelDsl.Cuda.Grid.Elements(1536 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_25_dense
-                //   bert_classifier.model:24  hidden.1.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                // hidden_1_ff[B * T, 384] = hidden_1_ff_1 · hidden_1_ff_2_weightᵀ   (k = 1536): cuBLAS
-                _context.Sgemm(false, true, B * T, 384, 1536, 1f, w.hidden_1_ff_1.Pointer, 1536, _values.Pointer.Plus(Offsets[25]), 1536, 0f, w.hidden_1_ff.Pointer, 384);
+                //   bert_classifier.model:47  l1_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                // l1_ff[B * T, 384] = l1_ff_1 · l1_ff_2_weightᵀ   (k = 1536): cuBLAS
+                _context.Sgemm(false, true, B * T, 384, 1536, 1f, w.l1_ff_1.Pointer, 1536, _values.Pointer.Plus(Offsets[25]), 1536, 0f, w.l1_ff.Pointer, 384);
 
                 // fwd_26_dense_dropout_add
-                //   bert_classifier.model:24  hidden.1.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                //   bert_classifier.model:25  hidden.1.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:25  hidden.1.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:47  l1_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                //   bert_classifier.model:48  l1_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:48  l1_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_1_attn_norm.Pointer); // hidden_1_attn_norm
-                    a.Add(w.hidden_1_ff.Pointer); // hidden_1_ff
-                    a.Add(_values.Pointer.Plus(Offsets[26])); // hidden_1_ff_2_bias
-                    a.Add(w.hidden_1_r2_1.Pointer); // hidden_1_r2_1
+                    a.Add(w.l1_attn_norm.Pointer); // l1_attn_norm
+                    a.Add(w.l1_ff.Pointer); // l1_ff
+                    a.Add(_values.Pointer.Plus(Offsets[26])); // l1_ff_2_bias
+                    a.Add(w.l1_r2_1.Pointer); // l1_r2_1
                     a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 4, _model.DropoutStream)); // seed4
                     a.Add(training ? 0.1f : 0f); // p4
                     a.Add(training ? 1.1111112f : 1f); // scale4
@@ -3887,48 +3887,48 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // fwd_27_layer_norm
-                //   bert_classifier.model:26  hidden.1.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_1_ffn_norm = (hidden_1_r2_1 − mean)·rstd·hidden_1_ffn_norm_weight + hidden_1_ffn_norm_bias over rows of 384; hidden_1_ffn_norm_mean and hidden_1_ffn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_1_r2_1.Pointer, _values.Pointer.Plus(Offsets[27]), _values.Pointer.Plus(Offsets[28]), w.hidden_1_ffn_norm.Pointer, w.hidden_1_ffn_norm_mean.Pointer, w.hidden_1_ffn_norm_rstd.Pointer, 1e-12f);
+                //   bert_classifier.model:49  l1_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // l1_ffn_norm = (l1_r2_1 − mean)·rstd·l1_ffn_norm_weight + l1_ffn_norm_bias over rows of 384; l1_ffn_norm_mean and l1_ffn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l1_r2_1.Pointer, _values.Pointer.Plus(Offsets[27]), _values.Pointer.Plus(Offsets[28]), w.l1_ffn_norm.Pointer, w.l1_ffn_norm_mean.Pointer, w.l1_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_28_attention_in_proj
-                //   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_2_attn_qkv[B * T, 1152] = hidden_1_ffn_norm · hidden_2_attn_in_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.hidden_1_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[29]), 384, 0f, w.hidden_2_attn_qkv.Pointer, 1152);
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l2_attn_qkv[B * T, 1152] = l1_ffn_norm · l2_attn_in_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.l1_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[29]), 384, 0f, w.l2_attn_qkv.Pointer, 1152);
 
                 // fwd_29_attention_in_proj_bias
-                //   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1152); // cols
-                    a.Add(_values.Pointer.Plus(Offsets[30])); // hidden_2_attn_in_proj_bias
-                    a.Add(w.hidden_2_attn_qkv.Pointer); // hidden_2_attn_qkv
+                    a.Add(_values.Pointer.Plus(Offsets[30])); // l2_attn_in_proj_bias
+                    a.Add(w.l2_attn_qkv.Pointer); // l2_attn_qkv
                     _fwd_29_attention_in_proj_bias.Launch(global::ModelDsl.Cuda.Grid.Elements(1152 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_30_attention
-                //   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_2_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_2_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, hidden_2_attn_workspace keeps each row's max and log-sum
-                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.hidden_2_attn_qkv.Pointer, w.hidden_2_attn_qkv.Pointer.Plus(384), w.hidden_2_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.hidden_2_attn_context.Pointer, w.hidden_2_attn_workspace.Pointer, default, default);
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l2_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l2_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l2_attn_workspace keeps each row's max and log-sum
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l2_attn_qkv.Pointer, w.l2_attn_qkv.Pointer.Plus(384), w.l2_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l2_attn_context.Pointer, w.l2_attn_workspace.Pointer, default, w.mask.Pointer);
 
                 // fwd_31_attention_out_proj
-                //   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_2_attn[B * T, 384] = hidden_2_attn_context · hidden_2_attn_out_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 384, 384, 1f, w.hidden_2_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[31]), 384, 0f, w.hidden_2_attn.Pointer, 384);
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l2_attn[B * T, 384] = l2_attn_context · l2_attn_out_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l2_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[31]), 384, 0f, w.l2_attn.Pointer, 384);
 
                 // fwd_32_attention_dropout_add
-                //   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:22  hidden.2.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:22  hidden.2.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:51  l2_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:51  l2_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_1_ffn_norm.Pointer); // hidden_1_ffn_norm
-                    a.Add(w.hidden_2_attn.Pointer); // hidden_2_attn
-                    a.Add(_values.Pointer.Plus(Offsets[32])); // hidden_2_attn_out_proj_bias
-                    a.Add(w.hidden_2_r1_1.Pointer); // hidden_2_r1_1
+                    a.Add(w.l1_ffn_norm.Pointer); // l1_ffn_norm
+                    a.Add(w.l2_attn.Pointer); // l2_attn
+                    a.Add(_values.Pointer.Plus(Offsets[32])); // l2_attn_out_proj_bias
+                    a.Add(w.l2_r1_1.Pointer); // l2_r1_1
                     a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 5, _model.DropoutStream)); // seed5
                     a.Add(training ? 0.1f : 0f); // p5
                     a.Add(training ? 1.1111112f : 1f); // scale5
@@ -3936,45 +3936,45 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // fwd_33_layer_norm
-                //   bert_classifier.model:23  hidden.2.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_2_attn_norm = (hidden_2_r1_1 − mean)·rstd·hidden_2_attn_norm_weight + hidden_2_attn_norm_bias over rows of 384; hidden_2_attn_norm_mean and hidden_2_attn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_2_r1_1.Pointer, _values.Pointer.Plus(Offsets[33]), _values.Pointer.Plus(Offsets[34]), w.hidden_2_attn_norm.Pointer, w.hidden_2_attn_norm_mean.Pointer, w.hidden_2_attn_norm_rstd.Pointer, 1e-12f);
+                //   bert_classifier.model:52  l2_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // l2_attn_norm = (l2_r1_1 − mean)·rstd·l2_attn_norm_weight + l2_attn_norm_bias over rows of 384; l2_attn_norm_mean and l2_attn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l2_r1_1.Pointer, _values.Pointer.Plus(Offsets[33]), _values.Pointer.Plus(Offsets[34]), w.l2_attn_norm.Pointer, w.l2_attn_norm_mean.Pointer, w.l2_attn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_34_dense
-                //   bert_classifier.model:24  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // hidden_2_ff_0[B * T, 1536] = hidden_2_attn_norm · hidden_2_ff_0_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.hidden_2_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[35]), 384, 0f, w.hidden_2_ff_0.Pointer, 1536);
+                //   bert_classifier.model:53  l2_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                // l2_ff_0[B * T, 1536] = l2_attn_norm · l2_ff_0_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.l2_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[35]), 384, 0f, w.l2_ff_0.Pointer, 1536);
 
                 // fwd_35_dense_gelu
-                //   bert_classifier.model:24  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                //   bert_classifier.model:24  hidden.2.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+                //   bert_classifier.model:53  l2_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                //   bert_classifier.model:53  l2_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1536); // cols
-                    a.Add(_values.Pointer.Plus(Offsets[36])); // hidden_2_ff_0_bias
-                    a.Add(w.hidden_2_ff_0.Pointer); // hidden_2_ff_0
-                    a.Add(w.hidden_2_ff_1.Pointer); // hidden_2_ff_1
+                    a.Add(_values.Pointer.Plus(Offsets[36])); // l2_ff_0_bias
+                    a.Add(w.l2_ff_0.Pointer); // l2_ff_0
+                    a.Add(w.l2_ff_1.Pointer); // l2_ff_1
                     _fwd_35_dense_gelu.Launch(global::ModelDsl.Cuda.Grid.Elements(1536 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_36_dense
-                //   bert_classifier.model:24  hidden.2.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                // hidden_2_ff[B * T, 384] = hidden_2_ff_1 · hidden_2_ff_2_weightᵀ   (k = 1536): cuBLAS
-                _context.Sgemm(false, true, B * T, 384, 1536, 1f, w.hidden_2_ff_1.Pointer, 1536, _values.Pointer.Plus(Offsets[37]), 1536, 0f, w.hidden_2_ff.Pointer, 384);
+                //   bert_classifier.model:53  l2_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                // l2_ff[B * T, 384] = l2_ff_1 · l2_ff_2_weightᵀ   (k = 1536): cuBLAS
+                _context.Sgemm(false, true, B * T, 384, 1536, 1f, w.l2_ff_1.Pointer, 1536, _values.Pointer.Plus(Offsets[37]), 1536, 0f, w.l2_ff.Pointer, 384);
 
                 // fwd_37_dense_dropout_add
-                //   bert_classifier.model:24  hidden.2.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                //   bert_classifier.model:25  hidden.2.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:25  hidden.2.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:53  l2_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                //   bert_classifier.model:54  l2_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:54  l2_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_2_attn_norm.Pointer); // hidden_2_attn_norm
-                    a.Add(w.hidden_2_ff.Pointer); // hidden_2_ff
-                    a.Add(_values.Pointer.Plus(Offsets[38])); // hidden_2_ff_2_bias
-                    a.Add(w.hidden_2_r2_1.Pointer); // hidden_2_r2_1
+                    a.Add(w.l2_attn_norm.Pointer); // l2_attn_norm
+                    a.Add(w.l2_ff.Pointer); // l2_ff
+                    a.Add(_values.Pointer.Plus(Offsets[38])); // l2_ff_2_bias
+                    a.Add(w.l2_r2_1.Pointer); // l2_r2_1
                     a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 6, _model.DropoutStream)); // seed6
                     a.Add(training ? 0.1f : 0f); // p6
                     a.Add(training ? 1.1111112f : 1f); // scale6
@@ -3982,48 +3982,48 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // fwd_38_layer_norm
-                //   bert_classifier.model:26  hidden.2.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_2_ffn_norm = (hidden_2_r2_1 − mean)·rstd·hidden_2_ffn_norm_weight + hidden_2_ffn_norm_bias over rows of 384; hidden_2_ffn_norm_mean and hidden_2_ffn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_2_r2_1.Pointer, _values.Pointer.Plus(Offsets[39]), _values.Pointer.Plus(Offsets[40]), w.hidden_2_ffn_norm.Pointer, w.hidden_2_ffn_norm_mean.Pointer, w.hidden_2_ffn_norm_rstd.Pointer, 1e-12f);
+                //   bert_classifier.model:55  l2_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // l2_ffn_norm = (l2_r2_1 − mean)·rstd·l2_ffn_norm_weight + l2_ffn_norm_bias over rows of 384; l2_ffn_norm_mean and l2_ffn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l2_r2_1.Pointer, _values.Pointer.Plus(Offsets[39]), _values.Pointer.Plus(Offsets[40]), w.l2_ffn_norm.Pointer, w.l2_ffn_norm_mean.Pointer, w.l2_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_39_attention_in_proj
-                //   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_3_attn_qkv[B * T, 1152] = hidden_2_ffn_norm · hidden_3_attn_in_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.hidden_2_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[41]), 384, 0f, w.hidden_3_attn_qkv.Pointer, 1152);
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l3_attn_qkv[B * T, 1152] = l2_ffn_norm · l3_attn_in_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.l2_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[41]), 384, 0f, w.l3_attn_qkv.Pointer, 1152);
 
                 // fwd_40_attention_in_proj_bias
-                //   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1152); // cols
-                    a.Add(_values.Pointer.Plus(Offsets[42])); // hidden_3_attn_in_proj_bias
-                    a.Add(w.hidden_3_attn_qkv.Pointer); // hidden_3_attn_qkv
+                    a.Add(_values.Pointer.Plus(Offsets[42])); // l3_attn_in_proj_bias
+                    a.Add(w.l3_attn_qkv.Pointer); // l3_attn_qkv
                     _fwd_40_attention_in_proj_bias.Launch(global::ModelDsl.Cuda.Grid.Elements(1152 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_41_attention
-                //   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_3_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_3_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, hidden_3_attn_workspace keeps each row's max and log-sum
-                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.hidden_3_attn_qkv.Pointer, w.hidden_3_attn_qkv.Pointer.Plus(384), w.hidden_3_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.hidden_3_attn_context.Pointer, w.hidden_3_attn_workspace.Pointer, default, default);
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l3_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l3_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l3_attn_workspace keeps each row's max and log-sum
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l3_attn_qkv.Pointer, w.l3_attn_qkv.Pointer.Plus(384), w.l3_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l3_attn_context.Pointer, w.l3_attn_workspace.Pointer, default, w.mask.Pointer);
 
                 // fwd_42_attention_out_proj
-                //   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_3_attn[B * T, 384] = hidden_3_attn_context · hidden_3_attn_out_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 384, 384, 1f, w.hidden_3_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[43]), 384, 0f, w.hidden_3_attn.Pointer, 384);
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l3_attn[B * T, 384] = l3_attn_context · l3_attn_out_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l3_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[43]), 384, 0f, w.l3_attn.Pointer, 384);
 
                 // fwd_43_attention_dropout_add
-                //   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:22  hidden.3.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:22  hidden.3.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:57  l3_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:57  l3_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_2_ffn_norm.Pointer); // hidden_2_ffn_norm
-                    a.Add(w.hidden_3_attn.Pointer); // hidden_3_attn
-                    a.Add(_values.Pointer.Plus(Offsets[44])); // hidden_3_attn_out_proj_bias
-                    a.Add(w.hidden_3_r1_1.Pointer); // hidden_3_r1_1
+                    a.Add(w.l2_ffn_norm.Pointer); // l2_ffn_norm
+                    a.Add(w.l3_attn.Pointer); // l3_attn
+                    a.Add(_values.Pointer.Plus(Offsets[44])); // l3_attn_out_proj_bias
+                    a.Add(w.l3_r1_1.Pointer); // l3_r1_1
                     a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 7, _model.DropoutStream)); // seed7
                     a.Add(training ? 0.1f : 0f); // p7
                     a.Add(training ? 1.1111112f : 1f); // scale7
@@ -4031,45 +4031,45 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // fwd_44_layer_norm
-                //   bert_classifier.model:23  hidden.3.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_3_attn_norm = (hidden_3_r1_1 − mean)·rstd·hidden_3_attn_norm_weight + hidden_3_attn_norm_bias over rows of 384; hidden_3_attn_norm_mean and hidden_3_attn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_3_r1_1.Pointer, _values.Pointer.Plus(Offsets[45]), _values.Pointer.Plus(Offsets[46]), w.hidden_3_attn_norm.Pointer, w.hidden_3_attn_norm_mean.Pointer, w.hidden_3_attn_norm_rstd.Pointer, 1e-12f);
+                //   bert_classifier.model:58  l3_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // l3_attn_norm = (l3_r1_1 − mean)·rstd·l3_attn_norm_weight + l3_attn_norm_bias over rows of 384; l3_attn_norm_mean and l3_attn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l3_r1_1.Pointer, _values.Pointer.Plus(Offsets[45]), _values.Pointer.Plus(Offsets[46]), w.l3_attn_norm.Pointer, w.l3_attn_norm_mean.Pointer, w.l3_attn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_45_dense
-                //   bert_classifier.model:24  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // hidden_3_ff_0[B * T, 1536] = hidden_3_attn_norm · hidden_3_ff_0_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.hidden_3_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[47]), 384, 0f, w.hidden_3_ff_0.Pointer, 1536);
+                //   bert_classifier.model:59  l3_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                // l3_ff_0[B * T, 1536] = l3_attn_norm · l3_ff_0_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.l3_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[47]), 384, 0f, w.l3_ff_0.Pointer, 1536);
 
                 // fwd_46_dense_gelu
-                //   bert_classifier.model:24  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                //   bert_classifier.model:24  hidden.3.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+                //   bert_classifier.model:59  l3_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                //   bert_classifier.model:59  l3_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1536); // cols
-                    a.Add(_values.Pointer.Plus(Offsets[48])); // hidden_3_ff_0_bias
-                    a.Add(w.hidden_3_ff_0.Pointer); // hidden_3_ff_0
-                    a.Add(w.hidden_3_ff_1.Pointer); // hidden_3_ff_1
+                    a.Add(_values.Pointer.Plus(Offsets[48])); // l3_ff_0_bias
+                    a.Add(w.l3_ff_0.Pointer); // l3_ff_0
+                    a.Add(w.l3_ff_1.Pointer); // l3_ff_1
                     _fwd_46_dense_gelu.Launch(global::ModelDsl.Cuda.Grid.Elements(1536 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_47_dense
-                //   bert_classifier.model:24  hidden.3.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                // hidden_3_ff[B * T, 384] = hidden_3_ff_1 · hidden_3_ff_2_weightᵀ   (k = 1536): cuBLAS
-                _context.Sgemm(false, true, B * T, 384, 1536, 1f, w.hidden_3_ff_1.Pointer, 1536, _values.Pointer.Plus(Offsets[49]), 1536, 0f, w.hidden_3_ff.Pointer, 384);
+                //   bert_classifier.model:59  l3_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                // l3_ff[B * T, 384] = l3_ff_1 · l3_ff_2_weightᵀ   (k = 1536): cuBLAS
+                _context.Sgemm(false, true, B * T, 384, 1536, 1f, w.l3_ff_1.Pointer, 1536, _values.Pointer.Plus(Offsets[49]), 1536, 0f, w.l3_ff.Pointer, 384);
 
                 // fwd_48_dense_dropout_add
-                //   bert_classifier.model:24  hidden.3.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                //   bert_classifier.model:25  hidden.3.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:25  hidden.3.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:59  l3_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                //   bert_classifier.model:60  l3_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:60  l3_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_3_attn_norm.Pointer); // hidden_3_attn_norm
-                    a.Add(w.hidden_3_ff.Pointer); // hidden_3_ff
-                    a.Add(_values.Pointer.Plus(Offsets[50])); // hidden_3_ff_2_bias
-                    a.Add(w.hidden_3_r2_1.Pointer); // hidden_3_r2_1
+                    a.Add(w.l3_attn_norm.Pointer); // l3_attn_norm
+                    a.Add(w.l3_ff.Pointer); // l3_ff
+                    a.Add(_values.Pointer.Plus(Offsets[50])); // l3_ff_2_bias
+                    a.Add(w.l3_r2_1.Pointer); // l3_r2_1
                     a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 8, _model.DropoutStream)); // seed8
                     a.Add(training ? 0.1f : 0f); // p8
                     a.Add(training ? 1.1111112f : 1f); // scale8
@@ -4077,48 +4077,48 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // fwd_49_layer_norm
-                //   bert_classifier.model:26  hidden.3.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_3_ffn_norm = (hidden_3_r2_1 − mean)·rstd·hidden_3_ffn_norm_weight + hidden_3_ffn_norm_bias over rows of 384; hidden_3_ffn_norm_mean and hidden_3_ffn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_3_r2_1.Pointer, _values.Pointer.Plus(Offsets[51]), _values.Pointer.Plus(Offsets[52]), w.hidden_3_ffn_norm.Pointer, w.hidden_3_ffn_norm_mean.Pointer, w.hidden_3_ffn_norm_rstd.Pointer, 1e-12f);
+                //   bert_classifier.model:61  l3_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // l3_ffn_norm = (l3_r2_1 − mean)·rstd·l3_ffn_norm_weight + l3_ffn_norm_bias over rows of 384; l3_ffn_norm_mean and l3_ffn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l3_r2_1.Pointer, _values.Pointer.Plus(Offsets[51]), _values.Pointer.Plus(Offsets[52]), w.l3_ffn_norm.Pointer, w.l3_ffn_norm_mean.Pointer, w.l3_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_50_attention_in_proj
-                //   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_4_attn_qkv[B * T, 1152] = hidden_3_ffn_norm · hidden_4_attn_in_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.hidden_3_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[53]), 384, 0f, w.hidden_4_attn_qkv.Pointer, 1152);
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l4_attn_qkv[B * T, 1152] = l3_ffn_norm · l4_attn_in_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.l3_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[53]), 384, 0f, w.l4_attn_qkv.Pointer, 1152);
 
                 // fwd_51_attention_in_proj_bias
-                //   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1152); // cols
-                    a.Add(_values.Pointer.Plus(Offsets[54])); // hidden_4_attn_in_proj_bias
-                    a.Add(w.hidden_4_attn_qkv.Pointer); // hidden_4_attn_qkv
+                    a.Add(_values.Pointer.Plus(Offsets[54])); // l4_attn_in_proj_bias
+                    a.Add(w.l4_attn_qkv.Pointer); // l4_attn_qkv
                     _fwd_51_attention_in_proj_bias.Launch(global::ModelDsl.Cuda.Grid.Elements(1152 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_52_attention
-                //   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_4_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_4_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, hidden_4_attn_workspace keeps each row's max and log-sum
-                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.hidden_4_attn_qkv.Pointer, w.hidden_4_attn_qkv.Pointer.Plus(384), w.hidden_4_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.hidden_4_attn_context.Pointer, w.hidden_4_attn_workspace.Pointer, default, default);
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l4_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l4_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l4_attn_workspace keeps each row's max and log-sum
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l4_attn_qkv.Pointer, w.l4_attn_qkv.Pointer.Plus(384), w.l4_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l4_attn_context.Pointer, w.l4_attn_workspace.Pointer, default, w.mask.Pointer);
 
                 // fwd_53_attention_out_proj
-                //   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_4_attn[B * T, 384] = hidden_4_attn_context · hidden_4_attn_out_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 384, 384, 1f, w.hidden_4_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[55]), 384, 0f, w.hidden_4_attn.Pointer, 384);
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l4_attn[B * T, 384] = l4_attn_context · l4_attn_out_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l4_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[55]), 384, 0f, w.l4_attn.Pointer, 384);
 
                 // fwd_54_attention_dropout_add
-                //   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:22  hidden.4.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:22  hidden.4.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:63  l4_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:63  l4_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_3_ffn_norm.Pointer); // hidden_3_ffn_norm
-                    a.Add(w.hidden_4_attn.Pointer); // hidden_4_attn
-                    a.Add(_values.Pointer.Plus(Offsets[56])); // hidden_4_attn_out_proj_bias
-                    a.Add(w.hidden_4_r1_1.Pointer); // hidden_4_r1_1
+                    a.Add(w.l3_ffn_norm.Pointer); // l3_ffn_norm
+                    a.Add(w.l4_attn.Pointer); // l4_attn
+                    a.Add(_values.Pointer.Plus(Offsets[56])); // l4_attn_out_proj_bias
+                    a.Add(w.l4_r1_1.Pointer); // l4_r1_1
                     a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 9, _model.DropoutStream)); // seed9
                     a.Add(training ? 0.1f : 0f); // p9
                     a.Add(training ? 1.1111112f : 1f); // scale9
@@ -4126,45 +4126,45 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // fwd_55_layer_norm
-                //   bert_classifier.model:23  hidden.4.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_4_attn_norm = (hidden_4_r1_1 − mean)·rstd·hidden_4_attn_norm_weight + hidden_4_attn_norm_bias over rows of 384; hidden_4_attn_norm_mean and hidden_4_attn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_4_r1_1.Pointer, _values.Pointer.Plus(Offsets[57]), _values.Pointer.Plus(Offsets[58]), w.hidden_4_attn_norm.Pointer, w.hidden_4_attn_norm_mean.Pointer, w.hidden_4_attn_norm_rstd.Pointer, 1e-12f);
+                //   bert_classifier.model:64  l4_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // l4_attn_norm = (l4_r1_1 − mean)·rstd·l4_attn_norm_weight + l4_attn_norm_bias over rows of 384; l4_attn_norm_mean and l4_attn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l4_r1_1.Pointer, _values.Pointer.Plus(Offsets[57]), _values.Pointer.Plus(Offsets[58]), w.l4_attn_norm.Pointer, w.l4_attn_norm_mean.Pointer, w.l4_attn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_56_dense
-                //   bert_classifier.model:24  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // hidden_4_ff_0[B * T, 1536] = hidden_4_attn_norm · hidden_4_ff_0_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.hidden_4_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[59]), 384, 0f, w.hidden_4_ff_0.Pointer, 1536);
+                //   bert_classifier.model:65  l4_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                // l4_ff_0[B * T, 1536] = l4_attn_norm · l4_ff_0_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.l4_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[59]), 384, 0f, w.l4_ff_0.Pointer, 1536);
 
                 // fwd_57_dense_gelu
-                //   bert_classifier.model:24  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                //   bert_classifier.model:24  hidden.4.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+                //   bert_classifier.model:65  l4_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                //   bert_classifier.model:65  l4_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1536); // cols
-                    a.Add(_values.Pointer.Plus(Offsets[60])); // hidden_4_ff_0_bias
-                    a.Add(w.hidden_4_ff_0.Pointer); // hidden_4_ff_0
-                    a.Add(w.hidden_4_ff_1.Pointer); // hidden_4_ff_1
+                    a.Add(_values.Pointer.Plus(Offsets[60])); // l4_ff_0_bias
+                    a.Add(w.l4_ff_0.Pointer); // l4_ff_0
+                    a.Add(w.l4_ff_1.Pointer); // l4_ff_1
                     _fwd_57_dense_gelu.Launch(global::ModelDsl.Cuda.Grid.Elements(1536 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_58_dense
-                //   bert_classifier.model:24  hidden.4.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                // hidden_4_ff[B * T, 384] = hidden_4_ff_1 · hidden_4_ff_2_weightᵀ   (k = 1536): cuBLAS
-                _context.Sgemm(false, true, B * T, 384, 1536, 1f, w.hidden_4_ff_1.Pointer, 1536, _values.Pointer.Plus(Offsets[61]), 1536, 0f, w.hidden_4_ff.Pointer, 384);
+                //   bert_classifier.model:65  l4_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                // l4_ff[B * T, 384] = l4_ff_1 · l4_ff_2_weightᵀ   (k = 1536): cuBLAS
+                _context.Sgemm(false, true, B * T, 384, 1536, 1f, w.l4_ff_1.Pointer, 1536, _values.Pointer.Plus(Offsets[61]), 1536, 0f, w.l4_ff.Pointer, 384);
 
                 // fwd_59_dense_dropout_add
-                //   bert_classifier.model:24  hidden.4.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                //   bert_classifier.model:25  hidden.4.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:25  hidden.4.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:65  l4_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                //   bert_classifier.model:66  l4_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:66  l4_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_4_attn_norm.Pointer); // hidden_4_attn_norm
-                    a.Add(w.hidden_4_ff.Pointer); // hidden_4_ff
-                    a.Add(_values.Pointer.Plus(Offsets[62])); // hidden_4_ff_2_bias
-                    a.Add(w.hidden_4_r2_1.Pointer); // hidden_4_r2_1
+                    a.Add(w.l4_attn_norm.Pointer); // l4_attn_norm
+                    a.Add(w.l4_ff.Pointer); // l4_ff
+                    a.Add(_values.Pointer.Plus(Offsets[62])); // l4_ff_2_bias
+                    a.Add(w.l4_r2_1.Pointer); // l4_r2_1
                     a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 10, _model.DropoutStream)); // seed10
                     a.Add(training ? 0.1f : 0f); // p10
                     a.Add(training ? 1.1111112f : 1f); // scale10
@@ -4172,48 +4172,48 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // fwd_60_layer_norm
-                //   bert_classifier.model:26  hidden.4.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_4_ffn_norm = (hidden_4_r2_1 − mean)·rstd·hidden_4_ffn_norm_weight + hidden_4_ffn_norm_bias over rows of 384; hidden_4_ffn_norm_mean and hidden_4_ffn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_4_r2_1.Pointer, _values.Pointer.Plus(Offsets[63]), _values.Pointer.Plus(Offsets[64]), w.hidden_4_ffn_norm.Pointer, w.hidden_4_ffn_norm_mean.Pointer, w.hidden_4_ffn_norm_rstd.Pointer, 1e-12f);
+                //   bert_classifier.model:67  l4_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // l4_ffn_norm = (l4_r2_1 − mean)·rstd·l4_ffn_norm_weight + l4_ffn_norm_bias over rows of 384; l4_ffn_norm_mean and l4_ffn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l4_r2_1.Pointer, _values.Pointer.Plus(Offsets[63]), _values.Pointer.Plus(Offsets[64]), w.l4_ffn_norm.Pointer, w.l4_ffn_norm_mean.Pointer, w.l4_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_61_attention_in_proj
-                //   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_5_attn_qkv[B * T, 1152] = hidden_4_ffn_norm · hidden_5_attn_in_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.hidden_4_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[65]), 384, 0f, w.hidden_5_attn_qkv.Pointer, 1152);
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l5_attn_qkv[B * T, 1152] = l4_ffn_norm · l5_attn_in_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.l4_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[65]), 384, 0f, w.l5_attn_qkv.Pointer, 1152);
 
                 // fwd_62_attention_in_proj_bias
-                //   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1152); // cols
-                    a.Add(_values.Pointer.Plus(Offsets[66])); // hidden_5_attn_in_proj_bias
-                    a.Add(w.hidden_5_attn_qkv.Pointer); // hidden_5_attn_qkv
+                    a.Add(_values.Pointer.Plus(Offsets[66])); // l5_attn_in_proj_bias
+                    a.Add(w.l5_attn_qkv.Pointer); // l5_attn_qkv
                     _fwd_62_attention_in_proj_bias.Launch(global::ModelDsl.Cuda.Grid.Elements(1152 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_63_attention
-                //   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_5_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_5_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, hidden_5_attn_workspace keeps each row's max and log-sum
-                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.hidden_5_attn_qkv.Pointer, w.hidden_5_attn_qkv.Pointer.Plus(384), w.hidden_5_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.hidden_5_attn_context.Pointer, w.hidden_5_attn_workspace.Pointer, default, default);
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l5_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l5_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l5_attn_workspace keeps each row's max and log-sum
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l5_attn_qkv.Pointer, w.l5_attn_qkv.Pointer.Plus(384), w.l5_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l5_attn_context.Pointer, w.l5_attn_workspace.Pointer, default, w.mask.Pointer);
 
                 // fwd_64_attention_out_proj
-                //   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_5_attn[B * T, 384] = hidden_5_attn_context · hidden_5_attn_out_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 384, 384, 1f, w.hidden_5_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[67]), 384, 0f, w.hidden_5_attn.Pointer, 384);
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l5_attn[B * T, 384] = l5_attn_context · l5_attn_out_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l5_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[67]), 384, 0f, w.l5_attn.Pointer, 384);
 
                 // fwd_65_attention_dropout_add
-                //   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:22  hidden.5.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:22  hidden.5.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:69  l5_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:69  l5_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_4_ffn_norm.Pointer); // hidden_4_ffn_norm
-                    a.Add(w.hidden_5_attn.Pointer); // hidden_5_attn
-                    a.Add(_values.Pointer.Plus(Offsets[68])); // hidden_5_attn_out_proj_bias
-                    a.Add(w.hidden_5_r1_1.Pointer); // hidden_5_r1_1
+                    a.Add(w.l4_ffn_norm.Pointer); // l4_ffn_norm
+                    a.Add(w.l5_attn.Pointer); // l5_attn
+                    a.Add(_values.Pointer.Plus(Offsets[68])); // l5_attn_out_proj_bias
+                    a.Add(w.l5_r1_1.Pointer); // l5_r1_1
                     a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 11, _model.DropoutStream)); // seed11
                     a.Add(training ? 0.1f : 0f); // p11
                     a.Add(training ? 1.1111112f : 1f); // scale11
@@ -4221,45 +4221,45 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // fwd_66_layer_norm
-                //   bert_classifier.model:23  hidden.5.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_5_attn_norm = (hidden_5_r1_1 − mean)·rstd·hidden_5_attn_norm_weight + hidden_5_attn_norm_bias over rows of 384; hidden_5_attn_norm_mean and hidden_5_attn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_5_r1_1.Pointer, _values.Pointer.Plus(Offsets[69]), _values.Pointer.Plus(Offsets[70]), w.hidden_5_attn_norm.Pointer, w.hidden_5_attn_norm_mean.Pointer, w.hidden_5_attn_norm_rstd.Pointer, 1e-12f);
+                //   bert_classifier.model:70  l5_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // l5_attn_norm = (l5_r1_1 − mean)·rstd·l5_attn_norm_weight + l5_attn_norm_bias over rows of 384; l5_attn_norm_mean and l5_attn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l5_r1_1.Pointer, _values.Pointer.Plus(Offsets[69]), _values.Pointer.Plus(Offsets[70]), w.l5_attn_norm.Pointer, w.l5_attn_norm_mean.Pointer, w.l5_attn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_67_dense
-                //   bert_classifier.model:24  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // hidden_5_ff_0[B * T, 1536] = hidden_5_attn_norm · hidden_5_ff_0_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.hidden_5_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[71]), 384, 0f, w.hidden_5_ff_0.Pointer, 1536);
+                //   bert_classifier.model:71  l5_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                // l5_ff_0[B * T, 1536] = l5_attn_norm · l5_ff_0_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.l5_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[71]), 384, 0f, w.l5_ff_0.Pointer, 1536);
 
                 // fwd_68_dense_gelu
-                //   bert_classifier.model:24  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                //   bert_classifier.model:24  hidden.5.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+                //   bert_classifier.model:71  l5_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                //   bert_classifier.model:71  l5_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1536); // cols
-                    a.Add(_values.Pointer.Plus(Offsets[72])); // hidden_5_ff_0_bias
-                    a.Add(w.hidden_5_ff_0.Pointer); // hidden_5_ff_0
-                    a.Add(w.hidden_5_ff_1.Pointer); // hidden_5_ff_1
+                    a.Add(_values.Pointer.Plus(Offsets[72])); // l5_ff_0_bias
+                    a.Add(w.l5_ff_0.Pointer); // l5_ff_0
+                    a.Add(w.l5_ff_1.Pointer); // l5_ff_1
                     _fwd_68_dense_gelu.Launch(global::ModelDsl.Cuda.Grid.Elements(1536 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_69_dense
-                //   bert_classifier.model:24  hidden.5.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                // hidden_5_ff[B * T, 384] = hidden_5_ff_1 · hidden_5_ff_2_weightᵀ   (k = 1536): cuBLAS
-                _context.Sgemm(false, true, B * T, 384, 1536, 1f, w.hidden_5_ff_1.Pointer, 1536, _values.Pointer.Plus(Offsets[73]), 1536, 0f, w.hidden_5_ff.Pointer, 384);
+                //   bert_classifier.model:71  l5_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                // l5_ff[B * T, 384] = l5_ff_1 · l5_ff_2_weightᵀ   (k = 1536): cuBLAS
+                _context.Sgemm(false, true, B * T, 384, 1536, 1f, w.l5_ff_1.Pointer, 1536, _values.Pointer.Plus(Offsets[73]), 1536, 0f, w.l5_ff.Pointer, 384);
 
                 // fwd_70_dense_dropout_add
-                //   bert_classifier.model:24  hidden.5.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                //   bert_classifier.model:25  hidden.5.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:25  hidden.5.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:71  l5_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                //   bert_classifier.model:72  l5_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:72  l5_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_5_attn_norm.Pointer); // hidden_5_attn_norm
-                    a.Add(w.hidden_5_ff.Pointer); // hidden_5_ff
-                    a.Add(_values.Pointer.Plus(Offsets[74])); // hidden_5_ff_2_bias
-                    a.Add(w.hidden_5_r2_1.Pointer); // hidden_5_r2_1
+                    a.Add(w.l5_attn_norm.Pointer); // l5_attn_norm
+                    a.Add(w.l5_ff.Pointer); // l5_ff
+                    a.Add(_values.Pointer.Plus(Offsets[74])); // l5_ff_2_bias
+                    a.Add(w.l5_r2_1.Pointer); // l5_r2_1
                     a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 12, _model.DropoutStream)); // seed12
                     a.Add(training ? 0.1f : 0f); // p12
                     a.Add(training ? 1.1111112f : 1f); // scale12
@@ -4267,17 +4267,17 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // fwd_71_layer_norm
-                //   bert_classifier.model:26  hidden.5.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden = (hidden_5_r2_1 − mean)·rstd·hidden_5_ffn_norm_weight + hidden_5_ffn_norm_bias over rows of 384; hidden_mean and hidden_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_5_r2_1.Pointer, _values.Pointer.Plus(Offsets[75]), _values.Pointer.Plus(Offsets[76]), w.hidden.Pointer, w.hidden_mean.Pointer, w.hidden_rstd.Pointer, 1e-12f);
+                //   bert_classifier.model:73  l5_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // l5_ffn_norm = (l5_r2_1 − mean)·rstd·l5_ffn_norm_weight + l5_ffn_norm_bias over rows of 384; l5_ffn_norm_mean and l5_ffn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l5_r2_1.Pointer, _values.Pointer.Plus(Offsets[75]), _values.Pointer.Plus(Offsets[76]), w.l5_ffn_norm.Pointer, w.l5_ffn_norm_mean.Pointer, w.l5_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_72_mean
-                //   bert_classifier.model:43  pooled = mean(axis=1, keepdim=false)  [B, T, 384], [B, T] -> [B, 384]
-                // pooled[B, 384] = mean over the middle axis of hidden as [B, T, 384], weighed by mask
-                global::ModelDsl.Cuda.Layers.ReduceSum.Forward(_layers, B, T, 384, mean: true, default, w.mask.Pointer, w.hidden.Pointer, w.pooled.Pointer);
+                //   bert_classifier.model:74  pooled = mean(axis=1, keepdim=false)  [B, T, 384], [B, T] -> [B, 384]
+                // pooled[B, 384] = mean over the middle axis of l5_ffn_norm as [B, T, 384], weighed by mask
+                global::ModelDsl.Cuda.Layers.ReduceSum.Forward(_layers, B, T, 384, mean: true, default, w.mask.Pointer, w.l5_ffn_norm.Pointer, w.pooled.Pointer);
 
                 // fwd_73_dropout
-                //   bert_classifier.model:44  logits.0 = dropout(p=0.1)  [B, 384] -> [B, 384]
+                //   bert_classifier.model:75  logits.0 = dropout(p=0.1)  [B, 384] -> [B, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B); // rows
@@ -4291,12 +4291,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // fwd_74_dense
-                //   bert_classifier.model:44  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]
+                //   bert_classifier.model:75  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]
                 // logits[B, 2] = logits_0 · logits_1_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B, 2, 384, 1f, w.logits_0.Pointer, 384, _values.Pointer.Plus(Offsets[77]), 384, 0f, w.logits.Pointer, 2);
 
                 // fwd_75_dense
-                //   bert_classifier.model:44  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]
+                //   bert_classifier.model:75  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B); // rows
@@ -4309,7 +4309,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
 
             // ───── Loss ──────────────────────────────────────────────────────────────────────────────────────
 
-            /// <summary>loss cross_entropy(logits, y)  [B, 2], [B] (bert_classifier.model:47): the mean loss, and with <paramref name="withGradient"/> d loss / d logits in the same pass.</summary>
+            /// <summary>loss cross_entropy(logits, y)  [B, 2], [B] (bert_classifier.model:78): the mean loss, and with <paramref name="withGradient"/> d loss / d logits in the same pass.</summary>
             private float RunLoss(Workspace w, bool withGradient)
             {
                 int B = w.B;
@@ -4345,7 +4345,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 const bool training = true; // backward draws the same dropout masks as the training forward pass
 
                 // bwd_77_dense
-                //   bert_classifier.model:44  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]
+                //   bert_classifier.model:75  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B); // rows
@@ -4356,17 +4356,17 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_78_dense_dW
-                //   bert_classifier.model:44  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]
+                //   bert_classifier.model:75  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]
                 // d_logits_1_weight[2, 384] = d_logitsᵀ · logits_0   (k = B): cuBLAS
                 _context.Sgemm(true, false, 2, 384, B, 1f, w.d_logits.Pointer, 2, w.logits_0.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[77]), 384);
 
                 // bwd_79_dense_dX
-                //   bert_classifier.model:44  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]
+                //   bert_classifier.model:75  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]
                 // d_logits_0[B, 384] = d_logits · logits_1_weight   (k = 2): cuBLAS
                 _context.Sgemm(false, false, B, 384, 2, 1f, w.d_logits.Pointer, 2, _values.Pointer.Plus(Offsets[77]), 384, 0f, w.d_logits_0.Pointer, 384);
 
                 // bwd_80_dropout
-                //   bert_classifier.model:44  logits.0 = dropout(p=0.1)  [B, 384] -> [B, 384]
+                //   bert_classifier.model:75  logits.0 = dropout(p=0.1)  [B, 384] -> [B, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B); // rows
@@ -4380,27 +4380,27 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_81_mean
-                //   bert_classifier.model:43  pooled = mean(axis=1, keepdim=false)  [B, T, 384], [B, T] -> [B, 384]
-                // d_hidden = d_pooled spread over the middle axis, weighed by mask, divided as the forward
-                global::ModelDsl.Cuda.Layers.ReduceSum.Backward(_layers, B, T, 384, mean: true, default, w.mask.Pointer, w.d_pooled.Pointer, w.d_hidden.Pointer, accumulate: false);
+                //   bert_classifier.model:74  pooled = mean(axis=1, keepdim=false)  [B, T, 384], [B, T] -> [B, 384]
+                // d_l5_ffn_norm = d_pooled spread over the middle axis, weighed by mask, divided as the forward
+                global::ModelDsl.Cuda.Layers.ReduceSum.Backward(_layers, B, T, 384, mean: true, default, w.mask.Pointer, w.d_pooled.Pointer, w.d_l5_ffn_norm.Pointer, accumulate: false);
 
                 // bwd_82_layer_norm
-                //   bert_classifier.model:26  hidden.5.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_5_ffn_norm_weight = Σ d_hidden·x̂, d_hidden_5_ffn_norm_bias = Σ d_hidden, d_hidden_5_r2_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_hidden·hidden_5_ffn_norm_weight
-                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.hidden_5_r2_1.Pointer, _values.Pointer.Plus(Offsets[75]), w.hidden_mean.Pointer, w.hidden_rstd.Pointer, w.d_hidden.Pointer, w.d_hidden_5_r2_1.Pointer, _gradients.Pointer.Plus(Offsets[75]), _gradients.Pointer.Plus(Offsets[76]), accumulateInputGradient: false, accumulateParameterGradients: false);
+                //   bert_classifier.model:73  l5_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // d_l5_ffn_norm_weight = Σ d_l5_ffn_norm·x̂, d_l5_ffn_norm_bias = Σ d_l5_ffn_norm, d_l5_r2_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_l5_ffn_norm·l5_ffn_norm_weight
+                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.l5_r2_1.Pointer, _values.Pointer.Plus(Offsets[75]), w.l5_ffn_norm_mean.Pointer, w.l5_ffn_norm_rstd.Pointer, w.d_l5_ffn_norm.Pointer, w.d_l5_r2_1.Pointer, _gradients.Pointer.Plus(Offsets[75]), _gradients.Pointer.Plus(Offsets[76]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_83_add_dropout_dense
-                //   bert_classifier.model:24  hidden.5.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                //   bert_classifier.model:25  hidden.5.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:25  hidden.5.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:71  l5_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                //   bert_classifier.model:72  l5_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:72  l5_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.d_hidden_5_r2_1.Pointer); // d_hidden_5_r2_1
-                    a.Add(w.d_hidden_5_attn_norm.Pointer); // d_hidden_5_attn_norm
-                    a.Add(w.d_hidden_5_ff.Pointer); // d_hidden_5_ff
-                    a.Add(_gradients.Pointer.Plus(Offsets[74])); // d_hidden_5_ff_2_bias
+                    a.Add(w.d_l5_r2_1.Pointer); // d_l5_r2_1
+                    a.Add(w.d_l5_attn_norm.Pointer); // d_l5_attn_norm
+                    a.Add(w.d_l5_ff.Pointer); // d_l5_ff
+                    a.Add(_gradients.Pointer.Plus(Offsets[74])); // d_l5_ff_2_bias
                     a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 12, _model.DropoutStream)); // seed12
                     a.Add(training ? 0.1f : 0f); // p12
                     a.Add(training ? 1.1111112f : 1f); // scale12
@@ -4408,56 +4408,56 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_84_dense_dW
-                //   bert_classifier.model:24  hidden.5.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                // d_hidden_5_ff_2_weight[384, 1536] = d_hidden_5_ffᵀ · hidden_5_ff_1   (k = B * T): cuBLAS
-                _context.Sgemm(true, false, 384, 1536, B * T, 1f, w.d_hidden_5_ff.Pointer, 384, w.hidden_5_ff_1.Pointer, 1536, 0f, _gradients.Pointer.Plus(Offsets[73]), 1536);
+                //   bert_classifier.model:71  l5_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                // d_l5_ff_2_weight[384, 1536] = d_l5_ffᵀ · l5_ff_1   (k = B * T): cuBLAS
+                _context.Sgemm(true, false, 384, 1536, B * T, 1f, w.d_l5_ff.Pointer, 384, w.l5_ff_1.Pointer, 1536, 0f, _gradients.Pointer.Plus(Offsets[73]), 1536);
 
                 // bwd_85_dense_dX
-                //   bert_classifier.model:24  hidden.5.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                // d_hidden_5_ff_1[B * T, 1536] = d_hidden_5_ff · hidden_5_ff_2_weight   (k = 384): cuBLAS
-                _context.Sgemm(false, false, B * T, 1536, 384, 1f, w.d_hidden_5_ff.Pointer, 384, _values.Pointer.Plus(Offsets[73]), 1536, 0f, w.d_hidden_5_ff_1.Pointer, 1536);
+                //   bert_classifier.model:71  l5_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                // d_l5_ff_1[B * T, 1536] = d_l5_ff · l5_ff_2_weight   (k = 384): cuBLAS
+                _context.Sgemm(false, false, B * T, 1536, 384, 1f, w.d_l5_ff.Pointer, 384, _values.Pointer.Plus(Offsets[73]), 1536, 0f, w.d_l5_ff_1.Pointer, 1536);
 
                 // bwd_86_gelu_dense
-                //   bert_classifier.model:24  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                //   bert_classifier.model:24  hidden.5.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+                //   bert_classifier.model:71  l5_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                //   bert_classifier.model:71  l5_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1536); // cols
-                    a.Add(w.d_hidden_5_ff_1.Pointer); // d_hidden_5_ff_1
-                    a.Add(w.hidden_5_ff_0.Pointer); // hidden_5_ff_0
-                    a.Add(w.d_hidden_5_ff_0.Pointer); // d_hidden_5_ff_0
-                    a.Add(_gradients.Pointer.Plus(Offsets[72])); // d_hidden_5_ff_0_bias
+                    a.Add(w.d_l5_ff_1.Pointer); // d_l5_ff_1
+                    a.Add(w.l5_ff_0.Pointer); // l5_ff_0
+                    a.Add(w.d_l5_ff_0.Pointer); // d_l5_ff_0
+                    a.Add(_gradients.Pointer.Plus(Offsets[72])); // d_l5_ff_0_bias
                     _bwd_86_gelu_dense.Launch(global::ModelDsl.Cuda.Grid.Columns(1536), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
                 }
 
                 // bwd_87_dense_dW
-                //   bert_classifier.model:24  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // d_hidden_5_ff_0_weight[1536, 384] = d_hidden_5_ff_0ᵀ · hidden_5_attn_norm   (k = B * T): cuBLAS
-                _context.Sgemm(true, false, 1536, 384, B * T, 1f, w.d_hidden_5_ff_0.Pointer, 1536, w.hidden_5_attn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[71]), 384);
+                //   bert_classifier.model:71  l5_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                // d_l5_ff_0_weight[1536, 384] = d_l5_ff_0ᵀ · l5_attn_norm   (k = B * T): cuBLAS
+                _context.Sgemm(true, false, 1536, 384, B * T, 1f, w.d_l5_ff_0.Pointer, 1536, w.l5_attn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[71]), 384);
 
                 // bwd_88_dense_dX
-                //   bert_classifier.model:24  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // d_hidden_5_attn_norm[B * T, 384] += d_hidden_5_ff_0 · hidden_5_ff_0_weight   (k = 1536): cuBLAS
-                _context.Sgemm(false, false, B * T, 384, 1536, 1f, w.d_hidden_5_ff_0.Pointer, 1536, _values.Pointer.Plus(Offsets[71]), 384, 1f, w.d_hidden_5_attn_norm.Pointer, 384);
+                //   bert_classifier.model:71  l5_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                // d_l5_attn_norm[B * T, 384] += d_l5_ff_0 · l5_ff_0_weight   (k = 1536): cuBLAS
+                _context.Sgemm(false, false, B * T, 384, 1536, 1f, w.d_l5_ff_0.Pointer, 1536, _values.Pointer.Plus(Offsets[71]), 384, 1f, w.d_l5_attn_norm.Pointer, 384);
 
                 // bwd_89_layer_norm
-                //   bert_classifier.model:23  hidden.5.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_5_attn_norm_weight = Σ d_hidden_5_attn_norm·x̂, d_hidden_5_attn_norm_bias = Σ d_hidden_5_attn_norm, d_hidden_5_r1_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_hidden_5_attn_norm·hidden_5_attn_norm_weight
-                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.hidden_5_r1_1.Pointer, _values.Pointer.Plus(Offsets[69]), w.hidden_5_attn_norm_mean.Pointer, w.hidden_5_attn_norm_rstd.Pointer, w.d_hidden_5_attn_norm.Pointer, w.d_hidden_5_r1_1.Pointer, _gradients.Pointer.Plus(Offsets[69]), _gradients.Pointer.Plus(Offsets[70]), accumulateInputGradient: false, accumulateParameterGradients: false);
+                //   bert_classifier.model:70  l5_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // d_l5_attn_norm_weight = Σ d_l5_attn_norm·x̂, d_l5_attn_norm_bias = Σ d_l5_attn_norm, d_l5_r1_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_l5_attn_norm·l5_attn_norm_weight
+                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.l5_r1_1.Pointer, _values.Pointer.Plus(Offsets[69]), w.l5_attn_norm_mean.Pointer, w.l5_attn_norm_rstd.Pointer, w.d_l5_attn_norm.Pointer, w.d_l5_r1_1.Pointer, _gradients.Pointer.Plus(Offsets[69]), _gradients.Pointer.Plus(Offsets[70]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_90_add_dropout_attention
-                //   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:22  hidden.5.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:22  hidden.5.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:69  l5_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:69  l5_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.d_hidden_5_r1_1.Pointer); // d_hidden_5_r1_1
-                    a.Add(w.d_hidden_4_ffn_norm.Pointer); // d_hidden_4_ffn_norm
-                    a.Add(w.d_hidden_5_attn.Pointer); // d_hidden_5_attn
-                    a.Add(_gradients.Pointer.Plus(Offsets[68])); // d_hidden_5_attn_out_proj_bias
+                    a.Add(w.d_l5_r1_1.Pointer); // d_l5_r1_1
+                    a.Add(w.d_l4_ffn_norm.Pointer); // d_l4_ffn_norm
+                    a.Add(w.d_l5_attn.Pointer); // d_l5_attn
+                    a.Add(_gradients.Pointer.Plus(Offsets[68])); // d_l5_attn_out_proj_bias
                     a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 11, _model.DropoutStream)); // seed11
                     a.Add(training ? 0.1f : 0f); // p11
                     a.Add(training ? 1.1111112f : 1f); // scale11
@@ -4465,58 +4465,58 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_91_attention_out_proj_dW
-                //   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_5_attn_out_proj_weight[384, 384] = d_hidden_5_attnᵀ · hidden_5_attn_context   (k = B * T): cuBLAS
-                _context.Sgemm(true, false, 384, 384, B * T, 1f, w.d_hidden_5_attn.Pointer, 384, w.hidden_5_attn_context.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[67]), 384);
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l5_attn_out_proj_weight[384, 384] = d_l5_attnᵀ · l5_attn_context   (k = B * T): cuBLAS
+                _context.Sgemm(true, false, 384, 384, B * T, 1f, w.d_l5_attn.Pointer, 384, w.l5_attn_context.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[67]), 384);
 
                 // bwd_92_attention_out_proj_dX
-                //   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_5_attn_context[B * T, 384] = d_hidden_5_attn · hidden_5_attn_out_proj_weight   (k = 384): cuBLAS
-                _context.Sgemm(false, false, B * T, 384, 384, 1f, w.d_hidden_5_attn.Pointer, 384, _values.Pointer.Plus(Offsets[67]), 384, 0f, w.d_hidden_5_attn_context.Pointer, 384);
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l5_attn_context[B * T, 384] = d_l5_attn · l5_attn_out_proj_weight   (k = 384): cuBLAS
+                _context.Sgemm(false, false, B * T, 384, 384, 1f, w.d_l5_attn.Pointer, 384, _values.Pointer.Plus(Offsets[67]), 384, 0f, w.d_l5_attn_context.Pointer, 384);
 
                 // bwd_93_attention
-                //   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_5_attn_qkv = (dq, dk, dv) from d_hidden_5_attn_context, recomputing P from q, k and the row statistics in hidden_5_attn_workspace: dq and each row's D first, then dk and dv
-                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.hidden_5_attn_qkv.Pointer, w.hidden_5_attn_qkv.Pointer.Plus(384), w.hidden_5_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_hidden_5_attn_context.Pointer, w.hidden_5_attn_workspace.Pointer, w.d_hidden_5_attn_qkv.Pointer, w.d_hidden_5_attn_qkv.Pointer.Plus(384), w.d_hidden_5_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, default);
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l5_attn_qkv = (dq, dk, dv) from d_l5_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l5_attn_workspace: dq and each row's D first, then dk and dv
+                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l5_attn_qkv.Pointer, w.l5_attn_qkv.Pointer.Plus(384), w.l5_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l5_attn_context.Pointer, w.l5_attn_workspace.Pointer, w.d_l5_attn_qkv.Pointer, w.d_l5_attn_qkv.Pointer.Plus(384), w.d_l5_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer);
 
                 // bwd_94_attention_in_proj_bias
-                //   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1152); // cols
-                    a.Add(w.d_hidden_5_attn_qkv.Pointer); // d_hidden_5_attn_qkv
-                    a.Add(_gradients.Pointer.Plus(Offsets[66])); // d_hidden_5_attn_in_proj_bias
+                    a.Add(w.d_l5_attn_qkv.Pointer); // d_l5_attn_qkv
+                    a.Add(_gradients.Pointer.Plus(Offsets[66])); // d_l5_attn_in_proj_bias
                     _bwd_94_attention_in_proj_bias.Launch(global::ModelDsl.Cuda.Grid.Columns(1152), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
                 }
 
                 // bwd_95_attention_in_proj_dW
-                //   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_5_attn_in_proj_weight[1152, 384] = d_hidden_5_attn_qkvᵀ · hidden_4_ffn_norm   (k = B * T): cuBLAS
-                _context.Sgemm(true, false, 1152, 384, B * T, 1f, w.d_hidden_5_attn_qkv.Pointer, 1152, w.hidden_4_ffn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[65]), 384);
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l5_attn_in_proj_weight[1152, 384] = d_l5_attn_qkvᵀ · l4_ffn_norm   (k = B * T): cuBLAS
+                _context.Sgemm(true, false, 1152, 384, B * T, 1f, w.d_l5_attn_qkv.Pointer, 1152, w.l4_ffn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[65]), 384);
 
                 // bwd_96_attention_in_proj_dX
-                //   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_4_ffn_norm[B * T, 384] += d_hidden_5_attn_qkv · hidden_5_attn_in_proj_weight   (k = 1152): cuBLAS
-                _context.Sgemm(false, false, B * T, 384, 1152, 1f, w.d_hidden_5_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[65]), 384, 1f, w.d_hidden_4_ffn_norm.Pointer, 384);
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l4_ffn_norm[B * T, 384] += d_l5_attn_qkv · l5_attn_in_proj_weight   (k = 1152): cuBLAS
+                _context.Sgemm(false, false, B * T, 384, 1152, 1f, w.d_l5_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[65]), 384, 1f, w.d_l4_ffn_norm.Pointer, 384);
 
                 // bwd_97_layer_norm
-                //   bert_classifier.model:26  hidden.4.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_4_ffn_norm_weight = Σ d_hidden_4_ffn_norm·x̂, d_hidden_4_ffn_norm_bias = Σ d_hidden_4_ffn_norm, d_hidden_4_r2_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_hidden_4_ffn_norm·hidden_4_ffn_norm_weight
-                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.hidden_4_r2_1.Pointer, _values.Pointer.Plus(Offsets[63]), w.hidden_4_ffn_norm_mean.Pointer, w.hidden_4_ffn_norm_rstd.Pointer, w.d_hidden_4_ffn_norm.Pointer, w.d_hidden_4_r2_1.Pointer, _gradients.Pointer.Plus(Offsets[63]), _gradients.Pointer.Plus(Offsets[64]), accumulateInputGradient: false, accumulateParameterGradients: false);
+                //   bert_classifier.model:67  l4_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // d_l4_ffn_norm_weight = Σ d_l4_ffn_norm·x̂, d_l4_ffn_norm_bias = Σ d_l4_ffn_norm, d_l4_r2_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_l4_ffn_norm·l4_ffn_norm_weight
+                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.l4_r2_1.Pointer, _values.Pointer.Plus(Offsets[63]), w.l4_ffn_norm_mean.Pointer, w.l4_ffn_norm_rstd.Pointer, w.d_l4_ffn_norm.Pointer, w.d_l4_r2_1.Pointer, _gradients.Pointer.Plus(Offsets[63]), _gradients.Pointer.Plus(Offsets[64]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_98_add_dropout_dense
-                //   bert_classifier.model:24  hidden.4.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                //   bert_classifier.model:25  hidden.4.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:25  hidden.4.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:65  l4_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                //   bert_classifier.model:66  l4_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:66  l4_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.d_hidden_4_r2_1.Pointer); // d_hidden_4_r2_1
-                    a.Add(w.d_hidden_4_attn_norm.Pointer); // d_hidden_4_attn_norm
-                    a.Add(w.d_hidden_4_ff.Pointer); // d_hidden_4_ff
-                    a.Add(_gradients.Pointer.Plus(Offsets[62])); // d_hidden_4_ff_2_bias
+                    a.Add(w.d_l4_r2_1.Pointer); // d_l4_r2_1
+                    a.Add(w.d_l4_attn_norm.Pointer); // d_l4_attn_norm
+                    a.Add(w.d_l4_ff.Pointer); // d_l4_ff
+                    a.Add(_gradients.Pointer.Plus(Offsets[62])); // d_l4_ff_2_bias
                     a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 10, _model.DropoutStream)); // seed10
                     a.Add(training ? 0.1f : 0f); // p10
                     a.Add(training ? 1.1111112f : 1f); // scale10
@@ -4524,56 +4524,56 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_99_dense_dW
-                //   bert_classifier.model:24  hidden.4.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                // d_hidden_4_ff_2_weight[384, 1536] = d_hidden_4_ffᵀ · hidden_4_ff_1   (k = B * T): cuBLAS
-                _context.Sgemm(true, false, 384, 1536, B * T, 1f, w.d_hidden_4_ff.Pointer, 384, w.hidden_4_ff_1.Pointer, 1536, 0f, _gradients.Pointer.Plus(Offsets[61]), 1536);
+                //   bert_classifier.model:65  l4_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                // d_l4_ff_2_weight[384, 1536] = d_l4_ffᵀ · l4_ff_1   (k = B * T): cuBLAS
+                _context.Sgemm(true, false, 384, 1536, B * T, 1f, w.d_l4_ff.Pointer, 384, w.l4_ff_1.Pointer, 1536, 0f, _gradients.Pointer.Plus(Offsets[61]), 1536);
 
                 // bwd_100_dense_dX
-                //   bert_classifier.model:24  hidden.4.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                // d_hidden_4_ff_1[B * T, 1536] = d_hidden_4_ff · hidden_4_ff_2_weight   (k = 384): cuBLAS
-                _context.Sgemm(false, false, B * T, 1536, 384, 1f, w.d_hidden_4_ff.Pointer, 384, _values.Pointer.Plus(Offsets[61]), 1536, 0f, w.d_hidden_4_ff_1.Pointer, 1536);
+                //   bert_classifier.model:65  l4_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                // d_l4_ff_1[B * T, 1536] = d_l4_ff · l4_ff_2_weight   (k = 384): cuBLAS
+                _context.Sgemm(false, false, B * T, 1536, 384, 1f, w.d_l4_ff.Pointer, 384, _values.Pointer.Plus(Offsets[61]), 1536, 0f, w.d_l4_ff_1.Pointer, 1536);
 
                 // bwd_101_gelu_dense
-                //   bert_classifier.model:24  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                //   bert_classifier.model:24  hidden.4.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+                //   bert_classifier.model:65  l4_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                //   bert_classifier.model:65  l4_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1536); // cols
-                    a.Add(w.d_hidden_4_ff_1.Pointer); // d_hidden_4_ff_1
-                    a.Add(w.hidden_4_ff_0.Pointer); // hidden_4_ff_0
-                    a.Add(w.d_hidden_4_ff_0.Pointer); // d_hidden_4_ff_0
-                    a.Add(_gradients.Pointer.Plus(Offsets[60])); // d_hidden_4_ff_0_bias
+                    a.Add(w.d_l4_ff_1.Pointer); // d_l4_ff_1
+                    a.Add(w.l4_ff_0.Pointer); // l4_ff_0
+                    a.Add(w.d_l4_ff_0.Pointer); // d_l4_ff_0
+                    a.Add(_gradients.Pointer.Plus(Offsets[60])); // d_l4_ff_0_bias
                     _bwd_101_gelu_dense.Launch(global::ModelDsl.Cuda.Grid.Columns(1536), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
                 }
 
                 // bwd_102_dense_dW
-                //   bert_classifier.model:24  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // d_hidden_4_ff_0_weight[1536, 384] = d_hidden_4_ff_0ᵀ · hidden_4_attn_norm   (k = B * T): cuBLAS
-                _context.Sgemm(true, false, 1536, 384, B * T, 1f, w.d_hidden_4_ff_0.Pointer, 1536, w.hidden_4_attn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[59]), 384);
+                //   bert_classifier.model:65  l4_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                // d_l4_ff_0_weight[1536, 384] = d_l4_ff_0ᵀ · l4_attn_norm   (k = B * T): cuBLAS
+                _context.Sgemm(true, false, 1536, 384, B * T, 1f, w.d_l4_ff_0.Pointer, 1536, w.l4_attn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[59]), 384);
 
                 // bwd_103_dense_dX
-                //   bert_classifier.model:24  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // d_hidden_4_attn_norm[B * T, 384] += d_hidden_4_ff_0 · hidden_4_ff_0_weight   (k = 1536): cuBLAS
-                _context.Sgemm(false, false, B * T, 384, 1536, 1f, w.d_hidden_4_ff_0.Pointer, 1536, _values.Pointer.Plus(Offsets[59]), 384, 1f, w.d_hidden_4_attn_norm.Pointer, 384);
+                //   bert_classifier.model:65  l4_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                // d_l4_attn_norm[B * T, 384] += d_l4_ff_0 · l4_ff_0_weight   (k = 1536): cuBLAS
+                _context.Sgemm(false, false, B * T, 384, 1536, 1f, w.d_l4_ff_0.Pointer, 1536, _values.Pointer.Plus(Offsets[59]), 384, 1f, w.d_l4_attn_norm.Pointer, 384);
 
                 // bwd_104_layer_norm
-                //   bert_classifier.model:23  hidden.4.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_4_attn_norm_weight = Σ d_hidden_4_attn_norm·x̂, d_hidden_4_attn_norm_bias = Σ d_hidden_4_attn_norm, d_hidden_4_r1_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_hidden_4_attn_norm·hidden_4_attn_norm_weight
-                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.hidden_4_r1_1.Pointer, _values.Pointer.Plus(Offsets[57]), w.hidden_4_attn_norm_mean.Pointer, w.hidden_4_attn_norm_rstd.Pointer, w.d_hidden_4_attn_norm.Pointer, w.d_hidden_4_r1_1.Pointer, _gradients.Pointer.Plus(Offsets[57]), _gradients.Pointer.Plus(Offsets[58]), accumulateInputGradient: false, accumulateParameterGradients: false);
+                //   bert_classifier.model:64  l4_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // d_l4_attn_norm_weight = Σ d_l4_attn_norm·x̂, d_l4_attn_norm_bias = Σ d_l4_attn_norm, d_l4_r1_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_l4_attn_norm·l4_attn_norm_weight
+                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.l4_r1_1.Pointer, _values.Pointer.Plus(Offsets[57]), w.l4_attn_norm_mean.Pointer, w.l4_attn_norm_rstd.Pointer, w.d_l4_attn_norm.Pointer, w.d_l4_r1_1.Pointer, _gradients.Pointer.Plus(Offsets[57]), _gradients.Pointer.Plus(Offsets[58]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_105_add_dropout_attention
-                //   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:22  hidden.4.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:22  hidden.4.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:63  l4_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:63  l4_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.d_hidden_4_r1_1.Pointer); // d_hidden_4_r1_1
-                    a.Add(w.d_hidden_3_ffn_norm.Pointer); // d_hidden_3_ffn_norm
-                    a.Add(w.d_hidden_4_attn.Pointer); // d_hidden_4_attn
-                    a.Add(_gradients.Pointer.Plus(Offsets[56])); // d_hidden_4_attn_out_proj_bias
+                    a.Add(w.d_l4_r1_1.Pointer); // d_l4_r1_1
+                    a.Add(w.d_l3_ffn_norm.Pointer); // d_l3_ffn_norm
+                    a.Add(w.d_l4_attn.Pointer); // d_l4_attn
+                    a.Add(_gradients.Pointer.Plus(Offsets[56])); // d_l4_attn_out_proj_bias
                     a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 9, _model.DropoutStream)); // seed9
                     a.Add(training ? 0.1f : 0f); // p9
                     a.Add(training ? 1.1111112f : 1f); // scale9
@@ -4581,58 +4581,58 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_106_attention_out_proj_dW
-                //   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_4_attn_out_proj_weight[384, 384] = d_hidden_4_attnᵀ · hidden_4_attn_context   (k = B * T): cuBLAS
-                _context.Sgemm(true, false, 384, 384, B * T, 1f, w.d_hidden_4_attn.Pointer, 384, w.hidden_4_attn_context.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[55]), 384);
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l4_attn_out_proj_weight[384, 384] = d_l4_attnᵀ · l4_attn_context   (k = B * T): cuBLAS
+                _context.Sgemm(true, false, 384, 384, B * T, 1f, w.d_l4_attn.Pointer, 384, w.l4_attn_context.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[55]), 384);
 
                 // bwd_107_attention_out_proj_dX
-                //   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_4_attn_context[B * T, 384] = d_hidden_4_attn · hidden_4_attn_out_proj_weight   (k = 384): cuBLAS
-                _context.Sgemm(false, false, B * T, 384, 384, 1f, w.d_hidden_4_attn.Pointer, 384, _values.Pointer.Plus(Offsets[55]), 384, 0f, w.d_hidden_4_attn_context.Pointer, 384);
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l4_attn_context[B * T, 384] = d_l4_attn · l4_attn_out_proj_weight   (k = 384): cuBLAS
+                _context.Sgemm(false, false, B * T, 384, 384, 1f, w.d_l4_attn.Pointer, 384, _values.Pointer.Plus(Offsets[55]), 384, 0f, w.d_l4_attn_context.Pointer, 384);
 
                 // bwd_108_attention
-                //   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_4_attn_qkv = (dq, dk, dv) from d_hidden_4_attn_context, recomputing P from q, k and the row statistics in hidden_4_attn_workspace: dq and each row's D first, then dk and dv
-                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.hidden_4_attn_qkv.Pointer, w.hidden_4_attn_qkv.Pointer.Plus(384), w.hidden_4_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_hidden_4_attn_context.Pointer, w.hidden_4_attn_workspace.Pointer, w.d_hidden_4_attn_qkv.Pointer, w.d_hidden_4_attn_qkv.Pointer.Plus(384), w.d_hidden_4_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, default);
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l4_attn_qkv = (dq, dk, dv) from d_l4_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l4_attn_workspace: dq and each row's D first, then dk and dv
+                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l4_attn_qkv.Pointer, w.l4_attn_qkv.Pointer.Plus(384), w.l4_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l4_attn_context.Pointer, w.l4_attn_workspace.Pointer, w.d_l4_attn_qkv.Pointer, w.d_l4_attn_qkv.Pointer.Plus(384), w.d_l4_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer);
 
                 // bwd_109_attention_in_proj_bias
-                //   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1152); // cols
-                    a.Add(w.d_hidden_4_attn_qkv.Pointer); // d_hidden_4_attn_qkv
-                    a.Add(_gradients.Pointer.Plus(Offsets[54])); // d_hidden_4_attn_in_proj_bias
+                    a.Add(w.d_l4_attn_qkv.Pointer); // d_l4_attn_qkv
+                    a.Add(_gradients.Pointer.Plus(Offsets[54])); // d_l4_attn_in_proj_bias
                     _bwd_109_attention_in_proj_bias.Launch(global::ModelDsl.Cuda.Grid.Columns(1152), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
                 }
 
                 // bwd_110_attention_in_proj_dW
-                //   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_4_attn_in_proj_weight[1152, 384] = d_hidden_4_attn_qkvᵀ · hidden_3_ffn_norm   (k = B * T): cuBLAS
-                _context.Sgemm(true, false, 1152, 384, B * T, 1f, w.d_hidden_4_attn_qkv.Pointer, 1152, w.hidden_3_ffn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[53]), 384);
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l4_attn_in_proj_weight[1152, 384] = d_l4_attn_qkvᵀ · l3_ffn_norm   (k = B * T): cuBLAS
+                _context.Sgemm(true, false, 1152, 384, B * T, 1f, w.d_l4_attn_qkv.Pointer, 1152, w.l3_ffn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[53]), 384);
 
                 // bwd_111_attention_in_proj_dX
-                //   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_3_ffn_norm[B * T, 384] += d_hidden_4_attn_qkv · hidden_4_attn_in_proj_weight   (k = 1152): cuBLAS
-                _context.Sgemm(false, false, B * T, 384, 1152, 1f, w.d_hidden_4_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[53]), 384, 1f, w.d_hidden_3_ffn_norm.Pointer, 384);
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l3_ffn_norm[B * T, 384] += d_l4_attn_qkv · l4_attn_in_proj_weight   (k = 1152): cuBLAS
+                _context.Sgemm(false, false, B * T, 384, 1152, 1f, w.d_l4_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[53]), 384, 1f, w.d_l3_ffn_norm.Pointer, 384);
 
                 // bwd_112_layer_norm
-                //   bert_classifier.model:26  hidden.3.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_3_ffn_norm_weight = Σ d_hidden_3_ffn_norm·x̂, d_hidden_3_ffn_norm_bias = Σ d_hidden_3_ffn_norm, d_hidden_3_r2_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_hidden_3_ffn_norm·hidden_3_ffn_norm_weight
-                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.hidden_3_r2_1.Pointer, _values.Pointer.Plus(Offsets[51]), w.hidden_3_ffn_norm_mean.Pointer, w.hidden_3_ffn_norm_rstd.Pointer, w.d_hidden_3_ffn_norm.Pointer, w.d_hidden_3_r2_1.Pointer, _gradients.Pointer.Plus(Offsets[51]), _gradients.Pointer.Plus(Offsets[52]), accumulateInputGradient: false, accumulateParameterGradients: false);
+                //   bert_classifier.model:61  l3_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // d_l3_ffn_norm_weight = Σ d_l3_ffn_norm·x̂, d_l3_ffn_norm_bias = Σ d_l3_ffn_norm, d_l3_r2_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_l3_ffn_norm·l3_ffn_norm_weight
+                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.l3_r2_1.Pointer, _values.Pointer.Plus(Offsets[51]), w.l3_ffn_norm_mean.Pointer, w.l3_ffn_norm_rstd.Pointer, w.d_l3_ffn_norm.Pointer, w.d_l3_r2_1.Pointer, _gradients.Pointer.Plus(Offsets[51]), _gradients.Pointer.Plus(Offsets[52]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_113_add_dropout_dense
-                //   bert_classifier.model:24  hidden.3.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                //   bert_classifier.model:25  hidden.3.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:25  hidden.3.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:59  l3_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                //   bert_classifier.model:60  l3_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:60  l3_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.d_hidden_3_r2_1.Pointer); // d_hidden_3_r2_1
-                    a.Add(w.d_hidden_3_attn_norm.Pointer); // d_hidden_3_attn_norm
-                    a.Add(w.d_hidden_3_ff.Pointer); // d_hidden_3_ff
-                    a.Add(_gradients.Pointer.Plus(Offsets[50])); // d_hidden_3_ff_2_bias
+                    a.Add(w.d_l3_r2_1.Pointer); // d_l3_r2_1
+                    a.Add(w.d_l3_attn_norm.Pointer); // d_l3_attn_norm
+                    a.Add(w.d_l3_ff.Pointer); // d_l3_ff
+                    a.Add(_gradients.Pointer.Plus(Offsets[50])); // d_l3_ff_2_bias
                     a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 8, _model.DropoutStream)); // seed8
                     a.Add(training ? 0.1f : 0f); // p8
                     a.Add(training ? 1.1111112f : 1f); // scale8
@@ -4640,56 +4640,56 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_114_dense_dW
-                //   bert_classifier.model:24  hidden.3.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                // d_hidden_3_ff_2_weight[384, 1536] = d_hidden_3_ffᵀ · hidden_3_ff_1   (k = B * T): cuBLAS
-                _context.Sgemm(true, false, 384, 1536, B * T, 1f, w.d_hidden_3_ff.Pointer, 384, w.hidden_3_ff_1.Pointer, 1536, 0f, _gradients.Pointer.Plus(Offsets[49]), 1536);
+                //   bert_classifier.model:59  l3_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                // d_l3_ff_2_weight[384, 1536] = d_l3_ffᵀ · l3_ff_1   (k = B * T): cuBLAS
+                _context.Sgemm(true, false, 384, 1536, B * T, 1f, w.d_l3_ff.Pointer, 384, w.l3_ff_1.Pointer, 1536, 0f, _gradients.Pointer.Plus(Offsets[49]), 1536);
 
                 // bwd_115_dense_dX
-                //   bert_classifier.model:24  hidden.3.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                // d_hidden_3_ff_1[B * T, 1536] = d_hidden_3_ff · hidden_3_ff_2_weight   (k = 384): cuBLAS
-                _context.Sgemm(false, false, B * T, 1536, 384, 1f, w.d_hidden_3_ff.Pointer, 384, _values.Pointer.Plus(Offsets[49]), 1536, 0f, w.d_hidden_3_ff_1.Pointer, 1536);
+                //   bert_classifier.model:59  l3_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                // d_l3_ff_1[B * T, 1536] = d_l3_ff · l3_ff_2_weight   (k = 384): cuBLAS
+                _context.Sgemm(false, false, B * T, 1536, 384, 1f, w.d_l3_ff.Pointer, 384, _values.Pointer.Plus(Offsets[49]), 1536, 0f, w.d_l3_ff_1.Pointer, 1536);
 
                 // bwd_116_gelu_dense
-                //   bert_classifier.model:24  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                //   bert_classifier.model:24  hidden.3.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+                //   bert_classifier.model:59  l3_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                //   bert_classifier.model:59  l3_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1536); // cols
-                    a.Add(w.d_hidden_3_ff_1.Pointer); // d_hidden_3_ff_1
-                    a.Add(w.hidden_3_ff_0.Pointer); // hidden_3_ff_0
-                    a.Add(w.d_hidden_3_ff_0.Pointer); // d_hidden_3_ff_0
-                    a.Add(_gradients.Pointer.Plus(Offsets[48])); // d_hidden_3_ff_0_bias
+                    a.Add(w.d_l3_ff_1.Pointer); // d_l3_ff_1
+                    a.Add(w.l3_ff_0.Pointer); // l3_ff_0
+                    a.Add(w.d_l3_ff_0.Pointer); // d_l3_ff_0
+                    a.Add(_gradients.Pointer.Plus(Offsets[48])); // d_l3_ff_0_bias
                     _bwd_116_gelu_dense.Launch(global::ModelDsl.Cuda.Grid.Columns(1536), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
                 }
 
                 // bwd_117_dense_dW
-                //   bert_classifier.model:24  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // d_hidden_3_ff_0_weight[1536, 384] = d_hidden_3_ff_0ᵀ · hidden_3_attn_norm   (k = B * T): cuBLAS
-                _context.Sgemm(true, false, 1536, 384, B * T, 1f, w.d_hidden_3_ff_0.Pointer, 1536, w.hidden_3_attn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[47]), 384);
+                //   bert_classifier.model:59  l3_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                // d_l3_ff_0_weight[1536, 384] = d_l3_ff_0ᵀ · l3_attn_norm   (k = B * T): cuBLAS
+                _context.Sgemm(true, false, 1536, 384, B * T, 1f, w.d_l3_ff_0.Pointer, 1536, w.l3_attn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[47]), 384);
 
                 // bwd_118_dense_dX
-                //   bert_classifier.model:24  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // d_hidden_3_attn_norm[B * T, 384] += d_hidden_3_ff_0 · hidden_3_ff_0_weight   (k = 1536): cuBLAS
-                _context.Sgemm(false, false, B * T, 384, 1536, 1f, w.d_hidden_3_ff_0.Pointer, 1536, _values.Pointer.Plus(Offsets[47]), 384, 1f, w.d_hidden_3_attn_norm.Pointer, 384);
+                //   bert_classifier.model:59  l3_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                // d_l3_attn_norm[B * T, 384] += d_l3_ff_0 · l3_ff_0_weight   (k = 1536): cuBLAS
+                _context.Sgemm(false, false, B * T, 384, 1536, 1f, w.d_l3_ff_0.Pointer, 1536, _values.Pointer.Plus(Offsets[47]), 384, 1f, w.d_l3_attn_norm.Pointer, 384);
 
                 // bwd_119_layer_norm
-                //   bert_classifier.model:23  hidden.3.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_3_attn_norm_weight = Σ d_hidden_3_attn_norm·x̂, d_hidden_3_attn_norm_bias = Σ d_hidden_3_attn_norm, d_hidden_3_r1_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_hidden_3_attn_norm·hidden_3_attn_norm_weight
-                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.hidden_3_r1_1.Pointer, _values.Pointer.Plus(Offsets[45]), w.hidden_3_attn_norm_mean.Pointer, w.hidden_3_attn_norm_rstd.Pointer, w.d_hidden_3_attn_norm.Pointer, w.d_hidden_3_r1_1.Pointer, _gradients.Pointer.Plus(Offsets[45]), _gradients.Pointer.Plus(Offsets[46]), accumulateInputGradient: false, accumulateParameterGradients: false);
+                //   bert_classifier.model:58  l3_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // d_l3_attn_norm_weight = Σ d_l3_attn_norm·x̂, d_l3_attn_norm_bias = Σ d_l3_attn_norm, d_l3_r1_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_l3_attn_norm·l3_attn_norm_weight
+                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.l3_r1_1.Pointer, _values.Pointer.Plus(Offsets[45]), w.l3_attn_norm_mean.Pointer, w.l3_attn_norm_rstd.Pointer, w.d_l3_attn_norm.Pointer, w.d_l3_r1_1.Pointer, _gradients.Pointer.Plus(Offsets[45]), _gradients.Pointer.Plus(Offsets[46]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_120_add_dropout_attention
-                //   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:22  hidden.3.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:22  hidden.3.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:57  l3_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:57  l3_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.d_hidden_3_r1_1.Pointer); // d_hidden_3_r1_1
-                    a.Add(w.d_hidden_2_ffn_norm.Pointer); // d_hidden_2_ffn_norm
-                    a.Add(w.d_hidden_3_attn.Pointer); // d_hidden_3_attn
-                    a.Add(_gradients.Pointer.Plus(Offsets[44])); // d_hidden_3_attn_out_proj_bias
+                    a.Add(w.d_l3_r1_1.Pointer); // d_l3_r1_1
+                    a.Add(w.d_l2_ffn_norm.Pointer); // d_l2_ffn_norm
+                    a.Add(w.d_l3_attn.Pointer); // d_l3_attn
+                    a.Add(_gradients.Pointer.Plus(Offsets[44])); // d_l3_attn_out_proj_bias
                     a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 7, _model.DropoutStream)); // seed7
                     a.Add(training ? 0.1f : 0f); // p7
                     a.Add(training ? 1.1111112f : 1f); // scale7
@@ -4697,58 +4697,58 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_121_attention_out_proj_dW
-                //   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_3_attn_out_proj_weight[384, 384] = d_hidden_3_attnᵀ · hidden_3_attn_context   (k = B * T): cuBLAS
-                _context.Sgemm(true, false, 384, 384, B * T, 1f, w.d_hidden_3_attn.Pointer, 384, w.hidden_3_attn_context.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[43]), 384);
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l3_attn_out_proj_weight[384, 384] = d_l3_attnᵀ · l3_attn_context   (k = B * T): cuBLAS
+                _context.Sgemm(true, false, 384, 384, B * T, 1f, w.d_l3_attn.Pointer, 384, w.l3_attn_context.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[43]), 384);
 
                 // bwd_122_attention_out_proj_dX
-                //   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_3_attn_context[B * T, 384] = d_hidden_3_attn · hidden_3_attn_out_proj_weight   (k = 384): cuBLAS
-                _context.Sgemm(false, false, B * T, 384, 384, 1f, w.d_hidden_3_attn.Pointer, 384, _values.Pointer.Plus(Offsets[43]), 384, 0f, w.d_hidden_3_attn_context.Pointer, 384);
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l3_attn_context[B * T, 384] = d_l3_attn · l3_attn_out_proj_weight   (k = 384): cuBLAS
+                _context.Sgemm(false, false, B * T, 384, 384, 1f, w.d_l3_attn.Pointer, 384, _values.Pointer.Plus(Offsets[43]), 384, 0f, w.d_l3_attn_context.Pointer, 384);
 
                 // bwd_123_attention
-                //   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_3_attn_qkv = (dq, dk, dv) from d_hidden_3_attn_context, recomputing P from q, k and the row statistics in hidden_3_attn_workspace: dq and each row's D first, then dk and dv
-                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.hidden_3_attn_qkv.Pointer, w.hidden_3_attn_qkv.Pointer.Plus(384), w.hidden_3_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_hidden_3_attn_context.Pointer, w.hidden_3_attn_workspace.Pointer, w.d_hidden_3_attn_qkv.Pointer, w.d_hidden_3_attn_qkv.Pointer.Plus(384), w.d_hidden_3_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, default);
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l3_attn_qkv = (dq, dk, dv) from d_l3_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l3_attn_workspace: dq and each row's D first, then dk and dv
+                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l3_attn_qkv.Pointer, w.l3_attn_qkv.Pointer.Plus(384), w.l3_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l3_attn_context.Pointer, w.l3_attn_workspace.Pointer, w.d_l3_attn_qkv.Pointer, w.d_l3_attn_qkv.Pointer.Plus(384), w.d_l3_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer);
 
                 // bwd_124_attention_in_proj_bias
-                //   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1152); // cols
-                    a.Add(w.d_hidden_3_attn_qkv.Pointer); // d_hidden_3_attn_qkv
-                    a.Add(_gradients.Pointer.Plus(Offsets[42])); // d_hidden_3_attn_in_proj_bias
+                    a.Add(w.d_l3_attn_qkv.Pointer); // d_l3_attn_qkv
+                    a.Add(_gradients.Pointer.Plus(Offsets[42])); // d_l3_attn_in_proj_bias
                     _bwd_124_attention_in_proj_bias.Launch(global::ModelDsl.Cuda.Grid.Columns(1152), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
                 }
 
                 // bwd_125_attention_in_proj_dW
-                //   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_3_attn_in_proj_weight[1152, 384] = d_hidden_3_attn_qkvᵀ · hidden_2_ffn_norm   (k = B * T): cuBLAS
-                _context.Sgemm(true, false, 1152, 384, B * T, 1f, w.d_hidden_3_attn_qkv.Pointer, 1152, w.hidden_2_ffn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[41]), 384);
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l3_attn_in_proj_weight[1152, 384] = d_l3_attn_qkvᵀ · l2_ffn_norm   (k = B * T): cuBLAS
+                _context.Sgemm(true, false, 1152, 384, B * T, 1f, w.d_l3_attn_qkv.Pointer, 1152, w.l2_ffn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[41]), 384);
 
                 // bwd_126_attention_in_proj_dX
-                //   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_2_ffn_norm[B * T, 384] += d_hidden_3_attn_qkv · hidden_3_attn_in_proj_weight   (k = 1152): cuBLAS
-                _context.Sgemm(false, false, B * T, 384, 1152, 1f, w.d_hidden_3_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[41]), 384, 1f, w.d_hidden_2_ffn_norm.Pointer, 384);
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l2_ffn_norm[B * T, 384] += d_l3_attn_qkv · l3_attn_in_proj_weight   (k = 1152): cuBLAS
+                _context.Sgemm(false, false, B * T, 384, 1152, 1f, w.d_l3_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[41]), 384, 1f, w.d_l2_ffn_norm.Pointer, 384);
 
                 // bwd_127_layer_norm
-                //   bert_classifier.model:26  hidden.2.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_2_ffn_norm_weight = Σ d_hidden_2_ffn_norm·x̂, d_hidden_2_ffn_norm_bias = Σ d_hidden_2_ffn_norm, d_hidden_2_r2_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_hidden_2_ffn_norm·hidden_2_ffn_norm_weight
-                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.hidden_2_r2_1.Pointer, _values.Pointer.Plus(Offsets[39]), w.hidden_2_ffn_norm_mean.Pointer, w.hidden_2_ffn_norm_rstd.Pointer, w.d_hidden_2_ffn_norm.Pointer, w.d_hidden_2_r2_1.Pointer, _gradients.Pointer.Plus(Offsets[39]), _gradients.Pointer.Plus(Offsets[40]), accumulateInputGradient: false, accumulateParameterGradients: false);
+                //   bert_classifier.model:55  l2_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // d_l2_ffn_norm_weight = Σ d_l2_ffn_norm·x̂, d_l2_ffn_norm_bias = Σ d_l2_ffn_norm, d_l2_r2_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_l2_ffn_norm·l2_ffn_norm_weight
+                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.l2_r2_1.Pointer, _values.Pointer.Plus(Offsets[39]), w.l2_ffn_norm_mean.Pointer, w.l2_ffn_norm_rstd.Pointer, w.d_l2_ffn_norm.Pointer, w.d_l2_r2_1.Pointer, _gradients.Pointer.Plus(Offsets[39]), _gradients.Pointer.Plus(Offsets[40]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_128_add_dropout_dense
-                //   bert_classifier.model:24  hidden.2.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                //   bert_classifier.model:25  hidden.2.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:25  hidden.2.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:53  l2_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                //   bert_classifier.model:54  l2_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:54  l2_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.d_hidden_2_r2_1.Pointer); // d_hidden_2_r2_1
-                    a.Add(w.d_hidden_2_attn_norm.Pointer); // d_hidden_2_attn_norm
-                    a.Add(w.d_hidden_2_ff.Pointer); // d_hidden_2_ff
-                    a.Add(_gradients.Pointer.Plus(Offsets[38])); // d_hidden_2_ff_2_bias
+                    a.Add(w.d_l2_r2_1.Pointer); // d_l2_r2_1
+                    a.Add(w.d_l2_attn_norm.Pointer); // d_l2_attn_norm
+                    a.Add(w.d_l2_ff.Pointer); // d_l2_ff
+                    a.Add(_gradients.Pointer.Plus(Offsets[38])); // d_l2_ff_2_bias
                     a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 6, _model.DropoutStream)); // seed6
                     a.Add(training ? 0.1f : 0f); // p6
                     a.Add(training ? 1.1111112f : 1f); // scale6
@@ -4756,56 +4756,56 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_129_dense_dW
-                //   bert_classifier.model:24  hidden.2.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                // d_hidden_2_ff_2_weight[384, 1536] = d_hidden_2_ffᵀ · hidden_2_ff_1   (k = B * T): cuBLAS
-                _context.Sgemm(true, false, 384, 1536, B * T, 1f, w.d_hidden_2_ff.Pointer, 384, w.hidden_2_ff_1.Pointer, 1536, 0f, _gradients.Pointer.Plus(Offsets[37]), 1536);
+                //   bert_classifier.model:53  l2_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                // d_l2_ff_2_weight[384, 1536] = d_l2_ffᵀ · l2_ff_1   (k = B * T): cuBLAS
+                _context.Sgemm(true, false, 384, 1536, B * T, 1f, w.d_l2_ff.Pointer, 384, w.l2_ff_1.Pointer, 1536, 0f, _gradients.Pointer.Plus(Offsets[37]), 1536);
 
                 // bwd_130_dense_dX
-                //   bert_classifier.model:24  hidden.2.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                // d_hidden_2_ff_1[B * T, 1536] = d_hidden_2_ff · hidden_2_ff_2_weight   (k = 384): cuBLAS
-                _context.Sgemm(false, false, B * T, 1536, 384, 1f, w.d_hidden_2_ff.Pointer, 384, _values.Pointer.Plus(Offsets[37]), 1536, 0f, w.d_hidden_2_ff_1.Pointer, 1536);
+                //   bert_classifier.model:53  l2_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                // d_l2_ff_1[B * T, 1536] = d_l2_ff · l2_ff_2_weight   (k = 384): cuBLAS
+                _context.Sgemm(false, false, B * T, 1536, 384, 1f, w.d_l2_ff.Pointer, 384, _values.Pointer.Plus(Offsets[37]), 1536, 0f, w.d_l2_ff_1.Pointer, 1536);
 
                 // bwd_131_gelu_dense
-                //   bert_classifier.model:24  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                //   bert_classifier.model:24  hidden.2.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+                //   bert_classifier.model:53  l2_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                //   bert_classifier.model:53  l2_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1536); // cols
-                    a.Add(w.d_hidden_2_ff_1.Pointer); // d_hidden_2_ff_1
-                    a.Add(w.hidden_2_ff_0.Pointer); // hidden_2_ff_0
-                    a.Add(w.d_hidden_2_ff_0.Pointer); // d_hidden_2_ff_0
-                    a.Add(_gradients.Pointer.Plus(Offsets[36])); // d_hidden_2_ff_0_bias
+                    a.Add(w.d_l2_ff_1.Pointer); // d_l2_ff_1
+                    a.Add(w.l2_ff_0.Pointer); // l2_ff_0
+                    a.Add(w.d_l2_ff_0.Pointer); // d_l2_ff_0
+                    a.Add(_gradients.Pointer.Plus(Offsets[36])); // d_l2_ff_0_bias
                     _bwd_131_gelu_dense.Launch(global::ModelDsl.Cuda.Grid.Columns(1536), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
                 }
 
                 // bwd_132_dense_dW
-                //   bert_classifier.model:24  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // d_hidden_2_ff_0_weight[1536, 384] = d_hidden_2_ff_0ᵀ · hidden_2_attn_norm   (k = B * T): cuBLAS
-                _context.Sgemm(true, false, 1536, 384, B * T, 1f, w.d_hidden_2_ff_0.Pointer, 1536, w.hidden_2_attn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[35]), 384);
+                //   bert_classifier.model:53  l2_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                // d_l2_ff_0_weight[1536, 384] = d_l2_ff_0ᵀ · l2_attn_norm   (k = B * T): cuBLAS
+                _context.Sgemm(true, false, 1536, 384, B * T, 1f, w.d_l2_ff_0.Pointer, 1536, w.l2_attn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[35]), 384);
 
                 // bwd_133_dense_dX
-                //   bert_classifier.model:24  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // d_hidden_2_attn_norm[B * T, 384] += d_hidden_2_ff_0 · hidden_2_ff_0_weight   (k = 1536): cuBLAS
-                _context.Sgemm(false, false, B * T, 384, 1536, 1f, w.d_hidden_2_ff_0.Pointer, 1536, _values.Pointer.Plus(Offsets[35]), 384, 1f, w.d_hidden_2_attn_norm.Pointer, 384);
+                //   bert_classifier.model:53  l2_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                // d_l2_attn_norm[B * T, 384] += d_l2_ff_0 · l2_ff_0_weight   (k = 1536): cuBLAS
+                _context.Sgemm(false, false, B * T, 384, 1536, 1f, w.d_l2_ff_0.Pointer, 1536, _values.Pointer.Plus(Offsets[35]), 384, 1f, w.d_l2_attn_norm.Pointer, 384);
 
                 // bwd_134_layer_norm
-                //   bert_classifier.model:23  hidden.2.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_2_attn_norm_weight = Σ d_hidden_2_attn_norm·x̂, d_hidden_2_attn_norm_bias = Σ d_hidden_2_attn_norm, d_hidden_2_r1_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_hidden_2_attn_norm·hidden_2_attn_norm_weight
-                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.hidden_2_r1_1.Pointer, _values.Pointer.Plus(Offsets[33]), w.hidden_2_attn_norm_mean.Pointer, w.hidden_2_attn_norm_rstd.Pointer, w.d_hidden_2_attn_norm.Pointer, w.d_hidden_2_r1_1.Pointer, _gradients.Pointer.Plus(Offsets[33]), _gradients.Pointer.Plus(Offsets[34]), accumulateInputGradient: false, accumulateParameterGradients: false);
+                //   bert_classifier.model:52  l2_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // d_l2_attn_norm_weight = Σ d_l2_attn_norm·x̂, d_l2_attn_norm_bias = Σ d_l2_attn_norm, d_l2_r1_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_l2_attn_norm·l2_attn_norm_weight
+                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.l2_r1_1.Pointer, _values.Pointer.Plus(Offsets[33]), w.l2_attn_norm_mean.Pointer, w.l2_attn_norm_rstd.Pointer, w.d_l2_attn_norm.Pointer, w.d_l2_r1_1.Pointer, _gradients.Pointer.Plus(Offsets[33]), _gradients.Pointer.Plus(Offsets[34]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_135_add_dropout_attention
-                //   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:22  hidden.2.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:22  hidden.2.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:51  l2_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:51  l2_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.d_hidden_2_r1_1.Pointer); // d_hidden_2_r1_1
-                    a.Add(w.d_hidden_1_ffn_norm.Pointer); // d_hidden_1_ffn_norm
-                    a.Add(w.d_hidden_2_attn.Pointer); // d_hidden_2_attn
-                    a.Add(_gradients.Pointer.Plus(Offsets[32])); // d_hidden_2_attn_out_proj_bias
+                    a.Add(w.d_l2_r1_1.Pointer); // d_l2_r1_1
+                    a.Add(w.d_l1_ffn_norm.Pointer); // d_l1_ffn_norm
+                    a.Add(w.d_l2_attn.Pointer); // d_l2_attn
+                    a.Add(_gradients.Pointer.Plus(Offsets[32])); // d_l2_attn_out_proj_bias
                     a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 5, _model.DropoutStream)); // seed5
                     a.Add(training ? 0.1f : 0f); // p5
                     a.Add(training ? 1.1111112f : 1f); // scale5
@@ -4813,58 +4813,58 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_136_attention_out_proj_dW
-                //   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_2_attn_out_proj_weight[384, 384] = d_hidden_2_attnᵀ · hidden_2_attn_context   (k = B * T): cuBLAS
-                _context.Sgemm(true, false, 384, 384, B * T, 1f, w.d_hidden_2_attn.Pointer, 384, w.hidden_2_attn_context.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[31]), 384);
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l2_attn_out_proj_weight[384, 384] = d_l2_attnᵀ · l2_attn_context   (k = B * T): cuBLAS
+                _context.Sgemm(true, false, 384, 384, B * T, 1f, w.d_l2_attn.Pointer, 384, w.l2_attn_context.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[31]), 384);
 
                 // bwd_137_attention_out_proj_dX
-                //   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_2_attn_context[B * T, 384] = d_hidden_2_attn · hidden_2_attn_out_proj_weight   (k = 384): cuBLAS
-                _context.Sgemm(false, false, B * T, 384, 384, 1f, w.d_hidden_2_attn.Pointer, 384, _values.Pointer.Plus(Offsets[31]), 384, 0f, w.d_hidden_2_attn_context.Pointer, 384);
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l2_attn_context[B * T, 384] = d_l2_attn · l2_attn_out_proj_weight   (k = 384): cuBLAS
+                _context.Sgemm(false, false, B * T, 384, 384, 1f, w.d_l2_attn.Pointer, 384, _values.Pointer.Plus(Offsets[31]), 384, 0f, w.d_l2_attn_context.Pointer, 384);
 
                 // bwd_138_attention
-                //   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_2_attn_qkv = (dq, dk, dv) from d_hidden_2_attn_context, recomputing P from q, k and the row statistics in hidden_2_attn_workspace: dq and each row's D first, then dk and dv
-                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.hidden_2_attn_qkv.Pointer, w.hidden_2_attn_qkv.Pointer.Plus(384), w.hidden_2_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_hidden_2_attn_context.Pointer, w.hidden_2_attn_workspace.Pointer, w.d_hidden_2_attn_qkv.Pointer, w.d_hidden_2_attn_qkv.Pointer.Plus(384), w.d_hidden_2_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, default);
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l2_attn_qkv = (dq, dk, dv) from d_l2_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l2_attn_workspace: dq and each row's D first, then dk and dv
+                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l2_attn_qkv.Pointer, w.l2_attn_qkv.Pointer.Plus(384), w.l2_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l2_attn_context.Pointer, w.l2_attn_workspace.Pointer, w.d_l2_attn_qkv.Pointer, w.d_l2_attn_qkv.Pointer.Plus(384), w.d_l2_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer);
 
                 // bwd_139_attention_in_proj_bias
-                //   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1152); // cols
-                    a.Add(w.d_hidden_2_attn_qkv.Pointer); // d_hidden_2_attn_qkv
-                    a.Add(_gradients.Pointer.Plus(Offsets[30])); // d_hidden_2_attn_in_proj_bias
+                    a.Add(w.d_l2_attn_qkv.Pointer); // d_l2_attn_qkv
+                    a.Add(_gradients.Pointer.Plus(Offsets[30])); // d_l2_attn_in_proj_bias
                     _bwd_139_attention_in_proj_bias.Launch(global::ModelDsl.Cuda.Grid.Columns(1152), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
                 }
 
                 // bwd_140_attention_in_proj_dW
-                //   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_2_attn_in_proj_weight[1152, 384] = d_hidden_2_attn_qkvᵀ · hidden_1_ffn_norm   (k = B * T): cuBLAS
-                _context.Sgemm(true, false, 1152, 384, B * T, 1f, w.d_hidden_2_attn_qkv.Pointer, 1152, w.hidden_1_ffn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[29]), 384);
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l2_attn_in_proj_weight[1152, 384] = d_l2_attn_qkvᵀ · l1_ffn_norm   (k = B * T): cuBLAS
+                _context.Sgemm(true, false, 1152, 384, B * T, 1f, w.d_l2_attn_qkv.Pointer, 1152, w.l1_ffn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[29]), 384);
 
                 // bwd_141_attention_in_proj_dX
-                //   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_1_ffn_norm[B * T, 384] += d_hidden_2_attn_qkv · hidden_2_attn_in_proj_weight   (k = 1152): cuBLAS
-                _context.Sgemm(false, false, B * T, 384, 1152, 1f, w.d_hidden_2_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[29]), 384, 1f, w.d_hidden_1_ffn_norm.Pointer, 384);
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l1_ffn_norm[B * T, 384] += d_l2_attn_qkv · l2_attn_in_proj_weight   (k = 1152): cuBLAS
+                _context.Sgemm(false, false, B * T, 384, 1152, 1f, w.d_l2_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[29]), 384, 1f, w.d_l1_ffn_norm.Pointer, 384);
 
                 // bwd_142_layer_norm
-                //   bert_classifier.model:26  hidden.1.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_1_ffn_norm_weight = Σ d_hidden_1_ffn_norm·x̂, d_hidden_1_ffn_norm_bias = Σ d_hidden_1_ffn_norm, d_hidden_1_r2_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_hidden_1_ffn_norm·hidden_1_ffn_norm_weight
-                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.hidden_1_r2_1.Pointer, _values.Pointer.Plus(Offsets[27]), w.hidden_1_ffn_norm_mean.Pointer, w.hidden_1_ffn_norm_rstd.Pointer, w.d_hidden_1_ffn_norm.Pointer, w.d_hidden_1_r2_1.Pointer, _gradients.Pointer.Plus(Offsets[27]), _gradients.Pointer.Plus(Offsets[28]), accumulateInputGradient: false, accumulateParameterGradients: false);
+                //   bert_classifier.model:49  l1_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // d_l1_ffn_norm_weight = Σ d_l1_ffn_norm·x̂, d_l1_ffn_norm_bias = Σ d_l1_ffn_norm, d_l1_r2_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_l1_ffn_norm·l1_ffn_norm_weight
+                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.l1_r2_1.Pointer, _values.Pointer.Plus(Offsets[27]), w.l1_ffn_norm_mean.Pointer, w.l1_ffn_norm_rstd.Pointer, w.d_l1_ffn_norm.Pointer, w.d_l1_r2_1.Pointer, _gradients.Pointer.Plus(Offsets[27]), _gradients.Pointer.Plus(Offsets[28]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_143_add_dropout_dense
-                //   bert_classifier.model:24  hidden.1.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                //   bert_classifier.model:25  hidden.1.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:25  hidden.1.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:47  l1_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                //   bert_classifier.model:48  l1_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:48  l1_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.d_hidden_1_r2_1.Pointer); // d_hidden_1_r2_1
-                    a.Add(w.d_hidden_1_attn_norm.Pointer); // d_hidden_1_attn_norm
-                    a.Add(w.d_hidden_1_ff.Pointer); // d_hidden_1_ff
-                    a.Add(_gradients.Pointer.Plus(Offsets[26])); // d_hidden_1_ff_2_bias
+                    a.Add(w.d_l1_r2_1.Pointer); // d_l1_r2_1
+                    a.Add(w.d_l1_attn_norm.Pointer); // d_l1_attn_norm
+                    a.Add(w.d_l1_ff.Pointer); // d_l1_ff
+                    a.Add(_gradients.Pointer.Plus(Offsets[26])); // d_l1_ff_2_bias
                     a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 4, _model.DropoutStream)); // seed4
                     a.Add(training ? 0.1f : 0f); // p4
                     a.Add(training ? 1.1111112f : 1f); // scale4
@@ -4872,56 +4872,56 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_144_dense_dW
-                //   bert_classifier.model:24  hidden.1.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                // d_hidden_1_ff_2_weight[384, 1536] = d_hidden_1_ffᵀ · hidden_1_ff_1   (k = B * T): cuBLAS
-                _context.Sgemm(true, false, 384, 1536, B * T, 1f, w.d_hidden_1_ff.Pointer, 384, w.hidden_1_ff_1.Pointer, 1536, 0f, _gradients.Pointer.Plus(Offsets[25]), 1536);
+                //   bert_classifier.model:47  l1_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                // d_l1_ff_2_weight[384, 1536] = d_l1_ffᵀ · l1_ff_1   (k = B * T): cuBLAS
+                _context.Sgemm(true, false, 384, 1536, B * T, 1f, w.d_l1_ff.Pointer, 384, w.l1_ff_1.Pointer, 1536, 0f, _gradients.Pointer.Plus(Offsets[25]), 1536);
 
                 // bwd_145_dense_dX
-                //   bert_classifier.model:24  hidden.1.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                // d_hidden_1_ff_1[B * T, 1536] = d_hidden_1_ff · hidden_1_ff_2_weight   (k = 384): cuBLAS
-                _context.Sgemm(false, false, B * T, 1536, 384, 1f, w.d_hidden_1_ff.Pointer, 384, _values.Pointer.Plus(Offsets[25]), 1536, 0f, w.d_hidden_1_ff_1.Pointer, 1536);
+                //   bert_classifier.model:47  l1_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                // d_l1_ff_1[B * T, 1536] = d_l1_ff · l1_ff_2_weight   (k = 384): cuBLAS
+                _context.Sgemm(false, false, B * T, 1536, 384, 1f, w.d_l1_ff.Pointer, 384, _values.Pointer.Plus(Offsets[25]), 1536, 0f, w.d_l1_ff_1.Pointer, 1536);
 
                 // bwd_146_gelu_dense
-                //   bert_classifier.model:24  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                //   bert_classifier.model:24  hidden.1.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+                //   bert_classifier.model:47  l1_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                //   bert_classifier.model:47  l1_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1536); // cols
-                    a.Add(w.d_hidden_1_ff_1.Pointer); // d_hidden_1_ff_1
-                    a.Add(w.hidden_1_ff_0.Pointer); // hidden_1_ff_0
-                    a.Add(w.d_hidden_1_ff_0.Pointer); // d_hidden_1_ff_0
-                    a.Add(_gradients.Pointer.Plus(Offsets[24])); // d_hidden_1_ff_0_bias
+                    a.Add(w.d_l1_ff_1.Pointer); // d_l1_ff_1
+                    a.Add(w.l1_ff_0.Pointer); // l1_ff_0
+                    a.Add(w.d_l1_ff_0.Pointer); // d_l1_ff_0
+                    a.Add(_gradients.Pointer.Plus(Offsets[24])); // d_l1_ff_0_bias
                     _bwd_146_gelu_dense.Launch(global::ModelDsl.Cuda.Grid.Columns(1536), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
                 }
 
                 // bwd_147_dense_dW
-                //   bert_classifier.model:24  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // d_hidden_1_ff_0_weight[1536, 384] = d_hidden_1_ff_0ᵀ · hidden_1_attn_norm   (k = B * T): cuBLAS
-                _context.Sgemm(true, false, 1536, 384, B * T, 1f, w.d_hidden_1_ff_0.Pointer, 1536, w.hidden_1_attn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[23]), 384);
+                //   bert_classifier.model:47  l1_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                // d_l1_ff_0_weight[1536, 384] = d_l1_ff_0ᵀ · l1_attn_norm   (k = B * T): cuBLAS
+                _context.Sgemm(true, false, 1536, 384, B * T, 1f, w.d_l1_ff_0.Pointer, 1536, w.l1_attn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[23]), 384);
 
                 // bwd_148_dense_dX
-                //   bert_classifier.model:24  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // d_hidden_1_attn_norm[B * T, 384] += d_hidden_1_ff_0 · hidden_1_ff_0_weight   (k = 1536): cuBLAS
-                _context.Sgemm(false, false, B * T, 384, 1536, 1f, w.d_hidden_1_ff_0.Pointer, 1536, _values.Pointer.Plus(Offsets[23]), 384, 1f, w.d_hidden_1_attn_norm.Pointer, 384);
+                //   bert_classifier.model:47  l1_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                // d_l1_attn_norm[B * T, 384] += d_l1_ff_0 · l1_ff_0_weight   (k = 1536): cuBLAS
+                _context.Sgemm(false, false, B * T, 384, 1536, 1f, w.d_l1_ff_0.Pointer, 1536, _values.Pointer.Plus(Offsets[23]), 384, 1f, w.d_l1_attn_norm.Pointer, 384);
 
                 // bwd_149_layer_norm
-                //   bert_classifier.model:23  hidden.1.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_1_attn_norm_weight = Σ d_hidden_1_attn_norm·x̂, d_hidden_1_attn_norm_bias = Σ d_hidden_1_attn_norm, d_hidden_1_r1_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_hidden_1_attn_norm·hidden_1_attn_norm_weight
-                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.hidden_1_r1_1.Pointer, _values.Pointer.Plus(Offsets[21]), w.hidden_1_attn_norm_mean.Pointer, w.hidden_1_attn_norm_rstd.Pointer, w.d_hidden_1_attn_norm.Pointer, w.d_hidden_1_r1_1.Pointer, _gradients.Pointer.Plus(Offsets[21]), _gradients.Pointer.Plus(Offsets[22]), accumulateInputGradient: false, accumulateParameterGradients: false);
+                //   bert_classifier.model:46  l1_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // d_l1_attn_norm_weight = Σ d_l1_attn_norm·x̂, d_l1_attn_norm_bias = Σ d_l1_attn_norm, d_l1_r1_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_l1_attn_norm·l1_attn_norm_weight
+                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.l1_r1_1.Pointer, _values.Pointer.Plus(Offsets[21]), w.l1_attn_norm_mean.Pointer, w.l1_attn_norm_rstd.Pointer, w.d_l1_attn_norm.Pointer, w.d_l1_r1_1.Pointer, _gradients.Pointer.Plus(Offsets[21]), _gradients.Pointer.Plus(Offsets[22]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_150_add_dropout_attention
-                //   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:22  hidden.1.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:22  hidden.1.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:45  l1_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:45  l1_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.d_hidden_1_r1_1.Pointer); // d_hidden_1_r1_1
-                    a.Add(w.d_hidden_0_ffn_norm.Pointer); // d_hidden_0_ffn_norm
-                    a.Add(w.d_hidden_1_attn.Pointer); // d_hidden_1_attn
-                    a.Add(_gradients.Pointer.Plus(Offsets[20])); // d_hidden_1_attn_out_proj_bias
+                    a.Add(w.d_l1_r1_1.Pointer); // d_l1_r1_1
+                    a.Add(w.d_l0_ffn_norm.Pointer); // d_l0_ffn_norm
+                    a.Add(w.d_l1_attn.Pointer); // d_l1_attn
+                    a.Add(_gradients.Pointer.Plus(Offsets[20])); // d_l1_attn_out_proj_bias
                     a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 3, _model.DropoutStream)); // seed3
                     a.Add(training ? 0.1f : 0f); // p3
                     a.Add(training ? 1.1111112f : 1f); // scale3
@@ -4929,58 +4929,58 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_151_attention_out_proj_dW
-                //   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_1_attn_out_proj_weight[384, 384] = d_hidden_1_attnᵀ · hidden_1_attn_context   (k = B * T): cuBLAS
-                _context.Sgemm(true, false, 384, 384, B * T, 1f, w.d_hidden_1_attn.Pointer, 384, w.hidden_1_attn_context.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[19]), 384);
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l1_attn_out_proj_weight[384, 384] = d_l1_attnᵀ · l1_attn_context   (k = B * T): cuBLAS
+                _context.Sgemm(true, false, 384, 384, B * T, 1f, w.d_l1_attn.Pointer, 384, w.l1_attn_context.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[19]), 384);
 
                 // bwd_152_attention_out_proj_dX
-                //   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_1_attn_context[B * T, 384] = d_hidden_1_attn · hidden_1_attn_out_proj_weight   (k = 384): cuBLAS
-                _context.Sgemm(false, false, B * T, 384, 384, 1f, w.d_hidden_1_attn.Pointer, 384, _values.Pointer.Plus(Offsets[19]), 384, 0f, w.d_hidden_1_attn_context.Pointer, 384);
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l1_attn_context[B * T, 384] = d_l1_attn · l1_attn_out_proj_weight   (k = 384): cuBLAS
+                _context.Sgemm(false, false, B * T, 384, 384, 1f, w.d_l1_attn.Pointer, 384, _values.Pointer.Plus(Offsets[19]), 384, 0f, w.d_l1_attn_context.Pointer, 384);
 
                 // bwd_153_attention
-                //   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_1_attn_qkv = (dq, dk, dv) from d_hidden_1_attn_context, recomputing P from q, k and the row statistics in hidden_1_attn_workspace: dq and each row's D first, then dk and dv
-                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.hidden_1_attn_qkv.Pointer, w.hidden_1_attn_qkv.Pointer.Plus(384), w.hidden_1_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_hidden_1_attn_context.Pointer, w.hidden_1_attn_workspace.Pointer, w.d_hidden_1_attn_qkv.Pointer, w.d_hidden_1_attn_qkv.Pointer.Plus(384), w.d_hidden_1_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, default);
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l1_attn_qkv = (dq, dk, dv) from d_l1_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l1_attn_workspace: dq and each row's D first, then dk and dv
+                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l1_attn_qkv.Pointer, w.l1_attn_qkv.Pointer.Plus(384), w.l1_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l1_attn_context.Pointer, w.l1_attn_workspace.Pointer, w.d_l1_attn_qkv.Pointer, w.d_l1_attn_qkv.Pointer.Plus(384), w.d_l1_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer);
 
                 // bwd_154_attention_in_proj_bias
-                //   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1152); // cols
-                    a.Add(w.d_hidden_1_attn_qkv.Pointer); // d_hidden_1_attn_qkv
-                    a.Add(_gradients.Pointer.Plus(Offsets[18])); // d_hidden_1_attn_in_proj_bias
+                    a.Add(w.d_l1_attn_qkv.Pointer); // d_l1_attn_qkv
+                    a.Add(_gradients.Pointer.Plus(Offsets[18])); // d_l1_attn_in_proj_bias
                     _bwd_154_attention_in_proj_bias.Launch(global::ModelDsl.Cuda.Grid.Columns(1152), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
                 }
 
                 // bwd_155_attention_in_proj_dW
-                //   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_1_attn_in_proj_weight[1152, 384] = d_hidden_1_attn_qkvᵀ · hidden_0_ffn_norm   (k = B * T): cuBLAS
-                _context.Sgemm(true, false, 1152, 384, B * T, 1f, w.d_hidden_1_attn_qkv.Pointer, 1152, w.hidden_0_ffn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[17]), 384);
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l1_attn_in_proj_weight[1152, 384] = d_l1_attn_qkvᵀ · l0_ffn_norm   (k = B * T): cuBLAS
+                _context.Sgemm(true, false, 1152, 384, B * T, 1f, w.d_l1_attn_qkv.Pointer, 1152, w.l0_ffn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[17]), 384);
 
                 // bwd_156_attention_in_proj_dX
-                //   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_0_ffn_norm[B * T, 384] += d_hidden_1_attn_qkv · hidden_1_attn_in_proj_weight   (k = 1152): cuBLAS
-                _context.Sgemm(false, false, B * T, 384, 1152, 1f, w.d_hidden_1_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[17]), 384, 1f, w.d_hidden_0_ffn_norm.Pointer, 384);
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l0_ffn_norm[B * T, 384] += d_l1_attn_qkv · l1_attn_in_proj_weight   (k = 1152): cuBLAS
+                _context.Sgemm(false, false, B * T, 384, 1152, 1f, w.d_l1_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[17]), 384, 1f, w.d_l0_ffn_norm.Pointer, 384);
 
                 // bwd_157_layer_norm
-                //   bert_classifier.model:26  hidden.0.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_0_ffn_norm_weight = Σ d_hidden_0_ffn_norm·x̂, d_hidden_0_ffn_norm_bias = Σ d_hidden_0_ffn_norm, d_hidden_0_r2_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_hidden_0_ffn_norm·hidden_0_ffn_norm_weight
-                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.hidden_0_r2_1.Pointer, _values.Pointer.Plus(Offsets[15]), w.hidden_0_ffn_norm_mean.Pointer, w.hidden_0_ffn_norm_rstd.Pointer, w.d_hidden_0_ffn_norm.Pointer, w.d_hidden_0_r2_1.Pointer, _gradients.Pointer.Plus(Offsets[15]), _gradients.Pointer.Plus(Offsets[16]), accumulateInputGradient: false, accumulateParameterGradients: false);
+                //   bert_classifier.model:43  l0_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // d_l0_ffn_norm_weight = Σ d_l0_ffn_norm·x̂, d_l0_ffn_norm_bias = Σ d_l0_ffn_norm, d_l0_r2_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_l0_ffn_norm·l0_ffn_norm_weight
+                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.l0_r2_1.Pointer, _values.Pointer.Plus(Offsets[15]), w.l0_ffn_norm_mean.Pointer, w.l0_ffn_norm_rstd.Pointer, w.d_l0_ffn_norm.Pointer, w.d_l0_r2_1.Pointer, _gradients.Pointer.Plus(Offsets[15]), _gradients.Pointer.Plus(Offsets[16]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_158_add_dropout_dense
-                //   bert_classifier.model:24  hidden.0.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                //   bert_classifier.model:25  hidden.0.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:25  hidden.0.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:41  l0_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                //   bert_classifier.model:42  l0_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:42  l0_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.d_hidden_0_r2_1.Pointer); // d_hidden_0_r2_1
-                    a.Add(w.d_hidden_0_attn_norm.Pointer); // d_hidden_0_attn_norm
-                    a.Add(w.d_hidden_0_ff.Pointer); // d_hidden_0_ff
-                    a.Add(_gradients.Pointer.Plus(Offsets[14])); // d_hidden_0_ff_2_bias
+                    a.Add(w.d_l0_r2_1.Pointer); // d_l0_r2_1
+                    a.Add(w.d_l0_attn_norm.Pointer); // d_l0_attn_norm
+                    a.Add(w.d_l0_ff.Pointer); // d_l0_ff
+                    a.Add(_gradients.Pointer.Plus(Offsets[14])); // d_l0_ff_2_bias
                     a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 2, _model.DropoutStream)); // seed2
                     a.Add(training ? 0.1f : 0f); // p2
                     a.Add(training ? 1.1111112f : 1f); // scale2
@@ -4988,56 +4988,56 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_159_dense_dW
-                //   bert_classifier.model:24  hidden.0.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                // d_hidden_0_ff_2_weight[384, 1536] = d_hidden_0_ffᵀ · hidden_0_ff_1   (k = B * T): cuBLAS
-                _context.Sgemm(true, false, 384, 1536, B * T, 1f, w.d_hidden_0_ff.Pointer, 384, w.hidden_0_ff_1.Pointer, 1536, 0f, _gradients.Pointer.Plus(Offsets[13]), 1536);
+                //   bert_classifier.model:41  l0_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                // d_l0_ff_2_weight[384, 1536] = d_l0_ffᵀ · l0_ff_1   (k = B * T): cuBLAS
+                _context.Sgemm(true, false, 384, 1536, B * T, 1f, w.d_l0_ff.Pointer, 384, w.l0_ff_1.Pointer, 1536, 0f, _gradients.Pointer.Plus(Offsets[13]), 1536);
 
                 // bwd_160_dense_dX
-                //   bert_classifier.model:24  hidden.0.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                // d_hidden_0_ff_1[B * T, 1536] = d_hidden_0_ff · hidden_0_ff_2_weight   (k = 384): cuBLAS
-                _context.Sgemm(false, false, B * T, 1536, 384, 1f, w.d_hidden_0_ff.Pointer, 384, _values.Pointer.Plus(Offsets[13]), 1536, 0f, w.d_hidden_0_ff_1.Pointer, 1536);
+                //   bert_classifier.model:41  l0_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                // d_l0_ff_1[B * T, 1536] = d_l0_ff · l0_ff_2_weight   (k = 384): cuBLAS
+                _context.Sgemm(false, false, B * T, 1536, 384, 1f, w.d_l0_ff.Pointer, 384, _values.Pointer.Plus(Offsets[13]), 1536, 0f, w.d_l0_ff_1.Pointer, 1536);
 
                 // bwd_161_gelu_dense
-                //   bert_classifier.model:24  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                //   bert_classifier.model:24  hidden.0.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+                //   bert_classifier.model:41  l0_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                //   bert_classifier.model:41  l0_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1536); // cols
-                    a.Add(w.d_hidden_0_ff_1.Pointer); // d_hidden_0_ff_1
-                    a.Add(w.hidden_0_ff_0.Pointer); // hidden_0_ff_0
-                    a.Add(w.d_hidden_0_ff_0.Pointer); // d_hidden_0_ff_0
-                    a.Add(_gradients.Pointer.Plus(Offsets[12])); // d_hidden_0_ff_0_bias
+                    a.Add(w.d_l0_ff_1.Pointer); // d_l0_ff_1
+                    a.Add(w.l0_ff_0.Pointer); // l0_ff_0
+                    a.Add(w.d_l0_ff_0.Pointer); // d_l0_ff_0
+                    a.Add(_gradients.Pointer.Plus(Offsets[12])); // d_l0_ff_0_bias
                     _bwd_161_gelu_dense.Launch(global::ModelDsl.Cuda.Grid.Columns(1536), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
                 }
 
                 // bwd_162_dense_dW
-                //   bert_classifier.model:24  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // d_hidden_0_ff_0_weight[1536, 384] = d_hidden_0_ff_0ᵀ · hidden_0_attn_norm   (k = B * T): cuBLAS
-                _context.Sgemm(true, false, 1536, 384, B * T, 1f, w.d_hidden_0_ff_0.Pointer, 1536, w.hidden_0_attn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[11]), 384);
+                //   bert_classifier.model:41  l0_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                // d_l0_ff_0_weight[1536, 384] = d_l0_ff_0ᵀ · l0_attn_norm   (k = B * T): cuBLAS
+                _context.Sgemm(true, false, 1536, 384, B * T, 1f, w.d_l0_ff_0.Pointer, 1536, w.l0_attn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[11]), 384);
 
                 // bwd_163_dense_dX
-                //   bert_classifier.model:24  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // d_hidden_0_attn_norm[B * T, 384] += d_hidden_0_ff_0 · hidden_0_ff_0_weight   (k = 1536): cuBLAS
-                _context.Sgemm(false, false, B * T, 384, 1536, 1f, w.d_hidden_0_ff_0.Pointer, 1536, _values.Pointer.Plus(Offsets[11]), 384, 1f, w.d_hidden_0_attn_norm.Pointer, 384);
+                //   bert_classifier.model:41  l0_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                // d_l0_attn_norm[B * T, 384] += d_l0_ff_0 · l0_ff_0_weight   (k = 1536): cuBLAS
+                _context.Sgemm(false, false, B * T, 384, 1536, 1f, w.d_l0_ff_0.Pointer, 1536, _values.Pointer.Plus(Offsets[11]), 384, 1f, w.d_l0_attn_norm.Pointer, 384);
 
                 // bwd_164_layer_norm
-                //   bert_classifier.model:23  hidden.0.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_0_attn_norm_weight = Σ d_hidden_0_attn_norm·x̂, d_hidden_0_attn_norm_bias = Σ d_hidden_0_attn_norm, d_hidden_0_r1_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_hidden_0_attn_norm·hidden_0_attn_norm_weight
-                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.hidden_0_r1_1.Pointer, _values.Pointer.Plus(Offsets[9]), w.hidden_0_attn_norm_mean.Pointer, w.hidden_0_attn_norm_rstd.Pointer, w.d_hidden_0_attn_norm.Pointer, w.d_hidden_0_r1_1.Pointer, _gradients.Pointer.Plus(Offsets[9]), _gradients.Pointer.Plus(Offsets[10]), accumulateInputGradient: false, accumulateParameterGradients: false);
+                //   bert_classifier.model:40  l0_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // d_l0_attn_norm_weight = Σ d_l0_attn_norm·x̂, d_l0_attn_norm_bias = Σ d_l0_attn_norm, d_l0_r1_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_l0_attn_norm·l0_attn_norm_weight
+                global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.l0_r1_1.Pointer, _values.Pointer.Plus(Offsets[9]), w.l0_attn_norm_mean.Pointer, w.l0_attn_norm_rstd.Pointer, w.d_l0_attn_norm.Pointer, w.d_l0_r1_1.Pointer, _gradients.Pointer.Plus(Offsets[9]), _gradients.Pointer.Plus(Offsets[10]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_165_add_dropout_attention
-                //   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:22  hidden.0.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-                //   bert_classifier.model:22  hidden.0.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:39  l0_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:39  l0_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.d_hidden_0_r1_1.Pointer); // d_hidden_0_r1_1
+                    a.Add(w.d_l0_r1_1.Pointer); // d_l0_r1_1
                     a.Add(w.d_emb.Pointer); // d_emb
-                    a.Add(w.d_hidden_0_attn.Pointer); // d_hidden_0_attn
-                    a.Add(_gradients.Pointer.Plus(Offsets[8])); // d_hidden_0_attn_out_proj_bias
+                    a.Add(w.d_l0_attn.Pointer); // d_l0_attn
+                    a.Add(_gradients.Pointer.Plus(Offsets[8])); // d_l0_attn_out_proj_bias
                     a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 1, _model.DropoutStream)); // seed1
                     a.Add(training ? 0.1f : 0f); // p1
                     a.Add(training ? 1.1111112f : 1f); // scale1
@@ -5045,43 +5045,43 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_166_attention_out_proj_dW
-                //   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_0_attn_out_proj_weight[384, 384] = d_hidden_0_attnᵀ · hidden_0_attn_context   (k = B * T): cuBLAS
-                _context.Sgemm(true, false, 384, 384, B * T, 1f, w.d_hidden_0_attn.Pointer, 384, w.hidden_0_attn_context.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[7]), 384);
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l0_attn_out_proj_weight[384, 384] = d_l0_attnᵀ · l0_attn_context   (k = B * T): cuBLAS
+                _context.Sgemm(true, false, 384, 384, B * T, 1f, w.d_l0_attn.Pointer, 384, w.l0_attn_context.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[7]), 384);
 
                 // bwd_167_attention_out_proj_dX
-                //   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_0_attn_context[B * T, 384] = d_hidden_0_attn · hidden_0_attn_out_proj_weight   (k = 384): cuBLAS
-                _context.Sgemm(false, false, B * T, 384, 384, 1f, w.d_hidden_0_attn.Pointer, 384, _values.Pointer.Plus(Offsets[7]), 384, 0f, w.d_hidden_0_attn_context.Pointer, 384);
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l0_attn_context[B * T, 384] = d_l0_attn · l0_attn_out_proj_weight   (k = 384): cuBLAS
+                _context.Sgemm(false, false, B * T, 384, 384, 1f, w.d_l0_attn.Pointer, 384, _values.Pointer.Plus(Offsets[7]), 384, 0f, w.d_l0_attn_context.Pointer, 384);
 
                 // bwd_168_attention
-                //   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_0_attn_qkv = (dq, dk, dv) from d_hidden_0_attn_context, recomputing P from q, k and the row statistics in hidden_0_attn_workspace: dq and each row's D first, then dk and dv
-                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.hidden_0_attn_qkv.Pointer, w.hidden_0_attn_qkv.Pointer.Plus(384), w.hidden_0_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_hidden_0_attn_context.Pointer, w.hidden_0_attn_workspace.Pointer, w.d_hidden_0_attn_qkv.Pointer, w.d_hidden_0_attn_qkv.Pointer.Plus(384), w.d_hidden_0_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, default);
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l0_attn_qkv = (dq, dk, dv) from d_l0_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l0_attn_workspace: dq and each row's D first, then dk and dv
+                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l0_attn_qkv.Pointer, w.l0_attn_qkv.Pointer.Plus(384), w.l0_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l0_attn_context.Pointer, w.l0_attn_workspace.Pointer, w.d_l0_attn_qkv.Pointer, w.d_l0_attn_qkv.Pointer.Plus(384), w.d_l0_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer);
 
                 // bwd_169_attention_in_proj_bias
-                //   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1152); // cols
-                    a.Add(w.d_hidden_0_attn_qkv.Pointer); // d_hidden_0_attn_qkv
-                    a.Add(_gradients.Pointer.Plus(Offsets[6])); // d_hidden_0_attn_in_proj_bias
+                    a.Add(w.d_l0_attn_qkv.Pointer); // d_l0_attn_qkv
+                    a.Add(_gradients.Pointer.Plus(Offsets[6])); // d_l0_attn_in_proj_bias
                     _bwd_169_attention_in_proj_bias.Launch(global::ModelDsl.Cuda.Grid.Columns(1152), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
                 }
 
                 // bwd_170_attention_in_proj_dW
-                //   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_hidden_0_attn_in_proj_weight[1152, 384] = d_hidden_0_attn_qkvᵀ · emb   (k = B * T): cuBLAS
-                _context.Sgemm(true, false, 1152, 384, B * T, 1f, w.d_hidden_0_attn_qkv.Pointer, 1152, w.emb.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[5]), 384);
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l0_attn_in_proj_weight[1152, 384] = d_l0_attn_qkvᵀ · emb   (k = B * T): cuBLAS
+                _context.Sgemm(true, false, 1152, 384, B * T, 1f, w.d_l0_attn_qkv.Pointer, 1152, w.emb.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[5]), 384);
 
                 // bwd_171_attention_in_proj_dX
-                //   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // d_emb[B * T, 384] += d_hidden_0_attn_qkv · hidden_0_attn_in_proj_weight   (k = 1152): cuBLAS
-                _context.Sgemm(false, false, B * T, 384, 1152, 1f, w.d_hidden_0_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[5]), 384, 1f, w.d_emb.Pointer, 384);
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_emb[B * T, 384] += d_l0_attn_qkv · l0_attn_in_proj_weight   (k = 1152): cuBLAS
+                _context.Sgemm(false, false, B * T, 384, 1152, 1f, w.d_l0_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[5]), 384, 1f, w.d_emb.Pointer, 384);
 
                 // bwd_172_dropout
-                //   bert_classifier.model:41  emb = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:37  emb = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B); // rows
@@ -5095,17 +5095,17 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_173_layer_norm
-                //   bert_classifier.model:40  emb_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:36  emb_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
                 // d_emb_norm_weight = Σ d_emb_norm·x̂, d_emb_norm_bias = Σ d_emb_norm, d_pos = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_emb_norm·emb_norm_weight
                 global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.pos.Pointer, _values.Pointer.Plus(Offsets[3]), w.emb_norm_mean.Pointer, w.emb_norm_rstd.Pointer, w.d_emb_norm.Pointer, w.d_pos.Pointer, _gradients.Pointer.Plus(Offsets[3]), _gradients.Pointer.Plus(Offsets[4]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_174_positional
-                //   bert_classifier.model:39  pos = positional(max_len=512)  [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:35  pos = positional(max_len=512)  [B, T, 384] -> [B, T, 384]
                 // d_pos_weight[t] = Σ_b d_pos[b, t], d_sum_0 = d_pos
                 global::ModelDsl.Cuda.Layers.Positional.Backward(_layers, B, T, 512, 384, w.d_pos.Pointer, w.d_sum_0.Pointer, _gradients.Pointer.Plus(Offsets[2]), accumulateInputGradient: false, accumulateTableGradient: false);
 
                 // bwd_175_add
-                //   bert_classifier.model:38  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   bert_classifier.model:34  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B); // rows
@@ -5117,19 +5117,19 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_176_embedding
-                //   bert_classifier.model:37  typ = embedding(num=2, dim=384)  [B, T] -> [B, T, 384]
+                //   bert_classifier.model:33  typ = embedding(num=2, dim=384)  [B, T] -> [B, T, 384]
                 // d_typ_weight[id] = (zeroed, then) += the rows of d_typ, for each id in segment (float atomics: the order of a repeated id's adds varies on a GPU)
                 global::ModelDsl.Cuda.Layers.Embedding.Backward(_layers, B * T, 2, 384, -1, w.segment.Pointer, w.d_typ.Pointer, _gradients.Pointer.Plus(Offsets[1]), accumulate: false);
 
                 // bwd_177_embedding
-                //   bert_classifier.model:36  tok = embedding(num=30522, dim=384)  [B, T] -> [B, T, 384]
+                //   bert_classifier.model:32  tok = embedding(num=30522, dim=384)  [B, T] -> [B, T, 384]
                 // d_tok_weight[id] = (zeroed, then) += the rows of d_tok, for each id in ids (float atomics: the order of a repeated id's adds varies on a GPU)
                 global::ModelDsl.Cuda.Layers.Embedding.Backward(_layers, B * T, 30522, 384, -1, w.ids.Pointer, w.d_tok.Pointer, _gradients.Pointer.Plus(Offsets[0]), accumulate: false);
             }
 
             // ───── Optimizer ─────────────────────────────────────────────────────────────────────────────────
 
-            /// <summary>One adamw step over every parameter (bert_classifier.model:48) in one launch, with the model's current learning rate.</summary>
+            /// <summary>One adamw step over every parameter (bert_classifier.model:79) in one launch, with the model's current learning rate.</summary>
             public void ApplyGradients()
             {
                 using var call = _guard.Enter("BertClassifier.Gpu.ApplyGradients");
@@ -5140,7 +5140,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
             /// <summary>The update itself, after the guard has ruled out a non-finite result (from bounds it tracks; on doubt it copies the state to the host and checks there).</summary>
             private void Update(string caller)
             {
-                // clip_grad_norm(1) (bert_classifier.model:50): torch.nn.utils.clip_grad_norm_, every gradient scaled by
+                // clip_grad_norm(1) (bert_classifier.model:81): torch.nn.utils.clip_grad_norm_, every gradient scaled by
                 // max_norm / (‖g‖ + 1e-6) when the global norm ‖g‖ exceeds max_norm; ‖g‖ from the Σ g² the check just read back, else read now.
                 float sumOfSquares = float.IsNaN(_checkedSumOfSquares) ? GradientSumOfSquares() : _checkedSumOfSquares;
                 _checkedSumOfSquares = float.NaN;
@@ -5155,7 +5155,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                         _gradient_scale.Launch(global::ModelDsl.Cuda.Grid.Elements(22566208), global::ModelDsl.Cuda.Grid.Block, ref a);
                     }
                 }
-                // schedule linear(warmup=20, floor=0) (bert_classifier.model:49): this update's rate, as on the CPU.
+                // schedule linear(warmup=20, floor=0) (bert_classifier.model:80): this update's rate, as on the CPU.
                 float lr = _model.ScheduledLearningRate;
                 _guard.AdamW(caller, _model.Step + 1, lr, 0.9f, 0.999f, 1e-08f, 0.01f, _syncHost);
                 int step = ++_model.Step;

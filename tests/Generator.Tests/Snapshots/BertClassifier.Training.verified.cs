@@ -13,242 +13,242 @@ namespace Consumer
 
         // ───── Parameters (in checkpoint order) ──────────────────────────────────────────────────────────
 
-        /// <summary><c>tok.weight</c> f32[30522, 384] from bert_classifier.model:36; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter TokWeight { get; } = new global::ModelDsl.Runtime.Parameter("tok.weight", new[] { 30522, 384 }, "bert_classifier.model:36");
+        /// <summary><c>tok.weight</c> f32[30522, 384] from bert_classifier.model:32; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter TokWeight { get; } = new global::ModelDsl.Runtime.Parameter("tok.weight", new[] { 30522, 384 }, "bert_classifier.model:32");
 
-        /// <summary><c>typ.weight</c> f32[2, 384] from bert_classifier.model:37; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter TypWeight { get; } = new global::ModelDsl.Runtime.Parameter("typ.weight", new[] { 2, 384 }, "bert_classifier.model:37");
+        /// <summary><c>typ.weight</c> f32[2, 384] from bert_classifier.model:33; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter TypWeight { get; } = new global::ModelDsl.Runtime.Parameter("typ.weight", new[] { 2, 384 }, "bert_classifier.model:33");
 
-        /// <summary><c>pos.weight</c> f32[512, 384] from bert_classifier.model:39; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter PosWeight { get; } = new global::ModelDsl.Runtime.Parameter("pos.weight", new[] { 512, 384 }, "bert_classifier.model:39");
+        /// <summary><c>pos.weight</c> f32[512, 384] from bert_classifier.model:35; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter PosWeight { get; } = new global::ModelDsl.Runtime.Parameter("pos.weight", new[] { 512, 384 }, "bert_classifier.model:35");
 
-        /// <summary><c>emb_norm.weight</c> f32[384] from bert_classifier.model:40; initialised ones (init at line 54).</summary>
-        public global::ModelDsl.Runtime.Parameter EmbNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("emb_norm.weight", new[] { 384 }, "bert_classifier.model:40");
+        /// <summary><c>emb_norm.weight</c> f32[384] from bert_classifier.model:36; initialised ones (init at line 85).</summary>
+        public global::ModelDsl.Runtime.Parameter EmbNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("emb_norm.weight", new[] { 384 }, "bert_classifier.model:36");
 
-        /// <summary><c>emb_norm.bias</c> f32[384] from bert_classifier.model:40; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter EmbNormBias { get; } = new global::ModelDsl.Runtime.Parameter("emb_norm.bias", new[] { 384 }, "bert_classifier.model:40");
+        /// <summary><c>emb_norm.bias</c> f32[384] from bert_classifier.model:36; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter EmbNormBias { get; } = new global::ModelDsl.Runtime.Parameter("emb_norm.bias", new[] { 384 }, "bert_classifier.model:36");
 
-        /// <summary><c>hidden.0.attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:21; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.attn.in_proj_weight", new[] { 1152, 384 }, "bert_classifier.model:21");
+        /// <summary><c>l0_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:38; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter L0AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l0_attn.in_proj_weight", new[] { 1152, 384 }, "bert_classifier.model:38");
 
-        /// <summary><c>hidden.0.attn.in_proj_bias</c> f32[1152] from bert_classifier.model:21; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.attn.in_proj_bias", new[] { 1152 }, "bert_classifier.model:21");
+        /// <summary><c>l0_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:38; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L0AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l0_attn.in_proj_bias", new[] { 1152 }, "bert_classifier.model:38");
 
-        /// <summary><c>hidden.0.attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:21; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.attn.out_proj.weight", new[] { 384, 384 }, "bert_classifier.model:21");
+        /// <summary><c>l0_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:38; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter L0AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l0_attn.out_proj.weight", new[] { 384, 384 }, "bert_classifier.model:38");
 
-        /// <summary><c>hidden.0.attn.out_proj.bias</c> f32[384] from bert_classifier.model:21; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.attn.out_proj.bias", new[] { 384 }, "bert_classifier.model:21");
+        /// <summary><c>l0_attn.out_proj.bias</c> f32[384] from bert_classifier.model:38; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L0AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l0_attn.out_proj.bias", new[] { 384 }, "bert_classifier.model:38");
 
-        /// <summary><c>hidden.0.attn_norm.weight</c> f32[384] from bert_classifier.model:23; initialised ones (init at line 54).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.attn_norm.weight", new[] { 384 }, "bert_classifier.model:23");
+        /// <summary><c>l0_attn_norm.weight</c> f32[384] from bert_classifier.model:40; initialised ones (init at line 85).</summary>
+        public global::ModelDsl.Runtime.Parameter L0AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l0_attn_norm.weight", new[] { 384 }, "bert_classifier.model:40");
 
-        /// <summary><c>hidden.0.attn_norm.bias</c> f32[384] from bert_classifier.model:23; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.attn_norm.bias", new[] { 384 }, "bert_classifier.model:23");
+        /// <summary><c>l0_attn_norm.bias</c> f32[384] from bert_classifier.model:40; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L0AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l0_attn_norm.bias", new[] { 384 }, "bert_classifier.model:40");
 
-        /// <summary><c>hidden.0.ff.0.weight</c> f32[1536, 384] from bert_classifier.model:24; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.ff.0.weight", new[] { 1536, 384 }, "bert_classifier.model:24");
+        /// <summary><c>l0_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:41; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter L0Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("l0_ff.0.weight", new[] { 1536, 384 }, "bert_classifier.model:41");
 
-        /// <summary><c>hidden.0.ff.0.bias</c> f32[1536] from bert_classifier.model:24; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.ff.0.bias", new[] { 1536 }, "bert_classifier.model:24");
+        /// <summary><c>l0_ff.0.bias</c> f32[1536] from bert_classifier.model:41; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L0Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("l0_ff.0.bias", new[] { 1536 }, "bert_classifier.model:41");
 
-        /// <summary><c>hidden.0.ff.2.weight</c> f32[384, 1536] from bert_classifier.model:24; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.ff.2.weight", new[] { 384, 1536 }, "bert_classifier.model:24");
+        /// <summary><c>l0_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:41; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter L0Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("l0_ff.2.weight", new[] { 384, 1536 }, "bert_classifier.model:41");
 
-        /// <summary><c>hidden.0.ff.2.bias</c> f32[384] from bert_classifier.model:24; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.ff.2.bias", new[] { 384 }, "bert_classifier.model:24");
+        /// <summary><c>l0_ff.2.bias</c> f32[384] from bert_classifier.model:41; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L0Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("l0_ff.2.bias", new[] { 384 }, "bert_classifier.model:41");
 
-        /// <summary><c>hidden.0.ffn_norm.weight</c> f32[384] from bert_classifier.model:26; initialised ones (init at line 54).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.ffn_norm.weight", new[] { 384 }, "bert_classifier.model:26");
+        /// <summary><c>l0_ffn_norm.weight</c> f32[384] from bert_classifier.model:43; initialised ones (init at line 85).</summary>
+        public global::ModelDsl.Runtime.Parameter L0FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l0_ffn_norm.weight", new[] { 384 }, "bert_classifier.model:43");
 
-        /// <summary><c>hidden.0.ffn_norm.bias</c> f32[384] from bert_classifier.model:26; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.ffn_norm.bias", new[] { 384 }, "bert_classifier.model:26");
+        /// <summary><c>l0_ffn_norm.bias</c> f32[384] from bert_classifier.model:43; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L0FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l0_ffn_norm.bias", new[] { 384 }, "bert_classifier.model:43");
 
-        /// <summary><c>hidden.1.attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:21; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.attn.in_proj_weight", new[] { 1152, 384 }, "bert_classifier.model:21");
+        /// <summary><c>l1_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:44; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter L1AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l1_attn.in_proj_weight", new[] { 1152, 384 }, "bert_classifier.model:44");
 
-        /// <summary><c>hidden.1.attn.in_proj_bias</c> f32[1152] from bert_classifier.model:21; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.attn.in_proj_bias", new[] { 1152 }, "bert_classifier.model:21");
+        /// <summary><c>l1_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:44; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L1AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l1_attn.in_proj_bias", new[] { 1152 }, "bert_classifier.model:44");
 
-        /// <summary><c>hidden.1.attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:21; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.attn.out_proj.weight", new[] { 384, 384 }, "bert_classifier.model:21");
+        /// <summary><c>l1_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:44; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter L1AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l1_attn.out_proj.weight", new[] { 384, 384 }, "bert_classifier.model:44");
 
-        /// <summary><c>hidden.1.attn.out_proj.bias</c> f32[384] from bert_classifier.model:21; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.attn.out_proj.bias", new[] { 384 }, "bert_classifier.model:21");
+        /// <summary><c>l1_attn.out_proj.bias</c> f32[384] from bert_classifier.model:44; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L1AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l1_attn.out_proj.bias", new[] { 384 }, "bert_classifier.model:44");
 
-        /// <summary><c>hidden.1.attn_norm.weight</c> f32[384] from bert_classifier.model:23; initialised ones (init at line 54).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.attn_norm.weight", new[] { 384 }, "bert_classifier.model:23");
+        /// <summary><c>l1_attn_norm.weight</c> f32[384] from bert_classifier.model:46; initialised ones (init at line 85).</summary>
+        public global::ModelDsl.Runtime.Parameter L1AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l1_attn_norm.weight", new[] { 384 }, "bert_classifier.model:46");
 
-        /// <summary><c>hidden.1.attn_norm.bias</c> f32[384] from bert_classifier.model:23; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.attn_norm.bias", new[] { 384 }, "bert_classifier.model:23");
+        /// <summary><c>l1_attn_norm.bias</c> f32[384] from bert_classifier.model:46; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L1AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l1_attn_norm.bias", new[] { 384 }, "bert_classifier.model:46");
 
-        /// <summary><c>hidden.1.ff.0.weight</c> f32[1536, 384] from bert_classifier.model:24; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.ff.0.weight", new[] { 1536, 384 }, "bert_classifier.model:24");
+        /// <summary><c>l1_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:47; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter L1Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("l1_ff.0.weight", new[] { 1536, 384 }, "bert_classifier.model:47");
 
-        /// <summary><c>hidden.1.ff.0.bias</c> f32[1536] from bert_classifier.model:24; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.ff.0.bias", new[] { 1536 }, "bert_classifier.model:24");
+        /// <summary><c>l1_ff.0.bias</c> f32[1536] from bert_classifier.model:47; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L1Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("l1_ff.0.bias", new[] { 1536 }, "bert_classifier.model:47");
 
-        /// <summary><c>hidden.1.ff.2.weight</c> f32[384, 1536] from bert_classifier.model:24; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.ff.2.weight", new[] { 384, 1536 }, "bert_classifier.model:24");
+        /// <summary><c>l1_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:47; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter L1Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("l1_ff.2.weight", new[] { 384, 1536 }, "bert_classifier.model:47");
 
-        /// <summary><c>hidden.1.ff.2.bias</c> f32[384] from bert_classifier.model:24; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.ff.2.bias", new[] { 384 }, "bert_classifier.model:24");
+        /// <summary><c>l1_ff.2.bias</c> f32[384] from bert_classifier.model:47; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L1Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("l1_ff.2.bias", new[] { 384 }, "bert_classifier.model:47");
 
-        /// <summary><c>hidden.1.ffn_norm.weight</c> f32[384] from bert_classifier.model:26; initialised ones (init at line 54).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.ffn_norm.weight", new[] { 384 }, "bert_classifier.model:26");
+        /// <summary><c>l1_ffn_norm.weight</c> f32[384] from bert_classifier.model:49; initialised ones (init at line 85).</summary>
+        public global::ModelDsl.Runtime.Parameter L1FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l1_ffn_norm.weight", new[] { 384 }, "bert_classifier.model:49");
 
-        /// <summary><c>hidden.1.ffn_norm.bias</c> f32[384] from bert_classifier.model:26; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.ffn_norm.bias", new[] { 384 }, "bert_classifier.model:26");
+        /// <summary><c>l1_ffn_norm.bias</c> f32[384] from bert_classifier.model:49; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L1FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l1_ffn_norm.bias", new[] { 384 }, "bert_classifier.model:49");
 
-        /// <summary><c>hidden.2.attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:21; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.attn.in_proj_weight", new[] { 1152, 384 }, "bert_classifier.model:21");
+        /// <summary><c>l2_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:50; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter L2AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l2_attn.in_proj_weight", new[] { 1152, 384 }, "bert_classifier.model:50");
 
-        /// <summary><c>hidden.2.attn.in_proj_bias</c> f32[1152] from bert_classifier.model:21; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.attn.in_proj_bias", new[] { 1152 }, "bert_classifier.model:21");
+        /// <summary><c>l2_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:50; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L2AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l2_attn.in_proj_bias", new[] { 1152 }, "bert_classifier.model:50");
 
-        /// <summary><c>hidden.2.attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:21; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.attn.out_proj.weight", new[] { 384, 384 }, "bert_classifier.model:21");
+        /// <summary><c>l2_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:50; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter L2AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l2_attn.out_proj.weight", new[] { 384, 384 }, "bert_classifier.model:50");
 
-        /// <summary><c>hidden.2.attn.out_proj.bias</c> f32[384] from bert_classifier.model:21; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.attn.out_proj.bias", new[] { 384 }, "bert_classifier.model:21");
+        /// <summary><c>l2_attn.out_proj.bias</c> f32[384] from bert_classifier.model:50; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L2AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l2_attn.out_proj.bias", new[] { 384 }, "bert_classifier.model:50");
 
-        /// <summary><c>hidden.2.attn_norm.weight</c> f32[384] from bert_classifier.model:23; initialised ones (init at line 54).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.attn_norm.weight", new[] { 384 }, "bert_classifier.model:23");
+        /// <summary><c>l2_attn_norm.weight</c> f32[384] from bert_classifier.model:52; initialised ones (init at line 85).</summary>
+        public global::ModelDsl.Runtime.Parameter L2AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l2_attn_norm.weight", new[] { 384 }, "bert_classifier.model:52");
 
-        /// <summary><c>hidden.2.attn_norm.bias</c> f32[384] from bert_classifier.model:23; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.attn_norm.bias", new[] { 384 }, "bert_classifier.model:23");
+        /// <summary><c>l2_attn_norm.bias</c> f32[384] from bert_classifier.model:52; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L2AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l2_attn_norm.bias", new[] { 384 }, "bert_classifier.model:52");
 
-        /// <summary><c>hidden.2.ff.0.weight</c> f32[1536, 384] from bert_classifier.model:24; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.ff.0.weight", new[] { 1536, 384 }, "bert_classifier.model:24");
+        /// <summary><c>l2_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:53; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter L2Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("l2_ff.0.weight", new[] { 1536, 384 }, "bert_classifier.model:53");
 
-        /// <summary><c>hidden.2.ff.0.bias</c> f32[1536] from bert_classifier.model:24; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.ff.0.bias", new[] { 1536 }, "bert_classifier.model:24");
+        /// <summary><c>l2_ff.0.bias</c> f32[1536] from bert_classifier.model:53; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L2Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("l2_ff.0.bias", new[] { 1536 }, "bert_classifier.model:53");
 
-        /// <summary><c>hidden.2.ff.2.weight</c> f32[384, 1536] from bert_classifier.model:24; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.ff.2.weight", new[] { 384, 1536 }, "bert_classifier.model:24");
+        /// <summary><c>l2_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:53; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter L2Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("l2_ff.2.weight", new[] { 384, 1536 }, "bert_classifier.model:53");
 
-        /// <summary><c>hidden.2.ff.2.bias</c> f32[384] from bert_classifier.model:24; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.ff.2.bias", new[] { 384 }, "bert_classifier.model:24");
+        /// <summary><c>l2_ff.2.bias</c> f32[384] from bert_classifier.model:53; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L2Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("l2_ff.2.bias", new[] { 384 }, "bert_classifier.model:53");
 
-        /// <summary><c>hidden.2.ffn_norm.weight</c> f32[384] from bert_classifier.model:26; initialised ones (init at line 54).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.ffn_norm.weight", new[] { 384 }, "bert_classifier.model:26");
+        /// <summary><c>l2_ffn_norm.weight</c> f32[384] from bert_classifier.model:55; initialised ones (init at line 85).</summary>
+        public global::ModelDsl.Runtime.Parameter L2FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l2_ffn_norm.weight", new[] { 384 }, "bert_classifier.model:55");
 
-        /// <summary><c>hidden.2.ffn_norm.bias</c> f32[384] from bert_classifier.model:26; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.ffn_norm.bias", new[] { 384 }, "bert_classifier.model:26");
+        /// <summary><c>l2_ffn_norm.bias</c> f32[384] from bert_classifier.model:55; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L2FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l2_ffn_norm.bias", new[] { 384 }, "bert_classifier.model:55");
 
-        /// <summary><c>hidden.3.attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:21; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.attn.in_proj_weight", new[] { 1152, 384 }, "bert_classifier.model:21");
+        /// <summary><c>l3_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:56; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter L3AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l3_attn.in_proj_weight", new[] { 1152, 384 }, "bert_classifier.model:56");
 
-        /// <summary><c>hidden.3.attn.in_proj_bias</c> f32[1152] from bert_classifier.model:21; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.attn.in_proj_bias", new[] { 1152 }, "bert_classifier.model:21");
+        /// <summary><c>l3_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:56; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L3AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l3_attn.in_proj_bias", new[] { 1152 }, "bert_classifier.model:56");
 
-        /// <summary><c>hidden.3.attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:21; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.attn.out_proj.weight", new[] { 384, 384 }, "bert_classifier.model:21");
+        /// <summary><c>l3_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:56; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter L3AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l3_attn.out_proj.weight", new[] { 384, 384 }, "bert_classifier.model:56");
 
-        /// <summary><c>hidden.3.attn.out_proj.bias</c> f32[384] from bert_classifier.model:21; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.attn.out_proj.bias", new[] { 384 }, "bert_classifier.model:21");
+        /// <summary><c>l3_attn.out_proj.bias</c> f32[384] from bert_classifier.model:56; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L3AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l3_attn.out_proj.bias", new[] { 384 }, "bert_classifier.model:56");
 
-        /// <summary><c>hidden.3.attn_norm.weight</c> f32[384] from bert_classifier.model:23; initialised ones (init at line 54).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.attn_norm.weight", new[] { 384 }, "bert_classifier.model:23");
+        /// <summary><c>l3_attn_norm.weight</c> f32[384] from bert_classifier.model:58; initialised ones (init at line 85).</summary>
+        public global::ModelDsl.Runtime.Parameter L3AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l3_attn_norm.weight", new[] { 384 }, "bert_classifier.model:58");
 
-        /// <summary><c>hidden.3.attn_norm.bias</c> f32[384] from bert_classifier.model:23; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.attn_norm.bias", new[] { 384 }, "bert_classifier.model:23");
+        /// <summary><c>l3_attn_norm.bias</c> f32[384] from bert_classifier.model:58; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L3AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l3_attn_norm.bias", new[] { 384 }, "bert_classifier.model:58");
 
-        /// <summary><c>hidden.3.ff.0.weight</c> f32[1536, 384] from bert_classifier.model:24; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.ff.0.weight", new[] { 1536, 384 }, "bert_classifier.model:24");
+        /// <summary><c>l3_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:59; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter L3Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("l3_ff.0.weight", new[] { 1536, 384 }, "bert_classifier.model:59");
 
-        /// <summary><c>hidden.3.ff.0.bias</c> f32[1536] from bert_classifier.model:24; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.ff.0.bias", new[] { 1536 }, "bert_classifier.model:24");
+        /// <summary><c>l3_ff.0.bias</c> f32[1536] from bert_classifier.model:59; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L3Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("l3_ff.0.bias", new[] { 1536 }, "bert_classifier.model:59");
 
-        /// <summary><c>hidden.3.ff.2.weight</c> f32[384, 1536] from bert_classifier.model:24; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.ff.2.weight", new[] { 384, 1536 }, "bert_classifier.model:24");
+        /// <summary><c>l3_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:59; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter L3Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("l3_ff.2.weight", new[] { 384, 1536 }, "bert_classifier.model:59");
 
-        /// <summary><c>hidden.3.ff.2.bias</c> f32[384] from bert_classifier.model:24; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.ff.2.bias", new[] { 384 }, "bert_classifier.model:24");
+        /// <summary><c>l3_ff.2.bias</c> f32[384] from bert_classifier.model:59; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L3Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("l3_ff.2.bias", new[] { 384 }, "bert_classifier.model:59");
 
-        /// <summary><c>hidden.3.ffn_norm.weight</c> f32[384] from bert_classifier.model:26; initialised ones (init at line 54).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.ffn_norm.weight", new[] { 384 }, "bert_classifier.model:26");
+        /// <summary><c>l3_ffn_norm.weight</c> f32[384] from bert_classifier.model:61; initialised ones (init at line 85).</summary>
+        public global::ModelDsl.Runtime.Parameter L3FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l3_ffn_norm.weight", new[] { 384 }, "bert_classifier.model:61");
 
-        /// <summary><c>hidden.3.ffn_norm.bias</c> f32[384] from bert_classifier.model:26; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.ffn_norm.bias", new[] { 384 }, "bert_classifier.model:26");
+        /// <summary><c>l3_ffn_norm.bias</c> f32[384] from bert_classifier.model:61; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L3FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l3_ffn_norm.bias", new[] { 384 }, "bert_classifier.model:61");
 
-        /// <summary><c>hidden.4.attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:21; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.attn.in_proj_weight", new[] { 1152, 384 }, "bert_classifier.model:21");
+        /// <summary><c>l4_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:62; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter L4AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l4_attn.in_proj_weight", new[] { 1152, 384 }, "bert_classifier.model:62");
 
-        /// <summary><c>hidden.4.attn.in_proj_bias</c> f32[1152] from bert_classifier.model:21; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.attn.in_proj_bias", new[] { 1152 }, "bert_classifier.model:21");
+        /// <summary><c>l4_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:62; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L4AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l4_attn.in_proj_bias", new[] { 1152 }, "bert_classifier.model:62");
 
-        /// <summary><c>hidden.4.attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:21; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.attn.out_proj.weight", new[] { 384, 384 }, "bert_classifier.model:21");
+        /// <summary><c>l4_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:62; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter L4AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l4_attn.out_proj.weight", new[] { 384, 384 }, "bert_classifier.model:62");
 
-        /// <summary><c>hidden.4.attn.out_proj.bias</c> f32[384] from bert_classifier.model:21; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.attn.out_proj.bias", new[] { 384 }, "bert_classifier.model:21");
+        /// <summary><c>l4_attn.out_proj.bias</c> f32[384] from bert_classifier.model:62; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L4AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l4_attn.out_proj.bias", new[] { 384 }, "bert_classifier.model:62");
 
-        /// <summary><c>hidden.4.attn_norm.weight</c> f32[384] from bert_classifier.model:23; initialised ones (init at line 54).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.attn_norm.weight", new[] { 384 }, "bert_classifier.model:23");
+        /// <summary><c>l4_attn_norm.weight</c> f32[384] from bert_classifier.model:64; initialised ones (init at line 85).</summary>
+        public global::ModelDsl.Runtime.Parameter L4AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l4_attn_norm.weight", new[] { 384 }, "bert_classifier.model:64");
 
-        /// <summary><c>hidden.4.attn_norm.bias</c> f32[384] from bert_classifier.model:23; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.attn_norm.bias", new[] { 384 }, "bert_classifier.model:23");
+        /// <summary><c>l4_attn_norm.bias</c> f32[384] from bert_classifier.model:64; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L4AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l4_attn_norm.bias", new[] { 384 }, "bert_classifier.model:64");
 
-        /// <summary><c>hidden.4.ff.0.weight</c> f32[1536, 384] from bert_classifier.model:24; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.ff.0.weight", new[] { 1536, 384 }, "bert_classifier.model:24");
+        /// <summary><c>l4_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:65; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter L4Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("l4_ff.0.weight", new[] { 1536, 384 }, "bert_classifier.model:65");
 
-        /// <summary><c>hidden.4.ff.0.bias</c> f32[1536] from bert_classifier.model:24; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.ff.0.bias", new[] { 1536 }, "bert_classifier.model:24");
+        /// <summary><c>l4_ff.0.bias</c> f32[1536] from bert_classifier.model:65; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L4Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("l4_ff.0.bias", new[] { 1536 }, "bert_classifier.model:65");
 
-        /// <summary><c>hidden.4.ff.2.weight</c> f32[384, 1536] from bert_classifier.model:24; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.ff.2.weight", new[] { 384, 1536 }, "bert_classifier.model:24");
+        /// <summary><c>l4_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:65; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter L4Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("l4_ff.2.weight", new[] { 384, 1536 }, "bert_classifier.model:65");
 
-        /// <summary><c>hidden.4.ff.2.bias</c> f32[384] from bert_classifier.model:24; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.ff.2.bias", new[] { 384 }, "bert_classifier.model:24");
+        /// <summary><c>l4_ff.2.bias</c> f32[384] from bert_classifier.model:65; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L4Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("l4_ff.2.bias", new[] { 384 }, "bert_classifier.model:65");
 
-        /// <summary><c>hidden.4.ffn_norm.weight</c> f32[384] from bert_classifier.model:26; initialised ones (init at line 54).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.ffn_norm.weight", new[] { 384 }, "bert_classifier.model:26");
+        /// <summary><c>l4_ffn_norm.weight</c> f32[384] from bert_classifier.model:67; initialised ones (init at line 85).</summary>
+        public global::ModelDsl.Runtime.Parameter L4FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l4_ffn_norm.weight", new[] { 384 }, "bert_classifier.model:67");
 
-        /// <summary><c>hidden.4.ffn_norm.bias</c> f32[384] from bert_classifier.model:26; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.ffn_norm.bias", new[] { 384 }, "bert_classifier.model:26");
+        /// <summary><c>l4_ffn_norm.bias</c> f32[384] from bert_classifier.model:67; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L4FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l4_ffn_norm.bias", new[] { 384 }, "bert_classifier.model:67");
 
-        /// <summary><c>hidden.5.attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:21; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.attn.in_proj_weight", new[] { 1152, 384 }, "bert_classifier.model:21");
+        /// <summary><c>l5_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:68; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter L5AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l5_attn.in_proj_weight", new[] { 1152, 384 }, "bert_classifier.model:68");
 
-        /// <summary><c>hidden.5.attn.in_proj_bias</c> f32[1152] from bert_classifier.model:21; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.attn.in_proj_bias", new[] { 1152 }, "bert_classifier.model:21");
+        /// <summary><c>l5_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:68; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L5AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l5_attn.in_proj_bias", new[] { 1152 }, "bert_classifier.model:68");
 
-        /// <summary><c>hidden.5.attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:21; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.attn.out_proj.weight", new[] { 384, 384 }, "bert_classifier.model:21");
+        /// <summary><c>l5_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:68; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter L5AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l5_attn.out_proj.weight", new[] { 384, 384 }, "bert_classifier.model:68");
 
-        /// <summary><c>hidden.5.attn.out_proj.bias</c> f32[384] from bert_classifier.model:21; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.attn.out_proj.bias", new[] { 384 }, "bert_classifier.model:21");
+        /// <summary><c>l5_attn.out_proj.bias</c> f32[384] from bert_classifier.model:68; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L5AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l5_attn.out_proj.bias", new[] { 384 }, "bert_classifier.model:68");
 
-        /// <summary><c>hidden.5.attn_norm.weight</c> f32[384] from bert_classifier.model:23; initialised ones (init at line 54).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.attn_norm.weight", new[] { 384 }, "bert_classifier.model:23");
+        /// <summary><c>l5_attn_norm.weight</c> f32[384] from bert_classifier.model:70; initialised ones (init at line 85).</summary>
+        public global::ModelDsl.Runtime.Parameter L5AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l5_attn_norm.weight", new[] { 384 }, "bert_classifier.model:70");
 
-        /// <summary><c>hidden.5.attn_norm.bias</c> f32[384] from bert_classifier.model:23; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.attn_norm.bias", new[] { 384 }, "bert_classifier.model:23");
+        /// <summary><c>l5_attn_norm.bias</c> f32[384] from bert_classifier.model:70; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L5AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l5_attn_norm.bias", new[] { 384 }, "bert_classifier.model:70");
 
-        /// <summary><c>hidden.5.ff.0.weight</c> f32[1536, 384] from bert_classifier.model:24; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.ff.0.weight", new[] { 1536, 384 }, "bert_classifier.model:24");
+        /// <summary><c>l5_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:71; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter L5Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("l5_ff.0.weight", new[] { 1536, 384 }, "bert_classifier.model:71");
 
-        /// <summary><c>hidden.5.ff.0.bias</c> f32[1536] from bert_classifier.model:24; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.ff.0.bias", new[] { 1536 }, "bert_classifier.model:24");
+        /// <summary><c>l5_ff.0.bias</c> f32[1536] from bert_classifier.model:71; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L5Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("l5_ff.0.bias", new[] { 1536 }, "bert_classifier.model:71");
 
-        /// <summary><c>hidden.5.ff.2.weight</c> f32[384, 1536] from bert_classifier.model:24; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.ff.2.weight", new[] { 384, 1536 }, "bert_classifier.model:24");
+        /// <summary><c>l5_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:71; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter L5Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("l5_ff.2.weight", new[] { 384, 1536 }, "bert_classifier.model:71");
 
-        /// <summary><c>hidden.5.ff.2.bias</c> f32[384] from bert_classifier.model:24; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.ff.2.bias", new[] { 384 }, "bert_classifier.model:24");
+        /// <summary><c>l5_ff.2.bias</c> f32[384] from bert_classifier.model:71; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L5Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("l5_ff.2.bias", new[] { 384 }, "bert_classifier.model:71");
 
-        /// <summary><c>hidden.5.ffn_norm.weight</c> f32[384] from bert_classifier.model:26; initialised ones (init at line 54).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.ffn_norm.weight", new[] { 384 }, "bert_classifier.model:26");
+        /// <summary><c>l5_ffn_norm.weight</c> f32[384] from bert_classifier.model:73; initialised ones (init at line 85).</summary>
+        public global::ModelDsl.Runtime.Parameter L5FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l5_ffn_norm.weight", new[] { 384 }, "bert_classifier.model:73");
 
-        /// <summary><c>hidden.5.ffn_norm.bias</c> f32[384] from bert_classifier.model:26; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.ffn_norm.bias", new[] { 384 }, "bert_classifier.model:26");
+        /// <summary><c>l5_ffn_norm.bias</c> f32[384] from bert_classifier.model:73; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter L5FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l5_ffn_norm.bias", new[] { 384 }, "bert_classifier.model:73");
 
-        /// <summary><c>logits.1.weight</c> f32[2, 384] from bert_classifier.model:44; initialised normal(0, 0.02) (init at line 52).</summary>
-        public global::ModelDsl.Runtime.Parameter Logits1Weight { get; } = new global::ModelDsl.Runtime.Parameter("logits.1.weight", new[] { 2, 384 }, "bert_classifier.model:44");
+        /// <summary><c>logits.1.weight</c> f32[2, 384] from bert_classifier.model:75; initialised normal(0, 0.02) (init at line 83).</summary>
+        public global::ModelDsl.Runtime.Parameter Logits1Weight { get; } = new global::ModelDsl.Runtime.Parameter("logits.1.weight", new[] { 2, 384 }, "bert_classifier.model:75");
 
-        /// <summary><c>logits.1.bias</c> f32[2] from bert_classifier.model:44; initialised zeros (init at line 53).</summary>
-        public global::ModelDsl.Runtime.Parameter Logits1Bias { get; } = new global::ModelDsl.Runtime.Parameter("logits.1.bias", new[] { 2 }, "bert_classifier.model:44");
+        /// <summary><c>logits.1.bias</c> f32[2] from bert_classifier.model:75; initialised zeros (init at line 84).</summary>
+        public global::ModelDsl.Runtime.Parameter Logits1Bias { get; } = new global::ModelDsl.Runtime.Parameter("logits.1.bias", new[] { 2 }, "bert_classifier.model:75");
 
         /// <summary>Every parameter, in checkpoint order; their <c>Gradient</c> arrays hold the last computed gradients.</summary>
         public global::System.Collections.Generic.IReadOnlyList<global::ModelDsl.Runtime.Parameter> Parameters { get; }
@@ -267,20 +267,20 @@ namespace Consumer
         /// <summary>Which dropout stream this replica draws: 0 alone; each data-parallel rank its own (docs/distributed.md).</summary>
         public int DropoutStream { get; set; }
 
-        /// <summary>The learning rate, 2e-05f in bert_classifier.model:48; set it to follow a schedule.</summary>
+        /// <summary>The learning rate, 2e-05f in bert_classifier.model:79; set it to follow a schedule.</summary>
         /// <exception cref="global::System.ArgumentOutOfRangeException">The value is NaN, infinite or negative.</exception>
         public float LearningRate { get => _learningRate; set => _learningRate = global::ModelDsl.Runtime.Hyperparameters.LearningRate(ModelName, value); }
         private float _learningRate = 2e-05f;
 
-        /// <summary>The total number of updates the schedule (bert_classifier.model:49) decays over: set it before training (Fit sets it to
+        /// <summary>The total number of updates the schedule (bert_classifier.model:80) decays over: set it before training (Fit sets it to
         /// epochs × batches per epoch when it is 0). A step while it is 0 throws InvalidOperationException.</summary>
         public int TotalSteps { get; set; }
 
         /// <summary>
-        /// The learning rate of the next update: LearningRate times the factor of schedule linear(warmup=20, floor=0) (bert_classifier.model:49) after
+        /// The learning rate of the next update: LearningRate times the factor of schedule linear(warmup=20, floor=0) (bert_classifier.model:80) after
         /// Step updates, rounded once (docs/training.md "Learning-rate schedules"). TrainStep and ApplyGradients use it.
         /// </summary>
-        public float ScheduledLearningRate => (float)(LearningRate * global::ModelDsl.Runtime.Schedules.Linear(Step, 20, TotalSteps, 0, "BertClassifier (bert_classifier.model:49)"));
+        public float ScheduledLearningRate => (float)(LearningRate * global::ModelDsl.Runtime.Schedules.Linear(Step, 20, TotalSteps, 0, "BertClassifier (bert_classifier.model:80)"));
 
         /// <summary>
         /// Whether inputs, targets, the loss, the gradients and the optimizer update are checked for NaN and ±∞ (default true:
@@ -296,7 +296,7 @@ namespace Consumer
         public BertClassifier(ulong seed = 0)
         {
             Seed = seed;
-            Parameters = new global::ModelDsl.Runtime.Parameter[] { TokWeight, TypWeight, PosWeight, EmbNormWeight, EmbNormBias, Hidden0AttnInProjWeight, Hidden0AttnInProjBias, Hidden0AttnOutProjWeight, Hidden0AttnOutProjBias, Hidden0AttnNormWeight, Hidden0AttnNormBias, Hidden0Ff0Weight, Hidden0Ff0Bias, Hidden0Ff2Weight, Hidden0Ff2Bias, Hidden0FfnNormWeight, Hidden0FfnNormBias, Hidden1AttnInProjWeight, Hidden1AttnInProjBias, Hidden1AttnOutProjWeight, Hidden1AttnOutProjBias, Hidden1AttnNormWeight, Hidden1AttnNormBias, Hidden1Ff0Weight, Hidden1Ff0Bias, Hidden1Ff2Weight, Hidden1Ff2Bias, Hidden1FfnNormWeight, Hidden1FfnNormBias, Hidden2AttnInProjWeight, Hidden2AttnInProjBias, Hidden2AttnOutProjWeight, Hidden2AttnOutProjBias, Hidden2AttnNormWeight, Hidden2AttnNormBias, Hidden2Ff0Weight, Hidden2Ff0Bias, Hidden2Ff2Weight, Hidden2Ff2Bias, Hidden2FfnNormWeight, Hidden2FfnNormBias, Hidden3AttnInProjWeight, Hidden3AttnInProjBias, Hidden3AttnOutProjWeight, Hidden3AttnOutProjBias, Hidden3AttnNormWeight, Hidden3AttnNormBias, Hidden3Ff0Weight, Hidden3Ff0Bias, Hidden3Ff2Weight, Hidden3Ff2Bias, Hidden3FfnNormWeight, Hidden3FfnNormBias, Hidden4AttnInProjWeight, Hidden4AttnInProjBias, Hidden4AttnOutProjWeight, Hidden4AttnOutProjBias, Hidden4AttnNormWeight, Hidden4AttnNormBias, Hidden4Ff0Weight, Hidden4Ff0Bias, Hidden4Ff2Weight, Hidden4Ff2Bias, Hidden4FfnNormWeight, Hidden4FfnNormBias, Hidden5AttnInProjWeight, Hidden5AttnInProjBias, Hidden5AttnOutProjWeight, Hidden5AttnOutProjBias, Hidden5AttnNormWeight, Hidden5AttnNormBias, Hidden5Ff0Weight, Hidden5Ff0Bias, Hidden5Ff2Weight, Hidden5Ff2Bias, Hidden5FfnNormWeight, Hidden5FfnNormBias, Logits1Weight, Logits1Bias };
+            Parameters = new global::ModelDsl.Runtime.Parameter[] { TokWeight, TypWeight, PosWeight, EmbNormWeight, EmbNormBias, L0AttnInProjWeight, L0AttnInProjBias, L0AttnOutProjWeight, L0AttnOutProjBias, L0AttnNormWeight, L0AttnNormBias, L0Ff0Weight, L0Ff0Bias, L0Ff2Weight, L0Ff2Bias, L0FfnNormWeight, L0FfnNormBias, L1AttnInProjWeight, L1AttnInProjBias, L1AttnOutProjWeight, L1AttnOutProjBias, L1AttnNormWeight, L1AttnNormBias, L1Ff0Weight, L1Ff0Bias, L1Ff2Weight, L1Ff2Bias, L1FfnNormWeight, L1FfnNormBias, L2AttnInProjWeight, L2AttnInProjBias, L2AttnOutProjWeight, L2AttnOutProjBias, L2AttnNormWeight, L2AttnNormBias, L2Ff0Weight, L2Ff0Bias, L2Ff2Weight, L2Ff2Bias, L2FfnNormWeight, L2FfnNormBias, L3AttnInProjWeight, L3AttnInProjBias, L3AttnOutProjWeight, L3AttnOutProjBias, L3AttnNormWeight, L3AttnNormBias, L3Ff0Weight, L3Ff0Bias, L3Ff2Weight, L3Ff2Bias, L3FfnNormWeight, L3FfnNormBias, L4AttnInProjWeight, L4AttnInProjBias, L4AttnOutProjWeight, L4AttnOutProjBias, L4AttnNormWeight, L4AttnNormBias, L4Ff0Weight, L4Ff0Bias, L4Ff2Weight, L4Ff2Bias, L4FfnNormWeight, L4FfnNormBias, L5AttnInProjWeight, L5AttnInProjBias, L5AttnOutProjWeight, L5AttnOutProjBias, L5AttnNormWeight, L5AttnNormBias, L5Ff0Weight, L5Ff0Bias, L5Ff2Weight, L5Ff2Bias, L5FfnNormWeight, L5FfnNormBias, Logits1Weight, Logits1Bias };
             _guard = new global::ModelDsl.Runtime.ModelGuard(ModelName, Parameters);
             foreach (var p in Parameters) p.EnsureState(2);
             Initialize();
@@ -306,85 +306,85 @@ namespace Consumer
         public void Initialize()
         {
             using var call = _guard.Enter("BertClassifier.Initialize");
-            global::ModelDsl.Runtime.Init.Normal(TokWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 0UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Normal(TypWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 1UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Normal(PosWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 2UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Constant(EmbNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:54)
-            global::ModelDsl.Runtime.Init.Constant(EmbNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Normal(Hidden0AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 5UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Constant(Hidden0AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Normal(Hidden0AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 7UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Constant(Hidden0AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Constant(Hidden0AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:54)
-            global::ModelDsl.Runtime.Init.Constant(Hidden0AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Normal(Hidden0Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 11UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Constant(Hidden0Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Normal(Hidden0Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 13UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Constant(Hidden0Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Constant(Hidden0FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:54)
-            global::ModelDsl.Runtime.Init.Constant(Hidden0FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Normal(Hidden1AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 17UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Constant(Hidden1AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Normal(Hidden1AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 19UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Constant(Hidden1AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Constant(Hidden1AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:54)
-            global::ModelDsl.Runtime.Init.Constant(Hidden1AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Normal(Hidden1Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 23UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Constant(Hidden1Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Normal(Hidden1Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 25UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Constant(Hidden1Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Constant(Hidden1FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:54)
-            global::ModelDsl.Runtime.Init.Constant(Hidden1FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Normal(Hidden2AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 29UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Constant(Hidden2AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Normal(Hidden2AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 31UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Constant(Hidden2AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Constant(Hidden2AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:54)
-            global::ModelDsl.Runtime.Init.Constant(Hidden2AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Normal(Hidden2Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 35UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Constant(Hidden2Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Normal(Hidden2Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 37UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Constant(Hidden2Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Constant(Hidden2FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:54)
-            global::ModelDsl.Runtime.Init.Constant(Hidden2FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Normal(Hidden3AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 41UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Constant(Hidden3AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Normal(Hidden3AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 43UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Constant(Hidden3AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Constant(Hidden3AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:54)
-            global::ModelDsl.Runtime.Init.Constant(Hidden3AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Normal(Hidden3Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 47UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Constant(Hidden3Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Normal(Hidden3Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 49UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Constant(Hidden3Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Constant(Hidden3FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:54)
-            global::ModelDsl.Runtime.Init.Constant(Hidden3FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Normal(Hidden4AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 53UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Constant(Hidden4AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Normal(Hidden4AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 55UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Constant(Hidden4AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Constant(Hidden4AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:54)
-            global::ModelDsl.Runtime.Init.Constant(Hidden4AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Normal(Hidden4Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 59UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Constant(Hidden4Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Normal(Hidden4Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 61UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Constant(Hidden4Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Constant(Hidden4FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:54)
-            global::ModelDsl.Runtime.Init.Constant(Hidden4FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Normal(Hidden5AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 65UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Constant(Hidden5AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Normal(Hidden5AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 67UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Constant(Hidden5AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Constant(Hidden5AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:54)
-            global::ModelDsl.Runtime.Init.Constant(Hidden5AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Normal(Hidden5Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 71UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Constant(Hidden5Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Normal(Hidden5Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 73UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Constant(Hidden5Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Constant(Hidden5FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:54)
-            global::ModelDsl.Runtime.Init.Constant(Hidden5FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
-            global::ModelDsl.Runtime.Init.Normal(Logits1Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 77UL)); // normal(0, 0.02) (init at bert_classifier.model:52)
-            global::ModelDsl.Runtime.Init.Constant(Logits1Bias.Value, 0.0f); // zeros (init at bert_classifier.model:53)
+            global::ModelDsl.Runtime.Init.Normal(TokWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 0UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Normal(TypWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 1UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Normal(PosWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 2UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Constant(EmbNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(EmbNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(L0AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 5UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Constant(L0AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(L0AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 7UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Constant(L0AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L0AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L0AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(L0Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 11UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Constant(L0Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(L0Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 13UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Constant(L0Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L0FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L0FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(L1AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 17UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Constant(L1AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(L1AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 19UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Constant(L1AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L1AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L1AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(L1Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 23UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Constant(L1Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(L1Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 25UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Constant(L1Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L1FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L1FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(L2AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 29UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Constant(L2AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(L2AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 31UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Constant(L2AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L2AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L2AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(L2Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 35UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Constant(L2Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(L2Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 37UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Constant(L2Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L2FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L2FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(L3AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 41UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Constant(L3AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(L3AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 43UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Constant(L3AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L3AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L3AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(L3Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 47UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Constant(L3Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(L3Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 49UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Constant(L3Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L3FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L3FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(L4AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 53UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Constant(L4AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(L4AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 55UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Constant(L4AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L4AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L4AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(L4Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 59UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Constant(L4Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(L4Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 61UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Constant(L4Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L4FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L4FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(L5AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 65UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Constant(L5AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(L5AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 67UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Constant(L5AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L5AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L5AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(L5Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 71UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Constant(L5Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(L5Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 73UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Constant(L5Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L5FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L5FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(Logits1Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 77UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
+            global::ModelDsl.Runtime.Init.Constant(Logits1Bias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
             foreach (var p in Parameters)
             {
                 p.MarkChanged();
@@ -478,13 +478,13 @@ namespace Consumer
         /// <summary>Runs the failed step again, checking every buffer after each kernel; returns where the first non-finite value appeared.</summary>
         private string TraceKernels(Workspace w)
         {
-            var trace = new global::ModelDsl.Runtime.KernelTrace(Parameters, new (string, float[])[] { ("tok", w.tok), ("typ", w.typ), ("sum_0", w.sum_0), ("pos", w.pos), ("emb_norm", w.emb_norm), ("emb_norm_mean", w.emb_norm_mean), ("emb_norm_rstd", w.emb_norm_rstd), ("emb", w.emb), ("hidden_0_attn_qkv", w.hidden_0_attn_qkv), ("hidden_0_attn_context", w.hidden_0_attn_context), ("hidden_0_attn_workspace", w.hidden_0_attn_workspace), ("hidden_0_attn", w.hidden_0_attn), ("hidden_0_r1_1", w.hidden_0_r1_1), ("hidden_0_attn_norm", w.hidden_0_attn_norm), ("hidden_0_attn_norm_mean", w.hidden_0_attn_norm_mean), ("hidden_0_attn_norm_rstd", w.hidden_0_attn_norm_rstd), ("hidden_0_ff_0", w.hidden_0_ff_0), ("hidden_0_ff_1", w.hidden_0_ff_1), ("hidden_0_ff", w.hidden_0_ff), ("hidden_0_r2_1", w.hidden_0_r2_1), ("hidden_0_ffn_norm", w.hidden_0_ffn_norm), ("hidden_0_ffn_norm_mean", w.hidden_0_ffn_norm_mean), ("hidden_0_ffn_norm_rstd", w.hidden_0_ffn_norm_rstd), ("hidden_1_attn_qkv", w.hidden_1_attn_qkv), ("hidden_1_attn_context", w.hidden_1_attn_context), ("hidden_1_attn_workspace", w.hidden_1_attn_workspace), ("hidden_1_attn", w.hidden_1_attn), ("hidden_1_r1_1", w.hidden_1_r1_1), ("hidden_1_attn_norm", w.hidden_1_attn_norm), ("hidden_1_attn_norm_mean", w.hidden_1_attn_norm_mean), ("hidden_1_attn_norm_rstd", w.hidden_1_attn_norm_rstd), ("hidden_1_ff_0", w.hidden_1_ff_0), ("hidden_1_ff_1", w.hidden_1_ff_1), ("hidden_1_ff", w.hidden_1_ff), ("hidden_1_r2_1", w.hidden_1_r2_1), ("hidden_1_ffn_norm", w.hidden_1_ffn_norm), ("hidden_1_ffn_norm_mean", w.hidden_1_ffn_norm_mean), ("hidden_1_ffn_norm_rstd", w.hidden_1_ffn_norm_rstd), ("hidden_2_attn_qkv", w.hidden_2_attn_qkv), ("hidden_2_attn_context", w.hidden_2_attn_context), ("hidden_2_attn_workspace", w.hidden_2_attn_workspace), ("hidden_2_attn", w.hidden_2_attn), ("hidden_2_r1_1", w.hidden_2_r1_1), ("hidden_2_attn_norm", w.hidden_2_attn_norm), ("hidden_2_attn_norm_mean", w.hidden_2_attn_norm_mean), ("hidden_2_attn_norm_rstd", w.hidden_2_attn_norm_rstd), ("hidden_2_ff_0", w.hidden_2_ff_0), ("hidden_2_ff_1", w.hidden_2_ff_1), ("hidden_2_ff", w.hidden_2_ff), ("hidden_2_r2_1", w.hidden_2_r2_1), ("hidden_2_ffn_norm", w.hidden_2_ffn_norm), ("hidden_2_ffn_norm_mean", w.hidden_2_ffn_norm_mean), ("hidden_2_ffn_norm_rstd", w.hidden_2_ffn_norm_rstd), ("hidden_3_attn_qkv", w.hidden_3_attn_qkv), ("hidden_3_attn_context", w.hidden_3_attn_context), ("hidden_3_attn_workspace", w.hidden_3_attn_workspace), ("hidden_3_attn", w.hidden_3_attn), ("hidden_3_r1_1", w.hidden_3_r1_1), ("hidden_3_attn_norm", w.hidden_3_attn_norm), ("hidden_3_attn_norm_mean", w.hidden_3_attn_norm_mean), ("hidden_3_attn_norm_rstd", w.hidden_3_attn_norm_rstd), ("hidden_3_ff_0", w.hidden_3_ff_0), ("hidden_3_ff_1", w.hidden_3_ff_1), ("hidden_3_ff", w.hidden_3_ff), ("hidden_3_r2_1", w.hidden_3_r2_1), ("hidden_3_ffn_norm", w.hidden_3_ffn_norm), ("hidden_3_ffn_norm_mean", w.hidden_3_ffn_norm_mean), ("hidden_3_ffn_norm_rstd", w.hidden_3_ffn_norm_rstd), ("hidden_4_attn_qkv", w.hidden_4_attn_qkv), ("hidden_4_attn_context", w.hidden_4_attn_context), ("hidden_4_attn_workspace", w.hidden_4_attn_workspace), ("hidden_4_attn", w.hidden_4_attn), ("hidden_4_r1_1", w.hidden_4_r1_1), ("hidden_4_attn_norm", w.hidden_4_attn_norm), ("hidden_4_attn_norm_mean", w.hidden_4_attn_norm_mean), ("hidden_4_attn_norm_rstd", w.hidden_4_attn_norm_rstd), ("hidden_4_ff_0", w.hidden_4_ff_0), ("hidden_4_ff_1", w.hidden_4_ff_1), ("hidden_4_ff", w.hidden_4_ff), ("hidden_4_r2_1", w.hidden_4_r2_1), ("hidden_4_ffn_norm", w.hidden_4_ffn_norm), ("hidden_4_ffn_norm_mean", w.hidden_4_ffn_norm_mean), ("hidden_4_ffn_norm_rstd", w.hidden_4_ffn_norm_rstd), ("hidden_5_attn_qkv", w.hidden_5_attn_qkv), ("hidden_5_attn_context", w.hidden_5_attn_context), ("hidden_5_attn_workspace", w.hidden_5_attn_workspace), ("hidden_5_attn", w.hidden_5_attn), ("hidden_5_r1_1", w.hidden_5_r1_1), ("hidden_5_attn_norm", w.hidden_5_attn_norm), ("hidden_5_attn_norm_mean", w.hidden_5_attn_norm_mean), ("hidden_5_attn_norm_rstd", w.hidden_5_attn_norm_rstd), ("hidden_5_ff_0", w.hidden_5_ff_0), ("hidden_5_ff_1", w.hidden_5_ff_1), ("hidden_5_ff", w.hidden_5_ff), ("hidden_5_r2_1", w.hidden_5_r2_1), ("hidden", w.hidden), ("hidden_mean", w.hidden_mean), ("hidden_rstd", w.hidden_rstd), ("pooled", w.pooled), ("logits_0", w.logits_0), ("logits", w.logits), ("d_logits", w.d_logits), ("d_logits_0", w.d_logits_0), ("d_pooled", w.d_pooled), ("d_hidden", w.d_hidden), ("d_hidden_5_r2_1", w.d_hidden_5_r2_1), ("d_hidden_5_attn_norm", w.d_hidden_5_attn_norm), ("d_hidden_5_ff", w.d_hidden_5_ff), ("d_hidden_5_ff_1", w.d_hidden_5_ff_1), ("d_hidden_5_ff_0", w.d_hidden_5_ff_0), ("d_hidden_5_r1_1", w.d_hidden_5_r1_1), ("d_hidden_4_ffn_norm", w.d_hidden_4_ffn_norm), ("d_hidden_5_attn", w.d_hidden_5_attn), ("d_hidden_5_attn_context", w.d_hidden_5_attn_context), ("d_hidden_5_attn_qkv", w.d_hidden_5_attn_qkv), ("d_hidden_4_r2_1", w.d_hidden_4_r2_1), ("d_hidden_4_attn_norm", w.d_hidden_4_attn_norm), ("d_hidden_4_ff", w.d_hidden_4_ff), ("d_hidden_4_ff_1", w.d_hidden_4_ff_1), ("d_hidden_4_ff_0", w.d_hidden_4_ff_0), ("d_hidden_4_r1_1", w.d_hidden_4_r1_1), ("d_hidden_3_ffn_norm", w.d_hidden_3_ffn_norm), ("d_hidden_4_attn", w.d_hidden_4_attn), ("d_hidden_4_attn_context", w.d_hidden_4_attn_context), ("d_hidden_4_attn_qkv", w.d_hidden_4_attn_qkv), ("d_hidden_3_r2_1", w.d_hidden_3_r2_1), ("d_hidden_3_attn_norm", w.d_hidden_3_attn_norm), ("d_hidden_3_ff", w.d_hidden_3_ff), ("d_hidden_3_ff_1", w.d_hidden_3_ff_1), ("d_hidden_3_ff_0", w.d_hidden_3_ff_0), ("d_hidden_3_r1_1", w.d_hidden_3_r1_1), ("d_hidden_2_ffn_norm", w.d_hidden_2_ffn_norm), ("d_hidden_3_attn", w.d_hidden_3_attn), ("d_hidden_3_attn_context", w.d_hidden_3_attn_context), ("d_hidden_3_attn_qkv", w.d_hidden_3_attn_qkv), ("d_hidden_2_r2_1", w.d_hidden_2_r2_1), ("d_hidden_2_attn_norm", w.d_hidden_2_attn_norm), ("d_hidden_2_ff", w.d_hidden_2_ff), ("d_hidden_2_ff_1", w.d_hidden_2_ff_1), ("d_hidden_2_ff_0", w.d_hidden_2_ff_0), ("d_hidden_2_r1_1", w.d_hidden_2_r1_1), ("d_hidden_1_ffn_norm", w.d_hidden_1_ffn_norm), ("d_hidden_2_attn", w.d_hidden_2_attn), ("d_hidden_2_attn_context", w.d_hidden_2_attn_context), ("d_hidden_2_attn_qkv", w.d_hidden_2_attn_qkv), ("d_hidden_1_r2_1", w.d_hidden_1_r2_1), ("d_hidden_1_attn_norm", w.d_hidden_1_attn_norm), ("d_hidden_1_ff", w.d_hidden_1_ff), ("d_hidden_1_ff_1", w.d_hidden_1_ff_1), ("d_hidden_1_ff_0", w.d_hidden_1_ff_0), ("d_hidden_1_r1_1", w.d_hidden_1_r1_1), ("d_hidden_0_ffn_norm", w.d_hidden_0_ffn_norm), ("d_hidden_1_attn", w.d_hidden_1_attn), ("d_hidden_1_attn_context", w.d_hidden_1_attn_context), ("d_hidden_1_attn_qkv", w.d_hidden_1_attn_qkv), ("d_hidden_0_r2_1", w.d_hidden_0_r2_1), ("d_hidden_0_attn_norm", w.d_hidden_0_attn_norm), ("d_hidden_0_ff", w.d_hidden_0_ff), ("d_hidden_0_ff_1", w.d_hidden_0_ff_1), ("d_hidden_0_ff_0", w.d_hidden_0_ff_0), ("d_hidden_0_r1_1", w.d_hidden_0_r1_1), ("d_emb", w.d_emb), ("d_hidden_0_attn", w.d_hidden_0_attn), ("d_hidden_0_attn_context", w.d_hidden_0_attn_context), ("d_hidden_0_attn_qkv", w.d_hidden_0_attn_qkv), ("d_emb_norm", w.d_emb_norm), ("d_pos", w.d_pos), ("d_sum_0", w.d_sum_0), ("d_tok", w.d_tok), ("d_typ", w.d_typ), ("gradient of tok.weight", TokWeight.Gradient), ("gradient of typ.weight", TypWeight.Gradient), ("gradient of pos.weight", PosWeight.Gradient), ("gradient of emb_norm.weight", EmbNormWeight.Gradient), ("gradient of emb_norm.bias", EmbNormBias.Gradient), ("gradient of hidden.0.attn.in_proj_weight", Hidden0AttnInProjWeight.Gradient), ("gradient of hidden.0.attn.in_proj_bias", Hidden0AttnInProjBias.Gradient), ("gradient of hidden.0.attn.out_proj.weight", Hidden0AttnOutProjWeight.Gradient), ("gradient of hidden.0.attn.out_proj.bias", Hidden0AttnOutProjBias.Gradient), ("gradient of hidden.0.attn_norm.weight", Hidden0AttnNormWeight.Gradient), ("gradient of hidden.0.attn_norm.bias", Hidden0AttnNormBias.Gradient), ("gradient of hidden.0.ff.0.weight", Hidden0Ff0Weight.Gradient), ("gradient of hidden.0.ff.0.bias", Hidden0Ff0Bias.Gradient), ("gradient of hidden.0.ff.2.weight", Hidden0Ff2Weight.Gradient), ("gradient of hidden.0.ff.2.bias", Hidden0Ff2Bias.Gradient), ("gradient of hidden.0.ffn_norm.weight", Hidden0FfnNormWeight.Gradient), ("gradient of hidden.0.ffn_norm.bias", Hidden0FfnNormBias.Gradient), ("gradient of hidden.1.attn.in_proj_weight", Hidden1AttnInProjWeight.Gradient), ("gradient of hidden.1.attn.in_proj_bias", Hidden1AttnInProjBias.Gradient), ("gradient of hidden.1.attn.out_proj.weight", Hidden1AttnOutProjWeight.Gradient), ("gradient of hidden.1.attn.out_proj.bias", Hidden1AttnOutProjBias.Gradient), ("gradient of hidden.1.attn_norm.weight", Hidden1AttnNormWeight.Gradient), ("gradient of hidden.1.attn_norm.bias", Hidden1AttnNormBias.Gradient), ("gradient of hidden.1.ff.0.weight", Hidden1Ff0Weight.Gradient), ("gradient of hidden.1.ff.0.bias", Hidden1Ff0Bias.Gradient), ("gradient of hidden.1.ff.2.weight", Hidden1Ff2Weight.Gradient), ("gradient of hidden.1.ff.2.bias", Hidden1Ff2Bias.Gradient), ("gradient of hidden.1.ffn_norm.weight", Hidden1FfnNormWeight.Gradient), ("gradient of hidden.1.ffn_norm.bias", Hidden1FfnNormBias.Gradient), ("gradient of hidden.2.attn.in_proj_weight", Hidden2AttnInProjWeight.Gradient), ("gradient of hidden.2.attn.in_proj_bias", Hidden2AttnInProjBias.Gradient), ("gradient of hidden.2.attn.out_proj.weight", Hidden2AttnOutProjWeight.Gradient), ("gradient of hidden.2.attn.out_proj.bias", Hidden2AttnOutProjBias.Gradient), ("gradient of hidden.2.attn_norm.weight", Hidden2AttnNormWeight.Gradient), ("gradient of hidden.2.attn_norm.bias", Hidden2AttnNormBias.Gradient), ("gradient of hidden.2.ff.0.weight", Hidden2Ff0Weight.Gradient), ("gradient of hidden.2.ff.0.bias", Hidden2Ff0Bias.Gradient), ("gradient of hidden.2.ff.2.weight", Hidden2Ff2Weight.Gradient), ("gradient of hidden.2.ff.2.bias", Hidden2Ff2Bias.Gradient), ("gradient of hidden.2.ffn_norm.weight", Hidden2FfnNormWeight.Gradient), ("gradient of hidden.2.ffn_norm.bias", Hidden2FfnNormBias.Gradient), ("gradient of hidden.3.attn.in_proj_weight", Hidden3AttnInProjWeight.Gradient), ("gradient of hidden.3.attn.in_proj_bias", Hidden3AttnInProjBias.Gradient), ("gradient of hidden.3.attn.out_proj.weight", Hidden3AttnOutProjWeight.Gradient), ("gradient of hidden.3.attn.out_proj.bias", Hidden3AttnOutProjBias.Gradient), ("gradient of hidden.3.attn_norm.weight", Hidden3AttnNormWeight.Gradient), ("gradient of hidden.3.attn_norm.bias", Hidden3AttnNormBias.Gradient), ("gradient of hidden.3.ff.0.weight", Hidden3Ff0Weight.Gradient), ("gradient of hidden.3.ff.0.bias", Hidden3Ff0Bias.Gradient), ("gradient of hidden.3.ff.2.weight", Hidden3Ff2Weight.Gradient), ("gradient of hidden.3.ff.2.bias", Hidden3Ff2Bias.Gradient), ("gradient of hidden.3.ffn_norm.weight", Hidden3FfnNormWeight.Gradient), ("gradient of hidden.3.ffn_norm.bias", Hidden3FfnNormBias.Gradient), ("gradient of hidden.4.attn.in_proj_weight", Hidden4AttnInProjWeight.Gradient), ("gradient of hidden.4.attn.in_proj_bias", Hidden4AttnInProjBias.Gradient), ("gradient of hidden.4.attn.out_proj.weight", Hidden4AttnOutProjWeight.Gradient), ("gradient of hidden.4.attn.out_proj.bias", Hidden4AttnOutProjBias.Gradient), ("gradient of hidden.4.attn_norm.weight", Hidden4AttnNormWeight.Gradient), ("gradient of hidden.4.attn_norm.bias", Hidden4AttnNormBias.Gradient), ("gradient of hidden.4.ff.0.weight", Hidden4Ff0Weight.Gradient), ("gradient of hidden.4.ff.0.bias", Hidden4Ff0Bias.Gradient), ("gradient of hidden.4.ff.2.weight", Hidden4Ff2Weight.Gradient), ("gradient of hidden.4.ff.2.bias", Hidden4Ff2Bias.Gradient), ("gradient of hidden.4.ffn_norm.weight", Hidden4FfnNormWeight.Gradient), ("gradient of hidden.4.ffn_norm.bias", Hidden4FfnNormBias.Gradient), ("gradient of hidden.5.attn.in_proj_weight", Hidden5AttnInProjWeight.Gradient), ("gradient of hidden.5.attn.in_proj_bias", Hidden5AttnInProjBias.Gradient), ("gradient of hidden.5.attn.out_proj.weight", Hidden5AttnOutProjWeight.Gradient), ("gradient of hidden.5.attn.out_proj.bias", Hidden5AttnOutProjBias.Gradient), ("gradient of hidden.5.attn_norm.weight", Hidden5AttnNormWeight.Gradient), ("gradient of hidden.5.attn_norm.bias", Hidden5AttnNormBias.Gradient), ("gradient of hidden.5.ff.0.weight", Hidden5Ff0Weight.Gradient), ("gradient of hidden.5.ff.0.bias", Hidden5Ff0Bias.Gradient), ("gradient of hidden.5.ff.2.weight", Hidden5Ff2Weight.Gradient), ("gradient of hidden.5.ff.2.bias", Hidden5Ff2Bias.Gradient), ("gradient of hidden.5.ffn_norm.weight", Hidden5FfnNormWeight.Gradient), ("gradient of hidden.5.ffn_norm.bias", Hidden5FfnNormBias.Gradient), ("gradient of logits.1.weight", Logits1Weight.Gradient), ("gradient of logits.1.bias", Logits1Bias.Gradient) });
+            var trace = new global::ModelDsl.Runtime.KernelTrace(Parameters, new (string, float[])[] { ("tok", w.tok), ("typ", w.typ), ("sum_0", w.sum_0), ("pos", w.pos), ("emb_norm", w.emb_norm), ("emb_norm_mean", w.emb_norm_mean), ("emb_norm_rstd", w.emb_norm_rstd), ("emb", w.emb), ("l0_attn_qkv", w.l0_attn_qkv), ("l0_attn_context", w.l0_attn_context), ("l0_attn_workspace", w.l0_attn_workspace), ("l0_attn", w.l0_attn), ("l0_r1_1", w.l0_r1_1), ("l0_attn_norm", w.l0_attn_norm), ("l0_attn_norm_mean", w.l0_attn_norm_mean), ("l0_attn_norm_rstd", w.l0_attn_norm_rstd), ("l0_ff_0", w.l0_ff_0), ("l0_ff_1", w.l0_ff_1), ("l0_ff", w.l0_ff), ("l0_r2_1", w.l0_r2_1), ("l0_ffn_norm", w.l0_ffn_norm), ("l0_ffn_norm_mean", w.l0_ffn_norm_mean), ("l0_ffn_norm_rstd", w.l0_ffn_norm_rstd), ("l1_attn_qkv", w.l1_attn_qkv), ("l1_attn_context", w.l1_attn_context), ("l1_attn_workspace", w.l1_attn_workspace), ("l1_attn", w.l1_attn), ("l1_r1_1", w.l1_r1_1), ("l1_attn_norm", w.l1_attn_norm), ("l1_attn_norm_mean", w.l1_attn_norm_mean), ("l1_attn_norm_rstd", w.l1_attn_norm_rstd), ("l1_ff_0", w.l1_ff_0), ("l1_ff_1", w.l1_ff_1), ("l1_ff", w.l1_ff), ("l1_r2_1", w.l1_r2_1), ("l1_ffn_norm", w.l1_ffn_norm), ("l1_ffn_norm_mean", w.l1_ffn_norm_mean), ("l1_ffn_norm_rstd", w.l1_ffn_norm_rstd), ("l2_attn_qkv", w.l2_attn_qkv), ("l2_attn_context", w.l2_attn_context), ("l2_attn_workspace", w.l2_attn_workspace), ("l2_attn", w.l2_attn), ("l2_r1_1", w.l2_r1_1), ("l2_attn_norm", w.l2_attn_norm), ("l2_attn_norm_mean", w.l2_attn_norm_mean), ("l2_attn_norm_rstd", w.l2_attn_norm_rstd), ("l2_ff_0", w.l2_ff_0), ("l2_ff_1", w.l2_ff_1), ("l2_ff", w.l2_ff), ("l2_r2_1", w.l2_r2_1), ("l2_ffn_norm", w.l2_ffn_norm), ("l2_ffn_norm_mean", w.l2_ffn_norm_mean), ("l2_ffn_norm_rstd", w.l2_ffn_norm_rstd), ("l3_attn_qkv", w.l3_attn_qkv), ("l3_attn_context", w.l3_attn_context), ("l3_attn_workspace", w.l3_attn_workspace), ("l3_attn", w.l3_attn), ("l3_r1_1", w.l3_r1_1), ("l3_attn_norm", w.l3_attn_norm), ("l3_attn_norm_mean", w.l3_attn_norm_mean), ("l3_attn_norm_rstd", w.l3_attn_norm_rstd), ("l3_ff_0", w.l3_ff_0), ("l3_ff_1", w.l3_ff_1), ("l3_ff", w.l3_ff), ("l3_r2_1", w.l3_r2_1), ("l3_ffn_norm", w.l3_ffn_norm), ("l3_ffn_norm_mean", w.l3_ffn_norm_mean), ("l3_ffn_norm_rstd", w.l3_ffn_norm_rstd), ("l4_attn_qkv", w.l4_attn_qkv), ("l4_attn_context", w.l4_attn_context), ("l4_attn_workspace", w.l4_attn_workspace), ("l4_attn", w.l4_attn), ("l4_r1_1", w.l4_r1_1), ("l4_attn_norm", w.l4_attn_norm), ("l4_attn_norm_mean", w.l4_attn_norm_mean), ("l4_attn_norm_rstd", w.l4_attn_norm_rstd), ("l4_ff_0", w.l4_ff_0), ("l4_ff_1", w.l4_ff_1), ("l4_ff", w.l4_ff), ("l4_r2_1", w.l4_r2_1), ("l4_ffn_norm", w.l4_ffn_norm), ("l4_ffn_norm_mean", w.l4_ffn_norm_mean), ("l4_ffn_norm_rstd", w.l4_ffn_norm_rstd), ("l5_attn_qkv", w.l5_attn_qkv), ("l5_attn_context", w.l5_attn_context), ("l5_attn_workspace", w.l5_attn_workspace), ("l5_attn", w.l5_attn), ("l5_r1_1", w.l5_r1_1), ("l5_attn_norm", w.l5_attn_norm), ("l5_attn_norm_mean", w.l5_attn_norm_mean), ("l5_attn_norm_rstd", w.l5_attn_norm_rstd), ("l5_ff_0", w.l5_ff_0), ("l5_ff_1", w.l5_ff_1), ("l5_ff", w.l5_ff), ("l5_r2_1", w.l5_r2_1), ("l5_ffn_norm", w.l5_ffn_norm), ("l5_ffn_norm_mean", w.l5_ffn_norm_mean), ("l5_ffn_norm_rstd", w.l5_ffn_norm_rstd), ("pooled", w.pooled), ("logits_0", w.logits_0), ("logits", w.logits), ("d_logits", w.d_logits), ("d_logits_0", w.d_logits_0), ("d_pooled", w.d_pooled), ("d_l5_ffn_norm", w.d_l5_ffn_norm), ("d_l5_r2_1", w.d_l5_r2_1), ("d_l5_attn_norm", w.d_l5_attn_norm), ("d_l5_ff", w.d_l5_ff), ("d_l5_ff_1", w.d_l5_ff_1), ("d_l5_ff_0", w.d_l5_ff_0), ("d_l5_r1_1", w.d_l5_r1_1), ("d_l4_ffn_norm", w.d_l4_ffn_norm), ("d_l5_attn", w.d_l5_attn), ("d_l5_attn_context", w.d_l5_attn_context), ("d_l5_attn_qkv", w.d_l5_attn_qkv), ("d_l4_r2_1", w.d_l4_r2_1), ("d_l4_attn_norm", w.d_l4_attn_norm), ("d_l4_ff", w.d_l4_ff), ("d_l4_ff_1", w.d_l4_ff_1), ("d_l4_ff_0", w.d_l4_ff_0), ("d_l4_r1_1", w.d_l4_r1_1), ("d_l3_ffn_norm", w.d_l3_ffn_norm), ("d_l4_attn", w.d_l4_attn), ("d_l4_attn_context", w.d_l4_attn_context), ("d_l4_attn_qkv", w.d_l4_attn_qkv), ("d_l3_r2_1", w.d_l3_r2_1), ("d_l3_attn_norm", w.d_l3_attn_norm), ("d_l3_ff", w.d_l3_ff), ("d_l3_ff_1", w.d_l3_ff_1), ("d_l3_ff_0", w.d_l3_ff_0), ("d_l3_r1_1", w.d_l3_r1_1), ("d_l2_ffn_norm", w.d_l2_ffn_norm), ("d_l3_attn", w.d_l3_attn), ("d_l3_attn_context", w.d_l3_attn_context), ("d_l3_attn_qkv", w.d_l3_attn_qkv), ("d_l2_r2_1", w.d_l2_r2_1), ("d_l2_attn_norm", w.d_l2_attn_norm), ("d_l2_ff", w.d_l2_ff), ("d_l2_ff_1", w.d_l2_ff_1), ("d_l2_ff_0", w.d_l2_ff_0), ("d_l2_r1_1", w.d_l2_r1_1), ("d_l1_ffn_norm", w.d_l1_ffn_norm), ("d_l2_attn", w.d_l2_attn), ("d_l2_attn_context", w.d_l2_attn_context), ("d_l2_attn_qkv", w.d_l2_attn_qkv), ("d_l1_r2_1", w.d_l1_r2_1), ("d_l1_attn_norm", w.d_l1_attn_norm), ("d_l1_ff", w.d_l1_ff), ("d_l1_ff_1", w.d_l1_ff_1), ("d_l1_ff_0", w.d_l1_ff_0), ("d_l1_r1_1", w.d_l1_r1_1), ("d_l0_ffn_norm", w.d_l0_ffn_norm), ("d_l1_attn", w.d_l1_attn), ("d_l1_attn_context", w.d_l1_attn_context), ("d_l1_attn_qkv", w.d_l1_attn_qkv), ("d_l0_r2_1", w.d_l0_r2_1), ("d_l0_attn_norm", w.d_l0_attn_norm), ("d_l0_ff", w.d_l0_ff), ("d_l0_ff_1", w.d_l0_ff_1), ("d_l0_ff_0", w.d_l0_ff_0), ("d_l0_r1_1", w.d_l0_r1_1), ("d_emb", w.d_emb), ("d_l0_attn", w.d_l0_attn), ("d_l0_attn_context", w.d_l0_attn_context), ("d_l0_attn_qkv", w.d_l0_attn_qkv), ("d_emb_norm", w.d_emb_norm), ("d_pos", w.d_pos), ("d_sum_0", w.d_sum_0), ("d_tok", w.d_tok), ("d_typ", w.d_typ), ("gradient of tok.weight", TokWeight.Gradient), ("gradient of typ.weight", TypWeight.Gradient), ("gradient of pos.weight", PosWeight.Gradient), ("gradient of emb_norm.weight", EmbNormWeight.Gradient), ("gradient of emb_norm.bias", EmbNormBias.Gradient), ("gradient of l0_attn.in_proj_weight", L0AttnInProjWeight.Gradient), ("gradient of l0_attn.in_proj_bias", L0AttnInProjBias.Gradient), ("gradient of l0_attn.out_proj.weight", L0AttnOutProjWeight.Gradient), ("gradient of l0_attn.out_proj.bias", L0AttnOutProjBias.Gradient), ("gradient of l0_attn_norm.weight", L0AttnNormWeight.Gradient), ("gradient of l0_attn_norm.bias", L0AttnNormBias.Gradient), ("gradient of l0_ff.0.weight", L0Ff0Weight.Gradient), ("gradient of l0_ff.0.bias", L0Ff0Bias.Gradient), ("gradient of l0_ff.2.weight", L0Ff2Weight.Gradient), ("gradient of l0_ff.2.bias", L0Ff2Bias.Gradient), ("gradient of l0_ffn_norm.weight", L0FfnNormWeight.Gradient), ("gradient of l0_ffn_norm.bias", L0FfnNormBias.Gradient), ("gradient of l1_attn.in_proj_weight", L1AttnInProjWeight.Gradient), ("gradient of l1_attn.in_proj_bias", L1AttnInProjBias.Gradient), ("gradient of l1_attn.out_proj.weight", L1AttnOutProjWeight.Gradient), ("gradient of l1_attn.out_proj.bias", L1AttnOutProjBias.Gradient), ("gradient of l1_attn_norm.weight", L1AttnNormWeight.Gradient), ("gradient of l1_attn_norm.bias", L1AttnNormBias.Gradient), ("gradient of l1_ff.0.weight", L1Ff0Weight.Gradient), ("gradient of l1_ff.0.bias", L1Ff0Bias.Gradient), ("gradient of l1_ff.2.weight", L1Ff2Weight.Gradient), ("gradient of l1_ff.2.bias", L1Ff2Bias.Gradient), ("gradient of l1_ffn_norm.weight", L1FfnNormWeight.Gradient), ("gradient of l1_ffn_norm.bias", L1FfnNormBias.Gradient), ("gradient of l2_attn.in_proj_weight", L2AttnInProjWeight.Gradient), ("gradient of l2_attn.in_proj_bias", L2AttnInProjBias.Gradient), ("gradient of l2_attn.out_proj.weight", L2AttnOutProjWeight.Gradient), ("gradient of l2_attn.out_proj.bias", L2AttnOutProjBias.Gradient), ("gradient of l2_attn_norm.weight", L2AttnNormWeight.Gradient), ("gradient of l2_attn_norm.bias", L2AttnNormBias.Gradient), ("gradient of l2_ff.0.weight", L2Ff0Weight.Gradient), ("gradient of l2_ff.0.bias", L2Ff0Bias.Gradient), ("gradient of l2_ff.2.weight", L2Ff2Weight.Gradient), ("gradient of l2_ff.2.bias", L2Ff2Bias.Gradient), ("gradient of l2_ffn_norm.weight", L2FfnNormWeight.Gradient), ("gradient of l2_ffn_norm.bias", L2FfnNormBias.Gradient), ("gradient of l3_attn.in_proj_weight", L3AttnInProjWeight.Gradient), ("gradient of l3_attn.in_proj_bias", L3AttnInProjBias.Gradient), ("gradient of l3_attn.out_proj.weight", L3AttnOutProjWeight.Gradient), ("gradient of l3_attn.out_proj.bias", L3AttnOutProjBias.Gradient), ("gradient of l3_attn_norm.weight", L3AttnNormWeight.Gradient), ("gradient of l3_attn_norm.bias", L3AttnNormBias.Gradient), ("gradient of l3_ff.0.weight", L3Ff0Weight.Gradient), ("gradient of l3_ff.0.bias", L3Ff0Bias.Gradient), ("gradient of l3_ff.2.weight", L3Ff2Weight.Gradient), ("gradient of l3_ff.2.bias", L3Ff2Bias.Gradient), ("gradient of l3_ffn_norm.weight", L3FfnNormWeight.Gradient), ("gradient of l3_ffn_norm.bias", L3FfnNormBias.Gradient), ("gradient of l4_attn.in_proj_weight", L4AttnInProjWeight.Gradient), ("gradient of l4_attn.in_proj_bias", L4AttnInProjBias.Gradient), ("gradient of l4_attn.out_proj.weight", L4AttnOutProjWeight.Gradient), ("gradient of l4_attn.out_proj.bias", L4AttnOutProjBias.Gradient), ("gradient of l4_attn_norm.weight", L4AttnNormWeight.Gradient), ("gradient of l4_attn_norm.bias", L4AttnNormBias.Gradient), ("gradient of l4_ff.0.weight", L4Ff0Weight.Gradient), ("gradient of l4_ff.0.bias", L4Ff0Bias.Gradient), ("gradient of l4_ff.2.weight", L4Ff2Weight.Gradient), ("gradient of l4_ff.2.bias", L4Ff2Bias.Gradient), ("gradient of l4_ffn_norm.weight", L4FfnNormWeight.Gradient), ("gradient of l4_ffn_norm.bias", L4FfnNormBias.Gradient), ("gradient of l5_attn.in_proj_weight", L5AttnInProjWeight.Gradient), ("gradient of l5_attn.in_proj_bias", L5AttnInProjBias.Gradient), ("gradient of l5_attn.out_proj.weight", L5AttnOutProjWeight.Gradient), ("gradient of l5_attn.out_proj.bias", L5AttnOutProjBias.Gradient), ("gradient of l5_attn_norm.weight", L5AttnNormWeight.Gradient), ("gradient of l5_attn_norm.bias", L5AttnNormBias.Gradient), ("gradient of l5_ff.0.weight", L5Ff0Weight.Gradient), ("gradient of l5_ff.0.bias", L5Ff0Bias.Gradient), ("gradient of l5_ff.2.weight", L5Ff2Weight.Gradient), ("gradient of l5_ff.2.bias", L5Ff2Bias.Gradient), ("gradient of l5_ffn_norm.weight", L5FfnNormWeight.Gradient), ("gradient of l5_ffn_norm.bias", L5FfnNormBias.Gradient), ("gradient of logits.1.weight", Logits1Weight.Gradient), ("gradient of logits.1.bias", Logits1Bias.Gradient) });
             w.Trace = trace;
             try
             {
                 RunForward(w, training: true);
                 RunLoss(w, withGradient: true);
-                trace.After("loss", "bert_classifier.model:47");
+                trace.After("loss", "bert_classifier.model:78");
                 RunBackward(w);
             }
             finally
@@ -540,163 +540,163 @@ namespace Consumer
             public readonly float[] emb_norm_mean; // f32[B, T], kept by the forward for the backward
             public readonly float[] emb_norm_rstd; // f32[B, T], kept by the forward for the backward
             public readonly float[] emb; // f32[B, T, 384]
-            public readonly float[] hidden_0_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] hidden_0_attn_context; // f32[B, T, 384]
-            public readonly float[] hidden_0_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
-            public readonly float[] hidden_0_attn; // f32[B, T, 384]
-            public readonly float[] hidden_0_r1_1; // f32[B, T, 384]
-            public readonly float[] hidden_0_attn_norm; // f32[B, T, 384]
-            public readonly float[] hidden_0_attn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_0_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_0_ff_0; // f32[B, T, 1536]
-            public readonly float[] hidden_0_ff_1; // f32[B, T, 1536]
-            public readonly float[] hidden_0_ff; // f32[B, T, 384]
-            public readonly float[] hidden_0_r2_1; // f32[B, T, 384]
-            public readonly float[] hidden_0_ffn_norm; // f32[B, T, 384]
-            public readonly float[] hidden_0_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_0_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_1_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] hidden_1_attn_context; // f32[B, T, 384]
-            public readonly float[] hidden_1_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
-            public readonly float[] hidden_1_attn; // f32[B, T, 384]
-            public readonly float[] hidden_1_r1_1; // f32[B, T, 384]
-            public readonly float[] hidden_1_attn_norm; // f32[B, T, 384]
-            public readonly float[] hidden_1_attn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_1_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_1_ff_0; // f32[B, T, 1536]
-            public readonly float[] hidden_1_ff_1; // f32[B, T, 1536]
-            public readonly float[] hidden_1_ff; // f32[B, T, 384]
-            public readonly float[] hidden_1_r2_1; // f32[B, T, 384]
-            public readonly float[] hidden_1_ffn_norm; // f32[B, T, 384]
-            public readonly float[] hidden_1_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_1_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_2_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] hidden_2_attn_context; // f32[B, T, 384]
-            public readonly float[] hidden_2_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
-            public readonly float[] hidden_2_attn; // f32[B, T, 384]
-            public readonly float[] hidden_2_r1_1; // f32[B, T, 384]
-            public readonly float[] hidden_2_attn_norm; // f32[B, T, 384]
-            public readonly float[] hidden_2_attn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_2_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_2_ff_0; // f32[B, T, 1536]
-            public readonly float[] hidden_2_ff_1; // f32[B, T, 1536]
-            public readonly float[] hidden_2_ff; // f32[B, T, 384]
-            public readonly float[] hidden_2_r2_1; // f32[B, T, 384]
-            public readonly float[] hidden_2_ffn_norm; // f32[B, T, 384]
-            public readonly float[] hidden_2_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_2_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_3_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] hidden_3_attn_context; // f32[B, T, 384]
-            public readonly float[] hidden_3_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
-            public readonly float[] hidden_3_attn; // f32[B, T, 384]
-            public readonly float[] hidden_3_r1_1; // f32[B, T, 384]
-            public readonly float[] hidden_3_attn_norm; // f32[B, T, 384]
-            public readonly float[] hidden_3_attn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_3_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_3_ff_0; // f32[B, T, 1536]
-            public readonly float[] hidden_3_ff_1; // f32[B, T, 1536]
-            public readonly float[] hidden_3_ff; // f32[B, T, 384]
-            public readonly float[] hidden_3_r2_1; // f32[B, T, 384]
-            public readonly float[] hidden_3_ffn_norm; // f32[B, T, 384]
-            public readonly float[] hidden_3_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_3_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_4_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] hidden_4_attn_context; // f32[B, T, 384]
-            public readonly float[] hidden_4_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
-            public readonly float[] hidden_4_attn; // f32[B, T, 384]
-            public readonly float[] hidden_4_r1_1; // f32[B, T, 384]
-            public readonly float[] hidden_4_attn_norm; // f32[B, T, 384]
-            public readonly float[] hidden_4_attn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_4_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_4_ff_0; // f32[B, T, 1536]
-            public readonly float[] hidden_4_ff_1; // f32[B, T, 1536]
-            public readonly float[] hidden_4_ff; // f32[B, T, 384]
-            public readonly float[] hidden_4_r2_1; // f32[B, T, 384]
-            public readonly float[] hidden_4_ffn_norm; // f32[B, T, 384]
-            public readonly float[] hidden_4_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_4_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_5_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] hidden_5_attn_context; // f32[B, T, 384]
-            public readonly float[] hidden_5_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
-            public readonly float[] hidden_5_attn; // f32[B, T, 384]
-            public readonly float[] hidden_5_r1_1; // f32[B, T, 384]
-            public readonly float[] hidden_5_attn_norm; // f32[B, T, 384]
-            public readonly float[] hidden_5_attn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_5_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_5_ff_0; // f32[B, T, 1536]
-            public readonly float[] hidden_5_ff_1; // f32[B, T, 1536]
-            public readonly float[] hidden_5_ff; // f32[B, T, 384]
-            public readonly float[] hidden_5_r2_1; // f32[B, T, 384]
-            public readonly float[] hidden; // f32[B, T, 384]
-            public readonly float[] hidden_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l0_attn_qkv; // f32[B, T, 1152]
+            public readonly float[] l0_attn_context; // f32[B, T, 384]
+            public readonly float[] l0_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
+            public readonly float[] l0_attn; // f32[B, T, 384]
+            public readonly float[] l0_r1_1; // f32[B, T, 384]
+            public readonly float[] l0_attn_norm; // f32[B, T, 384]
+            public readonly float[] l0_attn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l0_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l0_ff_0; // f32[B, T, 1536]
+            public readonly float[] l0_ff_1; // f32[B, T, 1536]
+            public readonly float[] l0_ff; // f32[B, T, 384]
+            public readonly float[] l0_r2_1; // f32[B, T, 384]
+            public readonly float[] l0_ffn_norm; // f32[B, T, 384]
+            public readonly float[] l0_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l0_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l1_attn_qkv; // f32[B, T, 1152]
+            public readonly float[] l1_attn_context; // f32[B, T, 384]
+            public readonly float[] l1_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
+            public readonly float[] l1_attn; // f32[B, T, 384]
+            public readonly float[] l1_r1_1; // f32[B, T, 384]
+            public readonly float[] l1_attn_norm; // f32[B, T, 384]
+            public readonly float[] l1_attn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l1_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l1_ff_0; // f32[B, T, 1536]
+            public readonly float[] l1_ff_1; // f32[B, T, 1536]
+            public readonly float[] l1_ff; // f32[B, T, 384]
+            public readonly float[] l1_r2_1; // f32[B, T, 384]
+            public readonly float[] l1_ffn_norm; // f32[B, T, 384]
+            public readonly float[] l1_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l1_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l2_attn_qkv; // f32[B, T, 1152]
+            public readonly float[] l2_attn_context; // f32[B, T, 384]
+            public readonly float[] l2_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
+            public readonly float[] l2_attn; // f32[B, T, 384]
+            public readonly float[] l2_r1_1; // f32[B, T, 384]
+            public readonly float[] l2_attn_norm; // f32[B, T, 384]
+            public readonly float[] l2_attn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l2_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l2_ff_0; // f32[B, T, 1536]
+            public readonly float[] l2_ff_1; // f32[B, T, 1536]
+            public readonly float[] l2_ff; // f32[B, T, 384]
+            public readonly float[] l2_r2_1; // f32[B, T, 384]
+            public readonly float[] l2_ffn_norm; // f32[B, T, 384]
+            public readonly float[] l2_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l2_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l3_attn_qkv; // f32[B, T, 1152]
+            public readonly float[] l3_attn_context; // f32[B, T, 384]
+            public readonly float[] l3_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
+            public readonly float[] l3_attn; // f32[B, T, 384]
+            public readonly float[] l3_r1_1; // f32[B, T, 384]
+            public readonly float[] l3_attn_norm; // f32[B, T, 384]
+            public readonly float[] l3_attn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l3_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l3_ff_0; // f32[B, T, 1536]
+            public readonly float[] l3_ff_1; // f32[B, T, 1536]
+            public readonly float[] l3_ff; // f32[B, T, 384]
+            public readonly float[] l3_r2_1; // f32[B, T, 384]
+            public readonly float[] l3_ffn_norm; // f32[B, T, 384]
+            public readonly float[] l3_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l3_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l4_attn_qkv; // f32[B, T, 1152]
+            public readonly float[] l4_attn_context; // f32[B, T, 384]
+            public readonly float[] l4_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
+            public readonly float[] l4_attn; // f32[B, T, 384]
+            public readonly float[] l4_r1_1; // f32[B, T, 384]
+            public readonly float[] l4_attn_norm; // f32[B, T, 384]
+            public readonly float[] l4_attn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l4_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l4_ff_0; // f32[B, T, 1536]
+            public readonly float[] l4_ff_1; // f32[B, T, 1536]
+            public readonly float[] l4_ff; // f32[B, T, 384]
+            public readonly float[] l4_r2_1; // f32[B, T, 384]
+            public readonly float[] l4_ffn_norm; // f32[B, T, 384]
+            public readonly float[] l4_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l4_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l5_attn_qkv; // f32[B, T, 1152]
+            public readonly float[] l5_attn_context; // f32[B, T, 384]
+            public readonly float[] l5_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
+            public readonly float[] l5_attn; // f32[B, T, 384]
+            public readonly float[] l5_r1_1; // f32[B, T, 384]
+            public readonly float[] l5_attn_norm; // f32[B, T, 384]
+            public readonly float[] l5_attn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l5_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l5_ff_0; // f32[B, T, 1536]
+            public readonly float[] l5_ff_1; // f32[B, T, 1536]
+            public readonly float[] l5_ff; // f32[B, T, 384]
+            public readonly float[] l5_r2_1; // f32[B, T, 384]
+            public readonly float[] l5_ffn_norm; // f32[B, T, 384]
+            public readonly float[] l5_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l5_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
             public readonly float[] pooled; // f32[B, 384]
             public readonly float[] logits_0; // f32[B, 384]
             public readonly float[] logits; // f32[B, 2]
             public readonly float[] d_logits; // f32[B, 2]
             public readonly float[] d_logits_0; // f32[B, 384]
             public readonly float[] d_pooled; // f32[B, 384]
-            public readonly float[] d_hidden; // f32[B, T, 384]
-            public readonly float[] d_hidden_5_r2_1; // f32[B, T, 384]
-            public readonly float[] d_hidden_5_attn_norm; // f32[B, T, 384]
-            public readonly float[] d_hidden_5_ff; // f32[B, T, 384]
-            public readonly float[] d_hidden_5_ff_1; // f32[B, T, 1536]
-            public readonly float[] d_hidden_5_ff_0; // f32[B, T, 1536]
-            public readonly float[] d_hidden_5_r1_1; // f32[B, T, 384]
-            public readonly float[] d_hidden_4_ffn_norm; // f32[B, T, 384]
-            public readonly float[] d_hidden_5_attn; // f32[B, T, 384]
-            public readonly float[] d_hidden_5_attn_context; // f32[B, T, 384]
-            public readonly float[] d_hidden_5_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] d_hidden_4_r2_1; // f32[B, T, 384]
-            public readonly float[] d_hidden_4_attn_norm; // f32[B, T, 384]
-            public readonly float[] d_hidden_4_ff; // f32[B, T, 384]
-            public readonly float[] d_hidden_4_ff_1; // f32[B, T, 1536]
-            public readonly float[] d_hidden_4_ff_0; // f32[B, T, 1536]
-            public readonly float[] d_hidden_4_r1_1; // f32[B, T, 384]
-            public readonly float[] d_hidden_3_ffn_norm; // f32[B, T, 384]
-            public readonly float[] d_hidden_4_attn; // f32[B, T, 384]
-            public readonly float[] d_hidden_4_attn_context; // f32[B, T, 384]
-            public readonly float[] d_hidden_4_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] d_hidden_3_r2_1; // f32[B, T, 384]
-            public readonly float[] d_hidden_3_attn_norm; // f32[B, T, 384]
-            public readonly float[] d_hidden_3_ff; // f32[B, T, 384]
-            public readonly float[] d_hidden_3_ff_1; // f32[B, T, 1536]
-            public readonly float[] d_hidden_3_ff_0; // f32[B, T, 1536]
-            public readonly float[] d_hidden_3_r1_1; // f32[B, T, 384]
-            public readonly float[] d_hidden_2_ffn_norm; // f32[B, T, 384]
-            public readonly float[] d_hidden_3_attn; // f32[B, T, 384]
-            public readonly float[] d_hidden_3_attn_context; // f32[B, T, 384]
-            public readonly float[] d_hidden_3_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] d_hidden_2_r2_1; // f32[B, T, 384]
-            public readonly float[] d_hidden_2_attn_norm; // f32[B, T, 384]
-            public readonly float[] d_hidden_2_ff; // f32[B, T, 384]
-            public readonly float[] d_hidden_2_ff_1; // f32[B, T, 1536]
-            public readonly float[] d_hidden_2_ff_0; // f32[B, T, 1536]
-            public readonly float[] d_hidden_2_r1_1; // f32[B, T, 384]
-            public readonly float[] d_hidden_1_ffn_norm; // f32[B, T, 384]
-            public readonly float[] d_hidden_2_attn; // f32[B, T, 384]
-            public readonly float[] d_hidden_2_attn_context; // f32[B, T, 384]
-            public readonly float[] d_hidden_2_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] d_hidden_1_r2_1; // f32[B, T, 384]
-            public readonly float[] d_hidden_1_attn_norm; // f32[B, T, 384]
-            public readonly float[] d_hidden_1_ff; // f32[B, T, 384]
-            public readonly float[] d_hidden_1_ff_1; // f32[B, T, 1536]
-            public readonly float[] d_hidden_1_ff_0; // f32[B, T, 1536]
-            public readonly float[] d_hidden_1_r1_1; // f32[B, T, 384]
-            public readonly float[] d_hidden_0_ffn_norm; // f32[B, T, 384]
-            public readonly float[] d_hidden_1_attn; // f32[B, T, 384]
-            public readonly float[] d_hidden_1_attn_context; // f32[B, T, 384]
-            public readonly float[] d_hidden_1_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] d_hidden_0_r2_1; // f32[B, T, 384]
-            public readonly float[] d_hidden_0_attn_norm; // f32[B, T, 384]
-            public readonly float[] d_hidden_0_ff; // f32[B, T, 384]
-            public readonly float[] d_hidden_0_ff_1; // f32[B, T, 1536]
-            public readonly float[] d_hidden_0_ff_0; // f32[B, T, 1536]
-            public readonly float[] d_hidden_0_r1_1; // f32[B, T, 384]
+            public readonly float[] d_l5_ffn_norm; // f32[B, T, 384]
+            public readonly float[] d_l5_r2_1; // f32[B, T, 384]
+            public readonly float[] d_l5_attn_norm; // f32[B, T, 384]
+            public readonly float[] d_l5_ff; // f32[B, T, 384]
+            public readonly float[] d_l5_ff_1; // f32[B, T, 1536]
+            public readonly float[] d_l5_ff_0; // f32[B, T, 1536]
+            public readonly float[] d_l5_r1_1; // f32[B, T, 384]
+            public readonly float[] d_l4_ffn_norm; // f32[B, T, 384]
+            public readonly float[] d_l5_attn; // f32[B, T, 384]
+            public readonly float[] d_l5_attn_context; // f32[B, T, 384]
+            public readonly float[] d_l5_attn_qkv; // f32[B, T, 1152]
+            public readonly float[] d_l4_r2_1; // f32[B, T, 384]
+            public readonly float[] d_l4_attn_norm; // f32[B, T, 384]
+            public readonly float[] d_l4_ff; // f32[B, T, 384]
+            public readonly float[] d_l4_ff_1; // f32[B, T, 1536]
+            public readonly float[] d_l4_ff_0; // f32[B, T, 1536]
+            public readonly float[] d_l4_r1_1; // f32[B, T, 384]
+            public readonly float[] d_l3_ffn_norm; // f32[B, T, 384]
+            public readonly float[] d_l4_attn; // f32[B, T, 384]
+            public readonly float[] d_l4_attn_context; // f32[B, T, 384]
+            public readonly float[] d_l4_attn_qkv; // f32[B, T, 1152]
+            public readonly float[] d_l3_r2_1; // f32[B, T, 384]
+            public readonly float[] d_l3_attn_norm; // f32[B, T, 384]
+            public readonly float[] d_l3_ff; // f32[B, T, 384]
+            public readonly float[] d_l3_ff_1; // f32[B, T, 1536]
+            public readonly float[] d_l3_ff_0; // f32[B, T, 1536]
+            public readonly float[] d_l3_r1_1; // f32[B, T, 384]
+            public readonly float[] d_l2_ffn_norm; // f32[B, T, 384]
+            public readonly float[] d_l3_attn; // f32[B, T, 384]
+            public readonly float[] d_l3_attn_context; // f32[B, T, 384]
+            public readonly float[] d_l3_attn_qkv; // f32[B, T, 1152]
+            public readonly float[] d_l2_r2_1; // f32[B, T, 384]
+            public readonly float[] d_l2_attn_norm; // f32[B, T, 384]
+            public readonly float[] d_l2_ff; // f32[B, T, 384]
+            public readonly float[] d_l2_ff_1; // f32[B, T, 1536]
+            public readonly float[] d_l2_ff_0; // f32[B, T, 1536]
+            public readonly float[] d_l2_r1_1; // f32[B, T, 384]
+            public readonly float[] d_l1_ffn_norm; // f32[B, T, 384]
+            public readonly float[] d_l2_attn; // f32[B, T, 384]
+            public readonly float[] d_l2_attn_context; // f32[B, T, 384]
+            public readonly float[] d_l2_attn_qkv; // f32[B, T, 1152]
+            public readonly float[] d_l1_r2_1; // f32[B, T, 384]
+            public readonly float[] d_l1_attn_norm; // f32[B, T, 384]
+            public readonly float[] d_l1_ff; // f32[B, T, 384]
+            public readonly float[] d_l1_ff_1; // f32[B, T, 1536]
+            public readonly float[] d_l1_ff_0; // f32[B, T, 1536]
+            public readonly float[] d_l1_r1_1; // f32[B, T, 384]
+            public readonly float[] d_l0_ffn_norm; // f32[B, T, 384]
+            public readonly float[] d_l1_attn; // f32[B, T, 384]
+            public readonly float[] d_l1_attn_context; // f32[B, T, 384]
+            public readonly float[] d_l1_attn_qkv; // f32[B, T, 1152]
+            public readonly float[] d_l0_r2_1; // f32[B, T, 384]
+            public readonly float[] d_l0_attn_norm; // f32[B, T, 384]
+            public readonly float[] d_l0_ff; // f32[B, T, 384]
+            public readonly float[] d_l0_ff_1; // f32[B, T, 1536]
+            public readonly float[] d_l0_ff_0; // f32[B, T, 1536]
+            public readonly float[] d_l0_r1_1; // f32[B, T, 384]
             public readonly float[] d_emb; // f32[B, T, 384]
-            public readonly float[] d_hidden_0_attn; // f32[B, T, 384]
-            public readonly float[] d_hidden_0_attn_context; // f32[B, T, 384]
-            public readonly float[] d_hidden_0_attn_qkv; // f32[B, T, 1152]
+            public readonly float[] d_l0_attn; // f32[B, T, 384]
+            public readonly float[] d_l0_attn_context; // f32[B, T, 384]
+            public readonly float[] d_l0_attn_qkv; // f32[B, T, 1152]
             public readonly float[] d_emb_norm; // f32[B, T, 384]
             public readonly float[] d_pos; // f32[B, T, 384]
             public readonly float[] d_sum_0; // f32[B, T, 384]
@@ -719,163 +719,163 @@ namespace Consumer
                 emb_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb_norm_mean' [B, T]", 1d * B * T)];
                 emb_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb_norm_rstd' [B, T]", 1d * B * T)];
                 emb = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb' [B, T, 384]", 384d * B * T)];
-                hidden_0_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                hidden_0_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_context' [B, T, 384]", 384d * B * T)];
-                hidden_0_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
-                hidden_0_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn' [B, T, 384]", 384d * B * T)];
-                hidden_0_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_r1_1' [B, T, 384]", 384d * B * T)];
-                hidden_0_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_norm' [B, T, 384]", 384d * B * T)];
-                hidden_0_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_norm_mean' [B, T]", 1d * B * T)];
-                hidden_0_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_norm_rstd' [B, T]", 1d * B * T)];
-                hidden_0_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ff_0' [B, T, 1536]", 1536d * B * T)];
-                hidden_0_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ff_1' [B, T, 1536]", 1536d * B * T)];
-                hidden_0_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ff' [B, T, 384]", 384d * B * T)];
-                hidden_0_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_r2_1' [B, T, 384]", 384d * B * T)];
-                hidden_0_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ffn_norm' [B, T, 384]", 384d * B * T)];
-                hidden_0_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ffn_norm_mean' [B, T]", 1d * B * T)];
-                hidden_0_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ffn_norm_rstd' [B, T]", 1d * B * T)];
-                hidden_1_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                hidden_1_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_context' [B, T, 384]", 384d * B * T)];
-                hidden_1_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
-                hidden_1_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn' [B, T, 384]", 384d * B * T)];
-                hidden_1_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_r1_1' [B, T, 384]", 384d * B * T)];
-                hidden_1_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_norm' [B, T, 384]", 384d * B * T)];
-                hidden_1_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_norm_mean' [B, T]", 1d * B * T)];
-                hidden_1_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_norm_rstd' [B, T]", 1d * B * T)];
-                hidden_1_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ff_0' [B, T, 1536]", 1536d * B * T)];
-                hidden_1_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ff_1' [B, T, 1536]", 1536d * B * T)];
-                hidden_1_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ff' [B, T, 384]", 384d * B * T)];
-                hidden_1_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_r2_1' [B, T, 384]", 384d * B * T)];
-                hidden_1_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ffn_norm' [B, T, 384]", 384d * B * T)];
-                hidden_1_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ffn_norm_mean' [B, T]", 1d * B * T)];
-                hidden_1_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ffn_norm_rstd' [B, T]", 1d * B * T)];
-                hidden_2_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                hidden_2_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_context' [B, T, 384]", 384d * B * T)];
-                hidden_2_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
-                hidden_2_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn' [B, T, 384]", 384d * B * T)];
-                hidden_2_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_r1_1' [B, T, 384]", 384d * B * T)];
-                hidden_2_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_norm' [B, T, 384]", 384d * B * T)];
-                hidden_2_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_norm_mean' [B, T]", 1d * B * T)];
-                hidden_2_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_norm_rstd' [B, T]", 1d * B * T)];
-                hidden_2_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ff_0' [B, T, 1536]", 1536d * B * T)];
-                hidden_2_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ff_1' [B, T, 1536]", 1536d * B * T)];
-                hidden_2_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ff' [B, T, 384]", 384d * B * T)];
-                hidden_2_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_r2_1' [B, T, 384]", 384d * B * T)];
-                hidden_2_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ffn_norm' [B, T, 384]", 384d * B * T)];
-                hidden_2_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ffn_norm_mean' [B, T]", 1d * B * T)];
-                hidden_2_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ffn_norm_rstd' [B, T]", 1d * B * T)];
-                hidden_3_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                hidden_3_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_context' [B, T, 384]", 384d * B * T)];
-                hidden_3_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
-                hidden_3_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn' [B, T, 384]", 384d * B * T)];
-                hidden_3_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_r1_1' [B, T, 384]", 384d * B * T)];
-                hidden_3_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_norm' [B, T, 384]", 384d * B * T)];
-                hidden_3_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_norm_mean' [B, T]", 1d * B * T)];
-                hidden_3_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_norm_rstd' [B, T]", 1d * B * T)];
-                hidden_3_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ff_0' [B, T, 1536]", 1536d * B * T)];
-                hidden_3_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ff_1' [B, T, 1536]", 1536d * B * T)];
-                hidden_3_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ff' [B, T, 384]", 384d * B * T)];
-                hidden_3_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_r2_1' [B, T, 384]", 384d * B * T)];
-                hidden_3_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ffn_norm' [B, T, 384]", 384d * B * T)];
-                hidden_3_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ffn_norm_mean' [B, T]", 1d * B * T)];
-                hidden_3_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ffn_norm_rstd' [B, T]", 1d * B * T)];
-                hidden_4_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                hidden_4_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_context' [B, T, 384]", 384d * B * T)];
-                hidden_4_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
-                hidden_4_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn' [B, T, 384]", 384d * B * T)];
-                hidden_4_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_r1_1' [B, T, 384]", 384d * B * T)];
-                hidden_4_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_norm' [B, T, 384]", 384d * B * T)];
-                hidden_4_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_norm_mean' [B, T]", 1d * B * T)];
-                hidden_4_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_norm_rstd' [B, T]", 1d * B * T)];
-                hidden_4_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ff_0' [B, T, 1536]", 1536d * B * T)];
-                hidden_4_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ff_1' [B, T, 1536]", 1536d * B * T)];
-                hidden_4_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ff' [B, T, 384]", 384d * B * T)];
-                hidden_4_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_r2_1' [B, T, 384]", 384d * B * T)];
-                hidden_4_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ffn_norm' [B, T, 384]", 384d * B * T)];
-                hidden_4_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ffn_norm_mean' [B, T]", 1d * B * T)];
-                hidden_4_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ffn_norm_rstd' [B, T]", 1d * B * T)];
-                hidden_5_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                hidden_5_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_context' [B, T, 384]", 384d * B * T)];
-                hidden_5_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
-                hidden_5_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn' [B, T, 384]", 384d * B * T)];
-                hidden_5_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_r1_1' [B, T, 384]", 384d * B * T)];
-                hidden_5_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_norm' [B, T, 384]", 384d * B * T)];
-                hidden_5_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_norm_mean' [B, T]", 1d * B * T)];
-                hidden_5_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_norm_rstd' [B, T]", 1d * B * T)];
-                hidden_5_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_ff_0' [B, T, 1536]", 1536d * B * T)];
-                hidden_5_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_ff_1' [B, T, 1536]", 1536d * B * T)];
-                hidden_5_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_ff' [B, T, 384]", 384d * B * T)];
-                hidden_5_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_r2_1' [B, T, 384]", 384d * B * T)];
-                hidden = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden' [B, T, 384]", 384d * B * T)];
-                hidden_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_mean' [B, T]", 1d * B * T)];
-                hidden_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_rstd' [B, T]", 1d * B * T)];
+                l0_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_qkv' [B, T, 1152]", 1152d * B * T)];
+                l0_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_context' [B, T, 384]", 384d * B * T)];
+                l0_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
+                l0_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn' [B, T, 384]", 384d * B * T)];
+                l0_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_r1_1' [B, T, 384]", 384d * B * T)];
+                l0_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_norm' [B, T, 384]", 384d * B * T)];
+                l0_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_norm_mean' [B, T]", 1d * B * T)];
+                l0_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_norm_rstd' [B, T]", 1d * B * T)];
+                l0_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ff_0' [B, T, 1536]", 1536d * B * T)];
+                l0_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ff_1' [B, T, 1536]", 1536d * B * T)];
+                l0_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ff' [B, T, 384]", 384d * B * T)];
+                l0_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_r2_1' [B, T, 384]", 384d * B * T)];
+                l0_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ffn_norm' [B, T, 384]", 384d * B * T)];
+                l0_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ffn_norm_mean' [B, T]", 1d * B * T)];
+                l0_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ffn_norm_rstd' [B, T]", 1d * B * T)];
+                l1_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_qkv' [B, T, 1152]", 1152d * B * T)];
+                l1_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_context' [B, T, 384]", 384d * B * T)];
+                l1_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
+                l1_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn' [B, T, 384]", 384d * B * T)];
+                l1_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_r1_1' [B, T, 384]", 384d * B * T)];
+                l1_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_norm' [B, T, 384]", 384d * B * T)];
+                l1_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_norm_mean' [B, T]", 1d * B * T)];
+                l1_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_norm_rstd' [B, T]", 1d * B * T)];
+                l1_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ff_0' [B, T, 1536]", 1536d * B * T)];
+                l1_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ff_1' [B, T, 1536]", 1536d * B * T)];
+                l1_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ff' [B, T, 384]", 384d * B * T)];
+                l1_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_r2_1' [B, T, 384]", 384d * B * T)];
+                l1_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ffn_norm' [B, T, 384]", 384d * B * T)];
+                l1_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ffn_norm_mean' [B, T]", 1d * B * T)];
+                l1_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ffn_norm_rstd' [B, T]", 1d * B * T)];
+                l2_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_qkv' [B, T, 1152]", 1152d * B * T)];
+                l2_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_context' [B, T, 384]", 384d * B * T)];
+                l2_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
+                l2_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn' [B, T, 384]", 384d * B * T)];
+                l2_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_r1_1' [B, T, 384]", 384d * B * T)];
+                l2_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_norm' [B, T, 384]", 384d * B * T)];
+                l2_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_norm_mean' [B, T]", 1d * B * T)];
+                l2_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_norm_rstd' [B, T]", 1d * B * T)];
+                l2_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ff_0' [B, T, 1536]", 1536d * B * T)];
+                l2_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ff_1' [B, T, 1536]", 1536d * B * T)];
+                l2_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ff' [B, T, 384]", 384d * B * T)];
+                l2_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_r2_1' [B, T, 384]", 384d * B * T)];
+                l2_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ffn_norm' [B, T, 384]", 384d * B * T)];
+                l2_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ffn_norm_mean' [B, T]", 1d * B * T)];
+                l2_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ffn_norm_rstd' [B, T]", 1d * B * T)];
+                l3_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_qkv' [B, T, 1152]", 1152d * B * T)];
+                l3_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_context' [B, T, 384]", 384d * B * T)];
+                l3_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
+                l3_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn' [B, T, 384]", 384d * B * T)];
+                l3_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_r1_1' [B, T, 384]", 384d * B * T)];
+                l3_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_norm' [B, T, 384]", 384d * B * T)];
+                l3_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_norm_mean' [B, T]", 1d * B * T)];
+                l3_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_norm_rstd' [B, T]", 1d * B * T)];
+                l3_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ff_0' [B, T, 1536]", 1536d * B * T)];
+                l3_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ff_1' [B, T, 1536]", 1536d * B * T)];
+                l3_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ff' [B, T, 384]", 384d * B * T)];
+                l3_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_r2_1' [B, T, 384]", 384d * B * T)];
+                l3_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ffn_norm' [B, T, 384]", 384d * B * T)];
+                l3_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ffn_norm_mean' [B, T]", 1d * B * T)];
+                l3_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ffn_norm_rstd' [B, T]", 1d * B * T)];
+                l4_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_qkv' [B, T, 1152]", 1152d * B * T)];
+                l4_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_context' [B, T, 384]", 384d * B * T)];
+                l4_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
+                l4_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn' [B, T, 384]", 384d * B * T)];
+                l4_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_r1_1' [B, T, 384]", 384d * B * T)];
+                l4_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_norm' [B, T, 384]", 384d * B * T)];
+                l4_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_norm_mean' [B, T]", 1d * B * T)];
+                l4_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_norm_rstd' [B, T]", 1d * B * T)];
+                l4_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ff_0' [B, T, 1536]", 1536d * B * T)];
+                l4_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ff_1' [B, T, 1536]", 1536d * B * T)];
+                l4_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ff' [B, T, 384]", 384d * B * T)];
+                l4_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_r2_1' [B, T, 384]", 384d * B * T)];
+                l4_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ffn_norm' [B, T, 384]", 384d * B * T)];
+                l4_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ffn_norm_mean' [B, T]", 1d * B * T)];
+                l4_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ffn_norm_rstd' [B, T]", 1d * B * T)];
+                l5_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_qkv' [B, T, 1152]", 1152d * B * T)];
+                l5_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_context' [B, T, 384]", 384d * B * T)];
+                l5_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
+                l5_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn' [B, T, 384]", 384d * B * T)];
+                l5_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_r1_1' [B, T, 384]", 384d * B * T)];
+                l5_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_norm' [B, T, 384]", 384d * B * T)];
+                l5_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_norm_mean' [B, T]", 1d * B * T)];
+                l5_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_norm_rstd' [B, T]", 1d * B * T)];
+                l5_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ff_0' [B, T, 1536]", 1536d * B * T)];
+                l5_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ff_1' [B, T, 1536]", 1536d * B * T)];
+                l5_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ff' [B, T, 384]", 384d * B * T)];
+                l5_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_r2_1' [B, T, 384]", 384d * B * T)];
+                l5_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ffn_norm' [B, T, 384]", 384d * B * T)];
+                l5_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ffn_norm_mean' [B, T]", 1d * B * T)];
+                l5_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ffn_norm_rstd' [B, T]", 1d * B * T)];
                 pooled = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'pooled' [B, 384]", 384d * B)];
                 logits_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'logits_0' [B, 384]", 384d * B)];
                 logits = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'logits' [B, 2]", 2d * B)];
                 d_logits = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_logits' [B, 2]", 2d * B)];
                 d_logits_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_logits_0' [B, 384]", 384d * B)];
                 d_pooled = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_pooled' [B, 384]", 384d * B)];
-                d_hidden = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden' [B, T, 384]", 384d * B * T)];
-                d_hidden_5_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_5_r2_1' [B, T, 384]", 384d * B * T)];
-                d_hidden_5_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_5_attn_norm' [B, T, 384]", 384d * B * T)];
-                d_hidden_5_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_5_ff' [B, T, 384]", 384d * B * T)];
-                d_hidden_5_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_5_ff_1' [B, T, 1536]", 1536d * B * T)];
-                d_hidden_5_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_5_ff_0' [B, T, 1536]", 1536d * B * T)];
-                d_hidden_5_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_5_r1_1' [B, T, 384]", 384d * B * T)];
-                d_hidden_4_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_4_ffn_norm' [B, T, 384]", 384d * B * T)];
-                d_hidden_5_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_5_attn' [B, T, 384]", 384d * B * T)];
-                d_hidden_5_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_5_attn_context' [B, T, 384]", 384d * B * T)];
-                d_hidden_5_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_5_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                d_hidden_4_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_4_r2_1' [B, T, 384]", 384d * B * T)];
-                d_hidden_4_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_4_attn_norm' [B, T, 384]", 384d * B * T)];
-                d_hidden_4_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_4_ff' [B, T, 384]", 384d * B * T)];
-                d_hidden_4_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_4_ff_1' [B, T, 1536]", 1536d * B * T)];
-                d_hidden_4_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_4_ff_0' [B, T, 1536]", 1536d * B * T)];
-                d_hidden_4_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_4_r1_1' [B, T, 384]", 384d * B * T)];
-                d_hidden_3_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_3_ffn_norm' [B, T, 384]", 384d * B * T)];
-                d_hidden_4_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_4_attn' [B, T, 384]", 384d * B * T)];
-                d_hidden_4_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_4_attn_context' [B, T, 384]", 384d * B * T)];
-                d_hidden_4_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_4_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                d_hidden_3_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_3_r2_1' [B, T, 384]", 384d * B * T)];
-                d_hidden_3_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_3_attn_norm' [B, T, 384]", 384d * B * T)];
-                d_hidden_3_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_3_ff' [B, T, 384]", 384d * B * T)];
-                d_hidden_3_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_3_ff_1' [B, T, 1536]", 1536d * B * T)];
-                d_hidden_3_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_3_ff_0' [B, T, 1536]", 1536d * B * T)];
-                d_hidden_3_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_3_r1_1' [B, T, 384]", 384d * B * T)];
-                d_hidden_2_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_2_ffn_norm' [B, T, 384]", 384d * B * T)];
-                d_hidden_3_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_3_attn' [B, T, 384]", 384d * B * T)];
-                d_hidden_3_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_3_attn_context' [B, T, 384]", 384d * B * T)];
-                d_hidden_3_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_3_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                d_hidden_2_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_2_r2_1' [B, T, 384]", 384d * B * T)];
-                d_hidden_2_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_2_attn_norm' [B, T, 384]", 384d * B * T)];
-                d_hidden_2_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_2_ff' [B, T, 384]", 384d * B * T)];
-                d_hidden_2_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_2_ff_1' [B, T, 1536]", 1536d * B * T)];
-                d_hidden_2_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_2_ff_0' [B, T, 1536]", 1536d * B * T)];
-                d_hidden_2_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_2_r1_1' [B, T, 384]", 384d * B * T)];
-                d_hidden_1_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_1_ffn_norm' [B, T, 384]", 384d * B * T)];
-                d_hidden_2_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_2_attn' [B, T, 384]", 384d * B * T)];
-                d_hidden_2_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_2_attn_context' [B, T, 384]", 384d * B * T)];
-                d_hidden_2_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_2_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                d_hidden_1_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_1_r2_1' [B, T, 384]", 384d * B * T)];
-                d_hidden_1_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_1_attn_norm' [B, T, 384]", 384d * B * T)];
-                d_hidden_1_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_1_ff' [B, T, 384]", 384d * B * T)];
-                d_hidden_1_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_1_ff_1' [B, T, 1536]", 1536d * B * T)];
-                d_hidden_1_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_1_ff_0' [B, T, 1536]", 1536d * B * T)];
-                d_hidden_1_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_1_r1_1' [B, T, 384]", 384d * B * T)];
-                d_hidden_0_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_0_ffn_norm' [B, T, 384]", 384d * B * T)];
-                d_hidden_1_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_1_attn' [B, T, 384]", 384d * B * T)];
-                d_hidden_1_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_1_attn_context' [B, T, 384]", 384d * B * T)];
-                d_hidden_1_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_1_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                d_hidden_0_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_0_r2_1' [B, T, 384]", 384d * B * T)];
-                d_hidden_0_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_0_attn_norm' [B, T, 384]", 384d * B * T)];
-                d_hidden_0_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_0_ff' [B, T, 384]", 384d * B * T)];
-                d_hidden_0_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_0_ff_1' [B, T, 1536]", 1536d * B * T)];
-                d_hidden_0_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_0_ff_0' [B, T, 1536]", 1536d * B * T)];
-                d_hidden_0_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_0_r1_1' [B, T, 384]", 384d * B * T)];
+                d_l5_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_ffn_norm' [B, T, 384]", 384d * B * T)];
+                d_l5_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_r2_1' [B, T, 384]", 384d * B * T)];
+                d_l5_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_attn_norm' [B, T, 384]", 384d * B * T)];
+                d_l5_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_ff' [B, T, 384]", 384d * B * T)];
+                d_l5_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_ff_1' [B, T, 1536]", 1536d * B * T)];
+                d_l5_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_ff_0' [B, T, 1536]", 1536d * B * T)];
+                d_l5_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_r1_1' [B, T, 384]", 384d * B * T)];
+                d_l4_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_ffn_norm' [B, T, 384]", 384d * B * T)];
+                d_l5_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_attn' [B, T, 384]", 384d * B * T)];
+                d_l5_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_attn_context' [B, T, 384]", 384d * B * T)];
+                d_l5_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_attn_qkv' [B, T, 1152]", 1152d * B * T)];
+                d_l4_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_r2_1' [B, T, 384]", 384d * B * T)];
+                d_l4_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_attn_norm' [B, T, 384]", 384d * B * T)];
+                d_l4_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_ff' [B, T, 384]", 384d * B * T)];
+                d_l4_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_ff_1' [B, T, 1536]", 1536d * B * T)];
+                d_l4_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_ff_0' [B, T, 1536]", 1536d * B * T)];
+                d_l4_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_r1_1' [B, T, 384]", 384d * B * T)];
+                d_l3_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_ffn_norm' [B, T, 384]", 384d * B * T)];
+                d_l4_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_attn' [B, T, 384]", 384d * B * T)];
+                d_l4_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_attn_context' [B, T, 384]", 384d * B * T)];
+                d_l4_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_attn_qkv' [B, T, 1152]", 1152d * B * T)];
+                d_l3_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_r2_1' [B, T, 384]", 384d * B * T)];
+                d_l3_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_attn_norm' [B, T, 384]", 384d * B * T)];
+                d_l3_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_ff' [B, T, 384]", 384d * B * T)];
+                d_l3_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_ff_1' [B, T, 1536]", 1536d * B * T)];
+                d_l3_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_ff_0' [B, T, 1536]", 1536d * B * T)];
+                d_l3_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_r1_1' [B, T, 384]", 384d * B * T)];
+                d_l2_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_ffn_norm' [B, T, 384]", 384d * B * T)];
+                d_l3_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_attn' [B, T, 384]", 384d * B * T)];
+                d_l3_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_attn_context' [B, T, 384]", 384d * B * T)];
+                d_l3_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_attn_qkv' [B, T, 1152]", 1152d * B * T)];
+                d_l2_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_r2_1' [B, T, 384]", 384d * B * T)];
+                d_l2_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_attn_norm' [B, T, 384]", 384d * B * T)];
+                d_l2_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_ff' [B, T, 384]", 384d * B * T)];
+                d_l2_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_ff_1' [B, T, 1536]", 1536d * B * T)];
+                d_l2_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_ff_0' [B, T, 1536]", 1536d * B * T)];
+                d_l2_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_r1_1' [B, T, 384]", 384d * B * T)];
+                d_l1_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_ffn_norm' [B, T, 384]", 384d * B * T)];
+                d_l2_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_attn' [B, T, 384]", 384d * B * T)];
+                d_l2_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_attn_context' [B, T, 384]", 384d * B * T)];
+                d_l2_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_attn_qkv' [B, T, 1152]", 1152d * B * T)];
+                d_l1_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_r2_1' [B, T, 384]", 384d * B * T)];
+                d_l1_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_attn_norm' [B, T, 384]", 384d * B * T)];
+                d_l1_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_ff' [B, T, 384]", 384d * B * T)];
+                d_l1_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_ff_1' [B, T, 1536]", 1536d * B * T)];
+                d_l1_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_ff_0' [B, T, 1536]", 1536d * B * T)];
+                d_l1_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_r1_1' [B, T, 384]", 384d * B * T)];
+                d_l0_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_ffn_norm' [B, T, 384]", 384d * B * T)];
+                d_l1_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_attn' [B, T, 384]", 384d * B * T)];
+                d_l1_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_attn_context' [B, T, 384]", 384d * B * T)];
+                d_l1_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_attn_qkv' [B, T, 1152]", 1152d * B * T)];
+                d_l0_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_r2_1' [B, T, 384]", 384d * B * T)];
+                d_l0_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_attn_norm' [B, T, 384]", 384d * B * T)];
+                d_l0_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_ff' [B, T, 384]", 384d * B * T)];
+                d_l0_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_ff_1' [B, T, 1536]", 1536d * B * T)];
+                d_l0_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_ff_0' [B, T, 1536]", 1536d * B * T)];
+                d_l0_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_r1_1' [B, T, 384]", 384d * B * T)];
                 d_emb = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_emb' [B, T, 384]", 384d * B * T)];
-                d_hidden_0_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_0_attn' [B, T, 384]", 384d * B * T)];
-                d_hidden_0_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_0_attn_context' [B, T, 384]", 384d * B * T)];
-                d_hidden_0_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_hidden_0_attn_qkv' [B, T, 1152]", 1152d * B * T)];
+                d_l0_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_attn' [B, T, 384]", 384d * B * T)];
+                d_l0_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_attn_context' [B, T, 384]", 384d * B * T)];
+                d_l0_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_attn_qkv' [B, T, 1152]", 1152d * B * T)];
                 d_emb_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_emb_norm' [B, T, 384]", 384d * B * T)];
                 d_pos = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_pos' [B, T, 384]", 384d * B * T)];
                 d_sum_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_sum_0' [B, T, 384]", 384d * B * T)];
@@ -915,7 +915,7 @@ namespace Consumer
             global::System.ArgumentNullException.ThrowIfNull(mask);
             global::ModelDsl.Runtime.ShapeCheck.Input(caller, "mask", "[B, T]", mask.Shape, [-1, -2], bound, SymbolNames);
             if (y is not null) global::ModelDsl.Runtime.ShapeCheck.Input(caller, "y", "[B]", y.Shape, [-1], bound, SymbolNames);
-            global::ModelDsl.Runtime.ShapeCheck.AtMost(caller, "ids", "T", bound[1], 512, "positional(max_len=512) 'pos' at bert_classifier.model:39");
+            global::ModelDsl.Runtime.ShapeCheck.AtMost(caller, "ids", "T", bound[1], 512, "positional(max_len=512) 'pos' at bert_classifier.model:35");
             var w = WorkspaceFor(bound[0], bound[1]);
             int B = w.B;
             int T = w.T;
@@ -938,24 +938,24 @@ namespace Consumer
             int T = w.T;
 
             // fwd_0_embedding
-            //   bert_classifier.model:36  tok = embedding(num=30522, dim=384)  [B, T] -> [B, T, 384]
-#line 36 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:32  tok = embedding(num=30522, dim=384)  [B, T] -> [B, T, 384]
+#line 32 "/src/examples/BertClassifier/bert_classifier.model"
             // tok[B, T, 384] = rows of tok_weight picked by the ids in ids
             global::ModelDsl.Runtime.Cpu.Layers.Embedding.Forward(B * T, 30522, 384, w.ids, TokWeight.Value, w.tok);
 #line default
-            w.Trace?.After("fwd_0_embedding", "bert_classifier.model:36  tok = embedding(num=30522, dim=384)  [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_0_embedding", "bert_classifier.model:32  tok = embedding(num=30522, dim=384)  [B, T] -> [B, T, 384]");
 
             // fwd_1_embedding
-            //   bert_classifier.model:37  typ = embedding(num=2, dim=384)  [B, T] -> [B, T, 384]
-#line 37 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:33  typ = embedding(num=2, dim=384)  [B, T] -> [B, T, 384]
+#line 33 "/src/examples/BertClassifier/bert_classifier.model"
             // typ[B, T, 384] = rows of typ_weight picked by the ids in segment
             global::ModelDsl.Runtime.Cpu.Layers.Embedding.Forward(B * T, 2, 384, w.segment, TypWeight.Value, w.typ);
 #line default
-            w.Trace?.After("fwd_1_embedding", "bert_classifier.model:37  typ = embedding(num=2, dim=384)  [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_1_embedding", "bert_classifier.model:33  typ = embedding(num=2, dim=384)  [B, T] -> [B, T, 384]");
 
             // fwd_2_add
-            //   bert_classifier.model:38  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 38 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:34  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 34 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B, 384 * T]:
             //   sum_0 = tok + typ
             {
@@ -985,27 +985,27 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_2_add", "bert_classifier.model:38  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_2_add", "bert_classifier.model:34  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]");
 
             // fwd_3_positional
-            //   bert_classifier.model:39  pos = positional(max_len=512)  [B, T, 384] -> [B, T, 384]
-#line 39 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:35  pos = positional(max_len=512)  [B, T, 384] -> [B, T, 384]
+#line 35 "/src/examples/BertClassifier/bert_classifier.model"
             // pos[b, t] = sum_0[b, t] + pos_weight[t]   (T ≤ 512, checked on entry)
             global::ModelDsl.Runtime.Cpu.Layers.Positional.Forward(B, T, 512, 384, w.sum_0, PosWeight.Value, w.pos);
 #line default
-            w.Trace?.After("fwd_3_positional", "bert_classifier.model:39  pos = positional(max_len=512)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_3_positional", "bert_classifier.model:35  pos = positional(max_len=512)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_4_layer_norm
-            //   bert_classifier.model:40  emb_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 40 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:36  emb_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 36 "/src/examples/BertClassifier/bert_classifier.model"
             // emb_norm = (pos − mean)·rstd·emb_norm_weight + emb_norm_bias over rows of 384; emb_norm_mean and emb_norm_rstd kept for the backward
             global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.pos, EmbNormWeight.Value, EmbNormBias.Value, w.emb_norm, w.emb_norm_mean, w.emb_norm_rstd, 1e-12f);
 #line default
-            w.Trace?.After("fwd_4_layer_norm", "bert_classifier.model:40  emb_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_4_layer_norm", "bert_classifier.model:36  emb_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_5_dropout
-            //   bert_classifier.model:41  emb = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-#line 41 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:37  emb = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+#line 37 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B, 384 * T]:
             //   emb = dropout(emb_norm)
             {
@@ -1038,78 +1038,78 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_5_dropout", "bert_classifier.model:41  emb = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_5_dropout", "bert_classifier.model:37  emb = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_6_attention_in_proj
-            //   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_0_attn_qkv[B * T, 1152] = emb · hidden_0_attn_in_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.emb, 384, Hidden0AttnInProjWeight, 384, 0f, w.hidden_0_attn_qkv, 1152);
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 38 "/src/examples/BertClassifier/bert_classifier.model"
+            // l0_attn_qkv[B * T, 1152] = emb · l0_attn_in_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.emb, 384, L0AttnInProjWeight, 384, 0f, w.l0_attn_qkv, 1152);
 #line default
-            w.Trace?.After("fwd_6_attention_in_proj", "bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_6_attention_in_proj", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_7_attention_in_proj_bias
-            //   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 38 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
-            //   hidden_0_attn_qkv = hidden_0_attn_qkv + hidden_0_attn_in_proj_bias
+            //   l0_attn_qkv = l0_attn_qkv + l0_attn_in_proj_bias
             {
                 int rows = B * T, cols = 1152;
-                ref float hidden_0_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0_attn_qkv);
-                ref float hidden_0_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden0AttnInProjBias.Value);
+                ref float l0_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l0_attn_qkv);
+                ref float l0_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L0AttnInProjBias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_attn_qkv, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_attn_in_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l0_attn_qkv, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l0_attn_in_proj_bias, (nuint)c);
                         var v2 = v0 + v1;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref hidden_0_attn_qkv, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref l0_attn_qkv, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_attn_qkv, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_attn_in_proj_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_attn_qkv, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_attn_in_proj_bias, c);
                         var s2 = s0 + s1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_attn_qkv, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_attn_qkv, i) = s2;
                     }
                 }
             }
 #line default
-            w.Trace?.After("fwd_7_attention_in_proj_bias", "bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_7_attention_in_proj_bias", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_8_attention
-            //   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_0_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_0_attn_qkv (columns 0, 384, 2·384); P kept in hidden_0_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.hidden_0_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_0_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_0_attn_qkv, 2 * 384), 3 * 384, w.hidden_0_attn_context, w.hidden_0_attn_workspace, default, default);
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 38 "/src/examples/BertClassifier/bert_classifier.model"
+            // l0_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l0_attn_qkv (columns 0, 384, 2·384); P kept in l0_attn_workspace
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l0_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l0_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l0_attn_qkv, 2 * 384), 3 * 384, w.l0_attn_context, w.l0_attn_workspace, default, w.mask);
 #line default
-            w.Trace?.After("fwd_8_attention", "bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_8_attention", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_9_attention_out_proj
-            //   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_0_attn[B * T, 384] = hidden_0_attn_context · hidden_0_attn_out_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.hidden_0_attn_context, 384, Hidden0AttnOutProjWeight, 384, 0f, w.hidden_0_attn, 384);
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 38 "/src/examples/BertClassifier/bert_classifier.model"
+            // l0_attn[B * T, 384] = l0_attn_context · l0_attn_out_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l0_attn_context, 384, L0AttnOutProjWeight, 384, 0f, w.l0_attn, 384);
 #line default
-            w.Trace?.After("fwd_9_attention_out_proj", "bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_9_attention_out_proj", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_10_attention_dropout_add
-            //   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:22  hidden.0.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:22  hidden.0.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:39  l0_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+            //   bert_classifier.model:39  l0_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 38 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 384]:
-            //   hidden_0_r1_1 = emb + dropout(hidden_0_attn + hidden_0_attn_out_proj_bias)
+            //   l0_r1_1 = emb + dropout(l0_attn + l0_attn_out_proj_bias)
             {
                 int rows = B * T, cols = 384;
-                ref float hidden_0_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0_r1_1);
+                ref float l0_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l0_r1_1);
                 ref float emb = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.emb);
-                ref float hidden_0_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0_attn);
-                ref float hidden_0_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden0AttnOutProjBias.Value);
+                ref float l0_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l0_attn);
+                ref float l0_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L0AttnOutProjBias.Value);
                 uint seed1 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 1, DropoutStream);
                 float p1 = training ? 0.1f : 0f, scale1 = training ? 1.1111112f : 1f;
                 var vp1 = global::System.Runtime.Intrinsics.Vector256.Create(p1);
@@ -1121,108 +1121,108 @@ namespace Consumer
                     {
                         nuint i = (nuint)(r * cols + c);
                         var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref emb, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_attn, i);
-                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_attn_out_proj_bias, (nuint)c);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l0_attn, i);
+                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l0_attn_out_proj_bias, (nuint)c);
                         var v3 = v1 + v2;
                         var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed1, (int)i, vp1, vscale1);
                         var v5 = v3 * v4;
                         var v6 = v0 + v5;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref hidden_0_r1_1, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref l0_r1_1, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
                         var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref emb, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_attn, (nint)i);
-                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_attn_out_proj_bias, c);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_attn, (nint)i);
+                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_attn_out_proj_bias, c);
                         var s3 = s1 + s2;
                         var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed1, (int)i, p1, scale1);
                         var s5 = s3 * s4;
                         var s6 = s0 + s5;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_r1_1, i) = s6;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_r1_1, i) = s6;
                     }
                 }
             }
 #line default
-            w.Trace?.After("fwd_10_attention_dropout_add", "bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_10_attention_dropout_add", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_11_layer_norm
-            //   bert_classifier.model:23  hidden.0.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 23 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_0_attn_norm = (hidden_0_r1_1 − mean)·rstd·hidden_0_attn_norm_weight + hidden_0_attn_norm_bias over rows of 384; hidden_0_attn_norm_mean and hidden_0_attn_norm_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_0_r1_1, Hidden0AttnNormWeight.Value, Hidden0AttnNormBias.Value, w.hidden_0_attn_norm, w.hidden_0_attn_norm_mean, w.hidden_0_attn_norm_rstd, 1e-12f);
+            //   bert_classifier.model:40  l0_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 40 "/src/examples/BertClassifier/bert_classifier.model"
+            // l0_attn_norm = (l0_r1_1 − mean)·rstd·l0_attn_norm_weight + l0_attn_norm_bias over rows of 384; l0_attn_norm_mean and l0_attn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.l0_r1_1, L0AttnNormWeight.Value, L0AttnNormBias.Value, w.l0_attn_norm, w.l0_attn_norm_mean, w.l0_attn_norm_rstd, 1e-12f);
 #line default
-            w.Trace?.After("fwd_11_layer_norm", "bert_classifier.model:23  hidden.0.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_11_layer_norm", "bert_classifier.model:40  l0_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_12_dense
-            //   bert_classifier.model:24  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_0_ff_0[B * T, 1536] = hidden_0_attn_norm · hidden_0_ff_0_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.hidden_0_attn_norm, 384, Hidden0Ff0Weight, 384, 0f, w.hidden_0_ff_0, 1536);
+            //   bert_classifier.model:41  l0_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+#line 41 "/src/examples/BertClassifier/bert_classifier.model"
+            // l0_ff_0[B * T, 1536] = l0_attn_norm · l0_ff_0_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.l0_attn_norm, 384, L0Ff0Weight, 384, 0f, w.l0_ff_0, 1536);
 #line default
-            w.Trace?.After("fwd_12_dense", "bert_classifier.model:24  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("fwd_12_dense", "bert_classifier.model:41  l0_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // fwd_13_dense_gelu
-            //   bert_classifier.model:24  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-            //   bert_classifier.model:24  hidden.0.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:41  l0_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+            //   bert_classifier.model:41  l0_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+#line 41 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1536]:
-            //   hidden_0_ff_0 = hidden_0_ff_0 + hidden_0_ff_0_bias
-            //   hidden_0_ff_1 = gelu(hidden_0_ff_0 + hidden_0_ff_0_bias)
+            //   l0_ff_0 = l0_ff_0 + l0_ff_0_bias
+            //   l0_ff_1 = gelu(l0_ff_0 + l0_ff_0_bias)
             {
                 int rows = B * T, cols = 1536;
-                ref float hidden_0_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0_ff_0);
-                ref float hidden_0_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0_ff_1);
-                ref float hidden_0_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden0Ff0Bias.Value);
+                ref float l0_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l0_ff_0);
+                ref float l0_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l0_ff_1);
+                ref float l0_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L0Ff0Bias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_ff_0, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_ff_0_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l0_ff_0, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l0_ff_0_bias, (nuint)c);
                         var v2 = v0 + v1;
                         var v3 = global::ModelDsl.Runtime.Cpu.Activations.Gelu(v2);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref hidden_0_ff_0, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref hidden_0_ff_1, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref l0_ff_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref l0_ff_1, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_ff_0, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_ff_0_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_ff_0, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_ff_0_bias, c);
                         var s2 = s0 + s1;
                         var s3 = global::ModelDsl.Runtime.Cpu.Activations.Gelu(s2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_ff_0, i) = s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_ff_1, i) = s3;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_ff_0, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_ff_1, i) = s3;
                     }
                 }
             }
 #line default
-            w.Trace?.After("fwd_13_dense_gelu", "bert_classifier.model:24  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("fwd_13_dense_gelu", "bert_classifier.model:41  l0_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // fwd_14_dense
-            //   bert_classifier.model:24  hidden.0.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_0_ff[B * T, 384] = hidden_0_ff_1 · hidden_0_ff_2_weightᵀ   (k = 1536)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 1536, 1f, w.hidden_0_ff_1, 1536, Hidden0Ff2Weight, 1536, 0f, w.hidden_0_ff, 384);
+            //   bert_classifier.model:41  l0_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+#line 41 "/src/examples/BertClassifier/bert_classifier.model"
+            // l0_ff[B * T, 384] = l0_ff_1 · l0_ff_2_weightᵀ   (k = 1536)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 1536, 1f, w.l0_ff_1, 1536, L0Ff2Weight, 1536, 0f, w.l0_ff, 384);
 #line default
-            w.Trace?.After("fwd_14_dense", "bert_classifier.model:24  hidden.0.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("fwd_14_dense", "bert_classifier.model:41  l0_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // fwd_15_dense_dropout_add
-            //   bert_classifier.model:24  hidden.0.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-            //   bert_classifier.model:25  hidden.0.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:25  hidden.0.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:41  l0_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+            //   bert_classifier.model:42  l0_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+            //   bert_classifier.model:42  l0_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 41 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 384]:
-            //   hidden_0_r2_1 = hidden_0_attn_norm + dropout(hidden_0_ff + hidden_0_ff_2_bias)
+            //   l0_r2_1 = l0_attn_norm + dropout(l0_ff + l0_ff_2_bias)
             {
                 int rows = B * T, cols = 384;
-                ref float hidden_0_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0_r2_1);
-                ref float hidden_0_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0_attn_norm);
-                ref float hidden_0_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0_ff);
-                ref float hidden_0_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden0Ff2Bias.Value);
+                ref float l0_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l0_r2_1);
+                ref float l0_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l0_attn_norm);
+                ref float l0_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l0_ff);
+                ref float l0_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L0Ff2Bias.Value);
                 uint seed2 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 2, DropoutStream);
                 float p2 = training ? 0.1f : 0f, scale2 = training ? 1.1111112f : 1f;
                 var vp2 = global::System.Runtime.Intrinsics.Vector256.Create(p2);
@@ -1233,110 +1233,110 @@ namespace Consumer
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_attn_norm, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_ff, i);
-                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_ff_2_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l0_attn_norm, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l0_ff, i);
+                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l0_ff_2_bias, (nuint)c);
                         var v3 = v1 + v2;
                         var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed2, (int)i, vp2, vscale2);
                         var v5 = v3 * v4;
                         var v6 = v0 + v5;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref hidden_0_r2_1, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref l0_r2_1, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_attn_norm, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_ff, (nint)i);
-                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_ff_2_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_attn_norm, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_ff, (nint)i);
+                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_ff_2_bias, c);
                         var s3 = s1 + s2;
                         var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed2, (int)i, p2, scale2);
                         var s5 = s3 * s4;
                         var s6 = s0 + s5;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_r2_1, i) = s6;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_r2_1, i) = s6;
                     }
                 }
             }
 #line default
-            w.Trace?.After("fwd_15_dense_dropout_add", "bert_classifier.model:24  hidden.0.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("fwd_15_dense_dropout_add", "bert_classifier.model:41  l0_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // fwd_16_layer_norm
-            //   bert_classifier.model:26  hidden.0.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 26 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_0_ffn_norm = (hidden_0_r2_1 − mean)·rstd·hidden_0_ffn_norm_weight + hidden_0_ffn_norm_bias over rows of 384; hidden_0_ffn_norm_mean and hidden_0_ffn_norm_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_0_r2_1, Hidden0FfnNormWeight.Value, Hidden0FfnNormBias.Value, w.hidden_0_ffn_norm, w.hidden_0_ffn_norm_mean, w.hidden_0_ffn_norm_rstd, 1e-12f);
+            //   bert_classifier.model:43  l0_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 43 "/src/examples/BertClassifier/bert_classifier.model"
+            // l0_ffn_norm = (l0_r2_1 − mean)·rstd·l0_ffn_norm_weight + l0_ffn_norm_bias over rows of 384; l0_ffn_norm_mean and l0_ffn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.l0_r2_1, L0FfnNormWeight.Value, L0FfnNormBias.Value, w.l0_ffn_norm, w.l0_ffn_norm_mean, w.l0_ffn_norm_rstd, 1e-12f);
 #line default
-            w.Trace?.After("fwd_16_layer_norm", "bert_classifier.model:26  hidden.0.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_16_layer_norm", "bert_classifier.model:43  l0_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_17_attention_in_proj
-            //   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_1_attn_qkv[B * T, 1152] = hidden_0_ffn_norm · hidden_1_attn_in_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.hidden_0_ffn_norm, 384, Hidden1AttnInProjWeight, 384, 0f, w.hidden_1_attn_qkv, 1152);
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 44 "/src/examples/BertClassifier/bert_classifier.model"
+            // l1_attn_qkv[B * T, 1152] = l0_ffn_norm · l1_attn_in_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.l0_ffn_norm, 384, L1AttnInProjWeight, 384, 0f, w.l1_attn_qkv, 1152);
 #line default
-            w.Trace?.After("fwd_17_attention_in_proj", "bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_17_attention_in_proj", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_18_attention_in_proj_bias
-            //   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 44 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
-            //   hidden_1_attn_qkv = hidden_1_attn_qkv + hidden_1_attn_in_proj_bias
+            //   l1_attn_qkv = l1_attn_qkv + l1_attn_in_proj_bias
             {
                 int rows = B * T, cols = 1152;
-                ref float hidden_1_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1_attn_qkv);
-                ref float hidden_1_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden1AttnInProjBias.Value);
+                ref float l1_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l1_attn_qkv);
+                ref float l1_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L1AttnInProjBias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_attn_qkv, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_attn_in_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l1_attn_qkv, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l1_attn_in_proj_bias, (nuint)c);
                         var v2 = v0 + v1;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref hidden_1_attn_qkv, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref l1_attn_qkv, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_attn_qkv, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_attn_in_proj_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_attn_qkv, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_attn_in_proj_bias, c);
                         var s2 = s0 + s1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_attn_qkv, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_attn_qkv, i) = s2;
                     }
                 }
             }
 #line default
-            w.Trace?.After("fwd_18_attention_in_proj_bias", "bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_18_attention_in_proj_bias", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_19_attention
-            //   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_1_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_1_attn_qkv (columns 0, 384, 2·384); P kept in hidden_1_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.hidden_1_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_1_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_1_attn_qkv, 2 * 384), 3 * 384, w.hidden_1_attn_context, w.hidden_1_attn_workspace, default, default);
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 44 "/src/examples/BertClassifier/bert_classifier.model"
+            // l1_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l1_attn_qkv (columns 0, 384, 2·384); P kept in l1_attn_workspace
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l1_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l1_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l1_attn_qkv, 2 * 384), 3 * 384, w.l1_attn_context, w.l1_attn_workspace, default, w.mask);
 #line default
-            w.Trace?.After("fwd_19_attention", "bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_19_attention", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_20_attention_out_proj
-            //   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_1_attn[B * T, 384] = hidden_1_attn_context · hidden_1_attn_out_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.hidden_1_attn_context, 384, Hidden1AttnOutProjWeight, 384, 0f, w.hidden_1_attn, 384);
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 44 "/src/examples/BertClassifier/bert_classifier.model"
+            // l1_attn[B * T, 384] = l1_attn_context · l1_attn_out_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l1_attn_context, 384, L1AttnOutProjWeight, 384, 0f, w.l1_attn, 384);
 #line default
-            w.Trace?.After("fwd_20_attention_out_proj", "bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_20_attention_out_proj", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_21_attention_dropout_add
-            //   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:22  hidden.1.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:22  hidden.1.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:45  l1_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+            //   bert_classifier.model:45  l1_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 44 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 384]:
-            //   hidden_1_r1_1 = hidden_0_ffn_norm + dropout(hidden_1_attn + hidden_1_attn_out_proj_bias)
+            //   l1_r1_1 = l0_ffn_norm + dropout(l1_attn + l1_attn_out_proj_bias)
             {
                 int rows = B * T, cols = 384;
-                ref float hidden_1_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1_r1_1);
-                ref float hidden_0_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0_ffn_norm);
-                ref float hidden_1_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1_attn);
-                ref float hidden_1_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden1AttnOutProjBias.Value);
+                ref float l1_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l1_r1_1);
+                ref float l0_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l0_ffn_norm);
+                ref float l1_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l1_attn);
+                ref float l1_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L1AttnOutProjBias.Value);
                 uint seed3 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 3, DropoutStream);
                 float p3 = training ? 0.1f : 0f, scale3 = training ? 1.1111112f : 1f;
                 var vp3 = global::System.Runtime.Intrinsics.Vector256.Create(p3);
@@ -1347,109 +1347,109 @@ namespace Consumer
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_ffn_norm, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_attn, i);
-                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_attn_out_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l0_ffn_norm, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l1_attn, i);
+                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l1_attn_out_proj_bias, (nuint)c);
                         var v3 = v1 + v2;
                         var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed3, (int)i, vp3, vscale3);
                         var v5 = v3 * v4;
                         var v6 = v0 + v5;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref hidden_1_r1_1, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref l1_r1_1, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_ffn_norm, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_attn, (nint)i);
-                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_attn_out_proj_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_ffn_norm, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_attn, (nint)i);
+                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_attn_out_proj_bias, c);
                         var s3 = s1 + s2;
                         var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed3, (int)i, p3, scale3);
                         var s5 = s3 * s4;
                         var s6 = s0 + s5;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_r1_1, i) = s6;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_r1_1, i) = s6;
                     }
                 }
             }
 #line default
-            w.Trace?.After("fwd_21_attention_dropout_add", "bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_21_attention_dropout_add", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_22_layer_norm
-            //   bert_classifier.model:23  hidden.1.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 23 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_1_attn_norm = (hidden_1_r1_1 − mean)·rstd·hidden_1_attn_norm_weight + hidden_1_attn_norm_bias over rows of 384; hidden_1_attn_norm_mean and hidden_1_attn_norm_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_1_r1_1, Hidden1AttnNormWeight.Value, Hidden1AttnNormBias.Value, w.hidden_1_attn_norm, w.hidden_1_attn_norm_mean, w.hidden_1_attn_norm_rstd, 1e-12f);
+            //   bert_classifier.model:46  l1_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 46 "/src/examples/BertClassifier/bert_classifier.model"
+            // l1_attn_norm = (l1_r1_1 − mean)·rstd·l1_attn_norm_weight + l1_attn_norm_bias over rows of 384; l1_attn_norm_mean and l1_attn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.l1_r1_1, L1AttnNormWeight.Value, L1AttnNormBias.Value, w.l1_attn_norm, w.l1_attn_norm_mean, w.l1_attn_norm_rstd, 1e-12f);
 #line default
-            w.Trace?.After("fwd_22_layer_norm", "bert_classifier.model:23  hidden.1.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_22_layer_norm", "bert_classifier.model:46  l1_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_23_dense
-            //   bert_classifier.model:24  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_1_ff_0[B * T, 1536] = hidden_1_attn_norm · hidden_1_ff_0_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.hidden_1_attn_norm, 384, Hidden1Ff0Weight, 384, 0f, w.hidden_1_ff_0, 1536);
+            //   bert_classifier.model:47  l1_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+#line 47 "/src/examples/BertClassifier/bert_classifier.model"
+            // l1_ff_0[B * T, 1536] = l1_attn_norm · l1_ff_0_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.l1_attn_norm, 384, L1Ff0Weight, 384, 0f, w.l1_ff_0, 1536);
 #line default
-            w.Trace?.After("fwd_23_dense", "bert_classifier.model:24  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("fwd_23_dense", "bert_classifier.model:47  l1_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // fwd_24_dense_gelu
-            //   bert_classifier.model:24  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-            //   bert_classifier.model:24  hidden.1.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:47  l1_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+            //   bert_classifier.model:47  l1_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+#line 47 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1536]:
-            //   hidden_1_ff_0 = hidden_1_ff_0 + hidden_1_ff_0_bias
-            //   hidden_1_ff_1 = gelu(hidden_1_ff_0 + hidden_1_ff_0_bias)
+            //   l1_ff_0 = l1_ff_0 + l1_ff_0_bias
+            //   l1_ff_1 = gelu(l1_ff_0 + l1_ff_0_bias)
             {
                 int rows = B * T, cols = 1536;
-                ref float hidden_1_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1_ff_0);
-                ref float hidden_1_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1_ff_1);
-                ref float hidden_1_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden1Ff0Bias.Value);
+                ref float l1_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l1_ff_0);
+                ref float l1_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l1_ff_1);
+                ref float l1_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L1Ff0Bias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_ff_0, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_ff_0_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l1_ff_0, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l1_ff_0_bias, (nuint)c);
                         var v2 = v0 + v1;
                         var v3 = global::ModelDsl.Runtime.Cpu.Activations.Gelu(v2);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref hidden_1_ff_0, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref hidden_1_ff_1, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref l1_ff_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref l1_ff_1, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_ff_0, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_ff_0_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_ff_0, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_ff_0_bias, c);
                         var s2 = s0 + s1;
                         var s3 = global::ModelDsl.Runtime.Cpu.Activations.Gelu(s2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_ff_0, i) = s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_ff_1, i) = s3;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_ff_0, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_ff_1, i) = s3;
                     }
                 }
             }
 #line default
-            w.Trace?.After("fwd_24_dense_gelu", "bert_classifier.model:24  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("fwd_24_dense_gelu", "bert_classifier.model:47  l1_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // fwd_25_dense
-            //   bert_classifier.model:24  hidden.1.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_1_ff[B * T, 384] = hidden_1_ff_1 · hidden_1_ff_2_weightᵀ   (k = 1536)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 1536, 1f, w.hidden_1_ff_1, 1536, Hidden1Ff2Weight, 1536, 0f, w.hidden_1_ff, 384);
+            //   bert_classifier.model:47  l1_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+#line 47 "/src/examples/BertClassifier/bert_classifier.model"
+            // l1_ff[B * T, 384] = l1_ff_1 · l1_ff_2_weightᵀ   (k = 1536)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 1536, 1f, w.l1_ff_1, 1536, L1Ff2Weight, 1536, 0f, w.l1_ff, 384);
 #line default
-            w.Trace?.After("fwd_25_dense", "bert_classifier.model:24  hidden.1.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("fwd_25_dense", "bert_classifier.model:47  l1_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // fwd_26_dense_dropout_add
-            //   bert_classifier.model:24  hidden.1.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-            //   bert_classifier.model:25  hidden.1.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:25  hidden.1.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:47  l1_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+            //   bert_classifier.model:48  l1_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+            //   bert_classifier.model:48  l1_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 47 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 384]:
-            //   hidden_1_r2_1 = hidden_1_attn_norm + dropout(hidden_1_ff + hidden_1_ff_2_bias)
+            //   l1_r2_1 = l1_attn_norm + dropout(l1_ff + l1_ff_2_bias)
             {
                 int rows = B * T, cols = 384;
-                ref float hidden_1_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1_r2_1);
-                ref float hidden_1_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1_attn_norm);
-                ref float hidden_1_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1_ff);
-                ref float hidden_1_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden1Ff2Bias.Value);
+                ref float l1_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l1_r2_1);
+                ref float l1_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l1_attn_norm);
+                ref float l1_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l1_ff);
+                ref float l1_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L1Ff2Bias.Value);
                 uint seed4 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 4, DropoutStream);
                 float p4 = training ? 0.1f : 0f, scale4 = training ? 1.1111112f : 1f;
                 var vp4 = global::System.Runtime.Intrinsics.Vector256.Create(p4);
@@ -1460,110 +1460,110 @@ namespace Consumer
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_attn_norm, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_ff, i);
-                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_ff_2_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l1_attn_norm, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l1_ff, i);
+                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l1_ff_2_bias, (nuint)c);
                         var v3 = v1 + v2;
                         var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed4, (int)i, vp4, vscale4);
                         var v5 = v3 * v4;
                         var v6 = v0 + v5;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref hidden_1_r2_1, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref l1_r2_1, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_attn_norm, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_ff, (nint)i);
-                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_ff_2_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_attn_norm, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_ff, (nint)i);
+                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_ff_2_bias, c);
                         var s3 = s1 + s2;
                         var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed4, (int)i, p4, scale4);
                         var s5 = s3 * s4;
                         var s6 = s0 + s5;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_r2_1, i) = s6;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_r2_1, i) = s6;
                     }
                 }
             }
 #line default
-            w.Trace?.After("fwd_26_dense_dropout_add", "bert_classifier.model:24  hidden.1.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("fwd_26_dense_dropout_add", "bert_classifier.model:47  l1_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // fwd_27_layer_norm
-            //   bert_classifier.model:26  hidden.1.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 26 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_1_ffn_norm = (hidden_1_r2_1 − mean)·rstd·hidden_1_ffn_norm_weight + hidden_1_ffn_norm_bias over rows of 384; hidden_1_ffn_norm_mean and hidden_1_ffn_norm_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_1_r2_1, Hidden1FfnNormWeight.Value, Hidden1FfnNormBias.Value, w.hidden_1_ffn_norm, w.hidden_1_ffn_norm_mean, w.hidden_1_ffn_norm_rstd, 1e-12f);
+            //   bert_classifier.model:49  l1_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 49 "/src/examples/BertClassifier/bert_classifier.model"
+            // l1_ffn_norm = (l1_r2_1 − mean)·rstd·l1_ffn_norm_weight + l1_ffn_norm_bias over rows of 384; l1_ffn_norm_mean and l1_ffn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.l1_r2_1, L1FfnNormWeight.Value, L1FfnNormBias.Value, w.l1_ffn_norm, w.l1_ffn_norm_mean, w.l1_ffn_norm_rstd, 1e-12f);
 #line default
-            w.Trace?.After("fwd_27_layer_norm", "bert_classifier.model:26  hidden.1.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_27_layer_norm", "bert_classifier.model:49  l1_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_28_attention_in_proj
-            //   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_2_attn_qkv[B * T, 1152] = hidden_1_ffn_norm · hidden_2_attn_in_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.hidden_1_ffn_norm, 384, Hidden2AttnInProjWeight, 384, 0f, w.hidden_2_attn_qkv, 1152);
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 50 "/src/examples/BertClassifier/bert_classifier.model"
+            // l2_attn_qkv[B * T, 1152] = l1_ffn_norm · l2_attn_in_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.l1_ffn_norm, 384, L2AttnInProjWeight, 384, 0f, w.l2_attn_qkv, 1152);
 #line default
-            w.Trace?.After("fwd_28_attention_in_proj", "bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_28_attention_in_proj", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_29_attention_in_proj_bias
-            //   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 50 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
-            //   hidden_2_attn_qkv = hidden_2_attn_qkv + hidden_2_attn_in_proj_bias
+            //   l2_attn_qkv = l2_attn_qkv + l2_attn_in_proj_bias
             {
                 int rows = B * T, cols = 1152;
-                ref float hidden_2_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2_attn_qkv);
-                ref float hidden_2_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden2AttnInProjBias.Value);
+                ref float l2_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l2_attn_qkv);
+                ref float l2_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L2AttnInProjBias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_attn_qkv, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_attn_in_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l2_attn_qkv, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l2_attn_in_proj_bias, (nuint)c);
                         var v2 = v0 + v1;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref hidden_2_attn_qkv, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref l2_attn_qkv, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_attn_qkv, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_attn_in_proj_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_attn_qkv, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_attn_in_proj_bias, c);
                         var s2 = s0 + s1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_attn_qkv, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_attn_qkv, i) = s2;
                     }
                 }
             }
 #line default
-            w.Trace?.After("fwd_29_attention_in_proj_bias", "bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_29_attention_in_proj_bias", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_30_attention
-            //   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_2_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_2_attn_qkv (columns 0, 384, 2·384); P kept in hidden_2_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.hidden_2_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_2_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_2_attn_qkv, 2 * 384), 3 * 384, w.hidden_2_attn_context, w.hidden_2_attn_workspace, default, default);
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 50 "/src/examples/BertClassifier/bert_classifier.model"
+            // l2_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l2_attn_qkv (columns 0, 384, 2·384); P kept in l2_attn_workspace
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l2_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l2_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l2_attn_qkv, 2 * 384), 3 * 384, w.l2_attn_context, w.l2_attn_workspace, default, w.mask);
 #line default
-            w.Trace?.After("fwd_30_attention", "bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_30_attention", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_31_attention_out_proj
-            //   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_2_attn[B * T, 384] = hidden_2_attn_context · hidden_2_attn_out_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.hidden_2_attn_context, 384, Hidden2AttnOutProjWeight, 384, 0f, w.hidden_2_attn, 384);
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 50 "/src/examples/BertClassifier/bert_classifier.model"
+            // l2_attn[B * T, 384] = l2_attn_context · l2_attn_out_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l2_attn_context, 384, L2AttnOutProjWeight, 384, 0f, w.l2_attn, 384);
 #line default
-            w.Trace?.After("fwd_31_attention_out_proj", "bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_31_attention_out_proj", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_32_attention_dropout_add
-            //   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:22  hidden.2.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:22  hidden.2.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:51  l2_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+            //   bert_classifier.model:51  l2_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 50 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 384]:
-            //   hidden_2_r1_1 = hidden_1_ffn_norm + dropout(hidden_2_attn + hidden_2_attn_out_proj_bias)
+            //   l2_r1_1 = l1_ffn_norm + dropout(l2_attn + l2_attn_out_proj_bias)
             {
                 int rows = B * T, cols = 384;
-                ref float hidden_2_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2_r1_1);
-                ref float hidden_1_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1_ffn_norm);
-                ref float hidden_2_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2_attn);
-                ref float hidden_2_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden2AttnOutProjBias.Value);
+                ref float l2_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l2_r1_1);
+                ref float l1_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l1_ffn_norm);
+                ref float l2_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l2_attn);
+                ref float l2_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L2AttnOutProjBias.Value);
                 uint seed5 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 5, DropoutStream);
                 float p5 = training ? 0.1f : 0f, scale5 = training ? 1.1111112f : 1f;
                 var vp5 = global::System.Runtime.Intrinsics.Vector256.Create(p5);
@@ -1574,109 +1574,109 @@ namespace Consumer
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_ffn_norm, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_attn, i);
-                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_attn_out_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l1_ffn_norm, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l2_attn, i);
+                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l2_attn_out_proj_bias, (nuint)c);
                         var v3 = v1 + v2;
                         var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed5, (int)i, vp5, vscale5);
                         var v5 = v3 * v4;
                         var v6 = v0 + v5;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref hidden_2_r1_1, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref l2_r1_1, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_ffn_norm, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_attn, (nint)i);
-                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_attn_out_proj_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_ffn_norm, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_attn, (nint)i);
+                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_attn_out_proj_bias, c);
                         var s3 = s1 + s2;
                         var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed5, (int)i, p5, scale5);
                         var s5 = s3 * s4;
                         var s6 = s0 + s5;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_r1_1, i) = s6;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_r1_1, i) = s6;
                     }
                 }
             }
 #line default
-            w.Trace?.After("fwd_32_attention_dropout_add", "bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_32_attention_dropout_add", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_33_layer_norm
-            //   bert_classifier.model:23  hidden.2.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 23 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_2_attn_norm = (hidden_2_r1_1 − mean)·rstd·hidden_2_attn_norm_weight + hidden_2_attn_norm_bias over rows of 384; hidden_2_attn_norm_mean and hidden_2_attn_norm_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_2_r1_1, Hidden2AttnNormWeight.Value, Hidden2AttnNormBias.Value, w.hidden_2_attn_norm, w.hidden_2_attn_norm_mean, w.hidden_2_attn_norm_rstd, 1e-12f);
+            //   bert_classifier.model:52  l2_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 52 "/src/examples/BertClassifier/bert_classifier.model"
+            // l2_attn_norm = (l2_r1_1 − mean)·rstd·l2_attn_norm_weight + l2_attn_norm_bias over rows of 384; l2_attn_norm_mean and l2_attn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.l2_r1_1, L2AttnNormWeight.Value, L2AttnNormBias.Value, w.l2_attn_norm, w.l2_attn_norm_mean, w.l2_attn_norm_rstd, 1e-12f);
 #line default
-            w.Trace?.After("fwd_33_layer_norm", "bert_classifier.model:23  hidden.2.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_33_layer_norm", "bert_classifier.model:52  l2_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_34_dense
-            //   bert_classifier.model:24  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_2_ff_0[B * T, 1536] = hidden_2_attn_norm · hidden_2_ff_0_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.hidden_2_attn_norm, 384, Hidden2Ff0Weight, 384, 0f, w.hidden_2_ff_0, 1536);
+            //   bert_classifier.model:53  l2_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+#line 53 "/src/examples/BertClassifier/bert_classifier.model"
+            // l2_ff_0[B * T, 1536] = l2_attn_norm · l2_ff_0_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.l2_attn_norm, 384, L2Ff0Weight, 384, 0f, w.l2_ff_0, 1536);
 #line default
-            w.Trace?.After("fwd_34_dense", "bert_classifier.model:24  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("fwd_34_dense", "bert_classifier.model:53  l2_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // fwd_35_dense_gelu
-            //   bert_classifier.model:24  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-            //   bert_classifier.model:24  hidden.2.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:53  l2_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+            //   bert_classifier.model:53  l2_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+#line 53 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1536]:
-            //   hidden_2_ff_0 = hidden_2_ff_0 + hidden_2_ff_0_bias
-            //   hidden_2_ff_1 = gelu(hidden_2_ff_0 + hidden_2_ff_0_bias)
+            //   l2_ff_0 = l2_ff_0 + l2_ff_0_bias
+            //   l2_ff_1 = gelu(l2_ff_0 + l2_ff_0_bias)
             {
                 int rows = B * T, cols = 1536;
-                ref float hidden_2_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2_ff_0);
-                ref float hidden_2_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2_ff_1);
-                ref float hidden_2_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden2Ff0Bias.Value);
+                ref float l2_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l2_ff_0);
+                ref float l2_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l2_ff_1);
+                ref float l2_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L2Ff0Bias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_ff_0, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_ff_0_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l2_ff_0, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l2_ff_0_bias, (nuint)c);
                         var v2 = v0 + v1;
                         var v3 = global::ModelDsl.Runtime.Cpu.Activations.Gelu(v2);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref hidden_2_ff_0, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref hidden_2_ff_1, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref l2_ff_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref l2_ff_1, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_ff_0, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_ff_0_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_ff_0, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_ff_0_bias, c);
                         var s2 = s0 + s1;
                         var s3 = global::ModelDsl.Runtime.Cpu.Activations.Gelu(s2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_ff_0, i) = s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_ff_1, i) = s3;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_ff_0, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_ff_1, i) = s3;
                     }
                 }
             }
 #line default
-            w.Trace?.After("fwd_35_dense_gelu", "bert_classifier.model:24  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("fwd_35_dense_gelu", "bert_classifier.model:53  l2_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // fwd_36_dense
-            //   bert_classifier.model:24  hidden.2.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_2_ff[B * T, 384] = hidden_2_ff_1 · hidden_2_ff_2_weightᵀ   (k = 1536)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 1536, 1f, w.hidden_2_ff_1, 1536, Hidden2Ff2Weight, 1536, 0f, w.hidden_2_ff, 384);
+            //   bert_classifier.model:53  l2_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+#line 53 "/src/examples/BertClassifier/bert_classifier.model"
+            // l2_ff[B * T, 384] = l2_ff_1 · l2_ff_2_weightᵀ   (k = 1536)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 1536, 1f, w.l2_ff_1, 1536, L2Ff2Weight, 1536, 0f, w.l2_ff, 384);
 #line default
-            w.Trace?.After("fwd_36_dense", "bert_classifier.model:24  hidden.2.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("fwd_36_dense", "bert_classifier.model:53  l2_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // fwd_37_dense_dropout_add
-            //   bert_classifier.model:24  hidden.2.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-            //   bert_classifier.model:25  hidden.2.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:25  hidden.2.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:53  l2_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+            //   bert_classifier.model:54  l2_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+            //   bert_classifier.model:54  l2_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 53 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 384]:
-            //   hidden_2_r2_1 = hidden_2_attn_norm + dropout(hidden_2_ff + hidden_2_ff_2_bias)
+            //   l2_r2_1 = l2_attn_norm + dropout(l2_ff + l2_ff_2_bias)
             {
                 int rows = B * T, cols = 384;
-                ref float hidden_2_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2_r2_1);
-                ref float hidden_2_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2_attn_norm);
-                ref float hidden_2_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2_ff);
-                ref float hidden_2_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden2Ff2Bias.Value);
+                ref float l2_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l2_r2_1);
+                ref float l2_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l2_attn_norm);
+                ref float l2_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l2_ff);
+                ref float l2_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L2Ff2Bias.Value);
                 uint seed6 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 6, DropoutStream);
                 float p6 = training ? 0.1f : 0f, scale6 = training ? 1.1111112f : 1f;
                 var vp6 = global::System.Runtime.Intrinsics.Vector256.Create(p6);
@@ -1687,110 +1687,110 @@ namespace Consumer
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_attn_norm, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_ff, i);
-                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_ff_2_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l2_attn_norm, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l2_ff, i);
+                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l2_ff_2_bias, (nuint)c);
                         var v3 = v1 + v2;
                         var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed6, (int)i, vp6, vscale6);
                         var v5 = v3 * v4;
                         var v6 = v0 + v5;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref hidden_2_r2_1, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref l2_r2_1, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_attn_norm, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_ff, (nint)i);
-                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_ff_2_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_attn_norm, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_ff, (nint)i);
+                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_ff_2_bias, c);
                         var s3 = s1 + s2;
                         var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed6, (int)i, p6, scale6);
                         var s5 = s3 * s4;
                         var s6 = s0 + s5;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_r2_1, i) = s6;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_r2_1, i) = s6;
                     }
                 }
             }
 #line default
-            w.Trace?.After("fwd_37_dense_dropout_add", "bert_classifier.model:24  hidden.2.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("fwd_37_dense_dropout_add", "bert_classifier.model:53  l2_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // fwd_38_layer_norm
-            //   bert_classifier.model:26  hidden.2.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 26 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_2_ffn_norm = (hidden_2_r2_1 − mean)·rstd·hidden_2_ffn_norm_weight + hidden_2_ffn_norm_bias over rows of 384; hidden_2_ffn_norm_mean and hidden_2_ffn_norm_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_2_r2_1, Hidden2FfnNormWeight.Value, Hidden2FfnNormBias.Value, w.hidden_2_ffn_norm, w.hidden_2_ffn_norm_mean, w.hidden_2_ffn_norm_rstd, 1e-12f);
+            //   bert_classifier.model:55  l2_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 55 "/src/examples/BertClassifier/bert_classifier.model"
+            // l2_ffn_norm = (l2_r2_1 − mean)·rstd·l2_ffn_norm_weight + l2_ffn_norm_bias over rows of 384; l2_ffn_norm_mean and l2_ffn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.l2_r2_1, L2FfnNormWeight.Value, L2FfnNormBias.Value, w.l2_ffn_norm, w.l2_ffn_norm_mean, w.l2_ffn_norm_rstd, 1e-12f);
 #line default
-            w.Trace?.After("fwd_38_layer_norm", "bert_classifier.model:26  hidden.2.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_38_layer_norm", "bert_classifier.model:55  l2_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_39_attention_in_proj
-            //   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_3_attn_qkv[B * T, 1152] = hidden_2_ffn_norm · hidden_3_attn_in_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.hidden_2_ffn_norm, 384, Hidden3AttnInProjWeight, 384, 0f, w.hidden_3_attn_qkv, 1152);
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 56 "/src/examples/BertClassifier/bert_classifier.model"
+            // l3_attn_qkv[B * T, 1152] = l2_ffn_norm · l3_attn_in_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.l2_ffn_norm, 384, L3AttnInProjWeight, 384, 0f, w.l3_attn_qkv, 1152);
 #line default
-            w.Trace?.After("fwd_39_attention_in_proj", "bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_39_attention_in_proj", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_40_attention_in_proj_bias
-            //   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 56 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
-            //   hidden_3_attn_qkv = hidden_3_attn_qkv + hidden_3_attn_in_proj_bias
+            //   l3_attn_qkv = l3_attn_qkv + l3_attn_in_proj_bias
             {
                 int rows = B * T, cols = 1152;
-                ref float hidden_3_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3_attn_qkv);
-                ref float hidden_3_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden3AttnInProjBias.Value);
+                ref float l3_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l3_attn_qkv);
+                ref float l3_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L3AttnInProjBias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_attn_qkv, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_attn_in_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l3_attn_qkv, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l3_attn_in_proj_bias, (nuint)c);
                         var v2 = v0 + v1;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref hidden_3_attn_qkv, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref l3_attn_qkv, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_attn_qkv, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_attn_in_proj_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_attn_qkv, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_attn_in_proj_bias, c);
                         var s2 = s0 + s1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_attn_qkv, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_attn_qkv, i) = s2;
                     }
                 }
             }
 #line default
-            w.Trace?.After("fwd_40_attention_in_proj_bias", "bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_40_attention_in_proj_bias", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_41_attention
-            //   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_3_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_3_attn_qkv (columns 0, 384, 2·384); P kept in hidden_3_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.hidden_3_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_3_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_3_attn_qkv, 2 * 384), 3 * 384, w.hidden_3_attn_context, w.hidden_3_attn_workspace, default, default);
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 56 "/src/examples/BertClassifier/bert_classifier.model"
+            // l3_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l3_attn_qkv (columns 0, 384, 2·384); P kept in l3_attn_workspace
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l3_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l3_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l3_attn_qkv, 2 * 384), 3 * 384, w.l3_attn_context, w.l3_attn_workspace, default, w.mask);
 #line default
-            w.Trace?.After("fwd_41_attention", "bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_41_attention", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_42_attention_out_proj
-            //   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_3_attn[B * T, 384] = hidden_3_attn_context · hidden_3_attn_out_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.hidden_3_attn_context, 384, Hidden3AttnOutProjWeight, 384, 0f, w.hidden_3_attn, 384);
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 56 "/src/examples/BertClassifier/bert_classifier.model"
+            // l3_attn[B * T, 384] = l3_attn_context · l3_attn_out_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l3_attn_context, 384, L3AttnOutProjWeight, 384, 0f, w.l3_attn, 384);
 #line default
-            w.Trace?.After("fwd_42_attention_out_proj", "bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_42_attention_out_proj", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_43_attention_dropout_add
-            //   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:22  hidden.3.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:22  hidden.3.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:57  l3_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+            //   bert_classifier.model:57  l3_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 56 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 384]:
-            //   hidden_3_r1_1 = hidden_2_ffn_norm + dropout(hidden_3_attn + hidden_3_attn_out_proj_bias)
+            //   l3_r1_1 = l2_ffn_norm + dropout(l3_attn + l3_attn_out_proj_bias)
             {
                 int rows = B * T, cols = 384;
-                ref float hidden_3_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3_r1_1);
-                ref float hidden_2_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2_ffn_norm);
-                ref float hidden_3_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3_attn);
-                ref float hidden_3_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden3AttnOutProjBias.Value);
+                ref float l3_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l3_r1_1);
+                ref float l2_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l2_ffn_norm);
+                ref float l3_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l3_attn);
+                ref float l3_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L3AttnOutProjBias.Value);
                 uint seed7 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 7, DropoutStream);
                 float p7 = training ? 0.1f : 0f, scale7 = training ? 1.1111112f : 1f;
                 var vp7 = global::System.Runtime.Intrinsics.Vector256.Create(p7);
@@ -1801,109 +1801,109 @@ namespace Consumer
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_ffn_norm, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_attn, i);
-                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_attn_out_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l2_ffn_norm, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l3_attn, i);
+                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l3_attn_out_proj_bias, (nuint)c);
                         var v3 = v1 + v2;
                         var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed7, (int)i, vp7, vscale7);
                         var v5 = v3 * v4;
                         var v6 = v0 + v5;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref hidden_3_r1_1, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref l3_r1_1, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_ffn_norm, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_attn, (nint)i);
-                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_attn_out_proj_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_ffn_norm, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_attn, (nint)i);
+                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_attn_out_proj_bias, c);
                         var s3 = s1 + s2;
                         var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed7, (int)i, p7, scale7);
                         var s5 = s3 * s4;
                         var s6 = s0 + s5;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_r1_1, i) = s6;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_r1_1, i) = s6;
                     }
                 }
             }
 #line default
-            w.Trace?.After("fwd_43_attention_dropout_add", "bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_43_attention_dropout_add", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_44_layer_norm
-            //   bert_classifier.model:23  hidden.3.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 23 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_3_attn_norm = (hidden_3_r1_1 − mean)·rstd·hidden_3_attn_norm_weight + hidden_3_attn_norm_bias over rows of 384; hidden_3_attn_norm_mean and hidden_3_attn_norm_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_3_r1_1, Hidden3AttnNormWeight.Value, Hidden3AttnNormBias.Value, w.hidden_3_attn_norm, w.hidden_3_attn_norm_mean, w.hidden_3_attn_norm_rstd, 1e-12f);
+            //   bert_classifier.model:58  l3_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 58 "/src/examples/BertClassifier/bert_classifier.model"
+            // l3_attn_norm = (l3_r1_1 − mean)·rstd·l3_attn_norm_weight + l3_attn_norm_bias over rows of 384; l3_attn_norm_mean and l3_attn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.l3_r1_1, L3AttnNormWeight.Value, L3AttnNormBias.Value, w.l3_attn_norm, w.l3_attn_norm_mean, w.l3_attn_norm_rstd, 1e-12f);
 #line default
-            w.Trace?.After("fwd_44_layer_norm", "bert_classifier.model:23  hidden.3.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_44_layer_norm", "bert_classifier.model:58  l3_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_45_dense
-            //   bert_classifier.model:24  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_3_ff_0[B * T, 1536] = hidden_3_attn_norm · hidden_3_ff_0_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.hidden_3_attn_norm, 384, Hidden3Ff0Weight, 384, 0f, w.hidden_3_ff_0, 1536);
+            //   bert_classifier.model:59  l3_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+#line 59 "/src/examples/BertClassifier/bert_classifier.model"
+            // l3_ff_0[B * T, 1536] = l3_attn_norm · l3_ff_0_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.l3_attn_norm, 384, L3Ff0Weight, 384, 0f, w.l3_ff_0, 1536);
 #line default
-            w.Trace?.After("fwd_45_dense", "bert_classifier.model:24  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("fwd_45_dense", "bert_classifier.model:59  l3_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // fwd_46_dense_gelu
-            //   bert_classifier.model:24  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-            //   bert_classifier.model:24  hidden.3.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:59  l3_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+            //   bert_classifier.model:59  l3_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+#line 59 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1536]:
-            //   hidden_3_ff_0 = hidden_3_ff_0 + hidden_3_ff_0_bias
-            //   hidden_3_ff_1 = gelu(hidden_3_ff_0 + hidden_3_ff_0_bias)
+            //   l3_ff_0 = l3_ff_0 + l3_ff_0_bias
+            //   l3_ff_1 = gelu(l3_ff_0 + l3_ff_0_bias)
             {
                 int rows = B * T, cols = 1536;
-                ref float hidden_3_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3_ff_0);
-                ref float hidden_3_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3_ff_1);
-                ref float hidden_3_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden3Ff0Bias.Value);
+                ref float l3_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l3_ff_0);
+                ref float l3_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l3_ff_1);
+                ref float l3_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L3Ff0Bias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_ff_0, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_ff_0_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l3_ff_0, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l3_ff_0_bias, (nuint)c);
                         var v2 = v0 + v1;
                         var v3 = global::ModelDsl.Runtime.Cpu.Activations.Gelu(v2);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref hidden_3_ff_0, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref hidden_3_ff_1, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref l3_ff_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref l3_ff_1, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_ff_0, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_ff_0_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_ff_0, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_ff_0_bias, c);
                         var s2 = s0 + s1;
                         var s3 = global::ModelDsl.Runtime.Cpu.Activations.Gelu(s2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_ff_0, i) = s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_ff_1, i) = s3;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_ff_0, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_ff_1, i) = s3;
                     }
                 }
             }
 #line default
-            w.Trace?.After("fwd_46_dense_gelu", "bert_classifier.model:24  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("fwd_46_dense_gelu", "bert_classifier.model:59  l3_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // fwd_47_dense
-            //   bert_classifier.model:24  hidden.3.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_3_ff[B * T, 384] = hidden_3_ff_1 · hidden_3_ff_2_weightᵀ   (k = 1536)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 1536, 1f, w.hidden_3_ff_1, 1536, Hidden3Ff2Weight, 1536, 0f, w.hidden_3_ff, 384);
+            //   bert_classifier.model:59  l3_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+#line 59 "/src/examples/BertClassifier/bert_classifier.model"
+            // l3_ff[B * T, 384] = l3_ff_1 · l3_ff_2_weightᵀ   (k = 1536)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 1536, 1f, w.l3_ff_1, 1536, L3Ff2Weight, 1536, 0f, w.l3_ff, 384);
 #line default
-            w.Trace?.After("fwd_47_dense", "bert_classifier.model:24  hidden.3.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("fwd_47_dense", "bert_classifier.model:59  l3_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // fwd_48_dense_dropout_add
-            //   bert_classifier.model:24  hidden.3.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-            //   bert_classifier.model:25  hidden.3.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:25  hidden.3.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:59  l3_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+            //   bert_classifier.model:60  l3_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+            //   bert_classifier.model:60  l3_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 59 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 384]:
-            //   hidden_3_r2_1 = hidden_3_attn_norm + dropout(hidden_3_ff + hidden_3_ff_2_bias)
+            //   l3_r2_1 = l3_attn_norm + dropout(l3_ff + l3_ff_2_bias)
             {
                 int rows = B * T, cols = 384;
-                ref float hidden_3_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3_r2_1);
-                ref float hidden_3_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3_attn_norm);
-                ref float hidden_3_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3_ff);
-                ref float hidden_3_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden3Ff2Bias.Value);
+                ref float l3_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l3_r2_1);
+                ref float l3_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l3_attn_norm);
+                ref float l3_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l3_ff);
+                ref float l3_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L3Ff2Bias.Value);
                 uint seed8 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 8, DropoutStream);
                 float p8 = training ? 0.1f : 0f, scale8 = training ? 1.1111112f : 1f;
                 var vp8 = global::System.Runtime.Intrinsics.Vector256.Create(p8);
@@ -1914,110 +1914,110 @@ namespace Consumer
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_attn_norm, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_ff, i);
-                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_ff_2_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l3_attn_norm, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l3_ff, i);
+                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l3_ff_2_bias, (nuint)c);
                         var v3 = v1 + v2;
                         var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed8, (int)i, vp8, vscale8);
                         var v5 = v3 * v4;
                         var v6 = v0 + v5;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref hidden_3_r2_1, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref l3_r2_1, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_attn_norm, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_ff, (nint)i);
-                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_ff_2_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_attn_norm, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_ff, (nint)i);
+                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_ff_2_bias, c);
                         var s3 = s1 + s2;
                         var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed8, (int)i, p8, scale8);
                         var s5 = s3 * s4;
                         var s6 = s0 + s5;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_r2_1, i) = s6;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_r2_1, i) = s6;
                     }
                 }
             }
 #line default
-            w.Trace?.After("fwd_48_dense_dropout_add", "bert_classifier.model:24  hidden.3.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("fwd_48_dense_dropout_add", "bert_classifier.model:59  l3_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // fwd_49_layer_norm
-            //   bert_classifier.model:26  hidden.3.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 26 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_3_ffn_norm = (hidden_3_r2_1 − mean)·rstd·hidden_3_ffn_norm_weight + hidden_3_ffn_norm_bias over rows of 384; hidden_3_ffn_norm_mean and hidden_3_ffn_norm_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_3_r2_1, Hidden3FfnNormWeight.Value, Hidden3FfnNormBias.Value, w.hidden_3_ffn_norm, w.hidden_3_ffn_norm_mean, w.hidden_3_ffn_norm_rstd, 1e-12f);
+            //   bert_classifier.model:61  l3_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 61 "/src/examples/BertClassifier/bert_classifier.model"
+            // l3_ffn_norm = (l3_r2_1 − mean)·rstd·l3_ffn_norm_weight + l3_ffn_norm_bias over rows of 384; l3_ffn_norm_mean and l3_ffn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.l3_r2_1, L3FfnNormWeight.Value, L3FfnNormBias.Value, w.l3_ffn_norm, w.l3_ffn_norm_mean, w.l3_ffn_norm_rstd, 1e-12f);
 #line default
-            w.Trace?.After("fwd_49_layer_norm", "bert_classifier.model:26  hidden.3.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_49_layer_norm", "bert_classifier.model:61  l3_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_50_attention_in_proj
-            //   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_4_attn_qkv[B * T, 1152] = hidden_3_ffn_norm · hidden_4_attn_in_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.hidden_3_ffn_norm, 384, Hidden4AttnInProjWeight, 384, 0f, w.hidden_4_attn_qkv, 1152);
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 62 "/src/examples/BertClassifier/bert_classifier.model"
+            // l4_attn_qkv[B * T, 1152] = l3_ffn_norm · l4_attn_in_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.l3_ffn_norm, 384, L4AttnInProjWeight, 384, 0f, w.l4_attn_qkv, 1152);
 #line default
-            w.Trace?.After("fwd_50_attention_in_proj", "bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_50_attention_in_proj", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_51_attention_in_proj_bias
-            //   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 62 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
-            //   hidden_4_attn_qkv = hidden_4_attn_qkv + hidden_4_attn_in_proj_bias
+            //   l4_attn_qkv = l4_attn_qkv + l4_attn_in_proj_bias
             {
                 int rows = B * T, cols = 1152;
-                ref float hidden_4_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4_attn_qkv);
-                ref float hidden_4_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden4AttnInProjBias.Value);
+                ref float l4_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l4_attn_qkv);
+                ref float l4_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L4AttnInProjBias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_attn_qkv, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_attn_in_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l4_attn_qkv, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l4_attn_in_proj_bias, (nuint)c);
                         var v2 = v0 + v1;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref hidden_4_attn_qkv, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref l4_attn_qkv, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_attn_qkv, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_attn_in_proj_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_attn_qkv, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_attn_in_proj_bias, c);
                         var s2 = s0 + s1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_attn_qkv, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_attn_qkv, i) = s2;
                     }
                 }
             }
 #line default
-            w.Trace?.After("fwd_51_attention_in_proj_bias", "bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_51_attention_in_proj_bias", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_52_attention
-            //   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_4_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_4_attn_qkv (columns 0, 384, 2·384); P kept in hidden_4_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.hidden_4_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_4_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_4_attn_qkv, 2 * 384), 3 * 384, w.hidden_4_attn_context, w.hidden_4_attn_workspace, default, default);
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 62 "/src/examples/BertClassifier/bert_classifier.model"
+            // l4_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l4_attn_qkv (columns 0, 384, 2·384); P kept in l4_attn_workspace
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l4_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l4_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l4_attn_qkv, 2 * 384), 3 * 384, w.l4_attn_context, w.l4_attn_workspace, default, w.mask);
 #line default
-            w.Trace?.After("fwd_52_attention", "bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_52_attention", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_53_attention_out_proj
-            //   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_4_attn[B * T, 384] = hidden_4_attn_context · hidden_4_attn_out_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.hidden_4_attn_context, 384, Hidden4AttnOutProjWeight, 384, 0f, w.hidden_4_attn, 384);
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 62 "/src/examples/BertClassifier/bert_classifier.model"
+            // l4_attn[B * T, 384] = l4_attn_context · l4_attn_out_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l4_attn_context, 384, L4AttnOutProjWeight, 384, 0f, w.l4_attn, 384);
 #line default
-            w.Trace?.After("fwd_53_attention_out_proj", "bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_53_attention_out_proj", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_54_attention_dropout_add
-            //   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:22  hidden.4.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:22  hidden.4.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:63  l4_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+            //   bert_classifier.model:63  l4_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 62 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 384]:
-            //   hidden_4_r1_1 = hidden_3_ffn_norm + dropout(hidden_4_attn + hidden_4_attn_out_proj_bias)
+            //   l4_r1_1 = l3_ffn_norm + dropout(l4_attn + l4_attn_out_proj_bias)
             {
                 int rows = B * T, cols = 384;
-                ref float hidden_4_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4_r1_1);
-                ref float hidden_3_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3_ffn_norm);
-                ref float hidden_4_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4_attn);
-                ref float hidden_4_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden4AttnOutProjBias.Value);
+                ref float l4_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l4_r1_1);
+                ref float l3_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l3_ffn_norm);
+                ref float l4_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l4_attn);
+                ref float l4_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L4AttnOutProjBias.Value);
                 uint seed9 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 9, DropoutStream);
                 float p9 = training ? 0.1f : 0f, scale9 = training ? 1.1111112f : 1f;
                 var vp9 = global::System.Runtime.Intrinsics.Vector256.Create(p9);
@@ -2028,109 +2028,109 @@ namespace Consumer
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_ffn_norm, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_attn, i);
-                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_attn_out_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l3_ffn_norm, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l4_attn, i);
+                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l4_attn_out_proj_bias, (nuint)c);
                         var v3 = v1 + v2;
                         var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed9, (int)i, vp9, vscale9);
                         var v5 = v3 * v4;
                         var v6 = v0 + v5;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref hidden_4_r1_1, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref l4_r1_1, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_ffn_norm, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_attn, (nint)i);
-                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_attn_out_proj_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_ffn_norm, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_attn, (nint)i);
+                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_attn_out_proj_bias, c);
                         var s3 = s1 + s2;
                         var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed9, (int)i, p9, scale9);
                         var s5 = s3 * s4;
                         var s6 = s0 + s5;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_r1_1, i) = s6;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_r1_1, i) = s6;
                     }
                 }
             }
 #line default
-            w.Trace?.After("fwd_54_attention_dropout_add", "bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_54_attention_dropout_add", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_55_layer_norm
-            //   bert_classifier.model:23  hidden.4.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 23 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_4_attn_norm = (hidden_4_r1_1 − mean)·rstd·hidden_4_attn_norm_weight + hidden_4_attn_norm_bias over rows of 384; hidden_4_attn_norm_mean and hidden_4_attn_norm_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_4_r1_1, Hidden4AttnNormWeight.Value, Hidden4AttnNormBias.Value, w.hidden_4_attn_norm, w.hidden_4_attn_norm_mean, w.hidden_4_attn_norm_rstd, 1e-12f);
+            //   bert_classifier.model:64  l4_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 64 "/src/examples/BertClassifier/bert_classifier.model"
+            // l4_attn_norm = (l4_r1_1 − mean)·rstd·l4_attn_norm_weight + l4_attn_norm_bias over rows of 384; l4_attn_norm_mean and l4_attn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.l4_r1_1, L4AttnNormWeight.Value, L4AttnNormBias.Value, w.l4_attn_norm, w.l4_attn_norm_mean, w.l4_attn_norm_rstd, 1e-12f);
 #line default
-            w.Trace?.After("fwd_55_layer_norm", "bert_classifier.model:23  hidden.4.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_55_layer_norm", "bert_classifier.model:64  l4_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_56_dense
-            //   bert_classifier.model:24  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_4_ff_0[B * T, 1536] = hidden_4_attn_norm · hidden_4_ff_0_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.hidden_4_attn_norm, 384, Hidden4Ff0Weight, 384, 0f, w.hidden_4_ff_0, 1536);
+            //   bert_classifier.model:65  l4_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+#line 65 "/src/examples/BertClassifier/bert_classifier.model"
+            // l4_ff_0[B * T, 1536] = l4_attn_norm · l4_ff_0_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.l4_attn_norm, 384, L4Ff0Weight, 384, 0f, w.l4_ff_0, 1536);
 #line default
-            w.Trace?.After("fwd_56_dense", "bert_classifier.model:24  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("fwd_56_dense", "bert_classifier.model:65  l4_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // fwd_57_dense_gelu
-            //   bert_classifier.model:24  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-            //   bert_classifier.model:24  hidden.4.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:65  l4_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+            //   bert_classifier.model:65  l4_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+#line 65 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1536]:
-            //   hidden_4_ff_0 = hidden_4_ff_0 + hidden_4_ff_0_bias
-            //   hidden_4_ff_1 = gelu(hidden_4_ff_0 + hidden_4_ff_0_bias)
+            //   l4_ff_0 = l4_ff_0 + l4_ff_0_bias
+            //   l4_ff_1 = gelu(l4_ff_0 + l4_ff_0_bias)
             {
                 int rows = B * T, cols = 1536;
-                ref float hidden_4_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4_ff_0);
-                ref float hidden_4_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4_ff_1);
-                ref float hidden_4_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden4Ff0Bias.Value);
+                ref float l4_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l4_ff_0);
+                ref float l4_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l4_ff_1);
+                ref float l4_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L4Ff0Bias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_ff_0, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_ff_0_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l4_ff_0, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l4_ff_0_bias, (nuint)c);
                         var v2 = v0 + v1;
                         var v3 = global::ModelDsl.Runtime.Cpu.Activations.Gelu(v2);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref hidden_4_ff_0, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref hidden_4_ff_1, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref l4_ff_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref l4_ff_1, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_ff_0, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_ff_0_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_ff_0, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_ff_0_bias, c);
                         var s2 = s0 + s1;
                         var s3 = global::ModelDsl.Runtime.Cpu.Activations.Gelu(s2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_ff_0, i) = s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_ff_1, i) = s3;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_ff_0, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_ff_1, i) = s3;
                     }
                 }
             }
 #line default
-            w.Trace?.After("fwd_57_dense_gelu", "bert_classifier.model:24  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("fwd_57_dense_gelu", "bert_classifier.model:65  l4_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // fwd_58_dense
-            //   bert_classifier.model:24  hidden.4.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_4_ff[B * T, 384] = hidden_4_ff_1 · hidden_4_ff_2_weightᵀ   (k = 1536)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 1536, 1f, w.hidden_4_ff_1, 1536, Hidden4Ff2Weight, 1536, 0f, w.hidden_4_ff, 384);
+            //   bert_classifier.model:65  l4_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+#line 65 "/src/examples/BertClassifier/bert_classifier.model"
+            // l4_ff[B * T, 384] = l4_ff_1 · l4_ff_2_weightᵀ   (k = 1536)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 1536, 1f, w.l4_ff_1, 1536, L4Ff2Weight, 1536, 0f, w.l4_ff, 384);
 #line default
-            w.Trace?.After("fwd_58_dense", "bert_classifier.model:24  hidden.4.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("fwd_58_dense", "bert_classifier.model:65  l4_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // fwd_59_dense_dropout_add
-            //   bert_classifier.model:24  hidden.4.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-            //   bert_classifier.model:25  hidden.4.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:25  hidden.4.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:65  l4_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+            //   bert_classifier.model:66  l4_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+            //   bert_classifier.model:66  l4_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 65 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 384]:
-            //   hidden_4_r2_1 = hidden_4_attn_norm + dropout(hidden_4_ff + hidden_4_ff_2_bias)
+            //   l4_r2_1 = l4_attn_norm + dropout(l4_ff + l4_ff_2_bias)
             {
                 int rows = B * T, cols = 384;
-                ref float hidden_4_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4_r2_1);
-                ref float hidden_4_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4_attn_norm);
-                ref float hidden_4_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4_ff);
-                ref float hidden_4_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden4Ff2Bias.Value);
+                ref float l4_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l4_r2_1);
+                ref float l4_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l4_attn_norm);
+                ref float l4_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l4_ff);
+                ref float l4_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L4Ff2Bias.Value);
                 uint seed10 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 10, DropoutStream);
                 float p10 = training ? 0.1f : 0f, scale10 = training ? 1.1111112f : 1f;
                 var vp10 = global::System.Runtime.Intrinsics.Vector256.Create(p10);
@@ -2141,110 +2141,110 @@ namespace Consumer
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_attn_norm, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_ff, i);
-                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_ff_2_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l4_attn_norm, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l4_ff, i);
+                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l4_ff_2_bias, (nuint)c);
                         var v3 = v1 + v2;
                         var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed10, (int)i, vp10, vscale10);
                         var v5 = v3 * v4;
                         var v6 = v0 + v5;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref hidden_4_r2_1, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref l4_r2_1, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_attn_norm, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_ff, (nint)i);
-                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_ff_2_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_attn_norm, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_ff, (nint)i);
+                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_ff_2_bias, c);
                         var s3 = s1 + s2;
                         var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed10, (int)i, p10, scale10);
                         var s5 = s3 * s4;
                         var s6 = s0 + s5;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_r2_1, i) = s6;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_r2_1, i) = s6;
                     }
                 }
             }
 #line default
-            w.Trace?.After("fwd_59_dense_dropout_add", "bert_classifier.model:24  hidden.4.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("fwd_59_dense_dropout_add", "bert_classifier.model:65  l4_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // fwd_60_layer_norm
-            //   bert_classifier.model:26  hidden.4.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 26 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_4_ffn_norm = (hidden_4_r2_1 − mean)·rstd·hidden_4_ffn_norm_weight + hidden_4_ffn_norm_bias over rows of 384; hidden_4_ffn_norm_mean and hidden_4_ffn_norm_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_4_r2_1, Hidden4FfnNormWeight.Value, Hidden4FfnNormBias.Value, w.hidden_4_ffn_norm, w.hidden_4_ffn_norm_mean, w.hidden_4_ffn_norm_rstd, 1e-12f);
+            //   bert_classifier.model:67  l4_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 67 "/src/examples/BertClassifier/bert_classifier.model"
+            // l4_ffn_norm = (l4_r2_1 − mean)·rstd·l4_ffn_norm_weight + l4_ffn_norm_bias over rows of 384; l4_ffn_norm_mean and l4_ffn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.l4_r2_1, L4FfnNormWeight.Value, L4FfnNormBias.Value, w.l4_ffn_norm, w.l4_ffn_norm_mean, w.l4_ffn_norm_rstd, 1e-12f);
 #line default
-            w.Trace?.After("fwd_60_layer_norm", "bert_classifier.model:26  hidden.4.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_60_layer_norm", "bert_classifier.model:67  l4_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_61_attention_in_proj
-            //   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_5_attn_qkv[B * T, 1152] = hidden_4_ffn_norm · hidden_5_attn_in_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.hidden_4_ffn_norm, 384, Hidden5AttnInProjWeight, 384, 0f, w.hidden_5_attn_qkv, 1152);
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 68 "/src/examples/BertClassifier/bert_classifier.model"
+            // l5_attn_qkv[B * T, 1152] = l4_ffn_norm · l5_attn_in_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.l4_ffn_norm, 384, L5AttnInProjWeight, 384, 0f, w.l5_attn_qkv, 1152);
 #line default
-            w.Trace?.After("fwd_61_attention_in_proj", "bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_61_attention_in_proj", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_62_attention_in_proj_bias
-            //   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 68 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
-            //   hidden_5_attn_qkv = hidden_5_attn_qkv + hidden_5_attn_in_proj_bias
+            //   l5_attn_qkv = l5_attn_qkv + l5_attn_in_proj_bias
             {
                 int rows = B * T, cols = 1152;
-                ref float hidden_5_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_5_attn_qkv);
-                ref float hidden_5_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden5AttnInProjBias.Value);
+                ref float l5_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l5_attn_qkv);
+                ref float l5_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L5AttnInProjBias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_5_attn_qkv, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_5_attn_in_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l5_attn_qkv, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l5_attn_in_proj_bias, (nuint)c);
                         var v2 = v0 + v1;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref hidden_5_attn_qkv, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref l5_attn_qkv, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_attn_qkv, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_attn_in_proj_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_attn_qkv, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_attn_in_proj_bias, c);
                         var s2 = s0 + s1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_attn_qkv, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_attn_qkv, i) = s2;
                     }
                 }
             }
 #line default
-            w.Trace?.After("fwd_62_attention_in_proj_bias", "bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_62_attention_in_proj_bias", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_63_attention
-            //   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_5_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_5_attn_qkv (columns 0, 384, 2·384); P kept in hidden_5_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.hidden_5_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_5_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_5_attn_qkv, 2 * 384), 3 * 384, w.hidden_5_attn_context, w.hidden_5_attn_workspace, default, default);
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 68 "/src/examples/BertClassifier/bert_classifier.model"
+            // l5_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l5_attn_qkv (columns 0, 384, 2·384); P kept in l5_attn_workspace
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l5_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l5_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l5_attn_qkv, 2 * 384), 3 * 384, w.l5_attn_context, w.l5_attn_workspace, default, w.mask);
 #line default
-            w.Trace?.After("fwd_63_attention", "bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_63_attention", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_64_attention_out_proj
-            //   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_5_attn[B * T, 384] = hidden_5_attn_context · hidden_5_attn_out_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.hidden_5_attn_context, 384, Hidden5AttnOutProjWeight, 384, 0f, w.hidden_5_attn, 384);
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 68 "/src/examples/BertClassifier/bert_classifier.model"
+            // l5_attn[B * T, 384] = l5_attn_context · l5_attn_out_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l5_attn_context, 384, L5AttnOutProjWeight, 384, 0f, w.l5_attn, 384);
 #line default
-            w.Trace?.After("fwd_64_attention_out_proj", "bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_64_attention_out_proj", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_65_attention_dropout_add
-            //   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:22  hidden.5.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:22  hidden.5.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:69  l5_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+            //   bert_classifier.model:69  l5_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 68 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 384]:
-            //   hidden_5_r1_1 = hidden_4_ffn_norm + dropout(hidden_5_attn + hidden_5_attn_out_proj_bias)
+            //   l5_r1_1 = l4_ffn_norm + dropout(l5_attn + l5_attn_out_proj_bias)
             {
                 int rows = B * T, cols = 384;
-                ref float hidden_5_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_5_r1_1);
-                ref float hidden_4_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4_ffn_norm);
-                ref float hidden_5_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_5_attn);
-                ref float hidden_5_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden5AttnOutProjBias.Value);
+                ref float l5_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l5_r1_1);
+                ref float l4_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l4_ffn_norm);
+                ref float l5_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l5_attn);
+                ref float l5_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L5AttnOutProjBias.Value);
                 uint seed11 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 11, DropoutStream);
                 float p11 = training ? 0.1f : 0f, scale11 = training ? 1.1111112f : 1f;
                 var vp11 = global::System.Runtime.Intrinsics.Vector256.Create(p11);
@@ -2255,109 +2255,109 @@ namespace Consumer
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_ffn_norm, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_5_attn, i);
-                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_5_attn_out_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l4_ffn_norm, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l5_attn, i);
+                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l5_attn_out_proj_bias, (nuint)c);
                         var v3 = v1 + v2;
                         var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed11, (int)i, vp11, vscale11);
                         var v5 = v3 * v4;
                         var v6 = v0 + v5;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref hidden_5_r1_1, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref l5_r1_1, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_ffn_norm, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_attn, (nint)i);
-                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_attn_out_proj_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_ffn_norm, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_attn, (nint)i);
+                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_attn_out_proj_bias, c);
                         var s3 = s1 + s2;
                         var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed11, (int)i, p11, scale11);
                         var s5 = s3 * s4;
                         var s6 = s0 + s5;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_r1_1, i) = s6;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_r1_1, i) = s6;
                     }
                 }
             }
 #line default
-            w.Trace?.After("fwd_65_attention_dropout_add", "bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_65_attention_dropout_add", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_66_layer_norm
-            //   bert_classifier.model:23  hidden.5.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 23 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_5_attn_norm = (hidden_5_r1_1 − mean)·rstd·hidden_5_attn_norm_weight + hidden_5_attn_norm_bias over rows of 384; hidden_5_attn_norm_mean and hidden_5_attn_norm_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_5_r1_1, Hidden5AttnNormWeight.Value, Hidden5AttnNormBias.Value, w.hidden_5_attn_norm, w.hidden_5_attn_norm_mean, w.hidden_5_attn_norm_rstd, 1e-12f);
+            //   bert_classifier.model:70  l5_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 70 "/src/examples/BertClassifier/bert_classifier.model"
+            // l5_attn_norm = (l5_r1_1 − mean)·rstd·l5_attn_norm_weight + l5_attn_norm_bias over rows of 384; l5_attn_norm_mean and l5_attn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.l5_r1_1, L5AttnNormWeight.Value, L5AttnNormBias.Value, w.l5_attn_norm, w.l5_attn_norm_mean, w.l5_attn_norm_rstd, 1e-12f);
 #line default
-            w.Trace?.After("fwd_66_layer_norm", "bert_classifier.model:23  hidden.5.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_66_layer_norm", "bert_classifier.model:70  l5_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_67_dense
-            //   bert_classifier.model:24  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_5_ff_0[B * T, 1536] = hidden_5_attn_norm · hidden_5_ff_0_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.hidden_5_attn_norm, 384, Hidden5Ff0Weight, 384, 0f, w.hidden_5_ff_0, 1536);
+            //   bert_classifier.model:71  l5_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+#line 71 "/src/examples/BertClassifier/bert_classifier.model"
+            // l5_ff_0[B * T, 1536] = l5_attn_norm · l5_ff_0_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.l5_attn_norm, 384, L5Ff0Weight, 384, 0f, w.l5_ff_0, 1536);
 #line default
-            w.Trace?.After("fwd_67_dense", "bert_classifier.model:24  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("fwd_67_dense", "bert_classifier.model:71  l5_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // fwd_68_dense_gelu
-            //   bert_classifier.model:24  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-            //   bert_classifier.model:24  hidden.5.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:71  l5_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+            //   bert_classifier.model:71  l5_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+#line 71 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1536]:
-            //   hidden_5_ff_0 = hidden_5_ff_0 + hidden_5_ff_0_bias
-            //   hidden_5_ff_1 = gelu(hidden_5_ff_0 + hidden_5_ff_0_bias)
+            //   l5_ff_0 = l5_ff_0 + l5_ff_0_bias
+            //   l5_ff_1 = gelu(l5_ff_0 + l5_ff_0_bias)
             {
                 int rows = B * T, cols = 1536;
-                ref float hidden_5_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_5_ff_0);
-                ref float hidden_5_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_5_ff_1);
-                ref float hidden_5_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden5Ff0Bias.Value);
+                ref float l5_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l5_ff_0);
+                ref float l5_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l5_ff_1);
+                ref float l5_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L5Ff0Bias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_5_ff_0, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_5_ff_0_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l5_ff_0, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l5_ff_0_bias, (nuint)c);
                         var v2 = v0 + v1;
                         var v3 = global::ModelDsl.Runtime.Cpu.Activations.Gelu(v2);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref hidden_5_ff_0, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref hidden_5_ff_1, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref l5_ff_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref l5_ff_1, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_ff_0, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_ff_0_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_ff_0, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_ff_0_bias, c);
                         var s2 = s0 + s1;
                         var s3 = global::ModelDsl.Runtime.Cpu.Activations.Gelu(s2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_ff_0, i) = s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_ff_1, i) = s3;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_ff_0, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_ff_1, i) = s3;
                     }
                 }
             }
 #line default
-            w.Trace?.After("fwd_68_dense_gelu", "bert_classifier.model:24  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("fwd_68_dense_gelu", "bert_classifier.model:71  l5_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // fwd_69_dense
-            //   bert_classifier.model:24  hidden.5.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden_5_ff[B * T, 384] = hidden_5_ff_1 · hidden_5_ff_2_weightᵀ   (k = 1536)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 1536, 1f, w.hidden_5_ff_1, 1536, Hidden5Ff2Weight, 1536, 0f, w.hidden_5_ff, 384);
+            //   bert_classifier.model:71  l5_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+#line 71 "/src/examples/BertClassifier/bert_classifier.model"
+            // l5_ff[B * T, 384] = l5_ff_1 · l5_ff_2_weightᵀ   (k = 1536)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 1536, 1f, w.l5_ff_1, 1536, L5Ff2Weight, 1536, 0f, w.l5_ff, 384);
 #line default
-            w.Trace?.After("fwd_69_dense", "bert_classifier.model:24  hidden.5.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("fwd_69_dense", "bert_classifier.model:71  l5_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // fwd_70_dense_dropout_add
-            //   bert_classifier.model:24  hidden.5.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-            //   bert_classifier.model:25  hidden.5.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:25  hidden.5.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:71  l5_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+            //   bert_classifier.model:72  l5_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+            //   bert_classifier.model:72  l5_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 71 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 384]:
-            //   hidden_5_r2_1 = hidden_5_attn_norm + dropout(hidden_5_ff + hidden_5_ff_2_bias)
+            //   l5_r2_1 = l5_attn_norm + dropout(l5_ff + l5_ff_2_bias)
             {
                 int rows = B * T, cols = 384;
-                ref float hidden_5_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_5_r2_1);
-                ref float hidden_5_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_5_attn_norm);
-                ref float hidden_5_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_5_ff);
-                ref float hidden_5_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden5Ff2Bias.Value);
+                ref float l5_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l5_r2_1);
+                ref float l5_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l5_attn_norm);
+                ref float l5_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l5_ff);
+                ref float l5_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L5Ff2Bias.Value);
                 uint seed12 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 12, DropoutStream);
                 float p12 = training ? 0.1f : 0f, scale12 = training ? 1.1111112f : 1f;
                 var vp12 = global::System.Runtime.Intrinsics.Vector256.Create(p12);
@@ -2368,51 +2368,51 @@ namespace Consumer
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_5_attn_norm, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_5_ff, i);
-                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_5_ff_2_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l5_attn_norm, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l5_ff, i);
+                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l5_ff_2_bias, (nuint)c);
                         var v3 = v1 + v2;
                         var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed12, (int)i, vp12, vscale12);
                         var v5 = v3 * v4;
                         var v6 = v0 + v5;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref hidden_5_r2_1, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref l5_r2_1, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_attn_norm, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_ff, (nint)i);
-                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_ff_2_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_attn_norm, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_ff, (nint)i);
+                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_ff_2_bias, c);
                         var s3 = s1 + s2;
                         var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed12, (int)i, p12, scale12);
                         var s5 = s3 * s4;
                         var s6 = s0 + s5;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_r2_1, i) = s6;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_r2_1, i) = s6;
                     }
                 }
             }
 #line default
-            w.Trace?.After("fwd_70_dense_dropout_add", "bert_classifier.model:24  hidden.5.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("fwd_70_dense_dropout_add", "bert_classifier.model:71  l5_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // fwd_71_layer_norm
-            //   bert_classifier.model:26  hidden.5.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 26 "/src/examples/BertClassifier/bert_classifier.model"
-            // hidden = (hidden_5_r2_1 − mean)·rstd·hidden_5_ffn_norm_weight + hidden_5_ffn_norm_bias over rows of 384; hidden_mean and hidden_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_5_r2_1, Hidden5FfnNormWeight.Value, Hidden5FfnNormBias.Value, w.hidden, w.hidden_mean, w.hidden_rstd, 1e-12f);
+            //   bert_classifier.model:73  l5_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 73 "/src/examples/BertClassifier/bert_classifier.model"
+            // l5_ffn_norm = (l5_r2_1 − mean)·rstd·l5_ffn_norm_weight + l5_ffn_norm_bias over rows of 384; l5_ffn_norm_mean and l5_ffn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.l5_r2_1, L5FfnNormWeight.Value, L5FfnNormBias.Value, w.l5_ffn_norm, w.l5_ffn_norm_mean, w.l5_ffn_norm_rstd, 1e-12f);
 #line default
-            w.Trace?.After("fwd_71_layer_norm", "bert_classifier.model:26  hidden.5.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("fwd_71_layer_norm", "bert_classifier.model:73  l5_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_72_mean
-            //   bert_classifier.model:43  pooled = mean(axis=1, keepdim=false)  [B, T, 384], [B, T] -> [B, 384]
-#line 43 "/src/examples/BertClassifier/bert_classifier.model"
-            // pooled[B, 384] = mean over the middle axis of hidden as [B, T, 384], weighed by mask
-            global::ModelDsl.Runtime.Cpu.Layers.ReduceSum.Forward(B, T, 384, mean: true, default, w.mask, w.hidden, w.pooled);
+            //   bert_classifier.model:74  pooled = mean(axis=1, keepdim=false)  [B, T, 384], [B, T] -> [B, 384]
+#line 74 "/src/examples/BertClassifier/bert_classifier.model"
+            // pooled[B, 384] = mean over the middle axis of l5_ffn_norm as [B, T, 384], weighed by mask
+            global::ModelDsl.Runtime.Cpu.Layers.ReduceSum.Forward(B, T, 384, mean: true, default, w.mask, w.l5_ffn_norm, w.pooled);
 #line default
-            w.Trace?.After("fwd_72_mean", "bert_classifier.model:43  pooled = mean(axis=1, keepdim=false)  [B, T, 384], [B, T] -> [B, 384]");
+            w.Trace?.After("fwd_72_mean", "bert_classifier.model:74  pooled = mean(axis=1, keepdim=false)  [B, T, 384], [B, T] -> [B, 384]");
 
             // fwd_73_dropout
-            //   bert_classifier.model:44  logits.0 = dropout(p=0.1)  [B, 384] -> [B, 384]
-#line 44 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:75  logits.0 = dropout(p=0.1)  [B, 384] -> [B, 384]
+#line 75 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B, 384]:
             //   logits_0 = dropout(pooled)
             {
@@ -2445,19 +2445,19 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_73_dropout", "bert_classifier.model:44  logits.0 = dropout(p=0.1)  [B, 384] -> [B, 384]");
+            w.Trace?.After("fwd_73_dropout", "bert_classifier.model:75  logits.0 = dropout(p=0.1)  [B, 384] -> [B, 384]");
 
             // fwd_74_dense
-            //   bert_classifier.model:44  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]
-#line 44 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:75  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]
+#line 75 "/src/examples/BertClassifier/bert_classifier.model"
             // logits[B, 2] = logits_0 · logits_1_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B, 2, 384, 1f, w.logits_0, 384, Logits1Weight, 384, 0f, w.logits, 2);
 #line default
-            w.Trace?.After("fwd_74_dense", "bert_classifier.model:44  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]");
+            w.Trace?.After("fwd_74_dense", "bert_classifier.model:75  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]");
 
             // fwd_75_dense
-            //   bert_classifier.model:44  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]
-#line 44 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:75  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]
+#line 75 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B, 2]:
             //   logits = logits + logits_1_bias
             {
@@ -2486,17 +2486,17 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_75_dense", "bert_classifier.model:44  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]");
+            w.Trace?.After("fwd_75_dense", "bert_classifier.model:75  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]");
         }
 
         // ───── Loss ──────────────────────────────────────────────────────────────────────────────────────
 
-        /// <summary>loss cross_entropy(logits, y)  [B, 2], [B] (bert_classifier.model:47): the mean loss, and with <paramref name="withGradient"/> d loss / d logits in the same pass.</summary>
+        /// <summary>loss cross_entropy(logits, y)  [B, 2], [B] (bert_classifier.model:78): the mean loss, and with <paramref name="withGradient"/> d loss / d logits in the same pass.</summary>
         private float RunLoss(Workspace w, bool withGradient)
         {
             int B = w.B;
             int T = w.T;
-#line 47 "/src/examples/BertClassifier/bert_classifier.model"
+#line 78 "/src/examples/BertClassifier/bert_classifier.model"
             // softmax + cross-entropy over B rows of 2 classes: one pass per row, the softmax never stored
             return withGradient
                 ? global::ModelDsl.Runtime.Cpu.Reductions.SoftmaxCrossEntropy(global::System.MemoryExtensions.AsSpan(w.logits, 0, B * 2), global::System.MemoryExtensions.AsSpan(w.y, 0, B), B, 2, global::System.MemoryExtensions.AsSpan(w.d_logits, 0, B * 2))
@@ -2514,8 +2514,8 @@ namespace Consumer
             const bool training = true; // backward draws the same dropout masks as the training forward pass
 
             // bwd_77_dense
-            //   bert_classifier.model:44  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]
-#line 44 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:75  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]
+#line 75 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B, 2]:
             //   d_logits_1_bias = Σ_rows d_logits
             {
@@ -2541,27 +2541,27 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_77_dense", "bert_classifier.model:44  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]");
+            w.Trace?.After("bwd_77_dense", "bert_classifier.model:75  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]");
 
             // bwd_78_dense_dW
-            //   bert_classifier.model:44  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]
-#line 44 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:75  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]
+#line 75 "/src/examples/BertClassifier/bert_classifier.model"
             // d_logits_1_weight[2, 384] = d_logitsᵀ · logits_0   (k = B)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 2, 384, B, 1f, w.d_logits, 2, w.logits_0, 384, 0f, Logits1Weight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_78_dense_dW", "bert_classifier.model:44  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]");
+            w.Trace?.After("bwd_78_dense_dW", "bert_classifier.model:75  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]");
 
             // bwd_79_dense_dX
-            //   bert_classifier.model:44  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]
-#line 44 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:75  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]
+#line 75 "/src/examples/BertClassifier/bert_classifier.model"
             // d_logits_0[B, 384] = d_logits · logits_1_weight   (k = 2)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B, 384, 2, 1f, w.d_logits, 2, Logits1Weight.Value, 384, 0f, w.d_logits_0, 384);
 #line default
-            w.Trace?.After("bwd_79_dense_dX", "bert_classifier.model:44  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]");
+            w.Trace?.After("bwd_79_dense_dX", "bert_classifier.model:75  logits.1 = dense(units=2, bias=true)  [B, 384] -> [B, 2]");
 
             // bwd_80_dropout
-            //   bert_classifier.model:44  logits.0 = dropout(p=0.1)  [B, 384] -> [B, 384]
-#line 44 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:75  logits.0 = dropout(p=0.1)  [B, 384] -> [B, 384]
+#line 75 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B, 384]:
             //   d_pooled = dropout(d_logits_0)
             {
@@ -2594,1555 +2594,1555 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_80_dropout", "bert_classifier.model:44  logits.0 = dropout(p=0.1)  [B, 384] -> [B, 384]");
+            w.Trace?.After("bwd_80_dropout", "bert_classifier.model:75  logits.0 = dropout(p=0.1)  [B, 384] -> [B, 384]");
 
             // bwd_81_mean
-            //   bert_classifier.model:43  pooled = mean(axis=1, keepdim=false)  [B, T, 384], [B, T] -> [B, 384]
-#line 43 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden = d_pooled spread over the middle axis, weighed by mask, divided as the forward
-            global::ModelDsl.Runtime.Cpu.Layers.ReduceSum.Backward(B, T, 384, mean: true, default, w.mask, w.d_pooled, w.d_hidden, accumulate: false);
+            //   bert_classifier.model:74  pooled = mean(axis=1, keepdim=false)  [B, T, 384], [B, T] -> [B, 384]
+#line 74 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l5_ffn_norm = d_pooled spread over the middle axis, weighed by mask, divided as the forward
+            global::ModelDsl.Runtime.Cpu.Layers.ReduceSum.Backward(B, T, 384, mean: true, default, w.mask, w.d_pooled, w.d_l5_ffn_norm, accumulate: false);
 #line default
-            w.Trace?.After("bwd_81_mean", "bert_classifier.model:43  pooled = mean(axis=1, keepdim=false)  [B, T, 384], [B, T] -> [B, 384]");
+            w.Trace?.After("bwd_81_mean", "bert_classifier.model:74  pooled = mean(axis=1, keepdim=false)  [B, T, 384], [B, T] -> [B, 384]");
 
             // bwd_82_layer_norm
-            //   bert_classifier.model:26  hidden.5.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 26 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_5_ffn_norm_weight = Σ d_hidden·x̂, d_hidden_5_ffn_norm_bias = Σ d_hidden, d_hidden_5_r2_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_hidden·hidden_5_ffn_norm_weight
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 384, w.hidden_5_r2_1, Hidden5FfnNormWeight.Value, w.hidden_mean, w.hidden_rstd, w.d_hidden, w.d_hidden_5_r2_1, Hidden5FfnNormWeight.Gradient, Hidden5FfnNormBias.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
+            //   bert_classifier.model:73  l5_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 73 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l5_ffn_norm_weight = Σ d_l5_ffn_norm·x̂, d_l5_ffn_norm_bias = Σ d_l5_ffn_norm, d_l5_r2_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_l5_ffn_norm·l5_ffn_norm_weight
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 384, w.l5_r2_1, L5FfnNormWeight.Value, w.l5_ffn_norm_mean, w.l5_ffn_norm_rstd, w.d_l5_ffn_norm, w.d_l5_r2_1, L5FfnNormWeight.Gradient, L5FfnNormBias.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
 #line default
-            w.Trace?.After("bwd_82_layer_norm", "bert_classifier.model:26  hidden.5.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_82_layer_norm", "bert_classifier.model:73  l5_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_83_add_dropout_dense
-            //   bert_classifier.model:24  hidden.5.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-            //   bert_classifier.model:25  hidden.5.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:25  hidden.5.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:71  l5_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+            //   bert_classifier.model:72  l5_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+            //   bert_classifier.model:72  l5_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 71 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 384]:
-            //   d_hidden_5_attn_norm = d_hidden_5_r2_1
-            //   d_hidden_5_ff = dropout(d_hidden_5_r2_1)
-            //   d_hidden_5_ff_2_bias = Σ_rows dropout(d_hidden_5_r2_1)
+            //   d_l5_attn_norm = d_l5_r2_1
+            //   d_l5_ff = dropout(d_l5_r2_1)
+            //   d_l5_ff_2_bias = Σ_rows dropout(d_l5_r2_1)
             {
                 int rows = B * T, cols = 384;
-                ref float d_hidden_5_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_5_attn_norm);
-                ref float d_hidden_5_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_5_ff);
-                ref float d_hidden_5_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden5Ff2Bias.Gradient);
-                ref float d_hidden_5_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_5_r2_1);
+                ref float d_l5_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l5_attn_norm);
+                ref float d_l5_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l5_ff);
+                ref float d_l5_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L5Ff2Bias.Gradient);
+                ref float d_l5_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l5_r2_1);
                 uint seed12 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 12, DropoutStream);
                 float p12 = training ? 0.1f : 0f, scale12 = training ? 1.1111112f : 1f;
                 var vp12 = global::System.Runtime.Intrinsics.Vector256.Create(p12);
                 var vscale12 = global::System.Runtime.Intrinsics.Vector256.Create(scale12);
-                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_hidden_5_ff_2_bias, cols).Clear();
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l5_ff_2_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_5_r2_1, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l5_r2_1, i);
                         var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed12, (int)i, vp12, vscale12);
                         var v2 = v0 * v1;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_hidden_5_attn_norm, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_hidden_5_ff, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_5_ff_2_bias, (nuint)c) + v2, ref d_hidden_5_ff_2_bias, (nuint)c);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_l5_attn_norm, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_l5_ff, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l5_ff_2_bias, (nuint)c) + v2, ref d_l5_ff_2_bias, (nuint)c);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_5_r2_1, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l5_r2_1, (nint)i);
                         var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed12, (int)i, p12, scale12);
                         var s2 = s0 * s1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_5_attn_norm, i) = s0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_5_ff, i) = s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_5_ff_2_bias, c) += s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l5_attn_norm, i) = s0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l5_ff, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l5_ff_2_bias, c) += s2;
                     }
                 }
             }
 #line default
-            w.Trace?.After("bwd_83_add_dropout_dense", "bert_classifier.model:24  hidden.5.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("bwd_83_add_dropout_dense", "bert_classifier.model:71  l5_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // bwd_84_dense_dW
-            //   bert_classifier.model:24  hidden.5.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_5_ff_2_weight[384, 1536] = d_hidden_5_ffᵀ · hidden_5_ff_1   (k = B * T)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 1536, B * T, 1f, w.d_hidden_5_ff, 384, w.hidden_5_ff_1, 1536, 0f, Hidden5Ff2Weight.Gradient, 1536);
+            //   bert_classifier.model:71  l5_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+#line 71 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l5_ff_2_weight[384, 1536] = d_l5_ffᵀ · l5_ff_1   (k = B * T)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 1536, B * T, 1f, w.d_l5_ff, 384, w.l5_ff_1, 1536, 0f, L5Ff2Weight.Gradient, 1536);
 #line default
-            w.Trace?.After("bwd_84_dense_dW", "bert_classifier.model:24  hidden.5.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("bwd_84_dense_dW", "bert_classifier.model:71  l5_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // bwd_85_dense_dX
-            //   bert_classifier.model:24  hidden.5.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_5_ff_1[B * T, 1536] = d_hidden_5_ff · hidden_5_ff_2_weight   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 1536, 384, 1f, w.d_hidden_5_ff, 384, Hidden5Ff2Weight.Value, 1536, 0f, w.d_hidden_5_ff_1, 1536);
+            //   bert_classifier.model:71  l5_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+#line 71 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l5_ff_1[B * T, 1536] = d_l5_ff · l5_ff_2_weight   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 1536, 384, 1f, w.d_l5_ff, 384, L5Ff2Weight.Value, 1536, 0f, w.d_l5_ff_1, 1536);
 #line default
-            w.Trace?.After("bwd_85_dense_dX", "bert_classifier.model:24  hidden.5.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("bwd_85_dense_dX", "bert_classifier.model:71  l5_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // bwd_86_gelu_dense
-            //   bert_classifier.model:24  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-            //   bert_classifier.model:24  hidden.5.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:71  l5_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+            //   bert_classifier.model:71  l5_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+#line 71 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1536]:
-            //   d_hidden_5_ff_0 = d_hidden_5_ff_1 · gelu_grad(hidden_5_ff_0)
-            //   d_hidden_5_ff_0_bias = Σ_rows d_hidden_5_ff_1 · gelu_grad(hidden_5_ff_0)
+            //   d_l5_ff_0 = d_l5_ff_1 · gelu_grad(l5_ff_0)
+            //   d_l5_ff_0_bias = Σ_rows d_l5_ff_1 · gelu_grad(l5_ff_0)
             {
                 int rows = B * T, cols = 1536;
-                ref float d_hidden_5_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_5_ff_0);
-                ref float d_hidden_5_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden5Ff0Bias.Gradient);
-                ref float d_hidden_5_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_5_ff_1);
-                ref float hidden_5_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_5_ff_0);
-                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_hidden_5_ff_0_bias, cols).Clear();
+                ref float d_l5_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l5_ff_0);
+                ref float d_l5_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L5Ff0Bias.Gradient);
+                ref float d_l5_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l5_ff_1);
+                ref float l5_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l5_ff_0);
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l5_ff_0_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_5_ff_1, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_5_ff_0, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l5_ff_1, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l5_ff_0, i);
                         var v2 = global::ModelDsl.Runtime.Cpu.Activations.GeluGrad(v1);
                         var v3 = v0 * v2;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref d_hidden_5_ff_0, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_5_ff_0_bias, (nuint)c) + v3, ref d_hidden_5_ff_0_bias, (nuint)c);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref d_l5_ff_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l5_ff_0_bias, (nuint)c) + v3, ref d_l5_ff_0_bias, (nuint)c);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_5_ff_1, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_ff_0, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l5_ff_1, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_ff_0, (nint)i);
                         var s2 = global::ModelDsl.Runtime.Cpu.Activations.GeluGrad(s1);
                         var s3 = s0 * s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_5_ff_0, i) = s3;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_5_ff_0_bias, c) += s3;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l5_ff_0, i) = s3;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l5_ff_0_bias, c) += s3;
                     }
                 }
             }
 #line default
-            w.Trace?.After("bwd_86_gelu_dense", "bert_classifier.model:24  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("bwd_86_gelu_dense", "bert_classifier.model:71  l5_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // bwd_87_dense_dW
-            //   bert_classifier.model:24  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_5_ff_0_weight[1536, 384] = d_hidden_5_ff_0ᵀ · hidden_5_attn_norm   (k = B * T)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1536, 384, B * T, 1f, w.d_hidden_5_ff_0, 1536, w.hidden_5_attn_norm, 384, 0f, Hidden5Ff0Weight.Gradient, 384);
+            //   bert_classifier.model:71  l5_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+#line 71 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l5_ff_0_weight[1536, 384] = d_l5_ff_0ᵀ · l5_attn_norm   (k = B * T)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1536, 384, B * T, 1f, w.d_l5_ff_0, 1536, w.l5_attn_norm, 384, 0f, L5Ff0Weight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_87_dense_dW", "bert_classifier.model:24  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("bwd_87_dense_dW", "bert_classifier.model:71  l5_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // bwd_88_dense_dX
-            //   bert_classifier.model:24  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_5_attn_norm[B * T, 384] += d_hidden_5_ff_0 · hidden_5_ff_0_weight   (k = 1536)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1536, 1f, w.d_hidden_5_ff_0, 1536, Hidden5Ff0Weight.Value, 384, 1f, w.d_hidden_5_attn_norm, 384);
+            //   bert_classifier.model:71  l5_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+#line 71 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l5_attn_norm[B * T, 384] += d_l5_ff_0 · l5_ff_0_weight   (k = 1536)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1536, 1f, w.d_l5_ff_0, 1536, L5Ff0Weight.Value, 384, 1f, w.d_l5_attn_norm, 384);
 #line default
-            w.Trace?.After("bwd_88_dense_dX", "bert_classifier.model:24  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("bwd_88_dense_dX", "bert_classifier.model:71  l5_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // bwd_89_layer_norm
-            //   bert_classifier.model:23  hidden.5.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 23 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_5_attn_norm_weight = Σ d_hidden_5_attn_norm·x̂, d_hidden_5_attn_norm_bias = Σ d_hidden_5_attn_norm, d_hidden_5_r1_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_hidden_5_attn_norm·hidden_5_attn_norm_weight
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 384, w.hidden_5_r1_1, Hidden5AttnNormWeight.Value, w.hidden_5_attn_norm_mean, w.hidden_5_attn_norm_rstd, w.d_hidden_5_attn_norm, w.d_hidden_5_r1_1, Hidden5AttnNormWeight.Gradient, Hidden5AttnNormBias.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
+            //   bert_classifier.model:70  l5_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 70 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l5_attn_norm_weight = Σ d_l5_attn_norm·x̂, d_l5_attn_norm_bias = Σ d_l5_attn_norm, d_l5_r1_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_l5_attn_norm·l5_attn_norm_weight
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 384, w.l5_r1_1, L5AttnNormWeight.Value, w.l5_attn_norm_mean, w.l5_attn_norm_rstd, w.d_l5_attn_norm, w.d_l5_r1_1, L5AttnNormWeight.Gradient, L5AttnNormBias.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
 #line default
-            w.Trace?.After("bwd_89_layer_norm", "bert_classifier.model:23  hidden.5.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_89_layer_norm", "bert_classifier.model:70  l5_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_90_add_dropout_attention
-            //   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:22  hidden.5.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:22  hidden.5.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:69  l5_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+            //   bert_classifier.model:69  l5_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 68 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 384]:
-            //   d_hidden_4_ffn_norm = d_hidden_5_r1_1
-            //   d_hidden_5_attn = dropout(d_hidden_5_r1_1)
-            //   d_hidden_5_attn_out_proj_bias = Σ_rows dropout(d_hidden_5_r1_1)
+            //   d_l4_ffn_norm = d_l5_r1_1
+            //   d_l5_attn = dropout(d_l5_r1_1)
+            //   d_l5_attn_out_proj_bias = Σ_rows dropout(d_l5_r1_1)
             {
                 int rows = B * T, cols = 384;
-                ref float d_hidden_4_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_4_ffn_norm);
-                ref float d_hidden_5_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_5_attn);
-                ref float d_hidden_5_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden5AttnOutProjBias.Gradient);
-                ref float d_hidden_5_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_5_r1_1);
+                ref float d_l4_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l4_ffn_norm);
+                ref float d_l5_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l5_attn);
+                ref float d_l5_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L5AttnOutProjBias.Gradient);
+                ref float d_l5_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l5_r1_1);
                 uint seed11 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 11, DropoutStream);
                 float p11 = training ? 0.1f : 0f, scale11 = training ? 1.1111112f : 1f;
                 var vp11 = global::System.Runtime.Intrinsics.Vector256.Create(p11);
                 var vscale11 = global::System.Runtime.Intrinsics.Vector256.Create(scale11);
-                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_hidden_5_attn_out_proj_bias, cols).Clear();
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l5_attn_out_proj_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_5_r1_1, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l5_r1_1, i);
                         var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed11, (int)i, vp11, vscale11);
                         var v2 = v0 * v1;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_hidden_4_ffn_norm, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_hidden_5_attn, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_5_attn_out_proj_bias, (nuint)c) + v2, ref d_hidden_5_attn_out_proj_bias, (nuint)c);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_l4_ffn_norm, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_l5_attn, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l5_attn_out_proj_bias, (nuint)c) + v2, ref d_l5_attn_out_proj_bias, (nuint)c);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_5_r1_1, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l5_r1_1, (nint)i);
                         var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed11, (int)i, p11, scale11);
                         var s2 = s0 * s1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_4_ffn_norm, i) = s0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_5_attn, i) = s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_5_attn_out_proj_bias, c) += s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l4_ffn_norm, i) = s0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l5_attn, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l5_attn_out_proj_bias, c) += s2;
                     }
                 }
             }
 #line default
-            w.Trace?.After("bwd_90_add_dropout_attention", "bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_90_add_dropout_attention", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_91_attention_out_proj_dW
-            //   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_5_attn_out_proj_weight[384, 384] = d_hidden_5_attnᵀ · hidden_5_attn_context   (k = B * T)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 384, B * T, 1f, w.d_hidden_5_attn, 384, w.hidden_5_attn_context, 384, 0f, Hidden5AttnOutProjWeight.Gradient, 384);
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 68 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l5_attn_out_proj_weight[384, 384] = d_l5_attnᵀ · l5_attn_context   (k = B * T)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 384, B * T, 1f, w.d_l5_attn, 384, w.l5_attn_context, 384, 0f, L5AttnOutProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_91_attention_out_proj_dW", "bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_91_attention_out_proj_dW", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_92_attention_out_proj_dX
-            //   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_5_attn_context[B * T, 384] = d_hidden_5_attn · hidden_5_attn_out_proj_weight   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 384, 1f, w.d_hidden_5_attn, 384, Hidden5AttnOutProjWeight.Value, 384, 0f, w.d_hidden_5_attn_context, 384);
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 68 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l5_attn_context[B * T, 384] = d_l5_attn · l5_attn_out_proj_weight   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 384, 1f, w.d_l5_attn, 384, L5AttnOutProjWeight.Value, 384, 0f, w.d_l5_attn_context, 384);
 #line default
-            w.Trace?.After("bwd_92_attention_out_proj_dX", "bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_92_attention_out_proj_dX", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_93_attention
-            //   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_5_attn_qkv = (dq, dk, dv) from d_hidden_5_attn_context and the P saved in hidden_5_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.hidden_5_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_5_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_5_attn_qkv, 2 * 384), 3 * 384, w.d_hidden_5_attn_context, w.hidden_5_attn_workspace, w.d_hidden_5_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_hidden_5_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_hidden_5_attn_qkv, 2 * 384), accumulate: false, default, default);
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 68 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l5_attn_qkv = (dq, dk, dv) from d_l5_attn_context and the P saved in l5_attn_workspace
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.l5_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l5_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l5_attn_qkv, 2 * 384), 3 * 384, w.d_l5_attn_context, w.l5_attn_workspace, w.d_l5_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_l5_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_l5_attn_qkv, 2 * 384), accumulate: false, default, w.mask);
 #line default
-            w.Trace?.After("bwd_93_attention", "bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_93_attention", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_94_attention_in_proj_bias
-            //   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 68 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
-            //   d_hidden_5_attn_in_proj_bias = Σ_rows d_hidden_5_attn_qkv
+            //   d_l5_attn_in_proj_bias = Σ_rows d_l5_attn_qkv
             {
                 int rows = B * T, cols = 1152;
-                ref float d_hidden_5_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden5AttnInProjBias.Gradient);
-                ref float d_hidden_5_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_5_attn_qkv);
-                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_hidden_5_attn_in_proj_bias, cols).Clear();
+                ref float d_l5_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L5AttnInProjBias.Gradient);
+                ref float d_l5_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l5_attn_qkv);
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l5_attn_in_proj_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_5_attn_qkv, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_5_attn_in_proj_bias, (nuint)c) + v0, ref d_hidden_5_attn_in_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l5_attn_qkv, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l5_attn_in_proj_bias, (nuint)c) + v0, ref d_l5_attn_in_proj_bias, (nuint)c);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_5_attn_qkv, (nint)i);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_5_attn_in_proj_bias, c) += s0;
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l5_attn_qkv, (nint)i);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l5_attn_in_proj_bias, c) += s0;
                     }
                 }
             }
 #line default
-            w.Trace?.After("bwd_94_attention_in_proj_bias", "bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_94_attention_in_proj_bias", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_95_attention_in_proj_dW
-            //   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_5_attn_in_proj_weight[1152, 384] = d_hidden_5_attn_qkvᵀ · hidden_4_ffn_norm   (k = B * T)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1152, 384, B * T, 1f, w.d_hidden_5_attn_qkv, 1152, w.hidden_4_ffn_norm, 384, 0f, Hidden5AttnInProjWeight.Gradient, 384);
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 68 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l5_attn_in_proj_weight[1152, 384] = d_l5_attn_qkvᵀ · l4_ffn_norm   (k = B * T)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1152, 384, B * T, 1f, w.d_l5_attn_qkv, 1152, w.l4_ffn_norm, 384, 0f, L5AttnInProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_95_attention_in_proj_dW", "bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_95_attention_in_proj_dW", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_96_attention_in_proj_dX
-            //   bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_4_ffn_norm[B * T, 384] += d_hidden_5_attn_qkv · hidden_5_attn_in_proj_weight   (k = 1152)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1152, 1f, w.d_hidden_5_attn_qkv, 1152, Hidden5AttnInProjWeight.Value, 384, 1f, w.d_hidden_4_ffn_norm, 384);
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 68 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l4_ffn_norm[B * T, 384] += d_l5_attn_qkv · l5_attn_in_proj_weight   (k = 1152)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1152, 1f, w.d_l5_attn_qkv, 1152, L5AttnInProjWeight.Value, 384, 1f, w.d_l4_ffn_norm, 384);
 #line default
-            w.Trace?.After("bwd_96_attention_in_proj_dX", "bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_96_attention_in_proj_dX", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_97_layer_norm
-            //   bert_classifier.model:26  hidden.4.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 26 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_4_ffn_norm_weight = Σ d_hidden_4_ffn_norm·x̂, d_hidden_4_ffn_norm_bias = Σ d_hidden_4_ffn_norm, d_hidden_4_r2_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_hidden_4_ffn_norm·hidden_4_ffn_norm_weight
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 384, w.hidden_4_r2_1, Hidden4FfnNormWeight.Value, w.hidden_4_ffn_norm_mean, w.hidden_4_ffn_norm_rstd, w.d_hidden_4_ffn_norm, w.d_hidden_4_r2_1, Hidden4FfnNormWeight.Gradient, Hidden4FfnNormBias.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
+            //   bert_classifier.model:67  l4_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 67 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l4_ffn_norm_weight = Σ d_l4_ffn_norm·x̂, d_l4_ffn_norm_bias = Σ d_l4_ffn_norm, d_l4_r2_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_l4_ffn_norm·l4_ffn_norm_weight
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 384, w.l4_r2_1, L4FfnNormWeight.Value, w.l4_ffn_norm_mean, w.l4_ffn_norm_rstd, w.d_l4_ffn_norm, w.d_l4_r2_1, L4FfnNormWeight.Gradient, L4FfnNormBias.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
 #line default
-            w.Trace?.After("bwd_97_layer_norm", "bert_classifier.model:26  hidden.4.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_97_layer_norm", "bert_classifier.model:67  l4_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_98_add_dropout_dense
-            //   bert_classifier.model:24  hidden.4.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-            //   bert_classifier.model:25  hidden.4.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:25  hidden.4.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:65  l4_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+            //   bert_classifier.model:66  l4_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+            //   bert_classifier.model:66  l4_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 65 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 384]:
-            //   d_hidden_4_attn_norm = d_hidden_4_r2_1
-            //   d_hidden_4_ff = dropout(d_hidden_4_r2_1)
-            //   d_hidden_4_ff_2_bias = Σ_rows dropout(d_hidden_4_r2_1)
+            //   d_l4_attn_norm = d_l4_r2_1
+            //   d_l4_ff = dropout(d_l4_r2_1)
+            //   d_l4_ff_2_bias = Σ_rows dropout(d_l4_r2_1)
             {
                 int rows = B * T, cols = 384;
-                ref float d_hidden_4_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_4_attn_norm);
-                ref float d_hidden_4_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_4_ff);
-                ref float d_hidden_4_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden4Ff2Bias.Gradient);
-                ref float d_hidden_4_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_4_r2_1);
+                ref float d_l4_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l4_attn_norm);
+                ref float d_l4_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l4_ff);
+                ref float d_l4_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L4Ff2Bias.Gradient);
+                ref float d_l4_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l4_r2_1);
                 uint seed10 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 10, DropoutStream);
                 float p10 = training ? 0.1f : 0f, scale10 = training ? 1.1111112f : 1f;
                 var vp10 = global::System.Runtime.Intrinsics.Vector256.Create(p10);
                 var vscale10 = global::System.Runtime.Intrinsics.Vector256.Create(scale10);
-                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_hidden_4_ff_2_bias, cols).Clear();
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l4_ff_2_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_4_r2_1, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l4_r2_1, i);
                         var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed10, (int)i, vp10, vscale10);
                         var v2 = v0 * v1;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_hidden_4_attn_norm, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_hidden_4_ff, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_4_ff_2_bias, (nuint)c) + v2, ref d_hidden_4_ff_2_bias, (nuint)c);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_l4_attn_norm, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_l4_ff, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l4_ff_2_bias, (nuint)c) + v2, ref d_l4_ff_2_bias, (nuint)c);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_4_r2_1, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l4_r2_1, (nint)i);
                         var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed10, (int)i, p10, scale10);
                         var s2 = s0 * s1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_4_attn_norm, i) = s0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_4_ff, i) = s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_4_ff_2_bias, c) += s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l4_attn_norm, i) = s0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l4_ff, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l4_ff_2_bias, c) += s2;
                     }
                 }
             }
 #line default
-            w.Trace?.After("bwd_98_add_dropout_dense", "bert_classifier.model:24  hidden.4.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("bwd_98_add_dropout_dense", "bert_classifier.model:65  l4_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // bwd_99_dense_dW
-            //   bert_classifier.model:24  hidden.4.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_4_ff_2_weight[384, 1536] = d_hidden_4_ffᵀ · hidden_4_ff_1   (k = B * T)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 1536, B * T, 1f, w.d_hidden_4_ff, 384, w.hidden_4_ff_1, 1536, 0f, Hidden4Ff2Weight.Gradient, 1536);
+            //   bert_classifier.model:65  l4_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+#line 65 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l4_ff_2_weight[384, 1536] = d_l4_ffᵀ · l4_ff_1   (k = B * T)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 1536, B * T, 1f, w.d_l4_ff, 384, w.l4_ff_1, 1536, 0f, L4Ff2Weight.Gradient, 1536);
 #line default
-            w.Trace?.After("bwd_99_dense_dW", "bert_classifier.model:24  hidden.4.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("bwd_99_dense_dW", "bert_classifier.model:65  l4_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // bwd_100_dense_dX
-            //   bert_classifier.model:24  hidden.4.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_4_ff_1[B * T, 1536] = d_hidden_4_ff · hidden_4_ff_2_weight   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 1536, 384, 1f, w.d_hidden_4_ff, 384, Hidden4Ff2Weight.Value, 1536, 0f, w.d_hidden_4_ff_1, 1536);
+            //   bert_classifier.model:65  l4_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+#line 65 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l4_ff_1[B * T, 1536] = d_l4_ff · l4_ff_2_weight   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 1536, 384, 1f, w.d_l4_ff, 384, L4Ff2Weight.Value, 1536, 0f, w.d_l4_ff_1, 1536);
 #line default
-            w.Trace?.After("bwd_100_dense_dX", "bert_classifier.model:24  hidden.4.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("bwd_100_dense_dX", "bert_classifier.model:65  l4_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // bwd_101_gelu_dense
-            //   bert_classifier.model:24  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-            //   bert_classifier.model:24  hidden.4.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:65  l4_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+            //   bert_classifier.model:65  l4_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+#line 65 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1536]:
-            //   d_hidden_4_ff_0 = d_hidden_4_ff_1 · gelu_grad(hidden_4_ff_0)
-            //   d_hidden_4_ff_0_bias = Σ_rows d_hidden_4_ff_1 · gelu_grad(hidden_4_ff_0)
+            //   d_l4_ff_0 = d_l4_ff_1 · gelu_grad(l4_ff_0)
+            //   d_l4_ff_0_bias = Σ_rows d_l4_ff_1 · gelu_grad(l4_ff_0)
             {
                 int rows = B * T, cols = 1536;
-                ref float d_hidden_4_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_4_ff_0);
-                ref float d_hidden_4_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden4Ff0Bias.Gradient);
-                ref float d_hidden_4_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_4_ff_1);
-                ref float hidden_4_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4_ff_0);
-                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_hidden_4_ff_0_bias, cols).Clear();
+                ref float d_l4_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l4_ff_0);
+                ref float d_l4_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L4Ff0Bias.Gradient);
+                ref float d_l4_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l4_ff_1);
+                ref float l4_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l4_ff_0);
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l4_ff_0_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_4_ff_1, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_ff_0, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l4_ff_1, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l4_ff_0, i);
                         var v2 = global::ModelDsl.Runtime.Cpu.Activations.GeluGrad(v1);
                         var v3 = v0 * v2;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref d_hidden_4_ff_0, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_4_ff_0_bias, (nuint)c) + v3, ref d_hidden_4_ff_0_bias, (nuint)c);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref d_l4_ff_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l4_ff_0_bias, (nuint)c) + v3, ref d_l4_ff_0_bias, (nuint)c);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_4_ff_1, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_ff_0, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l4_ff_1, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_ff_0, (nint)i);
                         var s2 = global::ModelDsl.Runtime.Cpu.Activations.GeluGrad(s1);
                         var s3 = s0 * s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_4_ff_0, i) = s3;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_4_ff_0_bias, c) += s3;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l4_ff_0, i) = s3;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l4_ff_0_bias, c) += s3;
                     }
                 }
             }
 #line default
-            w.Trace?.After("bwd_101_gelu_dense", "bert_classifier.model:24  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("bwd_101_gelu_dense", "bert_classifier.model:65  l4_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // bwd_102_dense_dW
-            //   bert_classifier.model:24  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_4_ff_0_weight[1536, 384] = d_hidden_4_ff_0ᵀ · hidden_4_attn_norm   (k = B * T)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1536, 384, B * T, 1f, w.d_hidden_4_ff_0, 1536, w.hidden_4_attn_norm, 384, 0f, Hidden4Ff0Weight.Gradient, 384);
+            //   bert_classifier.model:65  l4_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+#line 65 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l4_ff_0_weight[1536, 384] = d_l4_ff_0ᵀ · l4_attn_norm   (k = B * T)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1536, 384, B * T, 1f, w.d_l4_ff_0, 1536, w.l4_attn_norm, 384, 0f, L4Ff0Weight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_102_dense_dW", "bert_classifier.model:24  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("bwd_102_dense_dW", "bert_classifier.model:65  l4_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // bwd_103_dense_dX
-            //   bert_classifier.model:24  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_4_attn_norm[B * T, 384] += d_hidden_4_ff_0 · hidden_4_ff_0_weight   (k = 1536)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1536, 1f, w.d_hidden_4_ff_0, 1536, Hidden4Ff0Weight.Value, 384, 1f, w.d_hidden_4_attn_norm, 384);
+            //   bert_classifier.model:65  l4_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+#line 65 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l4_attn_norm[B * T, 384] += d_l4_ff_0 · l4_ff_0_weight   (k = 1536)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1536, 1f, w.d_l4_ff_0, 1536, L4Ff0Weight.Value, 384, 1f, w.d_l4_attn_norm, 384);
 #line default
-            w.Trace?.After("bwd_103_dense_dX", "bert_classifier.model:24  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("bwd_103_dense_dX", "bert_classifier.model:65  l4_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // bwd_104_layer_norm
-            //   bert_classifier.model:23  hidden.4.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 23 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_4_attn_norm_weight = Σ d_hidden_4_attn_norm·x̂, d_hidden_4_attn_norm_bias = Σ d_hidden_4_attn_norm, d_hidden_4_r1_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_hidden_4_attn_norm·hidden_4_attn_norm_weight
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 384, w.hidden_4_r1_1, Hidden4AttnNormWeight.Value, w.hidden_4_attn_norm_mean, w.hidden_4_attn_norm_rstd, w.d_hidden_4_attn_norm, w.d_hidden_4_r1_1, Hidden4AttnNormWeight.Gradient, Hidden4AttnNormBias.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
+            //   bert_classifier.model:64  l4_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 64 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l4_attn_norm_weight = Σ d_l4_attn_norm·x̂, d_l4_attn_norm_bias = Σ d_l4_attn_norm, d_l4_r1_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_l4_attn_norm·l4_attn_norm_weight
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 384, w.l4_r1_1, L4AttnNormWeight.Value, w.l4_attn_norm_mean, w.l4_attn_norm_rstd, w.d_l4_attn_norm, w.d_l4_r1_1, L4AttnNormWeight.Gradient, L4AttnNormBias.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
 #line default
-            w.Trace?.After("bwd_104_layer_norm", "bert_classifier.model:23  hidden.4.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_104_layer_norm", "bert_classifier.model:64  l4_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_105_add_dropout_attention
-            //   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:22  hidden.4.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:22  hidden.4.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:63  l4_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+            //   bert_classifier.model:63  l4_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 62 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 384]:
-            //   d_hidden_3_ffn_norm = d_hidden_4_r1_1
-            //   d_hidden_4_attn = dropout(d_hidden_4_r1_1)
-            //   d_hidden_4_attn_out_proj_bias = Σ_rows dropout(d_hidden_4_r1_1)
+            //   d_l3_ffn_norm = d_l4_r1_1
+            //   d_l4_attn = dropout(d_l4_r1_1)
+            //   d_l4_attn_out_proj_bias = Σ_rows dropout(d_l4_r1_1)
             {
                 int rows = B * T, cols = 384;
-                ref float d_hidden_3_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_3_ffn_norm);
-                ref float d_hidden_4_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_4_attn);
-                ref float d_hidden_4_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden4AttnOutProjBias.Gradient);
-                ref float d_hidden_4_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_4_r1_1);
+                ref float d_l3_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l3_ffn_norm);
+                ref float d_l4_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l4_attn);
+                ref float d_l4_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L4AttnOutProjBias.Gradient);
+                ref float d_l4_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l4_r1_1);
                 uint seed9 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 9, DropoutStream);
                 float p9 = training ? 0.1f : 0f, scale9 = training ? 1.1111112f : 1f;
                 var vp9 = global::System.Runtime.Intrinsics.Vector256.Create(p9);
                 var vscale9 = global::System.Runtime.Intrinsics.Vector256.Create(scale9);
-                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_hidden_4_attn_out_proj_bias, cols).Clear();
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l4_attn_out_proj_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_4_r1_1, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l4_r1_1, i);
                         var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed9, (int)i, vp9, vscale9);
                         var v2 = v0 * v1;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_hidden_3_ffn_norm, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_hidden_4_attn, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_4_attn_out_proj_bias, (nuint)c) + v2, ref d_hidden_4_attn_out_proj_bias, (nuint)c);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_l3_ffn_norm, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_l4_attn, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l4_attn_out_proj_bias, (nuint)c) + v2, ref d_l4_attn_out_proj_bias, (nuint)c);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_4_r1_1, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l4_r1_1, (nint)i);
                         var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed9, (int)i, p9, scale9);
                         var s2 = s0 * s1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_3_ffn_norm, i) = s0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_4_attn, i) = s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_4_attn_out_proj_bias, c) += s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l3_ffn_norm, i) = s0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l4_attn, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l4_attn_out_proj_bias, c) += s2;
                     }
                 }
             }
 #line default
-            w.Trace?.After("bwd_105_add_dropout_attention", "bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_105_add_dropout_attention", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_106_attention_out_proj_dW
-            //   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_4_attn_out_proj_weight[384, 384] = d_hidden_4_attnᵀ · hidden_4_attn_context   (k = B * T)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 384, B * T, 1f, w.d_hidden_4_attn, 384, w.hidden_4_attn_context, 384, 0f, Hidden4AttnOutProjWeight.Gradient, 384);
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 62 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l4_attn_out_proj_weight[384, 384] = d_l4_attnᵀ · l4_attn_context   (k = B * T)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 384, B * T, 1f, w.d_l4_attn, 384, w.l4_attn_context, 384, 0f, L4AttnOutProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_106_attention_out_proj_dW", "bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_106_attention_out_proj_dW", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_107_attention_out_proj_dX
-            //   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_4_attn_context[B * T, 384] = d_hidden_4_attn · hidden_4_attn_out_proj_weight   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 384, 1f, w.d_hidden_4_attn, 384, Hidden4AttnOutProjWeight.Value, 384, 0f, w.d_hidden_4_attn_context, 384);
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 62 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l4_attn_context[B * T, 384] = d_l4_attn · l4_attn_out_proj_weight   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 384, 1f, w.d_l4_attn, 384, L4AttnOutProjWeight.Value, 384, 0f, w.d_l4_attn_context, 384);
 #line default
-            w.Trace?.After("bwd_107_attention_out_proj_dX", "bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_107_attention_out_proj_dX", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_108_attention
-            //   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_4_attn_qkv = (dq, dk, dv) from d_hidden_4_attn_context and the P saved in hidden_4_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.hidden_4_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_4_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_4_attn_qkv, 2 * 384), 3 * 384, w.d_hidden_4_attn_context, w.hidden_4_attn_workspace, w.d_hidden_4_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_hidden_4_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_hidden_4_attn_qkv, 2 * 384), accumulate: false, default, default);
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 62 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l4_attn_qkv = (dq, dk, dv) from d_l4_attn_context and the P saved in l4_attn_workspace
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.l4_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l4_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l4_attn_qkv, 2 * 384), 3 * 384, w.d_l4_attn_context, w.l4_attn_workspace, w.d_l4_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_l4_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_l4_attn_qkv, 2 * 384), accumulate: false, default, w.mask);
 #line default
-            w.Trace?.After("bwd_108_attention", "bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_108_attention", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_109_attention_in_proj_bias
-            //   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 62 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
-            //   d_hidden_4_attn_in_proj_bias = Σ_rows d_hidden_4_attn_qkv
+            //   d_l4_attn_in_proj_bias = Σ_rows d_l4_attn_qkv
             {
                 int rows = B * T, cols = 1152;
-                ref float d_hidden_4_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden4AttnInProjBias.Gradient);
-                ref float d_hidden_4_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_4_attn_qkv);
-                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_hidden_4_attn_in_proj_bias, cols).Clear();
+                ref float d_l4_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L4AttnInProjBias.Gradient);
+                ref float d_l4_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l4_attn_qkv);
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l4_attn_in_proj_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_4_attn_qkv, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_4_attn_in_proj_bias, (nuint)c) + v0, ref d_hidden_4_attn_in_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l4_attn_qkv, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l4_attn_in_proj_bias, (nuint)c) + v0, ref d_l4_attn_in_proj_bias, (nuint)c);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_4_attn_qkv, (nint)i);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_4_attn_in_proj_bias, c) += s0;
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l4_attn_qkv, (nint)i);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l4_attn_in_proj_bias, c) += s0;
                     }
                 }
             }
 #line default
-            w.Trace?.After("bwd_109_attention_in_proj_bias", "bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_109_attention_in_proj_bias", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_110_attention_in_proj_dW
-            //   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_4_attn_in_proj_weight[1152, 384] = d_hidden_4_attn_qkvᵀ · hidden_3_ffn_norm   (k = B * T)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1152, 384, B * T, 1f, w.d_hidden_4_attn_qkv, 1152, w.hidden_3_ffn_norm, 384, 0f, Hidden4AttnInProjWeight.Gradient, 384);
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 62 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l4_attn_in_proj_weight[1152, 384] = d_l4_attn_qkvᵀ · l3_ffn_norm   (k = B * T)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1152, 384, B * T, 1f, w.d_l4_attn_qkv, 1152, w.l3_ffn_norm, 384, 0f, L4AttnInProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_110_attention_in_proj_dW", "bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_110_attention_in_proj_dW", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_111_attention_in_proj_dX
-            //   bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_3_ffn_norm[B * T, 384] += d_hidden_4_attn_qkv · hidden_4_attn_in_proj_weight   (k = 1152)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1152, 1f, w.d_hidden_4_attn_qkv, 1152, Hidden4AttnInProjWeight.Value, 384, 1f, w.d_hidden_3_ffn_norm, 384);
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 62 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l3_ffn_norm[B * T, 384] += d_l4_attn_qkv · l4_attn_in_proj_weight   (k = 1152)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1152, 1f, w.d_l4_attn_qkv, 1152, L4AttnInProjWeight.Value, 384, 1f, w.d_l3_ffn_norm, 384);
 #line default
-            w.Trace?.After("bwd_111_attention_in_proj_dX", "bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_111_attention_in_proj_dX", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_112_layer_norm
-            //   bert_classifier.model:26  hidden.3.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 26 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_3_ffn_norm_weight = Σ d_hidden_3_ffn_norm·x̂, d_hidden_3_ffn_norm_bias = Σ d_hidden_3_ffn_norm, d_hidden_3_r2_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_hidden_3_ffn_norm·hidden_3_ffn_norm_weight
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 384, w.hidden_3_r2_1, Hidden3FfnNormWeight.Value, w.hidden_3_ffn_norm_mean, w.hidden_3_ffn_norm_rstd, w.d_hidden_3_ffn_norm, w.d_hidden_3_r2_1, Hidden3FfnNormWeight.Gradient, Hidden3FfnNormBias.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
+            //   bert_classifier.model:61  l3_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 61 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l3_ffn_norm_weight = Σ d_l3_ffn_norm·x̂, d_l3_ffn_norm_bias = Σ d_l3_ffn_norm, d_l3_r2_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_l3_ffn_norm·l3_ffn_norm_weight
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 384, w.l3_r2_1, L3FfnNormWeight.Value, w.l3_ffn_norm_mean, w.l3_ffn_norm_rstd, w.d_l3_ffn_norm, w.d_l3_r2_1, L3FfnNormWeight.Gradient, L3FfnNormBias.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
 #line default
-            w.Trace?.After("bwd_112_layer_norm", "bert_classifier.model:26  hidden.3.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_112_layer_norm", "bert_classifier.model:61  l3_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_113_add_dropout_dense
-            //   bert_classifier.model:24  hidden.3.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-            //   bert_classifier.model:25  hidden.3.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:25  hidden.3.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:59  l3_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+            //   bert_classifier.model:60  l3_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+            //   bert_classifier.model:60  l3_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 59 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 384]:
-            //   d_hidden_3_attn_norm = d_hidden_3_r2_1
-            //   d_hidden_3_ff = dropout(d_hidden_3_r2_1)
-            //   d_hidden_3_ff_2_bias = Σ_rows dropout(d_hidden_3_r2_1)
+            //   d_l3_attn_norm = d_l3_r2_1
+            //   d_l3_ff = dropout(d_l3_r2_1)
+            //   d_l3_ff_2_bias = Σ_rows dropout(d_l3_r2_1)
             {
                 int rows = B * T, cols = 384;
-                ref float d_hidden_3_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_3_attn_norm);
-                ref float d_hidden_3_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_3_ff);
-                ref float d_hidden_3_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden3Ff2Bias.Gradient);
-                ref float d_hidden_3_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_3_r2_1);
+                ref float d_l3_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l3_attn_norm);
+                ref float d_l3_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l3_ff);
+                ref float d_l3_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L3Ff2Bias.Gradient);
+                ref float d_l3_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l3_r2_1);
                 uint seed8 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 8, DropoutStream);
                 float p8 = training ? 0.1f : 0f, scale8 = training ? 1.1111112f : 1f;
                 var vp8 = global::System.Runtime.Intrinsics.Vector256.Create(p8);
                 var vscale8 = global::System.Runtime.Intrinsics.Vector256.Create(scale8);
-                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_hidden_3_ff_2_bias, cols).Clear();
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l3_ff_2_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_3_r2_1, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l3_r2_1, i);
                         var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed8, (int)i, vp8, vscale8);
                         var v2 = v0 * v1;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_hidden_3_attn_norm, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_hidden_3_ff, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_3_ff_2_bias, (nuint)c) + v2, ref d_hidden_3_ff_2_bias, (nuint)c);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_l3_attn_norm, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_l3_ff, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l3_ff_2_bias, (nuint)c) + v2, ref d_l3_ff_2_bias, (nuint)c);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_3_r2_1, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l3_r2_1, (nint)i);
                         var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed8, (int)i, p8, scale8);
                         var s2 = s0 * s1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_3_attn_norm, i) = s0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_3_ff, i) = s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_3_ff_2_bias, c) += s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l3_attn_norm, i) = s0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l3_ff, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l3_ff_2_bias, c) += s2;
                     }
                 }
             }
 #line default
-            w.Trace?.After("bwd_113_add_dropout_dense", "bert_classifier.model:24  hidden.3.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("bwd_113_add_dropout_dense", "bert_classifier.model:59  l3_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // bwd_114_dense_dW
-            //   bert_classifier.model:24  hidden.3.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_3_ff_2_weight[384, 1536] = d_hidden_3_ffᵀ · hidden_3_ff_1   (k = B * T)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 1536, B * T, 1f, w.d_hidden_3_ff, 384, w.hidden_3_ff_1, 1536, 0f, Hidden3Ff2Weight.Gradient, 1536);
+            //   bert_classifier.model:59  l3_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+#line 59 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l3_ff_2_weight[384, 1536] = d_l3_ffᵀ · l3_ff_1   (k = B * T)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 1536, B * T, 1f, w.d_l3_ff, 384, w.l3_ff_1, 1536, 0f, L3Ff2Weight.Gradient, 1536);
 #line default
-            w.Trace?.After("bwd_114_dense_dW", "bert_classifier.model:24  hidden.3.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("bwd_114_dense_dW", "bert_classifier.model:59  l3_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // bwd_115_dense_dX
-            //   bert_classifier.model:24  hidden.3.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_3_ff_1[B * T, 1536] = d_hidden_3_ff · hidden_3_ff_2_weight   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 1536, 384, 1f, w.d_hidden_3_ff, 384, Hidden3Ff2Weight.Value, 1536, 0f, w.d_hidden_3_ff_1, 1536);
+            //   bert_classifier.model:59  l3_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+#line 59 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l3_ff_1[B * T, 1536] = d_l3_ff · l3_ff_2_weight   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 1536, 384, 1f, w.d_l3_ff, 384, L3Ff2Weight.Value, 1536, 0f, w.d_l3_ff_1, 1536);
 #line default
-            w.Trace?.After("bwd_115_dense_dX", "bert_classifier.model:24  hidden.3.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("bwd_115_dense_dX", "bert_classifier.model:59  l3_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // bwd_116_gelu_dense
-            //   bert_classifier.model:24  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-            //   bert_classifier.model:24  hidden.3.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:59  l3_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+            //   bert_classifier.model:59  l3_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+#line 59 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1536]:
-            //   d_hidden_3_ff_0 = d_hidden_3_ff_1 · gelu_grad(hidden_3_ff_0)
-            //   d_hidden_3_ff_0_bias = Σ_rows d_hidden_3_ff_1 · gelu_grad(hidden_3_ff_0)
+            //   d_l3_ff_0 = d_l3_ff_1 · gelu_grad(l3_ff_0)
+            //   d_l3_ff_0_bias = Σ_rows d_l3_ff_1 · gelu_grad(l3_ff_0)
             {
                 int rows = B * T, cols = 1536;
-                ref float d_hidden_3_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_3_ff_0);
-                ref float d_hidden_3_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden3Ff0Bias.Gradient);
-                ref float d_hidden_3_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_3_ff_1);
-                ref float hidden_3_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3_ff_0);
-                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_hidden_3_ff_0_bias, cols).Clear();
+                ref float d_l3_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l3_ff_0);
+                ref float d_l3_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L3Ff0Bias.Gradient);
+                ref float d_l3_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l3_ff_1);
+                ref float l3_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l3_ff_0);
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l3_ff_0_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_3_ff_1, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_ff_0, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l3_ff_1, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l3_ff_0, i);
                         var v2 = global::ModelDsl.Runtime.Cpu.Activations.GeluGrad(v1);
                         var v3 = v0 * v2;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref d_hidden_3_ff_0, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_3_ff_0_bias, (nuint)c) + v3, ref d_hidden_3_ff_0_bias, (nuint)c);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref d_l3_ff_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l3_ff_0_bias, (nuint)c) + v3, ref d_l3_ff_0_bias, (nuint)c);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_3_ff_1, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_ff_0, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l3_ff_1, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_ff_0, (nint)i);
                         var s2 = global::ModelDsl.Runtime.Cpu.Activations.GeluGrad(s1);
                         var s3 = s0 * s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_3_ff_0, i) = s3;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_3_ff_0_bias, c) += s3;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l3_ff_0, i) = s3;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l3_ff_0_bias, c) += s3;
                     }
                 }
             }
 #line default
-            w.Trace?.After("bwd_116_gelu_dense", "bert_classifier.model:24  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("bwd_116_gelu_dense", "bert_classifier.model:59  l3_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // bwd_117_dense_dW
-            //   bert_classifier.model:24  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_3_ff_0_weight[1536, 384] = d_hidden_3_ff_0ᵀ · hidden_3_attn_norm   (k = B * T)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1536, 384, B * T, 1f, w.d_hidden_3_ff_0, 1536, w.hidden_3_attn_norm, 384, 0f, Hidden3Ff0Weight.Gradient, 384);
+            //   bert_classifier.model:59  l3_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+#line 59 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l3_ff_0_weight[1536, 384] = d_l3_ff_0ᵀ · l3_attn_norm   (k = B * T)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1536, 384, B * T, 1f, w.d_l3_ff_0, 1536, w.l3_attn_norm, 384, 0f, L3Ff0Weight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_117_dense_dW", "bert_classifier.model:24  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("bwd_117_dense_dW", "bert_classifier.model:59  l3_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // bwd_118_dense_dX
-            //   bert_classifier.model:24  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_3_attn_norm[B * T, 384] += d_hidden_3_ff_0 · hidden_3_ff_0_weight   (k = 1536)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1536, 1f, w.d_hidden_3_ff_0, 1536, Hidden3Ff0Weight.Value, 384, 1f, w.d_hidden_3_attn_norm, 384);
+            //   bert_classifier.model:59  l3_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+#line 59 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l3_attn_norm[B * T, 384] += d_l3_ff_0 · l3_ff_0_weight   (k = 1536)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1536, 1f, w.d_l3_ff_0, 1536, L3Ff0Weight.Value, 384, 1f, w.d_l3_attn_norm, 384);
 #line default
-            w.Trace?.After("bwd_118_dense_dX", "bert_classifier.model:24  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("bwd_118_dense_dX", "bert_classifier.model:59  l3_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // bwd_119_layer_norm
-            //   bert_classifier.model:23  hidden.3.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 23 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_3_attn_norm_weight = Σ d_hidden_3_attn_norm·x̂, d_hidden_3_attn_norm_bias = Σ d_hidden_3_attn_norm, d_hidden_3_r1_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_hidden_3_attn_norm·hidden_3_attn_norm_weight
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 384, w.hidden_3_r1_1, Hidden3AttnNormWeight.Value, w.hidden_3_attn_norm_mean, w.hidden_3_attn_norm_rstd, w.d_hidden_3_attn_norm, w.d_hidden_3_r1_1, Hidden3AttnNormWeight.Gradient, Hidden3AttnNormBias.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
+            //   bert_classifier.model:58  l3_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 58 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l3_attn_norm_weight = Σ d_l3_attn_norm·x̂, d_l3_attn_norm_bias = Σ d_l3_attn_norm, d_l3_r1_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_l3_attn_norm·l3_attn_norm_weight
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 384, w.l3_r1_1, L3AttnNormWeight.Value, w.l3_attn_norm_mean, w.l3_attn_norm_rstd, w.d_l3_attn_norm, w.d_l3_r1_1, L3AttnNormWeight.Gradient, L3AttnNormBias.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
 #line default
-            w.Trace?.After("bwd_119_layer_norm", "bert_classifier.model:23  hidden.3.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_119_layer_norm", "bert_classifier.model:58  l3_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_120_add_dropout_attention
-            //   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:22  hidden.3.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:22  hidden.3.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:57  l3_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+            //   bert_classifier.model:57  l3_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 56 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 384]:
-            //   d_hidden_2_ffn_norm = d_hidden_3_r1_1
-            //   d_hidden_3_attn = dropout(d_hidden_3_r1_1)
-            //   d_hidden_3_attn_out_proj_bias = Σ_rows dropout(d_hidden_3_r1_1)
+            //   d_l2_ffn_norm = d_l3_r1_1
+            //   d_l3_attn = dropout(d_l3_r1_1)
+            //   d_l3_attn_out_proj_bias = Σ_rows dropout(d_l3_r1_1)
             {
                 int rows = B * T, cols = 384;
-                ref float d_hidden_2_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_2_ffn_norm);
-                ref float d_hidden_3_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_3_attn);
-                ref float d_hidden_3_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden3AttnOutProjBias.Gradient);
-                ref float d_hidden_3_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_3_r1_1);
+                ref float d_l2_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l2_ffn_norm);
+                ref float d_l3_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l3_attn);
+                ref float d_l3_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L3AttnOutProjBias.Gradient);
+                ref float d_l3_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l3_r1_1);
                 uint seed7 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 7, DropoutStream);
                 float p7 = training ? 0.1f : 0f, scale7 = training ? 1.1111112f : 1f;
                 var vp7 = global::System.Runtime.Intrinsics.Vector256.Create(p7);
                 var vscale7 = global::System.Runtime.Intrinsics.Vector256.Create(scale7);
-                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_hidden_3_attn_out_proj_bias, cols).Clear();
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l3_attn_out_proj_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_3_r1_1, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l3_r1_1, i);
                         var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed7, (int)i, vp7, vscale7);
                         var v2 = v0 * v1;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_hidden_2_ffn_norm, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_hidden_3_attn, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_3_attn_out_proj_bias, (nuint)c) + v2, ref d_hidden_3_attn_out_proj_bias, (nuint)c);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_l2_ffn_norm, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_l3_attn, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l3_attn_out_proj_bias, (nuint)c) + v2, ref d_l3_attn_out_proj_bias, (nuint)c);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_3_r1_1, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l3_r1_1, (nint)i);
                         var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed7, (int)i, p7, scale7);
                         var s2 = s0 * s1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_2_ffn_norm, i) = s0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_3_attn, i) = s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_3_attn_out_proj_bias, c) += s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l2_ffn_norm, i) = s0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l3_attn, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l3_attn_out_proj_bias, c) += s2;
                     }
                 }
             }
 #line default
-            w.Trace?.After("bwd_120_add_dropout_attention", "bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_120_add_dropout_attention", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_121_attention_out_proj_dW
-            //   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_3_attn_out_proj_weight[384, 384] = d_hidden_3_attnᵀ · hidden_3_attn_context   (k = B * T)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 384, B * T, 1f, w.d_hidden_3_attn, 384, w.hidden_3_attn_context, 384, 0f, Hidden3AttnOutProjWeight.Gradient, 384);
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 56 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l3_attn_out_proj_weight[384, 384] = d_l3_attnᵀ · l3_attn_context   (k = B * T)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 384, B * T, 1f, w.d_l3_attn, 384, w.l3_attn_context, 384, 0f, L3AttnOutProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_121_attention_out_proj_dW", "bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_121_attention_out_proj_dW", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_122_attention_out_proj_dX
-            //   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_3_attn_context[B * T, 384] = d_hidden_3_attn · hidden_3_attn_out_proj_weight   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 384, 1f, w.d_hidden_3_attn, 384, Hidden3AttnOutProjWeight.Value, 384, 0f, w.d_hidden_3_attn_context, 384);
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 56 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l3_attn_context[B * T, 384] = d_l3_attn · l3_attn_out_proj_weight   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 384, 1f, w.d_l3_attn, 384, L3AttnOutProjWeight.Value, 384, 0f, w.d_l3_attn_context, 384);
 #line default
-            w.Trace?.After("bwd_122_attention_out_proj_dX", "bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_122_attention_out_proj_dX", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_123_attention
-            //   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_3_attn_qkv = (dq, dk, dv) from d_hidden_3_attn_context and the P saved in hidden_3_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.hidden_3_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_3_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_3_attn_qkv, 2 * 384), 3 * 384, w.d_hidden_3_attn_context, w.hidden_3_attn_workspace, w.d_hidden_3_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_hidden_3_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_hidden_3_attn_qkv, 2 * 384), accumulate: false, default, default);
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 56 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l3_attn_qkv = (dq, dk, dv) from d_l3_attn_context and the P saved in l3_attn_workspace
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.l3_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l3_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l3_attn_qkv, 2 * 384), 3 * 384, w.d_l3_attn_context, w.l3_attn_workspace, w.d_l3_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_l3_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_l3_attn_qkv, 2 * 384), accumulate: false, default, w.mask);
 #line default
-            w.Trace?.After("bwd_123_attention", "bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_123_attention", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_124_attention_in_proj_bias
-            //   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 56 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
-            //   d_hidden_3_attn_in_proj_bias = Σ_rows d_hidden_3_attn_qkv
+            //   d_l3_attn_in_proj_bias = Σ_rows d_l3_attn_qkv
             {
                 int rows = B * T, cols = 1152;
-                ref float d_hidden_3_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden3AttnInProjBias.Gradient);
-                ref float d_hidden_3_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_3_attn_qkv);
-                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_hidden_3_attn_in_proj_bias, cols).Clear();
+                ref float d_l3_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L3AttnInProjBias.Gradient);
+                ref float d_l3_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l3_attn_qkv);
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l3_attn_in_proj_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_3_attn_qkv, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_3_attn_in_proj_bias, (nuint)c) + v0, ref d_hidden_3_attn_in_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l3_attn_qkv, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l3_attn_in_proj_bias, (nuint)c) + v0, ref d_l3_attn_in_proj_bias, (nuint)c);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_3_attn_qkv, (nint)i);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_3_attn_in_proj_bias, c) += s0;
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l3_attn_qkv, (nint)i);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l3_attn_in_proj_bias, c) += s0;
                     }
                 }
             }
 #line default
-            w.Trace?.After("bwd_124_attention_in_proj_bias", "bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_124_attention_in_proj_bias", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_125_attention_in_proj_dW
-            //   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_3_attn_in_proj_weight[1152, 384] = d_hidden_3_attn_qkvᵀ · hidden_2_ffn_norm   (k = B * T)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1152, 384, B * T, 1f, w.d_hidden_3_attn_qkv, 1152, w.hidden_2_ffn_norm, 384, 0f, Hidden3AttnInProjWeight.Gradient, 384);
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 56 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l3_attn_in_proj_weight[1152, 384] = d_l3_attn_qkvᵀ · l2_ffn_norm   (k = B * T)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1152, 384, B * T, 1f, w.d_l3_attn_qkv, 1152, w.l2_ffn_norm, 384, 0f, L3AttnInProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_125_attention_in_proj_dW", "bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_125_attention_in_proj_dW", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_126_attention_in_proj_dX
-            //   bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_2_ffn_norm[B * T, 384] += d_hidden_3_attn_qkv · hidden_3_attn_in_proj_weight   (k = 1152)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1152, 1f, w.d_hidden_3_attn_qkv, 1152, Hidden3AttnInProjWeight.Value, 384, 1f, w.d_hidden_2_ffn_norm, 384);
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 56 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l2_ffn_norm[B * T, 384] += d_l3_attn_qkv · l3_attn_in_proj_weight   (k = 1152)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1152, 1f, w.d_l3_attn_qkv, 1152, L3AttnInProjWeight.Value, 384, 1f, w.d_l2_ffn_norm, 384);
 #line default
-            w.Trace?.After("bwd_126_attention_in_proj_dX", "bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_126_attention_in_proj_dX", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_127_layer_norm
-            //   bert_classifier.model:26  hidden.2.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 26 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_2_ffn_norm_weight = Σ d_hidden_2_ffn_norm·x̂, d_hidden_2_ffn_norm_bias = Σ d_hidden_2_ffn_norm, d_hidden_2_r2_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_hidden_2_ffn_norm·hidden_2_ffn_norm_weight
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 384, w.hidden_2_r2_1, Hidden2FfnNormWeight.Value, w.hidden_2_ffn_norm_mean, w.hidden_2_ffn_norm_rstd, w.d_hidden_2_ffn_norm, w.d_hidden_2_r2_1, Hidden2FfnNormWeight.Gradient, Hidden2FfnNormBias.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
+            //   bert_classifier.model:55  l2_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 55 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l2_ffn_norm_weight = Σ d_l2_ffn_norm·x̂, d_l2_ffn_norm_bias = Σ d_l2_ffn_norm, d_l2_r2_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_l2_ffn_norm·l2_ffn_norm_weight
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 384, w.l2_r2_1, L2FfnNormWeight.Value, w.l2_ffn_norm_mean, w.l2_ffn_norm_rstd, w.d_l2_ffn_norm, w.d_l2_r2_1, L2FfnNormWeight.Gradient, L2FfnNormBias.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
 #line default
-            w.Trace?.After("bwd_127_layer_norm", "bert_classifier.model:26  hidden.2.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_127_layer_norm", "bert_classifier.model:55  l2_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_128_add_dropout_dense
-            //   bert_classifier.model:24  hidden.2.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-            //   bert_classifier.model:25  hidden.2.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:25  hidden.2.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:53  l2_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+            //   bert_classifier.model:54  l2_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+            //   bert_classifier.model:54  l2_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 53 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 384]:
-            //   d_hidden_2_attn_norm = d_hidden_2_r2_1
-            //   d_hidden_2_ff = dropout(d_hidden_2_r2_1)
-            //   d_hidden_2_ff_2_bias = Σ_rows dropout(d_hidden_2_r2_1)
+            //   d_l2_attn_norm = d_l2_r2_1
+            //   d_l2_ff = dropout(d_l2_r2_1)
+            //   d_l2_ff_2_bias = Σ_rows dropout(d_l2_r2_1)
             {
                 int rows = B * T, cols = 384;
-                ref float d_hidden_2_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_2_attn_norm);
-                ref float d_hidden_2_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_2_ff);
-                ref float d_hidden_2_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden2Ff2Bias.Gradient);
-                ref float d_hidden_2_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_2_r2_1);
+                ref float d_l2_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l2_attn_norm);
+                ref float d_l2_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l2_ff);
+                ref float d_l2_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L2Ff2Bias.Gradient);
+                ref float d_l2_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l2_r2_1);
                 uint seed6 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 6, DropoutStream);
                 float p6 = training ? 0.1f : 0f, scale6 = training ? 1.1111112f : 1f;
                 var vp6 = global::System.Runtime.Intrinsics.Vector256.Create(p6);
                 var vscale6 = global::System.Runtime.Intrinsics.Vector256.Create(scale6);
-                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_hidden_2_ff_2_bias, cols).Clear();
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l2_ff_2_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_2_r2_1, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l2_r2_1, i);
                         var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed6, (int)i, vp6, vscale6);
                         var v2 = v0 * v1;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_hidden_2_attn_norm, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_hidden_2_ff, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_2_ff_2_bias, (nuint)c) + v2, ref d_hidden_2_ff_2_bias, (nuint)c);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_l2_attn_norm, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_l2_ff, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l2_ff_2_bias, (nuint)c) + v2, ref d_l2_ff_2_bias, (nuint)c);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_2_r2_1, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l2_r2_1, (nint)i);
                         var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed6, (int)i, p6, scale6);
                         var s2 = s0 * s1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_2_attn_norm, i) = s0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_2_ff, i) = s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_2_ff_2_bias, c) += s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l2_attn_norm, i) = s0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l2_ff, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l2_ff_2_bias, c) += s2;
                     }
                 }
             }
 #line default
-            w.Trace?.After("bwd_128_add_dropout_dense", "bert_classifier.model:24  hidden.2.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("bwd_128_add_dropout_dense", "bert_classifier.model:53  l2_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // bwd_129_dense_dW
-            //   bert_classifier.model:24  hidden.2.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_2_ff_2_weight[384, 1536] = d_hidden_2_ffᵀ · hidden_2_ff_1   (k = B * T)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 1536, B * T, 1f, w.d_hidden_2_ff, 384, w.hidden_2_ff_1, 1536, 0f, Hidden2Ff2Weight.Gradient, 1536);
+            //   bert_classifier.model:53  l2_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+#line 53 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l2_ff_2_weight[384, 1536] = d_l2_ffᵀ · l2_ff_1   (k = B * T)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 1536, B * T, 1f, w.d_l2_ff, 384, w.l2_ff_1, 1536, 0f, L2Ff2Weight.Gradient, 1536);
 #line default
-            w.Trace?.After("bwd_129_dense_dW", "bert_classifier.model:24  hidden.2.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("bwd_129_dense_dW", "bert_classifier.model:53  l2_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // bwd_130_dense_dX
-            //   bert_classifier.model:24  hidden.2.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_2_ff_1[B * T, 1536] = d_hidden_2_ff · hidden_2_ff_2_weight   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 1536, 384, 1f, w.d_hidden_2_ff, 384, Hidden2Ff2Weight.Value, 1536, 0f, w.d_hidden_2_ff_1, 1536);
+            //   bert_classifier.model:53  l2_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+#line 53 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l2_ff_1[B * T, 1536] = d_l2_ff · l2_ff_2_weight   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 1536, 384, 1f, w.d_l2_ff, 384, L2Ff2Weight.Value, 1536, 0f, w.d_l2_ff_1, 1536);
 #line default
-            w.Trace?.After("bwd_130_dense_dX", "bert_classifier.model:24  hidden.2.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("bwd_130_dense_dX", "bert_classifier.model:53  l2_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // bwd_131_gelu_dense
-            //   bert_classifier.model:24  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-            //   bert_classifier.model:24  hidden.2.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:53  l2_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+            //   bert_classifier.model:53  l2_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+#line 53 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1536]:
-            //   d_hidden_2_ff_0 = d_hidden_2_ff_1 · gelu_grad(hidden_2_ff_0)
-            //   d_hidden_2_ff_0_bias = Σ_rows d_hidden_2_ff_1 · gelu_grad(hidden_2_ff_0)
+            //   d_l2_ff_0 = d_l2_ff_1 · gelu_grad(l2_ff_0)
+            //   d_l2_ff_0_bias = Σ_rows d_l2_ff_1 · gelu_grad(l2_ff_0)
             {
                 int rows = B * T, cols = 1536;
-                ref float d_hidden_2_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_2_ff_0);
-                ref float d_hidden_2_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden2Ff0Bias.Gradient);
-                ref float d_hidden_2_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_2_ff_1);
-                ref float hidden_2_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2_ff_0);
-                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_hidden_2_ff_0_bias, cols).Clear();
+                ref float d_l2_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l2_ff_0);
+                ref float d_l2_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L2Ff0Bias.Gradient);
+                ref float d_l2_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l2_ff_1);
+                ref float l2_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l2_ff_0);
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l2_ff_0_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_2_ff_1, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_ff_0, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l2_ff_1, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l2_ff_0, i);
                         var v2 = global::ModelDsl.Runtime.Cpu.Activations.GeluGrad(v1);
                         var v3 = v0 * v2;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref d_hidden_2_ff_0, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_2_ff_0_bias, (nuint)c) + v3, ref d_hidden_2_ff_0_bias, (nuint)c);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref d_l2_ff_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l2_ff_0_bias, (nuint)c) + v3, ref d_l2_ff_0_bias, (nuint)c);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_2_ff_1, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_ff_0, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l2_ff_1, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_ff_0, (nint)i);
                         var s2 = global::ModelDsl.Runtime.Cpu.Activations.GeluGrad(s1);
                         var s3 = s0 * s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_2_ff_0, i) = s3;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_2_ff_0_bias, c) += s3;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l2_ff_0, i) = s3;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l2_ff_0_bias, c) += s3;
                     }
                 }
             }
 #line default
-            w.Trace?.After("bwd_131_gelu_dense", "bert_classifier.model:24  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("bwd_131_gelu_dense", "bert_classifier.model:53  l2_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // bwd_132_dense_dW
-            //   bert_classifier.model:24  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_2_ff_0_weight[1536, 384] = d_hidden_2_ff_0ᵀ · hidden_2_attn_norm   (k = B * T)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1536, 384, B * T, 1f, w.d_hidden_2_ff_0, 1536, w.hidden_2_attn_norm, 384, 0f, Hidden2Ff0Weight.Gradient, 384);
+            //   bert_classifier.model:53  l2_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+#line 53 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l2_ff_0_weight[1536, 384] = d_l2_ff_0ᵀ · l2_attn_norm   (k = B * T)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1536, 384, B * T, 1f, w.d_l2_ff_0, 1536, w.l2_attn_norm, 384, 0f, L2Ff0Weight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_132_dense_dW", "bert_classifier.model:24  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("bwd_132_dense_dW", "bert_classifier.model:53  l2_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // bwd_133_dense_dX
-            //   bert_classifier.model:24  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_2_attn_norm[B * T, 384] += d_hidden_2_ff_0 · hidden_2_ff_0_weight   (k = 1536)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1536, 1f, w.d_hidden_2_ff_0, 1536, Hidden2Ff0Weight.Value, 384, 1f, w.d_hidden_2_attn_norm, 384);
+            //   bert_classifier.model:53  l2_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+#line 53 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l2_attn_norm[B * T, 384] += d_l2_ff_0 · l2_ff_0_weight   (k = 1536)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1536, 1f, w.d_l2_ff_0, 1536, L2Ff0Weight.Value, 384, 1f, w.d_l2_attn_norm, 384);
 #line default
-            w.Trace?.After("bwd_133_dense_dX", "bert_classifier.model:24  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("bwd_133_dense_dX", "bert_classifier.model:53  l2_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // bwd_134_layer_norm
-            //   bert_classifier.model:23  hidden.2.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 23 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_2_attn_norm_weight = Σ d_hidden_2_attn_norm·x̂, d_hidden_2_attn_norm_bias = Σ d_hidden_2_attn_norm, d_hidden_2_r1_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_hidden_2_attn_norm·hidden_2_attn_norm_weight
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 384, w.hidden_2_r1_1, Hidden2AttnNormWeight.Value, w.hidden_2_attn_norm_mean, w.hidden_2_attn_norm_rstd, w.d_hidden_2_attn_norm, w.d_hidden_2_r1_1, Hidden2AttnNormWeight.Gradient, Hidden2AttnNormBias.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
+            //   bert_classifier.model:52  l2_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 52 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l2_attn_norm_weight = Σ d_l2_attn_norm·x̂, d_l2_attn_norm_bias = Σ d_l2_attn_norm, d_l2_r1_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_l2_attn_norm·l2_attn_norm_weight
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 384, w.l2_r1_1, L2AttnNormWeight.Value, w.l2_attn_norm_mean, w.l2_attn_norm_rstd, w.d_l2_attn_norm, w.d_l2_r1_1, L2AttnNormWeight.Gradient, L2AttnNormBias.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
 #line default
-            w.Trace?.After("bwd_134_layer_norm", "bert_classifier.model:23  hidden.2.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_134_layer_norm", "bert_classifier.model:52  l2_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_135_add_dropout_attention
-            //   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:22  hidden.2.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:22  hidden.2.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:51  l2_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+            //   bert_classifier.model:51  l2_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 50 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 384]:
-            //   d_hidden_1_ffn_norm = d_hidden_2_r1_1
-            //   d_hidden_2_attn = dropout(d_hidden_2_r1_1)
-            //   d_hidden_2_attn_out_proj_bias = Σ_rows dropout(d_hidden_2_r1_1)
+            //   d_l1_ffn_norm = d_l2_r1_1
+            //   d_l2_attn = dropout(d_l2_r1_1)
+            //   d_l2_attn_out_proj_bias = Σ_rows dropout(d_l2_r1_1)
             {
                 int rows = B * T, cols = 384;
-                ref float d_hidden_1_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_1_ffn_norm);
-                ref float d_hidden_2_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_2_attn);
-                ref float d_hidden_2_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden2AttnOutProjBias.Gradient);
-                ref float d_hidden_2_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_2_r1_1);
+                ref float d_l1_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l1_ffn_norm);
+                ref float d_l2_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l2_attn);
+                ref float d_l2_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L2AttnOutProjBias.Gradient);
+                ref float d_l2_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l2_r1_1);
                 uint seed5 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 5, DropoutStream);
                 float p5 = training ? 0.1f : 0f, scale5 = training ? 1.1111112f : 1f;
                 var vp5 = global::System.Runtime.Intrinsics.Vector256.Create(p5);
                 var vscale5 = global::System.Runtime.Intrinsics.Vector256.Create(scale5);
-                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_hidden_2_attn_out_proj_bias, cols).Clear();
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l2_attn_out_proj_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_2_r1_1, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l2_r1_1, i);
                         var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed5, (int)i, vp5, vscale5);
                         var v2 = v0 * v1;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_hidden_1_ffn_norm, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_hidden_2_attn, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_2_attn_out_proj_bias, (nuint)c) + v2, ref d_hidden_2_attn_out_proj_bias, (nuint)c);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_l1_ffn_norm, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_l2_attn, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l2_attn_out_proj_bias, (nuint)c) + v2, ref d_l2_attn_out_proj_bias, (nuint)c);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_2_r1_1, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l2_r1_1, (nint)i);
                         var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed5, (int)i, p5, scale5);
                         var s2 = s0 * s1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_1_ffn_norm, i) = s0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_2_attn, i) = s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_2_attn_out_proj_bias, c) += s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l1_ffn_norm, i) = s0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l2_attn, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l2_attn_out_proj_bias, c) += s2;
                     }
                 }
             }
 #line default
-            w.Trace?.After("bwd_135_add_dropout_attention", "bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_135_add_dropout_attention", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_136_attention_out_proj_dW
-            //   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_2_attn_out_proj_weight[384, 384] = d_hidden_2_attnᵀ · hidden_2_attn_context   (k = B * T)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 384, B * T, 1f, w.d_hidden_2_attn, 384, w.hidden_2_attn_context, 384, 0f, Hidden2AttnOutProjWeight.Gradient, 384);
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 50 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l2_attn_out_proj_weight[384, 384] = d_l2_attnᵀ · l2_attn_context   (k = B * T)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 384, B * T, 1f, w.d_l2_attn, 384, w.l2_attn_context, 384, 0f, L2AttnOutProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_136_attention_out_proj_dW", "bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_136_attention_out_proj_dW", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_137_attention_out_proj_dX
-            //   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_2_attn_context[B * T, 384] = d_hidden_2_attn · hidden_2_attn_out_proj_weight   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 384, 1f, w.d_hidden_2_attn, 384, Hidden2AttnOutProjWeight.Value, 384, 0f, w.d_hidden_2_attn_context, 384);
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 50 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l2_attn_context[B * T, 384] = d_l2_attn · l2_attn_out_proj_weight   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 384, 1f, w.d_l2_attn, 384, L2AttnOutProjWeight.Value, 384, 0f, w.d_l2_attn_context, 384);
 #line default
-            w.Trace?.After("bwd_137_attention_out_proj_dX", "bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_137_attention_out_proj_dX", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_138_attention
-            //   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_2_attn_qkv = (dq, dk, dv) from d_hidden_2_attn_context and the P saved in hidden_2_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.hidden_2_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_2_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_2_attn_qkv, 2 * 384), 3 * 384, w.d_hidden_2_attn_context, w.hidden_2_attn_workspace, w.d_hidden_2_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_hidden_2_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_hidden_2_attn_qkv, 2 * 384), accumulate: false, default, default);
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 50 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l2_attn_qkv = (dq, dk, dv) from d_l2_attn_context and the P saved in l2_attn_workspace
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.l2_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l2_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l2_attn_qkv, 2 * 384), 3 * 384, w.d_l2_attn_context, w.l2_attn_workspace, w.d_l2_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_l2_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_l2_attn_qkv, 2 * 384), accumulate: false, default, w.mask);
 #line default
-            w.Trace?.After("bwd_138_attention", "bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_138_attention", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_139_attention_in_proj_bias
-            //   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 50 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
-            //   d_hidden_2_attn_in_proj_bias = Σ_rows d_hidden_2_attn_qkv
+            //   d_l2_attn_in_proj_bias = Σ_rows d_l2_attn_qkv
             {
                 int rows = B * T, cols = 1152;
-                ref float d_hidden_2_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden2AttnInProjBias.Gradient);
-                ref float d_hidden_2_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_2_attn_qkv);
-                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_hidden_2_attn_in_proj_bias, cols).Clear();
+                ref float d_l2_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L2AttnInProjBias.Gradient);
+                ref float d_l2_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l2_attn_qkv);
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l2_attn_in_proj_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_2_attn_qkv, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_2_attn_in_proj_bias, (nuint)c) + v0, ref d_hidden_2_attn_in_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l2_attn_qkv, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l2_attn_in_proj_bias, (nuint)c) + v0, ref d_l2_attn_in_proj_bias, (nuint)c);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_2_attn_qkv, (nint)i);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_2_attn_in_proj_bias, c) += s0;
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l2_attn_qkv, (nint)i);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l2_attn_in_proj_bias, c) += s0;
                     }
                 }
             }
 #line default
-            w.Trace?.After("bwd_139_attention_in_proj_bias", "bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_139_attention_in_proj_bias", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_140_attention_in_proj_dW
-            //   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_2_attn_in_proj_weight[1152, 384] = d_hidden_2_attn_qkvᵀ · hidden_1_ffn_norm   (k = B * T)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1152, 384, B * T, 1f, w.d_hidden_2_attn_qkv, 1152, w.hidden_1_ffn_norm, 384, 0f, Hidden2AttnInProjWeight.Gradient, 384);
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 50 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l2_attn_in_proj_weight[1152, 384] = d_l2_attn_qkvᵀ · l1_ffn_norm   (k = B * T)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1152, 384, B * T, 1f, w.d_l2_attn_qkv, 1152, w.l1_ffn_norm, 384, 0f, L2AttnInProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_140_attention_in_proj_dW", "bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_140_attention_in_proj_dW", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_141_attention_in_proj_dX
-            //   bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_1_ffn_norm[B * T, 384] += d_hidden_2_attn_qkv · hidden_2_attn_in_proj_weight   (k = 1152)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1152, 1f, w.d_hidden_2_attn_qkv, 1152, Hidden2AttnInProjWeight.Value, 384, 1f, w.d_hidden_1_ffn_norm, 384);
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 50 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l1_ffn_norm[B * T, 384] += d_l2_attn_qkv · l2_attn_in_proj_weight   (k = 1152)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1152, 1f, w.d_l2_attn_qkv, 1152, L2AttnInProjWeight.Value, 384, 1f, w.d_l1_ffn_norm, 384);
 #line default
-            w.Trace?.After("bwd_141_attention_in_proj_dX", "bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_141_attention_in_proj_dX", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_142_layer_norm
-            //   bert_classifier.model:26  hidden.1.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 26 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_1_ffn_norm_weight = Σ d_hidden_1_ffn_norm·x̂, d_hidden_1_ffn_norm_bias = Σ d_hidden_1_ffn_norm, d_hidden_1_r2_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_hidden_1_ffn_norm·hidden_1_ffn_norm_weight
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 384, w.hidden_1_r2_1, Hidden1FfnNormWeight.Value, w.hidden_1_ffn_norm_mean, w.hidden_1_ffn_norm_rstd, w.d_hidden_1_ffn_norm, w.d_hidden_1_r2_1, Hidden1FfnNormWeight.Gradient, Hidden1FfnNormBias.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
+            //   bert_classifier.model:49  l1_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 49 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l1_ffn_norm_weight = Σ d_l1_ffn_norm·x̂, d_l1_ffn_norm_bias = Σ d_l1_ffn_norm, d_l1_r2_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_l1_ffn_norm·l1_ffn_norm_weight
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 384, w.l1_r2_1, L1FfnNormWeight.Value, w.l1_ffn_norm_mean, w.l1_ffn_norm_rstd, w.d_l1_ffn_norm, w.d_l1_r2_1, L1FfnNormWeight.Gradient, L1FfnNormBias.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
 #line default
-            w.Trace?.After("bwd_142_layer_norm", "bert_classifier.model:26  hidden.1.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_142_layer_norm", "bert_classifier.model:49  l1_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_143_add_dropout_dense
-            //   bert_classifier.model:24  hidden.1.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-            //   bert_classifier.model:25  hidden.1.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:25  hidden.1.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:47  l1_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+            //   bert_classifier.model:48  l1_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+            //   bert_classifier.model:48  l1_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 47 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 384]:
-            //   d_hidden_1_attn_norm = d_hidden_1_r2_1
-            //   d_hidden_1_ff = dropout(d_hidden_1_r2_1)
-            //   d_hidden_1_ff_2_bias = Σ_rows dropout(d_hidden_1_r2_1)
+            //   d_l1_attn_norm = d_l1_r2_1
+            //   d_l1_ff = dropout(d_l1_r2_1)
+            //   d_l1_ff_2_bias = Σ_rows dropout(d_l1_r2_1)
             {
                 int rows = B * T, cols = 384;
-                ref float d_hidden_1_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_1_attn_norm);
-                ref float d_hidden_1_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_1_ff);
-                ref float d_hidden_1_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden1Ff2Bias.Gradient);
-                ref float d_hidden_1_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_1_r2_1);
+                ref float d_l1_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l1_attn_norm);
+                ref float d_l1_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l1_ff);
+                ref float d_l1_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L1Ff2Bias.Gradient);
+                ref float d_l1_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l1_r2_1);
                 uint seed4 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 4, DropoutStream);
                 float p4 = training ? 0.1f : 0f, scale4 = training ? 1.1111112f : 1f;
                 var vp4 = global::System.Runtime.Intrinsics.Vector256.Create(p4);
                 var vscale4 = global::System.Runtime.Intrinsics.Vector256.Create(scale4);
-                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_hidden_1_ff_2_bias, cols).Clear();
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l1_ff_2_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_1_r2_1, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l1_r2_1, i);
                         var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed4, (int)i, vp4, vscale4);
                         var v2 = v0 * v1;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_hidden_1_attn_norm, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_hidden_1_ff, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_1_ff_2_bias, (nuint)c) + v2, ref d_hidden_1_ff_2_bias, (nuint)c);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_l1_attn_norm, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_l1_ff, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l1_ff_2_bias, (nuint)c) + v2, ref d_l1_ff_2_bias, (nuint)c);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_1_r2_1, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l1_r2_1, (nint)i);
                         var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed4, (int)i, p4, scale4);
                         var s2 = s0 * s1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_1_attn_norm, i) = s0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_1_ff, i) = s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_1_ff_2_bias, c) += s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l1_attn_norm, i) = s0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l1_ff, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l1_ff_2_bias, c) += s2;
                     }
                 }
             }
 #line default
-            w.Trace?.After("bwd_143_add_dropout_dense", "bert_classifier.model:24  hidden.1.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("bwd_143_add_dropout_dense", "bert_classifier.model:47  l1_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // bwd_144_dense_dW
-            //   bert_classifier.model:24  hidden.1.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_1_ff_2_weight[384, 1536] = d_hidden_1_ffᵀ · hidden_1_ff_1   (k = B * T)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 1536, B * T, 1f, w.d_hidden_1_ff, 384, w.hidden_1_ff_1, 1536, 0f, Hidden1Ff2Weight.Gradient, 1536);
+            //   bert_classifier.model:47  l1_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+#line 47 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l1_ff_2_weight[384, 1536] = d_l1_ffᵀ · l1_ff_1   (k = B * T)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 1536, B * T, 1f, w.d_l1_ff, 384, w.l1_ff_1, 1536, 0f, L1Ff2Weight.Gradient, 1536);
 #line default
-            w.Trace?.After("bwd_144_dense_dW", "bert_classifier.model:24  hidden.1.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("bwd_144_dense_dW", "bert_classifier.model:47  l1_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // bwd_145_dense_dX
-            //   bert_classifier.model:24  hidden.1.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_1_ff_1[B * T, 1536] = d_hidden_1_ff · hidden_1_ff_2_weight   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 1536, 384, 1f, w.d_hidden_1_ff, 384, Hidden1Ff2Weight.Value, 1536, 0f, w.d_hidden_1_ff_1, 1536);
+            //   bert_classifier.model:47  l1_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+#line 47 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l1_ff_1[B * T, 1536] = d_l1_ff · l1_ff_2_weight   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 1536, 384, 1f, w.d_l1_ff, 384, L1Ff2Weight.Value, 1536, 0f, w.d_l1_ff_1, 1536);
 #line default
-            w.Trace?.After("bwd_145_dense_dX", "bert_classifier.model:24  hidden.1.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("bwd_145_dense_dX", "bert_classifier.model:47  l1_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // bwd_146_gelu_dense
-            //   bert_classifier.model:24  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-            //   bert_classifier.model:24  hidden.1.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:47  l1_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+            //   bert_classifier.model:47  l1_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+#line 47 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1536]:
-            //   d_hidden_1_ff_0 = d_hidden_1_ff_1 · gelu_grad(hidden_1_ff_0)
-            //   d_hidden_1_ff_0_bias = Σ_rows d_hidden_1_ff_1 · gelu_grad(hidden_1_ff_0)
+            //   d_l1_ff_0 = d_l1_ff_1 · gelu_grad(l1_ff_0)
+            //   d_l1_ff_0_bias = Σ_rows d_l1_ff_1 · gelu_grad(l1_ff_0)
             {
                 int rows = B * T, cols = 1536;
-                ref float d_hidden_1_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_1_ff_0);
-                ref float d_hidden_1_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden1Ff0Bias.Gradient);
-                ref float d_hidden_1_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_1_ff_1);
-                ref float hidden_1_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1_ff_0);
-                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_hidden_1_ff_0_bias, cols).Clear();
+                ref float d_l1_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l1_ff_0);
+                ref float d_l1_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L1Ff0Bias.Gradient);
+                ref float d_l1_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l1_ff_1);
+                ref float l1_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l1_ff_0);
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l1_ff_0_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_1_ff_1, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_ff_0, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l1_ff_1, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l1_ff_0, i);
                         var v2 = global::ModelDsl.Runtime.Cpu.Activations.GeluGrad(v1);
                         var v3 = v0 * v2;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref d_hidden_1_ff_0, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_1_ff_0_bias, (nuint)c) + v3, ref d_hidden_1_ff_0_bias, (nuint)c);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref d_l1_ff_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l1_ff_0_bias, (nuint)c) + v3, ref d_l1_ff_0_bias, (nuint)c);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_1_ff_1, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_ff_0, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l1_ff_1, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_ff_0, (nint)i);
                         var s2 = global::ModelDsl.Runtime.Cpu.Activations.GeluGrad(s1);
                         var s3 = s0 * s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_1_ff_0, i) = s3;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_1_ff_0_bias, c) += s3;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l1_ff_0, i) = s3;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l1_ff_0_bias, c) += s3;
                     }
                 }
             }
 #line default
-            w.Trace?.After("bwd_146_gelu_dense", "bert_classifier.model:24  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("bwd_146_gelu_dense", "bert_classifier.model:47  l1_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // bwd_147_dense_dW
-            //   bert_classifier.model:24  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_1_ff_0_weight[1536, 384] = d_hidden_1_ff_0ᵀ · hidden_1_attn_norm   (k = B * T)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1536, 384, B * T, 1f, w.d_hidden_1_ff_0, 1536, w.hidden_1_attn_norm, 384, 0f, Hidden1Ff0Weight.Gradient, 384);
+            //   bert_classifier.model:47  l1_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+#line 47 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l1_ff_0_weight[1536, 384] = d_l1_ff_0ᵀ · l1_attn_norm   (k = B * T)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1536, 384, B * T, 1f, w.d_l1_ff_0, 1536, w.l1_attn_norm, 384, 0f, L1Ff0Weight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_147_dense_dW", "bert_classifier.model:24  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("bwd_147_dense_dW", "bert_classifier.model:47  l1_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // bwd_148_dense_dX
-            //   bert_classifier.model:24  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_1_attn_norm[B * T, 384] += d_hidden_1_ff_0 · hidden_1_ff_0_weight   (k = 1536)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1536, 1f, w.d_hidden_1_ff_0, 1536, Hidden1Ff0Weight.Value, 384, 1f, w.d_hidden_1_attn_norm, 384);
+            //   bert_classifier.model:47  l1_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+#line 47 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l1_attn_norm[B * T, 384] += d_l1_ff_0 · l1_ff_0_weight   (k = 1536)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1536, 1f, w.d_l1_ff_0, 1536, L1Ff0Weight.Value, 384, 1f, w.d_l1_attn_norm, 384);
 #line default
-            w.Trace?.After("bwd_148_dense_dX", "bert_classifier.model:24  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("bwd_148_dense_dX", "bert_classifier.model:47  l1_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // bwd_149_layer_norm
-            //   bert_classifier.model:23  hidden.1.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 23 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_1_attn_norm_weight = Σ d_hidden_1_attn_norm·x̂, d_hidden_1_attn_norm_bias = Σ d_hidden_1_attn_norm, d_hidden_1_r1_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_hidden_1_attn_norm·hidden_1_attn_norm_weight
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 384, w.hidden_1_r1_1, Hidden1AttnNormWeight.Value, w.hidden_1_attn_norm_mean, w.hidden_1_attn_norm_rstd, w.d_hidden_1_attn_norm, w.d_hidden_1_r1_1, Hidden1AttnNormWeight.Gradient, Hidden1AttnNormBias.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
+            //   bert_classifier.model:46  l1_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 46 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l1_attn_norm_weight = Σ d_l1_attn_norm·x̂, d_l1_attn_norm_bias = Σ d_l1_attn_norm, d_l1_r1_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_l1_attn_norm·l1_attn_norm_weight
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 384, w.l1_r1_1, L1AttnNormWeight.Value, w.l1_attn_norm_mean, w.l1_attn_norm_rstd, w.d_l1_attn_norm, w.d_l1_r1_1, L1AttnNormWeight.Gradient, L1AttnNormBias.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
 #line default
-            w.Trace?.After("bwd_149_layer_norm", "bert_classifier.model:23  hidden.1.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_149_layer_norm", "bert_classifier.model:46  l1_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_150_add_dropout_attention
-            //   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:22  hidden.1.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:22  hidden.1.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:45  l1_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+            //   bert_classifier.model:45  l1_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 44 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 384]:
-            //   d_hidden_0_ffn_norm = d_hidden_1_r1_1
-            //   d_hidden_1_attn = dropout(d_hidden_1_r1_1)
-            //   d_hidden_1_attn_out_proj_bias = Σ_rows dropout(d_hidden_1_r1_1)
+            //   d_l0_ffn_norm = d_l1_r1_1
+            //   d_l1_attn = dropout(d_l1_r1_1)
+            //   d_l1_attn_out_proj_bias = Σ_rows dropout(d_l1_r1_1)
             {
                 int rows = B * T, cols = 384;
-                ref float d_hidden_0_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_0_ffn_norm);
-                ref float d_hidden_1_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_1_attn);
-                ref float d_hidden_1_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden1AttnOutProjBias.Gradient);
-                ref float d_hidden_1_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_1_r1_1);
+                ref float d_l0_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l0_ffn_norm);
+                ref float d_l1_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l1_attn);
+                ref float d_l1_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L1AttnOutProjBias.Gradient);
+                ref float d_l1_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l1_r1_1);
                 uint seed3 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 3, DropoutStream);
                 float p3 = training ? 0.1f : 0f, scale3 = training ? 1.1111112f : 1f;
                 var vp3 = global::System.Runtime.Intrinsics.Vector256.Create(p3);
                 var vscale3 = global::System.Runtime.Intrinsics.Vector256.Create(scale3);
-                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_hidden_1_attn_out_proj_bias, cols).Clear();
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l1_attn_out_proj_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_1_r1_1, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l1_r1_1, i);
                         var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed3, (int)i, vp3, vscale3);
                         var v2 = v0 * v1;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_hidden_0_ffn_norm, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_hidden_1_attn, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_1_attn_out_proj_bias, (nuint)c) + v2, ref d_hidden_1_attn_out_proj_bias, (nuint)c);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_l0_ffn_norm, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_l1_attn, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l1_attn_out_proj_bias, (nuint)c) + v2, ref d_l1_attn_out_proj_bias, (nuint)c);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_1_r1_1, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l1_r1_1, (nint)i);
                         var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed3, (int)i, p3, scale3);
                         var s2 = s0 * s1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_0_ffn_norm, i) = s0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_1_attn, i) = s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_1_attn_out_proj_bias, c) += s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l0_ffn_norm, i) = s0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l1_attn, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l1_attn_out_proj_bias, c) += s2;
                     }
                 }
             }
 #line default
-            w.Trace?.After("bwd_150_add_dropout_attention", "bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_150_add_dropout_attention", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_151_attention_out_proj_dW
-            //   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_1_attn_out_proj_weight[384, 384] = d_hidden_1_attnᵀ · hidden_1_attn_context   (k = B * T)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 384, B * T, 1f, w.d_hidden_1_attn, 384, w.hidden_1_attn_context, 384, 0f, Hidden1AttnOutProjWeight.Gradient, 384);
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 44 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l1_attn_out_proj_weight[384, 384] = d_l1_attnᵀ · l1_attn_context   (k = B * T)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 384, B * T, 1f, w.d_l1_attn, 384, w.l1_attn_context, 384, 0f, L1AttnOutProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_151_attention_out_proj_dW", "bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_151_attention_out_proj_dW", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_152_attention_out_proj_dX
-            //   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_1_attn_context[B * T, 384] = d_hidden_1_attn · hidden_1_attn_out_proj_weight   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 384, 1f, w.d_hidden_1_attn, 384, Hidden1AttnOutProjWeight.Value, 384, 0f, w.d_hidden_1_attn_context, 384);
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 44 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l1_attn_context[B * T, 384] = d_l1_attn · l1_attn_out_proj_weight   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 384, 1f, w.d_l1_attn, 384, L1AttnOutProjWeight.Value, 384, 0f, w.d_l1_attn_context, 384);
 #line default
-            w.Trace?.After("bwd_152_attention_out_proj_dX", "bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_152_attention_out_proj_dX", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_153_attention
-            //   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_1_attn_qkv = (dq, dk, dv) from d_hidden_1_attn_context and the P saved in hidden_1_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.hidden_1_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_1_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_1_attn_qkv, 2 * 384), 3 * 384, w.d_hidden_1_attn_context, w.hidden_1_attn_workspace, w.d_hidden_1_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_hidden_1_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_hidden_1_attn_qkv, 2 * 384), accumulate: false, default, default);
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 44 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l1_attn_qkv = (dq, dk, dv) from d_l1_attn_context and the P saved in l1_attn_workspace
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.l1_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l1_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l1_attn_qkv, 2 * 384), 3 * 384, w.d_l1_attn_context, w.l1_attn_workspace, w.d_l1_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_l1_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_l1_attn_qkv, 2 * 384), accumulate: false, default, w.mask);
 #line default
-            w.Trace?.After("bwd_153_attention", "bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_153_attention", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_154_attention_in_proj_bias
-            //   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 44 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
-            //   d_hidden_1_attn_in_proj_bias = Σ_rows d_hidden_1_attn_qkv
+            //   d_l1_attn_in_proj_bias = Σ_rows d_l1_attn_qkv
             {
                 int rows = B * T, cols = 1152;
-                ref float d_hidden_1_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden1AttnInProjBias.Gradient);
-                ref float d_hidden_1_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_1_attn_qkv);
-                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_hidden_1_attn_in_proj_bias, cols).Clear();
+                ref float d_l1_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L1AttnInProjBias.Gradient);
+                ref float d_l1_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l1_attn_qkv);
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l1_attn_in_proj_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_1_attn_qkv, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_1_attn_in_proj_bias, (nuint)c) + v0, ref d_hidden_1_attn_in_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l1_attn_qkv, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l1_attn_in_proj_bias, (nuint)c) + v0, ref d_l1_attn_in_proj_bias, (nuint)c);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_1_attn_qkv, (nint)i);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_1_attn_in_proj_bias, c) += s0;
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l1_attn_qkv, (nint)i);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l1_attn_in_proj_bias, c) += s0;
                     }
                 }
             }
 #line default
-            w.Trace?.After("bwd_154_attention_in_proj_bias", "bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_154_attention_in_proj_bias", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_155_attention_in_proj_dW
-            //   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_1_attn_in_proj_weight[1152, 384] = d_hidden_1_attn_qkvᵀ · hidden_0_ffn_norm   (k = B * T)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1152, 384, B * T, 1f, w.d_hidden_1_attn_qkv, 1152, w.hidden_0_ffn_norm, 384, 0f, Hidden1AttnInProjWeight.Gradient, 384);
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 44 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l1_attn_in_proj_weight[1152, 384] = d_l1_attn_qkvᵀ · l0_ffn_norm   (k = B * T)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1152, 384, B * T, 1f, w.d_l1_attn_qkv, 1152, w.l0_ffn_norm, 384, 0f, L1AttnInProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_155_attention_in_proj_dW", "bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_155_attention_in_proj_dW", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_156_attention_in_proj_dX
-            //   bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_0_ffn_norm[B * T, 384] += d_hidden_1_attn_qkv · hidden_1_attn_in_proj_weight   (k = 1152)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1152, 1f, w.d_hidden_1_attn_qkv, 1152, Hidden1AttnInProjWeight.Value, 384, 1f, w.d_hidden_0_ffn_norm, 384);
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 44 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l0_ffn_norm[B * T, 384] += d_l1_attn_qkv · l1_attn_in_proj_weight   (k = 1152)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1152, 1f, w.d_l1_attn_qkv, 1152, L1AttnInProjWeight.Value, 384, 1f, w.d_l0_ffn_norm, 384);
 #line default
-            w.Trace?.After("bwd_156_attention_in_proj_dX", "bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_156_attention_in_proj_dX", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_157_layer_norm
-            //   bert_classifier.model:26  hidden.0.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 26 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_0_ffn_norm_weight = Σ d_hidden_0_ffn_norm·x̂, d_hidden_0_ffn_norm_bias = Σ d_hidden_0_ffn_norm, d_hidden_0_r2_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_hidden_0_ffn_norm·hidden_0_ffn_norm_weight
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 384, w.hidden_0_r2_1, Hidden0FfnNormWeight.Value, w.hidden_0_ffn_norm_mean, w.hidden_0_ffn_norm_rstd, w.d_hidden_0_ffn_norm, w.d_hidden_0_r2_1, Hidden0FfnNormWeight.Gradient, Hidden0FfnNormBias.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
+            //   bert_classifier.model:43  l0_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 43 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l0_ffn_norm_weight = Σ d_l0_ffn_norm·x̂, d_l0_ffn_norm_bias = Σ d_l0_ffn_norm, d_l0_r2_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_l0_ffn_norm·l0_ffn_norm_weight
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 384, w.l0_r2_1, L0FfnNormWeight.Value, w.l0_ffn_norm_mean, w.l0_ffn_norm_rstd, w.d_l0_ffn_norm, w.d_l0_r2_1, L0FfnNormWeight.Gradient, L0FfnNormBias.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
 #line default
-            w.Trace?.After("bwd_157_layer_norm", "bert_classifier.model:26  hidden.0.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_157_layer_norm", "bert_classifier.model:43  l0_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_158_add_dropout_dense
-            //   bert_classifier.model:24  hidden.0.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-            //   bert_classifier.model:25  hidden.0.r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:25  hidden.0.r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:41  l0_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+            //   bert_classifier.model:42  l0_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+            //   bert_classifier.model:42  l0_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 41 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 384]:
-            //   d_hidden_0_attn_norm = d_hidden_0_r2_1
-            //   d_hidden_0_ff = dropout(d_hidden_0_r2_1)
-            //   d_hidden_0_ff_2_bias = Σ_rows dropout(d_hidden_0_r2_1)
+            //   d_l0_attn_norm = d_l0_r2_1
+            //   d_l0_ff = dropout(d_l0_r2_1)
+            //   d_l0_ff_2_bias = Σ_rows dropout(d_l0_r2_1)
             {
                 int rows = B * T, cols = 384;
-                ref float d_hidden_0_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_0_attn_norm);
-                ref float d_hidden_0_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_0_ff);
-                ref float d_hidden_0_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden0Ff2Bias.Gradient);
-                ref float d_hidden_0_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_0_r2_1);
+                ref float d_l0_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l0_attn_norm);
+                ref float d_l0_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l0_ff);
+                ref float d_l0_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L0Ff2Bias.Gradient);
+                ref float d_l0_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l0_r2_1);
                 uint seed2 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 2, DropoutStream);
                 float p2 = training ? 0.1f : 0f, scale2 = training ? 1.1111112f : 1f;
                 var vp2 = global::System.Runtime.Intrinsics.Vector256.Create(p2);
                 var vscale2 = global::System.Runtime.Intrinsics.Vector256.Create(scale2);
-                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_hidden_0_ff_2_bias, cols).Clear();
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l0_ff_2_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_0_r2_1, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l0_r2_1, i);
                         var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed2, (int)i, vp2, vscale2);
                         var v2 = v0 * v1;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_hidden_0_attn_norm, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_hidden_0_ff, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_0_ff_2_bias, (nuint)c) + v2, ref d_hidden_0_ff_2_bias, (nuint)c);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_l0_attn_norm, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_l0_ff, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l0_ff_2_bias, (nuint)c) + v2, ref d_l0_ff_2_bias, (nuint)c);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_0_r2_1, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l0_r2_1, (nint)i);
                         var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed2, (int)i, p2, scale2);
                         var s2 = s0 * s1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_0_attn_norm, i) = s0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_0_ff, i) = s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_0_ff_2_bias, c) += s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l0_attn_norm, i) = s0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l0_ff, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l0_ff_2_bias, c) += s2;
                     }
                 }
             }
 #line default
-            w.Trace?.After("bwd_158_add_dropout_dense", "bert_classifier.model:24  hidden.0.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("bwd_158_add_dropout_dense", "bert_classifier.model:41  l0_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // bwd_159_dense_dW
-            //   bert_classifier.model:24  hidden.0.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_0_ff_2_weight[384, 1536] = d_hidden_0_ffᵀ · hidden_0_ff_1   (k = B * T)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 1536, B * T, 1f, w.d_hidden_0_ff, 384, w.hidden_0_ff_1, 1536, 0f, Hidden0Ff2Weight.Gradient, 1536);
+            //   bert_classifier.model:41  l0_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+#line 41 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l0_ff_2_weight[384, 1536] = d_l0_ffᵀ · l0_ff_1   (k = B * T)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 1536, B * T, 1f, w.d_l0_ff, 384, w.l0_ff_1, 1536, 0f, L0Ff2Weight.Gradient, 1536);
 #line default
-            w.Trace?.After("bwd_159_dense_dW", "bert_classifier.model:24  hidden.0.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("bwd_159_dense_dW", "bert_classifier.model:41  l0_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // bwd_160_dense_dX
-            //   bert_classifier.model:24  hidden.0.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_0_ff_1[B * T, 1536] = d_hidden_0_ff · hidden_0_ff_2_weight   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 1536, 384, 1f, w.d_hidden_0_ff, 384, Hidden0Ff2Weight.Value, 1536, 0f, w.d_hidden_0_ff_1, 1536);
+            //   bert_classifier.model:41  l0_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+#line 41 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l0_ff_1[B * T, 1536] = d_l0_ff · l0_ff_2_weight   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 1536, 384, 1f, w.d_l0_ff, 384, L0Ff2Weight.Value, 1536, 0f, w.d_l0_ff_1, 1536);
 #line default
-            w.Trace?.After("bwd_160_dense_dX", "bert_classifier.model:24  hidden.0.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
+            w.Trace?.After("bwd_160_dense_dX", "bert_classifier.model:41  l0_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]");
 
             // bwd_161_gelu_dense
-            //   bert_classifier.model:24  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-            //   bert_classifier.model:24  hidden.0.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:41  l0_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+            //   bert_classifier.model:41  l0_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+#line 41 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1536]:
-            //   d_hidden_0_ff_0 = d_hidden_0_ff_1 · gelu_grad(hidden_0_ff_0)
-            //   d_hidden_0_ff_0_bias = Σ_rows d_hidden_0_ff_1 · gelu_grad(hidden_0_ff_0)
+            //   d_l0_ff_0 = d_l0_ff_1 · gelu_grad(l0_ff_0)
+            //   d_l0_ff_0_bias = Σ_rows d_l0_ff_1 · gelu_grad(l0_ff_0)
             {
                 int rows = B * T, cols = 1536;
-                ref float d_hidden_0_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_0_ff_0);
-                ref float d_hidden_0_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden0Ff0Bias.Gradient);
-                ref float d_hidden_0_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_0_ff_1);
-                ref float hidden_0_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0_ff_0);
-                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_hidden_0_ff_0_bias, cols).Clear();
+                ref float d_l0_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l0_ff_0);
+                ref float d_l0_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L0Ff0Bias.Gradient);
+                ref float d_l0_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l0_ff_1);
+                ref float l0_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l0_ff_0);
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l0_ff_0_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_0_ff_1, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_ff_0, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l0_ff_1, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l0_ff_0, i);
                         var v2 = global::ModelDsl.Runtime.Cpu.Activations.GeluGrad(v1);
                         var v3 = v0 * v2;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref d_hidden_0_ff_0, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_0_ff_0_bias, (nuint)c) + v3, ref d_hidden_0_ff_0_bias, (nuint)c);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref d_l0_ff_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l0_ff_0_bias, (nuint)c) + v3, ref d_l0_ff_0_bias, (nuint)c);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_0_ff_1, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_ff_0, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l0_ff_1, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_ff_0, (nint)i);
                         var s2 = global::ModelDsl.Runtime.Cpu.Activations.GeluGrad(s1);
                         var s3 = s0 * s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_0_ff_0, i) = s3;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_0_ff_0_bias, c) += s3;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l0_ff_0, i) = s3;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l0_ff_0_bias, c) += s3;
                     }
                 }
             }
 #line default
-            w.Trace?.After("bwd_161_gelu_dense", "bert_classifier.model:24  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("bwd_161_gelu_dense", "bert_classifier.model:41  l0_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // bwd_162_dense_dW
-            //   bert_classifier.model:24  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_0_ff_0_weight[1536, 384] = d_hidden_0_ff_0ᵀ · hidden_0_attn_norm   (k = B * T)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1536, 384, B * T, 1f, w.d_hidden_0_ff_0, 1536, w.hidden_0_attn_norm, 384, 0f, Hidden0Ff0Weight.Gradient, 384);
+            //   bert_classifier.model:41  l0_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+#line 41 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l0_ff_0_weight[1536, 384] = d_l0_ff_0ᵀ · l0_attn_norm   (k = B * T)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1536, 384, B * T, 1f, w.d_l0_ff_0, 1536, w.l0_attn_norm, 384, 0f, L0Ff0Weight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_162_dense_dW", "bert_classifier.model:24  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("bwd_162_dense_dW", "bert_classifier.model:41  l0_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // bwd_163_dense_dX
-            //   bert_classifier.model:24  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-#line 24 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_0_attn_norm[B * T, 384] += d_hidden_0_ff_0 · hidden_0_ff_0_weight   (k = 1536)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1536, 1f, w.d_hidden_0_ff_0, 1536, Hidden0Ff0Weight.Value, 384, 1f, w.d_hidden_0_attn_norm, 384);
+            //   bert_classifier.model:41  l0_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+#line 41 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l0_attn_norm[B * T, 384] += d_l0_ff_0 · l0_ff_0_weight   (k = 1536)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1536, 1f, w.d_l0_ff_0, 1536, L0Ff0Weight.Value, 384, 1f, w.d_l0_attn_norm, 384);
 #line default
-            w.Trace?.After("bwd_163_dense_dX", "bert_classifier.model:24  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
+            w.Trace?.After("bwd_163_dense_dX", "bert_classifier.model:41  l0_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]");
 
             // bwd_164_layer_norm
-            //   bert_classifier.model:23  hidden.0.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 23 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_0_attn_norm_weight = Σ d_hidden_0_attn_norm·x̂, d_hidden_0_attn_norm_bias = Σ d_hidden_0_attn_norm, d_hidden_0_r1_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_hidden_0_attn_norm·hidden_0_attn_norm_weight
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 384, w.hidden_0_r1_1, Hidden0AttnNormWeight.Value, w.hidden_0_attn_norm_mean, w.hidden_0_attn_norm_rstd, w.d_hidden_0_attn_norm, w.d_hidden_0_r1_1, Hidden0AttnNormWeight.Gradient, Hidden0AttnNormBias.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
+            //   bert_classifier.model:40  l0_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 40 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l0_attn_norm_weight = Σ d_l0_attn_norm·x̂, d_l0_attn_norm_bias = Σ d_l0_attn_norm, d_l0_r1_1 = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_l0_attn_norm·l0_attn_norm_weight
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 384, w.l0_r1_1, L0AttnNormWeight.Value, w.l0_attn_norm_mean, w.l0_attn_norm_rstd, w.d_l0_attn_norm, w.d_l0_r1_1, L0AttnNormWeight.Gradient, L0AttnNormBias.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
 #line default
-            w.Trace?.After("bwd_164_layer_norm", "bert_classifier.model:23  hidden.0.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_164_layer_norm", "bert_classifier.model:40  l0_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_165_add_dropout_attention
-            //   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:22  hidden.0.r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-            //   bert_classifier.model:22  hidden.0.r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:39  l0_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+            //   bert_classifier.model:39  l0_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 38 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 384]:
-            //   d_emb = d_hidden_0_r1_1
-            //   d_hidden_0_attn = dropout(d_hidden_0_r1_1)
-            //   d_hidden_0_attn_out_proj_bias = Σ_rows dropout(d_hidden_0_r1_1)
+            //   d_emb = d_l0_r1_1
+            //   d_l0_attn = dropout(d_l0_r1_1)
+            //   d_l0_attn_out_proj_bias = Σ_rows dropout(d_l0_r1_1)
             {
                 int rows = B * T, cols = 384;
                 ref float d_emb = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_emb);
-                ref float d_hidden_0_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_0_attn);
-                ref float d_hidden_0_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden0AttnOutProjBias.Gradient);
-                ref float d_hidden_0_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_0_r1_1);
+                ref float d_l0_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l0_attn);
+                ref float d_l0_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L0AttnOutProjBias.Gradient);
+                ref float d_l0_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l0_r1_1);
                 uint seed1 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 1, DropoutStream);
                 float p1 = training ? 0.1f : 0f, scale1 = training ? 1.1111112f : 1f;
                 var vp1 = global::System.Runtime.Intrinsics.Vector256.Create(p1);
                 var vscale1 = global::System.Runtime.Intrinsics.Vector256.Create(scale1);
-                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_hidden_0_attn_out_proj_bias, cols).Clear();
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l0_attn_out_proj_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_0_r1_1, i);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l0_r1_1, i);
                         var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed1, (int)i, vp1, vscale1);
                         var v2 = v0 * v1;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_emb, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_hidden_0_attn, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_0_attn_out_proj_bias, (nuint)c) + v2, ref d_hidden_0_attn_out_proj_bias, (nuint)c);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_l0_attn, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l0_attn_out_proj_bias, (nuint)c) + v2, ref d_l0_attn_out_proj_bias, (nuint)c);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_0_r1_1, (nint)i);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l0_r1_1, (nint)i);
                         var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed1, (int)i, p1, scale1);
                         var s2 = s0 * s1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref d_emb, i) = s0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_0_attn, i) = s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_0_attn_out_proj_bias, c) += s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l0_attn, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l0_attn_out_proj_bias, c) += s2;
                     }
                 }
             }
 #line default
-            w.Trace?.After("bwd_165_add_dropout_attention", "bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_165_add_dropout_attention", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_166_attention_out_proj_dW
-            //   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_0_attn_out_proj_weight[384, 384] = d_hidden_0_attnᵀ · hidden_0_attn_context   (k = B * T)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 384, B * T, 1f, w.d_hidden_0_attn, 384, w.hidden_0_attn_context, 384, 0f, Hidden0AttnOutProjWeight.Gradient, 384);
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 38 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l0_attn_out_proj_weight[384, 384] = d_l0_attnᵀ · l0_attn_context   (k = B * T)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 384, B * T, 1f, w.d_l0_attn, 384, w.l0_attn_context, 384, 0f, L0AttnOutProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_166_attention_out_proj_dW", "bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_166_attention_out_proj_dW", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_167_attention_out_proj_dX
-            //   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_0_attn_context[B * T, 384] = d_hidden_0_attn · hidden_0_attn_out_proj_weight   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 384, 1f, w.d_hidden_0_attn, 384, Hidden0AttnOutProjWeight.Value, 384, 0f, w.d_hidden_0_attn_context, 384);
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 38 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l0_attn_context[B * T, 384] = d_l0_attn · l0_attn_out_proj_weight   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 384, 1f, w.d_l0_attn, 384, L0AttnOutProjWeight.Value, 384, 0f, w.d_l0_attn_context, 384);
 #line default
-            w.Trace?.After("bwd_167_attention_out_proj_dX", "bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_167_attention_out_proj_dX", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_168_attention
-            //   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_0_attn_qkv = (dq, dk, dv) from d_hidden_0_attn_context and the P saved in hidden_0_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.hidden_0_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_0_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_0_attn_qkv, 2 * 384), 3 * 384, w.d_hidden_0_attn_context, w.hidden_0_attn_workspace, w.d_hidden_0_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_hidden_0_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_hidden_0_attn_qkv, 2 * 384), accumulate: false, default, default);
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 38 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l0_attn_qkv = (dq, dk, dv) from d_l0_attn_context and the P saved in l0_attn_workspace
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.l0_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l0_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l0_attn_qkv, 2 * 384), 3 * 384, w.d_l0_attn_context, w.l0_attn_workspace, w.d_l0_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_l0_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_l0_attn_qkv, 2 * 384), accumulate: false, default, w.mask);
 #line default
-            w.Trace?.After("bwd_168_attention", "bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_168_attention", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_169_attention_in_proj_bias
-            //   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 38 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
-            //   d_hidden_0_attn_in_proj_bias = Σ_rows d_hidden_0_attn_qkv
+            //   d_l0_attn_in_proj_bias = Σ_rows d_l0_attn_qkv
             {
                 int rows = B * T, cols = 1152;
-                ref float d_hidden_0_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden0AttnInProjBias.Gradient);
-                ref float d_hidden_0_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_hidden_0_attn_qkv);
-                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_hidden_0_attn_in_proj_bias, cols).Clear();
+                ref float d_l0_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L0AttnInProjBias.Gradient);
+                ref float d_l0_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l0_attn_qkv);
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l0_attn_in_proj_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_0_attn_qkv, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_hidden_0_attn_in_proj_bias, (nuint)c) + v0, ref d_hidden_0_attn_in_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l0_attn_qkv, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l0_attn_in_proj_bias, (nuint)c) + v0, ref d_l0_attn_in_proj_bias, (nuint)c);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_0_attn_qkv, (nint)i);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_hidden_0_attn_in_proj_bias, c) += s0;
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l0_attn_qkv, (nint)i);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l0_attn_in_proj_bias, c) += s0;
                     }
                 }
             }
 #line default
-            w.Trace?.After("bwd_169_attention_in_proj_bias", "bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_169_attention_in_proj_bias", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_170_attention_in_proj_dW
-            //   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_hidden_0_attn_in_proj_weight[1152, 384] = d_hidden_0_attn_qkvᵀ · emb   (k = B * T)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1152, 384, B * T, 1f, w.d_hidden_0_attn_qkv, 1152, w.emb, 384, 0f, Hidden0AttnInProjWeight.Gradient, 384);
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 38 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_l0_attn_in_proj_weight[1152, 384] = d_l0_attn_qkvᵀ · emb   (k = B * T)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1152, 384, B * T, 1f, w.d_l0_attn_qkv, 1152, w.emb, 384, 0f, L0AttnInProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_170_attention_in_proj_dW", "bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_170_attention_in_proj_dW", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_171_attention_in_proj_dX
-            //   bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 21 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_emb[B * T, 384] += d_hidden_0_attn_qkv · hidden_0_attn_in_proj_weight   (k = 1152)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1152, 1f, w.d_hidden_0_attn_qkv, 1152, Hidden0AttnInProjWeight.Value, 384, 1f, w.d_emb, 384);
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 38 "/src/examples/BertClassifier/bert_classifier.model"
+            // d_emb[B * T, 384] += d_l0_attn_qkv · l0_attn_in_proj_weight   (k = 1152)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1152, 1f, w.d_l0_attn_qkv, 1152, L0AttnInProjWeight.Value, 384, 1f, w.d_emb, 384);
 #line default
-            w.Trace?.After("bwd_171_attention_in_proj_dX", "bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_171_attention_in_proj_dX", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_172_dropout
-            //   bert_classifier.model:41  emb = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
-#line 41 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:37  emb = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
+#line 37 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B, 384 * T]:
             //   d_emb_norm = dropout(d_emb)
             {
@@ -4175,27 +4175,27 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_172_dropout", "bert_classifier.model:41  emb = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_172_dropout", "bert_classifier.model:37  emb = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_173_layer_norm
-            //   bert_classifier.model:40  emb_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 40 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:36  emb_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 36 "/src/examples/BertClassifier/bert_classifier.model"
             // d_emb_norm_weight = Σ d_emb_norm·x̂, d_emb_norm_bias = Σ d_emb_norm, d_pos = rstd·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = d_emb_norm·emb_norm_weight
             global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Backward(B * T, 384, w.pos, EmbNormWeight.Value, w.emb_norm_mean, w.emb_norm_rstd, w.d_emb_norm, w.d_pos, EmbNormWeight.Gradient, EmbNormBias.Gradient, accumulateInputGradient: false, accumulateParameterGradients: false);
 #line default
-            w.Trace?.After("bwd_173_layer_norm", "bert_classifier.model:40  emb_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_173_layer_norm", "bert_classifier.model:36  emb_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_174_positional
-            //   bert_classifier.model:39  pos = positional(max_len=512)  [B, T, 384] -> [B, T, 384]
-#line 39 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:35  pos = positional(max_len=512)  [B, T, 384] -> [B, T, 384]
+#line 35 "/src/examples/BertClassifier/bert_classifier.model"
             // d_pos_weight[t] = Σ_b d_pos[b, t], d_sum_0 = d_pos
             global::ModelDsl.Runtime.Cpu.Layers.Positional.Backward(B, T, 512, 384, w.d_pos, w.d_sum_0, PosWeight.Gradient, accumulateInputGradient: false, accumulateTableGradient: false);
 #line default
-            w.Trace?.After("bwd_174_positional", "bert_classifier.model:39  pos = positional(max_len=512)  [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_174_positional", "bert_classifier.model:35  pos = positional(max_len=512)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_175_add
-            //   bert_classifier.model:38  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 38 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:34  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 34 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B, 384 * T]:
             //   d_tok = d_sum_0
             //   d_typ = d_sum_0
@@ -4224,28 +4224,28 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_175_add", "bert_classifier.model:38  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]");
+            w.Trace?.After("bwd_175_add", "bert_classifier.model:34  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]");
 
             // bwd_176_embedding
-            //   bert_classifier.model:37  typ = embedding(num=2, dim=384)  [B, T] -> [B, T, 384]
-#line 37 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:33  typ = embedding(num=2, dim=384)  [B, T] -> [B, T, 384]
+#line 33 "/src/examples/BertClassifier/bert_classifier.model"
             // d_typ_weight[id] = (zeroed, then) += the rows of d_typ, for each id in segment
             global::ModelDsl.Runtime.Cpu.Layers.Embedding.Backward(B * T, 2, 384, -1, w.segment, w.d_typ, TypWeight.Gradient, accumulate: false);
 #line default
-            w.Trace?.After("bwd_176_embedding", "bert_classifier.model:37  typ = embedding(num=2, dim=384)  [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_176_embedding", "bert_classifier.model:33  typ = embedding(num=2, dim=384)  [B, T] -> [B, T, 384]");
 
             // bwd_177_embedding
-            //   bert_classifier.model:36  tok = embedding(num=30522, dim=384)  [B, T] -> [B, T, 384]
-#line 36 "/src/examples/BertClassifier/bert_classifier.model"
+            //   bert_classifier.model:32  tok = embedding(num=30522, dim=384)  [B, T] -> [B, T, 384]
+#line 32 "/src/examples/BertClassifier/bert_classifier.model"
             // d_tok_weight[id] = (zeroed, then) += the rows of d_tok, for each id in ids
             global::ModelDsl.Runtime.Cpu.Layers.Embedding.Backward(B * T, 30522, 384, -1, w.ids, w.d_tok, TokWeight.Gradient, accumulate: false);
 #line default
-            w.Trace?.After("bwd_177_embedding", "bert_classifier.model:36  tok = embedding(num=30522, dim=384)  [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_177_embedding", "bert_classifier.model:32  tok = embedding(num=30522, dim=384)  [B, T] -> [B, T, 384]");
         }
 
         // ───── Optimizer ─────────────────────────────────────────────────────────────────────────────────
 
-        /// <summary>One adamw step over every parameter (bert_classifier.model:48: lr=2E-05, beta1=0.9, beta2=0.999, eps=1E-08, weight_decay=0.01) using their current gradients.</summary>
+        /// <summary>One adamw step over every parameter (bert_classifier.model:79: lr=2E-05, beta1=0.9, beta2=0.999, eps=1E-08, weight_decay=0.01) using their current gradients.</summary>
         public void ApplyGradients()
         {
             using var call = _guard.Enter("BertClassifier.ApplyGradients");
@@ -4260,14 +4260,14 @@ namespace Consumer
         /// </summary>
         private void Update(string caller)
         {
-            // clip_grad_norm(1) (bert_classifier.model:50): torch.nn.utils.clip_grad_norm_, every gradient scaled by
+            // clip_grad_norm(1) (bert_classifier.model:81): torch.nn.utils.clip_grad_norm_, every gradient scaled by
             // max_norm / (‖g‖ + 1e-6) when the global norm ‖g‖ exceeds max_norm, before the optimizer reads them.
             global::ModelDsl.Runtime.GradientClipping.ClipByGlobalNorm(Parameters, 1.0f);
-            // schedule linear(warmup=20, floor=0) (bert_classifier.model:49): this update's rate.
+            // schedule linear(warmup=20, floor=0) (bert_classifier.model:80): this update's rate.
             float lr = ScheduledLearningRate;
             _guard.AdamW(caller, Step + 1, lr, 0.9f, 0.999f, 1e-08f, 0.01f);
             Step++;
-#line 48 "/src/examples/BertClassifier/bert_classifier.model"
+#line 79 "/src/examples/BertClassifier/bert_classifier.model"
             global::ModelDsl.Runtime.Optimizers.AdamW(TokWeight.Value, TokWeight.Gradient, TokWeight.State1, TokWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             TokWeight.MarkChanged();
             global::ModelDsl.Runtime.Optimizers.AdamW(TypWeight.Value, TypWeight.Gradient, TypWeight.State1, TypWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
@@ -4278,150 +4278,150 @@ namespace Consumer
             EmbNormWeight.MarkChanged();
             global::ModelDsl.Runtime.Optimizers.AdamW(EmbNormBias.Value, EmbNormBias.Gradient, EmbNormBias.State1, EmbNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             EmbNormBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden0AttnInProjWeight.Value, Hidden0AttnInProjWeight.Gradient, Hidden0AttnInProjWeight.State1, Hidden0AttnInProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden0AttnInProjWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden0AttnInProjBias.Value, Hidden0AttnInProjBias.Gradient, Hidden0AttnInProjBias.State1, Hidden0AttnInProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden0AttnInProjBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden0AttnOutProjWeight.Value, Hidden0AttnOutProjWeight.Gradient, Hidden0AttnOutProjWeight.State1, Hidden0AttnOutProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden0AttnOutProjWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden0AttnOutProjBias.Value, Hidden0AttnOutProjBias.Gradient, Hidden0AttnOutProjBias.State1, Hidden0AttnOutProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden0AttnOutProjBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden0AttnNormWeight.Value, Hidden0AttnNormWeight.Gradient, Hidden0AttnNormWeight.State1, Hidden0AttnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden0AttnNormWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden0AttnNormBias.Value, Hidden0AttnNormBias.Gradient, Hidden0AttnNormBias.State1, Hidden0AttnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden0AttnNormBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden0Ff0Weight.Value, Hidden0Ff0Weight.Gradient, Hidden0Ff0Weight.State1, Hidden0Ff0Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden0Ff0Weight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden0Ff0Bias.Value, Hidden0Ff0Bias.Gradient, Hidden0Ff0Bias.State1, Hidden0Ff0Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden0Ff0Bias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden0Ff2Weight.Value, Hidden0Ff2Weight.Gradient, Hidden0Ff2Weight.State1, Hidden0Ff2Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden0Ff2Weight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden0Ff2Bias.Value, Hidden0Ff2Bias.Gradient, Hidden0Ff2Bias.State1, Hidden0Ff2Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden0Ff2Bias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden0FfnNormWeight.Value, Hidden0FfnNormWeight.Gradient, Hidden0FfnNormWeight.State1, Hidden0FfnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden0FfnNormWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden0FfnNormBias.Value, Hidden0FfnNormBias.Gradient, Hidden0FfnNormBias.State1, Hidden0FfnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden0FfnNormBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden1AttnInProjWeight.Value, Hidden1AttnInProjWeight.Gradient, Hidden1AttnInProjWeight.State1, Hidden1AttnInProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden1AttnInProjWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden1AttnInProjBias.Value, Hidden1AttnInProjBias.Gradient, Hidden1AttnInProjBias.State1, Hidden1AttnInProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden1AttnInProjBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden1AttnOutProjWeight.Value, Hidden1AttnOutProjWeight.Gradient, Hidden1AttnOutProjWeight.State1, Hidden1AttnOutProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden1AttnOutProjWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden1AttnOutProjBias.Value, Hidden1AttnOutProjBias.Gradient, Hidden1AttnOutProjBias.State1, Hidden1AttnOutProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden1AttnOutProjBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden1AttnNormWeight.Value, Hidden1AttnNormWeight.Gradient, Hidden1AttnNormWeight.State1, Hidden1AttnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden1AttnNormWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden1AttnNormBias.Value, Hidden1AttnNormBias.Gradient, Hidden1AttnNormBias.State1, Hidden1AttnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden1AttnNormBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden1Ff0Weight.Value, Hidden1Ff0Weight.Gradient, Hidden1Ff0Weight.State1, Hidden1Ff0Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden1Ff0Weight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden1Ff0Bias.Value, Hidden1Ff0Bias.Gradient, Hidden1Ff0Bias.State1, Hidden1Ff0Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden1Ff0Bias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden1Ff2Weight.Value, Hidden1Ff2Weight.Gradient, Hidden1Ff2Weight.State1, Hidden1Ff2Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden1Ff2Weight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden1Ff2Bias.Value, Hidden1Ff2Bias.Gradient, Hidden1Ff2Bias.State1, Hidden1Ff2Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden1Ff2Bias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden1FfnNormWeight.Value, Hidden1FfnNormWeight.Gradient, Hidden1FfnNormWeight.State1, Hidden1FfnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden1FfnNormWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden1FfnNormBias.Value, Hidden1FfnNormBias.Gradient, Hidden1FfnNormBias.State1, Hidden1FfnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden1FfnNormBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden2AttnInProjWeight.Value, Hidden2AttnInProjWeight.Gradient, Hidden2AttnInProjWeight.State1, Hidden2AttnInProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden2AttnInProjWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden2AttnInProjBias.Value, Hidden2AttnInProjBias.Gradient, Hidden2AttnInProjBias.State1, Hidden2AttnInProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden2AttnInProjBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden2AttnOutProjWeight.Value, Hidden2AttnOutProjWeight.Gradient, Hidden2AttnOutProjWeight.State1, Hidden2AttnOutProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden2AttnOutProjWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden2AttnOutProjBias.Value, Hidden2AttnOutProjBias.Gradient, Hidden2AttnOutProjBias.State1, Hidden2AttnOutProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden2AttnOutProjBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden2AttnNormWeight.Value, Hidden2AttnNormWeight.Gradient, Hidden2AttnNormWeight.State1, Hidden2AttnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden2AttnNormWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden2AttnNormBias.Value, Hidden2AttnNormBias.Gradient, Hidden2AttnNormBias.State1, Hidden2AttnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden2AttnNormBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden2Ff0Weight.Value, Hidden2Ff0Weight.Gradient, Hidden2Ff0Weight.State1, Hidden2Ff0Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden2Ff0Weight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden2Ff0Bias.Value, Hidden2Ff0Bias.Gradient, Hidden2Ff0Bias.State1, Hidden2Ff0Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden2Ff0Bias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden2Ff2Weight.Value, Hidden2Ff2Weight.Gradient, Hidden2Ff2Weight.State1, Hidden2Ff2Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden2Ff2Weight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden2Ff2Bias.Value, Hidden2Ff2Bias.Gradient, Hidden2Ff2Bias.State1, Hidden2Ff2Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden2Ff2Bias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden2FfnNormWeight.Value, Hidden2FfnNormWeight.Gradient, Hidden2FfnNormWeight.State1, Hidden2FfnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden2FfnNormWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden2FfnNormBias.Value, Hidden2FfnNormBias.Gradient, Hidden2FfnNormBias.State1, Hidden2FfnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden2FfnNormBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden3AttnInProjWeight.Value, Hidden3AttnInProjWeight.Gradient, Hidden3AttnInProjWeight.State1, Hidden3AttnInProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden3AttnInProjWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden3AttnInProjBias.Value, Hidden3AttnInProjBias.Gradient, Hidden3AttnInProjBias.State1, Hidden3AttnInProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden3AttnInProjBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden3AttnOutProjWeight.Value, Hidden3AttnOutProjWeight.Gradient, Hidden3AttnOutProjWeight.State1, Hidden3AttnOutProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden3AttnOutProjWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden3AttnOutProjBias.Value, Hidden3AttnOutProjBias.Gradient, Hidden3AttnOutProjBias.State1, Hidden3AttnOutProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden3AttnOutProjBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden3AttnNormWeight.Value, Hidden3AttnNormWeight.Gradient, Hidden3AttnNormWeight.State1, Hidden3AttnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden3AttnNormWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden3AttnNormBias.Value, Hidden3AttnNormBias.Gradient, Hidden3AttnNormBias.State1, Hidden3AttnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden3AttnNormBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden3Ff0Weight.Value, Hidden3Ff0Weight.Gradient, Hidden3Ff0Weight.State1, Hidden3Ff0Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden3Ff0Weight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden3Ff0Bias.Value, Hidden3Ff0Bias.Gradient, Hidden3Ff0Bias.State1, Hidden3Ff0Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden3Ff0Bias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden3Ff2Weight.Value, Hidden3Ff2Weight.Gradient, Hidden3Ff2Weight.State1, Hidden3Ff2Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden3Ff2Weight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden3Ff2Bias.Value, Hidden3Ff2Bias.Gradient, Hidden3Ff2Bias.State1, Hidden3Ff2Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden3Ff2Bias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden3FfnNormWeight.Value, Hidden3FfnNormWeight.Gradient, Hidden3FfnNormWeight.State1, Hidden3FfnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden3FfnNormWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden3FfnNormBias.Value, Hidden3FfnNormBias.Gradient, Hidden3FfnNormBias.State1, Hidden3FfnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden3FfnNormBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden4AttnInProjWeight.Value, Hidden4AttnInProjWeight.Gradient, Hidden4AttnInProjWeight.State1, Hidden4AttnInProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden4AttnInProjWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden4AttnInProjBias.Value, Hidden4AttnInProjBias.Gradient, Hidden4AttnInProjBias.State1, Hidden4AttnInProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden4AttnInProjBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden4AttnOutProjWeight.Value, Hidden4AttnOutProjWeight.Gradient, Hidden4AttnOutProjWeight.State1, Hidden4AttnOutProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden4AttnOutProjWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden4AttnOutProjBias.Value, Hidden4AttnOutProjBias.Gradient, Hidden4AttnOutProjBias.State1, Hidden4AttnOutProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden4AttnOutProjBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden4AttnNormWeight.Value, Hidden4AttnNormWeight.Gradient, Hidden4AttnNormWeight.State1, Hidden4AttnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden4AttnNormWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden4AttnNormBias.Value, Hidden4AttnNormBias.Gradient, Hidden4AttnNormBias.State1, Hidden4AttnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden4AttnNormBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden4Ff0Weight.Value, Hidden4Ff0Weight.Gradient, Hidden4Ff0Weight.State1, Hidden4Ff0Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden4Ff0Weight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden4Ff0Bias.Value, Hidden4Ff0Bias.Gradient, Hidden4Ff0Bias.State1, Hidden4Ff0Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden4Ff0Bias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden4Ff2Weight.Value, Hidden4Ff2Weight.Gradient, Hidden4Ff2Weight.State1, Hidden4Ff2Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden4Ff2Weight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden4Ff2Bias.Value, Hidden4Ff2Bias.Gradient, Hidden4Ff2Bias.State1, Hidden4Ff2Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden4Ff2Bias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden4FfnNormWeight.Value, Hidden4FfnNormWeight.Gradient, Hidden4FfnNormWeight.State1, Hidden4FfnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden4FfnNormWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden4FfnNormBias.Value, Hidden4FfnNormBias.Gradient, Hidden4FfnNormBias.State1, Hidden4FfnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden4FfnNormBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden5AttnInProjWeight.Value, Hidden5AttnInProjWeight.Gradient, Hidden5AttnInProjWeight.State1, Hidden5AttnInProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden5AttnInProjWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden5AttnInProjBias.Value, Hidden5AttnInProjBias.Gradient, Hidden5AttnInProjBias.State1, Hidden5AttnInProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden5AttnInProjBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden5AttnOutProjWeight.Value, Hidden5AttnOutProjWeight.Gradient, Hidden5AttnOutProjWeight.State1, Hidden5AttnOutProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden5AttnOutProjWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden5AttnOutProjBias.Value, Hidden5AttnOutProjBias.Gradient, Hidden5AttnOutProjBias.State1, Hidden5AttnOutProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden5AttnOutProjBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden5AttnNormWeight.Value, Hidden5AttnNormWeight.Gradient, Hidden5AttnNormWeight.State1, Hidden5AttnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden5AttnNormWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden5AttnNormBias.Value, Hidden5AttnNormBias.Gradient, Hidden5AttnNormBias.State1, Hidden5AttnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden5AttnNormBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden5Ff0Weight.Value, Hidden5Ff0Weight.Gradient, Hidden5Ff0Weight.State1, Hidden5Ff0Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden5Ff0Weight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden5Ff0Bias.Value, Hidden5Ff0Bias.Gradient, Hidden5Ff0Bias.State1, Hidden5Ff0Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden5Ff0Bias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden5Ff2Weight.Value, Hidden5Ff2Weight.Gradient, Hidden5Ff2Weight.State1, Hidden5Ff2Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden5Ff2Weight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden5Ff2Bias.Value, Hidden5Ff2Bias.Gradient, Hidden5Ff2Bias.State1, Hidden5Ff2Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden5Ff2Bias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden5FfnNormWeight.Value, Hidden5FfnNormWeight.Gradient, Hidden5FfnNormWeight.State1, Hidden5FfnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden5FfnNormWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Hidden5FfnNormBias.Value, Hidden5FfnNormBias.Gradient, Hidden5FfnNormBias.State1, Hidden5FfnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
-            Hidden5FfnNormBias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L0AttnInProjWeight.Value, L0AttnInProjWeight.Gradient, L0AttnInProjWeight.State1, L0AttnInProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L0AttnInProjWeight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L0AttnInProjBias.Value, L0AttnInProjBias.Gradient, L0AttnInProjBias.State1, L0AttnInProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L0AttnInProjBias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L0AttnOutProjWeight.Value, L0AttnOutProjWeight.Gradient, L0AttnOutProjWeight.State1, L0AttnOutProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L0AttnOutProjWeight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L0AttnOutProjBias.Value, L0AttnOutProjBias.Gradient, L0AttnOutProjBias.State1, L0AttnOutProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L0AttnOutProjBias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L0AttnNormWeight.Value, L0AttnNormWeight.Gradient, L0AttnNormWeight.State1, L0AttnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L0AttnNormWeight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L0AttnNormBias.Value, L0AttnNormBias.Gradient, L0AttnNormBias.State1, L0AttnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L0AttnNormBias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L0Ff0Weight.Value, L0Ff0Weight.Gradient, L0Ff0Weight.State1, L0Ff0Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L0Ff0Weight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L0Ff0Bias.Value, L0Ff0Bias.Gradient, L0Ff0Bias.State1, L0Ff0Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L0Ff0Bias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L0Ff2Weight.Value, L0Ff2Weight.Gradient, L0Ff2Weight.State1, L0Ff2Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L0Ff2Weight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L0Ff2Bias.Value, L0Ff2Bias.Gradient, L0Ff2Bias.State1, L0Ff2Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L0Ff2Bias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L0FfnNormWeight.Value, L0FfnNormWeight.Gradient, L0FfnNormWeight.State1, L0FfnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L0FfnNormWeight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L0FfnNormBias.Value, L0FfnNormBias.Gradient, L0FfnNormBias.State1, L0FfnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L0FfnNormBias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L1AttnInProjWeight.Value, L1AttnInProjWeight.Gradient, L1AttnInProjWeight.State1, L1AttnInProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L1AttnInProjWeight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L1AttnInProjBias.Value, L1AttnInProjBias.Gradient, L1AttnInProjBias.State1, L1AttnInProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L1AttnInProjBias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L1AttnOutProjWeight.Value, L1AttnOutProjWeight.Gradient, L1AttnOutProjWeight.State1, L1AttnOutProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L1AttnOutProjWeight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L1AttnOutProjBias.Value, L1AttnOutProjBias.Gradient, L1AttnOutProjBias.State1, L1AttnOutProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L1AttnOutProjBias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L1AttnNormWeight.Value, L1AttnNormWeight.Gradient, L1AttnNormWeight.State1, L1AttnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L1AttnNormWeight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L1AttnNormBias.Value, L1AttnNormBias.Gradient, L1AttnNormBias.State1, L1AttnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L1AttnNormBias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L1Ff0Weight.Value, L1Ff0Weight.Gradient, L1Ff0Weight.State1, L1Ff0Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L1Ff0Weight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L1Ff0Bias.Value, L1Ff0Bias.Gradient, L1Ff0Bias.State1, L1Ff0Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L1Ff0Bias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L1Ff2Weight.Value, L1Ff2Weight.Gradient, L1Ff2Weight.State1, L1Ff2Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L1Ff2Weight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L1Ff2Bias.Value, L1Ff2Bias.Gradient, L1Ff2Bias.State1, L1Ff2Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L1Ff2Bias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L1FfnNormWeight.Value, L1FfnNormWeight.Gradient, L1FfnNormWeight.State1, L1FfnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L1FfnNormWeight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L1FfnNormBias.Value, L1FfnNormBias.Gradient, L1FfnNormBias.State1, L1FfnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L1FfnNormBias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L2AttnInProjWeight.Value, L2AttnInProjWeight.Gradient, L2AttnInProjWeight.State1, L2AttnInProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L2AttnInProjWeight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L2AttnInProjBias.Value, L2AttnInProjBias.Gradient, L2AttnInProjBias.State1, L2AttnInProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L2AttnInProjBias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L2AttnOutProjWeight.Value, L2AttnOutProjWeight.Gradient, L2AttnOutProjWeight.State1, L2AttnOutProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L2AttnOutProjWeight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L2AttnOutProjBias.Value, L2AttnOutProjBias.Gradient, L2AttnOutProjBias.State1, L2AttnOutProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L2AttnOutProjBias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L2AttnNormWeight.Value, L2AttnNormWeight.Gradient, L2AttnNormWeight.State1, L2AttnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L2AttnNormWeight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L2AttnNormBias.Value, L2AttnNormBias.Gradient, L2AttnNormBias.State1, L2AttnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L2AttnNormBias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L2Ff0Weight.Value, L2Ff0Weight.Gradient, L2Ff0Weight.State1, L2Ff0Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L2Ff0Weight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L2Ff0Bias.Value, L2Ff0Bias.Gradient, L2Ff0Bias.State1, L2Ff0Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L2Ff0Bias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L2Ff2Weight.Value, L2Ff2Weight.Gradient, L2Ff2Weight.State1, L2Ff2Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L2Ff2Weight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L2Ff2Bias.Value, L2Ff2Bias.Gradient, L2Ff2Bias.State1, L2Ff2Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L2Ff2Bias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L2FfnNormWeight.Value, L2FfnNormWeight.Gradient, L2FfnNormWeight.State1, L2FfnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L2FfnNormWeight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L2FfnNormBias.Value, L2FfnNormBias.Gradient, L2FfnNormBias.State1, L2FfnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L2FfnNormBias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L3AttnInProjWeight.Value, L3AttnInProjWeight.Gradient, L3AttnInProjWeight.State1, L3AttnInProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L3AttnInProjWeight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L3AttnInProjBias.Value, L3AttnInProjBias.Gradient, L3AttnInProjBias.State1, L3AttnInProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L3AttnInProjBias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L3AttnOutProjWeight.Value, L3AttnOutProjWeight.Gradient, L3AttnOutProjWeight.State1, L3AttnOutProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L3AttnOutProjWeight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L3AttnOutProjBias.Value, L3AttnOutProjBias.Gradient, L3AttnOutProjBias.State1, L3AttnOutProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L3AttnOutProjBias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L3AttnNormWeight.Value, L3AttnNormWeight.Gradient, L3AttnNormWeight.State1, L3AttnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L3AttnNormWeight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L3AttnNormBias.Value, L3AttnNormBias.Gradient, L3AttnNormBias.State1, L3AttnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L3AttnNormBias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L3Ff0Weight.Value, L3Ff0Weight.Gradient, L3Ff0Weight.State1, L3Ff0Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L3Ff0Weight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L3Ff0Bias.Value, L3Ff0Bias.Gradient, L3Ff0Bias.State1, L3Ff0Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L3Ff0Bias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L3Ff2Weight.Value, L3Ff2Weight.Gradient, L3Ff2Weight.State1, L3Ff2Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L3Ff2Weight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L3Ff2Bias.Value, L3Ff2Bias.Gradient, L3Ff2Bias.State1, L3Ff2Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L3Ff2Bias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L3FfnNormWeight.Value, L3FfnNormWeight.Gradient, L3FfnNormWeight.State1, L3FfnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L3FfnNormWeight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L3FfnNormBias.Value, L3FfnNormBias.Gradient, L3FfnNormBias.State1, L3FfnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L3FfnNormBias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L4AttnInProjWeight.Value, L4AttnInProjWeight.Gradient, L4AttnInProjWeight.State1, L4AttnInProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L4AttnInProjWeight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L4AttnInProjBias.Value, L4AttnInProjBias.Gradient, L4AttnInProjBias.State1, L4AttnInProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L4AttnInProjBias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L4AttnOutProjWeight.Value, L4AttnOutProjWeight.Gradient, L4AttnOutProjWeight.State1, L4AttnOutProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L4AttnOutProjWeight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L4AttnOutProjBias.Value, L4AttnOutProjBias.Gradient, L4AttnOutProjBias.State1, L4AttnOutProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L4AttnOutProjBias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L4AttnNormWeight.Value, L4AttnNormWeight.Gradient, L4AttnNormWeight.State1, L4AttnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L4AttnNormWeight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L4AttnNormBias.Value, L4AttnNormBias.Gradient, L4AttnNormBias.State1, L4AttnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L4AttnNormBias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L4Ff0Weight.Value, L4Ff0Weight.Gradient, L4Ff0Weight.State1, L4Ff0Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L4Ff0Weight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L4Ff0Bias.Value, L4Ff0Bias.Gradient, L4Ff0Bias.State1, L4Ff0Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L4Ff0Bias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L4Ff2Weight.Value, L4Ff2Weight.Gradient, L4Ff2Weight.State1, L4Ff2Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L4Ff2Weight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L4Ff2Bias.Value, L4Ff2Bias.Gradient, L4Ff2Bias.State1, L4Ff2Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L4Ff2Bias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L4FfnNormWeight.Value, L4FfnNormWeight.Gradient, L4FfnNormWeight.State1, L4FfnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L4FfnNormWeight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L4FfnNormBias.Value, L4FfnNormBias.Gradient, L4FfnNormBias.State1, L4FfnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L4FfnNormBias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L5AttnInProjWeight.Value, L5AttnInProjWeight.Gradient, L5AttnInProjWeight.State1, L5AttnInProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L5AttnInProjWeight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L5AttnInProjBias.Value, L5AttnInProjBias.Gradient, L5AttnInProjBias.State1, L5AttnInProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L5AttnInProjBias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L5AttnOutProjWeight.Value, L5AttnOutProjWeight.Gradient, L5AttnOutProjWeight.State1, L5AttnOutProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L5AttnOutProjWeight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L5AttnOutProjBias.Value, L5AttnOutProjBias.Gradient, L5AttnOutProjBias.State1, L5AttnOutProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L5AttnOutProjBias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L5AttnNormWeight.Value, L5AttnNormWeight.Gradient, L5AttnNormWeight.State1, L5AttnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L5AttnNormWeight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L5AttnNormBias.Value, L5AttnNormBias.Gradient, L5AttnNormBias.State1, L5AttnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L5AttnNormBias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L5Ff0Weight.Value, L5Ff0Weight.Gradient, L5Ff0Weight.State1, L5Ff0Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L5Ff0Weight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L5Ff0Bias.Value, L5Ff0Bias.Gradient, L5Ff0Bias.State1, L5Ff0Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L5Ff0Bias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L5Ff2Weight.Value, L5Ff2Weight.Gradient, L5Ff2Weight.State1, L5Ff2Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L5Ff2Weight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L5Ff2Bias.Value, L5Ff2Bias.Gradient, L5Ff2Bias.State1, L5Ff2Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L5Ff2Bias.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L5FfnNormWeight.Value, L5FfnNormWeight.Gradient, L5FfnNormWeight.State1, L5FfnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L5FfnNormWeight.MarkChanged();
+            global::ModelDsl.Runtime.Optimizers.AdamW(L5FfnNormBias.Value, L5FfnNormBias.Gradient, L5FfnNormBias.State1, L5FfnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            L5FfnNormBias.MarkChanged();
             global::ModelDsl.Runtime.Optimizers.AdamW(Logits1Weight.Value, Logits1Weight.Gradient, Logits1Weight.State1, Logits1Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             Logits1Weight.MarkChanged();
             global::ModelDsl.Runtime.Optimizers.AdamW(Logits1Bias.Value, Logits1Bias.Gradient, Logits1Bias.State1, Logits1Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
@@ -4432,7 +4432,7 @@ namespace Consumer
         // ───── ONNX export ───────────────────────────────────────────────────────────────────────────────
 
         /// <summary>The inference graph for ONNX export (opset 20; dropout is omitted, as at inference); see docs/onnx.md.</summary>
-        private const string OnnxGraph = "modeldsl-onnx 1;opset 20;graph BertClassifier;input ids i32 B,T;input segment i32 B,T;input mask i32 B,T;output logits f32 B,2;initializer tok.weight 30522,384;initializer typ.weight 2,384;initializer pos.weight 512,384;initializer emb_norm.weight 384;initializer emb_norm.bias 384;initializer hidden.0.attn.in_proj_weight 1152,384;initializer hidden.0.attn.in_proj_bias 1152;initializer hidden.0.attn.out_proj.weight 384,384;initializer hidden.0.attn.out_proj.bias 384;initializer hidden.0.attn_norm.weight 384;initializer hidden.0.attn_norm.bias 384;initializer hidden.0.ff.0.weight 1536,384;initializer hidden.0.ff.0.bias 1536;initializer hidden.0.ff.2.weight 384,1536;initializer hidden.0.ff.2.bias 384;initializer hidden.0.ffn_norm.weight 384;initializer hidden.0.ffn_norm.bias 384;initializer hidden.1.attn.in_proj_weight 1152,384;initializer hidden.1.attn.in_proj_bias 1152;initializer hidden.1.attn.out_proj.weight 384,384;initializer hidden.1.attn.out_proj.bias 384;initializer hidden.1.attn_norm.weight 384;initializer hidden.1.attn_norm.bias 384;initializer hidden.1.ff.0.weight 1536,384;initializer hidden.1.ff.0.bias 1536;initializer hidden.1.ff.2.weight 384,1536;initializer hidden.1.ff.2.bias 384;initializer hidden.1.ffn_norm.weight 384;initializer hidden.1.ffn_norm.bias 384;initializer hidden.2.attn.in_proj_weight 1152,384;initializer hidden.2.attn.in_proj_bias 1152;initializer hidden.2.attn.out_proj.weight 384,384;initializer hidden.2.attn.out_proj.bias 384;initializer hidden.2.attn_norm.weight 384;initializer hidden.2.attn_norm.bias 384;initializer hidden.2.ff.0.weight 1536,384;initializer hidden.2.ff.0.bias 1536;initializer hidden.2.ff.2.weight 384,1536;initializer hidden.2.ff.2.bias 384;initializer hidden.2.ffn_norm.weight 384;initializer hidden.2.ffn_norm.bias 384;initializer hidden.3.attn.in_proj_weight 1152,384;initializer hidden.3.attn.in_proj_bias 1152;initializer hidden.3.attn.out_proj.weight 384,384;initializer hidden.3.attn.out_proj.bias 384;initializer hidden.3.attn_norm.weight 384;initializer hidden.3.attn_norm.bias 384;initializer hidden.3.ff.0.weight 1536,384;initializer hidden.3.ff.0.bias 1536;initializer hidden.3.ff.2.weight 384,1536;initializer hidden.3.ff.2.bias 384;initializer hidden.3.ffn_norm.weight 384;initializer hidden.3.ffn_norm.bias 384;initializer hidden.4.attn.in_proj_weight 1152,384;initializer hidden.4.attn.in_proj_bias 1152;initializer hidden.4.attn.out_proj.weight 384,384;initializer hidden.4.attn.out_proj.bias 384;initializer hidden.4.attn_norm.weight 384;initializer hidden.4.attn_norm.bias 384;initializer hidden.4.ff.0.weight 1536,384;initializer hidden.4.ff.0.bias 1536;initializer hidden.4.ff.2.weight 384,1536;initializer hidden.4.ff.2.bias 384;initializer hidden.4.ffn_norm.weight 384;initializer hidden.4.ffn_norm.bias 384;initializer hidden.5.attn.in_proj_weight 1152,384;initializer hidden.5.attn.in_proj_bias 1152;initializer hidden.5.attn.out_proj.weight 384,384;initializer hidden.5.attn.out_proj.bias 384;initializer hidden.5.attn_norm.weight 384;initializer hidden.5.attn_norm.bias 384;initializer hidden.5.ff.0.weight 1536,384;initializer hidden.5.ff.0.bias 1536;initializer hidden.5.ff.2.weight 384,1536;initializer hidden.5.ff.2.bias 384;initializer hidden.5.ffn_norm.weight 384;initializer hidden.5.ffn_norm.bias 384;initializer logits.1.weight 2,384;initializer logits.1.bias 2;node Gather tok.weight,ids tok i:axis=0;node Gather typ.weight,segment typ i:axis=0;node Add tok,typ sum.0;node Shape sum.0 pos/T i:start=1 i:end=2;node Constant - pos/start ints:value_ints=0;node Constant - pos/axis ints:value_ints=0;node Slice pos.weight,pos/start,pos/T,pos/axis pos/rows;node Add sum.0,pos/rows pos;node LayerNormalization pos,emb_norm.weight,emb_norm.bias emb_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.0.attn.in_proj_weight hidden.0.attn.in_proj_weight/T ints:perm=1,0;node MatMul emb_norm,hidden.0.attn.in_proj_weight/T hidden.0.attn/qkv;node Add hidden.0.attn/qkv,hidden.0.attn.in_proj_bias hidden.0.attn/qkv_biased;node Constant - hidden.0.attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape hidden.0.attn/qkv_biased,hidden.0.attn/qkv_shape hidden.0.attn/qkv_heads;node Transpose hidden.0.attn/qkv_heads hidden.0.attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - hidden.0.attn/q_index i:value_int=0;node Gather hidden.0.attn/qkv_stacked,hidden.0.attn/q_index hidden.0.attn/q i:axis=0;node Constant - hidden.0.attn/k_index i:value_int=1;node Gather hidden.0.attn/qkv_stacked,hidden.0.attn/k_index hidden.0.attn/k i:axis=0;node Constant - hidden.0.attn/v_index i:value_int=2;node Gather hidden.0.attn/qkv_stacked,hidden.0.attn/v_index hidden.0.attn/v i:axis=0;node Constant - hidden.0.attn/scale f:value_float=0.17677669;node Mul hidden.0.attn/q,hidden.0.attn/scale hidden.0.attn/q_scaled;node Transpose hidden.0.attn/k hidden.0.attn/k_T ints:perm=0,1,3,2;node MatMul hidden.0.attn/q_scaled,hidden.0.attn/k_T hidden.0.attn/scores;node Softmax hidden.0.attn/scores hidden.0.attn/P i:axis=-1;node MatMul hidden.0.attn/P,hidden.0.attn/v hidden.0.attn/context_heads;node Transpose hidden.0.attn/context_heads hidden.0.attn/context_bthd ints:perm=0,2,1,3;node Constant - hidden.0.attn/context_shape ints:value_ints=0,0,384;node Reshape hidden.0.attn/context_bthd,hidden.0.attn/context_shape hidden.0.attn/context;node Transpose hidden.0.attn.out_proj.weight hidden.0.attn.out_proj.weight/T ints:perm=1,0;node MatMul hidden.0.attn/context,hidden.0.attn.out_proj.weight/T hidden.0.attn/out_proj;node Add hidden.0.attn/out_proj,hidden.0.attn.out_proj.bias hidden.0.attn;node Add emb_norm,hidden.0.attn hidden.0.r1.1;node LayerNormalization hidden.0.r1.1,hidden.0.attn_norm.weight,hidden.0.attn_norm.bias hidden.0.attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.0.ff.0.weight hidden.0.ff.0.weight/T ints:perm=1,0;node MatMul hidden.0.attn_norm,hidden.0.ff.0.weight/T hidden.0.ff.0/matmul;node Add hidden.0.ff.0/matmul,hidden.0.ff.0.bias hidden.0.ff.0;node Gelu hidden.0.ff.0 hidden.0.ff.1 s:approximate=none;node Transpose hidden.0.ff.2.weight hidden.0.ff.2.weight/T ints:perm=1,0;node MatMul hidden.0.ff.1,hidden.0.ff.2.weight/T hidden.0.ff/matmul;node Add hidden.0.ff/matmul,hidden.0.ff.2.bias hidden.0.ff;node Add hidden.0.attn_norm,hidden.0.ff hidden.0.r2.1;node LayerNormalization hidden.0.r2.1,hidden.0.ffn_norm.weight,hidden.0.ffn_norm.bias hidden.0.ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.1.attn.in_proj_weight hidden.1.attn.in_proj_weight/T ints:perm=1,0;node MatMul hidden.0.ffn_norm,hidden.1.attn.in_proj_weight/T hidden.1.attn/qkv;node Add hidden.1.attn/qkv,hidden.1.attn.in_proj_bias hidden.1.attn/qkv_biased;node Constant - hidden.1.attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape hidden.1.attn/qkv_biased,hidden.1.attn/qkv_shape hidden.1.attn/qkv_heads;node Transpose hidden.1.attn/qkv_heads hidden.1.attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - hidden.1.attn/q_index i:value_int=0;node Gather hidden.1.attn/qkv_stacked,hidden.1.attn/q_index hidden.1.attn/q i:axis=0;node Constant - hidden.1.attn/k_index i:value_int=1;node Gather hidden.1.attn/qkv_stacked,hidden.1.attn/k_index hidden.1.attn/k i:axis=0;node Constant - hidden.1.attn/v_index i:value_int=2;node Gather hidden.1.attn/qkv_stacked,hidden.1.attn/v_index hidden.1.attn/v i:axis=0;node Constant - hidden.1.attn/scale f:value_float=0.17677669;node Mul hidden.1.attn/q,hidden.1.attn/scale hidden.1.attn/q_scaled;node Transpose hidden.1.attn/k hidden.1.attn/k_T ints:perm=0,1,3,2;node MatMul hidden.1.attn/q_scaled,hidden.1.attn/k_T hidden.1.attn/scores;node Softmax hidden.1.attn/scores hidden.1.attn/P i:axis=-1;node MatMul hidden.1.attn/P,hidden.1.attn/v hidden.1.attn/context_heads;node Transpose hidden.1.attn/context_heads hidden.1.attn/context_bthd ints:perm=0,2,1,3;node Constant - hidden.1.attn/context_shape ints:value_ints=0,0,384;node Reshape hidden.1.attn/context_bthd,hidden.1.attn/context_shape hidden.1.attn/context;node Transpose hidden.1.attn.out_proj.weight hidden.1.attn.out_proj.weight/T ints:perm=1,0;node MatMul hidden.1.attn/context,hidden.1.attn.out_proj.weight/T hidden.1.attn/out_proj;node Add hidden.1.attn/out_proj,hidden.1.attn.out_proj.bias hidden.1.attn;node Add hidden.0.ffn_norm,hidden.1.attn hidden.1.r1.1;node LayerNormalization hidden.1.r1.1,hidden.1.attn_norm.weight,hidden.1.attn_norm.bias hidden.1.attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.1.ff.0.weight hidden.1.ff.0.weight/T ints:perm=1,0;node MatMul hidden.1.attn_norm,hidden.1.ff.0.weight/T hidden.1.ff.0/matmul;node Add hidden.1.ff.0/matmul,hidden.1.ff.0.bias hidden.1.ff.0;node Gelu hidden.1.ff.0 hidden.1.ff.1 s:approximate=none;node Transpose hidden.1.ff.2.weight hidden.1.ff.2.weight/T ints:perm=1,0;node MatMul hidden.1.ff.1,hidden.1.ff.2.weight/T hidden.1.ff/matmul;node Add hidden.1.ff/matmul,hidden.1.ff.2.bias hidden.1.ff;node Add hidden.1.attn_norm,hidden.1.ff hidden.1.r2.1;node LayerNormalization hidden.1.r2.1,hidden.1.ffn_norm.weight,hidden.1.ffn_norm.bias hidden.1.ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.2.attn.in_proj_weight hidden.2.attn.in_proj_weight/T ints:perm=1,0;node MatMul hidden.1.ffn_norm,hidden.2.attn.in_proj_weight/T hidden.2.attn/qkv;node Add hidden.2.attn/qkv,hidden.2.attn.in_proj_bias hidden.2.attn/qkv_biased;node Constant - hidden.2.attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape hidden.2.attn/qkv_biased,hidden.2.attn/qkv_shape hidden.2.attn/qkv_heads;node Transpose hidden.2.attn/qkv_heads hidden.2.attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - hidden.2.attn/q_index i:value_int=0;node Gather hidden.2.attn/qkv_stacked,hidden.2.attn/q_index hidden.2.attn/q i:axis=0;node Constant - hidden.2.attn/k_index i:value_int=1;node Gather hidden.2.attn/qkv_stacked,hidden.2.attn/k_index hidden.2.attn/k i:axis=0;node Constant - hidden.2.attn/v_index i:value_int=2;node Gather hidden.2.attn/qkv_stacked,hidden.2.attn/v_index hidden.2.attn/v i:axis=0;node Constant - hidden.2.attn/scale f:value_float=0.17677669;node Mul hidden.2.attn/q,hidden.2.attn/scale hidden.2.attn/q_scaled;node Transpose hidden.2.attn/k hidden.2.attn/k_T ints:perm=0,1,3,2;node MatMul hidden.2.attn/q_scaled,hidden.2.attn/k_T hidden.2.attn/scores;node Softmax hidden.2.attn/scores hidden.2.attn/P i:axis=-1;node MatMul hidden.2.attn/P,hidden.2.attn/v hidden.2.attn/context_heads;node Transpose hidden.2.attn/context_heads hidden.2.attn/context_bthd ints:perm=0,2,1,3;node Constant - hidden.2.attn/context_shape ints:value_ints=0,0,384;node Reshape hidden.2.attn/context_bthd,hidden.2.attn/context_shape hidden.2.attn/context;node Transpose hidden.2.attn.out_proj.weight hidden.2.attn.out_proj.weight/T ints:perm=1,0;node MatMul hidden.2.attn/context,hidden.2.attn.out_proj.weight/T hidden.2.attn/out_proj;node Add hidden.2.attn/out_proj,hidden.2.attn.out_proj.bias hidden.2.attn;node Add hidden.1.ffn_norm,hidden.2.attn hidden.2.r1.1;node LayerNormalization hidden.2.r1.1,hidden.2.attn_norm.weight,hidden.2.attn_norm.bias hidden.2.attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.2.ff.0.weight hidden.2.ff.0.weight/T ints:perm=1,0;node MatMul hidden.2.attn_norm,hidden.2.ff.0.weight/T hidden.2.ff.0/matmul;node Add hidden.2.ff.0/matmul,hidden.2.ff.0.bias hidden.2.ff.0;node Gelu hidden.2.ff.0 hidden.2.ff.1 s:approximate=none;node Transpose hidden.2.ff.2.weight hidden.2.ff.2.weight/T ints:perm=1,0;node MatMul hidden.2.ff.1,hidden.2.ff.2.weight/T hidden.2.ff/matmul;node Add hidden.2.ff/matmul,hidden.2.ff.2.bias hidden.2.ff;node Add hidden.2.attn_norm,hidden.2.ff hidden.2.r2.1;node LayerNormalization hidden.2.r2.1,hidden.2.ffn_norm.weight,hidden.2.ffn_norm.bias hidden.2.ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.3.attn.in_proj_weight hidden.3.attn.in_proj_weight/T ints:perm=1,0;node MatMul hidden.2.ffn_norm,hidden.3.attn.in_proj_weight/T hidden.3.attn/qkv;node Add hidden.3.attn/qkv,hidden.3.attn.in_proj_bias hidden.3.attn/qkv_biased;node Constant - hidden.3.attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape hidden.3.attn/qkv_biased,hidden.3.attn/qkv_shape hidden.3.attn/qkv_heads;node Transpose hidden.3.attn/qkv_heads hidden.3.attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - hidden.3.attn/q_index i:value_int=0;node Gather hidden.3.attn/qkv_stacked,hidden.3.attn/q_index hidden.3.attn/q i:axis=0;node Constant - hidden.3.attn/k_index i:value_int=1;node Gather hidden.3.attn/qkv_stacked,hidden.3.attn/k_index hidden.3.attn/k i:axis=0;node Constant - hidden.3.attn/v_index i:value_int=2;node Gather hidden.3.attn/qkv_stacked,hidden.3.attn/v_index hidden.3.attn/v i:axis=0;node Constant - hidden.3.attn/scale f:value_float=0.17677669;node Mul hidden.3.attn/q,hidden.3.attn/scale hidden.3.attn/q_scaled;node Transpose hidden.3.attn/k hidden.3.attn/k_T ints:perm=0,1,3,2;node MatMul hidden.3.attn/q_scaled,hidden.3.attn/k_T hidden.3.attn/scores;node Softmax hidden.3.attn/scores hidden.3.attn/P i:axis=-1;node MatMul hidden.3.attn/P,hidden.3.attn/v hidden.3.attn/context_heads;node Transpose hidden.3.attn/context_heads hidden.3.attn/context_bthd ints:perm=0,2,1,3;node Constant - hidden.3.attn/context_shape ints:value_ints=0,0,384;node Reshape hidden.3.attn/context_bthd,hidden.3.attn/context_shape hidden.3.attn/context;node Transpose hidden.3.attn.out_proj.weight hidden.3.attn.out_proj.weight/T ints:perm=1,0;node MatMul hidden.3.attn/context,hidden.3.attn.out_proj.weight/T hidden.3.attn/out_proj;node Add hidden.3.attn/out_proj,hidden.3.attn.out_proj.bias hidden.3.attn;node Add hidden.2.ffn_norm,hidden.3.attn hidden.3.r1.1;node LayerNormalization hidden.3.r1.1,hidden.3.attn_norm.weight,hidden.3.attn_norm.bias hidden.3.attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.3.ff.0.weight hidden.3.ff.0.weight/T ints:perm=1,0;node MatMul hidden.3.attn_norm,hidden.3.ff.0.weight/T hidden.3.ff.0/matmul;node Add hidden.3.ff.0/matmul,hidden.3.ff.0.bias hidden.3.ff.0;node Gelu hidden.3.ff.0 hidden.3.ff.1 s:approximate=none;node Transpose hidden.3.ff.2.weight hidden.3.ff.2.weight/T ints:perm=1,0;node MatMul hidden.3.ff.1,hidden.3.ff.2.weight/T hidden.3.ff/matmul;node Add hidden.3.ff/matmul,hidden.3.ff.2.bias hidden.3.ff;node Add hidden.3.attn_norm,hidden.3.ff hidden.3.r2.1;node LayerNormalization hidden.3.r2.1,hidden.3.ffn_norm.weight,hidden.3.ffn_norm.bias hidden.3.ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.4.attn.in_proj_weight hidden.4.attn.in_proj_weight/T ints:perm=1,0;node MatMul hidden.3.ffn_norm,hidden.4.attn.in_proj_weight/T hidden.4.attn/qkv;node Add hidden.4.attn/qkv,hidden.4.attn.in_proj_bias hidden.4.attn/qkv_biased;node Constant - hidden.4.attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape hidden.4.attn/qkv_biased,hidden.4.attn/qkv_shape hidden.4.attn/qkv_heads;node Transpose hidden.4.attn/qkv_heads hidden.4.attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - hidden.4.attn/q_index i:value_int=0;node Gather hidden.4.attn/qkv_stacked,hidden.4.attn/q_index hidden.4.attn/q i:axis=0;node Constant - hidden.4.attn/k_index i:value_int=1;node Gather hidden.4.attn/qkv_stacked,hidden.4.attn/k_index hidden.4.attn/k i:axis=0;node Constant - hidden.4.attn/v_index i:value_int=2;node Gather hidden.4.attn/qkv_stacked,hidden.4.attn/v_index hidden.4.attn/v i:axis=0;node Constant - hidden.4.attn/scale f:value_float=0.17677669;node Mul hidden.4.attn/q,hidden.4.attn/scale hidden.4.attn/q_scaled;node Transpose hidden.4.attn/k hidden.4.attn/k_T ints:perm=0,1,3,2;node MatMul hidden.4.attn/q_scaled,hidden.4.attn/k_T hidden.4.attn/scores;node Softmax hidden.4.attn/scores hidden.4.attn/P i:axis=-1;node MatMul hidden.4.attn/P,hidden.4.attn/v hidden.4.attn/context_heads;node Transpose hidden.4.attn/context_heads hidden.4.attn/context_bthd ints:perm=0,2,1,3;node Constant - hidden.4.attn/context_shape ints:value_ints=0,0,384;node Reshape hidden.4.attn/context_bthd,hidden.4.attn/context_shape hidden.4.attn/context;node Transpose hidden.4.attn.out_proj.weight hidden.4.attn.out_proj.weight/T ints:perm=1,0;node MatMul hidden.4.attn/context,hidden.4.attn.out_proj.weight/T hidden.4.attn/out_proj;node Add hidden.4.attn/out_proj,hidden.4.attn.out_proj.bias hidden.4.attn;node Add hidden.3.ffn_norm,hidden.4.attn hidden.4.r1.1;node LayerNormalization hidden.4.r1.1,hidden.4.attn_norm.weight,hidden.4.attn_norm.bias hidden.4.attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.4.ff.0.weight hidden.4.ff.0.weight/T ints:perm=1,0;node MatMul hidden.4.attn_norm,hidden.4.ff.0.weight/T hidden.4.ff.0/matmul;node Add hidden.4.ff.0/matmul,hidden.4.ff.0.bias hidden.4.ff.0;node Gelu hidden.4.ff.0 hidden.4.ff.1 s:approximate=none;node Transpose hidden.4.ff.2.weight hidden.4.ff.2.weight/T ints:perm=1,0;node MatMul hidden.4.ff.1,hidden.4.ff.2.weight/T hidden.4.ff/matmul;node Add hidden.4.ff/matmul,hidden.4.ff.2.bias hidden.4.ff;node Add hidden.4.attn_norm,hidden.4.ff hidden.4.r2.1;node LayerNormalization hidden.4.r2.1,hidden.4.ffn_norm.weight,hidden.4.ffn_norm.bias hidden.4.ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.5.attn.in_proj_weight hidden.5.attn.in_proj_weight/T ints:perm=1,0;node MatMul hidden.4.ffn_norm,hidden.5.attn.in_proj_weight/T hidden.5.attn/qkv;node Add hidden.5.attn/qkv,hidden.5.attn.in_proj_bias hidden.5.attn/qkv_biased;node Constant - hidden.5.attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape hidden.5.attn/qkv_biased,hidden.5.attn/qkv_shape hidden.5.attn/qkv_heads;node Transpose hidden.5.attn/qkv_heads hidden.5.attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - hidden.5.attn/q_index i:value_int=0;node Gather hidden.5.attn/qkv_stacked,hidden.5.attn/q_index hidden.5.attn/q i:axis=0;node Constant - hidden.5.attn/k_index i:value_int=1;node Gather hidden.5.attn/qkv_stacked,hidden.5.attn/k_index hidden.5.attn/k i:axis=0;node Constant - hidden.5.attn/v_index i:value_int=2;node Gather hidden.5.attn/qkv_stacked,hidden.5.attn/v_index hidden.5.attn/v i:axis=0;node Constant - hidden.5.attn/scale f:value_float=0.17677669;node Mul hidden.5.attn/q,hidden.5.attn/scale hidden.5.attn/q_scaled;node Transpose hidden.5.attn/k hidden.5.attn/k_T ints:perm=0,1,3,2;node MatMul hidden.5.attn/q_scaled,hidden.5.attn/k_T hidden.5.attn/scores;node Softmax hidden.5.attn/scores hidden.5.attn/P i:axis=-1;node MatMul hidden.5.attn/P,hidden.5.attn/v hidden.5.attn/context_heads;node Transpose hidden.5.attn/context_heads hidden.5.attn/context_bthd ints:perm=0,2,1,3;node Constant - hidden.5.attn/context_shape ints:value_ints=0,0,384;node Reshape hidden.5.attn/context_bthd,hidden.5.attn/context_shape hidden.5.attn/context;node Transpose hidden.5.attn.out_proj.weight hidden.5.attn.out_proj.weight/T ints:perm=1,0;node MatMul hidden.5.attn/context,hidden.5.attn.out_proj.weight/T hidden.5.attn/out_proj;node Add hidden.5.attn/out_proj,hidden.5.attn.out_proj.bias hidden.5.attn;node Add hidden.4.ffn_norm,hidden.5.attn hidden.5.r1.1;node LayerNormalization hidden.5.r1.1,hidden.5.attn_norm.weight,hidden.5.attn_norm.bias hidden.5.attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.5.ff.0.weight hidden.5.ff.0.weight/T ints:perm=1,0;node MatMul hidden.5.attn_norm,hidden.5.ff.0.weight/T hidden.5.ff.0/matmul;node Add hidden.5.ff.0/matmul,hidden.5.ff.0.bias hidden.5.ff.0;node Gelu hidden.5.ff.0 hidden.5.ff.1 s:approximate=none;node Transpose hidden.5.ff.2.weight hidden.5.ff.2.weight/T ints:perm=1,0;node MatMul hidden.5.ff.1,hidden.5.ff.2.weight/T hidden.5.ff/matmul;node Add hidden.5.ff/matmul,hidden.5.ff.2.bias hidden.5.ff;node Add hidden.5.attn_norm,hidden.5.ff hidden.5.r2.1;node LayerNormalization hidden.5.r2.1,hidden.5.ffn_norm.weight,hidden.5.ffn_norm.bias hidden i:axis=-1 f:epsilon=1E-12;node Constant - pooled/axes ints:value_ints=1;node Cast mask pooled/mask_f32 i:to=1;node Constant - pooled/mask_axes ints:value_ints=2;node Unsqueeze pooled/mask_f32,pooled/mask_axes pooled/mask_b;node Mul hidden,pooled/mask_b pooled/weighed;node ReduceSum pooled/weighed,pooled/axes pooled/sum i:keepdims=0;node ReduceSum pooled/mask_b,pooled/axes pooled/count i:keepdims=0;node Constant - pooled/min_count f:value_float=1E-09;node Max pooled/count,pooled/min_count pooled/count_clamped;node Div pooled/sum,pooled/count_clamped pooled;node Gemm pooled,logits.1.weight,logits.1.bias logits i:transB=1";
+        private const string OnnxGraph = "modeldsl-onnx 1;opset 20;graph BertClassifier;input ids i32 B,T;input segment i32 B,T;input mask i32 B,T;output logits f32 B,2;initializer tok.weight 30522,384;initializer typ.weight 2,384;initializer pos.weight 512,384;initializer emb_norm.weight 384;initializer emb_norm.bias 384;initializer l0_attn.in_proj_weight 1152,384;initializer l0_attn.in_proj_bias 1152;initializer l0_attn.out_proj.weight 384,384;initializer l0_attn.out_proj.bias 384;initializer l0_attn_norm.weight 384;initializer l0_attn_norm.bias 384;initializer l0_ff.0.weight 1536,384;initializer l0_ff.0.bias 1536;initializer l0_ff.2.weight 384,1536;initializer l0_ff.2.bias 384;initializer l0_ffn_norm.weight 384;initializer l0_ffn_norm.bias 384;initializer l1_attn.in_proj_weight 1152,384;initializer l1_attn.in_proj_bias 1152;initializer l1_attn.out_proj.weight 384,384;initializer l1_attn.out_proj.bias 384;initializer l1_attn_norm.weight 384;initializer l1_attn_norm.bias 384;initializer l1_ff.0.weight 1536,384;initializer l1_ff.0.bias 1536;initializer l1_ff.2.weight 384,1536;initializer l1_ff.2.bias 384;initializer l1_ffn_norm.weight 384;initializer l1_ffn_norm.bias 384;initializer l2_attn.in_proj_weight 1152,384;initializer l2_attn.in_proj_bias 1152;initializer l2_attn.out_proj.weight 384,384;initializer l2_attn.out_proj.bias 384;initializer l2_attn_norm.weight 384;initializer l2_attn_norm.bias 384;initializer l2_ff.0.weight 1536,384;initializer l2_ff.0.bias 1536;initializer l2_ff.2.weight 384,1536;initializer l2_ff.2.bias 384;initializer l2_ffn_norm.weight 384;initializer l2_ffn_norm.bias 384;initializer l3_attn.in_proj_weight 1152,384;initializer l3_attn.in_proj_bias 1152;initializer l3_attn.out_proj.weight 384,384;initializer l3_attn.out_proj.bias 384;initializer l3_attn_norm.weight 384;initializer l3_attn_norm.bias 384;initializer l3_ff.0.weight 1536,384;initializer l3_ff.0.bias 1536;initializer l3_ff.2.weight 384,1536;initializer l3_ff.2.bias 384;initializer l3_ffn_norm.weight 384;initializer l3_ffn_norm.bias 384;initializer l4_attn.in_proj_weight 1152,384;initializer l4_attn.in_proj_bias 1152;initializer l4_attn.out_proj.weight 384,384;initializer l4_attn.out_proj.bias 384;initializer l4_attn_norm.weight 384;initializer l4_attn_norm.bias 384;initializer l4_ff.0.weight 1536,384;initializer l4_ff.0.bias 1536;initializer l4_ff.2.weight 384,1536;initializer l4_ff.2.bias 384;initializer l4_ffn_norm.weight 384;initializer l4_ffn_norm.bias 384;initializer l5_attn.in_proj_weight 1152,384;initializer l5_attn.in_proj_bias 1152;initializer l5_attn.out_proj.weight 384,384;initializer l5_attn.out_proj.bias 384;initializer l5_attn_norm.weight 384;initializer l5_attn_norm.bias 384;initializer l5_ff.0.weight 1536,384;initializer l5_ff.0.bias 1536;initializer l5_ff.2.weight 384,1536;initializer l5_ff.2.bias 384;initializer l5_ffn_norm.weight 384;initializer l5_ffn_norm.bias 384;initializer logits.1.weight 2,384;initializer logits.1.bias 2;node Gather tok.weight,ids tok i:axis=0;node Gather typ.weight,segment typ i:axis=0;node Add tok,typ sum.0;node Shape sum.0 pos/T i:start=1 i:end=2;node Constant - pos/start ints:value_ints=0;node Constant - pos/axis ints:value_ints=0;node Slice pos.weight,pos/start,pos/T,pos/axis pos/rows;node Add sum.0,pos/rows pos;node LayerNormalization pos,emb_norm.weight,emb_norm.bias emb_norm i:axis=-1 f:epsilon=1E-12;node Transpose l0_attn.in_proj_weight l0_attn.in_proj_weight/T ints:perm=1,0;node MatMul emb_norm,l0_attn.in_proj_weight/T l0_attn/qkv;node Add l0_attn/qkv,l0_attn.in_proj_bias l0_attn/qkv_biased;node Constant - l0_attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape l0_attn/qkv_biased,l0_attn/qkv_shape l0_attn/qkv_heads;node Transpose l0_attn/qkv_heads l0_attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - l0_attn/q_index i:value_int=0;node Gather l0_attn/qkv_stacked,l0_attn/q_index l0_attn/q i:axis=0;node Constant - l0_attn/k_index i:value_int=1;node Gather l0_attn/qkv_stacked,l0_attn/k_index l0_attn/k i:axis=0;node Constant - l0_attn/v_index i:value_int=2;node Gather l0_attn/qkv_stacked,l0_attn/v_index l0_attn/v i:axis=0;node Constant - l0_attn/scale f:value_float=0.17677669;node Mul l0_attn/q,l0_attn/scale l0_attn/q_scaled;node Transpose l0_attn/k l0_attn/k_T ints:perm=0,1,3,2;node MatMul l0_attn/q_scaled,l0_attn/k_T l0_attn/scores;node Cast mask l0_attn/mask_f32 i:to=1;node Constant - l0_attn/mask_one f:value_float=1;node Sub l0_attn/mask_one,l0_attn/mask_f32 l0_attn/mask_inverted;node Constant - l0_attn/mask_scale f:value_float=-10000;node Mul l0_attn/mask_inverted,l0_attn/mask_scale l0_attn/mask_bias;node Constant - l0_attn/mask_axes ints:value_ints=1,2;node Unsqueeze l0_attn/mask_bias,l0_attn/mask_axes l0_attn/mask_bias_keys;node Add l0_attn/scores,l0_attn/mask_bias_keys l0_attn/scores_masked;node Softmax l0_attn/scores_masked l0_attn/P i:axis=-1;node MatMul l0_attn/P,l0_attn/v l0_attn/context_heads;node Transpose l0_attn/context_heads l0_attn/context_bthd ints:perm=0,2,1,3;node Constant - l0_attn/context_shape ints:value_ints=0,0,384;node Reshape l0_attn/context_bthd,l0_attn/context_shape l0_attn/context;node Transpose l0_attn.out_proj.weight l0_attn.out_proj.weight/T ints:perm=1,0;node MatMul l0_attn/context,l0_attn.out_proj.weight/T l0_attn/out_proj;node Add l0_attn/out_proj,l0_attn.out_proj.bias l0_attn;node Add emb_norm,l0_attn l0_r1.1;node LayerNormalization l0_r1.1,l0_attn_norm.weight,l0_attn_norm.bias l0_attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l0_ff.0.weight l0_ff.0.weight/T ints:perm=1,0;node MatMul l0_attn_norm,l0_ff.0.weight/T l0_ff.0/matmul;node Add l0_ff.0/matmul,l0_ff.0.bias l0_ff.0;node Gelu l0_ff.0 l0_ff.1 s:approximate=none;node Transpose l0_ff.2.weight l0_ff.2.weight/T ints:perm=1,0;node MatMul l0_ff.1,l0_ff.2.weight/T l0_ff/matmul;node Add l0_ff/matmul,l0_ff.2.bias l0_ff;node Add l0_attn_norm,l0_ff l0_r2.1;node LayerNormalization l0_r2.1,l0_ffn_norm.weight,l0_ffn_norm.bias l0_ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l1_attn.in_proj_weight l1_attn.in_proj_weight/T ints:perm=1,0;node MatMul l0_ffn_norm,l1_attn.in_proj_weight/T l1_attn/qkv;node Add l1_attn/qkv,l1_attn.in_proj_bias l1_attn/qkv_biased;node Constant - l1_attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape l1_attn/qkv_biased,l1_attn/qkv_shape l1_attn/qkv_heads;node Transpose l1_attn/qkv_heads l1_attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - l1_attn/q_index i:value_int=0;node Gather l1_attn/qkv_stacked,l1_attn/q_index l1_attn/q i:axis=0;node Constant - l1_attn/k_index i:value_int=1;node Gather l1_attn/qkv_stacked,l1_attn/k_index l1_attn/k i:axis=0;node Constant - l1_attn/v_index i:value_int=2;node Gather l1_attn/qkv_stacked,l1_attn/v_index l1_attn/v i:axis=0;node Constant - l1_attn/scale f:value_float=0.17677669;node Mul l1_attn/q,l1_attn/scale l1_attn/q_scaled;node Transpose l1_attn/k l1_attn/k_T ints:perm=0,1,3,2;node MatMul l1_attn/q_scaled,l1_attn/k_T l1_attn/scores;node Cast mask l1_attn/mask_f32 i:to=1;node Constant - l1_attn/mask_one f:value_float=1;node Sub l1_attn/mask_one,l1_attn/mask_f32 l1_attn/mask_inverted;node Constant - l1_attn/mask_scale f:value_float=-10000;node Mul l1_attn/mask_inverted,l1_attn/mask_scale l1_attn/mask_bias;node Constant - l1_attn/mask_axes ints:value_ints=1,2;node Unsqueeze l1_attn/mask_bias,l1_attn/mask_axes l1_attn/mask_bias_keys;node Add l1_attn/scores,l1_attn/mask_bias_keys l1_attn/scores_masked;node Softmax l1_attn/scores_masked l1_attn/P i:axis=-1;node MatMul l1_attn/P,l1_attn/v l1_attn/context_heads;node Transpose l1_attn/context_heads l1_attn/context_bthd ints:perm=0,2,1,3;node Constant - l1_attn/context_shape ints:value_ints=0,0,384;node Reshape l1_attn/context_bthd,l1_attn/context_shape l1_attn/context;node Transpose l1_attn.out_proj.weight l1_attn.out_proj.weight/T ints:perm=1,0;node MatMul l1_attn/context,l1_attn.out_proj.weight/T l1_attn/out_proj;node Add l1_attn/out_proj,l1_attn.out_proj.bias l1_attn;node Add l0_ffn_norm,l1_attn l1_r1.1;node LayerNormalization l1_r1.1,l1_attn_norm.weight,l1_attn_norm.bias l1_attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l1_ff.0.weight l1_ff.0.weight/T ints:perm=1,0;node MatMul l1_attn_norm,l1_ff.0.weight/T l1_ff.0/matmul;node Add l1_ff.0/matmul,l1_ff.0.bias l1_ff.0;node Gelu l1_ff.0 l1_ff.1 s:approximate=none;node Transpose l1_ff.2.weight l1_ff.2.weight/T ints:perm=1,0;node MatMul l1_ff.1,l1_ff.2.weight/T l1_ff/matmul;node Add l1_ff/matmul,l1_ff.2.bias l1_ff;node Add l1_attn_norm,l1_ff l1_r2.1;node LayerNormalization l1_r2.1,l1_ffn_norm.weight,l1_ffn_norm.bias l1_ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l2_attn.in_proj_weight l2_attn.in_proj_weight/T ints:perm=1,0;node MatMul l1_ffn_norm,l2_attn.in_proj_weight/T l2_attn/qkv;node Add l2_attn/qkv,l2_attn.in_proj_bias l2_attn/qkv_biased;node Constant - l2_attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape l2_attn/qkv_biased,l2_attn/qkv_shape l2_attn/qkv_heads;node Transpose l2_attn/qkv_heads l2_attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - l2_attn/q_index i:value_int=0;node Gather l2_attn/qkv_stacked,l2_attn/q_index l2_attn/q i:axis=0;node Constant - l2_attn/k_index i:value_int=1;node Gather l2_attn/qkv_stacked,l2_attn/k_index l2_attn/k i:axis=0;node Constant - l2_attn/v_index i:value_int=2;node Gather l2_attn/qkv_stacked,l2_attn/v_index l2_attn/v i:axis=0;node Constant - l2_attn/scale f:value_float=0.17677669;node Mul l2_attn/q,l2_attn/scale l2_attn/q_scaled;node Transpose l2_attn/k l2_attn/k_T ints:perm=0,1,3,2;node MatMul l2_attn/q_scaled,l2_attn/k_T l2_attn/scores;node Cast mask l2_attn/mask_f32 i:to=1;node Constant - l2_attn/mask_one f:value_float=1;node Sub l2_attn/mask_one,l2_attn/mask_f32 l2_attn/mask_inverted;node Constant - l2_attn/mask_scale f:value_float=-10000;node Mul l2_attn/mask_inverted,l2_attn/mask_scale l2_attn/mask_bias;node Constant - l2_attn/mask_axes ints:value_ints=1,2;node Unsqueeze l2_attn/mask_bias,l2_attn/mask_axes l2_attn/mask_bias_keys;node Add l2_attn/scores,l2_attn/mask_bias_keys l2_attn/scores_masked;node Softmax l2_attn/scores_masked l2_attn/P i:axis=-1;node MatMul l2_attn/P,l2_attn/v l2_attn/context_heads;node Transpose l2_attn/context_heads l2_attn/context_bthd ints:perm=0,2,1,3;node Constant - l2_attn/context_shape ints:value_ints=0,0,384;node Reshape l2_attn/context_bthd,l2_attn/context_shape l2_attn/context;node Transpose l2_attn.out_proj.weight l2_attn.out_proj.weight/T ints:perm=1,0;node MatMul l2_attn/context,l2_attn.out_proj.weight/T l2_attn/out_proj;node Add l2_attn/out_proj,l2_attn.out_proj.bias l2_attn;node Add l1_ffn_norm,l2_attn l2_r1.1;node LayerNormalization l2_r1.1,l2_attn_norm.weight,l2_attn_norm.bias l2_attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l2_ff.0.weight l2_ff.0.weight/T ints:perm=1,0;node MatMul l2_attn_norm,l2_ff.0.weight/T l2_ff.0/matmul;node Add l2_ff.0/matmul,l2_ff.0.bias l2_ff.0;node Gelu l2_ff.0 l2_ff.1 s:approximate=none;node Transpose l2_ff.2.weight l2_ff.2.weight/T ints:perm=1,0;node MatMul l2_ff.1,l2_ff.2.weight/T l2_ff/matmul;node Add l2_ff/matmul,l2_ff.2.bias l2_ff;node Add l2_attn_norm,l2_ff l2_r2.1;node LayerNormalization l2_r2.1,l2_ffn_norm.weight,l2_ffn_norm.bias l2_ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l3_attn.in_proj_weight l3_attn.in_proj_weight/T ints:perm=1,0;node MatMul l2_ffn_norm,l3_attn.in_proj_weight/T l3_attn/qkv;node Add l3_attn/qkv,l3_attn.in_proj_bias l3_attn/qkv_biased;node Constant - l3_attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape l3_attn/qkv_biased,l3_attn/qkv_shape l3_attn/qkv_heads;node Transpose l3_attn/qkv_heads l3_attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - l3_attn/q_index i:value_int=0;node Gather l3_attn/qkv_stacked,l3_attn/q_index l3_attn/q i:axis=0;node Constant - l3_attn/k_index i:value_int=1;node Gather l3_attn/qkv_stacked,l3_attn/k_index l3_attn/k i:axis=0;node Constant - l3_attn/v_index i:value_int=2;node Gather l3_attn/qkv_stacked,l3_attn/v_index l3_attn/v i:axis=0;node Constant - l3_attn/scale f:value_float=0.17677669;node Mul l3_attn/q,l3_attn/scale l3_attn/q_scaled;node Transpose l3_attn/k l3_attn/k_T ints:perm=0,1,3,2;node MatMul l3_attn/q_scaled,l3_attn/k_T l3_attn/scores;node Cast mask l3_attn/mask_f32 i:to=1;node Constant - l3_attn/mask_one f:value_float=1;node Sub l3_attn/mask_one,l3_attn/mask_f32 l3_attn/mask_inverted;node Constant - l3_attn/mask_scale f:value_float=-10000;node Mul l3_attn/mask_inverted,l3_attn/mask_scale l3_attn/mask_bias;node Constant - l3_attn/mask_axes ints:value_ints=1,2;node Unsqueeze l3_attn/mask_bias,l3_attn/mask_axes l3_attn/mask_bias_keys;node Add l3_attn/scores,l3_attn/mask_bias_keys l3_attn/scores_masked;node Softmax l3_attn/scores_masked l3_attn/P i:axis=-1;node MatMul l3_attn/P,l3_attn/v l3_attn/context_heads;node Transpose l3_attn/context_heads l3_attn/context_bthd ints:perm=0,2,1,3;node Constant - l3_attn/context_shape ints:value_ints=0,0,384;node Reshape l3_attn/context_bthd,l3_attn/context_shape l3_attn/context;node Transpose l3_attn.out_proj.weight l3_attn.out_proj.weight/T ints:perm=1,0;node MatMul l3_attn/context,l3_attn.out_proj.weight/T l3_attn/out_proj;node Add l3_attn/out_proj,l3_attn.out_proj.bias l3_attn;node Add l2_ffn_norm,l3_attn l3_r1.1;node LayerNormalization l3_r1.1,l3_attn_norm.weight,l3_attn_norm.bias l3_attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l3_ff.0.weight l3_ff.0.weight/T ints:perm=1,0;node MatMul l3_attn_norm,l3_ff.0.weight/T l3_ff.0/matmul;node Add l3_ff.0/matmul,l3_ff.0.bias l3_ff.0;node Gelu l3_ff.0 l3_ff.1 s:approximate=none;node Transpose l3_ff.2.weight l3_ff.2.weight/T ints:perm=1,0;node MatMul l3_ff.1,l3_ff.2.weight/T l3_ff/matmul;node Add l3_ff/matmul,l3_ff.2.bias l3_ff;node Add l3_attn_norm,l3_ff l3_r2.1;node LayerNormalization l3_r2.1,l3_ffn_norm.weight,l3_ffn_norm.bias l3_ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l4_attn.in_proj_weight l4_attn.in_proj_weight/T ints:perm=1,0;node MatMul l3_ffn_norm,l4_attn.in_proj_weight/T l4_attn/qkv;node Add l4_attn/qkv,l4_attn.in_proj_bias l4_attn/qkv_biased;node Constant - l4_attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape l4_attn/qkv_biased,l4_attn/qkv_shape l4_attn/qkv_heads;node Transpose l4_attn/qkv_heads l4_attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - l4_attn/q_index i:value_int=0;node Gather l4_attn/qkv_stacked,l4_attn/q_index l4_attn/q i:axis=0;node Constant - l4_attn/k_index i:value_int=1;node Gather l4_attn/qkv_stacked,l4_attn/k_index l4_attn/k i:axis=0;node Constant - l4_attn/v_index i:value_int=2;node Gather l4_attn/qkv_stacked,l4_attn/v_index l4_attn/v i:axis=0;node Constant - l4_attn/scale f:value_float=0.17677669;node Mul l4_attn/q,l4_attn/scale l4_attn/q_scaled;node Transpose l4_attn/k l4_attn/k_T ints:perm=0,1,3,2;node MatMul l4_attn/q_scaled,l4_attn/k_T l4_attn/scores;node Cast mask l4_attn/mask_f32 i:to=1;node Constant - l4_attn/mask_one f:value_float=1;node Sub l4_attn/mask_one,l4_attn/mask_f32 l4_attn/mask_inverted;node Constant - l4_attn/mask_scale f:value_float=-10000;node Mul l4_attn/mask_inverted,l4_attn/mask_scale l4_attn/mask_bias;node Constant - l4_attn/mask_axes ints:value_ints=1,2;node Unsqueeze l4_attn/mask_bias,l4_attn/mask_axes l4_attn/mask_bias_keys;node Add l4_attn/scores,l4_attn/mask_bias_keys l4_attn/scores_masked;node Softmax l4_attn/scores_masked l4_attn/P i:axis=-1;node MatMul l4_attn/P,l4_attn/v l4_attn/context_heads;node Transpose l4_attn/context_heads l4_attn/context_bthd ints:perm=0,2,1,3;node Constant - l4_attn/context_shape ints:value_ints=0,0,384;node Reshape l4_attn/context_bthd,l4_attn/context_shape l4_attn/context;node Transpose l4_attn.out_proj.weight l4_attn.out_proj.weight/T ints:perm=1,0;node MatMul l4_attn/context,l4_attn.out_proj.weight/T l4_attn/out_proj;node Add l4_attn/out_proj,l4_attn.out_proj.bias l4_attn;node Add l3_ffn_norm,l4_attn l4_r1.1;node LayerNormalization l4_r1.1,l4_attn_norm.weight,l4_attn_norm.bias l4_attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l4_ff.0.weight l4_ff.0.weight/T ints:perm=1,0;node MatMul l4_attn_norm,l4_ff.0.weight/T l4_ff.0/matmul;node Add l4_ff.0/matmul,l4_ff.0.bias l4_ff.0;node Gelu l4_ff.0 l4_ff.1 s:approximate=none;node Transpose l4_ff.2.weight l4_ff.2.weight/T ints:perm=1,0;node MatMul l4_ff.1,l4_ff.2.weight/T l4_ff/matmul;node Add l4_ff/matmul,l4_ff.2.bias l4_ff;node Add l4_attn_norm,l4_ff l4_r2.1;node LayerNormalization l4_r2.1,l4_ffn_norm.weight,l4_ffn_norm.bias l4_ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l5_attn.in_proj_weight l5_attn.in_proj_weight/T ints:perm=1,0;node MatMul l4_ffn_norm,l5_attn.in_proj_weight/T l5_attn/qkv;node Add l5_attn/qkv,l5_attn.in_proj_bias l5_attn/qkv_biased;node Constant - l5_attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape l5_attn/qkv_biased,l5_attn/qkv_shape l5_attn/qkv_heads;node Transpose l5_attn/qkv_heads l5_attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - l5_attn/q_index i:value_int=0;node Gather l5_attn/qkv_stacked,l5_attn/q_index l5_attn/q i:axis=0;node Constant - l5_attn/k_index i:value_int=1;node Gather l5_attn/qkv_stacked,l5_attn/k_index l5_attn/k i:axis=0;node Constant - l5_attn/v_index i:value_int=2;node Gather l5_attn/qkv_stacked,l5_attn/v_index l5_attn/v i:axis=0;node Constant - l5_attn/scale f:value_float=0.17677669;node Mul l5_attn/q,l5_attn/scale l5_attn/q_scaled;node Transpose l5_attn/k l5_attn/k_T ints:perm=0,1,3,2;node MatMul l5_attn/q_scaled,l5_attn/k_T l5_attn/scores;node Cast mask l5_attn/mask_f32 i:to=1;node Constant - l5_attn/mask_one f:value_float=1;node Sub l5_attn/mask_one,l5_attn/mask_f32 l5_attn/mask_inverted;node Constant - l5_attn/mask_scale f:value_float=-10000;node Mul l5_attn/mask_inverted,l5_attn/mask_scale l5_attn/mask_bias;node Constant - l5_attn/mask_axes ints:value_ints=1,2;node Unsqueeze l5_attn/mask_bias,l5_attn/mask_axes l5_attn/mask_bias_keys;node Add l5_attn/scores,l5_attn/mask_bias_keys l5_attn/scores_masked;node Softmax l5_attn/scores_masked l5_attn/P i:axis=-1;node MatMul l5_attn/P,l5_attn/v l5_attn/context_heads;node Transpose l5_attn/context_heads l5_attn/context_bthd ints:perm=0,2,1,3;node Constant - l5_attn/context_shape ints:value_ints=0,0,384;node Reshape l5_attn/context_bthd,l5_attn/context_shape l5_attn/context;node Transpose l5_attn.out_proj.weight l5_attn.out_proj.weight/T ints:perm=1,0;node MatMul l5_attn/context,l5_attn.out_proj.weight/T l5_attn/out_proj;node Add l5_attn/out_proj,l5_attn.out_proj.bias l5_attn;node Add l4_ffn_norm,l5_attn l5_r1.1;node LayerNormalization l5_r1.1,l5_attn_norm.weight,l5_attn_norm.bias l5_attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l5_ff.0.weight l5_ff.0.weight/T ints:perm=1,0;node MatMul l5_attn_norm,l5_ff.0.weight/T l5_ff.0/matmul;node Add l5_ff.0/matmul,l5_ff.0.bias l5_ff.0;node Gelu l5_ff.0 l5_ff.1 s:approximate=none;node Transpose l5_ff.2.weight l5_ff.2.weight/T ints:perm=1,0;node MatMul l5_ff.1,l5_ff.2.weight/T l5_ff/matmul;node Add l5_ff/matmul,l5_ff.2.bias l5_ff;node Add l5_attn_norm,l5_ff l5_r2.1;node LayerNormalization l5_r2.1,l5_ffn_norm.weight,l5_ffn_norm.bias l5_ffn_norm i:axis=-1 f:epsilon=1E-12;node Constant - pooled/axes ints:value_ints=1;node Cast mask pooled/mask_f32 i:to=1;node Constant - pooled/mask_axes ints:value_ints=2;node Unsqueeze pooled/mask_f32,pooled/mask_axes pooled/mask_b;node Mul l5_ffn_norm,pooled/mask_b pooled/weighed;node ReduceSum pooled/weighed,pooled/axes pooled/sum i:keepdims=0;node ReduceSum pooled/mask_b,pooled/axes pooled/count i:keepdims=0;node Constant - pooled/min_count f:value_float=1E-09;node Max pooled/count,pooled/min_count pooled/count_clamped;node Div pooled/sum,pooled/count_clamped pooled;node Gemm pooled,logits.1.weight,logits.1.bias logits i:transB=1";
 
         /// <summary>
         /// Writes the inference graph of BertClassifier with the current parameter values to <paramref name="path"/> as an ONNX model

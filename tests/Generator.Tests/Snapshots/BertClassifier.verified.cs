@@ -6,7 +6,7 @@
 namespace Consumer
 {
     /// <summary>
-    /// The <c>BertClassifier</c> model, compiled from <c>bert_classifier.model</c> (line 30).
+    /// The <c>BertClassifier</c> model, compiled from <c>bert_classifier.model</c> (line 26).
     /// </summary>
     /// <remarks>
     /// Inputs: <c>ids: i32[B, T]</c>, <c>segment: i32[B, T]</c>, <c>mask: i32[B, T]</c>. Output: <c>logits: f32[B, 2]</c>. 22,566,146 parameters.
@@ -21,329 +21,329 @@ namespace Consumer
         public static global::ModelDsl.Runtime.ModelDescription Description { get; } = new global::ModelDsl.Runtime.ModelDescription(
             name: "BertClassifier",
             sourceFile: "bert_classifier.model",
-            line: 30,
+            line: 26,
             inputs: new global::ModelDsl.Runtime.TensorDescription[]
             {
-                // bert_classifier.model:31  input ids: i32[B, T]
-                new global::ModelDsl.Runtime.TensorDescription("ids", "i32", new string[] { "B", "T" }, 31),
-                // bert_classifier.model:32  input segment: i32[B, T]
-                new global::ModelDsl.Runtime.TensorDescription("segment", "i32", new string[] { "B", "T" }, 32),
-                // bert_classifier.model:33  input mask: i32[B, T]
-                new global::ModelDsl.Runtime.TensorDescription("mask", "i32", new string[] { "B", "T" }, 33),
+                // bert_classifier.model:27  input ids: i32[B, T]
+                new global::ModelDsl.Runtime.TensorDescription("ids", "i32", new string[] { "B", "T" }, 27),
+                // bert_classifier.model:28  input segment: i32[B, T]
+                new global::ModelDsl.Runtime.TensorDescription("segment", "i32", new string[] { "B", "T" }, 28),
+                // bert_classifier.model:29  input mask: i32[B, T]
+                new global::ModelDsl.Runtime.TensorDescription("mask", "i32", new string[] { "B", "T" }, 29),
             },
             labels: new global::ModelDsl.Runtime.TensorDescription[]
             {
-                // bert_classifier.model:34  label y: i32[B]
-                new global::ModelDsl.Runtime.TensorDescription("y", "i32", new string[] { "B" }, 34),
+                // bert_classifier.model:30  label y: i32[B]
+                new global::ModelDsl.Runtime.TensorDescription("y", "i32", new string[] { "B" }, 30),
             },
-            // bert_classifier.model:44  output logits: f32[B, 2]
-            output: new global::ModelDsl.Runtime.TensorDescription("logits", "f32", new string[] { "B", "2" }, 44),
+            // bert_classifier.model:75  output logits: f32[B, 2]
+            output: new global::ModelDsl.Runtime.TensorDescription("logits", "f32", new string[] { "B", "2" }, 75),
             symbolicDimensions: new string[] { "B", "T" },
             layers: new global::ModelDsl.Runtime.LayerDescription[]
             {
-                // bert_classifier.model:36  tok = embedding(num=30522, dim=384)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("tok", "embedding", "num=30522, dim=384", "[B, T, 384]", 11720448, 36),
-                // bert_classifier.model:37  typ = embedding(num=2, dim=384)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("typ", "embedding", "num=2, dim=384", "[B, T, 384]", 768, 37),
-                // bert_classifier.model:38  sum.0 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("sum.0", "add", "", "[B, T, 384]", 0, 38),
-                // bert_classifier.model:39  pos = positional(max_len=512)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("pos", "positional", "max_len=512", "[B, T, 384]", 196608, 39),
-                // bert_classifier.model:40  emb_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("emb_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 40),
-                // bert_classifier.model:41  emb = dropout(p=0.1)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("emb", "dropout", "p=0.1", "[B, T, 384]", 0, 41),
-                // bert_classifier.model:21  hidden.0.attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.0.attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 21),
-                // bert_classifier.model:22  hidden.0.r1.0 = dropout(p=0.1)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.0.r1.0", "dropout", "p=0.1", "[B, T, 384]", 0, 22),
-                // bert_classifier.model:22  hidden.0.r1.1 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.0.r1.1", "add", "", "[B, T, 384]", 0, 22),
-                // bert_classifier.model:23  hidden.0.attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.0.attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 23),
-                // bert_classifier.model:24  hidden.0.ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.0.ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 24),
-                // bert_classifier.model:24  hidden.0.ff.1 = gelu(approximate="none")  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.0.ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 24),
-                // bert_classifier.model:24  hidden.0.ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.0.ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 24),
-                // bert_classifier.model:25  hidden.0.r2.0 = dropout(p=0.1)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.0.r2.0", "dropout", "p=0.1", "[B, T, 384]", 0, 25),
-                // bert_classifier.model:25  hidden.0.r2.1 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.0.r2.1", "add", "", "[B, T, 384]", 0, 25),
-                // bert_classifier.model:26  hidden.0.ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.0.ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 26),
-                // bert_classifier.model:21  hidden.1.attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.1.attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 21),
-                // bert_classifier.model:22  hidden.1.r1.0 = dropout(p=0.1)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.1.r1.0", "dropout", "p=0.1", "[B, T, 384]", 0, 22),
-                // bert_classifier.model:22  hidden.1.r1.1 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.1.r1.1", "add", "", "[B, T, 384]", 0, 22),
-                // bert_classifier.model:23  hidden.1.attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.1.attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 23),
-                // bert_classifier.model:24  hidden.1.ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.1.ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 24),
-                // bert_classifier.model:24  hidden.1.ff.1 = gelu(approximate="none")  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.1.ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 24),
-                // bert_classifier.model:24  hidden.1.ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.1.ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 24),
-                // bert_classifier.model:25  hidden.1.r2.0 = dropout(p=0.1)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.1.r2.0", "dropout", "p=0.1", "[B, T, 384]", 0, 25),
-                // bert_classifier.model:25  hidden.1.r2.1 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.1.r2.1", "add", "", "[B, T, 384]", 0, 25),
-                // bert_classifier.model:26  hidden.1.ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.1.ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 26),
-                // bert_classifier.model:21  hidden.2.attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.2.attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 21),
-                // bert_classifier.model:22  hidden.2.r1.0 = dropout(p=0.1)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.2.r1.0", "dropout", "p=0.1", "[B, T, 384]", 0, 22),
-                // bert_classifier.model:22  hidden.2.r1.1 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.2.r1.1", "add", "", "[B, T, 384]", 0, 22),
-                // bert_classifier.model:23  hidden.2.attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.2.attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 23),
-                // bert_classifier.model:24  hidden.2.ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.2.ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 24),
-                // bert_classifier.model:24  hidden.2.ff.1 = gelu(approximate="none")  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.2.ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 24),
-                // bert_classifier.model:24  hidden.2.ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.2.ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 24),
-                // bert_classifier.model:25  hidden.2.r2.0 = dropout(p=0.1)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.2.r2.0", "dropout", "p=0.1", "[B, T, 384]", 0, 25),
-                // bert_classifier.model:25  hidden.2.r2.1 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.2.r2.1", "add", "", "[B, T, 384]", 0, 25),
-                // bert_classifier.model:26  hidden.2.ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.2.ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 26),
-                // bert_classifier.model:21  hidden.3.attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.3.attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 21),
-                // bert_classifier.model:22  hidden.3.r1.0 = dropout(p=0.1)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.3.r1.0", "dropout", "p=0.1", "[B, T, 384]", 0, 22),
-                // bert_classifier.model:22  hidden.3.r1.1 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.3.r1.1", "add", "", "[B, T, 384]", 0, 22),
-                // bert_classifier.model:23  hidden.3.attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.3.attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 23),
-                // bert_classifier.model:24  hidden.3.ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.3.ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 24),
-                // bert_classifier.model:24  hidden.3.ff.1 = gelu(approximate="none")  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.3.ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 24),
-                // bert_classifier.model:24  hidden.3.ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.3.ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 24),
-                // bert_classifier.model:25  hidden.3.r2.0 = dropout(p=0.1)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.3.r2.0", "dropout", "p=0.1", "[B, T, 384]", 0, 25),
-                // bert_classifier.model:25  hidden.3.r2.1 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.3.r2.1", "add", "", "[B, T, 384]", 0, 25),
-                // bert_classifier.model:26  hidden.3.ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.3.ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 26),
-                // bert_classifier.model:21  hidden.4.attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.4.attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 21),
-                // bert_classifier.model:22  hidden.4.r1.0 = dropout(p=0.1)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.4.r1.0", "dropout", "p=0.1", "[B, T, 384]", 0, 22),
-                // bert_classifier.model:22  hidden.4.r1.1 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.4.r1.1", "add", "", "[B, T, 384]", 0, 22),
-                // bert_classifier.model:23  hidden.4.attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.4.attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 23),
-                // bert_classifier.model:24  hidden.4.ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.4.ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 24),
-                // bert_classifier.model:24  hidden.4.ff.1 = gelu(approximate="none")  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.4.ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 24),
-                // bert_classifier.model:24  hidden.4.ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.4.ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 24),
-                // bert_classifier.model:25  hidden.4.r2.0 = dropout(p=0.1)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.4.r2.0", "dropout", "p=0.1", "[B, T, 384]", 0, 25),
-                // bert_classifier.model:25  hidden.4.r2.1 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.4.r2.1", "add", "", "[B, T, 384]", 0, 25),
-                // bert_classifier.model:26  hidden.4.ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.4.ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 26),
-                // bert_classifier.model:21  hidden.5.attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.5.attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 21),
-                // bert_classifier.model:22  hidden.5.r1.0 = dropout(p=0.1)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.5.r1.0", "dropout", "p=0.1", "[B, T, 384]", 0, 22),
-                // bert_classifier.model:22  hidden.5.r1.1 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.5.r1.1", "add", "", "[B, T, 384]", 0, 22),
-                // bert_classifier.model:23  hidden.5.attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.5.attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 23),
-                // bert_classifier.model:24  hidden.5.ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.5.ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 24),
-                // bert_classifier.model:24  hidden.5.ff.1 = gelu(approximate="none")  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.5.ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 24),
-                // bert_classifier.model:24  hidden.5.ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.5.ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 24),
-                // bert_classifier.model:25  hidden.5.r2.0 = dropout(p=0.1)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.5.r2.0", "dropout", "p=0.1", "[B, T, 384]", 0, 25),
-                // bert_classifier.model:25  hidden.5.r2.1 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.5.r2.1", "add", "", "[B, T, 384]", 0, 25),
-                // bert_classifier.model:26  hidden.5.ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.5.ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 26),
-                // bert_classifier.model:43  pooled = mean(axis=1, keepdim=false)  -> [B, 384]
-                new global::ModelDsl.Runtime.LayerDescription("pooled", "mean", "axis=1, keepdim=false", "[B, 384]", 0, 43),
-                // bert_classifier.model:44  logits.0 = dropout(p=0.1)  -> [B, 384]
-                new global::ModelDsl.Runtime.LayerDescription("logits.0", "dropout", "p=0.1", "[B, 384]", 0, 44),
-                // bert_classifier.model:44  logits.1 = dense(units=2, bias=true)  -> [B, 2]
-                new global::ModelDsl.Runtime.LayerDescription("logits.1", "dense", "units=2, bias=true", "[B, 2]", 770, 44),
+                // bert_classifier.model:32  tok = embedding(num=30522, dim=384)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("tok", "embedding", "num=30522, dim=384", "[B, T, 384]", 11720448, 32),
+                // bert_classifier.model:33  typ = embedding(num=2, dim=384)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("typ", "embedding", "num=2, dim=384", "[B, T, 384]", 768, 33),
+                // bert_classifier.model:34  sum.0 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("sum.0", "add", "", "[B, T, 384]", 0, 34),
+                // bert_classifier.model:35  pos = positional(max_len=512)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("pos", "positional", "max_len=512", "[B, T, 384]", 196608, 35),
+                // bert_classifier.model:36  emb_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("emb_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 36),
+                // bert_classifier.model:37  emb = dropout(p=0.1)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("emb", "dropout", "p=0.1", "[B, T, 384]", 0, 37),
+                // bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l0_attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 38),
+                // bert_classifier.model:39  l0_r1.0 = dropout(p=0.1)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l0_r1.0", "dropout", "p=0.1", "[B, T, 384]", 0, 39),
+                // bert_classifier.model:39  l0_r1.1 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l0_r1.1", "add", "", "[B, T, 384]", 0, 39),
+                // bert_classifier.model:40  l0_attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l0_attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 40),
+                // bert_classifier.model:41  l0_ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("l0_ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 41),
+                // bert_classifier.model:41  l0_ff.1 = gelu(approximate="none")  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("l0_ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 41),
+                // bert_classifier.model:41  l0_ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l0_ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 41),
+                // bert_classifier.model:42  l0_r2.0 = dropout(p=0.1)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l0_r2.0", "dropout", "p=0.1", "[B, T, 384]", 0, 42),
+                // bert_classifier.model:42  l0_r2.1 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l0_r2.1", "add", "", "[B, T, 384]", 0, 42),
+                // bert_classifier.model:43  l0_ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l0_ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 43),
+                // bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l1_attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 44),
+                // bert_classifier.model:45  l1_r1.0 = dropout(p=0.1)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l1_r1.0", "dropout", "p=0.1", "[B, T, 384]", 0, 45),
+                // bert_classifier.model:45  l1_r1.1 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l1_r1.1", "add", "", "[B, T, 384]", 0, 45),
+                // bert_classifier.model:46  l1_attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l1_attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 46),
+                // bert_classifier.model:47  l1_ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("l1_ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 47),
+                // bert_classifier.model:47  l1_ff.1 = gelu(approximate="none")  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("l1_ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 47),
+                // bert_classifier.model:47  l1_ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l1_ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 47),
+                // bert_classifier.model:48  l1_r2.0 = dropout(p=0.1)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l1_r2.0", "dropout", "p=0.1", "[B, T, 384]", 0, 48),
+                // bert_classifier.model:48  l1_r2.1 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l1_r2.1", "add", "", "[B, T, 384]", 0, 48),
+                // bert_classifier.model:49  l1_ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l1_ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 49),
+                // bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l2_attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 50),
+                // bert_classifier.model:51  l2_r1.0 = dropout(p=0.1)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l2_r1.0", "dropout", "p=0.1", "[B, T, 384]", 0, 51),
+                // bert_classifier.model:51  l2_r1.1 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l2_r1.1", "add", "", "[B, T, 384]", 0, 51),
+                // bert_classifier.model:52  l2_attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l2_attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 52),
+                // bert_classifier.model:53  l2_ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("l2_ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 53),
+                // bert_classifier.model:53  l2_ff.1 = gelu(approximate="none")  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("l2_ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 53),
+                // bert_classifier.model:53  l2_ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l2_ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 53),
+                // bert_classifier.model:54  l2_r2.0 = dropout(p=0.1)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l2_r2.0", "dropout", "p=0.1", "[B, T, 384]", 0, 54),
+                // bert_classifier.model:54  l2_r2.1 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l2_r2.1", "add", "", "[B, T, 384]", 0, 54),
+                // bert_classifier.model:55  l2_ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l2_ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 55),
+                // bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l3_attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 56),
+                // bert_classifier.model:57  l3_r1.0 = dropout(p=0.1)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l3_r1.0", "dropout", "p=0.1", "[B, T, 384]", 0, 57),
+                // bert_classifier.model:57  l3_r1.1 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l3_r1.1", "add", "", "[B, T, 384]", 0, 57),
+                // bert_classifier.model:58  l3_attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l3_attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 58),
+                // bert_classifier.model:59  l3_ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("l3_ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 59),
+                // bert_classifier.model:59  l3_ff.1 = gelu(approximate="none")  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("l3_ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 59),
+                // bert_classifier.model:59  l3_ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l3_ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 59),
+                // bert_classifier.model:60  l3_r2.0 = dropout(p=0.1)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l3_r2.0", "dropout", "p=0.1", "[B, T, 384]", 0, 60),
+                // bert_classifier.model:60  l3_r2.1 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l3_r2.1", "add", "", "[B, T, 384]", 0, 60),
+                // bert_classifier.model:61  l3_ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l3_ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 61),
+                // bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l4_attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 62),
+                // bert_classifier.model:63  l4_r1.0 = dropout(p=0.1)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l4_r1.0", "dropout", "p=0.1", "[B, T, 384]", 0, 63),
+                // bert_classifier.model:63  l4_r1.1 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l4_r1.1", "add", "", "[B, T, 384]", 0, 63),
+                // bert_classifier.model:64  l4_attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l4_attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 64),
+                // bert_classifier.model:65  l4_ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("l4_ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 65),
+                // bert_classifier.model:65  l4_ff.1 = gelu(approximate="none")  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("l4_ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 65),
+                // bert_classifier.model:65  l4_ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l4_ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 65),
+                // bert_classifier.model:66  l4_r2.0 = dropout(p=0.1)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l4_r2.0", "dropout", "p=0.1", "[B, T, 384]", 0, 66),
+                // bert_classifier.model:66  l4_r2.1 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l4_r2.1", "add", "", "[B, T, 384]", 0, 66),
+                // bert_classifier.model:67  l4_ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l4_ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 67),
+                // bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l5_attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 68),
+                // bert_classifier.model:69  l5_r1.0 = dropout(p=0.1)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l5_r1.0", "dropout", "p=0.1", "[B, T, 384]", 0, 69),
+                // bert_classifier.model:69  l5_r1.1 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l5_r1.1", "add", "", "[B, T, 384]", 0, 69),
+                // bert_classifier.model:70  l5_attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l5_attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 70),
+                // bert_classifier.model:71  l5_ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("l5_ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 71),
+                // bert_classifier.model:71  l5_ff.1 = gelu(approximate="none")  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("l5_ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 71),
+                // bert_classifier.model:71  l5_ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l5_ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 71),
+                // bert_classifier.model:72  l5_r2.0 = dropout(p=0.1)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l5_r2.0", "dropout", "p=0.1", "[B, T, 384]", 0, 72),
+                // bert_classifier.model:72  l5_r2.1 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l5_r2.1", "add", "", "[B, T, 384]", 0, 72),
+                // bert_classifier.model:73  l5_ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l5_ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 73),
+                // bert_classifier.model:74  pooled = mean(axis=1, keepdim=false)  -> [B, 384]
+                new global::ModelDsl.Runtime.LayerDescription("pooled", "mean", "axis=1, keepdim=false", "[B, 384]", 0, 74),
+                // bert_classifier.model:75  logits.0 = dropout(p=0.1)  -> [B, 384]
+                new global::ModelDsl.Runtime.LayerDescription("logits.0", "dropout", "p=0.1", "[B, 384]", 0, 75),
+                // bert_classifier.model:75  logits.1 = dense(units=2, bias=true)  -> [B, 2]
+                new global::ModelDsl.Runtime.LayerDescription("logits.1", "dense", "units=2, bias=true", "[B, 2]", 770, 75),
             },
             parameters: new global::ModelDsl.Runtime.ParameterDescription[]
             {
-                // bert_classifier.model:36  tok.weight [30522, 384]  normal(0, 0.02), 11,720,448
-                new global::ModelDsl.Runtime.ParameterDescription("tok.weight", new long[] { 30522L, 384L }, "normal(0, 0.02)", 36),
-                // bert_classifier.model:37  typ.weight [2, 384]  normal(0, 0.02), 768
-                new global::ModelDsl.Runtime.ParameterDescription("typ.weight", new long[] { 2L, 384L }, "normal(0, 0.02)", 37),
-                // bert_classifier.model:39  pos.weight [512, 384]  normal(0, 0.02), 196,608
-                new global::ModelDsl.Runtime.ParameterDescription("pos.weight", new long[] { 512L, 384L }, "normal(0, 0.02)", 39),
-                // bert_classifier.model:40  emb_norm.weight [384]  ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("emb_norm.weight", new long[] { 384L }, "ones", 40),
-                // bert_classifier.model:40  emb_norm.bias [384]  zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("emb_norm.bias", new long[] { 384L }, "zeros", 40),
-                // bert_classifier.model:21  hidden.0.attn.in_proj_weight [1152, 384]  normal(0, 0.02), 442,368
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.attn.in_proj_weight", new long[] { 1152L, 384L }, "normal(0, 0.02)", 21),
-                // bert_classifier.model:21  hidden.0.attn.in_proj_bias [1152]  zeros, 1,152
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.attn.in_proj_bias", new long[] { 1152L }, "zeros", 21),
-                // bert_classifier.model:21  hidden.0.attn.out_proj.weight [384, 384]  normal(0, 0.02), 147,456
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.attn.out_proj.weight", new long[] { 384L, 384L }, "normal(0, 0.02)", 21),
-                // bert_classifier.model:21  hidden.0.attn.out_proj.bias [384]  zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.attn.out_proj.bias", new long[] { 384L }, "zeros", 21),
-                // bert_classifier.model:23  hidden.0.attn_norm.weight [384]  ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.attn_norm.weight", new long[] { 384L }, "ones", 23),
-                // bert_classifier.model:23  hidden.0.attn_norm.bias [384]  zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.attn_norm.bias", new long[] { 384L }, "zeros", 23),
-                // bert_classifier.model:24  hidden.0.ff.0.weight [1536, 384]  normal(0, 0.02), 589,824
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.ff.0.weight", new long[] { 1536L, 384L }, "normal(0, 0.02)", 24),
-                // bert_classifier.model:24  hidden.0.ff.0.bias [1536]  zeros, 1,536
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.ff.0.bias", new long[] { 1536L }, "zeros", 24),
-                // bert_classifier.model:24  hidden.0.ff.2.weight [384, 1536]  normal(0, 0.02), 589,824
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.ff.2.weight", new long[] { 384L, 1536L }, "normal(0, 0.02)", 24),
-                // bert_classifier.model:24  hidden.0.ff.2.bias [384]  zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.ff.2.bias", new long[] { 384L }, "zeros", 24),
-                // bert_classifier.model:26  hidden.0.ffn_norm.weight [384]  ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.ffn_norm.weight", new long[] { 384L }, "ones", 26),
-                // bert_classifier.model:26  hidden.0.ffn_norm.bias [384]  zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.ffn_norm.bias", new long[] { 384L }, "zeros", 26),
-                // bert_classifier.model:21  hidden.1.attn.in_proj_weight [1152, 384]  normal(0, 0.02), 442,368
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.attn.in_proj_weight", new long[] { 1152L, 384L }, "normal(0, 0.02)", 21),
-                // bert_classifier.model:21  hidden.1.attn.in_proj_bias [1152]  zeros, 1,152
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.attn.in_proj_bias", new long[] { 1152L }, "zeros", 21),
-                // bert_classifier.model:21  hidden.1.attn.out_proj.weight [384, 384]  normal(0, 0.02), 147,456
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.attn.out_proj.weight", new long[] { 384L, 384L }, "normal(0, 0.02)", 21),
-                // bert_classifier.model:21  hidden.1.attn.out_proj.bias [384]  zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.attn.out_proj.bias", new long[] { 384L }, "zeros", 21),
-                // bert_classifier.model:23  hidden.1.attn_norm.weight [384]  ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.attn_norm.weight", new long[] { 384L }, "ones", 23),
-                // bert_classifier.model:23  hidden.1.attn_norm.bias [384]  zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.attn_norm.bias", new long[] { 384L }, "zeros", 23),
-                // bert_classifier.model:24  hidden.1.ff.0.weight [1536, 384]  normal(0, 0.02), 589,824
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.ff.0.weight", new long[] { 1536L, 384L }, "normal(0, 0.02)", 24),
-                // bert_classifier.model:24  hidden.1.ff.0.bias [1536]  zeros, 1,536
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.ff.0.bias", new long[] { 1536L }, "zeros", 24),
-                // bert_classifier.model:24  hidden.1.ff.2.weight [384, 1536]  normal(0, 0.02), 589,824
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.ff.2.weight", new long[] { 384L, 1536L }, "normal(0, 0.02)", 24),
-                // bert_classifier.model:24  hidden.1.ff.2.bias [384]  zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.ff.2.bias", new long[] { 384L }, "zeros", 24),
-                // bert_classifier.model:26  hidden.1.ffn_norm.weight [384]  ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.ffn_norm.weight", new long[] { 384L }, "ones", 26),
-                // bert_classifier.model:26  hidden.1.ffn_norm.bias [384]  zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.ffn_norm.bias", new long[] { 384L }, "zeros", 26),
-                // bert_classifier.model:21  hidden.2.attn.in_proj_weight [1152, 384]  normal(0, 0.02), 442,368
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.attn.in_proj_weight", new long[] { 1152L, 384L }, "normal(0, 0.02)", 21),
-                // bert_classifier.model:21  hidden.2.attn.in_proj_bias [1152]  zeros, 1,152
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.attn.in_proj_bias", new long[] { 1152L }, "zeros", 21),
-                // bert_classifier.model:21  hidden.2.attn.out_proj.weight [384, 384]  normal(0, 0.02), 147,456
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.attn.out_proj.weight", new long[] { 384L, 384L }, "normal(0, 0.02)", 21),
-                // bert_classifier.model:21  hidden.2.attn.out_proj.bias [384]  zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.attn.out_proj.bias", new long[] { 384L }, "zeros", 21),
-                // bert_classifier.model:23  hidden.2.attn_norm.weight [384]  ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.attn_norm.weight", new long[] { 384L }, "ones", 23),
-                // bert_classifier.model:23  hidden.2.attn_norm.bias [384]  zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.attn_norm.bias", new long[] { 384L }, "zeros", 23),
-                // bert_classifier.model:24  hidden.2.ff.0.weight [1536, 384]  normal(0, 0.02), 589,824
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.ff.0.weight", new long[] { 1536L, 384L }, "normal(0, 0.02)", 24),
-                // bert_classifier.model:24  hidden.2.ff.0.bias [1536]  zeros, 1,536
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.ff.0.bias", new long[] { 1536L }, "zeros", 24),
-                // bert_classifier.model:24  hidden.2.ff.2.weight [384, 1536]  normal(0, 0.02), 589,824
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.ff.2.weight", new long[] { 384L, 1536L }, "normal(0, 0.02)", 24),
-                // bert_classifier.model:24  hidden.2.ff.2.bias [384]  zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.ff.2.bias", new long[] { 384L }, "zeros", 24),
-                // bert_classifier.model:26  hidden.2.ffn_norm.weight [384]  ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.ffn_norm.weight", new long[] { 384L }, "ones", 26),
-                // bert_classifier.model:26  hidden.2.ffn_norm.bias [384]  zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.ffn_norm.bias", new long[] { 384L }, "zeros", 26),
-                // bert_classifier.model:21  hidden.3.attn.in_proj_weight [1152, 384]  normal(0, 0.02), 442,368
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.attn.in_proj_weight", new long[] { 1152L, 384L }, "normal(0, 0.02)", 21),
-                // bert_classifier.model:21  hidden.3.attn.in_proj_bias [1152]  zeros, 1,152
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.attn.in_proj_bias", new long[] { 1152L }, "zeros", 21),
-                // bert_classifier.model:21  hidden.3.attn.out_proj.weight [384, 384]  normal(0, 0.02), 147,456
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.attn.out_proj.weight", new long[] { 384L, 384L }, "normal(0, 0.02)", 21),
-                // bert_classifier.model:21  hidden.3.attn.out_proj.bias [384]  zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.attn.out_proj.bias", new long[] { 384L }, "zeros", 21),
-                // bert_classifier.model:23  hidden.3.attn_norm.weight [384]  ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.attn_norm.weight", new long[] { 384L }, "ones", 23),
-                // bert_classifier.model:23  hidden.3.attn_norm.bias [384]  zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.attn_norm.bias", new long[] { 384L }, "zeros", 23),
-                // bert_classifier.model:24  hidden.3.ff.0.weight [1536, 384]  normal(0, 0.02), 589,824
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.ff.0.weight", new long[] { 1536L, 384L }, "normal(0, 0.02)", 24),
-                // bert_classifier.model:24  hidden.3.ff.0.bias [1536]  zeros, 1,536
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.ff.0.bias", new long[] { 1536L }, "zeros", 24),
-                // bert_classifier.model:24  hidden.3.ff.2.weight [384, 1536]  normal(0, 0.02), 589,824
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.ff.2.weight", new long[] { 384L, 1536L }, "normal(0, 0.02)", 24),
-                // bert_classifier.model:24  hidden.3.ff.2.bias [384]  zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.ff.2.bias", new long[] { 384L }, "zeros", 24),
-                // bert_classifier.model:26  hidden.3.ffn_norm.weight [384]  ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.ffn_norm.weight", new long[] { 384L }, "ones", 26),
-                // bert_classifier.model:26  hidden.3.ffn_norm.bias [384]  zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.ffn_norm.bias", new long[] { 384L }, "zeros", 26),
-                // bert_classifier.model:21  hidden.4.attn.in_proj_weight [1152, 384]  normal(0, 0.02), 442,368
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.attn.in_proj_weight", new long[] { 1152L, 384L }, "normal(0, 0.02)", 21),
-                // bert_classifier.model:21  hidden.4.attn.in_proj_bias [1152]  zeros, 1,152
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.attn.in_proj_bias", new long[] { 1152L }, "zeros", 21),
-                // bert_classifier.model:21  hidden.4.attn.out_proj.weight [384, 384]  normal(0, 0.02), 147,456
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.attn.out_proj.weight", new long[] { 384L, 384L }, "normal(0, 0.02)", 21),
-                // bert_classifier.model:21  hidden.4.attn.out_proj.bias [384]  zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.attn.out_proj.bias", new long[] { 384L }, "zeros", 21),
-                // bert_classifier.model:23  hidden.4.attn_norm.weight [384]  ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.attn_norm.weight", new long[] { 384L }, "ones", 23),
-                // bert_classifier.model:23  hidden.4.attn_norm.bias [384]  zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.attn_norm.bias", new long[] { 384L }, "zeros", 23),
-                // bert_classifier.model:24  hidden.4.ff.0.weight [1536, 384]  normal(0, 0.02), 589,824
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.ff.0.weight", new long[] { 1536L, 384L }, "normal(0, 0.02)", 24),
-                // bert_classifier.model:24  hidden.4.ff.0.bias [1536]  zeros, 1,536
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.ff.0.bias", new long[] { 1536L }, "zeros", 24),
-                // bert_classifier.model:24  hidden.4.ff.2.weight [384, 1536]  normal(0, 0.02), 589,824
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.ff.2.weight", new long[] { 384L, 1536L }, "normal(0, 0.02)", 24),
-                // bert_classifier.model:24  hidden.4.ff.2.bias [384]  zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.ff.2.bias", new long[] { 384L }, "zeros", 24),
-                // bert_classifier.model:26  hidden.4.ffn_norm.weight [384]  ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.ffn_norm.weight", new long[] { 384L }, "ones", 26),
-                // bert_classifier.model:26  hidden.4.ffn_norm.bias [384]  zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.ffn_norm.bias", new long[] { 384L }, "zeros", 26),
-                // bert_classifier.model:21  hidden.5.attn.in_proj_weight [1152, 384]  normal(0, 0.02), 442,368
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.attn.in_proj_weight", new long[] { 1152L, 384L }, "normal(0, 0.02)", 21),
-                // bert_classifier.model:21  hidden.5.attn.in_proj_bias [1152]  zeros, 1,152
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.attn.in_proj_bias", new long[] { 1152L }, "zeros", 21),
-                // bert_classifier.model:21  hidden.5.attn.out_proj.weight [384, 384]  normal(0, 0.02), 147,456
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.attn.out_proj.weight", new long[] { 384L, 384L }, "normal(0, 0.02)", 21),
-                // bert_classifier.model:21  hidden.5.attn.out_proj.bias [384]  zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.attn.out_proj.bias", new long[] { 384L }, "zeros", 21),
-                // bert_classifier.model:23  hidden.5.attn_norm.weight [384]  ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.attn_norm.weight", new long[] { 384L }, "ones", 23),
-                // bert_classifier.model:23  hidden.5.attn_norm.bias [384]  zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.attn_norm.bias", new long[] { 384L }, "zeros", 23),
-                // bert_classifier.model:24  hidden.5.ff.0.weight [1536, 384]  normal(0, 0.02), 589,824
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.ff.0.weight", new long[] { 1536L, 384L }, "normal(0, 0.02)", 24),
-                // bert_classifier.model:24  hidden.5.ff.0.bias [1536]  zeros, 1,536
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.ff.0.bias", new long[] { 1536L }, "zeros", 24),
-                // bert_classifier.model:24  hidden.5.ff.2.weight [384, 1536]  normal(0, 0.02), 589,824
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.ff.2.weight", new long[] { 384L, 1536L }, "normal(0, 0.02)", 24),
-                // bert_classifier.model:24  hidden.5.ff.2.bias [384]  zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.ff.2.bias", new long[] { 384L }, "zeros", 24),
-                // bert_classifier.model:26  hidden.5.ffn_norm.weight [384]  ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.ffn_norm.weight", new long[] { 384L }, "ones", 26),
-                // bert_classifier.model:26  hidden.5.ffn_norm.bias [384]  zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.ffn_norm.bias", new long[] { 384L }, "zeros", 26),
-                // bert_classifier.model:44  logits.1.weight [2, 384]  normal(0, 0.02), 768
-                new global::ModelDsl.Runtime.ParameterDescription("logits.1.weight", new long[] { 2L, 384L }, "normal(0, 0.02)", 44),
-                // bert_classifier.model:44  logits.1.bias [2]  zeros, 2
-                new global::ModelDsl.Runtime.ParameterDescription("logits.1.bias", new long[] { 2L }, "zeros", 44),
+                // bert_classifier.model:32  tok.weight [30522, 384]  normal(0, 0.02), 11,720,448
+                new global::ModelDsl.Runtime.ParameterDescription("tok.weight", new long[] { 30522L, 384L }, "normal(0, 0.02)", 32),
+                // bert_classifier.model:33  typ.weight [2, 384]  normal(0, 0.02), 768
+                new global::ModelDsl.Runtime.ParameterDescription("typ.weight", new long[] { 2L, 384L }, "normal(0, 0.02)", 33),
+                // bert_classifier.model:35  pos.weight [512, 384]  normal(0, 0.02), 196,608
+                new global::ModelDsl.Runtime.ParameterDescription("pos.weight", new long[] { 512L, 384L }, "normal(0, 0.02)", 35),
+                // bert_classifier.model:36  emb_norm.weight [384]  ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("emb_norm.weight", new long[] { 384L }, "ones", 36),
+                // bert_classifier.model:36  emb_norm.bias [384]  zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("emb_norm.bias", new long[] { 384L }, "zeros", 36),
+                // bert_classifier.model:38  l0_attn.in_proj_weight [1152, 384]  normal(0, 0.02), 442,368
+                new global::ModelDsl.Runtime.ParameterDescription("l0_attn.in_proj_weight", new long[] { 1152L, 384L }, "normal(0, 0.02)", 38),
+                // bert_classifier.model:38  l0_attn.in_proj_bias [1152]  zeros, 1,152
+                new global::ModelDsl.Runtime.ParameterDescription("l0_attn.in_proj_bias", new long[] { 1152L }, "zeros", 38),
+                // bert_classifier.model:38  l0_attn.out_proj.weight [384, 384]  normal(0, 0.02), 147,456
+                new global::ModelDsl.Runtime.ParameterDescription("l0_attn.out_proj.weight", new long[] { 384L, 384L }, "normal(0, 0.02)", 38),
+                // bert_classifier.model:38  l0_attn.out_proj.bias [384]  zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l0_attn.out_proj.bias", new long[] { 384L }, "zeros", 38),
+                // bert_classifier.model:40  l0_attn_norm.weight [384]  ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l0_attn_norm.weight", new long[] { 384L }, "ones", 40),
+                // bert_classifier.model:40  l0_attn_norm.bias [384]  zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l0_attn_norm.bias", new long[] { 384L }, "zeros", 40),
+                // bert_classifier.model:41  l0_ff.0.weight [1536, 384]  normal(0, 0.02), 589,824
+                new global::ModelDsl.Runtime.ParameterDescription("l0_ff.0.weight", new long[] { 1536L, 384L }, "normal(0, 0.02)", 41),
+                // bert_classifier.model:41  l0_ff.0.bias [1536]  zeros, 1,536
+                new global::ModelDsl.Runtime.ParameterDescription("l0_ff.0.bias", new long[] { 1536L }, "zeros", 41),
+                // bert_classifier.model:41  l0_ff.2.weight [384, 1536]  normal(0, 0.02), 589,824
+                new global::ModelDsl.Runtime.ParameterDescription("l0_ff.2.weight", new long[] { 384L, 1536L }, "normal(0, 0.02)", 41),
+                // bert_classifier.model:41  l0_ff.2.bias [384]  zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l0_ff.2.bias", new long[] { 384L }, "zeros", 41),
+                // bert_classifier.model:43  l0_ffn_norm.weight [384]  ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l0_ffn_norm.weight", new long[] { 384L }, "ones", 43),
+                // bert_classifier.model:43  l0_ffn_norm.bias [384]  zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l0_ffn_norm.bias", new long[] { 384L }, "zeros", 43),
+                // bert_classifier.model:44  l1_attn.in_proj_weight [1152, 384]  normal(0, 0.02), 442,368
+                new global::ModelDsl.Runtime.ParameterDescription("l1_attn.in_proj_weight", new long[] { 1152L, 384L }, "normal(0, 0.02)", 44),
+                // bert_classifier.model:44  l1_attn.in_proj_bias [1152]  zeros, 1,152
+                new global::ModelDsl.Runtime.ParameterDescription("l1_attn.in_proj_bias", new long[] { 1152L }, "zeros", 44),
+                // bert_classifier.model:44  l1_attn.out_proj.weight [384, 384]  normal(0, 0.02), 147,456
+                new global::ModelDsl.Runtime.ParameterDescription("l1_attn.out_proj.weight", new long[] { 384L, 384L }, "normal(0, 0.02)", 44),
+                // bert_classifier.model:44  l1_attn.out_proj.bias [384]  zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l1_attn.out_proj.bias", new long[] { 384L }, "zeros", 44),
+                // bert_classifier.model:46  l1_attn_norm.weight [384]  ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l1_attn_norm.weight", new long[] { 384L }, "ones", 46),
+                // bert_classifier.model:46  l1_attn_norm.bias [384]  zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l1_attn_norm.bias", new long[] { 384L }, "zeros", 46),
+                // bert_classifier.model:47  l1_ff.0.weight [1536, 384]  normal(0, 0.02), 589,824
+                new global::ModelDsl.Runtime.ParameterDescription("l1_ff.0.weight", new long[] { 1536L, 384L }, "normal(0, 0.02)", 47),
+                // bert_classifier.model:47  l1_ff.0.bias [1536]  zeros, 1,536
+                new global::ModelDsl.Runtime.ParameterDescription("l1_ff.0.bias", new long[] { 1536L }, "zeros", 47),
+                // bert_classifier.model:47  l1_ff.2.weight [384, 1536]  normal(0, 0.02), 589,824
+                new global::ModelDsl.Runtime.ParameterDescription("l1_ff.2.weight", new long[] { 384L, 1536L }, "normal(0, 0.02)", 47),
+                // bert_classifier.model:47  l1_ff.2.bias [384]  zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l1_ff.2.bias", new long[] { 384L }, "zeros", 47),
+                // bert_classifier.model:49  l1_ffn_norm.weight [384]  ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l1_ffn_norm.weight", new long[] { 384L }, "ones", 49),
+                // bert_classifier.model:49  l1_ffn_norm.bias [384]  zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l1_ffn_norm.bias", new long[] { 384L }, "zeros", 49),
+                // bert_classifier.model:50  l2_attn.in_proj_weight [1152, 384]  normal(0, 0.02), 442,368
+                new global::ModelDsl.Runtime.ParameterDescription("l2_attn.in_proj_weight", new long[] { 1152L, 384L }, "normal(0, 0.02)", 50),
+                // bert_classifier.model:50  l2_attn.in_proj_bias [1152]  zeros, 1,152
+                new global::ModelDsl.Runtime.ParameterDescription("l2_attn.in_proj_bias", new long[] { 1152L }, "zeros", 50),
+                // bert_classifier.model:50  l2_attn.out_proj.weight [384, 384]  normal(0, 0.02), 147,456
+                new global::ModelDsl.Runtime.ParameterDescription("l2_attn.out_proj.weight", new long[] { 384L, 384L }, "normal(0, 0.02)", 50),
+                // bert_classifier.model:50  l2_attn.out_proj.bias [384]  zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l2_attn.out_proj.bias", new long[] { 384L }, "zeros", 50),
+                // bert_classifier.model:52  l2_attn_norm.weight [384]  ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l2_attn_norm.weight", new long[] { 384L }, "ones", 52),
+                // bert_classifier.model:52  l2_attn_norm.bias [384]  zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l2_attn_norm.bias", new long[] { 384L }, "zeros", 52),
+                // bert_classifier.model:53  l2_ff.0.weight [1536, 384]  normal(0, 0.02), 589,824
+                new global::ModelDsl.Runtime.ParameterDescription("l2_ff.0.weight", new long[] { 1536L, 384L }, "normal(0, 0.02)", 53),
+                // bert_classifier.model:53  l2_ff.0.bias [1536]  zeros, 1,536
+                new global::ModelDsl.Runtime.ParameterDescription("l2_ff.0.bias", new long[] { 1536L }, "zeros", 53),
+                // bert_classifier.model:53  l2_ff.2.weight [384, 1536]  normal(0, 0.02), 589,824
+                new global::ModelDsl.Runtime.ParameterDescription("l2_ff.2.weight", new long[] { 384L, 1536L }, "normal(0, 0.02)", 53),
+                // bert_classifier.model:53  l2_ff.2.bias [384]  zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l2_ff.2.bias", new long[] { 384L }, "zeros", 53),
+                // bert_classifier.model:55  l2_ffn_norm.weight [384]  ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l2_ffn_norm.weight", new long[] { 384L }, "ones", 55),
+                // bert_classifier.model:55  l2_ffn_norm.bias [384]  zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l2_ffn_norm.bias", new long[] { 384L }, "zeros", 55),
+                // bert_classifier.model:56  l3_attn.in_proj_weight [1152, 384]  normal(0, 0.02), 442,368
+                new global::ModelDsl.Runtime.ParameterDescription("l3_attn.in_proj_weight", new long[] { 1152L, 384L }, "normal(0, 0.02)", 56),
+                // bert_classifier.model:56  l3_attn.in_proj_bias [1152]  zeros, 1,152
+                new global::ModelDsl.Runtime.ParameterDescription("l3_attn.in_proj_bias", new long[] { 1152L }, "zeros", 56),
+                // bert_classifier.model:56  l3_attn.out_proj.weight [384, 384]  normal(0, 0.02), 147,456
+                new global::ModelDsl.Runtime.ParameterDescription("l3_attn.out_proj.weight", new long[] { 384L, 384L }, "normal(0, 0.02)", 56),
+                // bert_classifier.model:56  l3_attn.out_proj.bias [384]  zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l3_attn.out_proj.bias", new long[] { 384L }, "zeros", 56),
+                // bert_classifier.model:58  l3_attn_norm.weight [384]  ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l3_attn_norm.weight", new long[] { 384L }, "ones", 58),
+                // bert_classifier.model:58  l3_attn_norm.bias [384]  zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l3_attn_norm.bias", new long[] { 384L }, "zeros", 58),
+                // bert_classifier.model:59  l3_ff.0.weight [1536, 384]  normal(0, 0.02), 589,824
+                new global::ModelDsl.Runtime.ParameterDescription("l3_ff.0.weight", new long[] { 1536L, 384L }, "normal(0, 0.02)", 59),
+                // bert_classifier.model:59  l3_ff.0.bias [1536]  zeros, 1,536
+                new global::ModelDsl.Runtime.ParameterDescription("l3_ff.0.bias", new long[] { 1536L }, "zeros", 59),
+                // bert_classifier.model:59  l3_ff.2.weight [384, 1536]  normal(0, 0.02), 589,824
+                new global::ModelDsl.Runtime.ParameterDescription("l3_ff.2.weight", new long[] { 384L, 1536L }, "normal(0, 0.02)", 59),
+                // bert_classifier.model:59  l3_ff.2.bias [384]  zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l3_ff.2.bias", new long[] { 384L }, "zeros", 59),
+                // bert_classifier.model:61  l3_ffn_norm.weight [384]  ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l3_ffn_norm.weight", new long[] { 384L }, "ones", 61),
+                // bert_classifier.model:61  l3_ffn_norm.bias [384]  zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l3_ffn_norm.bias", new long[] { 384L }, "zeros", 61),
+                // bert_classifier.model:62  l4_attn.in_proj_weight [1152, 384]  normal(0, 0.02), 442,368
+                new global::ModelDsl.Runtime.ParameterDescription("l4_attn.in_proj_weight", new long[] { 1152L, 384L }, "normal(0, 0.02)", 62),
+                // bert_classifier.model:62  l4_attn.in_proj_bias [1152]  zeros, 1,152
+                new global::ModelDsl.Runtime.ParameterDescription("l4_attn.in_proj_bias", new long[] { 1152L }, "zeros", 62),
+                // bert_classifier.model:62  l4_attn.out_proj.weight [384, 384]  normal(0, 0.02), 147,456
+                new global::ModelDsl.Runtime.ParameterDescription("l4_attn.out_proj.weight", new long[] { 384L, 384L }, "normal(0, 0.02)", 62),
+                // bert_classifier.model:62  l4_attn.out_proj.bias [384]  zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l4_attn.out_proj.bias", new long[] { 384L }, "zeros", 62),
+                // bert_classifier.model:64  l4_attn_norm.weight [384]  ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l4_attn_norm.weight", new long[] { 384L }, "ones", 64),
+                // bert_classifier.model:64  l4_attn_norm.bias [384]  zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l4_attn_norm.bias", new long[] { 384L }, "zeros", 64),
+                // bert_classifier.model:65  l4_ff.0.weight [1536, 384]  normal(0, 0.02), 589,824
+                new global::ModelDsl.Runtime.ParameterDescription("l4_ff.0.weight", new long[] { 1536L, 384L }, "normal(0, 0.02)", 65),
+                // bert_classifier.model:65  l4_ff.0.bias [1536]  zeros, 1,536
+                new global::ModelDsl.Runtime.ParameterDescription("l4_ff.0.bias", new long[] { 1536L }, "zeros", 65),
+                // bert_classifier.model:65  l4_ff.2.weight [384, 1536]  normal(0, 0.02), 589,824
+                new global::ModelDsl.Runtime.ParameterDescription("l4_ff.2.weight", new long[] { 384L, 1536L }, "normal(0, 0.02)", 65),
+                // bert_classifier.model:65  l4_ff.2.bias [384]  zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l4_ff.2.bias", new long[] { 384L }, "zeros", 65),
+                // bert_classifier.model:67  l4_ffn_norm.weight [384]  ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l4_ffn_norm.weight", new long[] { 384L }, "ones", 67),
+                // bert_classifier.model:67  l4_ffn_norm.bias [384]  zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l4_ffn_norm.bias", new long[] { 384L }, "zeros", 67),
+                // bert_classifier.model:68  l5_attn.in_proj_weight [1152, 384]  normal(0, 0.02), 442,368
+                new global::ModelDsl.Runtime.ParameterDescription("l5_attn.in_proj_weight", new long[] { 1152L, 384L }, "normal(0, 0.02)", 68),
+                // bert_classifier.model:68  l5_attn.in_proj_bias [1152]  zeros, 1,152
+                new global::ModelDsl.Runtime.ParameterDescription("l5_attn.in_proj_bias", new long[] { 1152L }, "zeros", 68),
+                // bert_classifier.model:68  l5_attn.out_proj.weight [384, 384]  normal(0, 0.02), 147,456
+                new global::ModelDsl.Runtime.ParameterDescription("l5_attn.out_proj.weight", new long[] { 384L, 384L }, "normal(0, 0.02)", 68),
+                // bert_classifier.model:68  l5_attn.out_proj.bias [384]  zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l5_attn.out_proj.bias", new long[] { 384L }, "zeros", 68),
+                // bert_classifier.model:70  l5_attn_norm.weight [384]  ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l5_attn_norm.weight", new long[] { 384L }, "ones", 70),
+                // bert_classifier.model:70  l5_attn_norm.bias [384]  zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l5_attn_norm.bias", new long[] { 384L }, "zeros", 70),
+                // bert_classifier.model:71  l5_ff.0.weight [1536, 384]  normal(0, 0.02), 589,824
+                new global::ModelDsl.Runtime.ParameterDescription("l5_ff.0.weight", new long[] { 1536L, 384L }, "normal(0, 0.02)", 71),
+                // bert_classifier.model:71  l5_ff.0.bias [1536]  zeros, 1,536
+                new global::ModelDsl.Runtime.ParameterDescription("l5_ff.0.bias", new long[] { 1536L }, "zeros", 71),
+                // bert_classifier.model:71  l5_ff.2.weight [384, 1536]  normal(0, 0.02), 589,824
+                new global::ModelDsl.Runtime.ParameterDescription("l5_ff.2.weight", new long[] { 384L, 1536L }, "normal(0, 0.02)", 71),
+                // bert_classifier.model:71  l5_ff.2.bias [384]  zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l5_ff.2.bias", new long[] { 384L }, "zeros", 71),
+                // bert_classifier.model:73  l5_ffn_norm.weight [384]  ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l5_ffn_norm.weight", new long[] { 384L }, "ones", 73),
+                // bert_classifier.model:73  l5_ffn_norm.bias [384]  zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l5_ffn_norm.bias", new long[] { 384L }, "zeros", 73),
+                // bert_classifier.model:75  logits.1.weight [2, 384]  normal(0, 0.02), 768
+                new global::ModelDsl.Runtime.ParameterDescription("logits.1.weight", new long[] { 2L, 384L }, "normal(0, 0.02)", 75),
+                // bert_classifier.model:75  logits.1.bias [2]  zeros, 2
+                new global::ModelDsl.Runtime.ParameterDescription("logits.1.bias", new long[] { 2L }, "zeros", 75),
             },
-            // bert_classifier.model:47  loss cross_entropy(logits, y)
+            // bert_classifier.model:78  loss cross_entropy(logits, y)
             loss: "cross_entropy",
-            // bert_classifier.model:48  optimizer adamw(lr=2E-05, beta1=0.9, beta2=0.999, eps=1E-08, weight_decay=0.01)
+            // bert_classifier.model:79  optimizer adamw(lr=2E-05, beta1=0.9, beta2=0.999, eps=1E-08, weight_decay=0.01)
             optimizer: "adamw",
             optimizerHyperparameters: new global::System.Collections.Generic.KeyValuePair<string, double>[]
             {

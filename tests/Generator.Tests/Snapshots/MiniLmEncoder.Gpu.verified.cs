@@ -95,8 +95,8 @@ __device__ __forceinline__ float md_warp_max(float v)
 // in the sequence each file's header describes; every call site there names its .model line.
 
 // Cuda/Kernels/embedding.cuh, used by:
-//   minilm_encoder.model:33  tok = embedding(num=30522, dim=384)  [B, T] -> [B, T, 384]
-//   minilm_encoder.model:34  typ = embedding(num=2, dim=384)  [B, T] -> [B, T, 384]
+//   minilm_encoder.model:26  tok = embedding(num=30522, dim=384)  [B, T] -> [B, T, 384]
+//   minilm_encoder.model:27  typ = embedding(num=2, dim=384)  [B, T] -> [B, T, 384]
 // ───── Embedding ─────────────────────────────────────────────────────────────────────────────────────
 // embedding(num, dim) on int ids, as ModelDsl.Runtime.Cpu.Layers.Embedding:
 //   ids (count) (the input's elements, any shape flattened)   weight (num, dim)   ->   y (count, dim)
@@ -159,7 +159,7 @@ extern "C" __global__ void __launch_bounds__(256) md_embedding_backward(
 }
 
 // Cuda/Kernels/positional.cuh, used by:
-//   minilm_encoder.model:36  pos = positional(max_len=512)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:29  pos = positional(max_len=512)  [B, T, 384] -> [B, T, 384]
 // ───── Positional ────────────────────────────────────────────────────────────────────────────────────
 // positional(context): a learned table row added per position (GPT-2's wpe), T ≤ context, as
 // ModelDsl.Runtime.Cpu.Layers.Positional:
@@ -216,19 +216,19 @@ extern "C" __global__ void __launch_bounds__(256) md_positional_backward(
 }
 
 // Cuda/Kernels/layernorm.cuh, used by:
-//   minilm_encoder.model:37  emb_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:22  hidden.0.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:25  hidden.0.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:22  hidden.1.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:25  hidden.1.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:22  hidden.2.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:25  hidden.2.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:22  hidden.3.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:25  hidden.3.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:22  hidden.4.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:25  hidden.4.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:22  hidden.5.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:25  hidden.5.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:30  emb_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:33  l0_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:36  l0_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:39  l1_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:42  l1_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:45  l2_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:48  l2_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:51  l3_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:54  l3_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:57  l4_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:60  l4_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:63  l5_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:66  l5_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
 // ───── LayerNorm ─────────────────────────────────────────────────────────────────────────────────────
 // layer_norm(eps) over the last axis, PyTorch semantics (biased variance, eps inside the square root), as
 // ModelDsl.Runtime.Cpu.Layers.LayerNorm:
@@ -347,12 +347,12 @@ extern "C" __global__ void __launch_bounds__(256) md_layernorm_backward_params(
 }
 
 // Cuda/Kernels/attention.cuh, used by:
-//   minilm_encoder.model:20  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:20  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:20  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:20  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:20  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:20  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
 // ───── Attention ─────────────────────────────────────────────────────────────────────────────────────
 // Scaled dot-product attention on already-projected q, k, v, as ModelDsl.Runtime.Cpu.Layers.Attention:
 //   q, k, v (B, T, heads·dh) with row stride `stride` ≥ heads·dh: element (b, t, head, e) at
@@ -685,7 +685,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
 
 // fwd_2_add: one thread per element of [B, 384*T]:
 //     sum_0 = tok + typ
-//   minilm_encoder.model:35  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//   minilm_encoder.model:28  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_2_add(
     int rows,
     int cols,
@@ -704,572 +704,572 @@ extern "C" __global__ void __launch_bounds__(256) fwd_2_add(
 }
 
 // fwd_6_attention_in_proj_bias: one thread per element of [B*T, 1152]:
-//     hidden_0_attn_qkv = hidden_0_attn_qkv + hidden_0_attn_in_proj_bias
-//   minilm_encoder.model:20  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+//     l0_attn_qkv = l0_attn_qkv + l0_attn_in_proj_bias
+//   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_6_attention_in_proj_bias(
     int rows,
     int cols,
-    const float* __restrict__ hidden_0_attn_in_proj_bias,
-    float* __restrict__ hidden_0_attn_qkv)
+    const float* __restrict__ l0_attn_in_proj_bias,
+    float* __restrict__ l0_attn_qkv)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_0_attn_qkv[i];
-        float v1 = hidden_0_attn_in_proj_bias[c];
+        float v0 = l0_attn_qkv[i];
+        float v1 = l0_attn_in_proj_bias[c];
         float v2 = v0 + v1;
-        hidden_0_attn_qkv[i] = v2;
+        l0_attn_qkv[i] = v2;
     }
 }
 
 // fwd_9_attention_add: one thread per element of [B*T, 384]:
-//     hidden_0_r1_0 = emb_norm + (hidden_0_attn + hidden_0_attn_out_proj_bias)
-//   minilm_encoder.model:20  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:21  hidden.0.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     l0_r1_0 = emb_norm + (l0_attn + l0_attn_out_proj_bias)
+//   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:32  l0_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_9_attention_add(
     int rows,
     int cols,
     const float* __restrict__ emb_norm,
-    const float* __restrict__ hidden_0_attn,
-    const float* __restrict__ hidden_0_attn_out_proj_bias,
-    float* __restrict__ hidden_0_r1_0)
+    const float* __restrict__ l0_attn,
+    const float* __restrict__ l0_attn_out_proj_bias,
+    float* __restrict__ l0_r1_0)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
         float v0 = emb_norm[i];
-        float v1 = hidden_0_attn[i];
-        float v2 = hidden_0_attn_out_proj_bias[c];
+        float v1 = l0_attn[i];
+        float v2 = l0_attn_out_proj_bias[c];
         float v3 = v1 + v2;
         float v4 = v0 + v3;
-        hidden_0_r1_0[i] = v4;
+        l0_r1_0[i] = v4;
     }
 }
 
 // fwd_12_dense_gelu: one thread per element of [B*T, 1536]:
-//     hidden_0_ff_0 = hidden_0_ff_0 + hidden_0_ff_0_bias
-//     hidden_0_ff_1 = gelu(hidden_0_ff_0 + hidden_0_ff_0_bias)
-//   minilm_encoder.model:23  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-//   minilm_encoder.model:23  hidden.0.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+//     l0_ff_0 = l0_ff_0 + l0_ff_0_bias
+//     l0_ff_1 = gelu(l0_ff_0 + l0_ff_0_bias)
+//   minilm_encoder.model:34  l0_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+//   minilm_encoder.model:34  l0_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
 extern "C" __global__ void __launch_bounds__(256) fwd_12_dense_gelu(
     int rows,
     int cols,
-    const float* __restrict__ hidden_0_ff_0_bias,
-    float* __restrict__ hidden_0_ff_0,
-    float* __restrict__ hidden_0_ff_1)
+    const float* __restrict__ l0_ff_0_bias,
+    float* __restrict__ l0_ff_0,
+    float* __restrict__ l0_ff_1)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_0_ff_0[i];
-        float v1 = hidden_0_ff_0_bias[c];
+        float v0 = l0_ff_0[i];
+        float v1 = l0_ff_0_bias[c];
         float v2 = v0 + v1;
         float v3 = md_gelu(v2);
-        hidden_0_ff_0[i] = v2;
-        hidden_0_ff_1[i] = v3;
+        l0_ff_0[i] = v2;
+        l0_ff_1[i] = v3;
     }
 }
 
 // fwd_14_dense_add: one thread per element of [B*T, 384]:
-//     hidden_0_r2_0 = hidden_0_attn_norm + (hidden_0_ff + hidden_0_ff_2_bias)
-//   minilm_encoder.model:23  hidden.0.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-//   minilm_encoder.model:24  hidden.0.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     l0_r2_0 = l0_attn_norm + (l0_ff + l0_ff_2_bias)
+//   minilm_encoder.model:34  l0_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+//   minilm_encoder.model:35  l0_r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_14_dense_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_0_attn_norm,
-    const float* __restrict__ hidden_0_ff,
-    const float* __restrict__ hidden_0_ff_2_bias,
-    float* __restrict__ hidden_0_r2_0)
+    const float* __restrict__ l0_attn_norm,
+    const float* __restrict__ l0_ff,
+    const float* __restrict__ l0_ff_2_bias,
+    float* __restrict__ l0_r2_0)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_0_attn_norm[i];
-        float v1 = hidden_0_ff[i];
-        float v2 = hidden_0_ff_2_bias[c];
+        float v0 = l0_attn_norm[i];
+        float v1 = l0_ff[i];
+        float v2 = l0_ff_2_bias[c];
         float v3 = v1 + v2;
         float v4 = v0 + v3;
-        hidden_0_r2_0[i] = v4;
+        l0_r2_0[i] = v4;
     }
 }
 
 // fwd_17_attention_in_proj_bias: one thread per element of [B*T, 1152]:
-//     hidden_1_attn_qkv = hidden_1_attn_qkv + hidden_1_attn_in_proj_bias
-//   minilm_encoder.model:20  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+//     l1_attn_qkv = l1_attn_qkv + l1_attn_in_proj_bias
+//   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_17_attention_in_proj_bias(
     int rows,
     int cols,
-    const float* __restrict__ hidden_1_attn_in_proj_bias,
-    float* __restrict__ hidden_1_attn_qkv)
+    const float* __restrict__ l1_attn_in_proj_bias,
+    float* __restrict__ l1_attn_qkv)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_1_attn_qkv[i];
-        float v1 = hidden_1_attn_in_proj_bias[c];
+        float v0 = l1_attn_qkv[i];
+        float v1 = l1_attn_in_proj_bias[c];
         float v2 = v0 + v1;
-        hidden_1_attn_qkv[i] = v2;
+        l1_attn_qkv[i] = v2;
     }
 }
 
 // fwd_20_attention_add: one thread per element of [B*T, 384]:
-//     hidden_1_r1_0 = hidden_0_ffn_norm + (hidden_1_attn + hidden_1_attn_out_proj_bias)
-//   minilm_encoder.model:20  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:21  hidden.1.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     l1_r1_0 = l0_ffn_norm + (l1_attn + l1_attn_out_proj_bias)
+//   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:38  l1_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_20_attention_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_0_ffn_norm,
-    const float* __restrict__ hidden_1_attn,
-    const float* __restrict__ hidden_1_attn_out_proj_bias,
-    float* __restrict__ hidden_1_r1_0)
+    const float* __restrict__ l0_ffn_norm,
+    const float* __restrict__ l1_attn,
+    const float* __restrict__ l1_attn_out_proj_bias,
+    float* __restrict__ l1_r1_0)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_0_ffn_norm[i];
-        float v1 = hidden_1_attn[i];
-        float v2 = hidden_1_attn_out_proj_bias[c];
+        float v0 = l0_ffn_norm[i];
+        float v1 = l1_attn[i];
+        float v2 = l1_attn_out_proj_bias[c];
         float v3 = v1 + v2;
         float v4 = v0 + v3;
-        hidden_1_r1_0[i] = v4;
+        l1_r1_0[i] = v4;
     }
 }
 
 // fwd_23_dense_gelu: one thread per element of [B*T, 1536]:
-//     hidden_1_ff_0 = hidden_1_ff_0 + hidden_1_ff_0_bias
-//     hidden_1_ff_1 = gelu(hidden_1_ff_0 + hidden_1_ff_0_bias)
-//   minilm_encoder.model:23  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-//   minilm_encoder.model:23  hidden.1.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+//     l1_ff_0 = l1_ff_0 + l1_ff_0_bias
+//     l1_ff_1 = gelu(l1_ff_0 + l1_ff_0_bias)
+//   minilm_encoder.model:40  l1_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+//   minilm_encoder.model:40  l1_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
 extern "C" __global__ void __launch_bounds__(256) fwd_23_dense_gelu(
     int rows,
     int cols,
-    const float* __restrict__ hidden_1_ff_0_bias,
-    float* __restrict__ hidden_1_ff_0,
-    float* __restrict__ hidden_1_ff_1)
+    const float* __restrict__ l1_ff_0_bias,
+    float* __restrict__ l1_ff_0,
+    float* __restrict__ l1_ff_1)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_1_ff_0[i];
-        float v1 = hidden_1_ff_0_bias[c];
+        float v0 = l1_ff_0[i];
+        float v1 = l1_ff_0_bias[c];
         float v2 = v0 + v1;
         float v3 = md_gelu(v2);
-        hidden_1_ff_0[i] = v2;
-        hidden_1_ff_1[i] = v3;
+        l1_ff_0[i] = v2;
+        l1_ff_1[i] = v3;
     }
 }
 
 // fwd_25_dense_add: one thread per element of [B*T, 384]:
-//     hidden_1_r2_0 = hidden_1_attn_norm + (hidden_1_ff + hidden_1_ff_2_bias)
-//   minilm_encoder.model:23  hidden.1.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-//   minilm_encoder.model:24  hidden.1.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     l1_r2_0 = l1_attn_norm + (l1_ff + l1_ff_2_bias)
+//   minilm_encoder.model:40  l1_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+//   minilm_encoder.model:41  l1_r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_25_dense_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_1_attn_norm,
-    const float* __restrict__ hidden_1_ff,
-    const float* __restrict__ hidden_1_ff_2_bias,
-    float* __restrict__ hidden_1_r2_0)
+    const float* __restrict__ l1_attn_norm,
+    const float* __restrict__ l1_ff,
+    const float* __restrict__ l1_ff_2_bias,
+    float* __restrict__ l1_r2_0)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_1_attn_norm[i];
-        float v1 = hidden_1_ff[i];
-        float v2 = hidden_1_ff_2_bias[c];
+        float v0 = l1_attn_norm[i];
+        float v1 = l1_ff[i];
+        float v2 = l1_ff_2_bias[c];
         float v3 = v1 + v2;
         float v4 = v0 + v3;
-        hidden_1_r2_0[i] = v4;
+        l1_r2_0[i] = v4;
     }
 }
 
 // fwd_28_attention_in_proj_bias: one thread per element of [B*T, 1152]:
-//     hidden_2_attn_qkv = hidden_2_attn_qkv + hidden_2_attn_in_proj_bias
-//   minilm_encoder.model:20  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+//     l2_attn_qkv = l2_attn_qkv + l2_attn_in_proj_bias
+//   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_28_attention_in_proj_bias(
     int rows,
     int cols,
-    const float* __restrict__ hidden_2_attn_in_proj_bias,
-    float* __restrict__ hidden_2_attn_qkv)
+    const float* __restrict__ l2_attn_in_proj_bias,
+    float* __restrict__ l2_attn_qkv)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_2_attn_qkv[i];
-        float v1 = hidden_2_attn_in_proj_bias[c];
+        float v0 = l2_attn_qkv[i];
+        float v1 = l2_attn_in_proj_bias[c];
         float v2 = v0 + v1;
-        hidden_2_attn_qkv[i] = v2;
+        l2_attn_qkv[i] = v2;
     }
 }
 
 // fwd_31_attention_add: one thread per element of [B*T, 384]:
-//     hidden_2_r1_0 = hidden_1_ffn_norm + (hidden_2_attn + hidden_2_attn_out_proj_bias)
-//   minilm_encoder.model:20  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:21  hidden.2.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     l2_r1_0 = l1_ffn_norm + (l2_attn + l2_attn_out_proj_bias)
+//   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:44  l2_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_31_attention_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_1_ffn_norm,
-    const float* __restrict__ hidden_2_attn,
-    const float* __restrict__ hidden_2_attn_out_proj_bias,
-    float* __restrict__ hidden_2_r1_0)
+    const float* __restrict__ l1_ffn_norm,
+    const float* __restrict__ l2_attn,
+    const float* __restrict__ l2_attn_out_proj_bias,
+    float* __restrict__ l2_r1_0)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_1_ffn_norm[i];
-        float v1 = hidden_2_attn[i];
-        float v2 = hidden_2_attn_out_proj_bias[c];
+        float v0 = l1_ffn_norm[i];
+        float v1 = l2_attn[i];
+        float v2 = l2_attn_out_proj_bias[c];
         float v3 = v1 + v2;
         float v4 = v0 + v3;
-        hidden_2_r1_0[i] = v4;
+        l2_r1_0[i] = v4;
     }
 }
 
 // fwd_34_dense_gelu: one thread per element of [B*T, 1536]:
-//     hidden_2_ff_0 = hidden_2_ff_0 + hidden_2_ff_0_bias
-//     hidden_2_ff_1 = gelu(hidden_2_ff_0 + hidden_2_ff_0_bias)
-//   minilm_encoder.model:23  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-//   minilm_encoder.model:23  hidden.2.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+//     l2_ff_0 = l2_ff_0 + l2_ff_0_bias
+//     l2_ff_1 = gelu(l2_ff_0 + l2_ff_0_bias)
+//   minilm_encoder.model:46  l2_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+//   minilm_encoder.model:46  l2_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
 extern "C" __global__ void __launch_bounds__(256) fwd_34_dense_gelu(
     int rows,
     int cols,
-    const float* __restrict__ hidden_2_ff_0_bias,
-    float* __restrict__ hidden_2_ff_0,
-    float* __restrict__ hidden_2_ff_1)
+    const float* __restrict__ l2_ff_0_bias,
+    float* __restrict__ l2_ff_0,
+    float* __restrict__ l2_ff_1)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_2_ff_0[i];
-        float v1 = hidden_2_ff_0_bias[c];
+        float v0 = l2_ff_0[i];
+        float v1 = l2_ff_0_bias[c];
         float v2 = v0 + v1;
         float v3 = md_gelu(v2);
-        hidden_2_ff_0[i] = v2;
-        hidden_2_ff_1[i] = v3;
+        l2_ff_0[i] = v2;
+        l2_ff_1[i] = v3;
     }
 }
 
 // fwd_36_dense_add: one thread per element of [B*T, 384]:
-//     hidden_2_r2_0 = hidden_2_attn_norm + (hidden_2_ff + hidden_2_ff_2_bias)
-//   minilm_encoder.model:23  hidden.2.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-//   minilm_encoder.model:24  hidden.2.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     l2_r2_0 = l2_attn_norm + (l2_ff + l2_ff_2_bias)
+//   minilm_encoder.model:46  l2_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+//   minilm_encoder.model:47  l2_r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_36_dense_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_2_attn_norm,
-    const float* __restrict__ hidden_2_ff,
-    const float* __restrict__ hidden_2_ff_2_bias,
-    float* __restrict__ hidden_2_r2_0)
+    const float* __restrict__ l2_attn_norm,
+    const float* __restrict__ l2_ff,
+    const float* __restrict__ l2_ff_2_bias,
+    float* __restrict__ l2_r2_0)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_2_attn_norm[i];
-        float v1 = hidden_2_ff[i];
-        float v2 = hidden_2_ff_2_bias[c];
+        float v0 = l2_attn_norm[i];
+        float v1 = l2_ff[i];
+        float v2 = l2_ff_2_bias[c];
         float v3 = v1 + v2;
         float v4 = v0 + v3;
-        hidden_2_r2_0[i] = v4;
+        l2_r2_0[i] = v4;
     }
 }
 
 // fwd_39_attention_in_proj_bias: one thread per element of [B*T, 1152]:
-//     hidden_3_attn_qkv = hidden_3_attn_qkv + hidden_3_attn_in_proj_bias
-//   minilm_encoder.model:20  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+//     l3_attn_qkv = l3_attn_qkv + l3_attn_in_proj_bias
+//   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_39_attention_in_proj_bias(
     int rows,
     int cols,
-    const float* __restrict__ hidden_3_attn_in_proj_bias,
-    float* __restrict__ hidden_3_attn_qkv)
+    const float* __restrict__ l3_attn_in_proj_bias,
+    float* __restrict__ l3_attn_qkv)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_3_attn_qkv[i];
-        float v1 = hidden_3_attn_in_proj_bias[c];
+        float v0 = l3_attn_qkv[i];
+        float v1 = l3_attn_in_proj_bias[c];
         float v2 = v0 + v1;
-        hidden_3_attn_qkv[i] = v2;
+        l3_attn_qkv[i] = v2;
     }
 }
 
 // fwd_42_attention_add: one thread per element of [B*T, 384]:
-//     hidden_3_r1_0 = hidden_2_ffn_norm + (hidden_3_attn + hidden_3_attn_out_proj_bias)
-//   minilm_encoder.model:20  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:21  hidden.3.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     l3_r1_0 = l2_ffn_norm + (l3_attn + l3_attn_out_proj_bias)
+//   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:50  l3_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_42_attention_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_2_ffn_norm,
-    const float* __restrict__ hidden_3_attn,
-    const float* __restrict__ hidden_3_attn_out_proj_bias,
-    float* __restrict__ hidden_3_r1_0)
+    const float* __restrict__ l2_ffn_norm,
+    const float* __restrict__ l3_attn,
+    const float* __restrict__ l3_attn_out_proj_bias,
+    float* __restrict__ l3_r1_0)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_2_ffn_norm[i];
-        float v1 = hidden_3_attn[i];
-        float v2 = hidden_3_attn_out_proj_bias[c];
+        float v0 = l2_ffn_norm[i];
+        float v1 = l3_attn[i];
+        float v2 = l3_attn_out_proj_bias[c];
         float v3 = v1 + v2;
         float v4 = v0 + v3;
-        hidden_3_r1_0[i] = v4;
+        l3_r1_0[i] = v4;
     }
 }
 
 // fwd_45_dense_gelu: one thread per element of [B*T, 1536]:
-//     hidden_3_ff_0 = hidden_3_ff_0 + hidden_3_ff_0_bias
-//     hidden_3_ff_1 = gelu(hidden_3_ff_0 + hidden_3_ff_0_bias)
-//   minilm_encoder.model:23  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-//   minilm_encoder.model:23  hidden.3.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+//     l3_ff_0 = l3_ff_0 + l3_ff_0_bias
+//     l3_ff_1 = gelu(l3_ff_0 + l3_ff_0_bias)
+//   minilm_encoder.model:52  l3_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+//   minilm_encoder.model:52  l3_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
 extern "C" __global__ void __launch_bounds__(256) fwd_45_dense_gelu(
     int rows,
     int cols,
-    const float* __restrict__ hidden_3_ff_0_bias,
-    float* __restrict__ hidden_3_ff_0,
-    float* __restrict__ hidden_3_ff_1)
+    const float* __restrict__ l3_ff_0_bias,
+    float* __restrict__ l3_ff_0,
+    float* __restrict__ l3_ff_1)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_3_ff_0[i];
-        float v1 = hidden_3_ff_0_bias[c];
+        float v0 = l3_ff_0[i];
+        float v1 = l3_ff_0_bias[c];
         float v2 = v0 + v1;
         float v3 = md_gelu(v2);
-        hidden_3_ff_0[i] = v2;
-        hidden_3_ff_1[i] = v3;
+        l3_ff_0[i] = v2;
+        l3_ff_1[i] = v3;
     }
 }
 
 // fwd_47_dense_add: one thread per element of [B*T, 384]:
-//     hidden_3_r2_0 = hidden_3_attn_norm + (hidden_3_ff + hidden_3_ff_2_bias)
-//   minilm_encoder.model:23  hidden.3.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-//   minilm_encoder.model:24  hidden.3.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     l3_r2_0 = l3_attn_norm + (l3_ff + l3_ff_2_bias)
+//   minilm_encoder.model:52  l3_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+//   minilm_encoder.model:53  l3_r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_47_dense_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_3_attn_norm,
-    const float* __restrict__ hidden_3_ff,
-    const float* __restrict__ hidden_3_ff_2_bias,
-    float* __restrict__ hidden_3_r2_0)
+    const float* __restrict__ l3_attn_norm,
+    const float* __restrict__ l3_ff,
+    const float* __restrict__ l3_ff_2_bias,
+    float* __restrict__ l3_r2_0)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_3_attn_norm[i];
-        float v1 = hidden_3_ff[i];
-        float v2 = hidden_3_ff_2_bias[c];
+        float v0 = l3_attn_norm[i];
+        float v1 = l3_ff[i];
+        float v2 = l3_ff_2_bias[c];
         float v3 = v1 + v2;
         float v4 = v0 + v3;
-        hidden_3_r2_0[i] = v4;
+        l3_r2_0[i] = v4;
     }
 }
 
 // fwd_50_attention_in_proj_bias: one thread per element of [B*T, 1152]:
-//     hidden_4_attn_qkv = hidden_4_attn_qkv + hidden_4_attn_in_proj_bias
-//   minilm_encoder.model:20  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+//     l4_attn_qkv = l4_attn_qkv + l4_attn_in_proj_bias
+//   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_50_attention_in_proj_bias(
     int rows,
     int cols,
-    const float* __restrict__ hidden_4_attn_in_proj_bias,
-    float* __restrict__ hidden_4_attn_qkv)
+    const float* __restrict__ l4_attn_in_proj_bias,
+    float* __restrict__ l4_attn_qkv)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_4_attn_qkv[i];
-        float v1 = hidden_4_attn_in_proj_bias[c];
+        float v0 = l4_attn_qkv[i];
+        float v1 = l4_attn_in_proj_bias[c];
         float v2 = v0 + v1;
-        hidden_4_attn_qkv[i] = v2;
+        l4_attn_qkv[i] = v2;
     }
 }
 
 // fwd_53_attention_add: one thread per element of [B*T, 384]:
-//     hidden_4_r1_0 = hidden_3_ffn_norm + (hidden_4_attn + hidden_4_attn_out_proj_bias)
-//   minilm_encoder.model:20  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:21  hidden.4.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     l4_r1_0 = l3_ffn_norm + (l4_attn + l4_attn_out_proj_bias)
+//   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:56  l4_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_53_attention_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_3_ffn_norm,
-    const float* __restrict__ hidden_4_attn,
-    const float* __restrict__ hidden_4_attn_out_proj_bias,
-    float* __restrict__ hidden_4_r1_0)
+    const float* __restrict__ l3_ffn_norm,
+    const float* __restrict__ l4_attn,
+    const float* __restrict__ l4_attn_out_proj_bias,
+    float* __restrict__ l4_r1_0)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_3_ffn_norm[i];
-        float v1 = hidden_4_attn[i];
-        float v2 = hidden_4_attn_out_proj_bias[c];
+        float v0 = l3_ffn_norm[i];
+        float v1 = l4_attn[i];
+        float v2 = l4_attn_out_proj_bias[c];
         float v3 = v1 + v2;
         float v4 = v0 + v3;
-        hidden_4_r1_0[i] = v4;
+        l4_r1_0[i] = v4;
     }
 }
 
 // fwd_56_dense_gelu: one thread per element of [B*T, 1536]:
-//     hidden_4_ff_0 = hidden_4_ff_0 + hidden_4_ff_0_bias
-//     hidden_4_ff_1 = gelu(hidden_4_ff_0 + hidden_4_ff_0_bias)
-//   minilm_encoder.model:23  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-//   minilm_encoder.model:23  hidden.4.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+//     l4_ff_0 = l4_ff_0 + l4_ff_0_bias
+//     l4_ff_1 = gelu(l4_ff_0 + l4_ff_0_bias)
+//   minilm_encoder.model:58  l4_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+//   minilm_encoder.model:58  l4_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
 extern "C" __global__ void __launch_bounds__(256) fwd_56_dense_gelu(
     int rows,
     int cols,
-    const float* __restrict__ hidden_4_ff_0_bias,
-    float* __restrict__ hidden_4_ff_0,
-    float* __restrict__ hidden_4_ff_1)
+    const float* __restrict__ l4_ff_0_bias,
+    float* __restrict__ l4_ff_0,
+    float* __restrict__ l4_ff_1)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_4_ff_0[i];
-        float v1 = hidden_4_ff_0_bias[c];
+        float v0 = l4_ff_0[i];
+        float v1 = l4_ff_0_bias[c];
         float v2 = v0 + v1;
         float v3 = md_gelu(v2);
-        hidden_4_ff_0[i] = v2;
-        hidden_4_ff_1[i] = v3;
+        l4_ff_0[i] = v2;
+        l4_ff_1[i] = v3;
     }
 }
 
 // fwd_58_dense_add: one thread per element of [B*T, 384]:
-//     hidden_4_r2_0 = hidden_4_attn_norm + (hidden_4_ff + hidden_4_ff_2_bias)
-//   minilm_encoder.model:23  hidden.4.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-//   minilm_encoder.model:24  hidden.4.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     l4_r2_0 = l4_attn_norm + (l4_ff + l4_ff_2_bias)
+//   minilm_encoder.model:58  l4_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+//   minilm_encoder.model:59  l4_r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_58_dense_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_4_attn_norm,
-    const float* __restrict__ hidden_4_ff,
-    const float* __restrict__ hidden_4_ff_2_bias,
-    float* __restrict__ hidden_4_r2_0)
+    const float* __restrict__ l4_attn_norm,
+    const float* __restrict__ l4_ff,
+    const float* __restrict__ l4_ff_2_bias,
+    float* __restrict__ l4_r2_0)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_4_attn_norm[i];
-        float v1 = hidden_4_ff[i];
-        float v2 = hidden_4_ff_2_bias[c];
+        float v0 = l4_attn_norm[i];
+        float v1 = l4_ff[i];
+        float v2 = l4_ff_2_bias[c];
         float v3 = v1 + v2;
         float v4 = v0 + v3;
-        hidden_4_r2_0[i] = v4;
+        l4_r2_0[i] = v4;
     }
 }
 
 // fwd_61_attention_in_proj_bias: one thread per element of [B*T, 1152]:
-//     hidden_5_attn_qkv = hidden_5_attn_qkv + hidden_5_attn_in_proj_bias
-//   minilm_encoder.model:20  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+//     l5_attn_qkv = l5_attn_qkv + l5_attn_in_proj_bias
+//   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_61_attention_in_proj_bias(
     int rows,
     int cols,
-    const float* __restrict__ hidden_5_attn_in_proj_bias,
-    float* __restrict__ hidden_5_attn_qkv)
+    const float* __restrict__ l5_attn_in_proj_bias,
+    float* __restrict__ l5_attn_qkv)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_5_attn_qkv[i];
-        float v1 = hidden_5_attn_in_proj_bias[c];
+        float v0 = l5_attn_qkv[i];
+        float v1 = l5_attn_in_proj_bias[c];
         float v2 = v0 + v1;
-        hidden_5_attn_qkv[i] = v2;
+        l5_attn_qkv[i] = v2;
     }
 }
 
 // fwd_64_attention_add: one thread per element of [B*T, 384]:
-//     hidden_5_r1_0 = hidden_4_ffn_norm + (hidden_5_attn + hidden_5_attn_out_proj_bias)
-//   minilm_encoder.model:20  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-//   minilm_encoder.model:21  hidden.5.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     l5_r1_0 = l4_ffn_norm + (l5_attn + l5_attn_out_proj_bias)
+//   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:62  l5_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_64_attention_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_4_ffn_norm,
-    const float* __restrict__ hidden_5_attn,
-    const float* __restrict__ hidden_5_attn_out_proj_bias,
-    float* __restrict__ hidden_5_r1_0)
+    const float* __restrict__ l4_ffn_norm,
+    const float* __restrict__ l5_attn,
+    const float* __restrict__ l5_attn_out_proj_bias,
+    float* __restrict__ l5_r1_0)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_4_ffn_norm[i];
-        float v1 = hidden_5_attn[i];
-        float v2 = hidden_5_attn_out_proj_bias[c];
+        float v0 = l4_ffn_norm[i];
+        float v1 = l5_attn[i];
+        float v2 = l5_attn_out_proj_bias[c];
         float v3 = v1 + v2;
         float v4 = v0 + v3;
-        hidden_5_r1_0[i] = v4;
+        l5_r1_0[i] = v4;
     }
 }
 
 // fwd_67_dense_gelu: one thread per element of [B*T, 1536]:
-//     hidden_5_ff_0 = hidden_5_ff_0 + hidden_5_ff_0_bias
-//     hidden_5_ff_1 = gelu(hidden_5_ff_0 + hidden_5_ff_0_bias)
-//   minilm_encoder.model:23  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-//   minilm_encoder.model:23  hidden.5.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+//     l5_ff_0 = l5_ff_0 + l5_ff_0_bias
+//     l5_ff_1 = gelu(l5_ff_0 + l5_ff_0_bias)
+//   minilm_encoder.model:64  l5_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+//   minilm_encoder.model:64  l5_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
 extern "C" __global__ void __launch_bounds__(256) fwd_67_dense_gelu(
     int rows,
     int cols,
-    const float* __restrict__ hidden_5_ff_0_bias,
-    float* __restrict__ hidden_5_ff_0,
-    float* __restrict__ hidden_5_ff_1)
+    const float* __restrict__ l5_ff_0_bias,
+    float* __restrict__ l5_ff_0,
+    float* __restrict__ l5_ff_1)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_5_ff_0[i];
-        float v1 = hidden_5_ff_0_bias[c];
+        float v0 = l5_ff_0[i];
+        float v1 = l5_ff_0_bias[c];
         float v2 = v0 + v1;
         float v3 = md_gelu(v2);
-        hidden_5_ff_0[i] = v2;
-        hidden_5_ff_1[i] = v3;
+        l5_ff_0[i] = v2;
+        l5_ff_1[i] = v3;
     }
 }
 
 // fwd_69_dense_add: one thread per element of [B*T, 384]:
-//     hidden_5_r2_0 = hidden_5_attn_norm + (hidden_5_ff + hidden_5_ff_2_bias)
-//   minilm_encoder.model:23  hidden.5.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-//   minilm_encoder.model:24  hidden.5.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+//     l5_r2_0 = l5_attn_norm + (l5_ff + l5_ff_2_bias)
+//   minilm_encoder.model:64  l5_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+//   minilm_encoder.model:65  l5_r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_69_dense_add(
     int rows,
     int cols,
-    const float* __restrict__ hidden_5_attn_norm,
-    const float* __restrict__ hidden_5_ff,
-    const float* __restrict__ hidden_5_ff_2_bias,
-    float* __restrict__ hidden_5_r2_0)
+    const float* __restrict__ l5_attn_norm,
+    const float* __restrict__ l5_ff,
+    const float* __restrict__ l5_ff_2_bias,
+    float* __restrict__ l5_r2_0)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = hidden_5_attn_norm[i];
-        float v1 = hidden_5_ff[i];
-        float v2 = hidden_5_ff_2_bias[c];
+        float v0 = l5_attn_norm[i];
+        float v1 = l5_ff[i];
+        float v2 = l5_ff_2_bias[c];
         float v3 = v1 + v2;
         float v4 = v0 + v3;
-        hidden_5_r2_0[i] = v4;
+        l5_r2_0[i] = v4;
     }
 }
 
@@ -1399,17 +1399,17 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
             // ───── Inference and training ────────────────────────────────────────────────────────────────────
 
             /// <summary>Runs the model (dropout off) on the device; the returned host tensor belongs to the session and is overwritten by the next call.</summary>
-            public global::ModelDsl.Runtime.Tensor Forward(global::ModelDsl.Runtime.IntTensor ids, global::ModelDsl.Runtime.IntTensor segment)
+            public global::ModelDsl.Runtime.Tensor Forward(global::ModelDsl.Runtime.IntTensor ids, global::ModelDsl.Runtime.IntTensor segment, global::ModelDsl.Runtime.IntTensor mask)
             {
                 using var call = _guard.Enter("MiniLmEncoder.Gpu.Forward");
-                var w = Prepare("MiniLmEncoder.Gpu.Forward", _model.Step, ids, segment);
+                var w = Prepare("MiniLmEncoder.Gpu.Forward", _model.Step, ids, segment, mask);
                 RunForward(w, training: false);
                 return DownloadOutput(w);
             }
 
             private global::ModelDsl.Runtime.Tensor DownloadOutput(Workspace w)
             {
-                w.hidden.CopyTo<float>(w.Output.Span);
+                w.l5_ffn_norm.CopyTo<float>(w.Output.Span);
                 return w.Output;
             }
 
@@ -1467,6 +1467,7 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 public readonly int T;
                 public readonly global::ModelDsl.Cuda.DeviceVariable ids; // input i32[B, T]
                 public readonly global::ModelDsl.Cuda.DeviceVariable segment; // input i32[B, T]
+                public readonly global::ModelDsl.Cuda.DeviceVariable mask; // input i32[B, T]
                 public readonly global::ModelDsl.Cuda.DeviceVariable tok; // activation f32[B, T, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable typ; // activation f32[B, T, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable sum_0; // activation f32[B, T, 384]
@@ -1474,96 +1475,96 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 public readonly global::ModelDsl.Cuda.DeviceVariable emb_norm; // activation f32[B, T, 384]
                 public readonly global::ModelDsl.Cuda.DeviceVariable emb_norm_mean; // saved f32[B, T], kept by the forward for the backward
                 public readonly global::ModelDsl.Cuda.DeviceVariable emb_norm_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_attn_qkv; // activation f32[B, T, 1152]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_attn_context; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_attn; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_r1_0; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_attn_norm; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_ff_0; // activation f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_ff_1; // activation f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_ff; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_r2_0; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_ffn_norm; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_0_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_attn_qkv; // activation f32[B, T, 1152]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_attn_context; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_attn; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_r1_0; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_attn_norm; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_ff_0; // activation f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_ff_1; // activation f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_ff; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_r2_0; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_ffn_norm; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_1_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_attn_qkv; // activation f32[B, T, 1152]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_attn_context; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_attn; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_r1_0; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_attn_norm; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_ff_0; // activation f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_ff_1; // activation f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_ff; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_r2_0; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_ffn_norm; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_2_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_attn_qkv; // activation f32[B, T, 1152]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_attn_context; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_attn; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_r1_0; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_attn_norm; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_ff_0; // activation f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_ff_1; // activation f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_ff; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_r2_0; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_ffn_norm; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_3_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_attn_qkv; // activation f32[B, T, 1152]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_attn_context; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_attn; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_r1_0; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_attn_norm; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_ff_0; // activation f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_ff_1; // activation f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_ff; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_r2_0; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_ffn_norm; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_4_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_attn_qkv; // activation f32[B, T, 1152]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_attn_context; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_attn; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_r1_0; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_attn_norm; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_ff_0; // activation f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_ff_1; // activation f32[B, T, 1536]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_ff; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_5_r2_0; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden; // activation f32[B, T, 384]
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable hidden_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_attn_qkv; // activation f32[B, T, 1152]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_attn_context; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_attn; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_r1_0; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_attn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_ff_0; // activation f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_ff_1; // activation f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_ff; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_r2_0; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_ffn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l0_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_attn_qkv; // activation f32[B, T, 1152]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_attn_context; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_attn; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_r1_0; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_attn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_ff_0; // activation f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_ff_1; // activation f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_ff; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_r2_0; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_ffn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l1_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_attn_qkv; // activation f32[B, T, 1152]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_attn_context; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_attn; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_r1_0; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_attn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_ff_0; // activation f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_ff_1; // activation f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_ff; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_r2_0; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_ffn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l2_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_attn_qkv; // activation f32[B, T, 1152]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_attn_context; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_attn; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_r1_0; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_attn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_ff_0; // activation f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_ff_1; // activation f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_ff; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_r2_0; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_ffn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l3_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_attn_qkv; // activation f32[B, T, 1152]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_attn_context; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_attn; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_r1_0; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_attn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_ff_0; // activation f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_ff_1; // activation f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_ff; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_r2_0; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_ffn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l4_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_attn_qkv; // activation f32[B, T, 1152]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_attn_context; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_attn_workspace; // working memory, f32: row max [B, 12, T] | row log-sum [B, 12, T] | delta [B, 12, T]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_attn; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_r1_0; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_attn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_attn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_attn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_ff_0; // activation f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_ff_1; // activation f32[B, T, 1536]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_ff; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_r2_0; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_ffn_norm; // activation f32[B, T, 384]
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_ffn_norm_mean; // saved f32[B, T], kept by the forward for the backward
+                public readonly global::ModelDsl.Cuda.DeviceVariable l5_ffn_norm_rstd; // saved f32[B, T], kept by the forward for the backward
                 public readonly global::ModelDsl.Runtime.Tensor Output;
 
                 public Workspace(global::ModelDsl.Cuda.GpuContext context, int B, int T)
@@ -1573,6 +1574,7 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                     string binding = $"B = {B}, T = {T}"; // for BufferSize's message when a buffer would not fit in an array
                     ids = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'ids' [B, T]", 1d * B * T));
                     segment = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'segment' [B, T]", 1d * B * T));
+                    mask = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'mask' [B, T]", 1d * B * T));
                     tok = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'tok' [B, T, 384]", 384d * B * T));
                     typ = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'typ' [B, T, 384]", 384d * B * T));
                     sum_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'sum_0' [B, T, 384]", 384d * B * T));
@@ -1580,96 +1582,96 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                     emb_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb_norm' [B, T, 384]", 384d * B * T));
                     emb_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb_norm_mean' [B, T]", 1d * B * T));
                     emb_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb_norm_rstd' [B, T]", 1d * B * T));
-                    hidden_0_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_qkv' [B, T, 1152]", 1152d * B * T));
-                    hidden_0_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_context' [B, T, 384]", 384d * B * T));
-                    hidden_0_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_workspace' (working memory)", 36d * B * T));
-                    hidden_0_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn' [B, T, 384]", 384d * B * T));
-                    hidden_0_r1_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_r1_0' [B, T, 384]", 384d * B * T));
-                    hidden_0_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_norm' [B, T, 384]", 384d * B * T));
-                    hidden_0_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_norm_mean' [B, T]", 1d * B * T));
-                    hidden_0_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_norm_rstd' [B, T]", 1d * B * T));
-                    hidden_0_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ff_0' [B, T, 1536]", 1536d * B * T));
-                    hidden_0_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ff_1' [B, T, 1536]", 1536d * B * T));
-                    hidden_0_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ff' [B, T, 384]", 384d * B * T));
-                    hidden_0_r2_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_r2_0' [B, T, 384]", 384d * B * T));
-                    hidden_0_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ffn_norm' [B, T, 384]", 384d * B * T));
-                    hidden_0_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ffn_norm_mean' [B, T]", 1d * B * T));
-                    hidden_0_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ffn_norm_rstd' [B, T]", 1d * B * T));
-                    hidden_1_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_qkv' [B, T, 1152]", 1152d * B * T));
-                    hidden_1_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_context' [B, T, 384]", 384d * B * T));
-                    hidden_1_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_workspace' (working memory)", 36d * B * T));
-                    hidden_1_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn' [B, T, 384]", 384d * B * T));
-                    hidden_1_r1_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_r1_0' [B, T, 384]", 384d * B * T));
-                    hidden_1_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_norm' [B, T, 384]", 384d * B * T));
-                    hidden_1_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_norm_mean' [B, T]", 1d * B * T));
-                    hidden_1_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_norm_rstd' [B, T]", 1d * B * T));
-                    hidden_1_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ff_0' [B, T, 1536]", 1536d * B * T));
-                    hidden_1_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ff_1' [B, T, 1536]", 1536d * B * T));
-                    hidden_1_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ff' [B, T, 384]", 384d * B * T));
-                    hidden_1_r2_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_r2_0' [B, T, 384]", 384d * B * T));
-                    hidden_1_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ffn_norm' [B, T, 384]", 384d * B * T));
-                    hidden_1_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ffn_norm_mean' [B, T]", 1d * B * T));
-                    hidden_1_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ffn_norm_rstd' [B, T]", 1d * B * T));
-                    hidden_2_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_qkv' [B, T, 1152]", 1152d * B * T));
-                    hidden_2_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_context' [B, T, 384]", 384d * B * T));
-                    hidden_2_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_workspace' (working memory)", 36d * B * T));
-                    hidden_2_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn' [B, T, 384]", 384d * B * T));
-                    hidden_2_r1_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_r1_0' [B, T, 384]", 384d * B * T));
-                    hidden_2_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_norm' [B, T, 384]", 384d * B * T));
-                    hidden_2_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_norm_mean' [B, T]", 1d * B * T));
-                    hidden_2_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_norm_rstd' [B, T]", 1d * B * T));
-                    hidden_2_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ff_0' [B, T, 1536]", 1536d * B * T));
-                    hidden_2_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ff_1' [B, T, 1536]", 1536d * B * T));
-                    hidden_2_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ff' [B, T, 384]", 384d * B * T));
-                    hidden_2_r2_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_r2_0' [B, T, 384]", 384d * B * T));
-                    hidden_2_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ffn_norm' [B, T, 384]", 384d * B * T));
-                    hidden_2_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ffn_norm_mean' [B, T]", 1d * B * T));
-                    hidden_2_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ffn_norm_rstd' [B, T]", 1d * B * T));
-                    hidden_3_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_qkv' [B, T, 1152]", 1152d * B * T));
-                    hidden_3_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_context' [B, T, 384]", 384d * B * T));
-                    hidden_3_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_workspace' (working memory)", 36d * B * T));
-                    hidden_3_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn' [B, T, 384]", 384d * B * T));
-                    hidden_3_r1_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_r1_0' [B, T, 384]", 384d * B * T));
-                    hidden_3_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_norm' [B, T, 384]", 384d * B * T));
-                    hidden_3_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_norm_mean' [B, T]", 1d * B * T));
-                    hidden_3_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_norm_rstd' [B, T]", 1d * B * T));
-                    hidden_3_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ff_0' [B, T, 1536]", 1536d * B * T));
-                    hidden_3_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ff_1' [B, T, 1536]", 1536d * B * T));
-                    hidden_3_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ff' [B, T, 384]", 384d * B * T));
-                    hidden_3_r2_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_r2_0' [B, T, 384]", 384d * B * T));
-                    hidden_3_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ffn_norm' [B, T, 384]", 384d * B * T));
-                    hidden_3_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ffn_norm_mean' [B, T]", 1d * B * T));
-                    hidden_3_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ffn_norm_rstd' [B, T]", 1d * B * T));
-                    hidden_4_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_qkv' [B, T, 1152]", 1152d * B * T));
-                    hidden_4_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_context' [B, T, 384]", 384d * B * T));
-                    hidden_4_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_workspace' (working memory)", 36d * B * T));
-                    hidden_4_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn' [B, T, 384]", 384d * B * T));
-                    hidden_4_r1_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_r1_0' [B, T, 384]", 384d * B * T));
-                    hidden_4_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_norm' [B, T, 384]", 384d * B * T));
-                    hidden_4_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_norm_mean' [B, T]", 1d * B * T));
-                    hidden_4_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_norm_rstd' [B, T]", 1d * B * T));
-                    hidden_4_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ff_0' [B, T, 1536]", 1536d * B * T));
-                    hidden_4_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ff_1' [B, T, 1536]", 1536d * B * T));
-                    hidden_4_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ff' [B, T, 384]", 384d * B * T));
-                    hidden_4_r2_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_r2_0' [B, T, 384]", 384d * B * T));
-                    hidden_4_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ffn_norm' [B, T, 384]", 384d * B * T));
-                    hidden_4_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ffn_norm_mean' [B, T]", 1d * B * T));
-                    hidden_4_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ffn_norm_rstd' [B, T]", 1d * B * T));
-                    hidden_5_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_qkv' [B, T, 1152]", 1152d * B * T));
-                    hidden_5_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_context' [B, T, 384]", 384d * B * T));
-                    hidden_5_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_workspace' (working memory)", 36d * B * T));
-                    hidden_5_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn' [B, T, 384]", 384d * B * T));
-                    hidden_5_r1_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_r1_0' [B, T, 384]", 384d * B * T));
-                    hidden_5_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_norm' [B, T, 384]", 384d * B * T));
-                    hidden_5_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_norm_mean' [B, T]", 1d * B * T));
-                    hidden_5_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_norm_rstd' [B, T]", 1d * B * T));
-                    hidden_5_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_ff_0' [B, T, 1536]", 1536d * B * T));
-                    hidden_5_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_ff_1' [B, T, 1536]", 1536d * B * T));
-                    hidden_5_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_ff' [B, T, 384]", 384d * B * T));
-                    hidden_5_r2_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_r2_0' [B, T, 384]", 384d * B * T));
-                    hidden = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden' [B, T, 384]", 384d * B * T));
-                    hidden_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_mean' [B, T]", 1d * B * T));
-                    hidden_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_rstd' [B, T]", 1d * B * T));
+                    l0_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_qkv' [B, T, 1152]", 1152d * B * T));
+                    l0_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_context' [B, T, 384]", 384d * B * T));
+                    l0_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_workspace' (working memory)", 36d * B * T));
+                    l0_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn' [B, T, 384]", 384d * B * T));
+                    l0_r1_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_r1_0' [B, T, 384]", 384d * B * T));
+                    l0_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_norm' [B, T, 384]", 384d * B * T));
+                    l0_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_norm_mean' [B, T]", 1d * B * T));
+                    l0_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_norm_rstd' [B, T]", 1d * B * T));
+                    l0_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ff_0' [B, T, 1536]", 1536d * B * T));
+                    l0_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ff_1' [B, T, 1536]", 1536d * B * T));
+                    l0_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ff' [B, T, 384]", 384d * B * T));
+                    l0_r2_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_r2_0' [B, T, 384]", 384d * B * T));
+                    l0_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ffn_norm' [B, T, 384]", 384d * B * T));
+                    l0_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ffn_norm_mean' [B, T]", 1d * B * T));
+                    l0_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ffn_norm_rstd' [B, T]", 1d * B * T));
+                    l1_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_qkv' [B, T, 1152]", 1152d * B * T));
+                    l1_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_context' [B, T, 384]", 384d * B * T));
+                    l1_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_workspace' (working memory)", 36d * B * T));
+                    l1_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn' [B, T, 384]", 384d * B * T));
+                    l1_r1_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_r1_0' [B, T, 384]", 384d * B * T));
+                    l1_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_norm' [B, T, 384]", 384d * B * T));
+                    l1_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_norm_mean' [B, T]", 1d * B * T));
+                    l1_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_norm_rstd' [B, T]", 1d * B * T));
+                    l1_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ff_0' [B, T, 1536]", 1536d * B * T));
+                    l1_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ff_1' [B, T, 1536]", 1536d * B * T));
+                    l1_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ff' [B, T, 384]", 384d * B * T));
+                    l1_r2_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_r2_0' [B, T, 384]", 384d * B * T));
+                    l1_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ffn_norm' [B, T, 384]", 384d * B * T));
+                    l1_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ffn_norm_mean' [B, T]", 1d * B * T));
+                    l1_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ffn_norm_rstd' [B, T]", 1d * B * T));
+                    l2_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_qkv' [B, T, 1152]", 1152d * B * T));
+                    l2_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_context' [B, T, 384]", 384d * B * T));
+                    l2_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_workspace' (working memory)", 36d * B * T));
+                    l2_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn' [B, T, 384]", 384d * B * T));
+                    l2_r1_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_r1_0' [B, T, 384]", 384d * B * T));
+                    l2_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_norm' [B, T, 384]", 384d * B * T));
+                    l2_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_norm_mean' [B, T]", 1d * B * T));
+                    l2_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_norm_rstd' [B, T]", 1d * B * T));
+                    l2_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ff_0' [B, T, 1536]", 1536d * B * T));
+                    l2_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ff_1' [B, T, 1536]", 1536d * B * T));
+                    l2_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ff' [B, T, 384]", 384d * B * T));
+                    l2_r2_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_r2_0' [B, T, 384]", 384d * B * T));
+                    l2_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ffn_norm' [B, T, 384]", 384d * B * T));
+                    l2_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ffn_norm_mean' [B, T]", 1d * B * T));
+                    l2_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ffn_norm_rstd' [B, T]", 1d * B * T));
+                    l3_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_qkv' [B, T, 1152]", 1152d * B * T));
+                    l3_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_context' [B, T, 384]", 384d * B * T));
+                    l3_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_workspace' (working memory)", 36d * B * T));
+                    l3_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn' [B, T, 384]", 384d * B * T));
+                    l3_r1_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_r1_0' [B, T, 384]", 384d * B * T));
+                    l3_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_norm' [B, T, 384]", 384d * B * T));
+                    l3_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_norm_mean' [B, T]", 1d * B * T));
+                    l3_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_norm_rstd' [B, T]", 1d * B * T));
+                    l3_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ff_0' [B, T, 1536]", 1536d * B * T));
+                    l3_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ff_1' [B, T, 1536]", 1536d * B * T));
+                    l3_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ff' [B, T, 384]", 384d * B * T));
+                    l3_r2_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_r2_0' [B, T, 384]", 384d * B * T));
+                    l3_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ffn_norm' [B, T, 384]", 384d * B * T));
+                    l3_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ffn_norm_mean' [B, T]", 1d * B * T));
+                    l3_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ffn_norm_rstd' [B, T]", 1d * B * T));
+                    l4_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_qkv' [B, T, 1152]", 1152d * B * T));
+                    l4_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_context' [B, T, 384]", 384d * B * T));
+                    l4_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_workspace' (working memory)", 36d * B * T));
+                    l4_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn' [B, T, 384]", 384d * B * T));
+                    l4_r1_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_r1_0' [B, T, 384]", 384d * B * T));
+                    l4_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_norm' [B, T, 384]", 384d * B * T));
+                    l4_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_norm_mean' [B, T]", 1d * B * T));
+                    l4_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_norm_rstd' [B, T]", 1d * B * T));
+                    l4_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ff_0' [B, T, 1536]", 1536d * B * T));
+                    l4_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ff_1' [B, T, 1536]", 1536d * B * T));
+                    l4_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ff' [B, T, 384]", 384d * B * T));
+                    l4_r2_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_r2_0' [B, T, 384]", 384d * B * T));
+                    l4_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ffn_norm' [B, T, 384]", 384d * B * T));
+                    l4_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ffn_norm_mean' [B, T]", 1d * B * T));
+                    l4_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ffn_norm_rstd' [B, T]", 1d * B * T));
+                    l5_attn_qkv = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_qkv' [B, T, 1152]", 1152d * B * T));
+                    l5_attn_context = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_context' [B, T, 384]", 384d * B * T));
+                    l5_attn_workspace = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_workspace' (working memory)", 36d * B * T));
+                    l5_attn = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn' [B, T, 384]", 384d * B * T));
+                    l5_r1_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_r1_0' [B, T, 384]", 384d * B * T));
+                    l5_attn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_norm' [B, T, 384]", 384d * B * T));
+                    l5_attn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_norm_mean' [B, T]", 1d * B * T));
+                    l5_attn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_norm_rstd' [B, T]", 1d * B * T));
+                    l5_ff_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ff_0' [B, T, 1536]", 1536d * B * T));
+                    l5_ff_1 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ff_1' [B, T, 1536]", 1536d * B * T));
+                    l5_ff = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ff' [B, T, 384]", 384d * B * T));
+                    l5_r2_0 = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_r2_0' [B, T, 384]", 384d * B * T));
+                    l5_ffn_norm = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ffn_norm' [B, T, 384]", 384d * B * T));
+                    l5_ffn_norm_mean = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ffn_norm_mean' [B, T]", 1d * B * T));
+                    l5_ffn_norm_rstd = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ffn_norm_rstd' [B, T]", 1d * B * T));
                     Output = new global::ModelDsl.Runtime.Tensor(new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'Output' [B, T, 384]", 384d * B * T)], B, T, 384);
                 }
 
@@ -1677,6 +1679,7 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 {
                     ids.Dispose();
                     segment.Dispose();
+                    mask.Dispose();
                     tok.Dispose();
                     typ.Dispose();
                     sum_0.Dispose();
@@ -1684,96 +1687,96 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                     emb_norm.Dispose();
                     emb_norm_mean.Dispose();
                     emb_norm_rstd.Dispose();
-                    hidden_0_attn_qkv.Dispose();
-                    hidden_0_attn_context.Dispose();
-                    hidden_0_attn_workspace.Dispose();
-                    hidden_0_attn.Dispose();
-                    hidden_0_r1_0.Dispose();
-                    hidden_0_attn_norm.Dispose();
-                    hidden_0_attn_norm_mean.Dispose();
-                    hidden_0_attn_norm_rstd.Dispose();
-                    hidden_0_ff_0.Dispose();
-                    hidden_0_ff_1.Dispose();
-                    hidden_0_ff.Dispose();
-                    hidden_0_r2_0.Dispose();
-                    hidden_0_ffn_norm.Dispose();
-                    hidden_0_ffn_norm_mean.Dispose();
-                    hidden_0_ffn_norm_rstd.Dispose();
-                    hidden_1_attn_qkv.Dispose();
-                    hidden_1_attn_context.Dispose();
-                    hidden_1_attn_workspace.Dispose();
-                    hidden_1_attn.Dispose();
-                    hidden_1_r1_0.Dispose();
-                    hidden_1_attn_norm.Dispose();
-                    hidden_1_attn_norm_mean.Dispose();
-                    hidden_1_attn_norm_rstd.Dispose();
-                    hidden_1_ff_0.Dispose();
-                    hidden_1_ff_1.Dispose();
-                    hidden_1_ff.Dispose();
-                    hidden_1_r2_0.Dispose();
-                    hidden_1_ffn_norm.Dispose();
-                    hidden_1_ffn_norm_mean.Dispose();
-                    hidden_1_ffn_norm_rstd.Dispose();
-                    hidden_2_attn_qkv.Dispose();
-                    hidden_2_attn_context.Dispose();
-                    hidden_2_attn_workspace.Dispose();
-                    hidden_2_attn.Dispose();
-                    hidden_2_r1_0.Dispose();
-                    hidden_2_attn_norm.Dispose();
-                    hidden_2_attn_norm_mean.Dispose();
-                    hidden_2_attn_norm_rstd.Dispose();
-                    hidden_2_ff_0.Dispose();
-                    hidden_2_ff_1.Dispose();
-                    hidden_2_ff.Dispose();
-                    hidden_2_r2_0.Dispose();
-                    hidden_2_ffn_norm.Dispose();
-                    hidden_2_ffn_norm_mean.Dispose();
-                    hidden_2_ffn_norm_rstd.Dispose();
-                    hidden_3_attn_qkv.Dispose();
-                    hidden_3_attn_context.Dispose();
-                    hidden_3_attn_workspace.Dispose();
-                    hidden_3_attn.Dispose();
-                    hidden_3_r1_0.Dispose();
-                    hidden_3_attn_norm.Dispose();
-                    hidden_3_attn_norm_mean.Dispose();
-                    hidden_3_attn_norm_rstd.Dispose();
-                    hidden_3_ff_0.Dispose();
-                    hidden_3_ff_1.Dispose();
-                    hidden_3_ff.Dispose();
-                    hidden_3_r2_0.Dispose();
-                    hidden_3_ffn_norm.Dispose();
-                    hidden_3_ffn_norm_mean.Dispose();
-                    hidden_3_ffn_norm_rstd.Dispose();
-                    hidden_4_attn_qkv.Dispose();
-                    hidden_4_attn_context.Dispose();
-                    hidden_4_attn_workspace.Dispose();
-                    hidden_4_attn.Dispose();
-                    hidden_4_r1_0.Dispose();
-                    hidden_4_attn_norm.Dispose();
-                    hidden_4_attn_norm_mean.Dispose();
-                    hidden_4_attn_norm_rstd.Dispose();
-                    hidden_4_ff_0.Dispose();
-                    hidden_4_ff_1.Dispose();
-                    hidden_4_ff.Dispose();
-                    hidden_4_r2_0.Dispose();
-                    hidden_4_ffn_norm.Dispose();
-                    hidden_4_ffn_norm_mean.Dispose();
-                    hidden_4_ffn_norm_rstd.Dispose();
-                    hidden_5_attn_qkv.Dispose();
-                    hidden_5_attn_context.Dispose();
-                    hidden_5_attn_workspace.Dispose();
-                    hidden_5_attn.Dispose();
-                    hidden_5_r1_0.Dispose();
-                    hidden_5_attn_norm.Dispose();
-                    hidden_5_attn_norm_mean.Dispose();
-                    hidden_5_attn_norm_rstd.Dispose();
-                    hidden_5_ff_0.Dispose();
-                    hidden_5_ff_1.Dispose();
-                    hidden_5_ff.Dispose();
-                    hidden_5_r2_0.Dispose();
-                    hidden.Dispose();
-                    hidden_mean.Dispose();
-                    hidden_rstd.Dispose();
+                    l0_attn_qkv.Dispose();
+                    l0_attn_context.Dispose();
+                    l0_attn_workspace.Dispose();
+                    l0_attn.Dispose();
+                    l0_r1_0.Dispose();
+                    l0_attn_norm.Dispose();
+                    l0_attn_norm_mean.Dispose();
+                    l0_attn_norm_rstd.Dispose();
+                    l0_ff_0.Dispose();
+                    l0_ff_1.Dispose();
+                    l0_ff.Dispose();
+                    l0_r2_0.Dispose();
+                    l0_ffn_norm.Dispose();
+                    l0_ffn_norm_mean.Dispose();
+                    l0_ffn_norm_rstd.Dispose();
+                    l1_attn_qkv.Dispose();
+                    l1_attn_context.Dispose();
+                    l1_attn_workspace.Dispose();
+                    l1_attn.Dispose();
+                    l1_r1_0.Dispose();
+                    l1_attn_norm.Dispose();
+                    l1_attn_norm_mean.Dispose();
+                    l1_attn_norm_rstd.Dispose();
+                    l1_ff_0.Dispose();
+                    l1_ff_1.Dispose();
+                    l1_ff.Dispose();
+                    l1_r2_0.Dispose();
+                    l1_ffn_norm.Dispose();
+                    l1_ffn_norm_mean.Dispose();
+                    l1_ffn_norm_rstd.Dispose();
+                    l2_attn_qkv.Dispose();
+                    l2_attn_context.Dispose();
+                    l2_attn_workspace.Dispose();
+                    l2_attn.Dispose();
+                    l2_r1_0.Dispose();
+                    l2_attn_norm.Dispose();
+                    l2_attn_norm_mean.Dispose();
+                    l2_attn_norm_rstd.Dispose();
+                    l2_ff_0.Dispose();
+                    l2_ff_1.Dispose();
+                    l2_ff.Dispose();
+                    l2_r2_0.Dispose();
+                    l2_ffn_norm.Dispose();
+                    l2_ffn_norm_mean.Dispose();
+                    l2_ffn_norm_rstd.Dispose();
+                    l3_attn_qkv.Dispose();
+                    l3_attn_context.Dispose();
+                    l3_attn_workspace.Dispose();
+                    l3_attn.Dispose();
+                    l3_r1_0.Dispose();
+                    l3_attn_norm.Dispose();
+                    l3_attn_norm_mean.Dispose();
+                    l3_attn_norm_rstd.Dispose();
+                    l3_ff_0.Dispose();
+                    l3_ff_1.Dispose();
+                    l3_ff.Dispose();
+                    l3_r2_0.Dispose();
+                    l3_ffn_norm.Dispose();
+                    l3_ffn_norm_mean.Dispose();
+                    l3_ffn_norm_rstd.Dispose();
+                    l4_attn_qkv.Dispose();
+                    l4_attn_context.Dispose();
+                    l4_attn_workspace.Dispose();
+                    l4_attn.Dispose();
+                    l4_r1_0.Dispose();
+                    l4_attn_norm.Dispose();
+                    l4_attn_norm_mean.Dispose();
+                    l4_attn_norm_rstd.Dispose();
+                    l4_ff_0.Dispose();
+                    l4_ff_1.Dispose();
+                    l4_ff.Dispose();
+                    l4_r2_0.Dispose();
+                    l4_ffn_norm.Dispose();
+                    l4_ffn_norm_mean.Dispose();
+                    l4_ffn_norm_rstd.Dispose();
+                    l5_attn_qkv.Dispose();
+                    l5_attn_context.Dispose();
+                    l5_attn_workspace.Dispose();
+                    l5_attn.Dispose();
+                    l5_r1_0.Dispose();
+                    l5_attn_norm.Dispose();
+                    l5_attn_norm_mean.Dispose();
+                    l5_attn_norm_rstd.Dispose();
+                    l5_ff_0.Dispose();
+                    l5_ff_1.Dispose();
+                    l5_ff.Dispose();
+                    l5_r2_0.Dispose();
+                    l5_ffn_norm.Dispose();
+                    l5_ffn_norm_mean.Dispose();
+                    l5_ffn_norm_rstd.Dispose();
                 }
             }
 
@@ -1797,14 +1800,16 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
             /// Checks every tensor against its declared shape and every float one for NaN and ±∞ (<paramref name="step"/> is the step
             /// messages report), binds the symbolic dimensions and returns their workspace.
             /// </summary>
-            private Workspace Prepare(string caller, int step, global::ModelDsl.Runtime.IntTensor ids, global::ModelDsl.Runtime.IntTensor segment)
+            private Workspace Prepare(string caller, int step, global::ModelDsl.Runtime.IntTensor ids, global::ModelDsl.Runtime.IntTensor segment, global::ModelDsl.Runtime.IntTensor mask)
             {
                 global::System.Span<int> bound = stackalloc int[2];
                 global::System.ArgumentNullException.ThrowIfNull(ids);
                 global::ModelDsl.Runtime.ShapeCheck.Input(caller, "ids", "[B, T]", ids.Shape, [-1, -2], bound, SymbolNames);
                 global::System.ArgumentNullException.ThrowIfNull(segment);
                 global::ModelDsl.Runtime.ShapeCheck.Input(caller, "segment", "[B, T]", segment.Shape, [-1, -2], bound, SymbolNames);
-                global::ModelDsl.Runtime.ShapeCheck.AtMost(caller, "ids", "T", bound[1], 512, "positional(max_len=512) 'pos' at minilm_encoder.model:36");
+                global::System.ArgumentNullException.ThrowIfNull(mask);
+                global::ModelDsl.Runtime.ShapeCheck.Input(caller, "mask", "[B, T]", mask.Shape, [-1, -2], bound, SymbolNames);
+                global::ModelDsl.Runtime.ShapeCheck.AtMost(caller, "ids", "T", bound[1], 512, "positional(max_len=512) 'pos' at minilm_encoder.model:29");
                 var w = WorkspaceFor(bound[0], bound[1]);
                 int B = w.B;
                 int T = w.T;
@@ -1812,6 +1817,7 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 global::ModelDsl.Runtime.ShapeCheck.Ids(caller, "segment", global::System.MemoryExtensions.AsSpan(segment.Data, 0, B * T), 2, "embedding 'typ'");
                 w.ids.CopyFrom<int>(ids.Span);
                 w.segment.CopyFrom<int>(segment.Span);
+                w.mask.CopyFrom<int>(mask.Span);
                 return w;
             }
 
@@ -1823,17 +1829,17 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 int T = w.T;
 
                 // fwd_0_embedding
-                //   minilm_encoder.model:33  tok = embedding(num=30522, dim=384)  [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:26  tok = embedding(num=30522, dim=384)  [B, T] -> [B, T, 384]
                 // tok[B, T, 384] = rows of tok_weight picked by the ids in ids (checked on entry)
                 global::ModelDsl.Cuda.Layers.Embedding.Forward(_layers, B * T, 30522, 384, w.ids.Pointer, _values.Pointer.Plus(Offsets[0]), w.tok.Pointer);
 
                 // fwd_1_embedding
-                //   minilm_encoder.model:34  typ = embedding(num=2, dim=384)  [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:27  typ = embedding(num=2, dim=384)  [B, T] -> [B, T, 384]
                 // typ[B, T, 384] = rows of typ_weight picked by the ids in segment (checked on entry)
                 global::ModelDsl.Cuda.Layers.Embedding.Forward(_layers, B * T, 2, 384, w.segment.Pointer, _values.Pointer.Plus(Offsets[1]), w.typ.Pointer);
 
                 // fwd_2_add
-                //   minilm_encoder.model:35  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   minilm_encoder.model:28  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B); // rows
@@ -1845,536 +1851,536 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 }
 
                 // fwd_3_positional
-                //   minilm_encoder.model:36  pos = positional(max_len=512)  [B, T, 384] -> [B, T, 384]
+                //   minilm_encoder.model:29  pos = positional(max_len=512)  [B, T, 384] -> [B, T, 384]
                 // pos[b, t] = sum_0[b, t] + pos_weight[t]   (T ≤ 512, checked on entry)
                 global::ModelDsl.Cuda.Layers.Positional.Forward(_layers, B, T, 512, 384, w.sum_0.Pointer, _values.Pointer.Plus(Offsets[2]), w.pos.Pointer);
 
                 // fwd_4_layer_norm
-                //   minilm_encoder.model:37  emb_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                //   minilm_encoder.model:30  emb_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
                 // emb_norm = (pos − mean)·rstd·emb_norm_weight + emb_norm_bias over rows of 384; emb_norm_mean and emb_norm_rstd kept for the backward
                 global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.pos.Pointer, _values.Pointer.Plus(Offsets[3]), _values.Pointer.Plus(Offsets[4]), w.emb_norm.Pointer, w.emb_norm_mean.Pointer, w.emb_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_5_attention_in_proj
-                //   minilm_encoder.model:20  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_0_attn_qkv[B * T, 1152] = emb_norm · hidden_0_attn_in_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.emb_norm.Pointer, 384, _values.Pointer.Plus(Offsets[5]), 384, 0f, w.hidden_0_attn_qkv.Pointer, 1152);
+                //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l0_attn_qkv[B * T, 1152] = emb_norm · l0_attn_in_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.emb_norm.Pointer, 384, _values.Pointer.Plus(Offsets[5]), 384, 0f, w.l0_attn_qkv.Pointer, 1152);
 
                 // fwd_6_attention_in_proj_bias
-                //   minilm_encoder.model:20  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+                //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1152); // cols
-                    a.Add(_values.Pointer.Plus(Offsets[6])); // hidden_0_attn_in_proj_bias
-                    a.Add(w.hidden_0_attn_qkv.Pointer); // hidden_0_attn_qkv
+                    a.Add(_values.Pointer.Plus(Offsets[6])); // l0_attn_in_proj_bias
+                    a.Add(w.l0_attn_qkv.Pointer); // l0_attn_qkv
                     _fwd_6_attention_in_proj_bias.Launch(global::ModelDsl.Cuda.Grid.Elements(1152 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_7_attention
-                //   minilm_encoder.model:20  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_0_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_0_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, hidden_0_attn_workspace keeps each row's max and log-sum
-                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.hidden_0_attn_qkv.Pointer, w.hidden_0_attn_qkv.Pointer.Plus(384), w.hidden_0_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.hidden_0_attn_context.Pointer, w.hidden_0_attn_workspace.Pointer, default, default);
+                //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l0_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l0_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l0_attn_workspace keeps each row's max and log-sum
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l0_attn_qkv.Pointer, w.l0_attn_qkv.Pointer.Plus(384), w.l0_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l0_attn_context.Pointer, w.l0_attn_workspace.Pointer, default, w.mask.Pointer);
 
                 // fwd_8_attention_out_proj
-                //   minilm_encoder.model:20  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_0_attn[B * T, 384] = hidden_0_attn_context · hidden_0_attn_out_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 384, 384, 1f, w.hidden_0_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[7]), 384, 0f, w.hidden_0_attn.Pointer, 384);
+                //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l0_attn[B * T, 384] = l0_attn_context · l0_attn_out_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l0_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[7]), 384, 0f, w.l0_attn.Pointer, 384);
 
                 // fwd_9_attention_add
-                //   minilm_encoder.model:20  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                //   minilm_encoder.model:21  hidden.0.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:32  l0_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
                     a.Add(w.emb_norm.Pointer); // emb_norm
-                    a.Add(w.hidden_0_attn.Pointer); // hidden_0_attn
-                    a.Add(_values.Pointer.Plus(Offsets[8])); // hidden_0_attn_out_proj_bias
-                    a.Add(w.hidden_0_r1_0.Pointer); // hidden_0_r1_0
+                    a.Add(w.l0_attn.Pointer); // l0_attn
+                    a.Add(_values.Pointer.Plus(Offsets[8])); // l0_attn_out_proj_bias
+                    a.Add(w.l0_r1_0.Pointer); // l0_r1_0
                     _fwd_9_attention_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_10_layer_norm
-                //   minilm_encoder.model:22  hidden.0.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_0_attn_norm = (hidden_0_r1_0 − mean)·rstd·hidden_0_attn_norm_weight + hidden_0_attn_norm_bias over rows of 384; hidden_0_attn_norm_mean and hidden_0_attn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_0_r1_0.Pointer, _values.Pointer.Plus(Offsets[9]), _values.Pointer.Plus(Offsets[10]), w.hidden_0_attn_norm.Pointer, w.hidden_0_attn_norm_mean.Pointer, w.hidden_0_attn_norm_rstd.Pointer, 1e-12f);
+                //   minilm_encoder.model:33  l0_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // l0_attn_norm = (l0_r1_0 − mean)·rstd·l0_attn_norm_weight + l0_attn_norm_bias over rows of 384; l0_attn_norm_mean and l0_attn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l0_r1_0.Pointer, _values.Pointer.Plus(Offsets[9]), _values.Pointer.Plus(Offsets[10]), w.l0_attn_norm.Pointer, w.l0_attn_norm_mean.Pointer, w.l0_attn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_11_dense
-                //   minilm_encoder.model:23  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // hidden_0_ff_0[B * T, 1536] = hidden_0_attn_norm · hidden_0_ff_0_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.hidden_0_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[11]), 384, 0f, w.hidden_0_ff_0.Pointer, 1536);
+                //   minilm_encoder.model:34  l0_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                // l0_ff_0[B * T, 1536] = l0_attn_norm · l0_ff_0_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.l0_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[11]), 384, 0f, w.l0_ff_0.Pointer, 1536);
 
                 // fwd_12_dense_gelu
-                //   minilm_encoder.model:23  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                //   minilm_encoder.model:23  hidden.0.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+                //   minilm_encoder.model:34  l0_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                //   minilm_encoder.model:34  l0_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1536); // cols
-                    a.Add(_values.Pointer.Plus(Offsets[12])); // hidden_0_ff_0_bias
-                    a.Add(w.hidden_0_ff_0.Pointer); // hidden_0_ff_0
-                    a.Add(w.hidden_0_ff_1.Pointer); // hidden_0_ff_1
+                    a.Add(_values.Pointer.Plus(Offsets[12])); // l0_ff_0_bias
+                    a.Add(w.l0_ff_0.Pointer); // l0_ff_0
+                    a.Add(w.l0_ff_1.Pointer); // l0_ff_1
                     _fwd_12_dense_gelu.Launch(global::ModelDsl.Cuda.Grid.Elements(1536 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_13_dense
-                //   minilm_encoder.model:23  hidden.0.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                // hidden_0_ff[B * T, 384] = hidden_0_ff_1 · hidden_0_ff_2_weightᵀ   (k = 1536): cuBLAS
-                _context.Sgemm(false, true, B * T, 384, 1536, 1f, w.hidden_0_ff_1.Pointer, 1536, _values.Pointer.Plus(Offsets[13]), 1536, 0f, w.hidden_0_ff.Pointer, 384);
+                //   minilm_encoder.model:34  l0_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                // l0_ff[B * T, 384] = l0_ff_1 · l0_ff_2_weightᵀ   (k = 1536): cuBLAS
+                _context.Sgemm(false, true, B * T, 384, 1536, 1f, w.l0_ff_1.Pointer, 1536, _values.Pointer.Plus(Offsets[13]), 1536, 0f, w.l0_ff.Pointer, 384);
 
                 // fwd_14_dense_add
-                //   minilm_encoder.model:23  hidden.0.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                //   minilm_encoder.model:24  hidden.0.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   minilm_encoder.model:34  l0_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                //   minilm_encoder.model:35  l0_r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_0_attn_norm.Pointer); // hidden_0_attn_norm
-                    a.Add(w.hidden_0_ff.Pointer); // hidden_0_ff
-                    a.Add(_values.Pointer.Plus(Offsets[14])); // hidden_0_ff_2_bias
-                    a.Add(w.hidden_0_r2_0.Pointer); // hidden_0_r2_0
+                    a.Add(w.l0_attn_norm.Pointer); // l0_attn_norm
+                    a.Add(w.l0_ff.Pointer); // l0_ff
+                    a.Add(_values.Pointer.Plus(Offsets[14])); // l0_ff_2_bias
+                    a.Add(w.l0_r2_0.Pointer); // l0_r2_0
                     _fwd_14_dense_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_15_layer_norm
-                //   minilm_encoder.model:25  hidden.0.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_0_ffn_norm = (hidden_0_r2_0 − mean)·rstd·hidden_0_ffn_norm_weight + hidden_0_ffn_norm_bias over rows of 384; hidden_0_ffn_norm_mean and hidden_0_ffn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_0_r2_0.Pointer, _values.Pointer.Plus(Offsets[15]), _values.Pointer.Plus(Offsets[16]), w.hidden_0_ffn_norm.Pointer, w.hidden_0_ffn_norm_mean.Pointer, w.hidden_0_ffn_norm_rstd.Pointer, 1e-12f);
+                //   minilm_encoder.model:36  l0_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // l0_ffn_norm = (l0_r2_0 − mean)·rstd·l0_ffn_norm_weight + l0_ffn_norm_bias over rows of 384; l0_ffn_norm_mean and l0_ffn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l0_r2_0.Pointer, _values.Pointer.Plus(Offsets[15]), _values.Pointer.Plus(Offsets[16]), w.l0_ffn_norm.Pointer, w.l0_ffn_norm_mean.Pointer, w.l0_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_16_attention_in_proj
-                //   minilm_encoder.model:20  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_1_attn_qkv[B * T, 1152] = hidden_0_ffn_norm · hidden_1_attn_in_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.hidden_0_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[17]), 384, 0f, w.hidden_1_attn_qkv.Pointer, 1152);
+                //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l1_attn_qkv[B * T, 1152] = l0_ffn_norm · l1_attn_in_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.l0_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[17]), 384, 0f, w.l1_attn_qkv.Pointer, 1152);
 
                 // fwd_17_attention_in_proj_bias
-                //   minilm_encoder.model:20  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+                //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1152); // cols
-                    a.Add(_values.Pointer.Plus(Offsets[18])); // hidden_1_attn_in_proj_bias
-                    a.Add(w.hidden_1_attn_qkv.Pointer); // hidden_1_attn_qkv
+                    a.Add(_values.Pointer.Plus(Offsets[18])); // l1_attn_in_proj_bias
+                    a.Add(w.l1_attn_qkv.Pointer); // l1_attn_qkv
                     _fwd_17_attention_in_proj_bias.Launch(global::ModelDsl.Cuda.Grid.Elements(1152 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_18_attention
-                //   minilm_encoder.model:20  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_1_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_1_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, hidden_1_attn_workspace keeps each row's max and log-sum
-                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.hidden_1_attn_qkv.Pointer, w.hidden_1_attn_qkv.Pointer.Plus(384), w.hidden_1_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.hidden_1_attn_context.Pointer, w.hidden_1_attn_workspace.Pointer, default, default);
+                //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l1_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l1_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l1_attn_workspace keeps each row's max and log-sum
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l1_attn_qkv.Pointer, w.l1_attn_qkv.Pointer.Plus(384), w.l1_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l1_attn_context.Pointer, w.l1_attn_workspace.Pointer, default, w.mask.Pointer);
 
                 // fwd_19_attention_out_proj
-                //   minilm_encoder.model:20  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_1_attn[B * T, 384] = hidden_1_attn_context · hidden_1_attn_out_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 384, 384, 1f, w.hidden_1_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[19]), 384, 0f, w.hidden_1_attn.Pointer, 384);
+                //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l1_attn[B * T, 384] = l1_attn_context · l1_attn_out_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l1_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[19]), 384, 0f, w.l1_attn.Pointer, 384);
 
                 // fwd_20_attention_add
-                //   minilm_encoder.model:20  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                //   minilm_encoder.model:21  hidden.1.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:38  l1_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_0_ffn_norm.Pointer); // hidden_0_ffn_norm
-                    a.Add(w.hidden_1_attn.Pointer); // hidden_1_attn
-                    a.Add(_values.Pointer.Plus(Offsets[20])); // hidden_1_attn_out_proj_bias
-                    a.Add(w.hidden_1_r1_0.Pointer); // hidden_1_r1_0
+                    a.Add(w.l0_ffn_norm.Pointer); // l0_ffn_norm
+                    a.Add(w.l1_attn.Pointer); // l1_attn
+                    a.Add(_values.Pointer.Plus(Offsets[20])); // l1_attn_out_proj_bias
+                    a.Add(w.l1_r1_0.Pointer); // l1_r1_0
                     _fwd_20_attention_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_21_layer_norm
-                //   minilm_encoder.model:22  hidden.1.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_1_attn_norm = (hidden_1_r1_0 − mean)·rstd·hidden_1_attn_norm_weight + hidden_1_attn_norm_bias over rows of 384; hidden_1_attn_norm_mean and hidden_1_attn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_1_r1_0.Pointer, _values.Pointer.Plus(Offsets[21]), _values.Pointer.Plus(Offsets[22]), w.hidden_1_attn_norm.Pointer, w.hidden_1_attn_norm_mean.Pointer, w.hidden_1_attn_norm_rstd.Pointer, 1e-12f);
+                //   minilm_encoder.model:39  l1_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // l1_attn_norm = (l1_r1_0 − mean)·rstd·l1_attn_norm_weight + l1_attn_norm_bias over rows of 384; l1_attn_norm_mean and l1_attn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l1_r1_0.Pointer, _values.Pointer.Plus(Offsets[21]), _values.Pointer.Plus(Offsets[22]), w.l1_attn_norm.Pointer, w.l1_attn_norm_mean.Pointer, w.l1_attn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_22_dense
-                //   minilm_encoder.model:23  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // hidden_1_ff_0[B * T, 1536] = hidden_1_attn_norm · hidden_1_ff_0_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.hidden_1_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[23]), 384, 0f, w.hidden_1_ff_0.Pointer, 1536);
+                //   minilm_encoder.model:40  l1_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                // l1_ff_0[B * T, 1536] = l1_attn_norm · l1_ff_0_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.l1_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[23]), 384, 0f, w.l1_ff_0.Pointer, 1536);
 
                 // fwd_23_dense_gelu
-                //   minilm_encoder.model:23  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                //   minilm_encoder.model:23  hidden.1.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+                //   minilm_encoder.model:40  l1_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                //   minilm_encoder.model:40  l1_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1536); // cols
-                    a.Add(_values.Pointer.Plus(Offsets[24])); // hidden_1_ff_0_bias
-                    a.Add(w.hidden_1_ff_0.Pointer); // hidden_1_ff_0
-                    a.Add(w.hidden_1_ff_1.Pointer); // hidden_1_ff_1
+                    a.Add(_values.Pointer.Plus(Offsets[24])); // l1_ff_0_bias
+                    a.Add(w.l1_ff_0.Pointer); // l1_ff_0
+                    a.Add(w.l1_ff_1.Pointer); // l1_ff_1
                     _fwd_23_dense_gelu.Launch(global::ModelDsl.Cuda.Grid.Elements(1536 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_24_dense
-                //   minilm_encoder.model:23  hidden.1.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                // hidden_1_ff[B * T, 384] = hidden_1_ff_1 · hidden_1_ff_2_weightᵀ   (k = 1536): cuBLAS
-                _context.Sgemm(false, true, B * T, 384, 1536, 1f, w.hidden_1_ff_1.Pointer, 1536, _values.Pointer.Plus(Offsets[25]), 1536, 0f, w.hidden_1_ff.Pointer, 384);
+                //   minilm_encoder.model:40  l1_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                // l1_ff[B * T, 384] = l1_ff_1 · l1_ff_2_weightᵀ   (k = 1536): cuBLAS
+                _context.Sgemm(false, true, B * T, 384, 1536, 1f, w.l1_ff_1.Pointer, 1536, _values.Pointer.Plus(Offsets[25]), 1536, 0f, w.l1_ff.Pointer, 384);
 
                 // fwd_25_dense_add
-                //   minilm_encoder.model:23  hidden.1.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                //   minilm_encoder.model:24  hidden.1.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   minilm_encoder.model:40  l1_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                //   minilm_encoder.model:41  l1_r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_1_attn_norm.Pointer); // hidden_1_attn_norm
-                    a.Add(w.hidden_1_ff.Pointer); // hidden_1_ff
-                    a.Add(_values.Pointer.Plus(Offsets[26])); // hidden_1_ff_2_bias
-                    a.Add(w.hidden_1_r2_0.Pointer); // hidden_1_r2_0
+                    a.Add(w.l1_attn_norm.Pointer); // l1_attn_norm
+                    a.Add(w.l1_ff.Pointer); // l1_ff
+                    a.Add(_values.Pointer.Plus(Offsets[26])); // l1_ff_2_bias
+                    a.Add(w.l1_r2_0.Pointer); // l1_r2_0
                     _fwd_25_dense_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_26_layer_norm
-                //   minilm_encoder.model:25  hidden.1.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_1_ffn_norm = (hidden_1_r2_0 − mean)·rstd·hidden_1_ffn_norm_weight + hidden_1_ffn_norm_bias over rows of 384; hidden_1_ffn_norm_mean and hidden_1_ffn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_1_r2_0.Pointer, _values.Pointer.Plus(Offsets[27]), _values.Pointer.Plus(Offsets[28]), w.hidden_1_ffn_norm.Pointer, w.hidden_1_ffn_norm_mean.Pointer, w.hidden_1_ffn_norm_rstd.Pointer, 1e-12f);
+                //   minilm_encoder.model:42  l1_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // l1_ffn_norm = (l1_r2_0 − mean)·rstd·l1_ffn_norm_weight + l1_ffn_norm_bias over rows of 384; l1_ffn_norm_mean and l1_ffn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l1_r2_0.Pointer, _values.Pointer.Plus(Offsets[27]), _values.Pointer.Plus(Offsets[28]), w.l1_ffn_norm.Pointer, w.l1_ffn_norm_mean.Pointer, w.l1_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_27_attention_in_proj
-                //   minilm_encoder.model:20  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_2_attn_qkv[B * T, 1152] = hidden_1_ffn_norm · hidden_2_attn_in_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.hidden_1_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[29]), 384, 0f, w.hidden_2_attn_qkv.Pointer, 1152);
+                //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l2_attn_qkv[B * T, 1152] = l1_ffn_norm · l2_attn_in_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.l1_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[29]), 384, 0f, w.l2_attn_qkv.Pointer, 1152);
 
                 // fwd_28_attention_in_proj_bias
-                //   minilm_encoder.model:20  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+                //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1152); // cols
-                    a.Add(_values.Pointer.Plus(Offsets[30])); // hidden_2_attn_in_proj_bias
-                    a.Add(w.hidden_2_attn_qkv.Pointer); // hidden_2_attn_qkv
+                    a.Add(_values.Pointer.Plus(Offsets[30])); // l2_attn_in_proj_bias
+                    a.Add(w.l2_attn_qkv.Pointer); // l2_attn_qkv
                     _fwd_28_attention_in_proj_bias.Launch(global::ModelDsl.Cuda.Grid.Elements(1152 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_29_attention
-                //   minilm_encoder.model:20  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_2_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_2_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, hidden_2_attn_workspace keeps each row's max and log-sum
-                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.hidden_2_attn_qkv.Pointer, w.hidden_2_attn_qkv.Pointer.Plus(384), w.hidden_2_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.hidden_2_attn_context.Pointer, w.hidden_2_attn_workspace.Pointer, default, default);
+                //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l2_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l2_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l2_attn_workspace keeps each row's max and log-sum
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l2_attn_qkv.Pointer, w.l2_attn_qkv.Pointer.Plus(384), w.l2_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l2_attn_context.Pointer, w.l2_attn_workspace.Pointer, default, w.mask.Pointer);
 
                 // fwd_30_attention_out_proj
-                //   minilm_encoder.model:20  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_2_attn[B * T, 384] = hidden_2_attn_context · hidden_2_attn_out_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 384, 384, 1f, w.hidden_2_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[31]), 384, 0f, w.hidden_2_attn.Pointer, 384);
+                //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l2_attn[B * T, 384] = l2_attn_context · l2_attn_out_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l2_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[31]), 384, 0f, w.l2_attn.Pointer, 384);
 
                 // fwd_31_attention_add
-                //   minilm_encoder.model:20  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                //   minilm_encoder.model:21  hidden.2.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:44  l2_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_1_ffn_norm.Pointer); // hidden_1_ffn_norm
-                    a.Add(w.hidden_2_attn.Pointer); // hidden_2_attn
-                    a.Add(_values.Pointer.Plus(Offsets[32])); // hidden_2_attn_out_proj_bias
-                    a.Add(w.hidden_2_r1_0.Pointer); // hidden_2_r1_0
+                    a.Add(w.l1_ffn_norm.Pointer); // l1_ffn_norm
+                    a.Add(w.l2_attn.Pointer); // l2_attn
+                    a.Add(_values.Pointer.Plus(Offsets[32])); // l2_attn_out_proj_bias
+                    a.Add(w.l2_r1_0.Pointer); // l2_r1_0
                     _fwd_31_attention_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_32_layer_norm
-                //   minilm_encoder.model:22  hidden.2.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_2_attn_norm = (hidden_2_r1_0 − mean)·rstd·hidden_2_attn_norm_weight + hidden_2_attn_norm_bias over rows of 384; hidden_2_attn_norm_mean and hidden_2_attn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_2_r1_0.Pointer, _values.Pointer.Plus(Offsets[33]), _values.Pointer.Plus(Offsets[34]), w.hidden_2_attn_norm.Pointer, w.hidden_2_attn_norm_mean.Pointer, w.hidden_2_attn_norm_rstd.Pointer, 1e-12f);
+                //   minilm_encoder.model:45  l2_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // l2_attn_norm = (l2_r1_0 − mean)·rstd·l2_attn_norm_weight + l2_attn_norm_bias over rows of 384; l2_attn_norm_mean and l2_attn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l2_r1_0.Pointer, _values.Pointer.Plus(Offsets[33]), _values.Pointer.Plus(Offsets[34]), w.l2_attn_norm.Pointer, w.l2_attn_norm_mean.Pointer, w.l2_attn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_33_dense
-                //   minilm_encoder.model:23  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // hidden_2_ff_0[B * T, 1536] = hidden_2_attn_norm · hidden_2_ff_0_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.hidden_2_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[35]), 384, 0f, w.hidden_2_ff_0.Pointer, 1536);
+                //   minilm_encoder.model:46  l2_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                // l2_ff_0[B * T, 1536] = l2_attn_norm · l2_ff_0_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.l2_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[35]), 384, 0f, w.l2_ff_0.Pointer, 1536);
 
                 // fwd_34_dense_gelu
-                //   minilm_encoder.model:23  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                //   minilm_encoder.model:23  hidden.2.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+                //   minilm_encoder.model:46  l2_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                //   minilm_encoder.model:46  l2_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1536); // cols
-                    a.Add(_values.Pointer.Plus(Offsets[36])); // hidden_2_ff_0_bias
-                    a.Add(w.hidden_2_ff_0.Pointer); // hidden_2_ff_0
-                    a.Add(w.hidden_2_ff_1.Pointer); // hidden_2_ff_1
+                    a.Add(_values.Pointer.Plus(Offsets[36])); // l2_ff_0_bias
+                    a.Add(w.l2_ff_0.Pointer); // l2_ff_0
+                    a.Add(w.l2_ff_1.Pointer); // l2_ff_1
                     _fwd_34_dense_gelu.Launch(global::ModelDsl.Cuda.Grid.Elements(1536 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_35_dense
-                //   minilm_encoder.model:23  hidden.2.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                // hidden_2_ff[B * T, 384] = hidden_2_ff_1 · hidden_2_ff_2_weightᵀ   (k = 1536): cuBLAS
-                _context.Sgemm(false, true, B * T, 384, 1536, 1f, w.hidden_2_ff_1.Pointer, 1536, _values.Pointer.Plus(Offsets[37]), 1536, 0f, w.hidden_2_ff.Pointer, 384);
+                //   minilm_encoder.model:46  l2_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                // l2_ff[B * T, 384] = l2_ff_1 · l2_ff_2_weightᵀ   (k = 1536): cuBLAS
+                _context.Sgemm(false, true, B * T, 384, 1536, 1f, w.l2_ff_1.Pointer, 1536, _values.Pointer.Plus(Offsets[37]), 1536, 0f, w.l2_ff.Pointer, 384);
 
                 // fwd_36_dense_add
-                //   minilm_encoder.model:23  hidden.2.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                //   minilm_encoder.model:24  hidden.2.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   minilm_encoder.model:46  l2_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                //   minilm_encoder.model:47  l2_r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_2_attn_norm.Pointer); // hidden_2_attn_norm
-                    a.Add(w.hidden_2_ff.Pointer); // hidden_2_ff
-                    a.Add(_values.Pointer.Plus(Offsets[38])); // hidden_2_ff_2_bias
-                    a.Add(w.hidden_2_r2_0.Pointer); // hidden_2_r2_0
+                    a.Add(w.l2_attn_norm.Pointer); // l2_attn_norm
+                    a.Add(w.l2_ff.Pointer); // l2_ff
+                    a.Add(_values.Pointer.Plus(Offsets[38])); // l2_ff_2_bias
+                    a.Add(w.l2_r2_0.Pointer); // l2_r2_0
                     _fwd_36_dense_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_37_layer_norm
-                //   minilm_encoder.model:25  hidden.2.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_2_ffn_norm = (hidden_2_r2_0 − mean)·rstd·hidden_2_ffn_norm_weight + hidden_2_ffn_norm_bias over rows of 384; hidden_2_ffn_norm_mean and hidden_2_ffn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_2_r2_0.Pointer, _values.Pointer.Plus(Offsets[39]), _values.Pointer.Plus(Offsets[40]), w.hidden_2_ffn_norm.Pointer, w.hidden_2_ffn_norm_mean.Pointer, w.hidden_2_ffn_norm_rstd.Pointer, 1e-12f);
+                //   minilm_encoder.model:48  l2_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // l2_ffn_norm = (l2_r2_0 − mean)·rstd·l2_ffn_norm_weight + l2_ffn_norm_bias over rows of 384; l2_ffn_norm_mean and l2_ffn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l2_r2_0.Pointer, _values.Pointer.Plus(Offsets[39]), _values.Pointer.Plus(Offsets[40]), w.l2_ffn_norm.Pointer, w.l2_ffn_norm_mean.Pointer, w.l2_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_38_attention_in_proj
-                //   minilm_encoder.model:20  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_3_attn_qkv[B * T, 1152] = hidden_2_ffn_norm · hidden_3_attn_in_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.hidden_2_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[41]), 384, 0f, w.hidden_3_attn_qkv.Pointer, 1152);
+                //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l3_attn_qkv[B * T, 1152] = l2_ffn_norm · l3_attn_in_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.l2_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[41]), 384, 0f, w.l3_attn_qkv.Pointer, 1152);
 
                 // fwd_39_attention_in_proj_bias
-                //   minilm_encoder.model:20  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+                //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1152); // cols
-                    a.Add(_values.Pointer.Plus(Offsets[42])); // hidden_3_attn_in_proj_bias
-                    a.Add(w.hidden_3_attn_qkv.Pointer); // hidden_3_attn_qkv
+                    a.Add(_values.Pointer.Plus(Offsets[42])); // l3_attn_in_proj_bias
+                    a.Add(w.l3_attn_qkv.Pointer); // l3_attn_qkv
                     _fwd_39_attention_in_proj_bias.Launch(global::ModelDsl.Cuda.Grid.Elements(1152 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_40_attention
-                //   minilm_encoder.model:20  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_3_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_3_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, hidden_3_attn_workspace keeps each row's max and log-sum
-                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.hidden_3_attn_qkv.Pointer, w.hidden_3_attn_qkv.Pointer.Plus(384), w.hidden_3_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.hidden_3_attn_context.Pointer, w.hidden_3_attn_workspace.Pointer, default, default);
+                //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l3_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l3_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l3_attn_workspace keeps each row's max and log-sum
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l3_attn_qkv.Pointer, w.l3_attn_qkv.Pointer.Plus(384), w.l3_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l3_attn_context.Pointer, w.l3_attn_workspace.Pointer, default, w.mask.Pointer);
 
                 // fwd_41_attention_out_proj
-                //   minilm_encoder.model:20  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_3_attn[B * T, 384] = hidden_3_attn_context · hidden_3_attn_out_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 384, 384, 1f, w.hidden_3_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[43]), 384, 0f, w.hidden_3_attn.Pointer, 384);
+                //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l3_attn[B * T, 384] = l3_attn_context · l3_attn_out_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l3_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[43]), 384, 0f, w.l3_attn.Pointer, 384);
 
                 // fwd_42_attention_add
-                //   minilm_encoder.model:20  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                //   minilm_encoder.model:21  hidden.3.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:50  l3_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_2_ffn_norm.Pointer); // hidden_2_ffn_norm
-                    a.Add(w.hidden_3_attn.Pointer); // hidden_3_attn
-                    a.Add(_values.Pointer.Plus(Offsets[44])); // hidden_3_attn_out_proj_bias
-                    a.Add(w.hidden_3_r1_0.Pointer); // hidden_3_r1_0
+                    a.Add(w.l2_ffn_norm.Pointer); // l2_ffn_norm
+                    a.Add(w.l3_attn.Pointer); // l3_attn
+                    a.Add(_values.Pointer.Plus(Offsets[44])); // l3_attn_out_proj_bias
+                    a.Add(w.l3_r1_0.Pointer); // l3_r1_0
                     _fwd_42_attention_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_43_layer_norm
-                //   minilm_encoder.model:22  hidden.3.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_3_attn_norm = (hidden_3_r1_0 − mean)·rstd·hidden_3_attn_norm_weight + hidden_3_attn_norm_bias over rows of 384; hidden_3_attn_norm_mean and hidden_3_attn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_3_r1_0.Pointer, _values.Pointer.Plus(Offsets[45]), _values.Pointer.Plus(Offsets[46]), w.hidden_3_attn_norm.Pointer, w.hidden_3_attn_norm_mean.Pointer, w.hidden_3_attn_norm_rstd.Pointer, 1e-12f);
+                //   minilm_encoder.model:51  l3_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // l3_attn_norm = (l3_r1_0 − mean)·rstd·l3_attn_norm_weight + l3_attn_norm_bias over rows of 384; l3_attn_norm_mean and l3_attn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l3_r1_0.Pointer, _values.Pointer.Plus(Offsets[45]), _values.Pointer.Plus(Offsets[46]), w.l3_attn_norm.Pointer, w.l3_attn_norm_mean.Pointer, w.l3_attn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_44_dense
-                //   minilm_encoder.model:23  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // hidden_3_ff_0[B * T, 1536] = hidden_3_attn_norm · hidden_3_ff_0_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.hidden_3_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[47]), 384, 0f, w.hidden_3_ff_0.Pointer, 1536);
+                //   minilm_encoder.model:52  l3_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                // l3_ff_0[B * T, 1536] = l3_attn_norm · l3_ff_0_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.l3_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[47]), 384, 0f, w.l3_ff_0.Pointer, 1536);
 
                 // fwd_45_dense_gelu
-                //   minilm_encoder.model:23  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                //   minilm_encoder.model:23  hidden.3.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+                //   minilm_encoder.model:52  l3_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                //   minilm_encoder.model:52  l3_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1536); // cols
-                    a.Add(_values.Pointer.Plus(Offsets[48])); // hidden_3_ff_0_bias
-                    a.Add(w.hidden_3_ff_0.Pointer); // hidden_3_ff_0
-                    a.Add(w.hidden_3_ff_1.Pointer); // hidden_3_ff_1
+                    a.Add(_values.Pointer.Plus(Offsets[48])); // l3_ff_0_bias
+                    a.Add(w.l3_ff_0.Pointer); // l3_ff_0
+                    a.Add(w.l3_ff_1.Pointer); // l3_ff_1
                     _fwd_45_dense_gelu.Launch(global::ModelDsl.Cuda.Grid.Elements(1536 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_46_dense
-                //   minilm_encoder.model:23  hidden.3.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                // hidden_3_ff[B * T, 384] = hidden_3_ff_1 · hidden_3_ff_2_weightᵀ   (k = 1536): cuBLAS
-                _context.Sgemm(false, true, B * T, 384, 1536, 1f, w.hidden_3_ff_1.Pointer, 1536, _values.Pointer.Plus(Offsets[49]), 1536, 0f, w.hidden_3_ff.Pointer, 384);
+                //   minilm_encoder.model:52  l3_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                // l3_ff[B * T, 384] = l3_ff_1 · l3_ff_2_weightᵀ   (k = 1536): cuBLAS
+                _context.Sgemm(false, true, B * T, 384, 1536, 1f, w.l3_ff_1.Pointer, 1536, _values.Pointer.Plus(Offsets[49]), 1536, 0f, w.l3_ff.Pointer, 384);
 
                 // fwd_47_dense_add
-                //   minilm_encoder.model:23  hidden.3.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                //   minilm_encoder.model:24  hidden.3.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   minilm_encoder.model:52  l3_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                //   minilm_encoder.model:53  l3_r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_3_attn_norm.Pointer); // hidden_3_attn_norm
-                    a.Add(w.hidden_3_ff.Pointer); // hidden_3_ff
-                    a.Add(_values.Pointer.Plus(Offsets[50])); // hidden_3_ff_2_bias
-                    a.Add(w.hidden_3_r2_0.Pointer); // hidden_3_r2_0
+                    a.Add(w.l3_attn_norm.Pointer); // l3_attn_norm
+                    a.Add(w.l3_ff.Pointer); // l3_ff
+                    a.Add(_values.Pointer.Plus(Offsets[50])); // l3_ff_2_bias
+                    a.Add(w.l3_r2_0.Pointer); // l3_r2_0
                     _fwd_47_dense_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_48_layer_norm
-                //   minilm_encoder.model:25  hidden.3.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_3_ffn_norm = (hidden_3_r2_0 − mean)·rstd·hidden_3_ffn_norm_weight + hidden_3_ffn_norm_bias over rows of 384; hidden_3_ffn_norm_mean and hidden_3_ffn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_3_r2_0.Pointer, _values.Pointer.Plus(Offsets[51]), _values.Pointer.Plus(Offsets[52]), w.hidden_3_ffn_norm.Pointer, w.hidden_3_ffn_norm_mean.Pointer, w.hidden_3_ffn_norm_rstd.Pointer, 1e-12f);
+                //   minilm_encoder.model:54  l3_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // l3_ffn_norm = (l3_r2_0 − mean)·rstd·l3_ffn_norm_weight + l3_ffn_norm_bias over rows of 384; l3_ffn_norm_mean and l3_ffn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l3_r2_0.Pointer, _values.Pointer.Plus(Offsets[51]), _values.Pointer.Plus(Offsets[52]), w.l3_ffn_norm.Pointer, w.l3_ffn_norm_mean.Pointer, w.l3_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_49_attention_in_proj
-                //   minilm_encoder.model:20  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_4_attn_qkv[B * T, 1152] = hidden_3_ffn_norm · hidden_4_attn_in_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.hidden_3_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[53]), 384, 0f, w.hidden_4_attn_qkv.Pointer, 1152);
+                //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l4_attn_qkv[B * T, 1152] = l3_ffn_norm · l4_attn_in_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.l3_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[53]), 384, 0f, w.l4_attn_qkv.Pointer, 1152);
 
                 // fwd_50_attention_in_proj_bias
-                //   minilm_encoder.model:20  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+                //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1152); // cols
-                    a.Add(_values.Pointer.Plus(Offsets[54])); // hidden_4_attn_in_proj_bias
-                    a.Add(w.hidden_4_attn_qkv.Pointer); // hidden_4_attn_qkv
+                    a.Add(_values.Pointer.Plus(Offsets[54])); // l4_attn_in_proj_bias
+                    a.Add(w.l4_attn_qkv.Pointer); // l4_attn_qkv
                     _fwd_50_attention_in_proj_bias.Launch(global::ModelDsl.Cuda.Grid.Elements(1152 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_51_attention
-                //   minilm_encoder.model:20  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_4_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_4_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, hidden_4_attn_workspace keeps each row's max and log-sum
-                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.hidden_4_attn_qkv.Pointer, w.hidden_4_attn_qkv.Pointer.Plus(384), w.hidden_4_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.hidden_4_attn_context.Pointer, w.hidden_4_attn_workspace.Pointer, default, default);
+                //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l4_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l4_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l4_attn_workspace keeps each row's max and log-sum
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l4_attn_qkv.Pointer, w.l4_attn_qkv.Pointer.Plus(384), w.l4_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l4_attn_context.Pointer, w.l4_attn_workspace.Pointer, default, w.mask.Pointer);
 
                 // fwd_52_attention_out_proj
-                //   minilm_encoder.model:20  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_4_attn[B * T, 384] = hidden_4_attn_context · hidden_4_attn_out_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 384, 384, 1f, w.hidden_4_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[55]), 384, 0f, w.hidden_4_attn.Pointer, 384);
+                //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l4_attn[B * T, 384] = l4_attn_context · l4_attn_out_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l4_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[55]), 384, 0f, w.l4_attn.Pointer, 384);
 
                 // fwd_53_attention_add
-                //   minilm_encoder.model:20  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                //   minilm_encoder.model:21  hidden.4.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:56  l4_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_3_ffn_norm.Pointer); // hidden_3_ffn_norm
-                    a.Add(w.hidden_4_attn.Pointer); // hidden_4_attn
-                    a.Add(_values.Pointer.Plus(Offsets[56])); // hidden_4_attn_out_proj_bias
-                    a.Add(w.hidden_4_r1_0.Pointer); // hidden_4_r1_0
+                    a.Add(w.l3_ffn_norm.Pointer); // l3_ffn_norm
+                    a.Add(w.l4_attn.Pointer); // l4_attn
+                    a.Add(_values.Pointer.Plus(Offsets[56])); // l4_attn_out_proj_bias
+                    a.Add(w.l4_r1_0.Pointer); // l4_r1_0
                     _fwd_53_attention_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_54_layer_norm
-                //   minilm_encoder.model:22  hidden.4.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_4_attn_norm = (hidden_4_r1_0 − mean)·rstd·hidden_4_attn_norm_weight + hidden_4_attn_norm_bias over rows of 384; hidden_4_attn_norm_mean and hidden_4_attn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_4_r1_0.Pointer, _values.Pointer.Plus(Offsets[57]), _values.Pointer.Plus(Offsets[58]), w.hidden_4_attn_norm.Pointer, w.hidden_4_attn_norm_mean.Pointer, w.hidden_4_attn_norm_rstd.Pointer, 1e-12f);
+                //   minilm_encoder.model:57  l4_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // l4_attn_norm = (l4_r1_0 − mean)·rstd·l4_attn_norm_weight + l4_attn_norm_bias over rows of 384; l4_attn_norm_mean and l4_attn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l4_r1_0.Pointer, _values.Pointer.Plus(Offsets[57]), _values.Pointer.Plus(Offsets[58]), w.l4_attn_norm.Pointer, w.l4_attn_norm_mean.Pointer, w.l4_attn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_55_dense
-                //   minilm_encoder.model:23  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // hidden_4_ff_0[B * T, 1536] = hidden_4_attn_norm · hidden_4_ff_0_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.hidden_4_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[59]), 384, 0f, w.hidden_4_ff_0.Pointer, 1536);
+                //   minilm_encoder.model:58  l4_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                // l4_ff_0[B * T, 1536] = l4_attn_norm · l4_ff_0_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.l4_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[59]), 384, 0f, w.l4_ff_0.Pointer, 1536);
 
                 // fwd_56_dense_gelu
-                //   minilm_encoder.model:23  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                //   minilm_encoder.model:23  hidden.4.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+                //   minilm_encoder.model:58  l4_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                //   minilm_encoder.model:58  l4_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1536); // cols
-                    a.Add(_values.Pointer.Plus(Offsets[60])); // hidden_4_ff_0_bias
-                    a.Add(w.hidden_4_ff_0.Pointer); // hidden_4_ff_0
-                    a.Add(w.hidden_4_ff_1.Pointer); // hidden_4_ff_1
+                    a.Add(_values.Pointer.Plus(Offsets[60])); // l4_ff_0_bias
+                    a.Add(w.l4_ff_0.Pointer); // l4_ff_0
+                    a.Add(w.l4_ff_1.Pointer); // l4_ff_1
                     _fwd_56_dense_gelu.Launch(global::ModelDsl.Cuda.Grid.Elements(1536 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_57_dense
-                //   minilm_encoder.model:23  hidden.4.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                // hidden_4_ff[B * T, 384] = hidden_4_ff_1 · hidden_4_ff_2_weightᵀ   (k = 1536): cuBLAS
-                _context.Sgemm(false, true, B * T, 384, 1536, 1f, w.hidden_4_ff_1.Pointer, 1536, _values.Pointer.Plus(Offsets[61]), 1536, 0f, w.hidden_4_ff.Pointer, 384);
+                //   minilm_encoder.model:58  l4_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                // l4_ff[B * T, 384] = l4_ff_1 · l4_ff_2_weightᵀ   (k = 1536): cuBLAS
+                _context.Sgemm(false, true, B * T, 384, 1536, 1f, w.l4_ff_1.Pointer, 1536, _values.Pointer.Plus(Offsets[61]), 1536, 0f, w.l4_ff.Pointer, 384);
 
                 // fwd_58_dense_add
-                //   minilm_encoder.model:23  hidden.4.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                //   minilm_encoder.model:24  hidden.4.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   minilm_encoder.model:58  l4_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                //   minilm_encoder.model:59  l4_r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_4_attn_norm.Pointer); // hidden_4_attn_norm
-                    a.Add(w.hidden_4_ff.Pointer); // hidden_4_ff
-                    a.Add(_values.Pointer.Plus(Offsets[62])); // hidden_4_ff_2_bias
-                    a.Add(w.hidden_4_r2_0.Pointer); // hidden_4_r2_0
+                    a.Add(w.l4_attn_norm.Pointer); // l4_attn_norm
+                    a.Add(w.l4_ff.Pointer); // l4_ff
+                    a.Add(_values.Pointer.Plus(Offsets[62])); // l4_ff_2_bias
+                    a.Add(w.l4_r2_0.Pointer); // l4_r2_0
                     _fwd_58_dense_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_59_layer_norm
-                //   minilm_encoder.model:25  hidden.4.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_4_ffn_norm = (hidden_4_r2_0 − mean)·rstd·hidden_4_ffn_norm_weight + hidden_4_ffn_norm_bias over rows of 384; hidden_4_ffn_norm_mean and hidden_4_ffn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_4_r2_0.Pointer, _values.Pointer.Plus(Offsets[63]), _values.Pointer.Plus(Offsets[64]), w.hidden_4_ffn_norm.Pointer, w.hidden_4_ffn_norm_mean.Pointer, w.hidden_4_ffn_norm_rstd.Pointer, 1e-12f);
+                //   minilm_encoder.model:60  l4_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // l4_ffn_norm = (l4_r2_0 − mean)·rstd·l4_ffn_norm_weight + l4_ffn_norm_bias over rows of 384; l4_ffn_norm_mean and l4_ffn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l4_r2_0.Pointer, _values.Pointer.Plus(Offsets[63]), _values.Pointer.Plus(Offsets[64]), w.l4_ffn_norm.Pointer, w.l4_ffn_norm_mean.Pointer, w.l4_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_60_attention_in_proj
-                //   minilm_encoder.model:20  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_5_attn_qkv[B * T, 1152] = hidden_4_ffn_norm · hidden_5_attn_in_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.hidden_4_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[65]), 384, 0f, w.hidden_5_attn_qkv.Pointer, 1152);
+                //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l5_attn_qkv[B * T, 1152] = l4_ffn_norm · l5_attn_in_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.l4_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[65]), 384, 0f, w.l5_attn_qkv.Pointer, 1152);
 
                 // fwd_61_attention_in_proj_bias
-                //   minilm_encoder.model:20  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
+                //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1152); // cols
-                    a.Add(_values.Pointer.Plus(Offsets[66])); // hidden_5_attn_in_proj_bias
-                    a.Add(w.hidden_5_attn_qkv.Pointer); // hidden_5_attn_qkv
+                    a.Add(_values.Pointer.Plus(Offsets[66])); // l5_attn_in_proj_bias
+                    a.Add(w.l5_attn_qkv.Pointer); // l5_attn_qkv
                     _fwd_61_attention_in_proj_bias.Launch(global::ModelDsl.Cuda.Grid.Elements(1152 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_62_attention
-                //   minilm_encoder.model:20  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_5_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_5_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, hidden_5_attn_workspace keeps each row's max and log-sum
-                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.hidden_5_attn_qkv.Pointer, w.hidden_5_attn_qkv.Pointer.Plus(384), w.hidden_5_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.hidden_5_attn_context.Pointer, w.hidden_5_attn_workspace.Pointer, default, default);
+                //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l5_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l5_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l5_attn_workspace keeps each row's max and log-sum
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l5_attn_qkv.Pointer, w.l5_attn_qkv.Pointer.Plus(384), w.l5_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l5_attn_context.Pointer, w.l5_attn_workspace.Pointer, default, w.mask.Pointer);
 
                 // fwd_63_attention_out_proj
-                //   minilm_encoder.model:20  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                // hidden_5_attn[B * T, 384] = hidden_5_attn_context · hidden_5_attn_out_proj_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 384, 384, 1f, w.hidden_5_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[67]), 384, 0f, w.hidden_5_attn.Pointer, 384);
+                //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l5_attn[B * T, 384] = l5_attn_context · l5_attn_out_proj_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l5_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[67]), 384, 0f, w.l5_attn.Pointer, 384);
 
                 // fwd_64_attention_add
-                //   minilm_encoder.model:20  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-                //   minilm_encoder.model:21  hidden.5.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:62  l5_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_4_ffn_norm.Pointer); // hidden_4_ffn_norm
-                    a.Add(w.hidden_5_attn.Pointer); // hidden_5_attn
-                    a.Add(_values.Pointer.Plus(Offsets[68])); // hidden_5_attn_out_proj_bias
-                    a.Add(w.hidden_5_r1_0.Pointer); // hidden_5_r1_0
+                    a.Add(w.l4_ffn_norm.Pointer); // l4_ffn_norm
+                    a.Add(w.l5_attn.Pointer); // l5_attn
+                    a.Add(_values.Pointer.Plus(Offsets[68])); // l5_attn_out_proj_bias
+                    a.Add(w.l5_r1_0.Pointer); // l5_r1_0
                     _fwd_64_attention_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_65_layer_norm
-                //   minilm_encoder.model:22  hidden.5.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden_5_attn_norm = (hidden_5_r1_0 − mean)·rstd·hidden_5_attn_norm_weight + hidden_5_attn_norm_bias over rows of 384; hidden_5_attn_norm_mean and hidden_5_attn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_5_r1_0.Pointer, _values.Pointer.Plus(Offsets[69]), _values.Pointer.Plus(Offsets[70]), w.hidden_5_attn_norm.Pointer, w.hidden_5_attn_norm_mean.Pointer, w.hidden_5_attn_norm_rstd.Pointer, 1e-12f);
+                //   minilm_encoder.model:63  l5_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // l5_attn_norm = (l5_r1_0 − mean)·rstd·l5_attn_norm_weight + l5_attn_norm_bias over rows of 384; l5_attn_norm_mean and l5_attn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l5_r1_0.Pointer, _values.Pointer.Plus(Offsets[69]), _values.Pointer.Plus(Offsets[70]), w.l5_attn_norm.Pointer, w.l5_attn_norm_mean.Pointer, w.l5_attn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_66_dense
-                //   minilm_encoder.model:23  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                // hidden_5_ff_0[B * T, 1536] = hidden_5_attn_norm · hidden_5_ff_0_weightᵀ   (k = 384): cuBLAS
-                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.hidden_5_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[71]), 384, 0f, w.hidden_5_ff_0.Pointer, 1536);
+                //   minilm_encoder.model:64  l5_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                // l5_ff_0[B * T, 1536] = l5_attn_norm · l5_ff_0_weightᵀ   (k = 384): cuBLAS
+                _context.Sgemm(false, true, B * T, 1536, 384, 1f, w.l5_attn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[71]), 384, 0f, w.l5_ff_0.Pointer, 1536);
 
                 // fwd_67_dense_gelu
-                //   minilm_encoder.model:23  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-                //   minilm_encoder.model:23  hidden.5.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+                //   minilm_encoder.model:64  l5_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+                //   minilm_encoder.model:64  l5_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(1536); // cols
-                    a.Add(_values.Pointer.Plus(Offsets[72])); // hidden_5_ff_0_bias
-                    a.Add(w.hidden_5_ff_0.Pointer); // hidden_5_ff_0
-                    a.Add(w.hidden_5_ff_1.Pointer); // hidden_5_ff_1
+                    a.Add(_values.Pointer.Plus(Offsets[72])); // l5_ff_0_bias
+                    a.Add(w.l5_ff_0.Pointer); // l5_ff_0
+                    a.Add(w.l5_ff_1.Pointer); // l5_ff_1
                     _fwd_67_dense_gelu.Launch(global::ModelDsl.Cuda.Grid.Elements(1536 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_68_dense
-                //   minilm_encoder.model:23  hidden.5.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                // hidden_5_ff[B * T, 384] = hidden_5_ff_1 · hidden_5_ff_2_weightᵀ   (k = 1536): cuBLAS
-                _context.Sgemm(false, true, B * T, 384, 1536, 1f, w.hidden_5_ff_1.Pointer, 1536, _values.Pointer.Plus(Offsets[73]), 1536, 0f, w.hidden_5_ff.Pointer, 384);
+                //   minilm_encoder.model:64  l5_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                // l5_ff[B * T, 384] = l5_ff_1 · l5_ff_2_weightᵀ   (k = 1536): cuBLAS
+                _context.Sgemm(false, true, B * T, 384, 1536, 1f, w.l5_ff_1.Pointer, 1536, _values.Pointer.Plus(Offsets[73]), 1536, 0f, w.l5_ff.Pointer, 384);
 
                 // fwd_69_dense_add
-                //   minilm_encoder.model:23  hidden.5.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-                //   minilm_encoder.model:24  hidden.5.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+                //   minilm_encoder.model:64  l5_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+                //   minilm_encoder.model:65  l5_r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
                     a.Add(384); // cols
-                    a.Add(w.hidden_5_attn_norm.Pointer); // hidden_5_attn_norm
-                    a.Add(w.hidden_5_ff.Pointer); // hidden_5_ff
-                    a.Add(_values.Pointer.Plus(Offsets[74])); // hidden_5_ff_2_bias
-                    a.Add(w.hidden_5_r2_0.Pointer); // hidden_5_r2_0
+                    a.Add(w.l5_attn_norm.Pointer); // l5_attn_norm
+                    a.Add(w.l5_ff.Pointer); // l5_ff
+                    a.Add(_values.Pointer.Plus(Offsets[74])); // l5_ff_2_bias
+                    a.Add(w.l5_r2_0.Pointer); // l5_r2_0
                     _fwd_69_dense_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_70_layer_norm
-                //   minilm_encoder.model:25  hidden.5.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // hidden = (hidden_5_r2_0 − mean)·rstd·hidden_5_ffn_norm_weight + hidden_5_ffn_norm_bias over rows of 384; hidden_mean and hidden_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.hidden_5_r2_0.Pointer, _values.Pointer.Plus(Offsets[75]), _values.Pointer.Plus(Offsets[76]), w.hidden.Pointer, w.hidden_mean.Pointer, w.hidden_rstd.Pointer, 1e-12f);
+                //   minilm_encoder.model:66  l5_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+                // l5_ffn_norm = (l5_r2_0 − mean)·rstd·l5_ffn_norm_weight + l5_ffn_norm_bias over rows of 384; l5_ffn_norm_mean and l5_ffn_norm_rstd kept for the backward
+                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l5_r2_0.Pointer, _values.Pointer.Plus(Offsets[75]), _values.Pointer.Plus(Offsets[76]), w.l5_ffn_norm.Pointer, w.l5_ffn_norm_mean.Pointer, w.l5_ffn_norm_rstd.Pointer, 1e-12f);
             }
         }
     }

@@ -13,236 +13,236 @@ namespace Consumer
 
         // ───── Parameters (in checkpoint order) ──────────────────────────────────────────────────────────
 
-        /// <summary><c>tok.weight</c> f32[30522, 384] from minilm_encoder.model:33; initialised N(0, 0.02).</summary>
-        public global::ModelDsl.Runtime.Parameter TokWeight { get; } = new global::ModelDsl.Runtime.Parameter("tok.weight", new[] { 30522, 384 }, "minilm_encoder.model:33");
+        /// <summary><c>tok.weight</c> f32[30522, 384] from minilm_encoder.model:26; initialised N(0, 0.02).</summary>
+        public global::ModelDsl.Runtime.Parameter TokWeight { get; } = new global::ModelDsl.Runtime.Parameter("tok.weight", new[] { 30522, 384 }, "minilm_encoder.model:26");
 
-        /// <summary><c>typ.weight</c> f32[2, 384] from minilm_encoder.model:34; initialised N(0, 0.02).</summary>
-        public global::ModelDsl.Runtime.Parameter TypWeight { get; } = new global::ModelDsl.Runtime.Parameter("typ.weight", new[] { 2, 384 }, "minilm_encoder.model:34");
+        /// <summary><c>typ.weight</c> f32[2, 384] from minilm_encoder.model:27; initialised N(0, 0.02).</summary>
+        public global::ModelDsl.Runtime.Parameter TypWeight { get; } = new global::ModelDsl.Runtime.Parameter("typ.weight", new[] { 2, 384 }, "minilm_encoder.model:27");
 
-        /// <summary><c>pos.weight</c> f32[512, 384] from minilm_encoder.model:36; initialised N(0, 0.02).</summary>
-        public global::ModelDsl.Runtime.Parameter PosWeight { get; } = new global::ModelDsl.Runtime.Parameter("pos.weight", new[] { 512, 384 }, "minilm_encoder.model:36");
+        /// <summary><c>pos.weight</c> f32[512, 384] from minilm_encoder.model:29; initialised N(0, 0.02).</summary>
+        public global::ModelDsl.Runtime.Parameter PosWeight { get; } = new global::ModelDsl.Runtime.Parameter("pos.weight", new[] { 512, 384 }, "minilm_encoder.model:29");
 
-        /// <summary><c>emb_norm.weight</c> f32[384] from minilm_encoder.model:37; initialised to ones.</summary>
-        public global::ModelDsl.Runtime.Parameter EmbNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("emb_norm.weight", new[] { 384 }, "minilm_encoder.model:37");
+        /// <summary><c>emb_norm.weight</c> f32[384] from minilm_encoder.model:30; initialised to ones.</summary>
+        public global::ModelDsl.Runtime.Parameter EmbNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("emb_norm.weight", new[] { 384 }, "minilm_encoder.model:30");
 
-        /// <summary><c>emb_norm.bias</c> f32[384] from minilm_encoder.model:37; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter EmbNormBias { get; } = new global::ModelDsl.Runtime.Parameter("emb_norm.bias", new[] { 384 }, "minilm_encoder.model:37");
+        /// <summary><c>emb_norm.bias</c> f32[384] from minilm_encoder.model:30; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter EmbNormBias { get; } = new global::ModelDsl.Runtime.Parameter("emb_norm.bias", new[] { 384 }, "minilm_encoder.model:30");
 
-        /// <summary><c>hidden.0.attn.in_proj_weight</c> f32[1152, 384] from minilm_encoder.model:20; initialised Xavier-uniform (fan-in 384, fan-out 1152).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.attn.in_proj_weight", new[] { 1152, 384 }, "minilm_encoder.model:20");
+        /// <summary><c>l0_attn.in_proj_weight</c> f32[1152, 384] from minilm_encoder.model:31; initialised Xavier-uniform (fan-in 384, fan-out 1152).</summary>
+        public global::ModelDsl.Runtime.Parameter L0AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l0_attn.in_proj_weight", new[] { 1152, 384 }, "minilm_encoder.model:31");
 
-        /// <summary><c>hidden.0.attn.in_proj_bias</c> f32[1152] from minilm_encoder.model:20; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.attn.in_proj_bias", new[] { 1152 }, "minilm_encoder.model:20");
+        /// <summary><c>l0_attn.in_proj_bias</c> f32[1152] from minilm_encoder.model:31; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L0AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l0_attn.in_proj_bias", new[] { 1152 }, "minilm_encoder.model:31");
 
-        /// <summary><c>hidden.0.attn.out_proj.weight</c> f32[384, 384] from minilm_encoder.model:20; initialised Xavier-uniform (fan-in 384, fan-out 384).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.attn.out_proj.weight", new[] { 384, 384 }, "minilm_encoder.model:20");
+        /// <summary><c>l0_attn.out_proj.weight</c> f32[384, 384] from minilm_encoder.model:31; initialised Xavier-uniform (fan-in 384, fan-out 384).</summary>
+        public global::ModelDsl.Runtime.Parameter L0AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l0_attn.out_proj.weight", new[] { 384, 384 }, "minilm_encoder.model:31");
 
-        /// <summary><c>hidden.0.attn.out_proj.bias</c> f32[384] from minilm_encoder.model:20; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.attn.out_proj.bias", new[] { 384 }, "minilm_encoder.model:20");
+        /// <summary><c>l0_attn.out_proj.bias</c> f32[384] from minilm_encoder.model:31; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L0AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l0_attn.out_proj.bias", new[] { 384 }, "minilm_encoder.model:31");
 
-        /// <summary><c>hidden.0.attn_norm.weight</c> f32[384] from minilm_encoder.model:22; initialised to ones.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.attn_norm.weight", new[] { 384 }, "minilm_encoder.model:22");
+        /// <summary><c>l0_attn_norm.weight</c> f32[384] from minilm_encoder.model:33; initialised to ones.</summary>
+        public global::ModelDsl.Runtime.Parameter L0AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l0_attn_norm.weight", new[] { 384 }, "minilm_encoder.model:33");
 
-        /// <summary><c>hidden.0.attn_norm.bias</c> f32[384] from minilm_encoder.model:22; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.attn_norm.bias", new[] { 384 }, "minilm_encoder.model:22");
+        /// <summary><c>l0_attn_norm.bias</c> f32[384] from minilm_encoder.model:33; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L0AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l0_attn_norm.bias", new[] { 384 }, "minilm_encoder.model:33");
 
-        /// <summary><c>hidden.0.ff.0.weight</c> f32[1536, 384] from minilm_encoder.model:23; initialised Kaiming-uniform (fan-in 384).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.ff.0.weight", new[] { 1536, 384 }, "minilm_encoder.model:23");
+        /// <summary><c>l0_ff.0.weight</c> f32[1536, 384] from minilm_encoder.model:34; initialised Kaiming-uniform (fan-in 384).</summary>
+        public global::ModelDsl.Runtime.Parameter L0Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("l0_ff.0.weight", new[] { 1536, 384 }, "minilm_encoder.model:34");
 
-        /// <summary><c>hidden.0.ff.0.bias</c> f32[1536] from minilm_encoder.model:23; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.ff.0.bias", new[] { 1536 }, "minilm_encoder.model:23");
+        /// <summary><c>l0_ff.0.bias</c> f32[1536] from minilm_encoder.model:34; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L0Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("l0_ff.0.bias", new[] { 1536 }, "minilm_encoder.model:34");
 
-        /// <summary><c>hidden.0.ff.2.weight</c> f32[384, 1536] from minilm_encoder.model:23; initialised Kaiming-uniform (fan-in 1536).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.ff.2.weight", new[] { 384, 1536 }, "minilm_encoder.model:23");
+        /// <summary><c>l0_ff.2.weight</c> f32[384, 1536] from minilm_encoder.model:34; initialised Kaiming-uniform (fan-in 1536).</summary>
+        public global::ModelDsl.Runtime.Parameter L0Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("l0_ff.2.weight", new[] { 384, 1536 }, "minilm_encoder.model:34");
 
-        /// <summary><c>hidden.0.ff.2.bias</c> f32[384] from minilm_encoder.model:23; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.ff.2.bias", new[] { 384 }, "minilm_encoder.model:23");
+        /// <summary><c>l0_ff.2.bias</c> f32[384] from minilm_encoder.model:34; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L0Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("l0_ff.2.bias", new[] { 384 }, "minilm_encoder.model:34");
 
-        /// <summary><c>hidden.0.ffn_norm.weight</c> f32[384] from minilm_encoder.model:25; initialised to ones.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.ffn_norm.weight", new[] { 384 }, "minilm_encoder.model:25");
+        /// <summary><c>l0_ffn_norm.weight</c> f32[384] from minilm_encoder.model:36; initialised to ones.</summary>
+        public global::ModelDsl.Runtime.Parameter L0FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l0_ffn_norm.weight", new[] { 384 }, "minilm_encoder.model:36");
 
-        /// <summary><c>hidden.0.ffn_norm.bias</c> f32[384] from minilm_encoder.model:25; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden0FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.0.ffn_norm.bias", new[] { 384 }, "minilm_encoder.model:25");
+        /// <summary><c>l0_ffn_norm.bias</c> f32[384] from minilm_encoder.model:36; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L0FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l0_ffn_norm.bias", new[] { 384 }, "minilm_encoder.model:36");
 
-        /// <summary><c>hidden.1.attn.in_proj_weight</c> f32[1152, 384] from minilm_encoder.model:20; initialised Xavier-uniform (fan-in 384, fan-out 1152).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.attn.in_proj_weight", new[] { 1152, 384 }, "minilm_encoder.model:20");
+        /// <summary><c>l1_attn.in_proj_weight</c> f32[1152, 384] from minilm_encoder.model:37; initialised Xavier-uniform (fan-in 384, fan-out 1152).</summary>
+        public global::ModelDsl.Runtime.Parameter L1AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l1_attn.in_proj_weight", new[] { 1152, 384 }, "minilm_encoder.model:37");
 
-        /// <summary><c>hidden.1.attn.in_proj_bias</c> f32[1152] from minilm_encoder.model:20; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.attn.in_proj_bias", new[] { 1152 }, "minilm_encoder.model:20");
+        /// <summary><c>l1_attn.in_proj_bias</c> f32[1152] from minilm_encoder.model:37; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L1AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l1_attn.in_proj_bias", new[] { 1152 }, "minilm_encoder.model:37");
 
-        /// <summary><c>hidden.1.attn.out_proj.weight</c> f32[384, 384] from minilm_encoder.model:20; initialised Xavier-uniform (fan-in 384, fan-out 384).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.attn.out_proj.weight", new[] { 384, 384 }, "minilm_encoder.model:20");
+        /// <summary><c>l1_attn.out_proj.weight</c> f32[384, 384] from minilm_encoder.model:37; initialised Xavier-uniform (fan-in 384, fan-out 384).</summary>
+        public global::ModelDsl.Runtime.Parameter L1AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l1_attn.out_proj.weight", new[] { 384, 384 }, "minilm_encoder.model:37");
 
-        /// <summary><c>hidden.1.attn.out_proj.bias</c> f32[384] from minilm_encoder.model:20; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.attn.out_proj.bias", new[] { 384 }, "minilm_encoder.model:20");
+        /// <summary><c>l1_attn.out_proj.bias</c> f32[384] from minilm_encoder.model:37; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L1AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l1_attn.out_proj.bias", new[] { 384 }, "minilm_encoder.model:37");
 
-        /// <summary><c>hidden.1.attn_norm.weight</c> f32[384] from minilm_encoder.model:22; initialised to ones.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.attn_norm.weight", new[] { 384 }, "minilm_encoder.model:22");
+        /// <summary><c>l1_attn_norm.weight</c> f32[384] from minilm_encoder.model:39; initialised to ones.</summary>
+        public global::ModelDsl.Runtime.Parameter L1AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l1_attn_norm.weight", new[] { 384 }, "minilm_encoder.model:39");
 
-        /// <summary><c>hidden.1.attn_norm.bias</c> f32[384] from minilm_encoder.model:22; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.attn_norm.bias", new[] { 384 }, "minilm_encoder.model:22");
+        /// <summary><c>l1_attn_norm.bias</c> f32[384] from minilm_encoder.model:39; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L1AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l1_attn_norm.bias", new[] { 384 }, "minilm_encoder.model:39");
 
-        /// <summary><c>hidden.1.ff.0.weight</c> f32[1536, 384] from minilm_encoder.model:23; initialised Kaiming-uniform (fan-in 384).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.ff.0.weight", new[] { 1536, 384 }, "minilm_encoder.model:23");
+        /// <summary><c>l1_ff.0.weight</c> f32[1536, 384] from minilm_encoder.model:40; initialised Kaiming-uniform (fan-in 384).</summary>
+        public global::ModelDsl.Runtime.Parameter L1Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("l1_ff.0.weight", new[] { 1536, 384 }, "minilm_encoder.model:40");
 
-        /// <summary><c>hidden.1.ff.0.bias</c> f32[1536] from minilm_encoder.model:23; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.ff.0.bias", new[] { 1536 }, "minilm_encoder.model:23");
+        /// <summary><c>l1_ff.0.bias</c> f32[1536] from minilm_encoder.model:40; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L1Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("l1_ff.0.bias", new[] { 1536 }, "minilm_encoder.model:40");
 
-        /// <summary><c>hidden.1.ff.2.weight</c> f32[384, 1536] from minilm_encoder.model:23; initialised Kaiming-uniform (fan-in 1536).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.ff.2.weight", new[] { 384, 1536 }, "minilm_encoder.model:23");
+        /// <summary><c>l1_ff.2.weight</c> f32[384, 1536] from minilm_encoder.model:40; initialised Kaiming-uniform (fan-in 1536).</summary>
+        public global::ModelDsl.Runtime.Parameter L1Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("l1_ff.2.weight", new[] { 384, 1536 }, "minilm_encoder.model:40");
 
-        /// <summary><c>hidden.1.ff.2.bias</c> f32[384] from minilm_encoder.model:23; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.ff.2.bias", new[] { 384 }, "minilm_encoder.model:23");
+        /// <summary><c>l1_ff.2.bias</c> f32[384] from minilm_encoder.model:40; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L1Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("l1_ff.2.bias", new[] { 384 }, "minilm_encoder.model:40");
 
-        /// <summary><c>hidden.1.ffn_norm.weight</c> f32[384] from minilm_encoder.model:25; initialised to ones.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.ffn_norm.weight", new[] { 384 }, "minilm_encoder.model:25");
+        /// <summary><c>l1_ffn_norm.weight</c> f32[384] from minilm_encoder.model:42; initialised to ones.</summary>
+        public global::ModelDsl.Runtime.Parameter L1FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l1_ffn_norm.weight", new[] { 384 }, "minilm_encoder.model:42");
 
-        /// <summary><c>hidden.1.ffn_norm.bias</c> f32[384] from minilm_encoder.model:25; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden1FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.1.ffn_norm.bias", new[] { 384 }, "minilm_encoder.model:25");
+        /// <summary><c>l1_ffn_norm.bias</c> f32[384] from minilm_encoder.model:42; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L1FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l1_ffn_norm.bias", new[] { 384 }, "minilm_encoder.model:42");
 
-        /// <summary><c>hidden.2.attn.in_proj_weight</c> f32[1152, 384] from minilm_encoder.model:20; initialised Xavier-uniform (fan-in 384, fan-out 1152).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.attn.in_proj_weight", new[] { 1152, 384 }, "minilm_encoder.model:20");
+        /// <summary><c>l2_attn.in_proj_weight</c> f32[1152, 384] from minilm_encoder.model:43; initialised Xavier-uniform (fan-in 384, fan-out 1152).</summary>
+        public global::ModelDsl.Runtime.Parameter L2AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l2_attn.in_proj_weight", new[] { 1152, 384 }, "minilm_encoder.model:43");
 
-        /// <summary><c>hidden.2.attn.in_proj_bias</c> f32[1152] from minilm_encoder.model:20; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.attn.in_proj_bias", new[] { 1152 }, "minilm_encoder.model:20");
+        /// <summary><c>l2_attn.in_proj_bias</c> f32[1152] from minilm_encoder.model:43; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L2AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l2_attn.in_proj_bias", new[] { 1152 }, "minilm_encoder.model:43");
 
-        /// <summary><c>hidden.2.attn.out_proj.weight</c> f32[384, 384] from minilm_encoder.model:20; initialised Xavier-uniform (fan-in 384, fan-out 384).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.attn.out_proj.weight", new[] { 384, 384 }, "minilm_encoder.model:20");
+        /// <summary><c>l2_attn.out_proj.weight</c> f32[384, 384] from minilm_encoder.model:43; initialised Xavier-uniform (fan-in 384, fan-out 384).</summary>
+        public global::ModelDsl.Runtime.Parameter L2AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l2_attn.out_proj.weight", new[] { 384, 384 }, "minilm_encoder.model:43");
 
-        /// <summary><c>hidden.2.attn.out_proj.bias</c> f32[384] from minilm_encoder.model:20; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.attn.out_proj.bias", new[] { 384 }, "minilm_encoder.model:20");
+        /// <summary><c>l2_attn.out_proj.bias</c> f32[384] from minilm_encoder.model:43; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L2AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l2_attn.out_proj.bias", new[] { 384 }, "minilm_encoder.model:43");
 
-        /// <summary><c>hidden.2.attn_norm.weight</c> f32[384] from minilm_encoder.model:22; initialised to ones.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.attn_norm.weight", new[] { 384 }, "minilm_encoder.model:22");
+        /// <summary><c>l2_attn_norm.weight</c> f32[384] from minilm_encoder.model:45; initialised to ones.</summary>
+        public global::ModelDsl.Runtime.Parameter L2AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l2_attn_norm.weight", new[] { 384 }, "minilm_encoder.model:45");
 
-        /// <summary><c>hidden.2.attn_norm.bias</c> f32[384] from minilm_encoder.model:22; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.attn_norm.bias", new[] { 384 }, "minilm_encoder.model:22");
+        /// <summary><c>l2_attn_norm.bias</c> f32[384] from minilm_encoder.model:45; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L2AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l2_attn_norm.bias", new[] { 384 }, "minilm_encoder.model:45");
 
-        /// <summary><c>hidden.2.ff.0.weight</c> f32[1536, 384] from minilm_encoder.model:23; initialised Kaiming-uniform (fan-in 384).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.ff.0.weight", new[] { 1536, 384 }, "minilm_encoder.model:23");
+        /// <summary><c>l2_ff.0.weight</c> f32[1536, 384] from minilm_encoder.model:46; initialised Kaiming-uniform (fan-in 384).</summary>
+        public global::ModelDsl.Runtime.Parameter L2Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("l2_ff.0.weight", new[] { 1536, 384 }, "minilm_encoder.model:46");
 
-        /// <summary><c>hidden.2.ff.0.bias</c> f32[1536] from minilm_encoder.model:23; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.ff.0.bias", new[] { 1536 }, "minilm_encoder.model:23");
+        /// <summary><c>l2_ff.0.bias</c> f32[1536] from minilm_encoder.model:46; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L2Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("l2_ff.0.bias", new[] { 1536 }, "minilm_encoder.model:46");
 
-        /// <summary><c>hidden.2.ff.2.weight</c> f32[384, 1536] from minilm_encoder.model:23; initialised Kaiming-uniform (fan-in 1536).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.ff.2.weight", new[] { 384, 1536 }, "minilm_encoder.model:23");
+        /// <summary><c>l2_ff.2.weight</c> f32[384, 1536] from minilm_encoder.model:46; initialised Kaiming-uniform (fan-in 1536).</summary>
+        public global::ModelDsl.Runtime.Parameter L2Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("l2_ff.2.weight", new[] { 384, 1536 }, "minilm_encoder.model:46");
 
-        /// <summary><c>hidden.2.ff.2.bias</c> f32[384] from minilm_encoder.model:23; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.ff.2.bias", new[] { 384 }, "minilm_encoder.model:23");
+        /// <summary><c>l2_ff.2.bias</c> f32[384] from minilm_encoder.model:46; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L2Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("l2_ff.2.bias", new[] { 384 }, "minilm_encoder.model:46");
 
-        /// <summary><c>hidden.2.ffn_norm.weight</c> f32[384] from minilm_encoder.model:25; initialised to ones.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.ffn_norm.weight", new[] { 384 }, "minilm_encoder.model:25");
+        /// <summary><c>l2_ffn_norm.weight</c> f32[384] from minilm_encoder.model:48; initialised to ones.</summary>
+        public global::ModelDsl.Runtime.Parameter L2FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l2_ffn_norm.weight", new[] { 384 }, "minilm_encoder.model:48");
 
-        /// <summary><c>hidden.2.ffn_norm.bias</c> f32[384] from minilm_encoder.model:25; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden2FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.2.ffn_norm.bias", new[] { 384 }, "minilm_encoder.model:25");
+        /// <summary><c>l2_ffn_norm.bias</c> f32[384] from minilm_encoder.model:48; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L2FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l2_ffn_norm.bias", new[] { 384 }, "minilm_encoder.model:48");
 
-        /// <summary><c>hidden.3.attn.in_proj_weight</c> f32[1152, 384] from minilm_encoder.model:20; initialised Xavier-uniform (fan-in 384, fan-out 1152).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.attn.in_proj_weight", new[] { 1152, 384 }, "minilm_encoder.model:20");
+        /// <summary><c>l3_attn.in_proj_weight</c> f32[1152, 384] from minilm_encoder.model:49; initialised Xavier-uniform (fan-in 384, fan-out 1152).</summary>
+        public global::ModelDsl.Runtime.Parameter L3AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l3_attn.in_proj_weight", new[] { 1152, 384 }, "minilm_encoder.model:49");
 
-        /// <summary><c>hidden.3.attn.in_proj_bias</c> f32[1152] from minilm_encoder.model:20; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.attn.in_proj_bias", new[] { 1152 }, "minilm_encoder.model:20");
+        /// <summary><c>l3_attn.in_proj_bias</c> f32[1152] from minilm_encoder.model:49; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L3AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l3_attn.in_proj_bias", new[] { 1152 }, "minilm_encoder.model:49");
 
-        /// <summary><c>hidden.3.attn.out_proj.weight</c> f32[384, 384] from minilm_encoder.model:20; initialised Xavier-uniform (fan-in 384, fan-out 384).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.attn.out_proj.weight", new[] { 384, 384 }, "minilm_encoder.model:20");
+        /// <summary><c>l3_attn.out_proj.weight</c> f32[384, 384] from minilm_encoder.model:49; initialised Xavier-uniform (fan-in 384, fan-out 384).</summary>
+        public global::ModelDsl.Runtime.Parameter L3AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l3_attn.out_proj.weight", new[] { 384, 384 }, "minilm_encoder.model:49");
 
-        /// <summary><c>hidden.3.attn.out_proj.bias</c> f32[384] from minilm_encoder.model:20; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.attn.out_proj.bias", new[] { 384 }, "minilm_encoder.model:20");
+        /// <summary><c>l3_attn.out_proj.bias</c> f32[384] from minilm_encoder.model:49; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L3AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l3_attn.out_proj.bias", new[] { 384 }, "minilm_encoder.model:49");
 
-        /// <summary><c>hidden.3.attn_norm.weight</c> f32[384] from minilm_encoder.model:22; initialised to ones.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.attn_norm.weight", new[] { 384 }, "minilm_encoder.model:22");
+        /// <summary><c>l3_attn_norm.weight</c> f32[384] from minilm_encoder.model:51; initialised to ones.</summary>
+        public global::ModelDsl.Runtime.Parameter L3AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l3_attn_norm.weight", new[] { 384 }, "minilm_encoder.model:51");
 
-        /// <summary><c>hidden.3.attn_norm.bias</c> f32[384] from minilm_encoder.model:22; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.attn_norm.bias", new[] { 384 }, "minilm_encoder.model:22");
+        /// <summary><c>l3_attn_norm.bias</c> f32[384] from minilm_encoder.model:51; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L3AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l3_attn_norm.bias", new[] { 384 }, "minilm_encoder.model:51");
 
-        /// <summary><c>hidden.3.ff.0.weight</c> f32[1536, 384] from minilm_encoder.model:23; initialised Kaiming-uniform (fan-in 384).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.ff.0.weight", new[] { 1536, 384 }, "minilm_encoder.model:23");
+        /// <summary><c>l3_ff.0.weight</c> f32[1536, 384] from minilm_encoder.model:52; initialised Kaiming-uniform (fan-in 384).</summary>
+        public global::ModelDsl.Runtime.Parameter L3Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("l3_ff.0.weight", new[] { 1536, 384 }, "minilm_encoder.model:52");
 
-        /// <summary><c>hidden.3.ff.0.bias</c> f32[1536] from minilm_encoder.model:23; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.ff.0.bias", new[] { 1536 }, "minilm_encoder.model:23");
+        /// <summary><c>l3_ff.0.bias</c> f32[1536] from minilm_encoder.model:52; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L3Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("l3_ff.0.bias", new[] { 1536 }, "minilm_encoder.model:52");
 
-        /// <summary><c>hidden.3.ff.2.weight</c> f32[384, 1536] from minilm_encoder.model:23; initialised Kaiming-uniform (fan-in 1536).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.ff.2.weight", new[] { 384, 1536 }, "minilm_encoder.model:23");
+        /// <summary><c>l3_ff.2.weight</c> f32[384, 1536] from minilm_encoder.model:52; initialised Kaiming-uniform (fan-in 1536).</summary>
+        public global::ModelDsl.Runtime.Parameter L3Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("l3_ff.2.weight", new[] { 384, 1536 }, "minilm_encoder.model:52");
 
-        /// <summary><c>hidden.3.ff.2.bias</c> f32[384] from minilm_encoder.model:23; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.ff.2.bias", new[] { 384 }, "minilm_encoder.model:23");
+        /// <summary><c>l3_ff.2.bias</c> f32[384] from minilm_encoder.model:52; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L3Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("l3_ff.2.bias", new[] { 384 }, "minilm_encoder.model:52");
 
-        /// <summary><c>hidden.3.ffn_norm.weight</c> f32[384] from minilm_encoder.model:25; initialised to ones.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.ffn_norm.weight", new[] { 384 }, "minilm_encoder.model:25");
+        /// <summary><c>l3_ffn_norm.weight</c> f32[384] from minilm_encoder.model:54; initialised to ones.</summary>
+        public global::ModelDsl.Runtime.Parameter L3FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l3_ffn_norm.weight", new[] { 384 }, "minilm_encoder.model:54");
 
-        /// <summary><c>hidden.3.ffn_norm.bias</c> f32[384] from minilm_encoder.model:25; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden3FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.3.ffn_norm.bias", new[] { 384 }, "minilm_encoder.model:25");
+        /// <summary><c>l3_ffn_norm.bias</c> f32[384] from minilm_encoder.model:54; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L3FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l3_ffn_norm.bias", new[] { 384 }, "minilm_encoder.model:54");
 
-        /// <summary><c>hidden.4.attn.in_proj_weight</c> f32[1152, 384] from minilm_encoder.model:20; initialised Xavier-uniform (fan-in 384, fan-out 1152).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.attn.in_proj_weight", new[] { 1152, 384 }, "minilm_encoder.model:20");
+        /// <summary><c>l4_attn.in_proj_weight</c> f32[1152, 384] from minilm_encoder.model:55; initialised Xavier-uniform (fan-in 384, fan-out 1152).</summary>
+        public global::ModelDsl.Runtime.Parameter L4AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l4_attn.in_proj_weight", new[] { 1152, 384 }, "minilm_encoder.model:55");
 
-        /// <summary><c>hidden.4.attn.in_proj_bias</c> f32[1152] from minilm_encoder.model:20; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.attn.in_proj_bias", new[] { 1152 }, "minilm_encoder.model:20");
+        /// <summary><c>l4_attn.in_proj_bias</c> f32[1152] from minilm_encoder.model:55; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L4AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l4_attn.in_proj_bias", new[] { 1152 }, "minilm_encoder.model:55");
 
-        /// <summary><c>hidden.4.attn.out_proj.weight</c> f32[384, 384] from minilm_encoder.model:20; initialised Xavier-uniform (fan-in 384, fan-out 384).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.attn.out_proj.weight", new[] { 384, 384 }, "minilm_encoder.model:20");
+        /// <summary><c>l4_attn.out_proj.weight</c> f32[384, 384] from minilm_encoder.model:55; initialised Xavier-uniform (fan-in 384, fan-out 384).</summary>
+        public global::ModelDsl.Runtime.Parameter L4AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l4_attn.out_proj.weight", new[] { 384, 384 }, "minilm_encoder.model:55");
 
-        /// <summary><c>hidden.4.attn.out_proj.bias</c> f32[384] from minilm_encoder.model:20; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.attn.out_proj.bias", new[] { 384 }, "minilm_encoder.model:20");
+        /// <summary><c>l4_attn.out_proj.bias</c> f32[384] from minilm_encoder.model:55; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L4AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l4_attn.out_proj.bias", new[] { 384 }, "minilm_encoder.model:55");
 
-        /// <summary><c>hidden.4.attn_norm.weight</c> f32[384] from minilm_encoder.model:22; initialised to ones.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.attn_norm.weight", new[] { 384 }, "minilm_encoder.model:22");
+        /// <summary><c>l4_attn_norm.weight</c> f32[384] from minilm_encoder.model:57; initialised to ones.</summary>
+        public global::ModelDsl.Runtime.Parameter L4AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l4_attn_norm.weight", new[] { 384 }, "minilm_encoder.model:57");
 
-        /// <summary><c>hidden.4.attn_norm.bias</c> f32[384] from minilm_encoder.model:22; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.attn_norm.bias", new[] { 384 }, "minilm_encoder.model:22");
+        /// <summary><c>l4_attn_norm.bias</c> f32[384] from minilm_encoder.model:57; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L4AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l4_attn_norm.bias", new[] { 384 }, "minilm_encoder.model:57");
 
-        /// <summary><c>hidden.4.ff.0.weight</c> f32[1536, 384] from minilm_encoder.model:23; initialised Kaiming-uniform (fan-in 384).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.ff.0.weight", new[] { 1536, 384 }, "minilm_encoder.model:23");
+        /// <summary><c>l4_ff.0.weight</c> f32[1536, 384] from minilm_encoder.model:58; initialised Kaiming-uniform (fan-in 384).</summary>
+        public global::ModelDsl.Runtime.Parameter L4Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("l4_ff.0.weight", new[] { 1536, 384 }, "minilm_encoder.model:58");
 
-        /// <summary><c>hidden.4.ff.0.bias</c> f32[1536] from minilm_encoder.model:23; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.ff.0.bias", new[] { 1536 }, "minilm_encoder.model:23");
+        /// <summary><c>l4_ff.0.bias</c> f32[1536] from minilm_encoder.model:58; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L4Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("l4_ff.0.bias", new[] { 1536 }, "minilm_encoder.model:58");
 
-        /// <summary><c>hidden.4.ff.2.weight</c> f32[384, 1536] from minilm_encoder.model:23; initialised Kaiming-uniform (fan-in 1536).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.ff.2.weight", new[] { 384, 1536 }, "minilm_encoder.model:23");
+        /// <summary><c>l4_ff.2.weight</c> f32[384, 1536] from minilm_encoder.model:58; initialised Kaiming-uniform (fan-in 1536).</summary>
+        public global::ModelDsl.Runtime.Parameter L4Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("l4_ff.2.weight", new[] { 384, 1536 }, "minilm_encoder.model:58");
 
-        /// <summary><c>hidden.4.ff.2.bias</c> f32[384] from minilm_encoder.model:23; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.ff.2.bias", new[] { 384 }, "minilm_encoder.model:23");
+        /// <summary><c>l4_ff.2.bias</c> f32[384] from minilm_encoder.model:58; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L4Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("l4_ff.2.bias", new[] { 384 }, "minilm_encoder.model:58");
 
-        /// <summary><c>hidden.4.ffn_norm.weight</c> f32[384] from minilm_encoder.model:25; initialised to ones.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.ffn_norm.weight", new[] { 384 }, "minilm_encoder.model:25");
+        /// <summary><c>l4_ffn_norm.weight</c> f32[384] from minilm_encoder.model:60; initialised to ones.</summary>
+        public global::ModelDsl.Runtime.Parameter L4FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l4_ffn_norm.weight", new[] { 384 }, "minilm_encoder.model:60");
 
-        /// <summary><c>hidden.4.ffn_norm.bias</c> f32[384] from minilm_encoder.model:25; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden4FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.4.ffn_norm.bias", new[] { 384 }, "minilm_encoder.model:25");
+        /// <summary><c>l4_ffn_norm.bias</c> f32[384] from minilm_encoder.model:60; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L4FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l4_ffn_norm.bias", new[] { 384 }, "minilm_encoder.model:60");
 
-        /// <summary><c>hidden.5.attn.in_proj_weight</c> f32[1152, 384] from minilm_encoder.model:20; initialised Xavier-uniform (fan-in 384, fan-out 1152).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.attn.in_proj_weight", new[] { 1152, 384 }, "minilm_encoder.model:20");
+        /// <summary><c>l5_attn.in_proj_weight</c> f32[1152, 384] from minilm_encoder.model:61; initialised Xavier-uniform (fan-in 384, fan-out 1152).</summary>
+        public global::ModelDsl.Runtime.Parameter L5AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l5_attn.in_proj_weight", new[] { 1152, 384 }, "minilm_encoder.model:61");
 
-        /// <summary><c>hidden.5.attn.in_proj_bias</c> f32[1152] from minilm_encoder.model:20; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.attn.in_proj_bias", new[] { 1152 }, "minilm_encoder.model:20");
+        /// <summary><c>l5_attn.in_proj_bias</c> f32[1152] from minilm_encoder.model:61; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L5AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l5_attn.in_proj_bias", new[] { 1152 }, "minilm_encoder.model:61");
 
-        /// <summary><c>hidden.5.attn.out_proj.weight</c> f32[384, 384] from minilm_encoder.model:20; initialised Xavier-uniform (fan-in 384, fan-out 384).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.attn.out_proj.weight", new[] { 384, 384 }, "minilm_encoder.model:20");
+        /// <summary><c>l5_attn.out_proj.weight</c> f32[384, 384] from minilm_encoder.model:61; initialised Xavier-uniform (fan-in 384, fan-out 384).</summary>
+        public global::ModelDsl.Runtime.Parameter L5AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l5_attn.out_proj.weight", new[] { 384, 384 }, "minilm_encoder.model:61");
 
-        /// <summary><c>hidden.5.attn.out_proj.bias</c> f32[384] from minilm_encoder.model:20; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.attn.out_proj.bias", new[] { 384 }, "minilm_encoder.model:20");
+        /// <summary><c>l5_attn.out_proj.bias</c> f32[384] from minilm_encoder.model:61; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L5AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l5_attn.out_proj.bias", new[] { 384 }, "minilm_encoder.model:61");
 
-        /// <summary><c>hidden.5.attn_norm.weight</c> f32[384] from minilm_encoder.model:22; initialised to ones.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.attn_norm.weight", new[] { 384 }, "minilm_encoder.model:22");
+        /// <summary><c>l5_attn_norm.weight</c> f32[384] from minilm_encoder.model:63; initialised to ones.</summary>
+        public global::ModelDsl.Runtime.Parameter L5AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l5_attn_norm.weight", new[] { 384 }, "minilm_encoder.model:63");
 
-        /// <summary><c>hidden.5.attn_norm.bias</c> f32[384] from minilm_encoder.model:22; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.attn_norm.bias", new[] { 384 }, "minilm_encoder.model:22");
+        /// <summary><c>l5_attn_norm.bias</c> f32[384] from minilm_encoder.model:63; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L5AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l5_attn_norm.bias", new[] { 384 }, "minilm_encoder.model:63");
 
-        /// <summary><c>hidden.5.ff.0.weight</c> f32[1536, 384] from minilm_encoder.model:23; initialised Kaiming-uniform (fan-in 384).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.ff.0.weight", new[] { 1536, 384 }, "minilm_encoder.model:23");
+        /// <summary><c>l5_ff.0.weight</c> f32[1536, 384] from minilm_encoder.model:64; initialised Kaiming-uniform (fan-in 384).</summary>
+        public global::ModelDsl.Runtime.Parameter L5Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("l5_ff.0.weight", new[] { 1536, 384 }, "minilm_encoder.model:64");
 
-        /// <summary><c>hidden.5.ff.0.bias</c> f32[1536] from minilm_encoder.model:23; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.ff.0.bias", new[] { 1536 }, "minilm_encoder.model:23");
+        /// <summary><c>l5_ff.0.bias</c> f32[1536] from minilm_encoder.model:64; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L5Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("l5_ff.0.bias", new[] { 1536 }, "minilm_encoder.model:64");
 
-        /// <summary><c>hidden.5.ff.2.weight</c> f32[384, 1536] from minilm_encoder.model:23; initialised Kaiming-uniform (fan-in 1536).</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.ff.2.weight", new[] { 384, 1536 }, "minilm_encoder.model:23");
+        /// <summary><c>l5_ff.2.weight</c> f32[384, 1536] from minilm_encoder.model:64; initialised Kaiming-uniform (fan-in 1536).</summary>
+        public global::ModelDsl.Runtime.Parameter L5Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("l5_ff.2.weight", new[] { 384, 1536 }, "minilm_encoder.model:64");
 
-        /// <summary><c>hidden.5.ff.2.bias</c> f32[384] from minilm_encoder.model:23; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.ff.2.bias", new[] { 384 }, "minilm_encoder.model:23");
+        /// <summary><c>l5_ff.2.bias</c> f32[384] from minilm_encoder.model:64; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L5Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("l5_ff.2.bias", new[] { 384 }, "minilm_encoder.model:64");
 
-        /// <summary><c>hidden.5.ffn_norm.weight</c> f32[384] from minilm_encoder.model:25; initialised to ones.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.ffn_norm.weight", new[] { 384 }, "minilm_encoder.model:25");
+        /// <summary><c>l5_ffn_norm.weight</c> f32[384] from minilm_encoder.model:66; initialised to ones.</summary>
+        public global::ModelDsl.Runtime.Parameter L5FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l5_ffn_norm.weight", new[] { 384 }, "minilm_encoder.model:66");
 
-        /// <summary><c>hidden.5.ffn_norm.bias</c> f32[384] from minilm_encoder.model:25; initialised to zeros.</summary>
-        public global::ModelDsl.Runtime.Parameter Hidden5FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("hidden.5.ffn_norm.bias", new[] { 384 }, "minilm_encoder.model:25");
+        /// <summary><c>l5_ffn_norm.bias</c> f32[384] from minilm_encoder.model:66; initialised to zeros.</summary>
+        public global::ModelDsl.Runtime.Parameter L5FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l5_ffn_norm.bias", new[] { 384 }, "minilm_encoder.model:66");
 
         /// <summary>Every parameter, in checkpoint order; their <c>Gradient</c> arrays hold the last computed gradients.</summary>
         public global::System.Collections.Generic.IReadOnlyList<global::ModelDsl.Runtime.Parameter> Parameters { get; }
@@ -272,7 +272,7 @@ namespace Consumer
         public MiniLmEncoder(ulong seed = 0)
         {
             Seed = seed;
-            Parameters = new global::ModelDsl.Runtime.Parameter[] { TokWeight, TypWeight, PosWeight, EmbNormWeight, EmbNormBias, Hidden0AttnInProjWeight, Hidden0AttnInProjBias, Hidden0AttnOutProjWeight, Hidden0AttnOutProjBias, Hidden0AttnNormWeight, Hidden0AttnNormBias, Hidden0Ff0Weight, Hidden0Ff0Bias, Hidden0Ff2Weight, Hidden0Ff2Bias, Hidden0FfnNormWeight, Hidden0FfnNormBias, Hidden1AttnInProjWeight, Hidden1AttnInProjBias, Hidden1AttnOutProjWeight, Hidden1AttnOutProjBias, Hidden1AttnNormWeight, Hidden1AttnNormBias, Hidden1Ff0Weight, Hidden1Ff0Bias, Hidden1Ff2Weight, Hidden1Ff2Bias, Hidden1FfnNormWeight, Hidden1FfnNormBias, Hidden2AttnInProjWeight, Hidden2AttnInProjBias, Hidden2AttnOutProjWeight, Hidden2AttnOutProjBias, Hidden2AttnNormWeight, Hidden2AttnNormBias, Hidden2Ff0Weight, Hidden2Ff0Bias, Hidden2Ff2Weight, Hidden2Ff2Bias, Hidden2FfnNormWeight, Hidden2FfnNormBias, Hidden3AttnInProjWeight, Hidden3AttnInProjBias, Hidden3AttnOutProjWeight, Hidden3AttnOutProjBias, Hidden3AttnNormWeight, Hidden3AttnNormBias, Hidden3Ff0Weight, Hidden3Ff0Bias, Hidden3Ff2Weight, Hidden3Ff2Bias, Hidden3FfnNormWeight, Hidden3FfnNormBias, Hidden4AttnInProjWeight, Hidden4AttnInProjBias, Hidden4AttnOutProjWeight, Hidden4AttnOutProjBias, Hidden4AttnNormWeight, Hidden4AttnNormBias, Hidden4Ff0Weight, Hidden4Ff0Bias, Hidden4Ff2Weight, Hidden4Ff2Bias, Hidden4FfnNormWeight, Hidden4FfnNormBias, Hidden5AttnInProjWeight, Hidden5AttnInProjBias, Hidden5AttnOutProjWeight, Hidden5AttnOutProjBias, Hidden5AttnNormWeight, Hidden5AttnNormBias, Hidden5Ff0Weight, Hidden5Ff0Bias, Hidden5Ff2Weight, Hidden5Ff2Bias, Hidden5FfnNormWeight, Hidden5FfnNormBias };
+            Parameters = new global::ModelDsl.Runtime.Parameter[] { TokWeight, TypWeight, PosWeight, EmbNormWeight, EmbNormBias, L0AttnInProjWeight, L0AttnInProjBias, L0AttnOutProjWeight, L0AttnOutProjBias, L0AttnNormWeight, L0AttnNormBias, L0Ff0Weight, L0Ff0Bias, L0Ff2Weight, L0Ff2Bias, L0FfnNormWeight, L0FfnNormBias, L1AttnInProjWeight, L1AttnInProjBias, L1AttnOutProjWeight, L1AttnOutProjBias, L1AttnNormWeight, L1AttnNormBias, L1Ff0Weight, L1Ff0Bias, L1Ff2Weight, L1Ff2Bias, L1FfnNormWeight, L1FfnNormBias, L2AttnInProjWeight, L2AttnInProjBias, L2AttnOutProjWeight, L2AttnOutProjBias, L2AttnNormWeight, L2AttnNormBias, L2Ff0Weight, L2Ff0Bias, L2Ff2Weight, L2Ff2Bias, L2FfnNormWeight, L2FfnNormBias, L3AttnInProjWeight, L3AttnInProjBias, L3AttnOutProjWeight, L3AttnOutProjBias, L3AttnNormWeight, L3AttnNormBias, L3Ff0Weight, L3Ff0Bias, L3Ff2Weight, L3Ff2Bias, L3FfnNormWeight, L3FfnNormBias, L4AttnInProjWeight, L4AttnInProjBias, L4AttnOutProjWeight, L4AttnOutProjBias, L4AttnNormWeight, L4AttnNormBias, L4Ff0Weight, L4Ff0Bias, L4Ff2Weight, L4Ff2Bias, L4FfnNormWeight, L4FfnNormBias, L5AttnInProjWeight, L5AttnInProjBias, L5AttnOutProjWeight, L5AttnOutProjBias, L5AttnNormWeight, L5AttnNormBias, L5Ff0Weight, L5Ff0Bias, L5Ff2Weight, L5Ff2Bias, L5FfnNormWeight, L5FfnNormBias };
             _guard = new global::ModelDsl.Runtime.ModelGuard(ModelName, Parameters);
             Initialize();
         }
@@ -286,78 +286,78 @@ namespace Consumer
             global::ModelDsl.Runtime.Init.Normal(PosWeight.Value, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 2UL));
             global::ModelDsl.Runtime.Init.Constant(EmbNormWeight.Value, 1f);
             global::ModelDsl.Runtime.Init.Constant(EmbNormBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.XavierUniform(Hidden0AttnInProjWeight.Value, fanIn: 384, fanOut: 1152, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 5UL));
-            global::ModelDsl.Runtime.Init.Constant(Hidden0AttnInProjBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.XavierUniform(Hidden0AttnOutProjWeight.Value, fanIn: 384, fanOut: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 7UL));
-            global::ModelDsl.Runtime.Init.Constant(Hidden0AttnOutProjBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden0AttnNormWeight.Value, 1f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden0AttnNormBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.KaimingUniform(Hidden0Ff0Weight.Value, fanIn: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 11UL));
-            global::ModelDsl.Runtime.Init.Constant(Hidden0Ff0Bias.Value, 0f);
-            global::ModelDsl.Runtime.Init.KaimingUniform(Hidden0Ff2Weight.Value, fanIn: 1536, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 13UL));
-            global::ModelDsl.Runtime.Init.Constant(Hidden0Ff2Bias.Value, 0f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden0FfnNormWeight.Value, 1f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden0FfnNormBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.XavierUniform(Hidden1AttnInProjWeight.Value, fanIn: 384, fanOut: 1152, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 17UL));
-            global::ModelDsl.Runtime.Init.Constant(Hidden1AttnInProjBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.XavierUniform(Hidden1AttnOutProjWeight.Value, fanIn: 384, fanOut: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 19UL));
-            global::ModelDsl.Runtime.Init.Constant(Hidden1AttnOutProjBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden1AttnNormWeight.Value, 1f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden1AttnNormBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.KaimingUniform(Hidden1Ff0Weight.Value, fanIn: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 23UL));
-            global::ModelDsl.Runtime.Init.Constant(Hidden1Ff0Bias.Value, 0f);
-            global::ModelDsl.Runtime.Init.KaimingUniform(Hidden1Ff2Weight.Value, fanIn: 1536, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 25UL));
-            global::ModelDsl.Runtime.Init.Constant(Hidden1Ff2Bias.Value, 0f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden1FfnNormWeight.Value, 1f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden1FfnNormBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.XavierUniform(Hidden2AttnInProjWeight.Value, fanIn: 384, fanOut: 1152, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 29UL));
-            global::ModelDsl.Runtime.Init.Constant(Hidden2AttnInProjBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.XavierUniform(Hidden2AttnOutProjWeight.Value, fanIn: 384, fanOut: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 31UL));
-            global::ModelDsl.Runtime.Init.Constant(Hidden2AttnOutProjBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden2AttnNormWeight.Value, 1f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden2AttnNormBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.KaimingUniform(Hidden2Ff0Weight.Value, fanIn: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 35UL));
-            global::ModelDsl.Runtime.Init.Constant(Hidden2Ff0Bias.Value, 0f);
-            global::ModelDsl.Runtime.Init.KaimingUniform(Hidden2Ff2Weight.Value, fanIn: 1536, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 37UL));
-            global::ModelDsl.Runtime.Init.Constant(Hidden2Ff2Bias.Value, 0f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden2FfnNormWeight.Value, 1f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden2FfnNormBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.XavierUniform(Hidden3AttnInProjWeight.Value, fanIn: 384, fanOut: 1152, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 41UL));
-            global::ModelDsl.Runtime.Init.Constant(Hidden3AttnInProjBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.XavierUniform(Hidden3AttnOutProjWeight.Value, fanIn: 384, fanOut: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 43UL));
-            global::ModelDsl.Runtime.Init.Constant(Hidden3AttnOutProjBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden3AttnNormWeight.Value, 1f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden3AttnNormBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.KaimingUniform(Hidden3Ff0Weight.Value, fanIn: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 47UL));
-            global::ModelDsl.Runtime.Init.Constant(Hidden3Ff0Bias.Value, 0f);
-            global::ModelDsl.Runtime.Init.KaimingUniform(Hidden3Ff2Weight.Value, fanIn: 1536, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 49UL));
-            global::ModelDsl.Runtime.Init.Constant(Hidden3Ff2Bias.Value, 0f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden3FfnNormWeight.Value, 1f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden3FfnNormBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.XavierUniform(Hidden4AttnInProjWeight.Value, fanIn: 384, fanOut: 1152, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 53UL));
-            global::ModelDsl.Runtime.Init.Constant(Hidden4AttnInProjBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.XavierUniform(Hidden4AttnOutProjWeight.Value, fanIn: 384, fanOut: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 55UL));
-            global::ModelDsl.Runtime.Init.Constant(Hidden4AttnOutProjBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden4AttnNormWeight.Value, 1f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden4AttnNormBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.KaimingUniform(Hidden4Ff0Weight.Value, fanIn: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 59UL));
-            global::ModelDsl.Runtime.Init.Constant(Hidden4Ff0Bias.Value, 0f);
-            global::ModelDsl.Runtime.Init.KaimingUniform(Hidden4Ff2Weight.Value, fanIn: 1536, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 61UL));
-            global::ModelDsl.Runtime.Init.Constant(Hidden4Ff2Bias.Value, 0f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden4FfnNormWeight.Value, 1f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden4FfnNormBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.XavierUniform(Hidden5AttnInProjWeight.Value, fanIn: 384, fanOut: 1152, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 65UL));
-            global::ModelDsl.Runtime.Init.Constant(Hidden5AttnInProjBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.XavierUniform(Hidden5AttnOutProjWeight.Value, fanIn: 384, fanOut: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 67UL));
-            global::ModelDsl.Runtime.Init.Constant(Hidden5AttnOutProjBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden5AttnNormWeight.Value, 1f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden5AttnNormBias.Value, 0f);
-            global::ModelDsl.Runtime.Init.KaimingUniform(Hidden5Ff0Weight.Value, fanIn: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 71UL));
-            global::ModelDsl.Runtime.Init.Constant(Hidden5Ff0Bias.Value, 0f);
-            global::ModelDsl.Runtime.Init.KaimingUniform(Hidden5Ff2Weight.Value, fanIn: 1536, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 73UL));
-            global::ModelDsl.Runtime.Init.Constant(Hidden5Ff2Bias.Value, 0f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden5FfnNormWeight.Value, 1f);
-            global::ModelDsl.Runtime.Init.Constant(Hidden5FfnNormBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.XavierUniform(L0AttnInProjWeight.Value, fanIn: 384, fanOut: 1152, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 5UL));
+            global::ModelDsl.Runtime.Init.Constant(L0AttnInProjBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.XavierUniform(L0AttnOutProjWeight.Value, fanIn: 384, fanOut: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 7UL));
+            global::ModelDsl.Runtime.Init.Constant(L0AttnOutProjBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.Constant(L0AttnNormWeight.Value, 1f);
+            global::ModelDsl.Runtime.Init.Constant(L0AttnNormBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.KaimingUniform(L0Ff0Weight.Value, fanIn: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 11UL));
+            global::ModelDsl.Runtime.Init.Constant(L0Ff0Bias.Value, 0f);
+            global::ModelDsl.Runtime.Init.KaimingUniform(L0Ff2Weight.Value, fanIn: 1536, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 13UL));
+            global::ModelDsl.Runtime.Init.Constant(L0Ff2Bias.Value, 0f);
+            global::ModelDsl.Runtime.Init.Constant(L0FfnNormWeight.Value, 1f);
+            global::ModelDsl.Runtime.Init.Constant(L0FfnNormBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.XavierUniform(L1AttnInProjWeight.Value, fanIn: 384, fanOut: 1152, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 17UL));
+            global::ModelDsl.Runtime.Init.Constant(L1AttnInProjBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.XavierUniform(L1AttnOutProjWeight.Value, fanIn: 384, fanOut: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 19UL));
+            global::ModelDsl.Runtime.Init.Constant(L1AttnOutProjBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.Constant(L1AttnNormWeight.Value, 1f);
+            global::ModelDsl.Runtime.Init.Constant(L1AttnNormBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.KaimingUniform(L1Ff0Weight.Value, fanIn: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 23UL));
+            global::ModelDsl.Runtime.Init.Constant(L1Ff0Bias.Value, 0f);
+            global::ModelDsl.Runtime.Init.KaimingUniform(L1Ff2Weight.Value, fanIn: 1536, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 25UL));
+            global::ModelDsl.Runtime.Init.Constant(L1Ff2Bias.Value, 0f);
+            global::ModelDsl.Runtime.Init.Constant(L1FfnNormWeight.Value, 1f);
+            global::ModelDsl.Runtime.Init.Constant(L1FfnNormBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.XavierUniform(L2AttnInProjWeight.Value, fanIn: 384, fanOut: 1152, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 29UL));
+            global::ModelDsl.Runtime.Init.Constant(L2AttnInProjBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.XavierUniform(L2AttnOutProjWeight.Value, fanIn: 384, fanOut: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 31UL));
+            global::ModelDsl.Runtime.Init.Constant(L2AttnOutProjBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.Constant(L2AttnNormWeight.Value, 1f);
+            global::ModelDsl.Runtime.Init.Constant(L2AttnNormBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.KaimingUniform(L2Ff0Weight.Value, fanIn: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 35UL));
+            global::ModelDsl.Runtime.Init.Constant(L2Ff0Bias.Value, 0f);
+            global::ModelDsl.Runtime.Init.KaimingUniform(L2Ff2Weight.Value, fanIn: 1536, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 37UL));
+            global::ModelDsl.Runtime.Init.Constant(L2Ff2Bias.Value, 0f);
+            global::ModelDsl.Runtime.Init.Constant(L2FfnNormWeight.Value, 1f);
+            global::ModelDsl.Runtime.Init.Constant(L2FfnNormBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.XavierUniform(L3AttnInProjWeight.Value, fanIn: 384, fanOut: 1152, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 41UL));
+            global::ModelDsl.Runtime.Init.Constant(L3AttnInProjBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.XavierUniform(L3AttnOutProjWeight.Value, fanIn: 384, fanOut: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 43UL));
+            global::ModelDsl.Runtime.Init.Constant(L3AttnOutProjBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.Constant(L3AttnNormWeight.Value, 1f);
+            global::ModelDsl.Runtime.Init.Constant(L3AttnNormBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.KaimingUniform(L3Ff0Weight.Value, fanIn: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 47UL));
+            global::ModelDsl.Runtime.Init.Constant(L3Ff0Bias.Value, 0f);
+            global::ModelDsl.Runtime.Init.KaimingUniform(L3Ff2Weight.Value, fanIn: 1536, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 49UL));
+            global::ModelDsl.Runtime.Init.Constant(L3Ff2Bias.Value, 0f);
+            global::ModelDsl.Runtime.Init.Constant(L3FfnNormWeight.Value, 1f);
+            global::ModelDsl.Runtime.Init.Constant(L3FfnNormBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.XavierUniform(L4AttnInProjWeight.Value, fanIn: 384, fanOut: 1152, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 53UL));
+            global::ModelDsl.Runtime.Init.Constant(L4AttnInProjBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.XavierUniform(L4AttnOutProjWeight.Value, fanIn: 384, fanOut: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 55UL));
+            global::ModelDsl.Runtime.Init.Constant(L4AttnOutProjBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.Constant(L4AttnNormWeight.Value, 1f);
+            global::ModelDsl.Runtime.Init.Constant(L4AttnNormBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.KaimingUniform(L4Ff0Weight.Value, fanIn: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 59UL));
+            global::ModelDsl.Runtime.Init.Constant(L4Ff0Bias.Value, 0f);
+            global::ModelDsl.Runtime.Init.KaimingUniform(L4Ff2Weight.Value, fanIn: 1536, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 61UL));
+            global::ModelDsl.Runtime.Init.Constant(L4Ff2Bias.Value, 0f);
+            global::ModelDsl.Runtime.Init.Constant(L4FfnNormWeight.Value, 1f);
+            global::ModelDsl.Runtime.Init.Constant(L4FfnNormBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.XavierUniform(L5AttnInProjWeight.Value, fanIn: 384, fanOut: 1152, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 65UL));
+            global::ModelDsl.Runtime.Init.Constant(L5AttnInProjBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.XavierUniform(L5AttnOutProjWeight.Value, fanIn: 384, fanOut: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 67UL));
+            global::ModelDsl.Runtime.Init.Constant(L5AttnOutProjBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.Constant(L5AttnNormWeight.Value, 1f);
+            global::ModelDsl.Runtime.Init.Constant(L5AttnNormBias.Value, 0f);
+            global::ModelDsl.Runtime.Init.KaimingUniform(L5Ff0Weight.Value, fanIn: 384, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 71UL));
+            global::ModelDsl.Runtime.Init.Constant(L5Ff0Bias.Value, 0f);
+            global::ModelDsl.Runtime.Init.KaimingUniform(L5Ff2Weight.Value, fanIn: 1536, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 73UL));
+            global::ModelDsl.Runtime.Init.Constant(L5Ff2Bias.Value, 0f);
+            global::ModelDsl.Runtime.Init.Constant(L5FfnNormWeight.Value, 1f);
+            global::ModelDsl.Runtime.Init.Constant(L5FfnNormBias.Value, 0f);
             foreach (var p in Parameters)
             {
                 p.MarkChanged();
@@ -372,13 +372,13 @@ namespace Consumer
         // ───── Inference and training ────────────────────────────────────────────────────────────────────
 
         /// <summary>
-        /// Runs the model (dropout off) on <paramref name="ids"/> i32[B, T], <paramref name="segment"/> i32[B, T] and returns <c>hidden</c> f32[B, T, 384].
+        /// Runs the model (dropout off) on <paramref name="ids"/> i32[B, T], <paramref name="segment"/> i32[B, T], <paramref name="mask"/> i32[B, T] and returns <c>l5_ffn_norm</c> f32[B, T, 384].
         /// The returned tensor belongs to the model and is overwritten by the next call.
         /// </summary>
-        public global::ModelDsl.Runtime.Tensor Forward(global::ModelDsl.Runtime.IntTensor ids, global::ModelDsl.Runtime.IntTensor segment)
+        public global::ModelDsl.Runtime.Tensor Forward(global::ModelDsl.Runtime.IntTensor ids, global::ModelDsl.Runtime.IntTensor segment, global::ModelDsl.Runtime.IntTensor mask)
         {
             using var call = _guard.Enter("MiniLmEncoder.Forward");
-            var w = Prepare("MiniLmEncoder.Forward", Step, ids, segment);
+            var w = Prepare("MiniLmEncoder.Forward", Step, ids, segment, mask);
             RunForward(w, training: false);
             return w.Output;
         }
@@ -393,6 +393,7 @@ namespace Consumer
             public readonly int T;
             public int[] ids = global::System.Array.Empty<int>(); // input i32[B, T], bound per call
             public int[] segment = global::System.Array.Empty<int>(); // input i32[B, T], bound per call
+            public int[] mask = global::System.Array.Empty<int>(); // input i32[B, T], bound per call
             public readonly float[] tok; // f32[B, T, 384]
             public readonly float[] typ; // f32[B, T, 384]
             public readonly float[] sum_0; // f32[B, T, 384]
@@ -400,96 +401,96 @@ namespace Consumer
             public readonly float[] emb_norm; // f32[B, T, 384]
             public readonly float[] emb_norm_mean; // f32[B, T], kept by the forward for the backward
             public readonly float[] emb_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_0_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] hidden_0_attn_context; // f32[B, T, 384]
-            public readonly float[] hidden_0_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
-            public readonly float[] hidden_0_attn; // f32[B, T, 384]
-            public readonly float[] hidden_0_r1_0; // f32[B, T, 384]
-            public readonly float[] hidden_0_attn_norm; // f32[B, T, 384]
-            public readonly float[] hidden_0_attn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_0_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_0_ff_0; // f32[B, T, 1536]
-            public readonly float[] hidden_0_ff_1; // f32[B, T, 1536]
-            public readonly float[] hidden_0_ff; // f32[B, T, 384]
-            public readonly float[] hidden_0_r2_0; // f32[B, T, 384]
-            public readonly float[] hidden_0_ffn_norm; // f32[B, T, 384]
-            public readonly float[] hidden_0_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_0_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_1_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] hidden_1_attn_context; // f32[B, T, 384]
-            public readonly float[] hidden_1_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
-            public readonly float[] hidden_1_attn; // f32[B, T, 384]
-            public readonly float[] hidden_1_r1_0; // f32[B, T, 384]
-            public readonly float[] hidden_1_attn_norm; // f32[B, T, 384]
-            public readonly float[] hidden_1_attn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_1_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_1_ff_0; // f32[B, T, 1536]
-            public readonly float[] hidden_1_ff_1; // f32[B, T, 1536]
-            public readonly float[] hidden_1_ff; // f32[B, T, 384]
-            public readonly float[] hidden_1_r2_0; // f32[B, T, 384]
-            public readonly float[] hidden_1_ffn_norm; // f32[B, T, 384]
-            public readonly float[] hidden_1_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_1_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_2_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] hidden_2_attn_context; // f32[B, T, 384]
-            public readonly float[] hidden_2_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
-            public readonly float[] hidden_2_attn; // f32[B, T, 384]
-            public readonly float[] hidden_2_r1_0; // f32[B, T, 384]
-            public readonly float[] hidden_2_attn_norm; // f32[B, T, 384]
-            public readonly float[] hidden_2_attn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_2_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_2_ff_0; // f32[B, T, 1536]
-            public readonly float[] hidden_2_ff_1; // f32[B, T, 1536]
-            public readonly float[] hidden_2_ff; // f32[B, T, 384]
-            public readonly float[] hidden_2_r2_0; // f32[B, T, 384]
-            public readonly float[] hidden_2_ffn_norm; // f32[B, T, 384]
-            public readonly float[] hidden_2_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_2_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_3_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] hidden_3_attn_context; // f32[B, T, 384]
-            public readonly float[] hidden_3_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
-            public readonly float[] hidden_3_attn; // f32[B, T, 384]
-            public readonly float[] hidden_3_r1_0; // f32[B, T, 384]
-            public readonly float[] hidden_3_attn_norm; // f32[B, T, 384]
-            public readonly float[] hidden_3_attn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_3_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_3_ff_0; // f32[B, T, 1536]
-            public readonly float[] hidden_3_ff_1; // f32[B, T, 1536]
-            public readonly float[] hidden_3_ff; // f32[B, T, 384]
-            public readonly float[] hidden_3_r2_0; // f32[B, T, 384]
-            public readonly float[] hidden_3_ffn_norm; // f32[B, T, 384]
-            public readonly float[] hidden_3_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_3_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_4_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] hidden_4_attn_context; // f32[B, T, 384]
-            public readonly float[] hidden_4_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
-            public readonly float[] hidden_4_attn; // f32[B, T, 384]
-            public readonly float[] hidden_4_r1_0; // f32[B, T, 384]
-            public readonly float[] hidden_4_attn_norm; // f32[B, T, 384]
-            public readonly float[] hidden_4_attn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_4_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_4_ff_0; // f32[B, T, 1536]
-            public readonly float[] hidden_4_ff_1; // f32[B, T, 1536]
-            public readonly float[] hidden_4_ff; // f32[B, T, 384]
-            public readonly float[] hidden_4_r2_0; // f32[B, T, 384]
-            public readonly float[] hidden_4_ffn_norm; // f32[B, T, 384]
-            public readonly float[] hidden_4_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_4_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_5_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] hidden_5_attn_context; // f32[B, T, 384]
-            public readonly float[] hidden_5_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
-            public readonly float[] hidden_5_attn; // f32[B, T, 384]
-            public readonly float[] hidden_5_r1_0; // f32[B, T, 384]
-            public readonly float[] hidden_5_attn_norm; // f32[B, T, 384]
-            public readonly float[] hidden_5_attn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_5_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_5_ff_0; // f32[B, T, 1536]
-            public readonly float[] hidden_5_ff_1; // f32[B, T, 1536]
-            public readonly float[] hidden_5_ff; // f32[B, T, 384]
-            public readonly float[] hidden_5_r2_0; // f32[B, T, 384]
-            public readonly float[] hidden; // f32[B, T, 384]
-            public readonly float[] hidden_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] hidden_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l0_attn_qkv; // f32[B, T, 1152]
+            public readonly float[] l0_attn_context; // f32[B, T, 384]
+            public readonly float[] l0_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
+            public readonly float[] l0_attn; // f32[B, T, 384]
+            public readonly float[] l0_r1_0; // f32[B, T, 384]
+            public readonly float[] l0_attn_norm; // f32[B, T, 384]
+            public readonly float[] l0_attn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l0_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l0_ff_0; // f32[B, T, 1536]
+            public readonly float[] l0_ff_1; // f32[B, T, 1536]
+            public readonly float[] l0_ff; // f32[B, T, 384]
+            public readonly float[] l0_r2_0; // f32[B, T, 384]
+            public readonly float[] l0_ffn_norm; // f32[B, T, 384]
+            public readonly float[] l0_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l0_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l1_attn_qkv; // f32[B, T, 1152]
+            public readonly float[] l1_attn_context; // f32[B, T, 384]
+            public readonly float[] l1_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
+            public readonly float[] l1_attn; // f32[B, T, 384]
+            public readonly float[] l1_r1_0; // f32[B, T, 384]
+            public readonly float[] l1_attn_norm; // f32[B, T, 384]
+            public readonly float[] l1_attn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l1_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l1_ff_0; // f32[B, T, 1536]
+            public readonly float[] l1_ff_1; // f32[B, T, 1536]
+            public readonly float[] l1_ff; // f32[B, T, 384]
+            public readonly float[] l1_r2_0; // f32[B, T, 384]
+            public readonly float[] l1_ffn_norm; // f32[B, T, 384]
+            public readonly float[] l1_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l1_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l2_attn_qkv; // f32[B, T, 1152]
+            public readonly float[] l2_attn_context; // f32[B, T, 384]
+            public readonly float[] l2_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
+            public readonly float[] l2_attn; // f32[B, T, 384]
+            public readonly float[] l2_r1_0; // f32[B, T, 384]
+            public readonly float[] l2_attn_norm; // f32[B, T, 384]
+            public readonly float[] l2_attn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l2_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l2_ff_0; // f32[B, T, 1536]
+            public readonly float[] l2_ff_1; // f32[B, T, 1536]
+            public readonly float[] l2_ff; // f32[B, T, 384]
+            public readonly float[] l2_r2_0; // f32[B, T, 384]
+            public readonly float[] l2_ffn_norm; // f32[B, T, 384]
+            public readonly float[] l2_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l2_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l3_attn_qkv; // f32[B, T, 1152]
+            public readonly float[] l3_attn_context; // f32[B, T, 384]
+            public readonly float[] l3_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
+            public readonly float[] l3_attn; // f32[B, T, 384]
+            public readonly float[] l3_r1_0; // f32[B, T, 384]
+            public readonly float[] l3_attn_norm; // f32[B, T, 384]
+            public readonly float[] l3_attn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l3_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l3_ff_0; // f32[B, T, 1536]
+            public readonly float[] l3_ff_1; // f32[B, T, 1536]
+            public readonly float[] l3_ff; // f32[B, T, 384]
+            public readonly float[] l3_r2_0; // f32[B, T, 384]
+            public readonly float[] l3_ffn_norm; // f32[B, T, 384]
+            public readonly float[] l3_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l3_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l4_attn_qkv; // f32[B, T, 1152]
+            public readonly float[] l4_attn_context; // f32[B, T, 384]
+            public readonly float[] l4_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
+            public readonly float[] l4_attn; // f32[B, T, 384]
+            public readonly float[] l4_r1_0; // f32[B, T, 384]
+            public readonly float[] l4_attn_norm; // f32[B, T, 384]
+            public readonly float[] l4_attn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l4_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l4_ff_0; // f32[B, T, 1536]
+            public readonly float[] l4_ff_1; // f32[B, T, 1536]
+            public readonly float[] l4_ff; // f32[B, T, 384]
+            public readonly float[] l4_r2_0; // f32[B, T, 384]
+            public readonly float[] l4_ffn_norm; // f32[B, T, 384]
+            public readonly float[] l4_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l4_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l5_attn_qkv; // f32[B, T, 1152]
+            public readonly float[] l5_attn_context; // f32[B, T, 384]
+            public readonly float[] l5_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
+            public readonly float[] l5_attn; // f32[B, T, 384]
+            public readonly float[] l5_r1_0; // f32[B, T, 384]
+            public readonly float[] l5_attn_norm; // f32[B, T, 384]
+            public readonly float[] l5_attn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l5_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l5_ff_0; // f32[B, T, 1536]
+            public readonly float[] l5_ff_1; // f32[B, T, 1536]
+            public readonly float[] l5_ff; // f32[B, T, 384]
+            public readonly float[] l5_r2_0; // f32[B, T, 384]
+            public readonly float[] l5_ffn_norm; // f32[B, T, 384]
+            public readonly float[] l5_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
+            public readonly float[] l5_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
             public readonly global::ModelDsl.Runtime.Tensor Output;
 
             public Workspace(int B, int T)
@@ -504,97 +505,97 @@ namespace Consumer
                 emb_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb_norm' [B, T, 384]", 384d * B * T)];
                 emb_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb_norm_mean' [B, T]", 1d * B * T)];
                 emb_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb_norm_rstd' [B, T]", 1d * B * T)];
-                hidden_0_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                hidden_0_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_context' [B, T, 384]", 384d * B * T)];
-                hidden_0_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
-                hidden_0_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn' [B, T, 384]", 384d * B * T)];
-                hidden_0_r1_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_r1_0' [B, T, 384]", 384d * B * T)];
-                hidden_0_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_norm' [B, T, 384]", 384d * B * T)];
-                hidden_0_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_norm_mean' [B, T]", 1d * B * T)];
-                hidden_0_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_attn_norm_rstd' [B, T]", 1d * B * T)];
-                hidden_0_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ff_0' [B, T, 1536]", 1536d * B * T)];
-                hidden_0_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ff_1' [B, T, 1536]", 1536d * B * T)];
-                hidden_0_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ff' [B, T, 384]", 384d * B * T)];
-                hidden_0_r2_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_r2_0' [B, T, 384]", 384d * B * T)];
-                hidden_0_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ffn_norm' [B, T, 384]", 384d * B * T)];
-                hidden_0_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ffn_norm_mean' [B, T]", 1d * B * T)];
-                hidden_0_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_0_ffn_norm_rstd' [B, T]", 1d * B * T)];
-                hidden_1_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                hidden_1_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_context' [B, T, 384]", 384d * B * T)];
-                hidden_1_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
-                hidden_1_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn' [B, T, 384]", 384d * B * T)];
-                hidden_1_r1_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_r1_0' [B, T, 384]", 384d * B * T)];
-                hidden_1_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_norm' [B, T, 384]", 384d * B * T)];
-                hidden_1_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_norm_mean' [B, T]", 1d * B * T)];
-                hidden_1_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_attn_norm_rstd' [B, T]", 1d * B * T)];
-                hidden_1_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ff_0' [B, T, 1536]", 1536d * B * T)];
-                hidden_1_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ff_1' [B, T, 1536]", 1536d * B * T)];
-                hidden_1_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ff' [B, T, 384]", 384d * B * T)];
-                hidden_1_r2_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_r2_0' [B, T, 384]", 384d * B * T)];
-                hidden_1_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ffn_norm' [B, T, 384]", 384d * B * T)];
-                hidden_1_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ffn_norm_mean' [B, T]", 1d * B * T)];
-                hidden_1_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_1_ffn_norm_rstd' [B, T]", 1d * B * T)];
-                hidden_2_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                hidden_2_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_context' [B, T, 384]", 384d * B * T)];
-                hidden_2_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
-                hidden_2_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn' [B, T, 384]", 384d * B * T)];
-                hidden_2_r1_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_r1_0' [B, T, 384]", 384d * B * T)];
-                hidden_2_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_norm' [B, T, 384]", 384d * B * T)];
-                hidden_2_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_norm_mean' [B, T]", 1d * B * T)];
-                hidden_2_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_attn_norm_rstd' [B, T]", 1d * B * T)];
-                hidden_2_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ff_0' [B, T, 1536]", 1536d * B * T)];
-                hidden_2_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ff_1' [B, T, 1536]", 1536d * B * T)];
-                hidden_2_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ff' [B, T, 384]", 384d * B * T)];
-                hidden_2_r2_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_r2_0' [B, T, 384]", 384d * B * T)];
-                hidden_2_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ffn_norm' [B, T, 384]", 384d * B * T)];
-                hidden_2_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ffn_norm_mean' [B, T]", 1d * B * T)];
-                hidden_2_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_2_ffn_norm_rstd' [B, T]", 1d * B * T)];
-                hidden_3_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                hidden_3_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_context' [B, T, 384]", 384d * B * T)];
-                hidden_3_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
-                hidden_3_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn' [B, T, 384]", 384d * B * T)];
-                hidden_3_r1_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_r1_0' [B, T, 384]", 384d * B * T)];
-                hidden_3_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_norm' [B, T, 384]", 384d * B * T)];
-                hidden_3_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_norm_mean' [B, T]", 1d * B * T)];
-                hidden_3_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_attn_norm_rstd' [B, T]", 1d * B * T)];
-                hidden_3_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ff_0' [B, T, 1536]", 1536d * B * T)];
-                hidden_3_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ff_1' [B, T, 1536]", 1536d * B * T)];
-                hidden_3_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ff' [B, T, 384]", 384d * B * T)];
-                hidden_3_r2_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_r2_0' [B, T, 384]", 384d * B * T)];
-                hidden_3_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ffn_norm' [B, T, 384]", 384d * B * T)];
-                hidden_3_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ffn_norm_mean' [B, T]", 1d * B * T)];
-                hidden_3_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_3_ffn_norm_rstd' [B, T]", 1d * B * T)];
-                hidden_4_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                hidden_4_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_context' [B, T, 384]", 384d * B * T)];
-                hidden_4_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
-                hidden_4_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn' [B, T, 384]", 384d * B * T)];
-                hidden_4_r1_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_r1_0' [B, T, 384]", 384d * B * T)];
-                hidden_4_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_norm' [B, T, 384]", 384d * B * T)];
-                hidden_4_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_norm_mean' [B, T]", 1d * B * T)];
-                hidden_4_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_attn_norm_rstd' [B, T]", 1d * B * T)];
-                hidden_4_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ff_0' [B, T, 1536]", 1536d * B * T)];
-                hidden_4_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ff_1' [B, T, 1536]", 1536d * B * T)];
-                hidden_4_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ff' [B, T, 384]", 384d * B * T)];
-                hidden_4_r2_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_r2_0' [B, T, 384]", 384d * B * T)];
-                hidden_4_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ffn_norm' [B, T, 384]", 384d * B * T)];
-                hidden_4_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ffn_norm_mean' [B, T]", 1d * B * T)];
-                hidden_4_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_4_ffn_norm_rstd' [B, T]", 1d * B * T)];
-                hidden_5_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                hidden_5_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_context' [B, T, 384]", 384d * B * T)];
-                hidden_5_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
-                hidden_5_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn' [B, T, 384]", 384d * B * T)];
-                hidden_5_r1_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_r1_0' [B, T, 384]", 384d * B * T)];
-                hidden_5_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_norm' [B, T, 384]", 384d * B * T)];
-                hidden_5_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_norm_mean' [B, T]", 1d * B * T)];
-                hidden_5_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_attn_norm_rstd' [B, T]", 1d * B * T)];
-                hidden_5_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_ff_0' [B, T, 1536]", 1536d * B * T)];
-                hidden_5_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_ff_1' [B, T, 1536]", 1536d * B * T)];
-                hidden_5_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_ff' [B, T, 384]", 384d * B * T)];
-                hidden_5_r2_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_5_r2_0' [B, T, 384]", 384d * B * T)];
-                hidden = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden' [B, T, 384]", 384d * B * T)];
-                hidden_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_mean' [B, T]", 1d * B * T)];
-                hidden_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'hidden_rstd' [B, T]", 1d * B * T)];
-                Output = new global::ModelDsl.Runtime.Tensor(hidden, B, T, 384);
+                l0_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_qkv' [B, T, 1152]", 1152d * B * T)];
+                l0_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_context' [B, T, 384]", 384d * B * T)];
+                l0_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
+                l0_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn' [B, T, 384]", 384d * B * T)];
+                l0_r1_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_r1_0' [B, T, 384]", 384d * B * T)];
+                l0_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_norm' [B, T, 384]", 384d * B * T)];
+                l0_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_norm_mean' [B, T]", 1d * B * T)];
+                l0_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_norm_rstd' [B, T]", 1d * B * T)];
+                l0_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ff_0' [B, T, 1536]", 1536d * B * T)];
+                l0_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ff_1' [B, T, 1536]", 1536d * B * T)];
+                l0_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ff' [B, T, 384]", 384d * B * T)];
+                l0_r2_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_r2_0' [B, T, 384]", 384d * B * T)];
+                l0_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ffn_norm' [B, T, 384]", 384d * B * T)];
+                l0_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ffn_norm_mean' [B, T]", 1d * B * T)];
+                l0_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ffn_norm_rstd' [B, T]", 1d * B * T)];
+                l1_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_qkv' [B, T, 1152]", 1152d * B * T)];
+                l1_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_context' [B, T, 384]", 384d * B * T)];
+                l1_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
+                l1_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn' [B, T, 384]", 384d * B * T)];
+                l1_r1_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_r1_0' [B, T, 384]", 384d * B * T)];
+                l1_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_norm' [B, T, 384]", 384d * B * T)];
+                l1_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_norm_mean' [B, T]", 1d * B * T)];
+                l1_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_norm_rstd' [B, T]", 1d * B * T)];
+                l1_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ff_0' [B, T, 1536]", 1536d * B * T)];
+                l1_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ff_1' [B, T, 1536]", 1536d * B * T)];
+                l1_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ff' [B, T, 384]", 384d * B * T)];
+                l1_r2_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_r2_0' [B, T, 384]", 384d * B * T)];
+                l1_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ffn_norm' [B, T, 384]", 384d * B * T)];
+                l1_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ffn_norm_mean' [B, T]", 1d * B * T)];
+                l1_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ffn_norm_rstd' [B, T]", 1d * B * T)];
+                l2_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_qkv' [B, T, 1152]", 1152d * B * T)];
+                l2_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_context' [B, T, 384]", 384d * B * T)];
+                l2_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
+                l2_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn' [B, T, 384]", 384d * B * T)];
+                l2_r1_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_r1_0' [B, T, 384]", 384d * B * T)];
+                l2_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_norm' [B, T, 384]", 384d * B * T)];
+                l2_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_norm_mean' [B, T]", 1d * B * T)];
+                l2_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_norm_rstd' [B, T]", 1d * B * T)];
+                l2_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ff_0' [B, T, 1536]", 1536d * B * T)];
+                l2_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ff_1' [B, T, 1536]", 1536d * B * T)];
+                l2_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ff' [B, T, 384]", 384d * B * T)];
+                l2_r2_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_r2_0' [B, T, 384]", 384d * B * T)];
+                l2_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ffn_norm' [B, T, 384]", 384d * B * T)];
+                l2_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ffn_norm_mean' [B, T]", 1d * B * T)];
+                l2_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ffn_norm_rstd' [B, T]", 1d * B * T)];
+                l3_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_qkv' [B, T, 1152]", 1152d * B * T)];
+                l3_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_context' [B, T, 384]", 384d * B * T)];
+                l3_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
+                l3_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn' [B, T, 384]", 384d * B * T)];
+                l3_r1_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_r1_0' [B, T, 384]", 384d * B * T)];
+                l3_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_norm' [B, T, 384]", 384d * B * T)];
+                l3_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_norm_mean' [B, T]", 1d * B * T)];
+                l3_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_norm_rstd' [B, T]", 1d * B * T)];
+                l3_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ff_0' [B, T, 1536]", 1536d * B * T)];
+                l3_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ff_1' [B, T, 1536]", 1536d * B * T)];
+                l3_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ff' [B, T, 384]", 384d * B * T)];
+                l3_r2_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_r2_0' [B, T, 384]", 384d * B * T)];
+                l3_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ffn_norm' [B, T, 384]", 384d * B * T)];
+                l3_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ffn_norm_mean' [B, T]", 1d * B * T)];
+                l3_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ffn_norm_rstd' [B, T]", 1d * B * T)];
+                l4_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_qkv' [B, T, 1152]", 1152d * B * T)];
+                l4_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_context' [B, T, 384]", 384d * B * T)];
+                l4_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
+                l4_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn' [B, T, 384]", 384d * B * T)];
+                l4_r1_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_r1_0' [B, T, 384]", 384d * B * T)];
+                l4_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_norm' [B, T, 384]", 384d * B * T)];
+                l4_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_norm_mean' [B, T]", 1d * B * T)];
+                l4_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_norm_rstd' [B, T]", 1d * B * T)];
+                l4_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ff_0' [B, T, 1536]", 1536d * B * T)];
+                l4_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ff_1' [B, T, 1536]", 1536d * B * T)];
+                l4_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ff' [B, T, 384]", 384d * B * T)];
+                l4_r2_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_r2_0' [B, T, 384]", 384d * B * T)];
+                l4_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ffn_norm' [B, T, 384]", 384d * B * T)];
+                l4_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ffn_norm_mean' [B, T]", 1d * B * T)];
+                l4_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ffn_norm_rstd' [B, T]", 1d * B * T)];
+                l5_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_qkv' [B, T, 1152]", 1152d * B * T)];
+                l5_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_context' [B, T, 384]", 384d * B * T)];
+                l5_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
+                l5_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn' [B, T, 384]", 384d * B * T)];
+                l5_r1_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_r1_0' [B, T, 384]", 384d * B * T)];
+                l5_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_norm' [B, T, 384]", 384d * B * T)];
+                l5_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_norm_mean' [B, T]", 1d * B * T)];
+                l5_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_norm_rstd' [B, T]", 1d * B * T)];
+                l5_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ff_0' [B, T, 1536]", 1536d * B * T)];
+                l5_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ff_1' [B, T, 1536]", 1536d * B * T)];
+                l5_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ff' [B, T, 384]", 384d * B * T)];
+                l5_r2_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_r2_0' [B, T, 384]", 384d * B * T)];
+                l5_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ffn_norm' [B, T, 384]", 384d * B * T)];
+                l5_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ffn_norm_mean' [B, T]", 1d * B * T)];
+                l5_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ffn_norm_rstd' [B, T]", 1d * B * T)];
+                Output = new global::ModelDsl.Runtime.Tensor(l5_ffn_norm, B, T, 384);
             }
         }
 
@@ -617,14 +618,16 @@ namespace Consumer
         /// Checks every tensor against its declared shape and every float one for NaN and ±∞ (<paramref name="step"/> is the step
         /// messages report), binds the symbolic dimensions and returns their workspace.
         /// </summary>
-        private Workspace Prepare(string caller, int step, global::ModelDsl.Runtime.IntTensor ids, global::ModelDsl.Runtime.IntTensor segment)
+        private Workspace Prepare(string caller, int step, global::ModelDsl.Runtime.IntTensor ids, global::ModelDsl.Runtime.IntTensor segment, global::ModelDsl.Runtime.IntTensor mask)
         {
             global::System.Span<int> bound = stackalloc int[2];
             global::System.ArgumentNullException.ThrowIfNull(ids);
             global::ModelDsl.Runtime.ShapeCheck.Input(caller, "ids", "[B, T]", ids.Shape, [-1, -2], bound, SymbolNames);
             global::System.ArgumentNullException.ThrowIfNull(segment);
             global::ModelDsl.Runtime.ShapeCheck.Input(caller, "segment", "[B, T]", segment.Shape, [-1, -2], bound, SymbolNames);
-            global::ModelDsl.Runtime.ShapeCheck.AtMost(caller, "ids", "T", bound[1], 512, "positional(max_len=512) 'pos' at minilm_encoder.model:36");
+            global::System.ArgumentNullException.ThrowIfNull(mask);
+            global::ModelDsl.Runtime.ShapeCheck.Input(caller, "mask", "[B, T]", mask.Shape, [-1, -2], bound, SymbolNames);
+            global::ModelDsl.Runtime.ShapeCheck.AtMost(caller, "ids", "T", bound[1], 512, "positional(max_len=512) 'pos' at minilm_encoder.model:29");
             var w = WorkspaceFor(bound[0], bound[1]);
             int B = w.B;
             int T = w.T;
@@ -632,6 +635,7 @@ namespace Consumer
             global::ModelDsl.Runtime.ShapeCheck.Ids(caller, "segment", global::System.MemoryExtensions.AsSpan(segment.Data, 0, B * T), 2, "embedding 'typ'");
             w.ids = ids.Data;
             w.segment = segment.Data;
+            w.mask = mask.Data;
             return w;
         }
 
@@ -644,22 +648,22 @@ namespace Consumer
             int T = w.T;
 
             // fwd_0_embedding
-            //   minilm_encoder.model:33  tok = embedding(num=30522, dim=384)  [B, T] -> [B, T, 384]
-#line 33 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:26  tok = embedding(num=30522, dim=384)  [B, T] -> [B, T, 384]
+#line 26 "/src/examples/BertClassifier/minilm_encoder.model"
             // tok[B, T, 384] = rows of tok_weight picked by the ids in ids
             global::ModelDsl.Runtime.Cpu.Layers.Embedding.Forward(B * T, 30522, 384, w.ids, TokWeight.Value, w.tok);
 #line default
 
             // fwd_1_embedding
-            //   minilm_encoder.model:34  typ = embedding(num=2, dim=384)  [B, T] -> [B, T, 384]
-#line 34 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:27  typ = embedding(num=2, dim=384)  [B, T] -> [B, T, 384]
+#line 27 "/src/examples/BertClassifier/minilm_encoder.model"
             // typ[B, T, 384] = rows of typ_weight picked by the ids in segment
             global::ModelDsl.Runtime.Cpu.Layers.Embedding.Forward(B * T, 2, 384, w.segment, TypWeight.Value, w.typ);
 #line default
 
             // fwd_2_add
-            //   minilm_encoder.model:35  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 35 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:28  sum.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 28 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B, 384 * T]:
             //   sum_0 = tok + typ
             {
@@ -691,84 +695,84 @@ namespace Consumer
 #line default
 
             // fwd_3_positional
-            //   minilm_encoder.model:36  pos = positional(max_len=512)  [B, T, 384] -> [B, T, 384]
-#line 36 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:29  pos = positional(max_len=512)  [B, T, 384] -> [B, T, 384]
+#line 29 "/src/examples/BertClassifier/minilm_encoder.model"
             // pos[b, t] = sum_0[b, t] + pos_weight[t]   (T ≤ 512, checked on entry)
             global::ModelDsl.Runtime.Cpu.Layers.Positional.Forward(B, T, 512, 384, w.sum_0, PosWeight.Value, w.pos);
 #line default
 
             // fwd_4_layer_norm
-            //   minilm_encoder.model:37  emb_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 37 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:30  emb_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 30 "/src/examples/BertClassifier/minilm_encoder.model"
             // emb_norm = (pos − mean)·rstd·emb_norm_weight + emb_norm_bias over rows of 384; emb_norm_mean and emb_norm_rstd kept for the backward
             global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.pos, EmbNormWeight.Value, EmbNormBias.Value, w.emb_norm, w.emb_norm_mean, w.emb_norm_rstd, 1e-12f);
 #line default
 
             // fwd_5_attention_in_proj
-            //   minilm_encoder.model:20  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_0_attn_qkv[B * T, 1152] = emb_norm · hidden_0_attn_in_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.emb_norm, 384, Hidden0AttnInProjWeight, 384, 0f, w.hidden_0_attn_qkv, 1152);
+            //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 31 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l0_attn_qkv[B * T, 1152] = emb_norm · l0_attn_in_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.emb_norm, 384, L0AttnInProjWeight, 384, 0f, w.l0_attn_qkv, 1152);
 #line default
 
             // fwd_6_attention_in_proj_bias
-            //   minilm_encoder.model:20  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 31 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 1152]:
-            //   hidden_0_attn_qkv = hidden_0_attn_qkv + hidden_0_attn_in_proj_bias
+            //   l0_attn_qkv = l0_attn_qkv + l0_attn_in_proj_bias
             {
                 int rows = B * T, cols = 1152;
-                ref float hidden_0_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0_attn_qkv);
-                ref float hidden_0_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden0AttnInProjBias.Value);
+                ref float l0_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l0_attn_qkv);
+                ref float l0_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L0AttnInProjBias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_attn_qkv, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_attn_in_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l0_attn_qkv, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l0_attn_in_proj_bias, (nuint)c);
                         var v2 = v0 + v1;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref hidden_0_attn_qkv, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref l0_attn_qkv, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_attn_qkv, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_attn_in_proj_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_attn_qkv, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_attn_in_proj_bias, c);
                         var s2 = s0 + s1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_attn_qkv, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_attn_qkv, i) = s2;
                     }
                 }
             }
 #line default
 
             // fwd_7_attention
-            //   minilm_encoder.model:20  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_0_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_0_attn_qkv (columns 0, 384, 2·384); P kept in hidden_0_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.hidden_0_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_0_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_0_attn_qkv, 2 * 384), 3 * 384, w.hidden_0_attn_context, w.hidden_0_attn_workspace, default, default);
+            //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 31 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l0_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l0_attn_qkv (columns 0, 384, 2·384); P kept in l0_attn_workspace
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l0_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l0_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l0_attn_qkv, 2 * 384), 3 * 384, w.l0_attn_context, w.l0_attn_workspace, default, w.mask);
 #line default
 
             // fwd_8_attention_out_proj
-            //   minilm_encoder.model:20  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_0_attn[B * T, 384] = hidden_0_attn_context · hidden_0_attn_out_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.hidden_0_attn_context, 384, Hidden0AttnOutProjWeight, 384, 0f, w.hidden_0_attn, 384);
+            //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 31 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l0_attn[B * T, 384] = l0_attn_context · l0_attn_out_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l0_attn_context, 384, L0AttnOutProjWeight, 384, 0f, w.l0_attn, 384);
 #line default
 
             // fwd_9_attention_add
-            //   minilm_encoder.model:20  hidden.0.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-            //   minilm_encoder.model:21  hidden.0.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:32  l0_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 31 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
-            //   hidden_0_r1_0 = emb_norm + (hidden_0_attn + hidden_0_attn_out_proj_bias)
+            //   l0_r1_0 = emb_norm + (l0_attn + l0_attn_out_proj_bias)
             {
                 int rows = B * T, cols = 384;
-                ref float hidden_0_r1_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0_r1_0);
+                ref float l0_r1_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l0_r1_0);
                 ref float emb_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.emb_norm);
-                ref float hidden_0_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0_attn);
-                ref float hidden_0_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden0AttnOutProjBias.Value);
+                ref float l0_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l0_attn);
+                ref float l0_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L0AttnOutProjBias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
@@ -776,1127 +780,1127 @@ namespace Consumer
                     {
                         nuint i = (nuint)(r * cols + c);
                         var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref emb_norm, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_attn, i);
-                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_attn_out_proj_bias, (nuint)c);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l0_attn, i);
+                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l0_attn_out_proj_bias, (nuint)c);
                         var v3 = v1 + v2;
                         var v4 = v0 + v3;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v4, ref hidden_0_r1_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v4, ref l0_r1_0, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
                         var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref emb_norm, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_attn, (nint)i);
-                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_attn_out_proj_bias, c);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_attn, (nint)i);
+                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_attn_out_proj_bias, c);
                         var s3 = s1 + s2;
                         var s4 = s0 + s3;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_r1_0, i) = s4;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_r1_0, i) = s4;
                     }
                 }
             }
 #line default
 
             // fwd_10_layer_norm
-            //   minilm_encoder.model:22  hidden.0.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 22 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_0_attn_norm = (hidden_0_r1_0 − mean)·rstd·hidden_0_attn_norm_weight + hidden_0_attn_norm_bias over rows of 384; hidden_0_attn_norm_mean and hidden_0_attn_norm_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_0_r1_0, Hidden0AttnNormWeight.Value, Hidden0AttnNormBias.Value, w.hidden_0_attn_norm, w.hidden_0_attn_norm_mean, w.hidden_0_attn_norm_rstd, 1e-12f);
+            //   minilm_encoder.model:33  l0_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 33 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l0_attn_norm = (l0_r1_0 − mean)·rstd·l0_attn_norm_weight + l0_attn_norm_bias over rows of 384; l0_attn_norm_mean and l0_attn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.l0_r1_0, L0AttnNormWeight.Value, L0AttnNormBias.Value, w.l0_attn_norm, w.l0_attn_norm_mean, w.l0_attn_norm_rstd, 1e-12f);
 #line default
 
             // fwd_11_dense
-            //   minilm_encoder.model:23  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-#line 23 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_0_ff_0[B * T, 1536] = hidden_0_attn_norm · hidden_0_ff_0_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.hidden_0_attn_norm, 384, Hidden0Ff0Weight, 384, 0f, w.hidden_0_ff_0, 1536);
+            //   minilm_encoder.model:34  l0_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+#line 34 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l0_ff_0[B * T, 1536] = l0_attn_norm · l0_ff_0_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.l0_attn_norm, 384, L0Ff0Weight, 384, 0f, w.l0_ff_0, 1536);
 #line default
 
             // fwd_12_dense_gelu
-            //   minilm_encoder.model:23  hidden.0.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-            //   minilm_encoder.model:23  hidden.0.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
-#line 23 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:34  l0_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+            //   minilm_encoder.model:34  l0_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+#line 34 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 1536]:
-            //   hidden_0_ff_0 = hidden_0_ff_0 + hidden_0_ff_0_bias
-            //   hidden_0_ff_1 = gelu(hidden_0_ff_0 + hidden_0_ff_0_bias)
+            //   l0_ff_0 = l0_ff_0 + l0_ff_0_bias
+            //   l0_ff_1 = gelu(l0_ff_0 + l0_ff_0_bias)
             {
                 int rows = B * T, cols = 1536;
-                ref float hidden_0_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0_ff_0);
-                ref float hidden_0_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0_ff_1);
-                ref float hidden_0_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden0Ff0Bias.Value);
+                ref float l0_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l0_ff_0);
+                ref float l0_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l0_ff_1);
+                ref float l0_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L0Ff0Bias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_ff_0, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_ff_0_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l0_ff_0, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l0_ff_0_bias, (nuint)c);
                         var v2 = v0 + v1;
                         var v3 = global::ModelDsl.Runtime.Cpu.Activations.Gelu(v2);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref hidden_0_ff_0, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref hidden_0_ff_1, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref l0_ff_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref l0_ff_1, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_ff_0, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_ff_0_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_ff_0, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_ff_0_bias, c);
                         var s2 = s0 + s1;
                         var s3 = global::ModelDsl.Runtime.Cpu.Activations.Gelu(s2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_ff_0, i) = s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_ff_1, i) = s3;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_ff_0, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_ff_1, i) = s3;
                     }
                 }
             }
 #line default
 
             // fwd_13_dense
-            //   minilm_encoder.model:23  hidden.0.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-#line 23 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_0_ff[B * T, 384] = hidden_0_ff_1 · hidden_0_ff_2_weightᵀ   (k = 1536)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 1536, 1f, w.hidden_0_ff_1, 1536, Hidden0Ff2Weight, 1536, 0f, w.hidden_0_ff, 384);
+            //   minilm_encoder.model:34  l0_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+#line 34 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l0_ff[B * T, 384] = l0_ff_1 · l0_ff_2_weightᵀ   (k = 1536)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 1536, 1f, w.l0_ff_1, 1536, L0Ff2Weight, 1536, 0f, w.l0_ff, 384);
 #line default
 
             // fwd_14_dense_add
-            //   minilm_encoder.model:23  hidden.0.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-            //   minilm_encoder.model:24  hidden.0.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 23 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:34  l0_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+            //   minilm_encoder.model:35  l0_r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 34 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
-            //   hidden_0_r2_0 = hidden_0_attn_norm + (hidden_0_ff + hidden_0_ff_2_bias)
+            //   l0_r2_0 = l0_attn_norm + (l0_ff + l0_ff_2_bias)
             {
                 int rows = B * T, cols = 384;
-                ref float hidden_0_r2_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0_r2_0);
-                ref float hidden_0_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0_attn_norm);
-                ref float hidden_0_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0_ff);
-                ref float hidden_0_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden0Ff2Bias.Value);
+                ref float l0_r2_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l0_r2_0);
+                ref float l0_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l0_attn_norm);
+                ref float l0_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l0_ff);
+                ref float l0_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L0Ff2Bias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_attn_norm, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_ff, i);
-                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_ff_2_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l0_attn_norm, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l0_ff, i);
+                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l0_ff_2_bias, (nuint)c);
                         var v3 = v1 + v2;
                         var v4 = v0 + v3;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v4, ref hidden_0_r2_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v4, ref l0_r2_0, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_attn_norm, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_ff, (nint)i);
-                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_ff_2_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_attn_norm, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_ff, (nint)i);
+                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_ff_2_bias, c);
                         var s3 = s1 + s2;
                         var s4 = s0 + s3;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_r2_0, i) = s4;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_r2_0, i) = s4;
                     }
                 }
             }
 #line default
 
             // fwd_15_layer_norm
-            //   minilm_encoder.model:25  hidden.0.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 25 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_0_ffn_norm = (hidden_0_r2_0 − mean)·rstd·hidden_0_ffn_norm_weight + hidden_0_ffn_norm_bias over rows of 384; hidden_0_ffn_norm_mean and hidden_0_ffn_norm_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_0_r2_0, Hidden0FfnNormWeight.Value, Hidden0FfnNormBias.Value, w.hidden_0_ffn_norm, w.hidden_0_ffn_norm_mean, w.hidden_0_ffn_norm_rstd, 1e-12f);
+            //   minilm_encoder.model:36  l0_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 36 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l0_ffn_norm = (l0_r2_0 − mean)·rstd·l0_ffn_norm_weight + l0_ffn_norm_bias over rows of 384; l0_ffn_norm_mean and l0_ffn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.l0_r2_0, L0FfnNormWeight.Value, L0FfnNormBias.Value, w.l0_ffn_norm, w.l0_ffn_norm_mean, w.l0_ffn_norm_rstd, 1e-12f);
 #line default
 
             // fwd_16_attention_in_proj
-            //   minilm_encoder.model:20  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_1_attn_qkv[B * T, 1152] = hidden_0_ffn_norm · hidden_1_attn_in_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.hidden_0_ffn_norm, 384, Hidden1AttnInProjWeight, 384, 0f, w.hidden_1_attn_qkv, 1152);
+            //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 37 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l1_attn_qkv[B * T, 1152] = l0_ffn_norm · l1_attn_in_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.l0_ffn_norm, 384, L1AttnInProjWeight, 384, 0f, w.l1_attn_qkv, 1152);
 #line default
 
             // fwd_17_attention_in_proj_bias
-            //   minilm_encoder.model:20  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 37 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 1152]:
-            //   hidden_1_attn_qkv = hidden_1_attn_qkv + hidden_1_attn_in_proj_bias
+            //   l1_attn_qkv = l1_attn_qkv + l1_attn_in_proj_bias
             {
                 int rows = B * T, cols = 1152;
-                ref float hidden_1_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1_attn_qkv);
-                ref float hidden_1_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden1AttnInProjBias.Value);
+                ref float l1_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l1_attn_qkv);
+                ref float l1_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L1AttnInProjBias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_attn_qkv, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_attn_in_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l1_attn_qkv, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l1_attn_in_proj_bias, (nuint)c);
                         var v2 = v0 + v1;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref hidden_1_attn_qkv, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref l1_attn_qkv, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_attn_qkv, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_attn_in_proj_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_attn_qkv, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_attn_in_proj_bias, c);
                         var s2 = s0 + s1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_attn_qkv, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_attn_qkv, i) = s2;
                     }
                 }
             }
 #line default
 
             // fwd_18_attention
-            //   minilm_encoder.model:20  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_1_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_1_attn_qkv (columns 0, 384, 2·384); P kept in hidden_1_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.hidden_1_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_1_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_1_attn_qkv, 2 * 384), 3 * 384, w.hidden_1_attn_context, w.hidden_1_attn_workspace, default, default);
+            //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 37 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l1_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l1_attn_qkv (columns 0, 384, 2·384); P kept in l1_attn_workspace
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l1_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l1_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l1_attn_qkv, 2 * 384), 3 * 384, w.l1_attn_context, w.l1_attn_workspace, default, w.mask);
 #line default
 
             // fwd_19_attention_out_proj
-            //   minilm_encoder.model:20  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_1_attn[B * T, 384] = hidden_1_attn_context · hidden_1_attn_out_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.hidden_1_attn_context, 384, Hidden1AttnOutProjWeight, 384, 0f, w.hidden_1_attn, 384);
+            //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 37 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l1_attn[B * T, 384] = l1_attn_context · l1_attn_out_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l1_attn_context, 384, L1AttnOutProjWeight, 384, 0f, w.l1_attn, 384);
 #line default
 
             // fwd_20_attention_add
-            //   minilm_encoder.model:20  hidden.1.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-            //   minilm_encoder.model:21  hidden.1.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:38  l1_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 37 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
-            //   hidden_1_r1_0 = hidden_0_ffn_norm + (hidden_1_attn + hidden_1_attn_out_proj_bias)
+            //   l1_r1_0 = l0_ffn_norm + (l1_attn + l1_attn_out_proj_bias)
             {
                 int rows = B * T, cols = 384;
-                ref float hidden_1_r1_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1_r1_0);
-                ref float hidden_0_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_0_ffn_norm);
-                ref float hidden_1_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1_attn);
-                ref float hidden_1_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden1AttnOutProjBias.Value);
+                ref float l1_r1_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l1_r1_0);
+                ref float l0_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l0_ffn_norm);
+                ref float l1_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l1_attn);
+                ref float l1_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L1AttnOutProjBias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_0_ffn_norm, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_attn, i);
-                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_attn_out_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l0_ffn_norm, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l1_attn, i);
+                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l1_attn_out_proj_bias, (nuint)c);
                         var v3 = v1 + v2;
                         var v4 = v0 + v3;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v4, ref hidden_1_r1_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v4, ref l1_r1_0, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_0_ffn_norm, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_attn, (nint)i);
-                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_attn_out_proj_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_ffn_norm, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_attn, (nint)i);
+                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_attn_out_proj_bias, c);
                         var s3 = s1 + s2;
                         var s4 = s0 + s3;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_r1_0, i) = s4;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_r1_0, i) = s4;
                     }
                 }
             }
 #line default
 
             // fwd_21_layer_norm
-            //   minilm_encoder.model:22  hidden.1.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 22 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_1_attn_norm = (hidden_1_r1_0 − mean)·rstd·hidden_1_attn_norm_weight + hidden_1_attn_norm_bias over rows of 384; hidden_1_attn_norm_mean and hidden_1_attn_norm_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_1_r1_0, Hidden1AttnNormWeight.Value, Hidden1AttnNormBias.Value, w.hidden_1_attn_norm, w.hidden_1_attn_norm_mean, w.hidden_1_attn_norm_rstd, 1e-12f);
+            //   minilm_encoder.model:39  l1_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 39 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l1_attn_norm = (l1_r1_0 − mean)·rstd·l1_attn_norm_weight + l1_attn_norm_bias over rows of 384; l1_attn_norm_mean and l1_attn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.l1_r1_0, L1AttnNormWeight.Value, L1AttnNormBias.Value, w.l1_attn_norm, w.l1_attn_norm_mean, w.l1_attn_norm_rstd, 1e-12f);
 #line default
 
             // fwd_22_dense
-            //   minilm_encoder.model:23  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-#line 23 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_1_ff_0[B * T, 1536] = hidden_1_attn_norm · hidden_1_ff_0_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.hidden_1_attn_norm, 384, Hidden1Ff0Weight, 384, 0f, w.hidden_1_ff_0, 1536);
+            //   minilm_encoder.model:40  l1_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+#line 40 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l1_ff_0[B * T, 1536] = l1_attn_norm · l1_ff_0_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.l1_attn_norm, 384, L1Ff0Weight, 384, 0f, w.l1_ff_0, 1536);
 #line default
 
             // fwd_23_dense_gelu
-            //   minilm_encoder.model:23  hidden.1.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-            //   minilm_encoder.model:23  hidden.1.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
-#line 23 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:40  l1_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+            //   minilm_encoder.model:40  l1_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+#line 40 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 1536]:
-            //   hidden_1_ff_0 = hidden_1_ff_0 + hidden_1_ff_0_bias
-            //   hidden_1_ff_1 = gelu(hidden_1_ff_0 + hidden_1_ff_0_bias)
+            //   l1_ff_0 = l1_ff_0 + l1_ff_0_bias
+            //   l1_ff_1 = gelu(l1_ff_0 + l1_ff_0_bias)
             {
                 int rows = B * T, cols = 1536;
-                ref float hidden_1_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1_ff_0);
-                ref float hidden_1_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1_ff_1);
-                ref float hidden_1_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden1Ff0Bias.Value);
+                ref float l1_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l1_ff_0);
+                ref float l1_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l1_ff_1);
+                ref float l1_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L1Ff0Bias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_ff_0, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_ff_0_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l1_ff_0, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l1_ff_0_bias, (nuint)c);
                         var v2 = v0 + v1;
                         var v3 = global::ModelDsl.Runtime.Cpu.Activations.Gelu(v2);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref hidden_1_ff_0, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref hidden_1_ff_1, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref l1_ff_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref l1_ff_1, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_ff_0, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_ff_0_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_ff_0, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_ff_0_bias, c);
                         var s2 = s0 + s1;
                         var s3 = global::ModelDsl.Runtime.Cpu.Activations.Gelu(s2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_ff_0, i) = s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_ff_1, i) = s3;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_ff_0, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_ff_1, i) = s3;
                     }
                 }
             }
 #line default
 
             // fwd_24_dense
-            //   minilm_encoder.model:23  hidden.1.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-#line 23 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_1_ff[B * T, 384] = hidden_1_ff_1 · hidden_1_ff_2_weightᵀ   (k = 1536)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 1536, 1f, w.hidden_1_ff_1, 1536, Hidden1Ff2Weight, 1536, 0f, w.hidden_1_ff, 384);
+            //   minilm_encoder.model:40  l1_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+#line 40 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l1_ff[B * T, 384] = l1_ff_1 · l1_ff_2_weightᵀ   (k = 1536)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 1536, 1f, w.l1_ff_1, 1536, L1Ff2Weight, 1536, 0f, w.l1_ff, 384);
 #line default
 
             // fwd_25_dense_add
-            //   minilm_encoder.model:23  hidden.1.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-            //   minilm_encoder.model:24  hidden.1.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 23 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:40  l1_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+            //   minilm_encoder.model:41  l1_r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 40 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
-            //   hidden_1_r2_0 = hidden_1_attn_norm + (hidden_1_ff + hidden_1_ff_2_bias)
+            //   l1_r2_0 = l1_attn_norm + (l1_ff + l1_ff_2_bias)
             {
                 int rows = B * T, cols = 384;
-                ref float hidden_1_r2_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1_r2_0);
-                ref float hidden_1_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1_attn_norm);
-                ref float hidden_1_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1_ff);
-                ref float hidden_1_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden1Ff2Bias.Value);
+                ref float l1_r2_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l1_r2_0);
+                ref float l1_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l1_attn_norm);
+                ref float l1_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l1_ff);
+                ref float l1_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L1Ff2Bias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_attn_norm, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_ff, i);
-                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_ff_2_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l1_attn_norm, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l1_ff, i);
+                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l1_ff_2_bias, (nuint)c);
                         var v3 = v1 + v2;
                         var v4 = v0 + v3;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v4, ref hidden_1_r2_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v4, ref l1_r2_0, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_attn_norm, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_ff, (nint)i);
-                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_ff_2_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_attn_norm, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_ff, (nint)i);
+                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_ff_2_bias, c);
                         var s3 = s1 + s2;
                         var s4 = s0 + s3;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_r2_0, i) = s4;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_r2_0, i) = s4;
                     }
                 }
             }
 #line default
 
             // fwd_26_layer_norm
-            //   minilm_encoder.model:25  hidden.1.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 25 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_1_ffn_norm = (hidden_1_r2_0 − mean)·rstd·hidden_1_ffn_norm_weight + hidden_1_ffn_norm_bias over rows of 384; hidden_1_ffn_norm_mean and hidden_1_ffn_norm_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_1_r2_0, Hidden1FfnNormWeight.Value, Hidden1FfnNormBias.Value, w.hidden_1_ffn_norm, w.hidden_1_ffn_norm_mean, w.hidden_1_ffn_norm_rstd, 1e-12f);
+            //   minilm_encoder.model:42  l1_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 42 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l1_ffn_norm = (l1_r2_0 − mean)·rstd·l1_ffn_norm_weight + l1_ffn_norm_bias over rows of 384; l1_ffn_norm_mean and l1_ffn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.l1_r2_0, L1FfnNormWeight.Value, L1FfnNormBias.Value, w.l1_ffn_norm, w.l1_ffn_norm_mean, w.l1_ffn_norm_rstd, 1e-12f);
 #line default
 
             // fwd_27_attention_in_proj
-            //   minilm_encoder.model:20  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_2_attn_qkv[B * T, 1152] = hidden_1_ffn_norm · hidden_2_attn_in_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.hidden_1_ffn_norm, 384, Hidden2AttnInProjWeight, 384, 0f, w.hidden_2_attn_qkv, 1152);
+            //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 43 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l2_attn_qkv[B * T, 1152] = l1_ffn_norm · l2_attn_in_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.l1_ffn_norm, 384, L2AttnInProjWeight, 384, 0f, w.l2_attn_qkv, 1152);
 #line default
 
             // fwd_28_attention_in_proj_bias
-            //   minilm_encoder.model:20  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 43 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 1152]:
-            //   hidden_2_attn_qkv = hidden_2_attn_qkv + hidden_2_attn_in_proj_bias
+            //   l2_attn_qkv = l2_attn_qkv + l2_attn_in_proj_bias
             {
                 int rows = B * T, cols = 1152;
-                ref float hidden_2_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2_attn_qkv);
-                ref float hidden_2_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden2AttnInProjBias.Value);
+                ref float l2_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l2_attn_qkv);
+                ref float l2_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L2AttnInProjBias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_attn_qkv, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_attn_in_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l2_attn_qkv, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l2_attn_in_proj_bias, (nuint)c);
                         var v2 = v0 + v1;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref hidden_2_attn_qkv, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref l2_attn_qkv, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_attn_qkv, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_attn_in_proj_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_attn_qkv, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_attn_in_proj_bias, c);
                         var s2 = s0 + s1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_attn_qkv, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_attn_qkv, i) = s2;
                     }
                 }
             }
 #line default
 
             // fwd_29_attention
-            //   minilm_encoder.model:20  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_2_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_2_attn_qkv (columns 0, 384, 2·384); P kept in hidden_2_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.hidden_2_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_2_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_2_attn_qkv, 2 * 384), 3 * 384, w.hidden_2_attn_context, w.hidden_2_attn_workspace, default, default);
+            //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 43 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l2_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l2_attn_qkv (columns 0, 384, 2·384); P kept in l2_attn_workspace
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l2_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l2_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l2_attn_qkv, 2 * 384), 3 * 384, w.l2_attn_context, w.l2_attn_workspace, default, w.mask);
 #line default
 
             // fwd_30_attention_out_proj
-            //   minilm_encoder.model:20  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_2_attn[B * T, 384] = hidden_2_attn_context · hidden_2_attn_out_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.hidden_2_attn_context, 384, Hidden2AttnOutProjWeight, 384, 0f, w.hidden_2_attn, 384);
+            //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 43 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l2_attn[B * T, 384] = l2_attn_context · l2_attn_out_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l2_attn_context, 384, L2AttnOutProjWeight, 384, 0f, w.l2_attn, 384);
 #line default
 
             // fwd_31_attention_add
-            //   minilm_encoder.model:20  hidden.2.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-            //   minilm_encoder.model:21  hidden.2.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:44  l2_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 43 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
-            //   hidden_2_r1_0 = hidden_1_ffn_norm + (hidden_2_attn + hidden_2_attn_out_proj_bias)
+            //   l2_r1_0 = l1_ffn_norm + (l2_attn + l2_attn_out_proj_bias)
             {
                 int rows = B * T, cols = 384;
-                ref float hidden_2_r1_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2_r1_0);
-                ref float hidden_1_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_1_ffn_norm);
-                ref float hidden_2_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2_attn);
-                ref float hidden_2_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden2AttnOutProjBias.Value);
+                ref float l2_r1_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l2_r1_0);
+                ref float l1_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l1_ffn_norm);
+                ref float l2_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l2_attn);
+                ref float l2_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L2AttnOutProjBias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_1_ffn_norm, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_attn, i);
-                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_attn_out_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l1_ffn_norm, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l2_attn, i);
+                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l2_attn_out_proj_bias, (nuint)c);
                         var v3 = v1 + v2;
                         var v4 = v0 + v3;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v4, ref hidden_2_r1_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v4, ref l2_r1_0, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_1_ffn_norm, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_attn, (nint)i);
-                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_attn_out_proj_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_ffn_norm, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_attn, (nint)i);
+                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_attn_out_proj_bias, c);
                         var s3 = s1 + s2;
                         var s4 = s0 + s3;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_r1_0, i) = s4;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_r1_0, i) = s4;
                     }
                 }
             }
 #line default
 
             // fwd_32_layer_norm
-            //   minilm_encoder.model:22  hidden.2.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 22 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_2_attn_norm = (hidden_2_r1_0 − mean)·rstd·hidden_2_attn_norm_weight + hidden_2_attn_norm_bias over rows of 384; hidden_2_attn_norm_mean and hidden_2_attn_norm_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_2_r1_0, Hidden2AttnNormWeight.Value, Hidden2AttnNormBias.Value, w.hidden_2_attn_norm, w.hidden_2_attn_norm_mean, w.hidden_2_attn_norm_rstd, 1e-12f);
+            //   minilm_encoder.model:45  l2_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 45 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l2_attn_norm = (l2_r1_0 − mean)·rstd·l2_attn_norm_weight + l2_attn_norm_bias over rows of 384; l2_attn_norm_mean and l2_attn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.l2_r1_0, L2AttnNormWeight.Value, L2AttnNormBias.Value, w.l2_attn_norm, w.l2_attn_norm_mean, w.l2_attn_norm_rstd, 1e-12f);
 #line default
 
             // fwd_33_dense
-            //   minilm_encoder.model:23  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-#line 23 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_2_ff_0[B * T, 1536] = hidden_2_attn_norm · hidden_2_ff_0_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.hidden_2_attn_norm, 384, Hidden2Ff0Weight, 384, 0f, w.hidden_2_ff_0, 1536);
+            //   minilm_encoder.model:46  l2_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+#line 46 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l2_ff_0[B * T, 1536] = l2_attn_norm · l2_ff_0_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.l2_attn_norm, 384, L2Ff0Weight, 384, 0f, w.l2_ff_0, 1536);
 #line default
 
             // fwd_34_dense_gelu
-            //   minilm_encoder.model:23  hidden.2.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-            //   minilm_encoder.model:23  hidden.2.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
-#line 23 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:46  l2_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+            //   minilm_encoder.model:46  l2_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+#line 46 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 1536]:
-            //   hidden_2_ff_0 = hidden_2_ff_0 + hidden_2_ff_0_bias
-            //   hidden_2_ff_1 = gelu(hidden_2_ff_0 + hidden_2_ff_0_bias)
+            //   l2_ff_0 = l2_ff_0 + l2_ff_0_bias
+            //   l2_ff_1 = gelu(l2_ff_0 + l2_ff_0_bias)
             {
                 int rows = B * T, cols = 1536;
-                ref float hidden_2_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2_ff_0);
-                ref float hidden_2_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2_ff_1);
-                ref float hidden_2_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden2Ff0Bias.Value);
+                ref float l2_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l2_ff_0);
+                ref float l2_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l2_ff_1);
+                ref float l2_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L2Ff0Bias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_ff_0, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_ff_0_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l2_ff_0, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l2_ff_0_bias, (nuint)c);
                         var v2 = v0 + v1;
                         var v3 = global::ModelDsl.Runtime.Cpu.Activations.Gelu(v2);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref hidden_2_ff_0, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref hidden_2_ff_1, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref l2_ff_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref l2_ff_1, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_ff_0, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_ff_0_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_ff_0, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_ff_0_bias, c);
                         var s2 = s0 + s1;
                         var s3 = global::ModelDsl.Runtime.Cpu.Activations.Gelu(s2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_ff_0, i) = s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_ff_1, i) = s3;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_ff_0, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_ff_1, i) = s3;
                     }
                 }
             }
 #line default
 
             // fwd_35_dense
-            //   minilm_encoder.model:23  hidden.2.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-#line 23 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_2_ff[B * T, 384] = hidden_2_ff_1 · hidden_2_ff_2_weightᵀ   (k = 1536)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 1536, 1f, w.hidden_2_ff_1, 1536, Hidden2Ff2Weight, 1536, 0f, w.hidden_2_ff, 384);
+            //   minilm_encoder.model:46  l2_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+#line 46 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l2_ff[B * T, 384] = l2_ff_1 · l2_ff_2_weightᵀ   (k = 1536)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 1536, 1f, w.l2_ff_1, 1536, L2Ff2Weight, 1536, 0f, w.l2_ff, 384);
 #line default
 
             // fwd_36_dense_add
-            //   minilm_encoder.model:23  hidden.2.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-            //   minilm_encoder.model:24  hidden.2.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 23 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:46  l2_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+            //   minilm_encoder.model:47  l2_r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 46 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
-            //   hidden_2_r2_0 = hidden_2_attn_norm + (hidden_2_ff + hidden_2_ff_2_bias)
+            //   l2_r2_0 = l2_attn_norm + (l2_ff + l2_ff_2_bias)
             {
                 int rows = B * T, cols = 384;
-                ref float hidden_2_r2_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2_r2_0);
-                ref float hidden_2_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2_attn_norm);
-                ref float hidden_2_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2_ff);
-                ref float hidden_2_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden2Ff2Bias.Value);
+                ref float l2_r2_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l2_r2_0);
+                ref float l2_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l2_attn_norm);
+                ref float l2_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l2_ff);
+                ref float l2_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L2Ff2Bias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_attn_norm, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_ff, i);
-                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_ff_2_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l2_attn_norm, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l2_ff, i);
+                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l2_ff_2_bias, (nuint)c);
                         var v3 = v1 + v2;
                         var v4 = v0 + v3;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v4, ref hidden_2_r2_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v4, ref l2_r2_0, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_attn_norm, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_ff, (nint)i);
-                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_ff_2_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_attn_norm, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_ff, (nint)i);
+                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_ff_2_bias, c);
                         var s3 = s1 + s2;
                         var s4 = s0 + s3;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_r2_0, i) = s4;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_r2_0, i) = s4;
                     }
                 }
             }
 #line default
 
             // fwd_37_layer_norm
-            //   minilm_encoder.model:25  hidden.2.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 25 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_2_ffn_norm = (hidden_2_r2_0 − mean)·rstd·hidden_2_ffn_norm_weight + hidden_2_ffn_norm_bias over rows of 384; hidden_2_ffn_norm_mean and hidden_2_ffn_norm_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_2_r2_0, Hidden2FfnNormWeight.Value, Hidden2FfnNormBias.Value, w.hidden_2_ffn_norm, w.hidden_2_ffn_norm_mean, w.hidden_2_ffn_norm_rstd, 1e-12f);
+            //   minilm_encoder.model:48  l2_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 48 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l2_ffn_norm = (l2_r2_0 − mean)·rstd·l2_ffn_norm_weight + l2_ffn_norm_bias over rows of 384; l2_ffn_norm_mean and l2_ffn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.l2_r2_0, L2FfnNormWeight.Value, L2FfnNormBias.Value, w.l2_ffn_norm, w.l2_ffn_norm_mean, w.l2_ffn_norm_rstd, 1e-12f);
 #line default
 
             // fwd_38_attention_in_proj
-            //   minilm_encoder.model:20  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_3_attn_qkv[B * T, 1152] = hidden_2_ffn_norm · hidden_3_attn_in_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.hidden_2_ffn_norm, 384, Hidden3AttnInProjWeight, 384, 0f, w.hidden_3_attn_qkv, 1152);
+            //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 49 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l3_attn_qkv[B * T, 1152] = l2_ffn_norm · l3_attn_in_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.l2_ffn_norm, 384, L3AttnInProjWeight, 384, 0f, w.l3_attn_qkv, 1152);
 #line default
 
             // fwd_39_attention_in_proj_bias
-            //   minilm_encoder.model:20  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 49 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 1152]:
-            //   hidden_3_attn_qkv = hidden_3_attn_qkv + hidden_3_attn_in_proj_bias
+            //   l3_attn_qkv = l3_attn_qkv + l3_attn_in_proj_bias
             {
                 int rows = B * T, cols = 1152;
-                ref float hidden_3_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3_attn_qkv);
-                ref float hidden_3_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden3AttnInProjBias.Value);
+                ref float l3_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l3_attn_qkv);
+                ref float l3_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L3AttnInProjBias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_attn_qkv, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_attn_in_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l3_attn_qkv, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l3_attn_in_proj_bias, (nuint)c);
                         var v2 = v0 + v1;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref hidden_3_attn_qkv, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref l3_attn_qkv, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_attn_qkv, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_attn_in_proj_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_attn_qkv, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_attn_in_proj_bias, c);
                         var s2 = s0 + s1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_attn_qkv, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_attn_qkv, i) = s2;
                     }
                 }
             }
 #line default
 
             // fwd_40_attention
-            //   minilm_encoder.model:20  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_3_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_3_attn_qkv (columns 0, 384, 2·384); P kept in hidden_3_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.hidden_3_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_3_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_3_attn_qkv, 2 * 384), 3 * 384, w.hidden_3_attn_context, w.hidden_3_attn_workspace, default, default);
+            //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 49 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l3_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l3_attn_qkv (columns 0, 384, 2·384); P kept in l3_attn_workspace
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l3_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l3_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l3_attn_qkv, 2 * 384), 3 * 384, w.l3_attn_context, w.l3_attn_workspace, default, w.mask);
 #line default
 
             // fwd_41_attention_out_proj
-            //   minilm_encoder.model:20  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_3_attn[B * T, 384] = hidden_3_attn_context · hidden_3_attn_out_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.hidden_3_attn_context, 384, Hidden3AttnOutProjWeight, 384, 0f, w.hidden_3_attn, 384);
+            //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 49 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l3_attn[B * T, 384] = l3_attn_context · l3_attn_out_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l3_attn_context, 384, L3AttnOutProjWeight, 384, 0f, w.l3_attn, 384);
 #line default
 
             // fwd_42_attention_add
-            //   minilm_encoder.model:20  hidden.3.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-            //   minilm_encoder.model:21  hidden.3.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:50  l3_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 49 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
-            //   hidden_3_r1_0 = hidden_2_ffn_norm + (hidden_3_attn + hidden_3_attn_out_proj_bias)
+            //   l3_r1_0 = l2_ffn_norm + (l3_attn + l3_attn_out_proj_bias)
             {
                 int rows = B * T, cols = 384;
-                ref float hidden_3_r1_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3_r1_0);
-                ref float hidden_2_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_2_ffn_norm);
-                ref float hidden_3_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3_attn);
-                ref float hidden_3_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden3AttnOutProjBias.Value);
+                ref float l3_r1_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l3_r1_0);
+                ref float l2_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l2_ffn_norm);
+                ref float l3_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l3_attn);
+                ref float l3_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L3AttnOutProjBias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_2_ffn_norm, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_attn, i);
-                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_attn_out_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l2_ffn_norm, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l3_attn, i);
+                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l3_attn_out_proj_bias, (nuint)c);
                         var v3 = v1 + v2;
                         var v4 = v0 + v3;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v4, ref hidden_3_r1_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v4, ref l3_r1_0, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_2_ffn_norm, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_attn, (nint)i);
-                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_attn_out_proj_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_ffn_norm, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_attn, (nint)i);
+                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_attn_out_proj_bias, c);
                         var s3 = s1 + s2;
                         var s4 = s0 + s3;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_r1_0, i) = s4;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_r1_0, i) = s4;
                     }
                 }
             }
 #line default
 
             // fwd_43_layer_norm
-            //   minilm_encoder.model:22  hidden.3.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 22 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_3_attn_norm = (hidden_3_r1_0 − mean)·rstd·hidden_3_attn_norm_weight + hidden_3_attn_norm_bias over rows of 384; hidden_3_attn_norm_mean and hidden_3_attn_norm_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_3_r1_0, Hidden3AttnNormWeight.Value, Hidden3AttnNormBias.Value, w.hidden_3_attn_norm, w.hidden_3_attn_norm_mean, w.hidden_3_attn_norm_rstd, 1e-12f);
+            //   minilm_encoder.model:51  l3_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 51 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l3_attn_norm = (l3_r1_0 − mean)·rstd·l3_attn_norm_weight + l3_attn_norm_bias over rows of 384; l3_attn_norm_mean and l3_attn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.l3_r1_0, L3AttnNormWeight.Value, L3AttnNormBias.Value, w.l3_attn_norm, w.l3_attn_norm_mean, w.l3_attn_norm_rstd, 1e-12f);
 #line default
 
             // fwd_44_dense
-            //   minilm_encoder.model:23  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-#line 23 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_3_ff_0[B * T, 1536] = hidden_3_attn_norm · hidden_3_ff_0_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.hidden_3_attn_norm, 384, Hidden3Ff0Weight, 384, 0f, w.hidden_3_ff_0, 1536);
+            //   minilm_encoder.model:52  l3_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+#line 52 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l3_ff_0[B * T, 1536] = l3_attn_norm · l3_ff_0_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.l3_attn_norm, 384, L3Ff0Weight, 384, 0f, w.l3_ff_0, 1536);
 #line default
 
             // fwd_45_dense_gelu
-            //   minilm_encoder.model:23  hidden.3.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-            //   minilm_encoder.model:23  hidden.3.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
-#line 23 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:52  l3_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+            //   minilm_encoder.model:52  l3_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+#line 52 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 1536]:
-            //   hidden_3_ff_0 = hidden_3_ff_0 + hidden_3_ff_0_bias
-            //   hidden_3_ff_1 = gelu(hidden_3_ff_0 + hidden_3_ff_0_bias)
+            //   l3_ff_0 = l3_ff_0 + l3_ff_0_bias
+            //   l3_ff_1 = gelu(l3_ff_0 + l3_ff_0_bias)
             {
                 int rows = B * T, cols = 1536;
-                ref float hidden_3_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3_ff_0);
-                ref float hidden_3_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3_ff_1);
-                ref float hidden_3_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden3Ff0Bias.Value);
+                ref float l3_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l3_ff_0);
+                ref float l3_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l3_ff_1);
+                ref float l3_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L3Ff0Bias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_ff_0, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_ff_0_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l3_ff_0, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l3_ff_0_bias, (nuint)c);
                         var v2 = v0 + v1;
                         var v3 = global::ModelDsl.Runtime.Cpu.Activations.Gelu(v2);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref hidden_3_ff_0, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref hidden_3_ff_1, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref l3_ff_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref l3_ff_1, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_ff_0, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_ff_0_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_ff_0, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_ff_0_bias, c);
                         var s2 = s0 + s1;
                         var s3 = global::ModelDsl.Runtime.Cpu.Activations.Gelu(s2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_ff_0, i) = s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_ff_1, i) = s3;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_ff_0, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_ff_1, i) = s3;
                     }
                 }
             }
 #line default
 
             // fwd_46_dense
-            //   minilm_encoder.model:23  hidden.3.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-#line 23 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_3_ff[B * T, 384] = hidden_3_ff_1 · hidden_3_ff_2_weightᵀ   (k = 1536)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 1536, 1f, w.hidden_3_ff_1, 1536, Hidden3Ff2Weight, 1536, 0f, w.hidden_3_ff, 384);
+            //   minilm_encoder.model:52  l3_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+#line 52 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l3_ff[B * T, 384] = l3_ff_1 · l3_ff_2_weightᵀ   (k = 1536)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 1536, 1f, w.l3_ff_1, 1536, L3Ff2Weight, 1536, 0f, w.l3_ff, 384);
 #line default
 
             // fwd_47_dense_add
-            //   minilm_encoder.model:23  hidden.3.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-            //   minilm_encoder.model:24  hidden.3.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 23 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:52  l3_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+            //   minilm_encoder.model:53  l3_r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 52 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
-            //   hidden_3_r2_0 = hidden_3_attn_norm + (hidden_3_ff + hidden_3_ff_2_bias)
+            //   l3_r2_0 = l3_attn_norm + (l3_ff + l3_ff_2_bias)
             {
                 int rows = B * T, cols = 384;
-                ref float hidden_3_r2_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3_r2_0);
-                ref float hidden_3_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3_attn_norm);
-                ref float hidden_3_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3_ff);
-                ref float hidden_3_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden3Ff2Bias.Value);
+                ref float l3_r2_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l3_r2_0);
+                ref float l3_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l3_attn_norm);
+                ref float l3_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l3_ff);
+                ref float l3_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L3Ff2Bias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_attn_norm, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_ff, i);
-                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_ff_2_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l3_attn_norm, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l3_ff, i);
+                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l3_ff_2_bias, (nuint)c);
                         var v3 = v1 + v2;
                         var v4 = v0 + v3;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v4, ref hidden_3_r2_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v4, ref l3_r2_0, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_attn_norm, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_ff, (nint)i);
-                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_ff_2_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_attn_norm, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_ff, (nint)i);
+                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_ff_2_bias, c);
                         var s3 = s1 + s2;
                         var s4 = s0 + s3;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_r2_0, i) = s4;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_r2_0, i) = s4;
                     }
                 }
             }
 #line default
 
             // fwd_48_layer_norm
-            //   minilm_encoder.model:25  hidden.3.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 25 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_3_ffn_norm = (hidden_3_r2_0 − mean)·rstd·hidden_3_ffn_norm_weight + hidden_3_ffn_norm_bias over rows of 384; hidden_3_ffn_norm_mean and hidden_3_ffn_norm_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_3_r2_0, Hidden3FfnNormWeight.Value, Hidden3FfnNormBias.Value, w.hidden_3_ffn_norm, w.hidden_3_ffn_norm_mean, w.hidden_3_ffn_norm_rstd, 1e-12f);
+            //   minilm_encoder.model:54  l3_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 54 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l3_ffn_norm = (l3_r2_0 − mean)·rstd·l3_ffn_norm_weight + l3_ffn_norm_bias over rows of 384; l3_ffn_norm_mean and l3_ffn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.l3_r2_0, L3FfnNormWeight.Value, L3FfnNormBias.Value, w.l3_ffn_norm, w.l3_ffn_norm_mean, w.l3_ffn_norm_rstd, 1e-12f);
 #line default
 
             // fwd_49_attention_in_proj
-            //   minilm_encoder.model:20  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_4_attn_qkv[B * T, 1152] = hidden_3_ffn_norm · hidden_4_attn_in_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.hidden_3_ffn_norm, 384, Hidden4AttnInProjWeight, 384, 0f, w.hidden_4_attn_qkv, 1152);
+            //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 55 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l4_attn_qkv[B * T, 1152] = l3_ffn_norm · l4_attn_in_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.l3_ffn_norm, 384, L4AttnInProjWeight, 384, 0f, w.l4_attn_qkv, 1152);
 #line default
 
             // fwd_50_attention_in_proj_bias
-            //   minilm_encoder.model:20  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 55 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 1152]:
-            //   hidden_4_attn_qkv = hidden_4_attn_qkv + hidden_4_attn_in_proj_bias
+            //   l4_attn_qkv = l4_attn_qkv + l4_attn_in_proj_bias
             {
                 int rows = B * T, cols = 1152;
-                ref float hidden_4_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4_attn_qkv);
-                ref float hidden_4_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden4AttnInProjBias.Value);
+                ref float l4_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l4_attn_qkv);
+                ref float l4_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L4AttnInProjBias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_attn_qkv, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_attn_in_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l4_attn_qkv, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l4_attn_in_proj_bias, (nuint)c);
                         var v2 = v0 + v1;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref hidden_4_attn_qkv, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref l4_attn_qkv, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_attn_qkv, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_attn_in_proj_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_attn_qkv, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_attn_in_proj_bias, c);
                         var s2 = s0 + s1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_attn_qkv, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_attn_qkv, i) = s2;
                     }
                 }
             }
 #line default
 
             // fwd_51_attention
-            //   minilm_encoder.model:20  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_4_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_4_attn_qkv (columns 0, 384, 2·384); P kept in hidden_4_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.hidden_4_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_4_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_4_attn_qkv, 2 * 384), 3 * 384, w.hidden_4_attn_context, w.hidden_4_attn_workspace, default, default);
+            //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 55 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l4_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l4_attn_qkv (columns 0, 384, 2·384); P kept in l4_attn_workspace
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l4_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l4_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l4_attn_qkv, 2 * 384), 3 * 384, w.l4_attn_context, w.l4_attn_workspace, default, w.mask);
 #line default
 
             // fwd_52_attention_out_proj
-            //   minilm_encoder.model:20  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_4_attn[B * T, 384] = hidden_4_attn_context · hidden_4_attn_out_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.hidden_4_attn_context, 384, Hidden4AttnOutProjWeight, 384, 0f, w.hidden_4_attn, 384);
+            //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 55 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l4_attn[B * T, 384] = l4_attn_context · l4_attn_out_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l4_attn_context, 384, L4AttnOutProjWeight, 384, 0f, w.l4_attn, 384);
 #line default
 
             // fwd_53_attention_add
-            //   minilm_encoder.model:20  hidden.4.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-            //   minilm_encoder.model:21  hidden.4.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:56  l4_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 55 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
-            //   hidden_4_r1_0 = hidden_3_ffn_norm + (hidden_4_attn + hidden_4_attn_out_proj_bias)
+            //   l4_r1_0 = l3_ffn_norm + (l4_attn + l4_attn_out_proj_bias)
             {
                 int rows = B * T, cols = 384;
-                ref float hidden_4_r1_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4_r1_0);
-                ref float hidden_3_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_3_ffn_norm);
-                ref float hidden_4_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4_attn);
-                ref float hidden_4_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden4AttnOutProjBias.Value);
+                ref float l4_r1_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l4_r1_0);
+                ref float l3_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l3_ffn_norm);
+                ref float l4_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l4_attn);
+                ref float l4_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L4AttnOutProjBias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_3_ffn_norm, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_attn, i);
-                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_attn_out_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l3_ffn_norm, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l4_attn, i);
+                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l4_attn_out_proj_bias, (nuint)c);
                         var v3 = v1 + v2;
                         var v4 = v0 + v3;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v4, ref hidden_4_r1_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v4, ref l4_r1_0, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_3_ffn_norm, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_attn, (nint)i);
-                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_attn_out_proj_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_ffn_norm, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_attn, (nint)i);
+                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_attn_out_proj_bias, c);
                         var s3 = s1 + s2;
                         var s4 = s0 + s3;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_r1_0, i) = s4;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_r1_0, i) = s4;
                     }
                 }
             }
 #line default
 
             // fwd_54_layer_norm
-            //   minilm_encoder.model:22  hidden.4.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 22 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_4_attn_norm = (hidden_4_r1_0 − mean)·rstd·hidden_4_attn_norm_weight + hidden_4_attn_norm_bias over rows of 384; hidden_4_attn_norm_mean and hidden_4_attn_norm_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_4_r1_0, Hidden4AttnNormWeight.Value, Hidden4AttnNormBias.Value, w.hidden_4_attn_norm, w.hidden_4_attn_norm_mean, w.hidden_4_attn_norm_rstd, 1e-12f);
+            //   minilm_encoder.model:57  l4_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 57 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l4_attn_norm = (l4_r1_0 − mean)·rstd·l4_attn_norm_weight + l4_attn_norm_bias over rows of 384; l4_attn_norm_mean and l4_attn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.l4_r1_0, L4AttnNormWeight.Value, L4AttnNormBias.Value, w.l4_attn_norm, w.l4_attn_norm_mean, w.l4_attn_norm_rstd, 1e-12f);
 #line default
 
             // fwd_55_dense
-            //   minilm_encoder.model:23  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-#line 23 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_4_ff_0[B * T, 1536] = hidden_4_attn_norm · hidden_4_ff_0_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.hidden_4_attn_norm, 384, Hidden4Ff0Weight, 384, 0f, w.hidden_4_ff_0, 1536);
+            //   minilm_encoder.model:58  l4_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+#line 58 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l4_ff_0[B * T, 1536] = l4_attn_norm · l4_ff_0_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.l4_attn_norm, 384, L4Ff0Weight, 384, 0f, w.l4_ff_0, 1536);
 #line default
 
             // fwd_56_dense_gelu
-            //   minilm_encoder.model:23  hidden.4.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-            //   minilm_encoder.model:23  hidden.4.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
-#line 23 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:58  l4_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+            //   minilm_encoder.model:58  l4_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+#line 58 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 1536]:
-            //   hidden_4_ff_0 = hidden_4_ff_0 + hidden_4_ff_0_bias
-            //   hidden_4_ff_1 = gelu(hidden_4_ff_0 + hidden_4_ff_0_bias)
+            //   l4_ff_0 = l4_ff_0 + l4_ff_0_bias
+            //   l4_ff_1 = gelu(l4_ff_0 + l4_ff_0_bias)
             {
                 int rows = B * T, cols = 1536;
-                ref float hidden_4_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4_ff_0);
-                ref float hidden_4_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4_ff_1);
-                ref float hidden_4_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden4Ff0Bias.Value);
+                ref float l4_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l4_ff_0);
+                ref float l4_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l4_ff_1);
+                ref float l4_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L4Ff0Bias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_ff_0, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_ff_0_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l4_ff_0, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l4_ff_0_bias, (nuint)c);
                         var v2 = v0 + v1;
                         var v3 = global::ModelDsl.Runtime.Cpu.Activations.Gelu(v2);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref hidden_4_ff_0, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref hidden_4_ff_1, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref l4_ff_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref l4_ff_1, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_ff_0, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_ff_0_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_ff_0, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_ff_0_bias, c);
                         var s2 = s0 + s1;
                         var s3 = global::ModelDsl.Runtime.Cpu.Activations.Gelu(s2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_ff_0, i) = s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_ff_1, i) = s3;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_ff_0, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_ff_1, i) = s3;
                     }
                 }
             }
 #line default
 
             // fwd_57_dense
-            //   minilm_encoder.model:23  hidden.4.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-#line 23 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_4_ff[B * T, 384] = hidden_4_ff_1 · hidden_4_ff_2_weightᵀ   (k = 1536)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 1536, 1f, w.hidden_4_ff_1, 1536, Hidden4Ff2Weight, 1536, 0f, w.hidden_4_ff, 384);
+            //   minilm_encoder.model:58  l4_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+#line 58 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l4_ff[B * T, 384] = l4_ff_1 · l4_ff_2_weightᵀ   (k = 1536)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 1536, 1f, w.l4_ff_1, 1536, L4Ff2Weight, 1536, 0f, w.l4_ff, 384);
 #line default
 
             // fwd_58_dense_add
-            //   minilm_encoder.model:23  hidden.4.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-            //   minilm_encoder.model:24  hidden.4.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 23 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:58  l4_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+            //   minilm_encoder.model:59  l4_r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 58 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
-            //   hidden_4_r2_0 = hidden_4_attn_norm + (hidden_4_ff + hidden_4_ff_2_bias)
+            //   l4_r2_0 = l4_attn_norm + (l4_ff + l4_ff_2_bias)
             {
                 int rows = B * T, cols = 384;
-                ref float hidden_4_r2_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4_r2_0);
-                ref float hidden_4_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4_attn_norm);
-                ref float hidden_4_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4_ff);
-                ref float hidden_4_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden4Ff2Bias.Value);
+                ref float l4_r2_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l4_r2_0);
+                ref float l4_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l4_attn_norm);
+                ref float l4_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l4_ff);
+                ref float l4_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L4Ff2Bias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_attn_norm, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_ff, i);
-                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_ff_2_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l4_attn_norm, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l4_ff, i);
+                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l4_ff_2_bias, (nuint)c);
                         var v3 = v1 + v2;
                         var v4 = v0 + v3;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v4, ref hidden_4_r2_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v4, ref l4_r2_0, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_attn_norm, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_ff, (nint)i);
-                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_ff_2_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_attn_norm, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_ff, (nint)i);
+                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_ff_2_bias, c);
                         var s3 = s1 + s2;
                         var s4 = s0 + s3;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_r2_0, i) = s4;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_r2_0, i) = s4;
                     }
                 }
             }
 #line default
 
             // fwd_59_layer_norm
-            //   minilm_encoder.model:25  hidden.4.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 25 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_4_ffn_norm = (hidden_4_r2_0 − mean)·rstd·hidden_4_ffn_norm_weight + hidden_4_ffn_norm_bias over rows of 384; hidden_4_ffn_norm_mean and hidden_4_ffn_norm_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_4_r2_0, Hidden4FfnNormWeight.Value, Hidden4FfnNormBias.Value, w.hidden_4_ffn_norm, w.hidden_4_ffn_norm_mean, w.hidden_4_ffn_norm_rstd, 1e-12f);
+            //   minilm_encoder.model:60  l4_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 60 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l4_ffn_norm = (l4_r2_0 − mean)·rstd·l4_ffn_norm_weight + l4_ffn_norm_bias over rows of 384; l4_ffn_norm_mean and l4_ffn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.l4_r2_0, L4FfnNormWeight.Value, L4FfnNormBias.Value, w.l4_ffn_norm, w.l4_ffn_norm_mean, w.l4_ffn_norm_rstd, 1e-12f);
 #line default
 
             // fwd_60_attention_in_proj
-            //   minilm_encoder.model:20  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_5_attn_qkv[B * T, 1152] = hidden_4_ffn_norm · hidden_5_attn_in_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.hidden_4_ffn_norm, 384, Hidden5AttnInProjWeight, 384, 0f, w.hidden_5_attn_qkv, 1152);
+            //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 61 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l5_attn_qkv[B * T, 1152] = l4_ffn_norm · l5_attn_in_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.l4_ffn_norm, 384, L5AttnInProjWeight, 384, 0f, w.l5_attn_qkv, 1152);
 #line default
 
             // fwd_61_attention_in_proj_bias
-            //   minilm_encoder.model:20  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 61 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 1152]:
-            //   hidden_5_attn_qkv = hidden_5_attn_qkv + hidden_5_attn_in_proj_bias
+            //   l5_attn_qkv = l5_attn_qkv + l5_attn_in_proj_bias
             {
                 int rows = B * T, cols = 1152;
-                ref float hidden_5_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_5_attn_qkv);
-                ref float hidden_5_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden5AttnInProjBias.Value);
+                ref float l5_attn_qkv = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l5_attn_qkv);
+                ref float l5_attn_in_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L5AttnInProjBias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_5_attn_qkv, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_5_attn_in_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l5_attn_qkv, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l5_attn_in_proj_bias, (nuint)c);
                         var v2 = v0 + v1;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref hidden_5_attn_qkv, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref l5_attn_qkv, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_attn_qkv, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_attn_in_proj_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_attn_qkv, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_attn_in_proj_bias, c);
                         var s2 = s0 + s1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_attn_qkv, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_attn_qkv, i) = s2;
                     }
                 }
             }
 #line default
 
             // fwd_62_attention
-            //   minilm_encoder.model:20  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_5_attn_context[B, T, 384] = softmax(q·kᵀ/√32)·v per head (12 heads), q, k, v read in place from hidden_5_attn_qkv (columns 0, 384, 2·384); P kept in hidden_5_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.hidden_5_attn_qkv, global::System.MemoryExtensions.AsSpan(w.hidden_5_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.hidden_5_attn_qkv, 2 * 384), 3 * 384, w.hidden_5_attn_context, w.hidden_5_attn_workspace, default, default);
+            //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 61 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l5_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l5_attn_qkv (columns 0, 384, 2·384); P kept in l5_attn_workspace
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l5_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l5_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l5_attn_qkv, 2 * 384), 3 * 384, w.l5_attn_context, w.l5_attn_workspace, default, w.mask);
 #line default
 
             // fwd_63_attention_out_proj
-            //   minilm_encoder.model:20  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_5_attn[B * T, 384] = hidden_5_attn_context · hidden_5_attn_out_proj_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.hidden_5_attn_context, 384, Hidden5AttnOutProjWeight, 384, 0f, w.hidden_5_attn, 384);
+            //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+#line 61 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l5_attn[B * T, 384] = l5_attn_context · l5_attn_out_proj_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l5_attn_context, 384, L5AttnOutProjWeight, 384, 0f, w.l5_attn, 384);
 #line default
 
             // fwd_64_attention_add
-            //   minilm_encoder.model:20  hidden.5.attn = attention(heads=12, causal=false, bias=true)  [B, T, 384] -> [B, T, 384]
-            //   minilm_encoder.model:21  hidden.5.r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 20 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:62  l5_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 61 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
-            //   hidden_5_r1_0 = hidden_4_ffn_norm + (hidden_5_attn + hidden_5_attn_out_proj_bias)
+            //   l5_r1_0 = l4_ffn_norm + (l5_attn + l5_attn_out_proj_bias)
             {
                 int rows = B * T, cols = 384;
-                ref float hidden_5_r1_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_5_r1_0);
-                ref float hidden_4_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_4_ffn_norm);
-                ref float hidden_5_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_5_attn);
-                ref float hidden_5_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden5AttnOutProjBias.Value);
+                ref float l5_r1_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l5_r1_0);
+                ref float l4_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l4_ffn_norm);
+                ref float l5_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l5_attn);
+                ref float l5_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L5AttnOutProjBias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_4_ffn_norm, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_5_attn, i);
-                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_5_attn_out_proj_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l4_ffn_norm, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l5_attn, i);
+                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l5_attn_out_proj_bias, (nuint)c);
                         var v3 = v1 + v2;
                         var v4 = v0 + v3;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v4, ref hidden_5_r1_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v4, ref l5_r1_0, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_4_ffn_norm, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_attn, (nint)i);
-                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_attn_out_proj_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_ffn_norm, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_attn, (nint)i);
+                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_attn_out_proj_bias, c);
                         var s3 = s1 + s2;
                         var s4 = s0 + s3;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_r1_0, i) = s4;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_r1_0, i) = s4;
                     }
                 }
             }
 #line default
 
             // fwd_65_layer_norm
-            //   minilm_encoder.model:22  hidden.5.attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 22 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_5_attn_norm = (hidden_5_r1_0 − mean)·rstd·hidden_5_attn_norm_weight + hidden_5_attn_norm_bias over rows of 384; hidden_5_attn_norm_mean and hidden_5_attn_norm_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_5_r1_0, Hidden5AttnNormWeight.Value, Hidden5AttnNormBias.Value, w.hidden_5_attn_norm, w.hidden_5_attn_norm_mean, w.hidden_5_attn_norm_rstd, 1e-12f);
+            //   minilm_encoder.model:63  l5_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 63 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l5_attn_norm = (l5_r1_0 − mean)·rstd·l5_attn_norm_weight + l5_attn_norm_bias over rows of 384; l5_attn_norm_mean and l5_attn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.l5_r1_0, L5AttnNormWeight.Value, L5AttnNormBias.Value, w.l5_attn_norm, w.l5_attn_norm_mean, w.l5_attn_norm_rstd, 1e-12f);
 #line default
 
             // fwd_66_dense
-            //   minilm_encoder.model:23  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-#line 23 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_5_ff_0[B * T, 1536] = hidden_5_attn_norm · hidden_5_ff_0_weightᵀ   (k = 384)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.hidden_5_attn_norm, 384, Hidden5Ff0Weight, 384, 0f, w.hidden_5_ff_0, 1536);
+            //   minilm_encoder.model:64  l5_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+#line 64 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l5_ff_0[B * T, 1536] = l5_attn_norm · l5_ff_0_weightᵀ   (k = 384)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1536, 384, 1f, w.l5_attn_norm, 384, L5Ff0Weight, 384, 0f, w.l5_ff_0, 1536);
 #line default
 
             // fwd_67_dense_gelu
-            //   minilm_encoder.model:23  hidden.5.ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
-            //   minilm_encoder.model:23  hidden.5.ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
-#line 23 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:64  l5_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
+            //   minilm_encoder.model:64  l5_ff.1 = gelu(approximate="none")  [B, T, 1536] -> [B, T, 1536]
+#line 64 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 1536]:
-            //   hidden_5_ff_0 = hidden_5_ff_0 + hidden_5_ff_0_bias
-            //   hidden_5_ff_1 = gelu(hidden_5_ff_0 + hidden_5_ff_0_bias)
+            //   l5_ff_0 = l5_ff_0 + l5_ff_0_bias
+            //   l5_ff_1 = gelu(l5_ff_0 + l5_ff_0_bias)
             {
                 int rows = B * T, cols = 1536;
-                ref float hidden_5_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_5_ff_0);
-                ref float hidden_5_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_5_ff_1);
-                ref float hidden_5_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden5Ff0Bias.Value);
+                ref float l5_ff_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l5_ff_0);
+                ref float l5_ff_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l5_ff_1);
+                ref float l5_ff_0_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L5Ff0Bias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_5_ff_0, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_5_ff_0_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l5_ff_0, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l5_ff_0_bias, (nuint)c);
                         var v2 = v0 + v1;
                         var v3 = global::ModelDsl.Runtime.Cpu.Activations.Gelu(v2);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref hidden_5_ff_0, i);
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref hidden_5_ff_1, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref l5_ff_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v3, ref l5_ff_1, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_ff_0, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_ff_0_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_ff_0, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_ff_0_bias, c);
                         var s2 = s0 + s1;
                         var s3 = global::ModelDsl.Runtime.Cpu.Activations.Gelu(s2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_ff_0, i) = s2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_ff_1, i) = s3;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_ff_0, i) = s2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_ff_1, i) = s3;
                     }
                 }
             }
 #line default
 
             // fwd_68_dense
-            //   minilm_encoder.model:23  hidden.5.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-#line 23 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden_5_ff[B * T, 384] = hidden_5_ff_1 · hidden_5_ff_2_weightᵀ   (k = 1536)
-            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 1536, 1f, w.hidden_5_ff_1, 1536, Hidden5Ff2Weight, 1536, 0f, w.hidden_5_ff, 384);
+            //   minilm_encoder.model:64  l5_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+#line 64 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l5_ff[B * T, 384] = l5_ff_1 · l5_ff_2_weightᵀ   (k = 1536)
+            global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 1536, 1f, w.l5_ff_1, 1536, L5Ff2Weight, 1536, 0f, w.l5_ff, 384);
 #line default
 
             // fwd_69_dense_add
-            //   minilm_encoder.model:23  hidden.5.ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
-            //   minilm_encoder.model:24  hidden.5.r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-#line 23 "/src/examples/BertClassifier/minilm_encoder.model"
+            //   minilm_encoder.model:64  l5_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
+            //   minilm_encoder.model:65  l5_r2.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
+#line 64 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
-            //   hidden_5_r2_0 = hidden_5_attn_norm + (hidden_5_ff + hidden_5_ff_2_bias)
+            //   l5_r2_0 = l5_attn_norm + (l5_ff + l5_ff_2_bias)
             {
                 int rows = B * T, cols = 384;
-                ref float hidden_5_r2_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_5_r2_0);
-                ref float hidden_5_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_5_attn_norm);
-                ref float hidden_5_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.hidden_5_ff);
-                ref float hidden_5_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Hidden5Ff2Bias.Value);
+                ref float l5_r2_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l5_r2_0);
+                ref float l5_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l5_attn_norm);
+                ref float l5_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l5_ff);
+                ref float l5_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L5Ff2Bias.Value);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
                     for (; c <= cols - global::System.Runtime.Intrinsics.Vector256<float>.Count; c += global::System.Runtime.Intrinsics.Vector256<float>.Count)
                     {
                         nuint i = (nuint)(r * cols + c);
-                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_5_attn_norm, i);
-                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_5_ff, i);
-                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref hidden_5_ff_2_bias, (nuint)c);
+                        var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l5_attn_norm, i);
+                        var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l5_ff, i);
+                        var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l5_ff_2_bias, (nuint)c);
                         var v3 = v1 + v2;
                         var v4 = v0 + v3;
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v4, ref hidden_5_r2_0, i);
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v4, ref l5_r2_0, i);
                     }
                     for (; c < cols; c++)
                     {
                         int i = r * cols + c;
-                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_attn_norm, (nint)i);
-                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_ff, (nint)i);
-                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_ff_2_bias, c);
+                        var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_attn_norm, (nint)i);
+                        var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_ff, (nint)i);
+                        var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_ff_2_bias, c);
                         var s3 = s1 + s2;
                         var s4 = s0 + s3;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref hidden_5_r2_0, i) = s4;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_r2_0, i) = s4;
                     }
                 }
             }
 #line default
 
             // fwd_70_layer_norm
-            //   minilm_encoder.model:25  hidden.5.ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-#line 25 "/src/examples/BertClassifier/minilm_encoder.model"
-            // hidden = (hidden_5_r2_0 − mean)·rstd·hidden_5_ffn_norm_weight + hidden_5_ffn_norm_bias over rows of 384; hidden_mean and hidden_rstd kept for the backward
-            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.hidden_5_r2_0, Hidden5FfnNormWeight.Value, Hidden5FfnNormBias.Value, w.hidden, w.hidden_mean, w.hidden_rstd, 1e-12f);
+            //   minilm_encoder.model:66  l5_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+#line 66 "/src/examples/BertClassifier/minilm_encoder.model"
+            // l5_ffn_norm = (l5_r2_0 − mean)·rstd·l5_ffn_norm_weight + l5_ffn_norm_bias over rows of 384; l5_ffn_norm_mean and l5_ffn_norm_rstd kept for the backward
+            global::ModelDsl.Runtime.Cpu.Layers.LayerNorm.Forward(B * T, 384, w.l5_r2_0, L5FfnNormWeight.Value, L5FfnNormBias.Value, w.l5_ffn_norm, w.l5_ffn_norm_mean, w.l5_ffn_norm_rstd, 1e-12f);
 #line default
         }
 
         // ───── ONNX export ───────────────────────────────────────────────────────────────────────────────
 
         /// <summary>The inference graph for ONNX export (opset 20; dropout is omitted, as at inference); see docs/onnx.md.</summary>
-        private const string OnnxGraph = "modeldsl-onnx 1;opset 20;graph MiniLmEncoder;input ids i32 B,T;input segment i32 B,T;output hidden f32 B,T,384;initializer tok.weight 30522,384;initializer typ.weight 2,384;initializer pos.weight 512,384;initializer emb_norm.weight 384;initializer emb_norm.bias 384;initializer hidden.0.attn.in_proj_weight 1152,384;initializer hidden.0.attn.in_proj_bias 1152;initializer hidden.0.attn.out_proj.weight 384,384;initializer hidden.0.attn.out_proj.bias 384;initializer hidden.0.attn_norm.weight 384;initializer hidden.0.attn_norm.bias 384;initializer hidden.0.ff.0.weight 1536,384;initializer hidden.0.ff.0.bias 1536;initializer hidden.0.ff.2.weight 384,1536;initializer hidden.0.ff.2.bias 384;initializer hidden.0.ffn_norm.weight 384;initializer hidden.0.ffn_norm.bias 384;initializer hidden.1.attn.in_proj_weight 1152,384;initializer hidden.1.attn.in_proj_bias 1152;initializer hidden.1.attn.out_proj.weight 384,384;initializer hidden.1.attn.out_proj.bias 384;initializer hidden.1.attn_norm.weight 384;initializer hidden.1.attn_norm.bias 384;initializer hidden.1.ff.0.weight 1536,384;initializer hidden.1.ff.0.bias 1536;initializer hidden.1.ff.2.weight 384,1536;initializer hidden.1.ff.2.bias 384;initializer hidden.1.ffn_norm.weight 384;initializer hidden.1.ffn_norm.bias 384;initializer hidden.2.attn.in_proj_weight 1152,384;initializer hidden.2.attn.in_proj_bias 1152;initializer hidden.2.attn.out_proj.weight 384,384;initializer hidden.2.attn.out_proj.bias 384;initializer hidden.2.attn_norm.weight 384;initializer hidden.2.attn_norm.bias 384;initializer hidden.2.ff.0.weight 1536,384;initializer hidden.2.ff.0.bias 1536;initializer hidden.2.ff.2.weight 384,1536;initializer hidden.2.ff.2.bias 384;initializer hidden.2.ffn_norm.weight 384;initializer hidden.2.ffn_norm.bias 384;initializer hidden.3.attn.in_proj_weight 1152,384;initializer hidden.3.attn.in_proj_bias 1152;initializer hidden.3.attn.out_proj.weight 384,384;initializer hidden.3.attn.out_proj.bias 384;initializer hidden.3.attn_norm.weight 384;initializer hidden.3.attn_norm.bias 384;initializer hidden.3.ff.0.weight 1536,384;initializer hidden.3.ff.0.bias 1536;initializer hidden.3.ff.2.weight 384,1536;initializer hidden.3.ff.2.bias 384;initializer hidden.3.ffn_norm.weight 384;initializer hidden.3.ffn_norm.bias 384;initializer hidden.4.attn.in_proj_weight 1152,384;initializer hidden.4.attn.in_proj_bias 1152;initializer hidden.4.attn.out_proj.weight 384,384;initializer hidden.4.attn.out_proj.bias 384;initializer hidden.4.attn_norm.weight 384;initializer hidden.4.attn_norm.bias 384;initializer hidden.4.ff.0.weight 1536,384;initializer hidden.4.ff.0.bias 1536;initializer hidden.4.ff.2.weight 384,1536;initializer hidden.4.ff.2.bias 384;initializer hidden.4.ffn_norm.weight 384;initializer hidden.4.ffn_norm.bias 384;initializer hidden.5.attn.in_proj_weight 1152,384;initializer hidden.5.attn.in_proj_bias 1152;initializer hidden.5.attn.out_proj.weight 384,384;initializer hidden.5.attn.out_proj.bias 384;initializer hidden.5.attn_norm.weight 384;initializer hidden.5.attn_norm.bias 384;initializer hidden.5.ff.0.weight 1536,384;initializer hidden.5.ff.0.bias 1536;initializer hidden.5.ff.2.weight 384,1536;initializer hidden.5.ff.2.bias 384;initializer hidden.5.ffn_norm.weight 384;initializer hidden.5.ffn_norm.bias 384;node Gather tok.weight,ids tok i:axis=0;node Gather typ.weight,segment typ i:axis=0;node Add tok,typ sum.0;node Shape sum.0 pos/T i:start=1 i:end=2;node Constant - pos/start ints:value_ints=0;node Constant - pos/axis ints:value_ints=0;node Slice pos.weight,pos/start,pos/T,pos/axis pos/rows;node Add sum.0,pos/rows pos;node LayerNormalization pos,emb_norm.weight,emb_norm.bias emb_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.0.attn.in_proj_weight hidden.0.attn.in_proj_weight/T ints:perm=1,0;node MatMul emb_norm,hidden.0.attn.in_proj_weight/T hidden.0.attn/qkv;node Add hidden.0.attn/qkv,hidden.0.attn.in_proj_bias hidden.0.attn/qkv_biased;node Constant - hidden.0.attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape hidden.0.attn/qkv_biased,hidden.0.attn/qkv_shape hidden.0.attn/qkv_heads;node Transpose hidden.0.attn/qkv_heads hidden.0.attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - hidden.0.attn/q_index i:value_int=0;node Gather hidden.0.attn/qkv_stacked,hidden.0.attn/q_index hidden.0.attn/q i:axis=0;node Constant - hidden.0.attn/k_index i:value_int=1;node Gather hidden.0.attn/qkv_stacked,hidden.0.attn/k_index hidden.0.attn/k i:axis=0;node Constant - hidden.0.attn/v_index i:value_int=2;node Gather hidden.0.attn/qkv_stacked,hidden.0.attn/v_index hidden.0.attn/v i:axis=0;node Constant - hidden.0.attn/scale f:value_float=0.17677669;node Mul hidden.0.attn/q,hidden.0.attn/scale hidden.0.attn/q_scaled;node Transpose hidden.0.attn/k hidden.0.attn/k_T ints:perm=0,1,3,2;node MatMul hidden.0.attn/q_scaled,hidden.0.attn/k_T hidden.0.attn/scores;node Softmax hidden.0.attn/scores hidden.0.attn/P i:axis=-1;node MatMul hidden.0.attn/P,hidden.0.attn/v hidden.0.attn/context_heads;node Transpose hidden.0.attn/context_heads hidden.0.attn/context_bthd ints:perm=0,2,1,3;node Constant - hidden.0.attn/context_shape ints:value_ints=0,0,384;node Reshape hidden.0.attn/context_bthd,hidden.0.attn/context_shape hidden.0.attn/context;node Transpose hidden.0.attn.out_proj.weight hidden.0.attn.out_proj.weight/T ints:perm=1,0;node MatMul hidden.0.attn/context,hidden.0.attn.out_proj.weight/T hidden.0.attn/out_proj;node Add hidden.0.attn/out_proj,hidden.0.attn.out_proj.bias hidden.0.attn;node Add emb_norm,hidden.0.attn hidden.0.r1.0;node LayerNormalization hidden.0.r1.0,hidden.0.attn_norm.weight,hidden.0.attn_norm.bias hidden.0.attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.0.ff.0.weight hidden.0.ff.0.weight/T ints:perm=1,0;node MatMul hidden.0.attn_norm,hidden.0.ff.0.weight/T hidden.0.ff.0/matmul;node Add hidden.0.ff.0/matmul,hidden.0.ff.0.bias hidden.0.ff.0;node Gelu hidden.0.ff.0 hidden.0.ff.1 s:approximate=none;node Transpose hidden.0.ff.2.weight hidden.0.ff.2.weight/T ints:perm=1,0;node MatMul hidden.0.ff.1,hidden.0.ff.2.weight/T hidden.0.ff/matmul;node Add hidden.0.ff/matmul,hidden.0.ff.2.bias hidden.0.ff;node Add hidden.0.attn_norm,hidden.0.ff hidden.0.r2.0;node LayerNormalization hidden.0.r2.0,hidden.0.ffn_norm.weight,hidden.0.ffn_norm.bias hidden.0.ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.1.attn.in_proj_weight hidden.1.attn.in_proj_weight/T ints:perm=1,0;node MatMul hidden.0.ffn_norm,hidden.1.attn.in_proj_weight/T hidden.1.attn/qkv;node Add hidden.1.attn/qkv,hidden.1.attn.in_proj_bias hidden.1.attn/qkv_biased;node Constant - hidden.1.attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape hidden.1.attn/qkv_biased,hidden.1.attn/qkv_shape hidden.1.attn/qkv_heads;node Transpose hidden.1.attn/qkv_heads hidden.1.attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - hidden.1.attn/q_index i:value_int=0;node Gather hidden.1.attn/qkv_stacked,hidden.1.attn/q_index hidden.1.attn/q i:axis=0;node Constant - hidden.1.attn/k_index i:value_int=1;node Gather hidden.1.attn/qkv_stacked,hidden.1.attn/k_index hidden.1.attn/k i:axis=0;node Constant - hidden.1.attn/v_index i:value_int=2;node Gather hidden.1.attn/qkv_stacked,hidden.1.attn/v_index hidden.1.attn/v i:axis=0;node Constant - hidden.1.attn/scale f:value_float=0.17677669;node Mul hidden.1.attn/q,hidden.1.attn/scale hidden.1.attn/q_scaled;node Transpose hidden.1.attn/k hidden.1.attn/k_T ints:perm=0,1,3,2;node MatMul hidden.1.attn/q_scaled,hidden.1.attn/k_T hidden.1.attn/scores;node Softmax hidden.1.attn/scores hidden.1.attn/P i:axis=-1;node MatMul hidden.1.attn/P,hidden.1.attn/v hidden.1.attn/context_heads;node Transpose hidden.1.attn/context_heads hidden.1.attn/context_bthd ints:perm=0,2,1,3;node Constant - hidden.1.attn/context_shape ints:value_ints=0,0,384;node Reshape hidden.1.attn/context_bthd,hidden.1.attn/context_shape hidden.1.attn/context;node Transpose hidden.1.attn.out_proj.weight hidden.1.attn.out_proj.weight/T ints:perm=1,0;node MatMul hidden.1.attn/context,hidden.1.attn.out_proj.weight/T hidden.1.attn/out_proj;node Add hidden.1.attn/out_proj,hidden.1.attn.out_proj.bias hidden.1.attn;node Add hidden.0.ffn_norm,hidden.1.attn hidden.1.r1.0;node LayerNormalization hidden.1.r1.0,hidden.1.attn_norm.weight,hidden.1.attn_norm.bias hidden.1.attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.1.ff.0.weight hidden.1.ff.0.weight/T ints:perm=1,0;node MatMul hidden.1.attn_norm,hidden.1.ff.0.weight/T hidden.1.ff.0/matmul;node Add hidden.1.ff.0/matmul,hidden.1.ff.0.bias hidden.1.ff.0;node Gelu hidden.1.ff.0 hidden.1.ff.1 s:approximate=none;node Transpose hidden.1.ff.2.weight hidden.1.ff.2.weight/T ints:perm=1,0;node MatMul hidden.1.ff.1,hidden.1.ff.2.weight/T hidden.1.ff/matmul;node Add hidden.1.ff/matmul,hidden.1.ff.2.bias hidden.1.ff;node Add hidden.1.attn_norm,hidden.1.ff hidden.1.r2.0;node LayerNormalization hidden.1.r2.0,hidden.1.ffn_norm.weight,hidden.1.ffn_norm.bias hidden.1.ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.2.attn.in_proj_weight hidden.2.attn.in_proj_weight/T ints:perm=1,0;node MatMul hidden.1.ffn_norm,hidden.2.attn.in_proj_weight/T hidden.2.attn/qkv;node Add hidden.2.attn/qkv,hidden.2.attn.in_proj_bias hidden.2.attn/qkv_biased;node Constant - hidden.2.attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape hidden.2.attn/qkv_biased,hidden.2.attn/qkv_shape hidden.2.attn/qkv_heads;node Transpose hidden.2.attn/qkv_heads hidden.2.attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - hidden.2.attn/q_index i:value_int=0;node Gather hidden.2.attn/qkv_stacked,hidden.2.attn/q_index hidden.2.attn/q i:axis=0;node Constant - hidden.2.attn/k_index i:value_int=1;node Gather hidden.2.attn/qkv_stacked,hidden.2.attn/k_index hidden.2.attn/k i:axis=0;node Constant - hidden.2.attn/v_index i:value_int=2;node Gather hidden.2.attn/qkv_stacked,hidden.2.attn/v_index hidden.2.attn/v i:axis=0;node Constant - hidden.2.attn/scale f:value_float=0.17677669;node Mul hidden.2.attn/q,hidden.2.attn/scale hidden.2.attn/q_scaled;node Transpose hidden.2.attn/k hidden.2.attn/k_T ints:perm=0,1,3,2;node MatMul hidden.2.attn/q_scaled,hidden.2.attn/k_T hidden.2.attn/scores;node Softmax hidden.2.attn/scores hidden.2.attn/P i:axis=-1;node MatMul hidden.2.attn/P,hidden.2.attn/v hidden.2.attn/context_heads;node Transpose hidden.2.attn/context_heads hidden.2.attn/context_bthd ints:perm=0,2,1,3;node Constant - hidden.2.attn/context_shape ints:value_ints=0,0,384;node Reshape hidden.2.attn/context_bthd,hidden.2.attn/context_shape hidden.2.attn/context;node Transpose hidden.2.attn.out_proj.weight hidden.2.attn.out_proj.weight/T ints:perm=1,0;node MatMul hidden.2.attn/context,hidden.2.attn.out_proj.weight/T hidden.2.attn/out_proj;node Add hidden.2.attn/out_proj,hidden.2.attn.out_proj.bias hidden.2.attn;node Add hidden.1.ffn_norm,hidden.2.attn hidden.2.r1.0;node LayerNormalization hidden.2.r1.0,hidden.2.attn_norm.weight,hidden.2.attn_norm.bias hidden.2.attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.2.ff.0.weight hidden.2.ff.0.weight/T ints:perm=1,0;node MatMul hidden.2.attn_norm,hidden.2.ff.0.weight/T hidden.2.ff.0/matmul;node Add hidden.2.ff.0/matmul,hidden.2.ff.0.bias hidden.2.ff.0;node Gelu hidden.2.ff.0 hidden.2.ff.1 s:approximate=none;node Transpose hidden.2.ff.2.weight hidden.2.ff.2.weight/T ints:perm=1,0;node MatMul hidden.2.ff.1,hidden.2.ff.2.weight/T hidden.2.ff/matmul;node Add hidden.2.ff/matmul,hidden.2.ff.2.bias hidden.2.ff;node Add hidden.2.attn_norm,hidden.2.ff hidden.2.r2.0;node LayerNormalization hidden.2.r2.0,hidden.2.ffn_norm.weight,hidden.2.ffn_norm.bias hidden.2.ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.3.attn.in_proj_weight hidden.3.attn.in_proj_weight/T ints:perm=1,0;node MatMul hidden.2.ffn_norm,hidden.3.attn.in_proj_weight/T hidden.3.attn/qkv;node Add hidden.3.attn/qkv,hidden.3.attn.in_proj_bias hidden.3.attn/qkv_biased;node Constant - hidden.3.attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape hidden.3.attn/qkv_biased,hidden.3.attn/qkv_shape hidden.3.attn/qkv_heads;node Transpose hidden.3.attn/qkv_heads hidden.3.attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - hidden.3.attn/q_index i:value_int=0;node Gather hidden.3.attn/qkv_stacked,hidden.3.attn/q_index hidden.3.attn/q i:axis=0;node Constant - hidden.3.attn/k_index i:value_int=1;node Gather hidden.3.attn/qkv_stacked,hidden.3.attn/k_index hidden.3.attn/k i:axis=0;node Constant - hidden.3.attn/v_index i:value_int=2;node Gather hidden.3.attn/qkv_stacked,hidden.3.attn/v_index hidden.3.attn/v i:axis=0;node Constant - hidden.3.attn/scale f:value_float=0.17677669;node Mul hidden.3.attn/q,hidden.3.attn/scale hidden.3.attn/q_scaled;node Transpose hidden.3.attn/k hidden.3.attn/k_T ints:perm=0,1,3,2;node MatMul hidden.3.attn/q_scaled,hidden.3.attn/k_T hidden.3.attn/scores;node Softmax hidden.3.attn/scores hidden.3.attn/P i:axis=-1;node MatMul hidden.3.attn/P,hidden.3.attn/v hidden.3.attn/context_heads;node Transpose hidden.3.attn/context_heads hidden.3.attn/context_bthd ints:perm=0,2,1,3;node Constant - hidden.3.attn/context_shape ints:value_ints=0,0,384;node Reshape hidden.3.attn/context_bthd,hidden.3.attn/context_shape hidden.3.attn/context;node Transpose hidden.3.attn.out_proj.weight hidden.3.attn.out_proj.weight/T ints:perm=1,0;node MatMul hidden.3.attn/context,hidden.3.attn.out_proj.weight/T hidden.3.attn/out_proj;node Add hidden.3.attn/out_proj,hidden.3.attn.out_proj.bias hidden.3.attn;node Add hidden.2.ffn_norm,hidden.3.attn hidden.3.r1.0;node LayerNormalization hidden.3.r1.0,hidden.3.attn_norm.weight,hidden.3.attn_norm.bias hidden.3.attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.3.ff.0.weight hidden.3.ff.0.weight/T ints:perm=1,0;node MatMul hidden.3.attn_norm,hidden.3.ff.0.weight/T hidden.3.ff.0/matmul;node Add hidden.3.ff.0/matmul,hidden.3.ff.0.bias hidden.3.ff.0;node Gelu hidden.3.ff.0 hidden.3.ff.1 s:approximate=none;node Transpose hidden.3.ff.2.weight hidden.3.ff.2.weight/T ints:perm=1,0;node MatMul hidden.3.ff.1,hidden.3.ff.2.weight/T hidden.3.ff/matmul;node Add hidden.3.ff/matmul,hidden.3.ff.2.bias hidden.3.ff;node Add hidden.3.attn_norm,hidden.3.ff hidden.3.r2.0;node LayerNormalization hidden.3.r2.0,hidden.3.ffn_norm.weight,hidden.3.ffn_norm.bias hidden.3.ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.4.attn.in_proj_weight hidden.4.attn.in_proj_weight/T ints:perm=1,0;node MatMul hidden.3.ffn_norm,hidden.4.attn.in_proj_weight/T hidden.4.attn/qkv;node Add hidden.4.attn/qkv,hidden.4.attn.in_proj_bias hidden.4.attn/qkv_biased;node Constant - hidden.4.attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape hidden.4.attn/qkv_biased,hidden.4.attn/qkv_shape hidden.4.attn/qkv_heads;node Transpose hidden.4.attn/qkv_heads hidden.4.attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - hidden.4.attn/q_index i:value_int=0;node Gather hidden.4.attn/qkv_stacked,hidden.4.attn/q_index hidden.4.attn/q i:axis=0;node Constant - hidden.4.attn/k_index i:value_int=1;node Gather hidden.4.attn/qkv_stacked,hidden.4.attn/k_index hidden.4.attn/k i:axis=0;node Constant - hidden.4.attn/v_index i:value_int=2;node Gather hidden.4.attn/qkv_stacked,hidden.4.attn/v_index hidden.4.attn/v i:axis=0;node Constant - hidden.4.attn/scale f:value_float=0.17677669;node Mul hidden.4.attn/q,hidden.4.attn/scale hidden.4.attn/q_scaled;node Transpose hidden.4.attn/k hidden.4.attn/k_T ints:perm=0,1,3,2;node MatMul hidden.4.attn/q_scaled,hidden.4.attn/k_T hidden.4.attn/scores;node Softmax hidden.4.attn/scores hidden.4.attn/P i:axis=-1;node MatMul hidden.4.attn/P,hidden.4.attn/v hidden.4.attn/context_heads;node Transpose hidden.4.attn/context_heads hidden.4.attn/context_bthd ints:perm=0,2,1,3;node Constant - hidden.4.attn/context_shape ints:value_ints=0,0,384;node Reshape hidden.4.attn/context_bthd,hidden.4.attn/context_shape hidden.4.attn/context;node Transpose hidden.4.attn.out_proj.weight hidden.4.attn.out_proj.weight/T ints:perm=1,0;node MatMul hidden.4.attn/context,hidden.4.attn.out_proj.weight/T hidden.4.attn/out_proj;node Add hidden.4.attn/out_proj,hidden.4.attn.out_proj.bias hidden.4.attn;node Add hidden.3.ffn_norm,hidden.4.attn hidden.4.r1.0;node LayerNormalization hidden.4.r1.0,hidden.4.attn_norm.weight,hidden.4.attn_norm.bias hidden.4.attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.4.ff.0.weight hidden.4.ff.0.weight/T ints:perm=1,0;node MatMul hidden.4.attn_norm,hidden.4.ff.0.weight/T hidden.4.ff.0/matmul;node Add hidden.4.ff.0/matmul,hidden.4.ff.0.bias hidden.4.ff.0;node Gelu hidden.4.ff.0 hidden.4.ff.1 s:approximate=none;node Transpose hidden.4.ff.2.weight hidden.4.ff.2.weight/T ints:perm=1,0;node MatMul hidden.4.ff.1,hidden.4.ff.2.weight/T hidden.4.ff/matmul;node Add hidden.4.ff/matmul,hidden.4.ff.2.bias hidden.4.ff;node Add hidden.4.attn_norm,hidden.4.ff hidden.4.r2.0;node LayerNormalization hidden.4.r2.0,hidden.4.ffn_norm.weight,hidden.4.ffn_norm.bias hidden.4.ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.5.attn.in_proj_weight hidden.5.attn.in_proj_weight/T ints:perm=1,0;node MatMul hidden.4.ffn_norm,hidden.5.attn.in_proj_weight/T hidden.5.attn/qkv;node Add hidden.5.attn/qkv,hidden.5.attn.in_proj_bias hidden.5.attn/qkv_biased;node Constant - hidden.5.attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape hidden.5.attn/qkv_biased,hidden.5.attn/qkv_shape hidden.5.attn/qkv_heads;node Transpose hidden.5.attn/qkv_heads hidden.5.attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - hidden.5.attn/q_index i:value_int=0;node Gather hidden.5.attn/qkv_stacked,hidden.5.attn/q_index hidden.5.attn/q i:axis=0;node Constant - hidden.5.attn/k_index i:value_int=1;node Gather hidden.5.attn/qkv_stacked,hidden.5.attn/k_index hidden.5.attn/k i:axis=0;node Constant - hidden.5.attn/v_index i:value_int=2;node Gather hidden.5.attn/qkv_stacked,hidden.5.attn/v_index hidden.5.attn/v i:axis=0;node Constant - hidden.5.attn/scale f:value_float=0.17677669;node Mul hidden.5.attn/q,hidden.5.attn/scale hidden.5.attn/q_scaled;node Transpose hidden.5.attn/k hidden.5.attn/k_T ints:perm=0,1,3,2;node MatMul hidden.5.attn/q_scaled,hidden.5.attn/k_T hidden.5.attn/scores;node Softmax hidden.5.attn/scores hidden.5.attn/P i:axis=-1;node MatMul hidden.5.attn/P,hidden.5.attn/v hidden.5.attn/context_heads;node Transpose hidden.5.attn/context_heads hidden.5.attn/context_bthd ints:perm=0,2,1,3;node Constant - hidden.5.attn/context_shape ints:value_ints=0,0,384;node Reshape hidden.5.attn/context_bthd,hidden.5.attn/context_shape hidden.5.attn/context;node Transpose hidden.5.attn.out_proj.weight hidden.5.attn.out_proj.weight/T ints:perm=1,0;node MatMul hidden.5.attn/context,hidden.5.attn.out_proj.weight/T hidden.5.attn/out_proj;node Add hidden.5.attn/out_proj,hidden.5.attn.out_proj.bias hidden.5.attn;node Add hidden.4.ffn_norm,hidden.5.attn hidden.5.r1.0;node LayerNormalization hidden.5.r1.0,hidden.5.attn_norm.weight,hidden.5.attn_norm.bias hidden.5.attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose hidden.5.ff.0.weight hidden.5.ff.0.weight/T ints:perm=1,0;node MatMul hidden.5.attn_norm,hidden.5.ff.0.weight/T hidden.5.ff.0/matmul;node Add hidden.5.ff.0/matmul,hidden.5.ff.0.bias hidden.5.ff.0;node Gelu hidden.5.ff.0 hidden.5.ff.1 s:approximate=none;node Transpose hidden.5.ff.2.weight hidden.5.ff.2.weight/T ints:perm=1,0;node MatMul hidden.5.ff.1,hidden.5.ff.2.weight/T hidden.5.ff/matmul;node Add hidden.5.ff/matmul,hidden.5.ff.2.bias hidden.5.ff;node Add hidden.5.attn_norm,hidden.5.ff hidden.5.r2.0;node LayerNormalization hidden.5.r2.0,hidden.5.ffn_norm.weight,hidden.5.ffn_norm.bias hidden i:axis=-1 f:epsilon=1E-12";
+        private const string OnnxGraph = "modeldsl-onnx 1;opset 20;graph MiniLmEncoder;input ids i32 B,T;input segment i32 B,T;input mask i32 B,T;output l5_ffn_norm f32 B,T,384;initializer tok.weight 30522,384;initializer typ.weight 2,384;initializer pos.weight 512,384;initializer emb_norm.weight 384;initializer emb_norm.bias 384;initializer l0_attn.in_proj_weight 1152,384;initializer l0_attn.in_proj_bias 1152;initializer l0_attn.out_proj.weight 384,384;initializer l0_attn.out_proj.bias 384;initializer l0_attn_norm.weight 384;initializer l0_attn_norm.bias 384;initializer l0_ff.0.weight 1536,384;initializer l0_ff.0.bias 1536;initializer l0_ff.2.weight 384,1536;initializer l0_ff.2.bias 384;initializer l0_ffn_norm.weight 384;initializer l0_ffn_norm.bias 384;initializer l1_attn.in_proj_weight 1152,384;initializer l1_attn.in_proj_bias 1152;initializer l1_attn.out_proj.weight 384,384;initializer l1_attn.out_proj.bias 384;initializer l1_attn_norm.weight 384;initializer l1_attn_norm.bias 384;initializer l1_ff.0.weight 1536,384;initializer l1_ff.0.bias 1536;initializer l1_ff.2.weight 384,1536;initializer l1_ff.2.bias 384;initializer l1_ffn_norm.weight 384;initializer l1_ffn_norm.bias 384;initializer l2_attn.in_proj_weight 1152,384;initializer l2_attn.in_proj_bias 1152;initializer l2_attn.out_proj.weight 384,384;initializer l2_attn.out_proj.bias 384;initializer l2_attn_norm.weight 384;initializer l2_attn_norm.bias 384;initializer l2_ff.0.weight 1536,384;initializer l2_ff.0.bias 1536;initializer l2_ff.2.weight 384,1536;initializer l2_ff.2.bias 384;initializer l2_ffn_norm.weight 384;initializer l2_ffn_norm.bias 384;initializer l3_attn.in_proj_weight 1152,384;initializer l3_attn.in_proj_bias 1152;initializer l3_attn.out_proj.weight 384,384;initializer l3_attn.out_proj.bias 384;initializer l3_attn_norm.weight 384;initializer l3_attn_norm.bias 384;initializer l3_ff.0.weight 1536,384;initializer l3_ff.0.bias 1536;initializer l3_ff.2.weight 384,1536;initializer l3_ff.2.bias 384;initializer l3_ffn_norm.weight 384;initializer l3_ffn_norm.bias 384;initializer l4_attn.in_proj_weight 1152,384;initializer l4_attn.in_proj_bias 1152;initializer l4_attn.out_proj.weight 384,384;initializer l4_attn.out_proj.bias 384;initializer l4_attn_norm.weight 384;initializer l4_attn_norm.bias 384;initializer l4_ff.0.weight 1536,384;initializer l4_ff.0.bias 1536;initializer l4_ff.2.weight 384,1536;initializer l4_ff.2.bias 384;initializer l4_ffn_norm.weight 384;initializer l4_ffn_norm.bias 384;initializer l5_attn.in_proj_weight 1152,384;initializer l5_attn.in_proj_bias 1152;initializer l5_attn.out_proj.weight 384,384;initializer l5_attn.out_proj.bias 384;initializer l5_attn_norm.weight 384;initializer l5_attn_norm.bias 384;initializer l5_ff.0.weight 1536,384;initializer l5_ff.0.bias 1536;initializer l5_ff.2.weight 384,1536;initializer l5_ff.2.bias 384;initializer l5_ffn_norm.weight 384;initializer l5_ffn_norm.bias 384;node Gather tok.weight,ids tok i:axis=0;node Gather typ.weight,segment typ i:axis=0;node Add tok,typ sum.0;node Shape sum.0 pos/T i:start=1 i:end=2;node Constant - pos/start ints:value_ints=0;node Constant - pos/axis ints:value_ints=0;node Slice pos.weight,pos/start,pos/T,pos/axis pos/rows;node Add sum.0,pos/rows pos;node LayerNormalization pos,emb_norm.weight,emb_norm.bias emb_norm i:axis=-1 f:epsilon=1E-12;node Transpose l0_attn.in_proj_weight l0_attn.in_proj_weight/T ints:perm=1,0;node MatMul emb_norm,l0_attn.in_proj_weight/T l0_attn/qkv;node Add l0_attn/qkv,l0_attn.in_proj_bias l0_attn/qkv_biased;node Constant - l0_attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape l0_attn/qkv_biased,l0_attn/qkv_shape l0_attn/qkv_heads;node Transpose l0_attn/qkv_heads l0_attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - l0_attn/q_index i:value_int=0;node Gather l0_attn/qkv_stacked,l0_attn/q_index l0_attn/q i:axis=0;node Constant - l0_attn/k_index i:value_int=1;node Gather l0_attn/qkv_stacked,l0_attn/k_index l0_attn/k i:axis=0;node Constant - l0_attn/v_index i:value_int=2;node Gather l0_attn/qkv_stacked,l0_attn/v_index l0_attn/v i:axis=0;node Constant - l0_attn/scale f:value_float=0.17677669;node Mul l0_attn/q,l0_attn/scale l0_attn/q_scaled;node Transpose l0_attn/k l0_attn/k_T ints:perm=0,1,3,2;node MatMul l0_attn/q_scaled,l0_attn/k_T l0_attn/scores;node Cast mask l0_attn/mask_f32 i:to=1;node Constant - l0_attn/mask_one f:value_float=1;node Sub l0_attn/mask_one,l0_attn/mask_f32 l0_attn/mask_inverted;node Constant - l0_attn/mask_scale f:value_float=-10000;node Mul l0_attn/mask_inverted,l0_attn/mask_scale l0_attn/mask_bias;node Constant - l0_attn/mask_axes ints:value_ints=1,2;node Unsqueeze l0_attn/mask_bias,l0_attn/mask_axes l0_attn/mask_bias_keys;node Add l0_attn/scores,l0_attn/mask_bias_keys l0_attn/scores_masked;node Softmax l0_attn/scores_masked l0_attn/P i:axis=-1;node MatMul l0_attn/P,l0_attn/v l0_attn/context_heads;node Transpose l0_attn/context_heads l0_attn/context_bthd ints:perm=0,2,1,3;node Constant - l0_attn/context_shape ints:value_ints=0,0,384;node Reshape l0_attn/context_bthd,l0_attn/context_shape l0_attn/context;node Transpose l0_attn.out_proj.weight l0_attn.out_proj.weight/T ints:perm=1,0;node MatMul l0_attn/context,l0_attn.out_proj.weight/T l0_attn/out_proj;node Add l0_attn/out_proj,l0_attn.out_proj.bias l0_attn;node Add emb_norm,l0_attn l0_r1.0;node LayerNormalization l0_r1.0,l0_attn_norm.weight,l0_attn_norm.bias l0_attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l0_ff.0.weight l0_ff.0.weight/T ints:perm=1,0;node MatMul l0_attn_norm,l0_ff.0.weight/T l0_ff.0/matmul;node Add l0_ff.0/matmul,l0_ff.0.bias l0_ff.0;node Gelu l0_ff.0 l0_ff.1 s:approximate=none;node Transpose l0_ff.2.weight l0_ff.2.weight/T ints:perm=1,0;node MatMul l0_ff.1,l0_ff.2.weight/T l0_ff/matmul;node Add l0_ff/matmul,l0_ff.2.bias l0_ff;node Add l0_attn_norm,l0_ff l0_r2.0;node LayerNormalization l0_r2.0,l0_ffn_norm.weight,l0_ffn_norm.bias l0_ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l1_attn.in_proj_weight l1_attn.in_proj_weight/T ints:perm=1,0;node MatMul l0_ffn_norm,l1_attn.in_proj_weight/T l1_attn/qkv;node Add l1_attn/qkv,l1_attn.in_proj_bias l1_attn/qkv_biased;node Constant - l1_attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape l1_attn/qkv_biased,l1_attn/qkv_shape l1_attn/qkv_heads;node Transpose l1_attn/qkv_heads l1_attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - l1_attn/q_index i:value_int=0;node Gather l1_attn/qkv_stacked,l1_attn/q_index l1_attn/q i:axis=0;node Constant - l1_attn/k_index i:value_int=1;node Gather l1_attn/qkv_stacked,l1_attn/k_index l1_attn/k i:axis=0;node Constant - l1_attn/v_index i:value_int=2;node Gather l1_attn/qkv_stacked,l1_attn/v_index l1_attn/v i:axis=0;node Constant - l1_attn/scale f:value_float=0.17677669;node Mul l1_attn/q,l1_attn/scale l1_attn/q_scaled;node Transpose l1_attn/k l1_attn/k_T ints:perm=0,1,3,2;node MatMul l1_attn/q_scaled,l1_attn/k_T l1_attn/scores;node Cast mask l1_attn/mask_f32 i:to=1;node Constant - l1_attn/mask_one f:value_float=1;node Sub l1_attn/mask_one,l1_attn/mask_f32 l1_attn/mask_inverted;node Constant - l1_attn/mask_scale f:value_float=-10000;node Mul l1_attn/mask_inverted,l1_attn/mask_scale l1_attn/mask_bias;node Constant - l1_attn/mask_axes ints:value_ints=1,2;node Unsqueeze l1_attn/mask_bias,l1_attn/mask_axes l1_attn/mask_bias_keys;node Add l1_attn/scores,l1_attn/mask_bias_keys l1_attn/scores_masked;node Softmax l1_attn/scores_masked l1_attn/P i:axis=-1;node MatMul l1_attn/P,l1_attn/v l1_attn/context_heads;node Transpose l1_attn/context_heads l1_attn/context_bthd ints:perm=0,2,1,3;node Constant - l1_attn/context_shape ints:value_ints=0,0,384;node Reshape l1_attn/context_bthd,l1_attn/context_shape l1_attn/context;node Transpose l1_attn.out_proj.weight l1_attn.out_proj.weight/T ints:perm=1,0;node MatMul l1_attn/context,l1_attn.out_proj.weight/T l1_attn/out_proj;node Add l1_attn/out_proj,l1_attn.out_proj.bias l1_attn;node Add l0_ffn_norm,l1_attn l1_r1.0;node LayerNormalization l1_r1.0,l1_attn_norm.weight,l1_attn_norm.bias l1_attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l1_ff.0.weight l1_ff.0.weight/T ints:perm=1,0;node MatMul l1_attn_norm,l1_ff.0.weight/T l1_ff.0/matmul;node Add l1_ff.0/matmul,l1_ff.0.bias l1_ff.0;node Gelu l1_ff.0 l1_ff.1 s:approximate=none;node Transpose l1_ff.2.weight l1_ff.2.weight/T ints:perm=1,0;node MatMul l1_ff.1,l1_ff.2.weight/T l1_ff/matmul;node Add l1_ff/matmul,l1_ff.2.bias l1_ff;node Add l1_attn_norm,l1_ff l1_r2.0;node LayerNormalization l1_r2.0,l1_ffn_norm.weight,l1_ffn_norm.bias l1_ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l2_attn.in_proj_weight l2_attn.in_proj_weight/T ints:perm=1,0;node MatMul l1_ffn_norm,l2_attn.in_proj_weight/T l2_attn/qkv;node Add l2_attn/qkv,l2_attn.in_proj_bias l2_attn/qkv_biased;node Constant - l2_attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape l2_attn/qkv_biased,l2_attn/qkv_shape l2_attn/qkv_heads;node Transpose l2_attn/qkv_heads l2_attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - l2_attn/q_index i:value_int=0;node Gather l2_attn/qkv_stacked,l2_attn/q_index l2_attn/q i:axis=0;node Constant - l2_attn/k_index i:value_int=1;node Gather l2_attn/qkv_stacked,l2_attn/k_index l2_attn/k i:axis=0;node Constant - l2_attn/v_index i:value_int=2;node Gather l2_attn/qkv_stacked,l2_attn/v_index l2_attn/v i:axis=0;node Constant - l2_attn/scale f:value_float=0.17677669;node Mul l2_attn/q,l2_attn/scale l2_attn/q_scaled;node Transpose l2_attn/k l2_attn/k_T ints:perm=0,1,3,2;node MatMul l2_attn/q_scaled,l2_attn/k_T l2_attn/scores;node Cast mask l2_attn/mask_f32 i:to=1;node Constant - l2_attn/mask_one f:value_float=1;node Sub l2_attn/mask_one,l2_attn/mask_f32 l2_attn/mask_inverted;node Constant - l2_attn/mask_scale f:value_float=-10000;node Mul l2_attn/mask_inverted,l2_attn/mask_scale l2_attn/mask_bias;node Constant - l2_attn/mask_axes ints:value_ints=1,2;node Unsqueeze l2_attn/mask_bias,l2_attn/mask_axes l2_attn/mask_bias_keys;node Add l2_attn/scores,l2_attn/mask_bias_keys l2_attn/scores_masked;node Softmax l2_attn/scores_masked l2_attn/P i:axis=-1;node MatMul l2_attn/P,l2_attn/v l2_attn/context_heads;node Transpose l2_attn/context_heads l2_attn/context_bthd ints:perm=0,2,1,3;node Constant - l2_attn/context_shape ints:value_ints=0,0,384;node Reshape l2_attn/context_bthd,l2_attn/context_shape l2_attn/context;node Transpose l2_attn.out_proj.weight l2_attn.out_proj.weight/T ints:perm=1,0;node MatMul l2_attn/context,l2_attn.out_proj.weight/T l2_attn/out_proj;node Add l2_attn/out_proj,l2_attn.out_proj.bias l2_attn;node Add l1_ffn_norm,l2_attn l2_r1.0;node LayerNormalization l2_r1.0,l2_attn_norm.weight,l2_attn_norm.bias l2_attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l2_ff.0.weight l2_ff.0.weight/T ints:perm=1,0;node MatMul l2_attn_norm,l2_ff.0.weight/T l2_ff.0/matmul;node Add l2_ff.0/matmul,l2_ff.0.bias l2_ff.0;node Gelu l2_ff.0 l2_ff.1 s:approximate=none;node Transpose l2_ff.2.weight l2_ff.2.weight/T ints:perm=1,0;node MatMul l2_ff.1,l2_ff.2.weight/T l2_ff/matmul;node Add l2_ff/matmul,l2_ff.2.bias l2_ff;node Add l2_attn_norm,l2_ff l2_r2.0;node LayerNormalization l2_r2.0,l2_ffn_norm.weight,l2_ffn_norm.bias l2_ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l3_attn.in_proj_weight l3_attn.in_proj_weight/T ints:perm=1,0;node MatMul l2_ffn_norm,l3_attn.in_proj_weight/T l3_attn/qkv;node Add l3_attn/qkv,l3_attn.in_proj_bias l3_attn/qkv_biased;node Constant - l3_attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape l3_attn/qkv_biased,l3_attn/qkv_shape l3_attn/qkv_heads;node Transpose l3_attn/qkv_heads l3_attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - l3_attn/q_index i:value_int=0;node Gather l3_attn/qkv_stacked,l3_attn/q_index l3_attn/q i:axis=0;node Constant - l3_attn/k_index i:value_int=1;node Gather l3_attn/qkv_stacked,l3_attn/k_index l3_attn/k i:axis=0;node Constant - l3_attn/v_index i:value_int=2;node Gather l3_attn/qkv_stacked,l3_attn/v_index l3_attn/v i:axis=0;node Constant - l3_attn/scale f:value_float=0.17677669;node Mul l3_attn/q,l3_attn/scale l3_attn/q_scaled;node Transpose l3_attn/k l3_attn/k_T ints:perm=0,1,3,2;node MatMul l3_attn/q_scaled,l3_attn/k_T l3_attn/scores;node Cast mask l3_attn/mask_f32 i:to=1;node Constant - l3_attn/mask_one f:value_float=1;node Sub l3_attn/mask_one,l3_attn/mask_f32 l3_attn/mask_inverted;node Constant - l3_attn/mask_scale f:value_float=-10000;node Mul l3_attn/mask_inverted,l3_attn/mask_scale l3_attn/mask_bias;node Constant - l3_attn/mask_axes ints:value_ints=1,2;node Unsqueeze l3_attn/mask_bias,l3_attn/mask_axes l3_attn/mask_bias_keys;node Add l3_attn/scores,l3_attn/mask_bias_keys l3_attn/scores_masked;node Softmax l3_attn/scores_masked l3_attn/P i:axis=-1;node MatMul l3_attn/P,l3_attn/v l3_attn/context_heads;node Transpose l3_attn/context_heads l3_attn/context_bthd ints:perm=0,2,1,3;node Constant - l3_attn/context_shape ints:value_ints=0,0,384;node Reshape l3_attn/context_bthd,l3_attn/context_shape l3_attn/context;node Transpose l3_attn.out_proj.weight l3_attn.out_proj.weight/T ints:perm=1,0;node MatMul l3_attn/context,l3_attn.out_proj.weight/T l3_attn/out_proj;node Add l3_attn/out_proj,l3_attn.out_proj.bias l3_attn;node Add l2_ffn_norm,l3_attn l3_r1.0;node LayerNormalization l3_r1.0,l3_attn_norm.weight,l3_attn_norm.bias l3_attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l3_ff.0.weight l3_ff.0.weight/T ints:perm=1,0;node MatMul l3_attn_norm,l3_ff.0.weight/T l3_ff.0/matmul;node Add l3_ff.0/matmul,l3_ff.0.bias l3_ff.0;node Gelu l3_ff.0 l3_ff.1 s:approximate=none;node Transpose l3_ff.2.weight l3_ff.2.weight/T ints:perm=1,0;node MatMul l3_ff.1,l3_ff.2.weight/T l3_ff/matmul;node Add l3_ff/matmul,l3_ff.2.bias l3_ff;node Add l3_attn_norm,l3_ff l3_r2.0;node LayerNormalization l3_r2.0,l3_ffn_norm.weight,l3_ffn_norm.bias l3_ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l4_attn.in_proj_weight l4_attn.in_proj_weight/T ints:perm=1,0;node MatMul l3_ffn_norm,l4_attn.in_proj_weight/T l4_attn/qkv;node Add l4_attn/qkv,l4_attn.in_proj_bias l4_attn/qkv_biased;node Constant - l4_attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape l4_attn/qkv_biased,l4_attn/qkv_shape l4_attn/qkv_heads;node Transpose l4_attn/qkv_heads l4_attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - l4_attn/q_index i:value_int=0;node Gather l4_attn/qkv_stacked,l4_attn/q_index l4_attn/q i:axis=0;node Constant - l4_attn/k_index i:value_int=1;node Gather l4_attn/qkv_stacked,l4_attn/k_index l4_attn/k i:axis=0;node Constant - l4_attn/v_index i:value_int=2;node Gather l4_attn/qkv_stacked,l4_attn/v_index l4_attn/v i:axis=0;node Constant - l4_attn/scale f:value_float=0.17677669;node Mul l4_attn/q,l4_attn/scale l4_attn/q_scaled;node Transpose l4_attn/k l4_attn/k_T ints:perm=0,1,3,2;node MatMul l4_attn/q_scaled,l4_attn/k_T l4_attn/scores;node Cast mask l4_attn/mask_f32 i:to=1;node Constant - l4_attn/mask_one f:value_float=1;node Sub l4_attn/mask_one,l4_attn/mask_f32 l4_attn/mask_inverted;node Constant - l4_attn/mask_scale f:value_float=-10000;node Mul l4_attn/mask_inverted,l4_attn/mask_scale l4_attn/mask_bias;node Constant - l4_attn/mask_axes ints:value_ints=1,2;node Unsqueeze l4_attn/mask_bias,l4_attn/mask_axes l4_attn/mask_bias_keys;node Add l4_attn/scores,l4_attn/mask_bias_keys l4_attn/scores_masked;node Softmax l4_attn/scores_masked l4_attn/P i:axis=-1;node MatMul l4_attn/P,l4_attn/v l4_attn/context_heads;node Transpose l4_attn/context_heads l4_attn/context_bthd ints:perm=0,2,1,3;node Constant - l4_attn/context_shape ints:value_ints=0,0,384;node Reshape l4_attn/context_bthd,l4_attn/context_shape l4_attn/context;node Transpose l4_attn.out_proj.weight l4_attn.out_proj.weight/T ints:perm=1,0;node MatMul l4_attn/context,l4_attn.out_proj.weight/T l4_attn/out_proj;node Add l4_attn/out_proj,l4_attn.out_proj.bias l4_attn;node Add l3_ffn_norm,l4_attn l4_r1.0;node LayerNormalization l4_r1.0,l4_attn_norm.weight,l4_attn_norm.bias l4_attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l4_ff.0.weight l4_ff.0.weight/T ints:perm=1,0;node MatMul l4_attn_norm,l4_ff.0.weight/T l4_ff.0/matmul;node Add l4_ff.0/matmul,l4_ff.0.bias l4_ff.0;node Gelu l4_ff.0 l4_ff.1 s:approximate=none;node Transpose l4_ff.2.weight l4_ff.2.weight/T ints:perm=1,0;node MatMul l4_ff.1,l4_ff.2.weight/T l4_ff/matmul;node Add l4_ff/matmul,l4_ff.2.bias l4_ff;node Add l4_attn_norm,l4_ff l4_r2.0;node LayerNormalization l4_r2.0,l4_ffn_norm.weight,l4_ffn_norm.bias l4_ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l5_attn.in_proj_weight l5_attn.in_proj_weight/T ints:perm=1,0;node MatMul l4_ffn_norm,l5_attn.in_proj_weight/T l5_attn/qkv;node Add l5_attn/qkv,l5_attn.in_proj_bias l5_attn/qkv_biased;node Constant - l5_attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape l5_attn/qkv_biased,l5_attn/qkv_shape l5_attn/qkv_heads;node Transpose l5_attn/qkv_heads l5_attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - l5_attn/q_index i:value_int=0;node Gather l5_attn/qkv_stacked,l5_attn/q_index l5_attn/q i:axis=0;node Constant - l5_attn/k_index i:value_int=1;node Gather l5_attn/qkv_stacked,l5_attn/k_index l5_attn/k i:axis=0;node Constant - l5_attn/v_index i:value_int=2;node Gather l5_attn/qkv_stacked,l5_attn/v_index l5_attn/v i:axis=0;node Constant - l5_attn/scale f:value_float=0.17677669;node Mul l5_attn/q,l5_attn/scale l5_attn/q_scaled;node Transpose l5_attn/k l5_attn/k_T ints:perm=0,1,3,2;node MatMul l5_attn/q_scaled,l5_attn/k_T l5_attn/scores;node Cast mask l5_attn/mask_f32 i:to=1;node Constant - l5_attn/mask_one f:value_float=1;node Sub l5_attn/mask_one,l5_attn/mask_f32 l5_attn/mask_inverted;node Constant - l5_attn/mask_scale f:value_float=-10000;node Mul l5_attn/mask_inverted,l5_attn/mask_scale l5_attn/mask_bias;node Constant - l5_attn/mask_axes ints:value_ints=1,2;node Unsqueeze l5_attn/mask_bias,l5_attn/mask_axes l5_attn/mask_bias_keys;node Add l5_attn/scores,l5_attn/mask_bias_keys l5_attn/scores_masked;node Softmax l5_attn/scores_masked l5_attn/P i:axis=-1;node MatMul l5_attn/P,l5_attn/v l5_attn/context_heads;node Transpose l5_attn/context_heads l5_attn/context_bthd ints:perm=0,2,1,3;node Constant - l5_attn/context_shape ints:value_ints=0,0,384;node Reshape l5_attn/context_bthd,l5_attn/context_shape l5_attn/context;node Transpose l5_attn.out_proj.weight l5_attn.out_proj.weight/T ints:perm=1,0;node MatMul l5_attn/context,l5_attn.out_proj.weight/T l5_attn/out_proj;node Add l5_attn/out_proj,l5_attn.out_proj.bias l5_attn;node Add l4_ffn_norm,l5_attn l5_r1.0;node LayerNormalization l5_r1.0,l5_attn_norm.weight,l5_attn_norm.bias l5_attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l5_ff.0.weight l5_ff.0.weight/T ints:perm=1,0;node MatMul l5_attn_norm,l5_ff.0.weight/T l5_ff.0/matmul;node Add l5_ff.0/matmul,l5_ff.0.bias l5_ff.0;node Gelu l5_ff.0 l5_ff.1 s:approximate=none;node Transpose l5_ff.2.weight l5_ff.2.weight/T ints:perm=1,0;node MatMul l5_ff.1,l5_ff.2.weight/T l5_ff/matmul;node Add l5_ff/matmul,l5_ff.2.bias l5_ff;node Add l5_attn_norm,l5_ff l5_r2.0;node LayerNormalization l5_r2.0,l5_ffn_norm.weight,l5_ffn_norm.bias l5_ffn_norm i:axis=-1 f:epsilon=1E-12";
 
         /// <summary>
         /// Writes the inference graph of MiniLmEncoder with the current parameter values to <paramref name="path"/> as an ONNX model

@@ -6,10 +6,10 @@
 namespace Consumer
 {
     /// <summary>
-    /// The <c>MiniLmEncoder</c> model, compiled from <c>minilm_encoder.model</c> (line 29).
+    /// The <c>MiniLmEncoder</c> model, compiled from <c>minilm_encoder.model</c> (line 21).
     /// </summary>
     /// <remarks>
-    /// Inputs: <c>ids: i32[B, T]</c>, <c>segment: i32[B, T]</c>. Output: <c>hidden: f32[B, T, 384]</c>. 22,565,376 parameters.
+    /// Inputs: <c>ids: i32[B, T]</c>, <c>segment: i32[B, T]</c>, <c>mask: i32[B, T]</c>. Output: <c>l5_ffn_norm: f32[B, T, 384]</c>. 22,565,376 parameters.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("ModelDsl.Generator", "1.0.0.0")]
     public sealed partial class MiniLmEncoder
@@ -21,283 +21,285 @@ namespace Consumer
         public static global::ModelDsl.Runtime.ModelDescription Description { get; } = new global::ModelDsl.Runtime.ModelDescription(
             name: "MiniLmEncoder",
             sourceFile: "minilm_encoder.model",
-            line: 29,
+            line: 21,
             inputs: new global::ModelDsl.Runtime.TensorDescription[]
             {
-                // minilm_encoder.model:30  input ids: i32[B, T]
-                new global::ModelDsl.Runtime.TensorDescription("ids", "i32", new string[] { "B", "T" }, 30),
-                // minilm_encoder.model:31  input segment: i32[B, T]
-                new global::ModelDsl.Runtime.TensorDescription("segment", "i32", new string[] { "B", "T" }, 31),
+                // minilm_encoder.model:22  input ids: i32[B, T]
+                new global::ModelDsl.Runtime.TensorDescription("ids", "i32", new string[] { "B", "T" }, 22),
+                // minilm_encoder.model:23  input segment: i32[B, T]
+                new global::ModelDsl.Runtime.TensorDescription("segment", "i32", new string[] { "B", "T" }, 23),
+                // minilm_encoder.model:24  input mask: i32[B, T]
+                new global::ModelDsl.Runtime.TensorDescription("mask", "i32", new string[] { "B", "T" }, 24),
             },
             labels: global::System.Array.Empty<global::ModelDsl.Runtime.TensorDescription>(),
-            // minilm_encoder.model:25  output hidden: f32[B, T, 384]
-            output: new global::ModelDsl.Runtime.TensorDescription("hidden", "f32", new string[] { "B", "T", "384" }, 25),
+            // minilm_encoder.model:66  output l5_ffn_norm: f32[B, T, 384]
+            output: new global::ModelDsl.Runtime.TensorDescription("l5_ffn_norm", "f32", new string[] { "B", "T", "384" }, 66),
             symbolicDimensions: new string[] { "B", "T" },
             layers: new global::ModelDsl.Runtime.LayerDescription[]
             {
-                // minilm_encoder.model:33  tok = embedding(num=30522, dim=384)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("tok", "embedding", "num=30522, dim=384", "[B, T, 384]", 11720448, 33),
-                // minilm_encoder.model:34  typ = embedding(num=2, dim=384)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("typ", "embedding", "num=2, dim=384", "[B, T, 384]", 768, 34),
-                // minilm_encoder.model:35  sum.0 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("sum.0", "add", "", "[B, T, 384]", 0, 35),
-                // minilm_encoder.model:36  pos = positional(max_len=512)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("pos", "positional", "max_len=512", "[B, T, 384]", 196608, 36),
-                // minilm_encoder.model:37  emb_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("emb_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 37),
-                // minilm_encoder.model:20  hidden.0.attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.0.attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 20),
-                // minilm_encoder.model:21  hidden.0.r1.0 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.0.r1.0", "add", "", "[B, T, 384]", 0, 21),
-                // minilm_encoder.model:22  hidden.0.attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.0.attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 22),
-                // minilm_encoder.model:23  hidden.0.ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.0.ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 23),
-                // minilm_encoder.model:23  hidden.0.ff.1 = gelu(approximate="none")  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.0.ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 23),
-                // minilm_encoder.model:23  hidden.0.ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.0.ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 23),
-                // minilm_encoder.model:24  hidden.0.r2.0 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.0.r2.0", "add", "", "[B, T, 384]", 0, 24),
-                // minilm_encoder.model:25  hidden.0.ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.0.ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 25),
-                // minilm_encoder.model:20  hidden.1.attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.1.attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 20),
-                // minilm_encoder.model:21  hidden.1.r1.0 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.1.r1.0", "add", "", "[B, T, 384]", 0, 21),
-                // minilm_encoder.model:22  hidden.1.attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.1.attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 22),
-                // minilm_encoder.model:23  hidden.1.ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.1.ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 23),
-                // minilm_encoder.model:23  hidden.1.ff.1 = gelu(approximate="none")  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.1.ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 23),
-                // minilm_encoder.model:23  hidden.1.ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.1.ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 23),
-                // minilm_encoder.model:24  hidden.1.r2.0 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.1.r2.0", "add", "", "[B, T, 384]", 0, 24),
-                // minilm_encoder.model:25  hidden.1.ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.1.ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 25),
-                // minilm_encoder.model:20  hidden.2.attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.2.attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 20),
-                // minilm_encoder.model:21  hidden.2.r1.0 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.2.r1.0", "add", "", "[B, T, 384]", 0, 21),
-                // minilm_encoder.model:22  hidden.2.attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.2.attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 22),
-                // minilm_encoder.model:23  hidden.2.ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.2.ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 23),
-                // minilm_encoder.model:23  hidden.2.ff.1 = gelu(approximate="none")  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.2.ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 23),
-                // minilm_encoder.model:23  hidden.2.ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.2.ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 23),
-                // minilm_encoder.model:24  hidden.2.r2.0 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.2.r2.0", "add", "", "[B, T, 384]", 0, 24),
-                // minilm_encoder.model:25  hidden.2.ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.2.ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 25),
-                // minilm_encoder.model:20  hidden.3.attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.3.attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 20),
-                // minilm_encoder.model:21  hidden.3.r1.0 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.3.r1.0", "add", "", "[B, T, 384]", 0, 21),
-                // minilm_encoder.model:22  hidden.3.attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.3.attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 22),
-                // minilm_encoder.model:23  hidden.3.ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.3.ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 23),
-                // minilm_encoder.model:23  hidden.3.ff.1 = gelu(approximate="none")  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.3.ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 23),
-                // minilm_encoder.model:23  hidden.3.ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.3.ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 23),
-                // minilm_encoder.model:24  hidden.3.r2.0 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.3.r2.0", "add", "", "[B, T, 384]", 0, 24),
-                // minilm_encoder.model:25  hidden.3.ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.3.ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 25),
-                // minilm_encoder.model:20  hidden.4.attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.4.attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 20),
-                // minilm_encoder.model:21  hidden.4.r1.0 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.4.r1.0", "add", "", "[B, T, 384]", 0, 21),
-                // minilm_encoder.model:22  hidden.4.attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.4.attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 22),
-                // minilm_encoder.model:23  hidden.4.ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.4.ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 23),
-                // minilm_encoder.model:23  hidden.4.ff.1 = gelu(approximate="none")  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.4.ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 23),
-                // minilm_encoder.model:23  hidden.4.ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.4.ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 23),
-                // minilm_encoder.model:24  hidden.4.r2.0 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.4.r2.0", "add", "", "[B, T, 384]", 0, 24),
-                // minilm_encoder.model:25  hidden.4.ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.4.ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 25),
-                // minilm_encoder.model:20  hidden.5.attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.5.attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 20),
-                // minilm_encoder.model:21  hidden.5.r1.0 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.5.r1.0", "add", "", "[B, T, 384]", 0, 21),
-                // minilm_encoder.model:22  hidden.5.attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.5.attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 22),
-                // minilm_encoder.model:23  hidden.5.ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.5.ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 23),
-                // minilm_encoder.model:23  hidden.5.ff.1 = gelu(approximate="none")  -> [B, T, 1536]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.5.ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 23),
-                // minilm_encoder.model:23  hidden.5.ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.5.ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 23),
-                // minilm_encoder.model:24  hidden.5.r2.0 = add()  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.5.r2.0", "add", "", "[B, T, 384]", 0, 24),
-                // minilm_encoder.model:25  hidden.5.ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("hidden.5.ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 25),
+                // minilm_encoder.model:26  tok = embedding(num=30522, dim=384)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("tok", "embedding", "num=30522, dim=384", "[B, T, 384]", 11720448, 26),
+                // minilm_encoder.model:27  typ = embedding(num=2, dim=384)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("typ", "embedding", "num=2, dim=384", "[B, T, 384]", 768, 27),
+                // minilm_encoder.model:28  sum.0 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("sum.0", "add", "", "[B, T, 384]", 0, 28),
+                // minilm_encoder.model:29  pos = positional(max_len=512)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("pos", "positional", "max_len=512", "[B, T, 384]", 196608, 29),
+                // minilm_encoder.model:30  emb_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("emb_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 30),
+                // minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l0_attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 31),
+                // minilm_encoder.model:32  l0_r1.0 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l0_r1.0", "add", "", "[B, T, 384]", 0, 32),
+                // minilm_encoder.model:33  l0_attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l0_attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 33),
+                // minilm_encoder.model:34  l0_ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("l0_ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 34),
+                // minilm_encoder.model:34  l0_ff.1 = gelu(approximate="none")  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("l0_ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 34),
+                // minilm_encoder.model:34  l0_ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l0_ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 34),
+                // minilm_encoder.model:35  l0_r2.0 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l0_r2.0", "add", "", "[B, T, 384]", 0, 35),
+                // minilm_encoder.model:36  l0_ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l0_ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 36),
+                // minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l1_attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 37),
+                // minilm_encoder.model:38  l1_r1.0 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l1_r1.0", "add", "", "[B, T, 384]", 0, 38),
+                // minilm_encoder.model:39  l1_attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l1_attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 39),
+                // minilm_encoder.model:40  l1_ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("l1_ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 40),
+                // minilm_encoder.model:40  l1_ff.1 = gelu(approximate="none")  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("l1_ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 40),
+                // minilm_encoder.model:40  l1_ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l1_ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 40),
+                // minilm_encoder.model:41  l1_r2.0 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l1_r2.0", "add", "", "[B, T, 384]", 0, 41),
+                // minilm_encoder.model:42  l1_ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l1_ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 42),
+                // minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l2_attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 43),
+                // minilm_encoder.model:44  l2_r1.0 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l2_r1.0", "add", "", "[B, T, 384]", 0, 44),
+                // minilm_encoder.model:45  l2_attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l2_attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 45),
+                // minilm_encoder.model:46  l2_ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("l2_ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 46),
+                // minilm_encoder.model:46  l2_ff.1 = gelu(approximate="none")  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("l2_ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 46),
+                // minilm_encoder.model:46  l2_ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l2_ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 46),
+                // minilm_encoder.model:47  l2_r2.0 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l2_r2.0", "add", "", "[B, T, 384]", 0, 47),
+                // minilm_encoder.model:48  l2_ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l2_ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 48),
+                // minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l3_attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 49),
+                // minilm_encoder.model:50  l3_r1.0 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l3_r1.0", "add", "", "[B, T, 384]", 0, 50),
+                // minilm_encoder.model:51  l3_attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l3_attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 51),
+                // minilm_encoder.model:52  l3_ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("l3_ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 52),
+                // minilm_encoder.model:52  l3_ff.1 = gelu(approximate="none")  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("l3_ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 52),
+                // minilm_encoder.model:52  l3_ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l3_ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 52),
+                // minilm_encoder.model:53  l3_r2.0 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l3_r2.0", "add", "", "[B, T, 384]", 0, 53),
+                // minilm_encoder.model:54  l3_ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l3_ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 54),
+                // minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l4_attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 55),
+                // minilm_encoder.model:56  l4_r1.0 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l4_r1.0", "add", "", "[B, T, 384]", 0, 56),
+                // minilm_encoder.model:57  l4_attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l4_attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 57),
+                // minilm_encoder.model:58  l4_ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("l4_ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 58),
+                // minilm_encoder.model:58  l4_ff.1 = gelu(approximate="none")  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("l4_ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 58),
+                // minilm_encoder.model:58  l4_ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l4_ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 58),
+                // minilm_encoder.model:59  l4_r2.0 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l4_r2.0", "add", "", "[B, T, 384]", 0, 59),
+                // minilm_encoder.model:60  l4_ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l4_ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 60),
+                // minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l5_attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 61),
+                // minilm_encoder.model:62  l5_r1.0 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l5_r1.0", "add", "", "[B, T, 384]", 0, 62),
+                // minilm_encoder.model:63  l5_attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l5_attn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 63),
+                // minilm_encoder.model:64  l5_ff.0 = dense(units=1536, bias=true)  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("l5_ff.0", "dense", "units=1536, bias=true", "[B, T, 1536]", 591360, 64),
+                // minilm_encoder.model:64  l5_ff.1 = gelu(approximate="none")  -> [B, T, 1536]
+                new global::ModelDsl.Runtime.LayerDescription("l5_ff.1", "gelu", "approximate=\"none\"", "[B, T, 1536]", 0, 64),
+                // minilm_encoder.model:64  l5_ff.2 = dense(units=384, bias=true)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l5_ff.2", "dense", "units=384, bias=true", "[B, T, 384]", 590208, 64),
+                // minilm_encoder.model:65  l5_r2.0 = add()  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l5_r2.0", "add", "", "[B, T, 384]", 0, 65),
+                // minilm_encoder.model:66  l5_ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l5_ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 66),
             },
             parameters: new global::ModelDsl.Runtime.ParameterDescription[]
             {
-                // minilm_encoder.model:33  tok.weight [30522, 384]  Normal002, 11,720,448
-                new global::ModelDsl.Runtime.ParameterDescription("tok.weight", new long[] { 30522L, 384L }, "Normal002", 33),
-                // minilm_encoder.model:34  typ.weight [2, 384]  Normal002, 768
-                new global::ModelDsl.Runtime.ParameterDescription("typ.weight", new long[] { 2L, 384L }, "Normal002", 34),
-                // minilm_encoder.model:36  pos.weight [512, 384]  Normal002, 196,608
-                new global::ModelDsl.Runtime.ParameterDescription("pos.weight", new long[] { 512L, 384L }, "Normal002", 36),
-                // minilm_encoder.model:37  emb_norm.weight [384]  Ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("emb_norm.weight", new long[] { 384L }, "Ones", 37),
-                // minilm_encoder.model:37  emb_norm.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("emb_norm.bias", new long[] { 384L }, "Zeros", 37),
-                // minilm_encoder.model:20  hidden.0.attn.in_proj_weight [1152, 384]  XavierUniform, 442,368
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.attn.in_proj_weight", new long[] { 1152L, 384L }, "XavierUniform", 20),
-                // minilm_encoder.model:20  hidden.0.attn.in_proj_bias [1152]  Zeros, 1,152
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.attn.in_proj_bias", new long[] { 1152L }, "Zeros", 20),
-                // minilm_encoder.model:20  hidden.0.attn.out_proj.weight [384, 384]  XavierUniform, 147,456
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.attn.out_proj.weight", new long[] { 384L, 384L }, "XavierUniform", 20),
-                // minilm_encoder.model:20  hidden.0.attn.out_proj.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.attn.out_proj.bias", new long[] { 384L }, "Zeros", 20),
-                // minilm_encoder.model:22  hidden.0.attn_norm.weight [384]  Ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.attn_norm.weight", new long[] { 384L }, "Ones", 22),
-                // minilm_encoder.model:22  hidden.0.attn_norm.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.attn_norm.bias", new long[] { 384L }, "Zeros", 22),
-                // minilm_encoder.model:23  hidden.0.ff.0.weight [1536, 384]  KaimingUniform, 589,824
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.ff.0.weight", new long[] { 1536L, 384L }, "KaimingUniform", 23),
-                // minilm_encoder.model:23  hidden.0.ff.0.bias [1536]  Zeros, 1,536
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.ff.0.bias", new long[] { 1536L }, "Zeros", 23),
-                // minilm_encoder.model:23  hidden.0.ff.2.weight [384, 1536]  KaimingUniform, 589,824
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.ff.2.weight", new long[] { 384L, 1536L }, "KaimingUniform", 23),
-                // minilm_encoder.model:23  hidden.0.ff.2.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.ff.2.bias", new long[] { 384L }, "Zeros", 23),
-                // minilm_encoder.model:25  hidden.0.ffn_norm.weight [384]  Ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.ffn_norm.weight", new long[] { 384L }, "Ones", 25),
-                // minilm_encoder.model:25  hidden.0.ffn_norm.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.0.ffn_norm.bias", new long[] { 384L }, "Zeros", 25),
-                // minilm_encoder.model:20  hidden.1.attn.in_proj_weight [1152, 384]  XavierUniform, 442,368
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.attn.in_proj_weight", new long[] { 1152L, 384L }, "XavierUniform", 20),
-                // minilm_encoder.model:20  hidden.1.attn.in_proj_bias [1152]  Zeros, 1,152
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.attn.in_proj_bias", new long[] { 1152L }, "Zeros", 20),
-                // minilm_encoder.model:20  hidden.1.attn.out_proj.weight [384, 384]  XavierUniform, 147,456
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.attn.out_proj.weight", new long[] { 384L, 384L }, "XavierUniform", 20),
-                // minilm_encoder.model:20  hidden.1.attn.out_proj.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.attn.out_proj.bias", new long[] { 384L }, "Zeros", 20),
-                // minilm_encoder.model:22  hidden.1.attn_norm.weight [384]  Ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.attn_norm.weight", new long[] { 384L }, "Ones", 22),
-                // minilm_encoder.model:22  hidden.1.attn_norm.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.attn_norm.bias", new long[] { 384L }, "Zeros", 22),
-                // minilm_encoder.model:23  hidden.1.ff.0.weight [1536, 384]  KaimingUniform, 589,824
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.ff.0.weight", new long[] { 1536L, 384L }, "KaimingUniform", 23),
-                // minilm_encoder.model:23  hidden.1.ff.0.bias [1536]  Zeros, 1,536
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.ff.0.bias", new long[] { 1536L }, "Zeros", 23),
-                // minilm_encoder.model:23  hidden.1.ff.2.weight [384, 1536]  KaimingUniform, 589,824
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.ff.2.weight", new long[] { 384L, 1536L }, "KaimingUniform", 23),
-                // minilm_encoder.model:23  hidden.1.ff.2.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.ff.2.bias", new long[] { 384L }, "Zeros", 23),
-                // minilm_encoder.model:25  hidden.1.ffn_norm.weight [384]  Ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.ffn_norm.weight", new long[] { 384L }, "Ones", 25),
-                // minilm_encoder.model:25  hidden.1.ffn_norm.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.1.ffn_norm.bias", new long[] { 384L }, "Zeros", 25),
-                // minilm_encoder.model:20  hidden.2.attn.in_proj_weight [1152, 384]  XavierUniform, 442,368
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.attn.in_proj_weight", new long[] { 1152L, 384L }, "XavierUniform", 20),
-                // minilm_encoder.model:20  hidden.2.attn.in_proj_bias [1152]  Zeros, 1,152
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.attn.in_proj_bias", new long[] { 1152L }, "Zeros", 20),
-                // minilm_encoder.model:20  hidden.2.attn.out_proj.weight [384, 384]  XavierUniform, 147,456
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.attn.out_proj.weight", new long[] { 384L, 384L }, "XavierUniform", 20),
-                // minilm_encoder.model:20  hidden.2.attn.out_proj.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.attn.out_proj.bias", new long[] { 384L }, "Zeros", 20),
-                // minilm_encoder.model:22  hidden.2.attn_norm.weight [384]  Ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.attn_norm.weight", new long[] { 384L }, "Ones", 22),
-                // minilm_encoder.model:22  hidden.2.attn_norm.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.attn_norm.bias", new long[] { 384L }, "Zeros", 22),
-                // minilm_encoder.model:23  hidden.2.ff.0.weight [1536, 384]  KaimingUniform, 589,824
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.ff.0.weight", new long[] { 1536L, 384L }, "KaimingUniform", 23),
-                // minilm_encoder.model:23  hidden.2.ff.0.bias [1536]  Zeros, 1,536
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.ff.0.bias", new long[] { 1536L }, "Zeros", 23),
-                // minilm_encoder.model:23  hidden.2.ff.2.weight [384, 1536]  KaimingUniform, 589,824
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.ff.2.weight", new long[] { 384L, 1536L }, "KaimingUniform", 23),
-                // minilm_encoder.model:23  hidden.2.ff.2.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.ff.2.bias", new long[] { 384L }, "Zeros", 23),
-                // minilm_encoder.model:25  hidden.2.ffn_norm.weight [384]  Ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.ffn_norm.weight", new long[] { 384L }, "Ones", 25),
-                // minilm_encoder.model:25  hidden.2.ffn_norm.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.2.ffn_norm.bias", new long[] { 384L }, "Zeros", 25),
-                // minilm_encoder.model:20  hidden.3.attn.in_proj_weight [1152, 384]  XavierUniform, 442,368
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.attn.in_proj_weight", new long[] { 1152L, 384L }, "XavierUniform", 20),
-                // minilm_encoder.model:20  hidden.3.attn.in_proj_bias [1152]  Zeros, 1,152
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.attn.in_proj_bias", new long[] { 1152L }, "Zeros", 20),
-                // minilm_encoder.model:20  hidden.3.attn.out_proj.weight [384, 384]  XavierUniform, 147,456
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.attn.out_proj.weight", new long[] { 384L, 384L }, "XavierUniform", 20),
-                // minilm_encoder.model:20  hidden.3.attn.out_proj.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.attn.out_proj.bias", new long[] { 384L }, "Zeros", 20),
-                // minilm_encoder.model:22  hidden.3.attn_norm.weight [384]  Ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.attn_norm.weight", new long[] { 384L }, "Ones", 22),
-                // minilm_encoder.model:22  hidden.3.attn_norm.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.attn_norm.bias", new long[] { 384L }, "Zeros", 22),
-                // minilm_encoder.model:23  hidden.3.ff.0.weight [1536, 384]  KaimingUniform, 589,824
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.ff.0.weight", new long[] { 1536L, 384L }, "KaimingUniform", 23),
-                // minilm_encoder.model:23  hidden.3.ff.0.bias [1536]  Zeros, 1,536
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.ff.0.bias", new long[] { 1536L }, "Zeros", 23),
-                // minilm_encoder.model:23  hidden.3.ff.2.weight [384, 1536]  KaimingUniform, 589,824
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.ff.2.weight", new long[] { 384L, 1536L }, "KaimingUniform", 23),
-                // minilm_encoder.model:23  hidden.3.ff.2.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.ff.2.bias", new long[] { 384L }, "Zeros", 23),
-                // minilm_encoder.model:25  hidden.3.ffn_norm.weight [384]  Ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.ffn_norm.weight", new long[] { 384L }, "Ones", 25),
-                // minilm_encoder.model:25  hidden.3.ffn_norm.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.3.ffn_norm.bias", new long[] { 384L }, "Zeros", 25),
-                // minilm_encoder.model:20  hidden.4.attn.in_proj_weight [1152, 384]  XavierUniform, 442,368
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.attn.in_proj_weight", new long[] { 1152L, 384L }, "XavierUniform", 20),
-                // minilm_encoder.model:20  hidden.4.attn.in_proj_bias [1152]  Zeros, 1,152
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.attn.in_proj_bias", new long[] { 1152L }, "Zeros", 20),
-                // minilm_encoder.model:20  hidden.4.attn.out_proj.weight [384, 384]  XavierUniform, 147,456
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.attn.out_proj.weight", new long[] { 384L, 384L }, "XavierUniform", 20),
-                // minilm_encoder.model:20  hidden.4.attn.out_proj.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.attn.out_proj.bias", new long[] { 384L }, "Zeros", 20),
-                // minilm_encoder.model:22  hidden.4.attn_norm.weight [384]  Ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.attn_norm.weight", new long[] { 384L }, "Ones", 22),
-                // minilm_encoder.model:22  hidden.4.attn_norm.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.attn_norm.bias", new long[] { 384L }, "Zeros", 22),
-                // minilm_encoder.model:23  hidden.4.ff.0.weight [1536, 384]  KaimingUniform, 589,824
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.ff.0.weight", new long[] { 1536L, 384L }, "KaimingUniform", 23),
-                // minilm_encoder.model:23  hidden.4.ff.0.bias [1536]  Zeros, 1,536
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.ff.0.bias", new long[] { 1536L }, "Zeros", 23),
-                // minilm_encoder.model:23  hidden.4.ff.2.weight [384, 1536]  KaimingUniform, 589,824
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.ff.2.weight", new long[] { 384L, 1536L }, "KaimingUniform", 23),
-                // minilm_encoder.model:23  hidden.4.ff.2.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.ff.2.bias", new long[] { 384L }, "Zeros", 23),
-                // minilm_encoder.model:25  hidden.4.ffn_norm.weight [384]  Ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.ffn_norm.weight", new long[] { 384L }, "Ones", 25),
-                // minilm_encoder.model:25  hidden.4.ffn_norm.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.4.ffn_norm.bias", new long[] { 384L }, "Zeros", 25),
-                // minilm_encoder.model:20  hidden.5.attn.in_proj_weight [1152, 384]  XavierUniform, 442,368
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.attn.in_proj_weight", new long[] { 1152L, 384L }, "XavierUniform", 20),
-                // minilm_encoder.model:20  hidden.5.attn.in_proj_bias [1152]  Zeros, 1,152
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.attn.in_proj_bias", new long[] { 1152L }, "Zeros", 20),
-                // minilm_encoder.model:20  hidden.5.attn.out_proj.weight [384, 384]  XavierUniform, 147,456
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.attn.out_proj.weight", new long[] { 384L, 384L }, "XavierUniform", 20),
-                // minilm_encoder.model:20  hidden.5.attn.out_proj.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.attn.out_proj.bias", new long[] { 384L }, "Zeros", 20),
-                // minilm_encoder.model:22  hidden.5.attn_norm.weight [384]  Ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.attn_norm.weight", new long[] { 384L }, "Ones", 22),
-                // minilm_encoder.model:22  hidden.5.attn_norm.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.attn_norm.bias", new long[] { 384L }, "Zeros", 22),
-                // minilm_encoder.model:23  hidden.5.ff.0.weight [1536, 384]  KaimingUniform, 589,824
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.ff.0.weight", new long[] { 1536L, 384L }, "KaimingUniform", 23),
-                // minilm_encoder.model:23  hidden.5.ff.0.bias [1536]  Zeros, 1,536
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.ff.0.bias", new long[] { 1536L }, "Zeros", 23),
-                // minilm_encoder.model:23  hidden.5.ff.2.weight [384, 1536]  KaimingUniform, 589,824
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.ff.2.weight", new long[] { 384L, 1536L }, "KaimingUniform", 23),
-                // minilm_encoder.model:23  hidden.5.ff.2.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.ff.2.bias", new long[] { 384L }, "Zeros", 23),
-                // minilm_encoder.model:25  hidden.5.ffn_norm.weight [384]  Ones, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.ffn_norm.weight", new long[] { 384L }, "Ones", 25),
-                // minilm_encoder.model:25  hidden.5.ffn_norm.bias [384]  Zeros, 384
-                new global::ModelDsl.Runtime.ParameterDescription("hidden.5.ffn_norm.bias", new long[] { 384L }, "Zeros", 25),
+                // minilm_encoder.model:26  tok.weight [30522, 384]  Normal002, 11,720,448
+                new global::ModelDsl.Runtime.ParameterDescription("tok.weight", new long[] { 30522L, 384L }, "Normal002", 26),
+                // minilm_encoder.model:27  typ.weight [2, 384]  Normal002, 768
+                new global::ModelDsl.Runtime.ParameterDescription("typ.weight", new long[] { 2L, 384L }, "Normal002", 27),
+                // minilm_encoder.model:29  pos.weight [512, 384]  Normal002, 196,608
+                new global::ModelDsl.Runtime.ParameterDescription("pos.weight", new long[] { 512L, 384L }, "Normal002", 29),
+                // minilm_encoder.model:30  emb_norm.weight [384]  Ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("emb_norm.weight", new long[] { 384L }, "Ones", 30),
+                // minilm_encoder.model:30  emb_norm.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("emb_norm.bias", new long[] { 384L }, "Zeros", 30),
+                // minilm_encoder.model:31  l0_attn.in_proj_weight [1152, 384]  XavierUniform, 442,368
+                new global::ModelDsl.Runtime.ParameterDescription("l0_attn.in_proj_weight", new long[] { 1152L, 384L }, "XavierUniform", 31),
+                // minilm_encoder.model:31  l0_attn.in_proj_bias [1152]  Zeros, 1,152
+                new global::ModelDsl.Runtime.ParameterDescription("l0_attn.in_proj_bias", new long[] { 1152L }, "Zeros", 31),
+                // minilm_encoder.model:31  l0_attn.out_proj.weight [384, 384]  XavierUniform, 147,456
+                new global::ModelDsl.Runtime.ParameterDescription("l0_attn.out_proj.weight", new long[] { 384L, 384L }, "XavierUniform", 31),
+                // minilm_encoder.model:31  l0_attn.out_proj.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l0_attn.out_proj.bias", new long[] { 384L }, "Zeros", 31),
+                // minilm_encoder.model:33  l0_attn_norm.weight [384]  Ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l0_attn_norm.weight", new long[] { 384L }, "Ones", 33),
+                // minilm_encoder.model:33  l0_attn_norm.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l0_attn_norm.bias", new long[] { 384L }, "Zeros", 33),
+                // minilm_encoder.model:34  l0_ff.0.weight [1536, 384]  KaimingUniform, 589,824
+                new global::ModelDsl.Runtime.ParameterDescription("l0_ff.0.weight", new long[] { 1536L, 384L }, "KaimingUniform", 34),
+                // minilm_encoder.model:34  l0_ff.0.bias [1536]  Zeros, 1,536
+                new global::ModelDsl.Runtime.ParameterDescription("l0_ff.0.bias", new long[] { 1536L }, "Zeros", 34),
+                // minilm_encoder.model:34  l0_ff.2.weight [384, 1536]  KaimingUniform, 589,824
+                new global::ModelDsl.Runtime.ParameterDescription("l0_ff.2.weight", new long[] { 384L, 1536L }, "KaimingUniform", 34),
+                // minilm_encoder.model:34  l0_ff.2.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l0_ff.2.bias", new long[] { 384L }, "Zeros", 34),
+                // minilm_encoder.model:36  l0_ffn_norm.weight [384]  Ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l0_ffn_norm.weight", new long[] { 384L }, "Ones", 36),
+                // minilm_encoder.model:36  l0_ffn_norm.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l0_ffn_norm.bias", new long[] { 384L }, "Zeros", 36),
+                // minilm_encoder.model:37  l1_attn.in_proj_weight [1152, 384]  XavierUniform, 442,368
+                new global::ModelDsl.Runtime.ParameterDescription("l1_attn.in_proj_weight", new long[] { 1152L, 384L }, "XavierUniform", 37),
+                // minilm_encoder.model:37  l1_attn.in_proj_bias [1152]  Zeros, 1,152
+                new global::ModelDsl.Runtime.ParameterDescription("l1_attn.in_proj_bias", new long[] { 1152L }, "Zeros", 37),
+                // minilm_encoder.model:37  l1_attn.out_proj.weight [384, 384]  XavierUniform, 147,456
+                new global::ModelDsl.Runtime.ParameterDescription("l1_attn.out_proj.weight", new long[] { 384L, 384L }, "XavierUniform", 37),
+                // minilm_encoder.model:37  l1_attn.out_proj.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l1_attn.out_proj.bias", new long[] { 384L }, "Zeros", 37),
+                // minilm_encoder.model:39  l1_attn_norm.weight [384]  Ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l1_attn_norm.weight", new long[] { 384L }, "Ones", 39),
+                // minilm_encoder.model:39  l1_attn_norm.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l1_attn_norm.bias", new long[] { 384L }, "Zeros", 39),
+                // minilm_encoder.model:40  l1_ff.0.weight [1536, 384]  KaimingUniform, 589,824
+                new global::ModelDsl.Runtime.ParameterDescription("l1_ff.0.weight", new long[] { 1536L, 384L }, "KaimingUniform", 40),
+                // minilm_encoder.model:40  l1_ff.0.bias [1536]  Zeros, 1,536
+                new global::ModelDsl.Runtime.ParameterDescription("l1_ff.0.bias", new long[] { 1536L }, "Zeros", 40),
+                // minilm_encoder.model:40  l1_ff.2.weight [384, 1536]  KaimingUniform, 589,824
+                new global::ModelDsl.Runtime.ParameterDescription("l1_ff.2.weight", new long[] { 384L, 1536L }, "KaimingUniform", 40),
+                // minilm_encoder.model:40  l1_ff.2.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l1_ff.2.bias", new long[] { 384L }, "Zeros", 40),
+                // minilm_encoder.model:42  l1_ffn_norm.weight [384]  Ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l1_ffn_norm.weight", new long[] { 384L }, "Ones", 42),
+                // minilm_encoder.model:42  l1_ffn_norm.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l1_ffn_norm.bias", new long[] { 384L }, "Zeros", 42),
+                // minilm_encoder.model:43  l2_attn.in_proj_weight [1152, 384]  XavierUniform, 442,368
+                new global::ModelDsl.Runtime.ParameterDescription("l2_attn.in_proj_weight", new long[] { 1152L, 384L }, "XavierUniform", 43),
+                // minilm_encoder.model:43  l2_attn.in_proj_bias [1152]  Zeros, 1,152
+                new global::ModelDsl.Runtime.ParameterDescription("l2_attn.in_proj_bias", new long[] { 1152L }, "Zeros", 43),
+                // minilm_encoder.model:43  l2_attn.out_proj.weight [384, 384]  XavierUniform, 147,456
+                new global::ModelDsl.Runtime.ParameterDescription("l2_attn.out_proj.weight", new long[] { 384L, 384L }, "XavierUniform", 43),
+                // minilm_encoder.model:43  l2_attn.out_proj.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l2_attn.out_proj.bias", new long[] { 384L }, "Zeros", 43),
+                // minilm_encoder.model:45  l2_attn_norm.weight [384]  Ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l2_attn_norm.weight", new long[] { 384L }, "Ones", 45),
+                // minilm_encoder.model:45  l2_attn_norm.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l2_attn_norm.bias", new long[] { 384L }, "Zeros", 45),
+                // minilm_encoder.model:46  l2_ff.0.weight [1536, 384]  KaimingUniform, 589,824
+                new global::ModelDsl.Runtime.ParameterDescription("l2_ff.0.weight", new long[] { 1536L, 384L }, "KaimingUniform", 46),
+                // minilm_encoder.model:46  l2_ff.0.bias [1536]  Zeros, 1,536
+                new global::ModelDsl.Runtime.ParameterDescription("l2_ff.0.bias", new long[] { 1536L }, "Zeros", 46),
+                // minilm_encoder.model:46  l2_ff.2.weight [384, 1536]  KaimingUniform, 589,824
+                new global::ModelDsl.Runtime.ParameterDescription("l2_ff.2.weight", new long[] { 384L, 1536L }, "KaimingUniform", 46),
+                // minilm_encoder.model:46  l2_ff.2.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l2_ff.2.bias", new long[] { 384L }, "Zeros", 46),
+                // minilm_encoder.model:48  l2_ffn_norm.weight [384]  Ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l2_ffn_norm.weight", new long[] { 384L }, "Ones", 48),
+                // minilm_encoder.model:48  l2_ffn_norm.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l2_ffn_norm.bias", new long[] { 384L }, "Zeros", 48),
+                // minilm_encoder.model:49  l3_attn.in_proj_weight [1152, 384]  XavierUniform, 442,368
+                new global::ModelDsl.Runtime.ParameterDescription("l3_attn.in_proj_weight", new long[] { 1152L, 384L }, "XavierUniform", 49),
+                // minilm_encoder.model:49  l3_attn.in_proj_bias [1152]  Zeros, 1,152
+                new global::ModelDsl.Runtime.ParameterDescription("l3_attn.in_proj_bias", new long[] { 1152L }, "Zeros", 49),
+                // minilm_encoder.model:49  l3_attn.out_proj.weight [384, 384]  XavierUniform, 147,456
+                new global::ModelDsl.Runtime.ParameterDescription("l3_attn.out_proj.weight", new long[] { 384L, 384L }, "XavierUniform", 49),
+                // minilm_encoder.model:49  l3_attn.out_proj.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l3_attn.out_proj.bias", new long[] { 384L }, "Zeros", 49),
+                // minilm_encoder.model:51  l3_attn_norm.weight [384]  Ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l3_attn_norm.weight", new long[] { 384L }, "Ones", 51),
+                // minilm_encoder.model:51  l3_attn_norm.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l3_attn_norm.bias", new long[] { 384L }, "Zeros", 51),
+                // minilm_encoder.model:52  l3_ff.0.weight [1536, 384]  KaimingUniform, 589,824
+                new global::ModelDsl.Runtime.ParameterDescription("l3_ff.0.weight", new long[] { 1536L, 384L }, "KaimingUniform", 52),
+                // minilm_encoder.model:52  l3_ff.0.bias [1536]  Zeros, 1,536
+                new global::ModelDsl.Runtime.ParameterDescription("l3_ff.0.bias", new long[] { 1536L }, "Zeros", 52),
+                // minilm_encoder.model:52  l3_ff.2.weight [384, 1536]  KaimingUniform, 589,824
+                new global::ModelDsl.Runtime.ParameterDescription("l3_ff.2.weight", new long[] { 384L, 1536L }, "KaimingUniform", 52),
+                // minilm_encoder.model:52  l3_ff.2.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l3_ff.2.bias", new long[] { 384L }, "Zeros", 52),
+                // minilm_encoder.model:54  l3_ffn_norm.weight [384]  Ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l3_ffn_norm.weight", new long[] { 384L }, "Ones", 54),
+                // minilm_encoder.model:54  l3_ffn_norm.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l3_ffn_norm.bias", new long[] { 384L }, "Zeros", 54),
+                // minilm_encoder.model:55  l4_attn.in_proj_weight [1152, 384]  XavierUniform, 442,368
+                new global::ModelDsl.Runtime.ParameterDescription("l4_attn.in_proj_weight", new long[] { 1152L, 384L }, "XavierUniform", 55),
+                // minilm_encoder.model:55  l4_attn.in_proj_bias [1152]  Zeros, 1,152
+                new global::ModelDsl.Runtime.ParameterDescription("l4_attn.in_proj_bias", new long[] { 1152L }, "Zeros", 55),
+                // minilm_encoder.model:55  l4_attn.out_proj.weight [384, 384]  XavierUniform, 147,456
+                new global::ModelDsl.Runtime.ParameterDescription("l4_attn.out_proj.weight", new long[] { 384L, 384L }, "XavierUniform", 55),
+                // minilm_encoder.model:55  l4_attn.out_proj.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l4_attn.out_proj.bias", new long[] { 384L }, "Zeros", 55),
+                // minilm_encoder.model:57  l4_attn_norm.weight [384]  Ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l4_attn_norm.weight", new long[] { 384L }, "Ones", 57),
+                // minilm_encoder.model:57  l4_attn_norm.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l4_attn_norm.bias", new long[] { 384L }, "Zeros", 57),
+                // minilm_encoder.model:58  l4_ff.0.weight [1536, 384]  KaimingUniform, 589,824
+                new global::ModelDsl.Runtime.ParameterDescription("l4_ff.0.weight", new long[] { 1536L, 384L }, "KaimingUniform", 58),
+                // minilm_encoder.model:58  l4_ff.0.bias [1536]  Zeros, 1,536
+                new global::ModelDsl.Runtime.ParameterDescription("l4_ff.0.bias", new long[] { 1536L }, "Zeros", 58),
+                // minilm_encoder.model:58  l4_ff.2.weight [384, 1536]  KaimingUniform, 589,824
+                new global::ModelDsl.Runtime.ParameterDescription("l4_ff.2.weight", new long[] { 384L, 1536L }, "KaimingUniform", 58),
+                // minilm_encoder.model:58  l4_ff.2.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l4_ff.2.bias", new long[] { 384L }, "Zeros", 58),
+                // minilm_encoder.model:60  l4_ffn_norm.weight [384]  Ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l4_ffn_norm.weight", new long[] { 384L }, "Ones", 60),
+                // minilm_encoder.model:60  l4_ffn_norm.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l4_ffn_norm.bias", new long[] { 384L }, "Zeros", 60),
+                // minilm_encoder.model:61  l5_attn.in_proj_weight [1152, 384]  XavierUniform, 442,368
+                new global::ModelDsl.Runtime.ParameterDescription("l5_attn.in_proj_weight", new long[] { 1152L, 384L }, "XavierUniform", 61),
+                // minilm_encoder.model:61  l5_attn.in_proj_bias [1152]  Zeros, 1,152
+                new global::ModelDsl.Runtime.ParameterDescription("l5_attn.in_proj_bias", new long[] { 1152L }, "Zeros", 61),
+                // minilm_encoder.model:61  l5_attn.out_proj.weight [384, 384]  XavierUniform, 147,456
+                new global::ModelDsl.Runtime.ParameterDescription("l5_attn.out_proj.weight", new long[] { 384L, 384L }, "XavierUniform", 61),
+                // minilm_encoder.model:61  l5_attn.out_proj.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l5_attn.out_proj.bias", new long[] { 384L }, "Zeros", 61),
+                // minilm_encoder.model:63  l5_attn_norm.weight [384]  Ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l5_attn_norm.weight", new long[] { 384L }, "Ones", 63),
+                // minilm_encoder.model:63  l5_attn_norm.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l5_attn_norm.bias", new long[] { 384L }, "Zeros", 63),
+                // minilm_encoder.model:64  l5_ff.0.weight [1536, 384]  KaimingUniform, 589,824
+                new global::ModelDsl.Runtime.ParameterDescription("l5_ff.0.weight", new long[] { 1536L, 384L }, "KaimingUniform", 64),
+                // minilm_encoder.model:64  l5_ff.0.bias [1536]  Zeros, 1,536
+                new global::ModelDsl.Runtime.ParameterDescription("l5_ff.0.bias", new long[] { 1536L }, "Zeros", 64),
+                // minilm_encoder.model:64  l5_ff.2.weight [384, 1536]  KaimingUniform, 589,824
+                new global::ModelDsl.Runtime.ParameterDescription("l5_ff.2.weight", new long[] { 384L, 1536L }, "KaimingUniform", 64),
+                // minilm_encoder.model:64  l5_ff.2.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l5_ff.2.bias", new long[] { 384L }, "Zeros", 64),
+                // minilm_encoder.model:66  l5_ffn_norm.weight [384]  Ones, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l5_ffn_norm.weight", new long[] { 384L }, "Ones", 66),
+                // minilm_encoder.model:66  l5_ffn_norm.bias [384]  Zeros, 384
+                new global::ModelDsl.Runtime.ParameterDescription("l5_ffn_norm.bias", new long[] { 384L }, "Zeros", 66),
             },
             loss: null,
             optimizer: null,
