@@ -5,12 +5,16 @@ namespace ModelDsl.Cuda.Layers;
 
 /// <summary>
 /// lstm(bidirectional=true) on the GPU: <c>ModelDsl.Runtime.Cpu.Layers.Lstm.ForwardBidirectional</c> and
-/// <c>BackwardBidirectional</c> with device pointers: each direction by this class's single-direction launchers, the
-/// reverse one over x reversed in time, around them <c>md_sequence_copy</c> (sequence.cuh) to reverse, join and split, in
-/// one working memory of the CPU's layout and length (<c>Lstm.BidirectionalWorkspaceSize</c>, <see cref="Cpu.BidirectionalLayout"/>).
+/// <c>BackwardBidirectional</c> with device pointers, by <see cref="BidirectionalRecurrence"/> (shared with gru) around this
+/// class's single-direction launchers, in one working memory of the CPU's layout and length (<c>Lstm.BidirectionalWorkspaceSize</c>,
+/// <see cref="Cpu.BidirectionalLayout"/>).
 /// </summary>
 public static partial class Lstm
 {
+    private static readonly DirectionForward SingleForward = static (gpu, batch, steps, inputSize, hidden, x, weightIh, weightHh, biasIh, biasHh, hiddenStates, lastHidden, workspace) =>
+        Forward(gpu, batch, steps, inputSize, hidden, x, weightIh, weightHh, biasIh, biasHh, hiddenStates, lastHidden, default, workspace); // no last cell;
+    private static readonly DirectionBackward SingleBackward = Backward;
+
     /// <summary>Both directions into <paramref name="hiddenStates"/> (B, T, 2H) and, when not null, <paramref name="lastHidden"/> (B, 2H).</summary>
     public static void ForwardBidirectional(LayerContext gpu, int batch, int steps, int inputSize, int hidden,
         DevicePointer x, DevicePointer weightIh, DevicePointer weightHh, DevicePointer biasIh, DevicePointer biasHh,
@@ -19,22 +23,8 @@ public static partial class Lstm
     {
         ArgumentNullException.ThrowIfNull(gpu);
         Cpu.Lstm.BidirectionalWorkspaceSize(batch, steps, inputSize, hidden); // the CPU's size checks
-        var l = new Cpu.BidirectionalLayout(batch, steps, inputSize, hidden, Cpu.Lstm.WorkspaceSize(batch, steps, hidden));
-        int h = hidden;
-        bool last = !lastHidden.IsNull;
-        DevicePointer xRev = workspace.Plus(l.ReversedInput), statesF = workspace.Plus(l.ForwardStates), statesR = workspace.Plus(l.ReverseStates);
-        DevicePointer lastF = workspace.Plus(l.ForwardLast), lastR = workspace.Plus(l.ReverseLast);
-        Forward(gpu, batch, steps, inputSize, hidden, x, weightIh, weightHh, biasIh, biasHh, statesF, last ? lastF : default, default, workspace);
-        Sequence.Copy(gpu, batch, steps, inputSize, inputSize, 0, inputSize, 0, x, xRev, reverse: true);
-        Forward(gpu, batch, steps, inputSize, hidden, xRev, weightIhReverse, weightHhReverse, biasIhReverse, biasHhReverse, statesR, last ? lastR : default, default,
-            workspace.Plus(l.ReverseWorkspace));
-        Sequence.Copy(gpu, batch, steps, h, h, 0, 2 * h, 0, statesF, hiddenStates);
-        Sequence.Copy(gpu, batch, steps, h, h, 0, 2 * h, h, statesR, hiddenStates, reverse: true);
-        if (last)
-        {
-            Sequence.Copy(gpu, batch, 1, h, h, 0, 2 * h, 0, lastF, lastHidden);
-            Sequence.Copy(gpu, batch, 1, h, h, 0, 2 * h, h, lastR, lastHidden);
-        }
+        BidirectionalRecurrence.Forward(SingleForward, Cpu.Lstm.WorkspaceSize(batch, steps, hidden), gpu, batch, steps, inputSize, hidden,
+            x, weightIh, weightHh, biasIh, biasHh, weightIhReverse, weightHhReverse, biasIhReverse, biasHhReverse, hiddenStates, lastHidden, workspace);
     }
 
     /// <summary>
@@ -50,29 +40,10 @@ public static partial class Lstm
         bool accumulateInputGradient = false, bool accumulateParameterGradients = false)
     {
         ArgumentNullException.ThrowIfNull(gpu);
-        Cpu.Lstm.BidirectionalWorkspaceSize(batch, steps, inputSize, hidden);
-        var l = new Cpu.BidirectionalLayout(batch, steps, inputSize, hidden, Cpu.Lstm.WorkspaceSize(batch, steps, hidden));
-        int h = hidden;
-        bool sequences = !dHiddenStates.IsNull, last = !dLastHidden.IsNull;
-        DevicePointer dStatesF = workspace.Plus(l.ForwardStatesGradient), dStatesR = workspace.Plus(l.ReverseStatesGradient);
-        DevicePointer dLastF = workspace.Plus(l.ForwardLast), dLastR = workspace.Plus(l.ReverseLast), dxRev = workspace.Plus(l.ReversedInputGradient);
-        if (sequences)
-        {
-            Sequence.Copy(gpu, batch, steps, h, 2 * h, 0, h, 0, dHiddenStates, dStatesF);
-            Sequence.Copy(gpu, batch, steps, h, 2 * h, h, h, 0, dHiddenStates, dStatesR, reverse: true);
-        }
-        if (last)
-        {
-            Sequence.Copy(gpu, batch, 1, h, 2 * h, 0, h, 0, dLastHidden, dLastF);
-            Sequence.Copy(gpu, batch, 1, h, 2 * h, h, h, 0, dLastHidden, dLastR);
-        }
-        Backward(gpu, batch, steps, inputSize, hidden, x, weightIh, weightHh, workspace.Plus(l.ForwardStates),
-            sequences ? dStatesF : default, last ? dLastF : default, workspace,
-            dx, dWeightIh, dWeightHh, dBiasIh, dBiasHh, accumulateInputGradient, accumulateParameterGradients);
-        Backward(gpu, batch, steps, inputSize, hidden, workspace.Plus(l.ReversedInput), weightIhReverse, weightHhReverse, workspace.Plus(l.ReverseStates),
-            sequences ? dStatesR : default, last ? dLastR : default, workspace.Plus(l.ReverseWorkspace),
-            dx.IsNull ? default : dxRev, dWeightIhReverse, dWeightHhReverse, dBiasIhReverse, dBiasHhReverse, false, accumulateParameterGradients);
-        if (!dx.IsNull)
-            Sequence.Copy(gpu, batch, steps, inputSize, inputSize, 0, inputSize, 0, dxRev, dx, reverse: true, accumulate: true);
+        Cpu.Lstm.BidirectionalWorkspaceSize(batch, steps, inputSize, hidden); // the CPU's size checks
+        BidirectionalRecurrence.Backward(SingleBackward, Cpu.Lstm.WorkspaceSize(batch, steps, hidden), gpu, batch, steps, inputSize, hidden,
+            x, weightIh, weightHh, weightIhReverse, weightHhReverse, dHiddenStates, dLastHidden, workspace,
+            dx, dWeightIh, dWeightHh, dBiasIh, dBiasHh, dWeightIhReverse, dWeightHhReverse, dBiasIhReverse, dBiasHhReverse,
+            accumulateInputGradient, accumulateParameterGradients);
     }
 }

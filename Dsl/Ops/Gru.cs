@@ -100,28 +100,8 @@ namespace ModelDsl.Ops
 
         public override LayerCalls? Calls(Kernel kernel) => kernel switch
         {
-            GruKernel { Reverse: { } r } k => Does(
-                Join($"{k.HiddenStates}{k.HiddenStates.Shape} = every step's (forward, backward) hidden state of the bidirectional GRU over {k.Input}",
-                    k.LastHidden is null ? null : F($"; {k.LastHidden} = (forward at the last step, backward at the first)"),
-                    $"; {k.Workspace} keeps both directions' gates and states for the backward"),
-                Call("Gru", "ForwardBidirectional", Size(k.Batch), Size(k.Steps), Int(k.InputSize), Int(k.Hidden), Buffer(k.Input),
-                    Buffer(k.WeightIh), Buffer(k.WeightHh), Buffer(k.BiasIh), Buffer(k.BiasHh), Buffer(r.WeightIh), Buffer(r.WeightHh), Buffer(r.BiasIh), Buffer(r.BiasHh),
-                    Buffer(k.HiddenStates), Buffer(k.LastHidden), Buffer(k.Workspace)))
-                .WithWorkspace(k.Workspace, Call("Gru", "BidirectionalWorkspaceSize", Size(k.Batch), Size(k.Steps), Int(k.InputSize), Int(k.Hidden)))
-                .OnGpu(Join($"{k.HiddenStates}{k.HiddenStates.Shape} = every step's (forward, backward) hidden state of the bidirectional GRU over {k.Input}",
-                    k.LastHidden is null ? null : F($"; {k.LastHidden} = (forward at the last step, backward at the first)"),
-                    $"; {k.Workspace} keeps both directions' gates and states for the backward.\nEach direction as one GRU (the reverse one over {k.Input} reversed in time, md_sequence_copy), then md_sequence_copy joins them.")),
-            GruBackwardKernel { Reverse: { } r } k => Does(
-                Join($"backpropagation through time in both directions from {(k.HiddenStatesGradient ?? k.LastHiddenGradient)!}: {k.WeightIhGradient} …, {k.WeightHhGradient} …, {k.BiasIhGradient} …, {k.BiasHhGradient} …, ",
-                    $"{r.WeightIhGradient} …, {r.WeightHhGradient} …, {r.BiasIhGradient} …, {r.BiasHhGradient} …",
-                    k.InputGradient is null ? null : F($", {k.InputGradient} … (both directions)"), $" (the gates in {k.Workspace} become their gradients)"),
-                Call("Gru", "BackwardBidirectional", Size(k.Batch), Size(k.Steps), Int(k.InputSize), Int(k.Hidden), Buffer(k.Input), Buffer(k.WeightIh), Buffer(k.WeightHh),
-                    Buffer(r.WeightIh), Buffer(r.WeightHh), Buffer(k.HiddenStatesGradient), Buffer(k.LastHiddenGradient), Buffer(k.Workspace), Gradient(k.InputGradient),
-                    Gradient(k.WeightIhGradient), Gradient(k.WeightHhGradient), Gradient(k.BiasIhGradient), Gradient(k.BiasHhGradient),
-                    Gradient(r.WeightIhGradient), Gradient(r.WeightHhGradient), Gradient(r.BiasIhGradient), Gradient(r.BiasHhGradient),
-                    Flag("accumulateInputGradient", k.InputGradient?.Accumulate ?? false),
-                    Flag("accumulateParameterGradients", SameFlag(k, k.WeightIhGradient, k.WeightHhGradient, k.BiasIhGradient, k.BiasHhGradient,
-                        r.WeightIhGradient, r.WeightHhGradient, r.BiasIhGradient, r.BiasHhGradient)))),
+            GruKernel { Reverse: { } r } k => BidirectionalForwardCalls(k, r, "Gru", "GRU", "gates and states"),
+            GruBackwardKernel { Reverse: { } r } k => BidirectionalBackwardCalls(k, r, "Gru"),
             GruKernel k => Does(
                 Join($"{k.HiddenStates}{k.HiddenStates.Shape} = every step's hidden state of the GRU over {k.Input}", k.LastHidden is null ? null : F($"; {k.LastHidden} = the last one"),
                     $"; {k.Workspace} keeps the gates for the backward"),

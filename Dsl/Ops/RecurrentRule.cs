@@ -4,6 +4,8 @@ using ModelDsl.Emit.Onnx;
 using ModelDsl.IR;
 using ModelDsl.Plan;
 
+using static ModelDsl.Plan.L;
+
 namespace ModelDsl.Ops
 {
     /// <summary>
@@ -34,6 +36,37 @@ namespace ModelDsl.Ops
             var dbhh = ParameterGradient(p, op, "bias_hh" + ReverseSuffix);
             return new ReverseGradients(reverse.WeightIh, reverse.WeightHh, dwih, dwhh, dbih, dbhh);
         }
+
+        /// <summary>
+        /// The calls of a bidirectional forward: <c><paramref name="runtimeClass"/>.ForwardBidirectional</c> (both directions,
+        /// Runtime/Cpu/Layers/BidirectionalRecurrence.cs) into its <c>BidirectionalWorkspaceSize</c>; <paramref name="layer"/>
+        /// ("LSTM") names the layer and <paramref name="saved"/> ("gates, cells and states") what the working memory keeps, in the comment.
+        /// </summary>
+        protected static LayerCalls BidirectionalForwardCalls(IRecurrentKernel k, ReverseParameters r, string runtimeClass, string layer, string saved) => Does(
+                Join($"{k.HiddenStates}{k.HiddenStates.Shape} = every step's (forward, backward) hidden state of the bidirectional {layer} over {k.Input}",
+                    k.LastHidden is null ? null : F($"; {k.LastHidden} = (forward at the last step, backward at the first)"),
+                    $"; {k.Workspace} keeps both directions' {saved} for the backward"),
+                Call(runtimeClass, "ForwardBidirectional", Size(k.Batch), Size(k.Steps), Int(k.InputSize), Int(k.Hidden), Buffer(k.Input),
+                    Buffer(k.WeightIh), Buffer(k.WeightHh), Buffer(k.BiasIh), Buffer(k.BiasHh), Buffer(r.WeightIh), Buffer(r.WeightHh), Buffer(r.BiasIh), Buffer(r.BiasHh),
+                    Buffer(k.HiddenStates), Buffer(k.LastHidden), Buffer(k.Workspace)))
+            .WithWorkspace(k.Workspace, Call(runtimeClass, "BidirectionalWorkspaceSize", Size(k.Batch), Size(k.Steps), Int(k.InputSize), Int(k.Hidden)))
+            .OnGpu(Join($"{k.HiddenStates}{k.HiddenStates.Shape} = every step's (forward, backward) hidden state of the bidirectional {layer} over {k.Input}",
+                k.LastHidden is null ? null : F($"; {k.LastHidden} = (forward at the last step, backward at the first)"),
+                $"; {k.Workspace} keeps both directions' {saved} for the backward.\nEach direction as one {layer} (the reverse one over {k.Input} reversed in time, md_sequence_copy), then md_sequence_copy joins them."));
+
+        /// <summary>The call of a bidirectional backward: <c><paramref name="runtimeClass"/>.BackwardBidirectional</c>, both directions' gradients.</summary>
+        protected static LayerCalls BidirectionalBackwardCalls<TKernel>(TKernel k, ReverseGradients r, string runtimeClass)
+            where TKernel : Kernel, IRecurrentBackwardKernel => Does(
+                Join($"backpropagation through time in both directions from {(k.HiddenStatesGradient ?? k.LastHiddenGradient)!}: {k.WeightIhGradient} …, {k.WeightHhGradient} …, {k.BiasIhGradient} …, {k.BiasHhGradient} …, ",
+                    $"{r.WeightIhGradient} …, {r.WeightHhGradient} …, {r.BiasIhGradient} …, {r.BiasHhGradient} …",
+                    k.InputGradient is null ? null : F($", {k.InputGradient} … (both directions)"), $" (the gates in {k.Workspace} become their gradients)"),
+                Call(runtimeClass, "BackwardBidirectional", Size(k.Batch), Size(k.Steps), Int(k.InputSize), Int(k.Hidden), Buffer(k.Input), Buffer(k.WeightIh), Buffer(k.WeightHh),
+                    Buffer(r.WeightIh), Buffer(r.WeightHh), Buffer(k.HiddenStatesGradient), Buffer(k.LastHiddenGradient), Buffer(k.Workspace), Gradient(k.InputGradient),
+                    Gradient(k.WeightIhGradient), Gradient(k.WeightHhGradient), Gradient(k.BiasIhGradient), Gradient(k.BiasHhGradient),
+                    Gradient(r.WeightIhGradient), Gradient(r.WeightHhGradient), Gradient(r.BiasIhGradient), Gradient(r.BiasHhGradient),
+                    Flag("accumulateInputGradient", k.InputGradient?.Accumulate ?? false),
+                    Flag("accumulateParameterGradients", SameFlag(k, k.WeightIhGradient, k.WeightHhGradient, k.BiasIhGradient, k.BiasHhGradient,
+                        r.WeightIhGradient, r.WeightHhGradient, r.BiasIhGradient, r.BiasHhGradient))));
 
         /// <summary>
         /// ONNX's <paramref name="opType"/> (zero initial state, time-major X [T, B, in]) with PyTorch's weights: per

@@ -116,13 +116,49 @@ namespace ModelDsl.Plan
     public sealed record ReverseGradients(PlanBuffer WeightIh, PlanBuffer WeightHh,
         GradientOutput WeightIhGradient, GradientOutput WeightHhGradient, GradientOutput BiasIhGradient, GradientOutput BiasHhGradient);
 
+    /// <summary>What the lstm and gru kernels, forward and backward, all carry: the bidirectional calls read them alike (Ops/RecurrentRule.cs).</summary>
+    public interface IRecurrentLayer
+    {
+        Dim Batch { get; }
+        Dim Steps { get; }
+        long InputSize { get; }
+        long Hidden { get; }
+        PlanBuffer Input { get; }
+        PlanBuffer WeightIh { get; }
+        PlanBuffer WeightHh { get; }
+        PlanBuffer Workspace { get; }
+    }
+
+    /// <summary>An lstm or gru forward kernel.</summary>
+    public interface IRecurrentKernel : IRecurrentLayer
+    {
+        PlanBuffer BiasIh { get; }
+        PlanBuffer BiasHh { get; }
+        PlanBuffer HiddenStates { get; }
+        PlanBuffer? LastHidden { get; }
+        ReverseParameters? Reverse { get; }
+    }
+
+    /// <summary>An lstm or gru backward kernel.</summary>
+    public interface IRecurrentBackwardKernel : IRecurrentLayer
+    {
+        PlanBuffer? HiddenStatesGradient { get; }
+        PlanBuffer? LastHiddenGradient { get; }
+        GradientOutput? InputGradient { get; }
+        GradientOutput WeightIhGradient { get; }
+        GradientOutput WeightHhGradient { get; }
+        GradientOutput BiasIhGradient { get; }
+        GradientOutput BiasHhGradient { get; }
+        ReverseGradients? Reverse { get; }
+    }
+
     /// <summary>
     /// An LSTM over [Batch, Steps, InputSize] (PyTorch's gate order i, f, g, o; zero initial state). Writes every step's
     /// hidden state to <see cref="HiddenStates"/> [B, T, H] (the output with return_sequences, saved state otherwise) and,
     /// when the output is the last state, <see cref="LastHidden"/> [B, H]. The workspace keeps the activated gates and
     /// the cells for the backward.
     /// </summary>
-    public sealed class LstmKernel : Kernel
+    public sealed class LstmKernel : Kernel, IRecurrentKernel
     {
         public LstmKernel(string name, IReadOnlyList<Origin> origins, Dim batch, Dim steps, long inputSize, long hidden,
             PlanBuffer input, PlanBuffer weightIh, PlanBuffer weightHh, PlanBuffer biasIh, PlanBuffer biasHh,
@@ -170,7 +206,7 @@ namespace ModelDsl.Plan
     /// overwrites with their gradients). The output gradient is <see cref="HiddenStatesGradient"/> (return_sequences)
     /// or <see cref="LastHiddenGradient"/>. The two bias gradients are equal.
     /// </summary>
-    public sealed class LstmBackwardKernel : Kernel
+    public sealed class LstmBackwardKernel : Kernel, IRecurrentBackwardKernel
     {
         public LstmBackwardKernel(string name, IReadOnlyList<Origin> origins, Dim batch, Dim steps, long inputSize, long hidden,
             PlanBuffer input, PlanBuffer weightIh, PlanBuffer weightHh, PlanBuffer hiddenStates, PlanBuffer workspace,
@@ -225,7 +261,7 @@ namespace ModelDsl.Plan
     /// when the output is the last state, <see cref="LastHidden"/> [B, H]. The workspace keeps the activated gates and
     /// the recurrent n pre-activation for the backward.
     /// </summary>
-    public sealed class GruKernel : Kernel
+    public sealed class GruKernel : Kernel, IRecurrentKernel
     {
         public GruKernel(string name, IReadOnlyList<Origin> origins, Dim batch, Dim steps, long inputSize, long hidden,
             PlanBuffer input, PlanBuffer weightIh, PlanBuffer weightHh, PlanBuffer biasIh, PlanBuffer biasHh,
@@ -273,7 +309,7 @@ namespace ModelDsl.Plan
     /// overwrites with their gradients). The output gradient is <see cref="HiddenStatesGradient"/> (return_sequences)
     /// or <see cref="LastHiddenGradient"/>.
     /// </summary>
-    public sealed class GruBackwardKernel : Kernel
+    public sealed class GruBackwardKernel : Kernel, IRecurrentBackwardKernel
     {
         public GruBackwardKernel(string name, IReadOnlyList<Origin> origins, Dim batch, Dim steps, long inputSize, long hidden,
             PlanBuffer input, PlanBuffer weightIh, PlanBuffer weightHh, PlanBuffer hiddenStates, PlanBuffer workspace,
