@@ -162,7 +162,7 @@ namespace ModelDsl.Emit.CSharp
                 : null;
 
         /// <summary>With several <c>output</c> lines: the nested class <c>ForwardAll</c> returns (<c>TinyOutputs</c>); one-output models have none.</summary>
-        private protected string OutputsType => Model.Name + "Outputs";
+        private protected string OutputsType => CSharpNames.OutputsType(Model.Name);
 
         /// <summary>The property of <see cref="OutputsType"/> holding output <paramref name="index"/>: the value's own name, as the workspace names its buffer.</summary>
         private protected string OutputProperty(int index) => Name(_plan.Outputs[index]);

@@ -35,7 +35,14 @@ namespace ModelDsl.Emit.CSharp
 
         /// <summary>The reserved names of a C# file for a model class named <paramref name="className"/>.</summary>
         public static IEnumerable<string> Reserved(string className) =>
-            ModelDsl.Text.CSharpKeywords.All.Concat(Members).Concat(Locals).Append(className);
+            ModelDsl.Text.CSharpKeywords.All.Concat(Members).Concat(Locals).Append(className).Append(OutputsType(className));
+
+        /// <summary>
+        /// The nested class <c>ForwardAll</c> returns when a model has several outputs (<c>TinyOutputs</c>). It is reserved in
+        /// every model, so an output, binding or parameter called that gets a suffix instead of a member named like its
+        /// enclosing class (CS0542) or a second member of that name (CS0102).
+        /// </summary>
+        public static string OutputsType(string className) => className + "Outputs";
 
         /// <summary>Temporaries the loop bodies number: <c>v3</c>, <c>s3</c>, and each dropout slot's <c>seed0</c>, <c>p0</c>, <c>scale0</c>, <c>vp0</c>, <c>vscale0</c>.</summary>
         public static readonly IReadOnlyList<string> Numbered = new[] { "v", "s", "seed", "p", "scale", "vp", "vscale" };

@@ -112,6 +112,27 @@ public sealed class MultiOutputTests : IClassFixture<CudaParityTests.Emulator>
     }
 
     [Fact]
+    public void An_output_named_like_the_outputs_class_gets_a_suffix_and_the_model_compiles()
+    {
+        // HeadsOutputs is the nested class ForwardAll returns: a property of that name inside it would be CS0542. The
+        // C# emitter reserves the class name, so the output's property (and its workspace tensor) is HeadsOutputs_2.
+        string text = Text.Replace("logits", "HeadsOutputs", StringComparison.Ordinal);
+        var model = GeneratedModel.Compile(text, "Heads", seed: 3);
+        Assert.Equal("HeadsOutputs", model.Method("ForwardAll").ReturnType.Name);
+        var x = GradientChecker.RandomTensor(new Random(4), 2, 3, 4);
+        var all = model.Call("ForwardAll", x);
+        Assert.Equal(new[] { 2, 3 }, Get(all, "HeadsOutputs_2").Shape);
+        Assert.Equal(new[] { 2, 6 }, Get(all, "pooled").Shape);
+
+        var gpuModel = model.NewInstance(3);
+        using var session = (IDisposable)ParityCheck.Invoke(gpuModel, "ToGpu", _emulator.Context);
+        var gpu = ParityCheck.Invoke(session, "ForwardAll", x);
+        float[] expected = Get(all, "HeadsOutputs_2").Span.ToArray(), actual = Get(gpu, "HeadsOutputs_2").Span.ToArray();
+        Assert.Equal(expected.Length, actual.Length);
+        Assert.All(expected.Zip(actual), p => Assert.True(Math.Abs(p.First - p.Second) <= 1e-4 * Math.Max(1, Math.Abs(p.First)), $"{p.First} vs {p.Second}"));
+    }
+
+    [Fact]
     public void The_onnx_export_has_one_graph_output_per_output_line_matching_ForwardAll()
     {
         var model = GeneratedModel.Compile(Text, "Heads", seed: 7);
