@@ -49,13 +49,13 @@ public sealed partial class NewUserJourneyTests : IDisposable
     [Fact]
     public void NewConsoleProject_AddsThePackage_BuildsAModel_TrainsIt_AndGetsModelErrorsAtTheirPlace()
     {
-        string root = RepoRoot();
+        string root = PackageFeed.RepoRoot();
         string feed = Path.Combine(_directory, "feed");
         string packages = Path.Combine(_directory, "packages");
         string app = Path.Combine(_directory, "Journey");
 
         // The package: built with this test project; packed under a version no package folder can already hold.
-        string version = ReadVersion(root) + "-journey." + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture);
+        string version = PackageFeed.ReadVersion(root) + "-journey." + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture);
         Run(root, "pack", Path.Combine(root, "Packaging", "ModelDsl", "ModelDsl.csproj"), "-c", Configuration, "--no-build", "--no-restore", "-nologo", "-nodeReuse:false", "-o", feed, "-p:PackageVersion=" + version);
         string package = Assert.Single(Directory.GetFiles(feed, "*.nupkg"));
         Assert.Equal($"ModelDsl.{version}.nupkg", Path.GetFileName(package));
@@ -316,25 +316,5 @@ public sealed partial class NewUserJourneyTests : IDisposable
         var (exitCode, output) = DotNet.Run(directory, Timeout, environment, arguments);
         Assert.True(exitCode == 0, $"dotnet {arguments[0]} failed (exit code {exitCode}):{Environment.NewLine}{output}");
         return (exitCode, output);
-    }
-
-    private static string ReadVersion(string root)
-    {
-        string? version = XDocument.Load(Path.Combine(root, "Directory.Build.props")).Descendants("Version").Select(element => element.Value).FirstOrDefault();
-        Assert.False(string.IsNullOrWhiteSpace(version), "no Version in Directory.Build.props");
-        return version!;
-    }
-
-    private static string RepoRoot()
-    {
-        for (DirectoryInfo? directory = new(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "ModelDsl.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("ModelDsl.sln not found above " + AppContext.BaseDirectory);
     }
 }

@@ -121,7 +121,8 @@ public sealed class PackageFeed : IDisposable
         }
     }
 
-    private static string ReadVersion(string root)
+    /// <summary>The package version Directory.Build.props sets, which each feed suffixes with its own pre-release label.</summary>
+    internal static string ReadVersion(string root)
     {
         string? version = XDocument.Load(Path.Combine(root, "Directory.Build.props")).Descendants("Version").Select(element => element.Value).FirstOrDefault();
         Assert.False(string.IsNullOrWhiteSpace(version), "no Version in Directory.Build.props");
