@@ -42,7 +42,7 @@ public sealed class LayerKernel
 /// <summary>
 /// A library kernel's arguments, checked as they are added: each must be the next parameter of the kernel's parsed
 /// signature, by name and type (<c>int</c>, <c>float</c>, <c>const float*</c>, <c>float*</c>, <c>const int*</c>,
-/// <c>int*</c>). A mismatch throws naming the kernel, the position, the parameter and what was passed. On the stack:
+/// <c>int*</c>, <c>const md_bf16*</c>, <c>md_bf16*</c>). A mismatch throws naming the kernel, the position, the parameter and what was passed. On the stack:
 /// building and launching allocate nothing.
 /// </summary>
 public struct LayerArguments
@@ -105,6 +105,20 @@ public struct LayerArguments
     public void WritesInts(string name, DevicePointer pointer)
     {
         Check(name, "int*");
+        Values.Add(pointer);
+    }
+
+    /// <summary>A <c>const md_bf16*</c> parameter (BF16 storage, bf16.cuh).</summary>
+    public void ReadsBf16(string name, DevicePointer pointer)
+    {
+        Check(name, "const md_bf16*");
+        Values.Add(pointer);
+    }
+
+    /// <summary>An <c>md_bf16*</c> parameter.</summary>
+    public void WritesBf16(string name, DevicePointer pointer)
+    {
+        Check(name, "md_bf16*");
         Values.Add(pointer);
     }
 

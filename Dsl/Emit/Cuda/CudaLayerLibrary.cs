@@ -7,6 +7,8 @@ namespace ModelDsl.Emit.Cuda
     /// <summary>The layer kernel families of <see cref="CudaLayerLibrary"/>, one <c>.cuh</c> file each.</summary>
     public enum LayerFamily
     {
+        /// <summary>BF16 storage and conversions (bf16.cuh). First, so a module holding every family declares the type before the families that use it.</summary>
+        Bf16,
         LayerNorm,
         Softmax,
         Embedding,

@@ -34,6 +34,8 @@ public sealed class LayerLauncherTests : IDisposable
         using DeviceVariable d = _context.Allocate(4L * 65536), e = _context.Allocate(4L * 65536), f = _context.Allocate(4L * 65536);
         DevicePointer p = a.Pointer, q = b.Pointer, r = c.Pointer, s = d.Pointer, t = e.Pointer, u = f.Pointer;
 
+        GpuLayers.Bf16.Round(_layers, 7, p, q);
+        GpuLayers.Bf16.Widen(_layers, 7, q, r);
         GpuLayers.LayerNorm.Forward(_layers, 3, 5, p, q, r, s, t, u);
         GpuLayers.LayerNorm.Backward(_layers, 3, 5, p, q, r, s, t, u, p.Plus(5000), q.Plus(5000));
         GpuLayers.Softmax.Forward(_layers, 3, 5, p, q);
@@ -77,7 +79,7 @@ public sealed class LayerLauncherTests : IDisposable
         _context.Synchronize();
 
         var library = LayerKernels.Signatures.Keys.OrderBy(n => n, StringComparer.Ordinal).ToList();
-        Assert.Equal(46, library.Count);
+        Assert.Equal(48, library.Count);
         Assert.Equal(library, _layers.LaunchedKernels.OrderBy(n => n, StringComparer.Ordinal));
     }
 
