@@ -31,6 +31,9 @@ public sealed unsafe class CudaContext : GpuContext
     private readonly PrimaryContextHandle _context;
     private readonly Cublas _cublas;
     private readonly CublasHandle _cublasHandle;
+    private readonly CublasLt _cublasLt;
+    private readonly CublasLtHandle _cublasLtHandle;
+    private DeviceVariable? _cublasLtWorkspace;
     private readonly PtxCache _ptx;
     private readonly Dictionary<ulong, long> _allocations = [];
     private readonly List<CudaDeviceModule> _modules = [];
@@ -40,6 +43,7 @@ public sealed unsafe class CudaContext : GpuContext
     {
         Driver = driver;
         _cublas = toolchain.Cublas;
+        _cublasLt = toolchain.CublasLt;
         _ptx = toolchain.Ptx;
         Ordinal = ordinal;
         Architecture = toolchain.Architecture;
@@ -50,9 +54,11 @@ public sealed unsafe class CudaContext : GpuContext
         {
             MakeCurrent();
             _cublasHandle = CreateCublasHandle();
+            _cublasLtHandle = CreateCublasLtHandle();
         }
         catch
         {
+            _cublasHandle?.Dispose();
             _context.Dispose();
             throw;
         }
@@ -113,7 +119,8 @@ public sealed unsafe class CudaContext : GpuContext
     {
         if (!NvrtcCompiler.IsAvailable(out string reason)) throw new CudaUnavailableException(reason);
         Cublas cublas = Cublas.Shared ?? throw new CudaUnavailableException(Cublas.UnavailableReason);
-        return new CudaToolchain(cublas, PtxCache.ForNvrtc(), NvrtcCompiler.ArchitectureFor(major, minor));
+        CublasLt cublasLt = CublasLt.Shared ?? throw new CudaUnavailableException(CublasLt.UnavailableReason);
+        return new CudaToolchain(cublas, cublasLt, PtxCache.ForNvrtc(), NvrtcCompiler.ArchitectureFor(major, minor));
     }
 
     private CublasHandle CreateCublasHandle()
@@ -137,6 +144,20 @@ public sealed unsafe class CudaContext : GpuContext
             handle.Dispose();
             throw;
         }
+        return handle;
+    }
+
+    private CublasLtHandle CreateCublasLtHandle()
+    {
+        var handle = new CublasLtHandle(Driver, _cublasLt);
+        nint value;
+        cublasStatus_t status = _cublasLt.cublasLtCreate(&value);
+        if (status != cublasStatus_t.CUBLAS_STATUS_SUCCESS)
+        {
+            handle.Dispose();
+            throw new CudaUnavailableException(_cublasLt.Error("cublasLtCreate", status).Message);
+        }
+        handle.Attach(value, _context);
         return handle;
     }
 
@@ -311,6 +332,94 @@ public sealed unsafe class CudaContext : GpuContext
                 + $"ldb={ldb}, strideB={strideB}, ldc={ldc}, strideC={strideC}, batchCount={batchCount})", status);
     }
 
+    /// <summary>cuBLASLt's working memory, allocated at the first epilogue GEMM: 32 MiB, llm.c's size for Hopper.</summary>
+    internal const long CublasLtWorkspaceBytes = 32L << 20;
+
+    /// <summary>
+    /// A row-major GEMM with an epilogue (<see cref="GemmEpilogue"/>) as one <c>cublasLtMatmul</c> on the transposes
+    /// (<see cref="ColumnMajorGemm"/>): a matmul descriptor (FP32 compute and scale, the op flags, the
+    /// <c>CUBLASLT_EPILOGUE_*</c>, the bias and aux pointers), column-major layouts of A, B and C (D is C), a preference
+    /// capped at the workspace, the heuristic's first algorithm, then the matmul on the default stream. Descriptors are
+    /// made and destroyed per call, as llm.c does: host work of a few microseconds, no device synchronisation.
+    /// Every call is checked; a failure names it, the epilogue and the row-major shape.
+    /// </summary>
+    public override void SgemmEpilogue(GemmEpilogue epilogue, bool transA, bool transB, int m, int n, int k,
+        DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc, DevicePointer bias, DevicePointer aux = default)
+    {
+        CheckEpilogue(epilogue, transA, transB, m, n, k, lda, ldb, beta, a, b, c, ldc, bias, aux);
+        MakeCurrent();
+        _cublasLtWorkspace ??= Allocate(CublasLtWorkspaceBytes);
+        var g = ColumnMajorGemm.FromRowMajor(transA, transB, m, n, k, a, lda, b, ldb, c, ldc);
+        cublasLtEpilogue_t mode = LtEpilogue(epilogue);
+        string shape = $"{mode}, row-major transA={transA}, transB={transB}, m={m}, n={n}, k={k}, lda={lda}, ldb={ldb}, ldc={ldc}";
+        nint desc = 0, layoutA = 0, layoutB = 0, layoutC = 0, preference = 0;
+        try
+        {
+            _cublasLt.Check(_cublasLt.cublasLtMatmulDescCreate(&desc, CublasLt.ComputeType32F, CublasLt.DataTypeR32F), "cublasLtMatmulDescCreate(CUBLAS_COMPUTE_32F, CUDA_R_32F)");
+            int opA = (int)g.TransA, opB = (int)g.TransB, epilogueValue = (int)mode;
+            ulong biasAddress = bias.Address, auxAddress = aux.Address;
+            long auxLd = g.Ldc;
+            SetAttribute(desc, cublasLtMatmulDescAttributes_t.CUBLASLT_MATMUL_DESC_TRANSA, &opA, sizeof(int));
+            SetAttribute(desc, cublasLtMatmulDescAttributes_t.CUBLASLT_MATMUL_DESC_TRANSB, &opB, sizeof(int));
+            SetAttribute(desc, cublasLtMatmulDescAttributes_t.CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogueValue, sizeof(int));
+            SetAttribute(desc, cublasLtMatmulDescAttributes_t.CUBLASLT_MATMUL_DESC_BIAS_POINTER, &biasAddress, sizeof(ulong));
+            if (!aux.IsNull)
+            {
+                SetAttribute(desc, cublasLtMatmulDescAttributes_t.CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &auxAddress, sizeof(ulong));
+                SetAttribute(desc, cublasLtMatmulDescAttributes_t.CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, &auxLd, sizeof(long));
+            }
+
+            // Column-major layouts as stored: op(A') is M'×K, so A' is M'×K untransposed and K×M' transposed; B' likewise.
+            bool aT = g.TransA == cublasOperation_t.CUBLAS_OP_T, bT = g.TransB == cublasOperation_t.CUBLAS_OP_T;
+            Layout(&layoutA, aT ? g.K : g.M, aT ? g.M : g.K, g.Lda, "A");
+            Layout(&layoutB, bT ? g.N : g.K, bT ? g.K : g.N, g.Ldb, "B");
+            Layout(&layoutC, g.M, g.N, g.Ldc, "C");
+
+            _cublasLt.Check(_cublasLt.cublasLtMatmulPreferenceCreate(&preference), "cublasLtMatmulPreferenceCreate");
+            ulong workspaceBytes = (ulong)CublasLtWorkspaceBytes;
+            _cublasLt.Check(_cublasLt.cublasLtMatmulPreferenceSetAttribute(preference, cublasLtMatmulPreferenceAttributes_t.CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspaceBytes, sizeof(ulong)),
+                "cublasLtMatmulPreferenceSetAttribute(CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES)");
+
+            cublasLtMatmulHeuristicResult_t heuristic;
+            int found = 0;
+            nint handle = _cublasLtHandle.DangerousGetHandle();
+            _cublasLt.Check(_cublasLt.cublasLtMatmulAlgoGetHeuristic(handle, desc, layoutA, layoutB, layoutC, layoutC, preference, 1, &heuristic, &found),
+                $"cublasLtMatmulAlgoGetHeuristic({shape})");
+            if (found == 0)
+                throw new CudaException($"cublasLtMatmulAlgoGetHeuristic({shape}) found no algorithm for this epilogue and shape");
+
+            float alpha = 1f;
+            cublasStatus_t status = _cublasLt.cublasLtMatmul(handle, desc, &alpha, g.A.Address, layoutA, g.B.Address, layoutB, &beta, g.C.Address, layoutC,
+                g.C.Address, layoutC, heuristic.algo, _cublasLtWorkspace.Pointer.Address, (nuint)CublasLtWorkspaceBytes, 0);
+            if (status != cublasStatus_t.CUBLAS_STATUS_SUCCESS) throw _cublasLt.Error($"cublasLtMatmul({shape})", status);
+        }
+        finally
+        {
+            // Best effort, newest first; a failed destroy leaves nothing the next call depends on.
+            if (preference != 0) _cublasLt.cublasLtMatmulPreferenceDestroy(preference);
+            if (layoutC != 0) _cublasLt.cublasLtMatrixLayoutDestroy(layoutC);
+            if (layoutB != 0) _cublasLt.cublasLtMatrixLayoutDestroy(layoutB);
+            if (layoutA != 0) _cublasLt.cublasLtMatrixLayoutDestroy(layoutA);
+            if (desc != 0) _cublasLt.cublasLtMatmulDescDestroy(desc);
+        }
+
+        void SetAttribute(nint descriptor, cublasLtMatmulDescAttributes_t attribute, void* value, int bytes) =>
+            _cublasLt.Check(_cublasLt.cublasLtMatmulDescSetAttribute(descriptor, attribute, value, (nuint)bytes), $"cublasLtMatmulDescSetAttribute({attribute})");
+
+        void Layout(nint* layout, int rows, int cols, int ld, string operand) =>
+            _cublasLt.Check(_cublasLt.cublasLtMatrixLayoutCreate(layout, CublasLt.DataTypeR32F, (ulong)rows, (ulong)cols, ld),
+                $"cublasLtMatrixLayoutCreate({operand}: CUDA_R_32F, {rows}×{cols}, ld {ld})");
+    }
+
+    private static cublasLtEpilogue_t LtEpilogue(GemmEpilogue epilogue) => epilogue switch
+    {
+        GemmEpilogue.Bias => cublasLtEpilogue_t.CUBLASLT_EPILOGUE_BIAS,
+        GemmEpilogue.GeluAuxBias => cublasLtEpilogue_t.CUBLASLT_EPILOGUE_GELU_AUX_BIAS,
+        GemmEpilogue.GeluGradientBiasGradient => cublasLtEpilogue_t.CUBLASLT_EPILOGUE_DGELU_BGRAD,
+        GemmEpilogue.BiasGradientOfA => cublasLtEpilogue_t.CUBLASLT_EPILOGUE_BGRADB,
+        _ => throw new ArgumentOutOfRangeException(nameof(epilogue), epilogue, null),
+    };
+
     /// <summary>C is always written; A and B are read unless k or alpha is 0 (then cuBLAS only scales C).</summary>
     private static void CheckOperands(int k, float alpha, DevicePointer a, DevicePointer b, DevicePointer c)
     {
@@ -360,6 +469,7 @@ public sealed unsafe class CudaContext : GpuContext
             }
             _allocations.Clear();
             foreach (CudaDeviceModule module in _modules.ToArray()) module.Dispose();
+            _cublasLtHandle.Dispose();
             _cublasHandle.Dispose();
             Driver.cuCtxSetCurrent(0);
         }
@@ -372,5 +482,5 @@ public sealed unsafe class CudaContext : GpuContext
     }
 }
 
-/// <summary>What a context needs besides the driver: cuBLAS, the PTX compiler (behind its cache) and the architecture to compile for.</summary>
-internal sealed record CudaToolchain(Cublas Cublas, PtxCache Ptx, string Architecture);
+/// <summary>What a context needs besides the driver: cuBLAS and cuBLASLt, the PTX compiler (behind its cache) and the architecture to compile for.</summary>
+internal sealed record CudaToolchain(Cublas Cublas, CublasLt CublasLt, PtxCache Ptx, string Architecture);

@@ -73,6 +73,18 @@ public abstract class GpuContext : IDisposable
         DevicePointer a, int lda, long strideA, DevicePointer b, int ldb, long strideB, float beta,
         DevicePointer c, int ldc, long strideC, int batchCount);
 
+    /// <summary>
+    /// A row-major GEMM whose result passes through <paramref name="epilogue"/> before it is stored: with
+    /// <c>P = op(A)·op(B)</c> ([m, n]; argument rules of <see cref="Sgemm"/>, alpha 1), see <see cref="GemmEpilogue"/> for
+    /// what each writes to C, <paramref name="bias"/> and <paramref name="aux"/>. On a GPU this is one <c>cublasLtMatmul</c>
+    /// with the matching <c>CUBLASLT_EPILOGUE_*</c> (llm.c's <c>matmul.cuh</c>), which applies it while the product is
+    /// still in registers: one pass over C instead of two. The emulator computes the same formulas on the CPU.
+    /// m, n and k are at least 1; <paramref name="aux"/> is given exactly for the two GELU epilogues (with C's leading
+    /// dimension, not overlapping C), which also require beta = 0.
+    /// </summary>
+    public abstract void SgemmEpilogue(GemmEpilogue epilogue, bool transA, bool transB, int m, int n, int k,
+        DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc, DevicePointer bias, DevicePointer aux = default);
+
     /// <summary>Waits for all queued work; errors of earlier asynchronous launches surface here.</summary>
     public abstract void Synchronize();
 
@@ -119,6 +131,31 @@ public abstract class GpuContext : IDisposable
         return true;
     }
 
+    /// <summary>The argument checks of <see cref="SgemmEpilogue"/> in both implementations.</summary>
+    private protected static void CheckEpilogue(GemmEpilogue epilogue, bool transA, bool transB, int m, int n, int k,
+        int lda, int ldb, float beta, DevicePointer a, DevicePointer b, DevicePointer c, int ldc, DevicePointer bias, DevicePointer aux)
+    {
+        CheckSgemm(transA, transB, m, n, k, lda, ldb, ldc);
+        ArgumentOutOfRangeException.ThrowIfLessThan(m, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        if (a.IsNull) throw new ArgumentNullException(nameof(a));
+        if (b.IsNull) throw new ArgumentNullException(nameof(b));
+        if (c.IsNull) throw new ArgumentNullException(nameof(c));
+        if (bias.IsNull) throw new ArgumentNullException(nameof(bias), $"the {epilogue} epilogue needs its bias vector");
+        bool gelu = epilogue is GemmEpilogue.GeluAuxBias or GemmEpilogue.GeluGradientBiasGradient;
+        if (!Enum.IsDefined(epilogue)) throw new ArgumentOutOfRangeException(nameof(epilogue), epilogue, "not a GemmEpilogue");
+        if (gelu && aux.IsNull) throw new ArgumentNullException(nameof(aux), $"the {epilogue} epilogue needs the GELU input matrix (aux)");
+        if (!gelu && !aux.IsNull) throw new ArgumentException($"the {epilogue} epilogue takes no aux matrix", nameof(aux));
+        if (gelu && beta != 0f) throw new ArgumentOutOfRangeException(nameof(beta), beta, $"the {epilogue} epilogue overwrites C: beta must be 0");
+        if (gelu)
+        {
+            long bytes = ((long)(m - 1) * ldc + n) * sizeof(float);
+            if (aux.Address < c.Address + (ulong)bytes && c.Address < aux.Address + (ulong)bytes)
+                throw new ArgumentException($"the {epilogue} epilogue's aux matrix overlaps C", nameof(aux));
+        }
+    }
+
     internal abstract void CopyToDevice(DevicePointer destination, ReadOnlySpan<byte> source);
     internal abstract void CopyToHost(Span<byte> destination, DevicePointer source);
     internal abstract void Clear(DevicePointer destination, long bytes);
@@ -131,6 +168,36 @@ public abstract class GpuContext : IDisposable
     }
 
     protected abstract void Dispose(bool disposing);
+}
+
+/// <summary>
+/// What <see cref="GpuContext.SgemmEpilogue"/> does with the row-major product <c>P = op(A)·op(B)</c> ([m, n]), in the
+/// order cuBLASLt's epilogues define it. GELU here is the tanh form (cuBLASLt's, and <c>gelu(approximate="tanh")</c>'s):
+/// ½x(1 + tanh(√(2/π)(x + 0.044715x³))). Bias vectors are float arrays on the device.
+/// </summary>
+public enum GemmEpilogue
+{
+    /// <summary><c>C = P + beta·C + bias[col]</c>; bias has n elements (a dense layer's forward). cuBLASLt: <c>BIAS</c>.</summary>
+    Bias,
+
+    /// <summary>
+    /// <c>aux = P + bias[col]</c>, <c>C = gelu(aux)</c>: dense → gelu with the GELU input kept for the backward (bias: n
+    /// elements; beta 0). cuBLASLt: <c>GELU_AUX_BIAS</c>.
+    /// </summary>
+    GeluAuxBias,
+
+    /// <summary>
+    /// <c>C = P ⊙ gelu'(aux)</c>, <c>bias[col] = Σ_rows C</c>: the gradient through a GELU whose input is aux, and the
+    /// bias gradient of the dense layer before it (bias: n elements, written; beta 0). cuBLASLt: <c>DGELU_BGRAD</c>.
+    /// </summary>
+    GeluGradientBiasGradient,
+
+    /// <summary>
+    /// <c>C = P + beta·C</c>, <c>bias[row] = Σ_k op(A)[row, k]</c>: a dense layer's weight gradient <c>dYᵀ·X</c> (A = dY,
+    /// transposed) with its bias gradient, the column sums of dY (bias: m elements, written). cuBLASLt: <c>BGRADB</c>
+    /// (row-major A is the column-major call's B).
+    /// </summary>
+    BiasGradientOfA,
 }
 
 /// <summary>A loaded module of generated kernels.</summary>

@@ -108,6 +108,79 @@ public sealed unsafe class EmulatedContext : GpuContext
             Sgemm(transA, transB, m, n, k, alpha, a.Plus(i * strideA), lda, b.Plus(i * strideB), ldb, beta, c.Plus(i * strideC), ldc);
     }
 
+    /// <summary>
+    /// <see cref="Sgemm"/> (the CPU's SGEMM), then the epilogue's formulas in float, as <see cref="GemmEpilogue"/> states
+    /// them and cuBLASLt computes them: GELU's tanh form and its derivative are the CPU backend's
+    /// (<c>Activations.GeluTanh</c>/<c>GeluTanhGrad</c>), so an epilogue on the emulator matches the generated kernel it
+    /// replaces. Bias gradients are summed in row order. Every operand is checked against the live allocations.
+    /// </summary>
+    public override void SgemmEpilogue(GemmEpilogue epilogue, bool transA, bool transB, int m, int n, int k,
+        DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc, DevicePointer bias, DevicePointer aux = default)
+    {
+        ThrowIfDisposed();
+        CheckEpilogue(epilogue, transA, transB, m, n, k, lda, ldb, beta, a, b, c, ldc, bias, aux);
+        CheckMatrix(bias, 1, epilogue == GemmEpilogue.BiasGradientOfA ? m : n, 1, "bias");
+        if (!aux.IsNull) CheckMatrix(aux, m, n, ldc, "aux");
+        float* vector = (float*)bias.Address;
+        switch (epilogue)
+        {
+            case GemmEpilogue.Bias:
+            {
+                Sgemm(transA, transB, m, n, k, 1f, a, lda, b, ldb, beta, c, ldc);
+                for (int i = 0; i < m; i++)
+                {
+                    float* row = (float*)c.Address + (long)i * ldc;
+                    for (int j = 0; j < n; j++) row[j] += vector[j];
+                }
+                break;
+            }
+            case GemmEpilogue.GeluAuxBias:
+            {
+                Sgemm(transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, aux, ldc);
+                for (int i = 0; i < m; i++)
+                {
+                    float* input = (float*)aux.Address + (long)i * ldc, output = (float*)c.Address + (long)i * ldc;
+                    for (int j = 0; j < n; j++)
+                    {
+                        float x = input[j] + vector[j];
+                        input[j] = x;
+                        output[j] = Runtime.Cpu.Activations.GeluTanh(x);
+                    }
+                }
+                break;
+            }
+            case GemmEpilogue.GeluGradientBiasGradient:
+            {
+                Sgemm(transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, c, ldc);
+                new Span<float>(vector, n).Clear();
+                for (int i = 0; i < m; i++)
+                {
+                    float* input = (float*)aux.Address + (long)i * ldc, output = (float*)c.Address + (long)i * ldc;
+                    for (int j = 0; j < n; j++)
+                    {
+                        float g = output[j] * Runtime.Cpu.Activations.GeluTanhGrad(input[j]);
+                        output[j] = g;
+                        vector[j] += g;
+                    }
+                }
+                break;
+            }
+            case GemmEpilogue.BiasGradientOfA:
+            {
+                // bias[row] = Σ_k op(A)[row, k], summed in k order
+                float* stored = (float*)a.Address;
+                for (int i = 0; i < m; i++)
+                {
+                    float sum = 0f;
+                    for (int p = 0; p < k; p++) sum += transA ? stored[(long)p * lda + i] : stored[(long)i * lda + p];
+                    vector[i] = sum;
+                }
+                Sgemm(transA, transB, m, n, k, 1f, a, lda, b, ldb, beta, c, ldc);
+                break;
+            }
+        }
+    }
+
     /// <summary>Nothing to wait for: emulated launches finish before <see cref="GpuKernel.Launch"/> returns.</summary>
     public override void Synchronize() => ThrowIfDisposed();
 

@@ -11,7 +11,7 @@ namespace ModelDsl.Cuda.Tests.Interop;
 /// GEMM mapping through the actual cublasSgemm_v2 and cublasSgemmStridedBatched calls, every error message, and the
 /// release order. The stand-in's state is process-wide, so these tests are one class (xunit runs them one at a time).
 /// </summary>
-public sealed unsafe class FakeDriverTests : IDisposable
+public sealed unsafe partial class FakeDriverTests : IDisposable
 {
     private const string AxpySource = """
         extern "C" __global__ void axpy(int n, float a, const float* x, float* y)
@@ -44,6 +44,8 @@ public sealed unsafe class FakeDriverTests : IDisposable
         Assert.Equal(0, _fake.Get("allocations"));
         Assert.Equal(0, _fake.Get("modules"));
         Assert.Equal(0, _fake.Get("cublas_handles"));
+        Assert.Equal(0, _fake.Get("cublaslt_handles"));
+        Assert.Equal(0, _fake.Get("cublaslt_objects"));
         Assert.Equal(0, _fake.Get("primary_refcount"));
     }
 
@@ -63,7 +65,7 @@ public sealed unsafe class FakeDriverTests : IDisposable
         Assert.False(context.IsEmulated);
         Assert.Equal(1, Fake.Get("primary_refcount"));
         Assert.Equal(1, Fake.Get("cublas_handles"));
-        Assert.Equal(["cuInit", "cuDevicePrimaryCtxRetain", "cublasCreate_v2", "cublasSetMathMode 0"], Fake.Log.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(["cuInit", "cuDevicePrimaryCtxRetain", "cublasCreate_v2", "cublasSetMathMode 0", "cublasLtCreate"], Fake.Log.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
     [FakeCudaFact]
@@ -444,7 +446,7 @@ public sealed unsafe class FakeDriverTests : IDisposable
     }
 
     [FakeCudaFact]
-    public void Dispose_FreesMemoryThenModulesThenCublasThenTheContext()
+    public void Dispose_FreesMemoryThenModulesThenCublasLtAndCublasThenTheContext()
     {
         CudaContext context = Fake.Open();
         DeviceVariable forgotten = context.Allocate(16);
@@ -454,7 +456,7 @@ public sealed unsafe class FakeDriverTests : IDisposable
 
         context.Dispose();
 
-        Assert.Equal(["cuCtxSynchronize", "cuMemFree_v2", "cuModuleUnload", "cublasDestroy_v2", "cuDevicePrimaryCtxRelease_v2"],
+        Assert.Equal(["cuCtxSynchronize", "cuMemFree_v2", "cuModuleUnload", "cublasLtDestroy", "cublasDestroy_v2", "cuDevicePrimaryCtxRelease_v2"],
             Fake.Log[before.Length..].Split('\n', StringSplitOptions.RemoveEmptyEntries));
         forgotten.Dispose(); // already freed with the context: a no-op
         module.Dispose();

@@ -11,7 +11,7 @@ using ModelDsl.Cuda.Interop;
 namespace ModelDsl.Cuda.Tests.Support;
 
 /// <summary>
-/// The stand-in driver and cuBLAS of Interop/FakeCuda/fake_cuda.cpp, built once per source version with g++ into the
+/// The stand-in driver, cuBLAS and cuBLASLt of Interop/FakeCuda/fake_cuda.cpp, built once per source version with g++ into the
 /// temp directory and loaded by path. Its state is process-wide: the tests that use it live in one class (xunit runs a
 /// class's tests one at a time) and start with <see cref="Reset"/>.
 /// </summary>
@@ -38,11 +38,13 @@ internal sealed unsafe class FakeCuda
         _recordedArguments = (delegate* unmanaged<ulong*>)NativeLibrary.GetExport(library, "fake_recorded_args");
         Driver = CudaDriver.Load(path);
         Cublas = Cublas.Load(path);
+        CublasLt = CublasLt.Load(path);
     }
 
     public string LibraryPath { get; }
     public CudaDriver Driver { get; }
     public Cublas Cublas { get; }
+    public CublasLt CublasLt { get; }
 
     /// <summary>Clears the settings and the call log (allocations, modules and handles are counted, not reset).</summary>
     public void Reset() => _reset();
@@ -64,7 +66,7 @@ internal sealed unsafe class FakeCuda
     /// <summary>A context on the stand-in, compiling with <paramref name="compile"/> (default: <see cref="FakePtx"/>) and no disk cache.</summary>
     public CudaContext Open(int ordinal = 0, Func<string, string, string, string>? compile = null) =>
         CudaContext.Create(ordinal, Driver, (major, minor) =>
-            new CudaToolchain(Cublas, new PtxCache(null, "fake", compile ?? FakePtx), $"compute_{major}{minor}"));
+            new CudaToolchain(Cublas, CublasLt, new PtxCache(null, "fake", compile ?? FakePtx), $"compute_{major}{minor}"));
 
     /// <summary>
     /// PTX-shaped text with an <c>.entry</c> per <c>extern "C" __global__</c> function of the source; the source's

@@ -9,6 +9,7 @@
 // "record_args"). cublasSgemm_v2 is the reference column-major BLAS GEMM, cublasSgemmStridedBatched a loop of it.
 // cublasGetStatusName/String are left out on purpose, so the binding's own status table is exercised.
 
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -36,6 +37,8 @@ std::set<CUdeviceptr> g_allocations;
 std::set<Module*> g_modules;
 int g_primary_refcount = 0;
 int g_cublas_handles = 0;
+int g_lt_handles = 0;  // cuBLASLt handles alive
+int g_lt_objects = 0;  // cuBLASLt descriptors, layouts and preferences alive
 bool g_initialized = false;
 thread_local std::vector<CUcontext> t_stack(1, nullptr); // back() is the thread's current context
 char g_record[32 * 8];
@@ -113,6 +116,8 @@ EXPORT long long fake_get(const char* key) {
     if (k == "modules") return (long long)g_modules.size();
     if (k == "primary_refcount") return g_primary_refcount;
     if (k == "cublas_handles") return g_cublas_handles;
+    if (k == "cublaslt_handles") return g_lt_handles;
+    if (k == "cublaslt_objects") return g_lt_objects;
     if (k == "current") return t_stack.back() == kContext ? 1 : 0;
     return setting(key, -1);
 }
@@ -402,5 +407,164 @@ EXPORT int cublasSgemmStridedBatched(void* handle, int transa, int transb, int m
     }
     log("cublasSgemmStridedBatched " + gemm_shape(transa, transb, m, n, k) + " strideA=" + std::to_string(strideA) +
         " strideB=" + std::to_string(strideB) + " strideC=" + std::to_string(strideC) + " batch=" + std::to_string(batchCount));
+    return 0;
+}
+
+// ---- cuBLASLt ----------------------------------------------------------------------------------------------------
+// Descriptors are heap structs holding what the binding sets; cublasLtMatmul checks the layouts against the op flags
+// (7: CUBLAS_STATUS_INVALID_VALUE when they disagree), then computes the column-major product and the epilogue exactly
+// as the cuBLASLt documentation defines them (GELU: the tanh form). Settings: "lt_heuristic_found" (algorithms the
+// heuristic returns, default 1), "lt_matmul_status" (a forced status). Log: one line per matmul.
+
+namespace {
+
+struct LtDesc { int compute = 0, scale = 0, transa = 0, transb = 0, epilogue = 1; const float* bias = nullptr; float* aux = nullptr; long long auxld = 0; };
+struct LtLayout { int type = 0; unsigned long long rows = 0, cols = 0; long long ld = 0; };
+struct LtPreference { unsigned long long workspace = 0; };
+float gelu_tanh(float x) {
+    const float k = 0.7978845608f, c = 0.044715f;
+    return 0.5f * x * (1.0f + tanhf(k * (x + c * x * x * x)));
+}
+
+float gelu_tanh_grad(float x) {
+    const float k = 0.7978845608f, c = 0.044715f;
+    float t = tanhf(k * (x + c * x * x * x));
+    return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * k * (1.0f + 3.0f * c * x * x);
+}
+
+} // namespace
+
+EXPORT int cublasLtCreate(void** handle) {
+    if (!current()) return 1;
+    int forced = (int)setting("cublaslt_create_status", 0);
+    if (forced != 0) return forced;
+    g_lt_handles++;
+    *handle = reinterpret_cast<void*>(0x17A5);
+    log("cublasLtCreate");
+    return 0;
+}
+
+EXPORT int cublasLtDestroy(void* handle) {
+    if (handle != reinterpret_cast<void*>(0x17A5) || g_lt_handles == 0 || !current()) return 1;
+    g_lt_handles--;
+    log("cublasLtDestroy");
+    return 0;
+}
+
+EXPORT int cublasLtMatmulDescCreate(LtDesc** desc, int compute, int scale) {
+    *desc = new LtDesc();
+    (*desc)->compute = compute;
+    (*desc)->scale = scale;
+    g_lt_objects++;
+    return 0;
+}
+
+EXPORT int cublasLtMatmulDescDestroy(LtDesc* desc) { delete desc; g_lt_objects--; return 0; }
+
+EXPORT int cublasLtMatmulDescSetAttribute(LtDesc* desc, int attribute, const void* value, size_t bytes) {
+    switch (attribute) {
+        case 3: if (bytes != 4) return 7; desc->transa = *(const int*)value; return 0;
+        case 4: if (bytes != 4) return 7; desc->transb = *(const int*)value; return 0;
+        case 7: if (bytes != 4) return 7; desc->epilogue = *(const int*)value; return 0;
+        case 8: if (bytes != 8) return 7; desc->bias = *(float* const*)value; return 0;
+        case 11: if (bytes != 8) return 7; desc->aux = *(float* const*)value; return 0;
+        case 12: if (bytes != 8) return 7; desc->auxld = *(const long long*)value; return 0;
+        default: return 7;
+    }
+}
+
+EXPORT int cublasLtMatrixLayoutCreate(LtLayout** layout, int type, unsigned long long rows, unsigned long long cols, long long ld) {
+    *layout = new LtLayout{type, rows, cols, ld};
+    g_lt_objects++;
+    return 0;
+}
+
+EXPORT int cublasLtMatrixLayoutDestroy(LtLayout* layout) { delete layout; g_lt_objects--; return 0; }
+
+EXPORT int cublasLtMatmulPreferenceCreate(LtPreference** preference) {
+    *preference = new LtPreference();
+    g_lt_objects++;
+    return 0;
+}
+
+EXPORT int cublasLtMatmulPreferenceDestroy(LtPreference* preference) { delete preference; g_lt_objects--; return 0; }
+
+EXPORT int cublasLtMatmulPreferenceSetAttribute(LtPreference* preference, int attribute, const void* value, size_t bytes) {
+    if (attribute != 1 || bytes != 8) return 7;
+    preference->workspace = *(const unsigned long long*)value;
+    return 0;
+}
+
+struct LtHeuristic { unsigned long long algo[8]; size_t workspaceSize; int state; float waves; int reserved[4]; };
+
+EXPORT int cublasLtMatmulAlgoGetHeuristic(void* handle, LtDesc*, LtLayout*, LtLayout*, LtLayout*, LtLayout*, LtPreference*,
+                                          int requested, LtHeuristic* results, int* found) {
+    if (handle != reinterpret_cast<void*>(0x17A5) || requested < 1) return 7;
+    int count = (int)setting("lt_heuristic_found", 1);
+    *found = count < requested ? count : requested;
+    if (*found > 0) {
+        memset(&results[0], 0, sizeof(LtHeuristic));
+        results[0].algo[0] = 0xA160;
+    }
+    return 0;
+}
+
+EXPORT int cublasLtMatmul(void* handle, LtDesc* desc, const float* alpha, const float* A, LtLayout* a, const float* B,
+                          LtLayout* b, const float* beta, const float* C, LtLayout* c, float* D, LtLayout* d,
+                          const unsigned long long* algo, void* workspace, size_t workspaceBytes, void* stream) {
+    if (handle != reinterpret_cast<void*>(0x17A5)) return 1;
+    if (!current()) return 13;
+    int forced = (int)setting("lt_matmul_status", 0);
+    if (forced != 0) return forced;
+    if (!algo || algo[0] != 0xA160 || stream != nullptr) return 7;
+    if (desc->compute != 68 || desc->scale != 0 || a->type != 0 || b->type != 0 || c->type != 0 || d->type != 0) return 7;
+    if (workspaceBytes > 0 && g_allocations.count((CUdeviceptr)(uintptr_t)workspace) == 0) return 7;
+    // op(A) is m x k, op(B) is k x n: the layouts (as stored) must agree with the op flags.
+    int m = (int)c->rows, n = (int)c->cols;
+    int k = (int)(desc->transa ? a->rows : a->cols);
+    if ((int)(desc->transa ? a->cols : a->rows) != m) return 7;
+    if ((int)(desc->transb ? b->rows : b->cols) != n || (int)(desc->transb ? b->cols : b->rows) != k) return 7;
+    if (d->rows != c->rows || d->cols != c->cols || C != D) return 7;
+    int epilogue = desc->epilogue;
+    bool gelu = epilogue == 164 || epilogue == 208;
+    if (epilogue != 1 && !desc->bias) return 7;
+    if (gelu && (!desc->aux || desc->auxld < m)) return 7;
+    int status = column_major_sgemm(desc->transa, desc->transb, m, n, k, alpha, A, (int)a->ld, B, (int)b->ld, beta, D, (int)d->ld);
+    if (status != 0) return status;
+    float* bias = const_cast<float*>(desc->bias);
+    switch (epilogue) {
+        case 1: break;
+        case 4: // BIAS: one value per row of D
+            for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) D[i + (size_t)j * d->ld] += bias[i];
+            break;
+        case 164: // GELU_AUX_BIAS: aux = D + bias, D = gelu(aux)
+            for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) {
+                float x = D[i + (size_t)j * d->ld] + bias[i];
+                desc->aux[i + (size_t)j * desc->auxld] = x;
+                D[i + (size_t)j * d->ld] = gelu_tanh(x);
+            }
+            break;
+        case 208: // DGELU_BGRAD: D = D * gelu'(aux), bias = row sums of D
+            for (int i = 0; i < m; i++) {
+                double sum = 0;
+                for (int j = 0; j < n; j++) {
+                    float* v = &D[i + (size_t)j * d->ld];
+                    *v *= gelu_tanh_grad(desc->aux[i + (size_t)j * desc->auxld]);
+                    sum += *v;
+                }
+                bias[i] = (float)sum;
+            }
+            break;
+        case 512: // BGRADB: bias = op(B) summed over k, one value per column of D
+            for (int j = 0; j < n; j++) {
+                double sum = 0;
+                for (int l = 0; l < k; l++) sum += desc->transb ? B[j + (size_t)l * b->ld] : B[l + (size_t)j * b->ld];
+                bias[j] = (float)sum;
+            }
+            break;
+        default: return 15; // CUBLAS_STATUS_NOT_SUPPORTED: an epilogue the binding does not use
+    }
+    log("cublasLtMatmul epilogue=" + std::to_string(epilogue) + " " + gemm_shape(desc->transa, desc->transb, m, n, k) +
+        (gelu ? " auxld=" + std::to_string(desc->auxld) : ""));
     return 0;
 }
