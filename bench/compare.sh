@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Side-by-side: the same models in PyTorch, ModelDsl and (inference) ONNX Runtime, in one run, on the same thread count.
-#   bench/compare.sh [--threads N] [--models mlp,small,cnn,gpt,sgemm]      (default: 1 thread, every model)
+#   bench/compare.sh [--threads N[,M...]] [--models mlp,small,cnn,gpt,sgemm,bert]  (default: 1 thread, every model;
+#       several thread counts run one after the other, one table each)
+#   bench/compare.sh --models bert --threads 1,2   (the bert row: one fine-tuning step of bert_classifier.model at
+#       B=16, T=128; samples/s and the share of the peak on 1 and 2 threads; docs/benchmarks.md)
 #   bench/compare.sh --kernels [--threads N]     (the CNN's and GPT's kernels alone, ModelDsl against PyTorch ops)
 #   --clock cpu: time blocks in the calling thread's CPU seconds instead of wall seconds (1 thread on a shared machine)
 # Prints a table, then LAST one line per model: "ratio vs pytorch <model>: X.XX"
@@ -12,7 +15,10 @@
 # Every peer runs at its strongest correct configuration: the PyTorch process alone runs without OPENBLAS_CORETYPE and
 # OPENBLAS_L2_SIZE (this machine's environment pins OpenBLAS to its AVX2 "Haswell" kernels; unset, OpenBLAS picks the
 # widest the CPU has), the BLAS core each side used is printed, and every side's outputs are checked against a float64
-# reference (a side that fails the check stops the run instead of reporting a speed).
+# reference (a side that fails the check stops the run instead of reporting a speed); the bert row instead checks
+# PyTorch's module against ModelDsl's weights and losses (bench/pytorch/bert.py).
+# PyTorch is the first interpreter that imports torch among $MODELDSL_BENCH_PYTHON, /usr/bin/python3 (Debian's
+# python3-torch) and the python3 on PATH (a pyenv one often has no torch).
 set -euo pipefail
 
 threads=1
@@ -26,7 +32,7 @@ while [[ $# -gt 0 ]]; do
     --models=*) models="${1#*=}"; shift ;;
     --kernels) kernels=1; shift ;;
     --clock) export MODELDSL_BENCH_CLOCK="$2"; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -36,7 +42,7 @@ lock=/tmp/modeldsl.lock
 
 # PyTorch: Debian's python3-torch (1.13, BLAS through OpenBLAS). Use the system interpreter: that is where apt puts it.
 py=""
-for candidate in python3 /usr/bin/python3; do
+for candidate in ${MODELDSL_BENCH_PYTHON:-} /usr/bin/python3 python3; do
   if command -v "$candidate" >/dev/null && "$candidate" -c 'import torch' 2>/dev/null; then py="$candidate"; break; fi
 done
 if [[ -z "$py" ]]; then
@@ -51,28 +57,33 @@ echo "building bench/TrainStepBench (Release)..." >&2
 flock "$lock" dotnet build "$root/bench/TrainStepBench" -c Release -nologo -v q >/dev/null
 
 out="$(mktemp)"
-trap 'rm -f "$out"' EXIT
-if [[ $kernels == 1 ]]; then
-  echo "running the kernels with $threads thread(s)..." >&2
-  flock "$lock" bash -c '
-    set -e
-    dotnet "$1/bench/TrainStepBench/bin/Release/net10.0/TrainStepBench.dll" --kernels "$2"
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$3" "$1/bench/pytorch/kernels.py" --threads "$2"
-  ' _ "$root" "$threads" "$py" > "$out"
-else
-  echo "running with $threads thread(s)${models:+, models $models}..." >&2
-  # ONNX Runtime runs the MLP's inference rows only.
-  onnx=1
-  [[ -n "$models" && ",$models," != *",mlp,"* ]] && onnx=0
-  flock "$lock" bash -c '
-    set -e
-    model_args=(); [[ -n "$5" ]] && model_args=(--models "$5")
-    dotnet "$1/bench/TrainStepBench/bin/Release/net10.0/TrainStepBench.dll" --compare "$2" "${model_args[@]}"
-    if [[ "$4" == 1 ]]; then dotnet "$1/bench/TrainStepBench/bin/Release/net10.0/TrainStepBench.dll" --onnxruntime "$2"; fi
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$3" "$1/bench/pytorch/compare.py" --threads "$2" "${model_args[@]}"
-  ' _ "$root" "$threads" "$py" "$onnx" "$models" > "$out"
-fi
-
+check="$(mktemp -d)"
+trap 'rm -rf "$out" "$check"' EXIT
 cpu="$(lscpu | sed -n 's/^Model name: *//p' | head -1)"
-"$py" "$root/bench/pytorch/table.py" "$out" --title "machine: $cpu; threads: $threads; clock: ${MODELDSL_BENCH_CLOCK:-wall}; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" \
-  --ratios mlp,small,cnn,gpt,sgemm-1024 --onnx-ratios mlp.predict-b1,mlp.predict --ceiling-threads "$threads"
+IFS=',' read -r -a thread_counts <<< "$threads"
+for threads in "${thread_counts[@]}"; do
+  if [[ $kernels == 1 ]]; then
+    echo "running the kernels with $threads thread(s)..." >&2
+    flock "$lock" bash -c '
+      set -e
+      dotnet "$1/bench/TrainStepBench/bin/Release/net10.0/TrainStepBench.dll" --kernels "$2"
+      env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$3" "$1/bench/pytorch/kernels.py" --threads "$2"
+    ' _ "$root" "$threads" "$py" > "$out"
+  else
+    echo "running with $threads thread(s)${models:+, models $models}..." >&2
+    # ONNX Runtime runs the MLP's inference rows only.
+    onnx=1
+    [[ -n "$models" && ",$models," != *",mlp,"* ]] && onnx=0
+    # The bert row: ModelDsl writes its weights, inputs and losses to $check; the PyTorch side loads and checks them.
+    flock "$lock" bash -c '
+      set -e
+      model_args=(); [[ -n "$5" ]] && model_args=(--models "$5")
+      MODELDSL_BENCH_BERT_CHECK="$6" dotnet "$1/bench/TrainStepBench/bin/Release/net10.0/TrainStepBench.dll" --compare "$2" "${model_args[@]}"
+      if [[ "$4" == 1 ]]; then dotnet "$1/bench/TrainStepBench/bin/Release/net10.0/TrainStepBench.dll" --onnxruntime "$2"; fi
+      env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$3" "$1/bench/pytorch/compare.py" --threads "$2" --bert-check "$6" "${model_args[@]}"
+    ' _ "$root" "$threads" "$py" "$onnx" "$models" "$check" > "$out"
+  fi
+
+  "$py" "$root/bench/pytorch/table.py" "$out" --title "machine: $cpu; threads: $threads; clock: ${MODELDSL_BENCH_CLOCK:-wall}; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" \
+    --ratios mlp,small,cnn,gpt,sgemm-1024,bert --onnx-ratios mlp.predict-b1,mlp.predict --ceiling-threads "$threads"
+done

@@ -15,7 +15,7 @@ namespace TrainStepBench;
 internal static class CompareMode
 {
     /// <summary>The model names <c>--models</c> accepts, in the order they run (bench/pytorch/compare.py takes the same).</summary>
-    public static readonly string[] Models = { "mlp", "small", "cnn", "gpt", "sgemm" };
+    public static readonly string[] Models = { "mlp", "small", "cnn", "gpt", "sgemm", "bert" };
 
     /// <summary>Runs every model, or those in <paramref name="only"/> when it is not empty.</summary>
     public static void Run(int threads, IReadOnlySet<string> only)
@@ -32,6 +32,12 @@ internal static class CompareMode
         if (Selected("cnn")) Cnn();
         if (Selected("gpt")) Gpt();
         if (Selected("sgemm")) SgemmAndPeak();
+        if (Selected("bert"))
+        {
+            BertBench.Run();
+            // The bert row's share of the peak needs the peak FMA rate, measured here when sgemm did not run.
+            if (!Selected("sgemm")) Peak();
+        }
     }
 
     // Rows of every model m: m (TrainStep: forward with dropout, loss, backward, optimizer), m.forward (no gradients,
@@ -156,6 +162,12 @@ internal static class CompareMode
         Timing.Info("modeldsl", $"sgemm-1024 max |C - C_float64| / max |C_float64| over 64 rows = {error:G3}");
         if (!(error <= 1e-5)) throw new InvalidOperationException($"sgemm-1024: result differs from the float64 reference by {error:G3} (relative); not reporting its speed.");
         Emit("sgemm-1024", "gflops", ToGflops(2.0 * n * n * n, t));
+        Peak();
+    }
+
+    /// <summary>The peak FP32 FMA rate of one core: with 256-bit and 512-bit FMAs, and the widest (<c>peak-fma-per-core</c>).</summary>
+    private static void Peak()
+    {
         const long iterations = 4_000_000;
         double[]? widest = null;
         if (Fma.IsSupported)

@@ -1,12 +1,13 @@
 // Median time per generated TrainStep (forward, loss, backward, Adam) after warm-up, over several repetitions.
 //   dotnet run -c Release --project bench/TrainStepBench -- [threads]
-//   dotnet run -c Release --project bench/TrainStepBench -- --compare [threads] [--models mlp,small,cnn,gpt,sgemm]
+//   dotnet run -c Release --project bench/TrainStepBench -- --compare [threads] [--models mlp,small,cnn,gpt,sgemm,bert]
 //       (machine-readable; used by bench/compare.sh)
+//   dotnet run -c Release --project bench/TrainStepBench -- --bert-check FOLDER   (bert's weights, inputs and losses for bench/pytorch/bert.py, untimed)
 //   dotnet run -c Release --project bench/TrainStepBench -- --nonfinite [threads]   (the MLP step with and without the non-finite checks)
 //   dotnet run -c Release --project bench/TrainStepBench -- --kernels [threads] [filter]   (the CNN's and GPT's kernels alone; same format)
 //   dotnet run -c Release --project bench/TrainStepBench -- --onnxruntime [threads]   (the exported MLP in ONNX Runtime; same format)
 //   dotnet run -c Release --project bench/TrainStepBench -- --predict-loop [batch] [seconds] [threads]   (for a profiler)
-//   dotnet run -c Release --project bench/TrainStepBench -- --train-loop mlp|cnn|gpt[.forward] [seconds] [threads]   (for a profiler)
+//   dotnet run -c Release --project bench/TrainStepBench -- --train-loop mlp|cnn|gpt|bert[.forward] [seconds] [threads]   (for a profiler)
 using System.Diagnostics;
 using ModelDsl.Runtime;
 using ModelDsl.Runtime.Cpu;
@@ -20,6 +21,12 @@ if (args.Length > 0 && args[0] == "--compare")
         ? args[modelsAt + 1].Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet()
         : new HashSet<string>();
     CompareMode.Run(compareThreads, only);
+    return;
+}
+if (args.Length > 1 && args[0] == "--bert-check")
+{
+    var (model, ids, segment, mask, labels) = BertBench.Setup();
+    BertBench.WriteCheck(model, ids, segment, mask, labels, args[1]);
     return;
 }
 if (args.Length > 0 && args[0] == "--nonfinite")
@@ -41,7 +48,7 @@ if (args.Length > 0 && args[0] == "--onnxruntime")
 }
 if (args.Length > 0 && args[0] == "--train-loop")
 {
-    // For a profiler: TrainStep (or, with .forward, Forward) of the MLP (batch 128), the CNN (batch 64) or the GPT (batch 16, T 64), as CompareMode times them.
+    // For a profiler: TrainStep (or, with .forward, Forward) of the MLP (batch 128), the CNN (batch 64), the GPT (batch 16, T 64) or the BERT classifier (batch 16, T 128), as CompareMode times them.
     CpuWorkers.Configure(args.Length > 3 ? int.Parse(args[3]) : 1);
     double seconds = args.Length > 2 ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10;
     Action step = (args.Length > 1 ? args[1] : "gpt") switch
@@ -52,7 +59,9 @@ if (args.Length > 0 && args[0] == "--train-loop")
         "cnn.forward" => CompareMode.CnnStep(forwardOnly: true),
         "gpt" => CompareMode.GptStep(forwardOnly: false),
         "gpt.forward" => CompareMode.GptStep(forwardOnly: true),
-        var other => throw new ArgumentException($"--train-loop: unknown model '{other}' (mlp, mlp.forward, cnn, cnn.forward, gpt, gpt.forward)"),
+        "bert" => BertBench.Step(forwardOnly: false),
+        "bert.forward" => BertBench.Step(forwardOnly: true),
+        var other => throw new ArgumentException($"--train-loop: unknown model '{other}' (mlp, mlp.forward, cnn, cnn.forward, gpt, gpt.forward, bert, bert.forward)"),
     };
     var until = Stopwatch.StartNew();
     long calls = 0;

@@ -6,7 +6,8 @@ unit "us" (per call, lower is better) or "gflops" (higher is better).
 Method: warm-up (>= 0.3 s and 10 calls), then 7 repetitions of a block of calls sized to ~0.25 s; the median block.
 On cuda every timed block (and the warm-up) ends with torch.cuda.synchronize(), so queued kernels are counted.
 
-    python3 bench/pytorch/compare.py [--threads N] [--device cpu|cuda] [--models mlp,small,cnn,gpt,sgemm] [--no-tf32]
+    python3 bench/pytorch/compare.py [--threads N] [--device cpu|cuda] [--models mlp,small,cnn,gpt,sgemm,bert] [--no-tf32]
+                                     [--bert-check FOLDER]
 
 Rows of every model m: m (training step: zero_grad, forward, loss, backward, optimizer step; no .item()), on cuda
 m.host (the same step with the batch copied from host memory and the loss read back, as ModelDsl's TrainStep),
@@ -14,18 +15,23 @@ m.forward (no_grad, eval mode: dropout off), m.fwd+bwd (zero_grad, forward, loss
 optimizer step alone). The mlp adds inference rows (predict = forward + argmax; -b1 = batch 1) and its 8 GEMMs.
 Models: eager nn modules as a user writes them (no torch.compile); the CNN and GPT are examples/FashionMnist/
 fashion_cnn.model and examples/CharGpt/char_gpt.model, layer for layer. Works with PyTorch 1.13 (Debian) and 2.x.
+The bert row (bench/pytorch/bert.py: examples/BertClassifier/bert_classifier.model) loads ModelDsl's weights from
+--bert-check (the folder bench/TrainStepBench wrote, MODELDSL_BENCH_BERT_CHECK) and requires the same parameter count
+and the same losses with dropout off before it is timed; without that folder it refuses to run.
 """
 import argparse
 import math
 import os
 import sys
 
-MODELS = ("mlp", "small", "cnn", "gpt", "sgemm")
+MODELS = ("mlp", "small", "cnn", "gpt", "sgemm", "bert")
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=1)
 parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
 parser.add_argument("--models", default="", help="comma list of " + ",".join(MODELS) + " (default: all)")
+parser.add_argument("--bert-check", default="",
+                    help="folder with ModelDsl's bert weights, inputs and losses (bench/TrainStepBench --compare writes it)")
 parser.add_argument("--no-tf32", action="store_true",
                     help="cuda: turn TF32 off for matmul and cuDNN (PyTorch's defaults: off for matmul, on for cuDNN)")
 args = parser.parse_args()
@@ -292,6 +298,54 @@ def bench_sgemm():
     emit("sgemm-1024", "gflops", gflops(2.0 * n ** 3, seconds))
 
 
+def bench_bert():
+    """examples/BertClassifier/bert_classifier.model at B=16, T=128, all tokens real: one fine-tuning step (zero_grad,
+    forward with dropout, cross-entropy, backward, clip_grad_norm_(1.0), AdamW step, schedule step), on ModelDsl's
+    weights after the check below."""
+    import bert  # noqa: E402  (bench/pytorch/bert.py)
+    if not args.bert_check:
+        sys.exit("compare.py: the bert row needs --bert-check FOLDER (ModelDsl's weights and losses, written by "
+                 "bench/TrainStepBench --compare with MODELDSL_BENCH_BERT_CHECK=FOLDER); bench/compare.sh passes it")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    model, config, attention_dropout = bert.build(os.path.join(root, "examples/BertClassifier/bert_classifier.model"))
+    check = bert.load_check(model, args.bert_check)
+    model.to(device)
+    inputs = [check[k].to(device) for k in ("ids", "segment", "mask")]
+    padded = [check[k].to(device) for k in ("padded_ids", "segment", "padded_mask")]
+    labels = check["labels"].to(device)
+    # The check: with dropout off, the logits and loss on ModelDsl's weights equal ModelDsl's, on the timed batch and
+    # on a padded one (the mask in attention and pooling); this process runs the BLAS at full width, so the check
+    # covers that configuration. The logits carry it (at initialisation the loss is near ln 2 whatever the encoder).
+    # Tolerance 1e-5: float32 differences between the two are ~1e-6; tanh-GELU in place of erf gives 7e-5 here.
+    model.eval()
+    with torch.no_grad():
+        for name, batch, key in (("all real", inputs, ""), ("padded", padded, "padded_")):
+            logits = model(*batch).cpu()
+            loss = F.cross_entropy(logits, labels.cpu()).item()
+            expected = check[key + "logits"]
+            error = ((logits - expected).abs().max() / expected.abs().max()).item()
+            loss_error = abs(loss - check[key + "loss"]) / abs(check[key + "loss"])
+            timing.info(f"bert: dropout off, ModelDsl's weights, {name}: max |logits - modeldsl's| / max |modeldsl's| "
+                        f"= {error:.2g}; loss pytorch {loss:.7g}, modeldsl {check[key + 'loss']:.7g}")
+            if not (error <= 1e-5 and loss_error <= 1e-5):
+                sys.exit(f"compare.py: bert ({name}) differs from ModelDsl: logits by {error:.3g}, loss by "
+                         f"{loss_error:.3g} (relative); the module does not match bert_classifier.model; not "
+                         f"reporting its speed")
+    timing.info(f"bert: {check['count']} parameters in {check['tensors']} tensors, as ModelDsl's; dropout "
+                f"p={config['p']}, attention dropout {attention_dropout}; B={labels.shape[0]} T={inputs[0].shape[1]}")
+    model.train()
+    opt, schedule = bert.optimizer(model)
+
+    def step():
+        opt.zero_grad()
+        F.cross_entropy(model(*inputs), labels).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        schedule.step()
+
+    emit("bert", "us", timed(step))
+
+
 info = f"threads={torch.get_num_threads()} torch={torch.__version__} python={sys.version.split()[0]} device={device.type}"
 if device.type == "cuda":
     info += (f" gpu={torch.cuda.get_device_name(0)} cuda={torch.version.cuda}"
@@ -301,6 +355,6 @@ if device.type == "cpu":
     timing.info(timing.blas_info())
 
 for name, bench in (("mlp", bench_mlp), ("small", bench_small), ("cnn", bench_cnn), ("gpt", bench_gpt),
-                    ("sgemm", bench_sgemm)):
+                    ("sgemm", bench_sgemm), ("bert", bench_bert)):
     if not only or name in only:
         bench()

@@ -5,7 +5,9 @@ bench/gpu_compare.sh on a GPU).
                                            [--ceiling-threads N]
 
 RESULTS holds lines `BENCH<TAB>impl<TAB>name<TAB>unit<TAB>median<TAB>min<TAB>max` (unit "us": per call, lower is better;
-"gflops": higher is better) and `INFO<TAB>impl<TAB>text`. A ratio is the peer's time / ModelDsl's (or ModelDsl's
+"gflops": higher is better), `INFO<TAB>impl<TAB>text` and `STEP<TAB>name<TAB>samples<TAB>flops` (a training-step row:
+samples and floating-point operations per call; each side's samples/s and GFLOP/s are printed, with the share of the
+ceiling when --ceiling-threads is given). A ratio is the peer's time / ModelDsl's (or ModelDsl's
 GFLOP/s / the peer's): above 1 means ModelDsl is faster. The ratio lines come last: one per --ratios name against
 PyTorch, then one per --onnx-ratios name against ONNX Runtime. With --ceiling-threads, the row peak-fma-per-core
 (GFLOP/s of one core) times N is printed as the ceiling, with sgemm-1024's share of it.
@@ -21,10 +23,12 @@ parser.add_argument("--ceiling-threads", type=int, default=0)
 args = parser.parse_args()
 NAMES = {"pytorch": "PyTorch", "modeldsl": "ModelDsl", "onnxruntime": "ONNX Runtime"}
 
-rows, order, info, impls = {}, [], [], ["pytorch", "modeldsl"]
+rows, order, info, impls, steps = {}, [], [], ["pytorch", "modeldsl"], {}
 for line in open(args.results):
     parts = line.rstrip("\n").split("\t")
-    if parts[0] == "INFO":
+    if parts[0] == "STEP":
+        steps[parts[1]] = (int(parts[2]), float(parts[3]))
+    elif parts[0] == "INFO":
         info.append(f"{parts[1]}: {parts[2]}")
     elif parts[0] == "BENCH":
         _, impl, name, unit, med, lo, hi = parts
@@ -79,6 +83,16 @@ if args.ceiling_threads and peak:
         s = rows.get((impl, "sgemm-1024"))
         if s:
             print(f"sgemm-1024 {impl}: {100 * s[1] / ceiling:.0f}% of ceiling")
+for name, (samples, flops) in steps.items():
+    print()
+    for impl in impls:
+        r = rows.get((impl, name))
+        if r and r[0] == "us":
+            seconds = r[1] / 1e6
+            share = (f", {100 * flops / seconds / 1e9 / (peak[1] * args.ceiling_threads):.0f}% of ceiling"
+                     if args.ceiling_threads and peak else "")
+            print(f"{name} {impl}: {samples / seconds:.2f} samples/s ({flops / seconds / 1e9:.1f} GFLOP/s at "
+                  f"{flops / 1e9:.1f} GFLOP per step of {samples} samples{share})")
 print()
 for peer, names in (("pytorch", args.ratios), ("onnxruntime", args.onnx_ratios)):
     for name in filter(None, names.split(",")):
