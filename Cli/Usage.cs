@@ -11,9 +11,11 @@ internal static class Usage
         writer.WriteLine("commands:");
         writer.WriteLine("  check <files or folders...>    parse and check .model files; prints diagnostics as");
         writer.WriteLine("                                 file(line,col): severity ID: message; exit 1 on any error");
-        writer.WriteLine("  summary <file> [--bind B=32]   each layer with its output shape and parameter count, and totals;");
+        writer.WriteLine("  summary <file> [--bind B=32] [--device cuda]");
+        writer.WriteLine("                                 each layer with its output shape and parameter count, and totals;");
         writer.WriteLine("                                 --bind sizes the symbolic dimensions and adds FLOPs per step and");
-        writer.WriteLine("                                 activation memory");
+        writer.WriteLine("                                 activation memory; --device cuda adds the GPU session's memory plan");
+        writer.WriteLine("                                 (bytes per buffer group and the peak of a training step)");
         writer.WriteLine("  emit <file> --out <folder> [--namespace N]");
         writer.WriteLine("                                 writes the generated C# (what a build compiles) for review");
         writer.WriteLine("  export-onnx <file> --weights <checkpoint> --out <file.onnx> [--model Name]");

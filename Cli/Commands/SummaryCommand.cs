@@ -3,6 +3,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using ModelDsl.Analysis;
+using ModelDsl.Emit.Cuda;
 using ModelDsl.IR;
 using ModelDsl.Shapes;
 
@@ -11,11 +12,12 @@ namespace ModelDsl.Cli.Commands;
 /// <summary><c>modeldsl summary &lt;file&gt;</c>: each layer with its output shape and parameter count, then totals (like Keras' model.summary()).</summary>
 internal static class SummaryCommand
 {
-    private const string Usage = "usage: modeldsl summary <file> [--bind B=32,T=64]";
+    private const string Usage = "usage: modeldsl summary <file> [--bind B=32,T=64] [--device cpu|cuda]";
 
     public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
     {
         string? path = null;
+        bool cuda = false;
         var bindings = new Dictionary<string, long>(System.StringComparer.Ordinal);
         for (int i = 0; i < args.Count; i++)
         {
@@ -26,6 +28,16 @@ internal static class SummaryCommand
                     stderr.WriteLine($"modeldsl: error: {error}");
                     return ExitCodes.Usage;
                 }
+            }
+            else if (args[i] == "--device" && i + 1 < args.Count)
+            {
+                string device = args[++i];
+                if (device != "cpu" && device != "cuda")
+                {
+                    stderr.WriteLine($"modeldsl: error: --device {device}: expected cpu or cuda (cuda adds the GPU session's memory plan)");
+                    return ExitCodes.Usage;
+                }
+                cuda = device == "cuda";
             }
             else if (!args[i].StartsWith('-') && path is null)
             {
@@ -68,6 +80,7 @@ internal static class SummaryCommand
                 // Rendered whole before printing, so an overflow leaves no half table behind.
                 var text = new StringWriter();
                 Write(compiled, bindings, text);
+                if (cuda) WriteMemoryPlan(compiled, bindings, text);
                 stdout.Write(text.ToString());
             }
             catch (System.OverflowException)
@@ -129,6 +142,66 @@ internal static class SummaryCommand
             stdout.WriteLine($"optimizer: {optimizer.Kind.ToSource()}(" + string.Join(", ", optimizer.Hyperparameters.Select(h => $"{h.Key}={h.Value.ToString("R", CultureInfo.InvariantCulture)}")) + ")");
         stdout.WriteLine();
     }
+
+    /// <summary>
+    /// The device memory of the generated GPU session at the bound sizes, per buffer group, from the same
+    /// <see cref="GpuMemoryPlan"/> the generated code allocates by: what its constructor allocates once, what each binding
+    /// of the symbolic dimensions adds, and the peak of a training step (nothing is reused within a step, so the sum).
+    /// </summary>
+    private static void WriteMemoryPlan(CompiledModel compiled, IReadOnlyDictionary<string, long> bindings, TextWriter stdout)
+    {
+        var model = compiled.Graph;
+        if (compiled.Cuda is not { } cuda)
+        {
+            stdout.WriteLine($"GPU memory plan: none, model {model.Name} has no GPU code (the warnings above say why)");
+            stdout.WriteLine();
+            return;
+        }
+        var missing = model.SymbolicDimensions.Where(s => !bindings.ContainsKey(s)).ToList();
+        if (missing.Count > 0)
+        {
+            stdout.WriteLine($"GPU memory plan: bind the symbolic dimensions, e.g. --bind {string.Join(",", missing.Select(s => s + "=32"))}");
+            stdout.WriteLine();
+            return;
+        }
+        var plan = GpuMemoryPlan.For(compiled.Plan!, cuda);
+        string at = string.Join(", ", model.SymbolicDimensions.Select(s => $"{s}={bindings[s]}"));
+        stdout.WriteLine($"GPU memory plan{(at.Length == 0 ? "" : " at " + at)} (the generated Gpu session's device allocations, 4 bytes per element):");
+        var rows = new List<string[]> { new[] { "group", "allocated", "buffers", "bytes", "" } };
+        long session = 0, perBinding = 0;
+        foreach (var group in System.Enum.GetValues<GpuMemoryGroup>())
+        {
+            foreach (var (list, when) in new[] { (plan.Session, "once"), (plan.PerBinding, "per binding") })
+            {
+                var members = list.Where(a => a.Group == group).ToList();
+                if (members.Count == 0) continue;
+                long bytes = members.Sum(a => a.Bytes(bindings));
+                if (when == "once") session += bytes;
+                else perBinding += bytes;
+                rows.Add(new[] { GroupName(group, model), when, members.Count.ToString(CultureInfo.InvariantCulture), bytes.ToString("N0", CultureInfo.InvariantCulture), Bytes(bytes) });
+            }
+        }
+        WriteTable(rows, stdout);
+        stdout.WriteLine($"session (once): {session.ToString("N0", CultureInfo.InvariantCulture)} bytes; per binding: {perBinding.ToString("N0", CultureInfo.InvariantCulture)} bytes");
+        stdout.WriteLine($"peak of a training step: {(session + perBinding).ToString("N0", CultureInfo.InvariantCulture)} bytes ({Bytes(session + perBinding)}; nothing is reused within a step; the session keeps up to 4 bindings' workspaces)");
+        stdout.WriteLine();
+    }
+
+    private static string GroupName(GpuMemoryGroup group, ModelGraph model) => group switch
+    {
+        GpuMemoryGroup.Parameters => "parameters",
+        GpuMemoryGroup.Gradients => "parameter gradients",
+        GpuMemoryGroup.OptimizerState => "optimizer state" + (model.Optimizer is { } o ? $" ({o.Kind.ToSource()})" : ""),
+        GpuMemoryGroup.LayerState => "layer state (untrained)",
+        GpuMemoryGroup.Inputs => "inputs and labels",
+        GpuMemoryGroup.ActivationsKept => "activations kept for backward",
+        GpuMemoryGroup.ActivationsForwardOnly => "activations (forward only)",
+        GpuMemoryGroup.Saved => "saved by layers for backward",
+        GpuMemoryGroup.ActivationGradients => "activation gradients",
+        GpuMemoryGroup.Workspace => "layer working memory",
+        GpuMemoryGroup.Reductions => "loss and Σ g² reductions",
+        _ => group.ToString(),
+    };
 
     /// <summary>Shows a shape with the bound symbols replaced by their values (<c>[B, T*d]</c> with T=64 gives <c>[B, 64*d]</c>).</summary>
     private static string Bind(Shape shape, IReadOnlyDictionary<string, long> bindings)

@@ -15,12 +15,16 @@ internal sealed class AllocationTable
 
     public int Count => _starts.Count;
 
+    /// <summary>Bytes of every live allocation, as requested (the alignment padding not counted).</summary>
+    public long Bytes { get; private set; }
+
     public void Add(ulong start, long bytes)
     {
         int index = _starts.BinarySearch(start);
         if (index >= 0) throw new InvalidOperationException($"allocation 0x{start:x} is already recorded");
         _starts.Insert(~index, start);
         _sizes.Insert(~index, bytes);
+        Bytes += bytes;
     }
 
     /// <summary>Removes the allocation that starts at <paramref name="start"/>; false when there is none.</summary>
@@ -28,6 +32,7 @@ internal sealed class AllocationTable
     {
         int index = _starts.BinarySearch(start);
         if (index < 0) return false;
+        Bytes -= _sizes[index];
         _starts.RemoveAt(index);
         _sizes.RemoveAt(index);
         return true;
@@ -56,6 +61,7 @@ internal sealed class AllocationTable
     {
         _starts.Clear();
         _sizes.Clear();
+        Bytes = 0;
     }
 
     // The allocation whose [start, start + size] holds address (its end included), or -1.

@@ -217,6 +217,19 @@ public sealed unsafe class EmulatedContext : GpuContext
         NativeMemory.AlignedFree((void*)pointer.Address);
     }
 
+    /// <summary>
+    /// Bytes of emulated device memory allocated and not yet freed, as requested from <see cref="Allocate"/>: what a GPU's
+    /// cuMemAlloc calls would hold (tests compare it with the memory plan <c>modeldsl summary --device cuda</c> prints).
+    /// </summary>
+    public long AllocatedBytes
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _allocations.Bytes;
+        }
+    }
+
     /// <summary>True when <paramref name="pointer"/> lies in (or just past the end of) a live allocation: what kernel pointer arguments must satisfy.</summary>
     internal bool IsDeviceAddress(ulong pointer) => _allocations.Contains(pointer, 0);
 

@@ -32,6 +32,31 @@ public sealed class SummaryCommandTests
     }
 
     [Fact]
+    public void Device_cuda_prints_the_gpu_memory_plan_per_buffer_group_with_hand_counted_bytes()
+    {
+        var (exit, stdout, stderr) = CliRunner.Run("summary", CliRunner.Example("BinaryClassifier/binary_classifier.model"), "--bind", "B=32", "--device", "cuda");
+        Assert.True(exit == 0, stdout + stderr);
+        Assert.Contains("GPU memory plan at B=32", stdout);
+        string Row(string group, string allocated) => stdout.Split('\n').Single(l => l.TrimStart().StartsWith(group + " ", System.StringComparison.Ordinal) && l.Contains(allocated));
+        // 10·64+64, 64·64+64 and 64+1 floats, each parameter padded to 64 floats: a 4,992-float arena.
+        Assert.Contains(" 19,968 ", Row("parameters", "once"));
+        Assert.Contains(" 39,936 ", Row("optimizer state (adam)", "once"));       // m and v
+        Assert.Contains(" 1,408 ", Row("inputs and labels", "per binding"));       // x 32·10 + y 32 floats
+        Assert.Contains(" 16,384 ", Row("activations kept for backward", "per binding")); // the two relu outputs, 32·64 each
+        Assert.Contains(" 16,640 ", Row("activations (forward only)", "per binding")); // two pre-activations, the logit, the sigmoid
+        Assert.Contains(" 32,896 ", Row("activation gradients", "per binding"));
+        Assert.Contains("peak of a training step: 147,344 bytes", stdout);
+
+        var (unbound, unboundOut, _) = CliRunner.Run("summary", CliRunner.Example("BinaryClassifier/binary_classifier.model"), "--device", "cuda");
+        Assert.Equal(0, unbound);
+        Assert.Contains("GPU memory plan: bind the symbolic dimensions, e.g. --bind B=32", unboundOut);
+
+        var (bad, _, badErr) = CliRunner.Run("summary", CliRunner.Example("BinaryClassifier/binary_classifier.model"), "--device", "tpu");
+        Assert.NotEqual(0, bad);
+        Assert.Contains("--device tpu: expected cpu or cuda", badErr);
+    }
+
+    [Fact]
     public void A_model_with_errors_prints_diagnostics_and_exits_1()
     {
         var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "modeldsl-summary-broken.model");

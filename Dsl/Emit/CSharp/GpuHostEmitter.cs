@@ -383,7 +383,7 @@ namespace ModelDsl.Emit.CSharp
         private void EmitGpuWorkspace()
         {
             Section("Device buffers, planned once per binding of the symbolic dimensions");
-            var deviceBuffers = _plan.Buffers.Where(b => b.IsPlanned || b.Kind == BufferKind.Input || b.Kind == BufferKind.Label).ToList();
+            var deviceBuffers = GpuMemoryPlan.DeviceBuffers(_plan); // the per-binding allocations modeldsl summary --device cuda prints
             string ctorParams = string.Join(", ", _symbols.Select(s => $"int {SymbolLocal(s)}"));
             _w.Line(GeneratedFile.GeneratedCode);
             _w.Open("private sealed class Workspace : global::System.IDisposable");
@@ -727,18 +727,7 @@ namespace ModelDsl.Emit.CSharp
         }
 
         /// <summary>Each f32 layer state's offset in the device's state arena (multiples of 64 floats, like the parameters') and its padded length.</summary>
-        private IReadOnlyList<(long Offset, long Length)> LayerStateOffsets()
-        {
-            var result = new List<(long, long)>();
-            long at = 0;
-            foreach (var b in _plan.States)
-            {
-                long padded = (b.Shape.KnownElementCount() + ParameterArena.Alignment - 1) / ParameterArena.Alignment * ParameterArena.Alignment;
-                result.Add((at, padded));
-                at += padded;
-            }
-            return result;
-        }
+        private IReadOnlyList<(long Offset, long Length)> LayerStateOffsets() => GpuMemoryPlan.LayerStateOffsets(_plan);
 
         private int ParameterIndex(PlanBuffer b)
         {
