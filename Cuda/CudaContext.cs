@@ -294,7 +294,7 @@ public sealed unsafe class CudaContext : GpuContext
 
     /// <summary>
     /// Row-major GEMM with the CPU <c>Sgemm.Multiply</c>'s argument rules, as <c>cublasSgemm_v2</c> on the transposes
-    /// (<see cref="ColumnMajorGemm"/>). In FP32 math mode, never TF32. When beta is 0, C is not read.
+    /// (<see cref="ColumnMajorGemm"/>). In FP32 math mode unless <see cref="GpuContext.Tf32"/> is set. When beta is 0, C is not read.
     /// </summary>
     public override void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
         DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc)
@@ -311,10 +311,39 @@ public sealed unsafe class CudaContext : GpuContext
             throw _cublas.Error($"cublasSgemm_v2(row-major transA={transA}, transB={transB}, m={m}, n={n}, k={k}, lda={lda}, ldb={ldb}, ldc={ldc})", status);
     }
 
+    /// <summary>The FP32 GEMMs' math mode: <c>cublasSetMathMode</c> with TF32 tensor-op math or the default (FP32) math.</summary>
+    private protected override void SetTf32(bool enabled)
+    {
+        MakeCurrent();
+        cublasMath_t mode = enabled ? cublasMath_t.CUBLAS_TF32_TENSOR_OP_MATH : cublasMath_t.CUBLAS_DEFAULT_MATH;
+        _cublas.Check(_cublas.cublasSetMathMode(_cublasHandle.DangerousGetHandle(), mode), $"cublasSetMathMode({mode})");
+    }
+
+    /// <summary>
+    /// Row-major GEMM of BF16 operands (<see cref="GpuContext.GemmBf16"/>) as <c>cublasGemmEx</c> on the transposes
+    /// (<see cref="ColumnMajorGemm"/>): A and B <c>CUDA_R_16BF</c>, C <c>CUDA_R_32F</c>, <c>CUBLAS_COMPUTE_32F</c>, the
+    /// default algorithm (tensor cores). When beta is 0, C is not read.
+    /// </summary>
+    public override void GemmBf16(bool transA, bool transB, int m, int n, int k, float alpha,
+        DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc)
+    {
+        CheckSgemm(transA, transB, m, n, k, lda, ldb, ldc);
+        if (m == 0 || n == 0) return;
+        CheckOperands(k, alpha, a, b, c);
+
+        MakeCurrent();
+        var g = ColumnMajorGemm.FromRowMajor(transA, transB, m, n, k, a, lda, b, ldb, c, ldc);
+        cublasStatus_t status = _cublas.cublasGemmEx(_cublasHandle.DangerousGetHandle(), g.TransA, g.TransB, g.M, g.N, g.K,
+            &alpha, g.A.Address, cudaDataType_t.CUDA_R_16BF, g.Lda, g.B.Address, cudaDataType_t.CUDA_R_16BF, g.Ldb,
+            &beta, g.C.Address, cudaDataType_t.CUDA_R_32F, g.Ldc, cublasComputeType_t.CUBLAS_COMPUTE_32F, cublasGemmAlgo_t.CUBLAS_GEMM_DEFAULT);
+        if (status != cublasStatus_t.CUBLAS_STATUS_SUCCESS)
+            throw _cublas.Error($"cublasGemmEx(BF16 A and B, FP32 C and compute; row-major transA={transA}, transB={transB}, m={m}, n={n}, k={k}, lda={lda}, ldb={ldb}, ldc={ldc})", status);
+    }
+
     /// <summary>
     /// A strided batch of row-major GEMMs (<see cref="GpuContext.SgemmStridedBatched"/>) as one
     /// <c>cublasSgemmStridedBatched</c> on the transposes (<see cref="ColumnMajorGemm"/>), checked like <see cref="Sgemm"/>
-    /// and for strides that would make the C matrices overlap. FP32 math mode; when beta is 0, C is not read.
+    /// and for strides that would make the C matrices overlap. FP32 math mode unless <see cref="GpuContext.Tf32"/> is set; when beta is 0, C is not read.
     /// </summary>
     public override void SgemmStridedBatched(bool transA, bool transB, int m, int n, int k, float alpha,
         DevicePointer a, int lda, long strideA, DevicePointer b, int ldb, long strideB, float beta,

@@ -85,6 +85,37 @@ public abstract class GpuContext : IDisposable
     public abstract void SgemmEpilogue(GemmEpilogue epilogue, bool transA, bool transB, int m, int n, int k,
         DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc, DevicePointer bias, DevicePointer aux = default);
 
+    /// <summary>
+    /// True: <see cref="Sgemm"/> and <see cref="SgemmStridedBatched"/> run on tensor cores in TF32 (FP32 operands read with
+    /// 10 mantissa bits, FP32 accumulation; cuBLAS's <c>CUBLAS_TF32_TENSOR_OP_MATH</c>). False (the default): plain FP32,
+    /// so the CPU backend stays a meaningful reference. A session in TF32 precision sets it before its products
+    /// (docs/cuda.md "Precision"); setting the value it already has costs nothing.
+    /// </summary>
+    public bool Tf32
+    {
+        get => _tf32;
+        set
+        {
+            if (value == _tf32) return;
+            SetTf32(value);
+            _tf32 = value;
+        }
+    }
+
+    private bool _tf32;
+
+    /// <summary>Switches the FP32 GEMMs' math mode (<see cref="Tf32"/> calls it only on a change).</summary>
+    private protected abstract void SetTf32(bool enabled);
+
+    /// <summary>
+    /// Row-major <c>C = alpha·op(A)·op(B) + beta·C</c> with BF16 operands and FP32 accumulation and result: A and B hold
+    /// BF16 values (2 bytes each, <c>md_bf16</c>; leading dimensions in elements), C floats. <see cref="Sgemm"/>'s argument
+    /// rules otherwise. On a GPU this is <c>cublasGemmEx</c> with <c>CUDA_R_16BF</c> inputs, a <c>CUDA_R_32F</c> output and
+    /// <c>CUBLAS_COMPUTE_32F</c> (tensor cores); the emulator widens the operands (exactly) and runs the FP32 SGEMM.
+    /// </summary>
+    public abstract void GemmBf16(bool transA, bool transB, int m, int n, int k, float alpha,
+        DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc);
+
     /// <summary>Waits for all queued work; errors of earlier asynchronous launches surface here.</summary>
     public abstract void Synchronize();
 

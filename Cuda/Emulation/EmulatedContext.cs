@@ -77,7 +77,10 @@ public sealed unsafe class EmulatedContext : GpuContext
         return new DeviceVariable(this, new DevicePointer((ulong)memory), bytes);
     }
 
-    /// <summary>The CPU's <c>ModelDsl.Runtime.Cpu.Sgemm.Multiply</c> on the operands' host memory, after checking each lies in one allocation.</summary>
+    /// <summary>
+    /// The CPU's <c>ModelDsl.Runtime.Cpu.Sgemm.Multiply</c> on the operands' host memory, after checking each lies in one
+    /// allocation; with <see cref="GpuContext.Tf32"/>, on copies of A and B rounded to TF32 (<see cref="BFloat16.RoundToTf32"/>).
+    /// </summary>
     public override void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
         DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc)
     {
@@ -91,7 +94,61 @@ public sealed unsafe class EmulatedContext : GpuContext
                 CheckMatrix(b, transB ? n : k, transB ? k : n, ldb, "B");
             }
         }
+        if (Tf32 && m > 0 && n > 0 && k > 0 && alpha != 0f)
+        {
+            // A tensor core reads FP32 operands as TF32: round copies of A and B, then accumulate in FP32.
+            float[] ra = RoundedCopy((float*)a.Address, transA ? k : m, transA ? m : k, lda, BFloat16.RoundToTf32);
+            float[] rb = RoundedCopy((float*)b.Address, transB ? n : k, transB ? k : n, ldb, BFloat16.RoundToTf32);
+            fixed (float* pa = ra, pb = rb)
+                Runtime.Cpu.Sgemm.Multiply(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, (float*)c.Address, ldc);
+            return;
+        }
         Runtime.Cpu.Sgemm.Multiply(transA, transB, m, n, k, alpha, (float*)a.Address, lda, (float*)b.Address, ldb, beta, (float*)c.Address, ldc);
+    }
+
+    /// <summary>The emulator's TF32 mode only changes how <see cref="Sgemm"/> reads its operands.</summary>
+    private protected override void SetTf32(bool enabled) => ThrowIfDisposed();
+
+    /// <summary>
+    /// The BF16 GEMM as a GPU computes it: the BF16 operands widened to float (exact), then the FP32 SGEMM (FP32
+    /// accumulation; the sum order is the CPU SGEMM's, not cuBLAS's, so results agree with a GPU to FP32 rounding of the
+    /// sums, not bit for bit). Each operand is checked against the live allocations at 2 bytes per element.
+    /// </summary>
+    public override void GemmBf16(bool transA, bool transB, int m, int n, int k, float alpha,
+        DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc)
+    {
+        ThrowIfDisposed();
+        CheckSgemm(transA, transB, m, n, k, lda, ldb, ldc);
+        if (m <= 0 || n <= 0) return;
+        CheckMatrix(c, m, n, ldc, "C");
+        if (k == 0 || alpha == 0f)
+        {
+            Runtime.Cpu.Sgemm.Multiply(transA, transB, m, n, k, alpha, null, lda, null, ldb, beta, (float*)c.Address, ldc);
+            return;
+        }
+        CheckMatrix(a, transA ? k : m, transA ? m : k, lda, "A", sizeof(ushort));
+        CheckMatrix(b, transB ? n : k, transB ? k : n, ldb, "B", sizeof(ushort));
+        float[] wa = Widened((ushort*)a.Address, transA ? k : m, transA ? m : k, lda);
+        float[] wb = Widened((ushort*)b.Address, transB ? n : k, transB ? k : n, ldb);
+        fixed (float* pa = wa, pb = wb)
+            Runtime.Cpu.Sgemm.Multiply(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, (float*)c.Address, ldc);
+    }
+
+    // A rows × cols matrix with row stride ld, copied with the same stride (the gaps stay 0).
+    private static float[] RoundedCopy(float* source, int rows, int cols, int ld, Func<float, float> round)
+    {
+        var copy = new float[(long)(rows - 1) * ld + cols];
+        for (int r = 0; r < rows; r++)
+            for (int col = 0; col < cols; col++) copy[(long)r * ld + col] = round(source[(long)r * ld + col]);
+        return copy;
+    }
+
+    private static float[] Widened(ushort* source, int rows, int cols, int ld)
+    {
+        var copy = new float[(long)(rows - 1) * ld + cols];
+        for (int r = 0; r < rows; r++)
+            for (int col = 0; col < cols; col++) copy[(long)r * ld + col] = BFloat16.Widen(source[(long)r * ld + col]);
+        return copy;
     }
 
     /// <summary>
@@ -258,11 +315,11 @@ public sealed unsafe class EmulatedContext : GpuContext
             throw new CudaException($"{what} of {bytes} bytes at {pointer}: {_allocations.Describe(pointer.Address, bytes)}");
     }
 
-    // A row-major matrix of rows × cols floats with row stride ld must lie in one allocation.
-    private void CheckMatrix(DevicePointer pointer, int rows, int cols, int ld, string name)
+    // A row-major matrix of rows × cols elements (floats, or 2-byte BF16 values) with row stride ld must lie in one allocation.
+    private void CheckMatrix(DevicePointer pointer, int rows, int cols, int ld, string name, int elementBytes = sizeof(float))
     {
         if (rows <= 0 || cols <= 0) return;
-        long bytes = ((long)(rows - 1) * Math.Max(ld, cols) + cols) * sizeof(float);
+        long bytes = ((long)(rows - 1) * Math.Max(ld, cols) + cols) * elementBytes;
         if (!_allocations.Contains(pointer.Address, bytes))
             throw new CudaException($"Sgemm operand {name} ({rows}×{cols}, leading dimension {ld}, {bytes} bytes at {pointer}): {_allocations.Describe(pointer.Address, bytes)}");
     }

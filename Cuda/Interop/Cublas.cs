@@ -28,19 +28,43 @@ internal enum cublasOperation_t
 /// <summary><c>cublasMath_t</c> values this binding sets.</summary>
 internal enum cublasMath_t
 {
-    /// <summary>FP32 GEMMs compute in FP32: no TF32 tensor-core rounding (that would be <c>CUBLAS_TF32_TENSOR_OP_MATH</c>).</summary>
+    /// <summary>FP32 GEMMs compute in FP32: no TF32 tensor-core rounding.</summary>
     CUBLAS_DEFAULT_MATH = 0,
+
+    /// <summary>FP32 GEMMs on tensor cores with TF32 operands (cuBLAS 11+), for a session in TF32 precision.</summary>
+    CUBLAS_TF32_TENSOR_OP_MATH = 3,
+}
+
+/// <summary><c>cudaDataType_t</c> values this binding passes to <c>cublasGemmEx</c>.</summary>
+internal enum cudaDataType_t
+{
+    CUDA_R_32F = 0,
+    CUDA_R_16BF = 14,
+}
+
+/// <summary><c>cublasComputeType_t</c> (cuBLAS 11+).</summary>
+internal enum cublasComputeType_t
+{
+    CUBLAS_COMPUTE_32F = 68,
+}
+
+/// <summary><c>cublasGemmAlgo_t</c>.</summary>
+internal enum cublasGemmAlgo_t
+{
+    CUBLAS_GEMM_DEFAULT = -1,
 }
 
 /// <summary>
 /// cuBLAS (<c>libcublas.so.13/.12/.11</c>), bound as unmanaged function pointers with the signatures of
-/// <c>cublas_v2.h</c>: a handle and the FP32 GEMMs (one product, and a strided batch of them). Pointer mode stays the
+/// <c>cublas_v2.h</c>: a handle, its math mode, the FP32 GEMMs (one product, and a strided batch of them) and <c>cublasGemmEx</c> for BF16 operands. Pointer mode stays the
 /// default (host), so alpha and beta are host pointers; the matrices are device addresses (<c>CUdeviceptr</c>).
 /// ManagedCuda's counterpart is <c>CudaBlas</c>.
 /// </summary>
 /// <remarks>
-/// The math mode is set to <c>CUBLAS_DEFAULT_MATH</c> explicitly and never to a TF32 mode: the CPU backend is the
-/// parity reference, and TF32's 10-bit mantissa would make GPU and CPU results differ by ~1e-3 relative.
+/// The math mode is set to <c>CUBLAS_DEFAULT_MATH</c> explicitly when the handle is made: the CPU backend is the parity
+/// reference, and TF32's 10-bit mantissa would make GPU and CPU results differ by ~1e-3 relative. A session in TF32
+/// precision switches it to <c>CUBLAS_TF32_TENSOR_OP_MATH</c> (<see cref="GpuContext.Tf32"/>); BF16 products go through
+/// <c>cublasGemmEx</c> (docs/cuda.md "Precision").
 /// </remarks>
 internal sealed unsafe class Cublas
 {
@@ -75,6 +99,14 @@ internal sealed unsafe class Cublas
     /// </summary>
     public readonly delegate* unmanaged<nint, cublasOperation_t, cublasOperation_t, int, int, int, float*, ulong, int, long, ulong, int, long, float*, ulong, int, long, int, cublasStatus_t> cublasSgemmStridedBatched;
 
+    /// <summary>
+    /// <c>cublasGemmEx(handle, transa, transb, m, n, k, const void* alpha, const void* A, cudaDataType_t Atype, lda,
+    /// const void* B, cudaDataType_t Btype, ldb, const void* beta, void* C, cudaDataType_t Ctype, ldc,
+    /// cublasComputeType_t computeType, cublasGemmAlgo_t algo)</c>, column-major (cuBLAS 11+ takes a compute type).
+    /// Alpha and beta are floats for <c>CUBLAS_COMPUTE_32F</c>.
+    /// </summary>
+    public readonly delegate* unmanaged<nint, cublasOperation_t, cublasOperation_t, int, int, int, float*, ulong, cudaDataType_t, int, ulong, cudaDataType_t, int, float*, ulong, cudaDataType_t, int, cublasComputeType_t, cublasGemmAlgo_t, cublasStatus_t> cublasGemmEx;
+
     // cuBLAS 11.4.2+ names its statuses; older libraries (and the tests' stand-in) fall back to the table below.
     private readonly delegate* unmanaged<cublasStatus_t, byte*> cublasGetStatusName;
     private readonly delegate* unmanaged<cublasStatus_t, byte*> cublasGetStatusString;
@@ -89,6 +121,8 @@ internal sealed unsafe class Cublas
             NativeLibraries.Export(library, name, "cublasSgemm_v2");
         cublasSgemmStridedBatched = (delegate* unmanaged<nint, cublasOperation_t, cublasOperation_t, int, int, int, float*, ulong, int, long, ulong, int, long, float*, ulong, int, long, int, cublasStatus_t>)
             NativeLibraries.Export(library, name, "cublasSgemmStridedBatched");
+        cublasGemmEx = (delegate* unmanaged<nint, cublasOperation_t, cublasOperation_t, int, int, int, float*, ulong, cudaDataType_t, int, ulong, cudaDataType_t, int, float*, ulong, cudaDataType_t, int, cublasComputeType_t, cublasGemmAlgo_t, cublasStatus_t>)
+            NativeLibraries.Export(library, name, "cublasGemmEx");
         cublasGetStatusName = (delegate* unmanaged<cublasStatus_t, byte*>)NativeLibraries.OptionalExport(library, "cublasGetStatusName");
         cublasGetStatusString = (delegate* unmanaged<cublasStatus_t, byte*>)NativeLibraries.OptionalExport(library, "cublasGetStatusString");
     }

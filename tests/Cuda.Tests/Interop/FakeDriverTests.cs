@@ -552,6 +552,63 @@ public sealed unsafe partial class FakeDriverTests : IDisposable
         Assert.Equal([12f, 24f, 36f], result);
     }
 
+    [FakeCudaFact]
+    public void Tf32_SetsTheCublasMathMode_OnlyWhenItChanges()
+    {
+        using CudaContext context = Fake.Open();
+        Assert.EndsWith("cublasSetMathMode 0\n", Fake.Log); // FP32 when the handle is made
+
+        context.Tf32 = true;
+        Assert.EndsWith("cublasSetMathMode 3\n", Fake.Log); // CUBLAS_TF32_TENSOR_OP_MATH
+        int calls = Fake.Log.Split('\n').Count(l => l.StartsWith("cublasSetMathMode", StringComparison.Ordinal));
+        context.Tf32 = true;
+        Assert.Equal(calls, Fake.Log.Split('\n').Count(l => l.StartsWith("cublasSetMathMode", StringComparison.Ordinal)));
+
+        using DeviceVariable a = Upload(context, [2f]), b = Upload(context, [3f]), c = Upload(context, [0f]);
+        context.Sgemm(false, false, 1, 1, 1, 1f, a.Pointer, 1, b.Pointer, 1, 0f, c.Pointer, 1);
+        Assert.EndsWith("cublasSetMathMode 3\ncublasSgemm_v2 NN m=1 n=1 k=1\n", Fake.Log);
+
+        context.Tf32 = false;
+        Assert.EndsWith("cublasSetMathMode 0\n", Fake.Log);
+    }
+
+    [FakeCudaFact]
+    public void GemmBf16_AllTransposes_GoThroughCublasGemmEx_WithBf16InputsAndFp32Compute()
+    {
+        using CudaContext context = Fake.Open();
+        foreach (bool transA in new[] { false, true })
+            foreach (bool transB in new[] { false, true })
+            {
+                const int m = 6, n = 5, k = 4;
+                int lda = (transA ? m : k) + 1, ldb = (transB ? k : n) + 2, ldc = n + 1;
+                ushort[] a = Values(1, (transA ? k : m) * lda).Select(BFloat16.Round).ToArray();
+                ushort[] b = Values(2, (transB ? n : k) * ldb).Select(BFloat16.Round).ToArray();
+                float[] c = Values(3, m * ldc), expected = (float[])c.Clone();
+                ModelDsl.Runtime.Cpu.Sgemm.Multiply(transA, transB, m, n, k, 0.75f, a.Select(BFloat16.Widen).ToArray(), lda,
+                    b.Select(BFloat16.Widen).ToArray(), ldb, 1.25f, expected, ldc, maxThreads: 1);
+
+                using DeviceVariable da = context.Allocate(2L * a.Length), db = context.Allocate(2L * b.Length), dc = Upload(context, c);
+                da.CopyFrom<ushort>(a);
+                db.CopyFrom<ushort>(b);
+                context.GemmBf16(transA, transB, m, n, k, 0.75f, da.Pointer, lda, db.Pointer, ldb, 1.25f, dc.Pointer, ldc);
+
+                float[] actual = new float[c.Length];
+                dc.CopyTo<float>(actual);
+                for (int i = 0; i < actual.Length; i++) Assert.Equal(expected[i], actual[i], 1e-4f);
+                Assert.EndsWith($"cublasGemmEx {(transB ? 'T' : 'N')}{(transA ? 'T' : 'N')} m={n} n={m} k={k} A=16BF B=16BF C=32F compute=32F algo=-1\n", Fake.Log);
+            }
+    }
+
+    [FakeCudaFact]
+    public void GemmBf16_Failure_NamesCublasGemmEx()
+    {
+        using CudaContext context = Fake.Open();
+        using DeviceVariable a = context.Allocate(8), c = context.Allocate(16);
+        Fake.Set("gemm_ex_status", 15);
+        var error = Assert.Throws<CudaException>(() => context.GemmBf16(false, false, 2, 2, 2, 1f, a.Pointer, 2, a.Pointer, 2, 0f, c.Pointer, 2));
+        Assert.StartsWith("cublasGemmEx(BF16 A and B, FP32 C and compute; row-major transA=False, transB=False, m=2, n=2, k=2, lda=2, ldb=2, ldc=2) failed: CUBLAS_STATUS_NOT_SUPPORTED (15)", error.Message);
+    }
+
     private static DeviceVariable Upload(CudaContext context, float[] values)
     {
         DeviceVariable variable = context.Allocate(values.Length * sizeof(float));

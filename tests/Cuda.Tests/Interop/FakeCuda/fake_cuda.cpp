@@ -391,6 +391,39 @@ EXPORT int cublasSgemm_v2(void* handle, int transa, int transb, int m, int n, in
     return 0;
 }
 
+// cublasGemmEx for what the binding passes: A and B CUDA_R_16BF (14), C CUDA_R_32F (0), CUBLAS_COMPUTE_32F (68). The
+// BF16 operands are widened to float (the upper 16 bits) and multiplied as cublasSgemm_v2 does; any other type or
+// compute type is CUBLAS_STATUS_NOT_SUPPORTED (15). One log line with the shape and the types.
+EXPORT int cublasGemmEx(void* handle, int transa, int transb, int m, int n, int k, const void* alpha, const void* A,
+                        int Atype, int lda, const void* B, int Btype, int ldb, const void* beta, void* C, int Ctype,
+                        int ldc, int computeType, int algo) {
+    if (handle != reinterpret_cast<void*>(0xB1A5)) return 1;
+    if (!current()) return 13;
+    int forced = (int)setting("gemm_ex_status", 0);
+    if (forced != 0) return forced;
+    if (Atype != 14 || Btype != 14 || Ctype != 0 || computeType != 68) return 15;
+    int rowsA = transa ? k : m, colsA = transa ? m : k, rowsB = transb ? n : k, colsB = transb ? k : n;
+    if (m < 0 || n < 0 || k < 0) return 7;
+    std::vector<float> a((size_t)(lda > 0 ? lda : 1) * (colsA > 0 ? colsA : 1)), b((size_t)(ldb > 0 ? ldb : 1) * (colsB > 0 ? colsB : 1));
+    const unsigned short* a16 = static_cast<const unsigned short*>(A);
+    const unsigned short* b16 = static_cast<const unsigned short*>(B);
+    for (int j = 0; j < colsA; j++)
+        for (int i = 0; i < rowsA; i++) {
+            unsigned int u = (unsigned int)a16[i + (size_t)j * lda] << 16;
+            memcpy(&a[i + (size_t)j * lda], &u, 4);
+        }
+    for (int j = 0; j < colsB; j++)
+        for (int i = 0; i < rowsB; i++) {
+            unsigned int u = (unsigned int)b16[i + (size_t)j * ldb] << 16;
+            memcpy(&b[i + (size_t)j * ldb], &u, 4);
+        }
+    int status = column_major_sgemm(transa, transb, m, n, k, static_cast<const float*>(alpha), a.data(), lda, b.data(), ldb,
+                                    static_cast<const float*>(beta), static_cast<float*>(C), ldc);
+    if (status != 0) return status;
+    log("cublasGemmEx " + gemm_shape(transa, transb, m, n, k) + " A=16BF B=16BF C=32F compute=32F algo=" + std::to_string(algo));
+    return 0;
+}
+
 // Matrix i of A, B and C starts i * stride elements after the first; one log line for the whole batch.
 EXPORT int cublasSgemmStridedBatched(void* handle, int transa, int transb, int m, int n, int k, const float* alpha,
                                      const float* A, int lda, long long strideA, const float* B, int ldb, long long strideB,
