@@ -50,4 +50,19 @@ public static class Grid
         if (batch is < 1 or > (int)MaxBlocks) throw new ArgumentOutOfRangeException(nameof(batch), batch, $"attention on the GPU takes batches of 1 to {MaxBlocks} sequences");
         return new Dim3((uint)Math.Max(1, (steps + 7) / 8), (uint)heads, (uint)batch);
     }
+
+    /// <summary>Threads per block of the tensor-core attention kernels (flashattention.cuh): 4 warps of 16 rows each.</summary>
+    public const uint FlashBlockSize = 128;
+
+    public static Dim3 FlashBlock => new Dim3(FlashBlockSize);
+
+    /// <summary>
+    /// The tensor-core attention kernels' grid: 64 sequence rows per block (x), one grid row per head (y), one layer per
+    /// batch item (z), with <see cref="HeadRows"/>'s limits on heads and batch.
+    /// </summary>
+    public static Dim3 FlashRows(int steps, int heads, int batch)
+    {
+        var rows = HeadRows(steps, heads, batch);
+        return new Dim3((uint)Math.Max(1, (steps + 63) / 64), rows.Y, rows.Z);
+    }
 }

@@ -35,6 +35,8 @@
 // __powf, __sinf, __cosf, __tanhf, __fdividef, __frcp_rn, __fsqrt_rn, __fmaf_rn, __saturatef; __ldg;
 // __float_as_uint, __uint_as_float, __float_as_int, __int_as_float; __popc, __clz, __ffs; min/max on integers;
 // printf; __trap().
+// Tensor cores: cuda_emulation::mma_m16n8k16_bf16, what `mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32` does
+// (the .cuh that uses it calls it under #ifdef MODELDSL_CUDA_EMULATION_H and inline PTX otherwise).
 // Not supported: dynamic (extern) shared memory, cooperative groups, textures, half precision, streams.
 // Uses GCC/Clang extensions (statement-level asm, __attribute__, __builtin_*); one translation unit per module.
 
@@ -135,6 +137,7 @@ struct Warp
     unsigned arrived;   // lanes waiting at a warp barrier
     unsigned exited;    // lanes whose kernel function returned
     unsigned slots[2][32];
+    unsigned mma_fragments[32][6];  // mma_m16n8k16_bf16: each lane's A (4) and B (2) registers
 };
 
 // The state of one kernel launch; lives on the caller's stack.
@@ -703,6 +706,71 @@ inline unsigned long long atomicCAS(unsigned long long* address, unsigned long l
 {
     return cuda_emulation::exchange(address, *address == compare ? value : *address);
 }
+
+// ---- Tensor cores ---------------------------------------------------------------------------------------------------
+
+namespace cuda_emulation
+{
+inline float bf16_bits_to_float(unsigned bits) { float x; unsigned u = (bits & 0xffffu) << 16; memcpy(&x, &u, 4); return x; }
+
+// d += A·B for mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32: A 16×16 and B 16×8 in BF16, C = D 16×8 in FP32,
+// spread over the warp's 32 lanes by the PTX ISA's fragment layout ("Matrix Fragments for mma.m16n8k16", .bf16),
+// with lane = 4·g + t (groupID g = lane >> 2, threadID_in_group t = lane % 4), each .b32 register holding two BF16
+// elements, the lower column (or row, for B) in its low 16 bits:
+//   a[0] = A[g][2t, 2t+1]  a[1] = A[g+8][2t, 2t+1]  a[2] = A[g][2t+8, 2t+9]  a[3] = A[g+8][2t+8, 2t+9]
+//   b[0] = B[2t, 2t+1][g]  b[1] = B[2t+8, 2t+9][g]
+//   d[0], d[1] = D[g][2t, 2t+1]  d[2], d[3] = D[g+8][2t, 2t+1]
+// Every lane deposits its registers, all 32 meet at a warp barrier, and each rebuilds A and B from all of them by the
+// layout above and computes its four elements of D (the products of BF16 values are exact in FP32; the sum runs in k
+// order from C). A second barrier keeps a lane that runs ahead from overwriting registers another still reads. Like
+// the instruction (.aligned), it needs the whole warp: a partial warp or a lane that never arrives stops the launch.
+inline void mma_m16n8k16_bf16(float* d, const unsigned* a, const unsigned* b)
+{
+    Fiber* f = self();
+    Thread* self_thread = f->thread;
+    Warp& w = f->launch->warps[self_thread->warp];
+    if (w.lanes != 0xffffffffu)
+    {
+        const uint3 bi = f->launch->block_idx;
+        fail(f->launch, "kernel '%s', block (%u, %u, %u), warp %u: mma.sync needs all 32 lanes of a warp (the block's last warp has %d)",
+            f->launch->kernel, bi.x, bi.y, bi.z, self_thread->warp, __builtin_popcount(w.lanes));
+        suspend(f);
+        __builtin_unreachable();
+    }
+    unsigned* mine = w.mma_fragments[self_thread->lane];
+    for (int r = 0; r < 4; r++) mine[r] = a[r];
+    mine[4] = b[0];
+    mine[5] = b[1];
+    warp_barrier(f, 0xffffffffu);
+    float A[16][16], B[16][8];
+    for (int lane = 0; lane < 32; lane++)
+    {
+        int g = lane >> 2, t = lane & 3;
+        const unsigned* regs = w.mma_fragments[lane];
+        for (int r = 0; r < 4; r++)
+        {
+            int row = g + 8 * (r & 1), col = 2 * t + 8 * (r >> 1);
+            A[row][col] = bf16_bits_to_float(regs[r]);
+            A[row][col + 1] = bf16_bits_to_float(regs[r] >> 16);
+        }
+        for (int r = 0; r < 2; r++)
+        {
+            int row = 2 * t + 8 * r;
+            B[row][g] = bf16_bits_to_float(regs[4 + r]);
+            B[row + 1][g] = bf16_bits_to_float(regs[4 + r] >> 16);
+        }
+    }
+    warp_barrier(f, 0xffffffffu);
+    int g = (int)self_thread->lane >> 2, t = (int)self_thread->lane & 3;
+    for (int e = 0; e < 4; e++)
+    {
+        int row = g + 8 * (e >> 1), col = 2 * t + (e & 1);
+        float sum = d[e];
+        for (int k = 0; k < 16; k++) sum += A[row][k] * B[k][col];
+        d[e] = sum;
+    }
+}
+}  // namespace cuda_emulation
 
 // ---- Math and bit intrinsics ----------------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ public static class LayerKernels
 {
     /// <summary>The library's files, in the order a module holding all of them would paste them (bf16.cuh first: it declares the BF16 storage type the others may use).</summary>
     public static IReadOnlyList<string> Files { get; } =
-        new[] { "bf16.cuh", "layernorm.cuh", "softmax.cuh", "embedding.cuh", "positional.cuh", "pool2d.cuh", "globalpool2d.cuh", "permute.cuh", "narrow.cuh", "reduce.cuh", "conv2d.cuh", "lstm.cuh", "gru.cuh", "attention.cuh", "concat.cuh", "sequence.cuh", "batchnorm.cuh" };
+        new[] { "bf16.cuh", "layernorm.cuh", "softmax.cuh", "embedding.cuh", "positional.cuh", "pool2d.cuh", "globalpool2d.cuh", "permute.cuh", "narrow.cuh", "reduce.cuh", "conv2d.cuh", "lstm.cuh", "gru.cuh", "attention.cuh", "concat.cuh", "sequence.cuh", "batchnorm.cuh", "flashattention.cuh" };
 
     private static readonly Lazy<IReadOnlyDictionary<string, KernelSignature>> Parsed = new(ParseLibrary);
 

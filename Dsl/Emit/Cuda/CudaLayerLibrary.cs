@@ -25,6 +25,8 @@ namespace ModelDsl.Emit.Cuda
         Concat,
         Sequence,
         BatchNorm,
+        /// <summary>Attention on tensor cores (mma.sync, BF16 products, FP32 accumulation) for heads of 64: flashattention.cuh.</summary>
+        FlashAttention,
     }
 
     /// <summary>

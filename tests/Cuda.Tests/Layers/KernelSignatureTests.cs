@@ -75,7 +75,7 @@ public sealed class KernelSignatureTests
             }
             total += kernels.Count;
         }
-        Assert.Equal(48, total);
+        Assert.Equal(51, total);
     }
 
     [Fact]

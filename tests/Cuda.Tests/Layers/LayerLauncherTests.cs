@@ -70,6 +70,8 @@ public sealed class LayerLauncherTests : IDisposable
         GpuLayers.Gru.Backward(_layers, 2, 3, 4, 5, p, q, r, u, default, s, t, default, p.Plus(1000), q.Plus(1000), r.Plus(1000), s.Plus(1000));
         GpuLayers.Attention.Forward(_layers, 2, 3, 2, 4, true, p, p.Plus(8), p.Plus(16), 24, q, r);
         GpuLayers.Attention.Backward(_layers, 2, 3, 2, 4, true, p, p.Plus(8), p.Plus(16), 24, q, r, s, s.Plus(8), s.Plus(16));
+        GpuLayers.FlashAttention.Forward(_layers, 2, 3, 2, 64, true, p, p.Plus(128), p.Plus(256), 384, q, r);
+        GpuLayers.FlashAttention.Backward(_layers, 2, 3, 2, 64, true, p, p.Plus(128), p.Plus(256), 384, q, t, r, s, s.Plus(128), s.Plus(256));
         GpuLayers.Concat.Forward(_layers, 3, 2, 5, 1, p, q);
         GpuLayers.Concat.Backward(_layers, 3, 2, 5, 1, q, p);
         GpuLayers.Sequence.Copy(_layers, 2, 3, 4, 4, 0, 8, 4, p, q, reverse: true, accumulate: true);
@@ -79,7 +81,7 @@ public sealed class LayerLauncherTests : IDisposable
         _context.Synchronize();
 
         var library = LayerKernels.Signatures.Keys.OrderBy(n => n, StringComparer.Ordinal).ToList();
-        Assert.Equal(48, library.Count);
+        Assert.Equal(51, library.Count);
         Assert.Equal(library, _layers.LaunchedKernels.OrderBy(n => n, StringComparer.Ordinal));
     }
 
