@@ -14,7 +14,8 @@ namespace ModelDsl.Runtime;
 /// buffer; Adam/AdamW: exp_avg) and <c>optimizer.state2.&lt;name&gt;</c> (Adam/AdamW: exp_avg_sq);</item>
 /// <item><c>__metadata__</c> holds <c>format</c> = <c>pt</c>, <c>modeldsl.model</c> (the model class),
 /// <c>modeldsl.step</c> (the optimizer step, decimal), <c>modeldsl.learning_rate</c> (the learning rate at the time
-/// of saving, round-trip decimal; written by the generated <c>Save</c>, restored by its <c>Load</c>), <c>modeldsl.format</c> = <c>2</c> and <c>modeldsl.crc32c</c>
+/// of saving, round-trip decimal; written by the generated <c>Save</c>, restored by its <c>Load</c>), <c>modeldsl.total_steps</c>
+/// (the total a schedule decays over when the model's <c>TotalSteps</c> sets it; likewise), <c>modeldsl.format</c> = <c>2</c> and <c>modeldsl.crc32c</c>
 /// (the checksum of the header's content and the data; <see cref="SafetensorsChecksum"/>).</item>
 /// <item>untrained layer state (<see cref="StateBuffer"/>: batch_norm's <c>bn.running_mean</c>, <c>bn.running_var</c>
 /// F32 and <c>bn.num_batches_tracked</c> an I64 scalar) under the names of PyTorch's state_dict.</item>
@@ -28,6 +29,12 @@ public static class Safetensors
     public const string ModelKey = "modeldsl.model";
     public const string StepKey = "modeldsl.step";
     public const string LearningRateKey = "modeldsl.learning_rate";
+
+    /// <summary>
+    /// The total number of updates a schedule decays over, when the model's <c>TotalSteps</c> gives it (a <c>schedule</c>
+    /// without <c>steps=</c>): saved so that a resumed run continues the same schedule.
+    /// </summary>
+    public const string TotalStepsKey = "modeldsl.total_steps";
 
     /// <summary>
     /// CRC-32C of the header's content and the data section, as 8 hex digits (<see cref="SafetensorsChecksum"/>).
@@ -59,19 +66,23 @@ public static class Safetensors
     /// <summary>
     /// <see cref="Save(string, string, IReadOnlyList{Parameter}, int, float?)"/> with the model's untrained layer state
     /// (<see cref="StateBuffer"/>: batch_norm's running statistics), each under its own name after the parameters, as
-    /// PyTorch's state_dict holds its buffers: f32 tensors as F32, counters as I64 scalars.
+    /// PyTorch's state_dict holds its buffers: f32 tensors as F32, counters as I64 scalars. <paramref name="totalSteps"/>,
+    /// when given, is the total a schedule decays over (the model's <c>TotalSteps</c>, positive), recorded as
+    /// <see cref="TotalStepsKey"/>.
     /// </summary>
-    public static void Save(string path, string modelName, IReadOnlyList<Parameter> parameters, IReadOnlyList<StateBuffer> states, int optimizerStep, float? learningRate = null)
+    public static void Save(string path, string modelName, IReadOnlyList<Parameter> parameters, IReadOnlyList<StateBuffer> states, int optimizerStep, float? learningRate = null, int? totalSteps = null)
     {
         if (learningRate is float rate && !(float.IsFinite(rate) && rate > 0))
             throw new ArgumentOutOfRangeException(nameof(learningRate), rate, "the learning rate to record must be finite and positive");
+        if (totalSteps is int total && total <= 0)
+            throw new ArgumentOutOfRangeException(nameof(totalSteps), total, "the total steps to record must be positive (leave it out when it is not set)");
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(modelName);
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentOutOfRangeException.ThrowIfNegative(optimizerStep);
         ArgumentNullException.ThrowIfNull(states);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(optimizerStep, Checkpoint.MaxStep);
-        Build(modelName, parameters, optimizerStep, learningRate, states).Save(path);
+        Build(modelName, parameters, optimizerStep, learningRate, states, totalSteps).Save(path);
     }
 
     /// <summary>
@@ -84,7 +95,7 @@ public static class Safetensors
     public static void CheckSavePath(string path) => AtomicFile.Check(path);
 
     /// <summary>The writer <see cref="Save"/> uses; the tests write through it with a failing stream.</summary>
-    internal static SafetensorsWriter Build(string modelName, IReadOnlyList<Parameter> parameters, int optimizerStep, float? learningRate = null, IReadOnlyList<StateBuffer>? states = null)
+    internal static SafetensorsWriter Build(string modelName, IReadOnlyList<Parameter> parameters, int optimizerStep, float? learningRate = null, IReadOnlyList<StateBuffer>? states = null, int? totalSteps = null)
     {
         states ??= Array.Empty<StateBuffer>();
         CheckNames(parameters, states);
@@ -93,6 +104,7 @@ public static class Safetensors
         writer.SetMetadata(ModelKey, modelName);
         writer.SetMetadata(StepKey, optimizerStep.ToString(CultureInfo.InvariantCulture));
         if (learningRate is float rate) writer.SetMetadata(LearningRateKey, rate.ToString("R", CultureInfo.InvariantCulture));
+        if (totalSteps is int total) writer.SetMetadata(TotalStepsKey, total.ToString(CultureInfo.InvariantCulture));
         writer.SetMetadata(SafetensorsChecksum.FormatKey, SafetensorsChecksum.CurrentFormat);
         // A parameter named like another's state collides here and is refused (ArgumentException) before writing.
         foreach (Parameter p in parameters) writer.AddSingles(p.Name, p.Shape, p.Value);
@@ -149,9 +161,18 @@ public static class Safetensors
         Load(path, modelName, parameters, states, out _);
 
     /// <summary><see cref="Load(string, string, IReadOnlyList{Parameter}, IReadOnlyList{StateBuffer})"/>, also giving the recorded learning rate.</summary>
-    public static int Load(string path, string modelName, IReadOnlyList<Parameter> parameters, IReadOnlyList<StateBuffer> states, out float? learningRate)
+    public static int Load(string path, string modelName, IReadOnlyList<Parameter> parameters, IReadOnlyList<StateBuffer> states, out float? learningRate) =>
+        Load(path, modelName, parameters, states, out learningRate, out _);
+
+    /// <summary>
+    /// <see cref="Load(string, string, IReadOnlyList{Parameter}, IReadOnlyList{StateBuffer}, out float?)"/>, also giving the
+    /// recorded total of the schedule (<see cref="TotalStepsKey"/>), or null when the file records none. A recorded total
+    /// that is not a positive integer fails the load before anything changes.
+    /// </summary>
+    public static int Load(string path, string modelName, IReadOnlyList<Parameter> parameters, IReadOnlyList<StateBuffer> states, out float? learningRate, out int? totalSteps)
     {
         learningRate = null;
+        totalSteps = null;
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(modelName);
         ArgumentNullException.ThrowIfNull(parameters);
@@ -185,6 +206,13 @@ public static class Safetensors
             if (!float.TryParse(rateText, NumberStyles.Float, CultureInfo.InvariantCulture, out float parsed) || !float.IsFinite(parsed) || parsed <= 0)
                 throw Fail(path, $"__metadata__ '{LearningRateKey}' is \"{rateText}\", not a learning rate (a finite positive number)");
             rate = parsed;
+        }
+        int? total = null;
+        if (file.Metadata.TryGetValue(TotalStepsKey, out string? totalText))
+        {
+            if (!int.TryParse(totalText, NumberStyles.None, CultureInfo.InvariantCulture, out int parsed) || parsed <= 0)
+                throw Fail(path, $"__metadata__ '{TotalStepsKey}' is \"{totalText}\", not a schedule's total steps (a positive integer)");
+            total = parsed;
         }
 
         // What the model accounts for; anything else in the file is an error (reported after the model's own checks).
@@ -270,6 +298,7 @@ public static class Safetensors
             if (p.StateCount >= 2) CopyOrClear(data, 2, p.State2);
         }
         learningRate = rate;
+        totalSteps = total;
         return step;
     }
 

@@ -145,7 +145,7 @@ namespace ModelDsl.Emit.CSharp
         {
             _w.Line();
             _w.Line("/// <summary>");
-            _w.Line("/// Writes parameters, optimizer state, step and learning rate to <paramref name=\"path\"/> as safetensors, with");
+            _w.Line("/// Writes parameters, optimizer state, " + (CallerSetsTotalSteps ? "step, learning rate and the schedule's TotalSteps" : "step and learning rate") + " to <paramref name=\"path\"/> as safetensors, with");
             _w.Line("/// PyTorch-style names (<c>fc1.weight</c>, dense weights [out, in]); atomically: a temporary file, then a rename.");
             _w.Line("/// See docs/checkpoints.md.");
             _w.Line("/// Refuses (<see cref=\"global::ModelDsl.Runtime.NonFiniteException\"/>) to write a NaN or ±∞ parameter unless <c>CheckFinite</c> is off.");
@@ -156,17 +156,28 @@ namespace ModelDsl.Emit.CSharp
             // A model without an optimizer has no LearningRate to record or restore.
             bool hasRate = Model.Optimizer is not null;
             string states = Model.States.Count > 0 ? ", States" : "";
-            _w.Line($"global::ModelDsl.Runtime.Safetensors.Save(path, ModelName, Parameters{states}, Step{(hasRate ? ", LearningRate" : "")});");
+            if (CallerSetsTotalSteps)
+            {
+                // The schedule's total (TotalSteps, when set) travels with the step, so a resumed run continues the same schedule.
+                _w.Line($"global::ModelDsl.Runtime.Safetensors.Save(path, ModelName, Parameters, {(states.Length > 0 ? "States" : "global::System.Array.Empty<global::ModelDsl.Runtime.StateBuffer>()")}, Step, LearningRate, TotalSteps > 0 ? TotalSteps : null);");
+            }
+            else _w.Line($"global::ModelDsl.Runtime.Safetensors.Save(path, ModelName, Parameters{states}, Step{(hasRate ? ", LearningRate" : "")});");
             _w.Close();
             _w.Line();
             _w.Line("/// <summary>");
             _w.Line("/// Reads a safetensors file written by <see cref=\"Save\"/> or by PyTorch (parameters only: the optimizer state then");
             _w.Line("/// starts from zero); every name, dtype and shape is validated before anything is changed. The learning rate is");
-            _w.Line("/// restored when the file records one (a file from PyTorch does not: the current rate is kept).");
+            _w.Line("/// restored when the file records one (a file from PyTorch does not: the current rate is kept)" + (CallerSetsTotalSteps ? ", and so is TotalSteps." : "."));
             _w.Line("/// </summary>");
             _w.Open("public void Load(string path)");
             EnterGuard("Load");
-            if (hasRate)
+            if (CallerSetsTotalSteps)
+            {
+                _w.Line($"Step = global::ModelDsl.Runtime.Safetensors.Load(path, ModelName, Parameters, {(states.Length > 0 ? "States" : "global::System.Array.Empty<global::ModelDsl.Runtime.StateBuffer>()")}, out float? learningRate, out int? totalSteps);");
+                _w.Line("if (learningRate is float rate) LearningRate = rate;");
+                _w.Line("if (totalSteps is int total) TotalSteps = total; // a file without it (saved before TotalSteps was set) keeps the current value");
+            }
+            else if (hasRate)
             {
                 _w.Line($"Step = global::ModelDsl.Runtime.Safetensors.Load(path, ModelName, Parameters{states}, out float? learningRate);");
                 _w.Line("if (learningRate is float rate) LearningRate = rate;");

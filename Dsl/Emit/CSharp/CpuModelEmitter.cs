@@ -36,7 +36,7 @@ namespace ModelDsl.Emit.CSharp
             // an optimizer alone must not declare the interface (it did, and such a model's build failed with CS0535).
             bool trainable = Model.Optimizer is not null && Model.Loss is not null;
             // A schedule that decays over a total the .model leaves to the caller: IScheduledModel, so Fit can set it.
-            bool scheduled = trainable && Model.Controls.Schedule is { TotalSteps: null, Kind: not ScheduleKind.Constant };
+            bool scheduled = trainable && CallerSetsTotalSteps;
             _w.Open(trainable ? $"partial class {_className} : global::ModelDsl.Runtime.ITrainableModel{(scheduled ? ", global::ModelDsl.Runtime.IScheduledModel" : "")}" : $"partial class {_className}");
             EmitParameters();
             EmitConstruction();
@@ -224,6 +224,9 @@ namespace ModelDsl.Emit.CSharp
         /// <c>schedule kind(...)</c>: the rate each update uses, LearningRate (the peak) times the schedule's factor at Step
         /// (ModelDsl.Runtime.Schedules), and, when the .model leaves the total to the caller, TotalSteps.
         /// </summary>
+        /// <summary>A schedule that decays over a total the .model leaves to the caller: the model has a settable TotalSteps (saved in checkpoints).</summary>
+        private bool CallerSetsTotalSteps => Model.Optimizer is not null && Model.Controls.Schedule is { TotalSteps: null, Kind: not ScheduleKind.Constant };
+
         private void EmitSchedule(LearningRateSchedule schedule)
         {
             string at = $"{_fileName}:{Line(schedule.Span)}";

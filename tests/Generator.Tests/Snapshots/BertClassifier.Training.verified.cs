@@ -495,7 +495,7 @@ namespace Consumer
         }
 
         /// <summary>
-        /// Writes parameters, optimizer state, step and learning rate to <paramref name="path"/> as safetensors, with
+        /// Writes parameters, optimizer state, step, learning rate and the schedule's TotalSteps to <paramref name="path"/> as safetensors, with
         /// PyTorch-style names (<c>fc1.weight</c>, dense weights [out, in]); atomically: a temporary file, then a rename.
         /// See docs/checkpoints.md.
         /// Refuses (<see cref="global::ModelDsl.Runtime.NonFiniteException"/>) to write a NaN or ±∞ parameter unless <c>CheckFinite</c> is off.
@@ -504,19 +504,20 @@ namespace Consumer
         {
             using var call = _guard.Enter("BertClassifier.Save");
             _guard.ParametersForWrite("BertClassifier.Save", "save", Step);
-            global::ModelDsl.Runtime.Safetensors.Save(path, ModelName, Parameters, Step, LearningRate);
+            global::ModelDsl.Runtime.Safetensors.Save(path, ModelName, Parameters, global::System.Array.Empty<global::ModelDsl.Runtime.StateBuffer>(), Step, LearningRate, TotalSteps > 0 ? TotalSteps : null);
         }
 
         /// <summary>
         /// Reads a safetensors file written by <see cref="Save"/> or by PyTorch (parameters only: the optimizer state then
         /// starts from zero); every name, dtype and shape is validated before anything is changed. The learning rate is
-        /// restored when the file records one (a file from PyTorch does not: the current rate is kept).
+        /// restored when the file records one (a file from PyTorch does not: the current rate is kept), and so is TotalSteps.
         /// </summary>
         public void Load(string path)
         {
             using var call = _guard.Enter("BertClassifier.Load");
-            Step = global::ModelDsl.Runtime.Safetensors.Load(path, ModelName, Parameters, out float? learningRate);
+            Step = global::ModelDsl.Runtime.Safetensors.Load(path, ModelName, Parameters, global::System.Array.Empty<global::ModelDsl.Runtime.StateBuffer>(), out float? learningRate, out int? totalSteps);
             if (learningRate is float rate) LearningRate = rate;
+            if (totalSteps is int total) TotalSteps = total; // a file without it (saved before TotalSteps was set) keeps the current value
             _guard.ParametersChanged();
         }
 

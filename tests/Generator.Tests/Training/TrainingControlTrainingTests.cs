@@ -131,6 +131,49 @@ public sealed class TrainingControlTrainingTests : IClassFixture<CudaParityTests
     }
 
     [Fact]
+    public void A_resumed_run_continues_the_same_schedule_with_TotalSteps_from_the_checkpoint()
+    {
+        // linear(warmup=1) over TotalSteps = 6, set by the caller: 3 steps, save, load into a fresh instance (TotalSteps 0),
+        // 3 more; the parameters must be those of 6 uninterrupted steps, bit for bit.
+        string text = Text("adamw(lr=0.01)", "    schedule linear(warmup=1)\n");
+        var whole = GeneratedModel.Compile(text, "Ctl", seed: 31);
+        whole.Set("TotalSteps", 6);
+        var first = whole.NewInstance(31);
+        first.GetType().GetProperty("TotalSteps")!.SetValue(first, 6);
+        for (int step = 0; step < 3; step++) ParityCheck.Invoke(first, "TrainStep", ParityCheck.RandomBatch(whole.Type, 9, 1, seed: 90 + step));
+        string path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"modeldsl-total-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            ParityCheck.Invoke(first, "Save", path);
+            var resumed = whole.NewInstance(99);
+            ParityCheck.Invoke(resumed, "Load", path);
+            Assert.Equal(6, (int)resumed.GetType().GetProperty("TotalSteps")!.GetValue(resumed)!);
+            Assert.Equal(3, (int)resumed.GetType().GetProperty("Step")!.GetValue(resumed)!);
+            for (int step = 0; step < 6; step++)
+            {
+                var batch = ParityCheck.RandomBatch(whole.Type, 9, 1, seed: 90 + step);
+                whole.Call("TrainStep", batch);
+                if (step >= 3) ParityCheck.Invoke(resumed, "TrainStep", batch);
+            }
+            Assert.Equal(0f, (float)resumed.GetType().GetProperty("ScheduledLearningRate")!.GetValue(resumed)!); // decayed to 0 at step 6
+            var resumedParameters = (System.Collections.Generic.IReadOnlyList<Parameter>)resumed.GetType().GetProperty("Parameters")!.GetValue(resumed)!;
+            for (int k = 0; k < whole.Parameters.Count; k++) Assert.Equal(whole.Parameters[k].Value, resumedParameters[k].Value);
+
+            // A checkpoint saved before TotalSteps was set records none, and loading it keeps the caller's value.
+            var unset = whole.NewInstance(31);
+            ParityCheck.Invoke(unset, "Save", path);
+            var keeps = whole.NewInstance(31);
+            keeps.GetType().GetProperty("TotalSteps")!.SetValue(keeps, 40);
+            ParityCheck.Invoke(keeps, "Load", path);
+            Assert.Equal(40, (int)keeps.GetType().GetProperty("TotalSteps")!.GetValue(keeps)!);
+        }
+        finally
+        {
+            System.IO.File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void Schedule_matches_the_cpu_backend_on_the_emulated_gpu()
     {
         string text = Text("adamw(lr=0.02)", "    schedule cosine(warmup=2, steps=5, floor=0.2)\n    clip_grad_norm(0.5)\n");

@@ -613,4 +613,33 @@ public sealed class SafetensorsTests : IDisposable
         Assert.Contains("modeldsl.learning_rate", error.Message);
         Assert.Equal(50f, untouched[0].Value[0]);
     }
+    [Fact]
+    public void A_schedule_s_total_steps_is_recorded_and_given_back_and_a_bad_one_is_refused_before_anything_changes()
+    {
+        string path = PathOf("total.safetensors");
+        Safetensors.Save(path, Model, Tiny(1), Array.Empty<StateBuffer>(), optimizerStep: 7, learningRate: 1e-3f, totalSteps: 1200);
+        Assert.Equal(7, Safetensors.Load(path, Model, Tiny(50), Array.Empty<StateBuffer>(), out float? rate, out int? total));
+        Assert.Equal((1e-3f, 1200), (rate, total));
+
+        // Without the key (a model whose .model gives steps=, or a file from PyTorch): null, the caller keeps its value.
+        string plain = PathOf("no-total.safetensors");
+        Safetensors.Save(plain, Model, Tiny(1), optimizerStep: 3, learningRate: 1e-3f);
+        Safetensors.Load(plain, Model, Tiny(50), Array.Empty<StateBuffer>(), out _, out int? none);
+        Assert.Null(none);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => Safetensors.Save(path, Model, Tiny(1), Array.Empty<StateBuffer>(), 1, null, totalSteps: 0));
+
+        foreach (string text in new[] { "0", "-5", "12.5", "many" })
+        {
+            string bad = PathOf("bad-total.safetensors");
+            var writer = Safetensors.Build(Model, Tiny(1), 2);
+            writer.SetMetadata(Safetensors.TotalStepsKey, text);
+            writer.SetMetadata(Safetensors.ChecksumKey, SafetensorsChecksum.Of(writer).ToString("x8", System.Globalization.CultureInfo.InvariantCulture));
+            writer.Save(bad);
+            var untouched = Tiny(50);
+            var error = Assert.Throws<InvalidDataException>(() => Safetensors.Load(bad, Model, untouched, Array.Empty<StateBuffer>(), out _, out _));
+            Assert.Contains($"'modeldsl.total_steps' is \"{text}\", not a schedule's total steps", error.Message);
+            Assert.Equal(50f, untouched[0].Value[0]);
+        }
+    }
 }
