@@ -30,6 +30,7 @@ public sealed class DeviceVariable : IDisposable
         _context = context;
         _pointer = pointer;
         Bytes = bytes;
+        context.CountAllocation(bytes);
     }
 
     public long Bytes { get; }
@@ -74,5 +75,6 @@ public sealed class DeviceVariable : IDisposable
         if (_pointer.IsNull) return;
         _context.Free(_pointer);
         _pointer = default;
+        _context.CountAllocation(-Bytes);
     }
 }

@@ -55,6 +55,25 @@ public abstract class GpuContext : IDisposable
     public abstract DeviceVariable Allocate(long bytes);
 
     /// <summary>
+    /// Bytes of the <see cref="DeviceVariable"/>s of this context not yet disposed: what ModelDsl allocated (parameters,
+    /// gradients, optimizer state, activations, workspaces), not the CUDA context, module code or cuBLAS's own workspace.
+    /// </summary>
+    public long DeviceBytesInUse { get; private set; }
+
+    /// <summary>The most <see cref="DeviceBytesInUse"/> has been since the context opened or <see cref="ResetPeakDeviceBytes"/>
+    /// (bench/GpuBench's peak memory, as PyTorch's <c>torch.cuda.max_memory_allocated</c>).</summary>
+    public long PeakDeviceBytes { get; private set; }
+
+    /// <summary>Starts <see cref="PeakDeviceBytes"/> again from what is in use now.</summary>
+    public void ResetPeakDeviceBytes() => PeakDeviceBytes = DeviceBytesInUse;
+
+    internal void CountAllocation(long bytes)
+    {
+        DeviceBytesInUse += bytes;
+        if (DeviceBytesInUse > PeakDeviceBytes) PeakDeviceBytes = DeviceBytesInUse;
+    }
+
+    /// <summary>
     /// Row-major <c>C = alpha·op(A)·op(B) + beta·C</c> with the same argument meaning as the CPU
     /// <c>ModelDsl.Runtime.Cpu.Sgemm.Multiply</c> (A is [M, K], or [K, M] when transposed; leading dimensions are row
     /// strides). On a GPU this is cuBLAS (the row-major product is the column-major product of the transposes).

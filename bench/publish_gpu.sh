@@ -5,7 +5,7 @@
 #   bench/publish_gpu.sh [OUT]            (default out/gpu; OUT.tar.xz beside it with --archive)
 # Then on the GPU machine, from a checkout (for the scripts and the shipped samples):
 #   OUT/CudaParity --device cuda --time
-#   bench/gpu_compare.sh --gpubench OUT/GpuBench
+#   bench/gpu_compare.sh --gpubench OUT/GpuBench          (every row; the gpt2-124m row needs torch 2.x for torch.compile)
 #   OUT/FashionMnist --model cnn --device cuda          (see docs/cuda.md for the data and the other examples)
 set -euo pipefail
 

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Globalization;
+using ModelDsl.Cuda;
+using ModelDsl.Runtime;
+
+namespace GpuBench;
+
+/// <summary>
+/// The gpt2 row of bench/gpu_compare.sh, ModelDsl's half: training steps of bench/models/gpt2_small.model (GPT-2 124M:
+/// 12 layers, d = 768, 12 heads of 64, T = 1024, vocabulary 50,257, tied head) or, for <c>--check</c>,
+/// bench/models/gpt2_check.model (the same blocks at sizes the emulator runs), in each precision ModelDsl has.
+/// </summary>
+/// <remarks>
+/// Method, the same as bench/pytorch/gpt2.py's: fixed random token ids and targets (uniform over the vocabulary), then
+/// <c>warmup</c> TrainSteps untimed and <c>steps</c> timed one by one (TrainStep copies the batch in and reads the loss
+/// back, so each step ends synchronised, as a training loop that logs its loss); the median, fastest and slowest step.
+/// Peak memory is <see cref="GpuContext.PeakDeviceBytes"/> from before the session is made to after the last step:
+/// parameters, gradients, optimizer state, activations and workspaces.
+/// One line per configuration, read by bench/pytorch/gpt2_table.py:
+///   GPT2 impl row.config batch T parameters layers heads head_dim median_ms min_ms max_ms peak_bytes first_loss last_loss
+/// (tab-separated; first_loss is the first warm-up step's, last_loss the last timed step's).
+/// </remarks>
+internal static class Gpt2Rows
+{
+    /// <summary>
+    /// ModelDsl's configurations: FP32 (the generated code's default: FP32 kernels and cuBLAS FP32 GEMMs) and TF32
+    /// (the same with <see cref="GpuContext.Tf32"/>: the GEMMs on tensor cores). BF16 mixed precision joins this list
+    /// when the model-level precision lands (docs/benchmarks.md).
+    /// </summary>
+    private static readonly (string Name, bool Tf32)[] Configurations = { ("modeldsl-fp32", false), ("modeldsl-tf32", true) };
+
+    /// <summary>The rows: name, the .model file's config (vocabulary, context, layers, heads, d) and its generated class.</summary>
+    public static readonly string[] Names = { "gpt2-124m", "gpt2-check" };
+
+    public static void Run(GpuContext context, string row, int batch, int warmup, int steps)
+    {
+        switch (row)
+        {
+            case "gpt2-124m": // bench/models/gpt2_small.model
+                Run(context, row, batch, warmup, steps, vocab: 50257, length: 1024, layers: 12, heads: 12, d: 768, Gpt2Small.ParameterCount,
+                    c => new Gpt2Small(seed: 1).ToGpu(c), (session, x, y) => ((Gpt2Small.Gpu)session).TrainStep(x, y));
+                break;
+            case "gpt2-check": // bench/models/gpt2_check.model
+                Run(context, row, batch, warmup, steps, vocab: 512, length: 64, layers: 2, heads: 2, d: 128, Gpt2Check.ParameterCount,
+                    c => new Gpt2Check(seed: 1).ToGpu(c), (session, x, y) => ((Gpt2Check.Gpu)session).TrainStep(x, y));
+                break;
+            default:
+                throw new ArgumentException($"unknown gpt2 row '{row}': expected {string.Join(", ", Names)}", nameof(row));
+        }
+    }
+
+    private static void Run(GpuContext context, string row, int batch, int warmup, int steps, int vocab, int length, int layers, int heads, int d,
+        long parameters, Func<GpuContext, IDisposable> toGpu, Func<IDisposable, IntTensor, IntTensor, float> train)
+    {
+        var idx = Tokens(2, batch, length, vocab);
+        var targets = Tokens(3, batch, length, vocab);
+        foreach (var (name, tf32) in Configurations)
+        {
+            context.Tf32 = tf32;
+            context.ResetPeakDeviceBytes();
+            using (var session = toGpu(context))
+            {
+                float first = float.NaN, last = float.NaN;
+                for (int i = 0; i < warmup; i++)
+                {
+                    last = train(session, idx, targets);
+                    if (i == 0) first = last;
+                }
+                var times = new double[steps];
+                for (int i = 0; i < steps; i++)
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    last = train(session, idx, targets);
+                    times[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                }
+                Array.Sort(times);
+                string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
+                Console.WriteLine(string.Join('\t', "GPT2", "modeldsl", row + "." + name, batch, length, parameters, layers, heads, d / heads,
+                    F(times[steps / 2]), F(times[0]), F(times[^1]), context.PeakDeviceBytes, F(first), F(last)));
+                Console.Out.Flush();
+            }
+        }
+        context.Tf32 = false;
+    }
+
+    /// <summary>Token ids uniform in [0, <paramref name="vocabulary"/>) from <c>new Random(seed)</c>.</summary>
+    private static IntTensor Tokens(int seed, int batch, int length, int vocabulary)
+    {
+        var random = new Random(seed);
+        var ids = new int[batch * length];
+        for (int i = 0; i < ids.Length; i++) ids[i] = random.Next(vocabulary);
+        return new IntTensor(ids, batch, length);
+    }
+}
