@@ -99,6 +99,15 @@ namespace ModelDsl.Analysis
                 else throw new InvalidOperationException($"{cpuOnly.Name} has no CUDA rendering and no diagnostic says why");
             }
 
+            // precision bf16: the plan's matrix products (dense, attention's projections, tied heads) take BF16 operands; the
+            // layers whose products their GPU launcher makes itself (conv2d, lstm, gru) keep them in FP32 (MDL0327).
+            if (model.Precision.Mode == Precision.Bf16)
+            {
+                foreach (var node in model.Nodes.Where(n => n.Kind is OpKind.Conv2d or OpKind.Lstm or OpKind.Gru))
+                    diagnostics.ReportNoBf16Path(node.Span, node.Kind.ToSource(), node.LayerPath,
+                        "its matrix products are made by its GPU layer launcher in FP32");
+            }
+
             // Buffers the plan adds (im2col and attention workspaces, saved states), located at the op they serve.
             foreach (var buffer in plan.Buffers.Where(b => b.AliasOf is null && b.Value is null && b.Parameter is null))
             {

@@ -95,6 +95,7 @@ namespace ModelDsl.Binding
                     case PretrainedSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, "pretrained", "a block (write it in the model)"); break;
                     case InitSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, "init", "a block (write it in the model, with a pattern over the block's parameter names)"); break;
                     case ControlSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, s.Word.Text, "a block (training controls belong to the model, next to its optimizer)"); break;
+                    case PrecisionSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, "precision", "a block (the precision is the model's, written in the model)"); break;
                     case FreezeSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, "freeze", "a block (write it in the model, with a pattern over the block's parameter names)"); break;
                     case ReturnSyntax r:
                         if (firstReturn is TextSpan f) diagnostics.ReportDuplicateDeclaration(r.Span, "return", file.Line(f));

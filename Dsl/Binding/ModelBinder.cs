@@ -72,6 +72,7 @@ namespace ModelDsl.Binding
             var controls = new List<ControlSyntax>();
             var freezes = new List<FreezeSyntax>();
             PretrainedSyntax? pretrained = null;
+            PrecisionSyntax? precision = null;
             foreach (var statement in body)
             {
                 switch (statement)
@@ -85,6 +86,7 @@ namespace ModelDsl.Binding
                     case ControlSyntax s: controls.Add(s); break;
                     case FreezeSyntax s: freezes.Add(s); break;
                     case PretrainedSyntax s: Once(ref pretrained, s, "pretrained declaration"); break;
+                    case PrecisionSyntax s: Once(ref precision, s, "precision"); break;
                     case ReturnSyntax s: Diagnostics.ReportStatementNotAllowed(s.Span, "return", "a model (use 'output')"); break;
                 }
             }
@@ -98,15 +100,17 @@ namespace ModelDsl.Binding
             PretrainedInfo? pretrainedInfo = pretrained is null ? null : BindPretrained(pretrained, parametersComplete);
             TrainingControls? controlInfo = controls.Count == 0 && freezes.Count == 0 ? TrainingControls.None : BindControls(controls, freezes, scope, optimizer, loss);
 
+            PrecisionInfo? precisionInfo = precision is null ? PrecisionInfo.Default : BindPrecision(precision);
+
             if (_inputs.Count == 0 && !body.OfType<InputSyntax>().Any(i => !i.IsLabel)) Diagnostics.ReportMissingInput(model.Name.Span, model.Name.Text);
             if (outputs.Count == 0) Diagnostics.ReportMissingOutput(model.Name.Span, model.Name.Text);
             if (loss is null) Diagnostics.ReportMissingLoss(model.Name.Span, model.Name.Text);
             if (optimizer is null) Diagnostics.ReportMissingOptimizer(model.Name.Span, model.Name.Text);
             ReportUnused(scope);
 
-            bool failed = _failed || Diagnostics.Count(d => d.IsError) > errorsBefore || outputValues is null || (loss is not null && lossInfo is null) || (optimizer is not null && optimizerInfo is null) || controlInfo is null;
+            bool failed = _failed || Diagnostics.Count(d => d.IsError) > errorsBefore || outputValues is null || (loss is not null && lossInfo is null) || (optimizer is not null && optimizerInfo is null) || controlInfo is null || precisionInfo is null;
             if (failed) return null;
-            return new ModelGraph(model.Name.Text, model.Name.Span, _inputs, _labels, _nodes, _parameters, outputValues!, lossInfo, optimizerInfo, _symbolicDimensions) { Repeats = _repeats, Controls = controlInfo!, Pretrained = pretrainedInfo, States = _states };
+            return new ModelGraph(model.Name.Text, model.Name.Span, _inputs, _labels, _nodes, _parameters, outputValues!, lossInfo, optimizerInfo, _symbolicDimensions) { Repeats = _repeats, Controls = controlInfo!, Pretrained = pretrainedInfo, States = _states, Precision = precisionInfo! };
         }
 
         private void Once<T>(ref T? slot, T statement, string what) where T : StatementSyntax

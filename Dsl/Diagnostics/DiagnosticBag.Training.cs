@@ -13,6 +13,14 @@ namespace ModelDsl.Diagnostics
         public void ReportUnknownSchedule(TextSpan span, string name, string? suggestion) =>
             Report(DiagnosticCatalog.UnknownControlName, span, $"'{name}' is not a schedule{DidYouMean(suggestion)} (schedules: constant, linear, cosine)");
 
+        /// <summary>MDL0125: a <c>precision</c> other than fp32, tf32 and bf16.</summary>
+        public void ReportUnknownPrecision(TextSpan span, string name, string? suggestion) =>
+            Report(DiagnosticCatalog.UnknownPrecision, span, $"'{name}' is not a precision{DidYouMean(suggestion)} (precisions: fp32, tf32, bf16)");
+
+        /// <summary>MDL0327: in a bf16 model, an op whose matrix products have no BF16 version and stay FP32.</summary>
+        public void ReportNoBf16Path(TextSpan span, string op, string layer, string why) =>
+            Report(DiagnosticCatalog.NoBf16Path, span, $"{op} '{layer}' has no BF16 path: {why}; the rest of the model runs in bf16 (docs/cuda.md \"Precision\")");
+
         /// <summary>MDL0318: a schedule whose total steps do not exceed its warm-up, so it would never decay.</summary>
         public void ReportScheduleTooShort(TextSpan span, string schedule, long steps, long warmup) =>
             Report(DiagnosticCatalog.ScheduleTooShort, span, $"{schedule}: steps={steps} must be larger than warmup={warmup} (the decay runs over the steps after the warm-up)");

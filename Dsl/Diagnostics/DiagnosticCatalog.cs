@@ -47,6 +47,7 @@ namespace ModelDsl.Diagnostics
         public static readonly DiagnosticDescriptor UnknownControlName = Error("MDL0120", Names, "Training control names nothing known");
         public static readonly DiagnosticDescriptor UnknownInitializer = Error("MDL0121", Names, "Unknown initialiser");
         public static readonly DiagnosticDescriptor PatternMatchesNothing = Error("MDL0122", Names, "Pattern matches no parameter");
+        public static readonly DiagnosticDescriptor UnknownPrecision = Error("MDL0125", Names, "Unknown precision");
 
         // MDL02xx: the shape of a model declaration.
         public static readonly DiagnosticDescriptor MissingInput = Error("MDL0200", Structure, "Model has no input");
@@ -93,6 +94,7 @@ namespace ModelDsl.Diagnostics
         public static readonly DiagnosticDescriptor MaskShape = Error("MDL0323", Shapes, "Mask of the wrong shape");
         public static readonly DiagnosticDescriptor IndexOutOfRange = Error("MDL0324", Shapes, "Index out of range for the axis");
         public static readonly DiagnosticDescriptor MaskShapeMismatch = Error("MDL0325", Shapes, "Mask does not match the reduced axes");
+        public static readonly DiagnosticDescriptor NoBf16Path = Warning("MDL0327", Shapes, "Op has no BF16 path");
 
         /// <summary>All descriptors, in ID order.</summary>
         public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
@@ -101,13 +103,13 @@ namespace ModelDsl.Diagnostics
             UndefinedName, DuplicateName, UnknownLayer, UnknownArgument, MissingArgument, TooManyArguments,
             DuplicateArgument, ArgumentType, ArgumentOutOfRange, RecursiveBlock, InvalidRepeatCount, UnusedValue,
             ModelTooLarge, SuspiciousSymbolicDimension, NotConstant, UnknownParameter, DivisionByZero, BuildTooLarge,
-            UnknownControlName, UnknownInitializer, PatternMatchesNothing,
+            UnknownControlName, UnknownInitializer, PatternMatchesNothing, UnknownPrecision,
             MissingInput, MissingOutput, MissingLoss, MissingOptimizer, DuplicateDeclaration, UnknownLoss,
             UnknownOptimizer, UnknownDType, LabelOutsideLoss, InvalidDimension, StatementNotAllowed, MissingReturn,
             DuplicateModel, ModelNameTaken, ControlConflict, ParameterMappedTwice, InvalidMapSource, DuplicateOutput, OutputIsLabel,
             ShapeMismatch, RankMismatch, NotDivisible, DTypeMismatch, KernelTooLarge, SequenceTooLong,
             TiedShapeMismatch, ReshapeMismatch, SymbolicNotAllowed, AxisOutOfRange, TooManyElements, NotTrainable,
-            NoGpuCode, UnsupportedOption, OneValuePerChannel, ScheduleTooShort, InitNeedsFans, MapRankMismatch, MaskShape, IndexOutOfRange, MaskShapeMismatch,
+            NoGpuCode, UnsupportedOption, OneValuePerChannel, ScheduleTooShort, InitNeedsFans, MapRankMismatch, MaskShape, IndexOutOfRange, MaskShapeMismatch, NoBf16Path,
         };
     }
 }

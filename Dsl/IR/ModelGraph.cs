@@ -75,6 +75,9 @@ namespace ModelDsl.IR
 
         /// <summary>The <c>pretrained</c> declaration (docs/pretrained.md), or null when the model has none.</summary>
         public PretrainedInfo? Pretrained { get; set; }
+
+        /// <summary>The <c>precision</c> statement: the GPU session's default arithmetic (FP32 when not declared).</summary>
+        public PrecisionInfo Precision { get; set; } = PrecisionInfo.Default;
     }
 
     /// <summary>One expanded <c>repeat N Stage</c>: its span, N, and the ops its repetitions added (nested ones included).</summary>

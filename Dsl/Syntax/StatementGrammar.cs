@@ -69,8 +69,8 @@ namespace ModelDsl.Syntax
         /// </summary>
         public static readonly string[] ControlWords = { "clip_grad_norm", "schedule" };
 
-        /// <summary>Words that begin a training-control statement (recovery resumes at them): the controls and <c>freeze</c>.</summary>
-        private static readonly string[] ControlStatementWords = { "clip_grad_norm", "schedule", "freeze" };
+        /// <summary>Words that begin a training-control statement (recovery resumes at them): the controls, <c>freeze</c> and <c>precision</c>.</summary>
+        private static readonly string[] ControlStatementWords = { "clip_grad_norm", "schedule", "freeze", "precision" };
 
         /// <summary>
         /// A control statement. The head is read atomically, so anything else (a binding named <c>freeze</c>) is left to
@@ -101,6 +101,15 @@ namespace ModelDsl.Syntax
                           select pattern).Repeated()
             let patterns = new[] { head.first }.Concat(rest).ToList()
             select (StatementSyntax)new FreezeSyntax(head.word, patterns, head.word.Span.Cover(patterns[patterns.Count - 1].Span));
+
+        /// <summary>
+        /// <c>precision bf16</c>: the word and the mode, one identifier, read atomically, so <c>precision = …</c> still binds a
+        /// name (the word is not reserved). The binder checks the mode (MDL0125).
+        /// </summary>
+        private static readonly Parser<StatementSyntax> Precision =
+            (from word in Lexical.Identifier.Where(id => id.Text == "precision")
+             from mode in Lexical.Identifier.Named("precision (fp32, tf32 or bf16)")
+             select (StatementSyntax)new PrecisionSyntax(word, mode, word.Span.Cover(mode.Span))).Atomic();
 
         /// <summary><c>axis=0</c> inside <c>concat(...)</c>; read atomically so a source named <c>axis...</c> still parses as a name.</summary>
         private static readonly Parser<NumberSyntax> MapAxis =
@@ -184,7 +193,7 @@ namespace ModelDsl.Syntax
             select (StatementSyntax)new BindingSyntax(name, value, name.Span.Cover(value.Span));
 
         public static readonly Parser<StatementSyntax> Statement =
-            Input.XOr(Output).XOr(Loss).XOr(Optimizer).XOr(Init).XOr(Pretrained).XOr(Return).XOr(Control).XOr(Freeze).XOr(Binding).Named("statement");
+            Input.XOr(Output).XOr(Loss).XOr(Optimizer).XOr(Init).XOr(Pretrained).XOr(Return).XOr(Control).XOr(Freeze).XOr(Precision).XOr(Binding).Named("statement");
 
         /// <summary>The words that begin a statement; recovery resumes at a line starting with one of them.</summary>
         public static readonly string[] StatementKeywords = { "input", "label", "output", "loss", "optimizer", "init", "pretrained", "return" };

@@ -67,6 +67,12 @@ namespace ModelDsl.Syntax
     /// </summary>
     public sealed record FreezeSyntax(Identifier Word, IReadOnlyList<NamePattern> Patterns, TextSpan Span) : StatementSyntax(Span);
 
+    /// <summary>
+    /// <c>precision bf16</c>: the arithmetic of the model's GPU session (docs/cuda.md "Precision"): <c>fp32</c>, <c>tf32</c>
+    /// or <c>bf16</c>. The CPU code always computes in FP32.
+    /// </summary>
+    public sealed record PrecisionSyntax(Identifier Word, Identifier Mode, TextSpan Span) : StatementSyntax(Span);
+
     /// <summary>A statement that failed to parse; the parser reported why and skipped to the next line.</summary>
     public sealed record ErrorStatementSyntax(TextSpan Span) : StatementSyntax(Span);
 }
