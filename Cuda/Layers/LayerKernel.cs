@@ -41,7 +41,7 @@ public sealed class LayerKernel
 
 /// <summary>
 /// A library kernel's arguments, checked as they are added: each must be the next parameter of the kernel's parsed
-/// signature, by name and type (<c>int</c>, <c>float</c>, <c>const float*</c>, <c>float*</c>, <c>const int*</c>,
+/// signature, by name and type (<c>int</c>, <c>unsigned int</c>, <c>float</c>, <c>const float*</c>, <c>float*</c>, <c>const int*</c>,
 /// <c>int*</c>, <c>const md_bf16*</c>, <c>md_bf16*</c>). A mismatch throws naming the kernel, the position, the parameter and what was passed. On the stack:
 /// building and launching allocate nothing.
 /// </summary>
@@ -77,6 +77,13 @@ public struct LayerArguments
     public void Float(string name, float value)
     {
         Check(name, "float");
+        Values.Add(value);
+    }
+
+    /// <summary>An <c>unsigned int</c> parameter (a dropout seed).</summary>
+    public void UInt(string name, uint value)
+    {
+        Check(name, "unsigned int");
         Values.Add(value);
     }
 

@@ -82,6 +82,9 @@ namespace ModelDsl.Autodiff
 
         void IPlanContext.CheckIds(PlanBuffer ids, Dim count, long num, Origin origin, string layer) => _idRanges.Add(new IdRange(ids, count, num, origin, layer));
 
+        int IPlanContext.DropoutSlot(OpNode op) =>
+            _dropoutSlots.TryGetValue(op, out int slot) ? slot : throw new System.InvalidOperationException($"{op.Output.Name} draws no dropout mask");
+
         T IPlanContext.Memo<T>(OpNode op, string what, System.Func<T> create)
         {
             if (!_memo.TryGetValue((op, what), out var value))

@@ -67,7 +67,8 @@ namespace ModelDsl.Autodiff
             foreach (var p in _model.Parameters) _parameters[p] = NewBuffer(p.Name, BufferKind.Parameter, p.Shape, DType.F32, null, p);
             foreach (var p in _model.Parameters) _parameterGradients[p] = NewBuffer("d_" + p.Name, BufferKind.ParameterGradient, p.Shape, DType.F32, null, p);
             foreach (var s in _model.States.Where(s => !s.IsCounter)) _states[s] = NewBuffer(s.Name, BufferKind.State, s.Shape, DType.F32, null, null, state: s);
-            foreach (var node in _model.Nodes.Where(n => n.Kind == OpKind.Dropout)) _dropoutSlots[node] = _dropoutSlots.Count;
+            // One dropout slot (one seed per step) per op that draws a mask: dropout, and attention with dropout on its probabilities.
+            foreach (var node in _model.Nodes.Where(n => n.Kind == OpKind.Dropout || Ops.Attention.DropsProbabilities(n))) _dropoutSlots[node] = _dropoutSlots.Count;
 
             // One forward pass serves inference and training: it computes the output and the loss's prediction,
             // stores what backward reads, and draws dropout masks only when called in training mode.

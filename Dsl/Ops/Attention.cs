@@ -9,17 +9,25 @@ using static ModelDsl.Plan.L;
 
 namespace ModelDsl.Ops
 {
-    /// <summary><c>attention(heads, causal=false, bias=true, mask=m)</c> (the mask is the op's second input, not an attribute).</summary>
-    public sealed record AttentionAttributes(long Heads, bool Causal, bool Bias) : OpAttributes
+    /// <summary>
+    /// <c>attention(heads, causal=false, bias=true, dropout=0, mask=m)</c> (the mask is the op's second input, not an
+    /// attribute). <see cref="Dropout"/>: the probability of dropping an attention probability in training, in [0, 1).
+    /// </summary>
+    public sealed record AttentionAttributes(long Heads, bool Causal, bool Bias, double Dropout = 0) : OpAttributes
     {
-        public override IReadOnlyList<KeyValuePair<string, AttributeValue>> Describe() => new[] { Pair("heads", Heads), Pair("causal", Causal), Pair("bias", Bias) };
+        public override IReadOnlyList<KeyValuePair<string, AttributeValue>> Describe() =>
+            new[] { Pair("heads", Heads), Pair("causal", Causal), Pair("bias", Bias), Pair("dropout", Dropout) };
     }
 
     /// <summary>
-    /// <c>attention(heads, causal=false, bias=true, mask=m)</c>: multi-head self-attention, [B, T, d] → [B, T, d], d
+    /// <c>attention(heads, causal=false, bias=true, dropout=0, mask=m)</c>: multi-head self-attention, [B, T, d] → [B, T, d], d
     /// divisible by heads. The optional key padding mask m [B, T] (f32 or i32, 1 = real token, 0 = padding) is the op's
     /// second input: padded keys get the logit bias (1 − m)·(−10000) after the 1/√dh scale, exactly as BERT's (and
-    /// all-MiniLM-L6-v2's) ONNX graph, so a fully padded row stays finite; it combines with causal and gets no gradient. nn.MultiheadAttention's layout: in_proj_weight [3d, d], in_proj_bias [3d], out_proj.weight [d, d],
+    /// all-MiniLM-L6-v2's) ONNX graph, so a fully padded row stays finite; it combines with causal and gets no gradient.
+    /// <c>dropout=p</c> drops attention probabilities in training (softmax, then dropout with the kept ones scaled by
+    /// 1/(1 − p), then ·V: nn.MultiheadAttention's dropout, BERT's attention_probs_dropout_prob); the mask comes from the
+    /// `dropout` op's counter-based stream with a dropout slot of its own, is drawn again in the backward, and is absent
+    /// at inference and in ONNX export. nn.MultiheadAttention's layout: in_proj_weight [3d, d], in_proj_bias [3d], out_proj.weight [d, d],
     /// out_proj.bias [d]. Planned as a head whose product is out_proj; below it in_proj (a GEMM and a bias loop) and the
     /// attention core. Kernels: <c>Runtime/Cpu/Layers/Attention.cs</c>, <c>md_attention_*</c> in the CUDA layer library.
     /// </summary>
@@ -33,6 +41,7 @@ namespace ModelDsl.Ops
                 Signature.Int("heads"),
                 Signature.Bool("causal", false),
                 Signature.Bool("bias", true),
+                Signature.Real("dropout", 0, 0, 1, maxExclusive: true),
                 new ParamSpec("mask", ParamKind.Tensor, optional: true)))
         {
         }
@@ -68,7 +77,7 @@ namespace ModelDsl.Ops
                 return null;
             }
             bool bias = c.Bool("bias");
-            c.SetAttributes(new AttentionAttributes(heads.Value, c.Bool("causal"), bias));
+            c.SetAttributes(new AttentionAttributes(heads.Value, c.Bool("causal"), bias, c.Real("dropout")));
             Dim d3 = Dim.Known(checked(3 * d.Value), "3*" + (d.Label ?? d.ToExpression()));
             c.AddParameter("in_proj_weight", new Shape(d3, d), InitKind.XavierUniform, d.Value, d3.Value);
             if (bias) c.AddParameter("in_proj_bias", new Shape(d3), InitKind.Zeros, d.Value, d3.Value);
@@ -76,6 +85,12 @@ namespace ModelDsl.Ops
             if (bias) c.AddParameter("out_proj.bias", new Shape(d), InitKind.Zeros, d.Value, d.Value);
             return c.InputShape;
         }
+
+        /// <summary>The dropout probability as the kernels use it (0: none).</summary>
+        public static float Probability(OpNode op) => (float)Attributes(op).Dropout;
+
+        /// <summary>Whether the node drops attention probabilities in training (it then has a dropout slot).</summary>
+        public static bool DropsProbabilities(OpNode op) => op.Kind == OpKind.Attention && Attributes(op).Dropout > 0;
 
         public override string ProductName => "attention_out_proj";
 
@@ -108,7 +123,8 @@ namespace ModelDsl.Ops
             // The part of the workspace the plan fixes: the probabilities P [B, heads, T, T]; the runtime adds the backward's per-thread scratch.
             var workspace = p.NewBuffer(op.Output.Name + ".workspace", BufferKind.Workspace, new Shape(shape[0], Dim.Known(a.Heads), shape[1], shape[1]), DType.F32);
             var mask = op.Inputs.Count > 1 ? p.Value(op.Inputs[1]) : null;
-            var core = new AttentionKernel(p.KernelName("fwd", "attention"), origins, shape[0], shape[1], a.Heads, d.Value / a.Heads, a.Causal, qkv, context, workspace, mask);
+            var dropout = a.Dropout > 0 ? new AttentionDropout(Probability(op), p.DropoutSlot(op)) : null;
+            var core = new AttentionKernel(p.KernelName("fwd", "attention"), origins, shape[0], shape[1], a.Heads, d.Value / a.Heads, a.Causal, qkv, context, workspace, mask, dropout);
             kernels.Add(core);
             p.Memo(op, "core", () => core);
             return context;
@@ -134,7 +150,7 @@ namespace ModelDsl.Ops
             var qkv = core.Qkv;
             var dqkv = p.NewBuffer("d_" + op.Output.Name + ".qkv", BufferKind.Gradient, qkv.Shape, DType.F32);
             yield return new AttentionBackwardKernel(p.KernelName("bwd", "attention"), origins, core.Batch, core.Steps, core.Heads, core.HeadDim, core.Causal,
-                qkv, core.Workspace, ContextGradient(p, op), p.Contribute(dqkv), core.Mask);
+                qkv, core.Workspace, ContextGradient(p, op), p.Contribute(dqkv), core.Mask, core.Dropout);
 
             var x = p.Value(op.Inputs[0]);
             var (m, d) = Matrix(op.Inputs[0].Shape);
@@ -159,19 +175,33 @@ namespace ModelDsl.Ops
         public override LayerCalls? Calls(Kernel kernel) => kernel switch
         {
             AttentionKernel k => Does(
-                $"{k.Output}{k.Output.Shape} = softmax(q·kᵀ/√{k.HeadDim}{MaskText(k.Mask)}{(k.Causal ? ", causal" : "")})·v per head ({k.Heads} heads), q, k, v read in place from {k.Qkv} (columns 0, {k.ModelDim}, 2·{k.ModelDim}); P kept in {k.Workspace}",
-                Call("Attention", "Forward", WithMask(k.Mask, Size(k.Batch), Size(k.Steps), Int(k.Heads), Int(k.HeadDim), Flag("causal", k.Causal),
-                    Buffer(k.Qkv), Buffer(k.Qkv, 1, k.ModelDim), Buffer(k.Qkv, 2, k.ModelDim), Int(3, k.ModelDim), Buffer(k.Output), Buffer(k.Workspace))))
+                $"{k.Output}{k.Output.Shape} = {Probabilities(k.Mask, k.Causal, k.HeadDim, k.Dropout)}·v per head ({k.Heads} heads), q, k, v read in place from {k.Qkv} (columns 0, {k.ModelDim}, 2·{k.ModelDim}); P kept in {k.Workspace}",
+                Call("Attention", "Forward", WithDropout(k.Dropout, WithMask(k.Mask, Size(k.Batch), Size(k.Steps), Int(k.Heads), Int(k.HeadDim), Flag("causal", k.Causal),
+                    Buffer(k.Qkv), Buffer(k.Qkv, 1, k.ModelDim), Buffer(k.Qkv, 2, k.ModelDim), Int(3, k.ModelDim), Buffer(k.Output), Buffer(k.Workspace)))))
                 .WithWorkspace(k.Workspace, Call("Attention", "WorkspaceSize", Size(k.Batch), Size(k.Steps), Int(k.Heads)))
-                .OnGpu($"{k.Output}{k.Output.Shape} = softmax(q·kᵀ/√{k.HeadDim}{MaskText(k.Mask)}{(k.Causal ? ", causal" : "")})·v per head ({k.Heads} heads), q, k, v read in place from {k.Qkv} (columns 0, {k.ModelDim}, 2·{k.ModelDim}); fused (flash-style): P is never stored, {k.Workspace} keeps each row's max and log-sum"),
+                .OnGpu($"{k.Output}{k.Output.Shape} = {Probabilities(k.Mask, k.Causal, k.HeadDim, k.Dropout)}·v per head ({k.Heads} heads), q, k, v read in place from {k.Qkv} (columns 0, {k.ModelDim}, 2·{k.ModelDim}); fused (flash-style): P is never stored, {k.Workspace} keeps each row's max and log-sum"),
             AttentionBackwardKernel k => Does(
-                $"{k.QkvGradient} (dq, dk, dv) from {k.OutputGradient} and the P saved in {k.Workspace}",
-                Call("Attention", "Backward", WithMask(k.Mask, Size(k.Batch), Size(k.Steps), Int(k.Heads), Int(k.HeadDim), Flag("causal", k.Causal),
+                $"{k.QkvGradient} (dq, dk, dv) from {k.OutputGradient} and the P saved in {k.Workspace}{DropoutAgain(k.Dropout)}",
+                Call("Attention", "Backward", WithDropout(k.Dropout, WithMask(k.Mask, Size(k.Batch), Size(k.Steps), Int(k.Heads), Int(k.HeadDim), Flag("causal", k.Causal),
                     Buffer(k.Qkv), Buffer(k.Qkv, 1, k.ModelDim), Buffer(k.Qkv, 2, k.ModelDim), Int(3, k.ModelDim), Buffer(k.OutputGradient), Buffer(k.Workspace),
-                    Gradient(k.QkvGradient), Buffer(k.QkvGradient.Buffer, 1, k.ModelDim), Buffer(k.QkvGradient.Buffer, 2, k.ModelDim), Flag("accumulate", k.QkvGradient.Accumulate))))
-                .OnGpu($"{k.QkvGradient} (dq, dk, dv) from {k.OutputGradient}, recomputing P from q, k{MaskText(k.Mask)} and the row statistics in {k.Workspace}: dq and each row's D first, then dk and dv"),
+                    Gradient(k.QkvGradient), Buffer(k.QkvGradient.Buffer, 1, k.ModelDim), Buffer(k.QkvGradient.Buffer, 2, k.ModelDim), Flag("accumulate", k.QkvGradient.Accumulate)))))
+                .OnGpu($"{k.QkvGradient} (dq, dk, dv) from {k.OutputGradient}, recomputing P from q, k{MaskText(k.Mask)} and the row statistics in {k.Workspace}{DropoutAgain(k.Dropout)}: dq and each row's D first, then dk and dv"),
             _ => null,
         };
+
+        /// <summary>"softmax(q·kᵀ/√dh + mask bias, causal)", wrapped in "dropout(…, p)" when the probabilities are dropped in training.</summary>
+        private static string Probabilities(PlanBuffer? mask, bool causal, long headDim, AttentionDropout? dropout)
+        {
+            string softmax = $"softmax(q·kᵀ/√{headDim}{MaskText(mask)}{(causal ? ", causal" : "")})";
+            return dropout is null ? softmax : $"dropout({softmax}, p={dropout.Probability.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} in training)";
+        }
+
+        /// <summary>", the dropout mask drawn again from its seed" in the backward's comment, or nothing without dropout.</summary>
+        private static string DropoutAgain(AttentionDropout? dropout) => dropout is null ? "" : ", the dropout mask (slot " + dropout.Slot.ToString(System.Globalization.CultureInfo.InvariantCulture) + ") drawn again from its seed";
+
+        /// <summary>The call's arguments, then the dropout probability and seed when the probabilities are dropped (none otherwise).</summary>
+        private static LayerArgument[] WithDropout(AttentionDropout? dropout, LayerArgument[] arguments) =>
+            dropout is null ? arguments : System.Linq.Enumerable.ToArray(System.Linq.Enumerable.Concat(arguments, DropoutMask(dropout.Slot, dropout.Probability)));
 
         /// <summary>" + (1 − m)·(−10000) for m" in a kernel comment, or nothing without a mask.</summary>
         private static string MaskText(PlanBuffer? mask) => mask is null ? "" : " + (1 − " + mask.Name + ")·(−10000)";
@@ -207,7 +237,8 @@ namespace ModelDsl.Ops
         // on axis 0; scores = (q·√hd⁻¹)·kᵀ [B, heads, T, T]; a mask m (a second graph input) adds (1 − Cast(m))·(−10000)
         // unsqueezed to [B, 1, 1, T], as BERT's exported graphs do; causal: Where(column > row, lowest float, scores), so the
         // softmax gives those exactly 0 as the kernel's skipped entries; P = softmax(scores, last axis); context = P·v
-        // → [B, T, heads, hd] → [B, T, d]; out = context·out_proj.weightᵀ + out_proj.bias. T stays symbolic.
+        // → [B, T, heads, hd] → [B, T, d]; out = context·out_proj.weightᵀ + out_proj.bias. T stays symbolic. The graph is
+        // the inference pass, so dropout (a training-only mask on P) writes nothing, like the `dropout` op.
         public override void LowerOnnx(IOnnxContext o, OpNode op)
         {
             string output = o.Output;

@@ -56,6 +56,9 @@ namespace ModelDsl.Ops
         /// <summary>An entry check: the ids in an input buffer must lie in [0, <paramref name="num"/>).</summary>
         void CheckIds(PlanBuffer ids, Dim count, long num, Origin origin, string layer);
 
+        /// <summary>The dropout slot of an op that draws a dropout mask in its kernels (attention(dropout=p)): its seed's index.</summary>
+        int DropoutSlot(OpNode op);
+
         /// <summary>State an op keeps between its forward and backward planning (attention's context buffers), made once.</summary>
         T Memo<T>(OpNode op, string what, Func<T> create) where T : class;
     }

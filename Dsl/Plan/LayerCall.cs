@@ -173,6 +173,29 @@ namespace ModelDsl.Plan
     }
 
     /// <summary>
+    /// The probability of a dropout mask drawn inside a layer kernel (attention's probabilities), passed by name:
+    /// <c>dropout: training ? p : 0f</c> (no dropout at inference). The backward pass declares <c>training</c> true, so
+    /// it draws the forward's mask again. Followed by its slot's <see cref="DropoutSeedArgument"/>.
+    /// </summary>
+    public sealed class DropoutProbabilityArgument : LayerArgument
+    {
+        public DropoutProbabilityArgument(float probability) => Probability = probability;
+
+        public float Probability { get; }
+    }
+
+    /// <summary>
+    /// The seed of dropout slot <see cref="Slot"/> at this step, passed by name: <c>dropoutSeed: Dropout.Seed(Seed, Step,
+    /// slot, DropoutStream)</c>, as the fused loops of the `dropout` op seed theirs.
+    /// </summary>
+    public sealed class DropoutSeedArgument : LayerArgument
+    {
+        public DropoutSeedArgument(int slot) => Slot = slot;
+
+        public int Slot { get; }
+    }
+
+    /// <summary>
     /// A host-side counter of layer state (<see cref="IR.StateInfo.IsCounter"/>: <c>num_batches_tracked</c>), passed as the
     /// model's <c>ModelDsl.Runtime.StateBuffer</c> on the CPU and the GPU alike; the runtime counts on it.
     /// </summary>
@@ -216,6 +239,8 @@ namespace ModelDsl.Plan
         /// <summary><c>training: training</c>: the forward pass's mode.</summary>
         public static LayerArgument Training() => TrainingArgument.Instance;
         public static LayerArgument Counter(IR.StateInfo state) => new CounterArgument(state);
+        /// <summary><c>dropout: training ? p : 0f, dropoutSeed: …</c>: a dropout mask of slot <paramref name="slot"/> drawn in the kernel (two arguments).</summary>
+        public static LayerArgument[] DropoutMask(int slot, float probability) => new LayerArgument[] { new DropoutProbabilityArgument(probability), new DropoutSeedArgument(slot) };
         public static LayerArgument Geometry(string type, params LayerArgument[] fields) => new GeometryArgument(type, fields);
 
         /// <summary>Comment parts joined into one template (null parts, the optional ones, left out).</summary>

@@ -368,10 +368,11 @@ namespace ModelDsl.Plan
     public sealed class AttentionKernel : Kernel
     {
         public AttentionKernel(string name, IReadOnlyList<Origin> origins, Dim batch, Dim steps, long heads, long headDim, bool causal, PlanBuffer qkv, PlanBuffer output, PlanBuffer workspace,
-            PlanBuffer? mask = null)
+            PlanBuffer? mask = null, AttentionDropout? dropout = null)
             : base(name, origins)
         {
             Mask = mask;
+            Dropout = dropout;
             Batch = batch;
             Steps = steps;
             Heads = heads;
@@ -395,19 +396,40 @@ namespace ModelDsl.Plan
         public PlanBuffer Output { get; }
         public PlanBuffer Workspace { get; }
         public PlanBuffer? Mask { get; }
+
+        /// <summary>Dropout on the probabilities in training (<c>attention(dropout=p)</c>), or null.</summary>
+        public AttentionDropout? Dropout { get; }
+    }
+
+    /// <summary>
+    /// attention(dropout=p): the probability and the dropout slot whose seed (<c>Dropout.Seed(model seed, step, slot,
+    /// stream)</c>) draws the mask, in the forward and again in the backward.
+    /// </summary>
+    public sealed class AttentionDropout
+    {
+        public AttentionDropout(float probability, int slot)
+        {
+            Probability = probability;
+            Slot = slot;
+        }
+
+        public float Probability { get; }
+        public int Slot { get; }
     }
 
     /// <summary>
     /// From the saved P (in the workspace) and q, k, v: <c>dV = Pᵀ·dOut</c>, <c>dS = P ⊙ (dP − rowsum(dP ⊙ P))</c> with
     /// <c>dP = dOut·Vᵀ</c>, <c>dQ = dS·K/√dh</c>, <c>dK = dSᵀ·Q/√dh</c>, written to <see cref="QkvGradient"/> in qkv's layout.
+    /// With dropout (mask M, scale 1/(1 − p)): <c>dV = P̃ᵀ·dOut</c> and <c>dP = (dOut·Vᵀ) ⊙ M/(1 − p)</c>.
     /// </summary>
     public sealed class AttentionBackwardKernel : Kernel
     {
         public AttentionBackwardKernel(string name, IReadOnlyList<Origin> origins, Dim batch, Dim steps, long heads, long headDim, bool causal,
-            PlanBuffer qkv, PlanBuffer workspace, PlanBuffer outputGradient, GradientOutput qkvGradient, PlanBuffer? mask = null)
+            PlanBuffer qkv, PlanBuffer workspace, PlanBuffer outputGradient, GradientOutput qkvGradient, PlanBuffer? mask = null, AttentionDropout? dropout = null)
             : base(name, origins)
         {
             Mask = mask;
+            Dropout = dropout;
             Batch = batch;
             Steps = steps;
             Heads = heads;
@@ -432,5 +454,8 @@ namespace ModelDsl.Plan
 
         /// <summary>The forward's key padding mask (no gradient): the GPU's backward recomputes P with it.</summary>
         public PlanBuffer? Mask { get; }
+
+        /// <summary>The forward's dropout (its mask drawn again from the same seed), or null.</summary>
+        public AttentionDropout? Dropout { get; }
     }
 }

@@ -54,7 +54,7 @@ namespace ModelDsl.Dsl.Tests
             ["positional"] = Model("f32[B, 5, 4]", "x -> dense(4) -> positional(8)", "f32[B, 5, 4]"),
             ["lstm"] = Model("f32[B, 5, 4]", "x -> dense(4) -> lstm(3, return_sequences=true, bidirectional=true) -> lstm(3)", "f32[B, 3]"),
             ["gru"] = Model("f32[B, 5, 4]", "x -> dense(4) -> gru(3, return_sequences=true) -> gru(2, bidirectional=true)", "f32[B, 4]"),
-            ["attention"] = Model("f32[B, 5, 4]", "x -> dense(4) -> attention(2, causal=true)", "f32[B, 5, 4]"),
+            ["attention"] = Model("f32[B, 5, 4]", "x -> dense(4) -> attention(2, causal=true, dropout=0.1)", "f32[B, 5, 4]"),
             ["add"] = Model("f32[B, 4]", "add(x -> dense(3), x -> dense(3))", "f32[B, 3]"),
             ["mul"] = Model("f32[B, 4]", "mul(x -> dense(3), x -> dense(3))", "f32[B, 3]"),
             ["concat"] = Model("f32[B, 4]", "concat(x -> dense(3), x -> dense(2))", "f32[B, 5]"),

@@ -65,6 +65,31 @@ public sealed class SnapshotTests
     }
 
     /// <summary>
+    /// attention(dropout=p) beside a dropout layer (no example trains one): each draws from its own dropout slot (the
+    /// attention's 0, the layer's 1), the CPU and GPU calls pass <c>dropout: training ? p : 0f</c> and the slot's seed,
+    /// and the backward declares <c>training</c> so it draws the forward's masks again. Baselines under Snapshots/Inline/.
+    /// </summary>
+    [Fact]
+    public void AttentionDropoutModel_MatchesBaseline()
+    {
+        const string text = "model AttnDrop {\n    input x: i32[B, T]\n    input m: i32[B, T]\n    label y: i32[B]\n"
+            + "    h = embedding(x, 50, 16) -> attention(2, dropout=0.1, mask=m) -> dropout(0.2)\n    logits = h -> mean(axis=1) -> dense(2)\n"
+            + "    output logits\n    loss cross_entropy(logits, y)\n    optimizer adam(lr=0.01)\n}\n";
+        var (_, result) = GeneratorHarness.Run(GeneratorHarness.CreateCompilation(GeneratorHarness.DefaultProgram), new TestAdditionalText("/src/attn_drop.model", text));
+
+        Assert.DoesNotContain(result.Diagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        Directory.CreateDirectory(Path.Combine(Snapshot.Directory, "Inline"));
+        var sources = result.GeneratedSources.OrderBy(s => s.HintName, StringComparer.Ordinal).ToList();
+        string cpu = sources.Single(s => s.HintName == "AttnDrop.Training.g.cs").SourceText.ToString();
+        Assert.Equal(2, cpu.Split("dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 0, DropoutStream)").Length - 1); // forward and backward
+        Assert.Contains("const bool training = true;", cpu);
+        foreach (GeneratedSourceResult source in sources.Where(s => s.HintName != "AttnDrop.g.cs"))
+        {
+            Snapshot.Verify(source.SourceText.ToString(), "Inline/" + Path.GetFileNameWithoutExtension(Path.GetFileNameWithoutExtension(source.HintName)));
+        }
+    }
+
+    /// <summary>
     /// The training half ({Model}.Training.g.cs) and the GPU half ({Model}.Gpu.g.cs, with the CUDA C) are baselined by <see cref="GeneratedCode_MatchesBaseline"/> like the
     /// rest; this pins which models have one, so a model silently losing its training code (or a stale baseline) fails.
     /// </summary>

@@ -384,8 +384,20 @@ namespace ModelDsl.Emit.CSharp
             GeometryArgument => "in geometry",
             TrainingArgument => "training: training",
             CounterArgument c => StateObject(c.State),
+            DropoutProbabilityArgument d => $"dropout: training ? {Literals.CSharp(d.Probability)} : 0f",
+            DropoutSeedArgument d => $"dropoutSeed: {DropoutSeed(d.Slot)}",
             _ => throw new System.InvalidOperationException("unknown layer argument " + argument.GetType().Name),
         };
+
+        /// <summary>The seed of dropout slot <paramref name="slot"/> at this step: <c>Dropout.Seed(Seed, Step, slot, DropoutStream)</c> on the model's properties.</summary>
+        private protected abstract string DropoutSeed(int slot);
+
+        /// <summary>
+        /// Whether a backward kernel draws a dropout mask (a fused loop through dropout, or a layer call with a
+        /// <see cref="DropoutProbabilityArgument"/>): the backward pass then declares <c>training</c> true.
+        /// </summary>
+        private protected static bool DrawsDropout(Kernel kernel) =>
+            kernel is ElementwiseKernel e ? e.UsesDropout : kernel.Calls?.Calls.Any(c => c.Arguments.OfType<DropoutProbabilityArgument>().Any()) == true;
 
         /// <summary>The model's <c>ModelDsl.Runtime.StateBuffer</c> of a layer state (a counter's, passed to the runtime that counts on it).</summary>
         private protected abstract string StateObject(StateInfo state);

@@ -25,7 +25,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("/// <summary>Gradients of the loss, from d_prediction (written by RunLoss) back to every parameter.</summary>");
             _w.Open("private void RunBackward(Workspace w)");
             BindSymbols();
-            if (_plan.Backward.OfType<ElementwiseKernel>().Any(k => k.UsesDropout)) _w.Line("const bool training = true; // backward draws the same dropout masks as the training forward pass");
+            if (_plan.Backward.Any(DrawsDropout)) _w.Line("const bool training = true; // backward draws the same dropout masks as the training forward pass");
             foreach (var kernel in _plan.Backward) EmitKernel(kernel, forward: false);
             _w.Close();
         }

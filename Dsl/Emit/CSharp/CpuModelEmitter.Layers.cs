@@ -48,6 +48,9 @@ namespace ModelDsl.Emit.CSharp
 
         private protected override string StateObject(IR.StateInfo state) => _stateProperties[state];
 
+        private protected override string DropoutSeed(int slot) =>
+            $"global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, {slot.ToString(System.Globalization.CultureInfo.InvariantCulture)}, DropoutStream)";
+
         /// <summary>A span over the buffer's array, from the offset on.</summary>
         private protected override string LayerBuffer(PlanBuffer buffer, string? offset) =>
             offset is null ? Ref(buffer) : $"global::System.MemoryExtensions.AsSpan({Ref(buffer)}, {offset})";

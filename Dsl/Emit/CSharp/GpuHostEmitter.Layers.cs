@@ -47,6 +47,9 @@ namespace ModelDsl.Emit.CSharp
         /// <summary>A device pointer, <c>.Plus(offset)</c> past the buffer's start.</summary>
         private protected override string StateObject(IR.StateInfo state) => "_model." + _stateProperties[state];
 
+        private protected override string DropoutSeed(int slot) =>
+            $"global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, {slot.ToString(System.Globalization.CultureInfo.InvariantCulture)}, _model.DropoutStream)";
+
         private protected override string LayerBuffer(PlanBuffer buffer, string? offset) =>
             offset is null ? DeviceRef(buffer) : $"{DeviceRef(buffer)}.Plus({offset})";
 

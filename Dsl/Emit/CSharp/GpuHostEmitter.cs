@@ -476,7 +476,7 @@ namespace ModelDsl.Emit.CSharp
             Section("Backward pass");
             _w.Open("private void RunBackward(Workspace w)");
             BindSymbols();
-            if (_plan.Backward.OfType<ElementwiseKernel>().Any(k => k.UsesDropout)) _w.Line("const bool training = true; // backward draws the same dropout masks as the training forward pass");
+            if (_plan.Backward.Any(DrawsDropout)) _w.Line("const bool training = true; // backward draws the same dropout masks as the training forward pass");
             foreach (var kernel in _plan.Backward) EmitGpuKernel(kernel);
             _w.Close();
         }

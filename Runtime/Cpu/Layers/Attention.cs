@@ -12,10 +12,16 @@ namespace ModelDsl.Runtime.Cpu.Layers;
 //   BERT's additive bias (a fully padded row stays finite: its softmax is uniform over the row's keys);
 //   causal: S[i, j>i] = −∞;  P = softmax_rows(S)  (fused in one pass per row);  out = P·V
 //   P [B, heads, T, T] is saved in the workspace for the backward (the mask is in it: the backward needs no mask).
+// Dropout on the probabilities (dropout = p > 0, training only; PyTorch's nn.MultiheadAttention and BERT's
+//   attention_probs_dropout_prob): out = P̃·V with P̃ = P ⊙ M/(1 − p), M_ij = [Uniform(seed, index) ≥ p] from the
+//   counter-based generator of the `dropout` op (Runtime.Cpu.Dropout), index = ((b·heads + head)·T + i)·T + j
+//   in uint arithmetic (wrapping as the CUDA kernels' unsigned int does). P itself is saved (dS needs P at dropped
+//   entries too); M is drawn again in the backward from (seed, index), never stored. P̃ lives in the slot's scratch.
 // Backward, per (b, head):
 //   dP = dOut·Vᵀ;  dV (+)= Pᵀ·dOut;  dS = P ⊙ (dP − rowsum(dP ⊙ P));  dQ (+)= dS·K/√dh;  dK (+)= dSᵀ·Q/√dh
-// Parallel over the B·heads pairs, single-threaded GEMMs inside; the backward's dP scratch is one [T, T] slot per
-// parallel slot, after P in the workspace.
+//   with dropout: dV (+)= P̃ᵀ·dOut and dP = (dOut·Vᵀ) ⊙ M/(1 − p), the rest unchanged.
+// Parallel over the B·heads pairs, single-threaded GEMMs inside; the backward's dP scratch (and the forward's P̃ with
+// dropout) is one [T, T] slot per parallel slot, after P in the workspace.
 public static unsafe class Attention
 {
     /// <summary>
@@ -36,12 +42,16 @@ public static unsafe class Attention
     /// <c>out = softmax(q·kᵀ/√dh (+ key padding bias) (+ causal mask))·v</c> per batch element and head; saves P for
     /// <see cref="Backward"/>. The optional key padding mask [B, T] of 0/1 is <paramref name="mask"/> (f32) or
     /// <paramref name="maskIds"/> (i32), at most one of them; empty for none. Padded keys get (1 − m)·(−10000).
+    /// With <paramref name="dropout"/> p &gt; 0 (training) the probabilities are dropped with the mask drawn from
+    /// <paramref name="dropoutSeed"/> and the kept ones scaled by 1/(1 − p) before the product with v; the workspace
+    /// then needs a scratch slot after P (<see cref="WorkspaceSize"/> has room for it).
     /// </summary>
     public static void Forward(int batch, int steps, int heads, int headDim, bool causal,
         ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int stride, Span<float> output, Span<float> workspace,
-        ReadOnlySpan<float> mask = default, ReadOnlySpan<int> maskIds = default)
+        ReadOnlySpan<float> mask = default, ReadOnlySpan<int> maskIds = default, float dropout = 0f, uint dropoutSeed = 0)
     {
-        Check(batch, steps, heads, headDim, stride, q, k, v, workspace, minSlots: 0);
+        CheckDropout(dropout);
+        int slots = Check(batch, steps, heads, headDim, stride, q, k, v, workspace, minSlots: dropout > 0f ? 1 : 0);
         LayerArgs.Length(output.Length, nameof(output), "[B, T, heads·dh]", batch, steps, heads * headDim);
         CheckMask(batch, steps, mask, maskIds);
         fixed (float* pm = mask)
@@ -53,24 +63,68 @@ public static unsafe class Attention
         fixed (float* pws = workspace)
         {
             int pairs = batch * heads;
+            // Without dropout one job per (b, head) pair; with it one per scratch slot, each taking every Slots-th pair.
+            bool drop = dropout > 0f;
             var job = new ForwardJob
             {
                 T = steps, Heads = heads, Dh = headDim, Stride = stride, Causal = causal,
-                Q = pq, K = pk, V = pv, Out = po, P = pws, GemmThreads = pairs == 1 ? 0 : 1,
+                Q = pq, K = pk, V = pv, Out = po, P = pws, GemmThreads = (drop ? slots : pairs) == 1 ? 0 : 1,
                 Mask = mask.IsEmpty ? null : pm, MaskIds = maskIds.IsEmpty ? null : pmi,
+                Pairs = pairs, Slots = drop ? slots : 0, Scratch = pws + (long)pairs * steps * steps,
+                Dropout = dropout, DropoutScale = drop ? 1f / (1f - dropout) : 1f, DropoutSeed = dropoutSeed,
             };
-            CpuWorkers.Run(in job, pairs);
+            CpuWorkers.Run(in job, drop ? slots : pairs);
         }
     }
 
+    private static void CheckDropout(float dropout)
+    {
+        if (!(dropout >= 0f && dropout < 1f))
+            throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "The attention dropout probability must lie in [0, 1).");
+    }
+
+    /// <summary>
+    /// <c>destination[j] = source[j]·M_j/(1 − p)</c> over one row of n probabilities whose first element has mask index
+    /// <paramref name="index"/>: M_j = [Uniform(seed, index + j) ≥ p], the `dropout` op's draw (Runtime.Cpu.Dropout).
+    /// </summary>
+    private static void DropRow(float* source, float* destination, int n, uint seed, uint index, float p, float scale)
+    {
+        int j = 0;
+        var vp = System.Runtime.Intrinsics.Vector256.Create(p);
+        var vscale = System.Runtime.Intrinsics.Vector256.Create(scale);
+        for (; j <= n - 8; j += 8)
+        {
+            var keep = Dropout.Mask(seed, unchecked((int)(index + (uint)j)), vp, vscale);
+            System.Runtime.Intrinsics.Vector256.Store(System.Runtime.Intrinsics.Vector256.Load(source + j) * keep, destination + j);
+        }
+        for (; j < n; j++) destination[j] = source[j] * Dropout.Mask(seed, unchecked((int)(index + (uint)j)), p, scale);
+    }
+
+    /// <summary>The mask index of row i's first probability in pair (b·heads + head): ((pair·T) + i)·T, wrapping at 2^32.</summary>
+    private static uint RowIndex(int pair, int t, int i) => unchecked(((uint)pair * (uint)t + (uint)i) * (uint)t);
+
     private struct ForwardJob : IParallelJob
     {
-        public int T, Heads, Dh, Stride, GemmThreads;
+        public int T, Heads, Dh, Stride, GemmThreads, Pairs, Slots;
         public bool Causal;
-        public float* Q, K, V, Out, P, Mask;
+        public float* Q, K, V, Out, P, Mask, Scratch;
         public int* MaskIds;
+        public float Dropout, DropoutScale;
+        public uint DropoutSeed;
 
-        public void Run(int pair)
+        public void Run(int index)
+        {
+            if (Slots == 0)
+            {
+                RunPair(index, null);
+                return;
+            }
+            float* dropped = Scratch + (long)index * T * T;
+            for (int pair = index; pair < Pairs; pair += Slots) RunPair(pair, dropped);
+        }
+
+        /// <summary>One (b, head): P into the workspace, then out = P·V, or P̃·V with P̃ built in <paramref name="dropped"/>.</summary>
+        private void RunPair(int pair, float* dropped)
         {
             int b = pair / Heads, head = pair - b * Heads, t = T, d = Heads * Dh;
             long first = (long)b * t * Stride + (long)head * Dh; // (b, 0, head, 0) in q, k, v
@@ -94,6 +148,11 @@ public static unsafe class Attention
                 row.Slice(valid).Clear();
             }
             float* o = Out + (long)b * t * d + (long)head * Dh;
+            if (dropped != null)
+            {
+                for (int i = 0; i < t; i++) DropRow(p + (long)i * t, dropped + (long)i * t, t, DropoutSeed, RowIndex(pair, t, i), Dropout, DropoutScale);
+                p = dropped;
+            }
             Sgemm.Multiply(false, false, t, Dh, t, 1f, p, t, V + first, Stride, 0f, o, d, GemmThreads);
         }
     }
@@ -114,13 +173,15 @@ public static unsafe class Attention
     /// <paramref name="dk"/>, <paramref name="dv"/> share q's layout and <paramref name="stride"/> (slices of one
     /// dqkv [B, T, 3d] buffer for a fused projection). With <paramref name="accumulate"/> they are added to. The mask
     /// is the forward's (it gets no gradient); P already holds its effect, so here it is only checked (the GPU's
-    /// backward recomputes P and reads it).
+    /// backward recomputes P and reads it). <paramref name="dropout"/> and <paramref name="dropoutSeed"/> must be the
+    /// forward's: the dropout mask is drawn again from them.
     /// </summary>
     public static void Backward(int batch, int steps, int heads, int headDim, bool causal,
         ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int stride, ReadOnlySpan<float> dOutput,
         Span<float> workspace, Span<float> dq, Span<float> dk, Span<float> dv, bool accumulate = false,
-        ReadOnlySpan<float> mask = default, ReadOnlySpan<int> maskIds = default)
+        ReadOnlySpan<float> mask = default, ReadOnlySpan<int> maskIds = default, float dropout = 0f, uint dropoutSeed = 0)
     {
+        CheckDropout(dropout);
         int slots = Check(batch, steps, heads, headDim, stride, q, k, v, workspace, minSlots: 1);
         CheckMask(batch, steps, mask, maskIds);
         LayerArgs.Length(dOutput.Length, nameof(dOutput), "[B, T, heads·dh]", batch, steps, heads * headDim);
@@ -143,6 +204,7 @@ public static unsafe class Attention
                 T = steps, Heads = heads, Dh = headDim, Stride = stride, Pairs = pairs, Slots = slots,
                 Q = pq, K = pk, V = pv, DOut = pdo, P = pws, Scratch = pws + (long)pairs * steps * steps,
                 DQ = pdq, DK = pdk, DV = pdv, Beta = accumulate ? 1f : 0f, GemmThreads = slots == 1 ? 0 : 1,
+                Dropout = dropout, DropoutScale = dropout > 0f ? 1f / (1f - dropout) : 1f, DropoutSeed = dropoutSeed,
             };
             CpuWorkers.Run(in job, slots);
         }
@@ -151,8 +213,9 @@ public static unsafe class Attention
     private struct BackwardJob : IParallelJob
     {
         public int T, Heads, Dh, Stride, Pairs, Slots, GemmThreads;
-        public float Beta;
+        public float Beta, Dropout, DropoutScale;
         public float* Q, K, V, DOut, P, Scratch, DQ, DK, DV;
+        public uint DropoutSeed;
 
         public void Run(int slot)
         {
@@ -165,8 +228,19 @@ public static unsafe class Attention
                 long first = (long)b * t * Stride + (long)head * Dh;
                 float* p = P + (long)pair * t * t;
                 float* dOut = DOut + (long)b * t * d + (long)head * Dh;
-                Sgemm.Multiply(false, true, t, t, Dh, 1f, dOut, d, V + first, Stride, 0f, dp, t, GemmThreads);
-                Sgemm.Multiply(true, false, t, Dh, t, 1f, p, t, dOut, d, Beta, DV + first, Stride, GemmThreads);
+                if (Dropout > 0f)
+                {
+                    // dV (+)= P̃ᵀ·dOut with P̃ drawn again into the scratch, which then takes dP̃ = dOut·Vᵀ and dP = dP̃ ⊙ M/(1 − p)
+                    for (int i = 0; i < t; i++) DropRow(p + (long)i * t, dp + (long)i * t, t, DropoutSeed, RowIndex(pair, t, i), Dropout, DropoutScale);
+                    Sgemm.Multiply(true, false, t, Dh, t, 1f, dp, t, dOut, d, Beta, DV + first, Stride, GemmThreads);
+                    Sgemm.Multiply(false, true, t, t, Dh, 1f, dOut, d, V + first, Stride, 0f, dp, t, GemmThreads);
+                    for (int i = 0; i < t; i++) DropRow(dp + (long)i * t, dp + (long)i * t, t, DropoutSeed, RowIndex(pair, t, i), Dropout, DropoutScale);
+                }
+                else
+                {
+                    Sgemm.Multiply(false, true, t, t, Dh, 1f, dOut, d, V + first, Stride, 0f, dp, t, GemmThreads);
+                    Sgemm.Multiply(true, false, t, Dh, t, 1f, p, t, dOut, d, Beta, DV + first, Stride, GemmThreads);
+                }
                 for (int i = 0; i < t; i++)
                 {
                     var pr = new ReadOnlySpan<float>(p + (long)i * t, t);

@@ -136,6 +136,79 @@ public sealed class AttentionKernelTests(LayerKernelFixture gpu, ITestOutputHelp
         Assert.All(gpu.Download(dOut), v => Assert.True(float.IsFinite(v)));
     }
 
+    /// <summary>
+    /// attention(dropout=p) on the emulator against the CPU: the forward (P̃·v) and both backward kernels (which draw the
+    /// mask again). T spans two key tiles and partial query blocks; causal or not, with a key padding mask or not.
+    /// </summary>
+    [Theory]
+    [InlineData(2, 37, 2, 24, false, false, 0.1f)]
+    [InlineData(2, 37, 2, 24, true, true, 0.3f)]
+    [InlineData(1, 70, 3, 8, true, false, 0.5f)]
+    [InlineData(3, 9, 1, 40, false, true, 0.9f)]
+    public void Dropout_matches_the_cpu(int batch, int steps, int heads, int headDim, bool causal, bool masked, float p)
+    {
+        int d = heads * headDim, stride = 3 * d;
+        const uint seed = 0xC0FFEEu;
+        var random = new Random(steps * 3 + heads);
+        long rows = (long)batch * steps;
+        float[] qkv = LayerAssert.Uniform(random, rows * stride, -1.5f, 1.5f), dout = LayerAssert.Uniform(random, rows * d);
+        int[] maskIds = Enumerable.Range(0, (int)rows).Select(i => i % steps < steps - 3 * (i / steps) ? 1 : 0).ToArray();
+
+        float[] workspace = new float[Attention.WorkspaceSize(batch, steps, heads)];
+        float[] output0 = new float[rows * d], cpuGrads = new float[rows * stride];
+        Attention.Forward(batch, steps, heads, headDim, causal, qkv, qkv.AsSpan(d), qkv.AsSpan(2 * d), stride, output0, workspace,
+            maskIds: masked ? maskIds : default, dropout: p, dropoutSeed: seed);
+        Attention.Backward(batch, steps, heads, headDim, causal, qkv, qkv.AsSpan(d), qkv.AsSpan(2 * d), stride, dout, workspace,
+            cpuGrads, cpuGrads.AsSpan(d), cpuGrads.AsSpan(2 * d), false, maskIds: masked ? maskIds : default, dropout: p, dropoutSeed: seed);
+
+        using DeviceVariable dQkv = gpu.Upload(qkv), dOut = gpu.Zeros(rows * d), work = gpu.Zeros(GpuLayers.Attention.WorkspaceLength(batch, steps, heads));
+        using DeviceVariable dDout = gpu.Upload(dout), dGrads = gpu.Zeros(rows * stride), dMask = gpu.Upload(maskIds);
+        DevicePointer maskInts = masked ? dMask.Pointer : default;
+        var layers = gpu.Layers(LayerFamily.Attention);
+        GpuLayers.Attention.Forward(layers, batch, steps, heads, headDim, causal, dQkv.Pointer, dQkv.Pointer.Plus(d), dQkv.Pointer.Plus(2 * d), stride,
+            dOut.Pointer, work.Pointer, default, maskInts, p, seed);
+        LayerAssert.Close(output, $"attention out, dropout={p}", output0, gpu.Download(dOut));
+        GpuLayers.Attention.Backward(layers, batch, steps, heads, headDim, causal, dQkv.Pointer, dQkv.Pointer.Plus(d), dQkv.Pointer.Plus(2 * d), stride,
+            dDout.Pointer, work.Pointer, dGrads.Pointer, dGrads.Pointer.Plus(d), dGrads.Pointer.Plus(2 * d), false, default, maskInts, p, seed);
+        LayerAssert.Close(output, $"attention dq|dk|dv, dropout={p}", cpuGrads, gpu.Download(dGrads));
+    }
+
+    /// <summary>
+    /// The CPU and the emulated GPU drop exactly the same probabilities: with v the identity (dh = T, v_j = e_j) each
+    /// output row is P̃_i itself, so the dropped entries are its zeros, compared position by position (softmax
+    /// probabilities of scores in ±1 are never 0 themselves). Three key tiles, two heads, two batch rows.
+    /// </summary>
+    [Fact]
+    public void The_cpu_and_the_gpu_drop_the_same_probabilities()
+    {
+        const int batch = 2, steps = 70, heads = 2, headDim = 70, d = heads * headDim;
+        const float p = 0.3f;
+        const uint seed = 99u;
+        var random = new Random(70);
+        long rows = (long)batch * steps;
+        float[] q = LayerAssert.Uniform(random, rows * d, -0.3f, 0.3f), k = LayerAssert.Uniform(random, rows * d, -0.3f, 0.3f);
+        float[] v = new float[rows * d];
+        for (int b = 0; b < batch; b++)
+            for (int j = 0; j < steps; j++)
+                for (int h = 0; h < heads; h++) v[(b * steps + j) * d + h * headDim + j] = 1f;
+        float[] workspace = new float[Attention.WorkspaceSize(batch, steps, heads)], cpu = new float[rows * d];
+        Attention.Forward(batch, steps, heads, headDim, false, q, k, v, d, cpu, workspace, dropout: p, dropoutSeed: seed);
+
+        using DeviceVariable dq = gpu.Upload(q), dk = gpu.Upload(k), dv = gpu.Upload(v), dOut = gpu.Zeros(rows * d), work = gpu.Zeros(GpuLayers.Attention.WorkspaceLength(batch, steps, heads));
+        GpuLayers.Attention.Forward(gpu.Layers(LayerFamily.Attention), batch, steps, heads, headDim, false, dq.Pointer, dk.Pointer, dv.Pointer, d,
+            dOut.Pointer, work.Pointer, dropout: p, dropoutSeed: seed);
+        float[] device = gpu.Download(dOut);
+        int dropped = 0;
+        for (int i = 0; i < cpu.Length; i++)
+        {
+            Assert.True((cpu[i] == 0f) == (device[i] == 0f), $"probability {i}: the CPU has {cpu[i]}, the GPU {device[i]}");
+            if (cpu[i] == 0f) dropped++;
+        }
+        output.WriteLine($"dropped {dropped} of {cpu.Length} probabilities on both sides");
+        Assert.InRange(dropped, (int)(0.25 * cpu.Length), (int)(0.35 * cpu.Length));
+        LayerAssert.Close(output, "P̃ rows", cpu, device);
+    }
+
     [Fact]
     public void A_head_wider_than_the_kernels_take_is_refused_by_name()
     {

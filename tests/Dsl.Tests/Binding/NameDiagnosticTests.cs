@@ -92,6 +92,16 @@ namespace ModelDsl.Dsl.Tests.Binding
             Assert.Contains("dropout expects 'p' in [0, 1), but it is 1.5", d[0].Message);
         }
 
+        [Theory]
+        [InlineData("1")]
+        [InlineData("-0.1")]
+        public void MDL0108_attention_dropout_out_of_range_is_located_on_the_value(string p)
+        {
+            var d = AnnotatedText.AssertDiagnostics(
+                "model M {\n    input x: f32[B, T, 8]\n    label y: f32[B, T, 8]\n    a = x -> attention(2, dropout=⟦" + p + "⟧)\n    output a\n    loss mse(a, y)\n    optimizer adam()\n}", "MDL0108");
+            Assert.Contains("attention expects 'dropout' in [0, 1), but it is " + p, d[0].Message);
+        }
+
         [Fact]
         public void MDL0109_block_uses_itself()
         {

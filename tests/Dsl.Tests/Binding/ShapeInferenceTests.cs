@@ -193,7 +193,11 @@ namespace ModelDsl.Dsl.Tests.Binding
             Assert.Equal("f32[B, T, 64]", Shape(g));
             Assert.Equal(new[] { "out.in_proj_weight [192, 64]", "out.in_proj_bias [192]", "out.out_proj.weight [64, 64]", "out.out_proj.bias [64]" },
                 g.Parameters.Select(p => p.ToString()));
-            Assert.Equal(new ModelDsl.Ops.AttentionAttributes(Heads: 8, Causal: true, Bias: true), g.Nodes[0].Attributes);
+            Assert.Equal(new ModelDsl.Ops.AttentionAttributes(Heads: 8, Causal: true, Bias: true, Dropout: 0), g.Nodes[0].Attributes);
+            var dropped = Run("f32[B, T, 64]", "    out = x -> attention(8, dropout=0.1)");
+            Assert.Equal("f32[B, T, 64]", Shape(dropped));
+            Assert.Equal(new ModelDsl.Ops.AttentionAttributes(Heads: 8, Causal: false, Bias: true, Dropout: 0.1), dropped.Nodes[0].Attributes);
+            Assert.Equal("heads=8, causal=false, bias=true, dropout=0.1", string.Join(", ", dropped.Nodes[0].Attributes.Describe().Select(p => p.Key + "=" + p.Value)));
         }
 
         [Theory]

@@ -347,12 +347,12 @@ extern "C" __global__ void __launch_bounds__(256) md_layernorm_backward_params(
 }
 
 // Cuda/Kernels/attention.cuh, used by:
-//   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
-//   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
-//   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
-//   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
-//   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
-//   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 // ───── Attention ─────────────────────────────────────────────────────────────────────────────────────
 // Scaled dot-product attention on already-projected q, k, v, as ModelDsl.Runtime.Cpu.Layers.Attention:
 //   q, k, v (B, T, heads·dh) with row stride `stride` ≥ heads·dh: element (b, t, head, e) at
@@ -364,6 +364,10 @@ extern "C" __global__ void __launch_bounds__(256) md_layernorm_backward_params(
 //   is a uniform softmax, never NaN);  causal: S[i, j > i] = −∞;  P = softmax_rows(S);  out = P·v
 //   Backward: dP = dout·vᵀ;  D_i = Σ_j P_ij·dP_ij;  dS = P ⊙ (dP − D);  dq (+)= dS·k/√dh;
 //             dk (+)= dSᵀ·q/√dh;  dv (+)= Pᵀ·dout     (dq, dk, dv share q's layout and stride)
+//   Dropout on P (dropout = p > 0, training only): out = P̃·v with P̃_ij = P_ij·M_ij/(1 − p), M_ij from the `dropout`
+//   op's counter-based draw md_dropout_mask(dropout_seed, index) at index ((b·heads + head)·T + i)·T + j in unsigned
+//   arithmetic, the CPU's index, so both drop the same probabilities. The softmax's sum l is over the undropped P;
+//   the backward draws M again: dP_ij = M_ij/(1 − p)·(dout_i·v_j), dv (+)= P̃ᵀ·dout, and D, dS, dq, dk as above.
 // Fused, in the manner of flash attention: the T×T matrices S and P never reach global memory. The forward
 // keeps a running max and sum per query row (online softmax) and saves only the row's max m and log l of its sum
 // (B, heads, T) each; the backward recomputes P = exp((S − m) − log l) from q, k and them. Kept apart rather than as
@@ -406,6 +410,18 @@ __device__ __forceinline__ float md_attention_key_bias(const float* __restrict__
     return 0.0f;
 }
 
+// The dropout factor of probability `index` (see above): M/(1 − p) drawn as the `dropout` op draws, or 1 without dropout.
+__device__ __forceinline__ float md_attention_keep(float dropout, float dropout_scale, unsigned int dropout_seed, unsigned int index)
+{
+    return dropout > 0.0f ? md_dropout_mask(dropout_seed, index, dropout, dropout_scale) : 1.0f;
+}
+
+// The mask index of row i's first probability in (b, head): ((b·heads + head)·T + i)·T, wrapping at 2^32 as the CPU's.
+__device__ __forceinline__ unsigned int md_attention_row_index(int b, int heads, int head, int steps, int i)
+{
+    return ((unsigned int)(b * heads + head) * (unsigned int)steps + (unsigned int)i) * (unsigned int)steps;
+}
+
 // Σ_e a[e]·b[e] over dh elements of two shared-memory rows.
 __device__ __forceinline__ float md_attention_dot(const float* a, const float* b, int head_dim)
 {
@@ -425,7 +441,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
     int batch, int steps, int heads, int head_dim, int stride, int causal,
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
     float* __restrict__ out, float* __restrict__ row_max, float* __restrict__ row_log_sum,
-    const float* __restrict__ mask, const int* __restrict__ mask_i32)
+    const float* __restrict__ mask, const int* __restrict__ mask_i32, float dropout, unsigned int dropout_seed)
 {
     __shared__ float k_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
     __shared__ float v_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -440,6 +456,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
     const float* k_head = k + first;
     const float* v_head = v + first;
     float scale = 1.0f / sqrtf((float)head_dim);
+    float dropout_scale = dropout > 0.0f ? 1.0f / (1.0f - dropout) : 1.0f;
+    unsigned int row_index = md_attention_row_index(b, heads, head, steps, i);
     for (int e = lane; e < head_dim; e += 32) q_rows[warp][e] = row_valid ? q_head[(long)i * stride + e] : 0.0f;
 
     float m = -INFINITY, l = 0.0f;
@@ -462,7 +480,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
         float p = s == -INFINITY ? 0.0f : expf(s - m_new);
         float correction = expf(m - m_new); // 0 on the first tile (m = −∞)
         l = l * correction + md_warp_sum(p);
-        p_rows[warp][lane] = p;
+        p_rows[warp][lane] = p * md_attention_keep(dropout, dropout_scale, dropout_seed, row_index + (unsigned int)j); // P̃: l sums the undropped P
         __syncwarp();
         for (int r = 0; r < MD_ATTENTION_PER_LANE; r++)
         {
@@ -501,7 +519,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
     int batch, int steps, int heads, int head_dim, int stride, int causal,
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
     const float* __restrict__ dout, const float* __restrict__ row_max, const float* __restrict__ row_log_sum,
-    float* __restrict__ delta, float* __restrict__ dq, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32)
+    float* __restrict__ delta, float* __restrict__ dq, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32,
+    float dropout, unsigned int dropout_seed)
 {
     __shared__ float k_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
     __shared__ float v_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -517,6 +536,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
     const float* v_head = v + first;
     const float* dout_row = dout + ((long)b * steps + i) * heads * head_dim + (long)head * head_dim;
     float scale = 1.0f / sqrtf((float)head_dim);
+    float dropout_scale = dropout > 0.0f ? 1.0f / (1.0f - dropout) : 1.0f;
+    unsigned int row_index = md_attention_row_index(b, heads, head, steps, i);
     for (int e = lane; e < head_dim; e += 32)
     {
         q_rows[warp][e] = row_valid ? q[first + (long)i * stride + e] : 0.0f;
@@ -540,7 +561,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
         {
             float s = md_attention_dot(q_rows[warp], k_tile[lane], head_dim) * scale + md_attention_key_bias(mask, mask_i32, (long)b * steps + j);
             float p = expf((s - max_i) - log_sum_i);
-            p_dp = p * md_attention_dot(dout_rows[warp], v_tile[lane], head_dim);
+            float keep = md_attention_keep(dropout, dropout_scale, dropout_seed, row_index + (unsigned int)j);
+            p_dp = p * (keep * md_attention_dot(dout_rows[warp], v_tile[lane], head_dim));
         }
         d_i += md_warp_sum(p_dp);
     }
@@ -560,7 +582,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
         {
             float s = md_attention_dot(q_rows[warp], k_tile[lane], head_dim) * scale + md_attention_key_bias(mask, mask_i32, (long)b * steps + j);
             float p = expf((s - max_i) - log_sum_i);
-            ds = p * (md_attention_dot(dout_rows[warp], v_tile[lane], head_dim) - d_i);
+            float keep = md_attention_keep(dropout, dropout_scale, dropout_seed, row_index + (unsigned int)j);
+            ds = p * (keep * md_attention_dot(dout_rows[warp], v_tile[lane], head_dim) - d_i);
         }
         ds_rows[warp][lane] = ds;
         __syncwarp();
@@ -597,7 +620,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
     int batch, int steps, int heads, int head_dim, int stride, int causal,
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
     const float* __restrict__ dout, const float* __restrict__ row_max, const float* __restrict__ row_log_sum,
-    const float* __restrict__ delta, float* __restrict__ dk, float* __restrict__ dv, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32)
+    const float* __restrict__ delta, float* __restrict__ dk, float* __restrict__ dv, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32,
+    float dropout, unsigned int dropout_seed)
 {
     __shared__ float q_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
     __shared__ float dout_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -619,6 +643,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
     const float* stats_log_sum = row_log_sum + ((long)b * heads + head) * steps;
     const float* stats_delta = delta + ((long)b * heads + head) * steps;
     float scale = 1.0f / sqrtf((float)head_dim);
+    float dropout_scale = dropout > 0.0f ? 1.0f / (1.0f - dropout) : 1.0f;
     for (int e = lane; e < head_dim; e += 32)
     {
         k_rows[warp][e] = row_valid ? k[first + (long)j * stride + e] : 0.0f;
@@ -648,7 +673,9 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
         if (i < steps && (!causal || j <= i))
         {
             p = expf((md_attention_dot(q_tile[lane], k_rows[warp], head_dim) * scale + key_bias - max_tile[lane]) - log_sum_tile[lane]);
-            ds = p * (md_attention_dot(dout_tile[lane], v_rows[warp], head_dim) - delta_tile[lane]);
+            float keep = md_attention_keep(dropout, dropout_scale, dropout_seed, md_attention_row_index(b, heads, head, steps, i) + (unsigned int)j);
+            ds = p * (keep * md_attention_dot(dout_tile[lane], v_rows[warp], head_dim) - delta_tile[lane]);
+            p *= keep; // P̃ for dv
         }
         p_rows[warp][lane] = p;
         ds_rows[warp][lane] = ds;
@@ -851,7 +878,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_5_dropout(
 
 // fwd_7_attention_in_proj_bias: one thread per element of [B*T, 1152]:
 //     l0_attn_qkv = l0_attn_qkv + l0_attn_in_proj_bias
-//   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_7_attention_in_proj_bias(
     int rows,
     int cols,
@@ -871,7 +898,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_7_attention_in_proj_bias(
 
 // fwd_10_attention_dropout_add: one thread per element of [B*T, 384]:
 //     l0_r1_1 = emb + dropout(l0_attn + l0_attn_out_proj_bias)
-//   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:39  l0_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:39  l0_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_10_attention_dropout_add(
@@ -958,7 +985,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_15_dense_dropout_add(
 
 // fwd_18_attention_in_proj_bias: one thread per element of [B*T, 1152]:
 //     l1_attn_qkv = l1_attn_qkv + l1_attn_in_proj_bias
-//   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_18_attention_in_proj_bias(
     int rows,
     int cols,
@@ -978,7 +1005,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_18_attention_in_proj_bias(
 
 // fwd_21_attention_dropout_add: one thread per element of [B*T, 384]:
 //     l1_r1_1 = l0_ffn_norm + dropout(l1_attn + l1_attn_out_proj_bias)
-//   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:45  l1_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:45  l1_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_21_attention_dropout_add(
@@ -1065,7 +1092,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_26_dense_dropout_add(
 
 // fwd_29_attention_in_proj_bias: one thread per element of [B*T, 1152]:
 //     l2_attn_qkv = l2_attn_qkv + l2_attn_in_proj_bias
-//   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_29_attention_in_proj_bias(
     int rows,
     int cols,
@@ -1085,7 +1112,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_29_attention_in_proj_bias(
 
 // fwd_32_attention_dropout_add: one thread per element of [B*T, 384]:
 //     l2_r1_1 = l1_ffn_norm + dropout(l2_attn + l2_attn_out_proj_bias)
-//   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:51  l2_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:51  l2_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_32_attention_dropout_add(
@@ -1172,7 +1199,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_37_dense_dropout_add(
 
 // fwd_40_attention_in_proj_bias: one thread per element of [B*T, 1152]:
 //     l3_attn_qkv = l3_attn_qkv + l3_attn_in_proj_bias
-//   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_40_attention_in_proj_bias(
     int rows,
     int cols,
@@ -1192,7 +1219,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_40_attention_in_proj_bias(
 
 // fwd_43_attention_dropout_add: one thread per element of [B*T, 384]:
 //     l3_r1_1 = l2_ffn_norm + dropout(l3_attn + l3_attn_out_proj_bias)
-//   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:57  l3_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:57  l3_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_43_attention_dropout_add(
@@ -1279,7 +1306,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_48_dense_dropout_add(
 
 // fwd_51_attention_in_proj_bias: one thread per element of [B*T, 1152]:
 //     l4_attn_qkv = l4_attn_qkv + l4_attn_in_proj_bias
-//   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_51_attention_in_proj_bias(
     int rows,
     int cols,
@@ -1299,7 +1326,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_51_attention_in_proj_bias(
 
 // fwd_54_attention_dropout_add: one thread per element of [B*T, 384]:
 //     l4_r1_1 = l3_ffn_norm + dropout(l4_attn + l4_attn_out_proj_bias)
-//   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:63  l4_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:63  l4_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_54_attention_dropout_add(
@@ -1386,7 +1413,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_59_dense_dropout_add(
 
 // fwd_62_attention_in_proj_bias: one thread per element of [B*T, 1152]:
 //     l5_attn_qkv = l5_attn_qkv + l5_attn_in_proj_bias
-//   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_62_attention_in_proj_bias(
     int rows,
     int cols,
@@ -1406,7 +1433,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_62_attention_in_proj_bias(
 
 // fwd_65_attention_dropout_add: one thread per element of [B*T, 384]:
 //     l5_r1_1 = l4_ffn_norm + dropout(l5_attn + l5_attn_out_proj_bias)
-//   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:69  l5_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:69  l5_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_65_attention_dropout_add(
@@ -1727,7 +1754,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_86_gelu_dense(
 //     d_l4_ffn_norm = d_l5_r1_1
 //     d_l5_attn = dropout(d_l5_r1_1)
 //     d_l5_attn_out_proj_bias = Σ_rows dropout(d_l5_r1_1)
-//   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:69  l5_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:69  l5_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_90_add_dropout_attention(
@@ -1769,7 +1796,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_90_add_dropout_attention(
 
 // bwd_94_attention_in_proj_bias: one 32×8 block per 32 columns of [B*T, 1152]:
 //     d_l5_attn_in_proj_bias = Σ_rows d_l5_attn_qkv
-//   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_94_attention_in_proj_bias(
     int rows,
     int cols,
@@ -1885,7 +1912,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_101_gelu_dense(
 //     d_l3_ffn_norm = d_l4_r1_1
 //     d_l4_attn = dropout(d_l4_r1_1)
 //     d_l4_attn_out_proj_bias = Σ_rows dropout(d_l4_r1_1)
-//   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:63  l4_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:63  l4_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_105_add_dropout_attention(
@@ -1927,7 +1954,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_105_add_dropout_attention(
 
 // bwd_109_attention_in_proj_bias: one 32×8 block per 32 columns of [B*T, 1152]:
 //     d_l4_attn_in_proj_bias = Σ_rows d_l4_attn_qkv
-//   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_109_attention_in_proj_bias(
     int rows,
     int cols,
@@ -2043,7 +2070,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_116_gelu_dense(
 //     d_l2_ffn_norm = d_l3_r1_1
 //     d_l3_attn = dropout(d_l3_r1_1)
 //     d_l3_attn_out_proj_bias = Σ_rows dropout(d_l3_r1_1)
-//   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:57  l3_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:57  l3_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_120_add_dropout_attention(
@@ -2085,7 +2112,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_120_add_dropout_attention(
 
 // bwd_124_attention_in_proj_bias: one 32×8 block per 32 columns of [B*T, 1152]:
 //     d_l3_attn_in_proj_bias = Σ_rows d_l3_attn_qkv
-//   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_124_attention_in_proj_bias(
     int rows,
     int cols,
@@ -2201,7 +2228,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_131_gelu_dense(
 //     d_l1_ffn_norm = d_l2_r1_1
 //     d_l2_attn = dropout(d_l2_r1_1)
 //     d_l2_attn_out_proj_bias = Σ_rows dropout(d_l2_r1_1)
-//   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:51  l2_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:51  l2_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_135_add_dropout_attention(
@@ -2243,7 +2270,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_135_add_dropout_attention(
 
 // bwd_139_attention_in_proj_bias: one 32×8 block per 32 columns of [B*T, 1152]:
 //     d_l2_attn_in_proj_bias = Σ_rows d_l2_attn_qkv
-//   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_139_attention_in_proj_bias(
     int rows,
     int cols,
@@ -2359,7 +2386,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_146_gelu_dense(
 //     d_l0_ffn_norm = d_l1_r1_1
 //     d_l1_attn = dropout(d_l1_r1_1)
 //     d_l1_attn_out_proj_bias = Σ_rows dropout(d_l1_r1_1)
-//   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:45  l1_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:45  l1_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_150_add_dropout_attention(
@@ -2401,7 +2428,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_150_add_dropout_attention(
 
 // bwd_154_attention_in_proj_bias: one 32×8 block per 32 columns of [B*T, 1152]:
 //     d_l1_attn_in_proj_bias = Σ_rows d_l1_attn_qkv
-//   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_154_attention_in_proj_bias(
     int rows,
     int cols,
@@ -2517,7 +2544,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_161_gelu_dense(
 //     d_emb = d_l0_r1_1
 //     d_l0_attn = dropout(d_l0_r1_1)
 //     d_l0_attn_out_proj_bias = Σ_rows dropout(d_l0_r1_1)
-//   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:39  l0_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:39  l0_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_165_add_dropout_attention(
@@ -2559,7 +2586,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_165_add_dropout_attention(
 
 // bwd_169_attention_in_proj_bias: one 32×8 block per 32 columns of [B*T, 1152]:
 //     d_l0_attn_in_proj_bias = Σ_rows d_l0_attn_qkv
-//   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_169_attention_in_proj_bias(
     int rows,
     int cols,
@@ -3702,12 +3729,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // fwd_6_attention_in_proj
-                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l0_attn_qkv[B * T, 1152] = emb · l0_attn_in_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.emb.Pointer, 384, _values.Pointer.Plus(Offsets[5]), 384, 0f, w.l0_attn_qkv.Pointer, 1152);
 
                 // fwd_7_attention_in_proj_bias
-                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -3718,17 +3745,17 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // fwd_8_attention
-                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l0_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l0_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l0_attn_workspace keeps each row's max and log-sum
                 global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l0_attn_qkv.Pointer, w.l0_attn_qkv.Pointer.Plus(384), w.l0_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l0_attn_context.Pointer, w.l0_attn_workspace.Pointer, default, w.mask.Pointer);
 
                 // fwd_9_attention_out_proj
-                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l0_attn[B * T, 384] = l0_attn_context · l0_attn_out_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l0_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[7]), 384, 0f, w.l0_attn.Pointer, 384);
 
                 // fwd_10_attention_dropout_add
-                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   bert_classifier.model:39  l0_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
                 //   bert_classifier.model:39  l0_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
@@ -3797,12 +3824,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l0_r2_1.Pointer, _values.Pointer.Plus(Offsets[15]), _values.Pointer.Plus(Offsets[16]), w.l0_ffn_norm.Pointer, w.l0_ffn_norm_mean.Pointer, w.l0_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_17_attention_in_proj
-                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l1_attn_qkv[B * T, 1152] = l0_ffn_norm · l1_attn_in_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.l0_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[17]), 384, 0f, w.l1_attn_qkv.Pointer, 1152);
 
                 // fwd_18_attention_in_proj_bias
-                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -3813,17 +3840,17 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // fwd_19_attention
-                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l1_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l1_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l1_attn_workspace keeps each row's max and log-sum
                 global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l1_attn_qkv.Pointer, w.l1_attn_qkv.Pointer.Plus(384), w.l1_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l1_attn_context.Pointer, w.l1_attn_workspace.Pointer, default, w.mask.Pointer);
 
                 // fwd_20_attention_out_proj
-                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l1_attn[B * T, 384] = l1_attn_context · l1_attn_out_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l1_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[19]), 384, 0f, w.l1_attn.Pointer, 384);
 
                 // fwd_21_attention_dropout_add
-                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   bert_classifier.model:45  l1_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
                 //   bert_classifier.model:45  l1_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
@@ -3892,12 +3919,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l1_r2_1.Pointer, _values.Pointer.Plus(Offsets[27]), _values.Pointer.Plus(Offsets[28]), w.l1_ffn_norm.Pointer, w.l1_ffn_norm_mean.Pointer, w.l1_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_28_attention_in_proj
-                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l2_attn_qkv[B * T, 1152] = l1_ffn_norm · l2_attn_in_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.l1_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[29]), 384, 0f, w.l2_attn_qkv.Pointer, 1152);
 
                 // fwd_29_attention_in_proj_bias
-                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -3908,17 +3935,17 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // fwd_30_attention
-                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l2_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l2_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l2_attn_workspace keeps each row's max and log-sum
                 global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l2_attn_qkv.Pointer, w.l2_attn_qkv.Pointer.Plus(384), w.l2_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l2_attn_context.Pointer, w.l2_attn_workspace.Pointer, default, w.mask.Pointer);
 
                 // fwd_31_attention_out_proj
-                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l2_attn[B * T, 384] = l2_attn_context · l2_attn_out_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l2_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[31]), 384, 0f, w.l2_attn.Pointer, 384);
 
                 // fwd_32_attention_dropout_add
-                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   bert_classifier.model:51  l2_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
                 //   bert_classifier.model:51  l2_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
@@ -3987,12 +4014,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l2_r2_1.Pointer, _values.Pointer.Plus(Offsets[39]), _values.Pointer.Plus(Offsets[40]), w.l2_ffn_norm.Pointer, w.l2_ffn_norm_mean.Pointer, w.l2_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_39_attention_in_proj
-                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l3_attn_qkv[B * T, 1152] = l2_ffn_norm · l3_attn_in_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.l2_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[41]), 384, 0f, w.l3_attn_qkv.Pointer, 1152);
 
                 // fwd_40_attention_in_proj_bias
-                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -4003,17 +4030,17 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // fwd_41_attention
-                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l3_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l3_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l3_attn_workspace keeps each row's max and log-sum
                 global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l3_attn_qkv.Pointer, w.l3_attn_qkv.Pointer.Plus(384), w.l3_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l3_attn_context.Pointer, w.l3_attn_workspace.Pointer, default, w.mask.Pointer);
 
                 // fwd_42_attention_out_proj
-                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l3_attn[B * T, 384] = l3_attn_context · l3_attn_out_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l3_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[43]), 384, 0f, w.l3_attn.Pointer, 384);
 
                 // fwd_43_attention_dropout_add
-                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   bert_classifier.model:57  l3_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
                 //   bert_classifier.model:57  l3_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
@@ -4082,12 +4109,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l3_r2_1.Pointer, _values.Pointer.Plus(Offsets[51]), _values.Pointer.Plus(Offsets[52]), w.l3_ffn_norm.Pointer, w.l3_ffn_norm_mean.Pointer, w.l3_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_50_attention_in_proj
-                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l4_attn_qkv[B * T, 1152] = l3_ffn_norm · l4_attn_in_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.l3_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[53]), 384, 0f, w.l4_attn_qkv.Pointer, 1152);
 
                 // fwd_51_attention_in_proj_bias
-                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -4098,17 +4125,17 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // fwd_52_attention
-                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l4_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l4_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l4_attn_workspace keeps each row's max and log-sum
                 global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l4_attn_qkv.Pointer, w.l4_attn_qkv.Pointer.Plus(384), w.l4_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l4_attn_context.Pointer, w.l4_attn_workspace.Pointer, default, w.mask.Pointer);
 
                 // fwd_53_attention_out_proj
-                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l4_attn[B * T, 384] = l4_attn_context · l4_attn_out_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l4_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[55]), 384, 0f, w.l4_attn.Pointer, 384);
 
                 // fwd_54_attention_dropout_add
-                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   bert_classifier.model:63  l4_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
                 //   bert_classifier.model:63  l4_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
@@ -4177,12 +4204,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l4_r2_1.Pointer, _values.Pointer.Plus(Offsets[63]), _values.Pointer.Plus(Offsets[64]), w.l4_ffn_norm.Pointer, w.l4_ffn_norm_mean.Pointer, w.l4_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_61_attention_in_proj
-                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l5_attn_qkv[B * T, 1152] = l4_ffn_norm · l5_attn_in_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.l4_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[65]), 384, 0f, w.l5_attn_qkv.Pointer, 1152);
 
                 // fwd_62_attention_in_proj_bias
-                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -4193,17 +4220,17 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // fwd_63_attention
-                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l5_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l5_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l5_attn_workspace keeps each row's max and log-sum
                 global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l5_attn_qkv.Pointer, w.l5_attn_qkv.Pointer.Plus(384), w.l5_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l5_attn_context.Pointer, w.l5_attn_workspace.Pointer, default, w.mask.Pointer);
 
                 // fwd_64_attention_out_proj
-                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l5_attn[B * T, 384] = l5_attn_context · l5_attn_out_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l5_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[67]), 384, 0f, w.l5_attn.Pointer, 384);
 
                 // fwd_65_attention_dropout_add
-                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   bert_classifier.model:69  l5_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
                 //   bert_classifier.model:69  l5_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
@@ -4447,7 +4474,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.l5_r1_1.Pointer, _values.Pointer.Plus(Offsets[69]), w.l5_attn_norm_mean.Pointer, w.l5_attn_norm_rstd.Pointer, w.d_l5_attn_norm.Pointer, w.d_l5_r1_1.Pointer, _gradients.Pointer.Plus(Offsets[69]), _gradients.Pointer.Plus(Offsets[70]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_90_add_dropout_attention
-                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   bert_classifier.model:69  l5_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
                 //   bert_classifier.model:69  l5_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
@@ -4465,22 +4492,22 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_91_attention_out_proj_dW
-                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l5_attn_out_proj_weight[384, 384] = d_l5_attnᵀ · l5_attn_context   (k = B * T): cuBLAS
                 _context.Sgemm(true, false, 384, 384, B * T, 1f, w.d_l5_attn.Pointer, 384, w.l5_attn_context.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[67]), 384);
 
                 // bwd_92_attention_out_proj_dX
-                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l5_attn_context[B * T, 384] = d_l5_attn · l5_attn_out_proj_weight   (k = 384): cuBLAS
                 _context.Sgemm(false, false, B * T, 384, 384, 1f, w.d_l5_attn.Pointer, 384, _values.Pointer.Plus(Offsets[67]), 384, 0f, w.d_l5_attn_context.Pointer, 384);
 
                 // bwd_93_attention
-                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l5_attn_qkv = (dq, dk, dv) from d_l5_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l5_attn_workspace: dq and each row's D first, then dk and dv
                 global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l5_attn_qkv.Pointer, w.l5_attn_qkv.Pointer.Plus(384), w.l5_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l5_attn_context.Pointer, w.l5_attn_workspace.Pointer, w.d_l5_attn_qkv.Pointer, w.d_l5_attn_qkv.Pointer.Plus(384), w.d_l5_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer);
 
                 // bwd_94_attention_in_proj_bias
-                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -4491,12 +4518,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_95_attention_in_proj_dW
-                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l5_attn_in_proj_weight[1152, 384] = d_l5_attn_qkvᵀ · l4_ffn_norm   (k = B * T): cuBLAS
                 _context.Sgemm(true, false, 1152, 384, B * T, 1f, w.d_l5_attn_qkv.Pointer, 1152, w.l4_ffn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[65]), 384);
 
                 // bwd_96_attention_in_proj_dX
-                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l4_ffn_norm[B * T, 384] += d_l5_attn_qkv · l5_attn_in_proj_weight   (k = 1152): cuBLAS
                 _context.Sgemm(false, false, B * T, 384, 1152, 1f, w.d_l5_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[65]), 384, 1f, w.d_l4_ffn_norm.Pointer, 384);
 
@@ -4563,7 +4590,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.l4_r1_1.Pointer, _values.Pointer.Plus(Offsets[57]), w.l4_attn_norm_mean.Pointer, w.l4_attn_norm_rstd.Pointer, w.d_l4_attn_norm.Pointer, w.d_l4_r1_1.Pointer, _gradients.Pointer.Plus(Offsets[57]), _gradients.Pointer.Plus(Offsets[58]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_105_add_dropout_attention
-                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   bert_classifier.model:63  l4_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
                 //   bert_classifier.model:63  l4_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
@@ -4581,22 +4608,22 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_106_attention_out_proj_dW
-                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l4_attn_out_proj_weight[384, 384] = d_l4_attnᵀ · l4_attn_context   (k = B * T): cuBLAS
                 _context.Sgemm(true, false, 384, 384, B * T, 1f, w.d_l4_attn.Pointer, 384, w.l4_attn_context.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[55]), 384);
 
                 // bwd_107_attention_out_proj_dX
-                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l4_attn_context[B * T, 384] = d_l4_attn · l4_attn_out_proj_weight   (k = 384): cuBLAS
                 _context.Sgemm(false, false, B * T, 384, 384, 1f, w.d_l4_attn.Pointer, 384, _values.Pointer.Plus(Offsets[55]), 384, 0f, w.d_l4_attn_context.Pointer, 384);
 
                 // bwd_108_attention
-                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l4_attn_qkv = (dq, dk, dv) from d_l4_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l4_attn_workspace: dq and each row's D first, then dk and dv
                 global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l4_attn_qkv.Pointer, w.l4_attn_qkv.Pointer.Plus(384), w.l4_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l4_attn_context.Pointer, w.l4_attn_workspace.Pointer, w.d_l4_attn_qkv.Pointer, w.d_l4_attn_qkv.Pointer.Plus(384), w.d_l4_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer);
 
                 // bwd_109_attention_in_proj_bias
-                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -4607,12 +4634,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_110_attention_in_proj_dW
-                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l4_attn_in_proj_weight[1152, 384] = d_l4_attn_qkvᵀ · l3_ffn_norm   (k = B * T): cuBLAS
                 _context.Sgemm(true, false, 1152, 384, B * T, 1f, w.d_l4_attn_qkv.Pointer, 1152, w.l3_ffn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[53]), 384);
 
                 // bwd_111_attention_in_proj_dX
-                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l3_ffn_norm[B * T, 384] += d_l4_attn_qkv · l4_attn_in_proj_weight   (k = 1152): cuBLAS
                 _context.Sgemm(false, false, B * T, 384, 1152, 1f, w.d_l4_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[53]), 384, 1f, w.d_l3_ffn_norm.Pointer, 384);
 
@@ -4679,7 +4706,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.l3_r1_1.Pointer, _values.Pointer.Plus(Offsets[45]), w.l3_attn_norm_mean.Pointer, w.l3_attn_norm_rstd.Pointer, w.d_l3_attn_norm.Pointer, w.d_l3_r1_1.Pointer, _gradients.Pointer.Plus(Offsets[45]), _gradients.Pointer.Plus(Offsets[46]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_120_add_dropout_attention
-                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   bert_classifier.model:57  l3_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
                 //   bert_classifier.model:57  l3_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
@@ -4697,22 +4724,22 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_121_attention_out_proj_dW
-                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l3_attn_out_proj_weight[384, 384] = d_l3_attnᵀ · l3_attn_context   (k = B * T): cuBLAS
                 _context.Sgemm(true, false, 384, 384, B * T, 1f, w.d_l3_attn.Pointer, 384, w.l3_attn_context.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[43]), 384);
 
                 // bwd_122_attention_out_proj_dX
-                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l3_attn_context[B * T, 384] = d_l3_attn · l3_attn_out_proj_weight   (k = 384): cuBLAS
                 _context.Sgemm(false, false, B * T, 384, 384, 1f, w.d_l3_attn.Pointer, 384, _values.Pointer.Plus(Offsets[43]), 384, 0f, w.d_l3_attn_context.Pointer, 384);
 
                 // bwd_123_attention
-                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l3_attn_qkv = (dq, dk, dv) from d_l3_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l3_attn_workspace: dq and each row's D first, then dk and dv
                 global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l3_attn_qkv.Pointer, w.l3_attn_qkv.Pointer.Plus(384), w.l3_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l3_attn_context.Pointer, w.l3_attn_workspace.Pointer, w.d_l3_attn_qkv.Pointer, w.d_l3_attn_qkv.Pointer.Plus(384), w.d_l3_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer);
 
                 // bwd_124_attention_in_proj_bias
-                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -4723,12 +4750,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_125_attention_in_proj_dW
-                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l3_attn_in_proj_weight[1152, 384] = d_l3_attn_qkvᵀ · l2_ffn_norm   (k = B * T): cuBLAS
                 _context.Sgemm(true, false, 1152, 384, B * T, 1f, w.d_l3_attn_qkv.Pointer, 1152, w.l2_ffn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[41]), 384);
 
                 // bwd_126_attention_in_proj_dX
-                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l2_ffn_norm[B * T, 384] += d_l3_attn_qkv · l3_attn_in_proj_weight   (k = 1152): cuBLAS
                 _context.Sgemm(false, false, B * T, 384, 1152, 1f, w.d_l3_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[41]), 384, 1f, w.d_l2_ffn_norm.Pointer, 384);
 
@@ -4795,7 +4822,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.l2_r1_1.Pointer, _values.Pointer.Plus(Offsets[33]), w.l2_attn_norm_mean.Pointer, w.l2_attn_norm_rstd.Pointer, w.d_l2_attn_norm.Pointer, w.d_l2_r1_1.Pointer, _gradients.Pointer.Plus(Offsets[33]), _gradients.Pointer.Plus(Offsets[34]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_135_add_dropout_attention
-                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   bert_classifier.model:51  l2_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
                 //   bert_classifier.model:51  l2_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
@@ -4813,22 +4840,22 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_136_attention_out_proj_dW
-                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l2_attn_out_proj_weight[384, 384] = d_l2_attnᵀ · l2_attn_context   (k = B * T): cuBLAS
                 _context.Sgemm(true, false, 384, 384, B * T, 1f, w.d_l2_attn.Pointer, 384, w.l2_attn_context.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[31]), 384);
 
                 // bwd_137_attention_out_proj_dX
-                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l2_attn_context[B * T, 384] = d_l2_attn · l2_attn_out_proj_weight   (k = 384): cuBLAS
                 _context.Sgemm(false, false, B * T, 384, 384, 1f, w.d_l2_attn.Pointer, 384, _values.Pointer.Plus(Offsets[31]), 384, 0f, w.d_l2_attn_context.Pointer, 384);
 
                 // bwd_138_attention
-                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l2_attn_qkv = (dq, dk, dv) from d_l2_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l2_attn_workspace: dq and each row's D first, then dk and dv
                 global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l2_attn_qkv.Pointer, w.l2_attn_qkv.Pointer.Plus(384), w.l2_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l2_attn_context.Pointer, w.l2_attn_workspace.Pointer, w.d_l2_attn_qkv.Pointer, w.d_l2_attn_qkv.Pointer.Plus(384), w.d_l2_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer);
 
                 // bwd_139_attention_in_proj_bias
-                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -4839,12 +4866,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_140_attention_in_proj_dW
-                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l2_attn_in_proj_weight[1152, 384] = d_l2_attn_qkvᵀ · l1_ffn_norm   (k = B * T): cuBLAS
                 _context.Sgemm(true, false, 1152, 384, B * T, 1f, w.d_l2_attn_qkv.Pointer, 1152, w.l1_ffn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[29]), 384);
 
                 // bwd_141_attention_in_proj_dX
-                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l1_ffn_norm[B * T, 384] += d_l2_attn_qkv · l2_attn_in_proj_weight   (k = 1152): cuBLAS
                 _context.Sgemm(false, false, B * T, 384, 1152, 1f, w.d_l2_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[29]), 384, 1f, w.d_l1_ffn_norm.Pointer, 384);
 
@@ -4911,7 +4938,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.l1_r1_1.Pointer, _values.Pointer.Plus(Offsets[21]), w.l1_attn_norm_mean.Pointer, w.l1_attn_norm_rstd.Pointer, w.d_l1_attn_norm.Pointer, w.d_l1_r1_1.Pointer, _gradients.Pointer.Plus(Offsets[21]), _gradients.Pointer.Plus(Offsets[22]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_150_add_dropout_attention
-                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   bert_classifier.model:45  l1_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
                 //   bert_classifier.model:45  l1_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
@@ -4929,22 +4956,22 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_151_attention_out_proj_dW
-                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l1_attn_out_proj_weight[384, 384] = d_l1_attnᵀ · l1_attn_context   (k = B * T): cuBLAS
                 _context.Sgemm(true, false, 384, 384, B * T, 1f, w.d_l1_attn.Pointer, 384, w.l1_attn_context.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[19]), 384);
 
                 // bwd_152_attention_out_proj_dX
-                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l1_attn_context[B * T, 384] = d_l1_attn · l1_attn_out_proj_weight   (k = 384): cuBLAS
                 _context.Sgemm(false, false, B * T, 384, 384, 1f, w.d_l1_attn.Pointer, 384, _values.Pointer.Plus(Offsets[19]), 384, 0f, w.d_l1_attn_context.Pointer, 384);
 
                 // bwd_153_attention
-                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l1_attn_qkv = (dq, dk, dv) from d_l1_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l1_attn_workspace: dq and each row's D first, then dk and dv
                 global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l1_attn_qkv.Pointer, w.l1_attn_qkv.Pointer.Plus(384), w.l1_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l1_attn_context.Pointer, w.l1_attn_workspace.Pointer, w.d_l1_attn_qkv.Pointer, w.d_l1_attn_qkv.Pointer.Plus(384), w.d_l1_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer);
 
                 // bwd_154_attention_in_proj_bias
-                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -4955,12 +4982,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_155_attention_in_proj_dW
-                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l1_attn_in_proj_weight[1152, 384] = d_l1_attn_qkvᵀ · l0_ffn_norm   (k = B * T): cuBLAS
                 _context.Sgemm(true, false, 1152, 384, B * T, 1f, w.d_l1_attn_qkv.Pointer, 1152, w.l0_ffn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[17]), 384);
 
                 // bwd_156_attention_in_proj_dX
-                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l0_ffn_norm[B * T, 384] += d_l1_attn_qkv · l1_attn_in_proj_weight   (k = 1152): cuBLAS
                 _context.Sgemm(false, false, B * T, 384, 1152, 1f, w.d_l1_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[17]), 384, 1f, w.d_l0_ffn_norm.Pointer, 384);
 
@@ -5027,7 +5054,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.l0_r1_1.Pointer, _values.Pointer.Plus(Offsets[9]), w.l0_attn_norm_mean.Pointer, w.l0_attn_norm_rstd.Pointer, w.d_l0_attn_norm.Pointer, w.d_l0_r1_1.Pointer, _gradients.Pointer.Plus(Offsets[9]), _gradients.Pointer.Plus(Offsets[10]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_165_add_dropout_attention
-                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   bert_classifier.model:39  l0_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
                 //   bert_classifier.model:39  l0_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
@@ -5045,22 +5072,22 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_166_attention_out_proj_dW
-                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l0_attn_out_proj_weight[384, 384] = d_l0_attnᵀ · l0_attn_context   (k = B * T): cuBLAS
                 _context.Sgemm(true, false, 384, 384, B * T, 1f, w.d_l0_attn.Pointer, 384, w.l0_attn_context.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[7]), 384);
 
                 // bwd_167_attention_out_proj_dX
-                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l0_attn_context[B * T, 384] = d_l0_attn · l0_attn_out_proj_weight   (k = 384): cuBLAS
                 _context.Sgemm(false, false, B * T, 384, 384, 1f, w.d_l0_attn.Pointer, 384, _values.Pointer.Plus(Offsets[7]), 384, 0f, w.d_l0_attn_context.Pointer, 384);
 
                 // bwd_168_attention
-                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l0_attn_qkv = (dq, dk, dv) from d_l0_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l0_attn_workspace: dq and each row's D first, then dk and dv
                 global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l0_attn_qkv.Pointer, w.l0_attn_qkv.Pointer.Plus(384), w.l0_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l0_attn_context.Pointer, w.l0_attn_workspace.Pointer, w.d_l0_attn_qkv.Pointer, w.d_l0_attn_qkv.Pointer.Plus(384), w.d_l0_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer);
 
                 // bwd_169_attention_in_proj_bias
-                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -5071,12 +5098,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // bwd_170_attention_in_proj_dW
-                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l0_attn_in_proj_weight[1152, 384] = d_l0_attn_qkvᵀ · emb   (k = B * T): cuBLAS
                 _context.Sgemm(true, false, 1152, 384, B * T, 1f, w.d_l0_attn_qkv.Pointer, 1152, w.emb.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[5]), 384);
 
                 // bwd_171_attention_in_proj_dX
-                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_emb[B * T, 384] += d_l0_attn_qkv · l0_attn_in_proj_weight   (k = 1152): cuBLAS
                 _context.Sgemm(false, false, B * T, 384, 1152, 1f, w.d_l0_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[5]), 384, 1f, w.d_emb.Pointer, 384);
 

@@ -1042,15 +1042,15 @@ namespace Consumer
             w.Trace?.After("fwd_5_dropout", "bert_classifier.model:37  emb = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_6_attention_in_proj
-            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 38 "/src/examples/BertClassifier/bert_classifier.model"
             // l0_attn_qkv[B * T, 1152] = emb · l0_attn_in_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.emb, 384, L0AttnInProjWeight, 384, 0f, w.l0_attn_qkv, 1152);
 #line default
-            w.Trace?.After("fwd_6_attention_in_proj", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_6_attention_in_proj", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_7_attention_in_proj_bias
-            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 38 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
             //   l0_attn_qkv = l0_attn_qkv + l0_attn_in_proj_bias
@@ -1080,26 +1080,26 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_7_attention_in_proj_bias", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_7_attention_in_proj_bias", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_8_attention
-            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 38 "/src/examples/BertClassifier/bert_classifier.model"
             // l0_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l0_attn_qkv (columns 0, 384, 2·384); P kept in l0_attn_workspace
             global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l0_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l0_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l0_attn_qkv, 2 * 384), 3 * 384, w.l0_attn_context, w.l0_attn_workspace, default, w.mask);
 #line default
-            w.Trace?.After("fwd_8_attention", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_8_attention", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_9_attention_out_proj
-            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 38 "/src/examples/BertClassifier/bert_classifier.model"
             // l0_attn[B * T, 384] = l0_attn_context · l0_attn_out_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l0_attn_context, 384, L0AttnOutProjWeight, 384, 0f, w.l0_attn, 384);
 #line default
-            w.Trace?.After("fwd_9_attention_out_proj", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_9_attention_out_proj", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_10_attention_dropout_add
-            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
             //   bert_classifier.model:39  l0_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
             //   bert_classifier.model:39  l0_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 38 "/src/examples/BertClassifier/bert_classifier.model"
@@ -1145,7 +1145,7 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_10_attention_dropout_add", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_10_attention_dropout_add", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_11_layer_norm
             //   bert_classifier.model:40  l0_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
@@ -1269,15 +1269,15 @@ namespace Consumer
             w.Trace?.After("fwd_16_layer_norm", "bert_classifier.model:43  l0_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_17_attention_in_proj
-            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 44 "/src/examples/BertClassifier/bert_classifier.model"
             // l1_attn_qkv[B * T, 1152] = l0_ffn_norm · l1_attn_in_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.l0_ffn_norm, 384, L1AttnInProjWeight, 384, 0f, w.l1_attn_qkv, 1152);
 #line default
-            w.Trace?.After("fwd_17_attention_in_proj", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_17_attention_in_proj", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_18_attention_in_proj_bias
-            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 44 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
             //   l1_attn_qkv = l1_attn_qkv + l1_attn_in_proj_bias
@@ -1307,26 +1307,26 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_18_attention_in_proj_bias", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_18_attention_in_proj_bias", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_19_attention
-            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 44 "/src/examples/BertClassifier/bert_classifier.model"
             // l1_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l1_attn_qkv (columns 0, 384, 2·384); P kept in l1_attn_workspace
             global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l1_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l1_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l1_attn_qkv, 2 * 384), 3 * 384, w.l1_attn_context, w.l1_attn_workspace, default, w.mask);
 #line default
-            w.Trace?.After("fwd_19_attention", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_19_attention", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_20_attention_out_proj
-            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 44 "/src/examples/BertClassifier/bert_classifier.model"
             // l1_attn[B * T, 384] = l1_attn_context · l1_attn_out_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l1_attn_context, 384, L1AttnOutProjWeight, 384, 0f, w.l1_attn, 384);
 #line default
-            w.Trace?.After("fwd_20_attention_out_proj", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_20_attention_out_proj", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_21_attention_dropout_add
-            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
             //   bert_classifier.model:45  l1_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
             //   bert_classifier.model:45  l1_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 44 "/src/examples/BertClassifier/bert_classifier.model"
@@ -1372,7 +1372,7 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_21_attention_dropout_add", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_21_attention_dropout_add", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_22_layer_norm
             //   bert_classifier.model:46  l1_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
@@ -1496,15 +1496,15 @@ namespace Consumer
             w.Trace?.After("fwd_27_layer_norm", "bert_classifier.model:49  l1_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_28_attention_in_proj
-            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 50 "/src/examples/BertClassifier/bert_classifier.model"
             // l2_attn_qkv[B * T, 1152] = l1_ffn_norm · l2_attn_in_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.l1_ffn_norm, 384, L2AttnInProjWeight, 384, 0f, w.l2_attn_qkv, 1152);
 #line default
-            w.Trace?.After("fwd_28_attention_in_proj", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_28_attention_in_proj", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_29_attention_in_proj_bias
-            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 50 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
             //   l2_attn_qkv = l2_attn_qkv + l2_attn_in_proj_bias
@@ -1534,26 +1534,26 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_29_attention_in_proj_bias", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_29_attention_in_proj_bias", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_30_attention
-            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 50 "/src/examples/BertClassifier/bert_classifier.model"
             // l2_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l2_attn_qkv (columns 0, 384, 2·384); P kept in l2_attn_workspace
             global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l2_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l2_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l2_attn_qkv, 2 * 384), 3 * 384, w.l2_attn_context, w.l2_attn_workspace, default, w.mask);
 #line default
-            w.Trace?.After("fwd_30_attention", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_30_attention", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_31_attention_out_proj
-            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 50 "/src/examples/BertClassifier/bert_classifier.model"
             // l2_attn[B * T, 384] = l2_attn_context · l2_attn_out_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l2_attn_context, 384, L2AttnOutProjWeight, 384, 0f, w.l2_attn, 384);
 #line default
-            w.Trace?.After("fwd_31_attention_out_proj", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_31_attention_out_proj", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_32_attention_dropout_add
-            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
             //   bert_classifier.model:51  l2_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
             //   bert_classifier.model:51  l2_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 50 "/src/examples/BertClassifier/bert_classifier.model"
@@ -1599,7 +1599,7 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_32_attention_dropout_add", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_32_attention_dropout_add", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_33_layer_norm
             //   bert_classifier.model:52  l2_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
@@ -1723,15 +1723,15 @@ namespace Consumer
             w.Trace?.After("fwd_38_layer_norm", "bert_classifier.model:55  l2_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_39_attention_in_proj
-            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 56 "/src/examples/BertClassifier/bert_classifier.model"
             // l3_attn_qkv[B * T, 1152] = l2_ffn_norm · l3_attn_in_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.l2_ffn_norm, 384, L3AttnInProjWeight, 384, 0f, w.l3_attn_qkv, 1152);
 #line default
-            w.Trace?.After("fwd_39_attention_in_proj", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_39_attention_in_proj", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_40_attention_in_proj_bias
-            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 56 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
             //   l3_attn_qkv = l3_attn_qkv + l3_attn_in_proj_bias
@@ -1761,26 +1761,26 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_40_attention_in_proj_bias", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_40_attention_in_proj_bias", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_41_attention
-            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 56 "/src/examples/BertClassifier/bert_classifier.model"
             // l3_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l3_attn_qkv (columns 0, 384, 2·384); P kept in l3_attn_workspace
             global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l3_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l3_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l3_attn_qkv, 2 * 384), 3 * 384, w.l3_attn_context, w.l3_attn_workspace, default, w.mask);
 #line default
-            w.Trace?.After("fwd_41_attention", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_41_attention", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_42_attention_out_proj
-            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 56 "/src/examples/BertClassifier/bert_classifier.model"
             // l3_attn[B * T, 384] = l3_attn_context · l3_attn_out_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l3_attn_context, 384, L3AttnOutProjWeight, 384, 0f, w.l3_attn, 384);
 #line default
-            w.Trace?.After("fwd_42_attention_out_proj", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_42_attention_out_proj", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_43_attention_dropout_add
-            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
             //   bert_classifier.model:57  l3_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
             //   bert_classifier.model:57  l3_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 56 "/src/examples/BertClassifier/bert_classifier.model"
@@ -1826,7 +1826,7 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_43_attention_dropout_add", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_43_attention_dropout_add", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_44_layer_norm
             //   bert_classifier.model:58  l3_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
@@ -1950,15 +1950,15 @@ namespace Consumer
             w.Trace?.After("fwd_49_layer_norm", "bert_classifier.model:61  l3_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_50_attention_in_proj
-            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 62 "/src/examples/BertClassifier/bert_classifier.model"
             // l4_attn_qkv[B * T, 1152] = l3_ffn_norm · l4_attn_in_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.l3_ffn_norm, 384, L4AttnInProjWeight, 384, 0f, w.l4_attn_qkv, 1152);
 #line default
-            w.Trace?.After("fwd_50_attention_in_proj", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_50_attention_in_proj", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_51_attention_in_proj_bias
-            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 62 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
             //   l4_attn_qkv = l4_attn_qkv + l4_attn_in_proj_bias
@@ -1988,26 +1988,26 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_51_attention_in_proj_bias", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_51_attention_in_proj_bias", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_52_attention
-            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 62 "/src/examples/BertClassifier/bert_classifier.model"
             // l4_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l4_attn_qkv (columns 0, 384, 2·384); P kept in l4_attn_workspace
             global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l4_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l4_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l4_attn_qkv, 2 * 384), 3 * 384, w.l4_attn_context, w.l4_attn_workspace, default, w.mask);
 #line default
-            w.Trace?.After("fwd_52_attention", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_52_attention", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_53_attention_out_proj
-            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 62 "/src/examples/BertClassifier/bert_classifier.model"
             // l4_attn[B * T, 384] = l4_attn_context · l4_attn_out_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l4_attn_context, 384, L4AttnOutProjWeight, 384, 0f, w.l4_attn, 384);
 #line default
-            w.Trace?.After("fwd_53_attention_out_proj", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_53_attention_out_proj", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_54_attention_dropout_add
-            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
             //   bert_classifier.model:63  l4_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
             //   bert_classifier.model:63  l4_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 62 "/src/examples/BertClassifier/bert_classifier.model"
@@ -2053,7 +2053,7 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_54_attention_dropout_add", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_54_attention_dropout_add", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_55_layer_norm
             //   bert_classifier.model:64  l4_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
@@ -2177,15 +2177,15 @@ namespace Consumer
             w.Trace?.After("fwd_60_layer_norm", "bert_classifier.model:67  l4_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_61_attention_in_proj
-            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 68 "/src/examples/BertClassifier/bert_classifier.model"
             // l5_attn_qkv[B * T, 1152] = l4_ffn_norm · l5_attn_in_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.l4_ffn_norm, 384, L5AttnInProjWeight, 384, 0f, w.l5_attn_qkv, 1152);
 #line default
-            w.Trace?.After("fwd_61_attention_in_proj", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_61_attention_in_proj", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_62_attention_in_proj_bias
-            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 68 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
             //   l5_attn_qkv = l5_attn_qkv + l5_attn_in_proj_bias
@@ -2215,26 +2215,26 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_62_attention_in_proj_bias", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_62_attention_in_proj_bias", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_63_attention
-            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 68 "/src/examples/BertClassifier/bert_classifier.model"
             // l5_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l5_attn_qkv (columns 0, 384, 2·384); P kept in l5_attn_workspace
             global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l5_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l5_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l5_attn_qkv, 2 * 384), 3 * 384, w.l5_attn_context, w.l5_attn_workspace, default, w.mask);
 #line default
-            w.Trace?.After("fwd_63_attention", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_63_attention", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_64_attention_out_proj
-            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 68 "/src/examples/BertClassifier/bert_classifier.model"
             // l5_attn[B * T, 384] = l5_attn_context · l5_attn_out_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l5_attn_context, 384, L5AttnOutProjWeight, 384, 0f, w.l5_attn, 384);
 #line default
-            w.Trace?.After("fwd_64_attention_out_proj", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_64_attention_out_proj", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_65_attention_dropout_add
-            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
             //   bert_classifier.model:69  l5_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
             //   bert_classifier.model:69  l5_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 68 "/src/examples/BertClassifier/bert_classifier.model"
@@ -2280,7 +2280,7 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_65_attention_dropout_add", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_65_attention_dropout_add", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_66_layer_norm
             //   bert_classifier.model:70  l5_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
@@ -2744,7 +2744,7 @@ namespace Consumer
             w.Trace?.After("bwd_89_layer_norm", "bert_classifier.model:70  l5_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_90_add_dropout_attention
-            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
             //   bert_classifier.model:69  l5_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
             //   bert_classifier.model:69  l5_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 68 "/src/examples/BertClassifier/bert_classifier.model"
@@ -2789,34 +2789,34 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_90_add_dropout_attention", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_90_add_dropout_attention", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_91_attention_out_proj_dW
-            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 68 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l5_attn_out_proj_weight[384, 384] = d_l5_attnᵀ · l5_attn_context   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 384, B * T, 1f, w.d_l5_attn, 384, w.l5_attn_context, 384, 0f, L5AttnOutProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_91_attention_out_proj_dW", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_91_attention_out_proj_dW", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_92_attention_out_proj_dX
-            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 68 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l5_attn_context[B * T, 384] = d_l5_attn · l5_attn_out_proj_weight   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 384, 1f, w.d_l5_attn, 384, L5AttnOutProjWeight.Value, 384, 0f, w.d_l5_attn_context, 384);
 #line default
-            w.Trace?.After("bwd_92_attention_out_proj_dX", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_92_attention_out_proj_dX", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_93_attention
-            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 68 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l5_attn_qkv = (dq, dk, dv) from d_l5_attn_context and the P saved in l5_attn_workspace
             global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.l5_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l5_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l5_attn_qkv, 2 * 384), 3 * 384, w.d_l5_attn_context, w.l5_attn_workspace, w.d_l5_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_l5_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_l5_attn_qkv, 2 * 384), accumulate: false, default, w.mask);
 #line default
-            w.Trace?.After("bwd_93_attention", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_93_attention", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_94_attention_in_proj_bias
-            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 68 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
             //   d_l5_attn_in_proj_bias = Σ_rows d_l5_attn_qkv
@@ -2843,23 +2843,23 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_94_attention_in_proj_bias", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_94_attention_in_proj_bias", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_95_attention_in_proj_dW
-            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 68 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l5_attn_in_proj_weight[1152, 384] = d_l5_attn_qkvᵀ · l4_ffn_norm   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1152, 384, B * T, 1f, w.d_l5_attn_qkv, 1152, w.l4_ffn_norm, 384, 0f, L5AttnInProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_95_attention_in_proj_dW", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_95_attention_in_proj_dW", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_96_attention_in_proj_dX
-            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 68 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l4_ffn_norm[B * T, 384] += d_l5_attn_qkv · l5_attn_in_proj_weight   (k = 1152)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1152, 1f, w.d_l5_attn_qkv, 1152, L5AttnInProjWeight.Value, 384, 1f, w.d_l4_ffn_norm, 384);
 #line default
-            w.Trace?.After("bwd_96_attention_in_proj_dX", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_96_attention_in_proj_dX", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_97_layer_norm
             //   bert_classifier.model:67  l4_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
@@ -3000,7 +3000,7 @@ namespace Consumer
             w.Trace?.After("bwd_104_layer_norm", "bert_classifier.model:64  l4_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_105_add_dropout_attention
-            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
             //   bert_classifier.model:63  l4_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
             //   bert_classifier.model:63  l4_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 62 "/src/examples/BertClassifier/bert_classifier.model"
@@ -3045,34 +3045,34 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_105_add_dropout_attention", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_105_add_dropout_attention", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_106_attention_out_proj_dW
-            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 62 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l4_attn_out_proj_weight[384, 384] = d_l4_attnᵀ · l4_attn_context   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 384, B * T, 1f, w.d_l4_attn, 384, w.l4_attn_context, 384, 0f, L4AttnOutProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_106_attention_out_proj_dW", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_106_attention_out_proj_dW", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_107_attention_out_proj_dX
-            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 62 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l4_attn_context[B * T, 384] = d_l4_attn · l4_attn_out_proj_weight   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 384, 1f, w.d_l4_attn, 384, L4AttnOutProjWeight.Value, 384, 0f, w.d_l4_attn_context, 384);
 #line default
-            w.Trace?.After("bwd_107_attention_out_proj_dX", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_107_attention_out_proj_dX", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_108_attention
-            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 62 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l4_attn_qkv = (dq, dk, dv) from d_l4_attn_context and the P saved in l4_attn_workspace
             global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.l4_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l4_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l4_attn_qkv, 2 * 384), 3 * 384, w.d_l4_attn_context, w.l4_attn_workspace, w.d_l4_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_l4_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_l4_attn_qkv, 2 * 384), accumulate: false, default, w.mask);
 #line default
-            w.Trace?.After("bwd_108_attention", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_108_attention", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_109_attention_in_proj_bias
-            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 62 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
             //   d_l4_attn_in_proj_bias = Σ_rows d_l4_attn_qkv
@@ -3099,23 +3099,23 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_109_attention_in_proj_bias", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_109_attention_in_proj_bias", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_110_attention_in_proj_dW
-            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 62 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l4_attn_in_proj_weight[1152, 384] = d_l4_attn_qkvᵀ · l3_ffn_norm   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1152, 384, B * T, 1f, w.d_l4_attn_qkv, 1152, w.l3_ffn_norm, 384, 0f, L4AttnInProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_110_attention_in_proj_dW", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_110_attention_in_proj_dW", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_111_attention_in_proj_dX
-            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 62 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l3_ffn_norm[B * T, 384] += d_l4_attn_qkv · l4_attn_in_proj_weight   (k = 1152)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1152, 1f, w.d_l4_attn_qkv, 1152, L4AttnInProjWeight.Value, 384, 1f, w.d_l3_ffn_norm, 384);
 #line default
-            w.Trace?.After("bwd_111_attention_in_proj_dX", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_111_attention_in_proj_dX", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_112_layer_norm
             //   bert_classifier.model:61  l3_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
@@ -3256,7 +3256,7 @@ namespace Consumer
             w.Trace?.After("bwd_119_layer_norm", "bert_classifier.model:58  l3_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_120_add_dropout_attention
-            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
             //   bert_classifier.model:57  l3_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
             //   bert_classifier.model:57  l3_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 56 "/src/examples/BertClassifier/bert_classifier.model"
@@ -3301,34 +3301,34 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_120_add_dropout_attention", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_120_add_dropout_attention", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_121_attention_out_proj_dW
-            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 56 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l3_attn_out_proj_weight[384, 384] = d_l3_attnᵀ · l3_attn_context   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 384, B * T, 1f, w.d_l3_attn, 384, w.l3_attn_context, 384, 0f, L3AttnOutProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_121_attention_out_proj_dW", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_121_attention_out_proj_dW", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_122_attention_out_proj_dX
-            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 56 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l3_attn_context[B * T, 384] = d_l3_attn · l3_attn_out_proj_weight   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 384, 1f, w.d_l3_attn, 384, L3AttnOutProjWeight.Value, 384, 0f, w.d_l3_attn_context, 384);
 #line default
-            w.Trace?.After("bwd_122_attention_out_proj_dX", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_122_attention_out_proj_dX", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_123_attention
-            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 56 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l3_attn_qkv = (dq, dk, dv) from d_l3_attn_context and the P saved in l3_attn_workspace
             global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.l3_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l3_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l3_attn_qkv, 2 * 384), 3 * 384, w.d_l3_attn_context, w.l3_attn_workspace, w.d_l3_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_l3_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_l3_attn_qkv, 2 * 384), accumulate: false, default, w.mask);
 #line default
-            w.Trace?.After("bwd_123_attention", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_123_attention", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_124_attention_in_proj_bias
-            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 56 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
             //   d_l3_attn_in_proj_bias = Σ_rows d_l3_attn_qkv
@@ -3355,23 +3355,23 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_124_attention_in_proj_bias", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_124_attention_in_proj_bias", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_125_attention_in_proj_dW
-            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 56 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l3_attn_in_proj_weight[1152, 384] = d_l3_attn_qkvᵀ · l2_ffn_norm   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1152, 384, B * T, 1f, w.d_l3_attn_qkv, 1152, w.l2_ffn_norm, 384, 0f, L3AttnInProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_125_attention_in_proj_dW", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_125_attention_in_proj_dW", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_126_attention_in_proj_dX
-            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 56 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l2_ffn_norm[B * T, 384] += d_l3_attn_qkv · l3_attn_in_proj_weight   (k = 1152)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1152, 1f, w.d_l3_attn_qkv, 1152, L3AttnInProjWeight.Value, 384, 1f, w.d_l2_ffn_norm, 384);
 #line default
-            w.Trace?.After("bwd_126_attention_in_proj_dX", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_126_attention_in_proj_dX", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_127_layer_norm
             //   bert_classifier.model:55  l2_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
@@ -3512,7 +3512,7 @@ namespace Consumer
             w.Trace?.After("bwd_134_layer_norm", "bert_classifier.model:52  l2_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_135_add_dropout_attention
-            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
             //   bert_classifier.model:51  l2_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
             //   bert_classifier.model:51  l2_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 50 "/src/examples/BertClassifier/bert_classifier.model"
@@ -3557,34 +3557,34 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_135_add_dropout_attention", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_135_add_dropout_attention", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_136_attention_out_proj_dW
-            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 50 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l2_attn_out_proj_weight[384, 384] = d_l2_attnᵀ · l2_attn_context   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 384, B * T, 1f, w.d_l2_attn, 384, w.l2_attn_context, 384, 0f, L2AttnOutProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_136_attention_out_proj_dW", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_136_attention_out_proj_dW", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_137_attention_out_proj_dX
-            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 50 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l2_attn_context[B * T, 384] = d_l2_attn · l2_attn_out_proj_weight   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 384, 1f, w.d_l2_attn, 384, L2AttnOutProjWeight.Value, 384, 0f, w.d_l2_attn_context, 384);
 #line default
-            w.Trace?.After("bwd_137_attention_out_proj_dX", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_137_attention_out_proj_dX", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_138_attention
-            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 50 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l2_attn_qkv = (dq, dk, dv) from d_l2_attn_context and the P saved in l2_attn_workspace
             global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.l2_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l2_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l2_attn_qkv, 2 * 384), 3 * 384, w.d_l2_attn_context, w.l2_attn_workspace, w.d_l2_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_l2_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_l2_attn_qkv, 2 * 384), accumulate: false, default, w.mask);
 #line default
-            w.Trace?.After("bwd_138_attention", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_138_attention", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_139_attention_in_proj_bias
-            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 50 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
             //   d_l2_attn_in_proj_bias = Σ_rows d_l2_attn_qkv
@@ -3611,23 +3611,23 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_139_attention_in_proj_bias", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_139_attention_in_proj_bias", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_140_attention_in_proj_dW
-            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 50 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l2_attn_in_proj_weight[1152, 384] = d_l2_attn_qkvᵀ · l1_ffn_norm   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1152, 384, B * T, 1f, w.d_l2_attn_qkv, 1152, w.l1_ffn_norm, 384, 0f, L2AttnInProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_140_attention_in_proj_dW", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_140_attention_in_proj_dW", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_141_attention_in_proj_dX
-            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 50 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l1_ffn_norm[B * T, 384] += d_l2_attn_qkv · l2_attn_in_proj_weight   (k = 1152)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1152, 1f, w.d_l2_attn_qkv, 1152, L2AttnInProjWeight.Value, 384, 1f, w.d_l1_ffn_norm, 384);
 #line default
-            w.Trace?.After("bwd_141_attention_in_proj_dX", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_141_attention_in_proj_dX", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_142_layer_norm
             //   bert_classifier.model:49  l1_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
@@ -3768,7 +3768,7 @@ namespace Consumer
             w.Trace?.After("bwd_149_layer_norm", "bert_classifier.model:46  l1_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_150_add_dropout_attention
-            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
             //   bert_classifier.model:45  l1_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
             //   bert_classifier.model:45  l1_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 44 "/src/examples/BertClassifier/bert_classifier.model"
@@ -3813,34 +3813,34 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_150_add_dropout_attention", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_150_add_dropout_attention", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_151_attention_out_proj_dW
-            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 44 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l1_attn_out_proj_weight[384, 384] = d_l1_attnᵀ · l1_attn_context   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 384, B * T, 1f, w.d_l1_attn, 384, w.l1_attn_context, 384, 0f, L1AttnOutProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_151_attention_out_proj_dW", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_151_attention_out_proj_dW", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_152_attention_out_proj_dX
-            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 44 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l1_attn_context[B * T, 384] = d_l1_attn · l1_attn_out_proj_weight   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 384, 1f, w.d_l1_attn, 384, L1AttnOutProjWeight.Value, 384, 0f, w.d_l1_attn_context, 384);
 #line default
-            w.Trace?.After("bwd_152_attention_out_proj_dX", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_152_attention_out_proj_dX", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_153_attention
-            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 44 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l1_attn_qkv = (dq, dk, dv) from d_l1_attn_context and the P saved in l1_attn_workspace
             global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.l1_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l1_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l1_attn_qkv, 2 * 384), 3 * 384, w.d_l1_attn_context, w.l1_attn_workspace, w.d_l1_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_l1_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_l1_attn_qkv, 2 * 384), accumulate: false, default, w.mask);
 #line default
-            w.Trace?.After("bwd_153_attention", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_153_attention", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_154_attention_in_proj_bias
-            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 44 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
             //   d_l1_attn_in_proj_bias = Σ_rows d_l1_attn_qkv
@@ -3867,23 +3867,23 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_154_attention_in_proj_bias", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_154_attention_in_proj_bias", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_155_attention_in_proj_dW
-            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 44 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l1_attn_in_proj_weight[1152, 384] = d_l1_attn_qkvᵀ · l0_ffn_norm   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1152, 384, B * T, 1f, w.d_l1_attn_qkv, 1152, w.l0_ffn_norm, 384, 0f, L1AttnInProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_155_attention_in_proj_dW", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_155_attention_in_proj_dW", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_156_attention_in_proj_dX
-            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 44 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l0_ffn_norm[B * T, 384] += d_l1_attn_qkv · l1_attn_in_proj_weight   (k = 1152)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1152, 1f, w.d_l1_attn_qkv, 1152, L1AttnInProjWeight.Value, 384, 1f, w.d_l0_ffn_norm, 384);
 #line default
-            w.Trace?.After("bwd_156_attention_in_proj_dX", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_156_attention_in_proj_dX", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_157_layer_norm
             //   bert_classifier.model:43  l0_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
@@ -4024,7 +4024,7 @@ namespace Consumer
             w.Trace?.After("bwd_164_layer_norm", "bert_classifier.model:40  l0_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_165_add_dropout_attention
-            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
             //   bert_classifier.model:39  l0_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
             //   bert_classifier.model:39  l0_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 38 "/src/examples/BertClassifier/bert_classifier.model"
@@ -4069,34 +4069,34 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_165_add_dropout_attention", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_165_add_dropout_attention", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_166_attention_out_proj_dW
-            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 38 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l0_attn_out_proj_weight[384, 384] = d_l0_attnᵀ · l0_attn_context   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 384, B * T, 1f, w.d_l0_attn, 384, w.l0_attn_context, 384, 0f, L0AttnOutProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_166_attention_out_proj_dW", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_166_attention_out_proj_dW", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_167_attention_out_proj_dX
-            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 38 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l0_attn_context[B * T, 384] = d_l0_attn · l0_attn_out_proj_weight   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 384, 1f, w.d_l0_attn, 384, L0AttnOutProjWeight.Value, 384, 0f, w.d_l0_attn_context, 384);
 #line default
-            w.Trace?.After("bwd_167_attention_out_proj_dX", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_167_attention_out_proj_dX", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_168_attention
-            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 38 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l0_attn_qkv = (dq, dk, dv) from d_l0_attn_context and the P saved in l0_attn_workspace
             global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.l0_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l0_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l0_attn_qkv, 2 * 384), 3 * 384, w.d_l0_attn_context, w.l0_attn_workspace, w.d_l0_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_l0_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_l0_attn_qkv, 2 * 384), accumulate: false, default, w.mask);
 #line default
-            w.Trace?.After("bwd_168_attention", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_168_attention", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_169_attention_in_proj_bias
-            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 38 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
             //   d_l0_attn_in_proj_bias = Σ_rows d_l0_attn_qkv
@@ -4123,23 +4123,23 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_169_attention_in_proj_bias", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_169_attention_in_proj_bias", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_170_attention_in_proj_dW
-            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 38 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l0_attn_in_proj_weight[1152, 384] = d_l0_attn_qkvᵀ · emb   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1152, 384, B * T, 1f, w.d_l0_attn_qkv, 1152, w.emb, 384, 0f, L0AttnInProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_170_attention_in_proj_dW", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_170_attention_in_proj_dW", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_171_attention_in_proj_dX
-            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 38 "/src/examples/BertClassifier/bert_classifier.model"
             // d_emb[B * T, 384] += d_l0_attn_qkv · l0_attn_in_proj_weight   (k = 1152)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1152, 1f, w.d_l0_attn_qkv, 1152, L0AttnInProjWeight.Value, 384, 1f, w.d_emb, 384);
 #line default
-            w.Trace?.After("bwd_171_attention_in_proj_dX", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_171_attention_in_proj_dX", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_172_dropout
             //   bert_classifier.model:37  emb = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]

@@ -342,10 +342,10 @@ extern "C" __global__ void __launch_bounds__(256) md_layernorm_backward_params(
 }
 
 // Cuda/Kernels/attention.cuh, used by:
-//   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
-//   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
-//   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
-//   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+//   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
+//   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
+//   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
+//   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 // ───── Attention ─────────────────────────────────────────────────────────────────────────────────────
 // Scaled dot-product attention on already-projected q, k, v, as ModelDsl.Runtime.Cpu.Layers.Attention:
 //   q, k, v (B, T, heads·dh) with row stride `stride` ≥ heads·dh: element (b, t, head, e) at
@@ -357,6 +357,10 @@ extern "C" __global__ void __launch_bounds__(256) md_layernorm_backward_params(
 //   is a uniform softmax, never NaN);  causal: S[i, j > i] = −∞;  P = softmax_rows(S);  out = P·v
 //   Backward: dP = dout·vᵀ;  D_i = Σ_j P_ij·dP_ij;  dS = P ⊙ (dP − D);  dq (+)= dS·k/√dh;
 //             dk (+)= dSᵀ·q/√dh;  dv (+)= Pᵀ·dout     (dq, dk, dv share q's layout and stride)
+//   Dropout on P (dropout = p > 0, training only): out = P̃·v with P̃_ij = P_ij·M_ij/(1 − p), M_ij from the `dropout`
+//   op's counter-based draw md_dropout_mask(dropout_seed, index) at index ((b·heads + head)·T + i)·T + j in unsigned
+//   arithmetic, the CPU's index, so both drop the same probabilities. The softmax's sum l is over the undropped P;
+//   the backward draws M again: dP_ij = M_ij/(1 − p)·(dout_i·v_j), dv (+)= P̃ᵀ·dout, and D, dS, dq, dk as above.
 // Fused, in the manner of flash attention: the T×T matrices S and P never reach global memory. The forward
 // keeps a running max and sum per query row (online softmax) and saves only the row's max m and log l of its sum
 // (B, heads, T) each; the backward recomputes P = exp((S − m) − log l) from q, k and them. Kept apart rather than as
@@ -399,6 +403,18 @@ __device__ __forceinline__ float md_attention_key_bias(const float* __restrict__
     return 0.0f;
 }
 
+// The dropout factor of probability `index` (see above): M/(1 − p) drawn as the `dropout` op draws, or 1 without dropout.
+__device__ __forceinline__ float md_attention_keep(float dropout, float dropout_scale, unsigned int dropout_seed, unsigned int index)
+{
+    return dropout > 0.0f ? md_dropout_mask(dropout_seed, index, dropout, dropout_scale) : 1.0f;
+}
+
+// The mask index of row i's first probability in (b, head): ((b·heads + head)·T + i)·T, wrapping at 2^32 as the CPU's.
+__device__ __forceinline__ unsigned int md_attention_row_index(int b, int heads, int head, int steps, int i)
+{
+    return ((unsigned int)(b * heads + head) * (unsigned int)steps + (unsigned int)i) * (unsigned int)steps;
+}
+
 // Σ_e a[e]·b[e] over dh elements of two shared-memory rows.
 __device__ __forceinline__ float md_attention_dot(const float* a, const float* b, int head_dim)
 {
@@ -418,7 +434,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
     int batch, int steps, int heads, int head_dim, int stride, int causal,
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
     float* __restrict__ out, float* __restrict__ row_max, float* __restrict__ row_log_sum,
-    const float* __restrict__ mask, const int* __restrict__ mask_i32)
+    const float* __restrict__ mask, const int* __restrict__ mask_i32, float dropout, unsigned int dropout_seed)
 {
     __shared__ float k_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
     __shared__ float v_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -433,6 +449,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
     const float* k_head = k + first;
     const float* v_head = v + first;
     float scale = 1.0f / sqrtf((float)head_dim);
+    float dropout_scale = dropout > 0.0f ? 1.0f / (1.0f - dropout) : 1.0f;
+    unsigned int row_index = md_attention_row_index(b, heads, head, steps, i);
     for (int e = lane; e < head_dim; e += 32) q_rows[warp][e] = row_valid ? q_head[(long)i * stride + e] : 0.0f;
 
     float m = -INFINITY, l = 0.0f;
@@ -455,7 +473,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
         float p = s == -INFINITY ? 0.0f : expf(s - m_new);
         float correction = expf(m - m_new); // 0 on the first tile (m = −∞)
         l = l * correction + md_warp_sum(p);
-        p_rows[warp][lane] = p;
+        p_rows[warp][lane] = p * md_attention_keep(dropout, dropout_scale, dropout_seed, row_index + (unsigned int)j); // P̃: l sums the undropped P
         __syncwarp();
         for (int r = 0; r < MD_ATTENTION_PER_LANE; r++)
         {
@@ -494,7 +512,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
     int batch, int steps, int heads, int head_dim, int stride, int causal,
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
     const float* __restrict__ dout, const float* __restrict__ row_max, const float* __restrict__ row_log_sum,
-    float* __restrict__ delta, float* __restrict__ dq, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32)
+    float* __restrict__ delta, float* __restrict__ dq, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32,
+    float dropout, unsigned int dropout_seed)
 {
     __shared__ float k_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
     __shared__ float v_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -510,6 +529,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
     const float* v_head = v + first;
     const float* dout_row = dout + ((long)b * steps + i) * heads * head_dim + (long)head * head_dim;
     float scale = 1.0f / sqrtf((float)head_dim);
+    float dropout_scale = dropout > 0.0f ? 1.0f / (1.0f - dropout) : 1.0f;
+    unsigned int row_index = md_attention_row_index(b, heads, head, steps, i);
     for (int e = lane; e < head_dim; e += 32)
     {
         q_rows[warp][e] = row_valid ? q[first + (long)i * stride + e] : 0.0f;
@@ -533,7 +554,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
         {
             float s = md_attention_dot(q_rows[warp], k_tile[lane], head_dim) * scale + md_attention_key_bias(mask, mask_i32, (long)b * steps + j);
             float p = expf((s - max_i) - log_sum_i);
-            p_dp = p * md_attention_dot(dout_rows[warp], v_tile[lane], head_dim);
+            float keep = md_attention_keep(dropout, dropout_scale, dropout_seed, row_index + (unsigned int)j);
+            p_dp = p * (keep * md_attention_dot(dout_rows[warp], v_tile[lane], head_dim));
         }
         d_i += md_warp_sum(p_dp);
     }
@@ -553,7 +575,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
         {
             float s = md_attention_dot(q_rows[warp], k_tile[lane], head_dim) * scale + md_attention_key_bias(mask, mask_i32, (long)b * steps + j);
             float p = expf((s - max_i) - log_sum_i);
-            ds = p * (md_attention_dot(dout_rows[warp], v_tile[lane], head_dim) - d_i);
+            float keep = md_attention_keep(dropout, dropout_scale, dropout_seed, row_index + (unsigned int)j);
+            ds = p * (keep * md_attention_dot(dout_rows[warp], v_tile[lane], head_dim) - d_i);
         }
         ds_rows[warp][lane] = ds;
         __syncwarp();
@@ -590,7 +613,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
     int batch, int steps, int heads, int head_dim, int stride, int causal,
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
     const float* __restrict__ dout, const float* __restrict__ row_max, const float* __restrict__ row_log_sum,
-    const float* __restrict__ delta, float* __restrict__ dk, float* __restrict__ dv, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32)
+    const float* __restrict__ delta, float* __restrict__ dk, float* __restrict__ dv, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32,
+    float dropout, unsigned int dropout_seed)
 {
     __shared__ float q_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
     __shared__ float dout_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -612,6 +636,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
     const float* stats_log_sum = row_log_sum + ((long)b * heads + head) * steps;
     const float* stats_delta = delta + ((long)b * heads + head) * steps;
     float scale = 1.0f / sqrtf((float)head_dim);
+    float dropout_scale = dropout > 0.0f ? 1.0f / (1.0f - dropout) : 1.0f;
     for (int e = lane; e < head_dim; e += 32)
     {
         k_rows[warp][e] = row_valid ? k[first + (long)j * stride + e] : 0.0f;
@@ -641,7 +666,9 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
         if (i < steps && (!causal || j <= i))
         {
             p = expf((md_attention_dot(q_tile[lane], k_rows[warp], head_dim) * scale + key_bias - max_tile[lane]) - log_sum_tile[lane]);
-            ds = p * (md_attention_dot(dout_tile[lane], v_rows[warp], head_dim) - delta_tile[lane]);
+            float keep = md_attention_keep(dropout, dropout_scale, dropout_seed, md_attention_row_index(b, heads, head, steps, i) + (unsigned int)j);
+            ds = p * (keep * md_attention_dot(dout_tile[lane], v_rows[warp], head_dim) - delta_tile[lane]);
+            p *= keep; // P̃ for dv
         }
         p_rows[warp][lane] = p;
         ds_rows[warp][lane] = ds;
@@ -700,7 +727,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_2_dropout(
 
 // fwd_5_attention_in_proj_bias: one thread per element of [B*T, 384]:
 //     h_1_0_a_1_qkv = h_1_0_a_1_qkv + h_1_0_a_1_in_proj_bias
-//   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+//   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 extern "C" __global__ void __launch_bounds__(256) fwd_5_attention_in_proj_bias(
     int rows,
     int cols,
@@ -720,7 +747,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_5_attention_in_proj_bias(
 
 // fwd_8_attention_dropout_add: one thread per element of [B*T, 128]:
 //     h_1_0_r_0 = h_0 + dropout(h_1_0_a_1 + h_1_0_a_1_out_proj_bias)
-//   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+//   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:13  h.1.0.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:14  h.1.0.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 extern "C" __global__ void __launch_bounds__(256) fwd_8_attention_dropout_add(
@@ -807,7 +834,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_13_dense_dropout_add(
 
 // fwd_16_attention_in_proj_bias: one thread per element of [B*T, 384]:
 //     h_1_1_a_1_qkv = h_1_1_a_1_qkv + h_1_1_a_1_in_proj_bias
-//   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+//   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 extern "C" __global__ void __launch_bounds__(256) fwd_16_attention_in_proj_bias(
     int rows,
     int cols,
@@ -827,7 +854,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_16_attention_in_proj_bias(
 
 // fwd_19_attention_dropout_add: one thread per element of [B*T, 128]:
 //     h_1_1_r_0 = h_1_0_0 + dropout(h_1_1_a_1 + h_1_1_a_1_out_proj_bias)
-//   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+//   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:13  h.1.1.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:14  h.1.1.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 extern "C" __global__ void __launch_bounds__(256) fwd_19_attention_dropout_add(
@@ -914,7 +941,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_24_dense_dropout_add(
 
 // fwd_27_attention_in_proj_bias: one thread per element of [B*T, 384]:
 //     h_1_2_a_1_qkv = h_1_2_a_1_qkv + h_1_2_a_1_in_proj_bias
-//   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+//   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 extern "C" __global__ void __launch_bounds__(256) fwd_27_attention_in_proj_bias(
     int rows,
     int cols,
@@ -934,7 +961,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_27_attention_in_proj_bias(
 
 // fwd_30_attention_dropout_add: one thread per element of [B*T, 128]:
 //     h_1_2_r_0 = h_1_1_0 + dropout(h_1_2_a_1 + h_1_2_a_1_out_proj_bias)
-//   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+//   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:13  h.1.2.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:14  h.1.2.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 extern "C" __global__ void __launch_bounds__(256) fwd_30_attention_dropout_add(
@@ -1021,7 +1048,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_35_dense_dropout_add(
 
 // fwd_38_attention_in_proj_bias: one thread per element of [B*T, 384]:
 //     h_1_3_a_1_qkv = h_1_3_a_1_qkv + h_1_3_a_1_in_proj_bias
-//   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+//   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 extern "C" __global__ void __launch_bounds__(256) fwd_38_attention_in_proj_bias(
     int rows,
     int cols,
@@ -1041,7 +1068,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_38_attention_in_proj_bias(
 
 // fwd_41_attention_dropout_add: one thread per element of [B*T, 128]:
 //     h_1_3_r_0 = h_1_2_0 + dropout(h_1_3_a_1 + h_1_3_a_1_out_proj_bias)
-//   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+//   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:13  h.1.3.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:14  h.1.3.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 extern "C" __global__ void __launch_bounds__(256) fwd_41_attention_dropout_add(
@@ -1267,7 +1294,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_56_gelu_dense(
 //     d_h_1_2_0 = d_h_1_3_r_0
 //     d_h_1_3_a_1 = dropout(d_h_1_3_r_0)
 //     d_h_1_3_a_1_out_proj_bias = Σ_rows dropout(d_h_1_3_r_0)
-//   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+//   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:13  h.1.3.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:14  h.1.3.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 extern "C" __global__ void __launch_bounds__(256) bwd_60_add_dropout_attention(
@@ -1309,7 +1336,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_60_add_dropout_attention(
 
 // bwd_64_attention_in_proj_bias: one 32×8 block per 32 columns of [B*T, 384]:
 //     d_h_1_3_a_1_in_proj_bias = Σ_rows d_h_1_3_a_1_qkv
-//   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+//   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 extern "C" __global__ void __launch_bounds__(256) bwd_64_attention_in_proj_bias(
     int rows,
     int cols,
@@ -1425,7 +1452,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_71_gelu_dense(
 //     d_h_1_1_0 = d_h_1_2_r_0
 //     d_h_1_2_a_1 = dropout(d_h_1_2_r_0)
 //     d_h_1_2_a_1_out_proj_bias = Σ_rows dropout(d_h_1_2_r_0)
-//   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+//   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:13  h.1.2.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:14  h.1.2.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 extern "C" __global__ void __launch_bounds__(256) bwd_75_add_dropout_attention(
@@ -1467,7 +1494,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_75_add_dropout_attention(
 
 // bwd_79_attention_in_proj_bias: one 32×8 block per 32 columns of [B*T, 384]:
 //     d_h_1_2_a_1_in_proj_bias = Σ_rows d_h_1_2_a_1_qkv
-//   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+//   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 extern "C" __global__ void __launch_bounds__(256) bwd_79_attention_in_proj_bias(
     int rows,
     int cols,
@@ -1583,7 +1610,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_86_gelu_dense(
 //     d_h_1_0_0 = d_h_1_1_r_0
 //     d_h_1_1_a_1 = dropout(d_h_1_1_r_0)
 //     d_h_1_1_a_1_out_proj_bias = Σ_rows dropout(d_h_1_1_r_0)
-//   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+//   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:13  h.1.1.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:14  h.1.1.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 extern "C" __global__ void __launch_bounds__(256) bwd_90_add_dropout_attention(
@@ -1625,7 +1652,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_90_add_dropout_attention(
 
 // bwd_94_attention_in_proj_bias: one 32×8 block per 32 columns of [B*T, 384]:
 //     d_h_1_1_a_1_in_proj_bias = Σ_rows d_h_1_1_a_1_qkv
-//   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+//   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 extern "C" __global__ void __launch_bounds__(256) bwd_94_attention_in_proj_bias(
     int rows,
     int cols,
@@ -1741,7 +1768,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_101_gelu_dense(
 //     d_h_0 = d_h_1_0_r_0
 //     d_h_1_0_a_1 = dropout(d_h_1_0_r_0)
 //     d_h_1_0_a_1_out_proj_bias = Σ_rows dropout(d_h_1_0_r_0)
-//   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+//   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:13  h.1.0.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:14  h.1.0.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 extern "C" __global__ void __launch_bounds__(256) bwd_105_add_dropout_attention(
@@ -1783,7 +1810,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_105_add_dropout_attention(
 
 // bwd_109_attention_in_proj_bias: one 32×8 block per 32 columns of [B*T, 384]:
 //     d_h_1_0_a_1_in_proj_bias = Σ_rows d_h_1_0_a_1_qkv
-//   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+//   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 extern "C" __global__ void __launch_bounds__(256) bwd_109_attention_in_proj_bias(
     int rows,
     int cols,
@@ -2642,12 +2669,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 128, w.h_0.Pointer, _values.Pointer.Plus(Offsets[2]), _values.Pointer.Plus(Offsets[3]), w.h_1_0_a_0.Pointer, w.h_1_0_a_0_mean.Pointer, w.h_1_0_a_0_rstd.Pointer, 1e-05f);
 
                 // fwd_4_attention_in_proj
-                //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // h_1_0_a_1_qkv[B * T, 384] = h_1_0_a_0 · h_1_0_a_1_in_proj_weightᵀ   (k = 128): cuBLAS
                 _context.Sgemm(false, true, B * T, 384, 128, 1f, w.h_1_0_a_0.Pointer, 128, _values.Pointer.Plus(Offsets[4]), 128, 0f, w.h_1_0_a_1_qkv.Pointer, 384);
 
                 // fwd_5_attention_in_proj_bias
-                //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -2658,17 +2685,17 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 }
 
                 // fwd_6_attention
-                //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // h_1_0_a_1_context[B, T, 128] = softmax(q·kᵀ/√32, causal)·v per head (4 heads), q, k, v read in place from h_1_0_a_1_qkv (columns 0, 128, 2·128); fused (flash-style): P is never stored, h_1_0_a_1_workspace keeps each row's max and log-sum
                 global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 4, 32, causal: true, w.h_1_0_a_1_qkv.Pointer, w.h_1_0_a_1_qkv.Pointer.Plus(128), w.h_1_0_a_1_qkv.Pointer.Plus(2 * 128), 3 * 128, w.h_1_0_a_1_context.Pointer, w.h_1_0_a_1_workspace.Pointer, default, default);
 
                 // fwd_7_attention_out_proj
-                //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // h_1_0_a_1[B * T, 128] = h_1_0_a_1_context · h_1_0_a_1_out_proj_weightᵀ   (k = 128): cuBLAS
                 _context.Sgemm(false, true, B * T, 128, 128, 1f, w.h_1_0_a_1_context.Pointer, 128, _values.Pointer.Plus(Offsets[6]), 128, 0f, w.h_1_0_a_1.Pointer, 128);
 
                 // fwd_8_attention_dropout_add
-                //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 //   char_gpt.model:13  h.1.0.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
                 //   char_gpt.model:14  h.1.0.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
                 {
@@ -2737,12 +2764,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 128, w.h_1_0_0.Pointer, _values.Pointer.Plus(Offsets[14]), _values.Pointer.Plus(Offsets[15]), w.h_1_1_a_0.Pointer, w.h_1_1_a_0_mean.Pointer, w.h_1_1_a_0_rstd.Pointer, 1e-05f);
 
                 // fwd_15_attention_in_proj
-                //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // h_1_1_a_1_qkv[B * T, 384] = h_1_1_a_0 · h_1_1_a_1_in_proj_weightᵀ   (k = 128): cuBLAS
                 _context.Sgemm(false, true, B * T, 384, 128, 1f, w.h_1_1_a_0.Pointer, 128, _values.Pointer.Plus(Offsets[16]), 128, 0f, w.h_1_1_a_1_qkv.Pointer, 384);
 
                 // fwd_16_attention_in_proj_bias
-                //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -2753,17 +2780,17 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 }
 
                 // fwd_17_attention
-                //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // h_1_1_a_1_context[B, T, 128] = softmax(q·kᵀ/√32, causal)·v per head (4 heads), q, k, v read in place from h_1_1_a_1_qkv (columns 0, 128, 2·128); fused (flash-style): P is never stored, h_1_1_a_1_workspace keeps each row's max and log-sum
                 global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 4, 32, causal: true, w.h_1_1_a_1_qkv.Pointer, w.h_1_1_a_1_qkv.Pointer.Plus(128), w.h_1_1_a_1_qkv.Pointer.Plus(2 * 128), 3 * 128, w.h_1_1_a_1_context.Pointer, w.h_1_1_a_1_workspace.Pointer, default, default);
 
                 // fwd_18_attention_out_proj
-                //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // h_1_1_a_1[B * T, 128] = h_1_1_a_1_context · h_1_1_a_1_out_proj_weightᵀ   (k = 128): cuBLAS
                 _context.Sgemm(false, true, B * T, 128, 128, 1f, w.h_1_1_a_1_context.Pointer, 128, _values.Pointer.Plus(Offsets[18]), 128, 0f, w.h_1_1_a_1.Pointer, 128);
 
                 // fwd_19_attention_dropout_add
-                //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 //   char_gpt.model:13  h.1.1.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
                 //   char_gpt.model:14  h.1.1.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
                 {
@@ -2832,12 +2859,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 128, w.h_1_1_0.Pointer, _values.Pointer.Plus(Offsets[26]), _values.Pointer.Plus(Offsets[27]), w.h_1_2_a_0.Pointer, w.h_1_2_a_0_mean.Pointer, w.h_1_2_a_0_rstd.Pointer, 1e-05f);
 
                 // fwd_26_attention_in_proj
-                //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // h_1_2_a_1_qkv[B * T, 384] = h_1_2_a_0 · h_1_2_a_1_in_proj_weightᵀ   (k = 128): cuBLAS
                 _context.Sgemm(false, true, B * T, 384, 128, 1f, w.h_1_2_a_0.Pointer, 128, _values.Pointer.Plus(Offsets[28]), 128, 0f, w.h_1_2_a_1_qkv.Pointer, 384);
 
                 // fwd_27_attention_in_proj_bias
-                //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -2848,17 +2875,17 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 }
 
                 // fwd_28_attention
-                //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // h_1_2_a_1_context[B, T, 128] = softmax(q·kᵀ/√32, causal)·v per head (4 heads), q, k, v read in place from h_1_2_a_1_qkv (columns 0, 128, 2·128); fused (flash-style): P is never stored, h_1_2_a_1_workspace keeps each row's max and log-sum
                 global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 4, 32, causal: true, w.h_1_2_a_1_qkv.Pointer, w.h_1_2_a_1_qkv.Pointer.Plus(128), w.h_1_2_a_1_qkv.Pointer.Plus(2 * 128), 3 * 128, w.h_1_2_a_1_context.Pointer, w.h_1_2_a_1_workspace.Pointer, default, default);
 
                 // fwd_29_attention_out_proj
-                //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // h_1_2_a_1[B * T, 128] = h_1_2_a_1_context · h_1_2_a_1_out_proj_weightᵀ   (k = 128): cuBLAS
                 _context.Sgemm(false, true, B * T, 128, 128, 1f, w.h_1_2_a_1_context.Pointer, 128, _values.Pointer.Plus(Offsets[30]), 128, 0f, w.h_1_2_a_1.Pointer, 128);
 
                 // fwd_30_attention_dropout_add
-                //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 //   char_gpt.model:13  h.1.2.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
                 //   char_gpt.model:14  h.1.2.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
                 {
@@ -2927,12 +2954,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 128, w.h_1_2_0.Pointer, _values.Pointer.Plus(Offsets[38]), _values.Pointer.Plus(Offsets[39]), w.h_1_3_a_0.Pointer, w.h_1_3_a_0_mean.Pointer, w.h_1_3_a_0_rstd.Pointer, 1e-05f);
 
                 // fwd_37_attention_in_proj
-                //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // h_1_3_a_1_qkv[B * T, 384] = h_1_3_a_0 · h_1_3_a_1_in_proj_weightᵀ   (k = 128): cuBLAS
                 _context.Sgemm(false, true, B * T, 384, 128, 1f, w.h_1_3_a_0.Pointer, 128, _values.Pointer.Plus(Offsets[40]), 128, 0f, w.h_1_3_a_1_qkv.Pointer, 384);
 
                 // fwd_38_attention_in_proj_bias
-                //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -2943,17 +2970,17 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 }
 
                 // fwd_39_attention
-                //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // h_1_3_a_1_context[B, T, 128] = softmax(q·kᵀ/√32, causal)·v per head (4 heads), q, k, v read in place from h_1_3_a_1_qkv (columns 0, 128, 2·128); fused (flash-style): P is never stored, h_1_3_a_1_workspace keeps each row's max and log-sum
                 global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 4, 32, causal: true, w.h_1_3_a_1_qkv.Pointer, w.h_1_3_a_1_qkv.Pointer.Plus(128), w.h_1_3_a_1_qkv.Pointer.Plus(2 * 128), 3 * 128, w.h_1_3_a_1_context.Pointer, w.h_1_3_a_1_workspace.Pointer, default, default);
 
                 // fwd_40_attention_out_proj
-                //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // h_1_3_a_1[B * T, 128] = h_1_3_a_1_context · h_1_3_a_1_out_proj_weightᵀ   (k = 128): cuBLAS
                 _context.Sgemm(false, true, B * T, 128, 128, 1f, w.h_1_3_a_1_context.Pointer, 128, _values.Pointer.Plus(Offsets[42]), 128, 0f, w.h_1_3_a_1.Pointer, 128);
 
                 // fwd_41_attention_dropout_add
-                //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 //   char_gpt.model:13  h.1.3.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
                 //   char_gpt.model:14  h.1.3.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
                 {
@@ -3137,7 +3164,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 128, w.h_1_3_r_0.Pointer, _values.Pointer.Plus(Offsets[44]), w.h_1_3_m_0_mean.Pointer, w.h_1_3_m_0_rstd.Pointer, w.d_h_1_3_m_0.Pointer, w.d_h_1_3_r_0.Pointer, _gradients.Pointer.Plus(Offsets[44]), _gradients.Pointer.Plus(Offsets[45]), accumulateInputGradient: true, accumulateParameterGradients: false);
 
                 // bwd_60_add_dropout_attention
-                //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 //   char_gpt.model:13  h.1.3.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
                 //   char_gpt.model:14  h.1.3.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
                 {
@@ -3155,22 +3182,22 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 }
 
                 // bwd_61_attention_out_proj_dW
-                //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_3_a_1_out_proj_weight[128, 128] = d_h_1_3_a_1ᵀ · h_1_3_a_1_context   (k = B * T): cuBLAS
                 _context.Sgemm(true, false, 128, 128, B * T, 1f, w.d_h_1_3_a_1.Pointer, 128, w.h_1_3_a_1_context.Pointer, 128, 0f, _gradients.Pointer.Plus(Offsets[42]), 128);
 
                 // bwd_62_attention_out_proj_dX
-                //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_3_a_1_context[B * T, 128] = d_h_1_3_a_1 · h_1_3_a_1_out_proj_weight   (k = 128): cuBLAS
                 _context.Sgemm(false, false, B * T, 128, 128, 1f, w.d_h_1_3_a_1.Pointer, 128, _values.Pointer.Plus(Offsets[42]), 128, 0f, w.d_h_1_3_a_1_context.Pointer, 128);
 
                 // bwd_63_attention
-                //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_3_a_1_qkv = (dq, dk, dv) from d_h_1_3_a_1_context, recomputing P from q, k and the row statistics in h_1_3_a_1_workspace: dq and each row's D first, then dk and dv
                 global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 4, 32, causal: true, w.h_1_3_a_1_qkv.Pointer, w.h_1_3_a_1_qkv.Pointer.Plus(128), w.h_1_3_a_1_qkv.Pointer.Plus(2 * 128), 3 * 128, w.d_h_1_3_a_1_context.Pointer, w.h_1_3_a_1_workspace.Pointer, w.d_h_1_3_a_1_qkv.Pointer, w.d_h_1_3_a_1_qkv.Pointer.Plus(128), w.d_h_1_3_a_1_qkv.Pointer.Plus(2 * 128), accumulate: false, default, default);
 
                 // bwd_64_attention_in_proj_bias
-                //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -3181,12 +3208,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 }
 
                 // bwd_65_attention_in_proj_dW
-                //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_3_a_1_in_proj_weight[384, 128] = d_h_1_3_a_1_qkvᵀ · h_1_3_a_0   (k = B * T): cuBLAS
                 _context.Sgemm(true, false, 384, 128, B * T, 1f, w.d_h_1_3_a_1_qkv.Pointer, 384, w.h_1_3_a_0.Pointer, 128, 0f, _gradients.Pointer.Plus(Offsets[40]), 128);
 
                 // bwd_66_attention_in_proj_dX
-                //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_3_a_0[B * T, 128] = d_h_1_3_a_1_qkv · h_1_3_a_1_in_proj_weight   (k = 384): cuBLAS
                 _context.Sgemm(false, false, B * T, 128, 384, 1f, w.d_h_1_3_a_1_qkv.Pointer, 384, _values.Pointer.Plus(Offsets[40]), 128, 0f, w.d_h_1_3_a_0.Pointer, 128);
 
@@ -3253,7 +3280,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 128, w.h_1_2_r_0.Pointer, _values.Pointer.Plus(Offsets[32]), w.h_1_2_m_0_mean.Pointer, w.h_1_2_m_0_rstd.Pointer, w.d_h_1_2_m_0.Pointer, w.d_h_1_2_r_0.Pointer, _gradients.Pointer.Plus(Offsets[32]), _gradients.Pointer.Plus(Offsets[33]), accumulateInputGradient: true, accumulateParameterGradients: false);
 
                 // bwd_75_add_dropout_attention
-                //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 //   char_gpt.model:13  h.1.2.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
                 //   char_gpt.model:14  h.1.2.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
                 {
@@ -3271,22 +3298,22 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 }
 
                 // bwd_76_attention_out_proj_dW
-                //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_2_a_1_out_proj_weight[128, 128] = d_h_1_2_a_1ᵀ · h_1_2_a_1_context   (k = B * T): cuBLAS
                 _context.Sgemm(true, false, 128, 128, B * T, 1f, w.d_h_1_2_a_1.Pointer, 128, w.h_1_2_a_1_context.Pointer, 128, 0f, _gradients.Pointer.Plus(Offsets[30]), 128);
 
                 // bwd_77_attention_out_proj_dX
-                //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_2_a_1_context[B * T, 128] = d_h_1_2_a_1 · h_1_2_a_1_out_proj_weight   (k = 128): cuBLAS
                 _context.Sgemm(false, false, B * T, 128, 128, 1f, w.d_h_1_2_a_1.Pointer, 128, _values.Pointer.Plus(Offsets[30]), 128, 0f, w.d_h_1_2_a_1_context.Pointer, 128);
 
                 // bwd_78_attention
-                //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_2_a_1_qkv = (dq, dk, dv) from d_h_1_2_a_1_context, recomputing P from q, k and the row statistics in h_1_2_a_1_workspace: dq and each row's D first, then dk and dv
                 global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 4, 32, causal: true, w.h_1_2_a_1_qkv.Pointer, w.h_1_2_a_1_qkv.Pointer.Plus(128), w.h_1_2_a_1_qkv.Pointer.Plus(2 * 128), 3 * 128, w.d_h_1_2_a_1_context.Pointer, w.h_1_2_a_1_workspace.Pointer, w.d_h_1_2_a_1_qkv.Pointer, w.d_h_1_2_a_1_qkv.Pointer.Plus(128), w.d_h_1_2_a_1_qkv.Pointer.Plus(2 * 128), accumulate: false, default, default);
 
                 // bwd_79_attention_in_proj_bias
-                //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -3297,12 +3324,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 }
 
                 // bwd_80_attention_in_proj_dW
-                //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_2_a_1_in_proj_weight[384, 128] = d_h_1_2_a_1_qkvᵀ · h_1_2_a_0   (k = B * T): cuBLAS
                 _context.Sgemm(true, false, 384, 128, B * T, 1f, w.d_h_1_2_a_1_qkv.Pointer, 384, w.h_1_2_a_0.Pointer, 128, 0f, _gradients.Pointer.Plus(Offsets[28]), 128);
 
                 // bwd_81_attention_in_proj_dX
-                //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_2_a_0[B * T, 128] = d_h_1_2_a_1_qkv · h_1_2_a_1_in_proj_weight   (k = 384): cuBLAS
                 _context.Sgemm(false, false, B * T, 128, 384, 1f, w.d_h_1_2_a_1_qkv.Pointer, 384, _values.Pointer.Plus(Offsets[28]), 128, 0f, w.d_h_1_2_a_0.Pointer, 128);
 
@@ -3369,7 +3396,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 128, w.h_1_1_r_0.Pointer, _values.Pointer.Plus(Offsets[20]), w.h_1_1_m_0_mean.Pointer, w.h_1_1_m_0_rstd.Pointer, w.d_h_1_1_m_0.Pointer, w.d_h_1_1_r_0.Pointer, _gradients.Pointer.Plus(Offsets[20]), _gradients.Pointer.Plus(Offsets[21]), accumulateInputGradient: true, accumulateParameterGradients: false);
 
                 // bwd_90_add_dropout_attention
-                //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 //   char_gpt.model:13  h.1.1.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
                 //   char_gpt.model:14  h.1.1.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
                 {
@@ -3387,22 +3414,22 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 }
 
                 // bwd_91_attention_out_proj_dW
-                //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_1_a_1_out_proj_weight[128, 128] = d_h_1_1_a_1ᵀ · h_1_1_a_1_context   (k = B * T): cuBLAS
                 _context.Sgemm(true, false, 128, 128, B * T, 1f, w.d_h_1_1_a_1.Pointer, 128, w.h_1_1_a_1_context.Pointer, 128, 0f, _gradients.Pointer.Plus(Offsets[18]), 128);
 
                 // bwd_92_attention_out_proj_dX
-                //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_1_a_1_context[B * T, 128] = d_h_1_1_a_1 · h_1_1_a_1_out_proj_weight   (k = 128): cuBLAS
                 _context.Sgemm(false, false, B * T, 128, 128, 1f, w.d_h_1_1_a_1.Pointer, 128, _values.Pointer.Plus(Offsets[18]), 128, 0f, w.d_h_1_1_a_1_context.Pointer, 128);
 
                 // bwd_93_attention
-                //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_1_a_1_qkv = (dq, dk, dv) from d_h_1_1_a_1_context, recomputing P from q, k and the row statistics in h_1_1_a_1_workspace: dq and each row's D first, then dk and dv
                 global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 4, 32, causal: true, w.h_1_1_a_1_qkv.Pointer, w.h_1_1_a_1_qkv.Pointer.Plus(128), w.h_1_1_a_1_qkv.Pointer.Plus(2 * 128), 3 * 128, w.d_h_1_1_a_1_context.Pointer, w.h_1_1_a_1_workspace.Pointer, w.d_h_1_1_a_1_qkv.Pointer, w.d_h_1_1_a_1_qkv.Pointer.Plus(128), w.d_h_1_1_a_1_qkv.Pointer.Plus(2 * 128), accumulate: false, default, default);
 
                 // bwd_94_attention_in_proj_bias
-                //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -3413,12 +3440,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 }
 
                 // bwd_95_attention_in_proj_dW
-                //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_1_a_1_in_proj_weight[384, 128] = d_h_1_1_a_1_qkvᵀ · h_1_1_a_0   (k = B * T): cuBLAS
                 _context.Sgemm(true, false, 384, 128, B * T, 1f, w.d_h_1_1_a_1_qkv.Pointer, 384, w.h_1_1_a_0.Pointer, 128, 0f, _gradients.Pointer.Plus(Offsets[16]), 128);
 
                 // bwd_96_attention_in_proj_dX
-                //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_1_a_0[B * T, 128] = d_h_1_1_a_1_qkv · h_1_1_a_1_in_proj_weight   (k = 384): cuBLAS
                 _context.Sgemm(false, false, B * T, 128, 384, 1f, w.d_h_1_1_a_1_qkv.Pointer, 384, _values.Pointer.Plus(Offsets[16]), 128, 0f, w.d_h_1_1_a_0.Pointer, 128);
 
@@ -3485,7 +3512,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 128, w.h_1_0_r_0.Pointer, _values.Pointer.Plus(Offsets[8]), w.h_1_0_m_0_mean.Pointer, w.h_1_0_m_0_rstd.Pointer, w.d_h_1_0_m_0.Pointer, w.d_h_1_0_r_0.Pointer, _gradients.Pointer.Plus(Offsets[8]), _gradients.Pointer.Plus(Offsets[9]), accumulateInputGradient: true, accumulateParameterGradients: false);
 
                 // bwd_105_add_dropout_attention
-                //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 //   char_gpt.model:13  h.1.0.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
                 //   char_gpt.model:14  h.1.0.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
                 {
@@ -3503,22 +3530,22 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 }
 
                 // bwd_106_attention_out_proj_dW
-                //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_0_a_1_out_proj_weight[128, 128] = d_h_1_0_a_1ᵀ · h_1_0_a_1_context   (k = B * T): cuBLAS
                 _context.Sgemm(true, false, 128, 128, B * T, 1f, w.d_h_1_0_a_1.Pointer, 128, w.h_1_0_a_1_context.Pointer, 128, 0f, _gradients.Pointer.Plus(Offsets[6]), 128);
 
                 // bwd_107_attention_out_proj_dX
-                //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_0_a_1_context[B * T, 128] = d_h_1_0_a_1 · h_1_0_a_1_out_proj_weight   (k = 128): cuBLAS
                 _context.Sgemm(false, false, B * T, 128, 128, 1f, w.d_h_1_0_a_1.Pointer, 128, _values.Pointer.Plus(Offsets[6]), 128, 0f, w.d_h_1_0_a_1_context.Pointer, 128);
 
                 // bwd_108_attention
-                //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_0_a_1_qkv = (dq, dk, dv) from d_h_1_0_a_1_context, recomputing P from q, k and the row statistics in h_1_0_a_1_workspace: dq and each row's D first, then dk and dv
                 global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 4, 32, causal: true, w.h_1_0_a_1_qkv.Pointer, w.h_1_0_a_1_qkv.Pointer.Plus(128), w.h_1_0_a_1_qkv.Pointer.Plus(2 * 128), 3 * 128, w.d_h_1_0_a_1_context.Pointer, w.h_1_0_a_1_workspace.Pointer, w.d_h_1_0_a_1_qkv.Pointer, w.d_h_1_0_a_1_qkv.Pointer.Plus(128), w.d_h_1_0_a_1_qkv.Pointer.Plus(2 * 128), accumulate: false, default, default);
 
                 // bwd_109_attention_in_proj_bias
-                //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -3529,12 +3556,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 }
 
                 // bwd_110_attention_in_proj_dW
-                //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_0_a_1_in_proj_weight[384, 128] = d_h_1_0_a_1_qkvᵀ · h_1_0_a_0   (k = B * T): cuBLAS
                 _context.Sgemm(true, false, 384, 128, B * T, 1f, w.d_h_1_0_a_1_qkv.Pointer, 384, w.h_1_0_a_0.Pointer, 128, 0f, _gradients.Pointer.Plus(Offsets[4]), 128);
 
                 // bwd_111_attention_in_proj_dX
-                //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+                //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
                 // d_h_1_0_a_0[B * T, 128] = d_h_1_0_a_1_qkv · h_1_0_a_1_in_proj_weight   (k = 384): cuBLAS
                 _context.Sgemm(false, false, B * T, 128, 384, 1f, w.d_h_1_0_a_1_qkv.Pointer, 384, _values.Pointer.Plus(Offsets[4]), 128, 0f, w.d_h_1_0_a_0.Pointer, 128);
 

@@ -756,15 +756,15 @@ namespace Consumer
             w.Trace?.After("fwd_3_layer_norm", "char_gpt.model:13  h.1.0.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]");
 
             // fwd_4_attention_in_proj
-            //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // h_1_0_a_1_qkv[B * T, 384] = h_1_0_a_0 · h_1_0_a_1_in_proj_weightᵀ   (k = 128)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 128, 1f, w.h_1_0_a_0, 128, H10A1InProjWeight, 128, 0f, w.h_1_0_a_1_qkv, 384);
 #line default
-            w.Trace?.After("fwd_4_attention_in_proj", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("fwd_4_attention_in_proj", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // fwd_5_attention_in_proj_bias
-            //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // one pass over [B * T, 384]:
             //   h_1_0_a_1_qkv = h_1_0_a_1_qkv + h_1_0_a_1_in_proj_bias
@@ -794,26 +794,26 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_5_attention_in_proj_bias", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("fwd_5_attention_in_proj_bias", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // fwd_6_attention
-            //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // h_1_0_a_1_context[B, T, 128] = softmax(q·kᵀ/√32, causal)·v per head (4 heads), q, k, v read in place from h_1_0_a_1_qkv (columns 0, 128, 2·128); P kept in h_1_0_a_1_workspace
             global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 4, 32, causal: true, w.h_1_0_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.h_1_0_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.h_1_0_a_1_qkv, 2 * 128), 3 * 128, w.h_1_0_a_1_context, w.h_1_0_a_1_workspace, default, default);
 #line default
-            w.Trace?.After("fwd_6_attention", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("fwd_6_attention", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // fwd_7_attention_out_proj
-            //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // h_1_0_a_1[B * T, 128] = h_1_0_a_1_context · h_1_0_a_1_out_proj_weightᵀ   (k = 128)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 128, 128, 1f, w.h_1_0_a_1_context, 128, H10A1OutProjWeight, 128, 0f, w.h_1_0_a_1, 128);
 #line default
-            w.Trace?.After("fwd_7_attention_out_proj", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("fwd_7_attention_out_proj", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // fwd_8_attention_dropout_add
-            //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:13  h.1.0.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:14  h.1.0.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
@@ -859,7 +859,7 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_8_attention_dropout_add", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("fwd_8_attention_dropout_add", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // fwd_9_layer_norm
             //   char_gpt.model:15  h.1.0.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
@@ -983,15 +983,15 @@ namespace Consumer
             w.Trace?.After("fwd_14_layer_norm", "char_gpt.model:13  h.1.1.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]");
 
             // fwd_15_attention_in_proj
-            //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // h_1_1_a_1_qkv[B * T, 384] = h_1_1_a_0 · h_1_1_a_1_in_proj_weightᵀ   (k = 128)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 128, 1f, w.h_1_1_a_0, 128, H11A1InProjWeight, 128, 0f, w.h_1_1_a_1_qkv, 384);
 #line default
-            w.Trace?.After("fwd_15_attention_in_proj", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("fwd_15_attention_in_proj", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // fwd_16_attention_in_proj_bias
-            //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // one pass over [B * T, 384]:
             //   h_1_1_a_1_qkv = h_1_1_a_1_qkv + h_1_1_a_1_in_proj_bias
@@ -1021,26 +1021,26 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_16_attention_in_proj_bias", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("fwd_16_attention_in_proj_bias", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // fwd_17_attention
-            //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // h_1_1_a_1_context[B, T, 128] = softmax(q·kᵀ/√32, causal)·v per head (4 heads), q, k, v read in place from h_1_1_a_1_qkv (columns 0, 128, 2·128); P kept in h_1_1_a_1_workspace
             global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 4, 32, causal: true, w.h_1_1_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.h_1_1_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.h_1_1_a_1_qkv, 2 * 128), 3 * 128, w.h_1_1_a_1_context, w.h_1_1_a_1_workspace, default, default);
 #line default
-            w.Trace?.After("fwd_17_attention", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("fwd_17_attention", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // fwd_18_attention_out_proj
-            //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // h_1_1_a_1[B * T, 128] = h_1_1_a_1_context · h_1_1_a_1_out_proj_weightᵀ   (k = 128)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 128, 128, 1f, w.h_1_1_a_1_context, 128, H11A1OutProjWeight, 128, 0f, w.h_1_1_a_1, 128);
 #line default
-            w.Trace?.After("fwd_18_attention_out_proj", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("fwd_18_attention_out_proj", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // fwd_19_attention_dropout_add
-            //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:13  h.1.1.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:14  h.1.1.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
@@ -1086,7 +1086,7 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_19_attention_dropout_add", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("fwd_19_attention_dropout_add", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // fwd_20_layer_norm
             //   char_gpt.model:15  h.1.1.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
@@ -1210,15 +1210,15 @@ namespace Consumer
             w.Trace?.After("fwd_25_layer_norm", "char_gpt.model:13  h.1.2.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]");
 
             // fwd_26_attention_in_proj
-            //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // h_1_2_a_1_qkv[B * T, 384] = h_1_2_a_0 · h_1_2_a_1_in_proj_weightᵀ   (k = 128)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 128, 1f, w.h_1_2_a_0, 128, H12A1InProjWeight, 128, 0f, w.h_1_2_a_1_qkv, 384);
 #line default
-            w.Trace?.After("fwd_26_attention_in_proj", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("fwd_26_attention_in_proj", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // fwd_27_attention_in_proj_bias
-            //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // one pass over [B * T, 384]:
             //   h_1_2_a_1_qkv = h_1_2_a_1_qkv + h_1_2_a_1_in_proj_bias
@@ -1248,26 +1248,26 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_27_attention_in_proj_bias", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("fwd_27_attention_in_proj_bias", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // fwd_28_attention
-            //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // h_1_2_a_1_context[B, T, 128] = softmax(q·kᵀ/√32, causal)·v per head (4 heads), q, k, v read in place from h_1_2_a_1_qkv (columns 0, 128, 2·128); P kept in h_1_2_a_1_workspace
             global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 4, 32, causal: true, w.h_1_2_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.h_1_2_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.h_1_2_a_1_qkv, 2 * 128), 3 * 128, w.h_1_2_a_1_context, w.h_1_2_a_1_workspace, default, default);
 #line default
-            w.Trace?.After("fwd_28_attention", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("fwd_28_attention", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // fwd_29_attention_out_proj
-            //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // h_1_2_a_1[B * T, 128] = h_1_2_a_1_context · h_1_2_a_1_out_proj_weightᵀ   (k = 128)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 128, 128, 1f, w.h_1_2_a_1_context, 128, H12A1OutProjWeight, 128, 0f, w.h_1_2_a_1, 128);
 #line default
-            w.Trace?.After("fwd_29_attention_out_proj", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("fwd_29_attention_out_proj", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // fwd_30_attention_dropout_add
-            //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:13  h.1.2.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:14  h.1.2.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
@@ -1313,7 +1313,7 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_30_attention_dropout_add", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("fwd_30_attention_dropout_add", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // fwd_31_layer_norm
             //   char_gpt.model:15  h.1.2.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
@@ -1437,15 +1437,15 @@ namespace Consumer
             w.Trace?.After("fwd_36_layer_norm", "char_gpt.model:13  h.1.3.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]");
 
             // fwd_37_attention_in_proj
-            //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // h_1_3_a_1_qkv[B * T, 384] = h_1_3_a_0 · h_1_3_a_1_in_proj_weightᵀ   (k = 128)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 128, 1f, w.h_1_3_a_0, 128, H13A1InProjWeight, 128, 0f, w.h_1_3_a_1_qkv, 384);
 #line default
-            w.Trace?.After("fwd_37_attention_in_proj", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("fwd_37_attention_in_proj", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // fwd_38_attention_in_proj_bias
-            //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // one pass over [B * T, 384]:
             //   h_1_3_a_1_qkv = h_1_3_a_1_qkv + h_1_3_a_1_in_proj_bias
@@ -1475,26 +1475,26 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_38_attention_in_proj_bias", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("fwd_38_attention_in_proj_bias", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // fwd_39_attention
-            //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // h_1_3_a_1_context[B, T, 128] = softmax(q·kᵀ/√32, causal)·v per head (4 heads), q, k, v read in place from h_1_3_a_1_qkv (columns 0, 128, 2·128); P kept in h_1_3_a_1_workspace
             global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 4, 32, causal: true, w.h_1_3_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.h_1_3_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.h_1_3_a_1_qkv, 2 * 128), 3 * 128, w.h_1_3_a_1_context, w.h_1_3_a_1_workspace, default, default);
 #line default
-            w.Trace?.After("fwd_39_attention", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("fwd_39_attention", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // fwd_40_attention_out_proj
-            //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // h_1_3_a_1[B * T, 128] = h_1_3_a_1_context · h_1_3_a_1_out_proj_weightᵀ   (k = 128)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 128, 128, 1f, w.h_1_3_a_1_context, 128, H13A1OutProjWeight, 128, 0f, w.h_1_3_a_1, 128);
 #line default
-            w.Trace?.After("fwd_40_attention_out_proj", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("fwd_40_attention_out_proj", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // fwd_41_attention_dropout_add
-            //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:13  h.1.3.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:14  h.1.3.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
@@ -1540,7 +1540,7 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_41_attention_dropout_add", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("fwd_41_attention_dropout_add", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // fwd_42_layer_norm
             //   char_gpt.model:15  h.1.3.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
@@ -1851,7 +1851,7 @@ namespace Consumer
             w.Trace?.After("bwd_59_layer_norm", "char_gpt.model:15  h.1.3.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_60_add_dropout_attention
-            //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:13  h.1.3.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:14  h.1.3.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
@@ -1896,34 +1896,34 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_60_add_dropout_attention", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_60_add_dropout_attention", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_61_attention_out_proj_dW
-            //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // d_h_1_3_a_1_out_proj_weight[128, 128] = d_h_1_3_a_1ᵀ · h_1_3_a_1_context   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 128, 128, B * T, 1f, w.d_h_1_3_a_1, 128, w.h_1_3_a_1_context, 128, 0f, H13A1OutProjWeight.Gradient, 128);
 #line default
-            w.Trace?.After("bwd_61_attention_out_proj_dW", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_61_attention_out_proj_dW", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_62_attention_out_proj_dX
-            //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // d_h_1_3_a_1_context[B * T, 128] = d_h_1_3_a_1 · h_1_3_a_1_out_proj_weight   (k = 128)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 128, 128, 1f, w.d_h_1_3_a_1, 128, H13A1OutProjWeight.Value, 128, 0f, w.d_h_1_3_a_1_context, 128);
 #line default
-            w.Trace?.After("bwd_62_attention_out_proj_dX", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_62_attention_out_proj_dX", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_63_attention
-            //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // d_h_1_3_a_1_qkv = (dq, dk, dv) from d_h_1_3_a_1_context and the P saved in h_1_3_a_1_workspace
             global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 4, 32, causal: true, w.h_1_3_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.h_1_3_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.h_1_3_a_1_qkv, 2 * 128), 3 * 128, w.d_h_1_3_a_1_context, w.h_1_3_a_1_workspace, w.d_h_1_3_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.d_h_1_3_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.d_h_1_3_a_1_qkv, 2 * 128), accumulate: false, default, default);
 #line default
-            w.Trace?.After("bwd_63_attention", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_63_attention", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_64_attention_in_proj_bias
-            //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // one pass over [B * T, 384]:
             //   d_h_1_3_a_1_in_proj_bias = Σ_rows d_h_1_3_a_1_qkv
@@ -1950,23 +1950,23 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_64_attention_in_proj_bias", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_64_attention_in_proj_bias", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_65_attention_in_proj_dW
-            //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // d_h_1_3_a_1_in_proj_weight[384, 128] = d_h_1_3_a_1_qkvᵀ · h_1_3_a_0   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 128, B * T, 1f, w.d_h_1_3_a_1_qkv, 384, w.h_1_3_a_0, 128, 0f, H13A1InProjWeight.Gradient, 128);
 #line default
-            w.Trace?.After("bwd_65_attention_in_proj_dW", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_65_attention_in_proj_dW", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_66_attention_in_proj_dX
-            //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // d_h_1_3_a_0[B * T, 128] = d_h_1_3_a_1_qkv · h_1_3_a_1_in_proj_weight   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 128, 384, 1f, w.d_h_1_3_a_1_qkv, 384, H13A1InProjWeight.Value, 128, 0f, w.d_h_1_3_a_0, 128);
 #line default
-            w.Trace?.After("bwd_66_attention_in_proj_dX", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_66_attention_in_proj_dX", "char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_67_layer_norm
             //   char_gpt.model:13  h.1.3.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
@@ -2107,7 +2107,7 @@ namespace Consumer
             w.Trace?.After("bwd_74_layer_norm", "char_gpt.model:15  h.1.2.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_75_add_dropout_attention
-            //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:13  h.1.2.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:14  h.1.2.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
@@ -2152,34 +2152,34 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_75_add_dropout_attention", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_75_add_dropout_attention", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_76_attention_out_proj_dW
-            //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // d_h_1_2_a_1_out_proj_weight[128, 128] = d_h_1_2_a_1ᵀ · h_1_2_a_1_context   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 128, 128, B * T, 1f, w.d_h_1_2_a_1, 128, w.h_1_2_a_1_context, 128, 0f, H12A1OutProjWeight.Gradient, 128);
 #line default
-            w.Trace?.After("bwd_76_attention_out_proj_dW", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_76_attention_out_proj_dW", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_77_attention_out_proj_dX
-            //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // d_h_1_2_a_1_context[B * T, 128] = d_h_1_2_a_1 · h_1_2_a_1_out_proj_weight   (k = 128)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 128, 128, 1f, w.d_h_1_2_a_1, 128, H12A1OutProjWeight.Value, 128, 0f, w.d_h_1_2_a_1_context, 128);
 #line default
-            w.Trace?.After("bwd_77_attention_out_proj_dX", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_77_attention_out_proj_dX", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_78_attention
-            //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // d_h_1_2_a_1_qkv = (dq, dk, dv) from d_h_1_2_a_1_context and the P saved in h_1_2_a_1_workspace
             global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 4, 32, causal: true, w.h_1_2_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.h_1_2_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.h_1_2_a_1_qkv, 2 * 128), 3 * 128, w.d_h_1_2_a_1_context, w.h_1_2_a_1_workspace, w.d_h_1_2_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.d_h_1_2_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.d_h_1_2_a_1_qkv, 2 * 128), accumulate: false, default, default);
 #line default
-            w.Trace?.After("bwd_78_attention", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_78_attention", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_79_attention_in_proj_bias
-            //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // one pass over [B * T, 384]:
             //   d_h_1_2_a_1_in_proj_bias = Σ_rows d_h_1_2_a_1_qkv
@@ -2206,23 +2206,23 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_79_attention_in_proj_bias", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_79_attention_in_proj_bias", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_80_attention_in_proj_dW
-            //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // d_h_1_2_a_1_in_proj_weight[384, 128] = d_h_1_2_a_1_qkvᵀ · h_1_2_a_0   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 128, B * T, 1f, w.d_h_1_2_a_1_qkv, 384, w.h_1_2_a_0, 128, 0f, H12A1InProjWeight.Gradient, 128);
 #line default
-            w.Trace?.After("bwd_80_attention_in_proj_dW", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_80_attention_in_proj_dW", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_81_attention_in_proj_dX
-            //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // d_h_1_2_a_0[B * T, 128] = d_h_1_2_a_1_qkv · h_1_2_a_1_in_proj_weight   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 128, 384, 1f, w.d_h_1_2_a_1_qkv, 384, H12A1InProjWeight.Value, 128, 0f, w.d_h_1_2_a_0, 128);
 #line default
-            w.Trace?.After("bwd_81_attention_in_proj_dX", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_81_attention_in_proj_dX", "char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_82_layer_norm
             //   char_gpt.model:13  h.1.2.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
@@ -2363,7 +2363,7 @@ namespace Consumer
             w.Trace?.After("bwd_89_layer_norm", "char_gpt.model:15  h.1.1.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_90_add_dropout_attention
-            //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:13  h.1.1.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:14  h.1.1.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
@@ -2408,34 +2408,34 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_90_add_dropout_attention", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_90_add_dropout_attention", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_91_attention_out_proj_dW
-            //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // d_h_1_1_a_1_out_proj_weight[128, 128] = d_h_1_1_a_1ᵀ · h_1_1_a_1_context   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 128, 128, B * T, 1f, w.d_h_1_1_a_1, 128, w.h_1_1_a_1_context, 128, 0f, H11A1OutProjWeight.Gradient, 128);
 #line default
-            w.Trace?.After("bwd_91_attention_out_proj_dW", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_91_attention_out_proj_dW", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_92_attention_out_proj_dX
-            //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // d_h_1_1_a_1_context[B * T, 128] = d_h_1_1_a_1 · h_1_1_a_1_out_proj_weight   (k = 128)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 128, 128, 1f, w.d_h_1_1_a_1, 128, H11A1OutProjWeight.Value, 128, 0f, w.d_h_1_1_a_1_context, 128);
 #line default
-            w.Trace?.After("bwd_92_attention_out_proj_dX", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_92_attention_out_proj_dX", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_93_attention
-            //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // d_h_1_1_a_1_qkv = (dq, dk, dv) from d_h_1_1_a_1_context and the P saved in h_1_1_a_1_workspace
             global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 4, 32, causal: true, w.h_1_1_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.h_1_1_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.h_1_1_a_1_qkv, 2 * 128), 3 * 128, w.d_h_1_1_a_1_context, w.h_1_1_a_1_workspace, w.d_h_1_1_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.d_h_1_1_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.d_h_1_1_a_1_qkv, 2 * 128), accumulate: false, default, default);
 #line default
-            w.Trace?.After("bwd_93_attention", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_93_attention", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_94_attention_in_proj_bias
-            //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // one pass over [B * T, 384]:
             //   d_h_1_1_a_1_in_proj_bias = Σ_rows d_h_1_1_a_1_qkv
@@ -2462,23 +2462,23 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_94_attention_in_proj_bias", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_94_attention_in_proj_bias", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_95_attention_in_proj_dW
-            //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // d_h_1_1_a_1_in_proj_weight[384, 128] = d_h_1_1_a_1_qkvᵀ · h_1_1_a_0   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 128, B * T, 1f, w.d_h_1_1_a_1_qkv, 384, w.h_1_1_a_0, 128, 0f, H11A1InProjWeight.Gradient, 128);
 #line default
-            w.Trace?.After("bwd_95_attention_in_proj_dW", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_95_attention_in_proj_dW", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_96_attention_in_proj_dX
-            //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // d_h_1_1_a_0[B * T, 128] = d_h_1_1_a_1_qkv · h_1_1_a_1_in_proj_weight   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 128, 384, 1f, w.d_h_1_1_a_1_qkv, 384, H11A1InProjWeight.Value, 128, 0f, w.d_h_1_1_a_0, 128);
 #line default
-            w.Trace?.After("bwd_96_attention_in_proj_dX", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_96_attention_in_proj_dX", "char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_97_layer_norm
             //   char_gpt.model:13  h.1.1.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
@@ -2619,7 +2619,7 @@ namespace Consumer
             w.Trace?.After("bwd_104_layer_norm", "char_gpt.model:15  h.1.0.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_105_add_dropout_attention
-            //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:13  h.1.0.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
             //   char_gpt.model:14  h.1.0.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
@@ -2664,34 +2664,34 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_105_add_dropout_attention", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_105_add_dropout_attention", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_106_attention_out_proj_dW
-            //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // d_h_1_0_a_1_out_proj_weight[128, 128] = d_h_1_0_a_1ᵀ · h_1_0_a_1_context   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 128, 128, B * T, 1f, w.d_h_1_0_a_1, 128, w.h_1_0_a_1_context, 128, 0f, H10A1OutProjWeight.Gradient, 128);
 #line default
-            w.Trace?.After("bwd_106_attention_out_proj_dW", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_106_attention_out_proj_dW", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_107_attention_out_proj_dX
-            //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // d_h_1_0_a_1_context[B * T, 128] = d_h_1_0_a_1 · h_1_0_a_1_out_proj_weight   (k = 128)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 128, 128, 1f, w.d_h_1_0_a_1, 128, H10A1OutProjWeight.Value, 128, 0f, w.d_h_1_0_a_1_context, 128);
 #line default
-            w.Trace?.After("bwd_107_attention_out_proj_dX", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_107_attention_out_proj_dX", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_108_attention
-            //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // d_h_1_0_a_1_qkv = (dq, dk, dv) from d_h_1_0_a_1_context and the P saved in h_1_0_a_1_workspace
             global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 4, 32, causal: true, w.h_1_0_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.h_1_0_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.h_1_0_a_1_qkv, 2 * 128), 3 * 128, w.d_h_1_0_a_1_context, w.h_1_0_a_1_workspace, w.d_h_1_0_a_1_qkv, global::System.MemoryExtensions.AsSpan(w.d_h_1_0_a_1_qkv, 128), global::System.MemoryExtensions.AsSpan(w.d_h_1_0_a_1_qkv, 2 * 128), accumulate: false, default, default);
 #line default
-            w.Trace?.After("bwd_108_attention", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_108_attention", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_109_attention_in_proj_bias
-            //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // one pass over [B * T, 384]:
             //   d_h_1_0_a_1_in_proj_bias = Σ_rows d_h_1_0_a_1_qkv
@@ -2718,23 +2718,23 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_109_attention_in_proj_bias", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_109_attention_in_proj_bias", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_110_attention_in_proj_dW
-            //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // d_h_1_0_a_1_in_proj_weight[384, 128] = d_h_1_0_a_1_qkvᵀ · h_1_0_a_0   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 128, B * T, 1f, w.d_h_1_0_a_1_qkv, 384, w.h_1_0_a_0, 128, 0f, H10A1InProjWeight.Gradient, 128);
 #line default
-            w.Trace?.After("bwd_110_attention_in_proj_dW", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_110_attention_in_proj_dW", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_111_attention_in_proj_dX
-            //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]
+            //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 #line 13 "/src/examples/CharGpt/char_gpt.model"
             // d_h_1_0_a_0[B * T, 128] = d_h_1_0_a_1_qkv · h_1_0_a_1_in_proj_weight   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 128, 384, 1f, w.d_h_1_0_a_1_qkv, 384, H10A1InProjWeight.Value, 128, 0f, w.d_h_1_0_a_0, 128);
 #line default
-            w.Trace?.After("bwd_111_attention_in_proj_dX", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  [B, T, 128] -> [B, T, 128]");
+            w.Trace?.After("bwd_111_attention_in_proj_dX", "char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]");
 
             // bwd_112_layer_norm
             //   char_gpt.model:13  h.1.0.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]

@@ -45,8 +45,8 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("h.0", "dropout", "p=0.1", "[B, T, 128]", 0, 25),
                 // char_gpt.model:13  h.1.0.a.0 = layer_norm(eps=1E-05)  -> [B, T, 128]
                 new global::ModelDsl.Runtime.LayerDescription("h.1.0.a.0", "layer_norm", "eps=1E-05", "[B, T, 128]", 256, 13),
-                // char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true)  -> [B, T, 128]
-                new global::ModelDsl.Runtime.LayerDescription("h.1.0.a.1", "attention", "heads=4, causal=true, bias=true", "[B, T, 128]", 66048, 13),
+                // char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  -> [B, T, 128]
+                new global::ModelDsl.Runtime.LayerDescription("h.1.0.a.1", "attention", "heads=4, causal=true, bias=true, dropout=0", "[B, T, 128]", 66048, 13),
                 // char_gpt.model:13  h.1.0.a.2 = dropout(p=0.1)  -> [B, T, 128]
                 new global::ModelDsl.Runtime.LayerDescription("h.1.0.a.2", "dropout", "p=0.1", "[B, T, 128]", 0, 13),
                 // char_gpt.model:14  h.1.0.r.0 = add()  -> [B, T, 128]
@@ -65,8 +65,8 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("h.1.0.0", "add", "", "[B, T, 128]", 0, 16),
                 // char_gpt.model:13  h.1.1.a.0 = layer_norm(eps=1E-05)  -> [B, T, 128]
                 new global::ModelDsl.Runtime.LayerDescription("h.1.1.a.0", "layer_norm", "eps=1E-05", "[B, T, 128]", 256, 13),
-                // char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true)  -> [B, T, 128]
-                new global::ModelDsl.Runtime.LayerDescription("h.1.1.a.1", "attention", "heads=4, causal=true, bias=true", "[B, T, 128]", 66048, 13),
+                // char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  -> [B, T, 128]
+                new global::ModelDsl.Runtime.LayerDescription("h.1.1.a.1", "attention", "heads=4, causal=true, bias=true, dropout=0", "[B, T, 128]", 66048, 13),
                 // char_gpt.model:13  h.1.1.a.2 = dropout(p=0.1)  -> [B, T, 128]
                 new global::ModelDsl.Runtime.LayerDescription("h.1.1.a.2", "dropout", "p=0.1", "[B, T, 128]", 0, 13),
                 // char_gpt.model:14  h.1.1.r.0 = add()  -> [B, T, 128]
@@ -85,8 +85,8 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("h.1.1.0", "add", "", "[B, T, 128]", 0, 16),
                 // char_gpt.model:13  h.1.2.a.0 = layer_norm(eps=1E-05)  -> [B, T, 128]
                 new global::ModelDsl.Runtime.LayerDescription("h.1.2.a.0", "layer_norm", "eps=1E-05", "[B, T, 128]", 256, 13),
-                // char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true)  -> [B, T, 128]
-                new global::ModelDsl.Runtime.LayerDescription("h.1.2.a.1", "attention", "heads=4, causal=true, bias=true", "[B, T, 128]", 66048, 13),
+                // char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  -> [B, T, 128]
+                new global::ModelDsl.Runtime.LayerDescription("h.1.2.a.1", "attention", "heads=4, causal=true, bias=true, dropout=0", "[B, T, 128]", 66048, 13),
                 // char_gpt.model:13  h.1.2.a.2 = dropout(p=0.1)  -> [B, T, 128]
                 new global::ModelDsl.Runtime.LayerDescription("h.1.2.a.2", "dropout", "p=0.1", "[B, T, 128]", 0, 13),
                 // char_gpt.model:14  h.1.2.r.0 = add()  -> [B, T, 128]
@@ -105,8 +105,8 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("h.1.2.0", "add", "", "[B, T, 128]", 0, 16),
                 // char_gpt.model:13  h.1.3.a.0 = layer_norm(eps=1E-05)  -> [B, T, 128]
                 new global::ModelDsl.Runtime.LayerDescription("h.1.3.a.0", "layer_norm", "eps=1E-05", "[B, T, 128]", 256, 13),
-                // char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true)  -> [B, T, 128]
-                new global::ModelDsl.Runtime.LayerDescription("h.1.3.a.1", "attention", "heads=4, causal=true, bias=true", "[B, T, 128]", 66048, 13),
+                // char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  -> [B, T, 128]
+                new global::ModelDsl.Runtime.LayerDescription("h.1.3.a.1", "attention", "heads=4, causal=true, bias=true, dropout=0", "[B, T, 128]", 66048, 13),
                 // char_gpt.model:13  h.1.3.a.2 = dropout(p=0.1)  -> [B, T, 128]
                 new global::ModelDsl.Runtime.LayerDescription("h.1.3.a.2", "dropout", "p=0.1", "[B, T, 128]", 0, 13),
                 // char_gpt.model:14  h.1.3.r.0 = add()  -> [B, T, 128]

@@ -347,12 +347,12 @@ extern "C" __global__ void __launch_bounds__(256) md_layernorm_backward_params(
 }
 
 // Cuda/Kernels/attention.cuh, used by:
-//   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
-//   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
-//   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
-//   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
-//   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
-//   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 // ───── Attention ─────────────────────────────────────────────────────────────────────────────────────
 // Scaled dot-product attention on already-projected q, k, v, as ModelDsl.Runtime.Cpu.Layers.Attention:
 //   q, k, v (B, T, heads·dh) with row stride `stride` ≥ heads·dh: element (b, t, head, e) at
@@ -364,6 +364,10 @@ extern "C" __global__ void __launch_bounds__(256) md_layernorm_backward_params(
 //   is a uniform softmax, never NaN);  causal: S[i, j > i] = −∞;  P = softmax_rows(S);  out = P·v
 //   Backward: dP = dout·vᵀ;  D_i = Σ_j P_ij·dP_ij;  dS = P ⊙ (dP − D);  dq (+)= dS·k/√dh;
 //             dk (+)= dSᵀ·q/√dh;  dv (+)= Pᵀ·dout     (dq, dk, dv share q's layout and stride)
+//   Dropout on P (dropout = p > 0, training only): out = P̃·v with P̃_ij = P_ij·M_ij/(1 − p), M_ij from the `dropout`
+//   op's counter-based draw md_dropout_mask(dropout_seed, index) at index ((b·heads + head)·T + i)·T + j in unsigned
+//   arithmetic, the CPU's index, so both drop the same probabilities. The softmax's sum l is over the undropped P;
+//   the backward draws M again: dP_ij = M_ij/(1 − p)·(dout_i·v_j), dv (+)= P̃ᵀ·dout, and D, dS, dq, dk as above.
 // Fused, in the manner of flash attention: the T×T matrices S and P never reach global memory. The forward
 // keeps a running max and sum per query row (online softmax) and saves only the row's max m and log l of its sum
 // (B, heads, T) each; the backward recomputes P = exp((S − m) − log l) from q, k and them. Kept apart rather than as
@@ -406,6 +410,18 @@ __device__ __forceinline__ float md_attention_key_bias(const float* __restrict__
     return 0.0f;
 }
 
+// The dropout factor of probability `index` (see above): M/(1 − p) drawn as the `dropout` op draws, or 1 without dropout.
+__device__ __forceinline__ float md_attention_keep(float dropout, float dropout_scale, unsigned int dropout_seed, unsigned int index)
+{
+    return dropout > 0.0f ? md_dropout_mask(dropout_seed, index, dropout, dropout_scale) : 1.0f;
+}
+
+// The mask index of row i's first probability in (b, head): ((b·heads + head)·T + i)·T, wrapping at 2^32 as the CPU's.
+__device__ __forceinline__ unsigned int md_attention_row_index(int b, int heads, int head, int steps, int i)
+{
+    return ((unsigned int)(b * heads + head) * (unsigned int)steps + (unsigned int)i) * (unsigned int)steps;
+}
+
 // Σ_e a[e]·b[e] over dh elements of two shared-memory rows.
 __device__ __forceinline__ float md_attention_dot(const float* a, const float* b, int head_dim)
 {
@@ -425,7 +441,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
     int batch, int steps, int heads, int head_dim, int stride, int causal,
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
     float* __restrict__ out, float* __restrict__ row_max, float* __restrict__ row_log_sum,
-    const float* __restrict__ mask, const int* __restrict__ mask_i32)
+    const float* __restrict__ mask, const int* __restrict__ mask_i32, float dropout, unsigned int dropout_seed)
 {
     __shared__ float k_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
     __shared__ float v_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -440,6 +456,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
     const float* k_head = k + first;
     const float* v_head = v + first;
     float scale = 1.0f / sqrtf((float)head_dim);
+    float dropout_scale = dropout > 0.0f ? 1.0f / (1.0f - dropout) : 1.0f;
+    unsigned int row_index = md_attention_row_index(b, heads, head, steps, i);
     for (int e = lane; e < head_dim; e += 32) q_rows[warp][e] = row_valid ? q_head[(long)i * stride + e] : 0.0f;
 
     float m = -INFINITY, l = 0.0f;
@@ -462,7 +480,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
         float p = s == -INFINITY ? 0.0f : expf(s - m_new);
         float correction = expf(m - m_new); // 0 on the first tile (m = −∞)
         l = l * correction + md_warp_sum(p);
-        p_rows[warp][lane] = p;
+        p_rows[warp][lane] = p * md_attention_keep(dropout, dropout_scale, dropout_seed, row_index + (unsigned int)j); // P̃: l sums the undropped P
         __syncwarp();
         for (int r = 0; r < MD_ATTENTION_PER_LANE; r++)
         {
@@ -501,7 +519,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
     int batch, int steps, int heads, int head_dim, int stride, int causal,
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
     const float* __restrict__ dout, const float* __restrict__ row_max, const float* __restrict__ row_log_sum,
-    float* __restrict__ delta, float* __restrict__ dq, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32)
+    float* __restrict__ delta, float* __restrict__ dq, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32,
+    float dropout, unsigned int dropout_seed)
 {
     __shared__ float k_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
     __shared__ float v_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -517,6 +536,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
     const float* v_head = v + first;
     const float* dout_row = dout + ((long)b * steps + i) * heads * head_dim + (long)head * head_dim;
     float scale = 1.0f / sqrtf((float)head_dim);
+    float dropout_scale = dropout > 0.0f ? 1.0f / (1.0f - dropout) : 1.0f;
+    unsigned int row_index = md_attention_row_index(b, heads, head, steps, i);
     for (int e = lane; e < head_dim; e += 32)
     {
         q_rows[warp][e] = row_valid ? q[first + (long)i * stride + e] : 0.0f;
@@ -540,7 +561,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
         {
             float s = md_attention_dot(q_rows[warp], k_tile[lane], head_dim) * scale + md_attention_key_bias(mask, mask_i32, (long)b * steps + j);
             float p = expf((s - max_i) - log_sum_i);
-            p_dp = p * md_attention_dot(dout_rows[warp], v_tile[lane], head_dim);
+            float keep = md_attention_keep(dropout, dropout_scale, dropout_seed, row_index + (unsigned int)j);
+            p_dp = p * (keep * md_attention_dot(dout_rows[warp], v_tile[lane], head_dim));
         }
         d_i += md_warp_sum(p_dp);
     }
@@ -560,7 +582,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
         {
             float s = md_attention_dot(q_rows[warp], k_tile[lane], head_dim) * scale + md_attention_key_bias(mask, mask_i32, (long)b * steps + j);
             float p = expf((s - max_i) - log_sum_i);
-            ds = p * (md_attention_dot(dout_rows[warp], v_tile[lane], head_dim) - d_i);
+            float keep = md_attention_keep(dropout, dropout_scale, dropout_seed, row_index + (unsigned int)j);
+            ds = p * (keep * md_attention_dot(dout_rows[warp], v_tile[lane], head_dim) - d_i);
         }
         ds_rows[warp][lane] = ds;
         __syncwarp();
@@ -597,7 +620,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
     int batch, int steps, int heads, int head_dim, int stride, int causal,
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
     const float* __restrict__ dout, const float* __restrict__ row_max, const float* __restrict__ row_log_sum,
-    const float* __restrict__ delta, float* __restrict__ dk, float* __restrict__ dv, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32)
+    const float* __restrict__ delta, float* __restrict__ dk, float* __restrict__ dv, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32,
+    float dropout, unsigned int dropout_seed)
 {
     __shared__ float q_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
     __shared__ float dout_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -619,6 +643,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
     const float* stats_log_sum = row_log_sum + ((long)b * heads + head) * steps;
     const float* stats_delta = delta + ((long)b * heads + head) * steps;
     float scale = 1.0f / sqrtf((float)head_dim);
+    float dropout_scale = dropout > 0.0f ? 1.0f / (1.0f - dropout) : 1.0f;
     for (int e = lane; e < head_dim; e += 32)
     {
         k_rows[warp][e] = row_valid ? k[first + (long)j * stride + e] : 0.0f;
@@ -648,7 +673,9 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
         if (i < steps && (!causal || j <= i))
         {
             p = expf((md_attention_dot(q_tile[lane], k_rows[warp], head_dim) * scale + key_bias - max_tile[lane]) - log_sum_tile[lane]);
-            ds = p * (md_attention_dot(dout_tile[lane], v_rows[warp], head_dim) - delta_tile[lane]);
+            float keep = md_attention_keep(dropout, dropout_scale, dropout_seed, md_attention_row_index(b, heads, head, steps, i) + (unsigned int)j);
+            ds = p * (keep * md_attention_dot(dout_tile[lane], v_rows[warp], head_dim) - delta_tile[lane]);
+            p *= keep; // P̃ for dv
         }
         p_rows[warp][lane] = p;
         ds_rows[warp][lane] = ds;
@@ -705,7 +732,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_2_add(
 
 // fwd_6_attention_in_proj_bias: one thread per element of [B*T, 1152]:
 //     l0_attn_qkv = l0_attn_qkv + l0_attn_in_proj_bias
-//   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_6_attention_in_proj_bias(
     int rows,
     int cols,
@@ -725,7 +752,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_6_attention_in_proj_bias(
 
 // fwd_9_attention_add: one thread per element of [B*T, 384]:
 //     l0_r1_0 = emb_norm + (l0_attn + l0_attn_out_proj_bias)
-//   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 //   minilm_encoder.model:32  l0_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_9_attention_add(
     int rows,
@@ -800,7 +827,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_14_dense_add(
 
 // fwd_17_attention_in_proj_bias: one thread per element of [B*T, 1152]:
 //     l1_attn_qkv = l1_attn_qkv + l1_attn_in_proj_bias
-//   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_17_attention_in_proj_bias(
     int rows,
     int cols,
@@ -820,7 +847,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_17_attention_in_proj_bias(
 
 // fwd_20_attention_add: one thread per element of [B*T, 384]:
 //     l1_r1_0 = l0_ffn_norm + (l1_attn + l1_attn_out_proj_bias)
-//   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 //   minilm_encoder.model:38  l1_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_20_attention_add(
     int rows,
@@ -895,7 +922,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_25_dense_add(
 
 // fwd_28_attention_in_proj_bias: one thread per element of [B*T, 1152]:
 //     l2_attn_qkv = l2_attn_qkv + l2_attn_in_proj_bias
-//   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_28_attention_in_proj_bias(
     int rows,
     int cols,
@@ -915,7 +942,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_28_attention_in_proj_bias(
 
 // fwd_31_attention_add: one thread per element of [B*T, 384]:
 //     l2_r1_0 = l1_ffn_norm + (l2_attn + l2_attn_out_proj_bias)
-//   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 //   minilm_encoder.model:44  l2_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_31_attention_add(
     int rows,
@@ -990,7 +1017,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_36_dense_add(
 
 // fwd_39_attention_in_proj_bias: one thread per element of [B*T, 1152]:
 //     l3_attn_qkv = l3_attn_qkv + l3_attn_in_proj_bias
-//   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_39_attention_in_proj_bias(
     int rows,
     int cols,
@@ -1010,7 +1037,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_39_attention_in_proj_bias(
 
 // fwd_42_attention_add: one thread per element of [B*T, 384]:
 //     l3_r1_0 = l2_ffn_norm + (l3_attn + l3_attn_out_proj_bias)
-//   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 //   minilm_encoder.model:50  l3_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_42_attention_add(
     int rows,
@@ -1085,7 +1112,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_47_dense_add(
 
 // fwd_50_attention_in_proj_bias: one thread per element of [B*T, 1152]:
 //     l4_attn_qkv = l4_attn_qkv + l4_attn_in_proj_bias
-//   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_50_attention_in_proj_bias(
     int rows,
     int cols,
@@ -1105,7 +1132,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_50_attention_in_proj_bias(
 
 // fwd_53_attention_add: one thread per element of [B*T, 384]:
 //     l4_r1_0 = l3_ffn_norm + (l4_attn + l4_attn_out_proj_bias)
-//   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 //   minilm_encoder.model:56  l4_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_53_attention_add(
     int rows,
@@ -1180,7 +1207,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_58_dense_add(
 
 // fwd_61_attention_in_proj_bias: one thread per element of [B*T, 1152]:
 //     l5_attn_qkv = l5_attn_qkv + l5_attn_in_proj_bias
-//   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_61_attention_in_proj_bias(
     int rows,
     int cols,
@@ -1200,7 +1227,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_61_attention_in_proj_bias(
 
 // fwd_64_attention_add: one thread per element of [B*T, 384]:
 //     l5_r1_0 = l4_ffn_norm + (l5_attn + l5_attn_out_proj_bias)
-//   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+//   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 //   minilm_encoder.model:62  l5_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_64_attention_add(
     int rows,
@@ -1861,12 +1888,12 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.pos.Pointer, _values.Pointer.Plus(Offsets[3]), _values.Pointer.Plus(Offsets[4]), w.emb_norm.Pointer, w.emb_norm_mean.Pointer, w.emb_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_5_attention_in_proj
-                //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l0_attn_qkv[B * T, 1152] = emb_norm · l0_attn_in_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.emb_norm.Pointer, 384, _values.Pointer.Plus(Offsets[5]), 384, 0f, w.l0_attn_qkv.Pointer, 1152);
 
                 // fwd_6_attention_in_proj_bias
-                //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -1877,17 +1904,17 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 }
 
                 // fwd_7_attention
-                //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l0_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l0_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l0_attn_workspace keeps each row's max and log-sum
                 global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l0_attn_qkv.Pointer, w.l0_attn_qkv.Pointer.Plus(384), w.l0_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l0_attn_context.Pointer, w.l0_attn_workspace.Pointer, default, w.mask.Pointer);
 
                 // fwd_8_attention_out_proj
-                //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l0_attn[B * T, 384] = l0_attn_context · l0_attn_out_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l0_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[7]), 384, 0f, w.l0_attn.Pointer, 384);
 
                 // fwd_9_attention_add
-                //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   minilm_encoder.model:32  l0_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
@@ -1948,12 +1975,12 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l0_r2_0.Pointer, _values.Pointer.Plus(Offsets[15]), _values.Pointer.Plus(Offsets[16]), w.l0_ffn_norm.Pointer, w.l0_ffn_norm_mean.Pointer, w.l0_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_16_attention_in_proj
-                //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l1_attn_qkv[B * T, 1152] = l0_ffn_norm · l1_attn_in_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.l0_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[17]), 384, 0f, w.l1_attn_qkv.Pointer, 1152);
 
                 // fwd_17_attention_in_proj_bias
-                //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -1964,17 +1991,17 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 }
 
                 // fwd_18_attention
-                //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l1_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l1_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l1_attn_workspace keeps each row's max and log-sum
                 global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l1_attn_qkv.Pointer, w.l1_attn_qkv.Pointer.Plus(384), w.l1_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l1_attn_context.Pointer, w.l1_attn_workspace.Pointer, default, w.mask.Pointer);
 
                 // fwd_19_attention_out_proj
-                //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l1_attn[B * T, 384] = l1_attn_context · l1_attn_out_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l1_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[19]), 384, 0f, w.l1_attn.Pointer, 384);
 
                 // fwd_20_attention_add
-                //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   minilm_encoder.model:38  l1_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
@@ -2035,12 +2062,12 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l1_r2_0.Pointer, _values.Pointer.Plus(Offsets[27]), _values.Pointer.Plus(Offsets[28]), w.l1_ffn_norm.Pointer, w.l1_ffn_norm_mean.Pointer, w.l1_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_27_attention_in_proj
-                //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l2_attn_qkv[B * T, 1152] = l1_ffn_norm · l2_attn_in_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.l1_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[29]), 384, 0f, w.l2_attn_qkv.Pointer, 1152);
 
                 // fwd_28_attention_in_proj_bias
-                //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -2051,17 +2078,17 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 }
 
                 // fwd_29_attention
-                //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l2_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l2_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l2_attn_workspace keeps each row's max and log-sum
                 global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l2_attn_qkv.Pointer, w.l2_attn_qkv.Pointer.Plus(384), w.l2_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l2_attn_context.Pointer, w.l2_attn_workspace.Pointer, default, w.mask.Pointer);
 
                 // fwd_30_attention_out_proj
-                //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l2_attn[B * T, 384] = l2_attn_context · l2_attn_out_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l2_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[31]), 384, 0f, w.l2_attn.Pointer, 384);
 
                 // fwd_31_attention_add
-                //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   minilm_encoder.model:44  l2_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
@@ -2122,12 +2149,12 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l2_r2_0.Pointer, _values.Pointer.Plus(Offsets[39]), _values.Pointer.Plus(Offsets[40]), w.l2_ffn_norm.Pointer, w.l2_ffn_norm_mean.Pointer, w.l2_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_38_attention_in_proj
-                //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l3_attn_qkv[B * T, 1152] = l2_ffn_norm · l3_attn_in_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.l2_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[41]), 384, 0f, w.l3_attn_qkv.Pointer, 1152);
 
                 // fwd_39_attention_in_proj_bias
-                //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -2138,17 +2165,17 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 }
 
                 // fwd_40_attention
-                //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l3_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l3_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l3_attn_workspace keeps each row's max and log-sum
                 global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l3_attn_qkv.Pointer, w.l3_attn_qkv.Pointer.Plus(384), w.l3_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l3_attn_context.Pointer, w.l3_attn_workspace.Pointer, default, w.mask.Pointer);
 
                 // fwd_41_attention_out_proj
-                //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l3_attn[B * T, 384] = l3_attn_context · l3_attn_out_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l3_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[43]), 384, 0f, w.l3_attn.Pointer, 384);
 
                 // fwd_42_attention_add
-                //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   minilm_encoder.model:50  l3_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
@@ -2209,12 +2236,12 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l3_r2_0.Pointer, _values.Pointer.Plus(Offsets[51]), _values.Pointer.Plus(Offsets[52]), w.l3_ffn_norm.Pointer, w.l3_ffn_norm_mean.Pointer, w.l3_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_49_attention_in_proj
-                //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l4_attn_qkv[B * T, 1152] = l3_ffn_norm · l4_attn_in_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.l3_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[53]), 384, 0f, w.l4_attn_qkv.Pointer, 1152);
 
                 // fwd_50_attention_in_proj_bias
-                //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -2225,17 +2252,17 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 }
 
                 // fwd_51_attention
-                //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l4_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l4_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l4_attn_workspace keeps each row's max and log-sum
                 global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l4_attn_qkv.Pointer, w.l4_attn_qkv.Pointer.Plus(384), w.l4_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l4_attn_context.Pointer, w.l4_attn_workspace.Pointer, default, w.mask.Pointer);
 
                 // fwd_52_attention_out_proj
-                //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l4_attn[B * T, 384] = l4_attn_context · l4_attn_out_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l4_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[55]), 384, 0f, w.l4_attn.Pointer, 384);
 
                 // fwd_53_attention_add
-                //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   minilm_encoder.model:56  l4_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
@@ -2296,12 +2323,12 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l4_r2_0.Pointer, _values.Pointer.Plus(Offsets[63]), _values.Pointer.Plus(Offsets[64]), w.l4_ffn_norm.Pointer, w.l4_ffn_norm_mean.Pointer, w.l4_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_60_attention_in_proj
-                //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l5_attn_qkv[B * T, 1152] = l4_ffn_norm · l5_attn_in_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 1152, 384, 1f, w.l4_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[65]), 384, 0f, w.l5_attn_qkv.Pointer, 1152);
 
                 // fwd_61_attention_in_proj_bias
-                //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -2312,17 +2339,17 @@ extern "C" __global__ void __launch_bounds__(256) loss_mean(
                 }
 
                 // fwd_62_attention
-                //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l5_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l5_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l5_attn_workspace keeps each row's max and log-sum
                 global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l5_attn_qkv.Pointer, w.l5_attn_qkv.Pointer.Plus(384), w.l5_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l5_attn_context.Pointer, w.l5_attn_workspace.Pointer, default, w.mask.Pointer);
 
                 // fwd_63_attention_out_proj
-                //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l5_attn[B * T, 384] = l5_attn_context · l5_attn_out_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l5_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[67]), 384, 0f, w.l5_attn.Pointer, 384);
 
                 // fwd_64_attention_add
-                //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   minilm_encoder.model:62  l5_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();

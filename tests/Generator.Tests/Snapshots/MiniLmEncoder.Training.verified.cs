@@ -709,14 +709,14 @@ namespace Consumer
 #line default
 
             // fwd_5_attention_in_proj
-            //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 31 "/src/examples/BertClassifier/minilm_encoder.model"
             // l0_attn_qkv[B * T, 1152] = emb_norm · l0_attn_in_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.emb_norm, 384, L0AttnInProjWeight, 384, 0f, w.l0_attn_qkv, 1152);
 #line default
 
             // fwd_6_attention_in_proj_bias
-            //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 31 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 1152]:
             //   l0_attn_qkv = l0_attn_qkv + l0_attn_in_proj_bias
@@ -748,21 +748,21 @@ namespace Consumer
 #line default
 
             // fwd_7_attention
-            //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 31 "/src/examples/BertClassifier/minilm_encoder.model"
             // l0_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l0_attn_qkv (columns 0, 384, 2·384); P kept in l0_attn_workspace
             global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l0_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l0_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l0_attn_qkv, 2 * 384), 3 * 384, w.l0_attn_context, w.l0_attn_workspace, default, w.mask);
 #line default
 
             // fwd_8_attention_out_proj
-            //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 31 "/src/examples/BertClassifier/minilm_encoder.model"
             // l0_attn[B * T, 384] = l0_attn_context · l0_attn_out_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l0_attn_context, 384, L0AttnOutProjWeight, 384, 0f, w.l0_attn, 384);
 #line default
 
             // fwd_9_attention_add
-            //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
             //   minilm_encoder.model:32  l0_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 31 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
@@ -907,14 +907,14 @@ namespace Consumer
 #line default
 
             // fwd_16_attention_in_proj
-            //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 37 "/src/examples/BertClassifier/minilm_encoder.model"
             // l1_attn_qkv[B * T, 1152] = l0_ffn_norm · l1_attn_in_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.l0_ffn_norm, 384, L1AttnInProjWeight, 384, 0f, w.l1_attn_qkv, 1152);
 #line default
 
             // fwd_17_attention_in_proj_bias
-            //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 37 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 1152]:
             //   l1_attn_qkv = l1_attn_qkv + l1_attn_in_proj_bias
@@ -946,21 +946,21 @@ namespace Consumer
 #line default
 
             // fwd_18_attention
-            //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 37 "/src/examples/BertClassifier/minilm_encoder.model"
             // l1_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l1_attn_qkv (columns 0, 384, 2·384); P kept in l1_attn_workspace
             global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l1_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l1_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l1_attn_qkv, 2 * 384), 3 * 384, w.l1_attn_context, w.l1_attn_workspace, default, w.mask);
 #line default
 
             // fwd_19_attention_out_proj
-            //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 37 "/src/examples/BertClassifier/minilm_encoder.model"
             // l1_attn[B * T, 384] = l1_attn_context · l1_attn_out_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l1_attn_context, 384, L1AttnOutProjWeight, 384, 0f, w.l1_attn, 384);
 #line default
 
             // fwd_20_attention_add
-            //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
             //   minilm_encoder.model:38  l1_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 37 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
@@ -1105,14 +1105,14 @@ namespace Consumer
 #line default
 
             // fwd_27_attention_in_proj
-            //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 43 "/src/examples/BertClassifier/minilm_encoder.model"
             // l2_attn_qkv[B * T, 1152] = l1_ffn_norm · l2_attn_in_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.l1_ffn_norm, 384, L2AttnInProjWeight, 384, 0f, w.l2_attn_qkv, 1152);
 #line default
 
             // fwd_28_attention_in_proj_bias
-            //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 43 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 1152]:
             //   l2_attn_qkv = l2_attn_qkv + l2_attn_in_proj_bias
@@ -1144,21 +1144,21 @@ namespace Consumer
 #line default
 
             // fwd_29_attention
-            //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 43 "/src/examples/BertClassifier/minilm_encoder.model"
             // l2_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l2_attn_qkv (columns 0, 384, 2·384); P kept in l2_attn_workspace
             global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l2_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l2_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l2_attn_qkv, 2 * 384), 3 * 384, w.l2_attn_context, w.l2_attn_workspace, default, w.mask);
 #line default
 
             // fwd_30_attention_out_proj
-            //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 43 "/src/examples/BertClassifier/minilm_encoder.model"
             // l2_attn[B * T, 384] = l2_attn_context · l2_attn_out_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l2_attn_context, 384, L2AttnOutProjWeight, 384, 0f, w.l2_attn, 384);
 #line default
 
             // fwd_31_attention_add
-            //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
             //   minilm_encoder.model:44  l2_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 43 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
@@ -1303,14 +1303,14 @@ namespace Consumer
 #line default
 
             // fwd_38_attention_in_proj
-            //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 49 "/src/examples/BertClassifier/minilm_encoder.model"
             // l3_attn_qkv[B * T, 1152] = l2_ffn_norm · l3_attn_in_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.l2_ffn_norm, 384, L3AttnInProjWeight, 384, 0f, w.l3_attn_qkv, 1152);
 #line default
 
             // fwd_39_attention_in_proj_bias
-            //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 49 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 1152]:
             //   l3_attn_qkv = l3_attn_qkv + l3_attn_in_proj_bias
@@ -1342,21 +1342,21 @@ namespace Consumer
 #line default
 
             // fwd_40_attention
-            //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 49 "/src/examples/BertClassifier/minilm_encoder.model"
             // l3_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l3_attn_qkv (columns 0, 384, 2·384); P kept in l3_attn_workspace
             global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l3_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l3_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l3_attn_qkv, 2 * 384), 3 * 384, w.l3_attn_context, w.l3_attn_workspace, default, w.mask);
 #line default
 
             // fwd_41_attention_out_proj
-            //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 49 "/src/examples/BertClassifier/minilm_encoder.model"
             // l3_attn[B * T, 384] = l3_attn_context · l3_attn_out_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l3_attn_context, 384, L3AttnOutProjWeight, 384, 0f, w.l3_attn, 384);
 #line default
 
             // fwd_42_attention_add
-            //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
             //   minilm_encoder.model:50  l3_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 49 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
@@ -1501,14 +1501,14 @@ namespace Consumer
 #line default
 
             // fwd_49_attention_in_proj
-            //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 55 "/src/examples/BertClassifier/minilm_encoder.model"
             // l4_attn_qkv[B * T, 1152] = l3_ffn_norm · l4_attn_in_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.l3_ffn_norm, 384, L4AttnInProjWeight, 384, 0f, w.l4_attn_qkv, 1152);
 #line default
 
             // fwd_50_attention_in_proj_bias
-            //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 55 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 1152]:
             //   l4_attn_qkv = l4_attn_qkv + l4_attn_in_proj_bias
@@ -1540,21 +1540,21 @@ namespace Consumer
 #line default
 
             // fwd_51_attention
-            //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 55 "/src/examples/BertClassifier/minilm_encoder.model"
             // l4_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l4_attn_qkv (columns 0, 384, 2·384); P kept in l4_attn_workspace
             global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l4_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l4_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l4_attn_qkv, 2 * 384), 3 * 384, w.l4_attn_context, w.l4_attn_workspace, default, w.mask);
 #line default
 
             // fwd_52_attention_out_proj
-            //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 55 "/src/examples/BertClassifier/minilm_encoder.model"
             // l4_attn[B * T, 384] = l4_attn_context · l4_attn_out_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l4_attn_context, 384, L4AttnOutProjWeight, 384, 0f, w.l4_attn, 384);
 #line default
 
             // fwd_53_attention_add
-            //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
             //   minilm_encoder.model:56  l4_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 55 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:
@@ -1699,14 +1699,14 @@ namespace Consumer
 #line default
 
             // fwd_60_attention_in_proj
-            //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 61 "/src/examples/BertClassifier/minilm_encoder.model"
             // l5_attn_qkv[B * T, 1152] = l4_ffn_norm · l5_attn_in_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.l4_ffn_norm, 384, L5AttnInProjWeight, 384, 0f, w.l5_attn_qkv, 1152);
 #line default
 
             // fwd_61_attention_in_proj_bias
-            //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 61 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 1152]:
             //   l5_attn_qkv = l5_attn_qkv + l5_attn_in_proj_bias
@@ -1738,21 +1738,21 @@ namespace Consumer
 #line default
 
             // fwd_62_attention
-            //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 61 "/src/examples/BertClassifier/minilm_encoder.model"
             // l5_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l5_attn_qkv (columns 0, 384, 2·384); P kept in l5_attn_workspace
             global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l5_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l5_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l5_attn_qkv, 2 * 384), 3 * 384, w.l5_attn_context, w.l5_attn_workspace, default, w.mask);
 #line default
 
             // fwd_63_attention_out_proj
-            //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 61 "/src/examples/BertClassifier/minilm_encoder.model"
             // l5_attn[B * T, 384] = l5_attn_context · l5_attn_out_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l5_attn_context, 384, L5AttnOutProjWeight, 384, 0f, w.l5_attn, 384);
 #line default
 
             // fwd_64_attention_add
-            //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
             //   minilm_encoder.model:62  l5_r1.0 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 61 "/src/examples/BertClassifier/minilm_encoder.model"
             // one pass over [B * T, 384]:

@@ -47,8 +47,8 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("pos", "positional", "max_len=512", "[B, T, 384]", 196608, 29),
                 // minilm_encoder.model:30  emb_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("emb_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 30),
-                // minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("l0_attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 31),
+                // minilm_encoder.model:31  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l0_attn", "attention", "heads=12, causal=false, bias=true, dropout=0", "[B, T, 384]", 591360, 31),
                 // minilm_encoder.model:32  l0_r1.0 = add()  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("l0_r1.0", "add", "", "[B, T, 384]", 0, 32),
                 // minilm_encoder.model:33  l0_attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
@@ -63,8 +63,8 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("l0_r2.0", "add", "", "[B, T, 384]", 0, 35),
                 // minilm_encoder.model:36  l0_ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("l0_ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 36),
-                // minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("l1_attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 37),
+                // minilm_encoder.model:37  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l1_attn", "attention", "heads=12, causal=false, bias=true, dropout=0", "[B, T, 384]", 591360, 37),
                 // minilm_encoder.model:38  l1_r1.0 = add()  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("l1_r1.0", "add", "", "[B, T, 384]", 0, 38),
                 // minilm_encoder.model:39  l1_attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
@@ -79,8 +79,8 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("l1_r2.0", "add", "", "[B, T, 384]", 0, 41),
                 // minilm_encoder.model:42  l1_ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("l1_ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 42),
-                // minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("l2_attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 43),
+                // minilm_encoder.model:43  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l2_attn", "attention", "heads=12, causal=false, bias=true, dropout=0", "[B, T, 384]", 591360, 43),
                 // minilm_encoder.model:44  l2_r1.0 = add()  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("l2_r1.0", "add", "", "[B, T, 384]", 0, 44),
                 // minilm_encoder.model:45  l2_attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
@@ -95,8 +95,8 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("l2_r2.0", "add", "", "[B, T, 384]", 0, 47),
                 // minilm_encoder.model:48  l2_ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("l2_ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 48),
-                // minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("l3_attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 49),
+                // minilm_encoder.model:49  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l3_attn", "attention", "heads=12, causal=false, bias=true, dropout=0", "[B, T, 384]", 591360, 49),
                 // minilm_encoder.model:50  l3_r1.0 = add()  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("l3_r1.0", "add", "", "[B, T, 384]", 0, 50),
                 // minilm_encoder.model:51  l3_attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
@@ -111,8 +111,8 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("l3_r2.0", "add", "", "[B, T, 384]", 0, 53),
                 // minilm_encoder.model:54  l3_ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("l3_ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 54),
-                // minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("l4_attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 55),
+                // minilm_encoder.model:55  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l4_attn", "attention", "heads=12, causal=false, bias=true, dropout=0", "[B, T, 384]", 591360, 55),
                 // minilm_encoder.model:56  l4_r1.0 = add()  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("l4_r1.0", "add", "", "[B, T, 384]", 0, 56),
                 // minilm_encoder.model:57  l4_attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
@@ -127,8 +127,8 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("l4_r2.0", "add", "", "[B, T, 384]", 0, 59),
                 // minilm_encoder.model:60  l4_ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("l4_ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 60),
-                // minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("l5_attn", "attention", "heads=12, causal=false, bias=true", "[B, T, 384]", 591360, 61),
+                // minilm_encoder.model:61  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l5_attn", "attention", "heads=12, causal=false, bias=true, dropout=0", "[B, T, 384]", 591360, 61),
                 // minilm_encoder.model:62  l5_r1.0 = add()  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("l5_r1.0", "add", "", "[B, T, 384]", 0, 62),
                 // minilm_encoder.model:63  l5_attn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]

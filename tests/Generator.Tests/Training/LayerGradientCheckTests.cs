@@ -203,6 +203,10 @@ public sealed class LayerGradientCheckTests
     [InlineData("h = embedding(x, 7, 8) -> attention(2, causal=true) -> dense(4)", "f32[B, T, 4]")]
     [InlineData("h = embedding(x, 7, 8) -> attention(4, causal=true, bias=false) -> dropout(0.2) -> dense(4)", "f32[B, T, 4]")]
     [InlineData("e = embedding(x, 7, 8)\n    a = e -> layer_norm -> attention(2, causal=true)\n    r = e + a\n    h = r -> dense(4)", "f32[B, T, 4]")]
+    // dropout on the attention probabilities: a fixed seed and step, so every evaluation draws the same mask; the
+    // backward draws it again (CPU: from P kept in the workspace and the mask's seed). Two layers: two dropout slots.
+    [InlineData("h = embedding(x, 7, 8) -> attention(2, dropout=0.3) -> dense(4)", "f32[B, T, 4]")]
+    [InlineData("h = embedding(x, 7, 8) -> attention(2, causal=true, dropout=0.5) -> dropout(0.2) -> attention(4, dropout=0.25) -> dense(4)", "f32[B, T, 4]")]
     public void Sequence_layers_match_finite_differences(string body, string label)
     {
         var model = GeneratedModel.Compile(Model("i32[B, T]", label, body), "M");
@@ -215,6 +219,8 @@ public sealed class LayerGradientCheckTests
     [Theory]
     [InlineData("i32", "")]
     [InlineData("f32", ", causal=true")]
+    [InlineData("i32", ", dropout=0.3")]
+    [InlineData("f32", ", causal=true, dropout=0.4")]
     public void Attention_with_a_key_padding_mask_matches_finite_differences(string maskType, string causal)
     {
         var model = GeneratedModel.Compile($$"""

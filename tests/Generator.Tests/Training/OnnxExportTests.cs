@@ -482,6 +482,9 @@ public sealed class OnnxExportTests : IDisposable
     [InlineData("x -> dense(8) -> attention(2) -> dense(3)", "f32[B, T, 3]")]
     [InlineData("x -> attention(4, causal=true) -> dense(3)", "f32[B, T, 3]")]
     [InlineData("x -> layer_norm -> attention(2, causal=true, bias=false) -> lstm(5) -> dense(3)", "f32[B, 3]")]
+    // attention(dropout=p) trains with dropped probabilities, and exports the inference pass: nothing of the dropout in the graph.
+    [InlineData("x -> dense(8) -> attention(2, dropout=0.4) -> dense(3)", "f32[B, T, 3]")]
+    [InlineData("x -> attention(4, causal=true, dropout=0.2) -> dense(3)", "f32[B, T, 3]")]
     [InlineData("x -> gru(6) -> dense(3)", "f32[B, 3]")]
     [InlineData("x -> gru(6, return_sequences=true) -> tanh -> gru(4, return_sequences=true) -> dense(3)", "f32[B, T, 3]")]
     // bidirectional: direction="bidirectional", Y [T, 2, B, h] → [B, T, 2h] and Y_h [2, B, h] → [B, 2h] against the runtime's join.
@@ -512,6 +515,7 @@ public sealed class OnnxExportTests : IDisposable
         Assert.Equal(chain.Split("gru").Length - 1, ops.Count(o => o == "GRU"));
         Assert.Equal(chain.Split("attention").Length - 1, ops.Count(o => o == "Softmax"));
         Assert.Equal(chain.Split("causal=true").Length - 1, ops.Count(o => o == "Where"));
+        Assert.DoesNotContain(ops, o => o is "Dropout" or "RandomUniform" or "RandomUniformLike" or "Bernoulli");
 
         using var session = new InferenceSession(path);
         Assert.Equal(["B", "T", ""], session.InputMetadata["x"].SymbolicDimensions);

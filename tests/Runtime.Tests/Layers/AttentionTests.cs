@@ -265,4 +265,161 @@ public class AttentionTests
         for (int t = 3; t < 5; t++)
             for (int e = d; e < 3 * d; e++) Assert.Equal(0f, dqkv[t * stride + e]);
     }
+
+    /// <summary>
+    /// The dropout reference in double: P as <see cref="Naive"/> computes it, then P̃_ij = P_ij·[Uniform(seed, index) ≥ p]/(1 − p)
+    /// with index ((b·heads + h)·T + i)·T + j, the `dropout` op's counter-based draw (Runtime.CounterRng).
+    /// </summary>
+    private static double[] NaiveDropped(int batch, int steps, int heads, int dh, bool causal, float[] q, float[] k, float[] v, float p, uint seed)
+    {
+        int d = heads * dh;
+        var y = new double[batch * steps * d];
+        double scale = 1.0 / (1.0 - p);
+        for (int b = 0; b < batch; b++)
+            for (int h = 0; h < heads; h++)
+                for (int i = 0; i < steps; i++)
+                {
+                    var s = new double[steps];
+                    double max = double.NegativeInfinity;
+                    int valid = causal ? i + 1 : steps;
+                    for (int j = 0; j < valid; j++)
+                    {
+                        double dot = 0;
+                        for (int e = 0; e < dh; e++) dot += (double)q[(b * steps + i) * d + h * dh + e] * k[(b * steps + j) * d + h * dh + e];
+                        s[j] = dot / Math.Sqrt(dh);
+                        max = Math.Max(max, s[j]);
+                    }
+                    double sum = 0;
+                    for (int j = 0; j < valid; j++) sum += s[j] = Math.Exp(s[j] - max);
+                    for (int j = 0; j < valid; j++)
+                    {
+                        uint index = (uint)(((b * heads + h) * steps + i) * steps + j);
+                        s[j] = CounterRng.Uniform(seed, index) >= p ? s[j] / sum * scale : 0;
+                    }
+                    for (int e = 0; e < dh; e++)
+                    {
+                        double o = 0;
+                        for (int j = 0; j < valid; j++) o += s[j] * v[(b * steps + j) * d + h * dh + e];
+                        y[(b * steps + i) * d + h * dh + e] = o;
+                    }
+                }
+        return y;
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Dropout_on_the_probabilities_matches_the_counter_stream_reference(int batch, int steps, int heads, int dh, bool causal)
+    {
+        int d = heads * dh;
+        var rng = new Random(batch * 100 + steps * 10 + heads + 5);
+        var q = GradCheck.Random(rng, batch * steps * d, 2f);
+        var k = GradCheck.Random(rng, batch * steps * d, 2f);
+        var v = GradCheck.Random(rng, batch * steps * d);
+        var ws = new float[Attention.WorkspaceSize(batch, steps, heads)];
+        var dropped = new float[q.Length];
+        Attention.Forward(batch, steps, heads, dh, causal, q, k, v, d, dropped, ws, dropout: 0.3f, dropoutSeed: 1234u);
+        GradCheck.Within(GradCheck.MaxDiff(dropped, NaiveDropped(batch, steps, heads, dh, causal, q, k, v, 0.3f, 1234u)), 1e-5, "attention forward with dropout");
+        // The workspace keeps the undropped P (the backward needs it at dropped entries too): the same as without dropout.
+        var pDropped = ws.AsSpan(0, batch * heads * steps * steps).ToArray();
+        var plain = new float[q.Length];
+        Attention.Forward(batch, steps, heads, dh, causal, q, k, v, d, plain, ws);
+        Assert.Equal(pDropped, ws.AsSpan(0, batch * heads * steps * steps).ToArray());
+        // p = 0 is no dropout, bit for bit.
+        var zero = new float[q.Length];
+        Attention.Forward(batch, steps, heads, dh, causal, q, k, v, d, zero, ws, dropout: 0f, dropoutSeed: 1234u);
+        Assert.Equal(plain, zero);
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void Dropout_gradients_match_finite_differences_with_a_fixed_seed(bool causal, bool masked)
+    {
+        const int batch = 2, steps = 5, heads = 2, dh = 3, d = heads * dh, stride = 3 * d;
+        var rng = new Random(causal ? 46 : 45);
+        var qkv = GradCheck.Random(rng, batch * steps * stride, 1.5f);
+        var r = GradCheck.Random(rng, batch * steps * d);
+        int[] mask = masked ? new[] { 1, 1, 1, 0, 0, 1, 1, 1, 1, 1 } : null!;
+        var y = new float[batch * steps * d];
+        var ws = new float[Attention.WorkspaceSize(batch, steps, heads)];
+        double Loss()
+        {
+            Attention.Forward(batch, steps, heads, dh, causal, qkv, qkv.AsSpan(d), qkv.AsSpan(2 * d), stride, y, ws, maskIds: mask, dropout: 0.4f, dropoutSeed: 77u);
+            return GradCheck.Dot(y, r);
+        }
+        Loss();
+        var dqkv = new float[qkv.Length];
+        Attention.Backward(batch, steps, heads, dh, causal, qkv, qkv.AsSpan(d), qkv.AsSpan(2 * d), stride, r, ws,
+            dqkv, dqkv.AsSpan(d), dqkv.AsSpan(2 * d), maskIds: mask, dropout: 0.4f, dropoutSeed: 77u);
+        double error = GradCheck.MaxError(qkv, dqkv, Loss);
+        _output.WriteLine($"attention dropout=0.4 causal={causal} masked={masked}: dq/dk/dv {error:E2}");
+        GradCheck.Within(error, GradCheck.Tolerance, "attention dropout dq/dk/dv");
+
+        // The backward without the forward's seed computes other gradients: the mask really is drawn again, not stored.
+        var other = new float[qkv.Length];
+        Attention.Backward(batch, steps, heads, dh, causal, qkv, qkv.AsSpan(d), qkv.AsSpan(2 * d), stride, r, ws,
+            other, other.AsSpan(d), other.AsSpan(2 * d), maskIds: mask, dropout: 0.4f, dropoutSeed: 78u);
+        Assert.NotEqual(dqkv, other);
+    }
+
+    /// <summary>
+    /// With v the identity (dh = T, v_j = e_j) the output row i is P̃_i itself: the dropped probabilities are exactly the
+    /// zeros. Over 2·2·64·64 = 16,384 probabilities the kept fraction is 1 − p within 5 standard deviations, and a
+    /// row's kept probabilities, scaled by 1/(1 − p), sum to 1 on average (the expectation of P̃ is P).
+    /// </summary>
+    [Theory]
+    [InlineData(0.1f)]
+    [InlineData(0.5f)]
+    public void The_kept_fraction_is_one_minus_p_and_the_rows_keep_their_expected_sum(float p)
+    {
+        const int batch = 2, steps = 64, heads = 2, dh = steps, d = heads * dh;
+        var rng = new Random(47);
+        var q = GradCheck.Random(rng, batch * steps * d, 0.5f);
+        var k = GradCheck.Random(rng, batch * steps * d, 0.5f);
+        var v = new float[batch * steps * d];
+        for (int b = 0; b < batch; b++)
+            for (int j = 0; j < steps; j++)
+                for (int h = 0; h < heads; h++) v[(b * steps + j) * d + h * dh + j] = 1f;
+        var y = new float[v.Length];
+        var ws = new float[Attention.WorkspaceSize(batch, steps, heads)];
+        Attention.Forward(batch, steps, heads, dh, false, q, k, v, d, y, ws, dropout: p, dropoutSeed: 2026u);
+        int total = y.Length, kept = 0;
+        foreach (float value in y) if (value != 0f) kept++;
+        double fraction = (double)kept / total, sigma = Math.Sqrt(p * (1 - p) / total);
+        _output.WriteLine($"p={p}: kept {fraction:F4} of {total} (expected {1 - p}, σ {sigma:E1})");
+        Assert.InRange(fraction, 1 - p - 5 * sigma, 1 - p + 5 * sigma);
+        double rowSums = 0;
+        for (int row = 0; row < batch * steps * heads; row++)
+            for (int e = 0; e < dh; e++) rowSums += y[row * dh + e];
+        double meanRowSum = rowSums / (batch * steps * heads);
+        _output.WriteLine($"p={p}: mean row sum of P̃ {meanRowSum:F4}");
+        Assert.InRange(meanRowSum, 0.95, 1.05);
+        // and every kept entry is P·1/(1 − p) exactly as the forward scaled it: P̃ = P/(1 − p) where kept
+        float scale = 1f / (1f - p);
+        for (int b = 0; b < batch; b++)
+            for (int h = 0; h < heads; h++)
+                for (int i = 0; i < steps; i++)
+                    for (int j = 0; j < steps; j++)
+                    {
+                        float dropped = y[(b * steps + i) * d + h * dh + j], probability = ws[((b * heads + h) * steps + i) * steps + j];
+                        bool keep = CounterRng.Uniform(2026u, (uint)(((b * heads + h) * steps + i) * steps + j)) >= p;
+                        Assert.Equal(keep ? probability * scale : 0f, dropped, 1e-6f);
+                    }
+    }
+
+    [Fact]
+    public void A_dropout_probability_outside_0_to_1_is_refused()
+    {
+        const int batch = 1, steps = 2, heads = 1, dh = 2;
+        var x = new float[batch * steps * dh];
+        var ws = new float[Attention.WorkspaceSize(batch, steps, heads)];
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Attention.Forward(batch, steps, heads, dh, false, x, x, x, dh, new float[x.Length], ws, dropout: 1f));
+        Assert.Equal("dropout", e.ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Attention.Backward(batch, steps, heads, dh, false, x, x, x, dh, x, ws, new float[x.Length], new float[x.Length], new float[x.Length], dropout: -0.1f));
+        // with dropout the forward needs the scratch slot after P as well
+        var a = Assert.Throws<ArgumentException>(() => Attention.Forward(batch, steps, heads, dh, false, x, x, x, dh, new float[x.Length], new float[batch * heads * steps * steps], dropout: 0.5f));
+        Assert.Equal("workspace", a.ParamName);
+    }
 }
