@@ -51,6 +51,8 @@ namespace ModelDsl.Autodiff
 
         // ---- IPlanContext ----
 
+        Precision IPlanContext.Precision => _model.Precision.Mode;
+
         PlanBuffer IPlanContext.Value(TensorValue value) => Value(value);
 
         PlanBuffer IPlanContext.Gradient(TensorValue value) => Gradient(value);

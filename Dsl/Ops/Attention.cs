@@ -124,7 +124,9 @@ namespace ModelDsl.Ops
             var workspace = p.NewBuffer(op.Output.Name + ".workspace", BufferKind.Workspace, new Shape(shape[0], Dim.Known(a.Heads), shape[1], shape[1]), DType.F32);
             var mask = op.Inputs.Count > 1 ? p.Value(op.Inputs[1]) : null;
             var dropout = a.Dropout > 0 ? new AttentionDropout(Probability(op), p.DropoutSlot(op)) : null;
-            var core = new AttentionKernel(p.KernelName("fwd", "attention"), origins, shape[0], shape[1], a.Heads, d.Value / a.Heads, a.Causal, qkv, context, workspace, mask, dropout);
+            long headDim = d.Value / a.Heads;
+            var core = new AttentionKernel(p.KernelName("fwd", "attention"), origins, shape[0], shape[1], a.Heads, headDim, a.Causal, qkv, context, workspace, mask, dropout,
+                tensorCores: AttentionKernel.UsesTensorCores(headDim, dropout is not null, p.Precision == Precision.Bf16));
             kernels.Add(core);
             p.Memo(op, "core", () => core);
             return context;
@@ -150,7 +152,7 @@ namespace ModelDsl.Ops
             var qkv = core.Qkv;
             var dqkv = p.NewBuffer("d_" + op.Output.Name + ".qkv", BufferKind.Gradient, qkv.Shape, DType.F32);
             yield return new AttentionBackwardKernel(p.KernelName("bwd", "attention"), origins, core.Batch, core.Steps, core.Heads, core.HeadDim, core.Causal,
-                qkv, core.Workspace, ContextGradient(p, op), p.Contribute(dqkv), core.Mask, core.Dropout);
+                qkv, core.Workspace, ContextGradient(p, op), p.Contribute(dqkv), core.Mask, core.Dropout, core.Output, core.TensorCores);
 
             var x = p.Value(op.Inputs[0]);
             var (m, d) = Matrix(op.Inputs[0].Shape);
@@ -174,20 +176,45 @@ namespace ModelDsl.Ops
 
         public override LayerCalls? Calls(Kernel kernel) => kernel switch
         {
-            AttentionKernel k => Does(
-                $"{k.Output}{k.Output.Shape} = {Probabilities(k.Mask, k.Causal, k.HeadDim, k.Dropout)}·v per head ({k.Heads} heads), q, k, v read in place from {k.Qkv} (columns 0, {k.ModelDim}, 2·{k.ModelDim}); P kept in {k.Workspace}",
-                Call("Attention", "Forward", WithDropout(k.Dropout, WithMask(k.Mask, Size(k.Batch), Size(k.Steps), Int(k.Heads), Int(k.HeadDim), Flag("causal", k.Causal),
-                    Buffer(k.Qkv), Buffer(k.Qkv, 1, k.ModelDim), Buffer(k.Qkv, 2, k.ModelDim), Int(3, k.ModelDim), Buffer(k.Output), Buffer(k.Workspace)))))
-                .WithWorkspace(k.Workspace, Call("Attention", "WorkspaceSize", Size(k.Batch), Size(k.Steps), Int(k.Heads)))
+            // heads of 64 in a bf16 model, no dropout (AttentionKernel.UsesTensorCores): the GPU runs flashattention.cuh
+            AttentionKernel { TensorCores: true } k => ForwardCalls(k).OnGpu(
+                $"{k.Output}{k.Output.Shape} = {Probabilities(k.Mask, k.Causal, k.HeadDim, k.Dropout)}·v per head ({k.Heads} heads), q, k, v read in place from {k.Qkv} (columns 0, {k.ModelDim}, 2·{k.ModelDim}); on tensor cores (md_flashattention_*: mma.sync, BF16 products, FP32 accumulation; heads of 64, precision bf16): P is never stored, {k.Workspace} keeps each row's max and log-sum",
+                Call("FlashAttention", "Forward", ForwardArguments(k))),
+            AttentionKernel k => ForwardCalls(k)
                 .OnGpu($"{k.Output}{k.Output.Shape} = {Probabilities(k.Mask, k.Causal, k.HeadDim, k.Dropout)}·v per head ({k.Heads} heads), q, k, v read in place from {k.Qkv} (columns 0, {k.ModelDim}, 2·{k.ModelDim}); fused (flash-style): P is never stored, {k.Workspace} keeps each row's max and log-sum"),
-            AttentionBackwardKernel k => Does(
-                $"{k.QkvGradient} (dq, dk, dv) from {k.OutputGradient} and the P saved in {k.Workspace}{DropoutAgain(k.Dropout)}",
-                Call("Attention", "Backward", WithDropout(k.Dropout, WithMask(k.Mask, Size(k.Batch), Size(k.Steps), Int(k.Heads), Int(k.HeadDim), Flag("causal", k.Causal),
-                    Buffer(k.Qkv), Buffer(k.Qkv, 1, k.ModelDim), Buffer(k.Qkv, 2, k.ModelDim), Int(3, k.ModelDim), Buffer(k.OutputGradient), Buffer(k.Workspace),
-                    Gradient(k.QkvGradient), Buffer(k.QkvGradient.Buffer, 1, k.ModelDim), Buffer(k.QkvGradient.Buffer, 2, k.ModelDim), Flag("accumulate", k.QkvGradient.Accumulate)))))
+            AttentionBackwardKernel { TensorCores: true } k => BackwardCalls(k).OnGpu(
+                $"{k.QkvGradient} (dq, dk, dv) from {k.OutputGradient} on tensor cores (md_flashattention_*: mma.sync, BF16 products, FP32 accumulation; heads of 64, precision bf16), recomputing P from q, k{MaskText(k.Mask)} and the row statistics in {k.Workspace}: dq and each row's D = rowsum({k.OutputGradient} ⊙ {k.Output}) first, then dk and dv",
+                TensorCoreBackward(k)),
+            AttentionBackwardKernel k => BackwardCalls(k)
                 .OnGpu($"{k.QkvGradient} (dq, dk, dv) from {k.OutputGradient}, recomputing P from q, k{MaskText(k.Mask)} and the row statistics in {k.Workspace}{DropoutAgain(k.Dropout)}: dq and each row's D first, then dk and dv"),
             _ => null,
         };
+
+        /// <summary>The CPU's forward call (the GPU's too, unless on tensor cores).</summary>
+        private static LayerCalls ForwardCalls(AttentionKernel k) => Does(
+                $"{k.Output}{k.Output.Shape} = {Probabilities(k.Mask, k.Causal, k.HeadDim, k.Dropout)}·v per head ({k.Heads} heads), q, k, v read in place from {k.Qkv} (columns 0, {k.ModelDim}, 2·{k.ModelDim}); P kept in {k.Workspace}",
+                Call("Attention", "Forward", WithDropout(k.Dropout, ForwardArguments(k))))
+            .WithWorkspace(k.Workspace, Call("Attention", "WorkspaceSize", Size(k.Batch), Size(k.Steps), Int(k.Heads)));
+
+        /// <summary>The CPU's backward call (the GPU's too, unless on tensor cores).</summary>
+        private static LayerCalls BackwardCalls(AttentionBackwardKernel k) => Does(
+            $"{k.QkvGradient} (dq, dk, dv) from {k.OutputGradient} and the P saved in {k.Workspace}{DropoutAgain(k.Dropout)}",
+            Call("Attention", "Backward", WithDropout(k.Dropout, WithMask(k.Mask, Size(k.Batch), Size(k.Steps), Int(k.Heads), Int(k.HeadDim), Flag("causal", k.Causal),
+                Buffer(k.Qkv), Buffer(k.Qkv, 1, k.ModelDim), Buffer(k.Qkv, 2, k.ModelDim), Int(3, k.ModelDim), Buffer(k.OutputGradient), Buffer(k.Workspace),
+                Gradient(k.QkvGradient), Buffer(k.QkvGradient.Buffer, 1, k.ModelDim), Buffer(k.QkvGradient.Buffer, 2, k.ModelDim), Flag("accumulate", k.QkvGradient.Accumulate)))));
+
+        /// <summary>The forward's arguments before any dropout's: the same for <c>Attention.Forward</c> and <c>FlashAttention.Forward</c>.</summary>
+        private static LayerArgument[] ForwardArguments(AttentionKernel k) =>
+            WithMask(k.Mask, Size(k.Batch), Size(k.Steps), Int(k.Heads), Int(k.HeadDim), Flag("causal", k.Causal),
+                Buffer(k.Qkv), Buffer(k.Qkv, 1, k.ModelDim), Buffer(k.Qkv, 2, k.ModelDim), Int(3, k.ModelDim), Buffer(k.Output), Buffer(k.Workspace));
+
+        /// <summary><c>FlashAttention.Backward</c>: <c>Attention.Backward</c>'s arguments with the forward's output before dOut (its D reads it).</summary>
+        private static LayerCall TensorCoreBackward(AttentionBackwardKernel k) =>
+            Call("FlashAttention", "Backward", WithMask(k.Mask, Size(k.Batch), Size(k.Steps), Int(k.Heads), Int(k.HeadDim), Flag("causal", k.Causal),
+                Buffer(k.Qkv), Buffer(k.Qkv, 1, k.ModelDim), Buffer(k.Qkv, 2, k.ModelDim), Int(3, k.ModelDim),
+                Buffer(k.Output ?? throw new System.InvalidOperationException($"{k.Name}: the tensor-core backward needs the forward's output")),
+                Buffer(k.OutputGradient), Buffer(k.Workspace),
+                Gradient(k.QkvGradient), Buffer(k.QkvGradient.Buffer, 1, k.ModelDim), Buffer(k.QkvGradient.Buffer, 2, k.ModelDim), Flag("accumulate", k.QkvGradient.Accumulate)));
 
         /// <summary>"softmax(q·kᵀ/√dh + mask bias, causal)", wrapped in "dropout(…, p)" when the probabilities are dropped in training.</summary>
         private static string Probabilities(PlanBuffer? mask, bool causal, long headDim, AttentionDropout? dropout)

@@ -13,6 +13,9 @@ namespace ModelDsl.Ops
     /// </summary>
     internal interface IPlanContext
     {
+        /// <summary>The model's precision (its <c>precision</c> statement; FP32 without one): kernels that have a reduced-precision GPU variant choose it by this.</summary>
+        Precision Precision { get; }
+
         /// <summary>The buffer holding a value (a view aliases its source's).</summary>
         PlanBuffer Value(TensorValue value);
 

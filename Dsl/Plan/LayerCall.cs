@@ -42,6 +42,20 @@ namespace ModelDsl.Plan
             return this;
         }
 
+        /// <summary>
+        /// The GPU host's calls where they are not the CPU's (attention on tensor cores: <c>FlashAttention.Forward</c>
+        /// where the CPU calls <c>Attention.Forward</c>). Null: the same as <see cref="Calls"/>.
+        /// </summary>
+        public IReadOnlyList<LayerCall>? GpuCalls { get; private set; }
+
+        /// <summary>These calls on the CPU, <paramref name="calls"/> on the GPU, with the GPU host's own comment.</summary>
+        public LayerCalls OnGpu(FormattableString comment, params LayerCall[] calls)
+        {
+            GpuComment = comment;
+            GpuCalls = calls;
+            return this;
+        }
+
         /// <summary>The working memory the calls use (<see cref="BufferKind.Workspace"/>), whose length the runtime decides.</summary>
         public PlanBuffer? Workspace { get; private set; }
 

@@ -363,14 +363,16 @@ namespace ModelDsl.Plan
     /// <see cref="Qkv"/> [B, T, 3d] (q at column 0, k at d, v at 2d; row stride 3d). Per batch element and head:
     /// <c>P = softmax(QKᵀ/√dh + key padding bias, causal mask)</c>, saved in the workspace for the backward, and
     /// <c>out = P·V</c> into <see cref="Output"/> [B, T, d] (heads side by side, ready for out_proj). <see cref="Mask"/>:
-    /// the key padding mask [B, T] (f32 or i32, 1 = real token), or null.
+    /// the key padding mask [B, T] (f32 or i32, 1 = real token), or null. <see cref="TensorCores"/>: the GPU runs it on
+    /// tensor cores (flashattention.cuh: heads of 64, BF16 products), chosen where <see cref="UsesTensorCores"/> says.
     /// </summary>
     public sealed class AttentionKernel : Kernel
     {
         public AttentionKernel(string name, IReadOnlyList<Origin> origins, Dim batch, Dim steps, long heads, long headDim, bool causal, PlanBuffer qkv, PlanBuffer output, PlanBuffer workspace,
-            PlanBuffer? mask = null, AttentionDropout? dropout = null)
+            PlanBuffer? mask = null, AttentionDropout? dropout = null, bool tensorCores = false)
             : base(name, origins)
         {
+            TensorCores = tensorCores;
             Mask = mask;
             Dropout = dropout;
             Batch = batch;
@@ -399,6 +401,17 @@ namespace ModelDsl.Plan
 
         /// <summary>Dropout on the probabilities in training (<c>attention(dropout=p)</c>), or null.</summary>
         public AttentionDropout? Dropout { get; }
+
+        /// <summary>The GPU launches md_flashattention_* (mma.sync, BF16 products, FP32 accumulation) instead of md_attention_*.</summary>
+        public bool TensorCores { get; }
+
+        /// <summary>
+        /// Whether attention runs on tensor cores on the GPU: heads of exactly 64 columns (the kernels' one width), no
+        /// dropout on the probabilities (the tensor-core kernels have none), in a model whose precision is BF16, the one
+        /// mode whose tolerance covers BF16 products (docs/cuda.md "Flash attention"). FP32 and TF32 models keep the FP32
+        /// kernels, which match the CPU reference to rounding.
+        /// </summary>
+        public static bool UsesTensorCores(long headDim, bool dropout, bool bf16) => headDim == 64 && !dropout && bf16;
     }
 
     /// <summary>
@@ -425,9 +438,12 @@ namespace ModelDsl.Plan
     public sealed class AttentionBackwardKernel : Kernel
     {
         public AttentionBackwardKernel(string name, IReadOnlyList<Origin> origins, Dim batch, Dim steps, long heads, long headDim, bool causal,
-            PlanBuffer qkv, PlanBuffer workspace, PlanBuffer outputGradient, GradientOutput qkvGradient, PlanBuffer? mask = null, AttentionDropout? dropout = null)
+            PlanBuffer qkv, PlanBuffer workspace, PlanBuffer outputGradient, GradientOutput qkvGradient, PlanBuffer? mask = null, AttentionDropout? dropout = null,
+            PlanBuffer? output = null, bool tensorCores = false)
             : base(name, origins)
         {
+            Output = output;
+            TensorCores = tensorCores;
             Mask = mask;
             Dropout = dropout;
             Batch = batch;
@@ -457,5 +473,11 @@ namespace ModelDsl.Plan
 
         /// <summary>The forward's dropout (its mask drawn again from the same seed), or null.</summary>
         public AttentionDropout? Dropout { get; }
+
+        /// <summary>The forward's output: the tensor-core backward's D = rowsum(dOut ⊙ out) reads it.</summary>
+        public PlanBuffer? Output { get; }
+
+        /// <summary>As the forward's <see cref="AttentionKernel.TensorCores"/>.</summary>
+        public bool TensorCores { get; }
     }
 }

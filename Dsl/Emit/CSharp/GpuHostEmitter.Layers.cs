@@ -35,7 +35,7 @@ namespace ModelDsl.Emit.CSharp
             }
             var calls = kernel.Calls ?? throw new System.NotSupportedException($"{kernel.Name}: the GPU emitter does not render {kernel.GetType().Name} (its rule states no calls)");
             foreach (var line in Comment(calls.GpuComment ?? calls.Comment).Split('\n')) _w.Line("// " + line);
-            foreach (var call in calls.Calls)
+            foreach (var call in calls.GpuCalls ?? calls.Calls)
             {
                 string text = $"{GpuLayers}{call.Class}.{call.Method}({LayerContextField}, {string.Join(", ", call.Arguments.Select(LayerArgument))});";
                 if (call.Geometry is { } geometry)

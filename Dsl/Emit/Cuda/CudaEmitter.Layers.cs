@@ -61,6 +61,7 @@ namespace ModelDsl.Emit.Cuda
             SoftmaxKernel or SoftmaxBackwardKernel => LayerFamily.Softmax,
             LstmKernel or LstmBackwardKernel => LayerFamily.Lstm,
             GruKernel or GruBackwardKernel => LayerFamily.Gru,
+            AttentionKernel { TensorCores: true } or AttentionBackwardKernel { TensorCores: true } => LayerFamily.FlashAttention,
             AttentionKernel or AttentionBackwardKernel => LayerFamily.Attention,
             ConcatKernel or ConcatBackwardKernel => LayerFamily.Concat,
             BatchNormKernel or BatchNormBackwardKernel => LayerFamily.BatchNorm,
