@@ -6,7 +6,7 @@ using ModelDsl.Syntax;
 
 namespace ModelDsl.Binding
 {
-    // The training controls: clip_grad_norm (docs/training.md "Training controls").
+    // The training controls: clip_grad_norm, schedule, freeze (docs/training.md "Training controls"); group is in ModelBinder.Groups.cs.
     internal sealed partial class ModelBinder
     {
         /// <summary><c>clip_grad_norm(max_norm)</c>: torch.nn.utils.clip_grad_norm_'s argument (norm_type 2 only).</summary>
@@ -24,7 +24,8 @@ namespace ModelDsl.Binding
         /// Binds every control statement of the model once the parameters exist. Returns null when one had an error (the
         /// model then fails, like an optimizer with a bad argument); each statement is checked even after another failed.
         /// </summary>
-        private TrainingControls? BindControls(IReadOnlyList<ControlSyntax> statements, IReadOnlyList<FreezeSyntax> freezes, Scope scope, OptimizerSyntax? optimizer, LossSyntax? loss)
+        private TrainingControls? BindControls(IReadOnlyList<ControlSyntax> statements, IReadOnlyList<FreezeSyntax> freezes, IReadOnlyList<GroupSyntax> groupStatements,
+            Scope scope, OptimizerSyntax? optimizer, OptimizerInfo? optimizerInfo, LossSyntax? loss)
         {
             bool ok = true;
             GradientClip? clip = null;
@@ -88,7 +89,9 @@ namespace ModelDsl.Binding
                 Diagnostics.ReportControlConflict(freezes[0].Word.Span, "freeze", $"every parameter of model '{_model!.Name.Text}' is frozen, so a step would change nothing; freeze fewer, or drop the optimizer");
                 ok = false;
             }
-            return ok ? new TrainingControls { Clip = clip, Schedule = schedule, Frozen = frozen, FrozenSpan = freezes.Count > 0 ? freezes[0].Span : default } : null;
+            var groups = BindGroups(groupStatements, scope, optimizer, optimizerInfo, loss, frozen, freezes.Count > 0 ? freezes[0] : null);
+            ok &= groups is not null;
+            return ok ? new TrainingControls { Clip = clip, Schedule = schedule, Frozen = frozen, FrozenSpan = freezes.Count > 0 ? freezes[0].Span : default, Groups = groups! } : null;
         }
 
         private GradientClip? BindClip(ControlSyntax s, Scope scope)
@@ -132,14 +135,14 @@ namespace ModelDsl.Binding
         /// The parameters a freeze pattern names: init's pattern (<c>*</c> any run of characters) over the full name, or over
         /// a layer or block path above it (<c>h.1.0</c> names every parameter under <c>h.1.0.</c>). Null after reporting MDL0122.
         /// </summary>
-        private List<ParameterInfo>? MatchingPath(NamePattern pattern)
+        private List<ParameterInfo>? MatchingPath(NamePattern pattern, string statement = "freeze")
         {
             var regex = PatternRegex(pattern.Text);
             var matches = _parameters.Where(p => regex.IsMatch(p.Name) || Prefixes(p.Name).Any(regex.IsMatch)).ToList();
             if (matches.Count > 0) return matches;
             var names = _parameters.Select(p => p.Name).ToList();
             string? suggestion = pattern.Text.Contains('*') ? null : Suggest.Closest(pattern.Text, names.Concat(names.SelectMany(Prefixes)).Distinct(), _file.Suggestions);
-            Diagnostics.ReportPatternMatchesNothing(pattern.Span, "freeze", pattern.Text, _model!.Name.Text, suggestion, names);
+            Diagnostics.ReportPatternMatchesNothing(pattern.Span, statement, pattern.Text, _model!.Name.Text, suggestion, names);
             return null;
         }
 

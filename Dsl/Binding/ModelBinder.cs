@@ -71,6 +71,7 @@ namespace ModelDsl.Binding
             var inits = new List<InitSyntax>();
             var controls = new List<ControlSyntax>();
             var freezes = new List<FreezeSyntax>();
+            var groups = new List<GroupSyntax>();
             PretrainedSyntax? pretrained = null;
             PrecisionSyntax? precision = null;
             foreach (var statement in body)
@@ -85,6 +86,7 @@ namespace ModelDsl.Binding
                     case InitSyntax s: inits.Add(s); break;
                     case ControlSyntax s: controls.Add(s); break;
                     case FreezeSyntax s: freezes.Add(s); break;
+                    case GroupSyntax s: groups.Add(s); break;
                     case PretrainedSyntax s: Once(ref pretrained, s, "pretrained declaration"); break;
                     case PrecisionSyntax s: Once(ref precision, s, "precision"); break;
                     case ReturnSyntax s: Diagnostics.ReportStatementNotAllowed(s.Span, "return", "a model (use 'output')"); break;
@@ -98,7 +100,7 @@ namespace ModelDsl.Binding
             bool parametersComplete = !_failed && Diagnostics.Count(d => d.IsError) == errorsBefore;
             BindInits(inits, scope, parametersComplete);
             PretrainedInfo? pretrainedInfo = pretrained is null ? null : BindPretrained(pretrained, parametersComplete);
-            TrainingControls? controlInfo = controls.Count == 0 && freezes.Count == 0 ? TrainingControls.None : BindControls(controls, freezes, scope, optimizer, loss);
+            TrainingControls? controlInfo = controls.Count == 0 && freezes.Count == 0 && groups.Count == 0 ? TrainingControls.None : BindControls(controls, freezes, groups, scope, optimizer, optimizerInfo, loss);
 
             PrecisionInfo? precisionInfo = precision is null ? PrecisionInfo.Default : BindPrecision(precision);
 

@@ -21,6 +21,20 @@ namespace ModelDsl.Diagnostics
         public void ReportNoBf16Path(TextSpan span, string op, string layer, string why) =>
             Report(DiagnosticCatalog.NoBf16Path, span, $"{op} '{layer}' has no BF16 path: {why}; the rest of the model runs in bf16 (docs/cuda.md \"Precision\")");
 
+        /// <summary>MDL0124: a group option (<paramref name="option"/>) a parameter group cannot set, <paramref name="why"/>.</summary>
+        public void ReportGroupOption(TextSpan span, string group, string option, string why) =>
+            Report(DiagnosticCatalog.GroupOption, span, $"group {group}: {option} {why}");
+
+        /// <summary>MDL0220: a parameter two groups claim; names both groups and both lines.</summary>
+        public void ReportParameterInTwoGroups(TextSpan span, string parameter, string first, int firstLine, string second, int secondLine) =>
+            Report(DiagnosticCatalog.ParameterInTwoGroups, span,
+                $"parameter '{parameter}' is in group '{first}' (line {firstLine}) and in group '{second}' (line {secondLine}); a parameter belongs to one group: narrow one of the patterns");
+
+        /// <summary>MDL0221: a group whose every parameter is frozen, so its options change nothing.</summary>
+        public void ReportGroupAllFrozen(TextSpan span, string group, int freezeLine) =>
+            Report(DiagnosticCatalog.GroupAllFrozen, span,
+                $"every parameter of group '{group}' is frozen (freeze on line {freezeLine}), so its options change nothing; drop the group or unfreeze its parameters");
+
         /// <summary>MDL0318: a schedule whose total steps do not exceed its warm-up, so it would never decay.</summary>
         public void ReportScheduleTooShort(TextSpan span, string schedule, long steps, long warmup) =>
             Report(DiagnosticCatalog.ScheduleTooShort, span, $"{schedule}: steps={steps} must be larger than warmup={warmup} (the decay runs over the steps after the warm-up)");

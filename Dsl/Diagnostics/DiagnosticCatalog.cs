@@ -47,6 +47,7 @@ namespace ModelDsl.Diagnostics
         public static readonly DiagnosticDescriptor UnknownControlName = Error("MDL0120", Names, "Training control names nothing known");
         public static readonly DiagnosticDescriptor UnknownInitializer = Error("MDL0121", Names, "Unknown initialiser");
         public static readonly DiagnosticDescriptor PatternMatchesNothing = Error("MDL0122", Names, "Pattern matches no parameter");
+        public static readonly DiagnosticDescriptor GroupOption = Error("MDL0124", Names, "Option a parameter group cannot set");
         public static readonly DiagnosticDescriptor UnknownPrecision = Error("MDL0125", Names, "Unknown precision");
 
         // MDL02xx: the shape of a model declaration.
@@ -71,6 +72,8 @@ namespace ModelDsl.Diagnostics
         public static readonly DiagnosticDescriptor InvalidMapSource = Error("MDL0217", Structure, "Invalid pretrained map entry");
         public static readonly DiagnosticDescriptor DuplicateOutput = Error("MDL0218", Structure, "Output declared twice");
         public static readonly DiagnosticDescriptor OutputIsLabel = Error("MDL0219", Structure, "Label declared as an output");
+        public static readonly DiagnosticDescriptor ParameterInTwoGroups = Error("MDL0220", Structure, "Parameter in two groups");
+        public static readonly DiagnosticDescriptor GroupAllFrozen = Error("MDL0221", Structure, "Group of frozen parameters only");
 
         // MDL03xx: tensor shapes and element types.
         public static readonly DiagnosticDescriptor ShapeMismatch = Error("MDL0300", Shapes, "Shape mismatch");
@@ -103,10 +106,11 @@ namespace ModelDsl.Diagnostics
             UndefinedName, DuplicateName, UnknownLayer, UnknownArgument, MissingArgument, TooManyArguments,
             DuplicateArgument, ArgumentType, ArgumentOutOfRange, RecursiveBlock, InvalidRepeatCount, UnusedValue,
             ModelTooLarge, SuspiciousSymbolicDimension, NotConstant, UnknownParameter, DivisionByZero, BuildTooLarge,
-            UnknownControlName, UnknownInitializer, PatternMatchesNothing, UnknownPrecision,
+            UnknownControlName, UnknownInitializer, PatternMatchesNothing, GroupOption, UnknownPrecision,
             MissingInput, MissingOutput, MissingLoss, MissingOptimizer, DuplicateDeclaration, UnknownLoss,
             UnknownOptimizer, UnknownDType, LabelOutsideLoss, InvalidDimension, StatementNotAllowed, MissingReturn,
             DuplicateModel, ModelNameTaken, ControlConflict, ParameterMappedTwice, InvalidMapSource, DuplicateOutput, OutputIsLabel,
+            ParameterInTwoGroups, GroupAllFrozen,
             ShapeMismatch, RankMismatch, NotDivisible, DTypeMismatch, KernelTooLarge, SequenceTooLong,
             TiedShapeMismatch, ReshapeMismatch, SymbolicNotAllowed, AxisOutOfRange, TooManyElements, NotTrainable,
             NoGpuCode, UnsupportedOption, OneValuePerChannel, ScheduleTooShort, InitNeedsFans, MapRankMismatch, MaskShape, IndexOutOfRange, MaskShapeMismatch, NoBf16Path,

@@ -25,6 +25,60 @@ namespace ModelDsl.IR
 
         /// <summary>The first <c>freeze</c> statement (for comments in generated code).</summary>
         public TextSpan FrozenSpan { get; init; }
+
+        /// <summary>
+        /// The <c>group</c> statements in source order; group <c>i</c> here is group <c>i + 1</c> of the generated code (0 is
+        /// every trained parameter in no group, with the optimizer's own lr and weight_decay).
+        /// </summary>
+        public IReadOnlyList<ParameterGroup> Groups { get; init; } = new ParameterGroup[0];
+
+        /// <summary>The group <paramref name="parameter"/> belongs to, or null (no group, or frozen: freeze wins over a group).</summary>
+        public ParameterGroup? GroupOf(ParameterInfo parameter) => Groups.FirstOrDefault(g => g.Members.Contains(parameter.Name));
+
+        /// <summary>The generated code's index of <paramref name="parameter"/>'s group: 0 for no group, else 1 + its place in <see cref="Groups"/>.</summary>
+        public int GroupIndex(ParameterInfo parameter)
+        {
+            for (int i = 0; i < Groups.Count; i++)
+                if (Groups[i].Members.Contains(parameter.Name)) return i + 1;
+            return 0;
+        }
+    }
+
+    /// <summary>
+    /// <c>group no_decay(weight_decay=0) *bias, *_norm.weight</c>: parameters whose update uses their own learning rate
+    /// and/or weight decay (PyTorch's param_groups). <see cref="LearningRate"/> and <see cref="WeightDecay"/> are null where
+    /// the group keeps the optimizer's. A group's lr is its rate while the model's LearningRate is the optimizer's lr; the
+    /// generated code scales it with LearningRate and the schedule (docs/training.md "Parameter groups").
+    /// </summary>
+    public sealed class ParameterGroup
+    {
+        public ParameterGroup(string name, double? learningRate, double? weightDecay, IReadOnlyCollection<string> members, TextSpan span)
+        {
+            Name = name;
+            LearningRate = learningRate;
+            WeightDecay = weightDecay;
+            Members = members;
+            Span = span;
+        }
+
+        public string Name { get; }
+        public double? LearningRate { get; }
+        public double? WeightDecay { get; }
+
+        /// <summary>The full names of the trained parameters in the group (a frozen parameter its patterns name is not one).</summary>
+        public IReadOnlyCollection<string> Members { get; }
+
+        /// <summary>The <c>group</c> statement.</summary>
+        public TextSpan Span { get; }
+
+        /// <summary>The options as the .model writes them: <c>lr=0.001, weight_decay=0</c>.</summary>
+        public string Describe()
+        {
+            var parts = new List<string>();
+            if (LearningRate is { } lr) parts.Add("lr=" + lr.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+            if (WeightDecay is { } wd) parts.Add("weight_decay=" + wd.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+            return string.Join(", ", parts);
+        }
     }
 
     public enum ScheduleKind

@@ -69,8 +69,8 @@ namespace ModelDsl.Syntax
         /// </summary>
         public static readonly string[] ControlWords = { "clip_grad_norm", "schedule" };
 
-        /// <summary>Words that begin a training-control statement (recovery resumes at them): the controls, <c>freeze</c> and <c>precision</c>.</summary>
-        private static readonly string[] ControlStatementWords = { "clip_grad_norm", "schedule", "freeze", "precision" };
+        /// <summary>Words that begin a training-control statement (recovery resumes at them): the controls, <c>freeze</c>, <c>group</c> and <c>precision</c>.</summary>
+        private static readonly string[] ControlStatementWords = { "clip_grad_norm", "schedule", "freeze", "group", "precision" };
 
         /// <summary>
         /// A control statement. The head is read atomically, so anything else (a binding named <c>freeze</c>) is left to
@@ -110,6 +110,25 @@ namespace ModelDsl.Syntax
             (from word in Lexical.Identifier.Where(id => id.Text == "precision")
              from mode in Lexical.Identifier.Named("precision (fp32, tf32 or bf16)")
              select (StatementSyntax)new PrecisionSyntax(word, mode, word.Span.Cover(mode.Span))).Atomic();
+
+        /// <summary>
+        /// <c>group no_decay(weight_decay=0) *bias, *_norm.weight</c>: the word, the group's name and the <c>(</c> read
+        /// atomically (so <c>group = …</c> still binds a name), then the options as a call's arguments and freeze's
+        /// comma-separated patterns.
+        /// </summary>
+        private static readonly Parser<StatementSyntax> Group =
+            from head in (from word in Lexical.Identifier.Where(id => id.Text == "group")
+                          from name in Lexical.Identifier
+                          from open in Lexical.Symbol('(').Preview().Where(o => o.IsDefined)
+                          select (word, name)).Atomic()
+            from arguments in ExpressionGrammar.ArgumentList
+            from first in Lexical.NamePattern
+            from rest in (from comma in Lexical.Symbol(',')
+                          from pattern in Lexical.NamePattern
+                          select pattern).Repeated()
+            let patterns = new[] { first }.Concat(rest).ToList()
+            let options = new CallSyntax(head.name, arguments.Arguments, head.name.Span.Cover(arguments.Close))
+            select (StatementSyntax)new GroupSyntax(head.word, options, patterns, head.word.Span.Cover(patterns[patterns.Count - 1].Span));
 
         /// <summary><c>axis=0</c> inside <c>concat(...)</c>; read atomically so a source named <c>axis...</c> still parses as a name.</summary>
         private static readonly Parser<NumberSyntax> MapAxis =
@@ -193,7 +212,7 @@ namespace ModelDsl.Syntax
             select (StatementSyntax)new BindingSyntax(name, value, name.Span.Cover(value.Span));
 
         public static readonly Parser<StatementSyntax> Statement =
-            Input.XOr(Output).XOr(Loss).XOr(Optimizer).XOr(Init).XOr(Pretrained).XOr(Return).XOr(Control).XOr(Freeze).XOr(Precision).XOr(Binding).Named("statement");
+            Input.XOr(Output).XOr(Loss).XOr(Optimizer).XOr(Init).XOr(Pretrained).XOr(Return).XOr(Control).XOr(Freeze).XOr(Group).XOr(Precision).XOr(Binding).Named("statement");
 
         /// <summary>The words that begin a statement; recovery resumes at a line starting with one of them.</summary>
         public static readonly string[] StatementKeywords = { "input", "label", "output", "loss", "optimizer", "init", "pretrained", "return" };

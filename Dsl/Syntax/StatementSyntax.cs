@@ -56,8 +56,8 @@ namespace ModelDsl.Syntax
 
     /// <summary>
     /// A training control (docs/training.md "Training controls"): <c>schedule cosine(warmup=100)</c> (<see cref="Word"/>
-    /// <c>schedule</c>, <see cref="Call"/> <c>cosine(...)</c>), or <c>clip_grad_norm(1.0)</c>, <c>freeze("tok")</c>,
-    /// <c>group("*.bias", weight_decay=0)</c> (the call is the whole statement, its callee the word).
+    /// <c>schedule</c>, <see cref="Call"/> <c>cosine(...)</c>), or <c>clip_grad_norm(1.0)</c> (the call is the whole
+    /// statement, its callee the word).
     /// </summary>
     public sealed record ControlSyntax(Identifier Word, CallSyntax Call, TextSpan Span) : StatementSyntax(Span);
 
@@ -72,6 +72,13 @@ namespace ModelDsl.Syntax
     /// or <c>bf16</c>. The CPU code always computes in FP32.
     /// </summary>
     public sealed record PrecisionSyntax(Identifier Word, Identifier Mode, TextSpan Span) : StatementSyntax(Span);
+
+    /// <summary>
+    /// <c>group no_decay(weight_decay=0) *bias, *_norm.weight</c>: a parameter group (docs/training.md "Parameter groups"):
+    /// <see cref="Options"/> is a call whose callee is the group's name and whose arguments are its options; each pattern is
+    /// freeze's and names the parameters the options apply to.
+    /// </summary>
+    public sealed record GroupSyntax(Identifier Word, CallSyntax Options, IReadOnlyList<NamePattern> Patterns, TextSpan Span) : StatementSyntax(Span);
 
     /// <summary>A statement that failed to parse; the parser reported why and skipped to the next line.</summary>
     public sealed record ErrorStatementSyntax(TextSpan Span) : StatementSyntax(Span);

@@ -57,6 +57,49 @@ public sealed partial class ModelGuard
 
     private bool IsFrozen(int k) => _frozen is { } frozen && frozen[k];
 
+    // Parameter groups (a .model's `group` statements): parameter k updates with _rates[_groupOf[k]] and
+    // _decays[_groupOf[k]]; without groups every parameter is in group 0 and the single-value checks fill slot 0.
+    private int[]? _groupOf;
+    private float[] _rates = new float[1], _decays = new float[1];
+
+    /// <summary>
+    /// Puts parameter <paramref name="index"/> in parameter group <paramref name="group"/> (0: no group): the update checks
+    /// that take one learning rate and weight decay per group use that group's for it.
+    /// </summary>
+    public void Group(int index, int group)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(group);
+        _groupOf ??= new int[_parameters.Count];
+        _groupOf[index] = group;
+        if (group >= _rates.Length)
+        {
+            Array.Resize(ref _rates, group + 1);
+            Array.Resize(ref _decays, group + 1);
+        }
+    }
+
+    private int GroupOf(int k) => _groupOf is { } groups ? groups[k] : 0;
+
+    private float RateOf(int k) => _rates[GroupOf(k)];
+
+    private float DecayOf(int k) => _decays[GroupOf(k)];
+
+    // One learning rate and weight decay for every parameter (the checks without groups).
+    private void Uniform(float lr, float weightDecay)
+    {
+        Array.Fill(_rates, lr);
+        Array.Fill(_decays, weightDecay);
+    }
+
+    // One per group (index = group), as many as Group declared.
+    private void PerGroup(ReadOnlySpan<float> lr, ReadOnlySpan<float> weightDecay)
+    {
+        if (lr.Length != _rates.Length || weightDecay.Length != _decays.Length)
+            throw new ArgumentException($"{_model}: {_rates.Length} parameter group(s) need as many learning rates and weight decays; got {lr.Length} and {weightDecay.Length}.");
+        lr.CopyTo(_rates);
+        weightDecay.CopyTo(_decays);
+    }
+
     /// <summary>
     /// Checks an SGD step (torch.optim.SGD, as <see cref="Optimizers.Sgd"/>) before it runs. <paramref name="syncHost"/>
     /// (GPU sessions) copies device values, state and gradients into the host parameters before a measuring pass; null on the CPU.
@@ -64,52 +107,97 @@ public sealed partial class ModelGuard
     public void Sgd(string caller, int step, float lr, float momentum, float weightDecay, bool nesterov, Action? syncHost = null)
     {
         if (!CheckFinite) return;
+        Uniform(lr, weightDecay);
+        SgdCore(caller, step, momentum, nesterov, syncHost);
+    }
+
+    /// <summary>
+    /// <see cref="Sgd(string, int, float, float, float, bool, Action?)"/> with parameter groups: <paramref name="lr"/> and
+    /// <paramref name="weightDecay"/> hold one value per group (index 0: the parameters in no group), as <see cref="Group"/> assigned them.
+    /// </summary>
+    public void Sgd(string caller, int step, ReadOnlySpan<float> lr, float momentum, ReadOnlySpan<float> weightDecay, bool nesterov, Action? syncHost = null)
+    {
+        if (!CheckFinite) return;
+        PerGroup(lr, weightDecay);
+        SgdCore(caller, step, momentum, nesterov, syncHost);
+    }
+
+    private void SgdCore(string caller, int step, float momentum, bool nesterov, Action? syncHost)
+    {
         bool remeasure = Remeasure(syncHost);
         ExpectOwnUpdate(syncHost); // if this throws instead, the versions simply mismatch next time: one extra measure
-        if (!remeasure && SgdBounded(lr, momentum, weightDecay, nesterov, commit: false))
+        if (!remeasure && SgdBounded(momentum, nesterov, commit: false))
         {
-            SgdBounded(lr, momentum, weightDecay, nesterov, commit: true);
+            SgdBounded(momentum, nesterov, commit: true);
             return;
         }
         Measure(caller, step, syncHost);
-        if (SgdBounded(lr, momentum, weightDecay, nesterov, commit: true)) return;
+        if (SgdBounded(momentum, nesterov, commit: true)) return;
         for (int k = 0; k < _parameters.Count; k++)
         {
             if (IsFrozen(k)) continue;
             var p = _parameters[k];
-            var (index, value) = UpdateCheck.Sgd(p.Value, p.Gradient, p.State1, lr, momentum, weightDecay, nesterov);
-            if (index >= 0) ThrowUpdate(caller, step, "sgd", lr, p, index, value);
+            var (index, value) = UpdateCheck.Sgd(p.Value, p.Gradient, p.State1, RateOf(k), momentum, DecayOf(k), nesterov);
+            if (index >= 0) ThrowUpdate(caller, step, "sgd", RateOf(k), p, index, value);
         }
         _boundsKnown = false; // exact, but nothing tracked: measure again next step
     }
 
     /// <summary>Checks an Adam step (L2 weight decay, as <see cref="Optimizers.Adam"/>) before it runs; <paramref name="step"/> is the 1-based step it will take.</summary>
-    public void Adam(string caller, int step, float lr, float beta1, float beta2, float eps, float weightDecay, Action? syncHost = null) =>
-        AdamCore(caller, step, "adam", lr, beta1, beta2, eps, l2: weightDecay, decay: 1f, syncHost);
+    public void Adam(string caller, int step, float lr, float beta1, float beta2, float eps, float weightDecay, Action? syncHost = null)
+    {
+        if (!CheckFinite) return;
+        Uniform(lr, weightDecay);
+        AdamCore(caller, step, "adam", beta1, beta2, eps, decoupled: false, syncHost);
+    }
 
     /// <summary>Checks an AdamW step (decoupled weight decay, as <see cref="Optimizers.AdamW"/>) before it runs.</summary>
-    public void AdamW(string caller, int step, float lr, float beta1, float beta2, float eps, float weightDecay, Action? syncHost = null) =>
-        AdamCore(caller, step, "adamw", lr, beta1, beta2, eps, l2: 0f, decay: (float)(1.0 - (double)lr * weightDecay), syncHost);
+    public void AdamW(string caller, int step, float lr, float beta1, float beta2, float eps, float weightDecay, Action? syncHost = null)
+    {
+        if (!CheckFinite) return;
+        Uniform(lr, weightDecay);
+        AdamCore(caller, step, "adamw", beta1, beta2, eps, decoupled: true, syncHost);
+    }
 
-    private void AdamCore(string caller, int step, string optimizer, float lr, float beta1, float beta2, float eps, float l2, float decay, Action? syncHost)
+    /// <summary><see cref="Adam(string, int, float, float, float, float, float, Action?)"/> with one lr and weight decay per parameter group.</summary>
+    public void Adam(string caller, int step, ReadOnlySpan<float> lr, float beta1, float beta2, float eps, ReadOnlySpan<float> weightDecay, Action? syncHost = null)
+    {
+        if (!CheckFinite) return;
+        PerGroup(lr, weightDecay);
+        AdamCore(caller, step, "adam", beta1, beta2, eps, decoupled: false, syncHost);
+    }
+
+    /// <summary><see cref="AdamW(string, int, float, float, float, float, float, Action?)"/> with one lr and weight decay per parameter group.</summary>
+    public void AdamW(string caller, int step, ReadOnlySpan<float> lr, float beta1, float beta2, float eps, ReadOnlySpan<float> weightDecay, Action? syncHost = null)
+    {
+        if (!CheckFinite) return;
+        PerGroup(lr, weightDecay);
+        AdamCore(caller, step, "adamw", beta1, beta2, eps, decoupled: true, syncHost);
+    }
+
+    // Adam: the weight decay is L2 (added to the gradient), decay 1. AdamW: no L2, p ·= 1 − lr·wd (rounded once, as Optimizers.AdamW).
+    private float L2Of(int k, bool decoupled) => decoupled ? 0f : DecayOf(k);
+
+    private float DecayFactorOf(int k, bool decoupled) => decoupled ? (float)(1.0 - (double)RateOf(k) * DecayOf(k)) : 1f;
+
+    private void AdamCore(string caller, int step, string optimizer, float beta1, float beta2, float eps, bool decoupled, Action? syncHost)
     {
         int optimizerStep = step;
-        if (!CheckFinite) return;
         bool remeasure = Remeasure(syncHost);
         ExpectOwnUpdate(syncHost);
-        if (!remeasure && AdamBounded(lr, beta1, beta2, eps, l2, decay, optimizerStep, commit: false))
+        if (!remeasure && AdamBounded(beta1, beta2, eps, decoupled, optimizerStep, commit: false))
         {
-            AdamBounded(lr, beta1, beta2, eps, l2, decay, optimizerStep, commit: true);
+            AdamBounded(beta1, beta2, eps, decoupled, optimizerStep, commit: true);
             return;
         }
         Measure(caller, step, syncHost);
-        if (AdamBounded(lr, beta1, beta2, eps, l2, decay, optimizerStep, commit: true)) return;
+        if (AdamBounded(beta1, beta2, eps, decoupled, optimizerStep, commit: true)) return;
         for (int k = 0; k < _parameters.Count; k++)
         {
             if (IsFrozen(k)) continue;
             var p = _parameters[k];
-            var (index, value) = UpdateCheck.Adam(p.Value, p.Gradient, p.State1, p.State2, lr, beta1, beta2, eps, l2, decay, optimizerStep);
-            if (index >= 0) ThrowUpdate(caller, step, optimizer, lr, p, index, value);
+            var (index, value) = UpdateCheck.Adam(p.Value, p.Gradient, p.State1, p.State2, RateOf(k), beta1, beta2, eps, L2Of(k, decoupled), DecayFactorOf(k, decoupled), optimizerStep);
+            if (index >= 0) ThrowUpdate(caller, step, optimizer, RateOf(k), p, index, value);
         }
         _boundsKnown = false;
     }
@@ -122,32 +210,47 @@ public sealed partial class ModelGuard
     public void Rmsprop(string caller, int step, float lr, float alpha, float eps, float weightDecay, float momentum, bool centered, Action? syncHost = null)
     {
         if (!CheckFinite) return;
+        Uniform(lr, weightDecay);
+        RmspropCore(caller, step, alpha, eps, momentum, centered, syncHost);
+    }
+
+    /// <summary><see cref="Rmsprop(string, int, float, float, float, float, float, bool, Action?)"/> with one lr and weight decay per parameter group.</summary>
+    public void Rmsprop(string caller, int step, ReadOnlySpan<float> lr, float alpha, float eps, ReadOnlySpan<float> weightDecay, float momentum, bool centered, Action? syncHost = null)
+    {
+        if (!CheckFinite) return;
+        PerGroup(lr, weightDecay);
+        RmspropCore(caller, step, alpha, eps, momentum, centered, syncHost);
+    }
+
+    private void RmspropCore(string caller, int step, float alpha, float eps, float momentum, bool centered, Action? syncHost)
+    {
         bool remeasure = Remeasure(syncHost);
         ExpectOwnUpdate(syncHost);
-        if (!remeasure && RmspropBounded(lr, alpha, eps, weightDecay, momentum, centered, commit: false))
+        if (!remeasure && RmspropBounded(alpha, eps, momentum, centered, commit: false))
         {
-            RmspropBounded(lr, alpha, eps, weightDecay, momentum, centered, commit: true);
+            RmspropBounded(alpha, eps, momentum, centered, commit: true);
             return;
         }
         Measure(caller, step, syncHost);
-        if (RmspropBounded(lr, alpha, eps, weightDecay, momentum, centered, commit: true)) return;
+        if (RmspropBounded(alpha, eps, momentum, centered, commit: true)) return;
         for (int k = 0; k < _parameters.Count; k++)
         {
             if (IsFrozen(k)) continue;
             var p = _parameters[k];
-            var (index, value) = UpdateCheck.Rmsprop(p.Value, p.Gradient, p.State1, p.State2, lr, alpha, eps, weightDecay, momentum, centered);
-            if (index >= 0) ThrowUpdate(caller, step, "rmsprop", lr, p, index, value);
+            var (index, value) = UpdateCheck.Rmsprop(p.Value, p.Gradient, p.State1, p.State2, RateOf(k), alpha, eps, DecayOf(k), momentum, centered);
+            if (index >= 0) ThrowUpdate(caller, step, "rmsprop", RateOf(k), p, index, value);
         }
         _boundsKnown = false;
     }
 
-    private bool RmspropBounded(float lr, float alpha, float eps, float weightDecay, float momentum, bool centered, bool commit)
+    private bool RmspropBounded(float alpha, float eps, float momentum, bool centered, bool commit)
     {
         if (!_boundsKnown || !(eps > 0) || alpha is not (>= 0 and <= 1)) return false;
-        double a = alpha, c = 1.0 - alpha, mu = Math.Abs((double)momentum), wd = Math.Abs((double)weightDecay), rate = Math.Abs((double)lr);
+        double a = alpha, c = 1.0 - alpha, mu = Math.Abs((double)momentum);
         for (int k = 0; k < _parameters.Count; k++)
         {
             if (IsFrozen(k)) continue;
+            double wd = Math.Abs((double)DecayOf(k)), rate = Math.Abs((double)RateOf(k));
             double d = _maxGradient[k] + wd * _maxValue[k];
             double sq = a * _maxState1[k] + c * d * d;
             // |ga'| ≤ α·|ga| + (1 − α)·|d| (centered); |buf'| ≤ μ·|buf| + |d| / eps (momentum); either is state 2.
@@ -190,13 +293,14 @@ public sealed partial class ModelGuard
         for (int k = 0; k < _parameters.Count; k++) _versions[k] = _parameters[k].Version + 1;
     }
 
-    private bool SgdBounded(float lr, float momentum, float weightDecay, bool nesterov, bool commit)
+    private bool SgdBounded(float momentum, bool nesterov, bool commit)
     {
         if (!_boundsKnown) return false;
-        double mu = Math.Abs((double)momentum), wd = Math.Abs((double)weightDecay), rate = Math.Abs((double)lr);
+        double mu = Math.Abs((double)momentum);
         for (int k = 0; k < _parameters.Count; k++)
         {
             if (IsFrozen(k)) continue;
+            double wd = Math.Abs((double)DecayOf(k)), rate = Math.Abs((double)RateOf(k));
             double d = _maxGradient[k] + wd * _maxValue[k];
             double buffer = momentum != 0 ? mu * _maxState1[k] + d : 0;
             double direction = momentum == 0 ? d : nesterov ? d + mu * buffer : buffer;
@@ -211,15 +315,17 @@ public sealed partial class ModelGuard
         return true;
     }
 
-    private bool AdamBounded(float lr, float beta1, float beta2, float eps, float l2, float decay, int optimizerStep, bool commit)
+    private bool AdamBounded(float beta1, float beta2, float eps, bool decoupled, int optimizerStep, bool commit)
     {
         if (!_boundsKnown || !(eps > 0) || optimizerStep <= 0) return false;
-        double stepSize = Math.Abs(lr / (1.0 - Math.Pow(beta1, optimizerStep)));
+        double correction = 1.0 - Math.Pow(beta1, optimizerStep);
         double b1 = Math.Abs((double)beta1), c1 = Math.Abs(1.0 - beta1), b2 = Math.Abs((double)beta2), c2 = Math.Abs(1.0 - beta2);
-        if (!(stepSize < Limit)) return false;
         for (int k = 0; k < _parameters.Count; k++)
         {
             if (IsFrozen(k)) continue;
+            double stepSize = Math.Abs(RateOf(k) / correction);
+            float l2 = L2Of(k, decoupled), decay = DecayFactorOf(k, decoupled);
+            if (!(stepSize < Limit)) return false;
             double d = _maxGradient[k] + Math.Abs((double)l2) * _maxValue[k];
             // m' = m + (1 − β1)(d − m) = β1·m + (1 − β1)·d for β1 in [0, 1]; otherwise the looser form of the first expression.
             double m = beta1 is >= 0 and <= 1 ? b1 * _maxState1[k] + c1 * d : _maxState1[k] + c1 * (d + _maxState1[k]);

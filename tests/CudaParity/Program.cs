@@ -26,6 +26,7 @@ public static class Program
         (typeof(ParityConcat), 5, 7),
         (typeof(ParityRmsprop), 13, 1),
         (typeof(ParityRmspropCentered), 19, 1),
+        (typeof(ParityGroups), 17, 1),
         (typeof(FashionCnn), 3, 1),
         (typeof(FortuneLstm), 3, 5),
         (typeof(CharGpt), 2, 8),

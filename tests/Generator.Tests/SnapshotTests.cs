@@ -90,6 +90,29 @@ public sealed class SnapshotTests
     }
 
     /// <summary>
+    /// A model with parameter groups (no example has them yet): the group table and GroupLearningRate, the per-group
+    /// update with each group's rate and weight decay on the CPU, and on the GPU the optimizer kernel taking the weight
+    /// decay as an argument, launched once per run of one group. Baselines under Snapshots/Inline/.
+    /// </summary>
+    [Fact]
+    public void ParameterGroupModel_MatchesBaseline()
+    {
+        const string text = "model Groups {\n    input x: f32[B, 4]\n    label y: i32[B]\n    h = x -> dense(8) -> layer_norm -> relu\n"
+            + "    logits = h -> dense(3)\n    output logits\n    loss cross_entropy(logits, y)\n    optimizer adam(lr=1e-3, weight_decay=0.01)\n"
+            + "    schedule linear(warmup=10, steps=100)\n    group no_decay(weight_decay=0) *.bias, h.1.weight\n    group head(lr=5e-3) logits.weight\n}\n";
+        var (_, result) = GeneratorHarness.Run(GeneratorHarness.CreateCompilation(GeneratorHarness.DefaultProgram), new TestAdditionalText("/src/groups.model", text));
+
+        Assert.DoesNotContain(result.Diagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        Directory.CreateDirectory(Path.Combine(Snapshot.Directory, "Inline"));
+        var sources = result.GeneratedSources.OrderBy(s => s.HintName, StringComparer.Ordinal).ToList();
+        Assert.Equal(["Groups.Gpu.g.cs", "Groups.Training.g.cs", "Groups.g.cs"], sources.Select(s => s.HintName).OrderBy(n => n, StringComparer.Ordinal));
+        foreach (GeneratedSourceResult source in sources)
+        {
+            Snapshot.Verify(source.SourceText.ToString(), "Inline/" + Path.GetFileNameWithoutExtension(Path.GetFileNameWithoutExtension(source.HintName)));
+        }
+    }
+
+    /// <summary>
     /// The training half ({Model}.Training.g.cs) and the GPU half ({Model}.Gpu.g.cs, with the CUDA C) are baselined by <see cref="GeneratedCode_MatchesBaseline"/> like the
     /// rest; this pins which models have one, so a model silently losing its training code (or a stale baseline) fails.
     /// </summary>

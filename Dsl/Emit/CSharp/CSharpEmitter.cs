@@ -92,23 +92,62 @@ namespace ModelDsl.Emit.CSharp
         /// take them: <c>momentum, weight_decay, nesterov: …</c>, <c>beta1, beta2, eps, weight_decay</c> or
         /// <c>alpha, eps, weight_decay, momentum, centered: …</c>.
         /// </summary>
-        private protected static string HyperArguments(OptimizerInfo optimizer) => optimizer.Settings switch
+        private protected static string HyperArguments(OptimizerInfo optimizer) => HyperArguments(optimizer, Literal(optimizer.Settings.WeightDecay));
+
+        /// <summary>
+        /// <see cref="HyperArguments(OptimizerInfo)"/> with <paramref name="weightDecay"/> (a literal, or the guard's array of
+        /// one per parameter group) in the weight decay's place.
+        /// </summary>
+        private protected static string HyperArguments(OptimizerInfo optimizer, string weightDecay) => optimizer.Settings switch
         {
-            Ops.SgdSettings sgd => $"{Literal(sgd.Momentum)}, {Literal(sgd.WeightDecay)}, nesterov: {(sgd.Nesterov ? "true" : "false")}",
-            Ops.AdamSettings adam => $"{Literal(adam.Beta1)}, {Literal(adam.Beta2)}, {Literal(adam.Eps)}, {Literal(adam.WeightDecay)}",
-            Ops.RmspropSettings rmsprop => $"{Literal(rmsprop.Alpha)}, {Literal(rmsprop.Eps)}, {Literal(rmsprop.WeightDecay)}, {Literal(rmsprop.Momentum)}, centered: {(rmsprop.Centered ? "true" : "false")}",
+            Ops.SgdSettings sgd => $"{Literal(sgd.Momentum)}, {weightDecay}, nesterov: {(sgd.Nesterov ? "true" : "false")}",
+            Ops.AdamSettings adam => $"{Literal(adam.Beta1)}, {Literal(adam.Beta2)}, {Literal(adam.Eps)}, {weightDecay}",
+            Ops.RmspropSettings rmsprop => $"{Literal(rmsprop.Alpha)}, {Literal(rmsprop.Eps)}, {weightDecay}, {Literal(rmsprop.Momentum)}, centered: {(rmsprop.Centered ? "true" : "false")}",
             _ => throw new System.InvalidOperationException($"no hyperparameters for {optimizer.Kind.ToSource()}"),
         };
 
-        /// <summary>Tells the guard which parameters are frozen, so the update check skips them (they have no state).</summary>
+        /// <summary>
+        /// Tells the guard which parameters are frozen, so the update check skips them (they have no state), and which
+        /// parameter group each grouped parameter is in, so the check uses the group's learning rate and weight decay.
+        /// </summary>
         private protected void EmitFrozenGuard(string guard)
         {
             for (int k = 0; k < _plan.Parameters.Count; k++)
             {
                 var p = _plan.Parameters[k].Parameter!;
                 if (Model.Controls.IsFrozen(p)) _w.Line($"{guard}.Freeze({k}); // {p.Name} is frozen");
+                else if (Model.Controls.GroupOf(p) is { } group) _w.Line($"{guard}.Group({k}, {Model.Controls.GroupIndex(p)}); // {p.Name}: group {group.Name}");
             }
         }
+
+        /// <summary>Whether the model declares parameter groups (and has an optimizer to apply them).</summary>
+        private protected bool HasGroups => Model.Optimizer is not null && Model.Controls.Groups.Count > 0;
+
+        /// <summary>
+        /// Group <paramref name="index"/>'s learning rate over the optimizer's (1 for group 0 and for a group that keeps it),
+        /// divided by the optimizer's lr as a float (the LearningRate it starts as), so a group's rate rounds to exactly its
+        /// lr while LearningRate is unchanged.
+        /// </summary>
+        private protected double GroupRateRatio(int index)
+        {
+            if (index == 0 || Model.Controls.Groups[index - 1].LearningRate is not { } lr) return 1.0;
+            return lr / (double)(float)Model.Optimizer!.Settings.LearningRate;
+        }
+
+        /// <summary>Group <paramref name="index"/>'s weight decay: its own, or the optimizer's (group 0, or a group that keeps it).</summary>
+        private protected double GroupWeightDecay(int index) =>
+            index > 0 && Model.Controls.Groups[index - 1].WeightDecay is { } wd ? wd : Model.Optimizer!.Settings.WeightDecay;
+
+        /// <summary>A double literal that round-trips (<c>1.4142135623730951</c>, <c>1.0</c>): gains and group rate ratios keep double precision.</summary>
+        private protected static string DoubleLiteral(double value)
+        {
+            string text = value.ToString("R", CultureInfo.InvariantCulture);
+            return text.IndexOfAny(new[] { '.', 'E', 'e' }) < 0 ? text + ".0" : text;
+        }
+
+        /// <summary>What group <paramref name="index"/> is, for comments: <c>group no_decay (m.model:12: weight_decay=0)</c>, or <c>no group</c>.</summary>
+        private protected string GroupText(int index) =>
+            index == 0 ? "no group" : $"group {Model.Controls.Groups[index - 1].Name} ({_fileName}:{Line(Model.Controls.Groups[index - 1].Span)}: {Model.Controls.Groups[index - 1].Describe()})";
 
         private protected int Line(TextSpan span) => _source.GetLinePosition(span.Start).Line + 1;
 

@@ -15,7 +15,7 @@ namespace ModelDsl.Emit.CSharp
         private static readonly string[] Members =
         {
             "Description", "ParameterCount", "Parameters", "Seed", "Step", "DropoutStream", "LearningRate", "CheckFinite", "LastGradientNorm",
-            "ScheduledLearningRate", "TotalSteps",
+            "ScheduledLearningRate", "TotalSteps", "ParameterGroups", "GroupLearningRate", "GroupRateRatios", "GroupWeightDecays",
             "ModelName", "SymbolNames", "Initialize", "Forward", "Predict", "TrainStep", "ComputeGradients", "Evaluate", "Gradients",
             "TraceKernels", "Save", "Load", "ApplyGradients", "Update", "Prepare", "WorkspaceFor", "RunForward", "RunLoss", "RunBackward",
             "ExportOnnx", "OnnxGraph", "CudaSource", "ToGpu", "Gpu", "Workspace", "Output", "Outputs", "ForwardAll", "DownloadOutputs", "Predicted", "Trace", "LossTerms", "LossValue",
@@ -30,7 +30,7 @@ namespace ModelDsl.Emit.CSharp
         {
             "a", "c", "i", "k", "p", "r", "w", "rows", "cols", "training", "withGradient", "caller", "step", "bound", "call", "binding",
             "found", "planned", "trace", "loss", "model", "context", "parameters", "path", "learningRate", "rate", "lr", "stepSize",
-            "bc2Sqrt", "decay", "sumOfSquares", "clipScale", "mean", "ones", "count", "geometry", "value", "report",
+            "bc2Sqrt", "bc1", "decay", "sumOfSquares", "clipScale", "mean", "ones", "count", "geometry", "value", "report",
         };
 
         /// <summary>The reserved names of a C# file for a model class named <paramref name="className"/>.</summary>
@@ -63,6 +63,7 @@ namespace ModelDsl.Emit.CSharp
             "RunForward", "RunBackward", "RunLoss", "Save", "Load", "ExportOnnx", "ToGpu", "Gpu", "CudaSource", "WorkspaceFor",
             "Dispose", "Output", "Predicted", "CheckFinite", "LastGradientNorm", "DropoutStream", "OnnxGraph", "TraceKernels", "Update",
             "ScheduledLearningRate", "TotalSteps", "ForwardAll",
+            "ParameterGroups", "GroupLearningRate", "GroupRateRatios", "GroupWeightDecays", "_groupRates", // with parameter groups
             "LoadPretrained", "PretrainedMap", "PretrainedFile", "ModelDirectory", // with a pretrained declaration
             "States", // the layer state list of a model with batch_norm
             "Workspace", // the nested class of the CPU half and of Gpu

@@ -102,13 +102,23 @@ namespace ModelDsl.Emit.CSharp
                 _w.Line("// max_norm / (‖g‖ + 1e-6) when the global norm ‖g‖ exceeds max_norm, before the optimizer reads them.");
                 _w.Line($"global::ModelDsl.Runtime.GradientClipping.ClipByGlobalNorm(Parameters, {Literal(clip.MaxNorm)});");
             }
-            if (Model.Controls.Schedule is { } schedule)
+            if (HasGroups)
             {
-                _w.Line($"// schedule {schedule.Describe()} ({_fileName}:{Line(schedule.Span)}): this update's rate.");
-                _w.Line("float lr = ScheduledLearningRate;");
-                lr = "lr";
+                string scaled = Model.Controls.Schedule is { } s ? $" and by schedule {s.Describe()} ({_fileName}:{Line(s.Span)})" : "";
+                _w.Line($"// Parameter groups: this update's rate for each, LearningRate scaled by the group's lr over the optimizer's{scaled}.");
+                for (int g = 0; g <= Model.Controls.Groups.Count; g++) _w.Line($"_groupRates[{g}] = GroupLearningRate({g}); // {GroupText(g)}");
+                _w.Line($"_guard.{method}(caller, Step + 1, _groupRates, {HyperArguments(optimizer, "GroupWeightDecays")});");
             }
-            _w.Line($"_guard.{method}(caller, Step + 1, {lr}, {arguments});");
+            else
+            {
+                if (Model.Controls.Schedule is { } schedule)
+                {
+                    _w.Line($"// schedule {schedule.Describe()} ({_fileName}:{Line(schedule.Span)}): this update's rate.");
+                    _w.Line("float lr = ScheduledLearningRate;");
+                    lr = "lr";
+                }
+                _w.Line($"_guard.{method}(caller, Step + 1, {lr}, {arguments});");
+            }
             _w.Line("Step++;");
             LineDirective(optimizer.Span);
             foreach (var p in _plan.Parameters)
@@ -118,6 +128,13 @@ namespace ModelDsl.Emit.CSharp
                 {
                     _w.Line($"// {p.Parameter!.Name}: frozen, not updated");
                     continue;
+                }
+                if (HasGroups)
+                {
+                    int g = Model.Controls.GroupIndex(p.Parameter!);
+                    if (g > 0) _w.Line($"// {p.Parameter!.Name}: {GroupText(g)}");
+                    lr = $"_groupRates[{g}]";
+                    arguments = HyperArguments(optimizer, Literal(GroupWeightDecay(g)));
                 }
                 _w.Line(optimizer.Settings switch
                 {

@@ -113,6 +113,7 @@ namespace ModelDsl.Emit.CSharp
                 _w.Line($"public float LearningRate {{ get => _learningRate; set => _learningRate = global::ModelDsl.Runtime.Hyperparameters.LearningRate(ModelName, value); }}");
                 _w.Line($"private float _learningRate = {Literal(optimizer.Settings.LearningRate)};");
                 if (Model.Controls.Schedule is { } schedule) EmitSchedule(schedule);
+                if (HasGroups) EmitGroups(optimizer);
             }
             _w.Line();
             _w.Line("/// <summary>");
@@ -203,12 +204,6 @@ namespace ModelDsl.Emit.CSharp
             } + where;
         }
 
-        /// <summary>A double literal that round-trips (<c>1.4142135623730951</c>, <c>1.0</c>): gains keep double precision.</summary>
-        private static string DoubleLiteral(double value)
-        {
-            string text = value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
-            return text.IndexOfAny(new[] { '.', 'E', 'e' }) < 0 ? text + ".0" : text;
-        }
 
         private string InitText(ParameterInfo p) => p.Declared is { } d ? $"{d.Source} (init at line {Line(d.Span)})" : p.Init switch
         {
@@ -220,17 +215,81 @@ namespace ModelDsl.Emit.CSharp
             _ => "to zeros",
         };
 
-            /// <summary>
-        /// <c>schedule kind(...)</c>: the rate each update uses, LearningRate (the peak) times the schedule's factor at Step
-        /// (ModelDsl.Runtime.Schedules), and, when the .model leaves the total to the caller, TotalSteps.
-        /// </summary>
-        /// <summary>A schedule that decays over a total the .model leaves to the caller: the model has a settable TotalSteps (saved in checkpoints).</summary>
-        private bool CallerSetsTotalSteps => Model.Optimizer is not null && Model.Controls.Schedule is { TotalSteps: null, Kind: not ScheduleKind.Constant };
-
-        private void EmitSchedule(LearningRateSchedule schedule)
+        /// <summary>The schedule's factor after Step updates (ModelDsl.Runtime.Schedules), as a C# expression.</summary>
+        private string ScheduleFactor(LearningRateSchedule schedule)
         {
             string at = $"{_fileName}:{Line(schedule.Span)}";
             string total = schedule.TotalSteps is { } steps ? steps.ToString(CultureInfo.InvariantCulture) : "TotalSteps";
+            return schedule.Kind switch
+            {
+                ScheduleKind.Constant => $"global::ModelDsl.Runtime.Schedules.Constant(Step, {schedule.Warmup})",
+                ScheduleKind.Linear => $"global::ModelDsl.Runtime.Schedules.Linear(Step, {schedule.Warmup}, {total}, {Number(schedule.Floor)}, {Quote(Model.Name + " (" + at + ")")})",
+                ScheduleKind.Cosine => $"global::ModelDsl.Runtime.Schedules.Cosine(Step, {schedule.Warmup}, {total}, {Number(schedule.Floor)}, {Quote(Model.Name + " (" + at + ")")})",
+                _ => throw new System.InvalidOperationException($"no schedule {schedule.Kind}"),
+            };
+        }
+
+        /// <summary>
+        /// <c>group name(lr=…, weight_decay=…) patterns</c>: which parameter is in which group, each group's weight decay, and
+        /// its learning rate, LearningRate scaled by the group's lr over the optimizer's (and by the schedule's factor).
+        /// </summary>
+        private void EmitGroups(OptimizerInfo optimizer)
+        {
+            var groups = Model.Controls.Groups;
+            int count = groups.Count + 1;
+            _w.Line();
+            _w.Line("/// <summary>");
+            _w.Line($"/// The parameter groups of {_fileName} (docs/training.md \"Parameter groups\"), by index:");
+            for (int g = 0; g < count; g++)
+            {
+                var members = _plan.Parameters.Select(p => p.Parameter!).Where(p => !Model.Controls.IsFrozen(p) && Model.Controls.GroupIndex(p) == g).Select(p => p.Name).ToList();
+                string what = g == 0 ? $"no group: {optimizer.Kind.ToSource()}'s lr and weight_decay ({_fileName}:{Line(optimizer.Span)})" : GroupText(g);
+                _w.Line($"/// {g}: {what}:");
+                // The members, wrapped at about 120 columns (a BERT's no_decay group names 50 parameters).
+                var line = new System.Text.StringBuilder();
+                if (members.Count == 0) members.Add("no parameter");
+                for (int i = 0; i < members.Count; i++)
+                {
+                    string item = members[i] + (i + 1 < members.Count ? "," : ".");
+                    if (line.Length > 0 && line.Length + 1 + item.Length > 110)
+                    {
+                        _w.Line("///    " + line);
+                        line.Clear();
+                    }
+                    line.Append(line.Length > 0 ? " " : "").Append(item);
+                }
+                _w.Line("///    " + line);
+            }
+            _w.Line("/// </summary>");
+            _w.Line($"public static global::System.Collections.Generic.IReadOnlyList<string> ParameterGroups {{ get; }} = new[] {{ {string.Join(", ", Enumerable.Range(0, count).Select(g => Quote(g == 0 ? "" : groups[g - 1].Name)))} }};");
+            _w.Line();
+            _w.Line("/// <summary>Each group's lr over the optimizer's: a group's rate is LearningRate times this, so setting LearningRate moves every group in proportion.</summary>");
+            _w.Line($"private static readonly double[] GroupRateRatios = {{ {string.Join(", ", Enumerable.Range(0, count).Select(g => DoubleLiteral(GroupRateRatio(g))))} }};");
+            _w.Line();
+            _w.Line("/// <summary>Each group's weight decay (the optimizer's where the group keeps it).</summary>");
+            _w.Line($"internal static readonly float[] GroupWeightDecays = {{ {string.Join(", ", Enumerable.Range(0, count).Select(g => Literal(GroupWeightDecay(g))))} }};");
+            _w.Line();
+            _w.Line("/// <summary>This update's learning rate per group, filled by Update (kept to allocate nothing per step).</summary>");
+            _w.Line($"private readonly float[] _groupRates = new float[{count}];");
+            _w.Line();
+            _w.Line("/// <summary>");
+            _w.Line("/// The learning rate of group <paramref name=\"group\"/>'s next update (an index of <see cref=\"ParameterGroups\"/>): LearningRate times the");
+            _w.Line("/// group's lr over the optimizer's" + (Model.Controls.Schedule is { } s ? $", times the factor of schedule {s.Describe()} ({_fileName}:{Line(s.Span)})" : "") + ", rounded once.");
+            _w.Line("/// </summary>");
+            string factor = Model.Controls.Schedule is { } schedule ? " * " + ScheduleFactor(schedule) : "";
+            _w.Line($"public float GroupLearningRate(int group) => (float)(LearningRate * GroupRateRatios[group]{factor});");
+        }
+
+        /// <summary>A schedule that decays over a total the .model leaves to the caller: the model has a settable TotalSteps (saved in checkpoints).</summary>
+        private bool CallerSetsTotalSteps => Model.Optimizer is not null && Model.Controls.Schedule is { TotalSteps: null, Kind: not ScheduleKind.Constant };
+
+        /// <summary>
+        /// <c>schedule kind(...)</c>: the rate each update uses, LearningRate (the peak) times the schedule's factor at Step
+        /// (ModelDsl.Runtime.Schedules), and, when the .model leaves the total to the caller, TotalSteps.
+        /// </summary>
+        private void EmitSchedule(LearningRateSchedule schedule)
+        {
+            string at = $"{_fileName}:{Line(schedule.Span)}";
             if (schedule.TotalSteps is null && schedule.Kind != ScheduleKind.Constant)
             {
                 _w.Line();
@@ -238,13 +297,7 @@ namespace ModelDsl.Emit.CSharp
                 _w.Line("/// epochs × batches per epoch when it is 0). A step while it is 0 throws InvalidOperationException.</summary>");
                 _w.Line("public int TotalSteps { get; set; }");
             }
-            string factor = schedule.Kind switch
-            {
-                ScheduleKind.Constant => $"global::ModelDsl.Runtime.Schedules.Constant(Step, {schedule.Warmup})",
-                ScheduleKind.Linear => $"global::ModelDsl.Runtime.Schedules.Linear(Step, {schedule.Warmup}, {total}, {Number(schedule.Floor)}, {Quote(Model.Name + " (" + at + ")")})",
-                ScheduleKind.Cosine => $"global::ModelDsl.Runtime.Schedules.Cosine(Step, {schedule.Warmup}, {total}, {Number(schedule.Floor)}, {Quote(Model.Name + " (" + at + ")")})",
-                _ => throw new System.InvalidOperationException($"no schedule {schedule.Kind}"),
-            };
+            string factor = ScheduleFactor(schedule);
             _w.Line();
             _w.Line("/// <summary>");
             _w.Line($"/// The learning rate of the next update: LearningRate times the factor of schedule {schedule.Describe()} ({at}) after");

@@ -108,6 +108,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("// model's Parameters when a check needs the values themselves (to name a bad gradient, or to measure before an update).");
             _w.Line("private readonly global::ModelDsl.Runtime.ModelGuard _guard;");
             _w.Line("private readonly global::System.Action _syncHost;");
+            if (HasGroups) _w.Line($"private readonly float[] _groupRates = new float[{Model.Controls.Groups.Count + 1}]; // this update's rate per parameter group (the model's ParameterGroups)");
             if (Cuda.GradientSumOfSquares is not null)
             {
                 _w.Line($"private readonly global::ModelDsl.Cuda.DeviceVariable _gradientPartials; // {Cuda.GradientPartialCount} floats: the first pass of Σ g²");
@@ -622,7 +623,15 @@ namespace ModelDsl.Emit.CSharp
                 });
                 _w.Close();
             }
-            if (Model.Controls.Schedule is { } schedule)
+            if (HasGroups)
+            {
+                string scaled = Model.Controls.Schedule is { } s ? $" and by schedule {s.Describe()} ({_fileName}:{Line(s.Span)})" : "";
+                _w.Line($"// Parameter groups: this update's rate for each, as on the CPU: LearningRate scaled by the group's lr over the optimizer's{scaled}.");
+                for (int g = 0; g <= Model.Controls.Groups.Count; g++) _w.Line($"_groupRates[{g}] = _model.GroupLearningRate({g}); // {GroupText(g)}");
+                _w.Line($"_guard.{OptimizerMethod(optimizer)}(caller, _model.Step + 1, _groupRates, {HyperArguments(optimizer, "GroupWeightDecays")}, _syncHost);");
+                _w.Line("int step = ++_model.Step;");
+            }
+            else if (Model.Controls.Schedule is { } schedule)
             {
                 _w.Line($"// schedule {schedule.Describe()} ({_fileName}:{Line(schedule.Span)}): this update's rate, as on the CPU.");
                 _w.Line("float lr = _model.ScheduledLearningRate;");
@@ -635,7 +644,14 @@ namespace ModelDsl.Emit.CSharp
                 _w.Line("int step = ++_model.Step;");
                 _w.Line("float lr = _model.LearningRate;");
             }
-            if (optimizer.Settings is Ops.AdamSettings adam)
+            if (optimizer.Settings is Ops.AdamSettings groupAdam && HasGroups)
+            {
+                _w.Line("// The bias corrections in double, rounded once, exactly as Optimizers.Adam/AdamW on the CPU; each group's step size");
+                _w.Line("// (and AdamW's decay 1 − lr·weight_decay) from its own rate, at its launch below.");
+                _w.Line($"double bc1 = 1.0 - global::System.Math.Pow({Literal(groupAdam.Beta1)}, step);");
+                _w.Line($"float bc2Sqrt = (float)global::System.Math.Sqrt(1.0 - global::System.Math.Pow({Literal(groupAdam.Beta2)}, step));");
+            }
+            else if (optimizer.Settings is Ops.AdamSettings adam)
             {
                 _w.Line("// The bias corrections in double, rounded once, exactly as Optimizers.Adam/AdamW on the CPU.");
                 _w.Line($"float stepSize = (float)(lr / (1.0 - global::System.Math.Pow({Literal(adam.Beta1)}, step)));");
@@ -644,13 +660,16 @@ namespace ModelDsl.Emit.CSharp
                     ? $"float decay = (float)(1.0 - (double)lr * {Literal(adam.WeightDecay)});"
                     : "float decay = 1f;");
             }
-            var runs = ArenaRuns(frozen: false);
+            var runs = HasGroups ? GroupRuns() : ArenaRuns(frozen: false).Select(r => (r.Start, r.End, r.Names, Group: 0)).ToList();
             if (Model.Controls.Frozen.Count > 0) _w.Line($"// freeze ({_fileName}:{Line(Model.Controls.FrozenSpan)}): one launch per run of trained parameters; the frozen ones are skipped.");
-            foreach (var (start, end, names) in runs)
+            if (HasGroups) _w.Line("// One launch per run of consecutive parameters of one group, with the group's rate and weight decay.");
+            bool adamW = optimizer.Kind == OptimizerKind.AdamW;
+            foreach (var (start, end, names, group) in runs)
             {
                 bool whole = start == 0 && end == ParameterArena.For(_plan).Length;
-                if (!whole) _w.Line($"// {names}: arena elements [{start}, {end})");
+                if (!whole) _w.Line($"// {names}: arena elements [{start}, {end}){(HasGroups ? ", " + GroupText(group) : "")}");
                 string At(string arena) => whole ? arena : $"{arena}.Pointer.Plus({start})";
+                string rate = $"_groupRates[{group}]";
                 EmitLaunch(launch, a => a.Name switch
                 {
                     "count" => whole ? "ArenaLength" : (end - start).ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -658,14 +677,38 @@ namespace ModelDsl.Emit.CSharp
                     "g" => At("_gradients"),
                     "velocity" or "m" or "square_avg" => At("_state1"),
                     "v" or "momentum_buffer" or "grad_avg" => At("_state2"),
-                    "lr" => "lr",
-                    "step_size" => "stepSize",
+                    "lr" => HasGroups ? rate : "lr",
+                    "step_size" => HasGroups ? $"(float)({rate} / bc1)" : "stepSize",
                     "bc2_sqrt" => "bc2Sqrt",
-                    "decay" => "decay",
+                    "decay" => !HasGroups ? "decay" : adamW ? $"(float)(1.0 - (double){rate} * {Literal(GroupWeightDecay(group))})" : "1f",
+                    "weight_decay" => Literal(GroupWeightDecay(group)),
                     var other => throw new System.InvalidOperationException($"{launch.Name}: no host value for the optimizer argument '{other}'"),
                 }, elements: whole ? "ArenaLength" : (end - start).ToString(System.Globalization.CultureInfo.InvariantCulture));
             }
             _w.Close();
+        }
+
+        /// <summary>
+        /// With parameter groups: the runs of consecutive trained parameters of one group, as arena ranges [start, end) (to
+        /// the next parameter's offset, padding included), their names and the group's index. Frozen parameters end a run.
+        /// </summary>
+        private List<(long Start, long End, string Names, int Group)> GroupRuns()
+        {
+            var arena = ParameterArena.For(_plan);
+            var runs = new List<(long, long, string, int)>();
+            int k = 0, n = _plan.Parameters.Count;
+            int GroupAt(int i) => Model.Controls.IsFrozen(_plan.Parameters[i].Parameter!) ? -1 : Model.Controls.GroupIndex(_plan.Parameters[i].Parameter!);
+            while (k < n)
+            {
+                int group = GroupAt(k);
+                if (group < 0) { k++; continue; }
+                int first = k;
+                while (k < n && GroupAt(k) == group) k++;
+                long end = k < n ? arena.Offsets[k] : arena.Length;
+                string names = k - first == 1 ? _plan.Parameters[first].Parameter!.Name : $"{_plan.Parameters[first].Parameter!.Name} .. {_plan.Parameters[k - 1].Parameter!.Name}";
+                runs.Add((arena.Offsets[first], end, names, group));
+            }
+            return runs;
         }
 
         /// <summary>

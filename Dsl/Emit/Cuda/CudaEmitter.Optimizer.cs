@@ -13,7 +13,12 @@ namespace ModelDsl.Emit.Cuda
         /// The step-dependent scalars (learning rate, Adam's bias corrections) are computed on the host exactly as
         /// ModelDsl.Runtime's Optimizers computes them and passed in; the hyperparameters of the .model are literals.
         /// </summary>
-        private CudaLaunch EmitOptimizer(OptimizerInfo optimizer)
+        /// <param name="perGroup">
+        /// The model declares parameter groups: the weight decay is an argument (<c>weight_decay</c>) rather than a literal,
+        /// and the host launches the kernel once per run of parameters of one group with that group's values (AdamW's
+        /// decoupled decay is the host's <c>decay</c> argument either way).
+        /// </param>
+        private CudaLaunch EmitOptimizer(OptimizerInfo optimizer, bool perGroup)
         {
             string hyper = string.Join(", ", optimizer.Hyperparameters.Select(h => $"{h.Key}={h.Value.ToString("R", CultureInfo.InvariantCulture)}"));
             var origins = new[] { new Plan.Origin(optimizer.Span, $"optimizer {optimizer.Kind.ToSource()}({hyper})") };
@@ -30,12 +35,14 @@ namespace ModelDsl.Emit.Cuda
                 bool nesterov = sgd.Nesterov;
                 arguments.Add(CudaArgument.Special("float* __restrict__", "velocity"));
                 arguments.Add(CudaArgument.Special("float", "lr"));
+                if (perGroup) arguments.Add(CudaArgument.Special("float", "weight_decay"));
                 KernelHeader("optimizer_sgd", origins, "torch.optim.SGD over every parameter element: d = g + wd·p; buf = μ·buf + d; d = nesterov ? d + μ·buf : buf; p −= lr·d");
+                if (perGroup) _w.Line("// lr and wd (weight_decay) are each parameter group's, per launch.");
                 Signature("optimizer_sgd", arguments);
                 _w.Open("");
                 _w.Open("for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (long)gridDim.x * blockDim.x)");
                 _w.Line("float pv = p[i];");
-                _w.Line($"float d = g[i] + {Literals.Cuda(decay)} * pv;");
+                _w.Line($"float d = g[i] + {(perGroup ? "weight_decay" : Literals.Cuda(decay))} * pv;");
                 if (momentum != 0)
                 {
                     _w.Line($"float b = {Literals.Cuda(momentum)} * velocity[i] + d;");
@@ -48,7 +55,7 @@ namespace ModelDsl.Emit.Cuda
                 return new CudaLaunch("optimizer_sgd", LaunchShape.Elements, ArenaLength(), arguments);
             }
 
-            if (optimizer.Settings is Ops.RmspropSettings rmsprop) return EmitRmsprop(rmsprop, origins, arguments);
+            if (optimizer.Settings is Ops.RmspropSettings rmsprop) return EmitRmsprop(rmsprop, origins, arguments, perGroup);
             if (optimizer.Settings is not Ops.AdamSettings) throw new System.InvalidOperationException($"no CUDA kernel for optimizer {optimizer.Kind}");
 
             bool adamW = optimizer.Kind == OptimizerKind.AdamW;
@@ -61,15 +68,19 @@ namespace ModelDsl.Emit.Cuda
             arguments.Add(CudaArgument.Special("float", "step_size"));
             arguments.Add(CudaArgument.Special("float", "bc2_sqrt"));
             arguments.Add(CudaArgument.Special("float", "decay"));
+            bool l2Argument = perGroup && !adamW; // Adam's L2 weight decay differs per group; AdamW's is in decay
+            if (l2Argument) arguments.Add(CudaArgument.Special("float", "weight_decay"));
             KernelHeader(name, origins, (adamW ? "torch.optim.AdamW" : "torch.optim.Adam") +
                 " over every parameter element: d = g + l2·p; m += (1 − β1)(d − m); v = β2·v + (1 − β2)·d²; p = p·decay − step_size · m / (√v / bc2_sqrt + eps)");
             _w.Line("// step_size = lr / (1 − β1^step) and bc2_sqrt = √(1 − β2^step) come from the host (computed in double, as PyTorch");
-            _w.Line(adamW ? "// does); decay = 1 − lr·weight_decay is AdamW's decoupled weight decay." : "// does); Adam's weight decay is L2 (l2 below), so decay is 1.");
+            _w.Line(adamW ? "// does); decay = 1 − lr·weight_decay is AdamW's decoupled weight decay" + (perGroup ? ", each parameter group's per launch." : ".")
+                : perGroup ? "// does); Adam's weight decay is L2 (l2 above: the weight_decay argument, each parameter group's per launch), so decay is 1."
+                : "// does); Adam's weight decay is L2 (l2 below), so decay is 1.");
             Signature(name, arguments);
             _w.Open("");
             _w.Open("for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (long)gridDim.x * blockDim.x)");
             _w.Line("float pv = p[i];");
-            _w.Line($"float d = g[i] + {Literals.Cuda(l2)} * pv;");
+            _w.Line($"float d = g[i] + {(l2Argument ? "weight_decay" : Literals.Cuda(l2))} * pv;");
             _w.Line("float mv = m[i];");
             _w.Line($"mv += {Literals.Cuda(1f - beta1)} * (d - mv);");
             _w.Line($"float vv = {Literals.Cuda(beta2)} * v[i] + {Literals.Cuda(1f - beta2)} * (d * d);");
@@ -87,21 +98,23 @@ namespace ModelDsl.Emit.Cuda
         /// same order). State 1 is square_avg; state 2 is momentum_buffer with momentum, or grad_avg when centered (the binder
         /// refuses both at once), and is not an argument when neither is on.
         /// </summary>
-        private CudaLaunch EmitRmsprop(Ops.RmspropSettings rmsprop, Plan.Origin[] origins, List<CudaArgument> arguments)
+        private CudaLaunch EmitRmsprop(Ops.RmspropSettings rmsprop, Plan.Origin[] origins, List<CudaArgument> arguments, bool perGroup)
         {
             float alpha = (float)rmsprop.Alpha, eps = (float)rmsprop.Eps, decay = (float)rmsprop.WeightDecay, momentum = (float)rmsprop.Momentum;
             arguments.Add(CudaArgument.Special("float* __restrict__", "square_avg"));
             if (momentum != 0) arguments.Add(CudaArgument.Special("float* __restrict__", "momentum_buffer"));
             if (rmsprop.Centered) arguments.Add(CudaArgument.Special("float* __restrict__", "grad_avg"));
             arguments.Add(CudaArgument.Special("float", "lr"));
+            if (perGroup) arguments.Add(CudaArgument.Special("float", "weight_decay"));
             KernelHeader("optimizer_rmsprop", origins, "torch.optim.RMSprop over every parameter element: d = g + wd·p; sq = α·sq + (1 − α)·d²; "
                 + (rmsprop.Centered ? "ga += (1 − α)(d − ga); avg = √max(sq − ga², 0) + eps; " : "avg = √sq + eps; ")
                 + (momentum != 0 ? "buf = μ·buf + d / avg; p −= lr·buf" : "p −= lr · d / avg"));
+            if (perGroup) _w.Line("// lr and wd (weight_decay) are each parameter group's, per launch.");
             Signature("optimizer_rmsprop", arguments);
             _w.Open("");
             _w.Open("for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (long)gridDim.x * blockDim.x)");
             _w.Line("float pv = p[i];");
-            _w.Line($"float d = g[i] + {Literals.Cuda(decay)} * pv;");
+            _w.Line($"float d = g[i] + {(perGroup ? "weight_decay" : Literals.Cuda(decay))} * pv;");
             _w.Line($"float sq = {Literals.Cuda(alpha)} * square_avg[i] + {Literals.Cuda(1f - alpha)} * (d * d);");
             _w.Line("square_avg[i] = sq;");
             if (rmsprop.Centered)

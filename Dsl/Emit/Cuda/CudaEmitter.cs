@@ -161,7 +161,7 @@ namespace ModelDsl.Emit.Cuda
             if (model.Optimizer is { } info)
             {
                 Section("Optimizer");
-                optimizer = EmitOptimizer(info);
+                optimizer = EmitOptimizer(info, perGroup: model.Controls.Groups.Count > 0);
             }
             if (_plan.Loss is not null && _plan.Parameters.Count > 0)
             {
