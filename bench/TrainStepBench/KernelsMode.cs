@@ -11,6 +11,9 @@ namespace TrainStepBench;
 /// work. Where a step's time goes, kernel by kernel (docs/benchmarks.md). Rows (µs per call):
 ///   gpt.k.*  one Transformer block at B·T = 1024, d 128 (the model has 4), plus the loss over [1024, 96]
 ///   cnn.k.*  the FashionCnn layers at batch 64
+///   bert.k.* one layer of bert_classifier.model at B = 16, T = 128 (B·T = 2048, d 384, 12 heads, ffn 1536; the model
+///            has 6): each GEMM shape alone (fwd Y = X·Wᵀ, dX = dY·W, dW = dYᵀ·X), attention with the key padding mask,
+///            erf gelu, layer_norm
 /// The elementwise passes (gelu, the tanh form as bench/pytorch/kernels.py times it) are written as the generated code
 /// writes them: bias add fused, Vector256.
 /// </summary>
@@ -24,6 +27,7 @@ internal static class KernelsMode
         var rows = new List<(string Name, Action Call)>();
         Gpt(rows);
         Cnn(rows);
+        Bert(rows);
         if (filter is not null) rows.RemoveAll(row => !row.Name.Contains(filter, StringComparison.Ordinal));
         // Warm every kernel up together first (tiered JIT), then time each as CompareMode does.
         var warm = Stopwatch.StartNew();
@@ -119,6 +123,78 @@ internal static class KernelsMode
         var labels = Enumerable.Range(0, n).Select(i => i * 7 % vocab).ToArray();
         var dLogits = new float[n * vocab];
         rows.Add(("gpt.k.loss", () => Reductions.SoftmaxCrossEntropy(logits, labels, n, vocab, dLogits)));
+    }
+
+    private static void Bert(List<(string, Action)> rows)
+    {
+        const int batch = 16, steps = 128, n = batch * steps, d = 384, ff = 1536, heads = 12;
+        foreach (var (name, outF, inF) in new[] { ("qkv", 3 * d, d), ("out", d, d), ("ff0", ff, d), ("ff2", d, ff) })
+        {
+            var x = Fill(n * inF, 1); var w = Fill(outF * inF, 2); var y = new float[n * outF];
+            var dy = Fill(n * outF, 3); var dw = new float[outF * inF]; var dx = new float[n * inF];
+            rows.Add(($"bert.k.{name}-fwd", () => Sgemm.Multiply(false, true, n, outF, inF, 1f, x, inF, w, inF, 0f, y, outF)));
+            rows.Add(($"bert.k.{name}-dx", () => Sgemm.Multiply(false, false, n, inF, outF, 1f, dy, outF, w, inF, 0f, dx, inF)));
+            rows.Add(($"bert.k.{name}-dw", () => Sgemm.Multiply(true, false, outF, inF, n, 1f, dy, outF, x, inF, 0f, dw, inF)));
+        }
+
+        var qkv = Fill(n * 3 * d, 4);
+        var context = new float[n * d];
+        var dContext = Fill(n * d, 5);
+        var dqkv = new float[n * 3 * d];
+        var workspace = new float[Attention.WorkspaceSize(batch, steps, heads)];
+        var mask = Enumerable.Repeat(1, n).ToArray();
+        rows.Add(("bert.k.attention-fwd", () => Attention.Forward(batch, steps, heads, d / heads, causal: false,
+            qkv, qkv.AsSpan(d), qkv.AsSpan(2 * d), 3 * d, context, workspace, maskIds: mask)));
+        rows.Add(("bert.k.attention-bwd", () => Attention.Backward(batch, steps, heads, d / heads, causal: false,
+            qkv, qkv.AsSpan(d), qkv.AsSpan(2 * d), 3 * d, dContext, workspace, dqkv, dqkv.AsSpan(d), dqkv.AsSpan(2 * d), maskIds: mask)));
+
+        // ff0's bias + erf gelu and its backward with the bias gradient, as the generated loops do.
+        var pre = Fill(n * ff, 6);
+        var bias = Fill(ff, 7);
+        var act = new float[n * ff];
+        var dAct = Fill(n * ff, 8);
+        var dPre = new float[n * ff];
+        var dBias = new float[ff];
+        rows.Add(("bert.k.gelu-fwd", () =>
+        {
+            for (int r = 0; r < n; r++)
+            {
+                for (int c = 0; c < ff; c += Vector256<float>.Count)
+                {
+                    int i = r * ff + c;
+                    var v = Vector256.Create(pre, i) + Vector256.Create(bias, c);
+                    v.CopyTo(pre, i);
+                    Activations.Gelu(v).CopyTo(act, i);
+                }
+            }
+        }));
+        rows.Add(("bert.k.gelu-bwd", () =>
+        {
+            Array.Clear(dBias);
+            for (int r = 0; r < n; r++)
+            {
+                for (int c = 0; c < ff; c += Vector256<float>.Count)
+                {
+                    int i = r * ff + c;
+                    var g = Vector256.Create(dAct, i) * Activations.GeluGrad(Vector256.Create(pre, i));
+                    g.CopyTo(dPre, i);
+                    (Vector256.Create(dBias, c) + g).CopyTo(dBias, c);
+                }
+            }
+        }));
+
+        var lnX = Fill(n * d, 9);
+        var lnW = Fill(d, 10);
+        var lnB = Fill(d, 11);
+        var lnY = new float[n * d];
+        var mean = new float[n];
+        var rstd = new float[n];
+        var lnDy = Fill(n * d, 12);
+        var lnDx = new float[n * d];
+        var lnDw = new float[d];
+        var lnDb = new float[d];
+        rows.Add(("bert.k.layer_norm-fwd", () => LayerNorm.Forward(n, d, lnX, lnW, lnB, lnY, mean, rstd, 1e-12f)));
+        rows.Add(("bert.k.layer_norm-bwd", () => LayerNorm.Backward(n, d, lnX, lnW, mean, rstd, lnDy, lnDx, lnDw, lnDb)));
     }
 
     private static void Cnn(List<(string, Action)> rows)

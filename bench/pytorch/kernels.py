@@ -2,10 +2,12 @@
 each alone at the models' shapes, beside bench/TrainStepBench --kernels (same row names, BENCH format, timing method).
     gpt.k.*  one Transformer block at B·T = 1024, d 128 (the model has 4), plus the loss over [1024, 96]
     cnn.k.*  the Fashion CNN's layers at batch 64
+    bert.k.* one layer of bench/pytorch/bert.py at B·T = 2048 (d 384, 12 heads, ffn 1536): each GEMM shape, attention
+             with the key padding mask, erf gelu, layer_norm (eps 1e-12)
 Backward rows use torch.autograd.grad on a retained graph: the backward kernels alone, as loss.backward() runs them.
 GEMM rows use torch.matmul(..., out=) at the shapes nn.Linear's forward and backward issue.
 
-    python3 bench/pytorch/kernels.py [--threads N]
+    python3 bench/pytorch/kernels.py [--threads N] [--filter TEXT]   (only the rows whose name contains TEXT)
 """
 import argparse
 import math
@@ -13,6 +15,7 @@ import os
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=1)
+parser.add_argument("--filter", default="")
 args = parser.parse_args()
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(args.threads)
@@ -27,6 +30,8 @@ torch.manual_seed(1)
 
 
 def emit(name, call):
+    if args.filter not in name:
+        return
     timing.emit(name, "us", timing.timed(call))
 
 
@@ -125,3 +130,33 @@ def cnn_dense():
 
 
 emit("cnn.k.dense-fwd+bwd", cnn_dense)
+
+# ── BERT: one layer at B = 16, T = 128 (B·T = 2048), d 384, 12 heads, ffn 1536 ─────────────────────────────────────────
+bn, bd, bff = 2048, 384, 1536
+for name, o, i in (("qkv", 3 * bd, bd), ("out", bd, bd), ("ff0", bff, bd), ("ff2", bd, bff)):
+    x, w, y, dy = torch.rand(bn, i) - 0.5, torch.rand(o, i) - 0.5, torch.empty(bn, o), torch.rand(bn, o) - 0.5
+    dw, dx = torch.empty(o, i), torch.empty(bn, i)
+    emit(f"bert.k.{name}-fwd", lambda x=x, w=w, y=y: torch.matmul(x, w.t(), out=y))
+    emit(f"bert.k.{name}-dx", lambda dy=dy, w=w, dx=dx: torch.matmul(dy, w, out=dx))
+    emit(f"bert.k.{name}-dw", lambda dy=dy, x=x, dw=dw: torch.matmul(dy.t(), x, out=dw))
+
+bert_bias = torch.zeros(16, 1, 1, 128)  # (1 - mask)·(-10000) with every token real, as bert.py adds it
+
+
+def bert_attention(qkv):
+    """bench/pytorch/bert.py's SelfAttention between the projections: [16, 128, 3d] -> [16, 128, d]."""
+    q, k, v = qkv.split(bd, dim=2)
+    q, k, v = (z.view(16, 128, 12, 32).transpose(1, 2) for z in (q, k, v))
+    scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(32)) + bert_bias
+    return (scores.softmax(dim=-1) @ v).transpose(1, 2).contiguous().view(16, 128, bd)
+
+
+bqkv = rand(16, 128, 3 * bd, grad=True)
+bpre = rand(bn, bff, grad=True)
+bln_x, bln_w, bln_b = rand(bn, bd, grad=True), rand(bd, grad=True), rand(bd, grad=True)
+emit("bert.k.attention-fwd", no_grad(lambda: bert_attention(bqkv)))
+emit("bert.k.attention-bwd", backward_of(bert_attention(bqkv), bqkv))
+emit("bert.k.gelu-fwd", no_grad(lambda: F.gelu(bpre)))
+emit("bert.k.gelu-bwd", backward_of(F.gelu(bpre), bpre))
+emit("bert.k.layer_norm-fwd", no_grad(lambda: F.layer_norm(bln_x, (bd,), bln_w, bln_b, 1e-12)))
+emit("bert.k.layer_norm-bwd", backward_of(F.layer_norm(bln_x, (bd,), bln_w, bln_b, 1e-12), (bln_x, bln_w, bln_b)))
