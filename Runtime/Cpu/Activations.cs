@@ -66,7 +66,8 @@ public static class Activations
 
     /// <summary>
     /// erf x for a float: x·P(x²)/Q(x²) on x clamped to [−4, 4] (beyond, erf is ±1 in floats), the rational
-    /// approximation Eigen and XLA use for float erf, evaluated in double and rounded once. Its error against the exact
+    /// approximation Eigen and XLA use for float erf, evaluated in double (Horner steps as fused multiply-adds: fewer
+    /// instructions in the GELU loops of a BERT step, and no less accurate) and rounded once. Its error against the exact
     /// erf is at most 6.5e-8 (absolute and relative), plus that rounding: about 1e-7 (ActivationsTests measures it
     /// against a double-precision erf; in float arithmetic the same polynomials lose ~6 ulp near |x| = 3.4). .NET's
     /// Math has no erf, and this form vectorises: no branches, one division.
@@ -77,17 +78,17 @@ public static class Activations
         double z = Math.Min(Math.Max(x, -4.0), 4.0);
         double z2 = z * z;
         double p = ErfA13;
-        p = p * z2 + ErfA11;
-        p = p * z2 + ErfA9;
-        p = p * z2 + ErfA7;
-        p = p * z2 + ErfA5;
-        p = p * z2 + ErfA3;
-        p = p * z2 + ErfA1;
+        p = Math.FusedMultiplyAdd(p, z2, ErfA11);
+        p = Math.FusedMultiplyAdd(p, z2, ErfA9);
+        p = Math.FusedMultiplyAdd(p, z2, ErfA7);
+        p = Math.FusedMultiplyAdd(p, z2, ErfA5);
+        p = Math.FusedMultiplyAdd(p, z2, ErfA3);
+        p = Math.FusedMultiplyAdd(p, z2, ErfA1);
         double q = ErfB8;
-        q = q * z2 + ErfB6;
-        q = q * z2 + ErfB4;
-        q = q * z2 + ErfB2;
-        q = q * z2 + ErfB0;
+        q = Math.FusedMultiplyAdd(q, z2, ErfB6);
+        q = Math.FusedMultiplyAdd(q, z2, ErfB4);
+        q = Math.FusedMultiplyAdd(q, z2, ErfB2);
+        q = Math.FusedMultiplyAdd(q, z2, ErfB0);
         return (float)(z * p / q);
     }
 
@@ -105,17 +106,17 @@ public static class Activations
         var z = Vector256.Min(Vector256.Max(x, Vector256.Create(-4.0)), Vector256.Create(4.0));
         var z2 = z * z;
         var p = Vector256.Create(ErfA13);
-        p = p * z2 + Vector256.Create(ErfA11);
-        p = p * z2 + Vector256.Create(ErfA9);
-        p = p * z2 + Vector256.Create(ErfA7);
-        p = p * z2 + Vector256.Create(ErfA5);
-        p = p * z2 + Vector256.Create(ErfA3);
-        p = p * z2 + Vector256.Create(ErfA1);
+        p = Vector256.FusedMultiplyAdd(p, z2, Vector256.Create(ErfA11));
+        p = Vector256.FusedMultiplyAdd(p, z2, Vector256.Create(ErfA9));
+        p = Vector256.FusedMultiplyAdd(p, z2, Vector256.Create(ErfA7));
+        p = Vector256.FusedMultiplyAdd(p, z2, Vector256.Create(ErfA5));
+        p = Vector256.FusedMultiplyAdd(p, z2, Vector256.Create(ErfA3));
+        p = Vector256.FusedMultiplyAdd(p, z2, Vector256.Create(ErfA1));
         var q = Vector256.Create(ErfB8);
-        q = q * z2 + Vector256.Create(ErfB6);
-        q = q * z2 + Vector256.Create(ErfB4);
-        q = q * z2 + Vector256.Create(ErfB2);
-        q = q * z2 + Vector256.Create(ErfB0);
+        q = Vector256.FusedMultiplyAdd(q, z2, Vector256.Create(ErfB6));
+        q = Vector256.FusedMultiplyAdd(q, z2, Vector256.Create(ErfB4));
+        q = Vector256.FusedMultiplyAdd(q, z2, Vector256.Create(ErfB2));
+        q = Vector256.FusedMultiplyAdd(q, z2, Vector256.Create(ErfB0));
         return z * p / q;
     }
 
