@@ -63,10 +63,15 @@ if (args.Length > 0 && args[0] == "--train-loop")
         "bert.forward" => BertBench.Step(forwardOnly: true),
         var other => throw new ArgumentException($"--train-loop: unknown model '{other}' (mlp, mlp.forward, cnn, cnn.forward, gpt, gpt.forward, bert, bert.forward)"),
     };
+    step(); // the first call sizes the workspace; allocations are counted after it
+    long allocated = GC.GetTotalAllocatedBytes(precise: true);
+    int[] collections = { GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2) };
     var until = Stopwatch.StartNew();
     long calls = 0;
     while (until.Elapsed.TotalSeconds < seconds) { step(); calls++; }
-    Console.WriteLine($"{calls} calls, {until.Elapsed.TotalMilliseconds / calls:F2} ms each");
+    Console.WriteLine($"{calls} calls, {until.Elapsed.TotalMilliseconds / calls:F2} ms each, " +
+        $"{(GC.GetTotalAllocatedBytes(precise: true) - allocated) / calls} bytes allocated per call (all threads), " +
+        $"collections gen0/1/2 {GC.CollectionCount(0) - collections[0]}/{GC.CollectionCount(1) - collections[1]}/{GC.CollectionCount(2) - collections[2]}");
     return;
 }
 if (args.Length > 0 && args[0] == "--predict-loop")

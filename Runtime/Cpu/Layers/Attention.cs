@@ -1,5 +1,6 @@
 using System;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace ModelDsl.Runtime.Cpu.Layers;
 
@@ -134,16 +135,8 @@ public static unsafe class Attention
             {
                 int valid = Causal ? i + 1 : t; // causal: row i sees columns 0..i
                 var row = new Span<float>(p + (long)i * t, t);
-                if (Mask != null)
-                {
-                    float* m = Mask + (long)b * t;
-                    for (int j = 0; j < valid; j++) row[j] += (1f - m[j]) * PaddingBias;
-                }
-                else if (MaskIds != null)
-                {
-                    int* m = MaskIds + (long)b * t;
-                    for (int j = 0; j < valid; j++) row[j] += (1f - m[j]) * PaddingBias;
-                }
+                if (Mask != null) AddPaddingBias(p + (long)i * t, Mask + (long)b * t, valid);
+                else if (MaskIds != null) AddPaddingBias(p + (long)i * t, MaskIds + (long)b * t, valid);
                 Softmax.Row(row.Slice(0, valid), row.Slice(0, valid));
                 row.Slice(valid).Clear();
             }
@@ -159,6 +152,28 @@ public static unsafe class Attention
 
     /// <summary>The logit bias of a padded key, times (1 − m): BERT's and all-MiniLM-L6-v2's ONNX graph use −10000.</summary>
     public const float PaddingBias = -10000f;
+
+    // row[j] += (1 − m[j])·PaddingBias for j < n, eight lanes at a time: the same float operations per element as the
+    // scalar form (an i32 0/1 converts exactly), so the same logits; it ran once per row of T keys, lane by lane.
+    private static void AddPaddingBias(float* row, float* m, int n)
+    {
+        var one = Vector256<float>.One;
+        var bias = Vector256.Create(PaddingBias);
+        int j = 0;
+        for (; j <= n - Vector256<float>.Count; j += Vector256<float>.Count)
+            Vector256.Store(Vector256.Load(row + j) + (one - Vector256.Load(m + j)) * bias, row + j);
+        for (; j < n; j++) row[j] += (1f - m[j]) * PaddingBias;
+    }
+
+    private static void AddPaddingBias(float* row, int* m, int n)
+    {
+        var one = Vector256<float>.One;
+        var bias = Vector256.Create(PaddingBias);
+        int j = 0;
+        for (; j <= n - Vector256<int>.Count; j += Vector256<int>.Count)
+            Vector256.Store(Vector256.Load(row + j) + (one - Vector256.ConvertToSingle(Vector256.Load(m + j))) * bias, row + j);
+        for (; j < n; j++) row[j] += (1f - m[j]) * PaddingBias;
+    }
 
     private static void CheckMask(int batch, int steps, ReadOnlySpan<float> mask, ReadOnlySpan<int> maskIds)
     {
