@@ -1,5 +1,4 @@
 using System;
-using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 
 namespace ModelDsl.Runtime.Cpu.Layers;
@@ -256,14 +255,9 @@ public static unsafe class Attention
                     Sgemm.Multiply(false, true, t, t, Dh, 1f, dOut, d, V + first, Stride, 0f, dp, t, GemmThreads);
                     Sgemm.Multiply(true, false, t, Dh, t, 1f, p, t, dOut, d, Beta, DV + first, Stride, GemmThreads);
                 }
+                // dS = P ⊙ (dP − rowsum(dP ⊙ P)); masked entries have P = 0, so dS = 0 there
                 for (int i = 0; i < t; i++)
-                {
-                    var pr = new ReadOnlySpan<float>(p + (long)i * t, t);
-                    var dr = new Span<float>(dp + (long)i * t, t);
-                    float dot = TensorPrimitives.Dot(pr, dr);
-                    TensorPrimitives.Subtract(dr, dot, dr);
-                    TensorPrimitives.Multiply(dr, pr, dr); // masked entries have P = 0, so dS = 0 there
-                }
+                    Softmax.BackwardRowInPlace(new ReadOnlySpan<float>(p + (long)i * t, t), new Span<float>(dp + (long)i * t, t));
                 Sgemm.Multiply(false, false, t, Dh, t, scale, dp, t, K + first, Stride, Beta, DQ + first, Stride, GemmThreads);
                 Sgemm.Multiply(true, false, t, Dh, t, scale, dp, t, Q + first, Stride, Beta, DK + first, Stride, GemmThreads);
             }

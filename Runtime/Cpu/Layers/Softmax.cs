@@ -74,6 +74,24 @@ public static class Softmax
         }
     }
 
+    /// <summary>
+    /// One row of the softmax backward in place: <c>g = (g − Σ g·y) ⊙ y</c>, the dot as <see cref="TensorPrimitives.Dot"/>
+    /// and then one Vector256 pass (subtract, multiply: the same float operations per element as the two
+    /// TensorPrimitives calls attention's backward made per row of T, minus a call and a pass).
+    /// </summary>
+    internal static void BackwardRowInPlace(ReadOnlySpan<float> y, Span<float> g)
+    {
+        int n = y.Length;
+        float dot = TensorPrimitives.Dot(y, g);
+        ref float ys = ref MemoryMarshal.GetReference(y);
+        ref float gs = ref MemoryMarshal.GetReference(g);
+        var vdot = Vector256.Create(dot);
+        int j = 0;
+        for (; j <= n - Vector256<float>.Count; j += Vector256<float>.Count)
+            ((Vector256.LoadUnsafe(ref gs, (nuint)j) - vdot) * Vector256.LoadUnsafe(ref ys, (nuint)j)).StoreUnsafe(ref gs, (nuint)j);
+        for (; j < n; j++) Unsafe.Add(ref gs, j) = (Unsafe.Add(ref gs, j) - dot) * Unsafe.Add(ref ys, j);
+    }
+
     private static float MaxAcross(Vector256<float> v)
     {
         var m = Vector128.Max(v.GetLower(), v.GetUpper());

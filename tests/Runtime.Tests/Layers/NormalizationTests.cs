@@ -166,6 +166,27 @@ public class NormalizationTests
         _output.WriteLine($"softmax row: worst relative difference to the TensorPrimitives form {worst:E2}");
     }
 
+    /// <summary>
+    /// Attention's per-row softmax backward (Softmax.BackwardRowInPlace) against the TensorPrimitives calls it replaced
+    /// (Dot, Subtract, Multiply), bit for bit, at every length from 1 to 300.
+    /// </summary>
+    [Fact]
+    public void SoftmaxBackwardRowMatchesTheTensorPrimitivesFormBitForBit()
+    {
+        var rng = new Random(12);
+        for (int n = 1; n <= 300; n++)
+        {
+            var y = GradCheck.Random(rng, n);
+            var g = GradCheck.Random(rng, n, 3f);
+            var reference = (float[])g.Clone();
+            float dot = System.Numerics.Tensors.TensorPrimitives.Dot<float>(y, reference);
+            System.Numerics.Tensors.TensorPrimitives.Subtract(reference, dot, reference);
+            System.Numerics.Tensors.TensorPrimitives.Multiply<float>(reference, y, reference);
+            Softmax.BackwardRowInPlace(y, g);
+            Assert.Equal(reference, g);
+        }
+    }
+
     [Fact]
     public void SoftmaxValidatesItsArguments()
     {
