@@ -8,7 +8,7 @@ namespace GpuBench;
 /// <summary>
 /// The gpt2 row of bench/gpu_compare.sh, ModelDsl's half: training steps of bench/models/gpt2_small.model (GPT-2 124M:
 /// 12 layers, d = 768, 12 heads of 64, T = 1024, vocabulary 50,257, tied head) or, for <c>--check</c>,
-/// bench/models/gpt2_check.model (the same blocks at sizes the emulator runs), in each precision ModelDsl has.
+/// bench/models/gpt2_check.model (the same blocks at sizes the emulator runs), in FP32, TF32 and BF16.
 /// </summary>
 /// <remarks>
 /// Method, the same as bench/pytorch/gpt2.py's: fixed random token ids and targets (uniform over the vocabulary), then
@@ -22,27 +22,32 @@ namespace GpuBench;
 /// </remarks>
 internal static class Gpt2Rows
 {
-    /// <summary>
-    /// ModelDsl's configurations: FP32 (the generated code's default: FP32 kernels and cuBLAS FP32 GEMMs) and TF32
-    /// (the same with <see cref="GpuContext.Tf32"/>: the GEMMs on tensor cores). BF16 mixed precision joins this list
-    /// when the model-level precision lands (docs/benchmarks.md).
-    /// </summary>
-    private static readonly (string Name, bool Tf32)[] Configurations = { ("modeldsl-fp32", false), ("modeldsl-tf32", true) };
-
-    /// <summary>The rows: name, the .model file's config (vocabulary, context, layers, heads, d) and its generated class.</summary>
+    /// <summary>The rows: gpt2-124m (bench/models/gpt2_small.model) and gpt2-check (bench/models/gpt2_check.model).</summary>
     public static readonly string[] Names = { "gpt2-124m", "gpt2-check" };
+
+    /// <summary>
+    /// One configuration: its name in the GPT2 lines, whether the context's GEMMs run in TF32, and the session of the
+    /// model it trains. modeldsl-fp32: the generated code's default (FP32 kernels, cuBLAS FP32 GEMMs); modeldsl-tf32: the
+    /// same with <see cref="GpuContext.Tf32"/>; modeldsl-bf16: the model's <c>precision bf16</c> twin
+    /// (gpt2_*_bf16.model: BF16 mixed precision as far as the generated code has it, attention on tensor cores among it).
+    /// </summary>
+    private sealed record Configuration(string Name, bool Tf32, Func<GpuContext, IDisposable> ToGpu, Func<IDisposable, IntTensor, IntTensor, float> Train);
 
     public static void Run(GpuContext context, string row, int batch, int warmup, int steps)
     {
         switch (row)
         {
-            case "gpt2-124m": // bench/models/gpt2_small.model
+            case "gpt2-124m":
                 Run(context, row, batch, warmup, steps, vocab: 50257, length: 1024, layers: 12, heads: 12, d: 768, Gpt2Small.ParameterCount,
-                    c => new Gpt2Small(seed: 1).ToGpu(c), (session, x, y) => ((Gpt2Small.Gpu)session).TrainStep(x, y));
+                    new Configuration("modeldsl-fp32", false, c => new Gpt2Small(seed: 1).ToGpu(c), (s, x, y) => ((Gpt2Small.Gpu)s).TrainStep(x, y)),
+                    new Configuration("modeldsl-tf32", true, c => new Gpt2Small(seed: 1).ToGpu(c), (s, x, y) => ((Gpt2Small.Gpu)s).TrainStep(x, y)),
+                    new Configuration("modeldsl-bf16", false, c => new Gpt2SmallBf16(seed: 1).ToGpu(c), (s, x, y) => ((Gpt2SmallBf16.Gpu)s).TrainStep(x, y)));
                 break;
-            case "gpt2-check": // bench/models/gpt2_check.model
+            case "gpt2-check":
                 Run(context, row, batch, warmup, steps, vocab: 512, length: 64, layers: 2, heads: 2, d: 128, Gpt2Check.ParameterCount,
-                    c => new Gpt2Check(seed: 1).ToGpu(c), (session, x, y) => ((Gpt2Check.Gpu)session).TrainStep(x, y));
+                    new Configuration("modeldsl-fp32", false, c => new Gpt2Check(seed: 1).ToGpu(c), (s, x, y) => ((Gpt2Check.Gpu)s).TrainStep(x, y)),
+                    new Configuration("modeldsl-tf32", true, c => new Gpt2Check(seed: 1).ToGpu(c), (s, x, y) => ((Gpt2Check.Gpu)s).TrainStep(x, y)),
+                    new Configuration("modeldsl-bf16", false, c => new Gpt2CheckBf16(seed: 1).ToGpu(c), (s, x, y) => ((Gpt2CheckBf16.Gpu)s).TrainStep(x, y)));
                 break;
             default:
                 throw new ArgumentException($"unknown gpt2 row '{row}': expected {string.Join(", ", Names)}", nameof(row));
@@ -50,32 +55,32 @@ internal static class Gpt2Rows
     }
 
     private static void Run(GpuContext context, string row, int batch, int warmup, int steps, int vocab, int length, int layers, int heads, int d,
-        long parameters, Func<GpuContext, IDisposable> toGpu, Func<IDisposable, IntTensor, IntTensor, float> train)
+        long parameters, params Configuration[] configurations)
     {
         var idx = Tokens(2, batch, length, vocab);
         var targets = Tokens(3, batch, length, vocab);
-        foreach (var (name, tf32) in Configurations)
+        foreach (var configuration in configurations)
         {
-            context.Tf32 = tf32;
+            context.Tf32 = configuration.Tf32;
             context.ResetPeakDeviceBytes();
-            using (var session = toGpu(context))
+            using (var session = configuration.ToGpu(context))
             {
                 float first = float.NaN, last = float.NaN;
                 for (int i = 0; i < warmup; i++)
                 {
-                    last = train(session, idx, targets);
+                    last = configuration.Train(session, idx, targets);
                     if (i == 0) first = last;
                 }
                 var times = new double[steps];
                 for (int i = 0; i < steps; i++)
                 {
                     long t0 = Stopwatch.GetTimestamp();
-                    last = train(session, idx, targets);
+                    last = configuration.Train(session, idx, targets);
                     times[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
                 }
                 Array.Sort(times);
                 string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
-                Console.WriteLine(string.Join('\t', "GPT2", "modeldsl", row + "." + name, batch, length, parameters, layers, heads, d / heads,
+                Console.WriteLine(string.Join('\t', "GPT2", "modeldsl", row + "." + configuration.Name, batch, length, parameters, layers, heads, d / heads,
                     F(times[steps / 2]), F(times[0]), F(times[^1]), context.PeakDeviceBytes, F(first), F(last)));
                 Console.Out.Flush();
             }

@@ -35,8 +35,8 @@ CONFIGS = [
     ("modeldsl", "modeldsl-tf32", "ModelDsl TF32 GEMMs"),
     ("modeldsl", "modeldsl-bf16", "ModelDsl BF16"),
 ]
-# What --check requires: every configuration the two programs have today (modeldsl-bf16 joins with BF16 precision).
-REQUIRED = {"eager-fp32", "eager-bf16", "compile-bf16", "modeldsl-fp32", "modeldsl-tf32"}
+# What --check requires: every configuration of the two programs.
+REQUIRED = {"eager-fp32", "eager-bf16", "compile-bf16", "modeldsl-fp32", "modeldsl-tf32", "modeldsl-bf16"}
 # Ratios printed last: (numerator config, denominator config), tokens/s over tokens/s.
 RATIOS = [("modeldsl-bf16", "compile-bf16"), ("modeldsl-bf16", "eager-bf16"), ("modeldsl-fp32", "eager-fp32"),
           ("modeldsl-tf32", "eager-fp32")]
