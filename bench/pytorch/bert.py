@@ -8,10 +8,14 @@ Cross-entropy, AdamW (lr 2e-5, betas (0.9, 0.999), eps 1e-8, weight decay 0.01 o
 ApplyGradients does), linear warm-up over 20 steps then linear decay, gradients clipped to a global norm of 1.
 
 The hyperparameters are read from the .model file's config block (d, heads, ffn, layers, eps, p, ...), and the
-attention's dropout on the probabilities is on exactly when the model's attention calls declare one, so the module
-follows the file; compare.py then checks it against ModelDsl's own weights and losses (parameter count, shapes, loss
+attention's dropout on the probabilities is on exactly when the model's attention calls declare one; the training
+statements too (read_training): the optimizer's lr, betas, eps and weight decay, the linear schedule's warm-up,
+clip_grad_norm, `group` lines (PyTorch param_groups with their lr and weight decay) and `freeze` lines
+(requires_grad=False: PyTorch then skips those gradients, which ModelDsl still computes). So the module follows the
+file; compare.py then checks it against ModelDsl's own weights and losses (parameter count, shapes, logits, loss
 with dropout off).
 """
+import fnmatch
 import math
 import re
 
@@ -126,13 +130,67 @@ def build(model_path):
     return BertClassifier(**{k: config[k] for k in keys}, attention_dropout=attention_dropout), config, attention_dropout
 
 
-def optimizer(model, warmup=20, total=1_000_000):
-    """AdamW and the linear schedule of bert_classifier.model (transformers' get_linear_schedule_with_warmup, as
-    ModelDsl's Schedules.Linear; TotalSteps as bench/TrainStepBench sets it)."""
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-5, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
+def _options(text):
+    """'lr=2e-5, betas=(0.9, 0.95), weight_decay=0.01' -> {'lr': 2e-05, 'betas': (0.9, 0.95), ...}."""
+    options = {}
+    for m in re.finditer(r"(\w+)\s*=\s*(\([^)]*\)|[^,\s)]+)", text):
+        value = m.group(2)
+        options[m.group(1)] = (tuple(float(v) for v in value.strip("()").split(",")) if value.startswith("(")
+                               else float(value))
+    return options
+
+
+def read_training(path):
+    """The training statements of a .model file: optimizer (adamw only), schedule, clip, groups, freeze."""
+    text = re.sub(r"//[^\n]*", "", open(path).read())
+    opt = re.search(r"^\s*optimizer\s+(\w+)\s*\(([^()]*(?:\([^()]*\)[^()]*)*)\)", text, re.M)
+    if not opt or opt.group(1) != "adamw":
+        raise ValueError(f"{path}: bench/pytorch/bert.py models an adamw optimizer, found {opt.group(1) if opt else 'none'}")
+    schedule = re.search(r"^\s*schedule\s+(\w+)\s*\(([^)]*)\)", text, re.M)
+    if schedule and schedule.group(1) != "linear":
+        raise ValueError(f"{path}: bench/pytorch/bert.py models schedule linear, found {schedule.group(1)}")
+    clip = re.search(r"^\s*clip_grad_norm\s*\(\s*([^)\s]+)\s*\)", text, re.M)
+    groups = [(m.group(1), _options(m.group(2)), [q.strip() for q in m.group(3).split(",") if q.strip()])
+              for m in re.finditer(r"^\s*group\s+(\w+)\s*\(([^)]*)\)\s*(.+)$", text, re.M)]
+    frozen = [q.strip() for m in re.finditer(r"^\s*freeze\s+(.+)$", text, re.M) for q in m.group(1).split(",") if q.strip()]
+    return {
+        "optimizer": _options(opt.group(2)),
+        "warmup": int(_options(schedule.group(2)).get("warmup", 0)) if schedule else None,
+        "clip": float(clip.group(1)) if clip else None,
+        "groups": groups, "frozen": frozen,
+    }
+
+
+def matches(name, pattern):
+    """freeze's and group's patterns (docs/language.md): a full name, a layer or block path, '*' any run."""
+    return fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(name, pattern + ".*")
+
+
+def optimizer(model, names, training, total=1_000_000):
+    """AdamW with the model's param groups and frozen parameters (matched on ModelDsl's names, in Parameters order),
+    and the linear schedule (transformers' get_linear_schedule_with_warmup, as ModelDsl's Schedules.Linear; TotalSteps
+    as bench/TrainStepBench sets it). Returns the optimizer, the schedule (None without one) and the trained params."""
+    o = training["optimizer"]
+    lr, wd = o.get("lr", 1e-3), o.get("weight_decay", 0.01)
+    betas, eps = o.get("betas", (0.9, 0.999)), o.get("eps", 1e-8)
+    buckets = {None: []}
+    buckets.update({g[0]: [] for g in training["groups"]})
+    trained = []
+    for name, param in zip(names, model.parameters()):
+        if any(matches(name, q) for q in training["frozen"]):
+            param.requires_grad_(False)
+            continue
+        group = next((g[0] for g in training["groups"] if any(matches(name, q) for q in g[2])), None)
+        buckets[group].append(param)
+        trained.append(param)
+    param_groups = [{"params": buckets[None]}] + [
+        {"params": buckets[g], "lr": opts.get("lr", lr), "weight_decay": opts.get("weight_decay", wd)}
+        for g, opts, _ in training["groups"] if buckets[g]]
+    opt = torch.optim.AdamW([g for g in param_groups if g["params"]], lr=lr, betas=betas, eps=eps, weight_decay=wd)
+    warmup = training["warmup"]
+    schedule = None if warmup is None else torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: s / warmup if s < warmup else max(0.0, (total - s) / max(1, total - warmup)))
-    return opt, schedule
+    return opt, schedule, trained
 
 
 def read_check(folder):
@@ -177,7 +235,7 @@ def load_check(model, folder):
         return torch.tensor([int(v) for v in lines[key].split()], dtype=torch.long).view(*shape)
 
     return {
-        "count": count, "tensors": len(mine),
+        "count": count, "tensors": len(mine), "names": [name for name, _ in params],
         "ids": ints("ids", b, t), "segment": ints("segment", b, t), "mask": ints("mask", b, t),
         "padded_ids": ints("padded_ids", b, t), "padded_mask": ints("padded_mask", b, t), "labels": ints("labels", b),
         "loss": float(lines["loss"]), "padded_loss": float(lines["padded_loss"]),

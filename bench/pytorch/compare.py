@@ -300,14 +300,16 @@ def bench_sgemm():
 
 def bench_bert():
     """examples/BertClassifier/bert_classifier.model at B=16, T=128, all tokens real: one fine-tuning step (zero_grad,
-    forward with dropout, cross-entropy, backward, clip_grad_norm_(1.0), AdamW step, schedule step), on ModelDsl's
-    weights after the check below."""
+    forward with dropout, cross-entropy, backward, clip_grad_norm_, AdamW step, schedule step, each as the model file
+    declares them), on ModelDsl's weights after the check below."""
     import bert  # noqa: E402  (bench/pytorch/bert.py)
     if not args.bert_check:
         sys.exit("compare.py: the bert row needs --bert-check FOLDER (ModelDsl's weights and losses, written by "
                  "bench/TrainStepBench --compare with MODELDSL_BENCH_BERT_CHECK=FOLDER); bench/compare.sh passes it")
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    model, config, attention_dropout = bert.build(os.path.join(root, "examples/BertClassifier/bert_classifier.model"))
+    model_file = os.path.join(root, "examples/BertClassifier/bert_classifier.model")
+    model, config, attention_dropout = bert.build(model_file)
+    training = bert.read_training(model_file)
     check = bert.load_check(model, args.bert_check)
     model.to(device)
     inputs = [check[k].to(device) for k in ("ids", "segment", "mask")]
@@ -334,14 +336,19 @@ def bench_bert():
     timing.info(f"bert: {check['count']} parameters in {check['tensors']} tensors, as ModelDsl's; dropout "
                 f"p={config['p']}, attention dropout {attention_dropout}; B={labels.shape[0]} T={inputs[0].shape[1]}")
     model.train()
-    opt, schedule = bert.optimizer(model)
+    opt, schedule, trained = bert.optimizer(model, check["names"], training)
+    timing.info(f"bert: {training['optimizer']}, warm-up {training['warmup']}, clip {training['clip']}, "
+                f"{len(trained)} of {check['tensors']} tensors trained, groups "
+                f"{[(g[0], g[1]) for g in training['groups']] or 'none'}, frozen {training['frozen'] or 'none'}")
 
     def step():
         opt.zero_grad()
         F.cross_entropy(model(*inputs), labels).backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        if training["clip"] is not None:
+            torch.nn.utils.clip_grad_norm_(trained, training["clip"])
         opt.step()
-        schedule.step()
+        if schedule is not None:
+            schedule.step()
 
     emit("bert", "us", timed(step))
 
