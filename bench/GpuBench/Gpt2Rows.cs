@@ -63,29 +63,44 @@ internal static class Gpt2Rows
         {
             context.Tf32 = configuration.Tf32;
             context.ResetPeakDeviceBytes();
-            using (var session = configuration.ToGpu(context))
+            try
             {
-                float first = float.NaN, last = float.NaN;
-                for (int i = 0; i < warmup; i++)
-                {
-                    last = configuration.Train(session, idx, targets);
-                    if (i == 0) first = last;
-                }
-                var times = new double[steps];
-                for (int i = 0; i < steps; i++)
-                {
-                    long t0 = Stopwatch.GetTimestamp();
-                    last = configuration.Train(session, idx, targets);
-                    times[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-                }
-                Array.Sort(times);
-                string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
-                Console.WriteLine(string.Join('\t', "GPT2", "modeldsl", row + "." + configuration.Name, batch, length, parameters, layers, heads, d / heads,
-                    F(times[steps / 2]), F(times[0]), F(times[^1]), context.PeakDeviceBytes, F(first), F(last)));
+                Time(context, row, batch, warmup, steps, length, parameters, layers, heads, d, configuration, idx, targets);
+            }
+            catch (CudaException e)
+            {
+                // One failing configuration (out of memory at this batch) must not cost the others of a one-shot GPU run.
+                Console.WriteLine(string.Join('\t', "GPT2SKIP", "modeldsl", row + "." + configuration.Name, "failed: " + e.Message.ReplaceLineEndings(" ")));
                 Console.Out.Flush();
             }
         }
         context.Tf32 = false;
+    }
+
+    private static void Time(GpuContext context, string row, int batch, int warmup, int steps, int length, long parameters, int layers, int heads, int d,
+        Configuration configuration, IntTensor idx, IntTensor targets)
+    {
+        using (var session = configuration.ToGpu(context))
+        {
+            float first = float.NaN, last = float.NaN;
+            for (int i = 0; i < warmup; i++)
+            {
+                last = configuration.Train(session, idx, targets);
+                if (i == 0) first = last;
+            }
+            var times = new double[steps];
+            for (int i = 0; i < steps; i++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                last = configuration.Train(session, idx, targets);
+                times[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+            }
+            Array.Sort(times);
+            string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
+            Console.WriteLine(string.Join('\t', "GPT2", "modeldsl", row + "." + configuration.Name, batch, length, parameters, layers, heads, d / heads,
+                F(times[steps / 2]), F(times[0]), F(times[^1]), context.PeakDeviceBytes, F(first), F(last)));
+            Console.Out.Flush();
+        }
     }
 
     /// <summary>Token ids uniform in [0, <paramref name="vocabulary"/>) from <c>new Random(seed)</c>.</summary>

@@ -8,7 +8,7 @@ training FLOPs per token of PaLM (Chowdhery et al. 2022, appendix B), as llm.c a
     6·N + 12·L·H·Q·T    N parameters (the tied head once), L layers, H heads, Q head width, T sequence length.
 Peaks below are NVIDIA's datasheet figures without sparsity; a GPU not in the table gets no MFU (and a line saying so).
 Checks, always: both sides report the same parameter count (the PyTorch module is the .model file's architecture),
-and every loss is finite. With --check (the emulator and PyTorch on the CPU, bench/gpu_compare.sh --check): also every
+every loss is finite, and no configuration failed (a GPT2SKIP line whose reason starts with "failed:"). With --check (the emulator and PyTorch on the CPU, bench/gpu_compare.sh --check): also every
 configuration present (or skipped with a reason) and each one's loss going down over its steps. Exit status 1 when a
 check fails.
 """
@@ -80,6 +80,9 @@ def main():
             problems.append(f"{c}: a loss is not finite ({r['first']} -> {r['last']})")
         elif args.check and not r["last"] < r["first"]:
             problems.append(f"{c}: the loss did not go down over its steps ({r['first']} -> {r['last']})")
+    for c, reason in skipped.items():
+        if reason.startswith("failed:"):
+            problems.append(f"{c}: {reason}")
     if args.check:
         for c in sorted(REQUIRED - rows.keys() - skipped.keys()):
             problems.append(f"{c}: no result and no reason")
