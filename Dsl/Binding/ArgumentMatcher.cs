@@ -177,6 +177,12 @@ namespace ModelDsl.Binding
             var value = operand.Value;
             if (value is ErrorValue) return null;
             if (spec.Kind == ParamKind.Any) return value;
+            if (spec.Kind == ParamKind.Constant)
+            {
+                if (value is not TensorRef) return value;
+                bag.ReportBlockArgumentNotConstant(operand.Span, callee, spec.Name, value.KindName + $" ('{operand.Description}')");
+                return null;
+            }
             if (spec.Kind == ParamKind.Tensor || spec.Kind == ParamKind.Tensors)
             {
                 if (value is TensorRef) return value;

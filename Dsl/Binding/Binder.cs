@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using ModelDsl.Diagnostics;
 using ModelDsl.IR;
+using ModelDsl.Shapes;
 using ModelDsl.Syntax;
 using ModelDsl.Text;
 
@@ -73,6 +74,50 @@ namespace ModelDsl.Binding
             return result;
         }
 
+        /// <summary>
+        /// A tensor parameter's type (<c>mask: i32[B, T]</c>), checked once per block: a known element type (MDL0207), no
+        /// default (MDL0326), and each dimension a single name (a constant or untyped parameter gives its value, any
+        /// other name is a symbol bound by the first argument that has it) or arithmetic over constants and the block's
+        /// untyped parameters (MDL0326 otherwise). The arguments are checked against it at each use (MDL0322).
+        /// </summary>
+        private static void CheckTensorParameters(BlockSyntax block, DiagnosticBag diagnostics, FileContext file)
+        {
+            var parameters = (block.Parameters ?? new BlockParameterSyntax[0]).Where(p => p?.Name is not null).ToList();
+            var constants = new HashSet<string>(parameters.Skip(1).Where(p => p.Type is null).Select(p => p.Name.Text));
+            foreach (var p in parameters)
+            {
+                if (p.Type is null) continue;
+                if (p.Default is not null)
+                    diagnostics.ReportInvalidTensorParameter(p.Default.Span, block.Name.Text, p.Name.Text, "a tensor parameter takes no default (the caller passes the tensor)");
+                if (p.Type.DType is not null && !DTypeNames.TryParse(p.Type.DType.Text, out _)) diagnostics.ReportUnknownDType(p.Type.DType.Span, p.Type.DType.Text);
+                foreach (var dim in p.Type.Dimensions ?? new ExpressionSyntax[0])
+                {
+                    if (dim is null || dim is NameSyntax) continue;
+                    var unknown = Names(dim).FirstOrDefault(n => !constants.Contains(n) && file.Constants.Lookup(n) is null);
+                    if (unknown is not null)
+                        diagnostics.ReportInvalidTensorParameter(dim.Span, block.Name.Text, p.Name.Text,
+                            $"a dimension is a number, a single name (a constant, or a symbol like T) or arithmetic over constants, but '{file.Compact(dim.Span)}' computes with the symbol {unknown}");
+                }
+            }
+        }
+
+        /// <summary>The names an expression mentions.</summary>
+        internal static IEnumerable<string> Names(ExpressionSyntax? expression)
+        {
+            switch (expression)
+            {
+                case NameSyntax n when n.Name is not null:
+                    yield return n.Name.Text;
+                    break;
+                case BinarySyntax b:
+                    foreach (var name in Names(b.Left).Concat(Names(b.Right))) yield return name;
+                    break;
+                case NegateSyntax neg:
+                    foreach (var name in Names(neg.Operand)) yield return name;
+                    break;
+            }
+        }
+
         /// <summary>Checked once per block, not per use: statements a block may not hold, and exactly one return.</summary>
         private static void CheckBlockStructure(BlockSyntax block, DiagnosticBag diagnostics, FileContext file)
         {
@@ -83,6 +128,7 @@ namespace ModelDsl.Binding
                 if (parameterNames.TryGetValue(p.Name.Text, out var first)) diagnostics.ReportDuplicateName(p.Name.Span, p.Name.Text, file.Line(first));
                 else parameterNames[p.Name.Text] = p.Name.Span;
             }
+            CheckTensorParameters(block, diagnostics, file);
             TextSpan? firstReturn = null;
             foreach (var statement in block.Body ?? new StatementSyntax[0])
             {

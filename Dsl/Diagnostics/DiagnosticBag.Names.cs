@@ -89,6 +89,10 @@ namespace ModelDsl.Diagnostics
         public void ReportNotConstant(TextSpan span, string callee, string name, string actual) =>
             Report(DiagnosticCatalog.NotConstant, span, $"{callee} needs a constant for '{name}', but got {actual}");
 
+        public void ReportBlockArgumentNotConstant(TextSpan span, string block, string name, string actual) =>
+            Report(DiagnosticCatalog.NotConstant, span,
+                $"{block} needs a constant for '{name}', but got {actual}; a block takes a tensor in a parameter declared with its type ('{name}: i32[B, T]')");
+
         public void ReportTensorArithmetic(TextSpan span, string op) =>
             Report(DiagnosticCatalog.NotConstant, span, $"'{op}' applies to constants only; for tensors use '+' (add) or '*' (mul)");
 

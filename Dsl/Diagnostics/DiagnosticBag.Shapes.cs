@@ -32,6 +32,12 @@ namespace ModelDsl.Diagnostics
         public void ReportKernelTooLarge(TextSpan span, string op, long kernel, string axis, Dim size, long padding, string input) =>
             Report(DiagnosticCatalog.KernelTooLarge, span, $"{op} kernel {kernel} is larger than the {axis} of {input} ({size}) plus padding 2*{padding}");
 
+        public void ReportBlockArgumentType(TextSpan span, string block, string name, string declared, string bindings, string argument, string actual) =>
+            Report(DiagnosticCatalog.BlockArgumentType, span, $"{block} expects '{name}' to be {declared}{bindings}, but {argument} is {actual}");
+
+        public void ReportInvalidTensorParameter(TextSpan span, string block, string name, string why) =>
+            Report(DiagnosticCatalog.InvalidTensorParameter, span, $"tensor parameter '{name}' of block {block}: {why}");
+
         public void ReportMaskShape(TextSpan span, string op, string mask, Shape expected, string input, Shape actual) =>
             Report(DiagnosticCatalog.MaskShape, span, $"{op} expects the mask {mask} to be {expected} (one 0/1 per key of {input}: [B, T]), but it is {actual}");
 

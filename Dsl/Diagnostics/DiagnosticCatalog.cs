@@ -94,9 +94,11 @@ namespace ModelDsl.Diagnostics
         public static readonly DiagnosticDescriptor ScheduleTooShort = Error("MDL0318", Shapes, "Schedule ends before its warm-up");
         public static readonly DiagnosticDescriptor InitNeedsFans = Error("MDL0320", Shapes, "Initialiser needs a parameter of rank 2 or more");
         public static readonly DiagnosticDescriptor MapRankMismatch = Error("MDL0321", Shapes, "Map source does not fit the parameter's rank");
+        public static readonly DiagnosticDescriptor BlockArgumentType = Error("MDL0322", Shapes, "Block argument does not fit its parameter's type");
         public static readonly DiagnosticDescriptor MaskShape = Error("MDL0323", Shapes, "Mask of the wrong shape");
         public static readonly DiagnosticDescriptor IndexOutOfRange = Error("MDL0324", Shapes, "Index out of range for the axis");
         public static readonly DiagnosticDescriptor MaskShapeMismatch = Error("MDL0325", Shapes, "Mask does not match the reduced axes");
+        public static readonly DiagnosticDescriptor InvalidTensorParameter = Error("MDL0326", Shapes, "Invalid tensor parameter of a block");
         public static readonly DiagnosticDescriptor NoBf16Path = Warning("MDL0327", Shapes, "Op has no BF16 path");
 
         /// <summary>All descriptors, in ID order.</summary>
@@ -113,7 +115,7 @@ namespace ModelDsl.Diagnostics
             ParameterInTwoGroups, GroupAllFrozen,
             ShapeMismatch, RankMismatch, NotDivisible, DTypeMismatch, KernelTooLarge, SequenceTooLong,
             TiedShapeMismatch, ReshapeMismatch, SymbolicNotAllowed, AxisOutOfRange, TooManyElements, NotTrainable,
-            NoGpuCode, UnsupportedOption, OneValuePerChannel, ScheduleTooShort, InitNeedsFans, MapRankMismatch, MaskShape, IndexOutOfRange, MaskShapeMismatch, NoBf16Path,
+            NoGpuCode, UnsupportedOption, OneValuePerChannel, ScheduleTooShort, InitNeedsFans, MapRankMismatch, BlockArgumentType, MaskShape, IndexOutOfRange, MaskShapeMismatch, InvalidTensorParameter, NoBf16Path,
         };
     }
 }

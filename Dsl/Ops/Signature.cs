@@ -26,8 +26,10 @@ namespace ModelDsl.Ops
         RealTuple,
         /// <summary><c>layer.param</c> (weight tying).</summary>
         ParamRef,
-        /// <summary>Anything: a block's constant parameters.</summary>
+        /// <summary>Anything (an initialiser's optional arguments).</summary>
         Any,
+        /// <summary>Any constant, not a tensor (MDL0114): a block's untyped parameters after the first.</summary>
+        Constant,
     }
 
     /// <summary>One parameter of an op: name, kind, default (null: required) and an inclusive/exclusive range.</summary>

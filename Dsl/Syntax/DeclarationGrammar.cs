@@ -34,11 +34,19 @@ namespace ModelDsl.Syntax
              from value in ExpressionGrammar.Expression
              select value).XOptional();
 
-        /// <summary><c>p</c> or <c>p = default</c></summary>
+        /// <summary><c>: i32[B, T]</c>, a tensor parameter's type, as an input declares it. XOptional: after the colon a type must follow.</summary>
+        private static readonly Parser<IOption<TensorTypeSyntax>> ParameterType =
+            (from colon in Lexical.Symbol(':')
+             from type in StatementGrammar.TensorType
+             select type).XOptional();
+
+        /// <summary><c>p</c>, <c>p = default</c> or <c>mask: i32[B, T]</c> (a tensor parameter; a default after it is MDL0326)</summary>
         private static readonly Parser<BlockParameterSyntax> BlockParameter =
             from name in Lexical.Identifier.Named("parameter name")
+            from type in ParameterType
             from @default in ParameterDefault
-            select new BlockParameterSyntax(name, @default.GetOrDefault(), @default.IsDefined ? name.Span.Cover(@default.Get().Span) : name.Span);
+            let end = @default.IsDefined ? @default.Get().Span : type.IsDefined ? type.Get().Span : name.Span
+            select new BlockParameterSyntax(name, @default.GetOrDefault(), name.Span.Cover(end), type.GetOrDefault());
 
         private static readonly Parser<IEnumerable<BlockParameterSyntax>> MoreParameters =
             (from comma in Lexical.Symbol(',')
@@ -80,7 +88,7 @@ namespace ModelDsl.Syntax
         {
             if (declaration is not BlockSyntax block) return declaration;
             var parameters = block.Parameters
-                .Select(p => SyntaxLimits.Check(p, context) ? p : p with { Default = null })
+                .Select(p => SyntaxLimits.Check(p, context) ? p : p with { Default = null, Type = null })
                 .ToList();
             return block with { Parameters = parameters };
         }

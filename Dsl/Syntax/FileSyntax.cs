@@ -17,8 +17,11 @@ namespace ModelDsl.Syntax
     /// <summary><c>block TransformerBlock(x, d, heads, causal = true) { ... return y }</c>; the first parameter receives the input tensor.</summary>
     public sealed record BlockSyntax(Identifier Name, IReadOnlyList<BlockParameterSyntax> Parameters, IReadOnlyList<StatementSyntax> Body, TextSpan Span) : DeclarationSyntax(Span);
 
-    /// <summary>A block parameter with an optional default value.</summary>
-    public sealed record BlockParameterSyntax(Identifier Name, ExpressionSyntax? Default, TextSpan Span) : SyntaxNode(Span);
+    /// <summary>
+    /// A block parameter with an optional default value, or a tensor parameter with its type (<c>mask: i32[B, T]</c>,
+    /// <see cref="Type"/>): an untyped parameter after the first is a constant.
+    /// </summary>
+    public sealed record BlockParameterSyntax(Identifier Name, ExpressionSyntax? Default, TextSpan Span, TensorTypeSyntax? Type = null) : SyntaxNode(Span);
 
     /// <summary><c>model FashionMlp { input x: f32[B, 784] ... }</c></summary>
     public sealed record ModelSyntax(Identifier Name, IReadOnlyList<StatementSyntax> Body, TextSpan Span) : DeclarationSyntax(Span);

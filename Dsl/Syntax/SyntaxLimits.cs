@@ -78,7 +78,7 @@ namespace ModelDsl.Syntax
                 case MapCallSyntax mapCall: return mapCall.Arguments;
                 case ReturnSyntax @return: return new[] { @return.Value };
                 case ConfigEntrySyntax entry: return new[] { entry.Value };
-                case BlockParameterSyntax parameter: return new[] { parameter.Default };
+                case BlockParameterSyntax parameter: return parameter.Type is null ? new[] { parameter.Default } : parameter.Type.Dimensions.Concat(new[] { parameter.Default });
                 default: return new SyntaxNode[0];
             }
         }

@@ -43,6 +43,31 @@ namespace ModelDsl.Dsl.Tests.Syntax
         }
 
         [Fact]
+        public void Block_tensor_parameters_carry_their_type()
+        {
+            var (file, diagnostics, text) = ParseFile("block L(x: f32[B, T, d], mask: i32[B, T], heads, p = 0.1) {\n  return x\n}\nmodel M { }");
+            Assert.Equal(0, diagnostics.Count);
+            var block = Assert.IsType<BlockSyntax>(file.Declarations[0]);
+            Assert.Equal(new[] { "x", "mask", "heads", "p" }, block.Parameters.Select(p => p.Name.Text));
+            Assert.Equal("f32[B, T, d]", text.ToString(block.Parameters[0].Type!.Span));
+            var mask = block.Parameters[1];
+            Assert.Equal("mask: i32[B, T]", text.ToString(mask.Span));
+            Assert.Equal("i32", mask.Type!.DType.Text);
+            Assert.Equal(new[] { "B", "T" }, mask.Type.Dimensions.Select(d => text.ToString(d.Span)));
+            Assert.Null(mask.Default);
+            Assert.Null(block.Parameters[2].Type);
+            Assert.Null(block.Parameters[3].Type);
+            Assert.Equal("p = 0.1", text.ToString(block.Parameters[3].Span));
+        }
+
+        [Fact]
+        public void A_block_parameter_colon_without_a_type_is_a_syntax_error_at_the_bad_token()
+        {
+            var d = AssertSyntaxDiagnostics("block L(x, mask: ⟦,⟧ heads) {\n  return x\n}\nmodel M { }", "MDL0001");
+            Assert.Contains("element type", d[0].Message);
+        }
+
+        [Fact]
         public void Block_without_parameters_parses()
         {
             var (file, diagnostics, _) = ParseFile("block B() { return 1 }\nmodel M { }");
