@@ -4,7 +4,7 @@
 #       several thread counts run one after the other, one table each)
 #   bench/compare.sh --models bert --threads 1,2   (the bert row: one fine-tuning step of bert_classifier.model at
 #       B=16, T=128; samples/s and the share of the peak on 1 and 2 threads; docs/benchmarks.md)
-#   bench/compare.sh --kernels [--threads N]     (the CNN's and GPT's kernels alone, ModelDsl against PyTorch ops)
+#   bench/compare.sh --kernels [--threads N]     (the CNN's, GPT's and a BERT layer's kernels alone, ModelDsl against PyTorch ops)
 #   --clock cpu: time blocks in the calling thread's CPU seconds instead of wall seconds (1 thread on a shared machine)
 # Prints a table, then LAST one line per model: "ratio vs pytorch <model>: X.XX"
 # (PyTorch time / ModelDsl time, or ModelDsl GFLOP/s / PyTorch GFLOP/s; above 1 = ModelDsl faster),
