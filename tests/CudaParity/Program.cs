@@ -27,6 +27,8 @@ public static class Program
         (typeof(ParityRmsprop), 13, 1),
         (typeof(ParityRmspropCentered), 19, 1),
         (typeof(ParityGroups), 17, 1),
+        (typeof(ParityEpilogues), 11, 1),
+        (typeof(ParityClassifier), 2, 3),
         (typeof(FashionCnn), 3, 1),
         (typeof(FortuneLstm), 3, 5),
         (typeof(CharGpt), 2, 8),

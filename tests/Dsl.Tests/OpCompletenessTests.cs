@@ -215,6 +215,11 @@ namespace ModelDsl.Dsl.Tests
                 {
                     case GemmKernel:
                         break; // cuBLAS
+                    case ElementwiseKernel loop when module.Epilogues.TryGetValue(loop, out var epilogue):
+                        // No kernel: a cuBLASLt epilogue on the GEMM beside it does the work (docs/cuda.md, "GEMM epilogues").
+                        Assert.Contains($"_context.SgemmEpilogue(global::ModelDsl.Cuda.GemmEpilogue.{epilogue.Kind},", compiled.GpuSource("Test")!);
+                        Assert.Contains($"// {loop.Name}: no kernel: cuBLASLt's", module.Source);
+                        break;
                     case ElementwiseKernel loop:
                         Assert.True(module.Launches.ContainsKey(loop), $"{name}: {loop.Name} has no CUDA kernel");
                         AssertDefines(module, module.Launches[loop].Name);

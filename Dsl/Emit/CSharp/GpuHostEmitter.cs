@@ -384,7 +384,7 @@ namespace ModelDsl.Emit.CSharp
         private void EmitGpuWorkspace()
         {
             Section("Device buffers, planned once per binding of the symbolic dimensions");
-            var deviceBuffers = GpuMemoryPlan.DeviceBuffers(_plan); // the per-binding allocations modeldsl summary --device cuda prints
+            var deviceBuffers = GpuMemoryPlan.DeviceBuffers(_plan, Cuda); // the per-binding allocations modeldsl summary --device cuda prints
             string ctorParams = string.Join(", ", _symbols.Select(s => $"int {SymbolLocal(s)}"));
             _w.Line(GeneratedFile.GeneratedCode);
             _w.Open("private sealed class Workspace : global::System.IDisposable");
@@ -489,6 +489,12 @@ namespace ModelDsl.Emit.CSharp
             foreach (var origin in kernel.Origins) _w.Line($"//   {_fileName}:{Line(origin.Span)}  {origin.Description}");
             switch (kernel)
             {
+                case GemmKernel g when Cuda.Epilogues.TryGetValue(g, out var epilogue):
+                    EmitEpilogueGemm(g, epilogue);
+                    break;
+                case ElementwiseKernel when Cuda.Epilogues.TryGetValue(kernel, out var epilogue):
+                    _w.Line($"// no launch: {epilogue.Gemm.Name}'s cuBLASLt epilogue ({CudaEmitter.CublasLtName(epilogue.Kind)}) {(epilogue.Kind == EpilogueKind.BiasGradientOfA ? "below" : "above")} computes this");
+                    break;
                 case GemmKernel g:
                 {
                     string m = Size(g.M), n = Size(g.N), k = Size(g.K);
@@ -505,6 +511,31 @@ namespace ModelDsl.Emit.CSharp
                     EmitGpuLayerKernel(kernel);
                     break;
             }
+        }
+
+        /// <summary>
+        /// A GEMM through cuBLASLt with the epilogue that does the next (or, for a bias gradient, the previous) elementwise
+        /// kernel's work: <c>GpuContext.SgemmEpilogue</c>, with a comment giving what it writes in the plan's buffer names.
+        /// </summary>
+        private void EmitEpilogueGemm(GemmKernel g, CublasLtEpilogue epilogue)
+        {
+            string m = Size(g.M), n = Size(g.N), k = Size(g.K);
+            string lda = g.TransA ? m : k, ldb = g.TransB ? k : n;
+            string a = g.TransA ? $"{g.A.Name}ᵀ" : g.A.Name, b = g.TransB ? $"{g.B.Name}ᵀ" : g.B.Name;
+            string product = $"{a} · {b}";
+            string assign = g.Accumulate ? "+=" : "=";
+            string formula = epilogue.Kind switch
+            {
+                EpilogueKind.Bias => $"{g.C.Name}[{m}, {n}] = {product} + {epilogue.Bias.Name}",
+                EpilogueKind.GeluAuxBias => $"{epilogue.Aux!.Name}[{m}, {n}] = {product} + {epilogue.Bias.Name};  {epilogue.Output.Name} = gelu_tanh({epilogue.Aux.Name})",
+                EpilogueKind.GeluGradientBiasGradient => $"{epilogue.Output.Name}[{m}, {n}] = ({product}) · gelu_tanh_grad({epilogue.Aux!.Name});  {epilogue.Bias.Name} = Σ_rows {epilogue.Output.Name}",
+                _ => $"{g.C.Name}[{m}, {n}] {assign} {product};  {epilogue.Bias.Name} = Σ_rows {g.A.Name}",
+            };
+            _w.Line($"// {formula}   (k = {k}): cuBLASLt, epilogue {CudaEmitter.CublasLtName(epilogue.Kind)}, doing {epilogue.Replaces.Name}'s work in the same pass");
+            if (epilogue.Unwritten is { } unwritten) _w.Line($"// ({unwritten.Name}, the product itself, stays in registers: it is never stored)");
+            string beta = g.Accumulate ? "1f" : "0f";
+            string aux = epilogue.Aux is { } x ? $", {DeviceRef(x)}" : "";
+            _w.Line($"_context.SgemmEpilogue(global::ModelDsl.Cuda.GemmEpilogue.{epilogue.Kind}, {Bool(g.TransA)}, {Bool(g.TransB)}, {m}, {n}, {k}, {DeviceRef(g.A)}, {lda}, {DeviceRef(g.B)}, {ldb}, {beta}, {DeviceRef(epilogue.Output)}, {n}, {DeviceRef(epilogue.Bias)}{aux});");
         }
 
         /// <summary>
@@ -535,6 +566,7 @@ namespace ModelDsl.Emit.CSharp
                 LaunchShape.Elements => $"global::ModelDsl.Cuda.Grid.Elements({elements ?? Size(launch.Count)})",
                 LaunchShape.ColumnBlocks => $"global::ModelDsl.Cuda.Grid.Columns({Size(launch.Count)})",
                 LaunchShape.WarpPerRow => $"global::ModelDsl.Cuda.Grid.WarpRows({Size(launch.Count)})",
+                LaunchShape.BlockPerRow => $"global::ModelDsl.Cuda.Grid.Blocks({Size(launch.Count)})",
                 _ => "new global::ModelDsl.Cuda.Dim3(1)",
             };
             string block = launch.Shape == LaunchShape.ColumnBlocks ? "global::ModelDsl.Cuda.Grid.ColumnBlock" : "global::ModelDsl.Cuda.Grid.Block";

@@ -10,6 +10,29 @@ namespace ModelDsl.Emit.Cuda
         private const int ColumnBlockRows = 8;
 
         /// <summary>
+        /// An elementwise group, or, where a cuBLASLt epilogue does its work (<see cref="CublasLtEpilogues"/>), its formulas
+        /// under a comment saying which GEMM's epilogue computes them instead: no kernel.
+        /// </summary>
+        private void EmitElementwiseOrEpilogue(ElementwiseKernel kernel)
+        {
+            if (!_epilogues.TryGetValue(kernel, out var epilogue))
+            {
+                EmitElementwise(kernel);
+                return;
+            }
+            KernelHeader(kernel.Name, kernel.Origins, $"no kernel: cuBLASLt's {CublasLtName(epilogue.Kind)} epilogue on {epilogue.Gemm.Name}'s product computes", kernel.Formulas());
+        }
+
+        /// <summary>The <c>CUBLASLT_EPILOGUE_*</c> name of an epilogue, without the prefix.</summary>
+        internal static string CublasLtName(EpilogueKind kind) => kind switch
+        {
+            EpilogueKind.Bias => "BIAS",
+            EpilogueKind.GeluAuxBias => "GELU_AUX_BIAS",
+            EpilogueKind.GeluGradientBiasGradient => "DGELU_BGRAD",
+            _ => "BGRADB",
+        };
+
+        /// <summary>
         /// One fused elementwise group. Without a column sum: one thread per element, grid-stride. With one (a bias
         /// gradient): a 32×8 block per 32 columns; each thread walks every 8th row of its column, keeping the
         /// elementwise outputs in the same pass, and the block adds its 8 partial sums through shared memory, so the

@@ -28,6 +28,9 @@ namespace ModelDsl.Emit.Cuda
             string gradientName = loss.PredictionGradient?.Name ?? "d_" + loss.Prediction.Name;
             switch (loss.Kind)
             {
+                case LossKind.CrossEntropy when loss.Cols.IsKnown && loss.Cols.Value >= FusedClassifierColumns:
+                    return EmitFusedClassifier(loss, arguments, shape, gradientName);
+
                 case LossKind.CrossEntropy:
                     KernelHeader("loss_cross_entropy", loss.Origins, loss.LabelSmoothing == 0
                         ? $"softmax + cross-entropy, one warp per row of {shape}; loss_terms[row] and (when gradient is not null) {gradientName} = (softmax − onehot) / rows"
@@ -103,6 +106,80 @@ namespace ModelDsl.Emit.Cuda
                     _w.Close();
                     return new CudaLaunch("loss_mse", LaunchShape.Elements, loss.Rows.Multiply(loss.Cols), arguments);
             }
+        }
+
+        /// <summary>Classes from which cross-entropy gets a block per row instead of a warp (each lane would walk 32+ logits).</summary>
+        internal const int FusedClassifierColumns = 1024;
+
+        /// <summary>
+        /// Cross-entropy over a wide row (a language model's vocabulary: GPT-2's 50,257), llm.c's <c>fused_classifier</c>:
+        /// one block of 256 threads per row. The first read of the row keeps each thread's running max and Σexp (the
+        /// online softmax: when a larger logit arrives the sum is rescaled), combined across the warp by shuffles and
+        /// across the 8 warps through shared memory in a fixed order (deterministic); the second read writes the
+        /// gradient, so the row is read twice and the probabilities are never stored. Label smoothing sums the row's
+        /// logits in the first read too.
+        /// </summary>
+        private CudaLaunch EmitFusedClassifier(LossKernel loss, List<CudaArgument> arguments, string shape, string gradientName)
+        {
+            bool smoothing = loss.LabelSmoothing != 0;
+            KernelHeader("loss_cross_entropy", loss.Origins, smoothing
+                ? $"fused classifier, one block per row of {shape}: softmax + cross-entropy with label smoothing; loss_terms[row] and (when gradient is not null) {gradientName} = (softmax − ((1 − ε)·onehot + ε/cols)) / rows"
+                : $"fused classifier, one block per row of {shape}: softmax + cross-entropy; loss_terms[row] and (when gradient is not null) {gradientName} = (softmax − onehot) / rows",
+                new[]
+                {
+                    "read 1: each thread's running max m and Σexp(x − m) over its columns (k = thread, thread + 256, …), merged",
+                    "        by warp shuffles, then the 8 warps' through shared memory; read 2: the gradient. No probabilities stored.",
+                });
+            Signature("loss_cross_entropy", arguments);
+            _w.Open("");
+            _w.Line($"__shared__ float warp_max[{BlockSize / 32}], warp_sum[{BlockSize / 32}]{(smoothing ? $", warp_total[{BlockSize / 32}]" : "")};");
+            _w.Line("int row = blockIdx.x;");
+            _w.Line("int lane = threadIdx.x % 32, warp = threadIdx.x / 32;");
+            _w.Line($"const float* in_row = {Name(loss.Prediction)} + (long)row * cols;");
+            _w.Line("float m = -INFINITY, s = 0.0f; // this thread's max and Σexp(x − m)");
+            if (smoothing) _w.Line("float t = 0.0f; // this thread's Σ x, for label smoothing's mean logit");
+            _w.Open("for (int k = threadIdx.x; k < cols; k += blockDim.x)");
+            _w.Line("float x = in_row[k];");
+            _w.Line("if (x > m) { s = s * expf(m - x) + 1.0f; m = x; } else s += expf(x - m);");
+            if (smoothing) _w.Line("t += x;");
+            _w.Close();
+            _w.Open("for (int offset = 16; offset > 0; offset >>= 1)");
+            _w.Line("float m2 = __shfl_xor_sync(0xffffffffu, m, offset), s2 = __shfl_xor_sync(0xffffffffu, s, offset);");
+            if (smoothing) _w.Line("t += __shfl_xor_sync(0xffffffffu, t, offset);");
+            _w.Line("float both = fmaxf(m, m2);");
+            _w.Line("s = (m == -INFINITY ? 0.0f : s * expf(m - both)) + (m2 == -INFINITY ? 0.0f : s2 * expf(m2 - both)); // a thread with no columns adds 0");
+            _w.Line("m = both;");
+            _w.Close();
+            _w.Line($"if (lane == 0) {{ warp_max[warp] = m; warp_sum[warp] = s;{(smoothing ? " warp_total[warp] = t;" : "")} }}");
+            _w.Line("__syncthreads();");
+            _w.Line("float row_max = -INFINITY, row_sum = 0.0f;");
+            _w.Line($"for (int w = 0; w < {BlockSize / 32}; w++) row_max = fmaxf(row_max, warp_max[w]);");
+            _w.Line($"for (int w = 0; w < {BlockSize / 32}; w++) if (warp_max[w] != -INFINITY) row_sum += warp_sum[w] * expf(warp_max[w] - row_max);");
+            _w.Line($"int class_id = {Name(loss.Target)}[row];");
+            string keep = "1.0f", uniform = "0.0f";
+            if (smoothing)
+            {
+                string epsilon = Literals.Cuda((float)loss.LabelSmoothing);
+                keep = Literals.Cuda((float)(1 - loss.LabelSmoothing));
+                _w.Line("float row_total = 0.0f;");
+                _w.Line($"for (int w = 0; w < {BlockSize / 32}; w++) row_total += warp_total[w];");
+                _w.Line($"const float smoothing = {epsilon}; // label_smoothing ε");
+                _w.Line($"if (threadIdx.x == 0) loss_terms[row] = row_max + logf(row_sum) - {keep} * in_row[class_id] - smoothing * (row_total / (float)cols); // log Σ exp − (1 − ε)·logit of the class − ε·mean logit");
+                uniform = "smoothing / (float)cols";
+            }
+            else
+            {
+                _w.Line("if (threadIdx.x == 0) loss_terms[row] = row_max + logf(row_sum) - in_row[class_id]; // log Σ exp − logit of the class");
+            }
+            _w.Open("if (gradient != nullptr)");
+            _w.Line("float inv_rows = 1.0f / (float)rows;");
+            _w.Line("float inv_sum = 1.0f / row_sum;");
+            if (smoothing) _w.Line($"float uniform = {uniform};");
+            _w.Line("float* grad_row = gradient + (long)row * cols;");
+            _w.Line($"for (int k = threadIdx.x; k < cols; k += blockDim.x) grad_row[k] = (expf(in_row[k] - row_max) * inv_sum - (k == class_id ? {keep} : 0.0f){(smoothing ? " - uniform" : "")}) * inv_rows;");
+            _w.Close();
+            _w.Close();
+            return new CudaLaunch("loss_cross_entropy", LaunchShape.BlockPerRow, loss.Rows, arguments);
         }
 
         /// <summary>The mean of the loss terms in one block: strided partial sums, then a tree in shared memory.</summary>

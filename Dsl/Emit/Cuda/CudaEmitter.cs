@@ -12,7 +12,7 @@ namespace ModelDsl.Emit.Cuda
     public sealed class CudaModule
     {
         internal CudaModule(string source, IReadOnlyDictionary<Kernel, CudaLaunch> launches, CudaLaunch? loss, CudaLaunch lossMean, CudaLaunch? optimizer,
-            IReadOnlyDictionary<PlanBuffer, CudaWorkspace> workspaces,
+            IReadOnlyDictionary<PlanBuffer, CudaWorkspace> workspaces, IReadOnlyDictionary<Kernel, CublasLtEpilogue> epilogues,
             (CudaLaunch Partials, CudaLaunch Total, int Parts)? gradientSumOfSquares = null, CudaLaunch? gradientScale = null, CudaLaunch? gradientClear = null)
         {
             GradientClear = gradientClear;
@@ -26,6 +26,8 @@ namespace ModelDsl.Emit.Cuda
             LossMean = lossMean;
             Optimizer = optimizer;
             Workspaces = workspaces;
+            Epilogues = epilogues;
+            _unwritten = new HashSet<PlanBuffer>(epilogues.Values.Where(e => e.Unwritten is not null).Select(e => e.Unwritten!));
         }
 
         /// <summary>One CUDA C translation unit: NVRTC compiles it for the GPU, g++ (with the emulation header) for CI.</summary>
@@ -63,6 +65,17 @@ namespace ModelDsl.Emit.Cuda
         /// <c>ModelDsl.Cuda.Layers</c> uses it (the layer kernels themselves are launched there, not described here).
         /// </summary>
         public IReadOnlyDictionary<PlanBuffer, CudaWorkspace> Workspaces { get; }
+
+        /// <summary>
+        /// The GEMMs that run through cuBLASLt with an epilogue, keyed by the GEMM and by the elementwise kernel whose work
+        /// the epilogue does (that kernel is not in <see cref="Source"/>): <see cref="CublasLtEpilogues"/>.
+        /// </summary>
+        public IReadOnlyDictionary<Kernel, CublasLtEpilogue> Epilogues { get; }
+
+        private readonly HashSet<PlanBuffer> _unwritten;
+
+        /// <summary>True for a buffer of the plan the GPU never writes (kept in an epilogue's registers), so never allocates.</summary>
+        public bool IsUnwritten(PlanBuffer buffer) => _unwritten.Contains(buffer);
     }
 
     /// <summary>
@@ -84,6 +97,7 @@ namespace ModelDsl.Emit.Cuda
         private readonly string _fileName;
         private readonly CodeWriter _w = new CodeWriter();
         private readonly Dictionary<Kernel, CudaLaunch> _launches = new Dictionary<Kernel, CudaLaunch>();
+        private readonly IReadOnlyDictionary<Kernel, CublasLtEpilogue> _epilogues;
 
         /// <summary>The identifiers the kernels give buffers (as parameters): the plan's name unless CUDA or this emitter uses it.</summary>
         private readonly NameScope _names = new NameScope(CudaNames.Reserved, CudaNames.Numbered, CudaNames.Prefixes);
@@ -93,6 +107,7 @@ namespace ModelDsl.Emit.Cuda
             _plan = plan;
             _source = source;
             _fileName = System.IO.Path.GetFileName(source.Path);
+            _epilogues = CublasLtEpilogues.Find(plan);
             foreach (var b in plan.Buffers) Name(b); // in plan order, so any suffix is deterministic
         }
 
@@ -121,7 +136,9 @@ namespace ModelDsl.Emit.Cuda
             var model = _plan.Model;
             GeneratedFile.Header(_w, _fileName, $"CUDA C, the fused kernels of {model.Name}'s forward pass, loss, backward pass and optimizer");
             _w.Line("//");
-            _w.Line("// Matrix products are not here: the generated C# sends them to cuBLAS.");
+            _w.Line(_epilogues.Count == 0
+                ? "// Matrix products are not here: the generated C# sends them to cuBLAS."
+                : "// Matrix products are not here: the generated C# sends them to cuBLAS, or to cuBLASLt where an epilogue does a kernel's work.");
             _w.Line("// Layout: every tensor is row-major float (class ids: int); a kernel over [rows, cols] reads element (r, c) at");
             _w.Line("// r*cols + c. Sizes are arguments, so one compiled module serves every batch size. Compiled by NVRTC on a GPU");
             _w.Line("// and by g++ against ModelDsl's emulation header in CI (docs/cuda.md).");
@@ -141,7 +158,7 @@ namespace ModelDsl.Emit.Cuda
             if (_plan.Forward.OfType<ElementwiseKernel>().Any())
             {
                 Section("Forward pass");
-                foreach (var kernel in _plan.Forward.OfType<ElementwiseKernel>()) EmitElementwise(kernel);
+                foreach (var kernel in _plan.Forward.OfType<ElementwiseKernel>()) EmitElementwiseOrEpilogue(kernel);
             }
             CudaLaunch? loss = null;
             if (_plan.Loss is { } lossKernel)
@@ -153,7 +170,7 @@ namespace ModelDsl.Emit.Cuda
             if (_plan.Backward.OfType<ElementwiseKernel>().Any())
             {
                 Section("Backward pass");
-                foreach (var kernel in _plan.Backward.OfType<ElementwiseKernel>()) EmitElementwise(kernel);
+                foreach (var kernel in _plan.Backward.OfType<ElementwiseKernel>()) EmitElementwiseOrEpilogue(kernel);
             }
             CudaLaunch? optimizer = null;
             (CudaLaunch, CudaLaunch, int)? gradientSumOfSquares = null;
@@ -180,7 +197,7 @@ namespace ModelDsl.Emit.Cuda
                 _w.Line();
                 gradientClear = EmitGradientClear(model.Controls.FrozenSpan);
             }
-            return new CudaModule(_w.ToString(), _launches, loss, lossMean, optimizer, _workspaces, gradientSumOfSquares, gradientScale, gradientClear);
+            return new CudaModule(_w.ToString(), _launches, loss, lossMean, optimizer, _workspaces, _epilogues, gradientSumOfSquares, gradientScale, gradientClear);
         }
 
         private void Section(string title)

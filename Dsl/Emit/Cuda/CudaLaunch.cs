@@ -16,6 +16,8 @@ namespace ModelDsl.Emit.Cuda
         ColumnBlocks,
         /// <summary>One warp per row of <see cref="CudaLaunch.Count"/> rows, 8 rows per 256-thread block.</summary>
         WarpPerRow,
+        /// <summary>One block of 256 threads per row of <see cref="CudaLaunch.Count"/> rows (the fused classifier over a wide row).</summary>
+        BlockPerRow,
         /// <summary>A single block of 256 threads (a final reduction).</summary>
         SingleBlock,
     }

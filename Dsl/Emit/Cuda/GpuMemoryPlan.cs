@@ -80,9 +80,9 @@ namespace ModelDsl.Emit.Cuda
 
         public IEnumerable<GpuAllocation> All => Session.Concat(PerBinding);
 
-        /// <summary>The plan buffers the session's <c>Workspace</c> allocates, in its field order: planned buffers (views excluded), inputs and labels.</summary>
-        public static IReadOnlyList<PlanBuffer> DeviceBuffers(TrainingPlan plan) =>
-            plan.Buffers.Where(b => b.IsPlanned || b.Kind == BufferKind.Input || b.Kind == BufferKind.Label).ToList();
+        /// <summary>The plan buffers the session's <c>Workspace</c> allocates, in its field order: planned buffers (views, and buffers an epilogue keeps in registers, excluded), inputs and labels.</summary>
+        public static IReadOnlyList<PlanBuffer> DeviceBuffers(TrainingPlan plan, CudaModule cuda) =>
+            plan.Buffers.Where(b => (b.IsPlanned || b.Kind == BufferKind.Input || b.Kind == BufferKind.Label) && !cuda.IsUnwritten(b)).ToList();
 
         /// <summary>Each f32 layer state's offset in the device's state arena (multiples of 64 floats, like the parameters') and its padded length.</summary>
         public static IReadOnlyList<(long Offset, long Length)> LayerStateOffsets(TrainingPlan plan)
@@ -121,7 +121,7 @@ namespace ModelDsl.Emit.Cuda
 
             var kept = BuffersTheBackwardReads(plan, cuda);
             var perBinding = new List<GpuAllocation>();
-            foreach (var b in DeviceBuffers(plan))
+            foreach (var b in DeviceBuffers(plan, cuda))
             {
                 var group = b.Kind switch
                 {
@@ -170,6 +170,7 @@ namespace ModelDsl.Emit.Cuda
                 {
                     Add(gemm.A);
                     Add(gemm.B);
+                    if (cuda.Epilogues.TryGetValue(gemm, out var epilogue)) Add(epilogue.Aux); // the GELU input a dGELU epilogue reads
                 }
                 if (cuda.Launches.TryGetValue(kernel, out var launch))
                 {
