@@ -129,6 +129,11 @@ public static class ParityCheck
         foreach (var field in gpuWorkspace.GetType().GetFields().Where(f => f.FieldType == typeof(DeviceVariable)))
         {
             if (field.Name is "LossTerms" or "LossValue") continue;
+            if (field.Name is "Bf16A" or "Bf16B")
+            {
+                report.Info($"{name} {field.Name}: a BF16 session's staging for matrix-product operands (unused in FP32; not compared)");
+                continue;
+            }
             if (field.Name.EndsWith(WorkingMemorySuffix, StringComparison.Ordinal))
             {
                 report.Info($"{name} {field.Name}: working memory, each backend's own layout (not compared)");
@@ -283,7 +288,8 @@ public static class ParityCheck
 
     public static object Invoke(object target, string method, params object[] arguments)
     {
-        var info = target.GetType().GetMethod(method, BindingFlags.Public | BindingFlags.Instance)
+        // By the arguments' types: ToGpu(context) and ToGpu(context, precision) are overloads.
+        var info = target.GetType().GetMethod(method, BindingFlags.Public | BindingFlags.Instance, null, Array.ConvertAll(arguments, a => a.GetType()), null)
             ?? throw new InvalidOperationException($"{target.GetType().Name} has no method {method}");
         try
         {

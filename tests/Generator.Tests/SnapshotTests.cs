@@ -44,6 +44,22 @@ public sealed class SnapshotTests
     }
 
     /// <summary>
+    /// A model that declares <c>precision bf16</c> (no example does): the GPU half with its BF16 operands, staging buffers and
+    /// the optimizer's BF16 copy (docs/cuda.md "Precision"). Baseline: Snapshots/Inline/ParityGptBf16.Gpu.verified.cs.
+    /// </summary>
+    [Fact]
+    public void A_bf16_models_gpu_half_matches_its_baseline()
+    {
+        const string example = "tests/CudaParity/models/parity_gpt_bf16.model";
+        var file = new TestAdditionalText("/src/" + example, File.ReadAllText(RepoPaths.Combine(example.Split('/'))));
+        var (_, result) = GeneratorHarness.Run(GeneratorHarness.CreateCompilation(GeneratorHarness.DefaultProgram), file);
+        Assert.DoesNotContain(result.Diagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        Directory.CreateDirectory(Path.Combine(Snapshot.Directory, "Inline"));
+        var gpu = Assert.Single(result.GeneratedSources, s => s.HintName == "ParityGptBf16.Gpu.g.cs");
+        Snapshot.Verify(gpu.SourceText.ToString(), "Inline/ParityGptBf16.Gpu");
+    }
+
+    /// <summary>
     /// A model with two <c>output</c> lines (no example has one): its <c>HeadsOutputs</c> class, <c>ForwardAll</c> on the CPU
     /// and the GPU session, and Predict reading the second output. Baselines under Snapshots/Inline/, apart from the examples'.
     /// </summary>

@@ -19,7 +19,7 @@ namespace ModelDsl.Emit.CSharp
         private const string LayerContextField = "_layers";
 
         /// <summary>Whether the plan has a layer kernel that launches library kernels (a view launches nothing).</summary>
-        private bool UsesLayerLibrary => _plan.Forward.Concat(_plan.Backward).Any(k => CudaEmitter.FamilyOf(k) is not null && k is not ReshapeKernel);
+        private bool UsesLayerLibrary => DeclaresBf16 || _plan.Forward.Concat(_plan.Backward).Any(k => CudaEmitter.FamilyOf(k) is not null && k is not ReshapeKernel);
 
         /// <summary>
         /// Renders a layer kernel from the calls its op's rule states (<see cref="Kernel.Calls"/>), as the CPU half does:

@@ -41,12 +41,7 @@ namespace ModelDsl.Emit.CSharp
             foreach (var line in Cuda.Source.TrimEnd('\n').Split('\n')) _w.Directive(line);
             _w.Directive("\"\"\";");
             _w.Line();
-            _w.Line("/// <summary>");
-            _w.Line("/// Copies this model's parameters and optimizer state to <paramref name=\"context\"/> and returns the session that");
-            _w.Line("/// trains and runs it there. The model keeps its CPU copy: call <see cref=\"Gpu.CopyToHost\"/> before <c>Save</c>.");
-            _w.Line("/// </summary>");
-            _w.Line("public Gpu ToGpu(global::ModelDsl.Cuda.GpuContext context) => new Gpu(this, context);");
-            _w.Line();
+            EmitToGpu();
             EmitGpuClass();
             _w.Close();
             _w.Close();
@@ -116,9 +111,12 @@ namespace ModelDsl.Emit.CSharp
                 if (Cuda.GradientScale is not null) _w.Line("private float _checkedSumOfSquares = float.NaN; // Σ g² the non-finite check read back this step, for clip_grad_norm");
             }
             _w.Line();
-            _w.Open($"internal Gpu({_className} model, global::ModelDsl.Cuda.GpuContext context)");
+            EmitPrecisionFields();
+            _w.Line();
+            _w.Open($"internal Gpu({_className} model, global::ModelDsl.Cuda.GpuContext context, {PrecisionType} precision)");
             _w.Line("global::System.ArgumentNullException.ThrowIfNull(model);");
             _w.Line("global::System.ArgumentNullException.ThrowIfNull(context);");
+            EmitPrecisionConstructor();
             _w.Line("_model = model;");
             _w.Line("_context = context;");
             _w.Line("_module = context.LoadModule(ModelName, CudaSource);");
@@ -134,6 +132,7 @@ namespace ModelDsl.Emit.CSharp
                 _w.Line("_gradientSumOfSquares = context.Allocate(4);");
             }
             if (_plan.States.Count > 0) _w.Line("_layerState = context.Allocate(LayerStateLength * 4L);");
+            if (DeclaresBf16) _w.Line("_valuesBf16 = context.Allocate(ArenaLength * 2L);");
             _w.Line("_guard = new global::ModelDsl.Runtime.ModelGuard(ModelName + \".Gpu\", model.Parameters);");
             EmitFrozenGuard("_guard");
             _w.Line("_syncHost = DownloadAll;");
@@ -181,7 +180,14 @@ namespace ModelDsl.Emit.CSharp
             _w.Line($"{variable} {session}.ParameterGradients => _gradients;");
             string state = StateCount() switch { 0 => "[]", 1 => "[_state1]", _ => "[_state1, _state2]" };
             _w.Line($"global::System.Collections.Generic.IReadOnlyList<{variable}> {session}.OptimizerState => {state};");
-            _w.Line($"void {session}.ParametersChanged() => _guard.ParametersChanged(); // the device values were written behind the guard's back");
+            if (DeclaresBf16)
+            {
+                _w.Open($"void {session}.ParametersChanged()");
+                _w.Line("_guard.ParametersChanged(); // the device values were written behind the guard's back");
+                EmitRefreshBf16();
+                _w.Close();
+            }
+            else _w.Line($"void {session}.ParametersChanged() => _guard.ParametersChanged(); // the device values were written behind the guard's back");
         }
 
         /// <summary>Copies output <paramref name="index"/> from the device into its host tensor.</summary>
@@ -360,6 +366,7 @@ namespace ModelDsl.Emit.CSharp
             if (StateCount() >= 2) _w.Line("_state2.CopyFrom<float>(parameters[k].State2, Offsets[k]);");
             _w.Close();
             for (int k = 0; k < _plan.States.Count; k++) _w.Line($"_layerState.CopyFrom<float>(_model.{_stateProperties[_plan.States[k].State!]}.Value, LayerStateOffsets[{k}]);");
+            EmitRefreshBf16();
             _w.Line("_guard.ParametersChanged();");
             _w.Close();
             _w.Line();
@@ -372,6 +379,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("_state1.Dispose();");
             _w.Line("_state2.Dispose();");
             if (_plan.States.Count > 0) _w.Line("_layerState.Dispose();");
+            if (DeclaresBf16) _w.Line("_valuesBf16.Dispose();");
             if (Cuda.GradientSumOfSquares is not null)
             {
                 _w.Line("_gradientPartials.Dispose();");
@@ -390,6 +398,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Open("private sealed class Workspace : global::System.IDisposable");
             foreach (var symbol in _symbols) _w.Line($"public readonly int {SymbolLocal(symbol)};");
             foreach (var b in deviceBuffers) _w.Line($"public readonly global::ModelDsl.Cuda.DeviceVariable {Name(b)}; // {DeviceBufferComment(b)}");
+            EmitBf16Staging("field");
             if (_plan.Loss is { } loss)
             {
                 _w.Line($"public readonly global::ModelDsl.Cuda.DeviceVariable LossTerms; // one loss term per {(loss.Kind == LossKind.CrossEntropy ? "row" : "element")}, averaged by loss_mean");
@@ -403,6 +412,7 @@ namespace ModelDsl.Emit.CSharp
             foreach (var symbol in _symbols) _w.Line($"this.{SymbolLocal(symbol)} = {SymbolLocal(symbol)};");
             EmitBindingText();
             foreach (var b in deviceBuffers) _w.Line($"{Name(b)} = context.Allocate(4L * {DeviceLength(b)});");
+            EmitBf16Staging("allocate");
             var withOnes = deviceBuffers.Where(b => b.Kind == BufferKind.Workspace && Cuda.Workspaces[b].EndsWithOnes).ToList();
             foreach (var b in withOnes)
             {
@@ -442,6 +452,7 @@ namespace ModelDsl.Emit.CSharp
             }
             _w.Open("public void Dispose()");
             foreach (var b in deviceBuffers) _w.Line($"{Name(b)}.Dispose();");
+            EmitBf16Staging("dispose");
             if (_plan.Loss is not null)
             {
                 _w.Line("LossTerms.Dispose();");
@@ -467,6 +478,7 @@ namespace ModelDsl.Emit.CSharp
             Section("Forward pass");
             _w.Open("private void RunForward(Workspace w, bool training)");
             BindSymbols();
+            EmitMathMode();
             foreach (var kernel in _plan.Forward) EmitGpuKernel(kernel);
             _w.Close();
         }
@@ -477,6 +489,7 @@ namespace ModelDsl.Emit.CSharp
             Section("Backward pass");
             _w.Open("private void RunBackward(Workspace w)");
             BindSymbols();
+            EmitMathMode();
             if (_plan.Backward.Any(DrawsDropout)) _w.Line("const bool training = true; // backward draws the same dropout masks as the training forward pass");
             foreach (var kernel in _plan.Backward) EmitGpuKernel(kernel);
             _w.Close();
@@ -501,7 +514,9 @@ namespace ModelDsl.Emit.CSharp
                     string lda = g.TransA ? m : k, ldb = g.TransB ? k : n;
                     string a = g.TransA ? $"{g.A.Name}ᵀ" : g.A.Name, b = g.TransB ? $"{g.B.Name}ᵀ" : g.B.Name;
                     _w.Line($"// {g.C.Name}[{m}, {n}] {(g.Accumulate ? "+=" : "=")} {a} · {b}   (k = {k}): cuBLAS");
-                    _w.Line($"_context.Sgemm({Bool(g.TransA)}, {Bool(g.TransB)}, {m}, {n}, {k}, 1f, {DeviceRef(g.A)}, {lda}, {DeviceRef(g.B)}, {ldb}, {(g.Accumulate ? "1f" : "0f")}, {DeviceRef(g.C)}, {n});");
+                    string sgemm = $"_context.Sgemm({Bool(g.TransA)}, {Bool(g.TransB)}, {m}, {n}, {k}, 1f, {DeviceRef(g.A)}, {lda}, {DeviceRef(g.B)}, {ldb}, {(g.Accumulate ? "1f" : "0f")}, {DeviceRef(g.C)}, {n});";
+                    if (DeclaresBf16) EmitBf16Gemm(g, m, n, k, lda, ldb, sgemm);
+                    else _w.Line(sgemm);
                     break;
                 }
                 case ElementwiseKernel:
@@ -706,6 +721,7 @@ namespace ModelDsl.Emit.CSharp
                 {
                     "count" => whole ? "ArenaLength" : (end - start).ToString(System.Globalization.CultureInfo.InvariantCulture),
                     "p" => At("_values"),
+                    "p_bf16" => whole ? "_valuesBf16" : $"_valuesBf16.Pointer.PlusBf16({start})",
                     "g" => At("_gradients"),
                     "velocity" or "m" or "square_avg" => At("_state1"),
                     "v" or "momentum_buffer" or "grad_avg" => At("_state2"),

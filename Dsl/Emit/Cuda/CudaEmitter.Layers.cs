@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
+using ModelDsl.IR;
 using ModelDsl.Plan;
 using ModelDsl.Shapes;
 
@@ -92,6 +93,9 @@ namespace ModelDsl.Emit.Cuda
         private void EmitLayerLibrary()
         {
             var users = new List<(LayerFamily Family, List<Origin> Origins)>();
+            // precision bf16: the BF16 type and conversions first (the GEMM operands, the optimizer's BF16 copy).
+            if (_plan.Model.Precision.Mode == Precision.Bf16)
+                users.Add((LayerFamily.Bf16, new List<Origin> { new Origin(_plan.Model.Precision.Span, "precision bf16") }));
             foreach (var kernel in _plan.Forward.Concat(_plan.Backward))
             {
                 foreach (var family in FamiliesOf(kernel))

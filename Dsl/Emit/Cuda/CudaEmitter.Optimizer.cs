@@ -28,6 +28,7 @@ namespace ModelDsl.Emit.Cuda
                 CudaArgument.Special("float* __restrict__", "p"),
                 CudaArgument.Special("const float* __restrict__", "g"),
             };
+            WithBf16Copy(arguments);
             if (optimizer.Kind == OptimizerKind.Sgd)
             {
                 var sgd = (Ops.SgdSettings)optimizer.Settings;
@@ -50,6 +51,7 @@ namespace ModelDsl.Emit.Cuda
                     _w.Line(nesterov ? $"d = d + {Literals.Cuda(momentum)} * b;" : "d = b;");
                 }
                 _w.Line("p[i] = pv - lr * d;");
+                EmitBf16Copy();
                 _w.Close();
                 _w.Close();
                 return new CudaLaunch("optimizer_sgd", LaunchShape.Elements, ArenaLength(), arguments);
@@ -88,9 +90,28 @@ namespace ModelDsl.Emit.Cuda
             _w.Line("v[i] = vv;");
             _w.Line($"float denom = sqrtf(vv) / bc2_sqrt + {Literals.Cuda(eps)};");
             _w.Line("p[i] = pv * decay - step_size * (mv / denom);");
+            EmitBf16Copy();
             _w.Close();
             _w.Close();
             return new CudaLaunch(name, LaunchShape.Elements, ArenaLength(), arguments);
+        }
+
+        /// <summary>Precision bf16: the optimizer also writes the BF16 copy of each parameter it updates (the GEMMs' operand).</summary>
+        private bool Bf16Copy => _plan.Model.Precision.Mode == Precision.Bf16;
+
+        /// <summary>The <c>p_bf16</c> argument after <c>p</c> and <c>g</c> (precision bf16 only).</summary>
+        private void WithBf16Copy(List<CudaArgument> arguments)
+        {
+            if (Bf16Copy) arguments.Add(CudaArgument.Special("md_bf16* __restrict__", "p_bf16"));
+        }
+
+        /// <summary>
+        /// Fused AdamW (or SGD, RMSprop) over BF16 parameters with FP32 master copies: p stays the FP32 master, and the
+        /// same thread stores its BF16 rounding, which the next step's matrix products read (precision bf16 only).
+        /// </summary>
+        private void EmitBf16Copy()
+        {
+            if (Bf16Copy) _w.Line("p_bf16[i] = md_bf16_from_float(p[i]); // the BF16 copy the GEMMs read; p stays the FP32 master");
         }
 
         /// <summary>
@@ -133,6 +154,7 @@ namespace ModelDsl.Emit.Cuda
                 _w.Line("p[i] = pv - lr * b;");
             }
             else _w.Line("p[i] = pv - lr * (d / avg);");
+            EmitBf16Copy();
             _w.Close();
             _w.Close();
             return new CudaLaunch("optimizer_rmsprop", LaunchShape.Elements, ArenaLength(), arguments);

@@ -118,6 +118,7 @@ namespace ModelDsl.Emit.Cuda
                 Add(session, "_gradientSumOfSquares", GpuMemoryGroup.Reductions, Known(1));
             }
             if (plan.States.Count > 0) Add(session, "_layerState", GpuMemoryGroup.LayerState, Known(LayerStateOffsets(plan).Sum(o => o.Length)));
+            if (plan.Model.Precision.Mode == Precision.Bf16) Add(session, "_valuesBf16", GpuMemoryGroup.Parameters, Known(arena / 2)); // BF16 copy: 2 bytes each
 
             var kept = BuffersTheBackwardReads(plan, cuda);
             var perBinding = new List<GpuAllocation>();
@@ -135,12 +136,37 @@ namespace ModelDsl.Emit.Cuda
                 var floats = b.Kind == BufferKind.Workspace ? cuda.Workspaces[b].Length : new[] { b.Shape.ElementCount() };
                 perBinding.Add(new GpuAllocation("w." + b.Name, group, floats));
             }
+            if (Bf16Staging(plan, operandB: false) is { } stagingA) perBinding.Add(new GpuAllocation("w.Bf16A", GpuMemoryGroup.Workspace, stagingA));
+            if (Bf16Staging(plan, operandB: true) is { } stagingB) perBinding.Add(new GpuAllocation("w.Bf16B", GpuMemoryGroup.Workspace, stagingB));
             if (plan.Loss is { } loss)
             {
                 Add(perBinding, "w.LossTerms", GpuMemoryGroup.Reductions, loss.Kind == LossKind.CrossEntropy ? loss.Rows : loss.Rows.Multiply(loss.Cols));
                 Add(perBinding, "w.LossValue", GpuMemoryGroup.Reductions, Known(1));
             }
             return new GpuMemoryPlan(session, perBinding);
+        }
+
+        /// <summary>
+        /// Precision bf16: the floats of the staging buffer for the BF16 copy of the A (or B) operand of the plan's matrix
+        /// products, where that operand is not a parameter (parameters have their BF16 copy in <c>_valuesBf16</c>). It holds
+        /// the largest such operand, at 2 bytes an element: per set of symbols the largest coefficient (rounded up to whole
+        /// floats), summed over the sets, so it is as large as the largest operand at any binding. Null when the model is
+        /// not bf16 or no product needs it.
+        /// </summary>
+        public static IReadOnlyList<Dim>? Bf16Staging(TrainingPlan plan, bool operandB)
+        {
+            if (plan.Model.Precision.Mode != Precision.Bf16) return null;
+            var largest = new SortedDictionary<string, (long Coefficient, IReadOnlyList<string> Symbols)>(System.StringComparer.Ordinal);
+            foreach (var gemm in plan.Forward.Concat(plan.Backward).OfType<GemmKernel>())
+            {
+                var operand = operandB ? gemm.B : gemm.A;
+                if (operand.Root.Kind == BufferKind.Parameter) continue;
+                var elements = operandB ? gemm.K.Multiply(gemm.N) : gemm.M.Multiply(gemm.K);
+                string key = string.Join("*", elements.Symbols);
+                if (!largest.TryGetValue(key, out var seen) || seen.Coefficient < elements.Coefficient) largest[key] = (elements.Coefficient, elements.Symbols);
+            }
+            if (largest.Count == 0) return null;
+            return largest.Values.Select(t => t.Symbols.Aggregate(Dim.Known((t.Coefficient + 1) / 2), (d, s) => d.Multiply(Dim.Symbol(s)))).ToList();
         }
 
         /// <summary>How many optimizer state arenas the optimizer keeps (none, SGD's velocity, Adam's m and v, RMSprop's one or two).</summary>

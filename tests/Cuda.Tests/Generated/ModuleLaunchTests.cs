@@ -45,6 +45,7 @@ public sealed class ModuleLaunchTests
         foreach (var (model, plan, module) in ExampleModels.CudaPlans(out _))
         {
             var families = plan.Forward.Concat(plan.Backward).Select(CudaEmitter.FamilyOf).OfType<LayerFamily>().Distinct().ToList();
+            if (plan.Model.Precision.Mode == ModelDsl.IR.Precision.Bf16) families.Add(LayerFamily.Bf16); // precision bf16: the BF16 type and conversions
             int prelude = module.Source.IndexOf(CudaEmitter.PreludeText.TrimEnd('\n'), StringComparison.Ordinal);
             Assert.True(prelude >= 0, model + ": no prelude");
             foreach (LayerFamily family in Enum.GetValues<LayerFamily>())

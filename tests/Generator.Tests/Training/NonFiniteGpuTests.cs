@@ -24,7 +24,7 @@ public sealed class NonFiniteGpuTests : IClassFixture<CudaParityTests.Emulator>
         public Session(GpuContext context)
         {
             Model = s_fashionMlp.Value.NewInstance(1);
-            Gpu = (IDisposable)s_fashionMlp.Value.Type.GetMethod("ToGpu")!.Invoke(Model, [context])!;
+            Gpu = (IDisposable)s_fashionMlp.Value.Type.GetMethod("ToGpu", [typeof(ModelDsl.Cuda.GpuContext)])!.Invoke(Model, [context])!;
         }
 
         public object Model { get; }
