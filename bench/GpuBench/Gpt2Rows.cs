@@ -28,7 +28,7 @@ internal static class Gpt2Rows
     /// <summary>
     /// One configuration: its name in the GPT2 lines, whether the context's GEMMs run in TF32, and the session of the
     /// model it trains. modeldsl-fp32: the generated code's default (FP32 kernels, cuBLAS FP32 GEMMs); modeldsl-tf32: the
-    /// same with <see cref="GpuContext.Tf32"/>; modeldsl-bf16: the model's <c>precision bf16</c> twin
+    /// same in a <see cref="GpuPrecision.Tf32"/> session (which sets <see cref="GpuContext.Tf32"/> for its products each step); modeldsl-bf16: the model's <c>precision bf16</c> twin
     /// (gpt2_*_bf16.model: BF16 mixed precision as far as the generated code has it, attention on tensor cores among it).
     /// </summary>
     private sealed record Configuration(string Name, bool Tf32, Func<GpuContext, IDisposable> ToGpu, Func<IDisposable, IntTensor, IntTensor, float> Train);
@@ -40,13 +40,13 @@ internal static class Gpt2Rows
             case "gpt2-124m":
                 Run(context, row, batch, warmup, steps, vocab: 50257, length: 1024, layers: 12, heads: 12, d: 768, Gpt2Small.ParameterCount,
                     new Configuration("modeldsl-fp32", false, c => new Gpt2Small(seed: 1).ToGpu(c), (s, x, y) => ((Gpt2Small.Gpu)s).TrainStep(x, y)),
-                    new Configuration("modeldsl-tf32", true, c => new Gpt2Small(seed: 1).ToGpu(c), (s, x, y) => ((Gpt2Small.Gpu)s).TrainStep(x, y)),
+                    new Configuration("modeldsl-tf32", true, c => new Gpt2Small(seed: 1).ToGpu(c, GpuPrecision.Tf32), (s, x, y) => ((Gpt2Small.Gpu)s).TrainStep(x, y)),
                     new Configuration("modeldsl-bf16", false, c => new Gpt2SmallBf16(seed: 1).ToGpu(c), (s, x, y) => ((Gpt2SmallBf16.Gpu)s).TrainStep(x, y)));
                 break;
             case "gpt2-check":
                 Run(context, row, batch, warmup, steps, vocab: 512, length: 64, layers: 2, heads: 2, d: 128, Gpt2Check.ParameterCount,
                     new Configuration("modeldsl-fp32", false, c => new Gpt2Check(seed: 1).ToGpu(c), (s, x, y) => ((Gpt2Check.Gpu)s).TrainStep(x, y)),
-                    new Configuration("modeldsl-tf32", true, c => new Gpt2Check(seed: 1).ToGpu(c), (s, x, y) => ((Gpt2Check.Gpu)s).TrainStep(x, y)),
+                    new Configuration("modeldsl-tf32", true, c => new Gpt2Check(seed: 1).ToGpu(c, GpuPrecision.Tf32), (s, x, y) => ((Gpt2Check.Gpu)s).TrainStep(x, y)),
                     new Configuration("modeldsl-bf16", false, c => new Gpt2CheckBf16(seed: 1).ToGpu(c), (s, x, y) => ((Gpt2CheckBf16.Gpu)s).TrainStep(x, y)));
                 break;
             default:

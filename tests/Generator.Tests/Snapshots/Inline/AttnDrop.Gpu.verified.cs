@@ -851,8 +851,15 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
         /// <summary>
         /// Copies this model's parameters and optimizer state to <paramref name="context"/> and returns the session that
         /// trains and runs it there. The model keeps its CPU copy: call <see cref="Gpu.CopyToHost"/> before <c>Save</c>.
+        /// The session computes in the declared precision, FP32 (the .model declares no precision).
         /// </summary>
-        public Gpu ToGpu(global::ModelDsl.Cuda.GpuContext context) => new Gpu(this, context);
+        public Gpu ToGpu(global::ModelDsl.Cuda.GpuContext context) => new Gpu(this, context, Gpu.DeclaredPrecision);
+
+        /// <summary>
+        /// <see cref="ToGpu(global::ModelDsl.Cuda.GpuContext)"/> in <paramref name="precision"/> instead of the declared one:
+        /// Fp32 or Tf32; Bf16 needs <c>precision bf16</c> in the .model file, which generates the BF16 kernels (docs/cuda.md "Precision").
+        /// </summary>
+        public Gpu ToGpu(global::ModelDsl.Cuda.GpuContext context, global::ModelDsl.Cuda.GpuPrecision precision) => new Gpu(this, context, precision);
 
         /// <summary>
         /// AttnDrop on a GPU: the same forward pass, loss, backward pass and optimizer as the CPU code, as launches of
@@ -887,10 +894,22 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             private readonly global::ModelDsl.Cuda.DeviceVariable _gradientPartials; // 1 floats: the first pass of Σ g²
             private readonly global::ModelDsl.Cuda.DeviceVariable _gradientSumOfSquares; // one float
 
-            internal Gpu(AttnDrop model, global::ModelDsl.Cuda.GpuContext context)
+            /// <summary>The precision the .model declares: fp32 (none declared).</summary>
+            public const global::ModelDsl.Cuda.GpuPrecision DeclaredPrecision = global::ModelDsl.Cuda.GpuPrecision.Fp32;
+
+            /// <summary>How this session computes (docs/cuda.md "Precision"); the CPU code is FP32 whatever it is.</summary>
+            public global::ModelDsl.Cuda.GpuPrecision Precision { get; }
+            private readonly bool _tf32; // the step's FP32 products on tensor cores in TF32 (GpuContext.Tf32)
+
+            internal Gpu(AttnDrop model, global::ModelDsl.Cuda.GpuContext context, global::ModelDsl.Cuda.GpuPrecision precision)
             {
                 global::System.ArgumentNullException.ThrowIfNull(model);
                 global::System.ArgumentNullException.ThrowIfNull(context);
+                if (precision == global::ModelDsl.Cuda.GpuPrecision.Bf16)
+                    throw new global::System.ArgumentException(ModelName + ": Bf16 needs 'precision bf16' in attn_drop.model, which generates the BF16 kernels and the optimizer's BF16 copy of the parameters; Fp32 and Tf32 need nothing", nameof(precision));
+                if (precision is not (global::ModelDsl.Cuda.GpuPrecision.Fp32 or global::ModelDsl.Cuda.GpuPrecision.Tf32 or global::ModelDsl.Cuda.GpuPrecision.Bf16)) throw new global::System.ArgumentOutOfRangeException(nameof(precision), precision, "not a GpuPrecision");
+                Precision = precision;
+                _tf32 = precision == global::ModelDsl.Cuda.GpuPrecision.Tf32;
                 _model = model;
                 _context = context;
                 _module = context.LoadModule(ModelName, CudaSource);
@@ -1204,6 +1223,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             {
                 int B = w.B;
                 int T = w.T;
+                _context.Tf32 = _tf32; // TF32 products only in a Tf32 session (a context may serve sessions of several precisions)
 
                 // fwd_0_embedding
                 //   attn_drop.model:5  h.0 = embedding(num=50, dim=16)  [B, T] -> [B, T, 16]
@@ -1295,6 +1315,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             {
                 int B = w.B;
                 int T = w.T;
+                _context.Tf32 = _tf32; // TF32 products only in a Tf32 session (a context may serve sessions of several precisions)
                 const bool training = true; // backward draws the same dropout masks as the training forward pass
 
                 // bwd_10_dense

@@ -399,8 +399,15 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
         /// <summary>
         /// Copies this model's parameters and optimizer state to <paramref name="context"/> and returns the session that
         /// trains and runs it there. The model keeps its CPU copy: call <see cref="Gpu.CopyToHost"/> before <c>Save</c>.
+        /// The session computes in the declared precision, FP32 (the .model declares no precision).
         /// </summary>
-        public Gpu ToGpu(global::ModelDsl.Cuda.GpuContext context) => new Gpu(this, context);
+        public Gpu ToGpu(global::ModelDsl.Cuda.GpuContext context) => new Gpu(this, context, Gpu.DeclaredPrecision);
+
+        /// <summary>
+        /// <see cref="ToGpu(global::ModelDsl.Cuda.GpuContext)"/> in <paramref name="precision"/> instead of the declared one:
+        /// Fp32 or Tf32; Bf16 needs <c>precision bf16</c> in the .model file, which generates the BF16 kernels (docs/cuda.md "Precision").
+        /// </summary>
+        public Gpu ToGpu(global::ModelDsl.Cuda.GpuContext context, global::ModelDsl.Cuda.GpuPrecision precision) => new Gpu(this, context, precision);
 
         /// <summary>
         /// Groups on a GPU: the same forward pass, loss, backward pass and optimizer as the CPU code, as launches of
@@ -436,10 +443,22 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             private readonly global::ModelDsl.Cuda.DeviceVariable _gradientPartials; // 1 floats: the first pass of Σ g²
             private readonly global::ModelDsl.Cuda.DeviceVariable _gradientSumOfSquares; // one float
 
-            internal Gpu(Groups model, global::ModelDsl.Cuda.GpuContext context)
+            /// <summary>The precision the .model declares: fp32 (none declared).</summary>
+            public const global::ModelDsl.Cuda.GpuPrecision DeclaredPrecision = global::ModelDsl.Cuda.GpuPrecision.Fp32;
+
+            /// <summary>How this session computes (docs/cuda.md "Precision"); the CPU code is FP32 whatever it is.</summary>
+            public global::ModelDsl.Cuda.GpuPrecision Precision { get; }
+            private readonly bool _tf32; // the step's FP32 products on tensor cores in TF32 (GpuContext.Tf32)
+
+            internal Gpu(Groups model, global::ModelDsl.Cuda.GpuContext context, global::ModelDsl.Cuda.GpuPrecision precision)
             {
                 global::System.ArgumentNullException.ThrowIfNull(model);
                 global::System.ArgumentNullException.ThrowIfNull(context);
+                if (precision == global::ModelDsl.Cuda.GpuPrecision.Bf16)
+                    throw new global::System.ArgumentException(ModelName + ": Bf16 needs 'precision bf16' in groups.model, which generates the BF16 kernels and the optimizer's BF16 copy of the parameters; Fp32 and Tf32 need nothing", nameof(precision));
+                if (precision is not (global::ModelDsl.Cuda.GpuPrecision.Fp32 or global::ModelDsl.Cuda.GpuPrecision.Tf32 or global::ModelDsl.Cuda.GpuPrecision.Bf16)) throw new global::System.ArgumentOutOfRangeException(nameof(precision), precision, "not a GpuPrecision");
+                Precision = precision;
+                _tf32 = precision == global::ModelDsl.Cuda.GpuPrecision.Tf32;
                 _model = model;
                 _context = context;
                 _module = context.LoadModule(ModelName, CudaSource);
@@ -734,6 +753,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             private void RunForward(Workspace w, bool training)
             {
                 int B = w.B;
+                _context.Tf32 = _tf32; // TF32 products only in a Tf32 session (a context may serve sessions of several precisions)
 
                 // fwd_0_dense
                 //   groups.model:4  h.0 = dense(units=8, bias=true)  [B, 4] -> [B, 8]
@@ -803,6 +823,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             private void RunBackward(Workspace w)
             {
                 int B = w.B;
+                _context.Tf32 = _tf32; // TF32 products only in a Tf32 session (a context may serve sessions of several precisions)
 
                 // bwd_7_dense
                 //   groups.model:5  logits = dense(units=3, bias=true)  [B, 8] -> [B, 3]

@@ -394,8 +394,8 @@ extern "C" __global__ void __launch_bounds__(256) md_layernorm_backward_params(
 }
 
 // Cuda/Kernels/attention.cuh, used by:
-//   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
-//   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+//   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
+//   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
 // ───── Attention ─────────────────────────────────────────────────────────────────────────────────────
 // Scaled dot-product attention on already-projected q, k, v, as ModelDsl.Runtime.Cpu.Layers.Attention:
 //   q, k, v (B, T, heads·dh) with row stride `stride` ≥ heads·dh: element (b, t, head, e) at
@@ -407,6 +407,10 @@ extern "C" __global__ void __launch_bounds__(256) md_layernorm_backward_params(
 //   is a uniform softmax, never NaN);  causal: S[i, j > i] = −∞;  P = softmax_rows(S);  out = P·v
 //   Backward: dP = dout·vᵀ;  D_i = Σ_j P_ij·dP_ij;  dS = P ⊙ (dP − D);  dq (+)= dS·k/√dh;
 //             dk (+)= dSᵀ·q/√dh;  dv (+)= Pᵀ·dout     (dq, dk, dv share q's layout and stride)
+//   Dropout on P (dropout = p > 0, training only): out = P̃·v with P̃_ij = P_ij·M_ij/(1 − p), M_ij from the `dropout`
+//   op's counter-based draw md_dropout_mask(dropout_seed, index) at index ((b·heads + head)·T + i)·T + j in unsigned
+//   arithmetic, the CPU's index, so both drop the same probabilities. The softmax's sum l is over the undropped P;
+//   the backward draws M again: dP_ij = M_ij/(1 − p)·(dout_i·v_j), dv (+)= P̃ᵀ·dout, and D, dS, dq, dk as above.
 // Fused, in the manner of flash attention: the T×T matrices S and P never reach global memory. The forward
 // keeps a running max and sum per query row (online softmax) and saves only the row's max m and log l of its sum
 // (B, heads, T) each; the backward recomputes P = exp((S − m) − log l) from q, k and them. Kept apart rather than as
@@ -449,6 +453,18 @@ __device__ __forceinline__ float md_attention_key_bias(const float* __restrict__
     return 0.0f;
 }
 
+// The dropout factor of probability `index` (see above): M/(1 − p) drawn as the `dropout` op draws, or 1 without dropout.
+__device__ __forceinline__ float md_attention_keep(float dropout, float dropout_scale, unsigned int dropout_seed, unsigned int index)
+{
+    return dropout > 0.0f ? md_dropout_mask(dropout_seed, index, dropout, dropout_scale) : 1.0f;
+}
+
+// The mask index of row i's first probability in (b, head): ((b·heads + head)·T + i)·T, wrapping at 2^32 as the CPU's.
+__device__ __forceinline__ unsigned int md_attention_row_index(int b, int heads, int head, int steps, int i)
+{
+    return ((unsigned int)(b * heads + head) * (unsigned int)steps + (unsigned int)i) * (unsigned int)steps;
+}
+
 // Σ_e a[e]·b[e] over dh elements of two shared-memory rows.
 __device__ __forceinline__ float md_attention_dot(const float* a, const float* b, int head_dim)
 {
@@ -468,7 +484,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
     int batch, int steps, int heads, int head_dim, int stride, int causal,
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
     float* __restrict__ out, float* __restrict__ row_max, float* __restrict__ row_log_sum,
-    const float* __restrict__ mask, const int* __restrict__ mask_i32)
+    const float* __restrict__ mask, const int* __restrict__ mask_i32, float dropout, unsigned int dropout_seed)
 {
     __shared__ float k_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
     __shared__ float v_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -483,6 +499,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
     const float* k_head = k + first;
     const float* v_head = v + first;
     float scale = 1.0f / sqrtf((float)head_dim);
+    float dropout_scale = dropout > 0.0f ? 1.0f / (1.0f - dropout) : 1.0f;
+    unsigned int row_index = md_attention_row_index(b, heads, head, steps, i);
     for (int e = lane; e < head_dim; e += 32) q_rows[warp][e] = row_valid ? q_head[(long)i * stride + e] : 0.0f;
 
     float m = -INFINITY, l = 0.0f;
@@ -505,7 +523,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
         float p = s == -INFINITY ? 0.0f : expf(s - m_new);
         float correction = expf(m - m_new); // 0 on the first tile (m = −∞)
         l = l * correction + md_warp_sum(p);
-        p_rows[warp][lane] = p;
+        p_rows[warp][lane] = p * md_attention_keep(dropout, dropout_scale, dropout_seed, row_index + (unsigned int)j); // P̃: l sums the undropped P
         __syncwarp();
         for (int r = 0; r < MD_ATTENTION_PER_LANE; r++)
         {
@@ -544,7 +562,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
     int batch, int steps, int heads, int head_dim, int stride, int causal,
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
     const float* __restrict__ dout, const float* __restrict__ row_max, const float* __restrict__ row_log_sum,
-    float* __restrict__ delta, float* __restrict__ dq, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32)
+    float* __restrict__ delta, float* __restrict__ dq, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32,
+    float dropout, unsigned int dropout_seed)
 {
     __shared__ float k_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
     __shared__ float v_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -560,6 +579,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
     const float* v_head = v + first;
     const float* dout_row = dout + ((long)b * steps + i) * heads * head_dim + (long)head * head_dim;
     float scale = 1.0f / sqrtf((float)head_dim);
+    float dropout_scale = dropout > 0.0f ? 1.0f / (1.0f - dropout) : 1.0f;
+    unsigned int row_index = md_attention_row_index(b, heads, head, steps, i);
     for (int e = lane; e < head_dim; e += 32)
     {
         q_rows[warp][e] = row_valid ? q[first + (long)i * stride + e] : 0.0f;
@@ -583,7 +604,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
         {
             float s = md_attention_dot(q_rows[warp], k_tile[lane], head_dim) * scale + md_attention_key_bias(mask, mask_i32, (long)b * steps + j);
             float p = expf((s - max_i) - log_sum_i);
-            p_dp = p * md_attention_dot(dout_rows[warp], v_tile[lane], head_dim);
+            float keep = md_attention_keep(dropout, dropout_scale, dropout_seed, row_index + (unsigned int)j);
+            p_dp = p * (keep * md_attention_dot(dout_rows[warp], v_tile[lane], head_dim));
         }
         d_i += md_warp_sum(p_dp);
     }
@@ -603,7 +625,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
         {
             float s = md_attention_dot(q_rows[warp], k_tile[lane], head_dim) * scale + md_attention_key_bias(mask, mask_i32, (long)b * steps + j);
             float p = expf((s - max_i) - log_sum_i);
-            ds = p * (md_attention_dot(dout_rows[warp], v_tile[lane], head_dim) - d_i);
+            float keep = md_attention_keep(dropout, dropout_scale, dropout_seed, row_index + (unsigned int)j);
+            ds = p * (keep * md_attention_dot(dout_rows[warp], v_tile[lane], head_dim) - d_i);
         }
         ds_rows[warp][lane] = ds;
         __syncwarp();
@@ -640,7 +663,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
     int batch, int steps, int heads, int head_dim, int stride, int causal,
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
     const float* __restrict__ dout, const float* __restrict__ row_max, const float* __restrict__ row_log_sum,
-    const float* __restrict__ delta, float* __restrict__ dk, float* __restrict__ dv, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32)
+    const float* __restrict__ delta, float* __restrict__ dk, float* __restrict__ dv, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32,
+    float dropout, unsigned int dropout_seed)
 {
     __shared__ float q_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
     __shared__ float dout_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -662,6 +686,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
     const float* stats_log_sum = row_log_sum + ((long)b * heads + head) * steps;
     const float* stats_delta = delta + ((long)b * heads + head) * steps;
     float scale = 1.0f / sqrtf((float)head_dim);
+    float dropout_scale = dropout > 0.0f ? 1.0f / (1.0f - dropout) : 1.0f;
     for (int e = lane; e < head_dim; e += 32)
     {
         k_rows[warp][e] = row_valid ? k[first + (long)j * stride + e] : 0.0f;
@@ -691,7 +716,9 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
         if (i < steps && (!causal || j <= i))
         {
             p = expf((md_attention_dot(q_tile[lane], k_rows[warp], head_dim) * scale + key_bias - max_tile[lane]) - log_sum_tile[lane]);
-            ds = p * (md_attention_dot(dout_tile[lane], v_rows[warp], head_dim) - delta_tile[lane]);
+            float keep = md_attention_keep(dropout, dropout_scale, dropout_seed, md_attention_row_index(b, heads, head, steps, i) + (unsigned int)j);
+            ds = p * (keep * md_attention_dot(dout_tile[lane], v_rows[warp], head_dim) - delta_tile[lane]);
+            p *= keep; // P̃ for dv
         }
         p_rows[warp][lane] = p;
         ds_rows[warp][lane] = ds;
@@ -750,7 +777,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_2_dropout(
 
 // fwd_5_attention_in_proj_bias: one thread per element of [B*T, 96]:
 //     h_1_0_a_1_qkv = h_1_0_a_1_qkv + h_1_0_a_1_in_proj_bias
-//   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+//   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
 extern "C" __global__ void __launch_bounds__(256) fwd_5_attention_in_proj_bias(
     int rows,
     int cols,
@@ -770,7 +797,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_5_attention_in_proj_bias(
 
 // fwd_8_attention_dropout_add: one thread per element of [B*T, 32]:
 //     h_1_0_r_0 = h_0 + dropout(h_1_0_a_1 + h_1_0_a_1_out_proj_bias)
-//   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+//   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
 //   parity_gpt_bf16.model:13  h.1.0.a.2 = dropout(p=0.1)  [B, T, 32] -> [B, T, 32]
 //   parity_gpt_bf16.model:14  h.1.0.r.0 = add()  [B, T, 32], [B, T, 32] -> [B, T, 32]
 extern "C" __global__ void __launch_bounds__(256) fwd_8_attention_dropout_add(
@@ -857,7 +884,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_13_dense_dropout_add(
 
 // fwd_16_attention_in_proj_bias: one thread per element of [B*T, 96]:
 //     h_1_1_a_1_qkv = h_1_1_a_1_qkv + h_1_1_a_1_in_proj_bias
-//   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+//   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
 extern "C" __global__ void __launch_bounds__(256) fwd_16_attention_in_proj_bias(
     int rows,
     int cols,
@@ -877,7 +904,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_16_attention_in_proj_bias(
 
 // fwd_19_attention_dropout_add: one thread per element of [B*T, 32]:
 //     h_1_1_r_0 = h_1_0_0 + dropout(h_1_1_a_1 + h_1_1_a_1_out_proj_bias)
-//   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+//   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
 //   parity_gpt_bf16.model:13  h.1.1.a.2 = dropout(p=0.1)  [B, T, 32] -> [B, T, 32]
 //   parity_gpt_bf16.model:14  h.1.1.r.0 = add()  [B, T, 32], [B, T, 32] -> [B, T, 32]
 extern "C" __global__ void __launch_bounds__(256) fwd_19_attention_dropout_add(
@@ -1103,7 +1130,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_34_gelu_dense(
 //     d_h_1_0_0 = d_h_1_1_r_0
 //     d_h_1_1_a_1 = dropout(d_h_1_1_r_0)
 //     d_h_1_1_a_1_out_proj_bias = Σ_rows dropout(d_h_1_1_r_0)
-//   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+//   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
 //   parity_gpt_bf16.model:13  h.1.1.a.2 = dropout(p=0.1)  [B, T, 32] -> [B, T, 32]
 //   parity_gpt_bf16.model:14  h.1.1.r.0 = add()  [B, T, 32], [B, T, 32] -> [B, T, 32]
 extern "C" __global__ void __launch_bounds__(256) bwd_38_add_dropout_attention(
@@ -1145,7 +1172,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_38_add_dropout_attention(
 
 // bwd_42_attention_in_proj_bias: one 32×8 block per 32 columns of [B*T, 96]:
 //     d_h_1_1_a_1_in_proj_bias = Σ_rows d_h_1_1_a_1_qkv
-//   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+//   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
 extern "C" __global__ void __launch_bounds__(256) bwd_42_attention_in_proj_bias(
     int rows,
     int cols,
@@ -1261,7 +1288,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_49_gelu_dense(
 //     d_h_0 = d_h_1_0_r_0
 //     d_h_1_0_a_1 = dropout(d_h_1_0_r_0)
 //     d_h_1_0_a_1_out_proj_bias = Σ_rows dropout(d_h_1_0_r_0)
-//   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+//   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
 //   parity_gpt_bf16.model:13  h.1.0.a.2 = dropout(p=0.1)  [B, T, 32] -> [B, T, 32]
 //   parity_gpt_bf16.model:14  h.1.0.r.0 = add()  [B, T, 32], [B, T, 32] -> [B, T, 32]
 extern "C" __global__ void __launch_bounds__(256) bwd_53_add_dropout_attention(
@@ -1303,7 +1330,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_53_add_dropout_attention(
 
 // bwd_57_attention_in_proj_bias: one 32×8 block per 32 columns of [B*T, 96]:
 //     d_h_1_0_a_1_in_proj_bias = Σ_rows d_h_1_0_a_1_qkv
-//   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+//   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
 extern "C" __global__ void __launch_bounds__(256) bwd_57_attention_in_proj_bias(
     int rows,
     int cols,
@@ -2012,7 +2039,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 32, w.h_0.Pointer, _values.Pointer.Plus(Offsets[2]), _values.Pointer.Plus(Offsets[3]), w.h_1_0_a_0.Pointer, w.h_1_0_a_0_mean.Pointer, w.h_1_0_a_0_rstd.Pointer, 1e-05f);
 
                 // fwd_4_attention_in_proj
-                //   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+                //   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
                 // h_1_0_a_1_qkv[B * T, 96] = h_1_0_a_0 · h_1_0_a_1_in_proj_weightᵀ   (k = 32): cuBLAS
                 if (_bf16)
                 {
@@ -2022,7 +2049,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 else _context.Sgemm(false, true, B * T, 96, 32, 1f, w.h_1_0_a_0.Pointer, 32, _values.Pointer.Plus(Offsets[4]), 32, 0f, w.h_1_0_a_1_qkv.Pointer, 96);
 
                 // fwd_5_attention_in_proj_bias
-                //   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+                //   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -2033,12 +2060,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 }
 
                 // fwd_6_attention
-                //   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+                //   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
                 // h_1_0_a_1_context[B, T, 32] = softmax(q·kᵀ/√16, causal)·v per head (2 heads), q, k, v read in place from h_1_0_a_1_qkv (columns 0, 32, 2·32); fused (flash-style): P is never stored, h_1_0_a_1_workspace keeps each row's max and log-sum
                 global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 2, 16, causal: true, w.h_1_0_a_1_qkv.Pointer, w.h_1_0_a_1_qkv.Pointer.Plus(32), w.h_1_0_a_1_qkv.Pointer.Plus(2 * 32), 3 * 32, w.h_1_0_a_1_context.Pointer, w.h_1_0_a_1_workspace.Pointer, default, default);
 
                 // fwd_7_attention_out_proj
-                //   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+                //   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
                 // h_1_0_a_1[B * T, 32] = h_1_0_a_1_context · h_1_0_a_1_out_proj_weightᵀ   (k = 32): cuBLAS
                 if (_bf16)
                 {
@@ -2048,7 +2075,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 else _context.Sgemm(false, true, B * T, 32, 32, 1f, w.h_1_0_a_1_context.Pointer, 32, _values.Pointer.Plus(Offsets[6]), 32, 0f, w.h_1_0_a_1.Pointer, 32);
 
                 // fwd_8_attention_dropout_add
-                //   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+                //   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
                 //   parity_gpt_bf16.model:13  h.1.0.a.2 = dropout(p=0.1)  [B, T, 32] -> [B, T, 32]
                 //   parity_gpt_bf16.model:14  h.1.0.r.0 = add()  [B, T, 32], [B, T, 32] -> [B, T, 32]
                 {
@@ -2127,7 +2154,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 32, w.h_1_0_0.Pointer, _values.Pointer.Plus(Offsets[14]), _values.Pointer.Plus(Offsets[15]), w.h_1_1_a_0.Pointer, w.h_1_1_a_0_mean.Pointer, w.h_1_1_a_0_rstd.Pointer, 1e-05f);
 
                 // fwd_15_attention_in_proj
-                //   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+                //   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
                 // h_1_1_a_1_qkv[B * T, 96] = h_1_1_a_0 · h_1_1_a_1_in_proj_weightᵀ   (k = 32): cuBLAS
                 if (_bf16)
                 {
@@ -2137,7 +2164,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 else _context.Sgemm(false, true, B * T, 96, 32, 1f, w.h_1_1_a_0.Pointer, 32, _values.Pointer.Plus(Offsets[16]), 32, 0f, w.h_1_1_a_1_qkv.Pointer, 96);
 
                 // fwd_16_attention_in_proj_bias
-                //   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+                //   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -2148,12 +2175,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 }
 
                 // fwd_17_attention
-                //   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+                //   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
                 // h_1_1_a_1_context[B, T, 32] = softmax(q·kᵀ/√16, causal)·v per head (2 heads), q, k, v read in place from h_1_1_a_1_qkv (columns 0, 32, 2·32); fused (flash-style): P is never stored, h_1_1_a_1_workspace keeps each row's max and log-sum
                 global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 2, 16, causal: true, w.h_1_1_a_1_qkv.Pointer, w.h_1_1_a_1_qkv.Pointer.Plus(32), w.h_1_1_a_1_qkv.Pointer.Plus(2 * 32), 3 * 32, w.h_1_1_a_1_context.Pointer, w.h_1_1_a_1_workspace.Pointer, default, default);
 
                 // fwd_18_attention_out_proj
-                //   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+                //   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
                 // h_1_1_a_1[B * T, 32] = h_1_1_a_1_context · h_1_1_a_1_out_proj_weightᵀ   (k = 32): cuBLAS
                 if (_bf16)
                 {
@@ -2163,7 +2190,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 else _context.Sgemm(false, true, B * T, 32, 32, 1f, w.h_1_1_a_1_context.Pointer, 32, _values.Pointer.Plus(Offsets[18]), 32, 0f, w.h_1_1_a_1.Pointer, 32);
 
                 // fwd_19_attention_dropout_add
-                //   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+                //   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
                 //   parity_gpt_bf16.model:13  h.1.1.a.2 = dropout(p=0.1)  [B, T, 32] -> [B, T, 32]
                 //   parity_gpt_bf16.model:14  h.1.1.r.0 = add()  [B, T, 32], [B, T, 32] -> [B, T, 32]
                 {
@@ -2396,7 +2423,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 32, w.h_1_1_r_0.Pointer, _values.Pointer.Plus(Offsets[20]), w.h_1_1_m_0_mean.Pointer, w.h_1_1_m_0_rstd.Pointer, w.d_h_1_1_m_0.Pointer, w.d_h_1_1_r_0.Pointer, _gradients.Pointer.Plus(Offsets[20]), _gradients.Pointer.Plus(Offsets[21]), accumulateInputGradient: true, accumulateParameterGradients: false);
 
                 // bwd_38_add_dropout_attention
-                //   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+                //   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
                 //   parity_gpt_bf16.model:13  h.1.1.a.2 = dropout(p=0.1)  [B, T, 32] -> [B, T, 32]
                 //   parity_gpt_bf16.model:14  h.1.1.r.0 = add()  [B, T, 32], [B, T, 32] -> [B, T, 32]
                 {
@@ -2414,7 +2441,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 }
 
                 // bwd_39_attention_out_proj_dW
-                //   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+                //   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
                 // d_h_1_1_a_1_out_proj_weight[32, 32] = d_h_1_1_a_1ᵀ · h_1_1_a_1_context   (k = B * T): cuBLAS
                 if (_bf16)
                 {
@@ -2425,7 +2452,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 else _context.Sgemm(true, false, 32, 32, B * T, 1f, w.d_h_1_1_a_1.Pointer, 32, w.h_1_1_a_1_context.Pointer, 32, 0f, _gradients.Pointer.Plus(Offsets[18]), 32);
 
                 // bwd_40_attention_out_proj_dX
-                //   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+                //   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
                 // d_h_1_1_a_1_context[B * T, 32] = d_h_1_1_a_1 · h_1_1_a_1_out_proj_weight   (k = 32): cuBLAS
                 if (_bf16)
                 {
@@ -2435,12 +2462,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 else _context.Sgemm(false, false, B * T, 32, 32, 1f, w.d_h_1_1_a_1.Pointer, 32, _values.Pointer.Plus(Offsets[18]), 32, 0f, w.d_h_1_1_a_1_context.Pointer, 32);
 
                 // bwd_41_attention
-                //   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+                //   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
                 // d_h_1_1_a_1_qkv = (dq, dk, dv) from d_h_1_1_a_1_context, recomputing P from q, k and the row statistics in h_1_1_a_1_workspace: dq and each row's D first, then dk and dv
                 global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 2, 16, causal: true, w.h_1_1_a_1_qkv.Pointer, w.h_1_1_a_1_qkv.Pointer.Plus(32), w.h_1_1_a_1_qkv.Pointer.Plus(2 * 32), 3 * 32, w.d_h_1_1_a_1_context.Pointer, w.h_1_1_a_1_workspace.Pointer, w.d_h_1_1_a_1_qkv.Pointer, w.d_h_1_1_a_1_qkv.Pointer.Plus(32), w.d_h_1_1_a_1_qkv.Pointer.Plus(2 * 32), accumulate: false, default, default);
 
                 // bwd_42_attention_in_proj_bias
-                //   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+                //   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -2451,7 +2478,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 }
 
                 // bwd_43_attention_in_proj_dW
-                //   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+                //   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
                 // d_h_1_1_a_1_in_proj_weight[96, 32] = d_h_1_1_a_1_qkvᵀ · h_1_1_a_0   (k = B * T): cuBLAS
                 if (_bf16)
                 {
@@ -2462,7 +2489,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 else _context.Sgemm(true, false, 96, 32, B * T, 1f, w.d_h_1_1_a_1_qkv.Pointer, 96, w.h_1_1_a_0.Pointer, 32, 0f, _gradients.Pointer.Plus(Offsets[16]), 32);
 
                 // bwd_44_attention_in_proj_dX
-                //   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+                //   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
                 // d_h_1_1_a_0[B * T, 32] = d_h_1_1_a_1_qkv · h_1_1_a_1_in_proj_weight   (k = 96): cuBLAS
                 if (_bf16)
                 {
@@ -2556,7 +2583,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 32, w.h_1_0_r_0.Pointer, _values.Pointer.Plus(Offsets[8]), w.h_1_0_m_0_mean.Pointer, w.h_1_0_m_0_rstd.Pointer, w.d_h_1_0_m_0.Pointer, w.d_h_1_0_r_0.Pointer, _gradients.Pointer.Plus(Offsets[8]), _gradients.Pointer.Plus(Offsets[9]), accumulateInputGradient: true, accumulateParameterGradients: false);
 
                 // bwd_53_add_dropout_attention
-                //   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+                //   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
                 //   parity_gpt_bf16.model:13  h.1.0.a.2 = dropout(p=0.1)  [B, T, 32] -> [B, T, 32]
                 //   parity_gpt_bf16.model:14  h.1.0.r.0 = add()  [B, T, 32], [B, T, 32] -> [B, T, 32]
                 {
@@ -2574,7 +2601,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 }
 
                 // bwd_54_attention_out_proj_dW
-                //   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+                //   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
                 // d_h_1_0_a_1_out_proj_weight[32, 32] = d_h_1_0_a_1ᵀ · h_1_0_a_1_context   (k = B * T): cuBLAS
                 if (_bf16)
                 {
@@ -2585,7 +2612,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 else _context.Sgemm(true, false, 32, 32, B * T, 1f, w.d_h_1_0_a_1.Pointer, 32, w.h_1_0_a_1_context.Pointer, 32, 0f, _gradients.Pointer.Plus(Offsets[6]), 32);
 
                 // bwd_55_attention_out_proj_dX
-                //   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+                //   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
                 // d_h_1_0_a_1_context[B * T, 32] = d_h_1_0_a_1 · h_1_0_a_1_out_proj_weight   (k = 32): cuBLAS
                 if (_bf16)
                 {
@@ -2595,12 +2622,12 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 else _context.Sgemm(false, false, B * T, 32, 32, 1f, w.d_h_1_0_a_1.Pointer, 32, _values.Pointer.Plus(Offsets[6]), 32, 0f, w.d_h_1_0_a_1_context.Pointer, 32);
 
                 // bwd_56_attention
-                //   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+                //   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
                 // d_h_1_0_a_1_qkv = (dq, dk, dv) from d_h_1_0_a_1_context, recomputing P from q, k and the row statistics in h_1_0_a_1_workspace: dq and each row's D first, then dk and dv
                 global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 2, 16, causal: true, w.h_1_0_a_1_qkv.Pointer, w.h_1_0_a_1_qkv.Pointer.Plus(32), w.h_1_0_a_1_qkv.Pointer.Plus(2 * 32), 3 * 32, w.d_h_1_0_a_1_context.Pointer, w.h_1_0_a_1_workspace.Pointer, w.d_h_1_0_a_1_qkv.Pointer, w.d_h_1_0_a_1_qkv.Pointer.Plus(32), w.d_h_1_0_a_1_qkv.Pointer.Plus(2 * 32), accumulate: false, default, default);
 
                 // bwd_57_attention_in_proj_bias
-                //   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+                //   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
                     a.Add(B * T); // rows
@@ -2611,7 +2638,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 }
 
                 // bwd_58_attention_in_proj_dW
-                //   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+                //   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
                 // d_h_1_0_a_1_in_proj_weight[96, 32] = d_h_1_0_a_1_qkvᵀ · h_1_0_a_0   (k = B * T): cuBLAS
                 if (_bf16)
                 {
@@ -2622,7 +2649,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 else _context.Sgemm(true, false, 96, 32, B * T, 1f, w.d_h_1_0_a_1_qkv.Pointer, 96, w.h_1_0_a_0.Pointer, 32, 0f, _gradients.Pointer.Plus(Offsets[4]), 32);
 
                 // bwd_59_attention_in_proj_dX
-                //   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true)  [B, T, 32] -> [B, T, 32]
+                //   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
                 // d_h_1_0_a_0[B * T, 32] = d_h_1_0_a_1_qkv · h_1_0_a_1_in_proj_weight   (k = 96): cuBLAS
                 if (_bf16)
                 {
