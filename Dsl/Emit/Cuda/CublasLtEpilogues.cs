@@ -81,6 +81,9 @@ namespace ModelDsl.Emit.Cuda
         public static IReadOnlyDictionary<Kernel, CublasLtEpilogue> Find(TrainingPlan plan)
         {
             var found = new Dictionary<Kernel, CublasLtEpilogue>();
+            // precision bf16: the products take BF16 operands through GemmBf16 (docs/cuda.md "Precision"), and the epilogues
+            // are bound for FP32 operands only, so a bf16 model keeps its products and elementwise kernels apart.
+            if (plan.Model.Precision.Mode == IR.Precision.Bf16) return found;
             void Add(CublasLtEpilogue? e)
             {
                 if (e is null) return;
