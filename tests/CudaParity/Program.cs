@@ -73,6 +73,7 @@ public static class Program
         {
             Console.WriteLine($"device: {context.DeviceName}");
             var report = Run(context, steps);
+            Bf16Check.Run(context, report); // BF16 sessions against the FP32 CPU (docs/cuda.md "Precision")
             foreach (var line in report.Lines) Console.WriteLine(line);
             if (time) Time(context);
             Console.WriteLine(report.Passed ? "parity: ok" : $"parity: {report.Failures.Count} comparison(s) out of tolerance");

@@ -84,29 +84,16 @@ public sealed class Bf16TrainingTests(ITestOutputHelper output)
     [Fact]
     public void Two_hundred_bf16_steps_stay_within_the_stated_margin_of_fp32()
     {
+        // CudaParity's own check (it runs on a GPU too): the mean loss of the last 20 steps within 5 % of FP32's
+        // (measured 0.1 %: 0.2835 against 0.2832, from 2.71).
         using var context = GpuContext.OpenEmulated();
-        var cpu = new ParityGptBf16(7UL);
-        var gpuModel = new ParityGptBf16(7UL);
-        using var session = gpuModel.ToGpu(context);
-        Assert.Equal(GpuPrecision.Bf16, session.Precision);
-        const int steps = 200, window = 20;
-        var cpuLosses = new float[steps];
-        var bf16Losses = new float[steps];
-        for (int step = 0; step < steps; step++)
-        {
-            var (idx, targets) = Task(100 + step);
-            cpuLosses[step] = cpu.TrainStep(idx, targets);
-            bf16Losses[step] = session.TrainStep(idx, targets);
-        }
-        double First(float[] l) => l.Take(window).Average();
-        double Last(float[] l) => l.Skip(steps - window).Average();
-        double maxStep = Enumerable.Range(0, steps).Max(s => Math.Abs(bf16Losses[s] - cpuLosses[s]));
-        output.WriteLine($"mean loss, first {window} steps: fp32 {First(cpuLosses):F4} bf16 {First(bf16Losses):F4}; last {window}: fp32 {Last(cpuLosses):F4} bf16 {Last(bf16Losses):F4}; largest per-step difference {maxStep:F4}");
-        // Both learn (the task is learnable: ln 16 = 2.77 at the start).
-        Assert.True(Last(cpuLosses) < 0.8 * First(cpuLosses), "the FP32 run did not learn");
-        // The stated margin (docs/cuda.md "Precision"): the mean loss of the last 20 steps within 5 % of FP32's (measured
-        // 0.1 %). Single steps are not compared: the runs' parameters drift apart (rounding is amplified by Adam), so a
-        // step's loss may differ by several percent while the training curve is the same.
-        Assert.InRange(Math.Abs(Last(bf16Losses) - Last(cpuLosses)), 0, 0.05 * Last(cpuLosses));
+        var report = new ParityReport();
+        var (cpu, bf16) = Bf16Check.TrainingCurve(typeof(ParityGptBf16), context, report);
+        foreach (var line in report.Lines) output.WriteLine(line);
+        output.WriteLine($"largest single-step difference {Enumerable.Range(0, cpu.Length).Max(s => Math.Abs(cpu[s] - bf16[s])):F4}");
+        Assert.True(report.Passed, string.Join("\n", report.Failures));
+        // Both runs learn (ln 16 = 2.77 at the start), so the margin compares trained losses.
+        Assert.True(cpu.Skip(180).Average() < 0.5 * cpu.Take(20).Average(), "the FP32 run did not learn");
+        Assert.Equal(GpuPrecision.Bf16, Bf16Check.DeclaredPrecision(typeof(ParityGptBf16)));
     }
 }
