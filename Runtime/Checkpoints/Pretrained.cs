@@ -231,19 +231,26 @@ public static class Pretrained
     }
 
     /// <summary>
-    /// The file a <c>pretrained "file"</c> declaration names: relative to the <c>.model</c> file's folder at build time
-    /// when it exists there, else relative to the application's folder (a file copied to the output).
+    /// The file a <c>pretrained "file"</c> declaration names, found at run time the way a program finds a file
+    /// argument: an absolute path as it is; a relative one in the working directory, else next to the application
+    /// (a file the project copies to its output). The folder the code was generated in plays no part, so a program
+    /// run from another folder or on another machine finds the file the same way.
     /// </summary>
     /// <exception cref="FileNotFoundException">Neither exists; the message names both places.</exception>
-    public static string Resolve(string file, string modelDirectory)
+    public static string Resolve(string file)
     {
         ArgumentNullException.ThrowIfNull(file);
-        ArgumentNullException.ThrowIfNull(modelDirectory);
+        return Resolve(file, Environment.CurrentDirectory, AppContext.BaseDirectory);
+    }
+
+    /// <summary><see cref="Resolve(string)"/> with the two folders given (tests).</summary>
+    internal static string Resolve(string file, string workingDirectory, string applicationDirectory)
+    {
         if (System.IO.Path.IsPathRooted(file)) return file;
-        string nextToModel = System.IO.Path.Combine(modelDirectory, file);
-        if (File.Exists(nextToModel)) return nextToModel;
-        string nextToApp = System.IO.Path.Combine(AppContext.BaseDirectory, file);
+        string inWorkingDirectory = System.IO.Path.GetFullPath(file, workingDirectory);
+        if (File.Exists(inWorkingDirectory)) return inWorkingDirectory;
+        string nextToApp = System.IO.Path.GetFullPath(file, applicationDirectory);
         if (File.Exists(nextToApp)) return nextToApp;
-        throw new FileNotFoundException($"pretrained weights '{file}' are neither next to the .model file ({nextToModel}) nor next to the application ({nextToApp}); pass the path to LoadPretrained", file);
+        throw new FileNotFoundException($"pretrained weights '{file}' are neither in the working directory ({inWorkingDirectory}) nor next to the application ({nextToApp}); pass the path to LoadPretrained", file);
     }
 }

@@ -9,7 +9,8 @@ namespace BertClassifierExample;
 /// <summary>
 /// Trains BertClassifier (bert_classifier.model) on the reviews with what the model declares: AdamW, the linear
 /// warm-up and decay (the program gives the total number of steps, TotalSteps) and clipping to a global norm of 1.0,
-/// all in the generated TrainStep; the epoch with the best validation accuracy is kept.
+/// all in the generated TrainStep (on the CPU or the GPU session, <see cref="DeviceModel"/>); the epoch with the best
+/// validation accuracy is kept.
 /// </summary>
 /// <remarks>
 /// Batches hold reviews of similar length (sorted by token count, cut into batches, the batch order shuffled each
@@ -33,8 +34,9 @@ internal sealed class FineTuning
     /// Trains <paramref name="model"/> for the configured epochs, the schedule peaking at <paramref name="peak"/>;
     /// returns the best validation accuracy.
     /// </summary>
-    public double Train(BertClassifier model, IReadOnlyList<Review> train, IReadOnlyList<Review> validation, float peak, string name)
+    public double Train(DeviceModel device, IReadOnlyList<Review> train, IReadOnlyList<Review> validation, float peak, string name)
     {
+        var model = device.Model;
         var batches = Batches(train, _options.BatchSize);
         model.TotalSteps = batches.Count * _options.Epochs;
         if (model.TotalSteps <= Warmup)
@@ -51,24 +53,29 @@ internal sealed class FineTuning
             foreach (int b in order)
             {
                 var (ids, segment, mask, labels) = Tensors(batches[b], train);
-                lossSum += model.TrainStep(ids, segment, mask, labels);
+                lossSum += device.TrainStep(ids, segment, mask, labels);
             }
-            double accuracy = Accuracy(model, validation);
+            double accuracy = Accuracy(device, validation);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {name} epoch {epoch}: train loss {lossSum / batches.Count:F4}, validation accuracy {accuracy:F4} ({batches.Count} steps, {clock.Elapsed.TotalSeconds:F0} s)"));
-            if (accuracy > best.Accuracy) best = (accuracy, epoch, model.Parameters.Select(p => (float[])p.Value.Clone()).ToArray());
+            if (accuracy > best.Accuracy)
+            {
+                device.CopyToHost();
+                best = (accuracy, epoch, model.Parameters.Select(p => (float[])p.Value.Clone()).ToArray());
+            }
         }
         for (int i = 0; i < model.Parameters.Count; i++)
         {
             best.Values[i].CopyTo(model.Parameters[i].Value, 0);
             model.Parameters[i].MarkChanged();
         }
+        device.CopyFromHost();
         Console.WriteLine($"  {name}: kept epoch {best.Epoch}");
         return best.Accuracy;
     }
 
     /// <summary>The share of <paramref name="reviews"/> whose class <paramref name="model"/> predicts (dropout off).</summary>
-    public double Accuracy(BertClassifier model, IReadOnlyList<Review> reviews)
+    public double Accuracy(DeviceModel model, IReadOnlyList<Review> reviews)
     {
         int right = 0;
         foreach (var batch in Batches(reviews, Math.Max(_options.BatchSize, 32)))
@@ -82,14 +89,14 @@ internal sealed class FineTuning
     }
 
     // Rows of reviews sorted by token count, cut into batches of batchSize (each batch's rows in that order).
-    private List<int[]> Batches(IReadOnlyList<Review> reviews, int batchSize)
+    internal List<int[]> Batches(IReadOnlyList<Review> reviews, int batchSize)
     {
         var lengths = reviews.Select(r => _wordPiece.Encode(r.Text, _options.MaxLength).Length).ToArray();
         var sorted = Enumerable.Range(0, reviews.Count).OrderBy(i => lengths[i]).ThenBy(i => i).ToArray();
         return sorted.Chunk(batchSize).ToList();
     }
 
-    private (IntTensor Ids, IntTensor Segment, IntTensor Mask, IntTensor Labels) Tensors(int[] rows, IReadOnlyList<Review> reviews)
+    internal (IntTensor Ids, IntTensor Segment, IntTensor Mask, IntTensor Labels) Tensors(int[] rows, IReadOnlyList<Review> reviews)
     {
         var batch = _wordPiece.Batch(rows.Select(i => reviews[i].Text).ToArray(), _options.MaxLength);
         return (new IntTensor(batch.InputIds, batch.Count, batch.Length), new IntTensor(batch.TokenTypeIds, batch.Count, batch.Length),

@@ -5,9 +5,9 @@ using ModelDsl.Runtime;
 namespace BertClassifierExample;
 
 /// <summary>
-/// The frozen-encoder baseline: MiniLmEncoder with the pretrained weights, untouched, turns each review into one
-/// feature vector (the mean of last_hidden_state over its tokens, sentence-transformers' pooling for this model), and
-/// a logistic regression on those features is the only thing trained (a linear probe).
+/// The frozen-encoder baseline: BertClassifier with the pretrained weights, untouched, turns each review into one
+/// feature vector (the mean of its second output, last_hidden_state, over the review's tokens: sentence-transformers'
+/// pooling for this model), and a logistic regression on those features is the only thing trained (a linear probe).
 /// </summary>
 internal static class FrozenEncoder
 {
@@ -15,7 +15,7 @@ internal static class FrozenEncoder
     /// [reviews.Count][384] mean-pooled features. Reviews of the same token count are batched together (up to
     /// <paramref name="batchSize"/>), so no batch holds padding and the encoder needs no attention mask.
     /// </summary>
-    public static float[][] Features(MiniLmEncoder encoder, WordPiece wordPiece, IReadOnlyList<Review> reviews, int maxLength, int batchSize)
+    public static float[][] Features(DeviceModel encoder, WordPiece wordPiece, IReadOnlyList<Review> reviews, int maxLength, int batchSize)
     {
         var ids = reviews.Select(r => wordPiece.Encode(r.Text, maxLength)).ToArray();
         var features = new float[reviews.Count][];
@@ -28,8 +28,8 @@ internal static class FrozenEncoder
                 for (int r = 0; r < chunk.Length; r++) ids[chunk[r]].CopyTo(tokens, r * length);
                 var mask = new int[tokens.Length];
                 Array.Fill(mask, 1);
-                var hidden = encoder.Forward(new IntTensor(tokens, chunk.Length, length), new IntTensor(new int[tokens.Length], chunk.Length, length),
-                    new IntTensor(mask, chunk.Length, length)).Data;
+                var hidden = encoder.ForwardAll(new IntTensor(tokens, chunk.Length, length), new IntTensor(new int[tokens.Length], chunk.Length, length),
+                    new IntTensor(mask, chunk.Length, length)).l5_ffn_norm.Data;
                 int d = OnnxReference.Hidden;
                 for (int r = 0; r < chunk.Length; r++)
                 {

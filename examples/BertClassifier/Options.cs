@@ -20,13 +20,18 @@ internal sealed record Options
     /// <summary>The longest sequence, [CLS] and [SEP] included; batches are padded to their own longest row.</summary>
     public int MaxLength { get; init; } = 128;
     public int Seed { get; init; } = 13;
+    /// <summary>cpu, cuda (the first NVIDIA GPU) or emulated (the generated CUDA C on the CPU emulator).</summary>
     public string Device { get; init; } = "cpu";
+    /// <summary>A safetensors file with Hugging Face BERT names to load instead of the imported package weights.</summary>
+    public string? Weights { get; init; }
+    /// <summary>Where the fine-tuned classifier is exported to ONNX (default: BertClassifier.onnx next to the program).</summary>
+    public string OnnxFile { get; init; } = Path.Combine(AppContext.BaseDirectory, "BertClassifier.onnx");
     /// <summary>Skip the frozen-encoder probe and the from-scratch run (the short run CI makes).</summary>
     public bool FineTuneOnly { get; init; }
     /// <summary>The fine-tuning schedule's peak learning rate: 2e-5, bert_classifier.model's, unless given.</summary>
     public float? LearningRate { get; init; }
 
-    public const string Usage = "usage: BertClassifier [data-folder] [--parity sentences.txt] [--train N] [--epochs N] [--batch N] [--length T] [--seed N] [--device cpu] [--fine-tune-only] [--lr X] [--write-sample folder]";
+    public const string Usage = "usage: BertClassifier [data-folder] [--parity sentences.txt] [--train N] [--epochs N] [--batch N] [--length T] [--seed N] [--device cpu|cuda|emulated] [--weights file.safetensors] [--onnx file.onnx] [--fine-tune-only] [--lr X] [--write-sample folder]";
 
     public static Options? Parse(string[] args)
     {
@@ -46,7 +51,9 @@ internal sealed record Options
                 case "--seed" when Count(Next(), 0, out int n): o = o with { Seed = n }; break;
                 case "--fine-tune-only": o = o with { FineTuneOnly = true }; break;
                 case "--lr" when float.TryParse(Next(), NumberStyles.Float, CultureInfo.InvariantCulture, out float lr) && lr > 0 && lr < 1: o = o with { LearningRate = lr }; break;
-                case "--device" when Next() is "cpu": o = o with { Device = args[i] }; break;
+                case "--device" when Next() is "cpu" or "cuda" or "emulated": o = o with { Device = args[i] }; break;
+                case "--weights" when Next() is { } f: o = o with { Weights = f }; break;
+                case "--onnx" when Next() is { } f: o = o with { OnnxFile = f }; break;
                 case var a when !a.StartsWith('-') && o.DataFolder is null: o = o with { DataFolder = a }; break;
                 default:
                     Console.Error.WriteLine($"unknown or incomplete option '{args[i]}'");

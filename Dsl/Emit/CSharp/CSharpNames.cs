@@ -20,7 +20,7 @@ namespace ModelDsl.Emit.CSharp
             "TraceKernels", "Save", "Load", "ApplyGradients", "Update", "Prepare", "WorkspaceFor", "RunForward", "RunLoss", "RunBackward",
             "ExportOnnx", "OnnxGraph", "CudaSource", "ToGpu", "Gpu", "Workspace", "Output", "Outputs", "ForwardAll", "DownloadOutputs", "Predicted", "Trace", "LossTerms", "LossValue",
             "Context", "CheckGradients", "GradientSumOfSquares", "DownloadOutput", "CopyToHost", "CopyFromHost", "DownloadAll", "Dispose", "Ones", "ArenaLength", "Offsets",
-            "LoadPretrained", "PretrainedMap", "PretrainedFile", "ModelDirectory",
+            "LoadPretrained", "PretrainedMap", "PretrainedFile",
             "States", "LayerStateLength", "LayerStateOffsets",
             "GetType", "ToString", "Equals", "GetHashCode", "MemberwiseClone", "Finalize", "ReferenceEquals",
         };
@@ -64,7 +64,7 @@ namespace ModelDsl.Emit.CSharp
             "Dispose", "Output", "Predicted", "CheckFinite", "LastGradientNorm", "DropoutStream", "OnnxGraph", "TraceKernels", "Update",
             "ScheduledLearningRate", "TotalSteps", "ForwardAll",
             "ParameterGroups", "GroupLearningRate", "GroupRateRatios", "GroupWeightDecays", "_groupRates", // with parameter groups
-            "LoadPretrained", "PretrainedMap", "PretrainedFile", "ModelDirectory", // with a pretrained declaration
+            "LoadPretrained", "PretrainedMap", "PretrainedFile", // with a pretrained declaration
             "States", // the layer state list of a model with batch_norm
             "Workspace", // the nested class of the CPU half and of Gpu
             "_guard", "_learningRate", "_workspaces", // private fields

@@ -12,11 +12,8 @@ namespace ModelDsl.Emit.CSharp
             if (pretrained is null) return;
             string declared = $"{_fileName}:{Line(pretrained.Span)}";
             _w.Line();
-            _w.Line($"/// <summary>The pretrained weights file declared at {declared}, relative to the .model file; null when it is given at run time.</summary>");
+            _w.Line($"/// <summary>The pretrained weights file declared at {declared}, as written there (a relative path is found at run time: the working directory, then the application's folder); null when it is given at run time.</summary>");
             _w.Line($"public static string? PretrainedFile => {(pretrained.File is null ? "null" : Quote(pretrained.File))};");
-            _w.Line();
-            _w.Line("/// <summary>The folder of the .model file when this code was generated: <see cref=\"PretrainedFile\"/> is looked up there first.</summary>");
-            _w.Line($"public const string ModelDirectory = {Quote(System.IO.Path.GetDirectoryName(_source.Path) ?? "")};");
             _w.Line();
             _w.Line("/// <summary>");
             _w.Line($"/// Where each parameter comes from in the pretrained checkpoint ({declared}): a tensor by name, <c>transpose</c> or");
@@ -38,13 +35,13 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("/// reported missing; file tensors nothing reads are reported unexpected. Print the report. Optimizer state and");
             _w.Line("/// <c>Step</c> are unchanged; a GPU model made before this call needs <c>CopyFromHost</c>.");
             _w.Line("/// </summary>");
-            _w.Line("/// <param name=\"path\">The safetensors file; null: <see cref=\"PretrainedFile\"/> next to the .model file, else next to the application.</param>");
+            _w.Line("/// <param name=\"path\">The safetensors file; null: <see cref=\"PretrainedFile\"/> in the working directory, else next to the application.</param>");
             _w.Line("/// <exception cref=\"global::System.IO.InvalidDataException\">A source's shape differs from its parameter's (every mismatch is named, with both shapes), a tensor is not float32, or the file is corrupt; nothing is changed.</exception>");
             _w.Open("public global::ModelDsl.Runtime.PretrainedReport LoadPretrained(string? path = null)");
             EnterGuard("LoadPretrained");
             string resolve = pretrained.File is null
                 ? "path ?? throw new global::System.ArgumentNullException(nameof(path), \"the model's pretrained declaration names no file: pass the path\")"
-                : "path ?? global::ModelDsl.Runtime.Pretrained.Resolve(PretrainedFile!, ModelDirectory)";
+                : "path ?? global::ModelDsl.Runtime.Pretrained.Resolve(PretrainedFile!)";
             _w.Line($"var report = global::ModelDsl.Runtime.Pretrained.Load({resolve}, ModelName, Parameters, PretrainedMap);");
             _w.Line("_guard.ParametersChanged();");
             _w.Line("return report;");

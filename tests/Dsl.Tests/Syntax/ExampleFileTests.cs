@@ -27,18 +27,9 @@ namespace ModelDsl.Dsl.Tests.Syntax
             var model = Assert.Single(file.Declarations.OfType<ModelSyntax>());
             Assert.DoesNotContain(model.Body, s => s is ErrorStatementSyntax);
             Assert.Contains(model.Body, s => s is OutputSyntax);
-            if (PredictOnly.Contains(model.Name.Text))
-            {
-                Assert.DoesNotContain(model.Body, s => s is LossSyntax);
-                return;
-            }
             Assert.Contains(model.Body, s => s is LossSyntax);
             Assert.Contains(model.Body, s => s is OptimizerSyntax);
         }
-
-        // Example models that only predict, on purpose: the pretrained MiniLM encoder of examples/BertClassifier, whose
-        // output is compared with ONNX Runtime and read as frozen features.
-        private static readonly string[] PredictOnly = { "MiniLmEncoder" };
 
         [Fact]
         public void There_are_examples() => Assert.True(ExampleFiles().Count() >= 5);

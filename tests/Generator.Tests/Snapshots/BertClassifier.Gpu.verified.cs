@@ -1451,7 +1451,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_73_dropout(
 // ───── Loss ──────────────────────────────────────────────────────────────────────────────────────
 
 // loss_cross_entropy: softmax + cross-entropy, one warp per row of [B, 2]; loss_terms[row] and (when gradient is not null) d_logits = (softmax − onehot) / rows
-//   bert_classifier.model:78  loss cross_entropy(logits, y)  [B, 2], [B]
+//   bert_classifier.model:79  loss cross_entropy(logits, y)  [B, 2], [B]
 extern "C" __global__ void __launch_bounds__(256) loss_cross_entropy(
     int rows,
     int cols,
@@ -2359,7 +2359,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_175_add(
 // ───── Optimizer ─────────────────────────────────────────────────────────────────────────────────
 
 // optimizer_adamw: torch.optim.AdamW over every parameter element: d = g + l2·p; m += (1 − β1)(d − m); v = β2·v + (1 − β2)·d²; p = p·decay − step_size · m / (√v / bc2_sqrt + eps)
-//   bert_classifier.model:79  optimizer adamw(lr=2E-05, beta1=0.9, beta2=0.999, eps=1E-08, weight_decay=0.01)
+//   bert_classifier.model:80  optimizer adamw(lr=2E-05, beta1=0.9, beta2=0.999, eps=1E-08, weight_decay=0.01)
 // step_size = lr / (1 − β1^step) and bc2_sqrt = √(1 − β2^step) come from the host (computed in double, as PyTorch
 // does); decay = 1 − lr·weight_decay is AdamW's decoupled weight decay.
 extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
@@ -2428,7 +2428,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
 
 
 // gradient_scale: torch.nn.utils.clip_grad_norm_: g *= scale, scale = max_norm / (‖g‖ + 1e-6) from the host when ‖g‖ > max_norm
-//   bert_classifier.model:81  clip_grad_norm(1)
+//   bert_classifier.model:82  clip_grad_norm(1)
 extern "C" __global__ void __launch_bounds__(256) gradient_scale(
     int count,
     float* __restrict__ g,
@@ -2625,6 +2625,15 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 return DownloadOutput(w);
             }
 
+            /// <summary>Runs the model (dropout off) on the device like <c>Forward</c> and downloads every output; the host tensors belong to the session and are overwritten by the next call.</summary>
+            public BertClassifierOutputs ForwardAll(global::ModelDsl.Runtime.IntTensor ids, global::ModelDsl.Runtime.IntTensor segment, global::ModelDsl.Runtime.IntTensor mask)
+            {
+                using var call = _guard.Enter("BertClassifier.Gpu.ForwardAll");
+                var w = Prepare("BertClassifier.Gpu.ForwardAll", _model.Step, ids, segment, mask, null);
+                RunForward(w, training: false);
+                return DownloadOutputs(w);
+            }
+
             /// <summary>The most likely class of each row; the tensor belongs to the session and is reused.</summary>
             public global::ModelDsl.Runtime.IntTensor Predict(global::ModelDsl.Runtime.IntTensor ids, global::ModelDsl.Runtime.IntTensor segment, global::ModelDsl.Runtime.IntTensor mask)
             {
@@ -2639,6 +2648,13 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
             {
                 w.logits.CopyTo<float>(w.Output.Span);
                 return w.Output;
+            }
+
+            private BertClassifierOutputs DownloadOutputs(Workspace w)
+            {
+                w.logits.CopyTo<float>(w.Output.Span);
+                w.l5_ffn_norm.CopyTo<float>(w.Outputs.l5_ffn_norm.Span);
+                return w.Outputs;
             }
 
             /// <summary>
@@ -2953,6 +2969,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 public readonly global::ModelDsl.Cuda.DeviceVariable LossTerms; // one loss term per row, averaged by loss_mean
                 public readonly global::ModelDsl.Cuda.DeviceVariable LossValue; // the mean loss: one float
                 public readonly global::ModelDsl.Runtime.Tensor Output;
+                public readonly BertClassifierOutputs Outputs; // Output and the other outputs' host tensors
                 public readonly global::ModelDsl.Runtime.IntTensor Predicted;
 
                 public Workspace(global::ModelDsl.Cuda.GpuContext context, int B, int T)
@@ -3137,6 +3154,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     LossTerms = context.Allocate(4L * global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'LossTerms' [B]", 1d * B));
                     LossValue = context.Allocate(4);
                     Output = new global::ModelDsl.Runtime.Tensor(new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'Output' [B, 2]", 2d * B)], B, 2);
+                    Outputs = new BertClassifierOutputs(Output, new global::ModelDsl.Runtime.Tensor(new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ffn_norm' [B, T, 384]", 384d * B * T)], B, T, 384));
                     Predicted = new global::ModelDsl.Runtime.IntTensor(new int[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'Predicted' [B]", 1d * B)], B);
                 }
 
@@ -3978,7 +3996,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
 
             // ───── Loss ──────────────────────────────────────────────────────────────────────────────────────
 
-            /// <summary>loss cross_entropy(logits, y)  [B, 2], [B] (bert_classifier.model:78): the mean loss, and with <paramref name="withGradient"/> d loss / d logits in the same pass.</summary>
+            /// <summary>loss cross_entropy(logits, y)  [B, 2], [B] (bert_classifier.model:79): the mean loss, and with <paramref name="withGradient"/> d loss / d logits in the same pass.</summary>
             private float RunLoss(Workspace w, bool withGradient)
             {
                 int B = w.B;
@@ -4750,7 +4768,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
 
             // ───── Optimizer ─────────────────────────────────────────────────────────────────────────────────
 
-            /// <summary>One adamw step over every parameter (bert_classifier.model:79) in one launch, with the model's current learning rate.</summary>
+            /// <summary>One adamw step over every parameter (bert_classifier.model:80) in one launch, with the model's current learning rate.</summary>
             public void ApplyGradients()
             {
                 using var call = _guard.Enter("BertClassifier.Gpu.ApplyGradients");
@@ -4761,7 +4779,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
             /// <summary>The update itself, after the guard has ruled out a non-finite result (from bounds it tracks; on doubt it copies the state to the host and checks there).</summary>
             private void Update(string caller)
             {
-                // clip_grad_norm(1) (bert_classifier.model:81): torch.nn.utils.clip_grad_norm_, every gradient scaled by
+                // clip_grad_norm(1) (bert_classifier.model:82): torch.nn.utils.clip_grad_norm_, every gradient scaled by
                 // max_norm / (‖g‖ + 1e-6) when the global norm ‖g‖ exceeds max_norm; ‖g‖ from the Σ g² the check just read back, else read now.
                 float sumOfSquares = float.IsNaN(_checkedSumOfSquares) ? GradientSumOfSquares() : _checkedSumOfSquares;
                 _checkedSumOfSquares = float.NaN;
@@ -4776,7 +4794,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                         _gradient_scale.Launch(global::ModelDsl.Cuda.Grid.Elements(22566208), global::ModelDsl.Cuda.Grid.Block, ref a);
                     }
                 }
-                // schedule linear(warmup=20, floor=0) (bert_classifier.model:80): this update's rate, as on the CPU.
+                // schedule linear(warmup=20, floor=0) (bert_classifier.model:81): this update's rate, as on the CPU.
                 float lr = _model.ScheduledLearningRate;
                 _guard.AdamW(caller, _model.Step + 1, lr, 0.9f, 0.999f, 1e-08f, 0.01f, _syncHost);
                 int step = ++_model.Step;

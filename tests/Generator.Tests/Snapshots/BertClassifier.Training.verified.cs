@@ -13,241 +13,241 @@ namespace Consumer
 
         // ───── Parameters (in checkpoint order) ──────────────────────────────────────────────────────────
 
-        /// <summary><c>tok.weight</c> f32[30522, 384] from bert_classifier.model:32; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>tok.weight</c> f32[30522, 384] from bert_classifier.model:32; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter TokWeight { get; } = new global::ModelDsl.Runtime.Parameter("tok.weight", new[] { 30522, 384 }, "bert_classifier.model:32");
 
-        /// <summary><c>typ.weight</c> f32[2, 384] from bert_classifier.model:33; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>typ.weight</c> f32[2, 384] from bert_classifier.model:33; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter TypWeight { get; } = new global::ModelDsl.Runtime.Parameter("typ.weight", new[] { 2, 384 }, "bert_classifier.model:33");
 
-        /// <summary><c>pos.weight</c> f32[512, 384] from bert_classifier.model:35; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>pos.weight</c> f32[512, 384] from bert_classifier.model:35; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter PosWeight { get; } = new global::ModelDsl.Runtime.Parameter("pos.weight", new[] { 512, 384 }, "bert_classifier.model:35");
 
-        /// <summary><c>emb_norm.weight</c> f32[384] from bert_classifier.model:36; initialised ones (init at line 85).</summary>
+        /// <summary><c>emb_norm.weight</c> f32[384] from bert_classifier.model:36; initialised ones (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter EmbNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("emb_norm.weight", new[] { 384 }, "bert_classifier.model:36");
 
-        /// <summary><c>emb_norm.bias</c> f32[384] from bert_classifier.model:36; initialised zeros (init at line 84).</summary>
+        /// <summary><c>emb_norm.bias</c> f32[384] from bert_classifier.model:36; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter EmbNormBias { get; } = new global::ModelDsl.Runtime.Parameter("emb_norm.bias", new[] { 384 }, "bert_classifier.model:36");
 
-        /// <summary><c>l0_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:38; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>l0_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:38; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter L0AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l0_attn.in_proj_weight", new[] { 1152, 384 }, "bert_classifier.model:38");
 
-        /// <summary><c>l0_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:38; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l0_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:38; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L0AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l0_attn.in_proj_bias", new[] { 1152 }, "bert_classifier.model:38");
 
-        /// <summary><c>l0_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:38; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>l0_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:38; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter L0AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l0_attn.out_proj.weight", new[] { 384, 384 }, "bert_classifier.model:38");
 
-        /// <summary><c>l0_attn.out_proj.bias</c> f32[384] from bert_classifier.model:38; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l0_attn.out_proj.bias</c> f32[384] from bert_classifier.model:38; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L0AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l0_attn.out_proj.bias", new[] { 384 }, "bert_classifier.model:38");
 
-        /// <summary><c>l0_attn_norm.weight</c> f32[384] from bert_classifier.model:40; initialised ones (init at line 85).</summary>
+        /// <summary><c>l0_attn_norm.weight</c> f32[384] from bert_classifier.model:40; initialised ones (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L0AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l0_attn_norm.weight", new[] { 384 }, "bert_classifier.model:40");
 
-        /// <summary><c>l0_attn_norm.bias</c> f32[384] from bert_classifier.model:40; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l0_attn_norm.bias</c> f32[384] from bert_classifier.model:40; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L0AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l0_attn_norm.bias", new[] { 384 }, "bert_classifier.model:40");
 
-        /// <summary><c>l0_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:41; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>l0_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:41; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter L0Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("l0_ff.0.weight", new[] { 1536, 384 }, "bert_classifier.model:41");
 
-        /// <summary><c>l0_ff.0.bias</c> f32[1536] from bert_classifier.model:41; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l0_ff.0.bias</c> f32[1536] from bert_classifier.model:41; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L0Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("l0_ff.0.bias", new[] { 1536 }, "bert_classifier.model:41");
 
-        /// <summary><c>l0_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:41; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>l0_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:41; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter L0Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("l0_ff.2.weight", new[] { 384, 1536 }, "bert_classifier.model:41");
 
-        /// <summary><c>l0_ff.2.bias</c> f32[384] from bert_classifier.model:41; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l0_ff.2.bias</c> f32[384] from bert_classifier.model:41; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L0Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("l0_ff.2.bias", new[] { 384 }, "bert_classifier.model:41");
 
-        /// <summary><c>l0_ffn_norm.weight</c> f32[384] from bert_classifier.model:43; initialised ones (init at line 85).</summary>
+        /// <summary><c>l0_ffn_norm.weight</c> f32[384] from bert_classifier.model:43; initialised ones (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L0FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l0_ffn_norm.weight", new[] { 384 }, "bert_classifier.model:43");
 
-        /// <summary><c>l0_ffn_norm.bias</c> f32[384] from bert_classifier.model:43; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l0_ffn_norm.bias</c> f32[384] from bert_classifier.model:43; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L0FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l0_ffn_norm.bias", new[] { 384 }, "bert_classifier.model:43");
 
-        /// <summary><c>l1_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:44; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>l1_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:44; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter L1AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l1_attn.in_proj_weight", new[] { 1152, 384 }, "bert_classifier.model:44");
 
-        /// <summary><c>l1_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:44; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l1_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:44; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L1AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l1_attn.in_proj_bias", new[] { 1152 }, "bert_classifier.model:44");
 
-        /// <summary><c>l1_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:44; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>l1_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:44; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter L1AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l1_attn.out_proj.weight", new[] { 384, 384 }, "bert_classifier.model:44");
 
-        /// <summary><c>l1_attn.out_proj.bias</c> f32[384] from bert_classifier.model:44; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l1_attn.out_proj.bias</c> f32[384] from bert_classifier.model:44; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L1AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l1_attn.out_proj.bias", new[] { 384 }, "bert_classifier.model:44");
 
-        /// <summary><c>l1_attn_norm.weight</c> f32[384] from bert_classifier.model:46; initialised ones (init at line 85).</summary>
+        /// <summary><c>l1_attn_norm.weight</c> f32[384] from bert_classifier.model:46; initialised ones (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L1AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l1_attn_norm.weight", new[] { 384 }, "bert_classifier.model:46");
 
-        /// <summary><c>l1_attn_norm.bias</c> f32[384] from bert_classifier.model:46; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l1_attn_norm.bias</c> f32[384] from bert_classifier.model:46; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L1AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l1_attn_norm.bias", new[] { 384 }, "bert_classifier.model:46");
 
-        /// <summary><c>l1_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:47; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>l1_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:47; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter L1Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("l1_ff.0.weight", new[] { 1536, 384 }, "bert_classifier.model:47");
 
-        /// <summary><c>l1_ff.0.bias</c> f32[1536] from bert_classifier.model:47; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l1_ff.0.bias</c> f32[1536] from bert_classifier.model:47; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L1Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("l1_ff.0.bias", new[] { 1536 }, "bert_classifier.model:47");
 
-        /// <summary><c>l1_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:47; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>l1_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:47; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter L1Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("l1_ff.2.weight", new[] { 384, 1536 }, "bert_classifier.model:47");
 
-        /// <summary><c>l1_ff.2.bias</c> f32[384] from bert_classifier.model:47; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l1_ff.2.bias</c> f32[384] from bert_classifier.model:47; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L1Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("l1_ff.2.bias", new[] { 384 }, "bert_classifier.model:47");
 
-        /// <summary><c>l1_ffn_norm.weight</c> f32[384] from bert_classifier.model:49; initialised ones (init at line 85).</summary>
+        /// <summary><c>l1_ffn_norm.weight</c> f32[384] from bert_classifier.model:49; initialised ones (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L1FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l1_ffn_norm.weight", new[] { 384 }, "bert_classifier.model:49");
 
-        /// <summary><c>l1_ffn_norm.bias</c> f32[384] from bert_classifier.model:49; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l1_ffn_norm.bias</c> f32[384] from bert_classifier.model:49; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L1FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l1_ffn_norm.bias", new[] { 384 }, "bert_classifier.model:49");
 
-        /// <summary><c>l2_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:50; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>l2_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:50; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter L2AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l2_attn.in_proj_weight", new[] { 1152, 384 }, "bert_classifier.model:50");
 
-        /// <summary><c>l2_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:50; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l2_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:50; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L2AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l2_attn.in_proj_bias", new[] { 1152 }, "bert_classifier.model:50");
 
-        /// <summary><c>l2_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:50; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>l2_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:50; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter L2AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l2_attn.out_proj.weight", new[] { 384, 384 }, "bert_classifier.model:50");
 
-        /// <summary><c>l2_attn.out_proj.bias</c> f32[384] from bert_classifier.model:50; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l2_attn.out_proj.bias</c> f32[384] from bert_classifier.model:50; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L2AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l2_attn.out_proj.bias", new[] { 384 }, "bert_classifier.model:50");
 
-        /// <summary><c>l2_attn_norm.weight</c> f32[384] from bert_classifier.model:52; initialised ones (init at line 85).</summary>
+        /// <summary><c>l2_attn_norm.weight</c> f32[384] from bert_classifier.model:52; initialised ones (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L2AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l2_attn_norm.weight", new[] { 384 }, "bert_classifier.model:52");
 
-        /// <summary><c>l2_attn_norm.bias</c> f32[384] from bert_classifier.model:52; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l2_attn_norm.bias</c> f32[384] from bert_classifier.model:52; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L2AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l2_attn_norm.bias", new[] { 384 }, "bert_classifier.model:52");
 
-        /// <summary><c>l2_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:53; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>l2_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:53; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter L2Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("l2_ff.0.weight", new[] { 1536, 384 }, "bert_classifier.model:53");
 
-        /// <summary><c>l2_ff.0.bias</c> f32[1536] from bert_classifier.model:53; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l2_ff.0.bias</c> f32[1536] from bert_classifier.model:53; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L2Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("l2_ff.0.bias", new[] { 1536 }, "bert_classifier.model:53");
 
-        /// <summary><c>l2_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:53; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>l2_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:53; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter L2Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("l2_ff.2.weight", new[] { 384, 1536 }, "bert_classifier.model:53");
 
-        /// <summary><c>l2_ff.2.bias</c> f32[384] from bert_classifier.model:53; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l2_ff.2.bias</c> f32[384] from bert_classifier.model:53; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L2Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("l2_ff.2.bias", new[] { 384 }, "bert_classifier.model:53");
 
-        /// <summary><c>l2_ffn_norm.weight</c> f32[384] from bert_classifier.model:55; initialised ones (init at line 85).</summary>
+        /// <summary><c>l2_ffn_norm.weight</c> f32[384] from bert_classifier.model:55; initialised ones (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L2FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l2_ffn_norm.weight", new[] { 384 }, "bert_classifier.model:55");
 
-        /// <summary><c>l2_ffn_norm.bias</c> f32[384] from bert_classifier.model:55; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l2_ffn_norm.bias</c> f32[384] from bert_classifier.model:55; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L2FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l2_ffn_norm.bias", new[] { 384 }, "bert_classifier.model:55");
 
-        /// <summary><c>l3_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:56; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>l3_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:56; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter L3AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l3_attn.in_proj_weight", new[] { 1152, 384 }, "bert_classifier.model:56");
 
-        /// <summary><c>l3_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:56; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l3_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:56; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L3AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l3_attn.in_proj_bias", new[] { 1152 }, "bert_classifier.model:56");
 
-        /// <summary><c>l3_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:56; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>l3_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:56; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter L3AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l3_attn.out_proj.weight", new[] { 384, 384 }, "bert_classifier.model:56");
 
-        /// <summary><c>l3_attn.out_proj.bias</c> f32[384] from bert_classifier.model:56; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l3_attn.out_proj.bias</c> f32[384] from bert_classifier.model:56; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L3AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l3_attn.out_proj.bias", new[] { 384 }, "bert_classifier.model:56");
 
-        /// <summary><c>l3_attn_norm.weight</c> f32[384] from bert_classifier.model:58; initialised ones (init at line 85).</summary>
+        /// <summary><c>l3_attn_norm.weight</c> f32[384] from bert_classifier.model:58; initialised ones (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L3AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l3_attn_norm.weight", new[] { 384 }, "bert_classifier.model:58");
 
-        /// <summary><c>l3_attn_norm.bias</c> f32[384] from bert_classifier.model:58; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l3_attn_norm.bias</c> f32[384] from bert_classifier.model:58; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L3AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l3_attn_norm.bias", new[] { 384 }, "bert_classifier.model:58");
 
-        /// <summary><c>l3_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:59; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>l3_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:59; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter L3Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("l3_ff.0.weight", new[] { 1536, 384 }, "bert_classifier.model:59");
 
-        /// <summary><c>l3_ff.0.bias</c> f32[1536] from bert_classifier.model:59; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l3_ff.0.bias</c> f32[1536] from bert_classifier.model:59; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L3Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("l3_ff.0.bias", new[] { 1536 }, "bert_classifier.model:59");
 
-        /// <summary><c>l3_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:59; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>l3_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:59; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter L3Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("l3_ff.2.weight", new[] { 384, 1536 }, "bert_classifier.model:59");
 
-        /// <summary><c>l3_ff.2.bias</c> f32[384] from bert_classifier.model:59; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l3_ff.2.bias</c> f32[384] from bert_classifier.model:59; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L3Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("l3_ff.2.bias", new[] { 384 }, "bert_classifier.model:59");
 
-        /// <summary><c>l3_ffn_norm.weight</c> f32[384] from bert_classifier.model:61; initialised ones (init at line 85).</summary>
+        /// <summary><c>l3_ffn_norm.weight</c> f32[384] from bert_classifier.model:61; initialised ones (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L3FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l3_ffn_norm.weight", new[] { 384 }, "bert_classifier.model:61");
 
-        /// <summary><c>l3_ffn_norm.bias</c> f32[384] from bert_classifier.model:61; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l3_ffn_norm.bias</c> f32[384] from bert_classifier.model:61; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L3FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l3_ffn_norm.bias", new[] { 384 }, "bert_classifier.model:61");
 
-        /// <summary><c>l4_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:62; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>l4_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:62; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter L4AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l4_attn.in_proj_weight", new[] { 1152, 384 }, "bert_classifier.model:62");
 
-        /// <summary><c>l4_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:62; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l4_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:62; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L4AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l4_attn.in_proj_bias", new[] { 1152 }, "bert_classifier.model:62");
 
-        /// <summary><c>l4_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:62; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>l4_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:62; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter L4AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l4_attn.out_proj.weight", new[] { 384, 384 }, "bert_classifier.model:62");
 
-        /// <summary><c>l4_attn.out_proj.bias</c> f32[384] from bert_classifier.model:62; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l4_attn.out_proj.bias</c> f32[384] from bert_classifier.model:62; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L4AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l4_attn.out_proj.bias", new[] { 384 }, "bert_classifier.model:62");
 
-        /// <summary><c>l4_attn_norm.weight</c> f32[384] from bert_classifier.model:64; initialised ones (init at line 85).</summary>
+        /// <summary><c>l4_attn_norm.weight</c> f32[384] from bert_classifier.model:64; initialised ones (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L4AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l4_attn_norm.weight", new[] { 384 }, "bert_classifier.model:64");
 
-        /// <summary><c>l4_attn_norm.bias</c> f32[384] from bert_classifier.model:64; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l4_attn_norm.bias</c> f32[384] from bert_classifier.model:64; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L4AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l4_attn_norm.bias", new[] { 384 }, "bert_classifier.model:64");
 
-        /// <summary><c>l4_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:65; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>l4_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:65; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter L4Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("l4_ff.0.weight", new[] { 1536, 384 }, "bert_classifier.model:65");
 
-        /// <summary><c>l4_ff.0.bias</c> f32[1536] from bert_classifier.model:65; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l4_ff.0.bias</c> f32[1536] from bert_classifier.model:65; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L4Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("l4_ff.0.bias", new[] { 1536 }, "bert_classifier.model:65");
 
-        /// <summary><c>l4_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:65; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>l4_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:65; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter L4Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("l4_ff.2.weight", new[] { 384, 1536 }, "bert_classifier.model:65");
 
-        /// <summary><c>l4_ff.2.bias</c> f32[384] from bert_classifier.model:65; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l4_ff.2.bias</c> f32[384] from bert_classifier.model:65; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L4Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("l4_ff.2.bias", new[] { 384 }, "bert_classifier.model:65");
 
-        /// <summary><c>l4_ffn_norm.weight</c> f32[384] from bert_classifier.model:67; initialised ones (init at line 85).</summary>
+        /// <summary><c>l4_ffn_norm.weight</c> f32[384] from bert_classifier.model:67; initialised ones (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L4FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l4_ffn_norm.weight", new[] { 384 }, "bert_classifier.model:67");
 
-        /// <summary><c>l4_ffn_norm.bias</c> f32[384] from bert_classifier.model:67; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l4_ffn_norm.bias</c> f32[384] from bert_classifier.model:67; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L4FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l4_ffn_norm.bias", new[] { 384 }, "bert_classifier.model:67");
 
-        /// <summary><c>l5_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:68; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>l5_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:68; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter L5AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l5_attn.in_proj_weight", new[] { 1152, 384 }, "bert_classifier.model:68");
 
-        /// <summary><c>l5_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:68; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l5_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:68; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L5AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l5_attn.in_proj_bias", new[] { 1152 }, "bert_classifier.model:68");
 
-        /// <summary><c>l5_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:68; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>l5_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:68; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter L5AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l5_attn.out_proj.weight", new[] { 384, 384 }, "bert_classifier.model:68");
 
-        /// <summary><c>l5_attn.out_proj.bias</c> f32[384] from bert_classifier.model:68; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l5_attn.out_proj.bias</c> f32[384] from bert_classifier.model:68; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L5AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l5_attn.out_proj.bias", new[] { 384 }, "bert_classifier.model:68");
 
-        /// <summary><c>l5_attn_norm.weight</c> f32[384] from bert_classifier.model:70; initialised ones (init at line 85).</summary>
+        /// <summary><c>l5_attn_norm.weight</c> f32[384] from bert_classifier.model:70; initialised ones (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L5AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l5_attn_norm.weight", new[] { 384 }, "bert_classifier.model:70");
 
-        /// <summary><c>l5_attn_norm.bias</c> f32[384] from bert_classifier.model:70; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l5_attn_norm.bias</c> f32[384] from bert_classifier.model:70; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L5AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l5_attn_norm.bias", new[] { 384 }, "bert_classifier.model:70");
 
-        /// <summary><c>l5_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:71; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>l5_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:71; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter L5Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("l5_ff.0.weight", new[] { 1536, 384 }, "bert_classifier.model:71");
 
-        /// <summary><c>l5_ff.0.bias</c> f32[1536] from bert_classifier.model:71; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l5_ff.0.bias</c> f32[1536] from bert_classifier.model:71; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L5Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("l5_ff.0.bias", new[] { 1536 }, "bert_classifier.model:71");
 
-        /// <summary><c>l5_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:71; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>l5_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:71; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter L5Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("l5_ff.2.weight", new[] { 384, 1536 }, "bert_classifier.model:71");
 
-        /// <summary><c>l5_ff.2.bias</c> f32[384] from bert_classifier.model:71; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l5_ff.2.bias</c> f32[384] from bert_classifier.model:71; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L5Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("l5_ff.2.bias", new[] { 384 }, "bert_classifier.model:71");
 
-        /// <summary><c>l5_ffn_norm.weight</c> f32[384] from bert_classifier.model:73; initialised ones (init at line 85).</summary>
+        /// <summary><c>l5_ffn_norm.weight</c> f32[384] from bert_classifier.model:73; initialised ones (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L5FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l5_ffn_norm.weight", new[] { 384 }, "bert_classifier.model:73");
 
-        /// <summary><c>l5_ffn_norm.bias</c> f32[384] from bert_classifier.model:73; initialised zeros (init at line 84).</summary>
+        /// <summary><c>l5_ffn_norm.bias</c> f32[384] from bert_classifier.model:73; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L5FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l5_ffn_norm.bias", new[] { 384 }, "bert_classifier.model:73");
 
-        /// <summary><c>logits.1.weight</c> f32[2, 384] from bert_classifier.model:75; initialised normal(0, 0.02) (init at line 83).</summary>
+        /// <summary><c>logits.1.weight</c> f32[2, 384] from bert_classifier.model:75; initialised normal(0, 0.02) (init at line 84).</summary>
         public global::ModelDsl.Runtime.Parameter Logits1Weight { get; } = new global::ModelDsl.Runtime.Parameter("logits.1.weight", new[] { 2, 384 }, "bert_classifier.model:75");
 
-        /// <summary><c>logits.1.bias</c> f32[2] from bert_classifier.model:75; initialised zeros (init at line 84).</summary>
+        /// <summary><c>logits.1.bias</c> f32[2] from bert_classifier.model:75; initialised zeros (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter Logits1Bias { get; } = new global::ModelDsl.Runtime.Parameter("logits.1.bias", new[] { 2 }, "bert_classifier.model:75");
 
         /// <summary>Every parameter, in checkpoint order; their <c>Gradient</c> arrays hold the last computed gradients.</summary>
@@ -267,20 +267,20 @@ namespace Consumer
         /// <summary>Which dropout stream this replica draws: 0 alone; each data-parallel rank its own (docs/distributed.md).</summary>
         public int DropoutStream { get; set; }
 
-        /// <summary>The learning rate, 2e-05f in bert_classifier.model:79; set it to follow a schedule.</summary>
+        /// <summary>The learning rate, 2e-05f in bert_classifier.model:80; set it to follow a schedule.</summary>
         /// <exception cref="global::System.ArgumentOutOfRangeException">The value is NaN, infinite or negative.</exception>
         public float LearningRate { get => _learningRate; set => _learningRate = global::ModelDsl.Runtime.Hyperparameters.LearningRate(ModelName, value); }
         private float _learningRate = 2e-05f;
 
-        /// <summary>The total number of updates the schedule (bert_classifier.model:80) decays over: set it before training (Fit sets it to
+        /// <summary>The total number of updates the schedule (bert_classifier.model:81) decays over: set it before training (Fit sets it to
         /// epochs × batches per epoch when it is 0). A step while it is 0 throws InvalidOperationException.</summary>
         public int TotalSteps { get; set; }
 
         /// <summary>
-        /// The learning rate of the next update: LearningRate times the factor of schedule linear(warmup=20, floor=0) (bert_classifier.model:80) after
+        /// The learning rate of the next update: LearningRate times the factor of schedule linear(warmup=20, floor=0) (bert_classifier.model:81) after
         /// Step updates, rounded once (docs/training.md "Learning-rate schedules"). TrainStep and ApplyGradients use it.
         /// </summary>
-        public float ScheduledLearningRate => (float)(LearningRate * global::ModelDsl.Runtime.Schedules.Linear(Step, 20, TotalSteps, 0, "BertClassifier (bert_classifier.model:80)"));
+        public float ScheduledLearningRate => (float)(LearningRate * global::ModelDsl.Runtime.Schedules.Linear(Step, 20, TotalSteps, 0, "BertClassifier (bert_classifier.model:81)"));
 
         /// <summary>
         /// Whether inputs, targets, the loss, the gradients and the optimizer update are checked for NaN and ±∞ (default true:
@@ -306,85 +306,85 @@ namespace Consumer
         public void Initialize()
         {
             using var call = _guard.Enter("BertClassifier.Initialize");
-            global::ModelDsl.Runtime.Init.Normal(TokWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 0UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Normal(TypWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 1UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Normal(PosWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 2UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Constant(EmbNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Constant(EmbNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(L0AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 5UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Constant(L0AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(L0AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 7UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Constant(L0AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L0AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Constant(L0AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(L0Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 11UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Constant(L0Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(L0Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 13UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Constant(L0Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L0FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Constant(L0FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(L1AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 17UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Constant(L1AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(L1AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 19UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Constant(L1AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L1AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Constant(L1AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(L1Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 23UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Constant(L1Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(L1Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 25UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Constant(L1Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L1FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Constant(L1FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(L2AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 29UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Constant(L2AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(L2AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 31UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Constant(L2AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L2AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Constant(L2AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(L2Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 35UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Constant(L2Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(L2Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 37UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Constant(L2Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L2FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Constant(L2FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(L3AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 41UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Constant(L3AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(L3AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 43UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Constant(L3AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L3AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Constant(L3AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(L3Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 47UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Constant(L3Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(L3Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 49UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Constant(L3Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L3FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Constant(L3FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(L4AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 53UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Constant(L4AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(L4AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 55UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Constant(L4AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L4AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Constant(L4AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(L4Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 59UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Constant(L4Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(L4Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 61UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Constant(L4Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L4FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Constant(L4FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(L5AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 65UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Constant(L5AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(L5AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 67UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Constant(L5AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L5AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Constant(L5AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(L5Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 71UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Constant(L5Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(L5Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 73UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Constant(L5Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L5FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Constant(L5FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(Logits1Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 77UL)); // normal(0, 0.02) (init at bert_classifier.model:83)
-            global::ModelDsl.Runtime.Init.Constant(Logits1Bias.Value, 0.0f); // zeros (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(TokWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 0UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(TypWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 1UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Normal(PosWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 2UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(EmbNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Constant(EmbNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(L0AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 5UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L0AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(L0AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 7UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L0AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L0AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Constant(L0AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(L0Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 11UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L0Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(L0Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 13UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L0Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L0FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Constant(L0FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(L1AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 17UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L1AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(L1AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 19UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L1AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L1AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Constant(L1AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(L1Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 23UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L1Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(L1Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 25UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L1Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L1FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Constant(L1FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(L2AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 29UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L2AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(L2AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 31UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L2AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L2AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Constant(L2AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(L2Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 35UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L2Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(L2Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 37UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L2Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L2FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Constant(L2FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(L3AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 41UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L3AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(L3AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 43UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L3AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L3AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Constant(L3AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(L3Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 47UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L3Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(L3Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 49UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L3Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L3FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Constant(L3FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(L4AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 53UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L4AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(L4AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 55UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L4AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L4AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Constant(L4AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(L4Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 59UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L4Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(L4Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 61UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L4Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L4FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Constant(L4FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(L5AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 65UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L5AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(L5AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 67UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L5AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L5AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Constant(L5AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(L5Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 71UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L5Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(L5Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 73UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(L5Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L5FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Constant(L5FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(Logits1Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 77UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
+            global::ModelDsl.Runtime.Init.Constant(Logits1Bias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
             foreach (var p in Parameters)
             {
                 p.MarkChanged();
@@ -410,6 +410,37 @@ namespace Consumer
             return w.Output;
         }
 
+        /// <summary>
+        /// Runs the model (dropout off) like <c>Forward</c> and returns every output: <c>logits</c> f32[B, 2], <c>l5_ffn_norm</c> f32[B, T, 384].
+        /// One forward pass computes them all; the tensors belong to the model and are overwritten by the next call.
+        /// </summary>
+        public BertClassifierOutputs ForwardAll(global::ModelDsl.Runtime.IntTensor ids, global::ModelDsl.Runtime.IntTensor segment, global::ModelDsl.Runtime.IntTensor mask)
+        {
+            using var call = _guard.Enter("BertClassifier.ForwardAll");
+            var w = Prepare("BertClassifier.ForwardAll", Step, ids, segment, mask, null);
+            RunForward(w, training: false);
+            return w.Outputs;
+        }
+
+        /// <summary>
+        /// What <c>ForwardAll</c> returns: one tensor per <c>output</c> line of bert_classifier.model, in declaration order. The tensors
+        /// belong to the model (or GPU session) and are overwritten by the next call.
+        /// </summary>
+        public sealed class BertClassifierOutputs
+        {
+            internal BertClassifierOutputs(global::ModelDsl.Runtime.Tensor logits, global::ModelDsl.Runtime.Tensor l5_ffn_norm)
+            {
+                this.logits = logits;
+                this.l5_ffn_norm = l5_ffn_norm;
+            }
+
+            /// <summary><c>logits</c> f32[B, 2] (bert_classifier.model line 75); also what <c>Forward</c> returns.</summary>
+            public global::ModelDsl.Runtime.Tensor logits { get; }
+
+            /// <summary><c>l5_ffn_norm</c> f32[B, T, 384] (bert_classifier.model line 73).</summary>
+            public global::ModelDsl.Runtime.Tensor l5_ffn_norm { get; }
+        }
+
         /// <summary>The most likely class of each row (argmax of <c>logits</c> over its 2 classes); the tensor belongs to the model and is reused.</summary>
         public global::ModelDsl.Runtime.IntTensor Predict(global::ModelDsl.Runtime.IntTensor ids, global::ModelDsl.Runtime.IntTensor segment, global::ModelDsl.Runtime.IntTensor mask)
         {
@@ -418,6 +449,192 @@ namespace Consumer
             RunForward(w, training: false);
             global::ModelDsl.Runtime.Metrics.ArgMax(w.Output.Span, w.Predicted.Length, 2, w.Predicted.Data);
             return w.Predicted;
+        }
+
+        /// <summary>The pretrained weights file declared at bert_classifier.model:91, as written there (a relative path is found at run time: the working directory, then the application's folder); null when it is given at run time.</summary>
+        public static string? PretrainedFile => "all-MiniLM-L6-v2.safetensors";
+
+        /// <summary>
+        /// Where each parameter comes from in the pretrained checkpoint (bert_classifier.model:91): a tensor by name, <c>transpose</c> or
+        /// <c>concat</c> of tensors. Parameters the declaration does not name read the tensor of their own name.
+        /// </summary>
+        public static global::System.Collections.Generic.IReadOnlyDictionary<string, global::ModelDsl.Runtime.PretrainedSource> PretrainedMap { get; } =
+        new global::System.Collections.Generic.Dictionary<string, global::ModelDsl.Runtime.PretrainedSource>
+        {
+            // tok.weight [30522, 384] <- embeddings.word_embeddings.weight  (bert_classifier.model:92)
+            ["tok.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("embeddings.word_embeddings.weight"),
+            // typ.weight [2, 384] <- embeddings.token_type_embeddings.weight  (bert_classifier.model:93)
+            ["typ.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("embeddings.token_type_embeddings.weight"),
+            // pos.weight [512, 384] <- embeddings.position_embeddings.weight  (bert_classifier.model:94)
+            ["pos.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("embeddings.position_embeddings.weight"),
+            // emb_norm.weight [384] <- embeddings.LayerNorm.weight  (bert_classifier.model:95)
+            ["emb_norm.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("embeddings.LayerNorm.weight"),
+            // emb_norm.bias [384] <- embeddings.LayerNorm.bias  (bert_classifier.model:95)
+            ["emb_norm.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("embeddings.LayerNorm.bias"),
+            // l0_attn.in_proj_weight [1152, 384] <- concat(encoder.layer.0.attention.self.query.weight, encoder.layer.0.attention.self.key.weight, encoder.layer.0.attention.self.value.weight, axis=0)  (bert_classifier.model:96)
+            ["l0_attn.in_proj_weight"] = global::ModelDsl.Runtime.PretrainedSource.Concat(0, global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.attention.self.query.weight"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.attention.self.key.weight"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.attention.self.value.weight")),
+            // l0_attn.in_proj_bias [1152] <- concat(encoder.layer.0.attention.self.query.bias, encoder.layer.0.attention.self.key.bias, encoder.layer.0.attention.self.value.bias, axis=0)  (bert_classifier.model:96)
+            ["l0_attn.in_proj_bias"] = global::ModelDsl.Runtime.PretrainedSource.Concat(0, global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.attention.self.query.bias"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.attention.self.key.bias"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.attention.self.value.bias")),
+            // l0_attn.out_proj.weight [384, 384] <- encoder.layer.0.attention.output.dense.weight  (bert_classifier.model:97)
+            ["l0_attn.out_proj.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.attention.output.dense.weight"),
+            // l0_attn.out_proj.bias [384] <- encoder.layer.0.attention.output.dense.bias  (bert_classifier.model:97)
+            ["l0_attn.out_proj.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.attention.output.dense.bias"),
+            // l0_attn_norm.weight [384] <- encoder.layer.0.attention.output.LayerNorm.weight  (bert_classifier.model:98)
+            ["l0_attn_norm.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.attention.output.LayerNorm.weight"),
+            // l0_attn_norm.bias [384] <- encoder.layer.0.attention.output.LayerNorm.bias  (bert_classifier.model:98)
+            ["l0_attn_norm.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.attention.output.LayerNorm.bias"),
+            // l0_ff.0.weight [1536, 384] <- encoder.layer.0.intermediate.dense.weight  (bert_classifier.model:99)
+            ["l0_ff.0.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.intermediate.dense.weight"),
+            // l0_ff.0.bias [1536] <- encoder.layer.0.intermediate.dense.bias  (bert_classifier.model:99)
+            ["l0_ff.0.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.intermediate.dense.bias"),
+            // l0_ff.2.weight [384, 1536] <- encoder.layer.0.output.dense.weight  (bert_classifier.model:100)
+            ["l0_ff.2.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.output.dense.weight"),
+            // l0_ff.2.bias [384] <- encoder.layer.0.output.dense.bias  (bert_classifier.model:100)
+            ["l0_ff.2.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.output.dense.bias"),
+            // l0_ffn_norm.weight [384] <- encoder.layer.0.output.LayerNorm.weight  (bert_classifier.model:101)
+            ["l0_ffn_norm.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.output.LayerNorm.weight"),
+            // l0_ffn_norm.bias [384] <- encoder.layer.0.output.LayerNorm.bias  (bert_classifier.model:101)
+            ["l0_ffn_norm.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.output.LayerNorm.bias"),
+            // l1_attn.in_proj_weight [1152, 384] <- concat(encoder.layer.1.attention.self.query.weight, encoder.layer.1.attention.self.key.weight, encoder.layer.1.attention.self.value.weight, axis=0)  (bert_classifier.model:96)
+            ["l1_attn.in_proj_weight"] = global::ModelDsl.Runtime.PretrainedSource.Concat(0, global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.attention.self.query.weight"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.attention.self.key.weight"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.attention.self.value.weight")),
+            // l1_attn.in_proj_bias [1152] <- concat(encoder.layer.1.attention.self.query.bias, encoder.layer.1.attention.self.key.bias, encoder.layer.1.attention.self.value.bias, axis=0)  (bert_classifier.model:96)
+            ["l1_attn.in_proj_bias"] = global::ModelDsl.Runtime.PretrainedSource.Concat(0, global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.attention.self.query.bias"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.attention.self.key.bias"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.attention.self.value.bias")),
+            // l1_attn.out_proj.weight [384, 384] <- encoder.layer.1.attention.output.dense.weight  (bert_classifier.model:97)
+            ["l1_attn.out_proj.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.attention.output.dense.weight"),
+            // l1_attn.out_proj.bias [384] <- encoder.layer.1.attention.output.dense.bias  (bert_classifier.model:97)
+            ["l1_attn.out_proj.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.attention.output.dense.bias"),
+            // l1_attn_norm.weight [384] <- encoder.layer.1.attention.output.LayerNorm.weight  (bert_classifier.model:98)
+            ["l1_attn_norm.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.attention.output.LayerNorm.weight"),
+            // l1_attn_norm.bias [384] <- encoder.layer.1.attention.output.LayerNorm.bias  (bert_classifier.model:98)
+            ["l1_attn_norm.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.attention.output.LayerNorm.bias"),
+            // l1_ff.0.weight [1536, 384] <- encoder.layer.1.intermediate.dense.weight  (bert_classifier.model:99)
+            ["l1_ff.0.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.intermediate.dense.weight"),
+            // l1_ff.0.bias [1536] <- encoder.layer.1.intermediate.dense.bias  (bert_classifier.model:99)
+            ["l1_ff.0.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.intermediate.dense.bias"),
+            // l1_ff.2.weight [384, 1536] <- encoder.layer.1.output.dense.weight  (bert_classifier.model:100)
+            ["l1_ff.2.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.output.dense.weight"),
+            // l1_ff.2.bias [384] <- encoder.layer.1.output.dense.bias  (bert_classifier.model:100)
+            ["l1_ff.2.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.output.dense.bias"),
+            // l1_ffn_norm.weight [384] <- encoder.layer.1.output.LayerNorm.weight  (bert_classifier.model:101)
+            ["l1_ffn_norm.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.output.LayerNorm.weight"),
+            // l1_ffn_norm.bias [384] <- encoder.layer.1.output.LayerNorm.bias  (bert_classifier.model:101)
+            ["l1_ffn_norm.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.output.LayerNorm.bias"),
+            // l2_attn.in_proj_weight [1152, 384] <- concat(encoder.layer.2.attention.self.query.weight, encoder.layer.2.attention.self.key.weight, encoder.layer.2.attention.self.value.weight, axis=0)  (bert_classifier.model:96)
+            ["l2_attn.in_proj_weight"] = global::ModelDsl.Runtime.PretrainedSource.Concat(0, global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.attention.self.query.weight"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.attention.self.key.weight"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.attention.self.value.weight")),
+            // l2_attn.in_proj_bias [1152] <- concat(encoder.layer.2.attention.self.query.bias, encoder.layer.2.attention.self.key.bias, encoder.layer.2.attention.self.value.bias, axis=0)  (bert_classifier.model:96)
+            ["l2_attn.in_proj_bias"] = global::ModelDsl.Runtime.PretrainedSource.Concat(0, global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.attention.self.query.bias"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.attention.self.key.bias"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.attention.self.value.bias")),
+            // l2_attn.out_proj.weight [384, 384] <- encoder.layer.2.attention.output.dense.weight  (bert_classifier.model:97)
+            ["l2_attn.out_proj.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.attention.output.dense.weight"),
+            // l2_attn.out_proj.bias [384] <- encoder.layer.2.attention.output.dense.bias  (bert_classifier.model:97)
+            ["l2_attn.out_proj.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.attention.output.dense.bias"),
+            // l2_attn_norm.weight [384] <- encoder.layer.2.attention.output.LayerNorm.weight  (bert_classifier.model:98)
+            ["l2_attn_norm.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.attention.output.LayerNorm.weight"),
+            // l2_attn_norm.bias [384] <- encoder.layer.2.attention.output.LayerNorm.bias  (bert_classifier.model:98)
+            ["l2_attn_norm.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.attention.output.LayerNorm.bias"),
+            // l2_ff.0.weight [1536, 384] <- encoder.layer.2.intermediate.dense.weight  (bert_classifier.model:99)
+            ["l2_ff.0.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.intermediate.dense.weight"),
+            // l2_ff.0.bias [1536] <- encoder.layer.2.intermediate.dense.bias  (bert_classifier.model:99)
+            ["l2_ff.0.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.intermediate.dense.bias"),
+            // l2_ff.2.weight [384, 1536] <- encoder.layer.2.output.dense.weight  (bert_classifier.model:100)
+            ["l2_ff.2.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.output.dense.weight"),
+            // l2_ff.2.bias [384] <- encoder.layer.2.output.dense.bias  (bert_classifier.model:100)
+            ["l2_ff.2.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.output.dense.bias"),
+            // l2_ffn_norm.weight [384] <- encoder.layer.2.output.LayerNorm.weight  (bert_classifier.model:101)
+            ["l2_ffn_norm.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.output.LayerNorm.weight"),
+            // l2_ffn_norm.bias [384] <- encoder.layer.2.output.LayerNorm.bias  (bert_classifier.model:101)
+            ["l2_ffn_norm.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.output.LayerNorm.bias"),
+            // l3_attn.in_proj_weight [1152, 384] <- concat(encoder.layer.3.attention.self.query.weight, encoder.layer.3.attention.self.key.weight, encoder.layer.3.attention.self.value.weight, axis=0)  (bert_classifier.model:96)
+            ["l3_attn.in_proj_weight"] = global::ModelDsl.Runtime.PretrainedSource.Concat(0, global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.attention.self.query.weight"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.attention.self.key.weight"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.attention.self.value.weight")),
+            // l3_attn.in_proj_bias [1152] <- concat(encoder.layer.3.attention.self.query.bias, encoder.layer.3.attention.self.key.bias, encoder.layer.3.attention.self.value.bias, axis=0)  (bert_classifier.model:96)
+            ["l3_attn.in_proj_bias"] = global::ModelDsl.Runtime.PretrainedSource.Concat(0, global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.attention.self.query.bias"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.attention.self.key.bias"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.attention.self.value.bias")),
+            // l3_attn.out_proj.weight [384, 384] <- encoder.layer.3.attention.output.dense.weight  (bert_classifier.model:97)
+            ["l3_attn.out_proj.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.attention.output.dense.weight"),
+            // l3_attn.out_proj.bias [384] <- encoder.layer.3.attention.output.dense.bias  (bert_classifier.model:97)
+            ["l3_attn.out_proj.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.attention.output.dense.bias"),
+            // l3_attn_norm.weight [384] <- encoder.layer.3.attention.output.LayerNorm.weight  (bert_classifier.model:98)
+            ["l3_attn_norm.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.attention.output.LayerNorm.weight"),
+            // l3_attn_norm.bias [384] <- encoder.layer.3.attention.output.LayerNorm.bias  (bert_classifier.model:98)
+            ["l3_attn_norm.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.attention.output.LayerNorm.bias"),
+            // l3_ff.0.weight [1536, 384] <- encoder.layer.3.intermediate.dense.weight  (bert_classifier.model:99)
+            ["l3_ff.0.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.intermediate.dense.weight"),
+            // l3_ff.0.bias [1536] <- encoder.layer.3.intermediate.dense.bias  (bert_classifier.model:99)
+            ["l3_ff.0.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.intermediate.dense.bias"),
+            // l3_ff.2.weight [384, 1536] <- encoder.layer.3.output.dense.weight  (bert_classifier.model:100)
+            ["l3_ff.2.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.output.dense.weight"),
+            // l3_ff.2.bias [384] <- encoder.layer.3.output.dense.bias  (bert_classifier.model:100)
+            ["l3_ff.2.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.output.dense.bias"),
+            // l3_ffn_norm.weight [384] <- encoder.layer.3.output.LayerNorm.weight  (bert_classifier.model:101)
+            ["l3_ffn_norm.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.output.LayerNorm.weight"),
+            // l3_ffn_norm.bias [384] <- encoder.layer.3.output.LayerNorm.bias  (bert_classifier.model:101)
+            ["l3_ffn_norm.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.output.LayerNorm.bias"),
+            // l4_attn.in_proj_weight [1152, 384] <- concat(encoder.layer.4.attention.self.query.weight, encoder.layer.4.attention.self.key.weight, encoder.layer.4.attention.self.value.weight, axis=0)  (bert_classifier.model:96)
+            ["l4_attn.in_proj_weight"] = global::ModelDsl.Runtime.PretrainedSource.Concat(0, global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.attention.self.query.weight"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.attention.self.key.weight"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.attention.self.value.weight")),
+            // l4_attn.in_proj_bias [1152] <- concat(encoder.layer.4.attention.self.query.bias, encoder.layer.4.attention.self.key.bias, encoder.layer.4.attention.self.value.bias, axis=0)  (bert_classifier.model:96)
+            ["l4_attn.in_proj_bias"] = global::ModelDsl.Runtime.PretrainedSource.Concat(0, global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.attention.self.query.bias"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.attention.self.key.bias"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.attention.self.value.bias")),
+            // l4_attn.out_proj.weight [384, 384] <- encoder.layer.4.attention.output.dense.weight  (bert_classifier.model:97)
+            ["l4_attn.out_proj.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.attention.output.dense.weight"),
+            // l4_attn.out_proj.bias [384] <- encoder.layer.4.attention.output.dense.bias  (bert_classifier.model:97)
+            ["l4_attn.out_proj.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.attention.output.dense.bias"),
+            // l4_attn_norm.weight [384] <- encoder.layer.4.attention.output.LayerNorm.weight  (bert_classifier.model:98)
+            ["l4_attn_norm.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.attention.output.LayerNorm.weight"),
+            // l4_attn_norm.bias [384] <- encoder.layer.4.attention.output.LayerNorm.bias  (bert_classifier.model:98)
+            ["l4_attn_norm.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.attention.output.LayerNorm.bias"),
+            // l4_ff.0.weight [1536, 384] <- encoder.layer.4.intermediate.dense.weight  (bert_classifier.model:99)
+            ["l4_ff.0.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.intermediate.dense.weight"),
+            // l4_ff.0.bias [1536] <- encoder.layer.4.intermediate.dense.bias  (bert_classifier.model:99)
+            ["l4_ff.0.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.intermediate.dense.bias"),
+            // l4_ff.2.weight [384, 1536] <- encoder.layer.4.output.dense.weight  (bert_classifier.model:100)
+            ["l4_ff.2.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.output.dense.weight"),
+            // l4_ff.2.bias [384] <- encoder.layer.4.output.dense.bias  (bert_classifier.model:100)
+            ["l4_ff.2.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.output.dense.bias"),
+            // l4_ffn_norm.weight [384] <- encoder.layer.4.output.LayerNorm.weight  (bert_classifier.model:101)
+            ["l4_ffn_norm.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.output.LayerNorm.weight"),
+            // l4_ffn_norm.bias [384] <- encoder.layer.4.output.LayerNorm.bias  (bert_classifier.model:101)
+            ["l4_ffn_norm.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.output.LayerNorm.bias"),
+            // l5_attn.in_proj_weight [1152, 384] <- concat(encoder.layer.5.attention.self.query.weight, encoder.layer.5.attention.self.key.weight, encoder.layer.5.attention.self.value.weight, axis=0)  (bert_classifier.model:96)
+            ["l5_attn.in_proj_weight"] = global::ModelDsl.Runtime.PretrainedSource.Concat(0, global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.attention.self.query.weight"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.attention.self.key.weight"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.attention.self.value.weight")),
+            // l5_attn.in_proj_bias [1152] <- concat(encoder.layer.5.attention.self.query.bias, encoder.layer.5.attention.self.key.bias, encoder.layer.5.attention.self.value.bias, axis=0)  (bert_classifier.model:96)
+            ["l5_attn.in_proj_bias"] = global::ModelDsl.Runtime.PretrainedSource.Concat(0, global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.attention.self.query.bias"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.attention.self.key.bias"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.attention.self.value.bias")),
+            // l5_attn.out_proj.weight [384, 384] <- encoder.layer.5.attention.output.dense.weight  (bert_classifier.model:97)
+            ["l5_attn.out_proj.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.attention.output.dense.weight"),
+            // l5_attn.out_proj.bias [384] <- encoder.layer.5.attention.output.dense.bias  (bert_classifier.model:97)
+            ["l5_attn.out_proj.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.attention.output.dense.bias"),
+            // l5_attn_norm.weight [384] <- encoder.layer.5.attention.output.LayerNorm.weight  (bert_classifier.model:98)
+            ["l5_attn_norm.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.attention.output.LayerNorm.weight"),
+            // l5_attn_norm.bias [384] <- encoder.layer.5.attention.output.LayerNorm.bias  (bert_classifier.model:98)
+            ["l5_attn_norm.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.attention.output.LayerNorm.bias"),
+            // l5_ff.0.weight [1536, 384] <- encoder.layer.5.intermediate.dense.weight  (bert_classifier.model:99)
+            ["l5_ff.0.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.intermediate.dense.weight"),
+            // l5_ff.0.bias [1536] <- encoder.layer.5.intermediate.dense.bias  (bert_classifier.model:99)
+            ["l5_ff.0.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.intermediate.dense.bias"),
+            // l5_ff.2.weight [384, 1536] <- encoder.layer.5.output.dense.weight  (bert_classifier.model:100)
+            ["l5_ff.2.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.output.dense.weight"),
+            // l5_ff.2.bias [384] <- encoder.layer.5.output.dense.bias  (bert_classifier.model:100)
+            ["l5_ff.2.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.output.dense.bias"),
+            // l5_ffn_norm.weight [384] <- encoder.layer.5.output.LayerNorm.weight  (bert_classifier.model:101)
+            ["l5_ffn_norm.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.output.LayerNorm.weight"),
+            // l5_ffn_norm.bias [384] <- encoder.layer.5.output.LayerNorm.bias  (bert_classifier.model:101)
+            ["l5_ffn_norm.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.output.LayerNorm.bias"),
+            // logits.1.weight [2, 384] <- logits.1.weight  (its own name)
+            ["logits.1.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("logits.1.weight"),
+            // logits.1.bias [2] <- logits.1.bias  (its own name)
+            ["logits.1.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("logits.1.bias"),
+        };
+
+        /// <summary>
+        /// Loads the pretrained weights non-strictly, like PyTorch's <c>load_state_dict(strict=False)</c>: each parameter from
+        /// its <see cref="PretrainedMap"/> source; a parameter whose source is not in the file keeps its initial values and is
+        /// reported missing; file tensors nothing reads are reported unexpected. Print the report. Optimizer state and
+        /// <c>Step</c> are unchanged; a GPU model made before this call needs <c>CopyFromHost</c>.
+        /// </summary>
+        /// <param name="path">The safetensors file; null: <see cref="PretrainedFile"/> in the working directory, else next to the application.</param>
+        /// <exception cref="global::System.IO.InvalidDataException">A source's shape differs from its parameter's (every mismatch is named, with both shapes), a tensor is not float32, or the file is corrupt; nothing is changed.</exception>
+        public global::ModelDsl.Runtime.PretrainedReport LoadPretrained(string? path = null)
+        {
+            using var call = _guard.Enter("BertClassifier.LoadPretrained");
+            var report = global::ModelDsl.Runtime.Pretrained.Load(path ?? global::ModelDsl.Runtime.Pretrained.Resolve(PretrainedFile!), ModelName, Parameters, PretrainedMap);
+            _guard.ParametersChanged();
+            return report;
         }
 
         /// <summary>
@@ -484,7 +701,7 @@ namespace Consumer
             {
                 RunForward(w, training: true);
                 RunLoss(w, withGradient: true);
-                trace.After("loss", "bert_classifier.model:78");
+                trace.After("loss", "bert_classifier.model:79");
                 RunBackward(w);
             }
             finally
@@ -704,6 +921,7 @@ namespace Consumer
             public readonly float[] d_tok; // f32[B, T, 384]
             public readonly float[] d_typ; // f32[B, T, 384]
             public readonly global::ModelDsl.Runtime.Tensor Output;
+            public readonly BertClassifierOutputs Outputs; // Output and the other outputs' tensors
             public readonly global::ModelDsl.Runtime.IntTensor Predicted;
             public global::ModelDsl.Runtime.KernelTrace? Trace; // set only while a failed step is re-run with a check after every kernel
 
@@ -883,6 +1101,7 @@ namespace Consumer
                 d_tok = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_tok' [B, T, 384]", 384d * B * T)];
                 d_typ = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_typ' [B, T, 384]", 384d * B * T)];
                 Output = new global::ModelDsl.Runtime.Tensor(logits, B, 2);
+                Outputs = new BertClassifierOutputs(Output, new global::ModelDsl.Runtime.Tensor(l5_ffn_norm, B, T, 384));
                 Predicted = new global::ModelDsl.Runtime.IntTensor(new int[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'Predicted' [B]", 1d * B)], B);
             }
         }
@@ -2492,12 +2711,12 @@ namespace Consumer
 
         // ───── Loss ──────────────────────────────────────────────────────────────────────────────────────
 
-        /// <summary>loss cross_entropy(logits, y)  [B, 2], [B] (bert_classifier.model:78): the mean loss, and with <paramref name="withGradient"/> d loss / d logits in the same pass.</summary>
+        /// <summary>loss cross_entropy(logits, y)  [B, 2], [B] (bert_classifier.model:79): the mean loss, and with <paramref name="withGradient"/> d loss / d logits in the same pass.</summary>
         private float RunLoss(Workspace w, bool withGradient)
         {
             int B = w.B;
             int T = w.T;
-#line 78 "/src/examples/BertClassifier/bert_classifier.model"
+#line 79 "/src/examples/BertClassifier/bert_classifier.model"
             // softmax + cross-entropy over B rows of 2 classes: one pass per row, the softmax never stored
             return withGradient
                 ? global::ModelDsl.Runtime.Cpu.Reductions.SoftmaxCrossEntropy(global::System.MemoryExtensions.AsSpan(w.logits, 0, B * 2), global::System.MemoryExtensions.AsSpan(w.y, 0, B), B, 2, global::System.MemoryExtensions.AsSpan(w.d_logits, 0, B * 2))
@@ -4246,7 +4465,7 @@ namespace Consumer
 
         // ───── Optimizer ─────────────────────────────────────────────────────────────────────────────────
 
-        /// <summary>One adamw step over every parameter (bert_classifier.model:79: lr=2E-05, beta1=0.9, beta2=0.999, eps=1E-08, weight_decay=0.01) using their current gradients.</summary>
+        /// <summary>One adamw step over every parameter (bert_classifier.model:80: lr=2E-05, beta1=0.9, beta2=0.999, eps=1E-08, weight_decay=0.01) using their current gradients.</summary>
         public void ApplyGradients()
         {
             using var call = _guard.Enter("BertClassifier.ApplyGradients");
@@ -4261,14 +4480,14 @@ namespace Consumer
         /// </summary>
         private void Update(string caller)
         {
-            // clip_grad_norm(1) (bert_classifier.model:81): torch.nn.utils.clip_grad_norm_, every gradient scaled by
+            // clip_grad_norm(1) (bert_classifier.model:82): torch.nn.utils.clip_grad_norm_, every gradient scaled by
             // max_norm / (‖g‖ + 1e-6) when the global norm ‖g‖ exceeds max_norm, before the optimizer reads them.
             global::ModelDsl.Runtime.GradientClipping.ClipByGlobalNorm(Parameters, 1.0f);
-            // schedule linear(warmup=20, floor=0) (bert_classifier.model:80): this update's rate.
+            // schedule linear(warmup=20, floor=0) (bert_classifier.model:81): this update's rate.
             float lr = ScheduledLearningRate;
             _guard.AdamW(caller, Step + 1, lr, 0.9f, 0.999f, 1e-08f, 0.01f);
             Step++;
-#line 79 "/src/examples/BertClassifier/bert_classifier.model"
+#line 80 "/src/examples/BertClassifier/bert_classifier.model"
             global::ModelDsl.Runtime.Optimizers.AdamW(TokWeight.Value, TokWeight.Gradient, TokWeight.State1, TokWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             TokWeight.MarkChanged();
             global::ModelDsl.Runtime.Optimizers.AdamW(TypWeight.Value, TypWeight.Gradient, TypWeight.State1, TypWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
@@ -4433,7 +4652,7 @@ namespace Consumer
         // ───── ONNX export ───────────────────────────────────────────────────────────────────────────────
 
         /// <summary>The inference graph for ONNX export (opset 20; dropout is omitted, as at inference); see docs/onnx.md.</summary>
-        private const string OnnxGraph = "modeldsl-onnx 1;opset 20;graph BertClassifier;input ids i32 B,T;input segment i32 B,T;input mask i32 B,T;output logits f32 B,2;initializer tok.weight 30522,384;initializer typ.weight 2,384;initializer pos.weight 512,384;initializer emb_norm.weight 384;initializer emb_norm.bias 384;initializer l0_attn.in_proj_weight 1152,384;initializer l0_attn.in_proj_bias 1152;initializer l0_attn.out_proj.weight 384,384;initializer l0_attn.out_proj.bias 384;initializer l0_attn_norm.weight 384;initializer l0_attn_norm.bias 384;initializer l0_ff.0.weight 1536,384;initializer l0_ff.0.bias 1536;initializer l0_ff.2.weight 384,1536;initializer l0_ff.2.bias 384;initializer l0_ffn_norm.weight 384;initializer l0_ffn_norm.bias 384;initializer l1_attn.in_proj_weight 1152,384;initializer l1_attn.in_proj_bias 1152;initializer l1_attn.out_proj.weight 384,384;initializer l1_attn.out_proj.bias 384;initializer l1_attn_norm.weight 384;initializer l1_attn_norm.bias 384;initializer l1_ff.0.weight 1536,384;initializer l1_ff.0.bias 1536;initializer l1_ff.2.weight 384,1536;initializer l1_ff.2.bias 384;initializer l1_ffn_norm.weight 384;initializer l1_ffn_norm.bias 384;initializer l2_attn.in_proj_weight 1152,384;initializer l2_attn.in_proj_bias 1152;initializer l2_attn.out_proj.weight 384,384;initializer l2_attn.out_proj.bias 384;initializer l2_attn_norm.weight 384;initializer l2_attn_norm.bias 384;initializer l2_ff.0.weight 1536,384;initializer l2_ff.0.bias 1536;initializer l2_ff.2.weight 384,1536;initializer l2_ff.2.bias 384;initializer l2_ffn_norm.weight 384;initializer l2_ffn_norm.bias 384;initializer l3_attn.in_proj_weight 1152,384;initializer l3_attn.in_proj_bias 1152;initializer l3_attn.out_proj.weight 384,384;initializer l3_attn.out_proj.bias 384;initializer l3_attn_norm.weight 384;initializer l3_attn_norm.bias 384;initializer l3_ff.0.weight 1536,384;initializer l3_ff.0.bias 1536;initializer l3_ff.2.weight 384,1536;initializer l3_ff.2.bias 384;initializer l3_ffn_norm.weight 384;initializer l3_ffn_norm.bias 384;initializer l4_attn.in_proj_weight 1152,384;initializer l4_attn.in_proj_bias 1152;initializer l4_attn.out_proj.weight 384,384;initializer l4_attn.out_proj.bias 384;initializer l4_attn_norm.weight 384;initializer l4_attn_norm.bias 384;initializer l4_ff.0.weight 1536,384;initializer l4_ff.0.bias 1536;initializer l4_ff.2.weight 384,1536;initializer l4_ff.2.bias 384;initializer l4_ffn_norm.weight 384;initializer l4_ffn_norm.bias 384;initializer l5_attn.in_proj_weight 1152,384;initializer l5_attn.in_proj_bias 1152;initializer l5_attn.out_proj.weight 384,384;initializer l5_attn.out_proj.bias 384;initializer l5_attn_norm.weight 384;initializer l5_attn_norm.bias 384;initializer l5_ff.0.weight 1536,384;initializer l5_ff.0.bias 1536;initializer l5_ff.2.weight 384,1536;initializer l5_ff.2.bias 384;initializer l5_ffn_norm.weight 384;initializer l5_ffn_norm.bias 384;initializer logits.1.weight 2,384;initializer logits.1.bias 2;node Gather tok.weight,ids tok i:axis=0;node Gather typ.weight,segment typ i:axis=0;node Add tok,typ sum.0;node Shape sum.0 pos/T i:start=1 i:end=2;node Constant - pos/start ints:value_ints=0;node Constant - pos/axis ints:value_ints=0;node Slice pos.weight,pos/start,pos/T,pos/axis pos/rows;node Add sum.0,pos/rows pos;node LayerNormalization pos,emb_norm.weight,emb_norm.bias emb_norm i:axis=-1 f:epsilon=1E-12;node Transpose l0_attn.in_proj_weight l0_attn.in_proj_weight/T ints:perm=1,0;node MatMul emb_norm,l0_attn.in_proj_weight/T l0_attn/qkv;node Add l0_attn/qkv,l0_attn.in_proj_bias l0_attn/qkv_biased;node Constant - l0_attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape l0_attn/qkv_biased,l0_attn/qkv_shape l0_attn/qkv_heads;node Transpose l0_attn/qkv_heads l0_attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - l0_attn/q_index i:value_int=0;node Gather l0_attn/qkv_stacked,l0_attn/q_index l0_attn/q i:axis=0;node Constant - l0_attn/k_index i:value_int=1;node Gather l0_attn/qkv_stacked,l0_attn/k_index l0_attn/k i:axis=0;node Constant - l0_attn/v_index i:value_int=2;node Gather l0_attn/qkv_stacked,l0_attn/v_index l0_attn/v i:axis=0;node Constant - l0_attn/scale f:value_float=0.17677669;node Mul l0_attn/q,l0_attn/scale l0_attn/q_scaled;node Transpose l0_attn/k l0_attn/k_T ints:perm=0,1,3,2;node MatMul l0_attn/q_scaled,l0_attn/k_T l0_attn/scores;node Cast mask l0_attn/mask_f32 i:to=1;node Constant - l0_attn/mask_one f:value_float=1;node Sub l0_attn/mask_one,l0_attn/mask_f32 l0_attn/mask_inverted;node Constant - l0_attn/mask_scale f:value_float=-10000;node Mul l0_attn/mask_inverted,l0_attn/mask_scale l0_attn/mask_bias;node Constant - l0_attn/mask_axes ints:value_ints=1,2;node Unsqueeze l0_attn/mask_bias,l0_attn/mask_axes l0_attn/mask_bias_keys;node Add l0_attn/scores,l0_attn/mask_bias_keys l0_attn/scores_masked;node Softmax l0_attn/scores_masked l0_attn/P i:axis=-1;node MatMul l0_attn/P,l0_attn/v l0_attn/context_heads;node Transpose l0_attn/context_heads l0_attn/context_bthd ints:perm=0,2,1,3;node Constant - l0_attn/context_shape ints:value_ints=0,0,384;node Reshape l0_attn/context_bthd,l0_attn/context_shape l0_attn/context;node Transpose l0_attn.out_proj.weight l0_attn.out_proj.weight/T ints:perm=1,0;node MatMul l0_attn/context,l0_attn.out_proj.weight/T l0_attn/out_proj;node Add l0_attn/out_proj,l0_attn.out_proj.bias l0_attn;node Add emb_norm,l0_attn l0_r1.1;node LayerNormalization l0_r1.1,l0_attn_norm.weight,l0_attn_norm.bias l0_attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l0_ff.0.weight l0_ff.0.weight/T ints:perm=1,0;node MatMul l0_attn_norm,l0_ff.0.weight/T l0_ff.0/matmul;node Add l0_ff.0/matmul,l0_ff.0.bias l0_ff.0;node Gelu l0_ff.0 l0_ff.1 s:approximate=none;node Transpose l0_ff.2.weight l0_ff.2.weight/T ints:perm=1,0;node MatMul l0_ff.1,l0_ff.2.weight/T l0_ff/matmul;node Add l0_ff/matmul,l0_ff.2.bias l0_ff;node Add l0_attn_norm,l0_ff l0_r2.1;node LayerNormalization l0_r2.1,l0_ffn_norm.weight,l0_ffn_norm.bias l0_ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l1_attn.in_proj_weight l1_attn.in_proj_weight/T ints:perm=1,0;node MatMul l0_ffn_norm,l1_attn.in_proj_weight/T l1_attn/qkv;node Add l1_attn/qkv,l1_attn.in_proj_bias l1_attn/qkv_biased;node Constant - l1_attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape l1_attn/qkv_biased,l1_attn/qkv_shape l1_attn/qkv_heads;node Transpose l1_attn/qkv_heads l1_attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - l1_attn/q_index i:value_int=0;node Gather l1_attn/qkv_stacked,l1_attn/q_index l1_attn/q i:axis=0;node Constant - l1_attn/k_index i:value_int=1;node Gather l1_attn/qkv_stacked,l1_attn/k_index l1_attn/k i:axis=0;node Constant - l1_attn/v_index i:value_int=2;node Gather l1_attn/qkv_stacked,l1_attn/v_index l1_attn/v i:axis=0;node Constant - l1_attn/scale f:value_float=0.17677669;node Mul l1_attn/q,l1_attn/scale l1_attn/q_scaled;node Transpose l1_attn/k l1_attn/k_T ints:perm=0,1,3,2;node MatMul l1_attn/q_scaled,l1_attn/k_T l1_attn/scores;node Cast mask l1_attn/mask_f32 i:to=1;node Constant - l1_attn/mask_one f:value_float=1;node Sub l1_attn/mask_one,l1_attn/mask_f32 l1_attn/mask_inverted;node Constant - l1_attn/mask_scale f:value_float=-10000;node Mul l1_attn/mask_inverted,l1_attn/mask_scale l1_attn/mask_bias;node Constant - l1_attn/mask_axes ints:value_ints=1,2;node Unsqueeze l1_attn/mask_bias,l1_attn/mask_axes l1_attn/mask_bias_keys;node Add l1_attn/scores,l1_attn/mask_bias_keys l1_attn/scores_masked;node Softmax l1_attn/scores_masked l1_attn/P i:axis=-1;node MatMul l1_attn/P,l1_attn/v l1_attn/context_heads;node Transpose l1_attn/context_heads l1_attn/context_bthd ints:perm=0,2,1,3;node Constant - l1_attn/context_shape ints:value_ints=0,0,384;node Reshape l1_attn/context_bthd,l1_attn/context_shape l1_attn/context;node Transpose l1_attn.out_proj.weight l1_attn.out_proj.weight/T ints:perm=1,0;node MatMul l1_attn/context,l1_attn.out_proj.weight/T l1_attn/out_proj;node Add l1_attn/out_proj,l1_attn.out_proj.bias l1_attn;node Add l0_ffn_norm,l1_attn l1_r1.1;node LayerNormalization l1_r1.1,l1_attn_norm.weight,l1_attn_norm.bias l1_attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l1_ff.0.weight l1_ff.0.weight/T ints:perm=1,0;node MatMul l1_attn_norm,l1_ff.0.weight/T l1_ff.0/matmul;node Add l1_ff.0/matmul,l1_ff.0.bias l1_ff.0;node Gelu l1_ff.0 l1_ff.1 s:approximate=none;node Transpose l1_ff.2.weight l1_ff.2.weight/T ints:perm=1,0;node MatMul l1_ff.1,l1_ff.2.weight/T l1_ff/matmul;node Add l1_ff/matmul,l1_ff.2.bias l1_ff;node Add l1_attn_norm,l1_ff l1_r2.1;node LayerNormalization l1_r2.1,l1_ffn_norm.weight,l1_ffn_norm.bias l1_ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l2_attn.in_proj_weight l2_attn.in_proj_weight/T ints:perm=1,0;node MatMul l1_ffn_norm,l2_attn.in_proj_weight/T l2_attn/qkv;node Add l2_attn/qkv,l2_attn.in_proj_bias l2_attn/qkv_biased;node Constant - l2_attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape l2_attn/qkv_biased,l2_attn/qkv_shape l2_attn/qkv_heads;node Transpose l2_attn/qkv_heads l2_attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - l2_attn/q_index i:value_int=0;node Gather l2_attn/qkv_stacked,l2_attn/q_index l2_attn/q i:axis=0;node Constant - l2_attn/k_index i:value_int=1;node Gather l2_attn/qkv_stacked,l2_attn/k_index l2_attn/k i:axis=0;node Constant - l2_attn/v_index i:value_int=2;node Gather l2_attn/qkv_stacked,l2_attn/v_index l2_attn/v i:axis=0;node Constant - l2_attn/scale f:value_float=0.17677669;node Mul l2_attn/q,l2_attn/scale l2_attn/q_scaled;node Transpose l2_attn/k l2_attn/k_T ints:perm=0,1,3,2;node MatMul l2_attn/q_scaled,l2_attn/k_T l2_attn/scores;node Cast mask l2_attn/mask_f32 i:to=1;node Constant - l2_attn/mask_one f:value_float=1;node Sub l2_attn/mask_one,l2_attn/mask_f32 l2_attn/mask_inverted;node Constant - l2_attn/mask_scale f:value_float=-10000;node Mul l2_attn/mask_inverted,l2_attn/mask_scale l2_attn/mask_bias;node Constant - l2_attn/mask_axes ints:value_ints=1,2;node Unsqueeze l2_attn/mask_bias,l2_attn/mask_axes l2_attn/mask_bias_keys;node Add l2_attn/scores,l2_attn/mask_bias_keys l2_attn/scores_masked;node Softmax l2_attn/scores_masked l2_attn/P i:axis=-1;node MatMul l2_attn/P,l2_attn/v l2_attn/context_heads;node Transpose l2_attn/context_heads l2_attn/context_bthd ints:perm=0,2,1,3;node Constant - l2_attn/context_shape ints:value_ints=0,0,384;node Reshape l2_attn/context_bthd,l2_attn/context_shape l2_attn/context;node Transpose l2_attn.out_proj.weight l2_attn.out_proj.weight/T ints:perm=1,0;node MatMul l2_attn/context,l2_attn.out_proj.weight/T l2_attn/out_proj;node Add l2_attn/out_proj,l2_attn.out_proj.bias l2_attn;node Add l1_ffn_norm,l2_attn l2_r1.1;node LayerNormalization l2_r1.1,l2_attn_norm.weight,l2_attn_norm.bias l2_attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l2_ff.0.weight l2_ff.0.weight/T ints:perm=1,0;node MatMul l2_attn_norm,l2_ff.0.weight/T l2_ff.0/matmul;node Add l2_ff.0/matmul,l2_ff.0.bias l2_ff.0;node Gelu l2_ff.0 l2_ff.1 s:approximate=none;node Transpose l2_ff.2.weight l2_ff.2.weight/T ints:perm=1,0;node MatMul l2_ff.1,l2_ff.2.weight/T l2_ff/matmul;node Add l2_ff/matmul,l2_ff.2.bias l2_ff;node Add l2_attn_norm,l2_ff l2_r2.1;node LayerNormalization l2_r2.1,l2_ffn_norm.weight,l2_ffn_norm.bias l2_ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l3_attn.in_proj_weight l3_attn.in_proj_weight/T ints:perm=1,0;node MatMul l2_ffn_norm,l3_attn.in_proj_weight/T l3_attn/qkv;node Add l3_attn/qkv,l3_attn.in_proj_bias l3_attn/qkv_biased;node Constant - l3_attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape l3_attn/qkv_biased,l3_attn/qkv_shape l3_attn/qkv_heads;node Transpose l3_attn/qkv_heads l3_attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - l3_attn/q_index i:value_int=0;node Gather l3_attn/qkv_stacked,l3_attn/q_index l3_attn/q i:axis=0;node Constant - l3_attn/k_index i:value_int=1;node Gather l3_attn/qkv_stacked,l3_attn/k_index l3_attn/k i:axis=0;node Constant - l3_attn/v_index i:value_int=2;node Gather l3_attn/qkv_stacked,l3_attn/v_index l3_attn/v i:axis=0;node Constant - l3_attn/scale f:value_float=0.17677669;node Mul l3_attn/q,l3_attn/scale l3_attn/q_scaled;node Transpose l3_attn/k l3_attn/k_T ints:perm=0,1,3,2;node MatMul l3_attn/q_scaled,l3_attn/k_T l3_attn/scores;node Cast mask l3_attn/mask_f32 i:to=1;node Constant - l3_attn/mask_one f:value_float=1;node Sub l3_attn/mask_one,l3_attn/mask_f32 l3_attn/mask_inverted;node Constant - l3_attn/mask_scale f:value_float=-10000;node Mul l3_attn/mask_inverted,l3_attn/mask_scale l3_attn/mask_bias;node Constant - l3_attn/mask_axes ints:value_ints=1,2;node Unsqueeze l3_attn/mask_bias,l3_attn/mask_axes l3_attn/mask_bias_keys;node Add l3_attn/scores,l3_attn/mask_bias_keys l3_attn/scores_masked;node Softmax l3_attn/scores_masked l3_attn/P i:axis=-1;node MatMul l3_attn/P,l3_attn/v l3_attn/context_heads;node Transpose l3_attn/context_heads l3_attn/context_bthd ints:perm=0,2,1,3;node Constant - l3_attn/context_shape ints:value_ints=0,0,384;node Reshape l3_attn/context_bthd,l3_attn/context_shape l3_attn/context;node Transpose l3_attn.out_proj.weight l3_attn.out_proj.weight/T ints:perm=1,0;node MatMul l3_attn/context,l3_attn.out_proj.weight/T l3_attn/out_proj;node Add l3_attn/out_proj,l3_attn.out_proj.bias l3_attn;node Add l2_ffn_norm,l3_attn l3_r1.1;node LayerNormalization l3_r1.1,l3_attn_norm.weight,l3_attn_norm.bias l3_attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l3_ff.0.weight l3_ff.0.weight/T ints:perm=1,0;node MatMul l3_attn_norm,l3_ff.0.weight/T l3_ff.0/matmul;node Add l3_ff.0/matmul,l3_ff.0.bias l3_ff.0;node Gelu l3_ff.0 l3_ff.1 s:approximate=none;node Transpose l3_ff.2.weight l3_ff.2.weight/T ints:perm=1,0;node MatMul l3_ff.1,l3_ff.2.weight/T l3_ff/matmul;node Add l3_ff/matmul,l3_ff.2.bias l3_ff;node Add l3_attn_norm,l3_ff l3_r2.1;node LayerNormalization l3_r2.1,l3_ffn_norm.weight,l3_ffn_norm.bias l3_ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l4_attn.in_proj_weight l4_attn.in_proj_weight/T ints:perm=1,0;node MatMul l3_ffn_norm,l4_attn.in_proj_weight/T l4_attn/qkv;node Add l4_attn/qkv,l4_attn.in_proj_bias l4_attn/qkv_biased;node Constant - l4_attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape l4_attn/qkv_biased,l4_attn/qkv_shape l4_attn/qkv_heads;node Transpose l4_attn/qkv_heads l4_attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - l4_attn/q_index i:value_int=0;node Gather l4_attn/qkv_stacked,l4_attn/q_index l4_attn/q i:axis=0;node Constant - l4_attn/k_index i:value_int=1;node Gather l4_attn/qkv_stacked,l4_attn/k_index l4_attn/k i:axis=0;node Constant - l4_attn/v_index i:value_int=2;node Gather l4_attn/qkv_stacked,l4_attn/v_index l4_attn/v i:axis=0;node Constant - l4_attn/scale f:value_float=0.17677669;node Mul l4_attn/q,l4_attn/scale l4_attn/q_scaled;node Transpose l4_attn/k l4_attn/k_T ints:perm=0,1,3,2;node MatMul l4_attn/q_scaled,l4_attn/k_T l4_attn/scores;node Cast mask l4_attn/mask_f32 i:to=1;node Constant - l4_attn/mask_one f:value_float=1;node Sub l4_attn/mask_one,l4_attn/mask_f32 l4_attn/mask_inverted;node Constant - l4_attn/mask_scale f:value_float=-10000;node Mul l4_attn/mask_inverted,l4_attn/mask_scale l4_attn/mask_bias;node Constant - l4_attn/mask_axes ints:value_ints=1,2;node Unsqueeze l4_attn/mask_bias,l4_attn/mask_axes l4_attn/mask_bias_keys;node Add l4_attn/scores,l4_attn/mask_bias_keys l4_attn/scores_masked;node Softmax l4_attn/scores_masked l4_attn/P i:axis=-1;node MatMul l4_attn/P,l4_attn/v l4_attn/context_heads;node Transpose l4_attn/context_heads l4_attn/context_bthd ints:perm=0,2,1,3;node Constant - l4_attn/context_shape ints:value_ints=0,0,384;node Reshape l4_attn/context_bthd,l4_attn/context_shape l4_attn/context;node Transpose l4_attn.out_proj.weight l4_attn.out_proj.weight/T ints:perm=1,0;node MatMul l4_attn/context,l4_attn.out_proj.weight/T l4_attn/out_proj;node Add l4_attn/out_proj,l4_attn.out_proj.bias l4_attn;node Add l3_ffn_norm,l4_attn l4_r1.1;node LayerNormalization l4_r1.1,l4_attn_norm.weight,l4_attn_norm.bias l4_attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l4_ff.0.weight l4_ff.0.weight/T ints:perm=1,0;node MatMul l4_attn_norm,l4_ff.0.weight/T l4_ff.0/matmul;node Add l4_ff.0/matmul,l4_ff.0.bias l4_ff.0;node Gelu l4_ff.0 l4_ff.1 s:approximate=none;node Transpose l4_ff.2.weight l4_ff.2.weight/T ints:perm=1,0;node MatMul l4_ff.1,l4_ff.2.weight/T l4_ff/matmul;node Add l4_ff/matmul,l4_ff.2.bias l4_ff;node Add l4_attn_norm,l4_ff l4_r2.1;node LayerNormalization l4_r2.1,l4_ffn_norm.weight,l4_ffn_norm.bias l4_ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l5_attn.in_proj_weight l5_attn.in_proj_weight/T ints:perm=1,0;node MatMul l4_ffn_norm,l5_attn.in_proj_weight/T l5_attn/qkv;node Add l5_attn/qkv,l5_attn.in_proj_bias l5_attn/qkv_biased;node Constant - l5_attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape l5_attn/qkv_biased,l5_attn/qkv_shape l5_attn/qkv_heads;node Transpose l5_attn/qkv_heads l5_attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - l5_attn/q_index i:value_int=0;node Gather l5_attn/qkv_stacked,l5_attn/q_index l5_attn/q i:axis=0;node Constant - l5_attn/k_index i:value_int=1;node Gather l5_attn/qkv_stacked,l5_attn/k_index l5_attn/k i:axis=0;node Constant - l5_attn/v_index i:value_int=2;node Gather l5_attn/qkv_stacked,l5_attn/v_index l5_attn/v i:axis=0;node Constant - l5_attn/scale f:value_float=0.17677669;node Mul l5_attn/q,l5_attn/scale l5_attn/q_scaled;node Transpose l5_attn/k l5_attn/k_T ints:perm=0,1,3,2;node MatMul l5_attn/q_scaled,l5_attn/k_T l5_attn/scores;node Cast mask l5_attn/mask_f32 i:to=1;node Constant - l5_attn/mask_one f:value_float=1;node Sub l5_attn/mask_one,l5_attn/mask_f32 l5_attn/mask_inverted;node Constant - l5_attn/mask_scale f:value_float=-10000;node Mul l5_attn/mask_inverted,l5_attn/mask_scale l5_attn/mask_bias;node Constant - l5_attn/mask_axes ints:value_ints=1,2;node Unsqueeze l5_attn/mask_bias,l5_attn/mask_axes l5_attn/mask_bias_keys;node Add l5_attn/scores,l5_attn/mask_bias_keys l5_attn/scores_masked;node Softmax l5_attn/scores_masked l5_attn/P i:axis=-1;node MatMul l5_attn/P,l5_attn/v l5_attn/context_heads;node Transpose l5_attn/context_heads l5_attn/context_bthd ints:perm=0,2,1,3;node Constant - l5_attn/context_shape ints:value_ints=0,0,384;node Reshape l5_attn/context_bthd,l5_attn/context_shape l5_attn/context;node Transpose l5_attn.out_proj.weight l5_attn.out_proj.weight/T ints:perm=1,0;node MatMul l5_attn/context,l5_attn.out_proj.weight/T l5_attn/out_proj;node Add l5_attn/out_proj,l5_attn.out_proj.bias l5_attn;node Add l4_ffn_norm,l5_attn l5_r1.1;node LayerNormalization l5_r1.1,l5_attn_norm.weight,l5_attn_norm.bias l5_attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l5_ff.0.weight l5_ff.0.weight/T ints:perm=1,0;node MatMul l5_attn_norm,l5_ff.0.weight/T l5_ff.0/matmul;node Add l5_ff.0/matmul,l5_ff.0.bias l5_ff.0;node Gelu l5_ff.0 l5_ff.1 s:approximate=none;node Transpose l5_ff.2.weight l5_ff.2.weight/T ints:perm=1,0;node MatMul l5_ff.1,l5_ff.2.weight/T l5_ff/matmul;node Add l5_ff/matmul,l5_ff.2.bias l5_ff;node Add l5_attn_norm,l5_ff l5_r2.1;node LayerNormalization l5_r2.1,l5_ffn_norm.weight,l5_ffn_norm.bias l5_ffn_norm i:axis=-1 f:epsilon=1E-12;node Constant - pooled/axes ints:value_ints=1;node Cast mask pooled/mask_f32 i:to=1;node Constant - pooled/mask_axes ints:value_ints=2;node Unsqueeze pooled/mask_f32,pooled/mask_axes pooled/mask_b;node Mul l5_ffn_norm,pooled/mask_b pooled/weighed;node ReduceSum pooled/weighed,pooled/axes pooled/sum i:keepdims=0;node ReduceSum pooled/mask_b,pooled/axes pooled/count i:keepdims=0;node Constant - pooled/min_count f:value_float=1E-09;node Max pooled/count,pooled/min_count pooled/count_clamped;node Div pooled/sum,pooled/count_clamped pooled;node Gemm pooled,logits.1.weight,logits.1.bias logits i:transB=1";
+        private const string OnnxGraph = "modeldsl-onnx 1;opset 20;graph BertClassifier;input ids i32 B,T;input segment i32 B,T;input mask i32 B,T;output logits f32 B,2;output l5_ffn_norm f32 B,T,384;initializer tok.weight 30522,384;initializer typ.weight 2,384;initializer pos.weight 512,384;initializer emb_norm.weight 384;initializer emb_norm.bias 384;initializer l0_attn.in_proj_weight 1152,384;initializer l0_attn.in_proj_bias 1152;initializer l0_attn.out_proj.weight 384,384;initializer l0_attn.out_proj.bias 384;initializer l0_attn_norm.weight 384;initializer l0_attn_norm.bias 384;initializer l0_ff.0.weight 1536,384;initializer l0_ff.0.bias 1536;initializer l0_ff.2.weight 384,1536;initializer l0_ff.2.bias 384;initializer l0_ffn_norm.weight 384;initializer l0_ffn_norm.bias 384;initializer l1_attn.in_proj_weight 1152,384;initializer l1_attn.in_proj_bias 1152;initializer l1_attn.out_proj.weight 384,384;initializer l1_attn.out_proj.bias 384;initializer l1_attn_norm.weight 384;initializer l1_attn_norm.bias 384;initializer l1_ff.0.weight 1536,384;initializer l1_ff.0.bias 1536;initializer l1_ff.2.weight 384,1536;initializer l1_ff.2.bias 384;initializer l1_ffn_norm.weight 384;initializer l1_ffn_norm.bias 384;initializer l2_attn.in_proj_weight 1152,384;initializer l2_attn.in_proj_bias 1152;initializer l2_attn.out_proj.weight 384,384;initializer l2_attn.out_proj.bias 384;initializer l2_attn_norm.weight 384;initializer l2_attn_norm.bias 384;initializer l2_ff.0.weight 1536,384;initializer l2_ff.0.bias 1536;initializer l2_ff.2.weight 384,1536;initializer l2_ff.2.bias 384;initializer l2_ffn_norm.weight 384;initializer l2_ffn_norm.bias 384;initializer l3_attn.in_proj_weight 1152,384;initializer l3_attn.in_proj_bias 1152;initializer l3_attn.out_proj.weight 384,384;initializer l3_attn.out_proj.bias 384;initializer l3_attn_norm.weight 384;initializer l3_attn_norm.bias 384;initializer l3_ff.0.weight 1536,384;initializer l3_ff.0.bias 1536;initializer l3_ff.2.weight 384,1536;initializer l3_ff.2.bias 384;initializer l3_ffn_norm.weight 384;initializer l3_ffn_norm.bias 384;initializer l4_attn.in_proj_weight 1152,384;initializer l4_attn.in_proj_bias 1152;initializer l4_attn.out_proj.weight 384,384;initializer l4_attn.out_proj.bias 384;initializer l4_attn_norm.weight 384;initializer l4_attn_norm.bias 384;initializer l4_ff.0.weight 1536,384;initializer l4_ff.0.bias 1536;initializer l4_ff.2.weight 384,1536;initializer l4_ff.2.bias 384;initializer l4_ffn_norm.weight 384;initializer l4_ffn_norm.bias 384;initializer l5_attn.in_proj_weight 1152,384;initializer l5_attn.in_proj_bias 1152;initializer l5_attn.out_proj.weight 384,384;initializer l5_attn.out_proj.bias 384;initializer l5_attn_norm.weight 384;initializer l5_attn_norm.bias 384;initializer l5_ff.0.weight 1536,384;initializer l5_ff.0.bias 1536;initializer l5_ff.2.weight 384,1536;initializer l5_ff.2.bias 384;initializer l5_ffn_norm.weight 384;initializer l5_ffn_norm.bias 384;initializer logits.1.weight 2,384;initializer logits.1.bias 2;node Gather tok.weight,ids tok i:axis=0;node Gather typ.weight,segment typ i:axis=0;node Add tok,typ sum.0;node Shape sum.0 pos/T i:start=1 i:end=2;node Constant - pos/start ints:value_ints=0;node Constant - pos/axis ints:value_ints=0;node Slice pos.weight,pos/start,pos/T,pos/axis pos/rows;node Add sum.0,pos/rows pos;node LayerNormalization pos,emb_norm.weight,emb_norm.bias emb_norm i:axis=-1 f:epsilon=1E-12;node Transpose l0_attn.in_proj_weight l0_attn.in_proj_weight/T ints:perm=1,0;node MatMul emb_norm,l0_attn.in_proj_weight/T l0_attn/qkv;node Add l0_attn/qkv,l0_attn.in_proj_bias l0_attn/qkv_biased;node Constant - l0_attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape l0_attn/qkv_biased,l0_attn/qkv_shape l0_attn/qkv_heads;node Transpose l0_attn/qkv_heads l0_attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - l0_attn/q_index i:value_int=0;node Gather l0_attn/qkv_stacked,l0_attn/q_index l0_attn/q i:axis=0;node Constant - l0_attn/k_index i:value_int=1;node Gather l0_attn/qkv_stacked,l0_attn/k_index l0_attn/k i:axis=0;node Constant - l0_attn/v_index i:value_int=2;node Gather l0_attn/qkv_stacked,l0_attn/v_index l0_attn/v i:axis=0;node Constant - l0_attn/scale f:value_float=0.17677669;node Mul l0_attn/q,l0_attn/scale l0_attn/q_scaled;node Transpose l0_attn/k l0_attn/k_T ints:perm=0,1,3,2;node MatMul l0_attn/q_scaled,l0_attn/k_T l0_attn/scores;node Cast mask l0_attn/mask_f32 i:to=1;node Constant - l0_attn/mask_one f:value_float=1;node Sub l0_attn/mask_one,l0_attn/mask_f32 l0_attn/mask_inverted;node Constant - l0_attn/mask_scale f:value_float=-10000;node Mul l0_attn/mask_inverted,l0_attn/mask_scale l0_attn/mask_bias;node Constant - l0_attn/mask_axes ints:value_ints=1,2;node Unsqueeze l0_attn/mask_bias,l0_attn/mask_axes l0_attn/mask_bias_keys;node Add l0_attn/scores,l0_attn/mask_bias_keys l0_attn/scores_masked;node Softmax l0_attn/scores_masked l0_attn/P i:axis=-1;node MatMul l0_attn/P,l0_attn/v l0_attn/context_heads;node Transpose l0_attn/context_heads l0_attn/context_bthd ints:perm=0,2,1,3;node Constant - l0_attn/context_shape ints:value_ints=0,0,384;node Reshape l0_attn/context_bthd,l0_attn/context_shape l0_attn/context;node Transpose l0_attn.out_proj.weight l0_attn.out_proj.weight/T ints:perm=1,0;node MatMul l0_attn/context,l0_attn.out_proj.weight/T l0_attn/out_proj;node Add l0_attn/out_proj,l0_attn.out_proj.bias l0_attn;node Add emb_norm,l0_attn l0_r1.1;node LayerNormalization l0_r1.1,l0_attn_norm.weight,l0_attn_norm.bias l0_attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l0_ff.0.weight l0_ff.0.weight/T ints:perm=1,0;node MatMul l0_attn_norm,l0_ff.0.weight/T l0_ff.0/matmul;node Add l0_ff.0/matmul,l0_ff.0.bias l0_ff.0;node Gelu l0_ff.0 l0_ff.1 s:approximate=none;node Transpose l0_ff.2.weight l0_ff.2.weight/T ints:perm=1,0;node MatMul l0_ff.1,l0_ff.2.weight/T l0_ff/matmul;node Add l0_ff/matmul,l0_ff.2.bias l0_ff;node Add l0_attn_norm,l0_ff l0_r2.1;node LayerNormalization l0_r2.1,l0_ffn_norm.weight,l0_ffn_norm.bias l0_ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l1_attn.in_proj_weight l1_attn.in_proj_weight/T ints:perm=1,0;node MatMul l0_ffn_norm,l1_attn.in_proj_weight/T l1_attn/qkv;node Add l1_attn/qkv,l1_attn.in_proj_bias l1_attn/qkv_biased;node Constant - l1_attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape l1_attn/qkv_biased,l1_attn/qkv_shape l1_attn/qkv_heads;node Transpose l1_attn/qkv_heads l1_attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - l1_attn/q_index i:value_int=0;node Gather l1_attn/qkv_stacked,l1_attn/q_index l1_attn/q i:axis=0;node Constant - l1_attn/k_index i:value_int=1;node Gather l1_attn/qkv_stacked,l1_attn/k_index l1_attn/k i:axis=0;node Constant - l1_attn/v_index i:value_int=2;node Gather l1_attn/qkv_stacked,l1_attn/v_index l1_attn/v i:axis=0;node Constant - l1_attn/scale f:value_float=0.17677669;node Mul l1_attn/q,l1_attn/scale l1_attn/q_scaled;node Transpose l1_attn/k l1_attn/k_T ints:perm=0,1,3,2;node MatMul l1_attn/q_scaled,l1_attn/k_T l1_attn/scores;node Cast mask l1_attn/mask_f32 i:to=1;node Constant - l1_attn/mask_one f:value_float=1;node Sub l1_attn/mask_one,l1_attn/mask_f32 l1_attn/mask_inverted;node Constant - l1_attn/mask_scale f:value_float=-10000;node Mul l1_attn/mask_inverted,l1_attn/mask_scale l1_attn/mask_bias;node Constant - l1_attn/mask_axes ints:value_ints=1,2;node Unsqueeze l1_attn/mask_bias,l1_attn/mask_axes l1_attn/mask_bias_keys;node Add l1_attn/scores,l1_attn/mask_bias_keys l1_attn/scores_masked;node Softmax l1_attn/scores_masked l1_attn/P i:axis=-1;node MatMul l1_attn/P,l1_attn/v l1_attn/context_heads;node Transpose l1_attn/context_heads l1_attn/context_bthd ints:perm=0,2,1,3;node Constant - l1_attn/context_shape ints:value_ints=0,0,384;node Reshape l1_attn/context_bthd,l1_attn/context_shape l1_attn/context;node Transpose l1_attn.out_proj.weight l1_attn.out_proj.weight/T ints:perm=1,0;node MatMul l1_attn/context,l1_attn.out_proj.weight/T l1_attn/out_proj;node Add l1_attn/out_proj,l1_attn.out_proj.bias l1_attn;node Add l0_ffn_norm,l1_attn l1_r1.1;node LayerNormalization l1_r1.1,l1_attn_norm.weight,l1_attn_norm.bias l1_attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l1_ff.0.weight l1_ff.0.weight/T ints:perm=1,0;node MatMul l1_attn_norm,l1_ff.0.weight/T l1_ff.0/matmul;node Add l1_ff.0/matmul,l1_ff.0.bias l1_ff.0;node Gelu l1_ff.0 l1_ff.1 s:approximate=none;node Transpose l1_ff.2.weight l1_ff.2.weight/T ints:perm=1,0;node MatMul l1_ff.1,l1_ff.2.weight/T l1_ff/matmul;node Add l1_ff/matmul,l1_ff.2.bias l1_ff;node Add l1_attn_norm,l1_ff l1_r2.1;node LayerNormalization l1_r2.1,l1_ffn_norm.weight,l1_ffn_norm.bias l1_ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l2_attn.in_proj_weight l2_attn.in_proj_weight/T ints:perm=1,0;node MatMul l1_ffn_norm,l2_attn.in_proj_weight/T l2_attn/qkv;node Add l2_attn/qkv,l2_attn.in_proj_bias l2_attn/qkv_biased;node Constant - l2_attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape l2_attn/qkv_biased,l2_attn/qkv_shape l2_attn/qkv_heads;node Transpose l2_attn/qkv_heads l2_attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - l2_attn/q_index i:value_int=0;node Gather l2_attn/qkv_stacked,l2_attn/q_index l2_attn/q i:axis=0;node Constant - l2_attn/k_index i:value_int=1;node Gather l2_attn/qkv_stacked,l2_attn/k_index l2_attn/k i:axis=0;node Constant - l2_attn/v_index i:value_int=2;node Gather l2_attn/qkv_stacked,l2_attn/v_index l2_attn/v i:axis=0;node Constant - l2_attn/scale f:value_float=0.17677669;node Mul l2_attn/q,l2_attn/scale l2_attn/q_scaled;node Transpose l2_attn/k l2_attn/k_T ints:perm=0,1,3,2;node MatMul l2_attn/q_scaled,l2_attn/k_T l2_attn/scores;node Cast mask l2_attn/mask_f32 i:to=1;node Constant - l2_attn/mask_one f:value_float=1;node Sub l2_attn/mask_one,l2_attn/mask_f32 l2_attn/mask_inverted;node Constant - l2_attn/mask_scale f:value_float=-10000;node Mul l2_attn/mask_inverted,l2_attn/mask_scale l2_attn/mask_bias;node Constant - l2_attn/mask_axes ints:value_ints=1,2;node Unsqueeze l2_attn/mask_bias,l2_attn/mask_axes l2_attn/mask_bias_keys;node Add l2_attn/scores,l2_attn/mask_bias_keys l2_attn/scores_masked;node Softmax l2_attn/scores_masked l2_attn/P i:axis=-1;node MatMul l2_attn/P,l2_attn/v l2_attn/context_heads;node Transpose l2_attn/context_heads l2_attn/context_bthd ints:perm=0,2,1,3;node Constant - l2_attn/context_shape ints:value_ints=0,0,384;node Reshape l2_attn/context_bthd,l2_attn/context_shape l2_attn/context;node Transpose l2_attn.out_proj.weight l2_attn.out_proj.weight/T ints:perm=1,0;node MatMul l2_attn/context,l2_attn.out_proj.weight/T l2_attn/out_proj;node Add l2_attn/out_proj,l2_attn.out_proj.bias l2_attn;node Add l1_ffn_norm,l2_attn l2_r1.1;node LayerNormalization l2_r1.1,l2_attn_norm.weight,l2_attn_norm.bias l2_attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l2_ff.0.weight l2_ff.0.weight/T ints:perm=1,0;node MatMul l2_attn_norm,l2_ff.0.weight/T l2_ff.0/matmul;node Add l2_ff.0/matmul,l2_ff.0.bias l2_ff.0;node Gelu l2_ff.0 l2_ff.1 s:approximate=none;node Transpose l2_ff.2.weight l2_ff.2.weight/T ints:perm=1,0;node MatMul l2_ff.1,l2_ff.2.weight/T l2_ff/matmul;node Add l2_ff/matmul,l2_ff.2.bias l2_ff;node Add l2_attn_norm,l2_ff l2_r2.1;node LayerNormalization l2_r2.1,l2_ffn_norm.weight,l2_ffn_norm.bias l2_ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l3_attn.in_proj_weight l3_attn.in_proj_weight/T ints:perm=1,0;node MatMul l2_ffn_norm,l3_attn.in_proj_weight/T l3_attn/qkv;node Add l3_attn/qkv,l3_attn.in_proj_bias l3_attn/qkv_biased;node Constant - l3_attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape l3_attn/qkv_biased,l3_attn/qkv_shape l3_attn/qkv_heads;node Transpose l3_attn/qkv_heads l3_attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - l3_attn/q_index i:value_int=0;node Gather l3_attn/qkv_stacked,l3_attn/q_index l3_attn/q i:axis=0;node Constant - l3_attn/k_index i:value_int=1;node Gather l3_attn/qkv_stacked,l3_attn/k_index l3_attn/k i:axis=0;node Constant - l3_attn/v_index i:value_int=2;node Gather l3_attn/qkv_stacked,l3_attn/v_index l3_attn/v i:axis=0;node Constant - l3_attn/scale f:value_float=0.17677669;node Mul l3_attn/q,l3_attn/scale l3_attn/q_scaled;node Transpose l3_attn/k l3_attn/k_T ints:perm=0,1,3,2;node MatMul l3_attn/q_scaled,l3_attn/k_T l3_attn/scores;node Cast mask l3_attn/mask_f32 i:to=1;node Constant - l3_attn/mask_one f:value_float=1;node Sub l3_attn/mask_one,l3_attn/mask_f32 l3_attn/mask_inverted;node Constant - l3_attn/mask_scale f:value_float=-10000;node Mul l3_attn/mask_inverted,l3_attn/mask_scale l3_attn/mask_bias;node Constant - l3_attn/mask_axes ints:value_ints=1,2;node Unsqueeze l3_attn/mask_bias,l3_attn/mask_axes l3_attn/mask_bias_keys;node Add l3_attn/scores,l3_attn/mask_bias_keys l3_attn/scores_masked;node Softmax l3_attn/scores_masked l3_attn/P i:axis=-1;node MatMul l3_attn/P,l3_attn/v l3_attn/context_heads;node Transpose l3_attn/context_heads l3_attn/context_bthd ints:perm=0,2,1,3;node Constant - l3_attn/context_shape ints:value_ints=0,0,384;node Reshape l3_attn/context_bthd,l3_attn/context_shape l3_attn/context;node Transpose l3_attn.out_proj.weight l3_attn.out_proj.weight/T ints:perm=1,0;node MatMul l3_attn/context,l3_attn.out_proj.weight/T l3_attn/out_proj;node Add l3_attn/out_proj,l3_attn.out_proj.bias l3_attn;node Add l2_ffn_norm,l3_attn l3_r1.1;node LayerNormalization l3_r1.1,l3_attn_norm.weight,l3_attn_norm.bias l3_attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l3_ff.0.weight l3_ff.0.weight/T ints:perm=1,0;node MatMul l3_attn_norm,l3_ff.0.weight/T l3_ff.0/matmul;node Add l3_ff.0/matmul,l3_ff.0.bias l3_ff.0;node Gelu l3_ff.0 l3_ff.1 s:approximate=none;node Transpose l3_ff.2.weight l3_ff.2.weight/T ints:perm=1,0;node MatMul l3_ff.1,l3_ff.2.weight/T l3_ff/matmul;node Add l3_ff/matmul,l3_ff.2.bias l3_ff;node Add l3_attn_norm,l3_ff l3_r2.1;node LayerNormalization l3_r2.1,l3_ffn_norm.weight,l3_ffn_norm.bias l3_ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l4_attn.in_proj_weight l4_attn.in_proj_weight/T ints:perm=1,0;node MatMul l3_ffn_norm,l4_attn.in_proj_weight/T l4_attn/qkv;node Add l4_attn/qkv,l4_attn.in_proj_bias l4_attn/qkv_biased;node Constant - l4_attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape l4_attn/qkv_biased,l4_attn/qkv_shape l4_attn/qkv_heads;node Transpose l4_attn/qkv_heads l4_attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - l4_attn/q_index i:value_int=0;node Gather l4_attn/qkv_stacked,l4_attn/q_index l4_attn/q i:axis=0;node Constant - l4_attn/k_index i:value_int=1;node Gather l4_attn/qkv_stacked,l4_attn/k_index l4_attn/k i:axis=0;node Constant - l4_attn/v_index i:value_int=2;node Gather l4_attn/qkv_stacked,l4_attn/v_index l4_attn/v i:axis=0;node Constant - l4_attn/scale f:value_float=0.17677669;node Mul l4_attn/q,l4_attn/scale l4_attn/q_scaled;node Transpose l4_attn/k l4_attn/k_T ints:perm=0,1,3,2;node MatMul l4_attn/q_scaled,l4_attn/k_T l4_attn/scores;node Cast mask l4_attn/mask_f32 i:to=1;node Constant - l4_attn/mask_one f:value_float=1;node Sub l4_attn/mask_one,l4_attn/mask_f32 l4_attn/mask_inverted;node Constant - l4_attn/mask_scale f:value_float=-10000;node Mul l4_attn/mask_inverted,l4_attn/mask_scale l4_attn/mask_bias;node Constant - l4_attn/mask_axes ints:value_ints=1,2;node Unsqueeze l4_attn/mask_bias,l4_attn/mask_axes l4_attn/mask_bias_keys;node Add l4_attn/scores,l4_attn/mask_bias_keys l4_attn/scores_masked;node Softmax l4_attn/scores_masked l4_attn/P i:axis=-1;node MatMul l4_attn/P,l4_attn/v l4_attn/context_heads;node Transpose l4_attn/context_heads l4_attn/context_bthd ints:perm=0,2,1,3;node Constant - l4_attn/context_shape ints:value_ints=0,0,384;node Reshape l4_attn/context_bthd,l4_attn/context_shape l4_attn/context;node Transpose l4_attn.out_proj.weight l4_attn.out_proj.weight/T ints:perm=1,0;node MatMul l4_attn/context,l4_attn.out_proj.weight/T l4_attn/out_proj;node Add l4_attn/out_proj,l4_attn.out_proj.bias l4_attn;node Add l3_ffn_norm,l4_attn l4_r1.1;node LayerNormalization l4_r1.1,l4_attn_norm.weight,l4_attn_norm.bias l4_attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l4_ff.0.weight l4_ff.0.weight/T ints:perm=1,0;node MatMul l4_attn_norm,l4_ff.0.weight/T l4_ff.0/matmul;node Add l4_ff.0/matmul,l4_ff.0.bias l4_ff.0;node Gelu l4_ff.0 l4_ff.1 s:approximate=none;node Transpose l4_ff.2.weight l4_ff.2.weight/T ints:perm=1,0;node MatMul l4_ff.1,l4_ff.2.weight/T l4_ff/matmul;node Add l4_ff/matmul,l4_ff.2.bias l4_ff;node Add l4_attn_norm,l4_ff l4_r2.1;node LayerNormalization l4_r2.1,l4_ffn_norm.weight,l4_ffn_norm.bias l4_ffn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l5_attn.in_proj_weight l5_attn.in_proj_weight/T ints:perm=1,0;node MatMul l4_ffn_norm,l5_attn.in_proj_weight/T l5_attn/qkv;node Add l5_attn/qkv,l5_attn.in_proj_bias l5_attn/qkv_biased;node Constant - l5_attn/qkv_shape ints:value_ints=0,0,3,12,32;node Reshape l5_attn/qkv_biased,l5_attn/qkv_shape l5_attn/qkv_heads;node Transpose l5_attn/qkv_heads l5_attn/qkv_stacked ints:perm=2,0,3,1,4;node Constant - l5_attn/q_index i:value_int=0;node Gather l5_attn/qkv_stacked,l5_attn/q_index l5_attn/q i:axis=0;node Constant - l5_attn/k_index i:value_int=1;node Gather l5_attn/qkv_stacked,l5_attn/k_index l5_attn/k i:axis=0;node Constant - l5_attn/v_index i:value_int=2;node Gather l5_attn/qkv_stacked,l5_attn/v_index l5_attn/v i:axis=0;node Constant - l5_attn/scale f:value_float=0.17677669;node Mul l5_attn/q,l5_attn/scale l5_attn/q_scaled;node Transpose l5_attn/k l5_attn/k_T ints:perm=0,1,3,2;node MatMul l5_attn/q_scaled,l5_attn/k_T l5_attn/scores;node Cast mask l5_attn/mask_f32 i:to=1;node Constant - l5_attn/mask_one f:value_float=1;node Sub l5_attn/mask_one,l5_attn/mask_f32 l5_attn/mask_inverted;node Constant - l5_attn/mask_scale f:value_float=-10000;node Mul l5_attn/mask_inverted,l5_attn/mask_scale l5_attn/mask_bias;node Constant - l5_attn/mask_axes ints:value_ints=1,2;node Unsqueeze l5_attn/mask_bias,l5_attn/mask_axes l5_attn/mask_bias_keys;node Add l5_attn/scores,l5_attn/mask_bias_keys l5_attn/scores_masked;node Softmax l5_attn/scores_masked l5_attn/P i:axis=-1;node MatMul l5_attn/P,l5_attn/v l5_attn/context_heads;node Transpose l5_attn/context_heads l5_attn/context_bthd ints:perm=0,2,1,3;node Constant - l5_attn/context_shape ints:value_ints=0,0,384;node Reshape l5_attn/context_bthd,l5_attn/context_shape l5_attn/context;node Transpose l5_attn.out_proj.weight l5_attn.out_proj.weight/T ints:perm=1,0;node MatMul l5_attn/context,l5_attn.out_proj.weight/T l5_attn/out_proj;node Add l5_attn/out_proj,l5_attn.out_proj.bias l5_attn;node Add l4_ffn_norm,l5_attn l5_r1.1;node LayerNormalization l5_r1.1,l5_attn_norm.weight,l5_attn_norm.bias l5_attn_norm i:axis=-1 f:epsilon=1E-12;node Transpose l5_ff.0.weight l5_ff.0.weight/T ints:perm=1,0;node MatMul l5_attn_norm,l5_ff.0.weight/T l5_ff.0/matmul;node Add l5_ff.0/matmul,l5_ff.0.bias l5_ff.0;node Gelu l5_ff.0 l5_ff.1 s:approximate=none;node Transpose l5_ff.2.weight l5_ff.2.weight/T ints:perm=1,0;node MatMul l5_ff.1,l5_ff.2.weight/T l5_ff/matmul;node Add l5_ff/matmul,l5_ff.2.bias l5_ff;node Add l5_attn_norm,l5_ff l5_r2.1;node LayerNormalization l5_r2.1,l5_ffn_norm.weight,l5_ffn_norm.bias l5_ffn_norm i:axis=-1 f:epsilon=1E-12;node Constant - pooled/axes ints:value_ints=1;node Cast mask pooled/mask_f32 i:to=1;node Constant - pooled/mask_axes ints:value_ints=2;node Unsqueeze pooled/mask_f32,pooled/mask_axes pooled/mask_b;node Mul l5_ffn_norm,pooled/mask_b pooled/weighed;node ReduceSum pooled/weighed,pooled/axes pooled/sum i:keepdims=0;node ReduceSum pooled/mask_b,pooled/axes pooled/count i:keepdims=0;node Constant - pooled/min_count f:value_float=1E-09;node Max pooled/count,pooled/min_count pooled/count_clamped;node Div pooled/sum,pooled/count_clamped pooled;node Gemm pooled,logits.1.weight,logits.1.bias logits i:transB=1";
 
         /// <summary>
         /// Writes the inference graph of BertClassifier with the current parameter values to <paramref name="path"/> as an ONNX model

@@ -341,9 +341,9 @@ namespace Consumer
                 // bert_classifier.model:75  logits.1.bias [2]  zeros, 2
                 new global::ModelDsl.Runtime.ParameterDescription("logits.1.bias", new long[] { 2L }, "zeros", 75),
             },
-            // bert_classifier.model:78  loss cross_entropy(logits, y)
+            // bert_classifier.model:79  loss cross_entropy(logits, y)
             loss: "cross_entropy",
-            // bert_classifier.model:79  optimizer adamw(lr=2E-05, beta1=0.9, beta2=0.999, eps=1E-08, weight_decay=0.01)
+            // bert_classifier.model:80  optimizer adamw(lr=2E-05, beta1=0.9, beta2=0.999, eps=1E-08, weight_decay=0.01)
             optimizer: "adamw",
             optimizerHyperparameters: new global::System.Collections.Generic.KeyValuePair<string, double>[]
             {
@@ -352,6 +352,15 @@ namespace Consumer
                 new global::System.Collections.Generic.KeyValuePair<string, double>("beta2", 0.999),
                 new global::System.Collections.Generic.KeyValuePair<string, double>("eps", 1E-08),
                 new global::System.Collections.Generic.KeyValuePair<string, double>("weight_decay", 0.01),
-            });
+            })
+        {
+            Outputs = new global::ModelDsl.Runtime.TensorDescription[]
+            {
+                // bert_classifier.model:75  output logits: f32[B, 2]
+                new global::ModelDsl.Runtime.TensorDescription("logits", "f32", new string[] { "B", "2" }, 75),
+                // bert_classifier.model:73  output l5_ffn_norm: f32[B, T, 384]
+                new global::ModelDsl.Runtime.TensorDescription("l5_ffn_norm", "f32", new string[] { "B", "T", "384" }, 73),
+            },
+        };
     }
 }

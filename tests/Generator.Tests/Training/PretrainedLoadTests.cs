@@ -91,13 +91,28 @@ model Cls {{
     public void LoadPretrained_maps_names_fuses_qkv_transposes_and_keeps_the_new_head()
     {
         var tensors = Checkpoint(pooler: true);
-        Save(tensors, "bert.safetensors");
-        var compiled = GeneratedModel.Compile(Model("bert.safetensors"), "Cls", seed: 2, path: Path.Combine(_folder, "cls.model"));
+        // No path: PretrainedFile is looked up in the working directory, then next to the application (here the
+        // tests' folder), never in the folder the .model file was generated from: the source names no build path.
+        string file = "bert-" + Guid.NewGuid().ToString("N") + ".safetensors";
+        string nextToApp = Path.Combine(AppContext.BaseDirectory, file);
+        File.Move(Save(tensors, file), nextToApp);
+        var compiled = GeneratedModel.Compile(Model(file), "Cls", seed: 2, path: Path.Combine(_folder, "cls.model"));
+        // Only the #line directives (for the debugger) name the .model file's path; no code reads it.
+        Assert.DoesNotContain(_folder, string.Join("\n", compiled.Source.Split('\n').Where(l => !l.TrimStart().StartsWith("#line", StringComparison.Ordinal))));
+        Assert.Contains("global::ModelDsl.Runtime.Pretrained.Load(path ?? global::ModelDsl.Runtime.Pretrained.Resolve(PretrainedFile!), ModelName, Parameters, PretrainedMap);", compiled.Source);
         var model = compiled.NewInstance(2);
         var before = Parameters(compiled, model).ToDictionary(p => p.Name, p => p.Value.ToArray());
 
-        // No path: PretrainedFile is looked up next to the .model file.
-        var report = (PretrainedReport)compiled.Type.GetMethod("LoadPretrained")!.Invoke(model, [null])!;
+        PretrainedReport report;
+        try
+        {
+            report = (PretrainedReport)compiled.Type.GetMethod("LoadPretrained")!.Invoke(model, [null])!;
+        }
+        finally
+        {
+            File.Delete(nextToApp);
+        }
+        Assert.Equal(nextToApp, report.Path);
         Assert.Equal(["head.weight", "head.bias"], report.Missing);
         Assert.Equal(["pooler.dense.weight", "pooler.dense.bias"], report.Unexpected);
         Assert.Equal(Parameters(compiled, model).Count - 2, report.Loaded.Count);

@@ -120,8 +120,37 @@ public sealed class PretrainedTests : IDisposable
         string path = Write(("a", [1], [1]));
         var a = P("a", 1);
         Assert.Throws<ArgumentException>(() => Pretrained.Load(path, "M", [a], new Dictionary<string, PretrainedSource> { ["b"] = PretrainedSource.Tensor("a") }));
-        var e = Assert.Throws<FileNotFoundException>(() => Pretrained.Resolve("nowhere.safetensors", _folder));
+        var e = Assert.Throws<FileNotFoundException>(() => Pretrained.Resolve("nowhere.safetensors", _folder, Path.GetTempPath()));
         Assert.Contains(Path.Combine(_folder, "nowhere.safetensors"), e.Message);
-        Assert.Equal(path, Pretrained.Resolve(Path.GetFileName(path), _folder));
+        Assert.Contains(Path.Combine(Path.GetTempPath(), "nowhere.safetensors"), e.Message);
+    }
+
+    [Fact]
+    public void A_declared_file_is_found_in_the_working_directory_then_next_to_the_application()
+    {
+        // The generated LoadPretrained() resolves PretrainedFile at run time (no build path is baked in): a relative
+        // name in the working directory first, else in the application's folder; an absolute path as it is.
+        string app = Path.Combine(_folder, "app"), work = Path.Combine(_folder, "work");
+        Directory.CreateDirectory(app);
+        Directory.CreateDirectory(Path.Combine(work, "weights"));
+        File.WriteAllText(Path.Combine(app, "w.safetensors"), "");
+        Assert.Equal(Path.Combine(app, "w.safetensors"), Pretrained.Resolve("w.safetensors", work, app));
+        File.WriteAllText(Path.Combine(work, "weights", "w.safetensors"), "");
+        Assert.Equal(Path.Combine(work, "weights", "w.safetensors"), Pretrained.Resolve(Path.Combine("weights", "w.safetensors"), work, app));
+        File.WriteAllText(Path.Combine(work, "w.safetensors"), "");
+        Assert.Equal(Path.Combine(work, "w.safetensors"), Pretrained.Resolve("w.safetensors", work, app));
+        string absolute = Path.Combine(_folder, "elsewhere", "w.safetensors");
+        Assert.Equal(absolute, Pretrained.Resolve(absolute, work, app));
+        // The public overload reads the process's working directory and AppContext.BaseDirectory.
+        string nextToTests = "pretrained-resolve-" + Guid.NewGuid().ToString("N") + ".safetensors";
+        File.WriteAllText(Path.Combine(AppContext.BaseDirectory, nextToTests), "");
+        try
+        {
+            Assert.Equal(Path.Combine(AppContext.BaseDirectory, nextToTests), Pretrained.Resolve(nextToTests));
+        }
+        finally
+        {
+            File.Delete(Path.Combine(AppContext.BaseDirectory, nextToTests));
+        }
     }
 }
