@@ -347,12 +347,12 @@ extern "C" __global__ void __launch_bounds__(256) md_layernorm_backward_params(
 }
 
 // Cuda/Kernels/attention.cuh, used by:
-//   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
-//   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
-//   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
-//   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
-//   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
-//   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 // ───── Attention ─────────────────────────────────────────────────────────────────────────────────────
 // Scaled dot-product attention on already-projected q, k, v, as ModelDsl.Runtime.Cpu.Layers.Attention:
 //   q, k, v (B, T, heads·dh) with row stride `stride` ≥ heads·dh: element (b, t, head, e) at
@@ -878,11 +878,11 @@ extern "C" __global__ void __launch_bounds__(256) fwd_5_dropout(
 
 // fwd_7_attention_in_proj_bias: no kernel: cuBLASLt's BIAS epilogue on fwd_6_attention_in_proj's product computes
 //     l0_attn_qkv = l0_attn_qkv + l0_attn_in_proj_bias
-//   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 
 // fwd_10_attention_dropout_add: one thread per element of [B*T, 384]:
 //     l0_r1_1 = emb + dropout(l0_attn + l0_attn_out_proj_bias)
-//   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:39  l0_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:39  l0_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_10_attention_dropout_add(
@@ -892,9 +892,9 @@ extern "C" __global__ void __launch_bounds__(256) fwd_10_attention_dropout_add(
     const float* __restrict__ l0_attn,
     const float* __restrict__ l0_attn_out_proj_bias,
     float* __restrict__ l0_r1_1,
-    unsigned int seed1,
-    float p1,
-    float scale1)
+    unsigned int seed2,
+    float p2,
+    float scale2)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
@@ -904,7 +904,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_10_attention_dropout_add(
         float v1 = l0_attn[i];
         float v2 = l0_attn_out_proj_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed1, (unsigned int)i, p1, scale1);
+        float v4 = md_dropout_mask(seed2, (unsigned int)i, p2, scale2);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l0_r1_1[i] = v6;
@@ -948,9 +948,9 @@ extern "C" __global__ void __launch_bounds__(256) fwd_15_dense_dropout_add(
     const float* __restrict__ l0_ff,
     const float* __restrict__ l0_ff_2_bias,
     float* __restrict__ l0_r2_1,
-    unsigned int seed2,
-    float p2,
-    float scale2)
+    unsigned int seed3,
+    float p3,
+    float scale3)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
@@ -960,7 +960,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_15_dense_dropout_add(
         float v1 = l0_ff[i];
         float v2 = l0_ff_2_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed2, (unsigned int)i, p2, scale2);
+        float v4 = md_dropout_mask(seed3, (unsigned int)i, p3, scale3);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l0_r2_1[i] = v6;
@@ -969,11 +969,11 @@ extern "C" __global__ void __launch_bounds__(256) fwd_15_dense_dropout_add(
 
 // fwd_18_attention_in_proj_bias: no kernel: cuBLASLt's BIAS epilogue on fwd_17_attention_in_proj's product computes
 //     l1_attn_qkv = l1_attn_qkv + l1_attn_in_proj_bias
-//   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 
 // fwd_21_attention_dropout_add: one thread per element of [B*T, 384]:
 //     l1_r1_1 = l0_ffn_norm + dropout(l1_attn + l1_attn_out_proj_bias)
-//   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:45  l1_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:45  l1_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_21_attention_dropout_add(
@@ -983,9 +983,9 @@ extern "C" __global__ void __launch_bounds__(256) fwd_21_attention_dropout_add(
     const float* __restrict__ l1_attn,
     const float* __restrict__ l1_attn_out_proj_bias,
     float* __restrict__ l1_r1_1,
-    unsigned int seed3,
-    float p3,
-    float scale3)
+    unsigned int seed5,
+    float p5,
+    float scale5)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
@@ -995,7 +995,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_21_attention_dropout_add(
         float v1 = l1_attn[i];
         float v2 = l1_attn_out_proj_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed3, (unsigned int)i, p3, scale3);
+        float v4 = md_dropout_mask(seed5, (unsigned int)i, p5, scale5);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l1_r1_1[i] = v6;
@@ -1039,9 +1039,9 @@ extern "C" __global__ void __launch_bounds__(256) fwd_26_dense_dropout_add(
     const float* __restrict__ l1_ff,
     const float* __restrict__ l1_ff_2_bias,
     float* __restrict__ l1_r2_1,
-    unsigned int seed4,
-    float p4,
-    float scale4)
+    unsigned int seed6,
+    float p6,
+    float scale6)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
@@ -1051,7 +1051,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_26_dense_dropout_add(
         float v1 = l1_ff[i];
         float v2 = l1_ff_2_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed4, (unsigned int)i, p4, scale4);
+        float v4 = md_dropout_mask(seed6, (unsigned int)i, p6, scale6);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l1_r2_1[i] = v6;
@@ -1060,11 +1060,11 @@ extern "C" __global__ void __launch_bounds__(256) fwd_26_dense_dropout_add(
 
 // fwd_29_attention_in_proj_bias: no kernel: cuBLASLt's BIAS epilogue on fwd_28_attention_in_proj's product computes
 //     l2_attn_qkv = l2_attn_qkv + l2_attn_in_proj_bias
-//   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 
 // fwd_32_attention_dropout_add: one thread per element of [B*T, 384]:
 //     l2_r1_1 = l1_ffn_norm + dropout(l2_attn + l2_attn_out_proj_bias)
-//   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:51  l2_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:51  l2_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_32_attention_dropout_add(
@@ -1074,9 +1074,9 @@ extern "C" __global__ void __launch_bounds__(256) fwd_32_attention_dropout_add(
     const float* __restrict__ l2_attn,
     const float* __restrict__ l2_attn_out_proj_bias,
     float* __restrict__ l2_r1_1,
-    unsigned int seed5,
-    float p5,
-    float scale5)
+    unsigned int seed8,
+    float p8,
+    float scale8)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
@@ -1086,7 +1086,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_32_attention_dropout_add(
         float v1 = l2_attn[i];
         float v2 = l2_attn_out_proj_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed5, (unsigned int)i, p5, scale5);
+        float v4 = md_dropout_mask(seed8, (unsigned int)i, p8, scale8);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l2_r1_1[i] = v6;
@@ -1130,9 +1130,9 @@ extern "C" __global__ void __launch_bounds__(256) fwd_37_dense_dropout_add(
     const float* __restrict__ l2_ff,
     const float* __restrict__ l2_ff_2_bias,
     float* __restrict__ l2_r2_1,
-    unsigned int seed6,
-    float p6,
-    float scale6)
+    unsigned int seed9,
+    float p9,
+    float scale9)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
@@ -1142,7 +1142,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_37_dense_dropout_add(
         float v1 = l2_ff[i];
         float v2 = l2_ff_2_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed6, (unsigned int)i, p6, scale6);
+        float v4 = md_dropout_mask(seed9, (unsigned int)i, p9, scale9);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l2_r2_1[i] = v6;
@@ -1151,11 +1151,11 @@ extern "C" __global__ void __launch_bounds__(256) fwd_37_dense_dropout_add(
 
 // fwd_40_attention_in_proj_bias: no kernel: cuBLASLt's BIAS epilogue on fwd_39_attention_in_proj's product computes
 //     l3_attn_qkv = l3_attn_qkv + l3_attn_in_proj_bias
-//   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 
 // fwd_43_attention_dropout_add: one thread per element of [B*T, 384]:
 //     l3_r1_1 = l2_ffn_norm + dropout(l3_attn + l3_attn_out_proj_bias)
-//   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:57  l3_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:57  l3_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_43_attention_dropout_add(
@@ -1165,9 +1165,9 @@ extern "C" __global__ void __launch_bounds__(256) fwd_43_attention_dropout_add(
     const float* __restrict__ l3_attn,
     const float* __restrict__ l3_attn_out_proj_bias,
     float* __restrict__ l3_r1_1,
-    unsigned int seed7,
-    float p7,
-    float scale7)
+    unsigned int seed11,
+    float p11,
+    float scale11)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
@@ -1177,7 +1177,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_43_attention_dropout_add(
         float v1 = l3_attn[i];
         float v2 = l3_attn_out_proj_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed7, (unsigned int)i, p7, scale7);
+        float v4 = md_dropout_mask(seed11, (unsigned int)i, p11, scale11);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l3_r1_1[i] = v6;
@@ -1221,9 +1221,9 @@ extern "C" __global__ void __launch_bounds__(256) fwd_48_dense_dropout_add(
     const float* __restrict__ l3_ff,
     const float* __restrict__ l3_ff_2_bias,
     float* __restrict__ l3_r2_1,
-    unsigned int seed8,
-    float p8,
-    float scale8)
+    unsigned int seed12,
+    float p12,
+    float scale12)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
@@ -1233,7 +1233,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_48_dense_dropout_add(
         float v1 = l3_ff[i];
         float v2 = l3_ff_2_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed8, (unsigned int)i, p8, scale8);
+        float v4 = md_dropout_mask(seed12, (unsigned int)i, p12, scale12);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l3_r2_1[i] = v6;
@@ -1242,11 +1242,11 @@ extern "C" __global__ void __launch_bounds__(256) fwd_48_dense_dropout_add(
 
 // fwd_51_attention_in_proj_bias: no kernel: cuBLASLt's BIAS epilogue on fwd_50_attention_in_proj's product computes
 //     l4_attn_qkv = l4_attn_qkv + l4_attn_in_proj_bias
-//   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 
 // fwd_54_attention_dropout_add: one thread per element of [B*T, 384]:
 //     l4_r1_1 = l3_ffn_norm + dropout(l4_attn + l4_attn_out_proj_bias)
-//   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:63  l4_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:63  l4_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_54_attention_dropout_add(
@@ -1256,9 +1256,9 @@ extern "C" __global__ void __launch_bounds__(256) fwd_54_attention_dropout_add(
     const float* __restrict__ l4_attn,
     const float* __restrict__ l4_attn_out_proj_bias,
     float* __restrict__ l4_r1_1,
-    unsigned int seed9,
-    float p9,
-    float scale9)
+    unsigned int seed14,
+    float p14,
+    float scale14)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
@@ -1268,7 +1268,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_54_attention_dropout_add(
         float v1 = l4_attn[i];
         float v2 = l4_attn_out_proj_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed9, (unsigned int)i, p9, scale9);
+        float v4 = md_dropout_mask(seed14, (unsigned int)i, p14, scale14);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l4_r1_1[i] = v6;
@@ -1312,9 +1312,9 @@ extern "C" __global__ void __launch_bounds__(256) fwd_59_dense_dropout_add(
     const float* __restrict__ l4_ff,
     const float* __restrict__ l4_ff_2_bias,
     float* __restrict__ l4_r2_1,
-    unsigned int seed10,
-    float p10,
-    float scale10)
+    unsigned int seed15,
+    float p15,
+    float scale15)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
@@ -1324,7 +1324,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_59_dense_dropout_add(
         float v1 = l4_ff[i];
         float v2 = l4_ff_2_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed10, (unsigned int)i, p10, scale10);
+        float v4 = md_dropout_mask(seed15, (unsigned int)i, p15, scale15);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l4_r2_1[i] = v6;
@@ -1333,11 +1333,11 @@ extern "C" __global__ void __launch_bounds__(256) fwd_59_dense_dropout_add(
 
 // fwd_62_attention_in_proj_bias: no kernel: cuBLASLt's BIAS epilogue on fwd_61_attention_in_proj's product computes
 //     l5_attn_qkv = l5_attn_qkv + l5_attn_in_proj_bias
-//   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 
 // fwd_65_attention_dropout_add: one thread per element of [B*T, 384]:
 //     l5_r1_1 = l4_ffn_norm + dropout(l5_attn + l5_attn_out_proj_bias)
-//   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:69  l5_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:69  l5_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) fwd_65_attention_dropout_add(
@@ -1347,9 +1347,9 @@ extern "C" __global__ void __launch_bounds__(256) fwd_65_attention_dropout_add(
     const float* __restrict__ l5_attn,
     const float* __restrict__ l5_attn_out_proj_bias,
     float* __restrict__ l5_r1_1,
-    unsigned int seed11,
-    float p11,
-    float scale11)
+    unsigned int seed17,
+    float p17,
+    float scale17)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
@@ -1359,7 +1359,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_65_attention_dropout_add(
         float v1 = l5_attn[i];
         float v2 = l5_attn_out_proj_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed11, (unsigned int)i, p11, scale11);
+        float v4 = md_dropout_mask(seed17, (unsigned int)i, p17, scale17);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l5_r1_1[i] = v6;
@@ -1403,9 +1403,9 @@ extern "C" __global__ void __launch_bounds__(256) fwd_70_dense_dropout_add(
     const float* __restrict__ l5_ff,
     const float* __restrict__ l5_ff_2_bias,
     float* __restrict__ l5_r2_1,
-    unsigned int seed12,
-    float p12,
-    float scale12)
+    unsigned int seed18,
+    float p18,
+    float scale18)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
@@ -1415,7 +1415,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_70_dense_dropout_add(
         float v1 = l5_ff[i];
         float v2 = l5_ff_2_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed12, (unsigned int)i, p12, scale12);
+        float v4 = md_dropout_mask(seed18, (unsigned int)i, p18, scale18);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l5_r2_1[i] = v6;
@@ -1430,15 +1430,15 @@ extern "C" __global__ void __launch_bounds__(256) fwd_73_dropout(
     int cols,
     const float* __restrict__ pooled,
     float* __restrict__ logits_0,
-    unsigned int seed13,
-    float p13,
-    float scale13)
+    unsigned int seed19,
+    float p19,
+    float scale19)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         float v0 = pooled[i];
-        float v1 = md_dropout_mask(seed13, (unsigned int)i, p13, scale13);
+        float v1 = md_dropout_mask(seed19, (unsigned int)i, p19, scale19);
         float v2 = v0 * v1;
         logits_0[i] = v2;
     }
@@ -1514,15 +1514,15 @@ extern "C" __global__ void __launch_bounds__(256) bwd_80_dropout(
     int cols,
     const float* __restrict__ d_logits_0,
     float* __restrict__ d_pooled,
-    unsigned int seed13,
-    float p13,
-    float scale13)
+    unsigned int seed19,
+    float p19,
+    float scale19)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         float v0 = d_logits_0[i];
-        float v1 = md_dropout_mask(seed13, (unsigned int)i, p13, scale13);
+        float v1 = md_dropout_mask(seed19, (unsigned int)i, p19, scale19);
         float v2 = v0 * v1;
         d_pooled[i] = v2;
     }
@@ -1542,9 +1542,9 @@ extern "C" __global__ void __launch_bounds__(256) bwd_83_add_dropout_dense(
     float* __restrict__ d_l5_attn_norm,
     float* __restrict__ d_l5_ff,
     float* __restrict__ d_l5_ff_2_bias,
-    unsigned int seed12,
-    float p12,
-    float scale12)
+    unsigned int seed18,
+    float p18,
+    float scale18)
 {
     __shared__ float partial0[8][33]; // +1 column: no shared-memory bank conflicts
     int c = blockIdx.x * 32 + threadIdx.x;
@@ -1555,7 +1555,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_83_add_dropout_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_l5_r2_1[i];
-            float v1 = md_dropout_mask(seed12, (unsigned int)i, p12, scale12);
+            float v1 = md_dropout_mask(seed18, (unsigned int)i, p18, scale18);
             float v2 = v0 * v1;
             d_l5_attn_norm[i] = v0;
             d_l5_ff[i] = v2;
@@ -1615,7 +1615,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_86_gelu_dense(
 //     d_l4_ffn_norm = d_l5_r1_1
 //     d_l5_attn = dropout(d_l5_r1_1)
 //     d_l5_attn_out_proj_bias = Σ_rows dropout(d_l5_r1_1)
-//   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:69  l5_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:69  l5_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_90_add_dropout_attention(
@@ -1625,9 +1625,9 @@ extern "C" __global__ void __launch_bounds__(256) bwd_90_add_dropout_attention(
     float* __restrict__ d_l4_ffn_norm,
     float* __restrict__ d_l5_attn,
     float* __restrict__ d_l5_attn_out_proj_bias,
-    unsigned int seed11,
-    float p11,
-    float scale11)
+    unsigned int seed17,
+    float p17,
+    float scale17)
 {
     __shared__ float partial0[8][33]; // +1 column: no shared-memory bank conflicts
     int c = blockIdx.x * 32 + threadIdx.x;
@@ -1638,7 +1638,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_90_add_dropout_attention(
         {
             long i = (long)r * cols + c;
             float v0 = d_l5_r1_1[i];
-            float v1 = md_dropout_mask(seed11, (unsigned int)i, p11, scale11);
+            float v1 = md_dropout_mask(seed17, (unsigned int)i, p17, scale17);
             float v2 = v0 * v1;
             d_l4_ffn_norm[i] = v0;
             d_l5_attn[i] = v2;
@@ -1657,7 +1657,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_90_add_dropout_attention(
 
 // bwd_94_attention_in_proj_bias: no kernel: cuBLASLt's BGRADB epilogue on bwd_95_attention_in_proj_dW's product computes
 //     d_l5_attn_in_proj_bias = Σ_rows d_l5_attn_qkv
-//   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 
 // bwd_98_add_dropout_dense: one 32×8 block per 32 columns of [B*T, 384]:
 //     d_l4_attn_norm = d_l4_r2_1
@@ -1673,9 +1673,9 @@ extern "C" __global__ void __launch_bounds__(256) bwd_98_add_dropout_dense(
     float* __restrict__ d_l4_attn_norm,
     float* __restrict__ d_l4_ff,
     float* __restrict__ d_l4_ff_2_bias,
-    unsigned int seed10,
-    float p10,
-    float scale10)
+    unsigned int seed15,
+    float p15,
+    float scale15)
 {
     __shared__ float partial0[8][33]; // +1 column: no shared-memory bank conflicts
     int c = blockIdx.x * 32 + threadIdx.x;
@@ -1686,7 +1686,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_98_add_dropout_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_l4_r2_1[i];
-            float v1 = md_dropout_mask(seed10, (unsigned int)i, p10, scale10);
+            float v1 = md_dropout_mask(seed15, (unsigned int)i, p15, scale15);
             float v2 = v0 * v1;
             d_l4_attn_norm[i] = v0;
             d_l4_ff[i] = v2;
@@ -1746,7 +1746,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_101_gelu_dense(
 //     d_l3_ffn_norm = d_l4_r1_1
 //     d_l4_attn = dropout(d_l4_r1_1)
 //     d_l4_attn_out_proj_bias = Σ_rows dropout(d_l4_r1_1)
-//   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:63  l4_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:63  l4_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_105_add_dropout_attention(
@@ -1756,9 +1756,9 @@ extern "C" __global__ void __launch_bounds__(256) bwd_105_add_dropout_attention(
     float* __restrict__ d_l3_ffn_norm,
     float* __restrict__ d_l4_attn,
     float* __restrict__ d_l4_attn_out_proj_bias,
-    unsigned int seed9,
-    float p9,
-    float scale9)
+    unsigned int seed14,
+    float p14,
+    float scale14)
 {
     __shared__ float partial0[8][33]; // +1 column: no shared-memory bank conflicts
     int c = blockIdx.x * 32 + threadIdx.x;
@@ -1769,7 +1769,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_105_add_dropout_attention(
         {
             long i = (long)r * cols + c;
             float v0 = d_l4_r1_1[i];
-            float v1 = md_dropout_mask(seed9, (unsigned int)i, p9, scale9);
+            float v1 = md_dropout_mask(seed14, (unsigned int)i, p14, scale14);
             float v2 = v0 * v1;
             d_l3_ffn_norm[i] = v0;
             d_l4_attn[i] = v2;
@@ -1788,7 +1788,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_105_add_dropout_attention(
 
 // bwd_109_attention_in_proj_bias: no kernel: cuBLASLt's BGRADB epilogue on bwd_110_attention_in_proj_dW's product computes
 //     d_l4_attn_in_proj_bias = Σ_rows d_l4_attn_qkv
-//   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 
 // bwd_113_add_dropout_dense: one 32×8 block per 32 columns of [B*T, 384]:
 //     d_l3_attn_norm = d_l3_r2_1
@@ -1804,9 +1804,9 @@ extern "C" __global__ void __launch_bounds__(256) bwd_113_add_dropout_dense(
     float* __restrict__ d_l3_attn_norm,
     float* __restrict__ d_l3_ff,
     float* __restrict__ d_l3_ff_2_bias,
-    unsigned int seed8,
-    float p8,
-    float scale8)
+    unsigned int seed12,
+    float p12,
+    float scale12)
 {
     __shared__ float partial0[8][33]; // +1 column: no shared-memory bank conflicts
     int c = blockIdx.x * 32 + threadIdx.x;
@@ -1817,7 +1817,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_113_add_dropout_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_l3_r2_1[i];
-            float v1 = md_dropout_mask(seed8, (unsigned int)i, p8, scale8);
+            float v1 = md_dropout_mask(seed12, (unsigned int)i, p12, scale12);
             float v2 = v0 * v1;
             d_l3_attn_norm[i] = v0;
             d_l3_ff[i] = v2;
@@ -1877,7 +1877,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_116_gelu_dense(
 //     d_l2_ffn_norm = d_l3_r1_1
 //     d_l3_attn = dropout(d_l3_r1_1)
 //     d_l3_attn_out_proj_bias = Σ_rows dropout(d_l3_r1_1)
-//   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:57  l3_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:57  l3_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_120_add_dropout_attention(
@@ -1887,9 +1887,9 @@ extern "C" __global__ void __launch_bounds__(256) bwd_120_add_dropout_attention(
     float* __restrict__ d_l2_ffn_norm,
     float* __restrict__ d_l3_attn,
     float* __restrict__ d_l3_attn_out_proj_bias,
-    unsigned int seed7,
-    float p7,
-    float scale7)
+    unsigned int seed11,
+    float p11,
+    float scale11)
 {
     __shared__ float partial0[8][33]; // +1 column: no shared-memory bank conflicts
     int c = blockIdx.x * 32 + threadIdx.x;
@@ -1900,7 +1900,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_120_add_dropout_attention(
         {
             long i = (long)r * cols + c;
             float v0 = d_l3_r1_1[i];
-            float v1 = md_dropout_mask(seed7, (unsigned int)i, p7, scale7);
+            float v1 = md_dropout_mask(seed11, (unsigned int)i, p11, scale11);
             float v2 = v0 * v1;
             d_l2_ffn_norm[i] = v0;
             d_l3_attn[i] = v2;
@@ -1919,7 +1919,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_120_add_dropout_attention(
 
 // bwd_124_attention_in_proj_bias: no kernel: cuBLASLt's BGRADB epilogue on bwd_125_attention_in_proj_dW's product computes
 //     d_l3_attn_in_proj_bias = Σ_rows d_l3_attn_qkv
-//   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 
 // bwd_128_add_dropout_dense: one 32×8 block per 32 columns of [B*T, 384]:
 //     d_l2_attn_norm = d_l2_r2_1
@@ -1935,9 +1935,9 @@ extern "C" __global__ void __launch_bounds__(256) bwd_128_add_dropout_dense(
     float* __restrict__ d_l2_attn_norm,
     float* __restrict__ d_l2_ff,
     float* __restrict__ d_l2_ff_2_bias,
-    unsigned int seed6,
-    float p6,
-    float scale6)
+    unsigned int seed9,
+    float p9,
+    float scale9)
 {
     __shared__ float partial0[8][33]; // +1 column: no shared-memory bank conflicts
     int c = blockIdx.x * 32 + threadIdx.x;
@@ -1948,7 +1948,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_128_add_dropout_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_l2_r2_1[i];
-            float v1 = md_dropout_mask(seed6, (unsigned int)i, p6, scale6);
+            float v1 = md_dropout_mask(seed9, (unsigned int)i, p9, scale9);
             float v2 = v0 * v1;
             d_l2_attn_norm[i] = v0;
             d_l2_ff[i] = v2;
@@ -2008,7 +2008,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_131_gelu_dense(
 //     d_l1_ffn_norm = d_l2_r1_1
 //     d_l2_attn = dropout(d_l2_r1_1)
 //     d_l2_attn_out_proj_bias = Σ_rows dropout(d_l2_r1_1)
-//   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:51  l2_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:51  l2_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_135_add_dropout_attention(
@@ -2018,9 +2018,9 @@ extern "C" __global__ void __launch_bounds__(256) bwd_135_add_dropout_attention(
     float* __restrict__ d_l1_ffn_norm,
     float* __restrict__ d_l2_attn,
     float* __restrict__ d_l2_attn_out_proj_bias,
-    unsigned int seed5,
-    float p5,
-    float scale5)
+    unsigned int seed8,
+    float p8,
+    float scale8)
 {
     __shared__ float partial0[8][33]; // +1 column: no shared-memory bank conflicts
     int c = blockIdx.x * 32 + threadIdx.x;
@@ -2031,7 +2031,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_135_add_dropout_attention(
         {
             long i = (long)r * cols + c;
             float v0 = d_l2_r1_1[i];
-            float v1 = md_dropout_mask(seed5, (unsigned int)i, p5, scale5);
+            float v1 = md_dropout_mask(seed8, (unsigned int)i, p8, scale8);
             float v2 = v0 * v1;
             d_l1_ffn_norm[i] = v0;
             d_l2_attn[i] = v2;
@@ -2050,7 +2050,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_135_add_dropout_attention(
 
 // bwd_139_attention_in_proj_bias: no kernel: cuBLASLt's BGRADB epilogue on bwd_140_attention_in_proj_dW's product computes
 //     d_l2_attn_in_proj_bias = Σ_rows d_l2_attn_qkv
-//   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 
 // bwd_143_add_dropout_dense: one 32×8 block per 32 columns of [B*T, 384]:
 //     d_l1_attn_norm = d_l1_r2_1
@@ -2066,9 +2066,9 @@ extern "C" __global__ void __launch_bounds__(256) bwd_143_add_dropout_dense(
     float* __restrict__ d_l1_attn_norm,
     float* __restrict__ d_l1_ff,
     float* __restrict__ d_l1_ff_2_bias,
-    unsigned int seed4,
-    float p4,
-    float scale4)
+    unsigned int seed6,
+    float p6,
+    float scale6)
 {
     __shared__ float partial0[8][33]; // +1 column: no shared-memory bank conflicts
     int c = blockIdx.x * 32 + threadIdx.x;
@@ -2079,7 +2079,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_143_add_dropout_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_l1_r2_1[i];
-            float v1 = md_dropout_mask(seed4, (unsigned int)i, p4, scale4);
+            float v1 = md_dropout_mask(seed6, (unsigned int)i, p6, scale6);
             float v2 = v0 * v1;
             d_l1_attn_norm[i] = v0;
             d_l1_ff[i] = v2;
@@ -2139,7 +2139,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_146_gelu_dense(
 //     d_l0_ffn_norm = d_l1_r1_1
 //     d_l1_attn = dropout(d_l1_r1_1)
 //     d_l1_attn_out_proj_bias = Σ_rows dropout(d_l1_r1_1)
-//   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:45  l1_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:45  l1_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_150_add_dropout_attention(
@@ -2149,9 +2149,9 @@ extern "C" __global__ void __launch_bounds__(256) bwd_150_add_dropout_attention(
     float* __restrict__ d_l0_ffn_norm,
     float* __restrict__ d_l1_attn,
     float* __restrict__ d_l1_attn_out_proj_bias,
-    unsigned int seed3,
-    float p3,
-    float scale3)
+    unsigned int seed5,
+    float p5,
+    float scale5)
 {
     __shared__ float partial0[8][33]; // +1 column: no shared-memory bank conflicts
     int c = blockIdx.x * 32 + threadIdx.x;
@@ -2162,7 +2162,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_150_add_dropout_attention(
         {
             long i = (long)r * cols + c;
             float v0 = d_l1_r1_1[i];
-            float v1 = md_dropout_mask(seed3, (unsigned int)i, p3, scale3);
+            float v1 = md_dropout_mask(seed5, (unsigned int)i, p5, scale5);
             float v2 = v0 * v1;
             d_l0_ffn_norm[i] = v0;
             d_l1_attn[i] = v2;
@@ -2181,7 +2181,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_150_add_dropout_attention(
 
 // bwd_154_attention_in_proj_bias: no kernel: cuBLASLt's BGRADB epilogue on bwd_155_attention_in_proj_dW's product computes
 //     d_l1_attn_in_proj_bias = Σ_rows d_l1_attn_qkv
-//   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 
 // bwd_158_add_dropout_dense: one 32×8 block per 32 columns of [B*T, 384]:
 //     d_l0_attn_norm = d_l0_r2_1
@@ -2197,9 +2197,9 @@ extern "C" __global__ void __launch_bounds__(256) bwd_158_add_dropout_dense(
     float* __restrict__ d_l0_attn_norm,
     float* __restrict__ d_l0_ff,
     float* __restrict__ d_l0_ff_2_bias,
-    unsigned int seed2,
-    float p2,
-    float scale2)
+    unsigned int seed3,
+    float p3,
+    float scale3)
 {
     __shared__ float partial0[8][33]; // +1 column: no shared-memory bank conflicts
     int c = blockIdx.x * 32 + threadIdx.x;
@@ -2210,7 +2210,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_158_add_dropout_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_l0_r2_1[i];
-            float v1 = md_dropout_mask(seed2, (unsigned int)i, p2, scale2);
+            float v1 = md_dropout_mask(seed3, (unsigned int)i, p3, scale3);
             float v2 = v0 * v1;
             d_l0_attn_norm[i] = v0;
             d_l0_ff[i] = v2;
@@ -2270,7 +2270,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_161_gelu_dense(
 //     d_emb = d_l0_r1_1
 //     d_l0_attn = dropout(d_l0_r1_1)
 //     d_l0_attn_out_proj_bias = Σ_rows dropout(d_l0_r1_1)
-//   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:39  l0_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:39  l0_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 extern "C" __global__ void __launch_bounds__(256) bwd_165_add_dropout_attention(
@@ -2280,9 +2280,9 @@ extern "C" __global__ void __launch_bounds__(256) bwd_165_add_dropout_attention(
     float* __restrict__ d_emb,
     float* __restrict__ d_l0_attn,
     float* __restrict__ d_l0_attn_out_proj_bias,
-    unsigned int seed1,
-    float p1,
-    float scale1)
+    unsigned int seed2,
+    float p2,
+    float scale2)
 {
     __shared__ float partial0[8][33]; // +1 column: no shared-memory bank conflicts
     int c = blockIdx.x * 32 + threadIdx.x;
@@ -2293,7 +2293,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_165_add_dropout_attention(
         {
             long i = (long)r * cols + c;
             float v0 = d_l0_r1_1[i];
-            float v1 = md_dropout_mask(seed1, (unsigned int)i, p1, scale1);
+            float v1 = md_dropout_mask(seed2, (unsigned int)i, p2, scale2);
             float v2 = v0 * v1;
             d_emb[i] = v0;
             d_l0_attn[i] = v2;
@@ -2312,7 +2312,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_165_add_dropout_attention(
 
 // bwd_169_attention_in_proj_bias: no kernel: cuBLASLt's BGRADB epilogue on bwd_170_attention_in_proj_dW's product computes
 //     d_l0_attn_in_proj_bias = Σ_rows d_l0_attn_qkv
-//   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+//   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 
 // bwd_172_dropout: one thread per element of [B, 384*T]:
 //     d_emb_norm = dropout(d_emb)
@@ -2361,7 +2361,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_175_add(
 // optimizer_adamw: torch.optim.AdamW over every parameter element: d = g + l2·p; m += (1 − β1)(d − m); v = β2·v + (1 − β2)·d²; p = p·decay − step_size · m / (√v / bc2_sqrt + eps)
 //   bert_classifier.model:80  optimizer adamw(lr=2E-05, beta1=0.9, beta2=0.999, eps=1E-08, weight_decay=0.01)
 // step_size = lr / (1 − β1^step) and bc2_sqrt = √(1 − β2^step) come from the host (computed in double, as PyTorch
-// does); decay = 1 − lr·weight_decay is AdamW's decoupled weight decay.
+// does); decay = 1 − lr·weight_decay is AdamW's decoupled weight decay, each parameter group's per launch.
 extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
     int count,
     float* __restrict__ p,
@@ -2522,6 +2522,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
             // model's Parameters when a check needs the values themselves (to name a bad gradient, or to measure before an update).
             private readonly global::ModelDsl.Runtime.ModelGuard _guard;
             private readonly global::System.Action _syncHost;
+            private readonly float[] _groupRates = new float[2]; // this update's rate per parameter group (the model's ParameterGroups)
             private readonly global::ModelDsl.Cuda.DeviceVariable _gradientPartials; // 1024 floats: the first pass of Σ g²
             private readonly global::ModelDsl.Cuda.DeviceVariable _gradientSumOfSquares; // one float
             private float _checkedSumOfSquares = float.NaN; // Σ g² the non-finite check read back this step, for clip_grad_norm
@@ -2601,6 +2602,57 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 _gradientPartials = context.Allocate(4096);
                 _gradientSumOfSquares = context.Allocate(4);
                 _guard = new global::ModelDsl.Runtime.ModelGuard(ModelName + ".Gpu", model.Parameters);
+                _guard.Group(3, 1); // emb_norm.weight: group no_decay
+                _guard.Group(4, 1); // emb_norm.bias: group no_decay
+                _guard.Group(6, 1); // l0_attn.in_proj_bias: group no_decay
+                _guard.Group(8, 1); // l0_attn.out_proj.bias: group no_decay
+                _guard.Group(9, 1); // l0_attn_norm.weight: group no_decay
+                _guard.Group(10, 1); // l0_attn_norm.bias: group no_decay
+                _guard.Group(12, 1); // l0_ff.0.bias: group no_decay
+                _guard.Group(14, 1); // l0_ff.2.bias: group no_decay
+                _guard.Group(15, 1); // l0_ffn_norm.weight: group no_decay
+                _guard.Group(16, 1); // l0_ffn_norm.bias: group no_decay
+                _guard.Group(18, 1); // l1_attn.in_proj_bias: group no_decay
+                _guard.Group(20, 1); // l1_attn.out_proj.bias: group no_decay
+                _guard.Group(21, 1); // l1_attn_norm.weight: group no_decay
+                _guard.Group(22, 1); // l1_attn_norm.bias: group no_decay
+                _guard.Group(24, 1); // l1_ff.0.bias: group no_decay
+                _guard.Group(26, 1); // l1_ff.2.bias: group no_decay
+                _guard.Group(27, 1); // l1_ffn_norm.weight: group no_decay
+                _guard.Group(28, 1); // l1_ffn_norm.bias: group no_decay
+                _guard.Group(30, 1); // l2_attn.in_proj_bias: group no_decay
+                _guard.Group(32, 1); // l2_attn.out_proj.bias: group no_decay
+                _guard.Group(33, 1); // l2_attn_norm.weight: group no_decay
+                _guard.Group(34, 1); // l2_attn_norm.bias: group no_decay
+                _guard.Group(36, 1); // l2_ff.0.bias: group no_decay
+                _guard.Group(38, 1); // l2_ff.2.bias: group no_decay
+                _guard.Group(39, 1); // l2_ffn_norm.weight: group no_decay
+                _guard.Group(40, 1); // l2_ffn_norm.bias: group no_decay
+                _guard.Group(42, 1); // l3_attn.in_proj_bias: group no_decay
+                _guard.Group(44, 1); // l3_attn.out_proj.bias: group no_decay
+                _guard.Group(45, 1); // l3_attn_norm.weight: group no_decay
+                _guard.Group(46, 1); // l3_attn_norm.bias: group no_decay
+                _guard.Group(48, 1); // l3_ff.0.bias: group no_decay
+                _guard.Group(50, 1); // l3_ff.2.bias: group no_decay
+                _guard.Group(51, 1); // l3_ffn_norm.weight: group no_decay
+                _guard.Group(52, 1); // l3_ffn_norm.bias: group no_decay
+                _guard.Group(54, 1); // l4_attn.in_proj_bias: group no_decay
+                _guard.Group(56, 1); // l4_attn.out_proj.bias: group no_decay
+                _guard.Group(57, 1); // l4_attn_norm.weight: group no_decay
+                _guard.Group(58, 1); // l4_attn_norm.bias: group no_decay
+                _guard.Group(60, 1); // l4_ff.0.bias: group no_decay
+                _guard.Group(62, 1); // l4_ff.2.bias: group no_decay
+                _guard.Group(63, 1); // l4_ffn_norm.weight: group no_decay
+                _guard.Group(64, 1); // l4_ffn_norm.bias: group no_decay
+                _guard.Group(66, 1); // l5_attn.in_proj_bias: group no_decay
+                _guard.Group(68, 1); // l5_attn.out_proj.bias: group no_decay
+                _guard.Group(69, 1); // l5_attn_norm.weight: group no_decay
+                _guard.Group(70, 1); // l5_attn_norm.bias: group no_decay
+                _guard.Group(72, 1); // l5_ff.0.bias: group no_decay
+                _guard.Group(74, 1); // l5_ff.2.bias: group no_decay
+                _guard.Group(75, 1); // l5_ffn_norm.weight: group no_decay
+                _guard.Group(76, 1); // l5_ffn_norm.bias: group no_decay
+                _guard.Group(78, 1); // logits.1.bias: group no_decay
                 _syncHost = DownloadAll;
                 CopyFromHost();
             }
@@ -3438,26 +3490,26 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 }
 
                 // fwd_6_attention_in_proj
-                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l0_attn_qkv[B * T, 1152] = emb · l0_attn_in_proj_weightᵀ + l0_attn_in_proj_bias   (k = 384): cuBLASLt, epilogue BIAS, doing fwd_7_attention_in_proj_bias's work in the same pass
                 _context.SgemmEpilogue(global::ModelDsl.Cuda.GemmEpilogue.Bias, false, true, B * T, 1152, 384, w.emb.Pointer, 384, _values.Pointer.Plus(Offsets[5]), 384, 0f, w.l0_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[6]));
 
                 // fwd_7_attention_in_proj_bias
-                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // no launch: fwd_6_attention_in_proj's cuBLASLt epilogue (BIAS) above computes this
 
                 // fwd_8_attention
-                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
-                // l0_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l0_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l0_attn_workspace keeps each row's max and log-sum
-                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l0_attn_qkv.Pointer, w.l0_attn_qkv.Pointer.Plus(384), w.l0_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l0_attn_context.Pointer, w.l0_attn_workspace.Pointer, default, w.mask.Pointer);
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l0_attn_context[B, T, 384] = dropout(softmax(q·kᵀ/√32 + (1 − mask)·(−10000)), p=0.1 in training)·v per head (12 heads), q, k, v read in place from l0_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l0_attn_workspace keeps each row's max and log-sum
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l0_attn_qkv.Pointer, w.l0_attn_qkv.Pointer.Plus(384), w.l0_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l0_attn_context.Pointer, w.l0_attn_workspace.Pointer, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 1, _model.DropoutStream));
 
                 // fwd_9_attention_out_proj
-                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l0_attn[B * T, 384] = l0_attn_context · l0_attn_out_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l0_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[7]), 384, 0f, w.l0_attn.Pointer, 384);
 
                 // fwd_10_attention_dropout_add
-                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   bert_classifier.model:39  l0_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
                 //   bert_classifier.model:39  l0_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
@@ -3468,9 +3520,9 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l0_attn.Pointer); // l0_attn
                     a.Add(_values.Pointer.Plus(Offsets[8])); // l0_attn_out_proj_bias
                     a.Add(w.l0_r1_1.Pointer); // l0_r1_1
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 1, _model.DropoutStream)); // seed1
-                    a.Add(training ? 0.1f : 0f); // p1
-                    a.Add(training ? 1.1111112f : 1f); // scale1
+                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 2, _model.DropoutStream)); // seed2
+                    a.Add(training ? 0.1f : 0f); // p2
+                    a.Add(training ? 1.1111112f : 1f); // scale2
                     _fwd_10_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
@@ -3514,9 +3566,9 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l0_ff.Pointer); // l0_ff
                     a.Add(_values.Pointer.Plus(Offsets[14])); // l0_ff_2_bias
                     a.Add(w.l0_r2_1.Pointer); // l0_r2_1
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 2, _model.DropoutStream)); // seed2
-                    a.Add(training ? 0.1f : 0f); // p2
-                    a.Add(training ? 1.1111112f : 1f); // scale2
+                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 3, _model.DropoutStream)); // seed3
+                    a.Add(training ? 0.1f : 0f); // p3
+                    a.Add(training ? 1.1111112f : 1f); // scale3
                     _fwd_15_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
@@ -3526,26 +3578,26 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l0_r2_1.Pointer, _values.Pointer.Plus(Offsets[15]), _values.Pointer.Plus(Offsets[16]), w.l0_ffn_norm.Pointer, w.l0_ffn_norm_mean.Pointer, w.l0_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_17_attention_in_proj
-                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l1_attn_qkv[B * T, 1152] = l0_ffn_norm · l1_attn_in_proj_weightᵀ + l1_attn_in_proj_bias   (k = 384): cuBLASLt, epilogue BIAS, doing fwd_18_attention_in_proj_bias's work in the same pass
                 _context.SgemmEpilogue(global::ModelDsl.Cuda.GemmEpilogue.Bias, false, true, B * T, 1152, 384, w.l0_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[17]), 384, 0f, w.l1_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[18]));
 
                 // fwd_18_attention_in_proj_bias
-                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // no launch: fwd_17_attention_in_proj's cuBLASLt epilogue (BIAS) above computes this
 
                 // fwd_19_attention
-                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
-                // l1_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l1_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l1_attn_workspace keeps each row's max and log-sum
-                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l1_attn_qkv.Pointer, w.l1_attn_qkv.Pointer.Plus(384), w.l1_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l1_attn_context.Pointer, w.l1_attn_workspace.Pointer, default, w.mask.Pointer);
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l1_attn_context[B, T, 384] = dropout(softmax(q·kᵀ/√32 + (1 − mask)·(−10000)), p=0.1 in training)·v per head (12 heads), q, k, v read in place from l1_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l1_attn_workspace keeps each row's max and log-sum
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l1_attn_qkv.Pointer, w.l1_attn_qkv.Pointer.Plus(384), w.l1_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l1_attn_context.Pointer, w.l1_attn_workspace.Pointer, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 4, _model.DropoutStream));
 
                 // fwd_20_attention_out_proj
-                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l1_attn[B * T, 384] = l1_attn_context · l1_attn_out_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l1_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[19]), 384, 0f, w.l1_attn.Pointer, 384);
 
                 // fwd_21_attention_dropout_add
-                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   bert_classifier.model:45  l1_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
                 //   bert_classifier.model:45  l1_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
@@ -3556,9 +3608,9 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l1_attn.Pointer); // l1_attn
                     a.Add(_values.Pointer.Plus(Offsets[20])); // l1_attn_out_proj_bias
                     a.Add(w.l1_r1_1.Pointer); // l1_r1_1
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 3, _model.DropoutStream)); // seed3
-                    a.Add(training ? 0.1f : 0f); // p3
-                    a.Add(training ? 1.1111112f : 1f); // scale3
+                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 5, _model.DropoutStream)); // seed5
+                    a.Add(training ? 0.1f : 0f); // p5
+                    a.Add(training ? 1.1111112f : 1f); // scale5
                     _fwd_21_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
@@ -3602,9 +3654,9 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l1_ff.Pointer); // l1_ff
                     a.Add(_values.Pointer.Plus(Offsets[26])); // l1_ff_2_bias
                     a.Add(w.l1_r2_1.Pointer); // l1_r2_1
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 4, _model.DropoutStream)); // seed4
-                    a.Add(training ? 0.1f : 0f); // p4
-                    a.Add(training ? 1.1111112f : 1f); // scale4
+                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 6, _model.DropoutStream)); // seed6
+                    a.Add(training ? 0.1f : 0f); // p6
+                    a.Add(training ? 1.1111112f : 1f); // scale6
                     _fwd_26_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
@@ -3614,26 +3666,26 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l1_r2_1.Pointer, _values.Pointer.Plus(Offsets[27]), _values.Pointer.Plus(Offsets[28]), w.l1_ffn_norm.Pointer, w.l1_ffn_norm_mean.Pointer, w.l1_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_28_attention_in_proj
-                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l2_attn_qkv[B * T, 1152] = l1_ffn_norm · l2_attn_in_proj_weightᵀ + l2_attn_in_proj_bias   (k = 384): cuBLASLt, epilogue BIAS, doing fwd_29_attention_in_proj_bias's work in the same pass
                 _context.SgemmEpilogue(global::ModelDsl.Cuda.GemmEpilogue.Bias, false, true, B * T, 1152, 384, w.l1_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[29]), 384, 0f, w.l2_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[30]));
 
                 // fwd_29_attention_in_proj_bias
-                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // no launch: fwd_28_attention_in_proj's cuBLASLt epilogue (BIAS) above computes this
 
                 // fwd_30_attention
-                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
-                // l2_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l2_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l2_attn_workspace keeps each row's max and log-sum
-                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l2_attn_qkv.Pointer, w.l2_attn_qkv.Pointer.Plus(384), w.l2_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l2_attn_context.Pointer, w.l2_attn_workspace.Pointer, default, w.mask.Pointer);
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l2_attn_context[B, T, 384] = dropout(softmax(q·kᵀ/√32 + (1 − mask)·(−10000)), p=0.1 in training)·v per head (12 heads), q, k, v read in place from l2_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l2_attn_workspace keeps each row's max and log-sum
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l2_attn_qkv.Pointer, w.l2_attn_qkv.Pointer.Plus(384), w.l2_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l2_attn_context.Pointer, w.l2_attn_workspace.Pointer, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 7, _model.DropoutStream));
 
                 // fwd_31_attention_out_proj
-                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l2_attn[B * T, 384] = l2_attn_context · l2_attn_out_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l2_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[31]), 384, 0f, w.l2_attn.Pointer, 384);
 
                 // fwd_32_attention_dropout_add
-                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   bert_classifier.model:51  l2_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
                 //   bert_classifier.model:51  l2_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
@@ -3644,9 +3696,9 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l2_attn.Pointer); // l2_attn
                     a.Add(_values.Pointer.Plus(Offsets[32])); // l2_attn_out_proj_bias
                     a.Add(w.l2_r1_1.Pointer); // l2_r1_1
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 5, _model.DropoutStream)); // seed5
-                    a.Add(training ? 0.1f : 0f); // p5
-                    a.Add(training ? 1.1111112f : 1f); // scale5
+                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 8, _model.DropoutStream)); // seed8
+                    a.Add(training ? 0.1f : 0f); // p8
+                    a.Add(training ? 1.1111112f : 1f); // scale8
                     _fwd_32_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
@@ -3690,9 +3742,9 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l2_ff.Pointer); // l2_ff
                     a.Add(_values.Pointer.Plus(Offsets[38])); // l2_ff_2_bias
                     a.Add(w.l2_r2_1.Pointer); // l2_r2_1
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 6, _model.DropoutStream)); // seed6
-                    a.Add(training ? 0.1f : 0f); // p6
-                    a.Add(training ? 1.1111112f : 1f); // scale6
+                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 9, _model.DropoutStream)); // seed9
+                    a.Add(training ? 0.1f : 0f); // p9
+                    a.Add(training ? 1.1111112f : 1f); // scale9
                     _fwd_37_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
@@ -3702,26 +3754,26 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l2_r2_1.Pointer, _values.Pointer.Plus(Offsets[39]), _values.Pointer.Plus(Offsets[40]), w.l2_ffn_norm.Pointer, w.l2_ffn_norm_mean.Pointer, w.l2_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_39_attention_in_proj
-                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l3_attn_qkv[B * T, 1152] = l2_ffn_norm · l3_attn_in_proj_weightᵀ + l3_attn_in_proj_bias   (k = 384): cuBLASLt, epilogue BIAS, doing fwd_40_attention_in_proj_bias's work in the same pass
                 _context.SgemmEpilogue(global::ModelDsl.Cuda.GemmEpilogue.Bias, false, true, B * T, 1152, 384, w.l2_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[41]), 384, 0f, w.l3_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[42]));
 
                 // fwd_40_attention_in_proj_bias
-                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // no launch: fwd_39_attention_in_proj's cuBLASLt epilogue (BIAS) above computes this
 
                 // fwd_41_attention
-                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
-                // l3_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l3_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l3_attn_workspace keeps each row's max and log-sum
-                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l3_attn_qkv.Pointer, w.l3_attn_qkv.Pointer.Plus(384), w.l3_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l3_attn_context.Pointer, w.l3_attn_workspace.Pointer, default, w.mask.Pointer);
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l3_attn_context[B, T, 384] = dropout(softmax(q·kᵀ/√32 + (1 − mask)·(−10000)), p=0.1 in training)·v per head (12 heads), q, k, v read in place from l3_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l3_attn_workspace keeps each row's max and log-sum
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l3_attn_qkv.Pointer, w.l3_attn_qkv.Pointer.Plus(384), w.l3_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l3_attn_context.Pointer, w.l3_attn_workspace.Pointer, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 10, _model.DropoutStream));
 
                 // fwd_42_attention_out_proj
-                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l3_attn[B * T, 384] = l3_attn_context · l3_attn_out_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l3_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[43]), 384, 0f, w.l3_attn.Pointer, 384);
 
                 // fwd_43_attention_dropout_add
-                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   bert_classifier.model:57  l3_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
                 //   bert_classifier.model:57  l3_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
@@ -3732,9 +3784,9 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l3_attn.Pointer); // l3_attn
                     a.Add(_values.Pointer.Plus(Offsets[44])); // l3_attn_out_proj_bias
                     a.Add(w.l3_r1_1.Pointer); // l3_r1_1
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 7, _model.DropoutStream)); // seed7
-                    a.Add(training ? 0.1f : 0f); // p7
-                    a.Add(training ? 1.1111112f : 1f); // scale7
+                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 11, _model.DropoutStream)); // seed11
+                    a.Add(training ? 0.1f : 0f); // p11
+                    a.Add(training ? 1.1111112f : 1f); // scale11
                     _fwd_43_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
@@ -3778,9 +3830,9 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l3_ff.Pointer); // l3_ff
                     a.Add(_values.Pointer.Plus(Offsets[50])); // l3_ff_2_bias
                     a.Add(w.l3_r2_1.Pointer); // l3_r2_1
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 8, _model.DropoutStream)); // seed8
-                    a.Add(training ? 0.1f : 0f); // p8
-                    a.Add(training ? 1.1111112f : 1f); // scale8
+                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 12, _model.DropoutStream)); // seed12
+                    a.Add(training ? 0.1f : 0f); // p12
+                    a.Add(training ? 1.1111112f : 1f); // scale12
                     _fwd_48_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
@@ -3790,26 +3842,26 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l3_r2_1.Pointer, _values.Pointer.Plus(Offsets[51]), _values.Pointer.Plus(Offsets[52]), w.l3_ffn_norm.Pointer, w.l3_ffn_norm_mean.Pointer, w.l3_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_50_attention_in_proj
-                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l4_attn_qkv[B * T, 1152] = l3_ffn_norm · l4_attn_in_proj_weightᵀ + l4_attn_in_proj_bias   (k = 384): cuBLASLt, epilogue BIAS, doing fwd_51_attention_in_proj_bias's work in the same pass
                 _context.SgemmEpilogue(global::ModelDsl.Cuda.GemmEpilogue.Bias, false, true, B * T, 1152, 384, w.l3_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[53]), 384, 0f, w.l4_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[54]));
 
                 // fwd_51_attention_in_proj_bias
-                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // no launch: fwd_50_attention_in_proj's cuBLASLt epilogue (BIAS) above computes this
 
                 // fwd_52_attention
-                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
-                // l4_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l4_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l4_attn_workspace keeps each row's max and log-sum
-                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l4_attn_qkv.Pointer, w.l4_attn_qkv.Pointer.Plus(384), w.l4_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l4_attn_context.Pointer, w.l4_attn_workspace.Pointer, default, w.mask.Pointer);
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l4_attn_context[B, T, 384] = dropout(softmax(q·kᵀ/√32 + (1 − mask)·(−10000)), p=0.1 in training)·v per head (12 heads), q, k, v read in place from l4_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l4_attn_workspace keeps each row's max and log-sum
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l4_attn_qkv.Pointer, w.l4_attn_qkv.Pointer.Plus(384), w.l4_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l4_attn_context.Pointer, w.l4_attn_workspace.Pointer, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 13, _model.DropoutStream));
 
                 // fwd_53_attention_out_proj
-                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l4_attn[B * T, 384] = l4_attn_context · l4_attn_out_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l4_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[55]), 384, 0f, w.l4_attn.Pointer, 384);
 
                 // fwd_54_attention_dropout_add
-                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   bert_classifier.model:63  l4_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
                 //   bert_classifier.model:63  l4_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
@@ -3820,9 +3872,9 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l4_attn.Pointer); // l4_attn
                     a.Add(_values.Pointer.Plus(Offsets[56])); // l4_attn_out_proj_bias
                     a.Add(w.l4_r1_1.Pointer); // l4_r1_1
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 9, _model.DropoutStream)); // seed9
-                    a.Add(training ? 0.1f : 0f); // p9
-                    a.Add(training ? 1.1111112f : 1f); // scale9
+                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 14, _model.DropoutStream)); // seed14
+                    a.Add(training ? 0.1f : 0f); // p14
+                    a.Add(training ? 1.1111112f : 1f); // scale14
                     _fwd_54_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
@@ -3866,9 +3918,9 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l4_ff.Pointer); // l4_ff
                     a.Add(_values.Pointer.Plus(Offsets[62])); // l4_ff_2_bias
                     a.Add(w.l4_r2_1.Pointer); // l4_r2_1
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 10, _model.DropoutStream)); // seed10
-                    a.Add(training ? 0.1f : 0f); // p10
-                    a.Add(training ? 1.1111112f : 1f); // scale10
+                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 15, _model.DropoutStream)); // seed15
+                    a.Add(training ? 0.1f : 0f); // p15
+                    a.Add(training ? 1.1111112f : 1f); // scale15
                     _fwd_59_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
@@ -3878,26 +3930,26 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l4_r2_1.Pointer, _values.Pointer.Plus(Offsets[63]), _values.Pointer.Plus(Offsets[64]), w.l4_ffn_norm.Pointer, w.l4_ffn_norm_mean.Pointer, w.l4_ffn_norm_rstd.Pointer, 1e-12f);
 
                 // fwd_61_attention_in_proj
-                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l5_attn_qkv[B * T, 1152] = l4_ffn_norm · l5_attn_in_proj_weightᵀ + l5_attn_in_proj_bias   (k = 384): cuBLASLt, epilogue BIAS, doing fwd_62_attention_in_proj_bias's work in the same pass
                 _context.SgemmEpilogue(global::ModelDsl.Cuda.GemmEpilogue.Bias, false, true, B * T, 1152, 384, w.l4_ffn_norm.Pointer, 384, _values.Pointer.Plus(Offsets[65]), 384, 0f, w.l5_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[66]));
 
                 // fwd_62_attention_in_proj_bias
-                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // no launch: fwd_61_attention_in_proj's cuBLASLt epilogue (BIAS) above computes this
 
                 // fwd_63_attention
-                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
-                // l5_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l5_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l5_attn_workspace keeps each row's max and log-sum
-                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l5_attn_qkv.Pointer, w.l5_attn_qkv.Pointer.Plus(384), w.l5_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l5_attn_context.Pointer, w.l5_attn_workspace.Pointer, default, w.mask.Pointer);
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
+                // l5_attn_context[B, T, 384] = dropout(softmax(q·kᵀ/√32 + (1 − mask)·(−10000)), p=0.1 in training)·v per head (12 heads), q, k, v read in place from l5_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l5_attn_workspace keeps each row's max and log-sum
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l5_attn_qkv.Pointer, w.l5_attn_qkv.Pointer.Plus(384), w.l5_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l5_attn_context.Pointer, w.l5_attn_workspace.Pointer, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 16, _model.DropoutStream));
 
                 // fwd_64_attention_out_proj
-                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l5_attn[B * T, 384] = l5_attn_context · l5_attn_out_proj_weightᵀ   (k = 384): cuBLAS
                 _context.Sgemm(false, true, B * T, 384, 384, 1f, w.l5_attn_context.Pointer, 384, _values.Pointer.Plus(Offsets[67]), 384, 0f, w.l5_attn.Pointer, 384);
 
                 // fwd_65_attention_dropout_add
-                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   bert_classifier.model:69  l5_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
                 //   bert_classifier.model:69  l5_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
@@ -3908,9 +3960,9 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l5_attn.Pointer); // l5_attn
                     a.Add(_values.Pointer.Plus(Offsets[68])); // l5_attn_out_proj_bias
                     a.Add(w.l5_r1_1.Pointer); // l5_r1_1
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 11, _model.DropoutStream)); // seed11
-                    a.Add(training ? 0.1f : 0f); // p11
-                    a.Add(training ? 1.1111112f : 1f); // scale11
+                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 17, _model.DropoutStream)); // seed17
+                    a.Add(training ? 0.1f : 0f); // p17
+                    a.Add(training ? 1.1111112f : 1f); // scale17
                     _fwd_65_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
@@ -3954,9 +4006,9 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l5_ff.Pointer); // l5_ff
                     a.Add(_values.Pointer.Plus(Offsets[74])); // l5_ff_2_bias
                     a.Add(w.l5_r2_1.Pointer); // l5_r2_1
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 12, _model.DropoutStream)); // seed12
-                    a.Add(training ? 0.1f : 0f); // p12
-                    a.Add(training ? 1.1111112f : 1f); // scale12
+                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 18, _model.DropoutStream)); // seed18
+                    a.Add(training ? 0.1f : 0f); // p18
+                    a.Add(training ? 1.1111112f : 1f); // scale18
                     _fwd_70_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
@@ -3978,9 +4030,9 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(384); // cols
                     a.Add(w.pooled.Pointer); // pooled
                     a.Add(w.logits_0.Pointer); // logits_0
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 13, _model.DropoutStream)); // seed13
-                    a.Add(training ? 0.1f : 0f); // p13
-                    a.Add(training ? 1.1111112f : 1f); // scale13
+                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 19, _model.DropoutStream)); // seed19
+                    a.Add(training ? 0.1f : 0f); // p19
+                    a.Add(training ? 1.1111112f : 1f); // scale19
                     _fwd_73_dropout.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
@@ -4054,9 +4106,9 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(384); // cols
                     a.Add(w.d_logits_0.Pointer); // d_logits_0
                     a.Add(w.d_pooled.Pointer); // d_pooled
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 13, _model.DropoutStream)); // seed13
-                    a.Add(training ? 0.1f : 0f); // p13
-                    a.Add(training ? 1.1111112f : 1f); // scale13
+                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 19, _model.DropoutStream)); // seed19
+                    a.Add(training ? 0.1f : 0f); // p19
+                    a.Add(training ? 1.1111112f : 1f); // scale19
                     _bwd_80_dropout.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
@@ -4082,9 +4134,9 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.d_l5_attn_norm.Pointer); // d_l5_attn_norm
                     a.Add(w.d_l5_ff.Pointer); // d_l5_ff
                     a.Add(_gradients.Pointer.Plus(Offsets[74])); // d_l5_ff_2_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 12, _model.DropoutStream)); // seed12
-                    a.Add(training ? 0.1f : 0f); // p12
-                    a.Add(training ? 1.1111112f : 1f); // scale12
+                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 18, _model.DropoutStream)); // seed18
+                    a.Add(training ? 0.1f : 0f); // p18
+                    a.Add(training ? 1.1111112f : 1f); // scale18
                     _bwd_83_add_dropout_dense.Launch(global::ModelDsl.Cuda.Grid.Columns(384), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
                 }
 
@@ -4128,7 +4180,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.l5_r1_1.Pointer, _values.Pointer.Plus(Offsets[69]), w.l5_attn_norm_mean.Pointer, w.l5_attn_norm_rstd.Pointer, w.d_l5_attn_norm.Pointer, w.d_l5_r1_1.Pointer, _gradients.Pointer.Plus(Offsets[69]), _gradients.Pointer.Plus(Offsets[70]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_90_add_dropout_attention
-                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   bert_classifier.model:69  l5_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
                 //   bert_classifier.model:69  l5_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
@@ -4139,38 +4191,38 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.d_l4_ffn_norm.Pointer); // d_l4_ffn_norm
                     a.Add(w.d_l5_attn.Pointer); // d_l5_attn
                     a.Add(_gradients.Pointer.Plus(Offsets[68])); // d_l5_attn_out_proj_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 11, _model.DropoutStream)); // seed11
-                    a.Add(training ? 0.1f : 0f); // p11
-                    a.Add(training ? 1.1111112f : 1f); // scale11
+                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 17, _model.DropoutStream)); // seed17
+                    a.Add(training ? 0.1f : 0f); // p17
+                    a.Add(training ? 1.1111112f : 1f); // scale17
                     _bwd_90_add_dropout_attention.Launch(global::ModelDsl.Cuda.Grid.Columns(384), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
                 }
 
                 // bwd_91_attention_out_proj_dW
-                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l5_attn_out_proj_weight[384, 384] = d_l5_attnᵀ · l5_attn_context   (k = B * T): cuBLAS
                 _context.Sgemm(true, false, 384, 384, B * T, 1f, w.d_l5_attn.Pointer, 384, w.l5_attn_context.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[67]), 384);
 
                 // bwd_92_attention_out_proj_dX
-                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l5_attn_context[B * T, 384] = d_l5_attn · l5_attn_out_proj_weight   (k = 384): cuBLAS
                 _context.Sgemm(false, false, B * T, 384, 384, 1f, w.d_l5_attn.Pointer, 384, _values.Pointer.Plus(Offsets[67]), 384, 0f, w.d_l5_attn_context.Pointer, 384);
 
                 // bwd_93_attention
-                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
-                // d_l5_attn_qkv = (dq, dk, dv) from d_l5_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l5_attn_workspace: dq and each row's D first, then dk and dv
-                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l5_attn_qkv.Pointer, w.l5_attn_qkv.Pointer.Plus(384), w.l5_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l5_attn_context.Pointer, w.l5_attn_workspace.Pointer, w.d_l5_attn_qkv.Pointer, w.d_l5_attn_qkv.Pointer.Plus(384), w.d_l5_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer);
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l5_attn_qkv = (dq, dk, dv) from d_l5_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l5_attn_workspace, the dropout mask (slot 16) drawn again from its seed: dq and each row's D first, then dk and dv
+                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l5_attn_qkv.Pointer, w.l5_attn_qkv.Pointer.Plus(384), w.l5_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l5_attn_context.Pointer, w.l5_attn_workspace.Pointer, w.d_l5_attn_qkv.Pointer, w.d_l5_attn_qkv.Pointer.Plus(384), w.d_l5_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 16, _model.DropoutStream));
 
                 // bwd_94_attention_in_proj_bias
-                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // no launch: bwd_95_attention_in_proj_dW's cuBLASLt epilogue (BGRADB) below computes this
 
                 // bwd_95_attention_in_proj_dW
-                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l5_attn_in_proj_weight[1152, 384] = d_l5_attn_qkvᵀ · l4_ffn_norm;  d_l5_attn_in_proj_bias = Σ_rows d_l5_attn_qkv   (k = B * T): cuBLASLt, epilogue BGRADB, doing bwd_94_attention_in_proj_bias's work in the same pass
                 _context.SgemmEpilogue(global::ModelDsl.Cuda.GemmEpilogue.BiasGradientOfA, true, false, 1152, 384, B * T, w.d_l5_attn_qkv.Pointer, 1152, w.l4_ffn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[65]), 384, _gradients.Pointer.Plus(Offsets[66]));
 
                 // bwd_96_attention_in_proj_dX
-                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l4_ffn_norm[B * T, 384] += d_l5_attn_qkv · l5_attn_in_proj_weight   (k = 1152): cuBLAS
                 _context.Sgemm(false, false, B * T, 384, 1152, 1f, w.d_l5_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[65]), 384, 1f, w.d_l4_ffn_norm.Pointer, 384);
 
@@ -4191,9 +4243,9 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.d_l4_attn_norm.Pointer); // d_l4_attn_norm
                     a.Add(w.d_l4_ff.Pointer); // d_l4_ff
                     a.Add(_gradients.Pointer.Plus(Offsets[62])); // d_l4_ff_2_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 10, _model.DropoutStream)); // seed10
-                    a.Add(training ? 0.1f : 0f); // p10
-                    a.Add(training ? 1.1111112f : 1f); // scale10
+                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 15, _model.DropoutStream)); // seed15
+                    a.Add(training ? 0.1f : 0f); // p15
+                    a.Add(training ? 1.1111112f : 1f); // scale15
                     _bwd_98_add_dropout_dense.Launch(global::ModelDsl.Cuda.Grid.Columns(384), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
                 }
 
@@ -4237,7 +4289,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.l4_r1_1.Pointer, _values.Pointer.Plus(Offsets[57]), w.l4_attn_norm_mean.Pointer, w.l4_attn_norm_rstd.Pointer, w.d_l4_attn_norm.Pointer, w.d_l4_r1_1.Pointer, _gradients.Pointer.Plus(Offsets[57]), _gradients.Pointer.Plus(Offsets[58]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_105_add_dropout_attention
-                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   bert_classifier.model:63  l4_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
                 //   bert_classifier.model:63  l4_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
@@ -4248,38 +4300,38 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.d_l3_ffn_norm.Pointer); // d_l3_ffn_norm
                     a.Add(w.d_l4_attn.Pointer); // d_l4_attn
                     a.Add(_gradients.Pointer.Plus(Offsets[56])); // d_l4_attn_out_proj_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 9, _model.DropoutStream)); // seed9
-                    a.Add(training ? 0.1f : 0f); // p9
-                    a.Add(training ? 1.1111112f : 1f); // scale9
+                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 14, _model.DropoutStream)); // seed14
+                    a.Add(training ? 0.1f : 0f); // p14
+                    a.Add(training ? 1.1111112f : 1f); // scale14
                     _bwd_105_add_dropout_attention.Launch(global::ModelDsl.Cuda.Grid.Columns(384), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
                 }
 
                 // bwd_106_attention_out_proj_dW
-                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l4_attn_out_proj_weight[384, 384] = d_l4_attnᵀ · l4_attn_context   (k = B * T): cuBLAS
                 _context.Sgemm(true, false, 384, 384, B * T, 1f, w.d_l4_attn.Pointer, 384, w.l4_attn_context.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[55]), 384);
 
                 // bwd_107_attention_out_proj_dX
-                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l4_attn_context[B * T, 384] = d_l4_attn · l4_attn_out_proj_weight   (k = 384): cuBLAS
                 _context.Sgemm(false, false, B * T, 384, 384, 1f, w.d_l4_attn.Pointer, 384, _values.Pointer.Plus(Offsets[55]), 384, 0f, w.d_l4_attn_context.Pointer, 384);
 
                 // bwd_108_attention
-                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
-                // d_l4_attn_qkv = (dq, dk, dv) from d_l4_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l4_attn_workspace: dq and each row's D first, then dk and dv
-                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l4_attn_qkv.Pointer, w.l4_attn_qkv.Pointer.Plus(384), w.l4_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l4_attn_context.Pointer, w.l4_attn_workspace.Pointer, w.d_l4_attn_qkv.Pointer, w.d_l4_attn_qkv.Pointer.Plus(384), w.d_l4_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer);
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l4_attn_qkv = (dq, dk, dv) from d_l4_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l4_attn_workspace, the dropout mask (slot 13) drawn again from its seed: dq and each row's D first, then dk and dv
+                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l4_attn_qkv.Pointer, w.l4_attn_qkv.Pointer.Plus(384), w.l4_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l4_attn_context.Pointer, w.l4_attn_workspace.Pointer, w.d_l4_attn_qkv.Pointer, w.d_l4_attn_qkv.Pointer.Plus(384), w.d_l4_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 13, _model.DropoutStream));
 
                 // bwd_109_attention_in_proj_bias
-                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // no launch: bwd_110_attention_in_proj_dW's cuBLASLt epilogue (BGRADB) below computes this
 
                 // bwd_110_attention_in_proj_dW
-                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l4_attn_in_proj_weight[1152, 384] = d_l4_attn_qkvᵀ · l3_ffn_norm;  d_l4_attn_in_proj_bias = Σ_rows d_l4_attn_qkv   (k = B * T): cuBLASLt, epilogue BGRADB, doing bwd_109_attention_in_proj_bias's work in the same pass
                 _context.SgemmEpilogue(global::ModelDsl.Cuda.GemmEpilogue.BiasGradientOfA, true, false, 1152, 384, B * T, w.d_l4_attn_qkv.Pointer, 1152, w.l3_ffn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[53]), 384, _gradients.Pointer.Plus(Offsets[54]));
 
                 // bwd_111_attention_in_proj_dX
-                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l3_ffn_norm[B * T, 384] += d_l4_attn_qkv · l4_attn_in_proj_weight   (k = 1152): cuBLAS
                 _context.Sgemm(false, false, B * T, 384, 1152, 1f, w.d_l4_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[53]), 384, 1f, w.d_l3_ffn_norm.Pointer, 384);
 
@@ -4300,9 +4352,9 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.d_l3_attn_norm.Pointer); // d_l3_attn_norm
                     a.Add(w.d_l3_ff.Pointer); // d_l3_ff
                     a.Add(_gradients.Pointer.Plus(Offsets[50])); // d_l3_ff_2_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 8, _model.DropoutStream)); // seed8
-                    a.Add(training ? 0.1f : 0f); // p8
-                    a.Add(training ? 1.1111112f : 1f); // scale8
+                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 12, _model.DropoutStream)); // seed12
+                    a.Add(training ? 0.1f : 0f); // p12
+                    a.Add(training ? 1.1111112f : 1f); // scale12
                     _bwd_113_add_dropout_dense.Launch(global::ModelDsl.Cuda.Grid.Columns(384), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
                 }
 
@@ -4346,7 +4398,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.l3_r1_1.Pointer, _values.Pointer.Plus(Offsets[45]), w.l3_attn_norm_mean.Pointer, w.l3_attn_norm_rstd.Pointer, w.d_l3_attn_norm.Pointer, w.d_l3_r1_1.Pointer, _gradients.Pointer.Plus(Offsets[45]), _gradients.Pointer.Plus(Offsets[46]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_120_add_dropout_attention
-                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   bert_classifier.model:57  l3_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
                 //   bert_classifier.model:57  l3_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
@@ -4357,38 +4409,38 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.d_l2_ffn_norm.Pointer); // d_l2_ffn_norm
                     a.Add(w.d_l3_attn.Pointer); // d_l3_attn
                     a.Add(_gradients.Pointer.Plus(Offsets[44])); // d_l3_attn_out_proj_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 7, _model.DropoutStream)); // seed7
-                    a.Add(training ? 0.1f : 0f); // p7
-                    a.Add(training ? 1.1111112f : 1f); // scale7
+                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 11, _model.DropoutStream)); // seed11
+                    a.Add(training ? 0.1f : 0f); // p11
+                    a.Add(training ? 1.1111112f : 1f); // scale11
                     _bwd_120_add_dropout_attention.Launch(global::ModelDsl.Cuda.Grid.Columns(384), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
                 }
 
                 // bwd_121_attention_out_proj_dW
-                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l3_attn_out_proj_weight[384, 384] = d_l3_attnᵀ · l3_attn_context   (k = B * T): cuBLAS
                 _context.Sgemm(true, false, 384, 384, B * T, 1f, w.d_l3_attn.Pointer, 384, w.l3_attn_context.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[43]), 384);
 
                 // bwd_122_attention_out_proj_dX
-                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l3_attn_context[B * T, 384] = d_l3_attn · l3_attn_out_proj_weight   (k = 384): cuBLAS
                 _context.Sgemm(false, false, B * T, 384, 384, 1f, w.d_l3_attn.Pointer, 384, _values.Pointer.Plus(Offsets[43]), 384, 0f, w.d_l3_attn_context.Pointer, 384);
 
                 // bwd_123_attention
-                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
-                // d_l3_attn_qkv = (dq, dk, dv) from d_l3_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l3_attn_workspace: dq and each row's D first, then dk and dv
-                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l3_attn_qkv.Pointer, w.l3_attn_qkv.Pointer.Plus(384), w.l3_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l3_attn_context.Pointer, w.l3_attn_workspace.Pointer, w.d_l3_attn_qkv.Pointer, w.d_l3_attn_qkv.Pointer.Plus(384), w.d_l3_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer);
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l3_attn_qkv = (dq, dk, dv) from d_l3_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l3_attn_workspace, the dropout mask (slot 10) drawn again from its seed: dq and each row's D first, then dk and dv
+                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l3_attn_qkv.Pointer, w.l3_attn_qkv.Pointer.Plus(384), w.l3_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l3_attn_context.Pointer, w.l3_attn_workspace.Pointer, w.d_l3_attn_qkv.Pointer, w.d_l3_attn_qkv.Pointer.Plus(384), w.d_l3_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 10, _model.DropoutStream));
 
                 // bwd_124_attention_in_proj_bias
-                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // no launch: bwd_125_attention_in_proj_dW's cuBLASLt epilogue (BGRADB) below computes this
 
                 // bwd_125_attention_in_proj_dW
-                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l3_attn_in_proj_weight[1152, 384] = d_l3_attn_qkvᵀ · l2_ffn_norm;  d_l3_attn_in_proj_bias = Σ_rows d_l3_attn_qkv   (k = B * T): cuBLASLt, epilogue BGRADB, doing bwd_124_attention_in_proj_bias's work in the same pass
                 _context.SgemmEpilogue(global::ModelDsl.Cuda.GemmEpilogue.BiasGradientOfA, true, false, 1152, 384, B * T, w.d_l3_attn_qkv.Pointer, 1152, w.l2_ffn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[41]), 384, _gradients.Pointer.Plus(Offsets[42]));
 
                 // bwd_126_attention_in_proj_dX
-                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l2_ffn_norm[B * T, 384] += d_l3_attn_qkv · l3_attn_in_proj_weight   (k = 1152): cuBLAS
                 _context.Sgemm(false, false, B * T, 384, 1152, 1f, w.d_l3_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[41]), 384, 1f, w.d_l2_ffn_norm.Pointer, 384);
 
@@ -4409,9 +4461,9 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.d_l2_attn_norm.Pointer); // d_l2_attn_norm
                     a.Add(w.d_l2_ff.Pointer); // d_l2_ff
                     a.Add(_gradients.Pointer.Plus(Offsets[38])); // d_l2_ff_2_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 6, _model.DropoutStream)); // seed6
-                    a.Add(training ? 0.1f : 0f); // p6
-                    a.Add(training ? 1.1111112f : 1f); // scale6
+                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 9, _model.DropoutStream)); // seed9
+                    a.Add(training ? 0.1f : 0f); // p9
+                    a.Add(training ? 1.1111112f : 1f); // scale9
                     _bwd_128_add_dropout_dense.Launch(global::ModelDsl.Cuda.Grid.Columns(384), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
                 }
 
@@ -4455,7 +4507,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.l2_r1_1.Pointer, _values.Pointer.Plus(Offsets[33]), w.l2_attn_norm_mean.Pointer, w.l2_attn_norm_rstd.Pointer, w.d_l2_attn_norm.Pointer, w.d_l2_r1_1.Pointer, _gradients.Pointer.Plus(Offsets[33]), _gradients.Pointer.Plus(Offsets[34]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_135_add_dropout_attention
-                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   bert_classifier.model:51  l2_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
                 //   bert_classifier.model:51  l2_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
@@ -4466,38 +4518,38 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.d_l1_ffn_norm.Pointer); // d_l1_ffn_norm
                     a.Add(w.d_l2_attn.Pointer); // d_l2_attn
                     a.Add(_gradients.Pointer.Plus(Offsets[32])); // d_l2_attn_out_proj_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 5, _model.DropoutStream)); // seed5
-                    a.Add(training ? 0.1f : 0f); // p5
-                    a.Add(training ? 1.1111112f : 1f); // scale5
+                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 8, _model.DropoutStream)); // seed8
+                    a.Add(training ? 0.1f : 0f); // p8
+                    a.Add(training ? 1.1111112f : 1f); // scale8
                     _bwd_135_add_dropout_attention.Launch(global::ModelDsl.Cuda.Grid.Columns(384), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
                 }
 
                 // bwd_136_attention_out_proj_dW
-                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l2_attn_out_proj_weight[384, 384] = d_l2_attnᵀ · l2_attn_context   (k = B * T): cuBLAS
                 _context.Sgemm(true, false, 384, 384, B * T, 1f, w.d_l2_attn.Pointer, 384, w.l2_attn_context.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[31]), 384);
 
                 // bwd_137_attention_out_proj_dX
-                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l2_attn_context[B * T, 384] = d_l2_attn · l2_attn_out_proj_weight   (k = 384): cuBLAS
                 _context.Sgemm(false, false, B * T, 384, 384, 1f, w.d_l2_attn.Pointer, 384, _values.Pointer.Plus(Offsets[31]), 384, 0f, w.d_l2_attn_context.Pointer, 384);
 
                 // bwd_138_attention
-                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
-                // d_l2_attn_qkv = (dq, dk, dv) from d_l2_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l2_attn_workspace: dq and each row's D first, then dk and dv
-                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l2_attn_qkv.Pointer, w.l2_attn_qkv.Pointer.Plus(384), w.l2_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l2_attn_context.Pointer, w.l2_attn_workspace.Pointer, w.d_l2_attn_qkv.Pointer, w.d_l2_attn_qkv.Pointer.Plus(384), w.d_l2_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer);
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l2_attn_qkv = (dq, dk, dv) from d_l2_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l2_attn_workspace, the dropout mask (slot 7) drawn again from its seed: dq and each row's D first, then dk and dv
+                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l2_attn_qkv.Pointer, w.l2_attn_qkv.Pointer.Plus(384), w.l2_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l2_attn_context.Pointer, w.l2_attn_workspace.Pointer, w.d_l2_attn_qkv.Pointer, w.d_l2_attn_qkv.Pointer.Plus(384), w.d_l2_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 7, _model.DropoutStream));
 
                 // bwd_139_attention_in_proj_bias
-                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // no launch: bwd_140_attention_in_proj_dW's cuBLASLt epilogue (BGRADB) below computes this
 
                 // bwd_140_attention_in_proj_dW
-                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l2_attn_in_proj_weight[1152, 384] = d_l2_attn_qkvᵀ · l1_ffn_norm;  d_l2_attn_in_proj_bias = Σ_rows d_l2_attn_qkv   (k = B * T): cuBLASLt, epilogue BGRADB, doing bwd_139_attention_in_proj_bias's work in the same pass
                 _context.SgemmEpilogue(global::ModelDsl.Cuda.GemmEpilogue.BiasGradientOfA, true, false, 1152, 384, B * T, w.d_l2_attn_qkv.Pointer, 1152, w.l1_ffn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[29]), 384, _gradients.Pointer.Plus(Offsets[30]));
 
                 // bwd_141_attention_in_proj_dX
-                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l1_ffn_norm[B * T, 384] += d_l2_attn_qkv · l2_attn_in_proj_weight   (k = 1152): cuBLAS
                 _context.Sgemm(false, false, B * T, 384, 1152, 1f, w.d_l2_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[29]), 384, 1f, w.d_l1_ffn_norm.Pointer, 384);
 
@@ -4518,9 +4570,9 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.d_l1_attn_norm.Pointer); // d_l1_attn_norm
                     a.Add(w.d_l1_ff.Pointer); // d_l1_ff
                     a.Add(_gradients.Pointer.Plus(Offsets[26])); // d_l1_ff_2_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 4, _model.DropoutStream)); // seed4
-                    a.Add(training ? 0.1f : 0f); // p4
-                    a.Add(training ? 1.1111112f : 1f); // scale4
+                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 6, _model.DropoutStream)); // seed6
+                    a.Add(training ? 0.1f : 0f); // p6
+                    a.Add(training ? 1.1111112f : 1f); // scale6
                     _bwd_143_add_dropout_dense.Launch(global::ModelDsl.Cuda.Grid.Columns(384), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
                 }
 
@@ -4564,7 +4616,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.l1_r1_1.Pointer, _values.Pointer.Plus(Offsets[21]), w.l1_attn_norm_mean.Pointer, w.l1_attn_norm_rstd.Pointer, w.d_l1_attn_norm.Pointer, w.d_l1_r1_1.Pointer, _gradients.Pointer.Plus(Offsets[21]), _gradients.Pointer.Plus(Offsets[22]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_150_add_dropout_attention
-                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   bert_classifier.model:45  l1_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
                 //   bert_classifier.model:45  l1_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
@@ -4575,38 +4627,38 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.d_l0_ffn_norm.Pointer); // d_l0_ffn_norm
                     a.Add(w.d_l1_attn.Pointer); // d_l1_attn
                     a.Add(_gradients.Pointer.Plus(Offsets[20])); // d_l1_attn_out_proj_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 3, _model.DropoutStream)); // seed3
-                    a.Add(training ? 0.1f : 0f); // p3
-                    a.Add(training ? 1.1111112f : 1f); // scale3
+                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 5, _model.DropoutStream)); // seed5
+                    a.Add(training ? 0.1f : 0f); // p5
+                    a.Add(training ? 1.1111112f : 1f); // scale5
                     _bwd_150_add_dropout_attention.Launch(global::ModelDsl.Cuda.Grid.Columns(384), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
                 }
 
                 // bwd_151_attention_out_proj_dW
-                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l1_attn_out_proj_weight[384, 384] = d_l1_attnᵀ · l1_attn_context   (k = B * T): cuBLAS
                 _context.Sgemm(true, false, 384, 384, B * T, 1f, w.d_l1_attn.Pointer, 384, w.l1_attn_context.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[19]), 384);
 
                 // bwd_152_attention_out_proj_dX
-                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l1_attn_context[B * T, 384] = d_l1_attn · l1_attn_out_proj_weight   (k = 384): cuBLAS
                 _context.Sgemm(false, false, B * T, 384, 384, 1f, w.d_l1_attn.Pointer, 384, _values.Pointer.Plus(Offsets[19]), 384, 0f, w.d_l1_attn_context.Pointer, 384);
 
                 // bwd_153_attention
-                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
-                // d_l1_attn_qkv = (dq, dk, dv) from d_l1_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l1_attn_workspace: dq and each row's D first, then dk and dv
-                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l1_attn_qkv.Pointer, w.l1_attn_qkv.Pointer.Plus(384), w.l1_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l1_attn_context.Pointer, w.l1_attn_workspace.Pointer, w.d_l1_attn_qkv.Pointer, w.d_l1_attn_qkv.Pointer.Plus(384), w.d_l1_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer);
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l1_attn_qkv = (dq, dk, dv) from d_l1_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l1_attn_workspace, the dropout mask (slot 4) drawn again from its seed: dq and each row's D first, then dk and dv
+                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l1_attn_qkv.Pointer, w.l1_attn_qkv.Pointer.Plus(384), w.l1_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l1_attn_context.Pointer, w.l1_attn_workspace.Pointer, w.d_l1_attn_qkv.Pointer, w.d_l1_attn_qkv.Pointer.Plus(384), w.d_l1_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 4, _model.DropoutStream));
 
                 // bwd_154_attention_in_proj_bias
-                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // no launch: bwd_155_attention_in_proj_dW's cuBLASLt epilogue (BGRADB) below computes this
 
                 // bwd_155_attention_in_proj_dW
-                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l1_attn_in_proj_weight[1152, 384] = d_l1_attn_qkvᵀ · l0_ffn_norm;  d_l1_attn_in_proj_bias = Σ_rows d_l1_attn_qkv   (k = B * T): cuBLASLt, epilogue BGRADB, doing bwd_154_attention_in_proj_bias's work in the same pass
                 _context.SgemmEpilogue(global::ModelDsl.Cuda.GemmEpilogue.BiasGradientOfA, true, false, 1152, 384, B * T, w.d_l1_attn_qkv.Pointer, 1152, w.l0_ffn_norm.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[17]), 384, _gradients.Pointer.Plus(Offsets[18]));
 
                 // bwd_156_attention_in_proj_dX
-                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l0_ffn_norm[B * T, 384] += d_l1_attn_qkv · l1_attn_in_proj_weight   (k = 1152): cuBLAS
                 _context.Sgemm(false, false, B * T, 384, 1152, 1f, w.d_l1_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[17]), 384, 1f, w.d_l0_ffn_norm.Pointer, 384);
 
@@ -4627,9 +4679,9 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.d_l0_attn_norm.Pointer); // d_l0_attn_norm
                     a.Add(w.d_l0_ff.Pointer); // d_l0_ff
                     a.Add(_gradients.Pointer.Plus(Offsets[14])); // d_l0_ff_2_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 2, _model.DropoutStream)); // seed2
-                    a.Add(training ? 0.1f : 0f); // p2
-                    a.Add(training ? 1.1111112f : 1f); // scale2
+                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 3, _model.DropoutStream)); // seed3
+                    a.Add(training ? 0.1f : 0f); // p3
+                    a.Add(training ? 1.1111112f : 1f); // scale3
                     _bwd_158_add_dropout_dense.Launch(global::ModelDsl.Cuda.Grid.Columns(384), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
                 }
 
@@ -4673,7 +4725,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 global::ModelDsl.Cuda.Layers.LayerNorm.Backward(_layers, B * T, 384, w.l0_r1_1.Pointer, _values.Pointer.Plus(Offsets[9]), w.l0_attn_norm_mean.Pointer, w.l0_attn_norm_rstd.Pointer, w.d_l0_attn_norm.Pointer, w.d_l0_r1_1.Pointer, _gradients.Pointer.Plus(Offsets[9]), _gradients.Pointer.Plus(Offsets[10]), accumulateInputGradient: false, accumulateParameterGradients: false);
 
                 // bwd_165_add_dropout_attention
-                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 //   bert_classifier.model:39  l0_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
                 //   bert_classifier.model:39  l0_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
                 {
@@ -4684,38 +4736,38 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.d_emb.Pointer); // d_emb
                     a.Add(w.d_l0_attn.Pointer); // d_l0_attn
                     a.Add(_gradients.Pointer.Plus(Offsets[8])); // d_l0_attn_out_proj_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 1, _model.DropoutStream)); // seed1
-                    a.Add(training ? 0.1f : 0f); // p1
-                    a.Add(training ? 1.1111112f : 1f); // scale1
+                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 2, _model.DropoutStream)); // seed2
+                    a.Add(training ? 0.1f : 0f); // p2
+                    a.Add(training ? 1.1111112f : 1f); // scale2
                     _bwd_165_add_dropout_attention.Launch(global::ModelDsl.Cuda.Grid.Columns(384), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
                 }
 
                 // bwd_166_attention_out_proj_dW
-                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l0_attn_out_proj_weight[384, 384] = d_l0_attnᵀ · l0_attn_context   (k = B * T): cuBLAS
                 _context.Sgemm(true, false, 384, 384, B * T, 1f, w.d_l0_attn.Pointer, 384, w.l0_attn_context.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[7]), 384);
 
                 // bwd_167_attention_out_proj_dX
-                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l0_attn_context[B * T, 384] = d_l0_attn · l0_attn_out_proj_weight   (k = 384): cuBLAS
                 _context.Sgemm(false, false, B * T, 384, 384, 1f, w.d_l0_attn.Pointer, 384, _values.Pointer.Plus(Offsets[7]), 384, 0f, w.d_l0_attn_context.Pointer, 384);
 
                 // bwd_168_attention
-                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
-                // d_l0_attn_qkv = (dq, dk, dv) from d_l0_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l0_attn_workspace: dq and each row's D first, then dk and dv
-                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l0_attn_qkv.Pointer, w.l0_attn_qkv.Pointer.Plus(384), w.l0_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l0_attn_context.Pointer, w.l0_attn_workspace.Pointer, w.d_l0_attn_qkv.Pointer, w.d_l0_attn_qkv.Pointer.Plus(384), w.d_l0_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer);
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
+                // d_l0_attn_qkv = (dq, dk, dv) from d_l0_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l0_attn_workspace, the dropout mask (slot 1) drawn again from its seed: dq and each row's D first, then dk and dv
+                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l0_attn_qkv.Pointer, w.l0_attn_qkv.Pointer.Plus(384), w.l0_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l0_attn_context.Pointer, w.l0_attn_workspace.Pointer, w.d_l0_attn_qkv.Pointer, w.d_l0_attn_qkv.Pointer.Plus(384), w.d_l0_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 1, _model.DropoutStream));
 
                 // bwd_169_attention_in_proj_bias
-                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // no launch: bwd_170_attention_in_proj_dW's cuBLASLt epilogue (BGRADB) below computes this
 
                 // bwd_170_attention_in_proj_dW
-                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l0_attn_in_proj_weight[1152, 384] = d_l0_attn_qkvᵀ · emb;  d_l0_attn_in_proj_bias = Σ_rows d_l0_attn_qkv   (k = B * T): cuBLASLt, epilogue BGRADB, doing bwd_169_attention_in_proj_bias's work in the same pass
                 _context.SgemmEpilogue(global::ModelDsl.Cuda.GemmEpilogue.BiasGradientOfA, true, false, 1152, 384, B * T, w.d_l0_attn_qkv.Pointer, 1152, w.emb.Pointer, 384, 0f, _gradients.Pointer.Plus(Offsets[5]), 384, _gradients.Pointer.Plus(Offsets[6]));
 
                 // bwd_171_attention_in_proj_dX
-                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+                //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_emb[B * T, 384] += d_l0_attn_qkv · l0_attn_in_proj_weight   (k = 1152): cuBLAS
                 _context.Sgemm(false, false, B * T, 384, 1152, 1f, w.d_l0_attn_qkv.Pointer, 1152, _values.Pointer.Plus(Offsets[5]), 384, 1f, w.d_emb.Pointer, 384);
 
@@ -4794,25 +4846,691 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                         _gradient_scale.Launch(global::ModelDsl.Cuda.Grid.Elements(22566208), global::ModelDsl.Cuda.Grid.Block, ref a);
                     }
                 }
-                // schedule linear(warmup=20, floor=0) (bert_classifier.model:81): this update's rate, as on the CPU.
-                float lr = _model.ScheduledLearningRate;
-                _guard.AdamW(caller, _model.Step + 1, lr, 0.9f, 0.999f, 1e-08f, 0.01f, _syncHost);
+                // Parameter groups: this update's rate for each, as on the CPU: LearningRate scaled by the group's lr over the optimizer's and by schedule linear(warmup=20, floor=0) (bert_classifier.model:81).
+                _groupRates[0] = _model.GroupLearningRate(0); // no group
+                _groupRates[1] = _model.GroupLearningRate(1); // group no_decay (bert_classifier.model:83: weight_decay=0)
+                _guard.AdamW(caller, _model.Step + 1, _groupRates, 0.9f, 0.999f, 1e-08f, GroupWeightDecays, _syncHost);
                 int step = ++_model.Step;
-                // The bias corrections in double, rounded once, exactly as Optimizers.Adam/AdamW on the CPU.
-                float stepSize = (float)(lr / (1.0 - global::System.Math.Pow(0.9f, step)));
+                // The bias corrections in double, rounded once, exactly as Optimizers.Adam/AdamW on the CPU; each group's step size
+                // (and AdamW's decay 1 − lr·weight_decay) from its own rate, at its launch below.
+                double bc1 = 1.0 - global::System.Math.Pow(0.9f, step);
                 float bc2Sqrt = (float)global::System.Math.Sqrt(1.0 - global::System.Math.Pow(0.999f, step));
-                float decay = (float)(1.0 - (double)lr * 0.01f);
+                // One launch per run of consecutive parameters of one group, with the group's rate and weight decay.
+                // tok.weight .. pos.weight: arena elements [0, 11917824), no group
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(ArenaLength); // count
-                    a.Add(_values); // p
-                    a.Add(_gradients); // g
-                    a.Add(_state1); // m
-                    a.Add(_state2); // v
-                    a.Add(stepSize); // step_size
+                    a.Add(11917824); // count
+                    a.Add(_values.Pointer.Plus(0)); // p
+                    a.Add(_gradients.Pointer.Plus(0)); // g
+                    a.Add(_state1.Pointer.Plus(0)); // m
+                    a.Add(_state2.Pointer.Plus(0)); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size
                     a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add(decay); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(ArenaLength), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(11917824), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // emb_norm.weight .. emb_norm.bias: arena elements [11917824, 11918592), group no_decay (bert_classifier.model:83: weight_decay=0)
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(768); // count
+                    a.Add(_values.Pointer.Plus(11917824)); // p
+                    a.Add(_gradients.Pointer.Plus(11917824)); // g
+                    a.Add(_state1.Pointer.Plus(11917824)); // m
+                    a.Add(_state2.Pointer.Plus(11917824)); // v
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(768), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l0_attn.in_proj_weight: arena elements [11918592, 12360960), no group
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(442368); // count
+                    a.Add(_values.Pointer.Plus(11918592)); // p
+                    a.Add(_gradients.Pointer.Plus(11918592)); // g
+                    a.Add(_state1.Pointer.Plus(11918592)); // m
+                    a.Add(_state2.Pointer.Plus(11918592)); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(442368), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l0_attn.in_proj_bias: arena elements [12360960, 12362112), group no_decay (bert_classifier.model:83: weight_decay=0)
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(1152); // count
+                    a.Add(_values.Pointer.Plus(12360960)); // p
+                    a.Add(_gradients.Pointer.Plus(12360960)); // g
+                    a.Add(_state1.Pointer.Plus(12360960)); // m
+                    a.Add(_state2.Pointer.Plus(12360960)); // v
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l0_attn.out_proj.weight: arena elements [12362112, 12509568), no group
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(147456); // count
+                    a.Add(_values.Pointer.Plus(12362112)); // p
+                    a.Add(_gradients.Pointer.Plus(12362112)); // g
+                    a.Add(_state1.Pointer.Plus(12362112)); // m
+                    a.Add(_state2.Pointer.Plus(12362112)); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(147456), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l0_attn.out_proj.bias .. l0_attn_norm.bias: arena elements [12509568, 12510720), group no_decay (bert_classifier.model:83: weight_decay=0)
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(1152); // count
+                    a.Add(_values.Pointer.Plus(12509568)); // p
+                    a.Add(_gradients.Pointer.Plus(12509568)); // g
+                    a.Add(_state1.Pointer.Plus(12509568)); // m
+                    a.Add(_state2.Pointer.Plus(12509568)); // v
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l0_ff.0.weight: arena elements [12510720, 13100544), no group
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(589824); // count
+                    a.Add(_values.Pointer.Plus(12510720)); // p
+                    a.Add(_gradients.Pointer.Plus(12510720)); // g
+                    a.Add(_state1.Pointer.Plus(12510720)); // m
+                    a.Add(_state2.Pointer.Plus(12510720)); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(589824), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l0_ff.0.bias: arena elements [13100544, 13102080), group no_decay (bert_classifier.model:83: weight_decay=0)
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(1536); // count
+                    a.Add(_values.Pointer.Plus(13100544)); // p
+                    a.Add(_gradients.Pointer.Plus(13100544)); // g
+                    a.Add(_state1.Pointer.Plus(13100544)); // m
+                    a.Add(_state2.Pointer.Plus(13100544)); // v
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1536), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l0_ff.2.weight: arena elements [13102080, 13691904), no group
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(589824); // count
+                    a.Add(_values.Pointer.Plus(13102080)); // p
+                    a.Add(_gradients.Pointer.Plus(13102080)); // g
+                    a.Add(_state1.Pointer.Plus(13102080)); // m
+                    a.Add(_state2.Pointer.Plus(13102080)); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(589824), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l0_ff.2.bias .. l0_ffn_norm.bias: arena elements [13691904, 13693056), group no_decay (bert_classifier.model:83: weight_decay=0)
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(1152); // count
+                    a.Add(_values.Pointer.Plus(13691904)); // p
+                    a.Add(_gradients.Pointer.Plus(13691904)); // g
+                    a.Add(_state1.Pointer.Plus(13691904)); // m
+                    a.Add(_state2.Pointer.Plus(13691904)); // v
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l1_attn.in_proj_weight: arena elements [13693056, 14135424), no group
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(442368); // count
+                    a.Add(_values.Pointer.Plus(13693056)); // p
+                    a.Add(_gradients.Pointer.Plus(13693056)); // g
+                    a.Add(_state1.Pointer.Plus(13693056)); // m
+                    a.Add(_state2.Pointer.Plus(13693056)); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(442368), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l1_attn.in_proj_bias: arena elements [14135424, 14136576), group no_decay (bert_classifier.model:83: weight_decay=0)
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(1152); // count
+                    a.Add(_values.Pointer.Plus(14135424)); // p
+                    a.Add(_gradients.Pointer.Plus(14135424)); // g
+                    a.Add(_state1.Pointer.Plus(14135424)); // m
+                    a.Add(_state2.Pointer.Plus(14135424)); // v
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l1_attn.out_proj.weight: arena elements [14136576, 14284032), no group
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(147456); // count
+                    a.Add(_values.Pointer.Plus(14136576)); // p
+                    a.Add(_gradients.Pointer.Plus(14136576)); // g
+                    a.Add(_state1.Pointer.Plus(14136576)); // m
+                    a.Add(_state2.Pointer.Plus(14136576)); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(147456), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l1_attn.out_proj.bias .. l1_attn_norm.bias: arena elements [14284032, 14285184), group no_decay (bert_classifier.model:83: weight_decay=0)
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(1152); // count
+                    a.Add(_values.Pointer.Plus(14284032)); // p
+                    a.Add(_gradients.Pointer.Plus(14284032)); // g
+                    a.Add(_state1.Pointer.Plus(14284032)); // m
+                    a.Add(_state2.Pointer.Plus(14284032)); // v
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l1_ff.0.weight: arena elements [14285184, 14875008), no group
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(589824); // count
+                    a.Add(_values.Pointer.Plus(14285184)); // p
+                    a.Add(_gradients.Pointer.Plus(14285184)); // g
+                    a.Add(_state1.Pointer.Plus(14285184)); // m
+                    a.Add(_state2.Pointer.Plus(14285184)); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(589824), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l1_ff.0.bias: arena elements [14875008, 14876544), group no_decay (bert_classifier.model:83: weight_decay=0)
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(1536); // count
+                    a.Add(_values.Pointer.Plus(14875008)); // p
+                    a.Add(_gradients.Pointer.Plus(14875008)); // g
+                    a.Add(_state1.Pointer.Plus(14875008)); // m
+                    a.Add(_state2.Pointer.Plus(14875008)); // v
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1536), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l1_ff.2.weight: arena elements [14876544, 15466368), no group
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(589824); // count
+                    a.Add(_values.Pointer.Plus(14876544)); // p
+                    a.Add(_gradients.Pointer.Plus(14876544)); // g
+                    a.Add(_state1.Pointer.Plus(14876544)); // m
+                    a.Add(_state2.Pointer.Plus(14876544)); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(589824), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l1_ff.2.bias .. l1_ffn_norm.bias: arena elements [15466368, 15467520), group no_decay (bert_classifier.model:83: weight_decay=0)
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(1152); // count
+                    a.Add(_values.Pointer.Plus(15466368)); // p
+                    a.Add(_gradients.Pointer.Plus(15466368)); // g
+                    a.Add(_state1.Pointer.Plus(15466368)); // m
+                    a.Add(_state2.Pointer.Plus(15466368)); // v
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l2_attn.in_proj_weight: arena elements [15467520, 15909888), no group
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(442368); // count
+                    a.Add(_values.Pointer.Plus(15467520)); // p
+                    a.Add(_gradients.Pointer.Plus(15467520)); // g
+                    a.Add(_state1.Pointer.Plus(15467520)); // m
+                    a.Add(_state2.Pointer.Plus(15467520)); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(442368), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l2_attn.in_proj_bias: arena elements [15909888, 15911040), group no_decay (bert_classifier.model:83: weight_decay=0)
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(1152); // count
+                    a.Add(_values.Pointer.Plus(15909888)); // p
+                    a.Add(_gradients.Pointer.Plus(15909888)); // g
+                    a.Add(_state1.Pointer.Plus(15909888)); // m
+                    a.Add(_state2.Pointer.Plus(15909888)); // v
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l2_attn.out_proj.weight: arena elements [15911040, 16058496), no group
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(147456); // count
+                    a.Add(_values.Pointer.Plus(15911040)); // p
+                    a.Add(_gradients.Pointer.Plus(15911040)); // g
+                    a.Add(_state1.Pointer.Plus(15911040)); // m
+                    a.Add(_state2.Pointer.Plus(15911040)); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(147456), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l2_attn.out_proj.bias .. l2_attn_norm.bias: arena elements [16058496, 16059648), group no_decay (bert_classifier.model:83: weight_decay=0)
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(1152); // count
+                    a.Add(_values.Pointer.Plus(16058496)); // p
+                    a.Add(_gradients.Pointer.Plus(16058496)); // g
+                    a.Add(_state1.Pointer.Plus(16058496)); // m
+                    a.Add(_state2.Pointer.Plus(16058496)); // v
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l2_ff.0.weight: arena elements [16059648, 16649472), no group
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(589824); // count
+                    a.Add(_values.Pointer.Plus(16059648)); // p
+                    a.Add(_gradients.Pointer.Plus(16059648)); // g
+                    a.Add(_state1.Pointer.Plus(16059648)); // m
+                    a.Add(_state2.Pointer.Plus(16059648)); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(589824), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l2_ff.0.bias: arena elements [16649472, 16651008), group no_decay (bert_classifier.model:83: weight_decay=0)
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(1536); // count
+                    a.Add(_values.Pointer.Plus(16649472)); // p
+                    a.Add(_gradients.Pointer.Plus(16649472)); // g
+                    a.Add(_state1.Pointer.Plus(16649472)); // m
+                    a.Add(_state2.Pointer.Plus(16649472)); // v
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1536), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l2_ff.2.weight: arena elements [16651008, 17240832), no group
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(589824); // count
+                    a.Add(_values.Pointer.Plus(16651008)); // p
+                    a.Add(_gradients.Pointer.Plus(16651008)); // g
+                    a.Add(_state1.Pointer.Plus(16651008)); // m
+                    a.Add(_state2.Pointer.Plus(16651008)); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(589824), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l2_ff.2.bias .. l2_ffn_norm.bias: arena elements [17240832, 17241984), group no_decay (bert_classifier.model:83: weight_decay=0)
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(1152); // count
+                    a.Add(_values.Pointer.Plus(17240832)); // p
+                    a.Add(_gradients.Pointer.Plus(17240832)); // g
+                    a.Add(_state1.Pointer.Plus(17240832)); // m
+                    a.Add(_state2.Pointer.Plus(17240832)); // v
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l3_attn.in_proj_weight: arena elements [17241984, 17684352), no group
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(442368); // count
+                    a.Add(_values.Pointer.Plus(17241984)); // p
+                    a.Add(_gradients.Pointer.Plus(17241984)); // g
+                    a.Add(_state1.Pointer.Plus(17241984)); // m
+                    a.Add(_state2.Pointer.Plus(17241984)); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(442368), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l3_attn.in_proj_bias: arena elements [17684352, 17685504), group no_decay (bert_classifier.model:83: weight_decay=0)
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(1152); // count
+                    a.Add(_values.Pointer.Plus(17684352)); // p
+                    a.Add(_gradients.Pointer.Plus(17684352)); // g
+                    a.Add(_state1.Pointer.Plus(17684352)); // m
+                    a.Add(_state2.Pointer.Plus(17684352)); // v
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l3_attn.out_proj.weight: arena elements [17685504, 17832960), no group
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(147456); // count
+                    a.Add(_values.Pointer.Plus(17685504)); // p
+                    a.Add(_gradients.Pointer.Plus(17685504)); // g
+                    a.Add(_state1.Pointer.Plus(17685504)); // m
+                    a.Add(_state2.Pointer.Plus(17685504)); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(147456), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l3_attn.out_proj.bias .. l3_attn_norm.bias: arena elements [17832960, 17834112), group no_decay (bert_classifier.model:83: weight_decay=0)
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(1152); // count
+                    a.Add(_values.Pointer.Plus(17832960)); // p
+                    a.Add(_gradients.Pointer.Plus(17832960)); // g
+                    a.Add(_state1.Pointer.Plus(17832960)); // m
+                    a.Add(_state2.Pointer.Plus(17832960)); // v
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l3_ff.0.weight: arena elements [17834112, 18423936), no group
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(589824); // count
+                    a.Add(_values.Pointer.Plus(17834112)); // p
+                    a.Add(_gradients.Pointer.Plus(17834112)); // g
+                    a.Add(_state1.Pointer.Plus(17834112)); // m
+                    a.Add(_state2.Pointer.Plus(17834112)); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(589824), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l3_ff.0.bias: arena elements [18423936, 18425472), group no_decay (bert_classifier.model:83: weight_decay=0)
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(1536); // count
+                    a.Add(_values.Pointer.Plus(18423936)); // p
+                    a.Add(_gradients.Pointer.Plus(18423936)); // g
+                    a.Add(_state1.Pointer.Plus(18423936)); // m
+                    a.Add(_state2.Pointer.Plus(18423936)); // v
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1536), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l3_ff.2.weight: arena elements [18425472, 19015296), no group
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(589824); // count
+                    a.Add(_values.Pointer.Plus(18425472)); // p
+                    a.Add(_gradients.Pointer.Plus(18425472)); // g
+                    a.Add(_state1.Pointer.Plus(18425472)); // m
+                    a.Add(_state2.Pointer.Plus(18425472)); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(589824), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l3_ff.2.bias .. l3_ffn_norm.bias: arena elements [19015296, 19016448), group no_decay (bert_classifier.model:83: weight_decay=0)
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(1152); // count
+                    a.Add(_values.Pointer.Plus(19015296)); // p
+                    a.Add(_gradients.Pointer.Plus(19015296)); // g
+                    a.Add(_state1.Pointer.Plus(19015296)); // m
+                    a.Add(_state2.Pointer.Plus(19015296)); // v
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l4_attn.in_proj_weight: arena elements [19016448, 19458816), no group
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(442368); // count
+                    a.Add(_values.Pointer.Plus(19016448)); // p
+                    a.Add(_gradients.Pointer.Plus(19016448)); // g
+                    a.Add(_state1.Pointer.Plus(19016448)); // m
+                    a.Add(_state2.Pointer.Plus(19016448)); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(442368), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l4_attn.in_proj_bias: arena elements [19458816, 19459968), group no_decay (bert_classifier.model:83: weight_decay=0)
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(1152); // count
+                    a.Add(_values.Pointer.Plus(19458816)); // p
+                    a.Add(_gradients.Pointer.Plus(19458816)); // g
+                    a.Add(_state1.Pointer.Plus(19458816)); // m
+                    a.Add(_state2.Pointer.Plus(19458816)); // v
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l4_attn.out_proj.weight: arena elements [19459968, 19607424), no group
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(147456); // count
+                    a.Add(_values.Pointer.Plus(19459968)); // p
+                    a.Add(_gradients.Pointer.Plus(19459968)); // g
+                    a.Add(_state1.Pointer.Plus(19459968)); // m
+                    a.Add(_state2.Pointer.Plus(19459968)); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(147456), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l4_attn.out_proj.bias .. l4_attn_norm.bias: arena elements [19607424, 19608576), group no_decay (bert_classifier.model:83: weight_decay=0)
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(1152); // count
+                    a.Add(_values.Pointer.Plus(19607424)); // p
+                    a.Add(_gradients.Pointer.Plus(19607424)); // g
+                    a.Add(_state1.Pointer.Plus(19607424)); // m
+                    a.Add(_state2.Pointer.Plus(19607424)); // v
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l4_ff.0.weight: arena elements [19608576, 20198400), no group
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(589824); // count
+                    a.Add(_values.Pointer.Plus(19608576)); // p
+                    a.Add(_gradients.Pointer.Plus(19608576)); // g
+                    a.Add(_state1.Pointer.Plus(19608576)); // m
+                    a.Add(_state2.Pointer.Plus(19608576)); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(589824), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l4_ff.0.bias: arena elements [20198400, 20199936), group no_decay (bert_classifier.model:83: weight_decay=0)
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(1536); // count
+                    a.Add(_values.Pointer.Plus(20198400)); // p
+                    a.Add(_gradients.Pointer.Plus(20198400)); // g
+                    a.Add(_state1.Pointer.Plus(20198400)); // m
+                    a.Add(_state2.Pointer.Plus(20198400)); // v
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1536), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l4_ff.2.weight: arena elements [20199936, 20789760), no group
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(589824); // count
+                    a.Add(_values.Pointer.Plus(20199936)); // p
+                    a.Add(_gradients.Pointer.Plus(20199936)); // g
+                    a.Add(_state1.Pointer.Plus(20199936)); // m
+                    a.Add(_state2.Pointer.Plus(20199936)); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(589824), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l4_ff.2.bias .. l4_ffn_norm.bias: arena elements [20789760, 20790912), group no_decay (bert_classifier.model:83: weight_decay=0)
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(1152); // count
+                    a.Add(_values.Pointer.Plus(20789760)); // p
+                    a.Add(_gradients.Pointer.Plus(20789760)); // g
+                    a.Add(_state1.Pointer.Plus(20789760)); // m
+                    a.Add(_state2.Pointer.Plus(20789760)); // v
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l5_attn.in_proj_weight: arena elements [20790912, 21233280), no group
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(442368); // count
+                    a.Add(_values.Pointer.Plus(20790912)); // p
+                    a.Add(_gradients.Pointer.Plus(20790912)); // g
+                    a.Add(_state1.Pointer.Plus(20790912)); // m
+                    a.Add(_state2.Pointer.Plus(20790912)); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(442368), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l5_attn.in_proj_bias: arena elements [21233280, 21234432), group no_decay (bert_classifier.model:83: weight_decay=0)
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(1152); // count
+                    a.Add(_values.Pointer.Plus(21233280)); // p
+                    a.Add(_gradients.Pointer.Plus(21233280)); // g
+                    a.Add(_state1.Pointer.Plus(21233280)); // m
+                    a.Add(_state2.Pointer.Plus(21233280)); // v
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l5_attn.out_proj.weight: arena elements [21234432, 21381888), no group
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(147456); // count
+                    a.Add(_values.Pointer.Plus(21234432)); // p
+                    a.Add(_gradients.Pointer.Plus(21234432)); // g
+                    a.Add(_state1.Pointer.Plus(21234432)); // m
+                    a.Add(_state2.Pointer.Plus(21234432)); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(147456), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l5_attn.out_proj.bias .. l5_attn_norm.bias: arena elements [21381888, 21383040), group no_decay (bert_classifier.model:83: weight_decay=0)
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(1152); // count
+                    a.Add(_values.Pointer.Plus(21381888)); // p
+                    a.Add(_gradients.Pointer.Plus(21381888)); // g
+                    a.Add(_state1.Pointer.Plus(21381888)); // m
+                    a.Add(_state2.Pointer.Plus(21381888)); // v
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l5_ff.0.weight: arena elements [21383040, 21972864), no group
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(589824); // count
+                    a.Add(_values.Pointer.Plus(21383040)); // p
+                    a.Add(_gradients.Pointer.Plus(21383040)); // g
+                    a.Add(_state1.Pointer.Plus(21383040)); // m
+                    a.Add(_state2.Pointer.Plus(21383040)); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(589824), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l5_ff.0.bias: arena elements [21972864, 21974400), group no_decay (bert_classifier.model:83: weight_decay=0)
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(1536); // count
+                    a.Add(_values.Pointer.Plus(21972864)); // p
+                    a.Add(_gradients.Pointer.Plus(21972864)); // g
+                    a.Add(_state1.Pointer.Plus(21972864)); // m
+                    a.Add(_state2.Pointer.Plus(21972864)); // v
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1536), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l5_ff.2.weight: arena elements [21974400, 22564224), no group
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(589824); // count
+                    a.Add(_values.Pointer.Plus(21974400)); // p
+                    a.Add(_gradients.Pointer.Plus(21974400)); // g
+                    a.Add(_state1.Pointer.Plus(21974400)); // m
+                    a.Add(_state2.Pointer.Plus(21974400)); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(589824), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // l5_ff.2.bias .. l5_ffn_norm.bias: arena elements [22564224, 22565376), group no_decay (bert_classifier.model:83: weight_decay=0)
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(1152); // count
+                    a.Add(_values.Pointer.Plus(22564224)); // p
+                    a.Add(_gradients.Pointer.Plus(22564224)); // g
+                    a.Add(_state1.Pointer.Plus(22564224)); // m
+                    a.Add(_state2.Pointer.Plus(22564224)); // v
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // logits.1.weight: arena elements [22565376, 22566144), no group
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(768); // count
+                    a.Add(_values.Pointer.Plus(22565376)); // p
+                    a.Add(_gradients.Pointer.Plus(22565376)); // g
+                    a.Add(_state1.Pointer.Plus(22565376)); // m
+                    a.Add(_state2.Pointer.Plus(22565376)); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(768), global::ModelDsl.Cuda.Grid.Block, ref a);
+                }
+                // logits.1.bias: arena elements [22566144, 22566208), group no_decay (bert_classifier.model:83: weight_decay=0)
+                {
+                    var a = new global::ModelDsl.Cuda.KernelArguments();
+                    a.Add(64); // count
+                    a.Add(_values.Pointer.Plus(22566144)); // p
+                    a.Add(_gradients.Pointer.Plus(22566144)); // g
+                    a.Add(_state1.Pointer.Plus(22566144)); // m
+                    a.Add(_state2.Pointer.Plus(22566144)); // v
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size
+                    a.Add(bc2Sqrt); // bc2_sqrt
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(64), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
             }
 

@@ -13,241 +13,241 @@ namespace Consumer
 
         // ───── Parameters (in checkpoint order) ──────────────────────────────────────────────────────────
 
-        /// <summary><c>tok.weight</c> f32[30522, 384] from bert_classifier.model:32; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>tok.weight</c> f32[30522, 384] from bert_classifier.model:32; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter TokWeight { get; } = new global::ModelDsl.Runtime.Parameter("tok.weight", new[] { 30522, 384 }, "bert_classifier.model:32");
 
-        /// <summary><c>typ.weight</c> f32[2, 384] from bert_classifier.model:33; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>typ.weight</c> f32[2, 384] from bert_classifier.model:33; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter TypWeight { get; } = new global::ModelDsl.Runtime.Parameter("typ.weight", new[] { 2, 384 }, "bert_classifier.model:33");
 
-        /// <summary><c>pos.weight</c> f32[512, 384] from bert_classifier.model:35; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>pos.weight</c> f32[512, 384] from bert_classifier.model:35; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter PosWeight { get; } = new global::ModelDsl.Runtime.Parameter("pos.weight", new[] { 512, 384 }, "bert_classifier.model:35");
 
-        /// <summary><c>emb_norm.weight</c> f32[384] from bert_classifier.model:36; initialised ones (init at line 86).</summary>
+        /// <summary><c>emb_norm.weight</c> f32[384] from bert_classifier.model:36; initialised ones (init at line 87).</summary>
         public global::ModelDsl.Runtime.Parameter EmbNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("emb_norm.weight", new[] { 384 }, "bert_classifier.model:36");
 
-        /// <summary><c>emb_norm.bias</c> f32[384] from bert_classifier.model:36; initialised zeros (init at line 85).</summary>
+        /// <summary><c>emb_norm.bias</c> f32[384] from bert_classifier.model:36; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter EmbNormBias { get; } = new global::ModelDsl.Runtime.Parameter("emb_norm.bias", new[] { 384 }, "bert_classifier.model:36");
 
-        /// <summary><c>l0_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:38; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>l0_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:38; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L0AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l0_attn.in_proj_weight", new[] { 1152, 384 }, "bert_classifier.model:38");
 
-        /// <summary><c>l0_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:38; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l0_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:38; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L0AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l0_attn.in_proj_bias", new[] { 1152 }, "bert_classifier.model:38");
 
-        /// <summary><c>l0_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:38; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>l0_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:38; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L0AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l0_attn.out_proj.weight", new[] { 384, 384 }, "bert_classifier.model:38");
 
-        /// <summary><c>l0_attn.out_proj.bias</c> f32[384] from bert_classifier.model:38; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l0_attn.out_proj.bias</c> f32[384] from bert_classifier.model:38; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L0AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l0_attn.out_proj.bias", new[] { 384 }, "bert_classifier.model:38");
 
-        /// <summary><c>l0_attn_norm.weight</c> f32[384] from bert_classifier.model:40; initialised ones (init at line 86).</summary>
+        /// <summary><c>l0_attn_norm.weight</c> f32[384] from bert_classifier.model:40; initialised ones (init at line 87).</summary>
         public global::ModelDsl.Runtime.Parameter L0AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l0_attn_norm.weight", new[] { 384 }, "bert_classifier.model:40");
 
-        /// <summary><c>l0_attn_norm.bias</c> f32[384] from bert_classifier.model:40; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l0_attn_norm.bias</c> f32[384] from bert_classifier.model:40; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L0AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l0_attn_norm.bias", new[] { 384 }, "bert_classifier.model:40");
 
-        /// <summary><c>l0_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:41; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>l0_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:41; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L0Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("l0_ff.0.weight", new[] { 1536, 384 }, "bert_classifier.model:41");
 
-        /// <summary><c>l0_ff.0.bias</c> f32[1536] from bert_classifier.model:41; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l0_ff.0.bias</c> f32[1536] from bert_classifier.model:41; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L0Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("l0_ff.0.bias", new[] { 1536 }, "bert_classifier.model:41");
 
-        /// <summary><c>l0_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:41; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>l0_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:41; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L0Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("l0_ff.2.weight", new[] { 384, 1536 }, "bert_classifier.model:41");
 
-        /// <summary><c>l0_ff.2.bias</c> f32[384] from bert_classifier.model:41; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l0_ff.2.bias</c> f32[384] from bert_classifier.model:41; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L0Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("l0_ff.2.bias", new[] { 384 }, "bert_classifier.model:41");
 
-        /// <summary><c>l0_ffn_norm.weight</c> f32[384] from bert_classifier.model:43; initialised ones (init at line 86).</summary>
+        /// <summary><c>l0_ffn_norm.weight</c> f32[384] from bert_classifier.model:43; initialised ones (init at line 87).</summary>
         public global::ModelDsl.Runtime.Parameter L0FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l0_ffn_norm.weight", new[] { 384 }, "bert_classifier.model:43");
 
-        /// <summary><c>l0_ffn_norm.bias</c> f32[384] from bert_classifier.model:43; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l0_ffn_norm.bias</c> f32[384] from bert_classifier.model:43; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L0FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l0_ffn_norm.bias", new[] { 384 }, "bert_classifier.model:43");
 
-        /// <summary><c>l1_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:44; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>l1_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:44; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L1AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l1_attn.in_proj_weight", new[] { 1152, 384 }, "bert_classifier.model:44");
 
-        /// <summary><c>l1_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:44; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l1_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:44; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L1AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l1_attn.in_proj_bias", new[] { 1152 }, "bert_classifier.model:44");
 
-        /// <summary><c>l1_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:44; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>l1_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:44; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L1AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l1_attn.out_proj.weight", new[] { 384, 384 }, "bert_classifier.model:44");
 
-        /// <summary><c>l1_attn.out_proj.bias</c> f32[384] from bert_classifier.model:44; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l1_attn.out_proj.bias</c> f32[384] from bert_classifier.model:44; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L1AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l1_attn.out_proj.bias", new[] { 384 }, "bert_classifier.model:44");
 
-        /// <summary><c>l1_attn_norm.weight</c> f32[384] from bert_classifier.model:46; initialised ones (init at line 86).</summary>
+        /// <summary><c>l1_attn_norm.weight</c> f32[384] from bert_classifier.model:46; initialised ones (init at line 87).</summary>
         public global::ModelDsl.Runtime.Parameter L1AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l1_attn_norm.weight", new[] { 384 }, "bert_classifier.model:46");
 
-        /// <summary><c>l1_attn_norm.bias</c> f32[384] from bert_classifier.model:46; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l1_attn_norm.bias</c> f32[384] from bert_classifier.model:46; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L1AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l1_attn_norm.bias", new[] { 384 }, "bert_classifier.model:46");
 
-        /// <summary><c>l1_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:47; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>l1_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:47; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L1Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("l1_ff.0.weight", new[] { 1536, 384 }, "bert_classifier.model:47");
 
-        /// <summary><c>l1_ff.0.bias</c> f32[1536] from bert_classifier.model:47; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l1_ff.0.bias</c> f32[1536] from bert_classifier.model:47; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L1Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("l1_ff.0.bias", new[] { 1536 }, "bert_classifier.model:47");
 
-        /// <summary><c>l1_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:47; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>l1_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:47; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L1Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("l1_ff.2.weight", new[] { 384, 1536 }, "bert_classifier.model:47");
 
-        /// <summary><c>l1_ff.2.bias</c> f32[384] from bert_classifier.model:47; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l1_ff.2.bias</c> f32[384] from bert_classifier.model:47; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L1Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("l1_ff.2.bias", new[] { 384 }, "bert_classifier.model:47");
 
-        /// <summary><c>l1_ffn_norm.weight</c> f32[384] from bert_classifier.model:49; initialised ones (init at line 86).</summary>
+        /// <summary><c>l1_ffn_norm.weight</c> f32[384] from bert_classifier.model:49; initialised ones (init at line 87).</summary>
         public global::ModelDsl.Runtime.Parameter L1FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l1_ffn_norm.weight", new[] { 384 }, "bert_classifier.model:49");
 
-        /// <summary><c>l1_ffn_norm.bias</c> f32[384] from bert_classifier.model:49; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l1_ffn_norm.bias</c> f32[384] from bert_classifier.model:49; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L1FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l1_ffn_norm.bias", new[] { 384 }, "bert_classifier.model:49");
 
-        /// <summary><c>l2_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:50; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>l2_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:50; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L2AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l2_attn.in_proj_weight", new[] { 1152, 384 }, "bert_classifier.model:50");
 
-        /// <summary><c>l2_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:50; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l2_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:50; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L2AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l2_attn.in_proj_bias", new[] { 1152 }, "bert_classifier.model:50");
 
-        /// <summary><c>l2_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:50; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>l2_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:50; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L2AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l2_attn.out_proj.weight", new[] { 384, 384 }, "bert_classifier.model:50");
 
-        /// <summary><c>l2_attn.out_proj.bias</c> f32[384] from bert_classifier.model:50; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l2_attn.out_proj.bias</c> f32[384] from bert_classifier.model:50; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L2AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l2_attn.out_proj.bias", new[] { 384 }, "bert_classifier.model:50");
 
-        /// <summary><c>l2_attn_norm.weight</c> f32[384] from bert_classifier.model:52; initialised ones (init at line 86).</summary>
+        /// <summary><c>l2_attn_norm.weight</c> f32[384] from bert_classifier.model:52; initialised ones (init at line 87).</summary>
         public global::ModelDsl.Runtime.Parameter L2AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l2_attn_norm.weight", new[] { 384 }, "bert_classifier.model:52");
 
-        /// <summary><c>l2_attn_norm.bias</c> f32[384] from bert_classifier.model:52; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l2_attn_norm.bias</c> f32[384] from bert_classifier.model:52; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L2AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l2_attn_norm.bias", new[] { 384 }, "bert_classifier.model:52");
 
-        /// <summary><c>l2_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:53; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>l2_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:53; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L2Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("l2_ff.0.weight", new[] { 1536, 384 }, "bert_classifier.model:53");
 
-        /// <summary><c>l2_ff.0.bias</c> f32[1536] from bert_classifier.model:53; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l2_ff.0.bias</c> f32[1536] from bert_classifier.model:53; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L2Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("l2_ff.0.bias", new[] { 1536 }, "bert_classifier.model:53");
 
-        /// <summary><c>l2_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:53; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>l2_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:53; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L2Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("l2_ff.2.weight", new[] { 384, 1536 }, "bert_classifier.model:53");
 
-        /// <summary><c>l2_ff.2.bias</c> f32[384] from bert_classifier.model:53; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l2_ff.2.bias</c> f32[384] from bert_classifier.model:53; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L2Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("l2_ff.2.bias", new[] { 384 }, "bert_classifier.model:53");
 
-        /// <summary><c>l2_ffn_norm.weight</c> f32[384] from bert_classifier.model:55; initialised ones (init at line 86).</summary>
+        /// <summary><c>l2_ffn_norm.weight</c> f32[384] from bert_classifier.model:55; initialised ones (init at line 87).</summary>
         public global::ModelDsl.Runtime.Parameter L2FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l2_ffn_norm.weight", new[] { 384 }, "bert_classifier.model:55");
 
-        /// <summary><c>l2_ffn_norm.bias</c> f32[384] from bert_classifier.model:55; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l2_ffn_norm.bias</c> f32[384] from bert_classifier.model:55; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L2FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l2_ffn_norm.bias", new[] { 384 }, "bert_classifier.model:55");
 
-        /// <summary><c>l3_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:56; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>l3_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:56; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L3AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l3_attn.in_proj_weight", new[] { 1152, 384 }, "bert_classifier.model:56");
 
-        /// <summary><c>l3_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:56; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l3_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:56; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L3AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l3_attn.in_proj_bias", new[] { 1152 }, "bert_classifier.model:56");
 
-        /// <summary><c>l3_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:56; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>l3_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:56; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L3AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l3_attn.out_proj.weight", new[] { 384, 384 }, "bert_classifier.model:56");
 
-        /// <summary><c>l3_attn.out_proj.bias</c> f32[384] from bert_classifier.model:56; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l3_attn.out_proj.bias</c> f32[384] from bert_classifier.model:56; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L3AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l3_attn.out_proj.bias", new[] { 384 }, "bert_classifier.model:56");
 
-        /// <summary><c>l3_attn_norm.weight</c> f32[384] from bert_classifier.model:58; initialised ones (init at line 86).</summary>
+        /// <summary><c>l3_attn_norm.weight</c> f32[384] from bert_classifier.model:58; initialised ones (init at line 87).</summary>
         public global::ModelDsl.Runtime.Parameter L3AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l3_attn_norm.weight", new[] { 384 }, "bert_classifier.model:58");
 
-        /// <summary><c>l3_attn_norm.bias</c> f32[384] from bert_classifier.model:58; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l3_attn_norm.bias</c> f32[384] from bert_classifier.model:58; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L3AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l3_attn_norm.bias", new[] { 384 }, "bert_classifier.model:58");
 
-        /// <summary><c>l3_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:59; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>l3_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:59; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L3Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("l3_ff.0.weight", new[] { 1536, 384 }, "bert_classifier.model:59");
 
-        /// <summary><c>l3_ff.0.bias</c> f32[1536] from bert_classifier.model:59; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l3_ff.0.bias</c> f32[1536] from bert_classifier.model:59; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L3Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("l3_ff.0.bias", new[] { 1536 }, "bert_classifier.model:59");
 
-        /// <summary><c>l3_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:59; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>l3_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:59; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L3Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("l3_ff.2.weight", new[] { 384, 1536 }, "bert_classifier.model:59");
 
-        /// <summary><c>l3_ff.2.bias</c> f32[384] from bert_classifier.model:59; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l3_ff.2.bias</c> f32[384] from bert_classifier.model:59; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L3Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("l3_ff.2.bias", new[] { 384 }, "bert_classifier.model:59");
 
-        /// <summary><c>l3_ffn_norm.weight</c> f32[384] from bert_classifier.model:61; initialised ones (init at line 86).</summary>
+        /// <summary><c>l3_ffn_norm.weight</c> f32[384] from bert_classifier.model:61; initialised ones (init at line 87).</summary>
         public global::ModelDsl.Runtime.Parameter L3FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l3_ffn_norm.weight", new[] { 384 }, "bert_classifier.model:61");
 
-        /// <summary><c>l3_ffn_norm.bias</c> f32[384] from bert_classifier.model:61; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l3_ffn_norm.bias</c> f32[384] from bert_classifier.model:61; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L3FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l3_ffn_norm.bias", new[] { 384 }, "bert_classifier.model:61");
 
-        /// <summary><c>l4_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:62; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>l4_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:62; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L4AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l4_attn.in_proj_weight", new[] { 1152, 384 }, "bert_classifier.model:62");
 
-        /// <summary><c>l4_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:62; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l4_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:62; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L4AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l4_attn.in_proj_bias", new[] { 1152 }, "bert_classifier.model:62");
 
-        /// <summary><c>l4_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:62; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>l4_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:62; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L4AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l4_attn.out_proj.weight", new[] { 384, 384 }, "bert_classifier.model:62");
 
-        /// <summary><c>l4_attn.out_proj.bias</c> f32[384] from bert_classifier.model:62; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l4_attn.out_proj.bias</c> f32[384] from bert_classifier.model:62; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L4AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l4_attn.out_proj.bias", new[] { 384 }, "bert_classifier.model:62");
 
-        /// <summary><c>l4_attn_norm.weight</c> f32[384] from bert_classifier.model:64; initialised ones (init at line 86).</summary>
+        /// <summary><c>l4_attn_norm.weight</c> f32[384] from bert_classifier.model:64; initialised ones (init at line 87).</summary>
         public global::ModelDsl.Runtime.Parameter L4AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l4_attn_norm.weight", new[] { 384 }, "bert_classifier.model:64");
 
-        /// <summary><c>l4_attn_norm.bias</c> f32[384] from bert_classifier.model:64; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l4_attn_norm.bias</c> f32[384] from bert_classifier.model:64; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L4AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l4_attn_norm.bias", new[] { 384 }, "bert_classifier.model:64");
 
-        /// <summary><c>l4_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:65; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>l4_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:65; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L4Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("l4_ff.0.weight", new[] { 1536, 384 }, "bert_classifier.model:65");
 
-        /// <summary><c>l4_ff.0.bias</c> f32[1536] from bert_classifier.model:65; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l4_ff.0.bias</c> f32[1536] from bert_classifier.model:65; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L4Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("l4_ff.0.bias", new[] { 1536 }, "bert_classifier.model:65");
 
-        /// <summary><c>l4_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:65; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>l4_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:65; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L4Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("l4_ff.2.weight", new[] { 384, 1536 }, "bert_classifier.model:65");
 
-        /// <summary><c>l4_ff.2.bias</c> f32[384] from bert_classifier.model:65; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l4_ff.2.bias</c> f32[384] from bert_classifier.model:65; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L4Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("l4_ff.2.bias", new[] { 384 }, "bert_classifier.model:65");
 
-        /// <summary><c>l4_ffn_norm.weight</c> f32[384] from bert_classifier.model:67; initialised ones (init at line 86).</summary>
+        /// <summary><c>l4_ffn_norm.weight</c> f32[384] from bert_classifier.model:67; initialised ones (init at line 87).</summary>
         public global::ModelDsl.Runtime.Parameter L4FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l4_ffn_norm.weight", new[] { 384 }, "bert_classifier.model:67");
 
-        /// <summary><c>l4_ffn_norm.bias</c> f32[384] from bert_classifier.model:67; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l4_ffn_norm.bias</c> f32[384] from bert_classifier.model:67; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L4FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l4_ffn_norm.bias", new[] { 384 }, "bert_classifier.model:67");
 
-        /// <summary><c>l5_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:68; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>l5_attn.in_proj_weight</c> f32[1152, 384] from bert_classifier.model:68; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L5AttnInProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l5_attn.in_proj_weight", new[] { 1152, 384 }, "bert_classifier.model:68");
 
-        /// <summary><c>l5_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:68; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l5_attn.in_proj_bias</c> f32[1152] from bert_classifier.model:68; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L5AttnInProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l5_attn.in_proj_bias", new[] { 1152 }, "bert_classifier.model:68");
 
-        /// <summary><c>l5_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:68; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>l5_attn.out_proj.weight</c> f32[384, 384] from bert_classifier.model:68; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L5AttnOutProjWeight { get; } = new global::ModelDsl.Runtime.Parameter("l5_attn.out_proj.weight", new[] { 384, 384 }, "bert_classifier.model:68");
 
-        /// <summary><c>l5_attn.out_proj.bias</c> f32[384] from bert_classifier.model:68; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l5_attn.out_proj.bias</c> f32[384] from bert_classifier.model:68; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L5AttnOutProjBias { get; } = new global::ModelDsl.Runtime.Parameter("l5_attn.out_proj.bias", new[] { 384 }, "bert_classifier.model:68");
 
-        /// <summary><c>l5_attn_norm.weight</c> f32[384] from bert_classifier.model:70; initialised ones (init at line 86).</summary>
+        /// <summary><c>l5_attn_norm.weight</c> f32[384] from bert_classifier.model:70; initialised ones (init at line 87).</summary>
         public global::ModelDsl.Runtime.Parameter L5AttnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l5_attn_norm.weight", new[] { 384 }, "bert_classifier.model:70");
 
-        /// <summary><c>l5_attn_norm.bias</c> f32[384] from bert_classifier.model:70; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l5_attn_norm.bias</c> f32[384] from bert_classifier.model:70; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L5AttnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l5_attn_norm.bias", new[] { 384 }, "bert_classifier.model:70");
 
-        /// <summary><c>l5_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:71; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>l5_ff.0.weight</c> f32[1536, 384] from bert_classifier.model:71; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L5Ff0Weight { get; } = new global::ModelDsl.Runtime.Parameter("l5_ff.0.weight", new[] { 1536, 384 }, "bert_classifier.model:71");
 
-        /// <summary><c>l5_ff.0.bias</c> f32[1536] from bert_classifier.model:71; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l5_ff.0.bias</c> f32[1536] from bert_classifier.model:71; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L5Ff0Bias { get; } = new global::ModelDsl.Runtime.Parameter("l5_ff.0.bias", new[] { 1536 }, "bert_classifier.model:71");
 
-        /// <summary><c>l5_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:71; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>l5_ff.2.weight</c> f32[384, 1536] from bert_classifier.model:71; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter L5Ff2Weight { get; } = new global::ModelDsl.Runtime.Parameter("l5_ff.2.weight", new[] { 384, 1536 }, "bert_classifier.model:71");
 
-        /// <summary><c>l5_ff.2.bias</c> f32[384] from bert_classifier.model:71; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l5_ff.2.bias</c> f32[384] from bert_classifier.model:71; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L5Ff2Bias { get; } = new global::ModelDsl.Runtime.Parameter("l5_ff.2.bias", new[] { 384 }, "bert_classifier.model:71");
 
-        /// <summary><c>l5_ffn_norm.weight</c> f32[384] from bert_classifier.model:73; initialised ones (init at line 86).</summary>
+        /// <summary><c>l5_ffn_norm.weight</c> f32[384] from bert_classifier.model:73; initialised ones (init at line 87).</summary>
         public global::ModelDsl.Runtime.Parameter L5FfnNormWeight { get; } = new global::ModelDsl.Runtime.Parameter("l5_ffn_norm.weight", new[] { 384 }, "bert_classifier.model:73");
 
-        /// <summary><c>l5_ffn_norm.bias</c> f32[384] from bert_classifier.model:73; initialised zeros (init at line 85).</summary>
+        /// <summary><c>l5_ffn_norm.bias</c> f32[384] from bert_classifier.model:73; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter L5FfnNormBias { get; } = new global::ModelDsl.Runtime.Parameter("l5_ffn_norm.bias", new[] { 384 }, "bert_classifier.model:73");
 
-        /// <summary><c>logits.1.weight</c> f32[2, 384] from bert_classifier.model:75; initialised normal(0, 0.02) (init at line 84).</summary>
+        /// <summary><c>logits.1.weight</c> f32[2, 384] from bert_classifier.model:75; initialised normal(0, 0.02) (init at line 85).</summary>
         public global::ModelDsl.Runtime.Parameter Logits1Weight { get; } = new global::ModelDsl.Runtime.Parameter("logits.1.weight", new[] { 2, 384 }, "bert_classifier.model:75");
 
-        /// <summary><c>logits.1.bias</c> f32[2] from bert_classifier.model:75; initialised zeros (init at line 85).</summary>
+        /// <summary><c>logits.1.bias</c> f32[2] from bert_classifier.model:75; initialised zeros (init at line 86).</summary>
         public global::ModelDsl.Runtime.Parameter Logits1Bias { get; } = new global::ModelDsl.Runtime.Parameter("logits.1.bias", new[] { 2 }, "bert_classifier.model:75");
 
         /// <summary>Every parameter, in checkpoint order; their <c>Gradient</c> arrays hold the last computed gradients.</summary>
@@ -283,6 +283,44 @@ namespace Consumer
         public float ScheduledLearningRate => (float)(LearningRate * global::ModelDsl.Runtime.Schedules.Linear(Step, 20, TotalSteps, 0, "BertClassifier (bert_classifier.model:81)"));
 
         /// <summary>
+        /// The parameter groups of bert_classifier.model (docs/training.md "Parameter groups"), by index:
+        /// 0: no group: adamw's lr and weight_decay (bert_classifier.model:80):
+        ///    tok.weight, typ.weight, pos.weight, l0_attn.in_proj_weight, l0_attn.out_proj.weight, l0_ff.0.weight,
+        ///    l0_ff.2.weight, l1_attn.in_proj_weight, l1_attn.out_proj.weight, l1_ff.0.weight, l1_ff.2.weight,
+        ///    l2_attn.in_proj_weight, l2_attn.out_proj.weight, l2_ff.0.weight, l2_ff.2.weight, l3_attn.in_proj_weight,
+        ///    l3_attn.out_proj.weight, l3_ff.0.weight, l3_ff.2.weight, l4_attn.in_proj_weight, l4_attn.out_proj.weight,
+        ///    l4_ff.0.weight, l4_ff.2.weight, l5_attn.in_proj_weight, l5_attn.out_proj.weight, l5_ff.0.weight,
+        ///    l5_ff.2.weight, logits.1.weight.
+        /// 1: group no_decay (bert_classifier.model:83: weight_decay=0):
+        ///    emb_norm.weight, emb_norm.bias, l0_attn.in_proj_bias, l0_attn.out_proj.bias, l0_attn_norm.weight,
+        ///    l0_attn_norm.bias, l0_ff.0.bias, l0_ff.2.bias, l0_ffn_norm.weight, l0_ffn_norm.bias, l1_attn.in_proj_bias,
+        ///    l1_attn.out_proj.bias, l1_attn_norm.weight, l1_attn_norm.bias, l1_ff.0.bias, l1_ff.2.bias, l1_ffn_norm.weight,
+        ///    l1_ffn_norm.bias, l2_attn.in_proj_bias, l2_attn.out_proj.bias, l2_attn_norm.weight, l2_attn_norm.bias,
+        ///    l2_ff.0.bias, l2_ff.2.bias, l2_ffn_norm.weight, l2_ffn_norm.bias, l3_attn.in_proj_bias, l3_attn.out_proj.bias,
+        ///    l3_attn_norm.weight, l3_attn_norm.bias, l3_ff.0.bias, l3_ff.2.bias, l3_ffn_norm.weight, l3_ffn_norm.bias,
+        ///    l4_attn.in_proj_bias, l4_attn.out_proj.bias, l4_attn_norm.weight, l4_attn_norm.bias, l4_ff.0.bias,
+        ///    l4_ff.2.bias, l4_ffn_norm.weight, l4_ffn_norm.bias, l5_attn.in_proj_bias, l5_attn.out_proj.bias,
+        ///    l5_attn_norm.weight, l5_attn_norm.bias, l5_ff.0.bias, l5_ff.2.bias, l5_ffn_norm.weight, l5_ffn_norm.bias,
+        ///    logits.1.bias.
+        /// </summary>
+        public static global::System.Collections.Generic.IReadOnlyList<string> ParameterGroups { get; } = new[] { "", "no_decay" };
+
+        /// <summary>Each group's lr over the optimizer's: a group's rate is LearningRate times this, so setting LearningRate moves every group in proportion.</summary>
+        private static readonly double[] GroupRateRatios = { 1.0, 1.0 };
+
+        /// <summary>Each group's weight decay (the optimizer's where the group keeps it).</summary>
+        internal static readonly float[] GroupWeightDecays = { 0.01f, 0.0f };
+
+        /// <summary>This update's learning rate per group, filled by Update (kept to allocate nothing per step).</summary>
+        private readonly float[] _groupRates = new float[2];
+
+        /// <summary>
+        /// The learning rate of group <paramref name="group"/>'s next update (an index of <see cref="ParameterGroups"/>): LearningRate times the
+        /// group's lr over the optimizer's, times the factor of schedule linear(warmup=20, floor=0) (bert_classifier.model:81), rounded once.
+        /// </summary>
+        public float GroupLearningRate(int group) => (float)(LearningRate * GroupRateRatios[group] * global::ModelDsl.Runtime.Schedules.Linear(Step, 20, TotalSteps, 0, "BertClassifier (bert_classifier.model:81)"));
+
+        /// <summary>
         /// Whether inputs, targets, the loss, the gradients and the optimizer update are checked for NaN and ±∞ (default true:
         /// one pass over the inputs and one over the gradients per step; docs/training.md, "Non-finite values"). Set it false to handle non-finite values
         /// yourself: nothing is scanned, and Save and ExportOnnx write whatever the parameters hold.
@@ -299,6 +337,57 @@ namespace Consumer
             Parameters = new global::ModelDsl.Runtime.Parameter[] { TokWeight, TypWeight, PosWeight, EmbNormWeight, EmbNormBias, L0AttnInProjWeight, L0AttnInProjBias, L0AttnOutProjWeight, L0AttnOutProjBias, L0AttnNormWeight, L0AttnNormBias, L0Ff0Weight, L0Ff0Bias, L0Ff2Weight, L0Ff2Bias, L0FfnNormWeight, L0FfnNormBias, L1AttnInProjWeight, L1AttnInProjBias, L1AttnOutProjWeight, L1AttnOutProjBias, L1AttnNormWeight, L1AttnNormBias, L1Ff0Weight, L1Ff0Bias, L1Ff2Weight, L1Ff2Bias, L1FfnNormWeight, L1FfnNormBias, L2AttnInProjWeight, L2AttnInProjBias, L2AttnOutProjWeight, L2AttnOutProjBias, L2AttnNormWeight, L2AttnNormBias, L2Ff0Weight, L2Ff0Bias, L2Ff2Weight, L2Ff2Bias, L2FfnNormWeight, L2FfnNormBias, L3AttnInProjWeight, L3AttnInProjBias, L3AttnOutProjWeight, L3AttnOutProjBias, L3AttnNormWeight, L3AttnNormBias, L3Ff0Weight, L3Ff0Bias, L3Ff2Weight, L3Ff2Bias, L3FfnNormWeight, L3FfnNormBias, L4AttnInProjWeight, L4AttnInProjBias, L4AttnOutProjWeight, L4AttnOutProjBias, L4AttnNormWeight, L4AttnNormBias, L4Ff0Weight, L4Ff0Bias, L4Ff2Weight, L4Ff2Bias, L4FfnNormWeight, L4FfnNormBias, L5AttnInProjWeight, L5AttnInProjBias, L5AttnOutProjWeight, L5AttnOutProjBias, L5AttnNormWeight, L5AttnNormBias, L5Ff0Weight, L5Ff0Bias, L5Ff2Weight, L5Ff2Bias, L5FfnNormWeight, L5FfnNormBias, Logits1Weight, Logits1Bias };
             _guard = new global::ModelDsl.Runtime.ModelGuard(ModelName, Parameters);
             foreach (var p in Parameters) p.EnsureState(2);
+            _guard.Group(3, 1); // emb_norm.weight: group no_decay
+            _guard.Group(4, 1); // emb_norm.bias: group no_decay
+            _guard.Group(6, 1); // l0_attn.in_proj_bias: group no_decay
+            _guard.Group(8, 1); // l0_attn.out_proj.bias: group no_decay
+            _guard.Group(9, 1); // l0_attn_norm.weight: group no_decay
+            _guard.Group(10, 1); // l0_attn_norm.bias: group no_decay
+            _guard.Group(12, 1); // l0_ff.0.bias: group no_decay
+            _guard.Group(14, 1); // l0_ff.2.bias: group no_decay
+            _guard.Group(15, 1); // l0_ffn_norm.weight: group no_decay
+            _guard.Group(16, 1); // l0_ffn_norm.bias: group no_decay
+            _guard.Group(18, 1); // l1_attn.in_proj_bias: group no_decay
+            _guard.Group(20, 1); // l1_attn.out_proj.bias: group no_decay
+            _guard.Group(21, 1); // l1_attn_norm.weight: group no_decay
+            _guard.Group(22, 1); // l1_attn_norm.bias: group no_decay
+            _guard.Group(24, 1); // l1_ff.0.bias: group no_decay
+            _guard.Group(26, 1); // l1_ff.2.bias: group no_decay
+            _guard.Group(27, 1); // l1_ffn_norm.weight: group no_decay
+            _guard.Group(28, 1); // l1_ffn_norm.bias: group no_decay
+            _guard.Group(30, 1); // l2_attn.in_proj_bias: group no_decay
+            _guard.Group(32, 1); // l2_attn.out_proj.bias: group no_decay
+            _guard.Group(33, 1); // l2_attn_norm.weight: group no_decay
+            _guard.Group(34, 1); // l2_attn_norm.bias: group no_decay
+            _guard.Group(36, 1); // l2_ff.0.bias: group no_decay
+            _guard.Group(38, 1); // l2_ff.2.bias: group no_decay
+            _guard.Group(39, 1); // l2_ffn_norm.weight: group no_decay
+            _guard.Group(40, 1); // l2_ffn_norm.bias: group no_decay
+            _guard.Group(42, 1); // l3_attn.in_proj_bias: group no_decay
+            _guard.Group(44, 1); // l3_attn.out_proj.bias: group no_decay
+            _guard.Group(45, 1); // l3_attn_norm.weight: group no_decay
+            _guard.Group(46, 1); // l3_attn_norm.bias: group no_decay
+            _guard.Group(48, 1); // l3_ff.0.bias: group no_decay
+            _guard.Group(50, 1); // l3_ff.2.bias: group no_decay
+            _guard.Group(51, 1); // l3_ffn_norm.weight: group no_decay
+            _guard.Group(52, 1); // l3_ffn_norm.bias: group no_decay
+            _guard.Group(54, 1); // l4_attn.in_proj_bias: group no_decay
+            _guard.Group(56, 1); // l4_attn.out_proj.bias: group no_decay
+            _guard.Group(57, 1); // l4_attn_norm.weight: group no_decay
+            _guard.Group(58, 1); // l4_attn_norm.bias: group no_decay
+            _guard.Group(60, 1); // l4_ff.0.bias: group no_decay
+            _guard.Group(62, 1); // l4_ff.2.bias: group no_decay
+            _guard.Group(63, 1); // l4_ffn_norm.weight: group no_decay
+            _guard.Group(64, 1); // l4_ffn_norm.bias: group no_decay
+            _guard.Group(66, 1); // l5_attn.in_proj_bias: group no_decay
+            _guard.Group(68, 1); // l5_attn.out_proj.bias: group no_decay
+            _guard.Group(69, 1); // l5_attn_norm.weight: group no_decay
+            _guard.Group(70, 1); // l5_attn_norm.bias: group no_decay
+            _guard.Group(72, 1); // l5_ff.0.bias: group no_decay
+            _guard.Group(74, 1); // l5_ff.2.bias: group no_decay
+            _guard.Group(75, 1); // l5_ffn_norm.weight: group no_decay
+            _guard.Group(76, 1); // l5_ffn_norm.bias: group no_decay
+            _guard.Group(78, 1); // logits.1.bias: group no_decay
             Initialize();
         }
 
@@ -306,85 +395,85 @@ namespace Consumer
         public void Initialize()
         {
             using var call = _guard.Enter("BertClassifier.Initialize");
-            global::ModelDsl.Runtime.Init.Normal(TokWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 0UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(TypWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 1UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Normal(PosWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 2UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(EmbNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:86)
-            global::ModelDsl.Runtime.Init.Constant(EmbNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Normal(L0AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 5UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L0AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Normal(L0AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 7UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L0AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Constant(L0AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:86)
-            global::ModelDsl.Runtime.Init.Constant(L0AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Normal(L0Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 11UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L0Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Normal(L0Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 13UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L0Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Constant(L0FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:86)
-            global::ModelDsl.Runtime.Init.Constant(L0FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Normal(L1AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 17UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L1AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Normal(L1AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 19UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L1AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Constant(L1AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:86)
-            global::ModelDsl.Runtime.Init.Constant(L1AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Normal(L1Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 23UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L1Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Normal(L1Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 25UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L1Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Constant(L1FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:86)
-            global::ModelDsl.Runtime.Init.Constant(L1FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Normal(L2AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 29UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L2AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Normal(L2AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 31UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L2AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Constant(L2AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:86)
-            global::ModelDsl.Runtime.Init.Constant(L2AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Normal(L2Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 35UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L2Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Normal(L2Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 37UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L2Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Constant(L2FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:86)
-            global::ModelDsl.Runtime.Init.Constant(L2FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Normal(L3AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 41UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L3AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Normal(L3AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 43UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L3AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Constant(L3AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:86)
-            global::ModelDsl.Runtime.Init.Constant(L3AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Normal(L3Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 47UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L3Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Normal(L3Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 49UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L3Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Constant(L3FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:86)
-            global::ModelDsl.Runtime.Init.Constant(L3FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Normal(L4AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 53UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L4AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Normal(L4AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 55UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L4AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Constant(L4AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:86)
-            global::ModelDsl.Runtime.Init.Constant(L4AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Normal(L4Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 59UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L4Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Normal(L4Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 61UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L4Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Constant(L4FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:86)
-            global::ModelDsl.Runtime.Init.Constant(L4FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Normal(L5AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 65UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L5AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Normal(L5AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 67UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L5AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Constant(L5AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:86)
-            global::ModelDsl.Runtime.Init.Constant(L5AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Normal(L5Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 71UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L5Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Normal(L5Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 73UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(L5Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Constant(L5FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:86)
-            global::ModelDsl.Runtime.Init.Constant(L5FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
-            global::ModelDsl.Runtime.Init.Normal(Logits1Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 77UL)); // normal(0, 0.02) (init at bert_classifier.model:84)
-            global::ModelDsl.Runtime.Init.Constant(Logits1Bias.Value, 0.0f); // zeros (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(TokWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 0UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(TypWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 1UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Normal(PosWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 2UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(EmbNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:87)
+            global::ModelDsl.Runtime.Init.Constant(EmbNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Normal(L0AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 5UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L0AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Normal(L0AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 7UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L0AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Constant(L0AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:87)
+            global::ModelDsl.Runtime.Init.Constant(L0AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Normal(L0Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 11UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L0Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Normal(L0Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 13UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L0Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Constant(L0FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:87)
+            global::ModelDsl.Runtime.Init.Constant(L0FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Normal(L1AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 17UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L1AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Normal(L1AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 19UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L1AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Constant(L1AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:87)
+            global::ModelDsl.Runtime.Init.Constant(L1AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Normal(L1Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 23UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L1Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Normal(L1Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 25UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L1Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Constant(L1FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:87)
+            global::ModelDsl.Runtime.Init.Constant(L1FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Normal(L2AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 29UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L2AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Normal(L2AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 31UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L2AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Constant(L2AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:87)
+            global::ModelDsl.Runtime.Init.Constant(L2AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Normal(L2Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 35UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L2Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Normal(L2Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 37UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L2Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Constant(L2FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:87)
+            global::ModelDsl.Runtime.Init.Constant(L2FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Normal(L3AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 41UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L3AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Normal(L3AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 43UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L3AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Constant(L3AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:87)
+            global::ModelDsl.Runtime.Init.Constant(L3AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Normal(L3Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 47UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L3Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Normal(L3Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 49UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L3Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Constant(L3FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:87)
+            global::ModelDsl.Runtime.Init.Constant(L3FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Normal(L4AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 53UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L4AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Normal(L4AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 55UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L4AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Constant(L4AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:87)
+            global::ModelDsl.Runtime.Init.Constant(L4AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Normal(L4Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 59UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L4Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Normal(L4Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 61UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L4Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Constant(L4FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:87)
+            global::ModelDsl.Runtime.Init.Constant(L4FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Normal(L5AttnInProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 65UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L5AttnInProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Normal(L5AttnOutProjWeight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 67UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L5AttnOutProjBias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Constant(L5AttnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:87)
+            global::ModelDsl.Runtime.Init.Constant(L5AttnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Normal(L5Ff0Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 71UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L5Ff0Bias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Normal(L5Ff2Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 73UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(L5Ff2Bias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Constant(L5FfnNormWeight.Value, 1.0f); // ones (init at bert_classifier.model:87)
+            global::ModelDsl.Runtime.Init.Constant(L5FfnNormBias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
+            global::ModelDsl.Runtime.Init.Normal(Logits1Weight.Value, mean: 0.0f, std: 0.02f, seed: unchecked(Seed * 0x9E3779B97F4A7C15UL + 77UL)); // normal(0, 0.02) (init at bert_classifier.model:85)
+            global::ModelDsl.Runtime.Init.Constant(Logits1Bias.Value, 0.0f); // zeros (init at bert_classifier.model:86)
             foreach (var p in Parameters)
             {
                 p.MarkChanged();
@@ -451,169 +540,169 @@ namespace Consumer
             return w.Predicted;
         }
 
-        /// <summary>The pretrained weights file declared at bert_classifier.model:91, as written there (a relative path is found at run time: the working directory, then the application's folder); null when it is given at run time.</summary>
+        /// <summary>The pretrained weights file declared at bert_classifier.model:92, as written there (a relative path is found at run time: the working directory, then the application's folder); null when it is given at run time.</summary>
         public static string? PretrainedFile => "all-MiniLM-L6-v2.safetensors";
 
         /// <summary>
-        /// Where each parameter comes from in the pretrained checkpoint (bert_classifier.model:91): a tensor by name, <c>transpose</c> or
+        /// Where each parameter comes from in the pretrained checkpoint (bert_classifier.model:92): a tensor by name, <c>transpose</c> or
         /// <c>concat</c> of tensors. Parameters the declaration does not name read the tensor of their own name.
         /// </summary>
         public static global::System.Collections.Generic.IReadOnlyDictionary<string, global::ModelDsl.Runtime.PretrainedSource> PretrainedMap { get; } =
         new global::System.Collections.Generic.Dictionary<string, global::ModelDsl.Runtime.PretrainedSource>
         {
-            // tok.weight [30522, 384] <- embeddings.word_embeddings.weight  (bert_classifier.model:92)
+            // tok.weight [30522, 384] <- embeddings.word_embeddings.weight  (bert_classifier.model:93)
             ["tok.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("embeddings.word_embeddings.weight"),
-            // typ.weight [2, 384] <- embeddings.token_type_embeddings.weight  (bert_classifier.model:93)
+            // typ.weight [2, 384] <- embeddings.token_type_embeddings.weight  (bert_classifier.model:94)
             ["typ.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("embeddings.token_type_embeddings.weight"),
-            // pos.weight [512, 384] <- embeddings.position_embeddings.weight  (bert_classifier.model:94)
+            // pos.weight [512, 384] <- embeddings.position_embeddings.weight  (bert_classifier.model:95)
             ["pos.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("embeddings.position_embeddings.weight"),
-            // emb_norm.weight [384] <- embeddings.LayerNorm.weight  (bert_classifier.model:95)
+            // emb_norm.weight [384] <- embeddings.LayerNorm.weight  (bert_classifier.model:96)
             ["emb_norm.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("embeddings.LayerNorm.weight"),
-            // emb_norm.bias [384] <- embeddings.LayerNorm.bias  (bert_classifier.model:95)
+            // emb_norm.bias [384] <- embeddings.LayerNorm.bias  (bert_classifier.model:96)
             ["emb_norm.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("embeddings.LayerNorm.bias"),
-            // l0_attn.in_proj_weight [1152, 384] <- concat(encoder.layer.0.attention.self.query.weight, encoder.layer.0.attention.self.key.weight, encoder.layer.0.attention.self.value.weight, axis=0)  (bert_classifier.model:96)
+            // l0_attn.in_proj_weight [1152, 384] <- concat(encoder.layer.0.attention.self.query.weight, encoder.layer.0.attention.self.key.weight, encoder.layer.0.attention.self.value.weight, axis=0)  (bert_classifier.model:97)
             ["l0_attn.in_proj_weight"] = global::ModelDsl.Runtime.PretrainedSource.Concat(0, global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.attention.self.query.weight"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.attention.self.key.weight"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.attention.self.value.weight")),
-            // l0_attn.in_proj_bias [1152] <- concat(encoder.layer.0.attention.self.query.bias, encoder.layer.0.attention.self.key.bias, encoder.layer.0.attention.self.value.bias, axis=0)  (bert_classifier.model:96)
+            // l0_attn.in_proj_bias [1152] <- concat(encoder.layer.0.attention.self.query.bias, encoder.layer.0.attention.self.key.bias, encoder.layer.0.attention.self.value.bias, axis=0)  (bert_classifier.model:97)
             ["l0_attn.in_proj_bias"] = global::ModelDsl.Runtime.PretrainedSource.Concat(0, global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.attention.self.query.bias"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.attention.self.key.bias"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.attention.self.value.bias")),
-            // l0_attn.out_proj.weight [384, 384] <- encoder.layer.0.attention.output.dense.weight  (bert_classifier.model:97)
+            // l0_attn.out_proj.weight [384, 384] <- encoder.layer.0.attention.output.dense.weight  (bert_classifier.model:98)
             ["l0_attn.out_proj.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.attention.output.dense.weight"),
-            // l0_attn.out_proj.bias [384] <- encoder.layer.0.attention.output.dense.bias  (bert_classifier.model:97)
+            // l0_attn.out_proj.bias [384] <- encoder.layer.0.attention.output.dense.bias  (bert_classifier.model:98)
             ["l0_attn.out_proj.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.attention.output.dense.bias"),
-            // l0_attn_norm.weight [384] <- encoder.layer.0.attention.output.LayerNorm.weight  (bert_classifier.model:98)
+            // l0_attn_norm.weight [384] <- encoder.layer.0.attention.output.LayerNorm.weight  (bert_classifier.model:99)
             ["l0_attn_norm.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.attention.output.LayerNorm.weight"),
-            // l0_attn_norm.bias [384] <- encoder.layer.0.attention.output.LayerNorm.bias  (bert_classifier.model:98)
+            // l0_attn_norm.bias [384] <- encoder.layer.0.attention.output.LayerNorm.bias  (bert_classifier.model:99)
             ["l0_attn_norm.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.attention.output.LayerNorm.bias"),
-            // l0_ff.0.weight [1536, 384] <- encoder.layer.0.intermediate.dense.weight  (bert_classifier.model:99)
+            // l0_ff.0.weight [1536, 384] <- encoder.layer.0.intermediate.dense.weight  (bert_classifier.model:100)
             ["l0_ff.0.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.intermediate.dense.weight"),
-            // l0_ff.0.bias [1536] <- encoder.layer.0.intermediate.dense.bias  (bert_classifier.model:99)
+            // l0_ff.0.bias [1536] <- encoder.layer.0.intermediate.dense.bias  (bert_classifier.model:100)
             ["l0_ff.0.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.intermediate.dense.bias"),
-            // l0_ff.2.weight [384, 1536] <- encoder.layer.0.output.dense.weight  (bert_classifier.model:100)
+            // l0_ff.2.weight [384, 1536] <- encoder.layer.0.output.dense.weight  (bert_classifier.model:101)
             ["l0_ff.2.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.output.dense.weight"),
-            // l0_ff.2.bias [384] <- encoder.layer.0.output.dense.bias  (bert_classifier.model:100)
+            // l0_ff.2.bias [384] <- encoder.layer.0.output.dense.bias  (bert_classifier.model:101)
             ["l0_ff.2.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.output.dense.bias"),
-            // l0_ffn_norm.weight [384] <- encoder.layer.0.output.LayerNorm.weight  (bert_classifier.model:101)
+            // l0_ffn_norm.weight [384] <- encoder.layer.0.output.LayerNorm.weight  (bert_classifier.model:102)
             ["l0_ffn_norm.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.output.LayerNorm.weight"),
-            // l0_ffn_norm.bias [384] <- encoder.layer.0.output.LayerNorm.bias  (bert_classifier.model:101)
+            // l0_ffn_norm.bias [384] <- encoder.layer.0.output.LayerNorm.bias  (bert_classifier.model:102)
             ["l0_ffn_norm.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.0.output.LayerNorm.bias"),
-            // l1_attn.in_proj_weight [1152, 384] <- concat(encoder.layer.1.attention.self.query.weight, encoder.layer.1.attention.self.key.weight, encoder.layer.1.attention.self.value.weight, axis=0)  (bert_classifier.model:96)
+            // l1_attn.in_proj_weight [1152, 384] <- concat(encoder.layer.1.attention.self.query.weight, encoder.layer.1.attention.self.key.weight, encoder.layer.1.attention.self.value.weight, axis=0)  (bert_classifier.model:97)
             ["l1_attn.in_proj_weight"] = global::ModelDsl.Runtime.PretrainedSource.Concat(0, global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.attention.self.query.weight"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.attention.self.key.weight"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.attention.self.value.weight")),
-            // l1_attn.in_proj_bias [1152] <- concat(encoder.layer.1.attention.self.query.bias, encoder.layer.1.attention.self.key.bias, encoder.layer.1.attention.self.value.bias, axis=0)  (bert_classifier.model:96)
+            // l1_attn.in_proj_bias [1152] <- concat(encoder.layer.1.attention.self.query.bias, encoder.layer.1.attention.self.key.bias, encoder.layer.1.attention.self.value.bias, axis=0)  (bert_classifier.model:97)
             ["l1_attn.in_proj_bias"] = global::ModelDsl.Runtime.PretrainedSource.Concat(0, global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.attention.self.query.bias"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.attention.self.key.bias"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.attention.self.value.bias")),
-            // l1_attn.out_proj.weight [384, 384] <- encoder.layer.1.attention.output.dense.weight  (bert_classifier.model:97)
+            // l1_attn.out_proj.weight [384, 384] <- encoder.layer.1.attention.output.dense.weight  (bert_classifier.model:98)
             ["l1_attn.out_proj.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.attention.output.dense.weight"),
-            // l1_attn.out_proj.bias [384] <- encoder.layer.1.attention.output.dense.bias  (bert_classifier.model:97)
+            // l1_attn.out_proj.bias [384] <- encoder.layer.1.attention.output.dense.bias  (bert_classifier.model:98)
             ["l1_attn.out_proj.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.attention.output.dense.bias"),
-            // l1_attn_norm.weight [384] <- encoder.layer.1.attention.output.LayerNorm.weight  (bert_classifier.model:98)
+            // l1_attn_norm.weight [384] <- encoder.layer.1.attention.output.LayerNorm.weight  (bert_classifier.model:99)
             ["l1_attn_norm.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.attention.output.LayerNorm.weight"),
-            // l1_attn_norm.bias [384] <- encoder.layer.1.attention.output.LayerNorm.bias  (bert_classifier.model:98)
+            // l1_attn_norm.bias [384] <- encoder.layer.1.attention.output.LayerNorm.bias  (bert_classifier.model:99)
             ["l1_attn_norm.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.attention.output.LayerNorm.bias"),
-            // l1_ff.0.weight [1536, 384] <- encoder.layer.1.intermediate.dense.weight  (bert_classifier.model:99)
+            // l1_ff.0.weight [1536, 384] <- encoder.layer.1.intermediate.dense.weight  (bert_classifier.model:100)
             ["l1_ff.0.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.intermediate.dense.weight"),
-            // l1_ff.0.bias [1536] <- encoder.layer.1.intermediate.dense.bias  (bert_classifier.model:99)
+            // l1_ff.0.bias [1536] <- encoder.layer.1.intermediate.dense.bias  (bert_classifier.model:100)
             ["l1_ff.0.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.intermediate.dense.bias"),
-            // l1_ff.2.weight [384, 1536] <- encoder.layer.1.output.dense.weight  (bert_classifier.model:100)
+            // l1_ff.2.weight [384, 1536] <- encoder.layer.1.output.dense.weight  (bert_classifier.model:101)
             ["l1_ff.2.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.output.dense.weight"),
-            // l1_ff.2.bias [384] <- encoder.layer.1.output.dense.bias  (bert_classifier.model:100)
+            // l1_ff.2.bias [384] <- encoder.layer.1.output.dense.bias  (bert_classifier.model:101)
             ["l1_ff.2.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.output.dense.bias"),
-            // l1_ffn_norm.weight [384] <- encoder.layer.1.output.LayerNorm.weight  (bert_classifier.model:101)
+            // l1_ffn_norm.weight [384] <- encoder.layer.1.output.LayerNorm.weight  (bert_classifier.model:102)
             ["l1_ffn_norm.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.output.LayerNorm.weight"),
-            // l1_ffn_norm.bias [384] <- encoder.layer.1.output.LayerNorm.bias  (bert_classifier.model:101)
+            // l1_ffn_norm.bias [384] <- encoder.layer.1.output.LayerNorm.bias  (bert_classifier.model:102)
             ["l1_ffn_norm.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.1.output.LayerNorm.bias"),
-            // l2_attn.in_proj_weight [1152, 384] <- concat(encoder.layer.2.attention.self.query.weight, encoder.layer.2.attention.self.key.weight, encoder.layer.2.attention.self.value.weight, axis=0)  (bert_classifier.model:96)
+            // l2_attn.in_proj_weight [1152, 384] <- concat(encoder.layer.2.attention.self.query.weight, encoder.layer.2.attention.self.key.weight, encoder.layer.2.attention.self.value.weight, axis=0)  (bert_classifier.model:97)
             ["l2_attn.in_proj_weight"] = global::ModelDsl.Runtime.PretrainedSource.Concat(0, global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.attention.self.query.weight"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.attention.self.key.weight"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.attention.self.value.weight")),
-            // l2_attn.in_proj_bias [1152] <- concat(encoder.layer.2.attention.self.query.bias, encoder.layer.2.attention.self.key.bias, encoder.layer.2.attention.self.value.bias, axis=0)  (bert_classifier.model:96)
+            // l2_attn.in_proj_bias [1152] <- concat(encoder.layer.2.attention.self.query.bias, encoder.layer.2.attention.self.key.bias, encoder.layer.2.attention.self.value.bias, axis=0)  (bert_classifier.model:97)
             ["l2_attn.in_proj_bias"] = global::ModelDsl.Runtime.PretrainedSource.Concat(0, global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.attention.self.query.bias"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.attention.self.key.bias"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.attention.self.value.bias")),
-            // l2_attn.out_proj.weight [384, 384] <- encoder.layer.2.attention.output.dense.weight  (bert_classifier.model:97)
+            // l2_attn.out_proj.weight [384, 384] <- encoder.layer.2.attention.output.dense.weight  (bert_classifier.model:98)
             ["l2_attn.out_proj.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.attention.output.dense.weight"),
-            // l2_attn.out_proj.bias [384] <- encoder.layer.2.attention.output.dense.bias  (bert_classifier.model:97)
+            // l2_attn.out_proj.bias [384] <- encoder.layer.2.attention.output.dense.bias  (bert_classifier.model:98)
             ["l2_attn.out_proj.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.attention.output.dense.bias"),
-            // l2_attn_norm.weight [384] <- encoder.layer.2.attention.output.LayerNorm.weight  (bert_classifier.model:98)
+            // l2_attn_norm.weight [384] <- encoder.layer.2.attention.output.LayerNorm.weight  (bert_classifier.model:99)
             ["l2_attn_norm.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.attention.output.LayerNorm.weight"),
-            // l2_attn_norm.bias [384] <- encoder.layer.2.attention.output.LayerNorm.bias  (bert_classifier.model:98)
+            // l2_attn_norm.bias [384] <- encoder.layer.2.attention.output.LayerNorm.bias  (bert_classifier.model:99)
             ["l2_attn_norm.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.attention.output.LayerNorm.bias"),
-            // l2_ff.0.weight [1536, 384] <- encoder.layer.2.intermediate.dense.weight  (bert_classifier.model:99)
+            // l2_ff.0.weight [1536, 384] <- encoder.layer.2.intermediate.dense.weight  (bert_classifier.model:100)
             ["l2_ff.0.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.intermediate.dense.weight"),
-            // l2_ff.0.bias [1536] <- encoder.layer.2.intermediate.dense.bias  (bert_classifier.model:99)
+            // l2_ff.0.bias [1536] <- encoder.layer.2.intermediate.dense.bias  (bert_classifier.model:100)
             ["l2_ff.0.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.intermediate.dense.bias"),
-            // l2_ff.2.weight [384, 1536] <- encoder.layer.2.output.dense.weight  (bert_classifier.model:100)
+            // l2_ff.2.weight [384, 1536] <- encoder.layer.2.output.dense.weight  (bert_classifier.model:101)
             ["l2_ff.2.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.output.dense.weight"),
-            // l2_ff.2.bias [384] <- encoder.layer.2.output.dense.bias  (bert_classifier.model:100)
+            // l2_ff.2.bias [384] <- encoder.layer.2.output.dense.bias  (bert_classifier.model:101)
             ["l2_ff.2.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.output.dense.bias"),
-            // l2_ffn_norm.weight [384] <- encoder.layer.2.output.LayerNorm.weight  (bert_classifier.model:101)
+            // l2_ffn_norm.weight [384] <- encoder.layer.2.output.LayerNorm.weight  (bert_classifier.model:102)
             ["l2_ffn_norm.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.output.LayerNorm.weight"),
-            // l2_ffn_norm.bias [384] <- encoder.layer.2.output.LayerNorm.bias  (bert_classifier.model:101)
+            // l2_ffn_norm.bias [384] <- encoder.layer.2.output.LayerNorm.bias  (bert_classifier.model:102)
             ["l2_ffn_norm.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.2.output.LayerNorm.bias"),
-            // l3_attn.in_proj_weight [1152, 384] <- concat(encoder.layer.3.attention.self.query.weight, encoder.layer.3.attention.self.key.weight, encoder.layer.3.attention.self.value.weight, axis=0)  (bert_classifier.model:96)
+            // l3_attn.in_proj_weight [1152, 384] <- concat(encoder.layer.3.attention.self.query.weight, encoder.layer.3.attention.self.key.weight, encoder.layer.3.attention.self.value.weight, axis=0)  (bert_classifier.model:97)
             ["l3_attn.in_proj_weight"] = global::ModelDsl.Runtime.PretrainedSource.Concat(0, global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.attention.self.query.weight"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.attention.self.key.weight"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.attention.self.value.weight")),
-            // l3_attn.in_proj_bias [1152] <- concat(encoder.layer.3.attention.self.query.bias, encoder.layer.3.attention.self.key.bias, encoder.layer.3.attention.self.value.bias, axis=0)  (bert_classifier.model:96)
+            // l3_attn.in_proj_bias [1152] <- concat(encoder.layer.3.attention.self.query.bias, encoder.layer.3.attention.self.key.bias, encoder.layer.3.attention.self.value.bias, axis=0)  (bert_classifier.model:97)
             ["l3_attn.in_proj_bias"] = global::ModelDsl.Runtime.PretrainedSource.Concat(0, global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.attention.self.query.bias"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.attention.self.key.bias"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.attention.self.value.bias")),
-            // l3_attn.out_proj.weight [384, 384] <- encoder.layer.3.attention.output.dense.weight  (bert_classifier.model:97)
+            // l3_attn.out_proj.weight [384, 384] <- encoder.layer.3.attention.output.dense.weight  (bert_classifier.model:98)
             ["l3_attn.out_proj.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.attention.output.dense.weight"),
-            // l3_attn.out_proj.bias [384] <- encoder.layer.3.attention.output.dense.bias  (bert_classifier.model:97)
+            // l3_attn.out_proj.bias [384] <- encoder.layer.3.attention.output.dense.bias  (bert_classifier.model:98)
             ["l3_attn.out_proj.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.attention.output.dense.bias"),
-            // l3_attn_norm.weight [384] <- encoder.layer.3.attention.output.LayerNorm.weight  (bert_classifier.model:98)
+            // l3_attn_norm.weight [384] <- encoder.layer.3.attention.output.LayerNorm.weight  (bert_classifier.model:99)
             ["l3_attn_norm.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.attention.output.LayerNorm.weight"),
-            // l3_attn_norm.bias [384] <- encoder.layer.3.attention.output.LayerNorm.bias  (bert_classifier.model:98)
+            // l3_attn_norm.bias [384] <- encoder.layer.3.attention.output.LayerNorm.bias  (bert_classifier.model:99)
             ["l3_attn_norm.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.attention.output.LayerNorm.bias"),
-            // l3_ff.0.weight [1536, 384] <- encoder.layer.3.intermediate.dense.weight  (bert_classifier.model:99)
+            // l3_ff.0.weight [1536, 384] <- encoder.layer.3.intermediate.dense.weight  (bert_classifier.model:100)
             ["l3_ff.0.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.intermediate.dense.weight"),
-            // l3_ff.0.bias [1536] <- encoder.layer.3.intermediate.dense.bias  (bert_classifier.model:99)
+            // l3_ff.0.bias [1536] <- encoder.layer.3.intermediate.dense.bias  (bert_classifier.model:100)
             ["l3_ff.0.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.intermediate.dense.bias"),
-            // l3_ff.2.weight [384, 1536] <- encoder.layer.3.output.dense.weight  (bert_classifier.model:100)
+            // l3_ff.2.weight [384, 1536] <- encoder.layer.3.output.dense.weight  (bert_classifier.model:101)
             ["l3_ff.2.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.output.dense.weight"),
-            // l3_ff.2.bias [384] <- encoder.layer.3.output.dense.bias  (bert_classifier.model:100)
+            // l3_ff.2.bias [384] <- encoder.layer.3.output.dense.bias  (bert_classifier.model:101)
             ["l3_ff.2.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.output.dense.bias"),
-            // l3_ffn_norm.weight [384] <- encoder.layer.3.output.LayerNorm.weight  (bert_classifier.model:101)
+            // l3_ffn_norm.weight [384] <- encoder.layer.3.output.LayerNorm.weight  (bert_classifier.model:102)
             ["l3_ffn_norm.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.output.LayerNorm.weight"),
-            // l3_ffn_norm.bias [384] <- encoder.layer.3.output.LayerNorm.bias  (bert_classifier.model:101)
+            // l3_ffn_norm.bias [384] <- encoder.layer.3.output.LayerNorm.bias  (bert_classifier.model:102)
             ["l3_ffn_norm.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.3.output.LayerNorm.bias"),
-            // l4_attn.in_proj_weight [1152, 384] <- concat(encoder.layer.4.attention.self.query.weight, encoder.layer.4.attention.self.key.weight, encoder.layer.4.attention.self.value.weight, axis=0)  (bert_classifier.model:96)
+            // l4_attn.in_proj_weight [1152, 384] <- concat(encoder.layer.4.attention.self.query.weight, encoder.layer.4.attention.self.key.weight, encoder.layer.4.attention.self.value.weight, axis=0)  (bert_classifier.model:97)
             ["l4_attn.in_proj_weight"] = global::ModelDsl.Runtime.PretrainedSource.Concat(0, global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.attention.self.query.weight"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.attention.self.key.weight"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.attention.self.value.weight")),
-            // l4_attn.in_proj_bias [1152] <- concat(encoder.layer.4.attention.self.query.bias, encoder.layer.4.attention.self.key.bias, encoder.layer.4.attention.self.value.bias, axis=0)  (bert_classifier.model:96)
+            // l4_attn.in_proj_bias [1152] <- concat(encoder.layer.4.attention.self.query.bias, encoder.layer.4.attention.self.key.bias, encoder.layer.4.attention.self.value.bias, axis=0)  (bert_classifier.model:97)
             ["l4_attn.in_proj_bias"] = global::ModelDsl.Runtime.PretrainedSource.Concat(0, global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.attention.self.query.bias"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.attention.self.key.bias"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.attention.self.value.bias")),
-            // l4_attn.out_proj.weight [384, 384] <- encoder.layer.4.attention.output.dense.weight  (bert_classifier.model:97)
+            // l4_attn.out_proj.weight [384, 384] <- encoder.layer.4.attention.output.dense.weight  (bert_classifier.model:98)
             ["l4_attn.out_proj.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.attention.output.dense.weight"),
-            // l4_attn.out_proj.bias [384] <- encoder.layer.4.attention.output.dense.bias  (bert_classifier.model:97)
+            // l4_attn.out_proj.bias [384] <- encoder.layer.4.attention.output.dense.bias  (bert_classifier.model:98)
             ["l4_attn.out_proj.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.attention.output.dense.bias"),
-            // l4_attn_norm.weight [384] <- encoder.layer.4.attention.output.LayerNorm.weight  (bert_classifier.model:98)
+            // l4_attn_norm.weight [384] <- encoder.layer.4.attention.output.LayerNorm.weight  (bert_classifier.model:99)
             ["l4_attn_norm.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.attention.output.LayerNorm.weight"),
-            // l4_attn_norm.bias [384] <- encoder.layer.4.attention.output.LayerNorm.bias  (bert_classifier.model:98)
+            // l4_attn_norm.bias [384] <- encoder.layer.4.attention.output.LayerNorm.bias  (bert_classifier.model:99)
             ["l4_attn_norm.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.attention.output.LayerNorm.bias"),
-            // l4_ff.0.weight [1536, 384] <- encoder.layer.4.intermediate.dense.weight  (bert_classifier.model:99)
+            // l4_ff.0.weight [1536, 384] <- encoder.layer.4.intermediate.dense.weight  (bert_classifier.model:100)
             ["l4_ff.0.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.intermediate.dense.weight"),
-            // l4_ff.0.bias [1536] <- encoder.layer.4.intermediate.dense.bias  (bert_classifier.model:99)
+            // l4_ff.0.bias [1536] <- encoder.layer.4.intermediate.dense.bias  (bert_classifier.model:100)
             ["l4_ff.0.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.intermediate.dense.bias"),
-            // l4_ff.2.weight [384, 1536] <- encoder.layer.4.output.dense.weight  (bert_classifier.model:100)
+            // l4_ff.2.weight [384, 1536] <- encoder.layer.4.output.dense.weight  (bert_classifier.model:101)
             ["l4_ff.2.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.output.dense.weight"),
-            // l4_ff.2.bias [384] <- encoder.layer.4.output.dense.bias  (bert_classifier.model:100)
+            // l4_ff.2.bias [384] <- encoder.layer.4.output.dense.bias  (bert_classifier.model:101)
             ["l4_ff.2.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.output.dense.bias"),
-            // l4_ffn_norm.weight [384] <- encoder.layer.4.output.LayerNorm.weight  (bert_classifier.model:101)
+            // l4_ffn_norm.weight [384] <- encoder.layer.4.output.LayerNorm.weight  (bert_classifier.model:102)
             ["l4_ffn_norm.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.output.LayerNorm.weight"),
-            // l4_ffn_norm.bias [384] <- encoder.layer.4.output.LayerNorm.bias  (bert_classifier.model:101)
+            // l4_ffn_norm.bias [384] <- encoder.layer.4.output.LayerNorm.bias  (bert_classifier.model:102)
             ["l4_ffn_norm.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.4.output.LayerNorm.bias"),
-            // l5_attn.in_proj_weight [1152, 384] <- concat(encoder.layer.5.attention.self.query.weight, encoder.layer.5.attention.self.key.weight, encoder.layer.5.attention.self.value.weight, axis=0)  (bert_classifier.model:96)
+            // l5_attn.in_proj_weight [1152, 384] <- concat(encoder.layer.5.attention.self.query.weight, encoder.layer.5.attention.self.key.weight, encoder.layer.5.attention.self.value.weight, axis=0)  (bert_classifier.model:97)
             ["l5_attn.in_proj_weight"] = global::ModelDsl.Runtime.PretrainedSource.Concat(0, global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.attention.self.query.weight"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.attention.self.key.weight"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.attention.self.value.weight")),
-            // l5_attn.in_proj_bias [1152] <- concat(encoder.layer.5.attention.self.query.bias, encoder.layer.5.attention.self.key.bias, encoder.layer.5.attention.self.value.bias, axis=0)  (bert_classifier.model:96)
+            // l5_attn.in_proj_bias [1152] <- concat(encoder.layer.5.attention.self.query.bias, encoder.layer.5.attention.self.key.bias, encoder.layer.5.attention.self.value.bias, axis=0)  (bert_classifier.model:97)
             ["l5_attn.in_proj_bias"] = global::ModelDsl.Runtime.PretrainedSource.Concat(0, global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.attention.self.query.bias"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.attention.self.key.bias"), global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.attention.self.value.bias")),
-            // l5_attn.out_proj.weight [384, 384] <- encoder.layer.5.attention.output.dense.weight  (bert_classifier.model:97)
+            // l5_attn.out_proj.weight [384, 384] <- encoder.layer.5.attention.output.dense.weight  (bert_classifier.model:98)
             ["l5_attn.out_proj.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.attention.output.dense.weight"),
-            // l5_attn.out_proj.bias [384] <- encoder.layer.5.attention.output.dense.bias  (bert_classifier.model:97)
+            // l5_attn.out_proj.bias [384] <- encoder.layer.5.attention.output.dense.bias  (bert_classifier.model:98)
             ["l5_attn.out_proj.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.attention.output.dense.bias"),
-            // l5_attn_norm.weight [384] <- encoder.layer.5.attention.output.LayerNorm.weight  (bert_classifier.model:98)
+            // l5_attn_norm.weight [384] <- encoder.layer.5.attention.output.LayerNorm.weight  (bert_classifier.model:99)
             ["l5_attn_norm.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.attention.output.LayerNorm.weight"),
-            // l5_attn_norm.bias [384] <- encoder.layer.5.attention.output.LayerNorm.bias  (bert_classifier.model:98)
+            // l5_attn_norm.bias [384] <- encoder.layer.5.attention.output.LayerNorm.bias  (bert_classifier.model:99)
             ["l5_attn_norm.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.attention.output.LayerNorm.bias"),
-            // l5_ff.0.weight [1536, 384] <- encoder.layer.5.intermediate.dense.weight  (bert_classifier.model:99)
+            // l5_ff.0.weight [1536, 384] <- encoder.layer.5.intermediate.dense.weight  (bert_classifier.model:100)
             ["l5_ff.0.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.intermediate.dense.weight"),
-            // l5_ff.0.bias [1536] <- encoder.layer.5.intermediate.dense.bias  (bert_classifier.model:99)
+            // l5_ff.0.bias [1536] <- encoder.layer.5.intermediate.dense.bias  (bert_classifier.model:100)
             ["l5_ff.0.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.intermediate.dense.bias"),
-            // l5_ff.2.weight [384, 1536] <- encoder.layer.5.output.dense.weight  (bert_classifier.model:100)
+            // l5_ff.2.weight [384, 1536] <- encoder.layer.5.output.dense.weight  (bert_classifier.model:101)
             ["l5_ff.2.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.output.dense.weight"),
-            // l5_ff.2.bias [384] <- encoder.layer.5.output.dense.bias  (bert_classifier.model:100)
+            // l5_ff.2.bias [384] <- encoder.layer.5.output.dense.bias  (bert_classifier.model:101)
             ["l5_ff.2.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.output.dense.bias"),
-            // l5_ffn_norm.weight [384] <- encoder.layer.5.output.LayerNorm.weight  (bert_classifier.model:101)
+            // l5_ffn_norm.weight [384] <- encoder.layer.5.output.LayerNorm.weight  (bert_classifier.model:102)
             ["l5_ffn_norm.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.output.LayerNorm.weight"),
-            // l5_ffn_norm.bias [384] <- encoder.layer.5.output.LayerNorm.bias  (bert_classifier.model:101)
+            // l5_ffn_norm.bias [384] <- encoder.layer.5.output.LayerNorm.bias  (bert_classifier.model:102)
             ["l5_ffn_norm.bias"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("encoder.layer.5.output.LayerNorm.bias"),
             // logits.1.weight [2, 384] <- logits.1.weight  (its own name)
             ["logits.1.weight"] = global::ModelDsl.Runtime.PretrainedSource.Tensor("logits.1.weight"),
@@ -1261,15 +1350,15 @@ namespace Consumer
             w.Trace?.After("fwd_5_dropout", "bert_classifier.model:37  emb = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_6_attention_in_proj
-            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 38 "/src/examples/BertClassifier/bert_classifier.model"
             // l0_attn_qkv[B * T, 1152] = emb · l0_attn_in_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.emb, 384, L0AttnInProjWeight, 384, 0f, w.l0_attn_qkv, 1152);
 #line default
-            w.Trace?.After("fwd_6_attention_in_proj", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_6_attention_in_proj", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_7_attention_in_proj_bias
-            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 38 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
             //   l0_attn_qkv = l0_attn_qkv + l0_attn_in_proj_bias
@@ -1299,26 +1388,26 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_7_attention_in_proj_bias", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_7_attention_in_proj_bias", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_8_attention
-            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 38 "/src/examples/BertClassifier/bert_classifier.model"
-            // l0_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l0_attn_qkv (columns 0, 384, 2·384); P kept in l0_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l0_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l0_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l0_attn_qkv, 2 * 384), 3 * 384, w.l0_attn_context, w.l0_attn_workspace, default, w.mask);
+            // l0_attn_context[B, T, 384] = dropout(softmax(q·kᵀ/√32 + (1 − mask)·(−10000)), p=0.1 in training)·v per head (12 heads), q, k, v read in place from l0_attn_qkv (columns 0, 384, 2·384); P kept in l0_attn_workspace
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l0_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l0_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l0_attn_qkv, 2 * 384), 3 * 384, w.l0_attn_context, w.l0_attn_workspace, default, w.mask, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 1, DropoutStream));
 #line default
-            w.Trace?.After("fwd_8_attention", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_8_attention", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_9_attention_out_proj
-            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 38 "/src/examples/BertClassifier/bert_classifier.model"
             // l0_attn[B * T, 384] = l0_attn_context · l0_attn_out_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l0_attn_context, 384, L0AttnOutProjWeight, 384, 0f, w.l0_attn, 384);
 #line default
-            w.Trace?.After("fwd_9_attention_out_proj", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_9_attention_out_proj", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_10_attention_dropout_add
-            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
             //   bert_classifier.model:39  l0_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
             //   bert_classifier.model:39  l0_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 38 "/src/examples/BertClassifier/bert_classifier.model"
@@ -1330,10 +1419,10 @@ namespace Consumer
                 ref float emb = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.emb);
                 ref float l0_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l0_attn);
                 ref float l0_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L0AttnOutProjBias.Value);
-                uint seed1 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 1, DropoutStream);
-                float p1 = training ? 0.1f : 0f, scale1 = training ? 1.1111112f : 1f;
-                var vp1 = global::System.Runtime.Intrinsics.Vector256.Create(p1);
-                var vscale1 = global::System.Runtime.Intrinsics.Vector256.Create(scale1);
+                uint seed2 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 2, DropoutStream);
+                float p2 = training ? 0.1f : 0f, scale2 = training ? 1.1111112f : 1f;
+                var vp2 = global::System.Runtime.Intrinsics.Vector256.Create(p2);
+                var vscale2 = global::System.Runtime.Intrinsics.Vector256.Create(scale2);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
@@ -1344,7 +1433,7 @@ namespace Consumer
                         var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l0_attn, i);
                         var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l0_attn_out_proj_bias, (nuint)c);
                         var v3 = v1 + v2;
-                        var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed1, (int)i, vp1, vscale1);
+                        var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed2, (int)i, vp2, vscale2);
                         var v5 = v3 * v4;
                         var v6 = v0 + v5;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref l0_r1_1, i);
@@ -1356,7 +1445,7 @@ namespace Consumer
                         var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_attn, (nint)i);
                         var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_attn_out_proj_bias, c);
                         var s3 = s1 + s2;
-                        var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed1, (int)i, p1, scale1);
+                        var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed2, (int)i, p2, scale2);
                         var s5 = s3 * s4;
                         var s6 = s0 + s5;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_r1_1, i) = s6;
@@ -1364,7 +1453,7 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_10_attention_dropout_add", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_10_attention_dropout_add", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_11_layer_norm
             //   bert_classifier.model:40  l0_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
@@ -1443,10 +1532,10 @@ namespace Consumer
                 ref float l0_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l0_attn_norm);
                 ref float l0_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l0_ff);
                 ref float l0_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L0Ff2Bias.Value);
-                uint seed2 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 2, DropoutStream);
-                float p2 = training ? 0.1f : 0f, scale2 = training ? 1.1111112f : 1f;
-                var vp2 = global::System.Runtime.Intrinsics.Vector256.Create(p2);
-                var vscale2 = global::System.Runtime.Intrinsics.Vector256.Create(scale2);
+                uint seed3 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 3, DropoutStream);
+                float p3 = training ? 0.1f : 0f, scale3 = training ? 1.1111112f : 1f;
+                var vp3 = global::System.Runtime.Intrinsics.Vector256.Create(p3);
+                var vscale3 = global::System.Runtime.Intrinsics.Vector256.Create(scale3);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
@@ -1457,7 +1546,7 @@ namespace Consumer
                         var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l0_ff, i);
                         var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l0_ff_2_bias, (nuint)c);
                         var v3 = v1 + v2;
-                        var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed2, (int)i, vp2, vscale2);
+                        var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed3, (int)i, vp3, vscale3);
                         var v5 = v3 * v4;
                         var v6 = v0 + v5;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref l0_r2_1, i);
@@ -1469,7 +1558,7 @@ namespace Consumer
                         var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_ff, (nint)i);
                         var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_ff_2_bias, c);
                         var s3 = s1 + s2;
-                        var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed2, (int)i, p2, scale2);
+                        var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed3, (int)i, p3, scale3);
                         var s5 = s3 * s4;
                         var s6 = s0 + s5;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref l0_r2_1, i) = s6;
@@ -1488,15 +1577,15 @@ namespace Consumer
             w.Trace?.After("fwd_16_layer_norm", "bert_classifier.model:43  l0_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_17_attention_in_proj
-            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 44 "/src/examples/BertClassifier/bert_classifier.model"
             // l1_attn_qkv[B * T, 1152] = l0_ffn_norm · l1_attn_in_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.l0_ffn_norm, 384, L1AttnInProjWeight, 384, 0f, w.l1_attn_qkv, 1152);
 #line default
-            w.Trace?.After("fwd_17_attention_in_proj", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_17_attention_in_proj", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_18_attention_in_proj_bias
-            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 44 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
             //   l1_attn_qkv = l1_attn_qkv + l1_attn_in_proj_bias
@@ -1526,26 +1615,26 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_18_attention_in_proj_bias", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_18_attention_in_proj_bias", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_19_attention
-            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 44 "/src/examples/BertClassifier/bert_classifier.model"
-            // l1_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l1_attn_qkv (columns 0, 384, 2·384); P kept in l1_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l1_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l1_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l1_attn_qkv, 2 * 384), 3 * 384, w.l1_attn_context, w.l1_attn_workspace, default, w.mask);
+            // l1_attn_context[B, T, 384] = dropout(softmax(q·kᵀ/√32 + (1 − mask)·(−10000)), p=0.1 in training)·v per head (12 heads), q, k, v read in place from l1_attn_qkv (columns 0, 384, 2·384); P kept in l1_attn_workspace
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l1_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l1_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l1_attn_qkv, 2 * 384), 3 * 384, w.l1_attn_context, w.l1_attn_workspace, default, w.mask, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 4, DropoutStream));
 #line default
-            w.Trace?.After("fwd_19_attention", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_19_attention", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_20_attention_out_proj
-            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 44 "/src/examples/BertClassifier/bert_classifier.model"
             // l1_attn[B * T, 384] = l1_attn_context · l1_attn_out_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l1_attn_context, 384, L1AttnOutProjWeight, 384, 0f, w.l1_attn, 384);
 #line default
-            w.Trace?.After("fwd_20_attention_out_proj", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_20_attention_out_proj", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_21_attention_dropout_add
-            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
             //   bert_classifier.model:45  l1_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
             //   bert_classifier.model:45  l1_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 44 "/src/examples/BertClassifier/bert_classifier.model"
@@ -1557,10 +1646,10 @@ namespace Consumer
                 ref float l0_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l0_ffn_norm);
                 ref float l1_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l1_attn);
                 ref float l1_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L1AttnOutProjBias.Value);
-                uint seed3 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 3, DropoutStream);
-                float p3 = training ? 0.1f : 0f, scale3 = training ? 1.1111112f : 1f;
-                var vp3 = global::System.Runtime.Intrinsics.Vector256.Create(p3);
-                var vscale3 = global::System.Runtime.Intrinsics.Vector256.Create(scale3);
+                uint seed5 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 5, DropoutStream);
+                float p5 = training ? 0.1f : 0f, scale5 = training ? 1.1111112f : 1f;
+                var vp5 = global::System.Runtime.Intrinsics.Vector256.Create(p5);
+                var vscale5 = global::System.Runtime.Intrinsics.Vector256.Create(scale5);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
@@ -1571,7 +1660,7 @@ namespace Consumer
                         var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l1_attn, i);
                         var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l1_attn_out_proj_bias, (nuint)c);
                         var v3 = v1 + v2;
-                        var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed3, (int)i, vp3, vscale3);
+                        var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed5, (int)i, vp5, vscale5);
                         var v5 = v3 * v4;
                         var v6 = v0 + v5;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref l1_r1_1, i);
@@ -1583,7 +1672,7 @@ namespace Consumer
                         var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_attn, (nint)i);
                         var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_attn_out_proj_bias, c);
                         var s3 = s1 + s2;
-                        var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed3, (int)i, p3, scale3);
+                        var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed5, (int)i, p5, scale5);
                         var s5 = s3 * s4;
                         var s6 = s0 + s5;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_r1_1, i) = s6;
@@ -1591,7 +1680,7 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_21_attention_dropout_add", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_21_attention_dropout_add", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_22_layer_norm
             //   bert_classifier.model:46  l1_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
@@ -1670,10 +1759,10 @@ namespace Consumer
                 ref float l1_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l1_attn_norm);
                 ref float l1_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l1_ff);
                 ref float l1_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L1Ff2Bias.Value);
-                uint seed4 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 4, DropoutStream);
-                float p4 = training ? 0.1f : 0f, scale4 = training ? 1.1111112f : 1f;
-                var vp4 = global::System.Runtime.Intrinsics.Vector256.Create(p4);
-                var vscale4 = global::System.Runtime.Intrinsics.Vector256.Create(scale4);
+                uint seed6 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 6, DropoutStream);
+                float p6 = training ? 0.1f : 0f, scale6 = training ? 1.1111112f : 1f;
+                var vp6 = global::System.Runtime.Intrinsics.Vector256.Create(p6);
+                var vscale6 = global::System.Runtime.Intrinsics.Vector256.Create(scale6);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
@@ -1684,7 +1773,7 @@ namespace Consumer
                         var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l1_ff, i);
                         var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l1_ff_2_bias, (nuint)c);
                         var v3 = v1 + v2;
-                        var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed4, (int)i, vp4, vscale4);
+                        var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed6, (int)i, vp6, vscale6);
                         var v5 = v3 * v4;
                         var v6 = v0 + v5;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref l1_r2_1, i);
@@ -1696,7 +1785,7 @@ namespace Consumer
                         var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_ff, (nint)i);
                         var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_ff_2_bias, c);
                         var s3 = s1 + s2;
-                        var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed4, (int)i, p4, scale4);
+                        var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed6, (int)i, p6, scale6);
                         var s5 = s3 * s4;
                         var s6 = s0 + s5;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref l1_r2_1, i) = s6;
@@ -1715,15 +1804,15 @@ namespace Consumer
             w.Trace?.After("fwd_27_layer_norm", "bert_classifier.model:49  l1_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_28_attention_in_proj
-            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 50 "/src/examples/BertClassifier/bert_classifier.model"
             // l2_attn_qkv[B * T, 1152] = l1_ffn_norm · l2_attn_in_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.l1_ffn_norm, 384, L2AttnInProjWeight, 384, 0f, w.l2_attn_qkv, 1152);
 #line default
-            w.Trace?.After("fwd_28_attention_in_proj", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_28_attention_in_proj", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_29_attention_in_proj_bias
-            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 50 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
             //   l2_attn_qkv = l2_attn_qkv + l2_attn_in_proj_bias
@@ -1753,26 +1842,26 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_29_attention_in_proj_bias", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_29_attention_in_proj_bias", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_30_attention
-            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 50 "/src/examples/BertClassifier/bert_classifier.model"
-            // l2_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l2_attn_qkv (columns 0, 384, 2·384); P kept in l2_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l2_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l2_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l2_attn_qkv, 2 * 384), 3 * 384, w.l2_attn_context, w.l2_attn_workspace, default, w.mask);
+            // l2_attn_context[B, T, 384] = dropout(softmax(q·kᵀ/√32 + (1 − mask)·(−10000)), p=0.1 in training)·v per head (12 heads), q, k, v read in place from l2_attn_qkv (columns 0, 384, 2·384); P kept in l2_attn_workspace
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l2_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l2_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l2_attn_qkv, 2 * 384), 3 * 384, w.l2_attn_context, w.l2_attn_workspace, default, w.mask, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 7, DropoutStream));
 #line default
-            w.Trace?.After("fwd_30_attention", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_30_attention", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_31_attention_out_proj
-            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 50 "/src/examples/BertClassifier/bert_classifier.model"
             // l2_attn[B * T, 384] = l2_attn_context · l2_attn_out_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l2_attn_context, 384, L2AttnOutProjWeight, 384, 0f, w.l2_attn, 384);
 #line default
-            w.Trace?.After("fwd_31_attention_out_proj", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_31_attention_out_proj", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_32_attention_dropout_add
-            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
             //   bert_classifier.model:51  l2_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
             //   bert_classifier.model:51  l2_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 50 "/src/examples/BertClassifier/bert_classifier.model"
@@ -1784,10 +1873,10 @@ namespace Consumer
                 ref float l1_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l1_ffn_norm);
                 ref float l2_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l2_attn);
                 ref float l2_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L2AttnOutProjBias.Value);
-                uint seed5 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 5, DropoutStream);
-                float p5 = training ? 0.1f : 0f, scale5 = training ? 1.1111112f : 1f;
-                var vp5 = global::System.Runtime.Intrinsics.Vector256.Create(p5);
-                var vscale5 = global::System.Runtime.Intrinsics.Vector256.Create(scale5);
+                uint seed8 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 8, DropoutStream);
+                float p8 = training ? 0.1f : 0f, scale8 = training ? 1.1111112f : 1f;
+                var vp8 = global::System.Runtime.Intrinsics.Vector256.Create(p8);
+                var vscale8 = global::System.Runtime.Intrinsics.Vector256.Create(scale8);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
@@ -1798,7 +1887,7 @@ namespace Consumer
                         var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l2_attn, i);
                         var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l2_attn_out_proj_bias, (nuint)c);
                         var v3 = v1 + v2;
-                        var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed5, (int)i, vp5, vscale5);
+                        var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed8, (int)i, vp8, vscale8);
                         var v5 = v3 * v4;
                         var v6 = v0 + v5;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref l2_r1_1, i);
@@ -1810,7 +1899,7 @@ namespace Consumer
                         var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_attn, (nint)i);
                         var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_attn_out_proj_bias, c);
                         var s3 = s1 + s2;
-                        var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed5, (int)i, p5, scale5);
+                        var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed8, (int)i, p8, scale8);
                         var s5 = s3 * s4;
                         var s6 = s0 + s5;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_r1_1, i) = s6;
@@ -1818,7 +1907,7 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_32_attention_dropout_add", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_32_attention_dropout_add", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_33_layer_norm
             //   bert_classifier.model:52  l2_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
@@ -1897,10 +1986,10 @@ namespace Consumer
                 ref float l2_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l2_attn_norm);
                 ref float l2_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l2_ff);
                 ref float l2_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L2Ff2Bias.Value);
-                uint seed6 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 6, DropoutStream);
-                float p6 = training ? 0.1f : 0f, scale6 = training ? 1.1111112f : 1f;
-                var vp6 = global::System.Runtime.Intrinsics.Vector256.Create(p6);
-                var vscale6 = global::System.Runtime.Intrinsics.Vector256.Create(scale6);
+                uint seed9 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 9, DropoutStream);
+                float p9 = training ? 0.1f : 0f, scale9 = training ? 1.1111112f : 1f;
+                var vp9 = global::System.Runtime.Intrinsics.Vector256.Create(p9);
+                var vscale9 = global::System.Runtime.Intrinsics.Vector256.Create(scale9);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
@@ -1911,7 +2000,7 @@ namespace Consumer
                         var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l2_ff, i);
                         var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l2_ff_2_bias, (nuint)c);
                         var v3 = v1 + v2;
-                        var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed6, (int)i, vp6, vscale6);
+                        var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed9, (int)i, vp9, vscale9);
                         var v5 = v3 * v4;
                         var v6 = v0 + v5;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref l2_r2_1, i);
@@ -1923,7 +2012,7 @@ namespace Consumer
                         var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_ff, (nint)i);
                         var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_ff_2_bias, c);
                         var s3 = s1 + s2;
-                        var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed6, (int)i, p6, scale6);
+                        var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed9, (int)i, p9, scale9);
                         var s5 = s3 * s4;
                         var s6 = s0 + s5;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref l2_r2_1, i) = s6;
@@ -1942,15 +2031,15 @@ namespace Consumer
             w.Trace?.After("fwd_38_layer_norm", "bert_classifier.model:55  l2_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_39_attention_in_proj
-            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 56 "/src/examples/BertClassifier/bert_classifier.model"
             // l3_attn_qkv[B * T, 1152] = l2_ffn_norm · l3_attn_in_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.l2_ffn_norm, 384, L3AttnInProjWeight, 384, 0f, w.l3_attn_qkv, 1152);
 #line default
-            w.Trace?.After("fwd_39_attention_in_proj", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_39_attention_in_proj", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_40_attention_in_proj_bias
-            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 56 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
             //   l3_attn_qkv = l3_attn_qkv + l3_attn_in_proj_bias
@@ -1980,26 +2069,26 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_40_attention_in_proj_bias", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_40_attention_in_proj_bias", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_41_attention
-            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 56 "/src/examples/BertClassifier/bert_classifier.model"
-            // l3_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l3_attn_qkv (columns 0, 384, 2·384); P kept in l3_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l3_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l3_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l3_attn_qkv, 2 * 384), 3 * 384, w.l3_attn_context, w.l3_attn_workspace, default, w.mask);
+            // l3_attn_context[B, T, 384] = dropout(softmax(q·kᵀ/√32 + (1 − mask)·(−10000)), p=0.1 in training)·v per head (12 heads), q, k, v read in place from l3_attn_qkv (columns 0, 384, 2·384); P kept in l3_attn_workspace
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l3_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l3_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l3_attn_qkv, 2 * 384), 3 * 384, w.l3_attn_context, w.l3_attn_workspace, default, w.mask, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 10, DropoutStream));
 #line default
-            w.Trace?.After("fwd_41_attention", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_41_attention", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_42_attention_out_proj
-            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 56 "/src/examples/BertClassifier/bert_classifier.model"
             // l3_attn[B * T, 384] = l3_attn_context · l3_attn_out_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l3_attn_context, 384, L3AttnOutProjWeight, 384, 0f, w.l3_attn, 384);
 #line default
-            w.Trace?.After("fwd_42_attention_out_proj", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_42_attention_out_proj", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_43_attention_dropout_add
-            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
             //   bert_classifier.model:57  l3_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
             //   bert_classifier.model:57  l3_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 56 "/src/examples/BertClassifier/bert_classifier.model"
@@ -2011,10 +2100,10 @@ namespace Consumer
                 ref float l2_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l2_ffn_norm);
                 ref float l3_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l3_attn);
                 ref float l3_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L3AttnOutProjBias.Value);
-                uint seed7 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 7, DropoutStream);
-                float p7 = training ? 0.1f : 0f, scale7 = training ? 1.1111112f : 1f;
-                var vp7 = global::System.Runtime.Intrinsics.Vector256.Create(p7);
-                var vscale7 = global::System.Runtime.Intrinsics.Vector256.Create(scale7);
+                uint seed11 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 11, DropoutStream);
+                float p11 = training ? 0.1f : 0f, scale11 = training ? 1.1111112f : 1f;
+                var vp11 = global::System.Runtime.Intrinsics.Vector256.Create(p11);
+                var vscale11 = global::System.Runtime.Intrinsics.Vector256.Create(scale11);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
@@ -2025,7 +2114,7 @@ namespace Consumer
                         var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l3_attn, i);
                         var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l3_attn_out_proj_bias, (nuint)c);
                         var v3 = v1 + v2;
-                        var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed7, (int)i, vp7, vscale7);
+                        var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed11, (int)i, vp11, vscale11);
                         var v5 = v3 * v4;
                         var v6 = v0 + v5;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref l3_r1_1, i);
@@ -2037,7 +2126,7 @@ namespace Consumer
                         var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_attn, (nint)i);
                         var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_attn_out_proj_bias, c);
                         var s3 = s1 + s2;
-                        var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed7, (int)i, p7, scale7);
+                        var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed11, (int)i, p11, scale11);
                         var s5 = s3 * s4;
                         var s6 = s0 + s5;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_r1_1, i) = s6;
@@ -2045,7 +2134,7 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_43_attention_dropout_add", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_43_attention_dropout_add", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_44_layer_norm
             //   bert_classifier.model:58  l3_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
@@ -2124,10 +2213,10 @@ namespace Consumer
                 ref float l3_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l3_attn_norm);
                 ref float l3_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l3_ff);
                 ref float l3_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L3Ff2Bias.Value);
-                uint seed8 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 8, DropoutStream);
-                float p8 = training ? 0.1f : 0f, scale8 = training ? 1.1111112f : 1f;
-                var vp8 = global::System.Runtime.Intrinsics.Vector256.Create(p8);
-                var vscale8 = global::System.Runtime.Intrinsics.Vector256.Create(scale8);
+                uint seed12 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 12, DropoutStream);
+                float p12 = training ? 0.1f : 0f, scale12 = training ? 1.1111112f : 1f;
+                var vp12 = global::System.Runtime.Intrinsics.Vector256.Create(p12);
+                var vscale12 = global::System.Runtime.Intrinsics.Vector256.Create(scale12);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
@@ -2138,7 +2227,7 @@ namespace Consumer
                         var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l3_ff, i);
                         var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l3_ff_2_bias, (nuint)c);
                         var v3 = v1 + v2;
-                        var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed8, (int)i, vp8, vscale8);
+                        var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed12, (int)i, vp12, vscale12);
                         var v5 = v3 * v4;
                         var v6 = v0 + v5;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref l3_r2_1, i);
@@ -2150,7 +2239,7 @@ namespace Consumer
                         var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_ff, (nint)i);
                         var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_ff_2_bias, c);
                         var s3 = s1 + s2;
-                        var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed8, (int)i, p8, scale8);
+                        var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed12, (int)i, p12, scale12);
                         var s5 = s3 * s4;
                         var s6 = s0 + s5;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref l3_r2_1, i) = s6;
@@ -2169,15 +2258,15 @@ namespace Consumer
             w.Trace?.After("fwd_49_layer_norm", "bert_classifier.model:61  l3_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_50_attention_in_proj
-            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 62 "/src/examples/BertClassifier/bert_classifier.model"
             // l4_attn_qkv[B * T, 1152] = l3_ffn_norm · l4_attn_in_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.l3_ffn_norm, 384, L4AttnInProjWeight, 384, 0f, w.l4_attn_qkv, 1152);
 #line default
-            w.Trace?.After("fwd_50_attention_in_proj", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_50_attention_in_proj", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_51_attention_in_proj_bias
-            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 62 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
             //   l4_attn_qkv = l4_attn_qkv + l4_attn_in_proj_bias
@@ -2207,26 +2296,26 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_51_attention_in_proj_bias", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_51_attention_in_proj_bias", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_52_attention
-            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 62 "/src/examples/BertClassifier/bert_classifier.model"
-            // l4_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l4_attn_qkv (columns 0, 384, 2·384); P kept in l4_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l4_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l4_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l4_attn_qkv, 2 * 384), 3 * 384, w.l4_attn_context, w.l4_attn_workspace, default, w.mask);
+            // l4_attn_context[B, T, 384] = dropout(softmax(q·kᵀ/√32 + (1 − mask)·(−10000)), p=0.1 in training)·v per head (12 heads), q, k, v read in place from l4_attn_qkv (columns 0, 384, 2·384); P kept in l4_attn_workspace
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l4_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l4_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l4_attn_qkv, 2 * 384), 3 * 384, w.l4_attn_context, w.l4_attn_workspace, default, w.mask, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 13, DropoutStream));
 #line default
-            w.Trace?.After("fwd_52_attention", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_52_attention", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_53_attention_out_proj
-            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 62 "/src/examples/BertClassifier/bert_classifier.model"
             // l4_attn[B * T, 384] = l4_attn_context · l4_attn_out_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l4_attn_context, 384, L4AttnOutProjWeight, 384, 0f, w.l4_attn, 384);
 #line default
-            w.Trace?.After("fwd_53_attention_out_proj", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_53_attention_out_proj", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_54_attention_dropout_add
-            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
             //   bert_classifier.model:63  l4_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
             //   bert_classifier.model:63  l4_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 62 "/src/examples/BertClassifier/bert_classifier.model"
@@ -2238,10 +2327,10 @@ namespace Consumer
                 ref float l3_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l3_ffn_norm);
                 ref float l4_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l4_attn);
                 ref float l4_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L4AttnOutProjBias.Value);
-                uint seed9 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 9, DropoutStream);
-                float p9 = training ? 0.1f : 0f, scale9 = training ? 1.1111112f : 1f;
-                var vp9 = global::System.Runtime.Intrinsics.Vector256.Create(p9);
-                var vscale9 = global::System.Runtime.Intrinsics.Vector256.Create(scale9);
+                uint seed14 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 14, DropoutStream);
+                float p14 = training ? 0.1f : 0f, scale14 = training ? 1.1111112f : 1f;
+                var vp14 = global::System.Runtime.Intrinsics.Vector256.Create(p14);
+                var vscale14 = global::System.Runtime.Intrinsics.Vector256.Create(scale14);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
@@ -2252,7 +2341,7 @@ namespace Consumer
                         var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l4_attn, i);
                         var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l4_attn_out_proj_bias, (nuint)c);
                         var v3 = v1 + v2;
-                        var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed9, (int)i, vp9, vscale9);
+                        var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed14, (int)i, vp14, vscale14);
                         var v5 = v3 * v4;
                         var v6 = v0 + v5;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref l4_r1_1, i);
@@ -2264,7 +2353,7 @@ namespace Consumer
                         var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_attn, (nint)i);
                         var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_attn_out_proj_bias, c);
                         var s3 = s1 + s2;
-                        var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed9, (int)i, p9, scale9);
+                        var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed14, (int)i, p14, scale14);
                         var s5 = s3 * s4;
                         var s6 = s0 + s5;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_r1_1, i) = s6;
@@ -2272,7 +2361,7 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_54_attention_dropout_add", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_54_attention_dropout_add", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_55_layer_norm
             //   bert_classifier.model:64  l4_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
@@ -2351,10 +2440,10 @@ namespace Consumer
                 ref float l4_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l4_attn_norm);
                 ref float l4_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l4_ff);
                 ref float l4_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L4Ff2Bias.Value);
-                uint seed10 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 10, DropoutStream);
-                float p10 = training ? 0.1f : 0f, scale10 = training ? 1.1111112f : 1f;
-                var vp10 = global::System.Runtime.Intrinsics.Vector256.Create(p10);
-                var vscale10 = global::System.Runtime.Intrinsics.Vector256.Create(scale10);
+                uint seed15 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 15, DropoutStream);
+                float p15 = training ? 0.1f : 0f, scale15 = training ? 1.1111112f : 1f;
+                var vp15 = global::System.Runtime.Intrinsics.Vector256.Create(p15);
+                var vscale15 = global::System.Runtime.Intrinsics.Vector256.Create(scale15);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
@@ -2365,7 +2454,7 @@ namespace Consumer
                         var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l4_ff, i);
                         var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l4_ff_2_bias, (nuint)c);
                         var v3 = v1 + v2;
-                        var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed10, (int)i, vp10, vscale10);
+                        var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed15, (int)i, vp15, vscale15);
                         var v5 = v3 * v4;
                         var v6 = v0 + v5;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref l4_r2_1, i);
@@ -2377,7 +2466,7 @@ namespace Consumer
                         var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_ff, (nint)i);
                         var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_ff_2_bias, c);
                         var s3 = s1 + s2;
-                        var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed10, (int)i, p10, scale10);
+                        var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed15, (int)i, p15, scale15);
                         var s5 = s3 * s4;
                         var s6 = s0 + s5;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref l4_r2_1, i) = s6;
@@ -2396,15 +2485,15 @@ namespace Consumer
             w.Trace?.After("fwd_60_layer_norm", "bert_classifier.model:67  l4_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // fwd_61_attention_in_proj
-            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 68 "/src/examples/BertClassifier/bert_classifier.model"
             // l5_attn_qkv[B * T, 1152] = l4_ffn_norm · l5_attn_in_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 1152, 384, 1f, w.l4_ffn_norm, 384, L5AttnInProjWeight, 384, 0f, w.l5_attn_qkv, 1152);
 #line default
-            w.Trace?.After("fwd_61_attention_in_proj", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_61_attention_in_proj", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_62_attention_in_proj_bias
-            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 68 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
             //   l5_attn_qkv = l5_attn_qkv + l5_attn_in_proj_bias
@@ -2434,26 +2523,26 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_62_attention_in_proj_bias", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_62_attention_in_proj_bias", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_63_attention
-            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 68 "/src/examples/BertClassifier/bert_classifier.model"
-            // l5_attn_context[B, T, 384] = softmax(q·kᵀ/√32 + (1 − mask)·(−10000))·v per head (12 heads), q, k, v read in place from l5_attn_qkv (columns 0, 384, 2·384); P kept in l5_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l5_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l5_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l5_attn_qkv, 2 * 384), 3 * 384, w.l5_attn_context, w.l5_attn_workspace, default, w.mask);
+            // l5_attn_context[B, T, 384] = dropout(softmax(q·kᵀ/√32 + (1 − mask)·(−10000)), p=0.1 in training)·v per head (12 heads), q, k, v read in place from l5_attn_qkv (columns 0, 384, 2·384); P kept in l5_attn_workspace
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Forward(B, T, 12, 32, causal: false, w.l5_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l5_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l5_attn_qkv, 2 * 384), 3 * 384, w.l5_attn_context, w.l5_attn_workspace, default, w.mask, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 16, DropoutStream));
 #line default
-            w.Trace?.After("fwd_63_attention", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_63_attention", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_64_attention_out_proj
-            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 68 "/src/examples/BertClassifier/bert_classifier.model"
             // l5_attn[B * T, 384] = l5_attn_context · l5_attn_out_proj_weightᵀ   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, true, B * T, 384, 384, 1f, w.l5_attn_context, 384, L5AttnOutProjWeight, 384, 0f, w.l5_attn, 384);
 #line default
-            w.Trace?.After("fwd_64_attention_out_proj", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_64_attention_out_proj", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_65_attention_dropout_add
-            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
             //   bert_classifier.model:69  l5_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
             //   bert_classifier.model:69  l5_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 68 "/src/examples/BertClassifier/bert_classifier.model"
@@ -2465,10 +2554,10 @@ namespace Consumer
                 ref float l4_ffn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l4_ffn_norm);
                 ref float l5_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l5_attn);
                 ref float l5_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L5AttnOutProjBias.Value);
-                uint seed11 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 11, DropoutStream);
-                float p11 = training ? 0.1f : 0f, scale11 = training ? 1.1111112f : 1f;
-                var vp11 = global::System.Runtime.Intrinsics.Vector256.Create(p11);
-                var vscale11 = global::System.Runtime.Intrinsics.Vector256.Create(scale11);
+                uint seed17 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 17, DropoutStream);
+                float p17 = training ? 0.1f : 0f, scale17 = training ? 1.1111112f : 1f;
+                var vp17 = global::System.Runtime.Intrinsics.Vector256.Create(p17);
+                var vscale17 = global::System.Runtime.Intrinsics.Vector256.Create(scale17);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
@@ -2479,7 +2568,7 @@ namespace Consumer
                         var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l5_attn, i);
                         var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l5_attn_out_proj_bias, (nuint)c);
                         var v3 = v1 + v2;
-                        var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed11, (int)i, vp11, vscale11);
+                        var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed17, (int)i, vp17, vscale17);
                         var v5 = v3 * v4;
                         var v6 = v0 + v5;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref l5_r1_1, i);
@@ -2491,7 +2580,7 @@ namespace Consumer
                         var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_attn, (nint)i);
                         var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_attn_out_proj_bias, c);
                         var s3 = s1 + s2;
-                        var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed11, (int)i, p11, scale11);
+                        var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed17, (int)i, p17, scale17);
                         var s5 = s3 * s4;
                         var s6 = s0 + s5;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_r1_1, i) = s6;
@@ -2499,7 +2588,7 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("fwd_65_attention_dropout_add", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("fwd_65_attention_dropout_add", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // fwd_66_layer_norm
             //   bert_classifier.model:70  l5_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
@@ -2578,10 +2667,10 @@ namespace Consumer
                 ref float l5_attn_norm = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l5_attn_norm);
                 ref float l5_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.l5_ff);
                 ref float l5_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L5Ff2Bias.Value);
-                uint seed12 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 12, DropoutStream);
-                float p12 = training ? 0.1f : 0f, scale12 = training ? 1.1111112f : 1f;
-                var vp12 = global::System.Runtime.Intrinsics.Vector256.Create(p12);
-                var vscale12 = global::System.Runtime.Intrinsics.Vector256.Create(scale12);
+                uint seed18 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 18, DropoutStream);
+                float p18 = training ? 0.1f : 0f, scale18 = training ? 1.1111112f : 1f;
+                var vp18 = global::System.Runtime.Intrinsics.Vector256.Create(p18);
+                var vscale18 = global::System.Runtime.Intrinsics.Vector256.Create(scale18);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
@@ -2592,7 +2681,7 @@ namespace Consumer
                         var v1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l5_ff, i);
                         var v2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref l5_ff_2_bias, (nuint)c);
                         var v3 = v1 + v2;
-                        var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed12, (int)i, vp12, vscale12);
+                        var v4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed18, (int)i, vp18, vscale18);
                         var v5 = v3 * v4;
                         var v6 = v0 + v5;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v6, ref l5_r2_1, i);
@@ -2604,7 +2693,7 @@ namespace Consumer
                         var s1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_ff, (nint)i);
                         var s2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_ff_2_bias, c);
                         var s3 = s1 + s2;
-                        var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed12, (int)i, p12, scale12);
+                        var s4 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed18, (int)i, p18, scale18);
                         var s5 = s3 * s4;
                         var s6 = s0 + s5;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref l5_r2_1, i) = s6;
@@ -2639,10 +2728,10 @@ namespace Consumer
                 int rows = B, cols = 384;
                 ref float logits_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.logits_0);
                 ref float pooled = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.pooled);
-                uint seed13 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 13, DropoutStream);
-                float p13 = training ? 0.1f : 0f, scale13 = training ? 1.1111112f : 1f;
-                var vp13 = global::System.Runtime.Intrinsics.Vector256.Create(p13);
-                var vscale13 = global::System.Runtime.Intrinsics.Vector256.Create(scale13);
+                uint seed19 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 19, DropoutStream);
+                float p19 = training ? 0.1f : 0f, scale19 = training ? 1.1111112f : 1f;
+                var vp19 = global::System.Runtime.Intrinsics.Vector256.Create(p19);
+                var vscale19 = global::System.Runtime.Intrinsics.Vector256.Create(scale19);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
@@ -2650,7 +2739,7 @@ namespace Consumer
                     {
                         nuint i = (nuint)(r * cols + c);
                         var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref pooled, i);
-                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed13, (int)i, vp13, vscale13);
+                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed19, (int)i, vp19, vscale19);
                         var v2 = v0 * v1;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref logits_0, i);
                     }
@@ -2658,7 +2747,7 @@ namespace Consumer
                     {
                         int i = r * cols + c;
                         var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref pooled, (nint)i);
-                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed13, (int)i, p13, scale13);
+                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed19, (int)i, p19, scale19);
                         var s2 = s0 * s1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref logits_0, i) = s2;
                     }
@@ -2788,10 +2877,10 @@ namespace Consumer
                 int rows = B, cols = 384;
                 ref float d_pooled = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_pooled);
                 ref float d_logits_0 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_logits_0);
-                uint seed13 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 13, DropoutStream);
-                float p13 = training ? 0.1f : 0f, scale13 = training ? 1.1111112f : 1f;
-                var vp13 = global::System.Runtime.Intrinsics.Vector256.Create(p13);
-                var vscale13 = global::System.Runtime.Intrinsics.Vector256.Create(scale13);
+                uint seed19 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 19, DropoutStream);
+                float p19 = training ? 0.1f : 0f, scale19 = training ? 1.1111112f : 1f;
+                var vp19 = global::System.Runtime.Intrinsics.Vector256.Create(p19);
+                var vscale19 = global::System.Runtime.Intrinsics.Vector256.Create(scale19);
                 for (int r = 0; r < rows; r++)
                 {
                     int c = 0;
@@ -2799,7 +2888,7 @@ namespace Consumer
                     {
                         nuint i = (nuint)(r * cols + c);
                         var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_logits_0, i);
-                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed13, (int)i, vp13, vscale13);
+                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed19, (int)i, vp19, vscale19);
                         var v2 = v0 * v1;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_pooled, i);
                     }
@@ -2807,7 +2896,7 @@ namespace Consumer
                     {
                         int i = r * cols + c;
                         var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_logits_0, (nint)i);
-                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed13, (int)i, p13, scale13);
+                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed19, (int)i, p19, scale19);
                         var s2 = s0 * s1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref d_pooled, i) = s2;
                     }
@@ -2847,10 +2936,10 @@ namespace Consumer
                 ref float d_l5_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l5_ff);
                 ref float d_l5_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L5Ff2Bias.Gradient);
                 ref float d_l5_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l5_r2_1);
-                uint seed12 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 12, DropoutStream);
-                float p12 = training ? 0.1f : 0f, scale12 = training ? 1.1111112f : 1f;
-                var vp12 = global::System.Runtime.Intrinsics.Vector256.Create(p12);
-                var vscale12 = global::System.Runtime.Intrinsics.Vector256.Create(scale12);
+                uint seed18 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 18, DropoutStream);
+                float p18 = training ? 0.1f : 0f, scale18 = training ? 1.1111112f : 1f;
+                var vp18 = global::System.Runtime.Intrinsics.Vector256.Create(p18);
+                var vscale18 = global::System.Runtime.Intrinsics.Vector256.Create(scale18);
                 global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l5_ff_2_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
@@ -2859,7 +2948,7 @@ namespace Consumer
                     {
                         nuint i = (nuint)(r * cols + c);
                         var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l5_r2_1, i);
-                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed12, (int)i, vp12, vscale12);
+                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed18, (int)i, vp18, vscale18);
                         var v2 = v0 * v1;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_l5_attn_norm, i);
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_l5_ff, i);
@@ -2869,7 +2958,7 @@ namespace Consumer
                     {
                         int i = r * cols + c;
                         var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l5_r2_1, (nint)i);
-                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed12, (int)i, p12, scale12);
+                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed18, (int)i, p18, scale18);
                         var s2 = s0 * s1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l5_attn_norm, i) = s0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l5_ff, i) = s2;
@@ -2963,7 +3052,7 @@ namespace Consumer
             w.Trace?.After("bwd_89_layer_norm", "bert_classifier.model:70  l5_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_90_add_dropout_attention
-            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
             //   bert_classifier.model:69  l5_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
             //   bert_classifier.model:69  l5_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 68 "/src/examples/BertClassifier/bert_classifier.model"
@@ -2977,10 +3066,10 @@ namespace Consumer
                 ref float d_l5_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l5_attn);
                 ref float d_l5_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L5AttnOutProjBias.Gradient);
                 ref float d_l5_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l5_r1_1);
-                uint seed11 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 11, DropoutStream);
-                float p11 = training ? 0.1f : 0f, scale11 = training ? 1.1111112f : 1f;
-                var vp11 = global::System.Runtime.Intrinsics.Vector256.Create(p11);
-                var vscale11 = global::System.Runtime.Intrinsics.Vector256.Create(scale11);
+                uint seed17 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 17, DropoutStream);
+                float p17 = training ? 0.1f : 0f, scale17 = training ? 1.1111112f : 1f;
+                var vp17 = global::System.Runtime.Intrinsics.Vector256.Create(p17);
+                var vscale17 = global::System.Runtime.Intrinsics.Vector256.Create(scale17);
                 global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l5_attn_out_proj_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
@@ -2989,7 +3078,7 @@ namespace Consumer
                     {
                         nuint i = (nuint)(r * cols + c);
                         var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l5_r1_1, i);
-                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed11, (int)i, vp11, vscale11);
+                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed17, (int)i, vp17, vscale17);
                         var v2 = v0 * v1;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_l4_ffn_norm, i);
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_l5_attn, i);
@@ -2999,7 +3088,7 @@ namespace Consumer
                     {
                         int i = r * cols + c;
                         var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l5_r1_1, (nint)i);
-                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed11, (int)i, p11, scale11);
+                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed17, (int)i, p17, scale17);
                         var s2 = s0 * s1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l4_ffn_norm, i) = s0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l5_attn, i) = s2;
@@ -3008,34 +3097,34 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_90_add_dropout_attention", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_90_add_dropout_attention", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_91_attention_out_proj_dW
-            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 68 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l5_attn_out_proj_weight[384, 384] = d_l5_attnᵀ · l5_attn_context   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 384, B * T, 1f, w.d_l5_attn, 384, w.l5_attn_context, 384, 0f, L5AttnOutProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_91_attention_out_proj_dW", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_91_attention_out_proj_dW", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_92_attention_out_proj_dX
-            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 68 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l5_attn_context[B * T, 384] = d_l5_attn · l5_attn_out_proj_weight   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 384, 1f, w.d_l5_attn, 384, L5AttnOutProjWeight.Value, 384, 0f, w.d_l5_attn_context, 384);
 #line default
-            w.Trace?.After("bwd_92_attention_out_proj_dX", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_92_attention_out_proj_dX", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_93_attention
-            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 68 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_l5_attn_qkv = (dq, dk, dv) from d_l5_attn_context and the P saved in l5_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.l5_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l5_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l5_attn_qkv, 2 * 384), 3 * 384, w.d_l5_attn_context, w.l5_attn_workspace, w.d_l5_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_l5_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_l5_attn_qkv, 2 * 384), accumulate: false, default, w.mask);
+            // d_l5_attn_qkv = (dq, dk, dv) from d_l5_attn_context and the P saved in l5_attn_workspace, the dropout mask (slot 16) drawn again from its seed
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.l5_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l5_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l5_attn_qkv, 2 * 384), 3 * 384, w.d_l5_attn_context, w.l5_attn_workspace, w.d_l5_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_l5_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_l5_attn_qkv, 2 * 384), accumulate: false, default, w.mask, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 16, DropoutStream));
 #line default
-            w.Trace?.After("bwd_93_attention", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_93_attention", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_94_attention_in_proj_bias
-            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 68 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
             //   d_l5_attn_in_proj_bias = Σ_rows d_l5_attn_qkv
@@ -3062,23 +3151,23 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_94_attention_in_proj_bias", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_94_attention_in_proj_bias", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_95_attention_in_proj_dW
-            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 68 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l5_attn_in_proj_weight[1152, 384] = d_l5_attn_qkvᵀ · l4_ffn_norm   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1152, 384, B * T, 1f, w.d_l5_attn_qkv, 1152, w.l4_ffn_norm, 384, 0f, L5AttnInProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_95_attention_in_proj_dW", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_95_attention_in_proj_dW", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_96_attention_in_proj_dX
-            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 68 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l4_ffn_norm[B * T, 384] += d_l5_attn_qkv · l5_attn_in_proj_weight   (k = 1152)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1152, 1f, w.d_l5_attn_qkv, 1152, L5AttnInProjWeight.Value, 384, 1f, w.d_l4_ffn_norm, 384);
 #line default
-            w.Trace?.After("bwd_96_attention_in_proj_dX", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_96_attention_in_proj_dX", "bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_97_layer_norm
             //   bert_classifier.model:67  l4_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
@@ -3103,10 +3192,10 @@ namespace Consumer
                 ref float d_l4_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l4_ff);
                 ref float d_l4_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L4Ff2Bias.Gradient);
                 ref float d_l4_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l4_r2_1);
-                uint seed10 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 10, DropoutStream);
-                float p10 = training ? 0.1f : 0f, scale10 = training ? 1.1111112f : 1f;
-                var vp10 = global::System.Runtime.Intrinsics.Vector256.Create(p10);
-                var vscale10 = global::System.Runtime.Intrinsics.Vector256.Create(scale10);
+                uint seed15 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 15, DropoutStream);
+                float p15 = training ? 0.1f : 0f, scale15 = training ? 1.1111112f : 1f;
+                var vp15 = global::System.Runtime.Intrinsics.Vector256.Create(p15);
+                var vscale15 = global::System.Runtime.Intrinsics.Vector256.Create(scale15);
                 global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l4_ff_2_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
@@ -3115,7 +3204,7 @@ namespace Consumer
                     {
                         nuint i = (nuint)(r * cols + c);
                         var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l4_r2_1, i);
-                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed10, (int)i, vp10, vscale10);
+                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed15, (int)i, vp15, vscale15);
                         var v2 = v0 * v1;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_l4_attn_norm, i);
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_l4_ff, i);
@@ -3125,7 +3214,7 @@ namespace Consumer
                     {
                         int i = r * cols + c;
                         var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l4_r2_1, (nint)i);
-                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed10, (int)i, p10, scale10);
+                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed15, (int)i, p15, scale15);
                         var s2 = s0 * s1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l4_attn_norm, i) = s0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l4_ff, i) = s2;
@@ -3219,7 +3308,7 @@ namespace Consumer
             w.Trace?.After("bwd_104_layer_norm", "bert_classifier.model:64  l4_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_105_add_dropout_attention
-            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
             //   bert_classifier.model:63  l4_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
             //   bert_classifier.model:63  l4_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 62 "/src/examples/BertClassifier/bert_classifier.model"
@@ -3233,10 +3322,10 @@ namespace Consumer
                 ref float d_l4_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l4_attn);
                 ref float d_l4_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L4AttnOutProjBias.Gradient);
                 ref float d_l4_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l4_r1_1);
-                uint seed9 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 9, DropoutStream);
-                float p9 = training ? 0.1f : 0f, scale9 = training ? 1.1111112f : 1f;
-                var vp9 = global::System.Runtime.Intrinsics.Vector256.Create(p9);
-                var vscale9 = global::System.Runtime.Intrinsics.Vector256.Create(scale9);
+                uint seed14 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 14, DropoutStream);
+                float p14 = training ? 0.1f : 0f, scale14 = training ? 1.1111112f : 1f;
+                var vp14 = global::System.Runtime.Intrinsics.Vector256.Create(p14);
+                var vscale14 = global::System.Runtime.Intrinsics.Vector256.Create(scale14);
                 global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l4_attn_out_proj_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
@@ -3245,7 +3334,7 @@ namespace Consumer
                     {
                         nuint i = (nuint)(r * cols + c);
                         var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l4_r1_1, i);
-                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed9, (int)i, vp9, vscale9);
+                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed14, (int)i, vp14, vscale14);
                         var v2 = v0 * v1;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_l3_ffn_norm, i);
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_l4_attn, i);
@@ -3255,7 +3344,7 @@ namespace Consumer
                     {
                         int i = r * cols + c;
                         var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l4_r1_1, (nint)i);
-                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed9, (int)i, p9, scale9);
+                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed14, (int)i, p14, scale14);
                         var s2 = s0 * s1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l3_ffn_norm, i) = s0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l4_attn, i) = s2;
@@ -3264,34 +3353,34 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_105_add_dropout_attention", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_105_add_dropout_attention", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_106_attention_out_proj_dW
-            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 62 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l4_attn_out_proj_weight[384, 384] = d_l4_attnᵀ · l4_attn_context   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 384, B * T, 1f, w.d_l4_attn, 384, w.l4_attn_context, 384, 0f, L4AttnOutProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_106_attention_out_proj_dW", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_106_attention_out_proj_dW", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_107_attention_out_proj_dX
-            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 62 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l4_attn_context[B * T, 384] = d_l4_attn · l4_attn_out_proj_weight   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 384, 1f, w.d_l4_attn, 384, L4AttnOutProjWeight.Value, 384, 0f, w.d_l4_attn_context, 384);
 #line default
-            w.Trace?.After("bwd_107_attention_out_proj_dX", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_107_attention_out_proj_dX", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_108_attention
-            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 62 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_l4_attn_qkv = (dq, dk, dv) from d_l4_attn_context and the P saved in l4_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.l4_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l4_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l4_attn_qkv, 2 * 384), 3 * 384, w.d_l4_attn_context, w.l4_attn_workspace, w.d_l4_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_l4_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_l4_attn_qkv, 2 * 384), accumulate: false, default, w.mask);
+            // d_l4_attn_qkv = (dq, dk, dv) from d_l4_attn_context and the P saved in l4_attn_workspace, the dropout mask (slot 13) drawn again from its seed
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.l4_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l4_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l4_attn_qkv, 2 * 384), 3 * 384, w.d_l4_attn_context, w.l4_attn_workspace, w.d_l4_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_l4_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_l4_attn_qkv, 2 * 384), accumulate: false, default, w.mask, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 13, DropoutStream));
 #line default
-            w.Trace?.After("bwd_108_attention", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_108_attention", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_109_attention_in_proj_bias
-            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 62 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
             //   d_l4_attn_in_proj_bias = Σ_rows d_l4_attn_qkv
@@ -3318,23 +3407,23 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_109_attention_in_proj_bias", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_109_attention_in_proj_bias", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_110_attention_in_proj_dW
-            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 62 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l4_attn_in_proj_weight[1152, 384] = d_l4_attn_qkvᵀ · l3_ffn_norm   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1152, 384, B * T, 1f, w.d_l4_attn_qkv, 1152, w.l3_ffn_norm, 384, 0f, L4AttnInProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_110_attention_in_proj_dW", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_110_attention_in_proj_dW", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_111_attention_in_proj_dX
-            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 62 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l3_ffn_norm[B * T, 384] += d_l4_attn_qkv · l4_attn_in_proj_weight   (k = 1152)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1152, 1f, w.d_l4_attn_qkv, 1152, L4AttnInProjWeight.Value, 384, 1f, w.d_l3_ffn_norm, 384);
 #line default
-            w.Trace?.After("bwd_111_attention_in_proj_dX", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_111_attention_in_proj_dX", "bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_112_layer_norm
             //   bert_classifier.model:61  l3_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
@@ -3359,10 +3448,10 @@ namespace Consumer
                 ref float d_l3_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l3_ff);
                 ref float d_l3_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L3Ff2Bias.Gradient);
                 ref float d_l3_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l3_r2_1);
-                uint seed8 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 8, DropoutStream);
-                float p8 = training ? 0.1f : 0f, scale8 = training ? 1.1111112f : 1f;
-                var vp8 = global::System.Runtime.Intrinsics.Vector256.Create(p8);
-                var vscale8 = global::System.Runtime.Intrinsics.Vector256.Create(scale8);
+                uint seed12 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 12, DropoutStream);
+                float p12 = training ? 0.1f : 0f, scale12 = training ? 1.1111112f : 1f;
+                var vp12 = global::System.Runtime.Intrinsics.Vector256.Create(p12);
+                var vscale12 = global::System.Runtime.Intrinsics.Vector256.Create(scale12);
                 global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l3_ff_2_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
@@ -3371,7 +3460,7 @@ namespace Consumer
                     {
                         nuint i = (nuint)(r * cols + c);
                         var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l3_r2_1, i);
-                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed8, (int)i, vp8, vscale8);
+                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed12, (int)i, vp12, vscale12);
                         var v2 = v0 * v1;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_l3_attn_norm, i);
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_l3_ff, i);
@@ -3381,7 +3470,7 @@ namespace Consumer
                     {
                         int i = r * cols + c;
                         var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l3_r2_1, (nint)i);
-                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed8, (int)i, p8, scale8);
+                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed12, (int)i, p12, scale12);
                         var s2 = s0 * s1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l3_attn_norm, i) = s0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l3_ff, i) = s2;
@@ -3475,7 +3564,7 @@ namespace Consumer
             w.Trace?.After("bwd_119_layer_norm", "bert_classifier.model:58  l3_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_120_add_dropout_attention
-            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
             //   bert_classifier.model:57  l3_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
             //   bert_classifier.model:57  l3_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 56 "/src/examples/BertClassifier/bert_classifier.model"
@@ -3489,10 +3578,10 @@ namespace Consumer
                 ref float d_l3_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l3_attn);
                 ref float d_l3_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L3AttnOutProjBias.Gradient);
                 ref float d_l3_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l3_r1_1);
-                uint seed7 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 7, DropoutStream);
-                float p7 = training ? 0.1f : 0f, scale7 = training ? 1.1111112f : 1f;
-                var vp7 = global::System.Runtime.Intrinsics.Vector256.Create(p7);
-                var vscale7 = global::System.Runtime.Intrinsics.Vector256.Create(scale7);
+                uint seed11 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 11, DropoutStream);
+                float p11 = training ? 0.1f : 0f, scale11 = training ? 1.1111112f : 1f;
+                var vp11 = global::System.Runtime.Intrinsics.Vector256.Create(p11);
+                var vscale11 = global::System.Runtime.Intrinsics.Vector256.Create(scale11);
                 global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l3_attn_out_proj_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
@@ -3501,7 +3590,7 @@ namespace Consumer
                     {
                         nuint i = (nuint)(r * cols + c);
                         var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l3_r1_1, i);
-                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed7, (int)i, vp7, vscale7);
+                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed11, (int)i, vp11, vscale11);
                         var v2 = v0 * v1;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_l2_ffn_norm, i);
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_l3_attn, i);
@@ -3511,7 +3600,7 @@ namespace Consumer
                     {
                         int i = r * cols + c;
                         var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l3_r1_1, (nint)i);
-                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed7, (int)i, p7, scale7);
+                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed11, (int)i, p11, scale11);
                         var s2 = s0 * s1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l2_ffn_norm, i) = s0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l3_attn, i) = s2;
@@ -3520,34 +3609,34 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_120_add_dropout_attention", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_120_add_dropout_attention", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_121_attention_out_proj_dW
-            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 56 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l3_attn_out_proj_weight[384, 384] = d_l3_attnᵀ · l3_attn_context   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 384, B * T, 1f, w.d_l3_attn, 384, w.l3_attn_context, 384, 0f, L3AttnOutProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_121_attention_out_proj_dW", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_121_attention_out_proj_dW", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_122_attention_out_proj_dX
-            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 56 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l3_attn_context[B * T, 384] = d_l3_attn · l3_attn_out_proj_weight   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 384, 1f, w.d_l3_attn, 384, L3AttnOutProjWeight.Value, 384, 0f, w.d_l3_attn_context, 384);
 #line default
-            w.Trace?.After("bwd_122_attention_out_proj_dX", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_122_attention_out_proj_dX", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_123_attention
-            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 56 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_l3_attn_qkv = (dq, dk, dv) from d_l3_attn_context and the P saved in l3_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.l3_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l3_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l3_attn_qkv, 2 * 384), 3 * 384, w.d_l3_attn_context, w.l3_attn_workspace, w.d_l3_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_l3_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_l3_attn_qkv, 2 * 384), accumulate: false, default, w.mask);
+            // d_l3_attn_qkv = (dq, dk, dv) from d_l3_attn_context and the P saved in l3_attn_workspace, the dropout mask (slot 10) drawn again from its seed
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.l3_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l3_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l3_attn_qkv, 2 * 384), 3 * 384, w.d_l3_attn_context, w.l3_attn_workspace, w.d_l3_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_l3_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_l3_attn_qkv, 2 * 384), accumulate: false, default, w.mask, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 10, DropoutStream));
 #line default
-            w.Trace?.After("bwd_123_attention", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_123_attention", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_124_attention_in_proj_bias
-            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 56 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
             //   d_l3_attn_in_proj_bias = Σ_rows d_l3_attn_qkv
@@ -3574,23 +3663,23 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_124_attention_in_proj_bias", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_124_attention_in_proj_bias", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_125_attention_in_proj_dW
-            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 56 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l3_attn_in_proj_weight[1152, 384] = d_l3_attn_qkvᵀ · l2_ffn_norm   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1152, 384, B * T, 1f, w.d_l3_attn_qkv, 1152, w.l2_ffn_norm, 384, 0f, L3AttnInProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_125_attention_in_proj_dW", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_125_attention_in_proj_dW", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_126_attention_in_proj_dX
-            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 56 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l2_ffn_norm[B * T, 384] += d_l3_attn_qkv · l3_attn_in_proj_weight   (k = 1152)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1152, 1f, w.d_l3_attn_qkv, 1152, L3AttnInProjWeight.Value, 384, 1f, w.d_l2_ffn_norm, 384);
 #line default
-            w.Trace?.After("bwd_126_attention_in_proj_dX", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_126_attention_in_proj_dX", "bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_127_layer_norm
             //   bert_classifier.model:55  l2_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
@@ -3615,10 +3704,10 @@ namespace Consumer
                 ref float d_l2_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l2_ff);
                 ref float d_l2_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L2Ff2Bias.Gradient);
                 ref float d_l2_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l2_r2_1);
-                uint seed6 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 6, DropoutStream);
-                float p6 = training ? 0.1f : 0f, scale6 = training ? 1.1111112f : 1f;
-                var vp6 = global::System.Runtime.Intrinsics.Vector256.Create(p6);
-                var vscale6 = global::System.Runtime.Intrinsics.Vector256.Create(scale6);
+                uint seed9 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 9, DropoutStream);
+                float p9 = training ? 0.1f : 0f, scale9 = training ? 1.1111112f : 1f;
+                var vp9 = global::System.Runtime.Intrinsics.Vector256.Create(p9);
+                var vscale9 = global::System.Runtime.Intrinsics.Vector256.Create(scale9);
                 global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l2_ff_2_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
@@ -3627,7 +3716,7 @@ namespace Consumer
                     {
                         nuint i = (nuint)(r * cols + c);
                         var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l2_r2_1, i);
-                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed6, (int)i, vp6, vscale6);
+                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed9, (int)i, vp9, vscale9);
                         var v2 = v0 * v1;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_l2_attn_norm, i);
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_l2_ff, i);
@@ -3637,7 +3726,7 @@ namespace Consumer
                     {
                         int i = r * cols + c;
                         var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l2_r2_1, (nint)i);
-                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed6, (int)i, p6, scale6);
+                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed9, (int)i, p9, scale9);
                         var s2 = s0 * s1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l2_attn_norm, i) = s0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l2_ff, i) = s2;
@@ -3731,7 +3820,7 @@ namespace Consumer
             w.Trace?.After("bwd_134_layer_norm", "bert_classifier.model:52  l2_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_135_add_dropout_attention
-            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
             //   bert_classifier.model:51  l2_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
             //   bert_classifier.model:51  l2_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 50 "/src/examples/BertClassifier/bert_classifier.model"
@@ -3745,10 +3834,10 @@ namespace Consumer
                 ref float d_l2_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l2_attn);
                 ref float d_l2_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L2AttnOutProjBias.Gradient);
                 ref float d_l2_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l2_r1_1);
-                uint seed5 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 5, DropoutStream);
-                float p5 = training ? 0.1f : 0f, scale5 = training ? 1.1111112f : 1f;
-                var vp5 = global::System.Runtime.Intrinsics.Vector256.Create(p5);
-                var vscale5 = global::System.Runtime.Intrinsics.Vector256.Create(scale5);
+                uint seed8 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 8, DropoutStream);
+                float p8 = training ? 0.1f : 0f, scale8 = training ? 1.1111112f : 1f;
+                var vp8 = global::System.Runtime.Intrinsics.Vector256.Create(p8);
+                var vscale8 = global::System.Runtime.Intrinsics.Vector256.Create(scale8);
                 global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l2_attn_out_proj_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
@@ -3757,7 +3846,7 @@ namespace Consumer
                     {
                         nuint i = (nuint)(r * cols + c);
                         var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l2_r1_1, i);
-                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed5, (int)i, vp5, vscale5);
+                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed8, (int)i, vp8, vscale8);
                         var v2 = v0 * v1;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_l1_ffn_norm, i);
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_l2_attn, i);
@@ -3767,7 +3856,7 @@ namespace Consumer
                     {
                         int i = r * cols + c;
                         var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l2_r1_1, (nint)i);
-                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed5, (int)i, p5, scale5);
+                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed8, (int)i, p8, scale8);
                         var s2 = s0 * s1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l1_ffn_norm, i) = s0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l2_attn, i) = s2;
@@ -3776,34 +3865,34 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_135_add_dropout_attention", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_135_add_dropout_attention", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_136_attention_out_proj_dW
-            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 50 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l2_attn_out_proj_weight[384, 384] = d_l2_attnᵀ · l2_attn_context   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 384, B * T, 1f, w.d_l2_attn, 384, w.l2_attn_context, 384, 0f, L2AttnOutProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_136_attention_out_proj_dW", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_136_attention_out_proj_dW", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_137_attention_out_proj_dX
-            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 50 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l2_attn_context[B * T, 384] = d_l2_attn · l2_attn_out_proj_weight   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 384, 1f, w.d_l2_attn, 384, L2AttnOutProjWeight.Value, 384, 0f, w.d_l2_attn_context, 384);
 #line default
-            w.Trace?.After("bwd_137_attention_out_proj_dX", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_137_attention_out_proj_dX", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_138_attention
-            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 50 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_l2_attn_qkv = (dq, dk, dv) from d_l2_attn_context and the P saved in l2_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.l2_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l2_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l2_attn_qkv, 2 * 384), 3 * 384, w.d_l2_attn_context, w.l2_attn_workspace, w.d_l2_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_l2_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_l2_attn_qkv, 2 * 384), accumulate: false, default, w.mask);
+            // d_l2_attn_qkv = (dq, dk, dv) from d_l2_attn_context and the P saved in l2_attn_workspace, the dropout mask (slot 7) drawn again from its seed
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.l2_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l2_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l2_attn_qkv, 2 * 384), 3 * 384, w.d_l2_attn_context, w.l2_attn_workspace, w.d_l2_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_l2_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_l2_attn_qkv, 2 * 384), accumulate: false, default, w.mask, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 7, DropoutStream));
 #line default
-            w.Trace?.After("bwd_138_attention", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_138_attention", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_139_attention_in_proj_bias
-            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 50 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
             //   d_l2_attn_in_proj_bias = Σ_rows d_l2_attn_qkv
@@ -3830,23 +3919,23 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_139_attention_in_proj_bias", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_139_attention_in_proj_bias", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_140_attention_in_proj_dW
-            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 50 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l2_attn_in_proj_weight[1152, 384] = d_l2_attn_qkvᵀ · l1_ffn_norm   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1152, 384, B * T, 1f, w.d_l2_attn_qkv, 1152, w.l1_ffn_norm, 384, 0f, L2AttnInProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_140_attention_in_proj_dW", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_140_attention_in_proj_dW", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_141_attention_in_proj_dX
-            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 50 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l1_ffn_norm[B * T, 384] += d_l2_attn_qkv · l2_attn_in_proj_weight   (k = 1152)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1152, 1f, w.d_l2_attn_qkv, 1152, L2AttnInProjWeight.Value, 384, 1f, w.d_l1_ffn_norm, 384);
 #line default
-            w.Trace?.After("bwd_141_attention_in_proj_dX", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_141_attention_in_proj_dX", "bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_142_layer_norm
             //   bert_classifier.model:49  l1_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
@@ -3871,10 +3960,10 @@ namespace Consumer
                 ref float d_l1_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l1_ff);
                 ref float d_l1_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L1Ff2Bias.Gradient);
                 ref float d_l1_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l1_r2_1);
-                uint seed4 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 4, DropoutStream);
-                float p4 = training ? 0.1f : 0f, scale4 = training ? 1.1111112f : 1f;
-                var vp4 = global::System.Runtime.Intrinsics.Vector256.Create(p4);
-                var vscale4 = global::System.Runtime.Intrinsics.Vector256.Create(scale4);
+                uint seed6 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 6, DropoutStream);
+                float p6 = training ? 0.1f : 0f, scale6 = training ? 1.1111112f : 1f;
+                var vp6 = global::System.Runtime.Intrinsics.Vector256.Create(p6);
+                var vscale6 = global::System.Runtime.Intrinsics.Vector256.Create(scale6);
                 global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l1_ff_2_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
@@ -3883,7 +3972,7 @@ namespace Consumer
                     {
                         nuint i = (nuint)(r * cols + c);
                         var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l1_r2_1, i);
-                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed4, (int)i, vp4, vscale4);
+                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed6, (int)i, vp6, vscale6);
                         var v2 = v0 * v1;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_l1_attn_norm, i);
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_l1_ff, i);
@@ -3893,7 +3982,7 @@ namespace Consumer
                     {
                         int i = r * cols + c;
                         var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l1_r2_1, (nint)i);
-                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed4, (int)i, p4, scale4);
+                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed6, (int)i, p6, scale6);
                         var s2 = s0 * s1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l1_attn_norm, i) = s0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l1_ff, i) = s2;
@@ -3987,7 +4076,7 @@ namespace Consumer
             w.Trace?.After("bwd_149_layer_norm", "bert_classifier.model:46  l1_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_150_add_dropout_attention
-            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
             //   bert_classifier.model:45  l1_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
             //   bert_classifier.model:45  l1_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 44 "/src/examples/BertClassifier/bert_classifier.model"
@@ -4001,10 +4090,10 @@ namespace Consumer
                 ref float d_l1_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l1_attn);
                 ref float d_l1_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L1AttnOutProjBias.Gradient);
                 ref float d_l1_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l1_r1_1);
-                uint seed3 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 3, DropoutStream);
-                float p3 = training ? 0.1f : 0f, scale3 = training ? 1.1111112f : 1f;
-                var vp3 = global::System.Runtime.Intrinsics.Vector256.Create(p3);
-                var vscale3 = global::System.Runtime.Intrinsics.Vector256.Create(scale3);
+                uint seed5 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 5, DropoutStream);
+                float p5 = training ? 0.1f : 0f, scale5 = training ? 1.1111112f : 1f;
+                var vp5 = global::System.Runtime.Intrinsics.Vector256.Create(p5);
+                var vscale5 = global::System.Runtime.Intrinsics.Vector256.Create(scale5);
                 global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l1_attn_out_proj_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
@@ -4013,7 +4102,7 @@ namespace Consumer
                     {
                         nuint i = (nuint)(r * cols + c);
                         var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l1_r1_1, i);
-                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed3, (int)i, vp3, vscale3);
+                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed5, (int)i, vp5, vscale5);
                         var v2 = v0 * v1;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_l0_ffn_norm, i);
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_l1_attn, i);
@@ -4023,7 +4112,7 @@ namespace Consumer
                     {
                         int i = r * cols + c;
                         var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l1_r1_1, (nint)i);
-                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed3, (int)i, p3, scale3);
+                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed5, (int)i, p5, scale5);
                         var s2 = s0 * s1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l0_ffn_norm, i) = s0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l1_attn, i) = s2;
@@ -4032,34 +4121,34 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_150_add_dropout_attention", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_150_add_dropout_attention", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_151_attention_out_proj_dW
-            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 44 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l1_attn_out_proj_weight[384, 384] = d_l1_attnᵀ · l1_attn_context   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 384, B * T, 1f, w.d_l1_attn, 384, w.l1_attn_context, 384, 0f, L1AttnOutProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_151_attention_out_proj_dW", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_151_attention_out_proj_dW", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_152_attention_out_proj_dX
-            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 44 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l1_attn_context[B * T, 384] = d_l1_attn · l1_attn_out_proj_weight   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 384, 1f, w.d_l1_attn, 384, L1AttnOutProjWeight.Value, 384, 0f, w.d_l1_attn_context, 384);
 #line default
-            w.Trace?.After("bwd_152_attention_out_proj_dX", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_152_attention_out_proj_dX", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_153_attention
-            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 44 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_l1_attn_qkv = (dq, dk, dv) from d_l1_attn_context and the P saved in l1_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.l1_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l1_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l1_attn_qkv, 2 * 384), 3 * 384, w.d_l1_attn_context, w.l1_attn_workspace, w.d_l1_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_l1_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_l1_attn_qkv, 2 * 384), accumulate: false, default, w.mask);
+            // d_l1_attn_qkv = (dq, dk, dv) from d_l1_attn_context and the P saved in l1_attn_workspace, the dropout mask (slot 4) drawn again from its seed
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.l1_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l1_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l1_attn_qkv, 2 * 384), 3 * 384, w.d_l1_attn_context, w.l1_attn_workspace, w.d_l1_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_l1_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_l1_attn_qkv, 2 * 384), accumulate: false, default, w.mask, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 4, DropoutStream));
 #line default
-            w.Trace?.After("bwd_153_attention", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_153_attention", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_154_attention_in_proj_bias
-            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 44 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
             //   d_l1_attn_in_proj_bias = Σ_rows d_l1_attn_qkv
@@ -4086,23 +4175,23 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_154_attention_in_proj_bias", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_154_attention_in_proj_bias", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_155_attention_in_proj_dW
-            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 44 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l1_attn_in_proj_weight[1152, 384] = d_l1_attn_qkvᵀ · l0_ffn_norm   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1152, 384, B * T, 1f, w.d_l1_attn_qkv, 1152, w.l0_ffn_norm, 384, 0f, L1AttnInProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_155_attention_in_proj_dW", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_155_attention_in_proj_dW", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_156_attention_in_proj_dX
-            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 44 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l0_ffn_norm[B * T, 384] += d_l1_attn_qkv · l1_attn_in_proj_weight   (k = 1152)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1152, 1f, w.d_l1_attn_qkv, 1152, L1AttnInProjWeight.Value, 384, 1f, w.d_l0_ffn_norm, 384);
 #line default
-            w.Trace?.After("bwd_156_attention_in_proj_dX", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_156_attention_in_proj_dX", "bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_157_layer_norm
             //   bert_classifier.model:43  l0_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
@@ -4127,10 +4216,10 @@ namespace Consumer
                 ref float d_l0_ff = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l0_ff);
                 ref float d_l0_ff_2_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L0Ff2Bias.Gradient);
                 ref float d_l0_r2_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l0_r2_1);
-                uint seed2 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 2, DropoutStream);
-                float p2 = training ? 0.1f : 0f, scale2 = training ? 1.1111112f : 1f;
-                var vp2 = global::System.Runtime.Intrinsics.Vector256.Create(p2);
-                var vscale2 = global::System.Runtime.Intrinsics.Vector256.Create(scale2);
+                uint seed3 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 3, DropoutStream);
+                float p3 = training ? 0.1f : 0f, scale3 = training ? 1.1111112f : 1f;
+                var vp3 = global::System.Runtime.Intrinsics.Vector256.Create(p3);
+                var vscale3 = global::System.Runtime.Intrinsics.Vector256.Create(scale3);
                 global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l0_ff_2_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
@@ -4139,7 +4228,7 @@ namespace Consumer
                     {
                         nuint i = (nuint)(r * cols + c);
                         var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l0_r2_1, i);
-                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed2, (int)i, vp2, vscale2);
+                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed3, (int)i, vp3, vscale3);
                         var v2 = v0 * v1;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_l0_attn_norm, i);
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_l0_ff, i);
@@ -4149,7 +4238,7 @@ namespace Consumer
                     {
                         int i = r * cols + c;
                         var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l0_r2_1, (nint)i);
-                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed2, (int)i, p2, scale2);
+                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed3, (int)i, p3, scale3);
                         var s2 = s0 * s1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l0_attn_norm, i) = s0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l0_ff, i) = s2;
@@ -4243,7 +4332,7 @@ namespace Consumer
             w.Trace?.After("bwd_164_layer_norm", "bert_classifier.model:40  l0_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]");
 
             // bwd_165_add_dropout_attention
-            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
             //   bert_classifier.model:39  l0_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
             //   bert_classifier.model:39  l0_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
 #line 38 "/src/examples/BertClassifier/bert_classifier.model"
@@ -4257,10 +4346,10 @@ namespace Consumer
                 ref float d_l0_attn = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l0_attn);
                 ref float d_l0_attn_out_proj_bias = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(L0AttnOutProjBias.Gradient);
                 ref float d_l0_r1_1 = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(w.d_l0_r1_1);
-                uint seed1 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 1, DropoutStream);
-                float p1 = training ? 0.1f : 0f, scale1 = training ? 1.1111112f : 1f;
-                var vp1 = global::System.Runtime.Intrinsics.Vector256.Create(p1);
-                var vscale1 = global::System.Runtime.Intrinsics.Vector256.Create(scale1);
+                uint seed2 = global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 2, DropoutStream);
+                float p2 = training ? 0.1f : 0f, scale2 = training ? 1.1111112f : 1f;
+                var vp2 = global::System.Runtime.Intrinsics.Vector256.Create(p2);
+                var vscale2 = global::System.Runtime.Intrinsics.Vector256.Create(scale2);
                 global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref d_l0_attn_out_proj_bias, cols).Clear();
                 for (int r = 0; r < rows; r++)
                 {
@@ -4269,7 +4358,7 @@ namespace Consumer
                     {
                         nuint i = (nuint)(r * cols + c);
                         var v0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d_l0_r1_1, i);
-                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed1, (int)i, vp1, vscale1);
+                        var v1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed2, (int)i, vp2, vscale2);
                         var v2 = v0 * v1;
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v0, ref d_emb, i);
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(v2, ref d_l0_attn, i);
@@ -4279,7 +4368,7 @@ namespace Consumer
                     {
                         int i = r * cols + c;
                         var s0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l0_r1_1, (nint)i);
-                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed1, (int)i, p1, scale1);
+                        var s1 = global::ModelDsl.Runtime.Cpu.Dropout.Mask(seed2, (int)i, p2, scale2);
                         var s2 = s0 * s1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref d_emb, i) = s0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref d_l0_attn, i) = s2;
@@ -4288,34 +4377,34 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_165_add_dropout_attention", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_165_add_dropout_attention", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_166_attention_out_proj_dW
-            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 38 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l0_attn_out_proj_weight[384, 384] = d_l0_attnᵀ · l0_attn_context   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 384, 384, B * T, 1f, w.d_l0_attn, 384, w.l0_attn_context, 384, 0f, L0AttnOutProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_166_attention_out_proj_dW", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_166_attention_out_proj_dW", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_167_attention_out_proj_dX
-            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 38 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l0_attn_context[B * T, 384] = d_l0_attn · l0_attn_out_proj_weight   (k = 384)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 384, 1f, w.d_l0_attn, 384, L0AttnOutProjWeight.Value, 384, 0f, w.d_l0_attn_context, 384);
 #line default
-            w.Trace?.After("bwd_167_attention_out_proj_dX", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_167_attention_out_proj_dX", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_168_attention
-            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 38 "/src/examples/BertClassifier/bert_classifier.model"
-            // d_l0_attn_qkv = (dq, dk, dv) from d_l0_attn_context and the P saved in l0_attn_workspace
-            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.l0_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l0_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l0_attn_qkv, 2 * 384), 3 * 384, w.d_l0_attn_context, w.l0_attn_workspace, w.d_l0_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_l0_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_l0_attn_qkv, 2 * 384), accumulate: false, default, w.mask);
+            // d_l0_attn_qkv = (dq, dk, dv) from d_l0_attn_context and the P saved in l0_attn_workspace, the dropout mask (slot 1) drawn again from its seed
+            global::ModelDsl.Runtime.Cpu.Layers.Attention.Backward(B, T, 12, 32, causal: false, w.l0_attn_qkv, global::System.MemoryExtensions.AsSpan(w.l0_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.l0_attn_qkv, 2 * 384), 3 * 384, w.d_l0_attn_context, w.l0_attn_workspace, w.d_l0_attn_qkv, global::System.MemoryExtensions.AsSpan(w.d_l0_attn_qkv, 384), global::System.MemoryExtensions.AsSpan(w.d_l0_attn_qkv, 2 * 384), accumulate: false, default, w.mask, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(Seed, Step, 1, DropoutStream));
 #line default
-            w.Trace?.After("bwd_168_attention", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_168_attention", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_169_attention_in_proj_bias
-            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 38 "/src/examples/BertClassifier/bert_classifier.model"
             // one pass over [B * T, 1152]:
             //   d_l0_attn_in_proj_bias = Σ_rows d_l0_attn_qkv
@@ -4342,23 +4431,23 @@ namespace Consumer
                 }
             }
 #line default
-            w.Trace?.After("bwd_169_attention_in_proj_bias", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_169_attention_in_proj_bias", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_170_attention_in_proj_dW
-            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 38 "/src/examples/BertClassifier/bert_classifier.model"
             // d_l0_attn_in_proj_weight[1152, 384] = d_l0_attn_qkvᵀ · emb   (k = B * T)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(true, false, 1152, 384, B * T, 1f, w.d_l0_attn_qkv, 1152, w.emb, 384, 0f, L0AttnInProjWeight.Gradient, 384);
 #line default
-            w.Trace?.After("bwd_170_attention_in_proj_dW", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_170_attention_in_proj_dW", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_171_attention_in_proj_dX
-            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]
+            //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 #line 38 "/src/examples/BertClassifier/bert_classifier.model"
             // d_emb[B * T, 384] += d_l0_attn_qkv · l0_attn_in_proj_weight   (k = 1152)
             global::ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, B * T, 384, 1152, 1f, w.d_l0_attn_qkv, 1152, L0AttnInProjWeight.Value, 384, 1f, w.d_emb, 384);
 #line default
-            w.Trace?.After("bwd_171_attention_in_proj_dX", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  [B, T, 384], [B, T] -> [B, T, 384]");
+            w.Trace?.After("bwd_171_attention_in_proj_dX", "bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]");
 
             // bwd_172_dropout
             //   bert_classifier.model:37  emb = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
@@ -4483,168 +4572,220 @@ namespace Consumer
             // clip_grad_norm(1) (bert_classifier.model:82): torch.nn.utils.clip_grad_norm_, every gradient scaled by
             // max_norm / (‖g‖ + 1e-6) when the global norm ‖g‖ exceeds max_norm, before the optimizer reads them.
             global::ModelDsl.Runtime.GradientClipping.ClipByGlobalNorm(Parameters, 1.0f);
-            // schedule linear(warmup=20, floor=0) (bert_classifier.model:81): this update's rate.
-            float lr = ScheduledLearningRate;
-            _guard.AdamW(caller, Step + 1, lr, 0.9f, 0.999f, 1e-08f, 0.01f);
+            // Parameter groups: this update's rate for each, LearningRate scaled by the group's lr over the optimizer's and by schedule linear(warmup=20, floor=0) (bert_classifier.model:81).
+            _groupRates[0] = GroupLearningRate(0); // no group
+            _groupRates[1] = GroupLearningRate(1); // group no_decay (bert_classifier.model:83: weight_decay=0)
+            _guard.AdamW(caller, Step + 1, _groupRates, 0.9f, 0.999f, 1e-08f, GroupWeightDecays);
             Step++;
 #line 80 "/src/examples/BertClassifier/bert_classifier.model"
-            global::ModelDsl.Runtime.Optimizers.AdamW(TokWeight.Value, TokWeight.Gradient, TokWeight.State1, TokWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(TokWeight.Value, TokWeight.Gradient, TokWeight.State1, TokWeight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             TokWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(TypWeight.Value, TypWeight.Gradient, TypWeight.State1, TypWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(TypWeight.Value, TypWeight.Gradient, TypWeight.State1, TypWeight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             TypWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(PosWeight.Value, PosWeight.Gradient, PosWeight.State1, PosWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(PosWeight.Value, PosWeight.Gradient, PosWeight.State1, PosWeight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             PosWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(EmbNormWeight.Value, EmbNormWeight.Gradient, EmbNormWeight.State1, EmbNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // emb_norm.weight: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(EmbNormWeight.Value, EmbNormWeight.Gradient, EmbNormWeight.State1, EmbNormWeight.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             EmbNormWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(EmbNormBias.Value, EmbNormBias.Gradient, EmbNormBias.State1, EmbNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // emb_norm.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(EmbNormBias.Value, EmbNormBias.Gradient, EmbNormBias.State1, EmbNormBias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             EmbNormBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L0AttnInProjWeight.Value, L0AttnInProjWeight.Gradient, L0AttnInProjWeight.State1, L0AttnInProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(L0AttnInProjWeight.Value, L0AttnInProjWeight.Gradient, L0AttnInProjWeight.State1, L0AttnInProjWeight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             L0AttnInProjWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L0AttnInProjBias.Value, L0AttnInProjBias.Gradient, L0AttnInProjBias.State1, L0AttnInProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l0_attn.in_proj_bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L0AttnInProjBias.Value, L0AttnInProjBias.Gradient, L0AttnInProjBias.State1, L0AttnInProjBias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L0AttnInProjBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L0AttnOutProjWeight.Value, L0AttnOutProjWeight.Gradient, L0AttnOutProjWeight.State1, L0AttnOutProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(L0AttnOutProjWeight.Value, L0AttnOutProjWeight.Gradient, L0AttnOutProjWeight.State1, L0AttnOutProjWeight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             L0AttnOutProjWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L0AttnOutProjBias.Value, L0AttnOutProjBias.Gradient, L0AttnOutProjBias.State1, L0AttnOutProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l0_attn.out_proj.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L0AttnOutProjBias.Value, L0AttnOutProjBias.Gradient, L0AttnOutProjBias.State1, L0AttnOutProjBias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L0AttnOutProjBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L0AttnNormWeight.Value, L0AttnNormWeight.Gradient, L0AttnNormWeight.State1, L0AttnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l0_attn_norm.weight: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L0AttnNormWeight.Value, L0AttnNormWeight.Gradient, L0AttnNormWeight.State1, L0AttnNormWeight.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L0AttnNormWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L0AttnNormBias.Value, L0AttnNormBias.Gradient, L0AttnNormBias.State1, L0AttnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l0_attn_norm.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L0AttnNormBias.Value, L0AttnNormBias.Gradient, L0AttnNormBias.State1, L0AttnNormBias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L0AttnNormBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L0Ff0Weight.Value, L0Ff0Weight.Gradient, L0Ff0Weight.State1, L0Ff0Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(L0Ff0Weight.Value, L0Ff0Weight.Gradient, L0Ff0Weight.State1, L0Ff0Weight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             L0Ff0Weight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L0Ff0Bias.Value, L0Ff0Bias.Gradient, L0Ff0Bias.State1, L0Ff0Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l0_ff.0.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L0Ff0Bias.Value, L0Ff0Bias.Gradient, L0Ff0Bias.State1, L0Ff0Bias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L0Ff0Bias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L0Ff2Weight.Value, L0Ff2Weight.Gradient, L0Ff2Weight.State1, L0Ff2Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(L0Ff2Weight.Value, L0Ff2Weight.Gradient, L0Ff2Weight.State1, L0Ff2Weight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             L0Ff2Weight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L0Ff2Bias.Value, L0Ff2Bias.Gradient, L0Ff2Bias.State1, L0Ff2Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l0_ff.2.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L0Ff2Bias.Value, L0Ff2Bias.Gradient, L0Ff2Bias.State1, L0Ff2Bias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L0Ff2Bias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L0FfnNormWeight.Value, L0FfnNormWeight.Gradient, L0FfnNormWeight.State1, L0FfnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l0_ffn_norm.weight: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L0FfnNormWeight.Value, L0FfnNormWeight.Gradient, L0FfnNormWeight.State1, L0FfnNormWeight.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L0FfnNormWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L0FfnNormBias.Value, L0FfnNormBias.Gradient, L0FfnNormBias.State1, L0FfnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l0_ffn_norm.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L0FfnNormBias.Value, L0FfnNormBias.Gradient, L0FfnNormBias.State1, L0FfnNormBias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L0FfnNormBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L1AttnInProjWeight.Value, L1AttnInProjWeight.Gradient, L1AttnInProjWeight.State1, L1AttnInProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(L1AttnInProjWeight.Value, L1AttnInProjWeight.Gradient, L1AttnInProjWeight.State1, L1AttnInProjWeight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             L1AttnInProjWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L1AttnInProjBias.Value, L1AttnInProjBias.Gradient, L1AttnInProjBias.State1, L1AttnInProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l1_attn.in_proj_bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L1AttnInProjBias.Value, L1AttnInProjBias.Gradient, L1AttnInProjBias.State1, L1AttnInProjBias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L1AttnInProjBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L1AttnOutProjWeight.Value, L1AttnOutProjWeight.Gradient, L1AttnOutProjWeight.State1, L1AttnOutProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(L1AttnOutProjWeight.Value, L1AttnOutProjWeight.Gradient, L1AttnOutProjWeight.State1, L1AttnOutProjWeight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             L1AttnOutProjWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L1AttnOutProjBias.Value, L1AttnOutProjBias.Gradient, L1AttnOutProjBias.State1, L1AttnOutProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l1_attn.out_proj.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L1AttnOutProjBias.Value, L1AttnOutProjBias.Gradient, L1AttnOutProjBias.State1, L1AttnOutProjBias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L1AttnOutProjBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L1AttnNormWeight.Value, L1AttnNormWeight.Gradient, L1AttnNormWeight.State1, L1AttnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l1_attn_norm.weight: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L1AttnNormWeight.Value, L1AttnNormWeight.Gradient, L1AttnNormWeight.State1, L1AttnNormWeight.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L1AttnNormWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L1AttnNormBias.Value, L1AttnNormBias.Gradient, L1AttnNormBias.State1, L1AttnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l1_attn_norm.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L1AttnNormBias.Value, L1AttnNormBias.Gradient, L1AttnNormBias.State1, L1AttnNormBias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L1AttnNormBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L1Ff0Weight.Value, L1Ff0Weight.Gradient, L1Ff0Weight.State1, L1Ff0Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(L1Ff0Weight.Value, L1Ff0Weight.Gradient, L1Ff0Weight.State1, L1Ff0Weight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             L1Ff0Weight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L1Ff0Bias.Value, L1Ff0Bias.Gradient, L1Ff0Bias.State1, L1Ff0Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l1_ff.0.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L1Ff0Bias.Value, L1Ff0Bias.Gradient, L1Ff0Bias.State1, L1Ff0Bias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L1Ff0Bias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L1Ff2Weight.Value, L1Ff2Weight.Gradient, L1Ff2Weight.State1, L1Ff2Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(L1Ff2Weight.Value, L1Ff2Weight.Gradient, L1Ff2Weight.State1, L1Ff2Weight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             L1Ff2Weight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L1Ff2Bias.Value, L1Ff2Bias.Gradient, L1Ff2Bias.State1, L1Ff2Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l1_ff.2.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L1Ff2Bias.Value, L1Ff2Bias.Gradient, L1Ff2Bias.State1, L1Ff2Bias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L1Ff2Bias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L1FfnNormWeight.Value, L1FfnNormWeight.Gradient, L1FfnNormWeight.State1, L1FfnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l1_ffn_norm.weight: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L1FfnNormWeight.Value, L1FfnNormWeight.Gradient, L1FfnNormWeight.State1, L1FfnNormWeight.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L1FfnNormWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L1FfnNormBias.Value, L1FfnNormBias.Gradient, L1FfnNormBias.State1, L1FfnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l1_ffn_norm.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L1FfnNormBias.Value, L1FfnNormBias.Gradient, L1FfnNormBias.State1, L1FfnNormBias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L1FfnNormBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L2AttnInProjWeight.Value, L2AttnInProjWeight.Gradient, L2AttnInProjWeight.State1, L2AttnInProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(L2AttnInProjWeight.Value, L2AttnInProjWeight.Gradient, L2AttnInProjWeight.State1, L2AttnInProjWeight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             L2AttnInProjWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L2AttnInProjBias.Value, L2AttnInProjBias.Gradient, L2AttnInProjBias.State1, L2AttnInProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l2_attn.in_proj_bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L2AttnInProjBias.Value, L2AttnInProjBias.Gradient, L2AttnInProjBias.State1, L2AttnInProjBias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L2AttnInProjBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L2AttnOutProjWeight.Value, L2AttnOutProjWeight.Gradient, L2AttnOutProjWeight.State1, L2AttnOutProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(L2AttnOutProjWeight.Value, L2AttnOutProjWeight.Gradient, L2AttnOutProjWeight.State1, L2AttnOutProjWeight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             L2AttnOutProjWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L2AttnOutProjBias.Value, L2AttnOutProjBias.Gradient, L2AttnOutProjBias.State1, L2AttnOutProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l2_attn.out_proj.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L2AttnOutProjBias.Value, L2AttnOutProjBias.Gradient, L2AttnOutProjBias.State1, L2AttnOutProjBias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L2AttnOutProjBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L2AttnNormWeight.Value, L2AttnNormWeight.Gradient, L2AttnNormWeight.State1, L2AttnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l2_attn_norm.weight: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L2AttnNormWeight.Value, L2AttnNormWeight.Gradient, L2AttnNormWeight.State1, L2AttnNormWeight.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L2AttnNormWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L2AttnNormBias.Value, L2AttnNormBias.Gradient, L2AttnNormBias.State1, L2AttnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l2_attn_norm.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L2AttnNormBias.Value, L2AttnNormBias.Gradient, L2AttnNormBias.State1, L2AttnNormBias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L2AttnNormBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L2Ff0Weight.Value, L2Ff0Weight.Gradient, L2Ff0Weight.State1, L2Ff0Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(L2Ff0Weight.Value, L2Ff0Weight.Gradient, L2Ff0Weight.State1, L2Ff0Weight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             L2Ff0Weight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L2Ff0Bias.Value, L2Ff0Bias.Gradient, L2Ff0Bias.State1, L2Ff0Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l2_ff.0.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L2Ff0Bias.Value, L2Ff0Bias.Gradient, L2Ff0Bias.State1, L2Ff0Bias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L2Ff0Bias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L2Ff2Weight.Value, L2Ff2Weight.Gradient, L2Ff2Weight.State1, L2Ff2Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(L2Ff2Weight.Value, L2Ff2Weight.Gradient, L2Ff2Weight.State1, L2Ff2Weight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             L2Ff2Weight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L2Ff2Bias.Value, L2Ff2Bias.Gradient, L2Ff2Bias.State1, L2Ff2Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l2_ff.2.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L2Ff2Bias.Value, L2Ff2Bias.Gradient, L2Ff2Bias.State1, L2Ff2Bias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L2Ff2Bias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L2FfnNormWeight.Value, L2FfnNormWeight.Gradient, L2FfnNormWeight.State1, L2FfnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l2_ffn_norm.weight: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L2FfnNormWeight.Value, L2FfnNormWeight.Gradient, L2FfnNormWeight.State1, L2FfnNormWeight.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L2FfnNormWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L2FfnNormBias.Value, L2FfnNormBias.Gradient, L2FfnNormBias.State1, L2FfnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l2_ffn_norm.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L2FfnNormBias.Value, L2FfnNormBias.Gradient, L2FfnNormBias.State1, L2FfnNormBias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L2FfnNormBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L3AttnInProjWeight.Value, L3AttnInProjWeight.Gradient, L3AttnInProjWeight.State1, L3AttnInProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(L3AttnInProjWeight.Value, L3AttnInProjWeight.Gradient, L3AttnInProjWeight.State1, L3AttnInProjWeight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             L3AttnInProjWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L3AttnInProjBias.Value, L3AttnInProjBias.Gradient, L3AttnInProjBias.State1, L3AttnInProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l3_attn.in_proj_bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L3AttnInProjBias.Value, L3AttnInProjBias.Gradient, L3AttnInProjBias.State1, L3AttnInProjBias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L3AttnInProjBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L3AttnOutProjWeight.Value, L3AttnOutProjWeight.Gradient, L3AttnOutProjWeight.State1, L3AttnOutProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(L3AttnOutProjWeight.Value, L3AttnOutProjWeight.Gradient, L3AttnOutProjWeight.State1, L3AttnOutProjWeight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             L3AttnOutProjWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L3AttnOutProjBias.Value, L3AttnOutProjBias.Gradient, L3AttnOutProjBias.State1, L3AttnOutProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l3_attn.out_proj.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L3AttnOutProjBias.Value, L3AttnOutProjBias.Gradient, L3AttnOutProjBias.State1, L3AttnOutProjBias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L3AttnOutProjBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L3AttnNormWeight.Value, L3AttnNormWeight.Gradient, L3AttnNormWeight.State1, L3AttnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l3_attn_norm.weight: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L3AttnNormWeight.Value, L3AttnNormWeight.Gradient, L3AttnNormWeight.State1, L3AttnNormWeight.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L3AttnNormWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L3AttnNormBias.Value, L3AttnNormBias.Gradient, L3AttnNormBias.State1, L3AttnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l3_attn_norm.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L3AttnNormBias.Value, L3AttnNormBias.Gradient, L3AttnNormBias.State1, L3AttnNormBias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L3AttnNormBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L3Ff0Weight.Value, L3Ff0Weight.Gradient, L3Ff0Weight.State1, L3Ff0Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(L3Ff0Weight.Value, L3Ff0Weight.Gradient, L3Ff0Weight.State1, L3Ff0Weight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             L3Ff0Weight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L3Ff0Bias.Value, L3Ff0Bias.Gradient, L3Ff0Bias.State1, L3Ff0Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l3_ff.0.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L3Ff0Bias.Value, L3Ff0Bias.Gradient, L3Ff0Bias.State1, L3Ff0Bias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L3Ff0Bias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L3Ff2Weight.Value, L3Ff2Weight.Gradient, L3Ff2Weight.State1, L3Ff2Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(L3Ff2Weight.Value, L3Ff2Weight.Gradient, L3Ff2Weight.State1, L3Ff2Weight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             L3Ff2Weight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L3Ff2Bias.Value, L3Ff2Bias.Gradient, L3Ff2Bias.State1, L3Ff2Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l3_ff.2.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L3Ff2Bias.Value, L3Ff2Bias.Gradient, L3Ff2Bias.State1, L3Ff2Bias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L3Ff2Bias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L3FfnNormWeight.Value, L3FfnNormWeight.Gradient, L3FfnNormWeight.State1, L3FfnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l3_ffn_norm.weight: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L3FfnNormWeight.Value, L3FfnNormWeight.Gradient, L3FfnNormWeight.State1, L3FfnNormWeight.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L3FfnNormWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L3FfnNormBias.Value, L3FfnNormBias.Gradient, L3FfnNormBias.State1, L3FfnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l3_ffn_norm.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L3FfnNormBias.Value, L3FfnNormBias.Gradient, L3FfnNormBias.State1, L3FfnNormBias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L3FfnNormBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L4AttnInProjWeight.Value, L4AttnInProjWeight.Gradient, L4AttnInProjWeight.State1, L4AttnInProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(L4AttnInProjWeight.Value, L4AttnInProjWeight.Gradient, L4AttnInProjWeight.State1, L4AttnInProjWeight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             L4AttnInProjWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L4AttnInProjBias.Value, L4AttnInProjBias.Gradient, L4AttnInProjBias.State1, L4AttnInProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l4_attn.in_proj_bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L4AttnInProjBias.Value, L4AttnInProjBias.Gradient, L4AttnInProjBias.State1, L4AttnInProjBias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L4AttnInProjBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L4AttnOutProjWeight.Value, L4AttnOutProjWeight.Gradient, L4AttnOutProjWeight.State1, L4AttnOutProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(L4AttnOutProjWeight.Value, L4AttnOutProjWeight.Gradient, L4AttnOutProjWeight.State1, L4AttnOutProjWeight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             L4AttnOutProjWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L4AttnOutProjBias.Value, L4AttnOutProjBias.Gradient, L4AttnOutProjBias.State1, L4AttnOutProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l4_attn.out_proj.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L4AttnOutProjBias.Value, L4AttnOutProjBias.Gradient, L4AttnOutProjBias.State1, L4AttnOutProjBias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L4AttnOutProjBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L4AttnNormWeight.Value, L4AttnNormWeight.Gradient, L4AttnNormWeight.State1, L4AttnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l4_attn_norm.weight: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L4AttnNormWeight.Value, L4AttnNormWeight.Gradient, L4AttnNormWeight.State1, L4AttnNormWeight.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L4AttnNormWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L4AttnNormBias.Value, L4AttnNormBias.Gradient, L4AttnNormBias.State1, L4AttnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l4_attn_norm.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L4AttnNormBias.Value, L4AttnNormBias.Gradient, L4AttnNormBias.State1, L4AttnNormBias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L4AttnNormBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L4Ff0Weight.Value, L4Ff0Weight.Gradient, L4Ff0Weight.State1, L4Ff0Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(L4Ff0Weight.Value, L4Ff0Weight.Gradient, L4Ff0Weight.State1, L4Ff0Weight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             L4Ff0Weight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L4Ff0Bias.Value, L4Ff0Bias.Gradient, L4Ff0Bias.State1, L4Ff0Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l4_ff.0.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L4Ff0Bias.Value, L4Ff0Bias.Gradient, L4Ff0Bias.State1, L4Ff0Bias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L4Ff0Bias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L4Ff2Weight.Value, L4Ff2Weight.Gradient, L4Ff2Weight.State1, L4Ff2Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(L4Ff2Weight.Value, L4Ff2Weight.Gradient, L4Ff2Weight.State1, L4Ff2Weight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             L4Ff2Weight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L4Ff2Bias.Value, L4Ff2Bias.Gradient, L4Ff2Bias.State1, L4Ff2Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l4_ff.2.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L4Ff2Bias.Value, L4Ff2Bias.Gradient, L4Ff2Bias.State1, L4Ff2Bias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L4Ff2Bias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L4FfnNormWeight.Value, L4FfnNormWeight.Gradient, L4FfnNormWeight.State1, L4FfnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l4_ffn_norm.weight: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L4FfnNormWeight.Value, L4FfnNormWeight.Gradient, L4FfnNormWeight.State1, L4FfnNormWeight.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L4FfnNormWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L4FfnNormBias.Value, L4FfnNormBias.Gradient, L4FfnNormBias.State1, L4FfnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l4_ffn_norm.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L4FfnNormBias.Value, L4FfnNormBias.Gradient, L4FfnNormBias.State1, L4FfnNormBias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L4FfnNormBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L5AttnInProjWeight.Value, L5AttnInProjWeight.Gradient, L5AttnInProjWeight.State1, L5AttnInProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(L5AttnInProjWeight.Value, L5AttnInProjWeight.Gradient, L5AttnInProjWeight.State1, L5AttnInProjWeight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             L5AttnInProjWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L5AttnInProjBias.Value, L5AttnInProjBias.Gradient, L5AttnInProjBias.State1, L5AttnInProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l5_attn.in_proj_bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L5AttnInProjBias.Value, L5AttnInProjBias.Gradient, L5AttnInProjBias.State1, L5AttnInProjBias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L5AttnInProjBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L5AttnOutProjWeight.Value, L5AttnOutProjWeight.Gradient, L5AttnOutProjWeight.State1, L5AttnOutProjWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(L5AttnOutProjWeight.Value, L5AttnOutProjWeight.Gradient, L5AttnOutProjWeight.State1, L5AttnOutProjWeight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             L5AttnOutProjWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L5AttnOutProjBias.Value, L5AttnOutProjBias.Gradient, L5AttnOutProjBias.State1, L5AttnOutProjBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l5_attn.out_proj.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L5AttnOutProjBias.Value, L5AttnOutProjBias.Gradient, L5AttnOutProjBias.State1, L5AttnOutProjBias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L5AttnOutProjBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L5AttnNormWeight.Value, L5AttnNormWeight.Gradient, L5AttnNormWeight.State1, L5AttnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l5_attn_norm.weight: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L5AttnNormWeight.Value, L5AttnNormWeight.Gradient, L5AttnNormWeight.State1, L5AttnNormWeight.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L5AttnNormWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L5AttnNormBias.Value, L5AttnNormBias.Gradient, L5AttnNormBias.State1, L5AttnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l5_attn_norm.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L5AttnNormBias.Value, L5AttnNormBias.Gradient, L5AttnNormBias.State1, L5AttnNormBias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L5AttnNormBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L5Ff0Weight.Value, L5Ff0Weight.Gradient, L5Ff0Weight.State1, L5Ff0Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(L5Ff0Weight.Value, L5Ff0Weight.Gradient, L5Ff0Weight.State1, L5Ff0Weight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             L5Ff0Weight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L5Ff0Bias.Value, L5Ff0Bias.Gradient, L5Ff0Bias.State1, L5Ff0Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l5_ff.0.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L5Ff0Bias.Value, L5Ff0Bias.Gradient, L5Ff0Bias.State1, L5Ff0Bias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L5Ff0Bias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L5Ff2Weight.Value, L5Ff2Weight.Gradient, L5Ff2Weight.State1, L5Ff2Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(L5Ff2Weight.Value, L5Ff2Weight.Gradient, L5Ff2Weight.State1, L5Ff2Weight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             L5Ff2Weight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L5Ff2Bias.Value, L5Ff2Bias.Gradient, L5Ff2Bias.State1, L5Ff2Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l5_ff.2.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L5Ff2Bias.Value, L5Ff2Bias.Gradient, L5Ff2Bias.State1, L5Ff2Bias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L5Ff2Bias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L5FfnNormWeight.Value, L5FfnNormWeight.Gradient, L5FfnNormWeight.State1, L5FfnNormWeight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l5_ffn_norm.weight: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L5FfnNormWeight.Value, L5FfnNormWeight.Gradient, L5FfnNormWeight.State1, L5FfnNormWeight.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L5FfnNormWeight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(L5FfnNormBias.Value, L5FfnNormBias.Gradient, L5FfnNormBias.State1, L5FfnNormBias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // l5_ffn_norm.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(L5FfnNormBias.Value, L5FfnNormBias.Gradient, L5FfnNormBias.State1, L5FfnNormBias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             L5FfnNormBias.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Logits1Weight.Value, Logits1Weight.Gradient, Logits1Weight.State1, Logits1Weight.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            global::ModelDsl.Runtime.Optimizers.AdamW(Logits1Weight.Value, Logits1Weight.Gradient, Logits1Weight.State1, Logits1Weight.State2, _groupRates[0], 0.9f, 0.999f, 1e-08f, 0.01f, Step);
             Logits1Weight.MarkChanged();
-            global::ModelDsl.Runtime.Optimizers.AdamW(Logits1Bias.Value, Logits1Bias.Gradient, Logits1Bias.State1, Logits1Bias.State2, lr, 0.9f, 0.999f, 1e-08f, 0.01f, Step);
+            // logits.1.bias: group no_decay (bert_classifier.model:83: weight_decay=0)
+            global::ModelDsl.Runtime.Optimizers.AdamW(Logits1Bias.Value, Logits1Bias.Gradient, Logits1Bias.State1, Logits1Bias.State2, _groupRates[1], 0.9f, 0.999f, 1e-08f, 0.0f, Step);
             Logits1Bias.MarkChanged();
 #line default
         }

@@ -53,8 +53,8 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("emb_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 36),
                 // bert_classifier.model:37  emb = dropout(p=0.1)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("emb", "dropout", "p=0.1", "[B, T, 384]", 0, 37),
-                // bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("l0_attn", "attention", "heads=12, causal=false, bias=true, dropout=0", "[B, T, 384]", 591360, 38),
+                // bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l0_attn", "attention", "heads=12, causal=false, bias=true, dropout=0.1", "[B, T, 384]", 591360, 38),
                 // bert_classifier.model:39  l0_r1.0 = dropout(p=0.1)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("l0_r1.0", "dropout", "p=0.1", "[B, T, 384]", 0, 39),
                 // bert_classifier.model:39  l0_r1.1 = add()  -> [B, T, 384]
@@ -73,8 +73,8 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("l0_r2.1", "add", "", "[B, T, 384]", 0, 42),
                 // bert_classifier.model:43  l0_ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("l0_ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 43),
-                // bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("l1_attn", "attention", "heads=12, causal=false, bias=true, dropout=0", "[B, T, 384]", 591360, 44),
+                // bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l1_attn", "attention", "heads=12, causal=false, bias=true, dropout=0.1", "[B, T, 384]", 591360, 44),
                 // bert_classifier.model:45  l1_r1.0 = dropout(p=0.1)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("l1_r1.0", "dropout", "p=0.1", "[B, T, 384]", 0, 45),
                 // bert_classifier.model:45  l1_r1.1 = add()  -> [B, T, 384]
@@ -93,8 +93,8 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("l1_r2.1", "add", "", "[B, T, 384]", 0, 48),
                 // bert_classifier.model:49  l1_ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("l1_ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 49),
-                // bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("l2_attn", "attention", "heads=12, causal=false, bias=true, dropout=0", "[B, T, 384]", 591360, 50),
+                // bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l2_attn", "attention", "heads=12, causal=false, bias=true, dropout=0.1", "[B, T, 384]", 591360, 50),
                 // bert_classifier.model:51  l2_r1.0 = dropout(p=0.1)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("l2_r1.0", "dropout", "p=0.1", "[B, T, 384]", 0, 51),
                 // bert_classifier.model:51  l2_r1.1 = add()  -> [B, T, 384]
@@ -113,8 +113,8 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("l2_r2.1", "add", "", "[B, T, 384]", 0, 54),
                 // bert_classifier.model:55  l2_ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("l2_ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 55),
-                // bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("l3_attn", "attention", "heads=12, causal=false, bias=true, dropout=0", "[B, T, 384]", 591360, 56),
+                // bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l3_attn", "attention", "heads=12, causal=false, bias=true, dropout=0.1", "[B, T, 384]", 591360, 56),
                 // bert_classifier.model:57  l3_r1.0 = dropout(p=0.1)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("l3_r1.0", "dropout", "p=0.1", "[B, T, 384]", 0, 57),
                 // bert_classifier.model:57  l3_r1.1 = add()  -> [B, T, 384]
@@ -133,8 +133,8 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("l3_r2.1", "add", "", "[B, T, 384]", 0, 60),
                 // bert_classifier.model:61  l3_ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("l3_ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 61),
-                // bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("l4_attn", "attention", "heads=12, causal=false, bias=true, dropout=0", "[B, T, 384]", 591360, 62),
+                // bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l4_attn", "attention", "heads=12, causal=false, bias=true, dropout=0.1", "[B, T, 384]", 591360, 62),
                 // bert_classifier.model:63  l4_r1.0 = dropout(p=0.1)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("l4_r1.0", "dropout", "p=0.1", "[B, T, 384]", 0, 63),
                 // bert_classifier.model:63  l4_r1.1 = add()  -> [B, T, 384]
@@ -153,8 +153,8 @@ namespace Consumer
                 new global::ModelDsl.Runtime.LayerDescription("l4_r2.1", "add", "", "[B, T, 384]", 0, 66),
                 // bert_classifier.model:67  l4_ffn_norm = layer_norm(eps=1E-12)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("l4_ffn_norm", "layer_norm", "eps=1E-12", "[B, T, 384]", 768, 67),
-                // bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0)  -> [B, T, 384]
-                new global::ModelDsl.Runtime.LayerDescription("l5_attn", "attention", "heads=12, causal=false, bias=true, dropout=0", "[B, T, 384]", 591360, 68),
+                // bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  -> [B, T, 384]
+                new global::ModelDsl.Runtime.LayerDescription("l5_attn", "attention", "heads=12, causal=false, bias=true, dropout=0.1", "[B, T, 384]", 591360, 68),
                 // bert_classifier.model:69  l5_r1.0 = dropout(p=0.1)  -> [B, T, 384]
                 new global::ModelDsl.Runtime.LayerDescription("l5_r1.0", "dropout", "p=0.1", "[B, T, 384]", 0, 69),
                 // bert_classifier.model:69  l5_r1.1 = add()  -> [B, T, 384]
