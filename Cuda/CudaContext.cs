@@ -33,6 +33,8 @@ public sealed unsafe class CudaContext : GpuContext
     private readonly CublasHandle _cublasHandle;
     private readonly CublasLt _cublasLt;
     private readonly CublasLtHandle _cublasLtHandle;
+    private CudaStreamHandle? _captureStream; // created at the first graph capture
+    private nint _stream; // where launches and GEMMs go: 0 (the default stream), or the capture stream during a capture
     private DeviceVariable? _cublasLtWorkspace;
     private readonly PtxCache _ptx;
     private readonly Dictionary<ulong, long> _allocations = [];
@@ -76,6 +78,12 @@ public sealed unsafe class CudaContext : GpuContext
     public string Architecture { get; }
 
     internal CudaDriver Driver { get; }
+
+    /// <summary>The stream launches go to: the default stream (0), or the capture stream while a graph is captured.</summary>
+    internal nint Stream => _stream;
+
+    /// <summary>Launches and library calls recorded by the capture in progress.</summary>
+    internal int CapturedNodes { get; set; }
 
     /// <summary>Synchronise after every launch (<c>MODELDSL_CUDA_SYNC=1</c>) so a kernel's own fault names it.</summary>
     internal bool SynchronizeAfterLaunch { get; set; }
@@ -239,6 +247,7 @@ public sealed unsafe class CudaContext : GpuContext
     public override DeviceVariable Allocate(long bytes)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        if (IsCapturing) throw CaptureRefused($"cuMemAlloc_v2({bytes} bytes)");
         MakeCurrent();
         nuint size = (nuint)Math.Max(bytes, 1); // cuMemAlloc rejects 0 bytes; an empty variable still gets an address
         ulong address;
@@ -269,6 +278,7 @@ public sealed unsafe class CudaContext : GpuContext
     internal override void CopyToDevice(DevicePointer destination, ReadOnlySpan<byte> source)
     {
         if (source.IsEmpty) return;
+        if (IsCapturing) throw CaptureRefused($"cuMemcpyHtoD_v2({destination}, {source.Length} bytes)");
         MakeCurrent();
         CUresult result;
         fixed (byte* pointer = source) result = Driver.cuMemcpyHtoD_v2(destination.Address, pointer, (nuint)source.Length);
@@ -278,6 +288,7 @@ public sealed unsafe class CudaContext : GpuContext
     internal override void CopyToHost(Span<byte> destination, DevicePointer source)
     {
         if (destination.IsEmpty) return;
+        if (IsCapturing) throw CaptureRefused($"cuMemcpyDtoH_v2({source}, {destination.Length} bytes)");
         MakeCurrent();
         CUresult result;
         fixed (byte* pointer = destination) result = Driver.cuMemcpyDtoH_v2(pointer, source.Address, (nuint)destination.Length);
@@ -287,6 +298,7 @@ public sealed unsafe class CudaContext : GpuContext
     internal override void Clear(DevicePointer destination, long bytes)
     {
         if (bytes == 0) return;
+        if (IsCapturing) throw CaptureRefused($"cuMemsetD8_v2({destination}, 0, {bytes} bytes)");
         MakeCurrent();
         CUresult result = Driver.cuMemsetD8_v2(destination.Address, 0, (nuint)bytes);
         if (result != CUresult.CUDA_SUCCESS) throw Driver.Error($"cuMemsetD8_v2({destination}, 0, {bytes} bytes)", result);
@@ -304,6 +316,7 @@ public sealed unsafe class CudaContext : GpuContext
         CheckOperands(k, alpha, a, b, c);
 
         MakeCurrent();
+        if (IsCapturing) CapturedNodes++;
         var g = ColumnMajorGemm.FromRowMajor(transA, transB, m, n, k, a, lda, b, ldb, c, ldc);
         cublasStatus_t status = _cublas.cublasSgemm_v2(_cublasHandle.DangerousGetHandle(), g.TransA, g.TransB, g.M, g.N, g.K,
             &alpha, g.A.Address, g.Lda, g.B.Address, g.Ldb, &beta, g.C.Address, g.Ldc);
@@ -332,6 +345,7 @@ public sealed unsafe class CudaContext : GpuContext
         CheckOperands(k, alpha, a, b, c);
 
         MakeCurrent();
+        if (IsCapturing) CapturedNodes++;
         var g = ColumnMajorGemm.FromRowMajor(transA, transB, m, n, k, a, lda, b, ldb, c, ldc);
         cublasStatus_t status = _cublas.cublasGemmEx(_cublasHandle.DangerousGetHandle(), g.TransA, g.TransB, g.M, g.N, g.K,
             &alpha, g.A.Address, cudaDataType_t.CUDA_R_16BF, g.Lda, g.B.Address, cudaDataType_t.CUDA_R_16BF, g.Ldb,
@@ -353,6 +367,7 @@ public sealed unsafe class CudaContext : GpuContext
         CheckOperands(k, alpha, a, b, c);
 
         MakeCurrent();
+        if (IsCapturing) CapturedNodes++;
         var g = ColumnMajorGemm.FromRowMajor(transA, transB, m, n, k, a, lda, strideA, b, ldb, strideB, c, ldc, strideC);
         cublasStatus_t status = _cublas.cublasSgemmStridedBatched(_cublasHandle.DangerousGetHandle(), g.TransA, g.TransB, g.M, g.N, g.K,
             &alpha, g.A.Address, g.Lda, g.StrideA, g.B.Address, g.Ldb, g.StrideB, &beta, g.C.Address, g.Ldc, g.StrideC, batchCount);
@@ -377,7 +392,8 @@ public sealed unsafe class CudaContext : GpuContext
     {
         CheckEpilogue(epilogue, transA, transB, m, n, k, lda, ldb, beta, a, b, c, ldc, bias, aux);
         MakeCurrent();
-        _cublasLtWorkspace ??= Allocate(CublasLtWorkspaceBytes);
+        _cublasLtWorkspace ??= Allocate(CublasLtWorkspaceBytes); // inside a graph capture the first call fails here, naming the allocation
+        if (IsCapturing) CapturedNodes++;
         var g = ColumnMajorGemm.FromRowMajor(transA, transB, m, n, k, a, lda, b, ldb, c, ldc);
         cublasLtEpilogue_t mode = LtEpilogue(epilogue);
         string shape = $"{mode}, row-major transA={transA}, transB={transB}, m={m}, n={n}, k={k}, lda={lda}, ldb={ldb}, ldc={ldc}";
@@ -419,7 +435,7 @@ public sealed unsafe class CudaContext : GpuContext
 
             float alpha = 1f;
             cublasStatus_t status = _cublasLt.cublasLtMatmul(handle, desc, &alpha, g.A.Address, layoutA, g.B.Address, layoutB, &beta, g.C.Address, layoutC,
-                g.C.Address, layoutC, heuristic.algo, _cublasLtWorkspace.Pointer.Address, (nuint)CublasLtWorkspaceBytes, 0);
+                g.C.Address, layoutC, heuristic.algo, _cublasLtWorkspace.Pointer.Address, (nuint)CublasLtWorkspaceBytes, _stream);
             if (status != cublasStatus_t.CUBLAS_STATUS_SUCCESS) throw _cublasLt.Error($"cublasLtMatmul({shape})", status);
         }
         finally
@@ -458,6 +474,7 @@ public sealed unsafe class CudaContext : GpuContext
 
     public override void Synchronize()
     {
+        if (IsCapturing) throw CaptureRefused("cuCtxSynchronize");
         MakeCurrent();
         CUresult result = Driver.cuCtxSynchronize();
         if (result == CUresult.CUDA_SUCCESS) return;
@@ -470,6 +487,7 @@ public sealed unsafe class CudaContext : GpuContext
     /// <summary><c>cuStreamQuery</c> on the default stream, where every launch, copy and NCCL collective of this context goes.</summary>
     public override bool IsIdle()
     {
+        if (IsCapturing) throw CaptureRefused("cuStreamQuery");
         MakeCurrent();
         if (Driver.cuStreamQuery == null)
         {
@@ -485,6 +503,80 @@ public sealed unsafe class CudaContext : GpuContext
             : message + " (an earlier asynchronous launch or copy failed; set MODELDSL_CUDA_SYNC=1 to name the kernel)");
     }
 
+    /// <summary>
+    /// <c>cuStreamBeginCapture_v2</c> in global mode (a synchronous copy or synchronisation anywhere fails the capture) on
+    /// a stream of our own, made once with <c>cuStreamCreate</c> (flags 0: ordered with the default stream), with cuBLAS
+    /// set to it (<c>cublasSetStream_v2</c>); launches go there until the capture ends.
+    /// </summary>
+    private protected override void BeginCapture()
+    {
+        MakeCurrent();
+        if (Driver.MissingGraphCall is { } missing)
+            throw new CudaException($"CUDA graphs need {missing} (driver API of CUDA 11.4 and later), which {Driver.Library} does not export");
+        if (_captureStream is null)
+        {
+            var handle = new CudaStreamHandle(Driver);
+            nint value;
+            CUresult created = Driver.cuStreamCreate(&value, 0);
+            if (created != CUresult.CUDA_SUCCESS)
+            {
+                handle.Dispose();
+                throw Driver.Error("cuStreamCreate(flags 0)", created);
+            }
+            handle.Attach(value, _context);
+            _captureStream = handle;
+        }
+        nint stream = _captureStream.DangerousGetHandle();
+        _cublas.Check(_cublas.cublasSetStream_v2(_cublasHandle.DangerousGetHandle(), stream), "cublasSetStream_v2(capture stream)");
+        CUresult result = Driver.cuStreamBeginCapture_v2(stream, CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_GLOBAL);
+        if (result != CUresult.CUDA_SUCCESS)
+        {
+            _cublas.cublasSetStream_v2(_cublasHandle.DangerousGetHandle(), 0);
+            throw Driver.Error("cuStreamBeginCapture_v2(capture stream, CU_STREAM_CAPTURE_MODE_GLOBAL)", result);
+        }
+        _stream = stream;
+        CapturedNodes = 0;
+    }
+
+    /// <summary><c>cuStreamEndCapture</c>, then <c>cuGraphInstantiateWithFlags</c>; the graph itself is destroyed at once (the executable one is independent of it).</summary>
+    private protected override GpuGraph EndCapture()
+    {
+        nint graph = 0;
+        CUresult result = Driver.cuStreamEndCapture(_stream, &graph);
+        EndOfCapture();
+        if (result != CUresult.CUDA_SUCCESS)
+        {
+            if (graph != 0) Driver.cuGraphDestroy(graph);
+            throw Driver.Error("cuStreamEndCapture(capture stream)", result);
+        }
+        var exec = new CudaGraphExecHandle(Driver);
+        nint value;
+        result = Driver.cuGraphInstantiateWithFlags(&value, graph, 0);
+        Driver.cuGraphDestroy(graph);
+        if (result != CUresult.CUDA_SUCCESS)
+        {
+            exec.Dispose();
+            throw Driver.Error($"cuGraphInstantiateWithFlags(graph of {CapturedNodes} nodes)", result);
+        }
+        exec.Attach(value, _context);
+        return new CudaGraph(this, exec, CapturedNodes);
+    }
+
+    private protected override void AbortCapture()
+    {
+        nint graph = 0;
+        Driver.cuStreamEndCapture(_stream, &graph); // ends the (invalidated) capture; its error was reported by the failed call
+        if (graph != 0) Driver.cuGraphDestroy(graph);
+        EndOfCapture();
+    }
+
+    // Launches and GEMMs go to the default stream again.
+    private void EndOfCapture()
+    {
+        _stream = 0;
+        _cublas.cublasSetStream_v2(_cublasHandle.DangerousGetHandle(), 0);
+    }
+
     protected override void Dispose(bool disposing)
     {
         if (_disposed || !disposing) return; // no finalizer: the handles release themselves if the context is dropped
@@ -498,6 +590,7 @@ public sealed unsafe class CudaContext : GpuContext
             }
             _allocations.Clear();
             foreach (CudaDeviceModule module in _modules.ToArray()) module.Dispose();
+            _captureStream?.Dispose();
             _cublasLtHandle.Dispose();
             _cublasHandle.Dispose();
             Driver.cuCtxSetCurrent(0);
@@ -513,3 +606,37 @@ public sealed unsafe class CudaContext : GpuContext
 
 /// <summary>What a context needs besides the driver: cuBLAS and cuBLASLt, the PTX compiler (behind its cache) and the architecture to compile for.</summary>
 internal sealed record CudaToolchain(Cublas Cublas, CublasLt CublasLt, PtxCache Ptx, string Architecture);
+
+/// <summary>A graph instantiated by <see cref="CudaContext"/> (a <c>CUgraphExec</c>), launched on the default stream.</summary>
+internal sealed unsafe class CudaGraph : GpuGraph
+{
+    private readonly CudaContext _context;
+    private readonly CudaGraphExecHandle _exec;
+
+    internal CudaGraph(CudaContext context, CudaGraphExecHandle exec, int nodes)
+    {
+        _context = context;
+        _exec = exec;
+        Nodes = nodes;
+    }
+
+    public override int Nodes { get; }
+
+    /// <summary><c>cuGraphLaunch</c> on the default stream (after the copies queued there, before the ones that follow).</summary>
+    public override void Launch()
+    {
+        ObjectDisposedException.ThrowIf(_exec.IsClosed, this);
+        if (_context.IsCapturing) throw new InvalidOperationException("launching a CUDA graph while another is being captured is not supported");
+        _context.MakeCurrent();
+        CudaDriver driver = _context.Driver;
+        CUresult result = driver.cuGraphLaunch(_exec.DangerousGetHandle(), 0);
+        if (result != CUresult.CUDA_SUCCESS) throw driver.Error($"cuGraphLaunch(graph of {Nodes} nodes, default stream)", result);
+        if (_context.SynchronizeAfterLaunch)
+        {
+            result = driver.cuCtxSynchronize();
+            if (result != CUresult.CUDA_SUCCESS) throw driver.Error($"a CUDA graph of {Nodes} nodes failed while running; cuCtxSynchronize", result);
+        }
+    }
+
+    public override void Dispose() => _exec.Dispose();
+}

@@ -72,7 +72,7 @@ internal sealed unsafe class CudaDeviceKernel : GpuKernel
     }
 
     /// <summary>
-    /// <c>cuLaunchKernel</c> on the default stream with no dynamic shared memory. <c>kernelParams</c> is built on the
+    /// <c>cuLaunchKernel</c> on the default stream (the capture stream while a graph is captured) with no dynamic shared memory. <c>kernelParams</c> is built on the
     /// stack from the argument slots (pinned for the call), so a launch allocates nothing.
     /// </summary>
     public override void Launch(Dim3 grid, Dim3 block, ref KernelArguments arguments)
@@ -85,11 +85,16 @@ internal sealed unsafe class CudaDeviceKernel : GpuKernel
         fixed (ulong* slots = &arguments.First)
         {
             arguments.FillPointers(slots, parameters);
-            result = driver.cuLaunchKernel(_function, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z, 0, 0, parameters, null);
+            result = driver.cuLaunchKernel(_function, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z, 0, _context.Stream, parameters, null);
         }
         if (result != CUresult.CUDA_SUCCESS)
             throw driver.Error($"cuLaunchKernel(kernel '{Name}' of module '{_module.Name}', grid {grid}, block {block}, {arguments.Count} arguments)", result);
 
+        if (_context.IsCapturing)
+        {
+            _context.CapturedNodes++; // recorded into the graph, not run: nothing to synchronise with
+            return;
+        }
         if (_context.SynchronizeAfterLaunch)
         {
             result = driver.cuCtxSynchronize();

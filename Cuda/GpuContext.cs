@@ -147,6 +147,59 @@ public abstract class GpuContext : IDisposable
     public abstract bool IsIdle();
 
     /// <summary>
+    /// Records the kernel launches and GEMMs <paramref name="work"/> issues as a CUDA graph instead of running them, and
+    /// returns the graph instantiated: <see cref="GpuGraph.Launch"/> replays them all with one call, with the arguments
+    /// they had when captured (sizes, pointers and scalars are baked in; a value that must change between replays has to
+    /// be read by the kernels from device memory). On a GPU this is <c>cuStreamBeginCapture_v2</c> on a stream of the
+    /// context's own (cuBLAS set to it), <c>cuStreamEndCapture</c> and <c>cuGraphInstantiateWithFlags</c>; the emulator
+    /// records the calls and replays them in order.
+    /// </summary>
+    /// <remarks>
+    /// Nothing runs during the capture. A host copy, clear, allocation or synchronisation inside <paramref name="work"/>
+    /// cannot be part of a graph: it throws <see cref="CudaException"/> naming the call, the capture is abandoned, and the
+    /// exception propagates, so a caller can fall back to plain launches and say why. A driver without the graph API
+    /// (before CUDA 11.4) throws naming the missing call.
+    /// </remarks>
+    public GpuGraph CaptureGraph(Action work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        if (IsCapturing) throw new InvalidOperationException("a CUDA graph is already being captured on this context");
+        BeginCapture();
+        IsCapturing = true;
+        try
+        {
+            work();
+        }
+        catch
+        {
+            IsCapturing = false;
+            AbortCapture();
+            throw;
+        }
+        IsCapturing = false;
+        return EndCapture();
+    }
+
+    /// <summary>True inside <see cref="CaptureGraph"/>: launches and GEMMs are recorded, not run.</summary>
+    public bool IsCapturing { get; private set; }
+
+    /// <summary>Starts recording (<see cref="CaptureGraph"/>); throws, recording nothing, when graphs are not available.</summary>
+    private protected abstract void BeginCapture();
+
+    /// <summary>Stops recording and instantiates what was recorded.</summary>
+    private protected abstract GpuGraph EndCapture();
+
+    /// <summary>Stops recording after a failure inside the capture and drops what was recorded (does not throw).</summary>
+    private protected abstract void AbortCapture();
+
+    /// <summary>
+    /// The error of a host copy, clear, allocation or synchronisation while <see cref="IsCapturing"/>: none of them can be
+    /// captured. Callers test <see cref="IsCapturing"/> first, so the message is only built when it is thrown.
+    /// </summary>
+    private protected static CudaException CaptureRefused(string call) =>
+        new($"{call} while a CUDA graph is being captured: a host copy, clear, allocation or synchronisation cannot be part of a graph");
+
+    /// <summary>
     /// <see cref="Sgemm"/>'s argument rules, those of the CPU <c>Sgemm.Multiply</c>: sizes not negative, leading
     /// dimensions at least the row lengths of the operands as stored.
     /// </summary>
@@ -248,6 +301,21 @@ public enum GemmEpilogue
     /// (row-major A is the column-major call's B).
     /// </summary>
     BiasGradientOfA,
+}
+
+/// <summary>
+/// An instantiated CUDA graph (<see cref="GpuContext.CaptureGraph"/>): a recorded sequence of kernel launches and GEMMs,
+/// replayed by one <see cref="Launch"/> with the arguments they were captured with. Dispose it to free the graph.
+/// </summary>
+public abstract class GpuGraph : IDisposable
+{
+    /// <summary>The kernel launches and library calls (GEMMs) recorded in the graph.</summary>
+    public abstract int Nodes { get; }
+
+    /// <summary>Queues the whole graph (on a GPU <c>cuGraphLaunch</c> on the default stream, ordered with the copies there).</summary>
+    public abstract void Launch();
+
+    public abstract void Dispose();
 }
 
 /// <summary>A loaded module of generated kernels.</summary>

@@ -200,6 +200,7 @@ internal static class SummaryCommand
         GpuMemoryGroup.ActivationGradients => "activation gradients",
         GpuMemoryGroup.Workspace => "layer working memory",
         GpuMemoryGroup.Reductions => "loss and Σ g² reductions",
+        GpuMemoryGroup.StepValues => "dropout seeds (per step)",
         _ => group.ToString(),
     };
 

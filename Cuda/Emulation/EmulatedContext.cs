@@ -18,6 +18,7 @@ public sealed unsafe class EmulatedContext : GpuContext
     private readonly EmulationCompiler _compiler;
     private readonly AllocationTable _allocations = new();
     private readonly List<EmulatedModule> _modules = [];
+    private List<Action>? _recording; // the calls of the graph being captured, in order; null when none is
     private bool _disposed;
 
     /// <summary>
@@ -63,6 +64,7 @@ public sealed unsafe class EmulatedContext : GpuContext
     {
         ArgumentOutOfRangeException.ThrowIfNegative(bytes);
         ThrowIfDisposed();
+        if (IsCapturing) throw CaptureRefused($"Allocate({bytes} bytes)");
         void* memory;
         try
         {
@@ -94,6 +96,7 @@ public sealed unsafe class EmulatedContext : GpuContext
                 CheckMatrix(b, transB ? n : k, transB ? k : n, ldb, "B");
             }
         }
+        if (IsCapturing && Record(SgemmCall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))) return;
         if (Tf32 && m > 0 && n > 0 && k > 0 && alpha != 0f)
         {
             // A tensor core reads FP32 operands as TF32: round copies of A and B, then accumulate in FP32.
@@ -120,6 +123,7 @@ public sealed unsafe class EmulatedContext : GpuContext
         ThrowIfDisposed();
         CheckSgemm(transA, transB, m, n, k, lda, ldb, ldc);
         if (m <= 0 || n <= 0) return;
+        if (IsCapturing && Record(GemmBf16Call(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))) return; // checked when replayed
         CheckMatrix(c, m, n, ldc, "C");
         if (k == 0 || alpha == 0f)
         {
@@ -161,6 +165,7 @@ public sealed unsafe class EmulatedContext : GpuContext
     {
         ThrowIfDisposed();
         if (!CheckStridedBatched(transA, transB, m, n, k, lda, strideA, ldb, strideB, ldc, strideC, batchCount)) return;
+        if (IsCapturing && Record(StridedBatchedCall(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount))) return;
         for (int i = 0; i < batchCount; i++)
             Sgemm(transA, transB, m, n, k, alpha, a.Plus(i * strideA), lda, b.Plus(i * strideB), ldb, beta, c.Plus(i * strideC), ldc);
     }
@@ -178,6 +183,7 @@ public sealed unsafe class EmulatedContext : GpuContext
         CheckEpilogue(epilogue, transA, transB, m, n, k, lda, ldb, beta, a, b, c, ldc, bias, aux);
         CheckMatrix(bias, 1, epilogue == GemmEpilogue.BiasGradientOfA ? m : n, 1, "bias");
         if (!aux.IsNull) CheckMatrix(aux, m, n, ldc, "aux");
+        if (IsCapturing && Record(EpilogueCall(epilogue, transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc, bias, aux))) return;
         float* vector = (float*)bias.Address;
         switch (epilogue)
         {
@@ -239,29 +245,80 @@ public sealed unsafe class EmulatedContext : GpuContext
     }
 
     /// <summary>Nothing to wait for: emulated launches finish before <see cref="GpuKernel.Launch"/> returns.</summary>
-    public override void Synchronize() => ThrowIfDisposed();
+    public override void Synchronize()
+    {
+        ThrowIfDisposed();
+        if (IsCapturing) throw CaptureRefused("Synchronize");
+    }
 
     /// <summary>Always true: emulated launches finish before <see cref="GpuKernel.Launch"/> returns.</summary>
     public override bool IsIdle()
     {
         ThrowIfDisposed();
+        if (IsCapturing) throw CaptureRefused("IsIdle");
+        return true;
+    }
+
+    // CUDA graphs: a capture records each launch and GEMM as the same call with the same arguments (checked when
+    // recorded, and again when replayed, against the allocations live then); the graph replays them in order.
+    private protected override void BeginCapture()
+    {
+        ThrowIfDisposed();
+        _recording = [];
+    }
+
+    private protected override GpuGraph EndCapture()
+    {
+        var graph = new EmulatedGraph(this, _recording!.ToArray());
+        _recording = null;
+        return graph;
+    }
+
+    private protected override void AbortCapture() => _recording = null;
+
+    // The recorded calls are made here, not in the methods that record them: a lambda over a method's parameters would
+    // allocate its closure at every call of that method, captured or not (and launches must not allocate).
+    private Action SgemmCall(bool transA, bool transB, int m, int n, int k, float alpha,
+        DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc) =>
+        () => Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+
+    private Action StridedBatchedCall(bool transA, bool transB, int m, int n, int k, float alpha, DevicePointer a, int lda, long strideA,
+        DevicePointer b, int ldb, long strideB, float beta, DevicePointer c, int ldc, long strideC, int batchCount) =>
+        () => SgemmStridedBatched(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount);
+
+    private Action EpilogueCall(GemmEpilogue epilogue, bool transA, bool transB, int m, int n, int k,
+        DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc, DevicePointer bias, DevicePointer aux) =>
+        () => SgemmEpilogue(epilogue, transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc, bias, aux);
+
+    private Action GemmBf16Call(bool transA, bool transB, int m, int n, int k, float alpha,
+        DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc) =>
+        () => GemmBf16(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+
+    /// <summary>While a graph is captured, adds <paramref name="call"/> to it and returns true (the caller then runs nothing).</summary>
+    internal bool Record(Action call)
+    {
+        if (_recording is null) return false;
+        _recording.Add(call);
         return true;
     }
 
     internal override void CopyToDevice(DevicePointer destination, ReadOnlySpan<byte> source)
     {
+        if (IsCapturing) throw CaptureRefused($"copy of {source.Length} bytes to the device");
         CheckRange(destination, source.Length, "copy to the device");
         source.CopyTo(new Span<byte>((void*)destination.Address, source.Length));
     }
 
     internal override void CopyToHost(Span<byte> destination, DevicePointer source)
     {
+        if (IsCapturing) throw CaptureRefused($"copy of {destination.Length} bytes from the device");
         CheckRange(source, destination.Length, "copy from the device");
         new ReadOnlySpan<byte>((void*)source.Address, destination.Length).CopyTo(destination);
     }
 
     internal override void Clear(DevicePointer destination, long bytes)
     {
+        if (IsCapturing) throw CaptureRefused($"clear of {bytes} bytes");
         CheckRange(destination, bytes, "clear");
         NativeMemory.Clear((void*)destination.Address, (nuint)bytes);
     }
@@ -323,4 +380,29 @@ public sealed unsafe class EmulatedContext : GpuContext
         if (!_allocations.Contains(pointer.Address, bytes))
             throw new CudaException($"Sgemm operand {name} ({rows}×{cols}, leading dimension {ld}, {bytes} bytes at {pointer}): {_allocations.Describe(pointer.Address, bytes)}");
     }
+}
+
+/// <summary>A captured graph on the emulator: the recorded calls, replayed in order (each checked again as it runs).</summary>
+internal sealed class EmulatedGraph : GpuGraph
+{
+    private readonly EmulatedContext _context;
+    private Action[]? _calls;
+
+    public EmulatedGraph(EmulatedContext context, Action[] calls)
+    {
+        _context = context;
+        _calls = calls;
+    }
+
+    public override int Nodes => _calls?.Length ?? 0;
+
+    public override void Launch()
+    {
+        ObjectDisposedException.ThrowIf(_calls is null, this);
+        _context.ThrowIfDisposed();
+        if (_context.IsCapturing) throw new InvalidOperationException("launching a CUDA graph while another is being captured is not supported");
+        foreach (Action call in _calls) call();
+    }
+
+    public override void Dispose() => _calls = null;
 }

@@ -107,6 +107,11 @@ internal sealed unsafe class EmulatedKernel : GpuKernel
                 if ((_pointerMask & (1u << i)) != 0 && slots[i] != 0 && !_module.Context.IsDeviceAddress(slots[i]))
                     throw Error(grid, block, $"pointer argument {i}: {_module.Context.DescribeAddress(slots[i])}");
             }
+            if (_module.Context.IsCapturing)
+            {
+                _module.Context.Record(Replay(grid, block, arguments));
+                return;
+            }
             arguments.FillPointers(slots, pointers);
             status = _launch(grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z, pointers, error, ErrorCapacity);
         }
@@ -116,6 +121,12 @@ internal sealed unsafe class EmulatedKernel : GpuKernel
             throw new CudaException($"{Marshal.PtrToStringUTF8((nint)error)} (CPU emulator: module '{_module.Name}', grid {grid}, block {block})");
         }
     }
+
+    /// <summary>
+    /// A launch captured into a graph: the same launch with a copy of the arguments, run (and checked again) at each
+    /// replay. Made here so that <see cref="Launch"/> itself allocates no closure.
+    /// </summary>
+    private Action Replay(Dim3 grid, Dim3 block, KernelArguments arguments) => () => Launch(grid, block, ref arguments);
 
     private CudaException Error(Dim3 grid, Dim3 block, string reason) =>
         new($"kernel '{Name}' of module '{_module.Name}' cannot be launched (grid {grid}, block {block}): {reason}");

@@ -34,7 +34,17 @@ internal enum CUresult
     CUDA_ERROR_MISALIGNED_ADDRESS = 716,
     CUDA_ERROR_LAUNCH_FAILED = 719,
     CUDA_ERROR_SYSTEM_DRIVER_MISMATCH = 803,
+    CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED = 900,
+    CUDA_ERROR_STREAM_CAPTURE_INVALIDATED = 901,
+    CUDA_ERROR_STREAM_CAPTURE_IMPLICIT = 906,
     CUDA_ERROR_UNKNOWN = 999,
+}
+
+/// <summary><c>CUstreamCaptureMode</c>: how strictly <c>cuStreamBeginCapture_v2</c> refuses unsafe calls during a capture.</summary>
+internal enum CUstreamCaptureMode
+{
+    /// <summary>Any thread's potentially unsafe call (a synchronous copy, a legacy-stream synchronisation) fails the capture.</summary>
+    CU_STREAM_CAPTURE_MODE_GLOBAL = 0,
 }
 
 /// <summary><c>CUdevice_attribute</c> values this binding reads.</summary>

@@ -86,6 +86,9 @@ internal sealed unsafe class Cublas
     public readonly delegate* unmanaged<nint, cublasStatus_t> cublasDestroy_v2;
     public readonly delegate* unmanaged<nint, cublasMath_t, cublasStatus_t> cublasSetMathMode;
 
+    /// <summary><c>cublasSetStream_v2(handle, cudaStream_t)</c>: the stream the handle's GEMMs go to (a graph's capture stream while one is captured).</summary>
+    public readonly delegate* unmanaged<nint, nint, cublasStatus_t> cublasSetStream_v2;
+
     /// <summary>
     /// <c>cublasSgemm_v2(handle, transa, transb, m, n, k, const float* alpha, const float* A, lda, const float* B, ldb,
     /// const float* beta, float* C, ldc)</c>, column-major.
@@ -117,6 +120,7 @@ internal sealed unsafe class Cublas
         cublasCreate_v2 = (delegate* unmanaged<nint*, cublasStatus_t>)NativeLibraries.Export(library, name, "cublasCreate_v2");
         cublasDestroy_v2 = (delegate* unmanaged<nint, cublasStatus_t>)NativeLibraries.Export(library, name, "cublasDestroy_v2");
         cublasSetMathMode = (delegate* unmanaged<nint, cublasMath_t, cublasStatus_t>)NativeLibraries.Export(library, name, "cublasSetMathMode");
+        cublasSetStream_v2 = (delegate* unmanaged<nint, nint, cublasStatus_t>)NativeLibraries.Export(library, name, "cublasSetStream_v2");
         cublasSgemm_v2 = (delegate* unmanaged<nint, cublasOperation_t, cublasOperation_t, int, int, int, float*, ulong, int, ulong, int, float*, ulong, int, cublasStatus_t>)
             NativeLibraries.Export(library, name, "cublasSgemm_v2");
         cublasSgemmStridedBatched = (delegate* unmanaged<nint, cublasOperation_t, cublasOperation_t, int, int, int, float*, ulong, int, long, ulong, int, long, float*, ulong, int, long, int, cublasStatus_t>)

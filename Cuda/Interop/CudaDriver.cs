@@ -52,6 +52,18 @@ internal sealed unsafe class CudaDriver
     /// </summary>
     public readonly delegate* unmanaged<nint, CUresult> cuStreamQuery;
 
+    // Streams and CUDA graphs (driver API of CUDA 11.4+; null in an older driver, which then runs without graphs).
+    // A graph is captured on a stream of our own (the legacy default stream cannot be captured), instantiated once and
+    // launched on the default stream.
+    public readonly delegate* unmanaged<nint*, uint, CUresult> cuStreamCreate;
+    public readonly delegate* unmanaged<nint, CUresult> cuStreamDestroy_v2;
+    public readonly delegate* unmanaged<nint, CUstreamCaptureMode, CUresult> cuStreamBeginCapture_v2;
+    public readonly delegate* unmanaged<nint, nint*, CUresult> cuStreamEndCapture;
+    public readonly delegate* unmanaged<nint*, nint, ulong, CUresult> cuGraphInstantiateWithFlags;
+    public readonly delegate* unmanaged<nint, nint, CUresult> cuGraphLaunch;
+    public readonly delegate* unmanaged<nint, CUresult> cuGraphExecDestroy;
+    public readonly delegate* unmanaged<nint, CUresult> cuGraphDestroy;
+
     // Modules and launches
     public readonly delegate* unmanaged<nint*, void*, uint, CUjit_option*, void**, CUresult> cuModuleLoadDataEx;
     public readonly delegate* unmanaged<nint, CUresult> cuModuleUnload;
@@ -91,6 +103,14 @@ internal sealed unsafe class CudaDriver
         cuCtxPopCurrent_v2 = (delegate* unmanaged<nint*, CUresult>)Export(library, "cuCtxPopCurrent_v2");
         cuCtxSynchronize = (delegate* unmanaged<CUresult>)Export(library, "cuCtxSynchronize");
         cuStreamQuery = (delegate* unmanaged<nint, CUresult>)NativeLibraries.OptionalExport(library, "cuStreamQuery");
+        cuStreamCreate = (delegate* unmanaged<nint*, uint, CUresult>)NativeLibraries.OptionalExport(library, "cuStreamCreate");
+        cuStreamDestroy_v2 = (delegate* unmanaged<nint, CUresult>)NativeLibraries.OptionalExport(library, "cuStreamDestroy_v2");
+        cuStreamBeginCapture_v2 = (delegate* unmanaged<nint, CUstreamCaptureMode, CUresult>)NativeLibraries.OptionalExport(library, "cuStreamBeginCapture_v2");
+        cuStreamEndCapture = (delegate* unmanaged<nint, nint*, CUresult>)NativeLibraries.OptionalExport(library, "cuStreamEndCapture");
+        cuGraphInstantiateWithFlags = (delegate* unmanaged<nint*, nint, ulong, CUresult>)NativeLibraries.OptionalExport(library, "cuGraphInstantiateWithFlags");
+        cuGraphLaunch = (delegate* unmanaged<nint, nint, CUresult>)NativeLibraries.OptionalExport(library, "cuGraphLaunch");
+        cuGraphExecDestroy = (delegate* unmanaged<nint, CUresult>)NativeLibraries.OptionalExport(library, "cuGraphExecDestroy");
+        cuGraphDestroy = (delegate* unmanaged<nint, CUresult>)NativeLibraries.OptionalExport(library, "cuGraphDestroy");
         cuModuleLoadDataEx = (delegate* unmanaged<nint*, void*, uint, CUjit_option*, void**, CUresult>)Export(library, "cuModuleLoadDataEx");
         cuModuleUnload = (delegate* unmanaged<nint, CUresult>)Export(library, "cuModuleUnload");
         cuModuleGetFunction = (delegate* unmanaged<nint*, nint, byte*, CUresult>)Export(library, "cuModuleGetFunction");
@@ -103,6 +123,21 @@ internal sealed unsafe class CudaDriver
         cuGetErrorName = (delegate* unmanaged<CUresult, byte**, CUresult>)Export(library, "cuGetErrorName");
         cuGetErrorString = (delegate* unmanaged<CUresult, byte**, CUresult>)Export(library, "cuGetErrorString");
     }
+
+    /// <summary>
+    /// The first graph or stream call this driver lacks (CUDA graphs need the driver API of CUDA 11.4+), or null when it
+    /// has them all.
+    /// </summary>
+    public string? MissingGraphCall =>
+        cuStreamCreate == null ? "cuStreamCreate"
+        : cuStreamDestroy_v2 == null ? "cuStreamDestroy_v2"
+        : cuStreamBeginCapture_v2 == null ? "cuStreamBeginCapture_v2"
+        : cuStreamEndCapture == null ? "cuStreamEndCapture"
+        : cuGraphInstantiateWithFlags == null ? "cuGraphInstantiateWithFlags"
+        : cuGraphLaunch == null ? "cuGraphLaunch"
+        : cuGraphExecDestroy == null ? "cuGraphExecDestroy"
+        : cuGraphDestroy == null ? "cuGraphDestroy"
+        : null;
 
     private nint Export(nint library, string symbol) => NativeLibraries.Export(library, Library, symbol);
 

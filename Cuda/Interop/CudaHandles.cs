@@ -93,3 +93,15 @@ internal sealed unsafe class CublasHandle(CudaDriver driver, Cublas cublas) : Co
 {
     protected override bool Release(nint value) => cublas.cublasDestroy_v2(value) == cublasStatus_t.CUBLAS_STATUS_SUCCESS;
 }
+
+/// <summary>A stream of our own (<c>cuStreamCreate</c> … <c>cuStreamDestroy_v2</c>): where CUDA graphs are captured.</summary>
+internal sealed unsafe class CudaStreamHandle(CudaDriver driver) : ContextBoundHandle(driver)
+{
+    protected override bool Release(nint value) => Driver.cuStreamDestroy_v2(value) == CUresult.CUDA_SUCCESS;
+}
+
+/// <summary>An instantiated CUDA graph (<c>cuGraphInstantiateWithFlags</c> … <c>cuGraphExecDestroy</c>).</summary>
+internal sealed unsafe class CudaGraphExecHandle(CudaDriver driver) : ContextBoundHandle(driver)
+{
+    protected override bool Release(nint value) => Driver.cuGraphExecDestroy(value) == CUresult.CUDA_SUCCESS;
+}

@@ -20,7 +20,7 @@ internal static class BenchModels
             using var gpu = new BenchMlp(seed: 1).ToGpu(context);
             var x = Uniform(1, 128, 784);
             var y = Classes(128, 10);
-            Rows(context, "mlp", () => gpu.TrainStep(x, y), () => gpu.ComputeGradients(x, y), gpu.ApplyGradients, () => gpu.Forward(x));
+            Rows(context, "mlp", () => gpu.TrainStep(x, y), () => gpu.ComputeGradients(x, y), gpu.ApplyGradients, () => gpu.Forward(x), on => gpu.UseGraphs = on);
         }),
         // 10-64-64-1, batch 32, BCE with logits, Adam(lr 1e-3).
         new BenchModel("small", context =>
@@ -28,7 +28,7 @@ internal static class BenchModels
             using var gpu = new BenchSmall(seed: 1).ToGpu(context);
             var x = Uniform(1, 32, 10);
             var y = new Tensor(Enumerable.Range(0, 32).Select(i => (float)(i % 2)).ToArray(), 32, 1);
-            Rows(context, "small", () => gpu.TrainStep(x, y), () => gpu.ComputeGradients(x, y), gpu.ApplyGradients, () => gpu.Forward(x));
+            Rows(context, "small", () => gpu.TrainStep(x, y), () => gpu.ComputeGradients(x, y), gpu.ApplyGradients, () => gpu.Forward(x), on => gpu.UseGraphs = on);
         }),
         // The Fashion-MNIST CNN of examples/FashionMnist/fashion_cnn.model, batch 64, Adam.
         new BenchModel("cnn", context =>
@@ -36,7 +36,7 @@ internal static class BenchModels
             using var gpu = new FashionCnn(seed: 1).ToGpu(context);
             var x = Uniform(1, 64, 1, 28, 28);
             var y = Classes(64, 10);
-            Rows(context, "cnn", () => gpu.TrainStep(x, y), () => gpu.ComputeGradients(x, y), gpu.ApplyGradients, () => gpu.Forward(x));
+            Rows(context, "cnn", () => gpu.TrainStep(x, y), () => gpu.ComputeGradients(x, y), gpu.ApplyGradients, () => gpu.Forward(x), on => gpu.UseGraphs = on);
         }),
         // The character-level GPT of examples/CharGpt/char_gpt.model, batch 16 × 64 tokens, AdamW.
         new BenchModel("gpt", context =>
@@ -44,16 +44,23 @@ internal static class BenchModels
             using var gpu = new CharGpt(seed: 1).ToGpu(context);
             var idx = Tokens(2, 16, 64, 96);
             var targets = Tokens(3, 16, 64, 96);
-            Rows(context, "gpt", () => gpu.TrainStep(idx, targets), () => gpu.ComputeGradients(idx, targets), gpu.ApplyGradients, () => gpu.Forward(idx));
+            Rows(context, "gpt", () => gpu.TrainStep(idx, targets), () => gpu.ComputeGradients(idx, targets), gpu.ApplyGradients, () => gpu.Forward(idx), on => gpu.UseGraphs = on);
         }),
     };
 
-    private static void Rows(GpuContext context, string name, Func<float> trainStep, Func<float> gradients, Action optimizer, Func<Tensor> forward)
+    /// <summary>
+    /// The model's rows with the session's default, a CUDA graph of the step (<c>UseGraphs</c>; docs/cuda.md), then
+    /// <c>m.nographs</c>: TrainStep with every kernel launched from the host, as before graphs.
+    /// </summary>
+    private static void Rows(GpuContext context, string name, Func<float> trainStep, Func<float> gradients, Action optimizer, Func<Tensor> forward, Action<bool> useGraphs)
     {
         Timing.Emit("modeldsl", name, "us", Timing.Time(() => trainStep(), context.Synchronize));
         Timing.Emit("modeldsl", name + ".fwd+bwd", "us", Timing.Time(() => gradients(), context.Synchronize));
         Timing.Emit("modeldsl", name + ".opt", "us", Timing.Time(optimizer, context.Synchronize));
         Timing.Emit("modeldsl", name + ".forward", "us", Timing.Time(() => forward(), context.Synchronize));
+        useGraphs(false);
+        Timing.Emit("modeldsl", name + ".nographs", "us", Timing.Time(() => trainStep(), context.Synchronize));
+        useGraphs(true);
     }
 
     /// <summary>Uniform [0, 1) from <c>new Random(seed)</c>.</summary>

@@ -7,6 +7,8 @@
 //   m.fwd+bwd   ComputeGradients (the same, without the optimizer)
 //   m.opt       ApplyGradients alone (queued; the block drains the queue)
 //   m.forward   Forward: batch in, forward with dropout off, output back to the host
+//   m.nographs  TrainStep with UseGraphs off: every kernel and GEMM launched from the host each step (m, m.fwd+bwd
+//               replay one CUDA graph of the step per binding; docs/cuda.md, "CUDA graphs")
 // and device rows: sgemm-1024 (cuBLAS FP32, GFLOP/s), launch (one empty kernel), sync (an idle round trip).
 // The gpt2 rows run only when named: gpt2-124m (bench/models/gpt2_small.model) and gpt2-check (its check-sized twin,
 // bench/models/gpt2_check.model), one GPT2 line per precision (Gpt2Rows.cs; defaults batch 8, 3 warm-up and 10 timed steps).

@@ -110,6 +110,11 @@ namespace ModelDsl.Emit.CSharp
                 _w.Line("private readonly global::ModelDsl.Cuda.DeviceVariable _gradientSumOfSquares; // one float");
                 if (Cuda.GradientScale is not null) _w.Line("private float _checkedSumOfSquares = float.NaN; // Σ g² the non-finite check read back this step, for clip_grad_norm");
             }
+            if (HasDropout)
+            {
+                _w.Line($"private readonly global::ModelDsl.Cuda.DeviceVariable _dropoutSeeds; // {_plan.DropoutSlots} uints: each dropout layer's seed for this step, read by the kernels");
+                _w.Line($"private readonly uint[] _seedValues = new uint[{_plan.DropoutSlots}];");
+            }
             _w.Line();
             EmitPrecisionFields();
             _w.Line();
@@ -133,6 +138,7 @@ namespace ModelDsl.Emit.CSharp
             }
             if (_plan.States.Count > 0) _w.Line("_layerState = context.Allocate(LayerStateLength * 4L);");
             if (DeclaresBf16) _w.Line("_valuesBf16 = context.Allocate(ArenaLength * 2L);");
+            if (HasDropout) _w.Line($"_dropoutSeeds = context.Allocate({_plan.DropoutSlots * 4});");
             _w.Line("_guard = new global::ModelDsl.Runtime.ModelGuard(ModelName + \".Gpu\", model.Parameters);");
             EmitFrozenGuard("_guard");
             _w.Line("_syncHost = DownloadAll;");
@@ -150,6 +156,7 @@ namespace ModelDsl.Emit.CSharp
                 _w.Line("/// <summary>The global L2 norm of the gradients at the last checked step, from the device reduction (NaN before the first).</summary>");
                 _w.Line("public double LastGradientNorm => _guard.LastGradientNorm;");
             }
+            EmitGraphMembers();
             EmitGpuApi();
             EmitGpuTransfers();
             EmitGpuWorkspace();
@@ -281,25 +288,31 @@ namespace ModelDsl.Emit.CSharp
             _w.Close();
             _w.Line();
             _w.Line("/// <summary>");
-            _w.Line("/// Forward, loss and backward, then the non-finite guard: the loss (already on the host) and Σ g² over every gradient");
-            _w.Line("/// (one device reduction, one float back) are checked before any optimizer runs.");
+            _w.Line("/// Forward, loss and backward (a replayed CUDA graph, or the launches themselves), then the non-finite guard: the loss");
+            _w.Line("/// and Σ g² over every gradient (one device reduction, one float back) are read and checked before any optimizer runs.");
             _w.Line("/// </summary>");
             _w.Open("private float Gradients(Workspace w, string caller)");
-            _w.Line("RunForward(w, training: true);");
-            _w.Line("float loss = RunLoss(w, withGradient: true);");
-            _w.Line("RunBackward(w);");
+            if (HasDropout) _w.Line("UploadDropoutSeeds();");
+            _w.Line("bool checkFinite = _guard.CheckFinite;");
+            _w.Line("if (!ReplayStep(w, checkFinite)) LaunchStep(w, checkFinite);");
+            _w.Line("float loss = ReadLoss(w); // waits for the step");
             _w.Line("_guard.Loss(caller, loss, _model.Step + 1);");
-            _w.Line("CheckGradients(caller);");
+            _w.Line("CheckGradients(caller, launched: checkFinite);");
             _w.Line("return loss;");
             _w.Close();
+            EmitGraphMethods();
             _w.Line();
-            _w.Line("/// <summary>Σ g² on the device, read back as one float and checked; a non-finite sum copies the gradients to the host to name the first bad one.</summary>");
-            _w.Open("private void CheckGradients(string caller)");
+            _w.Line("/// <summary>");
+            _w.Line("/// Σ g² on the device (already <paramref name=\"launched\"/> by the step, else launched now), read back as one float and");
+            _w.Line("/// checked; a non-finite sum copies the gradients to the host to name the first bad one.");
+            _w.Line("/// </summary>");
+            _w.Open("private void CheckGradients(string caller, bool launched)");
             if (Cuda.GradientSumOfSquares is not null)
             {
                 if (Cuda.GradientScale is not null) _w.Line("_checkedSumOfSquares = float.NaN;");
                 _w.Line("if (!_guard.CheckFinite) return;");
-                _w.Line("float sumOfSquares = GradientSumOfSquares();");
+                _w.Line("if (!launched) LaunchGradientSumOfSquares();");
+                _w.Line("float sumOfSquares = ReadGradientSumOfSquares();");
                 if (Cuda.GradientScale is not null) _w.Line("_checkedSumOfSquares = sumOfSquares; // clip_grad_norm reuses it in Update");
                 _w.Line("_guard.GradientNorm(caller, _model.Step + 1, sumOfSquares, _syncHost);");
             }
@@ -311,8 +324,14 @@ namespace ModelDsl.Emit.CSharp
             if (Cuda.GradientSumOfSquares is { } total && Cuda.GradientSumOfSquaresPartials is { } partials)
             {
                 _w.Line();
-                _w.Line($"/// <summary>Σ g² over every gradient: {Cuda.GradientPartialCount} block partial sums, then their sum, read back as one float (waits for the backward pass).</summary>");
+                _w.Line("/// <summary>Σ g² over every gradient, read back as one float (waits for the backward pass).</summary>");
                 _w.Open("private float GradientSumOfSquares()");
+                _w.Line("LaunchGradientSumOfSquares();");
+                _w.Line("return ReadGradientSumOfSquares();");
+                _w.Close();
+                _w.Line();
+                _w.Line($"/// <summary>Σ g² over every gradient into _gradientSumOfSquares: {Cuda.GradientPartialCount} block partial sums, then their sum.</summary>");
+                _w.Open("private void LaunchGradientSumOfSquares()");
                 EmitLaunch(partials, a => a.Name switch
                 {
                     "count" => "ArenaLength",
@@ -327,6 +346,10 @@ namespace ModelDsl.Emit.CSharp
                     "sum_sq" => "_gradientSumOfSquares",
                     var other => throw new System.InvalidOperationException($"{total.Name}: no host value for '{other}'"),
                 });
+                _w.Close();
+                _w.Line();
+                _w.Line("/// <summary>The Σ g² the last launch wrote (waits for it).</summary>");
+                _w.Open("private float ReadGradientSumOfSquares()");
                 _w.Line("global::System.Span<float> sumOfSquares = stackalloc float[1];");
                 _w.Line("_gradientSumOfSquares.CopyTo(sumOfSquares);");
                 _w.Line("return sumOfSquares[0];");
@@ -385,6 +408,7 @@ namespace ModelDsl.Emit.CSharp
                 _w.Line("_gradientPartials.Dispose();");
                 _w.Line("_gradientSumOfSquares.Dispose();");
             }
+            if (HasDropout) _w.Line("_dropoutSeeds.Dispose();");
             _w.Line("_module.Dispose();");
             _w.Close();
         }
@@ -407,6 +431,11 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("public readonly global::ModelDsl.Runtime.Tensor Output;");
             if (Model.Outputs.Count > 1) _w.Line($"public readonly {OutputsType} Outputs; // Output and the other outputs' host tensors");
             if (ClassifierOutput is not null) _w.Line("public readonly global::ModelDsl.Runtime.IntTensor Predicted;");
+            if (Model.Loss is not null)
+            {
+                _w.Line("public global::ModelDsl.Cuda.GpuGraph? StepGraph; // the training step captured at this binding (Gpu.ReplayStep), freed with the workspace");
+                _w.Line("public bool StepGraphChecksFinite; // whether StepGraph includes the Σ g² of the non-finite check");
+            }
             _w.Line();
             _w.Open($"public Workspace(global::ModelDsl.Cuda.GpuContext context{(_symbols.Count > 0 ? ", " + ctorParams : "")})");
             foreach (var symbol in _symbols) _w.Line($"this.{SymbolLocal(symbol)} = {SymbolLocal(symbol)};");
@@ -451,6 +480,7 @@ namespace ModelDsl.Emit.CSharp
                 _w.Line();
             }
             _w.Open("public void Dispose()");
+            if (Model.Loss is not null) _w.Line("StepGraph?.Dispose();");
             foreach (var b in deviceBuffers) _w.Line($"{Name(b)}.Dispose();");
             EmitBf16Staging("dispose");
             if (_plan.Loss is not null)
@@ -569,7 +599,7 @@ namespace ModelDsl.Emit.CSharp
                 {
                     ArgumentKind.Size => Size(argument.Size!),
                     ArgumentKind.Buffer => DeviceRef(argument),
-                    ArgumentKind.DropoutSeed => $"global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, {argument.Slot}, _model.DropoutStream)",
+                    ArgumentKind.DropoutSeed => $"_dropoutSeeds.Pointer.Plus({argument.Slot})",
                     ArgumentKind.DropoutProbability => $"training ? {Literals.CSharp(DropoutProbability(argument.Slot))} : 0f",
                     ArgumentKind.DropoutScale => $"training ? {Literals.CSharp(1f / (1f - DropoutProbability(argument.Slot)))} : 1f",
                     _ => special!(argument),
@@ -610,13 +640,23 @@ namespace ModelDsl.Emit.CSharp
             var origin = loss.Origins[0];
             _w.Line($"/// <summary>{Escape(origin.Description)} ({_fileName}:{Line(origin.Span)}): the mean loss, and with <paramref name=\"withGradient\"/> d loss / d {loss.Prediction.Name} in the same pass.</summary>");
             _w.Open("private float RunLoss(Workspace w, bool withGradient)");
+            _w.Line("LaunchLoss(w, withGradient);");
+            _w.Line("return ReadLoss(w);");
+            _w.Close();
+            _w.Line();
+            _w.Line("/// <summary>The loss kernels alone: the mean loss into w.LossValue (and the gradient), nothing read back.</summary>");
+            _w.Open("private void LaunchLoss(Workspace w, bool withGradient)");
             BindSymbols();
             string gradient = loss.PredictionGradient is null ? "default(global::ModelDsl.Cuda.DevicePointer)" : $"withGradient ? {DeviceRef(loss.PredictionGradient)} : default(global::ModelDsl.Cuda.DevicePointer)";
             EmitLaunch(launch, a => a.Name == "gradient" ? gradient : "w.LossTerms");
             var terms = loss.Kind == LossKind.CrossEntropy ? loss.Rows : loss.Rows.Multiply(loss.Cols);
             EmitLaunch(Cuda.LossMean, a => a.Name switch { "count" => Size(terms), "terms" => "w.LossTerms", _ => "w.LossValue" });
+            _w.Close();
+            _w.Line();
+            _w.Line("/// <summary>The mean loss the loss kernels wrote, as one float (waits for them).</summary>");
+            _w.Open("private static float ReadLoss(Workspace w)");
             _w.Line("global::System.Span<float> mean = stackalloc float[1];");
-            _w.Line("w.LossValue.CopyTo(mean); // waits for the kernels above");
+            _w.Line("w.LossValue.CopyTo(mean); // waits for the loss kernels");
             _w.Line("return mean[0];");
             _w.Close();
         }
@@ -630,7 +670,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Open("public void ApplyGradients()");
             EnterGuard("Gpu.ApplyGradients");
             // CheckGradients exists with a loss (the model computes gradients); without one there is no backward pass here.
-            if (Model.Loss is not null) _w.Line($"CheckGradients({CallerName("Gpu.ApplyGradients")});");
+            if (Model.Loss is not null) _w.Line($"CheckGradients({CallerName("Gpu.ApplyGradients")}, launched: false);");
             _w.Line($"Update({CallerName("Gpu.ApplyGradients")});");
             _w.Close();
             _w.Line();

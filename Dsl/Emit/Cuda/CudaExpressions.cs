@@ -39,7 +39,7 @@ namespace ModelDsl.Emit.Cuda
                 mask =>
                 {
                     string s = mask.Slot.ToString(CultureInfo.InvariantCulture);
-                    return $"md_dropout_mask(seed{s}, (unsigned int)i, p{s}, scale{s})";
+                    return $"md_dropout_mask(seed{s}[0], (unsigned int)i, p{s}, scale{s})";
                 });
     }
 }

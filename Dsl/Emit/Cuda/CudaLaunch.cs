@@ -29,7 +29,7 @@ namespace ModelDsl.Emit.Cuda
         Size,
         /// <summary>A device pointer to <see cref="CudaArgument.Buffer"/>.</summary>
         Buffer,
-        /// <summary>The <c>unsigned int</c> dropout seed of <see cref="CudaArgument.Slot"/> for the current step.</summary>
+        /// <summary>Where the dropout seed of <see cref="CudaArgument.Slot"/> for the current step lies in device memory (one <c>unsigned int</c>).</summary>
         DropoutSeed,
         /// <summary>The dropout probability of <see cref="CudaArgument.Slot"/> (0 outside training).</summary>
         DropoutProbability,
@@ -73,7 +73,8 @@ namespace ModelDsl.Emit.Cuda
             string s = slot.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return kind switch
             {
-                ArgumentKind.DropoutSeed => new CudaArgument(kind, "unsigned int", "seed" + s, slot: slot),
+                // Read from device memory, not passed by value, so a replayed CUDA graph draws the current step's masks.
+                ArgumentKind.DropoutSeed => new CudaArgument(kind, "const unsigned int* __restrict__", "seed" + s, slot: slot),
                 ArgumentKind.DropoutProbability => new CudaArgument(kind, "float", "p" + s, slot: slot),
                 _ => new CudaArgument(kind, "float", "scale" + s, slot: slot),
             };

@@ -31,6 +31,8 @@ namespace ModelDsl.Emit.Cuda
         Workspace,
         /// <summary>Loss terms, the mean loss and the Σ g² reduction of the non-finite check.</summary>
         Reductions,
+        /// <summary>Values the host writes before each step for the kernels (and a replayed CUDA graph) to read: the dropout seeds.</summary>
+        StepValues,
     }
 
     /// <summary>One device allocation: its name in the generated code, its group, and its length in floats as a sum of terms.</summary>
@@ -117,6 +119,7 @@ namespace ModelDsl.Emit.Cuda
                 Add(session, "_gradientPartials", GpuMemoryGroup.Reductions, Known(cuda.GradientPartialCount));
                 Add(session, "_gradientSumOfSquares", GpuMemoryGroup.Reductions, Known(1));
             }
+            if (plan.DropoutSlots > 0) Add(session, "_dropoutSeeds", GpuMemoryGroup.StepValues, Known(plan.DropoutSlots));
             if (plan.States.Count > 0) Add(session, "_layerState", GpuMemoryGroup.LayerState, Known(LayerStateOffsets(plan).Sum(o => o.Length)));
             if (plan.Model.Precision.Mode == Precision.Bf16) Add(session, "_valuesBf16", GpuMemoryGroup.Parameters, Known(arena / 2)); // BF16 copy: 2 bytes each
 

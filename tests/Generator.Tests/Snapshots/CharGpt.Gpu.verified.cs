@@ -711,7 +711,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_2_dropout(
     int cols,
     const float* __restrict__ pos,
     float* __restrict__ h_0,
-    unsigned int seed0,
+    const unsigned int* __restrict__ seed0,
     float p0,
     float scale0)
 {
@@ -719,7 +719,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_2_dropout(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         float v0 = pos[i];
-        float v1 = md_dropout_mask(seed0, (unsigned int)i, p0, scale0);
+        float v1 = md_dropout_mask(seed0[0], (unsigned int)i, p0, scale0);
         float v2 = v0 * v1;
         h_0[i] = v2;
     }
@@ -741,7 +741,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_8_attention_dropout_add(
     const float* __restrict__ h_1_0_a_1,
     const float* __restrict__ h_1_0_a_1_out_proj_bias,
     float* __restrict__ h_1_0_r_0,
-    unsigned int seed1,
+    const unsigned int* __restrict__ seed1,
     float p1,
     float scale1)
 {
@@ -753,7 +753,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_8_attention_dropout_add(
         float v1 = h_1_0_a_1[i];
         float v2 = h_1_0_a_1_out_proj_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed1, (unsigned int)i, p1, scale1);
+        float v4 = md_dropout_mask(seed1[0], (unsigned int)i, p1, scale1);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         h_1_0_r_0[i] = v6;
@@ -797,7 +797,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_13_dense_dropout_add(
     const float* __restrict__ h_1_0_m_3,
     const float* __restrict__ h_1_0_m_3_bias,
     float* __restrict__ h_1_0_0,
-    unsigned int seed2,
+    const unsigned int* __restrict__ seed2,
     float p2,
     float scale2)
 {
@@ -809,7 +809,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_13_dense_dropout_add(
         float v1 = h_1_0_m_3[i];
         float v2 = h_1_0_m_3_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed2, (unsigned int)i, p2, scale2);
+        float v4 = md_dropout_mask(seed2[0], (unsigned int)i, p2, scale2);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         h_1_0_0[i] = v6;
@@ -832,7 +832,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_19_attention_dropout_add(
     const float* __restrict__ h_1_1_a_1,
     const float* __restrict__ h_1_1_a_1_out_proj_bias,
     float* __restrict__ h_1_1_r_0,
-    unsigned int seed3,
+    const unsigned int* __restrict__ seed3,
     float p3,
     float scale3)
 {
@@ -844,7 +844,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_19_attention_dropout_add(
         float v1 = h_1_1_a_1[i];
         float v2 = h_1_1_a_1_out_proj_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed3, (unsigned int)i, p3, scale3);
+        float v4 = md_dropout_mask(seed3[0], (unsigned int)i, p3, scale3);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         h_1_1_r_0[i] = v6;
@@ -888,7 +888,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_24_dense_dropout_add(
     const float* __restrict__ h_1_1_m_3,
     const float* __restrict__ h_1_1_m_3_bias,
     float* __restrict__ h_1_1_0,
-    unsigned int seed4,
+    const unsigned int* __restrict__ seed4,
     float p4,
     float scale4)
 {
@@ -900,7 +900,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_24_dense_dropout_add(
         float v1 = h_1_1_m_3[i];
         float v2 = h_1_1_m_3_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed4, (unsigned int)i, p4, scale4);
+        float v4 = md_dropout_mask(seed4[0], (unsigned int)i, p4, scale4);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         h_1_1_0[i] = v6;
@@ -923,7 +923,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_30_attention_dropout_add(
     const float* __restrict__ h_1_2_a_1,
     const float* __restrict__ h_1_2_a_1_out_proj_bias,
     float* __restrict__ h_1_2_r_0,
-    unsigned int seed5,
+    const unsigned int* __restrict__ seed5,
     float p5,
     float scale5)
 {
@@ -935,7 +935,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_30_attention_dropout_add(
         float v1 = h_1_2_a_1[i];
         float v2 = h_1_2_a_1_out_proj_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed5, (unsigned int)i, p5, scale5);
+        float v4 = md_dropout_mask(seed5[0], (unsigned int)i, p5, scale5);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         h_1_2_r_0[i] = v6;
@@ -979,7 +979,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_35_dense_dropout_add(
     const float* __restrict__ h_1_2_m_3,
     const float* __restrict__ h_1_2_m_3_bias,
     float* __restrict__ h_1_2_0,
-    unsigned int seed6,
+    const unsigned int* __restrict__ seed6,
     float p6,
     float scale6)
 {
@@ -991,7 +991,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_35_dense_dropout_add(
         float v1 = h_1_2_m_3[i];
         float v2 = h_1_2_m_3_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed6, (unsigned int)i, p6, scale6);
+        float v4 = md_dropout_mask(seed6[0], (unsigned int)i, p6, scale6);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         h_1_2_0[i] = v6;
@@ -1014,7 +1014,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_41_attention_dropout_add(
     const float* __restrict__ h_1_3_a_1,
     const float* __restrict__ h_1_3_a_1_out_proj_bias,
     float* __restrict__ h_1_3_r_0,
-    unsigned int seed7,
+    const unsigned int* __restrict__ seed7,
     float p7,
     float scale7)
 {
@@ -1026,7 +1026,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_41_attention_dropout_add(
         float v1 = h_1_3_a_1[i];
         float v2 = h_1_3_a_1_out_proj_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed7, (unsigned int)i, p7, scale7);
+        float v4 = md_dropout_mask(seed7[0], (unsigned int)i, p7, scale7);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         h_1_3_r_0[i] = v6;
@@ -1070,7 +1070,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_46_dense_dropout_add(
     const float* __restrict__ h_1_3_m_3,
     const float* __restrict__ h_1_3_m_3_bias,
     float* __restrict__ h_1_3_0,
-    unsigned int seed8,
+    const unsigned int* __restrict__ seed8,
     float p8,
     float scale8)
 {
@@ -1082,7 +1082,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_46_dense_dropout_add(
         float v1 = h_1_3_m_3[i];
         float v2 = h_1_3_m_3_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed8, (unsigned int)i, p8, scale8);
+        float v4 = md_dropout_mask(seed8[0], (unsigned int)i, p8, scale8);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         h_1_3_0[i] = v6;
@@ -1157,7 +1157,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_53_add_dropout_dense(
     float* __restrict__ d_h_1_3_r_0,
     float* __restrict__ d_h_1_3_m_3,
     float* __restrict__ d_h_1_3_m_3_bias,
-    unsigned int seed8,
+    const unsigned int* __restrict__ seed8,
     float p8,
     float scale8)
 {
@@ -1170,7 +1170,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_53_add_dropout_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_h_1_3_0[i];
-            float v1 = md_dropout_mask(seed8, (unsigned int)i, p8, scale8);
+            float v1 = md_dropout_mask(seed8[0], (unsigned int)i, p8, scale8);
             float v2 = v0 * v1;
             d_h_1_3_r_0[i] = v0;
             d_h_1_3_m_3[i] = v2;
@@ -1240,7 +1240,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_60_add_dropout_attention(
     float* __restrict__ d_h_1_2_0,
     float* __restrict__ d_h_1_3_a_1,
     float* __restrict__ d_h_1_3_a_1_out_proj_bias,
-    unsigned int seed7,
+    const unsigned int* __restrict__ seed7,
     float p7,
     float scale7)
 {
@@ -1253,7 +1253,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_60_add_dropout_attention(
         {
             long i = (long)r * cols + c;
             float v0 = d_h_1_3_r_0[i];
-            float v1 = md_dropout_mask(seed7, (unsigned int)i, p7, scale7);
+            float v1 = md_dropout_mask(seed7[0], (unsigned int)i, p7, scale7);
             float v2 = v0 * v1;
             d_h_1_2_0[i] = v0;
             d_h_1_3_a_1[i] = v2;
@@ -1288,7 +1288,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_68_add_dropout_dense(
     float* __restrict__ d_h_1_2_r_0,
     float* __restrict__ d_h_1_2_m_3,
     float* __restrict__ d_h_1_2_m_3_bias,
-    unsigned int seed6,
+    const unsigned int* __restrict__ seed6,
     float p6,
     float scale6)
 {
@@ -1301,7 +1301,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_68_add_dropout_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_h_1_2_0[i];
-            float v1 = md_dropout_mask(seed6, (unsigned int)i, p6, scale6);
+            float v1 = md_dropout_mask(seed6[0], (unsigned int)i, p6, scale6);
             float v2 = v0 * v1;
             d_h_1_2_r_0[i] = v0;
             d_h_1_2_m_3[i] = v2;
@@ -1371,7 +1371,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_75_add_dropout_attention(
     float* __restrict__ d_h_1_1_0,
     float* __restrict__ d_h_1_2_a_1,
     float* __restrict__ d_h_1_2_a_1_out_proj_bias,
-    unsigned int seed5,
+    const unsigned int* __restrict__ seed5,
     float p5,
     float scale5)
 {
@@ -1384,7 +1384,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_75_add_dropout_attention(
         {
             long i = (long)r * cols + c;
             float v0 = d_h_1_2_r_0[i];
-            float v1 = md_dropout_mask(seed5, (unsigned int)i, p5, scale5);
+            float v1 = md_dropout_mask(seed5[0], (unsigned int)i, p5, scale5);
             float v2 = v0 * v1;
             d_h_1_1_0[i] = v0;
             d_h_1_2_a_1[i] = v2;
@@ -1419,7 +1419,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_83_add_dropout_dense(
     float* __restrict__ d_h_1_1_r_0,
     float* __restrict__ d_h_1_1_m_3,
     float* __restrict__ d_h_1_1_m_3_bias,
-    unsigned int seed4,
+    const unsigned int* __restrict__ seed4,
     float p4,
     float scale4)
 {
@@ -1432,7 +1432,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_83_add_dropout_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_h_1_1_0[i];
-            float v1 = md_dropout_mask(seed4, (unsigned int)i, p4, scale4);
+            float v1 = md_dropout_mask(seed4[0], (unsigned int)i, p4, scale4);
             float v2 = v0 * v1;
             d_h_1_1_r_0[i] = v0;
             d_h_1_1_m_3[i] = v2;
@@ -1502,7 +1502,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_90_add_dropout_attention(
     float* __restrict__ d_h_1_0_0,
     float* __restrict__ d_h_1_1_a_1,
     float* __restrict__ d_h_1_1_a_1_out_proj_bias,
-    unsigned int seed3,
+    const unsigned int* __restrict__ seed3,
     float p3,
     float scale3)
 {
@@ -1515,7 +1515,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_90_add_dropout_attention(
         {
             long i = (long)r * cols + c;
             float v0 = d_h_1_1_r_0[i];
-            float v1 = md_dropout_mask(seed3, (unsigned int)i, p3, scale3);
+            float v1 = md_dropout_mask(seed3[0], (unsigned int)i, p3, scale3);
             float v2 = v0 * v1;
             d_h_1_0_0[i] = v0;
             d_h_1_1_a_1[i] = v2;
@@ -1550,7 +1550,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_98_add_dropout_dense(
     float* __restrict__ d_h_1_0_r_0,
     float* __restrict__ d_h_1_0_m_3,
     float* __restrict__ d_h_1_0_m_3_bias,
-    unsigned int seed2,
+    const unsigned int* __restrict__ seed2,
     float p2,
     float scale2)
 {
@@ -1563,7 +1563,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_98_add_dropout_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_h_1_0_0[i];
-            float v1 = md_dropout_mask(seed2, (unsigned int)i, p2, scale2);
+            float v1 = md_dropout_mask(seed2[0], (unsigned int)i, p2, scale2);
             float v2 = v0 * v1;
             d_h_1_0_r_0[i] = v0;
             d_h_1_0_m_3[i] = v2;
@@ -1633,7 +1633,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_105_add_dropout_attention(
     float* __restrict__ d_h_0,
     float* __restrict__ d_h_1_0_a_1,
     float* __restrict__ d_h_1_0_a_1_out_proj_bias,
-    unsigned int seed1,
+    const unsigned int* __restrict__ seed1,
     float p1,
     float scale1)
 {
@@ -1646,7 +1646,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_105_add_dropout_attention(
         {
             long i = (long)r * cols + c;
             float v0 = d_h_1_0_r_0[i];
-            float v1 = md_dropout_mask(seed1, (unsigned int)i, p1, scale1);
+            float v1 = md_dropout_mask(seed1[0], (unsigned int)i, p1, scale1);
             float v2 = v0 * v1;
             d_h_0[i] = v0;
             d_h_1_0_a_1[i] = v2;
@@ -1675,7 +1675,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_113_dropout(
     int cols,
     const float* __restrict__ d_h_0,
     float* __restrict__ d_pos,
-    unsigned int seed0,
+    const unsigned int* __restrict__ seed0,
     float p0,
     float scale0)
 {
@@ -1683,7 +1683,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_113_dropout(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         float v0 = d_h_0[i];
-        float v1 = md_dropout_mask(seed0, (unsigned int)i, p0, scale0);
+        float v1 = md_dropout_mask(seed0[0], (unsigned int)i, p0, scale0);
         float v2 = v0 * v1;
         d_pos[i] = v2;
     }
@@ -1829,6 +1829,8 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             private readonly global::System.Action _syncHost;
             private readonly global::ModelDsl.Cuda.DeviceVariable _gradientPartials; // 199 floats: the first pass of Σ g²
             private readonly global::ModelDsl.Cuda.DeviceVariable _gradientSumOfSquares; // one float
+            private readonly global::ModelDsl.Cuda.DeviceVariable _dropoutSeeds; // 9 uints: each dropout layer's seed for this step, read by the kernels
+            private readonly uint[] _seedValues = new uint[9];
 
             /// <summary>The precision the .model declares: fp32 (none declared).</summary>
             public const global::ModelDsl.Cuda.GpuPrecision DeclaredPrecision = global::ModelDsl.Cuda.GpuPrecision.Fp32;
@@ -1887,6 +1889,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 _state2 = context.Allocate(ArenaLength * 4L);
                 _gradientPartials = context.Allocate(796);
                 _gradientSumOfSquares = context.Allocate(4);
+                _dropoutSeeds = context.Allocate(36);
                 _guard = new global::ModelDsl.Runtime.ModelGuard(ModelName + ".Gpu", model.Parameters);
                 _syncHost = DownloadAll;
                 CopyFromHost();
@@ -1900,6 +1903,18 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
 
             /// <summary>The global L2 norm of the gradients at the last checked step, from the device reduction (NaN before the first).</summary>
             public double LastGradientNorm => _guard.LastGradientNorm;
+
+            /// <summary>
+            /// Whether TrainStep and ComputeGradients capture the step's launches as a CUDA graph (once per binding of the
+            /// symbolic dimensions) and replay it with one launch (default true; <c>MODELDSL_CUDA_GRAPHS=0</c> makes it false; docs/cuda.md).
+            /// </summary>
+            public bool UseGraphs { get; set; } = global::ModelDsl.Cuda.CudaGraphs.EnabledByDefault;
+
+            /// <summary>Why the step runs as plain launches although <see cref="UseGraphs"/> is true (the step cannot be captured), or null.</summary>
+            public string? GraphFallbackReason { get; private set; }
+
+            /// <summary>Graphs captured so far: one per binding of the symbolic dimensions, and again when <see cref="CheckFinite"/> changes.</summary>
+            public int GraphCaptures { get; private set; }
 
             // ───── Inference and training ────────────────────────────────────────────────────────────────────
 
@@ -1960,29 +1975,97 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             }
 
             /// <summary>
-            /// Forward, loss and backward, then the non-finite guard: the loss (already on the host) and Σ g² over every gradient
-            /// (one device reduction, one float back) are checked before any optimizer runs.
+            /// Forward, loss and backward (a replayed CUDA graph, or the launches themselves), then the non-finite guard: the loss
+            /// and Σ g² over every gradient (one device reduction, one float back) are read and checked before any optimizer runs.
             /// </summary>
             private float Gradients(Workspace w, string caller)
             {
-                RunForward(w, training: true);
-                float loss = RunLoss(w, withGradient: true);
-                RunBackward(w);
+                UploadDropoutSeeds();
+                bool checkFinite = _guard.CheckFinite;
+                if (!ReplayStep(w, checkFinite)) LaunchStep(w, checkFinite);
+                float loss = ReadLoss(w); // waits for the step
                 _guard.Loss(caller, loss, _model.Step + 1);
-                CheckGradients(caller);
+                CheckGradients(caller, launched: checkFinite);
                 return loss;
             }
 
-            /// <summary>Σ g² on the device, read back as one float and checked; a non-finite sum copies the gradients to the host to name the first bad one.</summary>
-            private void CheckGradients(string caller)
+            /// <summary>
+            /// The launches of a training step up to its host read: forward (dropout on), loss with its gradient, backward and,
+            /// with <paramref name="checkFinite"/>, Σ g². What a graph of the step holds; nothing here copies or waits.
+            /// </summary>
+            private void LaunchStep(Workspace w, bool checkFinite)
+            {
+                RunForward(w, training: true);
+                LaunchLoss(w, withGradient: true);
+                RunBackward(w);
+                if (checkFinite) LaunchGradientSumOfSquares();
+            }
+
+            /// <summary>
+            /// Replays the step's graph for this workspace, capturing it first (with this <paramref name="checkFinite"/>) if it is
+            /// new; false when graphs are off or the step cannot be captured (<see cref="GraphFallbackReason"/> says why), and the
+            /// caller launches the step itself. The graph reads the inputs, the parameters and the dropout seeds from device
+            /// memory, so a replay computes this step's values.
+            /// </summary>
+            private bool ReplayStep(Workspace w, bool checkFinite)
+            {
+                if (!UseGraphs || GraphFallbackReason is not null) return false;
+                if ((w.StepGraph is null || w.StepGraphChecksFinite != checkFinite) && !CaptureStep(w, checkFinite)) return false;
+                w.StepGraph!.Launch();
+                return true;
+            }
+
+            /// <summary>
+            /// Captures the step's launches for this workspace (nothing runs); false, with <see cref="GraphFallbackReason"/> set, when
+            /// the device refuses (a driver without the graph API, a call inside the step that cannot be captured). A method of its
+            /// own so that only a capture allocates the lambda, not every replay.
+            /// </summary>
+            private bool CaptureStep(Workspace w, bool checkFinite)
+            {
+                w.StepGraph?.Dispose();
+                w.StepGraph = null;
+                try
+                {
+                    w.StepGraph = _context.CaptureGraph(() => LaunchStep(w, checkFinite));
+                }
+                catch (global::ModelDsl.Cuda.CudaException e)
+                {
+                    GraphFallbackReason = "the step could not be captured: " + e.Message; // nothing ran: the caller launches it
+                    return false;
+                }
+                w.StepGraphChecksFinite = checkFinite;
+                GraphCaptures++;
+                return true;
+            }
+
+            /// <summary>This step's dropout seeds (one per dropout layer) into device memory, where the kernels and a replayed graph read them.</summary>
+            private void UploadDropoutSeeds()
+            {
+                for (int slot = 0; slot < 9; slot++) _seedValues[slot] = global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, slot, _model.DropoutStream);
+                _dropoutSeeds.CopyFrom<uint>(_seedValues);
+            }
+
+            /// <summary>
+            /// Σ g² on the device (already <paramref name="launched"/> by the step, else launched now), read back as one float and
+            /// checked; a non-finite sum copies the gradients to the host to name the first bad one.
+            /// </summary>
+            private void CheckGradients(string caller, bool launched)
             {
                 if (!_guard.CheckFinite) return;
-                float sumOfSquares = GradientSumOfSquares();
+                if (!launched) LaunchGradientSumOfSquares();
+                float sumOfSquares = ReadGradientSumOfSquares();
                 _guard.GradientNorm(caller, _model.Step + 1, sumOfSquares, _syncHost);
             }
 
-            /// <summary>Σ g² over every gradient: 199 block partial sums, then their sum, read back as one float (waits for the backward pass).</summary>
+            /// <summary>Σ g² over every gradient, read back as one float (waits for the backward pass).</summary>
             private float GradientSumOfSquares()
+            {
+                LaunchGradientSumOfSquares();
+                return ReadGradientSumOfSquares();
+            }
+
+            /// <summary>Σ g² over every gradient into _gradientSumOfSquares: 199 block partial sums, then their sum.</summary>
+            private void LaunchGradientSumOfSquares()
             {
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
@@ -1998,6 +2081,11 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(_gradientSumOfSquares); // sum_sq
                     _gradient_sum_of_squares.Launch(new global::ModelDsl.Cuda.Dim3(1), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
+            }
+
+            /// <summary>The Σ g² the last launch wrote (waits for it).</summary>
+            private float ReadGradientSumOfSquares()
+            {
                 global::System.Span<float> sumOfSquares = stackalloc float[1];
                 _gradientSumOfSquares.CopyTo(sumOfSquares);
                 return sumOfSquares[0];
@@ -2051,6 +2139,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 _state2.Dispose();
                 _gradientPartials.Dispose();
                 _gradientSumOfSquares.Dispose();
+                _dropoutSeeds.Dispose();
                 _module.Dispose();
             }
 
@@ -2179,6 +2268,8 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 public readonly global::ModelDsl.Cuda.DeviceVariable LossValue; // the mean loss: one float
                 public readonly global::ModelDsl.Runtime.Tensor Output;
                 public readonly global::ModelDsl.Runtime.IntTensor Predicted;
+                public global::ModelDsl.Cuda.GpuGraph? StepGraph; // the training step captured at this binding (Gpu.ReplayStep), freed with the workspace
+                public bool StepGraphChecksFinite; // whether StepGraph includes the Σ g² of the non-finite check
 
                 public Workspace(global::ModelDsl.Cuda.GpuContext context, int B, int T)
                 {
@@ -2307,6 +2398,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
 
                 public void Dispose()
                 {
+                    StepGraph?.Dispose();
                     idx.Dispose();
                     targets.Dispose();
                     tok.Dispose();
@@ -2489,7 +2581,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(128 * T); // cols
                     a.Add(w.pos.Pointer); // pos
                     a.Add(w.h_0.Pointer); // h_0
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 0, _model.DropoutStream)); // seed0
+                    a.Add(_dropoutSeeds.Pointer.Plus(0)); // seed0
                     a.Add(training ? 0.1f : 0f); // p0
                     a.Add(training ? 1.1111112f : 1f); // scale0
                     _fwd_2_dropout.Launch(global::ModelDsl.Cuda.Grid.Elements(128 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -2531,7 +2623,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.h_1_0_a_1.Pointer); // h_1_0_a_1
                     a.Add(_values.Pointer.Plus(Offsets[7])); // h_1_0_a_1_out_proj_bias
                     a.Add(w.h_1_0_r_0.Pointer); // h_1_0_r_0
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 1, _model.DropoutStream)); // seed1
+                    a.Add(_dropoutSeeds.Pointer.Plus(1)); // seed1
                     a.Add(training ? 0.1f : 0f); // p1
                     a.Add(training ? 1.1111112f : 1f); // scale1
                     _fwd_8_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(128 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -2577,7 +2669,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.h_1_0_m_3.Pointer); // h_1_0_m_3
                     a.Add(_values.Pointer.Plus(Offsets[13])); // h_1_0_m_3_bias
                     a.Add(w.h_1_0_0.Pointer); // h_1_0_0
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 2, _model.DropoutStream)); // seed2
+                    a.Add(_dropoutSeeds.Pointer.Plus(2)); // seed2
                     a.Add(training ? 0.1f : 0f); // p2
                     a.Add(training ? 1.1111112f : 1f); // scale2
                     _fwd_13_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(128 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -2619,7 +2711,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.h_1_1_a_1.Pointer); // h_1_1_a_1
                     a.Add(_values.Pointer.Plus(Offsets[19])); // h_1_1_a_1_out_proj_bias
                     a.Add(w.h_1_1_r_0.Pointer); // h_1_1_r_0
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 3, _model.DropoutStream)); // seed3
+                    a.Add(_dropoutSeeds.Pointer.Plus(3)); // seed3
                     a.Add(training ? 0.1f : 0f); // p3
                     a.Add(training ? 1.1111112f : 1f); // scale3
                     _fwd_19_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(128 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -2665,7 +2757,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.h_1_1_m_3.Pointer); // h_1_1_m_3
                     a.Add(_values.Pointer.Plus(Offsets[25])); // h_1_1_m_3_bias
                     a.Add(w.h_1_1_0.Pointer); // h_1_1_0
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 4, _model.DropoutStream)); // seed4
+                    a.Add(_dropoutSeeds.Pointer.Plus(4)); // seed4
                     a.Add(training ? 0.1f : 0f); // p4
                     a.Add(training ? 1.1111112f : 1f); // scale4
                     _fwd_24_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(128 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -2707,7 +2799,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.h_1_2_a_1.Pointer); // h_1_2_a_1
                     a.Add(_values.Pointer.Plus(Offsets[31])); // h_1_2_a_1_out_proj_bias
                     a.Add(w.h_1_2_r_0.Pointer); // h_1_2_r_0
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 5, _model.DropoutStream)); // seed5
+                    a.Add(_dropoutSeeds.Pointer.Plus(5)); // seed5
                     a.Add(training ? 0.1f : 0f); // p5
                     a.Add(training ? 1.1111112f : 1f); // scale5
                     _fwd_30_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(128 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -2753,7 +2845,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.h_1_2_m_3.Pointer); // h_1_2_m_3
                     a.Add(_values.Pointer.Plus(Offsets[37])); // h_1_2_m_3_bias
                     a.Add(w.h_1_2_0.Pointer); // h_1_2_0
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 6, _model.DropoutStream)); // seed6
+                    a.Add(_dropoutSeeds.Pointer.Plus(6)); // seed6
                     a.Add(training ? 0.1f : 0f); // p6
                     a.Add(training ? 1.1111112f : 1f); // scale6
                     _fwd_35_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(128 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -2795,7 +2887,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.h_1_3_a_1.Pointer); // h_1_3_a_1
                     a.Add(_values.Pointer.Plus(Offsets[43])); // h_1_3_a_1_out_proj_bias
                     a.Add(w.h_1_3_r_0.Pointer); // h_1_3_r_0
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 7, _model.DropoutStream)); // seed7
+                    a.Add(_dropoutSeeds.Pointer.Plus(7)); // seed7
                     a.Add(training ? 0.1f : 0f); // p7
                     a.Add(training ? 1.1111112f : 1f); // scale7
                     _fwd_41_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(128 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -2841,7 +2933,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.h_1_3_m_3.Pointer); // h_1_3_m_3
                     a.Add(_values.Pointer.Plus(Offsets[49])); // h_1_3_m_3_bias
                     a.Add(w.h_1_3_0.Pointer); // h_1_3_0
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 8, _model.DropoutStream)); // seed8
+                    a.Add(_dropoutSeeds.Pointer.Plus(8)); // seed8
                     a.Add(training ? 0.1f : 0f); // p8
                     a.Add(training ? 1.1111112f : 1f); // scale8
                     _fwd_46_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(128 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -2863,6 +2955,13 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             /// <summary>loss cross_entropy(logits, targets)  [B, T, 96], [B, T] (char_gpt.model:31): the mean loss, and with <paramref name="withGradient"/> d loss / d logits in the same pass.</summary>
             private float RunLoss(Workspace w, bool withGradient)
             {
+                LaunchLoss(w, withGradient);
+                return ReadLoss(w);
+            }
+
+            /// <summary>The loss kernels alone: the mean loss into w.LossValue (and the gradient), nothing read back.</summary>
+            private void LaunchLoss(Workspace w, bool withGradient)
+            {
                 int B = w.B;
                 int T = w.T;
                 {
@@ -2882,8 +2981,13 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.LossValue); // mean
                     _loss_mean.Launch(new global::ModelDsl.Cuda.Dim3(1), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
+            }
+
+            /// <summary>The mean loss the loss kernels wrote, as one float (waits for them).</summary>
+            private static float ReadLoss(Workspace w)
+            {
                 global::System.Span<float> mean = stackalloc float[1];
-                w.LossValue.CopyTo(mean); // waits for the kernels above
+                w.LossValue.CopyTo(mean); // waits for the loss kernels
                 return mean[0];
             }
 
@@ -2923,7 +3027,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.d_h_1_3_r_0.Pointer); // d_h_1_3_r_0
                     a.Add(w.d_h_1_3_m_3.Pointer); // d_h_1_3_m_3
                     a.Add(_gradients.Pointer.Plus(Offsets[49])); // d_h_1_3_m_3_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 8, _model.DropoutStream)); // seed8
+                    a.Add(_dropoutSeeds.Pointer.Plus(8)); // seed8
                     a.Add(training ? 0.1f : 0f); // p8
                     a.Add(training ? 1.1111112f : 1f); // scale8
                     _bwd_53_add_dropout_dense.Launch(global::ModelDsl.Cuda.Grid.Columns(128), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
@@ -2980,7 +3084,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.d_h_1_2_0.Pointer); // d_h_1_2_0
                     a.Add(w.d_h_1_3_a_1.Pointer); // d_h_1_3_a_1
                     a.Add(_gradients.Pointer.Plus(Offsets[43])); // d_h_1_3_a_1_out_proj_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 7, _model.DropoutStream)); // seed7
+                    a.Add(_dropoutSeeds.Pointer.Plus(7)); // seed7
                     a.Add(training ? 0.1f : 0f); // p7
                     a.Add(training ? 1.1111112f : 1f); // scale7
                     _bwd_60_add_dropout_attention.Launch(global::ModelDsl.Cuda.Grid.Columns(128), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
@@ -3032,7 +3136,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.d_h_1_2_r_0.Pointer); // d_h_1_2_r_0
                     a.Add(w.d_h_1_2_m_3.Pointer); // d_h_1_2_m_3
                     a.Add(_gradients.Pointer.Plus(Offsets[37])); // d_h_1_2_m_3_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 6, _model.DropoutStream)); // seed6
+                    a.Add(_dropoutSeeds.Pointer.Plus(6)); // seed6
                     a.Add(training ? 0.1f : 0f); // p6
                     a.Add(training ? 1.1111112f : 1f); // scale6
                     _bwd_68_add_dropout_dense.Launch(global::ModelDsl.Cuda.Grid.Columns(128), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
@@ -3089,7 +3193,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.d_h_1_1_0.Pointer); // d_h_1_1_0
                     a.Add(w.d_h_1_2_a_1.Pointer); // d_h_1_2_a_1
                     a.Add(_gradients.Pointer.Plus(Offsets[31])); // d_h_1_2_a_1_out_proj_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 5, _model.DropoutStream)); // seed5
+                    a.Add(_dropoutSeeds.Pointer.Plus(5)); // seed5
                     a.Add(training ? 0.1f : 0f); // p5
                     a.Add(training ? 1.1111112f : 1f); // scale5
                     _bwd_75_add_dropout_attention.Launch(global::ModelDsl.Cuda.Grid.Columns(128), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
@@ -3141,7 +3245,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.d_h_1_1_r_0.Pointer); // d_h_1_1_r_0
                     a.Add(w.d_h_1_1_m_3.Pointer); // d_h_1_1_m_3
                     a.Add(_gradients.Pointer.Plus(Offsets[25])); // d_h_1_1_m_3_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 4, _model.DropoutStream)); // seed4
+                    a.Add(_dropoutSeeds.Pointer.Plus(4)); // seed4
                     a.Add(training ? 0.1f : 0f); // p4
                     a.Add(training ? 1.1111112f : 1f); // scale4
                     _bwd_83_add_dropout_dense.Launch(global::ModelDsl.Cuda.Grid.Columns(128), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
@@ -3198,7 +3302,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.d_h_1_0_0.Pointer); // d_h_1_0_0
                     a.Add(w.d_h_1_1_a_1.Pointer); // d_h_1_1_a_1
                     a.Add(_gradients.Pointer.Plus(Offsets[19])); // d_h_1_1_a_1_out_proj_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 3, _model.DropoutStream)); // seed3
+                    a.Add(_dropoutSeeds.Pointer.Plus(3)); // seed3
                     a.Add(training ? 0.1f : 0f); // p3
                     a.Add(training ? 1.1111112f : 1f); // scale3
                     _bwd_90_add_dropout_attention.Launch(global::ModelDsl.Cuda.Grid.Columns(128), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
@@ -3250,7 +3354,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.d_h_1_0_r_0.Pointer); // d_h_1_0_r_0
                     a.Add(w.d_h_1_0_m_3.Pointer); // d_h_1_0_m_3
                     a.Add(_gradients.Pointer.Plus(Offsets[13])); // d_h_1_0_m_3_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 2, _model.DropoutStream)); // seed2
+                    a.Add(_dropoutSeeds.Pointer.Plus(2)); // seed2
                     a.Add(training ? 0.1f : 0f); // p2
                     a.Add(training ? 1.1111112f : 1f); // scale2
                     _bwd_98_add_dropout_dense.Launch(global::ModelDsl.Cuda.Grid.Columns(128), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
@@ -3307,7 +3411,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.d_h_0.Pointer); // d_h_0
                     a.Add(w.d_h_1_0_a_1.Pointer); // d_h_1_0_a_1
                     a.Add(_gradients.Pointer.Plus(Offsets[7])); // d_h_1_0_a_1_out_proj_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 1, _model.DropoutStream)); // seed1
+                    a.Add(_dropoutSeeds.Pointer.Plus(1)); // seed1
                     a.Add(training ? 0.1f : 0f); // p1
                     a.Add(training ? 1.1111112f : 1f); // scale1
                     _bwd_105_add_dropout_attention.Launch(global::ModelDsl.Cuda.Grid.Columns(128), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
@@ -3355,7 +3459,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(128 * T); // cols
                     a.Add(w.d_h_0.Pointer); // d_h_0
                     a.Add(w.d_pos.Pointer); // d_pos
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 0, _model.DropoutStream)); // seed0
+                    a.Add(_dropoutSeeds.Pointer.Plus(0)); // seed0
                     a.Add(training ? 0.1f : 0f); // p0
                     a.Add(training ? 1.1111112f : 1f); // scale0
                     _bwd_113_dropout.Launch(global::ModelDsl.Cuda.Grid.Elements(128 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -3378,7 +3482,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             public void ApplyGradients()
             {
                 using var call = _guard.Enter("CharGpt.Gpu.ApplyGradients");
-                CheckGradients("CharGpt.Gpu.ApplyGradients");
+                CheckGradients("CharGpt.Gpu.ApplyGradients", launched: false);
                 Update("CharGpt.Gpu.ApplyGradients");
             }
 

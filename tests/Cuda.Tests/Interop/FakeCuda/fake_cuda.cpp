@@ -6,13 +6,15 @@
 //
 // Device "memory" is malloc'd host memory, filled with 0xCD so a missing clear shows. Kernels: cuModuleGetFunction
 // finds `.entry NAME` in the loaded PTX; cuLaunchKernel runs a C++ version of the kernels it knows ("axpy",
-// "record_args"). cublasSgemm_v2 is the reference column-major BLAS GEMM, cublasSgemmStridedBatched a loop of it.
+// "record_args"). Streams and CUDA graphs: a capture records launches and cublasSgemm_v2 calls as nodes that
+// cuGraphLaunch runs. cublasSgemm_v2 is the reference column-major BLAS GEMM, cublasSgemmStridedBatched a loop of it.
 // cublasGetStatusName/String are left out on purpose, so the binding's own status table is exercised.
 
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -43,6 +45,17 @@ bool g_initialized = false;
 thread_local std::vector<CUcontext> t_stack(1, nullptr); // back() is the thread's current context
 char g_record[32 * 8];
 
+// Streams and CUDA graphs: one stream handle (kStream); a capture on it records launches and GEMMs as nodes instead
+// of running them, a synchronous call during a capture fails it (CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED) and
+// invalidates it, and cuGraphLaunch runs the nodes in order.
+typedef std::vector<std::function<void()>> Nodes;
+void* const kStream = reinterpret_cast<void*>(0x57EA0001);
+int g_streams = 0, g_graphs = 0, g_graph_execs = 0;
+bool g_capturing = false, g_capture_invalid = false;
+Nodes g_captured;
+std::set<Nodes*> g_live_graphs, g_live_execs;
+void* g_cublas_stream = nullptr;
+
 CUcontext const kContext = reinterpret_cast<CUcontext>(0xC0DE0000);
 
 long long setting(const char* key, long long fallback) {
@@ -57,6 +70,15 @@ void log(const std::string& line) {
 }
 
 bool current() { return t_stack.back() == kContext && g_primary_refcount > 0; }
+
+// A synchronous call during a capture: fails, and the capture with it (the real driver's global capture mode).
+bool refuse_during_capture() {
+    if (!g_capturing) return false;
+    g_capture_invalid = true;
+    log("capture invalidated");
+    return true;
+}
+
 
 const char* name_of(CUresult r) {
     switch (r) {
@@ -119,6 +141,9 @@ EXPORT long long fake_get(const char* key) {
     if (k == "cublaslt_handles") return g_lt_handles;
     if (k == "cublaslt_objects") return g_lt_objects;
     if (k == "current") return t_stack.back() == kContext ? 1 : 0;
+    if (k == "streams") return g_streams;
+    if (k == "graphs") return g_graphs;
+    if (k == "graph_execs") return g_graph_execs;
     return setting(key, -1);
 }
 
@@ -202,6 +227,7 @@ EXPORT CUresult cuCtxPopCurrent_v2(CUcontext* context) {
 
 EXPORT CUresult cuCtxSynchronize() {
     if (!current()) return 201;
+    if (refuse_during_capture()) return 900;
     log("cuCtxSynchronize");
     return (CUresult)setting("sync_result", 0);
 }
@@ -259,14 +285,8 @@ EXPORT CUresult cuModuleGetFunction(void** function, void* module, const char* n
     return 0;
 }
 
-EXPORT CUresult cuLaunchKernel(void* function, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
-                               unsigned shared, void* stream, void** params, void** extra) {
-    if (!current()) return 201;
-    if (shared != 0 || stream != nullptr || extra != nullptr) return 1;
-    CUresult forced = (CUresult)setting("launch_result", 0);
-    if (forced != 0) return forced;
-    const std::string& name = *static_cast<std::string*>(function);
-    unsigned long long threads = (unsigned long long)gx * gy * gz * bx * by * bz;
+// Runs the C++ version of a kernel the stand-in knows on its argument slots.
+static void run_kernel(const std::string& name, unsigned long long threads, void** params) {
     if (name == "axpy") {
         // axpy(int n, float a, const float* x, float* y): y[i] += a * x[i] for the threads of the grid
         int n = *static_cast<int*>(params[0]);
@@ -278,12 +298,126 @@ EXPORT CUresult cuLaunchKernel(void* function, unsigned gx, unsigned gy, unsigne
         int count = (int)setting("record_count", 0);
         for (int i = 0; i < count && i < 32; i++) memcpy(g_record + 8 * i, params[i], 8);
     }
+}
+
+EXPORT CUresult cuLaunchKernel(void* function, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                               unsigned shared, void* stream, void** params, void** extra) {
+    if (!current()) return 201;
+    if (shared != 0 || extra != nullptr) return 1;
+    if (stream != nullptr && stream != kStream) return 400;
+    CUresult forced = (CUresult)setting("launch_result", 0);
+    if (forced != 0) return forced;
+    const std::string& name = *static_cast<std::string*>(function);
+    unsigned long long threads = (unsigned long long)gx * gy * gz * bx * by * bz;
+    if (stream == kStream && g_capturing) {
+        // A node: the argument slots copied now (8 bytes each, as the binding passes them), run at each cuGraphLaunch.
+        int count = name == "axpy" ? 4 : name == "record_args" ? (int)setting("record_count", 0) : 0;
+        std::vector<unsigned long long> slots(count > 32 ? 32 : count);
+        for (size_t i = 0; i < slots.size(); i++) memcpy(&slots[i], params[i], 8);
+        g_captured.push_back([name, threads, slots]() mutable {
+            void* p[32];
+            for (size_t i = 0; i < slots.size(); i++) p[i] = &slots[i];
+            run_kernel(name, threads, p);
+        });
+        log("cuLaunchKernel " + name + " (captured)");
+        return 0;
+    }
+    run_kernel(name, threads, params);
     if (setting("log_launches", 1)) log("cuLaunchKernel " + name);
+    return 0;
+}
+
+EXPORT CUresult cuStreamCreate(void** stream, unsigned int flags) {
+    if (!current()) return 201;
+    if (flags != 0) return 1;
+    g_streams++;
+    *stream = kStream;
+    log("cuStreamCreate");
+    return 0;
+}
+
+EXPORT CUresult cuStreamDestroy_v2(void* stream) {
+    if (!current()) return 201;
+    if (stream != kStream || g_streams == 0) return 400;
+    g_streams--;
+    log("cuStreamDestroy_v2");
+    return 0;
+}
+
+EXPORT CUresult cuStreamBeginCapture_v2(void* stream, int mode) {
+    if (!current()) return 201;
+    if (stream != kStream || g_streams == 0) return 400;
+    if (g_capturing) return 900;
+    g_capturing = true;
+    g_capture_invalid = false;
+    g_captured.clear();
+    log("cuStreamBeginCapture_v2 mode=" + std::to_string(mode));
+    return 0;
+}
+
+EXPORT CUresult cuStreamEndCapture(void* stream, void** graph) {
+    if (!current()) return 201;
+    if (stream != kStream || !g_capturing) return 400;
+    g_capturing = false;
+    *graph = nullptr;
+    if (g_capture_invalid) {
+        log("cuStreamEndCapture invalidated");
+        return 901;
+    }
+    Nodes* nodes = new Nodes(g_captured);
+    g_captured.clear();
+    g_live_graphs.insert(nodes);
+    g_graphs++;
+    *graph = nodes;
+    log("cuStreamEndCapture nodes=" + std::to_string(nodes->size()));
+    return 0;
+}
+
+EXPORT CUresult cuGraphInstantiateWithFlags(void** exec, void* graph, unsigned long long flags) {
+    if (!current()) return 201;
+    Nodes* nodes = static_cast<Nodes*>(graph);
+    if (!g_live_graphs.count(nodes) || flags != 0) return 400;
+    CUresult forced = (CUresult)setting("instantiate_result", 0);
+    if (forced != 0) return forced;
+    Nodes* copy = new Nodes(*nodes);
+    g_live_execs.insert(copy);
+    g_graph_execs++;
+    *exec = copy;
+    log("cuGraphInstantiateWithFlags");
+    return 0;
+}
+
+EXPORT CUresult cuGraphDestroy(void* graph) {
+    Nodes* nodes = static_cast<Nodes*>(graph);
+    if (!g_live_graphs.erase(nodes)) return 400;
+    delete nodes;
+    g_graphs--;
+    log("cuGraphDestroy");
+    return 0;
+}
+
+EXPORT CUresult cuGraphLaunch(void* exec, void* stream) {
+    if (!current()) return 201;
+    Nodes* nodes = static_cast<Nodes*>(exec);
+    if (!g_live_execs.count(nodes) || (stream != nullptr && stream != kStream)) return 400;
+    for (auto& node : *nodes) node();
+    log("cuGraphLaunch nodes=" + std::to_string(nodes->size()));
+    return 0;
+}
+
+EXPORT CUresult cuGraphExecDestroy(void* exec) {
+    if (!current()) return 201;
+    Nodes* nodes = static_cast<Nodes*>(exec);
+    if (!g_live_execs.erase(nodes)) return 400;
+    delete nodes;
+    g_graph_execs--;
+    log("cuGraphExecDestroy");
     return 0;
 }
 
 EXPORT CUresult cuMemAlloc_v2(CUdeviceptr* pointer, size_t bytes) {
     if (!current()) return 201;
+    if (refuse_during_capture()) return 900;
     if (bytes == 0) return 1;
     if ((long long)bytes >= setting("oom_at", 1LL << 40)) return 2;
     void* memory = malloc(bytes);
@@ -303,18 +437,21 @@ EXPORT CUresult cuMemFree_v2(CUdeviceptr pointer) {
 
 EXPORT CUresult cuMemcpyHtoD_v2(CUdeviceptr destination, const void* source, size_t bytes) {
     if (!current()) return 201;
+    if (refuse_during_capture()) return 900;
     memcpy((void*)(uintptr_t)destination, source, bytes);
     return 0;
 }
 
 EXPORT CUresult cuMemcpyDtoH_v2(void* destination, CUdeviceptr source, size_t bytes) {
     if (!current()) return 201;
+    if (refuse_during_capture()) return 900;
     memcpy(destination, (const void*)(uintptr_t)source, bytes);
     return 0;
 }
 
 EXPORT CUresult cuMemsetD8_v2(CUdeviceptr destination, unsigned char value, size_t bytes) {
     if (!current()) return 201;
+    if (refuse_during_capture()) return 900;
     memset((void*)(uintptr_t)destination, value, bytes);
     return 0;
 }
@@ -354,6 +491,14 @@ EXPORT int cublasSetMathMode(void*, int mode) {
     return 0;
 }
 
+EXPORT int cublasSetStream_v2(void* handle, void* stream) {
+    if (handle != reinterpret_cast<void*>(0xB1A5)) return 1;
+    if (stream != nullptr && stream != kStream) return 7;
+    g_cublas_stream = stream;
+    log(std::string("cublasSetStream_v2 ") + (stream ? "capture stream" : "default stream"));
+    return 0;
+}
+
 // Column-major BLAS: C = alpha op(A) op(B) + beta C, op(A) m x k, op(B) k x n; with beta == 0, C is not read.
 // Returns cuBLAS's status for the arguments (7: CUBLAS_STATUS_INVALID_VALUE), after computing nothing when not 0.
 static int column_major_sgemm(int transa, int transb, int m, int n, int k, const float* alpha, const float* A, int lda,
@@ -385,6 +530,12 @@ EXPORT int cublasSgemm_v2(void* handle, int transa, int transb, int m, int n, in
     if (!current()) return 13;
     int forced = (int)setting("sgemm_status", 0);
     if (forced != 0) return forced;
+    if (g_cublas_stream == kStream && g_capturing) {
+        float a = *alpha, b = *beta;
+        g_captured.push_back([=]() { column_major_sgemm(transa, transb, m, n, k, &a, A, lda, B, ldb, &b, C, ldc); });
+        log("cublasSgemm_v2 " + gemm_shape(transa, transb, m, n, k) + " (captured)");
+        return 0;
+    }
     int status = column_major_sgemm(transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
     if (status != 0) return status;
     log("cublasSgemm_v2 " + gemm_shape(transa, transb, m, n, k));
