@@ -654,7 +654,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_5_attention_dropout(
     const float* __restrict__ h_1,
     const float* __restrict__ h_1_out_proj_bias,
     float* __restrict__ h,
-    unsigned int seed1,
+    const unsigned int* __restrict__ seed1,
     float p1,
     float scale1)
 {
@@ -665,7 +665,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_5_attention_dropout(
         float v0 = h_1[i];
         float v1 = h_1_out_proj_bias[c];
         float v2 = v0 + v1;
-        float v3 = md_dropout_mask(seed1, (unsigned int)i, p1, scale1);
+        float v3 = md_dropout_mask(seed1[0], (unsigned int)i, p1, scale1);
         float v4 = v2 * v3;
         h[i] = v4;
     }
@@ -744,7 +744,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_14_dropout_attention(
     const float* __restrict__ d_h,
     float* __restrict__ d_h_1,
     float* __restrict__ d_h_1_out_proj_bias,
-    unsigned int seed1,
+    const unsigned int* __restrict__ seed1,
     float p1,
     float scale1)
 {
@@ -757,7 +757,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_14_dropout_attention(
         {
             long i = (long)r * cols + c;
             float v0 = d_h[i];
-            float v1 = md_dropout_mask(seed1, (unsigned int)i, p1, scale1);
+            float v1 = md_dropout_mask(seed1[0], (unsigned int)i, p1, scale1);
             float v2 = v0 * v1;
             d_h_1[i] = v2;
             sum0 += v2;
@@ -893,6 +893,8 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             private readonly global::System.Action _syncHost;
             private readonly global::ModelDsl.Cuda.DeviceVariable _gradientPartials; // 1 floats: the first pass of Σ g²
             private readonly global::ModelDsl.Cuda.DeviceVariable _gradientSumOfSquares; // one float
+            private readonly global::ModelDsl.Cuda.DeviceVariable _dropoutSeeds; // 2 uints: each dropout layer's seed for this step, read by the kernels
+            private readonly uint[] _seedValues = new uint[2];
 
             /// <summary>The precision the .model declares: fp32 (none declared).</summary>
             public const global::ModelDsl.Cuda.GpuPrecision DeclaredPrecision = global::ModelDsl.Cuda.GpuPrecision.Fp32;
@@ -927,6 +929,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 _state2 = context.Allocate(ArenaLength * 4L);
                 _gradientPartials = context.Allocate(4);
                 _gradientSumOfSquares = context.Allocate(4);
+                _dropoutSeeds = context.Allocate(8);
                 _guard = new global::ModelDsl.Runtime.ModelGuard(ModelName + ".Gpu", model.Parameters);
                 _syncHost = DownloadAll;
                 CopyFromHost();
@@ -940,6 +943,18 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
 
             /// <summary>The global L2 norm of the gradients at the last checked step, from the device reduction (NaN before the first).</summary>
             public double LastGradientNorm => _guard.LastGradientNorm;
+
+            /// <summary>
+            /// Whether TrainStep and ComputeGradients capture the step's launches as a CUDA graph (once per binding of the
+            /// symbolic dimensions) and replay it with one launch (default true; <c>MODELDSL_CUDA_GRAPHS=0</c> makes it false; docs/cuda.md).
+            /// </summary>
+            public bool UseGraphs { get; set; } = global::ModelDsl.Cuda.CudaGraphs.EnabledByDefault;
+
+            /// <summary>Why the step runs as plain launches although <see cref="UseGraphs"/> is true (the step cannot be captured), or null.</summary>
+            public string? GraphFallbackReason { get; private set; } = "attn_drop.model:5 h.1 Attention.Forward takes dropout slot 0's seed by value (the launcher's kernels do not read it from device memory) from the host at each launch, which a replayed graph would repeat";
+
+            /// <summary>Graphs captured so far: one per binding of the symbolic dimensions, and again when <see cref="CheckFinite"/> changes.</summary>
+            public int GraphCaptures { get; private set; }
 
             // ───── Inference and training ────────────────────────────────────────────────────────────────────
 
@@ -1000,29 +1015,97 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             }
 
             /// <summary>
-            /// Forward, loss and backward, then the non-finite guard: the loss (already on the host) and Σ g² over every gradient
-            /// (one device reduction, one float back) are checked before any optimizer runs.
+            /// Forward, loss and backward (a replayed CUDA graph, or the launches themselves), then the non-finite guard: the loss
+            /// and Σ g² over every gradient (one device reduction, one float back) are read and checked before any optimizer runs.
             /// </summary>
             private float Gradients(Workspace w, string caller)
             {
-                RunForward(w, training: true);
-                float loss = RunLoss(w, withGradient: true);
-                RunBackward(w);
+                UploadDropoutSeeds();
+                bool checkFinite = _guard.CheckFinite;
+                if (!ReplayStep(w, checkFinite)) LaunchStep(w, checkFinite);
+                float loss = ReadLoss(w); // waits for the step
                 _guard.Loss(caller, loss, _model.Step + 1);
-                CheckGradients(caller);
+                CheckGradients(caller, launched: checkFinite);
                 return loss;
             }
 
-            /// <summary>Σ g² on the device, read back as one float and checked; a non-finite sum copies the gradients to the host to name the first bad one.</summary>
-            private void CheckGradients(string caller)
+            /// <summary>
+            /// The launches of a training step up to its host read: forward (dropout on), loss with its gradient, backward and,
+            /// with <paramref name="checkFinite"/>, Σ g². What a graph of the step holds; nothing here copies or waits.
+            /// </summary>
+            private void LaunchStep(Workspace w, bool checkFinite)
+            {
+                RunForward(w, training: true);
+                LaunchLoss(w, withGradient: true);
+                RunBackward(w);
+                if (checkFinite) LaunchGradientSumOfSquares();
+            }
+
+            /// <summary>
+            /// Replays the step's graph for this workspace, capturing it first (with this <paramref name="checkFinite"/>) if it is
+            /// new; false when graphs are off or the step cannot be captured (<see cref="GraphFallbackReason"/> says why), and the
+            /// caller launches the step itself. The graph reads the inputs, the parameters and the dropout seeds from device
+            /// memory, so a replay computes this step's values.
+            /// </summary>
+            private bool ReplayStep(Workspace w, bool checkFinite)
+            {
+                if (!UseGraphs || GraphFallbackReason is not null) return false;
+                if ((w.StepGraph is null || w.StepGraphChecksFinite != checkFinite) && !CaptureStep(w, checkFinite)) return false;
+                w.StepGraph!.Launch();
+                return true;
+            }
+
+            /// <summary>
+            /// Captures the step's launches for this workspace (nothing runs); false, with <see cref="GraphFallbackReason"/> set, when
+            /// the device refuses (a driver without the graph API, a call inside the step that cannot be captured). A method of its
+            /// own so that only a capture allocates the lambda, not every replay.
+            /// </summary>
+            private bool CaptureStep(Workspace w, bool checkFinite)
+            {
+                w.StepGraph?.Dispose();
+                w.StepGraph = null;
+                try
+                {
+                    w.StepGraph = _context.CaptureGraph(() => LaunchStep(w, checkFinite));
+                }
+                catch (global::ModelDsl.Cuda.CudaException e)
+                {
+                    GraphFallbackReason = "the step could not be captured: " + e.Message; // nothing ran: the caller launches it
+                    return false;
+                }
+                w.StepGraphChecksFinite = checkFinite;
+                GraphCaptures++;
+                return true;
+            }
+
+            /// <summary>This step's dropout seeds (one per dropout layer) into device memory, where the kernels and a replayed graph read them.</summary>
+            private void UploadDropoutSeeds()
+            {
+                for (int slot = 0; slot < 2; slot++) _seedValues[slot] = global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, slot, _model.DropoutStream);
+                _dropoutSeeds.CopyFrom<uint>(_seedValues);
+            }
+
+            /// <summary>
+            /// Σ g² on the device (already <paramref name="launched"/> by the step, else launched now), read back as one float and
+            /// checked; a non-finite sum copies the gradients to the host to name the first bad one.
+            /// </summary>
+            private void CheckGradients(string caller, bool launched)
             {
                 if (!_guard.CheckFinite) return;
-                float sumOfSquares = GradientSumOfSquares();
+                if (!launched) LaunchGradientSumOfSquares();
+                float sumOfSquares = ReadGradientSumOfSquares();
                 _guard.GradientNorm(caller, _model.Step + 1, sumOfSquares, _syncHost);
             }
 
-            /// <summary>Σ g² over every gradient: 1 block partial sums, then their sum, read back as one float (waits for the backward pass).</summary>
+            /// <summary>Σ g² over every gradient, read back as one float (waits for the backward pass).</summary>
             private float GradientSumOfSquares()
+            {
+                LaunchGradientSumOfSquares();
+                return ReadGradientSumOfSquares();
+            }
+
+            /// <summary>Σ g² over every gradient into _gradientSumOfSquares: 1 block partial sums, then their sum.</summary>
+            private void LaunchGradientSumOfSquares()
             {
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
@@ -1038,6 +1121,11 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(_gradientSumOfSquares); // sum_sq
                     _gradient_sum_of_squares.Launch(new global::ModelDsl.Cuda.Dim3(1), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
+            }
+
+            /// <summary>The Σ g² the last launch wrote (waits for it).</summary>
+            private float ReadGradientSumOfSquares()
+            {
                 global::System.Span<float> sumOfSquares = stackalloc float[1];
                 _gradientSumOfSquares.CopyTo(sumOfSquares);
                 return sumOfSquares[0];
@@ -1091,6 +1179,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 _state2.Dispose();
                 _gradientPartials.Dispose();
                 _gradientSumOfSquares.Dispose();
+                _dropoutSeeds.Dispose();
                 _module.Dispose();
             }
 
@@ -1123,6 +1212,8 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 public readonly global::ModelDsl.Cuda.DeviceVariable LossValue; // the mean loss: one float
                 public readonly global::ModelDsl.Runtime.Tensor Output;
                 public readonly global::ModelDsl.Runtime.IntTensor Predicted;
+                public global::ModelDsl.Cuda.GpuGraph? StepGraph; // the training step captured at this binding (Gpu.ReplayStep), freed with the workspace
+                public bool StepGraphChecksFinite; // whether StepGraph includes the Σ g² of the non-finite check
 
                 public Workspace(global::ModelDsl.Cuda.GpuContext context, int B, int T)
                 {
@@ -1155,6 +1246,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
 
                 public void Dispose()
                 {
+                    StepGraph?.Dispose();
                     x.Dispose();
                     m.Dispose();
                     y.Dispose();
@@ -1259,7 +1351,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.h_1.Pointer); // h_1
                     a.Add(_values.Pointer.Plus(Offsets[4])); // h_1_out_proj_bias
                     a.Add(w.h.Pointer); // h
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 1, _model.DropoutStream)); // seed1
+                    a.Add(_dropoutSeeds.Pointer.Plus(1)); // seed1
                     a.Add(training ? 0.2f : 0f); // p1
                     a.Add(training ? 1.25f : 1f); // scale1
                     _fwd_5_attention_dropout.Launch(global::ModelDsl.Cuda.Grid.Elements(16 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -1285,6 +1377,13 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             /// <summary>loss cross_entropy(logits, y)  [B, 2], [B] (attn_drop.model:8): the mean loss, and with <paramref name="withGradient"/> d loss / d logits in the same pass.</summary>
             private float RunLoss(Workspace w, bool withGradient)
             {
+                LaunchLoss(w, withGradient);
+                return ReadLoss(w);
+            }
+
+            /// <summary>The loss kernels alone: the mean loss into w.LossValue (and the gradient), nothing read back.</summary>
+            private void LaunchLoss(Workspace w, bool withGradient)
+            {
                 int B = w.B;
                 int T = w.T;
                 {
@@ -1304,8 +1403,13 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.LossValue); // mean
                     _loss_mean.Launch(new global::ModelDsl.Cuda.Dim3(1), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
+            }
+
+            /// <summary>The mean loss the loss kernels wrote, as one float (waits for them).</summary>
+            private static float ReadLoss(Workspace w)
+            {
                 global::System.Span<float> mean = stackalloc float[1];
-                w.LossValue.CopyTo(mean); // waits for the kernels above
+                w.LossValue.CopyTo(mean); // waits for the loss kernels
                 return mean[0];
             }
 
@@ -1347,7 +1451,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.d_h.Pointer); // d_h
                     a.Add(w.d_h_1.Pointer); // d_h_1
                     a.Add(_gradients.Pointer.Plus(Offsets[4])); // d_h_1_out_proj_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 1, _model.DropoutStream)); // seed1
+                    a.Add(_dropoutSeeds.Pointer.Plus(1)); // seed1
                     a.Add(training ? 0.2f : 0f); // p1
                     a.Add(training ? 1.25f : 1f); // scale1
                     _bwd_14_dropout_attention.Launch(global::ModelDsl.Cuda.Grid.Columns(16), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
@@ -1394,7 +1498,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             public void ApplyGradients()
             {
                 using var call = _guard.Enter("AttnDrop.Gpu.ApplyGradients");
-                CheckGradients("AttnDrop.Gpu.ApplyGradients");
+                CheckGradients("AttnDrop.Gpu.ApplyGradients", launched: false);
                 Update("AttnDrop.Gpu.ApplyGradients");
             }
 
