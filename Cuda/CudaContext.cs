@@ -392,7 +392,7 @@ public sealed unsafe class CudaContext : GpuContext
     {
         CheckEpilogue(epilogue, transA, transB, m, n, k, lda, ldb, beta, a, b, c, ldc, bias, aux);
         MakeCurrent();
-        _cublasLtWorkspace ??= Allocate(CublasLtWorkspaceBytes); // inside a graph capture the first call fails here, naming the allocation
+        _cublasLtWorkspace ??= Allocate(CublasLtWorkspaceBytes); // BeginCapture allocates it first when the first call is captured
         if (IsCapturing) CapturedNodes++;
         var g = ColumnMajorGemm.FromRowMajor(transA, transB, m, n, k, a, lda, b, ldb, c, ldc);
         cublasLtEpilogue_t mode = LtEpilogue(epilogue);
@@ -513,6 +513,9 @@ public sealed unsafe class CudaContext : GpuContext
         MakeCurrent();
         if (Driver.MissingGraphCall is { } missing)
             throw new CudaException($"CUDA graphs need {missing} (driver API of CUDA 11.4 and later), which {Driver.Library} does not export");
+        // cuBLASLt's workspace is allocated at the context's first epilogue GEMM; an allocation cannot be captured, so a
+        // step whose first epilogue is inside the capture would fall back. Allocate it now (once per context).
+        _cublasLtWorkspace ??= Allocate(CublasLtWorkspaceBytes);
         if (_captureStream is null)
         {
             var handle = new CudaStreamHandle(Driver);

@@ -495,6 +495,18 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             /// <summary>The global L2 norm of the gradients at the last checked step, from the device reduction (NaN before the first).</summary>
             public double LastGradientNorm => _guard.LastGradientNorm;
 
+            /// <summary>
+            /// Whether TrainStep and ComputeGradients capture the step's launches as a CUDA graph (once per binding of the
+            /// symbolic dimensions) and replay it with one launch (default true; <c>MODELDSL_CUDA_GRAPHS=0</c> makes it false; docs/cuda.md).
+            /// </summary>
+            public bool UseGraphs { get; set; } = global::ModelDsl.Cuda.CudaGraphs.EnabledByDefault;
+
+            /// <summary>Why the step runs as plain launches although <see cref="UseGraphs"/> is true (the step cannot be captured), or null.</summary>
+            public string? GraphFallbackReason { get; private set; }
+
+            /// <summary>Graphs captured so far: one per binding of the symbolic dimensions, and again when <see cref="CheckFinite"/> changes.</summary>
+            public int GraphCaptures { get; private set; }
+
             // ───── Inference and training ────────────────────────────────────────────────────────────────────
 
             /// <summary>Runs the model (dropout off) on the device; the returned host tensor belongs to the session and is overwritten by the next call.</summary>
@@ -554,29 +566,89 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             }
 
             /// <summary>
-            /// Forward, loss and backward, then the non-finite guard: the loss (already on the host) and Σ g² over every gradient
-            /// (one device reduction, one float back) are checked before any optimizer runs.
+            /// Forward, loss and backward (a replayed CUDA graph, or the launches themselves), then the non-finite guard: the loss
+            /// and Σ g² over every gradient (one device reduction, one float back) are read and checked before any optimizer runs.
             /// </summary>
             private float Gradients(Workspace w, string caller)
             {
-                RunForward(w, training: true);
-                float loss = RunLoss(w, withGradient: true);
-                RunBackward(w);
+                bool checkFinite = _guard.CheckFinite;
+                if (!ReplayStep(w, checkFinite)) LaunchStep(w, checkFinite);
+                float loss = ReadLoss(w); // waits for the step
                 _guard.Loss(caller, loss, _model.Step + 1);
-                CheckGradients(caller);
+                CheckGradients(caller, launched: checkFinite);
                 return loss;
             }
 
-            /// <summary>Σ g² on the device, read back as one float and checked; a non-finite sum copies the gradients to the host to name the first bad one.</summary>
-            private void CheckGradients(string caller)
+            /// <summary>
+            /// The launches of a training step up to its host read: forward (dropout on), loss with its gradient, backward and,
+            /// with <paramref name="checkFinite"/>, Σ g². What a graph of the step holds; nothing here copies or waits.
+            /// </summary>
+            private void LaunchStep(Workspace w, bool checkFinite)
+            {
+                RunForward(w, training: true);
+                LaunchLoss(w, withGradient: true);
+                RunBackward(w);
+                if (checkFinite) LaunchGradientSumOfSquares();
+            }
+
+            /// <summary>
+            /// Replays the step's graph for this workspace, capturing it first (with this <paramref name="checkFinite"/>) if it is
+            /// new; false when graphs are off or the step cannot be captured (<see cref="GraphFallbackReason"/> says why), and the
+            /// caller launches the step itself. The graph reads the inputs, the parameters and the dropout seeds from device
+            /// memory, so a replay computes this step's values.
+            /// </summary>
+            private bool ReplayStep(Workspace w, bool checkFinite)
+            {
+                if (!UseGraphs || GraphFallbackReason is not null) return false;
+                if ((w.StepGraph is null || w.StepGraphChecksFinite != checkFinite) && !CaptureStep(w, checkFinite)) return false;
+                w.StepGraph!.Launch();
+                return true;
+            }
+
+            /// <summary>
+            /// Captures the step's launches for this workspace (nothing runs); false, with <see cref="GraphFallbackReason"/> set, when
+            /// the device refuses (a driver without the graph API, a call inside the step that cannot be captured). A method of its
+            /// own so that only a capture allocates the lambda, not every replay.
+            /// </summary>
+            private bool CaptureStep(Workspace w, bool checkFinite)
+            {
+                w.StepGraph?.Dispose();
+                w.StepGraph = null;
+                try
+                {
+                    w.StepGraph = _context.CaptureGraph(() => LaunchStep(w, checkFinite));
+                }
+                catch (global::ModelDsl.Cuda.CudaException e)
+                {
+                    GraphFallbackReason = "the step could not be captured: " + e.Message; // nothing ran: the caller launches it
+                    return false;
+                }
+                w.StepGraphChecksFinite = checkFinite;
+                GraphCaptures++;
+                return true;
+            }
+
+            /// <summary>
+            /// Σ g² on the device (already <paramref name="launched"/> by the step, else launched now), read back as one float and
+            /// checked; a non-finite sum copies the gradients to the host to name the first bad one.
+            /// </summary>
+            private void CheckGradients(string caller, bool launched)
             {
                 if (!_guard.CheckFinite) return;
-                float sumOfSquares = GradientSumOfSquares();
+                if (!launched) LaunchGradientSumOfSquares();
+                float sumOfSquares = ReadGradientSumOfSquares();
                 _guard.GradientNorm(caller, _model.Step + 1, sumOfSquares, _syncHost);
             }
 
-            /// <summary>Σ g² over every gradient: 1 block partial sums, then their sum, read back as one float (waits for the backward pass).</summary>
+            /// <summary>Σ g² over every gradient, read back as one float (waits for the backward pass).</summary>
             private float GradientSumOfSquares()
+            {
+                LaunchGradientSumOfSquares();
+                return ReadGradientSumOfSquares();
+            }
+
+            /// <summary>Σ g² over every gradient into _gradientSumOfSquares: 1 block partial sums, then their sum.</summary>
+            private void LaunchGradientSumOfSquares()
             {
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
@@ -592,6 +664,11 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(_gradientSumOfSquares); // sum_sq
                     _gradient_sum_of_squares.Launch(new global::ModelDsl.Cuda.Dim3(1), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
+            }
+
+            /// <summary>The Σ g² the last launch wrote (waits for it).</summary>
+            private float ReadGradientSumOfSquares()
+            {
                 global::System.Span<float> sumOfSquares = stackalloc float[1];
                 _gradientSumOfSquares.CopyTo(sumOfSquares);
                 return sumOfSquares[0];
@@ -670,6 +747,8 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 public readonly global::ModelDsl.Cuda.DeviceVariable LossValue; // the mean loss: one float
                 public readonly global::ModelDsl.Runtime.Tensor Output;
                 public readonly global::ModelDsl.Runtime.IntTensor Predicted;
+                public global::ModelDsl.Cuda.GpuGraph? StepGraph; // the training step captured at this binding (Gpu.ReplayStep), freed with the workspace
+                public bool StepGraphChecksFinite; // whether StepGraph includes the Σ g² of the non-finite check
 
                 public Workspace(global::ModelDsl.Cuda.GpuContext context, int B)
                 {
@@ -695,6 +774,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
 
                 public void Dispose()
                 {
+                    StepGraph?.Dispose();
                     x.Dispose();
                     y.Dispose();
                     h_0.Dispose();
@@ -795,6 +875,13 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             /// <summary>loss cross_entropy(logits, y)  [B, 3], [B] (groups.model:7): the mean loss, and with <paramref name="withGradient"/> d loss / d logits in the same pass.</summary>
             private float RunLoss(Workspace w, bool withGradient)
             {
+                LaunchLoss(w, withGradient);
+                return ReadLoss(w);
+            }
+
+            /// <summary>The loss kernels alone: the mean loss into w.LossValue (and the gradient), nothing read back.</summary>
+            private void LaunchLoss(Workspace w, bool withGradient)
+            {
                 int B = w.B;
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
@@ -813,8 +900,13 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.LossValue); // mean
                     _loss_mean.Launch(new global::ModelDsl.Cuda.Dim3(1), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
+            }
+
+            /// <summary>The mean loss the loss kernels wrote, as one float (waits for them).</summary>
+            private static float ReadLoss(Workspace w)
+            {
                 global::System.Span<float> mean = stackalloc float[1];
-                w.LossValue.CopyTo(mean); // waits for the kernels above
+                w.LossValue.CopyTo(mean); // waits for the loss kernels
                 return mean[0];
             }
 
@@ -872,7 +964,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             public void ApplyGradients()
             {
                 using var call = _guard.Enter("Groups.Gpu.ApplyGradients");
-                CheckGradients("Groups.Gpu.ApplyGradients");
+                CheckGradients("Groups.Gpu.ApplyGradients", launched: false);
                 Update("Groups.Gpu.ApplyGradients");
             }
 
