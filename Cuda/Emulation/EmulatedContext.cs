@@ -280,15 +280,34 @@ public sealed unsafe class EmulatedContext : GpuContext
     // allocate its closure at every call of that method, captured or not (and launches must not allocate).
     private Action SgemmCall(bool transA, bool transB, int m, int n, int k, float alpha,
         DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc) =>
-        () => Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        KeepingMathMode(() => Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc));
 
     private Action StridedBatchedCall(bool transA, bool transB, int m, int n, int k, float alpha, DevicePointer a, int lda, long strideA,
         DevicePointer b, int ldb, long strideB, float beta, DevicePointer c, int ldc, long strideC, int batchCount) =>
-        () => SgemmStridedBatched(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount);
+        KeepingMathMode(() => SgemmStridedBatched(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount));
 
     private Action EpilogueCall(GemmEpilogue epilogue, bool transA, bool transB, int m, int n, int k,
         DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc, DevicePointer bias, DevicePointer aux) =>
-        () => SgemmEpilogue(epilogue, transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc, bias, aux);
+        KeepingMathMode(() => SgemmEpilogue(epilogue, transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc, bias, aux));
+
+    /// <summary>A captured product replays in the math mode (<see cref="GpuContext.Tf32"/>) it was captured in, as cuBLAS's captured kernel does on a GPU.</summary>
+    private Action KeepingMathMode(Action product)
+    {
+        bool tf32 = Tf32;
+        return () =>
+        {
+            bool current = Tf32;
+            Tf32 = tf32;
+            try
+            {
+                product();
+            }
+            finally
+            {
+                Tf32 = current;
+            }
+        };
+    }
 
     private Action GemmBf16Call(bool transA, bool transB, int m, int n, int k, float alpha,
         DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc) =>

@@ -761,7 +761,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_2_dropout(
     int cols,
     const float* __restrict__ pos,
     float* __restrict__ h_0,
-    unsigned int seed0,
+    const unsigned int* __restrict__ seed0,
     float p0,
     float scale0)
 {
@@ -769,7 +769,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_2_dropout(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         float v0 = pos[i];
-        float v1 = md_dropout_mask(seed0, (unsigned int)i, p0, scale0);
+        float v1 = md_dropout_mask(seed0[0], (unsigned int)i, p0, scale0);
         float v2 = v0 * v1;
         h_0[i] = v2;
     }
@@ -807,7 +807,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_8_attention_dropout_add(
     const float* __restrict__ h_1_0_a_1,
     const float* __restrict__ h_1_0_a_1_out_proj_bias,
     float* __restrict__ h_1_0_r_0,
-    unsigned int seed1,
+    const unsigned int* __restrict__ seed1,
     float p1,
     float scale1)
 {
@@ -819,7 +819,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_8_attention_dropout_add(
         float v1 = h_1_0_a_1[i];
         float v2 = h_1_0_a_1_out_proj_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed1, (unsigned int)i, p1, scale1);
+        float v4 = md_dropout_mask(seed1[0], (unsigned int)i, p1, scale1);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         h_1_0_r_0[i] = v6;
@@ -863,7 +863,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_13_dense_dropout_add(
     const float* __restrict__ h_1_0_m_3,
     const float* __restrict__ h_1_0_m_3_bias,
     float* __restrict__ h_1_0_0,
-    unsigned int seed2,
+    const unsigned int* __restrict__ seed2,
     float p2,
     float scale2)
 {
@@ -875,7 +875,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_13_dense_dropout_add(
         float v1 = h_1_0_m_3[i];
         float v2 = h_1_0_m_3_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed2, (unsigned int)i, p2, scale2);
+        float v4 = md_dropout_mask(seed2[0], (unsigned int)i, p2, scale2);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         h_1_0_0[i] = v6;
@@ -914,7 +914,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_19_attention_dropout_add(
     const float* __restrict__ h_1_1_a_1,
     const float* __restrict__ h_1_1_a_1_out_proj_bias,
     float* __restrict__ h_1_1_r_0,
-    unsigned int seed3,
+    const unsigned int* __restrict__ seed3,
     float p3,
     float scale3)
 {
@@ -926,7 +926,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_19_attention_dropout_add(
         float v1 = h_1_1_a_1[i];
         float v2 = h_1_1_a_1_out_proj_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed3, (unsigned int)i, p3, scale3);
+        float v4 = md_dropout_mask(seed3[0], (unsigned int)i, p3, scale3);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         h_1_1_r_0[i] = v6;
@@ -970,7 +970,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_24_dense_dropout_add(
     const float* __restrict__ h_1_1_m_3,
     const float* __restrict__ h_1_1_m_3_bias,
     float* __restrict__ h_1_1_0,
-    unsigned int seed4,
+    const unsigned int* __restrict__ seed4,
     float p4,
     float scale4)
 {
@@ -982,7 +982,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_24_dense_dropout_add(
         float v1 = h_1_1_m_3[i];
         float v2 = h_1_1_m_3_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed4, (unsigned int)i, p4, scale4);
+        float v4 = md_dropout_mask(seed4[0], (unsigned int)i, p4, scale4);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         h_1_1_0[i] = v6;
@@ -1057,7 +1057,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_31_add_dropout_dense(
     float* __restrict__ d_h_1_1_r_0,
     float* __restrict__ d_h_1_1_m_3,
     float* __restrict__ d_h_1_1_m_3_bias,
-    unsigned int seed4,
+    const unsigned int* __restrict__ seed4,
     float p4,
     float scale4)
 {
@@ -1070,7 +1070,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_31_add_dropout_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_h_1_1_0[i];
-            float v1 = md_dropout_mask(seed4, (unsigned int)i, p4, scale4);
+            float v1 = md_dropout_mask(seed4[0], (unsigned int)i, p4, scale4);
             float v2 = v0 * v1;
             d_h_1_1_r_0[i] = v0;
             d_h_1_1_m_3[i] = v2;
@@ -1140,7 +1140,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_38_add_dropout_attention(
     float* __restrict__ d_h_1_0_0,
     float* __restrict__ d_h_1_1_a_1,
     float* __restrict__ d_h_1_1_a_1_out_proj_bias,
-    unsigned int seed3,
+    const unsigned int* __restrict__ seed3,
     float p3,
     float scale3)
 {
@@ -1153,7 +1153,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_38_add_dropout_attention(
         {
             long i = (long)r * cols + c;
             float v0 = d_h_1_1_r_0[i];
-            float v1 = md_dropout_mask(seed3, (unsigned int)i, p3, scale3);
+            float v1 = md_dropout_mask(seed3[0], (unsigned int)i, p3, scale3);
             float v2 = v0 * v1;
             d_h_1_0_0[i] = v0;
             d_h_1_1_a_1[i] = v2;
@@ -1215,7 +1215,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_46_add_dropout_dense(
     float* __restrict__ d_h_1_0_r_0,
     float* __restrict__ d_h_1_0_m_3,
     float* __restrict__ d_h_1_0_m_3_bias,
-    unsigned int seed2,
+    const unsigned int* __restrict__ seed2,
     float p2,
     float scale2)
 {
@@ -1228,7 +1228,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_46_add_dropout_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_h_1_0_0[i];
-            float v1 = md_dropout_mask(seed2, (unsigned int)i, p2, scale2);
+            float v1 = md_dropout_mask(seed2[0], (unsigned int)i, p2, scale2);
             float v2 = v0 * v1;
             d_h_1_0_r_0[i] = v0;
             d_h_1_0_m_3[i] = v2;
@@ -1298,7 +1298,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_53_add_dropout_attention(
     float* __restrict__ d_h_0,
     float* __restrict__ d_h_1_0_a_1,
     float* __restrict__ d_h_1_0_a_1_out_proj_bias,
-    unsigned int seed1,
+    const unsigned int* __restrict__ seed1,
     float p1,
     float scale1)
 {
@@ -1311,7 +1311,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_53_add_dropout_attention(
         {
             long i = (long)r * cols + c;
             float v0 = d_h_1_0_r_0[i];
-            float v1 = md_dropout_mask(seed1, (unsigned int)i, p1, scale1);
+            float v1 = md_dropout_mask(seed1[0], (unsigned int)i, p1, scale1);
             float v2 = v0 * v1;
             d_h_0[i] = v0;
             d_h_1_0_a_1[i] = v2;
@@ -1367,7 +1367,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_61_dropout(
     int cols,
     const float* __restrict__ d_h_0,
     float* __restrict__ d_pos,
-    unsigned int seed0,
+    const unsigned int* __restrict__ seed0,
     float p0,
     float scale0)
 {
@@ -1375,7 +1375,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_61_dropout(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         float v0 = d_h_0[i];
-        float v1 = md_dropout_mask(seed0, (unsigned int)i, p0, scale0);
+        float v1 = md_dropout_mask(seed0[0], (unsigned int)i, p0, scale0);
         float v2 = v0 * v1;
         d_pos[i] = v2;
     }
@@ -1515,6 +1515,8 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             private readonly global::System.Action _syncHost;
             private readonly global::ModelDsl.Cuda.DeviceVariable _gradientPartials; // 7 floats: the first pass of Σ g²
             private readonly global::ModelDsl.Cuda.DeviceVariable _gradientSumOfSquares; // one float
+            private readonly global::ModelDsl.Cuda.DeviceVariable _dropoutSeeds; // 5 uints: each dropout layer's seed for this step, read by the kernels
+            private readonly uint[] _seedValues = new uint[5];
 
             /// <summary>The precision the .model declares: bf16 (parity_gpt_bf16.model:31).</summary>
             public const global::ModelDsl.Cuda.GpuPrecision DeclaredPrecision = global::ModelDsl.Cuda.GpuPrecision.Bf16;
@@ -1567,6 +1569,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 _gradientPartials = context.Allocate(28);
                 _gradientSumOfSquares = context.Allocate(4);
                 _valuesBf16 = context.Allocate(ArenaLength * 2L);
+                _dropoutSeeds = context.Allocate(20);
                 _guard = new global::ModelDsl.Runtime.ModelGuard(ModelName + ".Gpu", model.Parameters);
                 _syncHost = DownloadAll;
                 CopyFromHost();
@@ -1580,6 +1583,18 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
 
             /// <summary>The global L2 norm of the gradients at the last checked step, from the device reduction (NaN before the first).</summary>
             public double LastGradientNorm => _guard.LastGradientNorm;
+
+            /// <summary>
+            /// Whether TrainStep and ComputeGradients capture the step's launches as a CUDA graph (once per binding of the
+            /// symbolic dimensions) and replay it with one launch (default true; <c>MODELDSL_CUDA_GRAPHS=0</c> makes it false; docs/cuda.md).
+            /// </summary>
+            public bool UseGraphs { get; set; } = global::ModelDsl.Cuda.CudaGraphs.EnabledByDefault;
+
+            /// <summary>Why the step runs as plain launches although <see cref="UseGraphs"/> is true (the step cannot be captured), or null.</summary>
+            public string? GraphFallbackReason { get; private set; }
+
+            /// <summary>Graphs captured so far: one per binding of the symbolic dimensions, and again when <see cref="CheckFinite"/> changes.</summary>
+            public int GraphCaptures { get; private set; }
 
             // ───── Inference and training ────────────────────────────────────────────────────────────────────
 
@@ -1640,29 +1655,97 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             }
 
             /// <summary>
-            /// Forward, loss and backward, then the non-finite guard: the loss (already on the host) and Σ g² over every gradient
-            /// (one device reduction, one float back) are checked before any optimizer runs.
+            /// Forward, loss and backward (a replayed CUDA graph, or the launches themselves), then the non-finite guard: the loss
+            /// and Σ g² over every gradient (one device reduction, one float back) are read and checked before any optimizer runs.
             /// </summary>
             private float Gradients(Workspace w, string caller)
             {
-                RunForward(w, training: true);
-                float loss = RunLoss(w, withGradient: true);
-                RunBackward(w);
+                UploadDropoutSeeds();
+                bool checkFinite = _guard.CheckFinite;
+                if (!ReplayStep(w, checkFinite)) LaunchStep(w, checkFinite);
+                float loss = ReadLoss(w); // waits for the step
                 _guard.Loss(caller, loss, _model.Step + 1);
-                CheckGradients(caller);
+                CheckGradients(caller, launched: checkFinite);
                 return loss;
             }
 
-            /// <summary>Σ g² on the device, read back as one float and checked; a non-finite sum copies the gradients to the host to name the first bad one.</summary>
-            private void CheckGradients(string caller)
+            /// <summary>
+            /// The launches of a training step up to its host read: forward (dropout on), loss with its gradient, backward and,
+            /// with <paramref name="checkFinite"/>, Σ g². What a graph of the step holds; nothing here copies or waits.
+            /// </summary>
+            private void LaunchStep(Workspace w, bool checkFinite)
+            {
+                RunForward(w, training: true);
+                LaunchLoss(w, withGradient: true);
+                RunBackward(w);
+                if (checkFinite) LaunchGradientSumOfSquares();
+            }
+
+            /// <summary>
+            /// Replays the step's graph for this workspace, capturing it first (with this <paramref name="checkFinite"/>) if it is
+            /// new; false when graphs are off or the step cannot be captured (<see cref="GraphFallbackReason"/> says why), and the
+            /// caller launches the step itself. The graph reads the inputs, the parameters and the dropout seeds from device
+            /// memory, so a replay computes this step's values.
+            /// </summary>
+            private bool ReplayStep(Workspace w, bool checkFinite)
+            {
+                if (!UseGraphs || GraphFallbackReason is not null) return false;
+                if ((w.StepGraph is null || w.StepGraphChecksFinite != checkFinite) && !CaptureStep(w, checkFinite)) return false;
+                w.StepGraph!.Launch();
+                return true;
+            }
+
+            /// <summary>
+            /// Captures the step's launches for this workspace (nothing runs); false, with <see cref="GraphFallbackReason"/> set, when
+            /// the device refuses (a driver without the graph API, a call inside the step that cannot be captured). A method of its
+            /// own so that only a capture allocates the lambda, not every replay.
+            /// </summary>
+            private bool CaptureStep(Workspace w, bool checkFinite)
+            {
+                w.StepGraph?.Dispose();
+                w.StepGraph = null;
+                try
+                {
+                    w.StepGraph = _context.CaptureGraph(() => LaunchStep(w, checkFinite));
+                }
+                catch (global::ModelDsl.Cuda.CudaException e)
+                {
+                    GraphFallbackReason = "the step could not be captured: " + e.Message; // nothing ran: the caller launches it
+                    return false;
+                }
+                w.StepGraphChecksFinite = checkFinite;
+                GraphCaptures++;
+                return true;
+            }
+
+            /// <summary>This step's dropout seeds (one per dropout layer) into device memory, where the kernels and a replayed graph read them.</summary>
+            private void UploadDropoutSeeds()
+            {
+                for (int slot = 0; slot < 5; slot++) _seedValues[slot] = global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, slot, _model.DropoutStream);
+                _dropoutSeeds.CopyFrom<uint>(_seedValues);
+            }
+
+            /// <summary>
+            /// Σ g² on the device (already <paramref name="launched"/> by the step, else launched now), read back as one float and
+            /// checked; a non-finite sum copies the gradients to the host to name the first bad one.
+            /// </summary>
+            private void CheckGradients(string caller, bool launched)
             {
                 if (!_guard.CheckFinite) return;
-                float sumOfSquares = GradientSumOfSquares();
+                if (!launched) LaunchGradientSumOfSquares();
+                float sumOfSquares = ReadGradientSumOfSquares();
                 _guard.GradientNorm(caller, _model.Step + 1, sumOfSquares, _syncHost);
             }
 
-            /// <summary>Σ g² over every gradient: 7 block partial sums, then their sum, read back as one float (waits for the backward pass).</summary>
+            /// <summary>Σ g² over every gradient, read back as one float (waits for the backward pass).</summary>
             private float GradientSumOfSquares()
+            {
+                LaunchGradientSumOfSquares();
+                return ReadGradientSumOfSquares();
+            }
+
+            /// <summary>Σ g² over every gradient into _gradientSumOfSquares: 7 block partial sums, then their sum.</summary>
+            private void LaunchGradientSumOfSquares()
             {
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
@@ -1678,6 +1761,11 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(_gradientSumOfSquares); // sum_sq
                     _gradient_sum_of_squares.Launch(new global::ModelDsl.Cuda.Dim3(1), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
+            }
+
+            /// <summary>The Σ g² the last launch wrote (waits for it).</summary>
+            private float ReadGradientSumOfSquares()
+            {
                 global::System.Span<float> sumOfSquares = stackalloc float[1];
                 _gradientSumOfSquares.CopyTo(sumOfSquares);
                 return sumOfSquares[0];
@@ -1733,6 +1821,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 _valuesBf16.Dispose();
                 _gradientPartials.Dispose();
                 _gradientSumOfSquares.Dispose();
+                _dropoutSeeds.Dispose();
                 _module.Dispose();
             }
 
@@ -1813,6 +1902,8 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 public readonly global::ModelDsl.Cuda.DeviceVariable LossValue; // the mean loss: one float
                 public readonly global::ModelDsl.Runtime.Tensor Output;
                 public readonly global::ModelDsl.Runtime.IntTensor Predicted;
+                public global::ModelDsl.Cuda.GpuGraph? StepGraph; // the training step captured at this binding (Gpu.ReplayStep), freed with the workspace
+                public bool StepGraphChecksFinite; // whether StepGraph includes the Σ g² of the non-finite check
 
                 public Workspace(global::ModelDsl.Cuda.GpuContext context, int B, int T)
                 {
@@ -1893,6 +1984,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
 
                 public void Dispose()
                 {
+                    StepGraph?.Dispose();
                     idx.Dispose();
                     targets.Dispose();
                     tok.Dispose();
@@ -2027,7 +2119,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(32 * T); // cols
                     a.Add(w.pos.Pointer); // pos
                     a.Add(w.h_0.Pointer); // h_0
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 0, _model.DropoutStream)); // seed0
+                    a.Add(_dropoutSeeds.Pointer.Plus(0)); // seed0
                     a.Add(training ? 0.1f : 0f); // p0
                     a.Add(training ? 1.1111112f : 1f); // scale0
                     _fwd_2_dropout.Launch(global::ModelDsl.Cuda.Grid.Elements(32 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -2086,7 +2178,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.h_1_0_a_1.Pointer); // h_1_0_a_1
                     a.Add(_values.Pointer.Plus(Offsets[7])); // h_1_0_a_1_out_proj_bias
                     a.Add(w.h_1_0_r_0.Pointer); // h_1_0_r_0
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 1, _model.DropoutStream)); // seed1
+                    a.Add(_dropoutSeeds.Pointer.Plus(1)); // seed1
                     a.Add(training ? 0.1f : 0f); // p1
                     a.Add(training ? 1.1111112f : 1f); // scale1
                     _fwd_8_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(32 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -2142,7 +2234,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.h_1_0_m_3.Pointer); // h_1_0_m_3
                     a.Add(_values.Pointer.Plus(Offsets[13])); // h_1_0_m_3_bias
                     a.Add(w.h_1_0_0.Pointer); // h_1_0_0
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 2, _model.DropoutStream)); // seed2
+                    a.Add(_dropoutSeeds.Pointer.Plus(2)); // seed2
                     a.Add(training ? 0.1f : 0f); // p2
                     a.Add(training ? 1.1111112f : 1f); // scale2
                     _fwd_13_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(32 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -2201,7 +2293,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.h_1_1_a_1.Pointer); // h_1_1_a_1
                     a.Add(_values.Pointer.Plus(Offsets[19])); // h_1_1_a_1_out_proj_bias
                     a.Add(w.h_1_1_r_0.Pointer); // h_1_1_r_0
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 3, _model.DropoutStream)); // seed3
+                    a.Add(_dropoutSeeds.Pointer.Plus(3)); // seed3
                     a.Add(training ? 0.1f : 0f); // p3
                     a.Add(training ? 1.1111112f : 1f); // scale3
                     _fwd_19_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(32 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -2257,7 +2349,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.h_1_1_m_3.Pointer); // h_1_1_m_3
                     a.Add(_values.Pointer.Plus(Offsets[25])); // h_1_1_m_3_bias
                     a.Add(w.h_1_1_0.Pointer); // h_1_1_0
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 4, _model.DropoutStream)); // seed4
+                    a.Add(_dropoutSeeds.Pointer.Plus(4)); // seed4
                     a.Add(training ? 0.1f : 0f); // p4
                     a.Add(training ? 1.1111112f : 1f); // scale4
                     _fwd_24_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(32 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -2284,6 +2376,13 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             /// <summary>loss cross_entropy(logits, targets)  [B, T, 16], [B, T] (parity_gpt_bf16.model:29): the mean loss, and with <paramref name="withGradient"/> d loss / d logits in the same pass.</summary>
             private float RunLoss(Workspace w, bool withGradient)
             {
+                LaunchLoss(w, withGradient);
+                return ReadLoss(w);
+            }
+
+            /// <summary>The loss kernels alone: the mean loss into w.LossValue (and the gradient), nothing read back.</summary>
+            private void LaunchLoss(Workspace w, bool withGradient)
+            {
                 int B = w.B;
                 int T = w.T;
                 {
@@ -2303,8 +2402,13 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.LossValue); // mean
                     _loss_mean.Launch(new global::ModelDsl.Cuda.Dim3(1), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
+            }
+
+            /// <summary>The mean loss the loss kernels wrote, as one float (waits for them).</summary>
+            private static float ReadLoss(Workspace w)
+            {
                 global::System.Span<float> mean = stackalloc float[1];
-                w.LossValue.CopyTo(mean); // waits for the kernels above
+                w.LossValue.CopyTo(mean); // waits for the loss kernels
                 return mean[0];
             }
 
@@ -2355,7 +2459,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.d_h_1_1_r_0.Pointer); // d_h_1_1_r_0
                     a.Add(w.d_h_1_1_m_3.Pointer); // d_h_1_1_m_3
                     a.Add(_gradients.Pointer.Plus(Offsets[25])); // d_h_1_1_m_3_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 4, _model.DropoutStream)); // seed4
+                    a.Add(_dropoutSeeds.Pointer.Plus(4)); // seed4
                     a.Add(training ? 0.1f : 0f); // p4
                     a.Add(training ? 1.1111112f : 1f); // scale4
                     _bwd_31_add_dropout_dense.Launch(global::ModelDsl.Cuda.Grid.Columns(32), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
@@ -2434,7 +2538,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.d_h_1_0_0.Pointer); // d_h_1_0_0
                     a.Add(w.d_h_1_1_a_1.Pointer); // d_h_1_1_a_1
                     a.Add(_gradients.Pointer.Plus(Offsets[19])); // d_h_1_1_a_1_out_proj_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 3, _model.DropoutStream)); // seed3
+                    a.Add(_dropoutSeeds.Pointer.Plus(3)); // seed3
                     a.Add(training ? 0.1f : 0f); // p3
                     a.Add(training ? 1.1111112f : 1f); // scale3
                     _bwd_38_add_dropout_attention.Launch(global::ModelDsl.Cuda.Grid.Columns(32), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
@@ -2515,7 +2619,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.d_h_1_0_r_0.Pointer); // d_h_1_0_r_0
                     a.Add(w.d_h_1_0_m_3.Pointer); // d_h_1_0_m_3
                     a.Add(_gradients.Pointer.Plus(Offsets[13])); // d_h_1_0_m_3_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 2, _model.DropoutStream)); // seed2
+                    a.Add(_dropoutSeeds.Pointer.Plus(2)); // seed2
                     a.Add(training ? 0.1f : 0f); // p2
                     a.Add(training ? 1.1111112f : 1f); // scale2
                     _bwd_46_add_dropout_dense.Launch(global::ModelDsl.Cuda.Grid.Columns(32), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
@@ -2594,7 +2698,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.d_h_0.Pointer); // d_h_0
                     a.Add(w.d_h_1_0_a_1.Pointer); // d_h_1_0_a_1
                     a.Add(_gradients.Pointer.Plus(Offsets[7])); // d_h_1_0_a_1_out_proj_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 1, _model.DropoutStream)); // seed1
+                    a.Add(_dropoutSeeds.Pointer.Plus(1)); // seed1
                     a.Add(training ? 0.1f : 0f); // p1
                     a.Add(training ? 1.1111112f : 1f); // scale1
                     _bwd_53_add_dropout_attention.Launch(global::ModelDsl.Cuda.Grid.Columns(32), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
@@ -2671,7 +2775,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(32 * T); // cols
                     a.Add(w.d_h_0.Pointer); // d_h_0
                     a.Add(w.d_pos.Pointer); // d_pos
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 0, _model.DropoutStream)); // seed0
+                    a.Add(_dropoutSeeds.Pointer.Plus(0)); // seed0
                     a.Add(training ? 0.1f : 0f); // p0
                     a.Add(training ? 1.1111112f : 1f); // scale0
                     _bwd_61_dropout.Launch(global::ModelDsl.Cuda.Grid.Elements(32 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -2694,7 +2798,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             public void ApplyGradients()
             {
                 using var call = _guard.Enter("ParityGptBf16.Gpu.ApplyGradients");
-                CheckGradients("ParityGptBf16.Gpu.ApplyGradients");
+                CheckGradients("ParityGptBf16.Gpu.ApplyGradients", launched: false);
                 Update("ParityGptBf16.Gpu.ApplyGradients");
             }
 
