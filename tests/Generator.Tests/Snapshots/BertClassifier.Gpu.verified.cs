@@ -862,7 +862,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_5_dropout(
     int cols,
     const float* __restrict__ emb_norm,
     float* __restrict__ emb,
-    unsigned int seed0,
+    const unsigned int* __restrict__ seed0,
     float p0,
     float scale0)
 {
@@ -870,7 +870,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_5_dropout(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         float v0 = emb_norm[i];
-        float v1 = md_dropout_mask(seed0, (unsigned int)i, p0, scale0);
+        float v1 = md_dropout_mask(seed0[0], (unsigned int)i, p0, scale0);
         float v2 = v0 * v1;
         emb[i] = v2;
     }
@@ -892,7 +892,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_10_attention_dropout_add(
     const float* __restrict__ l0_attn,
     const float* __restrict__ l0_attn_out_proj_bias,
     float* __restrict__ l0_r1_1,
-    unsigned int seed2,
+    const unsigned int* __restrict__ seed2,
     float p2,
     float scale2)
 {
@@ -904,7 +904,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_10_attention_dropout_add(
         float v1 = l0_attn[i];
         float v2 = l0_attn_out_proj_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed2, (unsigned int)i, p2, scale2);
+        float v4 = md_dropout_mask(seed2[0], (unsigned int)i, p2, scale2);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l0_r1_1[i] = v6;
@@ -948,7 +948,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_15_dense_dropout_add(
     const float* __restrict__ l0_ff,
     const float* __restrict__ l0_ff_2_bias,
     float* __restrict__ l0_r2_1,
-    unsigned int seed3,
+    const unsigned int* __restrict__ seed3,
     float p3,
     float scale3)
 {
@@ -960,7 +960,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_15_dense_dropout_add(
         float v1 = l0_ff[i];
         float v2 = l0_ff_2_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed3, (unsigned int)i, p3, scale3);
+        float v4 = md_dropout_mask(seed3[0], (unsigned int)i, p3, scale3);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l0_r2_1[i] = v6;
@@ -983,7 +983,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_21_attention_dropout_add(
     const float* __restrict__ l1_attn,
     const float* __restrict__ l1_attn_out_proj_bias,
     float* __restrict__ l1_r1_1,
-    unsigned int seed5,
+    const unsigned int* __restrict__ seed5,
     float p5,
     float scale5)
 {
@@ -995,7 +995,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_21_attention_dropout_add(
         float v1 = l1_attn[i];
         float v2 = l1_attn_out_proj_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed5, (unsigned int)i, p5, scale5);
+        float v4 = md_dropout_mask(seed5[0], (unsigned int)i, p5, scale5);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l1_r1_1[i] = v6;
@@ -1039,7 +1039,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_26_dense_dropout_add(
     const float* __restrict__ l1_ff,
     const float* __restrict__ l1_ff_2_bias,
     float* __restrict__ l1_r2_1,
-    unsigned int seed6,
+    const unsigned int* __restrict__ seed6,
     float p6,
     float scale6)
 {
@@ -1051,7 +1051,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_26_dense_dropout_add(
         float v1 = l1_ff[i];
         float v2 = l1_ff_2_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed6, (unsigned int)i, p6, scale6);
+        float v4 = md_dropout_mask(seed6[0], (unsigned int)i, p6, scale6);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l1_r2_1[i] = v6;
@@ -1074,7 +1074,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_32_attention_dropout_add(
     const float* __restrict__ l2_attn,
     const float* __restrict__ l2_attn_out_proj_bias,
     float* __restrict__ l2_r1_1,
-    unsigned int seed8,
+    const unsigned int* __restrict__ seed8,
     float p8,
     float scale8)
 {
@@ -1086,7 +1086,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_32_attention_dropout_add(
         float v1 = l2_attn[i];
         float v2 = l2_attn_out_proj_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed8, (unsigned int)i, p8, scale8);
+        float v4 = md_dropout_mask(seed8[0], (unsigned int)i, p8, scale8);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l2_r1_1[i] = v6;
@@ -1130,7 +1130,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_37_dense_dropout_add(
     const float* __restrict__ l2_ff,
     const float* __restrict__ l2_ff_2_bias,
     float* __restrict__ l2_r2_1,
-    unsigned int seed9,
+    const unsigned int* __restrict__ seed9,
     float p9,
     float scale9)
 {
@@ -1142,7 +1142,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_37_dense_dropout_add(
         float v1 = l2_ff[i];
         float v2 = l2_ff_2_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed9, (unsigned int)i, p9, scale9);
+        float v4 = md_dropout_mask(seed9[0], (unsigned int)i, p9, scale9);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l2_r2_1[i] = v6;
@@ -1165,7 +1165,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_43_attention_dropout_add(
     const float* __restrict__ l3_attn,
     const float* __restrict__ l3_attn_out_proj_bias,
     float* __restrict__ l3_r1_1,
-    unsigned int seed11,
+    const unsigned int* __restrict__ seed11,
     float p11,
     float scale11)
 {
@@ -1177,7 +1177,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_43_attention_dropout_add(
         float v1 = l3_attn[i];
         float v2 = l3_attn_out_proj_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed11, (unsigned int)i, p11, scale11);
+        float v4 = md_dropout_mask(seed11[0], (unsigned int)i, p11, scale11);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l3_r1_1[i] = v6;
@@ -1221,7 +1221,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_48_dense_dropout_add(
     const float* __restrict__ l3_ff,
     const float* __restrict__ l3_ff_2_bias,
     float* __restrict__ l3_r2_1,
-    unsigned int seed12,
+    const unsigned int* __restrict__ seed12,
     float p12,
     float scale12)
 {
@@ -1233,7 +1233,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_48_dense_dropout_add(
         float v1 = l3_ff[i];
         float v2 = l3_ff_2_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed12, (unsigned int)i, p12, scale12);
+        float v4 = md_dropout_mask(seed12[0], (unsigned int)i, p12, scale12);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l3_r2_1[i] = v6;
@@ -1256,7 +1256,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_54_attention_dropout_add(
     const float* __restrict__ l4_attn,
     const float* __restrict__ l4_attn_out_proj_bias,
     float* __restrict__ l4_r1_1,
-    unsigned int seed14,
+    const unsigned int* __restrict__ seed14,
     float p14,
     float scale14)
 {
@@ -1268,7 +1268,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_54_attention_dropout_add(
         float v1 = l4_attn[i];
         float v2 = l4_attn_out_proj_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed14, (unsigned int)i, p14, scale14);
+        float v4 = md_dropout_mask(seed14[0], (unsigned int)i, p14, scale14);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l4_r1_1[i] = v6;
@@ -1312,7 +1312,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_59_dense_dropout_add(
     const float* __restrict__ l4_ff,
     const float* __restrict__ l4_ff_2_bias,
     float* __restrict__ l4_r2_1,
-    unsigned int seed15,
+    const unsigned int* __restrict__ seed15,
     float p15,
     float scale15)
 {
@@ -1324,7 +1324,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_59_dense_dropout_add(
         float v1 = l4_ff[i];
         float v2 = l4_ff_2_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed15, (unsigned int)i, p15, scale15);
+        float v4 = md_dropout_mask(seed15[0], (unsigned int)i, p15, scale15);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l4_r2_1[i] = v6;
@@ -1347,7 +1347,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_65_attention_dropout_add(
     const float* __restrict__ l5_attn,
     const float* __restrict__ l5_attn_out_proj_bias,
     float* __restrict__ l5_r1_1,
-    unsigned int seed17,
+    const unsigned int* __restrict__ seed17,
     float p17,
     float scale17)
 {
@@ -1359,7 +1359,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_65_attention_dropout_add(
         float v1 = l5_attn[i];
         float v2 = l5_attn_out_proj_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed17, (unsigned int)i, p17, scale17);
+        float v4 = md_dropout_mask(seed17[0], (unsigned int)i, p17, scale17);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l5_r1_1[i] = v6;
@@ -1403,7 +1403,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_70_dense_dropout_add(
     const float* __restrict__ l5_ff,
     const float* __restrict__ l5_ff_2_bias,
     float* __restrict__ l5_r2_1,
-    unsigned int seed18,
+    const unsigned int* __restrict__ seed18,
     float p18,
     float scale18)
 {
@@ -1415,7 +1415,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_70_dense_dropout_add(
         float v1 = l5_ff[i];
         float v2 = l5_ff_2_bias[c];
         float v3 = v1 + v2;
-        float v4 = md_dropout_mask(seed18, (unsigned int)i, p18, scale18);
+        float v4 = md_dropout_mask(seed18[0], (unsigned int)i, p18, scale18);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l5_r2_1[i] = v6;
@@ -1430,7 +1430,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_73_dropout(
     int cols,
     const float* __restrict__ pooled,
     float* __restrict__ logits_0,
-    unsigned int seed19,
+    const unsigned int* __restrict__ seed19,
     float p19,
     float scale19)
 {
@@ -1438,7 +1438,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_73_dropout(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         float v0 = pooled[i];
-        float v1 = md_dropout_mask(seed19, (unsigned int)i, p19, scale19);
+        float v1 = md_dropout_mask(seed19[0], (unsigned int)i, p19, scale19);
         float v2 = v0 * v1;
         logits_0[i] = v2;
     }
@@ -1514,7 +1514,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_80_dropout(
     int cols,
     const float* __restrict__ d_logits_0,
     float* __restrict__ d_pooled,
-    unsigned int seed19,
+    const unsigned int* __restrict__ seed19,
     float p19,
     float scale19)
 {
@@ -1522,7 +1522,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_80_dropout(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         float v0 = d_logits_0[i];
-        float v1 = md_dropout_mask(seed19, (unsigned int)i, p19, scale19);
+        float v1 = md_dropout_mask(seed19[0], (unsigned int)i, p19, scale19);
         float v2 = v0 * v1;
         d_pooled[i] = v2;
     }
@@ -1542,7 +1542,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_83_add_dropout_dense(
     float* __restrict__ d_l5_attn_norm,
     float* __restrict__ d_l5_ff,
     float* __restrict__ d_l5_ff_2_bias,
-    unsigned int seed18,
+    const unsigned int* __restrict__ seed18,
     float p18,
     float scale18)
 {
@@ -1555,7 +1555,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_83_add_dropout_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_l5_r2_1[i];
-            float v1 = md_dropout_mask(seed18, (unsigned int)i, p18, scale18);
+            float v1 = md_dropout_mask(seed18[0], (unsigned int)i, p18, scale18);
             float v2 = v0 * v1;
             d_l5_attn_norm[i] = v0;
             d_l5_ff[i] = v2;
@@ -1625,7 +1625,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_90_add_dropout_attention(
     float* __restrict__ d_l4_ffn_norm,
     float* __restrict__ d_l5_attn,
     float* __restrict__ d_l5_attn_out_proj_bias,
-    unsigned int seed17,
+    const unsigned int* __restrict__ seed17,
     float p17,
     float scale17)
 {
@@ -1638,7 +1638,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_90_add_dropout_attention(
         {
             long i = (long)r * cols + c;
             float v0 = d_l5_r1_1[i];
-            float v1 = md_dropout_mask(seed17, (unsigned int)i, p17, scale17);
+            float v1 = md_dropout_mask(seed17[0], (unsigned int)i, p17, scale17);
             float v2 = v0 * v1;
             d_l4_ffn_norm[i] = v0;
             d_l5_attn[i] = v2;
@@ -1673,7 +1673,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_98_add_dropout_dense(
     float* __restrict__ d_l4_attn_norm,
     float* __restrict__ d_l4_ff,
     float* __restrict__ d_l4_ff_2_bias,
-    unsigned int seed15,
+    const unsigned int* __restrict__ seed15,
     float p15,
     float scale15)
 {
@@ -1686,7 +1686,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_98_add_dropout_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_l4_r2_1[i];
-            float v1 = md_dropout_mask(seed15, (unsigned int)i, p15, scale15);
+            float v1 = md_dropout_mask(seed15[0], (unsigned int)i, p15, scale15);
             float v2 = v0 * v1;
             d_l4_attn_norm[i] = v0;
             d_l4_ff[i] = v2;
@@ -1756,7 +1756,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_105_add_dropout_attention(
     float* __restrict__ d_l3_ffn_norm,
     float* __restrict__ d_l4_attn,
     float* __restrict__ d_l4_attn_out_proj_bias,
-    unsigned int seed14,
+    const unsigned int* __restrict__ seed14,
     float p14,
     float scale14)
 {
@@ -1769,7 +1769,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_105_add_dropout_attention(
         {
             long i = (long)r * cols + c;
             float v0 = d_l4_r1_1[i];
-            float v1 = md_dropout_mask(seed14, (unsigned int)i, p14, scale14);
+            float v1 = md_dropout_mask(seed14[0], (unsigned int)i, p14, scale14);
             float v2 = v0 * v1;
             d_l3_ffn_norm[i] = v0;
             d_l4_attn[i] = v2;
@@ -1804,7 +1804,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_113_add_dropout_dense(
     float* __restrict__ d_l3_attn_norm,
     float* __restrict__ d_l3_ff,
     float* __restrict__ d_l3_ff_2_bias,
-    unsigned int seed12,
+    const unsigned int* __restrict__ seed12,
     float p12,
     float scale12)
 {
@@ -1817,7 +1817,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_113_add_dropout_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_l3_r2_1[i];
-            float v1 = md_dropout_mask(seed12, (unsigned int)i, p12, scale12);
+            float v1 = md_dropout_mask(seed12[0], (unsigned int)i, p12, scale12);
             float v2 = v0 * v1;
             d_l3_attn_norm[i] = v0;
             d_l3_ff[i] = v2;
@@ -1887,7 +1887,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_120_add_dropout_attention(
     float* __restrict__ d_l2_ffn_norm,
     float* __restrict__ d_l3_attn,
     float* __restrict__ d_l3_attn_out_proj_bias,
-    unsigned int seed11,
+    const unsigned int* __restrict__ seed11,
     float p11,
     float scale11)
 {
@@ -1900,7 +1900,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_120_add_dropout_attention(
         {
             long i = (long)r * cols + c;
             float v0 = d_l3_r1_1[i];
-            float v1 = md_dropout_mask(seed11, (unsigned int)i, p11, scale11);
+            float v1 = md_dropout_mask(seed11[0], (unsigned int)i, p11, scale11);
             float v2 = v0 * v1;
             d_l2_ffn_norm[i] = v0;
             d_l3_attn[i] = v2;
@@ -1935,7 +1935,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_128_add_dropout_dense(
     float* __restrict__ d_l2_attn_norm,
     float* __restrict__ d_l2_ff,
     float* __restrict__ d_l2_ff_2_bias,
-    unsigned int seed9,
+    const unsigned int* __restrict__ seed9,
     float p9,
     float scale9)
 {
@@ -1948,7 +1948,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_128_add_dropout_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_l2_r2_1[i];
-            float v1 = md_dropout_mask(seed9, (unsigned int)i, p9, scale9);
+            float v1 = md_dropout_mask(seed9[0], (unsigned int)i, p9, scale9);
             float v2 = v0 * v1;
             d_l2_attn_norm[i] = v0;
             d_l2_ff[i] = v2;
@@ -2018,7 +2018,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_135_add_dropout_attention(
     float* __restrict__ d_l1_ffn_norm,
     float* __restrict__ d_l2_attn,
     float* __restrict__ d_l2_attn_out_proj_bias,
-    unsigned int seed8,
+    const unsigned int* __restrict__ seed8,
     float p8,
     float scale8)
 {
@@ -2031,7 +2031,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_135_add_dropout_attention(
         {
             long i = (long)r * cols + c;
             float v0 = d_l2_r1_1[i];
-            float v1 = md_dropout_mask(seed8, (unsigned int)i, p8, scale8);
+            float v1 = md_dropout_mask(seed8[0], (unsigned int)i, p8, scale8);
             float v2 = v0 * v1;
             d_l1_ffn_norm[i] = v0;
             d_l2_attn[i] = v2;
@@ -2066,7 +2066,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_143_add_dropout_dense(
     float* __restrict__ d_l1_attn_norm,
     float* __restrict__ d_l1_ff,
     float* __restrict__ d_l1_ff_2_bias,
-    unsigned int seed6,
+    const unsigned int* __restrict__ seed6,
     float p6,
     float scale6)
 {
@@ -2079,7 +2079,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_143_add_dropout_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_l1_r2_1[i];
-            float v1 = md_dropout_mask(seed6, (unsigned int)i, p6, scale6);
+            float v1 = md_dropout_mask(seed6[0], (unsigned int)i, p6, scale6);
             float v2 = v0 * v1;
             d_l1_attn_norm[i] = v0;
             d_l1_ff[i] = v2;
@@ -2149,7 +2149,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_150_add_dropout_attention(
     float* __restrict__ d_l0_ffn_norm,
     float* __restrict__ d_l1_attn,
     float* __restrict__ d_l1_attn_out_proj_bias,
-    unsigned int seed5,
+    const unsigned int* __restrict__ seed5,
     float p5,
     float scale5)
 {
@@ -2162,7 +2162,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_150_add_dropout_attention(
         {
             long i = (long)r * cols + c;
             float v0 = d_l1_r1_1[i];
-            float v1 = md_dropout_mask(seed5, (unsigned int)i, p5, scale5);
+            float v1 = md_dropout_mask(seed5[0], (unsigned int)i, p5, scale5);
             float v2 = v0 * v1;
             d_l0_ffn_norm[i] = v0;
             d_l1_attn[i] = v2;
@@ -2197,7 +2197,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_158_add_dropout_dense(
     float* __restrict__ d_l0_attn_norm,
     float* __restrict__ d_l0_ff,
     float* __restrict__ d_l0_ff_2_bias,
-    unsigned int seed3,
+    const unsigned int* __restrict__ seed3,
     float p3,
     float scale3)
 {
@@ -2210,7 +2210,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_158_add_dropout_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_l0_r2_1[i];
-            float v1 = md_dropout_mask(seed3, (unsigned int)i, p3, scale3);
+            float v1 = md_dropout_mask(seed3[0], (unsigned int)i, p3, scale3);
             float v2 = v0 * v1;
             d_l0_attn_norm[i] = v0;
             d_l0_ff[i] = v2;
@@ -2280,7 +2280,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_165_add_dropout_attention(
     float* __restrict__ d_emb,
     float* __restrict__ d_l0_attn,
     float* __restrict__ d_l0_attn_out_proj_bias,
-    unsigned int seed2,
+    const unsigned int* __restrict__ seed2,
     float p2,
     float scale2)
 {
@@ -2293,7 +2293,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_165_add_dropout_attention(
         {
             long i = (long)r * cols + c;
             float v0 = d_l0_r1_1[i];
-            float v1 = md_dropout_mask(seed2, (unsigned int)i, p2, scale2);
+            float v1 = md_dropout_mask(seed2[0], (unsigned int)i, p2, scale2);
             float v2 = v0 * v1;
             d_emb[i] = v0;
             d_l0_attn[i] = v2;
@@ -2322,7 +2322,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_172_dropout(
     int cols,
     const float* __restrict__ d_emb,
     float* __restrict__ d_emb_norm,
-    unsigned int seed0,
+    const unsigned int* __restrict__ seed0,
     float p0,
     float scale0)
 {
@@ -2330,7 +2330,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_172_dropout(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         float v0 = d_emb[i];
-        float v1 = md_dropout_mask(seed0, (unsigned int)i, p0, scale0);
+        float v1 = md_dropout_mask(seed0[0], (unsigned int)i, p0, scale0);
         float v2 = v0 * v1;
         d_emb_norm[i] = v2;
     }
@@ -2526,6 +2526,8 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
             private readonly global::ModelDsl.Cuda.DeviceVariable _gradientPartials; // 1024 floats: the first pass of Σ g²
             private readonly global::ModelDsl.Cuda.DeviceVariable _gradientSumOfSquares; // one float
             private float _checkedSumOfSquares = float.NaN; // Σ g² the non-finite check read back this step, for clip_grad_norm
+            private readonly global::ModelDsl.Cuda.DeviceVariable _dropoutSeeds; // 20 uints: each dropout layer's seed for this step, read by the kernels
+            private readonly uint[] _seedValues = new uint[20];
 
             /// <summary>The precision the .model declares: fp32 (none declared).</summary>
             public const global::ModelDsl.Cuda.GpuPrecision DeclaredPrecision = global::ModelDsl.Cuda.GpuPrecision.Fp32;
@@ -2601,6 +2603,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 _state2 = context.Allocate(ArenaLength * 4L);
                 _gradientPartials = context.Allocate(4096);
                 _gradientSumOfSquares = context.Allocate(4);
+                _dropoutSeeds = context.Allocate(80);
                 _guard = new global::ModelDsl.Runtime.ModelGuard(ModelName + ".Gpu", model.Parameters);
                 _guard.Group(3, 1); // emb_norm.weight: group no_decay
                 _guard.Group(4, 1); // emb_norm.bias: group no_decay
@@ -2665,6 +2668,18 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
 
             /// <summary>The global L2 norm of the gradients at the last checked step, from the device reduction (NaN before the first).</summary>
             public double LastGradientNorm => _guard.LastGradientNorm;
+
+            /// <summary>
+            /// Whether TrainStep and ComputeGradients capture the step's launches as a CUDA graph (once per binding of the
+            /// symbolic dimensions) and replay it with one launch (default true; <c>MODELDSL_CUDA_GRAPHS=0</c> makes it false; docs/cuda.md).
+            /// </summary>
+            public bool UseGraphs { get; set; } = global::ModelDsl.Cuda.CudaGraphs.EnabledByDefault;
+
+            /// <summary>Why the step runs as plain launches although <see cref="UseGraphs"/> is true (the step cannot be captured), or null.</summary>
+            public string? GraphFallbackReason { get; private set; } = "bert_classifier.model:38 l0_attn Attention.Forward takes dropout slot 1's seed by value (the launcher's kernels do not read it from device memory) from the host at each launch, which a replayed graph would repeat";
+
+            /// <summary>Graphs captured so far: one per binding of the symbolic dimensions, and again when <see cref="CheckFinite"/> changes.</summary>
+            public int GraphCaptures { get; private set; }
 
             // ───── Inference and training ────────────────────────────────────────────────────────────────────
 
@@ -2741,31 +2756,99 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
             }
 
             /// <summary>
-            /// Forward, loss and backward, then the non-finite guard: the loss (already on the host) and Σ g² over every gradient
-            /// (one device reduction, one float back) are checked before any optimizer runs.
+            /// Forward, loss and backward (a replayed CUDA graph, or the launches themselves), then the non-finite guard: the loss
+            /// and Σ g² over every gradient (one device reduction, one float back) are read and checked before any optimizer runs.
             /// </summary>
             private float Gradients(Workspace w, string caller)
             {
-                RunForward(w, training: true);
-                float loss = RunLoss(w, withGradient: true);
-                RunBackward(w);
+                UploadDropoutSeeds();
+                bool checkFinite = _guard.CheckFinite;
+                if (!ReplayStep(w, checkFinite)) LaunchStep(w, checkFinite);
+                float loss = ReadLoss(w); // waits for the step
                 _guard.Loss(caller, loss, _model.Step + 1);
-                CheckGradients(caller);
+                CheckGradients(caller, launched: checkFinite);
                 return loss;
             }
 
-            /// <summary>Σ g² on the device, read back as one float and checked; a non-finite sum copies the gradients to the host to name the first bad one.</summary>
-            private void CheckGradients(string caller)
+            /// <summary>
+            /// The launches of a training step up to its host read: forward (dropout on), loss with its gradient, backward and,
+            /// with <paramref name="checkFinite"/>, Σ g². What a graph of the step holds; nothing here copies or waits.
+            /// </summary>
+            private void LaunchStep(Workspace w, bool checkFinite)
+            {
+                RunForward(w, training: true);
+                LaunchLoss(w, withGradient: true);
+                RunBackward(w);
+                if (checkFinite) LaunchGradientSumOfSquares();
+            }
+
+            /// <summary>
+            /// Replays the step's graph for this workspace, capturing it first (with this <paramref name="checkFinite"/>) if it is
+            /// new; false when graphs are off or the step cannot be captured (<see cref="GraphFallbackReason"/> says why), and the
+            /// caller launches the step itself. The graph reads the inputs, the parameters and the dropout seeds from device
+            /// memory, so a replay computes this step's values.
+            /// </summary>
+            private bool ReplayStep(Workspace w, bool checkFinite)
+            {
+                if (!UseGraphs || GraphFallbackReason is not null) return false;
+                if ((w.StepGraph is null || w.StepGraphChecksFinite != checkFinite) && !CaptureStep(w, checkFinite)) return false;
+                w.StepGraph!.Launch();
+                return true;
+            }
+
+            /// <summary>
+            /// Captures the step's launches for this workspace (nothing runs); false, with <see cref="GraphFallbackReason"/> set, when
+            /// the device refuses (a driver without the graph API, a call inside the step that cannot be captured). A method of its
+            /// own so that only a capture allocates the lambda, not every replay.
+            /// </summary>
+            private bool CaptureStep(Workspace w, bool checkFinite)
+            {
+                w.StepGraph?.Dispose();
+                w.StepGraph = null;
+                try
+                {
+                    w.StepGraph = _context.CaptureGraph(() => LaunchStep(w, checkFinite));
+                }
+                catch (global::ModelDsl.Cuda.CudaException e)
+                {
+                    GraphFallbackReason = "the step could not be captured: " + e.Message; // nothing ran: the caller launches it
+                    return false;
+                }
+                w.StepGraphChecksFinite = checkFinite;
+                GraphCaptures++;
+                return true;
+            }
+
+            /// <summary>This step's dropout seeds (one per dropout layer) into device memory, where the kernels and a replayed graph read them.</summary>
+            private void UploadDropoutSeeds()
+            {
+                for (int slot = 0; slot < 20; slot++) _seedValues[slot] = global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, slot, _model.DropoutStream);
+                _dropoutSeeds.CopyFrom<uint>(_seedValues);
+            }
+
+            /// <summary>
+            /// Σ g² on the device (already <paramref name="launched"/> by the step, else launched now), read back as one float and
+            /// checked; a non-finite sum copies the gradients to the host to name the first bad one.
+            /// </summary>
+            private void CheckGradients(string caller, bool launched)
             {
                 _checkedSumOfSquares = float.NaN;
                 if (!_guard.CheckFinite) return;
-                float sumOfSquares = GradientSumOfSquares();
+                if (!launched) LaunchGradientSumOfSquares();
+                float sumOfSquares = ReadGradientSumOfSquares();
                 _checkedSumOfSquares = sumOfSquares; // clip_grad_norm reuses it in Update
                 _guard.GradientNorm(caller, _model.Step + 1, sumOfSquares, _syncHost);
             }
 
-            /// <summary>Σ g² over every gradient: 1024 block partial sums, then their sum, read back as one float (waits for the backward pass).</summary>
+            /// <summary>Σ g² over every gradient, read back as one float (waits for the backward pass).</summary>
             private float GradientSumOfSquares()
+            {
+                LaunchGradientSumOfSquares();
+                return ReadGradientSumOfSquares();
+            }
+
+            /// <summary>Σ g² over every gradient into _gradientSumOfSquares: 1024 block partial sums, then their sum.</summary>
+            private void LaunchGradientSumOfSquares()
             {
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
@@ -2781,6 +2864,11 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(_gradientSumOfSquares); // sum_sq
                     _gradient_sum_of_squares.Launch(new global::ModelDsl.Cuda.Dim3(1), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
+            }
+
+            /// <summary>The Σ g² the last launch wrote (waits for it).</summary>
+            private float ReadGradientSumOfSquares()
+            {
                 global::System.Span<float> sumOfSquares = stackalloc float[1];
                 _gradientSumOfSquares.CopyTo(sumOfSquares);
                 return sumOfSquares[0];
@@ -2834,6 +2922,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 _state2.Dispose();
                 _gradientPartials.Dispose();
                 _gradientSumOfSquares.Dispose();
+                _dropoutSeeds.Dispose();
                 _module.Dispose();
             }
 
@@ -3023,6 +3112,8 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 public readonly global::ModelDsl.Runtime.Tensor Output;
                 public readonly BertClassifierOutputs Outputs; // Output and the other outputs' host tensors
                 public readonly global::ModelDsl.Runtime.IntTensor Predicted;
+                public global::ModelDsl.Cuda.GpuGraph? StepGraph; // the training step captured at this binding (Gpu.ReplayStep), freed with the workspace
+                public bool StepGraphChecksFinite; // whether StepGraph includes the Σ g² of the non-finite check
 
                 public Workspace(global::ModelDsl.Cuda.GpuContext context, int B, int T)
                 {
@@ -3212,6 +3303,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
 
                 public void Dispose()
                 {
+                    StepGraph?.Dispose();
                     ids.Dispose();
                     segment.Dispose();
                     mask.Dispose();
@@ -3483,7 +3575,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(384 * T); // cols
                     a.Add(w.emb_norm.Pointer); // emb_norm
                     a.Add(w.emb.Pointer); // emb
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 0, _model.DropoutStream)); // seed0
+                    a.Add(_dropoutSeeds.Pointer.Plus(0)); // seed0
                     a.Add(training ? 0.1f : 0f); // p0
                     a.Add(training ? 1.1111112f : 1f); // scale0
                     _fwd_5_dropout.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -3520,7 +3612,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l0_attn.Pointer); // l0_attn
                     a.Add(_values.Pointer.Plus(Offsets[8])); // l0_attn_out_proj_bias
                     a.Add(w.l0_r1_1.Pointer); // l0_r1_1
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 2, _model.DropoutStream)); // seed2
+                    a.Add(_dropoutSeeds.Pointer.Plus(2)); // seed2
                     a.Add(training ? 0.1f : 0f); // p2
                     a.Add(training ? 1.1111112f : 1f); // scale2
                     _fwd_10_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -3566,7 +3658,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l0_ff.Pointer); // l0_ff
                     a.Add(_values.Pointer.Plus(Offsets[14])); // l0_ff_2_bias
                     a.Add(w.l0_r2_1.Pointer); // l0_r2_1
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 3, _model.DropoutStream)); // seed3
+                    a.Add(_dropoutSeeds.Pointer.Plus(3)); // seed3
                     a.Add(training ? 0.1f : 0f); // p3
                     a.Add(training ? 1.1111112f : 1f); // scale3
                     _fwd_15_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -3608,7 +3700,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l1_attn.Pointer); // l1_attn
                     a.Add(_values.Pointer.Plus(Offsets[20])); // l1_attn_out_proj_bias
                     a.Add(w.l1_r1_1.Pointer); // l1_r1_1
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 5, _model.DropoutStream)); // seed5
+                    a.Add(_dropoutSeeds.Pointer.Plus(5)); // seed5
                     a.Add(training ? 0.1f : 0f); // p5
                     a.Add(training ? 1.1111112f : 1f); // scale5
                     _fwd_21_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -3654,7 +3746,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l1_ff.Pointer); // l1_ff
                     a.Add(_values.Pointer.Plus(Offsets[26])); // l1_ff_2_bias
                     a.Add(w.l1_r2_1.Pointer); // l1_r2_1
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 6, _model.DropoutStream)); // seed6
+                    a.Add(_dropoutSeeds.Pointer.Plus(6)); // seed6
                     a.Add(training ? 0.1f : 0f); // p6
                     a.Add(training ? 1.1111112f : 1f); // scale6
                     _fwd_26_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -3696,7 +3788,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l2_attn.Pointer); // l2_attn
                     a.Add(_values.Pointer.Plus(Offsets[32])); // l2_attn_out_proj_bias
                     a.Add(w.l2_r1_1.Pointer); // l2_r1_1
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 8, _model.DropoutStream)); // seed8
+                    a.Add(_dropoutSeeds.Pointer.Plus(8)); // seed8
                     a.Add(training ? 0.1f : 0f); // p8
                     a.Add(training ? 1.1111112f : 1f); // scale8
                     _fwd_32_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -3742,7 +3834,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l2_ff.Pointer); // l2_ff
                     a.Add(_values.Pointer.Plus(Offsets[38])); // l2_ff_2_bias
                     a.Add(w.l2_r2_1.Pointer); // l2_r2_1
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 9, _model.DropoutStream)); // seed9
+                    a.Add(_dropoutSeeds.Pointer.Plus(9)); // seed9
                     a.Add(training ? 0.1f : 0f); // p9
                     a.Add(training ? 1.1111112f : 1f); // scale9
                     _fwd_37_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -3784,7 +3876,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l3_attn.Pointer); // l3_attn
                     a.Add(_values.Pointer.Plus(Offsets[44])); // l3_attn_out_proj_bias
                     a.Add(w.l3_r1_1.Pointer); // l3_r1_1
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 11, _model.DropoutStream)); // seed11
+                    a.Add(_dropoutSeeds.Pointer.Plus(11)); // seed11
                     a.Add(training ? 0.1f : 0f); // p11
                     a.Add(training ? 1.1111112f : 1f); // scale11
                     _fwd_43_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -3830,7 +3922,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l3_ff.Pointer); // l3_ff
                     a.Add(_values.Pointer.Plus(Offsets[50])); // l3_ff_2_bias
                     a.Add(w.l3_r2_1.Pointer); // l3_r2_1
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 12, _model.DropoutStream)); // seed12
+                    a.Add(_dropoutSeeds.Pointer.Plus(12)); // seed12
                     a.Add(training ? 0.1f : 0f); // p12
                     a.Add(training ? 1.1111112f : 1f); // scale12
                     _fwd_48_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -3872,7 +3964,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l4_attn.Pointer); // l4_attn
                     a.Add(_values.Pointer.Plus(Offsets[56])); // l4_attn_out_proj_bias
                     a.Add(w.l4_r1_1.Pointer); // l4_r1_1
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 14, _model.DropoutStream)); // seed14
+                    a.Add(_dropoutSeeds.Pointer.Plus(14)); // seed14
                     a.Add(training ? 0.1f : 0f); // p14
                     a.Add(training ? 1.1111112f : 1f); // scale14
                     _fwd_54_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -3918,7 +4010,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l4_ff.Pointer); // l4_ff
                     a.Add(_values.Pointer.Plus(Offsets[62])); // l4_ff_2_bias
                     a.Add(w.l4_r2_1.Pointer); // l4_r2_1
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 15, _model.DropoutStream)); // seed15
+                    a.Add(_dropoutSeeds.Pointer.Plus(15)); // seed15
                     a.Add(training ? 0.1f : 0f); // p15
                     a.Add(training ? 1.1111112f : 1f); // scale15
                     _fwd_59_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -3960,7 +4052,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l5_attn.Pointer); // l5_attn
                     a.Add(_values.Pointer.Plus(Offsets[68])); // l5_attn_out_proj_bias
                     a.Add(w.l5_r1_1.Pointer); // l5_r1_1
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 17, _model.DropoutStream)); // seed17
+                    a.Add(_dropoutSeeds.Pointer.Plus(17)); // seed17
                     a.Add(training ? 0.1f : 0f); // p17
                     a.Add(training ? 1.1111112f : 1f); // scale17
                     _fwd_65_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -4006,7 +4098,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l5_ff.Pointer); // l5_ff
                     a.Add(_values.Pointer.Plus(Offsets[74])); // l5_ff_2_bias
                     a.Add(w.l5_r2_1.Pointer); // l5_r2_1
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 18, _model.DropoutStream)); // seed18
+                    a.Add(_dropoutSeeds.Pointer.Plus(18)); // seed18
                     a.Add(training ? 0.1f : 0f); // p18
                     a.Add(training ? 1.1111112f : 1f); // scale18
                     _fwd_70_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -4030,7 +4122,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(384); // cols
                     a.Add(w.pooled.Pointer); // pooled
                     a.Add(w.logits_0.Pointer); // logits_0
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 19, _model.DropoutStream)); // seed19
+                    a.Add(_dropoutSeeds.Pointer.Plus(19)); // seed19
                     a.Add(training ? 0.1f : 0f); // p19
                     a.Add(training ? 1.1111112f : 1f); // scale19
                     _fwd_73_dropout.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -4051,6 +4143,13 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
             /// <summary>loss cross_entropy(logits, y)  [B, 2], [B] (bert_classifier.model:79): the mean loss, and with <paramref name="withGradient"/> d loss / d logits in the same pass.</summary>
             private float RunLoss(Workspace w, bool withGradient)
             {
+                LaunchLoss(w, withGradient);
+                return ReadLoss(w);
+            }
+
+            /// <summary>The loss kernels alone: the mean loss into w.LossValue (and the gradient), nothing read back.</summary>
+            private void LaunchLoss(Workspace w, bool withGradient)
+            {
                 int B = w.B;
                 int T = w.T;
                 {
@@ -4070,8 +4169,13 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.LossValue); // mean
                     _loss_mean.Launch(new global::ModelDsl.Cuda.Dim3(1), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
+            }
+
+            /// <summary>The mean loss the loss kernels wrote, as one float (waits for them).</summary>
+            private static float ReadLoss(Workspace w)
+            {
                 global::System.Span<float> mean = stackalloc float[1];
-                w.LossValue.CopyTo(mean); // waits for the kernels above
+                w.LossValue.CopyTo(mean); // waits for the loss kernels
                 return mean[0];
             }
 
@@ -4106,7 +4210,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(384); // cols
                     a.Add(w.d_logits_0.Pointer); // d_logits_0
                     a.Add(w.d_pooled.Pointer); // d_pooled
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 19, _model.DropoutStream)); // seed19
+                    a.Add(_dropoutSeeds.Pointer.Plus(19)); // seed19
                     a.Add(training ? 0.1f : 0f); // p19
                     a.Add(training ? 1.1111112f : 1f); // scale19
                     _bwd_80_dropout.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -4134,7 +4238,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.d_l5_attn_norm.Pointer); // d_l5_attn_norm
                     a.Add(w.d_l5_ff.Pointer); // d_l5_ff
                     a.Add(_gradients.Pointer.Plus(Offsets[74])); // d_l5_ff_2_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 18, _model.DropoutStream)); // seed18
+                    a.Add(_dropoutSeeds.Pointer.Plus(18)); // seed18
                     a.Add(training ? 0.1f : 0f); // p18
                     a.Add(training ? 1.1111112f : 1f); // scale18
                     _bwd_83_add_dropout_dense.Launch(global::ModelDsl.Cuda.Grid.Columns(384), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
@@ -4191,7 +4295,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.d_l4_ffn_norm.Pointer); // d_l4_ffn_norm
                     a.Add(w.d_l5_attn.Pointer); // d_l5_attn
                     a.Add(_gradients.Pointer.Plus(Offsets[68])); // d_l5_attn_out_proj_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 17, _model.DropoutStream)); // seed17
+                    a.Add(_dropoutSeeds.Pointer.Plus(17)); // seed17
                     a.Add(training ? 0.1f : 0f); // p17
                     a.Add(training ? 1.1111112f : 1f); // scale17
                     _bwd_90_add_dropout_attention.Launch(global::ModelDsl.Cuda.Grid.Columns(384), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
@@ -4243,7 +4347,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.d_l4_attn_norm.Pointer); // d_l4_attn_norm
                     a.Add(w.d_l4_ff.Pointer); // d_l4_ff
                     a.Add(_gradients.Pointer.Plus(Offsets[62])); // d_l4_ff_2_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 15, _model.DropoutStream)); // seed15
+                    a.Add(_dropoutSeeds.Pointer.Plus(15)); // seed15
                     a.Add(training ? 0.1f : 0f); // p15
                     a.Add(training ? 1.1111112f : 1f); // scale15
                     _bwd_98_add_dropout_dense.Launch(global::ModelDsl.Cuda.Grid.Columns(384), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
@@ -4300,7 +4404,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.d_l3_ffn_norm.Pointer); // d_l3_ffn_norm
                     a.Add(w.d_l4_attn.Pointer); // d_l4_attn
                     a.Add(_gradients.Pointer.Plus(Offsets[56])); // d_l4_attn_out_proj_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 14, _model.DropoutStream)); // seed14
+                    a.Add(_dropoutSeeds.Pointer.Plus(14)); // seed14
                     a.Add(training ? 0.1f : 0f); // p14
                     a.Add(training ? 1.1111112f : 1f); // scale14
                     _bwd_105_add_dropout_attention.Launch(global::ModelDsl.Cuda.Grid.Columns(384), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
@@ -4352,7 +4456,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.d_l3_attn_norm.Pointer); // d_l3_attn_norm
                     a.Add(w.d_l3_ff.Pointer); // d_l3_ff
                     a.Add(_gradients.Pointer.Plus(Offsets[50])); // d_l3_ff_2_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 12, _model.DropoutStream)); // seed12
+                    a.Add(_dropoutSeeds.Pointer.Plus(12)); // seed12
                     a.Add(training ? 0.1f : 0f); // p12
                     a.Add(training ? 1.1111112f : 1f); // scale12
                     _bwd_113_add_dropout_dense.Launch(global::ModelDsl.Cuda.Grid.Columns(384), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
@@ -4409,7 +4513,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.d_l2_ffn_norm.Pointer); // d_l2_ffn_norm
                     a.Add(w.d_l3_attn.Pointer); // d_l3_attn
                     a.Add(_gradients.Pointer.Plus(Offsets[44])); // d_l3_attn_out_proj_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 11, _model.DropoutStream)); // seed11
+                    a.Add(_dropoutSeeds.Pointer.Plus(11)); // seed11
                     a.Add(training ? 0.1f : 0f); // p11
                     a.Add(training ? 1.1111112f : 1f); // scale11
                     _bwd_120_add_dropout_attention.Launch(global::ModelDsl.Cuda.Grid.Columns(384), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
@@ -4461,7 +4565,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.d_l2_attn_norm.Pointer); // d_l2_attn_norm
                     a.Add(w.d_l2_ff.Pointer); // d_l2_ff
                     a.Add(_gradients.Pointer.Plus(Offsets[38])); // d_l2_ff_2_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 9, _model.DropoutStream)); // seed9
+                    a.Add(_dropoutSeeds.Pointer.Plus(9)); // seed9
                     a.Add(training ? 0.1f : 0f); // p9
                     a.Add(training ? 1.1111112f : 1f); // scale9
                     _bwd_128_add_dropout_dense.Launch(global::ModelDsl.Cuda.Grid.Columns(384), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
@@ -4518,7 +4622,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.d_l1_ffn_norm.Pointer); // d_l1_ffn_norm
                     a.Add(w.d_l2_attn.Pointer); // d_l2_attn
                     a.Add(_gradients.Pointer.Plus(Offsets[32])); // d_l2_attn_out_proj_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 8, _model.DropoutStream)); // seed8
+                    a.Add(_dropoutSeeds.Pointer.Plus(8)); // seed8
                     a.Add(training ? 0.1f : 0f); // p8
                     a.Add(training ? 1.1111112f : 1f); // scale8
                     _bwd_135_add_dropout_attention.Launch(global::ModelDsl.Cuda.Grid.Columns(384), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
@@ -4570,7 +4674,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.d_l1_attn_norm.Pointer); // d_l1_attn_norm
                     a.Add(w.d_l1_ff.Pointer); // d_l1_ff
                     a.Add(_gradients.Pointer.Plus(Offsets[26])); // d_l1_ff_2_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 6, _model.DropoutStream)); // seed6
+                    a.Add(_dropoutSeeds.Pointer.Plus(6)); // seed6
                     a.Add(training ? 0.1f : 0f); // p6
                     a.Add(training ? 1.1111112f : 1f); // scale6
                     _bwd_143_add_dropout_dense.Launch(global::ModelDsl.Cuda.Grid.Columns(384), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
@@ -4627,7 +4731,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.d_l0_ffn_norm.Pointer); // d_l0_ffn_norm
                     a.Add(w.d_l1_attn.Pointer); // d_l1_attn
                     a.Add(_gradients.Pointer.Plus(Offsets[20])); // d_l1_attn_out_proj_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 5, _model.DropoutStream)); // seed5
+                    a.Add(_dropoutSeeds.Pointer.Plus(5)); // seed5
                     a.Add(training ? 0.1f : 0f); // p5
                     a.Add(training ? 1.1111112f : 1f); // scale5
                     _bwd_150_add_dropout_attention.Launch(global::ModelDsl.Cuda.Grid.Columns(384), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
@@ -4679,7 +4783,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.d_l0_attn_norm.Pointer); // d_l0_attn_norm
                     a.Add(w.d_l0_ff.Pointer); // d_l0_ff
                     a.Add(_gradients.Pointer.Plus(Offsets[14])); // d_l0_ff_2_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 3, _model.DropoutStream)); // seed3
+                    a.Add(_dropoutSeeds.Pointer.Plus(3)); // seed3
                     a.Add(training ? 0.1f : 0f); // p3
                     a.Add(training ? 1.1111112f : 1f); // scale3
                     _bwd_158_add_dropout_dense.Launch(global::ModelDsl.Cuda.Grid.Columns(384), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
@@ -4736,7 +4840,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.d_emb.Pointer); // d_emb
                     a.Add(w.d_l0_attn.Pointer); // d_l0_attn
                     a.Add(_gradients.Pointer.Plus(Offsets[8])); // d_l0_attn_out_proj_bias
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 2, _model.DropoutStream)); // seed2
+                    a.Add(_dropoutSeeds.Pointer.Plus(2)); // seed2
                     a.Add(training ? 0.1f : 0f); // p2
                     a.Add(training ? 1.1111112f : 1f); // scale2
                     _bwd_165_add_dropout_attention.Launch(global::ModelDsl.Cuda.Grid.Columns(384), global::ModelDsl.Cuda.Grid.ColumnBlock, ref a);
@@ -4779,7 +4883,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(384 * T); // cols
                     a.Add(w.d_emb.Pointer); // d_emb
                     a.Add(w.d_emb_norm.Pointer); // d_emb_norm
-                    a.Add(global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 0, _model.DropoutStream)); // seed0
+                    a.Add(_dropoutSeeds.Pointer.Plus(0)); // seed0
                     a.Add(training ? 0.1f : 0f); // p0
                     a.Add(training ? 1.1111112f : 1f); // scale0
                     _bwd_172_dropout.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
@@ -4824,7 +4928,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
             public void ApplyGradients()
             {
                 using var call = _guard.Enter("BertClassifier.Gpu.ApplyGradients");
-                CheckGradients("BertClassifier.Gpu.ApplyGradients");
+                CheckGradients("BertClassifier.Gpu.ApplyGradients", launched: false);
                 Update("BertClassifier.Gpu.ApplyGradients");
             }
 
