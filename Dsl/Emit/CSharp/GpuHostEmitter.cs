@@ -734,7 +734,7 @@ namespace ModelDsl.Emit.CSharp
             if (optimizer.Settings is Ops.AdamSettings groupAdam && HasGroups)
             {
                 _w.Line("// The bias corrections in double, rounded once, exactly as Optimizers.Adam/AdamW on the CPU; each group's step size");
-                _w.Line("// (and AdamW's decay 1 − lr·weight_decay) from its own rate, at its launch below.");
+                _w.Line("// (and AdamW's decay 1 − lr·weight_decay) from its own rate, in the launch below.");
                 _w.Line($"double bc1 = 1.0 - global::System.Math.Pow({Literal(groupAdam.Beta1)}, step);");
                 _w.Line($"float bc2Sqrt = (float)global::System.Math.Sqrt(1.0 - global::System.Math.Pow({Literal(groupAdam.Beta2)}, step));");
             }
@@ -747,16 +747,30 @@ namespace ModelDsl.Emit.CSharp
                     ? $"float decay = (float)(1.0 - (double)lr * {Literal(adam.WeightDecay)});"
                     : "float decay = 1f;");
             }
-            var runs = HasGroups ? GroupRuns() : ArenaRuns(frozen: false).Select(r => (r.Start, r.End, r.Names, Group: 0)).ToList();
+            if (HasGroups)
+            {
+                _w.Line("// One launch over the arena: each element finds its parameter group in the kernel's run table (frozen runs are skipped)");
+                _w.Line("// and takes that group's values, the arguments suffixed with its index.");
+                EmitLaunch(launch, a => GroupArgument(a.Name, optimizer.Kind == OptimizerKind.AdamW) ?? a.Name switch
+                {
+                    "count" => "ArenaLength",
+                    "p" => "_values",
+                    "g" => "_gradients",
+                    "velocity" or "m" or "square_avg" => "_state1",
+                    "v" or "momentum_buffer" or "grad_avg" => "_state2",
+                    "bc2_sqrt" => "bc2Sqrt",
+                    var other => throw new System.InvalidOperationException($"{launch.Name}: no host value for the optimizer argument '{other}'"),
+                }, elements: "ArenaLength");
+                _w.Close();
+                return;
+            }
+            var runs = ArenaRuns(frozen: false);
             if (Model.Controls.Frozen.Count > 0) _w.Line($"// freeze ({_fileName}:{Line(Model.Controls.FrozenSpan)}): one launch per run of trained parameters; the frozen ones are skipped.");
-            if (HasGroups) _w.Line("// One launch per run of consecutive parameters of one group, with the group's rate and weight decay.");
-            bool adamW = optimizer.Kind == OptimizerKind.AdamW;
-            foreach (var (start, end, names, group) in runs)
+            foreach (var (start, end, names) in runs)
             {
                 bool whole = start == 0 && end == ParameterArena.For(_plan).Length;
-                if (!whole) _w.Line($"// {names}: arena elements [{start}, {end}){(HasGroups ? ", " + GroupText(group) : "")}");
+                if (!whole) _w.Line($"// {names}: arena elements [{start}, {end})");
                 string At(string arena) => whole ? arena : $"{arena}.Pointer.Plus({start})";
-                string rate = $"_groupRates[{group}]";
                 EmitLaunch(launch, a => a.Name switch
                 {
                     "count" => whole ? "ArenaLength" : (end - start).ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -765,11 +779,10 @@ namespace ModelDsl.Emit.CSharp
                     "g" => At("_gradients"),
                     "velocity" or "m" or "square_avg" => At("_state1"),
                     "v" or "momentum_buffer" or "grad_avg" => At("_state2"),
-                    "lr" => HasGroups ? rate : "lr",
-                    "step_size" => HasGroups ? $"(float)({rate} / bc1)" : "stepSize",
+                    "lr" => "lr",
+                    "step_size" => "stepSize",
                     "bc2_sqrt" => "bc2Sqrt",
-                    "decay" => !HasGroups ? "decay" : adamW ? $"(float)(1.0 - (double){rate} * {Literal(GroupWeightDecay(group))})" : "1f",
-                    "weight_decay" => Literal(GroupWeightDecay(group)),
+                    "decay" => "decay",
                     var other => throw new System.InvalidOperationException($"{launch.Name}: no host value for the optimizer argument '{other}'"),
                 }, elements: whole ? "ArenaLength" : (end - start).ToString(System.Globalization.CultureInfo.InvariantCulture));
             }
@@ -777,26 +790,23 @@ namespace ModelDsl.Emit.CSharp
         }
 
         /// <summary>
-        /// With parameter groups: the runs of consecutive trained parameters of one group, as arena ranges [start, end) (to
-        /// the next parameter's offset, padding included), their names and the group's index. Frozen parameters end a run.
+        /// A parameter group's value for the optimizer kernel's argument <paramref name="name"/> (<c>lr_1</c>, <c>step_size_1</c>,
+        /// <c>decay_1</c>, <c>weight_decay_1</c>), computed as the CPU's Optimizers computes it from the group's rate; null for
+        /// any other argument.
         /// </summary>
-        private List<(long Start, long End, string Names, int Group)> GroupRuns()
+        private string? GroupArgument(string name, bool adamW)
         {
-            var arena = ParameterArena.For(_plan);
-            var runs = new List<(long, long, string, int)>();
-            int k = 0, n = _plan.Parameters.Count;
-            int GroupAt(int i) => Model.Controls.IsFrozen(_plan.Parameters[i].Parameter!) ? -1 : Model.Controls.GroupIndex(_plan.Parameters[i].Parameter!);
-            while (k < n)
+            int underscore = name.LastIndexOf('_');
+            if (underscore < 0 || !int.TryParse(name.Substring(underscore + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int group)) return null;
+            string rate = $"_groupRates[{group}]";
+            return name.Substring(0, underscore) switch
             {
-                int group = GroupAt(k);
-                if (group < 0) { k++; continue; }
-                int first = k;
-                while (k < n && GroupAt(k) == group) k++;
-                long end = k < n ? arena.Offsets[k] : arena.Length;
-                string names = k - first == 1 ? _plan.Parameters[first].Parameter!.Name : $"{_plan.Parameters[first].Parameter!.Name} .. {_plan.Parameters[k - 1].Parameter!.Name}";
-                runs.Add((arena.Offsets[first], end, names, group));
-            }
-            return runs;
+                "lr" => rate,
+                "weight_decay" => Literal(GroupWeightDecay(group)),
+                "step_size" => $"(float)({rate} / bc1)",
+                "decay" when adamW => $"(float)(1.0 - (double){rate} * {Literal(GroupWeightDecay(group))})",
+                _ => null,
+            };
         }
 
         /// <summary>

@@ -14,9 +14,9 @@ namespace ModelDsl.Emit.Cuda
         /// ModelDsl.Runtime's Optimizers computes them and passed in; the hyperparameters of the .model are literals.
         /// </summary>
         /// <param name="perGroup">
-        /// The model declares parameter groups: the weight decay is an argument (<c>weight_decay</c>) rather than a literal,
-        /// and the host launches the kernel once per run of parameters of one group with that group's values (AdamW's
-        /// decoupled decay is the host's <c>decay</c> argument either way).
+        /// The model declares parameter groups: one launch still covers the arena; each element finds its group from the
+        /// arena's runs (<see cref="EmitGroupTable"/>) and takes that group's values, which are arguments (<c>lr_1</c>,
+        /// <c>step_size_1</c>, <c>decay_1</c>, <c>weight_decay_1</c>, ...) rather than literals.
         /// </param>
         private CudaLaunch EmitOptimizer(OptimizerInfo optimizer, bool perGroup)
         {
@@ -35,13 +35,14 @@ namespace ModelDsl.Emit.Cuda
                 float momentum = (float)sgd.Momentum, decay = (float)sgd.WeightDecay;
                 bool nesterov = sgd.Nesterov;
                 arguments.Add(CudaArgument.Special("float* __restrict__", "velocity"));
-                arguments.Add(CudaArgument.Special("float", "lr"));
-                if (perGroup) arguments.Add(CudaArgument.Special("float", "weight_decay"));
+                if (perGroup) AddGroupArguments(arguments, "lr", "weight_decay");
+                else arguments.Add(CudaArgument.Special("float", "lr"));
                 KernelHeader("optimizer_sgd", origins, "torch.optim.SGD over every parameter element: d = g + wd·p; buf = μ·buf + d; d = nesterov ? d + μ·buf : buf; p −= lr·d");
-                if (perGroup) _w.Line("// lr and wd (weight_decay) are each parameter group's, per launch.");
+                if (perGroup) EmitGroupTable();
                 Signature("optimizer_sgd", arguments);
                 _w.Open("");
                 _w.Open("for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (long)gridDim.x * blockDim.x)");
+                if (perGroup) EmitGroupLookup("lr", "weight_decay");
                 _w.Line("float pv = p[i];");
                 _w.Line($"float d = g[i] + {(perGroup ? "weight_decay" : Literals.Cuda(decay))} * pv;");
                 if (momentum != 0)
@@ -67,20 +68,25 @@ namespace ModelDsl.Emit.Cuda
             float l2 = adamW ? 0f : (float)adam.WeightDecay;
             arguments.Add(CudaArgument.Special("float* __restrict__", "m"));
             arguments.Add(CudaArgument.Special("float* __restrict__", "v"));
-            arguments.Add(CudaArgument.Special("float", "step_size"));
+            // With groups: Adam's L2 weight decay and AdamW's decay factor 1 − lr·wd are each group's, as is the step size.
+            string[] groupValues = adamW ? new[] { "step_size", "decay" } : new[] { "step_size", "weight_decay" };
+            bool l2Argument = perGroup && !adamW;
+            if (perGroup) AddGroupArguments(arguments, groupValues);
+            else arguments.Add(CudaArgument.Special("float", "step_size"));
             arguments.Add(CudaArgument.Special("float", "bc2_sqrt"));
-            arguments.Add(CudaArgument.Special("float", "decay"));
-            bool l2Argument = perGroup && !adamW; // Adam's L2 weight decay differs per group; AdamW's is in decay
-            if (l2Argument) arguments.Add(CudaArgument.Special("float", "weight_decay"));
+            if (!perGroup) arguments.Add(CudaArgument.Special("float", "decay"));
             KernelHeader(name, origins, (adamW ? "torch.optim.AdamW" : "torch.optim.Adam") +
                 " over every parameter element: d = g + l2·p; m += (1 − β1)(d − m); v = β2·v + (1 − β2)·d²; p = p·decay − step_size · m / (√v / bc2_sqrt + eps)");
             _w.Line("// step_size = lr / (1 − β1^step) and bc2_sqrt = √(1 − β2^step) come from the host (computed in double, as PyTorch");
-            _w.Line(adamW ? "// does); decay = 1 − lr·weight_decay is AdamW's decoupled weight decay" + (perGroup ? ", each parameter group's per launch." : ".")
-                : perGroup ? "// does); Adam's weight decay is L2 (l2 above: the weight_decay argument, each parameter group's per launch), so decay is 1."
+            _w.Line(adamW ? "// does); decay = 1 − lr·weight_decay is AdamW's decoupled weight decay."
+                : perGroup ? "// does); Adam's weight decay is L2 (l2 above: each group's weight_decay), so decay is 1."
                 : "// does); Adam's weight decay is L2 (l2 below), so decay is 1.");
+            if (perGroup) EmitGroupTable();
             Signature(name, arguments);
             _w.Open("");
             _w.Open("for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (long)gridDim.x * blockDim.x)");
+            if (perGroup) EmitGroupLookup(groupValues);
+            if (perGroup && !adamW) _w.Line("const float decay = 1.0f;");
             _w.Line("float pv = p[i];");
             _w.Line($"float d = g[i] + {(l2Argument ? "weight_decay" : Literals.Cuda(l2))} * pv;");
             _w.Line("float mv = m[i];");
@@ -125,15 +131,16 @@ namespace ModelDsl.Emit.Cuda
             arguments.Add(CudaArgument.Special("float* __restrict__", "square_avg"));
             if (momentum != 0) arguments.Add(CudaArgument.Special("float* __restrict__", "momentum_buffer"));
             if (rmsprop.Centered) arguments.Add(CudaArgument.Special("float* __restrict__", "grad_avg"));
-            arguments.Add(CudaArgument.Special("float", "lr"));
-            if (perGroup) arguments.Add(CudaArgument.Special("float", "weight_decay"));
+            if (perGroup) AddGroupArguments(arguments, "lr", "weight_decay");
+            else arguments.Add(CudaArgument.Special("float", "lr"));
             KernelHeader("optimizer_rmsprop", origins, "torch.optim.RMSprop over every parameter element: d = g + wd·p; sq = α·sq + (1 − α)·d²; "
                 + (rmsprop.Centered ? "ga += (1 − α)(d − ga); avg = √max(sq − ga², 0) + eps; " : "avg = √sq + eps; ")
                 + (momentum != 0 ? "buf = μ·buf + d / avg; p −= lr·buf" : "p −= lr · d / avg"));
-            if (perGroup) _w.Line("// lr and wd (weight_decay) are each parameter group's, per launch.");
+            if (perGroup) EmitGroupTable();
             Signature("optimizer_rmsprop", arguments);
             _w.Open("");
             _w.Open("for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (long)gridDim.x * blockDim.x)");
+            if (perGroup) EmitGroupLookup("lr", "weight_decay");
             _w.Line("float pv = p[i];");
             _w.Line($"float d = g[i] + {(perGroup ? "weight_decay" : Literals.Cuda(decay))} * pv;");
             _w.Line($"float sq = {Literals.Cuda(alpha)} * square_avg[i] + {Literals.Cuda(1f - alpha)} * (d * d);");
@@ -158,6 +165,54 @@ namespace ModelDsl.Emit.Cuda
             _w.Close();
             _w.Close();
             return new CudaLaunch("optimizer_rmsprop", LaunchShape.Elements, ArenaLength(), arguments);
+        }
+
+        /// <summary>The parameter groups' count (group 0, the parameters in no group, included).</summary>
+        private int GroupCount => _plan.Model.Controls.Groups.Count + 1;
+
+        /// <summary>One float argument per group for each of <paramref name="values"/>: <c>lr_0, weight_decay_0, lr_1, ...</c>.</summary>
+        private void AddGroupArguments(List<CudaArgument> arguments, params string[] values)
+        {
+            for (int g = 0; g < GroupCount; g++)
+                foreach (var value in values) arguments.Add(CudaArgument.Special("float", $"{value}_{g}"));
+        }
+
+        /// <summary>
+        /// The arena's runs of one parameter group as constant tables (<c>optimizer_run_end</c>, <c>optimizer_run_group</c>),
+        /// each run named in a comment, so one launch over the arena updates every parameter with its group's values.
+        /// </summary>
+        private void EmitGroupTable()
+        {
+            var controls = _plan.Model.Controls;
+            var runs = ParameterArena.For(_plan).GroupRuns(_plan, controls);
+            _w.Line("// Parameter groups: element i is in the run r of the arena with optimizer_run_end[r − 1] ≤ i < optimizer_run_end[r], of group");
+            _w.Line("// optimizer_run_group[r] (0: no group; −1: frozen, not updated); each group's values are the arguments suffixed with its index:");
+            for (int g = 1; g < GroupCount; g++)
+                _w.Line($"//   {g}: group {controls.Groups[g - 1].Name} ({_fileName}:{Line(controls.Groups[g - 1].Span)}: {controls.Groups[g - 1].Describe()})");
+            _w.Line("// runs:");
+            foreach (var (start, end, first, last, group) in runs)
+                _w.Line($"//   [{start}, {end}) {(first == last ? first : first + " .. " + last)}: {(group < 0 ? "frozen" : group == 0 ? "no group" : "group " + controls.Groups[group - 1].Name)}");
+            _w.Line($"__constant__ long optimizer_run_end[{runs.Count}] = {{ {string.Join(", ", runs.Select(r => r.End))} }};");
+            _w.Line($"__constant__ signed char optimizer_run_group[{runs.Count}] = {{ {string.Join(", ", runs.Select(r => r.Group))} }};");
+        }
+
+        /// <summary>Inside the element loop: the element's run (a binary search over the run ends), its group, and that group's <paramref name="values"/>.</summary>
+        private void EmitGroupLookup(params string[] values)
+        {
+            int runs = ParameterArena.For(_plan).GroupRuns(_plan, _plan.Model.Controls).Count;
+            _w.Line($"int lo = 0, hi = {runs - 1}; // the first run that ends above i");
+            _w.Open("while (lo < hi)");
+            _w.Line("int mid = (lo + hi) >> 1;");
+            _w.Line("if (optimizer_run_end[mid] > i) hi = mid; else lo = mid + 1;");
+            _w.Close();
+            _w.Line("int group = optimizer_run_group[lo];");
+            _w.Line("if (group < 0) continue; // frozen");
+            foreach (var value in values)
+            {
+                string select = $"{value}_{GroupCount - 1}";
+                for (int g = GroupCount - 2; g >= 0; g--) select = $"group == {g} ? {value}_{g} : {select}";
+                _w.Line($"float {value} = {select};");
+            }
         }
 
         /// <summary>

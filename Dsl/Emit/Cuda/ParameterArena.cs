@@ -25,6 +25,25 @@ namespace ModelDsl.Emit.Cuda
         /// <summary>Elements in the arena, the alignment padding after each parameter included.</summary>
         public long Length { get; }
 
+        /// <summary>
+        /// The arena as runs of consecutive parameters of one parameter group: [start, end) (a run ends at the next run's
+        /// first offset, padding included, the last at <see cref="Length"/>), the first and last parameter's names, and the
+        /// group index (0: no group; -1: frozen). For the optimizer of a model with <c>group</c> statements.
+        /// </summary>
+        public List<(long Start, long End, string First, string Last, int Group)> GroupRuns(TrainingPlan plan, IR.TrainingControls controls)
+        {
+            var runs = new List<(long, long, string, string, int)>();
+            int GroupAt(int i) => controls.IsFrozen(plan.Parameters[i].Parameter!) ? -1 : controls.GroupIndex(plan.Parameters[i].Parameter!);
+            int k = 0, n = plan.Parameters.Count;
+            while (k < n)
+            {
+                int group = GroupAt(k), first = k;
+                while (k < n && GroupAt(k) == group) k++;
+                runs.Add((Offsets[first], k < n ? Offsets[k] : Length, plan.Parameters[first].Parameter!.Name, plan.Parameters[k - 1].Parameter!.Name, group));
+            }
+            return runs;
+        }
+
         public static ParameterArena For(TrainingPlan plan)
         {
             var offsets = new List<long>();

@@ -329,20 +329,45 @@ extern "C" __global__ void __launch_bounds__(256) bwd_10_relu(
 // optimizer_adam: torch.optim.Adam over every parameter element: d = g + l2·p; m += (1 − β1)(d − m); v = β2·v + (1 − β2)·d²; p = p·decay − step_size · m / (√v / bc2_sqrt + eps)
 //   groups.model:8  optimizer adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1E-08, weight_decay=0.01)
 // step_size = lr / (1 − β1^step) and bc2_sqrt = √(1 − β2^step) come from the host (computed in double, as PyTorch
-// does); Adam's weight decay is L2 (l2 above: the weight_decay argument, each parameter group's per launch), so decay is 1.
+// does); Adam's weight decay is L2 (l2 above: each group's weight_decay), so decay is 1.
+// Parameter groups: element i is in the run r of the arena with optimizer_run_end[r − 1] ≤ i < optimizer_run_end[r], of group
+// optimizer_run_group[r] (0: no group; −1: frozen, not updated); each group's values are the arguments suffixed with its index:
+//   1: group no_decay (groups.model:10: weight_decay=0)
+//   2: group head (groups.model:11: lr=0.005)
+// runs:
+//   [0, 64) h.0.weight: no group
+//   [64, 256) h.0.bias .. h.1.bias: group no_decay
+//   [256, 320) logits.weight: group head
+//   [320, 384) logits.bias: group no_decay
+__constant__ long optimizer_run_end[4] = { 64, 256, 320, 384 };
+__constant__ signed char optimizer_run_group[4] = { 0, 1, 2, 1 };
 extern "C" __global__ void __launch_bounds__(256) optimizer_adam(
     int count,
     float* __restrict__ p,
     const float* __restrict__ g,
     float* __restrict__ m,
     float* __restrict__ v,
-    float step_size,
-    float bc2_sqrt,
-    float decay,
-    float weight_decay)
+    float step_size_0,
+    float weight_decay_0,
+    float step_size_1,
+    float weight_decay_1,
+    float step_size_2,
+    float weight_decay_2,
+    float bc2_sqrt)
 {
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (long)gridDim.x * blockDim.x)
     {
+        int lo = 0, hi = 3; // the first run that ends above i
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >> 1;
+            if (optimizer_run_end[mid] > i) hi = mid; else lo = mid + 1;
+        }
+        int group = optimizer_run_group[lo];
+        if (group < 0) continue; // frozen
+        float step_size = group == 0 ? step_size_0 : group == 1 ? step_size_1 : step_size_2;
+        float weight_decay = group == 0 ? weight_decay_0 : group == 1 ? weight_decay_1 : weight_decay_2;
+        const float decay = 1.0f;
         float pv = p[i];
         float d = g[i] + weight_decay * pv;
         float mv = m[i];
@@ -978,65 +1003,26 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 _guard.Adam(caller, _model.Step + 1, _groupRates, 0.9f, 0.999f, 1e-08f, GroupWeightDecays, _syncHost);
                 int step = ++_model.Step;
                 // The bias corrections in double, rounded once, exactly as Optimizers.Adam/AdamW on the CPU; each group's step size
-                // (and AdamW's decay 1 − lr·weight_decay) from its own rate, at its launch below.
+                // (and AdamW's decay 1 − lr·weight_decay) from its own rate, in the launch below.
                 double bc1 = 1.0 - global::System.Math.Pow(0.9f, step);
                 float bc2Sqrt = (float)global::System.Math.Sqrt(1.0 - global::System.Math.Pow(0.999f, step));
-                // One launch per run of consecutive parameters of one group, with the group's rate and weight decay.
-                // h.0.weight: arena elements [0, 64), no group
+                // One launch over the arena: each element finds its parameter group in the kernel's run table (frozen runs are skipped)
+                // and takes that group's values, the arguments suffixed with its index.
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(64); // count
-                    a.Add(_values.Pointer.Plus(0)); // p
-                    a.Add(_gradients.Pointer.Plus(0)); // g
-                    a.Add(_state1.Pointer.Plus(0)); // m
-                    a.Add(_state2.Pointer.Plus(0)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(ArenaLength); // count
+                    a.Add(_values); // p
+                    a.Add(_gradients); // g
+                    a.Add(_state1); // m
+                    a.Add(_state2); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size_0
+                    a.Add(0.01f); // weight_decay_0
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size_1
+                    a.Add(0.0f); // weight_decay_1
+                    a.Add((float)(_groupRates[2] / bc1)); // step_size_2
+                    a.Add(0.01f); // weight_decay_2
                     a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add(1f); // decay
-                    a.Add(0.01f); // weight_decay
-                    _optimizer_adam.Launch(global::ModelDsl.Cuda.Grid.Elements(64), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // h.0.bias .. h.1.bias: arena elements [64, 256), group no_decay (groups.model:10: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(192); // count
-                    a.Add(_values.Pointer.Plus(64)); // p
-                    a.Add(_gradients.Pointer.Plus(64)); // g
-                    a.Add(_state1.Pointer.Plus(64)); // m
-                    a.Add(_state2.Pointer.Plus(64)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add(1f); // decay
-                    a.Add(0.0f); // weight_decay
-                    _optimizer_adam.Launch(global::ModelDsl.Cuda.Grid.Elements(192), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // logits.weight: arena elements [256, 320), group head (groups.model:11: lr=0.005)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(64); // count
-                    a.Add(_values.Pointer.Plus(256)); // p
-                    a.Add(_gradients.Pointer.Plus(256)); // g
-                    a.Add(_state1.Pointer.Plus(256)); // m
-                    a.Add(_state2.Pointer.Plus(256)); // v
-                    a.Add((float)(_groupRates[2] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add(1f); // decay
-                    a.Add(0.01f); // weight_decay
-                    _optimizer_adam.Launch(global::ModelDsl.Cuda.Grid.Elements(64), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // logits.bias: arena elements [320, 384), group no_decay (groups.model:10: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(64); // count
-                    a.Add(_values.Pointer.Plus(320)); // p
-                    a.Add(_gradients.Pointer.Plus(320)); // g
-                    a.Add(_state1.Pointer.Plus(320)); // m
-                    a.Add(_state2.Pointer.Plus(320)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add(1f); // decay
-                    a.Add(0.0f); // weight_decay
-                    _optimizer_adam.Launch(global::ModelDsl.Cuda.Grid.Elements(64), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    _optimizer_adam.Launch(global::ModelDsl.Cuda.Grid.Elements(ArenaLength), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
             }
 
