@@ -755,6 +755,7 @@ namespace ModelDsl.Emit.CSharp
                 {
                     "count" => "ArenaLength",
                     "p" => "_values",
+                    "p_bf16" => "_valuesBf16",
                     "g" => "_gradients",
                     "velocity" or "m" or "square_avg" => "_state1",
                     "v" or "momentum_buffer" or "grad_avg" => "_state2",
