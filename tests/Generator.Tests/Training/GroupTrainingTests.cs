@@ -157,6 +157,16 @@ public sealed class GroupTrainingTests : IClassFixture<CudaParityTests.Emulator>
     }
 
     [Fact]
+    public void A_bf16_model_s_grouped_optimizer_writes_the_bf16_copy_in_its_one_launch()
+    {
+        // precision bf16: the optimizer also writes each parameter's BF16 copy (p_bf16); with groups that is the same single launch.
+        var compiled = GeneratedModel.Compile(Text("adamw(lr=0.01, weight_decay=0.1)", "    precision bf16\n" + Groups), "Ctl", seed: 47);
+        Assert.Contains("p_bf16[i] = md_bf16_from_float(p[i]);", compiled.GpuSource, StringComparison.Ordinal);
+        Assert.Contains("a.Add(_valuesBf16); // p_bf16", compiled.GpuSource, StringComparison.Ordinal);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(compiled.GpuSource, @"_optimizer_adamw\.Launch\("));
+    }
+
+    [Fact]
     public void A_run_resumed_from_a_checkpoint_continues_every_group_bit_for_bit()
     {
         string text = Text("adamw(lr=0.01, weight_decay=0.1)", "    schedule linear(warmup=1)\n" + Groups);
