@@ -2361,19 +2361,89 @@ extern "C" __global__ void __launch_bounds__(256) bwd_175_add(
 // optimizer_adamw: torch.optim.AdamW over every parameter element: d = g + l2·p; m += (1 − β1)(d − m); v = β2·v + (1 − β2)·d²; p = p·decay − step_size · m / (√v / bc2_sqrt + eps)
 //   bert_classifier.model:80  optimizer adamw(lr=2E-05, beta1=0.9, beta2=0.999, eps=1E-08, weight_decay=0.01)
 // step_size = lr / (1 − β1^step) and bc2_sqrt = √(1 − β2^step) come from the host (computed in double, as PyTorch
-// does); decay = 1 − lr·weight_decay is AdamW's decoupled weight decay, each parameter group's per launch.
+// does); decay = 1 − lr·weight_decay is AdamW's decoupled weight decay.
+// Parameter groups: element i is in the run r of the arena with optimizer_run_end[r − 1] ≤ i < optimizer_run_end[r], of group
+// optimizer_run_group[r] (0: no group; −1: frozen, not updated); each group's values are the arguments suffixed with its index:
+//   1: group no_decay (bert_classifier.model:83: weight_decay=0)
+// runs:
+//   [0, 11917824) tok.weight .. pos.weight: no group
+//   [11917824, 11918592) emb_norm.weight .. emb_norm.bias: group no_decay
+//   [11918592, 12360960) l0_attn.in_proj_weight: no group
+//   [12360960, 12362112) l0_attn.in_proj_bias: group no_decay
+//   [12362112, 12509568) l0_attn.out_proj.weight: no group
+//   [12509568, 12510720) l0_attn.out_proj.bias .. l0_attn_norm.bias: group no_decay
+//   [12510720, 13100544) l0_ff.0.weight: no group
+//   [13100544, 13102080) l0_ff.0.bias: group no_decay
+//   [13102080, 13691904) l0_ff.2.weight: no group
+//   [13691904, 13693056) l0_ff.2.bias .. l0_ffn_norm.bias: group no_decay
+//   [13693056, 14135424) l1_attn.in_proj_weight: no group
+//   [14135424, 14136576) l1_attn.in_proj_bias: group no_decay
+//   [14136576, 14284032) l1_attn.out_proj.weight: no group
+//   [14284032, 14285184) l1_attn.out_proj.bias .. l1_attn_norm.bias: group no_decay
+//   [14285184, 14875008) l1_ff.0.weight: no group
+//   [14875008, 14876544) l1_ff.0.bias: group no_decay
+//   [14876544, 15466368) l1_ff.2.weight: no group
+//   [15466368, 15467520) l1_ff.2.bias .. l1_ffn_norm.bias: group no_decay
+//   [15467520, 15909888) l2_attn.in_proj_weight: no group
+//   [15909888, 15911040) l2_attn.in_proj_bias: group no_decay
+//   [15911040, 16058496) l2_attn.out_proj.weight: no group
+//   [16058496, 16059648) l2_attn.out_proj.bias .. l2_attn_norm.bias: group no_decay
+//   [16059648, 16649472) l2_ff.0.weight: no group
+//   [16649472, 16651008) l2_ff.0.bias: group no_decay
+//   [16651008, 17240832) l2_ff.2.weight: no group
+//   [17240832, 17241984) l2_ff.2.bias .. l2_ffn_norm.bias: group no_decay
+//   [17241984, 17684352) l3_attn.in_proj_weight: no group
+//   [17684352, 17685504) l3_attn.in_proj_bias: group no_decay
+//   [17685504, 17832960) l3_attn.out_proj.weight: no group
+//   [17832960, 17834112) l3_attn.out_proj.bias .. l3_attn_norm.bias: group no_decay
+//   [17834112, 18423936) l3_ff.0.weight: no group
+//   [18423936, 18425472) l3_ff.0.bias: group no_decay
+//   [18425472, 19015296) l3_ff.2.weight: no group
+//   [19015296, 19016448) l3_ff.2.bias .. l3_ffn_norm.bias: group no_decay
+//   [19016448, 19458816) l4_attn.in_proj_weight: no group
+//   [19458816, 19459968) l4_attn.in_proj_bias: group no_decay
+//   [19459968, 19607424) l4_attn.out_proj.weight: no group
+//   [19607424, 19608576) l4_attn.out_proj.bias .. l4_attn_norm.bias: group no_decay
+//   [19608576, 20198400) l4_ff.0.weight: no group
+//   [20198400, 20199936) l4_ff.0.bias: group no_decay
+//   [20199936, 20789760) l4_ff.2.weight: no group
+//   [20789760, 20790912) l4_ff.2.bias .. l4_ffn_norm.bias: group no_decay
+//   [20790912, 21233280) l5_attn.in_proj_weight: no group
+//   [21233280, 21234432) l5_attn.in_proj_bias: group no_decay
+//   [21234432, 21381888) l5_attn.out_proj.weight: no group
+//   [21381888, 21383040) l5_attn.out_proj.bias .. l5_attn_norm.bias: group no_decay
+//   [21383040, 21972864) l5_ff.0.weight: no group
+//   [21972864, 21974400) l5_ff.0.bias: group no_decay
+//   [21974400, 22564224) l5_ff.2.weight: no group
+//   [22564224, 22565376) l5_ff.2.bias .. l5_ffn_norm.bias: group no_decay
+//   [22565376, 22566144) logits.1.weight: no group
+//   [22566144, 22566208) logits.1.bias: group no_decay
+__constant__ long optimizer_run_end[52] = { 11917824, 11918592, 12360960, 12362112, 12509568, 12510720, 13100544, 13102080, 13691904, 13693056, 14135424, 14136576, 14284032, 14285184, 14875008, 14876544, 15466368, 15467520, 15909888, 15911040, 16058496, 16059648, 16649472, 16651008, 17240832, 17241984, 17684352, 17685504, 17832960, 17834112, 18423936, 18425472, 19015296, 19016448, 19458816, 19459968, 19607424, 19608576, 20198400, 20199936, 20789760, 20790912, 21233280, 21234432, 21381888, 21383040, 21972864, 21974400, 22564224, 22565376, 22566144, 22566208 };
+__constant__ signed char optimizer_run_group[52] = { 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1 };
 extern "C" __global__ void __launch_bounds__(256) optimizer_adamw(
     int count,
     float* __restrict__ p,
     const float* __restrict__ g,
     float* __restrict__ m,
     float* __restrict__ v,
-    float step_size,
-    float bc2_sqrt,
-    float decay)
+    float step_size_0,
+    float decay_0,
+    float step_size_1,
+    float decay_1,
+    float bc2_sqrt)
 {
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (long)gridDim.x * blockDim.x)
     {
+        int lo = 0, hi = 51; // the first run that ends above i
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >> 1;
+            if (optimizer_run_end[mid] > i) hi = mid; else lo = mid + 1;
+        }
+        int group = optimizer_run_group[lo];
+        if (group < 0) continue; // frozen
+        float step_size = group == 0 ? step_size_0 : step_size_1;
+        float decay = group == 0 ? decay_0 : decay_1;
         float pv = p[i];
         float d = g[i] + 0.0f * pv;
         float mv = m[i];
@@ -4956,685 +5026,24 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 _guard.AdamW(caller, _model.Step + 1, _groupRates, 0.9f, 0.999f, 1e-08f, GroupWeightDecays, _syncHost);
                 int step = ++_model.Step;
                 // The bias corrections in double, rounded once, exactly as Optimizers.Adam/AdamW on the CPU; each group's step size
-                // (and AdamW's decay 1 − lr·weight_decay) from its own rate, at its launch below.
+                // (and AdamW's decay 1 − lr·weight_decay) from its own rate, in the launch below.
                 double bc1 = 1.0 - global::System.Math.Pow(0.9f, step);
                 float bc2Sqrt = (float)global::System.Math.Sqrt(1.0 - global::System.Math.Pow(0.999f, step));
-                // One launch per run of consecutive parameters of one group, with the group's rate and weight decay.
-                // tok.weight .. pos.weight: arena elements [0, 11917824), no group
+                // One launch over the arena: each element finds its parameter group in the kernel's run table (frozen runs are skipped)
+                // and takes that group's values, the arguments suffixed with its index.
                 {
                     var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(11917824); // count
-                    a.Add(_values.Pointer.Plus(0)); // p
-                    a.Add(_gradients.Pointer.Plus(0)); // g
-                    a.Add(_state1.Pointer.Plus(0)); // m
-                    a.Add(_state2.Pointer.Plus(0)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
+                    a.Add(ArenaLength); // count
+                    a.Add(_values); // p
+                    a.Add(_gradients); // g
+                    a.Add(_state1); // m
+                    a.Add(_state2); // v
+                    a.Add((float)(_groupRates[0] / bc1)); // step_size_0
+                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay_0
+                    a.Add((float)(_groupRates[1] / bc1)); // step_size_1
+                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay_1
                     a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(11917824), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // emb_norm.weight .. emb_norm.bias: arena elements [11917824, 11918592), group no_decay (bert_classifier.model:83: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(768); // count
-                    a.Add(_values.Pointer.Plus(11917824)); // p
-                    a.Add(_gradients.Pointer.Plus(11917824)); // g
-                    a.Add(_state1.Pointer.Plus(11917824)); // m
-                    a.Add(_state2.Pointer.Plus(11917824)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(768), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l0_attn.in_proj_weight: arena elements [11918592, 12360960), no group
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(442368); // count
-                    a.Add(_values.Pointer.Plus(11918592)); // p
-                    a.Add(_gradients.Pointer.Plus(11918592)); // g
-                    a.Add(_state1.Pointer.Plus(11918592)); // m
-                    a.Add(_state2.Pointer.Plus(11918592)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(442368), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l0_attn.in_proj_bias: arena elements [12360960, 12362112), group no_decay (bert_classifier.model:83: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(1152); // count
-                    a.Add(_values.Pointer.Plus(12360960)); // p
-                    a.Add(_gradients.Pointer.Plus(12360960)); // g
-                    a.Add(_state1.Pointer.Plus(12360960)); // m
-                    a.Add(_state2.Pointer.Plus(12360960)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l0_attn.out_proj.weight: arena elements [12362112, 12509568), no group
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(147456); // count
-                    a.Add(_values.Pointer.Plus(12362112)); // p
-                    a.Add(_gradients.Pointer.Plus(12362112)); // g
-                    a.Add(_state1.Pointer.Plus(12362112)); // m
-                    a.Add(_state2.Pointer.Plus(12362112)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(147456), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l0_attn.out_proj.bias .. l0_attn_norm.bias: arena elements [12509568, 12510720), group no_decay (bert_classifier.model:83: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(1152); // count
-                    a.Add(_values.Pointer.Plus(12509568)); // p
-                    a.Add(_gradients.Pointer.Plus(12509568)); // g
-                    a.Add(_state1.Pointer.Plus(12509568)); // m
-                    a.Add(_state2.Pointer.Plus(12509568)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l0_ff.0.weight: arena elements [12510720, 13100544), no group
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(589824); // count
-                    a.Add(_values.Pointer.Plus(12510720)); // p
-                    a.Add(_gradients.Pointer.Plus(12510720)); // g
-                    a.Add(_state1.Pointer.Plus(12510720)); // m
-                    a.Add(_state2.Pointer.Plus(12510720)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(589824), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l0_ff.0.bias: arena elements [13100544, 13102080), group no_decay (bert_classifier.model:83: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(1536); // count
-                    a.Add(_values.Pointer.Plus(13100544)); // p
-                    a.Add(_gradients.Pointer.Plus(13100544)); // g
-                    a.Add(_state1.Pointer.Plus(13100544)); // m
-                    a.Add(_state2.Pointer.Plus(13100544)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1536), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l0_ff.2.weight: arena elements [13102080, 13691904), no group
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(589824); // count
-                    a.Add(_values.Pointer.Plus(13102080)); // p
-                    a.Add(_gradients.Pointer.Plus(13102080)); // g
-                    a.Add(_state1.Pointer.Plus(13102080)); // m
-                    a.Add(_state2.Pointer.Plus(13102080)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(589824), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l0_ff.2.bias .. l0_ffn_norm.bias: arena elements [13691904, 13693056), group no_decay (bert_classifier.model:83: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(1152); // count
-                    a.Add(_values.Pointer.Plus(13691904)); // p
-                    a.Add(_gradients.Pointer.Plus(13691904)); // g
-                    a.Add(_state1.Pointer.Plus(13691904)); // m
-                    a.Add(_state2.Pointer.Plus(13691904)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l1_attn.in_proj_weight: arena elements [13693056, 14135424), no group
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(442368); // count
-                    a.Add(_values.Pointer.Plus(13693056)); // p
-                    a.Add(_gradients.Pointer.Plus(13693056)); // g
-                    a.Add(_state1.Pointer.Plus(13693056)); // m
-                    a.Add(_state2.Pointer.Plus(13693056)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(442368), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l1_attn.in_proj_bias: arena elements [14135424, 14136576), group no_decay (bert_classifier.model:83: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(1152); // count
-                    a.Add(_values.Pointer.Plus(14135424)); // p
-                    a.Add(_gradients.Pointer.Plus(14135424)); // g
-                    a.Add(_state1.Pointer.Plus(14135424)); // m
-                    a.Add(_state2.Pointer.Plus(14135424)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l1_attn.out_proj.weight: arena elements [14136576, 14284032), no group
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(147456); // count
-                    a.Add(_values.Pointer.Plus(14136576)); // p
-                    a.Add(_gradients.Pointer.Plus(14136576)); // g
-                    a.Add(_state1.Pointer.Plus(14136576)); // m
-                    a.Add(_state2.Pointer.Plus(14136576)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(147456), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l1_attn.out_proj.bias .. l1_attn_norm.bias: arena elements [14284032, 14285184), group no_decay (bert_classifier.model:83: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(1152); // count
-                    a.Add(_values.Pointer.Plus(14284032)); // p
-                    a.Add(_gradients.Pointer.Plus(14284032)); // g
-                    a.Add(_state1.Pointer.Plus(14284032)); // m
-                    a.Add(_state2.Pointer.Plus(14284032)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l1_ff.0.weight: arena elements [14285184, 14875008), no group
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(589824); // count
-                    a.Add(_values.Pointer.Plus(14285184)); // p
-                    a.Add(_gradients.Pointer.Plus(14285184)); // g
-                    a.Add(_state1.Pointer.Plus(14285184)); // m
-                    a.Add(_state2.Pointer.Plus(14285184)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(589824), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l1_ff.0.bias: arena elements [14875008, 14876544), group no_decay (bert_classifier.model:83: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(1536); // count
-                    a.Add(_values.Pointer.Plus(14875008)); // p
-                    a.Add(_gradients.Pointer.Plus(14875008)); // g
-                    a.Add(_state1.Pointer.Plus(14875008)); // m
-                    a.Add(_state2.Pointer.Plus(14875008)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1536), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l1_ff.2.weight: arena elements [14876544, 15466368), no group
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(589824); // count
-                    a.Add(_values.Pointer.Plus(14876544)); // p
-                    a.Add(_gradients.Pointer.Plus(14876544)); // g
-                    a.Add(_state1.Pointer.Plus(14876544)); // m
-                    a.Add(_state2.Pointer.Plus(14876544)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(589824), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l1_ff.2.bias .. l1_ffn_norm.bias: arena elements [15466368, 15467520), group no_decay (bert_classifier.model:83: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(1152); // count
-                    a.Add(_values.Pointer.Plus(15466368)); // p
-                    a.Add(_gradients.Pointer.Plus(15466368)); // g
-                    a.Add(_state1.Pointer.Plus(15466368)); // m
-                    a.Add(_state2.Pointer.Plus(15466368)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l2_attn.in_proj_weight: arena elements [15467520, 15909888), no group
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(442368); // count
-                    a.Add(_values.Pointer.Plus(15467520)); // p
-                    a.Add(_gradients.Pointer.Plus(15467520)); // g
-                    a.Add(_state1.Pointer.Plus(15467520)); // m
-                    a.Add(_state2.Pointer.Plus(15467520)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(442368), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l2_attn.in_proj_bias: arena elements [15909888, 15911040), group no_decay (bert_classifier.model:83: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(1152); // count
-                    a.Add(_values.Pointer.Plus(15909888)); // p
-                    a.Add(_gradients.Pointer.Plus(15909888)); // g
-                    a.Add(_state1.Pointer.Plus(15909888)); // m
-                    a.Add(_state2.Pointer.Plus(15909888)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l2_attn.out_proj.weight: arena elements [15911040, 16058496), no group
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(147456); // count
-                    a.Add(_values.Pointer.Plus(15911040)); // p
-                    a.Add(_gradients.Pointer.Plus(15911040)); // g
-                    a.Add(_state1.Pointer.Plus(15911040)); // m
-                    a.Add(_state2.Pointer.Plus(15911040)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(147456), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l2_attn.out_proj.bias .. l2_attn_norm.bias: arena elements [16058496, 16059648), group no_decay (bert_classifier.model:83: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(1152); // count
-                    a.Add(_values.Pointer.Plus(16058496)); // p
-                    a.Add(_gradients.Pointer.Plus(16058496)); // g
-                    a.Add(_state1.Pointer.Plus(16058496)); // m
-                    a.Add(_state2.Pointer.Plus(16058496)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l2_ff.0.weight: arena elements [16059648, 16649472), no group
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(589824); // count
-                    a.Add(_values.Pointer.Plus(16059648)); // p
-                    a.Add(_gradients.Pointer.Plus(16059648)); // g
-                    a.Add(_state1.Pointer.Plus(16059648)); // m
-                    a.Add(_state2.Pointer.Plus(16059648)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(589824), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l2_ff.0.bias: arena elements [16649472, 16651008), group no_decay (bert_classifier.model:83: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(1536); // count
-                    a.Add(_values.Pointer.Plus(16649472)); // p
-                    a.Add(_gradients.Pointer.Plus(16649472)); // g
-                    a.Add(_state1.Pointer.Plus(16649472)); // m
-                    a.Add(_state2.Pointer.Plus(16649472)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1536), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l2_ff.2.weight: arena elements [16651008, 17240832), no group
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(589824); // count
-                    a.Add(_values.Pointer.Plus(16651008)); // p
-                    a.Add(_gradients.Pointer.Plus(16651008)); // g
-                    a.Add(_state1.Pointer.Plus(16651008)); // m
-                    a.Add(_state2.Pointer.Plus(16651008)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(589824), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l2_ff.2.bias .. l2_ffn_norm.bias: arena elements [17240832, 17241984), group no_decay (bert_classifier.model:83: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(1152); // count
-                    a.Add(_values.Pointer.Plus(17240832)); // p
-                    a.Add(_gradients.Pointer.Plus(17240832)); // g
-                    a.Add(_state1.Pointer.Plus(17240832)); // m
-                    a.Add(_state2.Pointer.Plus(17240832)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l3_attn.in_proj_weight: arena elements [17241984, 17684352), no group
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(442368); // count
-                    a.Add(_values.Pointer.Plus(17241984)); // p
-                    a.Add(_gradients.Pointer.Plus(17241984)); // g
-                    a.Add(_state1.Pointer.Plus(17241984)); // m
-                    a.Add(_state2.Pointer.Plus(17241984)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(442368), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l3_attn.in_proj_bias: arena elements [17684352, 17685504), group no_decay (bert_classifier.model:83: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(1152); // count
-                    a.Add(_values.Pointer.Plus(17684352)); // p
-                    a.Add(_gradients.Pointer.Plus(17684352)); // g
-                    a.Add(_state1.Pointer.Plus(17684352)); // m
-                    a.Add(_state2.Pointer.Plus(17684352)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l3_attn.out_proj.weight: arena elements [17685504, 17832960), no group
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(147456); // count
-                    a.Add(_values.Pointer.Plus(17685504)); // p
-                    a.Add(_gradients.Pointer.Plus(17685504)); // g
-                    a.Add(_state1.Pointer.Plus(17685504)); // m
-                    a.Add(_state2.Pointer.Plus(17685504)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(147456), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l3_attn.out_proj.bias .. l3_attn_norm.bias: arena elements [17832960, 17834112), group no_decay (bert_classifier.model:83: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(1152); // count
-                    a.Add(_values.Pointer.Plus(17832960)); // p
-                    a.Add(_gradients.Pointer.Plus(17832960)); // g
-                    a.Add(_state1.Pointer.Plus(17832960)); // m
-                    a.Add(_state2.Pointer.Plus(17832960)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l3_ff.0.weight: arena elements [17834112, 18423936), no group
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(589824); // count
-                    a.Add(_values.Pointer.Plus(17834112)); // p
-                    a.Add(_gradients.Pointer.Plus(17834112)); // g
-                    a.Add(_state1.Pointer.Plus(17834112)); // m
-                    a.Add(_state2.Pointer.Plus(17834112)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(589824), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l3_ff.0.bias: arena elements [18423936, 18425472), group no_decay (bert_classifier.model:83: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(1536); // count
-                    a.Add(_values.Pointer.Plus(18423936)); // p
-                    a.Add(_gradients.Pointer.Plus(18423936)); // g
-                    a.Add(_state1.Pointer.Plus(18423936)); // m
-                    a.Add(_state2.Pointer.Plus(18423936)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1536), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l3_ff.2.weight: arena elements [18425472, 19015296), no group
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(589824); // count
-                    a.Add(_values.Pointer.Plus(18425472)); // p
-                    a.Add(_gradients.Pointer.Plus(18425472)); // g
-                    a.Add(_state1.Pointer.Plus(18425472)); // m
-                    a.Add(_state2.Pointer.Plus(18425472)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(589824), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l3_ff.2.bias .. l3_ffn_norm.bias: arena elements [19015296, 19016448), group no_decay (bert_classifier.model:83: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(1152); // count
-                    a.Add(_values.Pointer.Plus(19015296)); // p
-                    a.Add(_gradients.Pointer.Plus(19015296)); // g
-                    a.Add(_state1.Pointer.Plus(19015296)); // m
-                    a.Add(_state2.Pointer.Plus(19015296)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l4_attn.in_proj_weight: arena elements [19016448, 19458816), no group
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(442368); // count
-                    a.Add(_values.Pointer.Plus(19016448)); // p
-                    a.Add(_gradients.Pointer.Plus(19016448)); // g
-                    a.Add(_state1.Pointer.Plus(19016448)); // m
-                    a.Add(_state2.Pointer.Plus(19016448)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(442368), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l4_attn.in_proj_bias: arena elements [19458816, 19459968), group no_decay (bert_classifier.model:83: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(1152); // count
-                    a.Add(_values.Pointer.Plus(19458816)); // p
-                    a.Add(_gradients.Pointer.Plus(19458816)); // g
-                    a.Add(_state1.Pointer.Plus(19458816)); // m
-                    a.Add(_state2.Pointer.Plus(19458816)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l4_attn.out_proj.weight: arena elements [19459968, 19607424), no group
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(147456); // count
-                    a.Add(_values.Pointer.Plus(19459968)); // p
-                    a.Add(_gradients.Pointer.Plus(19459968)); // g
-                    a.Add(_state1.Pointer.Plus(19459968)); // m
-                    a.Add(_state2.Pointer.Plus(19459968)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(147456), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l4_attn.out_proj.bias .. l4_attn_norm.bias: arena elements [19607424, 19608576), group no_decay (bert_classifier.model:83: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(1152); // count
-                    a.Add(_values.Pointer.Plus(19607424)); // p
-                    a.Add(_gradients.Pointer.Plus(19607424)); // g
-                    a.Add(_state1.Pointer.Plus(19607424)); // m
-                    a.Add(_state2.Pointer.Plus(19607424)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l4_ff.0.weight: arena elements [19608576, 20198400), no group
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(589824); // count
-                    a.Add(_values.Pointer.Plus(19608576)); // p
-                    a.Add(_gradients.Pointer.Plus(19608576)); // g
-                    a.Add(_state1.Pointer.Plus(19608576)); // m
-                    a.Add(_state2.Pointer.Plus(19608576)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(589824), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l4_ff.0.bias: arena elements [20198400, 20199936), group no_decay (bert_classifier.model:83: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(1536); // count
-                    a.Add(_values.Pointer.Plus(20198400)); // p
-                    a.Add(_gradients.Pointer.Plus(20198400)); // g
-                    a.Add(_state1.Pointer.Plus(20198400)); // m
-                    a.Add(_state2.Pointer.Plus(20198400)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1536), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l4_ff.2.weight: arena elements [20199936, 20789760), no group
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(589824); // count
-                    a.Add(_values.Pointer.Plus(20199936)); // p
-                    a.Add(_gradients.Pointer.Plus(20199936)); // g
-                    a.Add(_state1.Pointer.Plus(20199936)); // m
-                    a.Add(_state2.Pointer.Plus(20199936)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(589824), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l4_ff.2.bias .. l4_ffn_norm.bias: arena elements [20789760, 20790912), group no_decay (bert_classifier.model:83: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(1152); // count
-                    a.Add(_values.Pointer.Plus(20789760)); // p
-                    a.Add(_gradients.Pointer.Plus(20789760)); // g
-                    a.Add(_state1.Pointer.Plus(20789760)); // m
-                    a.Add(_state2.Pointer.Plus(20789760)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l5_attn.in_proj_weight: arena elements [20790912, 21233280), no group
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(442368); // count
-                    a.Add(_values.Pointer.Plus(20790912)); // p
-                    a.Add(_gradients.Pointer.Plus(20790912)); // g
-                    a.Add(_state1.Pointer.Plus(20790912)); // m
-                    a.Add(_state2.Pointer.Plus(20790912)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(442368), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l5_attn.in_proj_bias: arena elements [21233280, 21234432), group no_decay (bert_classifier.model:83: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(1152); // count
-                    a.Add(_values.Pointer.Plus(21233280)); // p
-                    a.Add(_gradients.Pointer.Plus(21233280)); // g
-                    a.Add(_state1.Pointer.Plus(21233280)); // m
-                    a.Add(_state2.Pointer.Plus(21233280)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l5_attn.out_proj.weight: arena elements [21234432, 21381888), no group
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(147456); // count
-                    a.Add(_values.Pointer.Plus(21234432)); // p
-                    a.Add(_gradients.Pointer.Plus(21234432)); // g
-                    a.Add(_state1.Pointer.Plus(21234432)); // m
-                    a.Add(_state2.Pointer.Plus(21234432)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(147456), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l5_attn.out_proj.bias .. l5_attn_norm.bias: arena elements [21381888, 21383040), group no_decay (bert_classifier.model:83: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(1152); // count
-                    a.Add(_values.Pointer.Plus(21381888)); // p
-                    a.Add(_gradients.Pointer.Plus(21381888)); // g
-                    a.Add(_state1.Pointer.Plus(21381888)); // m
-                    a.Add(_state2.Pointer.Plus(21381888)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l5_ff.0.weight: arena elements [21383040, 21972864), no group
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(589824); // count
-                    a.Add(_values.Pointer.Plus(21383040)); // p
-                    a.Add(_gradients.Pointer.Plus(21383040)); // g
-                    a.Add(_state1.Pointer.Plus(21383040)); // m
-                    a.Add(_state2.Pointer.Plus(21383040)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(589824), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l5_ff.0.bias: arena elements [21972864, 21974400), group no_decay (bert_classifier.model:83: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(1536); // count
-                    a.Add(_values.Pointer.Plus(21972864)); // p
-                    a.Add(_gradients.Pointer.Plus(21972864)); // g
-                    a.Add(_state1.Pointer.Plus(21972864)); // m
-                    a.Add(_state2.Pointer.Plus(21972864)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1536), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l5_ff.2.weight: arena elements [21974400, 22564224), no group
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(589824); // count
-                    a.Add(_values.Pointer.Plus(21974400)); // p
-                    a.Add(_gradients.Pointer.Plus(21974400)); // g
-                    a.Add(_state1.Pointer.Plus(21974400)); // m
-                    a.Add(_state2.Pointer.Plus(21974400)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(589824), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // l5_ff.2.bias .. l5_ffn_norm.bias: arena elements [22564224, 22565376), group no_decay (bert_classifier.model:83: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(1152); // count
-                    a.Add(_values.Pointer.Plus(22564224)); // p
-                    a.Add(_gradients.Pointer.Plus(22564224)); // g
-                    a.Add(_state1.Pointer.Plus(22564224)); // m
-                    a.Add(_state2.Pointer.Plus(22564224)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(1152), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // logits.1.weight: arena elements [22565376, 22566144), no group
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(768); // count
-                    a.Add(_values.Pointer.Plus(22565376)); // p
-                    a.Add(_gradients.Pointer.Plus(22565376)); // g
-                    a.Add(_state1.Pointer.Plus(22565376)); // m
-                    a.Add(_state2.Pointer.Plus(22565376)); // v
-                    a.Add((float)(_groupRates[0] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[0] * 0.01f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(768), global::ModelDsl.Cuda.Grid.Block, ref a);
-                }
-                // logits.1.bias: arena elements [22566144, 22566208), group no_decay (bert_classifier.model:83: weight_decay=0)
-                {
-                    var a = new global::ModelDsl.Cuda.KernelArguments();
-                    a.Add(64); // count
-                    a.Add(_values.Pointer.Plus(22566144)); // p
-                    a.Add(_gradients.Pointer.Plus(22566144)); // g
-                    a.Add(_state1.Pointer.Plus(22566144)); // m
-                    a.Add(_state2.Pointer.Plus(22566144)); // v
-                    a.Add((float)(_groupRates[1] / bc1)); // step_size
-                    a.Add(bc2Sqrt); // bc2_sqrt
-                    a.Add((float)(1.0 - (double)_groupRates[1] * 0.0f)); // decay
-                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(64), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    _optimizer_adamw.Launch(global::ModelDsl.Cuda.Grid.Elements(ArenaLength), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
             }
 
