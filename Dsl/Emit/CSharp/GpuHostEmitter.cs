@@ -552,6 +552,9 @@ namespace ModelDsl.Emit.CSharp
                 case ElementwiseKernel:
                     EmitLaunch(Cuda.Launches[kernel], special: null);
                     break;
+                case LayerNormKernel when Cuda.FusedLayerNorms.TryGetValue(kernel, out var sum):
+                    _w.Line($"// no launch: {Cuda.Launches[sum].Name} above computes this layer norm with the sum it normalises (fused residual + layer norm)");
+                    break;
                 default:
                     EmitGpuLayerKernel(kernel);
                     break;

@@ -15,6 +15,11 @@ namespace ModelDsl.Emit.Cuda
         /// </summary>
         private void EmitElementwiseOrEpilogue(ElementwiseKernel kernel)
         {
+            if (_residualNorms.TryGetValue(kernel, out var norm))
+            {
+                EmitElementwiseLayerNorm(kernel, norm);
+                return;
+            }
             if (!_epilogues.TryGetValue(kernel, out var epilogue))
             {
                 EmitElementwise(kernel);
@@ -103,6 +108,96 @@ namespace ModelDsl.Emit.Cuda
 
             _launches[kernel] = new CudaLaunch(kernel.Name, columnSums ? LaunchShape.ColumnBlocks : LaunchShape.Elements,
                 columnSums ? kernel.Cols : kernel.Rows.Multiply(kernel.Cols), arguments);
+        }
+
+        /// <summary>
+        /// The elementwise kernels a layer_norm follows directly, each with that layer norm: the residual stream's
+        /// <c>x + y</c> (with whatever the chain fuses before it: bias, dropout) written and normalised in one kernel, so the
+        /// layer norm's read of the sum comes from the warp's own writes rather than another pass over memory (llm.c's
+        /// fused residual + layer norm). The match is exact: no column sums, the sum assigned (not accumulated), the rows
+        /// and width the layer norm's, none of the layer norm's buffers among the chain's, and no cuBLASLt epilogue on it.
+        /// </summary>
+        private static Dictionary<Kernel, LayerNormKernel> ResidualNorms(TrainingPlan plan, IReadOnlyDictionary<Kernel, CublasLtEpilogue> epilogues)
+        {
+            var found = new Dictionary<Kernel, LayerNormKernel>();
+            for (int i = 0; i + 1 < plan.Forward.Count; i++)
+            {
+                if (plan.Forward[i] is not ElementwiseKernel e || plan.Forward[i + 1] is not LayerNormKernel l || epilogues.ContainsKey(e)) continue;
+                if (e.ColumnSums.Count > 0 || !e.Rows.Equals(l.Rows) || !e.Cols.IsKnown || e.Cols.Value != l.Dim) continue;
+                var sum = e.Outputs.FirstOrDefault(o => o.Target.Root == l.Input.Root);
+                if (sum is null || sum.Accumulate || sum.Target != l.Input) continue;
+                var chain = e.Outputs.Select(o => o.Target).Concat(e.Outputs.SelectMany(o => Loads(o.Value))).Select(b => b.Root).ToList();
+                if (new[] { l.Weight, l.Bias, l.Output, l.Mean, l.Rstd }.Any(b => chain.Contains(b.Root))) continue;
+                found[e] = l;
+                found[l] = l;
+            }
+            return found;
+        }
+
+        /// <summary>
+        /// A forward elementwise group and the layer_norm that reads its sum, as one kernel: one warp per row (8 rows per
+        /// block). Each lane evaluates the chain at its columns (c = lane, lane + 32, …), writes every output of the chain
+        /// and adds the sum to its Σ x; the layer norm then reads the row back from the lane's own writes (Σ (x − mean)²,
+        /// then y), with the library kernel's formulas (two passes for the variance, as the CPU).
+        /// </summary>
+        private void EmitElementwiseLayerNorm(ElementwiseKernel kernel, LayerNormKernel norm)
+        {
+            var targets = kernel.Outputs.Select(o => o.Target).Distinct().ToList();
+            var loads = kernel.Outputs.SelectMany(o => Loads(o.Value)).Distinct().Where(b => !targets.Contains(b)).ToList();
+            var slots = kernel.Outputs.Select(o => o.Value).SelectMany(e => ExprWalker.Nodes(e).OfType<DropoutMaskExpr>()).Select(m => m.Slot).Distinct().OrderBy(s => s).ToList();
+            var arguments = new List<CudaArgument> { CudaArgument.SizeOf("rows", kernel.Rows), CudaArgument.SizeOf("cols", kernel.Cols) };
+            arguments.AddRange(loads.Select(b => Pointer(b, writable: false)));
+            arguments.Add(Pointer(norm.Weight, writable: false));
+            arguments.Add(Pointer(norm.Bias, writable: false));
+            arguments.AddRange(targets.Select(b => Pointer(b, writable: true)));
+            arguments.Add(Pointer(norm.Output, writable: true));
+            arguments.Add(Pointer(norm.Mean, writable: true));
+            arguments.Add(Pointer(norm.Rstd, writable: true));
+            foreach (int slot in slots)
+            {
+                arguments.Add(CudaArgument.Dropout(ArgumentKind.DropoutSeed, slot));
+                arguments.Add(CudaArgument.Dropout(ArgumentKind.DropoutProbability, slot));
+                arguments.Add(CudaArgument.Dropout(ArgumentKind.DropoutScale, slot));
+            }
+
+            string name = kernel.Name + "_layer_norm";
+            string x = Name(norm.Input), weight = Name(norm.Weight), bias = Name(norm.Bias);
+            var formulas = kernel.Formulas().Concat(new[]
+            {
+                $"{norm.Output.Name} = ({norm.Input.Name} − mean)·rstd·{norm.Weight.Name} + {norm.Bias.Name} over each row; {norm.Mean.Name}, {norm.Rstd.Name} kept for the backward",
+            });
+            KernelHeader(name, kernel.Origins.Concat(norm.Origins), $"fused residual + layer norm, one warp per row of {ShapeText(kernel.Rows, kernel.Cols)}:", formulas);
+            Signature(name, arguments);
+            _w.Open("");
+            var renderer = new ExpressionRenderer(CudaExpressions.Kernel(Name));
+            var results = kernel.Outputs.Select(o => renderer.Render(o.Value)).ToList();
+            int sumIndex = kernel.Outputs.ToList().FindIndex(o => o.Target == norm.Input);
+            _w.Line("int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;");
+            _w.Line("int lane = threadIdx.x % 32;");
+            _w.Line("if (row >= rows) return; // whole warps leave together: the shuffles below stay converged");
+            _w.Line("float sum = 0.0f;");
+            _w.Open("for (int c = lane; c < cols; c += 32)");
+            _w.Line("long i = (long)row * cols + c;");
+            foreach (var line in renderer.Lines) _w.Line(line);
+            WriteOutputs(kernel, results);
+            _w.Line($"sum += {results[sumIndex]};");
+            _w.Close();
+            _w.Line("float m = md_warp_sum(sum) / (float)cols;");
+            _w.Line($"const float* x_row = {x} + (long)row * cols; // this lane's own writes above");
+            _w.Line("float squares = 0.0f;");
+            _w.Open("for (int c = lane; c < cols; c += 32)");
+            _w.Line("float centred = x_row[c] - m;");
+            _w.Line("squares += centred * centred;");
+            _w.Close();
+            _w.Line($"float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + {Literals.Cuda(norm.Epsilon)}); // the layer norm's eps");
+            _w.Line($"float* y_row = {Name(norm.Output)} + (long)row * cols;");
+            _w.Line($"for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * {weight}[c] + {bias}[c];");
+            _w.Open("if (lane == 0)");
+            _w.Line($"{Name(norm.Mean)}[row] = m;");
+            _w.Line($"{Name(norm.Rstd)}[row] = s;");
+            _w.Close();
+            _w.Close();
+            _launches[kernel] = new CudaLaunch(name, LaunchShape.WarpPerRow, kernel.Rows, arguments);
         }
 
         private void WriteOutputs(ElementwiseKernel kernel, IReadOnlyList<string> results)

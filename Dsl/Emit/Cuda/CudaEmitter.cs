@@ -74,6 +74,12 @@ namespace ModelDsl.Emit.Cuda
 
         private readonly HashSet<PlanBuffer> _unwritten;
 
+        /// <summary>
+        /// The layer norms computed by the elementwise kernel before them (fused residual + layer norm: the kernel writes
+        /// the sum and normalises it, one warp per row), keyed by the layer norm: the GPU session does not launch them.
+        /// </summary>
+        public IReadOnlyDictionary<Kernel, ElementwiseKernel> FusedLayerNorms { get; internal set; } = new Dictionary<Kernel, ElementwiseKernel>();
+
         /// <summary>True for a buffer of the plan the GPU never writes (kept in an epilogue's registers), so never allocates.</summary>
         public bool IsUnwritten(PlanBuffer buffer) => _unwritten.Contains(buffer);
     }
@@ -98,6 +104,7 @@ namespace ModelDsl.Emit.Cuda
         private readonly CodeWriter _w = new CodeWriter();
         private readonly Dictionary<Kernel, CudaLaunch> _launches = new Dictionary<Kernel, CudaLaunch>();
         private readonly IReadOnlyDictionary<Kernel, CublasLtEpilogue> _epilogues;
+        private readonly Dictionary<Kernel, LayerNormKernel> _residualNorms;
 
         /// <summary>The identifiers the kernels give buffers (as parameters): the plan's name unless CUDA or this emitter uses it.</summary>
         private readonly NameScope _names = new NameScope(CudaNames.Reserved, CudaNames.Numbered, CudaNames.Prefixes);
@@ -108,6 +115,7 @@ namespace ModelDsl.Emit.Cuda
             _source = source;
             _fileName = System.IO.Path.GetFileName(source.Path);
             _epilogues = CublasLtEpilogues.Find(plan);
+            _residualNorms = ResidualNorms(plan, _epilogues);
             foreach (var b in plan.Buffers) Name(b); // in plan order, so any suffix is deterministic
         }
 
@@ -197,7 +205,10 @@ namespace ModelDsl.Emit.Cuda
                 _w.Line();
                 gradientClear = EmitGradientClear(model.Controls.FrozenSpan);
             }
-            return new CudaModule(_w.ToString(), _launches, loss, lossMean, optimizer, _workspaces, _epilogues, gradientSumOfSquares, gradientScale, gradientClear);
+            return new CudaModule(_w.ToString(), _launches, loss, lossMean, optimizer, _workspaces, _epilogues, gradientSumOfSquares, gradientScale, gradientClear)
+            {
+                FusedLayerNorms = _residualNorms.Where(p => p.Key is ElementwiseKernel).ToDictionary(p => (Kernel)p.Value, p => (ElementwiseKernel)p.Key),
+            };
         }
 
         private void Section(string title)
