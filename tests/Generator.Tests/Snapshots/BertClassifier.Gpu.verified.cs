@@ -880,26 +880,36 @@ extern "C" __global__ void __launch_bounds__(256) fwd_5_dropout(
 //     l0_attn_qkv = l0_attn_qkv + l0_attn_in_proj_bias
 //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 
-// fwd_10_attention_dropout_add: one thread per element of [B*T, 384]:
+// fwd_10_attention_dropout_add_layer_norm: fused residual + layer norm, one warp per row of [B*T, 384]:
 //     l0_r1_1 = emb + dropout(l0_attn + l0_attn_out_proj_bias)
+//     l0_attn_norm = (l0_r1_1 − mean)·rstd·l0_attn_norm_weight + l0_attn_norm_bias over each row; l0_attn_norm_mean, l0_attn_norm_rstd kept for the backward
 //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:39  l0_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:39  l0_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-extern "C" __global__ void __launch_bounds__(256) fwd_10_attention_dropout_add(
+//   bert_classifier.model:40  l0_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+extern "C" __global__ void __launch_bounds__(256) fwd_10_attention_dropout_add_layer_norm(
     int rows,
     int cols,
     const float* __restrict__ emb,
     const float* __restrict__ l0_attn,
     const float* __restrict__ l0_attn_out_proj_bias,
+    const float* __restrict__ l0_attn_norm_weight,
+    const float* __restrict__ l0_attn_norm_bias,
     float* __restrict__ l0_r1_1,
+    float* __restrict__ l0_attn_norm,
+    float* __restrict__ l0_attn_norm_mean,
+    float* __restrict__ l0_attn_norm_rstd,
     const unsigned int* __restrict__ seed2,
     float p2,
     float scale2)
 {
-    long n = (long)rows * cols;
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
+    float sum = 0.0f;
+    for (int c = lane; c < cols; c += 32)
     {
-        int c = (int)(i % cols);
+        long i = (long)row * cols + c;
         float v0 = emb[i];
         float v1 = l0_attn[i];
         float v2 = l0_attn_out_proj_bias[c];
@@ -908,6 +918,23 @@ extern "C" __global__ void __launch_bounds__(256) fwd_10_attention_dropout_add(
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l0_r1_1[i] = v6;
+        sum += v6;
+    }
+    float m = md_warp_sum(sum) / (float)cols;
+    const float* x_row = l0_r1_1 + (long)row * cols; // this lane's own writes above
+    float squares = 0.0f;
+    for (int c = lane; c < cols; c += 32)
+    {
+        float centred = x_row[c] - m;
+        squares += centred * centred;
+    }
+    float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-12f); // the layer norm's eps
+    float* y_row = l0_attn_norm + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * l0_attn_norm_weight[c] + l0_attn_norm_bias[c];
+    if (lane == 0)
+    {
+        l0_attn_norm_mean[row] = m;
+        l0_attn_norm_rstd[row] = s;
     }
 }
 
@@ -936,26 +963,36 @@ extern "C" __global__ void __launch_bounds__(256) fwd_13_dense_gelu(
     }
 }
 
-// fwd_15_dense_dropout_add: one thread per element of [B*T, 384]:
+// fwd_15_dense_dropout_add_layer_norm: fused residual + layer norm, one warp per row of [B*T, 384]:
 //     l0_r2_1 = l0_attn_norm + dropout(l0_ff + l0_ff_2_bias)
+//     l0_ffn_norm = (l0_r2_1 − mean)·rstd·l0_ffn_norm_weight + l0_ffn_norm_bias over each row; l0_ffn_norm_mean, l0_ffn_norm_rstd kept for the backward
 //   bert_classifier.model:41  l0_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
 //   bert_classifier.model:42  l0_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:42  l0_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-extern "C" __global__ void __launch_bounds__(256) fwd_15_dense_dropout_add(
+//   bert_classifier.model:43  l0_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+extern "C" __global__ void __launch_bounds__(256) fwd_15_dense_dropout_add_layer_norm(
     int rows,
     int cols,
     const float* __restrict__ l0_attn_norm,
     const float* __restrict__ l0_ff,
     const float* __restrict__ l0_ff_2_bias,
+    const float* __restrict__ l0_ffn_norm_weight,
+    const float* __restrict__ l0_ffn_norm_bias,
     float* __restrict__ l0_r2_1,
+    float* __restrict__ l0_ffn_norm,
+    float* __restrict__ l0_ffn_norm_mean,
+    float* __restrict__ l0_ffn_norm_rstd,
     const unsigned int* __restrict__ seed3,
     float p3,
     float scale3)
 {
-    long n = (long)rows * cols;
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
+    float sum = 0.0f;
+    for (int c = lane; c < cols; c += 32)
     {
-        int c = (int)(i % cols);
+        long i = (long)row * cols + c;
         float v0 = l0_attn_norm[i];
         float v1 = l0_ff[i];
         float v2 = l0_ff_2_bias[c];
@@ -964,6 +1001,23 @@ extern "C" __global__ void __launch_bounds__(256) fwd_15_dense_dropout_add(
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l0_r2_1[i] = v6;
+        sum += v6;
+    }
+    float m = md_warp_sum(sum) / (float)cols;
+    const float* x_row = l0_r2_1 + (long)row * cols; // this lane's own writes above
+    float squares = 0.0f;
+    for (int c = lane; c < cols; c += 32)
+    {
+        float centred = x_row[c] - m;
+        squares += centred * centred;
+    }
+    float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-12f); // the layer norm's eps
+    float* y_row = l0_ffn_norm + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * l0_ffn_norm_weight[c] + l0_ffn_norm_bias[c];
+    if (lane == 0)
+    {
+        l0_ffn_norm_mean[row] = m;
+        l0_ffn_norm_rstd[row] = s;
     }
 }
 
@@ -971,26 +1025,36 @@ extern "C" __global__ void __launch_bounds__(256) fwd_15_dense_dropout_add(
 //     l1_attn_qkv = l1_attn_qkv + l1_attn_in_proj_bias
 //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 
-// fwd_21_attention_dropout_add: one thread per element of [B*T, 384]:
+// fwd_21_attention_dropout_add_layer_norm: fused residual + layer norm, one warp per row of [B*T, 384]:
 //     l1_r1_1 = l0_ffn_norm + dropout(l1_attn + l1_attn_out_proj_bias)
+//     l1_attn_norm = (l1_r1_1 − mean)·rstd·l1_attn_norm_weight + l1_attn_norm_bias over each row; l1_attn_norm_mean, l1_attn_norm_rstd kept for the backward
 //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:45  l1_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:45  l1_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-extern "C" __global__ void __launch_bounds__(256) fwd_21_attention_dropout_add(
+//   bert_classifier.model:46  l1_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+extern "C" __global__ void __launch_bounds__(256) fwd_21_attention_dropout_add_layer_norm(
     int rows,
     int cols,
     const float* __restrict__ l0_ffn_norm,
     const float* __restrict__ l1_attn,
     const float* __restrict__ l1_attn_out_proj_bias,
+    const float* __restrict__ l1_attn_norm_weight,
+    const float* __restrict__ l1_attn_norm_bias,
     float* __restrict__ l1_r1_1,
+    float* __restrict__ l1_attn_norm,
+    float* __restrict__ l1_attn_norm_mean,
+    float* __restrict__ l1_attn_norm_rstd,
     const unsigned int* __restrict__ seed5,
     float p5,
     float scale5)
 {
-    long n = (long)rows * cols;
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
+    float sum = 0.0f;
+    for (int c = lane; c < cols; c += 32)
     {
-        int c = (int)(i % cols);
+        long i = (long)row * cols + c;
         float v0 = l0_ffn_norm[i];
         float v1 = l1_attn[i];
         float v2 = l1_attn_out_proj_bias[c];
@@ -999,6 +1063,23 @@ extern "C" __global__ void __launch_bounds__(256) fwd_21_attention_dropout_add(
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l1_r1_1[i] = v6;
+        sum += v6;
+    }
+    float m = md_warp_sum(sum) / (float)cols;
+    const float* x_row = l1_r1_1 + (long)row * cols; // this lane's own writes above
+    float squares = 0.0f;
+    for (int c = lane; c < cols; c += 32)
+    {
+        float centred = x_row[c] - m;
+        squares += centred * centred;
+    }
+    float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-12f); // the layer norm's eps
+    float* y_row = l1_attn_norm + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * l1_attn_norm_weight[c] + l1_attn_norm_bias[c];
+    if (lane == 0)
+    {
+        l1_attn_norm_mean[row] = m;
+        l1_attn_norm_rstd[row] = s;
     }
 }
 
@@ -1027,26 +1108,36 @@ extern "C" __global__ void __launch_bounds__(256) fwd_24_dense_gelu(
     }
 }
 
-// fwd_26_dense_dropout_add: one thread per element of [B*T, 384]:
+// fwd_26_dense_dropout_add_layer_norm: fused residual + layer norm, one warp per row of [B*T, 384]:
 //     l1_r2_1 = l1_attn_norm + dropout(l1_ff + l1_ff_2_bias)
+//     l1_ffn_norm = (l1_r2_1 − mean)·rstd·l1_ffn_norm_weight + l1_ffn_norm_bias over each row; l1_ffn_norm_mean, l1_ffn_norm_rstd kept for the backward
 //   bert_classifier.model:47  l1_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
 //   bert_classifier.model:48  l1_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:48  l1_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-extern "C" __global__ void __launch_bounds__(256) fwd_26_dense_dropout_add(
+//   bert_classifier.model:49  l1_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+extern "C" __global__ void __launch_bounds__(256) fwd_26_dense_dropout_add_layer_norm(
     int rows,
     int cols,
     const float* __restrict__ l1_attn_norm,
     const float* __restrict__ l1_ff,
     const float* __restrict__ l1_ff_2_bias,
+    const float* __restrict__ l1_ffn_norm_weight,
+    const float* __restrict__ l1_ffn_norm_bias,
     float* __restrict__ l1_r2_1,
+    float* __restrict__ l1_ffn_norm,
+    float* __restrict__ l1_ffn_norm_mean,
+    float* __restrict__ l1_ffn_norm_rstd,
     const unsigned int* __restrict__ seed6,
     float p6,
     float scale6)
 {
-    long n = (long)rows * cols;
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
+    float sum = 0.0f;
+    for (int c = lane; c < cols; c += 32)
     {
-        int c = (int)(i % cols);
+        long i = (long)row * cols + c;
         float v0 = l1_attn_norm[i];
         float v1 = l1_ff[i];
         float v2 = l1_ff_2_bias[c];
@@ -1055,6 +1146,23 @@ extern "C" __global__ void __launch_bounds__(256) fwd_26_dense_dropout_add(
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l1_r2_1[i] = v6;
+        sum += v6;
+    }
+    float m = md_warp_sum(sum) / (float)cols;
+    const float* x_row = l1_r2_1 + (long)row * cols; // this lane's own writes above
+    float squares = 0.0f;
+    for (int c = lane; c < cols; c += 32)
+    {
+        float centred = x_row[c] - m;
+        squares += centred * centred;
+    }
+    float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-12f); // the layer norm's eps
+    float* y_row = l1_ffn_norm + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * l1_ffn_norm_weight[c] + l1_ffn_norm_bias[c];
+    if (lane == 0)
+    {
+        l1_ffn_norm_mean[row] = m;
+        l1_ffn_norm_rstd[row] = s;
     }
 }
 
@@ -1062,26 +1170,36 @@ extern "C" __global__ void __launch_bounds__(256) fwd_26_dense_dropout_add(
 //     l2_attn_qkv = l2_attn_qkv + l2_attn_in_proj_bias
 //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 
-// fwd_32_attention_dropout_add: one thread per element of [B*T, 384]:
+// fwd_32_attention_dropout_add_layer_norm: fused residual + layer norm, one warp per row of [B*T, 384]:
 //     l2_r1_1 = l1_ffn_norm + dropout(l2_attn + l2_attn_out_proj_bias)
+//     l2_attn_norm = (l2_r1_1 − mean)·rstd·l2_attn_norm_weight + l2_attn_norm_bias over each row; l2_attn_norm_mean, l2_attn_norm_rstd kept for the backward
 //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:51  l2_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:51  l2_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-extern "C" __global__ void __launch_bounds__(256) fwd_32_attention_dropout_add(
+//   bert_classifier.model:52  l2_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+extern "C" __global__ void __launch_bounds__(256) fwd_32_attention_dropout_add_layer_norm(
     int rows,
     int cols,
     const float* __restrict__ l1_ffn_norm,
     const float* __restrict__ l2_attn,
     const float* __restrict__ l2_attn_out_proj_bias,
+    const float* __restrict__ l2_attn_norm_weight,
+    const float* __restrict__ l2_attn_norm_bias,
     float* __restrict__ l2_r1_1,
+    float* __restrict__ l2_attn_norm,
+    float* __restrict__ l2_attn_norm_mean,
+    float* __restrict__ l2_attn_norm_rstd,
     const unsigned int* __restrict__ seed8,
     float p8,
     float scale8)
 {
-    long n = (long)rows * cols;
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
+    float sum = 0.0f;
+    for (int c = lane; c < cols; c += 32)
     {
-        int c = (int)(i % cols);
+        long i = (long)row * cols + c;
         float v0 = l1_ffn_norm[i];
         float v1 = l2_attn[i];
         float v2 = l2_attn_out_proj_bias[c];
@@ -1090,6 +1208,23 @@ extern "C" __global__ void __launch_bounds__(256) fwd_32_attention_dropout_add(
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l2_r1_1[i] = v6;
+        sum += v6;
+    }
+    float m = md_warp_sum(sum) / (float)cols;
+    const float* x_row = l2_r1_1 + (long)row * cols; // this lane's own writes above
+    float squares = 0.0f;
+    for (int c = lane; c < cols; c += 32)
+    {
+        float centred = x_row[c] - m;
+        squares += centred * centred;
+    }
+    float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-12f); // the layer norm's eps
+    float* y_row = l2_attn_norm + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * l2_attn_norm_weight[c] + l2_attn_norm_bias[c];
+    if (lane == 0)
+    {
+        l2_attn_norm_mean[row] = m;
+        l2_attn_norm_rstd[row] = s;
     }
 }
 
@@ -1118,26 +1253,36 @@ extern "C" __global__ void __launch_bounds__(256) fwd_35_dense_gelu(
     }
 }
 
-// fwd_37_dense_dropout_add: one thread per element of [B*T, 384]:
+// fwd_37_dense_dropout_add_layer_norm: fused residual + layer norm, one warp per row of [B*T, 384]:
 //     l2_r2_1 = l2_attn_norm + dropout(l2_ff + l2_ff_2_bias)
+//     l2_ffn_norm = (l2_r2_1 − mean)·rstd·l2_ffn_norm_weight + l2_ffn_norm_bias over each row; l2_ffn_norm_mean, l2_ffn_norm_rstd kept for the backward
 //   bert_classifier.model:53  l2_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
 //   bert_classifier.model:54  l2_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:54  l2_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-extern "C" __global__ void __launch_bounds__(256) fwd_37_dense_dropout_add(
+//   bert_classifier.model:55  l2_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+extern "C" __global__ void __launch_bounds__(256) fwd_37_dense_dropout_add_layer_norm(
     int rows,
     int cols,
     const float* __restrict__ l2_attn_norm,
     const float* __restrict__ l2_ff,
     const float* __restrict__ l2_ff_2_bias,
+    const float* __restrict__ l2_ffn_norm_weight,
+    const float* __restrict__ l2_ffn_norm_bias,
     float* __restrict__ l2_r2_1,
+    float* __restrict__ l2_ffn_norm,
+    float* __restrict__ l2_ffn_norm_mean,
+    float* __restrict__ l2_ffn_norm_rstd,
     const unsigned int* __restrict__ seed9,
     float p9,
     float scale9)
 {
-    long n = (long)rows * cols;
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
+    float sum = 0.0f;
+    for (int c = lane; c < cols; c += 32)
     {
-        int c = (int)(i % cols);
+        long i = (long)row * cols + c;
         float v0 = l2_attn_norm[i];
         float v1 = l2_ff[i];
         float v2 = l2_ff_2_bias[c];
@@ -1146,6 +1291,23 @@ extern "C" __global__ void __launch_bounds__(256) fwd_37_dense_dropout_add(
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l2_r2_1[i] = v6;
+        sum += v6;
+    }
+    float m = md_warp_sum(sum) / (float)cols;
+    const float* x_row = l2_r2_1 + (long)row * cols; // this lane's own writes above
+    float squares = 0.0f;
+    for (int c = lane; c < cols; c += 32)
+    {
+        float centred = x_row[c] - m;
+        squares += centred * centred;
+    }
+    float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-12f); // the layer norm's eps
+    float* y_row = l2_ffn_norm + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * l2_ffn_norm_weight[c] + l2_ffn_norm_bias[c];
+    if (lane == 0)
+    {
+        l2_ffn_norm_mean[row] = m;
+        l2_ffn_norm_rstd[row] = s;
     }
 }
 
@@ -1153,26 +1315,36 @@ extern "C" __global__ void __launch_bounds__(256) fwd_37_dense_dropout_add(
 //     l3_attn_qkv = l3_attn_qkv + l3_attn_in_proj_bias
 //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 
-// fwd_43_attention_dropout_add: one thread per element of [B*T, 384]:
+// fwd_43_attention_dropout_add_layer_norm: fused residual + layer norm, one warp per row of [B*T, 384]:
 //     l3_r1_1 = l2_ffn_norm + dropout(l3_attn + l3_attn_out_proj_bias)
+//     l3_attn_norm = (l3_r1_1 − mean)·rstd·l3_attn_norm_weight + l3_attn_norm_bias over each row; l3_attn_norm_mean, l3_attn_norm_rstd kept for the backward
 //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:57  l3_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:57  l3_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-extern "C" __global__ void __launch_bounds__(256) fwd_43_attention_dropout_add(
+//   bert_classifier.model:58  l3_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+extern "C" __global__ void __launch_bounds__(256) fwd_43_attention_dropout_add_layer_norm(
     int rows,
     int cols,
     const float* __restrict__ l2_ffn_norm,
     const float* __restrict__ l3_attn,
     const float* __restrict__ l3_attn_out_proj_bias,
+    const float* __restrict__ l3_attn_norm_weight,
+    const float* __restrict__ l3_attn_norm_bias,
     float* __restrict__ l3_r1_1,
+    float* __restrict__ l3_attn_norm,
+    float* __restrict__ l3_attn_norm_mean,
+    float* __restrict__ l3_attn_norm_rstd,
     const unsigned int* __restrict__ seed11,
     float p11,
     float scale11)
 {
-    long n = (long)rows * cols;
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
+    float sum = 0.0f;
+    for (int c = lane; c < cols; c += 32)
     {
-        int c = (int)(i % cols);
+        long i = (long)row * cols + c;
         float v0 = l2_ffn_norm[i];
         float v1 = l3_attn[i];
         float v2 = l3_attn_out_proj_bias[c];
@@ -1181,6 +1353,23 @@ extern "C" __global__ void __launch_bounds__(256) fwd_43_attention_dropout_add(
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l3_r1_1[i] = v6;
+        sum += v6;
+    }
+    float m = md_warp_sum(sum) / (float)cols;
+    const float* x_row = l3_r1_1 + (long)row * cols; // this lane's own writes above
+    float squares = 0.0f;
+    for (int c = lane; c < cols; c += 32)
+    {
+        float centred = x_row[c] - m;
+        squares += centred * centred;
+    }
+    float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-12f); // the layer norm's eps
+    float* y_row = l3_attn_norm + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * l3_attn_norm_weight[c] + l3_attn_norm_bias[c];
+    if (lane == 0)
+    {
+        l3_attn_norm_mean[row] = m;
+        l3_attn_norm_rstd[row] = s;
     }
 }
 
@@ -1209,26 +1398,36 @@ extern "C" __global__ void __launch_bounds__(256) fwd_46_dense_gelu(
     }
 }
 
-// fwd_48_dense_dropout_add: one thread per element of [B*T, 384]:
+// fwd_48_dense_dropout_add_layer_norm: fused residual + layer norm, one warp per row of [B*T, 384]:
 //     l3_r2_1 = l3_attn_norm + dropout(l3_ff + l3_ff_2_bias)
+//     l3_ffn_norm = (l3_r2_1 − mean)·rstd·l3_ffn_norm_weight + l3_ffn_norm_bias over each row; l3_ffn_norm_mean, l3_ffn_norm_rstd kept for the backward
 //   bert_classifier.model:59  l3_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
 //   bert_classifier.model:60  l3_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:60  l3_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-extern "C" __global__ void __launch_bounds__(256) fwd_48_dense_dropout_add(
+//   bert_classifier.model:61  l3_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+extern "C" __global__ void __launch_bounds__(256) fwd_48_dense_dropout_add_layer_norm(
     int rows,
     int cols,
     const float* __restrict__ l3_attn_norm,
     const float* __restrict__ l3_ff,
     const float* __restrict__ l3_ff_2_bias,
+    const float* __restrict__ l3_ffn_norm_weight,
+    const float* __restrict__ l3_ffn_norm_bias,
     float* __restrict__ l3_r2_1,
+    float* __restrict__ l3_ffn_norm,
+    float* __restrict__ l3_ffn_norm_mean,
+    float* __restrict__ l3_ffn_norm_rstd,
     const unsigned int* __restrict__ seed12,
     float p12,
     float scale12)
 {
-    long n = (long)rows * cols;
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
+    float sum = 0.0f;
+    for (int c = lane; c < cols; c += 32)
     {
-        int c = (int)(i % cols);
+        long i = (long)row * cols + c;
         float v0 = l3_attn_norm[i];
         float v1 = l3_ff[i];
         float v2 = l3_ff_2_bias[c];
@@ -1237,6 +1436,23 @@ extern "C" __global__ void __launch_bounds__(256) fwd_48_dense_dropout_add(
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l3_r2_1[i] = v6;
+        sum += v6;
+    }
+    float m = md_warp_sum(sum) / (float)cols;
+    const float* x_row = l3_r2_1 + (long)row * cols; // this lane's own writes above
+    float squares = 0.0f;
+    for (int c = lane; c < cols; c += 32)
+    {
+        float centred = x_row[c] - m;
+        squares += centred * centred;
+    }
+    float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-12f); // the layer norm's eps
+    float* y_row = l3_ffn_norm + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * l3_ffn_norm_weight[c] + l3_ffn_norm_bias[c];
+    if (lane == 0)
+    {
+        l3_ffn_norm_mean[row] = m;
+        l3_ffn_norm_rstd[row] = s;
     }
 }
 
@@ -1244,26 +1460,36 @@ extern "C" __global__ void __launch_bounds__(256) fwd_48_dense_dropout_add(
 //     l4_attn_qkv = l4_attn_qkv + l4_attn_in_proj_bias
 //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 
-// fwd_54_attention_dropout_add: one thread per element of [B*T, 384]:
+// fwd_54_attention_dropout_add_layer_norm: fused residual + layer norm, one warp per row of [B*T, 384]:
 //     l4_r1_1 = l3_ffn_norm + dropout(l4_attn + l4_attn_out_proj_bias)
+//     l4_attn_norm = (l4_r1_1 − mean)·rstd·l4_attn_norm_weight + l4_attn_norm_bias over each row; l4_attn_norm_mean, l4_attn_norm_rstd kept for the backward
 //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:63  l4_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:63  l4_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-extern "C" __global__ void __launch_bounds__(256) fwd_54_attention_dropout_add(
+//   bert_classifier.model:64  l4_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+extern "C" __global__ void __launch_bounds__(256) fwd_54_attention_dropout_add_layer_norm(
     int rows,
     int cols,
     const float* __restrict__ l3_ffn_norm,
     const float* __restrict__ l4_attn,
     const float* __restrict__ l4_attn_out_proj_bias,
+    const float* __restrict__ l4_attn_norm_weight,
+    const float* __restrict__ l4_attn_norm_bias,
     float* __restrict__ l4_r1_1,
+    float* __restrict__ l4_attn_norm,
+    float* __restrict__ l4_attn_norm_mean,
+    float* __restrict__ l4_attn_norm_rstd,
     const unsigned int* __restrict__ seed14,
     float p14,
     float scale14)
 {
-    long n = (long)rows * cols;
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
+    float sum = 0.0f;
+    for (int c = lane; c < cols; c += 32)
     {
-        int c = (int)(i % cols);
+        long i = (long)row * cols + c;
         float v0 = l3_ffn_norm[i];
         float v1 = l4_attn[i];
         float v2 = l4_attn_out_proj_bias[c];
@@ -1272,6 +1498,23 @@ extern "C" __global__ void __launch_bounds__(256) fwd_54_attention_dropout_add(
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l4_r1_1[i] = v6;
+        sum += v6;
+    }
+    float m = md_warp_sum(sum) / (float)cols;
+    const float* x_row = l4_r1_1 + (long)row * cols; // this lane's own writes above
+    float squares = 0.0f;
+    for (int c = lane; c < cols; c += 32)
+    {
+        float centred = x_row[c] - m;
+        squares += centred * centred;
+    }
+    float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-12f); // the layer norm's eps
+    float* y_row = l4_attn_norm + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * l4_attn_norm_weight[c] + l4_attn_norm_bias[c];
+    if (lane == 0)
+    {
+        l4_attn_norm_mean[row] = m;
+        l4_attn_norm_rstd[row] = s;
     }
 }
 
@@ -1300,26 +1543,36 @@ extern "C" __global__ void __launch_bounds__(256) fwd_57_dense_gelu(
     }
 }
 
-// fwd_59_dense_dropout_add: one thread per element of [B*T, 384]:
+// fwd_59_dense_dropout_add_layer_norm: fused residual + layer norm, one warp per row of [B*T, 384]:
 //     l4_r2_1 = l4_attn_norm + dropout(l4_ff + l4_ff_2_bias)
+//     l4_ffn_norm = (l4_r2_1 − mean)·rstd·l4_ffn_norm_weight + l4_ffn_norm_bias over each row; l4_ffn_norm_mean, l4_ffn_norm_rstd kept for the backward
 //   bert_classifier.model:65  l4_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
 //   bert_classifier.model:66  l4_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:66  l4_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-extern "C" __global__ void __launch_bounds__(256) fwd_59_dense_dropout_add(
+//   bert_classifier.model:67  l4_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+extern "C" __global__ void __launch_bounds__(256) fwd_59_dense_dropout_add_layer_norm(
     int rows,
     int cols,
     const float* __restrict__ l4_attn_norm,
     const float* __restrict__ l4_ff,
     const float* __restrict__ l4_ff_2_bias,
+    const float* __restrict__ l4_ffn_norm_weight,
+    const float* __restrict__ l4_ffn_norm_bias,
     float* __restrict__ l4_r2_1,
+    float* __restrict__ l4_ffn_norm,
+    float* __restrict__ l4_ffn_norm_mean,
+    float* __restrict__ l4_ffn_norm_rstd,
     const unsigned int* __restrict__ seed15,
     float p15,
     float scale15)
 {
-    long n = (long)rows * cols;
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
+    float sum = 0.0f;
+    for (int c = lane; c < cols; c += 32)
     {
-        int c = (int)(i % cols);
+        long i = (long)row * cols + c;
         float v0 = l4_attn_norm[i];
         float v1 = l4_ff[i];
         float v2 = l4_ff_2_bias[c];
@@ -1328,6 +1581,23 @@ extern "C" __global__ void __launch_bounds__(256) fwd_59_dense_dropout_add(
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l4_r2_1[i] = v6;
+        sum += v6;
+    }
+    float m = md_warp_sum(sum) / (float)cols;
+    const float* x_row = l4_r2_1 + (long)row * cols; // this lane's own writes above
+    float squares = 0.0f;
+    for (int c = lane; c < cols; c += 32)
+    {
+        float centred = x_row[c] - m;
+        squares += centred * centred;
+    }
+    float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-12f); // the layer norm's eps
+    float* y_row = l4_ffn_norm + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * l4_ffn_norm_weight[c] + l4_ffn_norm_bias[c];
+    if (lane == 0)
+    {
+        l4_ffn_norm_mean[row] = m;
+        l4_ffn_norm_rstd[row] = s;
     }
 }
 
@@ -1335,26 +1605,36 @@ extern "C" __global__ void __launch_bounds__(256) fwd_59_dense_dropout_add(
 //     l5_attn_qkv = l5_attn_qkv + l5_attn_in_proj_bias
 //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 
-// fwd_65_attention_dropout_add: one thread per element of [B*T, 384]:
+// fwd_65_attention_dropout_add_layer_norm: fused residual + layer norm, one warp per row of [B*T, 384]:
 //     l5_r1_1 = l4_ffn_norm + dropout(l5_attn + l5_attn_out_proj_bias)
+//     l5_attn_norm = (l5_r1_1 − mean)·rstd·l5_attn_norm_weight + l5_attn_norm_bias over each row; l5_attn_norm_mean, l5_attn_norm_rstd kept for the backward
 //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
 //   bert_classifier.model:69  l5_r1.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:69  l5_r1.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-extern "C" __global__ void __launch_bounds__(256) fwd_65_attention_dropout_add(
+//   bert_classifier.model:70  l5_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+extern "C" __global__ void __launch_bounds__(256) fwd_65_attention_dropout_add_layer_norm(
     int rows,
     int cols,
     const float* __restrict__ l4_ffn_norm,
     const float* __restrict__ l5_attn,
     const float* __restrict__ l5_attn_out_proj_bias,
+    const float* __restrict__ l5_attn_norm_weight,
+    const float* __restrict__ l5_attn_norm_bias,
     float* __restrict__ l5_r1_1,
+    float* __restrict__ l5_attn_norm,
+    float* __restrict__ l5_attn_norm_mean,
+    float* __restrict__ l5_attn_norm_rstd,
     const unsigned int* __restrict__ seed17,
     float p17,
     float scale17)
 {
-    long n = (long)rows * cols;
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
+    float sum = 0.0f;
+    for (int c = lane; c < cols; c += 32)
     {
-        int c = (int)(i % cols);
+        long i = (long)row * cols + c;
         float v0 = l4_ffn_norm[i];
         float v1 = l5_attn[i];
         float v2 = l5_attn_out_proj_bias[c];
@@ -1363,6 +1643,23 @@ extern "C" __global__ void __launch_bounds__(256) fwd_65_attention_dropout_add(
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l5_r1_1[i] = v6;
+        sum += v6;
+    }
+    float m = md_warp_sum(sum) / (float)cols;
+    const float* x_row = l5_r1_1 + (long)row * cols; // this lane's own writes above
+    float squares = 0.0f;
+    for (int c = lane; c < cols; c += 32)
+    {
+        float centred = x_row[c] - m;
+        squares += centred * centred;
+    }
+    float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-12f); // the layer norm's eps
+    float* y_row = l5_attn_norm + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * l5_attn_norm_weight[c] + l5_attn_norm_bias[c];
+    if (lane == 0)
+    {
+        l5_attn_norm_mean[row] = m;
+        l5_attn_norm_rstd[row] = s;
     }
 }
 
@@ -1391,26 +1688,36 @@ extern "C" __global__ void __launch_bounds__(256) fwd_68_dense_gelu(
     }
 }
 
-// fwd_70_dense_dropout_add: one thread per element of [B*T, 384]:
+// fwd_70_dense_dropout_add_layer_norm: fused residual + layer norm, one warp per row of [B*T, 384]:
 //     l5_r2_1 = l5_attn_norm + dropout(l5_ff + l5_ff_2_bias)
+//     l5_ffn_norm = (l5_r2_1 − mean)·rstd·l5_ffn_norm_weight + l5_ffn_norm_bias over each row; l5_ffn_norm_mean, l5_ffn_norm_rstd kept for the backward
 //   bert_classifier.model:71  l5_ff.2 = dense(units=384, bias=true)  [B, T, 1536] -> [B, T, 384]
 //   bert_classifier.model:72  l5_r2.0 = dropout(p=0.1)  [B, T, 384] -> [B, T, 384]
 //   bert_classifier.model:72  l5_r2.1 = add()  [B, T, 384], [B, T, 384] -> [B, T, 384]
-extern "C" __global__ void __launch_bounds__(256) fwd_70_dense_dropout_add(
+//   bert_classifier.model:73  l5_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
+extern "C" __global__ void __launch_bounds__(256) fwd_70_dense_dropout_add_layer_norm(
     int rows,
     int cols,
     const float* __restrict__ l5_attn_norm,
     const float* __restrict__ l5_ff,
     const float* __restrict__ l5_ff_2_bias,
+    const float* __restrict__ l5_ffn_norm_weight,
+    const float* __restrict__ l5_ffn_norm_bias,
     float* __restrict__ l5_r2_1,
+    float* __restrict__ l5_ffn_norm,
+    float* __restrict__ l5_ffn_norm_mean,
+    float* __restrict__ l5_ffn_norm_rstd,
     const unsigned int* __restrict__ seed18,
     float p18,
     float scale18)
 {
-    long n = (long)rows * cols;
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
+    float sum = 0.0f;
+    for (int c = lane; c < cols; c += 32)
     {
-        int c = (int)(i % cols);
+        long i = (long)row * cols + c;
         float v0 = l5_attn_norm[i];
         float v1 = l5_ff[i];
         float v2 = l5_ff_2_bias[c];
@@ -1419,6 +1726,23 @@ extern "C" __global__ void __launch_bounds__(256) fwd_70_dense_dropout_add(
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         l5_r2_1[i] = v6;
+        sum += v6;
+    }
+    float m = md_warp_sum(sum) / (float)cols;
+    const float* x_row = l5_r2_1 + (long)row * cols; // this lane's own writes above
+    float squares = 0.0f;
+    for (int c = lane; c < cols; c += 32)
+    {
+        float centred = x_row[c] - m;
+        squares += centred * centred;
+    }
+    float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-12f); // the layer norm's eps
+    float* y_row = l5_ffn_norm + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * l5_ffn_norm_weight[c] + l5_ffn_norm_bias[c];
+    if (lane == 0)
+    {
+        l5_ffn_norm_mean[row] = m;
+        l5_ffn_norm_rstd[row] = s;
     }
 }
 
@@ -2535,24 +2859,24 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
             private readonly global::ModelDsl.Cuda.Layers.LayerContext _layers; // the layer library's kernels in _module, launched by ModelDsl.Cuda.Layers
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_2_add;
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_5_dropout;
-            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_10_attention_dropout_add;
+            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_10_attention_dropout_add_layer_norm;
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_13_dense_gelu;
-            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_15_dense_dropout_add;
-            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_21_attention_dropout_add;
+            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_15_dense_dropout_add_layer_norm;
+            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_21_attention_dropout_add_layer_norm;
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_24_dense_gelu;
-            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_26_dense_dropout_add;
-            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_32_attention_dropout_add;
+            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_26_dense_dropout_add_layer_norm;
+            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_32_attention_dropout_add_layer_norm;
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_35_dense_gelu;
-            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_37_dense_dropout_add;
-            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_43_attention_dropout_add;
+            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_37_dense_dropout_add_layer_norm;
+            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_43_attention_dropout_add_layer_norm;
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_46_dense_gelu;
-            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_48_dense_dropout_add;
-            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_54_attention_dropout_add;
+            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_48_dense_dropout_add_layer_norm;
+            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_54_attention_dropout_add_layer_norm;
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_57_dense_gelu;
-            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_59_dense_dropout_add;
-            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_65_attention_dropout_add;
+            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_59_dense_dropout_add_layer_norm;
+            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_65_attention_dropout_add_layer_norm;
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_68_dense_gelu;
-            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_70_dense_dropout_add;
+            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_70_dense_dropout_add_layer_norm;
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_73_dropout;
             private readonly global::ModelDsl.Cuda.GpuKernel _bwd_80_dropout;
             private readonly global::ModelDsl.Cuda.GpuKernel _bwd_83_add_dropout_dense;
@@ -2621,24 +2945,24 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 _layers = new global::ModelDsl.Cuda.Layers.LayerContext(context, _module);
                 _fwd_2_add = _module.GetKernel("fwd_2_add");
                 _fwd_5_dropout = _module.GetKernel("fwd_5_dropout");
-                _fwd_10_attention_dropout_add = _module.GetKernel("fwd_10_attention_dropout_add");
+                _fwd_10_attention_dropout_add_layer_norm = _module.GetKernel("fwd_10_attention_dropout_add_layer_norm");
                 _fwd_13_dense_gelu = _module.GetKernel("fwd_13_dense_gelu");
-                _fwd_15_dense_dropout_add = _module.GetKernel("fwd_15_dense_dropout_add");
-                _fwd_21_attention_dropout_add = _module.GetKernel("fwd_21_attention_dropout_add");
+                _fwd_15_dense_dropout_add_layer_norm = _module.GetKernel("fwd_15_dense_dropout_add_layer_norm");
+                _fwd_21_attention_dropout_add_layer_norm = _module.GetKernel("fwd_21_attention_dropout_add_layer_norm");
                 _fwd_24_dense_gelu = _module.GetKernel("fwd_24_dense_gelu");
-                _fwd_26_dense_dropout_add = _module.GetKernel("fwd_26_dense_dropout_add");
-                _fwd_32_attention_dropout_add = _module.GetKernel("fwd_32_attention_dropout_add");
+                _fwd_26_dense_dropout_add_layer_norm = _module.GetKernel("fwd_26_dense_dropout_add_layer_norm");
+                _fwd_32_attention_dropout_add_layer_norm = _module.GetKernel("fwd_32_attention_dropout_add_layer_norm");
                 _fwd_35_dense_gelu = _module.GetKernel("fwd_35_dense_gelu");
-                _fwd_37_dense_dropout_add = _module.GetKernel("fwd_37_dense_dropout_add");
-                _fwd_43_attention_dropout_add = _module.GetKernel("fwd_43_attention_dropout_add");
+                _fwd_37_dense_dropout_add_layer_norm = _module.GetKernel("fwd_37_dense_dropout_add_layer_norm");
+                _fwd_43_attention_dropout_add_layer_norm = _module.GetKernel("fwd_43_attention_dropout_add_layer_norm");
                 _fwd_46_dense_gelu = _module.GetKernel("fwd_46_dense_gelu");
-                _fwd_48_dense_dropout_add = _module.GetKernel("fwd_48_dense_dropout_add");
-                _fwd_54_attention_dropout_add = _module.GetKernel("fwd_54_attention_dropout_add");
+                _fwd_48_dense_dropout_add_layer_norm = _module.GetKernel("fwd_48_dense_dropout_add_layer_norm");
+                _fwd_54_attention_dropout_add_layer_norm = _module.GetKernel("fwd_54_attention_dropout_add_layer_norm");
                 _fwd_57_dense_gelu = _module.GetKernel("fwd_57_dense_gelu");
-                _fwd_59_dense_dropout_add = _module.GetKernel("fwd_59_dense_dropout_add");
-                _fwd_65_attention_dropout_add = _module.GetKernel("fwd_65_attention_dropout_add");
+                _fwd_59_dense_dropout_add_layer_norm = _module.GetKernel("fwd_59_dense_dropout_add_layer_norm");
+                _fwd_65_attention_dropout_add_layer_norm = _module.GetKernel("fwd_65_attention_dropout_add_layer_norm");
                 _fwd_68_dense_gelu = _module.GetKernel("fwd_68_dense_gelu");
-                _fwd_70_dense_dropout_add = _module.GetKernel("fwd_70_dense_dropout_add");
+                _fwd_70_dense_dropout_add_layer_norm = _module.GetKernel("fwd_70_dense_dropout_add_layer_norm");
                 _fwd_73_dropout = _module.GetKernel("fwd_73_dropout");
                 _bwd_80_dropout = _module.GetKernel("bwd_80_dropout");
                 _bwd_83_add_dropout_dense = _module.GetKernel("bwd_83_add_dropout_dense");
@@ -3681,17 +4005,21 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.emb.Pointer); // emb
                     a.Add(w.l0_attn.Pointer); // l0_attn
                     a.Add(_values.Pointer.Plus(Offsets[8])); // l0_attn_out_proj_bias
+                    a.Add(_values.Pointer.Plus(Offsets[9])); // l0_attn_norm_weight
+                    a.Add(_values.Pointer.Plus(Offsets[10])); // l0_attn_norm_bias
                     a.Add(w.l0_r1_1.Pointer); // l0_r1_1
+                    a.Add(w.l0_attn_norm.Pointer); // l0_attn_norm
+                    a.Add(w.l0_attn_norm_mean.Pointer); // l0_attn_norm_mean
+                    a.Add(w.l0_attn_norm_rstd.Pointer); // l0_attn_norm_rstd
                     a.Add(_dropoutSeeds.Pointer.Plus(2)); // seed2
                     a.Add(training ? 0.1f : 0f); // p2
                     a.Add(training ? 1.1111112f : 1f); // scale2
-                    _fwd_10_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    _fwd_10_attention_dropout_add_layer_norm.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_11_layer_norm
                 //   bert_classifier.model:40  l0_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // l0_attn_norm = (l0_r1_1 − mean)·rstd·l0_attn_norm_weight + l0_attn_norm_bias over rows of 384; l0_attn_norm_mean and l0_attn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l0_r1_1.Pointer, _values.Pointer.Plus(Offsets[9]), _values.Pointer.Plus(Offsets[10]), w.l0_attn_norm.Pointer, w.l0_attn_norm_mean.Pointer, w.l0_attn_norm_rstd.Pointer, 1e-12f);
+                // no launch: fwd_10_attention_dropout_add_layer_norm above computes this layer norm with the sum it normalises (fused residual + layer norm)
 
                 // fwd_12_dense
                 //   bert_classifier.model:41  l0_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
@@ -3727,17 +4055,21 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l0_attn_norm.Pointer); // l0_attn_norm
                     a.Add(w.l0_ff.Pointer); // l0_ff
                     a.Add(_values.Pointer.Plus(Offsets[14])); // l0_ff_2_bias
+                    a.Add(_values.Pointer.Plus(Offsets[15])); // l0_ffn_norm_weight
+                    a.Add(_values.Pointer.Plus(Offsets[16])); // l0_ffn_norm_bias
                     a.Add(w.l0_r2_1.Pointer); // l0_r2_1
+                    a.Add(w.l0_ffn_norm.Pointer); // l0_ffn_norm
+                    a.Add(w.l0_ffn_norm_mean.Pointer); // l0_ffn_norm_mean
+                    a.Add(w.l0_ffn_norm_rstd.Pointer); // l0_ffn_norm_rstd
                     a.Add(_dropoutSeeds.Pointer.Plus(3)); // seed3
                     a.Add(training ? 0.1f : 0f); // p3
                     a.Add(training ? 1.1111112f : 1f); // scale3
-                    _fwd_15_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    _fwd_15_dense_dropout_add_layer_norm.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_16_layer_norm
                 //   bert_classifier.model:43  l0_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // l0_ffn_norm = (l0_r2_1 − mean)·rstd·l0_ffn_norm_weight + l0_ffn_norm_bias over rows of 384; l0_ffn_norm_mean and l0_ffn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l0_r2_1.Pointer, _values.Pointer.Plus(Offsets[15]), _values.Pointer.Plus(Offsets[16]), w.l0_ffn_norm.Pointer, w.l0_ffn_norm_mean.Pointer, w.l0_ffn_norm_rstd.Pointer, 1e-12f);
+                // no launch: fwd_15_dense_dropout_add_layer_norm above computes this layer norm with the sum it normalises (fused residual + layer norm)
 
                 // fwd_17_attention_in_proj
                 //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
@@ -3769,17 +4101,21 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l0_ffn_norm.Pointer); // l0_ffn_norm
                     a.Add(w.l1_attn.Pointer); // l1_attn
                     a.Add(_values.Pointer.Plus(Offsets[20])); // l1_attn_out_proj_bias
+                    a.Add(_values.Pointer.Plus(Offsets[21])); // l1_attn_norm_weight
+                    a.Add(_values.Pointer.Plus(Offsets[22])); // l1_attn_norm_bias
                     a.Add(w.l1_r1_1.Pointer); // l1_r1_1
+                    a.Add(w.l1_attn_norm.Pointer); // l1_attn_norm
+                    a.Add(w.l1_attn_norm_mean.Pointer); // l1_attn_norm_mean
+                    a.Add(w.l1_attn_norm_rstd.Pointer); // l1_attn_norm_rstd
                     a.Add(_dropoutSeeds.Pointer.Plus(5)); // seed5
                     a.Add(training ? 0.1f : 0f); // p5
                     a.Add(training ? 1.1111112f : 1f); // scale5
-                    _fwd_21_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    _fwd_21_attention_dropout_add_layer_norm.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_22_layer_norm
                 //   bert_classifier.model:46  l1_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // l1_attn_norm = (l1_r1_1 − mean)·rstd·l1_attn_norm_weight + l1_attn_norm_bias over rows of 384; l1_attn_norm_mean and l1_attn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l1_r1_1.Pointer, _values.Pointer.Plus(Offsets[21]), _values.Pointer.Plus(Offsets[22]), w.l1_attn_norm.Pointer, w.l1_attn_norm_mean.Pointer, w.l1_attn_norm_rstd.Pointer, 1e-12f);
+                // no launch: fwd_21_attention_dropout_add_layer_norm above computes this layer norm with the sum it normalises (fused residual + layer norm)
 
                 // fwd_23_dense
                 //   bert_classifier.model:47  l1_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
@@ -3815,17 +4151,21 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l1_attn_norm.Pointer); // l1_attn_norm
                     a.Add(w.l1_ff.Pointer); // l1_ff
                     a.Add(_values.Pointer.Plus(Offsets[26])); // l1_ff_2_bias
+                    a.Add(_values.Pointer.Plus(Offsets[27])); // l1_ffn_norm_weight
+                    a.Add(_values.Pointer.Plus(Offsets[28])); // l1_ffn_norm_bias
                     a.Add(w.l1_r2_1.Pointer); // l1_r2_1
+                    a.Add(w.l1_ffn_norm.Pointer); // l1_ffn_norm
+                    a.Add(w.l1_ffn_norm_mean.Pointer); // l1_ffn_norm_mean
+                    a.Add(w.l1_ffn_norm_rstd.Pointer); // l1_ffn_norm_rstd
                     a.Add(_dropoutSeeds.Pointer.Plus(6)); // seed6
                     a.Add(training ? 0.1f : 0f); // p6
                     a.Add(training ? 1.1111112f : 1f); // scale6
-                    _fwd_26_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    _fwd_26_dense_dropout_add_layer_norm.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_27_layer_norm
                 //   bert_classifier.model:49  l1_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // l1_ffn_norm = (l1_r2_1 − mean)·rstd·l1_ffn_norm_weight + l1_ffn_norm_bias over rows of 384; l1_ffn_norm_mean and l1_ffn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l1_r2_1.Pointer, _values.Pointer.Plus(Offsets[27]), _values.Pointer.Plus(Offsets[28]), w.l1_ffn_norm.Pointer, w.l1_ffn_norm_mean.Pointer, w.l1_ffn_norm_rstd.Pointer, 1e-12f);
+                // no launch: fwd_26_dense_dropout_add_layer_norm above computes this layer norm with the sum it normalises (fused residual + layer norm)
 
                 // fwd_28_attention_in_proj
                 //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
@@ -3857,17 +4197,21 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l1_ffn_norm.Pointer); // l1_ffn_norm
                     a.Add(w.l2_attn.Pointer); // l2_attn
                     a.Add(_values.Pointer.Plus(Offsets[32])); // l2_attn_out_proj_bias
+                    a.Add(_values.Pointer.Plus(Offsets[33])); // l2_attn_norm_weight
+                    a.Add(_values.Pointer.Plus(Offsets[34])); // l2_attn_norm_bias
                     a.Add(w.l2_r1_1.Pointer); // l2_r1_1
+                    a.Add(w.l2_attn_norm.Pointer); // l2_attn_norm
+                    a.Add(w.l2_attn_norm_mean.Pointer); // l2_attn_norm_mean
+                    a.Add(w.l2_attn_norm_rstd.Pointer); // l2_attn_norm_rstd
                     a.Add(_dropoutSeeds.Pointer.Plus(8)); // seed8
                     a.Add(training ? 0.1f : 0f); // p8
                     a.Add(training ? 1.1111112f : 1f); // scale8
-                    _fwd_32_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    _fwd_32_attention_dropout_add_layer_norm.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_33_layer_norm
                 //   bert_classifier.model:52  l2_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // l2_attn_norm = (l2_r1_1 − mean)·rstd·l2_attn_norm_weight + l2_attn_norm_bias over rows of 384; l2_attn_norm_mean and l2_attn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l2_r1_1.Pointer, _values.Pointer.Plus(Offsets[33]), _values.Pointer.Plus(Offsets[34]), w.l2_attn_norm.Pointer, w.l2_attn_norm_mean.Pointer, w.l2_attn_norm_rstd.Pointer, 1e-12f);
+                // no launch: fwd_32_attention_dropout_add_layer_norm above computes this layer norm with the sum it normalises (fused residual + layer norm)
 
                 // fwd_34_dense
                 //   bert_classifier.model:53  l2_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
@@ -3903,17 +4247,21 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l2_attn_norm.Pointer); // l2_attn_norm
                     a.Add(w.l2_ff.Pointer); // l2_ff
                     a.Add(_values.Pointer.Plus(Offsets[38])); // l2_ff_2_bias
+                    a.Add(_values.Pointer.Plus(Offsets[39])); // l2_ffn_norm_weight
+                    a.Add(_values.Pointer.Plus(Offsets[40])); // l2_ffn_norm_bias
                     a.Add(w.l2_r2_1.Pointer); // l2_r2_1
+                    a.Add(w.l2_ffn_norm.Pointer); // l2_ffn_norm
+                    a.Add(w.l2_ffn_norm_mean.Pointer); // l2_ffn_norm_mean
+                    a.Add(w.l2_ffn_norm_rstd.Pointer); // l2_ffn_norm_rstd
                     a.Add(_dropoutSeeds.Pointer.Plus(9)); // seed9
                     a.Add(training ? 0.1f : 0f); // p9
                     a.Add(training ? 1.1111112f : 1f); // scale9
-                    _fwd_37_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    _fwd_37_dense_dropout_add_layer_norm.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_38_layer_norm
                 //   bert_classifier.model:55  l2_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // l2_ffn_norm = (l2_r2_1 − mean)·rstd·l2_ffn_norm_weight + l2_ffn_norm_bias over rows of 384; l2_ffn_norm_mean and l2_ffn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l2_r2_1.Pointer, _values.Pointer.Plus(Offsets[39]), _values.Pointer.Plus(Offsets[40]), w.l2_ffn_norm.Pointer, w.l2_ffn_norm_mean.Pointer, w.l2_ffn_norm_rstd.Pointer, 1e-12f);
+                // no launch: fwd_37_dense_dropout_add_layer_norm above computes this layer norm with the sum it normalises (fused residual + layer norm)
 
                 // fwd_39_attention_in_proj
                 //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
@@ -3945,17 +4293,21 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l2_ffn_norm.Pointer); // l2_ffn_norm
                     a.Add(w.l3_attn.Pointer); // l3_attn
                     a.Add(_values.Pointer.Plus(Offsets[44])); // l3_attn_out_proj_bias
+                    a.Add(_values.Pointer.Plus(Offsets[45])); // l3_attn_norm_weight
+                    a.Add(_values.Pointer.Plus(Offsets[46])); // l3_attn_norm_bias
                     a.Add(w.l3_r1_1.Pointer); // l3_r1_1
+                    a.Add(w.l3_attn_norm.Pointer); // l3_attn_norm
+                    a.Add(w.l3_attn_norm_mean.Pointer); // l3_attn_norm_mean
+                    a.Add(w.l3_attn_norm_rstd.Pointer); // l3_attn_norm_rstd
                     a.Add(_dropoutSeeds.Pointer.Plus(11)); // seed11
                     a.Add(training ? 0.1f : 0f); // p11
                     a.Add(training ? 1.1111112f : 1f); // scale11
-                    _fwd_43_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    _fwd_43_attention_dropout_add_layer_norm.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_44_layer_norm
                 //   bert_classifier.model:58  l3_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // l3_attn_norm = (l3_r1_1 − mean)·rstd·l3_attn_norm_weight + l3_attn_norm_bias over rows of 384; l3_attn_norm_mean and l3_attn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l3_r1_1.Pointer, _values.Pointer.Plus(Offsets[45]), _values.Pointer.Plus(Offsets[46]), w.l3_attn_norm.Pointer, w.l3_attn_norm_mean.Pointer, w.l3_attn_norm_rstd.Pointer, 1e-12f);
+                // no launch: fwd_43_attention_dropout_add_layer_norm above computes this layer norm with the sum it normalises (fused residual + layer norm)
 
                 // fwd_45_dense
                 //   bert_classifier.model:59  l3_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
@@ -3991,17 +4343,21 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l3_attn_norm.Pointer); // l3_attn_norm
                     a.Add(w.l3_ff.Pointer); // l3_ff
                     a.Add(_values.Pointer.Plus(Offsets[50])); // l3_ff_2_bias
+                    a.Add(_values.Pointer.Plus(Offsets[51])); // l3_ffn_norm_weight
+                    a.Add(_values.Pointer.Plus(Offsets[52])); // l3_ffn_norm_bias
                     a.Add(w.l3_r2_1.Pointer); // l3_r2_1
+                    a.Add(w.l3_ffn_norm.Pointer); // l3_ffn_norm
+                    a.Add(w.l3_ffn_norm_mean.Pointer); // l3_ffn_norm_mean
+                    a.Add(w.l3_ffn_norm_rstd.Pointer); // l3_ffn_norm_rstd
                     a.Add(_dropoutSeeds.Pointer.Plus(12)); // seed12
                     a.Add(training ? 0.1f : 0f); // p12
                     a.Add(training ? 1.1111112f : 1f); // scale12
-                    _fwd_48_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    _fwd_48_dense_dropout_add_layer_norm.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_49_layer_norm
                 //   bert_classifier.model:61  l3_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // l3_ffn_norm = (l3_r2_1 − mean)·rstd·l3_ffn_norm_weight + l3_ffn_norm_bias over rows of 384; l3_ffn_norm_mean and l3_ffn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l3_r2_1.Pointer, _values.Pointer.Plus(Offsets[51]), _values.Pointer.Plus(Offsets[52]), w.l3_ffn_norm.Pointer, w.l3_ffn_norm_mean.Pointer, w.l3_ffn_norm_rstd.Pointer, 1e-12f);
+                // no launch: fwd_48_dense_dropout_add_layer_norm above computes this layer norm with the sum it normalises (fused residual + layer norm)
 
                 // fwd_50_attention_in_proj
                 //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
@@ -4033,17 +4389,21 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l3_ffn_norm.Pointer); // l3_ffn_norm
                     a.Add(w.l4_attn.Pointer); // l4_attn
                     a.Add(_values.Pointer.Plus(Offsets[56])); // l4_attn_out_proj_bias
+                    a.Add(_values.Pointer.Plus(Offsets[57])); // l4_attn_norm_weight
+                    a.Add(_values.Pointer.Plus(Offsets[58])); // l4_attn_norm_bias
                     a.Add(w.l4_r1_1.Pointer); // l4_r1_1
+                    a.Add(w.l4_attn_norm.Pointer); // l4_attn_norm
+                    a.Add(w.l4_attn_norm_mean.Pointer); // l4_attn_norm_mean
+                    a.Add(w.l4_attn_norm_rstd.Pointer); // l4_attn_norm_rstd
                     a.Add(_dropoutSeeds.Pointer.Plus(14)); // seed14
                     a.Add(training ? 0.1f : 0f); // p14
                     a.Add(training ? 1.1111112f : 1f); // scale14
-                    _fwd_54_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    _fwd_54_attention_dropout_add_layer_norm.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_55_layer_norm
                 //   bert_classifier.model:64  l4_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // l4_attn_norm = (l4_r1_1 − mean)·rstd·l4_attn_norm_weight + l4_attn_norm_bias over rows of 384; l4_attn_norm_mean and l4_attn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l4_r1_1.Pointer, _values.Pointer.Plus(Offsets[57]), _values.Pointer.Plus(Offsets[58]), w.l4_attn_norm.Pointer, w.l4_attn_norm_mean.Pointer, w.l4_attn_norm_rstd.Pointer, 1e-12f);
+                // no launch: fwd_54_attention_dropout_add_layer_norm above computes this layer norm with the sum it normalises (fused residual + layer norm)
 
                 // fwd_56_dense
                 //   bert_classifier.model:65  l4_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
@@ -4079,17 +4439,21 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l4_attn_norm.Pointer); // l4_attn_norm
                     a.Add(w.l4_ff.Pointer); // l4_ff
                     a.Add(_values.Pointer.Plus(Offsets[62])); // l4_ff_2_bias
+                    a.Add(_values.Pointer.Plus(Offsets[63])); // l4_ffn_norm_weight
+                    a.Add(_values.Pointer.Plus(Offsets[64])); // l4_ffn_norm_bias
                     a.Add(w.l4_r2_1.Pointer); // l4_r2_1
+                    a.Add(w.l4_ffn_norm.Pointer); // l4_ffn_norm
+                    a.Add(w.l4_ffn_norm_mean.Pointer); // l4_ffn_norm_mean
+                    a.Add(w.l4_ffn_norm_rstd.Pointer); // l4_ffn_norm_rstd
                     a.Add(_dropoutSeeds.Pointer.Plus(15)); // seed15
                     a.Add(training ? 0.1f : 0f); // p15
                     a.Add(training ? 1.1111112f : 1f); // scale15
-                    _fwd_59_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    _fwd_59_dense_dropout_add_layer_norm.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_60_layer_norm
                 //   bert_classifier.model:67  l4_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // l4_ffn_norm = (l4_r2_1 − mean)·rstd·l4_ffn_norm_weight + l4_ffn_norm_bias over rows of 384; l4_ffn_norm_mean and l4_ffn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l4_r2_1.Pointer, _values.Pointer.Plus(Offsets[63]), _values.Pointer.Plus(Offsets[64]), w.l4_ffn_norm.Pointer, w.l4_ffn_norm_mean.Pointer, w.l4_ffn_norm_rstd.Pointer, 1e-12f);
+                // no launch: fwd_59_dense_dropout_add_layer_norm above computes this layer norm with the sum it normalises (fused residual + layer norm)
 
                 // fwd_61_attention_in_proj
                 //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
@@ -4121,17 +4485,21 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l4_ffn_norm.Pointer); // l4_ffn_norm
                     a.Add(w.l5_attn.Pointer); // l5_attn
                     a.Add(_values.Pointer.Plus(Offsets[68])); // l5_attn_out_proj_bias
+                    a.Add(_values.Pointer.Plus(Offsets[69])); // l5_attn_norm_weight
+                    a.Add(_values.Pointer.Plus(Offsets[70])); // l5_attn_norm_bias
                     a.Add(w.l5_r1_1.Pointer); // l5_r1_1
+                    a.Add(w.l5_attn_norm.Pointer); // l5_attn_norm
+                    a.Add(w.l5_attn_norm_mean.Pointer); // l5_attn_norm_mean
+                    a.Add(w.l5_attn_norm_rstd.Pointer); // l5_attn_norm_rstd
                     a.Add(_dropoutSeeds.Pointer.Plus(17)); // seed17
                     a.Add(training ? 0.1f : 0f); // p17
                     a.Add(training ? 1.1111112f : 1f); // scale17
-                    _fwd_65_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    _fwd_65_attention_dropout_add_layer_norm.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_66_layer_norm
                 //   bert_classifier.model:70  l5_attn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // l5_attn_norm = (l5_r1_1 − mean)·rstd·l5_attn_norm_weight + l5_attn_norm_bias over rows of 384; l5_attn_norm_mean and l5_attn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l5_r1_1.Pointer, _values.Pointer.Plus(Offsets[69]), _values.Pointer.Plus(Offsets[70]), w.l5_attn_norm.Pointer, w.l5_attn_norm_mean.Pointer, w.l5_attn_norm_rstd.Pointer, 1e-12f);
+                // no launch: fwd_65_attention_dropout_add_layer_norm above computes this layer norm with the sum it normalises (fused residual + layer norm)
 
                 // fwd_67_dense
                 //   bert_classifier.model:71  l5_ff.0 = dense(units=1536, bias=true)  [B, T, 384] -> [B, T, 1536]
@@ -4167,17 +4535,21 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                     a.Add(w.l5_attn_norm.Pointer); // l5_attn_norm
                     a.Add(w.l5_ff.Pointer); // l5_ff
                     a.Add(_values.Pointer.Plus(Offsets[74])); // l5_ff_2_bias
+                    a.Add(_values.Pointer.Plus(Offsets[75])); // l5_ffn_norm_weight
+                    a.Add(_values.Pointer.Plus(Offsets[76])); // l5_ffn_norm_bias
                     a.Add(w.l5_r2_1.Pointer); // l5_r2_1
+                    a.Add(w.l5_ffn_norm.Pointer); // l5_ffn_norm
+                    a.Add(w.l5_ffn_norm_mean.Pointer); // l5_ffn_norm_mean
+                    a.Add(w.l5_ffn_norm_rstd.Pointer); // l5_ffn_norm_rstd
                     a.Add(_dropoutSeeds.Pointer.Plus(18)); // seed18
                     a.Add(training ? 0.1f : 0f); // p18
                     a.Add(training ? 1.1111112f : 1f); // scale18
-                    _fwd_70_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(384 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    _fwd_70_dense_dropout_add_layer_norm.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_71_layer_norm
                 //   bert_classifier.model:73  l5_ffn_norm = layer_norm(eps=1E-12)  [B, T, 384] -> [B, T, 384]
-                // l5_ffn_norm = (l5_r2_1 − mean)·rstd·l5_ffn_norm_weight + l5_ffn_norm_bias over rows of 384; l5_ffn_norm_mean and l5_ffn_norm_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 384, w.l5_r2_1.Pointer, _values.Pointer.Plus(Offsets[75]), _values.Pointer.Plus(Offsets[76]), w.l5_ffn_norm.Pointer, w.l5_ffn_norm_mean.Pointer, w.l5_ffn_norm_rstd.Pointer, 1e-12f);
+                // no launch: fwd_70_dense_dropout_add_layer_norm above computes this layer norm with the sum it normalises (fused residual + layer norm)
 
                 // fwd_72_mean
                 //   bert_classifier.model:74  pooled = mean(axis=1, keepdim=false)  [B, T, 384], [B, T] -> [B, 384]

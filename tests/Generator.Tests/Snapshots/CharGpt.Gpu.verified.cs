@@ -729,26 +729,36 @@ extern "C" __global__ void __launch_bounds__(256) fwd_2_dropout(
 //     h_1_0_a_1_qkv = h_1_0_a_1_qkv + h_1_0_a_1_in_proj_bias
 //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 
-// fwd_8_attention_dropout_add: one thread per element of [B*T, 128]:
+// fwd_8_attention_dropout_add_layer_norm: fused residual + layer norm, one warp per row of [B*T, 128]:
 //     h_1_0_r_0 = h_0 + dropout(h_1_0_a_1 + h_1_0_a_1_out_proj_bias)
+//     h_1_0_m_0 = (h_1_0_r_0 − mean)·rstd·h_1_0_m_0_weight + h_1_0_m_0_bias over each row; h_1_0_m_0_mean, h_1_0_m_0_rstd kept for the backward
 //   char_gpt.model:13  h.1.0.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:13  h.1.0.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:14  h.1.0.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
-extern "C" __global__ void __launch_bounds__(256) fwd_8_attention_dropout_add(
+//   char_gpt.model:15  h.1.0.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
+extern "C" __global__ void __launch_bounds__(256) fwd_8_attention_dropout_add_layer_norm(
     int rows,
     int cols,
     const float* __restrict__ h_0,
     const float* __restrict__ h_1_0_a_1,
     const float* __restrict__ h_1_0_a_1_out_proj_bias,
+    const float* __restrict__ h_1_0_m_0_weight,
+    const float* __restrict__ h_1_0_m_0_bias,
     float* __restrict__ h_1_0_r_0,
+    float* __restrict__ h_1_0_m_0,
+    float* __restrict__ h_1_0_m_0_mean,
+    float* __restrict__ h_1_0_m_0_rstd,
     const unsigned int* __restrict__ seed1,
     float p1,
     float scale1)
 {
-    long n = (long)rows * cols;
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
+    float sum = 0.0f;
+    for (int c = lane; c < cols; c += 32)
     {
-        int c = (int)(i % cols);
+        long i = (long)row * cols + c;
         float v0 = h_0[i];
         float v1 = h_1_0_a_1[i];
         float v2 = h_1_0_a_1_out_proj_bias[c];
@@ -757,6 +767,23 @@ extern "C" __global__ void __launch_bounds__(256) fwd_8_attention_dropout_add(
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         h_1_0_r_0[i] = v6;
+        sum += v6;
+    }
+    float m = md_warp_sum(sum) / (float)cols;
+    const float* x_row = h_1_0_r_0 + (long)row * cols; // this lane's own writes above
+    float squares = 0.0f;
+    for (int c = lane; c < cols; c += 32)
+    {
+        float centred = x_row[c] - m;
+        squares += centred * centred;
+    }
+    float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-05f); // the layer norm's eps
+    float* y_row = h_1_0_m_0 + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * h_1_0_m_0_weight[c] + h_1_0_m_0_bias[c];
+    if (lane == 0)
+    {
+        h_1_0_m_0_mean[row] = m;
+        h_1_0_m_0_rstd[row] = s;
     }
 }
 
@@ -785,26 +812,36 @@ extern "C" __global__ void __launch_bounds__(256) fwd_11_dense_gelu(
     }
 }
 
-// fwd_13_dense_dropout_add: one thread per element of [B*T, 128]:
+// fwd_13_dense_dropout_add_layer_norm: fused residual + layer norm, one warp per row of [B*T, 128]:
 //     h_1_0_0 = h_1_0_r_0 + dropout(h_1_0_m_3 + h_1_0_m_3_bias)
+//     h_1_1_a_0 = (h_1_0_0 − mean)·rstd·h_1_1_a_0_weight + h_1_1_a_0_bias over each row; h_1_1_a_0_mean, h_1_1_a_0_rstd kept for the backward
 //   char_gpt.model:15  h.1.0.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
 //   char_gpt.model:15  h.1.0.m.4 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:16  h.1.0.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
-extern "C" __global__ void __launch_bounds__(256) fwd_13_dense_dropout_add(
+//   char_gpt.model:13  h.1.1.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
+extern "C" __global__ void __launch_bounds__(256) fwd_13_dense_dropout_add_layer_norm(
     int rows,
     int cols,
     const float* __restrict__ h_1_0_r_0,
     const float* __restrict__ h_1_0_m_3,
     const float* __restrict__ h_1_0_m_3_bias,
+    const float* __restrict__ h_1_1_a_0_weight,
+    const float* __restrict__ h_1_1_a_0_bias,
     float* __restrict__ h_1_0_0,
+    float* __restrict__ h_1_1_a_0,
+    float* __restrict__ h_1_1_a_0_mean,
+    float* __restrict__ h_1_1_a_0_rstd,
     const unsigned int* __restrict__ seed2,
     float p2,
     float scale2)
 {
-    long n = (long)rows * cols;
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
+    float sum = 0.0f;
+    for (int c = lane; c < cols; c += 32)
     {
-        int c = (int)(i % cols);
+        long i = (long)row * cols + c;
         float v0 = h_1_0_r_0[i];
         float v1 = h_1_0_m_3[i];
         float v2 = h_1_0_m_3_bias[c];
@@ -813,6 +850,23 @@ extern "C" __global__ void __launch_bounds__(256) fwd_13_dense_dropout_add(
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         h_1_0_0[i] = v6;
+        sum += v6;
+    }
+    float m = md_warp_sum(sum) / (float)cols;
+    const float* x_row = h_1_0_0 + (long)row * cols; // this lane's own writes above
+    float squares = 0.0f;
+    for (int c = lane; c < cols; c += 32)
+    {
+        float centred = x_row[c] - m;
+        squares += centred * centred;
+    }
+    float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-05f); // the layer norm's eps
+    float* y_row = h_1_1_a_0 + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * h_1_1_a_0_weight[c] + h_1_1_a_0_bias[c];
+    if (lane == 0)
+    {
+        h_1_1_a_0_mean[row] = m;
+        h_1_1_a_0_rstd[row] = s;
     }
 }
 
@@ -820,26 +874,36 @@ extern "C" __global__ void __launch_bounds__(256) fwd_13_dense_dropout_add(
 //     h_1_1_a_1_qkv = h_1_1_a_1_qkv + h_1_1_a_1_in_proj_bias
 //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 
-// fwd_19_attention_dropout_add: one thread per element of [B*T, 128]:
+// fwd_19_attention_dropout_add_layer_norm: fused residual + layer norm, one warp per row of [B*T, 128]:
 //     h_1_1_r_0 = h_1_0_0 + dropout(h_1_1_a_1 + h_1_1_a_1_out_proj_bias)
+//     h_1_1_m_0 = (h_1_1_r_0 − mean)·rstd·h_1_1_m_0_weight + h_1_1_m_0_bias over each row; h_1_1_m_0_mean, h_1_1_m_0_rstd kept for the backward
 //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:13  h.1.1.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:14  h.1.1.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
-extern "C" __global__ void __launch_bounds__(256) fwd_19_attention_dropout_add(
+//   char_gpt.model:15  h.1.1.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
+extern "C" __global__ void __launch_bounds__(256) fwd_19_attention_dropout_add_layer_norm(
     int rows,
     int cols,
     const float* __restrict__ h_1_0_0,
     const float* __restrict__ h_1_1_a_1,
     const float* __restrict__ h_1_1_a_1_out_proj_bias,
+    const float* __restrict__ h_1_1_m_0_weight,
+    const float* __restrict__ h_1_1_m_0_bias,
     float* __restrict__ h_1_1_r_0,
+    float* __restrict__ h_1_1_m_0,
+    float* __restrict__ h_1_1_m_0_mean,
+    float* __restrict__ h_1_1_m_0_rstd,
     const unsigned int* __restrict__ seed3,
     float p3,
     float scale3)
 {
-    long n = (long)rows * cols;
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
+    float sum = 0.0f;
+    for (int c = lane; c < cols; c += 32)
     {
-        int c = (int)(i % cols);
+        long i = (long)row * cols + c;
         float v0 = h_1_0_0[i];
         float v1 = h_1_1_a_1[i];
         float v2 = h_1_1_a_1_out_proj_bias[c];
@@ -848,6 +912,23 @@ extern "C" __global__ void __launch_bounds__(256) fwd_19_attention_dropout_add(
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         h_1_1_r_0[i] = v6;
+        sum += v6;
+    }
+    float m = md_warp_sum(sum) / (float)cols;
+    const float* x_row = h_1_1_r_0 + (long)row * cols; // this lane's own writes above
+    float squares = 0.0f;
+    for (int c = lane; c < cols; c += 32)
+    {
+        float centred = x_row[c] - m;
+        squares += centred * centred;
+    }
+    float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-05f); // the layer norm's eps
+    float* y_row = h_1_1_m_0 + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * h_1_1_m_0_weight[c] + h_1_1_m_0_bias[c];
+    if (lane == 0)
+    {
+        h_1_1_m_0_mean[row] = m;
+        h_1_1_m_0_rstd[row] = s;
     }
 }
 
@@ -876,26 +957,36 @@ extern "C" __global__ void __launch_bounds__(256) fwd_22_dense_gelu(
     }
 }
 
-// fwd_24_dense_dropout_add: one thread per element of [B*T, 128]:
+// fwd_24_dense_dropout_add_layer_norm: fused residual + layer norm, one warp per row of [B*T, 128]:
 //     h_1_1_0 = h_1_1_r_0 + dropout(h_1_1_m_3 + h_1_1_m_3_bias)
+//     h_1_2_a_0 = (h_1_1_0 − mean)·rstd·h_1_2_a_0_weight + h_1_2_a_0_bias over each row; h_1_2_a_0_mean, h_1_2_a_0_rstd kept for the backward
 //   char_gpt.model:15  h.1.1.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
 //   char_gpt.model:15  h.1.1.m.4 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:16  h.1.1.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
-extern "C" __global__ void __launch_bounds__(256) fwd_24_dense_dropout_add(
+//   char_gpt.model:13  h.1.2.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
+extern "C" __global__ void __launch_bounds__(256) fwd_24_dense_dropout_add_layer_norm(
     int rows,
     int cols,
     const float* __restrict__ h_1_1_r_0,
     const float* __restrict__ h_1_1_m_3,
     const float* __restrict__ h_1_1_m_3_bias,
+    const float* __restrict__ h_1_2_a_0_weight,
+    const float* __restrict__ h_1_2_a_0_bias,
     float* __restrict__ h_1_1_0,
+    float* __restrict__ h_1_2_a_0,
+    float* __restrict__ h_1_2_a_0_mean,
+    float* __restrict__ h_1_2_a_0_rstd,
     const unsigned int* __restrict__ seed4,
     float p4,
     float scale4)
 {
-    long n = (long)rows * cols;
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
+    float sum = 0.0f;
+    for (int c = lane; c < cols; c += 32)
     {
-        int c = (int)(i % cols);
+        long i = (long)row * cols + c;
         float v0 = h_1_1_r_0[i];
         float v1 = h_1_1_m_3[i];
         float v2 = h_1_1_m_3_bias[c];
@@ -904,6 +995,23 @@ extern "C" __global__ void __launch_bounds__(256) fwd_24_dense_dropout_add(
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         h_1_1_0[i] = v6;
+        sum += v6;
+    }
+    float m = md_warp_sum(sum) / (float)cols;
+    const float* x_row = h_1_1_0 + (long)row * cols; // this lane's own writes above
+    float squares = 0.0f;
+    for (int c = lane; c < cols; c += 32)
+    {
+        float centred = x_row[c] - m;
+        squares += centred * centred;
+    }
+    float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-05f); // the layer norm's eps
+    float* y_row = h_1_2_a_0 + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * h_1_2_a_0_weight[c] + h_1_2_a_0_bias[c];
+    if (lane == 0)
+    {
+        h_1_2_a_0_mean[row] = m;
+        h_1_2_a_0_rstd[row] = s;
     }
 }
 
@@ -911,26 +1019,36 @@ extern "C" __global__ void __launch_bounds__(256) fwd_24_dense_dropout_add(
 //     h_1_2_a_1_qkv = h_1_2_a_1_qkv + h_1_2_a_1_in_proj_bias
 //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 
-// fwd_30_attention_dropout_add: one thread per element of [B*T, 128]:
+// fwd_30_attention_dropout_add_layer_norm: fused residual + layer norm, one warp per row of [B*T, 128]:
 //     h_1_2_r_0 = h_1_1_0 + dropout(h_1_2_a_1 + h_1_2_a_1_out_proj_bias)
+//     h_1_2_m_0 = (h_1_2_r_0 − mean)·rstd·h_1_2_m_0_weight + h_1_2_m_0_bias over each row; h_1_2_m_0_mean, h_1_2_m_0_rstd kept for the backward
 //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:13  h.1.2.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:14  h.1.2.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
-extern "C" __global__ void __launch_bounds__(256) fwd_30_attention_dropout_add(
+//   char_gpt.model:15  h.1.2.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
+extern "C" __global__ void __launch_bounds__(256) fwd_30_attention_dropout_add_layer_norm(
     int rows,
     int cols,
     const float* __restrict__ h_1_1_0,
     const float* __restrict__ h_1_2_a_1,
     const float* __restrict__ h_1_2_a_1_out_proj_bias,
+    const float* __restrict__ h_1_2_m_0_weight,
+    const float* __restrict__ h_1_2_m_0_bias,
     float* __restrict__ h_1_2_r_0,
+    float* __restrict__ h_1_2_m_0,
+    float* __restrict__ h_1_2_m_0_mean,
+    float* __restrict__ h_1_2_m_0_rstd,
     const unsigned int* __restrict__ seed5,
     float p5,
     float scale5)
 {
-    long n = (long)rows * cols;
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
+    float sum = 0.0f;
+    for (int c = lane; c < cols; c += 32)
     {
-        int c = (int)(i % cols);
+        long i = (long)row * cols + c;
         float v0 = h_1_1_0[i];
         float v1 = h_1_2_a_1[i];
         float v2 = h_1_2_a_1_out_proj_bias[c];
@@ -939,6 +1057,23 @@ extern "C" __global__ void __launch_bounds__(256) fwd_30_attention_dropout_add(
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         h_1_2_r_0[i] = v6;
+        sum += v6;
+    }
+    float m = md_warp_sum(sum) / (float)cols;
+    const float* x_row = h_1_2_r_0 + (long)row * cols; // this lane's own writes above
+    float squares = 0.0f;
+    for (int c = lane; c < cols; c += 32)
+    {
+        float centred = x_row[c] - m;
+        squares += centred * centred;
+    }
+    float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-05f); // the layer norm's eps
+    float* y_row = h_1_2_m_0 + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * h_1_2_m_0_weight[c] + h_1_2_m_0_bias[c];
+    if (lane == 0)
+    {
+        h_1_2_m_0_mean[row] = m;
+        h_1_2_m_0_rstd[row] = s;
     }
 }
 
@@ -967,26 +1102,36 @@ extern "C" __global__ void __launch_bounds__(256) fwd_33_dense_gelu(
     }
 }
 
-// fwd_35_dense_dropout_add: one thread per element of [B*T, 128]:
+// fwd_35_dense_dropout_add_layer_norm: fused residual + layer norm, one warp per row of [B*T, 128]:
 //     h_1_2_0 = h_1_2_r_0 + dropout(h_1_2_m_3 + h_1_2_m_3_bias)
+//     h_1_3_a_0 = (h_1_2_0 − mean)·rstd·h_1_3_a_0_weight + h_1_3_a_0_bias over each row; h_1_3_a_0_mean, h_1_3_a_0_rstd kept for the backward
 //   char_gpt.model:15  h.1.2.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
 //   char_gpt.model:15  h.1.2.m.4 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:16  h.1.2.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
-extern "C" __global__ void __launch_bounds__(256) fwd_35_dense_dropout_add(
+//   char_gpt.model:13  h.1.3.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
+extern "C" __global__ void __launch_bounds__(256) fwd_35_dense_dropout_add_layer_norm(
     int rows,
     int cols,
     const float* __restrict__ h_1_2_r_0,
     const float* __restrict__ h_1_2_m_3,
     const float* __restrict__ h_1_2_m_3_bias,
+    const float* __restrict__ h_1_3_a_0_weight,
+    const float* __restrict__ h_1_3_a_0_bias,
     float* __restrict__ h_1_2_0,
+    float* __restrict__ h_1_3_a_0,
+    float* __restrict__ h_1_3_a_0_mean,
+    float* __restrict__ h_1_3_a_0_rstd,
     const unsigned int* __restrict__ seed6,
     float p6,
     float scale6)
 {
-    long n = (long)rows * cols;
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
+    float sum = 0.0f;
+    for (int c = lane; c < cols; c += 32)
     {
-        int c = (int)(i % cols);
+        long i = (long)row * cols + c;
         float v0 = h_1_2_r_0[i];
         float v1 = h_1_2_m_3[i];
         float v2 = h_1_2_m_3_bias[c];
@@ -995,6 +1140,23 @@ extern "C" __global__ void __launch_bounds__(256) fwd_35_dense_dropout_add(
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         h_1_2_0[i] = v6;
+        sum += v6;
+    }
+    float m = md_warp_sum(sum) / (float)cols;
+    const float* x_row = h_1_2_0 + (long)row * cols; // this lane's own writes above
+    float squares = 0.0f;
+    for (int c = lane; c < cols; c += 32)
+    {
+        float centred = x_row[c] - m;
+        squares += centred * centred;
+    }
+    float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-05f); // the layer norm's eps
+    float* y_row = h_1_3_a_0 + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * h_1_3_a_0_weight[c] + h_1_3_a_0_bias[c];
+    if (lane == 0)
+    {
+        h_1_3_a_0_mean[row] = m;
+        h_1_3_a_0_rstd[row] = s;
     }
 }
 
@@ -1002,26 +1164,36 @@ extern "C" __global__ void __launch_bounds__(256) fwd_35_dense_dropout_add(
 //     h_1_3_a_1_qkv = h_1_3_a_1_qkv + h_1_3_a_1_in_proj_bias
 //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 
-// fwd_41_attention_dropout_add: one thread per element of [B*T, 128]:
+// fwd_41_attention_dropout_add_layer_norm: fused residual + layer norm, one warp per row of [B*T, 128]:
 //     h_1_3_r_0 = h_1_2_0 + dropout(h_1_3_a_1 + h_1_3_a_1_out_proj_bias)
+//     h_1_3_m_0 = (h_1_3_r_0 − mean)·rstd·h_1_3_m_0_weight + h_1_3_m_0_bias over each row; h_1_3_m_0_mean, h_1_3_m_0_rstd kept for the backward
 //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:13  h.1.3.a.2 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:14  h.1.3.r.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
-extern "C" __global__ void __launch_bounds__(256) fwd_41_attention_dropout_add(
+//   char_gpt.model:15  h.1.3.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
+extern "C" __global__ void __launch_bounds__(256) fwd_41_attention_dropout_add_layer_norm(
     int rows,
     int cols,
     const float* __restrict__ h_1_2_0,
     const float* __restrict__ h_1_3_a_1,
     const float* __restrict__ h_1_3_a_1_out_proj_bias,
+    const float* __restrict__ h_1_3_m_0_weight,
+    const float* __restrict__ h_1_3_m_0_bias,
     float* __restrict__ h_1_3_r_0,
+    float* __restrict__ h_1_3_m_0,
+    float* __restrict__ h_1_3_m_0_mean,
+    float* __restrict__ h_1_3_m_0_rstd,
     const unsigned int* __restrict__ seed7,
     float p7,
     float scale7)
 {
-    long n = (long)rows * cols;
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
+    float sum = 0.0f;
+    for (int c = lane; c < cols; c += 32)
     {
-        int c = (int)(i % cols);
+        long i = (long)row * cols + c;
         float v0 = h_1_2_0[i];
         float v1 = h_1_3_a_1[i];
         float v2 = h_1_3_a_1_out_proj_bias[c];
@@ -1030,6 +1202,23 @@ extern "C" __global__ void __launch_bounds__(256) fwd_41_attention_dropout_add(
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         h_1_3_r_0[i] = v6;
+        sum += v6;
+    }
+    float m = md_warp_sum(sum) / (float)cols;
+    const float* x_row = h_1_3_r_0 + (long)row * cols; // this lane's own writes above
+    float squares = 0.0f;
+    for (int c = lane; c < cols; c += 32)
+    {
+        float centred = x_row[c] - m;
+        squares += centred * centred;
+    }
+    float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-05f); // the layer norm's eps
+    float* y_row = h_1_3_m_0 + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * h_1_3_m_0_weight[c] + h_1_3_m_0_bias[c];
+    if (lane == 0)
+    {
+        h_1_3_m_0_mean[row] = m;
+        h_1_3_m_0_rstd[row] = s;
     }
 }
 
@@ -1058,26 +1247,36 @@ extern "C" __global__ void __launch_bounds__(256) fwd_44_dense_gelu(
     }
 }
 
-// fwd_46_dense_dropout_add: one thread per element of [B*T, 128]:
+// fwd_46_dense_dropout_add_layer_norm: fused residual + layer norm, one warp per row of [B*T, 128]:
 //     h_1_3_0 = h_1_3_r_0 + dropout(h_1_3_m_3 + h_1_3_m_3_bias)
+//     h = (h_1_3_0 − mean)·rstd·h_2_weight + h_2_bias over each row; h_mean, h_rstd kept for the backward
 //   char_gpt.model:15  h.1.3.m.3 = dense(units=128, bias=true)  [B, T, 512] -> [B, T, 128]
 //   char_gpt.model:15  h.1.3.m.4 = dropout(p=0.1)  [B, T, 128] -> [B, T, 128]
 //   char_gpt.model:16  h.1.3.0 = add()  [B, T, 128], [B, T, 128] -> [B, T, 128]
-extern "C" __global__ void __launch_bounds__(256) fwd_46_dense_dropout_add(
+//   char_gpt.model:27  h.2 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
+extern "C" __global__ void __launch_bounds__(256) fwd_46_dense_dropout_add_layer_norm(
     int rows,
     int cols,
     const float* __restrict__ h_1_3_r_0,
     const float* __restrict__ h_1_3_m_3,
     const float* __restrict__ h_1_3_m_3_bias,
+    const float* __restrict__ h_2_weight,
+    const float* __restrict__ h_2_bias,
     float* __restrict__ h_1_3_0,
+    float* __restrict__ h,
+    float* __restrict__ h_mean,
+    float* __restrict__ h_rstd,
     const unsigned int* __restrict__ seed8,
     float p8,
     float scale8)
 {
-    long n = (long)rows * cols;
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
+    float sum = 0.0f;
+    for (int c = lane; c < cols; c += 32)
     {
-        int c = (int)(i % cols);
+        long i = (long)row * cols + c;
         float v0 = h_1_3_r_0[i];
         float v1 = h_1_3_m_3[i];
         float v2 = h_1_3_m_3_bias[c];
@@ -1086,6 +1285,23 @@ extern "C" __global__ void __launch_bounds__(256) fwd_46_dense_dropout_add(
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         h_1_3_0[i] = v6;
+        sum += v6;
+    }
+    float m = md_warp_sum(sum) / (float)cols;
+    const float* x_row = h_1_3_0 + (long)row * cols; // this lane's own writes above
+    float squares = 0.0f;
+    for (int c = lane; c < cols; c += 32)
+    {
+        float centred = x_row[c] - m;
+        squares += centred * centred;
+    }
+    float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-05f); // the layer norm's eps
+    float* y_row = h + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * h_2_weight[c] + h_2_bias[c];
+    if (lane == 0)
+    {
+        h_mean[row] = m;
+        h_rstd[row] = s;
     }
 }
 
@@ -1786,18 +2002,18 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             private readonly global::ModelDsl.Cuda.GpuModule _module;
             private readonly global::ModelDsl.Cuda.Layers.LayerContext _layers; // the layer library's kernels in _module, launched by ModelDsl.Cuda.Layers
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_2_dropout;
-            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_8_attention_dropout_add;
+            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_8_attention_dropout_add_layer_norm;
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_11_dense_gelu;
-            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_13_dense_dropout_add;
-            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_19_attention_dropout_add;
+            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_13_dense_dropout_add_layer_norm;
+            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_19_attention_dropout_add_layer_norm;
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_22_dense_gelu;
-            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_24_dense_dropout_add;
-            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_30_attention_dropout_add;
+            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_24_dense_dropout_add_layer_norm;
+            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_30_attention_dropout_add_layer_norm;
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_33_dense_gelu;
-            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_35_dense_dropout_add;
-            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_41_attention_dropout_add;
+            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_35_dense_dropout_add_layer_norm;
+            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_41_attention_dropout_add_layer_norm;
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_44_dense_gelu;
-            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_46_dense_dropout_add;
+            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_46_dense_dropout_add_layer_norm;
             private readonly global::ModelDsl.Cuda.GpuKernel _bwd_53_add_dropout_dense;
             private readonly global::ModelDsl.Cuda.GpuKernel _bwd_56_gelu_dense;
             private readonly global::ModelDsl.Cuda.GpuKernel _bwd_60_add_dropout_attention;
@@ -1853,18 +2069,18 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 _module = context.LoadModule(ModelName, CudaSource);
                 _layers = new global::ModelDsl.Cuda.Layers.LayerContext(context, _module);
                 _fwd_2_dropout = _module.GetKernel("fwd_2_dropout");
-                _fwd_8_attention_dropout_add = _module.GetKernel("fwd_8_attention_dropout_add");
+                _fwd_8_attention_dropout_add_layer_norm = _module.GetKernel("fwd_8_attention_dropout_add_layer_norm");
                 _fwd_11_dense_gelu = _module.GetKernel("fwd_11_dense_gelu");
-                _fwd_13_dense_dropout_add = _module.GetKernel("fwd_13_dense_dropout_add");
-                _fwd_19_attention_dropout_add = _module.GetKernel("fwd_19_attention_dropout_add");
+                _fwd_13_dense_dropout_add_layer_norm = _module.GetKernel("fwd_13_dense_dropout_add_layer_norm");
+                _fwd_19_attention_dropout_add_layer_norm = _module.GetKernel("fwd_19_attention_dropout_add_layer_norm");
                 _fwd_22_dense_gelu = _module.GetKernel("fwd_22_dense_gelu");
-                _fwd_24_dense_dropout_add = _module.GetKernel("fwd_24_dense_dropout_add");
-                _fwd_30_attention_dropout_add = _module.GetKernel("fwd_30_attention_dropout_add");
+                _fwd_24_dense_dropout_add_layer_norm = _module.GetKernel("fwd_24_dense_dropout_add_layer_norm");
+                _fwd_30_attention_dropout_add_layer_norm = _module.GetKernel("fwd_30_attention_dropout_add_layer_norm");
                 _fwd_33_dense_gelu = _module.GetKernel("fwd_33_dense_gelu");
-                _fwd_35_dense_dropout_add = _module.GetKernel("fwd_35_dense_dropout_add");
-                _fwd_41_attention_dropout_add = _module.GetKernel("fwd_41_attention_dropout_add");
+                _fwd_35_dense_dropout_add_layer_norm = _module.GetKernel("fwd_35_dense_dropout_add_layer_norm");
+                _fwd_41_attention_dropout_add_layer_norm = _module.GetKernel("fwd_41_attention_dropout_add_layer_norm");
                 _fwd_44_dense_gelu = _module.GetKernel("fwd_44_dense_gelu");
-                _fwd_46_dense_dropout_add = _module.GetKernel("fwd_46_dense_dropout_add");
+                _fwd_46_dense_dropout_add_layer_norm = _module.GetKernel("fwd_46_dense_dropout_add_layer_norm");
                 _bwd_53_add_dropout_dense = _module.GetKernel("bwd_53_add_dropout_dense");
                 _bwd_56_gelu_dense = _module.GetKernel("bwd_56_gelu_dense");
                 _bwd_60_add_dropout_attention = _module.GetKernel("bwd_60_add_dropout_attention");
@@ -2622,17 +2838,21 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.h_0.Pointer); // h_0
                     a.Add(w.h_1_0_a_1.Pointer); // h_1_0_a_1
                     a.Add(_values.Pointer.Plus(Offsets[7])); // h_1_0_a_1_out_proj_bias
+                    a.Add(_values.Pointer.Plus(Offsets[8])); // h_1_0_m_0_weight
+                    a.Add(_values.Pointer.Plus(Offsets[9])); // h_1_0_m_0_bias
                     a.Add(w.h_1_0_r_0.Pointer); // h_1_0_r_0
+                    a.Add(w.h_1_0_m_0.Pointer); // h_1_0_m_0
+                    a.Add(w.h_1_0_m_0_mean.Pointer); // h_1_0_m_0_mean
+                    a.Add(w.h_1_0_m_0_rstd.Pointer); // h_1_0_m_0_rstd
                     a.Add(_dropoutSeeds.Pointer.Plus(1)); // seed1
                     a.Add(training ? 0.1f : 0f); // p1
                     a.Add(training ? 1.1111112f : 1f); // scale1
-                    _fwd_8_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(128 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    _fwd_8_attention_dropout_add_layer_norm.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_9_layer_norm
                 //   char_gpt.model:15  h.1.0.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
-                // h_1_0_m_0 = (h_1_0_r_0 − mean)·rstd·h_1_0_m_0_weight + h_1_0_m_0_bias over rows of 128; h_1_0_m_0_mean and h_1_0_m_0_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 128, w.h_1_0_r_0.Pointer, _values.Pointer.Plus(Offsets[8]), _values.Pointer.Plus(Offsets[9]), w.h_1_0_m_0.Pointer, w.h_1_0_m_0_mean.Pointer, w.h_1_0_m_0_rstd.Pointer, 1e-05f);
+                // no launch: fwd_8_attention_dropout_add_layer_norm above computes this layer norm with the sum it normalises (fused residual + layer norm)
 
                 // fwd_10_dense
                 //   char_gpt.model:15  h.1.0.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -2668,17 +2888,21 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.h_1_0_r_0.Pointer); // h_1_0_r_0
                     a.Add(w.h_1_0_m_3.Pointer); // h_1_0_m_3
                     a.Add(_values.Pointer.Plus(Offsets[13])); // h_1_0_m_3_bias
+                    a.Add(_values.Pointer.Plus(Offsets[14])); // h_1_1_a_0_weight
+                    a.Add(_values.Pointer.Plus(Offsets[15])); // h_1_1_a_0_bias
                     a.Add(w.h_1_0_0.Pointer); // h_1_0_0
+                    a.Add(w.h_1_1_a_0.Pointer); // h_1_1_a_0
+                    a.Add(w.h_1_1_a_0_mean.Pointer); // h_1_1_a_0_mean
+                    a.Add(w.h_1_1_a_0_rstd.Pointer); // h_1_1_a_0_rstd
                     a.Add(_dropoutSeeds.Pointer.Plus(2)); // seed2
                     a.Add(training ? 0.1f : 0f); // p2
                     a.Add(training ? 1.1111112f : 1f); // scale2
-                    _fwd_13_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(128 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    _fwd_13_dense_dropout_add_layer_norm.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_14_layer_norm
                 //   char_gpt.model:13  h.1.1.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
-                // h_1_1_a_0 = (h_1_0_0 − mean)·rstd·h_1_1_a_0_weight + h_1_1_a_0_bias over rows of 128; h_1_1_a_0_mean and h_1_1_a_0_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 128, w.h_1_0_0.Pointer, _values.Pointer.Plus(Offsets[14]), _values.Pointer.Plus(Offsets[15]), w.h_1_1_a_0.Pointer, w.h_1_1_a_0_mean.Pointer, w.h_1_1_a_0_rstd.Pointer, 1e-05f);
+                // no launch: fwd_13_dense_dropout_add_layer_norm above computes this layer norm with the sum it normalises (fused residual + layer norm)
 
                 // fwd_15_attention_in_proj
                 //   char_gpt.model:13  h.1.1.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
@@ -2710,17 +2934,21 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.h_1_0_0.Pointer); // h_1_0_0
                     a.Add(w.h_1_1_a_1.Pointer); // h_1_1_a_1
                     a.Add(_values.Pointer.Plus(Offsets[19])); // h_1_1_a_1_out_proj_bias
+                    a.Add(_values.Pointer.Plus(Offsets[20])); // h_1_1_m_0_weight
+                    a.Add(_values.Pointer.Plus(Offsets[21])); // h_1_1_m_0_bias
                     a.Add(w.h_1_1_r_0.Pointer); // h_1_1_r_0
+                    a.Add(w.h_1_1_m_0.Pointer); // h_1_1_m_0
+                    a.Add(w.h_1_1_m_0_mean.Pointer); // h_1_1_m_0_mean
+                    a.Add(w.h_1_1_m_0_rstd.Pointer); // h_1_1_m_0_rstd
                     a.Add(_dropoutSeeds.Pointer.Plus(3)); // seed3
                     a.Add(training ? 0.1f : 0f); // p3
                     a.Add(training ? 1.1111112f : 1f); // scale3
-                    _fwd_19_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(128 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    _fwd_19_attention_dropout_add_layer_norm.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_20_layer_norm
                 //   char_gpt.model:15  h.1.1.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
-                // h_1_1_m_0 = (h_1_1_r_0 − mean)·rstd·h_1_1_m_0_weight + h_1_1_m_0_bias over rows of 128; h_1_1_m_0_mean and h_1_1_m_0_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 128, w.h_1_1_r_0.Pointer, _values.Pointer.Plus(Offsets[20]), _values.Pointer.Plus(Offsets[21]), w.h_1_1_m_0.Pointer, w.h_1_1_m_0_mean.Pointer, w.h_1_1_m_0_rstd.Pointer, 1e-05f);
+                // no launch: fwd_19_attention_dropout_add_layer_norm above computes this layer norm with the sum it normalises (fused residual + layer norm)
 
                 // fwd_21_dense
                 //   char_gpt.model:15  h.1.1.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -2756,17 +2984,21 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.h_1_1_r_0.Pointer); // h_1_1_r_0
                     a.Add(w.h_1_1_m_3.Pointer); // h_1_1_m_3
                     a.Add(_values.Pointer.Plus(Offsets[25])); // h_1_1_m_3_bias
+                    a.Add(_values.Pointer.Plus(Offsets[26])); // h_1_2_a_0_weight
+                    a.Add(_values.Pointer.Plus(Offsets[27])); // h_1_2_a_0_bias
                     a.Add(w.h_1_1_0.Pointer); // h_1_1_0
+                    a.Add(w.h_1_2_a_0.Pointer); // h_1_2_a_0
+                    a.Add(w.h_1_2_a_0_mean.Pointer); // h_1_2_a_0_mean
+                    a.Add(w.h_1_2_a_0_rstd.Pointer); // h_1_2_a_0_rstd
                     a.Add(_dropoutSeeds.Pointer.Plus(4)); // seed4
                     a.Add(training ? 0.1f : 0f); // p4
                     a.Add(training ? 1.1111112f : 1f); // scale4
-                    _fwd_24_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(128 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    _fwd_24_dense_dropout_add_layer_norm.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_25_layer_norm
                 //   char_gpt.model:13  h.1.2.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
-                // h_1_2_a_0 = (h_1_1_0 − mean)·rstd·h_1_2_a_0_weight + h_1_2_a_0_bias over rows of 128; h_1_2_a_0_mean and h_1_2_a_0_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 128, w.h_1_1_0.Pointer, _values.Pointer.Plus(Offsets[26]), _values.Pointer.Plus(Offsets[27]), w.h_1_2_a_0.Pointer, w.h_1_2_a_0_mean.Pointer, w.h_1_2_a_0_rstd.Pointer, 1e-05f);
+                // no launch: fwd_24_dense_dropout_add_layer_norm above computes this layer norm with the sum it normalises (fused residual + layer norm)
 
                 // fwd_26_attention_in_proj
                 //   char_gpt.model:13  h.1.2.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
@@ -2798,17 +3030,21 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.h_1_1_0.Pointer); // h_1_1_0
                     a.Add(w.h_1_2_a_1.Pointer); // h_1_2_a_1
                     a.Add(_values.Pointer.Plus(Offsets[31])); // h_1_2_a_1_out_proj_bias
+                    a.Add(_values.Pointer.Plus(Offsets[32])); // h_1_2_m_0_weight
+                    a.Add(_values.Pointer.Plus(Offsets[33])); // h_1_2_m_0_bias
                     a.Add(w.h_1_2_r_0.Pointer); // h_1_2_r_0
+                    a.Add(w.h_1_2_m_0.Pointer); // h_1_2_m_0
+                    a.Add(w.h_1_2_m_0_mean.Pointer); // h_1_2_m_0_mean
+                    a.Add(w.h_1_2_m_0_rstd.Pointer); // h_1_2_m_0_rstd
                     a.Add(_dropoutSeeds.Pointer.Plus(5)); // seed5
                     a.Add(training ? 0.1f : 0f); // p5
                     a.Add(training ? 1.1111112f : 1f); // scale5
-                    _fwd_30_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(128 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    _fwd_30_attention_dropout_add_layer_norm.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_31_layer_norm
                 //   char_gpt.model:15  h.1.2.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
-                // h_1_2_m_0 = (h_1_2_r_0 − mean)·rstd·h_1_2_m_0_weight + h_1_2_m_0_bias over rows of 128; h_1_2_m_0_mean and h_1_2_m_0_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 128, w.h_1_2_r_0.Pointer, _values.Pointer.Plus(Offsets[32]), _values.Pointer.Plus(Offsets[33]), w.h_1_2_m_0.Pointer, w.h_1_2_m_0_mean.Pointer, w.h_1_2_m_0_rstd.Pointer, 1e-05f);
+                // no launch: fwd_30_attention_dropout_add_layer_norm above computes this layer norm with the sum it normalises (fused residual + layer norm)
 
                 // fwd_32_dense
                 //   char_gpt.model:15  h.1.2.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -2844,17 +3080,21 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.h_1_2_r_0.Pointer); // h_1_2_r_0
                     a.Add(w.h_1_2_m_3.Pointer); // h_1_2_m_3
                     a.Add(_values.Pointer.Plus(Offsets[37])); // h_1_2_m_3_bias
+                    a.Add(_values.Pointer.Plus(Offsets[38])); // h_1_3_a_0_weight
+                    a.Add(_values.Pointer.Plus(Offsets[39])); // h_1_3_a_0_bias
                     a.Add(w.h_1_2_0.Pointer); // h_1_2_0
+                    a.Add(w.h_1_3_a_0.Pointer); // h_1_3_a_0
+                    a.Add(w.h_1_3_a_0_mean.Pointer); // h_1_3_a_0_mean
+                    a.Add(w.h_1_3_a_0_rstd.Pointer); // h_1_3_a_0_rstd
                     a.Add(_dropoutSeeds.Pointer.Plus(6)); // seed6
                     a.Add(training ? 0.1f : 0f); // p6
                     a.Add(training ? 1.1111112f : 1f); // scale6
-                    _fwd_35_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(128 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    _fwd_35_dense_dropout_add_layer_norm.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_36_layer_norm
                 //   char_gpt.model:13  h.1.3.a.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
-                // h_1_3_a_0 = (h_1_2_0 − mean)·rstd·h_1_3_a_0_weight + h_1_3_a_0_bias over rows of 128; h_1_3_a_0_mean and h_1_3_a_0_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 128, w.h_1_2_0.Pointer, _values.Pointer.Plus(Offsets[38]), _values.Pointer.Plus(Offsets[39]), w.h_1_3_a_0.Pointer, w.h_1_3_a_0_mean.Pointer, w.h_1_3_a_0_rstd.Pointer, 1e-05f);
+                // no launch: fwd_35_dense_dropout_add_layer_norm above computes this layer norm with the sum it normalises (fused residual + layer norm)
 
                 // fwd_37_attention_in_proj
                 //   char_gpt.model:13  h.1.3.a.1 = attention(heads=4, causal=true, bias=true, dropout=0)  [B, T, 128] -> [B, T, 128]
@@ -2886,17 +3126,21 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.h_1_2_0.Pointer); // h_1_2_0
                     a.Add(w.h_1_3_a_1.Pointer); // h_1_3_a_1
                     a.Add(_values.Pointer.Plus(Offsets[43])); // h_1_3_a_1_out_proj_bias
+                    a.Add(_values.Pointer.Plus(Offsets[44])); // h_1_3_m_0_weight
+                    a.Add(_values.Pointer.Plus(Offsets[45])); // h_1_3_m_0_bias
                     a.Add(w.h_1_3_r_0.Pointer); // h_1_3_r_0
+                    a.Add(w.h_1_3_m_0.Pointer); // h_1_3_m_0
+                    a.Add(w.h_1_3_m_0_mean.Pointer); // h_1_3_m_0_mean
+                    a.Add(w.h_1_3_m_0_rstd.Pointer); // h_1_3_m_0_rstd
                     a.Add(_dropoutSeeds.Pointer.Plus(7)); // seed7
                     a.Add(training ? 0.1f : 0f); // p7
                     a.Add(training ? 1.1111112f : 1f); // scale7
-                    _fwd_41_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(128 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    _fwd_41_attention_dropout_add_layer_norm.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_42_layer_norm
                 //   char_gpt.model:15  h.1.3.m.0 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
-                // h_1_3_m_0 = (h_1_3_r_0 − mean)·rstd·h_1_3_m_0_weight + h_1_3_m_0_bias over rows of 128; h_1_3_m_0_mean and h_1_3_m_0_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 128, w.h_1_3_r_0.Pointer, _values.Pointer.Plus(Offsets[44]), _values.Pointer.Plus(Offsets[45]), w.h_1_3_m_0.Pointer, w.h_1_3_m_0_mean.Pointer, w.h_1_3_m_0_rstd.Pointer, 1e-05f);
+                // no launch: fwd_41_attention_dropout_add_layer_norm above computes this layer norm with the sum it normalises (fused residual + layer norm)
 
                 // fwd_43_dense
                 //   char_gpt.model:15  h.1.3.m.1 = dense(units=512, bias=true)  [B, T, 128] -> [B, T, 512]
@@ -2932,17 +3176,21 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.h_1_3_r_0.Pointer); // h_1_3_r_0
                     a.Add(w.h_1_3_m_3.Pointer); // h_1_3_m_3
                     a.Add(_values.Pointer.Plus(Offsets[49])); // h_1_3_m_3_bias
+                    a.Add(_values.Pointer.Plus(Offsets[50])); // h_2_weight
+                    a.Add(_values.Pointer.Plus(Offsets[51])); // h_2_bias
                     a.Add(w.h_1_3_0.Pointer); // h_1_3_0
+                    a.Add(w.h.Pointer); // h
+                    a.Add(w.h_mean.Pointer); // h_mean
+                    a.Add(w.h_rstd.Pointer); // h_rstd
                     a.Add(_dropoutSeeds.Pointer.Plus(8)); // seed8
                     a.Add(training ? 0.1f : 0f); // p8
                     a.Add(training ? 1.1111112f : 1f); // scale8
-                    _fwd_46_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(128 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    _fwd_46_dense_dropout_add_layer_norm.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_47_layer_norm
                 //   char_gpt.model:27  h.2 = layer_norm(eps=1E-05)  [B, T, 128] -> [B, T, 128]
-                // h = (h_1_3_0 − mean)·rstd·h_2_weight + h_2_bias over rows of 128; h_mean and h_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 128, w.h_1_3_0.Pointer, _values.Pointer.Plus(Offsets[50]), _values.Pointer.Plus(Offsets[51]), w.h.Pointer, w.h_mean.Pointer, w.h_rstd.Pointer, 1e-05f);
+                // no launch: fwd_46_dense_dropout_add_layer_norm above computes this layer norm with the sum it normalises (fused residual + layer norm)
 
                 // fwd_48_dense
                 //   char_gpt.model:28  logits = dense(units=96, bias=false)  [B, T, 128] -> [B, T, 96]
