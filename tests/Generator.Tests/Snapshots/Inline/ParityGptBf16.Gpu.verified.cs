@@ -795,26 +795,36 @@ extern "C" __global__ void __launch_bounds__(256) fwd_5_attention_in_proj_bias(
     }
 }
 
-// fwd_8_attention_dropout_add: one thread per element of [B*T, 32]:
+// fwd_8_attention_dropout_add_layer_norm: fused residual + layer norm, one warp per row of [B*T, 32]:
 //     h_1_0_r_0 = h_0 + dropout(h_1_0_a_1 + h_1_0_a_1_out_proj_bias)
+//     h_1_0_m_0 = (h_1_0_r_0 − mean)·rstd·h_1_0_m_0_weight + h_1_0_m_0_bias over each row; h_1_0_m_0_mean, h_1_0_m_0_rstd kept for the backward
 //   parity_gpt_bf16.model:13  h.1.0.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
 //   parity_gpt_bf16.model:13  h.1.0.a.2 = dropout(p=0.1)  [B, T, 32] -> [B, T, 32]
 //   parity_gpt_bf16.model:14  h.1.0.r.0 = add()  [B, T, 32], [B, T, 32] -> [B, T, 32]
-extern "C" __global__ void __launch_bounds__(256) fwd_8_attention_dropout_add(
+//   parity_gpt_bf16.model:15  h.1.0.m.0 = layer_norm(eps=1E-05)  [B, T, 32] -> [B, T, 32]
+extern "C" __global__ void __launch_bounds__(256) fwd_8_attention_dropout_add_layer_norm(
     int rows,
     int cols,
     const float* __restrict__ h_0,
     const float* __restrict__ h_1_0_a_1,
     const float* __restrict__ h_1_0_a_1_out_proj_bias,
+    const float* __restrict__ h_1_0_m_0_weight,
+    const float* __restrict__ h_1_0_m_0_bias,
     float* __restrict__ h_1_0_r_0,
+    float* __restrict__ h_1_0_m_0,
+    float* __restrict__ h_1_0_m_0_mean,
+    float* __restrict__ h_1_0_m_0_rstd,
     const unsigned int* __restrict__ seed1,
     float p1,
     float scale1)
 {
-    long n = (long)rows * cols;
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
+    float sum = 0.0f;
+    for (int c = lane; c < cols; c += 32)
     {
-        int c = (int)(i % cols);
+        long i = (long)row * cols + c;
         float v0 = h_0[i];
         float v1 = h_1_0_a_1[i];
         float v2 = h_1_0_a_1_out_proj_bias[c];
@@ -823,6 +833,23 @@ extern "C" __global__ void __launch_bounds__(256) fwd_8_attention_dropout_add(
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         h_1_0_r_0[i] = v6;
+        sum += v6;
+    }
+    float m = md_warp_sum(sum) / (float)cols;
+    const float* x_row = h_1_0_r_0 + (long)row * cols; // this lane's own writes above
+    float squares = 0.0f;
+    for (int c = lane; c < cols; c += 32)
+    {
+        float centred = x_row[c] - m;
+        squares += centred * centred;
+    }
+    float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-05f); // the layer norm's eps
+    float* y_row = h_1_0_m_0 + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * h_1_0_m_0_weight[c] + h_1_0_m_0_bias[c];
+    if (lane == 0)
+    {
+        h_1_0_m_0_mean[row] = m;
+        h_1_0_m_0_rstd[row] = s;
     }
 }
 
@@ -851,26 +878,36 @@ extern "C" __global__ void __launch_bounds__(256) fwd_11_dense_gelu(
     }
 }
 
-// fwd_13_dense_dropout_add: one thread per element of [B*T, 32]:
+// fwd_13_dense_dropout_add_layer_norm: fused residual + layer norm, one warp per row of [B*T, 32]:
 //     h_1_0_0 = h_1_0_r_0 + dropout(h_1_0_m_3 + h_1_0_m_3_bias)
+//     h_1_1_a_0 = (h_1_0_0 − mean)·rstd·h_1_1_a_0_weight + h_1_1_a_0_bias over each row; h_1_1_a_0_mean, h_1_1_a_0_rstd kept for the backward
 //   parity_gpt_bf16.model:15  h.1.0.m.3 = dense(units=32, bias=true)  [B, T, 128] -> [B, T, 32]
 //   parity_gpt_bf16.model:15  h.1.0.m.4 = dropout(p=0.1)  [B, T, 32] -> [B, T, 32]
 //   parity_gpt_bf16.model:16  h.1.0.0 = add()  [B, T, 32], [B, T, 32] -> [B, T, 32]
-extern "C" __global__ void __launch_bounds__(256) fwd_13_dense_dropout_add(
+//   parity_gpt_bf16.model:13  h.1.1.a.0 = layer_norm(eps=1E-05)  [B, T, 32] -> [B, T, 32]
+extern "C" __global__ void __launch_bounds__(256) fwd_13_dense_dropout_add_layer_norm(
     int rows,
     int cols,
     const float* __restrict__ h_1_0_r_0,
     const float* __restrict__ h_1_0_m_3,
     const float* __restrict__ h_1_0_m_3_bias,
+    const float* __restrict__ h_1_1_a_0_weight,
+    const float* __restrict__ h_1_1_a_0_bias,
     float* __restrict__ h_1_0_0,
+    float* __restrict__ h_1_1_a_0,
+    float* __restrict__ h_1_1_a_0_mean,
+    float* __restrict__ h_1_1_a_0_rstd,
     const unsigned int* __restrict__ seed2,
     float p2,
     float scale2)
 {
-    long n = (long)rows * cols;
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
+    float sum = 0.0f;
+    for (int c = lane; c < cols; c += 32)
     {
-        int c = (int)(i % cols);
+        long i = (long)row * cols + c;
         float v0 = h_1_0_r_0[i];
         float v1 = h_1_0_m_3[i];
         float v2 = h_1_0_m_3_bias[c];
@@ -879,6 +916,23 @@ extern "C" __global__ void __launch_bounds__(256) fwd_13_dense_dropout_add(
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         h_1_0_0[i] = v6;
+        sum += v6;
+    }
+    float m = md_warp_sum(sum) / (float)cols;
+    const float* x_row = h_1_0_0 + (long)row * cols; // this lane's own writes above
+    float squares = 0.0f;
+    for (int c = lane; c < cols; c += 32)
+    {
+        float centred = x_row[c] - m;
+        squares += centred * centred;
+    }
+    float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-05f); // the layer norm's eps
+    float* y_row = h_1_1_a_0 + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * h_1_1_a_0_weight[c] + h_1_1_a_0_bias[c];
+    if (lane == 0)
+    {
+        h_1_1_a_0_mean[row] = m;
+        h_1_1_a_0_rstd[row] = s;
     }
 }
 
@@ -902,26 +956,36 @@ extern "C" __global__ void __launch_bounds__(256) fwd_16_attention_in_proj_bias(
     }
 }
 
-// fwd_19_attention_dropout_add: one thread per element of [B*T, 32]:
+// fwd_19_attention_dropout_add_layer_norm: fused residual + layer norm, one warp per row of [B*T, 32]:
 //     h_1_1_r_0 = h_1_0_0 + dropout(h_1_1_a_1 + h_1_1_a_1_out_proj_bias)
+//     h_1_1_m_0 = (h_1_1_r_0 − mean)·rstd·h_1_1_m_0_weight + h_1_1_m_0_bias over each row; h_1_1_m_0_mean, h_1_1_m_0_rstd kept for the backward
 //   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
 //   parity_gpt_bf16.model:13  h.1.1.a.2 = dropout(p=0.1)  [B, T, 32] -> [B, T, 32]
 //   parity_gpt_bf16.model:14  h.1.1.r.0 = add()  [B, T, 32], [B, T, 32] -> [B, T, 32]
-extern "C" __global__ void __launch_bounds__(256) fwd_19_attention_dropout_add(
+//   parity_gpt_bf16.model:15  h.1.1.m.0 = layer_norm(eps=1E-05)  [B, T, 32] -> [B, T, 32]
+extern "C" __global__ void __launch_bounds__(256) fwd_19_attention_dropout_add_layer_norm(
     int rows,
     int cols,
     const float* __restrict__ h_1_0_0,
     const float* __restrict__ h_1_1_a_1,
     const float* __restrict__ h_1_1_a_1_out_proj_bias,
+    const float* __restrict__ h_1_1_m_0_weight,
+    const float* __restrict__ h_1_1_m_0_bias,
     float* __restrict__ h_1_1_r_0,
+    float* __restrict__ h_1_1_m_0,
+    float* __restrict__ h_1_1_m_0_mean,
+    float* __restrict__ h_1_1_m_0_rstd,
     const unsigned int* __restrict__ seed3,
     float p3,
     float scale3)
 {
-    long n = (long)rows * cols;
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
+    float sum = 0.0f;
+    for (int c = lane; c < cols; c += 32)
     {
-        int c = (int)(i % cols);
+        long i = (long)row * cols + c;
         float v0 = h_1_0_0[i];
         float v1 = h_1_1_a_1[i];
         float v2 = h_1_1_a_1_out_proj_bias[c];
@@ -930,6 +994,23 @@ extern "C" __global__ void __launch_bounds__(256) fwd_19_attention_dropout_add(
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         h_1_1_r_0[i] = v6;
+        sum += v6;
+    }
+    float m = md_warp_sum(sum) / (float)cols;
+    const float* x_row = h_1_1_r_0 + (long)row * cols; // this lane's own writes above
+    float squares = 0.0f;
+    for (int c = lane; c < cols; c += 32)
+    {
+        float centred = x_row[c] - m;
+        squares += centred * centred;
+    }
+    float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-05f); // the layer norm's eps
+    float* y_row = h_1_1_m_0 + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * h_1_1_m_0_weight[c] + h_1_1_m_0_bias[c];
+    if (lane == 0)
+    {
+        h_1_1_m_0_mean[row] = m;
+        h_1_1_m_0_rstd[row] = s;
     }
 }
 
@@ -958,26 +1039,36 @@ extern "C" __global__ void __launch_bounds__(256) fwd_22_dense_gelu(
     }
 }
 
-// fwd_24_dense_dropout_add: one thread per element of [B*T, 32]:
+// fwd_24_dense_dropout_add_layer_norm: fused residual + layer norm, one warp per row of [B*T, 32]:
 //     h_1_1_0 = h_1_1_r_0 + dropout(h_1_1_m_3 + h_1_1_m_3_bias)
+//     h = (h_1_1_0 − mean)·rstd·h_2_weight + h_2_bias over each row; h_mean, h_rstd kept for the backward
 //   parity_gpt_bf16.model:15  h.1.1.m.3 = dense(units=32, bias=true)  [B, T, 128] -> [B, T, 32]
 //   parity_gpt_bf16.model:15  h.1.1.m.4 = dropout(p=0.1)  [B, T, 32] -> [B, T, 32]
 //   parity_gpt_bf16.model:16  h.1.1.0 = add()  [B, T, 32], [B, T, 32] -> [B, T, 32]
-extern "C" __global__ void __launch_bounds__(256) fwd_24_dense_dropout_add(
+//   parity_gpt_bf16.model:25  h.2 = layer_norm(eps=1E-05)  [B, T, 32] -> [B, T, 32]
+extern "C" __global__ void __launch_bounds__(256) fwd_24_dense_dropout_add_layer_norm(
     int rows,
     int cols,
     const float* __restrict__ h_1_1_r_0,
     const float* __restrict__ h_1_1_m_3,
     const float* __restrict__ h_1_1_m_3_bias,
+    const float* __restrict__ h_2_weight,
+    const float* __restrict__ h_2_bias,
     float* __restrict__ h_1_1_0,
+    float* __restrict__ h,
+    float* __restrict__ h_mean,
+    float* __restrict__ h_rstd,
     const unsigned int* __restrict__ seed4,
     float p4,
     float scale4)
 {
-    long n = (long)rows * cols;
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
+    float sum = 0.0f;
+    for (int c = lane; c < cols; c += 32)
     {
-        int c = (int)(i % cols);
+        long i = (long)row * cols + c;
         float v0 = h_1_1_r_0[i];
         float v1 = h_1_1_m_3[i];
         float v2 = h_1_1_m_3_bias[c];
@@ -986,6 +1077,23 @@ extern "C" __global__ void __launch_bounds__(256) fwd_24_dense_dropout_add(
         float v5 = v3 * v4;
         float v6 = v0 + v5;
         h_1_1_0[i] = v6;
+        sum += v6;
+    }
+    float m = md_warp_sum(sum) / (float)cols;
+    const float* x_row = h_1_1_0 + (long)row * cols; // this lane's own writes above
+    float squares = 0.0f;
+    for (int c = lane; c < cols; c += 32)
+    {
+        float centred = x_row[c] - m;
+        squares += centred * centred;
+    }
+    float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-05f); // the layer norm's eps
+    float* y_row = h + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * h_2_weight[c] + h_2_bias[c];
+    if (lane == 0)
+    {
+        h_mean[row] = m;
+        h_rstd[row] = s;
     }
 }
 
@@ -1481,13 +1589,13 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             private readonly global::ModelDsl.Cuda.Layers.LayerContext _layers; // the layer library's kernels in _module, launched by ModelDsl.Cuda.Layers
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_2_dropout;
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_5_attention_in_proj_bias;
-            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_8_attention_dropout_add;
+            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_8_attention_dropout_add_layer_norm;
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_11_dense_gelu;
-            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_13_dense_dropout_add;
+            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_13_dense_dropout_add_layer_norm;
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_16_attention_in_proj_bias;
-            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_19_attention_dropout_add;
+            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_19_attention_dropout_add_layer_norm;
             private readonly global::ModelDsl.Cuda.GpuKernel _fwd_22_dense_gelu;
-            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_24_dense_dropout_add;
+            private readonly global::ModelDsl.Cuda.GpuKernel _fwd_24_dense_dropout_add_layer_norm;
             private readonly global::ModelDsl.Cuda.GpuKernel _bwd_31_add_dropout_dense;
             private readonly global::ModelDsl.Cuda.GpuKernel _bwd_34_gelu_dense;
             private readonly global::ModelDsl.Cuda.GpuKernel _bwd_38_add_dropout_attention;
@@ -1541,13 +1649,13 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 _layers = new global::ModelDsl.Cuda.Layers.LayerContext(context, _module);
                 _fwd_2_dropout = _module.GetKernel("fwd_2_dropout");
                 _fwd_5_attention_in_proj_bias = _module.GetKernel("fwd_5_attention_in_proj_bias");
-                _fwd_8_attention_dropout_add = _module.GetKernel("fwd_8_attention_dropout_add");
+                _fwd_8_attention_dropout_add_layer_norm = _module.GetKernel("fwd_8_attention_dropout_add_layer_norm");
                 _fwd_11_dense_gelu = _module.GetKernel("fwd_11_dense_gelu");
-                _fwd_13_dense_dropout_add = _module.GetKernel("fwd_13_dense_dropout_add");
+                _fwd_13_dense_dropout_add_layer_norm = _module.GetKernel("fwd_13_dense_dropout_add_layer_norm");
                 _fwd_16_attention_in_proj_bias = _module.GetKernel("fwd_16_attention_in_proj_bias");
-                _fwd_19_attention_dropout_add = _module.GetKernel("fwd_19_attention_dropout_add");
+                _fwd_19_attention_dropout_add_layer_norm = _module.GetKernel("fwd_19_attention_dropout_add_layer_norm");
                 _fwd_22_dense_gelu = _module.GetKernel("fwd_22_dense_gelu");
-                _fwd_24_dense_dropout_add = _module.GetKernel("fwd_24_dense_dropout_add");
+                _fwd_24_dense_dropout_add_layer_norm = _module.GetKernel("fwd_24_dense_dropout_add_layer_norm");
                 _bwd_31_add_dropout_dense = _module.GetKernel("bwd_31_add_dropout_dense");
                 _bwd_34_gelu_dense = _module.GetKernel("bwd_34_gelu_dense");
                 _bwd_38_add_dropout_attention = _module.GetKernel("bwd_38_add_dropout_attention");
@@ -2177,17 +2285,21 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.h_0.Pointer); // h_0
                     a.Add(w.h_1_0_a_1.Pointer); // h_1_0_a_1
                     a.Add(_values.Pointer.Plus(Offsets[7])); // h_1_0_a_1_out_proj_bias
+                    a.Add(_values.Pointer.Plus(Offsets[8])); // h_1_0_m_0_weight
+                    a.Add(_values.Pointer.Plus(Offsets[9])); // h_1_0_m_0_bias
                     a.Add(w.h_1_0_r_0.Pointer); // h_1_0_r_0
+                    a.Add(w.h_1_0_m_0.Pointer); // h_1_0_m_0
+                    a.Add(w.h_1_0_m_0_mean.Pointer); // h_1_0_m_0_mean
+                    a.Add(w.h_1_0_m_0_rstd.Pointer); // h_1_0_m_0_rstd
                     a.Add(_dropoutSeeds.Pointer.Plus(1)); // seed1
                     a.Add(training ? 0.1f : 0f); // p1
                     a.Add(training ? 1.1111112f : 1f); // scale1
-                    _fwd_8_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(32 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    _fwd_8_attention_dropout_add_layer_norm.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_9_layer_norm
                 //   parity_gpt_bf16.model:15  h.1.0.m.0 = layer_norm(eps=1E-05)  [B, T, 32] -> [B, T, 32]
-                // h_1_0_m_0 = (h_1_0_r_0 − mean)·rstd·h_1_0_m_0_weight + h_1_0_m_0_bias over rows of 32; h_1_0_m_0_mean and h_1_0_m_0_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 32, w.h_1_0_r_0.Pointer, _values.Pointer.Plus(Offsets[8]), _values.Pointer.Plus(Offsets[9]), w.h_1_0_m_0.Pointer, w.h_1_0_m_0_mean.Pointer, w.h_1_0_m_0_rstd.Pointer, 1e-05f);
+                // no launch: fwd_8_attention_dropout_add_layer_norm above computes this layer norm with the sum it normalises (fused residual + layer norm)
 
                 // fwd_10_dense
                 //   parity_gpt_bf16.model:15  h.1.0.m.1 = dense(units=128, bias=true)  [B, T, 32] -> [B, T, 128]
@@ -2233,17 +2345,21 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.h_1_0_r_0.Pointer); // h_1_0_r_0
                     a.Add(w.h_1_0_m_3.Pointer); // h_1_0_m_3
                     a.Add(_values.Pointer.Plus(Offsets[13])); // h_1_0_m_3_bias
+                    a.Add(_values.Pointer.Plus(Offsets[14])); // h_1_1_a_0_weight
+                    a.Add(_values.Pointer.Plus(Offsets[15])); // h_1_1_a_0_bias
                     a.Add(w.h_1_0_0.Pointer); // h_1_0_0
+                    a.Add(w.h_1_1_a_0.Pointer); // h_1_1_a_0
+                    a.Add(w.h_1_1_a_0_mean.Pointer); // h_1_1_a_0_mean
+                    a.Add(w.h_1_1_a_0_rstd.Pointer); // h_1_1_a_0_rstd
                     a.Add(_dropoutSeeds.Pointer.Plus(2)); // seed2
                     a.Add(training ? 0.1f : 0f); // p2
                     a.Add(training ? 1.1111112f : 1f); // scale2
-                    _fwd_13_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(32 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    _fwd_13_dense_dropout_add_layer_norm.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_14_layer_norm
                 //   parity_gpt_bf16.model:13  h.1.1.a.0 = layer_norm(eps=1E-05)  [B, T, 32] -> [B, T, 32]
-                // h_1_1_a_0 = (h_1_0_0 − mean)·rstd·h_1_1_a_0_weight + h_1_1_a_0_bias over rows of 32; h_1_1_a_0_mean and h_1_1_a_0_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 32, w.h_1_0_0.Pointer, _values.Pointer.Plus(Offsets[14]), _values.Pointer.Plus(Offsets[15]), w.h_1_1_a_0.Pointer, w.h_1_1_a_0_mean.Pointer, w.h_1_1_a_0_rstd.Pointer, 1e-05f);
+                // no launch: fwd_13_dense_dropout_add_layer_norm above computes this layer norm with the sum it normalises (fused residual + layer norm)
 
                 // fwd_15_attention_in_proj
                 //   parity_gpt_bf16.model:13  h.1.1.a.1 = attention(heads=2, causal=true, bias=true, dropout=0)  [B, T, 32] -> [B, T, 32]
@@ -2292,17 +2408,21 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.h_1_0_0.Pointer); // h_1_0_0
                     a.Add(w.h_1_1_a_1.Pointer); // h_1_1_a_1
                     a.Add(_values.Pointer.Plus(Offsets[19])); // h_1_1_a_1_out_proj_bias
+                    a.Add(_values.Pointer.Plus(Offsets[20])); // h_1_1_m_0_weight
+                    a.Add(_values.Pointer.Plus(Offsets[21])); // h_1_1_m_0_bias
                     a.Add(w.h_1_1_r_0.Pointer); // h_1_1_r_0
+                    a.Add(w.h_1_1_m_0.Pointer); // h_1_1_m_0
+                    a.Add(w.h_1_1_m_0_mean.Pointer); // h_1_1_m_0_mean
+                    a.Add(w.h_1_1_m_0_rstd.Pointer); // h_1_1_m_0_rstd
                     a.Add(_dropoutSeeds.Pointer.Plus(3)); // seed3
                     a.Add(training ? 0.1f : 0f); // p3
                     a.Add(training ? 1.1111112f : 1f); // scale3
-                    _fwd_19_attention_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(32 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    _fwd_19_attention_dropout_add_layer_norm.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_20_layer_norm
                 //   parity_gpt_bf16.model:15  h.1.1.m.0 = layer_norm(eps=1E-05)  [B, T, 32] -> [B, T, 32]
-                // h_1_1_m_0 = (h_1_1_r_0 − mean)·rstd·h_1_1_m_0_weight + h_1_1_m_0_bias over rows of 32; h_1_1_m_0_mean and h_1_1_m_0_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 32, w.h_1_1_r_0.Pointer, _values.Pointer.Plus(Offsets[20]), _values.Pointer.Plus(Offsets[21]), w.h_1_1_m_0.Pointer, w.h_1_1_m_0_mean.Pointer, w.h_1_1_m_0_rstd.Pointer, 1e-05f);
+                // no launch: fwd_19_attention_dropout_add_layer_norm above computes this layer norm with the sum it normalises (fused residual + layer norm)
 
                 // fwd_21_dense
                 //   parity_gpt_bf16.model:15  h.1.1.m.1 = dense(units=128, bias=true)  [B, T, 32] -> [B, T, 128]
@@ -2348,17 +2468,21 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                     a.Add(w.h_1_1_r_0.Pointer); // h_1_1_r_0
                     a.Add(w.h_1_1_m_3.Pointer); // h_1_1_m_3
                     a.Add(_values.Pointer.Plus(Offsets[25])); // h_1_1_m_3_bias
+                    a.Add(_values.Pointer.Plus(Offsets[26])); // h_2_weight
+                    a.Add(_values.Pointer.Plus(Offsets[27])); // h_2_bias
                     a.Add(w.h_1_1_0.Pointer); // h_1_1_0
+                    a.Add(w.h.Pointer); // h
+                    a.Add(w.h_mean.Pointer); // h_mean
+                    a.Add(w.h_rstd.Pointer); // h_rstd
                     a.Add(_dropoutSeeds.Pointer.Plus(4)); // seed4
                     a.Add(training ? 0.1f : 0f); // p4
                     a.Add(training ? 1.1111112f : 1f); // scale4
-                    _fwd_24_dense_dropout_add.Launch(global::ModelDsl.Cuda.Grid.Elements(32 * B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
+                    _fwd_24_dense_dropout_add_layer_norm.Launch(global::ModelDsl.Cuda.Grid.WarpRows(B * T), global::ModelDsl.Cuda.Grid.Block, ref a);
                 }
 
                 // fwd_25_layer_norm
                 //   parity_gpt_bf16.model:25  h.2 = layer_norm(eps=1E-05)  [B, T, 32] -> [B, T, 32]
-                // h = (h_1_1_0 − mean)·rstd·h_2_weight + h_2_bias over rows of 32; h_mean and h_rstd kept for the backward
-                global::ModelDsl.Cuda.Layers.LayerNorm.Forward(_layers, B * T, 32, w.h_1_1_0.Pointer, _values.Pointer.Plus(Offsets[26]), _values.Pointer.Plus(Offsets[27]), w.h.Pointer, w.h_mean.Pointer, w.h_rstd.Pointer, 1e-05f);
+                // no launch: fwd_24_dense_dropout_add_layer_norm above computes this layer norm with the sum it normalises (fused residual + layer norm)
 
                 // fwd_26_dense
                 //   parity_gpt_bf16.model:26  logits = dense(units=16, bias=false)  [B, T, 32] -> [B, T, 16]
