@@ -26,7 +26,7 @@ public sealed partial class DocSnippetTests(PackageFeed feed, ITestOutputHelper 
     {
         [SnippetKind.Run] = 15,
         [SnippetKind.CompileOnly] = 5,
-        [SnippetKind.Fragment] = 7,
+        [SnippetKind.Fragment] = 8,
     };
 
     public static IReadOnlyList<DocSnippet> AllSnippets(string root) =>
