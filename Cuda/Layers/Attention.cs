@@ -102,7 +102,8 @@ public static class Attention
         key.Launch(Grid.HeadRows(steps, heads, batch), Grid.Block, ref b);
     }
 
-    private static void Sizes(ref LayerArguments a, int batch, int steps, int heads, int headDim, int stride, bool causal)
+    /// <summary>The size arguments every attention kernel takes first (md_attention_* and md_flashattention_* alike).</summary>
+    internal static void Sizes(ref LayerArguments a, int batch, int steps, int heads, int headDim, int stride, bool causal)
     {
         a.Int("batch", batch);
         a.Int("steps", steps);

@@ -34,7 +34,7 @@ public static class FlashAttention
         CheckHeadDim(headDim);
         var kernel = gpu.Kernel("md_flashattention_forward");
         var a = kernel.Arguments();
-        Sizes(ref a, batch, steps, heads, headDim, stride, causal);
+        Attention.Sizes(ref a, batch, steps, heads, headDim, stride, causal);
         a.Reads("q", q);
         a.Reads("k", k);
         a.Reads("v", v);
@@ -62,7 +62,7 @@ public static class FlashAttention
         DevicePointer rowMax = workspace, rowLogSum = workspace.Plus(stats), delta = workspace.Plus(2 * stats);
         var query = gpu.Kernel("md_flashattention_backward_query");
         var a = query.Arguments();
-        Sizes(ref a, batch, steps, heads, headDim, stride, causal);
+        Attention.Sizes(ref a, batch, steps, heads, headDim, stride, causal);
         a.Reads("q", q);
         a.Reads("k", k);
         a.Reads("v", v);
@@ -78,7 +78,7 @@ public static class FlashAttention
         query.Launch(Grid.FlashRows(steps, heads, batch), Grid.FlashBlock, ref a);
         var key = gpu.Kernel("md_flashattention_backward_key");
         var b = key.Arguments();
-        Sizes(ref b, batch, steps, heads, headDim, stride, causal);
+        Attention.Sizes(ref b, batch, steps, heads, headDim, stride, causal);
         b.Reads("q", q);
         b.Reads("k", k);
         b.Reads("v", v);
@@ -92,16 +92,6 @@ public static class FlashAttention
         b.Reads("mask", mask);
         b.ReadsInts("mask_i32", maskIds);
         key.Launch(Grid.FlashRows(steps, heads, batch), Grid.FlashBlock, ref b);
-    }
-
-    private static void Sizes(ref LayerArguments a, int batch, int steps, int heads, int headDim, int stride, bool causal)
-    {
-        a.Int("batch", batch);
-        a.Int("steps", steps);
-        a.Int("heads", heads);
-        a.Int("head_dim", headDim);
-        a.Int("stride", stride);
-        a.Flag("causal", causal);
     }
 
     private static void CheckHeadDim(int headDim)

@@ -106,18 +106,7 @@ internal static class KernelsMode
             }
         }));
 
-        var lnX = Fill(n * d, 9);
-        var lnW = Fill(d, 10);
-        var lnB = Fill(d, 11);
-        var lnY = new float[n * d];
-        var mean = new float[n];
-        var rstd = new float[n];
-        var lnDy = Fill(n * d, 12);
-        var lnDx = new float[n * d];
-        var lnDw = new float[d];
-        var lnDb = new float[d];
-        rows.Add(("gpt.k.layer_norm-fwd", () => LayerNorm.Forward(n, d, lnX, lnW, lnB, lnY, mean, rstd, 1e-5f)));
-        rows.Add(("gpt.k.layer_norm-bwd", () => LayerNorm.Backward(n, d, lnX, lnW, mean, rstd, lnDy, lnDx, lnDw, lnDb)));
+        LayerNormRows(rows, "gpt", n, d, 1e-5f);
 
         var logits = Fill(n * vocab, 13);
         var labels = Enumerable.Range(0, n).Select(i => i * 7 % vocab).ToArray();
@@ -183,6 +172,12 @@ internal static class KernelsMode
             }
         }));
 
+        LayerNormRows(rows, "bert", n, d, 1e-12f);
+    }
+
+    /// <summary>layer_norm forward and backward over n rows of d, the rows <paramref name="prefix"/>.k.layer_norm-fwd/-bwd.</summary>
+    private static void LayerNormRows(List<(string, Action)> rows, string prefix, int n, int d, float eps)
+    {
         var lnX = Fill(n * d, 9);
         var lnW = Fill(d, 10);
         var lnB = Fill(d, 11);
@@ -193,8 +188,8 @@ internal static class KernelsMode
         var lnDx = new float[n * d];
         var lnDw = new float[d];
         var lnDb = new float[d];
-        rows.Add(("bert.k.layer_norm-fwd", () => LayerNorm.Forward(n, d, lnX, lnW, lnB, lnY, mean, rstd, 1e-12f)));
-        rows.Add(("bert.k.layer_norm-bwd", () => LayerNorm.Backward(n, d, lnX, lnW, mean, rstd, lnDy, lnDx, lnDw, lnDb)));
+        rows.Add(($"{prefix}.k.layer_norm-fwd", () => LayerNorm.Forward(n, d, lnX, lnW, lnB, lnY, mean, rstd, eps)));
+        rows.Add(($"{prefix}.k.layer_norm-bwd", () => LayerNorm.Backward(n, d, lnX, lnW, mean, rstd, lnDy, lnDx, lnDw, lnDb)));
     }
 
     private static void Cnn(List<(string, Action)> rows)
