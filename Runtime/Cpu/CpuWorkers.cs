@@ -116,9 +116,8 @@ public static class CpuWorkers
             for (int i = 0; i < count; i++) job.Run(i);
             return;
         }
-        runner.Job = job;
-        try { Dispatch(runner, count); }
-        finally { runner.Job = default; }
+        runner.Job = job; // the pool is ours from TryBegin until Dispatch clears the job and releases it
+        Dispatch(runner, count);
     }
 
     /// <summary>
@@ -136,8 +135,7 @@ public static class CpuWorkers
         }
         var runner = ClassRunner.Instance;
         runner.Job = job;
-        try { Dispatch(runner, count); }
-        finally { runner.Job = null; }
+        Dispatch(runner, count);
     }
 
     /// <summary>True when a parallel dispatch can go ahead (more than one thread, pool free); takes the pool.</summary>
@@ -227,6 +225,9 @@ public static class CpuWorkers
         }
         finally
         {
+            // Clear the job while the pool is still ours: cleared after the release, a caller that has since taken
+            // the pool and set the same runner's job (one runner per job type) would have its job wiped mid-dispatch.
+            runner.Clear();
             _runner = null;
             Volatile.Write(ref _busy, 0);
         }
@@ -316,6 +317,8 @@ public static class CpuWorkers
     private abstract class JobRunner
     {
         public abstract void Run(int index);
+        /// <summary>Drops the job (and what it references) once its dispatch is over.</summary>
+        public abstract void Clear();
     }
 
     private sealed class StructRunner<TJob> : JobRunner where TJob : struct, IParallelJob
@@ -323,6 +326,7 @@ public static class CpuWorkers
         public static readonly StructRunner<TJob> Instance = new();
         public TJob Job;
         public override void Run(int index) => Job.Run(index);
+        public override void Clear() => Job = default;
     }
 
     private sealed class ClassRunner : JobRunner
@@ -330,5 +334,6 @@ public static class CpuWorkers
         public static readonly ClassRunner Instance = new();
         public ParallelJob? Job;
         public override void Run(int index) => Job!.Run(index);
+        public override void Clear() => Job = null;
     }
 }
