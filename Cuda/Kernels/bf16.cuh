@@ -31,6 +31,29 @@ __device__ __forceinline__ md_bf16 md_bf16_from_float(float x)
 
 __device__ __forceinline__ float md_bf16_to_float(md_bf16 x) { return __uint_as_float(((unsigned int)x.bits) << 16); }
 
+// md_act: the storage type of activations (llm.c's floatX), pasted into every module so one source serves every
+// precision. A tensor that is a value of the model graph with f32 dtype (forward activations, block inputs and outputs,
+// f32 model inputs, outputs and logits) is stored as md_act; everything else stays float: parameters (the FP32 master;
+// GEMMs read the BF16 copy), every gradient, layer statistics (mean, rstd, attention's m and l), optimizer state, the
+// loss. A Bf16 session compiles the module with `#define MD_ACT_BF16 1` as its first line, so md_act is md_bf16 (2 bytes);
+// an Fp32 or Tf32 session compiles the same text without it, so md_act is float and the code is what it was before.
+// Kernels read with md_load(p[i]) (exact widening), compute in float, and store p[i] = md_act_from(v) (round to nearest
+// even, md_bf16_from_float; the identity when md_act is float); reductions stay in float.
+#ifdef MD_ACT_BF16
+typedef md_bf16 md_act;
+#else
+typedef float md_act;
+#endif
+
+__device__ __forceinline__ float md_load(float v) { return v; }
+__device__ __forceinline__ float md_load(md_bf16 v) { return md_bf16_to_float(v); }
+
+#ifdef MD_ACT_BF16
+__device__ __forceinline__ md_act md_act_from(float v) { return md_bf16_from_float(v); }
+#else
+__device__ __forceinline__ md_act md_act_from(float v) { return v; }
+#endif
+
 // md_bf16_round: y[i] = bf16(x[i]) for i < n: the BF16 operand of a GEMM (an activation or a gradient), or the
 // BF16 copy of the parameters after they were copied from the host.
 //   launch: grid (min(⌈n/256⌉, 65535)), block (256): one thread per element, grid-stride.

@@ -93,9 +93,12 @@ namespace ModelDsl.Emit.Cuda
         private void EmitLayerLibrary()
         {
             var users = new List<(LayerFamily Family, List<Origin> Origins)>();
-            // precision bf16: the BF16 type and conversions first (the GEMM operands, the optimizer's BF16 copy).
-            if (_plan.Model.Precision.Mode == Precision.Bf16)
-                users.Add((LayerFamily.Bf16, new List<Origin> { new Origin(_plan.Model.Precision.Span, "precision bf16") }));
+            // bf16.cuh first in every module: it declares md_act, the activation storage type every kernel after it uses
+            // (float, or md_bf16 in a Bf16 session, which compiles this source with MD_ACT_BF16 defined). precision bf16
+            // also uses its conversions (the GEMM operands, the optimizer's BF16 copy).
+            var bf16Users = new List<Origin>();
+            if (_plan.Model.Precision.Mode == Precision.Bf16) bf16Users.Add(new Origin(_plan.Model.Precision.Span, "precision bf16"));
+            users.Add((LayerFamily.Bf16, bf16Users));
             foreach (var kernel in _plan.Forward.Concat(_plan.Backward))
             {
                 foreach (var family in FamiliesOf(kernel))
@@ -112,16 +115,17 @@ namespace ModelDsl.Emit.Cuda
                     }
                 }
             }
-            if (users.Count == 0) return;
 
             Section("Layer kernels");
-            _w.Line("// ModelDsl's hand-written layer library (Cuda/Kernels/*.cuh), one file per layer family the model uses.");
-            _w.Line("// The generated C# calls ModelDsl.Cuda.Layers, whose launchers run these kernels, with cuBLAS for the matrix products,");
-            _w.Line("// in the sequence each file's header describes; every call site there names its .model line.");
+            _w.Line("// ModelDsl's hand-written layer library (Cuda/Kernels/*.cuh): bf16.cuh (the activation storage type md_act), then");
+            _w.Line("// one file per layer family the model uses. The generated C# calls ModelDsl.Cuda.Layers, whose launchers run these");
+            _w.Line("// kernels, with cuBLAS for the matrix products, in the sequence each file's header describes; every call site there");
+            _w.Line("// names its .model line.");
             foreach (var (family, origins) in users)
             {
                 _w.Line();
                 _w.Line($"// Cuda/Kernels/{CudaLayerLibrary.FileName(family)}, used by:");
+                if (family == LayerFamily.Bf16) _w.Line("//   every kernel of this module: md_act, md_load and md_act_from (activation storage, docs/cuda.md \"Precision\")");
                 foreach (var origin in origins) _w.Line($"//   {_fileName}:{Line(origin.Span)}  {origin.Description}");
                 foreach (var line in CudaLayerLibrary.Source(family).TrimEnd('\n').Split('\n')) _w.Line(line);
             }

@@ -33,8 +33,11 @@ namespace ModelDsl.Emit.Cuda
     /// Hand-written CUDA C for the layer ops: the files <c>Cuda/Kernels/&lt;family&gt;.cuh</c>, embedded in this assembly
     /// (so the generator reads them inside the compiler and from the package), each pasted after
     /// <see cref="CudaEmitter.PreludeText"/> into the .cu of a model that uses the family (the kernels use the prelude's
-    /// <c>md_sigmoid</c>, <c>md_tanh</c>, <c>md_warp_sum</c>, <c>md_warp_max</c> and <c>INFINITY</c>). Each family's text
-    /// stands alone, and any set of families can share one translation unit (every name carries its family's prefix).
+    /// <c>md_sigmoid</c>, <c>md_tanh</c>, <c>md_warp_sum</c>, <c>md_warp_max</c> and <c>INFINITY</c>). bf16.cuh comes first in
+    /// every module: it declares <c>md_act</c>, the activation storage type (float, or <c>md_bf16</c> when the module is
+    /// compiled with <c>MD_ACT_BF16</c> defined), with <c>md_load</c> and <c>md_act_from</c>. Each other family's text needs
+    /// only the prelude and bf16.cuh, and any set of families can share one translation unit (every name carries its
+    /// family's prefix).
     /// The same files are embedded in ModelDsl.Cuda, whose launchers (<c>ModelDsl.Cuda.Layers</c>) check every launch
     /// against the kernel signatures parsed from them.
     /// </summary>
@@ -46,8 +49,8 @@ namespace ModelDsl.Emit.Cuda
     /// <list type="bullet">
     /// <item>Every kernel is <c>extern "C" __global__ void __launch_bounds__(256) md_&lt;family&gt;_&lt;what&gt;</c>, with
     /// a header comment giving what it computes (shapes), its launch shape and why it is shaped that way.</item>
-    /// <item>Sizes are int arguments, so one compiled module serves every batch size. Tensors are row-major float
-    /// (ids and pool indices: int).</item>
+    /// <item>Sizes are int arguments, so one compiled module serves every batch size. Tensors are row-major:
+    /// activations <c>md_act</c>, gradients and statistics float (ids and pool indices: int).</item>
     /// <item><c>int accumulate</c> (0 = write, 1 = add) wherever the CPU kernel has an accumulate flag; an optional
     /// output the CPU kernel takes as an empty span is a pointer that may be null here.</item>
     /// <item>Reductions run in a fixed order (warp shuffles, shared-memory trees), so results are bitwise repeatable;

@@ -45,7 +45,7 @@ public sealed class ModuleLaunchTests
         foreach (var (model, plan, module) in ExampleModels.CudaPlans(out _))
         {
             var families = plan.Forward.Concat(plan.Backward).Select(CudaEmitter.FamilyOf).OfType<LayerFamily>().Distinct().ToList();
-            if (plan.Model.Precision.Mode == ModelDsl.IR.Precision.Bf16) families.Add(LayerFamily.Bf16); // precision bf16: the BF16 type and conversions
+            families.Add(LayerFamily.Bf16); // every module: md_act, the activation storage type (precision bf16: also the conversions)
             int prelude = module.Source.IndexOf(CudaEmitter.PreludeText.TrimEnd('\n'), StringComparison.Ordinal);
             Assert.True(prelude >= 0, model + ": no prelude");
             foreach (LayerFamily family in Enum.GetValues<LayerFamily>())
@@ -61,8 +61,17 @@ public sealed class ModuleLaunchTests
                     string header = $"// Cuda/Kernels/{CudaLayerLibrary.FileName(family)}, used by:\n", before = module.Source[..at];
                     int usedBy = before.LastIndexOf(header, StringComparison.Ordinal);
                     Assert.True(usedBy >= 0, $"{model}: {family} has no 'used by' comment naming its file");
-                    Assert.Matches(@"^(//   \w+\.model:\d+  .+\n)+$", before[(usedBy + header.Length)..]);
+                    Assert.Matches(family == LayerFamily.Bf16
+                        ? @"^//   every kernel of this module: md_act, .+\n(//   \w+\.model:\d+  precision bf16\n)?$"
+                        : @"^(//   \w+\.model:\d+  .+\n)+$", before[(usedBy + header.Length)..]);
                 }
+            }
+            // bf16.cuh first among the families: the others declare md_act pointers.
+            int bf16 = module.Source.IndexOf(CudaLayerLibrary.Source(LayerFamily.Bf16).Split('\n')[0], StringComparison.Ordinal);
+            foreach (LayerFamily family in families.Where(f => f != LayerFamily.Bf16))
+            {
+                int at = module.Source.IndexOf(CudaLayerLibrary.Source(family).Split('\n')[0], StringComparison.Ordinal);
+                Assert.True(bf16 < at, $"{model}: {family} comes before bf16.cuh");
             }
         }
     }

@@ -97,6 +97,56 @@ public sealed class Bf16KernelTests(LayerKernelFixture gpu) : IClassFixture<Laye
         }
     }
 
+    // The md_act contract: one kernel text, compiled without and with MD_ACT_BF16 (as an Fp32 and a Bf16 session compile a
+    // model's module), stores y[i] = md_act_from(md_load(x[i]) · 3): float storage (4 bytes, the FP32 product exactly)
+    // without the define, BF16 storage (2 bytes, the product rounded to nearest even) with it; md_load widens either.
+    [Fact]
+    public void Md_act_is_float_without_the_define_and_bf16_with_it()
+    {
+        const string kernel = """
+
+            extern "C" __global__ void __launch_bounds__(256) act_triple(int n, const md_act* __restrict__ x, md_act* __restrict__ y, int* __restrict__ size)
+            {
+                int i = blockIdx.x * blockDim.x + threadIdx.x;
+                if (i == 0) size[0] = (int)sizeof(md_act);
+                if (i < n) y[i] = md_act_from(md_load(x[i]) * 3.0f);
+            }
+            """;
+        float[] values = { 0.1f, -1.5f, 3.14159265f, 1e-3f, 65504f, 0f };
+        int n = values.Length;
+        foreach (bool bf16 in new[] { false, true })
+        {
+            string source = (bf16 ? "#define MD_ACT_BF16 1\n" : "") + CudaEmitter.PreludeText + CudaLayerLibrary.Source(LayerFamily.Bf16) + kernel;
+            using GpuModule module = gpu.Context.LoadModule(bf16 ? "act_bf16" : "act_fp32", source);
+            int bytes = bf16 ? 2 : 4;
+            using DeviceVariable x = gpu.Context.Allocate(4L * n), y = gpu.Context.Allocate(4L * n), size = gpu.Context.Allocate(4);
+            if (bf16) x.CopyFrom<ushort>(values.Select(BFloat16.Round).ToArray());
+            else x.CopyFrom<float>(values);
+            var arguments = new KernelArguments();
+            arguments.Add(n);
+            arguments.Add(x);
+            arguments.Add(y);
+            arguments.Add(size);
+            module.GetKernel("act_triple").Launch(new Dim3(1), new Dim3(256), ref arguments);
+            var sizes = new int[1];
+            size.CopyTo<int>(sizes);
+            Assert.Equal(bytes, sizes[0]);
+            for (int i = 0; i < n; i++)
+            {
+                float stored = bf16 ? BFloat16.Widen(Download16(y, n)[i]) : gpu.Download(y, n)[i];
+                float expected = bf16 ? BFloat16.Quantize(BFloat16.Quantize(values[i]) * 3f) : values[i] * 3f;
+                Assert.Equal(expected, stored);
+            }
+        }
+    }
+
+    private static ushort[] Download16(DeviceVariable variable, int n)
+    {
+        var bits = new ushort[n];
+        variable.CopyTo<ushort>(bits);
+        return bits;
+    }
+
     [Fact]
     public void Tf32_rounding_keeps_ten_mantissa_bits_with_ties_to_even()
     {
