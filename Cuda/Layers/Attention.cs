@@ -24,15 +24,17 @@ public static class Attention
     /// <c>md_attention_forward</c>: output (B, T, heads·dh) = softmax(q·kᵀ/√dh + key padding bias, causal if asked)·v
     /// per head; the row max and log-sum saved in the working memory. The optional mask (B, T) is <paramref name="mask"/> (f32) or
     /// <paramref name="maskIds"/> (i32), the other a null pointer. With <paramref name="dropout"/> p &gt; 0 the probabilities
-    /// are dropped before the product with v, the mask drawn from <paramref name="dropoutSeed"/> exactly as the CPU's.
+    /// are dropped before the product with v, the mask drawn exactly as the CPU's from the seed that
+    /// <paramref name="dropoutSeed"/> points at (one <c>unsigned int</c> in device memory, read by the kernel when it runs, so
+    /// a captured CUDA graph replays with whatever seed the host wrote there for the step).
     /// </summary>
     public static void Forward(LayerContext gpu, int batch, int steps, int heads, int headDim, bool causal,
         DevicePointer q, DevicePointer k, DevicePointer v, int stride, DevicePointer output, DevicePointer workspace,
-        DevicePointer mask = default, DevicePointer maskIds = default, float dropout = 0f, uint dropoutSeed = 0)
+        DevicePointer mask = default, DevicePointer maskIds = default, float dropout = 0f, DevicePointer dropoutSeed = default)
     {
         ArgumentNullException.ThrowIfNull(gpu);
         CheckHeadDim(headDim);
-        CheckDropout(dropout);
+        CheckDropout(dropout, dropoutSeed);
         var kernel = gpu.Kernel("md_attention_forward");
         var a = kernel.Arguments();
         Sizes(ref a, batch, steps, heads, headDim, stride, causal);
@@ -45,7 +47,7 @@ public static class Attention
         a.Reads("mask", mask);
         a.ReadsInts("mask_i32", maskIds);
         a.Float("dropout", dropout);
-        a.UInt("dropout_seed", dropoutSeed);
+        a.ReadsUInts("dropout_seed", dropoutSeed);
         kernel.Launch(Grid.HeadRows(steps, heads, batch), Grid.Block, ref a);
     }
 
@@ -53,16 +55,17 @@ public static class Attention
     /// dq, dk, dv (+)= the gradients from <paramref name="dOutput"/>, recomputing P from q, k and the forward's row statistics:
     /// <c>md_attention_backward_query</c> (dq, and each row's D into the working memory), then
     /// <c>md_attention_backward_key</c> (dk, dv). No atomics. The mask is the forward's: P is recomputed with its bias.
-    /// <paramref name="dropout"/> and <paramref name="dropoutSeed"/> are the forward's: the dropout mask is drawn again.
+    /// <paramref name="dropout"/> and <paramref name="dropoutSeed"/> (the same device memory, holding the same seed) are the
+    /// forward's: the dropout mask is drawn again.
     /// </summary>
     public static void Backward(LayerContext gpu, int batch, int steps, int heads, int headDim, bool causal,
         DevicePointer q, DevicePointer k, DevicePointer v, int stride, DevicePointer dOutput,
         DevicePointer workspace, DevicePointer dq, DevicePointer dk, DevicePointer dv, bool accumulate = false,
-        DevicePointer mask = default, DevicePointer maskIds = default, float dropout = 0f, uint dropoutSeed = 0)
+        DevicePointer mask = default, DevicePointer maskIds = default, float dropout = 0f, DevicePointer dropoutSeed = default)
     {
         ArgumentNullException.ThrowIfNull(gpu);
         CheckHeadDim(headDim);
-        CheckDropout(dropout);
+        CheckDropout(dropout, dropoutSeed);
         long stats = (long)batch * heads * steps;
         DevicePointer rowMax = workspace, rowLogSum = workspace.Plus(stats), delta = workspace.Plus(2 * stats);
         var query = gpu.Kernel("md_attention_backward_query");
@@ -80,7 +83,7 @@ public static class Attention
         a.Reads("mask", mask);
         a.ReadsInts("mask_i32", maskIds);
         a.Float("dropout", dropout);
-        a.UInt("dropout_seed", dropoutSeed);
+        a.ReadsUInts("dropout_seed", dropoutSeed);
         query.Launch(Grid.HeadRows(steps, heads, batch), Grid.Block, ref a);
         var key = gpu.Kernel("md_attention_backward_key");
         var b = key.Arguments();
@@ -98,7 +101,7 @@ public static class Attention
         b.Reads("mask", mask);
         b.ReadsInts("mask_i32", maskIds);
         b.Float("dropout", dropout);
-        b.UInt("dropout_seed", dropoutSeed);
+        b.ReadsUInts("dropout_seed", dropoutSeed);
         key.Launch(Grid.HeadRows(steps, heads, batch), Grid.Block, ref b);
     }
 
@@ -113,10 +116,12 @@ public static class Attention
         a.Flag("causal", causal);
     }
 
-    private static void CheckDropout(float dropout)
+    private static void CheckDropout(float dropout, DevicePointer dropoutSeed)
     {
         if (!(dropout >= 0f && dropout < 1f))
             throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "The attention dropout probability must lie in [0, 1).");
+        if (dropout > 0f && dropoutSeed.IsNull)
+            throw new ArgumentException($"attention dropout {dropout} needs its seed in device memory (dropoutSeed points at one unsigned int), but the pointer is null", nameof(dropoutSeed));
     }
 
     private static void CheckHeadDim(int headDim)

@@ -41,8 +41,8 @@ public sealed class LayerKernel
 
 /// <summary>
 /// A library kernel's arguments, checked as they are added: each must be the next parameter of the kernel's parsed
-/// signature, by name and type (<c>int</c>, <c>unsigned int</c>, <c>float</c>, <c>const float*</c>, <c>float*</c>, <c>const int*</c>,
-/// <c>int*</c>, <c>const md_bf16*</c>, <c>md_bf16*</c>). A mismatch throws naming the kernel, the position, the parameter and what was passed. On the stack:
+/// signature, by name and type (<c>int</c>, <c>float</c>, <c>const float*</c>, <c>float*</c>, <c>const int*</c>,
+/// <c>int*</c>, <c>const unsigned int*</c>, <c>const md_bf16*</c>, <c>md_bf16*</c>). A mismatch throws naming the kernel, the position, the parameter and what was passed. On the stack:
 /// building and launching allocate nothing.
 /// </summary>
 public struct LayerArguments
@@ -80,13 +80,6 @@ public struct LayerArguments
         Values.Add(value);
     }
 
-    /// <summary>An <c>unsigned int</c> parameter (a dropout seed).</summary>
-    public void UInt(string name, uint value)
-    {
-        Check(name, "unsigned int");
-        Values.Add(value);
-    }
-
     /// <summary>A <c>const float*</c> parameter.</summary>
     public void Reads(string name, DevicePointer pointer)
     {
@@ -105,6 +98,13 @@ public struct LayerArguments
     public void ReadsInts(string name, DevicePointer pointer)
     {
         Check(name, "const int*");
+        Values.Add(pointer);
+    }
+
+    /// <summary>A <c>const unsigned int*</c> parameter (where a dropout seed lies in device memory).</summary>
+    public void ReadsUInts(string name, DevicePointer pointer)
+    {
+        Check(name, "const unsigned int*");
         Values.Add(pointer);
     }
 

@@ -40,10 +40,10 @@ namespace ModelDsl.Emit.CSharp
         /// <summary>What a layer-call argument passes from the host that may change between steps, or null for one fixed by the binding.</summary>
         private static string? StepVarying(LayerArgument argument) => argument switch
         {
-            SizeArgument or IntArgument or FloatArgument or FlagArgument or BufferArgument or TrainingArgument or DropoutProbabilityArgument => null,
+            // A dropout seed is passed as where it lies in device memory (_dropoutSeeds), written before each step.
+            SizeArgument or IntArgument or FloatArgument or FlagArgument or BufferArgument or TrainingArgument or DropoutProbabilityArgument or DropoutSeedArgument => null,
             GeometryArgument geometry => geometry.Fields.Select(StepVarying).FirstOrDefault(w => w is not null),
             CounterArgument counter => $"the counter '{counter.State.Name}' (counted on the host)",
-            DropoutSeedArgument seed => $"dropout slot {seed.Slot}'s seed by value (the launcher's kernels do not read it from device memory)",
             var other => $"a {other.GetType().Name}",
         };
 

@@ -47,8 +47,13 @@ namespace ModelDsl.Emit.CSharp
         /// <summary>A device pointer, <c>.Plus(offset)</c> past the buffer's start.</summary>
         private protected override string StateObject(IR.StateInfo state) => "_model." + _stateProperties[state];
 
+        /// <summary>
+        /// Where slot <paramref name="slot"/>'s seed for this step lies in device memory (<c>_dropoutSeeds</c>, written by
+        /// <c>UploadDropoutSeeds</c> before each step): the launchers' kernels read it there, as the generated dropout loops
+        /// do, so a replayed CUDA graph draws each step's mask.
+        /// </summary>
         private protected override string DropoutSeed(int slot) =>
-            $"global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, {slot.ToString(System.Globalization.CultureInfo.InvariantCulture)}, _model.DropoutStream)";
+            $"_dropoutSeeds.Pointer.Plus({slot.ToString(System.Globalization.CultureInfo.InvariantCulture)})";
 
         private protected override string LayerBuffer(PlanBuffer buffer, string? offset) =>
             offset is null ? DeviceRef(buffer) : $"{DeviceRef(buffer)}.Plus({offset})";

@@ -162,14 +162,14 @@ public sealed class AttentionKernelTests(LayerKernelFixture gpu, ITestOutputHelp
             cpuGrads, cpuGrads.AsSpan(d), cpuGrads.AsSpan(2 * d), false, maskIds: masked ? maskIds : default, dropout: p, dropoutSeed: seed);
 
         using DeviceVariable dQkv = gpu.Upload(qkv), dOut = gpu.Zeros(rows * d), work = gpu.Zeros(GpuLayers.Attention.WorkspaceLength(batch, steps, heads));
-        using DeviceVariable dDout = gpu.Upload(dout), dGrads = gpu.Zeros(rows * stride), dMask = gpu.Upload(maskIds);
+        using DeviceVariable dDout = gpu.Upload(dout), dGrads = gpu.Zeros(rows * stride), dMask = gpu.Upload(maskIds), dSeed = gpu.Upload(new[] { seed });
         DevicePointer maskInts = masked ? dMask.Pointer : default;
         var layers = gpu.Layers(LayerFamily.Attention);
         GpuLayers.Attention.Forward(layers, batch, steps, heads, headDim, causal, dQkv.Pointer, dQkv.Pointer.Plus(d), dQkv.Pointer.Plus(2 * d), stride,
-            dOut.Pointer, work.Pointer, default, maskInts, p, seed);
+            dOut.Pointer, work.Pointer, default, maskInts, p, dSeed.Pointer);
         LayerAssert.Close(output, $"attention out, dropout={p}", output0, gpu.Download(dOut));
         GpuLayers.Attention.Backward(layers, batch, steps, heads, headDim, causal, dQkv.Pointer, dQkv.Pointer.Plus(d), dQkv.Pointer.Plus(2 * d), stride,
-            dDout.Pointer, work.Pointer, dGrads.Pointer, dGrads.Pointer.Plus(d), dGrads.Pointer.Plus(2 * d), false, default, maskInts, p, seed);
+            dDout.Pointer, work.Pointer, dGrads.Pointer, dGrads.Pointer.Plus(d), dGrads.Pointer.Plus(2 * d), false, default, maskInts, p, dSeed.Pointer);
         LayerAssert.Close(output, $"attention dq|dk|dv, dropout={p}", cpuGrads, gpu.Download(dGrads));
     }
 
@@ -195,18 +195,51 @@ public sealed class AttentionKernelTests(LayerKernelFixture gpu, ITestOutputHelp
         Attention.Forward(batch, steps, heads, headDim, false, q, k, v, d, cpu, workspace, dropout: p, dropoutSeed: seed);
 
         using DeviceVariable dq = gpu.Upload(q), dk = gpu.Upload(k), dv = gpu.Upload(v), dOut = gpu.Zeros(rows * d), work = gpu.Zeros(GpuLayers.Attention.WorkspaceLength(batch, steps, heads));
+        using DeviceVariable dSeed = gpu.Upload(new[] { seed });
         GpuLayers.Attention.Forward(gpu.Layers(LayerFamily.Attention), batch, steps, heads, headDim, false, dq.Pointer, dk.Pointer, dv.Pointer, d,
-            dOut.Pointer, work.Pointer, dropout: p, dropoutSeed: seed);
+            dOut.Pointer, work.Pointer, dropout: p, dropoutSeed: dSeed.Pointer);
         float[] device = gpu.Download(dOut);
+        int dropped = SameZeros(cpu, device);
+        output.WriteLine($"dropped {dropped} of {cpu.Length} probabilities on both sides");
+        Assert.InRange(dropped, (int)(0.25 * cpu.Length), (int)(0.35 * cpu.Length));
+        LayerAssert.Close(output, "P̃ rows", cpu, device);
+
+        // The kernel reads the seed from device memory when it runs (what lets a replayed CUDA graph draw each step's mask):
+        // another seed written to the same memory, the same launch drops other probabilities, again the CPU's for that seed.
+        const uint next = 100u;
+        float[] cpuNext = new float[rows * d];
+        Attention.Forward(batch, steps, heads, headDim, false, q, k, v, d, cpuNext, workspace, dropout: p, dropoutSeed: next);
+        dSeed.CopyFrom<uint>(new[] { next });
+        GpuLayers.Attention.Forward(gpu.Layers(LayerFamily.Attention), batch, steps, heads, headDim, false, dq.Pointer, dk.Pointer, dv.Pointer, d,
+            dOut.Pointer, work.Pointer, dropout: p, dropoutSeed: dSeed.Pointer);
+        float[] deviceNext = gpu.Download(dOut);
+        SameZeros(cpuNext, deviceNext);
+        int moved = Enumerable.Range(0, cpu.Length).Count(i => (deviceNext[i] == 0f) != (device[i] == 0f));
+        output.WriteLine($"seed {next}: {moved} probabilities dropped or kept differently from seed {seed}");
+        Assert.True(moved > cpu.Length / 4, $"only {moved} of {cpu.Length} probabilities changed with the seed in device memory");
+        LayerAssert.Close(output, "P̃ rows, next seed", cpuNext, deviceNext);
+    }
+
+    /// <summary>Asserts the CPU's and the GPU's outputs are zero at the same positions (the dropped ones); returns how many.</summary>
+    private static int SameZeros(float[] cpu, float[] device)
+    {
         int dropped = 0;
         for (int i = 0; i < cpu.Length; i++)
         {
             Assert.True((cpu[i] == 0f) == (device[i] == 0f), $"probability {i}: the CPU has {cpu[i]}, the GPU {device[i]}");
             if (cpu[i] == 0f) dropped++;
         }
-        output.WriteLine($"dropped {dropped} of {cpu.Length} probabilities on both sides");
-        Assert.InRange(dropped, (int)(0.25 * cpu.Length), (int)(0.35 * cpu.Length));
-        LayerAssert.Close(output, "P̃ rows", cpu, device);
+        return dropped;
+    }
+
+    [Fact]
+    public void Dropout_without_a_seed_in_device_memory_is_refused()
+    {
+        using DeviceVariable buffer = gpu.Zeros(3 * 2 * 8 * 3);
+        var e = Assert.Throws<ArgumentException>(() => GpuLayers.Attention.Forward(gpu.Layers(LayerFamily.Attention), 1, 3, 2, 4, false,
+            buffer.Pointer, buffer.Pointer.Plus(8), buffer.Pointer.Plus(16), 24, buffer.Pointer, buffer.Pointer, dropout: 0.1f));
+        Assert.Contains("seed in device memory", e.Message);
+        Assert.Equal("dropoutSeed", e.ParamName);
     }
 
     [Fact]

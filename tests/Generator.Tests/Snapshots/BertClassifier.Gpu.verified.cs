@@ -445,9 +445,12 @@ extern "C" __global__ void __launch_bounds__(256) md_layernorm_backward_params(
 //   Backward: dP = dout·vᵀ;  D_i = Σ_j P_ij·dP_ij;  dS = P ⊙ (dP − D);  dq (+)= dS·k/√dh;
 //             dk (+)= dSᵀ·q/√dh;  dv (+)= Pᵀ·dout     (dq, dk, dv share q's layout and stride)
 //   Dropout on P (dropout = p > 0, training only): out = P̃·v with P̃_ij = P_ij·M_ij/(1 − p), M_ij from the `dropout`
-//   op's counter-based draw md_dropout_mask(dropout_seed, index) at index ((b·heads + head)·T + i)·T + j in unsigned
-//   arithmetic, the CPU's index, so both drop the same probabilities. The softmax's sum l is over the undropped P;
-//   the backward draws M again: dP_ij = M_ij/(1 − p)·(dout_i·v_j), dv (+)= P̃ᵀ·dout, and D, dS, dq, dk as above.
+//   op's counter-based draw md_dropout_mask(seed, index) at index ((b·heads + head)·T + i)·T + j in unsigned
+//   arithmetic, the CPU's index, so both drop the same probabilities. The seed is read from device memory
+//   (`dropout_seed` points at one unsigned int, this step's, read only when p > 0), as the generated `dropout`
+//   kernels read theirs, so a captured CUDA graph replays with each step's mask. The softmax's sum l is over the
+//   undropped P; the backward draws M again: dP_ij = M_ij/(1 − p)·(dout_i·v_j), dv (+)= P̃ᵀ·dout, and D, dS, dq, dk
+//   as above.
 // Fused, in the manner of flash attention: the T×T matrices S and P never reach global memory. The forward
 // keeps a running max and sum per query row (online softmax) and saves only the row's max m and log l of its sum
 // (B, heads, T) each; the backward recomputes P = exp((S − m) − log l) from q, k and them. Kept apart rather than as
@@ -491,9 +494,9 @@ __device__ __forceinline__ float md_attention_key_bias(const float* __restrict__
 }
 
 // The dropout factor of probability `index` (see above): M/(1 − p) drawn as the `dropout` op draws, or 1 without dropout.
-__device__ __forceinline__ float md_attention_keep(float dropout, float dropout_scale, unsigned int dropout_seed, unsigned int index)
+__device__ __forceinline__ float md_attention_keep(float dropout, float dropout_scale, unsigned int seed, unsigned int index)
 {
-    return dropout > 0.0f ? md_dropout_mask(dropout_seed, index, dropout, dropout_scale) : 1.0f;
+    return dropout > 0.0f ? md_dropout_mask(seed, index, dropout, dropout_scale) : 1.0f;
 }
 
 // The mask index of row i's first probability in (b, head): ((b·heads + head)·T + i)·T, wrapping at 2^32 as the CPU's.
@@ -521,7 +524,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
     int batch, int steps, int heads, int head_dim, int stride, int causal,
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
     float* __restrict__ out, float* __restrict__ row_max, float* __restrict__ row_log_sum,
-    const float* __restrict__ mask, const int* __restrict__ mask_i32, float dropout, unsigned int dropout_seed)
+    const float* __restrict__ mask, const int* __restrict__ mask_i32, float dropout, const unsigned int* __restrict__ dropout_seed)
 {
     __shared__ float k_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
     __shared__ float v_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -537,6 +540,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
     const float* v_head = v + first;
     float scale = 1.0f / sqrtf((float)head_dim);
     float dropout_scale = dropout > 0.0f ? 1.0f / (1.0f - dropout) : 1.0f;
+    unsigned int seed = dropout > 0.0f ? *dropout_seed : 0u; // this step's seed, read from device memory (a replayed CUDA graph sees each step's)
     unsigned int row_index = md_attention_row_index(b, heads, head, steps, i);
     for (int e = lane; e < head_dim; e += 32) q_rows[warp][e] = row_valid ? q_head[(long)i * stride + e] : 0.0f;
 
@@ -560,7 +564,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
         float p = s == -INFINITY ? 0.0f : expf(s - m_new);
         float correction = expf(m - m_new); // 0 on the first tile (m = −∞)
         l = l * correction + md_warp_sum(p);
-        p_rows[warp][lane] = p * md_attention_keep(dropout, dropout_scale, dropout_seed, row_index + (unsigned int)j); // P̃: l sums the undropped P
+        p_rows[warp][lane] = p * md_attention_keep(dropout, dropout_scale, seed, row_index + (unsigned int)j); // P̃: l sums the undropped P
         __syncwarp();
         for (int r = 0; r < MD_ATTENTION_PER_LANE; r++)
         {
@@ -600,7 +604,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
     const float* __restrict__ dout, const float* __restrict__ row_max, const float* __restrict__ row_log_sum,
     float* __restrict__ delta, float* __restrict__ dq, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32,
-    float dropout, unsigned int dropout_seed)
+    float dropout, const unsigned int* __restrict__ dropout_seed)
 {
     __shared__ float k_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
     __shared__ float v_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -617,6 +621,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
     const float* dout_row = dout + ((long)b * steps + i) * heads * head_dim + (long)head * head_dim;
     float scale = 1.0f / sqrtf((float)head_dim);
     float dropout_scale = dropout > 0.0f ? 1.0f / (1.0f - dropout) : 1.0f;
+    unsigned int seed = dropout > 0.0f ? *dropout_seed : 0u; // this step's seed, read from device memory (a replayed CUDA graph sees each step's)
     unsigned int row_index = md_attention_row_index(b, heads, head, steps, i);
     for (int e = lane; e < head_dim; e += 32)
     {
@@ -641,7 +646,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
         {
             float s = md_attention_dot(q_rows[warp], k_tile[lane], head_dim) * scale + md_attention_key_bias(mask, mask_i32, (long)b * steps + j);
             float p = expf((s - max_i) - log_sum_i);
-            float keep = md_attention_keep(dropout, dropout_scale, dropout_seed, row_index + (unsigned int)j);
+            float keep = md_attention_keep(dropout, dropout_scale, seed, row_index + (unsigned int)j);
             p_dp = p * (keep * md_attention_dot(dout_rows[warp], v_tile[lane], head_dim));
         }
         d_i += md_warp_sum(p_dp);
@@ -662,7 +667,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
         {
             float s = md_attention_dot(q_rows[warp], k_tile[lane], head_dim) * scale + md_attention_key_bias(mask, mask_i32, (long)b * steps + j);
             float p = expf((s - max_i) - log_sum_i);
-            float keep = md_attention_keep(dropout, dropout_scale, dropout_seed, row_index + (unsigned int)j);
+            float keep = md_attention_keep(dropout, dropout_scale, seed, row_index + (unsigned int)j);
             ds = p * (keep * md_attention_dot(dout_rows[warp], v_tile[lane], head_dim) - d_i);
         }
         ds_rows[warp][lane] = ds;
@@ -701,7 +706,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
     const float* __restrict__ dout, const float* __restrict__ row_max, const float* __restrict__ row_log_sum,
     const float* __restrict__ delta, float* __restrict__ dk, float* __restrict__ dv, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32,
-    float dropout, unsigned int dropout_seed)
+    float dropout, const unsigned int* __restrict__ dropout_seed)
 {
     __shared__ float q_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
     __shared__ float dout_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -724,6 +729,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
     const float* stats_delta = delta + ((long)b * heads + head) * steps;
     float scale = 1.0f / sqrtf((float)head_dim);
     float dropout_scale = dropout > 0.0f ? 1.0f / (1.0f - dropout) : 1.0f;
+    unsigned int seed = dropout > 0.0f ? *dropout_seed : 0u; // this step's seed, read from device memory (a replayed CUDA graph sees each step's)
     for (int e = lane; e < head_dim; e += 32)
     {
         k_rows[warp][e] = row_valid ? k[first + (long)j * stride + e] : 0.0f;
@@ -753,7 +759,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
         if (i < steps && (!causal || j <= i))
         {
             p = expf((md_attention_dot(q_tile[lane], k_rows[warp], head_dim) * scale + key_bias - max_tile[lane]) - log_sum_tile[lane]);
-            float keep = md_attention_keep(dropout, dropout_scale, dropout_seed, md_attention_row_index(b, heads, head, steps, i) + (unsigned int)j);
+            float keep = md_attention_keep(dropout, dropout_scale, seed, md_attention_row_index(b, heads, head, steps, i) + (unsigned int)j);
             ds = p * (keep * md_attention_dot(dout_tile[lane], v_rows[warp], head_dim) - delta_tile[lane]);
             p *= keep; // P̃ for dv
         }
@@ -3150,7 +3156,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
             public bool UseGraphs { get; set; } = global::ModelDsl.Cuda.CudaGraphs.EnabledByDefault;
 
             /// <summary>Why the step runs as plain launches although <see cref="UseGraphs"/> is true (the step cannot be captured), or null.</summary>
-            public string? GraphFallbackReason { get; private set; } = "bert_classifier.model:38 l0_attn Attention.Forward takes dropout slot 1's seed by value (the launcher's kernels do not read it from device memory) from the host at each launch, which a replayed graph would repeat";
+            public string? GraphFallbackReason { get; private set; }
 
             /// <summary>Graphs captured so far: one per binding of the symbolic dimensions, and again when <see cref="CheckFinite"/> changes.</summary>
             public int GraphCaptures { get; private set; }
@@ -4067,7 +4073,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 // fwd_8_attention
                 //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l0_attn_context[B, T, 384] = dropout(softmax(q·kᵀ/√32 + (1 − mask)·(−10000)), p=0.1 in training)·v per head (12 heads), q, k, v read in place from l0_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l0_attn_workspace keeps each row's max and log-sum
-                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l0_attn_qkv.Pointer, w.l0_attn_qkv.Pointer.Plus(384), w.l0_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l0_attn_context.Pointer, w.l0_attn_workspace.Pointer, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 1, _model.DropoutStream));
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l0_attn_qkv.Pointer, w.l0_attn_qkv.Pointer.Plus(384), w.l0_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l0_attn_context.Pointer, w.l0_attn_workspace.Pointer, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: _dropoutSeeds.Pointer.Plus(1));
 
                 // fwd_9_attention_out_proj
                 //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
@@ -4163,7 +4169,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 // fwd_19_attention
                 //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l1_attn_context[B, T, 384] = dropout(softmax(q·kᵀ/√32 + (1 − mask)·(−10000)), p=0.1 in training)·v per head (12 heads), q, k, v read in place from l1_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l1_attn_workspace keeps each row's max and log-sum
-                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l1_attn_qkv.Pointer, w.l1_attn_qkv.Pointer.Plus(384), w.l1_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l1_attn_context.Pointer, w.l1_attn_workspace.Pointer, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 4, _model.DropoutStream));
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l1_attn_qkv.Pointer, w.l1_attn_qkv.Pointer.Plus(384), w.l1_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l1_attn_context.Pointer, w.l1_attn_workspace.Pointer, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: _dropoutSeeds.Pointer.Plus(4));
 
                 // fwd_20_attention_out_proj
                 //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
@@ -4259,7 +4265,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 // fwd_30_attention
                 //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l2_attn_context[B, T, 384] = dropout(softmax(q·kᵀ/√32 + (1 − mask)·(−10000)), p=0.1 in training)·v per head (12 heads), q, k, v read in place from l2_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l2_attn_workspace keeps each row's max and log-sum
-                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l2_attn_qkv.Pointer, w.l2_attn_qkv.Pointer.Plus(384), w.l2_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l2_attn_context.Pointer, w.l2_attn_workspace.Pointer, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 7, _model.DropoutStream));
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l2_attn_qkv.Pointer, w.l2_attn_qkv.Pointer.Plus(384), w.l2_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l2_attn_context.Pointer, w.l2_attn_workspace.Pointer, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: _dropoutSeeds.Pointer.Plus(7));
 
                 // fwd_31_attention_out_proj
                 //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
@@ -4355,7 +4361,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 // fwd_41_attention
                 //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l3_attn_context[B, T, 384] = dropout(softmax(q·kᵀ/√32 + (1 − mask)·(−10000)), p=0.1 in training)·v per head (12 heads), q, k, v read in place from l3_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l3_attn_workspace keeps each row's max and log-sum
-                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l3_attn_qkv.Pointer, w.l3_attn_qkv.Pointer.Plus(384), w.l3_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l3_attn_context.Pointer, w.l3_attn_workspace.Pointer, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 10, _model.DropoutStream));
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l3_attn_qkv.Pointer, w.l3_attn_qkv.Pointer.Plus(384), w.l3_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l3_attn_context.Pointer, w.l3_attn_workspace.Pointer, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: _dropoutSeeds.Pointer.Plus(10));
 
                 // fwd_42_attention_out_proj
                 //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
@@ -4451,7 +4457,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 // fwd_52_attention
                 //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l4_attn_context[B, T, 384] = dropout(softmax(q·kᵀ/√32 + (1 − mask)·(−10000)), p=0.1 in training)·v per head (12 heads), q, k, v read in place from l4_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l4_attn_workspace keeps each row's max and log-sum
-                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l4_attn_qkv.Pointer, w.l4_attn_qkv.Pointer.Plus(384), w.l4_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l4_attn_context.Pointer, w.l4_attn_workspace.Pointer, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 13, _model.DropoutStream));
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l4_attn_qkv.Pointer, w.l4_attn_qkv.Pointer.Plus(384), w.l4_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l4_attn_context.Pointer, w.l4_attn_workspace.Pointer, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: _dropoutSeeds.Pointer.Plus(13));
 
                 // fwd_53_attention_out_proj
                 //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
@@ -4547,7 +4553,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 // fwd_63_attention
                 //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // l5_attn_context[B, T, 384] = dropout(softmax(q·kᵀ/√32 + (1 − mask)·(−10000)), p=0.1 in training)·v per head (12 heads), q, k, v read in place from l5_attn_qkv (columns 0, 384, 2·384); fused (flash-style): P is never stored, l5_attn_workspace keeps each row's max and log-sum
-                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l5_attn_qkv.Pointer, w.l5_attn_qkv.Pointer.Plus(384), w.l5_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l5_attn_context.Pointer, w.l5_attn_workspace.Pointer, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 16, _model.DropoutStream));
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 12, 32, causal: false, w.l5_attn_qkv.Pointer, w.l5_attn_qkv.Pointer.Plus(384), w.l5_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.l5_attn_context.Pointer, w.l5_attn_workspace.Pointer, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: _dropoutSeeds.Pointer.Plus(16));
 
                 // fwd_64_attention_out_proj
                 //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
@@ -4836,7 +4842,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 // bwd_93_attention
                 //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l5_attn_qkv = (dq, dk, dv) from d_l5_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l5_attn_workspace, the dropout mask (slot 16) drawn again from its seed: dq and each row's D first, then dk and dv
-                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l5_attn_qkv.Pointer, w.l5_attn_qkv.Pointer.Plus(384), w.l5_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l5_attn_context.Pointer, w.l5_attn_workspace.Pointer, w.d_l5_attn_qkv.Pointer, w.d_l5_attn_qkv.Pointer.Plus(384), w.d_l5_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 16, _model.DropoutStream));
+                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l5_attn_qkv.Pointer, w.l5_attn_qkv.Pointer.Plus(384), w.l5_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l5_attn_context.Pointer, w.l5_attn_workspace.Pointer, w.d_l5_attn_qkv.Pointer, w.d_l5_attn_qkv.Pointer.Plus(384), w.d_l5_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: _dropoutSeeds.Pointer.Plus(16));
 
                 // bwd_94_attention_in_proj_bias
                 //   bert_classifier.model:68  l5_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
@@ -4945,7 +4951,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 // bwd_108_attention
                 //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l4_attn_qkv = (dq, dk, dv) from d_l4_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l4_attn_workspace, the dropout mask (slot 13) drawn again from its seed: dq and each row's D first, then dk and dv
-                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l4_attn_qkv.Pointer, w.l4_attn_qkv.Pointer.Plus(384), w.l4_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l4_attn_context.Pointer, w.l4_attn_workspace.Pointer, w.d_l4_attn_qkv.Pointer, w.d_l4_attn_qkv.Pointer.Plus(384), w.d_l4_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 13, _model.DropoutStream));
+                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l4_attn_qkv.Pointer, w.l4_attn_qkv.Pointer.Plus(384), w.l4_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l4_attn_context.Pointer, w.l4_attn_workspace.Pointer, w.d_l4_attn_qkv.Pointer, w.d_l4_attn_qkv.Pointer.Plus(384), w.d_l4_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: _dropoutSeeds.Pointer.Plus(13));
 
                 // bwd_109_attention_in_proj_bias
                 //   bert_classifier.model:62  l4_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
@@ -5054,7 +5060,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 // bwd_123_attention
                 //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l3_attn_qkv = (dq, dk, dv) from d_l3_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l3_attn_workspace, the dropout mask (slot 10) drawn again from its seed: dq and each row's D first, then dk and dv
-                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l3_attn_qkv.Pointer, w.l3_attn_qkv.Pointer.Plus(384), w.l3_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l3_attn_context.Pointer, w.l3_attn_workspace.Pointer, w.d_l3_attn_qkv.Pointer, w.d_l3_attn_qkv.Pointer.Plus(384), w.d_l3_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 10, _model.DropoutStream));
+                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l3_attn_qkv.Pointer, w.l3_attn_qkv.Pointer.Plus(384), w.l3_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l3_attn_context.Pointer, w.l3_attn_workspace.Pointer, w.d_l3_attn_qkv.Pointer, w.d_l3_attn_qkv.Pointer.Plus(384), w.d_l3_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: _dropoutSeeds.Pointer.Plus(10));
 
                 // bwd_124_attention_in_proj_bias
                 //   bert_classifier.model:56  l3_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
@@ -5163,7 +5169,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 // bwd_138_attention
                 //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l2_attn_qkv = (dq, dk, dv) from d_l2_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l2_attn_workspace, the dropout mask (slot 7) drawn again from its seed: dq and each row's D first, then dk and dv
-                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l2_attn_qkv.Pointer, w.l2_attn_qkv.Pointer.Plus(384), w.l2_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l2_attn_context.Pointer, w.l2_attn_workspace.Pointer, w.d_l2_attn_qkv.Pointer, w.d_l2_attn_qkv.Pointer.Plus(384), w.d_l2_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 7, _model.DropoutStream));
+                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l2_attn_qkv.Pointer, w.l2_attn_qkv.Pointer.Plus(384), w.l2_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l2_attn_context.Pointer, w.l2_attn_workspace.Pointer, w.d_l2_attn_qkv.Pointer, w.d_l2_attn_qkv.Pointer.Plus(384), w.d_l2_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: _dropoutSeeds.Pointer.Plus(7));
 
                 // bwd_139_attention_in_proj_bias
                 //   bert_classifier.model:50  l2_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
@@ -5272,7 +5278,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 // bwd_153_attention
                 //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l1_attn_qkv = (dq, dk, dv) from d_l1_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l1_attn_workspace, the dropout mask (slot 4) drawn again from its seed: dq and each row's D first, then dk and dv
-                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l1_attn_qkv.Pointer, w.l1_attn_qkv.Pointer.Plus(384), w.l1_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l1_attn_context.Pointer, w.l1_attn_workspace.Pointer, w.d_l1_attn_qkv.Pointer, w.d_l1_attn_qkv.Pointer.Plus(384), w.d_l1_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 4, _model.DropoutStream));
+                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l1_attn_qkv.Pointer, w.l1_attn_qkv.Pointer.Plus(384), w.l1_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l1_attn_context.Pointer, w.l1_attn_workspace.Pointer, w.d_l1_attn_qkv.Pointer, w.d_l1_attn_qkv.Pointer.Plus(384), w.d_l1_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: _dropoutSeeds.Pointer.Plus(4));
 
                 // bwd_154_attention_in_proj_bias
                 //   bert_classifier.model:44  l1_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
@@ -5381,7 +5387,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_scale(
                 // bwd_168_attention
                 //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]
                 // d_l0_attn_qkv = (dq, dk, dv) from d_l0_attn_context, recomputing P from q, k + (1 − mask)·(−10000) and the row statistics in l0_attn_workspace, the dropout mask (slot 1) drawn again from its seed: dq and each row's D first, then dk and dv
-                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l0_attn_qkv.Pointer, w.l0_attn_qkv.Pointer.Plus(384), w.l0_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l0_attn_context.Pointer, w.l0_attn_workspace.Pointer, w.d_l0_attn_qkv.Pointer, w.d_l0_attn_qkv.Pointer.Plus(384), w.d_l0_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 1, _model.DropoutStream));
+                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 12, 32, causal: false, w.l0_attn_qkv.Pointer, w.l0_attn_qkv.Pointer.Plus(384), w.l0_attn_qkv.Pointer.Plus(2 * 384), 3 * 384, w.d_l0_attn_context.Pointer, w.l0_attn_workspace.Pointer, w.d_l0_attn_qkv.Pointer, w.d_l0_attn_qkv.Pointer.Plus(384), w.d_l0_attn_qkv.Pointer.Plus(2 * 384), accumulate: false, default, w.mask.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: _dropoutSeeds.Pointer.Plus(1));
 
                 // bwd_169_attention_in_proj_bias
                 //   bert_classifier.model:38  l0_attn = attention(heads=12, causal=false, bias=true, dropout=0.1)  [B, T, 384], [B, T] -> [B, T, 384]

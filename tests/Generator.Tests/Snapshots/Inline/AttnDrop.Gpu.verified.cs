@@ -251,9 +251,12 @@ extern "C" __global__ void __launch_bounds__(256) md_embedding_backward(
 //   Backward: dP = dout·vᵀ;  D_i = Σ_j P_ij·dP_ij;  dS = P ⊙ (dP − D);  dq (+)= dS·k/√dh;
 //             dk (+)= dSᵀ·q/√dh;  dv (+)= Pᵀ·dout     (dq, dk, dv share q's layout and stride)
 //   Dropout on P (dropout = p > 0, training only): out = P̃·v with P̃_ij = P_ij·M_ij/(1 − p), M_ij from the `dropout`
-//   op's counter-based draw md_dropout_mask(dropout_seed, index) at index ((b·heads + head)·T + i)·T + j in unsigned
-//   arithmetic, the CPU's index, so both drop the same probabilities. The softmax's sum l is over the undropped P;
-//   the backward draws M again: dP_ij = M_ij/(1 − p)·(dout_i·v_j), dv (+)= P̃ᵀ·dout, and D, dS, dq, dk as above.
+//   op's counter-based draw md_dropout_mask(seed, index) at index ((b·heads + head)·T + i)·T + j in unsigned
+//   arithmetic, the CPU's index, so both drop the same probabilities. The seed is read from device memory
+//   (`dropout_seed` points at one unsigned int, this step's, read only when p > 0), as the generated `dropout`
+//   kernels read theirs, so a captured CUDA graph replays with each step's mask. The softmax's sum l is over the
+//   undropped P; the backward draws M again: dP_ij = M_ij/(1 − p)·(dout_i·v_j), dv (+)= P̃ᵀ·dout, and D, dS, dq, dk
+//   as above.
 // Fused, in the manner of flash attention: the T×T matrices S and P never reach global memory. The forward
 // keeps a running max and sum per query row (online softmax) and saves only the row's max m and log l of its sum
 // (B, heads, T) each; the backward recomputes P = exp((S − m) − log l) from q, k and them. Kept apart rather than as
@@ -297,9 +300,9 @@ __device__ __forceinline__ float md_attention_key_bias(const float* __restrict__
 }
 
 // The dropout factor of probability `index` (see above): M/(1 − p) drawn as the `dropout` op draws, or 1 without dropout.
-__device__ __forceinline__ float md_attention_keep(float dropout, float dropout_scale, unsigned int dropout_seed, unsigned int index)
+__device__ __forceinline__ float md_attention_keep(float dropout, float dropout_scale, unsigned int seed, unsigned int index)
 {
-    return dropout > 0.0f ? md_dropout_mask(dropout_seed, index, dropout, dropout_scale) : 1.0f;
+    return dropout > 0.0f ? md_dropout_mask(seed, index, dropout, dropout_scale) : 1.0f;
 }
 
 // The mask index of row i's first probability in (b, head): ((b·heads + head)·T + i)·T, wrapping at 2^32 as the CPU's.
@@ -327,7 +330,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
     int batch, int steps, int heads, int head_dim, int stride, int causal,
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
     float* __restrict__ out, float* __restrict__ row_max, float* __restrict__ row_log_sum,
-    const float* __restrict__ mask, const int* __restrict__ mask_i32, float dropout, unsigned int dropout_seed)
+    const float* __restrict__ mask, const int* __restrict__ mask_i32, float dropout, const unsigned int* __restrict__ dropout_seed)
 {
     __shared__ float k_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
     __shared__ float v_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -343,6 +346,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
     const float* v_head = v + first;
     float scale = 1.0f / sqrtf((float)head_dim);
     float dropout_scale = dropout > 0.0f ? 1.0f / (1.0f - dropout) : 1.0f;
+    unsigned int seed = dropout > 0.0f ? *dropout_seed : 0u; // this step's seed, read from device memory (a replayed CUDA graph sees each step's)
     unsigned int row_index = md_attention_row_index(b, heads, head, steps, i);
     for (int e = lane; e < head_dim; e += 32) q_rows[warp][e] = row_valid ? q_head[(long)i * stride + e] : 0.0f;
 
@@ -366,7 +370,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
         float p = s == -INFINITY ? 0.0f : expf(s - m_new);
         float correction = expf(m - m_new); // 0 on the first tile (m = −∞)
         l = l * correction + md_warp_sum(p);
-        p_rows[warp][lane] = p * md_attention_keep(dropout, dropout_scale, dropout_seed, row_index + (unsigned int)j); // P̃: l sums the undropped P
+        p_rows[warp][lane] = p * md_attention_keep(dropout, dropout_scale, seed, row_index + (unsigned int)j); // P̃: l sums the undropped P
         __syncwarp();
         for (int r = 0; r < MD_ATTENTION_PER_LANE; r++)
         {
@@ -406,7 +410,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
     const float* __restrict__ dout, const float* __restrict__ row_max, const float* __restrict__ row_log_sum,
     float* __restrict__ delta, float* __restrict__ dq, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32,
-    float dropout, unsigned int dropout_seed)
+    float dropout, const unsigned int* __restrict__ dropout_seed)
 {
     __shared__ float k_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
     __shared__ float v_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -423,6 +427,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
     const float* dout_row = dout + ((long)b * steps + i) * heads * head_dim + (long)head * head_dim;
     float scale = 1.0f / sqrtf((float)head_dim);
     float dropout_scale = dropout > 0.0f ? 1.0f / (1.0f - dropout) : 1.0f;
+    unsigned int seed = dropout > 0.0f ? *dropout_seed : 0u; // this step's seed, read from device memory (a replayed CUDA graph sees each step's)
     unsigned int row_index = md_attention_row_index(b, heads, head, steps, i);
     for (int e = lane; e < head_dim; e += 32)
     {
@@ -447,7 +452,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
         {
             float s = md_attention_dot(q_rows[warp], k_tile[lane], head_dim) * scale + md_attention_key_bias(mask, mask_i32, (long)b * steps + j);
             float p = expf((s - max_i) - log_sum_i);
-            float keep = md_attention_keep(dropout, dropout_scale, dropout_seed, row_index + (unsigned int)j);
+            float keep = md_attention_keep(dropout, dropout_scale, seed, row_index + (unsigned int)j);
             p_dp = p * (keep * md_attention_dot(dout_rows[warp], v_tile[lane], head_dim));
         }
         d_i += md_warp_sum(p_dp);
@@ -468,7 +473,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
         {
             float s = md_attention_dot(q_rows[warp], k_tile[lane], head_dim) * scale + md_attention_key_bias(mask, mask_i32, (long)b * steps + j);
             float p = expf((s - max_i) - log_sum_i);
-            float keep = md_attention_keep(dropout, dropout_scale, dropout_seed, row_index + (unsigned int)j);
+            float keep = md_attention_keep(dropout, dropout_scale, seed, row_index + (unsigned int)j);
             ds = p * (keep * md_attention_dot(dout_rows[warp], v_tile[lane], head_dim) - d_i);
         }
         ds_rows[warp][lane] = ds;
@@ -507,7 +512,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
     const float* __restrict__ dout, const float* __restrict__ row_max, const float* __restrict__ row_log_sum,
     const float* __restrict__ delta, float* __restrict__ dk, float* __restrict__ dv, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32,
-    float dropout, unsigned int dropout_seed)
+    float dropout, const unsigned int* __restrict__ dropout_seed)
 {
     __shared__ float q_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
     __shared__ float dout_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -530,6 +535,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
     const float* stats_delta = delta + ((long)b * heads + head) * steps;
     float scale = 1.0f / sqrtf((float)head_dim);
     float dropout_scale = dropout > 0.0f ? 1.0f / (1.0f - dropout) : 1.0f;
+    unsigned int seed = dropout > 0.0f ? *dropout_seed : 0u; // this step's seed, read from device memory (a replayed CUDA graph sees each step's)
     for (int e = lane; e < head_dim; e += 32)
     {
         k_rows[warp][e] = row_valid ? k[first + (long)j * stride + e] : 0.0f;
@@ -559,7 +565,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
         if (i < steps && (!causal || j <= i))
         {
             p = expf((md_attention_dot(q_tile[lane], k_rows[warp], head_dim) * scale + key_bias - max_tile[lane]) - log_sum_tile[lane]);
-            float keep = md_attention_keep(dropout, dropout_scale, dropout_seed, md_attention_row_index(b, heads, head, steps, i) + (unsigned int)j);
+            float keep = md_attention_keep(dropout, dropout_scale, seed, md_attention_row_index(b, heads, head, steps, i) + (unsigned int)j);
             ds = p * (keep * md_attention_dot(dout_tile[lane], v_rows[warp], head_dim) - delta_tile[lane]);
             p *= keep; // P̃ for dv
         }
@@ -1031,7 +1037,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
             public bool UseGraphs { get; set; } = global::ModelDsl.Cuda.CudaGraphs.EnabledByDefault;
 
             /// <summary>Why the step runs as plain launches although <see cref="UseGraphs"/> is true (the step cannot be captured), or null.</summary>
-            public string? GraphFallbackReason { get; private set; } = "attn_drop.model:5 h.1 Attention.Forward takes dropout slot 0's seed by value (the launcher's kernels do not read it from device memory) from the host at each launch, which a replayed graph would repeat";
+            public string? GraphFallbackReason { get; private set; }
 
             /// <summary>Graphs captured so far: one per binding of the symbolic dimensions, and again when <see cref="CheckFinite"/> changes.</summary>
             public int GraphCaptures { get; private set; }
@@ -1414,7 +1420,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // fwd_3_attention
                 //   attn_drop.model:5  h.1 = attention(heads=2, causal=false, bias=true, dropout=0.1)  [B, T, 16], [B, T] -> [B, T, 16]
                 // h_1_context[B, T, 16] = dropout(softmax(q·kᵀ/√8 + (1 − m)·(−10000)), p=0.1 in training)·v per head (2 heads), q, k, v read in place from h_1_qkv (columns 0, 16, 2·16); fused (flash-style): P is never stored, h_1_workspace keeps each row's max and log-sum
-                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 2, 8, causal: false, w.h_1_qkv.Pointer, w.h_1_qkv.Pointer.Plus(16), w.h_1_qkv.Pointer.Plus(2 * 16), 3 * 16, w.h_1_context.Pointer, w.h_1_workspace.Pointer, default, w.m.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 0, _model.DropoutStream));
+                global::ModelDsl.Cuda.Layers.Attention.Forward(_layers, B, T, 2, 8, causal: false, w.h_1_qkv.Pointer, w.h_1_qkv.Pointer.Plus(16), w.h_1_qkv.Pointer.Plus(2 * 16), 3 * 16, w.h_1_context.Pointer, w.h_1_workspace.Pointer, default, w.m.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: _dropoutSeeds.Pointer.Plus(0));
 
                 // fwd_4_attention_out_proj
                 //   attn_drop.model:5  h.1 = attention(heads=2, causal=false, bias=true, dropout=0.1)  [B, T, 16], [B, T] -> [B, T, 16]
@@ -1550,7 +1556,7 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 // bwd_17_attention
                 //   attn_drop.model:5  h.1 = attention(heads=2, causal=false, bias=true, dropout=0.1)  [B, T, 16], [B, T] -> [B, T, 16]
                 // d_h_1_qkv = (dq, dk, dv) from d_h_1_context, recomputing P from q, k + (1 − m)·(−10000) and the row statistics in h_1_workspace, the dropout mask (slot 0) drawn again from its seed: dq and each row's D first, then dk and dv
-                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 2, 8, causal: false, w.h_1_qkv.Pointer, w.h_1_qkv.Pointer.Plus(16), w.h_1_qkv.Pointer.Plus(2 * 16), 3 * 16, w.d_h_1_context.Pointer, w.h_1_workspace.Pointer, w.d_h_1_qkv.Pointer, w.d_h_1_qkv.Pointer.Plus(16), w.d_h_1_qkv.Pointer.Plus(2 * 16), accumulate: false, default, w.m.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: global::ModelDsl.Runtime.Cpu.Dropout.Seed(_model.Seed, _model.Step, 0, _model.DropoutStream));
+                global::ModelDsl.Cuda.Layers.Attention.Backward(_layers, B, T, 2, 8, causal: false, w.h_1_qkv.Pointer, w.h_1_qkv.Pointer.Plus(16), w.h_1_qkv.Pointer.Plus(2 * 16), 3 * 16, w.d_h_1_context.Pointer, w.h_1_workspace.Pointer, w.d_h_1_qkv.Pointer, w.d_h_1_qkv.Pointer.Plus(16), w.d_h_1_qkv.Pointer.Plus(2 * 16), accumulate: false, default, w.m.Pointer, dropout: training ? 0.1f : 0f, dropoutSeed: _dropoutSeeds.Pointer.Plus(0));
 
                 // bwd_18_attention_in_proj_bias
                 //   attn_drop.model:5  h.1 = attention(heads=2, causal=false, bias=true, dropout=0.1)  [B, T, 16], [B, T] -> [B, T, 16]

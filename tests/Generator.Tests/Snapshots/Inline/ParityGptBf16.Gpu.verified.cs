@@ -433,9 +433,12 @@ extern "C" __global__ void __launch_bounds__(256) md_layernorm_backward_params(
 //   Backward: dP = dout·vᵀ;  D_i = Σ_j P_ij·dP_ij;  dS = P ⊙ (dP − D);  dq (+)= dS·k/√dh;
 //             dk (+)= dSᵀ·q/√dh;  dv (+)= Pᵀ·dout     (dq, dk, dv share q's layout and stride)
 //   Dropout on P (dropout = p > 0, training only): out = P̃·v with P̃_ij = P_ij·M_ij/(1 − p), M_ij from the `dropout`
-//   op's counter-based draw md_dropout_mask(dropout_seed, index) at index ((b·heads + head)·T + i)·T + j in unsigned
-//   arithmetic, the CPU's index, so both drop the same probabilities. The softmax's sum l is over the undropped P;
-//   the backward draws M again: dP_ij = M_ij/(1 − p)·(dout_i·v_j), dv (+)= P̃ᵀ·dout, and D, dS, dq, dk as above.
+//   op's counter-based draw md_dropout_mask(seed, index) at index ((b·heads + head)·T + i)·T + j in unsigned
+//   arithmetic, the CPU's index, so both drop the same probabilities. The seed is read from device memory
+//   (`dropout_seed` points at one unsigned int, this step's, read only when p > 0), as the generated `dropout`
+//   kernels read theirs, so a captured CUDA graph replays with each step's mask. The softmax's sum l is over the
+//   undropped P; the backward draws M again: dP_ij = M_ij/(1 − p)·(dout_i·v_j), dv (+)= P̃ᵀ·dout, and D, dS, dq, dk
+//   as above.
 // Fused, in the manner of flash attention: the T×T matrices S and P never reach global memory. The forward
 // keeps a running max and sum per query row (online softmax) and saves only the row's max m and log l of its sum
 // (B, heads, T) each; the backward recomputes P = exp((S − m) − log l) from q, k and them. Kept apart rather than as
@@ -479,9 +482,9 @@ __device__ __forceinline__ float md_attention_key_bias(const float* __restrict__
 }
 
 // The dropout factor of probability `index` (see above): M/(1 − p) drawn as the `dropout` op draws, or 1 without dropout.
-__device__ __forceinline__ float md_attention_keep(float dropout, float dropout_scale, unsigned int dropout_seed, unsigned int index)
+__device__ __forceinline__ float md_attention_keep(float dropout, float dropout_scale, unsigned int seed, unsigned int index)
 {
-    return dropout > 0.0f ? md_dropout_mask(dropout_seed, index, dropout, dropout_scale) : 1.0f;
+    return dropout > 0.0f ? md_dropout_mask(seed, index, dropout, dropout_scale) : 1.0f;
 }
 
 // The mask index of row i's first probability in (b, head): ((b·heads + head)·T + i)·T, wrapping at 2^32 as the CPU's.
@@ -509,7 +512,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
     int batch, int steps, int heads, int head_dim, int stride, int causal,
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
     float* __restrict__ out, float* __restrict__ row_max, float* __restrict__ row_log_sum,
-    const float* __restrict__ mask, const int* __restrict__ mask_i32, float dropout, unsigned int dropout_seed)
+    const float* __restrict__ mask, const int* __restrict__ mask_i32, float dropout, const unsigned int* __restrict__ dropout_seed)
 {
     __shared__ float k_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
     __shared__ float v_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -525,6 +528,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
     const float* v_head = v + first;
     float scale = 1.0f / sqrtf((float)head_dim);
     float dropout_scale = dropout > 0.0f ? 1.0f / (1.0f - dropout) : 1.0f;
+    unsigned int seed = dropout > 0.0f ? *dropout_seed : 0u; // this step's seed, read from device memory (a replayed CUDA graph sees each step's)
     unsigned int row_index = md_attention_row_index(b, heads, head, steps, i);
     for (int e = lane; e < head_dim; e += 32) q_rows[warp][e] = row_valid ? q_head[(long)i * stride + e] : 0.0f;
 
@@ -548,7 +552,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
         float p = s == -INFINITY ? 0.0f : expf(s - m_new);
         float correction = expf(m - m_new); // 0 on the first tile (m = −∞)
         l = l * correction + md_warp_sum(p);
-        p_rows[warp][lane] = p * md_attention_keep(dropout, dropout_scale, dropout_seed, row_index + (unsigned int)j); // P̃: l sums the undropped P
+        p_rows[warp][lane] = p * md_attention_keep(dropout, dropout_scale, seed, row_index + (unsigned int)j); // P̃: l sums the undropped P
         __syncwarp();
         for (int r = 0; r < MD_ATTENTION_PER_LANE; r++)
         {
@@ -588,7 +592,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
     const float* __restrict__ dout, const float* __restrict__ row_max, const float* __restrict__ row_log_sum,
     float* __restrict__ delta, float* __restrict__ dq, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32,
-    float dropout, unsigned int dropout_seed)
+    float dropout, const unsigned int* __restrict__ dropout_seed)
 {
     __shared__ float k_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
     __shared__ float v_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -605,6 +609,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
     const float* dout_row = dout + ((long)b * steps + i) * heads * head_dim + (long)head * head_dim;
     float scale = 1.0f / sqrtf((float)head_dim);
     float dropout_scale = dropout > 0.0f ? 1.0f / (1.0f - dropout) : 1.0f;
+    unsigned int seed = dropout > 0.0f ? *dropout_seed : 0u; // this step's seed, read from device memory (a replayed CUDA graph sees each step's)
     unsigned int row_index = md_attention_row_index(b, heads, head, steps, i);
     for (int e = lane; e < head_dim; e += 32)
     {
@@ -629,7 +634,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
         {
             float s = md_attention_dot(q_rows[warp], k_tile[lane], head_dim) * scale + md_attention_key_bias(mask, mask_i32, (long)b * steps + j);
             float p = expf((s - max_i) - log_sum_i);
-            float keep = md_attention_keep(dropout, dropout_scale, dropout_seed, row_index + (unsigned int)j);
+            float keep = md_attention_keep(dropout, dropout_scale, seed, row_index + (unsigned int)j);
             p_dp = p * (keep * md_attention_dot(dout_rows[warp], v_tile[lane], head_dim));
         }
         d_i += md_warp_sum(p_dp);
@@ -650,7 +655,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
         {
             float s = md_attention_dot(q_rows[warp], k_tile[lane], head_dim) * scale + md_attention_key_bias(mask, mask_i32, (long)b * steps + j);
             float p = expf((s - max_i) - log_sum_i);
-            float keep = md_attention_keep(dropout, dropout_scale, dropout_seed, row_index + (unsigned int)j);
+            float keep = md_attention_keep(dropout, dropout_scale, seed, row_index + (unsigned int)j);
             ds = p * (keep * md_attention_dot(dout_rows[warp], v_tile[lane], head_dim) - d_i);
         }
         ds_rows[warp][lane] = ds;
@@ -689,7 +694,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
     const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
     const float* __restrict__ dout, const float* __restrict__ row_max, const float* __restrict__ row_log_sum,
     const float* __restrict__ delta, float* __restrict__ dk, float* __restrict__ dv, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32,
-    float dropout, unsigned int dropout_seed)
+    float dropout, const unsigned int* __restrict__ dropout_seed)
 {
     __shared__ float q_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
     __shared__ float dout_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -712,6 +717,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
     const float* stats_delta = delta + ((long)b * heads + head) * steps;
     float scale = 1.0f / sqrtf((float)head_dim);
     float dropout_scale = dropout > 0.0f ? 1.0f / (1.0f - dropout) : 1.0f;
+    unsigned int seed = dropout > 0.0f ? *dropout_seed : 0u; // this step's seed, read from device memory (a replayed CUDA graph sees each step's)
     for (int e = lane; e < head_dim; e += 32)
     {
         k_rows[warp][e] = row_valid ? k[first + (long)j * stride + e] : 0.0f;
@@ -741,7 +747,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
         if (i < steps && (!causal || j <= i))
         {
             p = expf((md_attention_dot(q_tile[lane], k_rows[warp], head_dim) * scale + key_bias - max_tile[lane]) - log_sum_tile[lane]);
-            float keep = md_attention_keep(dropout, dropout_scale, dropout_seed, md_attention_row_index(b, heads, head, steps, i) + (unsigned int)j);
+            float keep = md_attention_keep(dropout, dropout_scale, seed, md_attention_row_index(b, heads, head, steps, i) + (unsigned int)j);
             ds = p * (keep * md_attention_dot(dout_tile[lane], v_rows[warp], head_dim) - delta_tile[lane]);
             p *= keep; // P̃ for dv
         }
