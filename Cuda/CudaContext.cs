@@ -391,12 +391,39 @@ public sealed unsafe class CudaContext : GpuContext
         DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc, DevicePointer bias, DevicePointer aux = default)
     {
         CheckEpilogue(epilogue, transA, transB, m, n, k, lda, ldb, beta, a, b, c, ldc, bias, aux);
+        LtMatmul(epilogue, transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc, bias, aux, cudaDataType_t.CUDA_R_32F, cudaDataType_t.CUDA_R_32F);
+    }
+
+    /// <summary>
+    /// <see cref="GpuContext.GemmBf16Epilogue"/>: <see cref="SgemmEpilogue"/>'s <c>cublasLtMatmul</c> with A and B laid out
+    /// as <c>CUDA_R_16BF</c>, C and D as <c>CUDA_R_16BF</c> (<paramref name="bf16C"/>) or <c>CUDA_R_32F</c>, and
+    /// <c>CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE</c> set to D's type (the bias read, or the bias gradient written, has D's type;
+    /// the GELU aux matrix has it by default). Compute <c>CUBLAS_COMPUTE_32F</c>, scale <c>CUDA_R_32F</c>, as for FP32.
+    /// </summary>
+    public override void GemmBf16Epilogue(GemmEpilogue epilogue, bool transA, bool transB, int m, int n, int k,
+        DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc, DevicePointer bias, DevicePointer aux = default, bool bf16C = false)
+    {
+        CheckEpilogue(epilogue, transA, transB, m, n, k, lda, ldb, beta, a, b, c, ldc, bias, aux, bf16C);
+        LtMatmul(epilogue, transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc, bias, aux, cudaDataType_t.CUDA_R_16BF,
+            bf16C ? cudaDataType_t.CUDA_R_16BF : cudaDataType_t.CUDA_R_32F);
+    }
+
+    /// <summary>
+    /// One checked <c>cublasLtMatmul</c> with an epilogue (arguments already checked): A and B of <paramref name="operands"/>'
+    /// type, C and D of <paramref name="output"/>'s. With BF16 operands the bias's data type is set to the output's
+    /// (cuBLASLt's rule, stated rather than left to the default); the FP32 call sets nothing it did not always set.
+    /// </summary>
+    private void LtMatmul(GemmEpilogue epilogue, bool transA, bool transB, int m, int n, int k, DevicePointer a, int lda, DevicePointer b, int ldb,
+        float beta, DevicePointer c, int ldc, DevicePointer bias, DevicePointer aux, cudaDataType_t operands, cudaDataType_t output)
+    {
         MakeCurrent();
         _cublasLtWorkspace ??= Allocate(CublasLtWorkspaceBytes); // BeginCapture allocates it first when the first call is captured
         if (IsCapturing) CapturedNodes++;
         var g = ColumnMajorGemm.FromRowMajor(transA, transB, m, n, k, a, lda, b, ldb, c, ldc);
         cublasLtEpilogue_t mode = LtEpilogue(epilogue);
-        string shape = $"{mode}, row-major transA={transA}, transB={transB}, m={m}, n={n}, k={k}, lda={lda}, ldb={ldb}, ldc={ldc}";
+        bool bf16 = operands == cudaDataType_t.CUDA_R_16BF;
+        string types = bf16 ? $"A and B CUDA_R_16BF, C {output}, " : "";
+        string shape = $"{mode}, {types}row-major transA={transA}, transB={transB}, m={m}, n={n}, k={k}, lda={lda}, ldb={ldb}, ldc={ldc}";
         nint desc = 0, layoutA = 0, layoutB = 0, layoutC = 0, preference = 0;
         try
         {
@@ -408,6 +435,11 @@ public sealed unsafe class CudaContext : GpuContext
             SetAttribute(desc, cublasLtMatmulDescAttributes_t.CUBLASLT_MATMUL_DESC_TRANSB, &opB, sizeof(int));
             SetAttribute(desc, cublasLtMatmulDescAttributes_t.CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogueValue, sizeof(int));
             SetAttribute(desc, cublasLtMatmulDescAttributes_t.CUBLASLT_MATMUL_DESC_BIAS_POINTER, &biasAddress, sizeof(ulong));
+            if (bf16)
+            {
+                int biasType = (int)output;
+                SetAttribute(desc, cublasLtMatmulDescAttributes_t.CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &biasType, sizeof(int));
+            }
             if (!aux.IsNull)
             {
                 SetAttribute(desc, cublasLtMatmulDescAttributes_t.CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &auxAddress, sizeof(ulong));
@@ -416,9 +448,9 @@ public sealed unsafe class CudaContext : GpuContext
 
             // Column-major layouts as stored: op(A') is M'×K, so A' is M'×K untransposed and K×M' transposed; B' likewise.
             bool aT = g.TransA == cublasOperation_t.CUBLAS_OP_T, bT = g.TransB == cublasOperation_t.CUBLAS_OP_T;
-            Layout(&layoutA, aT ? g.K : g.M, aT ? g.M : g.K, g.Lda, "A");
-            Layout(&layoutB, bT ? g.N : g.K, bT ? g.K : g.N, g.Ldb, "B");
-            Layout(&layoutC, g.M, g.N, g.Ldc, "C");
+            Layout(&layoutA, operands, aT ? g.K : g.M, aT ? g.M : g.K, g.Lda, "A");
+            Layout(&layoutB, operands, bT ? g.N : g.K, bT ? g.K : g.N, g.Ldb, "B");
+            Layout(&layoutC, output, g.M, g.N, g.Ldc, "C");
 
             _cublasLt.Check(_cublasLt.cublasLtMatmulPreferenceCreate(&preference), "cublasLtMatmulPreferenceCreate");
             ulong workspaceBytes = (ulong)CublasLtWorkspaceBytes;
@@ -451,9 +483,9 @@ public sealed unsafe class CudaContext : GpuContext
         void SetAttribute(nint descriptor, cublasLtMatmulDescAttributes_t attribute, void* value, int bytes) =>
             _cublasLt.Check(_cublasLt.cublasLtMatmulDescSetAttribute(descriptor, attribute, value, (nuint)bytes), $"cublasLtMatmulDescSetAttribute({attribute})");
 
-        void Layout(nint* layout, int rows, int cols, int ld, string operand) =>
-            _cublasLt.Check(_cublasLt.cublasLtMatrixLayoutCreate(layout, CublasLt.DataTypeR32F, (ulong)rows, (ulong)cols, ld),
-                $"cublasLtMatrixLayoutCreate({operand}: CUDA_R_32F, {rows}×{cols}, ld {ld})");
+        void Layout(nint* layout, cudaDataType_t type, int rows, int cols, int ld, string operand) =>
+            _cublasLt.Check(_cublasLt.cublasLtMatrixLayoutCreate(layout, (int)type, (ulong)rows, (ulong)cols, ld),
+                $"cublasLtMatrixLayoutCreate({operand}: {type}, {rows}×{cols}, ld {ld})");
     }
 
     private static cublasLtEpilogue_t LtEpilogue(GemmEpilogue epilogue) => epilogue switch

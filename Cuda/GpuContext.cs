@@ -105,6 +105,23 @@ public abstract class GpuContext : IDisposable
         DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc, DevicePointer bias, DevicePointer aux = default);
 
     /// <summary>
+    /// <see cref="SgemmEpilogue"/> on BF16 operands: A and B hold BF16 values (2 bytes each, <c>md_bf16</c>; leading
+    /// dimensions in elements), the product accumulates in FP32 and the epilogue's formulas run in FP32 on it. C is float
+    /// (a gradient, or an FP32 activation), or BF16 when <paramref name="bf16C"/> (a forward epilogue whose destination is a
+    /// BF16 activation): then beta·C reads the BF16 values and every element is rounded once, to nearest even, when stored.
+    /// The bias and the aux matrix have C's element type, as cuBLASLt requires (its bias type defaults to D's, and the
+    /// GELU input it keeps has D's type): with a BF16 C the bias is read as BF16 (a parameter's BF16 copy) and aux
+    /// written in BF16. The two gradient epilogues (<see cref="GemmEpilogue.GeluGradientBiasGradient"/>,
+    /// <see cref="GemmEpilogue.BiasGradientOfA"/>) write FP32 gradients only (<paramref name="bf16C"/> false); a bias
+    /// gradient of A sums A's BF16 values. On a GPU this is one <c>cublasLtMatmul</c> with A and B <c>CUDA_R_16BF</c>,
+    /// <c>CUBLAS_COMPUTE_32F</c>, scale type <c>CUDA_R_32F</c>, C and D <c>CUDA_R_16BF</c> or <c>CUDA_R_32F</c> and
+    /// <c>CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE</c> set to the same type (llm.c's <c>matmul_cublaslt</c>); the emulator
+    /// widens the operands (exactly) and computes the same formulas. Otherwise <see cref="SgemmEpilogue"/>'s rules.
+    /// </summary>
+    public abstract void GemmBf16Epilogue(GemmEpilogue epilogue, bool transA, bool transB, int m, int n, int k,
+        DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc, DevicePointer bias, DevicePointer aux = default, bool bf16C = false);
+
+    /// <summary>
     /// True: <see cref="Sgemm"/> and <see cref="SgemmStridedBatched"/> run on tensor cores in TF32 (FP32 operands read with
     /// 10 mantissa bits, FP32 accumulation; cuBLAS's <c>CUBLAS_TF32_TENSOR_OP_MATH</c>). False (the default): plain FP32,
     /// so the CPU backend stays a meaningful reference. A session in TF32 precision sets it before its products
@@ -234,9 +251,9 @@ public abstract class GpuContext : IDisposable
         return true;
     }
 
-    /// <summary>The argument checks of <see cref="SgemmEpilogue"/> in both implementations.</summary>
+    /// <summary>The argument checks of <see cref="SgemmEpilogue"/> and <see cref="GemmBf16Epilogue"/> in both implementations.</summary>
     private protected static void CheckEpilogue(GemmEpilogue epilogue, bool transA, bool transB, int m, int n, int k,
-        int lda, int ldb, float beta, DevicePointer a, DevicePointer b, DevicePointer c, int ldc, DevicePointer bias, DevicePointer aux)
+        int lda, int ldb, float beta, DevicePointer a, DevicePointer b, DevicePointer c, int ldc, DevicePointer bias, DevicePointer aux, bool bf16C = false)
     {
         CheckSgemm(transA, transB, m, n, k, lda, ldb, ldc);
         ArgumentOutOfRangeException.ThrowIfLessThan(m, 1);
@@ -251,9 +268,11 @@ public abstract class GpuContext : IDisposable
         if (gelu && aux.IsNull) throw new ArgumentNullException(nameof(aux), $"the {epilogue} epilogue needs the GELU input matrix (aux)");
         if (!gelu && !aux.IsNull) throw new ArgumentException($"the {epilogue} epilogue takes no aux matrix", nameof(aux));
         if (gelu && beta != 0f) throw new ArgumentOutOfRangeException(nameof(beta), beta, $"the {epilogue} epilogue overwrites C: beta must be 0");
+        if (bf16C && epilogue is GemmEpilogue.GeluGradientBiasGradient or GemmEpilogue.BiasGradientOfA)
+            throw new ArgumentException($"the {epilogue} epilogue writes an FP32 gradient: a BF16 C is for the forward epilogues (Bias, GeluAuxBias)", nameof(bf16C));
         if (gelu)
         {
-            long bytes = ((long)(m - 1) * ldc + n) * sizeof(float);
+            long bytes = ((long)(m - 1) * ldc + n) * (bf16C ? sizeof(ushort) : sizeof(float));
             if (aux.Address < c.Address + (ulong)bytes && c.Address < aux.Address + (ulong)bytes)
                 throw new ArgumentException($"the {epilogue} epilogue's aux matrix overlaps C", nameof(aux));
         }
@@ -276,7 +295,8 @@ public abstract class GpuContext : IDisposable
 /// <summary>
 /// What <see cref="GpuContext.SgemmEpilogue"/> does with the row-major product <c>P = op(A)·op(B)</c> ([m, n]), in the
 /// order cuBLASLt's epilogues define it. GELU here is the tanh form (cuBLASLt's, and <c>gelu(approximate="tanh")</c>'s):
-/// ½x(1 + tanh(√(2/π)(x + 0.044715x³))). Bias vectors are float arrays on the device.
+/// ½x(1 + tanh(√(2/π)(x + 0.044715x³))). Bias vectors are float arrays on the device (BF16 ones for
+/// <see cref="GpuContext.GemmBf16Epilogue"/>'s forward epilogues into a BF16 C).
 /// </summary>
 public enum GemmEpilogue
 {

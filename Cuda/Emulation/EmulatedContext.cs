@@ -244,6 +244,98 @@ public sealed unsafe class EmulatedContext : GpuContext
         }
     }
 
+    /// <summary>
+    /// <see cref="GpuContext.GemmBf16Epilogue"/> as cuBLASLt computes it: the BF16 operands widened (exactly), the FP32
+    /// product with beta·C (a BF16 C widened) by the CPU's SGEMM, then <see cref="SgemmEpilogue"/>'s formulas in float,
+    /// the bias read (or written) and aux kept in C's element type; a BF16 C and aux are rounded once, to nearest even
+    /// (<see cref="BFloat16.Round(float)"/>, md_bf16_from_float's function). With a float C the results are those of
+    /// <see cref="SgemmEpilogue"/> on the widened operands (FP32 math mode), bit for bit. Every operand is checked against the live
+    /// allocations at its element size.
+    /// </summary>
+    public override void GemmBf16Epilogue(GemmEpilogue epilogue, bool transA, bool transB, int m, int n, int k,
+        DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc, DevicePointer bias, DevicePointer aux = default, bool bf16C = false)
+    {
+        ThrowIfDisposed();
+        CheckEpilogue(epilogue, transA, transB, m, n, k, lda, ldb, beta, a, b, c, ldc, bias, aux, bf16C);
+        int size = bf16C ? sizeof(ushort) : sizeof(float);
+        CheckMatrix(bias, 1, epilogue == GemmEpilogue.BiasGradientOfA ? m : n, 1, "bias", size);
+        if (!aux.IsNull) CheckMatrix(aux, m, n, ldc, "aux", size);
+        if (IsCapturing && Record(GemmBf16EpilogueCall(epilogue, transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc, bias, aux, bf16C))) return;
+        CheckMatrix(c, m, n, ldc, "C", size);
+        CheckMatrix(a, transA ? k : m, transA ? m : k, lda, "A", sizeof(ushort));
+        CheckMatrix(b, transB ? n : k, transB ? k : n, ldb, "B", sizeof(ushort));
+
+        // P = op(A)·op(B) + beta·C in FP32 (row stride ldc; C read only where beta is not 0).
+        float[] wa = Widened((ushort*)a.Address, transA ? k : m, transA ? m : k, lda);
+        float[] wb = Widened((ushort*)b.Address, transB ? n : k, transB ? k : n, ldb);
+        float[] product = new float[(long)(m - 1) * ldc + n];
+        if (beta != 0f)
+        {
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++) product[(long)i * ldc + j] = Load(c, (long)i * ldc + j);
+        }
+        fixed (float* pa = wa, pb = wb, pp = product)
+            Runtime.Cpu.Sgemm.Multiply(transA, transB, m, n, k, 1f, pa, lda, pb, ldb, beta, pp, ldc);
+
+        switch (epilogue)
+        {
+            case GemmEpilogue.Bias:
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < n; j++) Store(c, (long)i * ldc + j, product[(long)i * ldc + j] + Load(bias, j));
+                break;
+            case GemmEpilogue.GeluAuxBias:
+                for (int i = 0; i < m; i++)
+                {
+                    for (int j = 0; j < n; j++)
+                    {
+                        long at = (long)i * ldc + j;
+                        float x = product[at] + Load(bias, j); // the GELU reads the FP32 sum; aux keeps it in C's type
+                        Store(aux, at, x);
+                        Store(c, at, Runtime.Cpu.Activations.GeluTanh(x));
+                    }
+                }
+                break;
+            case GemmEpilogue.GeluGradientBiasGradient:
+            {
+                float* vector = (float*)bias.Address;
+                new Span<float>(vector, n).Clear();
+                for (int i = 0; i < m; i++)
+                {
+                    for (int j = 0; j < n; j++)
+                    {
+                        long at = (long)i * ldc + j;
+                        float g = product[at] * Runtime.Cpu.Activations.GeluTanhGrad(((float*)aux.Address)[at]);
+                        ((float*)c.Address)[at] = g;
+                        vector[j] += g;
+                    }
+                }
+                break;
+            }
+            case GemmEpilogue.BiasGradientOfA:
+            {
+                // bias[row] = Σ_k op(A)[row, k] over A's BF16 values, summed in k order
+                float* vector = (float*)bias.Address;
+                for (int i = 0; i < m; i++)
+                {
+                    float sum = 0f;
+                    for (int p = 0; p < k; p++) sum += transA ? wa[(long)p * lda + i] : wa[(long)i * lda + p];
+                    vector[i] = sum;
+                }
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < n; j++) ((float*)c.Address)[(long)i * ldc + j] = product[(long)i * ldc + j];
+                break;
+            }
+        }
+
+        float Load(DevicePointer p, long at) => bf16C ? BFloat16.Widen(((ushort*)p.Address)[at]) : ((float*)p.Address)[at];
+
+        void Store(DevicePointer p, long at, float value)
+        {
+            if (bf16C) ((ushort*)p.Address)[at] = BFloat16.Round(value);
+            else ((float*)p.Address)[at] = value;
+        }
+    }
+
     /// <summary>Nothing to wait for: emulated launches finish before <see cref="GpuKernel.Launch"/> returns.</summary>
     public override void Synchronize()
     {
@@ -289,6 +381,10 @@ public sealed unsafe class EmulatedContext : GpuContext
     private Action EpilogueCall(GemmEpilogue epilogue, bool transA, bool transB, int m, int n, int k,
         DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc, DevicePointer bias, DevicePointer aux) =>
         KeepingMathMode(() => SgemmEpilogue(epilogue, transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc, bias, aux));
+
+    private Action GemmBf16EpilogueCall(GemmEpilogue epilogue, bool transA, bool transB, int m, int n, int k, DevicePointer a, int lda,
+        DevicePointer b, int ldb, float beta, DevicePointer c, int ldc, DevicePointer bias, DevicePointer aux, bool bf16C) =>
+        () => GemmBf16Epilogue(epilogue, transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc, bias, aux, bf16C);
 
     /// <summary>A captured product replays in the math mode (<see cref="GpuContext.Tf32"/>) it was captured in, as cuBLAS's captured kernel does on a GPU.</summary>
     private Action KeepingMathMode(Action product)

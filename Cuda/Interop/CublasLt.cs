@@ -25,6 +25,8 @@ internal enum cublasLtMatmulDescAttributes_t
     CUBLASLT_MATMUL_DESC_BIAS_POINTER = 8,
     CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER = 11,
     CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD = 12,
+    /// <summary>The bias's (or bias gradient's) <c>cudaDataType</c>; by default D's, which is what the binding sets it to.</summary>
+    CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE = 26,
 }
 
 /// <summary><c>cublasLtMatmulPreferenceAttributes_t</c> values this binding sets.</summary>
@@ -48,8 +50,11 @@ internal unsafe struct cublasLtMatmulHeuristicResult_t
 /// signatures of <c>cublasLt.h</c>: a handle, the matmul, matrix-layout and preference descriptors, the algorithm
 /// heuristic and the matmul itself. Used for GEMMs with an epilogue (bias; bias + GELU keeping the GELU input; GELU's
 /// gradient with the bias gradient; a bias gradient alone) like llm.c's <c>matmul.cuh</c>: the epilogue runs on the
-/// product while it is still in registers, saving a pass over the output. FP32 throughout (<c>CUBLAS_COMPUTE_32F</c>,
-/// <c>CUDA_R_32F</c>): no TF32, for the same reason as <see cref="Cublas"/>.
+/// product while it is still in registers, saving a pass over the output. FP32 (<c>CUBLAS_COMPUTE_32F</c>,
+/// <c>CUDA_R_32F</c>): no TF32, for the same reason as <see cref="Cublas"/>; or BF16 operands (<c>CUDA_R_16BF</c>) with the
+/// same FP32 compute and scale, D in <c>CUDA_R_16BF</c> or <c>CUDA_R_32F</c>, and the bias's data type
+/// (<c>CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE</c>) set to D's, as cuBLASLt requires outside FP8 (the GELU aux matrix takes
+/// D's type by default): <c>GpuContext.GemmBf16Epilogue</c>.
 /// </summary>
 internal sealed unsafe class CublasLt
 {

@@ -47,6 +47,50 @@ public sealed partial class FakeDriverTests
         Assert.Equal(0, Fake.Get("cublaslt_objects"));
     }
 
+    /// <summary>
+    /// <see cref="CudaContext.GemmBf16Epilogue"/> through the stand-in: A and B laid out as CUDA_R_16BF, C and D as the
+    /// destination's type, the bias's data type set to D's (the stand-in refuses any other, as cuBLASLt outside FP8), and the
+    /// results those of the row-major definitions on the widened values, a BF16 C and aux rounded to nearest even.
+    /// </summary>
+    [FakeCudaTheory]
+    [MemberData(nameof(Bf16EpilogueCase.All), MemberType = typeof(Bf16EpilogueCase))]
+    public void GemmBf16Epilogue_MatchesTheRowMajorDefinition_ThroughCublasLtMatmulWithBf16Layouts(GemmEpilogue epilogue, bool transA, bool transB, bool bf16C)
+    {
+        using CudaContext context = Fake.Open();
+        const int m = 6, n = 5, k = 4;
+        Bf16EpilogueCase.Run(context, epilogue, transA, transB, bf16C, m, n, k);
+
+        int code = epilogue switch { GemmEpilogue.Bias => 4, GemmEpilogue.GeluAuxBias => 164, GemmEpilogue.GeluGradientBiasGradient => 208, _ => 512 };
+        bool gelu = epilogue is GemmEpilogue.GeluAuxBias or GemmEpilogue.GeluGradientBiasGradient;
+        string type = bf16C ? "16BF" : "32F";
+        Assert.Contains($"\ncublasLtMatmul epilogue={code} {(transB ? 'T' : 'N')}{(transA ? 'T' : 'N')} m={n} n={m} k={k}{(gelu ? $" auxld={n + 3}" : "")} A=16BF B=16BF D={type} bias={type}\n", Fake.Log);
+        Assert.Equal(0, Fake.Get("cublaslt_objects"));
+    }
+
+    [FakeCudaTheory]
+    [InlineData(GemmEpilogue.Bias, true, false)]
+    [InlineData(GemmEpilogue.GeluAuxBias, false, true)]
+    public void GemmBf16Epilogue_Bf16C_IsTheFp32ResultRoundedOnceToNearestEven(GemmEpilogue epilogue, bool transA, bool transB)
+    {
+        using CudaContext context = Fake.Open();
+        Bf16EpilogueCase.RoundedOnce(context, epilogue, transA, transB);
+    }
+
+    [FakeCudaFact]
+    public void GemmBf16Epilogue_MatmulFails_NamesTheTypesAndTheShape()
+    {
+        using CudaContext context = Fake.Open();
+        Fake.Set("lt_matmul_status", 15);
+        using DeviceVariable x = Upload(context, new float[64]);
+
+        var error = Assert.Throws<CudaException>(() =>
+            context.GemmBf16Epilogue(GemmEpilogue.Bias, false, false, 2, 4, 4, x.Pointer, 4, x.Pointer, 4, 0f, x.Pointer.Plus(32), 4, x.Pointer.Plus(48), bf16C: true));
+
+        Assert.Equal("cublasLtMatmul(CUBLASLT_EPILOGUE_BIAS, A and B CUDA_R_16BF, C CUDA_R_16BF, row-major transA=False, transB=False, m=2, n=4, k=4, lda=4, ldb=4, ldc=4) failed: "
+            + "CUBLAS_STATUS_NOT_SUPPORTED (15): the functionality requested is not supported", error.Message);
+        Assert.Equal(0, Fake.Get("cublaslt_objects"));
+    }
+
     [FakeCudaFact]
     public void SgemmEpilogue_NoAlgorithm_NamesTheHeuristicTheEpilogueAndTheShape_AndDestroysTheDescriptors()
     {

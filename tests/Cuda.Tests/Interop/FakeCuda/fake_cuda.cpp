@@ -597,12 +597,15 @@ EXPORT int cublasSgemmStridedBatched(void* handle, int transa, int transb, int m
 // ---- cuBLASLt ----------------------------------------------------------------------------------------------------
 // Descriptors are heap structs holding what the binding sets; cublasLtMatmul checks the layouts against the op flags
 // (7: CUBLAS_STATUS_INVALID_VALUE when they disagree), then computes the column-major product and the epilogue exactly
-// as the cuBLASLt documentation defines them (GELU: the tanh form). Settings: "lt_heuristic_found" (algorithms the
-// heuristic returns, default 1), "lt_matmul_status" (a forced status). Log: one line per matmul.
+// as the cuBLASLt documentation defines them (GELU: the tanh form). Types: A and B CUDA_R_32F (0) or CUDA_R_16BF (14),
+// widened to float; C and D one type, CUDA_R_32F or CUDA_R_16BF; the bias (CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, 26,
+// default -1: D's type) and the GELU aux matrix have D's type, anything else 7 (CUBLAS_STATUS_INVALID_VALUE) as cuBLASLt
+// outside FP8; a BF16 D (and aux) is computed in float and rounded once to nearest even. Settings: "lt_heuristic_found"
+// (algorithms the heuristic returns, default 1), "lt_matmul_status" (a forced status). Log: one line per matmul.
 
 namespace {
 
-struct LtDesc { int compute = 0, scale = 0, transa = 0, transb = 0, epilogue = 1; const float* bias = nullptr; float* aux = nullptr; long long auxld = 0; };
+struct LtDesc { int compute = 0, scale = 0, transa = 0, transb = 0, epilogue = 1, bias_type = -1; void* bias = nullptr; void* aux = nullptr; long long auxld = 0; };
 struct LtLayout { int type = 0; unsigned long long rows = 0, cols = 0; long long ld = 0; };
 struct LtPreference { unsigned long long workspace = 0; };
 float gelu_tanh(float x) {
@@ -614,6 +617,32 @@ float gelu_tanh_grad(float x) {
     const float k = 0.7978845608f, c = 0.044715f;
     float t = tanhf(k * (x + c * x * x * x));
     return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * k * (1.0f + 3.0f * c * x * x);
+}
+
+// Element `at` of a CUDA_R_32F (0) or CUDA_R_16BF (14) array, as float; and a float stored into one (BF16: round to
+// nearest even, a NaN kept quiet), md_bf16_from_float's rounding.
+float lt_load(const void* p, int type, size_t at) {
+    if (type == 0) return static_cast<const float*>(p)[at];
+    unsigned int u = (unsigned int)static_cast<const unsigned short*>(p)[at] << 16;
+    float v;
+    memcpy(&v, &u, 4);
+    return v;
+}
+
+void lt_store(void* p, int type, size_t at, float v) {
+    if (type == 0) { static_cast<float*>(p)[at] = v; return; }
+    unsigned int u;
+    memcpy(&u, &v, 4);
+    static_cast<unsigned short*>(p)[at] = (u & 0x7fffffffu) > 0x7f800000u ? (unsigned short)((u >> 16) | 0x0040u)
+                                                                          : (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+// A column-major rows x cols matrix (leading dimension ld) of `type`, widened to float with the same layout.
+std::vector<float> lt_widen(const void* p, int type, unsigned long long rows, unsigned long long cols, long long ld) {
+    std::vector<float> out((size_t)(ld > 0 ? ld : 1) * (cols > 0 ? cols : 1));
+    for (size_t j = 0; j < cols; j++)
+        for (size_t i = 0; i < rows; i++) out[i + j * ld] = lt_load(p, type, i + j * ld);
+    return out;
 }
 
 } // namespace
@@ -650,9 +679,10 @@ EXPORT int cublasLtMatmulDescSetAttribute(LtDesc* desc, int attribute, const voi
         case 3: if (bytes != 4) return 7; desc->transa = *(const int*)value; return 0;
         case 4: if (bytes != 4) return 7; desc->transb = *(const int*)value; return 0;
         case 7: if (bytes != 4) return 7; desc->epilogue = *(const int*)value; return 0;
-        case 8: if (bytes != 8) return 7; desc->bias = *(float* const*)value; return 0;
-        case 11: if (bytes != 8) return 7; desc->aux = *(float* const*)value; return 0;
+        case 8: if (bytes != 8) return 7; desc->bias = *(void* const*)value; return 0;
+        case 11: if (bytes != 8) return 7; desc->aux = *(void* const*)value; return 0;
         case 12: if (bytes != 8) return 7; desc->auxld = *(const long long*)value; return 0;
+        case 26: if (bytes != 4) return 7; desc->bias_type = *(const int*)value; return 0;
         default: return 7;
     }
 }
@@ -693,15 +723,18 @@ EXPORT int cublasLtMatmulAlgoGetHeuristic(void* handle, LtDesc*, LtLayout*, LtLa
     return 0;
 }
 
-EXPORT int cublasLtMatmul(void* handle, LtDesc* desc, const float* alpha, const float* A, LtLayout* a, const float* B,
-                          LtLayout* b, const float* beta, const float* C, LtLayout* c, float* D, LtLayout* d,
+EXPORT int cublasLtMatmul(void* handle, LtDesc* desc, const float* alpha, const void* A, LtLayout* a, const void* B,
+                          LtLayout* b, const float* beta, const void* C, LtLayout* c, void* D, LtLayout* d,
                           const unsigned long long* algo, void* workspace, size_t workspaceBytes, void* stream) {
     if (handle != reinterpret_cast<void*>(0x17A5)) return 1;
     if (!current()) return 13;
     int forced = (int)setting("lt_matmul_status", 0);
     if (forced != 0) return forced;
     if (!algo || algo[0] != 0xA160 || stream != nullptr) return 7;
-    if (desc->compute != 68 || desc->scale != 0 || a->type != 0 || b->type != 0 || c->type != 0 || d->type != 0) return 7;
+    if (desc->compute != 68 || desc->scale != 0) return 7;
+    if (!((a->type == 0 && b->type == 0) || (a->type == 14 && b->type == 14)) || (c->type != 0 && c->type != 14) || d->type != c->type) return 7;
+    int type = d->type; // of C, D, the bias and aux
+    if (desc->bias_type != -1 && desc->bias_type != type) return 7;
     if (workspaceBytes > 0 && g_allocations.count((CUdeviceptr)(uintptr_t)workspace) == 0) return 7;
     // op(A) is m x k, op(B) is k x n: the layouts (as stored) must agree with the op flags.
     int m = (int)c->rows, n = (int)c->cols;
@@ -713,42 +746,50 @@ EXPORT int cublasLtMatmul(void* handle, LtDesc* desc, const float* alpha, const 
     bool gelu = epilogue == 164 || epilogue == 208;
     if (epilogue != 1 && !desc->bias) return 7;
     if (gelu && (!desc->aux || desc->auxld < m)) return 7;
-    int status = column_major_sgemm(desc->transa, desc->transb, m, n, k, alpha, A, (int)a->ld, B, (int)b->ld, beta, D, (int)d->ld);
+    if (epilogue != 1 && epilogue != 4 && epilogue != 164 && epilogue != 208 && epilogue != 512)
+        return 15; // CUBLAS_STATUS_NOT_SUPPORTED: an epilogue the binding does not use
+    // Everything in float: the operands widened, D computed in a float copy (C read through it) and stored back in its type.
+    std::vector<float> a32 = lt_widen(A, a->type, a->rows, a->cols, a->ld), b32 = lt_widen(B, b->type, b->rows, b->cols, b->ld);
+    std::vector<float> d32 = lt_widen(D, type, d->rows, d->cols, d->ld);
+    int status = column_major_sgemm(desc->transa, desc->transb, m, n, k, alpha, a32.data(), (int)a->ld, b32.data(), (int)b->ld, beta,
+                                    d32.data(), (int)d->ld);
     if (status != 0) return status;
-    float* bias = const_cast<float*>(desc->bias);
+    void* bias = desc->bias;
     switch (epilogue) {
         case 1: break;
         case 4: // BIAS: one value per row of D
-            for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) D[i + (size_t)j * d->ld] += bias[i];
+            for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) d32[i + (size_t)j * d->ld] += lt_load(bias, type, i);
             break;
-        case 164: // GELU_AUX_BIAS: aux = D + bias, D = gelu(aux)
+        case 164: // GELU_AUX_BIAS: aux = D + bias, D = gelu(aux) (of the float sum; aux stored in D's type)
             for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) {
-                float x = D[i + (size_t)j * d->ld] + bias[i];
-                desc->aux[i + (size_t)j * desc->auxld] = x;
-                D[i + (size_t)j * d->ld] = gelu_tanh(x);
+                float x = d32[i + (size_t)j * d->ld] + lt_load(bias, type, i);
+                lt_store(desc->aux, type, i + (size_t)j * desc->auxld, x);
+                d32[i + (size_t)j * d->ld] = gelu_tanh(x);
             }
             break;
         case 208: // DGELU_BGRAD: D = D * gelu'(aux), bias = row sums of D
             for (int i = 0; i < m; i++) {
                 double sum = 0;
                 for (int j = 0; j < n; j++) {
-                    float* v = &D[i + (size_t)j * d->ld];
-                    *v *= gelu_tanh_grad(desc->aux[i + (size_t)j * desc->auxld]);
+                    float* v = &d32[i + (size_t)j * d->ld];
+                    *v *= gelu_tanh_grad(lt_load(desc->aux, type, i + (size_t)j * desc->auxld));
                     sum += *v;
                 }
-                bias[i] = (float)sum;
+                lt_store(bias, type, i, (float)sum);
             }
             break;
         case 512: // BGRADB: bias = op(B) summed over k, one value per column of D
             for (int j = 0; j < n; j++) {
                 double sum = 0;
-                for (int l = 0; l < k; l++) sum += desc->transb ? B[j + (size_t)l * b->ld] : B[l + (size_t)j * b->ld];
-                bias[j] = (float)sum;
+                for (int l = 0; l < k; l++) sum += desc->transb ? b32[j + (size_t)l * b->ld] : b32[l + (size_t)j * b->ld];
+                lt_store(bias, type, j, (float)sum);
             }
             break;
-        default: return 15; // CUBLAS_STATUS_NOT_SUPPORTED: an epilogue the binding does not use
     }
+    for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) lt_store(D, type, i + (size_t)j * d->ld, d32[i + (size_t)j * d->ld]);
+    std::string types = a->type == 14 ? std::string(" A=16BF B=16BF D=") + (type == 14 ? "16BF" : "32F") +
+        (desc->bias_type == -1 ? "" : " bias=" + std::string(desc->bias_type == 14 ? "16BF" : "32F")) : "";
     log("cublasLtMatmul epilogue=" + std::to_string(epilogue) + " " + gemm_shape(desc->transa, desc->transb, m, n, k) +
-        (gelu ? " auxld=" + std::to_string(desc->auxld) : ""));
+        (gelu ? " auxld=" + std::to_string(desc->auxld) : "") + types);
     return 0;
 }
