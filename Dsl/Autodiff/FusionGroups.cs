@@ -40,7 +40,8 @@ namespace ModelDsl.Autodiff
         /// Splits the graph (in topological order) into groups. An op joins the current group when it is elementwise,
         /// one of its inputs is the group's current output (a residual add continues the chain of either operand), and
         /// that output has no other reader — fusing past a value that something else reads would compute it twice or
-        /// force a store anyway. Dense and attention start a group; any other layer is a group of its own.
+        /// force a store anyway. Dense and attention start a group; any other layer is a group of its own. A group never spans
+        /// the boundary of a recomputed block instance, so the backward pass can run an instance's forward kernels again alone.
         /// </summary>
         public static IReadOnlyList<FusionGroup> Build(ModelGraph model)
         {
@@ -54,6 +55,8 @@ namespace ModelDsl.Autodiff
                 readers[loss.Prediction.Id] = readers.TryGetValue(loss.Prediction.Id, out int n) ? n + 1 : 1;
             }
             foreach (var output in model.Outputs) readers[output.Id] = readers.TryGetValue(output.Id, out int o) ? o + 1 : 1;
+            var instance = RecomputedInstances(model);
+            int InstanceOf(OpNode node) => instance.TryGetValue(node, out int i) ? i : -1;
 
             var groups = new List<FusionGroup>();
             OpNode? head = null;
@@ -73,7 +76,8 @@ namespace ModelDsl.Autodiff
                 bool extends = current is not null
                     && IsElementwise(node.Kind)
                     && node.Inputs.Contains(current)
-                    && readers.TryGetValue(current.Id, out int r) && r == 1;
+                    && readers.TryGetValue(current.Id, out int r) && r == 1
+                    && InstanceOf(node) == InstanceOf(chain.Count > 0 ? chain[chain.Count - 1] : head!); // a recomputed block's kernels are its own
                 if (!extends) Close();
 
                 if (IsHead(node.Kind))
@@ -93,6 +97,17 @@ namespace ModelDsl.Autodiff
             }
             Close();
             return groups;
+        }
+
+        /// <summary>Each op of a recomputed block instance (<see cref="ModelGraph.Recomputed"/>) to the instance's index.</summary>
+        public static Dictionary<OpNode, int> RecomputedInstances(ModelGraph model)
+        {
+            var result = new Dictionary<OpNode, int>();
+            for (int i = 0; i < model.Recomputed.Count; i++)
+            {
+                foreach (var node in model.Recomputed[i].Nodes) result[node] = i;
+            }
+            return result;
         }
 
         /// <summary>Ops whose result is a matrix product plus an optional bias: the bias add fuses into the chain after them.</summary>

@@ -40,79 +40,9 @@ namespace ModelDsl.Autodiff
             foreach (var group in _groups.Reverse())
             {
                 if (!_requiresGradient.Contains(group.Output.Id) || !_gradients.ContainsKey(group.Output.Id)) continue;
-                if (group.Layer is { } layer)
-                {
-                    kernels.AddRange(LayerBackward(layer));
-                    continue;
-                }
-
-                var origins = group.Ops.Select(OriginOf).ToList();
-                var outputs = new List<ElementwiseOutput>();
-                var sums = new List<ColumnSumOutput>();
-                Expr g = Load(Gradient(group.Output));
-
-                for (int index = group.Chain.Count - 1; index >= 0; index--)
-                {
-                    var op = group.Chain[index];
-                    var rule = OpCatalog.Of(op).Elementwise!;
-                    var context = new RuleContext(op, i => Load(Value(op.Inputs[i])), () => Load(Value(op.Output)), DropoutMaskOf(op));
-                    var inputGradients = rule.Backward(g, context);
-                    var link = ChainInput(group, op);
-
-                    Expr? next = null;
-                    for (int i = 0; i < op.Inputs.Count; i++)
-                    {
-                        var input = op.Inputs[i];
-                        if (link is not null && input.Id == link.Id)
-                        {
-                            next = next is null ? inputGradients[i] : Add(next, inputGradients[i]);
-                        }
-                        else if (_requiresGradient.Contains(input.Id))
-                        {
-                            outputs.Add(Contribute(Gradient(input), inputGradients[i]));
-                        }
-                    }
-                    if (next is null) break; // first op of a group without dense: its input was handled above
-                    g = next;
-                }
-
-                if (group.Head is { } head)
-                {
-                    var rule = (IHeadRule)OpCatalog.Of(head);
-                    var dy = Gradient(head.Output);
-                    if (!(g is LoadExpr load && load.Buffer == dy))
-                    {
-                        outputs.Add(new ElementwiseOutput(dy, g, accumulate: false));
-                        FirstWrite(dy);
-                    }
-                    var bias = rule.Bias(head);
-                    if (bias is not null) sums.Add(ContributeSum(_parameterGradients[bias], g)); // db (+)= Σ_rows dY
-
-                    if (outputs.Count > 0 || sums.Count > 0)
-                    {
-                        var (rows, cols) = Matrix(head.Output.Shape);
-                        kernels.Add(NewElementwise(KernelName("bwd", string.Join("_", group.Ops.Reverse().Select(o => o.Kind.ToSource()))), origins, rows, cols, outputs, sums));
-                    }
-
-                    var x = _productInput[head];
-                    var (m, inFeatures) = Matrix(x.Shape);
-                    var units = head.Output.Shape.Last;
-                    var weight = rule.Weight(head);
-                    var dw = _parameterGradients[weight];
-                    // dW[out, in] (+)= dY[M, out]ᵀ · X[M, in]
-                    kernels.Add(new GemmKernel(KernelName("bwd", rule.ProductName + "_dW"), new[] { OriginOf(head) }, true, false, units, inFeatures, m, dy, x, dw, accumulate: !FirstWrite(dw)));
-                    if (rule.ProductInputGradient(this, head) is { } dx)
-                    {
-                        // dX[M, in] (+)= dY[M, out] · W[out, in]
-                        kernels.Add(new GemmKernel(KernelName("bwd", rule.ProductName + "_dX"), new[] { OriginOf(head) }, false, false, m, inFeatures, units, dy, _parameters[weight], dx, accumulate: !FirstWrite(dx)));
-                    }
-                    kernels.AddRange(Attach(OpCatalog.Of(head), rule.PlanBackwardBelowProduct(this, head)));
-                }
-                else if (outputs.Count > 0)
-                {
-                    var (rows, cols) = Domain(group);
-                    kernels.Add(NewElementwise(KernelName("bwd", string.Join("_", group.Ops.Reverse().Select(o => o.Kind.ToSource()))), origins, rows, cols, outputs, sums));
-                }
+                int start = kernels.Count;
+                BackwardGroup(group, kernels);
+                MarkRecomputed(group, kernels, start);
             }
 
             // Parameters the loss does not depend on still get a defined (zero) gradient every step.
@@ -125,6 +55,84 @@ namespace ModelDsl.Autodiff
                 _written.Add(dp);
             }
             return kernels;
+        }
+
+        /// <summary>The backward kernels of one group, appended to <paramref name="kernels"/>.</summary>
+        private void BackwardGroup(FusionGroup group, List<Kernel> kernels)
+        {
+            if (group.Layer is { } layer)
+            {
+                kernels.AddRange(LayerBackward(layer));
+                return;
+            }
+
+            var origins = group.Ops.Select(OriginOf).ToList();
+            var outputs = new List<ElementwiseOutput>();
+            var sums = new List<ColumnSumOutput>();
+            Expr g = Load(Gradient(group.Output));
+
+            for (int index = group.Chain.Count - 1; index >= 0; index--)
+            {
+                var op = group.Chain[index];
+                var rule = OpCatalog.Of(op).Elementwise!;
+                var context = new RuleContext(op, i => Load(Value(op.Inputs[i])), () => Load(Value(op.Output)), DropoutMaskOf(op));
+                var inputGradients = rule.Backward(g, context);
+                var link = ChainInput(group, op);
+
+                Expr? next = null;
+                for (int i = 0; i < op.Inputs.Count; i++)
+                {
+                    var input = op.Inputs[i];
+                    if (link is not null && input.Id == link.Id)
+                    {
+                        next = next is null ? inputGradients[i] : Add(next, inputGradients[i]);
+                    }
+                    else if (_requiresGradient.Contains(input.Id))
+                    {
+                        outputs.Add(Contribute(Gradient(input), inputGradients[i]));
+                    }
+                }
+                if (next is null) break; // first op of a group without dense: its input was handled above
+                g = next;
+            }
+
+            if (group.Head is { } head)
+            {
+                var rule = (IHeadRule)OpCatalog.Of(head);
+                var dy = Gradient(head.Output);
+                if (!(g is LoadExpr load && load.Buffer == dy))
+                {
+                    outputs.Add(new ElementwiseOutput(dy, g, accumulate: false));
+                    FirstWrite(dy);
+                }
+                var bias = rule.Bias(head);
+                if (bias is not null) sums.Add(ContributeSum(_parameterGradients[bias], g)); // db (+)= Σ_rows dY
+
+                if (outputs.Count > 0 || sums.Count > 0)
+                {
+                    var (rows, cols) = Matrix(head.Output.Shape);
+                    kernels.Add(NewElementwise(KernelName("bwd", string.Join("_", group.Ops.Reverse().Select(o => o.Kind.ToSource()))), origins, rows, cols, outputs, sums));
+                }
+
+                var x = _productInput[head];
+                var (m, inFeatures) = Matrix(x.Shape);
+                var units = head.Output.Shape.Last;
+                var weight = rule.Weight(head);
+                var dw = _parameterGradients[weight];
+                // dW[out, in] (+)= dY[M, out]ᵀ · X[M, in]
+                kernels.Add(new GemmKernel(KernelName("bwd", rule.ProductName + "_dW"), new[] { OriginOf(head) }, true, false, units, inFeatures, m, dy, x, dw, accumulate: !FirstWrite(dw)));
+                if (rule.ProductInputGradient(this, head) is { } dx)
+                {
+                    // dX[M, in] (+)= dY[M, out] · W[out, in]
+                    kernels.Add(new GemmKernel(KernelName("bwd", rule.ProductName + "_dX"), new[] { OriginOf(head) }, false, false, m, inFeatures, units, dy, _parameters[weight], dx, accumulate: !FirstWrite(dx)));
+                }
+                kernels.AddRange(Attach(OpCatalog.Of(head), rule.PlanBackwardBelowProduct(this, head)));
+            }
+            else if (outputs.Count > 0)
+            {
+                var (rows, cols) = Domain(group);
+                kernels.Add(NewElementwise(KernelName("bwd", string.Join("_", group.Ops.Reverse().Select(o => o.Kind.ToSource()))), origins, rows, cols, outputs, sums));
+            }
         }
 
         /// <summary>

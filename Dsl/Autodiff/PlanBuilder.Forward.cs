@@ -21,62 +21,69 @@ namespace ModelDsl.Autodiff
             var kernels = new List<Kernel>();
             foreach (var group in groups)
             {
-                if (group.Layer is { } layer)
-                {
-                    kernels.AddRange(LayerForward(layer));
-                    continue;
-                }
-
-                var origins = group.Ops.Select(OriginOf).ToList();
-                var stored = StoredValues(group, training);
-                var outputs = new List<ElementwiseOutput>();
-                Expr? current = null;
-
-                if (group.Head is { } head)
-                {
-                    // dense: Y[M, out] = X[M, in] · W[out, in]ᵀ (+ bias, added in the fused loop below);
-                    // attention: the same for out_proj, after in_proj and the attention core
-                    var rule = (IHeadRule)OpCatalog.Of(head);
-                    int before = kernels.Count;
-                    var x = rule.PlanProductInput(this, head, kernels);
-                    Attach(OpCatalog.Of(head), kernels.Skip(before));
-                    _productInput[head] = x;
-                    var y = Value(head.Output);
-                    var (m, inFeatures) = Matrix(x.Shape);
-                    var units = head.Output.Shape.Last;
-                    kernels.Add(new GemmKernel(KernelName("fwd", rule.ProductName), new[] { OriginOf(head) }, false, true, m, units, inFeatures, x, _parameters[rule.Weight(head)], y, accumulate: false));
-
-                    var bias = rule.Bias(head);
-                    current = bias is null ? Load(y) : Add(Load(y), Column(_parameters[bias]));
-                    if (bias is not null && (stored.Contains(head.Output.Id) || group.Chain.Count == 0)) outputs.Add(new ElementwiseOutput(y, current, accumulate: false));
-                }
-
-                foreach (var op in group.Chain)
-                {
-                    var rule = OpCatalog.Of(op).Elementwise!;
-                    var chainValue = current;
-                    Expr InputExpr(int i) => chainValue is not null && i < op.Inputs.Count && op.Inputs[i].Id == ChainInput(group, op)?.Id ? chainValue : Load(Value(op.Inputs[i]));
-
-                    if (op.Kind == OpKind.Dropout && !training)
-                    {
-                        current = InputExpr(0); // inference: dropout is the identity
-                    }
-                    else
-                    {
-                        current = rule.Forward(new RuleContext(op, InputExpr, () => Load(Value(op.Output)), DropoutMaskOf(op)));
-                    }
-
-                    if (stored.Contains(op.Output.Id)) outputs.Add(new ElementwiseOutput(Value(op.Output), current, accumulate: false));
-                }
-
-                if (outputs.Count > 0)
-                {
-                    var (rows, cols) = Domain(group);
-                    var what = string.Join("_", group.Ops.Select(o => o.Kind.ToSource()));
-                    kernels.Add(NewElementwise(KernelName("fwd", what), origins, rows, cols, outputs, new ColumnSumOutput[0]));
-                }
+                int start = kernels.Count;
+                ForwardGroup(group, training, kernels);
+                MarkRecomputed(group, kernels, start);
             }
             return kernels;
+        }
+
+        private void ForwardGroup(FusionGroup group, bool training, List<Kernel> kernels)
+        {
+            if (group.Layer is { } layer)
+            {
+                kernels.AddRange(LayerForward(layer));
+                return;
+            }
+
+            var origins = group.Ops.Select(OriginOf).ToList();
+            var stored = StoredValues(group, training);
+            var outputs = new List<ElementwiseOutput>();
+            Expr? current = null;
+
+            if (group.Head is { } head)
+            {
+                // dense: Y[M, out] = X[M, in] · W[out, in]ᵀ (+ bias, added in the fused loop below);
+                // attention: the same for out_proj, after in_proj and the attention core
+                var rule = (IHeadRule)OpCatalog.Of(head);
+                int before = kernels.Count;
+                var x = rule.PlanProductInput(this, head, kernels);
+                Attach(OpCatalog.Of(head), kernels.Skip(before));
+                _productInput[head] = x;
+                var y = Value(head.Output);
+                var (m, inFeatures) = Matrix(x.Shape);
+                var units = head.Output.Shape.Last;
+                kernels.Add(new GemmKernel(KernelName("fwd", rule.ProductName), new[] { OriginOf(head) }, false, true, m, units, inFeatures, x, _parameters[rule.Weight(head)], y, accumulate: false));
+
+                var bias = rule.Bias(head);
+                current = bias is null ? Load(y) : Add(Load(y), Column(_parameters[bias]));
+                if (bias is not null && (stored.Contains(head.Output.Id) || group.Chain.Count == 0)) outputs.Add(new ElementwiseOutput(y, current, accumulate: false));
+            }
+
+            foreach (var op in group.Chain)
+            {
+                var rule = OpCatalog.Of(op).Elementwise!;
+                var chainValue = current;
+                Expr InputExpr(int i) => chainValue is not null && i < op.Inputs.Count && op.Inputs[i].Id == ChainInput(group, op)?.Id ? chainValue : Load(Value(op.Inputs[i]));
+
+                if (op.Kind == OpKind.Dropout && !training)
+                {
+                    current = InputExpr(0); // inference: dropout is the identity
+                }
+                else
+                {
+                    current = rule.Forward(new RuleContext(op, InputExpr, () => Load(Value(op.Output)), DropoutMaskOf(op)));
+                }
+
+                if (stored.Contains(op.Output.Id)) outputs.Add(new ElementwiseOutput(Value(op.Output), current, accumulate: false));
+            }
+
+            if (outputs.Count > 0)
+            {
+                var (rows, cols) = Domain(group);
+                var what = string.Join("_", group.Ops.Select(o => o.Kind.ToSource()));
+                kernels.Add(NewElementwise(KernelName("fwd", what), origins, rows, cols, outputs, new ColumnSumOutput[0]));
+            }
         }
 
         /// <summary>

@@ -83,6 +83,7 @@ namespace ModelDsl.Autodiff
                 loss = LossKernelFor(info);
                 backward.AddRange(Backward(info));
             }
+            var recompute = PlanRecompute(forward, loss, backward);
 
             return new TrainingPlan(
                 _model, _buffers, forward, _model.Outputs.Select(Value).ToList(), loss, backward,
@@ -90,7 +91,8 @@ namespace ModelDsl.Autodiff
                 _model.Parameters.Select(p => _parameterGradients[p]).ToList(),
                 _dropoutSlots.Count,
                 new EntryChecks(_sizeLimits, _idRanges),
-                _model.States.Where(s => !s.IsCounter).Select(s => _states[s]).ToList());
+                _model.States.Where(s => !s.IsCounter).Select(s => _states[s]).ToList(),
+                recompute, _recomputedKernel);
         }
 
         /// <summary>The groups whose results the targets depend on, in order.</summary>

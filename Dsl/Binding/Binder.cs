@@ -143,6 +143,7 @@ namespace ModelDsl.Binding
                     case ControlSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, s.Word.Text, "a block (training controls belong to the model, next to its optimizer)"); break;
                     case PrecisionSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, "precision", "a block (the precision is the model's, written in the model)"); break;
                     case FreezeSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, "freeze", "a block (write it in the model, with a pattern over the block's parameter names)"); break;
+                    case RecomputeSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, "recompute", "a block (write it in the model: 'recompute " + block.Name.Text + "')"); break;
                     case GroupSyntax s: diagnostics.ReportStatementNotAllowed(s.Span, "group", "a block (write it in the model, with a pattern over the block's parameter names)"); break;
                     case ReturnSyntax r:
                         if (firstReturn is TextSpan f) diagnostics.ReportDuplicateDeclaration(r.Span, "return", file.Line(f));

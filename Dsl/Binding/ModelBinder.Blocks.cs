@@ -56,6 +56,11 @@ namespace ModelDsl.Binding
             var outer = Diagnostics;
             if (outermost) Diagnostics = new DiagnosticBag();
             _blockStack.Add(name);
+            _usedBlocks.Add(name);
+            // recompute Block: the ops this expansion adds are one recomputed instance (unless an enclosing one already is).
+            bool recomputed = _recomputing == 0 && _recompute.ContainsKey(name);
+            int firstNode = _nodes.Count;
+            if (recomputed) _recomputing++;
             Value result = ErrorValue.Instance;
             try
             {
@@ -70,6 +75,7 @@ namespace ModelDsl.Binding
             }
             finally
             {
+                if (recomputed) _recomputing--;
                 _blockStack.RemoveAt(_blockStack.Count - 1);
                 if (outermost)
                 {
@@ -83,6 +89,7 @@ namespace ModelDsl.Binding
                 }
             }
             if (result is ErrorValue) return Error(call.Span);
+            if (recomputed) _recomputed.Add((name, path, call.Span, firstNode, _nodes.Count - firstNode));
             return new Operand(result, call.Span, "the output of " + name);
         }
 

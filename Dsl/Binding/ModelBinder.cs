@@ -64,6 +64,7 @@ namespace ModelDsl.Binding
             var scope = new Scope(_file.Constants);
             var body = (model.Body ?? new StatementSyntax[0]).Where(s => s is not null).ToList();
             DeclareLater(scope, body);
+            DeclareRecompute(body.OfType<RecomputeSyntax>().ToList());
 
             var outputs = new List<OutputSyntax>();
             LossSyntax? loss = null;
@@ -103,6 +104,7 @@ namespace ModelDsl.Binding
             TrainingControls? controlInfo = controls.Count == 0 && freezes.Count == 0 && groups.Count == 0 ? TrainingControls.None : BindControls(controls, freezes, groups, scope, optimizer, optimizerInfo, loss);
 
             PrecisionInfo? precisionInfo = precision is null ? PrecisionInfo.Default : BindPrecision(precision);
+            CheckRecompute(model.Name.Text, loss is not null);
 
             if (_inputs.Count == 0 && !body.OfType<InputSyntax>().Any(i => !i.IsLabel)) Diagnostics.ReportMissingInput(model.Name.Span, model.Name.Text);
             if (outputs.Count == 0) Diagnostics.ReportMissingOutput(model.Name.Span, model.Name.Text);
@@ -112,7 +114,7 @@ namespace ModelDsl.Binding
 
             bool failed = _failed || Diagnostics.Count(d => d.IsError) > errorsBefore || outputValues is null || (loss is not null && lossInfo is null) || (optimizer is not null && optimizerInfo is null) || controlInfo is null || precisionInfo is null;
             if (failed) return null;
-            return new ModelGraph(model.Name.Text, model.Name.Span, _inputs, _labels, _nodes, _parameters, outputValues!, lossInfo, optimizerInfo, _symbolicDimensions) { Repeats = _repeats, Controls = controlInfo!, Pretrained = pretrainedInfo, States = _states, Precision = precisionInfo! };
+            return new ModelGraph(model.Name.Text, model.Name.Span, _inputs, _labels, _nodes, _parameters, outputValues!, lossInfo, optimizerInfo, _symbolicDimensions) { Repeats = _repeats, Controls = controlInfo!, Pretrained = pretrainedInfo, States = _states, Precision = precisionInfo!, Recomputed = RecomputedInstances() };
         }
 
         private void Once<T>(ref T? slot, T statement, string what) where T : StatementSyntax

@@ -17,6 +17,18 @@ namespace ModelDsl.Diagnostics
         public void ReportUnknownPrecision(TextSpan span, string name, string? suggestion) =>
             Report(DiagnosticCatalog.UnknownPrecision, span, $"'{name}' is not a precision{DidYouMean(suggestion)} (precisions: fp32, tf32, bf16)");
 
+        /// <summary>MDL0126: <c>recompute X</c> where X is not a block of the file (<paramref name="what"/> says what it is instead).</summary>
+        public void ReportRecomputeNotABlock(TextSpan span, string name, string what, string? suggestion, string blocks) =>
+            Report(DiagnosticCatalog.RecomputeNamesNoBlock, span, $"'{name}' is {what}: recompute names a block the model uses{DidYouMean(suggestion)} ({blocks})");
+
+        /// <summary>MDL0126: <c>recompute X</c> where X is a block the model never uses.</summary>
+        public void ReportRecomputeUnusedBlock(TextSpan span, string name, string model) =>
+            Report(DiagnosticCatalog.RecomputeNamesNoBlock, span, $"block '{name}' is not used by model '{model}', so there is nothing to recompute; remove it from the recompute statement");
+
+        /// <summary>MDL0223: a block <c>recompute</c> names whose forward pass cannot run twice per step with the same result (<paramref name="why"/>).</summary>
+        public void ReportNotRecomputable(TextSpan span, string name, string why) =>
+            Report(DiagnosticCatalog.NotRecomputable, span, $"block '{name}' cannot be recomputed: {why}");
+
         /// <summary>MDL0327: in a bf16 model, an op whose matrix products have no BF16 version and stay FP32.</summary>
         public void ReportNoBf16Path(TextSpan span, string op, string layer, string why) =>
             Report(DiagnosticCatalog.NoBf16Path, span, $"{op} '{layer}' has no BF16 path: {why}; the rest of the model runs in bf16 (docs/cuda.md \"Precision\")");

@@ -49,6 +49,7 @@ namespace ModelDsl.Diagnostics
         public static readonly DiagnosticDescriptor PatternMatchesNothing = Error("MDL0122", Names, "Pattern matches no parameter");
         public static readonly DiagnosticDescriptor GroupOption = Error("MDL0124", Names, "Option a parameter group cannot set");
         public static readonly DiagnosticDescriptor UnknownPrecision = Error("MDL0125", Names, "Unknown precision");
+        public static readonly DiagnosticDescriptor RecomputeNamesNoBlock = Error("MDL0126", Names, "Recompute names no block the model uses");
 
         // MDL02xx: the shape of a model declaration.
         public static readonly DiagnosticDescriptor MissingInput = Error("MDL0200", Structure, "Model has no input");
@@ -74,6 +75,7 @@ namespace ModelDsl.Diagnostics
         public static readonly DiagnosticDescriptor OutputIsLabel = Error("MDL0219", Structure, "Label declared as an output");
         public static readonly DiagnosticDescriptor ParameterInTwoGroups = Error("MDL0220", Structure, "Parameter in two groups");
         public static readonly DiagnosticDescriptor GroupAllFrozen = Error("MDL0221", Structure, "Group of frozen parameters only");
+        public static readonly DiagnosticDescriptor NotRecomputable = Error("MDL0223", Structure, "Block cannot be recomputed");
 
         // MDL03xx: tensor shapes and element types.
         public static readonly DiagnosticDescriptor ShapeMismatch = Error("MDL0300", Shapes, "Shape mismatch");
@@ -108,11 +110,11 @@ namespace ModelDsl.Diagnostics
             UndefinedName, DuplicateName, UnknownLayer, UnknownArgument, MissingArgument, TooManyArguments,
             DuplicateArgument, ArgumentType, ArgumentOutOfRange, RecursiveBlock, InvalidRepeatCount, UnusedValue,
             ModelTooLarge, SuspiciousSymbolicDimension, NotConstant, UnknownParameter, DivisionByZero, BuildTooLarge,
-            UnknownControlName, UnknownInitializer, PatternMatchesNothing, GroupOption, UnknownPrecision,
+            UnknownControlName, UnknownInitializer, PatternMatchesNothing, GroupOption, UnknownPrecision, RecomputeNamesNoBlock,
             MissingInput, MissingOutput, MissingLoss, MissingOptimizer, DuplicateDeclaration, UnknownLoss,
             UnknownOptimizer, UnknownDType, LabelOutsideLoss, InvalidDimension, StatementNotAllowed, MissingReturn,
             DuplicateModel, ModelNameTaken, ControlConflict, ParameterMappedTwice, InvalidMapSource, DuplicateOutput, OutputIsLabel,
-            ParameterInTwoGroups, GroupAllFrozen,
+            ParameterInTwoGroups, GroupAllFrozen, NotRecomputable,
             ShapeMismatch, RankMismatch, NotDivisible, DTypeMismatch, KernelTooLarge, SequenceTooLong,
             TiedShapeMismatch, ReshapeMismatch, SymbolicNotAllowed, AxisOutOfRange, TooManyElements, NotTrainable,
             NoGpuCode, UnsupportedOption, OneValuePerChannel, ScheduleTooShort, InitNeedsFans, MapRankMismatch, BlockArgumentType, MaskShape, IndexOutOfRange, MaskShapeMismatch, InvalidTensorParameter, NoBf16Path,

@@ -73,6 +73,12 @@ namespace ModelDsl.IR
         /// <summary>Each <c>repeat</c> the model expanded: where, how many times, and how many ops it added (for MDL0117).</summary>
         public IReadOnlyList<RepeatInfo> Repeats { get; set; } = new RepeatInfo[0];
 
+        /// <summary>
+        /// The block instances whose activations the backward pass recomputes (<c>recompute Block</c>), in forward order; an
+        /// instance nested in another recomputed one is part of the outer one. Empty when the model declares none.
+        /// </summary>
+        public IReadOnlyList<RecomputeInfo> Recomputed { get; set; } = new RecomputeInfo[0];
+
         /// <summary>The <c>pretrained</c> declaration (docs/pretrained.md), or null when the model has none.</summary>
         public PretrainedInfo? Pretrained { get; set; }
 
@@ -93,6 +99,37 @@ namespace ModelDsl.IR
         public TextSpan Span { get; }
         public long Count { get; }
         public int Ops { get; }
+    }
+
+    /// <summary>
+    /// One use of a block named by a <c>recompute</c> statement (docs/language.md "Activation recomputation"): the ops its
+    /// expansion added, in order (its arguments, evaluated before it, are not among them), where it is used and where the
+    /// statement is.
+    /// </summary>
+    public sealed class RecomputeInfo
+    {
+        public RecomputeInfo(string block, string path, TextSpan use, TextSpan declaration, IReadOnlyList<OpNode> nodes)
+        {
+            Block = block;
+            Path = path;
+            Use = use;
+            Declaration = declaration;
+            Nodes = nodes;
+        }
+
+        /// <summary>The block's name: <c>TransformerBlock</c>.</summary>
+        public string Block { get; }
+
+        /// <summary>The instance's layer path: <c>h.2</c> (its parameters are <c>h.2.*</c>).</summary>
+        public string Path { get; }
+
+        /// <summary>The call that expanded it (<c>TransformerBlock(d, heads)</c> in a <c>repeat</c>).</summary>
+        public TextSpan Use { get; }
+
+        /// <summary>The block's name in the <c>recompute</c> statement.</summary>
+        public TextSpan Declaration { get; }
+
+        public IReadOnlyList<OpNode> Nodes { get; }
     }
 
     /// <summary>A tensor flowing through the graph: an input, a label, or the output of one <see cref="OpNode"/>.</summary>

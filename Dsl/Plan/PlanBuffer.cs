@@ -68,13 +68,36 @@ namespace ModelDsl.Plan
 
         /// <summary>
         /// Another buffer whose memory this one is (flatten and reshape: the same elements in the same order, viewed
-        /// with this buffer's shape); null for a buffer with memory of its own. Targets render an alias as its
-        /// <see cref="Root"/> and plan no memory for it.
+        /// with this buffer's shape; a recomputed block instance's scratch: the same buffer of the first instance that
+        /// shares it, see <see cref="SharesScratch"/>); null for a buffer with memory of its own. Targets render an alias as
+        /// its <see cref="Root"/> and plan no memory for it.
         /// </summary>
-        public PlanBuffer? AliasOf { get; }
+        public PlanBuffer? AliasOf { get; private set; }
+
+        /// <summary>
+        /// True when this buffer is a recomputed block instance's scratch held in another instance's buffer (<see cref="AliasOf"/>,
+        /// same kind, type and shape): the backward pass recomputes what it needs, so the instances take turns in one memory.
+        /// </summary>
+        public bool SharesScratch { get; private set; }
+
+        /// <summary>Makes this buffer an alias of <paramref name="owner"/> (the plan's recomputation; Autodiff.PlanBuilder.Recompute.cs).</summary>
+        internal void ShareMemoryOf(PlanBuffer owner)
+        {
+            if (AliasOf is not null || owner.Root == this || Kind != owner.Kind || DType != owner.DType || !Shape.Equals(owner.Shape))
+                throw new System.InvalidOperationException($"{Name} cannot share {owner.Name}'s memory");
+            AliasOf = owner;
+            SharesScratch = true;
+        }
 
         /// <summary>The buffer that owns the memory: this one, or the end of the <see cref="AliasOf"/> chain.</summary>
         public PlanBuffer Root => AliasOf is null ? this : AliasOf.Root;
+
+        /// <summary>
+        /// The buffer whose value this one is: <see cref="Root"/>, except that the chain stops at a recomputed instance's scratch
+        /// (<see cref="SharesScratch"/>): two instances' buffers share memory in turns but never hold the same value, so a
+        /// backend asking "does anything else read this value" compares these, not roots.
+        /// </summary>
+        public PlanBuffer ValueRoot => AliasOf is null || SharesScratch ? this : AliasOf.ValueRoot;
 
         /// <summary>True for buffers a target allocates once per binding of the symbolic dimensions (aliases excluded).</summary>
         public bool IsPlanned => AliasOf is null && (Kind == BufferKind.Activation || Kind == BufferKind.Gradient || Kind == BufferKind.Saved || Kind == BufferKind.Workspace);

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using ModelDsl.IR;
 
 namespace ModelDsl.Plan
@@ -20,8 +21,13 @@ namespace ModelDsl.Plan
             IReadOnlyList<PlanBuffer> parameterGradients,
             int dropoutSlots,
             EntryChecks? entryChecks = null,
-            IReadOnlyList<PlanBuffer>? states = null)
+            IReadOnlyList<PlanBuffer>? states = null,
+            IReadOnlyList<RecomputeSegment>? recompute = null,
+            IReadOnlyDictionary<Kernel, int>? recomputedInstanceOf = null)
         {
+            Recompute = recompute ?? new RecomputeSegment[0];
+            _recomputeBefore = Recompute.ToDictionary(s => s.FirstBackward);
+            _instanceOf = recomputedInstanceOf ?? new Dictionary<Kernel, int>();
             States = states ?? new PlanBuffer[0];
             EntryChecks = entryChecks ?? EntryChecks.None;
             Model = model;
@@ -65,6 +71,25 @@ namespace ModelDsl.Plan
         public IReadOnlyList<PlanBuffer> States { get; }
 
         public int DropoutSlots { get; }
+
+        /// <summary>
+        /// The recomputed block instances that have backward kernels, in forward order (<c>recompute Block</c>): before each
+        /// one's <see cref="RecomputeSegment.FirstBackward"/> the backward pass runs its <see cref="RecomputeSegment.Forward"/> again.
+        /// </summary>
+        public IReadOnlyList<RecomputeSegment> Recompute { get; }
+
+        private readonly Dictionary<Kernel, RecomputeSegment> _recomputeBefore;
+        private readonly IReadOnlyDictionary<Kernel, int> _instanceOf;
+
+        /// <summary>The recomputation to run right before backward kernel <paramref name="kernel"/>, or null.</summary>
+        public RecomputeSegment? RecomputeBefore(Kernel kernel) => _recomputeBefore.TryGetValue(kernel, out var segment) ? segment : null;
+
+        /// <summary>
+        /// Which recomputed instance (<see cref="ModelGraph.Recomputed"/>'s index) a forward or backward kernel belongs to, or
+        /// -1. A backend that fuses two kernels into one launch must keep them in the same instance: a recomputation re-runs
+        /// exactly its instance's kernels.
+        /// </summary>
+        public int RecomputedInstanceOf(Kernel kernel) => _instanceOf.TryGetValue(kernel, out int index) ? index : -1;
 
         /// <summary>Checks at entry the input shapes do not cover: sequence lengths a positional table limits, embedding ids.</summary>
         public EntryChecks EntryChecks { get; }

@@ -69,8 +69,8 @@ namespace ModelDsl.Syntax
         /// </summary>
         public static readonly string[] ControlWords = { "clip_grad_norm", "schedule" };
 
-        /// <summary>Words that begin a training-control statement (recovery resumes at them): the controls, <c>freeze</c>, <c>group</c> and <c>precision</c>.</summary>
-        private static readonly string[] ControlStatementWords = { "clip_grad_norm", "schedule", "freeze", "group", "precision" };
+        /// <summary>Words that begin a training-control statement (recovery resumes at them): the controls, <c>freeze</c>, <c>group</c>, <c>precision</c> and <c>recompute</c>.</summary>
+        private static readonly string[] ControlStatementWords = { "clip_grad_norm", "schedule", "freeze", "group", "precision", "recompute" };
 
         /// <summary>
         /// A control statement. The head is read atomically, so anything else (a binding named <c>freeze</c>) is left to
@@ -110,6 +110,21 @@ namespace ModelDsl.Syntax
             (from word in Lexical.Identifier.Where(id => id.Text == "precision")
              from mode in Lexical.Identifier.Named("precision (fp32, tf32 or bf16)")
              select (StatementSyntax)new PrecisionSyntax(word, mode, word.Span.Cover(mode.Span))).Atomic();
+
+        /// <summary>
+        /// <c>recompute TransformerBlock, EncoderLayer</c>: the word and the first block name read atomically (so <c>recompute = …</c>
+        /// still binds a name: the word is not reserved), then more names after commas. The binder checks each names a block
+        /// the model uses (MDL0126) and that it can be recomputed (MDL0223).
+        /// </summary>
+        private static readonly Parser<StatementSyntax> Recompute =
+            from head in (from word in Lexical.Identifier.Where(id => id.Text == "recompute")
+                          from first in Lexical.Identifier.Named("block name")
+                          select (word, first)).Atomic()
+            from rest in (from comma in Lexical.Symbol(',')
+                          from name in Lexical.Identifier.Named("block name")
+                          select name).Repeated()
+            let blocks = new[] { head.first }.Concat(rest).ToList()
+            select (StatementSyntax)new RecomputeSyntax(head.word, blocks, head.word.Span.Cover(blocks[blocks.Count - 1].Span));
 
         /// <summary>
         /// <c>group no_decay(weight_decay=0) *bias, *_norm.weight</c>: the word, the group's name and the <c>(</c> read
@@ -212,7 +227,7 @@ namespace ModelDsl.Syntax
             select (StatementSyntax)new BindingSyntax(name, value, name.Span.Cover(value.Span));
 
         public static readonly Parser<StatementSyntax> Statement =
-            Input.XOr(Output).XOr(Loss).XOr(Optimizer).XOr(Init).XOr(Pretrained).XOr(Return).XOr(Control).XOr(Freeze).XOr(Group).XOr(Precision).XOr(Binding).Named("statement");
+            Input.XOr(Output).XOr(Loss).XOr(Optimizer).XOr(Init).XOr(Pretrained).XOr(Return).XOr(Control).XOr(Freeze).XOr(Group).XOr(Precision).XOr(Recompute).XOr(Binding).Named("statement");
 
         /// <summary>The words that begin a statement; recovery resumes at a line starting with one of them.</summary>
         public static readonly string[] StatementKeywords = { "input", "label", "output", "loss", "optimizer", "init", "pretrained", "return" };

@@ -80,6 +80,12 @@ namespace ModelDsl.Syntax
     /// </summary>
     public sealed record GroupSyntax(Identifier Word, CallSyntax Options, IReadOnlyList<NamePattern> Patterns, TextSpan Span) : StatementSyntax(Span);
 
+    /// <summary>
+    /// <c>recompute TransformerBlock</c>: the activations of every instance of the named blocks are recomputed in the backward
+    /// pass instead of kept (docs/language.md "Activation recomputation"; PyTorch's <c>torch.utils.checkpoint</c>).
+    /// </summary>
+    public sealed record RecomputeSyntax(Identifier Word, IReadOnlyList<Identifier> Blocks, TextSpan Span) : StatementSyntax(Span);
+
     /// <summary>A statement that failed to parse; the parser reported why and skipped to the next line.</summary>
     public sealed record ErrorStatementSyntax(TextSpan Span) : StatementSyntax(Span);
 }

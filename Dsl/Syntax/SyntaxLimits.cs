@@ -72,6 +72,7 @@ namespace ModelDsl.Syntax
                 case InitSyntax init: return new[] { init.Initializer };
                 case ControlSyntax control: return new[] { control.Call };
                 case FreezeSyntax freeze: return freeze.Patterns;
+                case RecomputeSyntax recompute: return recompute.Blocks;
                 case GroupSyntax group: return new SyntaxNode[] { group.Options }.Concat(group.Patterns);
                 case PretrainedSyntax pretrained: return pretrained.Entries;
                 case MapEntrySyntax entry: return new SyntaxNode[] { entry.Target, entry.Source };

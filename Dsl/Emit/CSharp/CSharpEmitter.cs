@@ -438,6 +438,31 @@ namespace ModelDsl.Emit.CSharp
         private protected static bool DrawsDropout(Kernel kernel) =>
             kernel is ElementwiseKernel e ? e.UsesDropout : kernel.Calls?.Calls.Any(c => c.Arguments.OfType<DropoutProbabilityArgument>().Any()) == true;
 
+        /// <summary>
+        /// Whether the backward pass needs <c>training</c> declared: a backward kernel draws a dropout mask, or a recomputed
+        /// block's forward kernel reads the mode (its dropout, a layer call's <c>training: training</c>).
+        /// </summary>
+        private protected bool BackwardReadsTraining =>
+            _plan.Backward.Any(DrawsDropout)
+            || _plan.Recompute.SelectMany(s => s.Forward).Any(k => DrawsDropout(k) || k.Calls?.Calls.Any(c => c.Arguments.OfType<TrainingArgument>().Any()) == true);
+
+        /// <summary>
+        /// The header of a recomputation in the backward pass (<c>recompute Block</c>): which instance, from which .model line,
+        /// why its forward kernels run again, and whose buffers they write.
+        /// </summary>
+        private protected void RecomputeHeader(RecomputeSegment segment)
+        {
+            var instance = segment.Instance;
+            _w.Line();
+            _w.Line($"// ── recompute block {instance.Path} ({instance.Block}, {_fileName}:{Line(instance.Use)}) " + new string('─', System.Math.Max(4, 80 - instance.Path.Length - instance.Block.Length)));
+            _w.Line($"// recompute {instance.Block} ({_fileName}:{Line(instance.Declaration)}): the forward pass kept only what the rest of the model reads of");
+            _w.Line($"// {instance.Path} (its inputs and output), so its {segment.Forward.Count} forward kernels run again here, in training mode (the same");
+            _w.Line("// dropout masks: each is drawn from Seed, Step and its slot), " + (segment.SharesWith == instance
+                ? $"into its {segment.Scratch.Count} scratch buffers (which later instances share),"
+                : $"into {segment.SharesWith.Path}'s {segment.Scratch.Count} scratch buffers (shared),"));
+            _w.Line($"// and its backward kernels below read them.");
+        }
+
         /// <summary>The model's <c>ModelDsl.Runtime.StateBuffer</c> of a layer state (a counter's, passed to the runtime that counts on it).</summary>
         private protected abstract string StateObject(StateInfo state);
 

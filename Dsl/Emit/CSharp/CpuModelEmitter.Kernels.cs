@@ -25,8 +25,18 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("/// <summary>Gradients of the loss, from d_prediction (written by RunLoss) back to every parameter.</summary>");
             _w.Open("private void RunBackward(Workspace w)");
             BindSymbols();
-            if (_plan.Backward.Any(DrawsDropout)) _w.Line("const bool training = true; // backward draws the same dropout masks as the training forward pass");
-            foreach (var kernel in _plan.Backward) EmitKernel(kernel, forward: false);
+            if (BackwardReadsTraining) _w.Line("const bool training = true; // backward draws the same dropout masks as the training forward pass");
+            foreach (var kernel in _plan.Backward)
+            {
+                if (_plan.RecomputeBefore(kernel) is { } segment)
+                {
+                    RecomputeHeader(segment);
+                    foreach (var recomputed in segment.Forward) EmitKernel(recomputed, forward: true);
+                    _w.Line();
+                    _w.Line($"// ── backward of block {segment.Instance.Path}");
+                }
+                EmitKernel(kernel, forward: false);
+            }
             _w.Close();
         }
 

@@ -520,8 +520,18 @@ namespace ModelDsl.Emit.CSharp
             _w.Open("private void RunBackward(Workspace w)");
             BindSymbols();
             EmitMathMode();
-            if (_plan.Backward.Any(DrawsDropout)) _w.Line("const bool training = true; // backward draws the same dropout masks as the training forward pass");
-            foreach (var kernel in _plan.Backward) EmitGpuKernel(kernel);
+            if (BackwardReadsTraining) _w.Line("const bool training = true; // backward draws the same dropout masks as the training forward pass");
+            foreach (var kernel in _plan.Backward)
+            {
+                if (_plan.RecomputeBefore(kernel) is { } segment)
+                {
+                    RecomputeHeader(segment);
+                    foreach (var recomputed in segment.Forward) EmitGpuKernel(recomputed);
+                    _w.Line();
+                    _w.Line($"// ── backward of block {segment.Instance.Path}");
+                }
+                EmitGpuKernel(kernel);
+            }
             _w.Close();
         }
 
@@ -627,7 +637,7 @@ namespace ModelDsl.Emit.CSharp
         {
             if (argument.Buffer is not { } b) return argument.Name;
             string name = argument.Name == b.Name ? argument.Name : $"{argument.Name}: {b.Name}";
-            if (b.AliasOf is not null) name += $", a view of {b.Root.Name}";
+            if (b.AliasOf is not null) name += b.SharesScratch ? $", recomputed block scratch in {b.Root.Name}" : $", a view of {b.Root.Name}";
             return name;
         }
 

@@ -100,6 +100,15 @@ namespace ModelDsl.Emit.Cuda
                 if (plan.Backward[i] is GemmKernel g && plan.Backward[i + 1] is ElementwiseKernel e) Add(GeluBackward(plan, g, e));
                 else if (plan.Backward[i] is ElementwiseKernel sum && plan.Backward[i + 1] is GemmKernel weight) Add(BiasGradient(sum, weight));
             }
+            // A recomputed block instance's scratch is memory its instances share in turns (PlanBuffer.SharesScratch): a dGELU
+            // epilogue leaves its dY unwritten, and so unallocated, only where every value in that memory is left unwritten too.
+            var unwritten = new HashSet<PlanBuffer>(found.Values.Where(e => e.Unwritten is not null).Select(e => e.Unwritten!.ValueRoot));
+            foreach (var e in found.Values.Distinct().Where(e => e.Unwritten is not null).ToList())
+            {
+                if (!plan.Buffers.Any(b => b.Root == e.Unwritten!.Root && !unwritten.Contains(b.ValueRoot))) continue;
+                found.Remove(e.Gemm);
+                found.Remove(e.Replaces);
+            }
             return found;
         }
 
@@ -172,9 +181,10 @@ namespace ModelDsl.Emit.Cuda
             foreach (var kernel in plan.Forward.Concat(plan.Backward))
             {
                 if (kernel == writer || kernel == reader) continue;
-                if (Touches(kernel) is not { } touched || touched.Any(b => b.Root == buffer.Root)) return false;
+                // By value, not memory: another recomputed block instance's buffer in the same scratch is another value (PlanBuffer.ValueRoot).
+                if (Touches(kernel) is not { } touched || touched.Any(b => b.ValueRoot == buffer.ValueRoot)) return false;
             }
-            return plan.Loss is not { } loss || !new[] { loss.Prediction, loss.Target, loss.PredictionGradient }.Any(b => b?.Root == buffer.Root);
+            return plan.Loss is not { } loss || !new[] { loss.Prediction, loss.Target, loss.PredictionGradient }.Any(b => b?.ValueRoot == buffer.ValueRoot);
         }
 
         /// <summary>Every buffer a kernel reads or writes, or null for a kind this pass does not know (assumed to touch anything).</summary>

@@ -115,7 +115,8 @@ namespace ModelDsl.Emit.Cuda
         /// <c>x + y</c> (with whatever the chain fuses before it: bias, dropout) written and normalised in one kernel, so the
         /// layer norm's read of the sum comes from the warp's own writes rather than another pass over memory (llm.c's
         /// fused residual + layer norm). The match is exact: no column sums, the sum assigned (not accumulated), the rows
-        /// and width the layer norm's, none of the layer norm's buffers among the chain's, and no cuBLASLt epilogue on it.
+        /// and width the layer norm's, none of the layer norm's buffers among the chain's, no cuBLASLt epilogue on it, and both in
+        /// the same recomputed block instance or in none.
         /// </summary>
         private static Dictionary<Kernel, LayerNormKernel> ResidualNorms(TrainingPlan plan, IReadOnlyDictionary<Kernel, CublasLtEpilogue> epilogues)
         {
@@ -123,6 +124,8 @@ namespace ModelDsl.Emit.Cuda
             for (int i = 0; i + 1 < plan.Forward.Count; i++)
             {
                 if (plan.Forward[i] is not ElementwiseKernel e || plan.Forward[i + 1] is not LayerNormKernel l || epilogues.ContainsKey(e)) continue;
+                // A recomputed block's forward runs again alone (recompute Block): a launch must not reach into the next block.
+                if (plan.RecomputedInstanceOf(e) != plan.RecomputedInstanceOf(l)) continue;
                 if (e.ColumnSums.Count > 0 || !e.Rows.Equals(l.Rows) || !e.Cols.IsKnown || e.Cols.Value != l.Dim) continue;
                 var sum = e.Outputs.FirstOrDefault(o => o.Target.Root == l.Input.Root);
                 if (sum is null || sum.Accumulate || sum.Target != l.Input) continue;
