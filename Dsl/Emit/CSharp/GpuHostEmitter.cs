@@ -572,31 +572,6 @@ namespace ModelDsl.Emit.CSharp
         }
 
         /// <summary>
-        /// A GEMM through cuBLASLt with the epilogue that does the next (or, for a bias gradient, the previous) elementwise
-        /// kernel's work: <c>GpuContext.SgemmEpilogue</c>, with a comment giving what it writes in the plan's buffer names.
-        /// </summary>
-        private void EmitEpilogueGemm(GemmKernel g, CublasLtEpilogue epilogue)
-        {
-            string m = Size(g.M), n = Size(g.N), k = Size(g.K);
-            string lda = g.TransA ? m : k, ldb = g.TransB ? k : n;
-            string a = g.TransA ? $"{g.A.Name}ᵀ" : g.A.Name, b = g.TransB ? $"{g.B.Name}ᵀ" : g.B.Name;
-            string product = $"{a} · {b}";
-            string assign = g.Accumulate ? "+=" : "=";
-            string formula = epilogue.Kind switch
-            {
-                EpilogueKind.Bias => $"{g.C.Name}[{m}, {n}] = {product} + {epilogue.Bias.Name}",
-                EpilogueKind.GeluAuxBias => $"{epilogue.Aux!.Name}[{m}, {n}] = {product} + {epilogue.Bias.Name};  {epilogue.Output.Name} = gelu_tanh({epilogue.Aux.Name})",
-                EpilogueKind.GeluGradientBiasGradient => $"{epilogue.Output.Name}[{m}, {n}] = ({product}) · gelu_tanh_grad({epilogue.Aux!.Name});  {epilogue.Bias.Name} = Σ_rows {epilogue.Output.Name}",
-                _ => $"{g.C.Name}[{m}, {n}] {assign} {product};  {epilogue.Bias.Name} = Σ_rows {g.A.Name}",
-            };
-            _w.Line($"// {formula}   (k = {k}): cuBLASLt, epilogue {CudaEmitter.CublasLtName(epilogue.Kind)}, doing {epilogue.Replaces.Name}'s work in the same pass");
-            if (epilogue.Unwritten is { } unwritten) _w.Line($"// ({unwritten.Name}, the product itself, stays in registers: it is never stored)");
-            string beta = g.Accumulate ? "1f" : "0f";
-            string aux = epilogue.Aux is { } x ? $", {DeviceRef(x)}" : "";
-            _w.Line($"_context.SgemmEpilogue(global::ModelDsl.Cuda.GemmEpilogue.{epilogue.Kind}, {Bool(g.TransA)}, {Bool(g.TransB)}, {m}, {n}, {k}, {DeviceRef(g.A)}, {lda}, {DeviceRef(g.B)}, {ldb}, {beta}, {DeviceRef(epilogue.Output)}, {n}, {DeviceRef(epilogue.Bias)}{aux});");
-        }
-
-        /// <summary>
         /// Fills a generated kernel's arguments in declaration order and launches it with its shape's grid, in a block of
         /// its own (the layer library's kernels are launched by ModelDsl.Cuda.Layers: GpuHostEmitter.Layers.cs).
         /// </summary>

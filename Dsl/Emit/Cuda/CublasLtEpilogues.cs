@@ -18,9 +18,9 @@ namespace ModelDsl.Emit.Cuda
     }
 
     /// <summary>
-    /// One GEMM of the plan that the GPU session runs through cuBLASLt with an epilogue (<c>GpuContext.SgemmEpilogue</c>),
-    /// and the fused elementwise kernel of the plan whose work the epilogue does instead, which the CUDA module then
-    /// leaves out. The CPU code is unchanged: it runs the plan's kernels as they are.
+    /// One GEMM of the plan that the GPU session runs through cuBLASLt with an epilogue (<c>GpuContext.SgemmEpilogue</c>,
+    /// or <c>GemmBf16Epilogue</c> in a Bf16 session), and the fused elementwise kernel of the plan whose work the epilogue
+    /// does instead, which the CUDA module then leaves out. The CPU code is unchanged: it runs the plan's kernels as they are.
     /// </summary>
     public sealed class CublasLtEpilogue
     {
@@ -81,9 +81,8 @@ namespace ModelDsl.Emit.Cuda
         public static IReadOnlyDictionary<Kernel, CublasLtEpilogue> Find(TrainingPlan plan)
         {
             var found = new Dictionary<Kernel, CublasLtEpilogue>();
-            // precision bf16: the products take BF16 operands through GemmBf16 (docs/cuda.md "Precision"), and the epilogues
-            // are bound for FP32 operands only, so a bf16 model keeps its products and elementwise kernels apart.
-            if (plan.Model.Precision.Mode == IR.Precision.Bf16) return found;
+            // precision bf16 takes the same epilogues: its Bf16 session runs them on the operands' BF16 copies
+            // (GpuContext.GemmBf16Epilogue, FP32 C, bias and aux), its Fp32 and Tf32 sessions as any model does.
             void Add(CublasLtEpilogue? e)
             {
                 if (e is null) return;
