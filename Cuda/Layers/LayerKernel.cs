@@ -42,7 +42,7 @@ public sealed class LayerKernel
 /// <summary>
 /// A library kernel's arguments, checked as they are added: each must be the next parameter of the kernel's parsed
 /// signature, by name and type (<c>int</c>, <c>float</c>, <c>const float*</c>, <c>float*</c>, <c>const int*</c>,
-/// <c>int*</c>, <c>const unsigned int*</c>, <c>const md_bf16*</c>, <c>md_bf16*</c>). A mismatch throws naming the kernel, the position, the parameter and what was passed. On the stack:
+/// <c>int*</c>, <c>const unsigned int*</c>, <c>const md_bf16*</c>, <c>md_bf16*</c>, <c>const md_act*</c>, <c>md_act*</c>). A mismatch throws naming the kernel, the position, the parameter and what was passed. On the stack:
 /// building and launching allocate nothing.
 /// </summary>
 public struct LayerArguments
@@ -112,6 +112,23 @@ public struct LayerArguments
     public void WritesInts(string name, DevicePointer pointer)
     {
         Check(name, "int*");
+        Values.Add(pointer);
+    }
+
+    /// <summary>
+    /// A <c>const md_act*</c> parameter: an activation (a value of the model graph), stored as float or as BF16 as the
+    /// module was compiled (bf16.cuh's md_act; <see cref="LayerContext.ActivationBytes"/>).
+    /// </summary>
+    public void ReadsActivation(string name, DevicePointer pointer)
+    {
+        Check(name, "const md_act*");
+        Values.Add(pointer);
+    }
+
+    /// <summary>An <c>md_act*</c> parameter: an activation the kernel writes (<see cref="ReadsActivation"/>).</summary>
+    public void WritesActivation(string name, DevicePointer pointer)
+    {
+        Check(name, "md_act*");
         Values.Add(pointer);
     }
 

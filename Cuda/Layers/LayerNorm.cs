@@ -19,10 +19,10 @@ public static class LayerNorm
         a.Int("rows", rows);
         a.Int("dim", dim);
         a.Float("eps", eps);
-        a.Reads("x", x);
+        a.ReadsActivation("x", x);
         a.Reads("weight", weight);
         a.Reads("bias", bias);
-        a.Writes("y", y);
+        a.WritesActivation("y", y);
         a.Writes("mean", mean);
         a.Writes("rstd", rstd);
         kernel.Launch(Grid.WarpRows(rows), Grid.Block, ref a);
@@ -44,7 +44,7 @@ public static class LayerNorm
             var a = input.Arguments();
             a.Int("rows", rows);
             a.Int("dim", dim);
-            a.Reads("x", x);
+            a.ReadsActivation("x", x);
             a.Reads("weight", weight);
             a.Reads("mean", mean);
             a.Reads("rstd", rstd);
@@ -57,7 +57,7 @@ public static class LayerNorm
         var p = parameters.Arguments();
         p.Int("rows", rows);
         p.Int("dim", dim);
-        p.Reads("x", x);
+        p.ReadsActivation("x", x);
         p.Reads("mean", mean);
         p.Reads("rstd", rstd);
         p.Reads("dy", dy);

@@ -16,8 +16,8 @@ public static class Softmax
         var a = kernel.Arguments();
         a.Int("rows", rows);
         a.Int("cols", cols);
-        a.Reads("x", x);
-        a.Writes("y", y);
+        a.ReadsActivation("x", x);
+        a.WritesActivation("y", y);
         kernel.Launch(Grid.WarpRows(rows), Grid.Block, ref a);
     }
 
@@ -29,7 +29,7 @@ public static class Softmax
         var a = kernel.Arguments();
         a.Int("rows", rows);
         a.Int("cols", cols);
-        a.Reads("y", y);
+        a.ReadsActivation("y", y);
         a.Reads("dy", dy);
         a.Writes("dx", dx);
         a.Flag("accumulate", accumulate);

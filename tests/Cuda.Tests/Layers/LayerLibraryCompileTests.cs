@@ -9,31 +9,35 @@ using Xunit.Abstractions;
 namespace ModelDsl.Cuda.Tests.Layers;
 
 /// <summary>
-/// Every layer family compiles under NVRTC for Ampere and Hopper, alone and all together in one translation unit (as a
-/// model using several layers would paste them), each kernel is an <c>.entry</c> of the PTX, and no kernel declares more
-/// than the 48 KiB of static shared memory a launch may use.
+/// Every layer family compiles under NVRTC for Ampere and Hopper, in both activation storages (md_act = float, and
+/// md_bf16 under <c>#define MD_ACT_BF16 1</c>, as a Bf16 session compiles its module), alone (after bf16.cuh, which every
+/// module holds) and all together in one translation unit (as a model using several layers would paste them), each
+/// kernel is an <c>.entry</c> of the PTX, and no kernel declares more than the 48 KiB of static shared memory a launch may use.
 /// </summary>
 public sealed class LayerLibraryCompileTests(ITestOutputHelper output)
 {
     private const int StaticSharedLimit = 48 * 1024;
 
-    public static TheoryData<LayerFamily, string> FamiliesAndArchitectures()
+    public static TheoryData<LayerFamily, string, bool> FamiliesAndArchitectures()
     {
-        var data = new TheoryData<LayerFamily, string>();
+        var data = new TheoryData<LayerFamily, string, bool>();
         foreach (LayerFamily family in Enum.GetValues<LayerFamily>())
         {
-            data.Add(family, "compute_80");
-            data.Add(family, "compute_90");
+            foreach (bool bf16 in new[] { false, true })
+            {
+                data.Add(family, "compute_80", bf16);
+                data.Add(family, "compute_90", bf16);
+            }
         }
         return data;
     }
 
     [NvrtcTheory]
     [MemberData(nameof(FamiliesAndArchitectures))]
-    public void Each_family_compiles_to_ptx(LayerFamily family, string architecture)
+    public void Each_family_compiles_to_ptx(LayerFamily family, string architecture, bool bf16Activations)
     {
-        string source = LayerKernelFixture.ModuleSource(family);
-        string ptx = NvrtcCompiler.CompileToPtx(source, $"layers_{family}.cu", architecture);
+        string source = LayerKernelFixture.ModuleSource(family, bf16Activations);
+        string ptx = NvrtcCompiler.CompileToPtx(source, $"layers_{family}{(bf16Activations ? "_bf16" : "")}.cu", architecture);
         var kernels = KernelNames(CudaLayerLibrary.Source(family));
         Assert.NotEmpty(kernels);
         foreach (string kernel in kernels)
@@ -48,12 +52,13 @@ public sealed class LayerLibraryCompileTests(ITestOutputHelper output)
     }
 
     [NvrtcTheory]
-    [InlineData("compute_80")]
-    [InlineData("compute_90")]
-    public void All_families_compile_together_in_one_module(string architecture)
+    [InlineData("compute_80", false)]
+    [InlineData("compute_90", false)]
+    [InlineData("compute_90", true)]
+    public void All_families_compile_together_in_one_module(string architecture, bool bf16Activations)
     {
-        var families = Enum.GetValues<LayerFamily>();
-        string source = CudaEmitter.PreludeText + string.Concat(families.Select(CudaLayerLibrary.Source));
+        var families = Enum.GetValues<LayerFamily>(); // Bf16 first: md_act before every family that uses it
+        string source = (bf16Activations ? "#define MD_ACT_BF16 1\n" : "") + CudaEmitter.PreludeText + string.Concat(families.Select(CudaLayerLibrary.Source));
         string ptx = NvrtcCompiler.CompileToPtx(source, "layers_all.cu", architecture);
         var kernels = families.SelectMany(f => KernelNames(CudaLayerLibrary.Source(f))).ToList();
         Assert.Equal(kernels.Count, kernels.Distinct().Count());
