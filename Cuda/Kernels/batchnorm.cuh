@@ -8,6 +8,8 @@
 // Backward (training): x̂ = (x − mean)·rstd
 //   dx (+)= weight·rstd·(dy − mean(dy) − x̂·mean(dy·x̂));   dweight (+)= Σ dy·x̂;   dbias (+)= Σ dy
 // num_batches_tracked is a host counter: the launcher counts it.
+// Storage (bf16.cuh): x and y are activations, md_act; weight, bias, mean, rstd, the running statistics and every
+// gradient are float. Sums stay float.
 
 // Σ of v over the 256-thread block, in a fixed order (warp shuffles, then the 8 warp sums in order): every thread
 // gets the total. partial holds 8 floats of shared memory; the block must reach this call together.
@@ -27,19 +29,19 @@ __device__ __forceinline__ float md_batchnorm_block_sum(float v, float* partial)
 //   why: a channel's n = N·S values are strided by C·S between samples; 256 threads stride over them and meet in
 //   md_batchnorm_block_sum. Two passes (Σ x, then Σ (x − mean)²), like the CPU's, so a large mean costs no precision.
 extern "C" __global__ void __launch_bounds__(256) md_batchnorm_statistics(
-    int batch, int channels, int spatial, float momentum, float eps, const float* __restrict__ x,
+    int batch, int channels, int spatial, float momentum, float eps, const md_act* __restrict__ x,
     float* __restrict__ mean, float* __restrict__ rstd, float* __restrict__ running_mean, float* __restrict__ running_var)
 {
     __shared__ float partial[8];
     int c = blockIdx.x;
     long n = (long)batch * spatial;
     float sum = 0.0f;
-    for (long i = threadIdx.x; i < n; i += blockDim.x) sum += x[((i / spatial) * channels + c) * spatial + i % spatial];
+    for (long i = threadIdx.x; i < n; i += blockDim.x) sum += md_load(x[((i / spatial) * channels + c) * spatial + i % spatial]);
     float m = md_batchnorm_block_sum(sum, partial) / (float)n;
     float squares = 0.0f;
     for (long i = threadIdx.x; i < n; i += blockDim.x)
     {
-        float centred = x[((i / spatial) * channels + c) * spatial + i % spatial] - m;
+        float centred = md_load(x[((i / spatial) * channels + c) * spatial + i % spatial]) - m;
         squares += centred * centred;
     }
     float variance = md_batchnorm_block_sum(squares, partial) / (float)n;
@@ -58,10 +60,10 @@ extern "C" __global__ void __launch_bounds__(256) md_batchnorm_statistics(
 //   launch: grid (min(⌈N·C·S/256⌉, 65535)), block (256): one thread per element, grid-stride.
 //   why: elementwise once the statistics are known; the channel is (i / S) % C.
 extern "C" __global__ void __launch_bounds__(256) md_batchnorm_apply(
-    int batch, int channels, int spatial, float eps, int training, const float* __restrict__ x,
+    int batch, int channels, int spatial, float eps, int training, const md_act* __restrict__ x,
     const float* __restrict__ weight, const float* __restrict__ bias, const float* __restrict__ mean,
     const float* __restrict__ rstd, const float* __restrict__ running_mean, const float* __restrict__ running_var,
-    float* __restrict__ y)
+    md_act* __restrict__ y)
 {
     long total = (long)batch * channels * spatial;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (long)gridDim.x * blockDim.x)
@@ -71,7 +73,7 @@ extern "C" __global__ void __launch_bounds__(256) md_batchnorm_apply(
         float s = training ? rstd[c] : 1.0f / sqrtf(running_var[c] + eps);
         float k = (weight != nullptr ? weight[c] : 1.0f) * s;
         float shift = (bias != nullptr ? bias[c] : 0.0f) - m * k;
-        y[i] = x[i] * k + shift;
+        y[i] = md_act_from(md_load(x[i]) * k + shift);
     }
 }
 
@@ -81,7 +83,7 @@ extern "C" __global__ void __launch_bounds__(256) md_batchnorm_apply(
 //   why: the two channel sums are block reductions in a fixed order (deterministic, no atomics); the same block
 //   then writes the channel's dx, so the sums never leave the chip.
 extern "C" __global__ void __launch_bounds__(256) md_batchnorm_backward(
-    int batch, int channels, int spatial, const float* __restrict__ x, const float* __restrict__ weight,
+    int batch, int channels, int spatial, const md_act* __restrict__ x, const float* __restrict__ weight,
     const float* __restrict__ mean, const float* __restrict__ rstd, const float* __restrict__ dy,
     float* __restrict__ dx, float* __restrict__ dweight, float* __restrict__ dbias,
     int accumulate_input, int accumulate_parameters)
@@ -96,7 +98,7 @@ extern "C" __global__ void __launch_bounds__(256) md_batchnorm_backward(
         long at = ((i / spatial) * channels + c) * spatial + i % spatial;
         float g = dy[at];
         sum_dy += g;
-        sum_dy_centred += g * (x[at] - m);
+        sum_dy_centred += g * (md_load(x[at]) - m);
     }
     sum_dy = md_batchnorm_block_sum(sum_dy, partial);
     float sum_dy_xhat = md_batchnorm_block_sum(sum_dy_centred, partial) * s;
@@ -111,7 +113,7 @@ extern "C" __global__ void __launch_bounds__(256) md_batchnorm_backward(
     for (long i = threadIdx.x; i < n; i += blockDim.x)
     {
         long at = ((i / spatial) * channels + c) * spatial + i % spatial;
-        float xhat = (x[at] - m) * s;
+        float xhat = (md_load(x[at]) - m) * s;
         float d = k * (dy[at] - mean_dy - xhat * mean_dy_xhat);
         dx[at] = accumulate_input ? dx[at] + d : d;
     }

@@ -3,12 +3,13 @@
 // before axis) of columns; input i (rows, width_i) fills the output's (rows, output_width) columns
 // [offset_i, offset_i + width_i). One launch per input.
 // Backward: dx_i (+)= the same columns of dy.
+// Storage (bf16.cuh): x and y are activations, md_act (the copy moves them unchanged); dy and dx are float.
 
 // md_concat_forward: y[r, offset + c] = x[r, c] for c < width; y must not alias x.
 //   launch: grid (min(⌈rows·width/256⌉, 65535)), block (256): one thread per element of x, grid-stride.
 //   why: a copy; consecutive threads read consecutive floats of x and write consecutive floats of one row of y.
 extern "C" __global__ void __launch_bounds__(256) md_concat_forward(
-    int rows, int width, int output_width, int offset, const float* __restrict__ x, float* __restrict__ y)
+    int rows, int width, int output_width, int offset, const md_act* __restrict__ x, md_act* __restrict__ y)
 {
     long n = (long)rows * width;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)

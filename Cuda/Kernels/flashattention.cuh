@@ -6,10 +6,14 @@
 //   S = q·kᵀ/8 + (1 − mask[b, j])·(−10000);  causal: S[i, j > i] = −∞;  P = softmax_rows(S);  out = P·v.
 //   Backward: D_i = Σ_e dout_ie·out_ie (= Σ_j P_ij·dP_ij);  dP = dout·vᵀ;  dS = P ⊙ (dP − D);
 //             dq (+)= dS·k/8;  dk (+)= dSᵀ·q/8;  dv (+)= Pᵀ·dout.
-// Precision: q, k, v and dout are rounded to BF16 (round to nearest even) as they are staged; P and dS are rounded to
-// BF16 before their products; every product accumulates in FP32, and the softmax (max, Σ exp, the statistics), D and
-// the scaling stay FP32. Inputs and outputs are FP32 buffers, so this kernel drops into the FP32 plan unchanged; the
-// tolerances against the FP32 CPU reference are derived in docs/cuda.md ("Flash attention").
+// Storage (bf16.cuh): q, k, v, out and the f32 mask are activations, md_act; dout, dq, dk, dv, the row statistics and
+// delta are float. With md_act = md_bf16 (a Bf16 session) q, k and v are staged as they are stored, with no second
+// rounding, and out is rounded once on its store; with md_act = float (an Fp32 or Tf32 plan) the kernels drop in
+// unchanged.
+// Precision: q, k, v (when float) and dout are rounded to BF16 (round to nearest even, bf16.cuh's md_bf16_from_float)
+// as they are staged; P and dS are rounded to BF16 before their products; every product accumulates in FP32, and the
+// softmax (max, Σ exp, the statistics), D and the scaling stay FP32. The tolerances against the FP32 CPU reference are
+// derived in docs/cuda.md ("Flash attention").
 // Online softmax: the forward keeps each query row's running max and Σ exp in registers and saves the row's max m and
 // log l (B, heads, T) each, apart, as attention.cuh does (same working-memory layout: m, log l, then D); the backward
 // recomputes P = exp((S − m) − log l). Nothing T×T is ever in memory.
@@ -34,19 +38,23 @@
 #define MD_FLASHATTENTION_PITCH 36  // 32-bit words per staged row: 32 BF16 pairs + 4 words of padding, so the
                                     // 8 rows × 4 words a fragment load reads fall in 32 different banks
 
-// f to BF16, round to nearest even (NaN stays NaN): the upper 16 bits of the float after adding half an ulp of BF16.
-// The bits of bf16.cuh's md_bf16_from_float; repeated here so this family stands alone in a module without bf16.cuh.
-__device__ __forceinline__ unsigned md_flashattention_bf16(float f)
+// The BF16 bits of an operand element: a float rounded to nearest even (bf16.cuh's md_bf16_from_float), an md_bf16
+// activation as it is stored (no second rounding).
+__device__ __forceinline__ unsigned md_flashattention_bits(float f) { return md_bf16_from_float(f).bits; }
+__device__ __forceinline__ unsigned md_flashattention_bits(md_bf16 x) { return x.bits; }
+
+// Two elements as a BF16 pair in one 32-bit register: lo in bits 0…15 (the lower column), hi in 16…31.
+template <typename T>
+__device__ __forceinline__ unsigned md_flashattention_pack(T lo, T hi)
 {
-    unsigned u = __float_as_uint(f);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (u >> 16) | 0x40u;
-    return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    return md_flashattention_bits(lo) | (md_flashattention_bits(hi) << 16);
 }
 
-// Two floats as a BF16 pair in one 32-bit register: lo in bits 0…15 (the lower column), hi in 16…31.
-__device__ __forceinline__ unsigned md_flashattention_pack(float lo, float hi)
+// Stores v to *p, or adds it (accumulate): a float gradient, or an md_bf16 activation (rounded once; never accumulated).
+__device__ __forceinline__ void md_flashattention_put(float* p, float v, int accumulate) { *p = accumulate ? *p + v : v; }
+__device__ __forceinline__ void md_flashattention_put(md_bf16* p, float v, int accumulate)
 {
-    return md_flashattention_bf16(lo) | (md_flashattention_bf16(hi) << 16);
+    *p = md_bf16_from_float(accumulate ? md_bf16_to_float(*p) + v : v);
 }
 
 // d += a·b on one warp's 16×8×16 tile (fragments as in the header). Every lane of the warp must call it together
@@ -65,36 +73,40 @@ __device__ __forceinline__ void md_flashattention_mma(float* d, const unsigned* 
 #endif
 }
 
-// Rows row0 … row0 + 63 of one head's (T, 64) slice (rows `stride` floats apart) into tile[row][pair] as BF16 pairs,
-// zeros past T. Every thread of the block takes part; the caller brackets it with __syncthreads.
+// Rows row0 … row0 + 63 of one head's (T, 64) slice (rows `stride` elements apart; T is md_act or float) into
+// tile[row][pair] as BF16 pairs, zeros past T. Every thread of the block takes part; the caller brackets it with
+// __syncthreads.
+template <typename T>
 __device__ __forceinline__ void md_flashattention_stage(
-    unsigned (*tile)[MD_FLASHATTENTION_PITCH], const float* __restrict__ source, int row0, int steps, int stride)
+    unsigned (*tile)[MD_FLASHATTENTION_PITCH], const T* __restrict__ source, int row0, int steps, int stride)
 {
     for (int w = threadIdx.x; w < MD_FLASHATTENTION_ROWS * 32; w += blockDim.x)
     {
         int r = w >> 5, pair = w & 31;
-        const float* p = source + (long)(row0 + r) * stride + 2 * pair;
+        const T* p = source + (long)(row0 + r) * stride + 2 * pair;
         tile[r][pair] = row0 + r < steps ? md_flashattention_pack(p[0], p[1]) : 0u;
     }
 }
 
 // The same rows transposed: tile[column][row pair] = (x[row0 + 2p][column], x[row0 + 2p + 1][column]), zeros past T.
+template <typename T>
 __device__ __forceinline__ void md_flashattention_stage_transposed(
-    unsigned (*tile)[MD_FLASHATTENTION_PITCH], const float* __restrict__ source, int row0, int steps, int stride)
+    unsigned (*tile)[MD_FLASHATTENTION_PITCH], const T* __restrict__ source, int row0, int steps, int stride)
 {
     for (int w = threadIdx.x; w < MD_FLASHATTENTION_ROWS * 32; w += blockDim.x)
     {
         int c = w & 63, pair = w >> 6, r = row0 + 2 * pair;
-        float lo = r < steps ? source[(long)r * stride + c] : 0.0f;
-        float hi = r + 1 < steps ? source[(long)(r + 1) * stride + c] : 0.0f;
-        tile[c][pair] = md_flashattention_pack(lo, hi);
+        unsigned lo = r < steps ? md_flashattention_bits(source[(long)r * stride + c]) : 0u;
+        unsigned hi = r + 1 < steps ? md_flashattention_bits(source[(long)(r + 1) * stride + c]) : 0u;
+        tile[c][pair] = lo | (hi << 16);
     }
 }
 
-// A warp's A fragments of rows row0 … row0 + 15 of x (rows `stride` floats apart; zeros past T), all 64 columns:
-// a[4k + r] is register r of k-step k (columns 16k … 16k + 15).
+// A warp's A fragments of rows row0 … row0 + 15 of x (rows `stride` elements apart; T is md_act or float; zeros past
+// T), all 64 columns: a[4k + r] is register r of k-step k (columns 16k … 16k + 15).
+template <typename T>
 __device__ __forceinline__ void md_flashattention_load_a(
-    unsigned* a, const float* __restrict__ x, int row0, int steps, int stride, int lane)
+    unsigned* a, const T* __restrict__ x, int row0, int steps, int stride, int lane)
 {
     int g = lane >> 2, t = lane & 3;
     for (int k = 0; k < 4; k++)
@@ -105,7 +117,7 @@ __device__ __forceinline__ void md_flashattention_load_a(
             for (int h = 0; h < 2; h++) // row g, then row g + 8
             {
                 int r = row0 + g + 8 * h;
-                const float* p = x + (long)r * stride + c;
+                const T* p = x + (long)r * stride + c;
                 a[4 * k + 2 * half + h] = r < steps ? md_flashattention_pack(p[0], p[1]) : 0u;
             }
         }
@@ -140,9 +152,9 @@ __device__ __forceinline__ void md_flashattention_product_from_accumulators(
 }
 
 // The logit bias of key `index` (b·T + j), as attention.cuh's md_attention_key_bias (the same float operations).
-__device__ __forceinline__ float md_flashattention_key_bias(const float* __restrict__ mask, const int* __restrict__ mask_i32, long index)
+__device__ __forceinline__ float md_flashattention_key_bias(const md_act* __restrict__ mask, const int* __restrict__ mask_i32, long index)
 {
-    if (mask != 0) return (1.0f - mask[index]) * -10000.0f;
+    if (mask != 0) return (1.0f - md_load(mask[index])) * -10000.0f;
     if (mask_i32 != 0) return (1.0f - (float)mask_i32[index]) * -10000.0f;
     return 0.0f;
 }
@@ -161,22 +173,22 @@ __device__ __forceinline__ float md_flashattention_group_max(float x)
 }
 
 // Writes (or adds, accumulate = 1) acc·scale, a warp's 16 rows × 64 columns in accumulator layout, to rows row0 …
-// row0 + 15 of y (rows `stride` floats apart), skipping rows past T.
+// row0 + 15 of y (rows `stride` elements apart; T is md_act for out, float for the gradients), skipping rows past T.
+template <typename T>
 __device__ __forceinline__ void md_flashattention_store(
-    float* __restrict__ y, float (*acc)[4], float scale, int row0, int steps, int stride, int accumulate, int lane)
+    T* __restrict__ y, float (*acc)[4], float scale, int row0, int steps, int stride, int accumulate, int lane)
 {
     int g = lane >> 2, t = lane & 3;
     for (int h = 0; h < 2; h++)
     {
         int r = row0 + g + 8 * h;
         if (r >= steps) continue;
-        float* row = y + (long)r * stride;
+        T* row = y + (long)r * stride;
         for (int n = 0; n < 8; n++)
         {
             int c = 8 * n + 2 * t;
-            float y0 = acc[n][2 * h] * scale, y1 = acc[n][2 * h + 1] * scale;
-            row[c] = accumulate ? row[c] + y0 : y0;
-            row[c + 1] = accumulate ? row[c + 1] + y1 : y1;
+            md_flashattention_put(row + c, acc[n][2 * h] * scale, accumulate);
+            md_flashattention_put(row + c + 1, acc[n][2 * h + 1] * scale, accumulate);
         }
     }
 }
@@ -189,9 +201,9 @@ __device__ __forceinline__ void md_flashattention_store(
 //   straight from the score registers. Causal blocks stop after the tile holding their last row's diagonal.
 extern "C" __global__ void __launch_bounds__(128) md_flashattention_forward(
     int batch, int steps, int heads, int head_dim, int stride, int causal,
-    const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
-    float* __restrict__ out, float* __restrict__ row_max, float* __restrict__ row_log_sum,
-    const float* __restrict__ mask, const int* __restrict__ mask_i32)
+    const md_act* __restrict__ q, const md_act* __restrict__ k, const md_act* __restrict__ v,
+    md_act* __restrict__ out, float* __restrict__ row_max, float* __restrict__ row_log_sum,
+    const md_act* __restrict__ mask, const int* __restrict__ mask_i32)
 {
     __shared__ unsigned k_tile[MD_FLASHATTENTION_ROWS][MD_FLASHATTENTION_PITCH];
     __shared__ unsigned v_tile[MD_FLASHATTENTION_HEAD_DIM][MD_FLASHATTENTION_PITCH]; // transposed: [column][key pair]
@@ -199,8 +211,8 @@ extern "C" __global__ void __launch_bounds__(128) md_flashattention_forward(
     int b = blockIdx.z, head = blockIdx.y;
     int i0 = blockIdx.x * MD_FLASHATTENTION_ROWS, row0 = i0 + 16 * warp;
     long first = (long)b * steps * stride + (long)head * MD_FLASHATTENTION_HEAD_DIM;
-    const float* k_head = k + first;
-    const float* v_head = v + first;
+    const md_act* k_head = k + first;
+    const md_act* v_head = v + first;
     const float scale = 0.125f; // 1/√64
 
     unsigned qa[16];
@@ -266,14 +278,14 @@ extern "C" __global__ void __launch_bounds__(128) md_flashattention_forward(
 // md_flashattention_backward_query: delta (B, heads, T) D_i = Σ_e dout_ie·out_ie, and dq (+)= dS·k/8 with
 // P_ij = exp((S_ij − m_i) − log l_i), dP = dout·vᵀ, dS = P ⊙ (dP − D). Launch before md_flashattention_backward_key.
 //   launch: grid (⌈T/64⌉, heads, B), block (128): 4 warps, each 16 query rows.
-//   why: D from the forward's output (FP32) is one pass over 64 columns instead of a pass over every key. Per tile of
-//   64 keys (k row-major and transposed, v row-major, staged once per block), S and dP are 32 mma each and dq 32 more,
-//   dS straight from the registers; q and dout stay in registers as A fragments.
+//   why: D from the forward's output (md_act, summed in FP32) is one pass over 64 columns instead of a pass over every
+//   key. Per tile of 64 keys (k row-major and transposed, v row-major, staged once per block), S and dP are 32 mma each
+//   and dq 32 more, dS straight from the registers; q and dout stay in registers as A fragments.
 extern "C" __global__ void __launch_bounds__(128) md_flashattention_backward_query(
     int batch, int steps, int heads, int head_dim, int stride, int causal,
-    const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
-    const float* __restrict__ out, const float* __restrict__ dout, const float* __restrict__ row_max, const float* __restrict__ row_log_sum,
-    float* __restrict__ delta, float* __restrict__ dq, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32)
+    const md_act* __restrict__ q, const md_act* __restrict__ k, const md_act* __restrict__ v,
+    const md_act* __restrict__ out, const float* __restrict__ dout, const float* __restrict__ row_max, const float* __restrict__ row_log_sum,
+    float* __restrict__ delta, float* __restrict__ dq, int accumulate, const md_act* __restrict__ mask, const int* __restrict__ mask_i32)
 {
     __shared__ unsigned k_tile[MD_FLASHATTENTION_ROWS][MD_FLASHATTENTION_PITCH];
     __shared__ unsigned k_transposed[MD_FLASHATTENTION_HEAD_DIM][MD_FLASHATTENTION_PITCH];
@@ -296,9 +308,9 @@ extern "C" __global__ void __launch_bounds__(128) md_flashattention_backward_que
         if (i < steps)
             for (int n = 0; n < 8; n++)
             {
-                const float* o_row = out + first_out + (long)i * width + 8 * n + 2 * t;
+                const md_act* o_row = out + first_out + (long)i * width + 8 * n + 2 * t;
                 const float* do_row = dout + first_out + (long)i * width + 8 * n + 2 * t;
-                sum += do_row[0] * o_row[0] + do_row[1] * o_row[1];
+                sum += do_row[0] * md_load(o_row[0]) + do_row[1] * md_load(o_row[1]);
             }
         d_row[h] = md_flashattention_group_sum(sum);
         max_row[h] = i < steps ? row_max[stats + i] : 0.0f;
@@ -351,9 +363,9 @@ extern "C" __global__ void __launch_bounds__(128) md_flashattention_backward_que
 //   first key (queries before a key never see it).
 extern "C" __global__ void __launch_bounds__(128) md_flashattention_backward_key(
     int batch, int steps, int heads, int head_dim, int stride, int causal,
-    const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
+    const md_act* __restrict__ q, const md_act* __restrict__ k, const md_act* __restrict__ v,
     const float* __restrict__ dout, const float* __restrict__ row_max, const float* __restrict__ row_log_sum,
-    const float* __restrict__ delta, float* __restrict__ dk, float* __restrict__ dv, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32)
+    const float* __restrict__ delta, float* __restrict__ dk, float* __restrict__ dv, int accumulate, const md_act* __restrict__ mask, const int* __restrict__ mask_i32)
 {
     __shared__ unsigned q_tile[MD_FLASHATTENTION_ROWS][MD_FLASHATTENTION_PITCH];
     __shared__ unsigned q_transposed[MD_FLASHATTENTION_HEAD_DIM][MD_FLASHATTENTION_PITCH];

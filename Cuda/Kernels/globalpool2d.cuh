@@ -4,21 +4,22 @@
 // Avg: y = Σ plane / area.  Backward: dx[plane, :] (+)= dy[plane] / area.
 // Max: y = max over the plane; ties keep the first element; a NaN wins. indices (planes) int: the winner's
 //   position in its plane.  Backward: dx[plane, indices[plane]] (+)= dy[plane], the other elements (+)= 0.
+// Storage (bf16.cuh): x and y are activations, md_act (y rounded once on its store; sums stay float); dy, dx are float.
 
 // md_globalpool2d_avg_forward: y (planes) = Σ plane / area.
 //   launch: grid (min(⌈planes/256⌉, 65535)), block (256): one thread per plane, grid-stride.
 //   why: after a conv stack the planes are many (N·C) and small (a few dozen elements): a thread summing its
 //   plane in order adds in the CPU's order, so the two backends agree to the last bit.
 extern "C" __global__ void __launch_bounds__(256) md_globalpool2d_avg_forward(
-    int planes, int area, const float* __restrict__ x, float* __restrict__ y)
+    int planes, int area, const md_act* __restrict__ x, md_act* __restrict__ y)
 {
     float scale = 1.0f / (float)area;
     for (long p = (long)blockIdx.x * blockDim.x + threadIdx.x; p < planes; p += (long)gridDim.x * blockDim.x)
     {
-        const float* plane = x + p * area;
+        const md_act* plane = x + p * area;
         float sum = 0.0f;
-        for (int i = 0; i < area; i++) sum += plane[i];
-        y[p] = sum * scale;
+        for (int i = 0; i < area; i++) sum += md_load(plane[i]);
+        y[p] = md_act_from(sum * scale);
     }
 }
 
@@ -26,23 +27,23 @@ extern "C" __global__ void __launch_bounds__(256) md_globalpool2d_avg_forward(
 //   launch: grid (min(⌈planes/256⌉, 65535)), block (256): one thread per plane, grid-stride.
 //   why: as the average; an in-order scan breaks ties as the CPU does (the first winner keeps the gradient).
 extern "C" __global__ void __launch_bounds__(256) md_globalpool2d_max_forward(
-    int planes, int area, const float* __restrict__ x, float* __restrict__ y, int* __restrict__ indices)
+    int planes, int area, const md_act* __restrict__ x, md_act* __restrict__ y, int* __restrict__ indices)
 {
     for (long p = (long)blockIdx.x * blockDim.x + threadIdx.x; p < planes; p += (long)gridDim.x * blockDim.x)
     {
-        const float* plane = x + p * area;
+        const md_act* plane = x + p * area;
         int best = 0;
-        float value = plane[0];
+        float value = md_load(plane[0]);
         for (int i = 1; i < area; i++)
         {
-            float v = plane[i];
+            float v = md_load(plane[i]);
             if (v > value || (v != v && value == value)) // a NaN wins once
             {
                 value = v;
                 best = i;
             }
         }
-        y[p] = value;
+        y[p] = md_act_from(value);
         if (indices != nullptr) indices[p] = best;
     }
 }

@@ -3,12 +3,13 @@
 //   x (outer, length, inner)  ->  y (outer, count, inner) = rows begin .. begin + count - 1 of the middle axis.
 // The host normalises a negative start and checks the bounds (ModelDsl.Cuda.Layers.Narrow), so begin is in range.
 // Forward: y = x[:, begin : begin + count, :].  Backward: dx[:, begin : begin + count, :] (+)= dy, other rows (+)= 0.
+// Storage (bf16.cuh): x and y are activations, md_act (copied unchanged); dy and dx are float.
 
 // md_narrow_forward: y (outer, count, inner) = x (outer, length, inner) rows begin ..
 //   launch: grid (min(⌈outer·count·inner/256⌉, 65535)), block (256): one thread per output element, grid-stride.
 //   why: a gather with one source per element: writes and (within a row) reads coalesce, nothing is written twice.
 extern "C" __global__ void __launch_bounds__(256) md_narrow_forward(
-    int outer, int length, int inner, int begin, int count, const float* __restrict__ x, float* __restrict__ y)
+    int outer, int length, int inner, int begin, int count, const md_act* __restrict__ x, md_act* __restrict__ y)
 {
     long rows = (long)count * inner;
     long n = (long)outer * rows;

@@ -4,19 +4,20 @@
 //   x (B, T, d)   table (context, d)   ->   y (B, T, d),   y[b, t] = x[b, t] + table[t]
 // Backward: dx (+)= dy;   dtable[t] (+)= Σ_b dy[b, t];   rows t ≥ T of dtable get zero (or keep their value
 // when accumulating).
+// Storage (bf16.cuh): x and y are activations, md_act; table, dy, dx and dtable are float.
 
 // md_positional_forward: y (B, T, d) = x + table[t]; y must not alias x.
 //   launch: grid (min(⌈B·T·d/256⌉, 65535)), block (256): one thread per element of y, grid-stride.
 //   why: elementwise; table rows 0..T−1 are T·d contiguous floats, so element i of a batch item reads table
 //   element i mod T·d and every access coalesces.
 extern "C" __global__ void __launch_bounds__(256) md_positional_forward(
-    int batch, int steps, int dim, const float* __restrict__ x, const float* __restrict__ table,
-    float* __restrict__ y)
+    int batch, int steps, int dim, const md_act* __restrict__ x, const float* __restrict__ table,
+    md_act* __restrict__ y)
 {
     long per_item = (long)steps * dim;
     long n = (long)batch * per_item;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
-        y[i] = x[i] + table[i % per_item];
+        y[i] = md_act_from(md_load(x[i]) + table[i % per_item]);
 }
 
 // md_positional_backward: dtable (context, d) (+)= Σ_b dy[b, t] for t < T (rows t ≥ T: 0 unless

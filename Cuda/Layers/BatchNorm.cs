@@ -33,7 +33,7 @@ public static class BatchNorm
             s.Int("spatial", spatial);
             s.Float("momentum", momentum);
             s.Float("eps", eps);
-            s.Reads("x", x);
+            s.ReadsActivation("x", x);
             s.Writes("mean", mean);
             s.Writes("rstd", rstd);
             s.Writes("running_mean", runningMean);
@@ -48,14 +48,14 @@ public static class BatchNorm
         a.Int("spatial", spatial);
         a.Float("eps", eps);
         a.Flag("training", training);
-        a.Reads("x", x);
+        a.ReadsActivation("x", x);
         a.Reads("weight", weight);
         a.Reads("bias", bias);
         a.Reads("mean", mean);
         a.Reads("rstd", rstd);
         a.Reads("running_mean", runningMean);
         a.Reads("running_var", runningVar);
-        a.Writes("y", y);
+        a.WritesActivation("y", y);
         apply.Launch(Grid.Elements((long)batch * channels * spatial), Grid.Block, ref a);
     }
 
@@ -71,7 +71,7 @@ public static class BatchNorm
         a.Int("batch", batch);
         a.Int("channels", channels);
         a.Int("spatial", spatial);
-        a.Reads("x", x);
+        a.ReadsActivation("x", x);
         a.Reads("weight", weight);
         a.Reads("mean", mean);
         a.Reads("rstd", rstd);

@@ -20,8 +20,8 @@ public static class Concat
         a.Int("width", width);
         a.Int("output_width", outputWidth);
         a.Int("offset", offset);
-        a.Reads("x", x);
-        a.Writes("y", y);
+        a.ReadsActivation("x", x);
+        a.WritesActivation("y", y);
         kernel.Launch(Grid.Elements((long)rows * width), Grid.Block, ref a);
     }
 

@@ -24,7 +24,7 @@ public static class Embedding
         a.Int("dim", dim);
         a.ReadsInts("ids", ids);
         a.Reads("weight", weight);
-        a.Writes("y", y);
+        a.WritesActivation("y", y);
         kernel.Launch(Grid.Elements((long)count * dim), Grid.Block, ref a);
     }
 

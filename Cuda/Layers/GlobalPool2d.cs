@@ -17,8 +17,8 @@ public static class GlobalAvgPool2d
         var a = kernel.Arguments();
         a.Int("planes", planes);
         a.Int("area", area);
-        a.Reads("x", x);
-        a.Writes("y", y);
+        a.ReadsActivation("x", x);
+        a.WritesActivation("y", y);
         kernel.Launch(Grid.Elements(planes), Grid.Block, ref a);
     }
 
@@ -48,8 +48,8 @@ public static class GlobalMaxPool2d
         var a = kernel.Arguments();
         a.Int("planes", planes);
         a.Int("area", area);
-        a.Reads("x", x);
-        a.Writes("y", y);
+        a.ReadsActivation("x", x);
+        a.WritesActivation("y", y);
         a.WritesInts("indices", indices);
         kernel.Launch(Grid.Elements(planes), Grid.Block, ref a);
     }

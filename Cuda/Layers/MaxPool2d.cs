@@ -16,8 +16,8 @@ public static class MaxPool2d
         var kernel = gpu.Kernel("md_pool2d_max_forward");
         var a = kernel.Arguments();
         Pool2dArguments.Geometry(ref a, g);
-        a.Reads("x", x);
-        a.Writes("y", y);
+        a.ReadsActivation("x", x);
+        a.WritesActivation("y", y);
         a.WritesInts("indices", indices);
         kernel.Launch(Grid.Elements(g.OutputLength), Grid.Block, ref a);
     }

@@ -21,8 +21,8 @@ public static class Narrow
         a.Int("inner", inner);
         a.Int("begin", begin);
         a.Int("count", count);
-        a.Reads("x", x);
-        a.Writes("y", y);
+        a.ReadsActivation("x", x);
+        a.WritesActivation("y", y);
         kernel.Launch(Grid.Elements((long)outer * count * inner), Grid.Block, ref a);
     }
 

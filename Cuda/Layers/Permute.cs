@@ -8,19 +8,33 @@ namespace ModelDsl.Cuda.Layers;
 /// </summary>
 public static class Permute
 {
-    /// <summary><c>md_permute_copy</c>: y = x with its axes permuted.</summary>
-    public static void Forward(LayerContext gpu, int n0, int n1, int n2, int n3, int t0, int t1, int t2, int t3, DevicePointer x, DevicePointer y) =>
-        Copy(gpu, n0, n1, n2, n3, t0, t1, t2, t3, x, y, accumulate: false);
-
-    /// <summary><c>md_permute_copy</c>: dx (+)= dy permuted back (the inverse permutation's sizes and strides).</summary>
-    public static void Backward(LayerContext gpu, int n0, int n1, int n2, int n3, int t0, int t1, int t2, int t3, DevicePointer dy, DevicePointer dx, bool accumulate = false) =>
-        Copy(gpu, n0, n1, n2, n3, t0, t1, t2, t3, dy, dx, accumulate);
-
-    private static void Copy(LayerContext gpu, int n0, int n1, int n2, int n3, int t0, int t1, int t2, int t3, DevicePointer source, DevicePointer destination, bool accumulate)
+    /// <summary><c>md_permute_forward</c>: y = x with its axes permuted (activations, md_act).</summary>
+    public static void Forward(LayerContext gpu, int n0, int n1, int n2, int n3, int t0, int t1, int t2, int t3, DevicePointer x, DevicePointer y)
     {
         ArgumentNullException.ThrowIfNull(gpu);
-        var kernel = gpu.Kernel("md_permute_copy");
+        var kernel = gpu.Kernel("md_permute_forward");
         var a = kernel.Arguments();
+        Sizes(ref a, n0, n1, n2, n3, t0, t1, t2, t3);
+        a.ReadsActivation("x", x);
+        a.WritesActivation("y", y);
+        kernel.Launch(Grid.Elements((long)n0 * n1 * n2 * n3), Grid.Block, ref a);
+    }
+
+    /// <summary><c>md_permute_backward</c>: dx (+)= dy permuted back (the inverse permutation's sizes and strides; float gradients).</summary>
+    public static void Backward(LayerContext gpu, int n0, int n1, int n2, int n3, int t0, int t1, int t2, int t3, DevicePointer dy, DevicePointer dx, bool accumulate = false)
+    {
+        ArgumentNullException.ThrowIfNull(gpu);
+        var kernel = gpu.Kernel("md_permute_backward");
+        var a = kernel.Arguments();
+        Sizes(ref a, n0, n1, n2, n3, t0, t1, t2, t3);
+        a.Reads("dy", dy);
+        a.Writes("dx", dx);
+        a.Flag("accumulate", accumulate);
+        kernel.Launch(Grid.Elements((long)n0 * n1 * n2 * n3), Grid.Block, ref a);
+    }
+
+    private static void Sizes(ref LayerArguments a, int n0, int n1, int n2, int n3, int t0, int t1, int t2, int t3)
+    {
         a.Int("n0", n0);
         a.Int("n1", n1);
         a.Int("n2", n2);
@@ -29,9 +43,5 @@ public static class Permute
         a.Int("t1", t1);
         a.Int("t2", t2);
         a.Int("t3", t3);
-        a.Reads("source", source);
-        a.Writes("destination", destination);
-        a.Flag("accumulate", accumulate);
-        kernel.Launch(Grid.Elements((long)n0 * n1 * n2 * n3), Grid.Block, ref a);
     }
 }

@@ -19,9 +19,9 @@ public static class Positional
         a.Int("batch", batch);
         a.Int("steps", steps);
         a.Int("dim", dim);
-        a.Reads("x", x);
+        a.ReadsActivation("x", x);
         a.Reads("table", table);
-        a.Writes("y", y);
+        a.WritesActivation("y", y);
         kernel.Launch(Grid.Elements((long)batch * steps * dim), Grid.Block, ref a);
     }
 

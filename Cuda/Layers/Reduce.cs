@@ -19,10 +19,10 @@ public static class ReduceSum
         a.Int("length", length);
         a.Int("inner", inner);
         a.Flag("mean", mean);
-        a.Reads("mask", mask);
+        a.ReadsActivation("mask", mask);
         a.ReadsInts("int_mask", intMask);
-        a.Reads("x", x);
-        a.Writes("y", y);
+        a.ReadsActivation("x", x);
+        a.WritesActivation("y", y);
         kernel.Launch(Grid.Elements((long)outer * inner), Grid.Block, ref a);
     }
 
@@ -36,7 +36,7 @@ public static class ReduceSum
         a.Int("length", length);
         a.Int("inner", inner);
         a.Flag("mean", mean);
-        a.Reads("mask", mask);
+        a.ReadsActivation("mask", mask);
         a.ReadsInts("int_mask", intMask);
         a.Reads("dy", dy);
         a.Writes("dx", dx);
@@ -57,10 +57,10 @@ public static class ReduceMax
         a.Int("outer", outer);
         a.Int("length", length);
         a.Int("inner", inner);
-        a.Reads("mask", mask);
+        a.ReadsActivation("mask", mask);
         a.ReadsInts("int_mask", intMask);
-        a.Reads("x", x);
-        a.Writes("y", y);
+        a.ReadsActivation("x", x);
+        a.WritesActivation("y", y);
         a.WritesInts("indices", indices);
         kernel.Launch(Grid.Elements((long)outer * inner), Grid.Block, ref a);
     }

@@ -48,6 +48,8 @@ internal sealed class ActivationStorage : IDisposable
 
     public DevicePointer Ints(int[] values) => Own(_gpu.Upload(values)).Pointer;
 
+    public DevicePointer UInts(uint[] values) => Own(_gpu.Upload(values)).Pointer;
+
     /// <summary>An activation output of <paramref name="count"/> elements, zeroed, read back by <see cref="Read"/>.</summary>
     public DevicePointer ActivationOutput(string name, long count)
     {

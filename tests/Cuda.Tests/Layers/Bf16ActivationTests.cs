@@ -53,6 +53,162 @@ public sealed class Bf16ActivationTests(LayerKernelFixture gpu, ITestOutputHelpe
         });
     }
 
+    [Fact]
+    public void Embedding_and_positional()
+    {
+        const int count = 12, num = 7, dim = 10, batch = 3, steps = 4, context = 6;
+        var random = new Random(11);
+        int[] ids = { 0, 3, 6, 1, 1, 2, 5, 4, 3, 0, 6, 2 };
+        float[] weight = LayerAssert.Uniform(random, num * dim), dy = LayerAssert.Uniform(random, count * dim);
+        float[] x = Bf16Values(random, batch * steps * dim), table = LayerAssert.Uniform(random, context * dim);
+        float[] dyPositional = LayerAssert.Uniform(random, batch * steps * dim), dx0 = LayerAssert.Uniform(random, batch * steps * dim);
+        Check(gpu, output, LayerFamily.Embedding, s =>
+        {
+            GpuLayers.Embedding.Forward(s.Layers, count, num, dim, s.Ints(ids), s.Floats(weight), s.ActivationOutput("embedding y", count * dim));
+            GpuLayers.Embedding.Backward(s.Layers, count, num, dim, 3, s.Ints(ids), s.Floats(dy), s.FloatOutput("embedding dweight", num * dim));
+        });
+        Check(gpu, output, LayerFamily.Positional, s =>
+        {
+            GpuLayers.Positional.Forward(s.Layers, batch, steps, context, dim, s.Activation(x), s.Floats(table), s.ActivationOutput("positional y", x.Length));
+            GpuLayers.Positional.Backward(s.Layers, batch, steps, context, dim, s.Floats(dyPositional), s.FloatOutput("positional dx", dx0),
+                s.FloatOutput("positional dtable", context * dim), accumulateInputGradient: true);
+        });
+    }
+
+    [Fact]
+    public void Concat_narrow_and_permute()
+    {
+        var random = new Random(12);
+        const int rows = 5, width = 3, outputWidth = 7, offset = 2;
+        float[] x = Bf16Values(random, rows * width), dy = LayerAssert.Uniform(random, rows * outputWidth), dx0 = LayerAssert.Uniform(random, rows * width);
+        Check(gpu, output, LayerFamily.Concat, s =>
+        {
+            GpuLayers.Concat.Forward(s.Layers, rows, width, outputWidth, offset, s.Activation(x), s.ActivationOutput("concat y", rows * outputWidth));
+            GpuLayers.Concat.Backward(s.Layers, rows, width, outputWidth, offset, s.Floats(dy), s.FloatOutput("concat dx", dx0), accumulate: true);
+        });
+        float[] source = Bf16Values(random, 3 * 5 * 4), dySlice = LayerAssert.Uniform(random, 3 * 2 * 4);
+        Check(gpu, output, LayerFamily.Narrow, s =>
+        {
+            GpuLayers.Narrow.Forward(s.Layers, 3, 5, 4, 1, 2, s.Activation(source), s.ActivationOutput("narrow y", 3 * 2 * 4));
+            GpuLayers.Narrow.Backward(s.Layers, 3, 5, 4, 1, 2, s.Floats(dySlice), s.FloatOutput("narrow dx", 3 * 5 * 4));
+        });
+        // [2, 3, 4, 5] permuted (0, 3, 1, 2): [2, 5, 3, 4] with source strides 60, 1, 20, 5; back with (0, 2, 3, 1).
+        float[] tensor = Bf16Values(random, 120), gradient = LayerAssert.Uniform(random, 120), dTensor0 = LayerAssert.Uniform(random, 120);
+        Check(gpu, output, LayerFamily.Permute, s =>
+        {
+            GpuLayers.Permute.Forward(s.Layers, 2, 5, 3, 4, 60, 1, 20, 5, s.Activation(tensor), s.ActivationOutput("permute y", 120));
+            GpuLayers.Permute.Backward(s.Layers, 2, 3, 4, 5, 60, 4, 1, 12, s.Floats(gradient), s.FloatOutput("permute dx", dTensor0), accumulate: true);
+        });
+    }
+
+    [Fact]
+    public void Reduce_with_a_float_mask()
+    {
+        const int outer = 3, length = 6, inner = 5;
+        var random = new Random(13);
+        float[] x = Bf16Values(random, outer * length * inner, -3f, 3f), dy = LayerAssert.Uniform(random, outer * inner);
+        float[] mask = new float[outer * length];
+        for (int i = 0; i < mask.Length; i++) mask[i] = i % 4 == 1 ? 0f : 1f;
+        Check(gpu, output, LayerFamily.Reduce, s =>
+        {
+            DevicePointer dMask = s.Activation(mask), dX = s.Activation(x);
+            GpuLayers.ReduceSum.Forward(s.Layers, outer, length, inner, true, dMask, default, dX, s.ActivationOutput("mean y", outer * inner));
+            GpuLayers.ReduceSum.Backward(s.Layers, outer, length, inner, true, dMask, default, s.Floats(dy), s.FloatOutput("mean dx", outer * length * inner));
+            DevicePointer indices = s.IntOutput("max indices", outer * inner);
+            GpuLayers.ReduceMax.Forward(s.Layers, outer, length, inner, dMask, default, dX, s.ActivationOutput("max y", outer * inner), indices);
+            GpuLayers.ReduceMax.Backward(s.Layers, outer, length, inner, s.Floats(dy), indices, s.FloatOutput("max dx", outer * length * inner));
+        });
+    }
+
+    [Fact]
+    public void Pooling_and_batch_norm()
+    {
+        var random = new Random(14);
+        var g = new ModelDsl.Runtime.Cpu.Layers.Pool2dGeometry(2, 3, 7, 6, 3, 2, 1);
+        long input = 2L * 3 * 7 * 6, pooled = 2L * 3 * g.OutHeight * g.OutWidth;
+        float[] x = Bf16Values(random, input, -2f, 2f), dy = LayerAssert.Uniform(random, pooled);
+        Check(gpu, output, LayerFamily.Pool2d, s =>
+        {
+            DevicePointer dX = s.Activation(x), indices = s.IntOutput("max pool indices", pooled);
+            GpuLayers.MaxPool2d.Forward(s.Layers, g, dX, s.ActivationOutput("max pool y", pooled), indices);
+            GpuLayers.MaxPool2d.Backward(s.Layers, g, s.Floats(dy), indices, s.FloatOutput("max pool dx", input));
+            GpuLayers.AvgPool2d.Forward(s.Layers, g, dX, s.ActivationOutput("avg pool y", pooled));
+            GpuLayers.AvgPool2d.Backward(s.Layers, g, s.Floats(dy), s.FloatOutput("avg pool dx", input));
+        });
+        const int planes = 6, area = 42;
+        float[] dyPlanes = LayerAssert.Uniform(random, planes);
+        Check(gpu, output, LayerFamily.GlobalPool2d, s =>
+        {
+            DevicePointer dX = s.Activation(x), indices = s.IntOutput("global max indices", planes);
+            GpuLayers.GlobalMaxPool2d.Forward(s.Layers, planes, area, dX, s.ActivationOutput("global max y", planes), indices);
+            GpuLayers.GlobalMaxPool2d.Backward(s.Layers, planes, area, s.Floats(dyPlanes), indices, s.FloatOutput("global max dx", input));
+            GpuLayers.GlobalAvgPool2d.Forward(s.Layers, planes, area, dX, s.ActivationOutput("global avg y", planes));
+            GpuLayers.GlobalAvgPool2d.Backward(s.Layers, planes, area, s.Floats(dyPlanes), s.FloatOutput("global avg dx", input));
+        });
+        const int batch = 2, channels = 3, spatial = 42;
+        float[] weight = LayerAssert.Uniform(random, channels, 0.5f, 1.5f), bias = LayerAssert.Uniform(random, channels);
+        float[] dyNorm = LayerAssert.Uniform(random, input), runningVar = LayerAssert.Uniform(random, channels, 0.5f, 1.5f);
+        Check(gpu, output, LayerFamily.BatchNorm, s =>
+        {
+            DevicePointer dX = s.Activation(x), dW = s.Floats(weight), mean = s.FloatOutput("batch norm mean", channels), rstd = s.FloatOutput("batch norm rstd", channels);
+            var counter = ModelDsl.Runtime.StateBuffer.Counter("bn.num_batches_tracked", "test");
+            GpuLayers.BatchNorm.Forward(s.Layers, batch, channels, spatial, dX, dW, s.Floats(bias), s.ActivationOutput("batch norm y", input), mean, rstd,
+                s.FloatOutput("running mean", channels), s.FloatOutput("running var", runningVar), counter, 0.1f, 1e-5f, training: true);
+            GpuLayers.BatchNorm.Backward(s.Layers, batch, channels, spatial, dX, dW, mean, rstd, s.Floats(dyNorm),
+                s.FloatOutput("batch norm dx", input), s.FloatOutput("batch norm dweight", channels), s.FloatOutput("batch norm dbias", channels));
+        });
+    }
+
+    // A fused qkv (B, T, 3d) with a float key mask: q, k and v at activation offsets 0, d, 2d (LayerContext.Activation:
+    // 2 bytes per element in BF16), the gradients at float offsets of one (B, T, 3d) buffer.
+    [Theory]
+    [InlineData(false, 0f)]
+    [InlineData(true, 0.2f)]
+    public void Attention(bool causal, float dropout)
+    {
+        const int batch = 2, steps = 19, heads = 2, headDim = 40, d = heads * headDim, stride = 3 * d;
+        var random = new Random(15);
+        float[] qkv = Bf16Values(random, batch * steps * stride), dout = LayerAssert.Uniform(random, batch * steps * d);
+        float[] mask = new float[batch * steps];
+        for (int i = 0; i < mask.Length; i++) mask[i] = i % 7 == 3 ? 0f : 1f;
+        long workspace = GpuLayers.Attention.WorkspaceLength(batch, steps, heads);
+        Check(gpu, output, LayerFamily.Attention, s =>
+        {
+            DevicePointer q = s.Activation(qkv), k = s.Layers.Activation(q, d), v = s.Layers.Activation(q, 2 * d), dMask = s.Activation(mask);
+            DevicePointer work = s.FloatOutput("attention statistics, delta", workspace), grads = s.FloatOutput("attention dq, dk, dv", qkv.Length);
+            DevicePointer seed = s.UInts(new[] { 77u });
+            GpuLayers.Attention.Forward(s.Layers, batch, steps, heads, headDim, causal, q, k, v, stride, s.ActivationOutput("attention out", batch * steps * d),
+                work, dMask, default, dropout, seed);
+            GpuLayers.Attention.Backward(s.Layers, batch, steps, heads, headDim, causal, q, k, v, stride, s.Floats(dout), work,
+                grads, grads.Plus(d), grads.Plus(2 * d), false, dMask, default, dropout, seed);
+        });
+    }
+
+    // Flash attention reads BF16 q, k, v as stored and the float compilation rounds them as it stages them: with
+    // BF16-representable inputs both multiply the same operands, so out is one rounding apart and the rest equal.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Flash_attention(bool causal)
+    {
+        const int batch = 2, steps = 70, heads = 2, headDim = 64, d = heads * headDim, stride = 3 * d;
+        var random = new Random(16);
+        float[] qkv = Bf16Values(random, batch * steps * stride), dout = LayerAssert.Uniform(random, batch * steps * d);
+        float[] forwardOut = Bf16Values(random, batch * steps * d, -0.5f, 0.5f); // the out the backward's D reads
+        float[] mask = new float[batch * steps];
+        for (int i = 0; i < mask.Length; i++) mask[i] = i % 9 == 4 ? 0f : 1f;
+        long workspace = GpuLayers.FlashAttention.WorkspaceLength(batch, steps, heads);
+        Check(gpu, output, LayerFamily.FlashAttention, s =>
+        {
+            DevicePointer q = s.Activation(qkv), k = s.Layers.Activation(q, d), v = s.Layers.Activation(q, 2 * d), dMask = s.Activation(mask);
+            DevicePointer work = s.FloatOutput("flash statistics, delta", workspace), grads = s.FloatOutput("flash dq, dk, dv", qkv.Length);
+            GpuLayers.FlashAttention.Forward(s.Layers, batch, steps, heads, headDim, causal, q, k, v, stride,
+                s.ActivationOutput("flash out", batch * steps * d), work, dMask);
+            GpuLayers.FlashAttention.Backward(s.Layers, batch, steps, heads, headDim, causal, q, k, v, stride, s.Activation(forwardOut), s.Floats(dout),
+                work, grads, grads.Plus(d), grads.Plus(2 * d), false, dMask);
+        });
+    }
+
     // The check itself can fail: a module whose md_act is not the buffers' storage (a kernel reading BF16 as floats and
     // writing float bits into BF16 buffers, or the reverse) breaks the bounds, here for layer_norm and softmax.
     [Theory]

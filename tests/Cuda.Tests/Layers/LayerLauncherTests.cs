@@ -81,7 +81,7 @@ public sealed class LayerLauncherTests : IDisposable
         _context.Synchronize();
 
         var library = LayerKernels.Signatures.Keys.OrderBy(n => n, StringComparer.Ordinal).ToList();
-        Assert.Equal(51, library.Count);
+        Assert.Equal(52, library.Count);
         Assert.Equal(library, _layers.LaunchedKernels.OrderBy(n => n, StringComparer.Ordinal));
     }
 
@@ -89,9 +89,10 @@ public sealed class LayerLauncherTests : IDisposable
     public void A_launch_that_does_not_match_the_parsed_signature_is_refused_naming_the_kernel_and_parameter()
     {
         var kernel = _layers.Kernel("md_softmax_forward");
-        Assert.Equal("md_softmax_forward(int rows, int cols, const float* x, float* y)", kernel.Signature.ToString());
+        Assert.Equal("md_softmax_forward(int rows, int cols, const md_act* x, md_act* y)", kernel.Signature.ToString());
 
-        // A wrong name, a wrong type (a write where the kernel reads), a float where it takes an int.
+        // A wrong name, a wrong type (a write where the kernel reads; a float pointer where it takes an activation), a
+        // float where it takes an int.
         var wrongName = kernel.Arguments();
         wrongName.Int("rows", 1);
         var error = Assert.Throws<InvalidOperationException>(() => wrongName.Int("columns", 1));
@@ -100,8 +101,10 @@ public sealed class LayerLauncherTests : IDisposable
         var wrongType = kernel.Arguments();
         wrongType.Int("rows", 1);
         wrongType.Int("cols", 1);
-        error = Assert.Throws<InvalidOperationException>(() => wrongType.Writes("x", default));
-        Assert.Contains("argument 3 is 'const float* x' in its declaration, but a launcher passes 'float* x'", error.Message);
+        error = Assert.Throws<InvalidOperationException>(() => wrongType.WritesActivation("x", default));
+        Assert.Contains("argument 3 is 'const md_act* x' in its declaration, but a launcher passes 'md_act* x'", error.Message);
+        error = Assert.Throws<InvalidOperationException>(() => wrongType.Reads("x", default));
+        Assert.Contains("argument 3 is 'const md_act* x' in its declaration, but a launcher passes 'const float* x'", error.Message);
         Assert.Throws<InvalidOperationException>(() => kernel.Arguments().Float("rows", 1f));
 
         // Too few, then too many.
@@ -109,12 +112,12 @@ public sealed class LayerLauncherTests : IDisposable
         tooFew.Int("rows", 1);
         tooFew.Int("cols", 1);
         error = Assert.Throws<InvalidOperationException>(() => kernel.Launch(Grid.WarpRows(1), Grid.Block, ref tooFew));
-        Assert.Equal("md_softmax_forward: launched with 2 of its 4 arguments; the next is const float* x", error.Message);
+        Assert.Equal("md_softmax_forward: launched with 2 of its 4 arguments; the next is const md_act* x", error.Message);
         var tooMany = kernel.Arguments();
         tooMany.Int("rows", 1);
         tooMany.Int("cols", 1);
-        tooMany.Reads("x", default);
-        tooMany.Writes("y", default);
+        tooMany.ReadsActivation("x", default);
+        tooMany.WritesActivation("y", default);
         error = Assert.Throws<InvalidOperationException>(() => tooMany.Int("extra", 1));
         Assert.Contains("takes 4 arguments", error.Message);
 

@@ -6,7 +6,7 @@ using GpuLayers = ModelDsl.Cuda.Layers;
 
 namespace ModelDsl.Cuda.Tests.Layers;
 
-/// <summary>ModelDsl.Cuda.Layers.Permute (md_permute_copy) against Runtime.Cpu.Layers.Permute on the emulator.</summary>
+/// <summary>ModelDsl.Cuda.Layers.Permute (md_permute_forward, md_permute_backward) against Runtime.Cpu.Layers.Permute on the emulator.</summary>
 public sealed class PermuteKernelTests(LayerKernelFixture gpu, ITestOutputHelper output) : IClassFixture<LayerKernelFixture>
 {
     // A source [2, 3, 4, 5] permuted (0, 3, 1, 2): destination [2, 5, 3, 4], source strides 60, 1, 20, 5; and its inverse
