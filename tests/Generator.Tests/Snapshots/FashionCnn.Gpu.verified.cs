@@ -317,6 +317,7 @@ extern "C" __global__ void __launch_bounds__(256) md_conv2d_bias_backward(
 //   Backward: dx[window] += dy / k².
 // The backward kernels gather: one thread per input element sums the outputs whose windows hold it, in
 // output order (as the CPU's scatter adds them), so they are deterministic and need no atomics.
+// Storage (bf16.cuh): x and y are activations, md_act (sums and comparisons in float, y rounded once); dy, dx are float.
 
 // The first output row (or column) whose window [o·s − p, o·s − p + k) contains input row (or column) i.
 __device__ __forceinline__ int md_pool2d_first_window(int i, int kernel, int stride, int padding)
@@ -331,7 +332,7 @@ __device__ __forceinline__ int md_pool2d_first_window(int i, int kernel, int str
 //   windows overlap or abut, so their reads share cache lines.
 extern "C" __global__ void __launch_bounds__(256) md_pool2d_max_forward(
     int planes, int height, int width, int out_height, int out_width, int kernel, int stride, int padding,
-    const float* __restrict__ x, float* __restrict__ y, int* __restrict__ indices)
+    const md_act* __restrict__ x, md_act* __restrict__ y, int* __restrict__ indices)
 {
     long n = (long)planes * out_height * out_width;
     for (long o = (long)blockIdx.x * blockDim.x + threadIdx.x; o < n; o += (long)gridDim.x * blockDim.x)
@@ -342,14 +343,14 @@ extern "C" __global__ void __launch_bounds__(256) md_pool2d_max_forward(
         long plane = rest / out_height;
         int y0 = max(oy * stride - padding, 0), y1 = min(oy * stride - padding + kernel, height);
         int x0 = max(ox * stride - padding, 0), x1 = min(ox * stride - padding + kernel, width);
-        const float* x_plane = x + plane * height * width;
+        const md_act* x_plane = x + plane * height * width;
         int best = y0 * width + x0;
-        float best_value = x_plane[best];
+        float best_value = md_load(x_plane[best]);
         for (int iy = y0; iy < y1; iy++)
         {
             for (int ix = x0; ix < x1; ix++)
             {
-                float v = x_plane[iy * width + ix];
+                float v = md_load(x_plane[iy * width + ix]);
                 if (v > best_value || (v != v && best_value == best_value)) // a NaN wins once
                 {
                     best_value = v;
@@ -357,7 +358,7 @@ extern "C" __global__ void __launch_bounds__(256) md_pool2d_max_forward(
                 }
             }
         }
-        y[o] = best_value;
+        y[o] = md_act_from(best_value);
         if (indices != nullptr) indices[o] = best;
     }
 }
@@ -400,7 +401,7 @@ extern "C" __global__ void __launch_bounds__(256) md_pool2d_max_backward(
 //   why: as the max forward.
 extern "C" __global__ void __launch_bounds__(256) md_pool2d_avg_forward(
     int planes, int height, int width, int out_height, int out_width, int kernel, int stride, int padding,
-    const float* __restrict__ x, float* __restrict__ y)
+    const md_act* __restrict__ x, md_act* __restrict__ y)
 {
     float scale = 1.0f / (float)(kernel * kernel);
     long n = (long)planes * out_height * out_width;
@@ -412,11 +413,11 @@ extern "C" __global__ void __launch_bounds__(256) md_pool2d_avg_forward(
         long plane = rest / out_height;
         int y0 = max(oy * stride - padding, 0), y1 = min(oy * stride - padding + kernel, height);
         int x0 = max(ox * stride - padding, 0), x1 = min(ox * stride - padding + kernel, width);
-        const float* x_plane = x + plane * height * width;
+        const md_act* x_plane = x + plane * height * width;
         float sum = 0.0f;
         for (int iy = y0; iy < y1; iy++)
-            for (int ix = x0; ix < x1; ix++) sum += x_plane[iy * width + ix];
-        y[o] = sum * scale;
+            for (int ix = x0; ix < x1; ix++) sum += md_load(x_plane[iy * width + ix]);
+        y[o] = md_act_from(sum * scale);
     }
 }
 

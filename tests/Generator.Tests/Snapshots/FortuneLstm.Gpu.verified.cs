@@ -183,13 +183,14 @@ extern "C" __global__ void __launch_bounds__(256) md_bf16_widen(
 // except ids equal to padding_idx (PyTorch's: that row gets no gradient; -1 for none).
 // The host checks the ids before launching (the CPU kernel's message names the bad id and its position); here
 // an id outside [0, num) reads as a zero row and contributes no gradient, instead of reading out of bounds.
+// Storage (bf16.cuh): y is an activation, md_act (rounded once on its store when BF16); weight, dy and dweight are float.
 
 // md_embedding_forward: y (count, dim) = weight[ids].
 //   launch: grid (min(⌈count·dim/256⌉, 65535)), block (256): one thread per element of y, grid-stride.
 //   why: a pure gather; consecutive threads copy consecutive floats of a row, so reads and writes coalesce.
 extern "C" __global__ void __launch_bounds__(256) md_embedding_forward(
     int count, int num, int dim, const int* __restrict__ ids, const float* __restrict__ weight,
-    float* __restrict__ y)
+    md_act* __restrict__ y)
 {
     long n = (long)count * dim;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
@@ -197,7 +198,7 @@ extern "C" __global__ void __launch_bounds__(256) md_embedding_forward(
         long position = i / dim;
         int c = (int)(i - position * dim);
         int id = ids[position];
-        y[i] = (unsigned)id < (unsigned)num ? weight[(long)id * dim + c] : 0.0f;
+        y[i] = md_act_from((unsigned)id < (unsigned)num ? weight[(long)id * dim + c] : 0.0f);
     }
 }
 

@@ -183,13 +183,14 @@ extern "C" __global__ void __launch_bounds__(256) md_bf16_widen(
 // except ids equal to padding_idx (PyTorch's: that row gets no gradient; -1 for none).
 // The host checks the ids before launching (the CPU kernel's message names the bad id and its position); here
 // an id outside [0, num) reads as a zero row and contributes no gradient, instead of reading out of bounds.
+// Storage (bf16.cuh): y is an activation, md_act (rounded once on its store when BF16); weight, dy and dweight are float.
 
 // md_embedding_forward: y (count, dim) = weight[ids].
 //   launch: grid (min(⌈count·dim/256⌉, 65535)), block (256): one thread per element of y, grid-stride.
 //   why: a pure gather; consecutive threads copy consecutive floats of a row, so reads and writes coalesce.
 extern "C" __global__ void __launch_bounds__(256) md_embedding_forward(
     int count, int num, int dim, const int* __restrict__ ids, const float* __restrict__ weight,
-    float* __restrict__ y)
+    md_act* __restrict__ y)
 {
     long n = (long)count * dim;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
@@ -197,7 +198,7 @@ extern "C" __global__ void __launch_bounds__(256) md_embedding_forward(
         long position = i / dim;
         int c = (int)(i - position * dim);
         int id = ids[position];
-        y[i] = (unsigned)id < (unsigned)num ? weight[(long)id * dim + c] : 0.0f;
+        y[i] = md_act_from((unsigned)id < (unsigned)num ? weight[(long)id * dim + c] : 0.0f);
     }
 }
 
@@ -271,6 +272,8 @@ extern "C" __global__ void __launch_bounds__(256) md_embedding_backward(
 // output columns e = lane, lane + 32, …. Limits: dh ≤ MD_ATTENTION_MAX_HEAD_DIM (128: the tiles are static
 // shared memory, 42.5 KiB at most); T unbounded (the softmax is online; nothing is T×T); B and heads ≤ 65535
 // (grid z and y). Sums run in a fixed order: the results are bitwise repeatable.
+// Storage (bf16.cuh): q, k, v, out and the f32 mask are activations, md_act (widened as they are staged, out rounded
+// once on its store); dout, dq, dk, dv, the row statistics and delta are float. Scores, softmax and sums stay float.
 
 #define MD_ATTENTION_MAX_HEAD_DIM 128
 #define MD_ATTENTION_PER_LANE (MD_ATTENTION_MAX_HEAD_DIM / 32)
@@ -278,23 +281,25 @@ extern "C" __global__ void __launch_bounds__(256) md_embedding_backward(
 // +1 column of padding: lane j reading tile[j][e] hits bank (j + e) mod 32, so a warp's 32 reads never conflict.
 #define MD_ATTENTION_PITCH (MD_ATTENTION_MAX_HEAD_DIM + 1)
 
-// Copies rows row0 … row0 + 31 of one head's (T, dh) slice (rows `stride` floats apart) into tile, zeros past T.
-// Every thread of the block takes part; the caller brackets it with __syncthreads.
+// Copies rows row0 … row0 + 31 of one head's (T, dh) slice (rows `stride` elements apart) into tile as floats, zeros
+// past T. T is md_act (q, k, v) or float (dout). Every thread of the block takes part; the caller brackets it with
+// __syncthreads.
+template <typename T>
 __device__ __forceinline__ void md_attention_stage(
-    float (*tile)[MD_ATTENTION_PITCH], const float* __restrict__ source, int row0, int steps, int stride, int head_dim)
+    float (*tile)[MD_ATTENTION_PITCH], const T* __restrict__ source, int row0, int steps, int stride, int head_dim)
 {
     for (int e = threadIdx.x; e < MD_ATTENTION_TILE * head_dim; e += blockDim.x)
     {
         int r = e / head_dim, c = e - r * head_dim;
-        tile[r][c] = row0 + r < steps ? source[(long)(row0 + r) * stride + c] : 0.0f;
+        tile[r][c] = row0 + r < steps ? md_load(source[(long)(row0 + r) * stride + c]) : 0.0f;
     }
 }
 
 // The logit bias of key `index` (b·T + j): (1 − m)·(−10000) with m from whichever mask is given, else 0. The same
 // float operations as Runtime.Cpu.Layers.Attention (the bias is added after the scale).
-__device__ __forceinline__ float md_attention_key_bias(const float* __restrict__ mask, const int* __restrict__ mask_i32, long index)
+__device__ __forceinline__ float md_attention_key_bias(const md_act* __restrict__ mask, const int* __restrict__ mask_i32, long index)
 {
-    if (mask != 0) return (1.0f - mask[index]) * -10000.0f;
+    if (mask != 0) return (1.0f - md_load(mask[index])) * -10000.0f;
     if (mask_i32 != 0) return (1.0f - (float)mask_i32[index]) * -10000.0f;
     return 0.0f;
 }
@@ -328,9 +333,9 @@ __device__ __forceinline__ float md_attention_dot(const float* a, const float* b
 //   holding their last query row's diagonal.
 extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
     int batch, int steps, int heads, int head_dim, int stride, int causal,
-    const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
-    float* __restrict__ out, float* __restrict__ row_max, float* __restrict__ row_log_sum,
-    const float* __restrict__ mask, const int* __restrict__ mask_i32, float dropout, const unsigned int* __restrict__ dropout_seed)
+    const md_act* __restrict__ q, const md_act* __restrict__ k, const md_act* __restrict__ v,
+    md_act* __restrict__ out, float* __restrict__ row_max, float* __restrict__ row_log_sum,
+    const md_act* __restrict__ mask, const int* __restrict__ mask_i32, float dropout, const unsigned int* __restrict__ dropout_seed)
 {
     __shared__ float k_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
     __shared__ float v_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -341,14 +346,14 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
     int i0 = blockIdx.x * 8, i = i0 + warp;
     bool row_valid = i < steps; // per warp: the shuffles below stay converged
     long first = (long)b * steps * stride + (long)head * head_dim;
-    const float* q_head = q + first;
-    const float* k_head = k + first;
-    const float* v_head = v + first;
+    const md_act* q_head = q + first;
+    const md_act* k_head = k + first;
+    const md_act* v_head = v + first;
     float scale = 1.0f / sqrtf((float)head_dim);
     float dropout_scale = dropout > 0.0f ? 1.0f / (1.0f - dropout) : 1.0f;
     unsigned int seed = dropout > 0.0f ? *dropout_seed : 0u; // this step's seed, read from device memory (a replayed CUDA graph sees each step's)
     unsigned int row_index = md_attention_row_index(b, heads, head, steps, i);
-    for (int e = lane; e < head_dim; e += 32) q_rows[warp][e] = row_valid ? q_head[(long)i * stride + e] : 0.0f;
+    for (int e = lane; e < head_dim; e += 32) q_rows[warp][e] = row_valid ? md_load(q_head[(long)i * stride + e]) : 0.0f;
 
     float m = -INFINITY, l = 0.0f;
     float acc[MD_ATTENTION_PER_LANE];
@@ -385,11 +390,11 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
     }
     if (!row_valid) return;
     float inv_l = 1.0f / l;
-    float* out_row = out + ((long)b * steps + i) * heads * head_dim + (long)head * head_dim;
+    md_act* out_row = out + ((long)b * steps + i) * heads * head_dim + (long)head * head_dim;
     for (int r = 0; r < MD_ATTENTION_PER_LANE; r++)
     {
         int e = lane + 32 * r;
-        if (e < head_dim) out_row[e] = acc[r] * inv_l;
+        if (e < head_dim) out_row[e] = md_act_from(acc[r] * inv_l);
     }
     if (lane == 0)
     {
@@ -407,9 +412,9 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_forward(
 //   second forms dS and accumulates dq. Recomputing S and dP is cheaper than storing a T×T row.
 extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
     int batch, int steps, int heads, int head_dim, int stride, int causal,
-    const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
+    const md_act* __restrict__ q, const md_act* __restrict__ k, const md_act* __restrict__ v,
     const float* __restrict__ dout, const float* __restrict__ row_max, const float* __restrict__ row_log_sum,
-    float* __restrict__ delta, float* __restrict__ dq, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32,
+    float* __restrict__ delta, float* __restrict__ dq, int accumulate, const md_act* __restrict__ mask, const int* __restrict__ mask_i32,
     float dropout, const unsigned int* __restrict__ dropout_seed)
 {
     __shared__ float k_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -422,8 +427,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
     int i0 = blockIdx.x * 8, i = i0 + warp;
     bool row_valid = i < steps;
     long first = (long)b * steps * stride + (long)head * head_dim;
-    const float* k_head = k + first;
-    const float* v_head = v + first;
+    const md_act* k_head = k + first;
+    const md_act* v_head = v + first;
     const float* dout_row = dout + ((long)b * steps + i) * heads * head_dim + (long)head * head_dim;
     float scale = 1.0f / sqrtf((float)head_dim);
     float dropout_scale = dropout > 0.0f ? 1.0f / (1.0f - dropout) : 1.0f;
@@ -431,7 +436,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
     unsigned int row_index = md_attention_row_index(b, heads, head, steps, i);
     for (int e = lane; e < head_dim; e += 32)
     {
-        q_rows[warp][e] = row_valid ? q[first + (long)i * stride + e] : 0.0f;
+        q_rows[warp][e] = row_valid ? md_load(q[first + (long)i * stride + e]) : 0.0f;
         dout_rows[warp][e] = row_valid ? dout_row[e] : 0.0f;
     }
     long stat = ((long)b * heads + head) * steps + i; // this row's statistics and delta
@@ -509,9 +514,9 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_query(
 //   start at the tile holding their first key's diagonal (queries before a key never see it).
 extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
     int batch, int steps, int heads, int head_dim, int stride, int causal,
-    const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
+    const md_act* __restrict__ q, const md_act* __restrict__ k, const md_act* __restrict__ v,
     const float* __restrict__ dout, const float* __restrict__ row_max, const float* __restrict__ row_log_sum,
-    const float* __restrict__ delta, float* __restrict__ dk, float* __restrict__ dv, int accumulate, const float* __restrict__ mask, const int* __restrict__ mask_i32,
+    const float* __restrict__ delta, float* __restrict__ dk, float* __restrict__ dv, int accumulate, const md_act* __restrict__ mask, const int* __restrict__ mask_i32,
     float dropout, const unsigned int* __restrict__ dropout_seed)
 {
     __shared__ float q_tile[MD_ATTENTION_TILE][MD_ATTENTION_PITCH];
@@ -528,7 +533,7 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
     int j0 = blockIdx.x * 8, j = j0 + warp;
     bool row_valid = j < steps;
     long first = (long)b * steps * stride + (long)head * head_dim;
-    const float* q_head = q + first;
+    const md_act* q_head = q + first;
     const float* dout_head = dout + (long)b * steps * heads * head_dim + (long)head * head_dim;
     const float* stats_max = row_max + ((long)b * heads + head) * steps;
     const float* stats_log_sum = row_log_sum + ((long)b * heads + head) * steps;
@@ -538,8 +543,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
     unsigned int seed = dropout > 0.0f ? *dropout_seed : 0u; // this step's seed, read from device memory (a replayed CUDA graph sees each step's)
     for (int e = lane; e < head_dim; e += 32)
     {
-        k_rows[warp][e] = row_valid ? k[first + (long)j * stride + e] : 0.0f;
-        v_rows[warp][e] = row_valid ? v[first + (long)j * stride + e] : 0.0f;
+        k_rows[warp][e] = row_valid ? md_load(k[first + (long)j * stride + e]) : 0.0f;
+        v_rows[warp][e] = row_valid ? md_load(v[first + (long)j * stride + e]) : 0.0f;
     }
 
     float key_bias = row_valid ? md_attention_key_bias(mask, mask_i32, (long)b * steps + j) : 0.0f; // this warp's key
@@ -609,15 +614,17 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
 // Sum: y = Σ_t x·w.  Mean: y = Σ_t x·w / max(Σ_t w, 1e-9) (no mask: / length).  Backward: dx (+)= dy·w (/ the same).
 // Max: y = max over t with w ≠ 0; ties keep the first; a NaN wins; indices (outer, inner) int = the winner's t, -1
 //   (y = 0) when every t is masked.  Backward: dx[o, indices, i] (+)= dy, the other t (+)= 0.
+// Storage (bf16.cuh): x, y and the float mask are activations (values of the graph), md_act; dy and dx are float.
+// Sums stay float; y is rounded once on its store.
 
 // w[o, t] of a mask given as float or int, or 1 without one.
-__device__ __forceinline__ float md_reduce_weight(const float* mask, const int* int_mask, long at)
+__device__ __forceinline__ float md_reduce_weight(const md_act* mask, const int* int_mask, long at)
 {
-    return mask != nullptr ? mask[at] : int_mask != nullptr ? (float)int_mask[at] : 1.0f;
+    return mask != nullptr ? md_load(mask[at]) : int_mask != nullptr ? (float)int_mask[at] : 1.0f;
 }
 
 // 1 for sum; for mean 1/length, or 1/max(Σ_t w[o, t], 1e-9) with a mask (summed in order, as the CPU).
-__device__ __forceinline__ float md_reduce_scale(int length, int mean, const float* mask, const int* int_mask, long o)
+__device__ __forceinline__ float md_reduce_scale(int length, int mean, const md_act* mask, const int* int_mask, long o)
 {
     if (!mean) return 1.0f;
     if (mask == nullptr && int_mask == nullptr) return 1.0f / (float)length;
@@ -631,18 +638,18 @@ __device__ __forceinline__ float md_reduce_scale(int length, int mean, const flo
 //   why: each thread sums its column over t in order, as the CPU does, so the two agree to rounding; neighbouring
 //   threads read neighbouring i, so the reads coalesce.
 extern "C" __global__ void __launch_bounds__(256) md_reduce_sum_forward(
-    int outer, int length, int inner, int mean, const float* __restrict__ mask, const int* __restrict__ int_mask,
-    const float* __restrict__ x, float* __restrict__ y)
+    int outer, int length, int inner, int mean, const md_act* __restrict__ mask, const int* __restrict__ int_mask,
+    const md_act* __restrict__ x, md_act* __restrict__ y)
 {
     long n = (long)outer * inner;
     for (long e = (long)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (long)gridDim.x * blockDim.x)
     {
         long o = e / inner;
         long i = e - o * inner;
-        const float* column = x + o * length * inner + i;
+        const md_act* column = x + o * length * inner + i;
         float sum = 0.0f;
-        for (int t = 0; t < length; t++) sum += column[(long)t * inner] * md_reduce_weight(mask, int_mask, o * length + t);
-        y[e] = sum * md_reduce_scale(length, mean, mask, int_mask, o);
+        for (int t = 0; t < length; t++) sum += md_load(column[(long)t * inner]) * md_reduce_weight(mask, int_mask, o * length + t);
+        y[e] = md_act_from(sum * md_reduce_scale(length, mean, mask, int_mask, o));
     }
 }
 
@@ -651,7 +658,7 @@ extern "C" __global__ void __launch_bounds__(256) md_reduce_sum_forward(
 //   why: the scale is computed once per column; each dx element is written by one thread (no atomics), and
 //   neighbouring threads write neighbouring i.
 extern "C" __global__ void __launch_bounds__(256) md_reduce_sum_backward(
-    int outer, int length, int inner, int mean, const float* __restrict__ mask, const int* __restrict__ int_mask,
+    int outer, int length, int inner, int mean, const md_act* __restrict__ mask, const int* __restrict__ int_mask,
     const float* __restrict__ dy, float* __restrict__ dx, int accumulate)
 {
     long n = (long)outer * inner;
@@ -675,28 +682,28 @@ extern "C" __global__ void __launch_bounds__(256) md_reduce_sum_backward(
 //   launch: grid (min(⌈outer·inner/256⌉, 65535)), block (256): one thread per output element, grid-stride.
 //   why: an in-order scan breaks ties as the CPU does (the first winner keeps the gradient).
 extern "C" __global__ void __launch_bounds__(256) md_reduce_max_forward(
-    int outer, int length, int inner, const float* __restrict__ mask, const int* __restrict__ int_mask,
-    const float* __restrict__ x, float* __restrict__ y, int* __restrict__ indices)
+    int outer, int length, int inner, const md_act* __restrict__ mask, const int* __restrict__ int_mask,
+    const md_act* __restrict__ x, md_act* __restrict__ y, int* __restrict__ indices)
 {
     long n = (long)outer * inner;
     for (long e = (long)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (long)gridDim.x * blockDim.x)
     {
         long o = e / inner;
         long i = e - o * inner;
-        const float* column = x + o * length * inner + i;
+        const md_act* column = x + o * length * inner + i;
         int best = -1;
         float value = 0.0f;
         for (int t = 0; t < length; t++)
         {
             if (md_reduce_weight(mask, int_mask, o * length + t) == 0.0f) continue;
-            float v = column[(long)t * inner];
+            float v = md_load(column[(long)t * inner]);
             if (best < 0 || v > value || (v != v && value == value)) // a NaN wins once
             {
                 value = v;
                 best = t;
             }
         }
-        y[e] = value;
+        y[e] = md_act_from(value);
         indices[e] = best;
     }
 }

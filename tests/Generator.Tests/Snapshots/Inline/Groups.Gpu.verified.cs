@@ -185,6 +185,8 @@ extern "C" __global__ void __launch_bounds__(256) md_bf16_widen(
 //   dx (+)= rstd·(dn − mean(dn) − x̂·mean(dn·x̂));   dweight (+)= Σ_rows dy·x̂;   dbias (+)= Σ_rows dy
 // rows = the product of the leading dims (B·T for a sequence). y must not alias x (the pointers are
 // __restrict__, and the backward reads x).
+// Storage (bf16.cuh): x and y are activations, md_act (read with md_load, y stored with md_act_from: rounded once
+// when BF16); weight, bias, mean, rstd and every gradient (dy, dx, dweight, dbias) are float. Sums stay float.
 
 // md_layernorm_forward: y (rows, d), and mean, rstd (rows) when not null (null for inference).
 //   launch: grid (⌈rows/8⌉), block (256): one warp per row, 8 rows per block.
@@ -192,25 +194,25 @@ extern "C" __global__ void __launch_bounds__(256) md_bf16_widen(
 //   (Σ x, Σ (x − mean)², the output), the second and third from cache. The variance takes two passes, like the
 //   CPU's, so a row with a large mean loses nothing to cancellation.
 extern "C" __global__ void __launch_bounds__(256) md_layernorm_forward(
-    int rows, int dim, float eps, const float* __restrict__ x, const float* __restrict__ weight,
-    const float* __restrict__ bias, float* __restrict__ y, float* __restrict__ mean, float* __restrict__ rstd)
+    int rows, int dim, float eps, const md_act* __restrict__ x, const float* __restrict__ weight,
+    const float* __restrict__ bias, md_act* __restrict__ y, float* __restrict__ mean, float* __restrict__ rstd)
 {
     int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
     int lane = threadIdx.x % 32;
     if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
-    const float* x_row = x + (long)row * dim;
+    const md_act* x_row = x + (long)row * dim;
     float sum = 0.0f;
-    for (int j = lane; j < dim; j += 32) sum += x_row[j];
+    for (int j = lane; j < dim; j += 32) sum += md_load(x_row[j]);
     float m = md_warp_sum(sum) / (float)dim;
     float squares = 0.0f;
     for (int j = lane; j < dim; j += 32)
     {
-        float centred = x_row[j] - m;
+        float centred = md_load(x_row[j]) - m;
         squares += centred * centred;
     }
     float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)dim + eps);
-    float* y_row = y + (long)row * dim;
-    for (int j = lane; j < dim; j += 32) y_row[j] = (x_row[j] - m) * s * weight[j] + bias[j];
+    md_act* y_row = y + (long)row * dim;
+    for (int j = lane; j < dim; j += 32) y_row[j] = md_act_from((md_load(x_row[j]) - m) * s * weight[j] + bias[j]);
     if (lane == 0)
     {
         if (mean != nullptr) mean[row] = m;
@@ -224,20 +226,20 @@ extern "C" __global__ void __launch_bounds__(256) md_layernorm_forward(
 //   why: as the forward; the two row means are warp shuffles, then one more pass writes dx. Skipped (not
 //   launched) when x needs no gradient; the parameter gradients are md_layernorm_backward_params.
 extern "C" __global__ void __launch_bounds__(256) md_layernorm_backward_dx(
-    int rows, int dim, const float* __restrict__ x, const float* __restrict__ weight,
+    int rows, int dim, const md_act* __restrict__ x, const float* __restrict__ weight,
     const float* __restrict__ mean, const float* __restrict__ rstd, const float* __restrict__ dy,
     float* __restrict__ dx, int accumulate)
 {
     int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
     int lane = threadIdx.x % 32;
     if (row >= rows) return; // whole warps leave together
-    const float* x_row = x + (long)row * dim;
+    const md_act* x_row = x + (long)row * dim;
     const float* dy_row = dy + (long)row * dim;
     float m = mean[row], s = rstd[row];
     float sum_dn = 0.0f, sum_dn_xhat = 0.0f;
     for (int j = lane; j < dim; j += 32)
     {
-        float xhat = (x_row[j] - m) * s;
+        float xhat = (md_load(x_row[j]) - m) * s;
         float dn = dy_row[j] * weight[j];
         sum_dn += dn;
         sum_dn_xhat += dn * xhat;
@@ -247,7 +249,7 @@ extern "C" __global__ void __launch_bounds__(256) md_layernorm_backward_dx(
     float* dx_row = dx + (long)row * dim;
     for (int j = lane; j < dim; j += 32)
     {
-        float xhat = (x_row[j] - m) * s;
+        float xhat = (md_load(x_row[j]) - m) * s;
         float d = (dy_row[j] * weight[j] - mean_dn - xhat * mean_dn_xhat) * s;
         dx_row[j] = accumulate ? dx_row[j] + d : d;
     }
@@ -260,7 +262,7 @@ extern "C" __global__ void __launch_bounds__(256) md_layernorm_backward_dx(
 //   memory in a fixed order. No atomics. The grid has only ⌈d/32⌉ blocks; for large rows·d a second level
 //   (blockIdx.y over row chunks into a scratch buffer) would add parallelism.
 extern "C" __global__ void __launch_bounds__(256) md_layernorm_backward_params(
-    int rows, int dim, const float* __restrict__ x, const float* __restrict__ mean,
+    int rows, int dim, const md_act* __restrict__ x, const float* __restrict__ mean,
     const float* __restrict__ rstd, const float* __restrict__ dy, float* __restrict__ dweight,
     float* __restrict__ dbias, int accumulate)
 {
@@ -273,7 +275,7 @@ extern "C" __global__ void __launch_bounds__(256) md_layernorm_backward_params(
         for (int r = threadIdx.y; r < rows; r += 8)
         {
             float g = dy[(long)r * dim + c];
-            sum_w += g * ((x[(long)r * dim + c] - mean[r]) * rstd[r]);
+            sum_w += g * ((md_load(x[(long)r * dim + c]) - mean[r]) * rstd[r]);
             sum_b += g;
         }
     }

@@ -183,15 +183,17 @@ extern "C" __global__ void __launch_bounds__(256) md_bf16_widen(
 // Sum: y = Σ_t x·w.  Mean: y = Σ_t x·w / max(Σ_t w, 1e-9) (no mask: / length).  Backward: dx (+)= dy·w (/ the same).
 // Max: y = max over t with w ≠ 0; ties keep the first; a NaN wins; indices (outer, inner) int = the winner's t, -1
 //   (y = 0) when every t is masked.  Backward: dx[o, indices, i] (+)= dy, the other t (+)= 0.
+// Storage (bf16.cuh): x, y and the float mask are activations (values of the graph), md_act; dy and dx are float.
+// Sums stay float; y is rounded once on its store.
 
 // w[o, t] of a mask given as float or int, or 1 without one.
-__device__ __forceinline__ float md_reduce_weight(const float* mask, const int* int_mask, long at)
+__device__ __forceinline__ float md_reduce_weight(const md_act* mask, const int* int_mask, long at)
 {
-    return mask != nullptr ? mask[at] : int_mask != nullptr ? (float)int_mask[at] : 1.0f;
+    return mask != nullptr ? md_load(mask[at]) : int_mask != nullptr ? (float)int_mask[at] : 1.0f;
 }
 
 // 1 for sum; for mean 1/length, or 1/max(Σ_t w[o, t], 1e-9) with a mask (summed in order, as the CPU).
-__device__ __forceinline__ float md_reduce_scale(int length, int mean, const float* mask, const int* int_mask, long o)
+__device__ __forceinline__ float md_reduce_scale(int length, int mean, const md_act* mask, const int* int_mask, long o)
 {
     if (!mean) return 1.0f;
     if (mask == nullptr && int_mask == nullptr) return 1.0f / (float)length;
@@ -205,18 +207,18 @@ __device__ __forceinline__ float md_reduce_scale(int length, int mean, const flo
 //   why: each thread sums its column over t in order, as the CPU does, so the two agree to rounding; neighbouring
 //   threads read neighbouring i, so the reads coalesce.
 extern "C" __global__ void __launch_bounds__(256) md_reduce_sum_forward(
-    int outer, int length, int inner, int mean, const float* __restrict__ mask, const int* __restrict__ int_mask,
-    const float* __restrict__ x, float* __restrict__ y)
+    int outer, int length, int inner, int mean, const md_act* __restrict__ mask, const int* __restrict__ int_mask,
+    const md_act* __restrict__ x, md_act* __restrict__ y)
 {
     long n = (long)outer * inner;
     for (long e = (long)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (long)gridDim.x * blockDim.x)
     {
         long o = e / inner;
         long i = e - o * inner;
-        const float* column = x + o * length * inner + i;
+        const md_act* column = x + o * length * inner + i;
         float sum = 0.0f;
-        for (int t = 0; t < length; t++) sum += column[(long)t * inner] * md_reduce_weight(mask, int_mask, o * length + t);
-        y[e] = sum * md_reduce_scale(length, mean, mask, int_mask, o);
+        for (int t = 0; t < length; t++) sum += md_load(column[(long)t * inner]) * md_reduce_weight(mask, int_mask, o * length + t);
+        y[e] = md_act_from(sum * md_reduce_scale(length, mean, mask, int_mask, o));
     }
 }
 
@@ -225,7 +227,7 @@ extern "C" __global__ void __launch_bounds__(256) md_reduce_sum_forward(
 //   why: the scale is computed once per column; each dx element is written by one thread (no atomics), and
 //   neighbouring threads write neighbouring i.
 extern "C" __global__ void __launch_bounds__(256) md_reduce_sum_backward(
-    int outer, int length, int inner, int mean, const float* __restrict__ mask, const int* __restrict__ int_mask,
+    int outer, int length, int inner, int mean, const md_act* __restrict__ mask, const int* __restrict__ int_mask,
     const float* __restrict__ dy, float* __restrict__ dx, int accumulate)
 {
     long n = (long)outer * inner;
@@ -249,28 +251,28 @@ extern "C" __global__ void __launch_bounds__(256) md_reduce_sum_backward(
 //   launch: grid (min(⌈outer·inner/256⌉, 65535)), block (256): one thread per output element, grid-stride.
 //   why: an in-order scan breaks ties as the CPU does (the first winner keeps the gradient).
 extern "C" __global__ void __launch_bounds__(256) md_reduce_max_forward(
-    int outer, int length, int inner, const float* __restrict__ mask, const int* __restrict__ int_mask,
-    const float* __restrict__ x, float* __restrict__ y, int* __restrict__ indices)
+    int outer, int length, int inner, const md_act* __restrict__ mask, const int* __restrict__ int_mask,
+    const md_act* __restrict__ x, md_act* __restrict__ y, int* __restrict__ indices)
 {
     long n = (long)outer * inner;
     for (long e = (long)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (long)gridDim.x * blockDim.x)
     {
         long o = e / inner;
         long i = e - o * inner;
-        const float* column = x + o * length * inner + i;
+        const md_act* column = x + o * length * inner + i;
         int best = -1;
         float value = 0.0f;
         for (int t = 0; t < length; t++)
         {
             if (md_reduce_weight(mask, int_mask, o * length + t) == 0.0f) continue;
-            float v = column[(long)t * inner];
+            float v = md_load(column[(long)t * inner]);
             if (best < 0 || v > value || (v != v && value == value)) // a NaN wins once
             {
                 value = v;
                 best = t;
             }
         }
-        y[e] = value;
+        y[e] = md_act_from(value);
         indices[e] = best;
     }
 }
