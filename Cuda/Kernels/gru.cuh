@@ -7,6 +7,9 @@
 //   step t (gi = x_t·W_ihᵀ, gh = h_{t−1}·W_hhᵀ, zero at t = 0):
 //     r = σ(gi_r + b_ir + gh_r + b_hr)   z = σ(gi_z + b_iz + gh_z + b_hz)   n = tanh(gi_n + b_in + r·(gh_n + b_hn))
 //     h_t = (1 − z)·n + z·h_{t−1}
+// Storage: float throughout, activations included (no md_act pointer): the host's cuBLAS products read and write
+// the activations as FP32 matrices, so a model using this family keeps FP32 activations in every session (a warning
+// at the op says so; docs/cuda.md "Activation storage in the layer kernels").
 // Workspace, as the CPU's (floats): gi (B, T, 3H) | gh (B, T, 3H) | h_prev (B, T, H) | dh (B, H). The forward leaves
 // r, z, n in gi and gh_n + b_hn in gh's n block; the backward overwrites gi and gh with their gradients, so every
 // backward needs its own forward. Row (b, t) of gi and gh is b·T + t.

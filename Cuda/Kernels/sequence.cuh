@@ -4,6 +4,7 @@
 // and .Gru, ForwardBidirectional / BackwardBidirectional): x reversed for the reverse direction, the joined output
 // y[b, t] = (h_fwd[b, t], h_rev[b, T−1−t]), the output gradient split per direction, and the reverse direction's
 // input gradient added back in time order.
+// Storage: float throughout (no md_act pointer), as lstm.cuh and gru.cuh, around which it runs.
 
 // md_sequence_copy: y[b, t', y_offset + c] (+)= x[b, t, x_offset + c] for c < width, t' = reverse ? T−1−t : t;
 // x is (B, T, x_width), y (B, T, y_width); y must not overlap x.
