@@ -184,6 +184,9 @@ extern "C" __global__ void __launch_bounds__(256) md_bf16_widen(
 //   H' = ⌊(H + 2p − k)/s⌋ + 1 (W' likewise);   patch = C·k·k;   plane = H'·W'
 //   col (patch, plane) per image:  col[(c·k + ki)·k + kj, oy·W' + ox] = x[c, oy·s − p + ki, ox·s − p + kj]
 //   (0 outside the image), so W (K, patch) · col (patch, plane) is the image's output (K, plane).
+// Storage: float throughout, activations included (no md_act pointer): the host's cuBLAS products read and write
+// the activations as FP32 matrices, so a model using this family keeps FP32 activations in every session (a warning
+// at the op says so; docs/cuda.md "Activation storage in the layer kernels").
 // The matrix products are GpuContext (cuBLAS) calls made by the host. col holds every image's columns (image n at
 // col + n·patch·plane), so each product is one strided batch over the N images, W shared (stride 0):
 //   forward:

@@ -248,6 +248,9 @@ extern "C" __global__ void __launch_bounds__(256) md_embedding_backward(
 //   last_hidden, last_cell (B, H): the last step's h and c (optional outputs)
 //   step t: i = σ(pre_i + b_i)  f = σ(pre_f + b_f)  g = tanh(pre_g + b_g)  o = σ(pre_o + b_o)
 //           (pre = x_t·W_ihᵀ + h_{t−1}·W_hhᵀ, b = bias_ih + bias_hh);   c_t = f·c_{t−1} + i·g;   h_t = o·tanh(c_t)
+// Storage: float throughout, activations included (no md_act pointer): the host's cuBLAS products read and write
+// the activations as FP32 matrices, so a model using this family keeps FP32 activations in every session (a warning
+// at the op says so; docs/cuda.md "Activation storage in the layer kernels").
 // Workspace, as the CPU's (floats): gates (B, T, 4H) | cells (B, T, H) | h_prev (B, T, H) | dh (B, H) | dc (B, H).
 // The forward leaves the activated gates and the cells there; the backward overwrites the gates with their
 // pre-activation gradients dpre, so every backward needs its own forward. Row (b, t) of gates is b·T + t.
