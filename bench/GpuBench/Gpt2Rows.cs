@@ -16,9 +16,11 @@ namespace GpuBench;
 /// back, so each step ends synchronised, as a training loop that logs its loss); the median, fastest and slowest step.
 /// Peak memory is <see cref="GpuContext.PeakDeviceBytes"/> from before the session is made to after the last step:
 /// parameters, gradients, optimizer state, activations and workspaces.
-/// One line per configuration, read by bench/pytorch/gpt2_table.py:
+/// Two lines per configuration, read by bench/pytorch/gpt2_table.py:
 ///   GPT2 impl row.config batch T parameters layers heads head_dim median_ms min_ms max_ms peak_bytes first_loss last_loss
-/// (tab-separated; first_loss is the first warm-up step's, last_loss the last timed step's).
+///   GPT2GRAPH impl row.config graph_captures fallback_reason_or_-
+/// (tab-separated; first_loss is the first warm-up step's, last_loss the last timed step's; the second line says whether
+/// the steps replayed a CUDA graph).
 /// </remarks>
 internal static class Gpt2Rows
 {
@@ -99,8 +101,21 @@ internal static class Gpt2Rows
             string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
             Console.WriteLine(string.Join('\t', "GPT2", "modeldsl", row + "." + configuration.Name, batch, length, parameters, layers, heads, d / heads,
                 F(times[steps / 2]), F(times[0]), F(times[^1]), context.PeakDeviceBytes, F(first), F(last)));
+            var (captures, fallback) = Graphs(session);
+            Console.WriteLine(string.Join('\t', "GPT2GRAPH", "modeldsl", row + "." + configuration.Name, captures, fallback?.ReplaceLineEndings(" ") ?? "-"));
             Console.Out.Flush();
         }
+    }
+
+    /// <summary>
+    /// Whether the timed steps replayed a CUDA graph: the generated session's <c>GraphCaptures</c> (one per binding, so 1
+    /// here) and <c>GraphFallbackReason</c> (null unless the step ran as plain launches; docs/cuda.md "CUDA graphs"), read by
+    /// name because each configuration's session is another generated class.
+    /// </summary>
+    private static (int Captures, string? Fallback) Graphs(IDisposable session)
+    {
+        var type = session.GetType();
+        return ((int)type.GetProperty("GraphCaptures")!.GetValue(session)!, (string?)type.GetProperty("GraphFallbackReason")!.GetValue(session));
     }
 
     /// <summary>Token ids uniform in [0, <paramref name="vocabulary"/>) from <c>new Random(seed)</c>.</summary>

@@ -9,8 +9,9 @@ training FLOPs per token of PaLM (Chowdhery et al. 2022, appendix B), as llm.c a
 Peaks below are NVIDIA's datasheet figures without sparsity; a GPU not in the table gets no MFU (and a line saying so).
 Checks, always: both sides report the same parameter count (the PyTorch module is the .model file's architecture),
 every loss is finite, and no configuration failed (a GPT2SKIP line whose reason starts with "failed:"). With --check (the emulator and PyTorch on the CPU, bench/gpu_compare.sh --check): also every
-configuration present (or skipped with a reason) and each one's loss going down over its steps. Exit status 1 when a
-check fails.
+configuration present (or skipped with a reason), each one's loss going down over its steps, and every ModelDsl step
+replayed as a CUDA graph (GpuBench's GPT2GRAPH lines: captures, and no fallback reason; on a GPU they are printed after
+the table, not checked). Exit status 1 when a check fails.
 """
 import argparse
 import math
@@ -53,7 +54,7 @@ def main():
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args()
 
-    rows, skipped = {}, {}
+    rows, skipped, graphs = {}, {}, {}
     with open(args.file) as f:
         for line in f:
             fields = line.rstrip("\n").split("\t")
@@ -67,6 +68,8 @@ def main():
                                     first=float(fields[13]), last=float(fields[14]))
             elif fields[0] == "GPT2SKIP" and len(fields) == 4:
                 skipped[fields[2].split(".", 1)[1]] = fields[3]
+            elif fields[0] == "GPT2GRAPH" and len(fields) == 5:
+                graphs[fields[2].split(".", 1)[1]] = (int(fields[3]), None if fields[4] == "-" else fields[4])
     if not rows:
         sys.exit("gpt2_table.py: no GPT2 lines in " + args.file)
 
@@ -86,6 +89,12 @@ def main():
     if args.check:
         for c in sorted(REQUIRED - rows.keys() - skipped.keys()):
             problems.append(f"{c}: no result and no reason")
+        # The emulator captures and replays CUDA graphs as a GPU does: a ModelDsl step that fell back to plain launches
+        # (a host value passed per step, a refused capture) is a regression the GPU run would time without saying so.
+        for c in sorted(c for c, r in rows.items() if r["impl"] == "modeldsl"):
+            captures, fallback = graphs.get(c, (0, "no GPT2GRAPH line"))
+            if fallback is not None or captures < 1:
+                problems.append(f"{c}: the step did not replay a CUDA graph ({fallback or 'no capture'})")
 
     N, L, H, Q, T, B = any_row["N"], any_row["L"], any_row["H"], any_row["Q"], any_row["T"], any_row["batch"]
     flops_per_token = 6 * N + 12 * L * H * Q * T
@@ -122,6 +131,10 @@ def main():
         print(f"| {label} | {r['median']:.1f} ({r['low']:.1f}–{r['high']:.1f}) | {tps:,.0f} | {mfu} | {memory} | "
               f"{r['first']:.3f} → {r['last']:.3f} |")
     print()
+    if graphs:
+        print("CUDA graphs (ModelDsl's step up to the loss read-back, replayed as one graph; docs/cuda.md): " + "; ".join(
+            f"{c} {'replayed, ' + str(n) + ' capture' + ('s' if n != 1 else '') if why is None else 'NOT used: ' + why}"
+            for c, (n, why) in sorted(graphs.items())))
     if args.check:
         print("ratios: not printed (the emulator against PyTorch on the CPU measures nothing about a GPU)")
     else:
@@ -133,7 +146,8 @@ def main():
         return 1
     if args.check:
         print(f"gpt2 check passed: {len(rows)} configurations ran ({', '.join(sorted(rows))}), "
-              f"{len(skipped)} skipped with a reason; parameter counts equal; every loss finite and going down")
+              f"{len(skipped)} skipped with a reason; parameter counts equal; every loss finite and going down; "
+              f"every ModelDsl step replayed a CUDA graph")
     return 0
 
 
