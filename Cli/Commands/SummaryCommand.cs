@@ -184,7 +184,22 @@ internal static class SummaryCommand
         WriteTable(rows, stdout);
         stdout.WriteLine($"session (once): {session.ToString("N0", CultureInfo.InvariantCulture)} bytes; per binding: {perBinding.ToString("N0", CultureInfo.InvariantCulture)} bytes");
         stdout.WriteLine($"peak of a training step: {(session + perBinding).ToString("N0", CultureInfo.InvariantCulture)} bytes ({Bytes(session + perBinding)}; nothing is reused within a step; the session keeps up to 4 bindings' workspaces)");
+        WriteRecompute(compiled.Plan!, stdout);
         stdout.WriteLine();
+    }
+
+    /// <summary>
+    /// <c>recompute Block</c> (docs/language.md "Activation recomputation"): per block, how many uses the backward pass
+    /// recomputes and how many sets of scratch they share, which is what the groups above no longer hold.
+    /// </summary>
+    private static void WriteRecompute(ModelDsl.Plan.TrainingPlan plan, TextWriter stdout)
+    {
+        foreach (var block in plan.Recompute.GroupBy(s => s.Instance.Block))
+        {
+            int uses = block.Count(), sets = block.Select(s => s.SharesWith).Distinct().Count();
+            int buffers = (block.FirstOrDefault(s => s.SharesWith == s.Instance) ?? block.First()).Scratch.Count;
+            stdout.WriteLine($"recompute {block.Key}: {uses} uses recomputed in the backward pass; their scratch ({buffers} buffers a use) is {sets} set{(sets == 1 ? "" : "s")} shared instead of {uses}");
+        }
     }
 
     private static string GroupName(GpuMemoryGroup group, ModelGraph model) => group switch

@@ -57,6 +57,18 @@ public sealed class SummaryCommandTests
     }
 
     [Fact]
+    public void Device_cuda_says_which_blocks_are_recomputed_and_how_many_scratch_sets_they_share()
+    {
+        string model = System.IO.Path.Combine(CliRunner.RepoRoot, "tests", "CudaParity", "models", "parity_recompute.model");
+        var (exit, stdout, stderr) = CliRunner.Run("summary", model, "--bind", "B=8,T=16", "--device", "cuda");
+        Assert.True(exit == 0, stdout + stderr);
+        // Three uses of Block; 23 buffers each (9 activations, 4 layer-norm statistics, attention's working memory, 9 gradients).
+        Assert.Contains("recompute Block: 3 uses recomputed in the backward pass; their scratch (23 buffers a use) is 1 set shared instead of 3", stdout);
+        var (_, plain, _) = CliRunner.Run("summary", CliRunner.Example("CharGpt/char_gpt.model"), "--bind", "B=8,T=16", "--device", "cuda");
+        Assert.DoesNotContain("recompute", plain);
+    }
+
+    [Fact]
     public void A_model_with_errors_prints_diagnostics_and_exits_1()
     {
         var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "modeldsl-summary-broken.model");

@@ -33,6 +33,7 @@ public static class Program
         (typeof(FortuneLstm), 3, 5),
         (typeof(CharGpt), 2, 8),
         (typeof(ParityGptBf16), 2, 8),
+        (typeof(ParityRecompute), 2, 8),
     };
 
     public static int Main(string[] args)

@@ -60,6 +60,28 @@ public sealed class SnapshotTests
     }
 
     /// <summary>
+    /// A model with <c>recompute Block</c> (no example declares it): both halves' backward passes with a
+    /// <c>// ── recompute block h.N</c> section before each use's backward, the uses' scratch in the first use's buffers,
+    /// and on the GPU the residual + layer norm fused inside a block only (docs/language.md "Activation recomputation").
+    /// Baselines: Snapshots/Inline/ParityRecompute.Training.verified.cs and .Gpu.verified.cs.
+    /// </summary>
+    [Fact]
+    public void A_recompute_models_halves_match_their_baselines()
+    {
+        const string example = "tests/CudaParity/models/parity_recompute.model";
+        var file = new TestAdditionalText("/src/" + example, File.ReadAllText(RepoPaths.Combine(example.Split('/'))));
+        var (_, result) = GeneratorHarness.Run(GeneratorHarness.CreateCompilation(GeneratorHarness.DefaultProgram), file);
+        Assert.DoesNotContain(result.Diagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        Directory.CreateDirectory(Path.Combine(Snapshot.Directory, "Inline"));
+        foreach (string half in new[] { "Training", "Gpu" })
+        {
+            var source = Assert.Single(result.GeneratedSources, s => s.HintName == $"ParityRecompute.{half}.g.cs");
+            Assert.Contains("// ── recompute block h.2.2 (Block, parity_recompute.model:22)", source.SourceText.ToString());
+            Snapshot.Verify(source.SourceText.ToString(), $"Inline/ParityRecompute.{half}");
+        }
+    }
+
+    /// <summary>
     /// A model with two <c>output</c> lines (no example has one): its <c>HeadsOutputs</c> class, <c>ForwardAll</c> on the CPU
     /// and the GPU session, and Predict reading the second output. Baselines under Snapshots/Inline/, apart from the examples'.
     /// </summary>

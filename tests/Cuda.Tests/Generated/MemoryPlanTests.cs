@@ -61,6 +61,41 @@ public sealed class MemoryPlanTests
         Assert.Equal(4992 * 4, memory.Session.Single(a => a.Name == "_values").Bytes(new Dictionary<string, long>()));
     }
 
+    /// <summary>
+    /// <c>recompute Block</c> (docs/language.md "Activation recomputation"): tests/CudaParity/models/parity_recompute.model's
+    /// three block uses share one set of scratch, so the plan holds two sets fewer than the same model without the statement,
+    /// in the kept activations, the saved statistics, attention's working memory and the activation gradients alike; the
+    /// session part (parameters, optimizer state) does not change. (That the session allocates exactly its plan is the test above.)
+    /// </summary>
+    [Fact]
+    public void Recompute_shrinks_the_per_binding_memory_by_the_scratch_of_the_shared_uses()
+    {
+        string file = System.IO.Path.Combine(ExampleModels.RepositoryRoot, "tests", "CudaParity", "models", "parity_recompute.model");
+        string text = System.IO.File.ReadAllText(file);
+        (ModelDsl.Plan.TrainingPlan Plan, GpuMemoryPlan Memory) PlanOf(string source)
+        {
+            var compiled = ModelDsl.Compilation.Compile(file, source).Compiled.Single();
+            return (compiled.Plan!, GpuMemoryPlan.For(compiled.Plan!, compiled.Cuda!));
+        }
+        var (plan, recomputed) = PlanOf(text);
+        var (_, plain) = PlanOf(text.Replace("    recompute Block\n", ""));
+        var at = Bindings(8, 16);
+        long Bytes(GpuMemoryPlan p, GpuMemoryGroup g) => p.PerBinding.Where(a => a.Group == g).Sum(a => a.Bytes(at));
+        Assert.Equal(plain.Session.Sum(a => a.Bytes(at)), recomputed.Session.Sum(a => a.Bytes(at)));
+        foreach (var group in new[] { GpuMemoryGroup.Saved, GpuMemoryGroup.Workspace, GpuMemoryGroup.ActivationGradients })
+            Assert.True(Bytes(recomputed, group) < Bytes(plain, group), $"{group}: {Bytes(recomputed, group)} with recompute, {Bytes(plain, group)} without");
+        long Activations(GpuMemoryPlan p) => Bytes(p, GpuMemoryGroup.ActivationsKept) + Bytes(p, GpuMemoryGroup.ActivationsForwardOnly);
+        Assert.True(Activations(recomputed) < Activations(plain));
+
+        // Exactly two uses' scratch is gone: the first use's scratch buffers, as the session allocates them, twice.
+        var owner = plan.Recompute.Single(s => s.SharesWith == s.Instance);
+        Assert.Equal(3, plan.Recompute.Count);
+        var allocated = owner.Scratch.Select(b => "w." + b.Name).ToHashSet();
+        long perUse = recomputed.PerBinding.Where(a => allocated.Contains(a.Name)).Sum(a => a.Bytes(at));
+        Assert.True(perUse > 0);
+        Assert.Equal(2 * perUse, plain.PerBinding.Sum(a => a.Bytes(at)) - recomputed.PerBinding.Sum(a => a.Bytes(at)));
+    }
+
     private static Dictionary<string, long> Bindings(int batch, int sequence) => new(StringComparer.Ordinal) { ["B"] = batch, ["T"] = sequence };
 
     private static void Train(IDisposable session, Type type, int batch, int sequence) =>
