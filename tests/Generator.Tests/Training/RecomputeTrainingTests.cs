@@ -125,6 +125,62 @@ public sealed class RecomputeTrainingTests : IClassFixture<CudaParityTests.Emula
         ParityCheck.Invoke(session, "CopyToHost");
         for (int k = 0; k < plain.Parameters.Count; k++)
             Assert.True(plain.Parameters[k].Value.AsSpan().SequenceEqual(recomputed.Parameters[k].Value), $"gpu: {plain.Parameters[k].Name} after 2 steps");
+        // The recomputing step is a CUDA graph like any other: captured once at this binding, then replayed.
+        Assert.Null((string?)((dynamic)session).GraphFallbackReason);
+        Assert.True((int)((dynamic)session).GraphCaptures >= 1);
+    }
+
+    /// <summary>
+    /// Other layers' saved state and working memory inside recomputed blocks: conv2d's columns, max-pool winners (two uses
+    /// at different sizes, 16×16 then 8×8, which share nothing), a residual conv block; LSTM and GRU gates and cells.
+    /// </summary>
+    public static TheoryData<string, string, string> OtherLayers() => new()
+    {
+        {
+            "Conv",
+            "block Down(x, c) {\n    return x -> conv2d(c, 3, padding=1) -> relu -> max_pool2d(2) -> dropout(0.1)\n}\n"
+            + "block Res(x, c) {\n    return x + (x -> conv2d(c, 3, padding=1) -> tanh)\n}\n"
+            + "model Conv {\n    input x: f32[B, 3, 16, 16]\n    label y: i32[B]\n"
+            + "    h = x -> conv2d(4, 3, padding=1) -> repeat 2 Down(4) -> repeat 2 Res(4) -> global_avg_pool2d -> dense(5)\n"
+            + "    output h\n    loss cross_entropy(h, y)\n    optimizer adam(lr=0.01)\nRECOMPUTE}\n",
+            "    recompute Down, Res\n"
+        },
+        {
+            "Rec",
+            "block L(x, n) {\n    return x + (x -> lstm(n, return_sequences=true) -> dropout(0.1))\n}\n"
+            + "block G(x, n) {\n    return x + (x -> gru(n, return_sequences=true) -> tanh)\n}\n"
+            + "model Rec {\n    input ids: i32[B, T]\n    label y: i32[B]\n"
+            + "    h = embedding(ids, 13, 6) -> repeat 2 L(6) -> repeat 2 G(6) -> mean(axis=1) -> dense(3)\n"
+            + "    output h\n    loss cross_entropy(h, y)\n    optimizer adam(lr=0.01)\nRECOMPUTE}\n",
+            "    recompute L, G\n"
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(OtherLayers))]
+    public void Other_layers_recompute_bit_for_bit_on_the_cpu_and_the_emulated_gpu(string name, string text, string statement)
+    {
+        var plain = GeneratedModel.Compile(text.Replace("RECOMPUTE", ""), name, seed: 3);
+        var recomputed = GeneratedModel.Compile(text.Replace("RECOMPUTE", statement), name, seed: 3);
+        Assert.Contains("// ── recompute block h.", recomputed.Source, StringComparison.Ordinal);
+        var plainGpu = plain.NewInstance(3);
+        var recomputedGpu = recomputed.NewInstance(3);
+        using var plainSession = (IDisposable)ParityCheck.Invoke(plainGpu, "ToGpu", _emulator.Context);
+        using var session = (IDisposable)ParityCheck.Invoke(recomputedGpu, "ToGpu", _emulator.Context);
+        for (int step = 0; step < 2; step++)
+        {
+            var batch = ParityCheck.RandomBatch(plain.Type, 3, 5, seed: 60 + step);
+            Assert.Equal((float)plain.Call("ComputeGradients", batch), (float)recomputed.Call("ComputeGradients", batch));
+            AssertSameGradients(plain, recomputed, $"{name} cpu step {step + 1}");
+            Assert.Equal((float)plain.Call("TrainStep", batch), (float)recomputed.Call("TrainStep", batch));
+            Assert.Equal((float)ParityCheck.Invoke(plainSession, "TrainStep", batch), (float)ParityCheck.Invoke(session, "TrainStep", batch));
+        }
+        ParityCheck.Invoke(plainSession, "CopyToHost");
+        ParityCheck.Invoke(session, "CopyToHost");
+        var plainParameters = (System.Collections.Generic.IReadOnlyList<Parameter>)plainGpu.GetType().GetProperty("Parameters")!.GetValue(plainGpu)!;
+        var parameters = (System.Collections.Generic.IReadOnlyList<Parameter>)recomputedGpu.GetType().GetProperty("Parameters")!.GetValue(recomputedGpu)!;
+        for (int k = 0; k < plainParameters.Count; k++)
+            Assert.True(plainParameters[k].Value.AsSpan().SequenceEqual(parameters[k].Value), $"{name} gpu: {plainParameters[k].Name} after 2 steps");
     }
 
     [Fact]
