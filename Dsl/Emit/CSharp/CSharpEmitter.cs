@@ -447,6 +447,17 @@ namespace ModelDsl.Emit.CSharp
             || _plan.Recompute.SelectMany(s => s.Forward).Any(k => DrawsDropout(k) || k.Calls?.Calls.Any(c => c.Arguments.OfType<TrainingArgument>().Any()) == true);
 
         /// <summary>
+        /// For a buffer whose memory recomputed block uses share (<c>recompute Block</c>): the workspace field's comment
+        /// suffix naming them (<c>; scratch of the recomputed h.1.0 … h.1.3</c>), else "".
+        /// </summary>
+        private protected string SharedScratchNote(PlanBuffer b)
+        {
+            var uses = _plan.Recompute.Where(s => s.Scratch.Any(x => x.Root == b)).Select(s => s.Instance.Path).ToList();
+            if (uses.Count < 2) return "";
+            return $"; scratch of the recomputed {(uses.Count == 2 ? uses[0] + " and " + uses[1] : uses[0] + " … " + uses[uses.Count - 1] + $" ({uses.Count} uses)")}";
+        }
+
+        /// <summary>
         /// The header of a recomputation in the backward pass (<c>recompute Block</c>): which instance, from which .model line,
         /// why its forward kernels run again, and whose buffers they write.
         /// </summary>

@@ -201,7 +201,7 @@ namespace ModelDsl.Emit.CSharp
             }
             foreach (var b in planned)
             {
-                _w.Line($"public readonly {ElementType(b.DType)}[] {Name(b)}; // {BufferComment(b)}");
+                _w.Line($"public readonly {ElementType(b.DType)}[] {Name(b)}; // {BufferComment(b)}{SharedScratchNote(b)}");
             }
             _w.Line("public readonly global::ModelDsl.Runtime.Tensor Output;");
             if (Model.Outputs.Count > 1) _w.Line($"public readonly {OutputsType} Outputs; // Output and the other outputs' tensors");

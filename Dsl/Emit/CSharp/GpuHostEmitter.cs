@@ -421,7 +421,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Line(GeneratedFile.GeneratedCode);
             _w.Open("private sealed class Workspace : global::System.IDisposable");
             foreach (var symbol in _symbols) _w.Line($"public readonly int {SymbolLocal(symbol)};");
-            foreach (var b in deviceBuffers) _w.Line($"public readonly global::ModelDsl.Cuda.DeviceVariable {Name(b)}; // {DeviceBufferComment(b)}");
+            foreach (var b in deviceBuffers) _w.Line($"public readonly global::ModelDsl.Cuda.DeviceVariable {Name(b)}; // {DeviceBufferComment(b)}{SharedScratchNote(b)}");
             EmitBf16Staging("field");
             if (_plan.Loss is { } loss)
             {

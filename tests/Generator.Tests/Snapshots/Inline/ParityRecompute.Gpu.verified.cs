@@ -1925,20 +1925,20 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 public readonly global::ModelDsl.Cuda.DeviceVariable tok; // activation f32[B, T, 16]
                 public readonly global::ModelDsl.Cuda.DeviceVariable h_0; // activation f32[B, T, 16]
                 public readonly global::ModelDsl.Cuda.DeviceVariable h_1; // activation f32[B, T, 16]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_a_0; // activation f32[B, T, 16]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_a_0_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_a_0_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_a_1_qkv; // activation f32[B, T, 48]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_a_1_context; // activation f32[B, T, 16]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_a_1_workspace; // working memory, f32: row max [B, 2, T] | row log-sum [B, 2, T] | delta [B, 2, T]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_a_1; // activation f32[B, T, 16]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_r_0; // activation f32[B, T, 16]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_m_0; // activation f32[B, T, 16]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_m_0_mean; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_m_0_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_m_1; // activation f32[B, T, 64]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_m_2; // activation f32[B, T, 64]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_m_3; // activation f32[B, T, 16]
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_a_0; // activation f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_a_0_mean; // saved f32[B, T], kept by the forward for the backward; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_a_0_rstd; // saved f32[B, T], kept by the forward for the backward; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_a_1_qkv; // activation f32[B, T, 48]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_a_1_context; // activation f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_a_1_workspace; // working memory, f32: row max [B, 2, T] | row log-sum [B, 2, T] | delta [B, 2, T]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_a_1; // activation f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_r_0; // activation f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_m_0; // activation f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_m_0_mean; // saved f32[B, T], kept by the forward for the backward; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_m_0_rstd; // saved f32[B, T], kept by the forward for the backward; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_m_1; // activation f32[B, T, 64]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_m_2; // activation f32[B, T, 64]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_m_3; // activation f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
                 public readonly global::ModelDsl.Cuda.DeviceVariable h_2_0_0; // activation f32[B, T, 16]
                 public readonly global::ModelDsl.Cuda.DeviceVariable h_2_1_0; // activation f32[B, T, 16]
                 public readonly global::ModelDsl.Cuda.DeviceVariable h_2_2_0; // activation f32[B, T, 16]
@@ -1951,15 +1951,15 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 public readonly global::ModelDsl.Cuda.DeviceVariable d_h_2_2_0; // gradient f32[B, T, 16]
                 public readonly global::ModelDsl.Cuda.DeviceVariable d_h_2_1_0; // gradient f32[B, T, 16]
                 public readonly global::ModelDsl.Cuda.DeviceVariable d_h_2_0_0; // gradient f32[B, T, 16]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_h_2_0_r_0; // gradient f32[B, T, 16]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_h_2_0_m_3; // gradient f32[B, T, 16]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_h_2_0_m_1; // gradient f32[B, T, 64]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_h_2_0_m_0; // gradient f32[B, T, 16]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_h_2_0_r_0; // gradient f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_h_2_0_m_3; // gradient f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_h_2_0_m_1; // gradient f32[B, T, 64]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_h_2_0_m_0; // gradient f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
                 public readonly global::ModelDsl.Cuda.DeviceVariable d_h_1; // gradient f32[B, T, 16]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_h_2_0_a_1; // gradient f32[B, T, 16]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_h_2_0_a_1_context; // gradient f32[B, T, 16]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_h_2_0_a_1_qkv; // gradient f32[B, T, 48]
-                public readonly global::ModelDsl.Cuda.DeviceVariable d_h_2_0_a_0; // gradient f32[B, T, 16]
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_h_2_0_a_1; // gradient f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_h_2_0_a_1_context; // gradient f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_h_2_0_a_1_qkv; // gradient f32[B, T, 48]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+                public readonly global::ModelDsl.Cuda.DeviceVariable d_h_2_0_a_0; // gradient f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
                 public readonly global::ModelDsl.Cuda.DeviceVariable d_h_0; // gradient f32[B, T, 16]
                 public readonly global::ModelDsl.Cuda.DeviceVariable d_tok; // gradient f32[B, T, 16]
                 public readonly global::ModelDsl.Cuda.DeviceVariable LossTerms; // one loss term per row, averaged by loss_mean

@@ -367,20 +367,20 @@ namespace Consumer
             public readonly float[] tok; // f32[B, T, 16]
             public readonly float[] h_0; // f32[B, T, 16]
             public readonly float[] h_1; // f32[B, T, 16]
-            public readonly float[] h_2_0_a_0; // f32[B, T, 16]
-            public readonly float[] h_2_0_a_0_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] h_2_0_a_0_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] h_2_0_a_1_qkv; // f32[B, T, 48]
-            public readonly float[] h_2_0_a_1_context; // f32[B, T, 16]
-            public readonly float[] h_2_0_a_1_workspace; // working memory, at least f32[B, 2, T, T]: sized by the runtime
-            public readonly float[] h_2_0_a_1; // f32[B, T, 16]
-            public readonly float[] h_2_0_r_0; // f32[B, T, 16]
-            public readonly float[] h_2_0_m_0; // f32[B, T, 16]
-            public readonly float[] h_2_0_m_0_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] h_2_0_m_0_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] h_2_0_m_1; // f32[B, T, 64]
-            public readonly float[] h_2_0_m_2; // f32[B, T, 64]
-            public readonly float[] h_2_0_m_3; // f32[B, T, 16]
+            public readonly float[] h_2_0_a_0; // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public readonly float[] h_2_0_a_0_mean; // f32[B, T], kept by the forward for the backward; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public readonly float[] h_2_0_a_0_rstd; // f32[B, T], kept by the forward for the backward; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public readonly float[] h_2_0_a_1_qkv; // f32[B, T, 48]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public readonly float[] h_2_0_a_1_context; // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public readonly float[] h_2_0_a_1_workspace; // working memory, at least f32[B, 2, T, T]: sized by the runtime; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public readonly float[] h_2_0_a_1; // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public readonly float[] h_2_0_r_0; // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public readonly float[] h_2_0_m_0; // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public readonly float[] h_2_0_m_0_mean; // f32[B, T], kept by the forward for the backward; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public readonly float[] h_2_0_m_0_rstd; // f32[B, T], kept by the forward for the backward; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public readonly float[] h_2_0_m_1; // f32[B, T, 64]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public readonly float[] h_2_0_m_2; // f32[B, T, 64]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public readonly float[] h_2_0_m_3; // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
             public readonly float[] h_2_0_0; // f32[B, T, 16]
             public readonly float[] h_2_1_0; // f32[B, T, 16]
             public readonly float[] h_2_2_0; // f32[B, T, 16]
@@ -393,16 +393,16 @@ namespace Consumer
             public readonly float[] d_h_2_2_0; // f32[B, T, 16]
             public readonly float[] d_h_2_1_0; // f32[B, T, 16]
             public readonly float[] d_h_2_0_0; // f32[B, T, 16]
-            public readonly float[] d_h_2_0_r_0; // f32[B, T, 16]
-            public readonly float[] d_h_2_0_m_3; // f32[B, T, 16]
-            public readonly float[] d_h_2_0_m_2; // f32[B, T, 64]
-            public readonly float[] d_h_2_0_m_1; // f32[B, T, 64]
-            public readonly float[] d_h_2_0_m_0; // f32[B, T, 16]
+            public readonly float[] d_h_2_0_r_0; // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public readonly float[] d_h_2_0_m_3; // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public readonly float[] d_h_2_0_m_2; // f32[B, T, 64]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public readonly float[] d_h_2_0_m_1; // f32[B, T, 64]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public readonly float[] d_h_2_0_m_0; // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
             public readonly float[] d_h_1; // f32[B, T, 16]
-            public readonly float[] d_h_2_0_a_1; // f32[B, T, 16]
-            public readonly float[] d_h_2_0_a_1_context; // f32[B, T, 16]
-            public readonly float[] d_h_2_0_a_1_qkv; // f32[B, T, 48]
-            public readonly float[] d_h_2_0_a_0; // f32[B, T, 16]
+            public readonly float[] d_h_2_0_a_1; // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public readonly float[] d_h_2_0_a_1_context; // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public readonly float[] d_h_2_0_a_1_qkv; // f32[B, T, 48]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public readonly float[] d_h_2_0_a_0; // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
             public readonly float[] d_h_0; // f32[B, T, 16]
             public readonly float[] d_tok; // f32[B, T, 16]
             public readonly global::ModelDsl.Runtime.Tensor Output;
