@@ -58,7 +58,26 @@ namespace ModelDsl.Plan
         /// <summary>The buffer holding the first declared output (what <c>Forward</c> returns).</summary>
         public PlanBuffer Output => Outputs[0];
         public LossKernel? Loss { get; }
+
+        /// <summary>
+        /// The backward pass's own kernels. With <see cref="Recompute"/> it runs forward kernels too: a recomputed use's, right
+        /// before <see cref="RecomputeSegment.FirstBackward"/> (<see cref="BackwardAsRun"/> lists them in order), so an
+        /// analysis of when a buffer is written or read (memory reuse) must walk that sequence, not this list.
+        /// </summary>
         public IReadOnlyList<Kernel> Backward { get; }
+
+        /// <summary>The kernels the backward pass runs, in order: each recomputed use's forward kernels before its first backward kernel.</summary>
+        public IEnumerable<Kernel> BackwardAsRun()
+        {
+            foreach (var kernel in Backward)
+            {
+                if (RecomputeBefore(kernel) is { } segment)
+                {
+                    foreach (var recomputed in segment.Forward) yield return recomputed;
+                }
+                yield return kernel;
+            }
+        }
 
         /// <summary>Parameter buffers in <see cref="ModelGraph.Parameters"/> order, and their gradients in the same order.</summary>
         public IReadOnlyList<PlanBuffer> Parameters { get; }

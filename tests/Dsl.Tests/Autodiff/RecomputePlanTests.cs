@@ -61,6 +61,14 @@ namespace ModelDsl.Dsl.Tests.Autodiff
                 Assert.Contains(segment.Forward, k => k is ElementwiseKernel { UsesDropout: true });
                 Assert.Contains(segment.Forward, k => k.Calls?.Calls.Any(c => c.Arguments.OfType<DropoutSeedArgument>().Any()) == true); // attention's own dropout
             }
+            // The backward as it runs: every backward kernel once, and each use's forward kernels once more, right before its own.
+            var run = plan.BackwardAsRun().ToList();
+            Assert.Equal(plan.Backward.Count + plan.Recompute.Sum(s => s.Forward.Count), run.Count);
+            foreach (var segment in plan.Recompute)
+            {
+                int at = run.IndexOf(segment.FirstBackward);
+                Assert.Equal(segment.Forward, run.Skip(at - segment.Forward.Count).Take(segment.Forward.Count));
+            }
             // The embedding, its dropout, the final layer norm and the head are no instance's.
             Assert.Equal(-1, plan.RecomputedInstanceOf(plan.Forward[0]));
             Assert.Equal(-1, plan.RecomputedInstanceOf(plan.Forward[^1]));
