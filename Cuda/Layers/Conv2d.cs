@@ -28,8 +28,9 @@ public static class Conv2d
     /// <summary>
     /// <c>y = conv2d(x, weight) + bias</c>, x (N, C, H, W), weight (K, C, k, k), bias (K) or null, y (N, K, H', W'):
     /// <c>md_conv2d_im2col</c> over the batch into <paramref name="workspace"/>, one strided-batched GEMM
-    /// <c>y[n] = W·col[n]</c>, then <c>md_conv2d_bias_forward</c> (without a bias, not launched). The columns stay in the
-    /// working memory for the backward.
+    /// <c>y[n] = W·col[n]</c>, then <c>md_conv2d_bias_forward</c> (without a bias, not launched). With BF16 activations
+    /// (<see cref="LayerContext.Bf16Activations"/>) <c>md_conv2d_forward_product</c> computes y and its bias instead (cuBLAS
+    /// writes no BF16 from FP32 operands). The columns stay in the working memory for the backward.
     /// </summary>
     public static void Forward(LayerContext gpu, in Conv2dGeometry g, DevicePointer x, DevicePointer weight, DevicePointer bias,
         DevicePointer y, DevicePointer workspace)
@@ -37,6 +38,21 @@ public static class Conv2d
         ArgumentNullException.ThrowIfNull(gpu);
         int patch = g.PatchSize, plane = g.OutPlane, channels = g.OutChannels;
         Im2Col(gpu, g, x, workspace);
+        if (gpu.Bf16Activations)
+        {
+            var product = gpu.Kernel("md_conv2d_forward_product");
+            var p = product.Arguments();
+            p.Int("images", g.Batch);
+            p.Int("channels", channels);
+            p.Int("patch", patch);
+            p.Int("plane", plane);
+            p.Reads("weight", weight);
+            p.Reads("col", workspace);
+            p.Reads("bias", bias);
+            p.WritesActivation("y", y);
+            product.Launch(Grid.Elements((long)g.Batch * channels * plane), Grid.Block, ref p);
+            return;
+        }
         gpu.Context.SgemmStridedBatched(false, false, channels, plane, patch, 1f, weight, patch, 0L,
             workspace, plane, g.ColumnLength, 0f, y, plane, (long)channels * plane, g.Batch);
         if (bias.IsNull) return;
@@ -46,7 +62,7 @@ public static class Conv2d
         a.Int("channels", channels);
         a.Int("plane", plane);
         a.Reads("bias", bias);
-        a.Writes("y", y);
+        a.WritesActivation("y", y);
         kernel.Launch(Grid.Elements((long)g.Batch * channels * plane), Grid.Block, ref a);
     }
 
@@ -108,7 +124,7 @@ public static class Conv2d
         var kernel = gpu.Kernel("md_conv2d_im2col");
         var a = kernel.Arguments();
         Geometry(ref a, g);
-        a.Reads("x", x);
+        a.ReadsActivation("x", x);
         a.Writes("col", col);
         kernel.Launch(Grid.Elements(Columns(g)), Grid.Block, ref a);
     }

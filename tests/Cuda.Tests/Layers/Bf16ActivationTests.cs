@@ -209,6 +209,31 @@ public sealed class Bf16ActivationTests(LayerKernelFixture gpu, ITestOutputHelpe
         });
     }
 
+    // With BF16 activations the forward's product is md_conv2d_forward_product (cuBLAS writes no BF16 from FP32
+    // operands): its sum of patch products and the bias is another summation order than the FP32 path's GEMM then bias
+    // kernel, each within γ = (patch + 1)·2^-24 of Σ|w·col| + |bias|, so y may differ by twice that before its rounding.
+    // The backward reads only the float columns (identical: im2col widens exactly) and float gradients: bit for bit.
+    [Theory]
+    [InlineData(2, 3, 7, 6, 4, 3, 1, 1, true)]
+    [InlineData(3, 2, 9, 8, 5, 3, 2, 0, false)]
+    public void Conv2d(int n, int c, int h, int w, int k, int kernel, int stride, int padding, bool bias)
+    {
+        var g = new ModelDsl.Runtime.Cpu.Layers.Conv2dGeometry(n, c, h, w, k, kernel, stride, padding);
+        var random = new Random(g.InputLength);
+        float[] x = Bf16Values(random, g.InputLength), weight = LayerAssert.Uniform(random, g.WeightLength, -0.5f, 0.5f);
+        float[] b = LayerAssert.Uniform(random, k), dy = LayerAssert.Uniform(random, g.OutputLength);
+        float[] work0 = new float[GpuLayers.Conv2d.WorkspaceLength(g)];
+        Array.Fill(work0, 1f, (int)GpuLayers.Conv2d.OnesOffset(g), n);
+        double slack = 2.0 * (g.PatchSize + 1) * Math.Pow(2, -24) * (g.PatchSize * 0.5 * 1.0 + 1.0);
+        Check(gpu, output, LayerFamily.Conv2d, s =>
+        {
+            DevicePointer dW = s.Floats(weight), dB = bias ? s.Floats(b) : default, work = s.Floats(work0);
+            GpuLayers.Conv2d.Forward(s.Layers, g, s.Activation(x), dW, dB, s.ActivationOutput("conv y", g.OutputLength, slack), work);
+            GpuLayers.Conv2d.Backward(s.Layers, g, default, dW, s.Floats(dy), s.FloatOutput("conv dx", g.InputLength),
+                s.FloatOutput("conv dweight", g.WeightLength), bias ? s.FloatOutput("conv dbias", k) : default, work);
+        });
+    }
+
     // The check itself can fail: a module whose md_act is not the buffers' storage (a kernel reading BF16 as floats and
     // writing float bits into BF16 buffers, or the reverse) breaks the bounds, here for layer_norm and softmax.
     [Theory]

@@ -75,7 +75,7 @@ public sealed class KernelSignatureTests
             }
             total += kernels.Count;
         }
-        Assert.Equal(52, total);
+        Assert.Equal(53, total);
     }
 
     [Fact]

@@ -78,11 +78,15 @@ public sealed class LayerLauncherTests : IDisposable
         var counter = ModelDsl.Runtime.StateBuffer.Counter("bn.num_batches_tracked", "test");
         GpuLayers.BatchNorm.Forward(_layers, 2, 3, 4, p, q, r, s, t, u, t.Plus(100), u.Plus(100), counter, 0.1f, 1e-5f, training: true);
         GpuLayers.BatchNorm.Backward(_layers, 2, 3, 4, p, q, t, u, s, p.Plus(1000), q.Plus(1000), r.Plus(1000));
+        // The kernels a launcher takes only when activations are BF16 (a context of 2-byte activations over the same
+        // module: the arguments are checked against the same parsed signatures).
+        var bf16 = new LayerContext(_context, _module, activationBytes: 2);
+        GpuLayers.Conv2d.Forward(bf16, conv, p, q, r, s, t);
         _context.Synchronize();
 
         var library = LayerKernels.Signatures.Keys.OrderBy(n => n, StringComparer.Ordinal).ToList();
-        Assert.Equal(52, library.Count);
-        Assert.Equal(library, _layers.LaunchedKernels.OrderBy(n => n, StringComparer.Ordinal));
+        Assert.Equal(53, library.Count);
+        Assert.Equal(library, _layers.LaunchedKernels.Concat(bf16.LaunchedKernels).Distinct().OrderBy(n => n, StringComparer.Ordinal));
     }
 
     [Fact]
