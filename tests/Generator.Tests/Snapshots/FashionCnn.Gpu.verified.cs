@@ -184,9 +184,10 @@ extern "C" __global__ void __launch_bounds__(256) md_bf16_widen(
 //   H' = ⌊(H + 2p − k)/s⌋ + 1 (W' likewise);   patch = C·k·k;   plane = H'·W'
 //   col (patch, plane) per image:  col[(c·k + ki)·k + kj, oy·W' + ox] = x[c, oy·s − p + ki, ox·s − p + kj]
 //   (0 outside the image), so W (K, patch) · col (patch, plane) is the image's output (K, plane).
-// Storage: float throughout, activations included (no md_act pointer): the host's cuBLAS products read and write
-// the activations as FP32 matrices, so a model using this family keeps FP32 activations in every session (a warning
-// at the op says so; docs/cuda.md "Activation storage in the layer kernels").
+// Storage (bf16.cuh): x and y are activations, md_act; weight, bias, col, the products and every gradient are float.
+// x is read only by md_conv2d_im2col (widened into the float col), so every product reads float operands. y is
+// written by the forward's product: cuBLAS with md_act = float; md_conv2d_forward_product when activations are BF16
+// (cuBLAS cannot write a BF16 C from FP32 operands), which adds the bias and rounds y once.
 // The matrix products are GpuContext (cuBLAS) calls made by the host. col holds every image's columns (image n at
 // col + n·patch·plane), so each product is one strided batch over the N images, W shared (stride 0):
 //   forward:
@@ -194,6 +195,8 @@ extern "C" __global__ void __launch_bounds__(256) md_bf16_widen(
 //     SgemmStridedBatched(false, false, K, plane, patch, 1, W, patch, 0, col, plane, patch·plane,
 //                         0, y, plane, K·plane, N)                              y[n] = W·col[n]
 //     md_conv2d_bias_forward(N, K, plane, bias, y)                              (skipped without a bias)
+//   forward with BF16 activations (LayerContext.Bf16Activations), in place of the GEMM and the bias kernel:
+//     md_conv2d_im2col(N, x, col);  md_conv2d_forward_product(N, K, patch, plane, W, col, bias, y)
 //   backward, on the forward's col; P (N, K, patch) and ones (N) are working memory too:
 //     SgemmStridedBatched(false, true, K, patch, plane, 1, dy, plane, K·plane, col, plane, patch·plane,
 //                         0, P, patch, K·patch, N)                              P[n] = dy[n]·col[n]ᵀ
@@ -212,7 +215,7 @@ extern "C" __global__ void __launch_bounds__(256) md_bf16_widen(
 //   input row by the stride.
 extern "C" __global__ void __launch_bounds__(256) md_conv2d_im2col(
     int images, int channels, int height, int width, int out_height, int out_width, int kernel, int stride,
-    int padding, const float* __restrict__ x, float* __restrict__ col)
+    int padding, const md_act* __restrict__ x, float* __restrict__ col)
 {
     int kk = kernel * kernel;
     int patch = channels * kk;
@@ -228,7 +231,7 @@ extern "C" __global__ void __launch_bounds__(256) md_conv2d_im2col(
         int iy = (o / out_width) * stride - padding + ki;
         int ix = (o % out_width) * stride - padding + kj;
         bool inside = (unsigned)iy < (unsigned)height && (unsigned)ix < (unsigned)width;
-        col[i] = inside ? x[((image * channels + c) * height + iy) * width + ix] : 0.0f;
+        col[i] = inside ? md_load(x[((image * channels + c) * height + iy) * width + ix]) : 0.0f;
     }
 }
 
@@ -271,11 +274,37 @@ extern "C" __global__ void __launch_bounds__(256) md_conv2d_col2im(
 //   why: one pass over y after the batched GEMM (a GEMM with β = 1 over a broadcast bias would need the
 //   bias written into y first, which is the same pass).
 extern "C" __global__ void __launch_bounds__(256) md_conv2d_bias_forward(
-    int images, int channels, int plane, const float* __restrict__ bias, float* __restrict__ y)
+    int images, int channels, int plane, const float* __restrict__ bias, md_act* __restrict__ y)
 {
     long n = (long)images * channels * plane;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
-        y[i] += bias[(i / plane) % channels];
+        y[i] = md_act_from(md_load(y[i]) + bias[(i / plane) % channels]);
+}
+
+// md_conv2d_forward_product: y (images, K, plane) = W (K, patch)·col[n] (patch, plane) + bias[k] (bias may be null),
+// rounded once on its store: the forward's product when activations are BF16.
+//   launch: grid (min(⌈images·K·plane/256⌉, 65535)), block (256): one thread per element of y, grid-stride.
+//   why: cuBLAS's GEMMs with FP32 operands write FP32 only, and y has no FP32 home; a thread sums its patch in order
+//   (W's row is the same for a block's neighbouring threads, col's reads coalesce across them). A plain loop, not a
+//   tiled GEMM: the conv2d models this library serves are small, and a BF16 session's matrix products of the dense
+//   layers are where the time goes.
+extern "C" __global__ void __launch_bounds__(256) md_conv2d_forward_product(
+    int images, int channels, int patch, int plane, const float* __restrict__ weight, const float* __restrict__ col,
+    const float* __restrict__ bias, md_act* __restrict__ y)
+{
+    long n = (long)images * channels * plane;
+    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    {
+        int p = (int)(i % plane);
+        long rest = i / plane;
+        int k = (int)(rest % channels);
+        long image = rest / channels;
+        const float* w_row = weight + (long)k * patch;
+        const float* column = col + image * patch * plane + p;
+        float sum = 0.0f;
+        for (int r = 0; r < patch; r++) sum += w_row[r] * column[(long)r * plane];
+        y[i] = md_act_from(bias != nullptr ? sum + bias[k] : sum);
+    }
 }
 
 // md_conv2d_bias_backward: dbias (K) (+)= Σ over images and pixels of dy (images, K, plane).
