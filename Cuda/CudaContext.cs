@@ -334,11 +334,11 @@ public sealed unsafe class CudaContext : GpuContext
 
     /// <summary>
     /// Row-major GEMM of BF16 operands (<see cref="GpuContext.GemmBf16"/>) as <c>cublasGemmEx</c> on the transposes
-    /// (<see cref="ColumnMajorGemm"/>): A and B <c>CUDA_R_16BF</c>, C <c>CUDA_R_32F</c>, <c>CUBLAS_COMPUTE_32F</c>, the
-    /// default algorithm (tensor cores). When beta is 0, C is not read.
+    /// (<see cref="ColumnMajorGemm"/>): A and B <c>CUDA_R_16BF</c>, C <c>CUDA_R_32F</c> (<c>CUDA_R_16BF</c> when
+    /// <paramref name="bf16C"/>), <c>CUBLAS_COMPUTE_32F</c>, the default algorithm (tensor cores). When beta is 0, C is not read.
     /// </summary>
     public override void GemmBf16(bool transA, bool transB, int m, int n, int k, float alpha,
-        DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc)
+        DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc, bool bf16C = false)
     {
         CheckSgemm(transA, transB, m, n, k, lda, ldb, ldc);
         if (m == 0 || n == 0) return;
@@ -349,9 +349,9 @@ public sealed unsafe class CudaContext : GpuContext
         var g = ColumnMajorGemm.FromRowMajor(transA, transB, m, n, k, a, lda, b, ldb, c, ldc);
         cublasStatus_t status = _cublas.cublasGemmEx(_cublasHandle.DangerousGetHandle(), g.TransA, g.TransB, g.M, g.N, g.K,
             &alpha, g.A.Address, cudaDataType_t.CUDA_R_16BF, g.Lda, g.B.Address, cudaDataType_t.CUDA_R_16BF, g.Ldb,
-            &beta, g.C.Address, cudaDataType_t.CUDA_R_32F, g.Ldc, cublasComputeType_t.CUBLAS_COMPUTE_32F, cublasGemmAlgo_t.CUBLAS_GEMM_DEFAULT);
+            &beta, g.C.Address, bf16C ? cudaDataType_t.CUDA_R_16BF : cudaDataType_t.CUDA_R_32F, g.Ldc, cublasComputeType_t.CUBLAS_COMPUTE_32F, cublasGemmAlgo_t.CUBLAS_GEMM_DEFAULT);
         if (status != cublasStatus_t.CUBLAS_STATUS_SUCCESS)
-            throw _cublas.Error($"cublasGemmEx(BF16 A and B, FP32 C and compute; row-major transA={transA}, transB={transB}, m={m}, n={n}, k={k}, lda={lda}, ldb={ldb}, ldc={ldc})", status);
+            throw _cublas.Error($"cublasGemmEx(BF16 A and B, {(bf16C ? "BF16" : "FP32")} C, FP32 compute; row-major transA={transA}, transB={transB}, m={m}, n={n}, k={k}, lda={lda}, ldb={ldb}, ldc={ldc})", status);
     }
 
     /// <summary>

@@ -144,13 +144,15 @@ public abstract class GpuContext : IDisposable
     private protected abstract void SetTf32(bool enabled);
 
     /// <summary>
-    /// Row-major <c>C = alpha·op(A)·op(B) + beta·C</c> with BF16 operands and FP32 accumulation and result: A and B hold
-    /// BF16 values (2 bytes each, <c>md_bf16</c>; leading dimensions in elements), C floats. <see cref="Sgemm"/>'s argument
-    /// rules otherwise. On a GPU this is <c>cublasGemmEx</c> with <c>CUDA_R_16BF</c> inputs, a <c>CUDA_R_32F</c> output and
-    /// <c>CUBLAS_COMPUTE_32F</c> (tensor cores); the emulator widens the operands (exactly) and runs the FP32 SGEMM.
+    /// Row-major <c>C = alpha·op(A)·op(B) + beta·C</c> with BF16 operands and FP32 accumulation: A and B hold BF16 values
+    /// (2 bytes each, <c>md_bf16</c>; leading dimensions in elements), C floats, or BF16 when <paramref name="bf16C"/> (a
+    /// product whose destination is an activation of a Bf16 session: the FP32 sum rounded once to nearest even, and beta·C
+    /// read from the BF16 values). <see cref="Sgemm"/>'s argument rules otherwise. On a GPU this is <c>cublasGemmEx</c> with
+    /// <c>CUDA_R_16BF</c> inputs, a <c>CUDA_R_32F</c> (or <c>CUDA_R_16BF</c>) output and <c>CUBLAS_COMPUTE_32F</c> (tensor
+    /// cores); the emulator widens the operands (exactly), runs the FP32 SGEMM and rounds a BF16 C as md_bf16_from_float.
     /// </summary>
     public abstract void GemmBf16(bool transA, bool transB, int m, int n, int k, float alpha,
-        DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc);
+        DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc, bool bf16C = false);
 
     /// <summary>Waits for all queued work; errors of earlier asynchronous launches surface here.</summary>
     public abstract void Synchronize();

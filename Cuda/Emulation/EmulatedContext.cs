@@ -115,27 +115,42 @@ public sealed unsafe class EmulatedContext : GpuContext
     /// <summary>
     /// The BF16 GEMM as a GPU computes it: the BF16 operands widened to float (exact), then the FP32 SGEMM (FP32
     /// accumulation; the sum order is the CPU SGEMM's, not cuBLAS's, so results agree with a GPU to FP32 rounding of the
-    /// sums, not bit for bit). Each operand is checked against the live allocations at 2 bytes per element.
+    /// sums, not bit for bit). Each operand is checked against the live allocations at 2 bytes per element. A BF16 C
+    /// (<paramref name="bf16C"/>) is widened into FP32 (when beta reads it), the product computed there, and each element
+    /// rounded back once, to nearest even (BFloat16.Round, md_bf16_from_float's function).
     /// </summary>
     public override void GemmBf16(bool transA, bool transB, int m, int n, int k, float alpha,
-        DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc)
+        DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc, bool bf16C = false)
     {
         ThrowIfDisposed();
         CheckSgemm(transA, transB, m, n, k, lda, ldb, ldc);
         if (m <= 0 || n <= 0) return;
-        if (IsCapturing && Record(GemmBf16Call(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))) return; // checked when replayed
-        CheckMatrix(c, m, n, ldc, "C");
-        if (k == 0 || alpha == 0f)
+        if (IsCapturing && Record(GemmBf16Call(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bf16C))) return; // checked when replayed
+        CheckMatrix(c, m, n, ldc, "C", bf16C ? sizeof(ushort) : sizeof(float));
+        bool product = k != 0 && alpha != 0f;
+        if (product)
         {
-            Runtime.Cpu.Sgemm.Multiply(transA, transB, m, n, k, alpha, null, lda, null, ldb, beta, (float*)c.Address, ldc);
-            return;
+            CheckMatrix(a, transA ? k : m, transA ? m : k, lda, "A", sizeof(ushort));
+            CheckMatrix(b, transB ? n : k, transB ? k : n, ldb, "B", sizeof(ushort));
         }
-        CheckMatrix(a, transA ? k : m, transA ? m : k, lda, "A", sizeof(ushort));
-        CheckMatrix(b, transB ? n : k, transB ? k : n, ldb, "B", sizeof(ushort));
-        float[] wa = Widened((ushort*)a.Address, transA ? k : m, transA ? m : k, lda);
-        float[] wb = Widened((ushort*)b.Address, transB ? n : k, transB ? k : n, ldb);
-        fixed (float* pa = wa, pb = wb)
-            Runtime.Cpu.Sgemm.Multiply(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, (float*)c.Address, ldc);
+        // C in FP32: the destination itself, or (BF16 C) a float copy, widened only where beta reads it.
+        float[]? wc = bf16C ? (beta != 0f ? Widened((ushort*)c.Address, m, n, ldc) : new float[(long)(m - 1) * ldc + n]) : null;
+        fixed (float* pc = wc)
+        {
+            float* cFloat = bf16C ? pc : (float*)c.Address;
+            if (!product) Runtime.Cpu.Sgemm.Multiply(transA, transB, m, n, k, alpha, null, lda, null, ldb, beta, cFloat, ldc);
+            else
+            {
+                float[] wa = Widened((ushort*)a.Address, transA ? k : m, transA ? m : k, lda);
+                float[] wb = Widened((ushort*)b.Address, transB ? n : k, transB ? k : n, ldb);
+                fixed (float* pa = wa, pb = wb)
+                    Runtime.Cpu.Sgemm.Multiply(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, cFloat, ldc);
+            }
+            if (!bf16C) return;
+            ushort* c16 = (ushort*)c.Address;
+            for (int r = 0; r < m; r++)
+                for (int col = 0; col < n; col++) c16[(long)r * ldc + col] = BFloat16.Round(pc[(long)r * ldc + col]);
+        }
     }
 
     // A rows × cols matrix with row stride ld, copied with the same stride (the gaps stay 0).
@@ -406,8 +421,8 @@ public sealed unsafe class EmulatedContext : GpuContext
     }
 
     private Action GemmBf16Call(bool transA, bool transB, int m, int n, int k, float alpha,
-        DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc) =>
-        () => GemmBf16(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        DevicePointer a, int lda, DevicePointer b, int ldb, float beta, DevicePointer c, int ldc, bool bf16C) =>
+        () => GemmBf16(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bf16C);
 
     /// <summary>While a graph is captured, adds <paramref name="call"/> to it and returns true (the caller then runs nothing).</summary>
     internal bool Record(Action call)

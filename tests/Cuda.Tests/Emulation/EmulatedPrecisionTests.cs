@@ -49,6 +49,46 @@ public sealed class EmulatedPrecisionTests
         }
     }
 
+    // A BF16 destination (an activation of a Bf16 session): beta·C reads the BF16 values, the FP32 sum is rounded once
+    // to nearest even, bit for bit BFloat16.Round of the FP32 result, and the padding between rows is left alone.
+    [Theory]
+    [InlineData(false, false, 0.5f)]
+    [InlineData(true, true, 0f)]
+    public void GemmBf16_with_a_bf16_c_rounds_the_fp32_result_once(bool transA, bool transB, float beta)
+    {
+        const int m = 5, n = 7, k = 9;
+        const float alpha = 1.5f;
+        int aRows = transA ? k : m, aCols = transA ? m : k, bRows = transB ? n : k, bCols = transB ? k : n;
+        int lda = aCols + 2, ldb = bCols + 1, ldc = n + 3;
+        var random = new Random(6);
+        ushort[] a = Enumerable.Range(0, aRows * lda).Select(_ => BFloat16.Round((float)random.NextDouble() * 4 - 2)).ToArray();
+        ushort[] b = Enumerable.Range(0, bRows * ldb).Select(_ => BFloat16.Round((float)random.NextDouble() * 4 - 2)).ToArray();
+        ushort[] c = Enumerable.Range(0, m * ldc).Select(_ => BFloat16.Round((float)random.NextDouble() - 0.5f)).ToArray();
+
+        using GpuContext context = GpuContext.OpenEmulated();
+        using DeviceVariable da = context.Allocate(2L * a.Length), db = context.Allocate(2L * b.Length), dc = context.Allocate(2L * c.Length);
+        using DeviceVariable dc32 = context.Allocate(4L * c.Length);
+        da.CopyFrom<ushort>(a);
+        db.CopyFrom<ushort>(b);
+        dc.CopyFrom<ushort>(c);
+        dc32.CopyFrom<float>(c.Select(BFloat16.Widen).ToArray());
+        context.GemmBf16(transA, transB, m, n, k, alpha, da.Pointer, lda, db.Pointer, ldb, beta, dc.Pointer, ldc, bf16C: true);
+        context.GemmBf16(transA, transB, m, n, k, alpha, da.Pointer, lda, db.Pointer, ldb, beta, dc32.Pointer, ldc); // the same product into FP32
+        ushort[] result = new ushort[c.Length];
+        dc.CopyTo<ushort>(result);
+        float[] reference = new float[c.Length];
+        dc32.CopyTo<float>(reference);
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++) Assert.Equal(BFloat16.Round(reference[i * ldc + j]), result[i * ldc + j]);
+            for (int j = n; j < ldc; j++) Assert.Equal(c[i * ldc + j], result[i * ldc + j]);
+        }
+        // C is checked at 2 bytes per element: one element short fails, naming C.
+        using DeviceVariable shortC = context.Allocate(2L * ((m - 1) * ldc + n - 1));
+        var error = Assert.Throws<CudaException>(() => context.GemmBf16(transA, transB, m, n, k, alpha, da.Pointer, lda, db.Pointer, ldb, 0f, shortC.Pointer, ldc, bf16C: true));
+        Assert.Contains("Sgemm operand C", error.Message);
+    }
+
     [Fact]
     public void GemmBf16_checks_its_operands_at_two_bytes_per_element()
     {

@@ -599,6 +599,39 @@ public sealed unsafe partial class FakeDriverTests : IDisposable
             }
     }
 
+    // A product whose destination is a BF16 activation: C is CUDA_R_16BF, read (beta) and written in BF16, the FP32 sum
+    // rounded once to nearest even.
+    [FakeCudaFact]
+    public void GemmBf16_WithBf16C_PassesCuda_R_16BF_ForC_AndRoundsTheFp32Sum()
+    {
+        using CudaContext context = Fake.Open();
+        const int m = 6, n = 5, k = 4;
+        int lda = k, ldb = n, ldc = n + 1;
+        ushort[] a = Values(1, m * lda).Select(BFloat16.Round).ToArray();
+        ushort[] b = Values(2, k * ldb).Select(BFloat16.Round).ToArray();
+        ushort[] c = Values(3, m * ldc).Select(BFloat16.Round).ToArray();
+        float[] expected = c.Select(BFloat16.Widen).ToArray();
+        ModelDsl.Runtime.Cpu.Sgemm.Multiply(false, false, m, n, k, 0.75f, a.Select(BFloat16.Widen).ToArray(), lda,
+            b.Select(BFloat16.Widen).ToArray(), ldb, 1.25f, expected, ldc, maxThreads: 1);
+
+        using DeviceVariable da = context.Allocate(2L * a.Length), db = context.Allocate(2L * b.Length), dc = context.Allocate(2L * c.Length);
+        da.CopyFrom<ushort>(a);
+        db.CopyFrom<ushort>(b);
+        dc.CopyFrom<ushort>(c);
+        context.GemmBf16(false, false, m, n, k, 0.75f, da.Pointer, lda, db.Pointer, ldb, 1.25f, dc.Pointer, ldc, bf16C: true);
+
+        ushort[] actual = new ushort[c.Length];
+        dc.CopyTo<ushort>(actual);
+        for (int r = 0; r < m; r++)
+            for (int col = 0; col < ldc; col++)
+            {
+                int i = r * ldc + col;
+                if (col < n) Assert.True(Math.Abs(BFloat16.Widen(actual[i]) - BFloat16.Quantize(expected[i])) <= Math.Abs(expected[i]) * 0.0079f, $"C[{r},{col}]"); // one BF16 step of the FP32 sum
+                else Assert.Equal(c[i], actual[i]); // the padding between rows is not written
+            }
+        Assert.EndsWith("cublasGemmEx NN m=5 n=6 k=4 A=16BF B=16BF C=16BF compute=32F algo=-1\n", Fake.Log);
+    }
+
     [FakeCudaFact]
     public void GemmBf16_Failure_NamesCublasGemmEx()
     {
@@ -606,7 +639,7 @@ public sealed unsafe partial class FakeDriverTests : IDisposable
         using DeviceVariable a = context.Allocate(8), c = context.Allocate(16);
         Fake.Set("gemm_ex_status", 15);
         var error = Assert.Throws<CudaException>(() => context.GemmBf16(false, false, 2, 2, 2, 1f, a.Pointer, 2, a.Pointer, 2, 0f, c.Pointer, 2));
-        Assert.StartsWith("cublasGemmEx(BF16 A and B, FP32 C and compute; row-major transA=False, transB=False, m=2, n=2, k=2, lda=2, ldb=2, ldc=2) failed: CUBLAS_STATUS_NOT_SUPPORTED (15)", error.Message);
+        Assert.StartsWith("cublasGemmEx(BF16 A and B, FP32 C, FP32 compute; row-major transA=False, transB=False, m=2, n=2, k=2, lda=2, ldb=2, ldc=2) failed: CUBLAS_STATUS_NOT_SUPPORTED (15)", error.Message);
     }
 
     private static DeviceVariable Upload(CudaContext context, float[] values)

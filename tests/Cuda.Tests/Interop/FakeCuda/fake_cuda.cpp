@@ -542,9 +542,10 @@ EXPORT int cublasSgemm_v2(void* handle, int transa, int transb, int m, int n, in
     return 0;
 }
 
-// cublasGemmEx for what the binding passes: A and B CUDA_R_16BF (14), C CUDA_R_32F (0), CUBLAS_COMPUTE_32F (68). The
-// BF16 operands are widened to float (the upper 16 bits) and multiplied as cublasSgemm_v2 does; any other type or
-// compute type is CUBLAS_STATUS_NOT_SUPPORTED (15). One log line with the shape and the types.
+// cublasGemmEx for what the binding passes: A and B CUDA_R_16BF (14), C CUDA_R_32F (0) or CUDA_R_16BF (14),
+// CUBLAS_COMPUTE_32F (68). The BF16 operands are widened to float (the upper 16 bits) and multiplied as cublasSgemm_v2
+// does; a BF16 C is widened, computed in float and rounded back to nearest even; any other type or compute type is
+// CUBLAS_STATUS_NOT_SUPPORTED (15). One log line with the shape and the types.
 EXPORT int cublasGemmEx(void* handle, int transa, int transb, int m, int n, int k, const void* alpha, const void* A,
                         int Atype, int lda, const void* B, int Btype, int ldb, const void* beta, void* C, int Ctype,
                         int ldc, int computeType, int algo) {
@@ -552,7 +553,7 @@ EXPORT int cublasGemmEx(void* handle, int transa, int transb, int m, int n, int 
     if (!current()) return 13;
     int forced = (int)setting("gemm_ex_status", 0);
     if (forced != 0) return forced;
-    if (Atype != 14 || Btype != 14 || Ctype != 0 || computeType != 68) return 15;
+    if (Atype != 14 || Btype != 14 || (Ctype != 0 && Ctype != 14) || computeType != 68) return 15;
     int rowsA = transa ? k : m, colsA = transa ? m : k, rowsB = transb ? n : k, colsB = transb ? k : n;
     if (m < 0 || n < 0 || k < 0) return 7;
     std::vector<float> a((size_t)(lda > 0 ? lda : 1) * (colsA > 0 ? colsA : 1)), b((size_t)(ldb > 0 ? ldb : 1) * (colsB > 0 ? colsB : 1));
@@ -568,10 +569,26 @@ EXPORT int cublasGemmEx(void* handle, int transa, int transb, int m, int n, int 
             unsigned int u = (unsigned int)b16[i + (size_t)j * ldb] << 16;
             memcpy(&b[i + (size_t)j * ldb], &u, 4);
         }
+    // A BF16 C (column-major m×n, leading dimension ldc) in float for the product, rounded back after it.
+    std::vector<float> c32(Ctype == 14 ? (size_t)(ldc > 0 ? ldc : 1) * (n > 0 ? n : 1) : 0);
+    unsigned short* c16 = static_cast<unsigned short*>(C);
+    for (int j = 0; Ctype == 14 && j < n; j++)
+        for (int i = 0; i < m; i++) {
+            unsigned int u = (unsigned int)c16[i + (size_t)j * ldc] << 16;
+            memcpy(&c32[i + (size_t)j * ldc], &u, 4);
+        }
     int status = column_major_sgemm(transa, transb, m, n, k, static_cast<const float*>(alpha), a.data(), lda, b.data(), ldb,
-                                    static_cast<const float*>(beta), static_cast<float*>(C), ldc);
+                                    static_cast<const float*>(beta), Ctype == 14 ? c32.data() : static_cast<float*>(C), ldc);
     if (status != 0) return status;
-    log("cublasGemmEx " + gemm_shape(transa, transb, m, n, k) + " A=16BF B=16BF C=32F compute=32F algo=" + std::to_string(algo));
+    for (int j = 0; Ctype == 14 && j < n; j++)
+        for (int i = 0; i < m; i++) {
+            unsigned int u;
+            memcpy(&u, &c32[i + (size_t)j * ldc], 4);
+            if ((u & 0x7fffffffu) > 0x7f800000u) c16[i + (size_t)j * ldc] = (unsigned short)((u >> 16) | 0x0040u);
+            else c16[i + (size_t)j * ldc] = (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+        }
+    log("cublasGemmEx " + gemm_shape(transa, transb, m, n, k) + " A=16BF B=16BF C=" + (Ctype == 14 ? "16BF" : "32F") +
+        " compute=32F algo=" + std::to_string(algo));
     return 0;
 }
 
