@@ -24,6 +24,20 @@ public static class BFloat16
     /// <summary>The float a BF16 value stands for (exact).</summary>
     public static float Widen(ushort bits) => BitConverter.UInt32BitsToSingle((uint)bits << 16);
 
+    /// <summary>Every value of <paramref name="source"/> rounded to BF16 (<see cref="Round(float)"/>) into <paramref name="destination"/>, which is at least as long: an f32 input on its way to a BF16 activation buffer.</summary>
+    public static void Round(ReadOnlySpan<float> source, Span<ushort> destination)
+    {
+        if (destination.Length < source.Length) throw new ArgumentException($"{destination.Length} BF16 values cannot hold {source.Length} floats", nameof(destination));
+        for (int i = 0; i < source.Length; i++) destination[i] = Round(source[i]);
+    }
+
+    /// <summary>Every BF16 value of <paramref name="source"/> widened (exactly) into <paramref name="destination"/>, which is at least as long: a BF16 output read back as floats.</summary>
+    public static void Widen(ReadOnlySpan<ushort> source, Span<float> destination)
+    {
+        if (destination.Length < source.Length) throw new ArgumentException($"{destination.Length} floats cannot hold {source.Length} BF16 values", nameof(destination));
+        for (int i = 0; i < source.Length; i++) destination[i] = Widen(source[i]);
+    }
+
     /// <summary><paramref name="value"/> rounded to BF16 and widened again: what a BF16 store keeps of a float.</summary>
     public static float Quantize(float value) => Widen(Round(value));
 

@@ -166,7 +166,8 @@ internal static class SummaryCommand
         }
         var plan = GpuMemoryPlan.For(compiled.Plan!, cuda);
         string at = string.Join(", ", model.SymbolicDimensions.Select(s => $"{s}={bindings[s]}"));
-        stdout.WriteLine($"GPU memory plan{(at.Length == 0 ? "" : " at " + at)} (the generated Gpu session's device allocations, 4 bytes per element):");
+        stdout.WriteLine($"GPU memory plan{(at.Length == 0 ? "" : " at " + at)} (the generated Gpu session's device allocations, "
+            + (cuda.Bf16Activations ? "in its declared bf16: activations 2 bytes per element (BF16), everything else 4):" : "4 bytes per element):"));
         var rows = new List<string[]> { new[] { "group", "allocated", "buffers", "bytes", "" } };
         long session = 0, perBinding = 0;
         foreach (var group in System.Enum.GetValues<GpuMemoryGroup>())

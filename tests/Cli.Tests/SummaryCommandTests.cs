@@ -69,6 +69,21 @@ public sealed class SummaryCommandTests
     }
 
     [Fact]
+    public void Device_cuda_counts_a_bf16_models_activations_at_two_bytes()
+    {
+        string model = System.IO.Path.Combine(CliRunner.RepoRoot, "tests", "CudaParity", "models", "parity_mlp_bf16.model");
+        var (exit, stdout, stderr) = CliRunner.Run("summary", model, "--bind", "B=32", "--device", "cuda");
+        Assert.True(exit == 0, stdout + stderr);
+        Assert.Contains("in its declared bf16: activations 2 bytes per element (BF16), everything else 4", stdout);
+        string Row(string group) => stdout.Split('\n').Single(l => l.TrimStart().StartsWith(group + " ", System.StringComparison.Ordinal) && l.Contains("per binding"));
+        Assert.Contains(" 1,664 ", Row("inputs and labels")); // x 32·24 in BF16 (1,536), the class ids y 32 ints (128)
+        // 4 [B, 48] values and the [B, 10] logits, 2 bytes each: 32·202·2 = 12,928; three of the [B, 48] ones are kept for
+        // the backward (3·32·48·2 = 9,216), the fourth and the logits are read by the forward only (32·(48 + 10)·2 = 3,712).
+        Assert.Contains(" 9,216 ", Row("activations kept for backward"));
+        Assert.Contains(" 3,712 ", Row("activations (forward only)"));
+    }
+
+    [Fact]
     public void A_model_with_errors_prints_diagnostics_and_exits_1()
     {
         var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "modeldsl-summary-broken.model");

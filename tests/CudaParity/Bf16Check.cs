@@ -35,9 +35,10 @@ public static class Bf16Check
         (GpuPrecision)modelType.GetNestedType("Gpu")!.GetField("DeclaredPrecision", BindingFlags.Public | BindingFlags.Static)!.GetValue(null)!;
 
     /// <summary>
-    /// The 200-step comparison for one token model (an i32 [B, T] input and an i32 [B, T] label): target[t] is
-    /// (5·idx[t] + 3) mod V at even positions and the previous token at odd ones, so attention has something to learn.
-    /// Returns the two loss curves.
+    /// The 200-step comparison for one model, on a task it can learn: a token model (an i32 [B, T] input and an i32
+    /// [B, T] label) gets target[t] = (5·idx[t] + 3) mod V at even positions and the previous token at odd ones, so
+    /// attention has something to learn; a classifier of f32 features (an f32 [B, F] input, an i32 [B] label, F ≥ V)
+    /// gets normal features and the class of the largest of the first V. Returns the two loss curves.
     /// </summary>
     public static (float[] Cpu, float[] Bf16) TrainingCurve(Type modelType, GpuContext context, ParityReport report)
     {
@@ -51,9 +52,22 @@ public static class Bf16Check
         for (int step = 0; step < Steps; step++)
         {
             var random = new Random(100 + step);
-            int[] idx = Enumerable.Range(0, Batch * Sequence).Select(_ => random.Next(vocab)).ToArray();
-            int[] targets = idx.Select((v, i) => i % 2 == 0 ? (5 * v + 3) % vocab : idx[i - 1]).ToArray();
-            object x = new IntTensor(idx, Batch, Sequence), y = new IntTensor(targets, Batch, Sequence);
+            object x, y;
+            if (description.Inputs[0].DType == "f32")
+            {
+                int features = int.Parse(description.Inputs[0].Dims[^1], CultureInfo.InvariantCulture), rows = Batch * Sequence;
+                float[] values = Enumerable.Range(0, rows * features).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+                int[] classes = Enumerable.Range(0, rows).Select(r => Enumerable.Range(0, vocab).MaxBy(c => values[r * features + c])).ToArray();
+                x = new Tensor(values, rows, features);
+                y = new IntTensor(classes, rows);
+            }
+            else
+            {
+                int[] idx = Enumerable.Range(0, Batch * Sequence).Select(_ => random.Next(vocab)).ToArray();
+                int[] targets = idx.Select((v, i) => i % 2 == 0 ? (5 * v + 3) % vocab : idx[i - 1]).ToArray();
+                x = new IntTensor(idx, Batch, Sequence);
+                y = new IntTensor(targets, Batch, Sequence);
+            }
             cpuLosses[step] = (float)ParityCheck.Invoke(cpu, "TrainStep", x, y);
             bf16Losses[step] = (float)ParityCheck.Invoke(session, "TrainStep", x, y);
         }

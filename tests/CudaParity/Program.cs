@@ -34,6 +34,7 @@ public static class Program
         (typeof(CharGpt), 2, 8),
         (typeof(ParityGptBf16), 2, 8),
         (typeof(ParityRecompute), 2, 8),
+        (typeof(ParityMlpBf16), 9, 1),
     };
 
     public static int Main(string[] args)

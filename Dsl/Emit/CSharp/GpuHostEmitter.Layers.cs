@@ -56,7 +56,9 @@ namespace ModelDsl.Emit.CSharp
             $"_dropoutSeeds.Pointer.Plus({slot.ToString(System.Globalization.CultureInfo.InvariantCulture)})";
 
         private protected override string LayerBuffer(PlanBuffer buffer, string? offset) =>
-            offset is null ? DeviceRef(buffer) : $"{DeviceRef(buffer)}.Plus({offset})";
+            offset is null ? DeviceRef(buffer)
+            : StoresBf16 && ActivationStorage.IsActivation(buffer) ? $"{LayerContextField}.Activation({DeviceRef(buffer)}, {offset})" // md_act elements: 2 or 4 bytes
+            : $"{DeviceRef(buffer)}.Plus({offset})";
 
         private void Scoped(params string[] lines)
         {

@@ -18,6 +18,13 @@ namespace ModelDsl.Emit.CSharp
         /// <summary>The model declares <c>precision bf16</c>: its module holds the BF16 kernels, so its session can run in BF16.</summary>
         private bool DeclaresBf16 => Model.Precision.Mode == Precision.Bf16;
 
+        /// <summary>
+        /// A Bf16 session of this model stores its activations in BF16: the module compiles with md_act = md_bf16 in that
+        /// session (<see cref="CudaModule.Bf16Activations"/>), its activation buffers hold 2 bytes an element, f32 inputs are
+        /// rounded on upload and outputs widened on download, and the products read and write them without staging.
+        /// </summary>
+        private bool StoresBf16 => Cuda.Bf16Activations;
+
         private string DeclaredPrecision => $"{PrecisionType}.{Model.Precision.Mode}";
 
         /// <summary>The <c>ToGpu</c> overloads of the model class.</summary>
@@ -52,7 +59,9 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("private readonly bool _tf32; // the step's FP32 products on tensor cores in TF32 (GpuContext.Tf32)");
             if (DeclaresBf16)
             {
-                _w.Line("private readonly bool _bf16; // the matrix products on BF16 operands (GpuContext.GemmBf16)");
+                _w.Line(StoresBf16
+                    ? "private readonly bool _bf16; // activations stored in BF16 (md_act = md_bf16), the matrix products on BF16 operands (GpuContext.GemmBf16)"
+                    : "private readonly bool _bf16; // the matrix products on BF16 operands (GpuContext.GemmBf16)");
                 _w.Line("private readonly global::ModelDsl.Cuda.DeviceVariable _valuesBf16; // the parameters in BF16 at the same offsets (2 bytes each), written by the optimizer");
             }
         }
@@ -86,7 +95,7 @@ namespace ModelDsl.Emit.CSharp
         {
             foreach (var (name, operandB) in new[] { ("Bf16A", false), ("Bf16B", true) })
             {
-                if (GpuMemoryPlan.Bf16Staging(_plan, operandB) is not { } floats) continue;
+                if (GpuMemoryPlan.Bf16Staging(_plan, Cuda, operandB) is not { } floats) continue;
                 string operand = operandB ? "B" : "A";
                 switch (part)
                 {
@@ -105,8 +114,9 @@ namespace ModelDsl.Emit.CSharp
 
         /// <summary>
         /// A matrix product of a bf16 model: in a Bf16 session the operands' BF16 copies (a parameter's from
-        /// <c>_valuesBf16</c>, anything else rounded into the staging buffer first) go to <c>GemmBf16</c>; otherwise
-        /// <paramref name="sgemm"/>, the FP32 product.
+        /// <c>_valuesBf16</c>, an activation stored in BF16 as it is, anything else, a gradient, rounded into the staging
+        /// buffer first) go to <c>GemmBf16</c>, which writes a BF16 activation (C = CUDA_R_16BF) or an FP32 gradient;
+        /// otherwise <paramref name="sgemm"/>, the FP32 product.
         /// </summary>
         private void EmitBf16Gemm(GemmKernel g, string m, string n, string k, string lda, string ldb, string sgemm)
         {
@@ -114,13 +124,17 @@ namespace ModelDsl.Emit.CSharp
             {
                 var root = operand.Root;
                 if (root.Kind == BufferKind.Parameter) return $"_valuesBf16.Pointer.PlusBf16(Offsets[{ParameterIndex(root)}])";
+                if (StoresBf16 && ActivationStorage.IsActivation(operand)) return DeviceRef(operand); // already BF16
                 _w.Line($"{GpuLayers}Bf16.Round({LayerContextField}, {elements}, {DeviceRef(operand)}, w.{staging}.Pointer); // {operand.Name} in BF16");
                 return $"w.{staging}.Pointer";
             }
             _w.Open("if (_bf16)");
             string a = Operand(g.A, "Bf16A", $"{m} * {k}");
             string b = Operand(g.B, "Bf16B", $"{k} * {n}");
-            _w.Line($"_context.GemmBf16({Bool(g.TransA)}, {Bool(g.TransB)}, {m}, {n}, {k}, 1f, {a}, {lda}, {b}, {ldb}, {(g.Accumulate ? "1f" : "0f")}, {DeviceRef(g.C)}, {n}); // BF16 operands, FP32 accumulation and result");
+            bool bf16C = StoresBf16 && ActivationStorage.IsActivation(g.C);
+            _w.Line(bf16C
+                ? $"_context.GemmBf16({Bool(g.TransA)}, {Bool(g.TransB)}, {m}, {n}, {k}, 1f, {a}, {lda}, {b}, {ldb}, {(g.Accumulate ? "1f" : "0f")}, {DeviceRef(g.C)}, {n}, bf16C: true); // BF16 operands, FP32 accumulation, {g.C.Name} stored in BF16"
+                : $"_context.GemmBf16({Bool(g.TransA)}, {Bool(g.TransB)}, {m}, {n}, {k}, 1f, {a}, {lda}, {b}, {ldb}, {(g.Accumulate ? "1f" : "0f")}, {DeviceRef(g.C)}, {n}); // BF16 operands, FP32 accumulation and result");
             _w.Close();
             _w.Line("else " + sgemm);
         }

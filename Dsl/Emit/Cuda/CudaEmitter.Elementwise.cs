@@ -100,7 +100,7 @@ namespace ModelDsl.Emit.Cuda
                     var sum = kernel.ColumnSums[k];
                     _w.Line($"float total{k} = 0.0f;");
                     _w.Line($"for (int part = 0; part < {ColumnBlockRows}; part++) total{k} += partial{k}[part][threadIdx.x];");
-                    _w.Line($"{Name(sum.Target)}[c] {(sum.Accumulate ? "+=" : "=")} total{k};");
+                    _w.Line(CudaExpressions.Store(sum.Target, $"{Name(sum.Target)}[c]", $"total{k}", sum.Accumulate));
                 }
                 _w.Close();
             }
@@ -183,18 +183,19 @@ namespace ModelDsl.Emit.Cuda
             _w.Line("long i = (long)row * cols + c;");
             foreach (var line in renderer.Lines) _w.Line(line);
             WriteOutputs(kernel, results);
-            _w.Line($"sum += {results[sumIndex]};");
+            // The sum as stored (md_act: rounded in a Bf16 session, so the mean is that of the x the backward reads).
+            _w.Line(ActivationStorage.IsActivation(norm.Input) ? $"sum += md_load(md_act_from({results[sumIndex]}));" : $"sum += {results[sumIndex]};");
             _w.Close();
             _w.Line("float m = md_warp_sum(sum) / (float)cols;");
-            _w.Line($"const float* x_row = {x} + (long)row * cols; // this lane's own writes above");
+            _w.Line($"const {CudaExpressions.ElementType(norm.Input)}* x_row = {x} + (long)row * cols; // this lane's own writes above");
             _w.Line("float squares = 0.0f;");
             _w.Open("for (int c = lane; c < cols; c += 32)");
-            _w.Line("float centred = x_row[c] - m;");
+            _w.Line($"float centred = {CudaExpressions.Load(norm.Input, "x_row[c]")} - m;");
             _w.Line("squares += centred * centred;");
             _w.Close();
             _w.Line($"float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + {Literals.Cuda(norm.Epsilon)}); // the layer norm's eps");
-            _w.Line($"float* y_row = {Name(norm.Output)} + (long)row * cols;");
-            _w.Line($"for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * {weight}[c] + {bias}[c];");
+            _w.Line($"{CudaExpressions.ElementType(norm.Output)}* y_row = {Name(norm.Output)} + (long)row * cols;");
+            _w.Line($"for (int c = lane; c < cols; c += 32) {CudaExpressions.Store(norm.Output, "y_row[c]", $"({CudaExpressions.Load(norm.Input, "x_row[c]")} - m) * s * {weight}[c] + {bias}[c]", accumulate: false)}");
             _w.Open("if (lane == 0)");
             _w.Line($"{Name(norm.Mean)}[row] = m;");
             _w.Line($"{Name(norm.Rstd)}[row] = s;");
@@ -208,7 +209,7 @@ namespace ModelDsl.Emit.Cuda
             for (int k = 0; k < kernel.Outputs.Count; k++)
             {
                 var o = kernel.Outputs[k];
-                _w.Line($"{Name(o.Target)}[i] {(o.Accumulate ? "+=" : "=")} {results[k]};");
+                _w.Line(CudaExpressions.Store(o.Target, $"{Name(o.Target)}[i]", results[k], o.Accumulate));
             }
         }
 

@@ -26,6 +26,7 @@ namespace ModelDsl.Emit.Cuda
             };
             string shape = ShapeText(loss.Rows, loss.Cols);
             string gradientName = loss.PredictionGradient?.Name ?? "d_" + loss.Prediction.Name;
+            string In(string k) => CudaExpressions.Load(loss.Prediction, $"in_row[{k}]"); // a logit of the row, as float
             switch (loss.Kind)
             {
                 case LossKind.CrossEntropy when loss.Cols.IsKnown && loss.Cols.Value >= FusedClassifierColumns:
@@ -40,22 +41,22 @@ namespace ModelDsl.Emit.Cuda
                     _w.Line("int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;");
                     _w.Line("int lane = threadIdx.x % 32;");
                     _w.Line("if (row >= rows) return; // whole warps leave together: the shuffles below stay converged");
-                    _w.Line($"const float* in_row = {Name(loss.Prediction)} + (long)row * cols;");
+                    _w.Line($"const {CudaExpressions.ElementType(loss.Prediction)}* in_row = {Name(loss.Prediction)} + (long)row * cols;");
                     _w.Line("float row_max = -INFINITY;");
-                    _w.Line("for (int k = lane; k < cols; k += 32) row_max = fmaxf(row_max, in_row[k]);");
+                    _w.Line($"for (int k = lane; k < cols; k += 32) row_max = fmaxf(row_max, {In("k")});");
                     _w.Line("row_max = md_warp_max(row_max);");
                     _w.Line("float row_sum = 0.0f;");
-                    _w.Line("for (int k = lane; k < cols; k += 32) row_sum += expf(in_row[k] - row_max);");
+                    _w.Line($"for (int k = lane; k < cols; k += 32) row_sum += expf({In("k")} - row_max);");
                     _w.Line("row_sum = md_warp_sum(row_sum);");
                     _w.Line($"int class_id = {Name(loss.Target)}[row];");
                     if (loss.LabelSmoothing == 0)
                     {
-                        _w.Line("if (lane == 0) loss_terms[row] = row_max + logf(row_sum) - in_row[class_id]; // log Σ exp − logit of the class");
+                        _w.Line($"if (lane == 0) loss_terms[row] = row_max + logf(row_sum) - {In("class_id")}; // log Σ exp − logit of the class");
                         _w.Open("if (gradient != nullptr)");
                         _w.Line("float inv_rows = 1.0f / (float)rows;");
                         _w.Line("float inv_sum = 1.0f / row_sum;");
                         _w.Line("float* grad_row = gradient + (long)row * cols;");
-                        _w.Line("for (int k = lane; k < cols; k += 32) grad_row[k] = (expf(in_row[k] - row_max) * inv_sum - (k == class_id ? 1.0f : 0.0f)) * inv_rows;");
+                        _w.Line($"for (int k = lane; k < cols; k += 32) grad_row[k] = (expf({In("k")} - row_max) * inv_sum - (k == class_id ? 1.0f : 0.0f)) * inv_rows;");
                         _w.Close();
                     }
                     else
@@ -63,16 +64,16 @@ namespace ModelDsl.Emit.Cuda
                         // label_smoothing ε: the target is q = (1 − ε)·onehot + ε/cols, so the term needs the row's mean logit too.
                         string epsilon = Literals.Cuda((float)loss.LabelSmoothing), keep = Literals.Cuda((float)(1 - loss.LabelSmoothing));
                         _w.Line("float row_total = 0.0f;");
-                        _w.Line("for (int k = lane; k < cols; k += 32) row_total += in_row[k];");
+                        _w.Line($"for (int k = lane; k < cols; k += 32) row_total += {In("k")};");
                         _w.Line("row_total = md_warp_sum(row_total);");
                         _w.Line($"const float smoothing = {epsilon}; // label_smoothing ε");
-                        _w.Line($"if (lane == 0) loss_terms[row] = row_max + logf(row_sum) - {keep} * in_row[class_id] - smoothing * (row_total / (float)cols); // log Σ exp − (1 − ε)·logit of the class − ε·mean logit");
+                        _w.Line($"if (lane == 0) loss_terms[row] = row_max + logf(row_sum) - {keep} * {In("class_id")} - smoothing * (row_total / (float)cols); // log Σ exp − (1 − ε)·logit of the class − ε·mean logit");
                         _w.Open("if (gradient != nullptr)");
                         _w.Line("float inv_rows = 1.0f / (float)rows;");
                         _w.Line("float inv_sum = 1.0f / row_sum;");
                         _w.Line("float uniform = smoothing / (float)cols;");
                         _w.Line("float* grad_row = gradient + (long)row * cols;");
-                        _w.Line($"for (int k = lane; k < cols; k += 32) grad_row[k] = (expf(in_row[k] - row_max) * inv_sum - (k == class_id ? {keep} : 0.0f) - uniform) * inv_rows;");
+                        _w.Line($"for (int k = lane; k < cols; k += 32) grad_row[k] = (expf({In("k")} - row_max) * inv_sum - (k == class_id ? {keep} : 0.0f) - uniform) * inv_rows;");
                         _w.Close();
                     }
                     _w.Close();
@@ -85,7 +86,7 @@ namespace ModelDsl.Emit.Cuda
                     _w.Line("long n = (long)rows * cols;");
                     _w.Line("float inv_n = 1.0f / (float)n;");
                     _w.Open("for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)");
-                    _w.Line($"float z_i = {Name(loss.Prediction)}[i], t_i = {Name(loss.Target)}[i]; // logit, target");
+                    _w.Line($"float z_i = {CudaExpressions.Load(loss.Prediction, $"{Name(loss.Prediction)}[i]")}, t_i = {Name(loss.Target)}[i]; // logit, target");
                     _w.Line("loss_terms[i] = fmaxf(z_i, 0.0f) - z_i * t_i + logf(1.0f + expf(-fabsf(z_i)));");
                     _w.Line("if (gradient != nullptr) gradient[i] = (md_sigmoid(z_i) - t_i) * inv_n;");
                     _w.Close();
@@ -99,7 +100,7 @@ namespace ModelDsl.Emit.Cuda
                     _w.Line("long n = (long)rows * cols;");
                     _w.Line("float two_over_n = 2.0f / (float)n;");
                     _w.Open("for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)");
-                    _w.Line($"float err_i = {Name(loss.Prediction)}[i] - {Name(loss.Target)}[i];");
+                    _w.Line($"float err_i = {CudaExpressions.Load(loss.Prediction, $"{Name(loss.Prediction)}[i]")} - {Name(loss.Target)}[i];");
                     _w.Line("loss_terms[i] = err_i * err_i;");
                     _w.Line("if (gradient != nullptr) gradient[i] = err_i * two_over_n;");
                     _w.Close();
@@ -122,6 +123,7 @@ namespace ModelDsl.Emit.Cuda
         private CudaLaunch EmitFusedClassifier(LossKernel loss, List<CudaArgument> arguments, string shape, string gradientName)
         {
             bool smoothing = loss.LabelSmoothing != 0;
+            string In(string k) => CudaExpressions.Load(loss.Prediction, $"in_row[{k}]"); // a logit of the row, as float
             KernelHeader("loss_cross_entropy", loss.Origins, smoothing
                 ? $"fused classifier, one block per row of {shape}: softmax + cross-entropy with label smoothing; loss_terms[row] and (when gradient is not null) {gradientName} = (softmax − ((1 − ε)·onehot + ε/cols)) / rows"
                 : $"fused classifier, one block per row of {shape}: softmax + cross-entropy; loss_terms[row] and (when gradient is not null) {gradientName} = (softmax − onehot) / rows",
@@ -135,11 +137,11 @@ namespace ModelDsl.Emit.Cuda
             _w.Line($"__shared__ float warp_max[{BlockSize / 32}], warp_sum[{BlockSize / 32}]{(smoothing ? $", warp_total[{BlockSize / 32}]" : "")};");
             _w.Line("int row = blockIdx.x;");
             _w.Line("int lane = threadIdx.x % 32, warp = threadIdx.x / 32;");
-            _w.Line($"const float* in_row = {Name(loss.Prediction)} + (long)row * cols;");
+            _w.Line($"const {CudaExpressions.ElementType(loss.Prediction)}* in_row = {Name(loss.Prediction)} + (long)row * cols;");
             _w.Line("float m = -INFINITY, s = 0.0f; // this thread's max and Σexp(x − m)");
             if (smoothing) _w.Line("float t = 0.0f; // this thread's Σ x, for label smoothing's mean logit");
             _w.Open("for (int k = threadIdx.x; k < cols; k += blockDim.x)");
-            _w.Line("float x = in_row[k];");
+            _w.Line($"float x = {In("k")};");
             _w.Line("if (x > m) { s = s * expf(m - x) + 1.0f; m = x; } else s += expf(x - m);");
             if (smoothing) _w.Line("t += x;");
             _w.Close();
@@ -164,19 +166,19 @@ namespace ModelDsl.Emit.Cuda
                 _w.Line("float row_total = 0.0f;");
                 _w.Line($"for (int w = 0; w < {BlockSize / 32}; w++) row_total += warp_total[w];");
                 _w.Line($"const float smoothing = {epsilon}; // label_smoothing ε");
-                _w.Line($"if (threadIdx.x == 0) loss_terms[row] = row_max + logf(row_sum) - {keep} * in_row[class_id] - smoothing * (row_total / (float)cols); // log Σ exp − (1 − ε)·logit of the class − ε·mean logit");
+                _w.Line($"if (threadIdx.x == 0) loss_terms[row] = row_max + logf(row_sum) - {keep} * {In("class_id")} - smoothing * (row_total / (float)cols); // log Σ exp − (1 − ε)·logit of the class − ε·mean logit");
                 uniform = "smoothing / (float)cols";
             }
             else
             {
-                _w.Line("if (threadIdx.x == 0) loss_terms[row] = row_max + logf(row_sum) - in_row[class_id]; // log Σ exp − logit of the class");
+                _w.Line($"if (threadIdx.x == 0) loss_terms[row] = row_max + logf(row_sum) - {In("class_id")}; // log Σ exp − logit of the class");
             }
             _w.Open("if (gradient != nullptr)");
             _w.Line("float inv_rows = 1.0f / (float)rows;");
             _w.Line("float inv_sum = 1.0f / row_sum;");
             if (smoothing) _w.Line($"float uniform = {uniform};");
             _w.Line("float* grad_row = gradient + (long)row * cols;");
-            _w.Line($"for (int k = threadIdx.x; k < cols; k += blockDim.x) grad_row[k] = (expf(in_row[k] - row_max) * inv_sum - (k == class_id ? {keep} : 0.0f){(smoothing ? " - uniform" : "")}) * inv_rows;");
+            _w.Line($"for (int k = threadIdx.x; k < cols; k += blockDim.x) grad_row[k] = (expf({In("k")} - row_max) * inv_sum - (k == class_id ? {keep} : 0.0f){(smoothing ? " - uniform" : "")}) * inv_rows;");
             _w.Close();
             _w.Close();
             return new CudaLaunch("loss_cross_entropy", LaunchShape.BlockPerRow, loss.Rows, arguments);

@@ -82,6 +82,16 @@ namespace ModelDsl.Emit.Cuda
 
         /// <summary>True for a buffer of the plan the GPU never writes (kept in an epilogue's registers), so never allocates.</summary>
         public bool IsUnwritten(PlanBuffer buffer) => _unwritten.Contains(buffer);
+
+        /// <summary>
+        /// True when a Bf16 session compiles <see cref="Source"/> with <see cref="Bf16ActivationsDefine"/> first, so its
+        /// activations (<see cref="ActivationStorage.IsActivation"/>) are stored in BF16: the model declares
+        /// <c>precision bf16</c> and every layer family it launches takes <c>md_act</c> (<see cref="ActivationStorage.StoresBf16"/>).
+        /// </summary>
+        public bool Bf16Activations { get; internal set; }
+
+        /// <summary>The line a Bf16 session puts before <see cref="Source"/>: md_act becomes md_bf16 (bf16.cuh).</summary>
+        public const string Bf16ActivationsDefine = "#define MD_ACT_BF16 1";
     }
 
     /// <summary>
@@ -147,9 +157,10 @@ namespace ModelDsl.Emit.Cuda
             _w.Line(_epilogues.Count == 0
                 ? "// Matrix products are not here: the generated C# sends them to cuBLAS."
                 : "// Matrix products are not here: the generated C# sends them to cuBLAS, or to cuBLASLt where an epilogue does a kernel's work.");
-            _w.Line("// Layout: every tensor is row-major float (class ids: int); a kernel over [rows, cols] reads element (r, c) at");
-            _w.Line("// r*cols + c. Sizes are arguments, so one compiled module serves every batch size. Compiled by NVRTC on a GPU");
-            _w.Line("// and by g++ against ModelDsl's emulation header in CI (docs/cuda.md).");
+            _w.Line("// Layout: every tensor is row-major; activations are md_act (bf16.cuh: float, or BF16 when a Bf16 session compiles");
+            _w.Line("// this source with MD_ACT_BF16 defined), everything else float (class ids: int); a kernel over [rows, cols] reads");
+            _w.Line("// element (r, c) at r*cols + c. Sizes are arguments, so one compiled module serves every batch size. Compiled by");
+            _w.Line("// NVRTC on a GPU and by g++ against ModelDsl's emulation header in CI (docs/cuda.md).");
             if (_plan.Forward.Concat(_plan.Backward).Any(k => FamilyOf(k) is not null))
             {
                 _w.Line("// The layer kernels (conv2d, lstm, attention, …) are ModelDsl's hand-written library, one block per layer family");
@@ -208,6 +219,7 @@ namespace ModelDsl.Emit.Cuda
             return new CudaModule(_w.ToString(), _launches, loss, lossMean, optimizer, _workspaces, _epilogues, gradientSumOfSquares, gradientScale, gradientClear)
             {
                 FusedLayerNorms = _residualNorms.Where(p => p.Key is ElementwiseKernel).ToDictionary(p => (Kernel)p.Value, p => (ElementwiseKernel)p.Key),
+                Bf16Activations = ActivationStorage.StoresBf16(_plan),
             };
         }
 

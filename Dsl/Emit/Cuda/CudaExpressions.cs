@@ -30,11 +30,32 @@ namespace ModelDsl.Emit.Cuda
         public static string Function(UnaryOp op) =>
             Functions.TryGetValue(op, out var function) ? function : throw new System.InvalidOperationException("no CUDA function for " + op);
 
+        /// <summary>
+        /// The float value of <paramref name="element"/>, an element of <paramref name="buffer"/>: an activation is
+        /// <c>md_act</c> and widens through <c>md_load</c> (exact; the identity when md_act is float), anything else is float.
+        /// </summary>
+        public static string Load(PlanBuffer buffer, string element) => ActivationStorage.IsActivation(buffer) ? $"md_load({element})" : element;
+
+        /// <summary>
+        /// The statement storing <paramref name="value"/> (a float) into <paramref name="element"/> of <paramref name="buffer"/>,
+        /// assigned or added: an activation rounds once through <c>md_act_from</c> (an addition widens, adds in float, then
+        /// rounds), anything else is stored as the float.
+        /// </summary>
+        public static string Store(PlanBuffer buffer, string element, string value, bool accumulate)
+        {
+            if (!ActivationStorage.IsActivation(buffer)) return $"{element} {(accumulate ? "+=" : "=")} {value};";
+            return accumulate ? $"{element} = md_act_from(md_load({element}) + {value});" : $"{element} = md_act_from({value});";
+        }
+
+        /// <summary>The C element type of <paramref name="buffer"/> in a kernel: <c>md_act</c>, <c>int</c> or <c>float</c>.</summary>
+        public static string ElementType(PlanBuffer buffer) =>
+            buffer.DType == Shapes.DType.I32 ? "int" : ActivationStorage.IsActivation(buffer) ? "md_act" : "float";
+
         /// <param name="name">The kernel's parameter for a buffer.</param>
         public static ExpressionDialect Kernel(System.Func<PlanBuffer, string> name) =>
             new ExpressionDialect("v", (local, value) => $"float {local} = {value};",
                 Literals.Cuda,
-                load => $"{name(load.Buffer)}[{(load.Broadcast == Broadcast.Column ? "c" : "i")}]",
+                load => Load(load.Buffer, $"{name(load.Buffer)}[{(load.Broadcast == Broadcast.Column ? "c" : "i")}]"),
                 Functions,
                 mask =>
                 {

@@ -61,10 +61,14 @@ namespace ModelDsl.Emit.Cuda
 
         public static CudaArgument SizeOf(string name, Dim size) => new CudaArgument(ArgumentKind.Size, "int", name, size);
 
-        /// <summary>A generated kernel's parameter for <paramref name="buffer"/>, named <paramref name="name"/> (the CUDA emitter's identifier for it).</summary>
+        /// <summary>
+        /// A generated kernel's parameter for <paramref name="buffer"/>, named <paramref name="name"/> (the CUDA emitter's
+        /// identifier for it): <c>md_act*</c> for an activation (bf16.cuh: float, or BF16 in a Bf16 session), <c>int*</c>
+        /// for ids, <c>float*</c> for everything else.
+        /// </summary>
         public static CudaArgument Pointer(PlanBuffer buffer, string name, bool writable)
         {
-            string element = buffer.DType == DType.I32 ? "int" : "float";
+            string element = buffer.DType == DType.I32 ? "int" : ActivationStorage.IsActivation(buffer) ? "md_act" : "float";
             return new CudaArgument(ArgumentKind.Buffer, (writable ? "" : "const ") + element + "* __restrict__", name, buffer: buffer);
         }
 

@@ -38,11 +38,12 @@ namespace ModelDsl.Emit.Cuda
     /// <summary>One device allocation: its name in the generated code, its group, and its length in floats as a sum of terms.</summary>
     public sealed class GpuAllocation
     {
-        public GpuAllocation(string name, GpuMemoryGroup group, IReadOnlyList<Dim> floats)
+        public GpuAllocation(string name, GpuMemoryGroup group, IReadOnlyList<Dim> floats, int elementBytes = 4)
         {
             Name = name;
             Group = group;
             Floats = floats;
+            ElementBytes = elementBytes;
         }
 
         /// <summary>The field that holds it in the generated session (<c>_values</c>, <c>w.h_0</c>).</summary>
@@ -50,12 +51,15 @@ namespace ModelDsl.Emit.Cuda
 
         public GpuMemoryGroup Group { get; }
 
-        /// <summary>Elements of 4 bytes (f32 and i32 alike), as a sum of terms that may be symbolic.</summary>
+        /// <summary>Elements of <see cref="ElementBytes"/> bytes each, as a sum of terms that may be symbolic.</summary>
         public IReadOnlyList<Dim> Floats { get; }
+
+        /// <summary>Bytes per element: 4 (f32 and i32), or 2 for an activation of a model whose Bf16 session stores them in BF16.</summary>
+        public int ElementBytes { get; }
 
         /// <summary>Bytes at <paramref name="bindings"/> (every symbol of <see cref="Floats"/> bound; checked arithmetic).</summary>
         public long Bytes(IReadOnlyDictionary<string, long> bindings) =>
-            checked(4 * Floats.Sum(term => term.Symbols.Aggregate(term.Coefficient, (product, symbol) => checked(product * bindings[symbol]))));
+            checked(ElementBytes * Floats.Sum(term => term.Symbols.Aggregate(term.Coefficient, (product, symbol) => checked(product * bindings[symbol]))));
     }
 
     /// <summary>
@@ -137,10 +141,11 @@ namespace ModelDsl.Emit.Cuda
                     var other => throw new System.InvalidOperationException($"{b.Name}: a {other} buffer is not a workspace allocation"),
                 };
                 var floats = b.Kind == BufferKind.Workspace ? cuda.Workspaces[b].Length : new[] { b.Shape.ElementCount() };
-                perBinding.Add(new GpuAllocation("w." + b.Name, group, floats));
+                // In the declared bf16 a Bf16 session stores activations in BF16 (an Fp32 session of the same model: 4 bytes).
+                perBinding.Add(new GpuAllocation("w." + b.Name, group, floats, ActivationStorage.ElementBytes(b, cuda.Bf16Activations)));
             }
-            if (Bf16Staging(plan, operandB: false) is { } stagingA) perBinding.Add(new GpuAllocation("w.Bf16A", GpuMemoryGroup.Workspace, stagingA));
-            if (Bf16Staging(plan, operandB: true) is { } stagingB) perBinding.Add(new GpuAllocation("w.Bf16B", GpuMemoryGroup.Workspace, stagingB));
+            if (Bf16Staging(plan, cuda, operandB: false) is { } stagingA) perBinding.Add(new GpuAllocation("w.Bf16A", GpuMemoryGroup.Workspace, stagingA));
+            if (Bf16Staging(plan, cuda, operandB: true) is { } stagingB) perBinding.Add(new GpuAllocation("w.Bf16B", GpuMemoryGroup.Workspace, stagingB));
             if (plan.Loss is { } loss)
             {
                 Add(perBinding, "w.LossTerms", GpuMemoryGroup.Reductions, loss.Kind == LossKind.CrossEntropy ? loss.Rows : loss.Rows.Multiply(loss.Cols));
@@ -151,19 +156,20 @@ namespace ModelDsl.Emit.Cuda
 
         /// <summary>
         /// Precision bf16: the floats of the staging buffer for the BF16 copy of the A (or B) operand of the plan's matrix
-        /// products, where that operand is not a parameter (parameters have their BF16 copy in <c>_valuesBf16</c>). It holds
+        /// products, where that operand is not a parameter (parameters have their BF16 copy in <c>_valuesBf16</c>) nor an
+        /// activation already stored in BF16 (<see cref="CudaModule.Bf16Activations"/>): a gradient. It holds
         /// the largest such operand, at 2 bytes an element: per set of symbols the largest coefficient (rounded up to whole
         /// floats), summed over the sets, so it is as large as the largest operand at any binding. Null when the model is
         /// not bf16 or no product needs it.
         /// </summary>
-        public static IReadOnlyList<Dim>? Bf16Staging(TrainingPlan plan, bool operandB)
+        public static IReadOnlyList<Dim>? Bf16Staging(TrainingPlan plan, CudaModule cuda, bool operandB)
         {
             if (plan.Model.Precision.Mode != Precision.Bf16) return null;
             var largest = new SortedDictionary<string, (long Coefficient, IReadOnlyList<string> Symbols)>(System.StringComparer.Ordinal);
             foreach (var gemm in plan.Forward.Concat(plan.Backward).OfType<GemmKernel>())
             {
                 var operand = operandB ? gemm.B : gemm.A;
-                if (operand.Root.Kind == BufferKind.Parameter) continue;
+                if (operand.Root.Kind == BufferKind.Parameter || (cuda.Bf16Activations && ActivationStorage.IsActivation(operand))) continue;
                 var elements = operandB ? gemm.K.Multiply(gemm.N) : gemm.M.Multiply(gemm.K);
                 string key = string.Join("*", elements.Symbols);
                 if (!largest.TryGetValue(key, out var seen) || seen.Coefficient < elements.Coefficient) largest[key] = (elements.Coefficient, elements.Symbols);

@@ -31,6 +31,24 @@ public sealed class GeneratedKernelsCompileTests
         }
     }
 
+    // The text a Bf16 session compiles (md_act = md_bf16) for every model whose Bf16 session stores activations in BF16
+    // (CudaModule.Bf16Activations): every kernel still compiles, and the activation parameters are 2-byte pointers.
+    [NvrtcTheory]
+    [InlineData("compute_80")]
+    [InlineData("compute_90")]
+    public void The_bf16_activation_compilation_of_every_bf16_model_compiles_to_ptx(string architecture)
+    {
+        var modules = ExampleModels.CudaModules(out _).Where(m => m.Module.Bf16Activations).ToList();
+        Assert.Contains(modules, m => m.Model == "ParityMlpBf16"); // a bf16 model without layer families always stores BF16
+        foreach (var (model, module) in modules)
+        {
+            string ptx = NvrtcCompiler.CompileToPtx(ModelDsl.Emit.Cuda.CudaModule.Bf16ActivationsDefine + "\n" + module.Source, model + "_bf16.cu", architecture);
+            var kernels = Regex.Matches(module.Source, @"extern ""C"" __global__ void __launch_bounds__\(\d+\) (\w+)\(").Select(m => m.Groups[1].Value).ToList();
+            foreach (var kernel in kernels) Assert.Contains($".entry {kernel}(", ptx);
+            Assert.Contains("ld.global.u16", ptx); // BF16 activations are read as 16-bit values
+        }
+    }
+
     [NvrtcFact]
     public void A_broken_generated_source_names_the_model_file_and_the_line()
     {

@@ -57,7 +57,9 @@ namespace ModelDsl.Dsl.Tests.Binding
         [Fact]
         public void MDL0327_a_layer_whose_products_stay_fp32_in_a_bf16_model_is_a_warning_at_the_op()
         {
-            const string text = """
+            // While lstm.cuh takes FP32 activations, MDL0328 says so at the precision line too.
+            bool floatOnly = !ModelDsl.Emit.Cuda.ActivationStorage.TakesActivations(ModelDsl.Emit.Cuda.LayerFamily.Lstm);
+            string text = $$"""
                 model M {
                     input x: f32[B, T, 8]
                     label y: f32[B, 4]
@@ -66,13 +68,39 @@ namespace ModelDsl.Dsl.Tests.Binding
                     output logits
                     loss mse(logits, y)
                     optimizer adamw()
-                    precision bf16
+                    {{(floatOnly ? "⟦precision bf16⟧" : "precision bf16")}}
                 }
                 """;
-            var d = AnnotatedText.AssertDiagnostics(text, "MDL0327");
+            var d = AnnotatedText.AssertDiagnostics(text, floatOnly ? new[] { "MDL0327", "MDL0328" } : new[] { "MDL0327" });
             Assert.Contains("lstm 'h' has no BF16 path: its matrix products are made by its GPU layer launcher in FP32; the rest of the model runs in bf16", d[0].Message);
             // The same model in fp32 says nothing.
             Assert.Empty(ModelDsl.Compilation.Compile("m.model", text.Replace("⟦", "").Replace("⟧", "").Replace("bf16", "fp32")).Diagnostics);
+        }
+
+        // A bf16 model stores its activations in BF16 only when every layer family it launches takes md_act; the first
+        // that does not is named in a warning at the precision line, and the model's GPU code then keeps them in FP32.
+        [Theory]
+        [InlineData("h = x -> layer_norm -> dense(4)", "layer_norm 'h.0'", ModelDsl.Emit.Cuda.LayerFamily.LayerNorm)]
+        [InlineData("h = x -> softmax -> dense(4)", "softmax 'h.0'", ModelDsl.Emit.Cuda.LayerFamily.Softmax)]
+        public void MDL0328_activations_stay_fp32_while_a_layer_family_takes_float_pointers(string line, string op, ModelDsl.Emit.Cuda.LayerFamily family)
+        {
+            bool floatOnly = !ModelDsl.Emit.Cuda.ActivationStorage.TakesActivations(family);
+            string text = $$"""
+                model M {
+                    input x: f32[B, 8]
+                    label y: f32[B, 4]
+                    {{line}}
+                    output h
+                    loss mse(h, y)
+                    optimizer adamw()
+                    {{(floatOnly ? "⟦precision bf16⟧" : "precision bf16")}}
+                }
+                """;
+            var d = AnnotatedText.AssertDiagnostics(text, floatOnly ? new[] { "MDL0328" } : System.Array.Empty<string>());
+            if (floatOnly)
+                Assert.Equal($"precision bf16: activations stay FP32 in a Bf16 session, because {op} runs the layer kernels of Cuda/Kernels/{ModelDsl.Emit.Cuda.CudaLayerLibrary.FileName(family)}, which do not store BF16 activations yet; the matrix products still take BF16 operands (docs/cuda.md \"Precision\")", d[0].Message);
+            // A model with no layer family (dense, gelu, dropout, the loss: all generated code) always stores BF16, and says nothing.
+            Assert.Empty(AnnotatedText.AssertDiagnostics(text.Replace("⟦", "").Replace("⟧", "").Replace(line, "h = x -> dense(16) -> gelu -> dense(4)")));
         }
     }
 }

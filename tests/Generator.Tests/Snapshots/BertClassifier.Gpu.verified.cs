@@ -15,9 +15,10 @@ namespace Consumer
 // Edit the .model file and rebuild, not this file.
 //
 // Matrix products are not here: the generated C# sends them to cuBLAS, or to cuBLASLt where an epilogue does a kernel's work.
-// Layout: every tensor is row-major float (class ids: int); a kernel over [rows, cols] reads element (r, c) at
-// r*cols + c. Sizes are arguments, so one compiled module serves every batch size. Compiled by NVRTC on a GPU
-// and by g++ against ModelDsl's emulation header in CI (docs/cuda.md).
+// Layout: every tensor is row-major; activations are md_act (bf16.cuh: float, or BF16 when a Bf16 session compiles
+// this source with MD_ACT_BF16 defined), everything else float (class ids: int); a kernel over [rows, cols] reads
+// element (r, c) at r*cols + c. Sizes are arguments, so one compiled module serves every batch size. Compiled by
+// NVRTC on a GPU and by g++ against ModelDsl's emulation header in CI (docs/cuda.md).
 // The layer kernels (conv2d, lstm, attention, …) are ModelDsl's hand-written library, one block per layer family
 // the model uses, after the device functions they share.
 
@@ -936,17 +937,17 @@ extern "C" __global__ void __launch_bounds__(256) md_reduce_max_backward(
 extern "C" __global__ void __launch_bounds__(256) fwd_2_add(
     int rows,
     int cols,
-    const float* __restrict__ tok,
-    const float* __restrict__ typ,
-    float* __restrict__ sum_0)
+    const md_act* __restrict__ tok,
+    const md_act* __restrict__ typ,
+    md_act* __restrict__ sum_0)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
-        float v0 = tok[i];
-        float v1 = typ[i];
+        float v0 = md_load(tok[i]);
+        float v1 = md_load(typ[i]);
         float v2 = v0 + v1;
-        sum_0[i] = v2;
+        sum_0[i] = md_act_from(v2);
     }
 }
 
@@ -956,8 +957,8 @@ extern "C" __global__ void __launch_bounds__(256) fwd_2_add(
 extern "C" __global__ void __launch_bounds__(256) fwd_5_dropout(
     int rows,
     int cols,
-    const float* __restrict__ emb_norm,
-    float* __restrict__ emb,
+    const md_act* __restrict__ emb_norm,
+    md_act* __restrict__ emb,
     const unsigned int* __restrict__ seed0,
     float p0,
     float scale0)
@@ -965,10 +966,10 @@ extern "C" __global__ void __launch_bounds__(256) fwd_5_dropout(
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
-        float v0 = emb_norm[i];
+        float v0 = md_load(emb_norm[i]);
         float v1 = md_dropout_mask(seed0[0], (unsigned int)i, p0, scale0);
         float v2 = v0 * v1;
-        emb[i] = v2;
+        emb[i] = md_act_from(v2);
     }
 }
 
@@ -986,13 +987,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_5_dropout(
 extern "C" __global__ void __launch_bounds__(256) fwd_10_attention_dropout_add_layer_norm(
     int rows,
     int cols,
-    const float* __restrict__ emb,
-    const float* __restrict__ l0_attn,
+    const md_act* __restrict__ emb,
+    const md_act* __restrict__ l0_attn,
     const float* __restrict__ l0_attn_out_proj_bias,
     const float* __restrict__ l0_attn_norm_weight,
     const float* __restrict__ l0_attn_norm_bias,
-    float* __restrict__ l0_r1_1,
-    float* __restrict__ l0_attn_norm,
+    md_act* __restrict__ l0_r1_1,
+    md_act* __restrict__ l0_attn_norm,
     float* __restrict__ l0_attn_norm_mean,
     float* __restrict__ l0_attn_norm_rstd,
     const unsigned int* __restrict__ seed2,
@@ -1006,27 +1007,27 @@ extern "C" __global__ void __launch_bounds__(256) fwd_10_attention_dropout_add_l
     for (int c = lane; c < cols; c += 32)
     {
         long i = (long)row * cols + c;
-        float v0 = emb[i];
-        float v1 = l0_attn[i];
+        float v0 = md_load(emb[i]);
+        float v1 = md_load(l0_attn[i]);
         float v2 = l0_attn_out_proj_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed2[0], (unsigned int)i, p2, scale2);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        l0_r1_1[i] = v6;
-        sum += v6;
+        l0_r1_1[i] = md_act_from(v6);
+        sum += md_load(md_act_from(v6));
     }
     float m = md_warp_sum(sum) / (float)cols;
-    const float* x_row = l0_r1_1 + (long)row * cols; // this lane's own writes above
+    const md_act* x_row = l0_r1_1 + (long)row * cols; // this lane's own writes above
     float squares = 0.0f;
     for (int c = lane; c < cols; c += 32)
     {
-        float centred = x_row[c] - m;
+        float centred = md_load(x_row[c]) - m;
         squares += centred * centred;
     }
     float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-12f); // the layer norm's eps
-    float* y_row = l0_attn_norm + (long)row * cols;
-    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * l0_attn_norm_weight[c] + l0_attn_norm_bias[c];
+    md_act* y_row = l0_attn_norm + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = md_act_from((md_load(x_row[c]) - m) * s * l0_attn_norm_weight[c] + l0_attn_norm_bias[c]);
     if (lane == 0)
     {
         l0_attn_norm_mean[row] = m;
@@ -1043,19 +1044,19 @@ extern "C" __global__ void __launch_bounds__(256) fwd_13_dense_gelu(
     int rows,
     int cols,
     const float* __restrict__ l0_ff_0_bias,
-    float* __restrict__ l0_ff_0,
-    float* __restrict__ l0_ff_1)
+    md_act* __restrict__ l0_ff_0,
+    md_act* __restrict__ l0_ff_1)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = l0_ff_0[i];
+        float v0 = md_load(l0_ff_0[i]);
         float v1 = l0_ff_0_bias[c];
         float v2 = v0 + v1;
         float v3 = md_gelu(v2);
-        l0_ff_0[i] = v2;
-        l0_ff_1[i] = v3;
+        l0_ff_0[i] = md_act_from(v2);
+        l0_ff_1[i] = md_act_from(v3);
     }
 }
 
@@ -1069,13 +1070,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_13_dense_gelu(
 extern "C" __global__ void __launch_bounds__(256) fwd_15_dense_dropout_add_layer_norm(
     int rows,
     int cols,
-    const float* __restrict__ l0_attn_norm,
-    const float* __restrict__ l0_ff,
+    const md_act* __restrict__ l0_attn_norm,
+    const md_act* __restrict__ l0_ff,
     const float* __restrict__ l0_ff_2_bias,
     const float* __restrict__ l0_ffn_norm_weight,
     const float* __restrict__ l0_ffn_norm_bias,
-    float* __restrict__ l0_r2_1,
-    float* __restrict__ l0_ffn_norm,
+    md_act* __restrict__ l0_r2_1,
+    md_act* __restrict__ l0_ffn_norm,
     float* __restrict__ l0_ffn_norm_mean,
     float* __restrict__ l0_ffn_norm_rstd,
     const unsigned int* __restrict__ seed3,
@@ -1089,27 +1090,27 @@ extern "C" __global__ void __launch_bounds__(256) fwd_15_dense_dropout_add_layer
     for (int c = lane; c < cols; c += 32)
     {
         long i = (long)row * cols + c;
-        float v0 = l0_attn_norm[i];
-        float v1 = l0_ff[i];
+        float v0 = md_load(l0_attn_norm[i]);
+        float v1 = md_load(l0_ff[i]);
         float v2 = l0_ff_2_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed3[0], (unsigned int)i, p3, scale3);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        l0_r2_1[i] = v6;
-        sum += v6;
+        l0_r2_1[i] = md_act_from(v6);
+        sum += md_load(md_act_from(v6));
     }
     float m = md_warp_sum(sum) / (float)cols;
-    const float* x_row = l0_r2_1 + (long)row * cols; // this lane's own writes above
+    const md_act* x_row = l0_r2_1 + (long)row * cols; // this lane's own writes above
     float squares = 0.0f;
     for (int c = lane; c < cols; c += 32)
     {
-        float centred = x_row[c] - m;
+        float centred = md_load(x_row[c]) - m;
         squares += centred * centred;
     }
     float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-12f); // the layer norm's eps
-    float* y_row = l0_ffn_norm + (long)row * cols;
-    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * l0_ffn_norm_weight[c] + l0_ffn_norm_bias[c];
+    md_act* y_row = l0_ffn_norm + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = md_act_from((md_load(x_row[c]) - m) * s * l0_ffn_norm_weight[c] + l0_ffn_norm_bias[c]);
     if (lane == 0)
     {
         l0_ffn_norm_mean[row] = m;
@@ -1131,13 +1132,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_15_dense_dropout_add_layer
 extern "C" __global__ void __launch_bounds__(256) fwd_21_attention_dropout_add_layer_norm(
     int rows,
     int cols,
-    const float* __restrict__ l0_ffn_norm,
-    const float* __restrict__ l1_attn,
+    const md_act* __restrict__ l0_ffn_norm,
+    const md_act* __restrict__ l1_attn,
     const float* __restrict__ l1_attn_out_proj_bias,
     const float* __restrict__ l1_attn_norm_weight,
     const float* __restrict__ l1_attn_norm_bias,
-    float* __restrict__ l1_r1_1,
-    float* __restrict__ l1_attn_norm,
+    md_act* __restrict__ l1_r1_1,
+    md_act* __restrict__ l1_attn_norm,
     float* __restrict__ l1_attn_norm_mean,
     float* __restrict__ l1_attn_norm_rstd,
     const unsigned int* __restrict__ seed5,
@@ -1151,27 +1152,27 @@ extern "C" __global__ void __launch_bounds__(256) fwd_21_attention_dropout_add_l
     for (int c = lane; c < cols; c += 32)
     {
         long i = (long)row * cols + c;
-        float v0 = l0_ffn_norm[i];
-        float v1 = l1_attn[i];
+        float v0 = md_load(l0_ffn_norm[i]);
+        float v1 = md_load(l1_attn[i]);
         float v2 = l1_attn_out_proj_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed5[0], (unsigned int)i, p5, scale5);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        l1_r1_1[i] = v6;
-        sum += v6;
+        l1_r1_1[i] = md_act_from(v6);
+        sum += md_load(md_act_from(v6));
     }
     float m = md_warp_sum(sum) / (float)cols;
-    const float* x_row = l1_r1_1 + (long)row * cols; // this lane's own writes above
+    const md_act* x_row = l1_r1_1 + (long)row * cols; // this lane's own writes above
     float squares = 0.0f;
     for (int c = lane; c < cols; c += 32)
     {
-        float centred = x_row[c] - m;
+        float centred = md_load(x_row[c]) - m;
         squares += centred * centred;
     }
     float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-12f); // the layer norm's eps
-    float* y_row = l1_attn_norm + (long)row * cols;
-    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * l1_attn_norm_weight[c] + l1_attn_norm_bias[c];
+    md_act* y_row = l1_attn_norm + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = md_act_from((md_load(x_row[c]) - m) * s * l1_attn_norm_weight[c] + l1_attn_norm_bias[c]);
     if (lane == 0)
     {
         l1_attn_norm_mean[row] = m;
@@ -1188,19 +1189,19 @@ extern "C" __global__ void __launch_bounds__(256) fwd_24_dense_gelu(
     int rows,
     int cols,
     const float* __restrict__ l1_ff_0_bias,
-    float* __restrict__ l1_ff_0,
-    float* __restrict__ l1_ff_1)
+    md_act* __restrict__ l1_ff_0,
+    md_act* __restrict__ l1_ff_1)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = l1_ff_0[i];
+        float v0 = md_load(l1_ff_0[i]);
         float v1 = l1_ff_0_bias[c];
         float v2 = v0 + v1;
         float v3 = md_gelu(v2);
-        l1_ff_0[i] = v2;
-        l1_ff_1[i] = v3;
+        l1_ff_0[i] = md_act_from(v2);
+        l1_ff_1[i] = md_act_from(v3);
     }
 }
 
@@ -1214,13 +1215,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_24_dense_gelu(
 extern "C" __global__ void __launch_bounds__(256) fwd_26_dense_dropout_add_layer_norm(
     int rows,
     int cols,
-    const float* __restrict__ l1_attn_norm,
-    const float* __restrict__ l1_ff,
+    const md_act* __restrict__ l1_attn_norm,
+    const md_act* __restrict__ l1_ff,
     const float* __restrict__ l1_ff_2_bias,
     const float* __restrict__ l1_ffn_norm_weight,
     const float* __restrict__ l1_ffn_norm_bias,
-    float* __restrict__ l1_r2_1,
-    float* __restrict__ l1_ffn_norm,
+    md_act* __restrict__ l1_r2_1,
+    md_act* __restrict__ l1_ffn_norm,
     float* __restrict__ l1_ffn_norm_mean,
     float* __restrict__ l1_ffn_norm_rstd,
     const unsigned int* __restrict__ seed6,
@@ -1234,27 +1235,27 @@ extern "C" __global__ void __launch_bounds__(256) fwd_26_dense_dropout_add_layer
     for (int c = lane; c < cols; c += 32)
     {
         long i = (long)row * cols + c;
-        float v0 = l1_attn_norm[i];
-        float v1 = l1_ff[i];
+        float v0 = md_load(l1_attn_norm[i]);
+        float v1 = md_load(l1_ff[i]);
         float v2 = l1_ff_2_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed6[0], (unsigned int)i, p6, scale6);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        l1_r2_1[i] = v6;
-        sum += v6;
+        l1_r2_1[i] = md_act_from(v6);
+        sum += md_load(md_act_from(v6));
     }
     float m = md_warp_sum(sum) / (float)cols;
-    const float* x_row = l1_r2_1 + (long)row * cols; // this lane's own writes above
+    const md_act* x_row = l1_r2_1 + (long)row * cols; // this lane's own writes above
     float squares = 0.0f;
     for (int c = lane; c < cols; c += 32)
     {
-        float centred = x_row[c] - m;
+        float centred = md_load(x_row[c]) - m;
         squares += centred * centred;
     }
     float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-12f); // the layer norm's eps
-    float* y_row = l1_ffn_norm + (long)row * cols;
-    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * l1_ffn_norm_weight[c] + l1_ffn_norm_bias[c];
+    md_act* y_row = l1_ffn_norm + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = md_act_from((md_load(x_row[c]) - m) * s * l1_ffn_norm_weight[c] + l1_ffn_norm_bias[c]);
     if (lane == 0)
     {
         l1_ffn_norm_mean[row] = m;
@@ -1276,13 +1277,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_26_dense_dropout_add_layer
 extern "C" __global__ void __launch_bounds__(256) fwd_32_attention_dropout_add_layer_norm(
     int rows,
     int cols,
-    const float* __restrict__ l1_ffn_norm,
-    const float* __restrict__ l2_attn,
+    const md_act* __restrict__ l1_ffn_norm,
+    const md_act* __restrict__ l2_attn,
     const float* __restrict__ l2_attn_out_proj_bias,
     const float* __restrict__ l2_attn_norm_weight,
     const float* __restrict__ l2_attn_norm_bias,
-    float* __restrict__ l2_r1_1,
-    float* __restrict__ l2_attn_norm,
+    md_act* __restrict__ l2_r1_1,
+    md_act* __restrict__ l2_attn_norm,
     float* __restrict__ l2_attn_norm_mean,
     float* __restrict__ l2_attn_norm_rstd,
     const unsigned int* __restrict__ seed8,
@@ -1296,27 +1297,27 @@ extern "C" __global__ void __launch_bounds__(256) fwd_32_attention_dropout_add_l
     for (int c = lane; c < cols; c += 32)
     {
         long i = (long)row * cols + c;
-        float v0 = l1_ffn_norm[i];
-        float v1 = l2_attn[i];
+        float v0 = md_load(l1_ffn_norm[i]);
+        float v1 = md_load(l2_attn[i]);
         float v2 = l2_attn_out_proj_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed8[0], (unsigned int)i, p8, scale8);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        l2_r1_1[i] = v6;
-        sum += v6;
+        l2_r1_1[i] = md_act_from(v6);
+        sum += md_load(md_act_from(v6));
     }
     float m = md_warp_sum(sum) / (float)cols;
-    const float* x_row = l2_r1_1 + (long)row * cols; // this lane's own writes above
+    const md_act* x_row = l2_r1_1 + (long)row * cols; // this lane's own writes above
     float squares = 0.0f;
     for (int c = lane; c < cols; c += 32)
     {
-        float centred = x_row[c] - m;
+        float centred = md_load(x_row[c]) - m;
         squares += centred * centred;
     }
     float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-12f); // the layer norm's eps
-    float* y_row = l2_attn_norm + (long)row * cols;
-    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * l2_attn_norm_weight[c] + l2_attn_norm_bias[c];
+    md_act* y_row = l2_attn_norm + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = md_act_from((md_load(x_row[c]) - m) * s * l2_attn_norm_weight[c] + l2_attn_norm_bias[c]);
     if (lane == 0)
     {
         l2_attn_norm_mean[row] = m;
@@ -1333,19 +1334,19 @@ extern "C" __global__ void __launch_bounds__(256) fwd_35_dense_gelu(
     int rows,
     int cols,
     const float* __restrict__ l2_ff_0_bias,
-    float* __restrict__ l2_ff_0,
-    float* __restrict__ l2_ff_1)
+    md_act* __restrict__ l2_ff_0,
+    md_act* __restrict__ l2_ff_1)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = l2_ff_0[i];
+        float v0 = md_load(l2_ff_0[i]);
         float v1 = l2_ff_0_bias[c];
         float v2 = v0 + v1;
         float v3 = md_gelu(v2);
-        l2_ff_0[i] = v2;
-        l2_ff_1[i] = v3;
+        l2_ff_0[i] = md_act_from(v2);
+        l2_ff_1[i] = md_act_from(v3);
     }
 }
 
@@ -1359,13 +1360,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_35_dense_gelu(
 extern "C" __global__ void __launch_bounds__(256) fwd_37_dense_dropout_add_layer_norm(
     int rows,
     int cols,
-    const float* __restrict__ l2_attn_norm,
-    const float* __restrict__ l2_ff,
+    const md_act* __restrict__ l2_attn_norm,
+    const md_act* __restrict__ l2_ff,
     const float* __restrict__ l2_ff_2_bias,
     const float* __restrict__ l2_ffn_norm_weight,
     const float* __restrict__ l2_ffn_norm_bias,
-    float* __restrict__ l2_r2_1,
-    float* __restrict__ l2_ffn_norm,
+    md_act* __restrict__ l2_r2_1,
+    md_act* __restrict__ l2_ffn_norm,
     float* __restrict__ l2_ffn_norm_mean,
     float* __restrict__ l2_ffn_norm_rstd,
     const unsigned int* __restrict__ seed9,
@@ -1379,27 +1380,27 @@ extern "C" __global__ void __launch_bounds__(256) fwd_37_dense_dropout_add_layer
     for (int c = lane; c < cols; c += 32)
     {
         long i = (long)row * cols + c;
-        float v0 = l2_attn_norm[i];
-        float v1 = l2_ff[i];
+        float v0 = md_load(l2_attn_norm[i]);
+        float v1 = md_load(l2_ff[i]);
         float v2 = l2_ff_2_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed9[0], (unsigned int)i, p9, scale9);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        l2_r2_1[i] = v6;
-        sum += v6;
+        l2_r2_1[i] = md_act_from(v6);
+        sum += md_load(md_act_from(v6));
     }
     float m = md_warp_sum(sum) / (float)cols;
-    const float* x_row = l2_r2_1 + (long)row * cols; // this lane's own writes above
+    const md_act* x_row = l2_r2_1 + (long)row * cols; // this lane's own writes above
     float squares = 0.0f;
     for (int c = lane; c < cols; c += 32)
     {
-        float centred = x_row[c] - m;
+        float centred = md_load(x_row[c]) - m;
         squares += centred * centred;
     }
     float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-12f); // the layer norm's eps
-    float* y_row = l2_ffn_norm + (long)row * cols;
-    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * l2_ffn_norm_weight[c] + l2_ffn_norm_bias[c];
+    md_act* y_row = l2_ffn_norm + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = md_act_from((md_load(x_row[c]) - m) * s * l2_ffn_norm_weight[c] + l2_ffn_norm_bias[c]);
     if (lane == 0)
     {
         l2_ffn_norm_mean[row] = m;
@@ -1421,13 +1422,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_37_dense_dropout_add_layer
 extern "C" __global__ void __launch_bounds__(256) fwd_43_attention_dropout_add_layer_norm(
     int rows,
     int cols,
-    const float* __restrict__ l2_ffn_norm,
-    const float* __restrict__ l3_attn,
+    const md_act* __restrict__ l2_ffn_norm,
+    const md_act* __restrict__ l3_attn,
     const float* __restrict__ l3_attn_out_proj_bias,
     const float* __restrict__ l3_attn_norm_weight,
     const float* __restrict__ l3_attn_norm_bias,
-    float* __restrict__ l3_r1_1,
-    float* __restrict__ l3_attn_norm,
+    md_act* __restrict__ l3_r1_1,
+    md_act* __restrict__ l3_attn_norm,
     float* __restrict__ l3_attn_norm_mean,
     float* __restrict__ l3_attn_norm_rstd,
     const unsigned int* __restrict__ seed11,
@@ -1441,27 +1442,27 @@ extern "C" __global__ void __launch_bounds__(256) fwd_43_attention_dropout_add_l
     for (int c = lane; c < cols; c += 32)
     {
         long i = (long)row * cols + c;
-        float v0 = l2_ffn_norm[i];
-        float v1 = l3_attn[i];
+        float v0 = md_load(l2_ffn_norm[i]);
+        float v1 = md_load(l3_attn[i]);
         float v2 = l3_attn_out_proj_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed11[0], (unsigned int)i, p11, scale11);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        l3_r1_1[i] = v6;
-        sum += v6;
+        l3_r1_1[i] = md_act_from(v6);
+        sum += md_load(md_act_from(v6));
     }
     float m = md_warp_sum(sum) / (float)cols;
-    const float* x_row = l3_r1_1 + (long)row * cols; // this lane's own writes above
+    const md_act* x_row = l3_r1_1 + (long)row * cols; // this lane's own writes above
     float squares = 0.0f;
     for (int c = lane; c < cols; c += 32)
     {
-        float centred = x_row[c] - m;
+        float centred = md_load(x_row[c]) - m;
         squares += centred * centred;
     }
     float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-12f); // the layer norm's eps
-    float* y_row = l3_attn_norm + (long)row * cols;
-    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * l3_attn_norm_weight[c] + l3_attn_norm_bias[c];
+    md_act* y_row = l3_attn_norm + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = md_act_from((md_load(x_row[c]) - m) * s * l3_attn_norm_weight[c] + l3_attn_norm_bias[c]);
     if (lane == 0)
     {
         l3_attn_norm_mean[row] = m;
@@ -1478,19 +1479,19 @@ extern "C" __global__ void __launch_bounds__(256) fwd_46_dense_gelu(
     int rows,
     int cols,
     const float* __restrict__ l3_ff_0_bias,
-    float* __restrict__ l3_ff_0,
-    float* __restrict__ l3_ff_1)
+    md_act* __restrict__ l3_ff_0,
+    md_act* __restrict__ l3_ff_1)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = l3_ff_0[i];
+        float v0 = md_load(l3_ff_0[i]);
         float v1 = l3_ff_0_bias[c];
         float v2 = v0 + v1;
         float v3 = md_gelu(v2);
-        l3_ff_0[i] = v2;
-        l3_ff_1[i] = v3;
+        l3_ff_0[i] = md_act_from(v2);
+        l3_ff_1[i] = md_act_from(v3);
     }
 }
 
@@ -1504,13 +1505,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_46_dense_gelu(
 extern "C" __global__ void __launch_bounds__(256) fwd_48_dense_dropout_add_layer_norm(
     int rows,
     int cols,
-    const float* __restrict__ l3_attn_norm,
-    const float* __restrict__ l3_ff,
+    const md_act* __restrict__ l3_attn_norm,
+    const md_act* __restrict__ l3_ff,
     const float* __restrict__ l3_ff_2_bias,
     const float* __restrict__ l3_ffn_norm_weight,
     const float* __restrict__ l3_ffn_norm_bias,
-    float* __restrict__ l3_r2_1,
-    float* __restrict__ l3_ffn_norm,
+    md_act* __restrict__ l3_r2_1,
+    md_act* __restrict__ l3_ffn_norm,
     float* __restrict__ l3_ffn_norm_mean,
     float* __restrict__ l3_ffn_norm_rstd,
     const unsigned int* __restrict__ seed12,
@@ -1524,27 +1525,27 @@ extern "C" __global__ void __launch_bounds__(256) fwd_48_dense_dropout_add_layer
     for (int c = lane; c < cols; c += 32)
     {
         long i = (long)row * cols + c;
-        float v0 = l3_attn_norm[i];
-        float v1 = l3_ff[i];
+        float v0 = md_load(l3_attn_norm[i]);
+        float v1 = md_load(l3_ff[i]);
         float v2 = l3_ff_2_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed12[0], (unsigned int)i, p12, scale12);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        l3_r2_1[i] = v6;
-        sum += v6;
+        l3_r2_1[i] = md_act_from(v6);
+        sum += md_load(md_act_from(v6));
     }
     float m = md_warp_sum(sum) / (float)cols;
-    const float* x_row = l3_r2_1 + (long)row * cols; // this lane's own writes above
+    const md_act* x_row = l3_r2_1 + (long)row * cols; // this lane's own writes above
     float squares = 0.0f;
     for (int c = lane; c < cols; c += 32)
     {
-        float centred = x_row[c] - m;
+        float centred = md_load(x_row[c]) - m;
         squares += centred * centred;
     }
     float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-12f); // the layer norm's eps
-    float* y_row = l3_ffn_norm + (long)row * cols;
-    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * l3_ffn_norm_weight[c] + l3_ffn_norm_bias[c];
+    md_act* y_row = l3_ffn_norm + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = md_act_from((md_load(x_row[c]) - m) * s * l3_ffn_norm_weight[c] + l3_ffn_norm_bias[c]);
     if (lane == 0)
     {
         l3_ffn_norm_mean[row] = m;
@@ -1566,13 +1567,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_48_dense_dropout_add_layer
 extern "C" __global__ void __launch_bounds__(256) fwd_54_attention_dropout_add_layer_norm(
     int rows,
     int cols,
-    const float* __restrict__ l3_ffn_norm,
-    const float* __restrict__ l4_attn,
+    const md_act* __restrict__ l3_ffn_norm,
+    const md_act* __restrict__ l4_attn,
     const float* __restrict__ l4_attn_out_proj_bias,
     const float* __restrict__ l4_attn_norm_weight,
     const float* __restrict__ l4_attn_norm_bias,
-    float* __restrict__ l4_r1_1,
-    float* __restrict__ l4_attn_norm,
+    md_act* __restrict__ l4_r1_1,
+    md_act* __restrict__ l4_attn_norm,
     float* __restrict__ l4_attn_norm_mean,
     float* __restrict__ l4_attn_norm_rstd,
     const unsigned int* __restrict__ seed14,
@@ -1586,27 +1587,27 @@ extern "C" __global__ void __launch_bounds__(256) fwd_54_attention_dropout_add_l
     for (int c = lane; c < cols; c += 32)
     {
         long i = (long)row * cols + c;
-        float v0 = l3_ffn_norm[i];
-        float v1 = l4_attn[i];
+        float v0 = md_load(l3_ffn_norm[i]);
+        float v1 = md_load(l4_attn[i]);
         float v2 = l4_attn_out_proj_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed14[0], (unsigned int)i, p14, scale14);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        l4_r1_1[i] = v6;
-        sum += v6;
+        l4_r1_1[i] = md_act_from(v6);
+        sum += md_load(md_act_from(v6));
     }
     float m = md_warp_sum(sum) / (float)cols;
-    const float* x_row = l4_r1_1 + (long)row * cols; // this lane's own writes above
+    const md_act* x_row = l4_r1_1 + (long)row * cols; // this lane's own writes above
     float squares = 0.0f;
     for (int c = lane; c < cols; c += 32)
     {
-        float centred = x_row[c] - m;
+        float centred = md_load(x_row[c]) - m;
         squares += centred * centred;
     }
     float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-12f); // the layer norm's eps
-    float* y_row = l4_attn_norm + (long)row * cols;
-    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * l4_attn_norm_weight[c] + l4_attn_norm_bias[c];
+    md_act* y_row = l4_attn_norm + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = md_act_from((md_load(x_row[c]) - m) * s * l4_attn_norm_weight[c] + l4_attn_norm_bias[c]);
     if (lane == 0)
     {
         l4_attn_norm_mean[row] = m;
@@ -1623,19 +1624,19 @@ extern "C" __global__ void __launch_bounds__(256) fwd_57_dense_gelu(
     int rows,
     int cols,
     const float* __restrict__ l4_ff_0_bias,
-    float* __restrict__ l4_ff_0,
-    float* __restrict__ l4_ff_1)
+    md_act* __restrict__ l4_ff_0,
+    md_act* __restrict__ l4_ff_1)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = l4_ff_0[i];
+        float v0 = md_load(l4_ff_0[i]);
         float v1 = l4_ff_0_bias[c];
         float v2 = v0 + v1;
         float v3 = md_gelu(v2);
-        l4_ff_0[i] = v2;
-        l4_ff_1[i] = v3;
+        l4_ff_0[i] = md_act_from(v2);
+        l4_ff_1[i] = md_act_from(v3);
     }
 }
 
@@ -1649,13 +1650,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_57_dense_gelu(
 extern "C" __global__ void __launch_bounds__(256) fwd_59_dense_dropout_add_layer_norm(
     int rows,
     int cols,
-    const float* __restrict__ l4_attn_norm,
-    const float* __restrict__ l4_ff,
+    const md_act* __restrict__ l4_attn_norm,
+    const md_act* __restrict__ l4_ff,
     const float* __restrict__ l4_ff_2_bias,
     const float* __restrict__ l4_ffn_norm_weight,
     const float* __restrict__ l4_ffn_norm_bias,
-    float* __restrict__ l4_r2_1,
-    float* __restrict__ l4_ffn_norm,
+    md_act* __restrict__ l4_r2_1,
+    md_act* __restrict__ l4_ffn_norm,
     float* __restrict__ l4_ffn_norm_mean,
     float* __restrict__ l4_ffn_norm_rstd,
     const unsigned int* __restrict__ seed15,
@@ -1669,27 +1670,27 @@ extern "C" __global__ void __launch_bounds__(256) fwd_59_dense_dropout_add_layer
     for (int c = lane; c < cols; c += 32)
     {
         long i = (long)row * cols + c;
-        float v0 = l4_attn_norm[i];
-        float v1 = l4_ff[i];
+        float v0 = md_load(l4_attn_norm[i]);
+        float v1 = md_load(l4_ff[i]);
         float v2 = l4_ff_2_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed15[0], (unsigned int)i, p15, scale15);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        l4_r2_1[i] = v6;
-        sum += v6;
+        l4_r2_1[i] = md_act_from(v6);
+        sum += md_load(md_act_from(v6));
     }
     float m = md_warp_sum(sum) / (float)cols;
-    const float* x_row = l4_r2_1 + (long)row * cols; // this lane's own writes above
+    const md_act* x_row = l4_r2_1 + (long)row * cols; // this lane's own writes above
     float squares = 0.0f;
     for (int c = lane; c < cols; c += 32)
     {
-        float centred = x_row[c] - m;
+        float centred = md_load(x_row[c]) - m;
         squares += centred * centred;
     }
     float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-12f); // the layer norm's eps
-    float* y_row = l4_ffn_norm + (long)row * cols;
-    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * l4_ffn_norm_weight[c] + l4_ffn_norm_bias[c];
+    md_act* y_row = l4_ffn_norm + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = md_act_from((md_load(x_row[c]) - m) * s * l4_ffn_norm_weight[c] + l4_ffn_norm_bias[c]);
     if (lane == 0)
     {
         l4_ffn_norm_mean[row] = m;
@@ -1711,13 +1712,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_59_dense_dropout_add_layer
 extern "C" __global__ void __launch_bounds__(256) fwd_65_attention_dropout_add_layer_norm(
     int rows,
     int cols,
-    const float* __restrict__ l4_ffn_norm,
-    const float* __restrict__ l5_attn,
+    const md_act* __restrict__ l4_ffn_norm,
+    const md_act* __restrict__ l5_attn,
     const float* __restrict__ l5_attn_out_proj_bias,
     const float* __restrict__ l5_attn_norm_weight,
     const float* __restrict__ l5_attn_norm_bias,
-    float* __restrict__ l5_r1_1,
-    float* __restrict__ l5_attn_norm,
+    md_act* __restrict__ l5_r1_1,
+    md_act* __restrict__ l5_attn_norm,
     float* __restrict__ l5_attn_norm_mean,
     float* __restrict__ l5_attn_norm_rstd,
     const unsigned int* __restrict__ seed17,
@@ -1731,27 +1732,27 @@ extern "C" __global__ void __launch_bounds__(256) fwd_65_attention_dropout_add_l
     for (int c = lane; c < cols; c += 32)
     {
         long i = (long)row * cols + c;
-        float v0 = l4_ffn_norm[i];
-        float v1 = l5_attn[i];
+        float v0 = md_load(l4_ffn_norm[i]);
+        float v1 = md_load(l5_attn[i]);
         float v2 = l5_attn_out_proj_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed17[0], (unsigned int)i, p17, scale17);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        l5_r1_1[i] = v6;
-        sum += v6;
+        l5_r1_1[i] = md_act_from(v6);
+        sum += md_load(md_act_from(v6));
     }
     float m = md_warp_sum(sum) / (float)cols;
-    const float* x_row = l5_r1_1 + (long)row * cols; // this lane's own writes above
+    const md_act* x_row = l5_r1_1 + (long)row * cols; // this lane's own writes above
     float squares = 0.0f;
     for (int c = lane; c < cols; c += 32)
     {
-        float centred = x_row[c] - m;
+        float centred = md_load(x_row[c]) - m;
         squares += centred * centred;
     }
     float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-12f); // the layer norm's eps
-    float* y_row = l5_attn_norm + (long)row * cols;
-    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * l5_attn_norm_weight[c] + l5_attn_norm_bias[c];
+    md_act* y_row = l5_attn_norm + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = md_act_from((md_load(x_row[c]) - m) * s * l5_attn_norm_weight[c] + l5_attn_norm_bias[c]);
     if (lane == 0)
     {
         l5_attn_norm_mean[row] = m;
@@ -1768,19 +1769,19 @@ extern "C" __global__ void __launch_bounds__(256) fwd_68_dense_gelu(
     int rows,
     int cols,
     const float* __restrict__ l5_ff_0_bias,
-    float* __restrict__ l5_ff_0,
-    float* __restrict__ l5_ff_1)
+    md_act* __restrict__ l5_ff_0,
+    md_act* __restrict__ l5_ff_1)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = l5_ff_0[i];
+        float v0 = md_load(l5_ff_0[i]);
         float v1 = l5_ff_0_bias[c];
         float v2 = v0 + v1;
         float v3 = md_gelu(v2);
-        l5_ff_0[i] = v2;
-        l5_ff_1[i] = v3;
+        l5_ff_0[i] = md_act_from(v2);
+        l5_ff_1[i] = md_act_from(v3);
     }
 }
 
@@ -1794,13 +1795,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_68_dense_gelu(
 extern "C" __global__ void __launch_bounds__(256) fwd_70_dense_dropout_add_layer_norm(
     int rows,
     int cols,
-    const float* __restrict__ l5_attn_norm,
-    const float* __restrict__ l5_ff,
+    const md_act* __restrict__ l5_attn_norm,
+    const md_act* __restrict__ l5_ff,
     const float* __restrict__ l5_ff_2_bias,
     const float* __restrict__ l5_ffn_norm_weight,
     const float* __restrict__ l5_ffn_norm_bias,
-    float* __restrict__ l5_r2_1,
-    float* __restrict__ l5_ffn_norm,
+    md_act* __restrict__ l5_r2_1,
+    md_act* __restrict__ l5_ffn_norm,
     float* __restrict__ l5_ffn_norm_mean,
     float* __restrict__ l5_ffn_norm_rstd,
     const unsigned int* __restrict__ seed18,
@@ -1814,27 +1815,27 @@ extern "C" __global__ void __launch_bounds__(256) fwd_70_dense_dropout_add_layer
     for (int c = lane; c < cols; c += 32)
     {
         long i = (long)row * cols + c;
-        float v0 = l5_attn_norm[i];
-        float v1 = l5_ff[i];
+        float v0 = md_load(l5_attn_norm[i]);
+        float v1 = md_load(l5_ff[i]);
         float v2 = l5_ff_2_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed18[0], (unsigned int)i, p18, scale18);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        l5_r2_1[i] = v6;
-        sum += v6;
+        l5_r2_1[i] = md_act_from(v6);
+        sum += md_load(md_act_from(v6));
     }
     float m = md_warp_sum(sum) / (float)cols;
-    const float* x_row = l5_r2_1 + (long)row * cols; // this lane's own writes above
+    const md_act* x_row = l5_r2_1 + (long)row * cols; // this lane's own writes above
     float squares = 0.0f;
     for (int c = lane; c < cols; c += 32)
     {
-        float centred = x_row[c] - m;
+        float centred = md_load(x_row[c]) - m;
         squares += centred * centred;
     }
     float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-12f); // the layer norm's eps
-    float* y_row = l5_ffn_norm + (long)row * cols;
-    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * l5_ffn_norm_weight[c] + l5_ffn_norm_bias[c];
+    md_act* y_row = l5_ffn_norm + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = md_act_from((md_load(x_row[c]) - m) * s * l5_ffn_norm_weight[c] + l5_ffn_norm_bias[c]);
     if (lane == 0)
     {
         l5_ffn_norm_mean[row] = m;
@@ -1848,8 +1849,8 @@ extern "C" __global__ void __launch_bounds__(256) fwd_70_dense_dropout_add_layer
 extern "C" __global__ void __launch_bounds__(256) fwd_73_dropout(
     int rows,
     int cols,
-    const float* __restrict__ pooled,
-    float* __restrict__ logits_0,
+    const md_act* __restrict__ pooled,
+    md_act* __restrict__ logits_0,
     const unsigned int* __restrict__ seed19,
     float p19,
     float scale19)
@@ -1857,10 +1858,10 @@ extern "C" __global__ void __launch_bounds__(256) fwd_73_dropout(
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
-        float v0 = pooled[i];
+        float v0 = md_load(pooled[i]);
         float v1 = md_dropout_mask(seed19[0], (unsigned int)i, p19, scale19);
         float v2 = v0 * v1;
-        logits_0[i] = v2;
+        logits_0[i] = md_act_from(v2);
     }
 }
 
@@ -1875,7 +1876,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_73_dropout(
 extern "C" __global__ void __launch_bounds__(256) loss_cross_entropy(
     int rows,
     int cols,
-    const float* __restrict__ logits,
+    const md_act* __restrict__ logits,
     const int* __restrict__ y,
     float* __restrict__ gradient,
     float* __restrict__ loss_terms)
@@ -1883,21 +1884,21 @@ extern "C" __global__ void __launch_bounds__(256) loss_cross_entropy(
     int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
     int lane = threadIdx.x % 32;
     if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
-    const float* in_row = logits + (long)row * cols;
+    const md_act* in_row = logits + (long)row * cols;
     float row_max = -INFINITY;
-    for (int k = lane; k < cols; k += 32) row_max = fmaxf(row_max, in_row[k]);
+    for (int k = lane; k < cols; k += 32) row_max = fmaxf(row_max, md_load(in_row[k]));
     row_max = md_warp_max(row_max);
     float row_sum = 0.0f;
-    for (int k = lane; k < cols; k += 32) row_sum += expf(in_row[k] - row_max);
+    for (int k = lane; k < cols; k += 32) row_sum += expf(md_load(in_row[k]) - row_max);
     row_sum = md_warp_sum(row_sum);
     int class_id = y[row];
-    if (lane == 0) loss_terms[row] = row_max + logf(row_sum) - in_row[class_id]; // log Σ exp − logit of the class
+    if (lane == 0) loss_terms[row] = row_max + logf(row_sum) - md_load(in_row[class_id]); // log Σ exp − logit of the class
     if (gradient != nullptr)
     {
         float inv_rows = 1.0f / (float)rows;
         float inv_sum = 1.0f / row_sum;
         float* grad_row = gradient + (long)row * cols;
-        for (int k = lane; k < cols; k += 32) grad_row[k] = (expf(in_row[k] - row_max) * inv_sum - (k == class_id ? 1.0f : 0.0f)) * inv_rows;
+        for (int k = lane; k < cols; k += 32) grad_row[k] = (expf(md_load(in_row[k]) - row_max) * inv_sum - (k == class_id ? 1.0f : 0.0f)) * inv_rows;
     }
 }
 
@@ -2001,7 +2002,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_86_gelu_dense(
     int rows,
     int cols,
     const float* __restrict__ d_l5_ff_1,
-    const float* __restrict__ l5_ff_0,
+    const md_act* __restrict__ l5_ff_0,
     float* __restrict__ d_l5_ff_0,
     float* __restrict__ d_l5_ff_0_bias)
 {
@@ -2014,7 +2015,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_86_gelu_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_l5_ff_1[i];
-            float v1 = l5_ff_0[i];
+            float v1 = md_load(l5_ff_0[i]);
             float v2 = md_gelu_grad(v1);
             float v3 = v0 * v2;
             d_l5_ff_0[i] = v3;
@@ -2132,7 +2133,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_101_gelu_dense(
     int rows,
     int cols,
     const float* __restrict__ d_l4_ff_1,
-    const float* __restrict__ l4_ff_0,
+    const md_act* __restrict__ l4_ff_0,
     float* __restrict__ d_l4_ff_0,
     float* __restrict__ d_l4_ff_0_bias)
 {
@@ -2145,7 +2146,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_101_gelu_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_l4_ff_1[i];
-            float v1 = l4_ff_0[i];
+            float v1 = md_load(l4_ff_0[i]);
             float v2 = md_gelu_grad(v1);
             float v3 = v0 * v2;
             d_l4_ff_0[i] = v3;
@@ -2263,7 +2264,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_116_gelu_dense(
     int rows,
     int cols,
     const float* __restrict__ d_l3_ff_1,
-    const float* __restrict__ l3_ff_0,
+    const md_act* __restrict__ l3_ff_0,
     float* __restrict__ d_l3_ff_0,
     float* __restrict__ d_l3_ff_0_bias)
 {
@@ -2276,7 +2277,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_116_gelu_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_l3_ff_1[i];
-            float v1 = l3_ff_0[i];
+            float v1 = md_load(l3_ff_0[i]);
             float v2 = md_gelu_grad(v1);
             float v3 = v0 * v2;
             d_l3_ff_0[i] = v3;
@@ -2394,7 +2395,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_131_gelu_dense(
     int rows,
     int cols,
     const float* __restrict__ d_l2_ff_1,
-    const float* __restrict__ l2_ff_0,
+    const md_act* __restrict__ l2_ff_0,
     float* __restrict__ d_l2_ff_0,
     float* __restrict__ d_l2_ff_0_bias)
 {
@@ -2407,7 +2408,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_131_gelu_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_l2_ff_1[i];
-            float v1 = l2_ff_0[i];
+            float v1 = md_load(l2_ff_0[i]);
             float v2 = md_gelu_grad(v1);
             float v3 = v0 * v2;
             d_l2_ff_0[i] = v3;
@@ -2525,7 +2526,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_146_gelu_dense(
     int rows,
     int cols,
     const float* __restrict__ d_l1_ff_1,
-    const float* __restrict__ l1_ff_0,
+    const md_act* __restrict__ l1_ff_0,
     float* __restrict__ d_l1_ff_0,
     float* __restrict__ d_l1_ff_0_bias)
 {
@@ -2538,7 +2539,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_146_gelu_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_l1_ff_1[i];
-            float v1 = l1_ff_0[i];
+            float v1 = md_load(l1_ff_0[i]);
             float v2 = md_gelu_grad(v1);
             float v3 = v0 * v2;
             d_l1_ff_0[i] = v3;
@@ -2656,7 +2657,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_161_gelu_dense(
     int rows,
     int cols,
     const float* __restrict__ d_l0_ff_1,
-    const float* __restrict__ l0_ff_0,
+    const md_act* __restrict__ l0_ff_0,
     float* __restrict__ d_l0_ff_0,
     float* __restrict__ d_l0_ff_0_bias)
 {
@@ -2669,7 +2670,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_161_gelu_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_l0_ff_1[i];
-            float v1 = l0_ff_0[i];
+            float v1 = md_load(l0_ff_0[i]);
             float v2 = md_gelu_grad(v1);
             float v3 = v0 * v2;
             d_l0_ff_0[i] = v3;

@@ -15,9 +15,10 @@ namespace Consumer
 // Edit the .model file and rebuild, not this file.
 //
 // Matrix products are not here: the generated C# sends them to cuBLAS, or to cuBLASLt where an epilogue does a kernel's work.
-// Layout: every tensor is row-major float (class ids: int); a kernel over [rows, cols] reads element (r, c) at
-// r*cols + c. Sizes are arguments, so one compiled module serves every batch size. Compiled by NVRTC on a GPU
-// and by g++ against ModelDsl's emulation header in CI (docs/cuda.md).
+// Layout: every tensor is row-major; activations are md_act (bf16.cuh: float, or BF16 when a Bf16 session compiles
+// this source with MD_ACT_BF16 defined), everything else float (class ids: int); a kernel over [rows, cols] reads
+// element (r, c) at r*cols + c. Sizes are arguments, so one compiled module serves every batch size. Compiled by
+// NVRTC on a GPU and by g++ against ModelDsl's emulation header in CI (docs/cuda.md).
 
 #ifndef INFINITY // NVRTC has no <math.h>
 #define INFINITY __uint_as_float(0x7f800000u)
@@ -181,19 +182,19 @@ extern "C" __global__ void __launch_bounds__(256) md_bf16_widen(
 extern "C" __global__ void __launch_bounds__(256) fwd_1_dense_relu(
     int rows,
     int cols,
-    const float* __restrict__ logit_0,
+    const md_act* __restrict__ logit_0,
     const float* __restrict__ logit_0_bias,
-    float* __restrict__ logit_1)
+    md_act* __restrict__ logit_1)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = logit_0[i];
+        float v0 = md_load(logit_0[i]);
         float v1 = logit_0_bias[c];
         float v2 = v0 + v1;
         float v3 = md_relu(v2);
-        logit_1[i] = v3;
+        logit_1[i] = md_act_from(v3);
     }
 }
 
@@ -204,19 +205,19 @@ extern "C" __global__ void __launch_bounds__(256) fwd_1_dense_relu(
 extern "C" __global__ void __launch_bounds__(256) fwd_3_dense_relu(
     int rows,
     int cols,
-    const float* __restrict__ logit_2,
+    const md_act* __restrict__ logit_2,
     const float* __restrict__ logit_2_bias,
-    float* __restrict__ logit_3)
+    md_act* __restrict__ logit_3)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = logit_2[i];
+        float v0 = md_load(logit_2[i]);
         float v1 = logit_2_bias[c];
         float v2 = v0 + v1;
         float v3 = md_relu(v2);
-        logit_3[i] = v3;
+        logit_3[i] = md_act_from(v3);
     }
 }
 
@@ -230,15 +231,15 @@ extern "C" __global__ void __launch_bounds__(256) fwd_3_dense_relu(
 extern "C" __global__ void __launch_bounds__(256) fwd_6_sigmoid(
     int rows,
     int cols,
-    const float* __restrict__ logit,
-    float* __restrict__ probability)
+    const md_act* __restrict__ logit,
+    md_act* __restrict__ probability)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
-        float v0 = logit[i];
+        float v0 = md_load(logit[i]);
         float v1 = md_sigmoid(v0);
-        probability[i] = v1;
+        probability[i] = md_act_from(v1);
     }
 }
 
@@ -249,7 +250,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_6_sigmoid(
 extern "C" __global__ void __launch_bounds__(256) loss_bce_with_logits(
     int rows,
     int cols,
-    const float* __restrict__ logit,
+    const md_act* __restrict__ logit,
     const float* __restrict__ y,
     float* __restrict__ gradient,
     float* __restrict__ loss_terms)
@@ -258,7 +259,7 @@ extern "C" __global__ void __launch_bounds__(256) loss_bce_with_logits(
     float inv_n = 1.0f / (float)n;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
-        float z_i = logit[i], t_i = y[i]; // logit, target
+        float z_i = md_load(logit[i]), t_i = y[i]; // logit, target
         loss_terms[i] = fmaxf(z_i, 0.0f) - z_i * t_i + logf(1.0f + expf(-fabsf(z_i)));
         if (gradient != nullptr) gradient[i] = (md_sigmoid(z_i) - t_i) * inv_n;
     }
@@ -298,7 +299,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_11_relu_dense(
     int rows,
     int cols,
     const float* __restrict__ d_logit_3,
-    const float* __restrict__ logit_3,
+    const md_act* __restrict__ logit_3,
     float* __restrict__ d_logit_2,
     float* __restrict__ d_logit_2_bias)
 {
@@ -311,7 +312,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_11_relu_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_logit_3[i];
-            float v1 = logit_3[i];
+            float v1 = md_load(logit_3[i]);
             float v2 = md_positive_mask(v1);
             float v3 = v0 * v2;
             d_logit_2[i] = v3;
@@ -337,7 +338,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_14_relu_dense(
     int rows,
     int cols,
     const float* __restrict__ d_logit_1,
-    const float* __restrict__ logit_1,
+    const md_act* __restrict__ logit_1,
     float* __restrict__ d_logit_0,
     float* __restrict__ d_logit_0_bias)
 {
@@ -350,7 +351,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_14_relu_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_logit_1[i];
-            float v1 = logit_1[i];
+            float v1 = md_load(logit_1[i]);
             float v2 = md_positive_mask(v1);
             float v3 = v0 * v2;
             d_logit_0[i] = v3;

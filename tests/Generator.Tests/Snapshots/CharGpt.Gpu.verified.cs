@@ -15,9 +15,10 @@ namespace Consumer
 // Edit the .model file and rebuild, not this file.
 //
 // Matrix products are not here: the generated C# sends them to cuBLAS, or to cuBLASLt where an epilogue does a kernel's work.
-// Layout: every tensor is row-major float (class ids: int); a kernel over [rows, cols] reads element (r, c) at
-// r*cols + c. Sizes are arguments, so one compiled module serves every batch size. Compiled by NVRTC on a GPU
-// and by g++ against ModelDsl's emulation header in CI (docs/cuda.md).
+// Layout: every tensor is row-major; activations are md_act (bf16.cuh: float, or BF16 when a Bf16 session compiles
+// this source with MD_ACT_BF16 defined), everything else float (class ids: int); a kernel over [rows, cols] reads
+// element (r, c) at r*cols + c. Sizes are arguments, so one compiled module serves every batch size. Compiled by
+// NVRTC on a GPU and by g++ against ModelDsl's emulation header in CI (docs/cuda.md).
 // The layer kernels (conv2d, lstm, attention, …) are ModelDsl's hand-written library, one block per layer family
 // the model uses, after the device functions they share.
 
@@ -803,8 +804,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
 extern "C" __global__ void __launch_bounds__(256) fwd_2_dropout(
     int rows,
     int cols,
-    const float* __restrict__ pos,
-    float* __restrict__ h_0,
+    const md_act* __restrict__ pos,
+    md_act* __restrict__ h_0,
     const unsigned int* __restrict__ seed0,
     float p0,
     float scale0)
@@ -812,10 +813,10 @@ extern "C" __global__ void __launch_bounds__(256) fwd_2_dropout(
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
-        float v0 = pos[i];
+        float v0 = md_load(pos[i]);
         float v1 = md_dropout_mask(seed0[0], (unsigned int)i, p0, scale0);
         float v2 = v0 * v1;
-        h_0[i] = v2;
+        h_0[i] = md_act_from(v2);
     }
 }
 
@@ -833,13 +834,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_2_dropout(
 extern "C" __global__ void __launch_bounds__(256) fwd_8_attention_dropout_add_layer_norm(
     int rows,
     int cols,
-    const float* __restrict__ h_0,
-    const float* __restrict__ h_1_0_a_1,
+    const md_act* __restrict__ h_0,
+    const md_act* __restrict__ h_1_0_a_1,
     const float* __restrict__ h_1_0_a_1_out_proj_bias,
     const float* __restrict__ h_1_0_m_0_weight,
     const float* __restrict__ h_1_0_m_0_bias,
-    float* __restrict__ h_1_0_r_0,
-    float* __restrict__ h_1_0_m_0,
+    md_act* __restrict__ h_1_0_r_0,
+    md_act* __restrict__ h_1_0_m_0,
     float* __restrict__ h_1_0_m_0_mean,
     float* __restrict__ h_1_0_m_0_rstd,
     const unsigned int* __restrict__ seed1,
@@ -853,27 +854,27 @@ extern "C" __global__ void __launch_bounds__(256) fwd_8_attention_dropout_add_la
     for (int c = lane; c < cols; c += 32)
     {
         long i = (long)row * cols + c;
-        float v0 = h_0[i];
-        float v1 = h_1_0_a_1[i];
+        float v0 = md_load(h_0[i]);
+        float v1 = md_load(h_1_0_a_1[i]);
         float v2 = h_1_0_a_1_out_proj_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed1[0], (unsigned int)i, p1, scale1);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        h_1_0_r_0[i] = v6;
-        sum += v6;
+        h_1_0_r_0[i] = md_act_from(v6);
+        sum += md_load(md_act_from(v6));
     }
     float m = md_warp_sum(sum) / (float)cols;
-    const float* x_row = h_1_0_r_0 + (long)row * cols; // this lane's own writes above
+    const md_act* x_row = h_1_0_r_0 + (long)row * cols; // this lane's own writes above
     float squares = 0.0f;
     for (int c = lane; c < cols; c += 32)
     {
-        float centred = x_row[c] - m;
+        float centred = md_load(x_row[c]) - m;
         squares += centred * centred;
     }
     float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-05f); // the layer norm's eps
-    float* y_row = h_1_0_m_0 + (long)row * cols;
-    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * h_1_0_m_0_weight[c] + h_1_0_m_0_bias[c];
+    md_act* y_row = h_1_0_m_0 + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = md_act_from((md_load(x_row[c]) - m) * s * h_1_0_m_0_weight[c] + h_1_0_m_0_bias[c]);
     if (lane == 0)
     {
         h_1_0_m_0_mean[row] = m;
@@ -890,19 +891,19 @@ extern "C" __global__ void __launch_bounds__(256) fwd_11_dense_gelu(
     int rows,
     int cols,
     const float* __restrict__ h_1_0_m_1_bias,
-    float* __restrict__ h_1_0_m_1,
-    float* __restrict__ h_1_0_m_2)
+    md_act* __restrict__ h_1_0_m_1,
+    md_act* __restrict__ h_1_0_m_2)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = h_1_0_m_1[i];
+        float v0 = md_load(h_1_0_m_1[i]);
         float v1 = h_1_0_m_1_bias[c];
         float v2 = v0 + v1;
         float v3 = md_gelu(v2);
-        h_1_0_m_1[i] = v2;
-        h_1_0_m_2[i] = v3;
+        h_1_0_m_1[i] = md_act_from(v2);
+        h_1_0_m_2[i] = md_act_from(v3);
     }
 }
 
@@ -916,13 +917,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_11_dense_gelu(
 extern "C" __global__ void __launch_bounds__(256) fwd_13_dense_dropout_add_layer_norm(
     int rows,
     int cols,
-    const float* __restrict__ h_1_0_r_0,
-    const float* __restrict__ h_1_0_m_3,
+    const md_act* __restrict__ h_1_0_r_0,
+    const md_act* __restrict__ h_1_0_m_3,
     const float* __restrict__ h_1_0_m_3_bias,
     const float* __restrict__ h_1_1_a_0_weight,
     const float* __restrict__ h_1_1_a_0_bias,
-    float* __restrict__ h_1_0_0,
-    float* __restrict__ h_1_1_a_0,
+    md_act* __restrict__ h_1_0_0,
+    md_act* __restrict__ h_1_1_a_0,
     float* __restrict__ h_1_1_a_0_mean,
     float* __restrict__ h_1_1_a_0_rstd,
     const unsigned int* __restrict__ seed2,
@@ -936,27 +937,27 @@ extern "C" __global__ void __launch_bounds__(256) fwd_13_dense_dropout_add_layer
     for (int c = lane; c < cols; c += 32)
     {
         long i = (long)row * cols + c;
-        float v0 = h_1_0_r_0[i];
-        float v1 = h_1_0_m_3[i];
+        float v0 = md_load(h_1_0_r_0[i]);
+        float v1 = md_load(h_1_0_m_3[i]);
         float v2 = h_1_0_m_3_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed2[0], (unsigned int)i, p2, scale2);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        h_1_0_0[i] = v6;
-        sum += v6;
+        h_1_0_0[i] = md_act_from(v6);
+        sum += md_load(md_act_from(v6));
     }
     float m = md_warp_sum(sum) / (float)cols;
-    const float* x_row = h_1_0_0 + (long)row * cols; // this lane's own writes above
+    const md_act* x_row = h_1_0_0 + (long)row * cols; // this lane's own writes above
     float squares = 0.0f;
     for (int c = lane; c < cols; c += 32)
     {
-        float centred = x_row[c] - m;
+        float centred = md_load(x_row[c]) - m;
         squares += centred * centred;
     }
     float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-05f); // the layer norm's eps
-    float* y_row = h_1_1_a_0 + (long)row * cols;
-    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * h_1_1_a_0_weight[c] + h_1_1_a_0_bias[c];
+    md_act* y_row = h_1_1_a_0 + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = md_act_from((md_load(x_row[c]) - m) * s * h_1_1_a_0_weight[c] + h_1_1_a_0_bias[c]);
     if (lane == 0)
     {
         h_1_1_a_0_mean[row] = m;
@@ -978,13 +979,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_13_dense_dropout_add_layer
 extern "C" __global__ void __launch_bounds__(256) fwd_19_attention_dropout_add_layer_norm(
     int rows,
     int cols,
-    const float* __restrict__ h_1_0_0,
-    const float* __restrict__ h_1_1_a_1,
+    const md_act* __restrict__ h_1_0_0,
+    const md_act* __restrict__ h_1_1_a_1,
     const float* __restrict__ h_1_1_a_1_out_proj_bias,
     const float* __restrict__ h_1_1_m_0_weight,
     const float* __restrict__ h_1_1_m_0_bias,
-    float* __restrict__ h_1_1_r_0,
-    float* __restrict__ h_1_1_m_0,
+    md_act* __restrict__ h_1_1_r_0,
+    md_act* __restrict__ h_1_1_m_0,
     float* __restrict__ h_1_1_m_0_mean,
     float* __restrict__ h_1_1_m_0_rstd,
     const unsigned int* __restrict__ seed3,
@@ -998,27 +999,27 @@ extern "C" __global__ void __launch_bounds__(256) fwd_19_attention_dropout_add_l
     for (int c = lane; c < cols; c += 32)
     {
         long i = (long)row * cols + c;
-        float v0 = h_1_0_0[i];
-        float v1 = h_1_1_a_1[i];
+        float v0 = md_load(h_1_0_0[i]);
+        float v1 = md_load(h_1_1_a_1[i]);
         float v2 = h_1_1_a_1_out_proj_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed3[0], (unsigned int)i, p3, scale3);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        h_1_1_r_0[i] = v6;
-        sum += v6;
+        h_1_1_r_0[i] = md_act_from(v6);
+        sum += md_load(md_act_from(v6));
     }
     float m = md_warp_sum(sum) / (float)cols;
-    const float* x_row = h_1_1_r_0 + (long)row * cols; // this lane's own writes above
+    const md_act* x_row = h_1_1_r_0 + (long)row * cols; // this lane's own writes above
     float squares = 0.0f;
     for (int c = lane; c < cols; c += 32)
     {
-        float centred = x_row[c] - m;
+        float centred = md_load(x_row[c]) - m;
         squares += centred * centred;
     }
     float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-05f); // the layer norm's eps
-    float* y_row = h_1_1_m_0 + (long)row * cols;
-    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * h_1_1_m_0_weight[c] + h_1_1_m_0_bias[c];
+    md_act* y_row = h_1_1_m_0 + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = md_act_from((md_load(x_row[c]) - m) * s * h_1_1_m_0_weight[c] + h_1_1_m_0_bias[c]);
     if (lane == 0)
     {
         h_1_1_m_0_mean[row] = m;
@@ -1035,19 +1036,19 @@ extern "C" __global__ void __launch_bounds__(256) fwd_22_dense_gelu(
     int rows,
     int cols,
     const float* __restrict__ h_1_1_m_1_bias,
-    float* __restrict__ h_1_1_m_1,
-    float* __restrict__ h_1_1_m_2)
+    md_act* __restrict__ h_1_1_m_1,
+    md_act* __restrict__ h_1_1_m_2)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = h_1_1_m_1[i];
+        float v0 = md_load(h_1_1_m_1[i]);
         float v1 = h_1_1_m_1_bias[c];
         float v2 = v0 + v1;
         float v3 = md_gelu(v2);
-        h_1_1_m_1[i] = v2;
-        h_1_1_m_2[i] = v3;
+        h_1_1_m_1[i] = md_act_from(v2);
+        h_1_1_m_2[i] = md_act_from(v3);
     }
 }
 
@@ -1061,13 +1062,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_22_dense_gelu(
 extern "C" __global__ void __launch_bounds__(256) fwd_24_dense_dropout_add_layer_norm(
     int rows,
     int cols,
-    const float* __restrict__ h_1_1_r_0,
-    const float* __restrict__ h_1_1_m_3,
+    const md_act* __restrict__ h_1_1_r_0,
+    const md_act* __restrict__ h_1_1_m_3,
     const float* __restrict__ h_1_1_m_3_bias,
     const float* __restrict__ h_1_2_a_0_weight,
     const float* __restrict__ h_1_2_a_0_bias,
-    float* __restrict__ h_1_1_0,
-    float* __restrict__ h_1_2_a_0,
+    md_act* __restrict__ h_1_1_0,
+    md_act* __restrict__ h_1_2_a_0,
     float* __restrict__ h_1_2_a_0_mean,
     float* __restrict__ h_1_2_a_0_rstd,
     const unsigned int* __restrict__ seed4,
@@ -1081,27 +1082,27 @@ extern "C" __global__ void __launch_bounds__(256) fwd_24_dense_dropout_add_layer
     for (int c = lane; c < cols; c += 32)
     {
         long i = (long)row * cols + c;
-        float v0 = h_1_1_r_0[i];
-        float v1 = h_1_1_m_3[i];
+        float v0 = md_load(h_1_1_r_0[i]);
+        float v1 = md_load(h_1_1_m_3[i]);
         float v2 = h_1_1_m_3_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed4[0], (unsigned int)i, p4, scale4);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        h_1_1_0[i] = v6;
-        sum += v6;
+        h_1_1_0[i] = md_act_from(v6);
+        sum += md_load(md_act_from(v6));
     }
     float m = md_warp_sum(sum) / (float)cols;
-    const float* x_row = h_1_1_0 + (long)row * cols; // this lane's own writes above
+    const md_act* x_row = h_1_1_0 + (long)row * cols; // this lane's own writes above
     float squares = 0.0f;
     for (int c = lane; c < cols; c += 32)
     {
-        float centred = x_row[c] - m;
+        float centred = md_load(x_row[c]) - m;
         squares += centred * centred;
     }
     float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-05f); // the layer norm's eps
-    float* y_row = h_1_2_a_0 + (long)row * cols;
-    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * h_1_2_a_0_weight[c] + h_1_2_a_0_bias[c];
+    md_act* y_row = h_1_2_a_0 + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = md_act_from((md_load(x_row[c]) - m) * s * h_1_2_a_0_weight[c] + h_1_2_a_0_bias[c]);
     if (lane == 0)
     {
         h_1_2_a_0_mean[row] = m;
@@ -1123,13 +1124,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_24_dense_dropout_add_layer
 extern "C" __global__ void __launch_bounds__(256) fwd_30_attention_dropout_add_layer_norm(
     int rows,
     int cols,
-    const float* __restrict__ h_1_1_0,
-    const float* __restrict__ h_1_2_a_1,
+    const md_act* __restrict__ h_1_1_0,
+    const md_act* __restrict__ h_1_2_a_1,
     const float* __restrict__ h_1_2_a_1_out_proj_bias,
     const float* __restrict__ h_1_2_m_0_weight,
     const float* __restrict__ h_1_2_m_0_bias,
-    float* __restrict__ h_1_2_r_0,
-    float* __restrict__ h_1_2_m_0,
+    md_act* __restrict__ h_1_2_r_0,
+    md_act* __restrict__ h_1_2_m_0,
     float* __restrict__ h_1_2_m_0_mean,
     float* __restrict__ h_1_2_m_0_rstd,
     const unsigned int* __restrict__ seed5,
@@ -1143,27 +1144,27 @@ extern "C" __global__ void __launch_bounds__(256) fwd_30_attention_dropout_add_l
     for (int c = lane; c < cols; c += 32)
     {
         long i = (long)row * cols + c;
-        float v0 = h_1_1_0[i];
-        float v1 = h_1_2_a_1[i];
+        float v0 = md_load(h_1_1_0[i]);
+        float v1 = md_load(h_1_2_a_1[i]);
         float v2 = h_1_2_a_1_out_proj_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed5[0], (unsigned int)i, p5, scale5);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        h_1_2_r_0[i] = v6;
-        sum += v6;
+        h_1_2_r_0[i] = md_act_from(v6);
+        sum += md_load(md_act_from(v6));
     }
     float m = md_warp_sum(sum) / (float)cols;
-    const float* x_row = h_1_2_r_0 + (long)row * cols; // this lane's own writes above
+    const md_act* x_row = h_1_2_r_0 + (long)row * cols; // this lane's own writes above
     float squares = 0.0f;
     for (int c = lane; c < cols; c += 32)
     {
-        float centred = x_row[c] - m;
+        float centred = md_load(x_row[c]) - m;
         squares += centred * centred;
     }
     float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-05f); // the layer norm's eps
-    float* y_row = h_1_2_m_0 + (long)row * cols;
-    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * h_1_2_m_0_weight[c] + h_1_2_m_0_bias[c];
+    md_act* y_row = h_1_2_m_0 + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = md_act_from((md_load(x_row[c]) - m) * s * h_1_2_m_0_weight[c] + h_1_2_m_0_bias[c]);
     if (lane == 0)
     {
         h_1_2_m_0_mean[row] = m;
@@ -1180,19 +1181,19 @@ extern "C" __global__ void __launch_bounds__(256) fwd_33_dense_gelu(
     int rows,
     int cols,
     const float* __restrict__ h_1_2_m_1_bias,
-    float* __restrict__ h_1_2_m_1,
-    float* __restrict__ h_1_2_m_2)
+    md_act* __restrict__ h_1_2_m_1,
+    md_act* __restrict__ h_1_2_m_2)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = h_1_2_m_1[i];
+        float v0 = md_load(h_1_2_m_1[i]);
         float v1 = h_1_2_m_1_bias[c];
         float v2 = v0 + v1;
         float v3 = md_gelu(v2);
-        h_1_2_m_1[i] = v2;
-        h_1_2_m_2[i] = v3;
+        h_1_2_m_1[i] = md_act_from(v2);
+        h_1_2_m_2[i] = md_act_from(v3);
     }
 }
 
@@ -1206,13 +1207,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_33_dense_gelu(
 extern "C" __global__ void __launch_bounds__(256) fwd_35_dense_dropout_add_layer_norm(
     int rows,
     int cols,
-    const float* __restrict__ h_1_2_r_0,
-    const float* __restrict__ h_1_2_m_3,
+    const md_act* __restrict__ h_1_2_r_0,
+    const md_act* __restrict__ h_1_2_m_3,
     const float* __restrict__ h_1_2_m_3_bias,
     const float* __restrict__ h_1_3_a_0_weight,
     const float* __restrict__ h_1_3_a_0_bias,
-    float* __restrict__ h_1_2_0,
-    float* __restrict__ h_1_3_a_0,
+    md_act* __restrict__ h_1_2_0,
+    md_act* __restrict__ h_1_3_a_0,
     float* __restrict__ h_1_3_a_0_mean,
     float* __restrict__ h_1_3_a_0_rstd,
     const unsigned int* __restrict__ seed6,
@@ -1226,27 +1227,27 @@ extern "C" __global__ void __launch_bounds__(256) fwd_35_dense_dropout_add_layer
     for (int c = lane; c < cols; c += 32)
     {
         long i = (long)row * cols + c;
-        float v0 = h_1_2_r_0[i];
-        float v1 = h_1_2_m_3[i];
+        float v0 = md_load(h_1_2_r_0[i]);
+        float v1 = md_load(h_1_2_m_3[i]);
         float v2 = h_1_2_m_3_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed6[0], (unsigned int)i, p6, scale6);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        h_1_2_0[i] = v6;
-        sum += v6;
+        h_1_2_0[i] = md_act_from(v6);
+        sum += md_load(md_act_from(v6));
     }
     float m = md_warp_sum(sum) / (float)cols;
-    const float* x_row = h_1_2_0 + (long)row * cols; // this lane's own writes above
+    const md_act* x_row = h_1_2_0 + (long)row * cols; // this lane's own writes above
     float squares = 0.0f;
     for (int c = lane; c < cols; c += 32)
     {
-        float centred = x_row[c] - m;
+        float centred = md_load(x_row[c]) - m;
         squares += centred * centred;
     }
     float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-05f); // the layer norm's eps
-    float* y_row = h_1_3_a_0 + (long)row * cols;
-    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * h_1_3_a_0_weight[c] + h_1_3_a_0_bias[c];
+    md_act* y_row = h_1_3_a_0 + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = md_act_from((md_load(x_row[c]) - m) * s * h_1_3_a_0_weight[c] + h_1_3_a_0_bias[c]);
     if (lane == 0)
     {
         h_1_3_a_0_mean[row] = m;
@@ -1268,13 +1269,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_35_dense_dropout_add_layer
 extern "C" __global__ void __launch_bounds__(256) fwd_41_attention_dropout_add_layer_norm(
     int rows,
     int cols,
-    const float* __restrict__ h_1_2_0,
-    const float* __restrict__ h_1_3_a_1,
+    const md_act* __restrict__ h_1_2_0,
+    const md_act* __restrict__ h_1_3_a_1,
     const float* __restrict__ h_1_3_a_1_out_proj_bias,
     const float* __restrict__ h_1_3_m_0_weight,
     const float* __restrict__ h_1_3_m_0_bias,
-    float* __restrict__ h_1_3_r_0,
-    float* __restrict__ h_1_3_m_0,
+    md_act* __restrict__ h_1_3_r_0,
+    md_act* __restrict__ h_1_3_m_0,
     float* __restrict__ h_1_3_m_0_mean,
     float* __restrict__ h_1_3_m_0_rstd,
     const unsigned int* __restrict__ seed7,
@@ -1288,27 +1289,27 @@ extern "C" __global__ void __launch_bounds__(256) fwd_41_attention_dropout_add_l
     for (int c = lane; c < cols; c += 32)
     {
         long i = (long)row * cols + c;
-        float v0 = h_1_2_0[i];
-        float v1 = h_1_3_a_1[i];
+        float v0 = md_load(h_1_2_0[i]);
+        float v1 = md_load(h_1_3_a_1[i]);
         float v2 = h_1_3_a_1_out_proj_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed7[0], (unsigned int)i, p7, scale7);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        h_1_3_r_0[i] = v6;
-        sum += v6;
+        h_1_3_r_0[i] = md_act_from(v6);
+        sum += md_load(md_act_from(v6));
     }
     float m = md_warp_sum(sum) / (float)cols;
-    const float* x_row = h_1_3_r_0 + (long)row * cols; // this lane's own writes above
+    const md_act* x_row = h_1_3_r_0 + (long)row * cols; // this lane's own writes above
     float squares = 0.0f;
     for (int c = lane; c < cols; c += 32)
     {
-        float centred = x_row[c] - m;
+        float centred = md_load(x_row[c]) - m;
         squares += centred * centred;
     }
     float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-05f); // the layer norm's eps
-    float* y_row = h_1_3_m_0 + (long)row * cols;
-    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * h_1_3_m_0_weight[c] + h_1_3_m_0_bias[c];
+    md_act* y_row = h_1_3_m_0 + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = md_act_from((md_load(x_row[c]) - m) * s * h_1_3_m_0_weight[c] + h_1_3_m_0_bias[c]);
     if (lane == 0)
     {
         h_1_3_m_0_mean[row] = m;
@@ -1325,19 +1326,19 @@ extern "C" __global__ void __launch_bounds__(256) fwd_44_dense_gelu(
     int rows,
     int cols,
     const float* __restrict__ h_1_3_m_1_bias,
-    float* __restrict__ h_1_3_m_1,
-    float* __restrict__ h_1_3_m_2)
+    md_act* __restrict__ h_1_3_m_1,
+    md_act* __restrict__ h_1_3_m_2)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = h_1_3_m_1[i];
+        float v0 = md_load(h_1_3_m_1[i]);
         float v1 = h_1_3_m_1_bias[c];
         float v2 = v0 + v1;
         float v3 = md_gelu(v2);
-        h_1_3_m_1[i] = v2;
-        h_1_3_m_2[i] = v3;
+        h_1_3_m_1[i] = md_act_from(v2);
+        h_1_3_m_2[i] = md_act_from(v3);
     }
 }
 
@@ -1351,13 +1352,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_44_dense_gelu(
 extern "C" __global__ void __launch_bounds__(256) fwd_46_dense_dropout_add_layer_norm(
     int rows,
     int cols,
-    const float* __restrict__ h_1_3_r_0,
-    const float* __restrict__ h_1_3_m_3,
+    const md_act* __restrict__ h_1_3_r_0,
+    const md_act* __restrict__ h_1_3_m_3,
     const float* __restrict__ h_1_3_m_3_bias,
     const float* __restrict__ h_2_weight,
     const float* __restrict__ h_2_bias,
-    float* __restrict__ h_1_3_0,
-    float* __restrict__ h,
+    md_act* __restrict__ h_1_3_0,
+    md_act* __restrict__ h,
     float* __restrict__ h_mean,
     float* __restrict__ h_rstd,
     const unsigned int* __restrict__ seed8,
@@ -1371,27 +1372,27 @@ extern "C" __global__ void __launch_bounds__(256) fwd_46_dense_dropout_add_layer
     for (int c = lane; c < cols; c += 32)
     {
         long i = (long)row * cols + c;
-        float v0 = h_1_3_r_0[i];
-        float v1 = h_1_3_m_3[i];
+        float v0 = md_load(h_1_3_r_0[i]);
+        float v1 = md_load(h_1_3_m_3[i]);
         float v2 = h_1_3_m_3_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed8[0], (unsigned int)i, p8, scale8);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        h_1_3_0[i] = v6;
-        sum += v6;
+        h_1_3_0[i] = md_act_from(v6);
+        sum += md_load(md_act_from(v6));
     }
     float m = md_warp_sum(sum) / (float)cols;
-    const float* x_row = h_1_3_0 + (long)row * cols; // this lane's own writes above
+    const md_act* x_row = h_1_3_0 + (long)row * cols; // this lane's own writes above
     float squares = 0.0f;
     for (int c = lane; c < cols; c += 32)
     {
-        float centred = x_row[c] - m;
+        float centred = md_load(x_row[c]) - m;
         squares += centred * centred;
     }
     float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-05f); // the layer norm's eps
-    float* y_row = h + (long)row * cols;
-    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * h_2_weight[c] + h_2_bias[c];
+    md_act* y_row = h + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = md_act_from((md_load(x_row[c]) - m) * s * h_2_weight[c] + h_2_bias[c]);
     if (lane == 0)
     {
         h_mean[row] = m;
@@ -1406,7 +1407,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_46_dense_dropout_add_layer
 extern "C" __global__ void __launch_bounds__(256) loss_cross_entropy(
     int rows,
     int cols,
-    const float* __restrict__ logits,
+    const md_act* __restrict__ logits,
     const int* __restrict__ targets,
     float* __restrict__ gradient,
     float* __restrict__ loss_terms)
@@ -1414,21 +1415,21 @@ extern "C" __global__ void __launch_bounds__(256) loss_cross_entropy(
     int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
     int lane = threadIdx.x % 32;
     if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
-    const float* in_row = logits + (long)row * cols;
+    const md_act* in_row = logits + (long)row * cols;
     float row_max = -INFINITY;
-    for (int k = lane; k < cols; k += 32) row_max = fmaxf(row_max, in_row[k]);
+    for (int k = lane; k < cols; k += 32) row_max = fmaxf(row_max, md_load(in_row[k]));
     row_max = md_warp_max(row_max);
     float row_sum = 0.0f;
-    for (int k = lane; k < cols; k += 32) row_sum += expf(in_row[k] - row_max);
+    for (int k = lane; k < cols; k += 32) row_sum += expf(md_load(in_row[k]) - row_max);
     row_sum = md_warp_sum(row_sum);
     int class_id = targets[row];
-    if (lane == 0) loss_terms[row] = row_max + logf(row_sum) - in_row[class_id]; // log Σ exp − logit of the class
+    if (lane == 0) loss_terms[row] = row_max + logf(row_sum) - md_load(in_row[class_id]); // log Σ exp − logit of the class
     if (gradient != nullptr)
     {
         float inv_rows = 1.0f / (float)rows;
         float inv_sum = 1.0f / row_sum;
         float* grad_row = gradient + (long)row * cols;
-        for (int k = lane; k < cols; k += 32) grad_row[k] = (expf(in_row[k] - row_max) * inv_sum - (k == class_id ? 1.0f : 0.0f)) * inv_rows;
+        for (int k = lane; k < cols; k += 32) grad_row[k] = (expf(md_load(in_row[k]) - row_max) * inv_sum - (k == class_id ? 1.0f : 0.0f)) * inv_rows;
     }
 }
 
@@ -1506,7 +1507,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_56_gelu_dense(
     int rows,
     int cols,
     const float* __restrict__ d_h_1_3_m_2,
-    const float* __restrict__ h_1_3_m_1,
+    const md_act* __restrict__ h_1_3_m_1,
     float* __restrict__ d_h_1_3_m_1,
     float* __restrict__ d_h_1_3_m_1_bias)
 {
@@ -1519,7 +1520,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_56_gelu_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_h_1_3_m_2[i];
-            float v1 = h_1_3_m_1[i];
+            float v1 = md_load(h_1_3_m_1[i]);
             float v2 = md_gelu_grad(v1);
             float v3 = v0 * v2;
             d_h_1_3_m_1[i] = v3;
@@ -1637,7 +1638,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_71_gelu_dense(
     int rows,
     int cols,
     const float* __restrict__ d_h_1_2_m_2,
-    const float* __restrict__ h_1_2_m_1,
+    const md_act* __restrict__ h_1_2_m_1,
     float* __restrict__ d_h_1_2_m_1,
     float* __restrict__ d_h_1_2_m_1_bias)
 {
@@ -1650,7 +1651,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_71_gelu_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_h_1_2_m_2[i];
-            float v1 = h_1_2_m_1[i];
+            float v1 = md_load(h_1_2_m_1[i]);
             float v2 = md_gelu_grad(v1);
             float v3 = v0 * v2;
             d_h_1_2_m_1[i] = v3;
@@ -1768,7 +1769,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_86_gelu_dense(
     int rows,
     int cols,
     const float* __restrict__ d_h_1_1_m_2,
-    const float* __restrict__ h_1_1_m_1,
+    const md_act* __restrict__ h_1_1_m_1,
     float* __restrict__ d_h_1_1_m_1,
     float* __restrict__ d_h_1_1_m_1_bias)
 {
@@ -1781,7 +1782,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_86_gelu_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_h_1_1_m_2[i];
-            float v1 = h_1_1_m_1[i];
+            float v1 = md_load(h_1_1_m_1[i]);
             float v2 = md_gelu_grad(v1);
             float v3 = v0 * v2;
             d_h_1_1_m_1[i] = v3;
@@ -1899,7 +1900,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_101_gelu_dense(
     int rows,
     int cols,
     const float* __restrict__ d_h_1_0_m_2,
-    const float* __restrict__ h_1_0_m_1,
+    const md_act* __restrict__ h_1_0_m_1,
     float* __restrict__ d_h_1_0_m_1,
     float* __restrict__ d_h_1_0_m_1_bias)
 {
@@ -1912,7 +1913,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_101_gelu_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_h_1_0_m_2[i];
-            float v1 = h_1_0_m_1[i];
+            float v1 = md_load(h_1_0_m_1[i]);
             float v2 = md_gelu_grad(v1);
             float v3 = v0 * v2;
             d_h_1_0_m_1[i] = v3;

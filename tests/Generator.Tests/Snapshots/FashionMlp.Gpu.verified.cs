@@ -15,9 +15,10 @@ namespace Consumer
 // Edit the .model file and rebuild, not this file.
 //
 // Matrix products are not here: the generated C# sends them to cuBLAS, or to cuBLASLt where an epilogue does a kernel's work.
-// Layout: every tensor is row-major float (class ids: int); a kernel over [rows, cols] reads element (r, c) at
-// r*cols + c. Sizes are arguments, so one compiled module serves every batch size. Compiled by NVRTC on a GPU
-// and by g++ against ModelDsl's emulation header in CI (docs/cuda.md).
+// Layout: every tensor is row-major; activations are md_act (bf16.cuh: float, or BF16 when a Bf16 session compiles
+// this source with MD_ACT_BF16 defined), everything else float (class ids: int); a kernel over [rows, cols] reads
+// element (r, c) at r*cols + c. Sizes are arguments, so one compiled module serves every batch size. Compiled by
+// NVRTC on a GPU and by g++ against ModelDsl's emulation header in CI (docs/cuda.md).
 
 #ifndef INFINITY // NVRTC has no <math.h>
 #define INFINITY __uint_as_float(0x7f800000u)
@@ -183,10 +184,10 @@ extern "C" __global__ void __launch_bounds__(256) md_bf16_widen(
 extern "C" __global__ void __launch_bounds__(256) fwd_1_dense_relu_dropout(
     int rows,
     int cols,
-    const float* __restrict__ logits_0,
+    const md_act* __restrict__ logits_0,
     const float* __restrict__ logits_0_bias,
-    float* __restrict__ logits_1,
-    float* __restrict__ logits_2,
+    md_act* __restrict__ logits_1,
+    md_act* __restrict__ logits_2,
     const unsigned int* __restrict__ seed0,
     float p0,
     float scale0)
@@ -195,14 +196,14 @@ extern "C" __global__ void __launch_bounds__(256) fwd_1_dense_relu_dropout(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = logits_0[i];
+        float v0 = md_load(logits_0[i]);
         float v1 = logits_0_bias[c];
         float v2 = v0 + v1;
         float v3 = md_relu(v2);
         float v4 = md_dropout_mask(seed0[0], (unsigned int)i, p0, scale0);
         float v5 = v3 * v4;
-        logits_1[i] = v3;
-        logits_2[i] = v5;
+        logits_1[i] = md_act_from(v3);
+        logits_2[i] = md_act_from(v5);
     }
 }
 
@@ -215,10 +216,10 @@ extern "C" __global__ void __launch_bounds__(256) fwd_1_dense_relu_dropout(
 extern "C" __global__ void __launch_bounds__(256) fwd_3_dense_relu_dropout(
     int rows,
     int cols,
-    const float* __restrict__ logits_3,
+    const md_act* __restrict__ logits_3,
     const float* __restrict__ logits_3_bias,
-    float* __restrict__ logits_4,
-    float* __restrict__ logits_5,
+    md_act* __restrict__ logits_4,
+    md_act* __restrict__ logits_5,
     const unsigned int* __restrict__ seed1,
     float p1,
     float scale1)
@@ -227,14 +228,14 @@ extern "C" __global__ void __launch_bounds__(256) fwd_3_dense_relu_dropout(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = logits_3[i];
+        float v0 = md_load(logits_3[i]);
         float v1 = logits_3_bias[c];
         float v2 = v0 + v1;
         float v3 = md_relu(v2);
         float v4 = md_dropout_mask(seed1[0], (unsigned int)i, p1, scale1);
         float v5 = v3 * v4;
-        logits_4[i] = v3;
-        logits_5[i] = v5;
+        logits_4[i] = md_act_from(v3);
+        logits_5[i] = md_act_from(v5);
     }
 }
 
@@ -249,7 +250,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_3_dense_relu_dropout(
 extern "C" __global__ void __launch_bounds__(256) loss_cross_entropy(
     int rows,
     int cols,
-    const float* __restrict__ logits,
+    const md_act* __restrict__ logits,
     const int* __restrict__ y,
     float* __restrict__ gradient,
     float* __restrict__ loss_terms)
@@ -257,21 +258,21 @@ extern "C" __global__ void __launch_bounds__(256) loss_cross_entropy(
     int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
     int lane = threadIdx.x % 32;
     if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
-    const float* in_row = logits + (long)row * cols;
+    const md_act* in_row = logits + (long)row * cols;
     float row_max = -INFINITY;
-    for (int k = lane; k < cols; k += 32) row_max = fmaxf(row_max, in_row[k]);
+    for (int k = lane; k < cols; k += 32) row_max = fmaxf(row_max, md_load(in_row[k]));
     row_max = md_warp_max(row_max);
     float row_sum = 0.0f;
-    for (int k = lane; k < cols; k += 32) row_sum += expf(in_row[k] - row_max);
+    for (int k = lane; k < cols; k += 32) row_sum += expf(md_load(in_row[k]) - row_max);
     row_sum = md_warp_sum(row_sum);
     int class_id = y[row];
-    if (lane == 0) loss_terms[row] = row_max + logf(row_sum) - in_row[class_id]; // log Σ exp − logit of the class
+    if (lane == 0) loss_terms[row] = row_max + logf(row_sum) - md_load(in_row[class_id]); // log Σ exp − logit of the class
     if (gradient != nullptr)
     {
         float inv_rows = 1.0f / (float)rows;
         float inv_sum = 1.0f / row_sum;
         float* grad_row = gradient + (long)row * cols;
-        for (int k = lane; k < cols; k += 32) grad_row[k] = (expf(in_row[k] - row_max) * inv_sum - (k == class_id ? 1.0f : 0.0f)) * inv_rows;
+        for (int k = lane; k < cols; k += 32) grad_row[k] = (expf(md_load(in_row[k]) - row_max) * inv_sum - (k == class_id ? 1.0f : 0.0f)) * inv_rows;
     }
 }
 
@@ -310,7 +311,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_10_dropout_relu_dense(
     int rows,
     int cols,
     const float* __restrict__ d_logits_5,
-    const float* __restrict__ logits_4,
+    const md_act* __restrict__ logits_4,
     float* __restrict__ d_logits_3,
     float* __restrict__ d_logits_3_bias,
     const unsigned int* __restrict__ seed1,
@@ -328,7 +329,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_10_dropout_relu_dense(
             float v0 = d_logits_5[i];
             float v1 = md_dropout_mask(seed1[0], (unsigned int)i, p1, scale1);
             float v2 = v0 * v1;
-            float v3 = logits_4[i];
+            float v3 = md_load(logits_4[i]);
             float v4 = md_positive_mask(v3);
             float v5 = v2 * v4;
             d_logits_3[i] = v5;
@@ -355,7 +356,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_13_dropout_relu_dense(
     int rows,
     int cols,
     const float* __restrict__ d_logits_2,
-    const float* __restrict__ logits_1,
+    const md_act* __restrict__ logits_1,
     float* __restrict__ d_logits_0,
     float* __restrict__ d_logits_0_bias,
     const unsigned int* __restrict__ seed0,
@@ -373,7 +374,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_13_dropout_relu_dense(
             float v0 = d_logits_2[i];
             float v1 = md_dropout_mask(seed0[0], (unsigned int)i, p0, scale0);
             float v2 = v0 * v1;
-            float v3 = logits_1[i];
+            float v3 = md_load(logits_1[i]);
             float v4 = md_positive_mask(v3);
             float v5 = v2 * v4;
             d_logits_0[i] = v5;

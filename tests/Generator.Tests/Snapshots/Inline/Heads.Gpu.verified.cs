@@ -15,9 +15,10 @@ namespace Consumer
 // Edit the .model file and rebuild, not this file.
 //
 // Matrix products are not here: the generated C# sends them to cuBLAS, or to cuBLASLt where an epilogue does a kernel's work.
-// Layout: every tensor is row-major float (class ids: int); a kernel over [rows, cols] reads element (r, c) at
-// r*cols + c. Sizes are arguments, so one compiled module serves every batch size. Compiled by NVRTC on a GPU
-// and by g++ against ModelDsl's emulation header in CI (docs/cuda.md).
+// Layout: every tensor is row-major; activations are md_act (bf16.cuh: float, or BF16 when a Bf16 session compiles
+// this source with MD_ACT_BF16 defined), everything else float (class ids: int); a kernel over [rows, cols] reads
+// element (r, c) at r*cols + c. Sizes are arguments, so one compiled module serves every batch size. Compiled by
+// NVRTC on a GPU and by g++ against ModelDsl's emulation header in CI (docs/cuda.md).
 // The layer kernels (conv2d, lstm, attention, …) are ModelDsl's hand-written library, one block per layer family
 // the model uses, after the device functions they share.
 
@@ -309,19 +310,19 @@ extern "C" __global__ void __launch_bounds__(256) md_reduce_max_backward(
 extern "C" __global__ void __launch_bounds__(256) fwd_1_dense_tanh(
     int rows,
     int cols,
-    const float* __restrict__ h_0,
+    const md_act* __restrict__ h_0,
     const float* __restrict__ h_0_bias,
-    float* __restrict__ h)
+    md_act* __restrict__ h)
 {
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = h_0[i];
+        float v0 = md_load(h_0[i]);
         float v1 = h_0_bias[c];
         float v2 = v0 + v1;
         float v3 = md_tanh(v2);
-        h[i] = v3;
+        h[i] = md_act_from(v3);
     }
 }
 
@@ -336,7 +337,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_1_dense_tanh(
 extern "C" __global__ void __launch_bounds__(256) loss_cross_entropy(
     int rows,
     int cols,
-    const float* __restrict__ logits,
+    const md_act* __restrict__ logits,
     const int* __restrict__ y,
     float* __restrict__ gradient,
     float* __restrict__ loss_terms)
@@ -344,21 +345,21 @@ extern "C" __global__ void __launch_bounds__(256) loss_cross_entropy(
     int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
     int lane = threadIdx.x % 32;
     if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
-    const float* in_row = logits + (long)row * cols;
+    const md_act* in_row = logits + (long)row * cols;
     float row_max = -INFINITY;
-    for (int k = lane; k < cols; k += 32) row_max = fmaxf(row_max, in_row[k]);
+    for (int k = lane; k < cols; k += 32) row_max = fmaxf(row_max, md_load(in_row[k]));
     row_max = md_warp_max(row_max);
     float row_sum = 0.0f;
-    for (int k = lane; k < cols; k += 32) row_sum += expf(in_row[k] - row_max);
+    for (int k = lane; k < cols; k += 32) row_sum += expf(md_load(in_row[k]) - row_max);
     row_sum = md_warp_sum(row_sum);
     int class_id = y[row];
-    if (lane == 0) loss_terms[row] = row_max + logf(row_sum) - in_row[class_id]; // log Σ exp − logit of the class
+    if (lane == 0) loss_terms[row] = row_max + logf(row_sum) - md_load(in_row[class_id]); // log Σ exp − logit of the class
     if (gradient != nullptr)
     {
         float inv_rows = 1.0f / (float)rows;
         float inv_sum = 1.0f / row_sum;
         float* grad_row = gradient + (long)row * cols;
-        for (int k = lane; k < cols; k += 32) grad_row[k] = (expf(in_row[k] - row_max) * inv_sum - (k == class_id ? 1.0f : 0.0f)) * inv_rows;
+        for (int k = lane; k < cols; k += 32) grad_row[k] = (expf(md_load(in_row[k]) - row_max) * inv_sum - (k == class_id ? 1.0f : 0.0f)) * inv_rows;
     }
 }
 
@@ -396,7 +397,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_10_tanh_dense(
     int rows,
     int cols,
     const float* __restrict__ d_h,
-    const float* __restrict__ h,
+    const md_act* __restrict__ h,
     float* __restrict__ d_h_0,
     float* __restrict__ d_h_0_bias)
 {
@@ -409,7 +410,7 @@ extern "C" __global__ void __launch_bounds__(256) bwd_10_tanh_dense(
         {
             long i = (long)r * cols + c;
             float v0 = d_h[i];
-            float v1 = h[i];
+            float v1 = md_load(h[i]);
             float v2 = v1 * v1;
             float v3 = 1.0f - v2;
             float v4 = v0 * v3;
