@@ -39,24 +39,43 @@ namespace ModelDsl.Emit.CSharp
                 _w.Line(fp32);
                 return;
             }
-            // A Bf16 session: the epilogue on the operands' BF16 copies; C, the bias and aux are FP32 (gradients, and the
-            // activations, which a Bf16 session stores in FP32), so the bias is the FP32 parameter itself.
             _w.Open("if (_bf16)");
             string a16 = Bf16Operand(g.A, "Bf16A", $"{m} * {k}");
             string b16 = Bf16Operand(g.B, "Bf16B", $"{k} * {n}");
-            _w.Line($"_context.GemmBf16Epilogue(global::ModelDsl.Cuda.GemmEpilogue.{epilogue.Kind}, {Bool(g.TransA)}, {Bool(g.TransB)}, {m}, {n}, {k}, {a16}, {lda}, {b16}, {ldb}, {tail} // BF16 operands, FP32 accumulation; C, bias{(epilogue.Aux is null ? "" : " and aux")} in FP32");
+            if (StoresBf16 && ActivationStorage.IsActivation(epilogue.Output))
+            {
+                // A forward epilogue into a BF16 activation: D (and the GELU input aux) in BF16, so the bias is read in
+                // BF16 too (cuBLASLt's bias type is D's): the parameter's BF16 copy.
+                string bias16 = Bf16Operand(epilogue.Bias, "", "");
+                string aux16 = epilogue.Aux is { } forwardAux ? $", {DeviceRef(forwardAux)}" : "";
+                _w.Line($"_context.GemmBf16Epilogue(global::ModelDsl.Cuda.GemmEpilogue.{epilogue.Kind}, {Bool(g.TransA)}, {Bool(g.TransB)}, {m}, {n}, {k}, {a16}, {lda}, {b16}, {ldb}, {beta}, {DeviceRef(epilogue.Output)}, {n}, {bias16}{aux16}, bf16C: true); // BF16 operands, FP32 accumulation; {epilogue.Output.Name}{(epilogue.Aux is null ? "" : " and " + epilogue.Aux.Name)} stored in BF16");
+            }
+            else if (StoresBf16 && epilogue.Aux is { } bf16Aux && ActivationStorage.IsActivation(bf16Aux))
+            {
+                // dGELU into an FP32 gradient: cuBLASLt reads aux in D's type, so the BF16 GELU input is widened first.
+                _w.Line($"{GpuLayers}Bf16.Widen({LayerContextField}, {m} * {n}, {DeviceRef(bf16Aux)}, w.AuxF32.Pointer); // {bf16Aux.Name} in FP32 for the epilogue");
+                _w.Line($"_context.GemmBf16Epilogue(global::ModelDsl.Cuda.GemmEpilogue.{epilogue.Kind}, {Bool(g.TransA)}, {Bool(g.TransB)}, {m}, {n}, {k}, {a16}, {lda}, {b16}, {ldb}, {beta}, {DeviceRef(epilogue.Output)}, {n}, {DeviceRef(epilogue.Bias)}, w.AuxF32.Pointer); // BF16 operands, FP32 accumulation; the gradients and aux in FP32");
+            }
+            else
+            {
+                // C, the bias and aux are FP32 (gradients, or activations this model keeps in FP32), so the bias is the
+                // FP32 parameter itself.
+                _w.Line($"_context.GemmBf16Epilogue(global::ModelDsl.Cuda.GemmEpilogue.{epilogue.Kind}, {Bool(g.TransA)}, {Bool(g.TransB)}, {m}, {n}, {k}, {a16}, {lda}, {b16}, {ldb}, {tail} // BF16 operands, FP32 accumulation; C, bias{(epilogue.Aux is null ? "" : " and aux")} in FP32");
+            }
             _w.Close();
             _w.Line("else " + fp32);
         }
 
         /// <summary>
-        /// A matrix product's operand in BF16 for a Bf16 session: a parameter's copy in <c>_valuesBf16</c>, anything else
-        /// rounded into the workspace's staging buffer <paramref name="staging"/> first (a line before the product).
+        /// A matrix product's operand in BF16 for a Bf16 session: a parameter's copy in <c>_valuesBf16</c>, an activation
+        /// stored in BF16 as it is, anything else (a gradient) rounded into the workspace's staging buffer
+        /// <paramref name="staging"/> first (a line before the product).
         /// </summary>
         private string Bf16Operand(PlanBuffer operand, string staging, string elements)
         {
             var root = operand.Root;
             if (root.Kind == BufferKind.Parameter) return $"_valuesBf16.Pointer.PlusBf16(Offsets[{ParameterIndex(root)}])";
+            if (StoresBf16 && ActivationStorage.IsActivation(operand)) return DeviceRef(operand); // already BF16
             _w.Line($"{GpuLayers}Bf16.Round({LayerContextField}, {elements}, {DeviceRef(operand)}, w.{staging}.Pointer); // {operand.Name} in BF16");
             return $"w.{staging}.Pointer";
         }

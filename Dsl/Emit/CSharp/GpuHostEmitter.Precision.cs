@@ -110,6 +110,19 @@ namespace ModelDsl.Emit.CSharp
                         break;
                 }
             }
+            if (GpuMemoryPlan.AuxWidening(Cuda) is not { } aux) return;
+            switch (part)
+            {
+                case "field":
+                    _w.Line("public readonly global::ModelDsl.Cuda.DeviceVariable AuxF32; // a dGELU epilogue's BF16 GELU input widened to FP32 (cuBLASLt reads aux in D's type), the largest one");
+                    break;
+                case "allocate":
+                    _w.Line($"AuxF32 = context.Allocate(4L * {Elements("AuxF32", aux, "(the largest dGELU epilogue input)")});");
+                    break;
+                default:
+                    _w.Line("AuxF32.Dispose();");
+                    break;
+            }
         }
 
         /// <summary>
@@ -120,17 +133,9 @@ namespace ModelDsl.Emit.CSharp
         /// </summary>
         private void EmitBf16Gemm(GemmKernel g, string m, string n, string k, string lda, string ldb, string sgemm)
         {
-            string Operand(PlanBuffer operand, string staging, string elements)
-            {
-                var root = operand.Root;
-                if (root.Kind == BufferKind.Parameter) return $"_valuesBf16.Pointer.PlusBf16(Offsets[{ParameterIndex(root)}])";
-                if (StoresBf16 && ActivationStorage.IsActivation(operand)) return DeviceRef(operand); // already BF16
-                _w.Line($"{GpuLayers}Bf16.Round({LayerContextField}, {elements}, {DeviceRef(operand)}, w.{staging}.Pointer); // {operand.Name} in BF16");
-                return $"w.{staging}.Pointer";
-            }
             _w.Open("if (_bf16)");
-            string a = Operand(g.A, "Bf16A", $"{m} * {k}");
-            string b = Operand(g.B, "Bf16B", $"{k} * {n}");
+            string a = Bf16Operand(g.A, "Bf16A", $"{m} * {k}");
+            string b = Bf16Operand(g.B, "Bf16B", $"{k} * {n}");
             bool bf16C = StoresBf16 && ActivationStorage.IsActivation(g.C);
             _w.Line(bf16C
                 ? $"_context.GemmBf16({Bool(g.TransA)}, {Bool(g.TransB)}, {m}, {n}, {k}, 1f, {a}, {lda}, {b}, {ldb}, {(g.Accumulate ? "1f" : "0f")}, {DeviceRef(g.C)}, {n}, bf16C: true); // BF16 operands, FP32 accumulation, {g.C.Name} stored in BF16"

@@ -146,6 +146,7 @@ namespace ModelDsl.Emit.Cuda
             }
             if (Bf16Staging(plan, cuda, operandB: false) is { } stagingA) perBinding.Add(new GpuAllocation("w.Bf16A", GpuMemoryGroup.Workspace, stagingA));
             if (Bf16Staging(plan, cuda, operandB: true) is { } stagingB) perBinding.Add(new GpuAllocation("w.Bf16B", GpuMemoryGroup.Workspace, stagingB));
+            if (AuxWidening(cuda) is { } auxF32) perBinding.Add(new GpuAllocation("w.AuxF32", GpuMemoryGroup.Workspace, auxF32));
             if (plan.Loss is { } loss)
             {
                 Add(perBinding, "w.LossTerms", GpuMemoryGroup.Reductions, loss.Kind == LossKind.CrossEntropy ? loss.Rows : loss.Rows.Multiply(loss.Cols));
@@ -176,6 +177,26 @@ namespace ModelDsl.Emit.Cuda
             }
             if (largest.Count == 0) return null;
             return largest.Values.Select(t => t.Symbols.Aggregate(Dim.Known((t.Coefficient + 1) / 2), (d, s) => d.Multiply(Dim.Symbol(s)))).ToList();
+        }
+
+        /// <summary>
+        /// BF16 activations with a dGELU epilogue (<see cref="EpilogueKind.GeluGradientBiasGradient"/>): the floats of the
+        /// buffer the Bf16 session widens the BF16 GELU input into before the epilogue reads it in FP32 (cuBLASLt reads aux
+        /// in D's type, and D is an FP32 gradient), as large as the largest such input at any binding. Null otherwise.
+        /// </summary>
+        public static IReadOnlyList<Dim>? AuxWidening(CudaModule cuda)
+        {
+            if (!cuda.Bf16Activations) return null;
+            var largest = new SortedDictionary<string, (long Coefficient, IReadOnlyList<string> Symbols)>(System.StringComparer.Ordinal);
+            foreach (var epilogue in cuda.Epilogues.Values.Distinct())
+            {
+                if (epilogue.Kind != EpilogueKind.GeluGradientBiasGradient || epilogue.Aux is not { } aux || !ActivationStorage.IsActivation(aux)) continue;
+                var elements = epilogue.Gemm.M.Multiply(epilogue.Gemm.N);
+                string key = string.Join("*", elements.Symbols);
+                if (!largest.TryGetValue(key, out var seen) || seen.Coefficient < elements.Coefficient) largest[key] = (elements.Coefficient, elements.Symbols);
+            }
+            if (largest.Count == 0) return null;
+            return largest.Values.Select(t => t.Symbols.Aggregate(Dim.Known(t.Coefficient), (d, s) => d.Multiply(Dim.Symbol(s)))).ToList();
         }
 
         /// <summary>How many optimizer state arenas the optimizer keeps (none, SGD's velocity, Adam's m and v, RMSprop's one or two).</summary>

@@ -76,7 +76,8 @@ public sealed class Bf16TrainingTests(ITestOutputHelper output)
         // docs/cuda.md "Precision": each of the 9 products on the way to a logit (2 blocks × in_proj, out_proj, two MLP
         // products, then the head) rounds both operands to 8 significant bits (relative 2⁻⁹ each), so each perturbs its
         // result by up to 2⁻⁸ of Σ|a||b|; layer norm rescales but does not amplify a relative error. Bound: 9·2⁻⁸ ≈ 3.5 %
-        // of the largest logit.
+        // of the largest logit. BF16 storage adds a 2⁻⁹ rounding per stored value on the path (about 22), whose random
+        // signs add like √n: the products' bound still holds (measured 0.90 %, 0.63 % with FP32 storage).
         Assert.InRange(worst, 0, 9.0 / 256 * scale);
         Assert.True(worst > 0, "no BF16 rounding visible: the BF16 path was not taken");
     }

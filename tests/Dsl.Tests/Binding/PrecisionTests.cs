@@ -80,14 +80,16 @@ namespace ModelDsl.Dsl.Tests.Binding
         // A bf16 model stores its activations in BF16 only when every layer family it launches takes md_act; the first
         // that does not is named in a warning at the precision line, and the model's GPU code then keeps them in FP32.
         [Theory]
-        [InlineData("h = x -> layer_norm -> dense(4)", "layer_norm 'h.0'", ModelDsl.Emit.Cuda.LayerFamily.LayerNorm)]
-        [InlineData("h = x -> softmax -> dense(4)", "softmax 'h.0'", ModelDsl.Emit.Cuda.LayerFamily.Softmax)]
-        public void MDL0328_activations_stay_fp32_while_a_layer_family_takes_float_pointers(string line, string op, ModelDsl.Emit.Cuda.LayerFamily family)
+        [InlineData("f32[B, 8]", "h = x -> layer_norm -> dense(4)", "layer_norm 'h.0'", ModelDsl.Emit.Cuda.LayerFamily.LayerNorm)]
+        [InlineData("f32[B, 8]", "h = x -> softmax -> dense(4)", "softmax 'h.0'", ModelDsl.Emit.Cuda.LayerFamily.Softmax)]
+        [InlineData("f32[B, 5, 8]", "h = x -> ⟦gru(8)⟧ -> dense(4)", "gru 'h.0'", ModelDsl.Emit.Cuda.LayerFamily.Gru)]
+        [InlineData("f32[B, 1, 6, 6]", "h = x -> ⟦conv2d(2, 3)⟧ -> flatten -> dense(4)", "conv2d 'h.0'", ModelDsl.Emit.Cuda.LayerFamily.Conv2d)]
+        public void MDL0328_activations_stay_fp32_while_a_layer_family_takes_float_pointers(string input, string line, string op, ModelDsl.Emit.Cuda.LayerFamily family)
         {
             bool floatOnly = !ModelDsl.Emit.Cuda.ActivationStorage.TakesActivations(family);
             string text = $$"""
                 model M {
-                    input x: f32[B, 8]
+                    input x: {{input}}
                     label y: f32[B, 4]
                     {{line}}
                     output h
@@ -96,11 +98,13 @@ namespace ModelDsl.Dsl.Tests.Binding
                     {{(floatOnly ? "⟦precision bf16⟧" : "precision bf16")}}
                 }
                 """;
-            var d = AnnotatedText.AssertDiagnostics(text, floatOnly ? new[] { "MDL0328" } : System.Array.Empty<string>());
+            string[] expected = (family is ModelDsl.Emit.Cuda.LayerFamily.Gru or ModelDsl.Emit.Cuda.LayerFamily.Conv2d ? new[] { "MDL0327" } : System.Array.Empty<string>())
+                .Concat(floatOnly ? new[] { "MDL0328" } : System.Array.Empty<string>()).ToArray();
+            var d = AnnotatedText.AssertDiagnostics(text, expected).Where(x => x.Id == "MDL0328").ToList();
             if (floatOnly)
                 Assert.Equal($"precision bf16: activations stay FP32 in a Bf16 session, because {op} runs the layer kernels of Cuda/Kernels/{ModelDsl.Emit.Cuda.CudaLayerLibrary.FileName(family)}, which do not store BF16 activations yet; the matrix products still take BF16 operands (docs/cuda.md \"Precision\")", d[0].Message);
             // A model with no layer family (dense, gelu, dropout, the loss: all generated code) always stores BF16, and says nothing.
-            Assert.Empty(AnnotatedText.AssertDiagnostics(text.Replace("⟦", "").Replace("⟧", "").Replace(line, "h = x -> dense(16) -> gelu -> dense(4)")));
+            Assert.Empty(AnnotatedText.AssertDiagnostics(text.Replace(line, "h = x -> dense(16) -> gelu -> dense(4)").Replace(input, "f32[B, 8]").Replace("⟦", "").Replace("⟧", "")));
         }
     }
 }
