@@ -15,9 +15,10 @@ namespace Consumer
 // Edit the .model file and rebuild, not this file.
 //
 // Matrix products are not here: the generated C# sends them to cuBLAS, or to cuBLASLt where an epilogue does a kernel's work.
-// Layout: every tensor is row-major float (class ids: int); a kernel over [rows, cols] reads element (r, c) at
-// r*cols + c. Sizes are arguments, so one compiled module serves every batch size. Compiled by NVRTC on a GPU
-// and by g++ against ModelDsl's emulation header in CI (docs/cuda.md).
+// Layout: every tensor is row-major; activations are md_act (bf16.cuh: float, or BF16 when a Bf16 session compiles
+// this source with MD_ACT_BF16 defined), everything else float (class ids: int); a kernel over [rows, cols] reads
+// element (r, c) at r*cols + c. Sizes are arguments, so one compiled module serves every batch size. Compiled by
+// NVRTC on a GPU and by g++ against ModelDsl's emulation header in CI (docs/cuda.md).
 // The layer kernels (conv2d, lstm, attention, …) are ModelDsl's hand-written library, one block per layer family
 // the model uses, after the device functions they share.
 
@@ -800,8 +801,8 @@ extern "C" __global__ void __launch_bounds__(256) md_attention_backward_key(
 extern "C" __global__ void __launch_bounds__(256) fwd_2_dropout(
     int rows,
     int cols,
-    const float* __restrict__ h_0,
-    float* __restrict__ h_1,
+    const md_act* __restrict__ h_0,
+    md_act* __restrict__ h_1,
     const unsigned int* __restrict__ seed0,
     float p0,
     float scale0)
@@ -809,10 +810,10 @@ extern "C" __global__ void __launch_bounds__(256) fwd_2_dropout(
     long n = (long)rows * cols;
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
-        float v0 = h_0[i];
+        float v0 = md_load(h_0[i]);
         float v1 = md_dropout_mask(seed0[0], (unsigned int)i, p0, scale0);
         float v2 = v0 * v1;
-        h_1[i] = v2;
+        h_1[i] = md_act_from(v2);
     }
 }
 
@@ -830,13 +831,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_2_dropout(
 extern "C" __global__ void __launch_bounds__(256) fwd_8_attention_dropout_add_layer_norm(
     int rows,
     int cols,
-    const float* __restrict__ h_1,
-    const float* __restrict__ h_2_0_a_1,
+    const md_act* __restrict__ h_1,
+    const md_act* __restrict__ h_2_0_a_1,
     const float* __restrict__ h_2_0_a_1_out_proj_bias,
     const float* __restrict__ h_2_0_m_0_weight,
     const float* __restrict__ h_2_0_m_0_bias,
-    float* __restrict__ h_2_0_r_0,
-    float* __restrict__ h_2_0_m_0,
+    md_act* __restrict__ h_2_0_r_0,
+    md_act* __restrict__ h_2_0_m_0,
     float* __restrict__ h_2_0_m_0_mean,
     float* __restrict__ h_2_0_m_0_rstd,
     const unsigned int* __restrict__ seed2,
@@ -850,27 +851,27 @@ extern "C" __global__ void __launch_bounds__(256) fwd_8_attention_dropout_add_la
     for (int c = lane; c < cols; c += 32)
     {
         long i = (long)row * cols + c;
-        float v0 = h_1[i];
-        float v1 = h_2_0_a_1[i];
+        float v0 = md_load(h_1[i]);
+        float v1 = md_load(h_2_0_a_1[i]);
         float v2 = h_2_0_a_1_out_proj_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed2[0], (unsigned int)i, p2, scale2);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        h_2_0_r_0[i] = v6;
-        sum += v6;
+        h_2_0_r_0[i] = md_act_from(v6);
+        sum += md_load(md_act_from(v6));
     }
     float m = md_warp_sum(sum) / (float)cols;
-    const float* x_row = h_2_0_r_0 + (long)row * cols; // this lane's own writes above
+    const md_act* x_row = h_2_0_r_0 + (long)row * cols; // this lane's own writes above
     float squares = 0.0f;
     for (int c = lane; c < cols; c += 32)
     {
-        float centred = x_row[c] - m;
+        float centred = md_load(x_row[c]) - m;
         squares += centred * centred;
     }
     float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-05f); // the layer norm's eps
-    float* y_row = h_2_0_m_0 + (long)row * cols;
-    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * h_2_0_m_0_weight[c] + h_2_0_m_0_bias[c];
+    md_act* y_row = h_2_0_m_0 + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = md_act_from((md_load(x_row[c]) - m) * s * h_2_0_m_0_weight[c] + h_2_0_m_0_bias[c]);
     if (lane == 0)
     {
         h_2_0_m_0_mean[row] = m;
@@ -892,10 +893,10 @@ extern "C" __global__ void __launch_bounds__(256) fwd_8_attention_dropout_add_la
 extern "C" __global__ void __launch_bounds__(256) fwd_13_dense_dropout_add(
     int rows,
     int cols,
-    const float* __restrict__ h_2_0_r_0,
-    const float* __restrict__ h_2_0_m_3,
+    const md_act* __restrict__ h_2_0_r_0,
+    const md_act* __restrict__ h_2_0_m_3,
     const float* __restrict__ h_2_0_m_3_bias,
-    float* __restrict__ h_2_0_0,
+    md_act* __restrict__ h_2_0_0,
     const unsigned int* __restrict__ seed3,
     float p3,
     float scale3)
@@ -904,14 +905,14 @@ extern "C" __global__ void __launch_bounds__(256) fwd_13_dense_dropout_add(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = h_2_0_r_0[i];
-        float v1 = h_2_0_m_3[i];
+        float v0 = md_load(h_2_0_r_0[i]);
+        float v1 = md_load(h_2_0_m_3[i]);
         float v2 = h_2_0_m_3_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed3[0], (unsigned int)i, p3, scale3);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        h_2_0_0[i] = v6;
+        h_2_0_0[i] = md_act_from(v6);
     }
 }
 
@@ -929,13 +930,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_13_dense_dropout_add(
 extern "C" __global__ void __launch_bounds__(256) fwd_19_attention_dropout_add_layer_norm(
     int rows,
     int cols,
-    const float* __restrict__ h_2_0_0,
-    const float* __restrict__ h_2_1_a_1,
+    const md_act* __restrict__ h_2_0_0,
+    const md_act* __restrict__ h_2_1_a_1,
     const float* __restrict__ h_2_1_a_1_out_proj_bias,
     const float* __restrict__ h_2_1_m_0_weight,
     const float* __restrict__ h_2_1_m_0_bias,
-    float* __restrict__ h_2_1_r_0,
-    float* __restrict__ h_2_1_m_0,
+    md_act* __restrict__ h_2_1_r_0,
+    md_act* __restrict__ h_2_1_m_0,
     float* __restrict__ h_2_1_m_0_mean,
     float* __restrict__ h_2_1_m_0_rstd,
     const unsigned int* __restrict__ seed5,
@@ -949,27 +950,27 @@ extern "C" __global__ void __launch_bounds__(256) fwd_19_attention_dropout_add_l
     for (int c = lane; c < cols; c += 32)
     {
         long i = (long)row * cols + c;
-        float v0 = h_2_0_0[i];
-        float v1 = h_2_1_a_1[i];
+        float v0 = md_load(h_2_0_0[i]);
+        float v1 = md_load(h_2_1_a_1[i]);
         float v2 = h_2_1_a_1_out_proj_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed5[0], (unsigned int)i, p5, scale5);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        h_2_1_r_0[i] = v6;
-        sum += v6;
+        h_2_1_r_0[i] = md_act_from(v6);
+        sum += md_load(md_act_from(v6));
     }
     float m = md_warp_sum(sum) / (float)cols;
-    const float* x_row = h_2_1_r_0 + (long)row * cols; // this lane's own writes above
+    const md_act* x_row = h_2_1_r_0 + (long)row * cols; // this lane's own writes above
     float squares = 0.0f;
     for (int c = lane; c < cols; c += 32)
     {
-        float centred = x_row[c] - m;
+        float centred = md_load(x_row[c]) - m;
         squares += centred * centred;
     }
     float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-05f); // the layer norm's eps
-    float* y_row = h_2_1_m_0 + (long)row * cols;
-    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * h_2_1_m_0_weight[c] + h_2_1_m_0_bias[c];
+    md_act* y_row = h_2_1_m_0 + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = md_act_from((md_load(x_row[c]) - m) * s * h_2_1_m_0_weight[c] + h_2_1_m_0_bias[c]);
     if (lane == 0)
     {
         h_2_1_m_0_mean[row] = m;
@@ -991,10 +992,10 @@ extern "C" __global__ void __launch_bounds__(256) fwd_19_attention_dropout_add_l
 extern "C" __global__ void __launch_bounds__(256) fwd_24_dense_dropout_add(
     int rows,
     int cols,
-    const float* __restrict__ h_2_1_r_0,
-    const float* __restrict__ h_2_1_m_3,
+    const md_act* __restrict__ h_2_1_r_0,
+    const md_act* __restrict__ h_2_1_m_3,
     const float* __restrict__ h_2_1_m_3_bias,
-    float* __restrict__ h_2_1_0,
+    md_act* __restrict__ h_2_1_0,
     const unsigned int* __restrict__ seed6,
     float p6,
     float scale6)
@@ -1003,14 +1004,14 @@ extern "C" __global__ void __launch_bounds__(256) fwd_24_dense_dropout_add(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = h_2_1_r_0[i];
-        float v1 = h_2_1_m_3[i];
+        float v0 = md_load(h_2_1_r_0[i]);
+        float v1 = md_load(h_2_1_m_3[i]);
         float v2 = h_2_1_m_3_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed6[0], (unsigned int)i, p6, scale6);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        h_2_1_0[i] = v6;
+        h_2_1_0[i] = md_act_from(v6);
     }
 }
 
@@ -1028,13 +1029,13 @@ extern "C" __global__ void __launch_bounds__(256) fwd_24_dense_dropout_add(
 extern "C" __global__ void __launch_bounds__(256) fwd_30_attention_dropout_add_layer_norm(
     int rows,
     int cols,
-    const float* __restrict__ h_2_1_0,
-    const float* __restrict__ h_2_2_a_1,
+    const md_act* __restrict__ h_2_1_0,
+    const md_act* __restrict__ h_2_2_a_1,
     const float* __restrict__ h_2_2_a_1_out_proj_bias,
     const float* __restrict__ h_2_2_m_0_weight,
     const float* __restrict__ h_2_2_m_0_bias,
-    float* __restrict__ h_2_2_r_0,
-    float* __restrict__ h_2_2_m_0,
+    md_act* __restrict__ h_2_2_r_0,
+    md_act* __restrict__ h_2_2_m_0,
     float* __restrict__ h_2_2_m_0_mean,
     float* __restrict__ h_2_2_m_0_rstd,
     const unsigned int* __restrict__ seed8,
@@ -1048,27 +1049,27 @@ extern "C" __global__ void __launch_bounds__(256) fwd_30_attention_dropout_add_l
     for (int c = lane; c < cols; c += 32)
     {
         long i = (long)row * cols + c;
-        float v0 = h_2_1_0[i];
-        float v1 = h_2_2_a_1[i];
+        float v0 = md_load(h_2_1_0[i]);
+        float v1 = md_load(h_2_2_a_1[i]);
         float v2 = h_2_2_a_1_out_proj_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed8[0], (unsigned int)i, p8, scale8);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        h_2_2_r_0[i] = v6;
-        sum += v6;
+        h_2_2_r_0[i] = md_act_from(v6);
+        sum += md_load(md_act_from(v6));
     }
     float m = md_warp_sum(sum) / (float)cols;
-    const float* x_row = h_2_2_r_0 + (long)row * cols; // this lane's own writes above
+    const md_act* x_row = h_2_2_r_0 + (long)row * cols; // this lane's own writes above
     float squares = 0.0f;
     for (int c = lane; c < cols; c += 32)
     {
-        float centred = x_row[c] - m;
+        float centred = md_load(x_row[c]) - m;
         squares += centred * centred;
     }
     float s = 1.0f / sqrtf(md_warp_sum(squares) / (float)cols + 1e-05f); // the layer norm's eps
-    float* y_row = h_2_2_m_0 + (long)row * cols;
-    for (int c = lane; c < cols; c += 32) y_row[c] = (x_row[c] - m) * s * h_2_2_m_0_weight[c] + h_2_2_m_0_bias[c];
+    md_act* y_row = h_2_2_m_0 + (long)row * cols;
+    for (int c = lane; c < cols; c += 32) y_row[c] = md_act_from((md_load(x_row[c]) - m) * s * h_2_2_m_0_weight[c] + h_2_2_m_0_bias[c]);
     if (lane == 0)
     {
         h_2_2_m_0_mean[row] = m;
@@ -1090,10 +1091,10 @@ extern "C" __global__ void __launch_bounds__(256) fwd_30_attention_dropout_add_l
 extern "C" __global__ void __launch_bounds__(256) fwd_35_dense_dropout_add(
     int rows,
     int cols,
-    const float* __restrict__ h_2_2_r_0,
-    const float* __restrict__ h_2_2_m_3,
+    const md_act* __restrict__ h_2_2_r_0,
+    const md_act* __restrict__ h_2_2_m_3,
     const float* __restrict__ h_2_2_m_3_bias,
-    float* __restrict__ h_2_2_0,
+    md_act* __restrict__ h_2_2_0,
     const unsigned int* __restrict__ seed9,
     float p9,
     float scale9)
@@ -1102,14 +1103,14 @@ extern "C" __global__ void __launch_bounds__(256) fwd_35_dense_dropout_add(
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
     {
         int c = (int)(i % cols);
-        float v0 = h_2_2_r_0[i];
-        float v1 = h_2_2_m_3[i];
+        float v0 = md_load(h_2_2_r_0[i]);
+        float v1 = md_load(h_2_2_m_3[i]);
         float v2 = h_2_2_m_3_bias[c];
         float v3 = v1 + v2;
         float v4 = md_dropout_mask(seed9[0], (unsigned int)i, p9, scale9);
         float v5 = v3 * v4;
         float v6 = v0 + v5;
-        h_2_2_0[i] = v6;
+        h_2_2_0[i] = md_act_from(v6);
     }
 }
 
@@ -1120,7 +1121,7 @@ extern "C" __global__ void __launch_bounds__(256) fwd_35_dense_dropout_add(
 extern "C" __global__ void __launch_bounds__(256) loss_cross_entropy(
     int rows,
     int cols,
-    const float* __restrict__ logits,
+    const md_act* __restrict__ logits,
     const int* __restrict__ targets,
     float* __restrict__ gradient,
     float* __restrict__ loss_terms)
@@ -1128,21 +1129,21 @@ extern "C" __global__ void __launch_bounds__(256) loss_cross_entropy(
     int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
     int lane = threadIdx.x % 32;
     if (row >= rows) return; // whole warps leave together: the shuffles below stay converged
-    const float* in_row = logits + (long)row * cols;
+    const md_act* in_row = logits + (long)row * cols;
     float row_max = -INFINITY;
-    for (int k = lane; k < cols; k += 32) row_max = fmaxf(row_max, in_row[k]);
+    for (int k = lane; k < cols; k += 32) row_max = fmaxf(row_max, md_load(in_row[k]));
     row_max = md_warp_max(row_max);
     float row_sum = 0.0f;
-    for (int k = lane; k < cols; k += 32) row_sum += expf(in_row[k] - row_max);
+    for (int k = lane; k < cols; k += 32) row_sum += expf(md_load(in_row[k]) - row_max);
     row_sum = md_warp_sum(row_sum);
     int class_id = targets[row];
-    if (lane == 0) loss_terms[row] = row_max + logf(row_sum) - in_row[class_id]; // log Σ exp − logit of the class
+    if (lane == 0) loss_terms[row] = row_max + logf(row_sum) - md_load(in_row[class_id]); // log Σ exp − logit of the class
     if (gradient != nullptr)
     {
         float inv_rows = 1.0f / (float)rows;
         float inv_sum = 1.0f / row_sum;
         float* grad_row = gradient + (long)row * cols;
-        for (int k = lane; k < cols; k += 32) grad_row[k] = (expf(in_row[k] - row_max) * inv_sum - (k == class_id ? 1.0f : 0.0f)) * inv_rows;
+        for (int k = lane; k < cols; k += 32) grad_row[k] = (expf(md_load(in_row[k]) - row_max) * inv_sum - (k == class_id ? 1.0f : 0.0f)) * inv_rows;
     }
 }
 
