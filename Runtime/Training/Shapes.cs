@@ -51,6 +51,18 @@ internal static class Shapes
         return (int)needed;
     }
 
+    /// <summary>Copies <paramref name="shape"/> (the same rank) into <paramref name="current"/>, allocating nothing; returns the element count.</summary>
+    public static int SetInPlace(int[] current, ReadOnlySpan<int> shape, int capacity, string what)
+    {
+        if (shape.Length != current.Length)
+            throw new ArgumentException($"{what}: shape {Format(shape)} has rank {shape.Length}, not {current.Length}.", nameof(shape));
+        long count = Product(shape, what);
+        if (count > capacity)
+            throw new ArgumentException($"{what}: shape {Format(shape)} needs {count} elements but the buffer holds {capacity}.", nameof(shape));
+        shape.CopyTo(current);
+        return (int)count;
+    }
+
     /// <summary>Validates <paramref name="shape"/> against a buffer and copies it into <paramref name="current"/> when the rank matches.</summary>
     public static int[] Reshape(int[] current, int[] shape, int capacity, string what, out int length)
     {

@@ -60,6 +60,9 @@ public sealed class Tensor
     /// <summary>Sets <c>Shape[0]</c> in place, allocating nothing: the last, partial batch of an epoch.</summary>
     public void SetBatch(int rows) => Length = Shapes.SetBatch(_shape, rows, Data.Length, "Tensor");
 
+    /// <summary>A new shape of the same rank, set in place (nothing allocated): a generated workspace's output for another binding.</summary>
+    internal void SetShape(ReadOnlySpan<int> shape) => Length = Shapes.SetInPlace(_shape, shape, Data.Length, "Tensor");
+
     /// <summary><c>Tensor f32[128, 784]</c>.</summary>
     public override string ToString() => "Tensor f32" + Shapes.Format(_shape);
 }
@@ -108,6 +111,8 @@ public sealed class IntTensor
     }
 
     public void SetBatch(int rows) => Length = Shapes.SetBatch(_shape, rows, Data.Length, "IntTensor");
+
+    internal void SetShape(ReadOnlySpan<int> shape) => Length = Shapes.SetInPlace(_shape, shape, Data.Length, "IntTensor");
 
     /// <summary><c>IntTensor i32[128]</c>.</summary>
     public override string ToString() => "IntTensor i32" + Shapes.Format(_shape);

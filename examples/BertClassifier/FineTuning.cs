@@ -42,6 +42,8 @@ internal sealed class FineTuning
         if (model.TotalSteps <= Warmup)
             throw new InvalidDataException($"{model.TotalSteps} training steps ({train.Count} reviews in batches of {_options.BatchSize}, {_options.Epochs} epoch(s)) do not pass the {Warmup} warm-up steps of bert_classifier.model: train on more reviews or for more epochs");
         model.LearningRate = peak;
+        // The training batches' largest shape, reserved once: every step then reuses the same buffers.
+        device.ReserveWorkspace(_options.BatchSize, train.Max(r => _wordPiece.Encode(r.Text, _options.MaxLength).Length));
         var random = new Random(_options.Seed);
         var best = (Accuracy: -1.0, Epoch: 0, Values: Array.Empty<float[]>());
         for (int epoch = 1; epoch <= _options.Epochs; epoch++)

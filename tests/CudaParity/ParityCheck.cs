@@ -305,9 +305,14 @@ public static class ParityCheck
     private static IReadOnlyList<Parameter> Parameters(object model) =>
         (IReadOnlyList<Parameter>)model.GetType().GetProperty("Parameters")!.GetValue(model)!;
 
-    /// <summary>The most recently used workspace of a generated model or GPU session (its private <c>_workspaces[0]</c>).</summary>
+    /// <summary>
+    /// The most recently used workspace of a generated model (its one <c>_workspace</c>, whose buffers may be longer than
+    /// the last call needs: compared over the GPU buffer's length) or GPU session (its private <c>_workspaces[0]</c>).
+    /// </summary>
     private static object LatestWorkspace(object owner)
     {
+        if (owner.GetType().GetField("_workspace", BindingFlags.NonPublic | BindingFlags.Instance) is { } one)
+            return one.GetValue(owner) ?? throw new InvalidOperationException($"{owner.GetType().Name} has no workspace");
         var field = owner.GetType().GetField("_workspaces", BindingFlags.NonPublic | BindingFlags.Instance)
             ?? throw new InvalidOperationException($"{owner.GetType().Name} has no _workspaces field");
         return ((Array)field.GetValue(owner)!).GetValue(0) ?? throw new InvalidOperationException($"{owner.GetType().Name} has not run yet");

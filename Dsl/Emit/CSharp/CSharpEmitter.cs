@@ -274,7 +274,11 @@ namespace ModelDsl.Emit.CSharp
         private protected string Elements(string buffer, Shape shape) => Elements(buffer, new[] { shape.ElementCount() }, shape.ToExpression());
 
         /// <summary>As above for a sum of terms (a library kernel's working memory), described by <paramref name="layout"/>.</summary>
-        private protected string Elements(string buffer, IEnumerable<Dim> terms, string layout)
+        private protected string Elements(string buffer, IEnumerable<Dim> terms, string layout) =>
+            $"global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, {Quote($"'{buffer}' {layout}")}, {DoubleCount(terms)})";
+
+        /// <summary>A sum of element counts in double over the symbol locals (<c>384d * B * T</c>), so no product overflows.</summary>
+        private protected string DoubleCount(IEnumerable<Dim> terms)
         {
             string Term(Dim count)
             {
@@ -282,12 +286,13 @@ namespace ModelDsl.Emit.CSharp
                 parts.AddRange(count.Symbols.Select(SymbolLocal));
                 return string.Join(" * ", parts);
             }
-            return $"global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, {Quote($"'{buffer}' {layout}")}, {string.Join(" + ", terms.Select(Term))})";
+            return string.Join(" + ", terms.Select(Term));
         }
 
         /// <summary>
         /// <c>_workspaces</c> and <c>WorkspaceFor</c>: the last four workspaces by binding of the symbols, most recent first
-        /// (the CPU and GPU halves alike; a GPU workspace pushed out frees its device memory).
+        /// (the GPU half; a workspace pushed out frees its device memory). The CPU half keeps one workspace and grows it
+        /// (CpuModelEmitter.Workspace.cs).
         /// </summary>
         private protected void EmitWorkspaceCache(string summary, string create, bool disposeEvicted)
         {
@@ -346,12 +351,8 @@ namespace ModelDsl.Emit.CSharp
             {
                 _w.Line($"_guard.{(Model.Labels.Contains(v) ? "Target" : "Input")}(caller, {Quote(v.Name)}, {Identifier(v)}, step);");
             }
-            foreach (var limit in _plan.EntryChecks.SizeLimits)
-            {
-                string layer = $"{limit.Layer} at {_fileName}:{Line(limit.Origin.Span)}";
-                _w.Line($"global::ModelDsl.Runtime.ShapeCheck.AtMost(caller, {Quote(limit.Input.Value!.Name)}, {Quote(limit.Dimension)}, {BoundSize(limit.Size)}, {limit.Maximum.ToString(System.Globalization.CultureInfo.InvariantCulture)}, {Quote(layer)});");
-            }
-            _w.Line($"var w = WorkspaceFor({string.Join(", ", _symbols.Select((s, i) => $"bound[{i}]"))});");
+            EmitSizeLimits("caller");
+            _w.Line($"var w = {WorkspaceCall};");
             var crossEntropy = Model.Loss is { Kind: LossKind.CrossEntropy } loss ? loss : null;
             if (crossEntropy is null && _plan.EntryChecks.IdRanges.Count == 0) return;
             foreach (var symbol in _symbols) _w.Line($"int {SymbolLocal(symbol)} = w.{SymbolLocal(symbol)};");
@@ -363,6 +364,19 @@ namespace ModelDsl.Emit.CSharp
             {
                 string label = Identifier(crossEntropy.Target);
                 _w.Line($"if ({label} is not null) global::ModelDsl.Runtime.ShapeCheck.Labels(caller, {Quote(crossEntropy.Target.Name)}, global::System.MemoryExtensions.AsSpan({label}.Data, 0, {Size(crossEntropy.Target.Shape.ElementCount())}), {Size(crossEntropy.Prediction.Shape.Last)});");
+            }
+        }
+
+        /// <summary>How <c>Prepare</c> gets the workspace for the symbols in <c>bound</c>: the GPU half's cache lookup by default.</summary>
+        private protected virtual string WorkspaceCall => $"WorkspaceFor({string.Join(", ", _symbols.Select((s, i) => $"bound[{i}]"))})";
+
+        /// <summary>The limits a layer puts on a bound symbol (positional's max_len), checked before any workspace is sized.</summary>
+        private protected void EmitSizeLimits(string caller)
+        {
+            foreach (var limit in _plan.EntryChecks.SizeLimits)
+            {
+                string layer = $"{limit.Layer} at {_fileName}:{Line(limit.Origin.Span)}";
+                _w.Line($"global::ModelDsl.Runtime.ShapeCheck.AtMost({caller}, {Quote(limit.Input.Value!.Name)}, {Quote(limit.Dimension)}, {BoundSize(limit.Size)}, {limit.Maximum.ToString(System.Globalization.CultureInfo.InvariantCulture)}, {Quote(layer)});");
             }
         }
 

@@ -22,6 +22,7 @@ namespace ModelDsl.Emit.CSharp
             "Context", "CheckGradients", "GradientSumOfSquares", "DownloadOutput", "CopyToHost", "CopyFromHost", "DownloadAll", "Dispose", "Ones", "ArenaLength", "Offsets",
             "LoadPretrained", "PretrainedMap", "PretrainedFile",
             "States", "LayerStateLength", "LayerStateOffsets",
+            "WorkspaceBytes", "ReserveWorkspace", "Bind", "BindGradients", "Bytes", "GradientsBound", // the CPU half's one workspace
             "GetType", "ToString", "Equals", "GetHashCode", "MemberwiseClone", "Finalize", "ReferenceEquals",
         };
 
@@ -30,7 +31,7 @@ namespace ModelDsl.Emit.CSharp
         {
             "a", "c", "i", "k", "p", "r", "w", "rows", "cols", "training", "withGradient", "caller", "step", "bound", "call", "binding",
             "found", "planned", "trace", "loss", "model", "context", "parameters", "path", "learningRate", "rate", "lr", "stepSize",
-            "bc2Sqrt", "bc1", "decay", "sumOfSquares", "clipScale", "mean", "ones", "count", "geometry", "value", "report",
+            "bc2Sqrt", "bc1", "decay", "sumOfSquares", "clipScale", "mean", "ones", "count", "geometry", "value", "report", "grown",
         };
 
         /// <summary>The reserved names of a C# file for a model class named <paramref name="className"/>.</summary>
@@ -67,7 +68,8 @@ namespace ModelDsl.Emit.CSharp
             "LoadPretrained", "PretrainedMap", "PretrainedFile", // with a pretrained declaration
             "States", // the layer state list of a model with batch_norm
             "Workspace", // the nested class of the CPU half and of Gpu
-            "_guard", "_learningRate", "_workspaces", // private fields
+            "WorkspaceBytes", "ReserveWorkspace", // the CPU half's one workspace (ReserveWorkspace with symbolic dimensions)
+            "_guard", "_learningRate", "_workspace", "_workspaces", // private fields
         };
 
         /// <summary>Contextual keywords generated code writes as types (<c>var w = ...</c>, <c>nuint i</c>): a class of that name would take their place.</summary>

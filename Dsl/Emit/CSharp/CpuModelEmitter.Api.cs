@@ -60,7 +60,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Line();
             _w.Line("/// <summary>");
             _w.Line($"/// One training step on a batch: forward (dropout on), {Model.Loss.Kind.ToSource()} loss against {labels}, backward, then the");
-            _w.Line("/// optimizer. Returns the batch's mean loss (before the update). Allocates nothing once the batch size has been seen.");
+            _w.Line("/// optimizer. Returns the batch's mean loss (before the update). Allocates nothing once the largest shapes have been seen (or reserved).");
             _w.Line("/// Throws <see cref=\"global::ModelDsl.Runtime.NonFiniteException\"/> (and changes nothing) when an input, the loss, a gradient or the update is NaN or ±∞.");
             _w.Line("/// </summary>");
             _w.Open($"public float TrainStep({Parameters(true)})");
@@ -97,6 +97,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("/// non-finite value appeared (the dropout masks depend only on Seed and Step, so the re-run computes the same values).");
             _w.Line("/// </summary>");
             _w.Open("private float Gradients(Workspace w, string caller)");
+            if (HasGradientBuffers) _w.Line("w.BindGradients();");
             _w.Line("RunForward(w, training: true);");
             _w.Line("float loss = RunLoss(w, withGradient: true);");
             _w.Line("RunBackward(w);");
@@ -184,69 +185,6 @@ namespace ModelDsl.Emit.CSharp
             }
             else _w.Line($"Step = global::ModelDsl.Runtime.Safetensors.Load(path, ModelName, Parameters{states});");
             _w.Line("_guard.ParametersChanged();");
-            _w.Close();
-        }
-
-        private void EmitWorkspace()
-        {
-            Section("Buffers, planned once per binding of the symbolic dimensions");
-            var planned = _plan.Buffers.Where(b => b.IsPlanned).ToList();
-            _w.Line($"/// <summary>Activations and gradients for one binding of {(_symbols.Count == 0 ? "the shapes" : string.Join(", ", _symbols))}; reused by every call with that binding.</summary>");
-            _w.Line(GeneratedFile.GeneratedCode);
-            _w.Open("private sealed class Workspace");
-            foreach (var symbol in _symbols) _w.Line($"public readonly int {SymbolLocal(symbol)};");
-            foreach (var b in _plan.Buffers.Where(b => b.Kind == BufferKind.Input || b.Kind == BufferKind.Label))
-            {
-                _w.Line($"public {ElementType(b.DType)}[] {Name(b)} = global::System.Array.Empty<{ElementType(b.DType)}>(); // {b.Kind.ToString().ToLowerInvariant()} {b.DType.ToSource()}{ShapeText(b.Shape)}, bound per call");
-            }
-            foreach (var b in planned)
-            {
-                _w.Line($"public readonly {ElementType(b.DType)}[] {Name(b)}; // {BufferComment(b)}{SharedScratchNote(b)}");
-            }
-            _w.Line("public readonly global::ModelDsl.Runtime.Tensor Output;");
-            if (Model.Outputs.Count > 1) _w.Line($"public readonly {OutputsType} Outputs; // Output and the other outputs' tensors");
-            if (ClassifierOutput is not null) _w.Line("public readonly global::ModelDsl.Runtime.IntTensor Predicted;");
-            if (Model.Loss is not null) _w.Line("public global::ModelDsl.Runtime.KernelTrace? Trace; // set only while a failed step is re-run with a check after every kernel");
-            _w.Line();
-            string ctorParams = string.Join(", ", _symbols.Select(s => $"int {SymbolLocal(s)}"));
-            _w.Open($"public Workspace({ctorParams})");
-            foreach (var symbol in _symbols) _w.Line($"this.{SymbolLocal(symbol)} = {SymbolLocal(symbol)};");
-            EmitBindingText();
-            foreach (var b in planned) _w.Line($"{Name(b)} = new {ElementType(b.DType)}[{AllocationLength(b)}];");
-            string Wrap(PlanBuffer o, string what)
-            {
-                string shape = string.Join(", ", o.Shape.Dims.Select(Size));
-                return o.Root.IsPlanned ? $"new global::ModelDsl.Runtime.Tensor({Name(o.Root)}, {shape})" : $"new global::ModelDsl.Runtime.Tensor(new float[{Elements(what, o.Shape)}], {shape})";
-            }
-            _w.Line($"Output = {Wrap(_plan.Output, "Output")};");
-            if (Model.Outputs.Count > 1)
-            {
-                var all = _plan.Outputs.Select((o, i) => i == 0 ? "Output" : Wrap(o, o.Name));
-                _w.Line($"Outputs = new {OutputsType}({string.Join(", ", all)});");
-            }
-            var output = PredictionOutput >= 0 ? _plan.Outputs[PredictionOutput] : _plan.Output;
-            if (ClassifierOutput is not null)
-            {
-                var leading = output.Shape.Dims.Take(output.Shape.Rank - 1).ToList();
-                string count = Size(new Shape(leading.ToArray()).ElementCount());
-                _w.Line($"Predicted = new global::ModelDsl.Runtime.IntTensor(new int[{Elements("Predicted", new Shape(leading.ToArray()))}], {string.Join(", ", leading.Select(Size))});");
-            }
-            _w.Close();
-            _w.Close();
-            _w.Line();
-
-            EmitWorkspaceCache(
-                "The last few workspaces, most recent first: a training loop alternates between at most two batch sizes.",
-                $"new Workspace({string.Join(", ", _symbols.Select(SymbolLocal))})", disposeEvicted: false);
-
-            EmitPrepareHeader();
-            foreach (var v in Model.Inputs) _w.Line($"w.{Identifier(v)} = {Identifier(v)}.Data;");
-            foreach (var v in Model.Labels) _w.Line($"if ({Identifier(v)} is not null) w.{Identifier(v)} = {Identifier(v)}.Data;");
-            for (int i = 0; i < _plan.Outputs.Count; i++)
-            {
-                if (_plan.Outputs[i].Root.Kind == BufferKind.Input) _w.Line($"{Name(_plan.Outputs[i].Root)}.Span.CopyTo({OutputTensor(i)}.Span);");
-            }
-            _w.Line("return w;");
             _w.Close();
         }
 

@@ -55,22 +55,6 @@ namespace ModelDsl.Emit.CSharp
         private protected override string LayerBuffer(PlanBuffer buffer, string? offset) =>
             offset is null ? Ref(buffer) : $"global::System.MemoryExtensions.AsSpan({Ref(buffer)}, {offset})";
 
-        /// <summary>
-        /// The length of a buffer the workspace allocates: the runtime's <c>WorkspaceSize</c> for a layer's working memory
-        /// (it depends on the thread count), the element count of the shape for anything else.
-        /// </summary>
-        private string AllocationLength(PlanBuffer b)
-        {
-            if (b.Kind == BufferKind.Workspace)
-            {
-                foreach (var kernel in _plan.Forward)
-                {
-                    if (kernel.Calls is { WorkspaceSize: { } size } calls && calls.Workspace == b) return Expression(size);
-                }
-            }
-            return Elements(b.Name, b.Shape);
-        }
-
         /// <summary>What the workspace field's comment says a buffer is.</summary>
         private static string BufferComment(PlanBuffer b) => b.Kind switch
         {

@@ -37,6 +37,16 @@ internal sealed class DeviceModel : IDisposable
     public BertClassifier.BertClassifierOutputs ForwardAll(IntTensor ids, IntTensor segment, IntTensor mask) =>
         _session is null ? Model.ForwardAll(ids, segment, mask) : _session.ForwardAll(ids, segment, mask);
 
+    /// <summary>
+    /// Sizes the CPU model's one workspace for batches of up to <paramref name="batch"/> rows of <paramref name="length"/>
+    /// tokens, so the length-bucketed batches (a new T nearly every step) reuse it and never grow it (docs/generated-code.md,
+    /// "Workspace memory"). The GPU session keeps a workspace per recent shape instead: nothing to do there.
+    /// </summary>
+    public void ReserveWorkspace(int batch, int length)
+    {
+        if (_session is null) Model.ReserveWorkspace(batch, length);
+    }
+
     /// <summary>The device's parameters into <see cref="Model"/>'s (nothing to do on the CPU).</summary>
     public void CopyToHost() => _session?.CopyToHost();
 

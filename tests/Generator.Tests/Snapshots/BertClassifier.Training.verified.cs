@@ -728,7 +728,7 @@ namespace Consumer
 
         /// <summary>
         /// One training step on a batch: forward (dropout on), cross_entropy loss against <paramref name="y"/> i32[B], backward, then the
-        /// optimizer. Returns the batch's mean loss (before the update). Allocates nothing once the batch size has been seen.
+        /// optimizer. Returns the batch's mean loss (before the update). Allocates nothing once the largest shapes have been seen (or reserved).
         /// Throws <see cref="global::ModelDsl.Runtime.NonFiniteException"/> (and changes nothing) when an input, the loss, a gradient or the update is NaN or ±∞.
         /// </summary>
         public float TrainStep(global::ModelDsl.Runtime.IntTensor ids, global::ModelDsl.Runtime.IntTensor segment, global::ModelDsl.Runtime.IntTensor mask, global::ModelDsl.Runtime.IntTensor y)
@@ -769,6 +769,7 @@ namespace Consumer
         /// </summary>
         private float Gradients(Workspace w, string caller)
         {
+            w.BindGradients();
             RunForward(w, training: true);
             float loss = RunLoss(w, withGradient: true);
             RunBackward(w);
@@ -827,387 +828,428 @@ namespace Consumer
             _guard.ParametersChanged();
         }
 
-        // ───── Buffers, planned once per binding of the symbolic dimensions ──────────────────────────────
+        // ───── Buffers: one workspace, sized for the largest shapes seen and reused by smaller ones ──────
 
-        /// <summary>Activations and gradients for one binding of B, T; reused by every call with that binding.</summary>
+        /// <summary>
+        /// Activations and gradients, one set per model instance. Each buffer is sized for the largest binding of B, T it has
+        /// served (or ReserveWorkspace's) and reused from its start by every smaller one: the kernels take their sizes as arguments.
+        /// </summary>
         [global::System.CodeDom.Compiler.GeneratedCode("ModelDsl.Generator", "1.0.0.0")]
         private sealed class Workspace
         {
-            public readonly int B;
-            public readonly int T;
+            public int B, T; // the current binding (Bind)
+            public long Bytes; // what the buffers hold: WorkspaceBytes
+            public bool GradientsBound; // whether the gradients' buffers hold the current binding (BindGradients)
             public int[] ids = global::System.Array.Empty<int>(); // input i32[B, T], bound per call
             public int[] segment = global::System.Array.Empty<int>(); // input i32[B, T], bound per call
             public int[] mask = global::System.Array.Empty<int>(); // input i32[B, T], bound per call
             public int[] y = global::System.Array.Empty<int>(); // label i32[B], bound per call
-            public readonly float[] tok; // f32[B, T, 384]
-            public readonly float[] typ; // f32[B, T, 384]
-            public readonly float[] sum_0; // f32[B, T, 384]
-            public readonly float[] pos; // f32[B, T, 384]
-            public readonly float[] emb_norm; // f32[B, T, 384]
-            public readonly float[] emb_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] emb_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] emb; // f32[B, T, 384]
-            public readonly float[] l0_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] l0_attn_context; // f32[B, T, 384]
-            public readonly float[] l0_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
-            public readonly float[] l0_attn; // f32[B, T, 384]
-            public readonly float[] l0_r1_1; // f32[B, T, 384]
-            public readonly float[] l0_attn_norm; // f32[B, T, 384]
-            public readonly float[] l0_attn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] l0_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] l0_ff_0; // f32[B, T, 1536]
-            public readonly float[] l0_ff_1; // f32[B, T, 1536]
-            public readonly float[] l0_ff; // f32[B, T, 384]
-            public readonly float[] l0_r2_1; // f32[B, T, 384]
-            public readonly float[] l0_ffn_norm; // f32[B, T, 384]
-            public readonly float[] l0_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] l0_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] l1_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] l1_attn_context; // f32[B, T, 384]
-            public readonly float[] l1_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
-            public readonly float[] l1_attn; // f32[B, T, 384]
-            public readonly float[] l1_r1_1; // f32[B, T, 384]
-            public readonly float[] l1_attn_norm; // f32[B, T, 384]
-            public readonly float[] l1_attn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] l1_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] l1_ff_0; // f32[B, T, 1536]
-            public readonly float[] l1_ff_1; // f32[B, T, 1536]
-            public readonly float[] l1_ff; // f32[B, T, 384]
-            public readonly float[] l1_r2_1; // f32[B, T, 384]
-            public readonly float[] l1_ffn_norm; // f32[B, T, 384]
-            public readonly float[] l1_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] l1_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] l2_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] l2_attn_context; // f32[B, T, 384]
-            public readonly float[] l2_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
-            public readonly float[] l2_attn; // f32[B, T, 384]
-            public readonly float[] l2_r1_1; // f32[B, T, 384]
-            public readonly float[] l2_attn_norm; // f32[B, T, 384]
-            public readonly float[] l2_attn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] l2_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] l2_ff_0; // f32[B, T, 1536]
-            public readonly float[] l2_ff_1; // f32[B, T, 1536]
-            public readonly float[] l2_ff; // f32[B, T, 384]
-            public readonly float[] l2_r2_1; // f32[B, T, 384]
-            public readonly float[] l2_ffn_norm; // f32[B, T, 384]
-            public readonly float[] l2_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] l2_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] l3_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] l3_attn_context; // f32[B, T, 384]
-            public readonly float[] l3_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
-            public readonly float[] l3_attn; // f32[B, T, 384]
-            public readonly float[] l3_r1_1; // f32[B, T, 384]
-            public readonly float[] l3_attn_norm; // f32[B, T, 384]
-            public readonly float[] l3_attn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] l3_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] l3_ff_0; // f32[B, T, 1536]
-            public readonly float[] l3_ff_1; // f32[B, T, 1536]
-            public readonly float[] l3_ff; // f32[B, T, 384]
-            public readonly float[] l3_r2_1; // f32[B, T, 384]
-            public readonly float[] l3_ffn_norm; // f32[B, T, 384]
-            public readonly float[] l3_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] l3_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] l4_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] l4_attn_context; // f32[B, T, 384]
-            public readonly float[] l4_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
-            public readonly float[] l4_attn; // f32[B, T, 384]
-            public readonly float[] l4_r1_1; // f32[B, T, 384]
-            public readonly float[] l4_attn_norm; // f32[B, T, 384]
-            public readonly float[] l4_attn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] l4_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] l4_ff_0; // f32[B, T, 1536]
-            public readonly float[] l4_ff_1; // f32[B, T, 1536]
-            public readonly float[] l4_ff; // f32[B, T, 384]
-            public readonly float[] l4_r2_1; // f32[B, T, 384]
-            public readonly float[] l4_ffn_norm; // f32[B, T, 384]
-            public readonly float[] l4_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] l4_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] l5_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] l5_attn_context; // f32[B, T, 384]
-            public readonly float[] l5_attn_workspace; // working memory, at least f32[B, 12, T, T]: sized by the runtime
-            public readonly float[] l5_attn; // f32[B, T, 384]
-            public readonly float[] l5_r1_1; // f32[B, T, 384]
-            public readonly float[] l5_attn_norm; // f32[B, T, 384]
-            public readonly float[] l5_attn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] l5_attn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] l5_ff_0; // f32[B, T, 1536]
-            public readonly float[] l5_ff_1; // f32[B, T, 1536]
-            public readonly float[] l5_ff; // f32[B, T, 384]
-            public readonly float[] l5_r2_1; // f32[B, T, 384]
-            public readonly float[] l5_ffn_norm; // f32[B, T, 384]
-            public readonly float[] l5_ffn_norm_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] l5_ffn_norm_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] pooled; // f32[B, 384]
-            public readonly float[] logits_0; // f32[B, 384]
-            public readonly float[] logits; // f32[B, 2]
-            public readonly float[] d_logits; // f32[B, 2]
-            public readonly float[] d_logits_0; // f32[B, 384]
-            public readonly float[] d_pooled; // f32[B, 384]
-            public readonly float[] d_l5_ffn_norm; // f32[B, T, 384]
-            public readonly float[] d_l5_r2_1; // f32[B, T, 384]
-            public readonly float[] d_l5_attn_norm; // f32[B, T, 384]
-            public readonly float[] d_l5_ff; // f32[B, T, 384]
-            public readonly float[] d_l5_ff_1; // f32[B, T, 1536]
-            public readonly float[] d_l5_ff_0; // f32[B, T, 1536]
-            public readonly float[] d_l5_r1_1; // f32[B, T, 384]
-            public readonly float[] d_l4_ffn_norm; // f32[B, T, 384]
-            public readonly float[] d_l5_attn; // f32[B, T, 384]
-            public readonly float[] d_l5_attn_context; // f32[B, T, 384]
-            public readonly float[] d_l5_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] d_l4_r2_1; // f32[B, T, 384]
-            public readonly float[] d_l4_attn_norm; // f32[B, T, 384]
-            public readonly float[] d_l4_ff; // f32[B, T, 384]
-            public readonly float[] d_l4_ff_1; // f32[B, T, 1536]
-            public readonly float[] d_l4_ff_0; // f32[B, T, 1536]
-            public readonly float[] d_l4_r1_1; // f32[B, T, 384]
-            public readonly float[] d_l3_ffn_norm; // f32[B, T, 384]
-            public readonly float[] d_l4_attn; // f32[B, T, 384]
-            public readonly float[] d_l4_attn_context; // f32[B, T, 384]
-            public readonly float[] d_l4_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] d_l3_r2_1; // f32[B, T, 384]
-            public readonly float[] d_l3_attn_norm; // f32[B, T, 384]
-            public readonly float[] d_l3_ff; // f32[B, T, 384]
-            public readonly float[] d_l3_ff_1; // f32[B, T, 1536]
-            public readonly float[] d_l3_ff_0; // f32[B, T, 1536]
-            public readonly float[] d_l3_r1_1; // f32[B, T, 384]
-            public readonly float[] d_l2_ffn_norm; // f32[B, T, 384]
-            public readonly float[] d_l3_attn; // f32[B, T, 384]
-            public readonly float[] d_l3_attn_context; // f32[B, T, 384]
-            public readonly float[] d_l3_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] d_l2_r2_1; // f32[B, T, 384]
-            public readonly float[] d_l2_attn_norm; // f32[B, T, 384]
-            public readonly float[] d_l2_ff; // f32[B, T, 384]
-            public readonly float[] d_l2_ff_1; // f32[B, T, 1536]
-            public readonly float[] d_l2_ff_0; // f32[B, T, 1536]
-            public readonly float[] d_l2_r1_1; // f32[B, T, 384]
-            public readonly float[] d_l1_ffn_norm; // f32[B, T, 384]
-            public readonly float[] d_l2_attn; // f32[B, T, 384]
-            public readonly float[] d_l2_attn_context; // f32[B, T, 384]
-            public readonly float[] d_l2_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] d_l1_r2_1; // f32[B, T, 384]
-            public readonly float[] d_l1_attn_norm; // f32[B, T, 384]
-            public readonly float[] d_l1_ff; // f32[B, T, 384]
-            public readonly float[] d_l1_ff_1; // f32[B, T, 1536]
-            public readonly float[] d_l1_ff_0; // f32[B, T, 1536]
-            public readonly float[] d_l1_r1_1; // f32[B, T, 384]
-            public readonly float[] d_l0_ffn_norm; // f32[B, T, 384]
-            public readonly float[] d_l1_attn; // f32[B, T, 384]
-            public readonly float[] d_l1_attn_context; // f32[B, T, 384]
-            public readonly float[] d_l1_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] d_l0_r2_1; // f32[B, T, 384]
-            public readonly float[] d_l0_attn_norm; // f32[B, T, 384]
-            public readonly float[] d_l0_ff; // f32[B, T, 384]
-            public readonly float[] d_l0_ff_1; // f32[B, T, 1536]
-            public readonly float[] d_l0_ff_0; // f32[B, T, 1536]
-            public readonly float[] d_l0_r1_1; // f32[B, T, 384]
-            public readonly float[] d_emb; // f32[B, T, 384]
-            public readonly float[] d_l0_attn; // f32[B, T, 384]
-            public readonly float[] d_l0_attn_context; // f32[B, T, 384]
-            public readonly float[] d_l0_attn_qkv; // f32[B, T, 1152]
-            public readonly float[] d_emb_norm; // f32[B, T, 384]
-            public readonly float[] d_pos; // f32[B, T, 384]
-            public readonly float[] d_sum_0; // f32[B, T, 384]
-            public readonly float[] d_tok; // f32[B, T, 384]
-            public readonly float[] d_typ; // f32[B, T, 384]
-            public readonly global::ModelDsl.Runtime.Tensor Output;
-            public readonly BertClassifierOutputs Outputs; // Output and the other outputs' tensors
-            public readonly global::ModelDsl.Runtime.IntTensor Predicted;
+            public float[] tok = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] typ = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] sum_0 = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] pos = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] emb_norm = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] emb_norm_mean = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] emb_norm_rstd = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] emb = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l0_attn_qkv = global::System.Array.Empty<float>(); // f32[B, T, 1152]
+            public float[] l0_attn_context = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l0_attn_workspace = global::System.Array.Empty<float>(); // working memory, at least f32[B, 12, T, T]: sized by the runtime
+            public float[] l0_attn = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l0_r1_1 = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l0_attn_norm = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l0_attn_norm_mean = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] l0_attn_norm_rstd = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] l0_ff_0 = global::System.Array.Empty<float>(); // f32[B, T, 1536]
+            public float[] l0_ff_1 = global::System.Array.Empty<float>(); // f32[B, T, 1536]
+            public float[] l0_ff = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l0_r2_1 = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l0_ffn_norm = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l0_ffn_norm_mean = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] l0_ffn_norm_rstd = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] l1_attn_qkv = global::System.Array.Empty<float>(); // f32[B, T, 1152]
+            public float[] l1_attn_context = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l1_attn_workspace = global::System.Array.Empty<float>(); // working memory, at least f32[B, 12, T, T]: sized by the runtime
+            public float[] l1_attn = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l1_r1_1 = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l1_attn_norm = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l1_attn_norm_mean = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] l1_attn_norm_rstd = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] l1_ff_0 = global::System.Array.Empty<float>(); // f32[B, T, 1536]
+            public float[] l1_ff_1 = global::System.Array.Empty<float>(); // f32[B, T, 1536]
+            public float[] l1_ff = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l1_r2_1 = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l1_ffn_norm = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l1_ffn_norm_mean = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] l1_ffn_norm_rstd = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] l2_attn_qkv = global::System.Array.Empty<float>(); // f32[B, T, 1152]
+            public float[] l2_attn_context = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l2_attn_workspace = global::System.Array.Empty<float>(); // working memory, at least f32[B, 12, T, T]: sized by the runtime
+            public float[] l2_attn = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l2_r1_1 = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l2_attn_norm = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l2_attn_norm_mean = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] l2_attn_norm_rstd = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] l2_ff_0 = global::System.Array.Empty<float>(); // f32[B, T, 1536]
+            public float[] l2_ff_1 = global::System.Array.Empty<float>(); // f32[B, T, 1536]
+            public float[] l2_ff = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l2_r2_1 = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l2_ffn_norm = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l2_ffn_norm_mean = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] l2_ffn_norm_rstd = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] l3_attn_qkv = global::System.Array.Empty<float>(); // f32[B, T, 1152]
+            public float[] l3_attn_context = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l3_attn_workspace = global::System.Array.Empty<float>(); // working memory, at least f32[B, 12, T, T]: sized by the runtime
+            public float[] l3_attn = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l3_r1_1 = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l3_attn_norm = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l3_attn_norm_mean = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] l3_attn_norm_rstd = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] l3_ff_0 = global::System.Array.Empty<float>(); // f32[B, T, 1536]
+            public float[] l3_ff_1 = global::System.Array.Empty<float>(); // f32[B, T, 1536]
+            public float[] l3_ff = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l3_r2_1 = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l3_ffn_norm = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l3_ffn_norm_mean = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] l3_ffn_norm_rstd = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] l4_attn_qkv = global::System.Array.Empty<float>(); // f32[B, T, 1152]
+            public float[] l4_attn_context = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l4_attn_workspace = global::System.Array.Empty<float>(); // working memory, at least f32[B, 12, T, T]: sized by the runtime
+            public float[] l4_attn = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l4_r1_1 = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l4_attn_norm = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l4_attn_norm_mean = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] l4_attn_norm_rstd = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] l4_ff_0 = global::System.Array.Empty<float>(); // f32[B, T, 1536]
+            public float[] l4_ff_1 = global::System.Array.Empty<float>(); // f32[B, T, 1536]
+            public float[] l4_ff = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l4_r2_1 = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l4_ffn_norm = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l4_ffn_norm_mean = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] l4_ffn_norm_rstd = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] l5_attn_qkv = global::System.Array.Empty<float>(); // f32[B, T, 1152]
+            public float[] l5_attn_context = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l5_attn_workspace = global::System.Array.Empty<float>(); // working memory, at least f32[B, 12, T, T]: sized by the runtime
+            public float[] l5_attn = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l5_r1_1 = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l5_attn_norm = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l5_attn_norm_mean = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] l5_attn_norm_rstd = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] l5_ff_0 = global::System.Array.Empty<float>(); // f32[B, T, 1536]
+            public float[] l5_ff_1 = global::System.Array.Empty<float>(); // f32[B, T, 1536]
+            public float[] l5_ff = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l5_r2_1 = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l5_ffn_norm = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] l5_ffn_norm_mean = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] l5_ffn_norm_rstd = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] pooled = global::System.Array.Empty<float>(); // f32[B, 384]
+            public float[] logits_0 = global::System.Array.Empty<float>(); // f32[B, 384]
+            public float[] logits = global::System.Array.Empty<float>(); // f32[B, 2]
+            public float[] d_logits = global::System.Array.Empty<float>(); // f32[B, 2]
+            public float[] d_logits_0 = global::System.Array.Empty<float>(); // f32[B, 384]
+            public float[] d_pooled = global::System.Array.Empty<float>(); // f32[B, 384]
+            public float[] d_l5_ffn_norm = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l5_r2_1 = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l5_attn_norm = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l5_ff = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l5_ff_1 = global::System.Array.Empty<float>(); // f32[B, T, 1536]
+            public float[] d_l5_ff_0 = global::System.Array.Empty<float>(); // f32[B, T, 1536]
+            public float[] d_l5_r1_1 = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l4_ffn_norm = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l5_attn = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l5_attn_context = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l5_attn_qkv = global::System.Array.Empty<float>(); // f32[B, T, 1152]
+            public float[] d_l4_r2_1 = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l4_attn_norm = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l4_ff = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l4_ff_1 = global::System.Array.Empty<float>(); // f32[B, T, 1536]
+            public float[] d_l4_ff_0 = global::System.Array.Empty<float>(); // f32[B, T, 1536]
+            public float[] d_l4_r1_1 = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l3_ffn_norm = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l4_attn = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l4_attn_context = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l4_attn_qkv = global::System.Array.Empty<float>(); // f32[B, T, 1152]
+            public float[] d_l3_r2_1 = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l3_attn_norm = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l3_ff = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l3_ff_1 = global::System.Array.Empty<float>(); // f32[B, T, 1536]
+            public float[] d_l3_ff_0 = global::System.Array.Empty<float>(); // f32[B, T, 1536]
+            public float[] d_l3_r1_1 = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l2_ffn_norm = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l3_attn = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l3_attn_context = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l3_attn_qkv = global::System.Array.Empty<float>(); // f32[B, T, 1152]
+            public float[] d_l2_r2_1 = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l2_attn_norm = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l2_ff = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l2_ff_1 = global::System.Array.Empty<float>(); // f32[B, T, 1536]
+            public float[] d_l2_ff_0 = global::System.Array.Empty<float>(); // f32[B, T, 1536]
+            public float[] d_l2_r1_1 = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l1_ffn_norm = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l2_attn = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l2_attn_context = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l2_attn_qkv = global::System.Array.Empty<float>(); // f32[B, T, 1152]
+            public float[] d_l1_r2_1 = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l1_attn_norm = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l1_ff = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l1_ff_1 = global::System.Array.Empty<float>(); // f32[B, T, 1536]
+            public float[] d_l1_ff_0 = global::System.Array.Empty<float>(); // f32[B, T, 1536]
+            public float[] d_l1_r1_1 = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l0_ffn_norm = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l1_attn = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l1_attn_context = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l1_attn_qkv = global::System.Array.Empty<float>(); // f32[B, T, 1152]
+            public float[] d_l0_r2_1 = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l0_attn_norm = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l0_ff = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l0_ff_1 = global::System.Array.Empty<float>(); // f32[B, T, 1536]
+            public float[] d_l0_ff_0 = global::System.Array.Empty<float>(); // f32[B, T, 1536]
+            public float[] d_l0_r1_1 = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_emb = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l0_attn = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l0_attn_context = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_l0_attn_qkv = global::System.Array.Empty<float>(); // f32[B, T, 1152]
+            public float[] d_emb_norm = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_pos = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_sum_0 = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_tok = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public float[] d_typ = global::System.Array.Empty<float>(); // f32[B, T, 384]
+            public global::ModelDsl.Runtime.Tensor Output = null!; // set by the first Bind, then reshaped in place
+            public BertClassifierOutputs Outputs = null!; // Output and the other outputs' tensors
+            public global::ModelDsl.Runtime.IntTensor Predicted = null!;
             public global::ModelDsl.Runtime.KernelTrace? Trace; // set only while a failed step is re-run with a check after every kernel
 
-            public Workspace(int B, int T)
+            /// <summary>
+            /// Makes <paramref name="bound"/> (B, T) the current binding for what every call needs (the gradients wait for BindGradients). A
+            /// buffer shorter than the binding needs grows to exactly that (a new array of zeros; the old one is dropped), the others
+            /// are kept as they are; the output tensors take the new shape in place. A binding the buffers hold allocates nothing.
+            /// </summary>
+            public void Bind(global::System.ReadOnlySpan<int> bound)
             {
-                this.B = B;
-                this.T = T;
-                string binding = $"B = {B}, T = {T}"; // for BufferSize's message when a buffer would not fit in an array
-                tok = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'tok' [B, T, 384]", 384d * B * T)];
-                typ = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'typ' [B, T, 384]", 384d * B * T)];
-                sum_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'sum_0' [B, T, 384]", 384d * B * T)];
-                pos = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'pos' [B, T, 384]", 384d * B * T)];
-                emb_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb_norm' [B, T, 384]", 384d * B * T)];
-                emb_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb_norm_mean' [B, T]", 1d * B * T)];
-                emb_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb_norm_rstd' [B, T]", 1d * B * T)];
-                emb = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'emb' [B, T, 384]", 384d * B * T)];
-                l0_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                l0_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_context' [B, T, 384]", 384d * B * T)];
-                l0_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
-                l0_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn' [B, T, 384]", 384d * B * T)];
-                l0_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_r1_1' [B, T, 384]", 384d * B * T)];
-                l0_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_norm' [B, T, 384]", 384d * B * T)];
-                l0_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_norm_mean' [B, T]", 1d * B * T)];
-                l0_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_attn_norm_rstd' [B, T]", 1d * B * T)];
-                l0_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ff_0' [B, T, 1536]", 1536d * B * T)];
-                l0_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ff_1' [B, T, 1536]", 1536d * B * T)];
-                l0_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ff' [B, T, 384]", 384d * B * T)];
-                l0_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_r2_1' [B, T, 384]", 384d * B * T)];
-                l0_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ffn_norm' [B, T, 384]", 384d * B * T)];
-                l0_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ffn_norm_mean' [B, T]", 1d * B * T)];
-                l0_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l0_ffn_norm_rstd' [B, T]", 1d * B * T)];
-                l1_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                l1_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_context' [B, T, 384]", 384d * B * T)];
-                l1_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
-                l1_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn' [B, T, 384]", 384d * B * T)];
-                l1_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_r1_1' [B, T, 384]", 384d * B * T)];
-                l1_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_norm' [B, T, 384]", 384d * B * T)];
-                l1_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_norm_mean' [B, T]", 1d * B * T)];
-                l1_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_attn_norm_rstd' [B, T]", 1d * B * T)];
-                l1_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ff_0' [B, T, 1536]", 1536d * B * T)];
-                l1_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ff_1' [B, T, 1536]", 1536d * B * T)];
-                l1_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ff' [B, T, 384]", 384d * B * T)];
-                l1_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_r2_1' [B, T, 384]", 384d * B * T)];
-                l1_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ffn_norm' [B, T, 384]", 384d * B * T)];
-                l1_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ffn_norm_mean' [B, T]", 1d * B * T)];
-                l1_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l1_ffn_norm_rstd' [B, T]", 1d * B * T)];
-                l2_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                l2_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_context' [B, T, 384]", 384d * B * T)];
-                l2_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
-                l2_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn' [B, T, 384]", 384d * B * T)];
-                l2_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_r1_1' [B, T, 384]", 384d * B * T)];
-                l2_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_norm' [B, T, 384]", 384d * B * T)];
-                l2_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_norm_mean' [B, T]", 1d * B * T)];
-                l2_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_attn_norm_rstd' [B, T]", 1d * B * T)];
-                l2_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ff_0' [B, T, 1536]", 1536d * B * T)];
-                l2_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ff_1' [B, T, 1536]", 1536d * B * T)];
-                l2_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ff' [B, T, 384]", 384d * B * T)];
-                l2_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_r2_1' [B, T, 384]", 384d * B * T)];
-                l2_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ffn_norm' [B, T, 384]", 384d * B * T)];
-                l2_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ffn_norm_mean' [B, T]", 1d * B * T)];
-                l2_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l2_ffn_norm_rstd' [B, T]", 1d * B * T)];
-                l3_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                l3_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_context' [B, T, 384]", 384d * B * T)];
-                l3_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
-                l3_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn' [B, T, 384]", 384d * B * T)];
-                l3_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_r1_1' [B, T, 384]", 384d * B * T)];
-                l3_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_norm' [B, T, 384]", 384d * B * T)];
-                l3_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_norm_mean' [B, T]", 1d * B * T)];
-                l3_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_attn_norm_rstd' [B, T]", 1d * B * T)];
-                l3_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ff_0' [B, T, 1536]", 1536d * B * T)];
-                l3_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ff_1' [B, T, 1536]", 1536d * B * T)];
-                l3_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ff' [B, T, 384]", 384d * B * T)];
-                l3_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_r2_1' [B, T, 384]", 384d * B * T)];
-                l3_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ffn_norm' [B, T, 384]", 384d * B * T)];
-                l3_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ffn_norm_mean' [B, T]", 1d * B * T)];
-                l3_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l3_ffn_norm_rstd' [B, T]", 1d * B * T)];
-                l4_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                l4_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_context' [B, T, 384]", 384d * B * T)];
-                l4_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
-                l4_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn' [B, T, 384]", 384d * B * T)];
-                l4_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_r1_1' [B, T, 384]", 384d * B * T)];
-                l4_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_norm' [B, T, 384]", 384d * B * T)];
-                l4_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_norm_mean' [B, T]", 1d * B * T)];
-                l4_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_attn_norm_rstd' [B, T]", 1d * B * T)];
-                l4_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ff_0' [B, T, 1536]", 1536d * B * T)];
-                l4_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ff_1' [B, T, 1536]", 1536d * B * T)];
-                l4_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ff' [B, T, 384]", 384d * B * T)];
-                l4_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_r2_1' [B, T, 384]", 384d * B * T)];
-                l4_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ffn_norm' [B, T, 384]", 384d * B * T)];
-                l4_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ffn_norm_mean' [B, T]", 1d * B * T)];
-                l4_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l4_ffn_norm_rstd' [B, T]", 1d * B * T)];
-                l5_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                l5_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_context' [B, T, 384]", 384d * B * T)];
-                l5_attn_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12)];
-                l5_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn' [B, T, 384]", 384d * B * T)];
-                l5_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_r1_1' [B, T, 384]", 384d * B * T)];
-                l5_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_norm' [B, T, 384]", 384d * B * T)];
-                l5_attn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_norm_mean' [B, T]", 1d * B * T)];
-                l5_attn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_attn_norm_rstd' [B, T]", 1d * B * T)];
-                l5_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ff_0' [B, T, 1536]", 1536d * B * T)];
-                l5_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ff_1' [B, T, 1536]", 1536d * B * T)];
-                l5_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ff' [B, T, 384]", 384d * B * T)];
-                l5_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_r2_1' [B, T, 384]", 384d * B * T)];
-                l5_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ffn_norm' [B, T, 384]", 384d * B * T)];
-                l5_ffn_norm_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ffn_norm_mean' [B, T]", 1d * B * T)];
-                l5_ffn_norm_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'l5_ffn_norm_rstd' [B, T]", 1d * B * T)];
-                pooled = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'pooled' [B, 384]", 384d * B)];
-                logits_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'logits_0' [B, 384]", 384d * B)];
-                logits = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'logits' [B, 2]", 2d * B)];
-                d_logits = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_logits' [B, 2]", 2d * B)];
-                d_logits_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_logits_0' [B, 384]", 384d * B)];
-                d_pooled = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_pooled' [B, 384]", 384d * B)];
-                d_l5_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_ffn_norm' [B, T, 384]", 384d * B * T)];
-                d_l5_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_r2_1' [B, T, 384]", 384d * B * T)];
-                d_l5_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_attn_norm' [B, T, 384]", 384d * B * T)];
-                d_l5_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_ff' [B, T, 384]", 384d * B * T)];
-                d_l5_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_ff_1' [B, T, 1536]", 1536d * B * T)];
-                d_l5_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_ff_0' [B, T, 1536]", 1536d * B * T)];
-                d_l5_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_r1_1' [B, T, 384]", 384d * B * T)];
-                d_l4_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_ffn_norm' [B, T, 384]", 384d * B * T)];
-                d_l5_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_attn' [B, T, 384]", 384d * B * T)];
-                d_l5_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_attn_context' [B, T, 384]", 384d * B * T)];
-                d_l5_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l5_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                d_l4_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_r2_1' [B, T, 384]", 384d * B * T)];
-                d_l4_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_attn_norm' [B, T, 384]", 384d * B * T)];
-                d_l4_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_ff' [B, T, 384]", 384d * B * T)];
-                d_l4_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_ff_1' [B, T, 1536]", 1536d * B * T)];
-                d_l4_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_ff_0' [B, T, 1536]", 1536d * B * T)];
-                d_l4_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_r1_1' [B, T, 384]", 384d * B * T)];
-                d_l3_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_ffn_norm' [B, T, 384]", 384d * B * T)];
-                d_l4_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_attn' [B, T, 384]", 384d * B * T)];
-                d_l4_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_attn_context' [B, T, 384]", 384d * B * T)];
-                d_l4_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l4_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                d_l3_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_r2_1' [B, T, 384]", 384d * B * T)];
-                d_l3_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_attn_norm' [B, T, 384]", 384d * B * T)];
-                d_l3_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_ff' [B, T, 384]", 384d * B * T)];
-                d_l3_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_ff_1' [B, T, 1536]", 1536d * B * T)];
-                d_l3_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_ff_0' [B, T, 1536]", 1536d * B * T)];
-                d_l3_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_r1_1' [B, T, 384]", 384d * B * T)];
-                d_l2_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_ffn_norm' [B, T, 384]", 384d * B * T)];
-                d_l3_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_attn' [B, T, 384]", 384d * B * T)];
-                d_l3_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_attn_context' [B, T, 384]", 384d * B * T)];
-                d_l3_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l3_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                d_l2_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_r2_1' [B, T, 384]", 384d * B * T)];
-                d_l2_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_attn_norm' [B, T, 384]", 384d * B * T)];
-                d_l2_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_ff' [B, T, 384]", 384d * B * T)];
-                d_l2_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_ff_1' [B, T, 1536]", 1536d * B * T)];
-                d_l2_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_ff_0' [B, T, 1536]", 1536d * B * T)];
-                d_l2_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_r1_1' [B, T, 384]", 384d * B * T)];
-                d_l1_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_ffn_norm' [B, T, 384]", 384d * B * T)];
-                d_l2_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_attn' [B, T, 384]", 384d * B * T)];
-                d_l2_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_attn_context' [B, T, 384]", 384d * B * T)];
-                d_l2_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l2_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                d_l1_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_r2_1' [B, T, 384]", 384d * B * T)];
-                d_l1_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_attn_norm' [B, T, 384]", 384d * B * T)];
-                d_l1_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_ff' [B, T, 384]", 384d * B * T)];
-                d_l1_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_ff_1' [B, T, 1536]", 1536d * B * T)];
-                d_l1_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_ff_0' [B, T, 1536]", 1536d * B * T)];
-                d_l1_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_r1_1' [B, T, 384]", 384d * B * T)];
-                d_l0_ffn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_ffn_norm' [B, T, 384]", 384d * B * T)];
-                d_l1_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_attn' [B, T, 384]", 384d * B * T)];
-                d_l1_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_attn_context' [B, T, 384]", 384d * B * T)];
-                d_l1_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l1_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                d_l0_r2_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_r2_1' [B, T, 384]", 384d * B * T)];
-                d_l0_attn_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_attn_norm' [B, T, 384]", 384d * B * T)];
-                d_l0_ff = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_ff' [B, T, 384]", 384d * B * T)];
-                d_l0_ff_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_ff_1' [B, T, 1536]", 1536d * B * T)];
-                d_l0_ff_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_ff_0' [B, T, 1536]", 1536d * B * T)];
-                d_l0_r1_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_r1_1' [B, T, 384]", 384d * B * T)];
-                d_emb = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_emb' [B, T, 384]", 384d * B * T)];
-                d_l0_attn = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_attn' [B, T, 384]", 384d * B * T)];
-                d_l0_attn_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_attn_context' [B, T, 384]", 384d * B * T)];
-                d_l0_attn_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_l0_attn_qkv' [B, T, 1152]", 1152d * B * T)];
-                d_emb_norm = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_emb_norm' [B, T, 384]", 384d * B * T)];
-                d_pos = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_pos' [B, T, 384]", 384d * B * T)];
-                d_sum_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_sum_0' [B, T, 384]", 384d * B * T)];
-                d_tok = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_tok' [B, T, 384]", 384d * B * T)];
-                d_typ = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_typ' [B, T, 384]", 384d * B * T)];
-                Output = new global::ModelDsl.Runtime.Tensor(logits, B, 2);
-                Outputs = new BertClassifierOutputs(Output, new global::ModelDsl.Runtime.Tensor(l5_ffn_norm, B, T, 384));
-                Predicted = new global::ModelDsl.Runtime.IntTensor(new int[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'Predicted' [B]", 1d * B)], B);
+                if (Output is not null && B == bound[0] && T == bound[1]) return;
+                B = bound[0];
+                T = bound[1];
+                GradientsBound = false;
+                long grown = 0; // bytes added
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref tok, 384d * B * T, ModelName, SymbolNames, bound, "'tok' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref typ, 384d * B * T, ModelName, SymbolNames, bound, "'typ' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref sum_0, 384d * B * T, ModelName, SymbolNames, bound, "'sum_0' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref pos, 384d * B * T, ModelName, SymbolNames, bound, "'pos' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref emb_norm, 384d * B * T, ModelName, SymbolNames, bound, "'emb_norm' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref emb_norm_mean, 1d * B * T, ModelName, SymbolNames, bound, "'emb_norm_mean' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref emb_norm_rstd, 1d * B * T, ModelName, SymbolNames, bound, "'emb_norm_rstd' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref emb, 384d * B * T, ModelName, SymbolNames, bound, "'emb' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l0_attn_qkv, 1152d * B * T, ModelName, SymbolNames, bound, "'l0_attn_qkv' [B, T, 1152]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l0_attn_context, 384d * B * T, ModelName, SymbolNames, bound, "'l0_attn_context' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l0_attn_workspace, global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12), ModelName, SymbolNames, bound, "'l0_attn_workspace' (working memory)");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l0_attn, 384d * B * T, ModelName, SymbolNames, bound, "'l0_attn' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l0_r1_1, 384d * B * T, ModelName, SymbolNames, bound, "'l0_r1_1' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l0_attn_norm, 384d * B * T, ModelName, SymbolNames, bound, "'l0_attn_norm' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l0_attn_norm_mean, 1d * B * T, ModelName, SymbolNames, bound, "'l0_attn_norm_mean' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l0_attn_norm_rstd, 1d * B * T, ModelName, SymbolNames, bound, "'l0_attn_norm_rstd' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l0_ff_0, 1536d * B * T, ModelName, SymbolNames, bound, "'l0_ff_0' [B, T, 1536]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l0_ff_1, 1536d * B * T, ModelName, SymbolNames, bound, "'l0_ff_1' [B, T, 1536]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l0_ff, 384d * B * T, ModelName, SymbolNames, bound, "'l0_ff' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l0_r2_1, 384d * B * T, ModelName, SymbolNames, bound, "'l0_r2_1' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l0_ffn_norm, 384d * B * T, ModelName, SymbolNames, bound, "'l0_ffn_norm' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l0_ffn_norm_mean, 1d * B * T, ModelName, SymbolNames, bound, "'l0_ffn_norm_mean' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l0_ffn_norm_rstd, 1d * B * T, ModelName, SymbolNames, bound, "'l0_ffn_norm_rstd' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l1_attn_qkv, 1152d * B * T, ModelName, SymbolNames, bound, "'l1_attn_qkv' [B, T, 1152]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l1_attn_context, 384d * B * T, ModelName, SymbolNames, bound, "'l1_attn_context' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l1_attn_workspace, global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12), ModelName, SymbolNames, bound, "'l1_attn_workspace' (working memory)");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l1_attn, 384d * B * T, ModelName, SymbolNames, bound, "'l1_attn' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l1_r1_1, 384d * B * T, ModelName, SymbolNames, bound, "'l1_r1_1' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l1_attn_norm, 384d * B * T, ModelName, SymbolNames, bound, "'l1_attn_norm' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l1_attn_norm_mean, 1d * B * T, ModelName, SymbolNames, bound, "'l1_attn_norm_mean' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l1_attn_norm_rstd, 1d * B * T, ModelName, SymbolNames, bound, "'l1_attn_norm_rstd' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l1_ff_0, 1536d * B * T, ModelName, SymbolNames, bound, "'l1_ff_0' [B, T, 1536]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l1_ff_1, 1536d * B * T, ModelName, SymbolNames, bound, "'l1_ff_1' [B, T, 1536]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l1_ff, 384d * B * T, ModelName, SymbolNames, bound, "'l1_ff' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l1_r2_1, 384d * B * T, ModelName, SymbolNames, bound, "'l1_r2_1' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l1_ffn_norm, 384d * B * T, ModelName, SymbolNames, bound, "'l1_ffn_norm' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l1_ffn_norm_mean, 1d * B * T, ModelName, SymbolNames, bound, "'l1_ffn_norm_mean' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l1_ffn_norm_rstd, 1d * B * T, ModelName, SymbolNames, bound, "'l1_ffn_norm_rstd' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l2_attn_qkv, 1152d * B * T, ModelName, SymbolNames, bound, "'l2_attn_qkv' [B, T, 1152]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l2_attn_context, 384d * B * T, ModelName, SymbolNames, bound, "'l2_attn_context' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l2_attn_workspace, global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12), ModelName, SymbolNames, bound, "'l2_attn_workspace' (working memory)");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l2_attn, 384d * B * T, ModelName, SymbolNames, bound, "'l2_attn' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l2_r1_1, 384d * B * T, ModelName, SymbolNames, bound, "'l2_r1_1' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l2_attn_norm, 384d * B * T, ModelName, SymbolNames, bound, "'l2_attn_norm' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l2_attn_norm_mean, 1d * B * T, ModelName, SymbolNames, bound, "'l2_attn_norm_mean' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l2_attn_norm_rstd, 1d * B * T, ModelName, SymbolNames, bound, "'l2_attn_norm_rstd' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l2_ff_0, 1536d * B * T, ModelName, SymbolNames, bound, "'l2_ff_0' [B, T, 1536]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l2_ff_1, 1536d * B * T, ModelName, SymbolNames, bound, "'l2_ff_1' [B, T, 1536]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l2_ff, 384d * B * T, ModelName, SymbolNames, bound, "'l2_ff' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l2_r2_1, 384d * B * T, ModelName, SymbolNames, bound, "'l2_r2_1' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l2_ffn_norm, 384d * B * T, ModelName, SymbolNames, bound, "'l2_ffn_norm' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l2_ffn_norm_mean, 1d * B * T, ModelName, SymbolNames, bound, "'l2_ffn_norm_mean' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l2_ffn_norm_rstd, 1d * B * T, ModelName, SymbolNames, bound, "'l2_ffn_norm_rstd' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l3_attn_qkv, 1152d * B * T, ModelName, SymbolNames, bound, "'l3_attn_qkv' [B, T, 1152]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l3_attn_context, 384d * B * T, ModelName, SymbolNames, bound, "'l3_attn_context' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l3_attn_workspace, global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12), ModelName, SymbolNames, bound, "'l3_attn_workspace' (working memory)");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l3_attn, 384d * B * T, ModelName, SymbolNames, bound, "'l3_attn' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l3_r1_1, 384d * B * T, ModelName, SymbolNames, bound, "'l3_r1_1' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l3_attn_norm, 384d * B * T, ModelName, SymbolNames, bound, "'l3_attn_norm' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l3_attn_norm_mean, 1d * B * T, ModelName, SymbolNames, bound, "'l3_attn_norm_mean' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l3_attn_norm_rstd, 1d * B * T, ModelName, SymbolNames, bound, "'l3_attn_norm_rstd' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l3_ff_0, 1536d * B * T, ModelName, SymbolNames, bound, "'l3_ff_0' [B, T, 1536]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l3_ff_1, 1536d * B * T, ModelName, SymbolNames, bound, "'l3_ff_1' [B, T, 1536]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l3_ff, 384d * B * T, ModelName, SymbolNames, bound, "'l3_ff' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l3_r2_1, 384d * B * T, ModelName, SymbolNames, bound, "'l3_r2_1' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l3_ffn_norm, 384d * B * T, ModelName, SymbolNames, bound, "'l3_ffn_norm' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l3_ffn_norm_mean, 1d * B * T, ModelName, SymbolNames, bound, "'l3_ffn_norm_mean' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l3_ffn_norm_rstd, 1d * B * T, ModelName, SymbolNames, bound, "'l3_ffn_norm_rstd' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l4_attn_qkv, 1152d * B * T, ModelName, SymbolNames, bound, "'l4_attn_qkv' [B, T, 1152]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l4_attn_context, 384d * B * T, ModelName, SymbolNames, bound, "'l4_attn_context' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l4_attn_workspace, global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12), ModelName, SymbolNames, bound, "'l4_attn_workspace' (working memory)");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l4_attn, 384d * B * T, ModelName, SymbolNames, bound, "'l4_attn' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l4_r1_1, 384d * B * T, ModelName, SymbolNames, bound, "'l4_r1_1' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l4_attn_norm, 384d * B * T, ModelName, SymbolNames, bound, "'l4_attn_norm' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l4_attn_norm_mean, 1d * B * T, ModelName, SymbolNames, bound, "'l4_attn_norm_mean' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l4_attn_norm_rstd, 1d * B * T, ModelName, SymbolNames, bound, "'l4_attn_norm_rstd' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l4_ff_0, 1536d * B * T, ModelName, SymbolNames, bound, "'l4_ff_0' [B, T, 1536]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l4_ff_1, 1536d * B * T, ModelName, SymbolNames, bound, "'l4_ff_1' [B, T, 1536]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l4_ff, 384d * B * T, ModelName, SymbolNames, bound, "'l4_ff' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l4_r2_1, 384d * B * T, ModelName, SymbolNames, bound, "'l4_r2_1' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l4_ffn_norm, 384d * B * T, ModelName, SymbolNames, bound, "'l4_ffn_norm' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l4_ffn_norm_mean, 1d * B * T, ModelName, SymbolNames, bound, "'l4_ffn_norm_mean' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l4_ffn_norm_rstd, 1d * B * T, ModelName, SymbolNames, bound, "'l4_ffn_norm_rstd' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l5_attn_qkv, 1152d * B * T, ModelName, SymbolNames, bound, "'l5_attn_qkv' [B, T, 1152]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l5_attn_context, 384d * B * T, ModelName, SymbolNames, bound, "'l5_attn_context' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l5_attn_workspace, global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 12), ModelName, SymbolNames, bound, "'l5_attn_workspace' (working memory)");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l5_attn, 384d * B * T, ModelName, SymbolNames, bound, "'l5_attn' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l5_r1_1, 384d * B * T, ModelName, SymbolNames, bound, "'l5_r1_1' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l5_attn_norm, 384d * B * T, ModelName, SymbolNames, bound, "'l5_attn_norm' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l5_attn_norm_mean, 1d * B * T, ModelName, SymbolNames, bound, "'l5_attn_norm_mean' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l5_attn_norm_rstd, 1d * B * T, ModelName, SymbolNames, bound, "'l5_attn_norm_rstd' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l5_ff_0, 1536d * B * T, ModelName, SymbolNames, bound, "'l5_ff_0' [B, T, 1536]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l5_ff_1, 1536d * B * T, ModelName, SymbolNames, bound, "'l5_ff_1' [B, T, 1536]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l5_ff, 384d * B * T, ModelName, SymbolNames, bound, "'l5_ff' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l5_r2_1, 384d * B * T, ModelName, SymbolNames, bound, "'l5_r2_1' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l5_ffn_norm, 384d * B * T, ModelName, SymbolNames, bound, "'l5_ffn_norm' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l5_ffn_norm_mean, 1d * B * T, ModelName, SymbolNames, bound, "'l5_ffn_norm_mean' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref l5_ffn_norm_rstd, 1d * B * T, ModelName, SymbolNames, bound, "'l5_ffn_norm_rstd' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref pooled, 384d * B, ModelName, SymbolNames, bound, "'pooled' [B, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref logits_0, 384d * B, ModelName, SymbolNames, bound, "'logits_0' [B, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref logits, 2d * B, ModelName, SymbolNames, bound, "'logits' [B, 2]");
+                global::ModelDsl.Runtime.WorkspaceBuffers.View(ref Output, logits, [B, 2]);
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref Predicted, [B], ModelName, SymbolNames, bound, "'Predicted' [B]");
+                if (Outputs is null || grown != 0 || !global::ModelDsl.Runtime.WorkspaceBuffers.Reshape(Outputs.l5_ffn_norm, [B, T, 384]))
+                    Outputs = new BertClassifierOutputs(Output, new global::ModelDsl.Runtime.Tensor(l5_ffn_norm, B, T, 384));
+                Bytes += grown;
+            }
+
+            /// <summary>The activations' gradients for the current binding (TrainStep and ComputeGradients): Forward, Predict and Evaluate never size them.</summary>
+            public void BindGradients()
+            {
+                if (GradientsBound) return;
+                global::System.ReadOnlySpan<int> bound = [B, T];
+                long grown = 0; // bytes added
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_logits, 2d * B, ModelName, SymbolNames, bound, "'d_logits' [B, 2]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_logits_0, 384d * B, ModelName, SymbolNames, bound, "'d_logits_0' [B, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_pooled, 384d * B, ModelName, SymbolNames, bound, "'d_pooled' [B, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l5_ffn_norm, 384d * B * T, ModelName, SymbolNames, bound, "'d_l5_ffn_norm' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l5_r2_1, 384d * B * T, ModelName, SymbolNames, bound, "'d_l5_r2_1' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l5_attn_norm, 384d * B * T, ModelName, SymbolNames, bound, "'d_l5_attn_norm' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l5_ff, 384d * B * T, ModelName, SymbolNames, bound, "'d_l5_ff' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l5_ff_1, 1536d * B * T, ModelName, SymbolNames, bound, "'d_l5_ff_1' [B, T, 1536]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l5_ff_0, 1536d * B * T, ModelName, SymbolNames, bound, "'d_l5_ff_0' [B, T, 1536]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l5_r1_1, 384d * B * T, ModelName, SymbolNames, bound, "'d_l5_r1_1' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l4_ffn_norm, 384d * B * T, ModelName, SymbolNames, bound, "'d_l4_ffn_norm' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l5_attn, 384d * B * T, ModelName, SymbolNames, bound, "'d_l5_attn' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l5_attn_context, 384d * B * T, ModelName, SymbolNames, bound, "'d_l5_attn_context' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l5_attn_qkv, 1152d * B * T, ModelName, SymbolNames, bound, "'d_l5_attn_qkv' [B, T, 1152]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l4_r2_1, 384d * B * T, ModelName, SymbolNames, bound, "'d_l4_r2_1' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l4_attn_norm, 384d * B * T, ModelName, SymbolNames, bound, "'d_l4_attn_norm' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l4_ff, 384d * B * T, ModelName, SymbolNames, bound, "'d_l4_ff' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l4_ff_1, 1536d * B * T, ModelName, SymbolNames, bound, "'d_l4_ff_1' [B, T, 1536]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l4_ff_0, 1536d * B * T, ModelName, SymbolNames, bound, "'d_l4_ff_0' [B, T, 1536]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l4_r1_1, 384d * B * T, ModelName, SymbolNames, bound, "'d_l4_r1_1' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l3_ffn_norm, 384d * B * T, ModelName, SymbolNames, bound, "'d_l3_ffn_norm' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l4_attn, 384d * B * T, ModelName, SymbolNames, bound, "'d_l4_attn' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l4_attn_context, 384d * B * T, ModelName, SymbolNames, bound, "'d_l4_attn_context' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l4_attn_qkv, 1152d * B * T, ModelName, SymbolNames, bound, "'d_l4_attn_qkv' [B, T, 1152]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l3_r2_1, 384d * B * T, ModelName, SymbolNames, bound, "'d_l3_r2_1' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l3_attn_norm, 384d * B * T, ModelName, SymbolNames, bound, "'d_l3_attn_norm' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l3_ff, 384d * B * T, ModelName, SymbolNames, bound, "'d_l3_ff' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l3_ff_1, 1536d * B * T, ModelName, SymbolNames, bound, "'d_l3_ff_1' [B, T, 1536]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l3_ff_0, 1536d * B * T, ModelName, SymbolNames, bound, "'d_l3_ff_0' [B, T, 1536]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l3_r1_1, 384d * B * T, ModelName, SymbolNames, bound, "'d_l3_r1_1' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l2_ffn_norm, 384d * B * T, ModelName, SymbolNames, bound, "'d_l2_ffn_norm' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l3_attn, 384d * B * T, ModelName, SymbolNames, bound, "'d_l3_attn' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l3_attn_context, 384d * B * T, ModelName, SymbolNames, bound, "'d_l3_attn_context' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l3_attn_qkv, 1152d * B * T, ModelName, SymbolNames, bound, "'d_l3_attn_qkv' [B, T, 1152]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l2_r2_1, 384d * B * T, ModelName, SymbolNames, bound, "'d_l2_r2_1' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l2_attn_norm, 384d * B * T, ModelName, SymbolNames, bound, "'d_l2_attn_norm' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l2_ff, 384d * B * T, ModelName, SymbolNames, bound, "'d_l2_ff' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l2_ff_1, 1536d * B * T, ModelName, SymbolNames, bound, "'d_l2_ff_1' [B, T, 1536]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l2_ff_0, 1536d * B * T, ModelName, SymbolNames, bound, "'d_l2_ff_0' [B, T, 1536]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l2_r1_1, 384d * B * T, ModelName, SymbolNames, bound, "'d_l2_r1_1' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l1_ffn_norm, 384d * B * T, ModelName, SymbolNames, bound, "'d_l1_ffn_norm' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l2_attn, 384d * B * T, ModelName, SymbolNames, bound, "'d_l2_attn' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l2_attn_context, 384d * B * T, ModelName, SymbolNames, bound, "'d_l2_attn_context' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l2_attn_qkv, 1152d * B * T, ModelName, SymbolNames, bound, "'d_l2_attn_qkv' [B, T, 1152]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l1_r2_1, 384d * B * T, ModelName, SymbolNames, bound, "'d_l1_r2_1' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l1_attn_norm, 384d * B * T, ModelName, SymbolNames, bound, "'d_l1_attn_norm' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l1_ff, 384d * B * T, ModelName, SymbolNames, bound, "'d_l1_ff' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l1_ff_1, 1536d * B * T, ModelName, SymbolNames, bound, "'d_l1_ff_1' [B, T, 1536]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l1_ff_0, 1536d * B * T, ModelName, SymbolNames, bound, "'d_l1_ff_0' [B, T, 1536]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l1_r1_1, 384d * B * T, ModelName, SymbolNames, bound, "'d_l1_r1_1' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l0_ffn_norm, 384d * B * T, ModelName, SymbolNames, bound, "'d_l0_ffn_norm' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l1_attn, 384d * B * T, ModelName, SymbolNames, bound, "'d_l1_attn' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l1_attn_context, 384d * B * T, ModelName, SymbolNames, bound, "'d_l1_attn_context' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l1_attn_qkv, 1152d * B * T, ModelName, SymbolNames, bound, "'d_l1_attn_qkv' [B, T, 1152]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l0_r2_1, 384d * B * T, ModelName, SymbolNames, bound, "'d_l0_r2_1' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l0_attn_norm, 384d * B * T, ModelName, SymbolNames, bound, "'d_l0_attn_norm' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l0_ff, 384d * B * T, ModelName, SymbolNames, bound, "'d_l0_ff' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l0_ff_1, 1536d * B * T, ModelName, SymbolNames, bound, "'d_l0_ff_1' [B, T, 1536]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l0_ff_0, 1536d * B * T, ModelName, SymbolNames, bound, "'d_l0_ff_0' [B, T, 1536]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l0_r1_1, 384d * B * T, ModelName, SymbolNames, bound, "'d_l0_r1_1' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_emb, 384d * B * T, ModelName, SymbolNames, bound, "'d_emb' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l0_attn, 384d * B * T, ModelName, SymbolNames, bound, "'d_l0_attn' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l0_attn_context, 384d * B * T, ModelName, SymbolNames, bound, "'d_l0_attn_context' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_l0_attn_qkv, 1152d * B * T, ModelName, SymbolNames, bound, "'d_l0_attn_qkv' [B, T, 1152]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_emb_norm, 384d * B * T, ModelName, SymbolNames, bound, "'d_emb_norm' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_pos, 384d * B * T, ModelName, SymbolNames, bound, "'d_pos' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_sum_0, 384d * B * T, ModelName, SymbolNames, bound, "'d_sum_0' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_tok, 384d * B * T, ModelName, SymbolNames, bound, "'d_tok' [B, T, 384]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_typ, 384d * B * T, ModelName, SymbolNames, bound, "'d_typ' [B, T, 384]");
+                Bytes += grown;
+                GradientsBound = true;
             }
         }
 
-        /// <summary>The last few workspaces, most recent first: a training loop alternates between at most two batch sizes.</summary>
-        private readonly Workspace?[] _workspaces = new Workspace?[4];
+        /// <summary>The one workspace: every call binds its shapes to it (Prepare), under the guard.</summary>
+        private readonly Workspace _workspace = new Workspace();
 
-        private Workspace WorkspaceFor(int B, int T)
+        /// <summary>
+        /// The bytes the workspace's buffers hold now (activations, gradients, working memory, Predicted): for diagnostics.
+        /// It grows only when a call needs more than a buffer holds, to the largest B, T seen (or reserved), never per call.
+        /// </summary>
+        public long WorkspaceBytes => global::System.Threading.Volatile.Read(ref _workspace.Bytes);
+
+        /// <summary>
+        /// Sizes the workspace now for calls whose B, T are at most <paramref name="B"/>, <paramref name="T"/>: every buffer gets what those sizes need, so
+        /// a loop over smaller shapes (length-bucketed batches, a partial last batch) never grows it. Optional: without it the
+        /// buffers grow to the largest shapes the calls bring. Computes nothing; the next call binds its own shapes.
+        /// </summary>
+        /// <param name="training">Also the gradients' buffers, which TrainStep and ComputeGradients use (false: only what Forward, Predict and Evaluate need).</param>
+        public void ReserveWorkspace(int B, int T, bool training = true)
         {
-            for (int i = 0; i < _workspaces.Length; i++)
-            {
-                if (_workspaces[i] is { } found && found.B == B && found.T == T) return found;
-            }
-            var planned = new Workspace(B, T);
-            global::System.Array.Copy(_workspaces, 0, _workspaces, 1, _workspaces.Length - 1);
-            _workspaces[0] = planned;
-            return planned;
+            using var call = _guard.Enter("BertClassifier.ReserveWorkspace");
+            global::System.ArgumentOutOfRangeException.ThrowIfNegativeOrZero(B);
+            global::System.ArgumentOutOfRangeException.ThrowIfNegativeOrZero(T);
+            global::System.Span<int> bound = stackalloc int[] { B, T };
+            global::ModelDsl.Runtime.ShapeCheck.AtMost("BertClassifier.ReserveWorkspace", "ids", "T", bound[1], 512, "positional(max_len=512) 'pos' at bert_classifier.model:35");
+            _workspace.Bind(bound);
+            if (training) _workspace.BindGradients();
+        }
+
+        /// <summary>The workspace with this call's binding (<paramref name="bound"/>, as Prepare bound it).</summary>
+        private Workspace WorkspaceFor(global::System.ReadOnlySpan<int> bound)
+        {
+            _workspace.Bind(bound);
+            return _workspace;
         }
 
         /// <summary>
@@ -1225,7 +1267,7 @@ namespace Consumer
             global::ModelDsl.Runtime.ShapeCheck.Input(caller, "mask", "[B, T]", mask.Shape, [-1, -2], bound, SymbolNames);
             if (y is not null) global::ModelDsl.Runtime.ShapeCheck.Input(caller, "y", "[B]", y.Shape, [-1], bound, SymbolNames);
             global::ModelDsl.Runtime.ShapeCheck.AtMost(caller, "ids", "T", bound[1], 512, "positional(max_len=512) 'pos' at bert_classifier.model:35");
-            var w = WorkspaceFor(bound[0], bound[1]);
+            var w = WorkspaceFor(bound);
             int B = w.B;
             int T = w.T;
             global::ModelDsl.Runtime.ShapeCheck.Ids(caller, "ids", global::System.MemoryExtensions.AsSpan(ids.Data, 0, B * T), 30522, "embedding 'tok'");

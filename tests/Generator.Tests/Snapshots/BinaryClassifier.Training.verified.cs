@@ -110,7 +110,7 @@ namespace Consumer
 
         /// <summary>
         /// One training step on a batch: forward (dropout on), bce_with_logits loss against <paramref name="y"/> f32[B, 1], backward, then the
-        /// optimizer. Returns the batch's mean loss (before the update). Allocates nothing once the batch size has been seen.
+        /// optimizer. Returns the batch's mean loss (before the update). Allocates nothing once the largest shapes have been seen (or reserved).
         /// Throws <see cref="global::ModelDsl.Runtime.NonFiniteException"/> (and changes nothing) when an input, the loss, a gradient or the update is NaN or ±∞.
         /// </summary>
         public float TrainStep(global::ModelDsl.Runtime.Tensor x, global::ModelDsl.Runtime.Tensor y)
@@ -151,6 +151,7 @@ namespace Consumer
         /// </summary>
         private float Gradients(Workspace w, string caller)
         {
+            w.BindGradients();
             RunForward(w, training: true);
             float loss = RunLoss(w, withGradient: true);
             RunBackward(w);
@@ -208,61 +209,100 @@ namespace Consumer
             _guard.ParametersChanged();
         }
 
-        // ───── Buffers, planned once per binding of the symbolic dimensions ──────────────────────────────
+        // ───── Buffers: one workspace, sized for the largest shapes seen and reused by smaller ones ──────
 
-        /// <summary>Activations and gradients for one binding of B; reused by every call with that binding.</summary>
+        /// <summary>
+        /// Activations and gradients, one set per model instance. Each buffer is sized for the largest binding of B it has
+        /// served (or ReserveWorkspace's) and reused from its start by every smaller one: the kernels take their sizes as arguments.
+        /// </summary>
         [global::System.CodeDom.Compiler.GeneratedCode("ModelDsl.Generator", "1.0.0.0")]
         private sealed class Workspace
         {
-            public readonly int B;
+            public int B; // the current binding (Bind)
+            public long Bytes; // what the buffers hold: WorkspaceBytes
+            public bool GradientsBound; // whether the gradients' buffers hold the current binding (BindGradients)
             public float[] x = global::System.Array.Empty<float>(); // input f32[B, 10], bound per call
             public float[] y = global::System.Array.Empty<float>(); // label f32[B, 1], bound per call
-            public readonly float[] logit_0; // f32[B, 64]
-            public readonly float[] logit_1; // f32[B, 64]
-            public readonly float[] logit_2; // f32[B, 64]
-            public readonly float[] logit_3; // f32[B, 64]
-            public readonly float[] logit; // f32[B, 1]
-            public readonly float[] probability; // f32[B, 1]
-            public readonly float[] d_logit; // f32[B, 1]
-            public readonly float[] d_logit_3; // f32[B, 64]
-            public readonly float[] d_logit_2; // f32[B, 64]
-            public readonly float[] d_logit_1; // f32[B, 64]
-            public readonly float[] d_logit_0; // f32[B, 64]
-            public readonly global::ModelDsl.Runtime.Tensor Output;
+            public float[] logit_0 = global::System.Array.Empty<float>(); // f32[B, 64]
+            public float[] logit_1 = global::System.Array.Empty<float>(); // f32[B, 64]
+            public float[] logit_2 = global::System.Array.Empty<float>(); // f32[B, 64]
+            public float[] logit_3 = global::System.Array.Empty<float>(); // f32[B, 64]
+            public float[] logit = global::System.Array.Empty<float>(); // f32[B, 1]
+            public float[] probability = global::System.Array.Empty<float>(); // f32[B, 1]
+            public float[] d_logit = global::System.Array.Empty<float>(); // f32[B, 1]
+            public float[] d_logit_3 = global::System.Array.Empty<float>(); // f32[B, 64]
+            public float[] d_logit_2 = global::System.Array.Empty<float>(); // f32[B, 64]
+            public float[] d_logit_1 = global::System.Array.Empty<float>(); // f32[B, 64]
+            public float[] d_logit_0 = global::System.Array.Empty<float>(); // f32[B, 64]
+            public global::ModelDsl.Runtime.Tensor Output = null!; // set by the first Bind, then reshaped in place
             public global::ModelDsl.Runtime.KernelTrace? Trace; // set only while a failed step is re-run with a check after every kernel
 
-            public Workspace(int B)
+            /// <summary>
+            /// Makes <paramref name="bound"/> (B) the current binding for what every call needs (the gradients wait for BindGradients). A
+            /// buffer shorter than the binding needs grows to exactly that (a new array of zeros; the old one is dropped), the others
+            /// are kept as they are; the output tensors take the new shape in place. A binding the buffers hold allocates nothing.
+            /// </summary>
+            public void Bind(global::System.ReadOnlySpan<int> bound)
             {
-                this.B = B;
-                string binding = $"B = {B}"; // for BufferSize's message when a buffer would not fit in an array
-                logit_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'logit_0' [B, 64]", 64d * B)];
-                logit_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'logit_1' [B, 64]", 64d * B)];
-                logit_2 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'logit_2' [B, 64]", 64d * B)];
-                logit_3 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'logit_3' [B, 64]", 64d * B)];
-                logit = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'logit' [B, 1]", 1d * B)];
-                probability = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'probability' [B, 1]", 1d * B)];
-                d_logit = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_logit' [B, 1]", 1d * B)];
-                d_logit_3 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_logit_3' [B, 64]", 64d * B)];
-                d_logit_2 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_logit_2' [B, 64]", 64d * B)];
-                d_logit_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_logit_1' [B, 64]", 64d * B)];
-                d_logit_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_logit_0' [B, 64]", 64d * B)];
-                Output = new global::ModelDsl.Runtime.Tensor(probability, B, 1);
+                if (Output is not null && B == bound[0]) return;
+                B = bound[0];
+                GradientsBound = false;
+                long grown = 0; // bytes added
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref logit_0, 64d * B, ModelName, SymbolNames, bound, "'logit_0' [B, 64]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref logit_1, 64d * B, ModelName, SymbolNames, bound, "'logit_1' [B, 64]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref logit_2, 64d * B, ModelName, SymbolNames, bound, "'logit_2' [B, 64]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref logit_3, 64d * B, ModelName, SymbolNames, bound, "'logit_3' [B, 64]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref logit, 1d * B, ModelName, SymbolNames, bound, "'logit' [B, 1]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref probability, 1d * B, ModelName, SymbolNames, bound, "'probability' [B, 1]");
+                global::ModelDsl.Runtime.WorkspaceBuffers.View(ref Output, probability, [B, 1]);
+                Bytes += grown;
+            }
+
+            /// <summary>The activations' gradients for the current binding (TrainStep and ComputeGradients): Forward, Predict and Evaluate never size them.</summary>
+            public void BindGradients()
+            {
+                if (GradientsBound) return;
+                global::System.ReadOnlySpan<int> bound = [B];
+                long grown = 0; // bytes added
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_logit, 1d * B, ModelName, SymbolNames, bound, "'d_logit' [B, 1]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_logit_3, 64d * B, ModelName, SymbolNames, bound, "'d_logit_3' [B, 64]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_logit_2, 64d * B, ModelName, SymbolNames, bound, "'d_logit_2' [B, 64]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_logit_1, 64d * B, ModelName, SymbolNames, bound, "'d_logit_1' [B, 64]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_logit_0, 64d * B, ModelName, SymbolNames, bound, "'d_logit_0' [B, 64]");
+                Bytes += grown;
+                GradientsBound = true;
             }
         }
 
-        /// <summary>The last few workspaces, most recent first: a training loop alternates between at most two batch sizes.</summary>
-        private readonly Workspace?[] _workspaces = new Workspace?[4];
+        /// <summary>The one workspace: every call binds its shapes to it (Prepare), under the guard.</summary>
+        private readonly Workspace _workspace = new Workspace();
 
-        private Workspace WorkspaceFor(int B)
+        /// <summary>
+        /// The bytes the workspace's buffers hold now (activations, gradients, working memory, Predicted): for diagnostics.
+        /// It grows only when a call needs more than a buffer holds, to the largest B seen (or reserved), never per call.
+        /// </summary>
+        public long WorkspaceBytes => global::System.Threading.Volatile.Read(ref _workspace.Bytes);
+
+        /// <summary>
+        /// Sizes the workspace now for calls whose B are at most <paramref name="B"/>: every buffer gets what those sizes need, so
+        /// a loop over smaller shapes (length-bucketed batches, a partial last batch) never grows it. Optional: without it the
+        /// buffers grow to the largest shapes the calls bring. Computes nothing; the next call binds its own shapes.
+        /// </summary>
+        /// <param name="training">Also the gradients' buffers, which TrainStep and ComputeGradients use (false: only what Forward, Predict and Evaluate need).</param>
+        public void ReserveWorkspace(int B, bool training = true)
         {
-            for (int i = 0; i < _workspaces.Length; i++)
-            {
-                if (_workspaces[i] is { } found && found.B == B) return found;
-            }
-            var planned = new Workspace(B);
-            global::System.Array.Copy(_workspaces, 0, _workspaces, 1, _workspaces.Length - 1);
-            _workspaces[0] = planned;
-            return planned;
+            using var call = _guard.Enter("BinaryClassifier.ReserveWorkspace");
+            global::System.ArgumentOutOfRangeException.ThrowIfNegativeOrZero(B);
+            global::System.Span<int> bound = stackalloc int[] { B };
+            _workspace.Bind(bound);
+            if (training) _workspace.BindGradients();
+        }
+
+        /// <summary>The workspace with this call's binding (<paramref name="bound"/>, as Prepare bound it).</summary>
+        private Workspace WorkspaceFor(global::System.ReadOnlySpan<int> bound)
+        {
+            _workspace.Bind(bound);
+            return _workspace;
         }
 
         /// <summary>
@@ -278,7 +318,7 @@ namespace Consumer
             // Non-finite inputs and targets are refused here, before any kernel reads them (one vectorised pass each).
             _guard.Input(caller, "x", x, step);
             _guard.Target(caller, "y", y, step);
-            var w = WorkspaceFor(bound[0]);
+            var w = WorkspaceFor(bound);
             w.x = x.Data;
             if (y is not null) w.y = y.Data;
             return w;

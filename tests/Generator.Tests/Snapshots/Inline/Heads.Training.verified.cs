@@ -143,7 +143,7 @@ namespace Consumer
 
         /// <summary>
         /// One training step on a batch: forward (dropout on), cross_entropy loss against <paramref name="y"/> i32[B], backward, then the
-        /// optimizer. Returns the batch's mean loss (before the update). Allocates nothing once the batch size has been seen.
+        /// optimizer. Returns the batch's mean loss (before the update). Allocates nothing once the largest shapes have been seen (or reserved).
         /// Throws <see cref="global::ModelDsl.Runtime.NonFiniteException"/> (and changes nothing) when an input, the loss, a gradient or the update is NaN or ±∞.
         /// </summary>
         public float TrainStep(global::ModelDsl.Runtime.Tensor x, global::ModelDsl.Runtime.IntTensor y)
@@ -184,6 +184,7 @@ namespace Consumer
         /// </summary>
         private float Gradients(Workspace w, string caller)
         {
+            w.BindGradients();
             RunForward(w, training: true);
             float loss = RunLoss(w, withGradient: true);
             RunBackward(w);
@@ -241,61 +242,101 @@ namespace Consumer
             _guard.ParametersChanged();
         }
 
-        // ───── Buffers, planned once per binding of the symbolic dimensions ──────────────────────────────
+        // ───── Buffers: one workspace, sized for the largest shapes seen and reused by smaller ones ──────
 
-        /// <summary>Activations and gradients for one binding of B, T; reused by every call with that binding.</summary>
+        /// <summary>
+        /// Activations and gradients, one set per model instance. Each buffer is sized for the largest binding of B, T it has
+        /// served (or ReserveWorkspace's) and reused from its start by every smaller one: the kernels take their sizes as arguments.
+        /// </summary>
         [global::System.CodeDom.Compiler.GeneratedCode("ModelDsl.Generator", "1.0.0.0")]
         private sealed class Workspace
         {
-            public readonly int B;
-            public readonly int T;
+            public int B, T; // the current binding (Bind)
+            public long Bytes; // what the buffers hold: WorkspaceBytes
+            public bool GradientsBound; // whether the gradients' buffers hold the current binding (BindGradients)
             public float[] x = global::System.Array.Empty<float>(); // input f32[B, T, 4], bound per call
             public int[] y = global::System.Array.Empty<int>(); // label i32[B], bound per call
-            public readonly float[] h_0; // f32[B, T, 6]
-            public readonly float[] h; // f32[B, T, 6]
-            public readonly float[] pooled; // f32[B, 6]
-            public readonly float[] logits; // f32[B, 3]
-            public readonly float[] d_logits; // f32[B, 3]
-            public readonly float[] d_pooled; // f32[B, 6]
-            public readonly float[] d_h; // f32[B, T, 6]
-            public readonly float[] d_h_0; // f32[B, T, 6]
-            public readonly global::ModelDsl.Runtime.Tensor Output;
-            public readonly HeadsOutputs Outputs; // Output and the other outputs' tensors
-            public readonly global::ModelDsl.Runtime.IntTensor Predicted;
+            public float[] h_0 = global::System.Array.Empty<float>(); // f32[B, T, 6]
+            public float[] h = global::System.Array.Empty<float>(); // f32[B, T, 6]
+            public float[] pooled = global::System.Array.Empty<float>(); // f32[B, 6]
+            public float[] logits = global::System.Array.Empty<float>(); // f32[B, 3]
+            public float[] d_logits = global::System.Array.Empty<float>(); // f32[B, 3]
+            public float[] d_pooled = global::System.Array.Empty<float>(); // f32[B, 6]
+            public float[] d_h = global::System.Array.Empty<float>(); // f32[B, T, 6]
+            public float[] d_h_0 = global::System.Array.Empty<float>(); // f32[B, T, 6]
+            public global::ModelDsl.Runtime.Tensor Output = null!; // set by the first Bind, then reshaped in place
+            public HeadsOutputs Outputs = null!; // Output and the other outputs' tensors
+            public global::ModelDsl.Runtime.IntTensor Predicted = null!;
             public global::ModelDsl.Runtime.KernelTrace? Trace; // set only while a failed step is re-run with a check after every kernel
 
-            public Workspace(int B, int T)
+            /// <summary>
+            /// Makes <paramref name="bound"/> (B, T) the current binding for what every call needs (the gradients wait for BindGradients). A
+            /// buffer shorter than the binding needs grows to exactly that (a new array of zeros; the old one is dropped), the others
+            /// are kept as they are; the output tensors take the new shape in place. A binding the buffers hold allocates nothing.
+            /// </summary>
+            public void Bind(global::System.ReadOnlySpan<int> bound)
             {
-                this.B = B;
-                this.T = T;
-                string binding = $"B = {B}, T = {T}"; // for BufferSize's message when a buffer would not fit in an array
-                h_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'h_0' [B, T, 6]", 6d * B * T)];
-                h = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'h' [B, T, 6]", 6d * B * T)];
-                pooled = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'pooled' [B, 6]", 6d * B)];
-                logits = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'logits' [B, 3]", 3d * B)];
-                d_logits = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_logits' [B, 3]", 3d * B)];
-                d_pooled = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_pooled' [B, 6]", 6d * B)];
-                d_h = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_h' [B, T, 6]", 6d * B * T)];
-                d_h_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_h_0' [B, T, 6]", 6d * B * T)];
-                Output = new global::ModelDsl.Runtime.Tensor(pooled, B, 6);
-                Outputs = new HeadsOutputs(Output, new global::ModelDsl.Runtime.Tensor(logits, B, 3));
-                Predicted = new global::ModelDsl.Runtime.IntTensor(new int[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'Predicted' [B]", 1d * B)], B);
+                if (Output is not null && B == bound[0] && T == bound[1]) return;
+                B = bound[0];
+                T = bound[1];
+                GradientsBound = false;
+                long grown = 0; // bytes added
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref h_0, 6d * B * T, ModelName, SymbolNames, bound, "'h_0' [B, T, 6]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref h, 6d * B * T, ModelName, SymbolNames, bound, "'h' [B, T, 6]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref pooled, 6d * B, ModelName, SymbolNames, bound, "'pooled' [B, 6]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref logits, 3d * B, ModelName, SymbolNames, bound, "'logits' [B, 3]");
+                global::ModelDsl.Runtime.WorkspaceBuffers.View(ref Output, pooled, [B, 6]);
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref Predicted, [B], ModelName, SymbolNames, bound, "'Predicted' [B]");
+                if (Outputs is null || grown != 0 || !global::ModelDsl.Runtime.WorkspaceBuffers.Reshape(Outputs.logits, [B, 3]))
+                    Outputs = new HeadsOutputs(Output, new global::ModelDsl.Runtime.Tensor(logits, B, 3));
+                Bytes += grown;
+            }
+
+            /// <summary>The activations' gradients for the current binding (TrainStep and ComputeGradients): Forward, Predict and Evaluate never size them.</summary>
+            public void BindGradients()
+            {
+                if (GradientsBound) return;
+                global::System.ReadOnlySpan<int> bound = [B, T];
+                long grown = 0; // bytes added
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_logits, 3d * B, ModelName, SymbolNames, bound, "'d_logits' [B, 3]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_pooled, 6d * B, ModelName, SymbolNames, bound, "'d_pooled' [B, 6]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_h, 6d * B * T, ModelName, SymbolNames, bound, "'d_h' [B, T, 6]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_h_0, 6d * B * T, ModelName, SymbolNames, bound, "'d_h_0' [B, T, 6]");
+                Bytes += grown;
+                GradientsBound = true;
             }
         }
 
-        /// <summary>The last few workspaces, most recent first: a training loop alternates between at most two batch sizes.</summary>
-        private readonly Workspace?[] _workspaces = new Workspace?[4];
+        /// <summary>The one workspace: every call binds its shapes to it (Prepare), under the guard.</summary>
+        private readonly Workspace _workspace = new Workspace();
 
-        private Workspace WorkspaceFor(int B, int T)
+        /// <summary>
+        /// The bytes the workspace's buffers hold now (activations, gradients, working memory, Predicted): for diagnostics.
+        /// It grows only when a call needs more than a buffer holds, to the largest B, T seen (or reserved), never per call.
+        /// </summary>
+        public long WorkspaceBytes => global::System.Threading.Volatile.Read(ref _workspace.Bytes);
+
+        /// <summary>
+        /// Sizes the workspace now for calls whose B, T are at most <paramref name="B"/>, <paramref name="T"/>: every buffer gets what those sizes need, so
+        /// a loop over smaller shapes (length-bucketed batches, a partial last batch) never grows it. Optional: without it the
+        /// buffers grow to the largest shapes the calls bring. Computes nothing; the next call binds its own shapes.
+        /// </summary>
+        /// <param name="training">Also the gradients' buffers, which TrainStep and ComputeGradients use (false: only what Forward, Predict and Evaluate need).</param>
+        public void ReserveWorkspace(int B, int T, bool training = true)
         {
-            for (int i = 0; i < _workspaces.Length; i++)
-            {
-                if (_workspaces[i] is { } found && found.B == B && found.T == T) return found;
-            }
-            var planned = new Workspace(B, T);
-            global::System.Array.Copy(_workspaces, 0, _workspaces, 1, _workspaces.Length - 1);
-            _workspaces[0] = planned;
-            return planned;
+            using var call = _guard.Enter("Heads.ReserveWorkspace");
+            global::System.ArgumentOutOfRangeException.ThrowIfNegativeOrZero(B);
+            global::System.ArgumentOutOfRangeException.ThrowIfNegativeOrZero(T);
+            global::System.Span<int> bound = stackalloc int[] { B, T };
+            _workspace.Bind(bound);
+            if (training) _workspace.BindGradients();
+        }
+
+        /// <summary>The workspace with this call's binding (<paramref name="bound"/>, as Prepare bound it).</summary>
+        private Workspace WorkspaceFor(global::System.ReadOnlySpan<int> bound)
+        {
+            _workspace.Bind(bound);
+            return _workspace;
         }
 
         /// <summary>
@@ -310,7 +351,7 @@ namespace Consumer
             if (y is not null) global::ModelDsl.Runtime.ShapeCheck.Input(caller, "y", "[B]", y.Shape, [-1], bound, SymbolNames);
             // Non-finite inputs and targets are refused here, before any kernel reads them (one vectorised pass each).
             _guard.Input(caller, "x", x, step);
-            var w = WorkspaceFor(bound[0], bound[1]);
+            var w = WorkspaceFor(bound);
             int B = w.B;
             int T = w.T;
             if (y is not null) global::ModelDsl.Runtime.ShapeCheck.Labels(caller, "y", global::System.MemoryExtensions.AsSpan(y.Data, 0, B), 3);
