@@ -183,7 +183,7 @@ namespace ModelDsl.Emit.CSharp
             string list = string.Join(", ", _symbols.Select(s => $"<paramref name=\"{SymbolLocal(s)}\"/>"));
             _w.Line();
             _w.Line("/// <summary>");
-            _w.Line($"/// Sizes the workspace now for calls whose {string.Join(", ", _symbols)} are at most {list}: every buffer gets what those sizes need, so");
+            _w.Line($"/// Sizes the workspace now for calls whose {string.Join(", ", _symbols)} {(_symbols.Count == 1 ? "is" : "are")} at most {list}: every buffer gets what those sizes need, so");
             _w.Line("/// a loop over smaller shapes (length-bucketed batches, a partial last batch) never grows it. Optional: without it the");
             _w.Line("/// buffers grow to the largest shapes the calls bring. Computes nothing; the next call binds its own shapes.");
             _w.Line("/// </summary>");

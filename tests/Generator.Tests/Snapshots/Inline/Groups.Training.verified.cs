@@ -331,7 +331,7 @@ namespace Consumer
         public long WorkspaceBytes => global::System.Threading.Volatile.Read(ref _workspace.Bytes);
 
         /// <summary>
-        /// Sizes the workspace now for calls whose B are at most <paramref name="B"/>: every buffer gets what those sizes need, so
+        /// Sizes the workspace now for calls whose B is at most <paramref name="B"/>: every buffer gets what those sizes need, so
         /// a loop over smaller shapes (length-bucketed batches, a partial last batch) never grows it. Optional: without it the
         /// buffers grow to the largest shapes the calls bring. Computes nothing; the next call binds its own shapes.
         /// </summary>
