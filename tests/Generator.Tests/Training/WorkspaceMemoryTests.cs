@@ -23,6 +23,9 @@ public sealed class WorkspaceMemoryTests
 
     private static readonly Lazy<GeneratedModel> s_charGpt = new(() => GeneratedModel.Compile(LayerGradientCheckTests.SmallCharGpt(), "CharGpt", path: "char_gpt.model"));
 
+    /// <summary>Three recomputed Transformer blocks sharing one set of scratch buffers (the backward re-runs their forward into it).</summary>
+    private static readonly Lazy<GeneratedModel> s_recompute = new(() => GeneratedModel.CompileExample("tests/CudaParity/models/parity_recompute.model", "ParityRecompute"));
+
     private static readonly Lazy<GeneratedModel> s_lstm = new(() => GeneratedModel.Compile(LayerGradientCheckTests.SmallFortuneLstm(), "FortuneLstm", path: "fortune_lstm.model"));
 
     private static readonly Lazy<GeneratedModel> s_cnn = new(() => GeneratedModel.Compile(LayerGradientCheckTests.SmallFashionCnn(), "FashionCnn", path: "fashion_cnn.model"));
@@ -40,6 +43,14 @@ public sealed class WorkspaceMemoryTests
         {
             var random = new Random(s.B * 31 + s.T);
             return new object[] { GradientChecker.RandomClasses(random, 11, s.B, s.T), GradientChecker.RandomClasses(random, 11, s.B, s.T) };
+        }).ToList(), outputs: 1);
+
+    [Fact]
+    public void Recomputed_blocks_on_shrinking_and_growing_shapes_match_fresh_workspaces_bit_for_bit() =>
+        AssertSameAsFresh(s_recompute.Value, s_shapes.Select(s =>
+        {
+            var random = new Random(s.B * 31 + s.T);
+            return new object[] { GradientChecker.RandomClasses(random, 29, s.B, s.T + 4), GradientChecker.RandomClasses(random, 29, s.B, s.T + 4) };
         }).ToList(), outputs: 1);
 
     [Fact]

@@ -256,7 +256,7 @@ namespace Consumer
 
         /// <summary>
         /// One training step on a batch: forward (dropout on), cross_entropy loss against <paramref name="targets"/> i32[B, T], backward, then the
-        /// optimizer. Returns the batch's mean loss (before the update). Allocates nothing once the batch size has been seen.
+        /// optimizer. Returns the batch's mean loss (before the update). Allocates nothing once the largest shapes have been seen (or reserved).
         /// Throws <see cref="global::ModelDsl.Runtime.NonFiniteException"/> (and changes nothing) when an input, the loss, a gradient or the update is NaN or ±∞.
         /// </summary>
         public float TrainStep(global::ModelDsl.Runtime.IntTensor idx, global::ModelDsl.Runtime.IntTensor targets)
@@ -297,6 +297,7 @@ namespace Consumer
         /// </summary>
         private float Gradients(Workspace w, string caller)
         {
+            w.BindGradients();
             RunForward(w, training: true);
             float loss = RunLoss(w, withGradient: true);
             RunBackward(w);
@@ -354,125 +355,165 @@ namespace Consumer
             _guard.ParametersChanged();
         }
 
-        // ───── Buffers, planned once per binding of the symbolic dimensions ──────────────────────────────
+        // ───── Buffers: one workspace, sized for the largest shapes seen and reused by smaller ones ──────
 
-        /// <summary>Activations and gradients for one binding of B, T; reused by every call with that binding.</summary>
+        /// <summary>
+        /// Activations and gradients, one set per model instance. Each buffer is sized for the largest binding of B, T it has
+        /// served (or ReserveWorkspace's) and reused from its start by every smaller one: the kernels take their sizes as arguments.
+        /// </summary>
         [global::System.CodeDom.Compiler.GeneratedCode("ModelDsl.Generator", "1.0.0.0")]
         private sealed class Workspace
         {
-            public readonly int B;
-            public readonly int T;
+            public int B, T; // the current binding (Bind)
+            public long Bytes; // what the buffers hold: WorkspaceBytes
+            public bool GradientsBound; // whether the gradients' buffers hold the current binding (BindGradients)
             public int[] idx = global::System.Array.Empty<int>(); // input i32[B, T], bound per call
             public int[] targets = global::System.Array.Empty<int>(); // label i32[B, T], bound per call
-            public readonly float[] tok; // f32[B, T, 16]
-            public readonly float[] h_0; // f32[B, T, 16]
-            public readonly float[] h_1; // f32[B, T, 16]
-            public readonly float[] h_2_0_a_0; // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
-            public readonly float[] h_2_0_a_0_mean; // f32[B, T], kept by the forward for the backward; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
-            public readonly float[] h_2_0_a_0_rstd; // f32[B, T], kept by the forward for the backward; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
-            public readonly float[] h_2_0_a_1_qkv; // f32[B, T, 48]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
-            public readonly float[] h_2_0_a_1_context; // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
-            public readonly float[] h_2_0_a_1_workspace; // working memory, at least f32[B, 2, T, T]: sized by the runtime; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
-            public readonly float[] h_2_0_a_1; // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
-            public readonly float[] h_2_0_r_0; // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
-            public readonly float[] h_2_0_m_0; // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
-            public readonly float[] h_2_0_m_0_mean; // f32[B, T], kept by the forward for the backward; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
-            public readonly float[] h_2_0_m_0_rstd; // f32[B, T], kept by the forward for the backward; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
-            public readonly float[] h_2_0_m_1; // f32[B, T, 64]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
-            public readonly float[] h_2_0_m_2; // f32[B, T, 64]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
-            public readonly float[] h_2_0_m_3; // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
-            public readonly float[] h_2_0_0; // f32[B, T, 16]
-            public readonly float[] h_2_1_0; // f32[B, T, 16]
-            public readonly float[] h_2_2_0; // f32[B, T, 16]
-            public readonly float[] h; // f32[B, T, 16]
-            public readonly float[] h_mean; // f32[B, T], kept by the forward for the backward
-            public readonly float[] h_rstd; // f32[B, T], kept by the forward for the backward
-            public readonly float[] logits; // f32[B, T, 29]
-            public readonly float[] d_logits; // f32[B, T, 29]
-            public readonly float[] d_h; // f32[B, T, 16]
-            public readonly float[] d_h_2_2_0; // f32[B, T, 16]
-            public readonly float[] d_h_2_1_0; // f32[B, T, 16]
-            public readonly float[] d_h_2_0_0; // f32[B, T, 16]
-            public readonly float[] d_h_2_0_r_0; // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
-            public readonly float[] d_h_2_0_m_3; // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
-            public readonly float[] d_h_2_0_m_2; // f32[B, T, 64]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
-            public readonly float[] d_h_2_0_m_1; // f32[B, T, 64]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
-            public readonly float[] d_h_2_0_m_0; // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
-            public readonly float[] d_h_1; // f32[B, T, 16]
-            public readonly float[] d_h_2_0_a_1; // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
-            public readonly float[] d_h_2_0_a_1_context; // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
-            public readonly float[] d_h_2_0_a_1_qkv; // f32[B, T, 48]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
-            public readonly float[] d_h_2_0_a_0; // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
-            public readonly float[] d_h_0; // f32[B, T, 16]
-            public readonly float[] d_tok; // f32[B, T, 16]
-            public readonly global::ModelDsl.Runtime.Tensor Output;
-            public readonly global::ModelDsl.Runtime.IntTensor Predicted;
+            public float[] tok = global::System.Array.Empty<float>(); // f32[B, T, 16]
+            public float[] h_0 = global::System.Array.Empty<float>(); // f32[B, T, 16]
+            public float[] h_1 = global::System.Array.Empty<float>(); // f32[B, T, 16]
+            public float[] h_2_0_a_0 = global::System.Array.Empty<float>(); // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public float[] h_2_0_a_0_mean = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public float[] h_2_0_a_0_rstd = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public float[] h_2_0_a_1_qkv = global::System.Array.Empty<float>(); // f32[B, T, 48]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public float[] h_2_0_a_1_context = global::System.Array.Empty<float>(); // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public float[] h_2_0_a_1_workspace = global::System.Array.Empty<float>(); // working memory, at least f32[B, 2, T, T]: sized by the runtime; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public float[] h_2_0_a_1 = global::System.Array.Empty<float>(); // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public float[] h_2_0_r_0 = global::System.Array.Empty<float>(); // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public float[] h_2_0_m_0 = global::System.Array.Empty<float>(); // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public float[] h_2_0_m_0_mean = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public float[] h_2_0_m_0_rstd = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public float[] h_2_0_m_1 = global::System.Array.Empty<float>(); // f32[B, T, 64]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public float[] h_2_0_m_2 = global::System.Array.Empty<float>(); // f32[B, T, 64]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public float[] h_2_0_m_3 = global::System.Array.Empty<float>(); // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public float[] h_2_0_0 = global::System.Array.Empty<float>(); // f32[B, T, 16]
+            public float[] h_2_1_0 = global::System.Array.Empty<float>(); // f32[B, T, 16]
+            public float[] h_2_2_0 = global::System.Array.Empty<float>(); // f32[B, T, 16]
+            public float[] h = global::System.Array.Empty<float>(); // f32[B, T, 16]
+            public float[] h_mean = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] h_rstd = global::System.Array.Empty<float>(); // f32[B, T], kept by the forward for the backward
+            public float[] logits = global::System.Array.Empty<float>(); // f32[B, T, 29]
+            public float[] d_logits = global::System.Array.Empty<float>(); // f32[B, T, 29]
+            public float[] d_h = global::System.Array.Empty<float>(); // f32[B, T, 16]
+            public float[] d_h_2_2_0 = global::System.Array.Empty<float>(); // f32[B, T, 16]
+            public float[] d_h_2_1_0 = global::System.Array.Empty<float>(); // f32[B, T, 16]
+            public float[] d_h_2_0_0 = global::System.Array.Empty<float>(); // f32[B, T, 16]
+            public float[] d_h_2_0_r_0 = global::System.Array.Empty<float>(); // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public float[] d_h_2_0_m_3 = global::System.Array.Empty<float>(); // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public float[] d_h_2_0_m_2 = global::System.Array.Empty<float>(); // f32[B, T, 64]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public float[] d_h_2_0_m_1 = global::System.Array.Empty<float>(); // f32[B, T, 64]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public float[] d_h_2_0_m_0 = global::System.Array.Empty<float>(); // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public float[] d_h_1 = global::System.Array.Empty<float>(); // f32[B, T, 16]
+            public float[] d_h_2_0_a_1 = global::System.Array.Empty<float>(); // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public float[] d_h_2_0_a_1_context = global::System.Array.Empty<float>(); // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public float[] d_h_2_0_a_1_qkv = global::System.Array.Empty<float>(); // f32[B, T, 48]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public float[] d_h_2_0_a_0 = global::System.Array.Empty<float>(); // f32[B, T, 16]; scratch of the recomputed h.2.0 … h.2.2 (3 uses)
+            public float[] d_h_0 = global::System.Array.Empty<float>(); // f32[B, T, 16]
+            public float[] d_tok = global::System.Array.Empty<float>(); // f32[B, T, 16]
+            public global::ModelDsl.Runtime.Tensor Output = null!; // set by the first Bind, then reshaped in place
+            public global::ModelDsl.Runtime.IntTensor Predicted = null!;
             public global::ModelDsl.Runtime.KernelTrace? Trace; // set only while a failed step is re-run with a check after every kernel
 
-            public Workspace(int B, int T)
+            /// <summary>
+            /// Makes <paramref name="bound"/> (B, T) the current binding for what every call needs (the gradients wait for BindGradients). A
+            /// buffer shorter than the binding needs grows to exactly that (a new array of zeros; the old one is dropped), the others
+            /// are kept as they are; the output tensors take the new shape in place. A binding the buffers hold allocates nothing.
+            /// </summary>
+            public void Bind(global::System.ReadOnlySpan<int> bound)
             {
-                this.B = B;
-                this.T = T;
-                string binding = $"B = {B}, T = {T}"; // for BufferSize's message when a buffer would not fit in an array
-                tok = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'tok' [B, T, 16]", 16d * B * T)];
-                h_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'h_0' [B, T, 16]", 16d * B * T)];
-                h_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'h_1' [B, T, 16]", 16d * B * T)];
-                h_2_0_a_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'h_2_0_a_0' [B, T, 16]", 16d * B * T)];
-                h_2_0_a_0_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'h_2_0_a_0_mean' [B, T]", 1d * B * T)];
-                h_2_0_a_0_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'h_2_0_a_0_rstd' [B, T]", 1d * B * T)];
-                h_2_0_a_1_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'h_2_0_a_1_qkv' [B, T, 48]", 48d * B * T)];
-                h_2_0_a_1_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'h_2_0_a_1_context' [B, T, 16]", 16d * B * T)];
-                h_2_0_a_1_workspace = new float[global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 2)];
-                h_2_0_a_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'h_2_0_a_1' [B, T, 16]", 16d * B * T)];
-                h_2_0_r_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'h_2_0_r_0' [B, T, 16]", 16d * B * T)];
-                h_2_0_m_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'h_2_0_m_0' [B, T, 16]", 16d * B * T)];
-                h_2_0_m_0_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'h_2_0_m_0_mean' [B, T]", 1d * B * T)];
-                h_2_0_m_0_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'h_2_0_m_0_rstd' [B, T]", 1d * B * T)];
-                h_2_0_m_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'h_2_0_m_1' [B, T, 64]", 64d * B * T)];
-                h_2_0_m_2 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'h_2_0_m_2' [B, T, 64]", 64d * B * T)];
-                h_2_0_m_3 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'h_2_0_m_3' [B, T, 16]", 16d * B * T)];
-                h_2_0_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'h_2_0_0' [B, T, 16]", 16d * B * T)];
-                h_2_1_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'h_2_1_0' [B, T, 16]", 16d * B * T)];
-                h_2_2_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'h_2_2_0' [B, T, 16]", 16d * B * T)];
-                h = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'h' [B, T, 16]", 16d * B * T)];
-                h_mean = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'h_mean' [B, T]", 1d * B * T)];
-                h_rstd = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'h_rstd' [B, T]", 1d * B * T)];
-                logits = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'logits' [B, T, 29]", 29d * B * T)];
-                d_logits = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_logits' [B, T, 29]", 29d * B * T)];
-                d_h = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_h' [B, T, 16]", 16d * B * T)];
-                d_h_2_2_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_h_2_2_0' [B, T, 16]", 16d * B * T)];
-                d_h_2_1_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_h_2_1_0' [B, T, 16]", 16d * B * T)];
-                d_h_2_0_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_h_2_0_0' [B, T, 16]", 16d * B * T)];
-                d_h_2_0_r_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_h_2_0_r_0' [B, T, 16]", 16d * B * T)];
-                d_h_2_0_m_3 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_h_2_0_m_3' [B, T, 16]", 16d * B * T)];
-                d_h_2_0_m_2 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_h_2_0_m_2' [B, T, 64]", 64d * B * T)];
-                d_h_2_0_m_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_h_2_0_m_1' [B, T, 64]", 64d * B * T)];
-                d_h_2_0_m_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_h_2_0_m_0' [B, T, 16]", 16d * B * T)];
-                d_h_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_h_1' [B, T, 16]", 16d * B * T)];
-                d_h_2_0_a_1 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_h_2_0_a_1' [B, T, 16]", 16d * B * T)];
-                d_h_2_0_a_1_context = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_h_2_0_a_1_context' [B, T, 16]", 16d * B * T)];
-                d_h_2_0_a_1_qkv = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_h_2_0_a_1_qkv' [B, T, 48]", 48d * B * T)];
-                d_h_2_0_a_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_h_2_0_a_0' [B, T, 16]", 16d * B * T)];
-                d_h_0 = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_h_0' [B, T, 16]", 16d * B * T)];
-                d_tok = new float[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'d_tok' [B, T, 16]", 16d * B * T)];
-                Output = new global::ModelDsl.Runtime.Tensor(logits, B, T, 29);
-                Predicted = new global::ModelDsl.Runtime.IntTensor(new int[global::ModelDsl.Runtime.BufferSize.Elements(ModelName, binding, "'Predicted' [B, T]", 1d * B * T)], B, T);
+                if (Output is not null && B == bound[0] && T == bound[1]) return;
+                B = bound[0];
+                T = bound[1];
+                GradientsBound = false;
+                long grown = 0; // bytes added
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref tok, 16d * B * T, ModelName, SymbolNames, bound, "'tok' [B, T, 16]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref h_0, 16d * B * T, ModelName, SymbolNames, bound, "'h_0' [B, T, 16]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref h_1, 16d * B * T, ModelName, SymbolNames, bound, "'h_1' [B, T, 16]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref h_2_0_a_0, 16d * B * T, ModelName, SymbolNames, bound, "'h_2_0_a_0' [B, T, 16]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref h_2_0_a_0_mean, 1d * B * T, ModelName, SymbolNames, bound, "'h_2_0_a_0_mean' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref h_2_0_a_0_rstd, 1d * B * T, ModelName, SymbolNames, bound, "'h_2_0_a_0_rstd' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref h_2_0_a_1_qkv, 48d * B * T, ModelName, SymbolNames, bound, "'h_2_0_a_1_qkv' [B, T, 48]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref h_2_0_a_1_context, 16d * B * T, ModelName, SymbolNames, bound, "'h_2_0_a_1_context' [B, T, 16]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref h_2_0_a_1_workspace, global::ModelDsl.Runtime.Cpu.Layers.Attention.WorkspaceSize(B, T, 2), ModelName, SymbolNames, bound, "'h_2_0_a_1_workspace' (working memory)");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref h_2_0_a_1, 16d * B * T, ModelName, SymbolNames, bound, "'h_2_0_a_1' [B, T, 16]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref h_2_0_r_0, 16d * B * T, ModelName, SymbolNames, bound, "'h_2_0_r_0' [B, T, 16]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref h_2_0_m_0, 16d * B * T, ModelName, SymbolNames, bound, "'h_2_0_m_0' [B, T, 16]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref h_2_0_m_0_mean, 1d * B * T, ModelName, SymbolNames, bound, "'h_2_0_m_0_mean' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref h_2_0_m_0_rstd, 1d * B * T, ModelName, SymbolNames, bound, "'h_2_0_m_0_rstd' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref h_2_0_m_1, 64d * B * T, ModelName, SymbolNames, bound, "'h_2_0_m_1' [B, T, 64]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref h_2_0_m_2, 64d * B * T, ModelName, SymbolNames, bound, "'h_2_0_m_2' [B, T, 64]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref h_2_0_m_3, 16d * B * T, ModelName, SymbolNames, bound, "'h_2_0_m_3' [B, T, 16]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref h_2_0_0, 16d * B * T, ModelName, SymbolNames, bound, "'h_2_0_0' [B, T, 16]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref h_2_1_0, 16d * B * T, ModelName, SymbolNames, bound, "'h_2_1_0' [B, T, 16]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref h_2_2_0, 16d * B * T, ModelName, SymbolNames, bound, "'h_2_2_0' [B, T, 16]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref h, 16d * B * T, ModelName, SymbolNames, bound, "'h' [B, T, 16]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref h_mean, 1d * B * T, ModelName, SymbolNames, bound, "'h_mean' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref h_rstd, 1d * B * T, ModelName, SymbolNames, bound, "'h_rstd' [B, T]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref logits, 29d * B * T, ModelName, SymbolNames, bound, "'logits' [B, T, 29]");
+                global::ModelDsl.Runtime.WorkspaceBuffers.View(ref Output, logits, [B, T, 29]);
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref Predicted, [B, T], ModelName, SymbolNames, bound, "'Predicted' [B, T]");
+                Bytes += grown;
+            }
+
+            /// <summary>The activations' gradients for the current binding (TrainStep and ComputeGradients): Forward, Predict and Evaluate never size them.</summary>
+            public void BindGradients()
+            {
+                if (GradientsBound) return;
+                global::System.ReadOnlySpan<int> bound = [B, T];
+                long grown = 0; // bytes added
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_logits, 29d * B * T, ModelName, SymbolNames, bound, "'d_logits' [B, T, 29]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_h, 16d * B * T, ModelName, SymbolNames, bound, "'d_h' [B, T, 16]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_h_2_2_0, 16d * B * T, ModelName, SymbolNames, bound, "'d_h_2_2_0' [B, T, 16]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_h_2_1_0, 16d * B * T, ModelName, SymbolNames, bound, "'d_h_2_1_0' [B, T, 16]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_h_2_0_0, 16d * B * T, ModelName, SymbolNames, bound, "'d_h_2_0_0' [B, T, 16]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_h_2_0_r_0, 16d * B * T, ModelName, SymbolNames, bound, "'d_h_2_0_r_0' [B, T, 16]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_h_2_0_m_3, 16d * B * T, ModelName, SymbolNames, bound, "'d_h_2_0_m_3' [B, T, 16]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_h_2_0_m_2, 64d * B * T, ModelName, SymbolNames, bound, "'d_h_2_0_m_2' [B, T, 64]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_h_2_0_m_1, 64d * B * T, ModelName, SymbolNames, bound, "'d_h_2_0_m_1' [B, T, 64]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_h_2_0_m_0, 16d * B * T, ModelName, SymbolNames, bound, "'d_h_2_0_m_0' [B, T, 16]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_h_1, 16d * B * T, ModelName, SymbolNames, bound, "'d_h_1' [B, T, 16]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_h_2_0_a_1, 16d * B * T, ModelName, SymbolNames, bound, "'d_h_2_0_a_1' [B, T, 16]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_h_2_0_a_1_context, 16d * B * T, ModelName, SymbolNames, bound, "'d_h_2_0_a_1_context' [B, T, 16]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_h_2_0_a_1_qkv, 48d * B * T, ModelName, SymbolNames, bound, "'d_h_2_0_a_1_qkv' [B, T, 48]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_h_2_0_a_0, 16d * B * T, ModelName, SymbolNames, bound, "'d_h_2_0_a_0' [B, T, 16]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_h_0, 16d * B * T, ModelName, SymbolNames, bound, "'d_h_0' [B, T, 16]");
+                grown += global::ModelDsl.Runtime.WorkspaceBuffers.Fit(ref d_tok, 16d * B * T, ModelName, SymbolNames, bound, "'d_tok' [B, T, 16]");
+                Bytes += grown;
+                GradientsBound = true;
             }
         }
 
-        /// <summary>The last few workspaces, most recent first: a training loop alternates between at most two batch sizes.</summary>
-        private readonly Workspace?[] _workspaces = new Workspace?[4];
+        /// <summary>The one workspace: every call binds its shapes to it (Prepare), under the guard.</summary>
+        private readonly Workspace _workspace = new Workspace();
 
-        private Workspace WorkspaceFor(int B, int T)
+        /// <summary>
+        /// The bytes the workspace's buffers hold now (activations, gradients, working memory, Predicted): for diagnostics.
+        /// It grows only when a call needs more than a buffer holds, to the largest B, T seen (or reserved), never per call.
+        /// </summary>
+        public long WorkspaceBytes => global::System.Threading.Volatile.Read(ref _workspace.Bytes);
+
+        /// <summary>
+        /// Sizes the workspace now for calls whose B, T are at most <paramref name="B"/>, <paramref name="T"/>: every buffer gets what those sizes need, so
+        /// a loop over smaller shapes (length-bucketed batches, a partial last batch) never grows it. Optional: without it the
+        /// buffers grow to the largest shapes the calls bring. Computes nothing; the next call binds its own shapes.
+        /// </summary>
+        /// <param name="training">Also the gradients' buffers, which TrainStep and ComputeGradients use (false: only what Forward, Predict and Evaluate need).</param>
+        public void ReserveWorkspace(int B, int T, bool training = true)
         {
-            for (int i = 0; i < _workspaces.Length; i++)
-            {
-                if (_workspaces[i] is { } found && found.B == B && found.T == T) return found;
-            }
-            var planned = new Workspace(B, T);
-            global::System.Array.Copy(_workspaces, 0, _workspaces, 1, _workspaces.Length - 1);
-            _workspaces[0] = planned;
-            return planned;
+            using var call = _guard.Enter("ParityRecompute.ReserveWorkspace");
+            global::System.ArgumentOutOfRangeException.ThrowIfNegativeOrZero(B);
+            global::System.ArgumentOutOfRangeException.ThrowIfNegativeOrZero(T);
+            global::System.Span<int> bound = stackalloc int[] { B, T };
+            global::ModelDsl.Runtime.ShapeCheck.AtMost("ParityRecompute.ReserveWorkspace", "idx", "T", bound[1], 16, "positional(max_len=16) 'h.0' at parity_recompute.model:22");
+            _workspace.Bind(bound);
+            if (training) _workspace.BindGradients();
+        }
+
+        /// <summary>The workspace with this call's binding (<paramref name="bound"/>, as Prepare bound it).</summary>
+        private Workspace WorkspaceFor(global::System.ReadOnlySpan<int> bound)
+        {
+            _workspace.Bind(bound);
+            return _workspace;
         }
 
         /// <summary>
@@ -486,7 +527,7 @@ namespace Consumer
             global::ModelDsl.Runtime.ShapeCheck.Input(caller, "idx", "[B, T]", idx.Shape, [-1, -2], bound, SymbolNames);
             if (targets is not null) global::ModelDsl.Runtime.ShapeCheck.Input(caller, "targets", "[B, T]", targets.Shape, [-1, -2], bound, SymbolNames);
             global::ModelDsl.Runtime.ShapeCheck.AtMost(caller, "idx", "T", bound[1], 16, "positional(max_len=16) 'h.0' at parity_recompute.model:22");
-            var w = WorkspaceFor(bound[0], bound[1]);
+            var w = WorkspaceFor(bound);
             int B = w.B;
             int T = w.T;
             global::ModelDsl.Runtime.ShapeCheck.Ids(caller, "idx", global::System.MemoryExtensions.AsSpan(idx.Data, 0, B * T), 29, "embedding 'tok'");
