@@ -13,8 +13,9 @@ namespace ModelDsl.Generator.Tests.Training;
 /// The cuBLASLt epilogues in a <c>precision bf16</c> model (docs/cuda.md "GEMM epilogues"): tests/CudaParity/models/
 /// parity_epilogues.model with <c>precision bf16</c> takes all four (bias, bias + GELU keeping its input, dGELU with the
 /// bias gradient, a bias gradient with the weight gradient) and keeps the kernels where the FP32 model keeps them. Its
-/// Bf16 session runs them through <c>GemmBf16Epilogue</c> on the operands' BF16 copies on the emulator and is held to the
-/// FP32 CPU backend within the BF16 tolerances below; its Fp32 session, through <c>SgemmEpilogue</c>, to the FP32 ones.
+/// Bf16 session, which stores activations in BF16, runs them through <c>GemmBf16Epilogue</c> on the operands' BF16 copies
+/// (BF16 D and aux for the forward ones) on the emulator and is held to the FP32 CPU backend within the BF16 tolerances
+/// below; its Fp32 session, through <c>SgemmEpilogue</c>, to the FP32 ones.
 /// </summary>
 public sealed class Bf16EpilogueTrainingTests(CudaParityTests.Emulator emulator, ITestOutputHelper output) : IClassFixture<CudaParityTests.Emulator>
 {
@@ -45,6 +46,13 @@ public sealed class Bf16EpilogueTrainingTests(CudaParityTests.Emulator emulator,
         }
         // The kernels the epilogues replace are left out of the module alike (the erf GELU and the 12-wide tanh GELU keep theirs).
         Assert.Equal(Count(fp32.GpuSource, "no kernel: cuBLASLt's"), Count(compiled.GpuSource, "no kernel: cuBLASLt's"));
+        // The model stores its activations in BF16 (no layer family keeps them float): the forward epilogues write their
+        // BF16 activation with the bias's BF16 copy, and the dGELU epilogue reads its BF16 GELU input widened to FP32.
+        int forward = Count(fp32.GpuSource, "_context.SgemmEpilogue(global::ModelDsl.Cuda.GemmEpilogue.Bias,")
+            + Count(fp32.GpuSource, "_context.SgemmEpilogue(global::ModelDsl.Cuda.GemmEpilogue.GeluAuxBias,");
+        Assert.Equal(forward, Count(compiled.GpuSource, "bf16C: true); // BF16 operands, FP32 accumulation;"));
+        Assert.Equal(Count(fp32.GpuSource, "_context.SgemmEpilogue(global::ModelDsl.Cuda.GemmEpilogue.GeluGradientBiasGradient,"),
+            Count(compiled.GpuSource, "w.AuxF32.Pointer); // BF16 operands, FP32 accumulation; the gradients and aux in FP32"));
         static int Count(string text, string what) => text.Split(what).Length - 1;
     }
 
