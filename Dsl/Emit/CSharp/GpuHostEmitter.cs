@@ -897,6 +897,7 @@ namespace ModelDsl.Emit.CSharp
         {
             BufferKind.Saved => $"saved {b.DType.ToSource()}{ShapeText(b.Shape)}, kept by the forward for the backward",
             BufferKind.Workspace => $"working memory, f32: {Cuda.Workspaces[b].Layout}",
+            _ when StoresBf16 && ActivationStorage.IsActivation(b) => $"{b.Kind.ToString().ToLowerInvariant()} {b.DType.ToSource()}{ShapeText(b.Shape)}, md_act: BF16 in a Bf16 session",
             _ => $"{b.Kind.ToString().ToLowerInvariant()} {b.DType.ToSource()}{ShapeText(b.Shape)}",
         };
 

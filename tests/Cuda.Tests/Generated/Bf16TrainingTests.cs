@@ -82,6 +82,28 @@ public sealed class Bf16TrainingTests(ITestOutputHelper output)
         Assert.True(worst > 0, "no BF16 rounding visible: the BF16 path was not taken");
     }
 
+    // Every layer family the model launches takes md_act, so its Bf16 session stores activations in BF16: 2 bytes an
+    // element (the logits and attention's qkv here), gradients 4; its Fp32 session 4 throughout.
+    [Fact]
+    public void The_bf16_session_stores_activations_in_two_bytes()
+    {
+        Assert.True(ExampleModels.CudaPlans(out _).Single(m => m.Model == nameof(ParityGptBf16)).Module.Bf16Activations);
+        using var context = GpuContext.OpenEmulated();
+        var (idx, targets) = Task(3);
+        long Bytes(GpuPrecision precision, string field)
+        {
+            using var session = new ParityGptBf16(7UL).ToGpu(context, precision);
+            session.TrainStep(idx, targets);
+            var workspaces = (Array)session.GetType().GetField("_workspaces", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(session)!;
+            var w = workspaces.GetValue(0)!;
+            return ((DeviceVariable)w.GetType().GetField(field)!.GetValue(w)!).Bytes;
+        }
+        Assert.Equal(2L * Batch * Steps * Vocab, Bytes(GpuPrecision.Bf16, "logits"));
+        Assert.Equal(2L * Batch * Steps * 96, Bytes(GpuPrecision.Bf16, "h_1_0_a_1_qkv"));
+        Assert.Equal(4L * Batch * Steps * Vocab, Bytes(GpuPrecision.Bf16, "d_logits"));
+        Assert.Equal(4L * Batch * Steps * Vocab, Bytes(GpuPrecision.Fp32, "logits"));
+    }
+
     [Fact]
     public void Two_hundred_bf16_steps_stay_within_the_stated_margin_of_fp32()
     {

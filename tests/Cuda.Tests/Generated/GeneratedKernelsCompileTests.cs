@@ -40,6 +40,7 @@ public sealed class GeneratedKernelsCompileTests
     {
         var modules = ExampleModels.CudaModules(out _).Where(m => m.Module.Bf16Activations).ToList();
         Assert.Contains(modules, m => m.Model == "ParityMlpBf16"); // a bf16 model without layer families always stores BF16
+        Assert.Contains(modules, m => m.Model == "ParityGptBf16"); // embedding, positional, layer norm, attention: md_act
         foreach (var (model, module) in modules)
         {
             string ptx = NvrtcCompiler.CompileToPtx(ModelDsl.Emit.Cuda.CudaModule.Bf16ActivationsDefine + "\n" + module.Source, model + "_bf16.cu", architecture);

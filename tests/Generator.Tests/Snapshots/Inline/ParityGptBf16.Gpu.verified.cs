@@ -1780,43 +1780,43 @@ extern "C" __global__ void __launch_bounds__(256) gradient_sum_of_squares(
                 public readonly ushort[] Bf16Host; // f32 inputs rounded and outputs read back through here (Bf16 only; else empty)
                 public readonly global::ModelDsl.Cuda.DeviceVariable idx; // input i32[B, T]
                 public readonly global::ModelDsl.Cuda.DeviceVariable targets; // label i32[B, T]
-                public readonly global::ModelDsl.Cuda.DeviceVariable tok; // activation f32[B, T, 32]
-                public readonly global::ModelDsl.Cuda.DeviceVariable pos; // activation f32[B, T, 32]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_0; // activation f32[B, T, 32]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_0_a_0; // activation f32[B, T, 32]
+                public readonly global::ModelDsl.Cuda.DeviceVariable tok; // activation f32[B, T, 32], md_act: BF16 in a Bf16 session
+                public readonly global::ModelDsl.Cuda.DeviceVariable pos; // activation f32[B, T, 32], md_act: BF16 in a Bf16 session
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_0; // activation f32[B, T, 32], md_act: BF16 in a Bf16 session
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_0_a_0; // activation f32[B, T, 32], md_act: BF16 in a Bf16 session
                 public readonly global::ModelDsl.Cuda.DeviceVariable h_1_0_a_0_mean; // saved f32[B, T], kept by the forward for the backward
                 public readonly global::ModelDsl.Cuda.DeviceVariable h_1_0_a_0_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_0_a_1_qkv; // activation f32[B, T, 96]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_0_a_1_context; // activation f32[B, T, 32]
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_0_a_1_qkv; // activation f32[B, T, 96], md_act: BF16 in a Bf16 session
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_0_a_1_context; // activation f32[B, T, 32], md_act: BF16 in a Bf16 session
                 public readonly global::ModelDsl.Cuda.DeviceVariable h_1_0_a_1_workspace; // working memory, f32: row max [B, 2, T] | row log-sum [B, 2, T] | delta [B, 2, T]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_0_a_1; // activation f32[B, T, 32]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_0_r_0; // activation f32[B, T, 32]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_0_m_0; // activation f32[B, T, 32]
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_0_a_1; // activation f32[B, T, 32], md_act: BF16 in a Bf16 session
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_0_r_0; // activation f32[B, T, 32], md_act: BF16 in a Bf16 session
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_0_m_0; // activation f32[B, T, 32], md_act: BF16 in a Bf16 session
                 public readonly global::ModelDsl.Cuda.DeviceVariable h_1_0_m_0_mean; // saved f32[B, T], kept by the forward for the backward
                 public readonly global::ModelDsl.Cuda.DeviceVariable h_1_0_m_0_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_0_m_1; // activation f32[B, T, 128]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_0_m_2; // activation f32[B, T, 128]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_0_m_3; // activation f32[B, T, 32]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_0_0; // activation f32[B, T, 32]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_1_a_0; // activation f32[B, T, 32]
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_0_m_1; // activation f32[B, T, 128], md_act: BF16 in a Bf16 session
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_0_m_2; // activation f32[B, T, 128], md_act: BF16 in a Bf16 session
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_0_m_3; // activation f32[B, T, 32], md_act: BF16 in a Bf16 session
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_0_0; // activation f32[B, T, 32], md_act: BF16 in a Bf16 session
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_1_a_0; // activation f32[B, T, 32], md_act: BF16 in a Bf16 session
                 public readonly global::ModelDsl.Cuda.DeviceVariable h_1_1_a_0_mean; // saved f32[B, T], kept by the forward for the backward
                 public readonly global::ModelDsl.Cuda.DeviceVariable h_1_1_a_0_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_1_a_1_qkv; // activation f32[B, T, 96]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_1_a_1_context; // activation f32[B, T, 32]
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_1_a_1_qkv; // activation f32[B, T, 96], md_act: BF16 in a Bf16 session
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_1_a_1_context; // activation f32[B, T, 32], md_act: BF16 in a Bf16 session
                 public readonly global::ModelDsl.Cuda.DeviceVariable h_1_1_a_1_workspace; // working memory, f32: row max [B, 2, T] | row log-sum [B, 2, T] | delta [B, 2, T]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_1_a_1; // activation f32[B, T, 32]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_1_r_0; // activation f32[B, T, 32]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_1_m_0; // activation f32[B, T, 32]
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_1_a_1; // activation f32[B, T, 32], md_act: BF16 in a Bf16 session
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_1_r_0; // activation f32[B, T, 32], md_act: BF16 in a Bf16 session
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_1_m_0; // activation f32[B, T, 32], md_act: BF16 in a Bf16 session
                 public readonly global::ModelDsl.Cuda.DeviceVariable h_1_1_m_0_mean; // saved f32[B, T], kept by the forward for the backward
                 public readonly global::ModelDsl.Cuda.DeviceVariable h_1_1_m_0_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_1_m_1; // activation f32[B, T, 128]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_1_m_2; // activation f32[B, T, 128]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_1_m_3; // activation f32[B, T, 32]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_1_0; // activation f32[B, T, 32]
-                public readonly global::ModelDsl.Cuda.DeviceVariable h; // activation f32[B, T, 32]
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_1_m_1; // activation f32[B, T, 128], md_act: BF16 in a Bf16 session
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_1_m_2; // activation f32[B, T, 128], md_act: BF16 in a Bf16 session
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_1_m_3; // activation f32[B, T, 32], md_act: BF16 in a Bf16 session
+                public readonly global::ModelDsl.Cuda.DeviceVariable h_1_1_0; // activation f32[B, T, 32], md_act: BF16 in a Bf16 session
+                public readonly global::ModelDsl.Cuda.DeviceVariable h; // activation f32[B, T, 32], md_act: BF16 in a Bf16 session
                 public readonly global::ModelDsl.Cuda.DeviceVariable h_mean; // saved f32[B, T], kept by the forward for the backward
                 public readonly global::ModelDsl.Cuda.DeviceVariable h_rstd; // saved f32[B, T], kept by the forward for the backward
-                public readonly global::ModelDsl.Cuda.DeviceVariable logits; // activation f32[B, T, 16]
+                public readonly global::ModelDsl.Cuda.DeviceVariable logits; // activation f32[B, T, 16], md_act: BF16 in a Bf16 session
                 public readonly global::ModelDsl.Cuda.DeviceVariable d_logits; // gradient f32[B, T, 16]
                 public readonly global::ModelDsl.Cuda.DeviceVariable d_h; // gradient f32[B, T, 32]
                 public readonly global::ModelDsl.Cuda.DeviceVariable d_h_1_1_0; // gradient f32[B, T, 32]
