@@ -31,6 +31,7 @@ internal static class BidirectionalRecurrence
         DevicePointer weightIhReverse, DevicePointer weightHhReverse, DevicePointer biasIhReverse, DevicePointer biasHhReverse,
         DevicePointer hiddenStates, DevicePointer lastHidden, DevicePointer workspace)
     {
+        RefuseBf16(gpu);
         var l = new Cpu.BidirectionalLayout(batch, steps, inputSize, hidden, directionWorkspace);
         int h = hidden;
         bool last = !lastHidden.IsNull;
@@ -61,6 +62,7 @@ internal static class BidirectionalRecurrence
         DevicePointer dWeightIhReverse, DevicePointer dWeightHhReverse, DevicePointer dBiasIhReverse, DevicePointer dBiasHhReverse,
         bool accumulateInputGradient, bool accumulateParameterGradients)
     {
+        RefuseBf16(gpu);
         var l = new Cpu.BidirectionalLayout(batch, steps, inputSize, hidden, directionWorkspace);
         int h = hidden;
         bool sequences = !dHiddenStates.IsNull, last = !dLastHidden.IsNull;
@@ -84,5 +86,16 @@ internal static class BidirectionalRecurrence
             dx.IsNull ? default : dxRev, dWeightIhReverse, dWeightHhReverse, dBiasIhReverse, dBiasHhReverse, false, accumulateParameterGradients);
         if (!dx.IsNull)
             Sequence.Copy(gpu, batch, steps, inputSize, inputSize, 0, inputSize, 0, dxRev, dx, reverse: true, accumulate: true);
+    }
+
+    /// <summary>
+    /// sequence.cuh copies float activations, so a bidirectional recurrence runs only where activations are float (a model
+    /// using one keeps FP32 activations in a Bf16 session, with a warning at the op).
+    /// </summary>
+    private static void RefuseBf16(LayerContext gpu)
+    {
+        ArgumentNullException.ThrowIfNull(gpu);
+        if (gpu.Bf16Activations)
+            throw new NotSupportedException("a bidirectional lstm or gru takes float activations (sequence.cuh), but this LayerContext's activations are BF16");
     }
 }

@@ -7,6 +7,8 @@ namespace ModelDsl.Cuda.Layers;
 /// <c>ModelDsl.Runtime.Cpu.Layers.Lstm</c> after the <see cref="LayerContext"/> (device pointers for spans; a null
 /// pointer where the CPU takes an empty span). The working memory has the CPU's layout and length
 /// (<c>Lstm.WorkspaceSize</c>): gates (B, T, 4H) | cells (B, T, H) | h_prev (B, T, H) | dh (B, H) | dc (B, H).
+/// With BF16 activations (<see cref="LayerContext.Bf16Activations"/>) the products that read x are lstm.cuh's own
+/// kernels and the recurrence reads FP32 hidden states from h_prev (lstm.cuh's header gives the sequence).
 /// </summary>
 public static partial class Lstm
 {
@@ -25,13 +27,16 @@ public static partial class Lstm
         var context = gpu.Context;
         int g = 4 * hidden;
         long rows = (long)batch * steps;
-        DevicePointer gates = workspace, cells = workspace.Plus(rows * g);
-        context.Sgemm(false, true, checked((int)rows), g, inputSize, 1f, x, inputSize, weightIh, inputSize, 0f, gates, g);
+        DevicePointer gates = workspace, cells = workspace.Plus(rows * g), hPrev = workspace.Plus(rows * 5 * hidden);
+        bool bf16 = gpu.Bf16Activations;
+        if (bf16) InputProduct(gpu, checked((int)rows), g, inputSize, x, weightIh, gates);
+        else context.Sgemm(false, true, checked((int)rows), g, inputSize, 1f, x, inputSize, weightIh, inputSize, 0f, gates, g);
         var kernel = gpu.Kernel("md_lstm_forward_step");
         for (int t = 0; t < steps; t++)
         {
+            // h_{t−1}: the stored h (float), or the FP32 copy the step kernel keeps in h_prev (BF16 activations).
             if (t > 0)
-                context.Sgemm(false, true, batch, g, hidden, 1f, hiddenStates.Plus((t - 1) * (long)hidden), steps * hidden,
+                context.Sgemm(false, true, batch, g, hidden, 1f, bf16 ? hPrev.Plus(t * (long)hidden) : hiddenStates.Plus((t - 1) * (long)hidden), steps * hidden,
                     weightHh, hidden, 1f, gates.Plus(t * (long)g), steps * g);
             var a = kernel.Arguments();
             a.Int("batch", batch);
@@ -42,9 +47,10 @@ public static partial class Lstm
             a.Reads("bias_hh", biasHh);
             a.Writes("gates", gates);
             a.Writes("cells", cells);
-            a.Writes("h", hiddenStates);
-            a.Writes("last_hidden", lastHidden);
-            a.Writes("last_cell", lastCell);
+            a.WritesActivation("h", hiddenStates);
+            a.Writes("h_prev", bf16 ? hPrev : default);
+            a.WritesActivation("last_hidden", lastHidden);
+            a.WritesActivation("last_cell", lastCell);
             kernel.Launch(Grid.Elements((long)batch * hidden), Grid.Block, ref a);
         }
     }
@@ -87,16 +93,33 @@ public static partial class Lstm
             if (t > 0)
                 context.Sgemm(false, false, batch, hidden, g, 1f, gates.Plus(t * (long)g), steps * g, weightHh, hidden, 0f, dh, hidden);
         }
-        var shift = gpu.Kernel("md_lstm_shift_hidden");
-        var s = shift.Arguments();
-        s.Int("batch", batch);
-        s.Int("steps", steps);
-        s.Int("hidden", hidden);
-        s.Reads("h", hiddenStates);
-        s.Writes("h_prev", hPrev);
-        shift.Launch(Grid.Elements(rows * hidden), Grid.Block, ref s);
+        bool bf16 = gpu.Bf16Activations;
+        if (!bf16) // with BF16 activations the forward left the FP32 h_prev its recurrence read
+        {
+            var shift = gpu.Kernel("md_lstm_shift_hidden");
+            var s = shift.Arguments();
+            s.Int("batch", batch);
+            s.Int("steps", steps);
+            s.Int("hidden", hidden);
+            s.ReadsActivation("h", hiddenStates);
+            s.Writes("h_prev", hPrev);
+            shift.Launch(Grid.Elements(rows * hidden), Grid.Block, ref s);
+        }
         float beta = accumulateParameterGradients ? 1f : 0f;
-        context.Sgemm(true, false, g, inputSize, allRows, 1f, gates, g, x, inputSize, beta, dWeightIh, inputSize);
+        if (bf16)
+        {
+            var gradient = gpu.Kernel("md_lstm_input_weight_gradient");
+            var w = gradient.Arguments();
+            w.Int("rows", allRows);
+            w.Int("cols", g);
+            w.Int("inner", inputSize);
+            w.Reads("dpre", gates);
+            w.ReadsActivation("x", x);
+            w.Writes("dweight", dWeightIh);
+            w.Flag("accumulate", accumulateParameterGradients);
+            gradient.Launch(Grid.Elements((long)g * inputSize), Grid.Block, ref w);
+        }
+        else context.Sgemm(true, false, g, inputSize, allRows, 1f, gates, g, x, inputSize, beta, dWeightIh, inputSize);
         context.Sgemm(true, false, g, hidden, allRows, 1f, gates, g, hPrev, hidden, beta, dWeightHh, hidden);
         var bias = gpu.Kernel("md_lstm_bias_backward");
         var b = bias.Arguments();
@@ -109,5 +132,19 @@ public static partial class Lstm
         bias.Launch(Grid.Columns(g), Grid.ColumnBlock, ref b);
         if (!dx.IsNull)
             context.Sgemm(false, false, allRows, inputSize, g, 1f, gates, g, weightIh, inputSize, accumulateInputGradient ? 1f : 0f, dx, inputSize);
+    }
+
+    /// <summary><c>md_lstm_input_product</c>: gates (rows, cols) = x (rows, inner)·weightᵀ, x an md_act activation.</summary>
+    private static void InputProduct(LayerContext gpu, int rows, int cols, int inner, DevicePointer x, DevicePointer weight, DevicePointer gates)
+    {
+        var product = gpu.Kernel("md_lstm_input_product");
+        var a = product.Arguments();
+        a.Int("rows", rows);
+        a.Int("cols", cols);
+        a.Int("inner", inner);
+        a.ReadsActivation("x", x);
+        a.Reads("weight", weight);
+        a.Writes("gates", gates);
+        product.Launch(Grid.Elements((long)rows * cols), Grid.Block, ref a);
     }
 }

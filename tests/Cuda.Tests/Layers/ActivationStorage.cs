@@ -23,11 +23,15 @@ internal sealed class ActivationStorage : IDisposable
     /// <param name="moduleBf16">The module's md_act, when it is not the buffers' (only for the negative control: a
     /// mixed-up storage). Activation buffers are allocated 4 bytes per element whatever the storage, so that such a
     /// mix-up reads and writes inside them.</param>
-    public ActivationStorage(LayerKernelFixture gpu, LayerFamily family, bool bf16, bool? moduleBf16 = null)
+    /// <param name="bf16Path">The launchers take the launch sequence of BF16 activations (a <see cref="LayerContext"/>
+    /// of 2-byte activations) whatever the module: so that a float module runs the same sequence as a BF16 one where a
+    /// launcher has a sequence of its own for BF16 (lstm).</param>
+    public ActivationStorage(LayerKernelFixture gpu, LayerFamily family, bool bf16, bool? moduleBf16 = null, bool bf16Path = false)
     {
         _gpu = gpu;
         Bf16 = bf16;
-        Layers = gpu.Layers(family, moduleBf16 ?? bf16);
+        var layers = gpu.Layers(family, moduleBf16 ?? bf16);
+        Layers = bf16Path && !layers.Bf16Activations ? new LayerContext(gpu.Context, layers.Module, activationBytes: 2) : layers;
     }
 
     public bool Bf16 { get; }
@@ -160,20 +164,20 @@ internal static class ActivationStorageParity
     }
 
     /// <summary>Runs <paramref name="launch"/> in both storages and asserts the bounds above for every output.</summary>
-    public static void Check(LayerKernelFixture gpu, ITestOutputHelper output, LayerFamily family, Action<ActivationStorage> launch)
+    public static void Check(LayerKernelFixture gpu, ITestOutputHelper output, LayerFamily family, Action<ActivationStorage> launch, bool bf16Path = false)
     {
-        var (fp32, bf16) = RunBoth(gpu, family, family, launch);
+        var (fp32, bf16) = RunBoth(gpu, family, family, launch, bf16Path);
         int failures = Compare(output, fp32, bf16, out string first);
         Assert.True(failures == 0, $"{family}: {failures} outputs break the BF16 storage bounds; {first}");
     }
 
     /// <summary>The outputs of <paramref name="launch"/> with <paramref name="reference"/>'s module in FP32 and <paramref name="tested"/>'s in BF16.</summary>
     public static (IReadOnlyList<Output> Fp32, IReadOnlyList<Output> Bf16)
-        RunBoth(LayerKernelFixture gpu, LayerFamily reference, LayerFamily tested, Action<ActivationStorage> launch)
+        RunBoth(LayerKernelFixture gpu, LayerFamily reference, LayerFamily tested, Action<ActivationStorage> launch, bool bf16Path = false)
     {
         IReadOnlyList<Output> Run(LayerFamily family, bool bf16)
         {
-            using var storage = new ActivationStorage(gpu, family, bf16);
+            using var storage = new ActivationStorage(gpu, family, bf16, bf16Path: bf16Path);
             launch(storage);
             return storage.Read();
         }

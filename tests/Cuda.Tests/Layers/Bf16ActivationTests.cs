@@ -234,6 +234,33 @@ public sealed class Bf16ActivationTests(LayerKernelFixture gpu, ITestOutputHelpe
         });
     }
 
+    // Both compilations take the launch sequence of BF16 activations (lstm.cuh's own products for x, the recurrence on
+    // the FP32 h_prev; LstmKernelTests holds it to the CPU), so the floats are the same operations on the same values.
+    [Theory]
+    [InlineData(3, 7, 5, 19, true)]
+    [InlineData(2, 4, 8, 16, false)]
+    public void Lstm(int batch, int steps, int inputSize, int hidden, bool accumulate)
+    {
+        var random = new Random(batch * 100 + hidden);
+        int g4 = 4 * hidden, rows = batch * steps;
+        float[] x = Bf16Values(random, (long)rows * inputSize);
+        float[] wIh = LayerAssert.Uniform(random, (long)g4 * inputSize, -0.6f, 0.6f), wHh = LayerAssert.Uniform(random, (long)g4 * hidden, -0.6f, 0.6f);
+        float[] bIh = LayerAssert.Uniform(random, g4, -0.3f, 0.3f), bHh = LayerAssert.Uniform(random, g4, -0.3f, 0.3f);
+        float[] dhOut = LayerAssert.Uniform(random, (long)rows * hidden), dLast = LayerAssert.Uniform(random, (long)batch * hidden);
+        float[] dx0 = LayerAssert.Uniform(random, (long)rows * inputSize), dw0 = LayerAssert.Uniform(random, (long)g4 * inputSize);
+        int workspace = ModelDsl.Runtime.Cpu.Layers.Lstm.WorkspaceSize(batch, steps, hidden);
+        Check(gpu, output, LayerFamily.Lstm, s =>
+        {
+            DevicePointer dX = s.Activation(x), dWih = s.Floats(wIh), dWhh = s.Floats(wHh), work = s.FloatOutput("lstm workspace", workspace);
+            DevicePointer h = s.ActivationOutput("lstm h", rows * hidden);
+            GpuLayers.Lstm.Forward(s.Layers, batch, steps, inputSize, hidden, dX, dWih, dWhh, s.Floats(bIh), s.Floats(bHh),
+                h, s.ActivationOutput("lstm last hidden", batch * hidden), s.ActivationOutput("lstm last cell", batch * hidden), work);
+            GpuLayers.Lstm.Backward(s.Layers, batch, steps, inputSize, hidden, dX, dWih, dWhh, h, s.Floats(dhOut), s.Floats(dLast), work,
+                s.FloatOutput("lstm dx", dx0), s.FloatOutput("lstm dweight_ih", dw0), s.FloatOutput("lstm dweight_hh", g4 * hidden),
+                s.FloatOutput("lstm dbias_ih", g4), s.FloatOutput("lstm dbias_hh", g4), accumulate, accumulate);
+        }, bf16Path: true);
+    }
+
     // The check itself can fail: a module whose md_act is not the buffers' storage (a kernel reading BF16 as floats and
     // writing float bits into BF16 buffers, or the reverse) breaks the bounds, here for layer_norm and softmax.
     [Theory]

@@ -82,10 +82,12 @@ public sealed class LayerLauncherTests : IDisposable
         // module: the arguments are checked against the same parsed signatures).
         var bf16 = new LayerContext(_context, _module, activationBytes: 2);
         GpuLayers.Conv2d.Forward(bf16, conv, p, q, r, s, t);
+        GpuLayers.Lstm.Forward(bf16, 2, 3, 4, 5, p, q, r, s, s.Plus(20), u, default, default, t);
+        GpuLayers.Lstm.Backward(bf16, 2, 3, 4, 5, p, q, r, u, default, s, t, default, p.Plus(1000), q.Plus(1000), r.Plus(1000), s.Plus(1000));
         _context.Synchronize();
 
         var library = LayerKernels.Signatures.Keys.OrderBy(n => n, StringComparer.Ordinal).ToList();
-        Assert.Equal(53, library.Count);
+        Assert.Equal(55, library.Count);
         Assert.Equal(library, _layers.LaunchedKernels.Concat(bf16.LaunchedKernels).Distinct().OrderBy(n => n, StringComparer.Ordinal));
     }
 
