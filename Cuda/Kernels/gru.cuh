@@ -7,9 +7,12 @@
 //   step t (gi = x_t·W_ihᵀ, gh = h_{t−1}·W_hhᵀ, zero at t = 0):
 //     r = σ(gi_r + b_ir + gh_r + b_hr)   z = σ(gi_z + b_iz + gh_z + b_hz)   n = tanh(gi_n + b_in + r·(gh_n + b_hn))
 //     h_t = (1 − z)·n + z·h_{t−1}
-// Storage: float throughout, activations included (no md_act pointer): the host's cuBLAS products read and write
-// the activations as FP32 matrices, so a model using this family keeps FP32 activations in every session (a warning
-// at the op says so; docs/cuda.md "Activation storage in the layer kernels").
+// Storage (bf16.cuh): x, h and last_hidden are activations, md_act; the weights, biases, the workspace and every
+// gradient are float. With md_act = float the products are the cuBLAS calls below. With BF16 activations
+// (LayerContext.Bf16Activations) cuBLAS cannot take x or h (FP32 operands only), so the host takes the BF16 sequence
+// further below: x's two products are md_gru_input_product and md_gru_input_weight_gradient, and the recurrence runs
+// on FP32 hidden states the step kernel also writes into the workspace's h_prev (h itself is their rounding), which
+// the recurrent GEMMs, both step kernels' h_{t−1} and the backward's dW_hh read; md_gru_shift_hidden is not run.
 // Workspace, as the CPU's (floats): gi (B, T, 3H) | gh (B, T, 3H) | h_prev (B, T, H) | dh (B, H). The forward leaves
 // r, z, n in gi and gh_n + b_hn in gh's n block; the backward overwrites gi and gh with their gradients, so every
 // backward needs its own forward. Row (b, t) of gi and gh is b·T + t.
@@ -28,16 +31,23 @@
 //     Sgemm(true, false, G, H, B·T, 1, gh, G, h_prev, H, β, dW_hh, H)
 //     md_gru_column_sum(B·T, G, gi, dbias_ih, accumulate params);  md_gru_column_sum(B·T, G, gh, dbias_hh, …)
 //     if dx wanted: Sgemm(false, false, B·T, In, G, 1, gi, G, W_ih, In, accumulate input ? 1 : 0, dx, In)
+//   with BF16 activations, the same except:
+//     forward: md_gru_input_product(B·T, G, In, x, W_ih, gi) for the first Sgemm; the recurrent Sgemm reads
+//              h_prev + t·H (T·H) instead of h + (t−1)·H; md_gru_forward_step(t) reads h_{t−1} from and writes h_t to
+//              h_prev (h_prev ≠ null)
+//     backward: md_gru_backward_step reads h_{t−1} from h_prev; no md_gru_shift_hidden;
+//               md_gru_input_weight_gradient(B·T, G, In, gi, x, dW_ih, β) for dW_ih
 
 // md_gru_forward_step: step t. Writes r, z, n over gi row (b, t), gh_n + b_hn over gh's n block, h[b, t], and at
-// t = T−1 last_hidden[b] when it is not null.
+// t = T−1 last_hidden[b] when it is not null. When h_prev (B, T, H) is not null (BF16 activations) h_{t−1} is read
+// from h_prev[b, t] (FP32) instead of h, and h_prev[b, t + 1] = h_t (t < T − 1), h_prev[b, 0] = 0 at t = 0 are written.
 //   launch: grid (min(⌈B·H/256⌉, 65535)), block (256): one thread per (b, j) of (B, H), grid-stride.
 //   why: the three gates of unit j sit H apart in one row, so one thread has everything the update needs and the
 //   whole step is one pass after the step's recurrent GEMM. Consecutive threads take consecutive j.
 extern "C" __global__ void __launch_bounds__(256) md_gru_forward_step(
     int batch, int steps, int hidden, int t, const float* __restrict__ bias_ih,
     const float* __restrict__ bias_hh, float* __restrict__ gi, float* __restrict__ gh,
-    float* __restrict__ h, float* __restrict__ last_hidden)
+    md_act* __restrict__ h, float* __restrict__ h_prev, md_act* __restrict__ last_hidden)
 {
     long n = (long)batch * hidden;
     for (long e = (long)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (long)gridDim.x * blockDim.x)
@@ -52,25 +62,31 @@ extern "C" __global__ void __launch_bounds__(256) md_gru_forward_step(
         float z_t = md_sigmoid(input[hidden + j] + bias_ih[hidden + j] + hz + bias_hh[hidden + j]);
         float hn = hh + bias_hh[2 * hidden + j];
         float n_t = md_tanh(input[2 * hidden + j] + bias_ih[2 * hidden + j] + r_t * hn);
-        float h_prev = t > 0 ? h[(row - 1) * hidden + j] : 0.0f;
-        float h_t = (1.0f - z_t) * n_t + z_t * h_prev;
+        float previous = t == 0 ? 0.0f : h_prev != nullptr ? h_prev[row * hidden + j] : md_load(h[(row - 1) * hidden + j]);
+        float h_t = (1.0f - z_t) * n_t + z_t * previous;
         input[j] = r_t;
         input[hidden + j] = z_t;
         input[2 * hidden + j] = n_t;
         recurrent[2 * hidden + j] = hn;
-        h[row * hidden + j] = h_t;
-        if (t == steps - 1 && last_hidden != nullptr) last_hidden[e] = h_t;
+        h[row * hidden + j] = md_act_from(h_t);
+        if (h_prev != nullptr)
+        {
+            if (t == 0) h_prev[row * hidden + j] = 0.0f;
+            if (t + 1 < steps) h_prev[(row + 1) * hidden + j] = h_t;
+        }
+        if (t == steps - 1 && last_hidden != nullptr) last_hidden[e] = md_act_from(h_t);
     }
 }
 
 // md_gru_backward_step: step t backward. With dh = (t = T−1 ? d_last_hidden (or 0) : dh[b]) + dh_out[b, t]:
 //   dn = dh·(1 − z)·(1 − n²);  dz = dh·(h_{t−1} − n)·z(1 − z);  dr = dn·(gh_n + b_hn)·r(1 − r)
 // writes dgi = (dr, dz, dn) over gi row (b, t), dgh = (dr, dz, dn·r) over gh row (b, t), and dh[b] = dh·z (the
-// recurrent GEMM after the step adds dgh·W_hh). dh_out and d_last_hidden may be null.
+// recurrent GEMM after the step adds dgh·W_hh). dh_out and d_last_hidden may be null. h_{t−1} comes from h_prev
+// (B, T, H) when it is not null (BF16 activations: the forward's FP32 copy), else from h.
 //   launch: grid (min(⌈B·H/256⌉, 65535)), block (256): one thread per (b, j) of (B, H), grid-stride.
 //   why: as the forward step: one thread holds unit j's three gates; the step's recurrent GEMM (dh_next) follows.
 extern "C" __global__ void __launch_bounds__(256) md_gru_backward_step(
-    int batch, int steps, int hidden, int t, const float* __restrict__ h, const float* __restrict__ dh_out,
+    int batch, int steps, int hidden, int t, const md_act* __restrict__ h, const float* __restrict__ h_prev, const float* __restrict__ dh_out,
     const float* __restrict__ d_last_hidden, float* __restrict__ gi, float* __restrict__ gh,
     float* __restrict__ dh)
 {
@@ -86,9 +102,9 @@ extern "C" __global__ void __launch_bounds__(256) md_gru_backward_step(
         float r_t = input[j], z_t = input[hidden + j], n_t = input[2 * hidden + j], hn = recurrent[2 * hidden + j];
         float dh_t = last ? (d_last_hidden != nullptr ? d_last_hidden[e] : 0.0f) : dh[e];
         if (dh_out != nullptr) dh_t += dh_out[row * hidden + j];
-        float h_prev = t > 0 ? h[(row - 1) * hidden + j] : 0.0f;
+        float previous = t == 0 ? 0.0f : h_prev != nullptr ? h_prev[row * hidden + j] : md_load(h[(row - 1) * hidden + j]);
         float dn = dh_t * (1.0f - z_t) * (1.0f - n_t * n_t);
-        float dz = dh_t * (h_prev - n_t) * z_t * (1.0f - z_t);
+        float dz = dh_t * (previous - n_t) * z_t * (1.0f - z_t);
         float dr = dn * hn * r_t * (1.0f - r_t);
         input[j] = dr;
         input[hidden + j] = dz;
@@ -105,13 +121,52 @@ extern "C" __global__ void __launch_bounds__(256) md_gru_backward_step(
 //   why: lines each row of dgh up with the hidden state its step read, so dW_hh is one GEMM over all B·T rows
 //   (as on the CPU) instead of T small ones.
 extern "C" __global__ void __launch_bounds__(256) md_gru_shift_hidden(
-    int batch, int steps, int hidden, const float* __restrict__ h, float* __restrict__ h_prev)
+    int batch, int steps, int hidden, const md_act* __restrict__ h, float* __restrict__ h_prev)
 {
     long n = (long)batch * steps * hidden;
     for (long e = (long)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (long)gridDim.x * blockDim.x)
     {
         long t = (e / hidden) % steps;
-        h_prev[e] = t == 0 ? 0.0f : h[e - hidden];
+        h_prev[e] = t == 0 ? 0.0f : md_load(h[e - hidden]);
+    }
+}
+
+// md_gru_input_product: gi (rows, cols) = x (rows, inner)·weight (cols, inner)ᵀ, x an activation (BF16): the forward's
+// input product when activations are BF16.
+//   launch: grid (min(⌈rows·cols/256⌉, 65535)), block (256): one thread per output element, grid-stride.
+//   why: as lstm.cuh's md_lstm_input_product (cuBLAS takes no BF16 x with an FP32 weight); a thread sums in order.
+extern "C" __global__ void __launch_bounds__(256) md_gru_input_product(
+    int rows, int cols, int inner, const md_act* __restrict__ x, const float* __restrict__ weight, float* __restrict__ gi)
+{
+    long n = (long)rows * cols;
+    for (long e = (long)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (long)gridDim.x * blockDim.x)
+    {
+        long r = e / cols;
+        int c = (int)(e - r * cols);
+        const md_act* x_row = x + r * inner;
+        const float* w_row = weight + (long)c * inner;
+        float sum = 0.0f;
+        for (int i = 0; i < inner; i++) sum += md_load(x_row[i]) * w_row[i];
+        gi[e] = sum;
+    }
+}
+
+// md_gru_input_weight_gradient: dweight (cols, inner) (+)= dgi (rows, cols)ᵀ·x (rows, inner), x an activation (BF16):
+// the backward's dW_ih when activations are BF16.
+//   launch: grid (min(⌈cols·inner/256⌉, 65535)), block (256): one thread per weight element, grid-stride.
+//   why: as md_lstm_input_weight_gradient: one thread's in-order sum over the rows per element, no atomics.
+extern "C" __global__ void __launch_bounds__(256) md_gru_input_weight_gradient(
+    int rows, int cols, int inner, const float* __restrict__ dgi, const md_act* __restrict__ x,
+    float* __restrict__ dweight, int accumulate)
+{
+    long n = (long)cols * inner;
+    for (long e = (long)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (long)gridDim.x * blockDim.x)
+    {
+        long c = e / inner;
+        int i = (int)(e - c * inner);
+        float sum = 0.0f;
+        for (long r = 0; r < rows; r++) sum += dgi[r * cols + c] * md_load(x[r * inner + i]);
+        dweight[e] = accumulate ? dweight[e] + sum : sum;
     }
 }
 

@@ -7,6 +7,8 @@ namespace ModelDsl.Cuda.Layers;
 /// <c>ModelDsl.Runtime.Cpu.Layers.Gru</c> after the <see cref="LayerContext"/> (device pointers for spans; a null
 /// pointer where the CPU takes an empty span). The working memory has the CPU's layout and length
 /// (<c>Gru.WorkspaceSize</c>): gi (B, T, 3H) | gh (B, T, 3H) | h_prev (B, T, H) | dh (B, H).
+/// With BF16 activations (<see cref="LayerContext.Bf16Activations"/>) the products that read x are gru.cuh's own
+/// kernels and the recurrence runs on FP32 hidden states in h_prev (gru.cuh's header gives the sequence).
 /// </summary>
 public static partial class Gru
 {
@@ -25,13 +27,27 @@ public static partial class Gru
         var context = gpu.Context;
         int g = 3 * hidden;
         long rows = (long)batch * steps;
-        DevicePointer gi = workspace, gh = workspace.Plus(rows * g);
-        context.Sgemm(false, true, checked((int)rows), g, inputSize, 1f, x, inputSize, weightIh, inputSize, 0f, gi, g);
+        DevicePointer gi = workspace, gh = workspace.Plus(rows * g), hPrev = workspace.Plus(rows * 2 * g);
+        bool bf16 = gpu.Bf16Activations;
+        if (bf16)
+        {
+            var product = gpu.Kernel("md_gru_input_product");
+            var p = product.Arguments();
+            p.Int("rows", checked((int)rows));
+            p.Int("cols", g);
+            p.Int("inner", inputSize);
+            p.ReadsActivation("x", x);
+            p.Reads("weight", weightIh);
+            p.Writes("gi", gi);
+            product.Launch(Grid.Elements(rows * g), Grid.Block, ref p);
+        }
+        else context.Sgemm(false, true, checked((int)rows), g, inputSize, 1f, x, inputSize, weightIh, inputSize, 0f, gi, g);
         var kernel = gpu.Kernel("md_gru_forward_step");
         for (int t = 0; t < steps; t++)
         {
+            // h_{t−1}: the stored h (float), or the FP32 copy the step kernel keeps in h_prev (BF16 activations).
             if (t > 0)
-                context.Sgemm(false, true, batch, g, hidden, 1f, hiddenStates.Plus((t - 1) * (long)hidden), steps * hidden,
+                context.Sgemm(false, true, batch, g, hidden, 1f, bf16 ? hPrev.Plus(t * (long)hidden) : hiddenStates.Plus((t - 1) * (long)hidden), steps * hidden,
                     weightHh, hidden, 0f, gh.Plus(t * (long)g), steps * g);
             var a = kernel.Arguments();
             a.Int("batch", batch);
@@ -42,8 +58,9 @@ public static partial class Gru
             a.Reads("bias_hh", biasHh);
             a.Writes("gi", gi);
             a.Writes("gh", gh);
-            a.Writes("h", hiddenStates);
-            a.Writes("last_hidden", lastHidden);
+            a.WritesActivation("h", hiddenStates);
+            a.Writes("h_prev", bf16 ? hPrev : default);
+            a.WritesActivation("last_hidden", lastHidden);
             kernel.Launch(Grid.Elements((long)batch * hidden), Grid.Block, ref a);
         }
     }
@@ -68,6 +85,7 @@ public static partial class Gru
         int allRows = checked((int)rows);
         DevicePointer gi = workspace, gh = workspace.Plus(rows * g), hPrev = workspace.Plus(rows * 2 * g);
         DevicePointer dh = hPrev.Plus(rows * hidden);
+        bool bf16 = gpu.Bf16Activations; // the forward left the FP32 h_prev its recurrence read
         var step = gpu.Kernel("md_gru_backward_step");
         for (int t = steps - 1; t >= 0; t--)
         {
@@ -76,7 +94,8 @@ public static partial class Gru
             a.Int("steps", steps);
             a.Int("hidden", hidden);
             a.Int("t", t);
-            a.Reads("h", hiddenStates);
+            a.ReadsActivation("h", hiddenStates);
+            a.Reads("h_prev", bf16 ? hPrev : default);
             a.Reads("dh_out", dHiddenStates);
             a.Reads("d_last_hidden", dLastHidden);
             a.Writes("gi", gi);
@@ -86,16 +105,32 @@ public static partial class Gru
             if (t > 0)
                 context.Sgemm(false, false, batch, hidden, g, 1f, gh.Plus(t * (long)g), steps * g, weightHh, hidden, 1f, dh, hidden);
         }
-        var shift = gpu.Kernel("md_gru_shift_hidden");
-        var s = shift.Arguments();
-        s.Int("batch", batch);
-        s.Int("steps", steps);
-        s.Int("hidden", hidden);
-        s.Reads("h", hiddenStates);
-        s.Writes("h_prev", hPrev);
-        shift.Launch(Grid.Elements(rows * hidden), Grid.Block, ref s);
+        if (!bf16)
+        {
+            var shift = gpu.Kernel("md_gru_shift_hidden");
+            var s = shift.Arguments();
+            s.Int("batch", batch);
+            s.Int("steps", steps);
+            s.Int("hidden", hidden);
+            s.ReadsActivation("h", hiddenStates);
+            s.Writes("h_prev", hPrev);
+            shift.Launch(Grid.Elements(rows * hidden), Grid.Block, ref s);
+        }
         float beta = accumulateParameterGradients ? 1f : 0f;
-        context.Sgemm(true, false, g, inputSize, allRows, 1f, gi, g, x, inputSize, beta, dWeightIh, inputSize);
+        if (bf16)
+        {
+            var gradient = gpu.Kernel("md_gru_input_weight_gradient");
+            var w = gradient.Arguments();
+            w.Int("rows", allRows);
+            w.Int("cols", g);
+            w.Int("inner", inputSize);
+            w.Reads("dgi", gi);
+            w.ReadsActivation("x", x);
+            w.Writes("dweight", dWeightIh);
+            w.Flag("accumulate", accumulateParameterGradients);
+            gradient.Launch(Grid.Elements((long)g * inputSize), Grid.Block, ref w);
+        }
+        else context.Sgemm(true, false, g, inputSize, allRows, 1f, gi, g, x, inputSize, beta, dWeightIh, inputSize);
         context.Sgemm(true, false, g, hidden, allRows, 1f, gh, g, hPrev, hidden, beta, dWeightHh, hidden);
         ColumnSum(gpu, allRows, g, gi, dBiasIh, accumulateParameterGradients);
         ColumnSum(gpu, allRows, g, gh, dBiasHh, accumulateParameterGradients);

@@ -261,6 +261,32 @@ public sealed class Bf16ActivationTests(LayerKernelFixture gpu, ITestOutputHelpe
         }, bf16Path: true);
     }
 
+    // As the lstm: both compilations take the BF16 launch sequence (GruKernelTests holds it to the CPU).
+    [Theory]
+    [InlineData(3, 7, 5, 19, true)]
+    [InlineData(2, 4, 8, 16, false)]
+    public void Gru(int batch, int steps, int inputSize, int hidden, bool accumulate)
+    {
+        var random = new Random(batch * 100 + hidden + 1);
+        int g3 = 3 * hidden, rows = batch * steps;
+        float[] x = Bf16Values(random, (long)rows * inputSize);
+        float[] wIh = LayerAssert.Uniform(random, (long)g3 * inputSize, -0.6f, 0.6f), wHh = LayerAssert.Uniform(random, (long)g3 * hidden, -0.6f, 0.6f);
+        float[] bIh = LayerAssert.Uniform(random, g3, -0.3f, 0.3f), bHh = LayerAssert.Uniform(random, g3, -0.3f, 0.3f);
+        float[] dhOut = LayerAssert.Uniform(random, (long)rows * hidden), dLast = LayerAssert.Uniform(random, (long)batch * hidden);
+        float[] dx0 = LayerAssert.Uniform(random, (long)rows * inputSize), dw0 = LayerAssert.Uniform(random, (long)g3 * inputSize);
+        int workspace = ModelDsl.Runtime.Cpu.Layers.Gru.WorkspaceSize(batch, steps, hidden);
+        Check(gpu, output, LayerFamily.Gru, s =>
+        {
+            DevicePointer dX = s.Activation(x), dWih = s.Floats(wIh), dWhh = s.Floats(wHh), work = s.FloatOutput("gru workspace", workspace);
+            DevicePointer h = s.ActivationOutput("gru h", rows * hidden);
+            GpuLayers.Gru.Forward(s.Layers, batch, steps, inputSize, hidden, dX, dWih, dWhh, s.Floats(bIh), s.Floats(bHh),
+                h, s.ActivationOutput("gru last hidden", batch * hidden), work);
+            GpuLayers.Gru.Backward(s.Layers, batch, steps, inputSize, hidden, dX, dWih, dWhh, h, s.Floats(dhOut), s.Floats(dLast), work,
+                s.FloatOutput("gru dx", dx0), s.FloatOutput("gru dweight_ih", dw0), s.FloatOutput("gru dweight_hh", g3 * hidden),
+                s.FloatOutput("gru dbias_ih", g3), s.FloatOutput("gru dbias_hh", g3), accumulate, accumulate);
+        }, bf16Path: true);
+    }
+
     // The check itself can fail: a module whose md_act is not the buffers' storage (a kernel reading BF16 as floats and
     // writing float bits into BF16 buffers, or the reverse) breaks the bounds, here for layer_norm and softmax.
     [Theory]

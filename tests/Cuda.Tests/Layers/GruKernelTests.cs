@@ -10,19 +10,24 @@ namespace ModelDsl.Cuda.Tests.Layers;
 /// ModelDsl.Cuda.Layers.Gru against Runtime.Cpu.Layers.Gru on the emulator: the same calls, device pointers for spans.
 /// The launcher runs the per-step host sequence gru.cuh documents (the input GEMM, then per step the recurrent GEMM and
 /// the gate kernel; backward through time, then the weight GEMMs and the two bias sums), so the sequence is checked as
-/// well as the kernels, and the working memory (the CPU's layout) is compared too.
+/// well as the kernels, and the working memory (the CPU's layout) is compared too. The launch sequence of BF16
+/// activations (gru.cuh's own products for x, the recurrence on the FP32 h_prev) runs here on the float module too
+/// (<c>bf16Path</c>), so its float arithmetic is held to the CPU; Bf16ActivationTests compares the BF16 module with it.
 /// </summary>
 public sealed class GruKernelTests(LayerKernelFixture gpu, ITestOutputHelper output) : IClassFixture<LayerKernelFixture>
 {
     // B·H not a multiple of 256, one-step sequences, both output gradients or either one.
     [Theory]
-    [InlineData(3, 7, 5, 19, true, true, false)]
-    [InlineData(3, 7, 5, 19, true, false, true)]
-    [InlineData(2, 9, 8, 16, false, true, true)]
-    [InlineData(5, 1, 3, 70, true, true, false)]
-    [InlineData(1, 4, 1, 1, true, true, true)]
+    [InlineData(3, 7, 5, 19, true, true, false, false)]
+    [InlineData(3, 7, 5, 19, true, false, true, false)]
+    [InlineData(2, 9, 8, 16, false, true, true, false)]
+    [InlineData(5, 1, 3, 70, true, true, false, false)]
+    [InlineData(1, 4, 1, 1, true, true, true, false)]
+    [InlineData(3, 7, 5, 19, true, true, false, true)]
+    [InlineData(2, 9, 8, 16, false, true, true, true)]
+    [InlineData(1, 4, 1, 1, true, true, true, true)]
     public void Forward_and_backward_through_time_match_the_cpu(int batch, int steps, int inputSize, int hidden,
-        bool withSequenceGradient, bool withLastGradient, bool accumulate)
+        bool withSequenceGradient, bool withLastGradient, bool accumulate, bool bf16Path)
     {
         var random = new Random(batch * 1000 + steps * 100 + hidden);
         int g3 = 3 * hidden, rows = batch * steps;
@@ -51,6 +56,7 @@ public sealed class GruKernelTests(LayerKernelFixture gpu, ITestOutputHelper out
         using DeviceVariable work = gpu.Zeros(workspace.Length);
         using DeviceVariable dH = gpu.Zeros((long)rows * hidden), dLastH = gpu.Zeros((long)batch * hidden);
         var layers = gpu.Layers(LayerFamily.Gru);
+        if (bf16Path) layers = new GpuLayers.LayerContext(gpu.Context, layers.Module, activationBytes: 2); // float buffers, the BF16 sequence
         GpuLayers.Gru.Forward(layers, batch, steps, inputSize, hidden, dX.Pointer, dWih.Pointer, dWhh.Pointer, dBih.Pointer, dBhh.Pointer,
             dH.Pointer, dLastH.Pointer, work.Pointer);
         LayerAssert.Close(output, "gru h", h, gpu.Download(dH));

@@ -84,10 +84,12 @@ public sealed class LayerLauncherTests : IDisposable
         GpuLayers.Conv2d.Forward(bf16, conv, p, q, r, s, t);
         GpuLayers.Lstm.Forward(bf16, 2, 3, 4, 5, p, q, r, s, s.Plus(20), u, default, default, t);
         GpuLayers.Lstm.Backward(bf16, 2, 3, 4, 5, p, q, r, u, default, s, t, default, p.Plus(1000), q.Plus(1000), r.Plus(1000), s.Plus(1000));
+        GpuLayers.Gru.Forward(bf16, 2, 3, 4, 5, p, q, r, s, s.Plus(20), u, default, t);
+        GpuLayers.Gru.Backward(bf16, 2, 3, 4, 5, p, q, r, u, default, s, t, default, p.Plus(1000), q.Plus(1000), r.Plus(1000), s.Plus(1000));
         _context.Synchronize();
 
         var library = LayerKernels.Signatures.Keys.OrderBy(n => n, StringComparer.Ordinal).ToList();
-        Assert.Equal(55, library.Count);
+        Assert.Equal(57, library.Count);
         Assert.Equal(library, _layers.LaunchedKernels.Concat(bf16.LaunchedKernels).Distinct().OrderBy(n => n, StringComparer.Ordinal));
     }
 
