@@ -18,7 +18,8 @@ internal delegate void DirectionBackward(LayerContext gpu, int batch, int steps,
 /// <summary>
 /// What lstm(bidirectional=true) and gru(bidirectional=true) share on the GPU: <c>ModelDsl.Runtime.Cpu.Layers.BidirectionalRecurrence</c>
 /// with device pointers: each direction by the layer's single-direction launchers (passed in as static delegates), the
-/// reverse one over x reversed in time, around them <c>md_sequence_copy</c> (sequence.cuh) to reverse, join and split, in
+/// reverse one over x reversed in time, around them <c>md_sequence_copy</c> (activations: reverse x, join the states) and
+/// <c>md_sequence_copy_gradient</c> (split the output gradient, put dx back) of sequence.cuh, in
 /// one working memory of the CPU's layout and length (<see cref="Cpu.BidirectionalLayout"/>). <c>Lstm.ForwardBidirectional</c>,
 /// <c>Gru.ForwardBidirectional</c> and the backwards are the public entry points: they run the CPU's size checks
 /// (<c>BidirectionalWorkspaceSize</c>) and pass the single direction's working memory (<c>WorkspaceSize</c>).
@@ -31,7 +32,7 @@ internal static class BidirectionalRecurrence
         DevicePointer weightIhReverse, DevicePointer weightHhReverse, DevicePointer biasIhReverse, DevicePointer biasHhReverse,
         DevicePointer hiddenStates, DevicePointer lastHidden, DevicePointer workspace)
     {
-        RefuseBf16(gpu);
+        ArgumentNullException.ThrowIfNull(gpu);
         var l = new Cpu.BidirectionalLayout(batch, steps, inputSize, hidden, directionWorkspace);
         int h = hidden;
         bool last = !lastHidden.IsNull;
@@ -62,7 +63,7 @@ internal static class BidirectionalRecurrence
         DevicePointer dWeightIhReverse, DevicePointer dWeightHhReverse, DevicePointer dBiasIhReverse, DevicePointer dBiasHhReverse,
         bool accumulateInputGradient, bool accumulateParameterGradients)
     {
-        RefuseBf16(gpu);
+        ArgumentNullException.ThrowIfNull(gpu);
         var l = new Cpu.BidirectionalLayout(batch, steps, inputSize, hidden, directionWorkspace);
         int h = hidden;
         bool sequences = !dHiddenStates.IsNull, last = !dLastHidden.IsNull;
@@ -70,13 +71,13 @@ internal static class BidirectionalRecurrence
         DevicePointer dLastF = workspace.Plus(l.ForwardLast), dLastR = workspace.Plus(l.ReverseLast), dxRev = workspace.Plus(l.ReversedInputGradient);
         if (sequences)
         {
-            Sequence.Copy(gpu, batch, steps, h, 2 * h, 0, h, 0, dHiddenStates, dStatesF);
-            Sequence.Copy(gpu, batch, steps, h, 2 * h, h, h, 0, dHiddenStates, dStatesR, reverse: true);
+            Sequence.CopyGradient(gpu, batch, steps, h, 2 * h, 0, h, 0, dHiddenStates, dStatesF);
+            Sequence.CopyGradient(gpu, batch, steps, h, 2 * h, h, h, 0, dHiddenStates, dStatesR, reverse: true);
         }
         if (last)
         {
-            Sequence.Copy(gpu, batch, 1, h, 2 * h, 0, h, 0, dLastHidden, dLastF);
-            Sequence.Copy(gpu, batch, 1, h, 2 * h, h, h, 0, dLastHidden, dLastR);
+            Sequence.CopyGradient(gpu, batch, 1, h, 2 * h, 0, h, 0, dLastHidden, dLastF);
+            Sequence.CopyGradient(gpu, batch, 1, h, 2 * h, h, h, 0, dLastHidden, dLastR);
         }
         backward(gpu, batch, steps, inputSize, hidden, x, weightIh, weightHh, workspace.Plus(l.ForwardStates),
             sequences ? dStatesF : default, last ? dLastF : default, workspace,
@@ -85,17 +86,6 @@ internal static class BidirectionalRecurrence
             sequences ? dStatesR : default, last ? dLastR : default, workspace.Plus(l.ReverseWorkspace),
             dx.IsNull ? default : dxRev, dWeightIhReverse, dWeightHhReverse, dBiasIhReverse, dBiasHhReverse, false, accumulateParameterGradients);
         if (!dx.IsNull)
-            Sequence.Copy(gpu, batch, steps, inputSize, inputSize, 0, inputSize, 0, dxRev, dx, reverse: true, accumulate: true);
-    }
-
-    /// <summary>
-    /// sequence.cuh copies float activations, so a bidirectional recurrence runs only where activations are float (a model
-    /// using one keeps FP32 activations in a Bf16 session, with a warning at the op).
-    /// </summary>
-    private static void RefuseBf16(LayerContext gpu)
-    {
-        ArgumentNullException.ThrowIfNull(gpu);
-        if (gpu.Bf16Activations)
-            throw new NotSupportedException("a bidirectional lstm or gru takes float activations (sequence.cuh), but this LayerContext's activations are BF16");
+            Sequence.CopyGradient(gpu, batch, steps, inputSize, inputSize, 0, inputSize, 0, dxRev, dx, reverse: true, accumulate: true);
     }
 }

@@ -9,9 +9,21 @@ namespace ModelDsl.Cuda.Layers;
 /// </summary>
 public static class Sequence
 {
-    /// <summary><c>md_sequence_copy</c>: y[b, t', yOffset + c] (+)= x[b, t, xOffset + c] for c &lt; width, t' = reverse ? T−1−t : t.</summary>
+    /// <summary>
+    /// <c>md_sequence_copy</c>: y[b, t', yOffset + c] (+)= x[b, t, xOffset + c] for c &lt; width, t' = reverse ? T−1−t : t,
+    /// activations (md_act).
+    /// </summary>
     public static void Copy(LayerContext gpu, int batch, int steps, int width, int xWidth, int xOffset, int yWidth, int yOffset,
-        DevicePointer x, DevicePointer y, bool reverse = false, bool accumulate = false)
+        DevicePointer x, DevicePointer y, bool reverse = false, bool accumulate = false) =>
+        Launch(gpu, "md_sequence_copy", true, batch, steps, width, xWidth, xOffset, yWidth, yOffset, x, y, reverse, accumulate);
+
+    /// <summary><c>md_sequence_copy_gradient</c>: <see cref="Copy"/> of float gradients.</summary>
+    public static void CopyGradient(LayerContext gpu, int batch, int steps, int width, int xWidth, int xOffset, int yWidth, int yOffset,
+        DevicePointer x, DevicePointer y, bool reverse = false, bool accumulate = false) =>
+        Launch(gpu, "md_sequence_copy_gradient", false, batch, steps, width, xWidth, xOffset, yWidth, yOffset, x, y, reverse, accumulate);
+
+    private static void Launch(LayerContext gpu, string name, bool activations, int batch, int steps, int width, int xWidth, int xOffset,
+        int yWidth, int yOffset, DevicePointer x, DevicePointer y, bool reverse, bool accumulate)
     {
         ArgumentNullException.ThrowIfNull(gpu);
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
@@ -19,7 +31,7 @@ public static class Sequence
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
         Fits(width, xWidth, xOffset, nameof(xOffset));
         Fits(width, yWidth, yOffset, nameof(yOffset));
-        var kernel = gpu.Kernel("md_sequence_copy");
+        var kernel = gpu.Kernel(name);
         var a = kernel.Arguments();
         a.Int("batch", batch);
         a.Int("steps", steps);
@@ -28,8 +40,16 @@ public static class Sequence
         a.Int("x_offset", xOffset);
         a.Int("y_width", yWidth);
         a.Int("y_offset", yOffset);
-        a.Reads("x", x);
-        a.Writes("y", y);
+        if (activations)
+        {
+            a.ReadsActivation("x", x);
+            a.WritesActivation("y", y);
+        }
+        else
+        {
+            a.Reads("x", x);
+            a.Writes("y", y);
+        }
         a.Flag("reverse", reverse);
         a.Flag("accumulate", accumulate);
         kernel.Launch(Grid.Elements((long)batch * steps * width), Grid.Block, ref a);

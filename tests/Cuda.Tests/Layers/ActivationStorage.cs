@@ -27,10 +27,16 @@ internal sealed class ActivationStorage : IDisposable
     /// of 2-byte activations) whatever the module: so that a float module runs the same sequence as a BF16 one where a
     /// launcher has a sequence of its own for BF16 (lstm).</param>
     public ActivationStorage(LayerKernelFixture gpu, LayerFamily family, bool bf16, bool? moduleBf16 = null, bool bf16Path = false)
+        : this(gpu, new[] { family }, bf16, moduleBf16, bf16Path)
+    {
+    }
+
+    /// <summary>A run on one module holding <paramref name="families"/> (a bidirectional recurrence: its family and sequence.cuh).</summary>
+    public ActivationStorage(LayerKernelFixture gpu, LayerFamily[] families, bool bf16, bool? moduleBf16 = null, bool bf16Path = false)
     {
         _gpu = gpu;
         Bf16 = bf16;
-        var layers = gpu.Layers(family, moduleBf16 ?? bf16);
+        var layers = gpu.Layers(moduleBf16 ?? bf16, families);
         Layers = bf16Path && !layers.Bf16Activations ? new LayerContext(gpu.Context, layers.Module, activationBytes: 2) : layers;
     }
 
@@ -164,11 +170,20 @@ internal static class ActivationStorageParity
     }
 
     /// <summary>Runs <paramref name="launch"/> in both storages and asserts the bounds above for every output.</summary>
-    public static void Check(LayerKernelFixture gpu, ITestOutputHelper output, LayerFamily family, Action<ActivationStorage> launch, bool bf16Path = false)
+    public static void Check(LayerKernelFixture gpu, ITestOutputHelper output, LayerFamily family, Action<ActivationStorage> launch, bool bf16Path = false) =>
+        Check(gpu, output, new[] { family }, launch, bf16Path);
+
+    /// <summary><see cref="Check(LayerKernelFixture, ITestOutputHelper, LayerFamily, Action{ActivationStorage}, bool)"/> on one module holding <paramref name="families"/>.</summary>
+    public static void Check(LayerKernelFixture gpu, ITestOutputHelper output, LayerFamily[] families, Action<ActivationStorage> launch, bool bf16Path = false)
     {
-        var (fp32, bf16) = RunBoth(gpu, family, family, launch, bf16Path);
-        int failures = Compare(output, fp32, bf16, out string first);
-        Assert.True(failures == 0, $"{family}: {failures} outputs break the BF16 storage bounds; {first}");
+        IReadOnlyList<Output> Run(bool bf16)
+        {
+            using var storage = new ActivationStorage(gpu, families, bf16, bf16Path: bf16Path);
+            launch(storage);
+            return storage.Read();
+        }
+        int failures = Compare(output, Run(false), Run(true), out string first);
+        Assert.True(failures == 0, $"{string.Join(" + ", families)}: {failures} outputs break the BF16 storage bounds; {first}");
     }
 
     /// <summary>The outputs of <paramref name="launch"/> with <paramref name="reference"/>'s module in FP32 and <paramref name="tested"/>'s in BF16.</summary>

@@ -287,6 +287,46 @@ public sealed class Bf16ActivationTests(LayerKernelFixture gpu, ITestOutputHelpe
         }, bf16Path: true);
     }
 
+    // A bidirectional recurrence: sequence.cuh's md_sequence_copy moves the activations (x reversed, the states joined)
+    // and md_sequence_copy_gradient the gradients, each direction the lstm's or gru's BF16 sequence.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Bidirectional_lstm_and_gru(bool lstm)
+    {
+        const int batch = 2, steps = 5, inputSize = 4, hidden = 6;
+        int gates = (lstm ? 4 : 3) * hidden, rows = batch * steps;
+        var random = new Random(lstm ? 21 : 22);
+        float[] x = Bf16Values(random, rows * inputSize);
+        float[] wIh = LayerAssert.Uniform(random, gates * inputSize, -0.6f, 0.6f), wHh = LayerAssert.Uniform(random, gates * hidden, -0.6f, 0.6f);
+        float[] wIhR = LayerAssert.Uniform(random, gates * inputSize, -0.6f, 0.6f), wHhR = LayerAssert.Uniform(random, gates * hidden, -0.6f, 0.6f);
+        float[] b = LayerAssert.Uniform(random, gates, -0.3f, 0.3f), dh = LayerAssert.Uniform(random, rows * 2 * hidden), dLast = LayerAssert.Uniform(random, batch * 2 * hidden);
+        int workspace = lstm ? ModelDsl.Runtime.Cpu.Layers.Lstm.BidirectionalWorkspaceSize(batch, steps, inputSize, hidden)
+            : ModelDsl.Runtime.Cpu.Layers.Gru.BidirectionalWorkspaceSize(batch, steps, inputSize, hidden);
+        Check(gpu, output, new[] { lstm ? LayerFamily.Lstm : LayerFamily.Gru, LayerFamily.Sequence }, s =>
+        {
+            // The working memory holds activations too (x reversed, each direction's states), so it is not compared as floats.
+            DevicePointer dX = s.Activation(x), bias = s.Floats(b), work = s.Floats(new float[workspace]);
+            DevicePointer h = s.ActivationOutput("h (both directions)", rows * 2 * hidden), last = s.ActivationOutput("last hidden", batch * 2 * hidden);
+            DevicePointer dx = s.FloatOutput("dx", rows * inputSize), dW = s.FloatOutput("dweight_ih", gates * inputSize), dWR = s.FloatOutput("dweight_ih reverse", gates * inputSize);
+            DevicePointer dU = s.FloatOutput("dweight_hh", gates * hidden), dUR = s.FloatOutput("dweight_hh reverse", gates * hidden);
+            DevicePointer dB = s.FloatOutput("dbias", gates), dB2 = s.FloatOutput("dbias_hh", gates), dBR = s.FloatOutput("dbias reverse", gates), dBR2 = s.FloatOutput("dbias_hh reverse", gates);
+            DevicePointer wi = s.Floats(wIh), wh = s.Floats(wHh), wiR = s.Floats(wIhR), whR = s.Floats(wHhR);
+            if (lstm)
+            {
+                GpuLayers.Lstm.ForwardBidirectional(s.Layers, batch, steps, inputSize, hidden, dX, wi, wh, bias, bias, wiR, whR, bias, bias, h, last, work);
+                GpuLayers.Lstm.BackwardBidirectional(s.Layers, batch, steps, inputSize, hidden, dX, wi, wh, wiR, whR, s.Floats(dh), s.Floats(dLast), work,
+                    dx, dW, dU, dB, dB2, dWR, dUR, dBR, dBR2);
+            }
+            else
+            {
+                GpuLayers.Gru.ForwardBidirectional(s.Layers, batch, steps, inputSize, hidden, dX, wi, wh, bias, bias, wiR, whR, bias, bias, h, last, work);
+                GpuLayers.Gru.BackwardBidirectional(s.Layers, batch, steps, inputSize, hidden, dX, wi, wh, wiR, whR, s.Floats(dh), s.Floats(dLast), work,
+                    dx, dW, dU, dB, dB2, dWR, dUR, dBR, dBR2);
+            }
+        }, bf16Path: true);
+    }
+
     // The check itself can fail: a module whose md_act is not the buffers' storage (a kernel reading BF16 as floats and
     // writing float bits into BF16 buffers, or the reverse) breaks the bounds, here for layer_norm and softmax.
     [Theory]

@@ -75,7 +75,7 @@ public sealed class KernelSignatureTests
             }
             total += kernels.Count;
         }
-        Assert.Equal(57, total);
+        Assert.Equal(58, total);
     }
 
     [Fact]

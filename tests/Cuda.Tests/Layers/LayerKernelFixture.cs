@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using ModelDsl.Cuda.Layers;
 using ModelDsl.Emit.Cuda;
 
@@ -14,7 +15,7 @@ namespace ModelDsl.Cuda.Tests.Layers;
 public sealed class LayerKernelFixture : IDisposable
 {
     private readonly List<GpuModule> _modules = new();
-    private readonly Dictionary<(LayerFamily, bool), LayerContext> _layers = new();
+    private readonly Dictionary<(string, bool), LayerContext> _layers = new();
 
     public LayerKernelFixture() => Context = GpuContext.OpenEmulated();
 
@@ -33,17 +34,23 @@ public sealed class LayerKernelFixture : IDisposable
     /// The launchers' context for <paramref name="family"/>'s module (compiled on first use), as a model's GPU session
     /// makes one for its module: the tests call the same <c>ModelDsl.Cuda.Layers</c> launchers as the generated code.
     /// </summary>
-    public LayerContext Layers(LayerFamily family, bool bf16Activations = false)
+    public LayerContext Layers(LayerFamily family, bool bf16Activations = false) => Layers(bf16Activations, family);
+
+    /// <summary>The launchers' context for one module holding <paramref name="families"/> (after the prelude and bf16.cuh).</summary>
+    public LayerContext Layers(bool bf16Activations, params LayerFamily[] families)
     {
+        string key = string.Join("_", families).ToLowerInvariant();
         lock (_modules)
         {
-            if (!_layers.TryGetValue((family, bf16Activations), out LayerContext? layers))
+            if (!_layers.TryGetValue((key, bf16Activations), out LayerContext? layers))
             {
-                string name = "layers_" + family.ToString().ToLowerInvariant() + (bf16Activations ? "_bf16" : "");
-                GpuModule module = Context.LoadModule(name, ModuleSource(family, bf16Activations));
+                string source = families.Length == 1 ? ModuleSource(families[0], bf16Activations)
+                    : (bf16Activations ? "#define MD_ACT_BF16 1\n" : "") + CudaEmitter.PreludeText + CudaLayerLibrary.Source(LayerFamily.Bf16)
+                      + string.Concat(families.Select(CudaLayerLibrary.Source));
+                GpuModule module = Context.LoadModule("layers_" + key + (bf16Activations ? "_bf16" : ""), source);
                 _modules.Add(module);
                 layers = new LayerContext(Context, module, bf16Activations ? 2 : 4);
-                _layers.Add((family, bf16Activations), layers);
+                _layers.Add((key, bf16Activations), layers);
             }
             return layers;
         }

@@ -75,6 +75,7 @@ public sealed class LayerLauncherTests : IDisposable
         GpuLayers.Concat.Forward(_layers, 3, 2, 5, 1, p, q);
         GpuLayers.Concat.Backward(_layers, 3, 2, 5, 1, q, p);
         GpuLayers.Sequence.Copy(_layers, 2, 3, 4, 4, 0, 8, 4, p, q, reverse: true, accumulate: true);
+        GpuLayers.Sequence.CopyGradient(_layers, 2, 3, 4, 8, 4, 4, 0, q, p, reverse: true);
         var counter = ModelDsl.Runtime.StateBuffer.Counter("bn.num_batches_tracked", "test");
         GpuLayers.BatchNorm.Forward(_layers, 2, 3, 4, p, q, r, s, t, u, t.Plus(100), u.Plus(100), counter, 0.1f, 1e-5f, training: true);
         GpuLayers.BatchNorm.Backward(_layers, 2, 3, 4, p, q, t, u, s, p.Plus(1000), q.Plus(1000), r.Plus(1000));
@@ -89,7 +90,7 @@ public sealed class LayerLauncherTests : IDisposable
         _context.Synchronize();
 
         var library = LayerKernels.Signatures.Keys.OrderBy(n => n, StringComparer.Ordinal).ToList();
-        Assert.Equal(57, library.Count);
+        Assert.Equal(58, library.Count);
         Assert.Equal(library, _layers.LaunchedKernels.Concat(bf16.LaunchedKernels).Distinct().OrderBy(n => n, StringComparer.Ordinal));
     }
 

@@ -37,9 +37,12 @@ public sealed class SequenceKernelTests(LayerKernelFixture gpu, ITestOutputHelpe
                     Assert.Equal(accumulate ? y0[target] + v : v, y[target]);
                 }
 
-        using DeviceVariable dX = gpu.Upload(x), dY = gpu.Upload(y0);
+        // md_sequence_copy (activations) and md_sequence_copy_gradient (gradients): the same copy.
+        using DeviceVariable dX = gpu.Upload(x), dY = gpu.Upload(y0), dG = gpu.Upload(y0);
         GpuLayers.Sequence.Copy(gpu.Layers(LayerFamily.Sequence), batch, steps, width, xWidth, xOffset, yWidth, yOffset, dX.Pointer, dY.Pointer, reverse, accumulate);
         LayerAssert.Close(output, "sequence copy", y, gpu.Download(dY));
+        GpuLayers.Sequence.CopyGradient(gpu.Layers(LayerFamily.Sequence), batch, steps, width, xWidth, xOffset, yWidth, yOffset, dX.Pointer, dG.Pointer, reverse, accumulate);
+        LayerAssert.Close(output, "sequence copy of gradients", y, gpu.Download(dG));
     }
 
     [Fact]
