@@ -47,8 +47,8 @@ public sealed class RecomputeTrainingTests : IClassFixture<CudaParityTests.Emula
         RECOMPUTE}
         """;
 
-    private static GeneratedModel Compile(bool recompute) =>
-        GeneratedModel.Compile(Text.Replace("RECOMPUTE", recompute ? "    recompute Layer\n" : ""), "Rc", seed: 7);
+    private static GeneratedModel Compile(bool recompute, bool bf16 = false) =>
+        GeneratedModel.Compile(Text.Replace("RECOMPUTE", (recompute ? "    recompute Layer\n" : "") + (bf16 ? "    precision bf16\n" : "")), "Rc", seed: 7);
 
     /// <summary>Token ids, a padding mask with padded positions (never a whole row) and targets, B = 3, T = 6.</summary>
     private static object[] Batch(int seed)
@@ -181,6 +181,28 @@ public sealed class RecomputeTrainingTests : IClassFixture<CudaParityTests.Emula
         var parameters = (System.Collections.Generic.IReadOnlyList<Parameter>)recomputedGpu.GetType().GetProperty("Parameters")!.GetValue(recomputedGpu)!;
         for (int k = 0; k < plainParameters.Count; k++)
             Assert.True(plainParameters[k].Value.AsSpan().SequenceEqual(parameters[k].Value), $"{name} gpu: {plainParameters[k].Name} after 2 steps");
+    }
+
+    /// <summary>
+    /// In a Bf16 session (BF16 activation storage, BF16 matrix-product operands; docs/cuda.md "Precision") the shared scratch
+    /// holds BF16 activations like any other buffer: gradients and two training steps equal the session without recompute bit for bit.
+    /// </summary>
+    [Fact]
+    public void A_bf16_session_recomputes_bit_for_bit_on_the_emulated_gpu()
+    {
+        var plain = Compile(recompute: false, bf16: true);
+        var recomputed = Compile(recompute: true, bf16: true);
+        using var plainSession = (IDisposable)ParityCheck.Invoke(plain.Instance, "ToGpu", _emulator.Context, ModelDsl.Cuda.GpuPrecision.Bf16);
+        using var session = (IDisposable)ParityCheck.Invoke(recomputed.Instance, "ToGpu", _emulator.Context, ModelDsl.Cuda.GpuPrecision.Bf16);
+        for (int step = 0; step < 2; step++)
+        {
+            var batch = Batch(70 + step);
+            Assert.Equal((float)ParityCheck.Invoke(plainSession, "ComputeGradients", batch), (float)ParityCheck.Invoke(session, "ComputeGradients", batch));
+            ParityCheck.Invoke(plainSession, "CopyToHost");
+            ParityCheck.Invoke(session, "CopyToHost");
+            AssertSameGradients(plain, recomputed, $"bf16 step {step + 1}");
+            Assert.Equal((float)ParityCheck.Invoke(plainSession, "TrainStep", batch), (float)ParityCheck.Invoke(session, "TrainStep", batch));
+        }
     }
 
     [Fact]
