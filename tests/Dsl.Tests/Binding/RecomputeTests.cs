@@ -50,6 +50,13 @@ namespace ModelDsl.Dsl.Tests.Binding
         }
 
         [Fact]
+        public void A_list_ending_in_a_comma_is_a_syntax_error_at_the_token_after_it()
+        {
+            var d = AnnotatedText.AssertDiagnostics(Text("    recompute Outer,\n").Replace("recompute Outer,\n}", "recompute Outer,\n⟦}⟧"), "MDL0001");
+            Assert.Equal("unexpected '}'; expected block name", d[0].Message);
+        }
+
+        [Fact]
         public void MDL0126_a_name_that_is_not_a_block_says_what_it_is()
         {
             var d = AnnotatedText.AssertDiagnostics(Text("    recompute ⟦Outr⟧\n"), "MDL0126");
