@@ -58,13 +58,20 @@ public sealed class EmulatedParityTests
         return ((TInput)data[0], (TLabel)data[1]);
     }
 
+    // A step that allocates does so every time; the runtime itself may allocate now and then on this thread (tiered
+    // JIT rewriting a hot method under load: a few hundred bytes, once), so one of three measured steps must be 0.
     private static void AllocatesNothing(string model, Func<float> trainStep)
     {
         for (int i = 0; i < 2; i++) trainStep(); // the workspace, the module, the JIT
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        trainStep();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.True(allocated == 0, $"{model}.Gpu.TrainStep allocated {allocated} bytes");
+        var measured = new long[3];
+        for (int i = 0; i < measured.Length; i++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            trainStep();
+            measured[i] = GC.GetAllocatedBytesForCurrentThread() - before;
+            if (measured[i] == 0) return;
+        }
+        Assert.Fail($"{model}.Gpu.TrainStep allocated {string.Join(", ", measured)} bytes in three steps after warming up");
     }
 
     [Fact]
