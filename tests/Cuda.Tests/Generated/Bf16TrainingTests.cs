@@ -54,7 +54,7 @@ public sealed class Bf16TrainingTests(ITestOutputHelper output)
         float fp32 = Loss(GpuPrecision.Fp32), tf32 = Loss(GpuPrecision.Tf32), bf16 = Loss(GpuPrecision.Bf16);
         output.WriteLine($"first-step loss: cpu {cpu:R}  fp32 {fp32:R}  tf32 {tf32:R}  bf16 {bf16:R}");
         Assert.Equal(cpu, fp32, 1e-5f);
-        // docs/cuda.md "Precision": one BF16 product perturbs a logit by at most ~2·2⁻⁹·Σ|a||b| (both operands rounded);
+        // docs/cuda.md "Precision": one BF16 product perturbs a logit by at most ~2u·Σ|a||b| = 2⁻⁷·Σ|a||b| (both operands rounded);
         // the first loss, an average over 32 positions of near-uniform predictions, moves far less (measured 2e-5
         // relative; TF32, 2⁻¹¹ per operand, 1e-6). Tolerances 2e-3 and 5e-4.
         Assert.InRange(Math.Abs(bf16 - cpu), 0, 2e-3 * cpu);
@@ -74,10 +74,10 @@ public sealed class Bf16TrainingTests(ITestOutputHelper output)
         double scale = expected.Max(v => Math.Abs(v)), worst = expected.Zip(actual, (e, a) => Math.Abs(e - a)).Max();
         output.WriteLine($"logits: max |cpu| {scale:G4}, max |bf16 − cpu| {worst:G4} ({worst / scale:G3} of the largest)");
         // docs/cuda.md "Precision": each of the 9 products on the way to a logit (2 blocks × in_proj, out_proj, two MLP
-        // products, then the head) rounds both operands to 8 significant bits (relative 2⁻⁹ each), so each perturbs its
-        // result by up to 2⁻⁸ of Σ|a||b|; layer norm rescales but does not amplify a relative error. Bound: 9·2⁻⁸ ≈ 3.5 %
-        // of the largest logit. BF16 storage adds a 2⁻⁹ rounding per stored value on the path (about 22), whose random
-        // signs add like √n: the products' bound still holds (measured 0.90 %, 0.63 % with FP32 storage).
+        // products, then the head) rounds both operands to 8 significant bits (u = 2⁻⁸ relative each), so each perturbs
+        // its result by up to 2u = 2⁻⁷ of Σ|a||b|; layer norm rescales but does not amplify a relative error. Worst case
+        // 9·2⁻⁷; the tolerance is half of it, 9·2⁻⁸ ≈ 3.5 % of the largest logit. BF16 storage adds a rounding of u per
+        // stored value on the path (about 22), whose random signs add like √n (measured 0.90 %, 0.63 % with FP32 storage).
         Assert.InRange(worst, 0, 9.0 / 256 * scale);
         Assert.True(worst > 0, "no BF16 rounding visible: the BF16 path was not taken");
     }
