@@ -106,14 +106,6 @@ namespace ModelDsl.Analysis
                 foreach (var node in model.Nodes.Where(n => n.Kind is OpKind.Conv2d or OpKind.Lstm or OpKind.Gru))
                     diagnostics.ReportNoBf16Path(node.Span, node.Kind.ToSource(), node.LayerPath,
                         "its matrix products are made by its GPU layer launcher in FP32");
-                // Activations are stored in BF16 only when every layer family the model launches takes md_act (MDL0328).
-                if (Emit.Cuda.ActivationStorage.FirstFloatOnly(plan) is var (kernel, family))
-                {
-                    var origin = kernel.Origins[0];
-                    var node = model.Nodes.FirstOrDefault(n => n.Span.Equals(origin.Span));
-                    diagnostics.ReportActivationsNotBf16(model.Precision.Span, node?.Kind.ToSource() ?? kernel.Name, node?.LayerPath ?? origin.Description,
-                        "Cuda/Kernels/" + Emit.Cuda.CudaLayerLibrary.FileName(family));
-                }
             }
 
             // Buffers the plan adds (im2col and attention workspaces, saved states), located at the op they serve.

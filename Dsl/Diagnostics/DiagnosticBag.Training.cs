@@ -33,14 +33,6 @@ namespace ModelDsl.Diagnostics
         public void ReportNoBf16Path(TextSpan span, string op, string layer, string why) =>
             Report(DiagnosticCatalog.NoBf16Path, span, $"{op} '{layer}' has no BF16 path: {why}; the rest of the model runs in bf16 (docs/cuda.md \"Precision\")");
 
-        /// <summary>
-        /// MDL0328: in a bf16 model, an op whose GPU layer kernels (<paramref name="file"/>) still take activations as FP32, so
-        /// a Bf16 session keeps every activation in FP32 (the products still take BF16 operands).
-        /// </summary>
-        public void ReportActivationsNotBf16(TextSpan span, string op, string layer, string file) =>
-            Report(DiagnosticCatalog.ActivationsNotBf16, span,
-                $"precision bf16: activations stay FP32 in a Bf16 session, because {op} '{layer}' runs the layer kernels of {file}, which do not store BF16 activations yet; the matrix products still take BF16 operands (docs/cuda.md \"Precision\")");
-
         /// <summary>MDL0124: a group option (<paramref name="option"/>) a parameter group cannot set, <paramref name="why"/>.</summary>
         public void ReportGroupOption(TextSpan span, string group, string option, string why) =>
             Report(DiagnosticCatalog.GroupOption, span, $"group {group}: {option} {why}");

@@ -102,7 +102,6 @@ namespace ModelDsl.Diagnostics
         public static readonly DiagnosticDescriptor MaskShapeMismatch = Error("MDL0325", Shapes, "Mask does not match the reduced axes");
         public static readonly DiagnosticDescriptor InvalidTensorParameter = Error("MDL0326", Shapes, "Invalid tensor parameter of a block");
         public static readonly DiagnosticDescriptor NoBf16Path = Warning("MDL0327", Shapes, "Op has no BF16 path");
-        public static readonly DiagnosticDescriptor ActivationsNotBf16 = Warning("MDL0328", Shapes, "Activations not stored in BF16");
 
         /// <summary>All descriptors, in ID order.</summary>
         public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
@@ -118,7 +117,7 @@ namespace ModelDsl.Diagnostics
             ParameterInTwoGroups, GroupAllFrozen, NotRecomputable,
             ShapeMismatch, RankMismatch, NotDivisible, DTypeMismatch, KernelTooLarge, SequenceTooLong,
             TiedShapeMismatch, ReshapeMismatch, SymbolicNotAllowed, AxisOutOfRange, TooManyElements, NotTrainable,
-            NoGpuCode, UnsupportedOption, OneValuePerChannel, ScheduleTooShort, InitNeedsFans, MapRankMismatch, BlockArgumentType, MaskShape, IndexOutOfRange, MaskShapeMismatch, InvalidTensorParameter, NoBf16Path, ActivationsNotBf16,
+            NoGpuCode, UnsupportedOption, OneValuePerChannel, ScheduleTooShort, InitNeedsFans, MapRankMismatch, BlockArgumentType, MaskShape, IndexOutOfRange, MaskShapeMismatch, InvalidTensorParameter, NoBf16Path,
         };
     }
 }

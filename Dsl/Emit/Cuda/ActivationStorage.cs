@@ -1,5 +1,3 @@
-using System.Collections.Generic;
-using System.Linq;
 using ModelDsl.IR;
 using ModelDsl.Plan;
 using ModelDsl.Shapes;
@@ -8,8 +6,9 @@ namespace ModelDsl.Emit.Cuda
 {
     /// <summary>
     /// Which device buffers are activations, stored as bf16.cuh's <c>md_act</c> (float, or BF16 in a Bf16 session whose
-    /// module is compiled with <c>MD_ACT_BF16</c>; docs/cuda.md "Precision"), and whether a model's module can be compiled
-    /// that way: every layer family its plan launches must take <c>md_act</c> pointers.
+    /// module is compiled with <c>MD_ACT_BF16</c>; docs/cuda.md "Precision"). Every layer family takes <c>md_act</c>
+    /// pointers (tests/Dsl.Tests' PrecisionTests hold each .cuh file to it), so a bf16 model's Bf16 session stores every
+    /// activation in BF16, never a mix.
     /// </summary>
     /// <remarks>
     /// An activation is a value of the model graph with f32 dtype: a forward value (its root buffer is
@@ -30,29 +29,7 @@ namespace ModelDsl.Emit.Cuda
         public static bool TakesActivations(LayerFamily family) =>
             family == LayerFamily.Bf16 || CudaLayerLibrary.Source(family).Contains("md_act*");
 
-        /// <summary>
-        /// The first kernel of <paramref name="plan"/> whose layer family still takes activations as float pointers, with that
-        /// family; null when every family it launches takes <c>md_act</c>.
-        /// </summary>
-        public static (Kernel Kernel, LayerFamily Family)? FirstFloatOnly(TrainingPlan plan)
-        {
-            foreach (var kernel in plan.Forward.Concat(plan.Backward))
-            {
-                if (kernel is ReshapeKernel) continue; // a view: no launch
-                foreach (var family in CudaEmitter.FamiliesOf(kernel))
-                {
-                    if (!TakesActivations(family)) return (kernel, family);
-                }
-            }
-            return null;
-        }
-
-        /// <summary>
-        /// True when a Bf16 session of <paramref name="plan"/>'s model stores its activations in BF16: the model declares
-        /// <c>precision bf16</c> and every layer family it launches takes <c>md_act</c> (otherwise MDL0328 says which does
-        /// not, and the activations stay FP32 in every session).
-        /// </summary>
-        public static bool StoresBf16(TrainingPlan plan) =>
-            plan.Model.Precision.Mode == Precision.Bf16 && FirstFloatOnly(plan) is null;
+        /// <summary>True when a Bf16 session of <paramref name="plan"/>'s model stores its activations in BF16: the model declares <c>precision bf16</c>.</summary>
+        public static bool StoresBf16(TrainingPlan plan) => plan.Model.Precision.Mode == Precision.Bf16;
     }
 }

@@ -86,7 +86,7 @@ namespace ModelDsl.Emit.Cuda
         /// <summary>
         /// True when a Bf16 session compiles <see cref="Source"/> with <see cref="Bf16ActivationsDefine"/> first, so its
         /// activations (<see cref="ActivationStorage.IsActivation"/>) are stored in BF16: the model declares
-        /// <c>precision bf16</c> and every layer family it launches takes <c>md_act</c> (<see cref="ActivationStorage.StoresBf16"/>).
+        /// <c>precision bf16</c> (<see cref="ActivationStorage.StoresBf16"/>).
         /// </summary>
         public bool Bf16Activations { get; internal set; }
 
