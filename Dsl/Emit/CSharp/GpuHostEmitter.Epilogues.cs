@@ -58,8 +58,8 @@ namespace ModelDsl.Emit.CSharp
             }
             else
             {
-                // C, the bias and aux are FP32 (gradients, or activations this model keeps in FP32), so the bias is the
-                // FP32 parameter itself.
+                // C is no BF16 activation (a gradient: BiasGradientOfA's weight gradient, a dGELU whose GELU input is not an
+                // activation), so C, the bias (read, or a gradient written) and aux are FP32.
                 _w.Line($"_context.GemmBf16Epilogue(global::ModelDsl.Cuda.GemmEpilogue.{epilogue.Kind}, {Bool(g.TransA)}, {Bool(g.TransB)}, {m}, {n}, {k}, {a16}, {lda}, {b16}, {ldb}, {tail} // BF16 operands, FP32 accumulation; C, bias{(epilogue.Aux is null ? "" : " and aux")} in FP32");
             }
             _w.Close();
