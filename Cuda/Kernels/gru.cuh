@@ -10,9 +10,9 @@
 // Storage (bf16.cuh): x, h and last_hidden are activations, md_act; the weights, biases, the workspace and every
 // gradient are float. With md_act = float the products are the cuBLAS calls below. With BF16 activations
 // (LayerContext.Bf16Activations) cuBLAS cannot take x or h (FP32 operands only), so the host takes the BF16 sequence
-// further below: x's two products are md_gru_input_product and md_gru_input_weight_gradient, and the recurrence runs
+// further below: x's two products are md_sequence_input_product and md_sequence_input_weight_gradient, and the recurrence runs
 // on FP32 hidden states the step kernel also writes into the workspace's h_prev (h itself is their rounding), which
-// the recurrent GEMMs, both step kernels' h_{t−1} and the backward's dW_hh read; md_gru_shift_hidden is not run.
+// the recurrent GEMMs, both step kernels' h_{t−1} and the backward's dW_hh read; md_sequence_shift_hidden is not run.
 // Workspace, as the CPU's (floats): gi (B, T, 3H) | gh (B, T, 3H) | h_prev (B, T, H) | dh (B, H). The forward leaves
 // r, z, n in gi and gh_n + b_hn in gh's n block; the backward overwrites gi and gh with their gradients, so every
 // backward needs its own forward. Row (b, t) of gi and gh is b·T + t.
@@ -26,17 +26,17 @@
 //     for t = T−1 … 0:
 //       md_gru_backward_step(t)                    (dh = dh_next, from d_last_hidden or 0 at t = T−1; leaves dh·z)
 //       if t > 0: Sgemm(false, false, B, H, G, 1, gh + t·G, T·G, W_hh, H, 1, dh, H)      (dh_next += dgh·W_hh)
-//     md_gru_shift_hidden(h, h_prev)               (h_prev[b, t] = h[b, t−1], 0 at t = 0)
+//     md_sequence_shift_hidden(h, h_prev)               (h_prev[b, t] = h[b, t−1], 0 at t = 0)
 //     Sgemm(true, false, G, In, B·T, 1, gi, G, x, In, β, dW_ih, In)            β = accumulate params ? 1 : 0
 //     Sgemm(true, false, G, H, B·T, 1, gh, G, h_prev, H, β, dW_hh, H)
 //     md_gru_column_sum(B·T, G, gi, dbias_ih, accumulate params);  md_gru_column_sum(B·T, G, gh, dbias_hh, …)
 //     if dx wanted: Sgemm(false, false, B·T, In, G, 1, gi, G, W_ih, In, accumulate input ? 1 : 0, dx, In)
 //   with BF16 activations, the same except:
-//     forward: md_gru_input_product(B·T, G, In, x, W_ih, gi) for the first Sgemm; the recurrent Sgemm reads
+//     forward: md_sequence_input_product(B·T, G, In, x, W_ih, gi) for the first Sgemm; the recurrent Sgemm reads
 //              h_prev + t·H (T·H) instead of h + (t−1)·H; md_gru_forward_step(t) reads h_{t−1} from and writes h_t to
 //              h_prev (h_prev ≠ null)
-//     backward: md_gru_backward_step reads h_{t−1} from h_prev; no md_gru_shift_hidden;
-//               md_gru_input_weight_gradient(B·T, G, In, gi, x, dW_ih, β) for dW_ih
+//     backward: md_gru_backward_step reads h_{t−1} from h_prev; no md_sequence_shift_hidden;
+//               md_sequence_input_weight_gradient(B·T, G, In, gi, x, dW_ih, β) for dW_ih
 
 // md_gru_forward_step: step t. Writes r, z, n over gi row (b, t), gh_n + b_hn over gh's n block, h[b, t], and at
 // t = T−1 last_hidden[b] when it is not null. When h_prev (B, T, H) is not null (BF16 activations) h_{t−1} is read
@@ -113,60 +113,6 @@ extern "C" __global__ void __launch_bounds__(256) md_gru_backward_step(
         recurrent[hidden + j] = dz;
         recurrent[2 * hidden + j] = dn * r_t;
         dh[e] = dh_t * z_t;
-    }
-}
-
-// md_gru_shift_hidden: h_prev (B, T, H)[b, t] = h[b, t−1], and 0 at t = 0.
-//   launch: grid (min(⌈B·T·H/256⌉, 65535)), block (256): one thread per element, grid-stride.
-//   why: lines each row of dgh up with the hidden state its step read, so dW_hh is one GEMM over all B·T rows
-//   (as on the CPU) instead of T small ones.
-extern "C" __global__ void __launch_bounds__(256) md_gru_shift_hidden(
-    int batch, int steps, int hidden, const md_act* __restrict__ h, float* __restrict__ h_prev)
-{
-    long n = (long)batch * steps * hidden;
-    for (long e = (long)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (long)gridDim.x * blockDim.x)
-    {
-        long t = (e / hidden) % steps;
-        h_prev[e] = t == 0 ? 0.0f : md_load(h[e - hidden]);
-    }
-}
-
-// md_gru_input_product: gi (rows, cols) = x (rows, inner)·weight (cols, inner)ᵀ, x an activation (BF16): the forward's
-// input product when activations are BF16.
-//   launch: grid (min(⌈rows·cols/256⌉, 65535)), block (256): one thread per output element, grid-stride.
-//   why: as lstm.cuh's md_lstm_input_product (cuBLAS takes no BF16 x with an FP32 weight); a thread sums in order.
-extern "C" __global__ void __launch_bounds__(256) md_gru_input_product(
-    int rows, int cols, int inner, const md_act* __restrict__ x, const float* __restrict__ weight, float* __restrict__ gi)
-{
-    long n = (long)rows * cols;
-    for (long e = (long)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (long)gridDim.x * blockDim.x)
-    {
-        long r = e / cols;
-        int c = (int)(e - r * cols);
-        const md_act* x_row = x + r * inner;
-        const float* w_row = weight + (long)c * inner;
-        float sum = 0.0f;
-        for (int i = 0; i < inner; i++) sum += md_load(x_row[i]) * w_row[i];
-        gi[e] = sum;
-    }
-}
-
-// md_gru_input_weight_gradient: dweight (cols, inner) (+)= dgi (rows, cols)ᵀ·x (rows, inner), x an activation (BF16):
-// the backward's dW_ih when activations are BF16.
-//   launch: grid (min(⌈cols·inner/256⌉, 65535)), block (256): one thread per weight element, grid-stride.
-//   why: as md_lstm_input_weight_gradient: one thread's in-order sum over the rows per element, no atomics.
-extern "C" __global__ void __launch_bounds__(256) md_gru_input_weight_gradient(
-    int rows, int cols, int inner, const float* __restrict__ dgi, const md_act* __restrict__ x,
-    float* __restrict__ dweight, int accumulate)
-{
-    long n = (long)cols * inner;
-    for (long e = (long)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (long)gridDim.x * blockDim.x)
-    {
-        long c = e / inner;
-        int i = (int)(e - c * inner);
-        float sum = 0.0f;
-        for (long r = 0; r < rows; r++) sum += dgi[r * cols + c] * md_load(x[r * inner + i]);
-        dweight[e] = accumulate ? dweight[e] + sum : sum;
     }
 }
 

@@ -9,9 +9,9 @@
 // Storage (bf16.cuh): x, h, last_hidden and last_cell are activations, md_act; the weights, biases, the workspace
 // and every gradient are float. With md_act = float the products are the cuBLAS calls below. With BF16 activations
 // (LayerContext.Bf16Activations) cuBLAS cannot take x or h (FP32 operands only), so the host takes the BF16 sequence
-// further below: x's two products are md_lstm_input_product and md_lstm_input_weight_gradient, and the recurrence
+// further below: x's two products are md_sequence_input_product and md_sequence_input_weight_gradient, and the recurrence
 // runs on FP32 hidden states the step kernel also writes into the workspace's h_prev (h itself is their rounding),
-// so the forward's recurrent GEMMs and the backward's dW_hh read FP32 h_prev and md_lstm_shift_hidden is not run.
+// so the forward's recurrent GEMMs and the backward's dW_hh read FP32 h_prev and md_sequence_shift_hidden is not run.
 // Workspace, as the CPU's (floats): gates (B, T, 4H) | cells (B, T, H) | h_prev (B, T, H) | dh (B, H) | dc (B, H).
 // The forward leaves the activated gates and the cells there; the backward overwrites the gates with their
 // pre-activation gradients dpre, so every backward needs its own forward. Row (b, t) of gates is b·T + t.
@@ -26,15 +26,15 @@
 //       md_lstm_backward_step(t)                   (reads dh = dh_next and dc = dc_next; t = T−1 starts from
 //                                                   d_last_hidden and 0 instead, so neither needs clearing)
 //       if t > 0: Sgemm(false, false, B, H, G, 1, gates + t·G, T·G, W_hh, H, 0, dh, H)     (dh_next)
-//     md_lstm_shift_hidden(h, h_prev)              (h_prev[b, t] = h[b, t−1], 0 at t = 0)
+//     md_sequence_shift_hidden(h, h_prev)              (h_prev[b, t] = h[b, t−1], 0 at t = 0)
 //     Sgemm(true, false, G, In, B·T, 1, gates, G, x, In, β, dW_ih, In)         β = accumulate params ? 1 : 0
 //     Sgemm(true, false, G, H, B·T, 1, gates, G, h_prev, H, β, dW_hh, H)
 //     md_lstm_bias_backward(B·T, G, gates, dbias_ih, dbias_hh, accumulate params)   (the two are equal)
 //     if dx wanted: Sgemm(false, false, B·T, In, G, 1, gates, G, W_ih, In, accumulate input ? 1 : 0, dx, In)
 //   with BF16 activations, the same except:
-//     forward: md_lstm_input_product(B·T, G, In, x, W_ih, gates) for the first Sgemm; the recurrent Sgemm reads
+//     forward: md_sequence_input_product(B·T, G, In, x, W_ih, gates) for the first Sgemm; the recurrent Sgemm reads
 //              h_prev + t·H (T·H) instead of h + (t−1)·H; md_lstm_forward_step(t) also writes h_prev (h_prev ≠ null)
-//     backward: no md_lstm_shift_hidden; md_lstm_input_weight_gradient(B·T, G, In, gates, x, dW_ih, β) for dW_ih
+//     backward: no md_sequence_shift_hidden; md_sequence_input_weight_gradient(B·T, G, In, gates, x, dW_ih, β) for dW_ih
 
 // md_lstm_forward_step: step t. Activates gates row (b, t) in place (i, f, g, o, bias added), writes
 // cells[b, t] = f·cells[b, t−1] + i·g (no f term at t = 0) and h[b, t] = o·tanh(c); at t = T−1 also
@@ -111,61 +111,6 @@ extern "C" __global__ void __launch_bounds__(256) md_lstm_backward_step(
         gate[2 * hidden + j] = dc_t * i_t * (1.0f - g_t * g_t);
         gate[3 * hidden + j] = dh_t * tc * o_t * (1.0f - o_t);
         dc[e] = dc_t * f_t;
-    }
-}
-
-// md_lstm_shift_hidden: h_prev (B, T, H)[b, t] = h[b, t−1], and 0 at t = 0.
-//   launch: grid (min(⌈B·T·H/256⌉, 65535)), block (256): one thread per element, grid-stride.
-//   why: lines each row of dpre up with the hidden state its step read, so dW_hh is one GEMM over all B·T rows
-//   (as on the CPU) instead of T small ones.
-extern "C" __global__ void __launch_bounds__(256) md_lstm_shift_hidden(
-    int batch, int steps, int hidden, const md_act* __restrict__ h, float* __restrict__ h_prev)
-{
-    long n = (long)batch * steps * hidden;
-    for (long e = (long)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (long)gridDim.x * blockDim.x)
-    {
-        long t = (e / hidden) % steps;
-        h_prev[e] = t == 0 ? 0.0f : md_load(h[e - hidden]);
-    }
-}
-
-// md_lstm_input_product: gates (rows, cols) = x (rows, inner)·weight (cols, inner)ᵀ, x an activation (BF16): the
-// forward's input product when activations are BF16.
-//   launch: grid (min(⌈rows·cols/256⌉, 65535)), block (256): one thread per output element, grid-stride.
-//   why: cuBLAS takes no BF16 x with an FP32 weight; a thread sums its inner products in order (consecutive threads
-//   take consecutive columns, so they share x's row). A plain loop: recurrent models here are small.
-extern "C" __global__ void __launch_bounds__(256) md_lstm_input_product(
-    int rows, int cols, int inner, const md_act* __restrict__ x, const float* __restrict__ weight, float* __restrict__ gates)
-{
-    long n = (long)rows * cols;
-    for (long e = (long)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (long)gridDim.x * blockDim.x)
-    {
-        long r = e / cols;
-        int c = (int)(e - r * cols);
-        const md_act* x_row = x + r * inner;
-        const float* w_row = weight + (long)c * inner;
-        float sum = 0.0f;
-        for (int i = 0; i < inner; i++) sum += md_load(x_row[i]) * w_row[i];
-        gates[e] = sum;
-    }
-}
-
-// md_lstm_input_weight_gradient: dweight (cols, inner) (+)= dpre (rows, cols)ᵀ·x (rows, inner), x an activation (BF16):
-// the backward's dW_ih when activations are BF16.
-//   launch: grid (min(⌈cols·inner/256⌉, 65535)), block (256): one thread per weight element, grid-stride.
-//   why: as md_lstm_input_product; each weight element is one thread's sum over the rows, in order, so no atomics.
-extern "C" __global__ void __launch_bounds__(256) md_lstm_input_weight_gradient(
-    int rows, int cols, int inner, const float* __restrict__ dpre, const md_act* __restrict__ x,
-    float* __restrict__ dweight, int accumulate)
-{
-    long n = (long)cols * inner;
-    for (long e = (long)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (long)gridDim.x * blockDim.x)
-    {
-        long c = e / inner;
-        int i = (int)(e - c * inner);
-        float sum = 0.0f;
-        for (long r = 0; r < rows; r++) sum += dpre[r * cols + c] * md_load(x[r * inner + i]);
-        dweight[e] = accumulate ? dweight[e] + sum : sum;
     }
 }
 

@@ -29,18 +29,7 @@ public static partial class Gru
         long rows = (long)batch * steps;
         DevicePointer gi = workspace, gh = workspace.Plus(rows * g), hPrev = workspace.Plus(rows * 2 * g);
         bool bf16 = gpu.Bf16Activations;
-        if (bf16)
-        {
-            var product = gpu.Kernel("md_gru_input_product");
-            var p = product.Arguments();
-            p.Int("rows", checked((int)rows));
-            p.Int("cols", g);
-            p.Int("inner", inputSize);
-            p.ReadsActivation("x", x);
-            p.Reads("weight", weightIh);
-            p.Writes("gi", gi);
-            product.Launch(Grid.Elements(rows * g), Grid.Block, ref p);
-        }
+        if (bf16) Sequence.InputProduct(gpu, checked((int)rows), g, inputSize, x, weightIh, gi);
         else context.Sgemm(false, true, checked((int)rows), g, inputSize, 1f, x, inputSize, weightIh, inputSize, 0f, gi, g);
         var kernel = gpu.Kernel("md_gru_forward_step");
         for (int t = 0; t < steps; t++)
@@ -68,7 +57,7 @@ public static partial class Gru
     /// <summary>
     /// Backpropagation through time from <paramref name="dHiddenStates"/> (B, T, H) and/or <paramref name="dLastHidden"/>
     /// (B, H) (either may be null): per step, last to first, <c>md_gru_backward_step</c> (gi and gh in the working memory
-    /// become their gradients) and dh for the step before (+= dgh[t]·W_hh, cuBLAS); then <c>md_gru_shift_hidden</c>,
+    /// become their gradients) and dh for the step before (+= dgh[t]·W_hh, cuBLAS); then <c>md_sequence_shift_hidden</c>,
     /// dW_ih (+)= dgiᵀ·x and dW_hh (+)= dghᵀ·h_prev (one GEMM each over all B·T rows), <c>md_gru_column_sum</c> for each
     /// bias, and dx (+)= dgi·W_ih when <paramref name="dx"/> is not null. Every backward needs the forward of the same batch before it.
     /// </summary>
@@ -105,31 +94,9 @@ public static partial class Gru
             if (t > 0)
                 context.Sgemm(false, false, batch, hidden, g, 1f, gh.Plus(t * (long)g), steps * g, weightHh, hidden, 1f, dh, hidden);
         }
-        if (!bf16)
-        {
-            var shift = gpu.Kernel("md_gru_shift_hidden");
-            var s = shift.Arguments();
-            s.Int("batch", batch);
-            s.Int("steps", steps);
-            s.Int("hidden", hidden);
-            s.ReadsActivation("h", hiddenStates);
-            s.Writes("h_prev", hPrev);
-            shift.Launch(Grid.Elements(rows * hidden), Grid.Block, ref s);
-        }
+        if (!bf16) Sequence.ShiftHidden(gpu, batch, steps, hidden, hiddenStates, hPrev); // with BF16 activations the forward left the FP32 h_prev its recurrence read
         float beta = accumulateParameterGradients ? 1f : 0f;
-        if (bf16)
-        {
-            var gradient = gpu.Kernel("md_gru_input_weight_gradient");
-            var w = gradient.Arguments();
-            w.Int("rows", allRows);
-            w.Int("cols", g);
-            w.Int("inner", inputSize);
-            w.Reads("dgi", gi);
-            w.ReadsActivation("x", x);
-            w.Writes("dweight", dWeightIh);
-            w.Flag("accumulate", accumulateParameterGradients);
-            gradient.Launch(Grid.Elements((long)g * inputSize), Grid.Block, ref w);
-        }
+        if (bf16) Sequence.InputWeightGradient(gpu, allRows, g, inputSize, gi, x, dWeightIh, accumulateParameterGradients);
         else context.Sgemm(true, false, g, inputSize, allRows, 1f, gi, g, x, inputSize, beta, dWeightIh, inputSize);
         context.Sgemm(true, false, g, hidden, allRows, 1f, gh, g, hPrev, hidden, beta, dWeightHh, hidden);
         ColumnSum(gpu, allRows, g, gi, dBiasIh, accumulateParameterGradients);

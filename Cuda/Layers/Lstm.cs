@@ -29,7 +29,7 @@ public static partial class Lstm
         long rows = (long)batch * steps;
         DevicePointer gates = workspace, cells = workspace.Plus(rows * g), hPrev = workspace.Plus(rows * 5 * hidden);
         bool bf16 = gpu.Bf16Activations;
-        if (bf16) InputProduct(gpu, checked((int)rows), g, inputSize, x, weightIh, gates);
+        if (bf16) Sequence.InputProduct(gpu, checked((int)rows), g, inputSize, x, weightIh, gates);
         else context.Sgemm(false, true, checked((int)rows), g, inputSize, 1f, x, inputSize, weightIh, inputSize, 0f, gates, g);
         var kernel = gpu.Kernel("md_lstm_forward_step");
         for (int t = 0; t < steps; t++)
@@ -58,7 +58,7 @@ public static partial class Lstm
     /// <summary>
     /// Backpropagation through time from <paramref name="dHiddenStates"/> (B, T, H) and/or <paramref name="dLastHidden"/>
     /// (B, H) (either may be null): per step, last to first, <c>md_lstm_backward_step</c> (the gates in the working memory
-    /// become their gradients dpre) and dh for the step before (dpre[t]·W_hh, cuBLAS); then <c>md_lstm_shift_hidden</c>,
+    /// become their gradients dpre) and dh for the step before (dpre[t]·W_hh, cuBLAS); then <c>md_sequence_shift_hidden</c>,
     /// dW_ih (+)= dpreᵀ·x and dW_hh (+)= dpreᵀ·h_prev (one GEMM each over all B·T rows), <c>md_lstm_bias_backward</c>, and
     /// dx (+)= dpre·W_ih when <paramref name="dx"/> is not null. Every backward needs the forward of the same batch before it.
     /// </summary>
@@ -94,31 +94,9 @@ public static partial class Lstm
                 context.Sgemm(false, false, batch, hidden, g, 1f, gates.Plus(t * (long)g), steps * g, weightHh, hidden, 0f, dh, hidden);
         }
         bool bf16 = gpu.Bf16Activations;
-        if (!bf16) // with BF16 activations the forward left the FP32 h_prev its recurrence read
-        {
-            var shift = gpu.Kernel("md_lstm_shift_hidden");
-            var s = shift.Arguments();
-            s.Int("batch", batch);
-            s.Int("steps", steps);
-            s.Int("hidden", hidden);
-            s.ReadsActivation("h", hiddenStates);
-            s.Writes("h_prev", hPrev);
-            shift.Launch(Grid.Elements(rows * hidden), Grid.Block, ref s);
-        }
+        if (!bf16) Sequence.ShiftHidden(gpu, batch, steps, hidden, hiddenStates, hPrev); // with BF16 activations the forward left the FP32 h_prev its recurrence read
         float beta = accumulateParameterGradients ? 1f : 0f;
-        if (bf16)
-        {
-            var gradient = gpu.Kernel("md_lstm_input_weight_gradient");
-            var w = gradient.Arguments();
-            w.Int("rows", allRows);
-            w.Int("cols", g);
-            w.Int("inner", inputSize);
-            w.Reads("dpre", gates);
-            w.ReadsActivation("x", x);
-            w.Writes("dweight", dWeightIh);
-            w.Flag("accumulate", accumulateParameterGradients);
-            gradient.Launch(Grid.Elements((long)g * inputSize), Grid.Block, ref w);
-        }
+        if (bf16) Sequence.InputWeightGradient(gpu, allRows, g, inputSize, gates, x, dWeightIh, accumulateParameterGradients);
         else context.Sgemm(true, false, g, inputSize, allRows, 1f, gates, g, x, inputSize, beta, dWeightIh, inputSize);
         context.Sgemm(true, false, g, hidden, allRows, 1f, gates, g, hPrev, hidden, beta, dWeightHh, hidden);
         var bias = gpu.Kernel("md_lstm_bias_backward");
@@ -132,19 +110,5 @@ public static partial class Lstm
         bias.Launch(Grid.Columns(g), Grid.ColumnBlock, ref b);
         if (!dx.IsNull)
             context.Sgemm(false, false, allRows, inputSize, g, 1f, gates, g, weightIh, inputSize, accumulateInputGradient ? 1f : 0f, dx, inputSize);
-    }
-
-    /// <summary><c>md_lstm_input_product</c>: gates (rows, cols) = x (rows, inner)·weightᵀ, x an md_act activation.</summary>
-    private static void InputProduct(LayerContext gpu, int rows, int cols, int inner, DevicePointer x, DevicePointer weight, DevicePointer gates)
-    {
-        var product = gpu.Kernel("md_lstm_input_product");
-        var a = product.Arguments();
-        a.Int("rows", rows);
-        a.Int("cols", cols);
-        a.Int("inner", inner);
-        a.ReadsActivation("x", x);
-        a.Reads("weight", weight);
-        a.Writes("gates", gates);
-        product.Launch(Grid.Elements((long)rows * cols), Grid.Block, ref a);
     }
 }

@@ -37,13 +37,14 @@ namespace ModelDsl.Emit.Cuda
         private readonly Dictionary<PlanBuffer, CudaWorkspace> _workspaces = new Dictionary<PlanBuffer, CudaWorkspace>();
 
         /// <summary>
-        /// Every library family a layer kernel's launchers use: its own (<see cref="FamilyOf"/>), and for a bidirectional
-        /// lstm or gru also <see cref="LayerFamily.Sequence"/> (md_sequence_copy reverses the input and joins the directions).
+        /// Every library family a layer kernel's launchers use: its own (<see cref="FamilyOf"/>), and for every lstm or gru
+        /// also <see cref="LayerFamily.Sequence"/> (the time shift of h and x's BF16 products both share; for a
+        /// bidirectional one md_sequence_copy reverses the input and joins the directions).
         /// </summary>
         public static IEnumerable<LayerFamily> FamiliesOf(Kernel kernel)
         {
             if (FamilyOf(kernel) is { } family) yield return family;
-            if (kernel is LstmKernel { Reverse: not null } or LstmBackwardKernel { Reverse: not null } or GruKernel { Reverse: not null } or GruBackwardKernel { Reverse: not null })
+            if (kernel is LstmKernel or LstmBackwardKernel or GruKernel or GruBackwardKernel)
                 yield return LayerFamily.Sequence;
         }
 

@@ -249,7 +249,7 @@ public sealed class Bf16ActivationTests(LayerKernelFixture gpu, ITestOutputHelpe
         float[] dhOut = LayerAssert.Uniform(random, (long)rows * hidden), dLast = LayerAssert.Uniform(random, (long)batch * hidden);
         float[] dx0 = LayerAssert.Uniform(random, (long)rows * inputSize), dw0 = LayerAssert.Uniform(random, (long)g4 * inputSize);
         int workspace = ModelDsl.Runtime.Cpu.Layers.Lstm.WorkspaceSize(batch, steps, hidden);
-        Check(gpu, output, LayerFamily.Lstm, s =>
+        Check(gpu, output, new[] { LayerFamily.Lstm, LayerFamily.Sequence }, s =>
         {
             DevicePointer dX = s.Activation(x), dWih = s.Floats(wIh), dWhh = s.Floats(wHh), work = s.FloatOutput("lstm workspace", workspace);
             DevicePointer h = s.ActivationOutput("lstm h", rows * hidden);
@@ -275,7 +275,7 @@ public sealed class Bf16ActivationTests(LayerKernelFixture gpu, ITestOutputHelpe
         float[] dhOut = LayerAssert.Uniform(random, (long)rows * hidden), dLast = LayerAssert.Uniform(random, (long)batch * hidden);
         float[] dx0 = LayerAssert.Uniform(random, (long)rows * inputSize), dw0 = LayerAssert.Uniform(random, (long)g3 * inputSize);
         int workspace = ModelDsl.Runtime.Cpu.Layers.Gru.WorkspaceSize(batch, steps, hidden);
-        Check(gpu, output, LayerFamily.Gru, s =>
+        Check(gpu, output, new[] { LayerFamily.Gru, LayerFamily.Sequence }, s =>
         {
             DevicePointer dX = s.Activation(x), dWih = s.Floats(wIh), dWhh = s.Floats(wHh), work = s.FloatOutput("gru workspace", workspace);
             DevicePointer h = s.ActivationOutput("gru h", rows * hidden);

@@ -55,7 +55,7 @@ public sealed class GruKernelTests(LayerKernelFixture gpu, ITestOutputHelper out
         using DeviceVariable dX = gpu.Upload(x), dWih = gpu.Upload(wIh), dWhh = gpu.Upload(wHh), dBih = gpu.Upload(bIh), dBhh = gpu.Upload(bHh);
         using DeviceVariable work = gpu.Zeros(workspace.Length);
         using DeviceVariable dH = gpu.Zeros((long)rows * hidden), dLastH = gpu.Zeros((long)batch * hidden);
-        var layers = gpu.Layers(LayerFamily.Gru);
+        var layers = gpu.Layers(false, LayerFamily.Gru, LayerFamily.Sequence);
         if (bf16Path) layers = new GpuLayers.LayerContext(gpu.Context, layers.Module, activationBytes: 2); // float buffers, the BF16 sequence
         GpuLayers.Gru.Forward(layers, batch, steps, inputSize, hidden, dX.Pointer, dWih.Pointer, dWhh.Pointer, dBih.Pointer, dBhh.Pointer,
             dH.Pointer, dLastH.Pointer, work.Pointer);

@@ -55,7 +55,7 @@ public sealed class LstmKernelTests(LayerKernelFixture gpu, ITestOutputHelper ou
         using DeviceVariable dX = gpu.Upload(x), dWih = gpu.Upload(wIh), dWhh = gpu.Upload(wHh), dBih = gpu.Upload(bIh), dBhh = gpu.Upload(bHh);
         using DeviceVariable work = gpu.Zeros(workspace.Length);
         using DeviceVariable dH = gpu.Zeros((long)rows * hidden), dLastH = gpu.Zeros((long)batch * hidden), dLastC = gpu.Zeros((long)batch * hidden);
-        var layers = gpu.Layers(LayerFamily.Lstm);
+        var layers = gpu.Layers(false, LayerFamily.Lstm, LayerFamily.Sequence);
         if (bf16Path) layers = new GpuLayers.LayerContext(gpu.Context, layers.Module, activationBytes: 2); // float buffers, the BF16 sequence
         GpuLayers.Lstm.Forward(layers, batch, steps, inputSize, hidden, dX.Pointer, dWih.Pointer, dWhh.Pointer, dBih.Pointer, dBhh.Pointer,
             dH.Pointer, dLastH.Pointer, dLastC.Pointer, work.Pointer);

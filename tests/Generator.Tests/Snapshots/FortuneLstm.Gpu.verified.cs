@@ -252,9 +252,9 @@ extern "C" __global__ void __launch_bounds__(256) md_embedding_backward(
 // Storage (bf16.cuh): x, h, last_hidden and last_cell are activations, md_act; the weights, biases, the workspace
 // and every gradient are float. With md_act = float the products are the cuBLAS calls below. With BF16 activations
 // (LayerContext.Bf16Activations) cuBLAS cannot take x or h (FP32 operands only), so the host takes the BF16 sequence
-// further below: x's two products are md_lstm_input_product and md_lstm_input_weight_gradient, and the recurrence
+// further below: x's two products are md_sequence_input_product and md_sequence_input_weight_gradient, and the recurrence
 // runs on FP32 hidden states the step kernel also writes into the workspace's h_prev (h itself is their rounding),
-// so the forward's recurrent GEMMs and the backward's dW_hh read FP32 h_prev and md_lstm_shift_hidden is not run.
+// so the forward's recurrent GEMMs and the backward's dW_hh read FP32 h_prev and md_sequence_shift_hidden is not run.
 // Workspace, as the CPU's (floats): gates (B, T, 4H) | cells (B, T, H) | h_prev (B, T, H) | dh (B, H) | dc (B, H).
 // The forward leaves the activated gates and the cells there; the backward overwrites the gates with their
 // pre-activation gradients dpre, so every backward needs its own forward. Row (b, t) of gates is b·T + t.
@@ -269,15 +269,15 @@ extern "C" __global__ void __launch_bounds__(256) md_embedding_backward(
 //       md_lstm_backward_step(t)                   (reads dh = dh_next and dc = dc_next; t = T−1 starts from
 //                                                   d_last_hidden and 0 instead, so neither needs clearing)
 //       if t > 0: Sgemm(false, false, B, H, G, 1, gates + t·G, T·G, W_hh, H, 0, dh, H)     (dh_next)
-//     md_lstm_shift_hidden(h, h_prev)              (h_prev[b, t] = h[b, t−1], 0 at t = 0)
+//     md_sequence_shift_hidden(h, h_prev)              (h_prev[b, t] = h[b, t−1], 0 at t = 0)
 //     Sgemm(true, false, G, In, B·T, 1, gates, G, x, In, β, dW_ih, In)         β = accumulate params ? 1 : 0
 //     Sgemm(true, false, G, H, B·T, 1, gates, G, h_prev, H, β, dW_hh, H)
 //     md_lstm_bias_backward(B·T, G, gates, dbias_ih, dbias_hh, accumulate params)   (the two are equal)
 //     if dx wanted: Sgemm(false, false, B·T, In, G, 1, gates, G, W_ih, In, accumulate input ? 1 : 0, dx, In)
 //   with BF16 activations, the same except:
-//     forward: md_lstm_input_product(B·T, G, In, x, W_ih, gates) for the first Sgemm; the recurrent Sgemm reads
+//     forward: md_sequence_input_product(B·T, G, In, x, W_ih, gates) for the first Sgemm; the recurrent Sgemm reads
 //              h_prev + t·H (T·H) instead of h + (t−1)·H; md_lstm_forward_step(t) also writes h_prev (h_prev ≠ null)
-//     backward: no md_lstm_shift_hidden; md_lstm_input_weight_gradient(B·T, G, In, gates, x, dW_ih, β) for dW_ih
+//     backward: no md_sequence_shift_hidden; md_sequence_input_weight_gradient(B·T, G, In, gates, x, dW_ih, β) for dW_ih
 
 // md_lstm_forward_step: step t. Activates gates row (b, t) in place (i, f, g, o, bias added), writes
 // cells[b, t] = f·cells[b, t−1] + i·g (no f term at t = 0) and h[b, t] = o·tanh(c); at t = T−1 also
@@ -357,61 +357,6 @@ extern "C" __global__ void __launch_bounds__(256) md_lstm_backward_step(
     }
 }
 
-// md_lstm_shift_hidden: h_prev (B, T, H)[b, t] = h[b, t−1], and 0 at t = 0.
-//   launch: grid (min(⌈B·T·H/256⌉, 65535)), block (256): one thread per element, grid-stride.
-//   why: lines each row of dpre up with the hidden state its step read, so dW_hh is one GEMM over all B·T rows
-//   (as on the CPU) instead of T small ones.
-extern "C" __global__ void __launch_bounds__(256) md_lstm_shift_hidden(
-    int batch, int steps, int hidden, const md_act* __restrict__ h, float* __restrict__ h_prev)
-{
-    long n = (long)batch * steps * hidden;
-    for (long e = (long)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (long)gridDim.x * blockDim.x)
-    {
-        long t = (e / hidden) % steps;
-        h_prev[e] = t == 0 ? 0.0f : md_load(h[e - hidden]);
-    }
-}
-
-// md_lstm_input_product: gates (rows, cols) = x (rows, inner)·weight (cols, inner)ᵀ, x an activation (BF16): the
-// forward's input product when activations are BF16.
-//   launch: grid (min(⌈rows·cols/256⌉, 65535)), block (256): one thread per output element, grid-stride.
-//   why: cuBLAS takes no BF16 x with an FP32 weight; a thread sums its inner products in order (consecutive threads
-//   take consecutive columns, so they share x's row). A plain loop: recurrent models here are small.
-extern "C" __global__ void __launch_bounds__(256) md_lstm_input_product(
-    int rows, int cols, int inner, const md_act* __restrict__ x, const float* __restrict__ weight, float* __restrict__ gates)
-{
-    long n = (long)rows * cols;
-    for (long e = (long)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (long)gridDim.x * blockDim.x)
-    {
-        long r = e / cols;
-        int c = (int)(e - r * cols);
-        const md_act* x_row = x + r * inner;
-        const float* w_row = weight + (long)c * inner;
-        float sum = 0.0f;
-        for (int i = 0; i < inner; i++) sum += md_load(x_row[i]) * w_row[i];
-        gates[e] = sum;
-    }
-}
-
-// md_lstm_input_weight_gradient: dweight (cols, inner) (+)= dpre (rows, cols)ᵀ·x (rows, inner), x an activation (BF16):
-// the backward's dW_ih when activations are BF16.
-//   launch: grid (min(⌈cols·inner/256⌉, 65535)), block (256): one thread per weight element, grid-stride.
-//   why: as md_lstm_input_product; each weight element is one thread's sum over the rows, in order, so no atomics.
-extern "C" __global__ void __launch_bounds__(256) md_lstm_input_weight_gradient(
-    int rows, int cols, int inner, const float* __restrict__ dpre, const md_act* __restrict__ x,
-    float* __restrict__ dweight, int accumulate)
-{
-    long n = (long)cols * inner;
-    for (long e = (long)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (long)gridDim.x * blockDim.x)
-    {
-        long c = e / inner;
-        int i = (int)(e - c * inner);
-        float sum = 0.0f;
-        for (long r = 0; r < rows; r++) sum += dpre[r * cols + c] * md_load(x[r * inner + i]);
-        dweight[e] = accumulate ? dweight[e] + sum : sum;
-    }
-}
-
 // md_lstm_bias_backward: dbias_ih = dbias_hh (4H) (+)= Σ_rows dpre (rows = B·T, cols = 4H).
 //   launch: grid (⌈cols/32⌉), block (32, 8): one block per 32 columns.
 //   why: a deterministic column sum: thread (tx, ty) walks rows ty, ty + 8, … of its column (a warp reads 32
@@ -434,6 +379,124 @@ extern "C" __global__ void __launch_bounds__(256) md_lstm_bias_backward(
         for (int k = 0; k < 8; k++) total += partial[k][threadIdx.x];
         dbias_ih[c] = accumulate ? dbias_ih[c] + total : total;
         dbias_hh[c] = accumulate ? dbias_hh[c] + total : total;
+    }
+}
+
+// Cuda/Kernels/sequence.cuh, used by:
+//   fortune_lstm.model:15  encoder = lstm(hidden=128, return_sequences=false, bidirectional=false)  [B, T, 64] -> [B, 128]
+// ───── Sequence ──────────────────────────────────────────────────────────────────────────────────────
+// Column blocks of (B, T, ·) sequences, optionally reversed in time, as ModelDsl.Runtime.Cpu.Layers.Sequence: what a
+// bidirectional lstm or gru runs around its two single-direction passes (the launchers in ModelDsl.Cuda.Layers.Lstm
+// and .Gru, ForwardBidirectional / BackwardBidirectional): x reversed for the reverse direction, the joined output
+// y[b, t] = (h_fwd[b, t], h_rev[b, T−1−t]), the output gradient split per direction, and the reverse direction's
+// input gradient added back in time order.
+// Storage (bf16.cuh): md_sequence_copy moves activations (x reversed, the directions' states joined), md_act → md_act,
+// unchanged; md_sequence_copy_gradient moves gradients (the output gradient split, dx reversed back), float → float.
+// Also what lstm.cuh and gru.cuh share, one copy for both (every lstm and gru launches this family):
+// md_sequence_shift_hidden, h_{t−1} per row for the backward's dW_hh, and x's two products when activations are BF16
+// (md_sequence_input_product, md_sequence_input_weight_gradient).
+
+// Where element i of the copied block (B, T, width) goes in y: row b·T + t' (t' = reverse ? T−1−t : t), column
+// y_offset + c; *source gets the element's offset in x.
+__device__ __forceinline__ long md_sequence_target(long i, int steps, int width, int x_width, int x_offset, int y_width,
+    int y_offset, int reverse, long* source)
+{
+    long row = i / width;
+    int c = (int)(i - row * width);
+    long b = row / steps;
+    int t = (int)(row - b * steps);
+    *source = row * x_width + x_offset + c;
+    return (b * steps + (reverse ? steps - 1 - t : t)) * y_width + y_offset + c;
+}
+
+// md_sequence_copy: y[b, t', y_offset + c] (+)= x[b, t, x_offset + c] for c < width, t' = reverse ? T−1−t : t;
+// x is (B, T, x_width), y (B, T, y_width), activations (md_act); y must not overlap x. Accumulating adds in float and
+// rounds once; a plain copy moves the stored value.
+//   launch: grid (min(⌈B·T·width/256⌉, 65535)), block (256): one thread per copied element, grid-stride.
+//   why: a copy; consecutive threads read consecutive elements of one row of x and write consecutive elements of one
+//   row of y. Each element of y has one writer, so accumulating needs no atomics.
+extern "C" __global__ void __launch_bounds__(256) md_sequence_copy(
+    int batch, int steps, int width, int x_width, int x_offset, int y_width, int y_offset,
+    const md_act* __restrict__ x, md_act* __restrict__ y, int reverse, int accumulate)
+{
+    long n = (long)batch * steps * width;
+    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    {
+        long source;
+        long target = md_sequence_target(i, steps, width, x_width, x_offset, y_width, y_offset, reverse, &source);
+        y[target] = accumulate ? md_act_from(md_load(y[target]) + md_load(x[source])) : x[source];
+    }
+}
+
+// md_sequence_copy_gradient: the same copy of float gradients (dy split per direction, dx reversed back and added).
+//   launch: grid (min(⌈B·T·width/256⌉, 65535)), block (256): one thread per copied element, grid-stride.
+//   why: as md_sequence_copy.
+extern "C" __global__ void __launch_bounds__(256) md_sequence_copy_gradient(
+    int batch, int steps, int width, int x_width, int x_offset, int y_width, int y_offset,
+    const float* __restrict__ x, float* __restrict__ y, int reverse, int accumulate)
+{
+    long n = (long)batch * steps * width;
+    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+    {
+        long source;
+        long target = md_sequence_target(i, steps, width, x_width, x_offset, y_width, y_offset, reverse, &source);
+        float v = x[source];
+        y[target] = accumulate ? y[target] + v : v;
+    }
+}
+
+// md_sequence_shift_hidden: h_prev (B, T, H)[b, t] = h[b, t−1], and 0 at t = 0; h an activation (md_act), h_prev float.
+//   launch: grid (min(⌈B·T·H/256⌉, 65535)), block (256): one thread per element, grid-stride.
+//   why: lines each row of an lstm's dpre (a gru's dgh) up with the hidden state its step read, so dW_hh is one GEMM
+//   over all B·T rows (as on the CPU) instead of T small ones.
+extern "C" __global__ void __launch_bounds__(256) md_sequence_shift_hidden(
+    int batch, int steps, int hidden, const md_act* __restrict__ h, float* __restrict__ h_prev)
+{
+    long n = (long)batch * steps * hidden;
+    for (long e = (long)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (long)gridDim.x * blockDim.x)
+    {
+        long t = (e / hidden) % steps;
+        h_prev[e] = t == 0 ? 0.0f : md_load(h[e - hidden]);
+    }
+}
+
+// md_sequence_input_product: y (rows, cols) = x (rows, inner)·weight (cols, inner)ᵀ, x an activation (BF16), weight and
+// y float: a recurrent layer's input product (an lstm's gates, a gru's gi) when activations are BF16.
+//   launch: grid (min(⌈rows·cols/256⌉, 65535)), block (256): one thread per output element, grid-stride.
+//   why: cuBLAS takes no BF16 x with an FP32 weight; a thread sums its inner products in order (consecutive threads
+//   take consecutive columns, so they share x's row). A plain loop: recurrent models here are small.
+extern "C" __global__ void __launch_bounds__(256) md_sequence_input_product(
+    int rows, int cols, int inner, const md_act* __restrict__ x, const float* __restrict__ weight, float* __restrict__ y)
+{
+    long n = (long)rows * cols;
+    for (long e = (long)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (long)gridDim.x * blockDim.x)
+    {
+        long r = e / cols;
+        int c = (int)(e - r * cols);
+        const md_act* x_row = x + r * inner;
+        const float* w_row = weight + (long)c * inner;
+        float sum = 0.0f;
+        for (int i = 0; i < inner; i++) sum += md_load(x_row[i]) * w_row[i];
+        y[e] = sum;
+    }
+}
+
+// md_sequence_input_weight_gradient: dweight (cols, inner) (+)= dy (rows, cols)ᵀ·x (rows, inner), x an activation
+// (BF16): the backward's dW_ih of md_sequence_input_product (dy: an lstm's dpre, a gru's dgi).
+//   launch: grid (min(⌈cols·inner/256⌉, 65535)), block (256): one thread per weight element, grid-stride.
+//   why: as md_sequence_input_product; each weight element is one thread's sum over the rows, in order, so no atomics.
+extern "C" __global__ void __launch_bounds__(256) md_sequence_input_weight_gradient(
+    int rows, int cols, int inner, const float* __restrict__ dy, const md_act* __restrict__ x,
+    float* __restrict__ dweight, int accumulate)
+{
+    long n = (long)cols * inner;
+    for (long e = (long)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (long)gridDim.x * blockDim.x)
+    {
+        long c = e / inner;
+        int i = (int)(e - c * inner);
+        float sum = 0.0f;
+        for (long r = 0; r < rows; r++) sum += dy[r * cols + c] * md_load(x[r * inner + i]);
+        dweight[e] = accumulate ? dweight[e] + sum : sum;
     }
 }
 
