@@ -44,7 +44,7 @@ public sealed class ModuleLaunchTests
     {
         foreach (var (model, plan, module) in ExampleModels.CudaPlans(out _))
         {
-            var families = plan.Forward.Concat(plan.Backward).Select(CudaEmitter.FamilyOf).OfType<LayerFamily>().Distinct().ToList();
+            var families = plan.Forward.Concat(plan.Backward).SelectMany(CudaEmitter.FamiliesOf).Distinct().ToList();
             families.Add(LayerFamily.Bf16); // every module: md_act, the activation storage type (precision bf16: also the conversions)
             int prelude = module.Source.IndexOf(CudaEmitter.PreludeText.TrimEnd('\n'), StringComparison.Ordinal);
             Assert.True(prelude >= 0, model + ": no prelude");

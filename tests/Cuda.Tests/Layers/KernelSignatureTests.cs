@@ -75,7 +75,7 @@ public sealed class KernelSignatureTests
             }
             total += kernels.Count;
         }
-        Assert.Equal(58, total);
+        Assert.Equal(55, total);
     }
 
     [Fact]
