@@ -42,7 +42,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Open("if (_bf16)");
             string a16 = Bf16Operand(g.A, "Bf16A", $"{m} * {k}");
             string b16 = Bf16Operand(g.B, "Bf16B", $"{k} * {n}");
-            if (StoresBf16 && ActivationStorage.IsActivation(epilogue.Output))
+            if (ActivationStorage.IsActivation(epilogue.Output))
             {
                 // A forward epilogue into a BF16 activation: D (and the GELU input aux) in BF16, so the bias is read in
                 // BF16 too (cuBLASLt's bias type is D's): the parameter's BF16 copy.
@@ -50,7 +50,7 @@ namespace ModelDsl.Emit.CSharp
                 string aux16 = epilogue.Aux is { } forwardAux ? $", {DeviceRef(forwardAux)}" : "";
                 _w.Line($"_context.GemmBf16Epilogue(global::ModelDsl.Cuda.GemmEpilogue.{epilogue.Kind}, {Bool(g.TransA)}, {Bool(g.TransB)}, {m}, {n}, {k}, {a16}, {lda}, {b16}, {ldb}, {beta}, {DeviceRef(epilogue.Output)}, {n}, {bias16}{aux16}, bf16C: true); // BF16 operands, FP32 accumulation; {epilogue.Output.Name}{(epilogue.Aux is null ? "" : " and " + epilogue.Aux.Name)} stored in BF16");
             }
-            else if (StoresBf16 && epilogue.Aux is { } bf16Aux && ActivationStorage.IsActivation(bf16Aux))
+            else if (epilogue.Aux is { } bf16Aux && ActivationStorage.IsActivation(bf16Aux))
             {
                 // dGELU into an FP32 gradient: cuBLASLt reads aux in D's type, so the BF16 GELU input is widened first.
                 _w.Line($"{GpuLayers}Bf16.Widen({LayerContextField}, {m} * {n}, {DeviceRef(bf16Aux)}, w.AuxF32.Pointer); // {bf16Aux.Name} in FP32 for the epilogue");
@@ -75,7 +75,7 @@ namespace ModelDsl.Emit.CSharp
         {
             var root = operand.Root;
             if (root.Kind == BufferKind.Parameter) return $"_valuesBf16.Pointer.PlusBf16(Offsets[{ParameterIndex(root)}])";
-            if (StoresBf16 && ActivationStorage.IsActivation(operand)) return DeviceRef(operand); // already BF16
+            if (ActivationStorage.IsActivation(operand)) return DeviceRef(operand); // already BF16
             _w.Line($"{GpuLayers}Bf16.Round({LayerContextField}, {elements}, {DeviceRef(operand)}, w.{staging}.Pointer); // {operand.Name} in BF16");
             return $"w.{staging}.Pointer";
         }

@@ -57,7 +57,7 @@ namespace ModelDsl.Emit.CSharp
 
         private protected override string LayerBuffer(PlanBuffer buffer, string? offset) =>
             offset is null ? DeviceRef(buffer)
-            : StoresBf16 && ActivationStorage.IsActivation(buffer) ? $"{LayerContextField}.Activation({DeviceRef(buffer)}, {offset})" // md_act elements: 2 or 4 bytes
+            : DeclaresBf16 && ActivationStorage.IsActivation(buffer) ? $"{LayerContextField}.Activation({DeviceRef(buffer)}, {offset})" // md_act elements: 2 or 4 bytes
             : $"{DeviceRef(buffer)}.Plus({offset})";
 
         private void Scoped(params string[] lines)

@@ -15,15 +15,14 @@ namespace ModelDsl.Emit.CSharp
     {
         private const string PrecisionType = "global::ModelDsl.Cuda.GpuPrecision";
 
-        /// <summary>The model declares <c>precision bf16</c>: its module holds the BF16 kernels, so its session can run in BF16.</summary>
+        /// <summary>
+        /// The model declares <c>precision bf16</c>: its module holds the BF16 kernels, so its session can run in BF16, and a
+        /// Bf16 session stores its activations in BF16 (<see cref="CudaModule.Bf16Activations"/>): the module compiles with
+        /// md_act = md_bf16, activation buffers hold 2 bytes an element, f32 inputs are rounded on upload and outputs widened
+        /// on download, and the products read and write them without staging.
+        /// </summary>
         private bool DeclaresBf16 => Model.Precision.Mode == Precision.Bf16;
 
-        /// <summary>
-        /// A Bf16 session of this model stores its activations in BF16: the module compiles with md_act = md_bf16 in that
-        /// session (<see cref="CudaModule.Bf16Activations"/>), its activation buffers hold 2 bytes an element, f32 inputs are
-        /// rounded on upload and outputs widened on download, and the products read and write them without staging.
-        /// </summary>
-        private bool StoresBf16 => Cuda.Bf16Activations;
 
         private string DeclaredPrecision => $"{PrecisionType}.{Model.Precision.Mode}";
 
@@ -59,9 +58,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Line("private readonly bool _tf32; // the step's FP32 products on tensor cores in TF32 (GpuContext.Tf32)");
             if (DeclaresBf16)
             {
-                _w.Line(StoresBf16
-                    ? "private readonly bool _bf16; // activations stored in BF16 (md_act = md_bf16), the matrix products on BF16 operands (GpuContext.GemmBf16)"
-                    : "private readonly bool _bf16; // the matrix products on BF16 operands (GpuContext.GemmBf16)");
+                _w.Line("private readonly bool _bf16; // activations stored in BF16 (md_act = md_bf16), the matrix products on BF16 operands (GpuContext.GemmBf16)");
                 _w.Line("private readonly global::ModelDsl.Cuda.DeviceVariable _valuesBf16; // the parameters in BF16 at the same offsets (2 bytes each), written by the optimizer");
             }
         }
@@ -136,7 +133,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Open("if (_bf16)");
             string a = Bf16Operand(g.A, "Bf16A", $"{m} * {k}");
             string b = Bf16Operand(g.B, "Bf16B", $"{k} * {n}");
-            bool bf16C = StoresBf16 && ActivationStorage.IsActivation(g.C);
+            bool bf16C = ActivationStorage.IsActivation(g.C);
             _w.Line(bf16C
                 ? $"_context.GemmBf16({Bool(g.TransA)}, {Bool(g.TransB)}, {m}, {n}, {k}, 1f, {a}, {lda}, {b}, {ldb}, {(g.Accumulate ? "1f" : "0f")}, {DeviceRef(g.C)}, {n}, bf16C: true); // BF16 operands, FP32 accumulation, {g.C.Name} stored in BF16"
                 : $"_context.GemmBf16({Bool(g.TransA)}, {Bool(g.TransB)}, {m}, {n}, {k}, 1f, {a}, {lda}, {b}, {ldb}, {(g.Accumulate ? "1f" : "0f")}, {DeviceRef(g.C)}, {n}); // BF16 operands, FP32 accumulation and result");

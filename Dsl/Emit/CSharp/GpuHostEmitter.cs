@@ -124,14 +124,14 @@ namespace ModelDsl.Emit.CSharp
             EmitPrecisionConstructor();
             _w.Line("_model = model;");
             _w.Line("_context = context;");
-            if (StoresBf16)
+            if (DeclaresBf16)
             {
                 _w.Line($"// A Bf16 session compiles CudaSource with md_act = md_bf16: its activations are stored in BF16 (docs/cuda.md \"Precision\").");
                 _w.Line($"_module = _bf16 ? context.LoadModule(ModelName + \"_bf16\", \"{CudaModule.Bf16ActivationsDefine}\\n\" + CudaSource) : context.LoadModule(ModelName, CudaSource);");
             }
             else _w.Line("_module = context.LoadModule(ModelName, CudaSource);");
             if (UsesLayerLibrary)
-                _w.Line(StoresBf16
+                _w.Line(DeclaresBf16
                     ? $"{LayerContextField} = new {GpuLayers}LayerContext(context, _module, activationBytes: _bf16 ? 2 : 4);"
                     : $"{LayerContextField} = new {GpuLayers}LayerContext(context, _module);");
             foreach (var launch in launches) _w.Line($"_{launch.Name} = _module.GetKernel({Quote(launch.Name)});");
@@ -209,7 +209,7 @@ namespace ModelDsl.Emit.CSharp
         private void EmitDownload(int index)
         {
             var output = _plan.Outputs[index].Root;
-            if (StoresBf16 && ActivationStorage.IsActivation(output)) _w.Line($"w.DownloadActivation(w.{Name(output)}, {OutputTensor(index)}.Span);");
+            if (DeclaresBf16 && ActivationStorage.IsActivation(output)) _w.Line($"w.DownloadActivation(w.{Name(output)}, {OutputTensor(index)}.Span);");
             else if (output.IsPlanned || output.Kind == BufferKind.Input) _w.Line($"w.{Name(output)}.CopyTo<float>({OutputTensor(index)}.Span);");
             else _w.Line($"_values.CopyTo<float>({OutputTensor(index)}.Span, Offsets[{_plan.Parameters.ToList().IndexOf(output)}]);");
         }
@@ -430,7 +430,7 @@ namespace ModelDsl.Emit.CSharp
             _w.Line(GeneratedFile.GeneratedCode);
             _w.Open("private sealed class Workspace : global::System.IDisposable");
             foreach (var symbol in _symbols) _w.Line($"public readonly int {SymbolLocal(symbol)};");
-            if (StoresBf16)
+            if (DeclaresBf16)
             {
                 _w.Line("public readonly bool Bf16; // a Bf16 session's workspace: activations stored in BF16");
                 _w.Line("public readonly long ActivationBytes; // bytes of one activation (md_act): 2 in a Bf16 session, else 4");
@@ -452,15 +452,15 @@ namespace ModelDsl.Emit.CSharp
                 _w.Line("public bool StepGraphChecksFinite; // whether StepGraph includes the Σ g² of the non-finite check");
             }
             _w.Line();
-            _w.Open($"public Workspace(global::ModelDsl.Cuda.GpuContext context{(StoresBf16 ? ", bool bf16" : "")}{(_symbols.Count > 0 ? ", " + ctorParams : "")})");
+            _w.Open($"public Workspace(global::ModelDsl.Cuda.GpuContext context{(DeclaresBf16 ? ", bool bf16" : "")}{(_symbols.Count > 0 ? ", " + ctorParams : "")})");
             foreach (var symbol in _symbols) _w.Line($"this.{SymbolLocal(symbol)} = {SymbolLocal(symbol)};");
             EmitBindingText();
-            if (StoresBf16)
+            if (DeclaresBf16)
             {
                 _w.Line("Bf16 = bf16;");
                 _w.Line("ActivationBytes = bf16 ? 2L : 4L;");
             }
-            foreach (var b in deviceBuffers) _w.Line($"{Name(b)} = context.Allocate({(StoresBf16 && ActivationStorage.IsActivation(b) ? "ActivationBytes" : "4L")} * {DeviceLength(b)});");
+            foreach (var b in deviceBuffers) _w.Line($"{Name(b)} = context.Allocate({(DeclaresBf16 && ActivationStorage.IsActivation(b) ? "ActivationBytes" : "4L")} * {DeviceLength(b)});");
             EmitBf16Staging("allocate");
             var withOnes = deviceBuffers.Where(b => b.Kind == BufferKind.Workspace && Cuda.Workspaces[b].EndsWithOnes).ToList();
             foreach (var b in withOnes)
@@ -475,7 +475,7 @@ namespace ModelDsl.Emit.CSharp
                 _w.Line("LossValue = context.Allocate(4);");
             }
             string HostTensor(PlanBuffer o, string what) => $"new global::ModelDsl.Runtime.Tensor(new float[{Elements(what, o.Shape)}], {string.Join(", ", o.Shape.Dims.Select(Size))})";
-            if (StoresBf16)
+            if (DeclaresBf16)
             {
                 // The largest f32 input or activation output, in BF16 on the host.
                 var converted = Model.Inputs.Where(v => v.DType == DType.F32).Select(v => Elements(v.Name, v.Shape))
@@ -507,7 +507,7 @@ namespace ModelDsl.Emit.CSharp
                 _w.Close();
                 _w.Line();
             }
-            if (StoresBf16)
+            if (DeclaresBf16)
             {
                 _w.Line("/// <summary>An f32 input into its activation buffer: rounded to BF16 on the host (to nearest even, as md_act_from) in a Bf16 session.</summary>");
                 _w.Open("public void UploadActivation(global::ModelDsl.Cuda.DeviceVariable device, global::System.ReadOnlySpan<float> values)");
@@ -547,12 +547,12 @@ namespace ModelDsl.Emit.CSharp
 
             EmitWorkspaceCache(
                 "The last few workspaces, most recent first; the one pushed out frees its device memory.",
-                $"new Workspace(_context{(StoresBf16 ? ", _bf16" : "")}{string.Concat(_symbols.Select(s => ", " + SymbolLocal(s)))})", disposeEvicted: true);
+                $"new Workspace(_context{(DeclaresBf16 ? ", _bf16" : "")}{string.Concat(_symbols.Select(s => ", " + SymbolLocal(s)))})", disposeEvicted: true);
 
             EmitPrepareHeader();
             foreach (var v in Model.Inputs)
             {
-                if (StoresBf16 && v.DType == DType.F32) _w.Line($"w.UploadActivation(w.{Identifier(v)}, {Identifier(v)}.Span);");
+                if (DeclaresBf16 && v.DType == DType.F32) _w.Line($"w.UploadActivation(w.{Identifier(v)}, {Identifier(v)}.Span);");
                 else _w.Line($"w.{Identifier(v)}.CopyFrom<{ElementType(v.DType)}>({Identifier(v)}.Span);");
             }
             foreach (var v in Model.Labels) _w.Line($"if ({Identifier(v)} is not null) w.{Identifier(v)}.CopyFrom<{ElementType(v.DType)}>({Identifier(v)}.Span);");
@@ -897,7 +897,7 @@ namespace ModelDsl.Emit.CSharp
         {
             BufferKind.Saved => $"saved {b.DType.ToSource()}{ShapeText(b.Shape)}, kept by the forward for the backward",
             BufferKind.Workspace => $"working memory, f32: {Cuda.Workspaces[b].Layout}",
-            _ when StoresBf16 && ActivationStorage.IsActivation(b) => $"{b.Kind.ToString().ToLowerInvariant()} {b.DType.ToSource()}{ShapeText(b.Shape)}, md_act: BF16 in a Bf16 session",
+            _ when DeclaresBf16 && ActivationStorage.IsActivation(b) => $"{b.Kind.ToString().ToLowerInvariant()} {b.DType.ToSource()}{ShapeText(b.Shape)}, md_act: BF16 in a Bf16 session",
             _ => $"{b.Kind.ToString().ToLowerInvariant()} {b.DType.ToSource()}{ShapeText(b.Shape)}",
         };
 
